@@ -1,0 +1,180 @@
+import { readFileSync } from 'node:fs'
+import { extname, resolve } from 'node:path'
+import { parse as parseYaml } from 'yaml'
+import { errors } from '../errors.js'
+import { CONFIG_KEYS, envSchema, type EnvValues, type RedactRule } from './schema.js'
+
+export interface ApiKey {
+  project: string
+  key: string
+}
+
+export interface StoreConfig {
+  mode: 'embedded' | 'remote'
+  /** Embedded: the chDB data directory (absolute). */
+  dataDir: string
+  url?: string
+  username: string
+  password: string
+  database: string
+  caCertPath?: string
+  requestTimeoutMs: number
+  cluster?: string
+  retentionDays: number
+}
+
+export interface IngestConfig {
+  bodyLimitBytes: number
+  redact: RedactRule[]
+  pricesFile?: string
+  spoolDir: string
+  spoolMaxBytes: number
+  spoolFsync: 'always' | 'interval' | 'never'
+  batchMaxRows: number
+  batchMaxBytes: number
+  batchMaxAgeMs: number
+  insertConcurrency: number
+}
+
+export interface QueryConfig {
+  sloFile?: string
+  sqlMaxExecutionSeconds: number
+  sqlMaxMemoryBytes: number
+  sqlMaxResultRows: number
+}
+
+export interface SpanlensConfig {
+  host: string
+  port: number
+  logLevel: EnvValues['SPANLENS_LOG_LEVEL']
+  trustProxy: boolean
+  /** Empty: no keys configured, single `default` project, loopback only. */
+  apiKeys: ApiKey[]
+  store: StoreConfig
+  ingest: IngestConfig
+  query: QueryConfig
+}
+
+export interface LoadConfigOptions {
+  env?: Record<string, string | undefined>
+  /** Base for relative paths; defaults to the process working directory. */
+  cwd?: string
+}
+
+/** Parses configuration once from a config file (optional) and the environment. */
+export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
+  const env = options.env ?? process.env
+  const cwd = options.cwd ?? process.cwd()
+  const raw: Record<string, unknown> = {}
+
+  const file = env.SPANLENS_CONFIG_FILE
+  if (file !== undefined && file.trim() !== '') {
+    Object.assign(raw, readConfigFile(resolve(cwd, file)))
+  }
+  for (const key of CONFIG_KEYS) {
+    const value = env[key]
+    if (value !== undefined && value !== '') raw[key] = value
+  }
+
+  const parsed = envSchema.safeParse(raw)
+  if (!parsed.success) {
+    const details = parsed.error.issues
+      .map((issue) => {
+        const name = String(issue.path[0] ?? 'config')
+        const got = raw[name]
+        const shown = name.includes('PASSWORD') || name.includes('API_KEYS') ? '(hidden)' : JSON.stringify(got)
+        return `${name}: ${issue.message}${got === undefined ? '' : `, got ${shown}`}`
+      })
+      .join('; ')
+    throw errors.CONFIG_INVALID(details)
+  }
+  const v = parsed.data
+  const apiKeys = [...(v.SPANLENS_API_KEYS ?? [])]
+  if (v.SPANLENS_API_KEYS_FILE) apiKeys.push(...readKeysFile(resolve(cwd, v.SPANLENS_API_KEYS_FILE)))
+
+  const dataDir = resolve(cwd, v.SPANLENS_DATA_DIR)
+  return {
+    host: v.SPANLENS_HOST,
+    port: v.SPANLENS_PORT,
+    logLevel: v.SPANLENS_LOG_LEVEL,
+    trustProxy: v.SPANLENS_TRUST_PROXY,
+    apiKeys,
+    store: {
+      mode: v.SPANLENS_CLICKHOUSE_URL ? 'remote' : 'embedded',
+      dataDir: resolve(dataDir, 'clickhouse'),
+      ...(v.SPANLENS_CLICKHOUSE_URL ? { url: v.SPANLENS_CLICKHOUSE_URL } : {}),
+      username: v.SPANLENS_CLICKHOUSE_USER,
+      password: v.SPANLENS_CLICKHOUSE_PASSWORD,
+      database: v.SPANLENS_CLICKHOUSE_DATABASE,
+      ...(v.SPANLENS_CLICKHOUSE_CA_CERT ? { caCertPath: resolve(cwd, v.SPANLENS_CLICKHOUSE_CA_CERT) } : {}),
+      requestTimeoutMs: v.SPANLENS_CLICKHOUSE_REQUEST_TIMEOUT_MS,
+      ...(v.SPANLENS_CLICKHOUSE_CLUSTER ? { cluster: v.SPANLENS_CLICKHOUSE_CLUSTER } : {}),
+      retentionDays: v.SPANLENS_RETENTION_DAYS,
+    },
+    ingest: {
+      bodyLimitBytes: v.SPANLENS_BODY_LIMIT_BYTES,
+      redact: v.SPANLENS_REDACT,
+      ...(v.SPANLENS_PRICES_FILE ? { pricesFile: resolve(cwd, v.SPANLENS_PRICES_FILE) } : {}),
+      spoolDir: resolve(dataDir, 'spool'),
+      spoolMaxBytes: v.SPANLENS_SPOOL_MAX_BYTES,
+      spoolFsync: v.SPANLENS_SPOOL_FSYNC,
+      batchMaxRows: v.SPANLENS_BATCH_MAX_ROWS,
+      batchMaxBytes: v.SPANLENS_BATCH_MAX_BYTES,
+      batchMaxAgeMs: v.SPANLENS_BATCH_MAX_AGE_MS,
+      insertConcurrency: v.SPANLENS_INSERT_CONCURRENCY,
+    },
+    query: {
+      ...(v.SPANLENS_SLO_FILE ? { sloFile: resolve(cwd, v.SPANLENS_SLO_FILE) } : {}),
+      sqlMaxExecutionSeconds: v.SPANLENS_SQL_MAX_EXECUTION_SECONDS,
+      sqlMaxMemoryBytes: v.SPANLENS_SQL_MAX_MEMORY_BYTES,
+      sqlMaxResultRows: v.SPANLENS_SQL_MAX_RESULT_ROWS,
+    },
+  }
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw errors.CONFIG_FILE_UNREADABLE(path, (err as Error).message)
+  }
+  let data: unknown
+  try {
+    data = extname(path) === '.json' ? JSON.parse(text) : parseYaml(text)
+  } catch (err) {
+    throw errors.CONFIG_FILE_UNREADABLE(path, `not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}`)
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw errors.CONFIG_FILE_UNREADABLE(path, 'expected an object of SPANLENS_* keys')
+  }
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(data)) {
+    if (key === 'SPANLENS_CONFIG_FILE') continue
+    if (!(CONFIG_KEYS as string[]).includes(key)) {
+      throw errors.CONFIG_INVALID(`${key} (in ${path}): unknown setting; expected one of ${CONFIG_KEYS.join(', ')}`)
+    }
+    out[key] = typeof value === 'number' || typeof value === 'boolean' ? value : value === null ? undefined : String(value)
+  }
+  return out
+}
+
+/** One `project:key` per line; `#` comments and blank lines ignored. */
+function readKeysFile(path: string): ApiKey[] {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw errors.CONFIG_FILE_UNREADABLE(path, (err as Error).message)
+  }
+  const joined = text
+    .split('\n')
+    .map((l) => l.replace(/#.*$/, '').trim())
+    .filter(Boolean)
+    .join(',')
+  const parsed = envSchema.shape.SPANLENS_API_KEYS.safeParse(joined)
+  if (!parsed.success || parsed.data === undefined) {
+    throw errors.CONFIG_INVALID(`SPANLENS_API_KEYS_FILE (${path}): ${parsed.error?.issues[0]?.message ?? 'no keys found'}`)
+  }
+  return parsed.data
+}

@@ -1,0 +1,132 @@
+import { z } from 'zod'
+
+/**
+ * Every setting Spanlens reads, keyed by its environment variable name. The same
+ * names are accepted as keys of the optional config file (SPANLENS_CONFIG_FILE);
+ * the environment wins over the file. Nothing outside src/config reads process.env.
+ */
+
+const int = (min: number, max: number) =>
+  z.coerce
+    .number({ error: `expected an integer between ${min} and ${max}` })
+    .int({ error: `expected an integer between ${min} and ${max}` })
+    .min(min, { error: `expected an integer between ${min} and ${max}` })
+    .max(max, { error: `expected an integer between ${min} and ${max}` })
+
+const bool = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])], {
+    error: 'expected true or false',
+  })
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes' || v === 'on')
+
+const nonEmpty = z.string().trim().min(1, { error: 'expected a non-empty string' })
+
+const url = z
+  .string()
+  .trim()
+  .refine(
+    (v) => {
+      try {
+        const u = new URL(v)
+        return u.protocol === 'http:' || u.protocol === 'https:'
+      } catch {
+        return false
+      }
+    },
+    { error: 'expected an http:// or https:// URL such as http://localhost:8123' },
+  )
+
+const identifier = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected a ClickHouse identifier (letters, digits, _)' })
+
+/** `project:key,project2:key2`; a project may have several keys (key rotation). */
+const apiKeyList = z
+  .string()
+  .trim()
+  .transform((raw, ctx) => {
+    const out: Array<{ project: string; key: string }> = []
+    for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const idx = part.indexOf(':')
+      const project = idx > 0 ? part.slice(0, idx).trim() : ''
+      const key = idx > 0 ? part.slice(idx + 1).trim() : ''
+      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(project) || key.length < 8) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'expected project:key pairs separated by commas, project of [A-Za-z0-9_.-] and a key of at least 8 characters',
+        })
+        return z.NEVER
+      }
+      out.push({ project, key })
+    }
+    return out
+  })
+
+export const REDACT_RULES = ['email', 'phone', 'card', 'secret'] as const
+export type RedactRule = (typeof REDACT_RULES)[number]
+
+const redact = z
+  .string()
+  .trim()
+  .transform((raw, ctx): RedactRule[] => {
+    const v = raw.toLowerCase()
+    if (v === '' || v === 'off' || v === 'false' || v === '0' || v === 'none') return []
+    if (v === 'on' || v === 'true' || v === '1' || v === 'all') return [...REDACT_RULES]
+    const parts = v.split(',').map((p) => p.trim()).filter(Boolean)
+    const bad = parts.filter((p) => !(REDACT_RULES as readonly string[]).includes(p))
+    if (bad.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected off, on, or a comma list of ${REDACT_RULES.join(', ')}; unknown: ${bad.join(', ')}`,
+      })
+      return z.NEVER
+    }
+    return parts as RedactRule[]
+  })
+
+export const envSchema = z.object({
+  SPANLENS_HOST: nonEmpty.default('127.0.0.1'),
+  SPANLENS_PORT: int(0, 65535).default(4318),
+  SPANLENS_DATA_DIR: nonEmpty.default('.spanlens'),
+  SPANLENS_LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'expected one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .default('info'),
+  SPANLENS_API_KEYS: apiKeyList.optional(),
+  SPANLENS_API_KEYS_FILE: nonEmpty.optional(),
+
+  SPANLENS_CLICKHOUSE_URL: url.optional(),
+  SPANLENS_CLICKHOUSE_USER: nonEmpty.default('default'),
+  SPANLENS_CLICKHOUSE_PASSWORD: z.string().default(''),
+  SPANLENS_CLICKHOUSE_DATABASE: identifier.default('spanlens'),
+  SPANLENS_CLICKHOUSE_CA_CERT: nonEmpty.optional(),
+  SPANLENS_CLICKHOUSE_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
+  SPANLENS_CLICKHOUSE_CLUSTER: identifier.optional(),
+  SPANLENS_RETENTION_DAYS: int(0, 36_500).default(90),
+
+  SPANLENS_BODY_LIMIT_BYTES: int(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+  SPANLENS_REDACT: redact.default([]),
+  SPANLENS_PRICES_FILE: nonEmpty.optional(),
+  SPANLENS_SPOOL_MAX_BYTES: int(1024 * 1024, Number.MAX_SAFE_INTEGER).default(1024 * 1024 * 1024),
+  SPANLENS_SPOOL_FSYNC: z
+    .enum(['always', 'interval', 'never'], { error: 'expected always, interval or never' })
+    .default('always'),
+  SPANLENS_BATCH_MAX_ROWS: int(1, 1_000_000).default(20_000),
+  SPANLENS_BATCH_MAX_BYTES: int(1024, 1024 * 1024 * 1024).default(32 * 1024 * 1024),
+  SPANLENS_BATCH_MAX_AGE_MS: int(1, 1000).default(500),
+  SPANLENS_INSERT_CONCURRENCY: int(1, 64).default(2),
+
+  SPANLENS_SLO_FILE: nonEmpty.optional(),
+  SPANLENS_SQL_MAX_EXECUTION_SECONDS: int(1, 3600).default(30),
+  SPANLENS_SQL_MAX_MEMORY_BYTES: int(1024 * 1024, Number.MAX_SAFE_INTEGER).default(2 * 1024 * 1024 * 1024),
+  SPANLENS_SQL_MAX_RESULT_ROWS: int(1, 10_000_000).default(10_000),
+
+  SPANLENS_TRUST_PROXY: bool.default(false),
+})
+
+export type EnvInput = z.input<typeof envSchema>
+export type EnvValues = z.output<typeof envSchema>
+export const CONFIG_KEYS = Object.keys(envSchema.shape) as Array<keyof EnvValues>

@@ -1,0 +1,87 @@
+/**
+ * Every error Spanlens raises on purpose, with a stable code (like fastify's
+ * FST_ERR_*). Tests and clients match on `code`; the message is for humans.
+ */
+export class SpanlensError extends Error {
+  readonly code: string
+  readonly statusCode: number
+
+  constructor(code: string, message: string, statusCode = 500, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'SpanlensError'
+    this.code = code
+    this.statusCode = statusCode
+  }
+
+  toJSON(): { error: { code: string; message: string } } {
+    return { error: { code: this.code, message: this.message } }
+  }
+}
+
+type ErrorFactory<A extends unknown[]> = {
+  (...args: [...A, { cause?: unknown }?]): SpanlensError
+  readonly code: string
+}
+
+/** Declares an error kind once; `format` turns the arguments into the message. */
+function createError<A extends unknown[]>(
+  code: string,
+  statusCode: number,
+  format: (...args: A) => string,
+): ErrorFactory<A> {
+  const factory = (...args: unknown[]): SpanlensError => {
+    const last = args[args.length - 1]
+    const hasOptions =
+      args.length > format.length && typeof last === 'object' && last !== null && 'cause' in last
+    const options = hasOptions ? (last as { cause?: unknown }) : undefined
+    const formatArgs = (hasOptions ? args.slice(0, -1) : args) as A
+    return new SpanlensError(code, format(...formatArgs), statusCode, options)
+  }
+  return Object.assign(factory, { code }) as ErrorFactory<A>
+}
+
+export const errors = {
+  CONFIG_INVALID: createError('SPANLENS_CONFIG_INVALID', 500, (details: string) => `invalid configuration: ${details}`),
+  CONFIG_FILE_UNREADABLE: createError(
+    'SPANLENS_CONFIG_FILE_UNREADABLE',
+    500,
+    (path: string, reason: string) => `cannot read config file ${path}: ${reason}`,
+  ),
+  DATA_DIR_UNUSABLE: createError(
+    'SPANLENS_DATA_DIR_UNUSABLE',
+    500,
+    (dir: string, reason: string) => `data directory ${dir} is not usable: ${reason}`,
+  ),
+  DATA_DIR_LOCKED: createError(
+    'SPANLENS_DATA_DIR_LOCKED',
+    500,
+    (dir: string) =>
+      `embedded ClickHouse data directory ${dir} is already open in another process ` +
+      `(libchdb allows one process per data directory); stop that process or set SPANLENS_DATA_DIR to another directory`,
+  ),
+  STORE_UNREACHABLE: createError(
+    'SPANLENS_STORE_UNREACHABLE',
+    503,
+    (target: string, reason: string) => `ClickHouse at ${target} is unreachable: ${reason}`,
+  ),
+  MIGRATION_FAILED: createError(
+    'SPANLENS_MIGRATION_FAILED',
+    500,
+    (file: string, reason: string) => `migration ${file} failed: ${reason}`,
+  ),
+  MIGRATION_INVALID: createError(
+    'SPANLENS_MIGRATION_INVALID',
+    500,
+    (file: string, reason: string) => `migration ${file} is invalid: ${reason}`,
+  ),
+  MIGRATION_CHECKSUM: createError(
+    'SPANLENS_MIGRATION_CHECKSUM',
+    500,
+    (file: string) =>
+      `migration ${file} was changed after it was applied; restore the original file and add a new migration instead`,
+  ),
+} as const
+
+export function isSpanlensError(err: unknown): err is SpanlensError {
+  return err instanceof SpanlensError
+}

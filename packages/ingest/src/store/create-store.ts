@@ -1,0 +1,130 @@
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { createClient, type ClickHouseClient } from '@clickhouse/client'
+import { createChdbConnection } from 'chdb/connection'
+import type { StoreConfig } from '../config/load.js'
+import { errors } from '../errors.js'
+import { scopeSettings, type ClientConnection } from './scoped-settings.js'
+
+/** The one storage seam: a @clickhouse/client plus the facts the rest of the code needs. */
+export interface Store {
+  readonly client: ClickHouseClient
+  readonly mode: 'embedded' | 'remote'
+  readonly database: string
+  readonly cluster: string | undefined
+  readonly retentionDays: number
+  /** Human-readable location, safe to log (no credentials). */
+  readonly target: string
+  close(): Promise<void>
+}
+
+export async function createStore(config: StoreConfig): Promise<Store> {
+  return config.mode === 'embedded' ? openEmbedded(config) : openRemote(config)
+}
+
+async function openEmbedded(config: StoreConfig): Promise<Store> {
+  const dir = config.dataDir
+  ensureWritableDir(dir)
+  let connection
+  try {
+    connection = createChdbConnection({ path: dir })
+  } catch (err) {
+    // libchdb refuses a directory locked by another process (or a second directory
+    // in this process). Tell the two apart by the lock file ClickHouse keeps.
+    const message = (err as Error).message
+    if (/only one active data directory per process/.test(message)) {
+      throw errors.DATA_DIR_UNUSABLE(dir, message, { cause: err })
+    }
+    if (existsSync(join(dir, 'status'))) throw errors.DATA_DIR_LOCKED(dir, { cause: err })
+    throw errors.DATA_DIR_UNUSABLE(dir, message, { cause: err })
+  }
+  // chdb types its Connection against @clickhouse/client-common 1.23.0, structurally
+  // the same interface that @clickhouse/client 1.23.1 bundles under its own name.
+  const client = createClient({ connection: scopeSettings(connection as unknown as ClientConnection) })
+  const db = quoteIdent(config.database)
+  try {
+    await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` })
+    // The embedded connection ignores the client's `database` option; USE is
+    // session state in chDB and applies to every later query of this client.
+    await client.command({ query: `USE ${db}` })
+  } catch (err) {
+    await client.close().catch(() => undefined)
+    throw errors.DATA_DIR_UNUSABLE(dir, (err as Error).message, { cause: err })
+  }
+  return {
+    client,
+    mode: 'embedded',
+    database: config.database,
+    cluster: undefined,
+    retentionDays: config.retentionDays,
+    target: `embedded:${dir}`,
+    close: () => client.close(),
+  }
+}
+
+async function openRemote(config: StoreConfig): Promise<Store> {
+  const url = config.url as string
+  const safeTarget = redactUrl(url)
+  const tls = config.caCertPath ? { ca_cert: readCaCert(config.caCertPath) } : undefined
+  const common = {
+    url,
+    username: config.username,
+    password: config.password,
+    request_timeout: config.requestTimeoutMs,
+    application: 'spanlens',
+    ...(tls ? { tls } : {}),
+  }
+  // The database may not exist yet: create it through a client bound to `default`.
+  const bootstrap = createClient({ ...common, database: 'default' })
+  try {
+    const onCluster = config.cluster ? ` ON CLUSTER ${quoteIdent(config.cluster)}` : ''
+    await bootstrap.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteIdent(config.database)}${onCluster}` })
+  } catch (err) {
+    throw errors.STORE_UNREACHABLE(safeTarget, (err as Error).message, { cause: err })
+  } finally {
+    await bootstrap.close().catch(() => undefined)
+  }
+  const client = createClient({ ...common, database: config.database })
+  return {
+    client,
+    mode: 'remote',
+    database: config.database,
+    cluster: config.cluster,
+    retentionDays: config.retentionDays,
+    target: safeTarget,
+    close: () => client.close(),
+  }
+}
+
+function ensureWritableDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true })
+    accessSync(dir, constants.W_OK | constants.R_OK)
+    // access() says yes to root everywhere; a real write is the only honest probe
+    // (read-only mounts, full disks).
+    const probe = join(dir, `.spanlens-write-probe-${process.pid}`)
+    writeFileSync(probe, 'ok')
+    rmSync(probe)
+  } catch (err) {
+    throw errors.DATA_DIR_UNUSABLE(dir, (err as Error).message, { cause: err })
+  }
+}
+
+function readCaCert(path: string): Buffer {
+  try {
+    return readFileSync(path)
+  } catch (err) {
+    throw errors.CONFIG_INVALID(`SPANLENS_CLICKHOUSE_CA_CERT: cannot read ${path}: ${(err as Error).message}`)
+  }
+}
+
+function redactUrl(raw: string): string {
+  const u = new URL(raw)
+  u.username = ''
+  u.password = ''
+  return u.toString()
+}
+
+export function quoteIdent(name: string): string {
+  return `\`${name.replace(/\\/g, '\\\\').replace(/`/g, '\\`')}\``
+}

@@ -1,0 +1,163 @@
+import { createHash } from 'node:crypto'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { errors } from '../errors.js'
+import type { Store } from './create-store.js'
+import { quoteIdent } from './create-store.js'
+import { renderMigration } from './migration-template.js'
+
+export interface MigrationFile {
+  version: number
+  /** File name, e.g. 001_spans.sql */
+  file: string
+  sql: string
+  checksum: string
+}
+
+export interface MigrateResult {
+  applied: string[]
+  alreadyApplied: number
+}
+
+export interface MigrateOptions {
+  dir?: string
+  log?: (msg: string, fields?: Record<string, unknown>) => void
+}
+
+const FILE_PATTERN = /^(\d+)_[\w-]+\.sql$/
+
+/** Finds the repository's clickhouse/ folder, or the copy shipped inside the package. */
+export function defaultMigrationsDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  let fallback: string | undefined
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, 'clickhouse')
+    if (existsSync(candidate)) {
+      // In the repository the top-level folder is the source of truth; the copy
+      // inside packages/ingest is a build artifact that can be stale.
+      if (existsSync(join(dir, 'pnpm-workspace.yaml'))) return candidate
+      fallback ??= candidate
+    }
+    dir = dirname(dir)
+  }
+  if (fallback) return fallback
+  throw errors.MIGRATION_INVALID('clickhouse/', 'migrations folder not found next to the package')
+}
+
+export function loadMigrations(dir: string = defaultMigrationsDir()): MigrationFile[] {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.sql'))
+  const seen = new Map<number, string>()
+  const out: MigrationFile[] = []
+  for (const file of files) {
+    const m = FILE_PATTERN.exec(file)
+    if (!m) throw errors.MIGRATION_INVALID(file, 'expected a name like 001_description.sql')
+    const version = Number(m[1])
+    const clash = seen.get(version)
+    if (clash) throw errors.MIGRATION_INVALID(file, `version ${version} is also used by ${clash}`)
+    seen.set(version, file)
+    const sql = readFileSync(join(dir, file), 'utf8')
+    out.push({ version, file, sql, checksum: createHash('sha256').update(sql).digest('hex') })
+  }
+  return out.sort((a, b) => a.version - b.version)
+}
+
+const MIGRATIONS_TABLE = `
+CREATE TABLE IF NOT EXISTS {{table schema_migrations}} {{on_cluster}}
+(
+    version     UInt32,
+    file        String,
+    checksum    String,
+    applied_at  DateTime64(3) DEFAULT now64(3)
+)
+ENGINE = {{engine MergeTree}}
+ORDER BY version;
+{{distributed schema_migrations rand()}};
+`
+
+/**
+ * Applies pending migrations in version order and records each in
+ * schema_migrations. Re-running is a no-op. A failed statement stops the run
+ * with the file name and ClickHouse's message; later files are not attempted.
+ */
+export async function migrate(store: Store, options: MigrateOptions = {}): Promise<MigrateResult> {
+  const log = options.log ?? (() => undefined)
+  const ctx = { database: store.database, cluster: store.cluster }
+  const migrations = loadMigrations(options.dir)
+
+  for (const stmt of renderMigration(MIGRATIONS_TABLE, ctx)) {
+    await store.client.command({ query: stmt })
+  }
+  const rs = await store.client.query({
+    query: 'SELECT version, any(checksum) AS checksum FROM schema_migrations GROUP BY version',
+    format: 'JSONEachRow',
+  })
+  const applied = new Map((await rs.json<{ version: number; checksum: string }>()).map((r) => [Number(r.version), r.checksum]))
+
+  const result: MigrateResult = { applied: [], alreadyApplied: 0 }
+  for (const m of migrations) {
+    const previous = applied.get(m.version)
+    if (previous !== undefined) {
+      if (previous !== m.checksum) throw errors.MIGRATION_CHECKSUM(m.file)
+      result.alreadyApplied++
+      continue
+    }
+    let statements: string[]
+    try {
+      statements = renderMigration(m.sql, ctx)
+    } catch (err) {
+      throw errors.MIGRATION_INVALID(m.file, (err as Error).message, { cause: err })
+    }
+    for (const stmt of statements) {
+      try {
+        await store.client.command({ query: stmt })
+      } catch (err) {
+        throw errors.MIGRATION_FAILED(m.file, (err as Error).message, { cause: err })
+      }
+    }
+    await store.client.insert({
+      table: 'schema_migrations',
+      values: [{ version: m.version, file: m.file, checksum: m.checksum }],
+      format: 'JSONEachRow',
+    })
+    log('migration applied', { file: m.file })
+    result.applied.push(m.file)
+  }
+  await syncRetention(store)
+  return result
+}
+
+const RETENTION: Array<{ table: string; column: string }> = [
+  { table: 'spans', column: 'toDateTime(start_time)' },
+  { table: 'scores', column: 'toDateTime(timestamp)' },
+  { table: 'spans_minute', column: 'minute' },
+]
+
+/**
+ * Makes each table's TTL match SPANLENS_RETENTION_DAYS (0 keeps data forever).
+ * Only touches a table whose TTL differs, and never rewrites old parts
+ * (materialize_ttl_after_modify = 0): expired days are dropped whole as parts age.
+ */
+export async function syncRetention(store: Store): Promise<void> {
+  const days = store.retentionDays
+  const onCluster = store.cluster ? ` ON CLUSTER ${quoteIdent(store.cluster)}` : ''
+  const suffix = store.cluster ? '_local' : ''
+  for (const { table, column } of RETENTION) {
+    const name = `${table}${suffix}`
+    const rs = await store.client.query({
+      query: 'SELECT engine_full FROM system.tables WHERE database = {db:String} AND name = {name:String}',
+      query_params: { db: store.database, name },
+      format: 'JSONEachRow',
+    })
+    const rows = await rs.json<{ engine_full: string }>()
+    if (rows.length === 0) continue
+    const current = /TTL .*?toIntervalDay\((\d+)\)/.exec(rows[0]?.engine_full ?? '')
+    const currentDays = current ? Number(current[1]) : 0
+    if (currentDays === days) continue
+    const alter =
+      days === 0
+        ? `ALTER TABLE ${name}${onCluster} REMOVE TTL`
+        : `ALTER TABLE ${name}${onCluster} MODIFY TTL ${column} + toIntervalDay(${days})`
+    await store.client.command({ query: alter, clickhouse_settings: { materialize_ttl_after_modify: 0 } })
+  }
+}

@@ -1,0 +1,364 @@
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadConfig } from '../src/config/load.js'
+import { createStore, loadMigrations, migrate, renderMigration, type Store } from '../src/store/index.js'
+import { tempDir } from './helpers/tmp.js'
+
+const tmp = tempDir()
+afterAll(() => tmp.cleanup())
+const configFor = (dataDir: string, extra: Record<string, string> = {}) =>
+  loadConfig({ env: { SPANLENS_DATA_DIR: dataDir, ...extra } }).store
+
+async function rows<T>(store: Store, query: string, params: Record<string, unknown> = {}): Promise<T[]> {
+  const rs = await store.client.query({ query, query_params: params, format: 'JSONEachRow' })
+  return rs.json<T>()
+}
+
+describe('embedded store and migrations', () => {
+  let store: Store
+  const dataDir = join(tmp.path, 'data')
+
+  beforeAll(async () => {
+    store = await createStore(configFor(dataDir))
+  })
+  afterAll(async () => {
+    await store.close().catch(() => undefined)
+  })
+
+  it('migrates a fresh data directory and records every version', async () => {
+    const result = await migrate(store)
+    const files = loadMigrations().map((m) => m.file)
+    expect(result.applied).toEqual(files)
+    const recorded = await rows<{ file: string }>(store, 'SELECT file FROM schema_migrations ORDER BY version')
+    expect(recorded.map((r) => r.file)).toEqual(files)
+    const tables = await rows<{ name: string }>(
+      store,
+      "SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name",
+    )
+    expect(tables.map((t) => t.name)).toEqual(
+      expect.arrayContaining(['schema_migrations', 'scores', 'spans', 'spans_minute', 'spans_minute_mv']),
+    )
+  })
+
+  it('re-running migrations is a no-op', async () => {
+    const result = await migrate(store)
+    expect(result.applied).toEqual([])
+    expect(result.alreadyApplied).toBe(loadMigrations().length)
+    const [count] = await rows<{ c: string }>(store, 'SELECT count() AS c FROM schema_migrations')
+    expect(Number(count?.c)).toBe(loadMigrations().length)
+  })
+
+  it('round-trips every span column, including unicode, a 1 MB prompt, empty and null values', async () => {
+    const unit = 'Ω≈ç√ 你好 🚀 '
+    const bigPrompt = unit.repeat(Math.ceil((1024 * 1024) / Buffer.byteLength(unit)))
+    const full = {
+      project_id: 'p1',
+      trace_id: '0af7651916cd43dd8448eb211c80319c',
+      span_id: 'b7ad6b7169203331',
+      parent_span_id: '00f067aa0ba902b7',
+      name: 'chat gpt-4o',
+      kind: 'llm',
+      span_kind: 'client',
+      service_name: 'chat-api',
+      scope_name: '@spanlens/sdk',
+      start_time: '2026-11-01 10:00:00.123456789',
+      end_time: '2026-11-01 10:00:01.623456789',
+      duration_ms: 1500,
+      status_code: 'error',
+      status_message: 'rate limited ⚠',
+      error_type: 'RateLimitError',
+      provider: 'openai',
+      operation: 'chat',
+      request_model: 'gpt-4o',
+      response_model: 'gpt-4o-2024-08-06',
+      input_tokens: 4_000_000_000,
+      output_tokens: 12,
+      total_tokens: 4_000_000_012,
+      cache_read_tokens: 3,
+      cache_write_tokens: 4,
+      reasoning_tokens: 5,
+      cost_usd: 0.001234,
+      ttft_ms: 210.5,
+      finish_reason: 'stop',
+      input: bigPrompt,
+      output: '{"role":"assistant","content":"héllo \\"quoted\\"\\n"}',
+      user_id: 'user-ü',
+      session_id: 'sess-1',
+      environment: 'production',
+      release: 'v1.2.3',
+      tags: ['a', 'b'],
+      attributes: { 'gen_ai.request.temperature': '0.2', 'emoji.🔥': '✓' },
+      resource_attributes: { 'service.name': 'chat-api' },
+      'events.time': ['2026-11-01 10:00:00.500000000'],
+      'events.name': ['gen_ai.choice'],
+      'events.attributes': [{ index: '0' }],
+      'links.trace_id': ['1af7651916cd43dd8448eb211c80319c'],
+      'links.span_id': ['c7ad6b7169203331'],
+      'links.attributes': [{}],
+      embedding: [0.25, -1.5],
+    }
+    const sparse = {
+      project_id: 'p1',
+      trace_id: '0af7651916cd43dd8448eb211c80319d',
+      span_id: 'b7ad6b7169203332',
+      parent_span_id: '',
+      name: '',
+      kind: 'other',
+      start_time: '2026-11-01 10:00:02.000000000',
+      end_time: '2026-11-01 10:00:02.000000000',
+      duration_ms: 0,
+      status_code: 'unset',
+      cost_usd: null,
+      ttft_ms: null,
+      input: '',
+      output: '',
+    }
+    await store.client.insert({ table: 'spans', values: [full, sparse], format: 'JSONEachRow' })
+    const got = await rows<Record<string, unknown>>(
+      store,
+      'SELECT * EXCEPT ingested_at FROM spans FINAL WHERE project_id = {p:String} ORDER BY start_time',
+      { p: 'p1' },
+    )
+    expect(got).toHaveLength(2)
+    const [a, b] = got as [Record<string, unknown>, Record<string, unknown>]
+    expect(a.input).toBe(bigPrompt)
+    expect(Buffer.byteLength(a.input as string)).toBeGreaterThanOrEqual(1024 * 1024)
+    for (const [key, value] of Object.entries(full)) {
+      if (key === 'input' || key.includes('.')) continue
+      const expected = typeof value === 'number' && ['input_tokens', 'total_tokens'].includes(key) ? value : value
+      expect(a[key], key).toEqual(expected)
+    }
+    expect(a['events.name']).toEqual(['gen_ai.choice'])
+    expect(a['events.attributes']).toEqual([{ index: '0' }])
+    expect(a['links.span_id']).toEqual(['c7ad6b7169203331'])
+    expect(b.cost_usd).toBeNull()
+    expect(b.ttft_ms).toBeNull()
+    expect(b.input).toBe('')
+    expect(b.attributes).toEqual({})
+    expect(b['events.name']).toEqual([])
+    expect(b.service_name).toBe('')
+  })
+
+  it('collapses a re-delivered span to one row', async () => {
+    const span = {
+      project_id: 'dup',
+      trace_id: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+      span_id: 'bbbbbbbbbbbbbbbb',
+      start_time: '2026-11-01 11:00:00.000000000',
+      end_time: '2026-11-01 11:00:00.100000000',
+      duration_ms: 100,
+      status_code: 'ok',
+    }
+    await store.client.insert({ table: 'spans', values: [span], format: 'JSONEachRow' })
+    await store.client.insert({ table: 'spans', values: [span], format: 'JSONEachRow' })
+    const [r] = await rows<{ c: string }>(store, "SELECT count() AS c FROM spans FINAL WHERE project_id = 'dup'")
+    expect(Number(r?.c)).toBe(1)
+  })
+
+  it('deduplicates a replayed insert by token, and the token does not leak into later inserts', async () => {
+    const mk = (id: string) => ({
+      project_id: 'tok',
+      trace_id: 'cccccccccccccccccccccccccccccccc',
+      span_id: id,
+      start_time: '2026-11-01 12:00:00.000000000',
+      end_time: '2026-11-01 12:00:00.000000000',
+      status_code: 'ok',
+    })
+    const settings = { insert_deduplication_token: 'segment-1:batch-1' }
+    await store.client.insert({ table: 'spans', values: [mk('1000000000000001')], format: 'JSONEachRow', clickhouse_settings: settings })
+    await store.client.insert({ table: 'spans', values: [mk('1000000000000001')], format: 'JSONEachRow', clickhouse_settings: settings })
+    // A different batch without a token must land even though its content differs
+    // only by span id: chDB would otherwise keep the previous SET token session-wide.
+    await store.client.insert({ table: 'spans', values: [mk('1000000000000002')], format: 'JSONEachRow' })
+    await store.client.insert({ table: 'spans', values: [mk('1000000000000003')], format: 'JSONEachRow' })
+    const [r] = await rows<{ c: string }>(store, "SELECT count() AS c FROM spans WHERE project_id = 'tok'")
+    expect(Number(r?.c)).toBe(3)
+    const [s] = await rows<{ v: string }>(store, "SELECT getSetting('insert_deduplication_token') AS v")
+    expect(s?.v).toBe('')
+  })
+
+  it('fills the per-minute rollup from inserted spans', async () => {
+    const base = {
+      project_id: 'roll',
+      service_name: 'svc',
+      request_model: 'gpt-4o-mini',
+      kind: 'llm',
+      operation: 'chat',
+      start_time: '2026-11-01 13:00:10.000000000',
+      end_time: '2026-11-01 13:00:10.000000000',
+    }
+    await store.client.insert({
+      table: 'spans',
+      values: [
+        { ...base, trace_id: 't1', span_id: 's1', duration_ms: 100, status_code: 'ok', input_tokens: 10, cost_usd: 0.5, ttft_ms: 50 },
+        { ...base, trace_id: 't2', span_id: 's2', duration_ms: 300, status_code: 'error', input_tokens: 5, cost_usd: null, ttft_ms: null },
+      ],
+      format: 'JSONEachRow',
+    })
+    const [r] = await rows<Record<string, number>>(
+      store,
+      `SELECT sum(calls) AS calls, sum(errors) AS errors, sum(input_tokens) AS tin, sum(cost_usd) AS cost,
+              sum(cost_unknown) AS unknown, sum(ttft_count) AS ttft_n, max(duration_max_ms) AS dmax,
+              quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(ttft_q)[1] AS ttft_p50
+       FROM spans_minute WHERE project_id = 'roll'`,
+    )
+    expect(r).toMatchObject({ calls: 2, errors: 1, tin: 15, cost: 0.5, unknown: 1, ttft_n: 1, dmax: 300 })
+    expect(Number(r?.ttft_p50)).toBeCloseTo(50)
+  })
+
+  it('data survives closing and reopening the store', async () => {
+    await store.close()
+    store = await createStore(configFor(dataDir))
+    const [r] = await rows<{ c: string }>(store, "SELECT count() AS c FROM spans FINAL WHERE project_id = 'p1'")
+    expect(Number(r?.c)).toBe(2)
+    expect((await migrate(store)).applied).toEqual([])
+  })
+
+  it('applies SPANLENS_RETENTION_DAYS as a TTL and removes it with 0', async () => {
+    await store.close()
+    store = await createStore(configFor(dataDir, { SPANLENS_RETENTION_DAYS: '7' }))
+    await migrate(store)
+    const ttl = async () =>
+      (await rows<{ e: string }>(store, "SELECT engine_full AS e FROM system.tables WHERE database = currentDatabase() AND name = 'spans'"))[0]?.e
+    expect(await ttl()).toMatch(/TTL toDateTime\(start_time\) \+ toIntervalDay\(7\)/)
+    await store.close()
+    store = await createStore(configFor(dataDir, { SPANLENS_RETENTION_DAYS: '0' }))
+    await migrate(store)
+    expect(await ttl()).not.toMatch(/TTL/)
+  })
+
+  it('a second process opening the same data directory gets a clear error', () => {
+    const script = fileURLToPath(new URL('./helpers/open-store.ts', import.meta.url))
+    const child = spawnSync(process.execPath, ['--conditions=@spanlens/source', '--import', 'tsx', script, dataDir], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    })
+    expect(child.status, child.stderr).toBe(3)
+    expect(child.stdout).toContain('SPANLENS_DATA_DIR_LOCKED')
+    expect(child.stdout).toContain(dataDir)
+  })
+})
+
+describe('failed migrations', () => {
+  it('stop with the file name and ClickHouse message, and later files are not applied', async () => {
+    const dir = tempDir()
+    const migrations = join(dir.path, 'migrations')
+    mkdirSync(migrations)
+    writeFileSync(join(migrations, '001_ok.sql'), 'CREATE TABLE IF NOT EXISTS {{table t_ok}} (a UInt8) ENGINE = {{engine MergeTree}} ORDER BY a;')
+    writeFileSync(join(migrations, '002_broken.sql'), 'CREATE TABLE t_bad (a NoSuchType) ENGINE = MergeTree ORDER BY a;')
+    writeFileSync(join(migrations, '003_after.sql'), 'CREATE TABLE t_after (a UInt8) ENGINE = MergeTree ORDER BY a;')
+    // The embedded engine is per process: reuse this file's store directory layout.
+    const store = await createStore(configFor(join(tmp.path, 'data')))
+    try {
+      await store.client.command({ query: 'CREATE DATABASE IF NOT EXISTS mig_test' })
+      const scoped: Store = { ...store, database: 'mig_test' }
+      await store.client.command({ query: 'USE mig_test' })
+      const err = await migrate(scoped, { dir: migrations }).catch((e: unknown) => e)
+      expect(err).toMatchObject({ code: 'SPANLENS_MIGRATION_FAILED' })
+      expect((err as Error).message).toContain('002_broken.sql')
+      expect((err as Error).message).toMatch(/NoSuchType|Unknown data type/i)
+      const tables = await rows<{ name: string }>(store, "SELECT name FROM system.tables WHERE database = 'mig_test'")
+      expect(tables.map((t) => t.name)).toContain('t_ok')
+      expect(tables.map((t) => t.name)).not.toContain('t_after')
+    } finally {
+      await store.close()
+      dir.cleanup()
+    }
+  })
+})
+
+describe('cluster DDL', () => {
+  it('renders every migration as ON CLUSTER, Replicated engines and Distributed tables that ClickHouse parses', async () => {
+    const ctx = { database: 'spanlens', cluster: 'prod' }
+    const statements = loadMigrations().flatMap((m) => renderMigration(m.sql, ctx))
+    const all = statements.join('\n')
+    expect(all).toContain('CREATE TABLE IF NOT EXISTS spans_local ON CLUSTER `prod`')
+    expect(all).toContain("ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', ingested_at)")
+    expect(all).toContain('ENGINE = Distributed(`prod`, `spanlens`, spans_local, cityHash64(trace_id))')
+    expect(all).toContain('ReplicatedAggregatingMergeTree(')
+    expect(all).toContain('TO spans_minute_local')
+    expect(all).toContain('replicated_deduplication_window = 10000')
+    expect(all).not.toContain('{{')
+    // ClickHouse's own parser (formatQuery) must accept each statement.
+    const store = await createStore(configFor(join(tmp.path, 'data')))
+    try {
+      for (const stmt of statements) {
+        const rs = await store.client.query({
+          query: 'SELECT formatQuery({q:String}) AS f',
+          query_params: { q: stmt },
+          format: 'JSONEachRow',
+        })
+        const [r] = await rs.json<{ f: string }>()
+        expect(r?.f, stmt).toMatch(/^CREATE/)
+      }
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('single-server rendering has no cluster clauses', () => {
+    const statements = loadMigrations().flatMap((m) => renderMigration(m.sql, { database: 'spanlens' }))
+    const all = statements.join('\n')
+    expect(all).not.toMatch(/ON CLUSTER|Replicated|Distributed|_local/)
+  })
+})
+
+describe('configuration', () => {
+  it.each([
+    ['SPANLENS_PORT', 'abc', /SPANLENS_PORT: expected an integer between 0 and 65535, got "abc"/],
+    ['SPANLENS_PORT', '70000', /SPANLENS_PORT/],
+    ['SPANLENS_CLICKHOUSE_URL', 'localhost:8123', /SPANLENS_CLICKHOUSE_URL: expected an http/],
+    ['SPANLENS_CLICKHOUSE_CLUSTER', 'bad name;', /SPANLENS_CLICKHOUSE_CLUSTER: expected a ClickHouse identifier/],
+    ['SPANLENS_RETENTION_DAYS', '-1', /SPANLENS_RETENTION_DAYS/],
+    ['SPANLENS_API_KEYS', 'justakey', /SPANLENS_API_KEYS: expected project:key pairs.*\(hidden\)/],
+    ['SPANLENS_REDACT', 'email,bogus', /SPANLENS_REDACT: .*unknown: bogus/],
+    ['SPANLENS_LOG_LEVEL', 'loud', /SPANLENS_LOG_LEVEL: expected one of/],
+  ])('rejects %s=%s naming the variable', (name, value, pattern) => {
+    let err: unknown
+    try {
+      loadConfig({ env: { [name]: value } })
+    } catch (e) {
+      err = e
+    }
+    expect(err).toMatchObject({ code: 'SPANLENS_CONFIG_INVALID' })
+    expect((err as Error).message).toMatch(pattern)
+  })
+
+  it('uses the documented defaults', () => {
+    const c = loadConfig({ env: {}, cwd: '/srv/app' })
+    expect(c).toMatchObject({ host: '127.0.0.1', port: 4318, apiKeys: [] })
+    expect(c.store).toMatchObject({ mode: 'embedded', dataDir: '/srv/app/.spanlens/clickhouse', database: 'spanlens' })
+  })
+
+  it('switches to remote mode with a URL and reads a YAML config file under the environment', () => {
+    const dir = tempDir()
+    const file = join(dir.path, 'spanlens.yaml')
+    writeFileSync(file, 'SPANLENS_PORT: 9999\nSPANLENS_CLICKHOUSE_CLUSTER: prod\nSPANLENS_API_KEYS: "team:secret-key-1"\n')
+    try {
+      const c = loadConfig({
+        env: { SPANLENS_CONFIG_FILE: file, SPANLENS_PORT: '5000', SPANLENS_CLICKHOUSE_URL: 'https://ch.example:8443' },
+      })
+      expect(c.port).toBe(5000)
+      expect(c.store).toMatchObject({ mode: 'remote', url: 'https://ch.example:8443', cluster: 'prod' })
+      expect(c.apiKeys).toEqual([{ project: 'team', key: 'secret-key-1' }])
+      writeFileSync(file, 'SPANLENS_PORTT: 1\n')
+      expect(() => loadConfig({ env: { SPANLENS_CONFIG_FILE: file } })).toThrow(/SPANLENS_PORTT.*unknown setting/)
+    } finally {
+      dir.cleanup()
+    }
+  })
+
+  it('a data directory that cannot be created fails with a clear error', async () => {
+    const dir = tempDir()
+    writeFileSync(join(dir.path, 'file'), 'x')
+    try {
+      const err = await createStore(configFor(join(dir.path, 'file', 'sub'))).catch((e: unknown) => e)
+      expect(err).toMatchObject({ code: 'SPANLENS_DATA_DIR_UNUSABLE' })
+    } finally {
+      dir.cleanup()
+    }
+  })
+})

@@ -1,0 +1,22 @@
+import { defineConfig } from 'vitest/config'
+
+// One process per test file (forks + isolate): libchdb binds one data directory per
+// process, so every file that opens an embedded store gets its own engine.
+const shared = {
+  pool: 'forks' as const,
+  poolOptions: { forks: { isolate: true, maxForks: 2, minForks: 1 } },
+  testTimeout: 30_000,
+  hookTimeout: 60_000,
+}
+
+export default defineConfig({
+  resolve: { conditions: ['@spanlens/source'] },
+  ssr: { resolve: { conditions: ['@spanlens/source'] } },
+  test: {
+    ...shared,
+    projects: ['ingest', 'query', 'sdk'].map((name) => ({
+      extends: true,
+      test: { name, include: [`packages/${name}/test/**/*.test.ts`] },
+    })),
+  },
+})
