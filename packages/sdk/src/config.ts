@@ -1,0 +1,250 @@
+import { z } from 'zod'
+import type { TracerProvider } from '@opentelemetry/api'
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
+import type { DiagLogger } from './diag.js'
+import { errors } from './errors.js'
+import type { RedactFn, RedactOption, BuiltinPattern } from './redact.js'
+
+/** Everything `init()` accepts. Every field is optional; env variables fill the gaps. */
+export interface InitOptions {
+  /** Spanlens server base URL, e.g. `https://spanlens.example.com`. Traces go to `{endpoint}/v1/traces`. */
+  endpoint?: string
+  /** Project API key, sent as `Authorization: Bearer <apiKey>`. */
+  apiKey?: string
+  /** Extra HTTP headers for every export (merged over OTEL_EXPORTER_OTLP_HEADERS). */
+  headers?: Record<string, string>
+  serviceName?: string
+  /** Stamped as `deployment.environment.name`. */
+  environment?: string
+  /** Stamped as `service.version`. */
+  release?: string
+  /** Record prompts and completions. Default true. */
+  captureContent?: boolean
+  /** Redaction of captured content before it leaves the process. Default: built-in patterns. */
+  redact?: RedactOption
+  /** Fraction of traces kept, 0..1, decided per trace id. Default 1. */
+  sampleRate?: number
+  /** `false` turns the SDK into a pass-through. Default true. */
+  enabled?: boolean
+  /** Most spans held in memory while the endpoint is slow or down; the oldest is dropped beyond. Default 2048. */
+  maxQueueSize?: number
+  /** Most spans per export request. Default 512. */
+  maxBatchSize?: number
+  /** How often queued spans are sent. Default 1000 ms. */
+  flushIntervalMs?: number
+  /** Per-request timeout. Default 10000 ms. */
+  exportTimeoutMs?: number
+  /** Retries of a retryable export failure before its batch is dropped. Default 5. */
+  maxRetries?: number
+  /** Longest content attribute kept, in characters; longer ones are truncated. Default 100000. */
+  maxContentLength?: number
+  /** Attach to this provider instead of the global one (see README "Alongside OpenTelemetry"). */
+  tracerProvider?: TracerProvider
+  /** Attach to the globally registered provider when there is one. Default true. */
+  useGlobalProvider?: boolean
+  /** Which spans to export; default all spans the processor sees. */
+  spanFilter?: (span: ReadableSpan) => boolean
+  /** Flush on `beforeExit` and SIGTERM. Default true. */
+  flushOnExit?: boolean
+  /** Where SDK diagnostics go. Default: console, warnings and errors only. */
+  logger?: DiagLogger
+  /** Log debug lines too (also SPANLENS_DEBUG=true). */
+  debug?: boolean
+  /** Environment to read instead of `process.env` (tests, edge runtimes). */
+  env?: Record<string, string | undefined>
+}
+
+export interface ResolvedConfig {
+  enabled: boolean
+  endpoint: string
+  tracesUrl: string
+  scoresUrl: string
+  headers: Record<string, string>
+  serviceName: string
+  environment: string | undefined
+  release: string | undefined
+  captureContent: boolean
+  redact: { builtins: BuiltinPattern[]; custom: RedactFn[] }
+  sampleRate: number
+  maxQueueSize: number
+  maxBatchSize: number
+  flushIntervalMs: number
+  exportTimeoutMs: number
+  maxRetries: number
+  maxContentLength: number
+  tracerProvider: TracerProvider | undefined
+  useGlobalProvider: boolean
+  spanFilter: ((span: ReadableSpan) => boolean) | undefined
+  flushOnExit: boolean
+  logger: DiagLogger | undefined
+  debug: boolean
+}
+
+const BUILTINS = ['email', 'phone', 'card', 'apiKey'] as const
+
+const url = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')])
+const posInt = (max: number) => z.coerce.number().int().positive().max(max)
+const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'must be a function')
+
+const redactSchema = z.union([
+  z.literal(false),
+  z.literal(true),
+  fn,
+  z.strictObject({
+    builtins: z.union([z.boolean(), z.array(z.enum(BUILTINS))]).optional(),
+    custom: z.union([fn, z.array(fn)]).optional(),
+  }),
+])
+
+const schema = z.strictObject({
+  endpoint: url,
+  apiKey: z.string().min(1, 'must not be empty').optional(),
+  headers: z.record(z.string(), z.string()),
+  serviceName: z.string().min(1),
+  environment: z.string().min(1).optional(),
+  release: z.string().min(1).optional(),
+  captureContent: bool,
+  redact: redactSchema,
+  sampleRate: z.coerce.number().min(0).max(1),
+  enabled: bool,
+  maxQueueSize: posInt(1_000_000),
+  maxBatchSize: posInt(100_000),
+  flushIntervalMs: posInt(3_600_000),
+  exportTimeoutMs: posInt(600_000),
+  maxRetries: z.coerce.number().int().min(0).max(100),
+  maxContentLength: posInt(50_000_000),
+  tracerProvider: z
+    .custom<TracerProvider>((v) => typeof v === 'object' && v !== null && typeof (v as TracerProvider).getTracer === 'function', 'must be an OpenTelemetry TracerProvider')
+    .optional(),
+  useGlobalProvider: bool,
+  spanFilter: fn.optional(),
+  flushOnExit: bool,
+  logger: z
+    .custom<DiagLogger>(
+      (v) => typeof v === 'object' && v !== null && ['debug', 'warn', 'error'].every((k) => typeof (v as Record<string, unknown>)[k] === 'function'),
+      'must have debug, warn and error functions',
+    )
+    .optional(),
+  debug: bool,
+})
+
+/** Where each option may come from in the environment, first match wins. */
+const ENV: Partial<Record<keyof z.infer<typeof schema>, string[]>> = {
+  endpoint: ['SPANLENS_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT'],
+  apiKey: ['SPANLENS_API_KEY'],
+  serviceName: ['SPANLENS_SERVICE_NAME', 'OTEL_SERVICE_NAME'],
+  environment: ['SPANLENS_ENVIRONMENT'],
+  release: ['SPANLENS_RELEASE'],
+  captureContent: ['SPANLENS_CAPTURE_CONTENT'],
+  sampleRate: ['SPANLENS_SAMPLE_RATE'],
+  enabled: ['SPANLENS_ENABLED'],
+  debug: ['SPANLENS_DEBUG'],
+}
+
+const DEFAULTS = {
+  endpoint: 'http://localhost:4318',
+  serviceName: 'unknown_service:node',
+  captureContent: true,
+  redact: true,
+  sampleRate: 1,
+  enabled: true,
+  maxQueueSize: 2048,
+  maxBatchSize: 512,
+  flushIntervalMs: 1000,
+  exportTimeoutMs: 10_000,
+  maxRetries: 5,
+  maxContentLength: 100_000,
+  useGlobalProvider: true,
+  flushOnExit: true,
+  debug: false,
+}
+
+/**
+ * Resolves options over env over defaults and validates once. A bad value
+ * throws SPANLENS_SDK_CONFIG_INVALID naming the option (and the env variable it
+ * came from), so misconfiguration shows up at start-up, not as silent data loss.
+ */
+export function resolveConfig(options: InitOptions = {}): ResolvedConfig {
+  if (typeof options !== 'object' || options === null) throw errors.configInvalid('init() takes an options object')
+  const { env: envOption, ...given } = options
+  const env = envOption ?? process.env
+  const source: Record<string, string> = {}
+  const merged: Record<string, unknown> = { ...DEFAULTS }
+  for (const [key, names] of Object.entries(ENV)) {
+    const name = names?.find((n) => env[n] !== undefined && env[n] !== '')
+    if (name) {
+      merged[key] = env[name]
+      source[key] = name
+    }
+  }
+  for (const [key, value] of Object.entries(given)) {
+    if (value !== undefined) {
+      merged[key] = value
+      delete source[key]
+    }
+  }
+  merged.headers = { ...parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_HEADERS), ...(given.headers ?? {}) }
+
+  const parsed = schema.safeParse(merged)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    const key = String(issue?.path[0] ?? '')
+    const from = source[key] ? ` (from env ${source[key]})` : ''
+    throw errors.configInvalid(`${key || 'options'}${from}: ${issue?.message ?? 'invalid'}`)
+  }
+  const v = parsed.data
+  const endpoint = v.endpoint.replace(/\/+$/, '')
+  const headers: Record<string, string> = { ...v.headers }
+  if (v.apiKey) headers.authorization = `Bearer ${v.apiKey}`
+  return {
+    enabled: v.enabled,
+    endpoint,
+    tracesUrl: `${endpoint}/v1/traces`,
+    scoresUrl: `${endpoint}/api/v1/scores`,
+    headers,
+    serviceName: v.serviceName,
+    environment: v.environment,
+    release: v.release,
+    captureContent: v.captureContent,
+    redact: normalizeRedact(v.redact as RedactOption),
+    sampleRate: v.sampleRate,
+    maxQueueSize: v.maxQueueSize,
+    maxBatchSize: v.maxBatchSize,
+    flushIntervalMs: v.flushIntervalMs,
+    exportTimeoutMs: v.exportTimeoutMs,
+    maxRetries: v.maxRetries,
+    maxContentLength: v.maxContentLength,
+    tracerProvider: v.tracerProvider,
+    useGlobalProvider: v.useGlobalProvider,
+    spanFilter: v.spanFilter as ((span: ReadableSpan) => boolean) | undefined,
+    flushOnExit: v.flushOnExit,
+    logger: v.logger,
+    debug: v.debug,
+  }
+}
+
+function normalizeRedact(option: RedactOption): ResolvedConfig['redact'] {
+  if (option === false) return { builtins: [], custom: [] }
+  if (option === true) return { builtins: [...BUILTINS], custom: [] }
+  if (typeof option === 'function') return { builtins: [...BUILTINS], custom: [option] }
+  const builtins = option.builtins === false ? [] : Array.isArray(option.builtins) ? option.builtins : [...BUILTINS]
+  const custom = option.custom === undefined ? [] : Array.isArray(option.custom) ? option.custom : [option.custom]
+  return { builtins, custom }
+}
+
+/** OTEL_EXPORTER_OTLP_HEADERS is `k1=v1,k2=v2` with URL-encoded values (OTel spec). */
+function parseOtlpHeaders(raw: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {}
+  if (!raw) return out
+  for (const pair of raw.split(',')) {
+    const i = pair.indexOf('=')
+    if (i <= 0) continue
+    try {
+      out[decodeURIComponent(pair.slice(0, i).trim()).toLowerCase()] = decodeURIComponent(pair.slice(i + 1).trim())
+    } catch {
+      // A malformed escape is skipped rather than failing start-up over an optional header.
+    }
+  }
+  return out
+}

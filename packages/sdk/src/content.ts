@@ -1,0 +1,171 @@
+/**
+ * Provider payloads → the GenAI semconv "parts" message format
+ * ({role, parts:[{type:'text',content}|{type:'tool_call',...}|...], finish_reason?}),
+ * serialized as JSON strings. Inputs are `unknown`: a malformed payload yields
+ * fewer parts, never an exception (callers still guard).
+ */
+
+export type Part = Record<string, unknown> & { type: string }
+export interface Message {
+  role: string
+  parts: Part[]
+  finish_reason?: string
+}
+
+export type Obj = Record<string, unknown>
+export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
+export const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
+export const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined)
+export const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : [])
+
+/** JSON for an attribute value, cut at `max` characters (a cut value is no longer valid JSON, on purpose visible). */
+export function toJson(value: unknown, max: number): string {
+  let s: string
+  try {
+    s = typeof value === 'string' ? value : (JSON.stringify(value, jsonReplacer) ?? 'null')
+  } catch {
+    s = '"[unserializable]"'
+  }
+  return s.length > max ? `${s.slice(0, max)}…[truncated ${s.length - max} chars]` : s
+}
+
+function jsonReplacer(_key: string, v: unknown): unknown {
+  if (typeof v === 'bigint') return v.toString()
+  if (v instanceof Uint8Array || (typeof ArrayBuffer !== 'undefined' && v instanceof ArrayBuffer)) return '[binary]'
+  return v
+}
+
+/** Tool call arguments arrive as JSON text; the parts format wants the object when it parses. */
+export function parseArgs(raw: unknown): unknown {
+  if (typeof raw !== 'string') return raw
+  try {
+    return JSON.parse(raw)
+  } catch {
+    return raw
+  }
+}
+
+// ---------------------------------------------------------------- OpenAI chat
+
+export function openaiChatInput(messages: unknown): Message[] {
+  return arr(messages).filter(isObj).map((m) => {
+    const role = str(m.role) ?? 'user'
+    if (role === 'tool') {
+      return { role, parts: [{ type: 'tool_call_response', id: m.tool_call_id, response: contentText(m.content) }] }
+    }
+    const parts = openaiContentParts(m.content)
+    for (const call of arr(m.tool_calls).filter(isObj)) parts.push(openaiToolCall(call))
+    return { role, parts }
+  })
+}
+
+export function openaiChatOutput(choices: unknown): Message[] {
+  return arr(choices).filter(isObj).map((c) => {
+    const msg = isObj(c.message) ? c.message : {}
+    const parts = openaiContentParts(msg.content)
+    if (typeof msg.refusal === 'string') parts.push({ type: 'refusal', content: msg.refusal })
+    for (const call of arr(msg.tool_calls).filter(isObj)) parts.push(openaiToolCall(call))
+    const out: Message = { role: str(msg.role) ?? 'assistant', parts }
+    if (typeof c.finish_reason === 'string') out.finish_reason = c.finish_reason
+    return out
+  })
+}
+
+function openaiToolCall(call: Obj): Part {
+  const fn = isObj(call.function) ? call.function : isObj(call.custom) ? call.custom : {}
+  return { type: 'tool_call', id: call.id, name: fn.name, arguments: parseArgs(fn.arguments ?? fn.input) }
+}
+
+function openaiContentParts(content: unknown): Part[] {
+  if (typeof content === 'string') return [{ type: 'text', content }]
+  const parts: Part[] = []
+  for (const p of arr(content).filter(isObj)) {
+    const type = str(p.type)
+    if (type === 'text' || type === 'input_text' || type === 'output_text') parts.push({ type: 'text', content: p.text })
+    else if (type === 'image_url' && isObj(p.image_url)) parts.push({ type: 'uri', modality: 'image', uri: p.image_url.url })
+    else if (type === 'input_image') parts.push({ type: 'uri', modality: 'image', uri: p.image_url ?? p.file_id })
+    else if (type === 'refusal') parts.push({ type: 'refusal', content: p.refusal })
+    else if (type) parts.push({ type })
+  }
+  return parts
+}
+
+function contentText(content: unknown): unknown {
+  if (typeof content === 'string') return content
+  const texts = arr(content).filter(isObj).map((p) => p.text).filter((t) => typeof t === 'string')
+  return texts.length ? texts.join('') : content
+}
+
+// ------------------------------------------------------------ OpenAI Responses
+
+export function responsesInput(input: unknown): Message[] {
+  if (typeof input === 'string') return [{ role: 'user', parts: [{ type: 'text', content: input }] }]
+  const out: Message[] = []
+  for (const item of arr(input).filter(isObj)) {
+    const type = str(item.type)
+    if (type === 'function_call') {
+      out.push({ role: 'assistant', parts: [{ type: 'tool_call', id: item.call_id, name: item.name, arguments: parseArgs(item.arguments) }] })
+    } else if (type === 'function_call_output') {
+      out.push({ role: 'tool', parts: [{ type: 'tool_call_response', id: item.call_id, response: item.output }] })
+    } else if (type === undefined || type === 'message') {
+      out.push({ role: str(item.role) ?? 'user', parts: openaiContentParts(item.content) })
+    }
+  }
+  return out
+}
+
+export function responsesOutput(output: unknown, status?: string): Message[] {
+  const parts: Part[] = []
+  for (const item of arr(output).filter(isObj)) {
+    const type = str(item.type)
+    if (type === 'message') parts.push(...openaiContentParts(item.content))
+    else if (type === 'function_call') parts.push({ type: 'tool_call', id: item.call_id, name: item.name, arguments: parseArgs(item.arguments) })
+    else if (type === 'reasoning') {
+      const text = arr(item.summary).filter(isObj).map((s) => s.text).filter((t) => typeof t === 'string').join('\n')
+      if (text) parts.push({ type: 'reasoning', content: text })
+    } else if (type) parts.push({ type })
+  }
+  const msg: Message = { role: 'assistant', parts }
+  if (status) msg.finish_reason = status
+  return [msg]
+}
+
+// ------------------------------------------------------------------ Anthropic
+
+export function anthropicMessages(messages: unknown): Message[] {
+  return arr(messages).filter(isObj).map((m) => ({ role: str(m.role) ?? 'user', parts: anthropicParts(m.content) }))
+}
+
+export function anthropicSystem(system: unknown): Part[] | undefined {
+  if (system === undefined || system === null) return undefined
+  if (typeof system === 'string') return [{ type: 'text', content: system }]
+  return anthropicParts(system)
+}
+
+export function anthropicParts(content: unknown): Part[] {
+  if (typeof content === 'string') return [{ type: 'text', content }]
+  const parts: Part[] = []
+  for (const b of arr(content).filter(isObj)) {
+    switch (b.type) {
+      case 'text':
+        parts.push({ type: 'text', content: b.text })
+        break
+      case 'tool_use':
+      case 'server_tool_use':
+        parts.push({ type: 'tool_call', id: b.id, name: b.name, arguments: b.input })
+        break
+      case 'tool_result':
+        parts.push({ type: 'tool_call_response', id: b.tool_use_id, response: contentText(b.content) })
+        break
+      case 'thinking':
+        parts.push({ type: 'reasoning', content: b.thinking })
+        break
+      case 'image':
+        parts.push({ type: 'blob', modality: 'image', mime_type: isObj(b.source) ? b.source.media_type : undefined })
+        break
+      default:
+        if (typeof b.type === 'string') parts.push({ type: b.type })
+    }
+  }
+  return parts
+}

@@ -1,0 +1,60 @@
+import { context, createContextKey, type Context } from '@opentelemetry/api'
+
+/** What `withContext` stamps on every span created inside it. */
+export interface SpanlensContext {
+  userId?: string
+  sessionId?: string
+  conversationId?: string
+  tags?: string[]
+  metadata?: Record<string, string | number | boolean>
+}
+
+const KEY = createContextKey('spanlens.context')
+
+export function getSpanlensContext(ctx: Context = context.active()): SpanlensContext | undefined {
+  return ctx.getValue(KEY) as SpanlensContext | undefined
+}
+
+/**
+ * Runs `fn` with user/session/conversation ids, tags and metadata that every
+ * span started inside picks up (through the span processor). Nested calls merge:
+ * inner ids win, tags accumulate, metadata keys merge.
+ */
+export function withContext<T>(values: SpanlensContext, fn: () => T): T {
+  let merged: SpanlensContext
+  try {
+    merged = merge(getSpanlensContext(), values)
+  } catch {
+    // Bad input here must not stop the app's function from running.
+    return fn()
+  }
+  return context.with(context.active().setValue(KEY, merged), fn)
+}
+
+function merge(outer: SpanlensContext | undefined, inner: SpanlensContext): SpanlensContext {
+  if (!outer) return { ...inner, tags: inner.tags ? [...inner.tags] : undefined }
+  const tags = [...(outer.tags ?? []), ...(inner.tags ?? []).filter((t) => !(outer.tags ?? []).includes(t))]
+  return {
+    userId: inner.userId ?? outer.userId,
+    sessionId: inner.sessionId ?? outer.sessionId,
+    conversationId: inner.conversationId ?? outer.conversationId,
+    tags: tags.length ? tags : undefined,
+    metadata: outer.metadata || inner.metadata ? { ...outer.metadata, ...inner.metadata } : undefined,
+  }
+}
+
+/** Span attributes for a context; names the ingest normalizer maps (see README). */
+export function contextAttributes(c: SpanlensContext): Record<string, string | number | boolean | string[]> {
+  const out: Record<string, string | number | boolean | string[]> = {}
+  if (c.userId) out['user.id'] = String(c.userId)
+  if (c.sessionId) out['session.id'] = String(c.sessionId)
+  const conversation = c.conversationId ?? c.sessionId
+  if (conversation) out['gen_ai.conversation.id'] = String(conversation)
+  if (c.tags?.length) out['spanlens.tags'] = c.tags.map(String)
+  if (c.metadata) {
+    for (const [k, v] of Object.entries(c.metadata)) {
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[`spanlens.metadata.${k}`] = v
+    }
+  }
+  return out
+}

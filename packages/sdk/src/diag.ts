@@ -1,0 +1,95 @@
+/**
+ * Where the SDK's own failures go. Following OpenTelemetry JS, instrumentation
+ * never throws into the app: a failure becomes one counter increment and, at
+ * most, one log line. Counters are plain numbers so reading them is free.
+ */
+export interface DiagLogger {
+  debug(message: string): void
+  warn(message: string): void
+  error(message: string): void
+}
+
+export interface SdkStats {
+  /** Spans handed to the exporter queue. */
+  spansQueued: number
+  /** Spans the server accepted. */
+  spansExported: number
+  /** Spans lost: queue overflow, retries exhausted, or a rejected batch. */
+  spansDropped: number
+  /** Export requests that failed (each retry counts). */
+  exportFailures: number
+  /** Export attempts retried after 429/5xx/network errors. */
+  exportRetries: number
+  /** Instrumentation errors swallowed to protect the app (malformed response, bad hook). */
+  instrumentationErrors: number
+  /** Redaction hooks that threw; the value was replaced, never sent as is. */
+  redactionFailures: number
+  /** Score posts that failed. */
+  scoreFailures: number
+}
+
+export function emptyStats(): SdkStats {
+  return {
+    spansQueued: 0,
+    spansExported: 0,
+    spansDropped: 0,
+    exportFailures: 0,
+    exportRetries: 0,
+    instrumentationErrors: 0,
+    redactionFailures: 0,
+    scoreFailures: 0,
+  }
+}
+
+const noop = (): void => {}
+
+/** Console logger, quiet below `warn` unless debugging. Lines are prefixed so apps can grep them. */
+export function consoleLogger(debug: boolean): DiagLogger {
+  return {
+    debug: debug ? (m) => console.debug(`[spanlens] ${m}`) : noop,
+    warn: (m) => console.warn(`[spanlens] ${m}`),
+    error: (m) => console.error(`[spanlens] ${m}`),
+  }
+}
+
+class Diag {
+  stats: SdkStats = emptyStats()
+  logger: DiagLogger = consoleLogger(false)
+  // Repeated identical warnings (endpoint down, every 2 s) would flood an app's logs.
+  private lastLine = ''
+  private lastAt = 0
+
+  warnOnce(message: string, windowMs = 60_000): void {
+    const now = Date.now()
+    if (message === this.lastLine && now - this.lastAt < windowMs) return
+    this.lastLine = message
+    this.lastAt = now
+    this.safe(() => this.logger.warn(message))
+  }
+
+  /** An instrumentation bug or a malformed provider response: count it, say it once. */
+  instrumentationError(where: string, err: unknown): void {
+    this.stats.instrumentationErrors++
+    this.warnOnce(`instrumentation error in ${where}: ${describe(err)}`)
+  }
+
+  debug(message: string): void {
+    this.safe(() => this.logger.debug(message))
+  }
+
+  private safe(fn: () => void): void {
+    try {
+      fn()
+    } catch {
+      // A broken logger must not break the app either.
+    }
+  }
+}
+
+export function describe(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`
+  return String(err)
+}
+
+/** Process-wide: one SDK instance per process, like the OpenTelemetry globals. */
+export const diag = new Diag()

@@ -1,0 +1,169 @@
+import { gzip } from 'node:zlib'
+import { promisify } from 'node:util'
+import type { Attributes } from '@opentelemetry/api'
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
+import { diag, describe } from '../diag.js'
+import { BoundedQueue } from './queue.js'
+import { encodeSpans, type AttributeTransform } from './otlp-encode.js'
+
+const gzipAsync = promisify(gzip)
+
+export interface ExporterOptions {
+  url: string
+  headers: Record<string, string>
+  maxQueueSize: number
+  maxBatchSize: number
+  flushIntervalMs: number
+  timeoutMs: number
+  maxRetries: number
+  transform: AttributeTransform | undefined
+  resourceDefaults: Attributes
+}
+
+// OTLP/HTTP: only these are worth retrying; any other 4xx will fail the same way again.
+const RETRYABLE = new Set([429, 502, 503, 504])
+const BASE_DELAY_MS = 500
+const MAX_DELAY_MS = 30_000
+
+type SendResult = { ok: true } | { ok: false; retryable: boolean; retryAfterMs?: number; reason: string }
+
+/**
+ * Background OTLP/HTTP protobuf exporter: spans wait in a bounded queue and
+ * leave in gzip batches on a timer (or when a batch is full), one request at a
+ * time. Nothing here is awaited by the app except an explicit flush().
+ */
+export class OtlpExporter {
+  private queue: BoundedQueue<ReadableSpan>
+  private timer: NodeJS.Timeout
+  private draining: Promise<void> | undefined
+  private stopped = false
+
+  constructor(private opts: ExporterOptions) {
+    this.queue = new BoundedQueue(opts.maxQueueSize)
+    this.timer = setInterval(() => this.kick(), opts.flushIntervalMs)
+    // The exporter must never be what keeps a finished app alive.
+    this.timer.unref()
+  }
+
+  get pending(): number {
+    return this.queue.size
+  }
+
+  enqueue(span: ReadableSpan): void {
+    if (this.stopped) {
+      diag.stats.spansDropped++
+      return
+    }
+    diag.stats.spansQueued++
+    if (this.queue.push(span)) diag.stats.spansDropped++
+    if (this.queue.size >= this.opts.maxBatchSize) this.kick()
+  }
+
+  private kick(): void {
+    if (this.draining || this.queue.size === 0) return
+    this.draining = this.drain().finally(() => {
+      this.draining = undefined
+    })
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.size > 0) {
+      const batch = this.queue.take(this.opts.maxBatchSize)
+      try {
+        await this.exportBatch(batch)
+      } catch (err) {
+        diag.stats.spansDropped += batch.length
+        diag.instrumentationError('export', err)
+      }
+    }
+  }
+
+  private async exportBatch(batch: ReadableSpan[]): Promise<void> {
+    const body = await gzipAsync(
+      encodeSpans(batch, { transform: this.opts.transform, resourceDefaults: this.opts.resourceDefaults }),
+    )
+    for (let attempt = 0; ; attempt++) {
+      const result = await this.send(body)
+      if (result.ok) {
+        diag.stats.spansExported += batch.length
+        diag.debug(`exported ${batch.length} spans`)
+        return
+      }
+      diag.stats.exportFailures++
+      if (!result.retryable || attempt >= this.opts.maxRetries || this.stopped) {
+        diag.stats.spansDropped += batch.length
+        diag.warnOnce(`export to ${this.opts.url} failed (${result.reason}); dropped ${batch.length} spans`)
+        return
+      }
+      diag.stats.exportRetries++
+      const backoff = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** attempt)
+      // Full-ish jitter spreads retries of many app instances after an outage.
+      const delay = result.retryAfterMs ?? backoff / 2 + Math.random() * (backoff / 2)
+      await sleep(Math.min(delay, MAX_DELAY_MS * 2))
+    }
+  }
+
+  private async send(body: Buffer): Promise<SendResult> {
+    try {
+      const res = await fetch(this.opts.url, {
+        method: 'POST',
+        headers: { ...this.opts.headers, 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' },
+        body,
+        signal: AbortSignal.timeout(this.opts.timeoutMs),
+      })
+      // Drain the body so the keep-alive socket is reused.
+      await res.arrayBuffer().catch(() => undefined)
+      if (res.ok) return { ok: true }
+      return {
+        ok: false,
+        retryable: RETRYABLE.has(res.status),
+        retryAfterMs: parseRetryAfter(res.headers.get('retry-after')),
+        reason: `HTTP ${res.status}`,
+      }
+    } catch (err) {
+      // Connection refused, DNS, timeout: the endpoint may come back.
+      return { ok: false, retryable: true, reason: describe(err) }
+    }
+  }
+
+  /** Sends everything queued; resolves true when the queue emptied in time. Never rejects. */
+  async flush(timeoutMs = this.opts.timeoutMs): Promise<boolean> {
+    let timedOut = false
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        timedOut = true
+        resolve()
+      }, timeoutMs)
+    })
+    const work = (async () => {
+      while (!timedOut && (this.draining || this.queue.size > 0)) {
+        this.kick()
+        await this.draining
+      }
+    })()
+    await Promise.race([work, deadline])
+    clearTimeout(timer)
+    return !timedOut && this.queue.size === 0
+  }
+
+  async shutdown(timeoutMs?: number): Promise<boolean> {
+    clearInterval(this.timer)
+    const ok = await this.flush(timeoutMs)
+    this.stopped = true
+    return ok
+  }
+}
+
+export function parseRetryAfter(value: string | null): number | undefined {
+  if (!value) return undefined
+  const seconds = Number(value)
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000
+  const date = Date.parse(value)
+  if (Number.isFinite(date)) return Math.max(0, date - Date.now())
+  return undefined
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref())
+}

@@ -1,0 +1,162 @@
+import { context, trace, ProxyTracerProvider, type TracerProvider } from '@opentelemetry/api'
+import { BasicTracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace-base'
+import { resourceFromAttributes } from '@opentelemetry/resources'
+import { resolveConfig, type InitOptions, type ResolvedConfig } from './config.js'
+import { AsyncLocalStorageContextManager } from './context-manager.js'
+import { consoleLogger, diag, describe, type SdkStats } from './diag.js'
+import { errors } from './errors.js'
+import { OtlpExporter } from './export/exporter.js'
+import { preloadProtos } from './export/otlp-encode.js'
+import { SCOPE_NAME, SpanlensSpanProcessor } from './processor.js'
+import { createRedactor, isContentAttribute } from './redact.js'
+import { getRuntime, setRuntime } from './runtime.js'
+import { SDK_VERSION } from './version.js'
+import { installExitHooks } from './exit.js'
+
+/**
+ * Starts the SDK. Throws SpanlensSdkError (SPANLENS_SDK_CONFIG_INVALID) on a bad
+ * option; that is the last time the SDK throws. With an OpenTelemetry provider
+ * already registered it attaches to it (LLM spans join the app's traces and go
+ * to both backends); otherwise it runs its own provider without touching the
+ * global one.
+ */
+export function init(options: InitOptions = {}): void {
+  if (getRuntime()) throw errors.alreadyInitialized()
+  const config = resolveConfig(options)
+  diag.logger = config.logger ?? consoleLogger(config.debug)
+  if (!config.enabled) return
+  try {
+    preloadProtos()
+  } catch (err) {
+    throw errors.configInvalid(`cannot load the OTLP protos shipped with @spanlens/sdk: ${describe(err)}`)
+  }
+
+  const redactor = createRedactor(config.redact)
+  const resourceDefaults = resourceAttributes(config)
+  const exporter = new OtlpExporter({
+    url: config.tracesUrl,
+    headers: config.headers,
+    maxQueueSize: config.maxQueueSize,
+    maxBatchSize: config.maxBatchSize,
+    flushIntervalMs: config.flushIntervalMs,
+    timeoutMs: config.exportTimeoutMs,
+    maxRetries: config.maxRetries,
+    transform: redactor && ((key, value) => (isContentAttribute(key) ? redactor(value, key) : value)),
+    resourceDefaults,
+  })
+  const processor = new SpanlensSpanProcessor(exporter, config.sampleRate, config.spanFilter)
+
+  // Only when the app has none: an app's own context manager already propagates ours.
+  const contextManager = new AsyncLocalStorageContextManager()
+  const ownsContext = context.setGlobalContextManager(contextManager)
+
+  const target = config.tracerProvider ?? (config.useGlobalProvider ? globalProvider() : undefined)
+  let provider: BasicTracerProvider | undefined
+  let tracerProvider: TracerProvider
+  let detach = (): void => {}
+  if (target && attach(target, processor)) {
+    tracerProvider = target
+    detach = () => detachProcessor(target, processor)
+  } else {
+    if (config.tracerProvider) diag.warnOnce('the given tracerProvider cannot take a span processor; using a private one')
+    provider = new BasicTracerProvider({ resource: resourceFromAttributes(resourceDefaults), spanProcessors: [processor] })
+    tracerProvider = provider
+  }
+  const removeExitHooks = config.flushOnExit ? installExitHooks((ms) => flush(ms)) : () => {}
+
+  setRuntime({
+    config,
+    tracer: tracerProvider.getTracer(SCOPE_NAME, SDK_VERSION),
+    exporter,
+    mode: provider ? 'standalone' : 'attached',
+    dispose: async () => {
+      removeExitHooks()
+      detach()
+      await exporter.shutdown()
+      await provider?.shutdown().catch(() => undefined)
+      if (ownsContext) context.disable()
+    },
+  })
+  diag.debug(`initialized (${provider ? 'standalone' : 'attached to the app provider'}), exporting to ${config.tracesUrl}`)
+}
+
+function resourceAttributes(config: ResolvedConfig): Record<string, string> {
+  const attrs: Record<string, string> = {
+    'service.name': config.serviceName,
+    'telemetry.sdk.name': SCOPE_NAME,
+    'telemetry.sdk.language': 'nodejs',
+    'telemetry.sdk.version': SDK_VERSION,
+  }
+  if (config.environment) attrs['deployment.environment.name'] = config.environment
+  if (config.release) attrs['service.version'] = config.release
+  return attrs
+}
+
+function globalProvider(): TracerProvider | undefined {
+  const p = trace.getTracerProvider()
+  return p instanceof ProxyTracerProvider ? p.getDelegate() : p
+}
+
+interface ProcessorHost {
+  addSpanProcessor?: (p: SpanProcessor) => void
+  _activeSpanProcessor?: { _spanProcessors?: SpanProcessor[] }
+}
+
+/**
+ * sdk-trace-base 1.x has addSpanProcessor; 2.x only takes processors in its
+ * constructor, so we join its MultiSpanProcessor list (same effect, and the
+ * tracers it already handed out see the new processor too).
+ */
+function attach(provider: TracerProvider, processor: SpanProcessor): boolean {
+  const host = provider as TracerProvider & ProcessorHost
+  try {
+    if (Array.isArray(host._activeSpanProcessor?._spanProcessors)) {
+      host._activeSpanProcessor._spanProcessors.push(processor)
+      return true
+    }
+    if (typeof host.addSpanProcessor === 'function') {
+      host.addSpanProcessor(processor)
+      return true
+    }
+  } catch (err) {
+    diag.instrumentationError('attach to tracer provider', err)
+  }
+  return false
+}
+
+function detachProcessor(provider: TracerProvider, processor: SpanProcessor): void {
+  const list = (provider as ProcessorHost)._activeSpanProcessor?._spanProcessors
+  if (Array.isArray(list)) {
+    const i = list.indexOf(processor)
+    if (i >= 0) list.splice(i, 1)
+  }
+}
+
+/** Sends every queued span now. Resolves true when all left in time; never rejects. */
+export async function flush(timeoutMs?: number): Promise<boolean> {
+  const rt = getRuntime()
+  if (!rt) return true
+  try {
+    return await rt.exporter.flush(timeoutMs)
+  } catch (err) {
+    diag.instrumentationError('flush', err)
+    return false
+  }
+}
+
+/** Flushes, stops the exporter and detaches. `init()` may be called again afterwards. */
+export async function shutdown(): Promise<void> {
+  const rt = getRuntime()
+  if (!rt) return
+  setRuntime(undefined)
+  try {
+    await rt.dispose()
+  } catch (err) {
+    diag.instrumentationError('shutdown', err)
+  }
+}
+
+/** Counters of what the SDK did and dropped; a snapshot, cheap to call. */
+export function getStats(): SdkStats & { queued: number } {
+  return { ...diag.stats, queued: getRuntime()?.exporter.pending ?? 0 }
+}

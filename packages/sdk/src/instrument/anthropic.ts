@@ -1,0 +1,108 @@
+import type { Attributes } from '@opentelemetry/api'
+import { ATTR, REQUEST_PARAMS } from '../attributes.js'
+import { anthropicMessages, anthropicParts, anthropicSystem, arr, isObj, num, parseArgs, str, type Obj } from '../content.js'
+import type { Runtime } from '../runtime.js'
+import { LlmCall, setIf } from './llm-span.js'
+import { traced } from './openai.js'
+import { wrapClient } from './proxy.js'
+
+const PROVIDER = 'anthropic'
+
+/**
+ * Returns the same client, traced: messages.create (plain and `stream: true`)
+ * and messages.stream() (the MessageStream helper, which goes through our
+ * create) become `llm` spans.
+ */
+export function wrapAnthropic<T extends object>(client: T): T {
+  return wrapClient(client, {
+    'messages.create': traced(startMessages),
+    // Called on the proxy so the helper's internal `this.create` is the traced one.
+    'messages.stream': (original, _self, args, receiver) => original.apply(receiver, args),
+  })
+}
+
+function startMessages(rt: Runtime, params: Obj) {
+  const attrs: Attributes = { [ATTR.operation]: 'chat', [ATTR.provider]: PROVIDER }
+  setIf(attrs, ATTR.requestModel, params.model)
+  setIf(attrs, REQUEST_PARAMS.maxTokens, params.max_tokens)
+  setIf(attrs, REQUEST_PARAMS.temperature, params.temperature)
+  setIf(attrs, REQUEST_PARAMS.topP, params.top_p)
+  setIf(attrs, REQUEST_PARAMS.topK, params.top_k)
+  setIf(attrs, REQUEST_PARAMS.stopSequences, params.stop_sequences)
+  if (params.stream === true) attrs[ATTR.streaming] = true
+  const call = new LlmCall(rt, `chat ${str(params.model) ?? ''}`.trim(), 'llm', attrs)
+  call.content(ATTR.systemInstructions, anthropicSystem(params.system))
+  call.content(ATTR.inputMessages, anthropicMessages(params.messages))
+  if (Array.isArray(params.tools) && params.tools.length) call.content(ATTR.toolDefinitions, params.tools)
+  const finish = (v: Obj) => recordMessage(call, v)
+  return { call, finish, stream: params.stream === true ? messageStream(call, finish) : undefined }
+}
+
+function recordMessage(call: LlmCall, v: Obj): void {
+  const attrs: Attributes = {}
+  setIf(attrs, ATTR.responseModel, v.model)
+  setIf(attrs, ATTR.responseId, v.id)
+  if (typeof v.stop_reason === 'string') attrs[ATTR.finishReasons] = [v.stop_reason]
+  if (isObj(v.usage)) {
+    const u = v.usage
+    const cacheRead = num(u.cache_read_input_tokens) ?? 0
+    const cacheWrite = num(u.cache_creation_input_tokens) ?? 0
+    // GenAI semconv: input_tokens counts every input token, Anthropic reports cached ones apart.
+    const input = num(u.input_tokens)
+    if (input !== undefined) attrs[ATTR.inputTokens] = input + cacheRead + cacheWrite
+    setIf(attrs, ATTR.outputTokens, u.output_tokens)
+    if (cacheRead) attrs[ATTR.cacheRead] = cacheRead
+    if (cacheWrite) attrs[ATTR.cacheCreation] = cacheWrite
+  }
+  call.span.setAttributes(attrs)
+  const message: Obj = { role: str(v.role) ?? 'assistant', parts: anthropicParts(v.content) }
+  if (typeof v.stop_reason === 'string') message.finish_reason = v.stop_reason
+  call.content(ATTR.outputMessages, [message])
+}
+
+/** Rebuilds the Message from SSE events: message_start, content_block_*, message_delta. */
+function messageStream(call: LlmCall, finish: (v: Obj) => void) {
+  let message: Obj = {}
+  let usage: Obj = {}
+  const blocks: Obj[] = []
+  const json = new Map<number, string>()
+  return {
+    chunk(e: Obj) {
+      switch (e.type) {
+        case 'message_start':
+          if (isObj(e.message)) {
+            message = { ...e.message }
+            if (isObj(e.message.usage)) usage = { ...e.message.usage }
+          }
+          break
+        case 'content_block_start':
+          call.markFirstChunk()
+          if (isObj(e.content_block)) blocks[num(e.index) ?? blocks.length] = { ...e.content_block }
+          break
+        case 'content_block_delta': {
+          call.markFirstChunk()
+          const i = num(e.index) ?? 0
+          const d = isObj(e.delta) ? e.delta : {}
+          const b = (blocks[i] ??= { type: 'text', text: '' })
+          if (d.type === 'text_delta') b.text = `${str(b.text) ?? ''}${str(d.text) ?? ''}`
+          else if (d.type === 'thinking_delta') b.thinking = `${str(b.thinking) ?? ''}${str(d.thinking) ?? ''}`
+          else if (d.type === 'input_json_delta') json.set(i, (json.get(i) ?? '') + (str(d.partial_json) ?? ''))
+          break
+        }
+        case 'message_delta':
+          if (isObj(e.delta) && typeof e.delta.stop_reason === 'string') message.stop_reason = e.delta.stop_reason
+          if (isObj(e.usage)) {
+            for (const [k, val] of Object.entries(e.usage)) if (typeof val === 'number') usage[k] = val
+          }
+          break
+      }
+    },
+    finish() {
+      for (const [i, raw] of json) {
+        const b = blocks[i]
+        if (b && raw) b.input = parseArgs(raw)
+      }
+      finish({ ...message, usage, content: arr(blocks).filter(isObj) })
+    },
+  }
+}

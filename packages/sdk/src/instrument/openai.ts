@@ -1,0 +1,249 @@
+import { context, type Attributes } from '@opentelemetry/api'
+import { ATTR, REQUEST_PARAMS } from '../attributes.js'
+import { arr, isObj, num, openaiChatInput, openaiChatOutput, responsesInput, responsesOutput, str, type Obj } from '../content.js'
+import { diag } from '../diag.js'
+import { getRuntime, type Runtime } from '../runtime.js'
+import { LlmCall, setIf } from './llm-span.js'
+import { wrapClient, type MethodHook } from './proxy.js'
+import { isAsyncIterable, observeApiPromise, observeStream } from './stainless.js'
+
+const PROVIDER = 'openai'
+
+/**
+ * Returns the same client, traced: chat.completions.create (plain and
+ * streaming), responses.create (plain and streaming) and embeddings.create
+ * become `llm`/`embedding` spans. Results, streams and errors are the client's
+ * own, unchanged. Before init() (or after shutdown()) calls pass straight through.
+ */
+export function wrapOpenAI<T extends object>(client: T): T {
+  return wrapClient(client, {
+    'chat.completions.create': traced(startChat),
+    'responses.create': traced(startResponses),
+    'embeddings.create': traced(startEmbeddings),
+  })
+}
+
+interface Traced {
+  call: LlmCall
+  finish(value: Obj): void
+  /** Per-chunk accumulation for stream: true; returns what to record at the end. */
+  stream?: StreamAccumulator
+}
+
+interface StreamAccumulator {
+  chunk(c: Obj): void
+  finish(): void
+}
+
+type Starter = (rt: Runtime, params: Obj) => Traced
+
+/** Shared call path: start span, run the real method in its context, observe the result. */
+export function traced(start: Starter): MethodHook {
+  return (original, self, args) => {
+    const rt = getRuntime()
+    const params = args[0]
+    if (!rt || !isObj(params)) return original.apply(self, args)
+    let t: Traced
+    try {
+      t = start(rt, params)
+    } catch (err) {
+      diag.instrumentationError('openai request', err)
+      return original.apply(self, args)
+    }
+    let result: unknown
+    try {
+      result = context.with(t.call.ctx, () => original.apply(self, args))
+    } catch (err) {
+      t.call.fail(err)
+      throw err
+    }
+    return observeApiPromise(result, {
+      value: (v) => {
+        if (t.stream && isAsyncIterable(v)) observeStreamFor(t, v)
+        else if (isObj(v)) t.call.succeed(() => t.finish(v))
+        else t.call.succeed(() => undefined)
+      },
+      error: (e) => t.call.fail(e),
+    })
+  }
+}
+
+function observeStreamFor(t: Traced, stream: unknown): void {
+  const acc = t.stream as StreamAccumulator
+  observeStream(stream, {
+    chunk: (c) => {
+      if (isObj(c)) acc.chunk(c)
+    },
+    done: () => t.call.succeed(() => acc.finish()),
+    error: (e) => t.call.fail(e),
+    abort: (reason) => t.call.abort(() => acc.finish(), reason),
+  })
+}
+
+// ------------------------------------------------------------------ chat
+
+function requestAttributes(operation: string, params: Obj): Attributes {
+  const attrs: Attributes = { [ATTR.operation]: operation, [ATTR.provider]: PROVIDER }
+  setIf(attrs, ATTR.requestModel, params.model)
+  setIf(attrs, REQUEST_PARAMS.temperature, params.temperature)
+  setIf(attrs, REQUEST_PARAMS.topP, params.top_p)
+  setIf(attrs, REQUEST_PARAMS.maxTokens, params.max_completion_tokens ?? params.max_tokens ?? params.max_output_tokens)
+  setIf(attrs, REQUEST_PARAMS.frequencyPenalty, params.frequency_penalty)
+  setIf(attrs, REQUEST_PARAMS.presencePenalty, params.presence_penalty)
+  setIf(attrs, REQUEST_PARAMS.seed, params.seed)
+  setIf(attrs, REQUEST_PARAMS.stopSequences, typeof params.stop === 'string' ? [params.stop] : params.stop)
+  if (typeof params.n === 'number' && params.n !== 1) attrs[REQUEST_PARAMS.choiceCount] = params.n
+  if (params.stream === true) attrs[ATTR.streaming] = true
+  const format = isObj(params.response_format) ? params.response_format.type : isObj(params.text) && isObj(params.text.format) ? params.text.format.type : undefined
+  if (format === 'json_object' || format === 'json_schema') attrs[ATTR.outputType] = 'json'
+  return attrs
+}
+
+function startChat(rt: Runtime, params: Obj): Traced {
+  const call = new LlmCall(rt, `chat ${str(params.model) ?? ''}`.trim(), 'llm', requestAttributes('chat', params))
+  call.content(ATTR.inputMessages, openaiChatInput(params.messages))
+  if (Array.isArray(params.tools) && params.tools.length) call.content(ATTR.toolDefinitions, params.tools)
+  const finish = (v: Obj) => recordChat(call, v)
+  return { call, finish, stream: params.stream === true ? chatStream(call, finish) : undefined }
+}
+
+function recordChat(call: LlmCall, v: Obj): void {
+  const attrs: Attributes = {}
+  setIf(attrs, ATTR.responseModel, v.model)
+  setIf(attrs, ATTR.responseId, v.id)
+  const reasons = arr(v.choices).filter(isObj).map((c) => c.finish_reason).filter((r): r is string => typeof r === 'string')
+  setIf(attrs, ATTR.finishReasons, reasons)
+  if (isObj(v.usage)) {
+    const u = v.usage
+    setIf(attrs, ATTR.inputTokens, num(u.prompt_tokens) ?? num(u.input_tokens))
+    setIf(attrs, ATTR.outputTokens, num(u.completion_tokens) ?? num(u.output_tokens))
+    const inDetails = isObj(u.prompt_tokens_details) ? u.prompt_tokens_details : isObj(u.input_tokens_details) ? u.input_tokens_details : {}
+    const outDetails = isObj(u.completion_tokens_details) ? u.completion_tokens_details : isObj(u.output_tokens_details) ? u.output_tokens_details : {}
+    setIf(attrs, ATTR.cacheRead, inDetails.cached_tokens)
+    setIf(attrs, ATTR.reasoning, outDetails.reasoning_tokens)
+  }
+  call.span.setAttributes(attrs)
+  call.content(ATTR.outputMessages, openaiChatOutput(v.choices))
+}
+
+/** Rebuilds a ChatCompletion from chunks: text, tool-call fragments, and the include_usage final chunk. */
+function chatStream(call: LlmCall, finish: (v: Obj) => void): StreamAccumulator {
+  let id: unknown
+  let model: unknown
+  let usage: unknown
+  const choices = new Map<number, { content: string; refusal: string; role: string; finish?: string; tools: Map<number, { id?: string; name?: string; args: string }> }>()
+  return {
+    chunk(c) {
+      id ??= c.id
+      model ??= c.model
+      if (isObj(c.usage)) usage = c.usage
+      for (const ch of arr(c.choices).filter(isObj)) {
+        call.markFirstChunk()
+        const index = num(ch.index) ?? 0
+        let acc = choices.get(index)
+        if (!acc) choices.set(index, (acc = { content: '', refusal: '', role: 'assistant', tools: new Map() }))
+        if (typeof ch.finish_reason === 'string') acc.finish = ch.finish_reason
+        const d = isObj(ch.delta) ? ch.delta : undefined
+        if (!d) continue
+        if (typeof d.role === 'string') acc.role = d.role
+        if (typeof d.content === 'string') acc.content += d.content
+        if (typeof d.refusal === 'string') acc.refusal += d.refusal
+        for (const tc of arr(d.tool_calls).filter(isObj)) {
+          const ti = num(tc.index) ?? 0
+          let tool = acc.tools.get(ti)
+          if (!tool) acc.tools.set(ti, (tool = { args: '' }))
+          if (typeof tc.id === 'string') tool.id = tc.id
+          const fn = isObj(tc.function) ? tc.function : {}
+          if (typeof fn.name === 'string') tool.name = fn.name
+          if (typeof fn.arguments === 'string') tool.args += fn.arguments
+        }
+      }
+    },
+    finish() {
+      const built = [...choices.entries()].sort((a, b) => a[0] - b[0]).map(([index, a]) => ({
+        index,
+        finish_reason: a.finish,
+        message: {
+          role: a.role,
+          content: a.content || (a.tools.size ? null : a.content),
+          refusal: a.refusal || undefined,
+          tool_calls: a.tools.size
+            ? [...a.tools.values()].map((t) => ({ id: t.id, type: 'function', function: { name: t.name, arguments: t.args } }))
+            : undefined,
+        },
+      }))
+      finish({ id, model, usage, choices: built })
+    },
+  }
+}
+
+// ------------------------------------------------------------- responses
+
+function startResponses(rt: Runtime, params: Obj): Traced {
+  const call = new LlmCall(rt, `chat ${str(params.model) ?? ''}`.trim(), 'llm', requestAttributes('chat', params))
+  if (typeof params.instructions === 'string') call.content(ATTR.systemInstructions, [{ type: 'text', content: params.instructions }])
+  call.content(ATTR.inputMessages, responsesInput(params.input))
+  if (Array.isArray(params.tools) && params.tools.length) call.content(ATTR.toolDefinitions, params.tools)
+  const finish = (v: Obj) => recordResponse(call, v)
+  return { call, finish, stream: params.stream === true ? responsesStream(call, finish) : undefined }
+}
+
+function recordResponse(call: LlmCall, v: Obj): void {
+  const attrs: Attributes = {}
+  setIf(attrs, ATTR.responseModel, v.model)
+  setIf(attrs, ATTR.responseId, v.id)
+  const incomplete = isObj(v.incomplete_details) ? str(v.incomplete_details.reason) : undefined
+  const hasToolCall = arr(v.output).some((o) => isObj(o) && o.type === 'function_call')
+  const reason = incomplete ?? (hasToolCall ? 'tool_calls' : str(v.status) === 'completed' ? 'stop' : str(v.status))
+  if (reason) attrs[ATTR.finishReasons] = [reason]
+  if (isObj(v.usage)) {
+    const u = v.usage
+    setIf(attrs, ATTR.inputTokens, u.input_tokens)
+    setIf(attrs, ATTR.outputTokens, u.output_tokens)
+    if (isObj(u.input_tokens_details)) setIf(attrs, ATTR.cacheRead, u.input_tokens_details.cached_tokens)
+    if (isObj(u.output_tokens_details)) setIf(attrs, ATTR.reasoning, u.output_tokens_details.reasoning_tokens)
+  }
+  call.span.setAttributes(attrs)
+  call.content(ATTR.outputMessages, responsesOutput(v.output, reason))
+}
+
+/** Response streams end with response.completed carrying the full Response; deltas only time the first token. */
+function responsesStream(call: LlmCall, finish: (v: Obj) => void): StreamAccumulator {
+  let final: Obj | undefined
+  let text = ''
+  return {
+    chunk(e) {
+      const type = str(e.type) ?? ''
+      if (type.endsWith('.delta')) call.markFirstChunk()
+      if (type === 'response.output_text.delta' && typeof e.delta === 'string') text += e.delta
+      if ((type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') && isObj(e.response)) final = e.response
+      else if (type === 'response.created' && isObj(e.response) && !final) final = e.response
+    },
+    finish() {
+      if (final && arr(final.output).length) finish(final)
+      else finish({ ...(final ?? {}), output: [{ type: 'message', content: [{ type: 'output_text', text }] }] })
+    },
+  }
+}
+
+// ------------------------------------------------------------ embeddings
+
+function startEmbeddings(rt: Runtime, params: Obj): Traced {
+  const attrs: Attributes = { [ATTR.operation]: 'embeddings', [ATTR.provider]: PROVIDER }
+  setIf(attrs, ATTR.requestModel, params.model)
+  setIf(attrs, REQUEST_PARAMS.encodingFormats, typeof params.encoding_format === 'string' ? [params.encoding_format] : undefined)
+  setIf(attrs, 'gen_ai.request.dimensions', params.dimensions)
+  const call = new LlmCall(rt, `embeddings ${str(params.model) ?? ''}`.trim(), 'embedding', attrs)
+  call.content(ATTR.inputValue, params.input)
+  return {
+    call,
+    finish(v) {
+      const out: Attributes = {}
+      setIf(out, ATTR.responseModel, v.model)
+      if (isObj(v.usage)) setIf(out, ATTR.inputTokens, v.usage.prompt_tokens)
+      const first = arr(v.data).find(isObj)
+      if (first && Array.isArray(first.embedding)) out[ATTR.embeddingsDimension] = first.embedding.length
+      call.span.setAttributes(out)
+    },
+  }
+}

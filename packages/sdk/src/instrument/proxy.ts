@@ -1,0 +1,61 @@
+/**
+ * Wraps selected methods deep inside an SDK client without mutating it: a Proxy
+ * per resource on the way (`chat` → `chat.completions`) and a wrapper for each
+ * traced method. Everything else is the client's own value; its methods are
+ * bound to the real object so ES private fields (`#x`) keep working.
+ */
+export type MethodHook = (original: (...args: unknown[]) => unknown, self: object, args: unknown[], receiver: object) => unknown
+
+const WRAPPED = Symbol.for('spanlens.wrapped')
+
+export function wrapClient<T extends object>(client: T, hooks: Record<string, MethodHook>): T {
+  if ((client as Record<symbol, unknown>)[WRAPPED]) return client
+  const prefixes = new Set<string>()
+  for (const path of Object.keys(hooks)) {
+    const parts = path.split('.')
+    for (let i = 1; i < parts.length; i++) prefixes.add(parts.slice(0, i).join('.'))
+  }
+  return proxy(client, '', hooks, prefixes)
+}
+
+function proxy<T extends object>(target: T, path: string, hooks: Record<string, MethodHook>, prefixes: Set<string>): T {
+  const cache = new Map<PropertyKey, unknown>()
+  const handler: ProxyHandler<T> = {
+    get(t, prop, receiver) {
+      if (prop === WRAPPED) return true
+      const value: unknown = Reflect.get(t, prop, t)
+      if (typeof prop === 'symbol') return typeof value === 'function' ? bindCached(cache, prop, value, t) : value
+      const key = path ? `${path}.${prop}` : prop
+      const hook = hooks[key]
+      if (typeof value === 'function') {
+        if (!hook) return bindCached(cache, prop, value, t)
+        const hit = cache.get(prop) as { fn: unknown; of: unknown } | undefined
+        if (hit && hit.of === value) return hit.fn
+        const original = value as (...args: unknown[]) => unknown
+        const fn = function (...args: unknown[]) {
+          return hook(original, t, args, receiver as object)
+        }
+        cache.set(prop, { fn, of: value })
+        return fn
+      }
+      if (typeof value === 'object' && value !== null && prefixes.has(key)) {
+        const hit = cache.get(prop) as { fn: unknown; of: unknown } | undefined
+        if (hit && hit.of === value) return hit.fn
+        const inner = proxy(value, key, hooks, prefixes)
+        cache.set(prop, { fn: inner, of: value })
+        return inner
+      }
+      return value
+    },
+  }
+  return new Proxy(target, handler)
+}
+
+function bindCached(cache: Map<PropertyKey, unknown>, prop: PropertyKey, fn: unknown, self: object): unknown {
+  const hit = cache.get(prop) as { fn: unknown; of: unknown } | undefined
+  if (hit && hit.of === fn) return hit.fn
+  const bound = (fn as (...a: unknown[]) => unknown).bind(self)
+  // Keep static-like props (e.g. `name`) visible on the bound copy.
+  cache.set(prop, { fn: bound, of: fn })
+  return bound
+}

@@ -1,0 +1,227 @@
+import { context, trace, type Attributes, type AttributeValue, type Span } from '@opentelemetry/api'
+import { ATTR, OPERATION_FOR_KIND, type SpanKindName } from './attributes.js'
+import { toJson } from './content.js'
+import { diag } from './diag.js'
+import { recordError } from './instrument/llm-span.js'
+import { getRuntime, type Runtime } from './runtime.js'
+
+export interface ObserveOptions {
+  /** What the span represents. Default `chain`. */
+  kind?: SpanKindName
+  /** Record arguments / return value as `input.value` / `output.value` (when captureContent is on). Default true. */
+  captureInput?: boolean
+  captureOutput?: boolean
+  /** Extra attributes set at start. */
+  attributes?: Attributes
+}
+
+/** The live span inside `span()` / an observed function. Every method is safe to call, even before init(). */
+export interface SpanHandle {
+  readonly traceId: string
+  readonly spanId: string
+  setAttribute(key: string, value: AttributeValue): void
+  setAttributes(attributes: Attributes): void
+  setInput(value: unknown): void
+  setOutput(value: unknown): void
+  /** Marks the span failed without throwing. */
+  setError(error: unknown): void
+  /** The underlying OpenTelemetry span, for anything else. */
+  readonly otelSpan: Span
+}
+
+const MAX_ITEMS = 100
+
+/**
+ * Runs `fn` now inside a new span and returns exactly what `fn` returns (the
+ * same promise, the same value); the span ends when that settles. Spans started
+ * inside — LLM calls, tools, nested `span()`s — become its children.
+ */
+export function span<T>(name: string, fn: (span: SpanHandle) => T, options: ObserveOptions = {}): T {
+  const rt = getRuntime()
+  if (!rt) return fn(noopHandle())
+  let s: Started
+  try {
+    s = start(rt, name, options)
+  } catch (err) {
+    diag.instrumentationError('span start', err)
+    return fn(noopHandle())
+  }
+  return s.run(() => fn(s.handle))
+}
+
+/**
+ * Returns `fn` traced: each call is a span named `name` of `options.kind`, with
+ * the arguments as input and the result (awaited, or the yielded items of an
+ * async generator) as output. `this`, arguments and return value pass through.
+ */
+export function observe<F extends (...args: never[]) => unknown>(name: string, fn: F, options: ObserveOptions = {}): F {
+  const wrapped = function (this: unknown, ...args: Parameters<F>) {
+    const rt = getRuntime()
+    if (!rt) return fn.apply(this, args)
+    let s: Started
+    try {
+      s = start(rt, name, options)
+      if (options.captureInput !== false) s.input(args.length === 1 ? args[0] : args)
+    } catch (err) {
+      diag.instrumentationError('observe start', err)
+      return fn.apply(this, args)
+    }
+    return s.run(() => fn.apply(this, args))
+  }
+  Object.defineProperty(wrapped, 'name', { value: fn.name, configurable: true })
+  return wrapped as unknown as F
+}
+
+interface Started {
+  handle: SpanHandle
+  input(v: unknown): void
+  run<T>(fn: () => T): T
+}
+
+function start(rt: Runtime, name: string, options: ObserveOptions): Started {
+  const kind = options.kind ?? 'chain'
+  const attrs: Attributes = { ...options.attributes, [ATTR.kind]: kind }
+  const op = OPERATION_FOR_KIND[kind]
+  if (op && kind !== 'llm') attrs[ATTR.operation] = op
+  if (kind === 'tool') attrs[ATTR.toolName] = name
+  if (kind === 'agent') attrs[ATTR.agentName] = name
+  const parent = context.active()
+  const otelSpan = rt.tracer.startSpan(name, { attributes: attrs }, parent)
+  const ctx = trace.setSpan(parent, otelSpan)
+  const capture = rt.config.captureContent
+  const max = rt.config.maxContentLength
+  const captureOutput = options.captureOutput !== false
+  let ended = false
+  const setContent = (key: string, v: unknown) => {
+    if (capture && v !== undefined) otelSpan.setAttribute(key, toJson(v, max))
+  }
+  const end = () => {
+    if (!ended) {
+      ended = true
+      otelSpan.end()
+    }
+  }
+  const fail = (err: unknown) => {
+    guard(() => recordError(otelSpan, err))
+    end()
+  }
+  const output = (v: unknown) => {
+    if (!captureOutput) return
+    guard(() => {
+      setContent(ATTR.outputValue, v)
+      if (kind === 'tool') setContent(ATTR.toolResult, v)
+    })
+  }
+  const { traceId, spanId } = otelSpan.spanContext()
+  const handle: SpanHandle = {
+    traceId,
+    spanId,
+    otelSpan,
+    setAttribute: (k, v) => guard(() => otelSpan.setAttribute(k, v)),
+    setAttributes: (a) => guard(() => otelSpan.setAttributes(a)),
+    setInput: (v) => guard(() => setContent(ATTR.inputValue, v)),
+    setOutput: (v) => guard(() => setContent(ATTR.outputValue, v)),
+    setError: (e) => guard(() => recordError(otelSpan, e)),
+  }
+  return {
+    handle,
+    input(v) {
+      setContent(ATTR.inputValue, v)
+      if (kind === 'tool') setContent(ATTR.toolArguments, v)
+    },
+    run<T>(fn: () => T): T {
+      let result: T
+      try {
+        result = context.with(ctx, fn)
+      } catch (err) {
+        fail(err)
+        throw err
+      }
+      try {
+        if (isAsyncGenerator(result)) return traceGenerator(result, ctx, output, end, fail) as T
+        if (isThenable(result)) {
+          result.then(
+            (v) => {
+              output(v)
+              end()
+            },
+            (e) => fail(e),
+          )
+          return result
+        }
+        output(result)
+        end()
+      } catch (err) {
+        diag.instrumentationError('observe result', err)
+        end()
+      }
+      return result
+    },
+  }
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as PromiseLike<unknown>).then === 'function'
+}
+
+function isAsyncGenerator(v: unknown): v is AsyncGenerator<unknown> {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as AsyncGenerator)[Symbol.asyncIterator] === 'function' &&
+    typeof (v as AsyncGenerator).next === 'function'
+  )
+}
+
+/**
+ * A generator body runs in the context of whoever calls next(); re-entering the
+ * span's context on every next() is what keeps spans created between yields
+ * under this span. The span ends when the generator finishes, throws, or is closed.
+ */
+function traceGenerator(
+  gen: AsyncGenerator<unknown>,
+  ctx: ReturnType<typeof context.active>,
+  output: (v: unknown) => void,
+  end: () => void,
+  fail: (e: unknown) => void,
+): AsyncGenerator<unknown> {
+  const items: unknown[] = []
+  const settle = <R extends IteratorResult<unknown>>(p: Promise<R>): Promise<R> =>
+    p.then(
+      (r) => {
+        if (r.done) {
+          output(items.every((i) => typeof i === 'string') ? items.join('') : items)
+          end()
+        } else if (items.length < MAX_ITEMS) items.push(r.value)
+        return r
+      },
+      (e) => {
+        fail(e)
+        throw e
+      },
+    )
+  const wrapped: AsyncGenerator<unknown> = {
+    next: (...a: [] | [unknown]) => settle(context.with(ctx, () => gen.next(...a))),
+    return: (v: unknown) => settle(context.with(ctx, () => gen.return(v))),
+    throw: (e: unknown) => settle(context.with(ctx, () => gen.throw(e))),
+    [Symbol.asyncIterator]() {
+      return this
+    },
+  }
+  return wrapped
+}
+
+function guard(fn: () => void): void {
+  try {
+    fn()
+  } catch (err) {
+    diag.instrumentationError('span handle', err)
+  }
+}
+
+function noopHandle(): SpanHandle {
+  const span = trace.getSpan(context.active()) ?? trace.wrapSpanContext({ traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 0 })
+  const { traceId, spanId } = span.spanContext()
+  const noop = () => {}
+  return { traceId, spanId, otelSpan: span, setAttribute: noop, setAttributes: noop, setInput: noop, setOutput: noop, setError: noop }
+}

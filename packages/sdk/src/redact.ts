@@ -1,0 +1,94 @@
+import { diag } from './diag.js'
+
+/** A user redaction step: gets one captured string, returns what may leave the process. */
+export type RedactFn = (value: string, info: { attribute: string }) => string
+export type BuiltinPattern = 'email' | 'phone' | 'card' | 'apiKey'
+/**
+ * `true` (default): built-in patterns. `false`: nothing. A function: built-ins then it.
+ * An object picks built-ins and adds custom steps.
+ */
+export type RedactOption =
+  | boolean
+  | RedactFn
+  | { builtins?: boolean | BuiltinPattern[]; custom?: RedactFn | RedactFn[] }
+
+// Order matters: keys and cards contain digit runs the phone pattern would also take.
+const PATTERNS: Record<BuiltinPattern, { re: RegExp; replace: (m: string) => string }> = {
+  apiKey: {
+    re: /\b(?:sk-(?:ant-|proj-)?[A-Za-z0-9_-]{16,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|xox[abprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|sl_[A-Za-z0-9_-]{16,})\b|\bBearer\s+[A-Za-z0-9._~+/=-]{16,}/g,
+    replace: () => '[REDACTED_API_KEY]',
+  },
+  email: {
+    re: /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g,
+    replace: () => '[REDACTED_EMAIL]',
+  },
+  card: {
+    re: /\b\d(?:[ -]?\d){12,18}\b/g,
+    // Luhn keeps order ids and timestamps that merely look long from being eaten.
+    replace: (m) => (luhn(m.replace(/\D/g, '')) ? '[REDACTED_CARD]' : m),
+  },
+  phone: {
+    re: /(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?|\b\d{2,4}[\s.-])\d{3,4}[\s.-]\d{3,4}\b|\+\d{8,15}\b/g,
+    replace: () => '[REDACTED_PHONE]',
+  },
+}
+const ORDER: BuiltinPattern[] = ['apiKey', 'email', 'card', 'phone']
+
+function luhn(digits: string): boolean {
+  let sum = 0
+  let double = false
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48
+    if (double) {
+      d *= 2
+      if (d > 9) d -= 9
+    }
+    sum += d
+    double = !double
+  }
+  return sum % 10 === 0
+}
+
+export interface Redactor {
+  (value: string, attribute: string): string
+}
+
+/** Placeholder for a value whose custom hook threw: failing closed means the raw text never leaves. */
+export const REDACTION_FAILED = '[REDACTION_FAILED]'
+
+export function createRedactor(config: { builtins: BuiltinPattern[]; custom: RedactFn[] }): Redactor | undefined {
+  const builtins = ORDER.filter((p) => config.builtins.includes(p)).map((p) => PATTERNS[p])
+  const custom = config.custom
+  if (builtins.length === 0 && custom.length === 0) return undefined
+  return (value, attribute) => {
+    let out = value
+    for (const { re, replace } of builtins) out = out.replace(re, replace)
+    for (const step of custom) {
+      try {
+        const next = step(out, { attribute })
+        out = typeof next === 'string' ? next : String(next)
+      } catch (err) {
+        diag.stats.redactionFailures++
+        diag.warnOnce(`redact hook threw on ${attribute}; value replaced: ${err instanceof Error ? err.message : String(err)}`)
+        return REDACTION_FAILED
+      }
+    }
+    return out
+  }
+}
+
+/** Attributes that can carry user content; only these go through redaction. */
+export function isContentAttribute(key: string): boolean {
+  return (
+    key === 'gen_ai.input.messages' ||
+    key === 'gen_ai.output.messages' ||
+    key === 'gen_ai.system_instructions' ||
+    key === 'gen_ai.tool.call.arguments' ||
+    key === 'gen_ai.tool.call.result' ||
+    key === 'gen_ai.tool.definitions' ||
+    key === 'input.value' ||
+    key === 'output.value' ||
+    key === 'exception.message' ||
+    key.startsWith('spanlens.metadata.')
+  )
+}
