@@ -3,7 +3,7 @@ import { BasicTracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trac
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { resolveConfig, type InitOptions, type ResolvedConfig } from './config.js'
 import { AsyncLocalStorageContextManager } from './context-manager.js'
-import { consoleLogger, diag, describe, type SdkStats } from './diag.js'
+import { consoleLogger, diag, describe, emptyStats, type SdkStats } from './diag.js'
 import { errors } from './errors.js'
 import { OtlpExporter } from './export/exporter.js'
 import { preloadProtos } from './export/otlp-encode.js'
@@ -24,6 +24,7 @@ export function init(options: InitOptions = {}): void {
   if (getRuntime()) throw errors.alreadyInitialized()
   const config = resolveConfig(options)
   diag.logger = config.logger ?? consoleLogger(config.debug)
+  diag.stats = emptyStats()
   if (!config.enabled) return
   try {
     preloadProtos()

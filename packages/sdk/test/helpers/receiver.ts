@@ -1,0 +1,124 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http'
+import { gunzipSync } from 'node:zlib'
+import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import protobuf from 'protobufjs'
+
+/** A decoded span as the tests look at it: ids in hex, attributes as plain JS values. */
+export interface ReceivedSpan {
+  traceId: string
+  spanId: string
+  parentSpanId: string
+  name: string
+  kind: number
+  attributes: Record<string, unknown>
+  status: { code: number; message: string }
+  resource: Record<string, unknown>
+  scope: string
+  events: { name: string; attributes: Record<string, unknown> }[]
+}
+
+const protoDir = fileURLToPath(new URL('../../proto', import.meta.url))
+const root = new protobuf.Root()
+root.resolvePath = (_o, target) => join(protoDir, target)
+root.loadSync('opentelemetry/proto/collector/trace/v1/trace_service.proto')
+const Request = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest')
+
+type AnyValue = { stringValue?: string; boolValue?: boolean; intValue?: string | number; doubleValue?: number; arrayValue?: { values?: AnyValue[] } }
+function value(v: AnyValue): unknown {
+  if (v.stringValue !== undefined) return v.stringValue
+  if (v.boolValue !== undefined) return v.boolValue
+  if (v.intValue !== undefined) return Number(v.intValue)
+  if (v.doubleValue !== undefined) return v.doubleValue
+  if (v.arrayValue) return (v.arrayValue.values ?? []).map(value)
+  return undefined
+}
+function attrs(list: { key: string; value: AnyValue }[] | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const kv of list ?? []) out[kv.key] = value(kv.value ?? {})
+  return out
+}
+const hex = (b: string | undefined) => Buffer.from(b ?? '', 'base64').toString('hex')
+
+export function decodeOtlp(body: Buffer): ReceivedSpan[] {
+  const msg = Request.toObject(Request.decode(body), { longs: String, bytes: String, defaults: false }) as {
+    resourceSpans?: { resource?: { attributes?: [] }; scopeSpans?: { scope?: { name?: string }; spans?: Record<string, unknown>[] }[] }[]
+  }
+  const out: ReceivedSpan[] = []
+  for (const rs of msg.resourceSpans ?? []) {
+    const resource = attrs(rs.resource?.attributes)
+    for (const ss of rs.scopeSpans ?? []) {
+      for (const s of ss.spans ?? []) {
+        out.push({
+          traceId: hex(s.traceId as string),
+          spanId: hex(s.spanId as string),
+          parentSpanId: hex(s.parentSpanId as string),
+          name: String(s.name),
+          kind: Number(s.kind ?? 0),
+          attributes: attrs(s.attributes as []),
+          status: { code: Number((s.status as { code?: number })?.code ?? 0), message: String((s.status as { message?: string })?.message ?? '') },
+          resource,
+          scope: ss.scope?.name ?? '',
+          events: ((s.events as { name: string; attributes?: [] }[]) ?? []).map((e) => ({ name: e.name, attributes: attrs(e.attributes) })),
+        })
+      }
+    }
+  }
+  return out
+}
+
+export interface Receiver {
+  url: string
+  spans: ReceivedSpan[]
+  requests: { at: number; headers: IncomingMessage['headers'] }[]
+  scores: unknown[]
+  /** Status codes (and headers) for the next requests, consumed in order; then 200. */
+  script: { status: number; headers?: Record<string, string> }[]
+  waitFor(pred: (spans: ReceivedSpan[]) => boolean, timeoutMs?: number): Promise<ReceivedSpan[]>
+  close(): Promise<void>
+}
+
+export async function startReceiver(): Promise<Receiver> {
+  const r: Receiver = {
+    url: '',
+    spans: [],
+    requests: [],
+    scores: [],
+    script: [],
+    async waitFor(pred, timeoutMs = 5000) {
+      const until = Date.now() + timeoutMs
+      while (!pred(r.spans)) {
+        if (Date.now() > until) throw new Error(`timed out waiting for spans; have ${r.spans.map((s) => s.name).join(', ')}`)
+        await new Promise((res) => setTimeout(res, 20))
+      }
+      return r.spans
+    },
+    close: () => new Promise((res) => server.close(() => res())),
+  }
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      r.requests.push({ at: Date.now(), headers: req.headers })
+      const step = r.script.shift()
+      if (step && step.status !== 200) {
+        res.writeHead(step.status, step.headers ?? {})
+        res.end()
+        return
+      }
+      let body = Buffer.concat(chunks)
+      if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body)
+      if (req.url === '/api/v1/scores') {
+        r.scores.push({ body: JSON.parse(body.toString()), auth: req.headers.authorization })
+        res.writeHead(201, { 'content-type': 'application/json' }).end('{}')
+        return
+      }
+      r.spans.push(...decodeOtlp(body))
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end()
+    })
+  })
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()))
+  const addr = server.address() as { port: number }
+  r.url = `http://127.0.0.1:${addr.port}`
+  return r
+}

@@ -1,0 +1,249 @@
+import { describe, expect, it } from 'vitest'
+import OpenAI, { RateLimitError, InternalServerError } from 'openai'
+import { Stream } from 'openai/core/streaming'
+import { flush, getStats, wrapOpenAI } from '../src/index.js'
+import { byName, json, useHarness } from './helpers/harness.js'
+
+const h = useHarness()
+const client = () => new OpenAI({ apiKey: 'sk-test', baseURL: `${h.llm.url}/v1`, maxRetries: 0 })
+
+describe('wrapOpenAI: chat completions', () => {
+  it('records a plain chat call with semconv attributes and returns the bare client result unchanged', async () => {
+    h.start({ environment: 'test', release: '1.2.3' })
+    const bare = client()
+    const ai = wrapOpenAI(bare)
+    const params = {
+      model: 'gpt-4o-mini',
+      temperature: 0.2,
+      max_tokens: 50,
+      messages: [
+        { role: 'system' as const, content: 'Be brief.' },
+        { role: 'user' as const, content: 'Say hello' },
+      ],
+    }
+    const promise = ai.chat.completions.create(params)
+    expect(promise.constructor.name).toBe('APIPromise')
+    const { data, response, request_id } = await promise.withResponse()
+    expect(response.status).toBe(200)
+    expect(request_id).toBe('req_test')
+    const plain = await bare.chat.completions.create(params)
+    expect(JSON.stringify(data)).toBe(JSON.stringify(plain))
+    expect(data._request_id).toBe('req_test')
+
+    await flush()
+    const span = byName(h.receiver.spans, 'chat gpt-4o-mini')
+    expect(h.receiver.spans).toHaveLength(1) // the bare call made no span
+    expect(span.kind).toBe(3) // CLIENT
+    expect(span.attributes).toMatchObject({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.provider.name': 'openai',
+      'gen_ai.request.model': 'gpt-4o-mini',
+      'gen_ai.request.temperature': 0.2,
+      'gen_ai.request.max_tokens': 50,
+      'gen_ai.response.model': 'gpt-4o-mini-2024',
+      'gen_ai.response.id': 'chatcmpl-1',
+      'gen_ai.response.finish_reasons': ['stop'],
+      'gen_ai.usage.input_tokens': 12,
+      'gen_ai.usage.output_tokens': 5,
+      'gen_ai.usage.cache_read.input_tokens': 2,
+      'gen_ai.usage.reasoning.output_tokens': 1,
+      'spanlens.span.kind': 'llm',
+    })
+    expect(json(span.attributes['gen_ai.input.messages'])).toEqual([
+      { role: 'system', parts: [{ type: 'text', content: 'Be brief.' }] },
+      { role: 'user', parts: [{ type: 'text', content: 'Say hello' }] },
+    ])
+    expect(json(span.attributes['gen_ai.output.messages'])).toEqual([
+      { role: 'assistant', parts: [{ type: 'text', content: 'Hello from the fake model!' }], finish_reason: 'stop' },
+    ])
+    expect(span.resource).toMatchObject({ 'service.name': 'sdk-tests', 'deployment.environment.name': 'test', 'service.version': '1.2.3' })
+    expect(h.receiver.requests[0]?.headers).toMatchObject({
+      authorization: 'Bearer sl_test_key',
+      'content-type': 'application/x-protobuf',
+      'content-encoding': 'gzip',
+    })
+  })
+
+  it('streams with include_usage and tool calls: same Stream object, assembled completion, ttft', async () => {
+    h.start()
+    const ai = wrapOpenAI(client())
+    const stream = await ai.chat.completions.create({
+      model: 'gpt-4o',
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: 'user', content: 'Weather in Paris?' }],
+      tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
+    })
+    expect(stream).toBeInstanceOf(Stream)
+    expect(stream.controller).toBeInstanceOf(AbortController)
+    let args = ''
+    let sawUsage = false
+    for await (const chunk of stream) {
+      args += chunk.choices[0]?.delta.tool_calls?.[0]?.function?.arguments ?? ''
+      if (chunk.usage) sawUsage = true
+    }
+    expect(args).toBe('{"city":"Paris"}')
+    expect(sawUsage).toBe(true)
+    await flush()
+    const span = byName(h.receiver.spans, 'chat gpt-4o')
+    expect(span.status.code).toBe(0)
+    expect(span.attributes).toMatchObject({
+      'spanlens.request.stream': true,
+      'gen_ai.response.finish_reasons': ['tool_calls'],
+      'gen_ai.usage.input_tokens': 12,
+      'gen_ai.usage.output_tokens': 5,
+      'gen_ai.response.id': 'chatcmpl-s1',
+    })
+    expect(span.attributes['gen_ai.response.time_to_first_chunk']).toBeGreaterThan(0)
+    expect(span.attributes['gen_ai.response.time_to_first_chunk']).toBeLessThan(5)
+    expect(json(span.attributes['gen_ai.output.messages'])).toEqual([
+      { role: 'assistant', parts: [{ type: 'tool_call', id: 'call_1', name: 'get_weather', arguments: { city: 'Paris' } }], finish_reason: 'tool_calls' },
+    ])
+    expect(json(span.attributes['gen_ai.tool.definitions'])).toHaveLength(1)
+  })
+
+  it('keeps tee() and toReadableStream() working and records the stream once', async () => {
+    h.start()
+    const ai = wrapOpenAI(client())
+    const stream = await ai.chat.completions.create({ model: 'tee-model', stream: true, messages: [{ role: 'user', content: 'hi' }] })
+    const [a, b] = stream.tee()
+    const read = async (s: AsyncIterable<{ choices: { delta: { content?: string | null } }[] }>) => {
+      let t = ''
+      for await (const c of s) t += c.choices[0]?.delta.content ?? ''
+      return t
+    }
+    const [ta, tb] = await Promise.all([read(a), read(b)])
+    expect(ta).toBe('Hello from the fake model!')
+    expect(tb).toBe(ta)
+
+    const s2 = await ai.chat.completions.create({ model: 'readable-model', stream: true, messages: [{ role: 'user', content: 'hi' }] })
+    const reader = s2.toReadableStream().getReader()
+    while (!(await reader.read()).done) {
+      // drain
+    }
+    await flush()
+    expect(h.receiver.spans.filter((s) => s.name === 'chat tee-model')).toHaveLength(1)
+    const text = json(byName(h.receiver.spans, 'chat tee-model').attributes['gen_ai.output.messages']) as { parts: { content: string }[] }[]
+    expect(text[0]?.parts[0]?.content).toBe('Hello from the fake model!')
+    expect(byName(h.receiver.spans, 'chat readable-model').status.code).toBe(0)
+  })
+
+  it('ends the span with error status when the consumer breaks out of a stream', async () => {
+    h.start()
+    const ai = wrapOpenAI(client())
+    const stream = await ai.chat.completions.create({ model: 'slow', stream: true, messages: [{ role: 'user', content: 'long' }] })
+    let n = 0
+    for await (const _ of stream) if (++n === 3) break
+    await flush()
+    const span = byName(h.receiver.spans, 'chat slow')
+    expect(span.status.code).toBe(2)
+    expect(span.attributes['error.type']).toBe('aborted')
+    const out = json(span.attributes['gen_ai.output.messages']) as { parts: { content: string }[] }[]
+    expect(out[0]?.parts[0]?.content).toBe('tok0 tok1 ')
+  })
+
+  it('ends the span with error status when the stream is aborted through its controller', async () => {
+    h.start()
+    const ai = wrapOpenAI(client())
+    const stream = await ai.chat.completions.create({ model: 'slow', stream: true, messages: [{ role: 'user', content: 'long' }] })
+    let n = 0
+    for await (const _ of stream) if (++n === 3) stream.controller.abort()
+    await flush()
+    const span = byName(h.receiver.spans, 'chat slow')
+    expect(span.status.code).toBe(2)
+    expect(span.attributes['error.type']).toBe('aborted')
+  })
+
+  it('re-throws provider errors unchanged and records them', async () => {
+    h.start()
+    const ai = wrapOpenAI(client())
+    const err = await ai.chat.completions.create({ model: 'error-429', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(RateLimitError)
+    expect((err as RateLimitError).status).toBe(429)
+    const err2 = await ai.chat.completions
+      .create({ model: 'error-500', stream: true, messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e)
+    expect(err2).toBeInstanceOf(InternalServerError)
+    await flush()
+    const span = byName(h.receiver.spans, 'chat error-429')
+    expect(span.status).toMatchObject({ code: 2 })
+    expect(span.attributes).toMatchObject({ 'error.type': 'RateLimitError', 'http.response.status_code': 429 })
+    expect(span.events.map((e) => e.name)).toContain('exception')
+    expect(byName(h.receiver.spans, 'chat error-500').attributes['error.type']).toBe('InternalServerError')
+  })
+
+  it('passes a malformed response through untouched and still exports the span', async () => {
+    h.start()
+    const bare = client()
+    const ai = wrapOpenAI(bare)
+    const got = await ai.chat.completions.create({ model: 'malformed', messages: [{ role: 'user', content: 'x' }] })
+    const want = await bare.chat.completions.create({ model: 'malformed', messages: [{ role: 'user', content: 'x' }] })
+    expect(JSON.stringify(got)).toBe(JSON.stringify(want))
+    await flush()
+    expect(byName(h.receiver.spans, 'chat malformed').status.code).toBe(0)
+  })
+
+  it('leaves content out when captureContent is false', async () => {
+    h.start({ captureContent: false })
+    const ai = wrapOpenAI(client())
+    await ai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'secret' }] })
+    await flush()
+    const span = byName(h.receiver.spans, 'chat gpt-4o')
+    expect(span.attributes['gen_ai.usage.input_tokens']).toBe(12)
+    expect(Object.keys(span.attributes).filter((k) => k.includes('messages') || k.includes('value'))).toEqual([])
+  })
+
+  it('passes through without spans before init', async () => {
+    const ai = wrapOpenAI(client())
+    const before = getStats().spansQueued
+    const r = await ai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] })
+    expect(r.choices[0]?.message.content).toBe('Hello from the fake model!')
+    expect(getStats().spansQueued).toBe(before)
+  })
+})
+
+describe('wrapOpenAI: responses and embeddings', () => {
+  it('records a Responses API call, plain and streamed', async () => {
+    h.start()
+    const ai = wrapOpenAI(client())
+    const r = await ai.responses.create({ model: 'gpt-5', instructions: 'Be nice', input: 'Hi' })
+    expect(r.output_text).toBe('Responses hello')
+    const stream = await ai.responses.create({ model: 'gpt-5-stream', input: [{ role: 'user', content: 'Hi' }], stream: true })
+    const types: string[] = []
+    for await (const e of stream) types.push(e.type)
+    expect(types.at(-1)).toBe('response.completed')
+    await flush()
+    const plain = byName(h.receiver.spans, 'chat gpt-5')
+    expect(plain.attributes).toMatchObject({
+      'gen_ai.response.id': 'resp_1',
+      'gen_ai.usage.input_tokens': 10,
+      'gen_ai.usage.output_tokens': 3,
+      'gen_ai.usage.cache_read.input_tokens': 4,
+      'gen_ai.usage.reasoning.output_tokens': 2,
+      'gen_ai.response.finish_reasons': ['stop'],
+    })
+    expect(json(plain.attributes['gen_ai.system_instructions'])).toEqual([{ type: 'text', content: 'Be nice' }])
+    expect(json(plain.attributes['gen_ai.output.messages'])).toEqual([
+      { role: 'assistant', parts: [{ type: 'text', content: 'Responses hello' }], finish_reason: 'stop' },
+    ])
+    const streamed = byName(h.receiver.spans, 'chat gpt-5-stream')
+    expect(streamed.attributes['gen_ai.usage.output_tokens']).toBe(3)
+    expect(streamed.attributes['gen_ai.response.time_to_first_chunk']).toBeGreaterThan(0)
+  })
+
+  it('records embeddings as an embedding span', async () => {
+    h.start()
+    const ai = wrapOpenAI(client())
+    const r = await ai.embeddings.create({ model: 'text-embedding-3-small', input: 'hello world' })
+    expect(r.data[0]?.embedding).toHaveLength(4)
+    await flush()
+    const span = byName(h.receiver.spans, 'embeddings text-embedding-3-small')
+    expect(span.attributes).toMatchObject({
+      'gen_ai.operation.name': 'embeddings',
+      'spanlens.span.kind': 'embedding',
+      'gen_ai.usage.input_tokens': 4,
+      'gen_ai.embeddings.dimension.count': 4,
+      'input.value': 'hello world',
+    })
+  })
+})
