@@ -80,6 +80,41 @@ export const errors = {
     (file: string) =>
       `migration ${file} was changed after it was applied; restore the original file and add a new migration instead`,
   ),
+  BAD_OTLP: createError('SPANLENS_BAD_OTLP', 400, (reason: string) => `bad OTLP request: ${reason}`),
+  BODY_TOO_LARGE: createError(
+    'SPANLENS_BODY_TOO_LARGE',
+    413,
+    (limit: number) => `request body exceeds ${limit} bytes after decompression (SPANLENS_BODY_LIMIT_BYTES)`,
+  ),
+  UNSUPPORTED_MEDIA_TYPE: createError(
+    'SPANLENS_UNSUPPORTED_MEDIA_TYPE',
+    415,
+    (type: string) => `unsupported content type ${JSON.stringify(type)}; send application/x-protobuf or application/json`,
+  ),
+  UNSUPPORTED_ENCODING: createError(
+    'SPANLENS_UNSUPPORTED_ENCODING',
+    415,
+    (enc: string) => `unsupported content encoding ${JSON.stringify(enc)}; send gzip, deflate or identity`,
+  ),
+  UNAUTHORIZED: createError('SPANLENS_UNAUTHORIZED', 401, (why: string) => why),
+  SPOOL_FULL: createError(
+    'SPANLENS_SPOOL_FULL',
+    503,
+    () => 'the ingest spool is full while ClickHouse catches up; retry after the Retry-After delay',
+  ),
+  OVERLOADED: createError(
+    'SPANLENS_OVERLOADED',
+    429,
+    () => 'too many requests are being processed; retry after the Retry-After delay',
+  ),
+  SHUTTING_DOWN: createError('SPANLENS_SHUTTING_DOWN', 503, () => 'the server is shutting down'),
+  SPOOL_IO: createError('SPANLENS_SPOOL_IO', 503, (reason: string) => `could not write to the spool: ${reason}`),
+  UNSAFE_BIND: createError(
+    'SPANLENS_UNSAFE_BIND',
+    500,
+    (host: string) =>
+      `refusing to listen on ${host} without API keys: set SPANLENS_API_KEYS (project:key,...) or bind 127.0.0.1`,
+  ),
 } as const
 
 export function isSpanlensError(err: unknown): err is SpanlensError {

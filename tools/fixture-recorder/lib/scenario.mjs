@@ -44,7 +44,7 @@ export async function runScenarios({ convention, flush, shutdown, scenarios }) {
   for (const s of scenarios) {
     if (only && only !== s.name) continue;
     const key = `${convention}/${s.name}`;
-    await control('begin', { key, convention, scenario: s.name, description: s.description, expectError: !!s.expectError });
+    await control('begin', { key, convention, scenario: s.name, description: s.description, expectError: !!s.expectError, library: s.library });
     let error = null;
     try {
       await s.run();

@@ -1,0 +1,91 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+/** Prometheus metrics for one server instance (own registry, so tests can run several). */
+export function createMetrics() {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'spanlens_' })
+  const requests = new Counter({
+    name: 'spanlens_ingest_requests_total',
+    help: 'OTLP export requests by route and HTTP status',
+    labelNames: ['route', 'status'],
+    registers: [registry],
+  })
+  const spansReceived = new Counter({
+    name: 'spanlens_ingest_spans_received_total',
+    help: 'Spans decoded from OTLP requests, by project',
+    labelNames: ['project'],
+    registers: [registry],
+  })
+  const spansAccepted = new Counter({
+    name: 'spanlens_ingest_spans_accepted_total',
+    help: 'Spans written to the spool and acknowledged, by project',
+    labelNames: ['project'],
+    registers: [registry],
+  })
+  const spansRejected = new Counter({
+    name: 'spanlens_ingest_spans_rejected_total',
+    help: 'Spans rejected (partial success), by project and reason',
+    labelNames: ['project', 'reason'],
+    registers: [registry],
+  })
+  const requestsRejected = new Counter({
+    name: 'spanlens_ingest_requests_rejected_total',
+    help: 'Whole requests refused, by reason (unauthorized, bad_request, body_too_large, unsupported_media_type, spool_full, overloaded, spool_io)',
+    labelNames: ['reason'],
+    registers: [registry],
+  })
+  const backpressure = new Counter({
+    name: 'spanlens_ingest_backpressure_responses_total',
+    help: 'Responses asking the client to retry later (429/503), by status',
+    labelNames: ['status'],
+    registers: [registry],
+  })
+  const insertBatches = new Counter({
+    name: 'spanlens_insert_batches_total',
+    help: 'ClickHouse inserts of spool segments, by result',
+    labelNames: ['result'],
+    registers: [registry],
+  })
+  const insertRows = new Counter({
+    name: 'spanlens_insert_rows_total',
+    help: 'Span rows confirmed by ClickHouse',
+    registers: [registry],
+  })
+  const insertDuration = new Histogram({
+    name: 'spanlens_insert_duration_seconds',
+    help: 'Duration of one ClickHouse insert of a spool segment',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  })
+  const spoolBytes = new Gauge({ name: 'spanlens_spool_bytes', help: 'Bytes in the spool not yet confirmed by ClickHouse', registers: [registry] })
+  const spoolSegments = new Gauge({ name: 'spanlens_spool_segments', help: 'Spool segments on disk', registers: [registry] })
+  const spoolAge = new Gauge({
+    name: 'spanlens_spool_oldest_age_seconds',
+    help: 'Age of the oldest spooled data not yet in ClickHouse',
+    registers: [registry],
+  })
+  const ackDuration = new Histogram({
+    name: 'spanlens_ingest_ack_duration_seconds',
+    help: 'Time from request start to acknowledgement of an OTLP export',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  })
+  return {
+    registry,
+    requests,
+    spansReceived,
+    spansAccepted,
+    spansRejected,
+    requestsRejected,
+    backpressure,
+    insertBatches,
+    insertRows,
+    insertDuration,
+    spoolBytes,
+    spoolSegments,
+    spoolAge,
+    ackDuration,
+  }
+}
+
+export type IngestMetrics = ReturnType<typeof createMetrics>

@@ -1,0 +1,282 @@
+import type { AttrValue, OtlpSpan } from '../otlp/model.js'
+import type { AttrReader } from './attrs.js'
+import type { Source } from './conventions.js'
+
+/**
+ * Prompt and completion content. Structured sources become one JSON array of
+ * OpenTelemetry GenAI messages ({role, parts:[{type:'text',content}|{type:'tool_call',...}]})
+ * so every convention renders the same way; plain values (input.value,
+ * traceloop.entity.input, langfuse.observation.input, ...) are kept verbatim.
+ */
+
+export interface Part {
+  type: string
+  content?: string
+  id?: string
+  name?: string
+  arguments?: unknown
+  response?: unknown
+}
+export interface Message {
+  role: string
+  parts: Part[]
+  finish_reason?: string
+}
+
+const json = (messages: Message[] | undefined): string | undefined =>
+  messages && messages.length > 0 ? JSON.stringify(messages) : undefined
+
+function parseJson(v: string): unknown {
+  try {
+    return JSON.parse(v)
+  } catch {
+    return undefined
+  }
+}
+
+function text(content: string): Part {
+  return { type: 'text', content }
+}
+
+/** Groups `prefix.{i}.rest` attributes by index: [{ rest: value }] in index order. */
+function indexed(a: AttrReader, prefix: string): Array<Record<string, AttrValue>> {
+  const groups = new Map<number, Record<string, AttrValue>>()
+  for (const key in a.attrs) {
+    if (!key.startsWith(prefix)) continue
+    const rest = key.slice(prefix.length)
+    const dot = rest.indexOf('.')
+    if (dot <= 0) continue
+    const idx = Number(rest.slice(0, dot))
+    if (!Number.isInteger(idx)) continue
+    let g = groups.get(idx)
+    if (!g) groups.set(idx, (g = {}))
+    g[rest.slice(dot + 1)] = a.attrs[key] as AttrValue
+  }
+  return [...groups.entries()].sort((x, y) => x[0] - y[0]).map(([, g]) => g)
+}
+
+const s = (v: AttrValue | undefined): string | undefined => (typeof v === 'string' ? v : v == null ? undefined : JSON.stringify(v))
+
+/** OpenLLMetry gen_ai.prompt.{i}.* / gen_ai.completion.{i}.* */
+function traceloopMessages(a: AttrReader, prefix: string, defaultRole: string): Message[] | undefined {
+  const groups = indexed(a, prefix)
+  if (groups.length === 0) return undefined
+  return groups.map((g) => {
+    const parts: Part[] = []
+    const content = s(g.content)
+    if (content !== undefined && content !== '') parts.push(text(content))
+    for (const call of indexedFromGroup(g, 'tool_calls.')) {
+      parts.push({ type: 'tool_call', id: s(call.id), name: s(call.name), arguments: s(call.arguments) })
+    }
+    const msg: Message = { role: s(g.role) ?? defaultRole, parts }
+    const fr = s(g.finish_reason)
+    if (fr) msg.finish_reason = fr
+    return msg
+  })
+}
+
+function indexedFromGroup(g: Record<string, AttrValue>, prefix: string): Array<Record<string, AttrValue>> {
+  const out = new Map<number, Record<string, AttrValue>>()
+  for (const key in g) {
+    if (!key.startsWith(prefix)) continue
+    const rest = key.slice(prefix.length)
+    const dot = rest.indexOf('.')
+    const idx = Number(rest.slice(0, dot))
+    if (dot <= 0 || !Number.isInteger(idx)) continue
+    let e = out.get(idx)
+    if (!e) out.set(idx, (e = {}))
+    e[rest.slice(dot + 1)] = g[key] as AttrValue
+  }
+  return [...out.entries()].sort((x, y) => x[0] - y[0]).map(([, e]) => e)
+}
+
+/** OpenInference llm.input_messages.{i}.message.* */
+function openInferenceMessages(a: AttrReader, prefix: string): Message[] | undefined {
+  const groups = indexed(a, prefix)
+  if (groups.length === 0) return undefined
+  return groups.map((g) => {
+    const parts: Part[] = []
+    const content = s(g['message.content'])
+    if (content !== undefined && content !== '') parts.push(text(content))
+    for (const c of indexedFromGroup(g, 'message.contents.')) {
+      const t = s(c['message_content.text'])
+      if (t) parts.push(text(t))
+    }
+    for (const call of indexedFromGroup(g, 'message.tool_calls.')) {
+      parts.push({
+        type: 'tool_call',
+        id: s(call['tool_call.id']),
+        name: s(call['tool_call.function.name']),
+        arguments: s(call['tool_call.function.arguments']),
+      })
+    }
+    const toolCallId = s(g['message.tool_call_id'])
+    const role = s(g['message.role']) ?? 'user'
+    if (role === 'tool' && toolCallId) {
+      return { role, parts: [{ type: 'tool_call_response', id: toolCallId, response: content ?? '' }] }
+    }
+    return { role, parts }
+  })
+}
+
+/** Pre-1.37 semconv: one span event per message (gen_ai.user.message, ..., gen_ai.choice). */
+function eventMessages(span: OtlpSpan, output: boolean): Message[] | undefined {
+  const out: Message[] = []
+  for (const e of span.events) {
+    const m = /^gen_ai\.(system|user|assistant|tool)\.message$/.exec(e.name)
+    if (!output && m) {
+      const body = eventBody(e.attributes)
+      const role = typeof body.role === 'string' ? body.role : (m[1] as string)
+      out.push({ role, parts: contentParts(body.content) })
+    } else if (output && e.name === 'gen_ai.choice') {
+      const body = eventBody(e.attributes)
+      const message = (body.message ?? {}) as Record<string, unknown>
+      const msg: Message = { role: typeof message.role === 'string' ? message.role : 'assistant', parts: contentParts(message.content ?? body.content) }
+      if (Array.isArray(message.tool_calls)) {
+        for (const call of message.tool_calls as Array<Record<string, unknown>>) {
+          const fn = (call.function ?? {}) as Record<string, unknown>
+          msg.parts.push({ type: 'tool_call', id: call.id as string | undefined, name: fn.name as string | undefined, arguments: fn.arguments })
+        }
+      }
+      if (typeof body.finish_reason === 'string') msg.finish_reason = body.finish_reason
+      out.push(msg)
+    }
+  }
+  return out.length > 0 ? out : undefined
+}
+
+function eventBody(attrs: Record<string, AttrValue>): Record<string, unknown> {
+  const raw = attrs['gen_ai.event.content']
+  if (typeof raw === 'string') {
+    const parsed = parseJson(raw)
+    if (parsed && typeof parsed === 'object') return parsed as Record<string, unknown>
+  }
+  const body: Record<string, unknown> = {}
+  for (const key in attrs) body[key] = attrs[key]
+  if (typeof body.message === 'string') body.message = parseJson(body.message) ?? { content: body.message }
+  return body
+}
+
+function contentParts(content: unknown): Part[] {
+  if (content === undefined || content === null || content === '') return []
+  if (typeof content === 'string') return [text(content)]
+  if (Array.isArray(content)) {
+    return content.map((p) => {
+      if (typeof p === 'string') return text(p)
+      const o = (p ?? {}) as Record<string, unknown>
+      if (typeof o.text === 'string') return text(o.text)
+      if (o.type === 'tool-call' || o.type === 'tool_use') {
+        return { type: 'tool_call', id: (o.toolCallId ?? o.id) as string | undefined, name: (o.toolName ?? o.name) as string | undefined, arguments: o.input ?? o.args }
+      }
+      if (o.type === 'tool-result' || o.type === 'tool_result') {
+        return { type: 'tool_call_response', id: (o.toolCallId ?? o.tool_use_id) as string | undefined, response: o.output ?? o.result ?? o.content }
+      }
+      return { ...(o as unknown as Part), type: typeof o.type === "string" ? o.type : "unknown" }
+    })
+  }
+  return [{ type: 'unknown', content: JSON.stringify(content) }]
+}
+
+/** Vercel AI SDK: ai.prompt.messages (JSON) or ai.prompt ({system, prompt, messages}). */
+function vercelInput(a: AttrReader): Message[] | undefined {
+  const rawMessages = a.str('ai.prompt.messages')
+  const prompt = a.str('ai.prompt')
+  const out: Message[] = []
+  const fromList = (list: unknown): void => {
+    if (!Array.isArray(list)) return
+    for (const m of list as Array<Record<string, unknown>>) {
+      out.push({ role: typeof m.role === 'string' ? m.role : 'user', parts: contentParts(m.content) })
+    }
+  }
+  if (rawMessages) {
+    fromList(parseJson(rawMessages))
+    return out.length > 0 ? out : undefined
+  }
+  if (!prompt) return undefined
+  const p = parseJson(prompt)
+  if (!p || typeof p !== 'object') return [{ role: 'user', parts: [text(prompt)] }]
+  const o = p as Record<string, unknown>
+  if (typeof o.system === 'string') out.push({ role: 'system', parts: [text(o.system)] })
+  if (typeof o.prompt === 'string') out.push({ role: 'user', parts: [text(o.prompt)] })
+  fromList(o.messages)
+  return out.length > 0 ? out : undefined
+}
+
+function vercelOutput(a: AttrReader): string | undefined {
+  const responseText = a.str('ai.response.text')
+  const toolCalls = a.str('ai.response.toolCalls')
+  const object = a.str('ai.response.object')
+  if (responseText === undefined && toolCalls === undefined && object === undefined) return undefined
+  const parts: Part[] = []
+  if (responseText) parts.push(text(responseText))
+  if (object) parts.push(text(object))
+  const calls = toolCalls ? parseJson(toolCalls) : undefined
+  if (Array.isArray(calls)) {
+    for (const c of calls as Array<Record<string, unknown>>) {
+      parts.push({ type: 'tool_call', id: c.toolCallId as string | undefined, name: c.toolName as string | undefined, arguments: c.input ?? c.args })
+    }
+  }
+  const msg: Message = { role: 'assistant', parts }
+  const fr = a.str('ai.response.finishReason')
+  if (fr) msg.finish_reason = fr
+  return JSON.stringify([msg])
+}
+
+/** gen_ai.input.messages with gen_ai.system_instructions folded in as a system message. */
+function otelInput(a: AttrReader): string | undefined {
+  const messages = a.raw('gen_ai.input.messages')
+  const system = a.raw('gen_ai.system_instructions')
+  if (messages === undefined && system === undefined) return undefined
+  const list = typeof messages === 'string' ? parseJson(messages) : messages
+  const sys = typeof system === 'string' ? (parseJson(system) ?? [text(system)]) : system
+  if (sys === undefined) return typeof messages === 'string' ? messages : JSON.stringify(list)
+  const parts = Array.isArray(sys) ? sys : [sys]
+  return JSON.stringify([{ role: 'system', parts }, ...(Array.isArray(list) ? list : [])])
+}
+
+function otelOutput(a: AttrReader): string | undefined {
+  const v = a.raw('gen_ai.output.messages')
+  if (v === undefined) return undefined
+  return typeof v === 'string' ? v : JSON.stringify(v)
+}
+
+const plain = (key: string, convention: string): Source<string> => ({
+  convention,
+  read: (a) => {
+    const v = a.raw(key)
+    if (v === undefined || v === '') return undefined
+    return typeof v === 'string' ? v : JSON.stringify(v)
+  },
+})
+
+export const INPUT: Array<Source<string>> = [
+  { convention: 'otel', read: otelInput },
+  { convention: 'openllmetry', read: (a) => json(traceloopMessages(a, 'gen_ai.prompt.', 'user')) },
+  { convention: 'openinference', read: (a) => json(openInferenceMessages(a, 'llm.input_messages.')) },
+  { convention: 'otel', read: (_a, span) => json(eventMessages(span, false)) },
+  { convention: 'vercel', read: (a) => json(vercelInput(a)) },
+  plain('langfuse.observation.input', 'langfuse'),
+  plain('input.value', 'openinference'),
+  plain('traceloop.entity.input', 'openllmetry'),
+  plain('gen_ai.prompt', 'otel'),
+  plain('gen_ai.tool.call.arguments', 'otel'),
+  plain('ai.toolCall.args', 'vercel'),
+  plain('ai.toolCall.input', 'vercel'),
+  plain('ai.value', 'vercel'),
+  plain('ai.values', 'vercel'),
+]
+
+export const OUTPUT: Array<Source<string>> = [
+  { convention: 'otel', read: otelOutput },
+  { convention: 'openllmetry', read: (a) => json(traceloopMessages(a, 'gen_ai.completion.', 'assistant')) },
+  { convention: 'openinference', read: (a) => json(openInferenceMessages(a, 'llm.output_messages.')) },
+  { convention: 'otel', read: (_a, span) => json(eventMessages(span, true)) },
+  { convention: 'vercel', read: vercelOutput },
+  plain('langfuse.observation.output', 'langfuse'),
+  plain('output.value', 'openinference'),
+  plain('traceloop.entity.output', 'openllmetry'),
+  plain('gen_ai.completion', 'otel'),
+  plain('gen_ai.tool.call.result', 'otel'),
+  plain('ai.toolCall.result', 'vercel'),
+  plain('ai.toolCall.output', 'vercel'),
+]

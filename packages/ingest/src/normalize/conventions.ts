@@ -1,0 +1,301 @@
+import type { OtlpSpan } from '../otlp/model.js'
+import type { AttrReader } from './attrs.js'
+import type { SpanKindName } from './row.js'
+
+/**
+ * The normalization table: for each canonical field, where each convention in
+ * the wild keeps it, in precedence order (first usable value wins). Adding a
+ * convention is adding rows here and a fixture under test/fixtures/otlp.
+ *
+ * Conventions: spanlens (our SDK), otel (OpenTelemetry GenAI semconv, current and
+ * pre-1.37/1.28 names), openllmetry (Traceloop), openinference (Arize), vercel
+ * (Vercel AI SDK `ai.*`), langfuse.
+ */
+export interface Source<T> {
+  convention: string
+  read: (a: AttrReader, span: OtlpSpan) => T | undefined
+}
+
+const str = (key: string, convention: string): Source<string> => ({ convention, read: (a) => a.str(key) })
+const num = (key: string, convention: string): Source<number> => ({ convention, read: (a) => a.num(key) })
+const res = (key: string, convention: string): Source<string> => ({ convention, read: (a) => a.res(key) })
+/** A number inside a JSON/kvlist usage object, e.g. langfuse.observation.usage_details.input */
+const inObj = (key: string, fields: string[], convention: string): Source<number> => ({
+  convention,
+  read: (a) => {
+    const o = a.obj(key)
+    if (!o) return undefined
+    for (const f of fields) {
+      const v = o[f]
+      const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : Number.NaN
+      if (Number.isFinite(n)) return n
+    }
+    return undefined
+  },
+})
+
+export function first<T>(sources: Array<Source<T>>, a: AttrReader, span: OtlpSpan): T | undefined {
+  for (const s of sources) {
+    const v = s.read(a, span)
+    if (v !== undefined) return v
+  }
+  return undefined
+}
+
+const OPENINFERENCE_KIND: Record<string, SpanKindName> = {
+  LLM: 'llm',
+  EMBEDDING: 'embedding',
+  CHAIN: 'chain',
+  RETRIEVER: 'retrieval',
+  RERANKER: 'retrieval',
+  TOOL: 'tool',
+  AGENT: 'agent',
+}
+const TRACELOOP_KIND: Record<string, SpanKindName> = { workflow: 'chain', task: 'chain', agent: 'agent', tool: 'tool' }
+const LANGFUSE_KIND: Record<string, SpanKindName> = {
+  generation: 'llm',
+  embedding: 'embedding',
+  agent: 'agent',
+  tool: 'tool',
+  chain: 'chain',
+  retriever: 'retrieval',
+  span: 'chain',
+  evaluator: 'other',
+  guardrail: 'other',
+  event: 'other',
+}
+const OPERATION_KIND: Record<string, SpanKindName> = {
+  chat: 'llm',
+  text_completion: 'llm',
+  generate_content: 'llm',
+  completion: 'llm',
+  embeddings: 'embedding',
+  embedding: 'embedding',
+  retrieval: 'retrieval',
+  execute_tool: 'tool',
+  invoke_agent: 'agent',
+  create_agent: 'agent',
+  invoke_workflow: 'chain',
+}
+const SPANLENS_KINDS = new Set(['llm', 'chain', 'agent', 'tool', 'retrieval', 'embedding', 'other'])
+
+const mapped = (key: string, table: Record<string, SpanKindName>, convention: string, lower = false): Source<SpanKindName> => ({
+  convention,
+  read: (a) => {
+    const v = a.str(key)
+    return v === undefined ? undefined : table[lower ? v.toLowerCase() : v]
+  },
+})
+
+/** Vercel AI SDK span names: the doGenerate/doStream inner spans are the model calls. */
+function vercelKind(name: string): SpanKindName | undefined {
+  if (!name.startsWith('ai.')) return undefined
+  if (/^ai\.(generateText|streamText|generateObject|streamObject)\.do(Generate|Stream)$/.test(name)) return 'llm'
+  if (/^ai\.embed(Many)?\.doEmbed$/.test(name)) return 'embedding'
+  if (name === 'ai.toolCall') return 'tool'
+  if (/^ai\.(generateText|streamText|generateObject|streamObject|embed|embedMany)$/.test(name)) return 'chain'
+  return undefined
+}
+
+export const KIND: Array<Source<SpanKindName>> = [
+  { convention: 'spanlens', read: (a) => { const v = a.str('spanlens.span.kind'); return v && SPANLENS_KINDS.has(v) ? (v as SpanKindName) : undefined } },
+  mapped('openinference.span.kind', OPENINFERENCE_KIND, 'openinference'),
+  mapped('langfuse.observation.type', LANGFUSE_KIND, 'langfuse', true),
+  { convention: 'vercel', read: (a, span) => (a.str('ai.operationId') ? vercelKind(a.str('ai.operationId') as string) : undefined) ?? vercelKind(span.name) },
+  mapped('traceloop.span.kind', TRACELOOP_KIND, 'openllmetry'),
+  mapped('gen_ai.operation.name', OPERATION_KIND, 'otel'),
+  mapped('llm.request.type', { chat: 'llm', completion: 'llm', embedding: 'embedding', rerank: 'retrieval' }, 'openllmetry'),
+  { convention: 'otel', read: (a) => (a.str('gen_ai.tool.name') ? 'tool' : undefined) },
+  { convention: 'otel', read: (a) => (a.str('gen_ai.request.model') || a.str('gen_ai.system') || a.str('gen_ai.provider.name') ? 'llm' : undefined) },
+]
+
+/** Vercel reports "openai.chat" / "anthropic.messages"; the provider is the first part. */
+const vercelProvider: Source<string> = {
+  convention: 'vercel',
+  read: (a) => a.str('ai.model.provider')?.split('.')[0],
+}
+
+export const PROVIDER: Array<Source<string>> = [
+  str('gen_ai.provider.name', 'otel'),
+  str('gen_ai.system', 'otel'),
+  str('llm.provider', 'openinference'),
+  str('llm.system', 'openinference'),
+  vercelProvider,
+  str('llm.vendor', 'openllmetry'),
+]
+
+const OPERATION_FROM_TYPE: Record<string, string> = { chat: 'chat', completion: 'text_completion', embedding: 'embeddings', rerank: 'rerank' }
+export const OPERATION: Array<Source<string>> = [
+  str('gen_ai.operation.name', 'otel'),
+  { convention: 'openllmetry', read: (a) => { const t = a.str('llm.request.type'); return t ? (OPERATION_FROM_TYPE[t] ?? t) : undefined } },
+]
+
+export const REQUEST_MODEL: Array<Source<string>> = [
+  str('gen_ai.request.model', 'otel'),
+  str('llm.request.model', 'openllmetry'),
+  str('llm.model_name', 'openinference'),
+  str('llm.request.model_name', 'openinference'),
+  str('ai.model.id', 'vercel'),
+  str('langfuse.observation.model.name', 'langfuse'),
+  str('gen_ai.response.model', 'otel'),
+]
+
+export const RESPONSE_MODEL: Array<Source<string>> = [
+  str('gen_ai.response.model', 'otel'),
+  str('llm.response.model', 'openllmetry'),
+  str('llm.response.model_name', 'openinference'),
+  str('ai.response.model', 'vercel'),
+]
+
+const USAGE = 'langfuse.observation.usage_details'
+export const INPUT_TOKENS: Array<Source<number>> = [
+  num('gen_ai.usage.input_tokens', 'otel'),
+  num('gen_ai.usage.prompt_tokens', 'otel'),
+  num('llm.token_count.prompt', 'openinference'),
+  num('ai.usage.inputTokens', 'vercel'),
+  num('ai.usage.promptTokens', 'vercel'),
+  num('llm.usage.prompt_tokens', 'openllmetry'),
+  inObj(USAGE, ['input', 'prompt_tokens', 'input_tokens', 'promptTokens'], 'langfuse'),
+]
+
+export const OUTPUT_TOKENS: Array<Source<number>> = [
+  num('gen_ai.usage.output_tokens', 'otel'),
+  num('gen_ai.usage.completion_tokens', 'otel'),
+  num('llm.token_count.completion', 'openinference'),
+  num('ai.usage.outputTokens', 'vercel'),
+  num('ai.usage.completionTokens', 'vercel'),
+  num('llm.usage.completion_tokens', 'openllmetry'),
+  inObj(USAGE, ['output', 'completion_tokens', 'output_tokens', 'completionTokens'], 'langfuse'),
+]
+
+export const TOTAL_TOKENS: Array<Source<number>> = [
+  num('gen_ai.usage.total_tokens', 'otel'),
+  num('llm.usage.total_tokens', 'openllmetry'),
+  num('llm.token_count.total', 'openinference'),
+  num('ai.usage.totalTokens', 'vercel'),
+  inObj(USAGE, ['total', 'total_tokens', 'totalTokens'], 'langfuse'),
+]
+
+export const CACHE_READ_TOKENS: Array<Source<number>> = [
+  num('gen_ai.usage.cache_read.input_tokens', 'otel'),
+  num('gen_ai.usage.cache_read_input_tokens', 'openllmetry'),
+  num('llm.token_count.prompt_details.cache_read', 'openinference'),
+  num('ai.usage.cachedInputTokens', 'vercel'),
+  num('ai.usage.inputTokenDetails.cacheReadTokens', 'vercel'),
+  inObj(USAGE, ['cache_read_input_tokens', 'input_cached_tokens', 'cached_tokens', 'input_cache_read'], 'langfuse'),
+]
+
+export const CACHE_WRITE_TOKENS: Array<Source<number>> = [
+  num('gen_ai.usage.cache_creation.input_tokens', 'otel'),
+  num('gen_ai.usage.cache_creation_input_tokens', 'openllmetry'),
+  num('llm.token_count.prompt_details.cache_write', 'openinference'),
+  num('ai.usage.inputTokenDetails.cacheWriteTokens', 'vercel'),
+  inObj(USAGE, ['cache_creation_input_tokens', 'input_cache_creation'], 'langfuse'),
+]
+
+export const REASONING_TOKENS: Array<Source<number>> = [
+  num('gen_ai.usage.reasoning.output_tokens', 'otel'),
+  num('gen_ai.usage.reasoning_tokens', 'openllmetry'),
+  num('llm.token_count.completion_details.reasoning', 'openinference'),
+  num('ai.usage.reasoningTokens', 'vercel'),
+  num('ai.usage.outputTokenDetails.reasoningTokens', 'vercel'),
+  inObj(USAGE, ['reasoning_tokens', 'output_reasoning_tokens', 'output_reasoning'], 'langfuse'),
+]
+
+const firstOfList = (key: string, convention: string): Source<string> => ({
+  convention,
+  read: (a) => a.strList(key)?.find((x) => x !== ''),
+})
+
+export const FINISH_REASON: Array<Source<string>> = [
+  firstOfList('gen_ai.response.finish_reasons', 'otel'),
+  str('gen_ai.completion.0.finish_reason', 'openllmetry'),
+  str('llm.finish_reason', 'openinference'),
+  firstOfList('ai.response.finishReason', 'vercel'),
+]
+
+/** Time to first token in milliseconds. */
+export const TTFT_MS: Array<Source<number>> = [
+  { convention: 'otel', read: (a) => scale(a.num('gen_ai.response.time_to_first_chunk'), 1000) },
+  num('ai.response.msToFirstChunk', 'vercel'),
+  num('ai.stream.msToFirstChunk', 'vercel'),
+  { convention: 'otel', read: (a) => scale(a.num('gen_ai.server.time_to_first_token'), 1000) },
+  {
+    convention: 'langfuse',
+    read: (a, span) => {
+      const v = a.str('langfuse.observation.completion_start_time')
+      if (!v) return undefined
+      const t = Date.parse(v.replace(/^"|"$/g, ''))
+      if (!Number.isFinite(t)) return undefined
+      const startMs = Number(BigInt(span.startNs) / 1_000_000n) + Number(BigInt(span.startNs) % 1_000_000n) / 1e6
+      const d = t - startMs
+      return d >= 0 ? d : undefined
+    },
+  },
+]
+
+function scale(v: number | undefined, k: number): number | undefined {
+  return v === undefined ? undefined : v * k
+}
+
+const meta = (field: string): Source<string> => ({
+  convention: 'vercel',
+  read: (a) => a.str(`ai.telemetry.metadata.${field}`),
+})
+const assoc = (field: string): Source<string> => ({
+  convention: 'openllmetry',
+  read: (a) => a.str(`traceloop.association.properties.${field}`),
+})
+
+export const USER_ID: Array<Source<string>> = [
+  str('user.id', 'otel'),
+  str('enduser.id', 'otel'),
+  str('langfuse.user.id', 'langfuse'),
+  meta('userId'),
+  meta('user_id'),
+  assoc('user_id'),
+  assoc('userId'),
+]
+
+export const SESSION_ID: Array<Source<string>> = [
+  str('session.id', 'otel'),
+  str('gen_ai.conversation.id', 'otel'),
+  str('langfuse.session.id', 'langfuse'),
+  meta('sessionId'),
+  meta('session_id'),
+  assoc('session_id'),
+  assoc('sessionId'),
+]
+
+export const ENVIRONMENT: Array<Source<string>> = [
+  res('deployment.environment.name', 'otel'),
+  res('deployment.environment', 'otel'),
+  str('deployment.environment.name', 'otel'),
+  str('langfuse.environment', 'langfuse'),
+  res('langfuse.environment', 'langfuse'),
+]
+
+export const RELEASE: Array<Source<string>> = [
+  str('spanlens.release', 'spanlens'),
+  str('langfuse.release', 'langfuse'),
+  res('langfuse.release', 'langfuse'),
+  res('service.version', 'otel'),
+]
+
+export const ERROR_TYPE: Array<Source<string>> = [
+  str('error.type', 'otel'),
+  {
+    convention: 'otel',
+    read: (_a, span) => {
+      const ev = span.events.find((e) => e.name === 'exception')
+      const t = ev?.attributes['exception.type']
+      return typeof t === 'string' && t !== '' ? t : undefined
+    },
+  },
+]
+
+export const TAGS: Array<Source<string[]>> = [
+  { convention: 'spanlens', read: (a) => a.strList('spanlens.tags') },
+  { convention: 'langfuse', read: (a) => a.strList('langfuse.trace.tags') },
+  { convention: 'openinference', read: (a) => a.strList('tag.tags') },
+]

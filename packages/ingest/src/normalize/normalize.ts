@@ -1,0 +1,153 @@
+import type { Attrs, OtlpSpan } from '../otlp/model.js'
+import { AttrReader, stringifyAttrs } from './attrs.js'
+import { INPUT, OUTPUT } from './content.js'
+import * as C from './conventions.js'
+import type { PriceTable } from './cost.js'
+import type { Redactor } from './redact.js'
+import type { SpanRow } from './row.js'
+
+export interface NormalizeOptions {
+  prices: PriceTable
+  redact?: Redactor | undefined
+}
+
+const SPAN_KIND_NAMES = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer']
+const STATUS = ['unset', 'ok', 'error'] as const
+/** Content past this is cut: one span must not be able to dominate a batch. */
+const MAX_CONTENT_BYTES = 4 * 1024 * 1024
+const MAX_ATTRIBUTE_CHARS = 1024 * 1024
+
+/** Maps one OTLP span, in whatever GenAI convention it speaks, to a `spans` row. */
+export function normalizeSpan(span: OtlpSpan, projectId: string, opts: NormalizeOptions): SpanRow {
+  const a = new AttrReader(span.attributes, span.resource)
+  const kind = C.first(C.KIND, a, span) ?? 'other'
+  const requestModel = C.first(C.REQUEST_MODEL, a, span) ?? ''
+  const responseModel = C.first(C.RESPONSE_MODEL, a, span) ?? ''
+  const input = nonNegInt(C.first(C.INPUT_TOKENS, a, span))
+  const output = nonNegInt(C.first(C.OUTPUT_TOKENS, a, span))
+  const cacheRead = nonNegInt(C.first(C.CACHE_READ_TOKENS, a, span))
+  const cacheWrite = nonNegInt(C.first(C.CACHE_WRITE_TOKENS, a, span))
+  const reasoning = nonNegInt(C.first(C.REASONING_TOKENS, a, span))
+  const total = nonNegInt(C.first(C.TOTAL_TOKENS, a, span)) || input + output
+  const isModelCall = kind === 'llm' || kind === 'embedding'
+  const cost = isModelCall
+    ? opts.prices.cost([responseModel, requestModel], { input, output, cacheRead, cacheWrite })
+    : null
+  const ttft = C.first(C.TTFT_MS, a, span)
+
+  let status: SpanRow['status_code'] = STATUS[span.statusCode] ?? 'unset'
+  let statusMessage = span.statusMessage
+  if (status !== 'error' && a.str('langfuse.observation.level') === 'ERROR') {
+    status = 'error'
+    statusMessage ||= a.str('langfuse.observation.status_message') ?? ''
+  }
+
+  const redact = opts.redact
+  const clean = (v: string): string => (redact ? redact(v) : v)
+  const inputText = clip(C.first(INPUT, a, span) ?? '', MAX_CONTENT_BYTES)
+  const outputText = clip(C.first(OUTPUT, a, span) ?? '', MAX_CONTENT_BYTES)
+
+  const startNs = BigInt(span.startNs)
+  const endNs = span.endNs === '0' ? startNs : BigInt(span.endNs)
+
+  return {
+    project_id: projectId,
+    trace_id: span.traceId,
+    span_id: span.spanId,
+    parent_span_id: span.parentSpanId,
+    name: span.name,
+    kind,
+    span_kind: SPAN_KIND_NAMES[span.kind] ?? 'unspecified',
+    service_name: a.res('service.name') ?? 'unknown_service',
+    scope_name: span.scopeName,
+    start_time: nsToSeconds(span.startNs),
+    end_time: nsToSeconds(endNs.toString()),
+    duration_ms: Number(endNs - startNs) / 1e6,
+    status_code: status,
+    status_message: clean(statusMessage),
+    error_type: C.first(C.ERROR_TYPE, a, span) ?? '',
+    provider: (C.first(C.PROVIDER, a, span) ?? '').toLowerCase(),
+    operation: C.first(C.OPERATION, a, span) ?? defaultOperation(kind),
+    request_model: requestModel,
+    response_model: responseModel,
+    input_tokens: input,
+    output_tokens: output,
+    total_tokens: total,
+    cache_read_tokens: cacheRead,
+    cache_write_tokens: cacheWrite,
+    reasoning_tokens: reasoning,
+    cost_usd: cost,
+    ttft_ms: ttft !== undefined && ttft >= 0 ? ttft : null,
+    finish_reason: C.first(C.FINISH_REASON, a, span) ?? '',
+    input: clean(inputText),
+    output: clean(outputText),
+    user_id: C.first(C.USER_ID, a, span) ?? '',
+    session_id: C.first(C.SESSION_ID, a, span) ?? '',
+    environment: C.first(C.ENVIRONMENT, a, span) ?? '',
+    release: C.first(C.RELEASE, a, span) ?? '',
+    tags: C.first(C.TAGS, a, span) ?? [],
+    attributes: mapStrings(span.attributes, redact),
+    resource_attributes: mapStrings(span.resource, redact),
+    'events.time': span.events.map((e) => nsToSeconds(e.timeNs === '0' ? span.startNs : e.timeNs)),
+    'events.name': span.events.map((e) => e.name),
+    'events.attributes': span.events.map((e) => mapStrings(e.attributes, redact)),
+    'links.trace_id': span.links.map((l) => l.traceId),
+    'links.span_id': span.links.map((l) => l.spanId),
+    'links.attributes': span.links.map((l) => mapStrings(l.attributes, redact)),
+    embedding: embedding(a),
+  }
+}
+
+function defaultOperation(kind: string): string {
+  if (kind === 'llm') return 'chat'
+  if (kind === 'embedding') return 'embeddings'
+  return ''
+}
+
+function nonNegInt(v: number | undefined): number {
+  if (v === undefined || !Number.isFinite(v) || v < 0) return 0
+  return Math.min(Math.trunc(v), 4_294_967_295)
+}
+
+/** "1700000000123456789" → "1700000000.123456789" (what DateTime64(9) parses exactly). */
+export function nsToSeconds(ns: string): string {
+  const padded = ns.padStart(10, '0')
+  return `${padded.slice(0, -9)}.${padded.slice(-9)}`
+}
+
+function clip(text: string, maxBytes: number): string {
+  // Cheap bound first: a string of n UTF-16 units has at most 3n UTF-8 bytes.
+  if (text.length * 3 <= maxBytes || Buffer.byteLength(text) <= maxBytes) return text
+  return `${Buffer.from(text).subarray(0, maxBytes).toString('utf8')}…[truncated by spanlens]`
+}
+
+function mapStrings(attrs: Attrs, redact: Redactor | undefined): Record<string, string> {
+  const out = stringifyAttrs(attrs)
+  for (const key in out) {
+    let v = out[key] as string
+    if (v.length > MAX_ATTRIBUTE_CHARS) v = `${v.slice(0, MAX_ATTRIBUTE_CHARS)}…[truncated by spanlens]`
+    out[key] = redact ? redact(v) : v
+  }
+  return out
+}
+
+function embedding(a: AttrReader): number[] {
+  const v = a.raw('spanlens.embedding') ?? a.raw('embedding.embeddings.0.embedding.vector')
+  const list = typeof v === 'string' && v.startsWith('[') ? safeParse(v) : v
+  if (!Array.isArray(list) || list.length > 16_384) return []
+  const out: number[] = []
+  for (const x of list) {
+    const n = typeof x === 'number' ? x : Number(x)
+    if (!Number.isFinite(n)) return []
+    out.push(n)
+  }
+  return out
+}
+
+function safeParse(v: string): unknown {
+  try {
+    return JSON.parse(v)
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,159 @@
+import { errors } from '../errors.js'
+import type { DecodedRequest, OtlpEvent, OtlpLink, OtlpSpan } from './model.js'
+import { otlpTypes } from './proto.js'
+import { idToHex, keyValues, nanos } from './values.js'
+
+/**
+ * Decodes an ExportTraceServiceRequest. Protobuf messages (protobufjs) and OTLP
+ * JSON share field names, so one walker serves both; it validates each span and
+ * rejects only the bad ones (OTLP partial success), never the whole request.
+ */
+
+type Obj = Record<string, unknown>
+const MAX_PROBLEMS = 5
+const ZERO_TRACE = '0'.repeat(32)
+const ZERO_SPAN = '0'.repeat(16)
+
+export function decodeProtobuf(body: Buffer): DecodedRequest {
+  let message: Obj
+  try {
+    message = otlpTypes().request.decode(body) as unknown as Obj
+  } catch (err) {
+    throw errors.BAD_OTLP(`protobuf body could not be decoded: ${(err as Error).message}`)
+  }
+  return walk(message)
+}
+
+export function decodeJson(body: Buffer): DecodedRequest {
+  let message: unknown
+  try {
+    message = body.length === 0 ? {} : JSON.parse(body.toString('utf8'))
+  } catch (err) {
+    throw errors.BAD_OTLP(`JSON body could not be parsed: ${(err as Error).message}`)
+  }
+  if (message === null || typeof message !== 'object' || Array.isArray(message)) {
+    throw errors.BAD_OTLP('JSON body must be an ExportTraceServiceRequest object')
+  }
+  const resourceSpans = (message as Obj).resourceSpans ?? (message as Obj).resource_spans
+  if (resourceSpans !== undefined && !Array.isArray(resourceSpans)) {
+    throw errors.BAD_OTLP('resourceSpans must be an array')
+  }
+  return walk({ resourceSpans })
+}
+
+function list(o: Obj | undefined, camel: string, snake: string): unknown[] {
+  if (!o) return []
+  const v = o[camel] ?? o[snake]
+  return Array.isArray(v) ? v : []
+}
+
+function field(o: Obj, camel: string, snake: string): unknown {
+  return o[camel] ?? o[snake]
+}
+
+function walk(message: Obj): DecodedRequest {
+  const out: DecodedRequest = { spans: [], rejected: 0, problems: [] }
+  const reject = (why: string): void => {
+    out.rejected++
+    if (out.problems.length < MAX_PROBLEMS) out.problems.push(why)
+  }
+  for (const rsRaw of list(message, 'resourceSpans', 'resource_spans')) {
+    if (!rsRaw || typeof rsRaw !== 'object') continue
+    const rs = rsRaw as Obj
+    const resource = keyValues((rs.resource as Obj | undefined)?.attributes)
+    for (const ssRaw of list(rs, 'scopeSpans', 'scope_spans')) {
+      if (!ssRaw || typeof ssRaw !== 'object') continue
+      const ss = ssRaw as Obj
+      const scope = (ss.scope as Obj | undefined) ?? {}
+      const scopeName = typeof scope.name === 'string' ? scope.name : ''
+      const scopeVersion = typeof scope.version === 'string' ? scope.version : ''
+      const spans = list(ss, 'spans', 'spans')
+      for (let i = 0; i < spans.length; i++) {
+        const raw = spans[i]
+        if (!raw || typeof raw !== 'object') {
+          reject(`span ${i}: not an object`)
+          continue
+        }
+        try {
+          const span = toSpan(raw as Obj, resource, scopeName, scopeVersion)
+          const problem = validate(span)
+          if (problem) reject(`span ${JSON.stringify(span.name.slice(0, 80))} (${span.spanId || 'no id'}): ${problem}`)
+          else out.spans.push(span)
+        } catch (err) {
+          reject(`span ${i}: ${(err as Error).message}`)
+        }
+      }
+    }
+  }
+  return out
+}
+
+function toSpan(s: Obj, resource: OtlpSpan['resource'], scopeName: string, scopeVersion: string): OtlpSpan {
+  const status = (s.status as Obj | undefined) ?? {}
+  const name = s.name
+  if (name !== undefined && typeof name !== 'string') throw new TypeError('name must be a string')
+  const kind = s.kind
+  return {
+    resource,
+    scopeName,
+    scopeVersion,
+    traceId: idToHex(field(s, 'traceId', 'trace_id'), 16),
+    spanId: idToHex(field(s, 'spanId', 'span_id'), 8),
+    parentSpanId: idToHex(field(s, 'parentSpanId', 'parent_span_id'), 8),
+    name: name ?? '',
+    kind: typeof kind === 'number' ? kind : kindFromString(kind),
+    startNs: nanos(field(s, 'startTimeUnixNano', 'start_time_unix_nano')),
+    endNs: nanos(field(s, 'endTimeUnixNano', 'end_time_unix_nano')),
+    attributes: keyValues(s.attributes),
+    events: list(s, 'events', 'events').map(toEvent),
+    links: list(s, 'links', 'links').map(toLink),
+    statusCode: statusCode(status.code),
+    statusMessage: typeof status.message === 'string' ? status.message : '',
+  }
+}
+
+function toEvent(raw: unknown): OtlpEvent {
+  const e = (raw ?? {}) as Obj
+  return {
+    timeNs: nanos(field(e, 'timeUnixNano', 'time_unix_nano')),
+    name: typeof e.name === 'string' ? e.name : '',
+    attributes: keyValues(e.attributes),
+  }
+}
+
+function toLink(raw: unknown): OtlpLink {
+  const l = (raw ?? {}) as Obj
+  return {
+    traceId: idToHex(field(l, 'traceId', 'trace_id'), 16),
+    spanId: idToHex(field(l, 'spanId', 'span_id'), 8),
+    attributes: keyValues(l.attributes),
+  }
+}
+
+function kindFromString(v: unknown): number {
+  if (v === undefined || v === null) return 0
+  if (typeof v === 'string') {
+    const names = ['UNSPECIFIED', 'INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER']
+    const idx = names.indexOf(v.replace(/^SPAN_KIND_/, ''))
+    if (idx >= 0) return idx
+  }
+  throw new TypeError('kind must be an integer enum')
+}
+
+function statusCode(v: unknown): number {
+  if (v === undefined || v === null) return 0
+  if (typeof v === 'number' && (v === 0 || v === 1 || v === 2)) return v
+  if (v === 'STATUS_CODE_OK') return 1
+  if (v === 'STATUS_CODE_ERROR') return 2
+  if (v === 'STATUS_CODE_UNSET') return 0
+  throw new TypeError('status.code must be 0, 1 or 2')
+}
+
+function validate(span: OtlpSpan): string | undefined {
+  if (span.traceId.length !== 32 || span.traceId === ZERO_TRACE) return 'invalid trace_id (expected 16 non-zero bytes)'
+  if (span.spanId.length !== 16 || span.spanId === ZERO_SPAN) return 'invalid span_id (expected 8 non-zero bytes)'
+  if (span.parentSpanId !== '' && span.parentSpanId.length !== 16) return 'invalid parent_span_id (expected 8 bytes)'
+  if (span.startNs === '0') return 'missing start_time_unix_nano'
+  if (span.endNs !== '0' && BigInt(span.endNs) < BigInt(span.startNs)) return 'end_time_unix_nano is before start_time_unix_nano'
+  return undefined
+}

@@ -1,0 +1,43 @@
+/** The receiver's view of one OTLP span, independent of wire encoding. */
+export type AttrValue = string | number | boolean | null | AttrValue[] | { [key: string]: AttrValue }
+export type Attrs = Record<string, AttrValue>
+
+export interface OtlpEvent {
+  timeNs: string
+  name: string
+  attributes: Attrs
+}
+
+export interface OtlpLink {
+  traceId: string
+  spanId: string
+  attributes: Attrs
+}
+
+export interface OtlpSpan {
+  resource: Attrs
+  scopeName: string
+  scopeVersion: string
+  traceId: string
+  spanId: string
+  parentSpanId: string
+  name: string
+  /** OTLP SpanKind: 0 unspecified, 1 internal, 2 server, 3 client, 4 producer, 5 consumer */
+  kind: number
+  /** Nanoseconds since the epoch, as a decimal string (exceeds 2^53). */
+  startNs: string
+  endNs: string
+  attributes: Attrs
+  events: OtlpEvent[]
+  links: OtlpLink[]
+  /** 0 unset, 1 ok, 2 error */
+  statusCode: number
+  statusMessage: string
+}
+
+export interface DecodedRequest {
+  spans: OtlpSpan[]
+  rejected: number
+  /** Why spans were rejected; a few examples, not one per span. */
+  problems: string[]
+}

@@ -1,0 +1,104 @@
+import type { AttrValue, Attrs } from './model.js'
+
+/**
+ * Shared helpers to turn OTLP AnyValue / KeyValue lists (protobufjs messages or
+ * OTLP JSON objects; they use the same lowerCamelCase names) into plain values.
+ */
+
+const MAX_DEPTH = 16
+const MAX_ATTRIBUTES = 1024
+
+type Obj = Record<string, unknown>
+const has = (o: Obj, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k) && o[k] !== undefined && o[k] !== null
+
+export interface LongLike {
+  toString(): string
+  toNumber(): number
+}
+
+function isLong(v: unknown): v is LongLike {
+  return typeof v === 'object' && v !== null && typeof (v as LongLike).toNumber === 'function'
+}
+
+/** int64 from protobuf (Long), JSON (string or number) → number when exact, else decimal string. */
+export function int64ToValue(v: unknown): number | string {
+  if (typeof v === 'number') return v
+  if (typeof v === 'string') {
+    if (!/^-?\d+$/.test(v)) throw new TypeError(`invalid int64 ${JSON.stringify(v.slice(0, 40))}`)
+    const n = Number(v)
+    return Number.isSafeInteger(n) ? n : v
+  }
+  if (isLong(v)) {
+    const n = v.toNumber()
+    return Number.isSafeInteger(n) ? n : v.toString()
+  }
+  throw new TypeError('invalid int64 value')
+}
+
+export function anyValue(v: unknown, depth = 0): AttrValue {
+  if (v === null || typeof v !== 'object') return null
+  const o = v as Obj
+  if (has(o, 'stringValue')) return String(o.stringValue)
+  if (has(o, 'boolValue')) return Boolean(o.boolValue)
+  if (has(o, 'intValue')) return int64ToValue(o.intValue)
+  if (has(o, 'doubleValue')) {
+    const d = o.doubleValue
+    // OTLP JSON may carry "NaN"/"Infinity" strings for doubles.
+    return typeof d === 'number' ? d : Number(d)
+  }
+  if (depth >= MAX_DEPTH) return '[max depth exceeded]'
+  if (has(o, 'arrayValue')) {
+    const values = ((o.arrayValue as Obj).values as unknown[] | undefined) ?? []
+    return values.map((x) => anyValue(x, depth + 1))
+  }
+  if (has(o, 'kvlistValue')) {
+    return keyValues(((o.kvlistValue as Obj).values as unknown[] | undefined) ?? [], depth + 1)
+  }
+  if (has(o, 'bytesValue')) {
+    const b = o.bytesValue
+    return typeof b === 'string' ? b : Buffer.from(b as Uint8Array).toString('base64')
+  }
+  return null
+}
+
+export function keyValues(list: unknown, depth = 0): Attrs {
+  const out: Attrs = {}
+  if (!Array.isArray(list)) return out
+  const n = Math.min(list.length, MAX_ATTRIBUTES)
+  for (let i = 0; i < n; i++) {
+    const kv = list[i] as Obj | null
+    if (!kv || typeof kv.key !== 'string') continue
+    out[kv.key] = anyValue(kv.value, depth)
+  }
+  return out
+}
+
+/** A 64-bit nanosecond timestamp as a decimal string ("0" when absent). */
+export function nanos(v: unknown): string {
+  if (v === undefined || v === null) return '0'
+  if (typeof v === 'string') {
+    if (!/^\d+$/.test(v)) throw new TypeError(`invalid timestamp ${JSON.stringify(v.slice(0, 40))}`)
+    return v.replace(/^0+(?=\d)/, '')
+  }
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v) || v < 0) throw new TypeError('invalid timestamp')
+    return BigInt(Math.trunc(v)).toString()
+  }
+  if (isLong(v)) return v.toString()
+  throw new TypeError('invalid timestamp')
+}
+
+/** Protobuf bytes → lower-case hex; OTLP JSON ids are hex already (base64 tolerated). */
+export function idToHex(v: unknown, bytes: number): string {
+  if (v === undefined || v === null) return ''
+  if (typeof v === 'string') {
+    if (v === '') return ''
+    if (v.length === bytes * 2 && /^[0-9a-fA-F]+$/.test(v)) return v.toLowerCase()
+    // Some older exporters used protobuf-JSON's base64 for ids.
+    const b = Buffer.from(v, 'base64')
+    if (b.length === bytes && /^[A-Za-z0-9+/=_-]+$/.test(v)) return b.toString('hex')
+    return 'invalid'
+  }
+  if (v instanceof Uint8Array) return v.length === 0 ? '' : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')
+  return 'invalid'
+}

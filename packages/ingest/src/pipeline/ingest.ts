@@ -1,0 +1,126 @@
+import type { ClickHouseClient } from '@clickhouse/client'
+import type { Logger } from 'pino'
+import type { IngestConfig } from '../config/load.js'
+import { errors, type SpanlensError } from '../errors.js'
+import type { IngestMetrics } from '../metrics.js'
+import type { DecodedRequest } from '../otlp/model.js'
+import { PriceTable } from '../normalize/cost.js'
+import { normalizeSpan } from '../normalize/normalize.js'
+import { createRedactor, type Redactor } from '../normalize/redact.js'
+import { Inserter } from './inserter.js'
+import { Spool } from './spool.js'
+
+export interface AcceptResult {
+  accepted: number
+  rejected: number
+  problems: string[]
+}
+
+/** Requests being decoded/spooled at once before new ones get 429. */
+const MAX_IN_FLIGHT = 256
+
+/**
+ * The data path after decoding: normalize → spool (acknowledge) → batch → insert.
+ * One spool segment is one batch; the inserter turns sealed segments into inserts.
+ */
+export class IngestPipeline {
+  readonly spool: Spool
+  readonly inserter: Inserter
+  private readonly prices: PriceTable
+  private readonly redact: Redactor | undefined
+  private inFlight = 0
+  private stopping = false
+
+  constructor(
+    config: IngestConfig,
+    client: ClickHouseClient,
+    readonly metrics: IngestMetrics,
+    private readonly log: Logger,
+  ) {
+    this.prices = PriceTable.load(config.pricesFile)
+    this.redact = createRedactor(config.redact)
+    this.spool = new Spool({
+      dir: config.spoolDir,
+      maxBytes: config.spoolMaxBytes,
+      fsync: config.spoolFsync,
+      segmentMaxRows: config.batchMaxRows,
+      segmentMaxBytes: config.batchMaxBytes,
+      segmentMaxAgeMs: config.batchMaxAgeMs,
+      onSealed: (segment) => this.inserter.enqueue(segment),
+      onError: (err) => log.error({ err: err.message }, 'spool segment could not be sealed'),
+    })
+    this.inserter = new Inserter({ client, spool: this.spool, concurrency: config.insertConcurrency, metrics, log })
+  }
+
+  /** Replays segments an earlier run acknowledged but did not insert. */
+  start(): number {
+    const leftover = this.spool.recover()
+    for (const segment of leftover) this.inserter.enqueue(segment)
+    if (leftover.length > 0) {
+      this.log.info({ segments: leftover.length, rows: leftover.reduce((n, s) => n + s.rows, 0) }, 'replaying spool')
+    }
+    return leftover.length
+  }
+
+  /** Admission control before the body is read: the cheapest place to say "later". */
+  admit(): SpanlensError | undefined {
+    if (this.stopping) return errors.SHUTTING_DOWN()
+    if (this.spool.full) return errors.SPOOL_FULL()
+    if (this.inFlight >= MAX_IN_FLIGHT) return errors.OVERLOADED()
+    this.inFlight++
+    return undefined
+  }
+
+  release(): void {
+    this.inFlight = Math.max(0, this.inFlight - 1)
+  }
+
+  async accept(project: string, decoded: DecodedRequest): Promise<AcceptResult> {
+    const result: AcceptResult = { accepted: 0, rejected: decoded.rejected, problems: [...decoded.problems] }
+    const received = decoded.spans.length + decoded.rejected
+    if (received > 0) this.metrics.spansReceived.inc({ project }, received)
+    if (decoded.rejected > 0) this.metrics.spansRejected.inc({ project, reason: 'invalid_span' }, decoded.rejected)
+    if (decoded.spans.length === 0) return result
+
+    const lines: string[] = []
+    for (const span of decoded.spans) {
+      try {
+        lines.push(JSON.stringify(normalizeSpan(span, project, { prices: this.prices, redact: this.redact })))
+      } catch (err) {
+        result.rejected++
+        this.metrics.spansRejected.inc({ project, reason: 'normalize_failed' })
+        if (result.problems.length < 5) result.problems.push(`span ${span.spanId}: ${(err as Error).message}`)
+      }
+    }
+    if (lines.length === 0) return result
+    lines.push('')
+    await this.spool.append(Buffer.from(lines.join('\n')), lines.length - 1)
+    result.accepted = lines.length - 1
+    this.metrics.spansAccepted.inc({ project }, result.accepted)
+    this.refreshGauges()
+    return result
+  }
+
+  refreshGauges(): void {
+    this.metrics.spoolBytes.set(this.spool.bytes)
+    this.metrics.spoolSegments.set(this.spool.segments)
+    this.metrics.spoolAge.set(this.spool.oldestAgeMs() / 1000)
+  }
+
+  /** Seals the current batch and waits until everything spooled is in ClickHouse. */
+  async flush(): Promise<void> {
+    await this.spool.sealActive()
+    await this.inserter.idle()
+    this.refreshGauges()
+  }
+
+  /** Stop accepting, seal, give inserts up to `timeoutMs`; what remains stays spooled for the next start. */
+  async stop(timeoutMs: number): Promise<void> {
+    this.stopping = true
+    await this.spool.close()
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([this.inserter.idle(), new Promise((r) => (timer = setTimeout(r, timeoutMs)))])
+    clearTimeout(timer)
+    this.inserter.stop()
+  }
+}

@@ -1,0 +1,123 @@
+import { readFile } from 'node:fs/promises'
+import { Readable } from 'node:stream'
+import type { ClickHouseClient } from '@clickhouse/client'
+import type { Logger } from 'pino'
+import type { IngestMetrics } from '../metrics.js'
+import { parseSegment } from './segment-file.js'
+import type { SealedSegment, Spool } from './spool.js'
+
+export interface InserterOptions {
+  client: ClickHouseClient
+  spool: Spool
+  concurrency: number
+  metrics: IngestMetrics
+  log: Logger
+}
+
+// ClickHouse error codes that mean "this data will never be accepted", as opposed
+// to "the server is down or busy": such a segment is quarantined, not retried forever.
+const DATA_ERRORS = new Set([6, 26, 27, 38, 41, 53, 69, 70, 72, 117, 130, 131, 173, 252, 321, 349, 1001])
+const MAX_BACKOFF_MS = 10_000
+
+/**
+ * Inserts sealed spool segments into `spans`, one INSERT per segment with the
+ * segment name as insert_deduplication_token, and deletes a segment only after
+ * ClickHouse confirmed it. Failures retry with backoff: nothing is dropped.
+ */
+export class Inserter {
+  private readonly queue: SealedSegment[] = []
+  private running = 0
+  private backoffMs = 0
+  private retryTimer: NodeJS.Timeout | undefined
+  private idleWaiters: Array<() => void> = []
+  private stopped = false
+  lastError: Error | undefined
+  lastSuccessAt = 0
+
+  constructor(private readonly opts: InserterOptions) {}
+
+  enqueue(segment: SealedSegment): void {
+    this.queue.push(segment)
+    this.pump()
+  }
+
+  get pending(): number {
+    return this.queue.length + this.running
+  }
+
+  /** Resolves when every queued segment is in ClickHouse (or the inserter stops). */
+  idle(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve()
+    return new Promise((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  stop(): void {
+    this.stopped = true
+    clearTimeout(this.retryTimer)
+    this.notifyIdle(true)
+  }
+
+  private pump(): void {
+    if (this.stopped || this.retryTimer) return
+    while (this.running < this.opts.concurrency && this.queue.length > 0) {
+      const segment = this.queue.shift() as SealedSegment
+      this.running++
+      void this.insert(segment).finally(() => {
+        this.running--
+        this.pump()
+        this.notifyIdle(false)
+      })
+    }
+  }
+
+  private notifyIdle(force: boolean): void {
+    if (!force && this.pending > 0) return
+    const waiters = this.idleWaiters
+    this.idleWaiters = []
+    for (const w of waiters) w()
+  }
+
+  private async insert(segment: SealedSegment): Promise<void> {
+    const { metrics, log, client, spool } = this.opts
+    const started = process.hrtime.bigint()
+    try {
+      const data = await readFile(segment.path)
+      const parsed = parseSegment(data)
+      // The spool already holds JSONEachRow bytes: send them as they are (exec with
+      // a raw stream) rather than re-parsing into objects for client.insert.
+      const result = await client.exec({
+        query: 'INSERT INTO spans FORMAT JSONEachRow',
+        values: Readable.from(parsed.payloads, { objectMode: false }),
+        clickhouse_settings: { insert_deduplication_token: `spanlens:${segment.name}` },
+      })
+      result.stream.resume()
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9
+      metrics.insertDuration.observe(seconds)
+      metrics.insertBatches.inc({ result: 'ok' })
+      metrics.insertRows.inc(parsed.rows)
+      await spool.remove(segment)
+      this.backoffMs = 0
+      this.lastError = undefined
+      this.lastSuccessAt = Date.now()
+    } catch (err) {
+      const error = err as Error & { code?: string }
+      metrics.insertBatches.inc({ result: 'error' })
+      this.lastError = error
+      const code = Number(error.code)
+      if (DATA_ERRORS.has(code)) {
+        log.error({ segment: segment.name, code, err: error.message }, 'ClickHouse rejected a spool segment; quarantined in spool/dead')
+        spool.quarantine(segment)
+        return
+      }
+      this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs === 0 ? 200 : this.backoffMs * 2)
+      log.warn({ segment: segment.name, err: error.message, retryInMs: this.backoffMs }, 'insert failed; will retry')
+      this.queue.unshift(segment)
+      if (!this.retryTimer && !this.stopped) {
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined
+          this.pump()
+        }, this.backoffMs)
+      }
+    }
+  }
+}

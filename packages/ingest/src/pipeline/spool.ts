@@ -1,0 +1,273 @@
+import { mkdirSync, readdirSync, readFileSync, statSync, truncateSync, unlinkSync, renameSync } from 'node:fs'
+import { open, unlink, type FileHandle } from 'node:fs/promises'
+import { join } from 'node:path'
+import { errors } from '../errors.js'
+import { frame, parseSegment } from './segment-file.js'
+
+export interface SpoolOptions {
+  dir: string
+  maxBytes: number
+  fsync: 'always' | 'interval' | 'never'
+  /** A segment is sealed (and becomes one ClickHouse insert) at this many rows... */
+  segmentMaxRows: number
+  /** ...or bytes... */
+  segmentMaxBytes: number
+  /** ...or this long after its first record. */
+  segmentMaxAgeMs: number
+  onSealed: (segment: SealedSegment) => void
+  onError?: (err: Error) => void
+}
+
+export interface SealedSegment {
+  name: string
+  path: string
+  bytes: number
+  rows: number
+  createdAt: number
+}
+
+interface Pending {
+  buffers: Buffer[]
+  bytes: number
+  resolve: () => void
+  reject: (err: Error) => void
+}
+
+const SYNC_INTERVAL_MS = 200
+
+/**
+ * Append-only spool. A request is acknowledged only once its record is written
+ * (and, with fsync=always, fsynced: concurrent requests share one fsync, the
+ * group commit). Each segment becomes exactly one insert, whose deduplication
+ * token is the segment name, so a replay after a crash cannot duplicate rows.
+ */
+export class Spool {
+  private active: ActiveSegment | undefined
+  private seq = 0
+  private bytesOnDisk = 0
+  private readonly sealedOnDisk = new Map<string, SealedSegment>()
+  private syncTimer: NodeJS.Timeout | undefined
+  private closed = false
+
+  constructor(private readonly opts: SpoolOptions) {}
+
+  /** Creates the directory and returns the segments left by an earlier run, to replay. */
+  recover(): SealedSegment[] {
+    mkdirSync(this.opts.dir, { recursive: true })
+    mkdirSync(join(this.opts.dir, 'dead'), { recursive: true })
+    const found: SealedSegment[] = []
+    for (const name of readdirSync(this.opts.dir).filter((f) => f.endsWith('.seg')).sort()) {
+      const path = join(this.opts.dir, name)
+      const data = readFileSync(path)
+      const parsed = parseSegment(data)
+      if (parsed.torn) truncateSync(path, parsed.validBytes)
+      if (parsed.rows === 0) {
+        unlinkSync(path)
+        continue
+      }
+      const seg = { name, path, bytes: parsed.validBytes, rows: parsed.rows, createdAt: statSync(path).mtimeMs }
+      this.sealedOnDisk.set(name, seg)
+      this.bytesOnDisk += seg.bytes
+      found.push(seg)
+    }
+    if (this.opts.fsync === 'interval') {
+      this.syncTimer = setInterval(() => void this.active?.sync().catch(() => undefined), SYNC_INTERVAL_MS)
+      this.syncTimer.unref()
+    }
+    return found
+  }
+
+  get bytes(): number {
+    return this.bytesOnDisk
+  }
+
+  get segments(): number {
+    return this.sealedOnDisk.size + (this.active ? 1 : 0)
+  }
+
+  /** Age of the oldest data not yet confirmed by ClickHouse, in ms (0 when empty). */
+  oldestAgeMs(now = Date.now()): number {
+    let oldest = this.active?.createdAt ?? Number.POSITIVE_INFINITY
+    for (const s of this.sealedOnDisk.values()) oldest = Math.min(oldest, s.createdAt)
+    return Number.isFinite(oldest) ? now - oldest : 0
+  }
+
+  get full(): boolean {
+    return this.bytesOnDisk >= this.opts.maxBytes
+  }
+
+  /** Resolves once the rows are durable per the fsync policy; throws SPOOL_FULL over quota. */
+  async append(payload: Buffer, rows: number): Promise<void> {
+    if (this.closed) throw errors.SHUTTING_DOWN()
+    const size = payload.length + 12
+    if (this.bytesOnDisk + size > this.opts.maxBytes) throw errors.SPOOL_FULL()
+    const segment = this.activeSegment()
+    this.bytesOnDisk += size
+    const done = segment.append([frame(payload, rows), payload], size, rows)
+    if (segment.rows >= this.opts.segmentMaxRows || segment.bytes >= this.opts.segmentMaxBytes) void this.seal(segment)
+    try {
+      await done
+    } catch (err) {
+      this.bytesOnDisk -= size
+      throw errors.SPOOL_IO((err as Error).message, { cause: err })
+    }
+  }
+
+  private activeSegment(): ActiveSegment {
+    if (this.active) return this.active
+    const name = `${Date.now().toString().padStart(14, '0')}-${process.pid}-${String(this.seq++).padStart(6, '0')}.seg`
+    const segment = new ActiveSegment(join(this.opts.dir, name), name, this.opts.fsync === 'always')
+    segment.timer = setTimeout(() => void this.seal(segment), this.opts.segmentMaxAgeMs)
+    this.active = segment
+    return segment
+  }
+
+  private seal(segment: ActiveSegment): Promise<void> {
+    if (segment.handedOver) return segment.handedOver
+    segment.sealed = true
+    clearTimeout(segment.timer)
+    if (this.active === segment) this.active = undefined
+    segment.handedOver = segment
+      .close()
+      .then(() => {
+        const sealed: SealedSegment = {
+          name: segment.name,
+          path: segment.path,
+          bytes: segment.bytes,
+          rows: segment.rows,
+          createdAt: segment.createdAt,
+        }
+        if (segment.rows === 0) {
+          this.bytesOnDisk -= segment.bytes
+          return unlink(segment.path).catch(() => undefined)
+        }
+        this.sealedOnDisk.set(sealed.name, sealed)
+        this.opts.onSealed(sealed)
+        return undefined
+      })
+      .catch((err: Error) => this.opts.onError?.(err))
+    return segment.handedOver
+  }
+
+  /** Seals the active segment now and resolves once it is handed to the inserter. */
+  async sealActive(): Promise<void> {
+    if (this.active) await this.seal(this.active)
+  }
+
+  /** Called once ClickHouse confirmed the segment's rows. */
+  async remove(segment: SealedSegment): Promise<void> {
+    if (!this.sealedOnDisk.delete(segment.name)) return
+    this.bytesOnDisk -= segment.bytes
+    await unlink(segment.path).catch(() => undefined)
+  }
+
+  /** A segment ClickHouse can never accept is kept for inspection, out of the way. */
+  quarantine(segment: SealedSegment): void {
+    if (!this.sealedOnDisk.delete(segment.name)) return
+    this.bytesOnDisk -= segment.bytes
+    renameSync(segment.path, join(this.opts.dir, 'dead', segment.name))
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    clearInterval(this.syncTimer)
+    await this.sealActive()
+  }
+}
+
+class ActiveSegment {
+  rows = 0
+  bytes = 0
+  readonly createdAt = Date.now()
+  sealed = false
+  handedOver: Promise<void> | undefined
+  timer: NodeJS.Timeout | undefined
+  private handle: Promise<FileHandle>
+  private queue: Pending[] = []
+  private writing: Promise<void> | undefined
+  private closing: Promise<void> | undefined
+
+  constructor(
+    readonly path: string,
+    readonly name: string,
+    private readonly syncEachWrite: boolean,
+  ) {
+    this.handle = open(path, 'a')
+    // Surface open errors through the first append, not as an unhandled rejection.
+    this.handle.catch(() => undefined)
+  }
+
+  append(buffers: Buffer[], size: number, rows: number): Promise<void> {
+    this.rows += rows
+    this.bytes += size
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ buffers, bytes: size, resolve, reject })
+      this.kick()
+    })
+  }
+
+  private kick(): void {
+    if (this.writing) return
+    this.writing = this.drain().finally(() => {
+      this.writing = undefined
+      if (this.queue.length > 0) this.kick()
+    })
+  }
+
+  /** One writev (and one fsync) for everything queued since the last cycle: group commit. */
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue
+      this.queue = []
+      try {
+        const fh = await this.handle
+        const buffers = batch.flatMap((p) => p.buffers)
+        await writeAll(fh, buffers)
+        if (this.syncEachWrite) await fh.datasync()
+        for (const p of batch) p.resolve()
+      } catch (err) {
+        for (const p of batch) p.reject(err as Error)
+      }
+    }
+  }
+
+  async sync(): Promise<void> {
+    const fh = await this.handle
+    await fh.datasync()
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      while (this.writing) await this.writing
+      const fh = await this.handle
+      await fh.datasync()
+      await fh.close()
+    })()
+    return this.closing
+  }
+}
+
+async function writeAll(fh: FileHandle, buffers: Buffer[]): Promise<void> {
+  // writev may write partially; IOV_MAX also caps buffers per call.
+  let pending = buffers
+  while (pending.length > 0) {
+    const chunk = pending.slice(0, 1024)
+    const total = chunk.reduce((n, b) => n + b.length, 0)
+    const { bytesWritten } = await fh.writev(chunk)
+    if (bytesWritten === total) {
+      pending = pending.slice(chunk.length)
+      continue
+    }
+    let skip = bytesWritten
+    const rest: Buffer[] = []
+    for (const b of pending) {
+      if (skip >= b.length) {
+        skip -= b.length
+        continue
+      }
+      rest.push(skip > 0 ? b.subarray(skip) : b)
+      skip = 0
+    }
+    pending = rest
+  }
+}

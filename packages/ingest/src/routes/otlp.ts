@@ -1,0 +1,153 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import { errors, isSpanlensError, SpanlensError } from '../errors.js'
+import { readBody } from '../http/body.js'
+import type { IngestPipeline } from '../pipeline/ingest.js'
+import { decodeJson, decodeProtobuf } from '../otlp/decode.js'
+import { otlpTypes } from '../otlp/proto.js'
+import type { DecodedRequest } from '../otlp/model.js'
+
+type Format = 'protobuf' | 'json'
+interface OtlpBody {
+  format: Format
+  data: Buffer
+}
+
+export interface OtlpRoutesOptions {
+  pipeline: IngestPipeline
+  bodyLimit: number
+}
+
+// OTLP/HTTP error bodies are google.rpc.Status; the gRPC codes that match our statuses.
+const GRPC_CODE: Record<number, number> = { 400: 3, 401: 16, 413: 8, 415: 3, 429: 8, 503: 14, 500: 13 }
+const RETRY_AFTER_SECONDS = { 429: 1, 503: 5 } as Record<number, number>
+
+function formatOf(contentType: string | undefined): Format | undefined {
+  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase()
+  if (type === 'application/x-protobuf' || type === 'application/protobuf') return 'protobuf'
+  if (type === 'application/json') return 'json'
+  return undefined
+}
+
+/**
+ * OTLP/HTTP trace receiver: POST /v1/traces (Bearer) and Langfuse's
+ * /api/public/otel/v1/traces (Basic project:key). Replies in the request's
+ * encoding, with partial_success for spans that were invalid.
+ */
+export const otlpRoutes: FastifyPluginAsync<OtlpRoutesOptions> = async (app, opts) => {
+  const { pipeline } = opts
+  const types = otlpTypes()
+
+  // This plugin owns its parsers: bodies are read raw so the size limit can be
+  // enforced after decompression.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', (req, payload, done) => {
+    const format = formatOf(req.headers['content-type'])
+    if (!format) {
+      payload.resume()
+      done(errors.UNSUPPORTED_MEDIA_TYPE(String(req.headers['content-type'] ?? '')), undefined)
+      return
+    }
+    readBody(payload, opts.bodyLimit).then(
+      (data) => done(null, { format, data } satisfies OtlpBody),
+      (err: Error) => done(err, undefined),
+    )
+  })
+
+  app.addHook('onRequest', async (req) => {
+    if (!formatOf(req.headers['content-type']) && req.method === 'POST') {
+      throw errors.UNSUPPORTED_MEDIA_TYPE(String(req.headers['content-type'] ?? ''))
+    }
+    const admission = pipeline.admit()
+    if (admission) throw admission
+    req.spanlensAdmitted = true
+  })
+  app.addHook('onResponse', async (req) => {
+    if (req.spanlensAdmitted) pipeline.release()
+  })
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    const e = toSpanlensError(err)
+    pipeline.metrics.requestsRejected.inc({ reason: reasonOf(e) })
+    pipeline.metrics.requests.inc({ route: routeOf(req), status: e.statusCode })
+    if (e.statusCode === 429 || e.statusCode === 503) {
+      pipeline.metrics.backpressure.inc({ status: e.statusCode })
+      void reply.header('retry-after', String(RETRY_AFTER_SECONDS[e.statusCode]))
+    }
+    if (e.statusCode >= 500 && e.statusCode !== 503) req.log.error({ err }, 'ingest failed')
+    const format = formatOf(req.headers['content-type']) ?? 'json'
+    const grpc = GRPC_CODE[e.statusCode] ?? 2
+    void reply.code(e.statusCode)
+    if (format === 'protobuf') {
+      const body = types.status.encode(types.status.create({ code: grpc, message: `${e.code}: ${e.message}` })).finish()
+      return reply.type('application/x-protobuf').send(Buffer.from(body))
+    }
+    return reply.type('application/json').send({ code: grpc, message: e.message, error: { code: e.code, message: e.message } })
+  })
+
+  const handler = async (req: FastifyRequest, reply: FastifyReply) => {
+    const started = process.hrtime.bigint()
+    const body = req.body as OtlpBody | undefined
+    const format: Format = body?.format ?? formatOf(req.headers['content-type']) ?? 'json'
+    let decoded: DecodedRequest
+    if (!body || body.data.length === 0) decoded = { spans: [], rejected: 0, problems: [] }
+    else if (body.format === 'protobuf') decoded = decodeProtobuf(body.data)
+    else decoded = decodeJson(body.data)
+
+    const project = req.spanlensProject as string
+    const result = await pipeline.accept(project, decoded)
+    const route = routeOf(req)
+    pipeline.metrics.requests.inc({ route, status: 200 })
+    pipeline.metrics.ackDuration.observe(Number(process.hrtime.bigint() - started) / 1e9)
+
+    const partial =
+      result.rejected > 0
+        ? { rejectedSpans: result.rejected, errorMessage: `${result.rejected} span(s) rejected: ${result.problems.join('; ')}` }
+        : undefined
+    if (format === 'protobuf') {
+      const msg = types.response.create(partial ? { partialSuccess: partial } : {})
+      return reply.type('application/x-protobuf').send(Buffer.from(types.response.encode(msg).finish()))
+    }
+    return reply
+      .type('application/json')
+      .send(partial ? { partialSuccess: { rejectedSpans: String(partial.rejectedSpans), errorMessage: partial.errorMessage } } : {})
+  }
+
+  app.post('/v1/traces', handler)
+  app.post('/api/public/otel/v1/traces', handler)
+}
+
+function routeOf(req: FastifyRequest): string {
+  return req.routeOptions.url ?? req.url.split('?')[0] ?? ''
+}
+
+function toSpanlensError(err: Error & { statusCode?: number; code?: string }): SpanlensError {
+  if (isSpanlensError(err)) return err
+  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return errors.UNSUPPORTED_MEDIA_TYPE('')
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return errors.BODY_TOO_LARGE(0)
+  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    return new SpanlensError('SPANLENS_BAD_REQUEST', err.message, err.statusCode)
+  }
+  return new SpanlensError('SPANLENS_INTERNAL', 'internal error while ingesting', 500, { cause: err })
+}
+
+function reasonOf(e: SpanlensError): string {
+  switch (e.code) {
+    case 'SPANLENS_UNAUTHORIZED':
+      return 'unauthorized'
+    case 'SPANLENS_BODY_TOO_LARGE':
+      return 'body_too_large'
+    case 'SPANLENS_UNSUPPORTED_MEDIA_TYPE':
+    case 'SPANLENS_UNSUPPORTED_ENCODING':
+      return 'unsupported_media_type'
+    case 'SPANLENS_SPOOL_FULL':
+      return 'spool_full'
+    case 'SPANLENS_OVERLOADED':
+      return 'overloaded'
+    case 'SPANLENS_SPOOL_IO':
+      return 'spool_io'
+    case 'SPANLENS_SHUTTING_DOWN':
+      return 'shutting_down'
+    default:
+      return e.statusCode < 500 ? 'bad_request' : 'internal'
+  }
+}
