@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest'
+import Anthropic, { RateLimitError } from '@anthropic-ai/sdk'
+import { flush, wrapAnthropic } from '../src/index.js'
+import { byName, json, useHarness } from './helpers/harness.js'
+
+const h = useHarness()
+const client = () => new Anthropic({ apiKey: 'sk-ant-test', baseURL: h.llm.url, maxRetries: 0 })
+const tools = [{ name: 'get_weather', description: 'weather', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } } } }]
+
+describe('wrapAnthropic', () => {
+  it('records a plain messages call with system instructions, tool use and cache tokens', async () => {
+    h.start()
+    const ai = wrapAnthropic(client())
+    const msg = await ai.messages.create({
+      model: 'claude-test',
+      max_tokens: 100,
+      system: 'You are terse.',
+      tools,
+      messages: [{ role: 'user', content: 'Weather in Paris?' }],
+    })
+    expect(msg.content[1]).toMatchObject({ type: 'tool_use', name: 'get_weather' })
+    await flush()
+    const span = byName(h.receiver.spans, 'chat claude-test')
+    expect(span.attributes).toMatchObject({
+      'gen_ai.provider.name': 'anthropic',
+      'gen_ai.request.max_tokens': 100,
+      'gen_ai.response.model': 'claude-test-20250101',
+      'gen_ai.response.id': 'msg_1',
+      'gen_ai.response.finish_reasons': ['tool_use'],
+      // 20 uncached + 5 read + 3 written: semconv input_tokens counts all input
+      'gen_ai.usage.input_tokens': 28,
+      'gen_ai.usage.output_tokens': 6,
+      'gen_ai.usage.cache_read.input_tokens': 5,
+      'gen_ai.usage.cache_creation.input_tokens': 3,
+    })
+    expect(json(span.attributes['gen_ai.system_instructions'])).toEqual([{ type: 'text', content: 'You are terse.' }])
+    expect(json(span.attributes['gen_ai.output.messages'])).toEqual([
+      {
+        role: 'assistant',
+        parts: [
+          { type: 'text', content: 'Hello from Claude' },
+          { type: 'tool_call', id: 'toolu_1', name: 'get_weather', arguments: { city: 'Paris' } },
+        ],
+        finish_reason: 'tool_use',
+      },
+    ])
+  })
+
+  it('records a streamed create(stream: true) and the messages.stream() helper', async () => {
+    h.start()
+    const ai = wrapAnthropic(client())
+    const stream = await ai.messages.create({ model: 'claude-stream', max_tokens: 50, stream: true, tools, messages: [{ role: 'user', content: 'hi' }] })
+    expect(stream.controller).toBeInstanceOf(AbortController)
+    let text = ''
+    for await (const e of stream) if (e.type === 'content_block_delta' && e.delta.type === 'text_delta') text += e.delta.text
+    expect(text).toBe('Hello from Claude')
+
+    const final = await ai.messages.stream({ model: 'claude-helper', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] }).finalMessage()
+    expect(final.content[0]).toMatchObject({ type: 'text', text: 'Hello from Claude' })
+    await flush()
+    const s = byName(h.receiver.spans, 'chat claude-stream')
+    expect(s.attributes).toMatchObject({ 'gen_ai.usage.input_tokens': 28, 'gen_ai.usage.output_tokens': 6, 'gen_ai.response.finish_reasons': ['tool_use'] })
+    expect(s.attributes['gen_ai.response.time_to_first_chunk']).toBeGreaterThan(0)
+    expect(json(s.attributes['gen_ai.output.messages'])).toEqual([
+      {
+        role: 'assistant',
+        parts: [
+          { type: 'text', content: 'Hello from Claude' },
+          { type: 'tool_call', id: 'toolu_1', name: 'get_weather', arguments: { city: 'Paris' } },
+        ],
+        finish_reason: 'tool_use',
+      },
+    ])
+    const helper = byName(h.receiver.spans, 'chat claude-helper')
+    expect(helper.attributes['gen_ai.usage.output_tokens']).toBe(6)
+    expect(helper.status.code).toBe(0)
+  })
+
+  it('re-throws API errors unchanged and marks aborted streams as errors', async () => {
+    h.start()
+    const ai = wrapAnthropic(client())
+    const err = await ai.messages.create({ model: 'error-429', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(RateLimitError)
+    const stream = await ai.messages.create({ model: 'slow', max_tokens: 5, stream: true, messages: [{ role: 'user', content: 'x' }] })
+    let n = 0
+    for await (const _ of stream) if (++n === 4) break
+    await flush()
+    expect(byName(h.receiver.spans, 'chat error-429').attributes['error.type']).toBe('RateLimitError')
+    const aborted = byName(h.receiver.spans, 'chat slow')
+    expect(aborted.status.code).toBe(2)
+    expect(aborted.attributes['error.type']).toBe('aborted')
+  })
+})

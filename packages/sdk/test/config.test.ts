@@ -1,0 +1,67 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { init, isSpanlensSdkError, shutdown, SpanlensSdkError } from '../src/index.js'
+import { resolveConfig } from '../src/config.js'
+
+afterEach(() => shutdown())
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn()
+  } catch (err) {
+    return isSpanlensSdkError(err) ? err.code : `not typed: ${String(err)}`
+  }
+  return undefined
+}
+
+describe('init options', () => {
+  it('rejects bad options with SPANLENS_SDK_CONFIG_INVALID naming the option', () => {
+    const bad: Record<string, unknown>[] = [
+      { endpoint: 'not a url' },
+      { endpoint: 'ftp://x' },
+      { sampleRate: 2 },
+      { maxQueueSize: 0 },
+      { captureContent: 'yes' },
+      { redact: 42 },
+      { endpiont: 'http://typo' },
+      { logger: { warn: 1 } },
+    ]
+    for (const opts of bad) expect(codeOf(() => init({ env: {}, ...opts }))).toBe('SPANLENS_SDK_CONFIG_INVALID')
+    try {
+      init({ env: { SPANLENS_SAMPLE_RATE: 'lots' } })
+    } catch (err) {
+      expect(err).toBeInstanceOf(SpanlensSdkError)
+      expect((err as Error).message).toContain('sampleRate (from env SPANLENS_SAMPLE_RATE)')
+    }
+  })
+
+  it('throws SPANLENS_SDK_ALREADY_INITIALIZED on a second init', () => {
+    init({ env: {}, flushOnExit: false })
+    expect(codeOf(() => init({ env: {} }))).toBe('SPANLENS_SDK_ALREADY_INITIALIZED')
+  })
+
+  it('falls back to env: SPANLENS_*, then the standard OTEL_* variables', () => {
+    const c = resolveConfig({
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318/',
+        OTEL_EXPORTER_OTLP_HEADERS: 'x-team=ml%20ops,Authorization=Bearer%20abc',
+        OTEL_SERVICE_NAME: 'checkout',
+        SPANLENS_CAPTURE_CONTENT: 'false',
+        SPANLENS_SAMPLE_RATE: '0.25',
+      },
+    })
+    expect(c).toMatchObject({
+      tracesUrl: 'http://otel:4318/v1/traces',
+      scoresUrl: 'http://otel:4318/api/v1/scores',
+      serviceName: 'checkout',
+      captureContent: false,
+      sampleRate: 0.25,
+      headers: { 'x-team': 'ml ops', authorization: 'Bearer abc' },
+    })
+    const d = resolveConfig({
+      env: { SPANLENS_ENDPOINT: 'https://spanlens.example.com', SPANLENS_API_KEY: 'sl_k', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://ignored' },
+      serviceName: 'explicit',
+    })
+    expect(d).toMatchObject({ endpoint: 'https://spanlens.example.com', serviceName: 'explicit', headers: { authorization: 'Bearer sl_k' } })
+    expect(resolveConfig({ env: {} }).endpoint).toBe('http://localhost:4318')
+  })
+})

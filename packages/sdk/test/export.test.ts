@@ -1,0 +1,87 @@
+import { describe, expect, it, vi } from 'vitest'
+import OpenAI from 'openai'
+import { flush, getStats, score, span, wrapOpenAI, type DiagLogger } from '../src/index.js'
+import { useHarness } from './helpers/harness.js'
+
+const h = useHarness()
+
+function captureLogger(): DiagLogger & { lines: string[] } {
+  const lines: string[] = []
+  return { lines, debug: () => {}, warn: (m) => lines.push(m), error: (m) => lines.push(m) }
+}
+
+describe('export', () => {
+  it('keeps the app working with the endpoint down: bounded queue, drops counted, fast calls', async () => {
+    const logger = captureLogger()
+    h.start({ endpoint: 'http://127.0.0.1:1', maxQueueSize: 10, maxBatchSize: 5, maxRetries: 1, logger })
+    const ai = wrapOpenAI(new OpenAI({ apiKey: 'sk-test', baseURL: `${h.llm.url}/v1`, maxRetries: 0 }))
+    for (let i = 0; i < 100; i++) span(`work-${i}`, () => i)
+    const r = await ai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'still works' }] })
+    expect(r.choices[0]?.message.content).toBe('Hello from the fake model!')
+    const stats = getStats()
+    expect(stats.spansQueued).toBe(101)
+    expect(stats.queued).toBeLessThanOrEqual(10)
+    expect(stats.spansDropped).toBeGreaterThanOrEqual(101 - 10 - 5)
+    const t0 = Date.now()
+    expect(await flush(300)).toBe(false)
+    expect(Date.now() - t0).toBeLessThan(1000)
+    await vi.waitFor(() => expect(logger.lines.some((l) => l.includes('export to http://127.0.0.1:1/v1/traces failed'))).toBe(true), {
+      timeout: 3000,
+    })
+    expect(getStats().exportFailures).toBeGreaterThan(0)
+  })
+
+  it('retries 503 honouring Retry-After, then delivers', async () => {
+    h.start()
+    h.receiver.script.push({ status: 503, headers: { 'retry-after': '1' } })
+    span('retried', () => 1)
+    expect(await flush(5000)).toBe(true)
+    expect(h.receiver.requests).toHaveLength(2)
+    const gap = h.receiver.requests[1]!.at - h.receiver.requests[0]!.at
+    expect(gap).toBeGreaterThanOrEqual(900)
+    expect(h.receiver.spans.map((s) => s.name)).toEqual(['retried'])
+    expect(getStats()).toMatchObject({ exportRetries: 1, spansExported: 1, spansDropped: 0 })
+  })
+
+  it('retries 429 with backoff when no Retry-After is given', async () => {
+    h.start()
+    h.receiver.script.push({ status: 429 }, { status: 502 })
+    span('backoff', () => 1)
+    expect(await flush(5000)).toBe(true)
+    expect(h.receiver.requests).toHaveLength(3)
+    expect(getStats().exportRetries).toBe(2)
+  })
+
+  it('gives up on other 4xx at once with one log line', async () => {
+    const logger = captureLogger()
+    h.start({ logger })
+    h.receiver.script.push({ status: 401 })
+    span('rejected', () => 1)
+    await flush(2000)
+    expect(h.receiver.requests).toHaveLength(1)
+    expect(getStats()).toMatchObject({ spansDropped: 1, exportRetries: 0, exportFailures: 1 })
+    expect(logger.lines).toHaveLength(1)
+    expect(logger.lines[0]).toContain('HTTP 401')
+    expect(logger.lines[0]).not.toContain('sl_test_key')
+  })
+
+  it('samples whole traces by sampleRate', async () => {
+    h.start({ sampleRate: 0 })
+    await span('root', () => span('child', () => 1))
+    await flush()
+    expect(h.receiver.spans).toHaveLength(0)
+  })
+
+  it('posts scores with the bearer key and never throws', async () => {
+    h.start()
+    const traceId = 'a'.repeat(32)
+    expect(await score({ traceId, spanId: 'b'.repeat(16), name: 'thumbs', value: true, comment: 'great' })).toBe(true)
+    expect(h.receiver.scores).toEqual([
+      { auth: 'Bearer sl_test_key', body: { traceId, spanId: 'b'.repeat(16), name: 'thumbs', value: true, comment: 'great' } },
+    ])
+    expect(await score({ traceId: 'nope', name: 'x', value: 1 })).toBe(false)
+    h.receiver.script.push({ status: 500 })
+    expect(await score({ traceId, name: 'x', value: 0.5 })).toBe(false)
+    expect(getStats().scoreFailures).toBe(2)
+  })
+})

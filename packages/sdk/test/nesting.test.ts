@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest'
+import OpenAI from 'openai'
+import { flush, observe, span, withContext, wrapOpenAI } from '../src/index.js'
+import { useHarness } from './helpers/harness.js'
+import type { ReceivedSpan } from './helpers/receiver.js'
+
+const h = useHarness()
+
+describe('nesting and context', () => {
+  it('gives every concurrent chain its own trace with the right parent for each span', async () => {
+    h.start()
+    const ai = wrapOpenAI(new OpenAI({ apiKey: 'sk-test', baseURL: `${h.llm.url}/v1`, maxRetries: 0 }))
+    const retrieve = observe('retrieve', async (q: string) => {
+      await new Promise((r) => setTimeout(r, Math.random() * 10))
+      return [`doc about ${q}`]
+    }, { kind: 'retrieval' })
+    const lookup = observe('lookup_weather', (city: string) => ({ city, temp: 21 }), { kind: 'tool' })
+    const chain = observe('answer', async (i: number) => {
+      const docs = await retrieve(`q${i}`)
+      const tool = lookup('Paris')
+      const draft = await ai.chat.completions.create({ model: 'draft', messages: [{ role: 'user', content: `${docs[0]} ${tool.temp}` }] })
+      await ai.chat.completions.create({ model: 'final', messages: [{ role: 'user', content: draft.choices[0]?.message.content ?? '' }] })
+      return `done ${i}`
+    })
+    const N = 6
+    const results = await Promise.all(
+      Array.from({ length: N }, (_, i) => withContext({ userId: `u${i}`, sessionId: `s${i}`, tags: ['prod'], metadata: { tier: 'gold' } }, () => chain(i))),
+    )
+    expect(results[3]).toBe('done 3')
+    await flush()
+    const spans = h.receiver.spans
+    expect(spans).toHaveLength(N * 5)
+    const traces = new Map<string, ReceivedSpan[]>()
+    for (const s of spans) traces.set(s.traceId, [...(traces.get(s.traceId) ?? []), s])
+    expect(traces.size).toBe(N)
+    for (const group of traces.values()) {
+      const root = group.find((s) => s.name === 'answer')!
+      expect(root.parentSpanId).toBe('')
+      const i = Number(JSON.parse(root.attributes['input.value'] as string))
+      expect(root.attributes['output.value']).toBe(`done ${i}`)
+      expect(group.map((s) => s.name).sort()).toEqual(['answer', 'chat draft', 'chat final', 'lookup_weather', 'retrieve'])
+      for (const child of group.filter((s) => s !== root)) {
+        expect(child.parentSpanId).toBe(root.spanId)
+        expect(child.attributes).toMatchObject({
+          'user.id': `u${i}`,
+          'session.id': `s${i}`,
+          'gen_ai.conversation.id': `s${i}`,
+          'spanlens.tags': ['prod'],
+          'spanlens.metadata.tier': 'gold',
+        })
+      }
+      expect(group.find((s) => s.name === 'retrieve')?.attributes['spanlens.span.kind']).toBe('retrieval')
+      expect(group.find((s) => s.name === 'lookup_weather')?.attributes).toMatchObject({
+        'spanlens.span.kind': 'tool',
+        'gen_ai.operation.name': 'execute_tool',
+        'gen_ai.tool.name': 'lookup_weather',
+        'gen_ai.tool.call.arguments': 'Paris',
+        'gen_ai.tool.call.result': '{"city":"Paris","temp":21}',
+      })
+      expect(group.find((s) => s.name === 'chat draft')?.attributes['user.id']).toBe(`u${i}`)
+    }
+  })
+
+  it('keeps spans created between yields of an async generator under the generator span', async () => {
+    h.start()
+    const inner = observe('step', async (n: number) => n * 2, { kind: 'tool' })
+    const gen = observe('agent_loop', async function* (steps: number) {
+      for (let i = 0; i < steps; i++) yield await inner(i)
+    }, { kind: 'agent' })
+    const out: number[] = []
+    // Iterated from a different async context than the one that created it.
+    const it = gen(3)
+    await new Promise((r) => setTimeout(r, 1))
+    for await (const v of it) out.push(v)
+    expect(out).toEqual([0, 2, 4])
+    await flush()
+    const loop = h.receiver.spans.find((s) => s.name === 'agent_loop')!
+    expect(loop.attributes).toMatchObject({ 'spanlens.span.kind': 'agent', 'gen_ai.agent.name': 'agent_loop', 'output.value': '[0,2,4]' })
+    const steps = h.receiver.spans.filter((s) => s.name === 'step')
+    expect(steps).toHaveLength(3)
+    for (const s of steps) expect(s.parentSpanId).toBe(loop.spanId)
+  })
+
+  it('follows callbacks and timers, and span() exposes ids and records errors', async () => {
+    h.start()
+    const child = observe('callback_child', () => 'ok')
+    let traceId = ''
+    await span('parent', async (s) => {
+      traceId = s.traceId
+      s.setInput({ q: 1 })
+      await new Promise<void>((resolve) => setTimeout(() => {
+        child()
+        resolve()
+      }, 5))
+      await new Promise<void>((resolve) => process.nextTick(() => resolve(void child())))
+      s.setOutput('fine')
+    })
+    const boom = new Error('tool failed')
+    await expect(span('failing', async () => { throw boom }, { kind: 'tool' })).rejects.toBe(boom)
+    expect(() => span('sync-failing', () => { throw boom })).toThrow(boom)
+    await flush()
+    const parent = h.receiver.spans.find((s) => s.name === 'parent')!
+    expect(parent.traceId).toBe(traceId)
+    expect(parent.attributes).toMatchObject({ 'input.value': '{"q":1}', 'output.value': 'fine' })
+    const children = h.receiver.spans.filter((s) => s.name === 'callback_child')
+    expect(children).toHaveLength(2)
+    for (const c of children) expect(c.parentSpanId).toBe(parent.spanId)
+    const failing = h.receiver.spans.find((s) => s.name === 'failing')!
+    expect(failing.status).toMatchObject({ code: 2, message: 'tool failed' })
+    expect(failing.attributes['error.type']).toBe('Error')
+  })
+
+  it('returns exactly what the function returns, before init too', async () => {
+    const p = Promise.resolve(42)
+    const f = observe('id', () => p)
+    expect(f()).toBe(p)
+    h.start()
+    expect(f()).toBe(p)
+    expect(span('x', () => 7)).toBe(7)
+  })
+})
