@@ -88,6 +88,12 @@ function wantsTool(body: Json): boolean {
   return Array.isArray(body.tools) && body.tools.length > 0 && msgs.at(-1)?.role !== 'tool'
 }
 
+/** The tool the fake model calls: the request's first one, so any client's tool set works. */
+function toolName(body: Json): string {
+  const t = (body.tools as Json[] | undefined)?.[0]
+  return String((t?.function as Json | undefined)?.name ?? t?.name ?? 'get_weather')
+}
+
 function chatReply(body: Json): string {
   const format = (body.response_format as Json | undefined)?.type
   if (format === 'json_schema' || format === 'json_object') return '{"name":"Ada","age":36}'
@@ -101,7 +107,7 @@ async function chat(res: ServerResponse, body: Json) {
   const tool = wantsTool(body)
   if (!body.stream) {
     const message = tool
-      ? { role: 'assistant', content: null, refusal: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] }
+      ? { role: 'assistant', content: null, refusal: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: toolName(body), arguments: '{"city":"Paris"}' } }] }
       : { role: 'assistant', content: chatReply(body), refusal: null }
     return json(res, 200, {
       id: 'chatcmpl-1',
@@ -122,7 +128,7 @@ async function chat(res: ServerResponse, body: Json) {
       await sleep(10)
     }
   } else if (tool) {
-    chunk({ tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '' } }] })
+    chunk({ tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: toolName(body), arguments: '' } }] })
     chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] })
     chunk({ tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] })
   } else {

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest'
+import { context, trace } from '@opentelemetry/api'
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
+import OpenAI from 'openai'
+import Anthropic from '@anthropic-ai/sdk'
+import { flush, wrapAnthropic, wrapOpenAI } from '../src/index.js'
+import { AsyncLocalStorageContextManager } from '../src/context-manager.js'
+import { byName, useHarness } from './helpers/harness.js'
+
+// This file owns the process-global OpenTelemetry registration (one fork per file).
+const h = useHarness()
+
+describe('alongside an existing OpenTelemetry setup', () => {
+  it('attaches to the app provider: LLM spans join the app trace and reach both backends', async () => {
+    const appExporter = new InMemorySpanExporter()
+    const appProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(appExporter)] })
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager())
+    trace.setGlobalTracerProvider(appProvider)
+
+    h.start()
+    const openai = wrapOpenAI(new OpenAI({ apiKey: 'sk-test', baseURL: `${h.llm.url}/v1`, maxRetries: 0 }))
+    const anthropic = wrapAnthropic(new Anthropic({ apiKey: 'sk-ant', baseURL: h.llm.url, maxRetries: 0 }))
+    const appTracer = trace.getTracer('app-http')
+    await appTracer.startActiveSpan('POST /chat', async (http) => {
+      await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] })
+      await anthropic.messages.create({ model: 'claude-x', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] })
+      http.end()
+    })
+    await flush()
+
+    const httpSpan = byName(h.receiver.spans, 'POST /chat')
+    const llm = byName(h.receiver.spans, 'chat gpt-4o')
+    const claude = byName(h.receiver.spans, 'chat claude-x')
+    expect(llm.traceId).toBe(httpSpan.traceId)
+    expect(llm.parentSpanId).toBe(httpSpan.spanId)
+    expect(claude.parentSpanId).toBe(httpSpan.spanId)
+    // The app's resource wins; ours fills what it lacks.
+    expect(httpSpan.resource['service.name']).not.toBe('sdk-tests')
+    expect(httpSpan.resource['telemetry.sdk.language']).toBe('nodejs')
+    // The Anthropic SDK's own call span would double-count tokens under ours: not exported.
+    expect(h.receiver.spans.filter((s) => s.scope.startsWith('com.anthropic.sdk'))).toHaveLength(0)
+    const appNames = appExporter.getFinishedSpans().map((s) => s.name)
+    expect(appNames).toEqual(expect.arrayContaining(['POST /chat', 'chat gpt-4o', 'chat claude-x']))
+  })
+})
