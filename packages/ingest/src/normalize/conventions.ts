@@ -76,6 +76,8 @@ const OPERATION_KIND: Record<string, SpanKindName> = {
   invoke_agent: 'agent',
   create_agent: 'agent',
   invoke_workflow: 'chain',
+  // Vercel AI SDK v7 groups one model call and its tools as a step.
+  agent_step: 'chain',
 }
 const SPANLENS_KINDS = new Set(['llm', 'chain', 'agent', 'tool', 'retrieval', 'embedding', 'other'])
 
@@ -124,6 +126,14 @@ export const PROVIDER: Array<Source<string>> = [
   str('llm.vendor', 'openllmetry'),
 ]
 
+/**
+ * "OpenAI" (OpenLLMetry <= 0.22), "openai.chat" (Vercel's gen_ai.system) → "openai".
+ * Dotted names that are real providers (aws.bedrock, az.ai.openai) are kept.
+ */
+export function canonicalProvider(raw: string): string {
+  return raw.toLowerCase().replace(/\.(chat|messages|completion|completions|responses|embedding|embeddings|text|image)$/, '')
+}
+
 const OPERATION_FROM_TYPE: Record<string, string> = { chat: 'chat', completion: 'text_completion', embedding: 'embeddings', rerank: 'rerank' }
 export const OPERATION: Array<Source<string>> = [
   str('gen_ai.operation.name', 'otel'),
@@ -137,6 +147,7 @@ export const REQUEST_MODEL: Array<Source<string>> = [
   str('llm.request.model_name', 'openinference'),
   str('ai.model.id', 'vercel'),
   str('langfuse.observation.model.name', 'langfuse'),
+  str('embedding.model_name', 'openinference'),
   str('gen_ai.response.model', 'otel'),
 ]
 
@@ -154,6 +165,7 @@ export const INPUT_TOKENS: Array<Source<number>> = [
   num('llm.token_count.prompt', 'openinference'),
   num('ai.usage.inputTokens', 'vercel'),
   num('ai.usage.promptTokens', 'vercel'),
+  num('ai.usage.tokens', 'vercel'),
   num('llm.usage.prompt_tokens', 'openllmetry'),
   inObj(USAGE, ['input', 'prompt_tokens', 'input_tokens', 'promptTokens'], 'langfuse'),
 ]
@@ -202,6 +214,29 @@ export const REASONING_TOKENS: Array<Source<number>> = [
   inObj(USAGE, ['reasoning_tokens', 'output_reasoning_tokens', 'output_reasoning'], 'langfuse'),
 ]
 
+const FINISH_ALIASES: Record<string, string> = {
+  'tool-calls': 'tool_calls',
+  tool_call: 'tool_calls',
+  tool_use: 'tool_calls',
+  function_call: 'tool_calls',
+  end_turn: 'stop',
+  stop_sequence: 'stop',
+  max_tokens: 'length',
+  'content-filter': 'content_filter',
+  safety: 'content_filter',
+  refusal: 'content_filter',
+}
+
+/**
+ * One vocabulary for finish reasons (OpenAI's: stop, length, tool_calls,
+ * content_filter, error) so drift and refusal analytics compare like with like;
+ * the provider's own word stays in the raw attributes.
+ */
+export function canonicalFinishReason(raw: string): string {
+  const v = raw.toLowerCase()
+  return FINISH_ALIASES[v] ?? v
+}
+
 const firstOfList = (key: string, convention: string): Source<string> => ({
   convention,
   read: (a) => a.strList(key)?.find((x) => x !== ''),
@@ -217,6 +252,7 @@ export const FINISH_REASON: Array<Source<string>> = [
 /** Time to first token in milliseconds. */
 export const TTFT_MS: Array<Source<number>> = [
   { convention: 'otel', read: (a) => scale(a.num('gen_ai.response.time_to_first_chunk'), 1000) },
+  { convention: 'vercel', read: (a) => scale(a.num('gen_ai.client.operation.time_to_first_chunk'), 1000) },
   num('ai.response.msToFirstChunk', 'vercel'),
   num('ai.stream.msToFirstChunk', 'vercel'),
   { convention: 'otel', read: (a) => scale(a.num('gen_ai.server.time_to_first_token'), 1000) },
@@ -253,6 +289,7 @@ export const USER_ID: Array<Source<string>> = [
   str('langfuse.user.id', 'langfuse'),
   meta('userId'),
   meta('user_id'),
+  str('ai.settings.context.userId', 'vercel'),
   assoc('user_id'),
   assoc('userId'),
 ]
@@ -263,6 +300,7 @@ export const SESSION_ID: Array<Source<string>> = [
   str('langfuse.session.id', 'langfuse'),
   meta('sessionId'),
   meta('session_id'),
+  str('ai.settings.context.sessionId', 'vercel'),
   assoc('session_id'),
   assoc('sessionId'),
 ]

@@ -99,6 +99,11 @@ export function idToHex(v: unknown, bytes: number): string {
     if (b.length === bytes && /^[A-Za-z0-9+/=_-]+$/.test(v)) return b.toString('hex')
     return 'invalid'
   }
-  if (v instanceof Uint8Array) return v.length === 0 ? '' : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')
+  if (v instanceof Uint8Array) {
+    if (v.length === 0) return ''
+    return v.length === bytes ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex') : 'invalid'
+  }
+  // protobufjs leaves absent bytes fields as its default, an empty array.
+  if (Array.isArray(v) && v.length === 0) return ''
   return 'invalid'
 }

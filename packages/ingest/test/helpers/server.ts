@@ -1,0 +1,45 @@
+import type { FastifyInstance } from 'fastify'
+import { loadConfig } from '../../src/config/load.js'
+import { buildServer, type BuildServerOptions } from '../../src/server.js'
+import { createStore, type Store } from '../../src/store/index.js'
+import { tempDir } from './tmp.js'
+
+export const KEYS = { acme: 'acme-key-0123456789', other: 'other-key-0123456789' }
+export const API_KEYS = `acme:${KEYS.acme},other:${KEYS.other}`
+
+export interface TestServer {
+  app: FastifyInstance
+  url: string
+  dataDir: string
+  close(): Promise<void>
+  rows<T = Record<string, unknown>>(query: string, params?: Record<string, unknown>): Promise<T[]>
+}
+
+/** A real server on an ephemeral port over embedded ClickHouse in a temp dir. */
+export async function startServer(env: Record<string, string> = {}, options: BuildServerOptions = {}): Promise<TestServer> {
+  const dir = tempDir()
+  const config = loadConfig({
+    env: { SPANLENS_DATA_DIR: dir.path, SPANLENS_API_KEYS: API_KEYS, SPANLENS_LOG_LEVEL: 'silent', SPANLENS_PORT: '0', ...env },
+  })
+  const app = await buildServer(config, options)
+  const url = await app.listen({ host: '127.0.0.1', port: 0 })
+  return {
+    app,
+    url,
+    dataDir: dir.path,
+    async close() {
+      await app.close()
+      dir.cleanup()
+    },
+    async rows<T>(query: string, params: Record<string, unknown> = {}) {
+      const rs = await app.spanlens.store.client.query({ query, query_params: params, format: 'JSONEachRow' })
+      return rs.json<T>()
+    },
+  }
+}
+
+export async function openStore(dataDir: string): Promise<Store> {
+  return createStore(loadConfig({ env: { SPANLENS_DATA_DIR: dataDir } }).store)
+}
+
+export const bearer = (key: string) => ({ authorization: `Bearer ${key}` })
