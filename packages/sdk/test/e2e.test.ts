@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { FastifyInstance } from 'fastify'
 import OpenAI from 'openai'
 import Anthropic from '@anthropic-ai/sdk'
 import { buildServer, loadConfig } from '@spanlens/ingest'
@@ -11,7 +10,7 @@ import { startLlmServer, type LlmServer } from './helpers/llm-server.js'
 
 // Own file: one embedded ClickHouse data directory per process (vitest forks per file).
 const KEY = 'acme-key-0123456789'
-let app: FastifyInstance
+let app: Awaited<ReturnType<typeof buildServer>>
 let llm: LlmServer
 let dir: string
 

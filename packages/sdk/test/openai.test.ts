@@ -28,7 +28,7 @@ describe('wrapOpenAI: chat completions', () => {
     expect(request_id).toBe('req_test')
     const plain = await bare.chat.completions.create(params)
     expect(JSON.stringify(data)).toBe(JSON.stringify(plain))
-    expect(data._request_id).toBe('req_test')
+    expect((data as { _request_id?: string })._request_id).toBe('req_test')
 
     await flush()
     const span = byName(h.receiver.spans, 'chat gpt-4o-mini')
