@@ -1,0 +1,309 @@
+import { gzipSync } from 'node:zlib'
+import { context, trace, SpanStatusCode } from '@opentelemetry/api'
+import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto'
+import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http'
+import { resourceFromAttributes } from '@opentelemetry/resources'
+import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadConfig } from '../src/config/load.js'
+import { otlpTypes } from '../src/otlp/proto.js'
+import { buildServer } from '../src/server.js'
+import { bearer, KEYS, startServer, type TestServer } from './helpers/server.js'
+import { jsonRequest, llmAttrs, protobufRequest } from './helpers/otlp.js'
+
+let server: TestServer
+beforeAll(async () => {
+  server = await startServer({ SPANLENS_BODY_LIMIT_BYTES: String(2 * 1024 * 1024) })
+})
+afterAll(() => server.close())
+
+const post = (body: BodyInit, headers: Record<string, string>, path = '/v1/traces') =>
+  fetch(`${server.url}${path}`, { method: 'POST', headers, body })
+const json = (body: unknown, key = KEYS.acme) =>
+  post(JSON.stringify(body), { 'content-type': 'application/json', ...bearer(key) })
+const count = async (where: string, params: Record<string, unknown> = {}) => {
+  await server.app.spanlens.flush()
+  const [r] = await server.rows<{ c: string }>(`SELECT count() AS c FROM spans FINAL WHERE ${where}`, params)
+  return Number(r?.c)
+}
+
+describe('OpenTelemetry SDK exporters send to the receiver unchanged', () => {
+  for (const [name, Exporter, compression] of [
+    ['exporter-trace-otlp-proto', ProtoExporter, 'none'],
+    ['exporter-trace-otlp-proto with gzip', ProtoExporter, 'gzip'],
+    ['exporter-trace-otlp-http (JSON)', JsonExporter, 'none'],
+  ] as const) {
+    it(`${name}`, async () => {
+      const exporter = new Exporter({
+        url: `${server.url}/v1/traces`,
+        headers: { authorization: `Bearer ${KEYS.acme}` },
+        compression: compression as never,
+      })
+      const service = `svc-${name.replace(/\W+/g, '-')}`
+      const provider = new BasicTracerProvider({
+        resource: resourceFromAttributes({ 'service.name': service, 'deployment.environment.name': 'test', 'service.version': '1.2.3' }),
+        spanProcessors: [new SimpleSpanProcessor(exporter)],
+      })
+      const tracer = provider.getTracer('receiver-test')
+      {
+        const root = tracer.startSpan('chain')
+        const llm = tracer.startSpan('chat gpt-4o-mini', {
+          attributes: {
+            'gen_ai.operation.name': 'chat',
+            'gen_ai.provider.name': 'openai',
+            'gen_ai.request.model': 'gpt-4o-mini',
+            'gen_ai.usage.input_tokens': 1000,
+            'gen_ai.usage.output_tokens': 100,
+            'gen_ai.response.finish_reasons': ['stop'],
+            'gen_ai.input.messages': JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: 'héllo 🌍' }] }]),
+            'user.id': 'u-1',
+          },
+        }, trace.setSpan(context.active(), root))
+        llm.setStatus({ code: SpanStatusCode.OK })
+        llm.end()
+        root.end()
+      }
+      await provider.forceFlush()
+      await provider.shutdown()
+      await server.app.spanlens.flush()
+      const stored = await server.rows<Record<string, unknown>>(
+        "SELECT * FROM spans FINAL WHERE project_id = 'acme' AND service_name = {s:String} ORDER BY name",
+        { s: service },
+      )
+      expect(stored).toHaveLength(2)
+      const [chain, llm] = stored as [Record<string, unknown>, Record<string, unknown>]
+      expect(llm).toMatchObject({
+        kind: 'llm',
+        provider: 'openai',
+        request_model: 'gpt-4o-mini',
+        input_tokens: 1000,
+        output_tokens: 100,
+        total_tokens: 1100,
+        finish_reason: 'stop',
+        status_code: 'ok',
+        user_id: 'u-1',
+        environment: 'test',
+        release: '1.2.3',
+        parent_span_id: chain.span_id,
+        trace_id: chain.trace_id,
+      })
+      // 1000 × $0.15/M + 100 × $0.60/M
+      expect(llm.cost_usd).toBeCloseTo(0.00021, 10)
+      expect(JSON.parse(llm.input as string)[0].parts[0].content).toBe('héllo 🌍')
+      expect(chain.kind).toBe('other')
+    })
+  }
+})
+
+describe('OTLP/HTTP responses', () => {
+  it('an empty request is a success', async () => {
+    const res = await post('', { 'content-type': 'application/json', ...bearer(KEYS.acme) })
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({})
+    const res2 = await post(Buffer.alloc(0), { 'content-type': 'application/x-protobuf', ...bearer(KEYS.acme) })
+    expect(res2.status).toBe(200)
+  })
+
+  it('keeps valid spans and reports invalid ones as partial success (JSON)', async () => {
+    const marker = `partial-${Date.now()}`
+    const req = jsonRequest(
+      [
+        { name: marker },
+        { name: marker, traceId: 'not-hex' },
+        { name: marker, spanId: '0000000000000000' },
+        { name: marker, startTimeUnixNano: '2000', endTimeUnixNano: '1000' },
+        { name: 12345 },
+        { name: marker, kind: 'WEIRD' },
+      ],
+    )
+    const res = await json(req)
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as { partialSuccess: { rejectedSpans: string; errorMessage: string } }
+    expect(body.partialSuccess.rejectedSpans).toBe('5')
+    expect(body.partialSuccess.errorMessage).toMatch(/invalid trace_id/)
+    expect(body.partialSuccess.errorMessage).toMatch(/invalid span_id/)
+    expect(await count('name = {n:String}', { n: marker })).toBe(1)
+  })
+
+  it('answers protobuf requests in protobuf, with partial_success', async () => {
+    const marker = `pb-partial-${Date.now()}`
+    const req = jsonRequest([{ name: marker }, { name: marker, spanId: '0000000000000000' }])
+    const res = await post(protobufRequest(req), { 'content-type': 'application/x-protobuf', ...bearer(KEYS.acme) })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/application\/x-protobuf/)
+    const decoded = otlpTypes().response.toObject(otlpTypes().response.decode(Buffer.from(await res.arrayBuffer())), { longs: String })
+    expect(decoded.partialSuccess.rejectedSpans).toBe('1')
+    expect(await count('name = {n:String}', { n: marker })).toBe(1)
+  })
+
+  it('accepts int64 as numbers or strings, deflate bodies, and ignores unknown fields', async () => {
+    const marker = `variants-${Date.now()}`
+    const now = Date.now() * 1e6
+    const req = jsonRequest([{ name: marker, startTimeUnixNano: now, endTimeUnixNano: now + 1e6, unknownField: { x: 1 }, attributes: llmAttrs() }])
+    ;(req as { extra?: number }).extra = 1
+    const { deflateSync } = await import('node:zlib')
+    const res = await post(deflateSync(JSON.stringify(req)), {
+      'content-type': 'application/json; charset=utf-8',
+      'content-encoding': 'deflate',
+      ...bearer(KEYS.acme),
+    })
+    expect(res.status).toBe(200)
+    expect(await count("name = {n:String} AND input_tokens = 100 AND kind = 'llm'", { n: marker })).toBe(1)
+  })
+})
+
+describe('bad input gets the right status and the server stays up', () => {
+  const healthy = async () => expect((await fetch(`${server.url}/healthz`)).status).toBe(200)
+
+  it('truncated protobuf → 400 with a protobuf google.rpc.Status', async () => {
+    const pb = protobufRequest(jsonRequest([{ attributes: llmAttrs() }, {}]))
+    const res = await post(pb.subarray(0, pb.length - 7), { 'content-type': 'application/x-protobuf', ...bearer(KEYS.acme) })
+    expect(res.status).toBe(400)
+    const status = otlpTypes().status.decode(Buffer.from(await res.arrayBuffer())) as unknown as { code: number; message: string }
+    expect(status.code).toBe(3)
+    expect(status.message).toMatch(/SPANLENS_BAD_OTLP/)
+    await healthy()
+  })
+
+  it.each([
+    ['not JSON', '{"resourceSpans": ['],
+    ['a JSON array', '[]'],
+    ['resourceSpans of the wrong type', '{"resourceSpans": "yes"}'],
+  ])('%s → 400 SPANLENS_BAD_OTLP', async (_name, body) => {
+    const res = await post(body, { 'content-type': 'application/json', ...bearer(KEYS.acme) })
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('SPANLENS_BAD_OTLP')
+    await healthy()
+  })
+
+  it('wrong value types inside a span reject only that span', async () => {
+    const marker = `types-${Date.now()}`
+    const res = await json(jsonRequest([{ name: marker }, { name: marker, startTimeUnixNano: 'yesterday' }, { name: marker, status: { code: 7 } }]))
+    const body = (await res.json()) as { partialSuccess: { rejectedSpans: string } }
+    expect(body.partialSuccess.rejectedSpans).toBe('2')
+    expect(await count('name = {n:String}', { n: marker })).toBe(1)
+  })
+
+  it('huge attribute values are truncated, not fatal', async () => {
+    const marker = `huge-${Date.now()}`
+    const big = 'x'.repeat(1_500_000)
+    const res = await json(jsonRequest([{ name: marker, attributes: [{ key: 'big', value: { stringValue: big } }] }]))
+    expect(res.status).toBe(200)
+    await server.app.spanlens.flush()
+    const [r] = await server.rows<{ n: string }>("SELECT length(attributes['big']) AS n FROM spans WHERE name = {m:String}", { m: marker })
+    expect(Number(r?.n)).toBeLessThan(1_100_000)
+    expect(Number(r?.n)).toBeGreaterThan(1_000_000)
+  })
+
+  it('deeply nested values are cut at a fixed depth (JSON and protobuf)', async () => {
+    const marker = `deep-${Date.now()}`
+    const nest = (depth: number) => {
+      let value: Record<string, unknown> = { stringValue: 'leaf' }
+      for (let i = 0; i < depth; i++) value = { kvlistValue: { values: [{ key: 'k', value }] } }
+      return value
+    }
+    // 5000 levels, built as text: JSON.stringify itself would overflow the stack.
+    const deepText = '{"kvlistValue":{"values":[{"key":"k","value":'.repeat(5000) + '{"stringValue":"leaf"}' + '}]}}'.repeat(5000)
+    const body = JSON.stringify(jsonRequest([{ name: marker, attributes: [{ key: 'deep', value: { stringValue: '@@DEEP@@' } }] }]))
+    const res = await post(body.replace('{"stringValue":"@@DEEP@@"}', deepText), { 'content-type': 'application/json', ...bearer(KEYS.acme) })
+    expect(res.status).toBe(200)
+    // (protobufjs caps message nesting on encode and decode, so this body is shallower)
+    const pbRes = await post(protobufRequest(jsonRequest([{ name: marker, attributes: [{ key: 'deep', value: nest(25) }] }])), {
+      'content-type': 'application/x-protobuf',
+      ...bearer(KEYS.acme),
+    })
+    expect(pbRes.status).toBe(200)
+    await server.app.spanlens.flush()
+    const [r] = await server.rows<{ v: string }>("SELECT attributes['deep'] AS v FROM spans WHERE name = {m:String} LIMIT 1", { m: marker })
+    expect(r?.v).toContain('[max depth exceeded]')
+    await healthy()
+  })
+
+  it('a gzip bomb is refused with 413 without inflating it all', async () => {
+    // 200 MB of zeros compress to ~200 KB; the limit here is 2 MiB.
+    const bomb = gzipSync(Buffer.alloc(200 * 1024 * 1024))
+    const before = process.memoryUsage().rss
+    const res = await post(bomb, { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip', ...bearer(KEYS.acme) })
+    expect(res.status).toBe(413)
+    expect(process.memoryUsage().rss - before).toBeLessThan(100 * 1024 * 1024)
+    const plain = await post(Buffer.alloc(3 * 1024 * 1024), { 'content-type': 'application/json', ...bearer(KEYS.acme) })
+    expect(plain.status).toBe(413)
+    await healthy()
+  })
+
+  it('corrupt gzip → 400, unknown content encoding → 415', async () => {
+    const res = await post(Buffer.from('not gzip at all'), { 'content-type': 'application/json', 'content-encoding': 'gzip', ...bearer(KEYS.acme) })
+    expect(res.status).toBe(400)
+    const res2 = await post('{}', { 'content-type': 'application/json', 'content-encoding': 'compress', ...bearer(KEYS.acme) })
+    expect(res2.status).toBe(415)
+  })
+
+  it.each([['text/plain'], ['application/xml'], ['']])('content type %j → 415', async (type) => {
+    const headers: Record<string, string> = { ...bearer(KEYS.acme) }
+    if (type) headers['content-type'] = type
+    const res = await fetch(`${server.url}/v1/traces`, { method: 'POST', headers, body: type ? 'hello' : new Uint8Array([1, 2]) })
+    expect(res.status).toBe(415)
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('SPANLENS_UNSUPPORTED_MEDIA_TYPE')
+  })
+
+  it.each([
+    ['no Authorization header', undefined],
+    ['an unknown key', 'Bearer not-a-real-key-123'],
+    ['an empty bearer', 'Bearer '],
+    ['another scheme', 'Token acme-key-0123456789'],
+    ['Basic with the wrong project for the key', `Basic ${Buffer.from(`other:${KEYS.acme}`).toString('base64')}`],
+  ])('%s → 401', async (_name, authorization) => {
+    const headers: Record<string, string> = { 'content-type': 'application/json' }
+    if (authorization) headers.authorization = authorization
+    const res = await post(JSON.stringify(jsonRequest([{}])), headers)
+    expect(res.status).toBe(401)
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('SPANLENS_UNAUTHORIZED')
+    await healthy()
+  })
+
+  it('the project comes from the key, never from the payload', async () => {
+    const marker = `tenancy-${Date.now()}`
+    const req = jsonRequest([{ name: marker, attributes: [{ key: 'project_id', value: { stringValue: 'acme' } }] }])
+    ;(req.resourceSpans as Array<{ resource: { attributes: unknown[] } }>)[0]?.resource.attributes.push({ key: 'project.id', value: { stringValue: 'acme' } })
+    expect((await json(req, KEYS.other)).status).toBe(200)
+    await server.app.spanlens.flush()
+    const rows = await server.rows<{ project_id: string }>('SELECT project_id FROM spans WHERE name = {m:String}', { m: marker })
+    expect(rows).toEqual([{ project_id: 'other' }])
+  })
+})
+
+describe('Langfuse OpenTelemetry endpoint', () => {
+  it('accepts Basic project:key on /api/public/otel/v1/traces', async () => {
+    const marker = `langfuse-${Date.now()}`
+    const res = await post(JSON.stringify(jsonRequest([{ name: marker }])), {
+      'content-type': 'application/json',
+      authorization: `Basic ${Buffer.from(`acme:${KEYS.acme}`).toString('base64')}`,
+    }, '/api/public/otel/v1/traces')
+    expect(res.status).toBe(200)
+    expect(await count("name = {n:String} AND project_id = 'acme'", { n: marker })).toBe(1)
+  })
+})
+
+describe('operations endpoints', () => {
+  it('/healthz, /readyz and /metrics', async () => {
+    expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({ status: 'ok' })
+    const ready = await fetch(`${server.url}/readyz`)
+    expect(ready.status).toBe(200)
+    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { store: 'ok', migrations: 'ok', spool: 'ok' } })
+    const metrics = await (await fetch(`${server.url}/metrics`)).text()
+    expect(metrics).toMatch(/spanlens_ingest_spans_accepted_total\{project="acme"\} \d+/)
+    expect(metrics).toMatch(/spanlens_ingest_spans_rejected_total\{project="acme",reason="invalid_span"\} \d+/)
+    expect(metrics).toMatch(/spanlens_ingest_requests_rejected_total\{reason="unauthorized"\} \d+/)
+    expect(metrics).toMatch(/spanlens_ingest_requests_rejected_total\{reason="body_too_large"\} \d+/)
+    expect(metrics).toMatch(/spanlens_insert_duration_seconds_bucket/)
+    expect(metrics).toMatch(/spanlens_spool_bytes \d+/)
+  })
+})
+
+describe('binding without keys', () => {
+  it('refuses to start on a non-loopback host without API keys', async () => {
+    const config = loadConfig({ env: { SPANLENS_HOST: '0.0.0.0', SPANLENS_DATA_DIR: server.dataDir } })
+    await expect(buildServer(config)).rejects.toMatchObject({ code: 'SPANLENS_UNSAFE_BIND' })
+  })
+})
+
