@@ -1,7 +1,9 @@
 -- Per-minute rollup for dashboards and SLOs: counts, errors, token and cost sums,
 -- latency and TTFT t-digest states. Read with sum() and quantilesTDigestMerge().
 -- Note: a span delivered twice before ReplacingMergeTree merges it is counted
--- twice here unless the second insert was deduplicated (the spool's replays are).
+-- twice here unless the second insert was deduplicated: the spool's replays are,
+-- here too, because inserts set deduplicate_blocks_in_dependent_materialized_views
+-- and this table keeps a deduplication window.
 CREATE TABLE IF NOT EXISTS {{table spans_minute}} {{on_cluster}}
 (
     project_id          LowCardinality(String),
@@ -31,7 +33,7 @@ CREATE TABLE IF NOT EXISTS {{table spans_minute}} {{on_cluster}}
 ENGINE = {{engine AggregatingMergeTree}}
 PARTITION BY toYYYYMM(minute)
 ORDER BY (project_id, minute, service_name, model, provider, operation, kind, environment, release)
-SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1;
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, {{dedup_window 10000}};
 
 {{distributed spans_minute rand()}};
 

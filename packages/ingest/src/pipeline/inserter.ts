@@ -88,7 +88,11 @@ export class Inserter {
       const result = await client.exec({
         query: 'INSERT INTO spans FORMAT JSONEachRow',
         values: Readable.from(parsed.payloads, { objectMode: false }),
-        clickhouse_settings: { insert_deduplication_token: `spanlens:${segment.name}` },
+        clickhouse_settings: {
+          insert_deduplication_token: `spanlens:${segment.name}`,
+          // Without this a deduplicated retry still feeds spans_minute: counts would double.
+          deduplicate_blocks_in_dependent_materialized_views: 1,
+        },
       })
       result.stream.resume()
       const seconds = Number(process.hrtime.bigint() - started) / 1e9

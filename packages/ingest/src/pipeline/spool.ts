@@ -48,6 +48,7 @@ export class Spool {
   private readonly sealedOnDisk = new Map<string, SealedSegment>()
   private syncTimer: NodeJS.Timeout | undefined
   private closed = false
+  private lastRefusedAt = 0
 
   constructor(private readonly opts: SpoolOptions) {}
 
@@ -92,15 +93,19 @@ export class Spool {
     return Number.isFinite(oldest) ? now - oldest : 0
   }
 
+  /** Nearly over quota, or a request was refused for space and nothing was freed since. */
   get full(): boolean {
-    return this.bytesOnDisk >= this.opts.maxBytes
+    return this.bytesOnDisk >= this.opts.maxBytes * 0.95 || Date.now() - this.lastRefusedAt < 5000
   }
 
   /** Resolves once the rows are durable per the fsync policy; throws SPOOL_FULL over quota. */
   async append(payload: Buffer, rows: number): Promise<void> {
     if (this.closed) throw errors.SHUTTING_DOWN()
     const size = payload.length + 12
-    if (this.bytesOnDisk + size > this.opts.maxBytes) throw errors.SPOOL_FULL()
+    if (this.bytesOnDisk + size > this.opts.maxBytes) {
+      this.lastRefusedAt = Date.now()
+      throw errors.SPOOL_FULL()
+    }
     const segment = this.activeSegment()
     this.bytesOnDisk += size
     const done = segment.append([frame(payload, rows), payload], size, rows)
@@ -158,6 +163,7 @@ export class Spool {
   async remove(segment: SealedSegment): Promise<void> {
     if (!this.sealedOnDisk.delete(segment.name)) return
     this.bytesOnDisk -= segment.bytes
+    this.lastRefusedAt = 0 // space was freed: the next request may fit
     await unlink(segment.path).catch(() => undefined)
   }
 
