@@ -17,7 +17,7 @@ beforeAll(async () => {
 })
 afterAll(() => server.close())
 
-const post = (body: BodyInit, headers: Record<string, string>, path = '/v1/traces') =>
+const post = (body: string | Uint8Array, headers: Record<string, string>, path = '/v1/traces') =>
   fetch(`${server.url}${path}`, { method: 'POST', headers, body })
 const json = (body: unknown, key = KEYS.acme) =>
   post(JSON.stringify(body), { 'content-type': 'application/json', ...bearer(key) })
