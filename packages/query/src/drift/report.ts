@@ -1,0 +1,139 @@
+import { z } from 'zod'
+import { type ClickHouseClient, ParamBag } from '../db.js'
+import { errors } from '../errors.js'
+import { type SpanFilter, type SpanFilterInput, spanFilterSchema, toSpanFilter } from '../filters.js'
+import { categoricalDrift, textDrift } from './categorical.js'
+import { embeddingDrift } from './embedding.js'
+import { countSets, numericDrift } from './numeric.js'
+import { countQuery, type DriftSets } from './sets.js'
+import { DEFAULT_SIGNALS, resolveSignal } from './signals.js'
+import { DEFAULT_THRESHOLDS, type DriftThresholds, type SignalDrift } from './types.js'
+
+export const driftRequestSchema = z
+  .object({
+    /** a span filter (e.g. {from, to}) or, with `dimension`, the dimension's reference value */
+    reference: z.union([z.string(), spanFilterSchema]),
+    current: z.union([z.string(), spanFilterSchema]),
+    /** release | model | service | environment | provider | operation | kind | attr:<key> | resource:<key> */
+    dimension: z.string().optional(),
+    /** applied to both sides (e.g. a service, or a time range for a dimension comparison) */
+    filter: spanFilterSchema.optional(),
+    signals: z.array(z.string()).min(1).optional(),
+    method: z
+      .object({
+        numeric: z.enum(['auto', 'ks', 'wasserstein', 'psi']).default('auto'),
+        categorical: z.enum(['auto', 'chi2', 'js', 'psi']).default('auto'),
+      })
+      .partial()
+      .optional(),
+    thresholds: z
+      .object({
+        smallReferenceMax: z.number().int().min(0),
+        ksPValue: z.number().min(0).max(1),
+        chi2PValue: z.number().min(0).max(1),
+        wassersteinNormed: z.number().min(0),
+        jsDistance: z.number().min(0),
+        psiModerate: z.number().min(0),
+        psiMajor: z.number().min(0),
+        textJsDistance: z.number().min(0),
+        embeddingCosine: z.number().min(0).nullable(),
+      })
+      .partial()
+      .optional(),
+    /** fewer values than this on either side: no verdict for that signal (default 30) */
+    minSamples: z.number().int().min(2).default(30),
+  })
+  .strict()
+
+export type DriftRequest = z.input<typeof driftRequestSchema>
+
+export interface DriftReport {
+  reference: SpanFilter
+  current: SpanFilter
+  nReference: number
+  nCurrent: number
+  /** true when any signal's verdict is drifted */
+  drifted: boolean
+  thresholds: DriftThresholds
+  signals: SignalDrift[]
+}
+
+function sideFilter(side: string | SpanFilterInput, dimension: string | undefined, base: SpanFilterInput, field: string): SpanFilterInput {
+  if (typeof side !== 'string') {
+    if (dimension) throw errors.BAD_REQUEST(`${field}: with dimension, give the dimension's value as a string`)
+    return { ...base, ...side, attributes: { ...base.attributes, ...side.attributes }, resource: { ...base.resource, ...side.resource } }
+  }
+  if (!dimension) throw errors.BAD_REQUEST(`${field}: a string value needs "dimension" (e.g. release)`)
+  const [kind, ...rest] = dimension.split(':')
+  const key = rest.join(':')
+  switch (kind) {
+    case 'release':
+    case 'model':
+    case 'service':
+    case 'environment':
+    case 'provider':
+    case 'operation':
+    case 'kind':
+      if (key) break
+      return { ...base, [kind]: [side] }
+    case 'attr':
+      if (!key) break
+      return { ...base, attributes: { ...base.attributes, [key]: side } }
+    case 'resource':
+      if (!key) break
+      return { ...base, resource: { ...base.resource, [key]: side } }
+  }
+  throw errors.BAD_REQUEST(`dimension: expected release, model, service, environment, provider, operation, kind, attr:<key> or resource:<key>, got "${dimension}"`)
+}
+
+/**
+ * Compares a reference set of spans with a current set, signal by signal, entirely
+ * in ClickHouse. Throws SPANLENS_NOT_ENOUGH_DATA when either set is smaller than
+ * minSamples or no requested signal has enough values on both sides.
+ */
+export async function drift(client: ClickHouseClient, project: string, request: DriftRequest, now = new Date()): Promise<DriftReport> {
+  const parsed = driftRequestSchema.safeParse(request)
+  if (!parsed.success) throw errors.BAD_REQUEST(`drift: ${z.prettifyError(parsed.error)}`)
+  const r = parsed.data
+  const base = r.filter ?? {}
+  const sets: DriftSets = {
+    reference: toSpanFilter(sideFilter(r.reference, r.dimension, base, 'reference'), now),
+    current: toSpanFilter(sideFilter(r.current, r.dimension, base, 'current'), now),
+  }
+  const thresholds: DriftThresholds = { ...DEFAULT_THRESHOLDS, ...stripUndefined(r.thresholds ?? {}) }
+  const callerChoseKind = (sets.reference.kind?.length ?? 0) > 0 || (sets.current.kind?.length ?? 0) > 0
+  const specs = (r.signals ?? DEFAULT_SIGNALS).map((name) => resolveSignal(name, callerChoseKind))
+  const bag = new ParamBag()
+  const { nRef, nCur } = await countSets(client, countQuery(project, sets, bag), bag.values)
+  if (nRef < r.minSamples || nCur < r.minSamples) {
+    throw errors.NOT_ENOUGH_DATA(`reference has ${nRef} spans and current has ${nCur}; at least ${r.minSamples} each are needed`)
+  }
+  const signals: SignalDrift[] = []
+  for (const spec of specs) {
+    const common = { thresholds, minSamples: r.minSamples }
+    switch (spec.type) {
+      case 'numeric':
+        signals.push(await numericDrift(client, project, sets, spec, { ...common, method: r.method?.numeric ?? 'auto' }))
+        break
+      case 'categorical':
+        signals.push(await categoricalDrift(client, project, sets, spec, { ...common, method: r.method?.categorical ?? 'auto' }))
+        break
+      case 'text':
+        signals.push(await textDrift(client, project, sets, spec, common))
+        break
+      case 'embedding':
+        signals.push(await embeddingDrift(client, project, sets, spec, common))
+        break
+    }
+  }
+  if (signals.every((s) => s.status === 'not_enough_data')) {
+    throw errors.NOT_ENOUGH_DATA(
+      `no signal has ${r.minSamples} values on both sides (${signals.map((s) => `${s.signal}: ${s.nReference}/${s.nCurrent}`).join(', ')})`,
+    )
+  }
+  return { reference: sets.reference, current: sets.current, nReference: nRef, nCurrent: nCur, drifted: signals.some((s) => s.drifted === true), thresholds, signals }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
+}

@@ -1,0 +1,56 @@
+export interface DriftStatistic {
+  /** psi | ks | wasserstein | wasserstein_normed | chi2 | js | centroid_l2 | centroid_cosine */
+  name: string
+  value: number
+  pValue: number | null
+  /** how pValue was computed, where it matters (ks: exact | asymptotic) */
+  pValueMethod?: string
+  threshold: number | null
+  /** null when the statistic has no threshold (informational) */
+  drifted: boolean | null
+}
+
+export interface SignalDrift {
+  signal: string
+  type: 'numeric' | 'categorical' | 'text' | 'embedding'
+  nReference: number
+  nCurrent: number
+  /** ok, or not_enough_data when either side had fewer than minSamples values */
+  status: 'ok' | 'not_enough_data'
+  /** the statistic the verdict comes from (Evidently's choice unless overridden) */
+  method: string | null
+  drifted: boolean | null
+  statistics: DriftStatistic[]
+  /** psi bands: none < 0.1 <= moderate < 0.25 <= major */
+  psiLevel?: 'none' | 'moderate' | 'major'
+  detail?: Record<string, unknown>
+}
+
+export interface DriftThresholds {
+  /** reference size at or below which p-value tests decide (Evidently: 1000) */
+  smallReferenceMax: number
+  ksPValue: number
+  chi2PValue: number
+  wassersteinNormed: number
+  jsDistance: number
+  psiModerate: number
+  psiMajor: number
+  textJsDistance: number
+  /** centroid cosine distance; no published default, so none unless given */
+  embeddingCosine: number | null
+}
+
+export const DEFAULT_THRESHOLDS: DriftThresholds = {
+  smallReferenceMax: 1000,
+  ksPValue: 0.05,
+  chi2PValue: 0.05,
+  wassersteinNormed: 0.1,
+  jsDistance: 0.1,
+  psiModerate: 0.1,
+  psiMajor: 0.25,
+  textJsDistance: 0.1,
+  embeddingCosine: null,
+}
+
+export type NumericMethod = 'auto' | 'ks' | 'wasserstein' | 'psi'
+export type CategoricalMethod = 'auto' | 'chi2' | 'js' | 'psi'

@@ -1,0 +1,31 @@
+import { errors } from '../errors.js'
+
+/** Opaque keyset cursor: the (start time in ns, id) of the last row of the previous page. */
+export interface Cursor {
+  ns: string
+  id: string
+}
+
+export function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify([c.ns, c.id])).toString('base64url')
+}
+
+export function decodeCursor(raw: string | undefined): Cursor | undefined {
+  if (raw === undefined || raw === '') return undefined
+  try {
+    const v: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'))
+    if (Array.isArray(v) && v.length === 2 && /^\d{1,20}$/.test(String(v[0])) && typeof v[1] === 'string') {
+      return { ns: String(v[0]), id: v[1] }
+    }
+  } catch {
+    // fall through
+  }
+  throw errors.BAD_REQUEST('cursor: not a cursor returned by this API')
+}
+
+export function clampLimit(raw: unknown, def = 50, max = 1000): number {
+  if (raw === undefined || raw === '') return def
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < 1 || n > max) throw errors.BAD_REQUEST(`limit: expected an integer from 1 to ${max}`)
+  return n
+}

@@ -1,0 +1,207 @@
+import { type ClickHouseClient, ParamBag, select } from '../db.js'
+import { spanConditions, type SpanFilter } from '../filters.js'
+import { nanosToIso } from '../time.js'
+import { type Cursor, encodeCursor } from './cursor.js'
+import { type RawSpan, SPAN_COLUMNS, type Span, toSpan } from './span-row.js'
+
+export interface ListOptions {
+  filter?: SpanFilter
+  limit?: number
+  cursor?: Cursor
+  /** include input/output text (off by default: they can be large) */
+  includeIo?: boolean
+}
+
+export interface Page<T> {
+  items: T[]
+  nextCursor: string | null
+}
+
+function keyset(bag: ParamBag, cursor: Cursor | undefined, idCol: string): string[] {
+  if (!cursor) return []
+  const t = `fromUnixTimestamp64Nano(${bag.add(cursor.ns, 'Int64')}, 'UTC')`
+  // Spelled as two conditions so the primary key's start_time bound still prunes.
+  return [`start_time <= ${t}`, `(start_time < ${t} OR ${idCol} < ${bag.add(cursor.id, 'String')})`]
+}
+
+/** Spans matching the filter, newest first, keyset-paginated on (start_time, span_id). */
+export async function listSpans(client: ClickHouseClient, project: string, opts: ListOptions = {}): Promise<Page<Span>> {
+  const limit = opts.limit ?? 50
+  const bag = new ParamBag()
+  const where = [...spanConditions(project, opts.filter ?? {}, bag), ...keyset(bag, opts.cursor, 'span_id')]
+  const rows = await select<RawSpan>(
+    client,
+    `SELECT ${SPAN_COLUMNS}${opts.includeIo ? ', input, output' : ''}
+     FROM spans FINAL
+     WHERE ${where.join(' AND ')}
+     ORDER BY start_time DESC, span_id DESC
+     LIMIT ${limit + 1}`,
+    bag.values,
+  )
+  const items = rows.slice(0, limit).map(toSpan)
+  const last = rows.length > limit ? rows[limit - 1] : undefined
+  return { items, nextCursor: last ? encodeCursor({ ns: last.start_ns, id: last.span_id }) : null }
+}
+
+export interface TraceSummary {
+  traceId: string
+  rootSpanId: string
+  name: string
+  service: string
+  startTime: string
+  durationMs: number
+  status: string
+  userId: string
+  sessionId: string
+  spans: number
+  errors: number
+  llmCalls: number
+  tokens: { input: number; output: number; total: number }
+  costUsd: number
+  /** true when at least one LLM span had no known price */
+  costIncomplete: boolean
+  scores: Array<{ name: string; value: number | null; stringValue: string }>
+}
+
+/**
+ * Traces, newest first, as their root spans (parent_span_id = ''). Time filters apply
+ * to the root; any other filter keeps a trace when at least one of its spans matches.
+ */
+export async function listTraces(
+  client: ClickHouseClient,
+  project: string,
+  opts: ListOptions = {},
+): Promise<Page<TraceSummary>> {
+  const limit = opts.limit ?? 50
+  const filter = opts.filter ?? {}
+  const { from, to, ...spanLevel } = filter
+  const bag = new ParamBag()
+  const where = [
+    ...spanConditions(project, { ...(from ? { from } : {}), ...(to ? { to } : {}) }, bag),
+    "parent_span_id = ''",
+    ...keyset(bag, opts.cursor, 'trace_id'),
+  ]
+  if (Object.values(spanLevel).some((v) => v !== undefined)) {
+    const inner = spanConditions(project, filter, bag)
+    where.push(`trace_id IN (SELECT trace_id FROM spans WHERE ${inner.join(' AND ')})`)
+  }
+  const roots = await select<{
+    trace_id: string
+    span_id: string
+    name: string
+    service_name: string
+    start_ns: string
+    duration_ms: number
+    status_code: string
+    user_id: string
+    session_id: string
+  }>(
+    client,
+    `SELECT trace_id, span_id, name, service_name, toString(toUnixTimestamp64Nano(start_time)) AS start_ns,
+            duration_ms, status_code, user_id, session_id
+     FROM spans FINAL
+     WHERE ${where.join(' AND ')}
+     ORDER BY start_time DESC, trace_id DESC
+     LIMIT 1 BY trace_id
+     LIMIT ${limit + 1}`,
+    bag.values,
+  )
+  const page = roots.slice(0, limit)
+  if (page.length === 0) return { items: [], nextCursor: null }
+  const totals = await traceTotals(client, project, page.map((r) => r.trace_id), page.map((r) => r.start_ns))
+  const items = page.map((r): TraceSummary => {
+    const t = totals.get(r.trace_id)
+    return {
+      traceId: r.trace_id,
+      rootSpanId: r.span_id,
+      name: r.name,
+      service: r.service_name,
+      startTime: nanosToIso(r.start_ns),
+      durationMs: t?.durationMs ?? Number(r.duration_ms),
+      status: t && t.errors > 0 ? 'error' : r.status_code,
+      userId: r.user_id,
+      sessionId: r.session_id,
+      spans: t?.spans ?? 1,
+      errors: t?.errors ?? 0,
+      llmCalls: t?.llmCalls ?? 0,
+      tokens: t?.tokens ?? { input: 0, output: 0, total: 0 },
+      costUsd: t?.costUsd ?? 0,
+      costIncomplete: t?.costIncomplete ?? false,
+      scores: t?.scores ?? [],
+    }
+  })
+  const last = roots.length > limit ? page[page.length - 1] : undefined
+  return { items, nextCursor: last ? encodeCursor({ ns: last.start_ns, id: last.trace_id }) : null }
+}
+
+interface Totals {
+  spans: number
+  errors: number
+  llmCalls: number
+  tokens: { input: number; output: number; total: number }
+  costUsd: number
+  costIncomplete: boolean
+  durationMs: number
+  scores: Array<{ name: string; value: number | null; stringValue: string }>
+}
+
+async function traceTotals(
+  client: ClickHouseClient,
+  project: string,
+  traceIds: string[],
+  startNs: string[],
+): Promise<Map<string, Totals>> {
+  const bag = new ParamBag()
+  const ns = startNs.map((s) => BigInt(s))
+  const min = ns.reduce((a, b) => (a < b ? a : b))
+  const max = ns.reduce((a, b) => (a > b ? a : b))
+  const p = bag.add(project, 'String')
+  const ids = bag.add(traceIds, 'Array(String)')
+  // Child spans start after their root; a day of slack covers long agent runs and clock skew.
+  const lo = bag.add(String(min - 3_600_000_000_000n), 'Int64')
+  const hi = bag.add(String(max + 86_400_000_000_000n), 'Int64')
+  const rows = await select<{
+    trace_id: string
+    spans: number
+    errors: number
+    llm: number
+    in_tok: number
+    out_tok: number
+    tot_tok: number
+    cost: number
+    cost_unknown: number
+    dur: number
+    scores: Array<[string, number | null, string]>
+  }>(
+    client,
+    `SELECT t.*, s.scores FROM (
+       SELECT trace_id, count() AS spans, countIf(status_code = 'error') AS errors, countIf(kind = 'llm') AS llm,
+              sum(input_tokens) AS in_tok, sum(output_tokens) AS out_tok, sum(total_tokens) AS tot_tok,
+              sum(ifNull(cost_usd, 0)) AS cost, countIf(kind = 'llm' AND cost_usd IS NULL) AS cost_unknown,
+              (toUnixTimestamp64Nano(max(end_time)) - toUnixTimestamp64Nano(min(start_time))) / 1e6 AS dur
+       FROM spans FINAL
+       WHERE project_id = ${p} AND trace_id IN ${ids}
+         AND start_time >= fromUnixTimestamp64Nano(${lo}, 'UTC') AND start_time <= fromUnixTimestamp64Nano(${hi}, 'UTC')
+       GROUP BY trace_id) AS t
+     LEFT JOIN (
+       SELECT trace_id, groupArray((name, value, string_value)) AS scores
+       FROM scores FINAL WHERE project_id = ${p} AND trace_id IN ${ids} GROUP BY trace_id) AS s
+     ON t.trace_id = s.trace_id`,
+    bag.values,
+  )
+  return new Map(
+    rows.map((r) => [
+      r.trace_id,
+      {
+        spans: Number(r.spans),
+        errors: Number(r.errors),
+        llmCalls: Number(r.llm),
+        tokens: { input: Number(r.in_tok), output: Number(r.out_tok), total: Number(r.tot_tok) },
+        costUsd: Number(r.cost),
+        costIncomplete: Number(r.cost_unknown) > 0,
+        durationMs: Number(r.dur),
+        scores: (r.scores ?? []).map(([name, value, stringValue]) => ({ name, value, stringValue })),
+      },
+    ]),
+  )
+}

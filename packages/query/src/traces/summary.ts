@@ -1,0 +1,137 @@
+import { type ClickHouseClient, ParamBag, numOrNull, select } from '../db.js'
+import { errors } from '../errors.js'
+import { MODEL_EXPR, onlyRollupFields, spanConditions, type SpanFilter } from '../filters.js'
+import { parseDuration } from '../time.js'
+
+export const SUMMARY_DIMENSIONS = ['model', 'service', 'provider', 'operation', 'kind', 'environment', 'release'] as const
+export type SummaryDimension = (typeof SUMMARY_DIMENSIONS)[number]
+
+export interface SummaryOptions {
+  filter?: SpanFilter
+  groupBy?: SummaryDimension[]
+  /** time bucket such as 1m, 1h, 1d; omitted = one row per group */
+  bucket?: string
+}
+
+export interface SummaryRow {
+  bucket: string | null
+  group: Partial<Record<SummaryDimension, string>>
+  calls: number
+  errors: number
+  errorRate: number
+  tokens: { input: number; output: number; total: number }
+  costUsd: number
+  /** LLM calls without a known price (not in costUsd) */
+  costUnknownCalls: number
+  latencyMs: { avg: number | null; p50: number | null; p95: number | null; p99: number | null; max: number | null }
+  ttftMs: { p50: number | null; p95: number | null; p99: number | null }
+}
+
+export interface Summary {
+  /** `rollup` = read from spans_minute; `spans` = the filter needed raw spans */
+  source: 'rollup' | 'spans'
+  rows: SummaryRow[]
+}
+
+const ROLLUP_COL: Record<SummaryDimension, string> = {
+  model: 'model',
+  service: 'service_name',
+  provider: 'provider',
+  operation: 'operation',
+  kind: 'kind',
+  environment: 'environment',
+  release: 'release',
+}
+const SPAN_COL: Record<SummaryDimension, string> = { ...ROLLUP_COL, model: MODEL_EXPR }
+
+/**
+ * Calls, errors, tokens, cost and latency/TTFT percentiles per group and time bucket.
+ * Reads the per-minute rollup when the filter only uses rollup dimensions (so
+ * buckets are whole minutes); percentiles are t-digest estimates either way.
+ */
+export async function summary(client: ClickHouseClient, project: string, opts: SummaryOptions = {}): Promise<Summary> {
+  const filter = opts.filter ?? {}
+  const groupBy = opts.groupBy ?? []
+  for (const g of groupBy) if (!SUMMARY_DIMENSIONS.includes(g)) throw errors.BAD_REQUEST(`groupBy: unknown dimension ${g}`)
+  const bucketSeconds = opts.bucket ? Math.max(60, Math.round(parseDuration(opts.bucket, 'bucket') / 1000)) : undefined
+  const useRollup = onlyRollupFields(filter)
+  const bag = new ParamBag()
+  const cols = useRollup ? ROLLUP_COL : SPAN_COL
+  const timeCol = useRollup ? 'minute' : 'start_time'
+  const dims = groupBy.map((g) => `${cols[g]} AS g_${g}`)
+  const bucketExpr = bucketSeconds
+    ? `toString(toStartOfInterval(${timeCol}, toIntervalSecond(${bucketSeconds}), 'UTC')) AS bucket`
+    : 'NULL AS bucket'
+  const keys = [...groupBy.map((g) => `g_${g}`), ...(bucketSeconds ? ['bucket'] : [])]
+
+  let sql: string
+  if (useRollup) {
+    const where = rollupConditions(project, filter, bag)
+    sql = `SELECT ${[bucketExpr, ...dims].join(', ')},
+        sum(calls) AS calls, sum(errors) AS errs, sum(input_tokens) AS in_tok, sum(output_tokens) AS out_tok,
+        sum(total_tokens) AS tot_tok, sum(cost_usd) AS cost, sum(cost_unknown) AS cost_unknown,
+        sum(duration_sum_ms) / nullIf(sum(calls), 0) AS avg_ms, max(duration_max_ms) AS max_ms,
+        quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(duration_q) AS lat_q,
+        if(sum(ttft_count) > 0, quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(ttft_q), []) AS ttft_q
+      FROM spans_minute WHERE ${where.join(' AND ')}
+      ${keys.length ? `GROUP BY ${keys.join(', ')} ORDER BY ${keys.join(', ')}` : ''}`
+  } else {
+    const where = spanConditions(project, filter, bag)
+    sql = `SELECT ${[bucketExpr, ...dims].join(', ')},
+        count() AS calls, countIf(status_code = 'error') AS errs, sum(input_tokens) AS in_tok,
+        sum(output_tokens) AS out_tok, sum(total_tokens) AS tot_tok, sum(ifNull(cost_usd, 0)) AS cost,
+        countIf(kind = 'llm' AND cost_usd IS NULL) AS cost_unknown, avg(duration_ms) AS avg_ms, max(duration_ms) AS max_ms,
+        quantilesTDigest(0.5, 0.9, 0.95, 0.99)(duration_ms) AS lat_q,
+        if(count(ttft_ms) > 0, quantilesTDigestIf(0.5, 0.9, 0.95, 0.99)(assumeNotNull(ttft_ms), ttft_ms IS NOT NULL), []) AS ttft_q
+      FROM spans FINAL WHERE ${where.join(' AND ')}
+      ${keys.length ? `GROUP BY ${keys.join(', ')} ORDER BY ${keys.join(', ')}` : ''}`
+  }
+  const raw = await select<Record<string, unknown>>(client, sql, bag.values)
+  const rows = raw
+    .filter((r) => Number(r.calls) > 0)
+    .map((r): SummaryRow => {
+      const lat = (r.lat_q as number[] | null) ?? []
+      const ttft = (r.ttft_q as number[] | null) ?? []
+      const group: Partial<Record<SummaryDimension, string>> = {}
+      for (const g of groupBy) group[g] = String(r[`g_${g}`])
+      const calls = Number(r.calls)
+      const errs = Number(r.errs)
+      return {
+        bucket: r.bucket === null || r.bucket === undefined ? null : new Date(`${String(r.bucket).replace(' ', 'T')}Z`).toISOString(),
+        group,
+        calls,
+        errors: errs,
+        errorRate: calls > 0 ? errs / calls : 0,
+        tokens: { input: Number(r.in_tok), output: Number(r.out_tok), total: Number(r.tot_tok) },
+        costUsd: Number(r.cost),
+        costUnknownCalls: Number(r.cost_unknown),
+        latencyMs: {
+          avg: numOrNull(r.avg_ms),
+          p50: numOrNull(lat[0]),
+          p95: numOrNull(lat[2]),
+          p99: numOrNull(lat[3]),
+          max: numOrNull(r.max_ms),
+        },
+        ttftMs: { p50: numOrNull(ttft[0]), p95: numOrNull(ttft[2]), p99: numOrNull(ttft[3]) },
+      }
+    })
+  return { source: useRollup ? 'rollup' : 'spans', rows }
+}
+
+function rollupConditions(project: string, f: SpanFilter, bag: ParamBag): string[] {
+  const out = [`project_id = ${bag.add(project, 'String')}`]
+  // Rollup rows are whole minutes: a bound inside a minute includes that minute.
+  if (f.from) out.push(`minute >= toStartOfMinute(${bag.add(f.from.toISOString().replace('T', ' ').replace('Z', ''), "DateTime64(3, 'UTC')")})`)
+  if (f.to) out.push(`minute < ${bag.add(f.to.toISOString().replace('T', ' ').replace('Z', ''), "DateTime64(3, 'UTC')")}`)
+  const inList = (col: string, v: string[] | undefined) => {
+    if (v && v.length > 0) out.push(`${col} IN ${bag.add(v, 'Array(String)')}`)
+  }
+  inList('service_name', f.service)
+  inList('model', f.model)
+  inList('provider', f.provider)
+  inList('operation', f.operation)
+  inList('kind', f.kind)
+  inList('environment', f.environment)
+  inList('release', f.release)
+  return out
+}

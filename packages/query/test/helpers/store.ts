@@ -1,0 +1,58 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createStore, loadConfig, migrate, type Store } from '@spanlens/ingest'
+
+/** One embedded store per test file (libchdb allows one data directory per process). */
+export async function openStore(): Promise<{ store: Store; close: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'spanlens-query-'))
+  const store = await createStore(loadConfig({ env: { SPANLENS_DATA_DIR: dir } }).store)
+  await migrate(store)
+  return {
+    store,
+    close: async () => {
+      await store.close().catch(() => undefined)
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+let seq = 0
+const hex = (n: number, width: number) => n.toString(16).padStart(width, '0')
+
+export function traceId(n: number): string {
+  return hex(n, 32)
+}
+
+/** A span row with sensible defaults; start is an ISO time or Date. */
+export function span(o: Record<string, unknown> & { start?: string | Date } = {}): Record<string, unknown> {
+  seq++
+  const start = o.start instanceof Date ? o.start : new Date(o.start ?? Date.now() - 3_600_000)
+  const duration = typeof o.duration_ms === 'number' ? o.duration_ms : 100
+  const end = new Date(start.getTime() + duration)
+  const fmt = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '')
+  const { start: _s, ...rest } = o
+  return {
+    project_id: 'p1',
+    trace_id: traceId(seq),
+    span_id: hex(seq, 16),
+    parent_span_id: '',
+    name: 'chat',
+    kind: 'llm',
+    span_kind: 'client',
+    service_name: 'svc',
+    status_code: 'ok',
+    request_model: 'gpt-4o',
+    input_tokens: 10,
+    output_tokens: 20,
+    total_tokens: 30,
+    duration_ms: duration,
+    start_time: fmt(start),
+    end_time: fmt(end),
+    ...rest,
+  }
+}
+
+export async function insertSpans(store: Store, rows: Array<Record<string, unknown>>): Promise<void> {
+  await store.client.insert({ table: 'spans', values: rows, format: 'JSONEachRow' })
+}
