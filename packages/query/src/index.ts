@@ -8,3 +8,5 @@ export { recordScore, scoreBodySchema, type ScoreInput, type RecordedScore } fro
 export { drift, driftRequestSchema, type DriftRequest, type DriftReport } from './drift/report.js'
 export { DEFAULT_SIGNALS, BUILTIN_SIGNALS } from './drift/signals.js'
 export { DEFAULT_THRESHOLDS, type DriftThresholds, type SignalDrift, type DriftStatistic } from './drift/types.js'
+export { bias, biasRequestSchema, BIAS_OUTCOMES, type BiasRequest, type BiasReport, type BiasGroup, type BiasOutcome } from './bias/report.js'
+export { counterfactual, counterfactualRequestSchema, PAIR_ID_ATTR, PAIR_SIDE_ATTR, type CounterfactualRequest, type CounterfactualReport } from './bias/counterfactual.js'

@@ -1,0 +1,77 @@
+import { errors } from '../errors.js'
+import { MODEL_EXPR } from '../filters.js'
+
+/**
+ * A group key as SQL over `spans`. Derived `language` is the writing system of the
+ * prompt (ClickHouse has no language detector in chDB): zh, ja, ko, ru (Cyrillic),
+ * ar, hi (Devanagari), el, he, th, latin, or unknown.
+ */
+export function groupExpr(key: string): { expr: string; params: Record<string, unknown> } {
+  const [kind, ...rest] = key.split(':')
+  const arg = rest.join(':')
+  switch (kind) {
+    case 'attr':
+      if (arg) return { expr: 'attributes[{g_key:String}]', params: { g_key: arg } }
+      break
+    case 'resource':
+      if (arg) return { expr: 'resource_attributes[{g_key:String}]', params: { g_key: arg } }
+      break
+    case 'user_prefix': {
+      const n = Number(arg)
+      if (Number.isInteger(n) && n > 0 && n <= 256) return { expr: `substringUTF8(user_id, 1, ${n})`, params: {} }
+      break
+    }
+    case 'user':
+      return { expr: 'user_id', params: {} }
+    case 'language':
+      return {
+        expr: `multiIf(
+          match(input, '[\\\\p{Hiragana}\\\\p{Katakana}]'), 'ja',
+          match(input, '\\\\p{Han}'), 'zh',
+          match(input, '\\\\p{Hangul}'), 'ko',
+          match(input, '\\\\p{Cyrillic}'), 'ru',
+          match(input, '\\\\p{Arabic}'), 'ar',
+          match(input, '\\\\p{Devanagari}'), 'hi',
+          match(input, '\\\\p{Greek}'), 'el',
+          match(input, '\\\\p{Hebrew}'), 'he',
+          match(input, '\\\\p{Thai}'), 'th',
+          match(input, '\\\\p{Latin}'), 'latin',
+          'unknown')`,
+        params: {},
+      }
+    case 'model':
+      return { expr: MODEL_EXPR, params: {} }
+    case 'service':
+      return { expr: 'toString(service_name)', params: {} }
+    case 'environment':
+    case 'release':
+    case 'provider':
+      return { expr: `toString(${kind})`, params: {} }
+  }
+  throw errors.BAD_REQUEST(
+    `groupBy: expected attr:<key>, resource:<key>, user_prefix:<n>, user, language, model, service, environment, release or provider, got "${key}"`,
+  )
+}
+
+/** Default refusal phrases (case-insensitive substrings of the completion). */
+export const REFUSAL_PHRASES = [
+  "i can't help with",
+  'i cannot help with',
+  "i can't assist",
+  'i cannot assist',
+  "i'm sorry, but i can",
+  "i'm not able to",
+  'i am not able to',
+  "i'm unable to",
+  'i am unable to',
+  "i won't be able to",
+  'as an ai language model',
+  'i must decline',
+  'i cannot provide',
+  "i can't provide",
+  'i cannot comply',
+]
+
+export function refusalExpr(phrasesParam: string): string {
+  return `(finish_reason = 'content_filter' OR multiSearchAnyCaseInsensitiveUTF8(output, ${phrasesParam}))`
+}

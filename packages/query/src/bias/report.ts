@@ -1,0 +1,217 @@
+import { z } from 'zod'
+import { type ClickHouseClient, ParamBag, num, select } from '../db.js'
+import { errors } from '../errors.js'
+import { spanConditions, spanFilterSchema, toSpanFilter } from '../filters.js'
+import { Z95 } from '../stats/distributions.js'
+import { chiSquaredIndependence, twoProportionZ, welchZ, wilson } from '../stats/proportions.js'
+import { groupExpr, REFUSAL_PHRASES, refusalExpr } from './groups.js'
+
+export const BIAS_OUTCOMES = ['error_rate', 'refusal_rate', 'negative_feedback_rate', 'score_mean', 'latency_p95', 'output_length'] as const
+export type BiasOutcome = (typeof BIAS_OUTCOMES)[number]
+
+export const biasRequestSchema = z
+  .object({
+    groupBy: z.string(),
+    outcome: z.enum(BIAS_OUTCOMES),
+    /** score name for negative_feedback_rate / score_mean (default "feedback") */
+    score: z.string().default('feedback'),
+    /** a score at or below this is negative feedback (default 0: thumbs 0/1 or -1/1) */
+    negativeAtMost: z.number().default(0),
+    filter: spanFilterSchema.optional(),
+    /** groups smaller than this are reported but not judged (default 30) */
+    minGroupSize: z.number().int().min(1).default(30),
+    alpha: z.number().gt(0).lt(1).default(0.05),
+    /** four-fifths rule threshold on the favourable-rate ratio (default 0.8) */
+    ratioThreshold: z.number().gt(0).max(1).default(0.8),
+    refusalPhrases: z.array(z.string().min(1)).max(200).optional(),
+    maxGroups: z.number().int().min(1).max(1000).default(100),
+  })
+  .strict()
+
+export type BiasRequest = z.input<typeof biasRequestSchema>
+
+export interface BiasGroup {
+  group: string
+  n: number
+  value: number | null
+  ci: [number, number] | null
+  judged: boolean
+  /** value − best group's value */
+  difference: number | null
+  /**
+   * ratio to the best group on the favourable scale (1 − rate for bad-outcome rates,
+   * best/value for latency, value/best for score and output length); 1 = parity
+   */
+  ratio: number | null
+  fourFifthsViolation: boolean | null
+  /** test against the best group: two-proportion z (rates) or Welch z (means) */
+  pValue: number | null
+  /** Bonferroni-adjusted over the (judged groups − 1) comparisons */
+  pValueAdjusted: number | null
+  significant: boolean | null
+}
+
+export interface BiasReport {
+  groupBy: string
+  outcome: BiasOutcome
+  kind: 'proportion' | 'mean' | 'quantile'
+  /** lower or higher values are better */
+  better: 'lower' | 'higher'
+  bestGroup: string | null
+  groups: BiasGroup[]
+  /** fairlearn demographic parity over judged groups: max − min and min / max of the outcome values */
+  demographicParityDifference: number | null
+  demographicParityRatio: number | null
+  /** χ² test of independence, groups × {outcome, not}, no Yates correction (rates only) */
+  chiSquared: { statistic: number; df: number; pValue: number } | null
+  comparisons: number
+  /** at least one judged group violates four-fifths (rates/ratios) and differs significantly */
+  flagged: boolean
+}
+
+const KIND: Record<BiasOutcome, BiasReport['kind']> = {
+  error_rate: 'proportion',
+  refusal_rate: 'proportion',
+  negative_feedback_rate: 'proportion',
+  score_mean: 'mean',
+  latency_p95: 'quantile',
+  output_length: 'mean',
+}
+const BETTER: Record<BiasOutcome, 'lower' | 'higher'> = {
+  error_rate: 'lower',
+  refusal_rate: 'lower',
+  negative_feedback_rate: 'lower',
+  score_mean: 'higher',
+  latency_p95: 'lower',
+  output_length: 'higher',
+}
+
+interface Row {
+  g: string
+  n: number
+  k: number
+  mean: number
+  var: number
+  p95: number
+}
+
+/** Per-group outcome with confidence intervals, parity metrics and significance, computed from per-group aggregates. */
+export async function bias(client: ClickHouseClient, project: string, request: BiasRequest, now = new Date()): Promise<BiasReport> {
+  const parsed = biasRequestSchema.safeParse(request)
+  if (!parsed.success) throw errors.BAD_REQUEST(`bias: ${z.prettifyError(parsed.error)}`)
+  const r = parsed.data
+  const filter = toSpanFilter(r.filter, now)
+  const bag = new ParamBag()
+  const g = groupExpr(r.groupBy)
+  Object.assign(bag.values, g.params)
+  const where = spanConditions(project, filter, bag)
+  if (!filter.kind || filter.kind.length === 0) where.push("kind = 'llm'")
+  let sql: string
+  if (r.outcome === 'negative_feedback_rate' || r.outcome === 'score_mean') {
+    // Scores are per trace (or span): group by the scored trace's root span.
+    const p = bag.add(project, 'String')
+    const name = bag.add(r.score, 'String')
+    const neg = bag.add(r.negativeAtMost, 'Float64')
+    const rootWhere = spanConditions(project, filter, bag)
+    sql = `SELECT t.g AS g, count() AS n, countIf(s.v <= ${neg}) AS k, avg(s.v) AS mean, varSamp(s.v) AS var, 0 AS p95
+      FROM (SELECT trace_id, avg(assumeNotNull(value)) AS v FROM scores FINAL
+            WHERE project_id = ${p} AND name = ${name} AND value IS NOT NULL AND isFinite(assumeNotNull(value)) GROUP BY trace_id) AS s
+      INNER JOIN (SELECT trace_id, any(${g.expr}) AS g FROM spans FINAL WHERE ${rootWhere.join(' AND ')} AND parent_span_id = '' GROUP BY trace_id) AS t
+      ON s.trace_id = t.trace_id
+      GROUP BY g ORDER BY n DESC LIMIT ${r.maxGroups}`
+  } else {
+    const phrases = bag.add(r.refusalPhrases ?? REFUSAL_PHRASES, 'Array(String)')
+    const outcome =
+      r.outcome === 'error_rate'
+        ? "status_code = 'error'"
+        : r.outcome === 'refusal_rate'
+          ? refusalExpr(phrases)
+          : '0'
+    const value = r.outcome === 'output_length' ? 'toFloat64(output_tokens)' : 'duration_ms'
+    sql = `SELECT ${g.expr} AS g, count() AS n, countIf(${outcome}) AS k, avg(${value}) AS mean, varSamp(${value}) AS var,
+        ${r.outcome === 'latency_p95' ? 'quantileExact(0.95)(duration_ms)' : '0'} AS p95
+      FROM spans FINAL WHERE ${where.join(' AND ')}
+      GROUP BY g ORDER BY n DESC LIMIT ${r.maxGroups}`
+  }
+  const rows = (await select<Row>(client, sql, bag.values)).map((x) => ({ ...x, g: String(x.g), n: num(x.n), k: num(x.k), mean: num(x.mean), var: num(x.var), p95: num(x.p95) }))
+  if (rows.length === 0) throw errors.NOT_ENOUGH_DATA('no spans match the filter')
+  return judge(r.groupBy, r.outcome, rows, r.minGroupSize, r.alpha, r.ratioThreshold)
+}
+
+export function judge(groupBy: string, outcome: BiasOutcome, rows: Row[], minGroupSize: number, alpha: number, ratioThreshold: number): BiasReport {
+  const kind = KIND[outcome]
+  const better = BETTER[outcome]
+  const valueOf = (x: Row): number | null =>
+    x.n === 0 ? null : kind === 'proportion' ? x.k / x.n : kind === 'quantile' ? x.p95 : Number.isFinite(x.mean) ? x.mean : null
+  const judged = rows.filter((x) => x.n >= minGroupSize && valueOf(x) !== null)
+  const best = judged.reduce<Row | null>((b, x) => {
+    if (!b) return x
+    const vb = valueOf(b) as number
+    const vx = valueOf(x) as number
+    return better === 'lower' ? (vx < vb ? x : b) : vx > vb ? x : b
+  }, null)
+  const comparisons = Math.max(0, judged.length - 1)
+  const bestValue = best ? (valueOf(best) as number) : null
+
+  const groups = rows.map((x): BiasGroup => {
+    const value = valueOf(x)
+    const isJudged = judged.includes(x)
+    const ci: [number, number] | null =
+      kind === 'proportion'
+        ? wilson(x.k, x.n)
+        : kind === 'mean' && x.n > 1 && Number.isFinite(x.var)
+          ? [x.mean - (Z95 * Math.sqrt(x.var)) / Math.sqrt(x.n), x.mean + (Z95 * Math.sqrt(x.var)) / Math.sqrt(x.n)]
+          : null
+    if (!isJudged || !best || value === null || bestValue === null) {
+      return { group: x.g, n: x.n, value, ci, judged: false, difference: null, ratio: null, fourFifthsViolation: null, pValue: null, pValueAdjusted: null, significant: null }
+    }
+    const ratio =
+      kind === 'proportion'
+        ? bestValue === 1
+          ? 1
+          : (1 - value) / (1 - bestValue)
+        : better === 'lower'
+          ? value === 0
+            ? 1
+            : bestValue / value
+          : bestValue === 0
+            ? 1
+            : value / bestValue
+    let pValue: number | null = null
+    if (x !== best) {
+      if (kind === 'proportion') pValue = twoProportionZ(x.k, x.n, best.k, best.n).p
+      else if (kind === 'mean') pValue = welchZ(x.n, x.mean, x.var, best.n, best.mean, best.var).p
+    }
+    const adjusted = pValue === null ? null : Math.min(1, pValue * Math.max(1, comparisons))
+    return {
+      group: x.g,
+      n: x.n,
+      value,
+      ci,
+      judged: true,
+      difference: value - bestValue,
+      ratio,
+      fourFifthsViolation: ratio < ratioThreshold,
+      pValue,
+      pValueAdjusted: adjusted,
+      significant: adjusted === null ? null : adjusted < alpha,
+    }
+  })
+  const values = judged.map((x) => valueOf(x) as number)
+  const max = values.length ? Math.max(...values) : null
+  const min = values.length ? Math.min(...values) : null
+  const chi = kind === 'proportion' && judged.length > 1 ? chiSquaredIndependence(judged.map((x) => ({ k: x.k, n: x.n }))) : null
+  return {
+    groupBy,
+    outcome,
+    kind,
+    better,
+    bestGroup: best?.g ?? null,
+    groups,
+    demographicParityDifference: max !== null && min !== null && judged.length > 1 ? max - min : null,
+    demographicParityRatio: max !== null && min !== null && judged.length > 1 ? (max === 0 ? 1 : min / max) : null,
+    chiSquared: chi ? { statistic: chi.statistic, df: chi.df, pValue: chi.p } : null,
+    comparisons,
+    flagged: groups.some((x) => x.fourFifthsViolation === true && x.significant === true),
+  }
+}

@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Store } from '@spanlens/ingest'
+import { bias, counterfactual } from '../src/index.js'
+import { insertSpans, openStore, span } from './helpers/store.js'
+
+let store: Store
+let close: () => Promise<void>
+
+const group = (project: string, grp: string, bad: number, n: number, extra: Record<string, unknown> = {}) =>
+  Array.from({ length: n }, (_, i) => span({ project_id: project, attributes: { grp }, status_code: i < bad ? 'error' : 'ok', ...extra }))
+
+beforeAll(async () => {
+  ;({ store, close } = await openStore())
+  await insertSpans(store, [
+    // scipy.stats.chi2_contingency([[10, 10, 20], [20, 20, 20]]) -> statistic 2.7777777777777777, pvalue 0.24935220877729619, dof 2
+    ...group('chi', 'A', 10, 30),
+    ...group('chi', 'B', 10, 30),
+    ...group('chi', 'C', 20, 40),
+    // statsmodels proportions_ztest(count=[5, 12], nobs=[83, 99]) -> pvalue 0.159 (docs print 3 decimals)
+    ...group('z', 'X', 5, 83),
+    ...group('z', 'Y', 12, 99),
+    ...group('z', 'tiny', 3, 3),
+    // Wilson 95% interval for 0 / 10 is [0, 0.2775]
+    ...group('one', 'only', 0, 10),
+    // refusals: content_filter or a refusal phrase in the completion
+    ...Array.from({ length: 10 }, (_, i) => span({ project_id: 'ref', attributes: { grp: 'a' }, finish_reason: i < 2 ? 'content_filter' : 'stop', output: 'Sure!' })),
+    ...Array.from({ length: 10 }, (_, i) => span({ project_id: 'ref', attributes: { grp: 'b' }, output: i < 5 ? "I'm sorry, but I can't help with that." : 'Sure!' })),
+    // derived language from the prompt's script
+    ...Array.from({ length: 4 }, () => span({ project_id: 'lang', input: 'Привет, как дела?' })),
+    ...Array.from({ length: 6 }, () => span({ project_id: 'lang', input: 'How are you?' })),
+    ...Array.from({ length: 2 }, () => span({ project_id: 'lang', input: '你好' })),
+    // counterfactual pairs: side b refused in 10 of 12 pairs, side a never; b's answers 10 tokens shorter
+    ...Array.from({ length: 12 }, (_, i) => [
+      span({ project_id: 'cf', output: 'Here you go', output_tokens: 50 + i, attributes: { 'spanlens.counterfactual.pair_id': `p${i}`, 'spanlens.counterfactual.side': 'a' } }),
+      span({
+        project_id: 'cf',
+        output: i < 10 ? 'I cannot help with that' : 'Here you go',
+        output_tokens: 40 + i + (i % 2),
+        attributes: { 'spanlens.counterfactual.pair_id': `p${i}`, 'spanlens.counterfactual.side': 'b' },
+      }),
+    ]).flat(),
+  ])
+})
+afterAll(async () => close())
+
+describe('bias across groups', () => {
+  it('chi-squared test of independence matches scipy chi2_contingency', async () => {
+    const r = await bias(store.client, 'chi', { groupBy: 'attr:grp', outcome: 'error_rate', minGroupSize: 1 })
+    expect(r.chiSquared?.statistic).toBeCloseTo(2.7777777777777777, 10)
+    expect(r.chiSquared?.pValue).toBeCloseTo(0.24935220877729619, 9)
+    expect(r.chiSquared?.df).toBe(2)
+    expect(r.comparisons).toBe(2)
+  })
+
+  it('two-proportion z-test matches statsmodels proportions_ztest; demographic parity per fairlearn definitions', async () => {
+    const r = await bias(store.client, 'z', { groupBy: 'attr:grp', outcome: 'error_rate', minGroupSize: 10 })
+    const y = r.groups.find((g) => g.group === 'Y')
+    const x = r.groups.find((g) => g.group === 'X')
+    expect(r.bestGroup).toBe('X')
+    expect(y?.pValue).toBeCloseTo(0.159, 3)
+    // one comparison (tiny is below minGroupSize): Bonferroni leaves p unchanged
+    expect(y?.pValueAdjusted).toBeCloseTo(y?.pValue ?? -1, 12)
+    expect(y?.significant).toBe(false)
+    // fairlearn: difference = max − min, ratio = min / max of the group rates
+    expect(r.demographicParityDifference).toBeCloseTo(12 / 99 - 5 / 83, 12)
+    expect(r.demographicParityRatio).toBeCloseTo(5 / 83 / (12 / 99), 12)
+    // four-fifths on the favourable (non-error) rate: (1 − 12/99) / (1 − 5/83) > 0.8
+    expect(y?.ratio).toBeCloseTo((1 - 12 / 99) / (1 - 5 / 83), 12)
+    expect(y?.fourFifthsViolation).toBe(false)
+    expect(x?.difference).toBe(0)
+    // a group under minGroupSize is reported but not judged
+    const tiny = r.groups.find((g) => g.group === 'tiny')
+    expect(tiny).toMatchObject({ n: 3, value: 1, judged: false, significant: null })
+    expect(r.flagged).toBe(false)
+  })
+
+  it('one group: Wilson interval, no comparisons, no parity figures', async () => {
+    const r = await bias(store.client, 'one', { groupBy: 'attr:grp', outcome: 'error_rate', minGroupSize: 1 })
+    expect(r.groups).toHaveLength(1)
+    expect(r.groups[0]?.ci?.[0]).toBe(0)
+    expect(r.groups[0]?.ci?.[1]).toBeCloseTo(0.2775, 4)
+    expect(r.demographicParityDifference).toBeNull()
+    expect(r.chiSquared).toBeNull()
+  })
+
+  it('refusal rate counts content_filter and refusal phrases', async () => {
+    const r = await bias(store.client, 'ref', { groupBy: 'attr:grp', outcome: 'refusal_rate', minGroupSize: 1 })
+    expect(r.groups.find((g) => g.group === 'a')?.value).toBeCloseTo(0.2, 12)
+    expect(r.groups.find((g) => g.group === 'b')?.value).toBeCloseTo(0.5, 12)
+  })
+
+  it('groups by the prompt script as a derived language', async () => {
+    const r = await bias(store.client, 'lang', { groupBy: 'language', outcome: 'output_length', minGroupSize: 1 })
+    expect(Object.fromEntries(r.groups.map((g) => [g.group, g.n]))).toEqual({ latin: 6, ru: 4, zh: 2 })
+  })
+
+  it('no matching spans is SPANLENS_NOT_ENOUGH_DATA', async () => {
+    await expect(bias(store.client, 'nobody', { groupBy: 'attr:grp', outcome: 'error_rate' })).rejects.toMatchObject({ code: 'SPANLENS_NOT_ENOUGH_DATA' })
+  })
+
+  it('an unknown group key is SPANLENS_BAD_REQUEST', async () => {
+    await expect(bias(store.client, 'z', { groupBy: 'shoe_size', outcome: 'error_rate' })).rejects.toMatchObject({ code: 'SPANLENS_BAD_REQUEST' })
+  })
+})
+
+describe('counterfactual pairs', () => {
+  it('compares refusals with McNemar and output length with a paired test', async () => {
+    const r = await counterfactual(store.client, 'cf', {})
+    expect(r.pairs).toBe(12)
+    expect(r.refusal).toMatchObject({ onlyA: 0, onlyB: 10, method: 'mcnemar_exact', significant: true })
+    // exact McNemar: two-sided binomial(10, 0.5) at 0 = 2 · 0.5^10
+    expect(r.refusal.pValue).toBeCloseTo(2 * 0.5 ** 10, 12)
+    expect(r.outputLength.meanDifference).toBeCloseTo(-9.5, 12)
+    expect(r.outputLength.significant).toBe(true)
+    expect(r.score.pairs).toBe(0)
+  })
+
+  it('too few pairs is SPANLENS_NOT_ENOUGH_DATA', async () => {
+    await expect(counterfactual(store.client, 'z', {})).rejects.toMatchObject({ code: 'SPANLENS_NOT_ENOUGH_DATA' })
+  })
+})
