@@ -1,0 +1,86 @@
+import { readFileSync, statSync } from 'node:fs'
+import { parse as parseYaml } from 'yaml'
+import { z } from 'zod'
+import { errors } from '../errors.js'
+import { spanFilterSchema } from '../filters.js'
+import { parseDuration } from '../time.js'
+
+const list = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : [v]))
+const filterNoTime = spanFilterSchema.omit({ from: true, to: true })
+
+const indicatorSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('success') }).strict(),
+  z.object({ type: z.literal('latency'), thresholdMs: z.number().positive() }).strict(),
+  z.object({ type: z.literal('ttft'), thresholdMs: z.number().positive() }).strict(),
+  z.object({ type: z.literal('ratio'), good: filterNoTime, total: filterNoTime }).strict(),
+])
+
+export const sloSchema = z
+  .object({
+    name: z.string().trim().min(1),
+    description: z.string().optional(),
+    service: list.optional(),
+    model: list.optional(),
+    environment: list.optional(),
+    kind: list.optional(),
+    operation: list.optional(),
+    /** percent (99.9) or fraction (0.999) */
+    objective: z
+      .number()
+      .gt(0)
+      .lt(100)
+      .transform((v) => (v >= 1 ? v / 100 : v))
+      .refine((v) => v < 1, { error: 'objective must be below 100%' }),
+    window: z
+      .string()
+      .default('30d')
+      .refine((v) => /^\d+[mhdw]$/.test(v), { error: 'expected a rolling window such as 28d or 30d' }),
+    indicator: indicatorSchema,
+  })
+  .strict()
+
+export const sloFileSchema = z.union([
+  z.object({ version: z.number().optional(), slos: z.array(sloSchema).min(1) }).strict(),
+  z.array(sloSchema).min(1).transform((slos) => ({ version: undefined, slos })),
+])
+
+export type SloDefinition = z.output<typeof sloSchema>
+export type SloDefinitionInput = z.input<typeof sloSchema>
+
+/** Parses YAML or JSON text (JSON is YAML) into validated SLO definitions. */
+export function parseSloText(text: string, path = '<inline>'): SloDefinition[] {
+  let raw: unknown
+  try {
+    raw = parseYaml(text)
+  } catch (err) {
+    throw errors.SLO_FILE_INVALID(path, (err as Error).message)
+  }
+  const parsed = sloFileSchema.safeParse(raw)
+  if (!parsed.success) throw errors.SLO_FILE_INVALID(path, z.prettifyError(parsed.error))
+  const names = new Set<string>()
+  for (const s of parsed.data.slos) {
+    if (names.has(s.name)) throw errors.SLO_FILE_INVALID(path, `duplicate SLO name "${s.name}"`)
+    names.add(s.name)
+    parseDuration(s.window, `${s.name}.window`)
+  }
+  return parsed.data.slos
+}
+
+const cache = new Map<string, { mtimeMs: number; slos: SloDefinition[] }>()
+
+/** Reads the SLO file, re-reading only when it changed (edit it without restarting). */
+export function loadSloFile(path: string): SloDefinition[] {
+  let mtimeMs: number
+  let text: string
+  try {
+    mtimeMs = statSync(path).mtimeMs
+    const hit = cache.get(path)
+    if (hit && hit.mtimeMs === mtimeMs) return hit.slos
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw errors.SLO_FILE_INVALID(path, (err as Error).message)
+  }
+  const slos = parseSloText(text, path)
+  cache.set(path, { mtimeMs, slos })
+  return slos
+}
