@@ -12,3 +12,4 @@ export { bias, biasRequestSchema, BIAS_OUTCOMES, type BiasRequest, type BiasRepo
 export { counterfactual, counterfactualRequestSchema, PAIR_ID_ATTR, PAIR_SIDE_ATTR, type CounterfactualRequest, type CounterfactualReport } from './bias/counterfactual.js'
 export { loadSloFile, parseSloText, sloSchema, type SloDefinition, type SloDefinitionInput } from './slo/file.js'
 export { sloStatus, ALERT_RULES, BURN_WINDOWS, type SloReport, type SloStatus, type SloAlert, type BurnWindow } from './slo/status.js'
+export { runSandboxedSql, ANALYST_TABLES, TABLE_FUNCTION_ALLOW, SYSTEM_TABLE_ALLOW, type SqlResult, type SandboxLimits } from './sql/sandbox.js'

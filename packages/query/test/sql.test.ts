@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Store } from '@spanlens/ingest'
+import { runSandboxedSql } from '../src/index.js'
+import { insertSpans, openStore, span } from './helpers/store.js'
+
+let store: Store
+let close: () => Promise<void>
+const limits = { maxExecutionSeconds: 5, maxMemoryBytes: 512 * 1024 * 1024, maxResultRows: 100 }
+const run = (query: string, project = 'p1') => runSandboxedSql(store.client, project, query, { database: store.database, limits })
+
+beforeAll(async () => {
+  ;({ store, close } = await openStore())
+  await insertSpans(store, [
+    ...Array.from({ length: 5 }, () => span({ project_id: 'p1', service_name: 'mine' })),
+    ...Array.from({ length: 7 }, () => span({ project_id: 'p2', service_name: 'theirs' })),
+  ])
+  await store.client.insert({
+    table: 'scores',
+    format: 'JSONEachRow',
+    values: [{ project_id: 'p2', score_id: 's1', trace_id: 't', name: 'x', value: 1, timestamp: '2026-01-01 00:00:00' }],
+  })
+})
+afterAll(async () => close())
+
+describe('POST /sql sandbox', () => {
+  it('runs a SELECT over the caller project only', async () => {
+    const r = await run('SELECT service_name, count() AS n FROM spans GROUP BY service_name')
+    expect(r.data).toEqual([{ service_name: 'mine', n: 5 }])
+    expect(r.rows).toBe(1)
+    expect(r.statistics).toHaveProperty('elapsed')
+  })
+
+  it('keeps aliases, qualified columns, CTEs, joins, subqueries and a trailing semicolon working', async () => {
+    const r = await run(`WITH t AS (SELECT trace_id FROM spans) -- comment mentioning scores
+      SELECT count() AS n, any(s.service_name) AS svc FROM spans AS s INNER JOIN t ON s.trace_id = t.trace_id
+      WHERE s.trace_id IN (SELECT trace_id FROM spans FINAL) AND spans_x_literal = 0 OR 1;`.replace('spans_x_literal = 0 OR 1', '1'))
+    expect(r.data).toEqual([{ n: 5, svc: 'mine' }])
+    const q = await run('SELECT spans.name FROM spans LIMIT 1')
+    expect(q.rows).toBe(1)
+    expect((await run('SELECT count() AS n FROM scores')).data).toEqual([{ n: 0 }])
+  })
+
+  it.each([
+    ['INSERT INTO spans (project_id) VALUES (1)', 'write'],
+    ['ALTER TABLE spans DELETE WHERE 1', 'alter'],
+    ['SELECT 1; SELECT 2', 'two statements'],
+    ['SELECT * FROM spanlens.spans', 'qualified table'],
+    ['SELECT * FROM system.tables', 'system table'],
+    ['SELECT count() FROM schema_migrations', 'other table'],
+    ['SELECT count() FROM spans_minute_mv', 'materialized view'],
+    ['SELECT * FROM numbers(3) WHERE number IN schema_migrations', 'IN table'],
+    ["SELECT * FROM file('/etc/passwd')", 'file table function'],
+    ["SELECT * FROM url('http://example.com', CSV)", 'url'],
+    ["SELECT * FROM s3('http://x/y')", 's3'],
+    ["SELECT * FROM remote('127.0.0.1', system.one)", 'remote'],
+    ["SELECT * FROM mysql('h:3306', 'd', 't', 'u', 'p')", 'mysql'],
+    ["SELECT * FROM postgresql('h:5432', 'd', 't', 'u', 'p')", 'postgresql'],
+    ["SELECT * FROM executable('x.sh', TSV, 'a String')", 'executable'],
+    ["SELECT file('/etc/passwd')", 'file function'],
+    ["SELECT dictGet('d', 'a', 1)", 'dictionary'],
+    ["SELECT * FROM analyst_spans(project = 'p2')", 'other project via view'],
+    ['SELECT count() FROM spans SETTINGS max_threads = 1', 'settings'],
+    ["SELECT 1 INTO OUTFILE '/tmp/x'", 'into outfile'],
+    ["SELECT getSetting('readonly')", 'getSetting'],
+    ['SELECT * FROM (SELECT * FROM spanlens.scores)', 'nested qualified'],
+  ])('refuses %s (%s) with SPANLENS_SQL_FORBIDDEN', async (query) => {
+    await expect(run(query)).rejects.toMatchObject({ code: 'SPANLENS_SQL_FORBIDDEN' })
+  })
+
+  it('allows numbers() and system.one', async () => {
+    expect((await run('SELECT sum(number) AS s FROM numbers(10)')).data).toEqual([{ s: 45 }])
+    expect((await run('SELECT dummy FROM system.one')).rows).toBe(1)
+  })
+
+  it('a syntax error is SPANLENS_SQL_INVALID; limits are SPANLENS_SQL_LIMIT', async () => {
+    await expect(run('SELEC 1')).rejects.toMatchObject({ code: 'SPANLENS_SQL_INVALID', statusCode: 400 })
+    await expect(run('SELECT number FROM numbers(1000)')).rejects.toMatchObject({ code: 'SPANLENS_SQL_LIMIT' })
+  })
+})
