@@ -13,3 +13,5 @@ export { counterfactual, counterfactualRequestSchema, PAIR_ID_ATTR, PAIR_SIDE_AT
 export { loadSloFile, parseSloText, sloSchema, type SloDefinition, type SloDefinitionInput } from './slo/file.js'
 export { sloStatus, ALERT_RULES, BURN_WINDOWS, type SloReport, type SloStatus, type SloAlert, type BurnWindow } from './slo/status.js'
 export { runSandboxedSql, ANALYST_TABLES, TABLE_FUNCTION_ALLOW, SYSTEM_TABLE_ALLOW, type SqlResult, type SandboxLimits } from './sql/sandbox.js'
+export { queryRoutes, type QueryRoutesOptions } from './routes/index.js'
+export { runCli, type CliIo } from './cli/run.js'

@@ -68,8 +68,8 @@ export async function summary(client: ClickHouseClient, project: string, opts: S
   if (useRollup) {
     const where = rollupConditions(project, filter, bag)
     sql = `SELECT ${[bucketExpr, ...dims].join(', ')},
-        sum(calls) AS calls, sum(errors) AS errs, sum(input_tokens) AS in_tok, sum(output_tokens) AS out_tok,
-        sum(total_tokens) AS tot_tok, sum(cost_usd) AS cost, sum(cost_unknown) AS cost_unknown,
+        sum(calls) AS n_calls, sum(errors) AS errs, sum(input_tokens) AS in_tok, sum(output_tokens) AS out_tok,
+        sum(total_tokens) AS tot_tok, sum(cost_usd) AS cost, sum(cost_unknown) AS n_cost_unknown,
         sum(duration_sum_ms) / nullIf(sum(calls), 0) AS avg_ms, max(duration_max_ms) AS max_ms,
         quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(duration_q) AS lat_q,
         if(sum(ttft_count) > 0, quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(ttft_q), []) AS ttft_q
@@ -78,9 +78,9 @@ export async function summary(client: ClickHouseClient, project: string, opts: S
   } else {
     const where = spanConditions(project, filter, bag)
     sql = `SELECT ${[bucketExpr, ...dims].join(', ')},
-        count() AS calls, countIf(status_code = 'error') AS errs, sum(input_tokens) AS in_tok,
+        count() AS n_calls, countIf(status_code = 'error') AS errs, sum(input_tokens) AS in_tok,
         sum(output_tokens) AS out_tok, sum(total_tokens) AS tot_tok, sum(ifNull(cost_usd, 0)) AS cost,
-        countIf(kind = 'llm' AND cost_usd IS NULL) AS cost_unknown, avg(duration_ms) AS avg_ms, max(duration_ms) AS max_ms,
+        countIf(kind = 'llm' AND cost_usd IS NULL) AS n_cost_unknown, avg(duration_ms) AS avg_ms, max(duration_ms) AS max_ms,
         quantilesTDigest(0.5, 0.9, 0.95, 0.99)(duration_ms) AS lat_q,
         if(count(ttft_ms) > 0, quantilesTDigestIf(0.5, 0.9, 0.95, 0.99)(assumeNotNull(ttft_ms), ttft_ms IS NOT NULL), []) AS ttft_q
       FROM spans FINAL WHERE ${where.join(' AND ')}
@@ -88,13 +88,13 @@ export async function summary(client: ClickHouseClient, project: string, opts: S
   }
   const raw = await select<Record<string, unknown>>(client, sql, bag.values)
   const rows = raw
-    .filter((r) => Number(r.calls) > 0)
+    .filter((r) => Number(r.n_calls) > 0)
     .map((r): SummaryRow => {
       const lat = (r.lat_q as number[] | null) ?? []
       const ttft = (r.ttft_q as number[] | null) ?? []
       const group: Partial<Record<SummaryDimension, string>> = {}
       for (const g of groupBy) group[g] = String(r[`g_${g}`])
-      const calls = Number(r.calls)
+      const calls = Number(r.n_calls)
       const errs = Number(r.errs)
       return {
         bucket: r.bucket === null || r.bucket === undefined ? null : new Date(`${String(r.bucket).replace(' ', 'T')}Z`).toISOString(),
@@ -104,7 +104,7 @@ export async function summary(client: ClickHouseClient, project: string, opts: S
         errorRate: calls > 0 ? errs / calls : 0,
         tokens: { input: Number(r.in_tok), output: Number(r.out_tok), total: Number(r.tot_tok) },
         costUsd: Number(r.cost),
-        costUnknownCalls: Number(r.cost_unknown),
+        costUnknownCalls: Number(r.n_cost_unknown),
         latencyMs: {
           avg: numOrNull(r.avg_ms),
           p50: numOrNull(lat[0]),

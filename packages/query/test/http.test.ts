@@ -1,0 +1,166 @@
+import { writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Store } from '@spanlens/ingest'
+import { queryRoutes, runCli } from '../src/index.js'
+import { insertSpans, openStore, span, traceId } from './helpers/store.js'
+
+let store: Store
+let close: () => Promise<void>
+let app: FastifyInstance
+let url: string
+const KEYS: Record<string, string> = { 'key-p1-secret': 'p1', 'key-p2-secret': 'p2' }
+const auth = { authorization: 'Bearer key-p1-secret' }
+const TRACE = traceId(999_001)
+const sloFile = join(tmpdir(), `slo-http-${process.pid}.yaml`)
+
+beforeAll(async () => {
+  ;({ store, close } = await openStore())
+  const t0 = new Date(Date.now() - 30 * 60_000)
+  const at = (ms: number) => new Date(t0.getTime() + ms)
+  await insertSpans(store, [
+    span({ trace_id: TRACE, span_id: 'aaaaaaaaaaaaaaa1', name: 'agent run', kind: 'agent', start: at(0), duration_ms: 3000, input_tokens: 0, output_tokens: 0, total_tokens: 0 }),
+    span({ trace_id: TRACE, span_id: 'aaaaaaaaaaaaaaa2', parent_span_id: 'aaaaaaaaaaaaaaa1', name: 'chat gpt-4o', start: at(100), duration_ms: 1200, cost_usd: 0.002, input: 'what is a refund?', output: 'A refund is...' }),
+    span({ trace_id: TRACE, span_id: 'aaaaaaaaaaaaaaa3', parent_span_id: 'aaaaaaaaaaaaaaa1', name: 'search', kind: 'tool', start: at(1400), duration_ms: 300, status_code: 'error', input_tokens: 0, output_tokens: 0, total_tokens: 0 }),
+    ...Array.from({ length: 30 }, (_, i) => span({ service_name: i % 2 ? 'chat' : 'batch', start: at(60_000 + i * 1000), request_model: i % 3 ? 'gpt-4o' : 'claude' })),
+    ...Array.from({ length: 4 }, () => span({ project_id: 'p2', service_name: 'secret', start: at(5000) })),
+  ])
+  writeFileSync(sloFile, 'slos:\n  - name: tools\n    objective: 99\n    indicator: { type: ratio, total: { kind: tool }, good: { kind: tool, status: ok } }\n')
+  app = Fastify()
+  app.addHook('onRequest', async (request) => {
+    const key = (request.headers.authorization ?? '').replace(/^Bearer /, '')
+    const p = KEYS[key]
+    if (p) request.spanlensProject = p
+  })
+  await app.register(queryRoutes, {
+    prefix: '/api/v1',
+    client: store.client,
+    database: store.database,
+    mode: 'embedded',
+    sloFile,
+    sql: { maxExecutionSeconds: 5, maxMemoryBytes: 256 * 1024 * 1024, maxResultRows: 1000 },
+  })
+  url = await app.listen({ port: 0, host: '127.0.0.1' })
+})
+afterAll(async () => {
+  await app.close()
+  await close()
+})
+
+describe('HTTP routes', () => {
+  it('replies 401 SPANLENS_UNAUTHORIZED without a project', async () => {
+    const res = await app.inject({ method: 'GET', url: '/api/v1/traces' })
+    expect(res.statusCode).toBe(401)
+    expect(res.json().error.code).toBe('SPANLENS_UNAUTHORIZED')
+  })
+
+  it('lists spans with filters and walks every page with the cursor', async () => {
+    const seen = new Set<string>()
+    let cursor: string | null = null
+    let pages = 0
+    do {
+      const res = await app.inject({ method: 'GET', url: `/api/v1/spans?service=chat,batch&limit=7${cursor ? `&cursor=${cursor}` : ''}`, headers: auth })
+      expect(res.statusCode).toBe(200)
+      const body = res.json() as { items: Array<{ spanId: string; service: string }>; nextCursor: string | null }
+      for (const s of body.items) seen.add(s.spanId)
+      cursor = body.nextCursor
+      pages++
+    } while (cursor && pages < 20)
+    expect(seen.size).toBe(30)
+    expect(pages).toBe(5)
+    const byModel = await app.inject({ method: 'GET', url: '/api/v1/spans?model=claude&attr.none=x', headers: auth })
+    expect(byModel.json().items).toHaveLength(0)
+    const text = await app.inject({ method: 'GET', url: '/api/v1/spans?q=REFUND&io=1', headers: auth })
+    expect(text.json().items.map((s: { spanId: string }) => s.spanId)).toEqual(['aaaaaaaaaaaaaaa2'])
+  })
+
+  it('returns one trace as a tree with totals, and 404 for another project', async () => {
+    const res = await app.inject({ method: 'GET', url: `/api/v1/traces/${TRACE}`, headers: auth })
+    expect(res.statusCode).toBe(200)
+    const t = res.json()
+    expect(t.totals).toMatchObject({ spans: 3, errors: 1, llmCalls: 1, costUsd: 0.002 })
+    expect(t.durationMs).toBe(3000)
+    expect(t.roots).toHaveLength(1)
+    expect(t.roots[0].children.map((c: { name: string }) => c.name)).toEqual(['chat gpt-4o', 'search'])
+    const other = await app.inject({ method: 'GET', url: `/api/v1/traces/${TRACE}`, headers: { authorization: 'Bearer key-p2-secret' } })
+    expect(other.statusCode).toBe(404)
+    expect(other.json().error.code).toBe('SPANLENS_NOT_FOUND')
+  })
+
+  it('lists traces with totals; a span-level filter keeps traces with a matching span', async () => {
+    const res = await app.inject({ method: 'GET', url: '/api/v1/traces?kind=tool', headers: auth })
+    const items = res.json().items
+    expect(items).toHaveLength(1)
+    expect(items[0]).toMatchObject({ traceId: TRACE, spans: 3, errors: 1, status: 'error', name: 'agent run' })
+  })
+
+  it('records a score (201, then 200 for a re-post with its id) and joins it to the trace', async () => {
+    const body = { traceId: TRACE, name: 'feedback', value: true, comment: 'great', id: 'fb-1' }
+    const first = await app.inject({ method: 'POST', url: '/api/v1/scores', headers: auth, payload: { ...body, id: undefined } })
+    expect(first.statusCode).toBe(201)
+    expect(typeof first.json().id).toBe('string')
+    const again = await app.inject({ method: 'POST', url: '/api/v1/scores', headers: auth, payload: body })
+    expect(again.statusCode).toBe(200)
+    expect(again.json().id).toBe('fb-1')
+    const bad = await app.inject({ method: 'POST', url: '/api/v1/scores', headers: auth, payload: { traceId: 'nope', name: 'x', value: 1 } })
+    expect(bad.statusCode).toBe(400)
+    expect(bad.json().error.code).toBe('SPANLENS_BAD_REQUEST')
+    const t = (await app.inject({ method: 'GET', url: `/api/v1/traces/${TRACE}`, headers: auth })).json()
+    expect(t.scores.map((s: { name: string; value: number }) => [s.name, s.value])).toEqual([['feedback', 1], ['feedback', 1]])
+  })
+
+  it('summarises from the rollup by model', async () => {
+    const res = await app.inject({ method: 'GET', url: '/api/v1/summary?groupBy=model&service=chat,batch', headers: auth })
+    const body = res.json()
+    expect(body.source).toBe('rollup')
+    expect(Object.fromEntries(body.rows.map((r: { group: { model: string }; calls: number }) => [r.group.model, r.calls]))).toEqual({ claude: 10, 'gpt-4o': 20 })
+  })
+
+  it('runs sandboxed SQL and refuses escapes with 403', async () => {
+    const ok = await app.inject({ method: 'POST', url: '/api/v1/sql', headers: auth, payload: { query: 'SELECT count() AS n FROM spans' } })
+    expect(ok.json()).toMatchObject({ data: [{ n: 33 }], rows: 1 })
+    const bad = await app.inject({ method: 'POST', url: '/api/v1/sql', headers: auth, payload: { query: 'SELECT * FROM system.tables' } })
+    expect(bad.statusCode).toBe(403)
+    expect(bad.json().error.code).toBe('SPANLENS_SQL_FORBIDDEN')
+  })
+
+  it('drift without enough data is 422', async () => {
+    const res = await app.inject({ method: 'POST', url: '/api/v1/drift', headers: auth, payload: { reference: { from: 'now-2d', to: 'now-1d' }, current: { from: 'now-1d' } } })
+    expect(res.statusCode).toBe(422)
+    expect(res.json().error.code).toBe('SPANLENS_NOT_ENOUGH_DATA')
+  })
+})
+
+describe('CLI over HTTP', () => {
+  const cli = async (...argv: string[]) => {
+    let stdout = ''
+    let stderr = ''
+    const code = await runCli([...argv, '--url', url], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: { SPANLENS_API_KEY: 'key-p1-secret' } })
+    return { code, stdout, stderr }
+  }
+
+  it('slo check exits 2 when an alert fires', async () => {
+    const r = await cli('slo', 'check')
+    expect(r.code).toBe(2)
+    expect(r.stdout).toContain('tools')
+    expect(r.stderr).toContain('SLO alert firing')
+    expect((await cli('slo')).code).toBe(0)
+  })
+
+  it('prints traces, a trace tree and SQL results; --json gives the API body', async () => {
+    expect((await cli('traces')).stdout).toContain(TRACE)
+    expect((await cli('traces', TRACE)).stdout).toContain('search [tool]')
+    const sql = await cli('sql', 'SELECT count() AS n FROM spans', '--json')
+    expect(JSON.parse(sql.stdout).data).toEqual([{ n: 33 }])
+  })
+
+  it('reports API errors with their code and exits 1', async () => {
+    const r = await cli('sql', 'SELECT * FROM system.tables')
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('SPANLENS_SQL_FORBIDDEN')
+    const bad = await runCli(['traces', '--url', url], { stdout: () => undefined, stderr: () => undefined, env: {} })
+    expect(bad).toBe(1)
+  })
+})
