@@ -149,6 +149,9 @@ describe('precedence and edge cases', () => {
       { role: 'system', parts: [{ type: 'text', content: 'be brief' }] },
       { role: 'user', parts: [{ type: 'text', content: 'hi' }] },
     ])
+    // Stored once: moved into input, with a marker saying from where.
+    expect(r.attributes['gen_ai.input.messages']).toBeUndefined()
+    expect(r.attributes['spanlens.input.source']).toBe('gen_ai.input.messages,gen_ai.system_instructions')
   })
 })
 

@@ -242,6 +242,7 @@ function otelOutput(a: AttrReader): string | undefined {
 
 const plain = (key: string, convention: string): Source<string> => ({
   convention,
+  consumes: [key],
   read: (a) => {
     const v = a.raw(key)
     if (v === undefined || v === '') return undefined
@@ -250,7 +251,7 @@ const plain = (key: string, convention: string): Source<string> => ({
 })
 
 export const INPUT: Array<Source<string>> = [
-  { convention: 'otel', read: otelInput },
+  { convention: 'otel', read: otelInput, consumes: ['gen_ai.input.messages', 'gen_ai.system_instructions'] },
   { convention: 'openllmetry', read: (a) => json(traceloopMessages(a, 'gen_ai.prompt.', 'user')) },
   { convention: 'openinference', read: (a) => json(openInferenceMessages(a, 'llm.input_messages.')) },
   { convention: 'otel', read: (_a, span) => json(eventMessages(span, false)) },
@@ -267,7 +268,7 @@ export const INPUT: Array<Source<string>> = [
 ]
 
 export const OUTPUT: Array<Source<string>> = [
-  { convention: 'otel', read: otelOutput },
+  { convention: 'otel', read: otelOutput, consumes: ['gen_ai.output.messages'] },
   { convention: 'openllmetry', read: (a) => json(traceloopMessages(a, 'gen_ai.completion.', 'assistant')) },
   { convention: 'openinference', read: (a) => json(openInferenceMessages(a, 'llm.output_messages.')) },
   { convention: 'otel', read: (_a, span) => json(eventMessages(span, true)) },

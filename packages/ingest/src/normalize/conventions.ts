@@ -14,6 +14,11 @@ import type { SpanKindName } from './row.js'
 export interface Source<T> {
   convention: string
   read: (a: AttrReader, span: OtlpSpan) => T | undefined
+  /**
+   * Attributes this source carries over verbatim (content sources only): they
+   * are stored once, in input/output, not a second time in the attribute map.
+   */
+  consumes?: string[]
 }
 
 const str = (key: string, convention: string): Source<string> => ({ convention, read: (a) => a.str(key) })
@@ -35,9 +40,17 @@ const inObj = (key: string, fields: string[], convention: string): Source<number
 })
 
 export function first<T>(sources: Array<Source<T>>, a: AttrReader, span: OtlpSpan): T | undefined {
+  return firstWithSource(sources, a, span)?.value
+}
+
+export function firstWithSource<T>(
+  sources: Array<Source<T>>,
+  a: AttrReader,
+  span: OtlpSpan,
+): { value: T; source: Source<T> } | undefined {
   for (const s of sources) {
     const v = s.read(a, span)
-    if (v !== undefined) return v
+    if (v !== undefined) return { value: v, source: s }
   }
   return undefined
 }

@@ -44,8 +44,19 @@ export function normalizeSpan(span: OtlpSpan, projectId: string, opts: Normalize
 
   const redact = opts.redact
   const clean = (v: string): string => (redact ? redact(v) : v)
-  const inputText = clip(C.first(INPUT, a, span) ?? '', MAX_CONTENT_BYTES)
-  const outputText = clip(C.first(OUTPUT, a, span) ?? '', MAX_CONTENT_BYTES)
+  const inputFound = C.firstWithSource(INPUT, a, span)
+  const outputFound = C.firstWithSource(OUTPUT, a, span)
+  const inputText = clip(inputFound?.value ?? '', MAX_CONTENT_BYTES)
+  const outputText = clip(outputFound?.value ?? '', MAX_CONTENT_BYTES)
+  const attributes = mapStrings(span.attributes, redact)
+  // Content is stored once: an attribute carried verbatim into input/output is
+  // not kept twice; spanlens.input.source / output.source name where it came from.
+  for (const [found, marker] of [[inputFound, 'spanlens.input.source'], [outputFound, 'spanlens.output.source']] as const) {
+    const consumed = found?.source.consumes?.filter((k) => k in attributes)
+    if (!consumed || consumed.length === 0) continue
+    for (const k of consumed) delete attributes[k]
+    attributes[marker] = consumed.join(',')
+  }
 
   const startNs = BigInt(span.startNs)
   const endNs = span.endNs === '0' ? startNs : BigInt(span.endNs)
@@ -86,7 +97,7 @@ export function normalizeSpan(span: OtlpSpan, projectId: string, opts: Normalize
     environment: C.first(C.ENVIRONMENT, a, span) ?? '',
     release: C.first(C.RELEASE, a, span) ?? '',
     tags: C.first(C.TAGS, a, span) ?? [],
-    attributes: mapStrings(span.attributes, redact),
+    attributes,
     resource_attributes: mapStrings(span.resource, redact),
     'events.time': span.events.map((e) => nsToSeconds(e.timeNs === '0' ? span.startNs : e.timeNs)),
     'events.name': span.events.map((e) => e.name),

@@ -8,6 +8,7 @@ import { PriceTable } from '../normalize/cost.js'
 import { normalizeSpan } from '../normalize/normalize.js'
 import { createRedactor, type Redactor } from '../normalize/redact.js'
 import { Inserter } from './inserter.js'
+import { encodeRow } from './row-format.js'
 import { Spool } from './spool.js'
 
 export interface AcceptResult {
@@ -85,7 +86,7 @@ export class IngestPipeline {
     const lines: string[] = []
     for (const span of decoded.spans) {
       try {
-        lines.push(JSON.stringify(normalizeSpan(span, project, { prices: this.prices, redact: this.redact })))
+        lines.push(encodeRow(normalizeSpan(span, project, { prices: this.prices, redact: this.redact })))
       } catch (err) {
         result.rejected++
         this.metrics.spansRejected.inc({ project, reason: 'normalize_failed' })

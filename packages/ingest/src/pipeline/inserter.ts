@@ -3,6 +3,7 @@ import { Readable } from 'node:stream'
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { Logger } from 'pino'
 import type { IngestMetrics } from '../metrics.js'
+import { INSERT_QUERY } from './row-format.js'
 import { parseSegment } from './segment-file.js'
 import type { SealedSegment, Spool } from './spool.js'
 
@@ -83,10 +84,10 @@ export class Inserter {
     try {
       const data = await readFile(segment.path)
       const parsed = parseSegment(data)
-      // The spool already holds JSONEachRow bytes: send them as they are (exec with
-      // a raw stream) rather than re-parsing into objects for client.insert.
+      // The spool already holds the insert body: send it as it is (exec with a raw
+      // stream) rather than re-parsing into objects for client.insert.
       const result = await client.exec({
-        query: 'INSERT INTO spans FORMAT JSONEachRow',
+        query: INSERT_QUERY,
         values: Readable.from(parsed.payloads, { objectMode: false }),
         clickhouse_settings: {
           insert_deduplication_token: `spanlens:${segment.name}`,

@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, truncateSync, unlinkSyn
 import { open, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { errors } from '../errors.js'
+import { SPOOL_FORMAT } from './row-format.js'
 import { frame, parseSegment } from './segment-file.js'
 
 export interface SpoolOptions {
@@ -59,6 +60,11 @@ export class Spool {
     const found: SealedSegment[] = []
     for (const name of readdirSync(this.opts.dir).filter((f) => f.endsWith('.seg')).sort()) {
       const path = join(this.opts.dir, name)
+      if (!name.endsWith(`.${SPOOL_FORMAT}.seg`)) {
+        // Written by a version with another row format: keep it, never misread it.
+        renameSync(path, join(this.opts.dir, 'dead', name))
+        continue
+      }
       const data = readFileSync(path)
       const parsed = parseSegment(data)
       if (parsed.torn) truncateSync(path, parsed.validBytes)
@@ -120,7 +126,7 @@ export class Spool {
 
   private activeSegment(): ActiveSegment {
     if (this.active) return this.active
-    const name = `${Date.now().toString().padStart(14, '0')}-${process.pid}-${String(this.seq++).padStart(6, '0')}.seg`
+    const name = `${Date.now().toString().padStart(14, '0')}-${process.pid}-${String(this.seq++).padStart(6, '0')}.${SPOOL_FORMAT}.seg`
     const segment = new ActiveSegment(join(this.opts.dir, name), name, this.opts.fsync === 'always')
     segment.timer = setTimeout(() => void this.seal(segment), this.opts.segmentMaxAgeMs)
     this.active = segment

@@ -1,0 +1,148 @@
+// bench/ingest: autocannon against the real server (the `spanlens serve` CLI in
+// its own process, embedded ClickHouse), plus the raw chDB ceiling in the same run.
+//   cd bench && npm run ingest -- [--duration 20] [--connections 16]
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { cpus, tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+import { createStore, loadConfig } from '@spanlens/ingest'
+import { createPayloadFactory } from './payload.js'
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i > 0 ? Number(process.argv[i + 1]) : fallback
+}
+const DURATION = arg('duration', 20)
+const CONNECTIONS = arg('connections', 16)
+const SPANS = 100
+const KEY = 'bench-key-0123456789'
+const here = fileURLToPath(new URL('.', import.meta.url))
+const repo = join(here, '../..')
+const tsx = ['--conditions=@spanlens/source', '--import', 'tsx']
+
+function rawCeiling(): { rowsPerSecond: number; bytesPerRow: number } {
+  const r = spawnSync(process.execPath, [...tsx, join(here, 'raw-ceiling.ts'), '10', '20000'], { encoding: 'utf8', cwd: join(here, '..') })
+  if (r.status !== 0) throw new Error(`raw ceiling failed: ${r.stderr}`)
+  return JSON.parse(r.stdout.trim().split('\n').pop() as string)
+}
+
+async function startServer(dataDir: string) {
+  const child = spawn(process.execPath, [...tsx, join(repo, 'packages/ingest/src/bin.ts'), 'serve'], {
+    cwd: join(here, '..'),
+    env: { ...process.env, SPANLENS_DATA_DIR: dataDir, SPANLENS_PORT: '0', SPANLENS_API_KEYS: `bench:${KEY}`, SPANLENS_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString()
+      const m = /"address":"(http:\/\/[^"]+)"/.exec(out)
+      if (m) resolve(m[1] as string)
+    })
+    child.once('exit', (code) => reject(new Error(`server exited (${code})`)))
+  })
+  child.stdout.resume()
+  return { child, url }
+}
+
+const peakRssMiB = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text()
+  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text)
+  return m ? Number(m[1]) : 0
+}
+
+async function drained(url: string): Promise<void> {
+  for (;;) {
+    const r = (await (await fetch(`${url}/readyz`)).json()) as { spool: { bytes: number } }
+    if (r.spool.bytes === 0) return
+    await new Promise((res) => setTimeout(res, 100))
+  }
+}
+
+function load(url: string, factory: ReturnType<typeof createPayloadFactory>, opts: { duration: number; rate?: number }) {
+  return autocannon({
+    url: `${url}/v1/traces`,
+    connections: CONNECTIONS,
+    duration: opts.duration,
+    ...(opts.rate ? { overallRate: opts.rate } : {}),
+    timeout: 30,
+    requests: [
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${KEY}` },
+        setupRequest: (req: Record<string, unknown>) => ({ ...req, body: factory.next() }),
+      },
+    ],
+  })
+}
+
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`
+console.log(`machine: ${machine}`)
+console.log(`command: cd bench && npm run ingest -- --duration ${DURATION} --connections ${CONNECTIONS}`)
+
+const ceiling = rawCeiling()
+console.log(`raw chDB ceiling: ${Math.round(ceiling.rowsPerSecond)} rows/s (${Math.round(ceiling.bytesPerRow)} B/row, JSONCompactEachRow, 20k-row inserts)`)
+
+const dataDir = mkdtempSync(join(tmpdir(), 'spanlens-bench-'))
+const { child, url } = await startServer(dataDir)
+const factory = createPayloadFactory(SPANS)
+console.log(`request: ${SPANS} LLM spans, ${(factory.bytes / 1024).toFixed(0)} KiB protobuf`)
+
+// Phase 1: as fast as it goes.
+const t0 = Date.now()
+const full = await load(url, factory, { duration: DURATION })
+const loadSeconds = (Date.now() - t0) / 1000
+await drained(url)
+const totalSeconds = (Date.now() - t0) / 1000
+const ackedFull = full['2xx'] * SPANS
+const persistedFull = await metric(url, 'spanlens_insert_rows_total')
+console.log(
+  `max load: acknowledged ${Math.round(ackedFull / loadSeconds)} spans/s, persisted ${Math.round(persistedFull / totalSeconds)} spans/s ` +
+    `(${persistedFull} rows in ${totalSeconds.toFixed(1)} s incl. drain), ack p50 ${full.latency.p50} ms p99 ${full.latency.p99} ms, non-2xx ${full.non2xx}`,
+)
+
+// Phase 2: half the raw ceiling, paced.
+const rate = Math.max(1, Math.round(ceiling.rowsPerSecond / 2 / SPANS))
+const half = await load(url, factory, { duration: Math.min(DURATION, 15), rate })
+await drained(url)
+console.log(
+  `paced at ${rate * SPANS} spans/s: ack p50 ${half.latency.p50} ms, p99 ${half.latency.p99} ms, max ${half.latency.max} ms, non-2xx ${half.non2xx}`,
+)
+const lagP99 = await metric(url, 'spanlens_nodejs_eventloop_lag_p99_seconds')
+const lagMax = await metric(url, 'spanlens_nodejs_eventloop_lag_max_seconds')
+console.log(`server event-loop lag: p99 ${(lagP99 * 1000).toFixed(1)} ms, max ${(lagMax * 1000).toFixed(1)} ms`)
+const rss = peakRssMiB(child.pid as number)
+const acked = ackedFull + half['2xx'] * SPANS
+
+// Graceful stop, then count what ClickHouse holds.
+const exited = new Promise((r) => child.once('exit', r))
+child.kill('SIGTERM')
+await exited
+const store = await createStore(loadConfig({ env: { SPANLENS_DATA_DIR: dataDir } }).store)
+const rs = await store.client.query({ query: "SELECT uniqExact(span_id) AS n FROM spans WHERE project_id = 'bench'", format: 'JSONEachRow' })
+const stored = Number((await rs.json<{ n: string }>())[0]?.n)
+await store.close()
+rmSync(dataDir, { recursive: true, force: true })
+
+const persistedRate = persistedFull / totalSeconds
+const summary = {
+  machine,
+  rawCeilingRowsPerSecond: Math.round(ceiling.rowsPerSecond),
+  acknowledgedSpansPerSecond: Math.round(ackedFull / loadSeconds),
+  persistedSpansPerSecond: Math.round(persistedRate),
+  persistedToCeiling: Number((persistedRate / ceiling.rowsPerSecond).toFixed(2)),
+  maxLoadAckP50Ms: full.latency.p50,
+  maxLoadAckP99Ms: full.latency.p99,
+  pacedSpansPerSecond: rate * SPANS,
+  pacedAckP50Ms: half.latency.p50,
+  pacedAckP99Ms: half.latency.p99,
+  peakRssMiB: Math.round(rss),
+  acknowledged: acked,
+  stored,
+  missing: Math.max(0, acked - stored),
+}
+console.log(JSON.stringify(summary, null, 2))
