@@ -1,13 +1,12 @@
 // The raw ceiling: the same normalized rows, in the same format, inserted straight
 // into embedded ClickHouse in server-sized batches: no HTTP, no spool. Prints JSON.
-import { Readable } from 'node:stream'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createStore, loadConfig, migrate, normalizeSpan } from '@spanlens/ingest'
 import { decodeProtobuf } from '../../packages/ingest/src/otlp/decode.js'
 import { PriceTable } from '../../packages/ingest/src/normalize/cost.js'
-import { encodeRow, INSERT_QUERY } from '../../packages/ingest/src/pipeline/row-format.js'
+import { encodeRow, ROW_COLUMNS } from '../../packages/ingest/src/pipeline/row-format.js'
 import { createPayloadFactory } from './payload.js'
 
 const batches = Number(process.argv[2] ?? 8)
@@ -17,18 +16,17 @@ const store = await createStore(loadConfig({ env: { SPANLENS_DATA_DIR: dir } }).
 await migrate(store)
 const factory = createPayloadFactory(100)
 const prices = PriceTable.load()
-const bodies: string[] = []
+const bodies: Buffer[] = []
 for (let b = 0; b < batches; b++) {
   const lines: string[] = []
   while (lines.length < batchRows) {
     for (const span of decodeProtobuf(factory.next()).spans) lines.push(encodeRow(normalizeSpan(span, 'raw', { prices })))
   }
-  bodies.push(`${lines.join('\n')}\n`)
+  bodies.push(Buffer.from(`${lines.join('\n')}\n`))
 }
 const started = process.hrtime.bigint()
 for (const body of bodies) {
-  const r = await store.client.exec({ query: INSERT_QUERY, values: Readable.from([body], { objectMode: false }) })
-  r.stream.resume()
+  await store.insertRaw({ table: 'spans', columns: ROW_COLUMNS, format: 'JSONCompactEachRow', body: [body] })
 }
 const seconds = Number(process.hrtime.bigint() - started) / 1e9
 const rs = await store.client.query({ query: "SELECT count() AS n FROM spans WHERE project_id = 'raw'", format: 'JSONEachRow' })

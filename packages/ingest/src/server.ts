@@ -58,7 +58,7 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   }
 
   const metrics = createMetrics()
-  const pipeline = new IngestPipeline(config.ingest, store.client, metrics, logger.child({ component: 'pipeline' }))
+  const pipeline = new IngestPipeline(config.ingest, store, metrics, logger.child({ component: 'pipeline' }))
   pipeline.start()
 
   // Typed as the default instance so plugins and callers need no pino generics.

@@ -1,8 +1,8 @@
-import type { ClickHouseClient } from '@clickhouse/client'
 import type { Logger } from 'pino'
 import type { IngestConfig } from '../config/load.js'
 import { errors, type SpanlensError } from '../errors.js'
 import type { IngestMetrics } from '../metrics.js'
+import type { Store } from '../store/index.js'
 import type { DecodedRequest } from '../otlp/model.js'
 import { PriceTable } from '../normalize/cost.js'
 import { normalizeSpan } from '../normalize/normalize.js'
@@ -34,7 +34,7 @@ export class IngestPipeline {
 
   constructor(
     config: IngestConfig,
-    client: ClickHouseClient,
+    store: Store,
     readonly metrics: IngestMetrics,
     private readonly log: Logger,
   ) {
@@ -50,7 +50,7 @@ export class IngestPipeline {
       onSealed: (segment) => this.inserter.enqueue(segment),
       onError: (err) => log.error({ err: err.message }, 'spool segment could not be sealed'),
     })
-    this.inserter = new Inserter({ client, spool: this.spool, concurrency: config.insertConcurrency, metrics, log })
+    this.inserter = new Inserter({ store, spool: this.spool, concurrency: config.insertConcurrency, metrics, log })
   }
 
   /** Replays segments an earlier run acknowledged but did not insert. */

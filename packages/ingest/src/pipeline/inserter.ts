@@ -1,14 +1,13 @@
 import { readFile } from 'node:fs/promises'
-import { Readable } from 'node:stream'
-import type { ClickHouseClient } from '@clickhouse/client'
 import type { Logger } from 'pino'
 import type { IngestMetrics } from '../metrics.js'
-import { INSERT_QUERY } from './row-format.js'
+import type { Store } from '../store/index.js'
+import { ROW_COLUMNS } from './row-format.js'
 import { parseSegment } from './segment-file.js'
 import type { SealedSegment, Spool } from './spool.js'
 
 export interface InserterOptions {
-  client: ClickHouseClient
+  store: Store
   spool: Spool
   concurrency: number
   metrics: IngestMetrics
@@ -79,23 +78,24 @@ export class Inserter {
   }
 
   private async insert(segment: SealedSegment): Promise<void> {
-    const { metrics, log, client, spool } = this.opts
+    const { metrics, log, store, spool } = this.opts
     const started = process.hrtime.bigint()
     try {
       const data = await readFile(segment.path)
       const parsed = parseSegment(data)
-      // The spool already holds the insert body: send it as it is (exec with a raw
-      // stream) rather than re-parsing into objects for client.insert.
-      const result = await client.exec({
-        query: INSERT_QUERY,
-        values: Readable.from(parsed.payloads, { objectMode: false }),
-        clickhouse_settings: {
+      // The spool already holds the insert body: send it as it is rather than
+      // re-parsing it into objects for client.insert.
+      await store.insertRaw({
+        table: 'spans',
+        columns: ROW_COLUMNS,
+        format: 'JSONCompactEachRow',
+        body: parsed.payloads,
+        settings: {
           insert_deduplication_token: `spanlens:${segment.name}`,
           // Without this a deduplicated retry still feeds spans_minute: counts would double.
           deduplicate_blocks_in_dependent_materialized_views: 1,
         },
       })
-      result.stream.resume()
       const seconds = Number(process.hrtime.bigint() - started) / 1e9
       metrics.insertDuration.observe(seconds)
       metrics.insertBatches.inc({ result: 'ok' })

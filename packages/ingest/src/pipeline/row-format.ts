@@ -56,8 +56,6 @@ export const ROW_COLUMNS = [
   'embedding',
 ] as const satisfies ReadonlyArray<keyof SpanRow>
 
-export const INSERT_QUERY = `INSERT INTO spans (${ROW_COLUMNS.map((c) => `\`${c}\``).join(', ')}) FORMAT JSONCompactEachRow`
-
 export function encodeRow(row: SpanRow): string {
   const values = new Array<unknown>(ROW_COLUMNS.length)
   for (let i = 0; i < ROW_COLUMNS.length; i++) values[i] = row[ROW_COLUMNS[i] as keyof SpanRow]
