@@ -94,6 +94,9 @@ export class Inserter {
           insert_deduplication_token: `spanlens:${segment.name}`,
           // Without this a deduplicated retry still feeds spans_minute: counts would double.
           deduplicate_blocks_in_dependent_materialized_views: 1,
+          // On a cluster, confirm only once the shards have the rows: the spool
+          // deletes a segment on this confirmation.
+          ...(store.cluster ? { distributed_foreground_insert: 1 } : {}),
         },
       })
       const seconds = Number(process.hrtime.bigint() - started) / 1e9
