@@ -21,10 +21,18 @@ export const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : [])
 /** JSON for an attribute value, cut at `max` characters (a cut value is no longer valid JSON, on purpose visible). */
 export function toJson(value: unknown, max: number): string {
   let s: string
-  try {
-    s = typeof value === 'string' ? value : (JSON.stringify(value, jsonReplacer) ?? 'null')
-  } catch {
-    s = '"[unserializable]"'
+  if (typeof value === 'string') s = value
+  else {
+    // No replacer on the hot path: a replacer function turns off V8's fast JSON serializer.
+    try {
+      s = JSON.stringify(value) ?? 'null'
+    } catch {
+      try {
+        s = JSON.stringify(value, jsonReplacer) ?? 'null'
+      } catch {
+        s = '"[unserializable]"'
+      }
+    }
   }
   return s.length > max ? `${s.slice(0, max)}…[truncated ${s.length - max} chars]` : s
 }

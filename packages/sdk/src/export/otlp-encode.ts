@@ -119,7 +119,7 @@ export function encodeSpans(spans: ReadableSpan[], opts: EncodeOptions = {}): Ui
     })
   }
   const type = exportRequestType()
-  return type.encode(type.create({ resourceSpans })).finish()
+  return type.encode({ resourceSpans }).finish()
 }
 
 function encodeSpan(s: ReadableSpan, transform: AttributeTransform | undefined) {

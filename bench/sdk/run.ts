@@ -1,0 +1,136 @@
+/**
+ * SDK overhead benchmark.
+ *  1. Added cost per wrapped chat.completions.create vs the bare openai client,
+ *     against the same local HTTP server (median of thousands, interleaved rounds
+ *     so drift hits both sides equally), plus the same with an in-process fetch
+ *     to isolate the instrumentation from network noise.
+ *  2. Memory with the Spanlens endpoint down for 100k wrapped calls.
+ * Run: cd bench && npm run sdk
+ */
+import { createServer } from 'node:http'
+import { cpus, totalmem } from 'node:os'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import OpenAI from 'openai'
+import { flush, getStats, init, shutdown, wrapOpenAI } from '@spanlens/sdk'
+
+setFlagsFromString('--expose-gc')
+const gc = runInNewContext('gc') as () => void
+
+const COMPLETION = JSON.stringify({
+  id: 'chatcmpl-1',
+  object: 'chat.completion',
+  created: 1,
+  model: 'gpt-4o-mini',
+  choices: [{ index: 0, message: { role: 'assistant', content: 'Hello there, how can I help?' }, finish_reason: 'stop' }],
+  usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19 },
+})
+const PARAMS = {
+  model: 'gpt-4o-mini',
+  temperature: 0.2,
+  messages: [
+    { role: 'system' as const, content: 'You are a helpful assistant.' },
+    { role: 'user' as const, content: 'Say hello to Ada (ada@example.com).' },
+  ],
+}
+
+async function listen(handler: Parameters<typeof createServer>[1]): Promise<{ url: string; close: () => void }> {
+  const server = createServer(handler)
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: () => server.close() }
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)] as number
+}
+
+async function timeCalls(client: OpenAI, n: number, out: number[]): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const t = process.hrtime.bigint()
+    await client.chat.completions.create(PARAMS)
+    out.push(Number(process.hrtime.bigint() - t) / 1000)
+  }
+}
+
+async function overhead(label: string, make: () => OpenAI, rounds: number, perRound: number) {
+  const bare = make()
+  const wrapped = wrapOpenAI(make())
+  const a: number[] = []
+  const b: number[] = []
+  await timeCalls(bare, 500, [])
+  await timeCalls(wrapped, 500, [])
+  for (let r = 0; r < rounds; r++) {
+    await timeCalls(bare, perRound, a)
+    await timeCalls(wrapped, perRound, b)
+  }
+  const mb = median(a)
+  const mw = median(b)
+  console.log(`${label}: bare ${mb.toFixed(1)} µs, wrapped ${mw.toFixed(1)} µs, added ${(mw - mb).toFixed(1)} µs per call (median of ${a.length} each)`)
+  return { bare: mb, wrapped: mw, added: mw - mb, n: a.length }
+}
+
+const inProcessFetch: typeof fetch = async () =>
+  new Response(COMPLETION, { status: 200, headers: { 'content-type': 'application/json' } })
+
+async function main() {
+  console.log(`command: cd bench && npm run sdk`)
+  console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}`)
+
+  const llm = await listen((req, res) => {
+    req.resume()
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(COMPLETION))
+  })
+  const sink = await listen((req, res) => {
+    req.resume()
+    req.on('end', () => res.writeHead(200).end())
+  })
+
+  const inProc = () => new OpenAI({ apiKey: 'sk', baseURL: 'http://x/v1', maxRetries: 0, fetch: inProcessFetch })
+  // Before init nothing has entered an AsyncLocalStorage context, so Node 20 has no promise hooks installed yet.
+  const coldBare: number[] = []
+  await timeCalls(inProc(), 2000, [])
+  await timeCalls(inProc(), 10_000, coldBare)
+  console.log(`bare client before init (no AsyncLocalStorage active): ${median(coldBare).toFixed(1)} µs per call`)
+
+  init({ endpoint: sink.url, apiKey: 'bench', flushOnExit: false, env: {} })
+  const http = await overhead('local HTTP server, exporting', () => new OpenAI({ apiKey: 'sk', baseURL: `${llm.url}/v1`, maxRetries: 0 }), 20, 250)
+  const inproc = await overhead('in-process fetch, exporting ', inProc, 20, 500)
+  await flush(10_000)
+  console.log(`exported ${getStats().spansExported} spans, dropped ${getStats().spansDropped}`)
+  await shutdown()
+
+  // Export deferred (no batch leaves during the run): the synchronous cost a call pays on its own path.
+  init({ endpoint: sink.url, flushOnExit: false, env: {}, flushIntervalMs: 3_600_000, maxBatchSize: 100_000, maxQueueSize: 100_000 })
+  const hot = await overhead('in-process fetch, call path only', inProc, 20, 500)
+  await shutdown()
+  const alsCost = inproc.bare - median(coldBare)
+
+  // Endpoint down: nothing listens on port 1; spans pile into the bounded queue and are dropped oldest-first.
+  init({ endpoint: 'http://127.0.0.1:1', flushOnExit: false, env: {}, logger: { debug() {}, warn() {}, error() {} } })
+  const client = wrapOpenAI(new OpenAI({ apiKey: 'sk', baseURL: 'http://x/v1', maxRetries: 0, fetch: inProcessFetch }))
+  const heap: { calls: number; mib: number }[] = []
+  const sample = (calls: number) => {
+    gc()
+    heap.push({ calls, mib: process.memoryUsage().heapUsed / 2 ** 20 })
+  }
+  const t0 = Date.now()
+  sample(0)
+  for (let i = 1; i <= 100_000; i++) {
+    await client.chat.completions.create(PARAMS)
+    if (i % 10_000 === 0) sample(i)
+  }
+  const s = getStats()
+  console.log(`endpoint down, 100k calls in ${((Date.now() - t0) / 1000).toFixed(1)} s: heap after GC (MiB) ${heap.map((h) => `${h.calls / 1000}k=${h.mib.toFixed(1)}`).join(' ')}`)
+  console.log(`  spans queued ${s.spansQueued}, dropped ${s.spansDropped}, in queue ${s.queued}, export failures ${s.exportFailures}`)
+  await shutdown()
+  llm.close()
+  sink.close()
+  return { http, inproc, hot, alsCost, heap, stats: s }
+}
+
+const r = await main()
+const heapMax = Math.max(...r.heap.slice(1).map((h) => h.mib))
+const heapAt10k = r.heap[1]?.mib ?? 0
+console.log(`summary: added per call ${r.http.added.toFixed(1)} µs (HTTP, exporting), ${r.inproc.added.toFixed(1)} µs (in-process, exporting), ${r.hot.added.toFixed(1)} µs (call path only); AsyncLocalStorage activation costs every bare call ${r.alsCost.toFixed(1)} µs; heap growth 10k→100k ${(heapMax - heapAt10k).toFixed(1)} MiB`)
+process.exit(0)
