@@ -4,11 +4,16 @@ import { loadConfig } from './config/load.js'
 import { createLogger } from './logger.js'
 import { createStore, migrate } from './store/index.js'
 import { isSpanlensError } from './errors.js'
+import { runCli } from '@spanlens/query'
+
+const QUERY_COMMANDS = new Set(['traces', 'drift', 'bias', 'slo', 'sql'])
 
 const USAGE = `usage: spanlens <command>
 
   serve      start the server (OTLP ingest, query API) on SPANLENS_HOST:SPANLENS_PORT
   migrate    apply pending ClickHouse migrations and exit
+  traces | drift | bias | slo | sql
+             query a running server over HTTP (--url, --api-key; see --help of each)
 
 Configuration comes from SPANLENS_* environment variables (see README.md).`
 
@@ -26,12 +31,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${USAGE}\n`)
       return command === undefined ? 1 : 0
     default: {
-      // The query CLI lives in @spanlens/query; a variable specifier keeps this
-      // package buildable while that export is optional.
-      const specifier = '@spanlens/query'
-      const query = (await import(specifier).catch(() => undefined)) as { runCli?: (argv: string[]) => Promise<number> } | undefined
-      const runCli = query?.runCli
-      if (runCli) return runCli([command, ...rest])
+      if (QUERY_COMMANDS.has(command)) return runCli([command, ...rest])
       process.stderr.write(`unknown command ${JSON.stringify(command)}\n${USAGE}\n`)
       return 1
     }

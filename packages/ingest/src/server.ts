@@ -1,5 +1,6 @@
 import './types.js'
 import Fastify, { type FastifyInstance } from 'fastify'
+import { queryRoutes } from '@spanlens/query'
 import type { Logger } from 'pino'
 import { KeyRing } from './auth.js'
 import type { SpanlensConfig } from './config/load.js'
@@ -40,7 +41,7 @@ export function isLoopback(host: string): boolean {
   return LOOPBACK.has(host) || host.startsWith('127.')
 }
 
-/** Composes the server: auth, OTLP ingest, health and metrics; tests start it on port 0. */
+/** Composes the server: auth, OTLP ingest, query API, health and metrics; tests start it on port 0. */
 export async function buildServer(config: SpanlensConfig, options: BuildServerOptions = {}): Promise<FastifyInstance> {
   const keys = new KeyRing(config.apiKeys)
   if (keys.open && !isLoopback(config.host)) throw errors.UNSAFE_BIND(config.host)
@@ -76,13 +77,20 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     flush: () => pipeline.flush(),
   } satisfies SpanlensHandle)
 
-  // Authentication for everything that reads or writes project data.
-  app.addHook('onRequest', async (req) => {
+  // Authentication for everything that reads or writes project data. OTLP routes
+  // answer in the request's encoding (their error handler); the JSON API here.
+  app.addHook('onRequest', async (req, reply) => {
     const path = req.url
-    if (!(path.startsWith('/v1/') || path.startsWith('/api/'))) return
+    const otlp = path.startsWith('/v1/') || path.startsWith('/api/public/otel/')
+    if (!otlp && !path.startsWith('/api/')) return
     const auth = keys.authenticate(req.headers.authorization)
-    if ('error' in auth) throw errors.UNAUTHORIZED(auth.error)
+    if ('error' in auth) {
+      const err = errors.UNAUTHORIZED(auth.error)
+      if (otlp) throw err
+      return reply.code(401).send(err.toJSON())
+    }
     req.spanlensProject = auth.project
+    return undefined
   })
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
@@ -98,6 +106,18 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
 
   await app.register(healthRoutes, { store, pipeline, migrated: () => migrated })
   await app.register(otlpRoutes, { pipeline, bodyLimit: config.ingest.bodyLimitBytes })
+  await app.register(queryRoutes, {
+    prefix: '/api/v1',
+    client: store.client,
+    database: store.database,
+    mode: store.mode,
+    ...(config.query.sloFile ? { sloFile: config.query.sloFile } : {}),
+    sql: {
+      maxExecutionSeconds: config.query.sqlMaxExecutionSeconds,
+      maxMemoryBytes: config.query.sqlMaxMemoryBytes,
+      maxResultRows: config.query.sqlMaxResultRows,
+    },
+  })
 
   app.addHook('onClose', async () => {
     await pipeline.stop(options.shutdownTimeoutMs ?? 10_000)

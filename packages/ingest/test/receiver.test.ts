@@ -300,6 +300,28 @@ describe('operations endpoints', () => {
   })
 })
 
+describe('query API mounted by the server', () => {
+  it('needs a key, and a key sees only its own project', async () => {
+    const marker = `api-${Date.now()}`
+    expect((await json(jsonRequest([{ name: marker }]), KEYS.acme)).status).toBe(200)
+    expect((await json(jsonRequest([{ name: marker }, { name: marker }]), KEYS.other)).status).toBe(200)
+    await server.app.spanlens.flush()
+    const anonymous = await fetch(`${server.url}/api/v1/spans?limit=500`)
+    expect(anonymous.status).toBe(401)
+    expect(((await anonymous.json()) as { error: { code: string } }).error.code).toBe('SPANLENS_UNAUTHORIZED')
+    const bad = await fetch(`${server.url}/api/v1/spans`, { headers: bearer('wrong-key-000000') })
+    expect(bad.status).toBe(401)
+    const mine = (await (await fetch(`${server.url}/api/v1/spans?limit=500&from=2000-01-01T00:00:00Z`, { headers: bearer(KEYS.acme) })).json()) as {
+      items: Array<{ name: string }>
+    }
+    expect(mine.items.filter((s) => s.name === marker)).toHaveLength(1)
+    const theirs = (await (await fetch(`${server.url}/api/v1/spans?limit=500&from=2000-01-01T00:00:00Z`, { headers: bearer(KEYS.other) })).json()) as {
+      items: Array<{ name: string }>
+    }
+    expect(theirs.items.filter((s) => s.name === marker)).toHaveLength(2)
+  })
+})
+
 describe('binding without keys', () => {
   it('refuses to start on a non-loopback host without API keys', async () => {
     const config = loadConfig({ env: { SPANLENS_HOST: '0.0.0.0', SPANLENS_DATA_DIR: server.dataDir } })

@@ -50,6 +50,8 @@ export class Spool {
   private syncTimer: NodeJS.Timeout | undefined
   private closed = false
   private lastRefusedAt = 0
+  /** Seals still closing their file: flush must wait for these too. */
+  private readonly sealing = new Set<Promise<void>>()
 
   constructor(private readonly opts: SpoolOptions) {}
 
@@ -157,12 +159,16 @@ export class Spool {
         return undefined
       })
       .catch((err: Error) => this.opts.onError?.(err))
-    return segment.handedOver
+    const handedOver = segment.handedOver
+    this.sealing.add(handedOver)
+    void handedOver.finally(() => this.sealing.delete(handedOver))
+    return handedOver
   }
 
-  /** Seals the active segment now and resolves once it is handed to the inserter. */
+  /** Seals the active segment now; resolves once it and every segment being sealed are handed to the inserter. */
   async sealActive(): Promise<void> {
-    if (this.active) await this.seal(this.active)
+    if (this.active) void this.seal(this.active)
+    await Promise.all([...this.sealing])
   }
 
   /** Called once ClickHouse confirmed the segment's rows. */
