@@ -53,7 +53,7 @@ export function groupExpr(key: string): { expr: string; params: Record<string, u
   )
 }
 
-/** Default refusal phrases (case-insensitive substrings of the completion). */
+/** Default refusal phrases (ASCII case-insensitive substrings of the completion; ASCII search is several times faster than UTF-8). */
 export const REFUSAL_PHRASES = [
   "i can't help with",
   'i cannot help with',
@@ -73,5 +73,5 @@ export const REFUSAL_PHRASES = [
 ]
 
 export function refusalExpr(phrasesParam: string): string {
-  return `(finish_reason = 'content_filter' OR multiSearchAnyCaseInsensitiveUTF8(output, ${phrasesParam}))`
+  return `(finish_reason = 'content_filter' OR multiSearchAnyCaseInsensitive(output, ${phrasesParam}))`
 }

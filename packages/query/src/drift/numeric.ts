@@ -1,18 +1,19 @@
 import { type ClickHouseClient, ParamBag, num, select, selectOne } from '../db.js'
+import { kolmogorovSf } from '../stats/distributions.js'
 import { type DriftSets, sourceQuery } from './sets.js'
 import type { SignalSpec } from './signals.js'
 import type { DriftStatistic, DriftThresholds, NumericMethod, SignalDrift } from './types.js'
 
 /** Evidently replaces an empty bin's share by this before taking logs. */
 export const PSI_EPSILON = 1e-4
-/** ClickHouse's exact KS p-value is a DP over n·m cells; above this we use the asymptotic one. */
+/** ClickHouse's exact KS p-value is a DP over n·m cells; above this the asymptotic Kolmogorov distribution is used. */
 const KS_EXACT_MAX_CELLS = 1_000_000
 const DECILES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
 
 /**
  * Numeric drift in two ClickHouse passes:
  *  1. sizes, reference std and reference deciles (R-7 / numpy linear quantiles);
- *  2. PSI over bins cut at the de-duplicated deciles, KS (D and p), and
+ *  2. one scan grouped by value: PSI over bins cut at the de-duplicated deciles, KS D, and
  *     Wasserstein-1 = Σ |F(x_i) − G(x_i)|·(x_{i+1} − x_i) walking the merged ECDFs.
  */
 export async function numericDrift(
@@ -24,11 +25,11 @@ export async function numericDrift(
 ): Promise<SignalDrift> {
   const bag = new ParamBag()
   const src = sourceQuery(project, sets, spec, bag)
-  const first = await selectOne<{ n_ref: number; n_cur: number; std_ref: number; mean_ref: number; mean_cur: number; q: number[]; u: number }>(
+  const first = await selectOne<{ n_ref: number; n_cur: number; std_ref: number; mean_ref: number; mean_cur: number; q: number[] }>(
     client,
     `SELECT countIf(side = 0) AS n_ref, countIf(side = 1) AS n_cur,
             stddevPopIf(v, side = 0) AS std_ref, avgIf(v, side = 0) AS mean_ref, avgIf(v, side = 1) AS mean_cur,
-            quantilesExactInclusiveIf(${DECILES.join(', ')})(v, side = 0) AS q, uniqExact(v) AS u
+            quantilesExactInclusiveIf(${DECILES.join(', ')})(v, side = 0) AS q
      FROM (${src})`,
     bag.values,
   )
@@ -38,44 +39,58 @@ export async function numericDrift(
   if (nRef < opts.minSamples || nCur < opts.minSamples) return { ...base, status: 'not_enough_data' }
 
   const edges = [...new Set((first.q ?? []).map(Number))].sort((a, b) => a - b)
-  const ksMethod = nRef * nCur <= KS_EXACT_MAX_CELLS ? 'exact' : 'asymp'
   const bag2 = new ParamBag()
   const src2 = sourceQuery(project, sets, spec, bag2)
   const e = bag2.add(edges, 'Array(Float64)')
   // bin b = number of edges strictly below v: (-inf, e1], (e1, e2], ..., (ek, +inf)
   const bins = edges.length + 1
-  const refBins = Array.from({ length: bins }, (_, i) => `countIf(side = 0 AND b = ${i})`).join(', ')
-  const curBins = Array.from({ length: bins }, (_, i) => `countIf(side = 1 AND b = ${i})`).join(', ')
+  const refBins = Array.from({ length: bins }, (_, i) => `sumIf(r, b = ${i})`).join(', ')
+  const curBins = Array.from({ length: bins }, (_, i) => `sumIf(c, b = ${i})`).join(', ')
   const eps = PSI_EPSILON
-  const second = await selectOne<{ ks: { d_statistic: number; p_value: number }; psi: number; ref_bins: number[]; cur_bins: number[]; d: number; w1: number }>(
+  // One scan: counts per distinct value, then ECDFs, bins, PSI and W1 from that small table.
+  const second = await selectOne<{ psi: number; ref_bins: number[]; cur_bins: number[]; d: number; w1: number }>(
     client,
-    `SELECT a.ks AS ks, a.ref_bins AS ref_bins, a.cur_bins AS cur_bins,
+    `SELECT ref_bins, cur_bins, d, w1,
             arraySum(arrayMap((r, c) -> (if(c = 0, ${eps}, c / ${nCur}) - if(r = 0, ${eps}, r / ${nRef}))
-                                        * ln(if(c = 0, ${eps}, c / ${nCur}) / if(r = 0, ${eps}, r / ${nRef})), a.ref_bins, a.cur_bins)) AS psi,
-            b.d AS d, b.w1 AS w1
-     FROM
-       (SELECT kolmogorovSmirnovTest('two-sided', '${ksMethod}')(v, side) AS ks, [${refBins}] AS ref_bins, [${curBins}] AS cur_bins
-        FROM (SELECT v, side, arrayCount(x -> x < v, ${e}) AS b FROM (${src2}))) AS a,
-       (SELECT max(abs(F - G)) AS d, sum(abs(F - G) * (next_v - v)) AS w1
-        FROM (
-          SELECT v,
-                 sum(r) OVER w / ${nRef} AS F,
-                 sum(c) OVER w / ${nCur} AS G,
-                 leadInFrame(v, 1, v) OVER (ORDER BY v ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS next_v
-          FROM (SELECT v, countIf(side = 0) AS r, countIf(side = 1) AS c FROM (${src2}) GROUP BY v)
-          WINDOW w AS (ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))) AS b`,
+                                        * ln(if(c = 0, ${eps}, c / ${nCur}) / if(r = 0, ${eps}, r / ${nRef})), ref_bins, cur_bins)) AS psi
+     FROM (
+       SELECT [${refBins}] AS ref_bins, [${curBins}] AS cur_bins, max(abs(F - G)) AS d, sum(abs(F - G) * (next_v - v)) AS w1
+       FROM (
+         SELECT v, r, c, arrayCount(x -> x < v, ${e}) AS b,
+                sum(r) OVER w / ${nRef} AS F,
+                sum(c) OVER w / ${nCur} AS G,
+                leadInFrame(v, 1, v) OVER (ORDER BY v ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS next_v
+         FROM (SELECT v, countIf(side = 0) AS r, countIf(side = 1) AS c FROM (${src2}) GROUP BY v)
+         WINDOW w AS (ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)))`,
     bag2.values,
   )
+  const d = num(second.d) < 1e-12 ? 0 : num(second.d)
+  let ksP: number
+  let ksMethod: 'exact' | 'asymptotic'
+  if (nRef * nCur <= KS_EXACT_MAX_CELLS) {
+    // Small sets: ClickHouse's exact two-sample distribution (scipy's mode='exact').
+    const bag3 = new ParamBag()
+    const src3 = sourceQuery(project, sets, spec, bag3)
+    const ks = await selectOne<{ ks: { d_statistic: number; p_value: number } }>(
+      client,
+      `SELECT kolmogorovSmirnovTest('two-sided', 'exact')(v, side) AS ks FROM (${src3})`,
+      bag3.values,
+    )
+    ksP = num(ks.ks.p_value)
+    ksMethod = 'exact'
+  } else {
+    ksP = kolmogorovSf(d * Math.sqrt((nRef * nCur) / (nRef + nCur)))
+    ksMethod = 'asymptotic'
+  }
+  ksP = Math.min(1, Math.max(0, ksP))
   const t = opts.thresholds
   const stdRef = num(first.std_ref)
   const w1 = num(second.w1)
   const wNormed = w1 / Math.max(stdRef, 0.001)
-  const d = num(second.d) < 1e-12 ? 0 : num(second.d)
-  const ksP = Math.min(1, Math.max(0, num(second.ks.p_value)))
   const psi = num(second.psi)
   const stats: DriftStatistic[] = [
     { name: 'psi', value: psi, pValue: null, threshold: t.psiModerate, drifted: psi >= t.psiModerate },
-    { name: 'ks', value: d, pValue: ksP, pValueMethod: ksMethod === 'exact' ? 'exact' : 'asymptotic', threshold: t.ksPValue, drifted: ksP <= t.ksPValue },
+    { name: 'ks', value: d, pValue: ksP, pValueMethod: ksMethod, threshold: t.ksPValue, drifted: ksP <= t.ksPValue },
     { name: 'wasserstein', value: w1, pValue: null, threshold: null, drifted: null },
     { name: 'wasserstein_normed', value: wNormed, pValue: null, threshold: t.wassersteinNormed, drifted: wNormed >= t.wassersteinNormed },
   ]
@@ -93,7 +108,6 @@ export async function numericDrift(
       referenceMean: num(first.mean_ref),
       currentMean: num(first.mean_cur),
       referenceStd: stdRef,
-      distinctValues: num(first.u),
       binEdges: edges,
       referenceBinCounts: second.ref_bins.map(Number),
       currentBinCounts: second.cur_bins.map(Number),

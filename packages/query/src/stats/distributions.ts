@@ -78,3 +78,19 @@ export function binomialTwoSidedHalf(k: number, n: number): number {
 }
 
 export const Z95 = 1.959963984540054
+
+/**
+ * Asymptotic two-sided KS p-value: Q_KS(λ) = 2 Σ_{k≥1} (−1)^{k−1} e^{−2k²λ²},
+ * λ = D·√(nm/(n+m)) (Kolmogorov's limiting distribution, as ClickHouse's 'asymp').
+ */
+export function kolmogorovSf(lambda: number): number {
+  if (!(lambda > 0)) return 1
+  if (lambda < 0.2) return 1
+  let sum = 0
+  for (let k = 1; k <= 100; k++) {
+    const term = Math.exp(-2 * k * k * lambda * lambda)
+    sum += (k % 2 === 1 ? 1 : -1) * term
+    if (term < 1e-17) break
+  }
+  return Math.min(1, Math.max(0, 2 * sum))
+}

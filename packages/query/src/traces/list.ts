@@ -24,20 +24,40 @@ function keyset(bag: ParamBag, cursor: Cursor | undefined, idCol: string): strin
   return [`start_time <= ${t}`, `(start_time < ${t} OR ${idCol} < ${bag.add(cursor.id, 'String')})`]
 }
 
+/**
+ * Newest-first listings would otherwise read the whole retention period to find the
+ * first page: probe growing windows ending at the page's upper bound and stop as soon
+ * as one fills the page (each probe prunes partitions and primary-key ranges).
+ */
+const PROBE_WINDOWS_MS = [3_600_000, 6 * 3_600_000, 86_400_000, 7 * 86_400_000]
+
+async function probe<R>(filter: SpanFilter, cursor: Cursor | undefined, want: number, run: (f: SpanFilter) => Promise<R[]>): Promise<R[]> {
+  const upper = cursor ? new Date(Number(BigInt(cursor.ns) / 1_000_000n) + 1) : (filter.to ?? new Date(Date.now() + 60_000))
+  for (const w of PROBE_WINDOWS_MS) {
+    const from = new Date(upper.getTime() - w)
+    if (filter.from && from <= filter.from) break
+    const rows = await run({ ...filter, from })
+    if (rows.length >= want) return rows
+  }
+  return run(filter)
+}
+
 /** Spans matching the filter, newest first, keyset-paginated on (start_time, span_id). */
 export async function listSpans(client: ClickHouseClient, project: string, opts: ListOptions = {}): Promise<Page<Span>> {
   const limit = opts.limit ?? 50
-  const bag = new ParamBag()
-  const where = [...spanConditions(project, opts.filter ?? {}, bag), ...keyset(bag, opts.cursor, 'span_id')]
-  const rows = await select<RawSpan>(
-    client,
-    `SELECT ${SPAN_COLUMNS}${opts.includeIo ? ', input, output' : ''}
-     FROM spans FINAL
-     WHERE ${where.join(' AND ')}
-     ORDER BY start_time DESC, span_id DESC
-     LIMIT ${limit + 1}`,
-    bag.values,
-  )
+  const rows = await probe(opts.filter ?? {}, opts.cursor, limit + 1, (filter) => {
+    const bag = new ParamBag()
+    const where = [...spanConditions(project, filter, bag), ...keyset(bag, opts.cursor, 'span_id')]
+    return select<RawSpan>(
+      client,
+      `SELECT ${SPAN_COLUMNS}${opts.includeIo ? ', input, output' : ''}
+       FROM spans FINAL
+       WHERE ${where.join(' AND ')}
+       ORDER BY start_time DESC, span_id DESC
+       LIMIT ${limit + 1}`,
+      bag.values,
+    )
+  })
   const items = rows.slice(0, limit).map(toSpan)
   const last = rows.length > limit ? rows[limit - 1] : undefined
   return { items, nextCursor: last ? encodeCursor({ ns: last.start_ns, id: last.span_id }) : null }
@@ -73,29 +93,23 @@ export async function listTraces(
   opts: ListOptions = {},
 ): Promise<Page<TraceSummary>> {
   const limit = opts.limit ?? 50
-  const filter = opts.filter ?? {}
+  const roots = await probe(opts.filter ?? {}, opts.cursor, limit + 1, (filter) => rootsPage(client, project, filter, opts.cursor, limit))
+  return tracePage(client, project, roots, limit)
+}
+
+async function rootsPage(client: ClickHouseClient, project: string, filter: SpanFilter, cursor: Cursor | undefined, limit: number) {
   const { from, to, ...spanLevel } = filter
   const bag = new ParamBag()
   const where = [
     ...spanConditions(project, { ...(from ? { from } : {}), ...(to ? { to } : {}) }, bag),
     "parent_span_id = ''",
-    ...keyset(bag, opts.cursor, 'trace_id'),
+    ...keyset(bag, cursor, 'trace_id'),
   ]
   if (Object.values(spanLevel).some((v) => v !== undefined)) {
     const inner = spanConditions(project, filter, bag)
     where.push(`trace_id IN (SELECT trace_id FROM spans WHERE ${inner.join(' AND ')})`)
   }
-  const roots = await select<{
-    trace_id: string
-    span_id: string
-    name: string
-    service_name: string
-    start_ns: string
-    duration_ms: number
-    status_code: string
-    user_id: string
-    session_id: string
-  }>(
+  return select<RootRow>(
     client,
     `SELECT trace_id, span_id, name, service_name, toString(toUnixTimestamp64Nano(start_time)) AS start_ns,
             duration_ms, status_code, user_id, session_id
@@ -106,6 +120,21 @@ export async function listTraces(
      LIMIT ${limit + 1}`,
     bag.values,
   )
+}
+
+interface RootRow {
+  trace_id: string
+  span_id: string
+  name: string
+  service_name: string
+  start_ns: string
+  duration_ms: number
+  status_code: string
+  user_id: string
+  session_id: string
+}
+
+async function tracePage(client: ClickHouseClient, project: string, roots: RootRow[], limit: number): Promise<Page<TraceSummary>> {
   const page = roots.slice(0, limit)
   if (page.length === 0) return { items: [], nextCursor: null }
   const totals = await traceTotals(client, project, page.map((r) => r.trace_id), page.map((r) => r.start_ns))
