@@ -26,6 +26,8 @@ beforeAll(async () => {
     span({ trace_id: TRACE, span_id: 'aaaaaaaaaaaaaaa3', parent_span_id: 'aaaaaaaaaaaaaaa1', name: 'search', kind: 'tool', start: at(1400), duration_ms: 300, status_code: 'error', input_tokens: 0, output_tokens: 0, total_tokens: 0 }),
     ...Array.from({ length: 30 }, (_, i) => span({ service_name: i % 2 ? 'chat' : 'batch', start: at(60_000 + i * 1000), request_model: i % 3 ? 'gpt-4o' : 'claude' })),
     ...Array.from({ length: 4 }, () => span({ project_id: 'p2', service_name: 'secret', start: at(5000) })),
+    // older than every probe window: found by the final unbounded query
+    ...Array.from({ length: 3 }, (_, i) => span({ service_name: 'old', start: new Date(Date.now() - (10 + i) * 86_400_000) })),
   ])
   writeFileSync(sloFile, 'slos:\n  - name: tools\n    objective: 99\n    indicator: { type: ratio, total: { kind: tool }, good: { kind: tool, status: ok } }\n')
   app = Fastify()
@@ -70,6 +72,11 @@ describe('HTTP routes', () => {
     } while (cursor && pages < 20)
     expect(seen.size).toBe(30)
     expect(pages).toBe(5)
+    const old = await app.inject({ method: 'GET', url: '/api/v1/spans?service=old&limit=2', headers: auth })
+    expect(old.json().items).toHaveLength(2)
+    const rest = await app.inject({ method: 'GET', url: `/api/v1/spans?service=old&limit=2&cursor=${old.json().nextCursor}`, headers: auth })
+    expect(rest.json().items).toHaveLength(1)
+    expect(rest.json().nextCursor).toBeNull()
     const byModel = await app.inject({ method: 'GET', url: '/api/v1/spans?model=claude&attr.none=x', headers: auth })
     expect(byModel.json().items).toHaveLength(0)
     const text = await app.inject({ method: 'GET', url: '/api/v1/spans?q=REFUND&io=1', headers: auth })
@@ -120,7 +127,7 @@ describe('HTTP routes', () => {
 
   it('runs sandboxed SQL and refuses escapes with 403', async () => {
     const ok = await app.inject({ method: 'POST', url: '/api/v1/sql', headers: auth, payload: { query: 'SELECT count() AS n FROM spans' } })
-    expect(ok.json()).toMatchObject({ data: [{ n: 33 }], rows: 1 })
+    expect(ok.json()).toMatchObject({ data: [{ n: 36 }], rows: 1 })
     const bad = await app.inject({ method: 'POST', url: '/api/v1/sql', headers: auth, payload: { query: 'SELECT * FROM system.tables' } })
     expect(bad.statusCode).toBe(403)
     expect(bad.json().error.code).toBe('SPANLENS_SQL_FORBIDDEN')
@@ -153,7 +160,7 @@ describe('CLI over HTTP', () => {
     expect((await cli('traces')).stdout).toContain(TRACE)
     expect((await cli('traces', TRACE)).stdout).toContain('search [tool]')
     const sql = await cli('sql', 'SELECT count() AS n FROM spans', '--json')
-    expect(JSON.parse(sql.stdout).data).toEqual([{ n: 33 }])
+    expect(JSON.parse(sql.stdout).data).toEqual([{ n: 36 }])
   })
 
   it('reports API errors with their code and exits 1', async () => {
