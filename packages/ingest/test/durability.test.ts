@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/config/load.js'
 import { buildServer } from '../src/server.js'
-import { createStore } from '../src/store/index.js'
+import { createStore, type Store } from '../src/store/index.js'
 import { faultyStore } from './helpers/faulty-store.js'
 import { jsonRequest } from './helpers/otlp.js'
 import { API_KEYS, bearer, KEYS } from './helpers/server.js'
@@ -22,6 +22,32 @@ async function send(url: string, marker: string, n: number): Promise<{ status: n
   })
   await res.arrayBuffer()
   return { status: res.status, ids, retryAfter: res.headers.get('retry-after') }
+}
+
+
+/** A real server over a fault-injecting wrapper of the real embedded store. */
+async function withFaultyServer(
+  env: Record<string, string>,
+  body: (ctx: { url: string; store: ReturnType<typeof faultyStore>; app: Awaited<ReturnType<typeof buildServer>> }) => Promise<void>,
+): Promise<void> {
+  const dir = tempDir()
+  const config = quietEnv(dir.path, env)
+  const store = faultyStore(await createStore(config.store))
+  const app = await buildServer(config, { store })
+  const url = await app.listen({ host: '127.0.0.1', port: 0 })
+  try {
+    await body({ url, store, app })
+  } finally {
+    await app.close()
+    await store.close()
+    dir.cleanup()
+  }
+}
+
+async function count(store: Store, query: string): Promise<Record<string, number>> {
+  const rs = await store.client.query({ query, format: 'JSONEachRow' })
+  const [row] = await rs.json<Record<string, string>>()
+  return Object.fromEntries(Object.entries(row ?? {}).map(([k, v]) => [k, Number(v)]))
 }
 
 describe('crash safety', () => {
@@ -84,12 +110,7 @@ describe('crash safety', () => {
 
 describe('a failing store loses nothing', () => {
   it('keeps accepting while ClickHouse is down, then inserts everything once it recovers', async () => {
-    const dir = tempDir()
-    const config = quietEnv(dir.path, { SPANLENS_BATCH_MAX_AGE_MS: '50' })
-    const store = faultyStore(await createStore(config.store))
-    const app = await buildServer(config, { store })
-    const url = await app.listen({ host: '127.0.0.1', port: 0 })
-    try {
+    await withFaultyServer({ SPANLENS_BATCH_MAX_AGE_MS: '50' }, async ({ url, store, app }) => {
       store.fault = 'down'
       const acked: string[] = []
       for (let i = 0; i < 10; i++) {
@@ -105,28 +126,14 @@ describe('a failing store loses nothing', () => {
 
       store.fault = 'ok'
       await app.spanlens.flush()
-      const rs = await store.client.query({
-        query: "SELECT count() AS n, uniqExact(span_id) AS u FROM spans WHERE name = 'outage'",
-        format: 'JSONEachRow',
-      })
-      const [r] = await rs.json<{ n: string; u: string }>()
-      expect(Number(r?.u)).toBe(acked.length)
-      expect(Number(r?.n)).toBe(acked.length)
+      const r = await count(store, "SELECT count() AS n, uniqExact(span_id) AS u FROM spans WHERE name = 'outage'")
+      expect(r).toEqual({ n: acked.length, u: acked.length })
       expect(app.spanlens.pipeline.spool.bytes).toBe(0)
-    } finally {
-      await app.close()
-      await store.close()
-      dir.cleanup()
-    }
+    })
   }, 60_000)
 
   it('an insert that commits but whose reply is lost is retried without duplicating rows', async () => {
-    const dir = tempDir()
-    const config = quietEnv(dir.path, { SPANLENS_BATCH_MAX_AGE_MS: '50' })
-    const store = faultyStore(await createStore(config.store))
-    const app = await buildServer(config, { store })
-    const url = await app.listen({ host: '127.0.0.1', port: 0 })
-    try {
+    await withFaultyServer({ SPANLENS_BATCH_MAX_AGE_MS: '50' }, async ({ url, store, app }) => {
       store.fault = 'commit-then-fail'
       const r = await send(url, 'lost-reply', 30)
       expect(r.status).toBe(200)
@@ -134,32 +141,15 @@ describe('a failing store loses nothing', () => {
       expect(store.attempts).toBeGreaterThanOrEqual(1)
       store.fault = 'ok'
       await app.spanlens.flush()
-      const rs = await store.client.query({
-        query: "SELECT count() AS n FROM spans WHERE name = 'lost-reply'",
-        format: 'JSONEachRow',
-      })
-      const [row] = await rs.json<{ n: string }>()
       // Raw count: the retry carried the same insert_deduplication_token.
-      expect(Number(row?.n)).toBe(30)
-      const mv = await store.client.query({
-        query: "SELECT sum(calls) AS c FROM spans_minute WHERE project_id = 'acme' AND service_name = 'test-svc'",
-        format: 'JSONEachRow',
-      })
-      expect(Number((await mv.json<{ c: string }>())[0]?.c)).toBe(30)
-    } finally {
-      await app.close()
-      await store.close()
-      dir.cleanup()
-    }
+      expect(await count(store, "SELECT count() AS n FROM spans WHERE name = 'lost-reply'")).toEqual({ n: 30 })
+      const rollup = "SELECT sum(calls) AS c FROM spans_minute WHERE project_id = 'acme' AND service_name = 'test-svc'"
+      expect(await count(store, rollup)).toEqual({ c: 30 })
+    })
   }, 60_000)
 
   it('answers 503 with Retry-After once the spool quota is reached, and accepts again after draining', async () => {
-    const dir = tempDir()
-    const config = quietEnv(dir.path, { SPANLENS_BATCH_MAX_AGE_MS: '20', SPANLENS_SPOOL_MAX_BYTES: String(1024 * 1024) })
-    const store = faultyStore(await createStore(config.store))
-    const app = await buildServer(config, { store })
-    const url = await app.listen({ host: '127.0.0.1', port: 0 })
-    try {
+    await withFaultyServer({ SPANLENS_BATCH_MAX_AGE_MS: '20', SPANLENS_SPOOL_MAX_BYTES: String(1024 * 1024) }, async ({ url, store, app }) => {
       store.fault = 'down'
       const acked: string[] = []
       let refused: { status: number; retryAfter: string | null } | undefined
@@ -178,13 +168,8 @@ describe('a failing store loses nothing', () => {
       await app.spanlens.flush()
       expect((await send(url, 'quota', 10)).status).toBe(200)
       await app.spanlens.flush()
-      const rs = await store.client.query({ query: "SELECT uniqExact(span_id) AS u FROM spans WHERE name = 'quota'", format: 'JSONEachRow' })
-      expect(Number((await rs.json<{ u: string }>())[0]?.u)).toBe(acked.length + 10)
-    } finally {
-      await app.close()
-      await store.close()
-      dir.cleanup()
-    }
+      expect(await count(store, "SELECT uniqExact(span_id) AS u FROM spans WHERE name = 'quota'")).toEqual({ u: acked.length + 10 })
+    })
   }, 60_000)
 
   it('graceful shutdown flushes what was acknowledged', async () => {
