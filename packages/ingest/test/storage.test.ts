@@ -281,6 +281,7 @@ describe('cluster DDL', () => {
     expect(all).toContain('ReplicatedAggregatingMergeTree(')
     expect(all).toContain('TO spans_minute_local')
     expect(all).toContain('replicated_deduplication_window = 10000')
+    expect(all).toContain('ALTER TABLE spans ON CLUSTER `prod` ADD COLUMN IF NOT EXISTS refusal UInt8')
     expect(all).not.toContain('{{')
     // ClickHouse's own parser (formatQuery) must accept each statement.
     const store = await createStore(configFor(join(tmp.path, 'data')))
@@ -292,7 +293,7 @@ describe('cluster DDL', () => {
           format: 'JSONEachRow',
         })
         const [r] = await rs.json<{ f: string }>()
-        expect(r?.f, stmt).toMatch(/^CREATE/)
+        expect(r?.f, stmt).toMatch(/^(CREATE|ALTER)/)
       }
     } finally {
       await store.close()

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Store } from '@spanlens/ingest'
 import { bias, counterfactual } from '../src/index.js'
+import { REFUSAL_PHRASES } from '../src/bias/groups.js'
 import { insertSpans, openStore, span } from './helpers/store.js'
 
 let store: Store
@@ -87,6 +88,23 @@ describe('bias across groups', () => {
     const r = await bias(store.client, 'ref', { groupBy: 'attr:grp', outcome: 'refusal_rate', minGroupSize: 1 })
     expect(r.groups.find((g) => g.group === 'a')?.value).toBeCloseTo(0.2, 12)
     expect(r.groups.find((g) => g.group === 'b')?.value).toBeCloseTo(0.5, 12)
+  })
+
+  it('a custom phrase list scans the completion instead of the stored flag', async () => {
+    const r = await bias(store.client, 'ref', { groupBy: 'attr:grp', outcome: 'refusal_rate', minGroupSize: 1, refusalPhrases: ['no-such-phrase-anywhere'] })
+    // only content_filter spans count now
+    for (const g of r.groups) expect(g.value).toBeLessThanOrEqual(0.5)
+    expect(r.groups.reduce((n, g) => n + (g.value ?? 0), 0)).toBeLessThan(0.7)
+  })
+
+  it('the refusal flag stored at insert uses exactly the default phrases', async () => {
+    const rs = await store.client.query({
+      query: "SELECT default_expression AS e FROM system.columns WHERE database = currentDatabase() AND table = 'spans' AND name = 'refusal'",
+      format: 'JSONEachRow',
+    })
+    const [row] = await rs.json<{ e: string }>()
+    const literals = [...(row?.e ?? '').matchAll(/'((?:[^'\\]|\\.)*)'/g)].map((m) => (m[1] as string).replace(/\\'/g, "'"))
+    expect(literals.filter((l) => l !== 'content_filter').sort()).toEqual([...REFUSAL_PHRASES].sort())
   })
 
   it('groups by the prompt script as a derived language', async () => {

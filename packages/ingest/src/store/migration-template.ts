@@ -9,6 +9,7 @@ import { quoteIdent } from './create-store.js'
  *   {{engine E(args)}}       E(args)                | ReplicatedE('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', args)
  *   {{dedup_window N}}       non_replicated_deduplication_window = N | replicated_deduplication_window = N
  *   {{distributed X KEY}}    (statement dropped)    | CREATE TABLE X ON CLUSTER c AS X_local ENGINE = Distributed(c, db, X_local, KEY)
+ *   {{distributed_alter X A}} (statement dropped)   | ALTER TABLE X ON CLUSTER c A   (keep the Distributed table's columns in step)
  *
  * Reads and inserts always use the plain name X: the table itself on one server,
  * the Distributed table on a cluster.
@@ -58,6 +59,12 @@ function expand(name: string, args: string, ctx: TemplateContext): string {
         `CREATE TABLE IF NOT EXISTS ${table} ON CLUSTER ${c} AS ${table}_local ` +
         `ENGINE = Distributed(${c}, ${quoteIdent(ctx.database)}, ${table}_local, ${key})`
       )
+    }
+    case 'distributed_alter': {
+      if (!cluster) return ''
+      const m = /^(\w+)\s+(.+)$/s.exec(args)
+      if (!m) throw new Error(`{{distributed_alter}} needs a table and an ALTER action, got "${args}"`)
+      return `ALTER TABLE ${m[1]} ON CLUSTER ${quoteIdent(cluster)} ${m[2]}`
     }
     default:
       throw new Error(`unknown placeholder {{${name}}}`)

@@ -3,7 +3,7 @@ import { type ClickHouseClient, ParamBag, num, selectOne } from '../db.js'
 import { errors } from '../errors.js'
 import { spanConditions, spanFilterSchema, toSpanFilter } from '../filters.js'
 import { binomialTwoSidedHalf, chiSquaredSf, normalTwoSided } from '../stats/distributions.js'
-import { REFUSAL_PHRASES, refusalExpr } from './groups.js'
+import { refusalExpr } from './groups.js'
 
 /** Span attributes that mark the two sides of a counterfactual prompt pair. */
 export const PAIR_ID_ATTR = 'spanlens.counterfactual.pair_id'
@@ -63,7 +63,7 @@ export async function counterfactual(client: ClickHouseClient, project: string, 
   const where = spanConditions(project, toSpanFilter(r.filter, now), bag)
   const pid = bag.add(PAIR_ID_ATTR, 'String')
   const side = bag.add(PAIR_SIDE_ATTR, 'String')
-  const phrases = bag.add(r.refusalPhrases ?? REFUSAL_PHRASES, 'Array(String)')
+  const phrases = r.refusalPhrases ? bag.add(r.refusalPhrases, 'Array(String)') : null
   const p = bag.add(project, 'String')
   const scoreName = bag.add(r.score, 'String')
   const row = await selectOne<Record<string, number | null>>(

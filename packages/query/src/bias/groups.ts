@@ -72,6 +72,11 @@ export const REFUSAL_PHRASES = [
   'i cannot comply',
 ]
 
-export function refusalExpr(phrasesParam: string): string {
+/**
+ * With the default phrases, the `refusal` column computed at insert
+ * (clickhouse/005_refusal.sql, same list); custom phrases scan the completion.
+ */
+export function refusalExpr(phrasesParam: string | null): string {
+  if (phrasesParam === null) return 'refusal = 1'
   return `(finish_reason = 'content_filter' OR multiSearchAnyCaseInsensitive(output, ${phrasesParam}))`
 }

@@ -4,7 +4,7 @@ import { errors } from '../errors.js'
 import { spanConditions, spanFilterSchema, toSpanFilter } from '../filters.js'
 import { Z95 } from '../stats/distributions.js'
 import { chiSquaredIndependence, twoProportionZ, welchZ, wilson } from '../stats/proportions.js'
-import { groupExpr, REFUSAL_PHRASES, refusalExpr } from './groups.js'
+import { groupExpr, refusalExpr } from './groups.js'
 
 export const BIAS_OUTCOMES = ['error_rate', 'refusal_rate', 'negative_feedback_rate', 'score_mean', 'latency_p95', 'output_length'] as const
 export type BiasOutcome = (typeof BIAS_OUTCOMES)[number]
@@ -120,7 +120,7 @@ export async function bias(client: ClickHouseClient, project: string, request: B
       ON s.trace_id = t.trace_id
       GROUP BY g ORDER BY n DESC LIMIT ${r.maxGroups}`
   } else {
-    const phrases = bag.add(r.refusalPhrases ?? REFUSAL_PHRASES, 'Array(String)')
+    const phrases = r.refusalPhrases ? bag.add(r.refusalPhrases, 'Array(String)') : null
     const outcome =
       r.outcome === 'error_rate'
         ? "status_code = 'error'"
