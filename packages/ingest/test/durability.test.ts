@@ -50,6 +50,73 @@ async function count(store: Store, query: string): Promise<Record<string, number
   return Object.fromEntries(Object.entries(row ?? {}).map(([k, v]) => [k, Number(v)]))
 }
 
+describe('backpressure', () => {
+  it('answers 429 with Retry-After past SPANLENS_MAX_CONCURRENT_REQUESTS, and recovers', async () => {
+    await withFaultyServer({ SPANLENS_MAX_CONCURRENT_REQUESTS: '2' }, async ({ url }) => {
+      // Slow uploads hold their admission slots while the body trickles in.
+      const { request } = await import('node:http')
+      const slow = [0, 1].map(
+        () =>
+          new Promise<number>((resolve, reject) => {
+            const req = request(`${url}/v1/traces`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', ...bearer(KEYS.acme) },
+            })
+            req.on('response', (res) => {
+              res.resume()
+              resolve(res.statusCode ?? 0)
+            })
+            req.on('error', reject)
+            req.write('{"resourceSpans":[')
+            setTimeout(() => req.end(']}'), 600)
+          }),
+      )
+      await new Promise((r) => setTimeout(r, 200))
+      const refused = await send(url, 'busy', 5)
+      expect(refused.status).toBe(429)
+      expect(Number(refused.retryAfter)).toBeGreaterThan(0)
+      expect(await Promise.all(slow)).toEqual([200, 200])
+      expect((await send(url, 'busy', 5)).status).toBe(200)
+    })
+  })
+})
+
+describe('graceful shutdown of the CLI server', () => {
+  it('SIGTERM stops accepting, flushes acknowledged spans and exits 0', async () => {
+    const dir = tempDir()
+    const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url))
+    const child = spawn(process.execPath, ['--conditions=@spanlens/source', '--import', 'tsx', bin, 'serve'], {
+      env: { ...process.env, SPANLENS_DATA_DIR: dir.path, SPANLENS_PORT: '0', SPANLENS_API_KEYS: API_KEYS, SPANLENS_BATCH_MAX_AGE_MS: '1000' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = ''
+        child.stdout.on('data', (c: Buffer) => {
+          out += c.toString()
+          const m = /"address":"(http:[^"]+)"/.exec(out)
+          if (m) resolve(m[1] as string)
+        })
+        child.once('exit', (code) => reject(new Error(`exited early (${code})`)))
+      })
+      const r = await send(url, 'sigterm', 40)
+      expect(r.status).toBe(200)
+      const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)))
+      child.kill('SIGTERM')
+      expect(await exited).toBe(0)
+      const store = await createStore(quietEnv(dir.path).store)
+      try {
+        expect(await count(store, "SELECT count() AS n FROM spans WHERE name = 'sigterm'")).toEqual({ n: 40 })
+      } finally {
+        await store.close()
+      }
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL')
+      dir.cleanup()
+    }
+  }, 60_000)
+})
+
 describe('crash safety', () => {
   it('a server killed with SIGKILL while clients send keeps every acknowledged span, exactly once, after restart', async () => {
     const dir = tempDir()

@@ -34,6 +34,8 @@ export interface IngestConfig {
   batchMaxBytes: number
   batchMaxAgeMs: number
   insertConcurrency: number
+  /** OTLP requests decoded/spooled at once; more get 429 + Retry-After. */
+  maxConcurrentRequests: number
 }
 
 export interface QueryConfig {
@@ -122,6 +124,7 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
       batchMaxBytes: v.SPANLENS_BATCH_MAX_BYTES,
       batchMaxAgeMs: v.SPANLENS_BATCH_MAX_AGE_MS,
       insertConcurrency: v.SPANLENS_INSERT_CONCURRENCY,
+      maxConcurrentRequests: v.SPANLENS_MAX_CONCURRENT_REQUESTS,
     },
     query: {
       ...(v.SPANLENS_SLO_FILE ? { sloFile: resolve(cwd, v.SPANLENS_SLO_FILE) } : {}),

@@ -17,9 +17,6 @@ export interface AcceptResult {
   problems: string[]
 }
 
-/** Requests being decoded/spooled at once before new ones get 429. */
-const MAX_IN_FLIGHT = 256
-
 /**
  * The data path after decoding: normalize → spool (acknowledge) → batch → insert.
  * One spool segment is one batch; the inserter turns sealed segments into inserts.
@@ -31,6 +28,7 @@ export class IngestPipeline {
   private readonly redact: Redactor | undefined
   private inFlight = 0
   private stopping = false
+  private readonly maxInFlight: number
 
   constructor(
     config: IngestConfig,
@@ -38,6 +36,7 @@ export class IngestPipeline {
     readonly metrics: IngestMetrics,
     private readonly log: Logger,
   ) {
+    this.maxInFlight = config.maxConcurrentRequests
     this.prices = PriceTable.load(config.pricesFile)
     this.redact = createRedactor(config.redact)
     this.spool = new Spool({
@@ -67,7 +66,7 @@ export class IngestPipeline {
   admit(): SpanlensError | undefined {
     if (this.stopping) return errors.SHUTTING_DOWN()
     if (this.spool.full) return errors.SPOOL_FULL()
-    if (this.inFlight >= MAX_IN_FLIGHT) return errors.OVERLOADED()
+    if (this.inFlight >= this.maxInFlight) return errors.OVERLOADED()
     this.inFlight++
     return undefined
   }
