@@ -227,9 +227,10 @@ function otelInput(a: AttrReader): string | undefined {
   const messages = a.raw('gen_ai.input.messages')
   const system = a.raw('gen_ai.system_instructions')
   if (messages === undefined && system === undefined) return undefined
+  // The common case (no system instructions) keeps the string as sent: no parse.
+  if (system === undefined) return typeof messages === 'string' ? messages : JSON.stringify(messages)
   const list = typeof messages === 'string' ? parseJson(messages) : messages
   const sys = typeof system === 'string' ? (parseJson(system) ?? [text(system)]) : system
-  if (sys === undefined) return typeof messages === 'string' ? messages : JSON.stringify(list)
   const parts = Array.isArray(sys) ? sys : [sys]
   return JSON.stringify([{ role: 'system', parts }, ...(Array.isArray(list) ? list : [])])
 }
