@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import type { IngestMetrics } from '../metrics.js'
 import type { Store } from '../store/index.js'
 import { ROW_COLUMNS } from './row-format.js'
-import { parseSegment } from './segment-file.js'
+import { segmentBody } from './segment-file.js'
 import type { SealedSegment, Spool } from './spool.js'
 
 export interface InserterOptions {
@@ -82,14 +82,14 @@ export class Inserter {
     const started = process.hrtime.bigint()
     try {
       const data = await readFile(segment.path)
-      const parsed = parseSegment(data)
+      const parsed = await segmentBody(data)
       // The spool already holds the insert body: send it as it is rather than
       // re-parsing it into objects for client.insert.
       await store.insertRaw({
         table: 'spans',
         columns: ROW_COLUMNS,
         format: 'JSONCompactEachRow',
-        body: parsed.payloads,
+        body: [parsed.body],
         settings: {
           insert_deduplication_token: `spanlens:${segment.name}`,
           // Without this a deduplicated retry still feeds spans_minute: counts would double.

@@ -42,3 +42,35 @@ export function parseSegment(data: Buffer): ParsedSegment {
   }
   return { payloads, rows, validBytes: offset, torn: offset !== data.length }
 }
+
+const YIELD_EVERY_BYTES = 2 * 1024 * 1024
+
+/**
+ * Checks a segment and joins its payloads into one contiguous body, yielding to
+ * the event loop every few MiB: done in one go, a 40 MB segment blocked it for
+ * ~45 ms (crc + copy), which showed up directly in acknowledgement latency.
+ */
+export async function segmentBody(data: Buffer): Promise<{ body: Buffer; rows: number }> {
+  const body = Buffer.allocUnsafe(data.length)
+  let size = 0
+  let rows = 0
+  let offset = 0
+  let sinceYield = 0
+  while (offset + HEADER_BYTES <= data.length) {
+    const len = data.readUInt32LE(offset)
+    const start = offset + HEADER_BYTES
+    if (start + len > data.length) break
+    const payload = data.subarray(start, start + len)
+    if (crc32(payload) !== data.readUInt32LE(offset + 4)) break
+    payload.copy(body, size)
+    size += len
+    rows += data.readUInt32LE(offset + 8)
+    offset = start + len
+    sinceYield += len
+    if (sinceYield >= YIELD_EVERY_BYTES) {
+      sinceYield = 0
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+  }
+  return { body: body.subarray(0, size), rows }
+}
