@@ -2,7 +2,8 @@ import { cpSync, mkdirSync } from 'node:fs'
 import { defineConfig } from 'tsup'
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/store/index.ts', 'src/bin.ts'],
+  // prepare-worker is loaded by path in a worker thread (pipeline/prepare-pool.ts).
+  entry: ['src/index.ts', 'src/store/index.ts', 'src/bin.ts', 'src/pipeline/prepare-worker.ts'],
   format: ['esm'],
   dts: { entry: ['src/index.ts', 'src/store/index.ts'] },
   sourcemap: true,

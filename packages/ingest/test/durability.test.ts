@@ -81,6 +81,20 @@ describe('backpressure', () => {
   })
 })
 
+describe('decode/normalize placement', () => {
+  it('works the same on the event loop (SPANLENS_INGEST_WORKERS=0) as in worker threads', async () => {
+    for (const workers of ['0', '2']) {
+      await withFaultyServer({ SPANLENS_INGEST_WORKERS: workers }, async ({ url, store, app }) => {
+        expect((await send(url, `placement-${workers}`, 25)).status).toBe(200)
+        const bad = await fetch(`${url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(KEYS.acme) }, body: '{' })
+        expect(bad.status).toBe(400)
+        await app.spanlens.flush()
+        expect(await count(store, `SELECT count() AS n FROM spans WHERE name = 'placement-${workers}'`)).toEqual({ n: 25 })
+      })
+    }
+  })
+})
+
 describe('graceful shutdown of the CLI server', () => {
   it('SIGTERM stops accepting, flushes acknowledged spans and exits 0', async () => {
     const dir = tempDir()

@@ -36,6 +36,8 @@ export interface IngestConfig {
   insertConcurrency: number
   /** OTLP requests decoded/spooled at once; more get 429 + Retry-After. */
   maxConcurrentRequests: number
+  /** Worker threads for decode/normalize/encode; 0 runs them on the event loop. */
+  workers: number
 }
 
 export interface QueryConfig {
@@ -125,6 +127,7 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
       batchMaxAgeMs: v.SPANLENS_BATCH_MAX_AGE_MS,
       insertConcurrency: v.SPANLENS_INSERT_CONCURRENCY,
       maxConcurrentRequests: v.SPANLENS_MAX_CONCURRENT_REQUESTS,
+      workers: v.SPANLENS_INGEST_WORKERS,
     },
     query: {
       ...(v.SPANLENS_SLO_FILE ? { sloFile: resolve(cwd, v.SPANLENS_SLO_FILE) } : {}),

@@ -3,12 +3,11 @@ import type { IngestConfig } from '../config/load.js'
 import { errors, type SpanlensError } from '../errors.js'
 import type { IngestMetrics } from '../metrics.js'
 import type { Store } from '../store/index.js'
-import type { DecodedRequest } from '../otlp/model.js'
 import { PriceTable } from '../normalize/cost.js'
-import { normalizeSpan } from '../normalize/normalize.js'
-import { createRedactor, type Redactor } from '../normalize/redact.js'
+import { createRedactor } from '../normalize/redact.js'
 import { Inserter } from './inserter.js'
-import { encodeRow } from './row-format.js'
+import { prepare, type BodyFormat, type PrepareContext } from './prepare.js'
+import { PreparePool } from './prepare-pool.js'
 import { Spool } from './spool.js'
 
 export interface AcceptResult {
@@ -24,8 +23,8 @@ export interface AcceptResult {
 export class IngestPipeline {
   readonly spool: Spool
   readonly inserter: Inserter
-  private readonly prices: PriceTable
-  private readonly redact: Redactor | undefined
+  private readonly ctx: PrepareContext
+  private readonly pool: PreparePool | undefined
   private inFlight = 0
   private stopping = false
   private readonly maxInFlight: number
@@ -37,8 +36,8 @@ export class IngestPipeline {
     private readonly log: Logger,
   ) {
     this.maxInFlight = config.maxConcurrentRequests
-    this.prices = PriceTable.load(config.pricesFile)
-    this.redact = createRedactor(config.redact)
+    this.ctx = { prices: PriceTable.load(config.pricesFile), redact: createRedactor(config.redact) }
+    this.pool = config.workers > 0 ? new PreparePool(config.workers, { pricesFile: config.pricesFile, redact: config.redact }, log) : undefined
     this.spool = new Spool({
       dir: config.spoolDir,
       maxBytes: config.spoolMaxBytes,
@@ -75,27 +74,18 @@ export class IngestPipeline {
     this.inFlight = Math.max(0, this.inFlight - 1)
   }
 
-  async accept(project: string, decoded: DecodedRequest): Promise<AcceptResult> {
-    const result: AcceptResult = { accepted: 0, rejected: decoded.rejected, problems: [...decoded.problems] }
-    const received = decoded.spans.length + decoded.rejected
+  /** Decodes, normalizes and spools one request; resolves once it is durable. */
+  async accept(project: string, format: BodyFormat, body: Buffer): Promise<AcceptResult> {
+    const prepared = this.pool ? await this.pool.run(format, body, project) : prepare(format, body, project, this.ctx)
+    const received = prepared.rows + prepared.invalid + prepared.failed
     if (received > 0) this.metrics.spansReceived.inc({ project }, received)
-    if (decoded.rejected > 0) this.metrics.spansRejected.inc({ project, reason: 'invalid_span' }, decoded.rejected)
-    if (decoded.spans.length === 0) return result
-
-    const lines: string[] = []
-    for (const span of decoded.spans) {
-      try {
-        lines.push(encodeRow(normalizeSpan(span, project, { prices: this.prices, redact: this.redact })))
-      } catch (err) {
-        result.rejected++
-        this.metrics.spansRejected.inc({ project, reason: 'normalize_failed' })
-        if (result.problems.length < 5) result.problems.push(`span ${span.spanId}: ${(err as Error).message}`)
-      }
-    }
-    if (lines.length === 0) return result
-    lines.push('')
-    await this.spool.append(Buffer.from(lines.join('\n')), lines.length - 1)
-    result.accepted = lines.length - 1
+    if (prepared.invalid > 0) this.metrics.spansRejected.inc({ project, reason: 'invalid_span' }, prepared.invalid)
+    if (prepared.failed > 0) this.metrics.spansRejected.inc({ project, reason: 'normalize_failed' }, prepared.failed)
+    const result: AcceptResult = { accepted: 0, rejected: prepared.invalid + prepared.failed, problems: prepared.problems }
+    if (!prepared.payload) return result
+    const payload = Buffer.from(prepared.payload.buffer, prepared.payload.byteOffset, prepared.payload.byteLength)
+    await this.spool.append(payload, prepared.rows)
+    result.accepted = prepared.rows
     this.metrics.spansAccepted.inc({ project }, result.accepted)
     this.refreshGauges()
     return result
@@ -122,5 +112,6 @@ export class IngestPipeline {
     await Promise.race([this.inserter.idle(), new Promise((r) => (timer = setTimeout(r, timeoutMs)))])
     clearTimeout(timer)
     this.inserter.stop()
+    await this.pool?.close()
   }
 }

@@ -2,9 +2,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { errors, isSpanlensError, SpanlensError } from '../errors.js'
 import { readBody } from '../http/body.js'
 import type { IngestPipeline } from '../pipeline/ingest.js'
-import { decodeJson, decodeProtobuf } from '../otlp/decode.js'
 import { otlpTypes } from '../otlp/proto.js'
-import type { DecodedRequest } from '../otlp/model.js'
 
 type Format = 'protobuf' | 'json'
 interface OtlpBody {
@@ -88,13 +86,8 @@ export const otlpRoutes: FastifyPluginAsync<OtlpRoutesOptions> = async (app, opt
     const started = process.hrtime.bigint()
     const body = req.body as OtlpBody | undefined
     const format: Format = body?.format ?? formatOf(req.headers['content-type']) ?? 'json'
-    let decoded: DecodedRequest
-    if (!body || body.data.length === 0) decoded = { spans: [], rejected: 0, problems: [] }
-    else if (body.format === 'protobuf') decoded = decodeProtobuf(body.data)
-    else decoded = decodeJson(body.data)
-
     const project = req.spanlensProject as string
-    const result = await pipeline.accept(project, decoded)
+    const result = await pipeline.accept(project, format, body?.data ?? Buffer.alloc(0))
     const route = routeOf(req)
     pipeline.metrics.requests.inc({ route, status: 200 })
     pipeline.metrics.ackDuration.observe(Number(process.hrtime.bigint() - started) / 1e9)

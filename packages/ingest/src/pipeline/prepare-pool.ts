@@ -1,0 +1,97 @@
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import type { Logger } from 'pino'
+import type { RedactRule } from '../config/schema.js'
+import { SpanlensError } from '../errors.js'
+import type { BodyFormat, Prepared } from './prepare.js'
+
+/** tsx's ESM register API, found from this package (source runs only; tsx is a dev dependency). */
+function tsxEsmApi(): string {
+  const pkg = createRequire(import.meta.url).resolve('tsx/package.json')
+  return pathToFileURL(join(dirname(pkg), 'dist/esm/api/index.mjs')).href
+}
+
+interface Pending {
+  resolve: (p: Prepared) => void
+  reject: (e: Error) => void
+}
+
+interface Slot {
+  worker: Worker
+  pending: Map<number, Pending>
+}
+
+/**
+ * A few worker threads running decode → normalize → encode, so the event loop
+ * only reads bodies, spools and acknowledges: ~6 ms of CPU per 100-span request
+ * on the loop made bursts of requests queue behind each other (bench/README.md).
+ */
+export class PreparePool {
+  private readonly slots: Slot[] = []
+  private nextId = 0
+  private closed = false
+
+  constructor(
+    size: number,
+    private readonly data: { pricesFile?: string | undefined; redact: RedactRule[] },
+    private readonly log: Logger,
+  ) {
+    for (let i = 0; i < size; i++) this.slots.push(this.spawn())
+  }
+
+  private spawn(): Slot {
+    // Built: dist/pipeline/prepare-worker.js beside dist/<chunk>.js. From source
+    // (tests, tsx): the .ts file next to this one, loaded through tsx.
+    const js = new URL('./pipeline/prepare-worker.js', import.meta.url)
+    const ts = new URL('./prepare-worker.ts', import.meta.url)
+    const fromSource = import.meta.url.endsWith('.ts') && existsSync(fileURLToPath(ts))
+    const worker = fromSource
+      ? // A worker's entry is loaded before `--import` hooks apply, so register tsx first.
+        new Worker(
+          `import(${JSON.stringify(tsxEsmApi())})` +
+            `.then((tsx) => { tsx.register(); return import(${JSON.stringify(ts.href)}) })`,
+          { eval: true, workerData: this.data, execArgv: ['--conditions=@spanlens/source'] },
+        )
+      : new Worker(js, { workerData: this.data })
+    const slot: Slot = { worker, pending: new Map() }
+    worker.unref()
+    worker.on('message', (msg: { id: number; result?: Prepared; error?: { code?: string; message?: string; statusCode?: number } }) => {
+      const p = slot.pending.get(msg.id)
+      if (!p) return
+      slot.pending.delete(msg.id)
+      if (msg.result) p.resolve(msg.result)
+      else p.reject(new SpanlensError(msg.error?.code ?? 'SPANLENS_INTERNAL', msg.error?.message ?? 'worker failed', msg.error?.statusCode ?? 500))
+    })
+    const fail = (err: Error) => {
+      for (const p of slot.pending.values()) p.reject(new SpanlensError('SPANLENS_INTERNAL', `ingest worker failed: ${err.message}`, 500))
+      slot.pending.clear()
+      if (this.closed) return
+      this.log.error({ err: err.message }, 'ingest worker died; starting a new one')
+      const idx = this.slots.indexOf(slot)
+      if (idx >= 0) this.slots[idx] = this.spawn()
+    }
+    worker.on('error', fail)
+    worker.on('exit', (code) => {
+      if (!this.closed && code !== 0) fail(new Error(`exit code ${code}`))
+    })
+    return slot
+  }
+
+  run(format: BodyFormat, body: Buffer, project: string): Promise<Prepared> {
+    let slot = this.slots[0] as Slot
+    for (const s of this.slots) if (s.pending.size < slot.pending.size) slot = s
+    const id = this.nextId++
+    return new Promise((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject })
+      slot.worker.postMessage({ id, format, body, project })
+    })
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    await Promise.all(this.slots.map((s) => s.worker.terminate()))
+  }
+}

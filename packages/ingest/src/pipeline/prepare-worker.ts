@@ -1,0 +1,28 @@
+// Worker thread entry: runs prepare() off the event loop that acknowledges requests.
+import { parentPort, workerData } from 'node:worker_threads'
+import { PriceTable } from '../normalize/cost.js'
+import { createRedactor } from '../normalize/redact.js'
+import type { RedactRule } from '../config/schema.js'
+import { prepare, type BodyFormat } from './prepare.js'
+
+interface Job {
+  id: number
+  format: BodyFormat
+  body: Uint8Array
+  project: string
+}
+
+const data = workerData as { pricesFile?: string; redact: RedactRule[] }
+const ctx = { prices: PriceTable.load(data.pricesFile), redact: createRedactor(data.redact) }
+const port = parentPort
+if (!port) throw new Error('prepare-worker must run in a worker thread')
+
+port.on('message', (job: Job) => {
+  try {
+    const result = prepare(job.format, job.body, job.project, ctx)
+    port.postMessage({ id: job.id, result }, result.payload ? [result.payload.buffer as ArrayBuffer] : [])
+  } catch (err) {
+    const e = err as { code?: string; message?: string; statusCode?: number }
+    port.postMessage({ id: job.id, error: { code: e.code, message: e.message, statusCode: e.statusCode } })
+  }
+})
