@@ -119,7 +119,7 @@ export const envSchema = z.object({
   SPANLENS_BATCH_MAX_AGE_MS: int(1, 1000).default(500),
   SPANLENS_INSERT_CONCURRENCY: int(1, 64).default(2),
   SPANLENS_MAX_CONCURRENT_REQUESTS: int(1, 100_000).default(256),
-  SPANLENS_INGEST_WORKERS: int(0, 64).default(1),
+  SPANLENS_INGEST_WORKERS: int(0, 64).default(0),
 
   SPANLENS_SLO_FILE: nonEmpty.optional(),
   SPANLENS_SQL_MAX_EXECUTION_SECONDS: int(1, 3600).default(30),
