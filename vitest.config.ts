@@ -14,9 +14,13 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['@spanlens/source'] } },
   test: {
     ...shared,
-    projects: ['ingest', 'query', 'sdk'].map((name) => ({
-      extends: true,
-      test: { name, include: [`packages/${name}/test/**/*.test.ts`] },
-    })),
+    projects: [
+      ...['ingest', 'query', 'sdk'].map((name) => ({
+        extends: true as const,
+        test: { name, include: [`packages/${name}/test/**/*.test.ts`] },
+      })),
+      // Browser tests of the web console: builds the bundle and finds Chromium first.
+      { extends: true, test: { name: 'console', include: ['packages/console/test/**/*.test.ts'], globalSetup: ['packages/console/test/global-setup.ts'] } },
+    ],
   },
 })

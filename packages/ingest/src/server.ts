@@ -1,5 +1,6 @@
 import './types.js'
 import Fastify, { type FastifyInstance } from 'fastify'
+import { consoleRoutes } from '@spanlens/console'
 import { queryRoutes } from '@spanlens/query'
 import type { Logger } from 'pino'
 import { KeyRing } from './auth.js'
@@ -118,6 +119,9 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
       maxResultRows: config.query.sqlMaxResultRows,
     },
   })
+
+  // The web console at / (static files + client-side routes); never answers the API's prefixes.
+  await app.register(consoleRoutes)
 
   app.addHook('onClose', async () => {
     await pipeline.stop(options.shutdownTimeoutMs ?? 10_000)

@@ -1,0 +1,56 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import { assetsBuilt, consoleAssetsDir, contentType, readAsset, resolveAsset } from './assets.js'
+
+export interface ConsoleRoutesOptions {
+  /** Built app directory (default: this package's dist/web). */
+  assetsDir?: string
+}
+
+/** Paths the console never answers, even for an unknown route under them: they belong to the API. */
+export const RESERVED_PREFIXES = ['/v1/', '/api/', '/healthz', '/readyz', '/metrics'] as const
+
+export function isReserved(path: string): boolean {
+  return RESERVED_PREFIXES.some((p) => path === p.replace(/\/$/, '') || path.startsWith(p))
+}
+
+const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>Spanlens</title>
+<h1>Spanlens console not built</h1>
+<p>The server is running (OTLP ingest at <code>/v1/traces</code>, queries at <code>/api/v1</code>), but the web console's files are missing.</p>
+<p>Build them with <code>npx pnpm@10.34.8 build</code> (or <code>npx pnpm@10.34.8 --filter @spanlens/console build</code>) and reload; <code>npx pnpm@10.34.8 start</code> builds and serves in one step.</p>`
+
+/**
+ * Serves the console: hashed files under /assets/ (cached for a year), other files
+ * as they are, and index.html for every other GET (client-side routes such as
+ * /traces/<id>), except under the API's prefixes, which keep their JSON 404.
+ * The directory is checked per request, so a server started before `pnpm build`
+ * picks the files up without a restart.
+ */
+export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (app, opts) => {
+  const dir = opts.assetsDir ?? consoleAssetsDir()
+
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const path = request.url.split('?')[0] ?? '/'
+    if (isReserved(path)) return reply.callNotFound()
+    if (!assetsBuilt(dir)) return reply.code(503).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(NOT_BUILT)
+    const file = path === '/' ? null : resolveAsset(dir, path)
+    if (file) {
+      const immutable = path.startsWith('/assets/')
+      return reply
+        .type(contentType(file))
+        .header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache')
+        .header('x-content-type-options', 'nosniff')
+        .send(readAsset(file))
+    }
+    // A missing hashed asset is a real 404, not the app shell.
+    if (path.startsWith('/assets/')) return reply.callNotFound()
+    return reply
+      .type('text/html; charset=utf-8')
+      .header('cache-control', 'no-cache')
+      .header('x-content-type-options', 'nosniff')
+      .header('content-security-policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'")
+      .send(readAsset(`${dir.replace(/[\\/]$/, '')}/index.html`))
+  }
+
+  app.get('/', handler)
+  app.get('/*', handler)
+}

@@ -1,0 +1,149 @@
+// Spans for the console tests, sent the way users send them: OTLP/JSON with the
+// OpenTelemetry GenAI attributes, and scores through the query API.
+
+type AttrValue = string | number | boolean
+const attr = (key: string, v: AttrValue) => ({
+  key,
+  value: typeof v === 'string' ? { stringValue: v } : typeof v === 'boolean' ? { boolValue: v } : Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v },
+})
+const ns = (ms: number) => `${BigInt(Math.round(ms)) * 1_000_000n}`
+const hex = (n: number, bytes: number) => n.toString(16).padStart(bytes * 2, '0')
+
+export const AGENT_TRACE = 'c0ffee00000000000000000000000001'
+export const LLM_SPAN = 'c0ffee0000000002'
+export const XSS = '<img src=x onerror="window.__xss=1">'
+export const LONG_ANSWER = `Your order A-17 ships tomorrow. ${'It was packed and labelled at the warehouse. '.repeat(60)}`
+
+interface SpanSpec {
+  traceId: string
+  spanId: string
+  parentSpanId?: string
+  name: string
+  startMs: number
+  durationMs: number
+  error?: boolean
+  attrs: Record<string, AttrValue>
+}
+
+function span(s: SpanSpec) {
+  return {
+    traceId: s.traceId,
+    spanId: s.spanId,
+    ...(s.parentSpanId ? { parentSpanId: s.parentSpanId } : {}),
+    name: s.name,
+    kind: 3,
+    startTimeUnixNano: ns(s.startMs),
+    endTimeUnixNano: ns(s.startMs + s.durationMs),
+    attributes: Object.entries(s.attrs).map(([k, v]) => attr(k, v)),
+    status: s.error ? { code: 2, message: 'tool failed' } : { code: 1 },
+  }
+}
+
+function request(service: string, release: string, spans: SpanSpec[]) {
+  return {
+    resourceSpans: [
+      {
+        resource: { attributes: [attr('service.name', service), attr('service.version', release)] },
+        scopeSpans: [{ scope: { name: 'console-test' }, spans: spans.map(span) }],
+      },
+    ],
+  }
+}
+
+/** One agent trace with two LLM calls and a failing tool call, 10 minutes ago. */
+function agentTrace(now: number) {
+  const t0 = now - 10 * 60_000
+  const root = 'c0ffee0000000001'
+  return request('support', 'v2', [
+    { traceId: AGENT_TRACE, spanId: root, name: 'support agent', startMs: t0, durationMs: 3000, attrs: { 'gen_ai.operation.name': 'invoke_agent', 'user.id': 'user-42', 'session.id': 'sess-7' } },
+    {
+      traceId: AGENT_TRACE,
+      spanId: LLM_SPAN,
+      parentSpanId: root,
+      name: 'chat gpt-4o',
+      startMs: t0 + 100,
+      durationMs: 1200,
+      attrs: {
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.provider.name': 'openai',
+        'gen_ai.request.model': 'gpt-4o',
+        'gen_ai.response.model': 'gpt-4o-2024-08-06',
+        'gen_ai.usage.input_tokens': 120,
+        'gen_ai.usage.output_tokens': 45,
+        'gen_ai.response.time_to_first_chunk': 0.35,
+        'gen_ai.response.finish_reasons': 'tool_calls',
+        'gen_ai.input.messages': JSON.stringify([
+          { role: 'system', parts: [{ type: 'text', content: 'You are a support agent.' }] },
+          { role: 'user', parts: [{ type: 'text', content: `Where is my order A-17? ${XSS}` }] },
+        ]),
+        'gen_ai.output.messages': JSON.stringify([
+          { role: 'assistant', parts: [{ type: 'tool_call', id: 'call_1', name: 'get_order', arguments: { order_id: 'A-17' } }], finish_reason: 'tool_calls' },
+        ]),
+        'user.id': 'user-42',
+      },
+    },
+    { traceId: AGENT_TRACE, spanId: 'c0ffee0000000003', parentSpanId: root, name: '<b>get_order</b>', startMs: t0 + 1400, durationMs: 300, error: true, attrs: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'get_order' } },
+    {
+      traceId: AGENT_TRACE,
+      spanId: 'c0ffee0000000004',
+      parentSpanId: root,
+      name: 'chat gpt-4o',
+      startMs: t0 + 1800,
+      durationMs: 1000,
+      attrs: {
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.request.model': 'gpt-4o',
+        'gen_ai.usage.input_tokens': 200,
+        'gen_ai.usage.output_tokens': 400,
+        'gen_ai.output.messages': JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: LONG_ANSWER }], finish_reason: 'stop' }]),
+      },
+    },
+  ])
+}
+
+/** Background traffic over the last 20 hours: release v1 before 10 h ago (fast), v2 after (slower), three models. */
+function traffic(now: number, count: number) {
+  const models = ['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4']
+  const reqs = []
+  for (let i = 0; i < count; i++) {
+    const start = now - 20 * 3_600_000 + (i * 20 * 3_600_000) / count
+    const release = start < now - 10 * 3_600_000 ? 'v1' : 'v2'
+    const model = models[i % models.length]!
+    reqs.push(
+      request(i % 2 ? 'chat' : 'batch', release, [
+        {
+          traceId: hex(0xa000 + i, 16),
+          spanId: hex(0xa000 + i, 8),
+          name: `chat ${model}`,
+          startMs: start,
+          durationMs: (release === 'v1' ? 400 : 1400) + (i % 7) * 50,
+          error: i % 9 === 0,
+          attrs: {
+            'gen_ai.operation.name': 'chat',
+            'gen_ai.request.model': model,
+            'gen_ai.usage.input_tokens': 50 + (i % 5) * 10,
+            'gen_ai.usage.output_tokens': (release === 'v1' ? 30 : 90) + (i % 4) * 5,
+            'user.id': `user-${i % 4}`,
+            'gen_ai.input.messages': JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: `question ${i}` }] }]),
+          },
+        },
+      ]),
+    )
+  }
+  return reqs
+}
+
+export async function seed(url: string, key: string, now = Date.now()): Promise<void> {
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` }
+  for (const body of [agentTrace(now), ...traffic(now, 64)]) {
+    const res = await fetch(`${url}/v1/traces`, { method: 'POST', headers, body: JSON.stringify(body) })
+    if (!res.ok) throw new Error(`seed: /v1/traces ${res.status} ${await res.text()}`)
+  }
+  for (const score of [
+    { traceId: AGENT_TRACE, name: 'feedback', value: 1, comment: 'resolved' },
+    { traceId: AGENT_TRACE, spanId: LLM_SPAN, name: 'relevance', value: 0.8, source: 'eval' },
+  ]) {
+    const res = await fetch(`${url}/api/v1/scores`, { method: 'POST', headers, body: JSON.stringify(score) })
+    if (!res.ok) throw new Error(`seed: /api/v1/scores ${res.status} ${await res.text()}`)
+  }
+}

@@ -1,0 +1,72 @@
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import Fastify from 'fastify'
+import { afterAll, describe, expect, it } from 'vitest'
+import { consoleRoutes, isReserved } from '../src/index.js'
+
+const dirs: string[] = []
+const temp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'spanlens-console-assets-'))
+  dirs.push(d)
+  return d
+}
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true })
+})
+
+async function serve(assetsDir: string) {
+  const app = Fastify()
+  app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: { code: 'SPANLENS_NOT_FOUND', message: 'no route' } }))
+  await app.register(consoleRoutes, { assetsDir })
+  return app
+}
+
+describe('console routes', () => {
+  it('still answers when the bundle was never built, saying how to build it', async () => {
+    const app = await serve(temp())
+    const res = await app.inject({ method: 'GET', url: '/' })
+    expect(res.statusCode).toBe(503)
+    expect(res.headers['content-type']).toMatch(/text\/html/)
+    expect(res.body).toContain('pnpm@10.34.8 build')
+    expect((await app.inject({ method: 'GET', url: '/traces' })).statusCode).toBe(503)
+    expect((await app.inject({ method: 'GET', url: '/api/v1/traces' })).json().error.code).toBe('SPANLENS_NOT_FOUND')
+  })
+
+  it('serves files, falls back to index.html for client routes, and never leaves its directory', async () => {
+    const root = temp()
+    const dir = join(root, 'web')
+    mkdirSync(join(dir, 'assets'), { recursive: true })
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><div id="app"></div>')
+    writeFileSync(join(dir, 'assets', 'app-1234.js'), 'console.log(1)')
+    writeFileSync(join(root, 'secret.txt'), 'secret')
+    const app = await serve(dir)
+    const js = await app.inject({ method: 'GET', url: '/assets/app-1234.js' })
+    expect(js.headers['content-type']).toMatch(/javascript/)
+    expect(js.headers['cache-control']).toContain('immutable')
+    expect((await app.inject({ method: 'GET', url: '/traces/abc?x=1' })).body).toContain('id="app"')
+    expect((await app.inject({ method: 'GET', url: '/assets/gone.js' })).statusCode).toBe(404)
+    for (const url of ['/../secret.txt', '/..%2fsecret.txt', '/%2e%2e/secret.txt', '/assets/..%2f..%2fsecret.txt']) {
+      expect((await app.inject({ method: 'GET', url })).body).not.toContain('secret')
+    }
+    for (const url of ['/v1/traces', '/api/v1/nope', '/healthz', '/readyz', '/metrics']) {
+      expect((await app.inject({ method: 'GET', url })).statusCode).toBe(404)
+    }
+  })
+
+  it('names the API prefixes it never answers', () => {
+    expect(['/v1', '/v1/traces', '/api', '/api/v1/x', '/healthz', '/readyz', '/metrics'].every(isReserved)).toBe(true)
+    expect(['/', '/traces', '/traces/abc', '/overview', '/assets/a.js', '/apiary'].some(isReserved)).toBe(false)
+  })
+
+  it('web sources type-check (strict, DOM)', () => {
+    const pkg = fileURLToPath(new URL('..', import.meta.url))
+    const tsc = join(dirname(createRequire(join(pkg, 'package.json')).resolve('typescript/package.json')), 'bin/tsc')
+    const res = spawnSync(process.execPath, [tsc, '-p', join(pkg, 'web/tsconfig.json')], { encoding: 'utf8' })
+    expect(res.stdout + res.stderr).toBe('')
+    expect(res.status).toBe(0)
+  })
+})

@@ -1,0 +1,203 @@
+// JSON replies of the query API (/api/v1), as documented in packages/query/README.md.
+// Mirrors @spanlens/query's types; kept here so the browser bundle needs no server code.
+
+export interface Tokens {
+  input: number
+  output: number
+  total: number
+}
+
+export interface Page<T> {
+  items: T[]
+  nextCursor: string | null
+}
+
+export interface TraceSummary {
+  traceId: string
+  rootSpanId: string
+  name: string
+  service: string
+  startTime: string
+  durationMs: number
+  status: string
+  userId: string
+  sessionId: string
+  spans: number
+  errors: number
+  llmCalls: number
+  tokens: Tokens
+  costUsd: number
+  costIncomplete: boolean
+  scores: Array<{ name: string; value: number | null; stringValue: string }>
+}
+
+export interface Score {
+  id: string
+  traceId: string
+  spanId: string | null
+  name: string
+  value: number | null
+  stringValue: string
+  dataType: string
+  source: string
+  comment: string
+  timestamp: string
+}
+
+export interface Span {
+  traceId: string
+  spanId: string
+  parentSpanId: string | null
+  name: string
+  kind: string
+  spanKind: string
+  service: string
+  startTime: string
+  endTime: string
+  startTimeUnixNano: string
+  durationMs: number
+  status: string
+  statusMessage: string
+  errorType: string
+  provider: string
+  operation: string
+  requestModel: string
+  responseModel: string
+  tokens: Tokens & { cacheRead: number; reasoning: number }
+  costUsd: number | null
+  ttftMs: number | null
+  finishReason: string
+  userId: string
+  sessionId: string
+  environment: string
+  release: string
+  tags: string[]
+  attributes: Record<string, string>
+  input?: string
+  output?: string
+}
+
+export interface SpanNode extends Span {
+  children: SpanNode[]
+  scores: Score[]
+}
+
+export interface Trace {
+  traceId: string
+  startTime: string
+  durationMs: number
+  totals: { spans: number; errors: number; llmCalls: number; tokens: Tokens; costUsd: number; costIncomplete: boolean }
+  roots: SpanNode[]
+  scores: Score[]
+}
+
+export type SummaryDimension = 'model' | 'service' | 'provider' | 'operation' | 'kind' | 'environment' | 'release'
+
+export interface SummaryRow {
+  bucket: string | null
+  group: Partial<Record<SummaryDimension, string>>
+  calls: number
+  errors: number
+  errorRate: number
+  tokens: Tokens
+  costUsd: number
+  costUnknownCalls: number
+  latencyMs: { avg: number | null; p50: number | null; p95: number | null; p99: number | null; max: number | null }
+  ttftMs: { p50: number | null; p95: number | null; p99: number | null }
+}
+
+export interface Summary {
+  source: 'rollup' | 'spans'
+  rows: SummaryRow[]
+}
+
+export interface DriftStatistic {
+  name: string
+  value: number
+  pValue: number | null
+  pValueMethod?: string
+  threshold: number | null
+  drifted: boolean | null
+}
+
+export interface SignalDrift {
+  signal: string
+  type: 'numeric' | 'categorical' | 'text' | 'embedding'
+  nReference: number
+  nCurrent: number
+  status: 'ok' | 'not_enough_data'
+  method: string | null
+  drifted: boolean | null
+  statistics: DriftStatistic[]
+  psiLevel?: 'none' | 'moderate' | 'major'
+  detail?: Record<string, unknown>
+}
+
+export interface DriftReport {
+  nReference: number
+  nCurrent: number
+  drifted: boolean
+  signals: SignalDrift[]
+}
+
+export interface BiasGroup {
+  group: string
+  n: number
+  value: number | null
+  ci: [number, number] | null
+  judged: boolean
+  difference: number | null
+  ratio: number | null
+  fourFifthsViolation: boolean | null
+  pValue: number | null
+  pValueAdjusted: number | null
+  significant: boolean | null
+}
+
+export interface BiasReport {
+  groupBy: string
+  outcome: string
+  kind: 'proportion' | 'mean' | 'quantile'
+  better: 'lower' | 'higher'
+  bestGroup: string | null
+  groups: BiasGroup[]
+  demographicParityDifference: number | null
+  demographicParityRatio: number | null
+  chiSquared: { statistic: number; df: number; pValue: number } | null
+  comparisons: number
+  flagged: boolean
+}
+
+export type BurnWindow = '5m' | '30m' | '1h' | '2h' | '6h' | '1d' | '3d'
+
+export interface SloAlert {
+  severity: 'page' | 'ticket'
+  factor: number
+  longWindow: BurnWindow
+  shortWindow: BurnWindow
+  burnRateLong: number | null
+  burnRateShort: number | null
+  firing: boolean
+}
+
+export interface SloStatus {
+  name: string
+  description?: string
+  objective: number
+  window: string
+  indicator: string
+  sli: number | null
+  total: number
+  good: number
+  errorBudget: { remaining: number; consumed: number }
+  burnRates: Record<BurnWindow, number | null>
+  alerts: SloAlert[]
+  firing: boolean
+  source: 'rollup' | 'spans'
+}
+
+export interface SloReport {
+  at: string
+  firing: boolean
+  slos: SloStatus[]
+}

@@ -1,0 +1,97 @@
+import type { Score, SpanNode } from '../api/types'
+import { int, ms, time, usd } from '../format'
+import { StatusBadge } from '../pages/Traces'
+import { ContentView } from './Messages'
+
+export function Scores({ scores }: { scores: Score[] }) {
+  if (scores.length === 0) return <p class="muted small">No scores.</p>
+  return (
+    <table class="grid compact scores">
+      <thead>
+        <tr>
+          <th>Score</th>
+          <th>Value</th>
+          <th>Source</th>
+          <th>Comment</th>
+        </tr>
+      </thead>
+      <tbody>
+        {scores.map((s) => (
+          <tr key={s.id}>
+            <td>{s.name}</td>
+            <td class="mono">{s.value !== null && s.dataType !== 'CATEGORICAL' ? s.value : s.stringValue}</td>
+            <td>{s.source}</td>
+            <td>{s.comment}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  )
+}
+
+function Field({ label, children }: { label: string; children: preact.ComponentChildren }) {
+  return (
+    <>
+      <dt>{label}</dt>
+      <dd>{children}</dd>
+    </>
+  )
+}
+
+export function SpanDetail({ span }: { span: SpanNode }) {
+  const model = span.responseModel && span.responseModel !== span.requestModel ? `${span.requestModel || '?'} → ${span.responseModel}` : span.requestModel || span.responseModel
+  const attrs = Object.entries(span.attributes).sort(([a], [b]) => a.localeCompare(b))
+  return (
+    <div class="span-detail card" data-span-detail={span.spanId}>
+      <h3>
+        {span.name} <StatusBadge status={span.status} />
+      </h3>
+      <dl class="fields">
+        <Field label="Kind">{span.kind}</Field>
+        <Field label="Service">{span.service}</Field>
+        {model && <Field label="Model">{model}</Field>}
+        {span.provider && <Field label="Provider">{span.provider}</Field>}
+        {span.operation && <Field label="Operation">{span.operation}</Field>}
+        <Field label="Duration">{ms(span.durationMs)}</Field>
+        <Field label="TTFT">{ms(span.ttftMs)}</Field>
+        <Field label="Tokens">
+          {int(span.tokens.input)} in · {int(span.tokens.output)} out · {int(span.tokens.total)} total
+          {span.tokens.cacheRead > 0 && ` · ${int(span.tokens.cacheRead)} cached`}
+          {span.tokens.reasoning > 0 && ` · ${int(span.tokens.reasoning)} reasoning`}
+        </Field>
+        <Field label="Cost">{span.costUsd === null ? (span.kind === 'llm' ? 'unknown price' : '–') : usd(span.costUsd)}</Field>
+        {span.finishReason && <Field label="Finish reason">{span.finishReason}</Field>}
+        {(span.statusMessage || span.errorType) && <Field label="Error">{[span.errorType, span.statusMessage].filter(Boolean).join(': ')}</Field>}
+        <Field label="Start">{time(span.startTime)}</Field>
+        {span.userId && <Field label="User">{span.userId}</Field>}
+        {span.sessionId && <Field label="Session">{span.sessionId}</Field>}
+        {span.environment && <Field label="Environment">{span.environment}</Field>}
+        {span.release && <Field label="Release">{span.release}</Field>}
+        <Field label="Span id">
+          <span class="mono">{span.spanId}</span>
+        </Field>
+      </dl>
+      <h4>Scores</h4>
+      <Scores scores={span.scores} />
+      <div class="io">
+        <ContentView title="Input" raw={span.input} />
+        <ContentView title="Output" raw={span.output} />
+      </div>
+      {attrs.length > 0 && (
+        <details class="attributes">
+          <summary>Attributes ({attrs.length})</summary>
+          <table class="grid compact">
+            <tbody>
+              {attrs.map(([k, v]) => (
+                <tr key={k}>
+                  <td class="mono small">{k}</td>
+                  <td class="mono small">{v}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </details>
+      )}
+    </div>
+  )
+}
