@@ -18,6 +18,7 @@ export function TimeSeriesChart({
   format = (v) => String(v),
   height = 220,
   marker,
+  floor,
 }: {
   title: string
   x: number[]
@@ -26,6 +27,8 @@ export function TimeSeriesChart({
   height?: number
   /** a dashed horizontal reference line (an objective, a threshold) */
   marker?: { value: number; label: string }
+  /** lowest value the y axis shows; lines below it are clipped (the legend keeps true values) */
+  floor?: number
 }) {
   const box = useRef<HTMLDivElement>(null)
   useEffect(() => {
@@ -51,7 +54,16 @@ export function TimeSeriesChart({
         height,
         series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, points: { show: x.length < 60 }, value: (_u: uPlot, v: number | null) => (v === null ? '–' : format(v)) }))],
         axes: [{}, { values: (_u, ticks) => ticks.map((t) => format(t)), size: 70 }],
-        scales: { x: { time: true }, ...(marker ? { y: { range: (_u, min, max) => [Math.min(min, marker.value), Math.max(max, marker.value)] } } : {}) },
+        scales: {
+          x: { time: true },
+          y: {
+            range: (_u, min, max) => {
+              const lo = Math.min(min, marker?.value ?? min)
+              const hi = Math.max(max, marker?.value ?? max)
+              return [floor === undefined ? lo : Math.max(lo, floor), hi === lo ? hi + 1 : hi]
+            },
+          },
+        },
         hooks: { draw: [drawMarker] },
         legend: { live: true },
       },
@@ -64,7 +76,7 @@ export function TimeSeriesChart({
       ro.disconnect()
       plot.destroy()
     }
-  }, [x, series, height, marker?.value])
+  }, [x, series, height, marker?.value, floor])
   return (
     <figure class="chart" data-chart={title}>
       <figcaption>

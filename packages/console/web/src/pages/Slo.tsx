@@ -128,7 +128,7 @@ function BurnDown({ report }: { report: SloReport }) {
     color: PALETTE[i % PALETTE.length]!,
     values: reports.map((r) => r.slos.find((o) => o.name === s.name)?.errorBudget.remaining ?? null),
   }))
-  return <TimeSeriesChart title="Error budget remaining (burn-down)" x={x} series={series} format={(v) => pct(v, 0)} marker={{ value: 0, label: 'budget exhausted' }} />
+  return <TimeSeriesChart title="Error budget remaining (burn-down)" x={x} series={series} format={(v) => pct(v, 0)} marker={{ value: 0, label: 'budget exhausted; the axis stops at −100%' }} floor={-1} />
 }
 
 export function SloPage() {
