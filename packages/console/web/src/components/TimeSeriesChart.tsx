@@ -56,7 +56,8 @@ export function TimeSeriesChart({
         axes: [{}, { values: (_u, ticks) => ticks.map((t) => format(t)), size: 70 }],
         scales: {
           x: { time: true },
-          y: {
+          // uPlot's own nice range unless a marker or a floor must shape it
+          y: marker === undefined && floor === undefined ? {} : {
             range: (_u, min, max) => {
               const lo = Math.min(min, marker?.value ?? min)
               const hi = Math.max(max, marker?.value ?? max)

@@ -11,6 +11,9 @@ import { Stat } from './TracePage'
 
 type Split = '' | 'model' | 'service'
 
+/** Axis ticks of counts can fall between integers on a small scale. */
+const count = (v: number) => (Number.isInteger(v) ? int(v) : v.toFixed(1))
+
 function lines(groups: GroupedSeries[], pick: (r: SummaryRow) => number | null, zero: boolean): Series[] {
   return groups.map((g, i) => ({ label: g.label, color: PALETTE[i % PALETTE.length]!, values: g.rows.map((r) => (r ? pick(r) : zero ? 0 : null)) }))
 }
@@ -131,9 +134,9 @@ function Charts({ rows, grid, split }: { rows: SummaryRow[]; grid: number[]; spl
       : lines(groups, (r) => r.latencyMs.p95, false)
   return (
     <div class="chart-grid">
-      <TimeSeriesChart title="Calls" x={grid} series={lines(groups, (r) => r.calls, true)} format={int} />
+      <TimeSeriesChart title="Calls" x={grid} series={lines(groups, (r) => r.calls, true)} format={count} />
       <TimeSeriesChart title="Error rate" x={grid} series={lines(groups, (r) => r.errorRate, false)} format={(v) => pct(v, 1)} />
-      <TimeSeriesChart title="Tokens" x={grid} series={lines(groups, (r) => r.tokens.total, true)} format={int} />
+      <TimeSeriesChart title="Tokens" x={grid} series={lines(groups, (r) => r.tokens.total, true)} format={count} />
       <TimeSeriesChart title="Cost (USD)" x={grid} series={lines(groups, (r) => r.costUsd, true)} format={(v) => usd(v)} />
       <TimeSeriesChart title={split ? 'p95 latency' : 'Latency p50 / p95 / p99'} x={grid} series={latency} format={ms} />
     </div>
