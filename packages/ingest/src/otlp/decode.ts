@@ -1,12 +1,14 @@
 import { errors } from '../errors.js'
 import type { DecodedRequest, OtlpEvent, OtlpLink, OtlpSpan } from './model.js'
-import { otlpTypes } from './proto.js'
+import { readTraceRequest } from './decode-protobuf.js'
 import { idToHex, keyValues, nanos } from './values.js'
+import { WireError } from './wire.js'
 
 /**
- * Decodes an ExportTraceServiceRequest. Protobuf messages (protobufjs) and OTLP
- * JSON share field names, so one walker serves both; it validates each span and
- * rejects only the bad ones (OTLP partial success), never the whole request.
+ * Decodes an ExportTraceServiceRequest, protobuf (decode-protobuf.ts, straight
+ * from the wire) or OTLP JSON (the object walker below), into OtlpSpans. Each
+ * span is validated and only the bad ones are rejected (OTLP partial success),
+ * never the whole request.
  */
 
 type Obj = Record<string, unknown>
@@ -15,13 +17,17 @@ const ZERO_TRACE = '0'.repeat(32)
 const ZERO_SPAN = '0'.repeat(16)
 
 export function decodeProtobuf(body: Buffer): DecodedRequest {
-  let message: Obj
+  const out = collector()
   try {
-    message = otlpTypes().request.decode(body) as unknown as Obj
+    readTraceRequest(body, {
+      span: (span) => out.add(span),
+      invalid: (index, why) => out.reject(`span ${index}: ${why}`),
+    })
   } catch (err) {
-    throw errors.BAD_OTLP(`protobuf body could not be decoded: ${(err as Error).message}`)
+    if (!(err instanceof WireError)) throw err
+    throw errors.BAD_OTLP(`protobuf body could not be decoded: ${err.message}`)
   }
-  return walk(message)
+  return out.result
 }
 
 export function decodeJson(body: Buffer): DecodedRequest {
@@ -51,12 +57,23 @@ function field(o: Obj, camel: string, snake: string): unknown {
   return o[camel] ?? o[snake]
 }
 
-function walk(message: Obj): DecodedRequest {
-  const out: DecodedRequest = { spans: [], rejected: 0, problems: [] }
+/** Accepts valid spans and counts the rest, keeping a few reasons for the reply. */
+function collector() {
+  const result: DecodedRequest = { spans: [], rejected: 0, problems: [] }
   const reject = (why: string): void => {
-    out.rejected++
-    if (out.problems.length < MAX_PROBLEMS) out.problems.push(why)
+    result.rejected++
+    if (result.problems.length < MAX_PROBLEMS) result.problems.push(why)
   }
+  const add = (span: OtlpSpan): void => {
+    const problem = validate(span)
+    if (problem) reject(`span ${JSON.stringify(span.name.slice(0, 80))} (${span.spanId || 'no id'}): ${problem}`)
+    else result.spans.push(span)
+  }
+  return { result, reject, add }
+}
+
+function walk(message: Obj): DecodedRequest {
+  const { result, reject, add } = collector()
   for (const rsRaw of list(message, 'resourceSpans', 'resource_spans')) {
     if (!rsRaw || typeof rsRaw !== 'object') continue
     const rs = rsRaw as Obj
@@ -75,17 +92,14 @@ function walk(message: Obj): DecodedRequest {
           continue
         }
         try {
-          const span = toSpan(raw as Obj, resource, scopeName, scopeVersion)
-          const problem = validate(span)
-          if (problem) reject(`span ${JSON.stringify(span.name.slice(0, 80))} (${span.spanId || 'no id'}): ${problem}`)
-          else out.spans.push(span)
+          add(toSpan(raw as Obj, resource, scopeName, scopeVersion))
         } catch (err) {
           reject(`span ${i}: ${(err as Error).message}`)
         }
       }
     }
   }
-  return out
+  return result
 }
 
 function toSpan(s: Obj, resource: OtlpSpan['resource'], scopeName: string, scopeVersion: string): OtlpSpan {

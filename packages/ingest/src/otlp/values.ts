@@ -5,8 +5,10 @@ import type { AttrValue, Attrs } from './model.js'
  * OTLP JSON objects; they use the same lowerCamelCase names) into plain values.
  */
 
-const MAX_DEPTH = 16
-const MAX_ATTRIBUTES = 1024
+/** Nesting of arrays/kvlists kept; deeper values become a marker. */
+export const MAX_DEPTH = 16
+/** Attributes kept per list; OTel SDKs default to 128, this only stops abuse. */
+export const MAX_ATTRIBUTES = 1024
 
 type Obj = Record<string, unknown>
 const has = (o: Obj, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k) && o[k] !== undefined && o[k] !== null

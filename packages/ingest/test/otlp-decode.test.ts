@@ -1,0 +1,212 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { SpanlensError } from '../src/errors.js'
+import { decodeJson, decodeProtobuf } from '../src/otlp/decode.js'
+import { otlpTypes } from '../src/otlp/proto.js'
+
+/**
+ * The receiver decodes protobuf with its own wire reader (otlp/decode-protobuf.ts)
+ * and OTLP JSON with an object walker. Both must yield the same spans for the
+ * same request; protobufjs, which encoded every recorded payload's library,
+ * is the reference for turning protobuf into that JSON.
+ */
+
+const T = () => otlpTypes().request
+const fixtureRoot = fileURLToPath(new URL('./fixtures/otlp/', import.meta.url))
+
+function protobufFixtures(): Array<[string, Buffer]> {
+  const out: Array<[string, Buffer]> = []
+  for (const dir of readdirSync(fixtureRoot, { withFileTypes: true })) {
+    if (!dir.isDirectory()) continue
+    for (const f of readdirSync(join(fixtureRoot, dir.name))) {
+      // *.logs.pb are ExportLogsServiceRequest bodies, not traces.
+      if (f.endsWith('.pb') && !f.endsWith('.logs.pb')) out.push([`${dir.name}/${f}`, readFileSync(join(fixtureRoot, dir.name, f))])
+    }
+  }
+  return out
+}
+
+/** What protobufjs makes of the body, as OTLP JSON (ids base64, which OTLP JSON receivers accept too). */
+function viaJson(body: Buffer) {
+  const object = T().toObject(T().decode(body), { longs: String, bytes: String, defaults: false })
+  return decodeJson(Buffer.from(JSON.stringify(object)))
+}
+
+function encode(request: Record<string, unknown>): Buffer {
+  return Buffer.from(T().encode(T().fromObject(request)).finish())
+}
+
+const id = (hex: string) => Buffer.from(hex, 'hex')
+const TRACE = '5b8efff798038103d269b633813fc60c'
+const SPAN = 'eee19b7ec3c1b174'
+
+function request(span: Record<string, unknown>, resourceAttributes: unknown[] = []) {
+  return {
+    resourceSpans: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }, ...resourceAttributes] },
+        scopeSpans: [{ scope: { name: 'scope', version: '1.2.3' }, spans: [{ traceId: id(TRACE), spanId: id(SPAN), name: 'op', startTimeUnixNano: '1767225600000000001', endTimeUnixNano: '1767225600500000000', ...span }] }],
+      },
+    ],
+  }
+}
+
+describe('protobuf decoding', () => {
+  const fixtures = protobufFixtures()
+
+  it('has recorded payloads to compare with', () => {
+    expect(fixtures.length).toBeGreaterThan(30)
+  })
+
+  it.each(fixtures)('reads %s exactly as protobufjs + the OTLP JSON path do', (_name, body) => {
+    const ours = decodeProtobuf(body)
+    expect(ours.spans.length).toBeGreaterThan(0)
+    expect(ours).toEqual(viaJson(body))
+  })
+
+  it('keeps int64 exact, negative ints, doubles, bools, bytes, empty strings and nested values', () => {
+    const attrs = [
+      { key: 'neg', value: { intValue: '-42' } },
+      { key: 'min_safe', value: { intValue: String(Number.MIN_SAFE_INTEGER) } },
+      { key: 'big', value: { intValue: '9223372036854775807' } },
+      { key: 'very_neg', value: { intValue: '-9223372036854775808' } },
+      { key: 'past_safe', value: { intValue: '9007199254740993' } },
+      { key: 'pi', value: { doubleValue: 3.14159 } },
+      { key: 'no', value: { boolValue: false } },
+      { key: 'blob', value: { bytesValue: Buffer.from([0, 255, 7]) } },
+      { key: 'empty', value: { stringValue: '' } },
+      { key: 'novalue' },
+      { key: 'list', value: { arrayValue: { values: [{ stringValue: 'a' }, { intValue: 1 }, { arrayValue: {} }] } } },
+      { key: 'kv', value: { kvlistValue: { values: [{ key: 'x', value: { stringValue: 'ü🚀' } }] } } },
+    ]
+    const body = encode(request({ attributes: attrs, kind: 3, status: { code: 2, message: 'boom' } }))
+    const [span] = decodeProtobuf(body).spans
+    expect(span?.attributes).toEqual({
+      neg: -42,
+      min_safe: Number.MIN_SAFE_INTEGER,
+      big: '9223372036854775807',
+      very_neg: '-9223372036854775808',
+      past_safe: '9007199254740993',
+      pi: 3.14159,
+      no: false,
+      blob: Buffer.from([0, 255, 7]).toString('base64'),
+      empty: '',
+      novalue: null,
+      list: ['a', 1, []],
+      kv: { x: 'ü🚀' },
+    })
+    expect(span).toMatchObject({ traceId: TRACE, spanId: SPAN, kind: 3, statusCode: 2, statusMessage: 'boom', startNs: '1767225600000000001', scopeVersion: '1.2.3' })
+    expect(decodeProtobuf(body)).toEqual(viaJson(body))
+  })
+
+  it('reads events, links, and a resource that comes after its spans', () => {
+    const body = encode(
+      request({
+        events: [{ timeUnixNano: '1767225600100000000', name: 'gen_ai.choice', attributes: [{ key: 'index', value: { intValue: 0 } }] }],
+        links: [{ traceId: id('0af7651916cd43dd8448eb211c80319c'), spanId: id('b7ad6b7169203331'), attributes: [{ key: 'l', value: { stringValue: 'v' } }] }],
+      }),
+    )
+    // Move resource (field 1 of ResourceSpans) behind scope_spans (field 2): protobuf allows any order.
+    const decoded = T().decode(body) as unknown as { resourceSpans: Array<Record<string, unknown>> }
+    const rs = decoded.resourceSpans[0] as Record<string, unknown>
+    const ResourceSpans = T().lookupType('opentelemetry.proto.trace.v1.ResourceSpans')
+    const resourceOnly = Buffer.from(ResourceSpans.encode(ResourceSpans.create({ resource: rs.resource })).finish())
+    const scopesOnly = Buffer.from(ResourceSpans.encode(ResourceSpans.create({ scopeSpans: rs.scopeSpans })).finish())
+    const inner = Buffer.concat([scopesOnly, resourceOnly])
+    const reordered = Buffer.concat([Buffer.from([0x0a]), varint(inner.length), inner])
+    const [span] = decodeProtobuf(reordered).spans
+    expect(span?.resource).toEqual({ 'service.name': 'svc' })
+    expect(span?.events).toEqual([{ timeNs: '1767225600100000000', name: 'gen_ai.choice', attributes: { index: 0 } }])
+    expect(span?.links).toEqual([{ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', attributes: { l: 'v' } }])
+  })
+
+  it('skips unknown fields of every wire type, as protobuf requires', () => {
+    const body = encode(request({ attributes: [{ key: 'a', value: { stringValue: 'b' } }] }))
+    // Unknown fields 99 (varint), 100 (fixed64), 101 (bytes), 102 (fixed32) appended to the request.
+    const unknown = Buffer.concat([
+      Buffer.from([0x98, 0x06, 0x96, 0x01]),
+      Buffer.from([0xa1, 0x06, 1, 2, 3, 4, 5, 6, 7, 8]),
+      Buffer.from([0xaa, 0x06, 0x03, 0x61, 0x62, 0x63]),
+      Buffer.from([0xb5, 0x06, 1, 2, 3, 4]),
+    ])
+    expect(decodeProtobuf(Buffer.concat([unknown, body, unknown])).spans).toEqual(decodeProtobuf(body).spans)
+  })
+
+  it('cuts nesting deeper than the limit without recursing into it', () => {
+    // protobufjs refuses to encode this deep, so the bytes are written by hand.
+    let value = field(1, Buffer.from('leaf')) // AnyValue.string_value
+    for (let i = 0; i < 5000; i++) value = field(6, field(1, Buffer.concat([field(1, Buffer.from('k')), field(2, value)])))
+    const span = Buffer.concat([
+      field(1, id(TRACE)),
+      field(2, id(SPAN)),
+      Buffer.from([0x39]), // start_time_unix_nano, fixed64
+      Buffer.from('0100e4f7a2e88618', 'hex'),
+      field(9, Buffer.concat([field(1, Buffer.from('deep')), field(2, value)])),
+    ])
+    const body = field(1, field(2, field(2, span)))
+    const [decoded] = decodeProtobuf(body).spans
+    expect(JSON.stringify(decoded?.attributes)).toContain('[max depth exceeded]')
+  })
+
+  it('rejects only the spans with invalid ids or status, keeping the rest', () => {
+    const body = encode({
+      resourceSpans: [
+        {
+          scopeSpans: [
+            {
+              spans: [
+                { traceId: id(TRACE), spanId: id(SPAN), name: 'good', startTimeUnixNano: '1767225600000000000' },
+                { traceId: id('abcd'), spanId: id(SPAN), name: 'short trace id', startTimeUnixNano: '1767225600000000000' },
+                { traceId: id(TRACE), spanId: id(SPAN), name: 'bad status', startTimeUnixNano: '1767225600000000000', status: { code: 7 } },
+              ],
+            },
+          ],
+        },
+      ],
+    })
+    const decoded = decodeProtobuf(body)
+    expect(decoded.spans.map((s) => s.name)).toEqual(['good'])
+    expect(decoded.rejected).toBe(2)
+    expect(decoded.problems.join('\n')).toMatch(/trace_id/)
+    expect(decoded.problems.join('\n')).toMatch(/status\.code/)
+  })
+
+  it('turns any damaged body into SPANLENS_BAD_OTLP or a partial result, never another error', () => {
+    const [, body] = fixtures[0] as [string, Buffer]
+    let seed = 12345
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff
+      return seed % n
+    }
+    let refused = 0
+    for (let i = 0; i < 3000; i++) {
+      const damaged = Buffer.from(body.subarray(0, i % 3 === 0 ? rand(body.length) : body.length))
+      for (let k = 0; k < 1 + rand(4); k++) damaged[rand(damaged.length)] = rand(256)
+      try {
+        decodeProtobuf(damaged)
+      } catch (err) {
+        expect(err).toBeInstanceOf(SpanlensError)
+        expect((err as SpanlensError).code).toBe('SPANLENS_BAD_OTLP')
+        refused++
+      }
+    }
+    expect(refused).toBeGreaterThan(0)
+  })
+})
+
+/** A length-delimited field: tag, length, bytes. */
+function field(n: number, bytes: Buffer): Buffer {
+  return Buffer.concat([varint((n << 3) | 2), varint(bytes.length), bytes])
+}
+
+function varint(n: number): Buffer {
+  const bytes: number[] = []
+  while (n > 0x7f) {
+    bytes.push((n & 0x7f) | 0x80)
+    n >>>= 7
+  }
+  bytes.push(n)
+  return Buffer.from(bytes)
+}
