@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { createStore, loadConfig, migrate, normalizeSpan } from '@spanlens/ingest'
 import { decodeProtobuf } from '../../packages/ingest/src/otlp/decode.js'
 import { PriceTable } from '../../packages/ingest/src/normalize/cost.js'
-import { encodeRow, ROW_COLUMNS } from '../../packages/ingest/src/pipeline/row-format.js'
+import { encodeRow, ROW_COLUMNS, SEGMENT_FORMATS, SPOOL_FORMAT } from '../../packages/ingest/src/pipeline/row-format.js'
 import { createPayloadFactory } from './payload.js'
 
 const batches = Number(process.argv[2] ?? 8)
@@ -26,11 +26,11 @@ for (let b = 0; b < batches; b++) {
 }
 const started = process.hrtime.bigint()
 for (const body of bodies) {
-  await store.insertRaw({ table: 'spans', columns: ROW_COLUMNS, format: 'JSONCompactEachRow', body: [body] })
+  await store.insertRaw({ table: 'spans', columns: ROW_COLUMNS, format: SEGMENT_FORMATS[SPOOL_FORMAT], body: [body] })
 }
 const seconds = Number(process.hrtime.bigint() - started) / 1e9
 const rs = await store.client.query({ query: "SELECT count() AS n FROM spans WHERE project_id = 'raw'", format: 'JSONEachRow' })
 const stored = Number((await rs.json<{ n: string }>())[0]?.n)
 await store.close()
 rmSync(dir, { recursive: true, force: true })
-process.stdout.write(`${JSON.stringify({ rows: stored, seconds, rowsPerSecond: stored / seconds, bytesPerRow: bodies[0]!.length / batchRows })}\n`)
+process.stdout.write(`${JSON.stringify({ rows: stored, seconds, rowsPerSecond: stored / seconds, bytesPerRow: bodies[0]!.length / batchRows, format: SEGMENT_FORMATS[SPOOL_FORMAT] })}\n`)

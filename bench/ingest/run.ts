@@ -21,15 +21,17 @@ const KEY = 'bench-key-0123456789'
 const here = fileURLToPath(new URL('.', import.meta.url))
 const repo = join(here, '../..')
 const tsx = ['--conditions=@spanlens/source', '--import', 'tsx']
+// Extra node flags for the server only, e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+const serverNodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)
 
-function rawCeiling(): { rowsPerSecond: number; bytesPerRow: number } {
+function rawCeiling(): { rowsPerSecond: number; bytesPerRow: number; format: string } {
   const r = spawnSync(process.execPath, [...tsx, join(here, 'raw-ceiling.ts'), '10', '20000'], { encoding: 'utf8', cwd: join(here, '..') })
   if (r.status !== 0) throw new Error(`raw ceiling failed: ${r.stderr}`)
   return JSON.parse(r.stdout.trim().split('\n').pop() as string)
 }
 
 async function startServer(dataDir: string) {
-  const child = spawn(process.execPath, [...tsx, join(repo, 'packages/ingest/src/bin.ts'), 'serve'], {
+  const child = spawn(process.execPath, [...serverNodeArgs, ...tsx, join(repo, 'packages/ingest/src/bin.ts'), 'serve'], {
     cwd: join(here, '..'),
     env: { ...process.env, SPANLENS_DATA_DIR: dataDir, SPANLENS_PORT: '0', SPANLENS_API_KEYS: `bench:${KEY}`, SPANLENS_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -85,7 +87,7 @@ console.log(`machine: ${machine}`)
 console.log(`command: cd bench && npm run ingest -- --duration ${DURATION} --connections ${CONNECTIONS}`)
 
 const ceiling = rawCeiling()
-console.log(`raw chDB ceiling: ${Math.round(ceiling.rowsPerSecond)} rows/s (${Math.round(ceiling.bytesPerRow)} B/row, JSONCompactEachRow, 20k-row inserts)`)
+console.log(`raw chDB ceiling: ${Math.round(ceiling.rowsPerSecond)} rows/s (${Math.round(ceiling.bytesPerRow)} B/row, ${ceiling.format}, 20k-row inserts)`)
 
 const dataDir = mkdtempSync(join(tmpdir(), 'spanlens-bench-'))
 const { child, url } = await startServer(dataDir)

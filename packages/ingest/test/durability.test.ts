@@ -1,9 +1,13 @@
 import { spawn } from 'node:child_process'
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/config/load.js'
 import { buildServer } from '../src/server.js'
 import { createStore, type Store } from '../src/store/index.js'
+import { ROW_COLUMNS } from '../src/pipeline/row-format.js'
+import { frame } from '../src/pipeline/segment-file.js'
 import { faultyStore } from './helpers/faulty-store.js'
 import { jsonRequest } from './helpers/otlp.js'
 import { API_KEYS, bearer, KEYS } from './helpers/server.js'
@@ -267,6 +271,41 @@ describe('a failing store loses nothing', () => {
       expect(Number((await rs.json<{ n: string }>())[0]?.n)).toBe(25)
     } finally {
       await store.close()
+      dir.cleanup()
+    }
+  })
+})
+
+describe('spool format upgrades', () => {
+  it('replays a segment left in the previous row format and sets aside one in a format it does not know', async () => {
+    const dir = tempDir()
+    const spoolDir = join(dir.path, 'spool')
+    mkdirSync(spoolDir, { recursive: true })
+    // What the previous version (JSONCompactEachRow, tag c1) spooled and acknowledged before it stopped.
+    // (Recent times: rows older than the retention TTL would be dropped at insert.)
+    const start = Math.floor(Date.now() / 1000) - 60
+    const row = (spanId: string) =>
+      JSON.stringify(
+        ROW_COLUMNS.map((c) =>
+          ({ project_id: 'acme', trace_id: 'ab'.repeat(16), span_id: spanId, name: 'legacy-spool', kind: 'llm', start_time: `${start}.000000000`, end_time: `${start}.250000000`, duration_ms: 250, status_code: 'ok', input: 'say "hi"\n', tags: [], attributes: { k: 'v' }, resource_attributes: {}, 'events.time': [], 'events.name': [], 'events.attributes': [], 'links.trace_id': [], 'links.span_id': [], 'links.attributes': [], embedding: [] } as Record<string, unknown>)[c] ?? (c.endsWith('tokens') ? 0 : c === 'cost_usd' || c === 'ttft_ms' ? null : ''),
+        ),
+      )
+    const payload = Buffer.from(`${row('1000000000000001')}\n${row('1000000000000002')}\n`)
+    writeFileSync(join(spoolDir, '00001767225600000-1-000000.c1.seg'), Buffer.concat([frame(payload, 2), payload]))
+    writeFileSync(join(spoolDir, '00001767225600001-1-000001.zz.seg'), Buffer.concat([frame(payload, 2), payload]))
+
+    const app = await buildServer(quietEnv(dir.path))
+    try {
+      await app.spanlens.flush()
+      const rs = await app.spanlens.store.client.query({ query: "SELECT span_id, input, attributes['k'] AS k FROM spans WHERE name = 'legacy-spool' ORDER BY span_id", format: 'JSONEachRow' })
+      expect(await rs.json()).toEqual([
+        { span_id: '1000000000000001', input: 'say "hi"\n', k: 'v' },
+        { span_id: '1000000000000002', input: 'say "hi"\n', k: 'v' },
+      ])
+      expect(readdirSync(spoolDir).filter((f) => f.endsWith('.seg'))).toEqual([])
+      expect(readdirSync(join(spoolDir, 'dead'))).toEqual(['00001767225600001-1-000001.zz.seg'])
+    } finally {
+      await app.close()
       dir.cleanup()
     }
   })

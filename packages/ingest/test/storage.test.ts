@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/config/load.js'
 import { createStore, loadMigrations, migrate, renderMigration, type Store } from '../src/store/index.js'
 import { tempDir } from './helpers/tmp.js'
+import type { SpanRow } from '../src/normalize/row.js'
+import { encodeRow, ROW_COLUMNS, SEGMENT_FORMATS, SPOOL_FORMAT } from '../src/pipeline/row-format.js'
 
 const tmp = tempDir()
 afterAll(() => tmp.cleanup())
@@ -140,6 +142,74 @@ describe('embedded store and migrations', () => {
     expect(b.attributes).toEqual({})
     expect(b['events.name']).toEqual([])
     expect(b.service_name).toBe('')
+  })
+
+  it('the spool row format (TabSeparated) round-trips hostile strings in every kind of column', async () => {
+    // Everything TSV and ClickHouse literals treat specially, in scalars, arrays and maps.
+    const nasty = `a\\b \\N \\t tab\there nl\nthere cr\r nul\0 'single' "double" [x], {k:v} ü 🚀 \\'`
+    const row: SpanRow = {
+      project_id: 'tsv',
+      trace_id: '0af7651916cd43dd8448eb211c8031aa',
+      span_id: 'b7ad6b71692033aa',
+      parent_span_id: '',
+      name: nasty,
+      kind: 'llm',
+      span_kind: 'client',
+      service_name: nasty,
+      scope_name: nasty,
+      start_time: '1793527200.123456789',
+      end_time: '1793527201.000000001',
+      duration_ms: 876.543211,
+      status_code: 'error',
+      status_message: nasty,
+      error_type: nasty,
+      provider: nasty,
+      operation: nasty,
+      request_model: nasty,
+      response_model: nasty,
+      input_tokens: 4_000_000_000,
+      output_tokens: 1,
+      total_tokens: 4_000_000_001,
+      cache_read_tokens: 2,
+      cache_write_tokens: 3,
+      reasoning_tokens: 4,
+      cost_usd: 1.5e-7,
+      ttft_ms: null,
+      finish_reason: nasty,
+      input: nasty.repeat(3),
+      output: '',
+      user_id: nasty,
+      session_id: nasty,
+      environment: nasty,
+      release: nasty,
+      tags: [nasty, '', "it's"],
+      attributes: { [nasty]: nasty, empty: '', "k'ey": "v'al" },
+      resource_attributes: {},
+      'events.time': ['1793527200.5', '1793527200.000000001'],
+      'events.name': [nasty, ''],
+      'events.attributes': [{ [nasty]: nasty }, {}],
+      'links.trace_id': ['1af7651916cd43dd8448eb211c80319c'],
+      'links.span_id': ['c7ad6b7169203331'],
+      'links.attributes': [{ q: "'" }],
+      embedding: [0.25, -1.5, 1e-7],
+    }
+    await store.insertRaw({ table: 'spans', columns: ROW_COLUMNS, format: SEGMENT_FORMATS[SPOOL_FORMAT], body: [Buffer.from(`${encodeRow(row)}\n`)] })
+    const [got] = await rows<Record<string, unknown>>(
+      store,
+      `SELECT * EXCEPT ingested_at, toString(toUnixTimestamp64Nano(start_time)) AS s_ns, toString(toUnixTimestamp64Nano(end_time)) AS e_ns,
+        arrayMap(t -> toString(toUnixTimestamp64Nano(t)), events.time) AS ev_ns
+       FROM spans WHERE project_id = 'tsv'`,
+    )
+    expect(got).toBeDefined()
+    const g = got as Record<string, unknown>
+    for (const key of ROW_COLUMNS) {
+      if (key.endsWith('time') || key === 'embedding') continue
+      expect(g[key], key).toEqual(row[key])
+    }
+    expect(g.s_ns).toBe('1793527200123456789')
+    expect(g.e_ns).toBe('1793527201000000001')
+    expect(g.ev_ns).toEqual(['1793527200500000000', '1793527200000000001'])
+    expect((g.embedding as number[]).map((x) => Number(x.toPrecision(6)))).toEqual([0.25, -1.5, 1e-7])
   })
 
   it('collapses a re-delivered span to one row', async () => {

@@ -88,7 +88,7 @@ export class Inserter {
       await store.insertRaw({
         table: 'spans',
         columns: ROW_COLUMNS,
-        format: 'JSONCompactEachRow',
+        format: segment.format,
         body: [parsed.body],
         settings: {
           insert_deduplication_token: `spanlens:${segment.name}`,

@@ -3,7 +3,8 @@ import { crc32 } from 'node:zlib'
 /**
  * Spool segment framing: each acknowledged request is one record
  *   [u32 payload length][u32 crc32(payload)][u32 row count][payload]
- * where the payload is the request's rows as JSONEachRow lines. A crash can
+ * where the payload is the request's rows in the segment's row format
+ * (row-format.ts, named by the tag in the file name). A crash can
  * only tear the last record, which was never acknowledged; readers stop there.
  */
 export const HEADER_BYTES = 12

@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, truncateSync, unlinkSyn
 import { open, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { errors } from '../errors.js'
-import { SPOOL_FORMAT } from './row-format.js'
+import { SPOOL_FORMAT, SEGMENT_FORMATS, segmentFormat, type InsertFormat } from './row-format.js'
 import { frame, parseSegment } from './segment-file.js'
 
 export interface SpoolOptions {
@@ -25,6 +25,8 @@ export interface SealedSegment {
   bytes: number
   rows: number
   createdAt: number
+  /** The ClickHouse format of its rows, from the tag in its name. */
+  format: InsertFormat
 }
 
 interface Pending {
@@ -62,8 +64,9 @@ export class Spool {
     const found: SealedSegment[] = []
     for (const name of readdirSync(this.opts.dir).filter((f) => f.endsWith('.seg')).sort()) {
       const path = join(this.opts.dir, name)
-      if (!name.endsWith(`.${SPOOL_FORMAT}.seg`)) {
-        // Written by a version with another row format: keep it, never misread it.
+      const format = segmentFormat(/\.([a-z0-9]+)\.seg$/.exec(name)?.[1] ?? '')
+      if (!format) {
+        // Written in a row format this version does not know: keep it, never misread it.
         renameSync(path, join(this.opts.dir, 'dead', name))
         continue
       }
@@ -74,7 +77,7 @@ export class Spool {
         unlinkSync(path)
         continue
       }
-      const seg = { name, path, bytes: parsed.validBytes, rows: parsed.rows, createdAt: statSync(path).mtimeMs }
+      const seg = { name, path, bytes: parsed.validBytes, rows: parsed.rows, createdAt: statSync(path).mtimeMs, format }
       this.sealedOnDisk.set(name, seg)
       this.bytesOnDisk += seg.bytes
       found.push(seg)
@@ -149,6 +152,7 @@ export class Spool {
           bytes: segment.bytes,
           rows: segment.rows,
           createdAt: segment.createdAt,
+          format: SEGMENT_FORMATS[SPOOL_FORMAT],
         }
         if (segment.rows === 0) {
           this.bytesOnDisk -= segment.bytes

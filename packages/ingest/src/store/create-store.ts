@@ -10,8 +10,8 @@ import { scopeSettings, type ClientConnection } from './scoped-settings.js'
 export interface RawInsert {
   table: string
   columns: readonly string[]
-  /** A text row format, e.g. JSONCompactEachRow. */
-  format: 'JSONCompactEachRow' | 'JSONEachRow'
+  /** A text row format (chdb's raw insert takes text formats only). */
+  format: 'TabSeparated' | 'JSONCompactEachRow' | 'JSONEachRow'
   /** The payload, already in `format`. */
   body: Buffer[]
   settings?: Record<string, string | number | boolean>
