@@ -21,6 +21,8 @@ export default defineConfig({
       })),
       // Browser tests of the web console: builds the bundle and finds Chromium first.
       { extends: true, test: { name: 'console', include: ['packages/console/test/**/*.test.ts'], globalSetup: ['packages/console/test/global-setup.ts'] } },
+      // The example apps, end to end: each runs against the fake LLM provider and a real server on embedded ClickHouse.
+      { extends: true, test: { name: 'examples', include: ['examples/*/test/**/*.test.ts'] } },
     ],
   },
 })
