@@ -6,13 +6,13 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 export const unixNow = () => Math.floor(Date.now() / 1000)
 
 export function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': 'req_fake', ...headers })
+  res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': 'req_test', ...headers })
   res.end(JSON.stringify(body))
 }
 
 /** Opens an SSE response; the returned function writes one event (a string `data` is sent as is, e.g. `[DONE]`). */
 export function sse(res: ServerResponse): (data: unknown, event?: string) => void {
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': 'req_fake' })
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': 'req_test' })
   return (data, event) => {
     if (res.destroyed) return
     res.write(`${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`)
