@@ -24,13 +24,15 @@ for (let b = 0; b < batches; b++) {
   }
   bodies.push(Buffer.from(`${lines.join('\n')}\n`))
 }
+const cpuStart = process.cpuUsage()
 const started = process.hrtime.bigint()
 for (const body of bodies) {
   await store.insertRaw({ table: 'spans', columns: ROW_COLUMNS, format: SEGMENT_FORMATS[SPOOL_FORMAT], body: [body] })
 }
 const seconds = Number(process.hrtime.bigint() - started) / 1e9
+const cpu = process.cpuUsage(cpuStart)
 const rs = await store.client.query({ query: "SELECT count() AS n FROM spans WHERE project_id = 'raw'", format: 'JSONEachRow' })
 const stored = Number((await rs.json<{ n: string }>())[0]?.n)
 await store.close()
 rmSync(dir, { recursive: true, force: true })
-process.stdout.write(`${JSON.stringify({ rows: stored, seconds, rowsPerSecond: stored / seconds, bytesPerRow: bodies[0]!.length / batchRows, format: SEGMENT_FORMATS[SPOOL_FORMAT] })}\n`)
+process.stdout.write(`${JSON.stringify({ rows: stored, seconds, rowsPerSecond: stored / seconds, bytesPerRow: bodies[0]!.length / batchRows, cpuUsPerRow: (cpu.user + cpu.system) / stored, format: SEGMENT_FORMATS[SPOOL_FORMAT] })}\n`)

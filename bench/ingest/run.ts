@@ -24,7 +24,7 @@ const tsx = ['--conditions=@spanlens/source', '--import', 'tsx']
 // Extra node flags for the server only, e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
 const serverNodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)
 
-function rawCeiling(): { rowsPerSecond: number; bytesPerRow: number; format: string } {
+function rawCeiling(): { rowsPerSecond: number; bytesPerRow: number; format: string; cpuUsPerRow: number } {
   const r = spawnSync(process.execPath, [...tsx, join(here, 'raw-ceiling.ts'), '10', '20000'], { encoding: 'utf8', cwd: join(here, '..') })
   if (r.status !== 0) throw new Error(`raw ceiling failed: ${r.stderr}`)
   return JSON.parse(r.stdout.trim().split('\n').pop() as string)
@@ -47,6 +47,14 @@ async function startServer(dataDir: string) {
   })
   child.stdout.resume()
   return { child, url }
+}
+
+/** CPU seconds (user + system) of the whole process, or of one of its threads. */
+function cpuSeconds(pid: number, tid?: number): number {
+  const stat = readFileSync(tid ? `/proc/${pid}/task/${tid}/stat` : `/proc/${pid}/stat`, 'utf8')
+  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
 const peakRssMiB = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024
@@ -87,7 +95,7 @@ console.log(`machine: ${machine}`)
 console.log(`command: cd bench && npm run ingest -- --duration ${DURATION} --connections ${CONNECTIONS}`)
 
 const ceiling = rawCeiling()
-console.log(`raw chDB ceiling: ${Math.round(ceiling.rowsPerSecond)} rows/s (${Math.round(ceiling.bytesPerRow)} B/row, ${ceiling.format}, 20k-row inserts)`)
+console.log(`raw chDB ceiling: ${Math.round(ceiling.rowsPerSecond)} rows/s (${Math.round(ceiling.bytesPerRow)} B/row, ${ceiling.format}, 20k-row inserts, ${ceiling.cpuUsPerRow.toFixed(1)} µs CPU/row)`)
 
 const dataDir = mkdtempSync(join(tmpdir(), 'spanlens-bench-'))
 const { child, url } = await startServer(dataDir)
@@ -95,6 +103,8 @@ const factory = createPayloadFactory(SPANS)
 console.log(`request: ${SPANS} LLM spans, ${(factory.bytes / 1024).toFixed(0)} KiB protobuf`)
 
 // Phase 1: as fast as it goes.
+const pid = child.pid as number
+const cpuBefore = { main: cpuSeconds(pid, pid), all: cpuSeconds(pid) }
 const t0 = Date.now()
 const full = await load(url, factory, { duration: DURATION })
 const loadSeconds = (Date.now() - t0) / 1000
@@ -102,6 +112,12 @@ await drained(url)
 const totalSeconds = (Date.now() - t0) / 1000
 const ackedFull = full['2xx'] * SPANS
 const persistedFull = await metric(url, 'spanlens_insert_rows_total')
+// The event loop's thread vs the whole server (chDB's insert and merge threads included).
+const cpuPerSpan = {
+  mainUs: ((cpuSeconds(pid, pid) - cpuBefore.main) / persistedFull) * 1e6,
+  allUs: ((cpuSeconds(pid) - cpuBefore.all) / persistedFull) * 1e6,
+}
+console.log(`server CPU per persisted span: event-loop thread ${cpuPerSpan.mainUs.toFixed(1)} µs, whole process ${cpuPerSpan.allUs.toFixed(1)} µs (clock tick 10 ms)`)
 console.log(
   `max load: acknowledged ${Math.round(ackedFull / loadSeconds)} spans/s, persisted ${Math.round(persistedFull / totalSeconds)} spans/s ` +
     `(${persistedFull} rows in ${totalSeconds.toFixed(1)} s incl. drain), ack p50 ${full.latency.p50} ms p99 ${full.latency.p99} ms, non-2xx ${full.non2xx}`,
@@ -137,6 +153,8 @@ const summary = {
   acknowledgedSpansPerSecond: Math.round(ackedFull / loadSeconds),
   persistedSpansPerSecond: Math.round(persistedRate),
   persistedToCeiling: Number((persistedRate / ceiling.rowsPerSecond).toFixed(2)),
+  serverMainThreadCpuUsPerSpan: Number(cpuPerSpan.mainUs.toFixed(1)),
+  serverProcessCpuUsPerSpan: Number(cpuPerSpan.allUs.toFixed(1)),
   maxLoadAckP50Ms: full.latency.p50,
   maxLoadAckP99Ms: full.latency.p99,
   pacedSpansPerSecond: rate * SPANS,

@@ -402,6 +402,7 @@ describe('configuration', () => {
     const c = loadConfig({ env: {}, cwd: '/srv/app' })
     expect(c).toMatchObject({ host: '127.0.0.1', port: 4318, apiKeys: [] })
     expect(c.store).toMatchObject({ mode: 'embedded', dataDir: '/srv/app/.spanlens/clickhouse', database: 'spanlens' })
+    expect(c.ingest).toMatchObject({ insertConcurrency: 1, batchMaxAgeMs: 500, batchMaxRows: 20_000, spoolFsync: 'always' })
   })
 
   it('switches to remote mode with a URL and reads a YAML config file under the environment', () => {
@@ -414,6 +415,8 @@ describe('configuration', () => {
       })
       expect(c.port).toBe(5000)
       expect(c.store).toMatchObject({ mode: 'remote', url: 'https://ch.example:8443', cluster: 'prod' })
+      expect(c.ingest.insertConcurrency).toBe(2)
+      expect(loadConfig({ env: { SPANLENS_INSERT_CONCURRENCY: '3' } }).ingest.insertConcurrency).toBe(3)
       expect(c.apiKeys).toEqual([{ project: 'team', key: 'secret-key-1' }])
       writeFileSync(file, 'SPANLENS_PORTT: 1\n')
       expect(() => loadConfig({ env: { SPANLENS_CONFIG_FILE: file } })).toThrow(/SPANLENS_PORTT.*unknown setting/)

@@ -125,7 +125,9 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
       batchMaxRows: v.SPANLENS_BATCH_MAX_ROWS,
       batchMaxBytes: v.SPANLENS_BATCH_MAX_BYTES,
       batchMaxAgeMs: v.SPANLENS_BATCH_MAX_AGE_MS,
-      insertConcurrency: v.SPANLENS_INSERT_CONCURRENCY,
+      // Embedded, a second concurrent insert only takes CPU from the event loop: the
+      // ingest bench measured 1 faster and with lower acknowledgement latency on 2 cores.
+      insertConcurrency: v.SPANLENS_INSERT_CONCURRENCY ?? (v.SPANLENS_CLICKHOUSE_URL ? 2 : 1),
       maxConcurrentRequests: v.SPANLENS_MAX_CONCURRENT_REQUESTS,
       workers: v.SPANLENS_INGEST_WORKERS,
     },

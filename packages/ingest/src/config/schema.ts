@@ -117,7 +117,8 @@ export const envSchema = z.object({
   SPANLENS_BATCH_MAX_ROWS: int(1, 1_000_000).default(20_000),
   SPANLENS_BATCH_MAX_BYTES: int(1024, 1024 * 1024 * 1024).default(32 * 1024 * 1024),
   SPANLENS_BATCH_MAX_AGE_MS: int(1, 1000).default(500),
-  SPANLENS_INSERT_CONCURRENCY: int(1, 64).default(2),
+  // Default by mode (load.ts): embedded ClickHouse shares the CPU with the event loop.
+  SPANLENS_INSERT_CONCURRENCY: int(1, 64).optional(),
   SPANLENS_MAX_CONCURRENT_REQUESTS: int(1, 100_000).default(256),
   SPANLENS_INGEST_WORKERS: int(0, 64).default(0),
 
