@@ -8,7 +8,7 @@ import protobuf from 'protobufjs'
  * each request is a copy with fresh trace/span ids written at known offsets,
  * so generating load costs the client almost nothing.
  */
-const PROTO_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../packages/ingest/proto')
+const PROTO_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../packages/sdk/proto')
 const MAGIC = Buffer.from('deadbeefcafebabe', 'hex')
 
 function requestType(): protobuf.Type {

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { SpanlensError } from '../src/errors.js'
 import { decodeJson, decodeProtobuf } from '../src/otlp/decode.js'
-import { otlpTypes } from '../src/otlp/proto.js'
+import { otlpTypes } from './helpers/proto.js'
 
 /**
  * The receiver decodes protobuf with its own wire reader (otlp/decode-protobuf.ts)

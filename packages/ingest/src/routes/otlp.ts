@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { errors, isSpanlensError, SpanlensError } from '../errors.js'
 import { readBody } from '../http/body.js'
 import type { IngestPipeline } from '../pipeline/ingest.js'
-import { otlpTypes } from '../otlp/proto.js'
+import { encodeExportResponse, encodeRpcStatus } from '../otlp/encode-response.js'
 
 type Format = 'protobuf' | 'json'
 interface OtlpBody {
@@ -33,8 +33,6 @@ function formatOf(contentType: string | undefined): Format | undefined {
  */
 export const otlpRoutes: FastifyPluginAsync<OtlpRoutesOptions> = async (app, opts) => {
   const { pipeline } = opts
-  const types = otlpTypes()
-
   // This plugin owns its parsers: bodies are read raw so the size limit can be
   // enforced after decompression.
   app.removeAllContentTypeParsers()
@@ -76,8 +74,7 @@ export const otlpRoutes: FastifyPluginAsync<OtlpRoutesOptions> = async (app, opt
     const grpc = GRPC_CODE[e.statusCode] ?? 2
     void reply.code(e.statusCode)
     if (format === 'protobuf') {
-      const body = types.status.encode(types.status.create({ code: grpc, message: `${e.code}: ${e.message}` })).finish()
-      return reply.type('application/x-protobuf').send(Buffer.from(body))
+      return reply.type('application/x-protobuf').send(encodeRpcStatus(grpc, `${e.code}: ${e.message}`))
     }
     return reply.type('application/json').send({ code: grpc, message: e.message, error: { code: e.code, message: e.message } })
   })
@@ -97,8 +94,7 @@ export const otlpRoutes: FastifyPluginAsync<OtlpRoutesOptions> = async (app, opt
         ? { rejectedSpans: result.rejected, errorMessage: `${result.rejected} span(s) rejected: ${result.problems.join('; ')}` }
         : undefined
     if (format === 'protobuf') {
-      const msg = types.response.create(partial ? { partialSuccess: partial } : {})
-      return reply.type('application/x-protobuf').send(Buffer.from(types.response.encode(msg).finish()))
+      return reply.type('application/x-protobuf').send(encodeExportResponse(partial))
     }
     return reply
       .type('application/json')

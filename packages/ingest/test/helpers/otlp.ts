@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib'
-import { otlpTypes } from '../../src/otlp/proto.js'
+import { otlpTypes } from './proto.js'
 
 let counter = 0
 const hex = (bytes: number, seed: number) => {

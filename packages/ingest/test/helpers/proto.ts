@@ -1,17 +1,17 @@
 import { existsSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import protobuf from 'protobufjs'
 
-/** Loads the vendored opentelemetry-proto files once; works from src/ and dist/. */
+/**
+ * protobufjs types for the tests: they encode requests the way OTel exporters do
+ * and decode the receiver's replies independently of its hand-written codec.
+ * The opentelemetry-proto files are the ones the SDK vendors and ships.
+ */
 function protoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  for (let i = 0; i < 5; i++) {
-    const candidate = join(dir, 'proto')
-    if (existsSync(join(candidate, 'opentelemetry'))) return candidate
-    dir = dirname(dir)
-  }
-  throw new Error('vendored opentelemetry-proto files not found')
+  const dir = fileURLToPath(new URL('../../../sdk/proto', import.meta.url))
+  if (!existsSync(join(dir, 'opentelemetry'))) throw new Error(`vendored opentelemetry-proto files not found in ${dir}`)
+  return dir
 }
 
 let cached: { request: protobuf.Type; response: protobuf.Type; status: protobuf.Type } | undefined
