@@ -2,12 +2,13 @@
 // its own process, embedded ClickHouse), plus the raw chDB ceiling in the same run.
 //   cd bench && npm run ingest -- [--duration 20] [--connections 16]
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { createStore, loadConfig } from '@spanlens/ingest'
+import { pacedLoad } from './paced.js'
 import { createPayloadFactory } from './payload.js'
 
 const arg = (name: string, fallback: number) => {
@@ -45,7 +46,9 @@ async function startServer(dataDir: string) {
     })
     child.once('exit', (code) => reject(new Error(`server exited (${code})`)))
   })
-  child.stdout.resume()
+  // BENCH_SERVER_LOG=file keeps the server's output (e.g. with BENCH_SERVER_NODE_ARGS=--trace-gc).
+  if (process.env.BENCH_SERVER_LOG) child.stdout.pipe(createWriteStream(process.env.BENCH_SERVER_LOG))
+  else child.stdout.resume()
   return { child, url }
 }
 
@@ -59,10 +62,17 @@ function cpuSeconds(pid: number, tid?: number): number {
 
 const peakRssMiB = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024
 
-async function metric(url: string, name: string): Promise<number> {
+/** One scrape of the server's /metrics: unlabelled samples by name. */
+async function scrape(url: string): Promise<(name: string) => number> {
   const text = await (await fetch(`${url}/metrics`)).text()
-  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text)
-  return m ? Number(m[1]) : 0
+  return (name) => {
+    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text)
+    return m ? Number(m[1]) : 0
+  }
+}
+
+async function metric(url: string, name: string): Promise<number> {
+  return (await scrape(url))(name)
 }
 
 async function drained(url: string): Promise<void> {
@@ -123,18 +133,36 @@ console.log(
     `(${persistedFull} rows in ${totalSeconds.toFixed(1)} s incl. drain), ack p50 ${full.latency.p50} ms p99 ${full.latency.p99} ms, non-2xx ${full.non2xx}`,
 )
 
-// Phase 2: half the raw ceiling, paced.
+// Phase 2: half the raw ceiling, paced: Poisson arrivals, open loop (paced.ts says why not autocannon).
+const means = ['spanlens_ingest_ack_duration_seconds', 'spanlens_ingest_prepare_duration_seconds', 'spanlens_spool_write_duration_seconds']
+// One scrape before and one after: prom-client resets its event-loop lag histogram on every scrape.
+const scrapeBefore = await scrape(url)
+const before = means.flatMap((m) => [scrapeBefore(`${m}_sum`), scrapeBefore(`${m}_count`)])
 const rate = Math.max(1, Math.round(ceiling.rowsPerSecond / 2 / SPANS))
-const half = await load(url, factory, { duration: Math.min(DURATION, 15), rate })
+const half = await pacedLoad({
+  url: `${url}/v1/traces`,
+  headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${KEY}` },
+  body: () => factory.next(),
+  requestsPerSecond: rate,
+  seconds: Math.min(DURATION, 15),
+})
 await drained(url)
 console.log(
-  `paced at ${rate * SPANS} spans/s: ack p50 ${half.latency.p50} ms, p99 ${half.latency.p99} ms, max ${half.latency.max} ms, non-2xx ${half.non2xx}`,
+  `paced at ${rate * SPANS} spans/s (Poisson arrivals): ack p50 ${half.latencyMs.p50} ms, p99 ${half.latencyMs.p99} ms, max ${half.latencyMs.max} ms, ` +
+    `${half.ok}/${half.sent} 2xx, non-2xx ${half.non2xx}, errors ${half.errors}`,
 )
-const lagP99 = await metric(url, 'spanlens_nodejs_eventloop_lag_p99_seconds')
-const lagMax = await metric(url, 'spanlens_nodejs_eventloop_lag_max_seconds')
-console.log(`server event-loop lag: p99 ${(lagP99 * 1000).toFixed(1)} ms, max ${(lagMax * 1000).toFixed(1)} ms`)
+const scrapeAfter = await scrape(url)
+const after = means.flatMap((m) => [scrapeAfter(`${m}_sum`), scrapeAfter(`${m}_count`)])
+const meanMs = (i: number) => (((after[2 * i] as number) - (before[2 * i] as number)) / ((after[2 * i + 1] as number) - (before[2 * i + 1] as number))) * 1000
+console.log(
+  `paced, server side (means): handler ${meanMs(0).toFixed(1)} ms = prepare ${meanMs(1).toFixed(1)} ms + spool write/fsync ${meanMs(2).toFixed(1)} ms; ` +
+    `the rest of the client's ${half.latencyMs.mean.toFixed(1)} ms mean is queueing before the handler and the network`,
+)
+const lagP99 = scrapeAfter('spanlens_nodejs_eventloop_lag_p99_seconds')
+const lagMax = scrapeAfter('spanlens_nodejs_eventloop_lag_max_seconds')
+console.log(`server event-loop lag during the paced phase: p99 ${(lagP99 * 1000).toFixed(1)} ms, max ${(lagMax * 1000).toFixed(1)} ms`)
 const rss = peakRssMiB(child.pid as number)
-const acked = ackedFull + half['2xx'] * SPANS
+const acked = ackedFull + half.ok * SPANS
 
 // Graceful stop, then count what ClickHouse holds.
 const exited = new Promise((r) => child.once('exit', r))
@@ -158,8 +186,8 @@ const summary = {
   maxLoadAckP50Ms: full.latency.p50,
   maxLoadAckP99Ms: full.latency.p99,
   pacedSpansPerSecond: rate * SPANS,
-  pacedAckP50Ms: half.latency.p50,
-  pacedAckP99Ms: half.latency.p99,
+  pacedAckP50Ms: half.latencyMs.p50,
+  pacedAckP99Ms: half.latencyMs.p99,
   peakRssMiB: Math.round(rss),
   acknowledged: acked,
   stored,

@@ -70,8 +70,23 @@ export function createMetrics() {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   })
+  // Where acknowledgement time goes: CPU on the event loop vs waiting for the disk.
+  const prepareDuration = new Histogram({
+    name: 'spanlens_ingest_prepare_duration_seconds',
+    help: 'Decode, normalize and encode of one OTLP export (event loop or worker)',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+    registers: [registry],
+  })
+  const spoolWriteDuration = new Histogram({
+    name: 'spanlens_spool_write_duration_seconds',
+    help: 'Time for one export to be written to the spool and made durable per SPANLENS_SPOOL_FSYNC',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [registry],
+  })
   return {
     registry,
+    prepareDuration,
+    spoolWriteDuration,
     requests,
     spansReceived,
     spansAccepted,

@@ -257,6 +257,24 @@ describe('a failing store loses nothing', () => {
     })
   }, 60_000)
 
+  it('while inserts are behind, the open batch grows past its age instead of queueing many small inserts', async () => {
+    await withFaultyServer({ SPANLENS_BATCH_MAX_AGE_MS: '50' }, async ({ url, store, app }) => {
+      store.delayMs = 700
+      expect((await send(url, 'adaptive', 10)).status).toBe(200)
+      await new Promise((r) => setTimeout(r, 120)) // the first batch is sealed and its slow insert starts
+      for (let i = 0; i < 8; i++) {
+        expect((await send(url, 'adaptive', 10)).status).toBe(200)
+        await new Promise((r) => setTimeout(r, 60)) // each request lands after the previous batch's age
+      }
+      store.delayMs = 0
+      await app.spanlens.flush()
+      expect(await count(store, "SELECT count() AS n FROM spans WHERE name = 'adaptive'")).toEqual({ n: 90 })
+      // Sealed at every 50 ms age this would be about nine inserts.
+      expect(store.insertedRows.length).toBeLessThanOrEqual(3)
+      expect(store.insertedRows.reduce((a, b) => a + b, 0)).toBe(90)
+    })
+  }, 60_000)
+
   it('graceful shutdown flushes what was acknowledged', async () => {
     const dir = tempDir()
     const config = quietEnv(dir.path, { SPANLENS_BATCH_MAX_AGE_MS: '1000' })

@@ -297,6 +297,8 @@ describe('operations endpoints', () => {
     expect(metrics).toMatch(/spanlens_ingest_requests_rejected_total\{reason="body_too_large"\} \d+/)
     expect(metrics).toMatch(/spanlens_insert_duration_seconds_bucket/)
     expect(metrics).toMatch(/spanlens_spool_bytes \d+/)
+    expect(metrics).toMatch(/spanlens_ingest_prepare_duration_seconds_count [1-9]/)
+    expect(metrics).toMatch(/spanlens_spool_write_duration_seconds_count [1-9]/)
   })
 })
 

@@ -12,6 +12,8 @@ export interface InserterOptions {
   concurrency: number
   metrics: IngestMetrics
   log: Logger
+  /** Called when an insert slot frees up and nothing is queued for it. */
+  onIdleSlot?: () => void
 }
 
 // ClickHouse error codes that mean "this data will never be accepted", as opposed
@@ -45,6 +47,11 @@ export class Inserter {
     return this.queue.length + this.running
   }
 
+  /** A segment sealed now would wait for an insert slot. */
+  get busy(): boolean {
+    return this.running >= this.opts.concurrency || this.queue.length > 0 || this.retryTimer !== undefined
+  }
+
   /** Resolves when every queued segment is in ClickHouse (or the inserter stops). */
   idle(): Promise<void> {
     if (this.pending === 0) return Promise.resolve()
@@ -65,6 +72,7 @@ export class Inserter {
       void this.insert(segment).finally(() => {
         this.running--
         this.pump()
+        if (!this.busy) this.opts.onIdleSlot?.()
         this.notifyIdle(false)
       })
     }

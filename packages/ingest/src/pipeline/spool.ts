@@ -17,6 +17,12 @@ export interface SpoolOptions {
   segmentMaxAgeMs: number
   onSealed: (segment: SealedSegment) => void
   onError?: (err: Error) => void
+  /**
+   * Asked when a segment reaches its age: true keeps it open (up to its row and
+   * byte limits) because the inserter is busy and sealing it would not make its
+   * rows visible any sooner; call sealIfOverdue() once the inserter frees up.
+   */
+  holdOnAge?: () => boolean
 }
 
 export interface SealedSegment {
@@ -133,7 +139,10 @@ export class Spool {
     if (this.active) return this.active
     const name = `${Date.now().toString().padStart(14, '0')}-${process.pid}-${String(this.seq++).padStart(6, '0')}.${SPOOL_FORMAT}.seg`
     const segment = new ActiveSegment(join(this.opts.dir, name), name, this.opts.fsync === 'always')
-    segment.timer = setTimeout(() => void this.seal(segment), this.opts.segmentMaxAgeMs)
+    segment.timer = setTimeout(() => {
+      if (this.opts.holdOnAge?.()) segment.overdue = true
+      else void this.seal(segment)
+    }, this.opts.segmentMaxAgeMs)
     this.active = segment
     return segment
   }
@@ -169,6 +178,11 @@ export class Spool {
     return handedOver
   }
 
+  /** Seals the active segment if it outlived its age while held open. */
+  sealIfOverdue(): void {
+    if (this.active?.overdue) void this.seal(this.active)
+  }
+
   /** Seals the active segment now; resolves once it and every segment being sealed are handed to the inserter. */
   async sealActive(): Promise<void> {
     if (this.active) void this.seal(this.active)
@@ -202,6 +216,8 @@ class ActiveSegment {
   bytes = 0
   readonly createdAt = Date.now()
   sealed = false
+  /** Past its age but held open while the inserter was busy. */
+  overdue = false
   handedOver: Promise<void> | undefined
   timer: NodeJS.Timeout | undefined
   private handle: Promise<FileHandle>

@@ -2,25 +2,38 @@ import type { Store } from '../../src/store/index.js'
 
 export type Fault = 'down' | 'commit-then-fail' | 'ok'
 
+export interface FaultyStore extends Store {
+  fault: Fault
+  /** Extra time every insert takes, as with a slow or busy ClickHouse. */
+  delayMs: number
+  attempts: number
+  /** Rows of each insert that reached ClickHouse, in order. */
+  insertedRows: number[]
+}
+
 /**
  * Wraps the real embedded store and injects faults into inserts (insertRaw):
  * 'down' fails before ClickHouse sees the rows; 'commit-then-fail' lets the
  * insert commit and then throws, as when a response is lost on the network.
  */
-export function faultyStore(store: Store): Store & { fault: Fault; attempts: number } {
-  const state = { fault: 'ok' as Fault, attempts: 0 }
+export function faultyStore(store: Store): FaultyStore {
+  const state = { fault: 'ok' as Fault, attempts: 0, delayMs: 0 }
+  const insertedRows: number[] = []
   const insertRaw: Store['insertRaw'] = async (insert) => {
     state.attempts++
+    if (state.delayMs > 0) await new Promise((r) => setTimeout(r, state.delayMs))
     if (state.fault === 'down') throw Object.assign(new Error('injected: connection refused'), { code: 'ECONNREFUSED' })
     await store.insertRaw(insert)
+    insertedRows.push(insert.body.reduce((n, b) => n + b.toString('utf8').split('\n').filter(Boolean).length, 0))
     if (state.fault === 'commit-then-fail') {
       throw Object.assign(new Error('injected: response lost after commit'), { code: 'ECONNRESET' })
     }
   }
-  const wrapped = { ...store, insertRaw, close: () => store.close() }
+  const wrapped = { ...store, insertRaw, insertedRows, close: () => store.close() }
   Object.defineProperties(wrapped, {
     fault: { get: () => state.fault, set: (f: Fault) => (state.fault = f), enumerable: true },
+    delayMs: { get: () => state.delayMs, set: (ms: number) => (state.delayMs = ms), enumerable: true },
     attempts: { get: () => state.attempts, enumerable: true },
   })
-  return wrapped as Store & { fault: Fault; attempts: number }
+  return wrapped as FaultyStore
 }

@@ -1,0 +1,81 @@
+import { Agent, request } from 'node:http'
+
+/**
+ * Open-loop load at a fixed average rate with Poisson arrivals (exponential gaps),
+ * like many independent exporters. autocannon's rate option sends each second's
+ * whole quota back to back at the top of the second and then pauses, so its
+ * latencies measure how fast a one-second burst drains, not latency at a rate.
+ * Latency runs from each request's scheduled time, so a slow server cannot hide
+ * queueing by delaying the next send (no coordinated omission).
+ */
+export interface PacedResult {
+  sent: number
+  ok: number
+  non2xx: number
+  errors: number
+  latencyMs: { p50: number; p99: number; max: number; mean: number }
+}
+
+export async function pacedLoad(opts: {
+  url: string
+  headers: Record<string, string>
+  body: () => Buffer
+  requestsPerSecond: number
+  seconds: number
+  seed?: number
+}): Promise<PacedResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 })
+  const target = new URL(opts.url)
+  let seed = opts.seed ?? 42
+  const uniform = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648
+    return (seed + 1) / 2147483649
+  }
+  const latencies: number[] = []
+  let ok = 0
+  let non2xx = 0
+  let errors = 0
+  const inFlight: Promise<void>[] = []
+  const start = performance.now()
+  const end = start + opts.seconds * 1000
+  let next = start
+  while (next < end) {
+    const scheduled = next
+    const wait = scheduled - performance.now()
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait))
+    const body = opts.body()
+    inFlight.push(
+      new Promise<void>((resolve) => {
+        const req = request(
+          { agent, host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers: { ...opts.headers, 'content-length': body.length } },
+          (res) => {
+            res.resume()
+            res.on('end', () => {
+              latencies.push(performance.now() - scheduled)
+              if (res.statusCode && res.statusCode < 300) ok++
+              else non2xx++
+              resolve()
+            })
+          },
+        )
+        req.on('error', () => {
+          errors++
+          resolve()
+        })
+        req.end(body)
+      }),
+    )
+    next += (-Math.log(uniform()) / opts.requestsPerSecond) * 1000
+  }
+  await Promise.all(inFlight)
+  agent.destroy()
+  latencies.sort((a, b) => a - b)
+  const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0)
+  return {
+    sent: inFlight.length,
+    ok,
+    non2xx,
+    errors,
+    latencyMs: { p50: at(0.5), p99: at(0.99), max: Math.round(latencies.at(-1) ?? 0), mean: latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length) },
+  }
+}
