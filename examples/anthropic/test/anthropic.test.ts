@@ -1,14 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { REPLY } from '@spanlens/fake-llm'
-import { one, spans, startStack, type Stack } from '@spanlens/example-test-support'
+import { one, spans, useStack } from '@spanlens/example-test-support'
 import { main } from '../src/main.js'
 
-let stack: Stack
-beforeAll(async () => {
-  stack = await startStack()
-  Object.assign(process.env, stack.env)
-})
-afterAll(() => stack?.close())
+const stack = useStack()
 
 describe('anthropic example', () => {
   it('stores the plain and the streamed messages call under reply_to_ticket, with cache tokens and time to first token', async () => {

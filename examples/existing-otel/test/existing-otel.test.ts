@@ -1,16 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-node'
 import { REPLY } from '@spanlens/fake-llm'
-import { one, spans, startStack, type Stack } from '@spanlens/example-test-support'
+import { one, spans, useStack } from '@spanlens/example-test-support'
 import { main } from '../src/main.js'
 
 // This file owns the process-global OpenTelemetry registration (vitest runs one fork per file).
-let stack: Stack
-beforeAll(async () => {
-  stack = await startStack()
-  Object.assign(process.env, stack.env)
-})
-afterAll(() => stack?.close())
+const stack = useStack()
 
 describe('existing-otel example', () => {
   it('puts the LLM span under the app HTTP server span, in the trace the client started, in both backends', async () => {

@@ -1,14 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { REPLY } from '@spanlens/fake-llm'
-import { one, PROJECT, spans, startStack, type Stack } from '@spanlens/example-test-support'
+import { one, PROJECT, spans, useStack } from '@spanlens/example-test-support'
 import { main } from '../src/main.js'
 
-let stack: Stack
-beforeAll(async () => {
-  stack = await startStack()
-  Object.assign(process.env, stack.env)
-})
-afterAll(() => stack?.close())
+const stack = useStack()
 
 describe('openai-chat example', () => {
   it('stores each streamed turn as a chat_turn trace with its LLM call: model, tokens, ttft, streamed answer, one session', async () => {

@@ -1,15 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { REPLY } from '@spanlens/fake-llm'
-import { one, spans, startStack, type Stack } from '@spanlens/example-test-support'
+import { one, spans, useStack } from '@spanlens/example-test-support'
 import { main } from '../src/main.js'
 import { DOCS } from '../src/docs.js'
 
-let stack: Stack
-beforeAll(async () => {
-  stack = await startStack()
-  Object.assign(process.env, stack.env)
-})
-afterAll(() => stack?.close())
+const stack = useStack()
 
 describe('rag-chain example', () => {
   it('stores retrieval, tool and both LLM calls as one tree under answer_question, for the user and session', async () => {

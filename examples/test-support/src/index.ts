@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildServer, loadConfig } from '@spanlens/ingest'
 import { startFakeLlm, type FakeLlm } from '@spanlens/fake-llm'
+import { afterAll, beforeAll } from 'vitest'
 
 /**
  * What an example test needs: a real Spanlens server (OTLP ingest + query API)
@@ -56,6 +57,21 @@ export async function startStack(): Promise<Stack> {
       rmSync(dir, { recursive: true, force: true })
     },
   }
+}
+
+/**
+ * One stack for the test file: started before its tests with its environment
+ * applied to process.env (examples read their endpoints from there), closed after.
+ * The returned object is filled in by the time the tests run.
+ */
+export function useStack(): Stack {
+  const stack = {} as Stack
+  beforeAll(async () => {
+    Object.assign(stack, await startStack())
+    Object.assign(process.env, stack.env)
+  })
+  afterAll(() => stack.close?.())
+  return stack
 }
 
 /** The span columns the example tests assert on, oldest first. */
