@@ -115,7 +115,8 @@ export const envSchema = z.object({
     .enum(['always', 'interval', 'never'], { error: 'expected always, interval or never' })
     .default('always'),
   SPANLENS_BATCH_MAX_ROWS: int(1, 1_000_000).default(20_000),
-  SPANLENS_BATCH_MAX_BYTES: int(1024, 1024 * 1024 * 1024).default(32 * 1024 * 1024),
+  // 16 MiB: the ingest bench kept peak RSS under 1 GiB with it; 32 MiB went over (bench/README.md).
+  SPANLENS_BATCH_MAX_BYTES: int(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
   SPANLENS_BATCH_MAX_AGE_MS: int(1, 1000).default(500),
   // Default by mode (load.ts): embedded ClickHouse shares the CPU with the event loop.
   SPANLENS_INSERT_CONCURRENCY: int(1, 64).optional(),
