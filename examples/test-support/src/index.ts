@@ -26,11 +26,12 @@ export interface Stack {
 
 export type Row = Record<string, unknown>
 
-export async function startStack(): Promise<Stack> {
+/** `env`: extra SPANLENS_* settings for the server (e.g. SPANLENS_SLO_FILE). */
+export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'spanlens-examples-'))
   const app = await buildServer(
     loadConfig({
-      env: { SPANLENS_DATA_DIR: dir, SPANLENS_PORT: '0', SPANLENS_API_KEYS: `${PROJECT}:${API_KEY}`, SPANLENS_LOG_LEVEL: 'silent', SPANLENS_SPOOL_FSYNC: 'never' },
+      env: { SPANLENS_DATA_DIR: dir, SPANLENS_PORT: '0', SPANLENS_API_KEYS: `${PROJECT}:${API_KEY}`, SPANLENS_LOG_LEVEL: 'silent', SPANLENS_SPOOL_FSYNC: 'never', ...env },
     }),
   )
   const spanlensUrl = await app.listen({ host: '127.0.0.1', port: 0 })
@@ -64,10 +65,10 @@ export async function startStack(): Promise<Stack> {
  * applied to process.env (examples read their endpoints from there), closed after.
  * The returned object is filled in by the time the tests run.
  */
-export function useStack(): Stack {
+export function useStack(env: Record<string, string> = {}): Stack {
   const stack = {} as Stack
   beforeAll(async () => {
-    Object.assign(stack, await startStack())
+    Object.assign(stack, await startStack(env))
     Object.assign(process.env, stack.env)
   })
   afterAll(() => stack.close?.())
