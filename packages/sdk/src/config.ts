@@ -30,6 +30,8 @@ export interface InitOptions {
   maxQueueSize?: number
   /** Most spans per export request. Default 512. */
   maxBatchSize?: number
+  /** Export requests in flight at once; each may hold a batch while it retries. Default 4. */
+  maxConcurrentExports?: number
   /** How often queued spans are sent. Default 1000 ms. */
   flushIntervalMs?: number
   /** Per-request timeout. Default 10000 ms. */
@@ -68,6 +70,7 @@ export interface ResolvedConfig {
   sampleRate: number
   maxQueueSize: number
   maxBatchSize: number
+  maxConcurrentExports: number
   flushIntervalMs: number
   exportTimeoutMs: number
   maxRetries: number
@@ -110,6 +113,7 @@ const schema = z.strictObject({
   enabled: bool,
   maxQueueSize: posInt(1_000_000),
   maxBatchSize: posInt(100_000),
+  maxConcurrentExports: posInt(64),
   flushIntervalMs: posInt(3_600_000),
   exportTimeoutMs: posInt(600_000),
   maxRetries: z.coerce.number().int().min(0).max(100),
@@ -151,6 +155,7 @@ const DEFAULTS = {
   enabled: true,
   maxQueueSize: 2048,
   maxBatchSize: 512,
+  maxConcurrentExports: 4,
   flushIntervalMs: 1000,
   exportTimeoutMs: 10_000,
   maxRetries: 5,
@@ -211,6 +216,7 @@ export function resolveConfig(options: InitOptions = {}): ResolvedConfig {
     sampleRate: v.sampleRate,
     maxQueueSize: v.maxQueueSize,
     maxBatchSize: v.maxBatchSize,
+    maxConcurrentExports: v.maxConcurrentExports,
     flushIntervalMs: v.flushIntervalMs,
     exportTimeoutMs: v.exportTimeoutMs,
     maxRetries: v.maxRetries,

@@ -39,6 +39,7 @@ export function init(options: InitOptions = {}): void {
     headers: config.headers,
     maxQueueSize: config.maxQueueSize,
     maxBatchSize: config.maxBatchSize,
+    maxConcurrentExports: config.maxConcurrentExports,
     flushIntervalMs: config.flushIntervalMs,
     timeoutMs: config.exportTimeoutMs,
     maxRetries: config.maxRetries,

@@ -13,7 +13,7 @@ function captureLogger(): DiagLogger & { lines: string[] } {
 describe('export', () => {
   it('keeps the app working with the endpoint down: bounded queue, drops counted, fast calls', async () => {
     const logger = captureLogger()
-    h.start({ endpoint: 'http://127.0.0.1:1', maxQueueSize: 10, maxBatchSize: 5, maxRetries: 1, logger })
+    h.start({ endpoint: 'http://127.0.0.1:1', maxQueueSize: 10, maxBatchSize: 5, maxConcurrentExports: 2, maxRetries: 1, logger })
     const ai = wrapOpenAI(new OpenAI({ apiKey: 'sk-test', baseURL: `${h.llm.url}/v1`, maxRetries: 0 }))
     for (let i = 0; i < 100; i++) span(`work-${i}`, () => i)
     const r = await ai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'still works' }] })
@@ -21,7 +21,8 @@ describe('export', () => {
     const stats = getStats()
     expect(stats.spansQueued).toBe(101)
     expect(stats.queued).toBeLessThanOrEqual(10)
-    expect(stats.spansDropped).toBeGreaterThanOrEqual(101 - 10 - 5)
+    // Held at most: the queue, plus one batch per export in flight (retrying).
+    expect(stats.spansDropped).toBeGreaterThanOrEqual(101 - 10 - 2 * 5)
     const t0 = Date.now()
     expect(await flush(300)).toBe(false)
     expect(Date.now() - t0).toBeLessThan(1000)
@@ -29,6 +30,26 @@ describe('export', () => {
       timeout: 3000,
     })
     expect(getStats().exportFailures).toBeGreaterThan(0)
+  })
+
+  it('keeps up with a burst against a slow collector by exporting concurrently, never more than the limit at once', async () => {
+    h.start({ maxQueueSize: 4096, maxBatchSize: 1000, maxConcurrentExports: 4, flushIntervalMs: 1000 })
+    h.receiver.delayMs = 150
+    // ~16k spans/s for 1.2 s against 150 ms replies: one 1000-span request at a time
+    // carries ~6.7k spans/s and the 4096-span queue overflows; four carry ~27k spans/s.
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < 1000; i++) span(`burst-${round}-${i}`, () => i)
+      await new Promise((r) => setTimeout(r, 60))
+    }
+    expect(await flush(20_000)).toBe(true)
+    expect(getStats()).toMatchObject({ spansQueued: 20_000, spansExported: 20_000, spansDropped: 0 })
+    expect(h.receiver.spans).toHaveLength(20_000)
+    expect(h.receiver.maxConcurrent).toBeGreaterThan(1)
+    expect(h.receiver.maxConcurrent).toBeLessThanOrEqual(4)
+  })
+
+  it('rejects a bad maxConcurrentExports at init', () => {
+    expect(() => h.start({ maxConcurrentExports: 0 })).toThrow(/maxConcurrentExports/)
   })
 
   it('retries 503 honouring Retry-After, then delivers', async () => {

@@ -23,6 +23,8 @@ export function useHarness(): Harness {
     h.receiver.requests.length = 0
     h.receiver.scores.length = 0
     h.receiver.script.length = 0
+    h.receiver.delayMs = 0
+    h.receiver.maxConcurrent = 0
   })
   afterAll(async () => {
     await h.llm?.close()

@@ -74,6 +74,10 @@ export interface Receiver {
   scores: unknown[]
   /** Status codes (and headers) for the next requests, consumed in order; then 200. */
   script: { status: number; headers?: Record<string, string> }[]
+  /** How long each reply waits, as a slow collector would. */
+  delayMs: number
+  /** Most requests it was answering at the same time. */
+  maxConcurrent: number
   waitFor(pred: (spans: ReceivedSpan[]) => boolean, timeoutMs?: number): Promise<ReceivedSpan[]>
   close(): Promise<void>
 }
@@ -85,6 +89,8 @@ export async function startReceiver(): Promise<Receiver> {
     requests: [],
     scores: [],
     script: [],
+    delayMs: 0,
+    maxConcurrent: 0,
     async waitFor(pred, timeoutMs = 5000) {
       const until = Date.now() + timeoutMs
       while (!pred(r.spans)) {
@@ -95,10 +101,15 @@ export async function startReceiver(): Promise<Receiver> {
     },
     close: () => new Promise((res) => server.close(() => res())),
   }
+  let concurrent = 0
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = []
+    concurrent++
+    r.maxConcurrent = Math.max(r.maxConcurrent, concurrent)
+    res.on('finish', () => concurrent--)
     req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => {
+    req.on('end', async () => {
+      if (r.delayMs > 0) await new Promise((done) => setTimeout(done, r.delayMs))
       r.requests.push({ at: Date.now(), headers: req.headers })
       const step = r.script.shift()
       if (step && step.status !== 200) {
