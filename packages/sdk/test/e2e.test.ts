@@ -6,7 +6,7 @@ import OpenAI from 'openai'
 import Anthropic from '@anthropic-ai/sdk'
 import { buildServer, loadConfig } from '@spanlens/ingest'
 import { flush, init, observe, shutdown, withContext, wrapAnthropic, wrapOpenAI } from '../src/index.js'
-import { startLlmServer, type LlmServer } from './helpers/llm-server.js'
+import { startLlmServer, type LlmServer } from '@spanlens/fake-llm'
 
 // Own file: one embedded ClickHouse data directory per process (vitest forks per file).
 const KEY = 'acme-key-0123456789'

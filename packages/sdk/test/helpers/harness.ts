@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll } from 'vitest'
 import { init, shutdown, type InitOptions } from '../../src/index.js'
-import { startLlmServer, type LlmServer } from './llm-server.js'
+import { startLlmServer, type LlmServer } from '@spanlens/fake-llm'
 import { startReceiver, type Receiver, type ReceivedSpan } from './receiver.js'
 
 export interface Harness {
