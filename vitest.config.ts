@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig } from 'vitest/config'
 
 // One process per test file (forks + isolate): libchdb binds one data directory per
 // process, so every file that opens an embedded store gets its own engine.
@@ -22,7 +22,9 @@ export default defineConfig({
       // Browser tests of the web console: builds the bundle and finds Chromium first.
       { extends: true, test: { name: 'console', include: ['packages/console/test/**/*.test.ts'], globalSetup: ['packages/console/test/global-setup.ts'] } },
       // The example apps, end to end: each runs against the fake LLM provider and a real server on embedded ClickHouse.
-      { extends: true, test: { name: 'examples', include: ['examples/*/test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'examples', include: ['examples/*/test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'examples/demo/**'] } },
+      // pnpm demo's workload against a real server: the reports find the drift, the refused group and the SLO burn it plants.
+      { extends: true, test: { name: 'demo', include: ['examples/demo/test/**/*.test.ts'] } },
     ],
   },
 })

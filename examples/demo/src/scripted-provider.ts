@@ -7,8 +7,10 @@
  * refusals and failures per release and per user group. No port, no network.
  */
 export interface Script {
-  /** Time before the first byte (ms). */
+  /** Time before the first byte (ms): the TTFT of a stream. */
   delayMs: number
+  /** A stream's time from its first to its last chunk (ms). Default 100. */
+  streamMs?: number
   text: string
   inputTokens: number
   outputTokens: number
@@ -53,7 +55,7 @@ function openAiChat(body: Json, model: string, s: Script): Response {
   const includeUsage = (body.stream_options as Json | undefined)?.include_usage === true
   if (includeUsage) events.push(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage })}\n\n`)
   events.push('data: [DONE]\n\n')
-  return sse(events)
+  return sse(events, s.streamMs ?? 100)
 }
 
 function anthropicMessage(model: string, s: Script): Response {
@@ -98,13 +100,20 @@ function error(status: number, anthropic: boolean): Response {
 
 const json = (payload: unknown, status = 200) => new Response(JSON.stringify(payload), { status, headers: { 'content-type': 'application/json' } })
 
-function sse(events: string[]): Response {
+/**
+ * Sends the events in 8 bursts spread over `durationMs`: a timer per word would
+ * make a stream's length depend on the machine's load (timers fire late on a
+ * busy machine), and the demo's latency SLO must not.
+ */
+function sse(events: string[], durationMs: number): Response {
   const encoder = new TextEncoder()
+  const bursts = 8
+  const size = Math.ceil(events.length / bursts)
   const stream = new ReadableStream<Uint8Array>({
     async start(controller) {
-      for (const e of events) {
-        controller.enqueue(encoder.encode(e))
-        await sleep(2)
+      for (let i = 0; i < events.length; i += size) {
+        if (i > 0) await sleep(durationMs / (bursts - 1))
+        controller.enqueue(encoder.encode(events.slice(i, i + size).join('')))
       }
       controller.close()
     },

@@ -1,6 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk'
 import OpenAI from 'openai'
 import { getStats, init, observe, score, shutdown, span, withContext, wrapAnthropic, wrapOpenAI } from '@spanlens/sdk'
+import { backdated, backdatingProvider } from './backdate.js'
 import { SCRIPT_HEADER, scriptedFetch, type Script } from './scripted-provider.js'
 
 /**
@@ -12,6 +13,10 @@ import { SCRIPT_HEADER, scriptedFetch, type Script } from './scripted-provider.j
  *   thumbs-up or down as a score. Users are on a free, pro or enterprise plan
  *   (`withContext` metadata → attribute `spanlens.metadata.plan`).
  * - summarizer (Anthropic): one messages call per document.
+ *
+ * Traffic is dated over the past `hours` (default 48): v1 in the first half,
+ * v2 in the second, and the last fifth of v2 in the final 10 minutes — the
+ * "live" traffic the short SLO windows (5m, 30m) look at.
  *
  * What is true in the data, on purpose, so the reports have something to find:
  * - v2 moved most traffic from gpt-4o-mini to gpt-4.1-mini and answers at about
@@ -28,6 +33,8 @@ export interface DemoOptions {
   /** Support tickets per release (summaries are a third of that). */
   tickets?: number
   concurrency?: number
+  /** History covered by the timestamps, in hours (at least 1). Default 48. */
+  hours?: number
   seed?: number
   log?: (line: string) => void
 }
@@ -40,42 +47,58 @@ export interface DemoSummary {
   slow: number
   summaries: number
   spansDropped: number
+  /** First and last planned start times (ISO). */
+  from: string
+  to: string
 }
 
 export const RELEASES = ['v1', 'v2'] as const
 export const PLANS = ['free', 'pro', 'enterprise'] as const
 export const SLO_LATENCY_MS = 1000
+/** The final stretch of v2 traffic, dated in the last 10 minutes. */
+const LIVE_MS = 10 * 60_000
+const LIVE_SHARE = 0.2
 
 const REFUSAL = "I'm sorry, but I can't help with that request. Please contact a human agent."
 const WORDS = 'your order shipped yesterday and the tracking link is in your account refunds take five business days we can also replace the item'.split(' ')
 
 export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
-  const { endpoint, apiKey, tickets = 300, concurrency = 32, log = () => undefined } = options
+  const { endpoint, apiKey, tickets = 300, concurrency = 32, hours = 48, log = () => undefined } = options
+  if (!(hours >= 1)) throw new Error('hours must be at least 1')
   const rand = rng(options.seed ?? 7)
-  const summary: DemoSummary = { releases: [...RELEASES], tickets: 0, refused: 0, failed: 0, slow: 0, summaries: 0, spansDropped: 0 }
-  for (const release of RELEASES) {
+  const now = Date.now()
+  const when = schedule(now, hours * 3_600_000)
+  const summary: DemoSummary = {
+    releases: [...RELEASES], tickets: 0, refused: 0, failed: 0, slow: 0, summaries: 0, spansDropped: 0,
+    from: new Date(when(0, 0, 1)).toISOString(), to: new Date(now).toISOString(),
+  }
+  for (const [r, release] of RELEASES.entries()) {
     const common = { endpoint, apiKey, environment: 'demo', release, flushOnExit: false, flushIntervalMs: 200, maxQueueSize: 100_000, maxBatchSize: 2000 }
 
-    init({ ...common, serviceName: 'support-bot' })
+    const supportProvider = backdatingProvider()
+    init({ ...common, serviceName: 'support-bot', tracerProvider: supportProvider })
     const openai = wrapOpenAI(new OpenAI({ apiKey: 'sk-demo', baseURL: 'https://api.openai.com/v1', fetch: scriptedFetch, maxRetries: 0 }))
     await pool(tickets, concurrency, async (i) => {
-      const outcome = await supportTicket(openai, release, i, rand)
+      const outcome = await backdated(when(r, i, tickets), () => supportTicket(openai, release, i, rand))
       summary.tickets++
       if (outcome === 'refused') summary.refused++
       if (outcome === 'failed') summary.failed++
       if (outcome === 'slow') summary.slow++
     })
-    summary.spansDropped += (await shutdownAndCount())
+    summary.spansDropped += await shutdownAndCount()
+    await supportProvider.shutdown()
     log(`${release}: support-bot sent ${tickets} tickets`)
 
-    init({ ...common, serviceName: 'summarizer' })
+    const summarizerProvider = backdatingProvider()
+    init({ ...common, serviceName: 'summarizer', tracerProvider: summarizerProvider })
     const anthropic = wrapAnthropic(new Anthropic({ apiKey: 'sk-ant-demo', baseURL: 'https://api.anthropic.com', fetch: scriptedFetch, maxRetries: 0 }))
     const documents = Math.ceil(tickets / 3)
     await pool(documents, concurrency, async (i) => {
-      await summarize(anthropic, release, i, rand).catch(() => undefined)
+      await backdated(when(r, i, documents), () => summarize(anthropic, release, i, rand)).catch(() => undefined)
       summary.summaries++
     })
-    summary.spansDropped += (await shutdownAndCount())
+    summary.spansDropped += await shutdownAndCount()
+    await summarizerProvider.shutdown()
     log(`${release}: summarizer sent ${documents} documents`)
   }
   return summary
@@ -144,7 +167,8 @@ async function supportTicket(openai: OpenAI, release: string, i: number, rand: (
           messages.push({ role: 'tool', tool_call_id: callId ?? 'call', content: JSON.stringify(result) })
         }
         const n = answerTokens()
-        const answer = await call({ delayMs: delay(), text: words(rand, Math.round(n * 0.75)), inputTokens: 180 + Math.round(rand() * 60), outputTokens: n }, messages, i % 3 === 0)
+        // Streams at 1 ms per token after the first one (the TTFT is the delay).
+        const answer = await call({ delayMs: delay(), streamMs: n, text: words(rand, Math.round(n * 0.75)), inputTokens: 180 + Math.round(rand() * 60), outputTokens: n }, messages, i % 3 === 0)
         root.setOutput(answer?.content ?? '')
         return root.traceId
       }, { kind: 'chain', captureOutput: false }),
@@ -170,6 +194,22 @@ async function summarize(anthropic: Anthropic, release: string, i: number, rand:
       { headers: { [SCRIPT_HEADER]: JSON.stringify(script) } },
     ),
   )
+}
+
+/**
+ * When job i of n of release r started (epoch ms): v1 evenly over the first
+ * half of the history, v2 over the second half, with its last fifth in the
+ * final 10 minutes before `now`.
+ */
+function schedule(now: number, historyMs: number): (r: number, i: number, n: number) => number {
+  const half = historyMs / 2
+  return (r, i, n) => {
+    if (r === 0) return now - historyMs + (half * i) / n
+    const live = Math.max(1, Math.round(n * LIVE_SHARE))
+    const past = n - live
+    if (i < past) return now - half + ((half - LIVE_MS) * i) / past
+    return now - LIVE_MS + (LIVE_MS * (i - past + 1)) / live
+  }
 }
 
 /** Flushes and stops the SDK; returns the spans it had to drop (init() resets the count). */

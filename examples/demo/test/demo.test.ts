@@ -18,10 +18,11 @@ async function api<T>(path: string, body?: unknown): Promise<T> {
 interface Drift { drifted: boolean; signals: Array<{ signal: string; drifted: boolean | null }> }
 interface Bias { flagged: boolean; bestGroup: string; groups: Array<{ group: string; n: number; value: number; fourFifthsViolation: boolean; significant: boolean | null }> }
 interface SloCheck { firing: boolean; alerts: Array<{ slo: string; severity: string }> }
+interface SloReport { slos: Array<{ name: string; burnRates: Record<string, number | null> }> }
 
 describe('pnpm demo', () => {
   it('leaves data in which the reports find the drift, the refused group and the burning SLO it put there', async () => {
-    const summary = await runDemo({ endpoint: stack.spanlensUrl, apiKey: API_KEY, tickets: 90, seed: 3 })
+    const summary = await runDemo({ endpoint: stack.spanlensUrl, apiKey: API_KEY, tickets: 90, hours: 48, seed: 3 })
     expect(summary.tickets).toBe(180)
     expect(summary.spansDropped).toBe(0)
     expect(summary.failed).toBeGreaterThan(0) // errors and timeouts are part of the workload
@@ -31,6 +32,19 @@ describe('pnpm demo', () => {
       'SELECT service_name, release, count() AS n FROM spans GROUP BY ALL ORDER BY ALL',
     )
     expect(services.map((r) => `${r.service_name}@${r.release}`)).toEqual(['summarizer@v1', 'summarizer@v2', 'support-bot@v1', 'support-bot@v2'])
+    // Dated over two days, v1 before v2, nothing in the future, children inside their (backdated) parents.
+    const [span] = await stack.rows<{ v1_from: number; v1_to: number; v2_from: number; v2_to: number; orphans: string }>(`
+      SELECT minIf(start_time, release = 'v1') AS v1_from, maxIf(start_time, release = 'v1') AS v1_to,
+             minIf(start_time, release = 'v2') AS v2_from, maxIf(start_time, release = 'v2') AS v2_to
+      FROM (SELECT release, toUnixTimestamp(start_time) - toUnixTimestamp(now()) AS start_time FROM spans)`)
+    expect(span!.v1_from).toBeLessThan(-47 * 3600)
+    expect(span!.v1_to).toBeLessThan(span!.v2_from)
+    expect(span!.v2_from).toBeLessThan(-23 * 3600)
+    expect(span!.v2_to).toBeLessThanOrEqual(0)
+    const [outside] = await stack.rows<{ n: string }>(`
+      SELECT count() AS n FROM spans AS c INNER JOIN spans AS p ON c.trace_id = p.trace_id AND c.parent_span_id = p.span_id
+      WHERE c.start_time < p.start_time OR c.start_time > p.start_time + toIntervalMillisecond(toInt64(p.duration_ms) + 1)`)
+    expect(Number(outside?.n)).toBe(0)
     const [scores] = await stack.rows<{ n: string }>("SELECT count() AS n FROM scores WHERE name = 'feedback'")
     expect(Number(scores?.n)).toBeGreaterThan(100)
 
@@ -39,6 +53,9 @@ describe('pnpm demo', () => {
     const drifted = drift.signals.filter((s) => s.drifted).map((s) => s.signal)
     expect(drifted).toEqual(expect.arrayContaining(['model', 'output_tokens', 'latency']))
     expect(drifted).not.toContain('input_tokens') // unchanged between releases: no false alarm
+    // The same change as two time windows: v1 had the first day, v2 the second.
+    const byTime = await api<Drift>('drift', { reference: { from: 'now-48h', to: 'now-24h' }, current: { from: 'now-24h' }, filter: { service: ['support-bot'] } })
+    expect(byTime.signals.filter((s) => s.drifted).map((s) => s.signal)).toEqual(expect.arrayContaining(['model', 'output_tokens', 'latency']))
 
     const bias = await api<Bias>('bias', { groupBy: 'attr:spanlens.metadata.plan', outcome: 'refusal_rate', filter: { service: ['support-bot'] } })
     expect(bias.flagged).toBe(true)
@@ -46,6 +63,9 @@ describe('pnpm demo', () => {
     expect(free).toMatchObject({ fourFifthsViolation: true, significant: true })
     expect(bias.groups.filter((g) => g.group !== 'free').every((g) => !g.fourFifthsViolation)).toBe(true)
 
+    // A regression: over v1's last day the latency SLO was within what no alert fires on; now it pages.
+    const before = await api<SloReport>(`slo?at=${new Date(Date.now() - 25 * 3_600_000).toISOString()}`)
+    expect(before.slos.find((s) => s.name === 'support-bot-latency')?.burnRates['1d']).toBeLessThan(3)
     const slo = await api<SloCheck>('slo/check')
     expect(slo.firing).toBe(true)
     expect(slo.alerts).toEqual(expect.arrayContaining([expect.objectContaining({ slo: 'support-bot-latency', severity: 'page' })]))
