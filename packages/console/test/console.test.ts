@@ -10,6 +10,9 @@ import { launchBrowser } from './browser.js'
 import { AGENT_TRACE, LONG_ANSWER, seed } from './seed.js'
 
 const KEY = 'acme-console-key-0123'
+// Pages fetch from the real server; the SLO burn-down alone makes 12 API calls. vitest's
+// default 1 s poll flaked in CI on 2 busy cores, so waits get a realistic budget.
+const poll = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 15_000 })
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/console/', import.meta.url))
 
 let app: FastifyInstance
@@ -85,7 +88,7 @@ describe('console served by the Spanlens server', () => {
 
   it('refuses a bad key with a clear error and shows no data', async () => {
     await signIn('not-a-real-key-123')
-    await expect.poll(() => page.getByRole('alert').textContent()).toContain('SPANLENS_UNAUTHORIZED')
+    await poll(() => page.getByRole('alert').textContent()).toContain('SPANLENS_UNAUTHORIZED')
     expect(await page.locator('table').count()).toBe(0)
     expect(await page.evaluate(STORED_KEY)).toBeNull()
     await shot('01-bad-key')
@@ -95,28 +98,28 @@ describe('console served by the Spanlens server', () => {
     await signIn(KEY)
     await page.waitForURL(/\/traces/)
     const rows = page.locator('table.traces tbody tr')
-    await expect.poll(() => rows.count()).toBe(50)
+    await poll(() => rows.count()).toBe(50)
     expect(await page.locator('table.traces').textContent()).toContain('support agent')
     expect(await page.evaluate(STORED_KEY)).toBe(KEY)
     await shot('02-traces')
     await page.getByRole('button', { name: 'Older →' }).click()
-    await expect.poll(() => rows.count()).toBe(15)
+    await poll(() => rows.count()).toBe(15)
     await page.getByRole('button', { name: '← Newer' }).click()
-    await expect.poll(() => rows.count()).toBe(50)
+    await poll(() => rows.count()).toBe(50)
   })
 
   it('filters the list by model, user and text', async () => {
     await page.goto(`${url}/traces?from=now-24h&model=claude-sonnet-4`)
     const rows = page.locator('table.traces tbody tr')
-    await expect.poll(() => rows.count()).toBe(21)
+    await poll(() => rows.count()).toBe(21)
     await page.getByLabel('Model').fill('')
     await page.getByLabel('User').fill('user-42')
     await page.getByRole('button', { name: 'Apply' }).click()
-    await expect.poll(() => rows.count()).toBe(1)
+    await poll(() => rows.count()).toBe(1)
     await page.getByLabel('User').fill('')
     await page.getByLabel('Search').fill('question 7')
     await page.getByRole('button', { name: 'Apply' }).click()
-    await expect.poll(() => page.locator('table.traces').textContent()).toContain('chat ')
+    await poll(() => page.locator('table.traces').textContent()).toContain('chat ')
     expect(page.url()).toContain('q=question+7')
   })
 
@@ -125,7 +128,7 @@ describe('console served by the Spanlens server', () => {
     await page.getByRole('link', { name: 'support agent' }).click()
     await page.waitForURL(new RegExp(`/traces/${AGENT_TRACE}`))
     const items = page.getByRole('treeitem')
-    await expect.poll(() => items.count()).toBe(4)
+    await poll(() => items.count()).toBe(4)
     // Bars to scale: the 3 s root spans the track; the 1.2 s call starts at 100 ms.
     const track = await items.nth(0).locator('.wf-track').boundingBox()
     const root = await items.nth(0).locator('.wf-bar').boundingBox()
@@ -136,7 +139,7 @@ describe('console served by the Spanlens server', () => {
     expect((call!.x - track!.x) / track!.width).toBeCloseTo(100 / 3000, 2)
 
     const detail = page.locator('.span-detail')
-    await expect.poll(() => detail.textContent()).toContain('gpt-4o → gpt-4o-2024-08-06')
+    await poll(() => detail.textContent()).toContain('gpt-4o → gpt-4o-2024-08-06')
     const text = (await detail.textContent()) ?? ''
     expect(text).toContain('120 in · 45 out')
     expect(text).toContain('350 ms') // TTFT
@@ -155,17 +158,17 @@ describe('console served by the Spanlens server', () => {
     expect(await items.nth(2).textContent()).toContain('<b>get_order</b>')
     await items.nth(3).click()
     const folded = detail.locator('[data-content="output"] .folded')
-    await expect.poll(() => folded.getByRole('button').textContent()).toContain('Show all')
+    await poll(() => folded.getByRole('button').textContent()).toContain('Show all')
     expect(((await folded.locator('pre').textContent()) ?? '').length).toBeLessThan(LONG_ANSWER.length)
     await folded.getByRole('button').click()
-    await expect.poll(async () => ((await folded.locator('pre').textContent()) ?? '').length).toBeGreaterThanOrEqual(LONG_ANSWER.length)
+    await poll(async () => ((await folded.locator('pre').textContent()) ?? '').length).toBeGreaterThanOrEqual(LONG_ANSWER.length)
   })
 
   it('draws the overview charts', async () => {
     await page.getByRole('link', { name: 'Overview' }).click()
     await page.waitForURL(/\/overview/)
-    await expect.poll(() => page.locator('figure[data-chart="Calls"] canvas').count()).toBeGreaterThan(0)
-    await expect.poll(() => page.locator('.card').filter({ hasText: 'By model' }).textContent()).toContain('claude-sonnet-4')
+    await poll(() => page.locator('figure[data-chart="Calls"] canvas').count()).toBeGreaterThan(0)
+    await poll(() => page.locator('.card').filter({ hasText: 'By model' }).textContent()).toContain('claude-sonnet-4')
     expect(await page.locator('figure[data-chart="Latency p50 / p95 / p99"] canvas').count()).toBeGreaterThan(0)
     await shot('04-overview')
   })
@@ -177,7 +180,7 @@ describe('console served by the Spanlens server', () => {
     await page.getByLabel('Current', { exact: true }).fill('v2')
     await page.getByLabel('Min samples').fill('10')
     await page.getByRole('button', { name: 'Compare' }).click()
-    await expect.poll(() => page.locator('.verdict').textContent()).toContain('Drift detected')
+    await poll(() => page.locator('.verdict').textContent()).toContain('Drift detected')
     const latency = page.locator('[data-signal="latency"]')
     expect(await latency.textContent()).toContain('drifted')
     expect(await latency.locator('svg rect').count()).toBeGreaterThan(2)
@@ -188,26 +191,26 @@ describe('console served by the Spanlens server', () => {
     await page.getByRole('link', { name: 'Bias' }).click()
     await page.getByLabel('Min group size').fill('5')
     await page.getByRole('button', { name: 'Analyse' }).click()
-    await expect.poll(() => page.locator('table.bias-groups tbody tr').count()).toBeGreaterThanOrEqual(3)
+    await poll(() => page.locator('table.bias-groups tbody tr').count()).toBeGreaterThanOrEqual(3)
     expect(await page.locator('.bias-result').textContent()).toContain('four-fifths')
     await shot('06-bias')
   })
 
   it('shows SLOs with budgets, burn rates and a burn-down chart', async () => {
     await page.getByRole('link', { name: 'SLOs' }).click()
-    await expect.poll(() => page.locator('[data-slo]').count()).toBe(2)
+    await poll(() => page.locator('[data-slo]').count()).toBe(2)
     expect(await page.locator('[data-slo="chat-latency"]').textContent()).toContain('Budget remaining')
-    await expect.poll(() => page.locator('figure[data-chart^="Error budget"] canvas').count()).toBeGreaterThan(0)
+    await poll(() => page.locator('figure[data-chart^="Error budget"] canvas').count()).toBeGreaterThan(0)
     await shot('07-slo')
   })
 
   it('returns to sign-in when the session key stops working, and signs out', async () => {
     await page.evaluate(`sessionStorage.setItem('spanlens.apiKey', 'revoked-key-000000')`)
     await page.goto(`${url}/overview`)
-    await expect.poll(() => page.locator('.signin').textContent()).toContain('no longer accepted')
+    await poll(() => page.locator('.signin').textContent()).toContain('no longer accepted')
     await signIn(KEY)
     await page.getByRole('button', { name: 'Sign out' }).click()
-    await expect.poll(() => page.locator('.signin').count()).toBe(1)
+    await poll(() => page.locator('.signin').count()).toBe(1)
     expect(await page.evaluate(STORED_KEY)).toBeNull()
     expect(pageErrors).toEqual([])
   })
