@@ -60,10 +60,15 @@ console.log(
 )
 
 const half = `${hours / 2}h`
-const cli = `node packages/ingest/dist/bin.js${endpoint === 'http://127.0.0.1:4318' ? '' : ` --url ${endpoint}`}${apiKey ? ' --api-key $SPANLENS_API_KEY' : ''}`
+const cli = 'node packages/ingest/dist/bin.js'
+// The CLI reads SPANLENS_URL and SPANLENS_API_KEY (flags go after the command: --url, --api-key).
+const env = [
+  ...(endpoint === 'http://127.0.0.1:4318' ? [] : [`  export SPANLENS_URL=${endpoint}`]),
+  ...(apiKey ? ['  export SPANLENS_API_KEY=…   # the key the demo used'] : []),
+]
 console.log(`
 What to look at (from the repository root, after npx pnpm@10.34.8 build):
-
+${env.length ? `\n${env.join('\n')}\n` : ''}
   ${cli} drift --dimension release --reference ${RELEASES[0]} --current ${RELEASES[1]}
       v2 drifted: model mix, output tokens, latency, cost (input tokens did not)
   ${cli} drift --reference now-${hours}h..now-${half} --current now-${half}..now
@@ -77,7 +82,7 @@ What to look at (from the repository root, after npx pnpm@10.34.8 build):
   ${cli} slo --at now-${Math.round(hours / 2 + 1)}h
       the same SLOs an hour before v2: latency within budget
   ${cli} traces --service support-bot --limit 5
-  ${cli} sql "SELECT release, model, count() AS calls, round(avg(duration_ms)) AS avg_ms FROM spans WHERE kind = 'llm' GROUP BY ALL ORDER BY ALL"
+  ${cli} sql "SELECT release, request_model AS model, count() AS calls, round(quantile(0.95)(duration_ms)) AS p95_ms FROM spans WHERE kind = 'llm' GROUP BY ALL ORDER BY ALL"
 
   Console: ${endpoint}/  (Overview over the last 24 hours or 7 days; Drift with dimension release, v1 vs v2; Bias grouped by attr:spanlens.metadata.plan; SLOs)`)
 if (sloCode === 'SPANLENS_SLO_FILE_MISSING') {
