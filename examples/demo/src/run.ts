@@ -5,13 +5,15 @@ import { RELEASES, runDemo } from './workload.js'
 const USAGE = `usage: pnpm demo [--tickets N] [--hours H] [--seed S] [--concurrency C]
   --tickets      support tickets per release (default 300, at least 30; summaries are a third of that)
   --hours        history the timestamps cover, v1 in the first half, v2 in the second (default 48)
-  --seed         workload seed (default 7): the same seed sends the same workload
+  --seed         seed of the random draws (default 7): models, latencies, failures, feedback
   --concurrency  tickets in flight at once (default 32)
 env: SPANLENS_ENDPOINT (default http://127.0.0.1:4318), SPANLENS_API_KEY`
 
 let values
 try {
   values = parseArgs({
+    // `pnpm demo --tickets 5` arrives as `-- --tickets 5` through the workspace script.
+    args: process.argv.slice(2).filter((a) => a !== '--'),
     options: {
       tickets: { type: 'string', default: '300' },
       hours: { type: 'string', default: '48' },
@@ -84,7 +86,10 @@ ${env.length ? `\n${env.join('\n')}\n` : ''}
   ${cli} traces --service support-bot --limit 5
   ${cli} sql "SELECT release, request_model AS model, count() AS calls, round(quantile(0.95)(duration_ms)) AS p95_ms FROM spans WHERE kind = 'llm' GROUP BY ALL ORDER BY ALL"
 
-  Console: ${endpoint}/  (Overview over the last 24 hours or 7 days; Drift with dimension release, v1 vs v2; Bias grouped by attr:spanlens.metadata.plan; SLOs)`)
+  Console: ${endpoint}/  (sign in with ${apiKey ? 'the same key' : 'any key: the server has none'})
+      Overview, last 7 days: v2's latency step and traffic; SLOs: alerts and the budget burn-down;
+      Drift: "two releases", reference v1, current v2, service support-bot;
+      Bias: group by attr:spanlens.metadata.plan, outcome refusal rate`)
 if (sloCode === 'SPANLENS_SLO_FILE_MISSING') {
   console.log(`
   This server has no SLO file, so "slo check" has nothing to check. Restart it with the demo's (the data stays):

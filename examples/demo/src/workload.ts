@@ -111,7 +111,11 @@ async function supportTicket(openai: OpenAI, release: string, i: number, rand: (
   const userId = `${plan}-user-${i % 40}`
   const v2 = release === 'v2'
   const model = v2 && rand() < 0.7 ? 'gpt-4.1-mini' : 'gpt-4o-mini'
-  const refused = rand() < (plan === 'free' ? 0.4 : 0.02)
+  // The planted effects that small runs must show too come from the ticket number,
+  // not the random stream: exactly 40% of free tickets and 2% of the others are refused,
+  // and answers have the same prompt sizes in both releases.
+  const nth = Math.floor(i / PLANS.length)
+  const refused = plan === 'free' ? nth % 5 < 2 : nth % 50 === 1
   const failure = rand() < (v2 ? 0.09 : 0.02) ? (rand() < 0.35 ? 'timeout' : 'error') : undefined
   const slowCall = () => v2 && rand() < 0.4
   let slow = false
@@ -167,8 +171,8 @@ async function supportTicket(openai: OpenAI, release: string, i: number, rand: (
           messages.push({ role: 'tool', tool_call_id: callId ?? 'call', content: JSON.stringify(result) })
         }
         const n = answerTokens()
-        // Streams at 1 ms per token after the first one (the TTFT is the delay).
-        const answer = await call({ delayMs: delay(), streamMs: n, text: words(rand, Math.round(n * 0.75)), inputTokens: 180 + Math.round(rand() * 60), outputTokens: n }, messages, i % 3 === 0)
+        // A third of answers stream (every plan alike), 1 ms per token after the first (the TTFT is the delay).
+        const answer = await call({ delayMs: delay(), streamMs: n, text: words(rand, Math.round(n * 0.75)), inputTokens: 180 + ((i * 37) % 61), outputTokens: n }, messages, i % 9 < 3)
         root.setOutput(answer?.content ?? '')
         return root.traceId
       }, { kind: 'chain', captureOutput: false }),
@@ -231,7 +235,7 @@ function words(rand: () => number, n: number): string {
   return Array.from({ length: Math.max(1, n) }, () => WORDS[Math.floor(rand() * WORDS.length)]).join(' ')
 }
 
-/** A small seeded generator (mulberry32): the same seed gives the same workload. */
+/** A small seeded generator (mulberry32): the same sequence of draws for a seed (which call gets which draw depends on timing). */
 function rng(seed: number): () => number {
   let a = seed >>> 0
   return () => {

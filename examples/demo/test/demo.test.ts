@@ -58,7 +58,7 @@ describe('pnpm demo', () => {
     expect(byTime.signals.filter((s) => s.drifted).map((s) => s.signal)).toEqual(expect.arrayContaining(['model', 'output_tokens', 'latency']))
 
     const bias = await api<Bias>('bias', { groupBy: 'attr:spanlens.metadata.plan', outcome: 'refusal_rate', filter: { service: ['support-bot'] } })
-    expect(bias.flagged).toBe(true)
+    expect(bias.flagged, JSON.stringify(bias.groups)).toBe(true)
     const free = bias.groups.find((g) => g.group === 'free')
     expect(free).toMatchObject({ fourFifthsViolation: true, significant: true })
     expect(bias.groups.filter((g) => g.group !== 'free').every((g) => !g.fourFifthsViolation)).toBe(true)
