@@ -55,28 +55,38 @@ export function parseArgs(raw: unknown): unknown {
 
 // ---------------------------------------------------------------- OpenAI chat
 
+// Loops rather than filter/map chains: these run on every traced call.
 export function openaiChatInput(messages: unknown): Message[] {
-  return arr(messages).filter(isObj).map((m) => {
+  const out: Message[] = []
+  if (!Array.isArray(messages)) return out
+  for (const m of messages) {
+    if (!isObj(m)) continue
     const role = str(m.role) ?? 'user'
     if (role === 'tool') {
-      return { role, parts: [{ type: 'tool_call_response', id: m.tool_call_id, response: contentText(m.content) }] }
+      out.push({ role, parts: [{ type: 'tool_call_response', id: m.tool_call_id, response: contentText(m.content) }] })
+      continue
     }
     const parts = openaiContentParts(m.content)
-    for (const call of arr(m.tool_calls).filter(isObj)) parts.push(openaiToolCall(call))
-    return { role, parts }
-  })
+    if (m.tool_calls !== undefined) for (const call of arr(m.tool_calls)) if (isObj(call)) parts.push(openaiToolCall(call))
+    out.push({ role, parts })
+  }
+  return out
 }
 
 export function openaiChatOutput(choices: unknown): Message[] {
-  return arr(choices).filter(isObj).map((c) => {
+  const out: Message[] = []
+  if (!Array.isArray(choices)) return out
+  for (const c of choices) {
+    if (!isObj(c)) continue
     const msg = isObj(c.message) ? c.message : {}
     const parts = openaiContentParts(msg.content)
     if (typeof msg.refusal === 'string') parts.push({ type: 'refusal', content: msg.refusal })
-    for (const call of arr(msg.tool_calls).filter(isObj)) parts.push(openaiToolCall(call))
-    const out: Message = { role: str(msg.role) ?? 'assistant', parts }
-    if (typeof c.finish_reason === 'string') out.finish_reason = c.finish_reason
-    return out
-  })
+    if (msg.tool_calls !== undefined) for (const call of arr(msg.tool_calls)) if (isObj(call)) parts.push(openaiToolCall(call))
+    const m: Message = { role: str(msg.role) ?? 'assistant', parts }
+    if (typeof c.finish_reason === 'string') m.finish_reason = c.finish_reason
+    out.push(m)
+  }
+  return out
 }
 
 function openaiToolCall(call: Obj): Part {

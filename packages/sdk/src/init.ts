@@ -9,6 +9,7 @@ import { OtlpExporter } from './export/exporter.js'
 import { preloadProtos } from './export/otlp-encode.js'
 import { SCOPE_NAME, SpanlensSpanProcessor } from './processor.js'
 import { createRedactor, isContentAttribute } from './redact.js'
+import { idGenerator } from './ids.js'
 import { getRuntime, setRuntime } from './runtime.js'
 import { SDK_VERSION } from './version.js'
 import { installExitHooks } from './exit.js'
@@ -61,7 +62,7 @@ export function init(options: InitOptions = {}): void {
     detach = () => detachProcessor(target, processor)
   } else {
     if (config.tracerProvider) diag.warnOnce('the given tracerProvider cannot take a span processor; using a private one')
-    provider = new BasicTracerProvider({ resource: resourceFromAttributes(resourceDefaults), spanProcessors: [processor] })
+    provider = new BasicTracerProvider({ resource: resourceFromAttributes(resourceDefaults), spanProcessors: [processor], idGenerator })
     tracerProvider = provider
   }
   const removeExitHooks = config.flushOnExit ? installExitHooks((ms) => flush(ms)) : () => {}
@@ -71,6 +72,7 @@ export function init(options: InitOptions = {}): void {
     tracer: tracerProvider.getTracer(SCOPE_NAME, SDK_VERSION),
     exporter,
     mode: provider ? 'standalone' : 'attached',
+    deferContent: provider !== undefined,
     dispose: async () => {
       removeExitHooks()
       detach()

@@ -11,6 +11,8 @@ export interface Runtime {
   tracer: Tracer
   exporter: OtlpExporter
   mode: 'standalone' | 'attached'
+  /** Content JSON may wait for export (lazy-content.ts): only our own processor reads these spans. */
+  deferContent: boolean
   dispose: () => Promise<void>
 }
 

@@ -33,6 +33,12 @@ describe('nesting and context', () => {
     const traces = new Map<string, ReceivedSpan[]>()
     for (const s of spans) traces.set(s.traceId, [...(traces.get(s.traceId) ?? []), s])
     expect(traces.size).toBe(N)
+    // W3C ids, all distinct (the SDK's own id generator).
+    for (const s of spans) {
+      expect(s.traceId).toMatch(/^[0-9a-f]{32}$/)
+      expect(s.spanId).toMatch(/^[0-9a-f]{16}$/)
+    }
+    expect(new Set(spans.map((s) => s.spanId)).size).toBe(spans.length)
     for (const group of traces.values()) {
       const root = group.find((s) => s.name === 'answer')!
       expect(root.parentSpanId).toBe('')

@@ -195,6 +195,45 @@ describe('wrapOpenAI: chat completions', () => {
     expect(Object.keys(span.attributes).filter((k) => k.includes('messages') || k.includes('value'))).toEqual([])
   })
 
+  it('records the conversation as it was sent, though the app changes it before the span is exported', async () => {
+    // Content JSON is written at export, off the call; what the app does to its
+    // objects in between must not show up in the span.
+    h.start({ flushIntervalMs: 60_000 })
+    const ai = wrapOpenAI(client())
+    const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [{ role: 'user', content: 'first question' }]
+    const r = await ai.chat.completions.create({ model: 'gpt-4o', messages })
+    messages.push(r.choices[0]!.message, { role: 'user', content: 'second question' })
+    messages[0]!.content = 'edited'
+    r.choices[0]!.message.content = 'edited reply'
+    await flush()
+    const span = byName(h.receiver.spans, 'chat gpt-4o')
+    expect(json(span.attributes['gen_ai.input.messages'])).toEqual([{ role: 'user', parts: [{ type: 'text', content: 'first question' }] }])
+    expect(json(span.attributes['gen_ai.output.messages'])).toEqual([
+      { role: 'assistant', parts: [{ type: 'text', content: 'Hello from the fake model!' }], finish_reason: 'stop' },
+    ])
+  })
+
+  it('shows a spanFilter the captured content, and truncates long content at maxContentLength', async () => {
+    const seen: unknown[] = []
+    h.start({
+      maxContentLength: 80,
+      spanFilter: (s) => {
+        seen.push(s.attributes['gen_ai.input.messages'])
+        return true
+      },
+    })
+    const ai = wrapOpenAI(client())
+    await ai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'short' }] })
+    await ai.chat.completions.create({ model: 'gpt-4o-long', messages: [{ role: 'user', content: 'x'.repeat(100) }] })
+    await flush()
+    const short = byName(h.receiver.spans, 'chat gpt-4o').attributes['gen_ai.input.messages']
+    expect(json(short)).toEqual([{ role: 'user', parts: [{ type: 'text', content: 'short' }] }])
+    const long = byName(h.receiver.spans, 'chat gpt-4o-long').attributes['gen_ai.input.messages']
+    const full = JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: 'x'.repeat(100) }] }])
+    expect(long).toBe(`${full.slice(0, 80)}…[truncated ${full.length - 80} chars]`)
+    expect(seen).toEqual([short, long])
+  })
+
   it('passes through without spans before init', async () => {
     const ai = wrapOpenAI(client())
     const before = getStats().spansQueued

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import protobuf from 'protobufjs'
 import type { AttributeValue, Attributes, HrTime } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
+import { materializeContent } from '../lazy-content.js'
 
 /**
  * ReadableSpan[] → ExportTraceServiceRequest bytes, with the vendored OTLP
@@ -123,6 +124,8 @@ export function encodeSpans(spans: ReadableSpan[], opts: EncodeOptions = {}): Ui
 }
 
 function encodeSpan(s: ReadableSpan, transform: AttributeTransform | undefined) {
+  // Prompts and completions whose JSON was left for now, off the app's calls.
+  materializeContent(s)
   const ctx = s.spanContext()
   const parent = s.parentSpanContext
   return {

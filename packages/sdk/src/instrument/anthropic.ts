@@ -1,9 +1,9 @@
 import type { Attributes } from '@opentelemetry/api'
 import { ATTR, REQUEST_PARAMS } from '../attributes.js'
-import { anthropicMessages, anthropicParts, anthropicSystem, arr, isObj, num, parseArgs, str, type Obj } from '../content.js'
+import { anthropicMessages, anthropicParts, anthropicSystem, arr, isObj, num, parseArgs, str, type Message, type Obj } from '../content.js'
 import type { Runtime } from '../runtime.js'
 import { LlmCall, setIf } from './llm-span.js'
-import { traced } from './openai.js'
+import { spanName, traced, Traced } from './openai.js'
 import { wrapClient } from './proxy.js'
 
 const PROVIDER = 'anthropic'
@@ -21,7 +21,7 @@ export function wrapAnthropic<T extends object>(client: T): T {
   })
 }
 
-function startMessages(rt: Runtime, params: Obj) {
+function startMessages(rt: Runtime, params: Obj): Traced {
   const attrs: Attributes = { [ATTR.operation]: 'chat', [ATTR.provider]: PROVIDER }
   setIf(attrs, ATTR.requestModel, params.model)
   setIf(attrs, REQUEST_PARAMS.maxTokens, params.max_tokens)
@@ -30,12 +30,11 @@ function startMessages(rt: Runtime, params: Obj) {
   setIf(attrs, REQUEST_PARAMS.topK, params.top_k)
   setIf(attrs, REQUEST_PARAMS.stopSequences, params.stop_sequences)
   if (params.stream === true) attrs[ATTR.streaming] = true
-  const call = new LlmCall(rt, `chat ${str(params.model) ?? ''}`.trim(), 'llm', attrs)
-  call.content(ATTR.systemInstructions, anthropicSystem(params.system))
-  call.content(ATTR.inputMessages, anthropicMessages(params.messages))
+  const call = new LlmCall(rt, spanName('chat', params.model), 'llm', attrs)
+  call.messages(ATTR.systemInstructions, anthropicSystem(params.system))
+  call.messages(ATTR.inputMessages, anthropicMessages(params.messages))
   if (Array.isArray(params.tools) && params.tools.length) call.content(ATTR.toolDefinitions, params.tools)
-  const finish = (v: Obj) => recordMessage(call, v)
-  return { call, finish, stream: params.stream === true ? messageStream(call, finish) : undefined }
+  return new Traced(call, recordMessage, params.stream === true ? messageStream(call) : undefined)
 }
 
 function recordMessage(call: LlmCall, v: Obj): void {
@@ -55,13 +54,13 @@ function recordMessage(call: LlmCall, v: Obj): void {
     if (cacheWrite) attrs[ATTR.cacheCreation] = cacheWrite
   }
   call.span.setAttributes(attrs)
-  const message: Obj = { role: str(v.role) ?? 'assistant', parts: anthropicParts(v.content) }
+  const message: Message = { role: str(v.role) ?? 'assistant', parts: anthropicParts(v.content) }
   if (typeof v.stop_reason === 'string') message.finish_reason = v.stop_reason
-  call.content(ATTR.outputMessages, [message])
+  call.messages(ATTR.outputMessages, [message])
 }
 
 /** Rebuilds the Message from SSE events: message_start, content_block_*, message_delta. */
-function messageStream(call: LlmCall, finish: (v: Obj) => void) {
+function messageStream(call: LlmCall) {
   let message: Obj = {}
   let usage: Obj = {}
   const blocks: Obj[] = []
@@ -102,7 +101,7 @@ function messageStream(call: LlmCall, finish: (v: Obj) => void) {
         const b = blocks[i]
         if (b && raw) b.input = parseArgs(raw)
       }
-      finish({ ...message, usage, content: arr(blocks).filter(isObj) })
+      recordMessage(call, { ...message, usage, content: arr(blocks).filter(isObj) })
     },
   }
 }

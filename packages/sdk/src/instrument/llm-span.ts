@@ -1,6 +1,7 @@
 import { context, trace, SpanKind, SpanStatusCode, type Attributes, type Context, type Span } from '@opentelemetry/api'
 import { ATTR, type SpanKindName } from '../attributes.js'
-import { toJson } from '../content.js'
+import { toJson, type Message, type Part } from '../content.js'
+import { deferContent } from '../lazy-content.js'
 import { diag } from '../diag.js'
 import type { Runtime } from '../runtime.js'
 
@@ -10,24 +11,41 @@ import type { Runtime } from '../runtime.js'
  */
 export class LlmCall {
   readonly span: Span
-  readonly ctx: Context
-  readonly capture: boolean
+  private readonly parent: Context
+  private readonly capture: boolean
+  private readonly defer: boolean
   private readonly maxLen: number
   private readonly startedAt = performance.now()
   private firstChunkAt: number | undefined
   private ended = false
 
+  /** `attributes` becomes the span's (with the kind added): pass a fresh object. */
   constructor(rt: Runtime, name: string, kind: SpanKindName, attributes: Attributes) {
-    const parent = context.active()
-    this.span = rt.tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes: { ...attributes, [ATTR.kind]: kind } }, parent)
-    this.ctx = trace.setSpan(parent, this.span)
+    this.parent = context.active()
+    attributes[ATTR.kind] = kind
+    this.span = rt.tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, this.parent)
     this.capture = rt.config.captureContent
+    this.defer = rt.deferContent
     this.maxLen = rt.config.maxContentLength
+  }
+
+  /** The context with this call's span active, for what runs inside the provider call. */
+  context(): Context {
+    return trace.setSpan(this.parent, this.span)
   }
 
   /** Sets a content attribute (JSON), only when content capture is on. */
   content(key: string, value: unknown): void {
     if (this.capture && value !== undefined) this.span.setAttribute(key, toJson(value, this.maxLen))
+  }
+
+  /**
+   * Same for messages the SDK built from the payload: their JSON is written at
+   * export, off the call, when that cannot change what is recorded (lazy-content.ts).
+   */
+  messages(key: string, value: Message[] | Part[] | undefined): void {
+    if (!this.capture || value === undefined) return
+    if (!this.defer || !deferContent(this.span, key, value, this.maxLen)) this.span.setAttribute(key, toJson(value, this.maxLen))
   }
 
   markFirstChunk(): void {
@@ -37,14 +55,16 @@ export class LlmCall {
     }
   }
 
-  /** Ends OK after `record` sets response attributes; a throwing `record` still ends the span. */
-  succeed(record: () => void): void {
+  /** Ends OK after `record(this, arg)` sets response attributes; a throwing `record` still ends the span. */
+  succeed<A>(record: ((call: LlmCall, arg: A) => void) | undefined, arg: A): void {
     if (this.ended) return
     this.ended = true
-    try {
-      record()
-    } catch (err) {
-      diag.instrumentationError('response recording', err)
+    if (record) {
+      try {
+        record(this, arg)
+      } catch (err) {
+        diag.instrumentationError('response recording', err)
+      }
     }
     this.span.end()
   }
@@ -88,6 +108,8 @@ export function recordError(span: Span, err: unknown): void {
 
 /** Adds an attribute only when the value is a usable primitive; keeps spans free of `undefined`s. */
 export function setIf(attrs: Attributes, key: string, value: unknown): void {
+  // Most request parameters are absent: leave first.
+  if (value === undefined) return
   if (typeof value === 'string' ? value.length > 0 : typeof value === 'number' ? Number.isFinite(value) : typeof value === 'boolean') {
     attrs[key] = value as string | number | boolean
   } else if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string')) {

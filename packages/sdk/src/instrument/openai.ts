@@ -5,7 +5,7 @@ import { diag } from '../diag.js'
 import { getRuntime, type Runtime } from '../runtime.js'
 import { LlmCall, setIf } from './llm-span.js'
 import { wrapClient, type MethodHook } from './proxy.js'
-import { isAsyncIterable, observeApiPromise, observeStream } from './stainless.js'
+import { isAsyncIterable, observeApiPromise, observeStream, type ResultHooks } from './stainless.js'
 
 const PROVIDER = 'openai'
 
@@ -23,16 +23,30 @@ export function wrapOpenAI<T extends object>(client: T): T {
   })
 }
 
-interface Traced {
-  call: LlmCall
-  finish(value: Obj): void
-  /** Per-chunk accumulation for stream: true; returns what to record at the end. */
-  stream?: StreamAccumulator
-}
-
 interface StreamAccumulator {
   chunk(c: Obj): void
   finish(): void
+}
+
+/** A started call: ends its span from the client's result (one object per call, no closures). */
+export class Traced implements ResultHooks {
+  constructor(
+    readonly call: LlmCall,
+    /** Records a (non-streaming) response on the span. */
+    private readonly record: (call: LlmCall, value: Obj) => void,
+    /** Per-chunk accumulation when the request streams. */
+    private readonly stream?: StreamAccumulator,
+  ) {}
+
+  value(v: unknown): void {
+    if (this.stream && isAsyncIterable(v)) observeStreamFor(this.call, this.stream, v)
+    else if (isObj(v)) this.call.succeed(this.record, v)
+    else this.call.succeed(undefined, undefined)
+  }
+
+  error(e: unknown): void {
+    this.call.fail(e)
+  }
 }
 
 type Starter = (rt: Runtime, params: Obj) => Traced
@@ -52,31 +66,27 @@ export function traced(start: Starter): MethodHook {
     }
     let result: unknown
     try {
-      result = context.with(t.call.ctx, () => original.apply(self, args))
+      // Inside the provider call only other instrumentation starts spans (an HTTP
+      // client's, the Anthropic SDK's own), and those report to the app's provider:
+      // running our own, nothing would, so the call skips entering a context
+      // (AsyncLocalStorage.run, plus one Context object: ~2 µs on the call path).
+      result = rt.mode === 'attached' ? context.with(t.call.context(), () => original.apply(self, args)) : original.apply(self, args)
     } catch (err) {
       t.call.fail(err)
       throw err
     }
-    return observeApiPromise(result, {
-      value: (v) => {
-        if (t.stream && isAsyncIterable(v)) observeStreamFor(t, v)
-        else if (isObj(v)) t.call.succeed(() => t.finish(v))
-        else t.call.succeed(() => undefined)
-      },
-      error: (e) => t.call.fail(e),
-    })
+    return observeApiPromise(result, t)
   }
 }
 
-function observeStreamFor(t: Traced, stream: unknown): void {
-  const acc = t.stream as StreamAccumulator
+function observeStreamFor(call: LlmCall, acc: StreamAccumulator, stream: unknown): void {
   observeStream(stream, {
     chunk: (c) => {
       if (isObj(c)) acc.chunk(c)
     },
-    done: () => t.call.succeed(() => acc.finish()),
-    error: (e) => t.call.fail(e),
-    abort: (reason) => t.call.abort(() => acc.finish(), reason),
+    done: () => call.succeed(() => acc.finish(), undefined),
+    error: (e) => call.fail(e),
+    abort: (reason) => call.abort(() => acc.finish(), reason),
   })
 }
 
@@ -100,11 +110,15 @@ function requestAttributes(operation: string, params: Obj): Attributes {
 }
 
 function startChat(rt: Runtime, params: Obj): Traced {
-  const call = new LlmCall(rt, `chat ${str(params.model) ?? ''}`.trim(), 'llm', requestAttributes('chat', params))
-  call.content(ATTR.inputMessages, openaiChatInput(params.messages))
+  const call = new LlmCall(rt, spanName('chat', params.model), 'llm', requestAttributes('chat', params))
+  call.messages(ATTR.inputMessages, openaiChatInput(params.messages))
   if (Array.isArray(params.tools) && params.tools.length) call.content(ATTR.toolDefinitions, params.tools)
-  const finish = (v: Obj) => recordChat(call, v)
-  return { call, finish, stream: params.stream === true ? chatStream(call, finish) : undefined }
+  return new Traced(call, recordChat, params.stream === true ? chatStream(call) : undefined)
+}
+
+/** `chat gpt-4o`; `chat` without a model. */
+export function spanName(operation: string, model: unknown): string {
+  return typeof model === 'string' ? `${operation} ${model}`.trim() : operation
 }
 
 function recordChat(call: LlmCall, v: Obj): void {
@@ -123,11 +137,11 @@ function recordChat(call: LlmCall, v: Obj): void {
     setIf(attrs, ATTR.reasoning, outDetails.reasoning_tokens)
   }
   call.span.setAttributes(attrs)
-  call.content(ATTR.outputMessages, openaiChatOutput(v.choices))
+  call.messages(ATTR.outputMessages, openaiChatOutput(v.choices))
 }
 
 /** Rebuilds a ChatCompletion from chunks: text, tool-call fragments, and the include_usage final chunk. */
-function chatStream(call: LlmCall, finish: (v: Obj) => void): StreamAccumulator {
+function chatStream(call: LlmCall): StreamAccumulator {
   let id: unknown
   let model: unknown
   let usage: unknown
@@ -172,7 +186,7 @@ function chatStream(call: LlmCall, finish: (v: Obj) => void): StreamAccumulator 
             : undefined,
         },
       }))
-      finish({ id, model, usage, choices: built })
+      recordChat(call, { id, model, usage, choices: built })
     },
   }
 }
@@ -180,12 +194,11 @@ function chatStream(call: LlmCall, finish: (v: Obj) => void): StreamAccumulator 
 // ------------------------------------------------------------- responses
 
 function startResponses(rt: Runtime, params: Obj): Traced {
-  const call = new LlmCall(rt, `chat ${str(params.model) ?? ''}`.trim(), 'llm', requestAttributes('chat', params))
-  if (typeof params.instructions === 'string') call.content(ATTR.systemInstructions, [{ type: 'text', content: params.instructions }])
-  call.content(ATTR.inputMessages, responsesInput(params.input))
+  const call = new LlmCall(rt, spanName('chat', params.model), 'llm', requestAttributes('chat', params))
+  if (typeof params.instructions === 'string') call.messages(ATTR.systemInstructions, [{ type: 'text', content: params.instructions }])
+  call.messages(ATTR.inputMessages, responsesInput(params.input))
   if (Array.isArray(params.tools) && params.tools.length) call.content(ATTR.toolDefinitions, params.tools)
-  const finish = (v: Obj) => recordResponse(call, v)
-  return { call, finish, stream: params.stream === true ? responsesStream(call, finish) : undefined }
+  return new Traced(call, recordResponse, params.stream === true ? responsesStream(call) : undefined)
 }
 
 function recordResponse(call: LlmCall, v: Obj): void {
@@ -204,11 +217,11 @@ function recordResponse(call: LlmCall, v: Obj): void {
     if (isObj(u.output_tokens_details)) setIf(attrs, ATTR.reasoning, u.output_tokens_details.reasoning_tokens)
   }
   call.span.setAttributes(attrs)
-  call.content(ATTR.outputMessages, responsesOutput(v.output, reason))
+  call.messages(ATTR.outputMessages, responsesOutput(v.output, reason))
 }
 
 /** Response streams end with response.completed carrying the full Response; deltas only time the first token. */
-function responsesStream(call: LlmCall, finish: (v: Obj) => void): StreamAccumulator {
+function responsesStream(call: LlmCall): StreamAccumulator {
   let final: Obj | undefined
   let text = ''
   return {
@@ -220,8 +233,8 @@ function responsesStream(call: LlmCall, finish: (v: Obj) => void): StreamAccumul
       else if (type === 'response.created' && isObj(e.response) && !final) final = e.response
     },
     finish() {
-      if (final && arr(final.output).length) finish(final)
-      else finish({ ...(final ?? {}), output: [{ type: 'message', content: [{ type: 'output_text', text }] }] })
+      if (final && arr(final.output).length) recordResponse(call, final)
+      else recordResponse(call, { ...(final ?? {}), output: [{ type: 'message', content: [{ type: 'output_text', text }] }] })
     },
   }
 }
@@ -233,17 +246,16 @@ function startEmbeddings(rt: Runtime, params: Obj): Traced {
   setIf(attrs, ATTR.requestModel, params.model)
   setIf(attrs, REQUEST_PARAMS.encodingFormats, typeof params.encoding_format === 'string' ? [params.encoding_format] : undefined)
   setIf(attrs, 'gen_ai.request.dimensions', params.dimensions)
-  const call = new LlmCall(rt, `embeddings ${str(params.model) ?? ''}`.trim(), 'embedding', attrs)
+  const call = new LlmCall(rt, spanName('embeddings', params.model), 'embedding', attrs)
   call.content(ATTR.inputValue, params.input)
-  return {
-    call,
-    finish(v) {
-      const out: Attributes = {}
-      setIf(out, ATTR.responseModel, v.model)
-      if (isObj(v.usage)) setIf(out, ATTR.inputTokens, v.usage.prompt_tokens)
-      const first = arr(v.data).find(isObj)
-      if (first && Array.isArray(first.embedding)) out[ATTR.embeddingsDimension] = first.embedding.length
-      call.span.setAttributes(out)
-    },
-  }
+  return new Traced(call, recordEmbeddings)
+}
+
+function recordEmbeddings(call: LlmCall, v: Obj): void {
+  const out: Attributes = {}
+  setIf(out, ATTR.responseModel, v.model)
+  if (isObj(v.usage)) setIf(out, ATTR.inputTokens, v.usage.prompt_tokens)
+  const first = arr(v.data).find(isObj)
+  if (first && Array.isArray(first.embedding)) out[ATTR.embeddingsDimension] = first.embedding.length
+  call.span.setAttributes(out)
 }

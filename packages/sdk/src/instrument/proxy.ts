@@ -19,18 +19,20 @@ export function wrapClient<T extends object>(client: T, hooks: Record<string, Me
 }
 
 function proxy<T extends object>(target: T, path: string, hooks: Record<string, MethodHook>, prefixes: Set<string>): T {
-  const cache = new Map<PropertyKey, unknown>()
+  const cache = new Map<PropertyKey, Cached>()
   const handler: ProxyHandler<T> = {
     get(t, prop, receiver) {
       if (prop === WRAPPED) return true
       const value: unknown = Reflect.get(t, prop, t)
+      // Every call goes through here (`client.chat.completions.create`): answer
+      // from the cache before building the dotted key, which is a new string each time.
+      const hit = cache.get(prop)
+      if (hit !== undefined && hit.of === value) return hit.fn
       if (typeof prop === 'symbol') return typeof value === 'function' ? bindCached(cache, prop, value, t) : value
       const key = path ? `${path}.${prop}` : prop
       const hook = hooks[key]
       if (typeof value === 'function') {
         if (!hook) return bindCached(cache, prop, value, t)
-        const hit = cache.get(prop) as { fn: unknown; of: unknown } | undefined
-        if (hit && hit.of === value) return hit.fn
         const original = value as (...args: unknown[]) => unknown
         const fn = function (...args: unknown[]) {
           return hook(original, t, args, receiver as object)
@@ -39,8 +41,6 @@ function proxy<T extends object>(target: T, path: string, hooks: Record<string, 
         return fn
       }
       if (typeof value === 'object' && value !== null && prefixes.has(key)) {
-        const hit = cache.get(prop) as { fn: unknown; of: unknown } | undefined
-        if (hit && hit.of === value) return hit.fn
         const inner = proxy(value, key, hooks, prefixes)
         cache.set(prop, { fn: inner, of: value })
         return inner
@@ -51,9 +51,12 @@ function proxy<T extends object>(target: T, path: string, hooks: Record<string, 
   return new Proxy(target, handler)
 }
 
-function bindCached(cache: Map<PropertyKey, unknown>, prop: PropertyKey, fn: unknown, self: object): unknown {
-  const hit = cache.get(prop) as { fn: unknown; of: unknown } | undefined
-  if (hit && hit.of === fn) return hit.fn
+interface Cached {
+  fn: unknown
+  of: unknown
+}
+
+function bindCached(cache: Map<PropertyKey, Cached>, prop: PropertyKey, fn: unknown, self: object): unknown {
   const bound = (fn as (...a: unknown[]) => unknown).bind(self)
   // Keep static-like props (e.g. `name`) visible on the bound copy.
   cache.set(prop, { fn: bound, of: fn })

@@ -26,31 +26,56 @@ export function observeApiPromise<T>(result: T, hooks: ResultHooks): T {
   const p = result as T & StainlessPromise
   if (p && typeof p.parseResponse === 'function' && p.responsePromise instanceof Promise) {
     const parse = p.parseResponse
-    p.parseResponse = async function (this: unknown, ...args: unknown[]) {
-      let value: unknown
+    // A plain function and one `then`, not an async wrapper: every promise costs a
+    // call once AsyncLocalStorage's promise hooks are on (Node 20).
+    p.parseResponse = function (this: unknown, ...args: unknown[]) {
+      let parsed: Promise<unknown>
       try {
-        value = await parse.apply(this, args)
+        parsed = Promise.resolve(parse.apply(this, args))
       } catch (err) {
-        hooks.error(err)
-        throw err
+        parsed = Promise.reject(err)
       }
-      safely(() => hooks.value(value))
-      return value
+      return parsed.then(
+        (value) => {
+          safely(hooks, value)
+          return value
+        },
+        (err: unknown) => {
+          safelyFail(hooks, err)
+          throw err
+        },
+      )
     }
     // Request failures (HTTP errors after retries, network) reject here, before any parse.
-    p.responsePromise.then(undefined, (err: unknown) => safely(() => hooks.error(err)))
+    p.responsePromise.then(undefined, (err: unknown) => safelyFail(hooks, err))
     return result
   }
   if (p && typeof p.then === 'function') {
     // Not a Stainless promise (older/newer client shape): observe without altering it.
     ;(p as unknown as Promise<unknown>).then(
-      (v) => safely(() => hooks.value(v)),
-      (e) => safely(() => hooks.error(e)),
+      (v) => safely(hooks, v),
+      (e) => safelyFail(hooks, e),
     )
     return result
   }
-  safely(() => hooks.value(result))
+  safely(hooks, result)
   return result
+}
+
+function safely(hooks: ResultHooks, value: unknown): void {
+  try {
+    hooks.value(value)
+  } catch (err) {
+    diag.instrumentationError('result hook', err)
+  }
+}
+
+function safelyFail(hooks: ResultHooks, err: unknown): void {
+  try {
+    hooks.error(err)
+  } catch (e) {
+    diag.instrumentationError('result hook', e)
+  }
 }
 
 export interface StreamHooks {
@@ -92,7 +117,7 @@ export function observeIterator<T>(it: AsyncIterator<T>, hooks: StreamHooks, sig
   const finish = (fn: () => void) => {
     if (finished) return
     finished = true
-    safely(fn)
+    guard(fn)
   }
   const wrapped: AsyncIterator<T> & AsyncIterable<T> = {
     async next(...args: [] | [unknown]) {
@@ -107,7 +132,7 @@ export function observeIterator<T>(it: AsyncIterator<T>, hooks: StreamHooks, sig
         // The Stainless iterator ends quietly when its controller aborts.
         finish(() => (signal?.aborted ? hooks.abort('stream aborted') : hooks.done()))
       } else if (!finished) {
-        safely(() => hooks.chunk(r.value))
+        guard(() => hooks.chunk(r.value))
       }
       return r
     },
@@ -129,10 +154,10 @@ export function observeIterator<T>(it: AsyncIterator<T>, hooks: StreamHooks, sig
   return wrapped
 }
 
-function safely(fn: () => void): void {
+function guard(fn: () => void): void {
   try {
     fn()
   } catch (err) {
-    diag.instrumentationError('stream/result hook', err)
+    diag.instrumentationError('stream hook', err)
   }
 }
