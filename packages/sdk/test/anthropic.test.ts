@@ -76,6 +76,31 @@ describe('wrapAnthropic', () => {
     expect(helper.status.code).toBe(0)
   })
 
+  it('records beta.messages.create and beta.messages.stream() with the same attributes', async () => {
+    h.start()
+    const ai = wrapAnthropic(client())
+    const msg = await ai.beta.messages.create({ model: 'claude-beta', max_tokens: 100, tools, messages: [{ role: 'user', content: 'Weather in Paris?' }] })
+    expect(msg.content[1]).toMatchObject({ type: 'tool_use', name: 'get_weather' })
+    const final = await ai.beta.messages.stream({ model: 'claude-beta-stream', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] }).finalMessage()
+    expect(final.content[0]).toMatchObject({ type: 'text', text: 'Hello from Claude' })
+    await flush()
+    for (const name of ['chat claude-beta', 'chat claude-beta-stream']) {
+      const span = byName(h.receiver.spans, name)
+      expect(span.attributes).toMatchObject({
+        'gen_ai.provider.name': 'anthropic',
+        'gen_ai.response.id': name === 'chat claude-beta' ? 'msg_1' : 'msg_s1',
+        'gen_ai.usage.input_tokens': 28,
+        'gen_ai.usage.output_tokens': 6,
+        'spanlens.span.kind': 'llm',
+      })
+      expect(json(span.attributes['gen_ai.input.messages'])).toEqual([
+        { role: 'user', parts: [{ type: 'text', content: name === 'chat claude-beta' ? 'Weather in Paris?' : 'hi' }] },
+      ])
+    }
+    expect(byName(h.receiver.spans, 'chat claude-beta-stream').attributes['gen_ai.response.time_to_first_chunk']).toBeGreaterThan(0)
+    expect(h.receiver.spans).toHaveLength(2)
+  })
+
   it('re-throws API errors unchanged and marks aborted streams as errors', async () => {
     h.start()
     const ai = wrapAnthropic(client())

@@ -234,6 +234,32 @@ describe('wrapOpenAI: chat completions', () => {
     expect(seen).toEqual([short, long])
   })
 
+  it('traces the parse() and stream() helpers as one chat span per request', async () => {
+    h.start()
+    const ai = wrapOpenAI(client())
+    const parsed = await ai.chat.completions.parse({ model: 'gpt-4o-parse', messages: [{ role: 'user', content: 'Say hello' }] })
+    expect(parsed.choices[0]?.message.content).toBe('Hello from the fake model!')
+    expect(parsed.choices[0]?.message.parsed).toBeNull()
+    const runner = ai.chat.completions.stream({ model: 'gpt-4o-helper', stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'Say hello' }] })
+    let text = ''
+    for await (const chunk of runner) text += chunk.choices[0]?.delta.content ?? ''
+    const final = await runner.finalChatCompletion()
+    expect(final.choices[0]?.message.content).toBe(text)
+    await flush()
+    expect(h.receiver.spans.map((s) => s.name).sort()).toEqual(['chat gpt-4o-helper', 'chat gpt-4o-parse'])
+    const p = byName(h.receiver.spans, 'chat gpt-4o-parse')
+    expect(p.attributes).toMatchObject({ 'gen_ai.response.id': 'chatcmpl-1', 'gen_ai.usage.input_tokens': 12, 'gen_ai.response.finish_reasons': ['stop'] })
+    expect(json(p.attributes['gen_ai.output.messages'])).toEqual([
+      { role: 'assistant', parts: [{ type: 'text', content: 'Hello from the fake model!' }], finish_reason: 'stop' },
+    ])
+    const s = byName(h.receiver.spans, 'chat gpt-4o-helper')
+    expect(s.attributes).toMatchObject({ 'spanlens.request.stream': true, 'gen_ai.response.finish_reasons': ['stop'] })
+    expect(s.attributes['gen_ai.response.time_to_first_chunk']).toBeGreaterThan(0)
+    expect(json(s.attributes['gen_ai.output.messages'])).toEqual([
+      { role: 'assistant', parts: [{ type: 'text', content: text }], finish_reason: 'stop' },
+    ])
+  })
+
   it('passes through without spans before init', async () => {
     const ai = wrapOpenAI(client())
     const before = getStats().spansQueued

@@ -4,22 +4,27 @@ import { anthropicMessages, anthropicParts, anthropicSystem, arr, isObj, num, pa
 import type { Runtime } from '../runtime.js'
 import { LlmCall, setIf } from './llm-span.js'
 import { spanName, traced, Traced } from './openai.js'
-import { wrapClient } from './proxy.js'
+import { wrapClient, type MethodHook } from './proxy.js'
 
 const PROVIDER = 'anthropic'
 
 /**
  * Returns the same client, traced: messages.create (plain and `stream: true`)
  * and messages.stream() (the MessageStream helper, which goes through our
- * create) become `llm` spans.
+ * create), and the same two under `beta.messages`, become `llm` spans.
  */
 export function wrapAnthropic<T extends object>(client: T): T {
   return wrapClient(client, {
     'messages.create': traced(startMessages),
-    // Called on the proxy so the helper's internal `this.create` is the traced one.
-    'messages.stream': (original, _self, args, receiver) => original.apply(receiver, args),
+    'messages.stream': onProxy,
+    // Same request and response shapes under the beta namespace.
+    'beta.messages.create': traced(startMessages),
+    'beta.messages.stream': onProxy,
   })
 }
+
+/** Called on the proxy so the helper's internal `this.create` is the traced one. */
+const onProxy: MethodHook = (original, _self, args, receiver) => original.apply(receiver, args)
 
 function startMessages(rt: Runtime, params: Obj): Traced {
   const attrs: Attributes = { [ATTR.operation]: 'chat', [ATTR.provider]: PROVIDER }

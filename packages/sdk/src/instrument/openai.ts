@@ -11,16 +11,30 @@ const PROVIDER = 'openai'
 
 /**
  * Returns the same client, traced: chat.completions.create (plain and
- * streaming), responses.create (plain and streaming) and embeddings.create
- * become `llm`/`embedding` spans. Results, streams and errors are the client's
+ * streaming) and its parse()/stream() helpers, responses.create (plain and
+ * streaming) and embeddings.create become `llm`/`embedding` spans. Results, streams and errors are the client's
  * own, unchanged. Before init() (or after shutdown()) calls pass straight through.
  */
 export function wrapOpenAI<T extends object>(client: T): T {
   return wrapClient(client, {
     'chat.completions.create': traced(startChat),
+    'chat.completions.parse': throughWrappedClient,
+    'chat.completions.stream': throughWrappedClient,
     'responses.create': traced(startResponses),
     'embeddings.create': traced(startEmbeddings),
   })
+}
+
+/**
+ * The client's helpers (chat.completions.parse(), .stream()) send their request
+ * with `this._client.chat.completions.create`, the unwrapped client. Run them
+ * with the wrapped client there instead, so that request is traced like a
+ * direct create (one span per request, same attributes).
+ */
+const throughWrappedClient: MethodHook = (original, self, args, _receiver, root) => {
+  const client = (self as { _client?: unknown })._client
+  if (!getRuntime() || typeof client !== 'object' || client === null) return original.apply(self, args)
+  return original.apply(Object.create(self, { _client: { value: root } }), args)
 }
 
 interface StreamAccumulator {

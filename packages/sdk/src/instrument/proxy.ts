@@ -4,7 +4,15 @@
  * traced method. Everything else is the client's own value; its methods are
  * bound to the real object so ES private fields (`#x`) keep working.
  */
-export type MethodHook = (original: (...args: unknown[]) => unknown, self: object, args: unknown[], receiver: object) => unknown
+export type MethodHook = (
+  original: (...args: unknown[]) => unknown,
+  self: object,
+  args: unknown[],
+  /** The proxy the method was read from. */
+  receiver: object,
+  /** The wrapped client (the outermost proxy). */
+  root: object,
+) => unknown
 
 const WRAPPED = Symbol.for('spanlens.wrapped')
 
@@ -15,10 +23,13 @@ export function wrapClient<T extends object>(client: T, hooks: Record<string, Me
     const parts = path.split('.')
     for (let i = 1; i < parts.length; i++) prefixes.add(parts.slice(0, i).join('.'))
   }
-  return proxy(client, '', hooks, prefixes)
+  const top: { root?: object } = {}
+  const wrapped = proxy(client, '', hooks, prefixes, top)
+  top.root = wrapped
+  return wrapped
 }
 
-function proxy<T extends object>(target: T, path: string, hooks: Record<string, MethodHook>, prefixes: Set<string>): T {
+function proxy<T extends object>(target: T, path: string, hooks: Record<string, MethodHook>, prefixes: Set<string>, top: { root?: object }): T {
   const cache = new Map<PropertyKey, Cached>()
   const handler: ProxyHandler<T> = {
     get(t, prop, receiver) {
@@ -35,13 +46,13 @@ function proxy<T extends object>(target: T, path: string, hooks: Record<string, 
         if (!hook) return bindCached(cache, prop, value, t)
         const original = value as (...args: unknown[]) => unknown
         const fn = function (...args: unknown[]) {
-          return hook(original, t, args, receiver as object)
+          return hook(original, t, args, receiver as object, top.root as object)
         }
         cache.set(prop, { fn, of: value })
         return fn
       }
       if (typeof value === 'object' && value !== null && prefixes.has(key)) {
-        const inner = proxy(value, key, hooks, prefixes)
+        const inner = proxy(value, key, hooks, prefixes, top)
         cache.set(prop, { fn: inner, of: value })
         return inner
       }

@@ -19,6 +19,7 @@ export interface ResultHooks {
 interface StainlessPromise {
   responsePromise?: Promise<unknown>
   parseResponse?: (...args: unknown[]) => unknown
+  _thenUnwrap?: (...args: unknown[]) => unknown
   then?: unknown
 }
 
@@ -48,6 +49,14 @@ export function observeApiPromise<T>(result: T, hooks: ResultHooks): T {
     }
     // Request failures (HTTP errors after retries, network) reject here, before any parse.
     p.responsePromise.then(undefined, (err: unknown) => safelyFail(hooks, err))
+    // Helpers derive a promise with _thenUnwrap (chat.completions.parse()). openai 7
+    // sets it per promise, reading the unwrapped parser: observe what it returns too.
+    const thenUnwrap = p._thenUnwrap
+    if (typeof thenUnwrap === 'function') {
+      p._thenUnwrap = function (this: unknown, ...args: unknown[]) {
+        return observeApiPromise(thenUnwrap.apply(this, args), hooks)
+      }
+    }
     return result
   }
   if (p && typeof p.then === 'function') {
