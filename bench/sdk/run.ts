@@ -4,10 +4,14 @@
  *     against the same local HTTP server (median of thousands, interleaved rounds
  *     so drift hits both sides equally), plus the same with an in-process fetch
  *     to isolate the instrumentation from network noise.
- *  2. Memory with the Spanlens endpoint down for 100k wrapped calls.
+ *  2. Throughput: 16 concurrent callers for 3 s against the local server,
+ *     default exporter settings; spans exported vs dropped.
+ *  3. Memory with the Spanlens endpoint down for 100k wrapped calls.
  * Run: cd bench && npm run sdk
  */
 import { createServer } from 'node:http'
+import { relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { cpus, totalmem } from 'node:os'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
@@ -70,11 +74,32 @@ async function overhead(label: string, make: () => OpenAI, rounds: number, perRo
   return { bare: mb, wrapped: mw, added: mw - mb, n: a.length }
 }
 
+/** `workers` loops of awaited calls for `ms` milliseconds. */
+async function throughput(client: OpenAI, workers: number, ms: number): Promise<{ calls: number; ms: number }> {
+  let calls = 0
+  const t0 = Date.now()
+  const until = t0 + ms
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (Date.now() < until) {
+        await client.chat.completions.create(PARAMS)
+        calls++
+      }
+    }),
+  )
+  return { calls, ms: Date.now() - t0 }
+}
+
 const inProcessFetch: typeof fetch = async () =>
   new Response(COMPLETION, { status: 200, headers: { 'content-type': 'application/json' } })
 
 async function main() {
-  console.log(`command: cd bench && npm run sdk`)
+  // `npm run sdk` measures the SDK from source through tsx; `node --import tsx sdk/run.ts` (after
+  // `pnpm --filter @spanlens/sdk build`) measures the built package an app installs.
+  const sdkPath = fileURLToPath(import.meta.resolve('@spanlens/sdk'))
+  const fromSource = sdkPath.endsWith('.ts')
+  console.log(`command: cd bench && ${fromSource ? 'npm run sdk' : 'node --import tsx sdk/run.ts'}`)
+  console.log(`sdk: ${fromSource ? 'source through tsx' : 'built package'} (${relative(process.cwd(), sdkPath)})`)
   console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}`)
 
   const llm = await listen((req, res) => {
@@ -87,11 +112,11 @@ async function main() {
   })
 
   const inProc = () => new OpenAI({ apiKey: 'sk', baseURL: 'http://x/v1', maxRetries: 0, fetch: inProcessFetch })
-  // Before init nothing has entered an AsyncLocalStorage context, so Node 20 has no promise hooks installed yet.
+  // Before init: the bare client alone (for scale; machine load on a shared box moves it by ±25 % between phases).
   const coldBare: number[] = []
   await timeCalls(inProc(), 2000, [])
   await timeCalls(inProc(), 10_000, coldBare)
-  console.log(`bare client before init (no AsyncLocalStorage active): ${median(coldBare).toFixed(1)} µs per call`)
+  console.log(`bare client before init: ${median(coldBare).toFixed(1)} µs per call`)
 
   init({ endpoint: sink.url, apiKey: 'bench', flushOnExit: false, env: {} })
   const http = await overhead('local HTTP server, exporting', () => new OpenAI({ apiKey: 'sk', baseURL: `${llm.url}/v1`, maxRetries: 0 }), 20, 250)
@@ -110,11 +135,23 @@ async function main() {
   )
   await shutdown()
 
+  // Throughput: concurrent callers against the local LLM server, default exporter settings
+  // (queue 2048, batches of 512, 4 requests in flight), the sink answering every export.
+  init({ endpoint: sink.url, apiKey: 'bench', flushOnExit: false, env: {} })
+  const burst = await throughput(wrapOpenAI(new OpenAI({ apiKey: 'sk', baseURL: `${llm.url}/v1`, maxRetries: 0 })), 16, 3000)
+  await flush(10_000)
+  const tp = getStats()
+  console.log(
+    `throughput: ${burst.calls} calls in ${(burst.ms / 1000).toFixed(1)} s from 16 concurrent callers (${Math.round((burst.calls * 1000) / burst.ms)} calls/s): ` +
+      `spans exported ${tp.spansExported}, dropped ${tp.spansDropped} (export failures ${tp.exportFailures})`,
+  )
+  await shutdown()
+  const throughputRow = { ...burst, exported: tp.spansExported, dropped: tp.spansDropped }
+
   // Export deferred (no batch leaves during the run): the synchronous cost a call pays on its own path.
   init({ endpoint: sink.url, flushOnExit: false, env: {}, flushIntervalMs: 3_600_000, maxBatchSize: 100_000, maxQueueSize: 100_000 })
   const hot = await overhead('in-process fetch, call path only', inProc, 20, 500)
   await shutdown()
-  const alsCost = inproc.bare - median(coldBare)
 
   // Endpoint down: nothing listens on port 1; spans pile into the bounded queue and are dropped oldest-first.
   init({ endpoint: 'http://127.0.0.1:1', flushOnExit: false, env: {}, logger: { debug() {}, warn() {}, error() {} } })
@@ -136,11 +173,15 @@ async function main() {
   await shutdown()
   llm.close()
   sink.close()
-  return { http, inproc, hot, alsCost, heap, stats: s }
+  return { http, inproc, hot, heap, stats: s, httpSpans: afterHttp, throughputRow }
 }
 
 const r = await main()
 const heapMax = Math.max(...r.heap.slice(1).map((h) => h.mib))
 const heapAt10k = r.heap[1]?.mib ?? 0
-console.log(`summary: added per call ${r.http.added.toFixed(1)} µs (HTTP, exporting), ${r.inproc.added.toFixed(1)} µs (in-process, exporting), ${r.hot.added.toFixed(1)} µs (call path only); AsyncLocalStorage activation costs every bare call ${r.alsCost.toFixed(1)} µs; heap growth 10k→100k ${(heapMax - heapAt10k).toFixed(1)} MiB`)
+console.log(
+  `summary: added per call ${r.http.added.toFixed(1)} µs (HTTP, exporting), ${r.inproc.added.toFixed(1)} µs (in-process, exporting), ` +
+    `${r.hot.added.toFixed(1)} µs (call path only); at ${Math.round((r.throughputRow.calls * 1000) / r.throughputRow.ms)} calls/s spans exported ${r.throughputRow.exported}, dropped ${r.throughputRow.dropped}; ` +
+    `heap growth 10k→100k ${(heapMax - heapAt10k).toFixed(1)} MiB`,
+)
 process.exit(0)
