@@ -48,6 +48,23 @@ describe('export', () => {
     expect(h.receiver.maxConcurrent).toBeLessThanOrEqual(4)
   })
 
+  it('sends a partial batch on the timer, not as soon as a request returns', async () => {
+    h.start({ maxBatchSize: 10, maxConcurrentExports: 4, flushIntervalMs: 60_000 })
+    h.receiver.delayMs = 50
+    for (let i = 0; i < 10; i++) span(`full-${i}`, () => i) // a full batch leaves at once
+    // Trickling spans while it is on the wire: re-sending whatever queued each time a
+    // request returned made one HTTP request (and gzip) per handful of spans.
+    for (let i = 0; i < 6; i++) {
+      span(`trickle-${i}`, () => i)
+      await new Promise((r) => setTimeout(r, 30))
+    }
+    expect(h.receiver.requests).toHaveLength(1)
+    expect(getStats().queued).toBe(6)
+    expect(await flush(5000)).toBe(true)
+    expect(h.receiver.requests).toHaveLength(2)
+    expect(h.receiver.spans).toHaveLength(16)
+  })
+
   it('rejects a bad maxConcurrentExports at init', () => {
     expect(() => h.start({ maxConcurrentExports: 0 })).toThrow(/maxConcurrentExports/)
   })
