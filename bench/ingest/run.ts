@@ -34,7 +34,8 @@ function rawCeiling(): { rowsPerSecond: number; bytesPerRow: number; format: str
 async function startServer(dataDir: string) {
   const child = spawn(process.execPath, [...serverNodeArgs, ...tsx, join(repo, 'packages/ingest/src/bin.ts'), 'serve'], {
     cwd: join(here, '..'),
-    env: { ...process.env, SPANLENS_DATA_DIR: dataDir, SPANLENS_PORT: '0', SPANLENS_API_KEYS: `bench:${KEY}`, SPANLENS_LOG_LEVEL: 'info' },
+    // The spanlens command (bin/spanlens.cjs) sizes libuv's threadpool to 16 when unset; this runs the source entry.
+    env: { UV_THREADPOOL_SIZE: '16', ...process.env, SPANLENS_DATA_DIR: dataDir, SPANLENS_PORT: '0', SPANLENS_API_KEYS: `bench:${KEY}`, SPANLENS_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   const url = await new Promise<string>((resolve, reject) => {
@@ -138,7 +139,8 @@ const means = ['spanlens_ingest_ack_duration_seconds', 'spanlens_ingest_prepare_
 // One scrape before and one after: prom-client resets its event-loop lag histogram on every scrape.
 const scrapeBefore = await scrape(url)
 const before = means.flatMap((m) => [scrapeBefore(`${m}_sum`), scrapeBefore(`${m}_count`)])
-const rate = Math.max(1, Math.round(ceiling.rowsPerSecond / 2 / SPANS))
+// --paced-rate N (spans/s) fixes the rate, to compare configurations across runs whose ceilings differ.
+const rate = Math.max(1, Math.round(arg('paced-rate', ceiling.rowsPerSecond / 2) / SPANS))
 const half = await pacedLoad({
   url: `${url}/v1/traces`,
   headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${KEY}` },
