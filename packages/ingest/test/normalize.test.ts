@@ -7,6 +7,10 @@ import { normalizeSpan, nsToSeconds } from '../src/normalize/normalize.js'
 import type { OtlpSpan } from '../src/otlp/model.js'
 import { KEYS, startServer, type TestServer } from './helpers/server.js'
 import { tempDir } from './helpers/tmp.js'
+import { jsonRequest } from './helpers/otlp.js'
+import { prepare } from '../src/pipeline/prepare.js'
+import { encodeRow } from '../src/pipeline/row-format.js'
+import { decodeJson } from '../src/otlp/decode.js'
 
 const span = (attributes: OtlpSpan['attributes'], extra: Partial<OtlpSpan> = {}): OtlpSpan => ({
   resource: { 'service.name': 'svc' },
@@ -178,5 +182,19 @@ describe('SPANLENS_REDACT at ingest', () => {
     const all = JSON.stringify(rows)
     expect(all).not.toContain('jane.doe@example.com')
     expect(all).toContain('[REDACTED_EMAIL]')
+  })
+})
+
+describe('prepare: a request becomes its rows', () => {
+  it('writes every row whole when the rows outgrow the first buffer, multibyte text included', () => {
+    // ~2 KB per span is the first guess; these rows are several times that, in 1-4 byte UTF-8.
+    const texts = Array.from({ length: 30 }, (_, i) => `${'é€😀a'.repeat(200 + i * 40)}\t\\n${i}`)
+    const req = jsonRequest(texts.map((t) => ({ attributes: [{ key: 'gen_ai.input.messages', value: { stringValue: t } }] })))
+    const ctx = { prices: PriceTable.load() }
+    const prepared = prepare('json', Buffer.from(JSON.stringify(req)), 'acme', ctx)
+    expect(prepared.rows).toBe(30)
+    const expected = decodeJson(Buffer.from(JSON.stringify(req))).spans.map((s) => `${encodeRow(normalizeSpan(s, 'acme', ctx))}\n`).join('')
+    expect(Buffer.from(prepared.payload as Uint8Array).toString('utf8')).toBe(expected)
+    expect(prepared.payload?.byteLength).toBe(Buffer.byteLength(expected))
   })
 })
