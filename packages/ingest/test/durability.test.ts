@@ -7,7 +7,7 @@ import { loadConfig } from '../src/config/load.js'
 import { buildServer } from '../src/server.js'
 import { createStore, type Store } from '../src/store/index.js'
 import { ROW_COLUMNS } from '../src/pipeline/row-format.js'
-import { frame } from '../src/pipeline/segment-file.js'
+import { frame, HEADER_BYTES, segmentBody } from '../src/pipeline/segment-file.js'
 import { faultyStore } from './helpers/faulty-store.js'
 import { jsonRequest } from './helpers/otlp.js'
 import { API_KEYS, bearer, KEYS } from './helpers/server.js'
@@ -326,5 +326,31 @@ describe('spool format upgrades', () => {
       await app.close()
       dir.cleanup()
     }
+  })
+})
+
+describe('spool segment read-back', () => {
+  it('joins the intact records in place and stops at the first torn or damaged one', async () => {
+    const payloads = Array.from({ length: 40 }, (_, i) => Buffer.from(`${i}\t${'row'.repeat(1 + ((i * 7919) % 30_000))}\n`.repeat(1 + (i % 3))))
+    const file = (list: Buffer[]) => Buffer.concat(list.flatMap((p, i) => [frame(p, i + 1), p]))
+    // > 2 MiB, so the join yields to the event loop in between.
+    const whole = file(payloads)
+    expect(whole.length).toBeGreaterThan(2 * 1024 * 1024)
+    const all = await segmentBody(Buffer.from(whole))
+    expect(all.body.equals(Buffer.concat(payloads))).toBe(true)
+    expect(all.rows).toBe((40 * 41) / 2)
+
+    // A torn last record (a crash mid-write) is left out.
+    const torn = await segmentBody(Buffer.from(whole.subarray(0, whole.length - 5)))
+    expect(torn.body.equals(Buffer.concat(payloads.slice(0, 39)))).toBe(true)
+    expect(torn.rows).toBe((39 * 40) / 2)
+
+    // A damaged record ends the segment there: nothing after it is trusted.
+    const damaged = Buffer.from(whole)
+    const tenth = payloads.slice(0, 10).reduce((n, p) => n + HEADER_BYTES + p.length, 0)
+    damaged[tenth + HEADER_BYTES + 3] ^= 0xff
+    const cut = await segmentBody(damaged)
+    expect(cut.body.equals(Buffer.concat(payloads.slice(0, 10)))).toBe(true)
+    expect(cut.rows).toBe(55)
   })
 })
