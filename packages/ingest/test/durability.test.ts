@@ -348,7 +348,7 @@ describe('spool segment read-back', () => {
     // A damaged record ends the segment there: nothing after it is trusted.
     const damaged = Buffer.from(whole)
     const tenth = payloads.slice(0, 10).reduce((n, p) => n + HEADER_BYTES + p.length, 0)
-    damaged[tenth + HEADER_BYTES + 3] ^= 0xff
+    damaged.writeUInt8(damaged.readUInt8(tenth + HEADER_BYTES + 3) ^ 0xff, tenth + HEADER_BYTES + 3)
     const cut = await segmentBody(damaged)
     expect(cut.body.equals(Buffer.concat(payloads.slice(0, 10)))).toBe(true)
     expect(cut.rows).toBe(55)
