@@ -34,8 +34,7 @@ function rawCeiling(): { rowsPerSecond: number; bytesPerRow: number; format: str
 async function startServer(dataDir: string) {
   const child = spawn(process.execPath, [...serverNodeArgs, ...tsx, join(repo, 'packages/ingest/src/bin.ts'), 'serve'], {
     cwd: join(here, '..'),
-    // The spanlens command (bin/spanlens.cjs) sizes libuv's threadpool to 16 when unset; this runs the source entry.
-    env: { UV_THREADPOOL_SIZE: '16', ...process.env, SPANLENS_DATA_DIR: dataDir, SPANLENS_PORT: '0', SPANLENS_API_KEYS: `bench:${KEY}`, SPANLENS_LOG_LEVEL: 'info' },
+    env: { ...process.env, SPANLENS_DATA_DIR: dataDir, SPANLENS_PORT: '0', SPANLENS_API_KEYS: `bench:${KEY}`, SPANLENS_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   const url = await new Promise<string>((resolve, reject) => {

@@ -62,7 +62,7 @@ console.log(
 )
 
 const half = `${hours / 2}h`
-const cli = 'node packages/ingest/bin/spanlens.cjs'
+const cli = 'node packages/ingest/dist/bin.js'
 // The CLI reads SPANLENS_URL and SPANLENS_API_KEY (flags go after the command: --url, --api-key).
 const env = [
   ...(endpoint === 'http://127.0.0.1:4318' ? [] : [`  export SPANLENS_URL=${endpoint}`]),
