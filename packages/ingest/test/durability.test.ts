@@ -10,7 +10,8 @@ import { ROW_COLUMNS } from '../src/pipeline/row-format.js'
 import { frame, HEADER_BYTES, segmentBody } from '../src/pipeline/segment-file.js'
 import { faultyStore } from './helpers/faulty-store.js'
 import { jsonRequest } from './helpers/otlp.js'
-import { API_KEYS, bearer, KEYS } from './helpers/server.js'
+import { API_KEYS, bearer, KEYS, startServer } from './helpers/server.js'
+import { CallGate } from '../src/store/call-gate.js'
 import { tempDir } from './helpers/tmp.js'
 
 const quietEnv = (dir: string, extra: Record<string, string> = {}) =>
@@ -352,5 +353,55 @@ describe('spool segment read-back', () => {
     const cut = await segmentBody(damaged)
     expect(cut.body.equals(Buffer.concat(payloads.slice(0, 10)))).toBe(true)
     expect(cut.rows).toBe(55)
+  })
+})
+
+describe("analysts' queries and ingestion on embedded ClickHouse", () => {
+  it('acknowledges spans while several long queries are running or queued', async () => {
+    const s = await startServer()
+    try {
+      const t0 = performance.now()
+      const finished: number[] = []
+      // Each ~1 s of CPU; chDB runs them one after another.
+      const heavy = Array.from({ length: 4 }, () =>
+        s.app.spanlens.store.client
+          .query({ query: 'SELECT count() FROM numbers(25000000) WHERE sipHash64(number) % 7 = 1', format: 'JSONEachRow' })
+          .then((r) => r.json())
+          .then(() => finished.push(performance.now() - t0)),
+      )
+      await new Promise((r) => setTimeout(r, 100))
+      const res = await send(s.url, 'during-queries', 3)
+      const ackedAt = performance.now() - t0
+      expect(res.status).toBe(200)
+      await Promise.all(heavy)
+      // Queued chDB calls used to hold all four libuv threads, so the spool's write
+      // waited for the first query to finish.
+      expect(ackedAt).toBeLessThan(Math.min(...finished))
+      await s.app.spanlens.pipeline.flush()
+      const rows = await s.rows<{ n: string }>("SELECT count() AS n FROM spans WHERE name = 'during-queries'")
+      expect(Number(rows[0]?.n)).toBe(3)
+    } finally {
+      await s.close()
+    }
+  }, 60_000)
+
+  it('runs queued calls one at a time, ingest before queries, in arrival order within a lane', async () => {
+    const gate = new CallGate(1)
+    const order: string[] = []
+    let release!: () => void
+    const first = gate.run('query', () => new Promise<void>((r) => (release = r)).then(() => order.push('q0')))
+    const rest = [
+      gate.run('query', async () => order.push('q1')),
+      gate.run('ingest', async () => order.push('i1')),
+      gate.run('query', async () => order.push('q2')),
+      gate.run('ingest', async () => order.push('i2')),
+    ]
+    expect(gate.queued).toBe(4)
+    release()
+    await Promise.all([first, ...rest])
+    expect(order).toEqual(['q0', 'i1', 'i2', 'q1', 'q2'])
+    // A failing call frees its slot too.
+    await expect(gate.run('query', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom')
+    expect(await gate.run('ingest', async () => 'next')).toBe('next')
   })
 })

@@ -5,6 +5,7 @@ import { createClient, type ClickHouseClient } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
 import type { StoreConfig } from '../config/load.js'
 import { errors } from '../errors.js'
+import { CallGate, gateCalls } from './call-gate.js'
 import { scopeSettings, type ClientConnection } from './scoped-settings.js'
 
 export interface RawInsert {
@@ -58,7 +59,9 @@ async function openEmbedded(config: StoreConfig): Promise<Store> {
   }
   // chdb types its Connection against @clickhouse/client-common 1.23.0, structurally
   // the same interface that @clickhouse/client 1.23.1 bundles under its own name.
-  const client = createClient({ connection: scopeSettings(connection as unknown as ClientConnection) })
+  // chDB runs one call at a time: queue them in JS, not in libuv's threadpool (call-gate.ts).
+  const gate = new CallGate(1)
+  const client = createClient({ connection: gateCalls(scopeSettings(connection as unknown as ClientConnection), gate) })
   const chdb = connection.chdb
   const db = quoteIdent(config.database)
   try {
@@ -78,13 +81,15 @@ async function openEmbedded(config: StoreConfig): Promise<Store> {
     retentionDays: config.retentionDays,
     target: `embedded:${dir}`,
     async insertRaw(insert) {
-      await chdb.rawInsert({
-        table: `${config.database}.${insert.table}`,
-        columns: insert.columns,
-        format: insert.format,
-        values: insert.body.length === 1 ? (insert.body[0] as Buffer) : Buffer.concat(insert.body),
-        ...(insert.settings ? { settings: insert.settings } : {}),
-      })
+      await gate.run('ingest', () =>
+        chdb.rawInsert({
+          table: `${config.database}.${insert.table}`,
+          columns: insert.columns,
+          format: insert.format,
+          values: insert.body.length === 1 ? (insert.body[0] as Buffer) : Buffer.concat(insert.body),
+          ...(insert.settings ? { settings: insert.settings } : {}),
+        }),
+      )
     },
     close: () => client.close(),
   }
