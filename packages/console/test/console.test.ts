@@ -194,6 +194,13 @@ describe('console served by the Spanlens server', () => {
     await poll(() => page.locator('table.bias-groups tbody tr').count()).toBeGreaterThanOrEqual(3)
     expect(await page.locator('.bias-result').textContent()).toContain('four-fifths')
     await shot('06-bias')
+    // One service only: the seeded 'chat' service sent 32 of the 64 background calls.
+    const total = async () => (await page.locator('table.bias-groups tbody td:nth-child(2)').allTextContents()).reduce((n, t) => n + Number(t.replace(/\D/g, '')), 0)
+    const all = await total()
+    await page.getByLabel('Service').fill('chat')
+    await page.getByRole('button', { name: 'Analyse' }).click()
+    await poll(total).toBe(32)
+    expect(all).toBeGreaterThan(32)
   })
 
   it('shows SLOs with budgets, burn rates and a burn-down chart', async () => {

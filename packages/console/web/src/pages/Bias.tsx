@@ -20,17 +20,20 @@ export interface BiasForm {
   outcome: string
   score: string
   from: string
+  /** One service, or '' for all. */
+  service: string
   minGroupSize: number
   alpha: number
 }
 
 export function biasRequest(f: BiasForm): Record<string, unknown> {
   const usesScore = f.outcome === 'score_mean' || f.outcome === 'negative_feedback_rate'
+  const filter = { ...(f.from ? { from: f.from } : {}), ...(f.service ? { service: [f.service] } : {}) }
   return {
     groupBy: f.groupBy,
     outcome: f.outcome,
     ...(usesScore && f.score ? { score: f.score } : {}),
-    ...(f.from ? { filter: { from: f.from } } : {}),
+    ...(Object.keys(filter).length ? { filter } : {}),
     minGroupSize: f.minGroupSize,
     alpha: f.alpha,
   }
@@ -119,7 +122,7 @@ function Result({ r }: { r: BiasReport }) {
 }
 
 export function BiasPage() {
-  const [form, setForm] = useState<BiasForm>({ groupBy: 'model', outcome: 'error_rate', score: 'feedback', from: 'now-7d', minGroupSize: 30, alpha: 0.05 })
+  const [form, setForm] = useState<BiasForm>({ groupBy: 'model', outcome: 'error_rate', score: 'feedback', from: 'now-7d', service: '', minGroupSize: 30, alpha: 0.05 })
   const [result, setResult] = useState<{ state: 'idle' } | { state: 'loading' } | { state: 'error'; error: unknown } | { state: 'done'; report: BiasReport }>({ state: 'idle' })
   const set = (k: keyof BiasForm, asNumber = false) => (e: Event) => {
     const v = (e.target as HTMLInputElement).value
@@ -166,6 +169,10 @@ export function BiasPage() {
         <label>
           From
           <input name="from" value={form.from} onInput={set('from')} placeholder="all time" />
+        </label>
+        <label>
+          Service
+          <input name="service" value={form.service} onInput={set('service')} placeholder="any" />
         </label>
         <label>
           Min group size
