@@ -14,25 +14,8 @@ import { observeApiPromise } from '../../packages/sdk/src/instrument/stainless.j
 import { traced, Traced } from '../../packages/sdk/src/instrument/openai.js'
 import { LlmCall } from '../../packages/sdk/src/instrument/llm-span.js'
 import { openaiChatInput, openaiChatOutput } from '../../packages/sdk/src/content.js'
+import { inProcessFetch, PARAMS } from './fixture.js'
 
-const COMPLETION = JSON.stringify({
-  id: 'chatcmpl-1',
-  object: 'chat.completion',
-  created: 1,
-  model: 'gpt-4o-mini',
-  choices: [{ index: 0, message: { role: 'assistant', content: 'Hello there, how can I help?' }, finish_reason: 'stop' }],
-  usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19 },
-})
-const PARAMS = {
-  model: 'gpt-4o-mini',
-  temperature: 0.2,
-  messages: [
-    { role: 'system' as const, content: 'You are a helpful assistant.' },
-    { role: 'user' as const, content: 'Say hello to Ada (ada@example.com).' },
-  ],
-}
-const inProcessFetch: typeof fetch = async () =>
-  new Response(COMPLETION, { status: 200, headers: { 'content-type': 'application/json' } })
 const make = () => new OpenAI({ apiKey: 'sk', baseURL: 'http://x/v1', maxRetries: 0, fetch: inProcessFetch })
 
 const rounds = Number(process.argv[2] ?? 30)

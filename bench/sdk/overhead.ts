@@ -11,29 +11,12 @@
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import OpenAI from 'openai'
+import { inProcessFetch, PARAMS } from './fixture.js'
 
 type Sdk = typeof import('@spanlens/sdk')
 const target = process.argv[2]
 const sdk: Sdk = await import(target ? pathToFileURL(resolve(target)).href : '@spanlens/sdk')
 
-const COMPLETION = JSON.stringify({
-  id: 'chatcmpl-1',
-  object: 'chat.completion',
-  created: 1,
-  model: 'gpt-4o-mini',
-  choices: [{ index: 0, message: { role: 'assistant', content: 'Hello there, how can I help?' }, finish_reason: 'stop' }],
-  usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19 },
-})
-const PARAMS = {
-  model: 'gpt-4o-mini',
-  temperature: 0.2,
-  messages: [
-    { role: 'system' as const, content: 'You are a helpful assistant.' },
-    { role: 'user' as const, content: 'Say hello to Ada (ada@example.com).' },
-  ],
-}
-const inProcessFetch: typeof fetch = async () =>
-  new Response(COMPLETION, { status: 200, headers: { 'content-type': 'application/json' } })
 const make = () => new OpenAI({ apiKey: 'sk', baseURL: 'http://x/v1', maxRetries: 0, fetch: inProcessFetch })
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
 const cpu = () => {

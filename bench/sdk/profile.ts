@@ -13,25 +13,8 @@ import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import OpenAI from 'openai'
 import { init, wrapOpenAI } from '@spanlens/sdk'
+import { inProcessFetch, PARAMS } from './fixture.js'
 
-const COMPLETION = JSON.stringify({
-  id: 'chatcmpl-1',
-  object: 'chat.completion',
-  created: 1,
-  model: 'gpt-4o-mini',
-  choices: [{ index: 0, message: { role: 'assistant', content: 'Hello there, how can I help?' }, finish_reason: 'stop' }],
-  usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19 },
-})
-const PARAMS = {
-  model: 'gpt-4o-mini',
-  temperature: 0.2,
-  messages: [
-    { role: 'system' as const, content: 'You are a helpful assistant.' },
-    { role: 'user' as const, content: 'Say hello to Ada (ada@example.com).' },
-  ],
-}
-const inProcessFetch: typeof fetch = async () =>
-  new Response(COMPLETION, { status: 200, headers: { 'content-type': 'application/json' } })
 
 const mode = process.argv[2] ?? 'wrapped'
 const n = Number(process.argv[3] ?? 40_000)

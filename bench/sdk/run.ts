@@ -17,26 +17,11 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import OpenAI from 'openai'
 import { flush, getStats, init, shutdown, wrapOpenAI } from '@spanlens/sdk'
+import { COMPLETION, inProcessFetch, PARAMS } from './fixture.js'
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
 
-const COMPLETION = JSON.stringify({
-  id: 'chatcmpl-1',
-  object: 'chat.completion',
-  created: 1,
-  model: 'gpt-4o-mini',
-  choices: [{ index: 0, message: { role: 'assistant', content: 'Hello there, how can I help?' }, finish_reason: 'stop' }],
-  usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19 },
-})
-const PARAMS = {
-  model: 'gpt-4o-mini',
-  temperature: 0.2,
-  messages: [
-    { role: 'system' as const, content: 'You are a helpful assistant.' },
-    { role: 'user' as const, content: 'Say hello to Ada (ada@example.com).' },
-  ],
-}
 
 async function listen(handler: Parameters<typeof createServer>[1]): Promise<{ url: string; close: () => void }> {
   const server = createServer(handler)
@@ -93,8 +78,6 @@ async function throughput(client: OpenAI, workers: number, ms: number): Promise<
   return { calls, ms: Date.now() - t0 }
 }
 
-const inProcessFetch: typeof fetch = async () =>
-  new Response(COMPLETION, { status: 200, headers: { 'content-type': 'application/json' } })
 
 async function main() {
   // `npm run sdk` measures the SDK from source through tsx; `node --import tsx sdk/run.ts` (after
