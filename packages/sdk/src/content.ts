@@ -43,6 +43,23 @@ function jsonReplacer(_key: string, v: unknown): unknown {
   return v
 }
 
+/**
+ * A copy of plain data (arrays and objects) `depth` levels deep; deeper values
+ * and everything else are shared. Responses are recorded after the app has them
+ * (llm-span.ts): this is the part of them that recording reads.
+ */
+export function copyData(v: unknown, depth: number): unknown {
+  if (depth <= 0 || typeof v !== 'object' || v === null) return v
+  if (Array.isArray(v)) {
+    const out = new Array<unknown>(v.length)
+    for (let i = 0; i < v.length; i++) out[i] = copyData(v[i], depth - 1)
+    return out
+  }
+  const out: Obj = {}
+  for (const k of Object.keys(v)) out[k] = copyData((v as Obj)[k], depth - 1)
+  return out
+}
+
 /** Tool call arguments arrive as JSON text; the parts format wants the object when it parses. */
 export function parseArgs(raw: unknown): unknown {
   if (typeof raw !== 'string') return raw

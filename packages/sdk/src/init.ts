@@ -11,6 +11,7 @@ import { SCOPE_NAME, SpanlensSpanProcessor } from './processor.js'
 import { createRedactor, isContentAttribute } from './redact.js'
 import { idGenerator } from './ids.js'
 import { getRuntime, setRuntime } from './runtime.js'
+import { EndQueue } from './instrument/end-queue.js'
 import { SDK_VERSION } from './version.js'
 import { installExitHooks } from './exit.js'
 
@@ -67,14 +68,17 @@ export function init(options: InitOptions = {}): void {
   }
   const removeExitHooks = config.flushOnExit ? installExitHooks((ms) => flush(ms)) : () => {}
 
+  const ends = new EndQueue()
   setRuntime({
     config,
     tracer: tracerProvider.getTracer(SCOPE_NAME, SDK_VERSION),
     exporter,
     mode: provider ? 'standalone' : 'attached',
     deferContent: provider !== undefined,
+    ends,
     dispose: async () => {
       removeExitHooks()
+      ends.drain()
       detach()
       await exporter.shutdown()
       await provider?.shutdown().catch(() => undefined)
@@ -141,6 +145,7 @@ export async function flush(timeoutMs?: number): Promise<boolean> {
   const rt = getRuntime()
   if (!rt) return true
   try {
+    rt.ends.drain()
     return await rt.exporter.flush(timeoutMs)
   } catch (err) {
     diag.instrumentationError('flush', err)

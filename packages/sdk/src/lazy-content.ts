@@ -48,17 +48,30 @@ function flatLength(value: unknown, depth: number): number {
 }
 
 /**
- * Records `value` (built by the SDK, see above) under `key` to be serialized at
- * export; returns false when it must be serialized now instead.
+ * True when `value` (built by the SDK, see above) may be serialized later:
+ * nothing in it can change, and it is within the truncation limit.
  */
-export function deferContent(span: object, key: string, value: unknown, max: number): boolean {
+export function isSettled(value: unknown, max: number): boolean {
   // messages → message → parts → part → field: depth 4 reaches every leaf.
   const n = flatLength(value, 4)
-  if (n < 0 || n > max) return false
+  return n >= 0 && n <= max
+}
+
+/** Records a settled `value` under `key`, to be serialized at export. */
+export function setPendingContent(span: object, key: string, value: unknown, max: number): void {
   const s = span as WithPending
   const p = s[PENDING]
   if (p) p.entries.push(key, value)
   else s[PENDING] = { max, entries: [key, value] }
+}
+
+/**
+ * Records `value` (built by the SDK, see above) under `key` to be serialized at
+ * export; returns false when it must be serialized now instead.
+ */
+export function deferContent(span: object, key: string, value: unknown, max: number): boolean {
+  if (!isSettled(value, max)) return false
+  setPendingContent(span, key, value, max)
   return true
 }
 

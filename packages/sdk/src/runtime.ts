@@ -1,6 +1,7 @@
 import type { Tracer } from '@opentelemetry/api'
 import type { ResolvedConfig } from './config.js'
 import type { OtlpExporter } from './export/exporter.js'
+import type { EndQueue } from './instrument/end-queue.js'
 
 /**
  * The live SDK after init(): read by every wrapper on each call. `undefined`
@@ -13,6 +14,8 @@ export interface Runtime {
   mode: 'standalone' | 'attached'
   /** Content JSON may wait for export (lazy-content.ts): only our own processor reads these spans. */
   deferContent: boolean
+  /** Standalone LLM calls whose spans are built after the call (llm-span.ts); drained by flush(). */
+  ends: EndQueue
   dispose: () => Promise<void>
 }
 

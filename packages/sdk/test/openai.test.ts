@@ -174,6 +174,64 @@ describe('wrapOpenAI: chat completions', () => {
     expect(byName(h.receiver.spans, 'chat error-500').attributes['error.type']).toBe('InternalServerError')
   })
 
+  it('times the span by the call, though it is built after the app has moved on', async () => {
+    // On the SDK's own provider the span object is created after the call returns
+    // (off the call path); its times must still be the call's, not that later moment.
+    h.start()
+    const ai = wrapOpenAI(client())
+    const busy = (ms: number) => {
+      for (const until = Date.now() + ms; Date.now() < until; );
+    }
+    const t0 = Date.now()
+    await ai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] })
+    const t1 = Date.now()
+    busy(40) // the app's own work before it next yields: the span is built after this
+    const t2 = Date.now()
+    await ai.chat.completions.create({ model: 'error-429', messages: [{ role: 'user', content: 'x' }] }).catch(() => undefined)
+    const t3 = Date.now()
+    busy(40)
+    await flush()
+    const ok = byName(h.receiver.spans, 'chat gpt-4o')
+    expect(ok.startMs).toBeGreaterThanOrEqual(t0 - 2)
+    expect(ok.endMs).toBeGreaterThanOrEqual(ok.startMs)
+    expect(ok.endMs).toBeLessThanOrEqual(t1 + 2)
+    const failed = byName(h.receiver.spans, 'chat error-429')
+    expect(failed.startMs).toBeGreaterThanOrEqual(t2 - 2)
+    expect(failed.endMs).toBeLessThanOrEqual(t3 + 2)
+    expect(failed.events.find((e) => e.name === 'exception')?.timeMs).toBe(failed.endMs)
+  })
+
+  it('builds spans after the call in bounded batches, even when the app never yields to the event loop', async () => {
+    h.start({ flushIntervalMs: 60_000 })
+    // Answers without I/O: a loop of these calls never leaves the microtask queue,
+    // so the batch that builds spans after the call (a setImmediate) cannot run.
+    const inProcess = wrapOpenAI(
+      new OpenAI({
+        apiKey: 'sk-test',
+        baseURL: 'http://in-process/v1',
+        maxRetries: 0,
+        fetch: async () =>
+          new Response(JSON.stringify({ id: 'c', object: 'chat.completion', model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }] }), {
+            headers: { 'content-type': 'application/json' },
+          }),
+      }),
+    )
+    const last: OpenAI.Chat.ChatCompletionMessageParam[] = [{ role: 'user', content: 'q299' }]
+    for (let i = 0; i < 300; i++) {
+      await inProcess.chat.completions.create({ model: 'm', messages: i === 299 ? last : [{ role: 'user', content: `q${i}` }] })
+    }
+    // A call is queued when it starts (to describe the request while it waits) and when
+    // it ends; at 256 entries the batch is built at once, by the call that filled it.
+    expect(getStats().spansQueued).toBe(256)
+    // Never having yielded, the last call described its request as it returned, before this line.
+    last[0]!.content = 'edited'
+    await flush()
+    expect(getStats().spansQueued).toBe(300)
+    const lastSpan = h.receiver.spans.find((s) => String(s.attributes['gen_ai.input.messages']).includes('q299'))
+    expect(json(lastSpan?.attributes['gen_ai.input.messages'])).toEqual([{ role: 'user', parts: [{ type: 'text', content: 'q299' }] }])
+    expect(h.receiver.spans.filter((s) => s.name === 'chat m')).toHaveLength(300)
+  })
+
   it('passes a malformed response through untouched and still exports the span', async () => {
     h.start()
     const bare = client()

@@ -1,12 +1,12 @@
 import type { Attributes } from '@opentelemetry/api'
 import { ATTR, REQUEST_PARAMS } from '../attributes.js'
-import { anthropicMessages, anthropicParts, anthropicSystem, arr, isObj, num, parseArgs, str, type Message, type Obj } from '../content.js'
-import type { Runtime } from '../runtime.js'
+import { anthropicMessages, anthropicParts, anthropicSystem, arr, copyData, isObj, num, parseArgs, str, type Message, type Obj } from '../content.js'
 import { LlmCall, setIf } from './llm-span.js'
-import { spanName, traced, Traced } from './openai.js'
+import { spanName, traced, type Operation } from './openai.js'
 import { wrapClient, type MethodHook } from './proxy.js'
 
 const PROVIDER = 'anthropic'
+const MESSAGES: Operation = { describe: describeMessages, keep: keepMessage, record: recordMessage, stream: messageStream }
 
 /**
  * Returns the same client, traced: messages.create (plain and `stream: true`)
@@ -15,10 +15,10 @@ const PROVIDER = 'anthropic'
  */
 export function wrapAnthropic<T extends object>(client: T): T {
   return wrapClient(client, {
-    'messages.create': traced(startMessages),
+    'messages.create': traced(MESSAGES),
     'messages.stream': onProxy,
     // Same request and response shapes under the beta namespace.
-    'beta.messages.create': traced(startMessages),
+    'beta.messages.create': traced(MESSAGES),
     'beta.messages.stream': onProxy,
   })
 }
@@ -26,7 +26,7 @@ export function wrapAnthropic<T extends object>(client: T): T {
 /** Called on the proxy so the helper's internal `this.create` is the traced one. */
 const onProxy: MethodHook = (original, _self, args, receiver) => original.apply(receiver, args)
 
-function startMessages(rt: Runtime, params: Obj): Traced {
+function describeMessages(call: LlmCall, params: Obj): void {
   const attrs: Attributes = { [ATTR.operation]: 'chat', [ATTR.provider]: PROVIDER }
   setIf(attrs, ATTR.requestModel, params.model)
   setIf(attrs, REQUEST_PARAMS.maxTokens, params.max_tokens)
@@ -35,11 +35,15 @@ function startMessages(rt: Runtime, params: Obj): Traced {
   setIf(attrs, REQUEST_PARAMS.topK, params.top_k)
   setIf(attrs, REQUEST_PARAMS.stopSequences, params.stop_sequences)
   if (params.stream === true) attrs[ATTR.streaming] = true
-  const call = new LlmCall(rt, spanName('chat', params.model), 'llm', attrs)
+  call.begin(spanName('chat', params.model), 'llm', attrs)
   call.messages(ATTR.systemInstructions, anthropicSystem(params.system))
   call.messages(ATTR.inputMessages, anthropicMessages(params.messages))
   if (Array.isArray(params.tools) && params.tools.length) call.content(ATTR.toolDefinitions, params.tools)
-  return new Traced(call, recordMessage, params.stream === true ? messageStream(call) : undefined)
+}
+
+function keepMessage(v: Obj): Obj {
+  // content → block → tool input → its fields
+  return { id: v.id, model: v.model, role: v.role, stop_reason: v.stop_reason, usage: copyData(v.usage, 1), content: copyData(v.content, 4) }
 }
 
 function recordMessage(call: LlmCall, v: Obj): void {
@@ -58,7 +62,7 @@ function recordMessage(call: LlmCall, v: Obj): void {
     if (cacheRead) attrs[ATTR.cacheRead] = cacheRead
     if (cacheWrite) attrs[ATTR.cacheCreation] = cacheWrite
   }
-  call.span.setAttributes(attrs)
+  call.set(attrs)
   const message: Message = { role: str(v.role) ?? 'assistant', parts: anthropicParts(v.content) }
   if (typeof v.stop_reason === 'string') message.finish_reason = v.stop_reason
   call.messages(ATTR.outputMessages, [message])

@@ -1,42 +1,113 @@
 import { context, trace, SpanKind, SpanStatusCode, type Attributes, type Context, type Span } from '@opentelemetry/api'
 import { ATTR, type SpanKindName } from '../attributes.js'
-import { toJson, type Message, type Part } from '../content.js'
-import { deferContent } from '../lazy-content.js'
+import { toJson, type Message, type Obj, type Part } from '../content.js'
+import { deferContent, isSettled, setPendingContent } from '../lazy-content.js'
 import { diag } from '../diag.js'
 import type { Runtime } from '../runtime.js'
+import type { Finishable } from './end-queue.js'
+
+/** Names the span and records the request on it: `begin`, then `set`/`messages`/`content`. */
+export type Describe = (call: LlmCall, params: Obj) => void
+
+const OPEN = 0
+const OK = 1
+const FAILED = 2
+const ABORTED = 3
 
 /**
  * One traced provider call. Owns its span and guarantees it ends exactly once,
  * whichever of success, provider error, stream abort or our own bug comes first.
+ *
+ * What is recorded is the request as sent and the response as returned: the
+ * request is described before the app's code runs again (at the latest when the
+ * call returns), and the response is recorded, or copied for later, before the
+ * app gets it. What the app does to its objects afterwards never shows.
+ *
+ * When that work runs depends on who can see the span:
+ *  - Attached to the app's provider, the span starts with the call: the app's
+ *    own instrumentation (its HTTP client's spans) parents on it, and the app's
+ *    processors may read it. Everything happens in line.
+ *  - On our own provider nothing can parent on it (the call does not even enter
+ *    its context), so the call path only notes times and references. The
+ *    request is described while the call waits on the network, the response is
+ *    recorded after the call returns, from the copy the operation keeps (see
+ *    Operation.keep), and the span is created and ended after that, all batched
+ *    off the call path (end-queue.ts), with the times recorded during the call.
  */
-export class LlmCall {
-  readonly span: Span
+export class LlmCall implements Finishable {
+  /** Attached mode: the live span from the start. Standalone: built by finish(). */
+  private span: Span | undefined
   private readonly parent: Context
-  private readonly capture: boolean
-  private readonly defer: boolean
-  private readonly maxLen: number
   private readonly startedAt = performance.now()
   private firstChunkAt: number | undefined
-  private ended = false
+  private endedAt = 0
+  private state = OPEN
+  private finished = false
+  /** Standalone, until described: the request and what reads it. */
+  private describe: Describe | undefined
+  private params: Obj | undefined
+  /** Standalone: the span to be. */
+  private name = ''
+  private attrs: Attributes | undefined
+  /** Standalone: settled content (lazy-content.ts) as key, value, key, value… */
+  private pending: unknown[] | undefined
+  /** OK, ABORTED: records the response (or the partial stream) on the span. */
+  private record: ((call: LlmCall, arg: unknown) => void) | undefined
+  /** OK: the record's argument; FAILED: the error; ABORTED: the reason. */
+  private outcome: unknown
 
-  /** `attributes` becomes the span's (with the kind added): pass a fresh object. */
-  constructor(rt: Runtime, name: string, kind: SpanKindName, attributes: Attributes) {
+  constructor(
+    private readonly rt: Runtime,
+    describe: Describe,
+    params: Obj,
+  ) {
     this.parent = context.active()
-    attributes[ATTR.kind] = kind
-    this.span = rt.tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, this.parent)
-    this.capture = rt.config.captureContent
-    this.defer = rt.deferContent
-    this.maxLen = rt.config.maxContentLength
+    if (rt.mode === 'attached') {
+      try {
+        describe(this, params)
+      } catch (err) {
+        this.span?.end()
+        throw err
+      }
+      if (!this.span) throw new Error('describe did not begin the span')
+    } else {
+      this.describe = describe
+      this.params = params
+      // Runs while the request is on the network (the app's code is suspended in its await).
+      rt.ends.push(this)
+    }
   }
 
-  /** The context with this call's span active, for what runs inside the provider call. */
+  /** True when the response is recorded after the call returns: `record` must then get data the app cannot change. */
+  get deferred(): boolean {
+    return this.span === undefined
+  }
+
+  /** The first thing a Describe does. `attributes` becomes the span's: pass a fresh object. */
+  begin(name: string, kind: SpanKindName, attributes: Attributes): void {
+    attributes[ATTR.kind] = kind
+    if (this.rt.mode === 'attached') {
+      // Started now, timed by the Span's own clock: an app's processors may adjust it (the demo backdates spans).
+      this.span = this.rt.tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, this.parent)
+    } else {
+      this.name = name
+      this.attrs = attributes
+    }
+  }
+
+  /** The context with this call's span active, for what runs inside the provider call (attached mode). */
   context(): Context {
-    return trace.setSpan(this.parent, this.span)
+    return this.span ? trace.setSpan(this.parent, this.span) : this.parent
+  }
+
+  set(attributes: Attributes): void {
+    if (this.span) this.span.setAttributes(attributes)
+    else if (this.attrs) Object.assign(this.attrs, attributes)
   }
 
   /** Sets a content attribute (JSON), only when content capture is on. */
   content(key: string, value: unknown): void {
-    if (this.capture && value !== undefined) this.span.setAttribute(key, toJson(value, this.maxLen))
+    if (this.rt.config.captureContent && value !== undefined) this.setOne(key, toJson(value, this.rt.config.maxContentLength))
   }
 
   /**
@@ -44,65 +115,114 @@ export class LlmCall {
    * export, off the call, when that cannot change what is recorded (lazy-content.ts).
    */
   messages(key: string, value: Message[] | Part[] | undefined): void {
-    if (!this.capture || value === undefined) return
-    if (!this.defer || !deferContent(this.span, key, value, this.maxLen)) this.span.setAttribute(key, toJson(value, this.maxLen))
+    if (!this.rt.config.captureContent || value === undefined) return
+    const max = this.rt.config.maxContentLength
+    if (this.span) {
+      if (!this.rt.deferContent || !deferContent(this.span, key, value, max)) this.span.setAttribute(key, toJson(value, max))
+    } else if (isSettled(value, max)) (this.pending ??= []).push(key, value)
+    else this.setOne(key, toJson(value, max))
+  }
+
+  private setOne(key: string, value: string): void {
+    if (this.span) this.span.setAttribute(key, value)
+    else if (this.attrs) this.attrs[key] = value
   }
 
   markFirstChunk(): void {
-    if (this.firstChunkAt === undefined) {
-      this.firstChunkAt = performance.now()
-      this.span.setAttribute(ATTR.ttft, (this.firstChunkAt - this.startedAt) / 1000)
-    }
+    this.firstChunkAt ??= performance.now()
   }
 
-  /** Ends OK after `record(this, arg)` sets response attributes; a throwing `record` still ends the span. */
+  /** Ends OK; `record(this, arg)` sets the response attributes (a throwing `record` still ends the span). */
   succeed<A>(record: ((call: LlmCall, arg: A) => void) | undefined, arg: A): void {
-    if (this.ended) return
-    this.ended = true
-    if (record) {
-      try {
-        record(this, arg)
-      } catch (err) {
-        diag.instrumentationError('response recording', err)
-      }
-    }
-    this.span.end()
+    if (this.state !== OPEN) return
+    this.close(OK, record as LlmCall['record'], arg)
   }
 
   fail(err: unknown): void {
-    if (this.ended) return
-    this.ended = true
-    try {
-      recordError(this.span, err)
-    } catch (e) {
-      diag.instrumentationError('error recording', e)
-    }
-    this.span.end()
+    if (this.state !== OPEN) return
+    this.close(FAILED, undefined, err)
   }
 
   /** A stream the consumer stopped early (break, abort) is an error: the completion is partial. */
   abort(record: () => void, reason: string): void {
-    if (this.ended) return
-    this.ended = true
+    if (this.state !== OPEN) return
+    this.close(ABORTED, record, reason)
+  }
+
+  private close(state: number, record: LlmCall['record'], outcome: unknown): void {
+    this.endedAt = performance.now()
+    this.state = state
+    this.record = record
+    this.outcome = outcome
+    // Not described yet (the call never yielded to the event loop): do it before the app's code runs again.
+    this.runDescribe()
+    if (this.span) this.finish()
+    else this.rt.ends.push(this)
+  }
+
+  private runDescribe(): void {
+    const describe = this.describe
+    if (!describe) return
+    this.describe = undefined
     try {
-      record()
-      this.span.setAttribute(ATTR.errorType, 'aborted')
-      this.span.setStatus({ code: SpanStatusCode.ERROR, message: reason })
-    } catch (e) {
-      diag.instrumentationError('abort recording', e)
+      describe(this, this.params as Obj)
+    } catch (err) {
+      diag.instrumentationError('request recording', err)
     }
-    this.span.end()
+    this.params = undefined
+  }
+
+  /** Describes the request if due; once the call ended, records the outcome and ends the span at the recorded time. Never throws. */
+  finish(): void {
+    this.runDescribe()
+    if (this.state === OPEN || this.finished) return
+    this.finished = true
+    if (this.record) {
+      try {
+        this.record(this, this.state === OK ? this.outcome : undefined)
+      } catch (err) {
+        diag.instrumentationError('response recording', err)
+      }
+      this.record = undefined
+    }
+    let span = this.span
+    // A span built here (standalone) gets the call's own times; a live one ends now, on its own clock.
+    const at = span ? undefined : this.endedAt
+    try {
+      if (!span) {
+        // A request that could not be described (diag counted it) gets no span.
+        if (!this.attrs) return
+        span = this.rt.tracer.startSpan(this.name, { kind: SpanKind.CLIENT, attributes: this.attrs, startTime: this.startedAt }, this.parent)
+        const p = this.pending
+        if (p) {
+          const max = this.rt.config.maxContentLength
+          for (let i = 0; i < p.length; i += 2) setPendingContent(span, p[i] as string, p[i + 1], max)
+        }
+      }
+      if (this.firstChunkAt !== undefined) span.setAttribute(ATTR.ttft, (this.firstChunkAt - this.startedAt) / 1000)
+      if (this.state === FAILED) recordError(span, this.outcome, at)
+      else if (this.state === ABORTED) {
+        span.setAttribute(ATTR.errorType, 'aborted')
+        span.setStatus({ code: SpanStatusCode.ERROR, message: this.outcome as string })
+      }
+    } catch (err) {
+      diag.instrumentationError('span recording', err)
+    }
+    this.attrs = undefined
+    this.pending = undefined
+    this.outcome = undefined
+    span?.end(at)
   }
 }
 
-export function recordError(span: Span, err: unknown): void {
+export function recordError(span: Span, err: unknown, time?: number): void {
   const e = err as { name?: unknown; message?: unknown; status?: unknown; constructor?: { name?: string } } | undefined
   const type =
     (typeof e?.constructor?.name === 'string' && e.constructor.name !== 'Object' ? e.constructor.name : undefined) ??
     (typeof e?.name === 'string' ? e.name : '_OTHER')
   span.setAttribute(ATTR.errorType, type)
   if (typeof e?.status === 'number') span.setAttribute('http.response.status_code', e.status)
-  if (err instanceof Error) span.recordException(err)
+  if (err instanceof Error) span.recordException(err, time)
   span.setStatus({ code: SpanStatusCode.ERROR, message: typeof e?.message === 'string' ? e.message : String(err) })
 }
 

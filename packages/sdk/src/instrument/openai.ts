@@ -1,13 +1,17 @@
 import { context, type Attributes } from '@opentelemetry/api'
 import { ATTR, REQUEST_PARAMS } from '../attributes.js'
-import { arr, isObj, num, openaiChatInput, openaiChatOutput, responsesInput, responsesOutput, str, type Obj } from '../content.js'
+import { arr, copyData, isObj, num, openaiChatInput, openaiChatOutput, responsesInput, responsesOutput, str, type Obj } from '../content.js'
 import { diag } from '../diag.js'
-import { getRuntime, type Runtime } from '../runtime.js'
-import { LlmCall, setIf } from './llm-span.js'
+import { getRuntime } from '../runtime.js'
+import { LlmCall, setIf, type Describe } from './llm-span.js'
 import { wrapClient, type MethodHook } from './proxy.js'
 import { isAsyncIterable, observeApiPromise, observeStream, type ResultHooks } from './stainless.js'
 
 const PROVIDER = 'openai'
+
+const CHAT: Operation = { describe: describeChat, keep: keepChat, record: recordChat, stream: chatStream }
+const RESPONSES: Operation = { describe: describeResponses, keep: keepResponse, record: recordResponse, stream: responsesStream }
+const EMBEDDINGS: Operation = { describe: describeEmbeddings, keep: keepEmbeddings, record: recordEmbeddings }
 
 /**
  * Returns the same client, traced: chat.completions.create (plain and
@@ -17,11 +21,11 @@ const PROVIDER = 'openai'
  */
 export function wrapOpenAI<T extends object>(client: T): T {
   return wrapClient(client, {
-    'chat.completions.create': traced(startChat),
+    'chat.completions.create': traced(CHAT),
     'chat.completions.parse': throughWrappedClient,
     'chat.completions.stream': throughWrappedClient,
-    'responses.create': traced(startResponses),
-    'embeddings.create': traced(startEmbeddings),
+    'responses.create': traced(RESPONSES),
+    'embeddings.create': traced(EMBEDDINGS),
   })
 }
 
@@ -46,15 +50,14 @@ interface StreamAccumulator {
 export class Traced implements ResultHooks {
   constructor(
     readonly call: LlmCall,
-    /** Records a (non-streaming) response on the span. */
-    private readonly record: (call: LlmCall, value: Obj) => void,
+    private readonly op: Operation,
     /** Per-chunk accumulation when the request streams. */
     private readonly stream?: StreamAccumulator,
   ) {}
 
   value(v: unknown): void {
     if (this.stream && isAsyncIterable(v)) observeStreamFor(this.call, this.stream, v)
-    else if (isObj(v)) this.call.succeed(this.record, v)
+    else if (isObj(v)) this.call.succeed(this.op.record, this.op.keep(v))
     else this.call.succeed(undefined, undefined)
   }
 
@@ -63,17 +66,30 @@ export class Traced implements ResultHooks {
   }
 }
 
-type Starter = (rt: Runtime, params: Obj) => Traced
+/** What tracing one client method means: its request, its response, and its stream when it streams. */
+export interface Operation {
+  describe: Describe
+  /**
+   * What `record` reads of a response, copied when the client returns it: the
+   * recording may run after the app has the response (and could change it).
+   */
+  keep: (value: Obj) => Obj
+  /** Records a kept response on the span. */
+  record: (call: LlmCall, value: Obj) => void
+  /** Accumulates a streamed response (`stream: true`) into what `record` would have seen. */
+  stream?: (call: LlmCall) => StreamAccumulator
+}
 
-/** Shared call path: start span, run the real method in its context, observe the result. */
-export function traced(start: Starter): MethodHook {
+/** Shared call path: note the call, run the real method (in its span's context when attached), observe the result. */
+export function traced(op: Operation): MethodHook {
   return (original, self, args) => {
     const rt = getRuntime()
     const params = args[0]
     if (!rt || !isObj(params)) return original.apply(self, args)
     let t: Traced
     try {
-      t = start(rt, params)
+      const call = new LlmCall(rt, op.describe, params)
+      t = new Traced(call, op, op.stream && params.stream === true ? op.stream(call) : undefined)
     } catch (err) {
       diag.instrumentationError('openai request', err)
       return original.apply(self, args)
@@ -123,16 +139,26 @@ function requestAttributes(operation: string, params: Obj): Attributes {
   return attrs
 }
 
-function startChat(rt: Runtime, params: Obj): Traced {
-  const call = new LlmCall(rt, spanName('chat', params.model), 'llm', requestAttributes('chat', params))
+function describeChat(call: LlmCall, params: Obj): void {
+  call.begin(spanName('chat', params.model), 'llm', requestAttributes('chat', params))
   call.messages(ATTR.inputMessages, openaiChatInput(params.messages))
   if (Array.isArray(params.tools) && params.tools.length) call.content(ATTR.toolDefinitions, params.tools)
-  return new Traced(call, recordChat, params.stream === true ? chatStream(call) : undefined)
 }
 
 /** `chat gpt-4o`; `chat` without a model. */
 export function spanName(operation: string, model: unknown): string {
   return typeof model === 'string' ? `${operation} ${model}`.trim() : operation
+}
+
+function keepChat(v: Obj): Obj {
+  const choices = arr(v.choices)
+  const kept = new Array<unknown>(choices.length)
+  for (let i = 0; i < choices.length; i++) {
+    const c = choices[i]
+    // message → tool_calls → call → function; logprobs (large, unread) stay behind.
+    kept[i] = isObj(c) ? { finish_reason: c.finish_reason, message: copyData(c.message, 4) } : c
+  }
+  return { id: v.id, model: v.model, usage: copyData(v.usage, 2), choices: kept }
 }
 
 function recordChat(call: LlmCall, v: Obj): void {
@@ -150,7 +176,7 @@ function recordChat(call: LlmCall, v: Obj): void {
     setIf(attrs, ATTR.cacheRead, inDetails.cached_tokens)
     setIf(attrs, ATTR.reasoning, outDetails.reasoning_tokens)
   }
-  call.span.setAttributes(attrs)
+  call.set(attrs)
   call.messages(ATTR.outputMessages, openaiChatOutput(v.choices))
 }
 
@@ -207,12 +233,16 @@ function chatStream(call: LlmCall): StreamAccumulator {
 
 // ------------------------------------------------------------- responses
 
-function startResponses(rt: Runtime, params: Obj): Traced {
-  const call = new LlmCall(rt, spanName('chat', params.model), 'llm', requestAttributes('chat', params))
+function describeResponses(call: LlmCall, params: Obj): void {
+  call.begin(spanName('chat', params.model), 'llm', requestAttributes('chat', params))
   if (typeof params.instructions === 'string') call.messages(ATTR.systemInstructions, [{ type: 'text', content: params.instructions }])
   call.messages(ATTR.inputMessages, responsesInput(params.input))
   if (Array.isArray(params.tools) && params.tools.length) call.content(ATTR.toolDefinitions, params.tools)
-  return new Traced(call, recordResponse, params.stream === true ? responsesStream(call) : undefined)
+}
+
+function keepResponse(v: Obj): Obj {
+  // output → item → content/summary → part → annotations
+  return { id: v.id, model: v.model, status: v.status, incomplete_details: copyData(v.incomplete_details, 1), usage: copyData(v.usage, 2), output: copyData(v.output, 4) }
 }
 
 function recordResponse(call: LlmCall, v: Obj): void {
@@ -230,7 +260,7 @@ function recordResponse(call: LlmCall, v: Obj): void {
     if (isObj(u.input_tokens_details)) setIf(attrs, ATTR.cacheRead, u.input_tokens_details.cached_tokens)
     if (isObj(u.output_tokens_details)) setIf(attrs, ATTR.reasoning, u.output_tokens_details.reasoning_tokens)
   }
-  call.span.setAttributes(attrs)
+  call.set(attrs)
   call.messages(ATTR.outputMessages, responsesOutput(v.output, reason))
 }
 
@@ -255,21 +285,25 @@ function responsesStream(call: LlmCall): StreamAccumulator {
 
 // ------------------------------------------------------------ embeddings
 
-function startEmbeddings(rt: Runtime, params: Obj): Traced {
+function describeEmbeddings(call: LlmCall, params: Obj): void {
   const attrs: Attributes = { [ATTR.operation]: 'embeddings', [ATTR.provider]: PROVIDER }
   setIf(attrs, ATTR.requestModel, params.model)
   setIf(attrs, REQUEST_PARAMS.encodingFormats, typeof params.encoding_format === 'string' ? [params.encoding_format] : undefined)
   setIf(attrs, 'gen_ai.request.dimensions', params.dimensions)
-  const call = new LlmCall(rt, spanName('embeddings', params.model), 'embedding', attrs)
+  call.begin(spanName('embeddings', params.model), 'embedding', attrs)
   call.content(ATTR.inputValue, params.input)
-  return new Traced(call, recordEmbeddings)
+}
+
+/** The vectors are not recorded, only their dimension. */
+function keepEmbeddings(v: Obj): Obj {
+  const first = arr(v.data).find(isObj)
+  return { model: v.model, usage: copyData(v.usage, 1), dimension: first && Array.isArray(first.embedding) ? first.embedding.length : undefined }
 }
 
 function recordEmbeddings(call: LlmCall, v: Obj): void {
   const out: Attributes = {}
   setIf(out, ATTR.responseModel, v.model)
   if (isObj(v.usage)) setIf(out, ATTR.inputTokens, v.usage.prompt_tokens)
-  const first = arr(v.data).find(isObj)
-  if (first && Array.isArray(first.embedding)) out[ATTR.embeddingsDimension] = first.embedding.length
-  call.span.setAttributes(out)
+  setIf(out, ATTR.embeddingsDimension, v.dimension)
+  call.set(out)
 }

@@ -15,7 +15,10 @@ export interface ReceivedSpan {
   status: { code: number; message: string }
   resource: Record<string, unknown>
   scope: string
-  events: { name: string; attributes: Record<string, unknown> }[]
+  /** Epoch milliseconds (from the nanosecond fields). */
+  startMs: number
+  endMs: number
+  events: { name: string; timeMs: number; attributes: Record<string, unknown> }[]
 }
 
 const protoDir = fileURLToPath(new URL('../../proto', import.meta.url))
@@ -40,6 +43,8 @@ function attrs(list: { key: string; value: AnyValue }[] | undefined): Record<str
 }
 const hex = (b: string | undefined) => Buffer.from(b ?? '', 'base64').toString('hex')
 
+const nanosToMs = (v: unknown) => Number(BigInt(String(v ?? 0)) / 1000n) / 1000
+
 export function decodeOtlp(body: Buffer): ReceivedSpan[] {
   const msg = Request.toObject(Request.decode(body), { longs: String, bytes: String, defaults: false }) as {
     resourceSpans?: { resource?: { attributes?: [] }; scopeSpans?: { scope?: { name?: string }; spans?: Record<string, unknown>[] }[] }[]
@@ -59,7 +64,13 @@ export function decodeOtlp(body: Buffer): ReceivedSpan[] {
           status: { code: Number((s.status as { code?: number })?.code ?? 0), message: String((s.status as { message?: string })?.message ?? '') },
           resource,
           scope: ss.scope?.name ?? '',
-          events: ((s.events as { name: string; attributes?: [] }[]) ?? []).map((e) => ({ name: e.name, attributes: attrs(e.attributes) })),
+          startMs: nanosToMs(s.startTimeUnixNano),
+          endMs: nanosToMs(s.endTimeUnixNano),
+          events: ((s.events as { name: string; timeUnixNano?: string; attributes?: [] }[]) ?? []).map((e) => ({
+            name: e.name,
+            timeMs: nanosToMs(e.timeUnixNano),
+            attributes: attrs(e.attributes),
+          })),
         })
       }
     }
