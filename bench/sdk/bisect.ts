@@ -3,7 +3,7 @@
  * wrappers that each add one layer of what wrapOpenAI does, interleaved round
  * by round, median per variant. Uses the SDK's internals from source.
  *
- *   cd bench && node --conditions=@spanlens/source --import tsx sdk/bisect.ts [rounds=30] [perRound=300]
+ *   cd bench && [BISECT_HTTP=1] node --conditions=@spanlens/source --import tsx sdk/bisect.ts [rounds=30] [perRound=300]
  */
 // bench has no direct dependency on the OTel API; use the SDK's copy.
 import { context } from '../../packages/sdk/node_modules/@opentelemetry/api/build/esm/index.js'
@@ -11,12 +11,17 @@ import OpenAI from 'openai'
 import { init, wrapOpenAI } from '@spanlens/sdk'
 import { wrapClient } from '../../packages/sdk/src/instrument/proxy.js'
 import { observeApiPromise } from '../../packages/sdk/src/instrument/stainless.js'
-import { traced, Traced } from '../../packages/sdk/src/instrument/openai.js'
-import { LlmCall } from '../../packages/sdk/src/instrument/llm-span.js'
+import { traced } from '../../packages/sdk/src/instrument/openai.js'
 import { openaiChatInput, openaiChatOutput } from '../../packages/sdk/src/content.js'
-import { inProcessFetch, PARAMS } from './fixture.js'
+import { inProcessFetch, PARAMS, startLlmProcess } from './fixture.js'
 
-const make = () => new OpenAI({ apiKey: 'sk', baseURL: 'http://x/v1', maxRetries: 0, fetch: inProcessFetch })
+// BISECT_HTTP=1: real HTTP to a server in a child process (the issue's setting) instead of the in-process fetch.
+const server = process.env.BISECT_HTTP ? await startLlmProcess() : undefined
+const make = () =>
+  server
+    ? new OpenAI({ apiKey: 'sk', baseURL: `${server.url}/v1`, maxRetries: 0 })
+    : new OpenAI({ apiKey: 'sk', baseURL: 'http://x/v1', maxRetries: 0, fetch: inProcessFetch })
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 const rounds = Number(process.argv[2] ?? 30)
 const perRound = Number(process.argv[3] ?? 300)
@@ -43,26 +48,31 @@ const variants: [string, OpenAI][] = [
       'chat.completions.create': (fn, self, args) => observeApiPromise(context.with(context.active(), () => fn.apply(self, args)), noop),
     }),
   ],
-  ['traced(): empty span', wrapClient(make(), { 'chat.completions.create': traced((rt) => new Traced(new LlmCall(rt, 'chat', 'llm', {}), () => {})) })],
+  ['traced(): empty span', wrapClient(make(), { 'chat.completions.create': traced({ describe: (c) => c.begin('chat', 'llm', {}), keep: (v) => v, record: () => {} }) })],
   [
     '+ request/response attributes',
     wrapClient(make(), {
-      'chat.completions.create': traced((rt, p) => {
-        const call = new LlmCall(rt, 'chat gpt-4o-mini', 'llm', { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': String(p.model), 'gen_ai.request.temperature': 0.2 })
-        return new Traced(call, (c, v) => c.span.setAttributes({ 'gen_ai.response.model': String(v.model), 'gen_ai.response.id': String(v.id), 'gen_ai.usage.input_tokens': 12, 'gen_ai.usage.output_tokens': 7, 'gen_ai.response.finish_reasons': ['stop'] }))
+      'chat.completions.create': traced({
+        keep: (v) => v,
+        describe: (c, p) =>
+          c.begin('chat gpt-4o-mini', 'llm', { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': String(p.model), 'gen_ai.request.temperature': 0.2 }),
+        record: (c, v) => c.set({ 'gen_ai.response.model': String(v.model), 'gen_ai.response.id': String(v.id), 'gen_ai.usage.input_tokens': 12, 'gen_ai.usage.output_tokens': 7, 'gen_ai.response.finish_reasons': ['stop'] }),
       }),
     }),
   ],
   [
     '+ content (input, output)',
     wrapClient(make(), {
-      'chat.completions.create': traced((rt, p) => {
-        const call = new LlmCall(rt, 'chat gpt-4o-mini', 'llm', { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': String(p.model), 'gen_ai.request.temperature': 0.2 })
-        call.messages('gen_ai.input.messages', openaiChatInput(p.messages))
-        return new Traced(call, (c, v) => {
-          c.span.setAttributes({ 'gen_ai.response.model': String(v.model), 'gen_ai.response.id': String(v.id), 'gen_ai.usage.input_tokens': 12, 'gen_ai.usage.output_tokens': 7, 'gen_ai.response.finish_reasons': ['stop'] })
+      'chat.completions.create': traced({
+        keep: (v) => v,
+        describe: (c, p) => {
+          c.begin('chat gpt-4o-mini', 'llm', { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': String(p.model), 'gen_ai.request.temperature': 0.2 })
+          c.messages('gen_ai.input.messages', openaiChatInput(p.messages))
+        },
+        record: (c, v) => {
+          c.set({ 'gen_ai.response.model': String(v.model), 'gen_ai.response.id': String(v.id), 'gen_ai.usage.input_tokens': 12, 'gen_ai.usage.output_tokens': 7, 'gen_ai.response.finish_reasons': ['stop'] })
           c.messages('gen_ai.output.messages', openaiChatOutput(v.choices))
-        })
+        },
       }),
     }),
   ],
@@ -83,6 +93,8 @@ for (let r = 0; r < rounds; r++) {
       const t = process.hrtime.bigint()
       await variants[v]![1].chat.completions.create(PARAMS)
       times[v] = Number(process.hrtime.bigint() - t) / 1000
+      // What a wrapper does after the call (building the span) runs here, in no variant's time.
+      await settle()
     }
     for (let v = 0; v < variants.length; v++) {
       samples[v]!.push(times[v]!)
@@ -96,4 +108,5 @@ for (let v = 0; v < variants.length; v++) {
   const m = median(samples[v]!)
   console.log(`${variants[v]![0].padEnd(36)} ${m.toFixed(1).padStart(9)} ${(m - base).toFixed(1).padStart(6)} ${median(paired[v]!).toFixed(1).padStart(8)}`)
 }
+server?.close()
 process.exit(0)

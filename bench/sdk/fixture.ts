@@ -18,3 +18,22 @@ export const PARAMS = {
 /** Answers without any I/O: isolates the client and the wrapper from network noise. */
 export const inProcessFetch: typeof fetch = async () =>
   new Response(COMPLETION, { status: 200, headers: { 'content-type': 'application/json' } })
+
+/**
+ * A local HTTP server answering every request with COMPLETION, in a child
+ * process: the provider is another process in real life, and its work then
+ * stays out of the app's event loop and CPU figures.
+ */
+export async function startLlmProcess(): Promise<{ url: string; close: () => void }> {
+  const { spawn } = await import('node:child_process')
+  const code = `const body = ${JSON.stringify(COMPLETION)};
+require('node:http').createServer((req, res) => { req.resume(); req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(body)) })
+  .listen(0, '127.0.0.1', function () { process.stdout.write(String(this.address().port) + '\\n') })`
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const port = await new Promise<string>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('exit', (c) => reject(new Error(`LLM server exited with ${c}`)))
+    child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim()))
+  })
+  return { url: `http://127.0.0.1:${port}`, close: () => child.kill() }
+}

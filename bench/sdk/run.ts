@@ -3,7 +3,9 @@
  *  1. Added cost per wrapped chat.completions.create vs the bare openai client,
  *     against the same local HTTP server (median of thousands, interleaved rounds
  *     so drift hits both sides equally), plus the same with an in-process fetch
- *     to isolate the instrumentation from network noise.
+ *     to isolate the instrumentation from network noise. The loop yields once
+ *     between calls, and the SDK's CPU per call (including what it does after the
+ *     call and the export) is measured next to the latency.
  *  2. Throughput: 16 concurrent callers for 3 s against the local server,
  *     default exporter settings; spans exported vs dropped.
  *  3. Memory with the Spanlens endpoint down for 100k wrapped calls.
@@ -17,7 +19,7 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import OpenAI from 'openai'
 import { flush, getStats, init, shutdown, wrapOpenAI } from '@spanlens/sdk'
-import { COMPLETION, inProcessFetch, PARAMS } from './fixture.js'
+import { inProcessFetch, PARAMS, startLlmProcess } from './fixture.js'
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
@@ -34,11 +36,21 @@ const median = (xs: number[]) => {
   return s[Math.floor(s.length / 2)] as number
 }
 
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+/**
+ * `n` awaited calls, timed one by one. Between calls the loop yields once
+ * (setImmediate), as an app does when it goes back to its own I/O: what the SDK
+ * deliberately does after a call (building the span, see llm-span.ts) runs
+ * there, and is counted by cpuPerCall() instead of landing in whichever call
+ * happens to come next (which would charge it to the bare client half the time).
+ */
 async function timeCalls(client: OpenAI, n: number, out: number[]): Promise<void> {
   for (let i = 0; i < n; i++) {
     const t = process.hrtime.bigint()
     await client.chat.completions.create(PARAMS)
     out.push(Number(process.hrtime.bigint() - t) / 1000)
+    await settle()
   }
 }
 
@@ -60,6 +72,47 @@ async function overhead(label: string, make: () => OpenAI, rounds: number, perRo
   const mw = median(b)
   console.log(`${label}: bare ${mb.toFixed(1)} µs, wrapped ${mw.toFixed(1)} µs, added ${(mw - mb).toFixed(1)} µs per call (median of ${a.length} each)`)
   return { bare: mb, wrapped: mw, added: mw - mb, n: a.length }
+}
+
+/**
+ * All the CPU the SDK adds per call, wherever it runs: on the call path, in the
+ * batch that builds spans after calls, and the export (encoding, gzip, the
+ * request). Calls alternate bare/wrapped, each timed with the yield after it;
+ * every 500 wrapped calls a flush() sends their spans and its CPU is added to
+ * the wrapped side (the exporter is set so nothing leaves between flushes and
+ * lands in a bare call's time). Includes the in-process sink's share of the
+ * export requests, so it errs high. process.cpuUsage() counts all threads (GC
+ * helpers, the threadpool's gzip).
+ */
+async function cpuPerCall(label: string, make: () => OpenAI, n: number) {
+  const bare = make()
+  const wrapped = wrapOpenAI(make())
+  const cpu = (c0: NodeJS.CpuUsage) => {
+    const d = process.cpuUsage(c0)
+    return d.user + d.system
+  }
+  const one = async (client: OpenAI) => {
+    const c0 = process.cpuUsage()
+    await client.chat.completions.create(PARAMS)
+    await settle()
+    return cpu(c0)
+  }
+  for (let i = 0; i < 500; i++) await one(bare), await one(wrapped)
+  await flush(10_000)
+  let b = 0
+  let w = 0
+  for (let i = 1; i <= n; i++) {
+    b += await one(bare)
+    w += await one(wrapped)
+    if (i % 500 === 0) {
+      const c0 = process.cpuUsage()
+      await flush(10_000)
+      w += cpu(c0)
+    }
+  }
+  const added = (w - b) / n
+  console.log(`${label}: bare ${(b / n).toFixed(1)} µs CPU per call, added ${added.toFixed(1)} µs CPU per call (mean of ${n} alternated calls, export included)`)
+  return added
 }
 
 /** `workers` loops of awaited calls for `ms` milliseconds. */
@@ -88,10 +141,8 @@ async function main() {
   console.log(`sdk: ${fromSource ? 'source through tsx' : 'built package'} (${relative(process.cwd(), sdkPath)})`)
   console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}`)
 
-  const llm = await listen((req, res) => {
-    req.resume()
-    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(COMPLETION))
-  })
+  // The LLM server runs in a child process, as a provider would: its work stays out of the app's loop and CPU.
+  const llm = await startLlmProcess()
   const sink = await listen((req, res) => {
     req.resume()
     req.on('end', () => res.writeHead(200).end())
@@ -114,13 +165,13 @@ async function main() {
   const inproc = await overhead('in-process fetch, exporting ', inProc, 20, 500)
   await flush(10_000)
   const st = getStats()
-  // With the in-process fetch a call never leaves the microtask queue, so nothing
-  // else on the event loop runs (timers, sockets, the exporter's requests) until
-  // the loop of calls pauses: the queue overflows. Real apps do I/O per call.
-  console.log(
-    `  spans from the in-process phase: exported ${st.spansExported - afterHttp.spansExported}, dropped ${st.spansDropped - afterHttp.spansDropped} ` +
-      '(the in-process fetch never yields to the event loop, so exports wait until the phase ends)',
-  )
+  console.log(`  spans from the in-process phase: exported ${st.spansExported - afterHttp.spansExported}, dropped ${st.spansDropped - afterHttp.spansDropped}`)
+  await shutdown()
+
+  // CPU: exports leave only when flush() is called (see cpuPerCall).
+  init({ endpoint: sink.url, apiKey: 'bench', flushOnExit: false, env: {}, flushIntervalMs: 3_600_000, maxBatchSize: 1000 })
+  const cpuHttp = await cpuPerCall('CPU, local HTTP server', () => new OpenAI({ apiKey: 'sk', baseURL: `${llm.url}/v1`, maxRetries: 0 }), 5000)
+  const cpuInproc = await cpuPerCall('CPU, in-process fetch', inProc, 10_000)
   await shutdown()
 
   // Throughput: concurrent callers against the local LLM server, default exporter settings
@@ -135,11 +186,6 @@ async function main() {
   )
   await shutdown()
   const throughputRow = { ...burst, exported: tp.spansExported, dropped: tp.spansDropped }
-
-  // Export deferred (no batch leaves during the run): the synchronous cost a call pays on its own path.
-  init({ endpoint: sink.url, flushOnExit: false, env: {}, flushIntervalMs: 3_600_000, maxBatchSize: 100_000, maxQueueSize: 100_000 })
-  const hot = await overhead('in-process fetch, call path only', inProc, 20, 500)
-  await shutdown()
 
   // Endpoint down: nothing listens on port 1; spans pile into the bounded queue and are dropped oldest-first.
   init({ endpoint: 'http://127.0.0.1:1', flushOnExit: false, env: {}, logger: { debug() {}, warn() {}, error() {} } })
@@ -161,7 +207,7 @@ async function main() {
   await shutdown()
   llm.close()
   sink.close()
-  return { http, inproc, hot, heap, stats: s, httpSpans: afterHttp, throughputRow }
+  return { http, inproc, cpuHttp, cpuInproc, heap, stats: s, httpSpans: afterHttp, throughputRow }
 }
 
 const r = await main()
@@ -169,7 +215,7 @@ const heapMax = Math.max(...r.heap.slice(1).map((h) => h.mib))
 const heapAt10k = r.heap[1]?.mib ?? 0
 console.log(
   `summary: added per call ${r.http.added.toFixed(1)} µs (HTTP, exporting), ${r.inproc.added.toFixed(1)} µs (in-process, exporting), ` +
-    `${r.hot.added.toFixed(1)} µs (call path only); at ${Math.round((r.throughputRow.calls * 1000) / r.throughputRow.ms)} calls/s spans exported ${r.throughputRow.exported}, dropped ${r.throughputRow.dropped}; ` +
+    `CPU added per call ${r.cpuHttp.toFixed(1)} µs (HTTP), ${r.cpuInproc.toFixed(1)} µs (in-process); at ${Math.round((r.throughputRow.calls * 1000) / r.throughputRow.ms)} calls/s spans exported ${r.throughputRow.exported}, dropped ${r.throughputRow.dropped}; ` +
     `heap growth 10k→100k ${(heapMax - heapAt10k).toFixed(1)} MiB`,
 )
 process.exit(0)
