@@ -3,10 +3,9 @@ import { BasicTracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trac
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { resolveConfig, type InitOptions, type ResolvedConfig } from './config.js'
 import { AsyncLocalStorageContextManager } from './context-manager.js'
-import { consoleLogger, diag, describe, emptyStats, type SdkStats } from './diag.js'
+import { consoleLogger, diag, emptyStats, type SdkStats } from './diag.js'
 import { errors } from './errors.js'
 import { OtlpExporter } from './export/exporter.js'
-import { preloadProtos } from './export/otlp-encode.js'
 import { SCOPE_NAME, SpanlensSpanProcessor } from './processor.js'
 import { createRedactor, isContentAttribute } from './redact.js'
 import { idGenerator } from './ids.js'
@@ -28,11 +27,6 @@ export function init(options: InitOptions = {}): void {
   diag.logger = config.logger ?? consoleLogger(config.debug)
   diag.stats = emptyStats()
   if (!config.enabled) return
-  try {
-    preloadProtos()
-  } catch (err) {
-    throw errors.configInvalid(`cannot load the OTLP protos shipped with @spanlens/sdk: ${describe(err)}`)
-  }
 
   const redactor = createRedactor(config.redact)
   const resourceDefaults = resourceAttributes(config)

@@ -4,7 +4,7 @@ import type { Attributes } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { diag, describe } from '../diag.js'
 import { BoundedQueue } from './queue.js'
-import { encodeSpans, type AttributeTransform } from './otlp-encode.js'
+import { encodeRequest, encodeSpan, type AttributeTransform, type EncodedSpan } from './otlp-encode.js'
 
 const gzipAsync = promisify(gzip)
 
@@ -28,6 +28,9 @@ const MAX_DELAY_MS = 30_000
 
 type SendResult = { ok: true } | { ok: false; retryable: boolean; retryAfterMs?: number; reason: string }
 
+/** Spans ended but not encoded yet are encoded at once beyond this many (an app that never yields). */
+const MAX_UNENCODED = 256
+
 /**
  * Background OTLP/HTTP protobuf exporter: spans wait in a bounded queue and
  * leave in gzip batches on a timer (or as soon as a batch is full), up to
@@ -35,9 +38,16 @@ type SendResult = { ok: true } | { ok: false; retryable: boolean; retryAfterMs?:
  * half the spans at 3-5k calls/s: the queue filled while each request waited
  * for its reply. Memory stays bounded: the queue, plus one batch per request in
  * flight (retrying included). Nothing here is awaited by the app except flush().
+ *
+ * A span is encoded to its protobuf bytes soon after it ends (one setImmediate
+ * batch, not in the app's `span.end()`), and the queue keeps the bytes: span
+ * objects that waited seconds for their batch lived long enough to be promoted
+ * to V8's old space, which cost more GC than encoding them.
  */
 export class OtlpExporter {
-  private queue: BoundedQueue<ReadableSpan>
+  private queue: BoundedQueue<EncodedSpan>
+  private unencoded: ReadableSpan[] = []
+  private encodeScheduled = false
   private timer: NodeJS.Timeout
   private readonly inFlight = new Set<Promise<void>>()
   private stopped = false
@@ -50,7 +60,7 @@ export class OtlpExporter {
   }
 
   get pending(): number {
-    return this.queue.size
+    return this.queue.size + this.unencoded.length
   }
 
   enqueue(span: ReadableSpan): void {
@@ -59,8 +69,36 @@ export class OtlpExporter {
       return
     }
     diag.stats.spansQueued++
-    if (this.queue.push(span)) diag.stats.spansDropped++
-    if (this.queue.size >= this.opts.maxBatchSize) this.kick()
+    this.unencoded.push(span)
+    if (this.unencoded.length >= MAX_UNENCODED) this.encodePending()
+    else if (!this.encodeScheduled) {
+      this.encodeScheduled = true
+      setImmediate(this.runEncode)
+    }
+  }
+
+  private runEncode = (): void => {
+    this.encodeScheduled = false
+    this.encodePending()
+  }
+
+  /** Encodes every span that ended since the last batch into the queue. */
+  private encodePending(): void {
+    const spans = this.unencoded
+    if (spans.length === 0) return
+    this.unencoded = []
+    for (const span of spans) {
+      let bytes: Uint8Array
+      try {
+        bytes = encodeSpan(span, this.opts.transform)
+      } catch (err) {
+        diag.stats.spansDropped++
+        diag.instrumentationError('span encoding', err)
+        continue
+      }
+      if (this.queue.push({ resource: span.resource, scope: span.instrumentationScope, bytes })) diag.stats.spansDropped++
+    }
+    this.kick(true)
   }
 
   /** In-flight export requests (for tests and stats). */
@@ -68,9 +106,14 @@ export class OtlpExporter {
     return this.inFlight.size
   }
 
-  /** Starts requests for queued spans while there is a free slot. */
-  private kick(): void {
-    while (this.inFlight.size < this.opts.maxConcurrentExports && this.queue.size > 0) {
+  /**
+   * Starts requests for queued spans while there is a free slot; with `fullOnly`
+   * (a batch just filled), only for full batches: a partial one waits for the timer.
+   */
+  private kick(fullOnly = false): void {
+    if (!fullOnly) this.encodePending()
+    const min = fullOnly ? this.opts.maxBatchSize : 1
+    while (this.inFlight.size < this.opts.maxConcurrentExports && this.queue.size >= min) {
       const batch = this.queue.take(this.opts.maxBatchSize)
       const request: Promise<void> = this.exportBatch(batch)
         .catch((err: unknown) => {
@@ -83,17 +126,15 @@ export class OtlpExporter {
           // wire; a partial one waits for the timer. Re-kicking on any queued span
           // sent a request per ~20 spans at 1k calls/s, each with its own gzip and
           // HTTP round trip on the app's thread.
-          if (this.queue.size >= this.opts.maxBatchSize) this.kick()
+          this.kick(true)
         })
       this.inFlight.add(request)
     }
   }
 
 
-  private async exportBatch(batch: ReadableSpan[]): Promise<void> {
-    const body = await gzipAsync(
-      encodeSpans(batch, { transform: this.opts.transform, resourceDefaults: this.opts.resourceDefaults }),
-    )
+  private async exportBatch(batch: EncodedSpan[]): Promise<void> {
+    const body = await gzipAsync(encodeRequest(batch, { resourceDefaults: this.opts.resourceDefaults }))
     for (let attempt = 0; ; attempt++) {
       const result = await this.send(body)
       if (result.ok) {
@@ -149,14 +190,14 @@ export class OtlpExporter {
       }, timeoutMs)
     })
     const work = (async () => {
-      while (!timedOut && (this.inFlight.size > 0 || this.queue.size > 0)) {
+      while (!timedOut && (this.inFlight.size > 0 || this.pending > 0)) {
         this.kick()
         await Promise.race(this.inFlight)
       }
     })()
     await Promise.race([work, deadline])
     clearTimeout(timer)
-    return !timedOut && this.queue.size === 0 && this.inFlight.size === 0
+    return !timedOut && this.pending === 0 && this.inFlight.size === 0
   }
 
   async shutdown(timeoutMs?: number): Promise<boolean> {

@@ -1,86 +1,91 @@
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import { join } from 'node:path'
 import protobuf from 'protobufjs'
-import type { AttributeValue, Attributes, HrTime } from '@opentelemetry/api'
+import type { Attributes, HrTime } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { materializeContent } from '../lazy-content.js'
 
 /**
- * ReadableSpan[] → ExportTraceServiceRequest bytes, with the vendored OTLP
- * protos. Runs off the app's hot path (in the exporter's batch loop).
+ * ReadableSpan → OTLP protobuf bytes with protobufjs's Writer. The field tags
+ * below come from the vendored opentelemetry-proto files (proto/); a test
+ * checks them against those files and decodes what this writes with them.
+ * Runs off the app's call path.
  */
-
-// src/export/ in the repo, dist/ once bundled: look upward for the package's proto/.
-function protoRoot(): string {
-  for (const rel of ['../proto', '../../proto', '../../../proto']) {
-    const dir = fileURLToPath(new URL(rel, import.meta.url))
-    if (existsSync(join(dir, 'opentelemetry'))) return dir
-  }
-  throw new Error('@spanlens/sdk: vendored OTLP protos not found next to the package')
-}
-
-let requestType: protobuf.Type | undefined
-function exportRequestType(): protobuf.Type {
-  if (!requestType) {
-    const root = new protobuf.Root()
-    const base = protoRoot()
-    root.resolvePath = (_origin, target) => join(base, target)
-    root.loadSync('opentelemetry/proto/collector/trace/v1/trace_service.proto')
-    requestType = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest')
-  }
-  return requestType
-}
-
-/** Loads the protos now so a packaging problem shows at init, not at the first export. */
-export function preloadProtos(): void {
-  exportRequestType()
-}
-
-interface AnyValue {
-  stringValue?: string
-  boolValue?: boolean
-  intValue?: number
-  doubleValue?: number
-  arrayValue?: { values: AnyValue[] }
-}
-interface KeyValue {
-  key: string
-  value: AnyValue
-}
 
 export type AttributeTransform = (key: string, value: string) => string
 
-function anyValue(v: AttributeValue | null | undefined): AnyValue | undefined {
+// Field tags, (field number << 3) | wire type, from the vendored opentelemetry-proto files.
+// Wire types: 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32.
+export const TAGS = {
+  request: { resourceSpans: 10 },
+  resourceSpans: { resource: 10, scopeSpans: 18 },
+  resource: { attributes: 10 },
+  scopeSpans: { scope: 10, spans: 18 },
+  scope: { name: 10, version: 18 },
+  span: {
+    traceId: 10,
+    spanId: 18,
+    traceState: 26,
+    parentSpanId: 34,
+    name: 42,
+    kind: 48,
+    start: 57,
+    end: 65,
+    attributes: 74,
+    droppedAttributes: 80,
+    events: 90,
+    droppedEvents: 96,
+    links: 106,
+    droppedLinks: 112,
+    status: 122,
+    flags: 133,
+  },
+  event: { time: 9, name: 18, attributes: 26, droppedAttributes: 32 },
+  link: { traceId: 10, spanId: 18, traceState: 26, attributes: 34, droppedAttributes: 40, flags: 53 },
+  status: { message: 18, code: 24 },
+  keyValue: { key: 10, value: 18 },
+  anyValue: { string: 10, bool: 16, int: 24, double: 33, array: 42 },
+  arrayValue: { values: 10 },
+} as const
+
+type Writer = protobuf.Writer
+
+function writeAnyValue(w: Writer, v: unknown): void {
   switch (typeof v) {
     case 'string':
-      return { stringValue: v }
+      w.uint32(TAGS.anyValue.string).string(v)
+      return
     case 'boolean':
-      return { boolValue: v }
+      w.uint32(TAGS.anyValue.bool).bool(v)
+      return
     case 'number':
-      return Number.isInteger(v) && Math.abs(v) <= Number.MAX_SAFE_INTEGER ? { intValue: v } : { doubleValue: v }
+      if (Number.isInteger(v) && Math.abs(v) <= Number.MAX_SAFE_INTEGER) w.uint32(TAGS.anyValue.int).int64(v)
+      else w.uint32(TAGS.anyValue.double).double(v)
+      return
     case 'object':
       if (Array.isArray(v)) {
-        const values: AnyValue[] = []
-        for (const item of v) values.push(anyValue(item as AttributeValue) ?? {})
-        return { arrayValue: { values } }
+        w.uint32(TAGS.anyValue.array).fork()
+        for (const item of v) {
+          w.uint32(TAGS.arrayValue.values).fork()
+          writeAnyValue(w, item)
+          w.ldelim()
+        }
+        w.ldelim()
       }
-      return undefined
+      return
     default:
-      return undefined
   }
 }
 
-function keyValues(attrs: Attributes | undefined, transform?: AttributeTransform): KeyValue[] {
-  const out: KeyValue[] = []
-  if (!attrs) return out
+/** Attributes as repeated KeyValue under `tag`; values that are not OTLP values are left out. */
+function writeAttributes(w: Writer, tag: number, attrs: Attributes | undefined, transform?: AttributeTransform): void {
+  if (!attrs) return
   for (const key of Object.keys(attrs)) {
-    let raw = attrs[key]
-    if (transform && typeof raw === 'string') raw = transform(key, raw)
-    const value = anyValue(raw)
-    if (value) out.push({ key, value })
+    let v: unknown = attrs[key]
+    if (v === undefined || v === null || (typeof v === 'object' && !Array.isArray(v))) continue
+    if (transform && typeof v === 'string') v = transform(key, v)
+    w.uint32(tag).fork().uint32(TAGS.keyValue.key).string(key).uint32(TAGS.keyValue.value).fork()
+    writeAnyValue(w, v)
+    w.ldelim().ldelim()
   }
-  return out
 }
 
 // fixed64 as {low, high}: protobufjs writes it exactly without the optional `long` package.
@@ -88,73 +93,103 @@ function nanos(t: HrTime): { low: number; high: number } {
   const n = BigInt(t[0]) * 1_000_000_000n + BigInt(t[1])
   return { low: Number(n & 0xffffffffn), high: Number(n >> 32n) }
 }
+const fixed64 = (w: Writer, tag: number, t: HrTime) => w.uint32(tag).fixed64(nanos(t) as unknown as number)
 
 const hex = (s: string): Buffer => Buffer.from(s, 'hex')
 
+/**
+ * One span as the bytes of an OTLP `Span` message, written field by field with
+ * protobufjs's Writer (no intermediate objects, no reflection). The exporter
+ * keeps these bytes instead of the span, so queued spans cost the GC almost
+ * nothing. Prompts and completions whose JSON was left for now are written here.
+ */
+export function encodeSpan(s: ReadableSpan, transform?: AttributeTransform): Uint8Array {
+  materializeContent(s)
+  const w = protobuf.Writer.create()
+  const ctx = s.spanContext()
+  w.uint32(TAGS.span.traceId).bytes(hex(ctx.traceId))
+  w.uint32(TAGS.span.spanId).bytes(hex(ctx.spanId))
+  const traceState = ctx.traceState?.serialize()
+  if (traceState) w.uint32(TAGS.span.traceState).string(traceState)
+  const parent = s.parentSpanContext?.spanId
+  if (parent) w.uint32(TAGS.span.parentSpanId).bytes(hex(parent))
+  w.uint32(TAGS.span.name).string(s.name)
+  // OTLP SpanKind is the API's enum + 1 (0 is UNSPECIFIED there).
+  w.uint32(TAGS.span.kind).int32(s.kind + 1)
+  fixed64(w, TAGS.span.start, s.startTime)
+  fixed64(w, TAGS.span.end, s.endTime)
+  writeAttributes(w, TAGS.span.attributes, s.attributes, transform)
+  if (s.droppedAttributesCount) w.uint32(TAGS.span.droppedAttributes).uint32(s.droppedAttributesCount)
+  for (const e of s.events) {
+    w.uint32(TAGS.span.events).fork()
+    fixed64(w, TAGS.event.time, e.time)
+    w.uint32(TAGS.event.name).string(e.name)
+    writeAttributes(w, TAGS.event.attributes, e.attributes, transform)
+    if (e.droppedAttributesCount) w.uint32(TAGS.event.droppedAttributes).uint32(e.droppedAttributesCount)
+    w.ldelim()
+  }
+  if (s.droppedEventsCount) w.uint32(TAGS.span.droppedEvents).uint32(s.droppedEventsCount)
+  for (const l of s.links) {
+    w.uint32(TAGS.span.links).fork()
+    w.uint32(TAGS.link.traceId).bytes(hex(l.context.traceId))
+    w.uint32(TAGS.link.spanId).bytes(hex(l.context.spanId))
+    const linkState = l.context.traceState?.serialize()
+    if (linkState) w.uint32(TAGS.link.traceState).string(linkState)
+    writeAttributes(w, TAGS.link.attributes, l.attributes)
+    if (l.droppedAttributesCount) w.uint32(TAGS.link.droppedAttributes).uint32(l.droppedAttributesCount)
+    if (l.context.traceFlags) w.uint32(TAGS.link.flags).fixed32(l.context.traceFlags)
+    w.ldelim()
+  }
+  if (s.droppedLinksCount) w.uint32(TAGS.span.droppedLinks).uint32(s.droppedLinksCount)
+  if (s.status.code || s.status.message) {
+    w.uint32(TAGS.span.status).fork()
+    if (s.status.message) w.uint32(TAGS.status.message).string(s.status.message)
+    if (s.status.code) w.uint32(TAGS.status.code).int32(s.status.code)
+    w.ldelim()
+  }
+  if (ctx.traceFlags) w.uint32(TAGS.span.flags).fixed32(ctx.traceFlags)
+  return w.finish()
+}
+
+/** A span ready to send: its bytes, and the resource and scope it is grouped under. */
+export interface EncodedSpan {
+  resource: ReadableSpan['resource']
+  scope: ReadableSpan['instrumentationScope']
+  bytes: Uint8Array
+}
+
 export interface EncodeOptions {
-  /** Redaction of content attributes, applied here so it runs off the hot path. */
-  transform?: AttributeTransform
   /** Resource attributes to add where a span's resource lacks them (attach mode). */
   resourceDefaults?: Attributes
 }
 
-export function encodeSpans(spans: ReadableSpan[], opts: EncodeOptions = {}): Uint8Array {
-  const byResource = new Map<object, Map<string, { scope: ReadableSpan['instrumentationScope']; spans: ReadableSpan[] }>>()
+/** An ExportTraceServiceRequest around already encoded spans, grouped by resource and scope. */
+export function encodeRequest(spans: EncodedSpan[], opts: EncodeOptions = {}): Uint8Array {
+  const byResource = new Map<object, Map<string, { scope: EncodedSpan['scope']; spans: Uint8Array[] }>>()
   for (const span of spans) {
     let scopes = byResource.get(span.resource)
     if (!scopes) byResource.set(span.resource, (scopes = new Map()))
-    const scopeKey = `${span.instrumentationScope.name}@${span.instrumentationScope.version ?? ''}`
+    const scopeKey = `${span.scope.name}@${span.scope.version ?? ''}`
     let group = scopes.get(scopeKey)
-    if (!group) scopes.set(scopeKey, (group = { scope: span.instrumentationScope, spans: [] }))
-    group.spans.push(span)
+    if (!group) scopes.set(scopeKey, (group = { scope: span.scope, spans: [] }))
+    group.spans.push(span.bytes)
   }
-  const resourceSpans = []
+  const w = protobuf.Writer.create()
   for (const [resource, scopes] of byResource) {
-    const attrs = { ...opts.resourceDefaults, ...(resource as ReadableSpan['resource']).attributes }
-    resourceSpans.push({
-      resource: { attributes: keyValues(attrs) },
-      scopeSpans: [...scopes.values()].map(({ scope, spans: group }) => ({
-        scope: { name: scope.name, version: scope.version ?? '' },
-        spans: group.map((s) => encodeSpan(s, opts.transform)),
-      })),
-    })
+    w.uint32(TAGS.request.resourceSpans).fork()
+    w.uint32(TAGS.resourceSpans.resource).fork()
+    writeAttributes(w, TAGS.resource.attributes, { ...opts.resourceDefaults, ...(resource as ReadableSpan['resource']).attributes })
+    w.ldelim()
+    for (const { scope, spans: group } of scopes.values()) {
+      w.uint32(TAGS.resourceSpans.scopeSpans).fork()
+      w.uint32(TAGS.scopeSpans.scope).fork().uint32(TAGS.scope.name).string(scope.name)
+      if (scope.version) w.uint32(TAGS.scope.version).string(scope.version)
+      w.ldelim()
+      // An embedded message is its bytes, length-prefixed: exactly what bytes() writes.
+      for (const bytes of group) w.uint32(TAGS.scopeSpans.spans).bytes(bytes)
+      w.ldelim()
+    }
+    w.ldelim()
   }
-  const type = exportRequestType()
-  return type.encode({ resourceSpans }).finish()
-}
-
-function encodeSpan(s: ReadableSpan, transform: AttributeTransform | undefined) {
-  // Prompts and completions whose JSON was left for now, off the app's calls.
-  materializeContent(s)
-  const ctx = s.spanContext()
-  const parent = s.parentSpanContext
-  return {
-    traceId: hex(ctx.traceId),
-    spanId: hex(ctx.spanId),
-    traceState: ctx.traceState?.serialize() ?? '',
-    parentSpanId: parent?.spanId ? hex(parent.spanId) : Buffer.alloc(0),
-    flags: ctx.traceFlags,
-    name: s.name,
-    // OTLP SpanKind is the API's enum + 1 (0 is UNSPECIFIED there).
-    kind: s.kind + 1,
-    startTimeUnixNano: nanos(s.startTime),
-    endTimeUnixNano: nanos(s.endTime),
-    attributes: keyValues(s.attributes, transform),
-    droppedAttributesCount: s.droppedAttributesCount,
-    events: s.events.map((e) => ({
-      timeUnixNano: nanos(e.time),
-      name: e.name,
-      attributes: keyValues(e.attributes, transform),
-      droppedAttributesCount: e.droppedAttributesCount ?? 0,
-    })),
-    droppedEventsCount: s.droppedEventsCount,
-    links: s.links.map((l) => ({
-      traceId: hex(l.context.traceId),
-      spanId: hex(l.context.spanId),
-      attributes: keyValues(l.attributes),
-      droppedAttributesCount: l.droppedAttributesCount ?? 0,
-    })),
-    droppedLinksCount: s.droppedLinksCount,
-    status: { code: s.status.code, message: s.status.message ?? '' },
-  }
+  return w.finish()
 }

@@ -25,6 +25,7 @@ const protoDir = fileURLToPath(new URL('../../proto', import.meta.url))
 const root = new protobuf.Root()
 root.resolvePath = (_o, target) => join(protoDir, target)
 root.loadSync('opentelemetry/proto/collector/trace/v1/trace_service.proto')
+export const protoRoot = root
 const Request = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest')
 
 type AnyValue = { stringValue?: string; boolValue?: boolean; intValue?: string | number; doubleValue?: number; arrayValue?: { values?: AnyValue[] } }

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest'
+import protobuf from 'protobufjs'
+import { context, createTraceState, SpanKind, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api'
+import { resourceFromAttributes } from '@opentelemetry/resources'
+import { BasicTracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace-base'
+import { encodeRequest, encodeSpan, TAGS } from '../src/export/otlp-encode.js'
+import { protoRoot } from './helpers/receiver.js'
+
+const WIRE: Record<string, number> = { bytes: 2, string: 2, fixed64: 1, fixed32: 5, double: 1, bool: 0, int64: 0, int32: 0, uint32: 0 }
+
+/** The tag the vendored .proto gives `message.field` ((id << 3) | wire type). */
+function protoTag(message: string, field: string): number {
+  const f = protoRoot.lookupType(`opentelemetry.proto.${message}`).fields[field]
+  if (!f) throw new Error(`${message}.${field} is not in the vendored protos`)
+  f.resolve()
+  // Nothing we write is packed: a repeated field has its element's wire type.
+  const wire = f.resolvedType instanceof protobuf.Enum ? 0 : f.resolvedType ? 2 : WIRE[f.type]
+  if (wire === undefined) throw new Error(`no wire type for ${f.type}`)
+  return (f.id << 3) | wire
+}
+
+describe('OTLP encoding of exported spans', () => {
+  it('writes every field with the tag the vendored opentelemetry-proto files give it', () => {
+    const pairs: [number, string, string][] = [
+      [TAGS.request.resourceSpans, 'collector.trace.v1.ExportTraceServiceRequest', 'resourceSpans'],
+      [TAGS.resourceSpans.resource, 'trace.v1.ResourceSpans', 'resource'],
+      [TAGS.resourceSpans.scopeSpans, 'trace.v1.ResourceSpans', 'scopeSpans'],
+      [TAGS.resource.attributes, 'resource.v1.Resource', 'attributes'],
+      [TAGS.scopeSpans.scope, 'trace.v1.ScopeSpans', 'scope'],
+      [TAGS.scopeSpans.spans, 'trace.v1.ScopeSpans', 'spans'],
+      [TAGS.scope.name, 'common.v1.InstrumentationScope', 'name'],
+      [TAGS.scope.version, 'common.v1.InstrumentationScope', 'version'],
+      [TAGS.span.traceId, 'trace.v1.Span', 'traceId'],
+      [TAGS.span.spanId, 'trace.v1.Span', 'spanId'],
+      [TAGS.span.traceState, 'trace.v1.Span', 'traceState'],
+      [TAGS.span.parentSpanId, 'trace.v1.Span', 'parentSpanId'],
+      [TAGS.span.name, 'trace.v1.Span', 'name'],
+      [TAGS.span.kind, 'trace.v1.Span', 'kind'],
+      [TAGS.span.start, 'trace.v1.Span', 'startTimeUnixNano'],
+      [TAGS.span.end, 'trace.v1.Span', 'endTimeUnixNano'],
+      [TAGS.span.attributes, 'trace.v1.Span', 'attributes'],
+      [TAGS.span.droppedAttributes, 'trace.v1.Span', 'droppedAttributesCount'],
+      [TAGS.span.events, 'trace.v1.Span', 'events'],
+      [TAGS.span.droppedEvents, 'trace.v1.Span', 'droppedEventsCount'],
+      [TAGS.span.links, 'trace.v1.Span', 'links'],
+      [TAGS.span.droppedLinks, 'trace.v1.Span', 'droppedLinksCount'],
+      [TAGS.span.status, 'trace.v1.Span', 'status'],
+      [TAGS.span.flags, 'trace.v1.Span', 'flags'],
+      [TAGS.event.time, 'trace.v1.Span.Event', 'timeUnixNano'],
+      [TAGS.event.name, 'trace.v1.Span.Event', 'name'],
+      [TAGS.event.attributes, 'trace.v1.Span.Event', 'attributes'],
+      [TAGS.event.droppedAttributes, 'trace.v1.Span.Event', 'droppedAttributesCount'],
+      [TAGS.link.traceId, 'trace.v1.Span.Link', 'traceId'],
+      [TAGS.link.spanId, 'trace.v1.Span.Link', 'spanId'],
+      [TAGS.link.traceState, 'trace.v1.Span.Link', 'traceState'],
+      [TAGS.link.attributes, 'trace.v1.Span.Link', 'attributes'],
+      [TAGS.link.droppedAttributes, 'trace.v1.Span.Link', 'droppedAttributesCount'],
+      [TAGS.link.flags, 'trace.v1.Span.Link', 'flags'],
+      [TAGS.status.message, 'trace.v1.Status', 'message'],
+      [TAGS.status.code, 'trace.v1.Status', 'code'],
+      [TAGS.keyValue.key, 'common.v1.KeyValue', 'key'],
+      [TAGS.keyValue.value, 'common.v1.KeyValue', 'value'],
+      [TAGS.anyValue.string, 'common.v1.AnyValue', 'stringValue'],
+      [TAGS.anyValue.bool, 'common.v1.AnyValue', 'boolValue'],
+      [TAGS.anyValue.int, 'common.v1.AnyValue', 'intValue'],
+      [TAGS.anyValue.double, 'common.v1.AnyValue', 'doubleValue'],
+      [TAGS.anyValue.array, 'common.v1.AnyValue', 'arrayValue'],
+      [TAGS.arrayValue.values, 'common.v1.ArrayValue', 'values'],
+    ]
+    for (const [tag, message, field] of pairs) expect(`${message}.${field} ${tag}`).toBe(`${message}.${field} ${protoTag(message, field)}`)
+  })
+
+  it('round-trips a span with every kind of field through protobufjs', () => {
+    const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ 'service.name': 'svc', 'service.version': '2' }) })
+    const tracer = provider.getTracer('scope-a', '1.0.0')
+    const parentCtx = trace.setSpanContext(context.active(), {
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+      traceFlags: TraceFlags.SAMPLED,
+      traceState: createTraceState('vendor=v1'),
+    })
+    const span = tracer.startSpan(
+      'chat gpt-4o',
+      {
+        kind: SpanKind.CLIENT,
+        startTime: [1_763_000_000, 123_456_789],
+        attributes: {
+          s: 'text', b: true, i: 42, neg: -7, big: 2 ** 60, d: 0.25, sa: ['x', 'y'], na: [1, 2.5], ba: [false],
+        },
+        links: [{ context: { traceId: '11111111111111111111111111111111', spanId: '2222222222222222', traceFlags: 1 }, attributes: { why: 'retry' } }],
+      },
+      parentCtx,
+    )
+    span.addEvent('exception', { 'exception.message': 'boom' }, [1_763_000_000, 500_000_000])
+    span.setStatus({ code: SpanStatusCode.ERROR, message: 'bad' })
+    span.end([1_763_000_001, 1])
+    const s = span as unknown as ReadableSpan
+    const body = encodeRequest([{ resource: s.resource, scope: s.instrumentationScope, bytes: encodeSpan(s, (k, v) => (k === 's' ? v.toUpperCase() : v)) }], {
+      resourceDefaults: { 'telemetry.sdk.name': '@spanlens/sdk', 'service.name': 'overridden by the span resource' },
+    })
+    const Request = protoRoot.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest')
+    const decoded = Request.toObject(Request.decode(body), { longs: String, bytes: String, defaults: false, enums: Number }) as any
+    const rs = decoded.resourceSpans[0]
+    expect(rs.resource.attributes).toEqual([
+      { key: 'telemetry.sdk.name', value: { stringValue: '@spanlens/sdk' } },
+      { key: 'service.name', value: { stringValue: 'svc' } },
+      { key: 'service.version', value: { stringValue: '2' } },
+    ])
+    expect(rs.scopeSpans[0].scope).toEqual({ name: 'scope-a', version: '1.0.0' })
+    const got = rs.scopeSpans[0].spans[0]
+    const b64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64')
+    expect(got).toMatchObject({
+      traceId: b64('0af7651916cd43dd8448eb211c80319c'),
+      spanId: b64(s.spanContext().spanId),
+      traceState: 'vendor=v1',
+      parentSpanId: b64('b7ad6b7169203331'),
+      flags: 1,
+      name: 'chat gpt-4o',
+      kind: 3,
+      startTimeUnixNano: '1763000000123456789',
+      endTimeUnixNano: '1763000001000000001',
+      status: { code: 2, message: 'bad' },
+    })
+    expect(got.attributes).toEqual([
+      { key: 's', value: { stringValue: 'TEXT' } },
+      { key: 'b', value: { boolValue: true } },
+      { key: 'i', value: { intValue: '42' } },
+      { key: 'neg', value: { intValue: '-7' } },
+      { key: 'big', value: { doubleValue: 2 ** 60 } },
+      { key: 'd', value: { doubleValue: 0.25 } },
+      { key: 'sa', value: { arrayValue: { values: [{ stringValue: 'x' }, { stringValue: 'y' }] } } },
+      { key: 'na', value: { arrayValue: { values: [{ intValue: '1' }, { doubleValue: 2.5 }] } } },
+      { key: 'ba', value: { arrayValue: { values: [{ boolValue: false }] } } },
+    ])
+    expect(got.events).toEqual([
+      { timeUnixNano: '1763000000500000000', name: 'exception', attributes: [{ key: 'exception.message', value: { stringValue: 'boom' } }] },
+    ])
+    expect(got.links).toEqual([
+      { traceId: b64('11111111111111111111111111111111'), spanId: b64('2222222222222222'), flags: 1, attributes: [{ key: 'why', value: { stringValue: 'retry' } }] },
+    ])
+  })
+})
