@@ -21,7 +21,10 @@ const make = () =>
   server
     ? new OpenAI({ apiKey: 'sk', baseURL: `${server.url}/v1`, maxRetries: 0 })
     : new OpenAI({ apiKey: 'sk', baseURL: 'http://x/v1', maxRetries: 0, fetch: inProcessFetch })
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve))
+// Three turns: spans are built in one setImmediate batch and encoded in the next (see run.ts).
+const settle = async () => {
+  for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve))
+}
 
 const rounds = Number(process.argv[2] ?? 30)
 const perRound = Number(process.argv[3] ?? 300)

@@ -26,7 +26,9 @@ const server = process.env.PROFILE_HTTP ? await startLlmProcess() : undefined
 const base = server
   ? new OpenAI({ apiKey: 'sk', baseURL: `${server.url}/v1`, maxRetries: 0 })
   : new OpenAI({ apiKey: 'sk', baseURL: 'http://x/v1', maxRetries: 0, fetch: inProcessFetch })
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve))
+const settle = async () => {
+  for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve))
+}
 const client = mode === 'bare' ? base : wrapOpenAI(base)
 await wrapOpenAI(base).chat.completions.create(PARAMS)
 for (let i = 0; i < 2000; i++) await client.chat.completions.create(PARAMS)

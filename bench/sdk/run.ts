@@ -36,12 +36,19 @@ const median = (xs: number[]) => {
   return s[Math.floor(s.length / 2)] as number
 }
 
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve))
+/**
+ * Yields to the event loop until what the SDK does after a call has run: the
+ * span is built in one setImmediate batch and encoded for export in the next
+ * (hence three turns, one to spare), as it would while an app waits on I/O.
+ */
+const settle = async () => {
+  for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve))
+}
 
 /**
- * `n` awaited calls, timed one by one. Between calls the loop yields once
- * (setImmediate), as an app does when it goes back to its own I/O: what the SDK
- * deliberately does after a call (building the span, see llm-span.ts) runs
+ * `n` awaited calls, timed one by one. Between calls the loop yields (settle()),
+ * as an app does when it goes back to its own I/O: what the SDK deliberately
+ * does after a call (building the span, see llm-span.ts; encoding it) runs
  * there, and is counted by cpuPerCall() instead of landing in whichever call
  * happens to come next (which would charge it to the bare client half the time).
  */
