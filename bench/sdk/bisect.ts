@@ -13,7 +13,7 @@ import { wrapClient } from '../../packages/sdk/src/instrument/proxy.js'
 import { observeApiPromise } from '../../packages/sdk/src/instrument/stainless.js'
 import { traced } from '../../packages/sdk/src/instrument/openai.js'
 import { openaiChatInput, openaiChatOutput } from '../../packages/sdk/src/content.js'
-import { inProcessFetch, PARAMS, startLlmProcess } from './fixture.js'
+import { inProcessFetch, PARAMS, settle, startLlmProcess } from './fixture.js'
 
 // BISECT_HTTP=1: real HTTP to a server in a child process (the issue's setting) instead of the in-process fetch.
 const server = process.env.BISECT_HTTP ? await startLlmProcess() : undefined
@@ -21,10 +21,6 @@ const make = () =>
   server
     ? new OpenAI({ apiKey: 'sk', baseURL: `${server.url}/v1`, maxRetries: 0 })
     : new OpenAI({ apiKey: 'sk', baseURL: 'http://x/v1', maxRetries: 0, fetch: inProcessFetch })
-// Three turns: spans are built in one setImmediate batch and encoded in the next (see run.ts).
-const settle = async () => {
-  for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve))
-}
 
 const rounds = Number(process.argv[2] ?? 30)
 const perRound = Number(process.argv[3] ?? 300)

@@ -37,3 +37,12 @@ require('node:http').createServer((req, res) => { req.resume(); req.on('end', ()
   })
   return { url: `http://127.0.0.1:${port}`, close: () => child.kill() }
 }
+
+/**
+ * Yields to the event loop until what the SDK does after a call has run: the
+ * span is built in one setImmediate batch and encoded for export in the next
+ * (hence three turns, one to spare), as it would while an app waits on I/O.
+ */
+export const settle = async () => {
+  for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve))
+}

@@ -14,7 +14,7 @@ import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import OpenAI from 'openai'
 import { init, wrapOpenAI } from '@spanlens/sdk'
-import { inProcessFetch, PARAMS, startLlmProcess } from './fixture.js'
+import { inProcessFetch, PARAMS, settle, startLlmProcess } from './fixture.js'
 
 
 const mode = process.argv[2] ?? 'wrapped'
@@ -26,9 +26,6 @@ const server = process.env.PROFILE_HTTP ? await startLlmProcess() : undefined
 const base = server
   ? new OpenAI({ apiKey: 'sk', baseURL: `${server.url}/v1`, maxRetries: 0 })
   : new OpenAI({ apiKey: 'sk', baseURL: 'http://x/v1', maxRetries: 0, fetch: inProcessFetch })
-const settle = async () => {
-  for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve))
-}
 const client = mode === 'bare' ? base : wrapOpenAI(base)
 await wrapOpenAI(base).chat.completions.create(PARAMS)
 for (let i = 0; i < 2000; i++) await client.chat.completions.create(PARAMS)

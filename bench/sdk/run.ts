@@ -19,7 +19,7 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import OpenAI from 'openai'
 import { flush, getStats, init, shutdown, wrapOpenAI } from '@spanlens/sdk'
-import { inProcessFetch, PARAMS, startLlmProcess } from './fixture.js'
+import { inProcessFetch, PARAMS, settle, startLlmProcess } from './fixture.js'
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
@@ -36,14 +36,6 @@ const median = (xs: number[]) => {
   return s[Math.floor(s.length / 2)] as number
 }
 
-/**
- * Yields to the event loop until what the SDK does after a call has run: the
- * span is built in one setImmediate batch and encoded for export in the next
- * (hence three turns, one to spare), as it would while an app waits on I/O.
- */
-const settle = async () => {
-  for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve))
-}
 
 /**
  * `n` awaited calls, timed one by one. Between calls the loop yields (settle()),
