@@ -12,6 +12,11 @@ export interface ScoreInput {
   source?: string
   /** Idempotency key: re-posting the same id updates instead of duplicating. */
   id?: string
+  /**
+   * When the feedback was given (a Date or epoch ms), for evaluations run later
+   * or replayed from a queue; the server's clock when absent.
+   */
+  timestamp?: Date | number
 }
 
 /**
@@ -25,11 +30,12 @@ export async function score(input: ScoreInput): Promise<boolean> {
   try {
     if (!validate(input)) {
       diag.stats.scoreFailures++
-      diag.warnOnce('score() needs traceId (32 hex), name, and a number/string/boolean value')
+      diag.warnOnce('score() needs traceId (32 hex), name, a number/string/boolean value, and a valid timestamp when given')
       return false
     }
     const body: Record<string, unknown> = { traceId: input.traceId.toLowerCase(), name: input.name, value: input.value }
     for (const k of ['spanId', 'comment', 'source', 'id'] as const) if (input[k] !== undefined) body[k] = input[k]
+    if (input.timestamp !== undefined) body.timestamp = new Date(input.timestamp).toISOString()
     const res = await fetch(rt.config.scoresUrl, {
       method: 'POST',
       headers: { ...rt.config.headers, 'content-type': 'application/json' },
@@ -53,6 +59,10 @@ function validate(input: ScoreInput): boolean {
   if (typeof input.traceId !== 'string' || !/^[0-9a-fA-F]{32}$/.test(input.traceId)) return false
   if (input.spanId !== undefined && (typeof input.spanId !== 'string' || !/^[0-9a-fA-F]{16}$/.test(input.spanId))) return false
   if (typeof input.name !== 'string' || input.name.length === 0) return false
+  if (input.timestamp !== undefined) {
+    const ts = input.timestamp instanceof Date ? input.timestamp.getTime() : input.timestamp
+    if (typeof ts !== 'number' || !Number.isFinite(ts) || Number.isNaN(new Date(ts).getTime())) return false
+  }
   const t = typeof input.value
   return (t === 'number' && Number.isFinite(input.value)) || t === 'string' || t === 'boolean'
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import OpenAI from 'openai'
 import Anthropic from '@anthropic-ai/sdk'
 import { buildServer, loadConfig } from '@spanlens/ingest'
-import { flush, init, observe, shutdown, withContext, wrapAnthropic, wrapOpenAI } from '../src/index.js'
+import { flush, init, observe, score, shutdown, withContext, wrapAnthropic, wrapOpenAI } from '../src/index.js'
 import { startLlmServer, type LlmServer } from '@spanlens/fake-llm'
 
 // Own file: one embedded ClickHouse data directory per process (vitest forks per file).
@@ -98,5 +98,21 @@ describe('SDK → ingest → embedded ClickHouse', () => {
     const failed = by('chat error-429')
     expect(String(failed.status_code).toLowerCase()).toContain('error')
     expect(failed.error_type).toBe('RateLimitError')
+  })
+
+  it('stores a score against a stored trace, with the time it was given', async () => {
+    // init() is still live from the test above.
+    const traceId = 'c'.repeat(32)
+    expect(await score({ traceId, name: 'relevance', value: 0.75, source: 'evaluator', comment: 'ok', timestamp: Date.UTC(2026, 10, 1, 12) })).toBe(true)
+    expect(await score({ traceId, name: 'thumbs', value: true })).toBe(true)
+    const result = await app.spanlens.store.client.query({
+      query: `SELECT name, value, source, comment, toString(timestamp) AS ts FROM scores WHERE trace_id = {t:String} ORDER BY name`,
+      query_params: { t: traceId },
+      format: 'JSONEachRow',
+    })
+    const rows = (await result.json()) as Record<string, unknown>[]
+    expect(rows).toHaveLength(2)
+    expect(rows[0]).toMatchObject({ name: 'relevance', value: 0.75, source: 'evaluator', comment: 'ok', ts: '2026-11-01 12:00:00.000' })
+    expect(Math.abs(new Date(`${String(rows[1]!.ts).replace(' ', 'T')}Z`).getTime() - Date.now())).toBeLessThan(60_000)
   })
 })

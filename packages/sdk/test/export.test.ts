@@ -119,9 +119,13 @@ describe('export', () => {
     expect(h.receiver.scores).toEqual([
       { auth: 'Bearer sl_test_key', body: { traceId, spanId: 'b'.repeat(16), name: 'thumbs', value: true, comment: 'great' } },
     ])
+    // Feedback given earlier (an evaluation run later, a replayed queue) keeps its own time.
+    expect(await score({ traceId, name: 'relevance', value: 0.8, source: 'evaluator', timestamp: Date.UTC(2026, 10, 1, 12) })).toBe(true)
+    expect(h.receiver.scores[1]).toMatchObject({ body: { name: 'relevance', timestamp: '2026-11-01T12:00:00.000Z' } })
     expect(await score({ traceId: 'nope', name: 'x', value: 1 })).toBe(false)
+    expect(await score({ traceId, name: 'x', value: 1, timestamp: new Date('not a date') })).toBe(false)
     h.receiver.script.push({ status: 500 })
     expect(await score({ traceId, name: 'x', value: 0.5 })).toBe(false)
-    expect(getStats().scoreFailures).toBe(2)
+    expect(getStats().scoreFailures).toBe(3)
   })
 })
