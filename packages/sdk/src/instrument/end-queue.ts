@@ -1,14 +1,15 @@
 /**
- * LLM calls that ended but whose spans are not built yet (standalone mode, see
- * LlmCall). Built together in one setImmediate, so that work runs while the app
- * waits on its next I/O instead of inside the call it just made.
+ * Standalone LLM calls with work due (see LlmCall): a call is queued when it
+ * starts, to describe its request while that is on the network, and when it
+ * ends, to build its span. The queue runs in one setImmediate, so that work
+ * happens while the app waits on I/O instead of inside the call it just made.
  *
- * Bounded: at `max` pending calls the batch is built at once, on the call that
+ * Bounded: at `max` entries the batch runs at once, on the call that
  * filled it, so a loop that never yields (nothing but microtasks) cannot grow it.
  * flush() and shutdown() drain it before the exporter's own flush.
  */
 export interface Finishable {
-  /** Builds and ends the span. Never throws. */
+  /** Does what is due: describe the request; once ended, build and end the span. Never throws. */
   finish(): void
 }
 
@@ -31,7 +32,7 @@ export class EndQueue {
     }
   }
 
-  /** Builds every pending span now. */
+  /** Runs everything queued now. */
   drain(): void {
     // Swap first: a finish() that ends another call appends to the fresh list.
     const items = this.items

@@ -78,11 +78,6 @@ export class LlmCall implements Finishable {
     }
   }
 
-  /** True when the response is recorded after the call returns: `record` must then get data the app cannot change. */
-  get deferred(): boolean {
-    return this.span === undefined
-  }
-
   /** The first thing a Describe does. `attributes` becomes the span's: pass a fresh object. */
   begin(name: string, kind: SpanKindName, attributes: Attributes): void {
     attributes[ATTR.kind] = kind
