@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { constants, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
@@ -13,6 +13,7 @@ import { jsonRequest } from './helpers/otlp.js'
 import { API_KEYS, bearer, KEYS, startServer } from './helpers/server.js'
 import { CallGate } from '../src/store/call-gate.js'
 import { tempDir } from './helpers/tmp.js'
+import { Spool } from '../src/pipeline/spool.js'
 
 const quietEnv = (dir: string, extra: Record<string, string> = {}) =>
   loadConfig({ env: { SPANLENS_DATA_DIR: dir, SPANLENS_API_KEYS: API_KEYS, SPANLENS_LOG_LEVEL: 'silent', ...extra } })
@@ -404,4 +405,46 @@ describe("analysts' queries and ingestion on embedded ClickHouse", () => {
     await expect(gate.run('query', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom')
     expect(await gate.run('ingest', async () => 'next')).toBe('next')
   })
+})
+
+describe('spool durability', () => {
+  /** The open flags of the descriptors this process holds on `path` (Linux /proc). */
+  function openFlags(path: string): number[] {
+    const out: number[] = []
+    for (const fd of readdirSync('/proc/self/fd')) {
+      let target: string
+      try {
+        target = readlinkSync(`/proc/self/fd/${fd}`)
+      } catch {
+        continue
+      }
+      if (target !== path) continue
+      const m = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))
+      if (m) out.push(parseInt(m[1] as string, 8))
+    }
+    return out
+  }
+
+  it.skipIf(!existsSync('/proc/self/fdinfo') || constants.O_DSYNC === undefined)(
+    'with fsync=always writes through an O_DSYNC file, so an acknowledged append is on disk when its write returns',
+    async () => {
+      // One system call per group commit instead of writev + fdatasync: under load each
+      // threadpool round trip waited for a core, so the second one doubled the wait.
+      for (const fsync of ['always', 'never'] as const) {
+        const dir = tempDir()
+        try {
+          const spool = new Spool({ dir: dir.path, maxBytes: 1 << 20, fsync, segmentMaxRows: 1000, segmentMaxBytes: 1 << 20, segmentMaxAgeMs: 60_000, onSealed: () => {} })
+          spool.recover()
+          await spool.append(Buffer.from('row\n'), 1)
+          const [segment] = readdirSync(dir.path).filter((f) => f.endsWith('.seg'))
+          const flags = openFlags(join(dir.path, segment as string))
+          expect(flags).toHaveLength(1)
+          expect(`${fsync}: O_DSYNC ${(flags[0]! & constants.O_DSYNC) !== 0}`).toBe(`${fsync}: O_DSYNC ${fsync === 'always'}`)
+          await spool.close()
+        } finally {
+          dir.cleanup()
+        }
+      }
+    },
+  )
 })
