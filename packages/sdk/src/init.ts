@@ -68,7 +68,6 @@ export function init(options: InitOptions = {}): void {
     tracer: tracerProvider.getTracer(SCOPE_NAME, SDK_VERSION),
     exporter,
     mode: provider ? 'standalone' : 'attached',
-    deferContent: provider !== undefined,
     ends,
     dispose: async () => {
       removeExitHooks()

@@ -65,16 +65,6 @@ export function setPendingContent(span: object, key: string, value: unknown, max
   else s[PENDING] = { max, entries: [key, value] }
 }
 
-/**
- * Records `value` (built by the SDK, see above) under `key` to be serialized at
- * export; returns false when it must be serialized now instead.
- */
-export function deferContent(span: object, key: string, value: unknown, max: number): boolean {
-  if (!isSettled(value, max)) return false
-  setPendingContent(span, key, value, max)
-  return true
-}
-
 /** Writes a span's deferred content attributes as JSON strings. Idempotent; cheap when there are none. */
 export function materializeContent(span: ReadableSpan): void {
   const s = span as ReadableSpan & WithPending

@@ -12,8 +12,6 @@ export interface Runtime {
   tracer: Tracer
   exporter: OtlpExporter
   mode: 'standalone' | 'attached'
-  /** Content JSON may wait for export (lazy-content.ts): only our own processor reads these spans. */
-  deferContent: boolean
   /** Standalone LLM calls whose spans are built after the call (llm-span.ts); drained by flush(). */
   ends: EndQueue
   dispose: () => Promise<void>

@@ -1,7 +1,7 @@
 import { context, trace, SpanKind, SpanStatusCode, type Attributes, type Context, type Span } from '@opentelemetry/api'
 import { ATTR, type SpanKindName } from '../attributes.js'
 import { toJson, type Message, type Obj, type Part } from '../content.js'
-import { deferContent, isSettled, setPendingContent } from '../lazy-content.js'
+import { isSettled, setPendingContent } from '../lazy-content.js'
 import { diag } from '../diag.js'
 import type { Runtime } from '../runtime.js'
 import type { Finishable } from './end-queue.js'
@@ -106,15 +106,15 @@ export class LlmCall implements Finishable {
   }
 
   /**
-   * Same for messages the SDK built from the payload: their JSON is written at
-   * export, off the call, when that cannot change what is recorded (lazy-content.ts).
+   * Same for messages the SDK built from the payload. Standalone, their JSON is
+   * written at export, off the call, when that cannot change what is recorded
+   * (lazy-content.ts); a live span (attached) is read by the app's own
+   * processors, so it gets the JSON now.
    */
   messages(key: string, value: Message[] | Part[] | undefined): void {
     if (!this.rt.config.captureContent || value === undefined) return
     const max = this.rt.config.maxContentLength
-    if (this.span) {
-      if (!this.rt.deferContent || !deferContent(this.span, key, value, max)) this.span.setAttribute(key, toJson(value, max))
-    } else if (isSettled(value, max)) (this.pending ??= []).push(key, value)
+    if (!this.span && isSettled(value, max)) (this.pending ??= []).push(key, value)
     else this.setOne(key, toJson(value, max))
   }
 
