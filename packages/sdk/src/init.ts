@@ -10,7 +10,8 @@ import { SCOPE_NAME, SpanlensSpanProcessor } from './processor.js'
 import { createRedactor, isContentAttribute } from './redact.js'
 import { idGenerator } from './ids.js'
 import { getRuntime, setRuntime } from './runtime.js'
-import { EndQueue } from './instrument/end-queue.js'
+import { SoonBatch } from './soon-batch.js'
+import type { LlmCall } from './instrument/llm-span.js'
 import { SDK_VERSION } from './version.js'
 import { installExitHooks } from './exit.js'
 
@@ -62,7 +63,9 @@ export function init(options: InitOptions = {}): void {
   }
   const removeExitHooks = config.flushOnExit ? installExitHooks((ms) => flush(ms)) : () => {}
 
-  const ends = new EndQueue()
+  const ends = new SoonBatch<LlmCall>((calls) => {
+    for (const call of calls) call.finish()
+  })
   setRuntime({
     config,
     tracer: tracerProvider.getTracer(SCOPE_NAME, SDK_VERSION),

@@ -1,7 +1,8 @@
 import type { Tracer } from '@opentelemetry/api'
 import type { ResolvedConfig } from './config.js'
 import type { OtlpExporter } from './export/exporter.js'
-import type { EndQueue } from './instrument/end-queue.js'
+import type { LlmCall } from './instrument/llm-span.js'
+import type { SoonBatch } from './soon-batch.js'
 
 /**
  * The live SDK after init(): read by every wrapper on each call. `undefined`
@@ -12,8 +13,8 @@ export interface Runtime {
   tracer: Tracer
   exporter: OtlpExporter
   mode: 'standalone' | 'attached'
-  /** Standalone LLM calls whose spans are built after the call (llm-span.ts); drained by flush(). */
-  ends: EndQueue
+  /** Standalone LLM calls with work due after the call (llm-span.ts); drained by flush(). */
+  ends: SoonBatch<LlmCall>
   dispose: () => Promise<void>
 }
 

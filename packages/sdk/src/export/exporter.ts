@@ -4,6 +4,7 @@ import type { Attributes } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { diag, describe } from '../diag.js'
 import { BoundedQueue } from './queue.js'
+import { SoonBatch } from '../soon-batch.js'
 import { encodeRequest, encodeSpan, type AttributeTransform, type EncodedSpan } from './otlp-encode.js'
 
 const gzipAsync = promisify(gzip)
@@ -28,9 +29,6 @@ const MAX_DELAY_MS = 30_000
 
 type SendResult = { ok: true } | { ok: false; retryable: boolean; retryAfterMs?: number; reason: string }
 
-/** Spans ended but not encoded yet are encoded at once beyond this many (an app that never yields). */
-const MAX_UNENCODED = 256
-
 /**
  * Background OTLP/HTTP protobuf exporter: spans wait in a bounded queue and
  * leave in gzip batches on a timer (or as soon as a batch is full), up to
@@ -46,8 +44,8 @@ const MAX_UNENCODED = 256
  */
 export class OtlpExporter {
   private queue: BoundedQueue<EncodedSpan>
-  private unencoded: ReadableSpan[] = []
-  private encodeScheduled = false
+  /** Ended spans, encoded into the queue together soon after. */
+  private unencoded = new SoonBatch<ReadableSpan>((spans) => this.encode(spans))
   private timer: NodeJS.Timeout
   private readonly inFlight = new Set<Promise<void>>()
   private stopped = false
@@ -60,7 +58,7 @@ export class OtlpExporter {
   }
 
   get pending(): number {
-    return this.queue.size + this.unencoded.length
+    return this.queue.size + this.unencoded.size
   }
 
   enqueue(span: ReadableSpan): void {
@@ -70,23 +68,10 @@ export class OtlpExporter {
     }
     diag.stats.spansQueued++
     this.unencoded.push(span)
-    if (this.unencoded.length >= MAX_UNENCODED) this.encodePending()
-    else if (!this.encodeScheduled) {
-      this.encodeScheduled = true
-      setImmediate(this.runEncode)
-    }
   }
 
-  private runEncode = (): void => {
-    this.encodeScheduled = false
-    this.encodePending()
-  }
-
-  /** Encodes every span that ended since the last batch into the queue. */
-  private encodePending(): void {
-    const spans = this.unencoded
-    if (spans.length === 0) return
-    this.unencoded = []
+  /** Encodes spans that ended into the queue, and starts a request if a batch filled. */
+  private encode(spans: ReadableSpan[]): void {
     for (const span of spans) {
       let bytes: Uint8Array
       try {
@@ -111,7 +96,7 @@ export class OtlpExporter {
    * (a batch just filled), only for full batches: a partial one waits for the timer.
    */
   private kick(fullOnly = false): void {
-    if (!fullOnly) this.encodePending()
+    if (!fullOnly) this.unencoded.drain()
     const min = fullOnly ? this.opts.maxBatchSize : 1
     while (this.inFlight.size < this.opts.maxConcurrentExports && this.queue.size >= min) {
       const batch = this.queue.take(this.opts.maxBatchSize)

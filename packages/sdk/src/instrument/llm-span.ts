@@ -4,7 +4,6 @@ import { toJson, type Message, type Obj, type Part } from '../content.js'
 import { isSettled, setPendingContent } from '../lazy-content.js'
 import { diag } from '../diag.js'
 import type { Runtime } from '../runtime.js'
-import type { Finishable } from './end-queue.js'
 
 /** Names the span and records the request on it: `begin`, then `set`/`messages`/`content`. */
 export type Describe = (call: LlmCall, params: Obj) => void
@@ -32,9 +31,9 @@ const ABORTED = 3
  *    request is described while the call waits on the network, the response is
  *    recorded after the call returns, from the copy the operation keeps (see
  *    Operation.keep), and the span is created and ended after that, all batched
- *    off the call path (end-queue.ts), with the times recorded during the call.
+ *    off the call path (soon-batch.ts), with the times recorded during the call.
  */
-export class LlmCall implements Finishable {
+export class LlmCall {
   /** Attached mode: the live span from the start. Standalone: built by finish(). */
   private span: Span | undefined
   private readonly parent: Context
