@@ -8,6 +8,7 @@ import { buildServer } from '../src/server.js'
 import { createStore, type Store } from '../src/store/index.js'
 import { ROW_COLUMNS } from '../src/pipeline/row-format.js'
 import { frame, HEADER_BYTES, segmentBody } from '../src/pipeline/segment-file.js'
+import { checkSegment, indexEntry } from '../src/pipeline/segment-index.js'
 import { faultyStore } from './helpers/faulty-store.js'
 import { jsonRequest } from './helpers/otlp.js'
 import { API_KEYS, bearer, KEYS, startServer } from './helpers/server.js'
@@ -326,6 +327,59 @@ describe('spool format upgrades', () => {
       expect(readdirSync(join(spoolDir, 'dead'))).toEqual(['00001767225600001-1-000001.zz.seg'])
     } finally {
       await app.close()
+      dir.cleanup()
+    }
+  })
+})
+
+describe('plain spool segments (rows in the file, headers in an index)', () => {
+  const records = [Buffer.from('a\t1\nb\t2\n'), Buffer.from('c\t3\n'), Buffer.from('d\t4\ne\t5\nf\t6\n')]
+  const rowsOf = (p: Buffer) => p.toString().split('\n').length - 1
+  const data = Buffer.concat(records)
+  const index = Buffer.concat(records.map((p) => indexEntry(p, rowsOf(p))))
+
+  it('keeps every intact record', () => {
+    expect(checkSegment(data, index)).toEqual({ rows: 6, validBytes: data.length, validIndexBytes: 36, torn: false, unindexedRows: 0 })
+  })
+
+  it('cuts a torn last write: its entry was written, its rows only in part', () => {
+    // Cut at a line end too: complete lines of an unacknowledged record must not be replayed.
+    for (const cut of [3, 5]) {
+      const torn = data.subarray(0, data.length - cut)
+      expect(checkSegment(torn, index)).toEqual({ rows: 3, validBytes: records[0]!.length + records[1]!.length, validIndexBytes: 24, torn: true, unindexedRows: 0 })
+    }
+  })
+
+  it('stops at a damaged record: nothing after it is trusted', () => {
+    const damaged = Buffer.from(data)
+    damaged[records[0]!.length] = 0x78
+    expect(checkSegment(damaged, index)).toMatchObject({ rows: 2, validBytes: records[0]!.length, validIndexBytes: 12, torn: true })
+  })
+
+  it('keeps complete rows past a lost index tail (the index is synced only at seal) and cuts a partial line', () => {
+    const partial = Buffer.concat([data, Buffer.from('g\t')])
+    expect(checkSegment(partial, index.subarray(0, 12))).toEqual({ rows: 6, validBytes: data.length, validIndexBytes: 12, torn: true, unindexedRows: 4 })
+    expect(checkSegment(partial, Buffer.alloc(0))).toEqual({ rows: 6, validBytes: data.length, validIndexBytes: 0, torn: true, unindexedRows: 6 })
+  })
+
+  it('recovery truncates both files, drops an orphan index and sets aside an unknown format with its index', () => {
+    const dir = tempDir()
+    try {
+      const seg = join(dir.path, '00001767225600000-1-000000.t2.seg')
+      writeFileSync(seg, data.subarray(0, data.length - 4))
+      writeFileSync(seg.replace(/seg$/, 'idx'), index)
+      writeFileSync(join(dir.path, '00001767225600001-1-000001.t2.idx'), index)
+      writeFileSync(join(dir.path, '00001767225600002-1-000002.zz.seg'), data)
+      writeFileSync(join(dir.path, '00001767225600002-1-000002.zz.idx'), index)
+      const spool = new Spool({ dir: dir.path, maxBytes: 1 << 20, fsync: 'always', segmentMaxRows: 1000, segmentMaxBytes: 1 << 20, segmentMaxAgeMs: 60_000, onSealed: () => {} })
+      const found = spool.recover()
+      expect(found.map((f) => ({ name: f.name, rows: f.rows, layout: f.layout }))).toEqual([{ name: '00001767225600000-1-000000.t2.seg', rows: 3, layout: 'plain' }])
+      expect(readFileSync(seg).equals(Buffer.concat(records.slice(0, 2)))).toBe(true)
+      expect(readFileSync(seg.replace(/seg$/, 'idx')).equals(index.subarray(0, 24))).toBe(true)
+      expect(spool.bytes).toBe(records[0]!.length + records[1]!.length + 24)
+      expect(readdirSync(dir.path).sort()).toEqual(['00001767225600000-1-000000.t2.idx', '00001767225600000-1-000000.t2.seg', 'dead'])
+      expect(readdirSync(join(dir.path, 'dead')).sort()).toEqual(['00001767225600002-1-000002.zz.idx', '00001767225600002-1-000002.zz.seg'])
+    } finally {
       dir.cleanup()
     }
   })

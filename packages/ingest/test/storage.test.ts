@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -144,7 +146,7 @@ describe('embedded store and migrations', () => {
     expect(b.service_name).toBe('')
   })
 
-  it('the spool row format (TabSeparated) round-trips hostile strings in every kind of column', async () => {
+  it('the spool row format (TabSeparated) round-trips hostile strings in every kind of column, read by ClickHouse from a file', async () => {
     // Everything TSV and ClickHouse literals treat specially, in scalars, arrays and maps.
     const nasty = `a\\b \\N \\t tab\there nl\nthere cr\r nul\0 'single' "double" [x], {k:v} ü 🚀 \\'`
     const row: SpanRow = {
@@ -193,7 +195,12 @@ describe('embedded store and migrations', () => {
       'links.attributes': [{ q: "'" }],
       embedding: [0.25, -1.5, 1e-7],
     }
-    await store.insertRaw({ table: 'spans', columns: ROW_COLUMNS, format: SEGMENT_FORMATS[SPOOL_FORMAT], body: [Buffer.from(`${encodeRow(row)}\n`)] })
+    // A spool directory may be anywhere: the file's path is quoted for ClickHouse too.
+    const segmentDir = join(tmp.path, "it's a \\ dir")
+    mkdirSync(segmentDir, { recursive: true })
+    const path = join(segmentDir, `0001-1-000000.${SPOOL_FORMAT}.seg`)
+    writeFileSync(path, `${encodeRow(row)}\n`)
+    await store.insertFile({ table: 'spans', columns: ROW_COLUMNS, format: SEGMENT_FORMATS[SPOOL_FORMAT], path })
     const [got] = await rows<Record<string, unknown>>(
       store,
       `SELECT * EXCEPT ingested_at, toString(toUnixTimestamp64Nano(start_time)) AS s_ns, toString(toUnixTimestamp64Nano(end_time)) AS e_ns,
@@ -309,6 +316,41 @@ describe('embedded store and migrations', () => {
     expect(child.status, child.stderr).toBe(3)
     expect(child.stdout).toContain('SPANLENS_DATA_DIR_LOCKED')
     expect(child.stdout).toContain(dataDir)
+  })
+})
+
+describe('remote store', () => {
+  // No ClickHouse server can run here: this checks only what goes on the wire,
+  // against a listener that records each request and answers like ClickHouse does to an insert.
+  it('sends a spool segment as one HTTP insert: the file streamed as the body, the settings as parameters', async () => {
+    const seen: Array<{ url: URL; body: string }> = []
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (c: Buffer) => chunks.push(c))
+      req.on('end', () => {
+        seen.push({ url: new URL(req.url ?? '/', 'http://x'), body: Buffer.concat(chunks).toString() })
+        res.writeHead(200, { 'x-clickhouse-summary': '{}' }).end()
+      })
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const dir = tempDir()
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const store = await createStore(loadConfig({ env: { SPANLENS_CLICKHOUSE_URL: url, SPANLENS_DATA_DIR: dir.path } }).store)
+      const path = join(dir.path, 'segment.t2.seg')
+      const body = 'a\tb\n'.repeat(100_000)
+      writeFileSync(path, body)
+      await store.insertFile({ table: 'spans', columns: ['project_id', 'name'], format: 'TabSeparated', path, settings: { insert_deduplication_token: 'spanlens:segment.t2.seg' } })
+      await store.close()
+      const insert = seen.find((r) => r.url.searchParams.get('query')?.startsWith('INSERT'))
+      expect(insert?.url.searchParams.get('query')).toBe('INSERT INTO `spans` (`project_id`, `name`) FORMAT TabSeparated')
+      expect(insert?.url.searchParams.get('insert_deduplication_token')).toBe('spanlens:segment.t2.seg')
+      expect(insert?.url.searchParams.get('database')).toBe('spanlens')
+      expect(insert?.body).toBe(body)
+    } finally {
+      server.close()
+      dir.cleanup()
+    }
   })
 })
 

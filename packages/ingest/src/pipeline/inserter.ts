@@ -89,28 +89,28 @@ export class Inserter {
     const { metrics, log, store, spool } = this.opts
     const started = process.hrtime.bigint()
     try {
-      const data = await readFile(segment.path)
-      const parsed = await segmentBody(data)
-      // The spool already holds the insert body: send it as it is rather than
-      // re-parsing it into objects for client.insert.
-      await store.insertRaw({
-        table: 'spans',
-        columns: ROW_COLUMNS,
-        format: segment.format,
-        body: [parsed.body],
-        settings: {
-          insert_deduplication_token: `spanlens:${segment.name}`,
-          // Without this a deduplicated retry still feeds spans_minute: counts would double.
-          deduplicate_blocks_in_dependent_materialized_views: 1,
-          // On a cluster, confirm only once the shards have the rows: the spool
-          // deletes a segment on this confirmation.
-          ...(store.cluster ? { distributed_foreground_insert: 1 } : {}),
-        },
-      })
+      const settings = {
+        insert_deduplication_token: `spanlens:${segment.name}`,
+        // Without this a deduplicated retry still feeds spans_minute: counts would double.
+        deduplicate_blocks_in_dependent_materialized_views: 1,
+        // On a cluster, confirm only once the shards have the rows: the spool
+        // deletes a segment on this confirmation.
+        ...(store.cluster ? { distributed_foreground_insert: 1 } : {}),
+      }
+      let rows = segment.rows
+      if (segment.layout === 'plain') {
+        // The file is nothing but rows: ClickHouse reads it, JS never holds it.
+        await store.insertFile({ table: 'spans', columns: ROW_COLUMNS, format: segment.format, path: segment.path, settings })
+      } else {
+        // A segment from before plain segments: its records are framed, so join them in memory.
+        const parsed = await segmentBody(await readFile(segment.path))
+        rows = parsed.rows
+        await store.insertRaw({ table: 'spans', columns: ROW_COLUMNS, format: segment.format, body: [parsed.body], settings })
+      }
       const seconds = Number(process.hrtime.bigint() - started) / 1e9
       metrics.insertDuration.observe(seconds)
       metrics.insertBatches.inc({ result: 'ok' })
-      metrics.insertRows.inc(parsed.rows)
+      metrics.insertRows.inc(rows)
       await spool.remove(segment)
       this.backoffMs = 0
       this.lastError = undefined

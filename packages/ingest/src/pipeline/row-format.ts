@@ -10,16 +10,29 @@ import type { SpanRow } from '../normalize/row.js'
  * which chdb's zero-copy raw insert requires.
  *
  * The format tag is part of every segment's name, so a segment written by an
- * earlier version is replayed in its own format, never misread.
+ * earlier version is replayed in its own format and layout, never misread.
  */
-export const SPOOL_FORMAT = 't1'
+export const SPOOL_FORMAT = 't2'
 
 /** Every tag a spool segment may carry, and the ClickHouse format of its rows. */
 export const SEGMENT_FORMATS = {
   /** Before TSV: JSONCompactEachRow (kept so an upgrade replays an old spool). */
   c1: 'JSONCompactEachRow',
   t1: 'TabSeparated',
+  t2: 'TabSeparated',
 } as const
+
+/**
+ * How a segment's records sit on disk. `framed`: each record's header inline
+ * before its rows (segment-file.ts), read back into memory for the insert.
+ * `plain`: nothing but rows in the segment, so ClickHouse reads the file
+ * itself, and the headers in a sidecar index (segment-index.ts).
+ */
+export type SegmentLayout = 'framed' | 'plain'
+
+export function segmentLayout(tag: SegmentTag): SegmentLayout {
+  return tag === 'c1' || tag === 't1' ? 'framed' : 'plain'
+}
 export type SegmentTag = keyof typeof SEGMENT_FORMATS
 export type InsertFormat = (typeof SEGMENT_FORMATS)[SegmentTag]
 

@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { accessSync, constants, createReadStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { createClient, type ClickHouseClient } from '@clickhouse/client'
@@ -18,6 +18,15 @@ export interface RawInsert {
   settings?: Record<string, string | number | boolean>
 }
 
+/** Rows already in `format`, in a file (a sealed spool segment). */
+export interface FileInsert {
+  table: string
+  columns: readonly string[]
+  format: RawInsert['format']
+  path: string
+  settings?: Record<string, string | number | boolean>
+}
+
 /** The one storage seam: a @clickhouse/client plus the facts the rest of the code needs. */
 export interface Store {
   readonly client: ClickHouseClient
@@ -34,6 +43,13 @@ export interface Store {
    * 30-100 ms per batch in the ingest benchmark.
    */
   insertRaw(insert: RawInsert): Promise<void>
+  /**
+   * Inserts a file's rows. Embedded: ClickHouse reads the file itself
+   * (`INSERT ... FROM INFILE`): no copy in JS memory, and chDB parses a file
+   * with ~35% less CPU per row than the same bytes inline (bench/README.md).
+   * Remote: the file streamed as the body of one HTTP insert.
+   */
+  insertFile(insert: FileInsert): Promise<void>
   close(): Promise<void>
 }
 
@@ -61,7 +77,8 @@ async function openEmbedded(config: StoreConfig): Promise<Store> {
   // the same interface that @clickhouse/client 1.23.1 bundles under its own name.
   // chDB runs one call at a time: queue them in JS, not in libuv's threadpool (call-gate.ts).
   const gate = new CallGate(1)
-  const client = createClient({ connection: gateCalls(scopeSettings(connection as unknown as ClientConnection), gate) })
+  const scoped = scopeSettings(connection as unknown as ClientConnection)
+  const client = createClient({ connection: gateCalls(scoped, gate) })
   const chdb = connection.chdb
   const db = quoteIdent(config.database)
   try {
@@ -88,6 +105,15 @@ async function openEmbedded(config: StoreConfig): Promise<Store> {
           format: insert.format,
           values: insert.body.length === 1 ? (insert.body[0] as Buffer) : Buffer.concat(insert.body),
           ...(insert.settings ? { settings: insert.settings } : {}),
+        }),
+      )
+    },
+    async insertFile(insert) {
+      const target = `${db}.${quoteIdent(insert.table)} (${insert.columns.map(quoteIdent).join(', ')})`
+      await gate.run('ingest', () =>
+        scoped.command({
+          query: `INSERT INTO ${target} FROM INFILE ${quoteString(insert.path)} COMPRESSION 'none' FORMAT ${insert.format}`,
+          ...(insert.settings ? { clickhouse_settings: insert.settings } : {}),
         }),
       )
     },
@@ -125,17 +151,21 @@ async function openRemote(config: StoreConfig): Promise<Store> {
     cluster: config.cluster,
     retentionDays: config.retentionDays,
     target: safeTarget,
-    async insertRaw(insert) {
-      const columns = insert.columns.map(quoteIdent).join(', ')
-      const result = await client.exec({
-        query: `INSERT INTO ${quoteIdent(insert.table)} (${columns}) FORMAT ${insert.format}`,
-        values: Readable.from(insert.body, { objectMode: false }),
-        ...(insert.settings ? { clickhouse_settings: insert.settings } : {}),
-      })
-      result.stream.resume()
-    },
+    insertRaw: (insert) => streamInsert(client, insert, Readable.from(insert.body, { objectMode: false })),
+    insertFile: (insert) => streamInsert(client, insert, createReadStream(insert.path)),
     close: () => client.close(),
   }
+}
+
+/** Remote: one HTTP insert whose body is streamed from `values`. */
+async function streamInsert(client: ClickHouseClient, insert: Omit<FileInsert, 'path'>, values: Readable): Promise<void> {
+  const columns = insert.columns.map(quoteIdent).join(', ')
+  const result = await client.exec({
+    query: `INSERT INTO ${quoteIdent(insert.table)} (${columns}) FORMAT ${insert.format}`,
+    values,
+    ...(insert.settings ? { clickhouse_settings: insert.settings } : {}),
+  })
+  result.stream.resume()
 }
 
 function ensureWritableDir(dir: string): void {
@@ -165,6 +195,10 @@ function redactUrl(raw: string): string {
   u.username = ''
   u.password = ''
   return u.toString()
+}
+
+function quoteString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
 }
 
 export function quoteIdent(name: string): string {

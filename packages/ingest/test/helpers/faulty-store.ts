@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import type { Store } from '../../src/store/index.js'
 
 export type Fault = 'down' | 'commit-then-fail' | 'ok'
@@ -12,24 +13,27 @@ export interface FaultyStore extends Store {
 }
 
 /**
- * Wraps the real embedded store and injects faults into inserts (insertRaw):
+ * Wraps the real embedded store and injects faults into inserts (insertFile, insertRaw):
  * 'down' fails before ClickHouse sees the rows; 'commit-then-fail' lets the
  * insert commit and then throws, as when a response is lost on the network.
  */
 export function faultyStore(store: Store): FaultyStore {
   const state = { fault: 'ok' as Fault, attempts: 0, delayMs: 0 }
   const insertedRows: number[] = []
-  const insertRaw: Store['insertRaw'] = async (insert) => {
+  const lines = (data: Buffer[]) => data.reduce((n, b) => n + b.toString('utf8').split('\n').filter(Boolean).length, 0)
+  const faulty = async (insert: () => Promise<void>, rows: () => number) => {
     state.attempts++
     if (state.delayMs > 0) await new Promise((r) => setTimeout(r, state.delayMs))
     if (state.fault === 'down') throw Object.assign(new Error('injected: connection refused'), { code: 'ECONNREFUSED' })
-    await store.insertRaw(insert)
-    insertedRows.push(insert.body.reduce((n, b) => n + b.toString('utf8').split('\n').filter(Boolean).length, 0))
+    await insert()
+    insertedRows.push(rows())
     if (state.fault === 'commit-then-fail') {
       throw Object.assign(new Error('injected: response lost after commit'), { code: 'ECONNRESET' })
     }
   }
-  const wrapped = { ...store, insertRaw, insertedRows, close: () => store.close() }
+  const insertRaw: Store['insertRaw'] = (insert) => faulty(() => store.insertRaw(insert), () => lines(insert.body))
+  const insertFile: Store['insertFile'] = (insert) => faulty(() => store.insertFile(insert), () => lines([readFileSync(insert.path)]))
+  const wrapped = { ...store, insertRaw, insertFile, insertedRows, close: () => store.close() }
   Object.defineProperties(wrapped, {
     fault: { get: () => state.fault, set: (f: Fault) => (state.fault = f), enumerable: true },
     delayMs: { get: () => state.delayMs, set: (ms: number) => (state.delayMs = ms), enumerable: true },

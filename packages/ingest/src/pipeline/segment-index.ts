@@ -1,0 +1,76 @@
+import { crc32 } from 'node:zlib'
+
+/**
+ * Plain spool segments: `<name>.seg` holds nothing but rows, exactly what
+ * ClickHouse reads (`INSERT ... FROM INFILE` in embedded mode, a file stream
+ * over HTTP in remote mode), and `<name>.idx` beside it holds one entry per
+ * acknowledged request:
+ *   [u32 payload bytes][u32 crc32(payload)][u32 row count]
+ *
+ * Reading a segment back into memory and joining its records cost the event
+ * loop a CRC and a copy per insert, and each insert's buffer was external
+ * memory that paced V8's mark-compacts; chDB also parses a file faster than
+ * inline data (bench/README.md, 2026-11-23). The index is checked only on
+ * recovery, when a crash may have torn the last write.
+ *
+ * The index entry is written (to the page cache) before its rows, so after a
+ * process crash every row in the segment has an entry. The index is not synced
+ * with each write, only at seal: after a power loss it may be shorter than the
+ * rows, which were synced (and maybe acknowledged). Rows past the index are then
+ * kept up to the last complete line.
+ */
+export const INDEX_ENTRY_BYTES = 12
+
+export function indexEntry(payload: Buffer, rows: number): Buffer {
+  const entry = Buffer.allocUnsafe(INDEX_ENTRY_BYTES)
+  entry.writeUInt32LE(payload.length, 0)
+  entry.writeUInt32LE(crc32(payload), 4)
+  entry.writeUInt32LE(rows, 8)
+  return entry
+}
+
+export interface CheckedSegment {
+  rows: number
+  /** Bytes of rows to keep; the rest is a torn write. */
+  validBytes: number
+  /** Bytes of index entries to keep. */
+  validIndexBytes: number
+  /** Something was cut off (torn write or damage). */
+  torn: boolean
+  /** Rows kept past the end of the index (its tail was lost, the rows were not). */
+  unindexedRows: number
+}
+
+/** Verifies a plain segment's rows against its index, after a crash. */
+export function checkSegment(data: Buffer, index: Buffer): CheckedSegment {
+  let offset = 0
+  let rows = 0
+  let entry = 0
+  for (; entry + INDEX_ENTRY_BYTES <= index.length; entry += INDEX_ENTRY_BYTES) {
+    const len = index.readUInt32LE(entry)
+    const end = offset + len
+    // An entry whose rows are missing or damaged: the write in flight at the
+    // crash (or damage). Nothing after it is trusted.
+    if (end > data.length || crc32(data.subarray(offset, end)) !== index.readUInt32LE(entry + 4)) {
+      return { rows, validBytes: offset, validIndexBytes: entry, torn: true, unindexedRows: 0 }
+    }
+    rows += index.readUInt32LE(entry + 8)
+    offset = end
+  }
+  let unindexedRows = 0
+  let validBytes = offset
+  if (offset < data.length) {
+    const lastLine = data.lastIndexOf(0x0a)
+    if (lastLine >= offset) {
+      validBytes = lastLine + 1
+      for (let i = offset; i < validBytes; i++) if (data[i] === 0x0a) unindexedRows++
+    }
+  }
+  return {
+    rows: rows + unindexedRows,
+    validBytes,
+    validIndexBytes: entry,
+    torn: validBytes !== data.length || entry !== index.length,
+    unindexedRows,
+  }
+}
