@@ -1,6 +1,10 @@
 // The raw ceiling: the same normalized rows, in the same format, inserted straight
-// into embedded ClickHouse in server-sized batches: no HTTP, no spool. Prints JSON.
-import { mkdtempSync, rmSync } from 'node:fs'
+// into embedded ClickHouse in server-sized batches, the server's way (each batch a
+// file that ClickHouse reads): no HTTP, no decoding, no spool. Prints JSON.
+//   raw-ceiling.ts <total rows> <max rows per insert> <max bytes per insert>
+// Inserts are as big as the server's biggest batch (both of its limits apply):
+// insert size alone moves chDB's CPU per row by a third (bench/README.md).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createStore, loadConfig, migrate, normalizeSpan } from '@spanlens/ingest'
@@ -9,25 +13,44 @@ import { PriceTable } from '../../packages/ingest/src/normalize/cost.js'
 import { encodeRow, ROW_COLUMNS, SEGMENT_FORMATS, SPOOL_FORMAT } from '../../packages/ingest/src/pipeline/row-format.js'
 import { createPayloadFactory } from './payload.js'
 
-const batches = Number(process.argv[2] ?? 8)
-const batchRows = Number(process.argv[3] ?? 20000)
+const totalRows = Number(process.argv[2] ?? 200_000)
+const maxRows = Number(process.argv[3] ?? 20_000)
+const maxBytes = Number(process.argv[4] ?? 16 * 1024 * 1024)
 const dir = mkdtempSync(join(tmpdir(), 'spanlens-raw-'))
 const store = await createStore(loadConfig({ env: { SPANLENS_DATA_DIR: dir } }).store)
 await migrate(store)
 const factory = createPayloadFactory(100)
 const prices = PriceTable.load()
-const bodies: Buffer[] = []
-for (let b = 0; b < batches; b++) {
-  const lines: string[] = []
-  while (lines.length < batchRows) {
-    for (const span of decodeProtobuf(factory.next()).spans) lines.push(encodeRow(normalizeSpan(span, 'raw', { prices })))
-  }
-  bodies.push(Buffer.from(`${lines.join('\n')}\n`))
+const files: string[] = []
+let bodyBytes = 0
+const addBody = (body: string) => {
+  const file = join(dir, `batch-${files.length}.tsv`)
+  writeFileSync(file, body)
+  bodyBytes += Buffer.byteLength(body)
+  files.push(file)
 }
+let lines: string[] = []
+let bytes = 0
+let made = 0
+while (made < totalRows) {
+  for (const span of decodeProtobuf(factory.next()).spans) {
+    const line = `${encodeRow(normalizeSpan(span, 'raw', { prices }))}\n`
+    const size = Buffer.byteLength(line)
+    if (lines.length > 0 && (lines.length >= maxRows || bytes + size > maxBytes)) {
+      addBody(lines.join(''))
+      lines = []
+      bytes = 0
+    }
+    lines.push(line)
+    bytes += size
+    made++
+  }
+}
+if (lines.length > 0) addBody(lines.join(''))
 const cpuStart = process.cpuUsage()
 const started = process.hrtime.bigint()
-for (const body of bodies) {
-  await store.insertRaw({ table: 'spans', columns: ROW_COLUMNS, format: SEGMENT_FORMATS[SPOOL_FORMAT], body: [body] })
+for (const path of files) {
+  await store.insertFile({ table: 'spans', columns: ROW_COLUMNS, format: SEGMENT_FORMATS[SPOOL_FORMAT], path })
 }
 const seconds = Number(process.hrtime.bigint() - started) / 1e9
 const cpu = process.cpuUsage(cpuStart)
@@ -35,4 +58,4 @@ const rs = await store.client.query({ query: "SELECT count() AS n FROM spans WHE
 const stored = Number((await rs.json<{ n: string }>())[0]?.n)
 await store.close()
 rmSync(dir, { recursive: true, force: true })
-process.stdout.write(`${JSON.stringify({ rows: stored, seconds, rowsPerSecond: stored / seconds, bytesPerRow: bodies[0]!.length / batchRows, cpuUsPerRow: (cpu.user + cpu.system) / stored, format: SEGMENT_FORMATS[SPOOL_FORMAT] })}\n`)
+process.stdout.write(`${JSON.stringify({ rows: stored, seconds, rowsPerSecond: stored / seconds, bytesPerRow: bodyBytes / made, rowsPerInsert: Math.round(made / files.length), cpuUsPerRow: (cpu.user + cpu.system) / stored, format: SEGMENT_FORMATS[SPOOL_FORMAT] })}\n`)

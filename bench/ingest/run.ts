@@ -25,8 +25,13 @@ const tsx = ['--conditions=@spanlens/source', '--import', 'tsx']
 // Extra node flags for the server only, e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
 const serverNodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)
 
-function rawCeiling(): { rowsPerSecond: number; bytesPerRow: number; format: string; cpuUsPerRow: number } {
-  const r = spawnSync(process.execPath, [...tsx, join(here, 'raw-ceiling.ts'), '10', '20000'], { encoding: 'utf8', cwd: join(here, '..') })
+// The server's batch limits, as it will read them from this environment: the ceiling inserts batches as big.
+const serverConfig = loadConfig({ env: process.env })
+
+function rawCeiling(): { rowsPerSecond: number; bytesPerRow: number; rowsPerInsert: number; format: string; cpuUsPerRow: number } {
+  const { batchMaxRows, batchMaxBytes } = serverConfig.ingest
+  const args = [String(Math.max(200_000, 5 * batchMaxRows)), String(batchMaxRows), String(batchMaxBytes)]
+  const r = spawnSync(process.execPath, [...tsx, join(here, 'raw-ceiling.ts'), ...args], { encoding: 'utf8', cwd: join(here, '..') })
   if (r.status !== 0) throw new Error(`raw ceiling failed: ${r.stderr}`)
   return JSON.parse(r.stdout.trim().split('\n').pop() as string)
 }
@@ -105,7 +110,10 @@ console.log(`machine: ${machine}`)
 console.log(`command: cd bench && npm run ingest -- --duration ${DURATION} --connections ${CONNECTIONS}`)
 
 const ceiling = rawCeiling()
-console.log(`raw chDB ceiling: ${Math.round(ceiling.rowsPerSecond)} rows/s (${Math.round(ceiling.bytesPerRow)} B/row, ${ceiling.format}, 20k-row inserts, ${ceiling.cpuUsPerRow.toFixed(1)} µs CPU/row)`)
+console.log(`raw chDB ceiling: ${Math.round(ceiling.rowsPerSecond)} rows/s (${Math.round(ceiling.bytesPerRow)} B/row, ${ceiling.format}, inserts of ${ceiling.rowsPerInsert} rows, ${ceiling.cpuUsPerRow.toFixed(1)} µs CPU/row)`)
+
+const { batchMaxRows, batchMaxBytes, batchMaxAgeMs } = serverConfig.ingest
+console.log(`server batches: up to ${batchMaxRows} rows, ${(batchMaxBytes / 2 ** 20).toFixed(0)} MiB, ${batchMaxAgeMs} ms`)
 
 const dataDir = mkdtempSync(join(tmpdir(), 'spanlens-bench-'))
 const { child, url } = await startServer(dataDir)
