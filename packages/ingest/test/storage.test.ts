@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -217,6 +217,24 @@ describe('embedded store and migrations', () => {
     expect(g.e_ns).toBe('1793527201000000001')
     expect(g.ev_ns).toEqual(['1793527200500000000', '1793527200000000001'])
     expect((g.embedding as number[]).map((x) => Number(x.toPrecision(6)))).toEqual([0.25, -1.5, 1e-7])
+  })
+
+  it.runIf(process.platform === 'linux')('runs embedded ClickHouse threads at SPANLENS_EMBEDDED_NICE, and never the event loop or libuv', async () => {
+    // The store was opened with the default (10); the rescan picks up threads started by later work.
+    await rows(store, 'SELECT sum(number) FROM numbers_mt(10000000)')
+    await new Promise((r) => setTimeout(r, 1200))
+    const threads = readdirSync('/proc/self/task').map((tid) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+      // Fields after the parenthesised name; nice is field 19.
+      const nice = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])
+      return { tid: Number(tid), name: readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim(), nice }
+    })
+    // The main thread's name follows process.title; it is never lowered.
+    const clickhouse = threads.filter((t) => t.name !== 'node' && t.tid !== process.pid)
+    expect(clickhouse.length).toBeGreaterThan(3)
+    expect(clickhouse.filter((t) => t.nice !== 10)).toEqual([])
+    expect(threads.find((t) => t.tid === process.pid)?.nice).toBe(0)
+    expect(threads.filter((t) => t.name === 'node' && t.nice !== 0)).toEqual([])
   })
 
   it('collapses a re-delivered span to one row', async () => {

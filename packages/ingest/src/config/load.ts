@@ -21,6 +21,8 @@ export interface StoreConfig {
   requestTimeoutMs: number
   cluster?: string
   retentionDays: number
+  /** Embedded only: nice value given to ClickHouse's threads, 0 to leave them alone. */
+  embeddedNice: number
 }
 
 export interface IngestConfig {
@@ -114,6 +116,7 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
       requestTimeoutMs: v.SPANLENS_CLICKHOUSE_REQUEST_TIMEOUT_MS,
       ...(v.SPANLENS_CLICKHOUSE_CLUSTER ? { cluster: v.SPANLENS_CLICKHOUSE_CLUSTER } : {}),
       retentionDays: v.SPANLENS_RETENTION_DAYS,
+      embeddedNice: v.SPANLENS_EMBEDDED_NICE,
     },
     ingest: {
       bodyLimitBytes: v.SPANLENS_BODY_LIMIT_BYTES,

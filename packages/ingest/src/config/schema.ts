@@ -106,6 +106,8 @@ export const envSchema = z.object({
   SPANLENS_CLICKHOUSE_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
   SPANLENS_CLICKHOUSE_CLUSTER: identifier.optional(),
   SPANLENS_RETENTION_DAYS: int(0, 36_500).default(90),
+  // Nice value for embedded ClickHouse's threads (store/thread-priority.ts); 0 leaves them alone.
+  SPANLENS_EMBEDDED_NICE: int(0, 19).default(10),
 
   SPANLENS_BODY_LIMIT_BYTES: int(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
   SPANLENS_REDACT: redact.default([]),

@@ -7,6 +7,7 @@ import type { StoreConfig } from '../config/load.js'
 import { errors } from '../errors.js'
 import { CallGate, gateCalls } from './call-gate.js'
 import { scopeSettings, type ClientConnection } from './scoped-settings.js'
+import { lowerForeignThreadPriority } from './thread-priority.js'
 
 export interface RawInsert {
   table: string
@@ -90,6 +91,7 @@ async function openEmbedded(config: StoreConfig): Promise<Store> {
     await client.close().catch(() => undefined)
     throw errors.DATA_DIR_UNUSABLE(dir, (err as Error).message, { cause: err })
   }
+  const priority = lowerForeignThreadPriority(config.embeddedNice)
   return {
     client,
     mode: 'embedded',
@@ -117,7 +119,10 @@ async function openEmbedded(config: StoreConfig): Promise<Store> {
         }),
       )
     },
-    close: () => client.close(),
+    close: () => {
+      priority.stop()
+      return client.close()
+    },
   }
 }
 

@@ -1,0 +1,57 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { setPriority } from 'node:os'
+
+/**
+ * Embedded ClickHouse runs its parsing, insert and merge threads inside this
+ * process, on the same cores as the event loop that acknowledges requests. On a
+ * small machine an insert or a merge holds every core for a while, and the event
+ * loop, runnable, waits its turn: that wait was most of the acknowledgement tail
+ * (bench/README.md). Giving ClickHouse's threads a higher nice value lets the
+ * kernel run the event loop first whenever it has work; ClickHouse still gets
+ * every cycle the event loop does not use. It is what ClickHouse's own
+ * `os_thread_priority` does for queries, applied to all of its threads.
+ *
+ * Node names its threads (event loop, libuv pool, V8 helpers, worker threads)
+ * "node"; ClickHouse names each of its own (ThreadPool, MergeMutate, BgSchPool,
+ * ...). So every thread of this process with another name is ClickHouse's. Pools
+ * grow on demand, hence the rescan. Linux only (per-thread nice values).
+ *
+ * Returns a function that stops the rescan.
+ */
+export function lowerForeignThreadPriority(nice: number, rescanMs = 1000): { stop: () => void; lowered: () => number } {
+  const done = new Set<number>()
+  if (nice <= 0 || process.platform !== 'linux') return { stop: () => undefined, lowered: () => 0 }
+  const scan = () => {
+    let tids: string[]
+    try {
+      tids = readdirSync('/proc/self/task')
+    } catch {
+      return
+    }
+    const present = new Set<number>()
+    for (const entry of tids) {
+      const tid = Number(entry)
+      present.add(tid)
+      if (done.has(tid) || tid === process.pid) continue
+      let name: string
+      try {
+        name = readFileSync(`/proc/self/task/${entry}/comm`, 'utf8').trim()
+      } catch {
+        continue // the thread just ended
+      }
+      // Not marked done: a thread ClickHouse started may not have its name yet.
+      if (name === 'node') continue
+      try {
+        setPriority(tid, nice)
+      } catch {
+        // Gone, or not allowed: nothing to do either way.
+      }
+      done.add(tid)
+    }
+    for (const tid of done) if (!present.has(tid)) done.delete(tid)
+  }
+  scan()
+  const timer = setInterval(scan, rescanMs)
+  timer.unref()
+  return { stop: () => clearInterval(timer), lowered: () => done.size }
+}
