@@ -462,7 +462,7 @@ describe('configuration', () => {
     const c = loadConfig({ env: {}, cwd: '/srv/app' })
     expect(c).toMatchObject({ host: '127.0.0.1', port: 4318, apiKeys: [] })
     expect(c.store).toMatchObject({ mode: 'embedded', dataDir: '/srv/app/.spanlens/clickhouse', database: 'spanlens' })
-    expect(c.ingest).toMatchObject({ insertConcurrency: 1, batchMaxAgeMs: 500, batchMaxRows: 20_000, batchMaxBytes: 16 * 1024 * 1024, spoolFsync: 'always' })
+    expect(c.ingest).toMatchObject({ insertConcurrency: 1, batchMaxAgeMs: 1000, batchMaxRows: 40_000, batchMaxBytes: 32 * 1024 * 1024, spoolFsync: 'always' })
   })
 
   it('switches to remote mode with a URL and reads a YAML config file under the environment', () => {
