@@ -14,6 +14,9 @@ export interface PacedResult {
   non2xx: number
   errors: number
   latencyMs: { p50: number; p99: number; max: number; mean: number }
+  /** Requests whose latency passed 50 and 100 ms. */
+  over50: number
+  over100: number
 }
 
 export async function pacedLoad(opts: {
@@ -77,5 +80,7 @@ export async function pacedLoad(opts: {
     non2xx,
     errors,
     latencyMs: { p50: at(0.5), p99: at(0.99), max: Math.round(latencies.at(-1) ?? 0), mean: latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length) },
+    over50: latencies.filter((l) => l > 50).length,
+    over100: latencies.filter((l) => l > 100).length,
   }
 }

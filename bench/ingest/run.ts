@@ -71,7 +71,7 @@ const peakRssMiB = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/
 async function scrape(url: string): Promise<(name: string) => number> {
   const text = await (await fetch(`${url}/metrics`)).text()
   return (name) => {
-    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text)
+    const m = new RegExp(`^${name.replace(/[{}".]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)
     return m ? Number(m[1]) : 0
   }
 }
@@ -171,6 +171,15 @@ const meanMs = (i: number) => (((after[2 * i] as number) - (before[2 * i] as num
 console.log(
   `paced, server side (means): handler ${meanMs(0).toFixed(1)} ms = prepare ${meanMs(1).toFixed(1)} ms + spool write/fsync ${meanMs(2).toFixed(1)} ms; ` +
     `the rest of the client's ${half.latencyMs.mean.toFixed(1)} ms mean is queueing before the handler and the network`,
+)
+// How many paced requests took over 50 / 100 ms inside the server, and in which step (histogram buckets).
+const over = (scr: (n: string) => number, m: string, le: string) => scr(`${m}_count`) - scr(`${m}_bucket{le="${le}"}`)
+const tail = (m: string, le: string) => over(scrapeAfter, m, le) - over(scrapeBefore, m, le)
+const [ack, prep, spool] = means
+console.log(
+  `paced, server side, requests over 50 / 100 ms: whole handler ${tail(ack as string, '0.05')} / ${tail(ack as string, '0.1')}, ` +
+    `prepare ${tail(prep as string, '0.05')} / ${tail(prep as string, '0.1')}, spool write ${tail(spool as string, '0.05')} / ${tail(spool as string, '0.1')}; ` +
+    `client: ${half.over50} / ${half.over100} of ${half.sent}`,
 )
 const lagP99 = scrapeAfter('spanlens_nodejs_eventloop_lag_p99_seconds')
 const lagMax = scrapeAfter('spanlens_nodejs_eventloop_lag_max_seconds')
