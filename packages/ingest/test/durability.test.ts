@@ -15,6 +15,7 @@ import { API_KEYS, bearer, KEYS, startServer } from './helpers/server.js'
 import { CallGate } from '../src/store/call-gate.js'
 import { tempDir } from './helpers/tmp.js'
 import { Spool } from '../src/pipeline/spool.js'
+import { BufferPool } from '../src/pipeline/buffer-pool.js'
 
 const quietEnv = (dir: string, extra: Record<string, string> = {}) =>
   loadConfig({ env: { SPANLENS_DATA_DIR: dir, SPANLENS_API_KEYS: API_KEYS, SPANLENS_LOG_LEVEL: 'silent', ...extra } })
@@ -408,6 +409,50 @@ describe('spool segment read-back', () => {
     const cut = await segmentBody(damaged)
     expect(cut.body.equals(Buffer.concat(payloads.slice(0, 10)))).toBe(true)
     expect(cut.rows).toBe(55)
+  })
+})
+
+describe('row buffers reused between requests', () => {
+  it('the pool hands a given-back buffer out again, and ignores buffers it did not make', () => {
+    const pool = new BufferPool(1024, 2)
+    expect(pool.take(2048)).toBeUndefined()
+    const a = pool.take(10) as Buffer
+    expect(a.length).toBe(1024)
+    pool.give(a.subarray(5, 20))
+    expect(pool.take(10)?.buffer).toBe(a.buffer)
+    pool.give(Buffer.allocUnsafeSlow(1024))
+    const [b, c, d] = [pool.take(1), pool.take(1), pool.take(1)] as Buffer[]
+    for (const x of [a, b, c, d]) pool.give(x as Buffer)
+    // At most two kept: two of the four come back, then fresh ones.
+    const again = [pool.take(1), pool.take(1), pool.take(1)].map((x) => x?.buffer)
+    expect(again.filter((x) => [a, b, c, d].some((y) => y?.buffer === x))).toHaveLength(2)
+  })
+
+  it('stores every span of many concurrent requests exactly as sent', async () => {
+    const s = await startServer()
+    try {
+      const expected = new Map<string, string>()
+      for (let wave = 0; wave < 4; wave++) {
+        await Promise.all(
+          Array.from({ length: 30 }, async (_, r) => {
+            const spans = Array.from({ length: 40 }, (_, i) => ({ name: `pool-${wave}-${r}-${i}-${'x'.repeat((wave * 7 + r * 13 + i) % 50)}` }))
+            const req = jsonRequest(spans)
+            for (const span of (req.resourceSpans as Array<{ scopeSpans: Array<{ spans: Array<{ spanId: string; name: string }> }> }>)[0]!.scopeSpans[0]!.spans) {
+              expected.set(span.spanId, span.name)
+            }
+            const res = await fetch(`${s.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(KEYS.acme) }, body: JSON.stringify(req) })
+            expect(res.status).toBe(200)
+            await res.arrayBuffer()
+          }),
+        )
+      }
+      await s.app.spanlens.flush()
+      const stored = await s.rows<{ span_id: string; name: string }>("SELECT span_id, name FROM spans WHERE startsWith(name, 'pool-')")
+      expect(stored).toHaveLength(expected.size)
+      expect(stored.filter((r) => expected.get(r.span_id) !== r.name)).toEqual([])
+    } finally {
+      await s.close()
+    }
   })
 })
 

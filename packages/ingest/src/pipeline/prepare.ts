@@ -2,6 +2,7 @@ import { decodeJson, decodeProtobuf } from '../otlp/decode.js'
 import type { PriceTable } from '../normalize/cost.js'
 import { normalizeSpan } from '../normalize/normalize.js'
 import type { Redactor } from '../normalize/redact.js'
+import type { BufferPool } from './buffer-pool.js'
 import { encodeRow } from './row-format.js'
 
 export type BodyFormat = 'protobuf' | 'json'
@@ -21,6 +22,8 @@ export interface Prepared {
 export interface PrepareContext {
   prices: PriceTable
   redact?: Redactor | undefined
+  /** Where the rows' buffer comes from (event-loop prepare only: a worker's buffer is transferred). */
+  pool?: BufferPool | undefined
 }
 
 /** decode → validate → normalize → encode. Throws SPANLENS_BAD_OTLP for an undecodable body. */
@@ -28,7 +31,7 @@ export function prepare(format: BodyFormat, body: Uint8Array, project: string, c
   const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength)
   const decoded = buf.length === 0 ? { spans: [], rejected: 0, problems: [] } : format === 'protobuf' ? decodeProtobuf(buf) : decodeJson(buf)
   const problems = [...decoded.problems]
-  const out = new LineWriter(decoded.spans.length * 2048)
+  const out = new LineWriter(decoded.spans.length * 2048, ctx.pool)
   const options = { prices: ctx.prices, redact: ctx.redact }
   let rows = 0
   let failed = 0
@@ -57,9 +60,12 @@ class LineWriter {
   private buf: Buffer
   private length = 0
 
-  constructor(initialBytes: number) {
+  constructor(
+    initialBytes: number,
+    private readonly pool?: BufferPool,
+  ) {
     // Not from Node's shared pool: the payload may be transferred to another thread.
-    this.buf = Buffer.allocUnsafeSlow(Math.max(initialBytes, 4096))
+    this.buf = pool?.take(initialBytes) ?? Buffer.allocUnsafeSlow(Math.max(initialBytes, 4096))
   }
 
   write(line: string): void {
@@ -72,6 +78,7 @@ class LineWriter {
       if (needed > this.buf.length) {
         const bigger = Buffer.allocUnsafeSlow(Math.max(Math.ceil(this.buf.length * 1.5), needed))
         this.buf.copy(bigger, 0, 0, this.length)
+        this.pool?.give(this.buf)
         this.buf = bigger
       }
     }
