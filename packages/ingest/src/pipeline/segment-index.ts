@@ -1,4 +1,5 @@
 import { crc32 } from 'node:zlib'
+import { frame, HEADER_BYTES } from './segment-file.js'
 
 /**
  * Plain spool segments: `<name>.seg` holds nothing but rows, exactly what
@@ -19,15 +20,9 @@ import { crc32 } from 'node:zlib'
  * rows, which were synced (and maybe acknowledged). Rows past the index are then
  * kept up to the last complete line.
  */
-export const INDEX_ENTRY_BYTES = 12
-
-export function indexEntry(payload: Buffer, rows: number): Buffer {
-  const entry = Buffer.allocUnsafe(INDEX_ENTRY_BYTES)
-  entry.writeUInt32LE(payload.length, 0)
-  entry.writeUInt32LE(crc32(payload), 4)
-  entry.writeUInt32LE(rows, 8)
-  return entry
-}
+/** An entry is the record header of a framed segment, kept in the index instead of inline. */
+export const INDEX_ENTRY_BYTES = HEADER_BYTES
+export const indexEntry: (payload: Buffer, rows: number) => Buffer = frame
 
 export interface CheckedSegment {
   rows: number
