@@ -145,6 +145,11 @@ console.log(
     `(${persistedFull} rows in ${totalSeconds.toFixed(1)} s incl. drain), ack p50 ${full.latency.p50} ms p99 ${full.latency.p99} ms, non-2xx ${full.non2xx}`,
 )
 
+// --settle N: seconds to wait after the drain, so ClickHouse's merges of the max-load backlog are
+// not all still running during the paced phase (0 by default: the tail then includes that aftermath).
+const settleSeconds = arg('settle', 0)
+if (settleSeconds > 0) await new Promise((r) => setTimeout(r, settleSeconds * 1000))
+
 // Phase 2: paced, Poisson arrivals, open loop (paced.ts says why not autocannon). The issue's target:
 // p99 < 100 ms at half the persisted-rate target (70% of the ceiling), i.e. at 35% of the ceiling.
 const means = ['spanlens_ingest_ack_duration_seconds', 'spanlens_ingest_prepare_duration_seconds', 'spanlens_spool_write_duration_seconds']
