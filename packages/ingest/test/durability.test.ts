@@ -412,7 +412,7 @@ describe('spool segment read-back', () => {
   })
 })
 
-describe('row buffers reused between requests', () => {
+describe('buffers reused between requests', () => {
   it('the pool hands a given-back buffer out again, and ignores buffers it did not make', () => {
     const pool = new BufferPool(1024, 2)
     expect(pool.take(2048)).toBeUndefined()
@@ -428,14 +428,18 @@ describe('row buffers reused between requests', () => {
     expect(again.filter((x) => [a, b, c, d].some((y) => y?.buffer === x))).toHaveLength(2)
   })
 
-  it('stores every span of many concurrent requests exactly as sent', async () => {
+  it('stores every span of many concurrent requests exactly as sent (pooled bodies and row buffers)', async () => {
     const s = await startServer()
     try {
       const expected = new Map<string, string>()
       for (let wave = 0; wave < 4; wave++) {
         await Promise.all(
           Array.from({ length: 30 }, async (_, r) => {
-            const spans = Array.from({ length: 40 }, (_, i) => ({ name: `pool-${wave}-${r}-${i}-${'x'.repeat((wave * 7 + r * 13 + i) % 50)}` }))
+            // ~2 KB per span, so each body arrives in several chunks and is joined into a pooled buffer.
+            const spans = Array.from({ length: 40 }, (_, i) => ({
+              name: `pool-${wave}-${r}-${i}-${'x'.repeat((wave * 7 + r * 13 + i) % 50)}`,
+              attributes: [{ key: 'gen_ai.input.messages', value: { stringValue: `${wave}-${r}-${i} ${'y'.repeat(2000)}` } }],
+            }))
             const req = jsonRequest(spans)
             for (const span of (req.resourceSpans as Array<{ scopeSpans: Array<{ spans: Array<{ spanId: string; name: string }> }> }>)[0]!.scopeSpans[0]!.spans) {
               expected.set(span.spanId, span.name)

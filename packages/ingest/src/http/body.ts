@@ -2,13 +2,16 @@ import type { IncomingMessage } from 'node:http'
 import type { Transform } from 'node:stream'
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
 import { errors } from '../errors.js'
+import type { BufferPool } from '../pipeline/buffer-pool.js'
 
 /**
  * Reads a request body, decompressing on the fly and counting the
  * decompressed bytes: the limit applies after decompression, and a gzip bomb
  * is refused as soon as it crosses it, without inflating the rest.
+ * With a pool, the body is joined into one of its buffers; the caller gives it
+ * back once nothing reads it (pipeline/buffer-pool.ts says why).
  */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export async function readBody(req: IncomingMessage, limit: number, pool?: BufferPool): Promise<Buffer> {
   const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase()
   const declared = Number(req.headers['content-length'])
   if (Number.isFinite(declared) && declared > limit) {
@@ -55,5 +58,9 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
     if (inflater) throw errors.BAD_OTLP(`could not decompress ${encoding} body: ${(err as Error).message}`)
     throw err
   }
-  return Buffer.concat(chunks, total)
+  const pooled = chunks.length > 1 ? pool?.take(total) : undefined
+  if (!pooled) return Buffer.concat(chunks, total)
+  let offset = 0
+  for (const chunk of chunks) offset += chunk.copy(pooled, offset)
+  return pooled.subarray(0, total)
 }

@@ -25,6 +25,8 @@ export class IngestPipeline {
   readonly spool: Spool
   readonly inserter: Inserter
   private readonly ctx: PrepareContext
+  /** Request bodies are joined into these buffers when prepare runs on the event loop. */
+  readonly bodyPool: BufferPool | undefined
   private readonly pool: PreparePool | undefined
   private inFlight = 0
   private stopping = false
@@ -41,6 +43,8 @@ export class IngestPipeline {
     // The free list covers the requests in flight at once, not the in-flight limit.
     this.ctx = { prices: PriceTable.load(config.pricesFile), redact: createRedactor(config.redact), pool: new BufferPool(256 * 1024, 64) }
     this.pool = config.workers > 0 ? new PreparePool(config.workers, { pricesFile: config.pricesFile, redact: config.redact }, log) : undefined
+    // Only on the event-loop path: posting a view of a pooled buffer to a worker would copy all of it.
+    this.bodyPool = this.pool ? undefined : this.ctx.pool
     this.spool = new Spool({
       dir: config.spoolDir,
       maxBytes: config.spoolMaxBytes,
@@ -93,7 +97,13 @@ export class IngestPipeline {
   /** Decodes, normalizes and spools one request; resolves once it is durable. */
   async accept(project: string, format: BodyFormat, body: Buffer): Promise<AcceptResult> {
     const started = process.hrtime.bigint()
-    const prepared = this.pool ? await this.pool.run(format, body, project) : prepare(format, body, project, this.ctx)
+    let prepared
+    if (this.pool) prepared = await this.pool.run(format, body, project)
+    else {
+      prepared = prepare(format, body, project, this.ctx)
+      // Decoding copied out everything it kept (strings): the body is free again.
+      this.bodyPool?.give(body)
+    }
     const preparedAt = process.hrtime.bigint()
     this.metrics.prepareDuration.observe(Number(preparedAt - started) / 1e9)
     const received = prepared.rows + prepared.invalid + prepared.failed

@@ -43,7 +43,7 @@ export const otlpRoutes: FastifyPluginAsync<OtlpRoutesOptions> = async (app, opt
       done(errors.UNSUPPORTED_MEDIA_TYPE(String(req.headers['content-type'] ?? '')), undefined)
       return
     }
-    readBody(payload, opts.bodyLimit).then(
+    readBody(payload, opts.bodyLimit, pipeline.bodyPool).then(
       (data) => done(null, { format, data } satisfies OtlpBody),
       (err: Error) => done(err, undefined),
     )
