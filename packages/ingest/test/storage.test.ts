@@ -462,7 +462,14 @@ describe('configuration', () => {
     const c = loadConfig({ env: {}, cwd: '/srv/app' })
     expect(c).toMatchObject({ host: '127.0.0.1', port: 4318, apiKeys: [] })
     expect(c.store).toMatchObject({ mode: 'embedded', dataDir: '/srv/app/.spanlens/clickhouse', database: 'spanlens' })
-    expect(c.ingest).toMatchObject({ insertConcurrency: 1, batchMaxAgeMs: 1000, batchMaxRows: 40_000, batchMaxBytes: 32 * 1024 * 1024, spoolFsync: 'always' })
+    expect(c.ingest).toMatchObject({ insertConcurrency: 1, batchMaxAgeMs: 1000, batchMaxRows: 40_000, batchMaxBytes: 32 * 1024 * 1024, spoolFsync: 'always', spoolDir: '/srv/app/.spanlens/spool' })
+    expect(c.store).toMatchObject({ embeddedNice: 10 })
+  })
+
+  it('puts the spool in SPANLENS_SPOOL_DIR when given, relative to the working directory', () => {
+    const c = loadConfig({ env: { SPANLENS_SPOOL_DIR: 'wal/spool' }, cwd: '/srv/app' })
+    expect(c.ingest.spoolDir).toBe('/srv/app/wal/spool')
+    expect(c.store).toMatchObject({ dataDir: '/srv/app/.spanlens/clickhouse' })
   })
 
   it('switches to remote mode with a URL and reads a YAML config file under the environment', () => {

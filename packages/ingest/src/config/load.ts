@@ -122,7 +122,7 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
       bodyLimitBytes: v.SPANLENS_BODY_LIMIT_BYTES,
       redact: v.SPANLENS_REDACT,
       ...(v.SPANLENS_PRICES_FILE ? { pricesFile: resolve(cwd, v.SPANLENS_PRICES_FILE) } : {}),
-      spoolDir: resolve(dataDir, 'spool'),
+      spoolDir: v.SPANLENS_SPOOL_DIR ? resolve(cwd, v.SPANLENS_SPOOL_DIR) : resolve(dataDir, 'spool'),
       spoolMaxBytes: v.SPANLENS_SPOOL_MAX_BYTES,
       spoolFsync: v.SPANLENS_SPOOL_FSYNC,
       batchMaxRows: v.SPANLENS_BATCH_MAX_ROWS,

@@ -90,6 +90,8 @@ export const envSchema = z.object({
   SPANLENS_HOST: nonEmpty.default('127.0.0.1'),
   SPANLENS_PORT: int(0, 65535).default(4318),
   SPANLENS_DATA_DIR: nonEmpty.default('.spanlens'),
+  // Default <data dir>/spool. Another volume keeps the spool's synced writes out of ClickHouse's write bursts.
+  SPANLENS_SPOOL_DIR: nonEmpty.optional(),
   SPANLENS_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'expected one of fatal, error, warn, info, debug, trace, silent',
