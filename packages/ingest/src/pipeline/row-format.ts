@@ -36,8 +36,9 @@ export function segmentLayout(tag: SegmentTag): SegmentLayout {
 export type SegmentTag = keyof typeof SEGMENT_FORMATS
 export type InsertFormat = (typeof SEGMENT_FORMATS)[SegmentTag]
 
-export function segmentFormat(tag: string): InsertFormat | undefined {
-  return Object.prototype.hasOwnProperty.call(SEGMENT_FORMATS, tag) ? SEGMENT_FORMATS[tag as SegmentTag] : undefined
+/** A tag this version can read (from a segment's file name). */
+export function isSegmentTag(tag: string): tag is SegmentTag {
+  return Object.prototype.hasOwnProperty.call(SEGMENT_FORMATS, tag)
 }
 
 export const ROW_COLUMNS = [

@@ -2,7 +2,7 @@ import { constants, existsSync, mkdirSync, readdirSync, readFileSync, statSync, 
 import { open, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { errors } from '../errors.js'
-import { SPOOL_FORMAT, SEGMENT_FORMATS, segmentLayout, type InsertFormat, type SegmentLayout, type SegmentTag } from './row-format.js'
+import { isSegmentTag, SPOOL_FORMAT, SEGMENT_FORMATS, segmentLayout, type InsertFormat, type SegmentLayout, type SegmentTag } from './row-format.js'
 import { parseSegment } from './segment-file.js'
 import { checkSegment, INDEX_ENTRY_BYTES, indexEntry } from './segment-index.js'
 
@@ -79,12 +79,12 @@ export class Spool {
     for (const name of readdirSync(this.opts.dir).filter((f) => f.endsWith('.seg')).sort()) {
       const path = join(this.opts.dir, name)
       const tag = /\.([a-z0-9]+)\.seg$/.exec(name)?.[1] ?? ''
-      if (!Object.prototype.hasOwnProperty.call(SEGMENT_FORMATS, tag)) {
+      if (!isSegmentTag(tag)) {
         // Written in a format this version does not know: keep it, never misread it.
         this.moveToDead(path, indexPathOf(path))
         continue
       }
-      const seg = this.recoverSegment(name, path, tag as SegmentTag)
+      const seg = this.recoverSegment(name, path, tag)
       if (!seg) continue
       this.sealedOnDisk.set(name, seg)
       this.bytesOnDisk += seg.bytes
