@@ -6,7 +6,7 @@ import { createChdbConnection } from 'chdb/connection'
 import type { StoreConfig } from '../config/load.js'
 import { errors } from '../errors.js'
 import { CallGate, gateCalls } from './call-gate.js'
-import { scopeSettings, type ClientConnection } from './scoped-settings.js'
+import { quoteString, scopeSettings, type ClientConnection } from './scoped-settings.js'
 import { lowerForeignThreadPriority } from './thread-priority.js'
 
 export interface RawInsert {
@@ -20,12 +20,8 @@ export interface RawInsert {
 }
 
 /** Rows already in `format`, in a file (a sealed spool segment). */
-export interface FileInsert {
-  table: string
-  columns: readonly string[]
-  format: RawInsert['format']
+export interface FileInsert extends Omit<RawInsert, 'body'> {
   path: string
-  settings?: Record<string, string | number | boolean>
 }
 
 /** The one storage seam: a @clickhouse/client plus the facts the rest of the code needs. */
@@ -163,7 +159,7 @@ async function openRemote(config: StoreConfig): Promise<Store> {
 }
 
 /** Remote: one HTTP insert whose body is streamed from `values`. */
-async function streamInsert(client: ClickHouseClient, insert: Omit<FileInsert, 'path'>, values: Readable): Promise<void> {
+async function streamInsert(client: ClickHouseClient, insert: Omit<RawInsert, 'body'>, values: Readable): Promise<void> {
   const columns = insert.columns.map(quoteIdent).join(', ')
   const result = await client.exec({
     query: `INSERT INTO ${quoteIdent(insert.table)} (${columns}) FORMAT ${insert.format}`,
@@ -200,10 +196,6 @@ function redactUrl(raw: string): string {
   u.username = ''
   u.password = ''
   return u.toString()
-}
-
-function quoteString(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
 }
 
 export function quoteIdent(name: string): string {

@@ -26,6 +26,11 @@ const HTTP_ONLY = new Set([
   'http_native_compression_disable_checksumming_on_decompress',
 ])
 
+/** A ClickHouse string literal. */
+export function quoteString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
+}
+
 export function renderSettings(settings: Settings): string {
   if (!settings) return ''
   const parts: string[] = []
@@ -39,7 +44,7 @@ export function renderSettings(settings: Settings): string {
           ? value
             ? '1'
             : '0'
-          : `'${String(value).replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
+          : quoteString(String(value))
     parts.push(`${key} = ${rendered}`)
   }
   return parts.length === 0 ? '' : `SETTINGS ${parts.join(', ')}`
