@@ -1,6 +1,6 @@
 import { constants, existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, unlinkSync, renameSync, writeSync } from 'node:fs'
 import { open, unlink, type FileHandle } from 'node:fs/promises'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { errors } from '../errors.js'
 import { isSegmentTag, SPOOL_FORMAT, SEGMENT_FORMATS, segmentLayout, type InsertFormat, type SegmentLayout, type SegmentTag } from './row-format.js'
 import { parseSegment } from './segment-file.js'
@@ -134,8 +134,8 @@ export class Spool {
 
   private moveToDead(path: string, indexPath: string | undefined): void {
     const dead = join(this.opts.dir, 'dead')
-    renameSync(path, join(dead, path.slice(this.opts.dir.length + 1)))
-    if (indexPath && existsSync(indexPath)) renameSync(indexPath, join(dead, indexPath.slice(this.opts.dir.length + 1)))
+    renameSync(path, join(dead, basename(path)))
+    if (indexPath && existsSync(indexPath)) renameSync(indexPath, join(dead, basename(indexPath)))
   }
 
   get bytes(): number {

@@ -87,7 +87,7 @@ async function openEmbedded(config: StoreConfig): Promise<Store> {
     await client.close().catch(() => undefined)
     throw errors.DATA_DIR_UNUSABLE(dir, (err as Error).message, { cause: err })
   }
-  const priority = lowerForeignThreadPriority(config.embeddedNice)
+  const stopLoweringPriority = lowerForeignThreadPriority(config.embeddedNice)
   return {
     client,
     mode: 'embedded',
@@ -116,7 +116,7 @@ async function openEmbedded(config: StoreConfig): Promise<Store> {
       )
     },
     close: () => {
-      priority.stop()
+      stopLoweringPriority()
       return client.close()
     },
   }

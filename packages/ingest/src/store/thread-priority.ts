@@ -18,9 +18,9 @@ import { setPriority } from 'node:os'
  *
  * Returns a function that stops the rescan.
  */
-export function lowerForeignThreadPriority(nice: number, rescanMs = 1000): { stop: () => void; lowered: () => number } {
+export function lowerForeignThreadPriority(nice: number, rescanMs = 1000): () => void {
+  if (nice <= 0 || process.platform !== 'linux') return () => undefined
   const done = new Set<number>()
-  if (nice <= 0 || process.platform !== 'linux') return { stop: () => undefined, lowered: () => 0 }
   const scan = () => {
     let tids: string[]
     try {
@@ -53,5 +53,5 @@ export function lowerForeignThreadPriority(nice: number, rescanMs = 1000): { sto
   scan()
   const timer = setInterval(scan, rescanMs)
   timer.unref()
-  return { stop: () => clearInterval(timer), lowered: () => done.size }
+  return () => clearInterval(timer)
 }
