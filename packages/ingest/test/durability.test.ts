@@ -17,6 +17,10 @@ import { tempDir } from './helpers/tmp.js'
 import { Spool } from '../src/pipeline/spool.js'
 import { BufferPool } from '../src/pipeline/buffer-pool.js'
 
+/** A spool whose segments only seal when told to. */
+const testSpool = (dir: string, fsync: 'always' | 'interval' | 'never' = 'always') =>
+  new Spool({ dir, maxBytes: 1 << 20, fsync, segmentMaxRows: 1000, segmentMaxBytes: 1 << 20, segmentMaxAgeMs: 60_000, onSealed: () => {} })
+
 const quietEnv = (dir: string, extra: Record<string, string> = {}) =>
   loadConfig({ env: { SPANLENS_DATA_DIR: dir, SPANLENS_API_KEYS: API_KEYS, SPANLENS_LOG_LEVEL: 'silent', ...extra } })
 
@@ -372,7 +376,7 @@ describe('plain spool segments (rows in the file, headers in an index)', () => {
       writeFileSync(join(dir.path, '00001767225600001-1-000001.t2.idx'), index)
       writeFileSync(join(dir.path, '00001767225600002-1-000002.zz.seg'), data)
       writeFileSync(join(dir.path, '00001767225600002-1-000002.zz.idx'), index)
-      const spool = new Spool({ dir: dir.path, maxBytes: 1 << 20, fsync: 'always', segmentMaxRows: 1000, segmentMaxBytes: 1 << 20, segmentMaxAgeMs: 60_000, onSealed: () => {} })
+      const spool = testSpool(dir.path)
       const found = spool.recover()
       expect(found.map((f) => ({ name: f.name, rows: f.rows, layout: f.layout }))).toEqual([{ name: '00001767225600000-1-000000.t2.seg', rows: 3, layout: 'plain' }])
       expect(readFileSync(seg).equals(Buffer.concat(records.slice(0, 2)))).toBe(true)
@@ -536,7 +540,7 @@ describe('spool durability', () => {
       for (const fsync of ['always', 'never'] as const) {
         const dir = tempDir()
         try {
-          const spool = new Spool({ dir: dir.path, maxBytes: 1 << 20, fsync, segmentMaxRows: 1000, segmentMaxBytes: 1 << 20, segmentMaxAgeMs: 60_000, onSealed: () => {} })
+          const spool = testSpool(dir.path, fsync)
           spool.recover()
           await spool.append(Buffer.from('row\n'), 1)
           const [segment] = readdirSync(dir.path).filter((f) => f.endsWith('.seg'))
