@@ -447,6 +447,9 @@ describe('configuration', () => {
     ['SPANLENS_API_KEYS', 'justakey', /SPANLENS_API_KEYS: expected project:key pairs.*\(hidden\)/],
     ['SPANLENS_REDACT', 'email,bogus', /SPANLENS_REDACT: .*unknown: bogus/],
     ['SPANLENS_LOG_LEVEL', 'loud', /SPANLENS_LOG_LEVEL: expected one of/],
+    ['SPANLENS_EMBEDDED_NICE', '20', /SPANLENS_EMBEDDED_NICE: expected an integer between 0 and 19/],
+    ['SPANLENS_EMBEDDED_NICE', '-5', /SPANLENS_EMBEDDED_NICE: expected an integer between 0 and 19/],
+    ['SPANLENS_SPOOL_DIR', '   ', /SPANLENS_SPOOL_DIR: expected a non-empty string/],
   ])('rejects %s=%s naming the variable', (name, value, pattern) => {
     let err: unknown
     try {
