@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 
 /**
@@ -17,6 +18,11 @@ export interface PacedResult {
   /** Requests whose latency passed 50 and 100 ms. */
   over50: number
   over100: number
+  /**
+   * How many distinct seconds of the phase (by scheduled send time) hold a
+   * request over 100 ms: a few stall episodes, or a tail spread everywhere.
+   */
+  secondsWithOver100: number
 }
 
 export async function pacedLoad(opts: {
@@ -35,6 +41,8 @@ export async function pacedLoad(opts: {
     return (seed + 1) / 2147483649
   }
   const latencies: number[] = []
+  /** [scheduled send time in ms since the phase began, latency ms] per request. */
+  const timeline: [number, number][] = []
   let ok = 0
   let non2xx = 0
   let errors = 0
@@ -55,6 +63,7 @@ export async function pacedLoad(opts: {
             res.resume()
             res.on('end', () => {
               latencies.push(performance.now() - scheduled)
+              timeline.push([scheduled - start, performance.now() - scheduled])
               if (res.statusCode && res.statusCode < 300) ok++
               else non2xx++
               resolve()
@@ -72,6 +81,8 @@ export async function pacedLoad(opts: {
   }
   await Promise.all(inFlight)
   agent.destroy()
+  // BENCH_TRACE=file keeps every request's send time and latency, to line up with other samplers.
+  if (process.env.BENCH_TRACE) writeFileSync(process.env.BENCH_TRACE, JSON.stringify({ startedAt: performance.timeOrigin + start, requests: timeline }))
   latencies.sort((a, b) => a - b)
   const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0)
   return {
@@ -82,5 +93,6 @@ export async function pacedLoad(opts: {
     latencyMs: { p50: at(0.5), p99: at(0.99), max: Math.round(latencies.at(-1) ?? 0), mean: latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length) },
     over50: latencies.filter((l) => l > 50).length,
     over100: latencies.filter((l) => l > 100).length,
+    secondsWithOver100: new Set(timeline.filter(([, l]) => l > 100).map(([t]) => Math.floor(t / 1000))).size,
   }
 }

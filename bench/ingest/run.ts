@@ -184,7 +184,7 @@ const [ack, prep, spool] = means
 console.log(
   `paced, server side, requests over 50 / 100 ms: whole handler ${tail(ack as string, '0.05')} / ${tail(ack as string, '0.1')}, ` +
     `prepare ${tail(prep as string, '0.05')} / ${tail(prep as string, '0.1')}, spool write ${tail(spool as string, '0.05')} / ${tail(spool as string, '0.1')}; ` +
-    `client: ${half.over50} / ${half.over100} of ${half.sent}`,
+    `client: ${half.over50} / ${half.over100} of ${half.sent} (the ones over 100 ms in ${half.secondsWithOver100} of ${Math.min(DURATION, 15)} seconds)`,
 )
 const lagP99 = scrapeAfter('spanlens_nodejs_eventloop_lag_p99_seconds')
 const lagMax = scrapeAfter('spanlens_nodejs_eventloop_lag_max_seconds')
@@ -222,6 +222,7 @@ const summary = {
   pacedShareOfCeiling: Number(((rate * SPANS) / ceiling.rowsPerSecond).toFixed(2)),
   pacedAckP50Ms: half.latencyMs.p50,
   pacedAckP99Ms: half.latencyMs.p99,
+  pacedSecondsWithOver100Ms: half.secondsWithOver100,
   peakRssMiB: Math.round(rss),
   acknowledged: acked,
   stored,
