@@ -16,6 +16,14 @@ import { setPriority } from 'node:os'
  * ...). So every thread of this process with another name is ClickHouse's. Pools
  * grow on demand, hence the rescan. Linux only (per-thread nice values).
  *
+ * One overlap: chdb runs each query on a libuv pool thread, and after an insert
+ * that thread is named "Unknown", so it is lowered too. That is mostly right
+ * (the insert's parsing runs on it: the largest single share of chDB's CPU in
+ * the bench), but the spool's writes share those threads. Moving them to a
+ * thread of their own at the event loop's priority did not lower the paced tail
+ * (bench/README.md, session 6): the write itself took 1-12 ms; the wait was the
+ * event loop picking up its completion.
+ *
  * Returns a function that stops the rescan.
  */
 export function lowerForeignThreadPriority(nice: number, rescanMs = 1000): () => void {
