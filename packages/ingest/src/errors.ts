@@ -109,6 +109,14 @@ export const errors = {
   ),
   SHUTTING_DOWN: createError('SPANLENS_SHUTTING_DOWN', 503, () => 'the server is shutting down'),
   SPOOL_IO: createError('SPANLENS_SPOOL_IO', 503, (reason: string) => `could not write to the spool: ${reason}`),
+  SPOOL_LOCKED: createError(
+    'SPANLENS_SPOOL_LOCKED',
+    500,
+    (dir: string, holder: string, lockFile: string) =>
+      `spool directory ${dir} is in use by ${holder}; a server replays every segment it finds in its spool, ` +
+      `so two servers must not share one. Stop that server or set SPANLENS_SPOOL_DIR to another directory ` +
+      `(if no server is running there, delete ${lockFile})`,
+  ),
   UNSAFE_BIND: createError(
     'SPANLENS_UNSAFE_BIND',
     500,

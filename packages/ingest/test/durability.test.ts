@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { constants, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
@@ -382,7 +383,7 @@ describe('plain spool segments (rows in the file, headers in an index)', () => {
       expect(readFileSync(seg).equals(Buffer.concat(records.slice(0, 2)))).toBe(true)
       expect(readFileSync(seg.replace(/seg$/, 'idx')).equals(index.subarray(0, 24))).toBe(true)
       expect(spool.bytes).toBe(records[0]!.length + records[1]!.length + 24)
-      expect(readdirSync(dir.path).sort()).toEqual(['00001767225600000-1-000000.t2.idx', '00001767225600000-1-000000.t2.seg', 'dead'])
+      expect(readdirSync(dir.path).sort()).toEqual(['00001767225600000-1-000000.t2.idx', '00001767225600000-1-000000.t2.seg', 'LOCK', 'dead'])
       expect(readdirSync(join(dir.path, 'dead')).sort()).toEqual(['00001767225600002-1-000002.zz.idx', '00001767225600002-1-000002.zz.seg'])
     } finally {
       dir.cleanup()
@@ -554,4 +555,98 @@ describe('spool durability', () => {
       }
     },
   )
+})
+
+describe('one server per spool directory', () => {
+  const lockOf = (dir: string) => JSON.parse(readFileSync(join(dir, 'LOCK'), 'utf8')) as { pid: number; host: string }
+  const writeLock = (dir: string, holder: Record<string, unknown>) => writeFileSync(join(dir, 'LOCK'), JSON.stringify({ token: 'theirs', startTicks: null, ...holder }))
+  const lockError = (fn: () => unknown) => {
+    try {
+      fn()
+    } catch (err) {
+      return err as { code?: string; message: string }
+    }
+    throw new Error('expected SPANLENS_SPOOL_LOCKED')
+  }
+
+  it('refuses a directory a live process holds, takes over once that process is gone, and releases it on close', async () => {
+    const dir = tempDir()
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' })
+    try {
+      await new Promise((r) => other.once('spawn', r))
+      writeLock(dir.path, { pid: other.pid, host: hostname() })
+      const err = lockError(() => testSpool(dir.path).recover())
+      expect(err.code).toBe('SPANLENS_SPOOL_LOCKED')
+      expect(err.message).toContain(`process ${other.pid}`)
+      expect(err.message).toContain(dir.path)
+      expect(lockOf(dir.path).pid).toBe(other.pid) // left alone
+
+      const gone = new Promise((r) => other.once('exit', r))
+      other.kill('SIGKILL')
+      await gone
+      const spool = testSpool(dir.path)
+      spool.recover()
+      expect(lockOf(dir.path)).toEqual(expect.objectContaining({ pid: process.pid, host: hostname() }))
+      await spool.close()
+      expect(existsSync(join(dir.path, 'LOCK'))).toBe(false)
+    } finally {
+      if (other.exitCode === null) other.kill('SIGKILL')
+      dir.cleanup()
+    }
+  })
+
+  it('never takes over a lock from another host; does take over a reused pid and an unreadable lock', async () => {
+    const dir = tempDir()
+    try {
+      writeLock(dir.path, { pid: 1, host: `not-${hostname()}` })
+      expect(lockError(() => testSpool(dir.path).recover()).code).toBe('SPANLENS_SPOOL_LOCKED')
+
+      // pid 1 runs here, but it started long before the time this lock names.
+      writeLock(dir.path, { pid: 1, host: hostname(), startTicks: 1e15 })
+      const reused = testSpool(dir.path)
+      reused.recover()
+      await reused.close()
+
+      writeFileSync(join(dir.path, 'LOCK'), '{"pid":') // a crash while locking
+      const torn = testSpool(dir.path)
+      torn.recover()
+      expect(lockOf(dir.path).pid).toBe(process.pid)
+      await torn.close()
+    } finally {
+      dir.cleanup()
+    }
+  })
+
+  it('a second server on the same SPANLENS_SPOOL_DIR exits with SPANLENS_SPOOL_LOCKED', async () => {
+    const spool = tempDir()
+    const otherData = tempDir()
+    const first = await startServer({ SPANLENS_SPOOL_DIR: spool.path })
+    try {
+      const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url))
+      const second = spawn(process.execPath, ['--conditions=@spanlens/source', '--import', 'tsx', bin, 'serve'], {
+        env: { ...process.env, SPANLENS_DATA_DIR: otherData.path, SPANLENS_SPOOL_DIR: spool.path, SPANLENS_PORT: '0', SPANLENS_LOG_LEVEL: 'silent' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      })
+      let stderr = ''
+      second.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+      // A second server that starts (the bug) would run until killed: give it 30 s to exit.
+      const code = await new Promise<number | string | null>((r) => {
+        const timer = setTimeout(() => r('still running'), 30_000)
+        second.once('exit', (c) => {
+          clearTimeout(timer)
+          r(c)
+        })
+      })
+      if (second.exitCode === null) second.kill('SIGKILL')
+      expect(code).toBe(2)
+      expect(stderr).toContain('SPANLENS_SPOOL_LOCKED')
+      // The first server is untouched and still accepts.
+      expect((await send(first.url, 'still-mine', 3)).status).toBe(200)
+    } finally {
+      await first.close()
+      otherData.cleanup()
+    }
+    expect(existsSync(join(spool.path, 'LOCK'))).toBe(false)
+    spool.cleanup()
+  }, 60_000)
 })

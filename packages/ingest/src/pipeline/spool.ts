@@ -5,6 +5,7 @@ import { errors } from '../errors.js'
 import { isSegmentTag, SPOOL_FORMAT, SEGMENT_FORMATS, segmentLayout, type InsertFormat, type SegmentLayout, type SegmentTag } from './row-format.js'
 import { parseSegment } from './segment-file.js'
 import { checkSegment, INDEX_ENTRY_BYTES, indexEntry } from './segment-index.js'
+import { lockSpoolDir, type SpoolLock } from './spool-lock.js'
 
 export interface SpoolOptions {
   dir: string
@@ -68,12 +69,14 @@ export class Spool {
   private lastRefusedAt = 0
   /** Seals still closing their file: flush must wait for these too. */
   private readonly sealing = new Set<Promise<void>>()
+  private lock: SpoolLock | undefined
 
   constructor(private readonly opts: SpoolOptions) {}
 
   /** Creates the directory and returns the segments left by an earlier run, to replay. */
   recover(): SealedSegment[] {
     mkdirSync(this.opts.dir, { recursive: true })
+    this.lock = lockSpoolDir(this.opts.dir)
     mkdirSync(join(this.opts.dir, 'dead'), { recursive: true })
     const found: SealedSegment[] = []
     for (const name of readdirSync(this.opts.dir).filter((f) => f.endsWith('.seg')).sort()) {
@@ -254,6 +257,7 @@ export class Spool {
     this.closed = true
     clearInterval(this.syncTimer)
     await this.sealActive()
+    this.lock?.release()
   }
 }
 
