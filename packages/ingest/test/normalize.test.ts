@@ -101,6 +101,24 @@ describe('redaction', () => {
     }
   })
 
+  it('resource attributes: flattened and redacted once per resource object, the same for every span of it, per redactor', () => {
+    const prices = PriceTable.load(undefined)
+    const resource = { 'service.name': 'svc', 'host.owner': 'ops@example.com', 'process.pid': 42 }
+    const spans = [span({}, { resource }), span({}, { resource, spanId: 'c'.repeat(16) })]
+    const redacted = spans.map((s) => normalizeSpan(s, 'p', { prices, redact }))
+    expect(redacted[0]?.resource_attributes).toEqual({ 'service.name': 'svc', 'host.owner': '[REDACTED_EMAIL]', 'process.pid': '42' })
+    expect(redacted[1]?.resource_attributes).toBe(redacted[0]?.resource_attributes)
+    // Shared between rows, so it cannot be changed through one of them.
+    expect(Object.isFrozen(redacted[0]?.resource_attributes)).toBe(true)
+    // The same resource object under another redaction setting is not served from the first.
+    expect(normalizeSpan(spans[0] as OtlpSpan, 'p', { prices }).resource_attributes['host.owner']).toBe('ops@example.com')
+    // And the encoded row carries the resource exactly as an unshared copy would.
+    const shared = encodeRow(redacted[1] as NonNullable<(typeof redacted)[1]>)
+    const copy = encodeRow({ ...(redacted[1] as NonNullable<(typeof redacted)[1]>), resource_attributes: { ...redacted[1]?.resource_attributes } })
+    expect(shared).toBe(copy)
+    expect(shared).toContain("{'service.name':'svc','host.owner':'[REDACTED_EMAIL]','process.pid':'42'}")
+  })
+
   it('only the configured rules apply', () => {
     const emailOnly = createRedactor(['email']) as (s: string) => string
     expect(emailOnly('a@b.io 4111 1111 1111 1111')).toBe('[REDACTED_EMAIL] 4111 1111 1111 1111')

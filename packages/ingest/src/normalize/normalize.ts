@@ -98,7 +98,7 @@ export function normalizeSpan(span: OtlpSpan, projectId: string, opts: Normalize
     release: C.first(C.RELEASE, a, span) ?? '',
     tags: C.first(C.TAGS, a, span) ?? [],
     attributes,
-    resource_attributes: mapStrings(span.resource, redact),
+    resource_attributes: resourceStrings(span.resource, redact),
     'events.time': span.events.map((e) => nsToSeconds(e.timeNs === '0' ? span.startNs : e.timeNs)),
     'events.name': span.events.map((e) => e.name),
     'events.attributes': span.events.map((e) => mapStrings(e.attributes, redact)),
@@ -140,6 +140,22 @@ function mapStrings(attrs: Attrs, redact: Redactor | undefined): Record<string, 
     out[key] = redact ? redact(v) : v
   }
   return out
+}
+
+/**
+ * Every span of a ResourceSpans shares one resource object (both decoders), and
+ * SDKs send 10-20 resource attributes (sdk, service, process, host): flattened
+ * and redacted once per request instead of once per span. The rows share the
+ * result, so nothing may change a row's resource_attributes.
+ */
+const resourceCache = new WeakMap<Attrs, { redact: Redactor | undefined; strings: Readonly<Record<string, string>> }>()
+
+function resourceStrings(resource: Attrs, redact: Redactor | undefined): Readonly<Record<string, string>> {
+  const hit = resourceCache.get(resource)
+  if (hit && hit.redact === redact) return hit.strings
+  const strings = Object.freeze(mapStrings(resource, redact))
+  resourceCache.set(resource, { redact, strings })
+  return strings
 }
 
 function embedding(a: AttrReader): number[] {

@@ -37,7 +37,8 @@ export interface SpanRow {
   release: string
   tags: string[]
   attributes: Record<string, string>
-  resource_attributes: Record<string, string>
+  /** Shared by every row of the same resource (normalize.ts): read-only. */
+  resource_attributes: Readonly<Record<string, string>>
   'events.time': string[]
   'events.name': string[]
   'events.attributes': Array<Record<string, string>>

@@ -126,6 +126,17 @@ function stringMap(m: Readonly<Record<string, string>>): string {
   return `${out}}`
 }
 
+/** The resource's Map literal, encoded once for all the rows that share its object (normalize.ts). */
+const encodedResources = new WeakMap<object, string>()
+function resourceMap(m: Readonly<Record<string, string>>): string {
+  let encoded = encodedResources.get(m)
+  if (encoded === undefined) {
+    encoded = stringMap(m)
+    if (Object.isFrozen(m)) encodedResources.set(m, encoded)
+  }
+  return encoded
+}
+
 function mapArray(maps: ReadonlyArray<Readonly<Record<string, string>>>): string {
   if (maps.length === 0) return '[]'
   let out = '['
@@ -181,7 +192,7 @@ export function encodeRow(r: SpanRow): string {
     tsvField(r.release),
     stringArray(r.tags),
     stringMap(r.attributes),
-    stringMap(r.resource_attributes),
+    resourceMap(r.resource_attributes),
     stringArray(r['events.time']),
     stringArray(r['events.name']),
     mapArray(r['events.attributes']),
