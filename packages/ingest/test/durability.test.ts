@@ -3,7 +3,8 @@ import { constants, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSy
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { describe, expect, it } from 'vitest'
+import { open, type FileHandle } from 'node:fs/promises'
+import { describe, expect, it, vi } from 'vitest'
 import { loadConfig } from '../src/config/load.js'
 import { buildServer } from '../src/server.js'
 import { createStore, type Store } from '../src/store/index.js'
@@ -516,6 +517,40 @@ describe("analysts' queries and ingestion on embedded ClickHouse", () => {
 })
 
 describe('spool durability', () => {
+  it('a write that fails half-way (ENOSPC) is cut back: the request is refused, its rows never inserted, later appends stay whole', async () => {
+    const dir = tempDir()
+    const probe = await open(join(dir.path, 'probe'), 'w')
+    const proto = Object.getPrototypeOf(probe) as FileHandle
+    await probe.close()
+    const writev = proto.writev
+    const spy = vi.spyOn(proto, 'writev')
+    try {
+      const sealed: { rows: number; path: string; indexPath: string | undefined }[] = []
+      const spool = new Spool({ dir: dir.path, maxBytes: 1 << 20, fsync: 'always', segmentMaxRows: 1000, segmentMaxBytes: 1 << 20, segmentMaxAgeMs: 60_000, onSealed: (s) => sealed.push(s) })
+      spool.recover()
+      await spool.append(Buffer.from('a1\n'), 1)
+      // The disk fills after 3 bytes of the next write.
+      spy.mockImplementationOnce(async function (this: FileHandle, buffers: NodeJS.ArrayBufferView[]) {
+        await writev.call(this, [(buffers[0] as Buffer).subarray(0, 3)])
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
+      } as FileHandle['writev'])
+      await expect(spool.append(Buffer.from('b1\nb2\n'), 2)).rejects.toMatchObject({ code: 'SPANLENS_SPOOL_IO' })
+      await spool.append(Buffer.from('c1\n'), 1)
+      await spool.close()
+      expect(sealed).toHaveLength(1)
+      const data = readFileSync(sealed[0]?.path as string)
+      const index = readFileSync(sealed[0]?.indexPath as string)
+      expect(data.toString()).toBe('a1\nc1\n')
+      expect(checkSegment(data, index)).toMatchObject({ rows: 2, torn: false })
+      expect(sealed[0]?.rows).toBe(2)
+      expect(spool.bytes).toBe(data.length + index.length)
+    } finally {
+      spy.mockRestore()
+      dir.cleanup()
+    }
+  })
+
+
   /** The open flags of the descriptors this process holds on `path` (Linux /proc). */
   function openFlags(path: string): number[] {
     const out: number[] = []

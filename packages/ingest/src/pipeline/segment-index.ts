@@ -23,6 +23,8 @@ import { frame, HEADER_BYTES } from './segment-file.js'
 /** An entry is the record header of a framed segment, kept in the index instead of inline. */
 export const INDEX_ENTRY_BYTES = HEADER_BYTES
 export const indexEntry: (payload: Buffer, rows: number) => Buffer = frame
+/** The row count an entry records. */
+export const entryRows = (entry: Buffer): number => entry.readUInt32LE(8)
 
 export interface CheckedSegment {
   rows: number
@@ -49,7 +51,7 @@ export function checkSegment(data: Buffer, index: Buffer): CheckedSegment {
     if (end > data.length || crc32(data.subarray(offset, end)) !== index.readUInt32LE(entry + 4)) {
       return { rows, validBytes: offset, validIndexBytes: entry, torn: true, unindexedRows: 0 }
     }
-    rows += index.readUInt32LE(entry + 8)
+    rows += entryRows(index.subarray(entry, entry + INDEX_ENTRY_BYTES))
     offset = end
   }
   let unindexedRows = 0

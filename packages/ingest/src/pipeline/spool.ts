@@ -1,10 +1,10 @@
-import { constants, existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, unlinkSync, renameSync, writeSync } from 'node:fs'
+import { constants, existsSync, ftruncateSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, unlinkSync, renameSync, writeSync } from 'node:fs'
 import { open, unlink, type FileHandle } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { errors } from '../errors.js'
 import { isSegmentTag, SPOOL_FORMAT, SEGMENT_FORMATS, segmentLayout, type InsertFormat, type SegmentLayout, type SegmentTag } from './row-format.js'
 import { parseSegment } from './segment-file.js'
-import { checkSegment, INDEX_ENTRY_BYTES, indexEntry } from './segment-index.js'
+import { checkSegment, entryRows, INDEX_ENTRY_BYTES, indexEntry } from './segment-index.js'
 import { lockSpoolDir, type SpoolLock } from './spool-lock.js'
 
 export interface SpoolOptions {
@@ -177,6 +177,9 @@ export class Spool {
       await done
     } catch (err) {
       this.bytesOnDisk -= size
+      // The failed write was cut back, or (if even that failed) the segment is
+      // sealed now and its tail checked as after a crash before it is inserted.
+      if (segment.broken) void this.seal(segment)
       throw errors.SPOOL_IO((err as Error).message, { cause: err })
     }
   }
@@ -201,6 +204,7 @@ export class Spool {
     segment.handedOver = segment
       .close()
       .then(() => {
+        if (segment.broken) return this.sealBroken(segment)
         const sealed: SealedSegment = {
           name: segment.name,
           path: segment.path,
@@ -224,6 +228,16 @@ export class Spool {
     this.sealing.add(handedOver)
     void handedOver.finally(() => this.sealing.delete(handedOver))
     return handedOver
+  }
+
+  /** A segment whose failed write could not be cut back: checked like after a crash, then handed over. */
+  private sealBroken(segment: ActiveSegment): void {
+    this.bytesOnDisk -= segment.bytes
+    const sealed = this.recoverSegment(segment.name, segment.path, SPOOL_FORMAT)
+    if (!sealed) return
+    this.bytesOnDisk += sealed.bytes
+    this.sealedOnDisk.set(sealed.name, sealed)
+    this.opts.onSealed(sealed)
   }
 
   /** Seals the active segment if it outlived its age while held open. */
@@ -277,6 +291,11 @@ class ActiveSegment {
   private writing: Promise<void> | undefined
   private closing: Promise<void> | undefined
   private readonly dsync: boolean
+  /** Bytes of rows and of index entries known written: a failed write is cut back to these. */
+  private dataBytes = 0
+  private indexBytes = 0
+  /** A failed write could not be cut back: it takes no more appends (Spool.append seals it). */
+  broken = false
 
   constructor(
     readonly path: string,
@@ -318,17 +337,45 @@ class ActiveSegment {
     while (this.queue.length > 0) {
       const batch = this.queue
       this.queue = []
+      let fds: [number, number] | undefined
       try {
         const [fh, index] = await Promise.all([this.handle, this.index])
+        fds = [fh.fd, index.fd]
+        if (this.broken) throw new Error('an earlier write to this segment failed')
+        const entries = Buffer.concat(batch.map((p) => p.entry))
+        const payloads = batch.map((p) => p.payload)
         // The entries first, so a crash never leaves rows without one (segment-index.ts).
         // A page-cache write of 12 bytes per request: on the loop, no threadpool round trip.
-        writeAllSync(index.fd, Buffer.concat(batch.map((p) => p.entry)))
-        await writeAll(fh, batch.map((p) => p.payload))
+        writeAllSync(index.fd, entries)
+        await writeAll(fh, payloads)
         if (this.syncEachWrite && !this.dsync) await fh.datasync()
+        this.indexBytes += entries.length
+        this.dataBytes += payloads.reduce((n, p) => n + p.length, 0)
         for (const p of batch) p.resolve()
       } catch (err) {
+        this.rollBack(fds, batch)
         for (const p of batch) p.reject(err as Error)
       }
+    }
+  }
+
+  /**
+   * Cuts a failed write (ENOSPC, EIO...) back to the last one that succeeded:
+   * the rows of refused requests are never inserted, and later appends follow
+   * whole records instead of torn bytes that would fail the segment's insert.
+   * If the cut fails too, the segment is marked broken (see Spool.append).
+   */
+  private rollBack(fds: [number, number] | undefined, batch: Pending[]): void {
+    for (const p of batch) {
+      this.rows -= entryRows(p.entry)
+      this.bytes -= p.payload.length + p.entry.length
+    }
+    if (!fds || this.broken) return
+    try {
+      ftruncateSync(fds[1], this.indexBytes)
+      ftruncateSync(fds[0], this.dataBytes)
+    } catch {
+      this.broken = true
     }
   }
 
