@@ -61,7 +61,14 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
 
   const metrics = createMetrics()
   const pipeline = new IngestPipeline(config.ingest, store, metrics, logger.child({ component: 'pipeline' }))
-  pipeline.start()
+  try {
+    pipeline.start()
+  } catch (err) {
+    // A locked or unreadable spool: leave no store open behind (embedded chDB allows
+    // one data directory per process, so a caller could not start again).
+    if (ownsStore) await store.close().catch(() => undefined)
+    throw err
+  }
 
   // Typed as the default instance so plugins and callers need no pino generics.
   const app = Fastify({

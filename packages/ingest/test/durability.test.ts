@@ -652,6 +652,22 @@ describe('one server per spool directory', () => {
     }
   })
 
+  it('an in-process server refused for a locked spool closes its store, so the process can start another', async () => {
+    const spool = tempDir()
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' })
+    try {
+      await new Promise((r) => other.once('spawn', r))
+      writeLock(spool.path, { pid: other.pid, host: hostname() })
+      await expect(startServer({ SPANLENS_SPOOL_DIR: spool.path })).rejects.toMatchObject({ code: 'SPANLENS_SPOOL_LOCKED' })
+      // Embedded chDB takes one data directory per process: this fails if the first store leaked.
+      const next = await startServer()
+      await next.close()
+    } finally {
+      other.kill('SIGKILL')
+      spool.cleanup()
+    }
+  }, 60_000)
+
   it('a second server on the same SPANLENS_SPOOL_DIR exits with SPANLENS_SPOOL_LOCKED', async () => {
     const spool = tempDir()
     const otherData = tempDir()
