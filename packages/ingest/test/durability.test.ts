@@ -603,13 +603,18 @@ describe('one server per spool directory', () => {
     }
     throw new Error('expected SPANLENS_SPOOL_LOCKED')
   }
+  /** A live process of this host holding `dir`'s lock, as another server would. */
+  const lockedByLiveProcess = async (dir: string) => {
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' })
+    await new Promise((r) => other.once('spawn', r))
+    writeLock(dir, { pid: other.pid, host: hostname() })
+    return other
+  }
 
   it('refuses a directory a live process holds, takes over once that process is gone, and releases it on close', async () => {
     const dir = tempDir()
-    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' })
+    const other = await lockedByLiveProcess(dir.path)
     try {
-      await new Promise((r) => other.once('spawn', r))
-      writeLock(dir.path, { pid: other.pid, host: hostname() })
       const err = lockError(() => testSpool(dir.path).recover())
       expect(err.code).toBe('SPANLENS_SPOOL_LOCKED')
       expect(err.message).toContain(`process ${other.pid}`)
@@ -654,10 +659,8 @@ describe('one server per spool directory', () => {
 
   it('an in-process server refused for a locked spool closes its store, so the process can start another', async () => {
     const spool = tempDir()
-    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' })
+    const other = await lockedByLiveProcess(spool.path)
     try {
-      await new Promise((r) => other.once('spawn', r))
-      writeLock(spool.path, { pid: other.pid, host: hostname() })
       await expect(startServer({ SPANLENS_SPOOL_DIR: spool.path })).rejects.toMatchObject({ code: 'SPANLENS_SPOOL_LOCKED' })
       // Embedded chDB takes one data directory per process: this fails if the first store leaked.
       const next = await startServer()
