@@ -671,6 +671,20 @@ describe('one server per spool directory', () => {
     }
   }, 60_000)
 
+  it('a spool directory that cannot be created fails with SPANLENS_DATA_DIR_UNUSABLE naming it', async () => {
+    const dir = tempDir()
+    writeFileSync(join(dir.path, 'file'), 'x')
+    const spoolDir = join(dir.path, 'file', 'spool')
+    try {
+      await expect(startServer({ SPANLENS_SPOOL_DIR: spoolDir })).rejects.toMatchObject({
+        code: 'SPANLENS_DATA_DIR_UNUSABLE',
+        message: expect.stringContaining(spoolDir),
+      })
+    } finally {
+      dir.cleanup()
+    }
+  })
+
   it('a second server on the same SPANLENS_SPOOL_DIR exits with SPANLENS_SPOOL_LOCKED', async () => {
     const spool = tempDir()
     const otherData = tempDir()

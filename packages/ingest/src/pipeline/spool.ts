@@ -2,6 +2,7 @@ import { constants, existsSync, ftruncateSync, mkdirSync, readdirSync, readFileS
 import { open, unlink, type FileHandle } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { errors } from '../errors.js'
+import { ensureWritableDir } from '../writable-dir.js'
 import { isSegmentTag, SPOOL_FORMAT, SEGMENT_FORMATS, segmentLayout, type InsertFormat, type SegmentLayout, type SegmentTag } from './row-format.js'
 import { parseSegment } from './segment-file.js'
 import { checkSegment, entryRows, INDEX_ENTRY_BYTES, indexEntry } from './segment-index.js'
@@ -75,7 +76,7 @@ export class Spool {
 
   /** Creates the directory and returns the segments left by an earlier run, to replay. */
   recover(): SealedSegment[] {
-    mkdirSync(this.opts.dir, { recursive: true })
+    ensureWritableDir(this.opts.dir)
     this.lock = lockSpoolDir(this.opts.dir)
     mkdirSync(join(this.opts.dir, 'dead'), { recursive: true })
     const found: SealedSegment[] = []

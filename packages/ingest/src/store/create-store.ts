@@ -1,10 +1,11 @@
-import { accessSync, constants, createReadStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createReadStream, existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { createClient, type ClickHouseClient } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
 import type { StoreConfig } from '../config/load.js'
 import { errors } from '../errors.js'
+import { ensureWritableDir } from '../writable-dir.js'
 import { CallGate, gateCalls } from './call-gate.js'
 import { quoteString, scopeSettings, type ClientConnection } from './scoped-settings.js'
 import { lowerForeignThreadPriority } from './thread-priority.js'
@@ -167,20 +168,6 @@ async function streamInsert(client: ClickHouseClient, insert: Omit<RawInsert, 'b
     ...(insert.settings ? { clickhouse_settings: insert.settings } : {}),
   })
   result.stream.resume()
-}
-
-function ensureWritableDir(dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true })
-    accessSync(dir, constants.W_OK | constants.R_OK)
-    // access() says yes to root everywhere; a real write is the only honest probe
-    // (read-only mounts, full disks).
-    const probe = join(dir, `.spanlens-write-probe-${process.pid}`)
-    writeFileSync(probe, 'ok')
-    rmSync(probe)
-  } catch (err) {
-    throw errors.DATA_DIR_UNUSABLE(dir, (err as Error).message, { cause: err })
-  }
 }
 
 function readCaCert(path: string): Buffer {
