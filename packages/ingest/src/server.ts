@@ -51,21 +51,17 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   const ownsStore = options.store === undefined
   const store = options.store ?? (await createStore(config.store))
   let migrated = false
+  const metrics = createMetrics()
+  let pipeline: IngestPipeline
   try {
     await migrate(store, { log: (msg, fields) => logger.info(fields ?? {}, msg) })
     migrated = true
-  } catch (err) {
-    if (ownsStore) await store.close().catch(() => undefined)
-    throw err
-  }
-
-  const metrics = createMetrics()
-  const pipeline = new IngestPipeline(config.ingest, store, metrics, logger.child({ component: 'pipeline' }))
-  try {
+    pipeline = new IngestPipeline(config.ingest, store, metrics, logger.child({ component: 'pipeline' }))
     pipeline.start()
   } catch (err) {
-    // A locked or unreadable spool: leave no store open behind (embedded chDB allows
-    // one data directory per process, so a caller could not start again).
+    // A failed migration, or a spool that is locked or unusable: leave no store open
+    // behind (embedded chDB allows one data directory per process, so a caller
+    // could not start again).
     if (ownsStore) await store.close().catch(() => undefined)
     throw err
   }
