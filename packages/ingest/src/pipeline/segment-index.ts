@@ -23,8 +23,8 @@ import { frame, HEADER_BYTES } from './segment-file.js'
 /** An entry is the record header of a framed segment, kept in the index instead of inline. */
 export const INDEX_ENTRY_BYTES = HEADER_BYTES
 export const indexEntry: (payload: Buffer, rows: number) => Buffer = frame
-/** The row count an entry records. */
-export const entryRows = (entry: Buffer): number => entry.readUInt32LE(8)
+/** The row count of the entry at `at` (an entry alone, or an index). */
+export const entryRows = (entries: Buffer, at = 0): number => entries.readUInt32LE(at + 8)
 
 export interface CheckedSegment {
   rows: number
@@ -51,7 +51,7 @@ export function checkSegment(data: Buffer, index: Buffer): CheckedSegment {
     if (end > data.length || crc32(data.subarray(offset, end)) !== index.readUInt32LE(entry + 4)) {
       return { rows, validBytes: offset, validIndexBytes: entry, torn: true, unindexedRows: 0 }
     }
-    rows += entryRows(index.subarray(entry, entry + INDEX_ENTRY_BYTES))
+    rows += entryRows(index, entry)
     offset = end
   }
   let unindexedRows = 0
