@@ -40,7 +40,6 @@ export async function pacedLoad(opts: {
     seed = (seed * 1103515245 + 12345) % 2147483648
     return (seed + 1) / 2147483649
   }
-  const latencies: number[] = []
   /** [scheduled send time in ms since the phase began, latency ms] per request. */
   const timeline: [number, number][] = []
   let ok = 0
@@ -62,7 +61,6 @@ export async function pacedLoad(opts: {
           (res) => {
             res.resume()
             res.on('end', () => {
-              latencies.push(performance.now() - scheduled)
               timeline.push([scheduled - start, performance.now() - scheduled])
               if (res.statusCode && res.statusCode < 300) ok++
               else non2xx++
@@ -83,7 +81,7 @@ export async function pacedLoad(opts: {
   agent.destroy()
   // BENCH_TRACE=file keeps every request's send time and latency, to line up with other samplers.
   if (process.env.BENCH_TRACE) writeFileSync(process.env.BENCH_TRACE, JSON.stringify({ startedAt: performance.timeOrigin + start, requests: timeline }))
-  latencies.sort((a, b) => a - b)
+  const latencies = timeline.map(([, latency]) => latency).sort((a, b) => a - b)
   const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0)
   return {
     sent: inFlight.length,
