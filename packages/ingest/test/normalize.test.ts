@@ -151,6 +151,20 @@ describe('precedence and edge cases', () => {
     expect(nsToSeconds('5')).toBe('0.000000005')
     const r = normalizeSpan(span({}), 'p', { prices })
     expect(r.duration_ms).toBe(250)
+    // Exactly as BigInt subtraction gives it: a borrow across the second, 1 ns, no end time, under a second since the epoch.
+    const cases: Array<[string, string]> = [
+      ['1790000000999999999', '1790000003000000001'],
+      ['1790000000000000000', '1790000000000000001'],
+      ['1790000000123456789', '0'],
+      ['5', '1000000007'],
+      ['1790000000000000000', '1799000000123456789'],
+    ]
+    for (const [startNs, endNs] of cases) {
+      const got = normalizeSpan(span({}, { startNs, endNs }), 'p', { prices })
+      const end = endNs === '0' ? startNs : endNs
+      expect(got.duration_ms, `${startNs} → ${endNs}`).toBe(Number(BigInt(end) - BigInt(startNs)) / 1e6)
+      expect(got.end_time).toBe(nsToSeconds(end))
+    }
   })
 
   it('negative or absurd token counts become zero; TTFT in seconds becomes ms', () => {

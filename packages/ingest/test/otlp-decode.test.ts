@@ -173,6 +173,21 @@ describe('protobuf decoding', () => {
     expect(decoded.problems.join('\n')).toMatch(/status\.code/)
   })
 
+  it('rejects a span that ends before it starts, comparing the full 64-bit times', () => {
+    const spans = [
+      ['same', '1767225600000000001', '1767225600000000001'],
+      ['later by 1 ns', '1767225600000000001', '1767225600000000002'],
+      ['earlier by 1 ns', '1767225600000000002', '1767225600000000001'],
+      ['fewer digits', '1767225600000000000', '999999999999999999'],
+      ['more digits', '999999999999999999', '1767225600000000000'],
+      ['no end', '1767225600000000000', '0'],
+    ].map(([name, start, end], i) => ({ traceId: id(TRACE), spanId: Buffer.from([0, 0, 0, 0, 0, 0, 0, i + 1]), name, startTimeUnixNano: start, endTimeUnixNano: end }))
+    const decoded = decodeProtobuf(encode({ resourceSpans: [{ scopeSpans: [{ spans }] }] }))
+    expect(decoded.spans.map((s) => s.name)).toEqual(['same', 'later by 1 ns', 'more digits', 'no end'])
+    expect(decoded.rejected).toBe(2)
+    expect(decoded.problems.join('\n')).toMatch(/end_time_unix_nano is before start_time_unix_nano/)
+  })
+
   it('turns any damaged body into SPANLENS_BAD_OTLP or a partial result, never another error', () => {
     const [, body] = fixtures[0] as [string, Buffer]
     let seed = 12345

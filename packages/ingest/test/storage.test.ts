@@ -219,6 +219,37 @@ describe('embedded store and migrations', () => {
     expect((g.embedding as number[]).map((x) => Number(x.toPrecision(6)))).toEqual([0.25, -1.5, 1e-7])
   })
 
+  it('escapes a lone special character in long and short strings alike, read back by ClickHouse', async () => {
+    // Long strings are checked with one scan per character, short ones with a
+    // regex: each special character alone, on both sides of the cut-over.
+    const specials = ['\\', '\t', '\n', '\r', '\0', "'"]
+    const values = specials.flatMap((c) => [`a${c}b`, `${'x'.repeat(63)}${c}`, `${'y'.repeat(200)}${c}${'z'.repeat(50)}`])
+    const rowsIn: SpanRow[] = values.map((v, i) => ({
+      project_id: 'lone', trace_id: 'dd'.repeat(16), span_id: (i + 1).toString(16).padStart(16, '0'), parent_span_id: '',
+      name: v, kind: 'llm', span_kind: 'client', service_name: 's', scope_name: '', start_time: '1793527200.000000001',
+      end_time: '1793527200.000000002', duration_ms: 0, status_code: 'ok', status_message: '', error_type: '', provider: '',
+      operation: '', request_model: '', response_model: '', input_tokens: 0, output_tokens: 0, total_tokens: 0,
+      cache_read_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0, cost_usd: null, ttft_ms: null, finish_reason: '',
+      input: v, output: '', user_id: '', session_id: '', environment: '', release: '', tags: [v],
+      attributes: { [v]: v }, resource_attributes: {}, 'events.time': [], 'events.name': [], 'events.attributes': [],
+      'links.trace_id': [], 'links.span_id': [], 'links.attributes': [], embedding: [],
+    }))
+    const path = join(tmp.path, `0002-1-000000.${SPOOL_FORMAT}.seg`)
+    const lines = rowsIn.map((r) => encodeRow(r))
+    // Raw: one line per row, 44 fields each, no CR or NUL (which ClickHouse would take as data).
+    for (const line of lines) {
+      expect(line.split('\t')).toHaveLength(ROW_COLUMNS.length)
+      expect(line).not.toMatch(/[\n\r\0]/)
+    }
+    writeFileSync(path, lines.map((l) => `${l}\n`).join(''))
+    await store.insertFile({ table: 'spans', columns: ROW_COLUMNS, format: SEGMENT_FORMATS[SPOOL_FORMAT], path })
+    const got = await rows<{ name: string; input: string; tags: string[]; attributes: Record<string, string> }>(
+      store,
+      "SELECT name, input, tags, attributes FROM spans WHERE project_id = 'lone' ORDER BY span_id",
+    )
+    expect(got).toEqual(values.map((v) => ({ name: v, input: v, tags: [v], attributes: { [v]: v } })))
+  })
+
   it.runIf(process.platform === 'linux')('runs embedded ClickHouse threads at SPANLENS_EMBEDDED_NICE, and never the event loop or libuv', async () => {
     // The store was opened with the default (10); the rescan picks up threads started by later work.
     await rows(store, 'SELECT sum(number) FROM numbers_mt(10000000)')

@@ -71,10 +71,11 @@ export class AttrReader {
 }
 
 /** Attribute values flattened to the strings a Map(String, String) column stores. */
-export function stringifyAttrs(attrs: Attrs): Record<string, string> {
+export function stringifyAttrs(attrs: Attrs, skip?: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {}
   for (const key in attrs) {
     const v = attrs[key]
+    if (skip !== undefined && skip.includes(key)) continue
     if (v === null || v === undefined) continue
     out[key] = typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v)
   }

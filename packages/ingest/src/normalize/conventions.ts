@@ -40,7 +40,12 @@ const inObj = (key: string, fields: string[], convention: string): Source<number
 })
 
 export function first<T>(sources: Array<Source<T>>, a: AttrReader, span: OtlpSpan): T | undefined {
-  return firstWithSource(sources, a, span)?.value
+  // Its own loop: going through firstWithSource allocated a result per field per span.
+  for (const s of sources) {
+    const v = s.read(a, span)
+    if (v !== undefined) return v
+  }
+  return undefined
 }
 
 export function firstWithSource<T>(

