@@ -36,8 +36,19 @@ function rawCeiling(): { rowsPerSecond: number; bytesPerRow: number; rowsPerInse
   return JSON.parse(r.stdout.trim().split('\n').pop() as string)
 }
 
+// The server runs as users run it: the built dist/ (what `pnpm start` builds and
+// starts). Until session 7 it ran from source through tsx, whose keepNames
+// wrapping cost ~3% of the event loop's time in a profile. `--source` skips
+// the build for quick iterations.
+const fromSource = process.argv.includes('--source')
+function buildServer(): void {
+  const r = spawnSync('npx', ['--yes', 'pnpm@10.34.8', 'run', 'build'], { cwd: repo, encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`build failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`)
+}
+
 async function startServer(dataDir: string) {
-  const child = spawn(process.execPath, [...serverNodeArgs, ...tsx, join(repo, 'packages/ingest/src/bin.ts'), 'serve'], {
+  const entry = fromSource ? [...tsx, join(repo, 'packages/ingest/src/bin.ts')] : [join(repo, 'packages/ingest/dist/bin.js')]
+  const child = spawn(process.execPath, [...serverNodeArgs, ...entry, 'serve'], {
     cwd: join(here, '..'),
     env: { ...process.env, SPANLENS_DATA_DIR: dataDir, SPANLENS_PORT: '0', SPANLENS_API_KEYS: `bench:${KEY}`, SPANLENS_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -107,7 +118,10 @@ function load(url: string, factory: ReturnType<typeof createPayloadFactory>, opt
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`
 console.log(`machine: ${machine}`)
-console.log(`command: cd bench && npm run ingest -- --duration ${DURATION} --connections ${CONNECTIONS}`)
+console.log(`command: cd bench && npm run ingest -- --duration ${DURATION} --connections ${CONNECTIONS}${fromSource ? ' --source' : ''}`)
+// Built before anything is measured: the build itself would disturb the ceiling.
+if (!fromSource) buildServer()
+console.log(`server: ${fromSource ? 'from source (tsx)' : 'packages/ingest/dist (built by `pnpm run build`)'}`)
 
 // Measured before and again after the server's run: on a shared host the ceiling alone moved by
 // up to 1.8x between runs minutes apart, and the ratio is against the mean of the two.
