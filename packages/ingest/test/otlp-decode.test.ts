@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { SpanlensError } from '../src/errors.js'
 import { decodeJson, decodeProtobuf } from '../src/otlp/decode.js'
+import { uint64Decimal } from '../src/otlp/wire.js'
 import { otlpTypes } from './helpers/proto.js'
 
 /**
@@ -171,6 +172,19 @@ describe('protobuf decoding', () => {
     expect(decoded.rejected).toBe(2)
     expect(decoded.problems.join('\n')).toMatch(/trace_id/)
     expect(decoded.problems.join('\n')).toMatch(/status\.code/)
+  })
+
+  it('reads 64-bit timestamps into the same decimal text as BigInt does, at every edge', () => {
+    const edges = [0n, 1n, 999_999_999n, 1_000_000_000n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 53n - 1n, 2n ** 53n + 1n, 1_790_000_000_123_456_789n, 2n ** 64n - 1n]
+    let seed = 7
+    const rand32 = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
+      return seed
+    }
+    const randoms = Array.from({ length: 20_000 }, () => (BigInt(rand32() >>> (rand32() % 32)) << 32n) | BigInt(rand32()))
+    for (const v of [...edges, ...randoms]) {
+      expect(uint64Decimal(Number(v >> 32n), Number(v & 0xffffffffn)), String(v)).toBe(v.toString())
+    }
   })
 
   it('rejects a span that ends before it starts, comparing the full 64-bit times', () => {

@@ -70,14 +70,8 @@ export class AttrReader {
   }
 }
 
-/** Attribute values flattened to the strings a Map(String, String) column stores. */
-export function stringifyAttrs(attrs: Attrs, skip?: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const key in attrs) {
-    const v = attrs[key]
-    if (skip !== undefined && skip.includes(key)) continue
-    if (v === null || v === undefined) continue
-    out[key] = typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v)
-  }
-  return out
+/** An attribute value flattened to the string a Map(String, String) column stores; undefined for null. */
+export function attrString(v: AttrValue | undefined): string | undefined {
+  if (v === null || v === undefined) return undefined
+  return typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v)
 }

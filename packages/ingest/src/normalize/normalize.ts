@@ -1,5 +1,5 @@
 import type { Attrs, OtlpSpan } from '../otlp/model.js'
-import { AttrReader, stringifyAttrs } from './attrs.js'
+import { AttrReader, attrString } from './attrs.js'
 import { INPUT, OUTPUT } from './content.js'
 import * as C from './conventions.js'
 import type { PriceTable } from './cost.js'
@@ -146,7 +146,7 @@ function consumedKeys(source: C.Source<string> | undefined, attrs: Attrs): strin
   let out: string[] | undefined
   for (const k of keys) {
     const v = attrs[k]
-    // stringifyAttrs drops null values: such a key is not in the map to begin with.
+    // mapStrings drops null values: such a key is not in the map to begin with.
     if (v !== null && v !== undefined) (out ??= []).push(k)
   }
   return out
@@ -158,10 +158,12 @@ function clip(text: string, maxBytes: number): string {
   return `${Buffer.from(text).subarray(0, maxBytes).toString('utf8')}…[truncated by spanlens]`
 }
 
+/** Attributes as a Map(String, String): flattened, cut, redacted, in one pass (each object is built once, never reassigned). */
 function mapStrings(attrs: Attrs, redact: Redactor | undefined, skip?: readonly string[]): Record<string, string> {
-  const out = stringifyAttrs(attrs, skip)
-  for (const key in out) {
-    let v = out[key] as string
+  const out: Record<string, string> = {}
+  for (const key in attrs) {
+    let v = attrString(attrs[key])
+    if (v === undefined || (skip !== undefined && skip.includes(key))) continue
     if (v.length > MAX_ATTRIBUTE_CHARS) v = `${v.slice(0, MAX_ATTRIBUTE_CHARS)}…[truncated by spanlens]`
     out[key] = redact ? redact(v) : v
   }
