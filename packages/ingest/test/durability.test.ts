@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { constants, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
+import fs, { constants, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -550,6 +550,46 @@ describe('spool durability', () => {
     }
   })
 
+
+  it('a failed write that cannot be cut back either seals its segment at once, checked like after a crash', async () => {
+    const dir = tempDir()
+    const probe = await open(join(dir.path, 'probe'), 'w')
+    const proto = Object.getPrototypeOf(probe) as FileHandle
+    await probe.close()
+    const writev = proto.writev
+    const spy = vi.spyOn(proto, 'writev')
+    const cut = vi.spyOn(fs, 'ftruncateSync')
+    try {
+      const sealed: { rows: number; path: string; indexPath: string | undefined }[] = []
+      const spool = new Spool({ dir: dir.path, maxBytes: 1 << 20, fsync: 'always', segmentMaxRows: 1000, segmentMaxBytes: 1 << 20, segmentMaxAgeMs: 60_000, onSealed: (s) => sealed.push(s) })
+      spool.recover()
+      await spool.append(Buffer.from('a1\n'), 1)
+      spy.mockImplementationOnce(async function (this: FileHandle, buffers: NodeJS.ArrayBufferView[]) {
+        await writev.call(this, [(buffers[0] as Buffer).subarray(0, 3)])
+        throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' })
+      } as FileHandle['writev'])
+      cut.mockImplementation(() => {
+        throw Object.assign(new Error('EIO: i/o error, ftruncate'), { code: 'EIO' })
+      })
+      await expect(spool.append(Buffer.from('b1\nb2\n'), 2)).rejects.toMatchObject({ code: 'SPANLENS_SPOOL_IO' })
+      cut.mockRestore()
+      // Sealed without waiting for its age: the torn "b1\n" is cut off by the recovery check.
+      await vi.waitFor(() => expect(sealed).toHaveLength(1))
+      expect(readFileSync(sealed[0]?.path as string).toString()).toBe('a1\n')
+      expect(sealed[0]?.rows).toBe(1)
+      // The next request goes to a new segment.
+      await spool.append(Buffer.from('c1\n'), 1)
+      await spool.close()
+      expect(sealed).toHaveLength(2)
+      expect(readFileSync(sealed[1]?.path as string).toString()).toBe('c1\n')
+      const onDisk = sealed.reduce((n, s) => n + readFileSync(s.path).length + readFileSync(s.indexPath as string).length, 0)
+      expect(spool.bytes).toBe(onDisk)
+    } finally {
+      spy.mockRestore()
+      cut.mockRestore()
+      dir.cleanup()
+    }
+  })
 
   /** The open flags of the descriptors this process holds on `path` (Linux /proc). */
   function openFlags(path: string): number[] {
