@@ -748,6 +748,8 @@ describe('one server per spool directory', () => {
       if (second.exitCode === null) second.kill('SIGKILL')
       expect(code).toBe(2)
       expect(stderr).toContain('SPANLENS_SPOOL_LOCKED')
+      // Refused before it opened its store: nothing was created or migrated in its data directory.
+      expect(readdirSync(otherData.path)).toEqual([])
       // The first server is untouched and still accepts.
       expect((await send(first.url, 'still-mine', 3)).status).toBe(200)
     } finally {

@@ -10,6 +10,7 @@ import { Inserter } from './inserter.js'
 import { prepare, type BodyFormat, type PrepareContext } from './prepare.js'
 import { PreparePool } from './prepare-pool.js'
 import { Spool } from './spool.js'
+import type { SpoolLock } from './spool-lock.js'
 
 export interface AcceptResult {
   accepted: number
@@ -37,6 +38,7 @@ export class IngestPipeline {
     store: Store,
     readonly metrics: IngestMetrics,
     private readonly log: Logger,
+    spoolLock?: SpoolLock,
   ) {
     this.maxInFlight = config.maxConcurrentRequests
     // 256 KiB holds a 100-span request's rows (~180 KB in the bench); bigger requests allocate.
@@ -60,6 +62,7 @@ export class IngestPipeline {
       // inserts cost ClickHouse less per row, and the rows could not be inserted
       // sooner anyway; once the inserter frees up, an overdue segment seals at once.
       holdOnAge: () => this.inserter.busy,
+      lock: spoolLock,
     })
     this.inserter = new Inserter({
       store,

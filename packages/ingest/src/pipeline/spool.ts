@@ -28,6 +28,11 @@ export interface SpoolOptions {
    * rows visible any sooner; call sealIfOverdue() once the inserter frees up.
    */
   holdOnAge?: () => boolean
+  /**
+   * The directory's lock, when the caller took it first (buildServer does, before
+   * it opens the store); otherwise recover() takes it. Released by close().
+   */
+  lock?: SpoolLock | undefined
 }
 
 export interface SealedSegment {
@@ -77,7 +82,7 @@ export class Spool {
   /** Creates the directory and returns the segments left by an earlier run, to replay. */
   recover(): SealedSegment[] {
     ensureWritableDir(this.opts.dir)
-    this.lock = lockSpoolDir(this.opts.dir)
+    this.lock = this.opts.lock ?? lockSpoolDir(this.opts.dir)
     mkdirSync(join(this.opts.dir, 'dead'), { recursive: true })
     const found: SealedSegment[] = []
     for (const name of readdirSync(this.opts.dir).filter((f) => f.endsWith('.seg')).sort()) {
