@@ -219,12 +219,23 @@ rmSync(dataDir, { recursive: true, force: true })
 const ceilingAfter = rawCeiling()
 console.log(`raw chDB ceiling, after the server: ${describeCeiling(ceilingAfter)}`)
 const ceiling = { rowsPerSecond: (ceilingBefore.rowsPerSecond + ceilingAfter.rowsPerSecond) / 2 }
+// The same work measured twice: how far its CPU per row moved says how steady the
+// host was around the run (session 7: from -7% to +49% across nine runs), and so
+// how much one run's ratio and paced p99 can be trusted.
+const hostShift = ceilingAfter.cpuUsPerRow / ceilingBefore.cpuUsPerRow
+if (hostShift > 1.25 || hostShift < 1 / 1.25) {
+  console.log(
+    `note: the ceiling's CPU per row moved ${ceilingBefore.cpuUsPerRow.toFixed(1)} -> ${ceilingAfter.cpuUsPerRow.toFixed(1)} µs during this run: ` +
+      'the host changed speed, so the ratio and the paced rate (35% of the ceiling before) compare unlike moments',
+  )
+}
 
 const persistedRate = persistedFull / totalSeconds
 const summary = {
   machine,
   rawCeilingRowsPerSecond: Math.round(ceiling.rowsPerSecond),
   rawCeilingBeforeAfter: [Math.round(ceilingBefore.rowsPerSecond), Math.round(ceilingAfter.rowsPerSecond)],
+  rawCeilingCpuUsPerRowBeforeAfter: [Number(ceilingBefore.cpuUsPerRow.toFixed(1)), Number(ceilingAfter.cpuUsPerRow.toFixed(1))],
   acknowledgedSpansPerSecond: Math.round(ackedFull / loadSeconds),
   persistedSpansPerSecond: Math.round(persistedRate),
   persistedToCeiling: Number((persistedRate / ceiling.rowsPerSecond).toFixed(2)),
