@@ -51,7 +51,7 @@ export function normalizeSpan(span: OtlpSpan, projectId: string, opts: Normalize
   // Content is stored once: an attribute carried verbatim into input/output is
   // not kept twice; spanlens.input.source / output.source name where it came from.
   // The map is built without those keys: deleting them afterwards turned every
-  // row's map into a slow dictionary-mode object (a tenth of normalize's time).
+  // row's map into a slow dictionary-mode object (~4% of prepare()'s time).
   const inputConsumed = consumedKeys(inputFound?.source, span.attributes)
   const outputConsumed = consumedKeys(outputFound?.source, span.attributes)
   const skip = inputConsumed || outputConsumed ? [...(inputConsumed ?? []), ...(outputConsumed ?? [])] : undefined
