@@ -517,23 +517,41 @@ describe("analysts' queries and ingestion on embedded ClickHouse", () => {
 })
 
 describe('spool durability', () => {
-  it('a write that fails half-way (ENOSPC) is cut back: the request is refused, its rows never inserted, later appends stay whole', async () => {
+  type SealedFile = { rows: number; path: string; indexPath: string | undefined }
+
+  /**
+   * A spool holding one acknowledged record ("a1"), whose next write puts 3 bytes
+   * on disk and then fails with `code` (the disk filled, or failed), as a spied
+   * FileHandle.writev. Call restore() when done.
+   */
+  async function spoolWithFailingWrite(code: string) {
     const dir = tempDir()
     const probe = await open(join(dir.path, 'probe'), 'w')
     const proto = Object.getPrototypeOf(probe) as FileHandle
     await probe.close()
     const writev = proto.writev
     const spy = vi.spyOn(proto, 'writev')
+    const sealed: SealedFile[] = []
+    const spool = new Spool({ dir: dir.path, maxBytes: 1 << 20, fsync: 'always', segmentMaxRows: 1000, segmentMaxBytes: 1 << 20, segmentMaxAgeMs: 60_000, onSealed: (s) => sealed.push(s) })
+    spool.recover()
+    await spool.append(Buffer.from('a1\n'), 1)
+    spy.mockImplementationOnce(async function (this: FileHandle, buffers: NodeJS.ArrayBufferView[]) {
+      await writev.call(this, [(buffers[0] as Buffer).subarray(0, 3)])
+      throw Object.assign(new Error(`${code}: write failed`), { code })
+    } as FileHandle['writev'])
+    return {
+      spool,
+      sealed,
+      restore: () => {
+        spy.mockRestore()
+        dir.cleanup()
+      },
+    }
+  }
+
+  it('a write that fails half-way (ENOSPC) is cut back: the request is refused, its rows never inserted, later appends stay whole', async () => {
+    const { spool, sealed, restore } = await spoolWithFailingWrite('ENOSPC')
     try {
-      const sealed: { rows: number; path: string; indexPath: string | undefined }[] = []
-      const spool = new Spool({ dir: dir.path, maxBytes: 1 << 20, fsync: 'always', segmentMaxRows: 1000, segmentMaxBytes: 1 << 20, segmentMaxAgeMs: 60_000, onSealed: (s) => sealed.push(s) })
-      spool.recover()
-      await spool.append(Buffer.from('a1\n'), 1)
-      // The disk fills after 3 bytes of the next write.
-      spy.mockImplementationOnce(async function (this: FileHandle, buffers: NodeJS.ArrayBufferView[]) {
-        await writev.call(this, [(buffers[0] as Buffer).subarray(0, 3)])
-        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
-      } as FileHandle['writev'])
       await expect(spool.append(Buffer.from('b1\nb2\n'), 2)).rejects.toMatchObject({ code: 'SPANLENS_SPOOL_IO' })
       await spool.append(Buffer.from('c1\n'), 1)
       await spool.close()
@@ -545,32 +563,16 @@ describe('spool durability', () => {
       expect(sealed[0]?.rows).toBe(2)
       expect(spool.bytes).toBe(data.length + index.length)
     } finally {
-      spy.mockRestore()
-      dir.cleanup()
+      restore()
     }
   })
 
-
   it('a failed write that cannot be cut back either seals its segment at once, checked like after a crash', async () => {
-    const dir = tempDir()
-    const probe = await open(join(dir.path, 'probe'), 'w')
-    const proto = Object.getPrototypeOf(probe) as FileHandle
-    await probe.close()
-    const writev = proto.writev
-    const spy = vi.spyOn(proto, 'writev')
-    const cut = vi.spyOn(fs, 'ftruncateSync')
+    const { spool, sealed, restore } = await spoolWithFailingWrite('EIO')
+    const cut = vi.spyOn(fs, 'ftruncateSync').mockImplementation(() => {
+      throw Object.assign(new Error('EIO: i/o error, ftruncate'), { code: 'EIO' })
+    })
     try {
-      const sealed: { rows: number; path: string; indexPath: string | undefined }[] = []
-      const spool = new Spool({ dir: dir.path, maxBytes: 1 << 20, fsync: 'always', segmentMaxRows: 1000, segmentMaxBytes: 1 << 20, segmentMaxAgeMs: 60_000, onSealed: (s) => sealed.push(s) })
-      spool.recover()
-      await spool.append(Buffer.from('a1\n'), 1)
-      spy.mockImplementationOnce(async function (this: FileHandle, buffers: NodeJS.ArrayBufferView[]) {
-        await writev.call(this, [(buffers[0] as Buffer).subarray(0, 3)])
-        throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' })
-      } as FileHandle['writev'])
-      cut.mockImplementation(() => {
-        throw Object.assign(new Error('EIO: i/o error, ftruncate'), { code: 'EIO' })
-      })
       await expect(spool.append(Buffer.from('b1\nb2\n'), 2)).rejects.toMatchObject({ code: 'SPANLENS_SPOOL_IO' })
       cut.mockRestore()
       // Sealed without waiting for its age: the torn "b1\n" is cut off by the recovery check.
@@ -585,9 +587,8 @@ describe('spool durability', () => {
       const onDisk = sealed.reduce((n, s) => n + readFileSync(s.path).length + readFileSync(s.indexPath as string).length, 0)
       expect(spool.bytes).toBe(onDisk)
     } finally {
-      spy.mockRestore()
       cut.mockRestore()
-      dir.cleanup()
+      restore()
     }
   })
 
