@@ -220,7 +220,7 @@ const ceilingAfter = rawCeiling()
 console.log(`raw chDB ceiling, after the server: ${describeCeiling(ceilingAfter)}`)
 const ceiling = { rowsPerSecond: (ceilingBefore.rowsPerSecond + ceilingAfter.rowsPerSecond) / 2 }
 // The same work measured twice: how far its CPU per row moved says how steady the
-// host was around the run (session 7: from -7% to +49% across nine runs), and so
+// host was around the run (session 7: from -9% to +49% across ten runs), and so
 // how much one run's ratio and paced p99 can be trusted.
 const hostShift = ceilingAfter.cpuUsPerRow / ceilingBefore.cpuUsPerRow
 if (hostShift > 1.25 || hostShift < 1 / 1.25) {
