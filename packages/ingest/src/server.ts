@@ -13,7 +13,6 @@ import { lockSpoolDir } from './pipeline/spool-lock.js'
 import { healthRoutes } from './routes/health.js'
 import { otlpRoutes } from './routes/otlp.js'
 import { createStore, migrate, type Store } from './store/index.js'
-import { ensureWritableDir } from './writable-dir.js'
 
 export interface BuildServerOptions {
   /** Use this store instead of opening one from config (tests, fault injection). */
@@ -53,29 +52,23 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   // The spool's lock before anything else: a server refused because another one
   // owns this spool must not open its store or apply its migrations (to a shared
   // ClickHouse, say, that the running server is using).
-  ensureWritableDir(config.ingest.spoolDir)
   const spoolLock = lockSpoolDir(config.ingest.spoolDir)
   const ownsStore = options.store === undefined
-  let store: Store
-  try {
-    store = options.store ?? (await createStore(config.store))
-  } catch (err) {
-    spoolLock.release()
-    throw err
-  }
+  let store: Store | undefined
   let migrated = false
   const metrics = createMetrics()
   let pipeline: IngestPipeline
   try {
+    store = options.store ?? (await createStore(config.store))
     await migrate(store, { log: (msg, fields) => logger.info(fields ?? {}, msg) })
     migrated = true
     pipeline = new IngestPipeline(config.ingest, store, metrics, logger.child({ component: 'pipeline' }), spoolLock)
     pipeline.start()
   } catch (err) {
-    // A failed migration, or an unusable spool: leave no store open behind
-    // (embedded chDB allows one data directory per process, so a caller could
-    // not start again) and no lock.
-    if (ownsStore) await store.close().catch(() => undefined)
+    // A store that cannot open, a failed migration, an unusable spool: leave no
+    // store open behind (embedded chDB allows one data directory per process, so
+    // a caller could not start again) and no lock.
+    if (ownsStore) await store?.close().catch(() => undefined)
     spoolLock.release()
     throw err
   }

@@ -3,6 +3,7 @@ import { closeSync, fsyncSync, openSync, readFileSync, unlinkSync, writeSync } f
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { errors } from '../errors.js'
+import { ensureWritableDir } from '../writable-dir.js'
 
 /**
  * One server per spool directory. A server replays every segment it finds in
@@ -32,7 +33,9 @@ export interface SpoolLock {
   release(): void
 }
 
+/** Creates the directory if needed (SPANLENS_DATA_DIR_UNUSABLE if it cannot be written) and locks it. */
 export function lockSpoolDir(dir: string): SpoolLock {
+  ensureWritableDir(dir)
   const path = join(dir, LOCK_FILE)
   const me: Holder = { pid: process.pid, host: hostname(), startTicks: startTicks(process.pid), token: randomUUID() }
   // Twice at most: the second attempt follows the removal of a stale lock.

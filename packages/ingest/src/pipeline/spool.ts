@@ -2,7 +2,6 @@ import fs, { constants, existsSync, mkdirSync, readdirSync, readFileSync, statSy
 import { open, unlink, type FileHandle } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { errors } from '../errors.js'
-import { ensureWritableDir } from '../writable-dir.js'
 import { isSegmentTag, SPOOL_FORMAT, SEGMENT_FORMATS, segmentLayout, type InsertFormat, type SegmentLayout, type SegmentTag } from './row-format.js'
 import { parseSegment } from './segment-file.js'
 import { checkSegment, entryRows, INDEX_ENTRY_BYTES, indexEntry } from './segment-index.js'
@@ -81,7 +80,7 @@ export class Spool {
 
   /** Creates the directory and returns the segments left by an earlier run, to replay. */
   recover(): SealedSegment[] {
-    ensureWritableDir(this.opts.dir)
+    // lockSpoolDir creates and checks the directory; a caller that passed its lock did that already.
     this.lock = this.opts.lock ?? lockSpoolDir(this.opts.dir)
     mkdirSync(join(this.opts.dir, 'dead'), { recursive: true })
     const found: SealedSegment[] = []
