@@ -38,6 +38,14 @@ export interface IngestConfig {
   insertConcurrency: number
   /** OTLP requests decoded/spooled at once; more get 429 + Retry-After. */
   maxConcurrentRequests: number
+  /** Of those, how many one project may hold. */
+  maxConcurrentRequestsPerProject: number
+  /** How long a request body may take to arrive. */
+  bodyTimeoutMs: number
+  /** Fraction of spoolMaxBytes one project's unconfirmed rows may take. */
+  spoolProjectShare: number
+  /** Spans older than this (by start time) would be dropped by the TTL at once: refused. 0 = no limit. */
+  retentionDays: number
   /** Worker threads for decode/normalize/encode; 0 runs them on the event loop. */
   workers: number
 }
@@ -132,6 +140,13 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
       // ingest bench measured 1 faster and with lower acknowledgement latency on 2 cores.
       insertConcurrency: v.SPANLENS_INSERT_CONCURRENCY ?? (v.SPANLENS_CLICKHOUSE_URL ? 2 : 1),
       maxConcurrentRequests: v.SPANLENS_MAX_CONCURRENT_REQUESTS,
+      maxConcurrentRequestsPerProject: Math.min(
+        v.SPANLENS_MAX_CONCURRENT_REQUESTS,
+        v.SPANLENS_MAX_CONCURRENT_REQUESTS_PER_PROJECT ?? Math.max(1, Math.ceil(v.SPANLENS_MAX_CONCURRENT_REQUESTS / 2)),
+      ),
+      bodyTimeoutMs: v.SPANLENS_BODY_TIMEOUT_MS,
+      spoolProjectShare: v.SPANLENS_SPOOL_PROJECT_SHARE,
+      retentionDays: v.SPANLENS_RETENTION_DAYS,
       workers: v.SPANLENS_INGEST_WORKERS,
     },
     query: {

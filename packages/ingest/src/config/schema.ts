@@ -128,6 +128,17 @@ export const envSchema = z.object({
   // Default by mode (load.ts): embedded ClickHouse shares the CPU with the event loop.
   SPANLENS_INSERT_CONCURRENCY: int(1, 64).optional(),
   SPANLENS_MAX_CONCURRENT_REQUESTS: int(1, 100_000).default(256),
+  // Default half of SPANLENS_MAX_CONCURRENT_REQUESTS (load.ts): one project's slow or
+  // abusive clients can hold at most this many, so another project always gets in.
+  SPANLENS_MAX_CONCURRENT_REQUESTS_PER_PROJECT: int(1, 100_000).optional(),
+  // A body still arriving after this long is refused (408): slow uploads cannot hold slots.
+  SPANLENS_BODY_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
+  // Share of SPANLENS_SPOOL_MAX_BYTES one project's unconfirmed rows may fill.
+  SPANLENS_SPOOL_PROJECT_SHARE: z.coerce
+    .number({ error: 'expected a number in (0, 1]' })
+    .gt(0, { error: 'expected a number in (0, 1]' })
+    .max(1, { error: 'expected a number in (0, 1]' })
+    .default(0.5),
   SPANLENS_INGEST_WORKERS: int(0, 64).default(0),
 
   SPANLENS_SLO_FILE: nonEmpty.optional(),
