@@ -148,7 +148,7 @@ describe('precedence and edge cases', () => {
 
   it('converts nanosecond times exactly and computes duration', () => {
     expect(nsToSeconds('1790000000123456789')).toBe('1790000000.123456789')
-    expect(nsToSeconds('5')).toBe('0.000000005')
+    expect(nsToSeconds('5')).toBe('0000000000.000000005')
     const r = normalizeSpan(span({}), 'p', { prices })
     expect(r.duration_ms).toBe(250)
     // Exactly as BigInt subtraction gives it: a borrow across the second, 1 ns, no end time, under a second since the epoch.

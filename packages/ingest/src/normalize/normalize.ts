@@ -120,9 +120,14 @@ function nonNegInt(v: number | undefined): number {
   return Math.min(Math.trunc(v), 4_294_967_295)
 }
 
-/** "1700000000123456789" → "1700000000.123456789" (what DateTime64(9) parses exactly). */
+/**
+ * "1700000000123456789" → "1700000000.123456789", what DateTime64(9) parses
+ * exactly. The seconds always have 10 digits: ClickHouse reads a shorter number
+ * as a date, not as a Unix time ("0.000000001" fails the insert with "Cannot read
+ * DateTime"; "10.5" was stored as 2026-05-10), so times before 2001-09-09 are padded.
+ */
 export function nsToSeconds(ns: string): string {
-  const padded = ns.padStart(10, '0')
+  const padded = ns.length >= 19 ? ns : ns.padStart(19, '0')
   return `${padded.slice(0, -9)}.${padded.slice(-9)}`
 }
 

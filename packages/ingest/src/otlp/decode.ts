@@ -15,6 +15,12 @@ type Obj = Record<string, unknown>
 const MAX_PROBLEMS = 5
 const ZERO_TRACE = '0'.repeat(32)
 const ZERO_SPAN = '0'.repeat(16)
+/**
+ * The latest instant DateTime64(9) holds, 2262-04-11T23:47:16.854775807Z (Int64
+ * nanoseconds). A later time is a valid uint64 on the wire, but ClickHouse fails
+ * the whole insert on it (DECIMAL_OVERFLOW), so it is refused here, per span.
+ */
+export const MAX_TIME_NS = '9223372036854775807'
 
 export function decodeProtobuf(body: Buffer): DecodedRequest {
   const out = collector()
@@ -168,6 +174,11 @@ function validate(span: OtlpSpan): string | undefined {
   if (span.spanId.length !== 16 || span.spanId === ZERO_SPAN) return 'invalid span_id (expected 8 non-zero bytes)'
   if (span.parentSpanId !== '' && span.parentSpanId.length !== 16) return 'invalid parent_span_id (expected 8 bytes)'
   if (span.startNs === '0') return 'missing start_time_unix_nano'
+  if (compareNs(span.startNs, MAX_TIME_NS) > 0) return 'start_time_unix_nano is after 2262-04-11, the latest time ClickHouse stores'
   if (span.endNs !== '0' && compareNs(span.endNs, span.startNs) < 0) return 'end_time_unix_nano is before start_time_unix_nano'
+  if (compareNs(span.endNs, MAX_TIME_NS) > 0) return 'end_time_unix_nano is after 2262-04-11, the latest time ClickHouse stores'
+  for (const e of span.events) {
+    if (compareNs(e.timeNs, MAX_TIME_NS) > 0) return 'an event time_unix_nano is after 2262-04-11, the latest time ClickHouse stores'
+  }
   return undefined
 }

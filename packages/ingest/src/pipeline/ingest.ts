@@ -43,8 +43,16 @@ export class IngestPipeline {
     this.maxInFlight = config.maxConcurrentRequests
     // 256 KiB holds a 100-span request's rows (~180 KB in the bench); bigger requests allocate.
     // The free list covers the requests in flight at once, not the in-flight limit.
-    this.ctx = { prices: PriceTable.load(config.pricesFile), redact: createRedactor(config.redact), pool: new BufferPool(256 * 1024, 64) }
-    this.pool = config.workers > 0 ? new PreparePool(config.workers, { pricesFile: config.pricesFile, redact: config.redact }, log) : undefined
+    this.ctx = {
+      prices: PriceTable.load(config.pricesFile),
+      redact: createRedactor(config.redact),
+      pool: new BufferPool(256 * 1024, 64),
+      retentionDays: config.retentionDays,
+    }
+    this.pool =
+      config.workers > 0
+        ? new PreparePool(config.workers, { pricesFile: config.pricesFile, redact: config.redact, retentionDays: config.retentionDays }, log)
+        : undefined
     // Only on the event-loop path: posting a view of a pooled buffer to a worker would copy all of it.
     this.bodyPool = this.pool ? undefined : this.ctx.pool
     this.spool = new Spool({
@@ -109,11 +117,13 @@ export class IngestPipeline {
     }
     const preparedAt = process.hrtime.bigint()
     this.metrics.prepareDuration.observe(Number(preparedAt - started) / 1e9)
-    const received = prepared.rows + prepared.invalid + prepared.failed
+    const rejected = prepared.invalid + prepared.failed + prepared.outOfWindow
+    const received = prepared.rows + rejected
     if (received > 0) this.metrics.spansReceived.inc({ project }, received)
     if (prepared.invalid > 0) this.metrics.spansRejected.inc({ project, reason: 'invalid_span' }, prepared.invalid)
     if (prepared.failed > 0) this.metrics.spansRejected.inc({ project, reason: 'normalize_failed' }, prepared.failed)
-    const result: AcceptResult = { accepted: 0, rejected: prepared.invalid + prepared.failed, problems: prepared.problems }
+    if (prepared.outOfWindow > 0) this.metrics.spansRejected.inc({ project, reason: 'time_out_of_range' }, prepared.outOfWindow)
+    const result: AcceptResult = { accepted: 0, rejected, problems: prepared.problems }
     if (!prepared.payload) return result
     const payload = Buffer.from(prepared.payload.buffer, prepared.payload.byteOffset, prepared.payload.byteLength)
     try {

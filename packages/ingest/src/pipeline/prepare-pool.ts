@@ -36,7 +36,7 @@ export class PreparePool {
 
   constructor(
     size: number,
-    private readonly data: { pricesFile?: string | undefined; redact: RedactRule[] },
+    private readonly data: { pricesFile?: string | undefined; redact: RedactRule[]; retentionDays: number },
     private readonly log: Logger,
   ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn())

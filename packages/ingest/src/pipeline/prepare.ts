@@ -1,4 +1,5 @@
 import { decodeJson, decodeProtobuf } from '../otlp/decode.js'
+import { compareNs } from '../otlp/values.js'
 import type { PriceTable } from '../normalize/cost.js'
 import { normalizeSpan } from '../normalize/normalize.js'
 import type { Redactor } from '../normalize/redact.js'
@@ -16,6 +17,8 @@ export interface Prepared {
   invalid: number
   /** Spans the normalizer could not map (a bug, never expected). */
   failed: number
+  /** Spans whose start time is outside what the store keeps (startWindow). */
+  outOfWindow: number
   problems: string[]
 }
 
@@ -24,6 +27,42 @@ export interface PrepareContext {
   redact?: Redactor | undefined
   /** Where the rows' buffer comes from (event-loop prepare only: a worker's buffer is transferred). */
   pool?: BufferPool | undefined
+  /** SPANLENS_RETENTION_DAYS: a span that starts before it is refused (0: no lower bound). */
+  retentionDays?: number | undefined
+}
+
+/** How far ahead of the server's clock a span may start (client clock skew). */
+export const MAX_FUTURE_MS = 24 * 3600 * 1000
+
+export interface StartWindow {
+  earliestNs: string
+  latestNs: string
+  retentionDays: number
+}
+
+/**
+ * The start times a span may have and still be kept. Older than the retention,
+ * the TTL would drop it at the next merge: acknowledged, never queryable. Much
+ * later than now, it lands past what the TTL's toDateTime (2106) and the daily
+ * partition's toDate (2149) represent, and both wrap around: such a span could be
+ * expired at once too. Each day in the window is a partition, so the window also
+ * bounds how many partitions one insert can touch (inserter.ts).
+ */
+export function startWindow(retentionDays: number, nowMs = Date.now()): StartWindow {
+  const ms = (t: number) => (BigInt(Math.max(0, Math.trunc(t))) * 1_000_000n).toString()
+  return {
+    earliestNs: retentionDays > 0 ? ms(nowMs - retentionDays * 86_400_000) : '0',
+    latestNs: ms(nowMs + MAX_FUTURE_MS),
+    retentionDays,
+  }
+}
+
+function outsideWindow(startNs: string, w: StartWindow): string | undefined {
+  if (compareNs(startNs, w.earliestNs) < 0) {
+    return `start_time_unix_nano is older than the ${w.retentionDays}-day retention (SPANLENS_RETENTION_DAYS); it would be deleted at once`
+  }
+  if (compareNs(startNs, w.latestNs) > 0) return 'start_time_unix_nano is more than 24 h ahead of the server clock'
+  return undefined
 }
 
 /** decode → validate → normalize → encode. Throws SPANLENS_BAD_OTLP for an undecodable body. */
@@ -35,7 +74,15 @@ export function prepare(format: BodyFormat, body: Uint8Array, project: string, c
   const options = { prices: ctx.prices, redact: ctx.redact }
   let rows = 0
   let failed = 0
+  let outOfWindow = 0
+  const window = startWindow(ctx.retentionDays ?? 0)
   for (const span of decoded.spans) {
+    const late = outsideWindow(span.startNs, window)
+    if (late) {
+      outOfWindow++
+      if (problems.length < 5) problems.push(`span ${span.spanId}: ${late}`)
+      continue
+    }
     let line: string
     try {
       line = encodeRow(normalizeSpan(span, project, options))
@@ -47,8 +94,8 @@ export function prepare(format: BodyFormat, body: Uint8Array, project: string, c
     out.write(line)
     rows++
   }
-  if (rows === 0) return { payload: null, rows: 0, invalid: decoded.rejected, failed, problems }
-  return { payload: out.bytes(), rows, invalid: decoded.rejected, failed, problems }
+  if (rows === 0) return { payload: null, rows: 0, invalid: decoded.rejected, failed, outOfWindow, problems }
+  return { payload: out.bytes(), rows, invalid: decoded.rejected, failed, outOfWindow, problems }
 }
 
 /**

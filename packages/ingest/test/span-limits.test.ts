@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { MAX_TIME_NS } from '../src/otlp/decode.js'
+import { bearer, KEYS, startServer, type TestServer } from './helpers/server.js'
+import { jsonRequest } from './helpers/otlp.js'
+
+// What ClickHouse cannot store, or would delete at once, is refused per span
+// through partial_success; the rest of the request is kept. Two servers, one
+// after the other (one embedded data directory per process): the default
+// 90-day retention, and retention 0 (keep forever), where any time from 1 ns
+// after the epoch to the last one DateTime64(9) holds must round-trip.
+let withRetention: TestServer
+let forever: TestServer
+
+const NOW_NS = () => BigInt(Date.now()) * 1_000_000n
+const DAY_NS = 86_400n * 1_000_000_000n
+
+async function send(server: TestServer, spans: Array<Record<string, unknown>>) {
+  const res = await fetch(`${server.url}/v1/traces`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...bearer(KEYS.acme) },
+    body: JSON.stringify(jsonRequest(spans)),
+  })
+  expect(res.status).toBe(200)
+  return (await res.json()) as { partialSuccess?: { rejectedSpans: string; errorMessage: string } }
+}
+
+async function stored(server: TestServer, names: string[]) {
+  await server.app.spanlens.flush()
+  return server.rows<{ name: string; start: string; end: string; events: string[] }>(
+    `SELECT name, toString(start_time) AS start, toString(end_time) AS end, arrayMap(t -> toString(t), events.time) AS events
+     FROM spans WHERE project_id = 'acme' AND name IN {names:Array(String)} ORDER BY name`,
+    { names },
+  )
+}
+
+describe('with the default 90-day retention, times ClickHouse cannot keep are refused per span', () => {
+  beforeAll(async () => {
+    withRetention = await startServer()
+  })
+  afterAll(() => withRetention?.close())
+
+  it('refuses a span ending after 2262 (DateTime64(9) overflow) and keeps the valid span beside it', async () => {
+    const past = (BigInt(MAX_TIME_NS) + 1n).toString()
+    const reply = await send(withRetention, [
+      { name: 'limits-ok-1', startTimeUnixNano: String(NOW_NS()) },
+      { name: 'limits-end-overflow', startTimeUnixNano: String(NOW_NS()), endTimeUnixNano: past },
+      { name: 'limits-end-max-u64', startTimeUnixNano: String(NOW_NS()), endTimeUnixNano: '18446744073709551615' },
+      {
+        name: 'limits-event-overflow',
+        startTimeUnixNano: String(NOW_NS()),
+        events: [{ name: 'e', timeUnixNano: past }],
+      },
+    ])
+    expect(reply.partialSuccess?.rejectedSpans).toBe('3')
+    expect(reply.partialSuccess?.errorMessage).toMatch(/end_time_unix_nano is after 2262-04-11/)
+    expect(reply.partialSuccess?.errorMessage).toMatch(/event time_unix_nano is after 2262-04-11/)
+    expect((await stored(withRetention, ['limits-ok-1', 'limits-end-overflow', 'limits-end-max-u64', 'limits-event-overflow'])).map((r) => r.name)).toEqual([
+      'limits-ok-1',
+    ])
+  })
+
+  it('refuses a JSON start time of 1e30 as out of range, not as an insert failure', async () => {
+    const reply = await send(withRetention, [{ name: 'limits-1e30', startTimeUnixNano: 1e30, endTimeUnixNano: 1e30 }])
+    expect(reply.partialSuccess?.rejectedSpans).toBe('1')
+    expect(await stored(withRetention, ['limits-1e30'])).toEqual([])
+  })
+
+  it('refuses spans older than the retention or more than a day ahead, naming why', async () => {
+    const reply = await send(withRetention, [
+      { name: 'limits-old', startTimeUnixNano: String(NOW_NS() - 91n * DAY_NS) },
+      { name: 'limits-future', startTimeUnixNano: String(NOW_NS() + 2n * DAY_NS), endTimeUnixNano: String(NOW_NS() + 2n * DAY_NS) },
+      { name: 'limits-89-days', startTimeUnixNano: String(NOW_NS() - 89n * DAY_NS) },
+      { name: 'limits-tomorrowish', startTimeUnixNano: String(NOW_NS() + DAY_NS / 2n), endTimeUnixNano: String(NOW_NS() + DAY_NS / 2n) },
+    ])
+    expect(reply.partialSuccess?.rejectedSpans).toBe('2')
+    expect(reply.partialSuccess?.errorMessage).toMatch(/older than the 90-day retention/)
+    expect(reply.partialSuccess?.errorMessage).toMatch(/more than 24 h ahead/)
+    expect((await stored(withRetention, ['limits-old', 'limits-future', 'limits-89-days', 'limits-tomorrowish'])).map((r) => r.name)).toEqual([
+      'limits-89-days',
+      'limits-tomorrowish',
+    ])
+    const metrics = await (await fetch(`${withRetention.url}/metrics`)).text()
+    expect(metrics).toMatch(/spanlens_ingest_spans_rejected_total\{project="acme",reason="time_out_of_range"\} 2/)
+  })
+
+})
+
+describe('with retention 0 (keep forever), every time DateTime64(9) holds round-trips', () => {
+  beforeAll(async () => {
+    forever = await startServer({ SPANLENS_RETENTION_DAYS: '0' })
+  })
+  afterAll(() => forever?.close())
+
+  it('stores times from 1 ns after the epoch exactly', async () => {
+    // Seconds with fewer than 10 digits used to be read by ClickHouse as dates.
+    const cases: Array<[string, string]> = [
+      ['limits-1ns', '1'],
+      ['limits-10s', '10500000000'],
+      ['limits-1973', '99999999000000000'],
+      ['limits-2001', '999999999123456789'],
+    ]
+    const reply = await send(
+      forever,
+      cases.map(([name, ns]) => ({ name, startTimeUnixNano: ns, endTimeUnixNano: ns, events: [{ name: 'e', timeUnixNano: ns }] })),
+    )
+    expect(reply.partialSuccess).toBeUndefined()
+    const rows = await stored(
+      forever,
+      cases.map(([n]) => n),
+    )
+    const expected = cases.map(([name, ns]) => {
+      const padded = ns.padStart(19, '0')
+      const iso = new Date(Number(BigInt(ns) / 1_000_000n)).toISOString().replace('T', ' ').slice(0, 19)
+      const text = `${iso}.${padded.slice(-9)}`
+      return { name, start: text, end: text, events: [text] }
+    })
+    expect(rows).toEqual(expected.sort((a, b) => a.name.localeCompare(b.name)))
+  })
+})
