@@ -2,31 +2,53 @@ import { errors } from './errors.js'
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
 
-/** Parses `30d`, `1h`, `5m` into milliseconds. */
-export function parseDuration(raw: string, field = 'duration'): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([smhdw])$/.exec(raw.trim())
-  if (!m) throw errors.BAD_REQUEST(`${field}: expected a duration such as 5m, 1h or 30d, got "${raw}"`)
-  return Number(m[1]) * (UNITS[m[2] as string] as number)
+/**
+ * The span of DateTime64(3) that ClickHouse stores without wrapping: a time
+ * outside it reached ClickHouse as a literal it could not parse and the route
+ * answered 502, or a JS Date beyond ±8.64e15 ms threw RangeError in toISOString.
+ */
+export const MIN_TIME_MS = Date.UTC(1900, 0, 1)
+export const MAX_TIME_MS = Date.UTC(2299, 11, 31, 23, 59, 59, 999)
+/** The longest duration accepted anywhere: the whole DateTime64 range. */
+export const MAX_DURATION_MS = MAX_TIME_MS - MIN_TIME_MS
+
+/** Parses `30d`, `1h`, `5m` into milliseconds; more than `maxMs` is a 400 naming `field`. */
+export function parseDuration(raw: string, field = 'duration', maxMs = MAX_DURATION_MS): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([smhdw])$/.exec(String(raw).trim())
+  if (!m) throw errors.BAD_REQUEST(`${field}: expected a duration such as 5m, 1h or 30d, got "${clip(raw)}"`)
+  const ms = Number(m[1]) * (UNITS[m[2] as string] as number)
+  if (!Number.isFinite(ms) || ms > maxMs) {
+    throw errors.BAD_REQUEST(`${field}: duration "${clip(raw)}" is longer than the maximum of ${Math.floor(maxMs / 86_400_000)}d`)
+  }
+  return ms
 }
 
 /**
  * Accepts an ISO-8601 time, epoch milliseconds, `now`, or `now-<duration>`
- * (e.g. now-24h) and returns a Date.
+ * (e.g. now-24h) and returns a Date between 1900-01-01 and 2299-12-31 UTC.
  */
 export function parseTime(raw: string | number | Date, field = 'time', now = new Date()): Date {
-  if (raw instanceof Date) return raw
+  if (raw instanceof Date) return checkDate(raw, field, String(raw))
   if (typeof raw === 'number') return checkDate(new Date(raw), field, String(raw))
+  if (typeof raw !== 'string') throw errors.BAD_REQUEST(`${field}: expected a string or a number`)
   const s = raw.trim()
-  if (s === 'now') return now
+  if (s === 'now') return checkDate(now, field, s)
   const rel = /^now\s*-\s*(.+)$/.exec(s)
-  if (rel) return new Date(now.getTime() - parseDuration(rel[1] as string, field))
+  if (rel) return checkDate(new Date(now.getTime() - parseDuration(rel[1] as string, field)), field, s)
   if (/^\d{10,}$/.test(s)) return checkDate(new Date(Number(s)), field, s)
   return checkDate(new Date(s), field, s)
 }
 
 function checkDate(d: Date, field: string, raw: string): Date {
-  if (Number.isNaN(d.getTime())) throw errors.BAD_REQUEST(`${field}: expected an ISO-8601 time, epoch ms or now-<duration>, got "${raw}"`)
+  const ms = d.getTime()
+  if (Number.isNaN(ms)) throw errors.BAD_REQUEST(`${field}: expected an ISO-8601 time, epoch ms or now-<duration>, got "${clip(raw)}"`)
+  if (ms < MIN_TIME_MS || ms > MAX_TIME_MS) throw errors.BAD_REQUEST(`${field}: ${clip(raw)} is outside 1900-01-01..2299-12-31 UTC`)
   return d
+}
+
+function clip(raw: unknown): string {
+  const s = String(raw)
+  return s.length > 64 ? `${s.slice(0, 64)}…` : s
 }
 
 /** ClickHouse DateTime64 literal text in UTC, for `{p:DateTime64(3, 'UTC')}` parameters. */

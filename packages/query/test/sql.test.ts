@@ -6,7 +6,7 @@ import { insertSpans, openStore, span } from './helpers/store.js'
 let store: Store
 let close: () => Promise<void>
 const limits = { maxExecutionSeconds: 5, maxMemoryBytes: 512 * 1024 * 1024, maxResultRows: 100 }
-const run = (query: string, project = 'p1') => runSandboxedSql(store.client, project, query, { database: store.database, limits })
+const run = (query: string, project = 'p1', l = limits) => runSandboxedSql(store.client, project, query, { database: store.database, limits: l })
 
 beforeAll(async () => {
   ;({ store, close } = await openStore())
@@ -75,5 +75,67 @@ describe('POST /sql sandbox', () => {
   it('a syntax error is SPANLENS_SQL_INVALID; limits are SPANLENS_SQL_LIMIT', async () => {
     await expect(run('SELEC 1')).rejects.toMatchObject({ code: 'SPANLENS_SQL_INVALID', statusCode: 400 })
     await expect(run('SELECT number FROM numbers(1000)')).rejects.toMatchObject({ code: 'SPANLENS_SQL_LIMIT' })
+  })
+
+  it.each([
+    'SELECT version()',
+    'SELECT currentUser()',
+    'SELECT user()',
+    'SELECT current_user()',
+    'SELECT currentDatabase()',
+    'SELECT DATABASE()',
+    'SELECT currentSchemas(true)',
+    'SELECT timeZone()',
+    'SELECT serverTimezone()',
+    'SELECT uptime()',
+    'SELECT hostname()',
+    'SELECT tcpPort()',
+    'SELECT queryID()',
+    "SELECT logTrace('x')",
+    'SELECT count() FROM numbers(3) WHERE toString(number) != buildId()',
+    'SELECT (SELECT version()) AS v',
+  ])('refuses %s, which reveals server identity or state, with SPANLENS_SQL_FORBIDDEN', async (query) => {
+    await expect(run(query)).rejects.toMatchObject({ code: 'SPANLENS_SQL_FORBIDDEN', statusCode: 403 })
+  })
+
+  it('keeps tabs, quotes and backslashes in literals and aliases intact through the analysis', async () => {
+    const r = await run("SELECT 'a\\tb\\\\c''d' AS `t\tx`, 'new\nline' AS y")
+    expect(r.data).toEqual([{ 't\tx': 'a\tb\\c\'d', y: 'new\nline' }])
+  })
+})
+
+describe('POST /sql limits cover the analysis step', () => {
+  const oneSecond = { ...limits, maxExecutionSeconds: 1 }
+
+  it('a scalar subquery that the analyzer runs stops at the time limit with SPANLENS_SQL_LIMIT', async () => {
+    // Unbounded, the analyzer ran this subquery over 2e10 numbers for 7.5-16 s; over 1e11, 5x that.
+    const t0 = Date.now()
+    await expect(run('SELECT (SELECT sum(cityHash64(number)) FROM numbers(1e11)) AS s', 'p1', oneSecond)).rejects.toMatchObject({
+      code: 'SPANLENS_SQL_LIMIT',
+    })
+    expect(Date.now() - t0).toBeLessThan(10_000)
+  })
+
+  it('a scalar subquery that the analyzer runs stops at the memory limit with SPANLENS_SQL_LIMIT', async () => {
+    // Unbounded, groupArray over 1e8 numbers needs ~800 MiB; the limit is 64 MiB.
+    let peak = process.memoryUsage().rss
+    const base = peak
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().rss)
+    }, 10)
+    try {
+      await expect(
+        run('SELECT (SELECT length(groupArray(number)) FROM numbers(1e8)) AS n', 'p1', { ...limits, maxMemoryBytes: 64 * 1024 * 1024 }),
+      ).rejects.toMatchObject({ code: 'SPANLENS_SQL_LIMIT' })
+    } finally {
+      clearInterval(sampler)
+    }
+    expect(peak - base).toBeLessThan(400 * 1024 * 1024)
+  })
+
+  it('analysis and execution share one time budget', async () => {
+    const t0 = Date.now()
+    await expect(run('SELECT count() FROM numbers(1e13)', 'p1', oneSecond)).rejects.toMatchObject({ code: 'SPANLENS_SQL_LIMIT' })
+    expect(Date.now() - t0).toBeLessThan(10_000)
   })
 })

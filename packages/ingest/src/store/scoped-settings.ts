@@ -52,16 +52,20 @@ export function renderSettings(settings: Settings): string {
 
 const TRAILING_FORMAT = /\s+FORMAT\s+[A-Za-z0-9_]+\s*;?\s*$/i
 
-/** Puts a SETTINGS clause before a trailing `FORMAT x`, or at the end. */
+/**
+ * Puts a SETTINGS clause before a trailing `FORMAT x`, or at the end, on a line
+ * of its own: after a trailing `-- comment` a clause on the same line would be
+ * part of the comment, and the query would run without its limits.
+ */
 export function withSettingsClause(query: string, settings: Settings): string {
   const clause = renderSettings(settings)
   if (clause === '') return query
   const trimmed = query.replace(/;\s*$/, '')
   const match = TRAILING_FORMAT.exec(trimmed)
   if (match) {
-    return `${trimmed.slice(0, match.index)} ${clause}${match[0]}`
+    return `${trimmed.slice(0, match.index)}\n${clause}${match[0]}`
   }
-  return `${trimmed} ${clause}`
+  return `${trimmed}\n${clause}`
 }
 
 type QueryParams = Parameters<ClientConnection['query']>[0]

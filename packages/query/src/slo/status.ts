@@ -1,6 +1,6 @@
 import { type ClickHouseClient, ParamBag, num, selectOne } from '../db.js'
 import { type SpanFilter, spanConditions, toSpanFilter } from '../filters.js'
-import { chTime, parseDuration } from '../time.js'
+import { MIN_TIME_MS, chTime, parseDuration } from '../time.js'
 import type { SloDefinition } from './file.js'
 
 export const BURN_WINDOWS = ['5m', '30m', '1h', '2h', '6h', '1d', '3d'] as const
@@ -79,7 +79,8 @@ async function evaluate(client: ClickHouseClient, project: string, slo: SloDefin
   const periodMs = parseDuration(slo.window)
   const windows: Array<[string, number]> = [...BURN_WINDOWS.map((w): [string, number] => [w, parseDuration(w)]), ['period', periodMs]]
   const lookback = Math.max(periodMs, parseDuration('3d'))
-  const from = new Date(at.getTime() - lookback)
+  // An `at` near 1900 must not look back before the earliest time DateTime64 holds.
+  const from = new Date(Math.max(MIN_TIME_MS, at.getTime() - lookback))
   const bag = new ParamBag()
   const atP = bag.add(chTime(at), "DateTime64(3, 'UTC')")
   const scope = scopeFilter(slo)

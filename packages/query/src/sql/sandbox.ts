@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
+import { storeFailure } from '../db.js'
 import { errors, isQueryError } from '../errors.js'
 import { lex, significant, type Token } from './lexer.js'
 
@@ -25,37 +26,37 @@ export const ANALYST_TABLES: Record<string, string> = {
 export const TABLE_FUNCTION_ALLOW = new Set(['numbers', 'numbers_mt', 'zeros', 'zeros_mt', 'generate_series', 'generateseries', 'values', 'null'])
 /** System tables with nothing private in them. */
 export const SYSTEM_TABLE_ALLOW = new Set(['system.one', 'system.numbers', 'system.numbers_mt', 'system.zeros'])
-/** Scalar functions that reach outside the query's data (files, dictionaries, other tables, server state) or stall it. */
-const FUNCTION_DENY = [
-  /^file$/i,
-  /^dict/i,
-  /^joinget/i,
-  /^getsetting/i,
-  /^getserversetting/i,
-  /^getmergetreesetting/i,
-  /^hascolumnintable$/i,
-  /^filesystem/i,
-  /^getmacro$/i,
-  /^hostname$/i,
-  /^fqdn$/i,
-  /^serveruuid$/i,
-  /^getoskernelversion$/i,
-  /^showcertificate$/i,
-  /^getclienthttpheader$/i,
-  /^sleep/i,
-  /^evalmlmethod$/i,
-  /^catboostevaluate$/i,
-  /^naivebayesclassifier$/i,
-  /^globalvariable$/i,
-  /^current(profiles|roles)$/i,
-  /^enabledroles$/i,
-  /^defaultroles$/i,
-  /^zookeeper/i,
-  /^url/i,
-  /^s3/i,
-  /^remote/i,
-  /^input$/i,
-]
+/**
+ * Scalar functions refused by name (lower case), as written in the AST (aliases
+ * included) and as the analyzer resolves them in the query tree (canonical
+ * names). They reach outside the query's data (files, dictionaries, other
+ * tables, settings), reveal the server's identity or state (version, user,
+ * database, host, ports, time zone, uptime, query and connection ids), write
+ * to the server log, or stall the one embedded engine.
+ */
+export const FUNCTION_DENY = new Set([
+  // identity and state of the server and session
+  'version', 'revision', 'buildid', 'uptime', 'hostname', 'fqdn', 'fullhostname', 'serveruuid', 'getoskernelversion',
+  'tcpport', 'getserverport', 'displayname', 'shardnum', 'shardcount', 'hasthreadfuzzer', 'zookeepersessionuptime',
+  'currentuser', 'user', 'current_user', 'session_user', 'authenticateduser',
+  'currentdatabase', 'database', 'current_database', 'schema', 'currentschemas', 'current_schemas',
+  'timezone', 'servertimezone', 'queryid', 'currentqueryid', 'current_query_id', 'initialqueryid', 'initialquerystarttime',
+  'connectionid', 'connection_id', 'transactionid', 'transactionlatestsnapshot', 'transactionoldestsnapshot',
+  'currentprofiles', 'currentroles', 'enabledroles', 'defaultroles', 'getclienthttpheader', 'getmacro',
+  'getsetting', 'getsettingordefault', 'getserversetting', 'getmergetreesetting', 'globalvariable',
+  'getmaxtablenamelengthfordatabase', 'hascolumnintable',
+  // data outside the query
+  'file', 'joinget', 'joingetornull', 'input', 'evalmlmethod', 'catboostevaluate', 'naivebayesclassifier',
+  // side effects and stalls
+  'logtrace', 'sleep', 'sleepeachrow',
+])
+/** Name prefixes refused the same way: families of the above, and ClickHouse's internal `__` functions. */
+const FUNCTION_DENY_PREFIX = ['dict', 'filesystem', 'zookeeper', 'url', 's3', 'remote', '__']
+
+export function isDeniedFunction(name: string): boolean {
+  const fn = name.toLowerCase()
+  return FUNCTION_DENY.has(fn) || FUNCTION_DENY_PREFIX.some((p) => fn.startsWith(p))
+}
 
 interface AstNode {
   depth: number
@@ -82,15 +83,53 @@ function singleStatement(tokens: Token[]): Token[] {
   return body
 }
 
-async function explain(client: ClickHouseClient, kind: 'AST' | 'QUERY TREE', sql: string): Promise<string[]> {
+/**
+ * Runs EXPLAIN and returns its lines. The statement goes through `exec` with
+ * `default_format` rather than a FORMAT clause: over HTTP a trailing FORMAT
+ * binds to the explained SELECT, not to the EXPLAIN (ClickHouse issue #28575),
+ * and the reply was TabSeparated text that JSON parsing refused. Embedded,
+ * chdb maps default_format to its own output format, so both modes read the
+ * same TabSeparated lines.
+ */
+async function explain(client: ClickHouseClient, kind: 'AST' | 'QUERY TREE', sql: string, settings: ClickHouseSettings): Promise<string[]> {
+  let text: string
   try {
-    const rs = await client.query({ query: `EXPLAIN ${kind} ${sql}`, format: 'JSONEachRow' })
-    // Over HTTP each row is {"explain": line}; chDB's embedded connection yields bare strings.
-    const rows = await rs.json<string | { explain: string }>()
-    return rows.map((r) => (typeof r === 'string' ? r : r.explain)).filter((l) => l.trim() !== '')
+    const rs = await client.exec({ query: `EXPLAIN ${kind} ${sql}`, clickhouse_settings: { ...settings, default_format: 'TabSeparated' } })
+    text = await readText(rs.stream)
   } catch (err) {
-    throw errors.SQL_INVALID(firstLine(err))
+    throw analysisError(err)
   }
+  return text
+    .split('\n')
+    .map(unescapeTsv)
+    .filter((l) => l.trim() !== '')
+}
+
+async function readText(stream: AsyncIterable<Buffer | string>): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+const TSV_ESCAPES: Record<string, string> = { b: '\b', f: '\f', r: '\r', n: '\n', t: '\t', '0': '\0', v: '\v' }
+
+/** One TabSeparated field back to its text (ClickHouse escapes \\, \t, \n, quotes and a few controls). */
+export function unescapeTsv(field: string): string {
+  return field.replace(/\\(.)/g, (_m, c: string) => TSV_ESCAPES[c] ?? c)
+}
+
+/** A limit hit while analysing is the analyst's limit; a store that failed is a 502; anything else ClickHouse refused is invalid SQL. */
+function analysisError(err: unknown): Error {
+  if (isQueryError(err)) return err
+  if (!isClickHouseException(err)) return storeFailure(err)
+  if (LIMIT_CODES.has(String((err as { code: string }).code))) return errors.SQL_LIMIT(firstLine(err))
+  return errors.SQL_INVALID(firstLine(err))
+}
+
+/** An exception ClickHouse raised for the query (numeric code), as opposed to a connection that failed. */
+function isClickHouseException(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' && /^\d+$/.test(code)
 }
 
 function firstLine(err: unknown): string {
@@ -98,13 +137,9 @@ function firstLine(err: unknown): string {
 }
 
 /** Decides from ClickHouse's AST of the caller's query whether it may run at all. */
-function checkAst(all: AstNode[]): void {
-  let nodes = all
+function checkAst(nodes: AstNode[]): void {
   const root = nodes[0]
   if (!root || root.depth !== 0 || root.type !== 'SelectWithUnionQuery') throw errors.SQL_FORBIDDEN('only a SELECT query is allowed')
-  // The FORMAT our client appends to the EXPLAIN shows up as the root's last child.
-  const last = nodes[nodes.length - 1]
-  if (last && last.depth === 1 && last.type === 'Identifier' && last.name === 'JSONEachRow') nodes = nodes.slice(0, -1)
   const rootChildren = nodes.filter((n) => n.depth === 1)
   if (rootChildren.length !== 1 || rootChildren[0]?.type !== 'ExpressionList') {
     throw errors.SQL_FORBIDDEN('INTO OUTFILE, FORMAT and SETTINGS clauses are not allowed')
@@ -126,7 +161,7 @@ function checkAst(all: AstNode[]): void {
       const fn = n.name.toLowerCase()
       if (parent?.type === 'TableExpression') {
         if (!TABLE_FUNCTION_ALLOW.has(fn)) throw errors.SQL_FORBIDDEN(`table function ${n.name} is not allowed`)
-      } else if (FUNCTION_DENY.some((re) => re.test(fn))) {
+      } else if (isDeniedFunction(fn)) {
         throw errors.SQL_FORBIDDEN(`function ${n.name} is not allowed`)
       }
     }
@@ -175,10 +210,34 @@ function checkQueryTree(lines: string[], database: string): void {
     }
     const fn = /^\s*TABLE_FUNCTION id: \d+.*?, table_function_name: (\S+)/.exec(line)
     if (fn && !TABLE_FUNCTION_ALLOW.has((fn[1] as string).replace(/,$/, '').toLowerCase())) throw errors.SQL_FORBIDDEN(`table function ${fn[1]} is not allowed`)
+    // The analyzer names every function by its canonical name, so an alias the AST check missed is caught here.
+    const call = /^\s*FUNCTION id: \d+, function_name: ([^,\s]+)/.exec(line)
+    if (call && isDeniedFunction(call[1] as string)) throw errors.SQL_FORBIDDEN(`function ${call[1]} is not allowed`)
   }
 }
 
-const LIMIT_CODES = new Set(['159', '241', '396', '158', '307', '160', '164'])
+// TIMEOUT_EXCEEDED, MEMORY_LIMIT_EXCEEDED, TOO_MANY_ROWS_OR_BYTES, TOO_MANY_ROWS, TOO_SLOW, TOO_MANY_BYTES, TOO_MANY_COLUMNS
+const LIMIT_CODES = new Set(['159', '241', '396', '158', '160', '307', '164'])
+
+type ClickHouseSettings = NonNullable<Parameters<ClickHouseClient['query']>[0]['clickhouse_settings']>
+
+/**
+ * The settings every statement of one sandboxed query runs under, the EXPLAINs
+ * included: the analyzer runs scalar subqueries while it builds the query tree,
+ * so an EXPLAIN without limits ran `SELECT (SELECT sum(cityHash64(number)) FROM
+ * numbers(2e10))` for 16 s under a 3 s limit. `seconds` is what is left of the
+ * query's one time budget.
+ */
+function limitSettings(limits: SandboxLimits, seconds: number): ClickHouseSettings {
+  return {
+    readonly: '2',
+    max_execution_time: Math.max(0.1, Math.round(seconds * 1000) / 1000),
+    timeout_overflow_mode: 'throw',
+    max_memory_usage: String(limits.maxMemoryBytes),
+    allow_ddl: 0,
+    allow_introspection_functions: 0,
+  } as ClickHouseSettings
+}
 
 /**
  * Runs one read-only SELECT for a project. Decided by ClickHouse's parser and
@@ -186,8 +245,11 @@ const LIMIT_CODES = new Set(['159', '241', '396', '158', '307', '160', '164'])
  *  1. EXPLAIN AST: a single SELECT, no SETTINGS/INTO OUTFILE/FORMAT, no table
  *     functions but numbers/zeros/values, no dictionaries, files or server state;
  *  2. table references spans/scores/spans_minute become analyst_*(project = <caller>);
- *  3. EXPLAIN QUERY TREE of the rewritten query: every table read is one of those views;
+ *  3. EXPLAIN QUERY TREE of the rewritten query: every table read is one of those
+ *     views and no function resolves to a refused one;
  *  4. executed with readonly = 2 and time, memory and result-row limits.
+ * Steps 3 and 4 share one time budget (maxExecutionSeconds) and each runs
+ * under the memory limit (step 1 only parses).
  */
 export async function runSandboxedSql(
   client: ClickHouseClient,
@@ -197,24 +259,29 @@ export async function runSandboxedSql(
 ): Promise<SqlResult> {
   if (typeof query !== 'string' || query.length === 0) throw errors.BAD_REQUEST('query: expected a non-empty string')
   if (query.length > 100_000) throw errors.BAD_REQUEST('query: longer than 100000 characters')
+  const { limits } = opts
+  const started = Date.now()
+  const remaining = () => limits.maxExecutionSeconds - (Date.now() - started) / 1000
   const tokens = singleStatement(lex(query))
   const original = tokens.map((t) => t.text).join('')
-  checkAst(parseAstLines(await explain(client, 'AST', original)))
+  // EXPLAIN AST only parses, so it runs without settings: embedded, they would
+  // become a SETTINGS clause inside the very AST being checked.
+  checkAst(parseAstLines(await explain(client, 'AST', original, {})))
   const rewritten = rewrite(tokens, project)
-  checkQueryTree(await explain(client, 'QUERY TREE', rewritten), opts.database)
+  checkQueryTree(await explain(client, 'QUERY TREE', rewritten, limitSettings(limits, remaining())), opts.database)
+  if (remaining() <= 0) throw errors.SQL_LIMIT(`analysis took the whole ${limits.maxExecutionSeconds} s budget`)
   try {
     const rs = await client.query({
       query: rewritten,
       format: 'JSON',
       clickhouse_settings: {
-        readonly: '2',
-        max_execution_time: opts.limits.maxExecutionSeconds,
-        max_memory_usage: String(opts.limits.maxMemoryBytes),
-        max_result_rows: String(opts.limits.maxResultRows),
+        ...limitSettings(limits, remaining()),
+        max_result_rows: String(limits.maxResultRows),
         result_overflow_mode: 'throw',
         output_format_json_quote_64bit_integers: 0,
-        allow_ddl: 0,
-        allow_introspection_functions: 0,
+        // Over HTTP an exception after the first rows would otherwise arrive
+        // inside the JSON body; with it, it arrives as an error. Embedded ignores it.
+        wait_end_of_query: 1,
       },
     })
     const body = await rs.json<Record<string, unknown>>()
@@ -226,7 +293,8 @@ export async function runSandboxedSql(
     }
   } catch (err) {
     if (isQueryError(err)) throw err
-    const code = String((err as { code?: unknown }).code ?? '')
+    if (!isClickHouseException(err)) throw storeFailure(err)
+    const code = String((err as { code: string }).code)
     if (LIMIT_CODES.has(code)) throw errors.SQL_LIMIT(firstLine(err))
     throw errors.SQL_FAILED(firstLine(err))
   }

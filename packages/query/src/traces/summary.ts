@@ -3,6 +3,9 @@ import { errors } from '../errors.js'
 import { MODEL_EXPR, onlyRollupFields, spanConditions, type SpanFilter } from '../filters.js'
 import { parseDuration } from '../time.js'
 
+/** Ten years: a longer bucket holds the whole DateTime64 range in one row anyway. */
+const MAX_BUCKET_MS = 3650 * 86_400_000
+
 export const SUMMARY_DIMENSIONS = ['model', 'service', 'provider', 'operation', 'kind', 'environment', 'release'] as const
 export type SummaryDimension = (typeof SUMMARY_DIMENSIONS)[number]
 
@@ -53,7 +56,7 @@ export async function summary(client: ClickHouseClient, project: string, opts: S
   const filter = opts.filter ?? {}
   const groupBy = opts.groupBy ?? []
   for (const g of groupBy) if (!SUMMARY_DIMENSIONS.includes(g)) throw errors.BAD_REQUEST(`groupBy: unknown dimension ${g}`)
-  const bucketSeconds = opts.bucket ? Math.max(60, Math.round(parseDuration(opts.bucket, 'bucket') / 1000)) : undefined
+  const bucketSeconds = opts.bucket ? Math.max(60, Math.round(parseDuration(opts.bucket, 'bucket', MAX_BUCKET_MS) / 1000)) : undefined
   const useRollup = onlyRollupFields(filter)
   const bag = new ParamBag()
   const cols = useRollup ? ROLLUP_COL : SPAN_COL
