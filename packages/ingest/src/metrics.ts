@@ -42,13 +42,30 @@ export function createMetrics() {
   })
   const insertBatches = new Counter({
     name: 'spanlens_insert_batches_total',
-    help: 'ClickHouse inserts of spool segments, by result',
+    help: 'ClickHouse inserts of spool segments, by result (ok, isolated: some rows refused and dead-lettered, error: retried)',
     labelNames: ['result'],
     registers: [registry],
   })
   const insertRows = new Counter({
     name: 'spanlens_insert_rows_total',
     help: 'Span rows confirmed by ClickHouse',
+    registers: [registry],
+  })
+  const insertFailures = new Counter({
+    name: 'spanlens_insert_failures_total',
+    help: 'Failed inserts by kind: transient (store down or busy), store (schema, permissions), data, partitions, unknown',
+    labelNames: ['kind'],
+    registers: [registry],
+  })
+  const deadLetterRows = new Counter({
+    name: 'spanlens_dead_letter_rows_total',
+    help: 'Acknowledged rows ClickHouse refused, isolated into spool/dead, by project and ClickHouse error type',
+    labelNames: ['project', 'reason'],
+    registers: [registry],
+  })
+  const deadLetterRowsOnDisk = new Gauge({
+    name: 'spanlens_dead_letter_rows',
+    help: 'Rows waiting in spool/dead for inspection or replay (spanlens dead-letter)',
     registers: [registry],
   })
   const insertDuration = new Histogram({
@@ -95,6 +112,9 @@ export function createMetrics() {
     backpressure,
     insertBatches,
     insertRows,
+    insertFailures,
+    deadLetterRows,
+    deadLetterRowsOnDisk,
     insertDuration,
     spoolBytes,
     spoolSegments,

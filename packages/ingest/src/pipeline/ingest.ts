@@ -5,12 +5,22 @@ import type { IngestMetrics } from '../metrics.js'
 import type { Store } from '../store/index.js'
 import { PriceTable } from '../normalize/cost.js'
 import { createRedactor } from '../normalize/redact.js'
+import { join } from 'node:path'
 import { BufferPool } from './buffer-pool.js'
-import { Inserter } from './inserter.js'
+import { DeadLetters } from './dead-letter.js'
+import { Inserter, type InserterHealth } from './inserter.js'
 import { prepare, type BodyFormat, type PrepareContext } from './prepare.js'
 import { PreparePool } from './prepare-pool.js'
 import { Spool } from './spool.js'
 import type { SpoolLock } from './spool-lock.js'
+
+/** How far behind the inserter may fall before /readyz says so. */
+const BEHIND_AFTER_MS = 60_000
+
+export interface PipelineHealth {
+  inserter: InserterHealth & { behind: boolean; oldestUnconfirmedSeconds: number }
+  deadLetters: { rows: number; letters: number; byProject: Record<string, number>; unreadableSegments: number }
+}
 
 export interface AcceptResult {
   accepted: number
@@ -25,6 +35,7 @@ export interface AcceptResult {
 export class IngestPipeline {
   readonly spool: Spool
   readonly inserter: Inserter
+  readonly deadLetters: DeadLetters
   private readonly ctx: PrepareContext
   /** Request bodies are joined into these buffers when prepare runs on the event loop. */
   readonly bodyPool: BufferPool | undefined
@@ -72,9 +83,11 @@ export class IngestPipeline {
       holdOnAge: () => this.inserter.busy,
       lock: spoolLock,
     })
+    this.deadLetters = new DeadLetters(join(config.spoolDir, 'dead'))
     this.inserter = new Inserter({
       store,
       spool: this.spool,
+      deadLetters: this.deadLetters,
       concurrency: config.insertConcurrency,
       metrics,
       log,
@@ -139,7 +152,18 @@ export class IngestPipeline {
     return result
   }
 
+  /** The inserter and the dead letters, for /readyz. */
+  health(): PipelineHealth {
+    const oldest = this.spool.oldestAgeMs()
+    const dead = this.deadLetters.stats()
+    return {
+      inserter: { ...this.inserter.health(), behind: oldest >= BEHIND_AFTER_MS, oldestUnconfirmedSeconds: oldest / 1000 },
+      deadLetters: dead,
+    }
+  }
+
   refreshGauges(): void {
+    this.metrics.deadLetterRowsOnDisk.set(this.deadLetters.stats().rows)
     this.metrics.spoolBytes.set(this.spool.bytes)
     this.metrics.spoolSegments.set(this.spool.segments)
     this.metrics.spoolAge.set(this.spool.oldestAgeMs() / 1000)

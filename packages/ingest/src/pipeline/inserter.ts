@@ -2,13 +2,18 @@ import { readFile } from 'node:fs/promises'
 import type { Logger } from 'pino'
 import type { IngestMetrics } from '../metrics.js'
 import type { Store } from '../store/index.js'
+import type { DeadLetters } from './dead-letter.js'
+import { describeInsertFailure, failureText, type InsertFailure } from './insert-errors.js'
+import { insertIsolated, spanInsertSettings, type IsolatedResult } from './isolating-insert.js'
 import { ROW_COLUMNS } from './row-format.js'
 import { segmentBody } from './segment-file.js'
+import { readSegmentRows } from './segment-rows.js'
 import type { SealedSegment, Spool } from './spool.js'
 
 export interface InserterOptions {
   store: Store
   spool: Spool
+  deadLetters: DeadLetters
   concurrency: number
   metrics: IngestMetrics
   log: Logger
@@ -16,15 +21,27 @@ export interface InserterOptions {
   onIdleSlot?: () => void
 }
 
-// ClickHouse error codes that mean "this data will never be accepted", as opposed
-// to "the server is down or busy": such a segment is quarantined, not retried forever.
-const DATA_ERRORS = new Set([6, 26, 27, 38, 41, 53, 69, 70, 72, 117, 130, 131, 173, 252, 321, 349, 1001])
 const MAX_BACKOFF_MS = 10_000
+/** An error of a type we do not know is retried this often before its rows are isolated. */
+const UNKNOWN_ATTEMPTS = 3
+/** Failing without a success for this long, the inserter is reported stuck (/readyz). */
+export const STUCK_AFTER_MS = 60_000
+
+export interface InserterHealth {
+  state: 'ok' | 'retrying' | 'stuck'
+  /** Seconds since inserts started failing without a success in between. */
+  failingForSeconds: number
+  lastError: string | null
+  pending: number
+}
 
 /**
  * Inserts sealed spool segments into `spans`, one INSERT per segment with the
  * segment name as insert_deduplication_token, and deletes a segment only after
- * ClickHouse confirmed it. Failures retry with backoff: nothing is dropped.
+ * ClickHouse confirmed it. A store that is down, busy or misconfigured is
+ * retried with backoff for as long as it takes: nothing is dropped. A segment
+ * ClickHouse refuses as data has its refused rows isolated (isolating-insert.ts):
+ * they go to the dead letters with the reason, every other row is inserted.
  */
 export class Inserter {
   private readonly queue: SealedSegment[] = []
@@ -33,8 +50,12 @@ export class Inserter {
   private retryTimer: NodeJS.Timeout | undefined
   private idleWaiters: Array<() => void> = []
   private stopped = false
+  private readonly unknownAttempts = new Map<string, number>()
   lastError: Error | undefined
+  lastFailure: InsertFailure | undefined
   lastSuccessAt = 0
+  /** When inserts started failing (undefined while they succeed). */
+  failingSince: number | undefined
 
   constructor(private readonly opts: InserterOptions) {}
 
@@ -85,18 +106,68 @@ export class Inserter {
     for (const w of waiters) w()
   }
 
+  health(now = Date.now()): InserterHealth {
+    const failingFor = this.failingSince === undefined ? 0 : now - this.failingSince
+    return {
+      state: this.failingSince === undefined ? 'ok' : failingFor >= STUCK_AFTER_MS ? 'stuck' : 'retrying',
+      failingForSeconds: failingFor / 1000,
+      lastError: this.lastFailure ? failureText(this.lastFailure) : null,
+      pending: this.pending,
+    }
+  }
+
   private async insert(segment: SealedSegment): Promise<void> {
-    const { metrics, log, store, spool } = this.opts
+    const { metrics, log, spool } = this.opts
     const started = process.hrtime.bigint()
     try {
-      const settings = {
-        insert_deduplication_token: `spanlens:${segment.name}`,
-        // Without this a deduplicated retry still feeds spans_minute: counts would double.
-        deduplicate_blocks_in_dependent_materialized_views: 1,
-        // On a cluster, confirm only once the shards have the rows: the spool
-        // deletes a segment on this confirmation.
-        ...(store.cluster ? { distributed_foreground_insert: 1 } : {}),
+      const outcome = await this.insertSegment(segment)
+      metrics.insertDuration.observe(Number(process.hrtime.bigint() - started) / 1e9)
+      metrics.insertBatches.inc({ result: outcome.dead.length > 0 ? 'isolated' : 'ok' })
+      metrics.insertRows.inc(outcome.inserted)
+      if (outcome.dead.length > 0) {
+        // Durable before the segment goes: a crash in between isolates it again into the same letter.
+        this.opts.deadLetters.write(segment.name, segment.format, outcome.dead)
+        for (const d of outcome.dead) metrics.deadLetterRows.inc({ project: d.project, reason: d.reason.split(/[ :]/)[0] || 'unknown' })
+        log.error(
+          { segment: segment.name, rows: outcome.dead.length, inserted: outcome.inserted, reason: outcome.dead[0]?.reason },
+          'ClickHouse refused rows of a spool segment; they are in spool/dead, the rest is inserted',
+        )
       }
+      await spool.remove(segment)
+      this.unknownAttempts.delete(segment.name)
+      this.backoffMs = 0
+      this.lastError = undefined
+      this.lastFailure = undefined
+      this.failingSince = undefined
+      this.lastSuccessAt = Date.now()
+    } catch (err) {
+      const failure = describeInsertFailure(err)
+      metrics.insertBatches.inc({ result: 'error' })
+      metrics.insertFailures.inc({ kind: failure.kind })
+      this.lastError = err as Error
+      this.lastFailure = failure
+      this.failingSince ??= Date.now()
+      this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs === 0 ? 200 : this.backoffMs * 2)
+      log.warn({ segment: segment.name, err, kind: failure.kind, retryInMs: this.backoffMs }, 'insert failed; will retry')
+      // A store-wide failure retries this segment first; one that may be this
+      // segment's own goes behind the others, so it holds nobody up.
+      if (failure.kind === 'unknown') this.queue.push(segment)
+      else this.queue.unshift(segment)
+      if (!this.retryTimer && !this.stopped) {
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined
+          this.pump()
+        }, this.backoffMs)
+      }
+    }
+  }
+
+  /** The whole segment in one insert; its rows one by one only when ClickHouse refuses that. */
+  private async insertSegment(segment: SealedSegment): Promise<IsolatedResult> {
+    const { store } = this.opts
+    const token = `spanlens:${segment.name}`
+    const settings = spanInsertSettings(store, token)
+    try {
       let rows = segment.rows
       if (segment.layout === 'plain') {
         // The file is nothing but rows: ClickHouse reads it, JS never holds it.
@@ -107,33 +178,17 @@ export class Inserter {
         rows = parsed.rows
         await store.insertRaw({ table: 'spans', columns: ROW_COLUMNS, format: segment.format, body: [parsed.body], settings })
       }
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9
-      metrics.insertDuration.observe(seconds)
-      metrics.insertBatches.inc({ result: 'ok' })
-      metrics.insertRows.inc(rows)
-      await spool.remove(segment)
-      this.backoffMs = 0
-      this.lastError = undefined
-      this.lastSuccessAt = Date.now()
+      return { inserted: rows, dead: [] }
     } catch (err) {
-      const error = err as Error & { code?: string }
-      metrics.insertBatches.inc({ result: 'error' })
-      this.lastError = error
-      const code = Number(error.code)
-      if (DATA_ERRORS.has(code)) {
-        log.error({ segment: segment.name, code, err: error.message }, 'ClickHouse rejected a spool segment; quarantined in spool/dead')
-        spool.quarantine(segment)
-        return
+      const failure = describeInsertFailure(err)
+      if (failure.kind === 'transient' || failure.kind === 'store') throw err
+      if (failure.kind === 'unknown') {
+        const attempts = (this.unknownAttempts.get(segment.name) ?? 0) + 1
+        this.unknownAttempts.set(segment.name, attempts)
+        if (attempts < UNKNOWN_ATTEMPTS) throw err
       }
-      this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs === 0 ? 200 : this.backoffMs * 2)
-      log.warn({ segment: segment.name, err: error.message, retryInMs: this.backoffMs }, 'insert failed; will retry')
-      this.queue.unshift(segment)
-      if (!this.retryTimer && !this.stopped) {
-        this.retryTimer = setTimeout(() => {
-          this.retryTimer = undefined
-          this.pump()
-        }, this.backoffMs)
-      }
+      const { rows, format } = await readSegmentRows(segment.path, segment.layout, segment.format)
+      return insertIsolated(store, rows, format, token, failure)
     }
   }
 }

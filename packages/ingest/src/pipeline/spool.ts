@@ -265,13 +265,6 @@ export class Spool {
     if (segment.indexPath) await unlink(segment.indexPath).catch(() => undefined)
   }
 
-  /** A segment ClickHouse can never accept is kept for inspection, out of the way. */
-  quarantine(segment: SealedSegment): void {
-    if (!this.sealedOnDisk.delete(segment.name)) return
-    this.bytesOnDisk -= segment.bytes
-    this.moveToDead(segment.path, segment.indexPath)
-  }
-
   async close(): Promise<void> {
     this.closed = true
     clearInterval(this.syncTimer)

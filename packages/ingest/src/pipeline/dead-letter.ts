@@ -1,0 +1,115 @@
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
+import type { DeadRow } from './isolating-insert.js'
+import type { InsertFormat } from './row-format.js'
+import { joinRows, splitLines } from './segment-rows.js'
+
+/**
+ * Rows ClickHouse refused, kept out of the way with its reason so nothing
+ * acknowledged disappears silently: `<spool>/dead/<segment>.dead.rows` holds the
+ * rows as they were spooled (insertable as they are), `<segment>.dead.json` one
+ * entry per row (project, reason). Written whole (temp file, fsync, rename) and
+ * named by segment, so isolating the same segment again after a crash rewrites
+ * the same letter instead of adding a second one.
+ * Whole segments written in a format this version does not know also land in
+ * dead/ (spool.ts), as `.seg` files; `spanlens dead-letter` lists both.
+ */
+export interface DeadLetterMeta {
+  segment: string
+  format: InsertFormat
+  createdAt: string
+  rows: Array<{ project: string; reason: string }>
+}
+
+export interface DeadLetter {
+  name: string
+  meta: DeadLetterMeta
+}
+
+export interface DeadLetterStats {
+  letters: number
+  rows: number
+  byProject: Record<string, number>
+  /** Whole segments quarantined because their format is unknown to this version. */
+  unreadableSegments: number
+}
+
+const ROWS = '.dead.rows'
+const META = '.dead.json'
+
+export class DeadLetters {
+  private cached: DeadLetterStats | undefined
+
+  constructor(readonly dir: string) {}
+
+  write(segment: string, format: InsertFormat, dead: readonly DeadRow[]): void {
+    mkdirSync(this.dir, { recursive: true })
+    const meta: DeadLetterMeta = {
+      segment,
+      format,
+      createdAt: new Date().toISOString(),
+      rows: dead.map((d) => ({ project: d.project, reason: d.reason })),
+    }
+    // Rows first, meta last: a letter counts (list()) once its meta exists.
+    writeDurably(join(this.dir, `${segment}${ROWS}`), joinRows(dead.map((d) => d.row)))
+    writeDurably(join(this.dir, `${segment}${META}`), Buffer.from(`${JSON.stringify(meta, null, 1)}\n`))
+    this.cached = undefined
+  }
+
+  list(): DeadLetter[] {
+    if (!existsSync(this.dir)) return []
+    return readdirSync(this.dir)
+      .filter((f) => f.endsWith(META))
+      .sort()
+      .map((f) => ({ name: f.slice(0, -META.length), meta: JSON.parse(readFileSync(join(this.dir, f), 'utf8')) as DeadLetterMeta }))
+  }
+
+  rows(name: string): Buffer[] {
+    return splitLines(readFileSync(join(this.dir, `${name}${ROWS}`)))
+  }
+
+  remove(name: string): void {
+    for (const suffix of [META, ROWS]) {
+      const path = join(this.dir, `${name}${suffix}`)
+      if (existsSync(path)) unlinkSync(path)
+    }
+    this.cached = undefined
+  }
+
+  /** Replaces a letter's rows with those still refused (after a replay). */
+  rewrite(name: string, dead: readonly DeadRow[]): void {
+    const letter = this.list().find((l) => l.name === name)
+    if (!letter) return
+    if (dead.length === 0) this.remove(name)
+    else this.write(name, letter.meta.format, dead)
+  }
+
+  stats(): DeadLetterStats {
+    if (this.cached) return this.cached
+    const byProject: Record<string, number> = {}
+    let rows = 0
+    const letters = this.list()
+    for (const l of letters) {
+      for (const r of l.meta.rows) {
+        byProject[r.project] = (byProject[r.project] ?? 0) + 1
+        rows++
+      }
+    }
+    const unreadableSegments = existsSync(this.dir) ? readdirSync(this.dir).filter((f) => f.endsWith('.seg')).length : 0
+    this.cached = { letters: letters.length, rows, byProject, unreadableSegments }
+    return this.cached
+  }
+}
+
+function writeDurably(path: string, data: Buffer): void {
+  const tmp = `${path}.tmp`
+  const fd = openSync(tmp, 'w')
+  try {
+    let written = 0
+    while (written < data.length) written += writeSync(fd, data, written)
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+  renameSync(tmp, path)
+}

@@ -1,0 +1,128 @@
+/**
+ * What an insert failure means for the rows in it. ClickHouse errors are named
+ * by their type (clickhouse-js's `type`, or the `(TYPE)` chDB puts at the end of
+ * its message), never by bare numbers: code 252 alone is both "too many parts"
+ * (merges are behind: wait) and "too many partitions for single INSERT block"
+ * (this batch: split it).
+ */
+export type InsertFailureKind =
+  /** The store is down, busy or out of resources: retry the same insert later. */
+  | 'transient'
+  /** The store refuses every row alike (schema, permissions): retry, never blame the rows. */
+  | 'store'
+  /** Some rows are bad: isolate them, insert the rest. */
+  | 'data'
+  /** One insert touched more daily partitions than ClickHouse allows: split by partition. */
+  | 'partitions'
+  /** Not known: retried a bounded number of times, then treated as `data`. */
+  | 'unknown'
+
+export interface InsertFailure {
+  kind: InsertFailureKind
+  /** ClickHouse's error type, e.g. CANNOT_PARSE_DATETIME; undefined for network errors. */
+  type: string | undefined
+  code: number | undefined
+  message: string
+}
+
+const TRANSIENT = new Set([
+  'TIMEOUT_EXCEEDED',
+  'SOCKET_TIMEOUT',
+  'NETWORK_ERROR',
+  'ALL_CONNECTION_TRIES_FAILED',
+  'TOO_MANY_SIMULTANEOUS_QUERIES',
+  'MEMORY_LIMIT_EXCEEDED',
+  'CANNOT_ALLOCATE_MEMORY',
+  'NOT_ENOUGH_SPACE',
+  'TOO_MANY_PARTS',
+  'TABLE_IS_READ_ONLY',
+  'NO_ZOOKEEPER',
+  'KEEPER_EXCEPTION',
+  'TOO_FEW_LIVE_REPLICAS',
+  'UNSATISFIED_QUORUM_FOR_PREVIOUS_WRITE',
+  'UNKNOWN_STATUS_OF_INSERT',
+  'QUERY_WAS_CANCELLED',
+  'ABORTED',
+  'CANNOT_OPEN_FILE',
+  'CANNOT_READ_FROM_FILE_DESCRIPTOR',
+  'SERVER_OVERLOADED',
+  'TABLE_IS_DROPPED',
+])
+
+const STORE = new Set([
+  'UNKNOWN_TABLE',
+  'UNKNOWN_DATABASE',
+  'NO_SUCH_COLUMN_IN_TABLE',
+  'NOT_FOUND_COLUMN_IN_BLOCK',
+  'ILLEGAL_COLUMN',
+  'UNKNOWN_IDENTIFIER',
+  'SYNTAX_ERROR',
+  'READONLY',
+  'ACCESS_DENIED',
+  'NOT_ENOUGH_PRIVILEGES',
+  'AUTHENTICATION_FAILED',
+  'REQUIRED_PASSWORD',
+  'UNKNOWN_USER',
+  'UNKNOWN_SETTING',
+  'NOT_IMPLEMENTED',
+])
+
+const DATA = new Set([
+  'CANNOT_PARSE_TEXT',
+  'CANNOT_PARSE_ESCAPE_SEQUENCE',
+  'CANNOT_PARSE_QUOTED_STRING',
+  'CANNOT_PARSE_INPUT_ASSERTION_FAILED',
+  'CANNOT_PARSE_DATE',
+  'CANNOT_PARSE_DATETIME',
+  'CANNOT_PARSE_NUMBER',
+  'CANNOT_PARSE_UUID',
+  'CANNOT_PARSE_BOOL',
+  'CANNOT_READ_ARRAY_FROM_TEXT',
+  'CANNOT_READ_MAP_FROM_TEXT',
+  'TOO_LARGE_STRING_SIZE',
+  'TOO_LARGE_ARRAY_SIZE',
+  'INCORRECT_DATA',
+  'SIZES_OF_ARRAYS_DONT_MATCH',
+  'VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE',
+  'CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN',
+  'DECIMAL_OVERFLOW',
+  'TYPE_MISMATCH',
+  'ARGUMENT_OUT_OF_BOUND',
+  'CANNOT_CONVERT_TYPE',
+  'UNEXPECTED_END_OF_FILE',
+  'ATTEMPT_TO_READ_AFTER_EOF',
+  'CANNOT_READ_ALL_DATA',
+  'INCORRECT_NUMBER_OF_COLUMNS',
+  'TOO_DEEP_RECURSION',
+])
+
+const TOO_MANY_PARTITIONS = /too many partitions for single insert block/i
+
+/** Reads code and type from a clickhouse-js ClickHouseError, a chDB error, or a network error. */
+export function describeInsertFailure(err: unknown): InsertFailure {
+  const e = (err ?? {}) as { message?: unknown; code?: unknown; type?: unknown; clickhouseCode?: unknown; cause?: unknown }
+  const message = typeof e.message === 'string' ? e.message : String(err)
+  const fromMessage = /\(([A-Z][A-Z0-9_]{2,})\)(?:\s*\(version [^)]*\))?\s*$/.exec(message.trim())?.[1]
+  const type = typeof e.type === 'string' && e.type !== '' ? e.type : fromMessage
+  const numeric = Number(e.clickhouseCode ?? e.code ?? /Code: (\d+)\./.exec(message)?.[1])
+  const code = Number.isInteger(numeric) && numeric > 0 ? numeric : undefined
+  return { kind: kindOf(type, code, message), type, code, message }
+}
+
+function kindOf(type: string | undefined, code: number | undefined, message: string): InsertFailureKind {
+  if (TOO_MANY_PARTITIONS.test(message)) return 'partitions'
+  // No ClickHouse error at all: a socket, DNS or timeout error on the way.
+  if (type === undefined && code === undefined) return 'transient'
+  if (type === undefined) return 'unknown'
+  if (TRANSIENT.has(type)) return 'transient'
+  if (STORE.has(type)) return 'store'
+  if (DATA.has(type)) return 'data'
+  return 'unknown'
+}
+
+/** One line for logs, dead letters and /readyz. */
+export function failureText(f: InsertFailure): string {
+  const head = f.type ? `${f.type}${f.code ? ` (${f.code})` : ''}: ` : ''
+  const first = f.message.split('\n')[0] ?? ''
+  return `${head}${first.length > 300 ? `${first.slice(0, 300)}…` : first}`
+}

@@ -1,0 +1,92 @@
+import type { Store } from '../store/index.js'
+import { describeInsertFailure, failureText, type InsertFailure } from './insert-errors.js'
+import { ROW_COLUMNS, type InsertFormat } from './row-format.js'
+import { groupByDays, joinRows, rowProject } from './segment-rows.js'
+
+/** ClickHouse's default max_partitions_per_insert_block: kept, so one insert never creates more parts than that. */
+export const MAX_PARTITIONS_PER_INSERT = 100
+
+export interface DeadRow {
+  row: Buffer
+  project: string
+  /** ClickHouse's reason, e.g. `CANNOT_PARSE_DATETIME (41): Cannot read DateTime…`. */
+  reason: string
+}
+
+export interface IsolatedResult {
+  inserted: number
+  dead: DeadRow[]
+}
+
+/** Settings of every insert into `spans`, with its deduplication token. */
+export function spanInsertSettings(store: Store, token: string): Record<string, string | number> {
+  return {
+    insert_deduplication_token: token,
+    // Without this a deduplicated retry still feeds spans_minute: counts would double.
+    deduplicate_blocks_in_dependent_materialized_views: 1,
+    // On a cluster, confirm only once the shards have the rows: the spool
+    // deletes a segment on this confirmation.
+    ...(store.cluster ? { distributed_foreground_insert: 1 } : {}),
+  }
+}
+
+/**
+ * Inserts rows so that a bad row never costs a good one. A range ClickHouse
+ * refuses as data is halved until the refused rows stand alone; they come back
+ * as dead rows with ClickHouse's reason, and every other row is inserted once.
+ * A range over more daily partitions than one insert may touch is split by day.
+ * Ranges are derived from the rows alone and each has its own deduplication
+ * token under `token`, so running this again on the same rows (a replay after a
+ * crash) inserts nothing twice. A failure of the store itself (down, busy,
+ * schema) is thrown: the caller retries the whole thing later.
+ */
+export async function insertIsolated(
+  store: Store,
+  rows: readonly Buffer[],
+  format: InsertFormat,
+  token: string,
+  /** The failure of inserting exactly these rows under `token`, when the caller just saw it. */
+  known?: InsertFailure,
+): Promise<IsolatedResult> {
+  const result: IsolatedResult = { inserted: 0, dead: [] }
+  await attempt(store, rows, format, token, known, result)
+  return result
+}
+
+async function attempt(
+  store: Store,
+  rows: readonly Buffer[],
+  format: InsertFormat,
+  token: string,
+  known: InsertFailure | undefined,
+  out: IsolatedResult,
+): Promise<void> {
+  if (rows.length === 0) return
+  let failure = known
+  if (!failure) {
+    try {
+      await store.insertRaw({ table: 'spans', columns: ROW_COLUMNS, format, body: [joinRows(rows)], settings: spanInsertSettings(store, token) })
+      out.inserted += rows.length
+      return
+    } catch (err) {
+      failure = describeInsertFailure(err)
+    }
+  }
+  if (failure.kind === 'transient' || failure.kind === 'store') throw Object.assign(new Error(failure.message), failure)
+  if (failure.kind === 'partitions') {
+    const groups = groupByDays(rows, format, MAX_PARTITIONS_PER_INSERT)
+    // One day's rows are one partition: a group that cannot shrink is halved instead.
+    if (groups.length > 1) {
+      for (let i = 0; i < groups.length; i++) await attempt(store, groups[i] as Buffer[], format, `${token}.d${i}`, undefined, out)
+      return
+    }
+  }
+  if (rows.length === 1) {
+    const row = rows[0] as Buffer
+    out.dead.push({ row, project: rowProject(row, format), reason: failureText(failure) })
+    return
+  }
+  const half = Math.ceil(rows.length / 2)
+  await attempt(store, rows.slice(0, half), format, `${token}.0`, undefined, out)
+  await attempt(store, rows.slice(half), format, `${token}.1`, undefined, out)
+}

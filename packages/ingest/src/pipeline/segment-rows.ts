@@ -1,0 +1,98 @@
+import { readFile } from 'node:fs/promises'
+import type { InsertFormat, SegmentLayout } from './row-format.js'
+import { segmentBody } from './segment-file.js'
+
+/**
+ * A segment's rows one by one, for the rare inserts that cannot take the file
+ * whole: a batch over more daily partitions than one insert may touch, and a
+ * batch ClickHouse refused as data, whose bad rows are isolated. Every row is
+ * one line in both spool formats (TSV and JSON escape their line breaks).
+ */
+export interface SegmentRows {
+  format: InsertFormat
+  /** Each row without its newline. */
+  rows: Buffer[]
+}
+
+export async function readSegmentRows(path: string, layout: SegmentLayout, format: InsertFormat): Promise<SegmentRows> {
+  const data = await readFile(path)
+  const body = layout === 'plain' ? data : (await segmentBody(data)).body
+  return { format, rows: splitLines(body) }
+}
+
+export function splitLines(body: Buffer): Buffer[] {
+  const rows: Buffer[] = []
+  let start = 0
+  for (let nl = body.indexOf(0x0a, start); nl !== -1; nl = body.indexOf(0x0a, start)) {
+    if (nl > start) rows.push(body.subarray(start, nl))
+    start = nl + 1
+  }
+  if (start < body.length) rows.push(body.subarray(start))
+  return rows
+}
+
+/** Rows joined back into an insert body. */
+export function joinRows(rows: readonly Buffer[]): Buffer {
+  const parts: Buffer[] = []
+  const nl = Buffer.from('\n')
+  for (const r of rows) parts.push(r, nl)
+  return Buffer.concat(parts)
+}
+
+const PROJECT_COLUMN = 0
+const START_TIME_COLUMN = 9
+
+function tsvField(row: Buffer, index: number): string {
+  let start = 0
+  for (let i = 0; i < index; i++) {
+    const tab = row.indexOf(0x09, start)
+    if (tab === -1) return ''
+    start = tab + 1
+  }
+  const end = row.indexOf(0x09, start)
+  return row.subarray(start, end === -1 ? row.length : end).toString('utf8')
+}
+
+function jsonField(row: Buffer, index: number): string {
+  try {
+    const value = (JSON.parse(row.toString('utf8')) as unknown[])[index]
+    return value === undefined || value === null ? '' : String(value)
+  } catch {
+    return ''
+  }
+}
+
+const field = (row: Buffer, format: InsertFormat, index: number): string =>
+  format === 'TabSeparated' ? tsvField(row, index) : jsonField(row, index)
+
+/** The project a row belongs to (project ids need no TSV escaping: [A-Za-z0-9_.-]). */
+export function rowProject(row: Buffer, format: InsertFormat): string {
+  return field(row, format, PROJECT_COLUMN)
+}
+
+/** The day (since the epoch) of a row's start time: its `spans` partition. -1 when unreadable. */
+export function rowDay(row: Buffer, format: InsertFormat): number {
+  const seconds = Number.parseInt(field(row, format, START_TIME_COLUMN), 10)
+  return Number.isFinite(seconds) ? Math.floor(seconds / 86_400) : -1
+}
+
+/**
+ * Rows grouped so that no group spans more than `maxDays` partitions, in a
+ * deterministic order (by day), so a replay after a crash forms the same groups
+ * and their deduplication tokens make the groups inserted before it no-ops.
+ */
+export function groupByDays(rows: readonly Buffer[], format: InsertFormat, maxDays: number): Buffer[][] {
+  const byDay = new Map<number, Buffer[]>()
+  for (const row of rows) {
+    const day = rowDay(row, format)
+    let list = byDay.get(day)
+    if (!list) byDay.set(day, (list = []))
+    list.push(row)
+  }
+  const days = [...byDay.keys()].sort((a, b) => a - b)
+  const groups: Buffer[][] = []
+  for (let i = 0; i < days.length; i += maxDays) {
+    groups.push(days.slice(i, i + maxDays).flatMap((d) => byDay.get(d) as Buffer[]))
+  }
+  return groups
+}

@@ -1,0 +1,265 @@
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { loadConfig } from '../src/config/load.js'
+import { PriceTable } from '../src/normalize/cost.js'
+import { normalizeSpan } from '../src/normalize/normalize.js'
+import type { OtlpSpan } from '../src/otlp/model.js'
+import { DeadLetters } from '../src/pipeline/dead-letter.js'
+import { describeInsertFailure } from '../src/pipeline/insert-errors.js'
+import { encodeRow } from '../src/pipeline/row-format.js'
+import { indexEntry } from '../src/pipeline/segment-index.js'
+import { buildServer } from '../src/server.js'
+import { createStore, type Store } from '../src/store/index.js'
+import { API_KEYS } from './helpers/server.js'
+import { tempDir } from './helpers/tmp.js'
+
+// A segment ClickHouse refuses is the last line of defence: validation keeps
+// such rows out (span-limits.test.ts). These tests put rows in the spool the way
+// an earlier version, or a validation gap, would have left them, and start a
+// server on it: every good row must arrive exactly once, whichever project it
+// belongs to, and every refused row must be kept with ClickHouse's reason.
+
+const prices = PriceTable.load(undefined)
+let seq = 0
+const NOW_S = Math.floor(Date.now() / 1000) - 60
+
+function span(project: string, name: string, startSeconds = NOW_S): string {
+  seq++
+  const ns = `${startSeconds}${String(seq % 1e9).padStart(9, '0')}`
+  const s: OtlpSpan = {
+    resource: { 'service.name': 'isolation' },
+    scopeName: 'test',
+    scopeVersion: '',
+    traceId: `${'ab'.repeat(12)}${seq.toString(16).padStart(8, '0')}`,
+    spanId: `${'cd'.repeat(4)}${seq.toString(16).padStart(8, '0')}`,
+    parentSpanId: '',
+    name,
+    kind: 1,
+    startNs: ns,
+    endNs: ns,
+    attributes: {},
+    events: [],
+    links: [],
+    statusCode: 0,
+    statusMessage: '',
+  }
+  return encodeRow(normalizeSpan(s, project, { prices }))
+}
+
+/** Replaces one TSV field of a row (0-based), as a bug or an older version might have written it. */
+function withField(row: string, index: number, value: string): string {
+  const fields = row.split('\t')
+  fields[index] = value
+  return fields.join('\t')
+}
+
+/** Writes a plain segment the way the spool does: rows in .seg, one index entry per request. */
+function writeSegment(spoolDir: string, seqNo: number, requests: string[][]): string {
+  mkdirSync(spoolDir, { recursive: true })
+  const name = `${String(Date.now()).padStart(14, '0')}-1-${String(seqNo).padStart(6, '0')}.t2.seg`
+  const payloads = requests.map((rows) => Buffer.from(rows.map((r) => `${r}\n`).join('')))
+  writeFileSync(join(spoolDir, name), Buffer.concat(payloads))
+  writeFileSync(join(spoolDir, name.replace(/\.seg$/, '.idx')), Buffer.concat(payloads.map((p, i) => indexEntry(p, (requests[i] as string[]).length))))
+  return name
+}
+
+const env = (dir: string, extra: Record<string, string> = {}) =>
+  loadConfig({ env: { SPANLENS_DATA_DIR: dir, SPANLENS_API_KEYS: API_KEYS, SPANLENS_LOG_LEVEL: 'silent', ...extra } })
+
+async function names(store: Store, project: string): Promise<Array<{ name: string; n: number }>> {
+  const rs = await store.client.query({
+    query: 'SELECT name, toUInt32(count()) AS n FROM spans WHERE project_id = {p:String} GROUP BY name ORDER BY name',
+    query_params: { p: project },
+    format: 'JSONEachRow',
+  })
+  return rs.json()
+}
+
+describe('a segment ClickHouse refuses as data costs no good row', () => {
+  it('isolates the refused rows into dead letters with the reason and inserts every other row of every project once', async () => {
+    const dir = tempDir()
+    const spoolDir = join(dir.path, 'spool')
+    const good = (p: string, i: number) => span(p, `good-${p}-${i}`)
+    const overflow = withField(span('acme', 'bad-overflow'), 10, '9999999999.999999999')
+    const garbage = withField(span('acme', 'bad-garbage'), 9, 'not-a-time')
+    // Two requests (two index entries), both projects, bad rows in the middle and at the end.
+    writeSegment(spoolDir, 0, [
+      [good('acme', 1), good('other', 1), overflow, good('acme', 2)],
+      [good('other', 2), ...Array.from({ length: 40 }, (_, i) => good('acme', 10 + i)), garbage],
+    ])
+    const app = await buildServer(env(dir.path))
+    try {
+      await app.spanlens.flush()
+      const acme = await names(app.spanlens.store, 'acme')
+      expect(acme.map((r) => r.name)).toEqual(['good-acme-1', 'good-acme-2', ...Array.from({ length: 40 }, (_, i) => `good-acme-${10 + i}`)].sort())
+      expect(acme.every((r) => r.n === 1)).toBe(true)
+      expect(await names(app.spanlens.store, 'other')).toEqual([
+        { name: 'good-other-1', n: 1 },
+        { name: 'good-other-2', n: 1 },
+      ])
+      // The segment is gone; its refused rows are kept, insertable as they are, with ClickHouse's reasons.
+      expect(readdirSync(spoolDir).filter((f) => f.endsWith('.seg'))).toEqual([])
+      const letters = new DeadLetters(join(spoolDir, 'dead'))
+      const [letter] = letters.list()
+      expect(letter?.meta.rows.map((r) => r.project)).toEqual(['acme', 'acme'])
+      expect(letter?.meta.rows.map((r) => r.reason.split(' ')[0])).toEqual(['DECIMAL_OVERFLOW', 'CANNOT_PARSE_DATETIME'])
+      expect(letters.rows(letter?.name as string).map((r) => r.toString())).toEqual([overflow, garbage])
+
+      const metrics = await app.inject({ method: 'GET', url: '/metrics' })
+      expect(metrics.body).toMatch(/spanlens_dead_letter_rows_total\{project="acme",reason="DECIMAL_OVERFLOW"\} 1/)
+      expect(metrics.body).toMatch(/spanlens_dead_letter_rows 2/)
+      expect(app.spanlens.pipeline.health().deadLetters).toMatchObject({ rows: 2, byProject: { acme: 2 } })
+    } finally {
+      await app.close()
+      dir.cleanup()
+    }
+  })
+
+  it('a crash in the middle of isolating leaves no duplicate: replay redoes the same halves under the same tokens', async () => {
+    const dir = tempDir()
+    const spoolDir = join(dir.path, 'spool')
+    const rows = Array.from({ length: 64 }, (_, i) => span(i % 2 ? 'acme' : 'other', `replay-${i}`))
+    rows[37] = withField(rows[37] as string, 9, 'garbage')
+    writeSegment(spoolDir, 0, [rows])
+    const config = env(dir.path)
+    const real = await createStore(config.store)
+    // The third half-range insert commits, then its reply is lost: the segment is
+    // retried from the top (whole, refused; isolated again) after a backoff.
+    let calls = 0
+    const store: Store = {
+      ...real,
+      client: real.client,
+      close: () => real.close(),
+      insertRaw: async (insert) => {
+        await real.insertRaw(insert)
+        if (++calls === 3) throw Object.assign(new Error('injected: reply lost after commit'), { code: 'ECONNRESET' })
+      },
+    }
+    const app = await buildServer(config, { store })
+    try {
+      await app.spanlens.flush()
+      const stored = [...(await names(real, 'acme')), ...(await names(real, 'other'))]
+      expect(stored).toHaveLength(63)
+      expect(stored.every((r) => r.n === 1)).toBe(true)
+      expect(stored.map((r) => r.name)).not.toContain('replay-37')
+      // The injected loss did happen, and the isolation ran again after it.
+      expect(calls).toBeGreaterThan(3)
+      expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/spanlens_insert_failures_total\{kind="transient"\} 1/)
+      expect(new DeadLetters(join(spoolDir, 'dead')).stats()).toMatchObject({ rows: 1, letters: 1 })
+    } finally {
+      await app.close()
+      await real.close()
+      dir.cleanup()
+    }
+  })
+
+  it('a segment over more days than one insert may touch is inserted in groups of days, once', async () => {
+    const dir = tempDir()
+    const spoolDir = join(dir.path, 'spool')
+    // A backfill: 150 spans on 150 different days (ClickHouse allows 100 partitions per insert).
+    const start = 1_600_000_000
+    const rows = Array.from({ length: 150 }, (_, i) => span(i % 3 ? 'acme' : 'other', `day-${i}`, start + i * 86_400))
+    writeSegment(spoolDir, 0, [rows.slice(0, 75), rows.slice(75)])
+    const app = await buildServer(env(dir.path, { SPANLENS_RETENTION_DAYS: '0' }))
+    try {
+      await app.spanlens.flush()
+      const rs = await app.spanlens.store.client.query({
+        query: "SELECT toUInt32(count()) AS n, toUInt32(uniqExact(toDate(start_time))) AS days FROM spans WHERE name LIKE 'day-%'",
+        format: 'JSONEachRow',
+      })
+      expect(await rs.json()).toEqual([{ n: 150, days: 150 }])
+      expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/spanlens_insert_batches_total\{result="ok"\} 1/)
+      expect(new DeadLetters(join(spoolDir, 'dead')).stats().rows).toBe(0)
+    } finally {
+      await app.close()
+      dir.cleanup()
+    }
+  })
+})
+
+describe('insert failures are named by ClickHouse error type', () => {
+  it('tells a store-wide failure from bad rows, and "too many parts" from "too many partitions"', () => {
+    const ch = (code: number, type: string, message: string) => Object.assign(new Error(message), { code: String(code), type })
+    expect(describeInsertFailure(ch(252, 'TOO_MANY_PARTS', 'Too many parts (600). Merges are processing significantly slower than inserts')).kind).toBe('transient')
+    expect(describeInsertFailure(ch(252, 'TOO_MANY_PARTS', 'Too many partitions for single INSERT block (more than 100)')).kind).toBe('partitions')
+    expect(describeInsertFailure(ch(44, 'ILLEGAL_COLUMN', 'Cannot insert column refusal, because it is MATERIALIZED column')).kind).toBe('store')
+    expect(describeInsertFailure(ch(41, 'CANNOT_PARSE_DATETIME', 'Cannot read DateTime')).kind).toBe('data')
+    expect(describeInsertFailure(ch(241, 'MEMORY_LIMIT_EXCEEDED', 'Memory limit exceeded')).kind).toBe('transient')
+    expect(describeInsertFailure(ch(999999, 'SOMETHING_NEW', 'new')).kind).toBe('unknown')
+    expect(describeInsertFailure(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' })).kind).toBe('transient')
+    // chDB's raw insert: a numeric clickhouseCode and the type at the end of the message.
+    const chdb = Object.assign(new Error('Query failed: Code: 407. DB::Exception: Decimal math overflow: While executing ParallelParsingBlockInputFormat. (DECIMAL_OVERFLOW)'), {
+      code: 'CHDB_INSERT',
+      clickhouseCode: 407,
+    })
+    expect(describeInsertFailure(chdb)).toMatchObject({ kind: 'data', type: 'DECIMAL_OVERFLOW', code: 407 })
+  })
+})
+
+describe('unknown errors are retried a bounded number of times, then the rows are isolated', () => {
+  it('a store that refuses every row with an error of a type we do not know never blocks the spool forever', async () => {
+    const dir = tempDir()
+    const spoolDir = join(dir.path, 'spool')
+    writeSegment(spoolDir, 0, [[span('acme', 'unknown-1'), span('acme', 'unknown-2')]])
+    const config = env(dir.path)
+    const real = await createStore(config.store)
+    let refused = 0
+    const store: Store = {
+      ...real,
+      client: real.client,
+      close: () => real.close(),
+      insertFile: async () => {
+        refused++
+        throw Object.assign(new Error('Code: 999999. DB::Exception: a new kind of failure. (SOMETHING_NEW)'), { code: '999999', type: 'SOMETHING_NEW' })
+      },
+    }
+    const app = await buildServer(config, { store })
+    try {
+      await app.spanlens.flush()
+      // Refused three times whole; then each row alone (both inserted by insertRaw, which works).
+      expect(refused).toBe(3)
+      expect((await names(real, 'acme')).map((r) => r.name)).toEqual(['unknown-1', 'unknown-2'])
+      expect(app.spanlens.pipeline.health().inserter.state).toBe('ok')
+    } finally {
+      await app.close()
+      await real.close()
+      dir.cleanup()
+    }
+  })
+
+  it('a store-wide failure (schema) is retried, never dead-lettered, and /readyz names it', async () => {
+    const dir = tempDir()
+    const spoolDir = join(dir.path, 'spool')
+    writeSegment(spoolDir, 0, [[span('acme', 'schema-1')]])
+    const config = env(dir.path)
+    const real = await createStore(config.store)
+    let fail = true
+    const store: Store = {
+      ...real,
+      client: real.client,
+      close: () => real.close(),
+      insertFile: async (insert) => {
+        if (fail) throw Object.assign(new Error('Cannot insert column refusal, because it is MATERIALIZED column. (ILLEGAL_COLUMN)'), { code: '44', type: 'ILLEGAL_COLUMN' })
+        return real.insertFile(insert)
+      },
+    }
+    const app = await buildServer(config, { store })
+    try {
+      await new Promise((r) => setTimeout(r, 1500))
+      const health = app.spanlens.pipeline.health()
+      expect(health.inserter.state).toBe('retrying')
+      expect(health.inserter.lastError).toMatch(/^ILLEGAL_COLUMN \(44\)/)
+      expect(health.deadLetters.rows).toBe(0)
+      fail = false
+      await app.spanlens.flush()
+      expect((await names(real, 'acme')).map((r) => r.name)).toEqual(['schema-1'])
+      expect(app.spanlens.pipeline.health().inserter.state).toBe('ok')
+    } finally {
+      await app.close()
+      await real.close()
+      dir.cleanup()
+    }
+  })
+})
+
