@@ -13,17 +13,29 @@ export type Lane = 'ingest' | 'query'
 export class CallGate {
   private running = 0
   private readonly waiting: Record<Lane, Array<() => void>> = { ingest: [], query: [] }
+  /** Start times of the calls running now, oldest first. */
+  private readonly started: number[] = []
+  private lastCompletedAt: number | null = null
 
   constructor(private readonly limit: number) {}
 
   async run<T>(lane: Lane, call: () => Promise<T>): Promise<T> {
     if (this.running < this.limit) this.running++
     else await new Promise<void>((resolve) => this.waiting[lane].push(resolve))
+    const startedAt = Date.now()
+    this.started.push(startedAt)
     try {
       return await call()
     } finally {
+      this.started.splice(this.started.indexOf(startedAt), 1)
+      this.lastCompletedAt = Date.now()
       this.release()
     }
+  }
+
+  /** What the engine is doing now, for a readiness probe that must not wait behind a long query. */
+  activity(): { busySince: number | null; lastCompletedAt: number | null; queued: number } {
+    return { busySince: this.started[0] ?? null, lastCompletedAt: this.lastCompletedAt, queued: this.queued }
   }
 
   /** Calls waiting for their turn. */
@@ -39,14 +51,18 @@ export class CallGate {
   }
 }
 
-/** The same connection with every call taken through `gate` , in the query lane. */
+/**
+ * The same connection with every call taken through `gate`, in the query lane;
+ * a ping goes in the ingest lane so that a readiness probe waits at most for the
+ * call running now, not for every query queued behind it.
+ */
 export function gateCalls(inner: ClientConnection, gate: CallGate): ClientConnection {
   return {
     query: (params) => gate.run('query', () => inner.query(params)),
     command: (params) => gate.run('query', () => inner.command(params)),
     exec: (params) => gate.run('query', () => inner.exec(params)),
     insert: (params) => gate.run('query', () => inner.insert(params)),
-    ping: (params) => gate.run('query', () => inner.ping(params)),
+    ping: (params) => gate.run('ingest', () => inner.ping(params)),
     close: () => inner.close(),
   }
 }

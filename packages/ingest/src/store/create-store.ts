@@ -8,6 +8,7 @@ import { errors } from '../errors.js'
 import { ensureWritableDir } from '../writable-dir.js'
 import { CallGate, gateCalls } from './call-gate.js'
 import { quoteString, scopeSettings, type ClientConnection } from './scoped-settings.js'
+import { guardLeftovers, LeftoverGuard } from './store-leftover-output.js'
 import { lowerForeignThreadPriority } from './thread-priority.js'
 
 export interface RawInsert {
@@ -49,6 +50,22 @@ export interface Store {
    */
   insertFile(insert: FileInsert): Promise<void>
   close(): Promise<void>
+  /**
+   * Embedded only: what the one-call-at-a-time engine is doing. /readyz reads it
+   * so that a long analyst query is reported as a busy store, not an unreachable one.
+   */
+  readonly activity?: () => StoreActivity
+}
+
+export interface StoreActivity {
+  /** When the call now running started (epoch ms), or null when the engine is idle. */
+  busySince: number | null
+  /** When the engine last finished a call, successful or not (epoch ms), or null before the first. */
+  lastCompletedAt: number | null
+  /** Calls waiting for the engine. */
+  queued: number
+  /** Bytes of a failed call's output thrown away so that no later call received them. */
+  leftoverBytesDiscarded: number
 }
 
 export async function createStore(config: StoreConfig): Promise<Store> {
@@ -75,9 +92,15 @@ async function openEmbedded(config: StoreConfig): Promise<Store> {
   // the same interface that @clickhouse/client 1.23.1 bundles under its own name.
   // chDB runs one call at a time: queue them in JS, not in libuv's threadpool (call-gate.ts).
   const gate = new CallGate(1)
-  const scoped = scopeSettings(connection as unknown as ClientConnection)
-  const client = createClient({ connection: gateCalls(scoped, gate) })
   const chdb = connection.chdb
+  const leftovers = new LeftoverGuard(
+    async (sql) => Buffer.from((await chdb.queryAsync(sql, { format: 'TabSeparated' })).bytes()).toString('utf8'),
+    (reason, cause) => errors.STORE_UNREACHABLE(`embedded:${dir}`, reason, { cause }),
+  )
+  // Order matters: the gate is outermost, so a failed call's drain runs before
+  // the slot passes to the next caller.
+  const scoped = guardLeftovers(scopeSettings(connection as unknown as ClientConnection), leftovers)
+  const client = createClient({ connection: gateCalls(scoped, gate) })
   const db = quoteIdent(config.database)
   try {
     await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` })
@@ -98,13 +121,13 @@ async function openEmbedded(config: StoreConfig): Promise<Store> {
     target: `embedded:${dir}`,
     async insertRaw(insert) {
       await gate.run('ingest', () =>
-        chdb.rawInsert({
+        leftovers.run(() => chdb.rawInsert({
           table: `${config.database}.${insert.table}`,
           columns: insert.columns,
           format: insert.format,
           values: insert.body.length === 1 ? (insert.body[0] as Buffer) : Buffer.concat(insert.body),
           ...(insert.settings ? { settings: insert.settings } : {}),
-        }),
+        })),
       )
     },
     async insertFile(insert) {
@@ -120,6 +143,7 @@ async function openEmbedded(config: StoreConfig): Promise<Store> {
       stopLoweringPriority()
       return client.close()
     },
+    activity: () => ({ ...gate.activity(), leftoverBytesDiscarded: leftovers.discardedBytes }),
   }
 }
 
