@@ -1,0 +1,199 @@
+import { otlpTypes } from '../helpers/proto.js'
+import { caseName, CONTENT_TYPE, type FuzzCase, makeCase } from './cases.js'
+import { type Answer, send } from './http.js'
+import { baseRequest, requestWire, spansOf } from './model.js'
+import { spansInBody } from './oracle.js'
+import { Rng } from './rng.js'
+import { acceptedSpans, type FuzzProject, type FuzzServer, importantLogs } from './server.js'
+import { encodeMessage } from './wire.js'
+
+export interface CampaignOptions {
+  seed: number
+  cases: number
+  /** The project whose requests are mutated, and the one that only sends valid canaries. */
+  attacker: FuzzProject
+  victim: FuzzProject
+  /** A canary request from the victim after every this many attacker requests. */
+  canaryEvery: number
+  /** Fraction of attacker uploads cut off mid-body. */
+  abortRate: number
+  requestTimeoutMs: number
+  flushTimeoutMs: number
+  /** Stop sending new cases after this long (the nightly script's time bound). */
+  maxDurationMs: number
+  onProgress?: (done: number, violations: number) => void
+}
+
+export interface CampaignReport {
+  seed: number
+  casesRun: number
+  statuses: Record<string, number>
+  /** Broken promises, one line each, naming the case (seed, index, mutations). */
+  violations: string[]
+  canaries: { sent: number; acknowledged: number; stored: number; missing: string[] }
+  attacker: { acknowledgedByServer: number; stored: number }
+  deadLetters: string[]
+  logs: string[]
+  durationMs: number
+}
+
+const ALLOWED = new Set([200, 400, 413, 415, 429, 503])
+const MAX_VIOLATIONS = 200
+
+function rejectedIn(c: Pick<FuzzCase, 'format'>, a: Answer): number | string {
+  try {
+    if (c.format === 'protobuf') {
+      const r = otlpTypes().response.toObject(otlpTypes().response.decode(a.body), { longs: String }) as { partialSuccess?: { rejectedSpans?: string } }
+      return Number(r.partialSuccess?.rejectedSpans ?? 0)
+    }
+    const r = JSON.parse(a.body.toString('utf8')) as { partialSuccess?: { rejectedSpans?: string | number } }
+    return Number(r.partialSuccess?.rejectedSpans ?? 0)
+  } catch (err) {
+    return `unreadable 200 body: ${(err as Error).message}`
+  }
+}
+
+const snippet = (a: Answer) => {
+  const text = a.body.toString('utf8').replace(/[^\x20-\x7e]/g, '.')
+  return `${a.status} ${text.slice(0, 200)}`
+}
+
+/**
+ * Sends `cases` mutated requests from the attacker, one at a time, with valid
+ * canaries from the victim in between, then checks the promises: answers are
+ * 200/400/413/415 or 429/503 with Retry-After, within the deadline; each 200
+ * tells the truth about how many spans it took; after flush every span the
+ * server acknowledged is in ClickHouse exactly once, readable through the API
+ * by its own project, and invisible to the other.
+ */
+export async function runCampaign(server: FuzzServer, o: CampaignOptions): Promise<CampaignReport> {
+  const started = Date.now()
+  const violations: string[] = []
+  const violate = (msg: string) => {
+    if (violations.length < MAX_VIOLATIONS) violations.push(msg)
+  }
+  const statuses: Record<string, number> = {}
+  const canaryRng = new Rng(o.seed ^ 0x5eed_c0de)
+  const canaryIds: string[] = []
+  const canaryService = `canary-${o.seed}`
+  let canariesSent = 0
+  let attackerAccepted = 0
+  let casesRun = 0
+
+  const sendCanary = async () => {
+    const req = baseRequest(canaryRng, { service: canaryService, maxSpans: 2 })
+    const body = encodeMessage(requestWire(req))
+    canariesSent++
+    for (let attempt = 1; ; attempt++) {
+      const a = await send(server.url, {
+        method: 'POST',
+        path: '/v1/traces',
+        headers: { 'content-type': CONTENT_TYPE.protobuf, authorization: `Bearer ${o.victim.key}` },
+        body,
+        timeoutMs: o.requestTimeoutMs,
+      })
+      if (a.status === 200) {
+        for (const sp of spansOf(req)) canaryIds.push(sp.spanId.toString('hex'))
+        return true
+      }
+      if ((a.status === 429 || a.status === 503) && attempt < 4) {
+        await new Promise((r) => setTimeout(r, 250 * attempt))
+        continue
+      }
+      violate(`canary ${canariesSent} from ${o.victim.project} not accepted after ${attempt} attempts (after attacker case ${casesRun - 1}): ${snippet(a)}`)
+      return false
+    }
+  }
+
+  let canaryFailures = 0
+  for (let i = 0; i < o.cases && Date.now() - started < o.maxDurationMs && canaryFailures < 3; i++) {
+    const c = makeCase(o.seed, i, { service: `fuzz-${o.attacker.project}`, abortRate: o.abortRate })
+    const before = await acceptedSpans(server.app, o.attacker.project)
+    const headers: Record<string, string> = { 'content-type': CONTENT_TYPE[c.format], authorization: `Bearer ${o.attacker.key}` }
+    if (c.gzip) headers['content-encoding'] = 'gzip'
+    const a = await send(server.url, {
+      method: 'POST',
+      path: '/v1/traces',
+      headers,
+      body: c.body,
+      timeoutMs: o.requestTimeoutMs,
+      ...(c.abortAfterBytes !== undefined ? { abortAfterBytes: c.abortAfterBytes } : {}),
+    })
+    casesRun++
+    const delta = (await acceptedSpans(server.app, o.attacker.project)) - before
+    attackerAccepted += delta
+    statuses[a.status] = (statuses[a.status] ?? 0) + 1
+    const name = caseName(c)
+    if (c.abortAfterBytes !== undefined) {
+      if (delta !== 0) violate(`${name}: an upload cut off mid-body was accepted (${delta} spans)`)
+    } else if (a.status === 0) violate(`${name}: ${a.body.toString()}`)
+    else if (!ALLOWED.has(a.status)) violate(`${name}: answered ${snippet(a)}`)
+    else if ((a.status === 429 || a.status === 503) && a.headers['retry-after'] === undefined) violate(`${name}: ${a.status} without Retry-After`)
+    else if (a.status === 200) {
+      const rejected = rejectedIn(c, a)
+      const sent = spansInBody(c.format, c.body, c.gzip)
+      if (typeof rejected === 'string') violate(`${name}: ${rejected}`)
+      else if (sent !== undefined && sent - rejected !== delta) {
+        violate(`${name}: the reply says ${sent - rejected} of ${sent} spans were taken (rejected ${rejected}), the server counted ${delta} accepted`)
+      }
+    } else if (delta !== 0) violate(`${name}: answered ${a.status} but accepted ${delta} spans`)
+
+    if (i % o.canaryEvery === o.canaryEvery - 1 && !(await sendCanary())) canaryFailures++
+    if (i % 250 === 249) {
+      const h = await send(server.url, { method: 'GET', path: '/healthz', timeoutMs: o.requestTimeoutMs })
+      if (h.status !== 200) violate(`/healthz after case ${i}: ${snippet(h)}`)
+    }
+    o.onProgress?.(i + 1, violations.length)
+  }
+  if (canaryFailures === 0) await sendCanary()
+
+  const stuck = await server.flushWithin(o.flushTimeoutMs)
+  if (stuck) violate(stuck)
+  const count = async (project: string) =>
+    Number((await server.rows<{ c: string }>('SELECT count() AS c FROM spans FINAL WHERE project_id = {p:String}', { p: project }))[0]?.c ?? 0)
+  const storedCanaries = await server.rows<{ span_id: string; n: string }>(
+    'SELECT span_id, count() AS n FROM spans FINAL WHERE project_id = {p:String} GROUP BY span_id',
+    { p: o.victim.project },
+  )
+  const storedSet = new Map(storedCanaries.map((r) => [r.span_id, Number(r.n)]))
+  const missing = canaryIds.filter((id) => storedSet.get(id) !== 1)
+  const attackerStored = await count(o.attacker.project)
+  if (missing.length > 0) violate(`${missing.length} of ${canaryIds.length} acknowledged canary spans of ${o.victim.project} are not stored exactly once (first: ${missing.slice(0, 5).join(', ')})`)
+  if (storedSet.size !== canaryIds.length) violate(`${o.victim.project} has ${storedSet.size} stored spans, it was acknowledged ${canaryIds.length}`)
+  if (attackerStored !== attackerAccepted) violate(`${o.attacker.project}: the server acknowledged ${attackerAccepted} spans, ${attackerStored} are stored`)
+
+  // Readable by its own project through the API; nothing of one project visible to the other.
+  const sqlCount = async (p: FuzzProject, where = '1') => {
+    const a = await send(server.url, {
+      method: 'POST',
+      path: '/api/v1/sql',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${p.key}` },
+      body: Buffer.from(JSON.stringify({ query: `SELECT count() AS c FROM spans WHERE ${where}` })),
+      timeoutMs: 30_000,
+    })
+    if (a.status !== 200) return `${snippet(a)}`
+    return Number((JSON.parse(a.body.toString()) as { data: Array<{ c: number }> }).data[0]?.c)
+  }
+  const victimSees = await sqlCount(o.victim)
+  if (victimSees !== storedSet.size) violate(`POST /api/v1/sql as ${o.victim.project} counts ${victimSees} spans, ${storedSet.size} are stored`)
+  const attackerSees = await sqlCount(o.attacker)
+  if (attackerSees !== attackerStored) violate(`POST /api/v1/sql as ${o.attacker.project} counts ${attackerSees} spans, ${attackerStored} are stored`)
+  const leak = await sqlCount(o.victim, `service_name = 'fuzz-${o.attacker.project}'`)
+  if (leak !== 0) violate(`${o.victim.project} sees ${leak} spans of ${o.attacker.project}'s service through /api/v1/sql`)
+  const health = await send(server.url, { method: 'GET', path: '/healthz', timeoutMs: o.requestTimeoutMs })
+  if (health.status !== 200) violate(`/healthz at the end: ${snippet(health)}`)
+  const deadLetters = server.deadLetters()
+  if (deadLetters.length > 0) violate(`ClickHouse refused acknowledged data: ${deadLetters.length} file(s) in spool/dead`)
+
+  return {
+    seed: o.seed,
+    casesRun,
+    statuses,
+    violations,
+    canaries: { sent: canariesSent, acknowledged: canaryIds.length, stored: canaryIds.length - missing.length, missing: missing.slice(0, 20) },
+    attacker: { acknowledgedByServer: attackerAccepted, stored: attackerStored },
+    deadLetters,
+    logs: importantLogs(server.logs),
+    durationMs: Date.now() - started,
+  }
+}
