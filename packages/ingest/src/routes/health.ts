@@ -6,27 +6,69 @@ export interface HealthRoutesOptions {
   store: Store
   pipeline: IngestPipeline
   migrated: () => boolean
+  /** How long /readyz waits for the store's ping. */
+  pingTimeoutMs?: number
+  /**
+   * Embedded: a call running longer than this is a stalled engine, not a busy
+   * one. Longer than the longest query the limits allow (an analyst query runs
+   * up to SPANLENS_SQL_MAX_EXECUTION_SECONDS, default 30 s).
+   */
+  storeStallMs?: number
 }
+
+type StoreCheck = 'ok' | 'busy' | 'unreachable'
 
 /** /healthz: the process is up. /readyz: it can take data. /metrics: Prometheus text. */
 export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app, opts) => {
+  const pingTimeoutMs = opts.pingTimeoutMs ?? 2000
+  const stallMs = opts.storeStallMs ?? 120_000
+  // One ping at a time: a probe every second during a long query must not queue one ping per probe.
+  let inflight: Promise<boolean> | undefined
+  const ping = (): Promise<boolean> => {
+    inflight ??= opts.store.client
+      .ping()
+      .then((r) => r.success, () => false)
+      .finally(() => {
+        inflight = undefined
+      })
+    return inflight
+  }
+
+  /**
+   * Embedded ClickHouse runs one call at a time, so during a 29 s analyst query
+   * the ping waited behind it and /readyz answered 503 although the engine was
+   * working. A ping that times out while a call has been running for less than
+   * `stallMs` is therefore `busy`, which is ready: the spool keeps taking data
+   * and ingest's inserts go before queued queries. Remote mode pings over HTTP,
+   * which no query holds up, and has no activity to consult.
+   */
+  const checkStore = async (): Promise<{ check: StoreCheck; busySeconds: number | null }> => {
+    const answered = await Promise.race([
+      ping(),
+      new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), pingTimeoutMs).unref()),
+    ])
+    const activity = opts.store.activity?.()
+    const busySeconds = activity?.busySince != null ? (Date.now() - activity.busySince) / 1000 : null
+    if (answered === true) return { check: 'ok', busySeconds }
+    if (answered === 'timeout' && busySeconds !== null && busySeconds * 1000 < stallMs) return { check: 'busy', busySeconds }
+    return { check: 'unreachable', busySeconds }
+  }
+
   app.get('/healthz', async () => ({ status: 'ok' }))
 
   app.get('/readyz', async (_req, reply) => {
-    const ping = await Promise.race([
-      opts.store.client.ping().then((r) => r.success, () => false),
-      new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref()),
-    ])
+    const store = await checkStore()
     const spool = opts.pipeline.spool
     const checks = {
-      store: ping ? 'ok' : 'unreachable',
+      store: store.check,
       migrations: opts.migrated() ? 'ok' : 'pending',
       spool: spool.full ? 'full' : 'ok',
     }
-    const ready = Object.values(checks).every((v) => v === 'ok')
+    const ready = store.check !== 'unreachable' && checks.migrations === 'ok' && checks.spool === 'ok'
     return reply.code(ready ? 200 : 503).send({
       status: ready ? 'ready' : 'not_ready',
       checks,
+      storeBusySeconds: store.busySeconds,
       spool: { bytes: spool.bytes, segments: spool.segments, oldestAgeSeconds: spool.oldestAgeMs() / 1000 },
       lastInsertError: opts.pipeline.inserter.lastError?.message ?? null,
     })

@@ -4,7 +4,8 @@ import { z } from 'zod'
 import { bias } from '../bias/report.js'
 import { counterfactual } from '../bias/counterfactual.js'
 import { drift } from '../drift/report.js'
-import { errors, isQueryError } from '../errors.js'
+import { type AdmissionLimits, DEFAULT_ADMISSION, QueryAdmission } from '../admission.js'
+import { errors, isQueryError, toQueryError } from '../errors.js'
 import { filterFromQuery } from '../filters.js'
 import { recordScore } from '../scores/record.js'
 import { loadSloFile } from '../slo/file.js'
@@ -28,6 +29,8 @@ export interface QueryRoutesOptions {
   mode: 'embedded' | 'remote'
   sloFile?: string
   sql: { maxExecutionSeconds: number; maxMemoryBytes: number; maxResultRows: number }
+  /** Per-project query concurrency and queue; defaults by mode in DEFAULT_ADMISSION. */
+  admission?: Partial<AdmissionLimits>
 }
 
 function project(request: FastifyRequest): string {
@@ -53,19 +56,28 @@ function listOptions(q: Query) {
  */
 export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, opts) => {
   const { client } = opts
+  const admission = new QueryAdmission({ ...DEFAULT_ADMISSION[opts.mode], ...opts.admission })
+  /** Runs a handler's store work in the caller project's turn (admission.ts). */
+  const admitted = <T>(request: FastifyRequest, work: (project: string) => Promise<T>): Promise<T> => {
+    const p = project(request)
+    return admission.run(p, () => work(p))
+  }
 
   app.setErrorHandler((err: FastifyError, _request, reply: FastifyReply) => {
-    if (isQueryError(err)) return reply.code(err.statusCode).send({ error: { code: err.code, message: err.message } })
-    if (err.validation || err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || (err.statusCode ?? 500) < 500) {
+    if (!isQueryError(err) && (err.validation || err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || (err.statusCode ?? 500) < 500)) {
       return reply.code(err.statusCode ?? 400).send({ error: { code: 'SPANLENS_BAD_REQUEST', message: err.message } })
     }
-    reply.log.error({ err }, 'query route failed')
-    return reply.code(502).send({ error: { code: 'SPANLENS_QUERY_FAILED', message: 'ClickHouse query failed' } })
+    // A store failure is 502 SPANLENS_QUERY_FAILED; anything else unexpected is a bug, 500 SPANLENS_INTERNAL.
+    const mapped = isQueryError(err) ? err : toQueryError(err)
+    if (mapped.statusCode >= 500) reply.log.error({ err }, 'query route failed')
+    const retryAfter = (mapped as { retryAfterSeconds?: unknown }).retryAfterSeconds
+    if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter))
+    return reply.code(mapped.statusCode).send({ error: { code: mapped.code, message: mapped.message } })
   })
 
-  app.get('/spans', async (request) => listSpans(client, project(request), listOptions(request.query as Query)))
-  app.get('/traces', async (request) => listTraces(client, project(request), listOptions(request.query as Query)))
-  app.get<{ Params: { traceId: string } }>('/traces/:traceId', async (request) => getTrace(client, project(request), request.params.traceId))
+  app.get('/spans', async (request) => admitted(request, (p) => listSpans(client, p, listOptions(request.query as Query))))
+  app.get('/traces', async (request) => admitted(request, (p) => listTraces(client, p, listOptions(request.query as Query))))
+  app.get<{ Params: { traceId: string } }>('/traces/:traceId', async (request) => admitted(request, (p) => getTrace(client, p, request.params.traceId)))
 
   app.get('/summary', async (request) => {
     const q = request.query as Query
@@ -73,30 +85,32 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
     for (const g of groupBy) {
       if (!(SUMMARY_DIMENSIONS as readonly string[]).includes(g)) throw errors.BAD_REQUEST(`groupBy: expected some of ${SUMMARY_DIMENSIONS.join(', ')}`)
     }
-    return summary(client, project(request), {
-      filter: filterFromQuery(q),
-      groupBy: groupBy as SummaryDimension[],
-      ...(typeof q.bucket === 'string' && q.bucket !== '' ? { bucket: q.bucket } : {}),
-    })
+    return admitted(request, (p) =>
+      summary(client, p, {
+        filter: filterFromQuery(q),
+        groupBy: groupBy as SummaryDimension[],
+        ...(typeof q.bucket === 'string' && q.bucket !== '' ? { bucket: q.bucket } : {}),
+      }),
+    )
   })
 
   app.post('/scores', async (request, reply) => {
-    const result = await recordScore(client, project(request), request.body)
+    const result = await admitted(request, (p) => recordScore(client, p, request.body))
     return reply.code(result.idempotent ? 200 : 201).send(result)
   })
 
-  app.post('/drift', async (request) => drift(client, project(request), (request.body ?? {}) as never))
-  app.post('/bias', async (request) => bias(client, project(request), (request.body ?? {}) as never))
-  app.post('/bias/counterfactual', async (request) => counterfactual(client, project(request), (request.body ?? {}) as never))
+  app.post('/drift', async (request) => admitted(request, (p) => drift(client, p, (request.body ?? {}) as never)))
+  app.post('/bias', async (request) => admitted(request, (p) => bias(client, p, (request.body ?? {}) as never)))
+  app.post('/bias/counterfactual', async (request) => admitted(request, (p) => counterfactual(client, p, (request.body ?? {}) as never)))
 
   const slos = () => {
     if (!opts.sloFile) throw errors.SLO_FILE_MISSING()
     return loadSloFile(opts.sloFile)
   }
   const at = (q: Query) => (typeof q.at === 'string' && q.at !== '' ? { at: parseTime(q.at, 'at') } : {})
-  app.get('/slo', async (request) => sloStatus(client, project(request), slos(), at(request.query as Query)))
+  app.get('/slo', async (request) => admitted(request, (p) => sloStatus(client, p, slos(), at(request.query as Query))))
   app.get('/slo/check', async (request) => {
-    const report = await sloStatus(client, project(request), slos(), at(request.query as Query))
+    const report = await admitted(request, (p) => sloStatus(client, p, slos(), at(request.query as Query)))
     return {
       at: report.at,
       firing: report.firing,
@@ -108,6 +122,6 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
   app.post('/sql', async (request) => {
     const body = sqlBody.safeParse(request.body)
     if (!body.success) throw errors.BAD_REQUEST('expected a JSON body {"query": "SELECT ..."}')
-    return runSandboxedSql(client, project(request), body.data.query, { database: opts.database, limits: opts.sql })
+    return admitted(request, (p) => runSandboxedSql(client, p, body.data.query, { database: opts.database, limits: opts.sql }))
   })
 }

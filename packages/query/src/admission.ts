@@ -1,0 +1,125 @@
+import { errors } from './errors.js'
+
+export interface AdmissionLimits {
+  /** Queries of one project running at once. */
+  perProject: number
+  /** Queries of all projects running at once. */
+  total: number
+  /** Queries of one project waiting for a slot; one more answers 429. */
+  queuePerProject: number
+  /** Longest wait for a slot; a query still waiting then answers 429. */
+  queueTimeoutMs: number
+}
+
+/**
+ * Embedded ClickHouse runs one call at a time, so two slots keep one query
+ * ready while another runs without building a backlog inside the engine's FIFO
+ * gate, where no project's turn can be protected. Remote servers run queries in
+ * parallel.
+ */
+export const DEFAULT_ADMISSION: Record<'embedded' | 'remote', AdmissionLimits> = {
+  embedded: { perProject: 1, total: 2, queuePerProject: 8, queueTimeoutMs: 30_000 },
+  remote: { perProject: 4, total: 16, queuePerProject: 32, queueTimeoutMs: 30_000 },
+}
+
+interface Waiter {
+  grant: () => void
+  timer: NodeJS.Timeout
+}
+
+/**
+ * Admits analyst queries per project. A project runs at most `perProject`
+ * queries at once and queues at most `queuePerProject` more; freed slots go to
+ * the waiting projects in turn (round robin), so a project that sends many heavy
+ * queries delays another project's query by at most one of its queries per slot,
+ * not by its whole backlog. Overflow and a wait beyond `queueTimeoutMs` are
+ * SPANLENS_QUERY_BUSY (429) with Retry-After.
+ */
+export class QueryAdmission {
+  private total = 0
+  private readonly running = new Map<string, number>()
+  /** Waiting queries per project; the map's order is the round-robin order. */
+  private readonly waiting = new Map<string, Waiter[]>()
+
+  constructor(readonly limits: AdmissionLimits) {}
+
+  async run<T>(project: string, query: () => Promise<T>): Promise<T> {
+    await this.acquire(project)
+    try {
+      return await query()
+    } finally {
+      this.release(project)
+    }
+  }
+
+  /** Queries running and waiting, for tests and metrics. */
+  stats(project: string): { running: number; waiting: number } {
+    return { running: this.running.get(project) ?? 0, waiting: this.waiting.get(project)?.length ?? 0 }
+  }
+
+  private get retryAfterSeconds(): number {
+    return Math.max(1, Math.ceil(this.limits.queueTimeoutMs / 1000))
+  }
+
+  private canRun(project: string): boolean {
+    return this.total < this.limits.total && (this.running.get(project) ?? 0) < this.limits.perProject
+  }
+
+  private start(project: string): void {
+    this.total++
+    this.running.set(project, (this.running.get(project) ?? 0) + 1)
+  }
+
+  private acquire(project: string): Promise<void> {
+    const queue = this.waiting.get(project)
+    if (!queue && this.canRun(project)) {
+      this.start(project)
+      return Promise.resolve()
+    }
+    if ((queue?.length ?? 0) >= this.limits.queuePerProject) {
+      return Promise.reject(errors.QUERY_BUSY(`project has ${this.limits.queuePerProject} queries waiting`, this.retryAfterSeconds))
+    }
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        grant: resolve,
+        timer: setTimeout(() => {
+          this.dropWaiter(project, waiter)
+          reject(errors.QUERY_BUSY(`no query slot within ${this.limits.queueTimeoutMs} ms`, this.retryAfterSeconds))
+        }, this.limits.queueTimeoutMs),
+      }
+      const list = this.waiting.get(project) ?? []
+      list.push(waiter)
+      this.waiting.set(project, list)
+    })
+  }
+
+  private dropWaiter(project: string, waiter: Waiter): void {
+    const list = this.waiting.get(project)
+    if (!list) return
+    const at = list.indexOf(waiter)
+    if (at >= 0) list.splice(at, 1)
+    if (list.length === 0) this.waiting.delete(project)
+  }
+
+  private release(project: string): void {
+    this.total--
+    const left = (this.running.get(project) ?? 1) - 1
+    if (left === 0) this.running.delete(project)
+    else this.running.set(project, left)
+    this.grantNext()
+  }
+
+  /** Gives free slots to the first waiting projects that may run, moving each served project to the back. */
+  private grantNext(): void {
+    for (const [project, list] of [...this.waiting]) {
+      if (this.total >= this.limits.total) return
+      if (!this.canRun(project)) continue
+      const waiter = list.shift() as Waiter
+      this.waiting.delete(project)
+      if (list.length > 0) this.waiting.set(project, list)
+      clearTimeout(waiter.timer)
+      this.start(project)
+      waiter.grant()
+    }
+  }
+}
