@@ -29,8 +29,8 @@ interface Waiter {
 
 /**
  * Admits analyst queries per project. A project runs at most `perProject`
- * queries at once and queues at most `queuePerProject` more; freed slots go to
- * the waiting projects in turn (round robin), so a project that sends many heavy
+ * queries at once and queues at most `queuePerProject` more; a freed slot goes
+ * to the waiting project that started a query least recently, so a project that sends many heavy
  * queries delays another project's query by at most one of its queries per slot,
  * not by its whole backlog. Overflow and a wait beyond `queueTimeoutMs` are
  * SPANLENS_QUERY_BUSY (429) with Retry-After.
@@ -38,8 +38,10 @@ interface Waiter {
 export class QueryAdmission {
   private total = 0
   private readonly running = new Map<string, number>()
-  /** Waiting queries per project; the map's order is the round-robin order. */
   private readonly waiting = new Map<string, Waiter[]>()
+  /** When each project last started a query (a sequence number); the least recent goes first. */
+  private readonly lastStart = new Map<string, number>()
+  private starts = 0
 
   constructor(readonly limits: AdmissionLimits) {}
 
@@ -66,6 +68,7 @@ export class QueryAdmission {
   }
 
   private start(project: string): void {
+    this.lastStart.set(project, ++this.starts)
     this.total++
     this.running.set(project, (this.running.get(project) ?? 0) + 1)
   }
@@ -106,19 +109,24 @@ export class QueryAdmission {
     const left = (this.running.get(project) ?? 1) - 1
     if (left === 0) this.running.delete(project)
     else this.running.set(project, left)
+    if (left === 0 && !this.waiting.has(project)) this.lastStart.delete(project)
     this.grantNext()
   }
 
-  /** Gives free slots to the first waiting projects that may run, moving each served project to the back. */
+  /** Gives free slots to waiting projects that may run, the one that started a query least recently first. */
   private grantNext(): void {
-    for (const [project, list] of [...this.waiting]) {
-      if (this.total >= this.limits.total) return
-      if (!this.canRun(project)) continue
+    while (this.total < this.limits.total) {
+      let next: string | undefined
+      for (const project of this.waiting.keys()) {
+        if (!this.canRun(project)) continue
+        if (next === undefined || (this.lastStart.get(project) ?? 0) < (this.lastStart.get(next) ?? 0)) next = project
+      }
+      if (next === undefined) return
+      const list = this.waiting.get(next) as Waiter[]
       const waiter = list.shift() as Waiter
-      this.waiting.delete(project)
-      if (list.length > 0) this.waiting.set(project, list)
+      if (list.length === 0) this.waiting.delete(next)
       clearTimeout(waiter.timer)
-      this.start(project)
+      this.start(next)
       waiter.grant()
     }
   }

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest'
+import { QueryAdmission } from '../src/index.js'
+
+/** A query that runs until released, recording the order queries started in. */
+function gatedQueries() {
+  const started: string[] = []
+  const releases: Array<() => void> = []
+  const query = (label: string) => () =>
+    new Promise<string>((resolve) => {
+      started.push(label)
+      releases.push(() => resolve(label))
+    })
+  const tick = () => new Promise((r) => setImmediate(r))
+  // A granted query starts a few microtasks after its grant: wait for it before releasing.
+  const releaseOldest = async () => {
+    await tick()
+    releases.shift()?.()
+    await new Promise((r) => setImmediate(r))
+  }
+  return { started, query, releaseOldest }
+}
+
+describe('query admission', () => {
+  it('a project with a backlog delays another project by one query, not by its backlog', async () => {
+    const admission = new QueryAdmission({ perProject: 1, total: 1, queuePerProject: 8, queueTimeoutMs: 10_000 })
+    const { started, query, releaseOldest } = gatedQueries()
+    const runs = [1, 2, 3, 4].map((i) => admission.run('heavy', query(`heavy-${i}`)))
+    const light = admission.run('light', query('light-1'))
+    await releaseOldest()
+    expect(started).toEqual(['heavy-1', 'light-1'])
+    for (let i = 0; i < 4; i++) await releaseOldest()
+    expect(started).toEqual(['heavy-1', 'light-1', 'heavy-2', 'heavy-3', 'heavy-4'])
+    await expect(light).resolves.toBe('light-1')
+    await expect(Promise.all(runs)).resolves.toHaveLength(4)
+  })
+
+  it('a project over its queue gets SPANLENS_QUERY_BUSY (429) with a retry time, other projects still run', async () => {
+    const admission = new QueryAdmission({ perProject: 1, total: 2, queuePerProject: 2, queueTimeoutMs: 5_000 })
+    const { query, releaseOldest, started } = gatedQueries()
+    const held = [1, 2, 3].map((i) => admission.run('a', query(`a-${i}`)))
+    await expect(admission.run('a', query('a-4'))).rejects.toMatchObject({ code: 'SPANLENS_QUERY_BUSY', statusCode: 429, retryAfterSeconds: 5 })
+    const other = admission.run('b', query('b-1'))
+    await new Promise((r) => setImmediate(r))
+    expect(started).toEqual(['a-1', 'b-1'])
+    for (let i = 0; i < 4; i++) await releaseOldest()
+    await expect(Promise.all([...held, other])).resolves.toHaveLength(4)
+    expect(admission.stats('a')).toEqual({ running: 0, waiting: 0 })
+  })
+
+  it('a query that waits longer than the queue timeout gets SPANLENS_QUERY_BUSY and leaves the queue', async () => {
+    const admission = new QueryAdmission({ perProject: 1, total: 4, queuePerProject: 4, queueTimeoutMs: 50 })
+    const { query, releaseOldest } = gatedQueries()
+    const first = admission.run('a', query('a-1'))
+    await expect(admission.run('a', query('a-2'))).rejects.toMatchObject({ code: 'SPANLENS_QUERY_BUSY', retryAfterSeconds: 1 })
+    expect(admission.stats('a')).toEqual({ running: 1, waiting: 0 })
+    await releaseOldest()
+    await expect(first).resolves.toBe('a-1')
+  })
+
+  it('a failed query frees its slot', async () => {
+    const admission = new QueryAdmission({ perProject: 1, total: 1, queuePerProject: 1, queueTimeoutMs: 1_000 })
+    await expect(admission.run('a', () => Promise.reject(new Error('boom')))).rejects.toThrow('boom')
+    await expect(admission.run('a', async () => 'next')).resolves.toBe('next')
+  })
+})

@@ -1,0 +1,70 @@
+import { createClient, type ClickHouseClient } from '@clickhouse/client'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { afterEach, describe, expect, it } from 'vitest'
+import { queryRoutes } from '../src/index.js'
+
+let app: FastifyInstance | undefined
+afterEach(async () => {
+  await app?.close()
+  app = undefined
+})
+
+/** The query routes over a client whose every query does `query`. */
+async function routesOver(client: ClickHouseClient): Promise<FastifyInstance> {
+  app = Fastify()
+  app.addHook('onRequest', async (request) => {
+    request.spanlensProject = 'p1'
+  })
+  await app.register(queryRoutes, {
+    prefix: '/api/v1',
+    client,
+    database: 'spanlens',
+    mode: 'remote',
+    sql: { maxExecutionSeconds: 1, maxMemoryBytes: 64 * 1024 * 1024, maxResultRows: 10 },
+  })
+  return app
+}
+
+const fakeClient = (query: () => Promise<unknown>) => ({ query, exec: query, insert: query }) as unknown as ClickHouseClient
+
+describe('query route errors', () => {
+  it('a bug in our code is 500 SPANLENS_INTERNAL', async () => {
+    const a = await routesOver(fakeClient(async () => ({ json: async () => [{ trace_id: null, attributes: 42 }] })))
+    const res = await a.inject({ method: 'GET', url: '/api/v1/traces/00000000000000000000000000000001' })
+    expect(res.statusCode).toBe(500)
+    expect(res.json().error).toEqual({ code: 'SPANLENS_INTERNAL', message: 'internal error' })
+  })
+
+  it('a ClickHouse exception is 502 SPANLENS_QUERY_FAILED naming only its type', async () => {
+    const err = Object.assign(new Error('Code: 241. DB::Exception: Memory limit (total) exceeded: secret detail'), { code: '241', type: 'MEMORY_LIMIT_EXCEEDED' })
+    const a = await routesOver(fakeClient(async () => Promise.reject(err)))
+    const res = await a.inject({ method: 'GET', url: '/api/v1/spans' })
+    expect(res.statusCode).toBe(502)
+    expect(res.json().error.code).toBe('SPANLENS_QUERY_FAILED')
+    expect(res.json().error.message).toContain('MEMORY_LIMIT_EXCEEDED')
+    expect(res.json().error.message).not.toContain('secret')
+  })
+
+  it('store output that does not parse is 502 and the reply does not quote it', async () => {
+    const leaked = '{"tenant":"someone else"}\n[1,'
+    const a = await routesOver(fakeClient(async () => ({ json: async () => JSON.parse(leaked) })))
+    const res = await a.inject({ method: 'GET', url: '/api/v1/spans' })
+    expect(res.statusCode).toBe(502)
+    expect(res.json().error.code).toBe('SPANLENS_QUERY_FAILED')
+    expect(res.body).not.toContain('someone else')
+  })
+
+  it('an unreachable ClickHouse server is 502 SPANLENS_QUERY_FAILED, for SQL too', async () => {
+    // Port 9 (discard) on localhost: nothing listens in the test environment, so the connection is refused.
+    const client = createClient({ url: 'http://127.0.0.1:9', request_timeout: 2000 })
+    const a = await routesOver(client)
+    for (const res of [
+      await a.inject({ method: 'GET', url: '/api/v1/spans' }),
+      await a.inject({ method: 'POST', url: '/api/v1/sql', payload: { query: 'SELECT 1' } }),
+    ]) {
+      expect(res.statusCode).toBe(502)
+      expect(res.json().error.code).toBe('SPANLENS_QUERY_FAILED')
+    }
+    await client.close()
+  })
+})
