@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib'
-import { baseRequest, requestJsonDoc, requestWire, spliceBytes } from './model.js'
+import { baseRequest, nowNs, requestJsonDoc, requestWire, spliceBytes } from './model.js'
 import { mutateModel } from './mutate-model.js'
 import { mutateBytes, mutateTree } from './mutate-proto.js'
 import { deepenJsonText, mutateJsonObject, mutateJsonText } from './mutate-json.js'
@@ -26,14 +26,16 @@ export const CONTENT_TYPE: Record<Format, string> = { protobuf: 'application/x-p
  * Case `index` of the campaign `seed`: a valid OTLP request (baseRequest) with
  * 0-3 changes of meaning (mutate-model) and, sometimes, a broken encoding
  * (mutate-proto / mutate-json), gzip, or an upload cut short. Pure: the same
- * (seed, index) always gives the same bytes.
+ * (seed, index, now) always gives the same bytes; `now` only moves the times
+ * that are meant to be recent.
  */
-export function makeCase(seed: number, index: number, opts: { service: string; abortRate?: number }): FuzzCase {
+export function makeCase(seed: number, index: number, opts: { service: string; abortRate?: number; now?: bigint }): FuzzCase {
   const rng = Rng.forCase(seed, index)
   const labels: string[] = []
-  const model = baseRequest(rng, { service: opts.service })
+  const now = opts.now ?? nowNs()
+  const model = baseRequest(rng, { service: opts.service, now })
   const n = rng.weighted([[2, 0], [5, 1], [2, 2], [1, 3]] as const)
-  for (let k = 0; k < n; k++) labels.push(mutateModel(rng, model))
+  for (let k = 0; k < n; k++) labels.push(mutateModel(rng, model, now))
   const format: Format = rng.bool(0.55) ? 'protobuf' : 'json'
   let body: Buffer
   if (format === 'protobuf') {

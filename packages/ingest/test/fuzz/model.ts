@@ -67,9 +67,9 @@ export const EDGE_NANOS: ReadonlyArray<readonly [string, bigint]> = [
   ['2^63 (first ns after 2262)', 1n << 63n],
   ['year 2300', BigInt(Date.UTC(2300, 0, 1)) * NS_PER_MS],
   ['2^64-1 (2554)', (1n << 64n) - 1n],
-  ['ms not ns (1.7e12)', BigInt(Date.now())],
-  ['s not ns (1.7e9)', BigInt(Math.floor(Date.now() / 1000))],
-  ['us not ns (1.7e15)', BigInt(Date.now()) * 1000n],
+  ['ms not ns (2026 in ms)', 1_796_000_000_000n],
+  ['s not ns (2026 in s)', 1_796_000_000n],
+  ['us not ns (2026 in us)', 1_796_000_000_000_000n],
 ]
 
 export const str = (s: Str): string => (typeof s === 'string' ? s : s.toString('utf8'))

@@ -6,7 +6,7 @@ import type { Rng } from './rng.js'
  * JSON: values at and beyond the edge of every field. Each returns a short
  * description that goes into the case's label (and so into failure messages).
  */
-export type ModelMutation = (rng: Rng, req: RequestModel) => string
+export type ModelMutation = (rng: Rng, req: RequestModel, now: bigint) => string
 
 const anySpan = (rng: Rng, req: RequestModel): SpanModel | undefined => {
   const spans = spansOf(req)
@@ -118,18 +118,17 @@ export const MODEL_MUTATIONS: Record<string, ModelMutation> = {
     sp.end = sp.start - BigInt(rng.int(1, 1000))
     return 'endBeforeStart'
   },
-  longDuration(rng, req) {
+  longDuration(rng, req, now) {
     const sp = anySpan(rng, req)
     if (!sp) return 'longDuration(no span)'
-    sp.start = BigInt(rng.pick([0, Date.UTC(1999, 0, 1), Date.now() - 86_400_000])) * NS_PER_MS
-    sp.end = rng.pick([(1n << 63n) - 1n, 1n << 63n, (1n << 64n) - 1n, BigInt(Date.now()) * NS_PER_MS])
+    sp.start = rng.pick([0n, BigInt(Date.UTC(1999, 0, 1)) * NS_PER_MS, now - dayNs])
+    sp.end = rng.pick([(1n << 63n) - 1n, 1n << 63n, (1n << 64n) - 1n, now])
     return `longDuration(${sp.start}..${sp.end})`
   },
-  manyDays(rng, req) {
+  manyDays(rng, req, now) {
     const scope = req.resources[0]?.scopes[0]
     if (!scope) return 'manyDays(no scope)'
     const days = rng.int(95, 130)
-    const now = BigInt(Date.now()) * NS_PER_MS
     const traceId = randomId(rng, 16)
     for (let d = 0; d < days; d++) {
       const start = now - BigInt(d) * dayNs
@@ -140,7 +139,7 @@ export const MODEL_MUTATIONS: Record<string, ModelMutation> = {
   hugeAttributeCount(rng, req) {
     const sp = anySpan(rng, req)
     if (!sp) return 'hugeAttributeCount(no span)'
-    const n = rng.pick([1025, 3000, 20_000])
+    const n = rng.pick([1025, 5000])
     for (let k = 0; k < n; k++) sp.attributes.push({ key: `a${k}`, value: { int: BigInt(k) } })
     return `hugeAttributeCount(${n})`
   },
@@ -220,7 +219,7 @@ export const MODEL_MUTATIONS: Record<string, ModelMutation> = {
   },
 }
 
-export function mutateModel(rng: Rng, req: RequestModel): string {
+export function mutateModel(rng: Rng, req: RequestModel, now: bigint): string {
   const name = rng.pick(Object.keys(MODEL_MUTATIONS))
-  return (MODEL_MUTATIONS[name] as ModelMutation)(rng, req)
+  return (MODEL_MUTATIONS[name] as ModelMutation)(rng, req, now)
 }
