@@ -12,13 +12,15 @@ export interface AdmissionLimits {
 }
 
 /**
- * Embedded ClickHouse runs one call at a time, so two slots keep one query
- * ready while another runs without building a backlog inside the engine's FIFO
- * gate, where no project's turn can be protected. Remote servers run queries in
- * parallel.
+ * Embedded ClickHouse runs one call at a time behind a FIFO gate, and a route
+ * makes several calls in turn (a span listing probes up to five windows). With
+ * two requests admitted, each of those calls queued behind the other request's
+ * next call: a /spans of one project waited behind a second 2 s analyst query of
+ * another, which admission had queued after it. One request at a time keeps
+ * each project's turn whole. Remote servers run queries in parallel.
  */
 export const DEFAULT_ADMISSION: Record<'embedded' | 'remote', AdmissionLimits> = {
-  embedded: { perProject: 1, total: 2, queuePerProject: 8, queueTimeoutMs: 30_000 },
+  embedded: { perProject: 1, total: 1, queuePerProject: 8, queueTimeoutMs: 30_000 },
   remote: { perProject: 4, total: 16, queuePerProject: 32, queueTimeoutMs: 30_000 },
 }
 
