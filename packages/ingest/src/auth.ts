@@ -1,5 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { ApiKey } from './config/load.js'
+import { errors } from './errors.js'
+import './types.js'
 
 export const DEFAULT_PROJECT = 'default'
 
@@ -53,5 +56,23 @@ export class KeyRing {
       return project !== undefined && project === claimed ? { project } : { error: 'invalid Basic credentials' }
     }
     return { error: 'unsupported Authorization scheme; use Bearer <api key>' }
+  }
+}
+
+/**
+ * The onRequest hook of every route that touches project data (server.ts
+ * registers it in their scope). `throw` hands the 401 to the scope's error
+ * handler (OTLP answers in the request's encoding); `reply` answers JSON.
+ */
+export function authenticate(keys: KeyRing, onFailure: 'throw' | 'reply') {
+  return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const auth = keys.authenticate(req.headers.authorization)
+    if ('error' in auth) {
+      const err = errors.UNAUTHORIZED(auth.error)
+      if (onFailure === 'throw') throw err
+      await reply.code(401).send(err.toJSON())
+      return
+    }
+    req.spanlensProject = auth.project
   }
 }

@@ -86,6 +86,11 @@ export const errors = {
     413,
     (limit: number) => `request body exceeds ${limit} bytes after decompression (SPANLENS_BODY_LIMIT_BYTES)`,
   ),
+  BODY_TIMEOUT: createError(
+    'SPANLENS_BODY_TIMEOUT',
+    408,
+    (ms: number) => `request body did not arrive within ${ms} ms (SPANLENS_BODY_TIMEOUT_MS)`,
+  ),
   UNSUPPORTED_MEDIA_TYPE: createError(
     'SPANLENS_UNSUPPORTED_MEDIA_TYPE',
     415,
@@ -100,12 +105,18 @@ export const errors = {
   SPOOL_FULL: createError(
     'SPANLENS_SPOOL_FULL',
     503,
-    () => 'the ingest spool is full while ClickHouse catches up; retry after the Retry-After delay',
+    (scope: 'server' | 'project' = 'server') =>
+      scope === 'project'
+        ? "this project's unconfirmed spans fill its share of the spool (SPANLENS_SPOOL_PROJECT_SHARE) while ClickHouse catches up; retry after the Retry-After delay"
+        : 'the ingest spool is full while ClickHouse catches up; retry after the Retry-After delay',
   ),
   OVERLOADED: createError(
     'SPANLENS_OVERLOADED',
     429,
-    () => 'too many requests are being processed; retry after the Retry-After delay',
+    (scope: 'server' | 'project' = 'server') =>
+      scope === 'project'
+        ? "this project's requests in progress are at SPANLENS_MAX_CONCURRENT_REQUESTS_PER_PROJECT; retry after the Retry-After delay"
+        : 'too many requests are being processed; retry after the Retry-After delay',
   ),
   SHUTTING_DOWN: createError('SPANLENS_SHUTTING_DOWN', 503, () => 'the server is shutting down'),
   SPOOL_IO: createError('SPANLENS_SPOOL_IO', 503, (reason: string) => `could not write to the spool: ${reason}`),

@@ -1,9 +1,10 @@
 import './types.js'
+import { isIPv4, isIPv6 } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { consoleRoutes } from '@spanlens/console'
 import { queryRoutes } from '@spanlens/query'
 import type { Logger } from 'pino'
-import { KeyRing } from './auth.js'
+import { authenticate, KeyRing } from './auth.js'
 import type { SpanlensConfig } from './config/load.js'
 import { errors } from './errors.js'
 import { createLogger } from './logger.js'
@@ -29,6 +30,8 @@ export interface SpanlensHandle {
   metrics: IngestMetrics
   /** Seals the current batch and resolves once every acknowledged span is in ClickHouse. */
   flush(): Promise<void>
+  /** Every route registered (a test walks them against the public allow-list). */
+  routes: Array<{ method: string; url: string }>
 }
 
 declare module 'fastify' {
@@ -37,10 +40,20 @@ declare module 'fastify' {
   }
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
-
+/**
+ * Whether binding `host` serves this machine only. Names are taken literally
+ * (`localhost`), addresses by value: 127.0.0.0/8 and ::1, so `127.evil.example`,
+ * a name that merely starts like one, is not loopback.
+ */
 export function isLoopback(host: string): boolean {
-  return LOOPBACK.has(host) || host.startsWith('127.')
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase()
+  if (h === 'localhost') return true
+  if (isIPv4(h)) return h.split('.')[0] === '127'
+  if (isIPv6(h)) {
+    const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h)?.[1]
+    return v4 !== undefined ? v4.split('.')[0] === '127' : /^(0{0,4}:){2,7}0{0,3}1$|^::1$/.test(h)
+  }
+  return false
 }
 
 /** Composes the server: auth, OTLP ingest, query API, health and metrics; tests start it on port 0. */
@@ -80,29 +93,18 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     trustProxy: config.trustProxy,
     bodyLimit: config.ingest.bodyLimitBytes,
   })
+  const routes: SpanlensHandle['routes'] = []
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url })
+  })
   app.decorate('spanlens', {
     config,
     store,
     pipeline,
     metrics,
     flush: () => pipeline.flush(),
+    routes,
   } satisfies SpanlensHandle)
-
-  // Authentication for everything that reads or writes project data. OTLP routes
-  // answer in the request's encoding (their error handler); the JSON API here.
-  app.addHook('onRequest', async (req, reply) => {
-    const path = req.url
-    const otlp = path.startsWith('/v1/') || path.startsWith('/api/public/otel/')
-    if (!otlp && !path.startsWith('/api/')) return
-    const auth = keys.authenticate(req.headers.authorization)
-    if ('error' in auth) {
-      const err = errors.UNAUTHORIZED(auth.error)
-      if (otlp) throw err
-      return reply.code(401).send(err.toJSON())
-    }
-    req.spanlensProject = auth.project
-    return undefined
-  })
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     const status = typeof err.statusCode === 'number' && err.statusCode >= 400 ? err.statusCode : 500
@@ -115,19 +117,35 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     reply.code(404).send({ error: { code: 'SPANLENS_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }),
   )
 
+  // Public on purpose: health and metrics (bind /metrics to loopback or firewall
+  // it), and the console's files at / below. Everything that reads or writes
+  // project data is registered inside the scope below, whose onRequest hook
+  // authenticates: a route added there is closed by default, whatever its path
+  // or however it is percent-encoded (the hook runs on the route, not the URL).
   await app.register(healthRoutes, { store, pipeline, migrated: () => migrated })
-  await app.register(otlpRoutes, { pipeline, bodyLimit: config.ingest.bodyLimitBytes })
-  await app.register(queryRoutes, {
-    prefix: '/api/v1',
-    client: store.client,
-    database: store.database,
-    mode: store.mode,
-    ...(config.query.sloFile ? { sloFile: config.query.sloFile } : {}),
-    sql: {
-      maxExecutionSeconds: config.query.sqlMaxExecutionSeconds,
-      maxMemoryBytes: config.query.sqlMaxMemoryBytes,
-      maxResultRows: config.query.sqlMaxResultRows,
-    },
+  await app.register(async (ingest) => {
+    // OTLP answers a refused key in the request's own encoding (its error handler).
+    ingest.addHook('onRequest', authenticate(keys, 'throw'))
+    await ingest.register(otlpRoutes, {
+      pipeline,
+      bodyLimit: config.ingest.bodyLimitBytes,
+      bodyTimeoutMs: config.ingest.bodyTimeoutMs,
+    })
+  })
+  await app.register(async (api) => {
+    api.addHook('onRequest', authenticate(keys, 'reply'))
+    await api.register(queryRoutes, {
+      prefix: '/api/v1',
+      client: store.client,
+      database: store.database,
+      mode: store.mode,
+      ...(config.query.sloFile ? { sloFile: config.query.sloFile } : {}),
+      sql: {
+        maxExecutionSeconds: config.query.sqlMaxExecutionSeconds,
+        maxMemoryBytes: config.query.sqlMaxMemoryBytes,
+        maxResultRows: config.query.sqlMaxResultRows,
+      },
+    })
   })
 
   // The web console at / (static files + client-side routes); never answers the API's prefixes.

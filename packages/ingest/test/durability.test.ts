@@ -66,7 +66,7 @@ async function count(store: Store, query: string): Promise<Record<string, number
 
 describe('backpressure', () => {
   it('answers 429 with Retry-After past SPANLENS_MAX_CONCURRENT_REQUESTS, and recovers', async () => {
-    await withFaultyServer({ SPANLENS_MAX_CONCURRENT_REQUESTS: '2' }, async ({ url }) => {
+    await withFaultyServer({ SPANLENS_MAX_CONCURRENT_REQUESTS: '2', SPANLENS_MAX_CONCURRENT_REQUESTS_PER_PROJECT: '2' }, async ({ url }) => {
       // Slow uploads hold their admission slots while the body trickles in.
       const { request } = await import('node:http')
       const slow = [0, 1].map(
@@ -244,7 +244,9 @@ describe('a failing store loses nothing', () => {
   }, 60_000)
 
   it('answers 503 with Retry-After once the spool quota is reached, and accepts again after draining', async () => {
-    await withFaultyServer({ SPANLENS_BATCH_MAX_AGE_MS: '20', SPANLENS_SPOOL_MAX_BYTES: String(1024 * 1024) }, async ({ url, store, app }) => {
+    // One project may fill the whole spool here: this is the server-wide quota (the per-project share: admission.test.ts).
+    const env = { SPANLENS_BATCH_MAX_AGE_MS: '20', SPANLENS_SPOOL_MAX_BYTES: String(1024 * 1024), SPANLENS_SPOOL_PROJECT_SHARE: '1' }
+    await withFaultyServer(env, async ({ url, store, app }) => {
       store.fault = 'down'
       const acked: string[] = []
       let refused: { status: number; retryAfter: string | null } | undefined

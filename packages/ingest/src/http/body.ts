@@ -11,7 +11,7 @@ import type { BufferPool } from '../pipeline/buffer-pool.js'
  * With a pool, the body is joined into one of its buffers; the caller gives it
  * back once nothing reads it (pipeline/buffer-pool.ts says why).
  */
-export async function readBody(req: IncomingMessage, limit: number, pool?: BufferPool): Promise<Buffer> {
+export async function readBody(req: IncomingMessage, limit: number, pool?: BufferPool, timeoutMs?: number): Promise<Buffer> {
   const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase()
   const declared = Number(req.headers['content-length'])
   if (Number.isFinite(declared) && declared > limit) {
@@ -41,20 +41,52 @@ export async function readBody(req: IncomingMessage, limit: number, pool?: Buffe
   const chunks: Buffer[] = []
   let total = 0
   let raw = 0
-  if (inflater) req.on('data', (c: Buffer) => (raw += c.length))
+  const countRaw = (c: Buffer) => (raw += c.length)
+  if (inflater) req.on('data', countRaw)
   try {
-    for await (const chunk of source as AsyncIterable<Buffer>) {
-      total += chunk.length
-      if (total > limit || raw > limit) {
-        throw errors.BODY_TOO_LARGE(limit)
+    await new Promise<void>((resolve, reject) => {
+      // Every way the upload can end settles this promise once: the end, a
+      // stream error, the client going away mid-body, too many bytes, or too
+      // much time (a slow or stalled upload would hold its ingest slot for as
+      // long as it trickles). The socket is not destroyed here, so the refusal
+      // can still be answered.
+      let settled = false
+      const finish = (err?: unknown) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        source.removeListener('data', onData)
+        source.removeListener('end', onEnd)
+        source.removeListener('error', finish)
+        req.removeListener('close', onClose)
+        if (err === undefined) resolve()
+        else reject(err)
       }
-      chunks.push(chunk)
-    }
+      const onData = (chunk: Buffer) => {
+        total += chunk.length
+        if (total > limit || raw > limit) finish(errors.BODY_TOO_LARGE(limit))
+        else chunks.push(chunk)
+      }
+      const onEnd = () => finish()
+      const onClose = () => {
+        if (!req.complete) finish(errors.BAD_OTLP('the client closed the connection before the body was complete'))
+      }
+      const timer =
+        timeoutMs === undefined ? undefined : setTimeout(() => finish(errors.BODY_TIMEOUT(timeoutMs)), timeoutMs)
+      source.on('data', onData)
+      source.once('end', onEnd)
+      source.once('error', finish)
+      req.once('close', onClose)
+    })
   } catch (err) {
     inflater?.destroy()
     req.unpipe()
+    req.removeListener('data', countRaw)
+    // Whatever is still coming is read and dropped, so the refusal can be answered.
     req.resume()
-    if ((err as { code?: string }).code === 'SPANLENS_BODY_TOO_LARGE') throw err
+    const code = (err as { code?: string }).code
+    if (code === 'SPANLENS_BODY_TOO_LARGE' || code === 'SPANLENS_BODY_TIMEOUT' || code === 'SPANLENS_BAD_OTLP') throw err
+    if (req.readableAborted) throw errors.BAD_OTLP('the client closed the connection before the body was complete')
     if (inflater) throw errors.BAD_OTLP(`could not decompress ${encoding} body: ${(err as Error).message}`)
     throw err
   }

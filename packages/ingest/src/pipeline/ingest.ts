@@ -43,6 +43,9 @@ export class IngestPipeline {
   private inFlight = 0
   private stopping = false
   private readonly maxInFlight: number
+  private readonly maxInFlightPerProject: number
+  private readonly inFlightByProject = new Map<string, number>()
+  private readonly spoolShareBytes: number
 
   constructor(
     config: IngestConfig,
@@ -52,6 +55,8 @@ export class IngestPipeline {
     spoolLock?: SpoolLock,
   ) {
     this.maxInFlight = config.maxConcurrentRequests
+    this.maxInFlightPerProject = config.maxConcurrentRequestsPerProject
+    this.spoolShareBytes = config.spoolMaxBytes * config.spoolProjectShare
     // 256 KiB holds a 100-span request's rows (~180 KB in the bench); bigger requests allocate.
     // The free list covers the requests in flight at once, not the in-flight limit.
     this.ctx = {
@@ -105,17 +110,34 @@ export class IngestPipeline {
     return leftover.length
   }
 
-  /** Admission control before the body is read: the cheapest place to say "later". */
-  admit(): SpanlensError | undefined {
+  /**
+   * Admission control before the body is read: the cheapest place to say
+   * "later". A project may hold only its share of the slots and of the spool,
+   * so one project's slow or heavy clients cannot shut another project out.
+   */
+  admit(project: string): SpanlensError | undefined {
     if (this.stopping) return errors.SHUTTING_DOWN()
-    if (this.spool.full) return errors.SPOOL_FULL()
-    if (this.inFlight >= this.maxInFlight) return errors.OVERLOADED()
+    if (this.spool.full) return errors.SPOOL_FULL('server')
+    if (this.spool.bytesOf(project) >= this.spoolShareBytes) return errors.SPOOL_FULL('project')
+    if (this.inFlight >= this.maxInFlight) return errors.OVERLOADED('server')
+    const mine = this.inFlightByProject.get(project) ?? 0
+    if (mine >= this.maxInFlightPerProject) return errors.OVERLOADED('project')
     this.inFlight++
+    this.inFlightByProject.set(project, mine + 1)
     return undefined
   }
 
-  release(): void {
+  /** Called exactly once for each admitted request, however it ended. */
+  release(project: string): void {
     this.inFlight = Math.max(0, this.inFlight - 1)
+    const mine = (this.inFlightByProject.get(project) ?? 1) - 1
+    if (mine <= 0) this.inFlightByProject.delete(project)
+    else this.inFlightByProject.set(project, mine)
+  }
+
+  /** Requests admitted and not yet ended: all, or one project's. */
+  inFlightRequests(project?: string): number {
+    return project === undefined ? this.inFlight : (this.inFlightByProject.get(project) ?? 0)
   }
 
   /** Decodes, normalizes and spools one request; resolves once it is durable. */
@@ -140,7 +162,7 @@ export class IngestPipeline {
     if (!prepared.payload) return result
     const payload = Buffer.from(prepared.payload.buffer, prepared.payload.byteOffset, prepared.payload.byteLength)
     try {
-      await this.spool.append(payload, prepared.rows)
+      await this.spool.append(payload, prepared.rows, project, this.spoolShareBytes)
     } finally {
       // Written (or failed): nothing reads the rows' buffer any more.
       this.ctx.pool?.give(payload)

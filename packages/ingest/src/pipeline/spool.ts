@@ -75,6 +75,9 @@ export class Spool {
   /** Seals still closing their file: flush must wait for these too. */
   private readonly sealing = new Set<Promise<void>>()
   private lock: SpoolLock | undefined
+  /** Bytes each project has in segments not yet confirmed, by segment; segments recovered from disk are not attributed. */
+  private readonly projectBytesBySegment = new Map<string, Map<string, number>>()
+  private readonly projectBytes = new Map<string, number>()
 
   constructor(private readonly opts: SpoolOptions) {}
 
@@ -166,20 +169,30 @@ export class Spool {
     return this.bytesOnDisk >= this.opts.maxBytes * 0.95 || Date.now() - this.lastRefusedAt < 5000
   }
 
-  /** Resolves once the rows are durable per the fsync policy; throws SPOOL_FULL over quota. */
-  async append(payload: Buffer, rows: number): Promise<void> {
+  /** Bytes of `project`'s rows written and not yet confirmed by ClickHouse (since this process started). */
+  bytesOf(project: string): number {
+    return this.projectBytes.get(project) ?? 0
+  }
+
+  /**
+   * Resolves once the rows are durable per the fsync policy; throws SPOOL_FULL
+   * over quota, or over `projectMaxBytes` of the project's own unconfirmed rows.
+   */
+  async append(payload: Buffer, rows: number, project?: string, projectMaxBytes = Number.POSITIVE_INFINITY): Promise<void> {
     if (this.closed) throw errors.SHUTTING_DOWN()
     const size = payload.length + INDEX_ENTRY_BYTES
     if (this.bytesOnDisk + size > this.opts.maxBytes) {
       this.lastRefusedAt = Date.now()
-      throw errors.SPOOL_FULL()
+      throw errors.SPOOL_FULL('server')
     }
+    if (project !== undefined && this.bytesOf(project) + size > projectMaxBytes) throw errors.SPOOL_FULL('project')
     const segment = this.activeSegment()
     this.bytesOnDisk += size
     const done = segment.append(payload, indexEntry(payload, rows), size, rows)
     if (segment.rows >= this.opts.segmentMaxRows || segment.bytes >= this.opts.segmentMaxBytes) void this.seal(segment)
     try {
       await done
+      if (project !== undefined) this.countProjectBytes(segment.name, project, size)
     } catch (err) {
       this.bytesOnDisk -= size
       // The failed write was cut back, or (if even that failed) the segment is
@@ -256,9 +269,28 @@ export class Spool {
     await Promise.all([...this.sealing])
   }
 
+  private countProjectBytes(segment: string, project: string, bytes: number): void {
+    let bySegment = this.projectBytesBySegment.get(segment)
+    if (!bySegment) this.projectBytesBySegment.set(segment, (bySegment = new Map()))
+    bySegment.set(project, (bySegment.get(project) ?? 0) + bytes)
+    this.projectBytes.set(project, (this.projectBytes.get(project) ?? 0) + bytes)
+  }
+
+  private uncountProjectBytes(segment: string): void {
+    const bySegment = this.projectBytesBySegment.get(segment)
+    if (!bySegment) return
+    this.projectBytesBySegment.delete(segment)
+    for (const [project, bytes] of bySegment) {
+      const left = (this.projectBytes.get(project) ?? 0) - bytes
+      if (left <= 0) this.projectBytes.delete(project)
+      else this.projectBytes.set(project, left)
+    }
+  }
+
   /** Called once ClickHouse confirmed the segment's rows. */
   async remove(segment: SealedSegment): Promise<void> {
     if (!this.sealedOnDisk.delete(segment.name)) return
+    this.uncountProjectBytes(segment.name)
     this.bytesOnDisk -= segment.bytes
     this.lastRefusedAt = 0 // space was freed: the next request may fit
     await unlink(segment.path).catch(() => undefined)

@@ -13,10 +13,12 @@ interface OtlpBody {
 export interface OtlpRoutesOptions {
   pipeline: IngestPipeline
   bodyLimit: number
+  /** A body still arriving after this long is refused with 408. */
+  bodyTimeoutMs: number
 }
 
 // OTLP/HTTP error bodies are google.rpc.Status; the gRPC codes that match our statuses.
-const GRPC_CODE: Record<number, number> = { 400: 3, 401: 16, 413: 8, 415: 3, 429: 8, 503: 14, 500: 13 }
+const GRPC_CODE: Record<number, number> = { 400: 3, 401: 16, 408: 4, 413: 8, 415: 3, 429: 8, 503: 14, 500: 13 }
 const RETRY_AFTER_SECONDS = { 429: 1, 503: 5 } as Record<number, number>
 
 function formatOf(contentType: string | undefined): Format | undefined {
@@ -43,22 +45,29 @@ export const otlpRoutes: FastifyPluginAsync<OtlpRoutesOptions> = async (app, opt
       done(errors.UNSUPPORTED_MEDIA_TYPE(String(req.headers['content-type'] ?? '')), undefined)
       return
     }
-    readBody(payload, opts.bodyLimit, pipeline.bodyPool).then(
+    readBody(payload, opts.bodyLimit, pipeline.bodyPool, opts.bodyTimeoutMs).then(
       (data) => done(null, { format, data } satisfies OtlpBody),
       (err: Error) => done(err, undefined),
     )
   })
 
-  app.addHook('onRequest', async (req) => {
+  // After the scope's auth hook: the project is known, so admission is per project.
+  app.addHook('onRequest', async (req, reply) => {
     if (!formatOf(req.headers['content-type']) && req.method === 'POST') {
       throw errors.UNSUPPORTED_MEDIA_TYPE(String(req.headers['content-type'] ?? ''))
     }
-    const admission = pipeline.admit()
+    const project = req.spanlensProject as string
+    const admission = pipeline.admit(project)
     if (admission) throw admission
-    req.spanlensAdmitted = true
-  })
-  app.addHook('onResponse', async (req) => {
-    if (req.spanlensAdmitted) pipeline.release()
+    // 'close' fires once however the exchange ends: response sent, client gone
+    // mid-body, body timeout, error. Releasing only in onResponse leaked the slot
+    // of every upload whose client disconnected, until all were gone.
+    let released = false
+    reply.raw.once('close', () => {
+      if (released) return
+      released = true
+      pipeline.release(project)
+    })
   })
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
@@ -127,6 +136,8 @@ function reasonOf(e: SpanlensError): string {
       return 'unauthorized'
     case 'SPANLENS_BODY_TOO_LARGE':
       return 'body_too_large'
+    case 'SPANLENS_BODY_TIMEOUT':
+      return 'body_timeout'
     case 'SPANLENS_UNSUPPORTED_MEDIA_TYPE':
     case 'SPANLENS_UNSUPPORTED_ENCODING':
       return 'unsupported_media_type'

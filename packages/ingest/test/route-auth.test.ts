@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { isLoopback } from '../src/server.js'
+import { jsonRequest } from './helpers/otlp.js'
+import { bearer, KEYS, startServer, type TestServer } from './helpers/server.js'
+
+// Authentication is a hook on the scope that holds the data routes, so it runs
+// on the route the router found, not on the URL as written: no spelling of a
+// path reaches a handler without a key, and a new route is closed by default.
+
+/** Routes that answer without a key, on purpose. Anything else must refuse. */
+const PUBLIC = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /', 'GET /*', 'HEAD /', 'HEAD /*', 'HEAD /healthz', 'HEAD /readyz', 'HEAD /metrics'])
+
+let server: TestServer
+beforeAll(async () => {
+  server = await startServer()
+})
+afterAll(() => server?.close())
+
+/** A concrete path for a route pattern (`:traceId` filled in). */
+const concrete = (url: string) => url.replace(/:[A-Za-z]+/g, 'ab'.repeat(16))
+
+/** Each character of the path percent-encoded in turn (and all at once, in upper and lower case hex). */
+function spellings(path: string): string[] {
+  const enc = (c: string, lower: boolean) => {
+    const hex = c.charCodeAt(0).toString(16).padStart(2, '0')
+    return `%${lower ? hex : hex.toUpperCase()}`
+  }
+  const out = new Set<string>([path])
+  for (let i = 1; i < path.length; i++) {
+    if (path[i] === '/') continue
+    out.add(`${path.slice(0, i)}${enc(path[i] as string, i % 2 === 0)}${path.slice(i + 1)}`)
+  }
+  out.add(path.replace(/[^/]/g, (c) => enc(c, false)))
+  out.add(path.replace(/[^/]/g, (c) => enc(c, true)))
+  return [...out]
+}
+
+describe('every data route needs a key, however its path is spelled', () => {
+  it('the server has the routes this test expects to walk', () => {
+    const routes = server.app.spanlens.routes.map((r) => `${r.method} ${r.url}`)
+    expect(routes).toContain('POST /v1/traces')
+    expect(routes).toContain('GET /api/v1/spans')
+    expect(routes).toContain('POST /api/v1/sql')
+  })
+
+  it('refuses every route outside the public allow-list without a key, and with a wrong key, under any percent-encoding', async () => {
+    const protectedRoutes = server.app.spanlens.routes.filter((r) => !PUBLIC.has(`${r.method} ${r.url}`) && r.method !== 'OPTIONS')
+    expect(protectedRoutes.length).toBeGreaterThan(10)
+    const failures: string[] = []
+    for (const route of protectedRoutes) {
+      for (const path of spellings(concrete(route.url))) {
+        for (const headers of [{}, bearer('not-a-key-0123456789')] as Array<Record<string, string>>) {
+          const res = await fetch(`${server.url}${path}`, {
+            method: route.method,
+            headers: { 'content-type': 'application/json', ...headers },
+            ...(route.method === 'GET' || route.method === 'HEAD' ? {} : { body: '{}' }),
+          })
+          await res.arrayBuffer()
+          // 404: a spelling the router does not decode to this route never reaches a handler either.
+          if (res.status !== 401 && res.status !== 404) failures.push(`${route.method} ${path} → ${res.status}`)
+        }
+      }
+    }
+    expect(failures).toEqual([])
+  })
+
+  it('an encoded ingest path with a key stores the span under the key’s project', async () => {
+    const body = JSON.stringify(jsonRequest([{ name: 'encoded-path' }]))
+    const anonymous = await fetch(`${server.url}/%76%31/%74races`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+    expect(anonymous.status).toBe(401)
+    const keyed = await fetch(`${server.url}/%76%31/%74races`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(KEYS.other) }, body })
+    expect(keyed.status).toBe(200)
+    await server.app.spanlens.flush()
+    expect(await server.rows("SELECT project_id FROM spans WHERE name = 'encoded-path'")).toEqual([{ project_id: 'other' }])
+  })
+})
+
+describe('a server without keys binds loopback only', () => {
+  it('takes 127.0.0.0/8, ::1 and localhost as loopback, and no name that only starts like an address', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1']) expect(isLoopback(host), host).toBe(true)
+    for (const host of ['127.evil.example', '127.0.0.1.nip.io', '0.0.0.0', '::', '10.0.0.1', 'example.com', '128.0.0.1', '::ffff:10.0.0.1']) {
+      expect(isLoopback(host), host).toBe(false)
+    }
+  })
+})
