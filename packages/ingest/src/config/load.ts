@@ -25,6 +25,15 @@ export interface StoreConfig {
   embeddedNice: number
 }
 
+/** `spanlens clickhouse serve`; it serves StoreConfig.dataDir to StoreConfig.username/password. */
+export interface ClickHouseServeConfig {
+  host: string
+  httpPort: number
+  tcpPort: number
+  /** Extra ClickHouse config (remote_servers, macros, ...) merged into the generated one. */
+  configFile?: string
+}
+
 export interface IngestConfig {
   bodyLimitBytes: number
   redact: RedactRule[]
@@ -65,6 +74,7 @@ export interface SpanlensConfig {
   /** Empty: no keys configured, single `default` project, loopback only. */
   apiKeys: ApiKey[]
   store: StoreConfig
+  clickhouseServe: ClickHouseServeConfig
   ingest: IngestConfig
   query: QueryConfig
 }
@@ -73,6 +83,8 @@ export interface LoadConfigOptions {
   env?: Record<string, string | undefined>
   /** Base for relative paths; defaults to the process working directory. */
   cwd?: string
+  /** Win over the environment and the file (command-line flags). */
+  overrides?: Partial<Record<keyof EnvValues, string>>
 }
 
 /** Parses configuration once from a config file (optional) and the environment. */
@@ -87,6 +99,9 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
   }
   for (const key of CONFIG_KEYS) {
     const value = env[key]
+    if (value !== undefined && value !== '') raw[key] = value
+  }
+  for (const [key, value] of Object.entries(options.overrides ?? {})) {
     if (value !== undefined && value !== '') raw[key] = value
   }
 
@@ -125,6 +140,12 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
       ...(v.SPANLENS_CLICKHOUSE_CLUSTER ? { cluster: v.SPANLENS_CLICKHOUSE_CLUSTER } : {}),
       retentionDays: v.SPANLENS_RETENTION_DAYS,
       embeddedNice: v.SPANLENS_EMBEDDED_NICE,
+    },
+    clickhouseServe: {
+      host: v.SPANLENS_CLICKHOUSE_SERVE_HOST,
+      httpPort: v.SPANLENS_CLICKHOUSE_SERVE_HTTP_PORT,
+      tcpPort: v.SPANLENS_CLICKHOUSE_SERVE_TCP_PORT,
+      ...(v.SPANLENS_CLICKHOUSE_SERVE_CONFIG_FILE ? { configFile: resolve(cwd, v.SPANLENS_CLICKHOUSE_SERVE_CONFIG_FILE) } : {}),
     },
     ingest: {
       bodyLimitBytes: v.SPANLENS_BODY_LIMIT_BYTES,

@@ -110,6 +110,11 @@ export const envSchema = z.object({
   SPANLENS_RETENTION_DAYS: int(0, 36_500).default(90),
   // Nice value for embedded ClickHouse's threads (store/thread-priority.ts); 0 leaves them alone.
   SPANLENS_EMBEDDED_NICE: int(0, 19).default(10),
+  // `spanlens clickhouse serve`: the bundled engine as a ClickHouse server on SPANLENS_DATA_DIR/clickhouse.
+  SPANLENS_CLICKHOUSE_SERVE_HOST: nonEmpty.default('127.0.0.1'),
+  SPANLENS_CLICKHOUSE_SERVE_HTTP_PORT: int(1, 65535).default(8123),
+  SPANLENS_CLICKHOUSE_SERVE_TCP_PORT: int(1, 65535).default(9000),
+  SPANLENS_CLICKHOUSE_SERVE_CONFIG_FILE: nonEmpty.optional(),
 
   SPANLENS_BODY_LIMIT_BYTES: int(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
   SPANLENS_REDACT: redact.default([]),
