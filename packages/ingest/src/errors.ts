@@ -118,6 +118,11 @@ export const errors = {
         ? "this project's requests in progress are at SPANLENS_MAX_CONCURRENT_REQUESTS_PER_PROJECT; retry after the Retry-After delay"
         : 'too many requests are being processed; retry after the Retry-After delay',
   ),
+  DEAD_LETTER_UNKNOWN: createError(
+    'SPANLENS_DEAD_LETTER_UNKNOWN',
+    404,
+    (name: string) => `no dead letter named ${JSON.stringify(name)}; \`spanlens dead-letter list\` shows them`,
+  ),
   SHUTTING_DOWN: createError('SPANLENS_SHUTTING_DOWN', 503, () => 'the server is shutting down'),
   SPOOL_IO: createError('SPANLENS_SPOOL_IO', 503, (reason: string) => `could not write to the spool: ${reason}`),
   SPOOL_LOCKED: createError(

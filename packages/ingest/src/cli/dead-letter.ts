@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto'
+import { join } from 'node:path'
+import type { SpanlensConfig } from '../config/load.js'
+import { errors } from '../errors.js'
+import { DeadLetters } from '../pipeline/dead-letter.js'
+import { insertIsolated } from '../pipeline/isolating-insert.js'
+import { createStore, migrate, type Store } from '../store/index.js'
+
+export const DEAD_LETTER_USAGE = `usage: spanlens dead-letter <list | show <name> | replay [<name>...] | drop <name>>
+
+Rows ClickHouse refused after they were acknowledged, kept in <spool>/dead with
+ClickHouse's reason (docs/ingest.md, "Dead letters").
+
+  list             every letter: rows, projects, first reason
+  show <name>      each row's project and reason, and where the rows are on disk
+  replay [<name>]  insert the rows again (all letters if none is named), e.g. after
+                   a schema fix; rows refused again stay, with the new reason.
+                   Embedded ClickHouse: stop the server first (one process per data directory).
+  drop <name>      delete a letter once you have what you need from it`
+
+interface Output {
+  out: (line: string) => void
+}
+
+/** `spanlens dead-letter ...`; returns the exit code. */
+export async function runDeadLetter(args: string[], config: SpanlensConfig, io: Output): Promise<number> {
+  const letters = new DeadLetters(join(config.ingest.spoolDir, 'dead'))
+  const [sub, ...names] = args
+  switch (sub) {
+    case 'list':
+    case undefined: {
+      const all = letters.list()
+      const stats = letters.stats()
+      if (all.length === 0) io.out('no dead letters')
+      for (const l of all) {
+        const projects = Object.entries(count(l.meta.rows.map((r) => r.project)))
+          .map(([p, n]) => `${p}:${n}`)
+          .join(' ')
+        io.out(`${l.name}\t${l.meta.rows.length} rows\t${projects}\t${l.meta.rows[0]?.reason ?? ''}`)
+      }
+      if (stats.unreadableSegments > 0) {
+        io.out(`${stats.unreadableSegments} whole segment(s) in a spool format this version does not read: ${letters.dir}/*.seg`)
+      }
+      return 0
+    }
+    case 'show': {
+      const letter = letters.list().find((l) => l.name === names[0])
+      if (!letter) throw errors.DEAD_LETTER_UNKNOWN(String(names[0] ?? ''))
+      io.out(`rows: ${join(letters.dir, `${letter.name}.dead.rows`)} (${letter.meta.format}, one row per line)`)
+      letter.meta.rows.forEach((r, i) => io.out(`${i + 1}\t${r.project}\t${r.reason}`))
+      return 0
+    }
+    case 'drop': {
+      if (!letters.list().some((l) => l.name === names[0])) throw errors.DEAD_LETTER_UNKNOWN(String(names[0] ?? ''))
+      letters.remove(names[0] as string)
+      io.out(`dropped ${names[0]}`)
+      return 0
+    }
+    case 'replay': {
+      const all = letters.list()
+      const chosen = names.length === 0 ? all : names.map((n) => all.find((l) => l.name === n) ?? fail(n))
+      if (chosen.length === 0) {
+        io.out('no dead letters')
+        return 0
+      }
+      const store = await createStore(config.store)
+      try {
+        await migrate(store)
+        let still = 0
+        for (const letter of chosen) still += await replay(store, letters, letter.name, letter.meta.format, io)
+        return still === 0 ? 0 : 3
+      } finally {
+        await store.close()
+      }
+    }
+    default:
+      io.out(DEAD_LETTER_USAGE)
+      return sub === '--help' || sub === '-h' || sub === 'help' ? 0 : 1
+  }
+}
+
+async function replay(store: Store, letters: DeadLetters, name: string, format: Parameters<DeadLetters['write']>[1], io: Output): Promise<number> {
+  const rows = letters.rows(name)
+  // The token follows the rows: a replay interrupted and run again inserts nothing twice.
+  const digest = createHash('sha256')
+  for (const r of rows) digest.update(r).update('\n')
+  const result = await insertIsolated(store, rows, format, `spanlens:replay:${name}:${digest.digest('hex').slice(0, 16)}`)
+  letters.rewrite(name, result.dead)
+  io.out(`${name}: ${result.inserted} inserted, ${result.dead.length} refused again${result.dead[0] ? ` (${result.dead[0].reason})` : ''}`)
+  return result.dead.length
+}
+
+function count(values: string[]): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const v of values) out[v] = (out[v] ?? 0) + 1
+  return out
+}
+
+function fail(name: string): never {
+  throw errors.DEAD_LETTER_UNKNOWN(name)
+}
