@@ -1,0 +1,90 @@
+import { execFileSync } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { loadConfig } from '../src/config/load.js'
+import { buildServer } from '../src/server.js'
+import { createStore } from '../src/store/index.js'
+import { faultyStore } from './helpers/faulty-store.js'
+import { jsonRequest } from './helpers/otlp.js'
+import { API_KEYS, bearer, KEYS } from './helpers/server.js'
+import { tempDir } from './helpers/tmp.js'
+
+// A real full disk, not an injected error: the spool on a 1 MiB tmpfs while
+// ClickHouse is down, so the spool's own quota (64 MiB) is never what stops it.
+// Needs root for mount(8), as CI and the developers' machines have.
+
+function mountTmpfs(dir: string, size: string): boolean {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
+const probe = tempDir()
+const canMount = mountTmpfs(probe.path, '64k')
+if (canMount) execFileSync('umount', [probe.path])
+probe.cleanup()
+
+describe('a spool on a full disk', () => {
+  it.skipIf(!canMount)(
+    'answers 503 SPANLENS_SPOOL_IO (never 500, never a crash), loses no acknowledged span, and accepts again once ClickHouse drains it',
+    async () => {
+      const dir = tempDir()
+      const spoolDir = join(dir.path, 'spool')
+      mkdirSync(spoolDir)
+      expect(mountTmpfs(spoolDir, '1m')).toBe(true)
+      const config = loadConfig({
+        env: {
+          SPANLENS_DATA_DIR: dir.path,
+          SPANLENS_SPOOL_DIR: spoolDir,
+          SPANLENS_SPOOL_MAX_BYTES: String(64 * 1024 * 1024),
+          SPANLENS_SPOOL_PROJECT_SHARE: '1',
+          SPANLENS_BATCH_MAX_AGE_MS: '50',
+          SPANLENS_API_KEYS: API_KEYS,
+          SPANLENS_LOG_LEVEL: 'silent',
+        },
+      })
+      const store = faultyStore(await createStore(config.store))
+      const app = await buildServer(config, { store })
+      const url = await app.listen({ host: '127.0.0.1', port: 0 })
+      const send = async (n: number) => {
+        const req = jsonRequest(Array.from({ length: n }, () => ({ name: 'full-disk', attributes: [{ key: 'pad', value: { stringValue: 'x'.repeat(500) } }] })))
+        const ids = ((req.resourceSpans as Array<{ scopeSpans: Array<{ spans: Array<{ spanId: string }> }> }>)[0]?.scopeSpans[0]?.spans ?? []).map((s) => s.spanId)
+        const res = await fetch(`${url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(KEYS.acme) }, body: JSON.stringify(req) })
+        const body = (await res.json()) as { error?: { code?: string } }
+        return { status: res.status, code: body.error?.code, ids }
+      }
+      try {
+        store.fault = 'down'
+        const acked: string[] = []
+        const refusals: Array<{ status: number; code: string | undefined }> = []
+        for (let i = 0; i < 100 && refusals.length < 5; i++) {
+          const r = await send(50)
+          if (r.status === 200) acked.push(...r.ids)
+          else refusals.push({ status: r.status, code: r.code })
+        }
+        expect(acked.length).toBeGreaterThan(0)
+        expect(refusals.length).toBe(5)
+        for (const r of refusals) expect(r).toEqual({ status: 503, code: 'SPANLENS_SPOOL_IO' })
+        expect((await fetch(`${url}/healthz`)).status).toBe(200)
+
+        store.fault = 'ok'
+        await app.spanlens.flush()
+        const rs = await store.client.query({ query: "SELECT span_id FROM spans WHERE name = 'full-disk'", format: 'JSONEachRow' })
+        const stored = (await rs.json<{ span_id: string }>()).map((r) => r.span_id)
+        expect(stored.length).toBe(acked.length)
+        expect(new Set(stored)).toEqual(new Set(acked))
+        expect((await send(50)).status).toBe(200)
+      } finally {
+        await app.close()
+        await store.close()
+        execFileSync('umount', [spoolDir])
+        dir.cleanup()
+      }
+    },
+    60_000,
+  )
+})
