@@ -1,0 +1,57 @@
+import { readFileSync } from 'node:fs'
+import { Readable } from 'node:stream'
+import type { ClickHouseClient } from '@clickhouse/client'
+import { describe, expect, it } from 'vitest'
+import { runSandboxedSql } from '../src/index.js'
+
+const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url))
+const QUERY = "SELECT service_name, count() AS n FROM spans WHERE name != 'tab\\there' GROUP BY service_name"
+
+interface Call {
+  method: 'query' | 'exec'
+  query: string
+  settings: Record<string, unknown>
+}
+
+/**
+ * A client that answers like a ClickHouse server over HTTP: `exec` returns the
+ * recorded EXPLAIN output; `query` appends the FORMAT clause it is given, which a
+ * server would bind to the innermost SELECT of an EXPLAIN (ClickHouse #28575).
+ */
+function httpLikeClient(calls: Call[]): ClickHouseClient {
+  return {
+    exec: async (p: { query: string; clickhouse_settings?: Record<string, unknown> }) => {
+      calls.push({ method: 'exec', query: p.query, settings: p.clickhouse_settings ?? {} })
+      const body = p.query.startsWith('EXPLAIN AST') ? fixture('explain-ast.tsv') : fixture('explain-query-tree.tsv')
+      return { stream: Readable.from([body]) }
+    },
+    query: async (p: { query: string; format: string; clickhouse_settings?: Record<string, unknown> }) => {
+      calls.push({ method: 'query', query: p.query, settings: p.clickhouse_settings ?? {} })
+      if (p.query.startsWith('EXPLAIN')) throw new Error('EXPLAIN through query(): the FORMAT would bind to the inner SELECT over HTTP')
+      return { json: async () => ({ meta: [], data: [{ service_name: 'svc', n: 1 }], rows: 1, statistics: { elapsed: 0, rows_read: 1, bytes_read: 1 } }) }
+    },
+  } as unknown as ClickHouseClient
+}
+
+describe('POST /sql analysis protocol (the same embedded and over HTTP)', () => {
+  it('asks for EXPLAIN as TabSeparated through exec, with no FORMAT clause, and reads the lines back', async () => {
+    const calls: Call[] = []
+    const limits = { maxExecutionSeconds: 7, maxMemoryBytes: 64 * 1024 * 1024, maxResultRows: 50 }
+    const r = await runSandboxedSql(httpLikeClient(calls), 'p1', QUERY, { database: 'spanlens', limits })
+    expect(r.data).toEqual([{ service_name: 'svc', n: 1 }])
+    const [ast, tree, run] = calls as [Call, Call, Call]
+    for (const explain of [ast, tree]) {
+      expect(explain.method).toBe('exec')
+      expect(explain.query).not.toMatch(/\bFORMAT\b/i)
+      expect(explain.settings.default_format).toBe('TabSeparated')
+    }
+    expect(ast.query).toBe(`EXPLAIN AST ${QUERY}`)
+    // The analyzer runs scalar subqueries: the query tree is built under the limits.
+    expect(tree.settings).toMatchObject({ readonly: '2', max_memory_usage: String(64 * 1024 * 1024) })
+    expect(Number(tree.settings.max_execution_time)).toBeGreaterThan(0)
+    expect(Number(tree.settings.max_execution_time)).toBeLessThanOrEqual(7)
+    expect(run.method).toBe('query')
+    expect(run.settings).toMatchObject({ readonly: '2', max_result_rows: '50', result_overflow_mode: 'throw' })
+    expect(Number(run.settings.max_execution_time)).toBeLessThanOrEqual(7)
+  })
+})
