@@ -17,11 +17,12 @@ export interface AdmissionLimits {
  * two requests admitted, each of those calls queued behind the other request's
  * next call: a /spans of one project waited behind a second 2 s analyst query of
  * another, which admission had queued after it. One request at a time keeps
- * each project's turn whole. Remote servers run queries in parallel.
+ * each project's turn whole. Remote servers run queries in parallel; 8 in all
+ * stays under clickhouse-js's 10 keep-alive sockets, leaving two for ingest.
  */
 export const DEFAULT_ADMISSION: Record<'embedded' | 'remote', AdmissionLimits> = {
   embedded: { perProject: 1, total: 1, queuePerProject: 8, queueTimeoutMs: 30_000 },
-  remote: { perProject: 4, total: 16, queuePerProject: 32, queueTimeoutMs: 30_000 },
+  remote: { perProject: 4, total: 8, queuePerProject: 32, queueTimeoutMs: 30_000 },
 }
 
 interface Waiter {
