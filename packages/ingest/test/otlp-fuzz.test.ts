@@ -14,27 +14,34 @@ import { encodeMessage } from './fuzz/wire.js'
  * Issue 15, "a 200 is a promise": mutated OTLP from one project must never cost
  * another project its acknowledged spans, and nothing acknowledged may be lost.
  * Rerun a failure with SPANLENS_FUZZ_SEED=<seed> (printed below and in every message);
- * SPANLENS_FUZZ_CASES sets how many cases (bench/fuzz/otlp-fuzz.ts runs many more).
+ * SPANLENS_FUZZ_CASES sets how many cases (bench/fuzz/otlp-fuzz.ts runs many more),
+ * SPANLENS_FUZZ_PROPERTY_RUNS the fast-check runs; SPANLENS_FUZZ_ABORTS_PER_MILLE=0 and
+ * SPANLENS_FUZZ_STALLED=0 leave out the clients that die or stall mid-upload, to look
+ * past a starved server at what the mutations alone do.
  */
 const SEED = seedFromEnv(process.env, 20261204)
 const CASES = intFromEnv(process.env, 'SPANLENS_FUZZ_CASES', 2000)
 /** Uploads cut off mid-body, per thousand cases. */
 const ABORTS_PER_MILLE = intFromEnv(process.env, 'SPANLENS_FUZZ_ABORTS_PER_MILLE', 10)
-const PROPERTY_RUNS = intFromEnv(process.env, 'SPANLENS_FUZZ_PROPERTY_RUNS', 120)
+const PROPERTY_RUNS = intFromEnv(process.env, 'SPANLENS_FUZZ_PROPERTY_RUNS', 100)
+/** Uploads a third project holds open through the campaign (more than the in-flight limit of 8). */
+const STALLED = intFromEnv(process.env, 'SPANLENS_FUZZ_STALLED', 10)
 const ATTACKER = { project: 'attacker', key: 'attacker-key-0123456789' }
 const VICTIM = { project: 'victim', key: 'victim-key-0123456789' }
 const EDGE = { project: 'edge', key: 'edge-key-0123456789' }
 /** Sends one valid span beside each edge request: a batch ClickHouse refuses must not take it along. */
 const BYSTANDER = { project: 'bystander', key: 'bystander-key-0123456789' }
+/** Holds uploads open for the whole campaign, more than the server's in-flight limit. */
+const HOG = { project: 'hog', key: 'hog-key-0123456789' }
 
 let server: FuzzServer
 beforeAll(async () => {
   // A small in-flight limit so a leaked admission slot shows within a few cases.
-  server = await startFuzzServer([ATTACKER, VICTIM, EDGE, BYSTANDER], { SPANLENS_MAX_CONCURRENT_REQUESTS: '8',
+  server = await startFuzzServer([ATTACKER, VICTIM, EDGE, BYSTANDER, HOG], { SPANLENS_MAX_CONCURRENT_REQUESTS: '8',
     // Durability across crashes is durability.test.ts's subject; here fsync would only slow the cases down.
     SPANLENS_SPOOL_FSYNC: 'never',
     SPANLENS_BODY_LIMIT_BYTES: String(32 * 1024 * 1024) })
-  console.log(`otlp fuzz: SPANLENS_FUZZ_SEED=${SEED} SPANLENS_FUZZ_CASES=${CASES} SPANLENS_FUZZ_ABORTS_PER_MILLE=${ABORTS_PER_MILLE}`)
+  console.log(`otlp fuzz: SPANLENS_FUZZ_SEED=${SEED} SPANLENS_FUZZ_CASES=${CASES} SPANLENS_FUZZ_PROPERTY_RUNS=${PROPERTY_RUNS} SPANLENS_FUZZ_ABORTS_PER_MILLE=${ABORTS_PER_MILLE} SPANLENS_FUZZ_STALLED=${STALLED}`)
 })
 afterAll(() => server?.close())
 
@@ -50,6 +57,7 @@ describe('mutated OTLP from one project', () => {
       requestTimeoutMs: 10_000,
       flushTimeoutMs: 20_000,
       maxDurationMs: 60_000,
+      stalled: { project: HOG, count: STALLED },
     })
     console.log(JSON.stringify({ ...report, violations: report.violations.length }, null, 1))
     expect(report.violations, `seed ${SEED}; server logs:\n${report.logs.join('\n')}`).toEqual([])

@@ -1,6 +1,6 @@
 import { otlpTypes } from '../helpers/proto.js'
 import { caseName, CONTENT_TYPE, type FuzzCase, makeCase } from './cases.js'
-import { type Answer, send } from './http.js'
+import { type Answer, send, stalledUpload } from './http.js'
 import { baseRequest, requestWire, spansOf } from './model.js'
 import { spansInBody } from './oracle.js'
 import { Rng } from './rng.js'
@@ -21,6 +21,8 @@ export interface CampaignOptions {
   flushTimeoutMs: number
   /** Stop sending new cases after this long (the nightly script's time bound). */
   maxDurationMs: number
+  /** Uploads a third project starts and never finishes, held open for the whole campaign. */
+  stalled?: { project: FuzzProject; count: number }
   onProgress?: (done: number, violations: number) => void
 }
 
@@ -105,6 +107,17 @@ export async function runCampaign(server: FuzzServer, o: CampaignOptions): Promi
     }
   }
 
+  // A project that holds uploads open must not cost the others their turn (fair admission).
+  const stalled = Array.from({ length: o.stalled?.count ?? 0 }, () =>
+    stalledUpload(server.url, {
+      path: '/v1/traces',
+      headers: { 'content-type': CONTENT_TYPE.protobuf, authorization: `Bearer ${o.stalled?.project.key}` },
+      totalBytes: 1_000_000,
+      firstBytes: Buffer.from([0x0a]),
+    }),
+  )
+  if (stalled.length > 0) await new Promise((r) => setTimeout(r, 200))
+
   let canaryFailures = 0
   for (let i = 0; i < o.cases && Date.now() - started < o.maxDurationMs && canaryFailures < 3; i++) {
     const c = makeCase(o.seed, i, { service: `fuzz-${o.attacker.project}`, abortRate: o.abortRate })
@@ -146,6 +159,7 @@ export async function runCampaign(server: FuzzServer, o: CampaignOptions): Promi
     o.onProgress?.(i + 1, violations.length)
   }
   if (canaryFailures === 0) await sendCanary()
+  for (const s of stalled) s.close()
 
   const stuck = await server.flushWithin(o.flushTimeoutMs)
   if (stuck) violate(stuck)

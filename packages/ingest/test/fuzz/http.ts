@@ -52,3 +52,34 @@ export function send(
     req.end(opts.body)
   })
 }
+
+/**
+ * An upload that starts and then stalls: headers and a few bytes of a body that
+ * claims to be `totalBytes` long. What a slow or hostile client holds open; `close`
+ * drops the connection. Resolves with the server's answer if it gives one first.
+ */
+export function stalledUpload(
+  baseUrl: string,
+  opts: { path: string; headers: Record<string, string>; totalBytes: number; firstBytes: Buffer },
+): { answer: Promise<number>; close: () => void } {
+  const url = new URL(baseUrl)
+  let close = () => {}
+  const answer = new Promise<number>((resolve) => {
+    const req = request({
+      host: url.hostname,
+      port: url.port,
+      method: 'POST',
+      path: opts.path,
+      headers: { ...opts.headers, 'content-length': String(opts.totalBytes) },
+      agent: false,
+    })
+    req.on('response', (res) => {
+      res.resume()
+      resolve(res.statusCode ?? 0)
+    })
+    req.on('error', () => resolve(-1))
+    req.write(opts.firstBytes)
+    close = () => req.destroy()
+  })
+  return { answer, close: () => close() }
+}
