@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import Anthropic, { RateLimitError } from '@anthropic-ai/sdk'
-import { flush, wrapAnthropic } from '../src/index.js'
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base'
+import { flush, getStats, shutdown, wrapAnthropic, type DiagLogger } from '../src/index.js'
 import { byName, json, useHarness } from './helpers/harness.js'
 
 const h = useHarness()
@@ -114,5 +115,32 @@ describe('wrapAnthropic', () => {
     const aborted = byName(h.receiver.spans, 'chat slow')
     expect(aborted.status.code).toBe(2)
     expect(aborted.attributes['error.type']).toBe('aborted')
+  })
+
+  it('names anthropic in the diagnostic when it cannot read a request, and the call still answers', async () => {
+    // The client sends this block's toJSON(); reading its text, as the SDK does, throws.
+    const block = { type: 'text' as const, text: 'hi', toJSON: () => ({ type: 'text', text: 'hi' }) }
+    Object.defineProperty(block, 'text', {
+      enumerable: true,
+      get: () => {
+        throw new Error('text getter broke')
+      },
+    })
+    // Own provider: the request is described after the call starts. Attached: as it starts.
+    for (const tracerProvider of [undefined, new BasicTracerProvider()]) {
+      const lines: string[] = []
+      const logger: DiagLogger = { debug: () => {}, warn: (m) => lines.push(m), error: (m) => lines.push(m) }
+      h.start({ logger, tracerProvider })
+      const ai = wrapAnthropic(client())
+      const msg = await ai.messages.create({ model: 'claude-test', max_tokens: 10, messages: [{ role: 'user', content: [block] }] })
+      expect(msg.id).toBe('msg_1')
+      await flush()
+      expect(getStats().instrumentationErrors).toBe(1)
+      expect(lines).toHaveLength(1)
+      expect(lines[0]).toContain('anthropic')
+      expect(lines[0]).toContain('text getter broke')
+      expect(lines[0]).not.toContain('openai')
+      await shutdown()
+    }
   })
 })

@@ -1,12 +1,11 @@
 import type { Attributes } from '@opentelemetry/api'
 import { ATTR, REQUEST_PARAMS } from '../attributes.js'
 import { anthropicMessages, anthropicParts, anthropicSystem, arr, copyData, isObj, num, parseArgs, str, type Message, type Obj } from '../content.js'
-import { LlmCall, setIf } from './llm-span.js'
-import { spanName, traced, type Operation } from './openai.js'
+import { setIf, type LlmCall } from './llm-span.js'
 import { wrapClient, type MethodHook } from './proxy.js'
+import { spanName, traced, type Operation, type StreamAccumulator } from './traced.js'
 
-const PROVIDER = 'anthropic'
-const MESSAGES: Operation = { describe: describeMessages, keep: keepMessage, record: recordMessage, stream: messageStream }
+const MESSAGES: Operation = { provider: 'anthropic', describe: describeMessages, keep: keepMessage, record: recordMessage, stream: messageStream }
 
 /**
  * Returns the same client, traced: messages.create (plain and `stream: true`)
@@ -27,7 +26,7 @@ export function wrapAnthropic<T extends object>(client: T): T {
 const onProxy: MethodHook = (original, _self, args, receiver) => original.apply(receiver, args)
 
 function describeMessages(call: LlmCall, params: Obj): void {
-  const attrs: Attributes = { [ATTR.operation]: 'chat', [ATTR.provider]: PROVIDER }
+  const attrs: Attributes = { [ATTR.operation]: 'chat' }
   setIf(attrs, ATTR.requestModel, params.model)
   setIf(attrs, REQUEST_PARAMS.maxTokens, params.max_tokens)
   setIf(attrs, REQUEST_PARAMS.temperature, params.temperature)
@@ -69,13 +68,13 @@ function recordMessage(call: LlmCall, v: Obj): void {
 }
 
 /** Rebuilds the Message from SSE events: message_start, content_block_*, message_delta. */
-function messageStream(call: LlmCall) {
+function messageStream(call: LlmCall): StreamAccumulator {
   let message: Obj = {}
   let usage: Obj = {}
   const blocks: Obj[] = []
   const json = new Map<number, string>()
   return {
-    chunk(e: Obj) {
+    chunk(e) {
       switch (e.type) {
         case 'message_start':
           if (isObj(e.message)) {

@@ -8,6 +8,13 @@ import type { Runtime } from '../runtime.js'
 /** Names the span and records the request on it: `begin`, then `set`/`messages`/`content`. */
 export type Describe = (call: LlmCall, params: Obj) => void
 
+/** What a call reads of its operation (traced.ts's Operation): whom it calls and how to describe the request. */
+export interface Describer {
+  /** `gen_ai.provider.name` on the span (set by `begin`), and the name diagnostics give the call's failures. */
+  readonly provider: string
+  readonly describe: Describe
+}
+
 const OPEN = 0
 const OK = 1
 const FAILED = 2
@@ -42,8 +49,7 @@ export class LlmCall {
   private endedAt = 0
   private state = OPEN
   private finished = false
-  /** Standalone, until described: the request and what reads it. */
-  private describe: Describe | undefined
+  /** Standalone, until described: the request. */
   private params: Obj | undefined
   /** Standalone: the span to be. */
   private name = ''
@@ -57,29 +63,29 @@ export class LlmCall {
 
   constructor(
     private readonly rt: Runtime,
-    describe: Describe,
+    private readonly op: Describer,
     params: Obj,
   ) {
     this.parent = context.active()
     if (rt.mode === 'attached') {
       try {
-        describe(this, params)
+        op.describe(this, params)
       } catch (err) {
         this.span?.end()
         throw err
       }
       if (!this.span) throw new Error('describe did not begin the span')
     } else {
-      this.describe = describe
       this.params = params
       // Runs while the request is on the network (the app's code is suspended in its await).
       rt.ends.push(this)
     }
   }
 
-  /** The first thing a Describe does. `attributes` becomes the span's: pass a fresh object. */
+  /** The first thing a Describe does. `attributes` becomes the span's (with its kind and provider): pass a fresh object. */
   begin(name: string, kind: SpanKindName, attributes: Attributes): void {
     attributes[ATTR.kind] = kind
+    attributes[ATTR.provider] = this.op.provider
     if (this.rt.mode === 'attached') {
       // Started now, timed by the Span's own clock: an app's processors may adjust it (the demo backdates spans).
       this.span = this.rt.tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, this.parent)
@@ -155,15 +161,14 @@ export class LlmCall {
   }
 
   private runDescribe(): void {
-    const describe = this.describe
-    if (!describe) return
-    this.describe = undefined
-    try {
-      describe(this, this.params as Obj)
-    } catch (err) {
-      diag.instrumentationError('request recording', err)
-    }
+    const params = this.params
+    if (!params) return
     this.params = undefined
+    try {
+      this.op.describe(this, params)
+    } catch (err) {
+      diag.instrumentationError(`${this.op.provider} request recording`, err)
+    }
   }
 
   /** Describes the request if due; once the call ended, records the outcome and ends the span at the recorded time. Never throws. */
@@ -175,7 +180,7 @@ export class LlmCall {
       try {
         this.record(this, this.state === OK ? this.outcome : undefined)
       } catch (err) {
-        diag.instrumentationError('response recording', err)
+        diag.instrumentationError(`${this.op.provider} response recording`, err)
       }
       this.record = undefined
     }
@@ -200,7 +205,7 @@ export class LlmCall {
         span.setStatus({ code: SpanStatusCode.ERROR, message: this.outcome as string })
       }
     } catch (err) {
-      diag.instrumentationError('span recording', err)
+      diag.instrumentationError(`${this.op.provider} span recording`, err)
     }
     this.attrs = undefined
     this.pending = undefined

@@ -1,17 +1,16 @@
-import { context, type Attributes } from '@opentelemetry/api'
+import type { Attributes } from '@opentelemetry/api'
 import { ATTR, REQUEST_PARAMS } from '../attributes.js'
 import { arr, copyData, isObj, num, openaiChatInput, openaiChatOutput, responsesInput, responsesOutput, str, type Obj } from '../content.js'
-import { diag } from '../diag.js'
 import { getRuntime } from '../runtime.js'
-import { LlmCall, setIf, type Describe } from './llm-span.js'
+import { setIf, type LlmCall } from './llm-span.js'
 import { wrapClient, type MethodHook } from './proxy.js'
-import { isAsyncIterable, observeApiPromise, observeStream, type ResultHooks } from './stainless.js'
+import { spanName, traced, type Operation, type StreamAccumulator } from './traced.js'
 
 const PROVIDER = 'openai'
 
-const CHAT: Operation = { describe: describeChat, keep: keepChat, record: recordChat, stream: chatStream }
-const RESPONSES: Operation = { describe: describeResponses, keep: keepResponse, record: recordResponse, stream: responsesStream }
-const EMBEDDINGS: Operation = { describe: describeEmbeddings, keep: keepEmbeddings, record: recordEmbeddings }
+const CHAT: Operation = { provider: PROVIDER, describe: describeChat, keep: keepChat, record: recordChat, stream: chatStream }
+const RESPONSES: Operation = { provider: PROVIDER, describe: describeResponses, keep: keepResponse, record: recordResponse, stream: responsesStream }
+const EMBEDDINGS: Operation = { provider: PROVIDER, describe: describeEmbeddings, keep: keepEmbeddings, record: recordEmbeddings }
 
 /**
  * Returns the same client, traced: chat.completions.create (plain and
@@ -41,89 +40,10 @@ const throughWrappedClient: MethodHook = (original, self, args, _receiver, root)
   return original.apply(Object.create(self, { _client: { value: root } }), args)
 }
 
-interface StreamAccumulator {
-  chunk(c: Obj): void
-  finish(): void
-}
-
-/** A started call: ends its span from the client's result (one object per call, no closures). */
-export class Traced implements ResultHooks {
-  constructor(
-    readonly call: LlmCall,
-    private readonly op: Operation,
-    /** Per-chunk accumulation when the request streams. */
-    private readonly stream?: StreamAccumulator,
-  ) {}
-
-  value(v: unknown): void {
-    if (this.stream && isAsyncIterable(v)) observeStreamFor(this.call, this.stream, v)
-    else if (isObj(v)) this.call.succeed(this.op.record, this.op.keep(v))
-    else this.call.succeed(undefined, undefined)
-  }
-
-  error(e: unknown): void {
-    this.call.fail(e)
-  }
-}
-
-/** What tracing one client method means: its request, its response, and its stream when it streams. */
-export interface Operation {
-  describe: Describe
-  /**
-   * What `record` reads of a response, copied when the client returns it: the
-   * recording may run after the app has the response (and could change it).
-   */
-  keep: (value: Obj) => Obj
-  /** Records a kept response on the span. */
-  record: (call: LlmCall, value: Obj) => void
-  /** Accumulates a streamed response (`stream: true`) into what `record` would have seen. */
-  stream?: (call: LlmCall) => StreamAccumulator
-}
-
-/** Shared call path: note the call, run the real method (in its span's context when attached), observe the result. */
-export function traced(op: Operation): MethodHook {
-  return (original, self, args) => {
-    const rt = getRuntime()
-    const params = args[0]
-    if (!rt || !isObj(params)) return original.apply(self, args)
-    let t: Traced
-    try {
-      const call = new LlmCall(rt, op.describe, params)
-      t = new Traced(call, op, op.stream && params.stream === true ? op.stream(call) : undefined)
-    } catch (err) {
-      diag.instrumentationError('openai request', err)
-      return original.apply(self, args)
-    }
-    let result: unknown
-    try {
-      // Inside the provider call only other instrumentation starts spans (an HTTP
-      // client's, the Anthropic SDK's own), and those report to the app's provider:
-      // running our own, nothing would, so the call skips entering a context
-      // (AsyncLocalStorage.run, plus one Context object: ~2 µs on the call path).
-      result = rt.mode === 'attached' ? context.with(t.call.context(), () => original.apply(self, args)) : original.apply(self, args)
-    } catch (err) {
-      t.call.fail(err)
-      throw err
-    }
-    return observeApiPromise(result, t)
-  }
-}
-
-function observeStreamFor(call: LlmCall, acc: StreamAccumulator, stream: unknown): void {
-  observeStream(stream, {
-    chunk: (c) => {
-      if (isObj(c)) acc.chunk(c)
-    },
-    done: () => call.succeed(() => acc.finish(), undefined),
-    error: (e) => call.fail(e),
-    abort: (reason) => call.abort(() => acc.finish(), reason),
-  })
-}
-
 // ------------------------------------------------------------------ chat
 
 function requestAttributes(operation: string, params: Obj): Attributes {
-  const attrs: Attributes = { [ATTR.operation]: operation, [ATTR.provider]: PROVIDER }
+  const attrs: Attributes = { [ATTR.operation]: operation }
   setIf(attrs, ATTR.requestModel, params.model)
   setIf(attrs, REQUEST_PARAMS.temperature, params.temperature)
   setIf(attrs, REQUEST_PARAMS.topP, params.top_p)
@@ -143,11 +63,6 @@ function describeChat(call: LlmCall, params: Obj): void {
   call.begin(spanName('chat', params.model), 'llm', requestAttributes('chat', params))
   call.messages(ATTR.inputMessages, openaiChatInput(params.messages))
   if (Array.isArray(params.tools) && params.tools.length) call.content(ATTR.toolDefinitions, params.tools)
-}
-
-/** `chat gpt-4o`; `chat` without a model. */
-export function spanName(operation: string, model: unknown): string {
-  return typeof model === 'string' ? `${operation} ${model}`.trim() : operation
 }
 
 function keepChat(v: Obj): Obj {
@@ -286,7 +201,7 @@ function responsesStream(call: LlmCall): StreamAccumulator {
 // ------------------------------------------------------------ embeddings
 
 function describeEmbeddings(call: LlmCall, params: Obj): void {
-  const attrs: Attributes = { [ATTR.operation]: 'embeddings', [ATTR.provider]: PROVIDER }
+  const attrs: Attributes = { [ATTR.operation]: 'embeddings' }
   setIf(attrs, ATTR.requestModel, params.model)
   setIf(attrs, REQUEST_PARAMS.encodingFormats, typeof params.encoding_format === 'string' ? [params.encoding_format] : undefined)
   setIf(attrs, 'gen_ai.request.dimensions', params.dimensions)

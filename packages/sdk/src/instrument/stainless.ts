@@ -12,6 +12,8 @@ import { diag } from '../diag.js'
  */
 
 export interface ResultHooks {
+  /** Names the provider in diagnostics. */
+  readonly provider: string
   value(v: unknown): void
   error(e: unknown): void
 }
@@ -75,7 +77,7 @@ function safely(hooks: ResultHooks, value: unknown): void {
   try {
     hooks.value(value)
   } catch (err) {
-    diag.instrumentationError('result hook', err)
+    diag.instrumentationError(`${hooks.provider} result hook`, err)
   }
 }
 
@@ -83,11 +85,13 @@ function safelyFail(hooks: ResultHooks, err: unknown): void {
   try {
     hooks.error(err)
   } catch (e) {
-    diag.instrumentationError('result hook', e)
+    diag.instrumentationError(`${hooks.provider} result hook`, e)
   }
 }
 
 export interface StreamHooks {
+  /** Names the provider in diagnostics. */
+  readonly provider: string
   chunk(c: unknown): void
   done(): void
   error(e: unknown): void
@@ -126,7 +130,7 @@ export function observeIterator<T>(it: AsyncIterator<T>, hooks: StreamHooks, sig
   const finish = (fn: () => void) => {
     if (finished) return
     finished = true
-    guard(fn)
+    guard(hooks, fn)
   }
   const wrapped: AsyncIterator<T> & AsyncIterable<T> = {
     async next(...args: [] | [unknown]) {
@@ -141,7 +145,7 @@ export function observeIterator<T>(it: AsyncIterator<T>, hooks: StreamHooks, sig
         // The Stainless iterator ends quietly when its controller aborts.
         finish(() => (signal?.aborted ? hooks.abort('stream aborted') : hooks.done()))
       } else if (!finished) {
-        guard(() => hooks.chunk(r.value))
+        guard(hooks, () => hooks.chunk(r.value))
       }
       return r
     },
@@ -163,10 +167,10 @@ export function observeIterator<T>(it: AsyncIterator<T>, hooks: StreamHooks, sig
   return wrapped
 }
 
-function guard(fn: () => void): void {
+function guard(hooks: StreamHooks, fn: () => void): void {
   try {
     fn()
   } catch (err) {
-    diag.instrumentationError('stream hook', err)
+    diag.instrumentationError(`${hooks.provider} stream hook`, err)
   }
 }

@@ -4,6 +4,7 @@ import { arr, isObj, num, str, toJson, type Obj, type Part } from '../content.js
 import { diag } from '../diag.js'
 import { getRuntime, type Runtime } from '../runtime.js'
 import { recordError, setIf } from './llm-span.js'
+import { spanName } from './traced.js'
 
 /**
  * The subset of the `ai` (v6+/v7) `Telemetry` integration interface we
@@ -117,7 +118,7 @@ export function spanlensAITelemetry(): SpanlensAITelemetry {
         setIf(attrs, REQUEST_PARAMS.presencePenalty, e.presencePenalty)
         setIf(attrs, REQUEST_PARAMS.stopSequences, e.stopSequences)
         setIf(attrs, REQUEST_PARAMS.seed, e.seed)
-        const span = op.rt.tracer.startSpan(`chat ${str(e.modelId) ?? ''}`.trim(), { kind: SpanKind.CLIENT, attributes: attrs }, op.ctx)
+        const span = op.rt.tracer.startSpan(spanName('chat', e.modelId), { kind: SpanKind.CLIENT, attributes: attrs }, op.ctx)
         op.model = { span, ctx: trace.setSpan(op.ctx, span) }
         if (op.inputs) {
           const max = op.rt.config.maxContentLength
@@ -193,7 +194,7 @@ export function spanlensAITelemetry(): SpanlensAITelemetry {
         const attrs: Attributes = { [ATTR.kind]: 'embedding', [ATTR.operation]: 'embeddings' }
         setIf(attrs, ATTR.provider, providerName(e.provider))
         setIf(attrs, ATTR.requestModel, e.modelId)
-        op.embeds.push(op.rt.tracer.startSpan(`embeddings ${str(e.modelId) ?? ''}`.trim(), { kind: SpanKind.CLIENT, attributes: attrs }, op.ctx))
+        op.embeds.push(op.rt.tracer.startSpan(spanName('embeddings', e.modelId), { kind: SpanKind.CLIENT, attributes: attrs }, op.ctx))
       }),
 
     onEmbedEnd: (e) =>
