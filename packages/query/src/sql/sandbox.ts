@@ -13,7 +13,12 @@ export interface SqlResult {
   data: Array<Record<string, unknown>>
   rows: number
   meta: Array<{ name: string; type: string }>
-  statistics: { elapsed: number; rows_read: number; bytes_read: number }
+  /**
+   * Only the time taken. ClickHouse's rows_read and bytes_read count every row in
+   * the granules the view read, other projects' rows included (a merged part
+   * holds all projects), so they would tell a caller how much data others have.
+   */
+  statistics: { elapsed: number }
 }
 
 /** Plain names analysts write, and the project-scoped parameterized views they become. */
@@ -132,8 +137,16 @@ function isClickHouseException(err: unknown): boolean {
   return typeof code === 'string' && /^\d+$/.test(code)
 }
 
+/**
+ * Embedded, ClickHouse quotes the query with the SETTINGS clause our limits
+ * became (limitSettings puts readonly first); the clause is ours, not the
+ * analyst's, and its time budget differs on every call.
+ */
+const OUR_SETTINGS = /\s*SETTINGS readonly = '2'(?:, [a-z_0-9]+ = (?:'[^']*'|[\d.]+))*/g
+
 function firstLine(err: unknown): string {
-  return String((err as Error).message ?? err).split('\n')[0]?.slice(0, 500) ?? 'error'
+  const line = String((err as Error).message ?? err).split('\n')[0] ?? 'error'
+  return line.replace(OUR_SETTINGS, '').slice(0, 500)
 }
 
 /** Decides from ClickHouse's AST of the caller's query whether it may run at all. */
@@ -289,7 +302,7 @@ export async function runSandboxedSql(
       data: body.data as SqlResult['data'],
       rows: Number(body.rows ?? 0),
       meta: (body.meta ?? []) as SqlResult['meta'],
-      statistics: (body.statistics ?? { elapsed: 0, rows_read: 0, bytes_read: 0 }) as SqlResult['statistics'],
+      statistics: { elapsed: Number((body.statistics as { elapsed?: unknown } | undefined)?.elapsed ?? 0) },
     }
   } catch (err) {
     if (isQueryError(err)) throw err
