@@ -21,6 +21,14 @@ export interface CampaignOptions {
   flushTimeoutMs: number
   /** Stop sending new cases after this long (the nightly script's time bound). */
   maxDurationMs: number
+  /** First case index (default 0), and cases to leave out (culprits already found). */
+  from?: number
+  skip?: ReadonlySet<number>
+  /**
+   * Triage: flush after every case and stop at the first one after which an
+   * acknowledged span is missing, a segment is dead-lettered or the inserter is stuck.
+   */
+  triage?: boolean
   /** Uploads a third project starts and never finishes, held open for the whole campaign. */
   stalled?: { project: FuzzProject; count: number }
   onProgress?: (done: number, violations: number) => void
@@ -37,6 +45,8 @@ export interface CampaignReport {
   deadLetters: string[]
   logs: string[]
   durationMs: number
+  /** Triage: the first case that broke storage, with what the server said about it. */
+  culprit?: { index: number; name: string; answer: string; problem: string }
 }
 
 const ALLOWED = new Set([200, 400, 413, 415, 429, 503])
@@ -119,7 +129,9 @@ export async function runCampaign(server: FuzzServer, o: CampaignOptions): Promi
   if (stalled.length > 0) await new Promise((r) => setTimeout(r, 200))
 
   let canaryFailures = 0
-  for (let i = 0; i < o.cases && Date.now() - started < o.maxDurationMs && canaryFailures < 3; i++) {
+  let culprit: CampaignReport['culprit']
+  for (let i = o.from ?? 0; i < o.cases && Date.now() - started < o.maxDurationMs && canaryFailures < 3; i++) {
+    if (o.skip?.has(i)) continue
     const c = makeCase(o.seed, i, { service: `fuzz-${o.attacker.project}`, abortRate: o.abortRate })
     const before = await acceptedSpans(server.app, o.attacker.project)
     const headers: Record<string, string> = { 'content-type': CONTENT_TYPE[c.format], authorization: `Bearer ${o.attacker.key}` }
@@ -151,6 +163,17 @@ export async function runCampaign(server: FuzzServer, o: CampaignOptions): Promi
       }
     } else if (delta !== 0) violate(`${name}: answered ${a.status} but accepted ${delta} spans`)
 
+    if (o.triage && c.abortAfterBytes === undefined) {
+      const stuck = await server.flushWithin(10_000)
+      const stored = Number((await server.rows<{ c: string }>('SELECT count() AS c FROM spans FINAL WHERE project_id = {p:String}', { p: o.attacker.project }))[0]?.c ?? 0)
+      const dead = server.deadLetters().length
+      const problem = stuck ?? (dead > 0 ? `${dead} file(s) in spool/dead` : stored !== attackerAccepted ? `acknowledged ${attackerAccepted} attacker spans so far, ${stored} stored` : undefined)
+      if (problem) {
+        culprit = { index: i, name, answer: snippet(a), problem }
+        violate(`storage broken by ${name}: ${problem}; it was answered ${snippet(a)}`)
+        break
+      }
+    }
     if (i % o.canaryEvery === o.canaryEvery - 1 && !(await sendCanary())) canaryFailures++
     if (i % 250 === 249) {
       const h = await send(server.url, { method: 'GET', path: '/healthz', timeoutMs: o.requestTimeoutMs })
@@ -209,5 +232,6 @@ export async function runCampaign(server: FuzzServer, o: CampaignOptions): Promi
     deadLetters,
     logs: importantLogs(server.logs),
     durationMs: Date.now() - started,
+    ...(culprit ? { culprit } : {}),
   }
 }

@@ -85,5 +85,5 @@ export async function acceptedSpans(app: FastifyInstance, project: string): Prom
 
 /** Log lines at error level or that mention ClickHouse refusing data, shortened for a report. */
 export function importantLogs(logs: string[], max = 8): string[] {
-  return logs.filter((l) => /"level":(50|60)|quarantine|rejected a spool segment|insert failed/.test(l)).slice(-max).map((l) => l.slice(0, 600))
+  return logs.filter((l) => /"level":(50|60)|quarantine|rejected a spool segment|insert failed/.test(l)).slice(-max).map((l) => l.trim().slice(0, 600))
 }
