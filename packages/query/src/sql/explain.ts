@@ -1,0 +1,69 @@
+import type { ClickHouseClient } from '@clickhouse/client'
+import { storeFailure } from '../db.js'
+import { errors, isQueryError } from '../errors.js'
+
+// TIMEOUT_EXCEEDED, MEMORY_LIMIT_EXCEEDED, TOO_MANY_ROWS_OR_BYTES, TOO_MANY_ROWS, TOO_SLOW, TOO_MANY_BYTES, TOO_MANY_COLUMNS
+export const LIMIT_CODES = new Set(['159', '241', '396', '158', '160', '307', '164'])
+
+export type ClickHouseSettings = NonNullable<Parameters<ClickHouseClient['query']>[0]['clickhouse_settings']>
+
+/**
+ * Runs EXPLAIN and returns its lines. The statement goes through `exec` with
+ * `default_format` rather than a FORMAT clause: over HTTP a trailing FORMAT
+ * binds to the explained SELECT, not to the EXPLAIN (ClickHouse issue #28575),
+ * and the reply was TabSeparated text that JSON parsing refused. Embedded,
+ * chdb maps default_format to its own output format, so both modes read the
+ * same TabSeparated lines.
+ */
+export async function explain(client: ClickHouseClient, kind: 'AST' | 'QUERY TREE', sql: string, settings: ClickHouseSettings): Promise<string[]> {
+  let text: string
+  try {
+    const rs = await client.exec({ query: `EXPLAIN ${kind} ${sql}`, clickhouse_settings: { ...settings, default_format: 'TabSeparated' } })
+    text = await readText(rs.stream)
+  } catch (err) {
+    throw analysisError(err)
+  }
+  return text
+    .split('\n')
+    .map(unescapeTsv)
+    .filter((l) => l.trim() !== '')
+}
+
+async function readText(stream: AsyncIterable<Buffer | string>): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+const TSV_ESCAPES: Record<string, string> = { b: '\b', f: '\f', r: '\r', n: '\n', t: '\t', '0': '\0', v: '\v' }
+
+/** One TabSeparated field back to its text (ClickHouse escapes \\, \t, \n, quotes and a few controls). */
+export function unescapeTsv(field: string): string {
+  return field.replace(/\\(.)/g, (_m, c: string) => TSV_ESCAPES[c] ?? c)
+}
+
+/** A limit hit while analysing is the analyst's limit; a store that failed is a 502; anything else ClickHouse refused is invalid SQL. */
+function analysisError(err: unknown): Error {
+  if (isQueryError(err)) return err
+  if (!isClickHouseException(err)) return storeFailure(err)
+  if (LIMIT_CODES.has(String((err as { code: string }).code))) return errors.SQL_LIMIT(firstLine(err))
+  return errors.SQL_INVALID(firstLine(err))
+}
+
+/** An exception ClickHouse raised for the query (numeric code), as opposed to a connection that failed. */
+export function isClickHouseException(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' && /^\d+$/.test(code)
+}
+
+/**
+ * Embedded, ClickHouse quotes the query with the SETTINGS clause our limits
+ * became (limitSettings puts readonly first); the clause is ours, not the
+ * analyst's, and its time budget differs on every call.
+ */
+const OUR_SETTINGS = /\s*SETTINGS readonly = '2'(?:, [a-z_0-9]+ = (?:'[^']*'|[\d.]+))*/g
+
+export function firstLine(err: unknown): string {
+  const line = String((err as Error).message ?? err).split('\n')[0] ?? 'error'
+  return line.replace(OUR_SETTINGS, '').slice(0, 500)
+}
