@@ -137,7 +137,7 @@ describe('wrapAnthropic', () => {
       await flush()
       expect(getStats().instrumentationErrors).toBe(1)
       expect(lines).toHaveLength(1)
-      expect(lines[0]).toContain('anthropic')
+      expect(lines[0]).toContain('in anthropic request')
       expect(lines[0]).toContain('text getter broke')
       expect(lines[0]).not.toContain('openai')
       await shutdown()
