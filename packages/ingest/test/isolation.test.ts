@@ -232,10 +232,15 @@ function probes(): Probe[] {
       name: `POST /drift by ${fname}`,
       method: 'POST',
       path: '/api/v1/drift',
-      body: { reference: { ...bf, from: FROM, to: MID }, current: { ...bf, from: MID, to: TO }, minSamples: 2, signals: ['input_tokens', 'latency', 'model', 'status', 'prompt', 'score:feedback', 'attr:tenant'] },
+      body: {
+        reference: { ...bf, from: FROM, to: MID },
+        current: { ...bf, from: MID, to: TO },
+        minSamples: 2,
+        signals: ['input_tokens', 'output_tokens', 'latency', 'cost', 'model', 'status', 'kind', 'service', 'finish_reason', 'prompt', 'completion', 'score:feedback', 'score:score-a', 'attr:tenant', 'attr_num:gen_ai.usage.input_tokens'],
+      },
     })
     for (const outcome of ['error_rate', 'refusal_rate', 'negative_feedback_rate', 'score_mean', 'latency_p95', 'output_length']) {
-      for (const groupBy of ['user', 'attr:tenant', 'resource:region', 'model', 'service', 'language']) {
+      for (const groupBy of ['user', 'user_prefix:6', 'attr:tenant', 'resource:region', 'model', 'service', 'language']) {
         if (fname !== 'no filter' && groupBy !== 'user') continue
         out.push({ name: `POST /bias ${outcome} by ${groupBy}, filter ${fname}`, method: 'POST', path: '/api/v1/bias', body: { groupBy, outcome, filter: { ...bf, from: FROM, to: TO }, minGroupSize: 1, refusalPhrases: ['cannot help'] } })
       }
@@ -244,6 +249,17 @@ function probes(): Probe[] {
   }
   for (const [dimension, ref, cur] of [['service', 'svc-a', 'svc-b'], ['model', 'model-a', 'model-b'], ['attr:tenant', 'tenant-a', 'tenant-b'], ['resource:region', 'region-a', 'region-b']] as const) {
     out.push({ name: `POST /drift by dimension ${dimension}`, method: 'POST', path: '/api/v1/drift', body: { dimension, reference: ref, current: cur, filter: { from: FROM, to: TO }, minSamples: 2 } })
+  }
+  // Scores A attached to B's trace and span, by a name only A uses.
+  for (const outcome of ['negative_feedback_rate', 'score_mean']) {
+    out.push({ name: `POST /bias ${outcome} of A's score name`, method: 'POST', path: '/api/v1/bias', body: { groupBy: 'user', outcome, score: 'score-a', minGroupSize: 1, filter: { from: FROM, to: TO } } })
+  }
+  out.push({ name: "POST /bias/counterfactual of A's score name", method: 'POST', path: '/api/v1/bias/counterfactual', body: { score: 'score-a', minPairs: 1 } })
+  // Keyset cursors that point into A's rows: B pages through its own rows only.
+  for (const [ms, id] of [[T0 + 6 * HOUR, 'ffffffffffffffff'], [T0 + HOUR + 1, hexId(8, 0xa0a0a0a0, 5)]] as const) {
+    const cursor = Buffer.from(JSON.stringify([ns(ms), id])).toString('base64url')
+    out.push({ name: `GET /spans after cursor ${id}`, method: 'GET', path: `/api/v1/spans?cursor=${cursor}&limit=2&from=${encodeURIComponent(FROM)}` })
+    out.push({ name: `GET /traces after cursor ${id}`, method: 'GET', path: `/api/v1/traces?cursor=${cursor}&limit=2&from=${encodeURIComponent(FROM)}` })
   }
   for (const id of [TRACE_A(0), TRACE_A(19), SHARED_TRACE, TRACE_B(0), TRACE_A(0).toUpperCase()]) out.push({ name: `GET /traces/${id}`, method: 'GET', path: `/api/v1/traces/${id}` })
   const at = encodeURIComponent(new Date(T0 + 6 * HOUR).toISOString())
