@@ -94,6 +94,9 @@ describe('POST /sql sandbox', () => {
     "SELECT logTrace('x')",
     'SELECT count() FROM numbers(3) WHERE toString(number) != buildId()',
     'SELECT (SELECT version()) AS v',
+    'SELECT _database FROM spans',
+    'SELECT _table FROM spans',
+    'SELECT x FROM (SELECT _database AS x FROM scores)',
   ])('refuses %s, which reveals server identity or state, with SPANLENS_SQL_FORBIDDEN', async (query) => {
     await expect(run(query)).rejects.toMatchObject({ code: 'SPANLENS_SQL_FORBIDDEN', statusCode: 403 })
   })
@@ -103,6 +106,10 @@ describe('POST /sql sandbox', () => {
     expect(err).toMatchObject({ code: 'SPANLENS_SQL_INVALID' })
     expect((err as Error).message).toContain('no_such_column')
     expect((err as Error).message).not.toMatch(/SETTINGS|max_memory_usage|max_execution_time/)
+  })
+
+  it('a column of the analyst\'s own that starts with an underscore is not a virtual column', async () => {
+    expect((await run('SELECT _table FROM (SELECT 1 AS _table)')).data).toEqual([{ _table: 1 }])
   })
 
   it('keeps tabs, quotes and backslashes in literals and aliases intact through the analysis', async () => {

@@ -42,6 +42,13 @@ export const FUNCTION_DENY = new Set([
 /** Name prefixes refused the same way: families of the above, and ClickHouse's internal `__` functions. */
 const FUNCTION_DENY_PREFIX = ['dict', 'filesystem', 'zookeeper', 'url', 's3', 'remote', '__']
 
+/**
+ * Virtual columns that describe where rows live rather than what they hold:
+ * `_database` answered `spanlens` and `_table` `analyst_spans` through the views,
+ * the same facts as currentDatabase(). Refused as the analyzer resolves them.
+ */
+const VIRTUAL_COLUMN_DENY = /^_(database|table|shard_num|part\w*|partition\w*|row_exists|block_\w+|disk_name|path|file|size|time|etag|sample_factor)$/
+
 export function isDeniedFunction(name: string): boolean {
   const fn = name.toLowerCase()
   return FUNCTION_DENY.has(fn) || FUNCTION_DENY_PREFIX.some((p) => fn.startsWith(p))
@@ -96,6 +103,7 @@ export function checkAst(nodes: AstNode[]): void {
 
 /** After the rewrite, ClickHouse's analyzer must see no table but our views and allowed ones. */
 export function checkQueryTree(lines: string[], database: string): void {
+  checkVirtualColumns(lines)
   const views = new Set(Object.values(ANALYST_TABLES).map((v) => `${database}.${v}`))
   for (const line of lines) {
     const table = /^\s*TABLE id: \d+.*?, table_name: (\S+)/.exec(line)
@@ -108,5 +116,21 @@ export function checkQueryTree(lines: string[], database: string): void {
     // The analyzer names every function by its canonical name, so an alias the AST check missed is caught here.
     const call = /^\s*FUNCTION id: \d+, function_name: ([^,\s]+)/.exec(line)
     if (call && isDeniedFunction(call[1] as string)) throw errors.SQL_FORBIDDEN(`function ${call[1]} is not allowed`)
+
+  }
+}
+
+/** A column read straight from a table or table function (not a subquery's) may not be a refused virtual column. */
+function checkVirtualColumns(lines: string[]): void {
+  const tables = new Set<string>()
+  for (const line of lines) {
+    const t = /^\s*TABLE(?:_FUNCTION)? id: (\d+),/.exec(line)
+    if (t) tables.add(t[1] as string)
+  }
+  for (const line of lines) {
+    const c = /^\s*COLUMN id: \d+, column_name: ([^,\s]+),.*\bsource_id: (\d+)/.exec(line)
+    if (c && tables.has(c[2] as string) && VIRTUAL_COLUMN_DENY.test(c[1] as string)) {
+      throw errors.SQL_FORBIDDEN(`virtual column ${c[1]} is not allowed`)
+    }
   }
 }
