@@ -27,7 +27,8 @@ export interface SpanlensAITelemetry {
   executeTool<T>(options: { callId: string; toolCallId: string; execute: () => PromiseLike<T> }): PromiseLike<T>
 }
 
-interface Operation {
+/** One generateText/streamText/embed… call, by the callId the AI SDK gives its events. */
+interface AiCall {
   root: Span
   ctx: Context
   rt: Runtime
@@ -46,8 +47,8 @@ interface Operation {
  * span is active where the call was made.
  */
 export function spanlensAITelemetry(): SpanlensAITelemetry {
-  const ops = new Map<string, Operation>()
-  const get = (e: unknown): Operation | undefined => (isObj(e) && typeof e.callId === 'string' ? ops.get(e.callId) : undefined)
+  const ops = new Map<string, AiCall>()
+  const get = (e: unknown): AiCall | undefined => (isObj(e) && typeof e.callId === 'string' ? ops.get(e.callId) : undefined)
   const guard = (where: string, fn: () => void) => {
     try {
       fn()
@@ -55,7 +56,7 @@ export function spanlensAITelemetry(): SpanlensAITelemetry {
       diag.instrumentationError(`ai telemetry ${where}`, err)
     }
   }
-  const closeAll = (op: Operation, err: unknown, aborted: boolean) => {
+  const closeAll = (op: AiCall, err: unknown, aborted: boolean) => {
     const close = (s: Span) => {
       if (aborted) {
         s.setAttribute(ATTR.errorType, 'aborted')
@@ -87,7 +88,7 @@ export function spanlensAITelemetry(): SpanlensAITelemetry {
         const parent = context.active()
         const name = str(e.functionId) ?? operationId
         const root = rt.tracer.startSpan(name, { attributes: attrs }, parent)
-        const op: Operation = {
+        const op: AiCall = {
           root,
           ctx: trace.setSpan(parent, root),
           rt,
@@ -257,7 +258,7 @@ export function spanlensAITelemetry(): SpanlensAITelemetry {
   }
 }
 
-function toolSpan(op: Operation, call: Obj): { span: Span; ctx: Context } {
+function toolSpan(op: AiCall, call: Obj): { span: Span; ctx: Context } {
   const id = str(call.toolCallId) ?? ''
   const existing = op.tools.get(id)
   if (existing) return existing
