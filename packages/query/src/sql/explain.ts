@@ -63,7 +63,10 @@ export function isClickHouseException(err: unknown): boolean {
  */
 const OUR_SETTINGS = /\s*SETTINGS readonly = '2'(?:, [a-z_0-9]+ = (?:'[^']*'|[\d.]+))*/g
 
+/** A ClickHouse server ends its messages with its version, which the sandbox does not reveal. */
+const SERVER_VERSION = /\s*\(version [\d.]+(?: \([^)]*\))?\)/g
+
 export function firstLine(err: unknown): string {
   const line = String((err as Error).message ?? err).split('\n')[0] ?? 'error'
-  return line.replace(OUR_SETTINGS, '').slice(0, 500)
+  return line.replace(OUR_SETTINGS, '').replace(SERVER_VERSION, '').slice(0, 500)
 }
