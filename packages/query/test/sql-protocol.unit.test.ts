@@ -59,7 +59,7 @@ describe('POST /sql analysis protocol (the same embedded and over HTTP)', () => 
     const err = Object.assign(new Error('Syntax error: failed at position 1 (SELEC): SELEC 1. Expected one of: Query. (SYNTAX_ERROR) (version 24.8.4.13 (official build))'), { code: '62', type: 'SYNTAX_ERROR' })
     const client = { exec: async () => Promise.reject(err) } as unknown as ClickHouseClient
     const limits = { maxExecutionSeconds: 1, maxMemoryBytes: 1 << 26, maxResultRows: 1 }
-    const refused = await runSandboxedSql(client, 'p1', 'SELEC 1', { database: 'spanlens', limits }).catch((e: unknown) => e as Error)
+    const refused = (await runSandboxedSql(client, 'p1', 'SELEC 1', { database: 'spanlens', limits }).catch((e: unknown) => e)) as Error
     expect(refused).toMatchObject({ code: 'SPANLENS_SQL_INVALID' })
     expect(refused.message).toContain('SYNTAX_ERROR')
     expect(refused.message).not.toMatch(/version|24\.8/)
