@@ -52,6 +52,8 @@ describe('the OTLP fuzzer library', () => {
     expect(spansInBody('protobuf', pb, false)).toBe(spansOf(req).length)
     expect(spansInBody('json', requestJsonBytes(req), false)).toBe(spansOf(req).length)
     expect(spansInBody('json', Buffer.from('{"resourceSpans": ['), false)).toBeUndefined()
+    expect(spansInBody('json', Buffer.from('{"resource_spans":[{"scope_spans":[{"spans":[{},{}]}]}]}'), false)).toBe(2)
+    expect(spansInBody('json', Buffer.from('{"resource_spans":[],"resourceSpans":[]}'), false)).toBeUndefined()
     expect(spansInBody('protobuf', Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]), false)).toBeUndefined()
   })
 

@@ -31,8 +31,24 @@ export function spansInBody(format: 'protobuf' | 'json', body: Buffer, gzip: boo
   const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : [])
   const obj = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {})
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return undefined
-  return arr(obj(doc).resourceSpans).reduce<number>(
-    (n, r) => n + arr(obj(r).scopeSpans).reduce<number>((m, s) => m + arr(obj(s).spans).length, 0),
+  // proto3 JSON: a parser accepts the lowerCamelCase name and the proto field name. Both at
+  // once is a field given twice, which the mapping leaves undefined: no count is promised.
+  const field = (o: Record<string, unknown>, camel: string, snake: string): unknown[] | 'ambiguous' => {
+    if (o[camel] !== undefined && o[snake] !== undefined) return 'ambiguous'
+    return arr(o[camel] ?? o[snake])
+  }
+  let ambiguous = false
+  const list = (o: Record<string, unknown>, camel: string, snake: string): unknown[] => {
+    const v = field(o, camel, snake)
+    if (v === 'ambiguous') {
+      ambiguous = true
+      return []
+    }
+    return v
+  }
+  const count = list(obj(doc), 'resourceSpans', 'resource_spans').reduce<number>(
+    (n, r) => n + list(obj(r), 'scopeSpans', 'scope_spans').reduce<number>((m, s) => m + arr(obj(s).spans).length, 0),
     0,
   )
+  return ambiguous ? undefined : count
 }
