@@ -1,10 +1,7 @@
 #!/usr/bin/env node
-import { buildServer } from './server.js'
-import { loadConfig } from './config/load.js'
-import { createLogger } from './logger.js'
-import { createStore, migrate } from './store/index.js'
+import { parseArgs } from 'node:util'
+import { loadConfig, type LoadConfigOptions } from './config/load.js'
 import { isSpanlensError } from './errors.js'
-import { runCli } from '@spanlens/query'
 
 const QUERY_COMMANDS = new Set(['traces', 'drift', 'bias', 'slo', 'sql'])
 
@@ -12,6 +9,9 @@ const USAGE = `usage: spanlens <command>
 
   serve      start the server (OTLP ingest, query API) on SPANLENS_HOST:SPANLENS_PORT
   migrate    apply pending ClickHouse migrations and exit
+  clickhouse serve [--data-dir DIR] [--host H] [--http-port P] [--tcp-port P] [--config-file F]
+             run the bundled ClickHouse engine as a server on SPANLENS_DATA_DIR/clickhouse
+             (HTTP 8123 and native TCP 9000 on 127.0.0.1 by default; see docs/clickhouse.md)
   traces | drift | bias | slo | sql
              query a running server over HTTP (--url, --api-key; see --help of each)
 
@@ -24,6 +24,8 @@ async function main(argv: string[]): Promise<number> {
       return serve()
     case 'migrate':
       return runMigrate()
+    case 'clickhouse':
+      return clickhouse(rest)
     case undefined:
     case '-h':
     case '--help':
@@ -31,14 +33,21 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${USAGE}\n`)
       return command === undefined ? 1 : 0
     default: {
-      if (QUERY_COMMANDS.has(command)) return runCli([command, ...rest])
+      if (QUERY_COMMANDS.has(command)) {
+        const { runCli } = await import('@spanlens/query')
+        return runCli([command, ...rest])
+      }
       process.stderr.write(`unknown command ${JSON.stringify(command)}\n${USAGE}\n`)
       return 1
     }
   }
 }
 
+// Commands import what they use when they run: the engine process of
+// `clickhouse serve` must not load chdb's Node addon (a second engine binding).
 async function serve(): Promise<number> {
+  const { buildServer } = await import('./server.js')
+  const { createLogger } = await import('./logger.js')
   const config = loadConfig()
   const logger = createLogger(config.logLevel)
   const app = await buildServer(config, { logger })
@@ -66,6 +75,7 @@ async function serve(): Promise<number> {
 }
 
 async function runMigrate(): Promise<number> {
+  const { createStore, migrate } = await import('./store/index.js')
   const config = loadConfig()
   const store = await createStore(config.store)
   try {
@@ -79,6 +89,67 @@ async function runMigrate(): Promise<number> {
   } finally {
     await store.close()
   }
+}
+
+const CLICKHOUSE_USAGE = `usage: spanlens clickhouse serve [options]
+
+  --data-dir DIR      SPANLENS_DATA_DIR (default .spanlens); the engine's data is DIR/clickhouse
+  --host HOST         SPANLENS_CLICKHOUSE_SERVE_HOST (default 127.0.0.1); another address needs
+                      SPANLENS_CLICKHOUSE_PASSWORD
+  --http-port PORT    SPANLENS_CLICKHOUSE_SERVE_HTTP_PORT (default 8123)
+  --tcp-port PORT     SPANLENS_CLICKHOUSE_SERVE_TCP_PORT (default 9000)
+  --config-file FILE  SPANLENS_CLICKHOUSE_SERVE_CONFIG_FILE: ClickHouse XML/YAML merged into the
+                      generated config (remote_servers, macros)
+
+The user is SPANLENS_CLICKHOUSE_USER (default "default") with SPANLENS_CLICKHOUSE_PASSWORD.`
+
+async function clickhouse(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv
+  if (sub === '__engine') {
+    // Internal: the engine process that serveClickHouse spawns (clickhouse-server/engine.ts).
+    const { runEngineFromParent } = await import('./clickhouse-server/engine.js')
+    return runEngineFromParent()
+  }
+  if (sub !== 'serve') {
+    process.stdout.write(`${CLICKHOUSE_USAGE}\n`)
+    return sub === '-h' || sub === '--help' ? 0 : 1
+  }
+  let parsed
+  try {
+    parsed = parseClickHouseArgs(rest)
+  } catch (err) {
+    process.stderr.write(`spanlens clickhouse serve: ${(err as Error).message}\n${CLICKHOUSE_USAGE}\n`)
+    return 1
+  }
+  const values = parsed.values
+  if (values.help) {
+    process.stdout.write(`${CLICKHOUSE_USAGE}\n`)
+    return 0
+  }
+  const overrides: LoadConfigOptions['overrides'] = {
+    SPANLENS_DATA_DIR: values['data-dir'],
+    SPANLENS_CLICKHOUSE_SERVE_HOST: values.host,
+    SPANLENS_CLICKHOUSE_SERVE_HTTP_PORT: values['http-port'],
+    SPANLENS_CLICKHOUSE_SERVE_TCP_PORT: values['tcp-port'],
+    SPANLENS_CLICKHOUSE_SERVE_CONFIG_FILE: values['config-file'],
+  }
+  const { serveClickHouse } = await import('./clickhouse-server/serve.js')
+  return serveClickHouse(loadConfig({ overrides }))
+}
+
+function parseClickHouseArgs(args: string[]) {
+  return parseArgs({
+    args,
+    options: {
+      'data-dir': { type: 'string' },
+      host: { type: 'string' },
+      'http-port': { type: 'string' },
+      'tcp-port': { type: 'string' },
+      'config-file': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  })
 }
 
 main(process.argv.slice(2)).then(
