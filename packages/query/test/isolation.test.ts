@@ -87,3 +87,14 @@ describe('one project cannot starve another', () => {
     expect(p2Ms).toBeLessThan(10_000)
   })
 })
+
+describe('scores are not analyst queries', () => {
+  it('a burst of score posts from one project is stored, not refused with 429', async () => {
+    const posts = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        app.inject({ method: 'POST', url: '/api/v1/scores', headers: as('p1'), payload: { traceId: 'ab'.repeat(16), name: 'thumbs', value: i % 2 } }),
+      ),
+    )
+    expect(posts.map((r) => r.statusCode)).toEqual(Array(30).fill(201))
+  })
+})
