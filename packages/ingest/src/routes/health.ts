@@ -42,16 +42,17 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
    * and ingest's inserts go before queued queries. Remote mode pings over HTTP,
    * which no query holds up, and has no activity to consult.
    */
-  const checkStore = async (): Promise<{ check: StoreCheck; busySeconds: number | null }> => {
+  const checkStore = async (): Promise<{ check: StoreCheck; busySeconds: number | null; queued: number | null }> => {
     const answered = await Promise.race([
       ping(),
       new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), pingTimeoutMs).unref()),
     ])
     const activity = opts.store.activity?.()
     const busySeconds = activity?.busySince != null ? (Date.now() - activity.busySince) / 1000 : null
-    if (answered === true) return { check: 'ok', busySeconds }
-    if (answered === 'timeout' && busySeconds !== null && busySeconds * 1000 < stallMs) return { check: 'busy', busySeconds }
-    return { check: 'unreachable', busySeconds }
+    const queued = activity?.queued ?? null
+    if (answered === true) return { check: 'ok', busySeconds, queued }
+    if (answered === 'timeout' && busySeconds !== null && busySeconds * 1000 < stallMs) return { check: 'busy', busySeconds, queued }
+    return { check: 'unreachable', busySeconds, queued }
   }
 
   app.get('/healthz', async () => ({ status: 'ok' }))
@@ -68,7 +69,9 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
     return reply.code(ready ? 200 : 503).send({
       status: ready ? 'ready' : 'not_ready',
       checks,
+      // Embedded only (null remote): how long the running call has run, and the calls waiting behind it.
       storeBusySeconds: store.busySeconds,
+      storeQueuedCalls: store.queued,
       spool: { bytes: spool.bytes, segments: spool.segments, oldestAgeSeconds: spool.oldestAgeMs() / 1000 },
       lastInsertError: opts.pipeline.inserter.lastError?.message ?? null,
     })

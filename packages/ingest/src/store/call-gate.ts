@@ -15,7 +15,6 @@ export class CallGate {
   private readonly waiting: Record<Lane, Array<() => void>> = { ingest: [], query: [] }
   /** Start times of the calls running now, oldest first. */
   private readonly started: number[] = []
-  private lastCompletedAt: number | null = null
 
   constructor(private readonly limit: number) {}
 
@@ -28,14 +27,13 @@ export class CallGate {
       return await call()
     } finally {
       this.started.splice(this.started.indexOf(startedAt), 1)
-      this.lastCompletedAt = Date.now()
       this.release()
     }
   }
 
   /** What the engine is doing now, for a readiness probe that must not wait behind a long query. */
-  activity(): { busySince: number | null; lastCompletedAt: number | null; queued: number } {
-    return { busySince: this.started[0] ?? null, lastCompletedAt: this.lastCompletedAt, queued: this.queued }
+  activity(): { busySince: number | null; queued: number } {
+    return { busySince: this.started[0] ?? null, queued: this.queued }
   }
 
   /** Calls waiting for their turn. */

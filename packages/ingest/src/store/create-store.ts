@@ -60,8 +60,6 @@ export interface Store {
 export interface StoreActivity {
   /** When the call now running started (epoch ms), or null when the engine is idle. */
   busySince: number | null
-  /** When the engine last finished a call, successful or not (epoch ms), or null before the first. */
-  lastCompletedAt: number | null
   /** Calls waiting for the engine. */
   queued: number
   /** Bytes of a failed call's output thrown away so that no later call received them. */
@@ -121,13 +119,15 @@ async function openEmbedded(config: StoreConfig): Promise<Store> {
     target: `embedded:${dir}`,
     async insertRaw(insert) {
       await gate.run('ingest', () =>
-        leftovers.run(() => chdb.rawInsert({
-          table: `${config.database}.${insert.table}`,
-          columns: insert.columns,
-          format: insert.format,
-          values: insert.body.length === 1 ? (insert.body[0] as Buffer) : Buffer.concat(insert.body),
-          ...(insert.settings ? { settings: insert.settings } : {}),
-        })),
+        leftovers.run(() =>
+          chdb.rawInsert({
+            table: `${config.database}.${insert.table}`,
+            columns: insert.columns,
+            format: insert.format,
+            values: insert.body.length === 1 ? (insert.body[0] as Buffer) : Buffer.concat(insert.body),
+            ...(insert.settings ? { settings: insert.settings } : {}),
+          }),
+        ),
       )
     },
     async insertFile(insert) {
