@@ -7,7 +7,8 @@
  * in fresh processes) to name the cases that did it, up to --culprits of them.
  *
  *   cd bench && node --conditions=@spanlens/source --import tsx fuzz/otlp-fuzz.ts --minutes 30
- *   (--seed N to start from a given seed, --cases N per campaign, --culprits N, --no-triage)
+ *   (--seed N to start from a given seed, --cases N per campaign, --culprits N, --no-triage,
+ *    --concurrency N for odd seeds, --aborts per mille, --stalled uploads held open)
  *
  * Rerun one seed in CI's test: SPANLENS_FUZZ_SEED=<seed> SPANLENS_FUZZ_CASES=<n> npx vitest run packages/ingest/test/otlp-fuzz.test.ts
  * Not part of the CI suite. Prints its command, machine and findings; exits 1 when it found any.
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     'max-ms': { type: 'string', default: '600000' },
     aborts: { type: 'string', default: '10' },
     stalled: { type: 'string', default: '10' },
+    concurrency: { type: 'string', default: '4' },
   },
 })
 
@@ -56,6 +58,7 @@ async function child(): Promise<void> {
       from: Number(values.from),
       skip: new Set(values.skip ? values.skip.split(',').map(Number) : []),
       triage: values.child === 'triage',
+      concurrency: Number(values.concurrency),
       ...(Number(values.stalled) > 0 ? { stalled: { project: HOG, count: Number(values.stalled) } } : {}),
     })
     process.stdout.write(`\nREPORT ${JSON.stringify(report)}\n`)
@@ -94,7 +97,10 @@ async function parent(): Promise<void> {
   let totalCases = 0
   for (let seed = firstSeed; Date.now() - started < budgetMs; seed++) {
     const left = budgetMs - (Date.now() - started)
-    const args = ['--child', 'campaign', '--seed', String(seed), '--cases', String(values.cases), '--max-ms', String(Math.max(10_000, left)), '--aborts', String(values.aborts), '--stalled', String(values.stalled)]
+    // Odd seeds send --concurrency requests at once (exporters do); even ones one at a time, so
+    // each reply's count is checked against the server's counter.
+    const concurrency = seed % 2 === 1 ? String(values.concurrency) : '1'
+    const args = ['--child', 'campaign', '--seed', String(seed), '--cases', String(values.cases), '--max-ms', String(Math.max(10_000, left)), '--aborts', String(values.aborts), '--stalled', String(values.stalled), '--concurrency', concurrency]
     const report = await runChild(args, left + 180_000)
     if (typeof report === 'string') {
       findings.push(`seed ${seed}: ${report}`)
@@ -102,7 +108,7 @@ async function parent(): Promise<void> {
       continue
     }
     totalCases += report.casesRun
-    console.log(`seed ${seed}: ${report.casesRun} cases in ${(report.durationMs / 1000).toFixed(0)} s, statuses ${JSON.stringify(report.statuses)}, ${report.violations.length} violations`)
+    console.log(`seed ${seed} (concurrency ${concurrency}): ${report.casesRun} cases in ${(report.durationMs / 1000).toFixed(0)} s, statuses ${JSON.stringify(report.statuses)}, ${report.violations.length} violations`)
     for (const v of report.violations) {
       findings.push(`seed ${seed}: ${v}`)
       console.log(`  ${v}`)

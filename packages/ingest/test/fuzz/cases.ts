@@ -1,4 +1,4 @@
-import { gzipSync } from 'node:zlib'
+import { deflateSync, gzipSync } from 'node:zlib'
 import { baseRequest, nowNs, requestJsonDoc, requestWire, spliceBytes } from './model.js'
 import { mutateModel } from './mutate-model.js'
 import { mutateBytes, mutateTree } from './mutate-proto.js'
@@ -12,7 +12,9 @@ export interface FuzzCase {
   seed: number
   index: number
   format: Format
-  gzip: boolean
+  /** How the body is compressed (what the oracle undoes), and the headers that say so, spelled as drawn. */
+  compression: 'none' | 'gzip' | 'deflate'
+  headers: { 'content-type': string; 'content-encoding'?: string }
   body: Buffer
   /** What was done to the valid request, in order: the case's name in failure messages. */
   labels: string[]
@@ -21,6 +23,16 @@ export interface FuzzCase {
 }
 
 export const CONTENT_TYPE: Record<Format, string> = { protobuf: 'application/x-protobuf', json: 'application/json' }
+/** Other ways to write the same media type; and a few that name another. */
+const TYPE_SPELLINGS: Record<Format, readonly string[]> = {
+  protobuf: ['application/protobuf', 'Application/X-Protobuf', 'application/x-protobuf; charset=binary', 'application/x-protobuf;', 'application/json', 'application/grpc'],
+  json: ['application/json; charset=utf-8', 'APPLICATION/JSON', 'application/json;charset=latin1', 'application/json ; q=1', 'application/x-protobuf', 'text/json'],
+}
+const ENCODING_SPELLINGS: Record<'none' | 'gzip' | 'deflate', readonly string[]> = {
+  none: ['identity', 'IDENTITY', '', 'br', 'compress', 'gzip', 'deflate'],
+  gzip: ['GZIP', 'x-gzip', ' gzip ', 'gzip, identity', 'identity', 'deflate'],
+  deflate: ['DEFLATE', 'deflate, identity', 'gzip', 'identity'],
+}
 
 /**
  * Case `index` of the campaign `seed`: a valid OTLP request (baseRequest) with
@@ -63,19 +75,28 @@ export function makeCase(seed: number, index: number, opts: { service: string; a
       labels.push(m.label)
     }
   }
-  const gzip = rng.bool(0.2)
-  if (gzip) {
-    body = gzipSync(body)
-    labels.push('gzip')
+  const compression = rng.weighted<'none' | 'gzip' | 'deflate'>([[15, 'none'], [4, 'gzip'], [1, 'deflate']])
+  if (compression !== 'none') {
+    body = compression === 'gzip' ? gzipSync(body) : deflateSync(body)
+    labels.push(compression)
     if (rng.bool(0.05)) {
       const m = mutateBytes(rng, body)
       body = m.body
-      labels.push(`gzip+${m.label}`)
+      labels.push(`${compression}+${m.label}`)
     }
+  }
+  const headers: FuzzCase['headers'] = { 'content-type': CONTENT_TYPE[format], ...(compression !== 'none' ? { 'content-encoding': compression } : {}) }
+  if (rng.bool(0.06)) {
+    headers['content-type'] = rng.pick(TYPE_SPELLINGS[format])
+    labels.push(`contentType(${headers['content-type']})`)
+  }
+  if (rng.bool(0.04)) {
+    headers['content-encoding'] = rng.pick(ENCODING_SPELLINGS[compression])
+    labels.push(`contentEncoding(${JSON.stringify(headers['content-encoding'])})`)
   }
   const abort = rng.bool(opts.abortRate ?? 0)
   if (abort) labels.push('abortMidBody')
-  return { seed, index, format, gzip, body, labels, ...(abort ? { abortAfterBytes: Math.floor(body.length / 2) } : {}) }
+  return { seed, index, format, compression, headers, body, labels, ...(abort ? { abortAfterBytes: Math.floor(body.length / 2) } : {}) }
 }
 
 /** How to rerun one case: SPANLENS_FUZZ_SEED=<seed> and the case index. */

@@ -1,4 +1,4 @@
-import { gunzipSync } from 'node:zlib'
+import { deflateSync, gunzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { otlpTypes } from '../helpers/proto.js'
 import { makeCase } from './cases.js'
@@ -49,12 +49,13 @@ describe('the OTLP fuzzer library', () => {
   it('counts spans the way a client does, and nothing for a body that is not a request', () => {
     const req = baseRequest(new Rng(3), { service: 'svc' })
     const pb = encodeMessage(requestWire(req))
-    expect(spansInBody('protobuf', pb, false)).toBe(spansOf(req).length)
-    expect(spansInBody('json', requestJsonBytes(req), false)).toBe(spansOf(req).length)
-    expect(spansInBody('json', Buffer.from('{"resourceSpans": ['), false)).toBeUndefined()
-    expect(spansInBody('json', Buffer.from('{"resource_spans":[{"scope_spans":[{"spans":[{},{}]}]}]}'), false)).toBe(2)
-    expect(spansInBody('json', Buffer.from('{"resource_spans":[],"resourceSpans":[]}'), false)).toBeUndefined()
-    expect(spansInBody('protobuf', Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]), false)).toBeUndefined()
+    expect(spansInBody('protobuf', pb, 'none')).toBe(spansOf(req).length)
+    expect(spansInBody('protobuf', deflateSync(pb), 'deflate')).toBe(spansOf(req).length)
+    expect(spansInBody('json', requestJsonBytes(req), 'none')).toBe(spansOf(req).length)
+    expect(spansInBody('json', Buffer.from('{"resourceSpans": ['), 'none')).toBeUndefined()
+    expect(spansInBody('json', Buffer.from('{"resource_spans":[{"scope_spans":[{"spans":[{},{}]}]}]}'), 'none')).toBe(2)
+    expect(spansInBody('json', Buffer.from('{"resource_spans":[],"resourceSpans":[]}'), 'none')).toBeUndefined()
+    expect(spansInBody('protobuf', Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]), 'none')).toBeUndefined()
   })
 
   it('reaches every kind of mutation and both encodings within a few hundred cases', () => {
@@ -64,10 +65,10 @@ describe('the OTLP fuzzer library', () => {
       const c = makeCase(99, i, { service: 's', abortRate: 0.02 })
       formats.add(c.format)
       for (const l of c.labels) labels.add(l.replace(/\(.*$/, ''))
-      if (c.gzip && !c.labels.some((l) => l.startsWith('gzip+'))) expect(() => gunzipSync(c.body)).not.toThrow()
+      if (c.compression === 'gzip' && !c.labels.some((l) => l.startsWith('gzip+'))) expect(() => gunzipSync(c.body)).not.toThrow()
     }
     expect([...formats].sort()).toEqual(['json', 'protobuf'])
-    for (const want of ['edgeTime', 'manyDays', 'invalidUtf8', 'edgeNumbers', 'lengthLie', 'wireTypeSwap', 'bitFlips', 'truncate', 'json.edgeTime', 'json.idForm', 'gzip', 'abortMidBody']) {
+    for (const want of ['edgeTime', 'manyDays', 'invalidUtf8', 'edgeNumbers', 'lengthLie', 'wireTypeSwap', 'bitFlips', 'truncate', 'json.edgeTime', 'json.idForm', 'gzip', 'deflate', 'contentType', 'contentEncoding', 'abortMidBody']) {
       expect(labels, want).toContain(want)
     }
   })

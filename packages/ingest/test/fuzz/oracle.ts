@@ -1,4 +1,4 @@
-import { gunzipSync } from 'node:zlib'
+import { gunzipSync, inflateSync } from 'node:zlib'
 import { otlpTypes } from '../helpers/proto.js'
 
 /**
@@ -7,10 +7,10 @@ import { otlpTypes } from '../helpers/proto.js'
  * the server's own decoder. undefined = the body is not a request at all, so an
  * acknowledgement of it promises nothing countable.
  */
-export function spansInBody(format: 'protobuf' | 'json', body: Buffer, gzip: boolean): number | undefined {
+export function spansInBody(format: 'protobuf' | 'json', body: Buffer, compression: 'none' | 'gzip' | 'deflate'): number | undefined {
   let raw: Buffer
   try {
-    raw = gzip ? gunzipSync(body) : body
+    raw = compression === 'gzip' ? gunzipSync(body) : compression === 'deflate' ? inflateSync(body) : body
   } catch {
     return undefined
   }
