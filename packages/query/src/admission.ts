@@ -20,9 +20,19 @@ export interface AdmissionLimits {
  * each project's turn whole. Remote servers run queries in parallel; 8 in all
  * stays under clickhouse-js's 10 keep-alive sockets, leaving two for ingest.
  */
-export const DEFAULT_ADMISSION: Record<'embedded' | 'remote', AdmissionLimits> = {
-  embedded: { perProject: 1, total: 1, queuePerProject: 8, queueTimeoutMs: 30_000 },
-  remote: { perProject: 4, total: 8, queuePerProject: 32, queueTimeoutMs: 30_000 },
+export const DEFAULT_ADMISSION: Record<'embedded' | 'remote', Omit<AdmissionLimits, 'queueTimeoutMs'>> = {
+  embedded: { perProject: 1, total: 1, queuePerProject: 8 },
+  remote: { perProject: 4, total: 8, queuePerProject: 32 },
+}
+
+/**
+ * The defaults for a mode. A request waits at least for the query running
+ * ahead of it, which may take the whole SQL time limit, so the wait allowed is
+ * twice that limit (30 s at least): with a 30 s limit, a 30 s wait answered 429
+ * to the request queued right behind a query that ran to its limit.
+ */
+export function defaultAdmission(mode: 'embedded' | 'remote', sqlMaxExecutionSeconds: number): AdmissionLimits {
+  return { ...DEFAULT_ADMISSION[mode], queueTimeoutMs: Math.max(30_000, 2 * sqlMaxExecutionSeconds * 1000) }
 }
 
 interface Waiter {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { QueryAdmission } from '../src/index.js'
+import { defaultAdmission, QueryAdmission } from '../src/index.js'
 
 /** A query that runs until released, recording the order queries started in. */
 function gatedQueries() {
@@ -61,5 +61,10 @@ describe('query admission', () => {
     const admission = new QueryAdmission({ perProject: 1, total: 1, queuePerProject: 1, queueTimeoutMs: 1_000 })
     await expect(admission.run('a', () => Promise.reject(new Error('boom')))).rejects.toThrow('boom')
     await expect(admission.run('a', async () => 'next')).resolves.toBe('next')
+  })
+
+  it('by default waits twice the SQL time limit, so the request behind a query that runs to its limit still gets its turn', () => {
+    expect(defaultAdmission('embedded', 30)).toMatchObject({ total: 1, queueTimeoutMs: 60_000 })
+    expect(defaultAdmission('remote', 5).queueTimeoutMs).toBe(30_000)
   })
 })

@@ -4,7 +4,7 @@ import { z } from 'zod'
 import { bias } from '../bias/report.js'
 import { counterfactual } from '../bias/counterfactual.js'
 import { drift } from '../drift/report.js'
-import { type AdmissionLimits, DEFAULT_ADMISSION, QueryAdmission } from '../admission.js'
+import { type AdmissionLimits, defaultAdmission, QueryAdmission } from '../admission.js'
 import { errors, isQueryError, toQueryError } from '../errors.js'
 import { filterFromQuery } from '../filters.js'
 import { recordScore } from '../scores/record.js'
@@ -29,7 +29,7 @@ export interface QueryRoutesOptions {
   mode: 'embedded' | 'remote'
   sloFile?: string
   sql: { maxExecutionSeconds: number; maxMemoryBytes: number; maxResultRows: number }
-  /** Per-project query concurrency and queue; defaults by mode in DEFAULT_ADMISSION. */
+  /** Per-project query concurrency and queue; defaults from defaultAdmission() (admission.ts). */
   admission?: Partial<AdmissionLimits>
 }
 
@@ -56,7 +56,7 @@ function listOptions(q: Query) {
  */
 export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, opts) => {
   const { client } = opts
-  const admission = new QueryAdmission({ ...DEFAULT_ADMISSION[opts.mode], ...opts.admission })
+  const admission = new QueryAdmission({ ...defaultAdmission(opts.mode, opts.sql.maxExecutionSeconds), ...opts.admission })
   /** Runs a handler's store work in the caller project's turn (admission.ts). */
   const admitted = <T>(request: FastifyRequest, work: (project: string) => Promise<T>): Promise<T> => {
     const p = project(request)
