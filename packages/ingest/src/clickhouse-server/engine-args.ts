@@ -30,14 +30,17 @@ export function stopStatement(token: string): string {
 }
 
 /**
- * argv for chdb_query_cmdline. TCP starts before HTTP, so a `/ping` answer
- * means both listeners are up.
+ * argv for chdb_query_cmdline. `--ignore-error`: without it, the cancelled
+ * blocking statement made the engine process exit with 1 from inside
+ * clickhouse-local instead of returning. It also hides a failed
+ * `SYSTEM START LISTEN`, so the supervisor checks both listeners itself.
  */
 export function engineArgv(served: ServedClickHouse, configFile: string, token: string): string[] {
   return [
     'clickhouse',
     `--config-file=${configFile}`,
     `--path=${served.dataDir}`,
+    '--ignore-error',
     '--multiquery',
     `--query=SYSTEM START LISTEN TCP; SYSTEM START LISTEN HTTP; ${blockingStatement(token)}`,
   ]
@@ -124,4 +127,14 @@ function xmlName(value: string): string {
     throw new Error(`ClickHouse user name ${JSON.stringify(value)} must be letters, digits, _ . - (starting with a letter or _)`)
   }
   return value
+}
+
+/** Run over HTTP once /ping answers: succeeds only if this engine also serves the native port. */
+export function tcpCheckStatement(served: ServedClickHouse, connectHost: string): string {
+  const address = connectHost.includes(':') ? `[${connectHost}]:${served.tcpPort}` : `${connectHost}:${served.tcpPort}`
+  return `SELECT tcpPort() FROM remote(${sqlString(address)}, system.one, ${sqlString(served.username)}, ${sqlString(served.password)})`
+}
+
+function sqlString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
 }

@@ -8,7 +8,7 @@ import { extname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { errors } from '../errors.js'
 import { ensureWritableDir } from '../writable-dir.js'
-import { engineArgv, engineConfigXml, engineUsersXml, ENGINE_SESSION_USER, isLoopback, stopStatement, type ServedClickHouse } from './engine-args.js'
+import { engineArgv, engineConfigXml, engineUsersXml, ENGINE_SESSION_USER, isLoopback, stopStatement, tcpCheckStatement, type ServedClickHouse } from './engine-args.js'
 import { ENGINE_EXIT, type EngineSpec } from './engine.js'
 import { serveErrors } from './errors.js'
 import { httpOnce } from './http-once.js'
@@ -139,6 +139,16 @@ export async function startClickHouseServer(options: StartOptions): Promise<Clic
       throw serveErrors.START_TIMEOUT(startTimeoutMs, httpUrl)
     }
     await new Promise((r) => setTimeout(r, PING_INTERVAL_MS))
+  }
+  const tcp = await httpOnce(`${httpUrl}/`, {
+    method: 'POST',
+    body: tcpCheckStatement(options, connectHost),
+    headers: { 'X-ClickHouse-User': options.username, 'X-ClickHouse-Key': options.password },
+    timeoutMs: 10_000,
+  }).catch((err: Error) => ({ status: 0, body: err.message }))
+  if (tcp.status !== 200 || tcp.body.trim() !== String(options.tcpPort)) {
+    await stop()
+    throw serveErrors.PORT_IN_USE(options.host, options.tcpPort, 'TCP', { cause: new Error(tcp.body.trim()) })
   }
   return {
     httpUrl,

@@ -1,0 +1,234 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer, type Server } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { createClient, type ClickHouseClient } from '@clickhouse/client'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { loadConfig } from '../src/config/load.js'
+import { buildServer } from '../src/server.js'
+import { freePort, startClickHouseServer, startTwoShardCluster, type TestClickHouse, type TwoShardCluster } from './helpers/clickhouse-server.js'
+import { jsonRequest } from './helpers/otlp.js'
+import { API_KEYS, bearer, KEYS } from './helpers/server.js'
+import { tempDir } from './helpers/tmp.js'
+
+const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url))
+
+interface Cli {
+  child: ChildProcess
+  exited: Promise<number | null>
+  stderr: () => string
+  /** The "clickhouse is ready" log line, or the exit code if it exited first. */
+  ready: Promise<{ http: string; startMs: number } | { exitCode: number | null }>
+}
+
+const clis = new Set<Cli>()
+
+/** `spanlens clickhouse serve` from source, as a user runs it. */
+function cli(args: string[], env: Record<string, string> = {}): Cli {
+  const child = spawn(process.execPath, ['--conditions=@spanlens/source', '--import', 'tsx', bin, 'clickhouse', 'serve', ...args], {
+    env: { ...process.env, SPANLENS_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  let err = ''
+  child.stderr?.on('data', (c: Buffer) => (err += c.toString()))
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const ready = new Promise<{ http: string; startMs: number } | { exitCode: number | null }>((resolve) => {
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString()
+      for (const line of out.split('\n')) {
+        if (!line.includes('clickhouse is ready')) continue
+        const parsed = JSON.parse(line) as { http: string; startMs: number }
+        resolve({ http: parsed.http, startMs: parsed.startMs })
+      }
+    })
+    void exited.then((exitCode) => resolve({ exitCode }))
+  })
+  const handle = { child, exited, ready, stderr: () => err }
+  clis.add(handle)
+  void exited.then(() => clis.delete(handle))
+  return handle
+}
+
+async function readyUrl(c: Cli): Promise<string> {
+  const r = await c.ready
+  if (!('http' in r)) throw new Error(`clickhouse serve exited with ${r.exitCode}: ${c.stderr()}`)
+  return r.http
+}
+
+const clients: ClickHouseClient[] = []
+function client(url: string, auth: { username?: string; password?: string } = {}): ClickHouseClient {
+  const c = createClient({ url, username: auth.username ?? 'default', password: auth.password ?? '' })
+  clients.push(c)
+  return c
+}
+
+async function scalar(c: ClickHouseClient, query: string): Promise<string> {
+  const rs = await c.query({ query, format: 'JSONEachRow' })
+  const [row] = await rs.json<Record<string, unknown>>()
+  return String(Object.values(row ?? {})[0])
+}
+
+const servers: TestClickHouse[] = []
+let cluster: TwoShardCluster | undefined
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()))
+})
+
+afterAll(async () => {
+  for (const c of clis) c.child.kill('SIGKILL')
+  await Promise.all(servers.map((s) => s.stop()))
+  await cluster?.stop()
+})
+
+describe('spanlens clickhouse serve', () => {
+  it('serves HTTP (/ping, SELECT version()), stops on SIGTERM and restarts on its data; refuses a locked data directory and a taken port', async () => {
+    const dir = tempDir()
+    try {
+      const ports = { http: await freePort(), tcp: await freePort() }
+      const args = ['--data-dir', dir.path, '--http-port', String(ports.http), '--tcp-port', String(ports.tcp)]
+      const first = cli(args)
+      const url = await readyUrl(first)
+      expect(url).toBe(`http://127.0.0.1:${ports.http}`)
+      expect(await (await fetch(`${url}/ping`)).text()).toBe('Ok.\n')
+      const ch = client(url)
+      expect(await scalar(ch, 'SELECT version() AS v')).toMatch(/^\d+\.\d+\./)
+      await ch.command({ query: 'CREATE TABLE kept (n UInt64) ENGINE = MergeTree ORDER BY n' })
+      await ch.insert({ table: 'kept', values: [{ n: 1 }, { n: 2 }, { n: 3 }], format: 'JSONEachRow' })
+      await ch.close()
+
+      // The engine holds the data directory: a second one on it is refused by name.
+      const locked = cli(['--data-dir', dir.path, '--http-port', String(await freePort()), '--tcp-port', String(await freePort())])
+      expect(await locked.exited).toBe(2)
+      expect(locked.stderr()).toContain('SPANLENS_DATA_DIR_LOCKED')
+
+      const taken = cli(['--data-dir', tempDir().path, '--http-port', String(ports.http), '--tcp-port', String(await freePort())])
+      expect(await taken.exited).toBe(2)
+      expect(taken.stderr()).toContain('SPANLENS_CLICKHOUSE_PORT_IN_USE')
+
+      const stopAsked = Date.now()
+      first.child.kill('SIGTERM')
+      expect(await first.exited).toBe(0)
+      const stopMs = Date.now() - stopAsked
+      expect(stopMs).toBeLessThan(15_000)
+
+      const second = cli(args)
+      const again = client(await readyUrl(second))
+      expect(await scalar(again, 'SELECT sum(n) AS s FROM kept')).toBe('6')
+      await again.close()
+      second.child.kill('SIGINT')
+      expect(await second.exited).toBe(0)
+    } finally {
+      dir.cleanup()
+    }
+  }, 120_000)
+
+  it('refuses to listen beyond loopback without a password', async () => {
+    const refused = cli(['--data-dir', tempDir().path, '--host', '0.0.0.0'])
+    expect(await refused.exited).toBe(2)
+    expect(refused.stderr()).toContain('SPANLENS_CLICKHOUSE_UNSAFE_BIND')
+  })
+
+  it('refuses a port held by another process before starting the engine', async () => {
+    const holder: Server = createServer()
+    const port = await new Promise<number>((resolve) =>
+      holder.listen({ host: '127.0.0.1', port: 0 }, () => resolve((holder.address() as { port: number }).port)),
+    )
+    try {
+      const taken = cli(['--data-dir', tempDir().path, '--http-port', String(await freePort()), '--tcp-port', String(port)])
+      expect(await taken.exited).toBe(2)
+      expect(taken.stderr()).toContain('SPANLENS_CLICKHOUSE_PORT_IN_USE')
+    } finally {
+      holder.close()
+    }
+  })
+})
+
+describe('a served ClickHouse with a password', () => {
+  it('refuses unauthenticated reads of data and lets the password in', async () => {
+    const server = await startClickHouseServer({ host: '0.0.0.0', username: 'spanlens', password: 'pw-for-tests-123' })
+    servers.push(server)
+    const owner = client(server.httpUrl, { username: 'spanlens', password: 'pw-for-tests-123' })
+    await owner.command({ query: 'CREATE TABLE secret (n UInt8) ENGINE = MergeTree ORDER BY n' })
+    await owner.insert({ table: 'secret', values: [{ n: 7 }], format: 'JSONEachRow' })
+    expect(await scalar(owner, 'SELECT sum(n) FROM secret')).toBe('7')
+
+    const anonymous = await fetch(`${server.httpUrl}/?query=${encodeURIComponent('SELECT sum(n) FROM default.secret')}`)
+    expect(anonymous.status).not.toBe(200)
+    expect(anonymous.headers.get('x-clickhouse-exception-code')).toBe('497') // ACCESS_DENIED
+    const wrong = await fetch(`${server.httpUrl}/?query=SELECT+1`, { headers: { 'X-ClickHouse-User': 'spanlens', 'X-ClickHouse-Key': 'nope' } })
+    expect(wrong.headers.get('x-clickhouse-exception-code')).toBe('516') // AUTHENTICATION_FAILED
+
+  }, 60_000)
+})
+
+describe('two served engines as a two-shard cluster', () => {
+  it('a foreground insert through a Distributed table lands rows on both shards; the Distributed count is the total', async () => {
+    cluster = await startTwoShardCluster()
+    const nodes = cluster.nodes.map((n) => client(n.httpUrl))
+    for (const node of nodes) {
+      // ON CLUSTER is refused by clickhouse-local (Replicated DDL disabled): created node by node.
+      await node.command({ query: 'CREATE TABLE events_local (id UInt64) ENGINE = MergeTree ORDER BY id' })
+      await node.command({
+        query: `CREATE TABLE events AS events_local ENGINE = Distributed(${cluster.cluster}, currentDatabase(), events_local, id)`,
+      })
+      expect(await scalar(node, "SELECT getMacro('cluster')")).toBe(cluster.cluster)
+    }
+    const rows = Array.from({ length: 1000 }, (_, id) => ({ id }))
+    await nodes[0]?.insert({
+      table: 'events',
+      values: rows,
+      format: 'JSONEachRow',
+      clickhouse_settings: { distributed_foreground_insert: 1 },
+    })
+    const local = await Promise.all(nodes.map(async (n) => Number(await scalar(n, 'SELECT count() FROM events_local'))))
+    expect(local[0]).toBeGreaterThan(0)
+    expect(local[1]).toBeGreaterThan(0)
+    expect((local[0] ?? 0) + (local[1] ?? 0)).toBe(1000)
+    for (const node of nodes) expect(await scalar(node, 'SELECT count() FROM events')).toBe('1000')
+    expect(await scalar(nodes[1] as ClickHouseClient, 'SELECT uniqExact(_shard_num) FROM events')).toBe('2')
+  }, 120_000)
+})
+
+describe('Spanlens in remote mode against a served ClickHouse', () => {
+  it('applies migrations, stores an OTLP span and reads the trace back', async () => {
+    const server = await startClickHouseServer()
+    servers.push(server)
+    const spool = tempDir()
+    const config = loadConfig({
+      env: {
+        SPANLENS_CLICKHOUSE_URL: server.httpUrl,
+        SPANLENS_DATA_DIR: spool.path,
+        SPANLENS_API_KEYS: API_KEYS,
+        SPANLENS_LOG_LEVEL: 'silent',
+        SPANLENS_PORT: '0',
+      },
+    })
+    const app = await buildServer(config)
+    try {
+      const url = await app.listen({ host: '127.0.0.1', port: 0 })
+      const traceId = 'a1b2c3d4e5f60718293a4b5c6d7e8f90'
+      const body = jsonRequest([{ traceId, name: 'served-clickhouse' }], 'remote-svc')
+      const posted = await fetch(`${url}/v1/traces`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...bearer(KEYS.acme) },
+        body: JSON.stringify(body),
+      })
+      expect(posted.status).toBe(200)
+      await app.spanlens.flush()
+      const trace = await fetch(`${url}/api/v1/traces/${traceId}`, { headers: bearer(KEYS.acme) })
+      expect(trace.status).toBe(200)
+      const t = (await trace.json()) as { roots: Array<{ name: string }>; totals: { spans: number } }
+      expect(t.totals.spans).toBe(1)
+      expect(t.roots.map((r) => r.name)).toEqual(['served-clickhouse'])
+      const list = (await (await fetch(`${url}/api/v1/traces`, { headers: bearer(KEYS.acme) })).json()) as { items: Array<{ traceId: string }> }
+      expect(list.items.map((i) => i.traceId)).toContain(traceId)
+
+      const ch = client(server.httpUrl)
+      expect(Number(await scalar(ch, 'SELECT count() FROM spanlens.schema_migrations'))).toBeGreaterThan(0)
+    } finally {
+      await app.close()
+      spool.cleanup()
+    }
+  }, 90_000)
+})

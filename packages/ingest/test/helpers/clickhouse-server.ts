@@ -1,0 +1,162 @@
+import { writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { serveErrors } from '../../src/clickhouse-server/errors.js'
+import { startClickHouseServer as startEngineServer, type ClickHouseServer } from '../../src/clickhouse-server/supervisor.js'
+import { isSpanlensError } from '../../src/errors.js'
+import { tempDir } from './tmp.js'
+
+export interface TestClickHouse {
+  httpUrl: string
+  httpPort: number
+  tcpPort: number
+  dataDir: string
+  username: string
+  password: string
+  /** Milliseconds from spawning the engine to the first /ping answer. */
+  startMs: number
+  pid: number
+  exited: Promise<number | null>
+  stop(): Promise<void>
+}
+
+export interface TestClickHouseOptions {
+  /** Default: a fresh temp dir, removed by stop(). */
+  dataDir?: string
+  /** ClickHouse XML merged into the generated config (remote_servers, macros, ...). */
+  config?: string
+  /** Default 127.0.0.1. */
+  host?: string
+  username?: string
+  password?: string
+  /** Ports to use instead of free ones (no retry then). */
+  ports?: { http: number; tcp: number }
+}
+
+const START_TIMEOUT_MS = 45_000
+const PORT_ATTEMPTS = 5
+const running = new Set<ClickHouseServer>()
+
+// Last resort for a worker that exits without stopping its servers: each engine
+// also stops itself when its IPC channel to this process closes.
+process.once('exit', () => {
+  for (const server of running) {
+    try {
+      process.kill(server.pid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+})
+
+/** A port nothing listens on right now (bound on port 0, then released). */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen({ host, port: 0 }, () => {
+      const address = server.address()
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
+    })
+  })
+}
+
+/** The bundled engine as a ClickHouse server on free ports; retried when a port is taken between choosing and binding. */
+export async function startClickHouseServer(options: TestClickHouseOptions = {}): Promise<TestClickHouse> {
+  const dir = options.dataDir === undefined ? tempDir('spanlens-chs-') : undefined
+  const dataDir = options.dataDir ?? join(dir?.path as string, 'clickhouse')
+  const host = options.host ?? '127.0.0.1'
+  const username = options.username ?? 'default'
+  const password = options.password ?? ''
+  let extraConfigFile: string | undefined
+  const configDir = options.config === undefined ? undefined : tempDir('spanlens-chs-config-')
+  if (configDir) {
+    extraConfigFile = join(configDir.path, 'extra.xml')
+    writeFileSync(extraConfigFile, options.config as string)
+  }
+  const removeDirs = () => {
+    dir?.cleanup()
+    configDir?.cleanup()
+  }
+  for (let attempt = 1; ; attempt++) {
+    const httpPort = options.ports?.http ?? (await freePort())
+    const tcpPort = options.ports?.tcp ?? (await freePort())
+    try {
+      const server = await startEngineServer({
+        dataDir,
+        host,
+        httpPort,
+        tcpPort,
+        username,
+        password,
+        startTimeoutMs: START_TIMEOUT_MS,
+        stopTimeoutMs: 15_000,
+        ...(extraConfigFile ? { extraConfigFile } : {}),
+      })
+      running.add(server)
+      return {
+        httpUrl: server.httpUrl,
+        httpPort,
+        tcpPort,
+        dataDir,
+        username,
+        password,
+        startMs: server.startMs,
+        pid: server.pid,
+        exited: server.exited,
+        async stop() {
+          await server.stop()
+          running.delete(server)
+          removeDirs()
+        },
+      }
+    } catch (err) {
+      const collided = isSpanlensError(err) && err.code === serveErrors.PORT_IN_USE.code
+      if (!collided || options.ports || attempt >= PORT_ATTEMPTS) {
+        removeDirs()
+        throw err
+      }
+    }
+  }
+}
+
+export interface TwoShardCluster {
+  cluster: string
+  nodes: [TestClickHouse, TestClickHouse]
+  stop(): Promise<void>
+}
+
+/**
+ * Two engines forming the `spanlens` cluster: one shard each, `<remote_servers>`
+ * naming both native ports and `<macros>` with the node's shard. The ports are
+ * chosen first, since each node's config names the other's.
+ */
+export async function startTwoShardCluster(cluster = 'spanlens'): Promise<TwoShardCluster> {
+  for (let attempt = 1; ; attempt++) {
+    const ports = [
+      { http: await freePort(), tcp: await freePort() },
+      { http: await freePort(), tcp: await freePort() },
+    ] as const
+    const config = (shard: number) => `<clickhouse>
+  <remote_servers>
+    <${cluster}>
+${ports.map((p) => `      <shard><replica><host>127.0.0.1</host><port>${p.tcp}</port></replica></shard>`).join('\n')}
+    </${cluster}>
+  </remote_servers>
+  <macros><shard>${shard}</shard><replica>node${shard}</replica><cluster>${cluster}</cluster></macros>
+</clickhouse>
+`
+    const started: TestClickHouse[] = []
+    try {
+      started.push(await startClickHouseServer({ config: config(1), ports: ports[0] }))
+      started.push(await startClickHouseServer({ config: config(2), ports: ports[1] }))
+    } catch (err) {
+      await Promise.all(started.map((s) => s.stop()))
+      const collided = isSpanlensError(err) && err.code === serveErrors.PORT_IN_USE.code
+      if (!collided || attempt >= PORT_ATTEMPTS) throw err
+      continue
+    }
+    const nodes = started as [TestClickHouse, TestClickHouse]
+    return { cluster, nodes, stop: async () => void (await Promise.all(nodes.map((n) => n.stop()))) }
+  }
+}
