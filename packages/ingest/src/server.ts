@@ -122,7 +122,13 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   // project data is registered inside the scope below, whose onRequest hook
   // authenticates: a route added there is closed by default, whatever its path
   // or however it is percent-encoded (the hook runs on the route, not the URL).
-  await app.register(healthRoutes, { store, pipeline, migrated: () => migrated })
+  await app.register(healthRoutes, {
+    store,
+    pipeline,
+    migrated: () => migrated,
+    // One analyst call may run the whole SQL limit; beyond twice that the engine is stalled.
+    storeStallMs: Math.max(120_000, 2 * config.query.sqlMaxExecutionSeconds * 1000),
+  })
   await app.register(async (ingest) => {
     // OTLP answers a refused key in the request's own encoding (its error handler).
     ingest.addHook('onRequest', authenticate(keys, 'throw'))

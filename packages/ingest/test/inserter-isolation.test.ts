@@ -251,6 +251,16 @@ describe('unknown errors are retried a bounded number of times, then the rows ar
       expect(health.inserter.state).toBe('retrying')
       expect(health.inserter.lastError).toMatch(/^ILLEGAL_COLUMN \(44\)/)
       expect(health.deadLetters.rows).toBe(0)
+      // /readyz names the failure; a minute of it without a success is 'stuck', which is not ready.
+      const ready = await app.inject({ method: 'GET', url: '/readyz' })
+      expect(ready.statusCode).toBe(200)
+      expect(ready.json()).toMatchObject({ checks: { inserter: 'retrying' }, lastInsertError: expect.stringMatching(/^ILLEGAL_COLUMN/) })
+      expect(app.spanlens.pipeline.inserter.health(Date.now() + 61_000).state).toBe('stuck')
+      const inserter = app.spanlens.pipeline.inserter
+      inserter.failingSince = Date.now() - 61_000
+      const stuck = await app.inject({ method: 'GET', url: '/readyz' })
+      expect(stuck.statusCode).toBe(503)
+      expect(stuck.json()).toMatchObject({ status: 'not_ready', checks: { inserter: 'stuck' } })
       fail = false
       await app.spanlens.flush()
       expect((await names(real, 'acme')).map((r) => r.name)).toEqual(['schema-1'])

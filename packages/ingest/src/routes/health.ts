@@ -60,12 +60,16 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
   app.get('/readyz', async (_req, reply) => {
     const store = await checkStore()
     const spool = opts.pipeline.spool
+    const pipeline = opts.pipeline.health()
+    const inserter = pipeline.inserter
     const checks = {
       store: store.check,
       migrations: opts.migrated() ? 'ok' : 'pending',
       spool: spool.full ? 'full' : 'ok',
+      // stuck: failing without a success for over a minute; behind: unconfirmed data over a minute old.
+      inserter: inserter.state === 'ok' && inserter.behind ? 'behind' : inserter.state,
     }
-    const ready = store.check !== 'unreachable' && checks.migrations === 'ok' && checks.spool === 'ok'
+    const ready = store.check !== 'unreachable' && checks.migrations === 'ok' && checks.spool === 'ok' && inserter.state !== 'stuck'
     return reply.code(ready ? 200 : 503).send({
       status: ready ? 'ready' : 'not_ready',
       checks,
@@ -73,7 +77,13 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
       storeBusySeconds: store.busySeconds,
       storeQueuedCalls: store.queued,
       spool: { bytes: spool.bytes, segments: spool.segments, oldestAgeSeconds: spool.oldestAgeMs() / 1000 },
-      lastInsertError: opts.pipeline.inserter.lastError?.message ?? null,
+      inserter: {
+        failingForSeconds: inserter.failingForSeconds,
+        pendingSegments: inserter.pending,
+        oldestUnconfirmedSeconds: inserter.oldestUnconfirmedSeconds,
+      },
+      lastInsertError: inserter.lastError,
+      deadLetters: pipeline.deadLetters,
     })
   })
 
