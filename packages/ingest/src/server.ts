@@ -146,6 +146,7 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
       database: store.database,
       mode: store.mode,
       ...(config.query.sloFile ? { sloFile: config.query.sloFile } : {}),
+      admission: config.query.admission,
       sql: {
         maxExecutionSeconds: config.query.sqlMaxExecutionSeconds,
         maxMemoryBytes: config.query.sqlMaxMemoryBytes,

@@ -481,6 +481,11 @@ describe('configuration', () => {
     ['SPANLENS_EMBEDDED_NICE', '20', /SPANLENS_EMBEDDED_NICE: expected an integer between 0 and 19/],
     ['SPANLENS_EMBEDDED_NICE', '-5', /SPANLENS_EMBEDDED_NICE: expected an integer between 0 and 19/],
     ['SPANLENS_SPOOL_DIR', '   ', /SPANLENS_SPOOL_DIR: expected a non-empty string/],
+    ['SPANLENS_SPOOL_PROJECT_SHARE', '0', /SPANLENS_SPOOL_PROJECT_SHARE: expected a number in \(0, 1\]/],
+    ['SPANLENS_SPOOL_PROJECT_SHARE', '1.5', /SPANLENS_SPOOL_PROJECT_SHARE/],
+    ['SPANLENS_BODY_TIMEOUT_MS', '5', /SPANLENS_BODY_TIMEOUT_MS: expected an integer between 100/],
+    ['SPANLENS_MAX_CONCURRENT_REQUESTS_PER_PROJECT', '0', /SPANLENS_MAX_CONCURRENT_REQUESTS_PER_PROJECT/],
+    ['SPANLENS_QUERY_QUEUE_TIMEOUT_SECONDS', '0', /SPANLENS_QUERY_QUEUE_TIMEOUT_SECONDS/],
   ])('rejects %s=%s naming the variable', (name, value, pattern) => {
     let err: unknown
     try {
@@ -498,6 +503,22 @@ describe('configuration', () => {
     expect(c.store).toMatchObject({ mode: 'embedded', dataDir: '/srv/app/.spanlens/clickhouse', database: 'spanlens' })
     expect(c.ingest).toMatchObject({ insertConcurrency: 1, batchMaxAgeMs: 1000, batchMaxRows: 40_000, batchMaxBytes: 32 * 1024 * 1024, spoolFsync: 'always', spoolDir: '/srv/app/.spanlens/spool' })
     expect(c.store).toMatchObject({ embeddedNice: 10 })
+    expect(c.ingest).toMatchObject({ maxConcurrentRequests: 256, maxConcurrentRequestsPerProject: 128, spoolProjectShare: 0.5, bodyTimeoutMs: 30_000, retentionDays: 90 })
+    expect(c.query.admission).toEqual({})
+  })
+
+  it('takes the per-project ingest and query limits, never more per project than in all', () => {
+    const c = loadConfig({
+      env: {
+        SPANLENS_MAX_CONCURRENT_REQUESTS: '10',
+        SPANLENS_MAX_CONCURRENT_REQUESTS_PER_PROJECT: '50',
+        SPANLENS_QUERY_CONCURRENCY_PER_PROJECT: '2',
+        SPANLENS_QUERY_QUEUE_PER_PROJECT: '0',
+        SPANLENS_QUERY_QUEUE_TIMEOUT_SECONDS: '5',
+      },
+    })
+    expect(c.ingest.maxConcurrentRequestsPerProject).toBe(10)
+    expect(c.query.admission).toEqual({ perProject: 2, queuePerProject: 0, queueTimeoutMs: 5000 })
   })
 
   it('puts the spool in SPANLENS_SPOOL_DIR when given, relative to the working directory', () => {

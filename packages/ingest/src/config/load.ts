@@ -64,6 +64,8 @@ export interface QueryConfig {
   sqlMaxExecutionSeconds: number
   sqlMaxMemoryBytes: number
   sqlMaxResultRows: number
+  /** Overrides of the per-mode admission defaults; absent keys keep them. */
+  admission: { perProject?: number; queuePerProject?: number; queueTimeoutMs?: number }
 }
 
 export interface SpanlensConfig {
@@ -175,6 +177,11 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
       sqlMaxExecutionSeconds: v.SPANLENS_SQL_MAX_EXECUTION_SECONDS,
       sqlMaxMemoryBytes: v.SPANLENS_SQL_MAX_MEMORY_BYTES,
       sqlMaxResultRows: v.SPANLENS_SQL_MAX_RESULT_ROWS,
+      admission: {
+        ...(v.SPANLENS_QUERY_CONCURRENCY_PER_PROJECT !== undefined ? { perProject: v.SPANLENS_QUERY_CONCURRENCY_PER_PROJECT } : {}),
+        ...(v.SPANLENS_QUERY_QUEUE_PER_PROJECT !== undefined ? { queuePerProject: v.SPANLENS_QUERY_QUEUE_PER_PROJECT } : {}),
+        ...(v.SPANLENS_QUERY_QUEUE_TIMEOUT_SECONDS !== undefined ? { queueTimeoutMs: v.SPANLENS_QUERY_QUEUE_TIMEOUT_SECONDS * 1000 } : {}),
+      },
     },
   }
 }

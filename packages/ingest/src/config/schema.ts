@@ -150,6 +150,10 @@ export const envSchema = z.object({
   SPANLENS_SQL_MAX_EXECUTION_SECONDS: int(1, 3600).default(30),
   SPANLENS_SQL_MAX_MEMORY_BYTES: int(1024 * 1024, Number.MAX_SAFE_INTEGER).default(2 * 1024 * 1024 * 1024),
   SPANLENS_SQL_MAX_RESULT_ROWS: int(1, 10_000_000).default(10_000),
+  // Per-project query admission (packages/query/src/admission.ts); defaults by mode there.
+  SPANLENS_QUERY_CONCURRENCY_PER_PROJECT: int(1, 64).optional(),
+  SPANLENS_QUERY_QUEUE_PER_PROJECT: int(0, 1000).optional(),
+  SPANLENS_QUERY_QUEUE_TIMEOUT_SECONDS: int(1, 3600).optional(),
 
   SPANLENS_TRUST_PROXY: bool.default(false),
 })
