@@ -1,20 +1,9 @@
 import { rmSync } from 'node:fs'
 import koffi from 'koffi'
 import { libchdbPath } from 'chdb/libchdb'
+import { ENGINE_EXIT, type EngineSpec } from './engine-args.js'
 import { httpOnce } from './http-once.js'
 import { startNativeThread } from './native-thread.js'
-
-/** What the engine process gets from the supervisor, as its first IPC message (it holds the password). */
-export interface EngineSpec {
-  argv: string[]
-  /** The supervisor's temporary directory (config, users), removed when the engine ends. */
-  runtimeDir: string
-  /** How this process ends the blocking statement: this SQL over HTTP, as the served user. */
-  stop: { url: string; username: string; password: string; sql: string }
-}
-
-/** Exit codes the supervisor reads. */
-export const ENGINE_EXIT = { stopped: 0, returnedOnItsOwn: 3, failedToStart: 4 } as const
 
 const STOP_RETRY_MS = 200
 

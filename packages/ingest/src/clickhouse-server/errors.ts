@@ -1,11 +1,10 @@
 import { SpanlensError } from '../errors.js'
 
 /**
- * Errors of `spanlens clickhouse serve`, with stable codes. They belong in the
- * catalogue (../errors.ts) and docs/errors.md; they are declared here, in one
- * place, because that file was being changed by another engineer in the same
- * session. A data directory held by another engine reuses the catalogue's
- * SPANLENS_DATA_DIR_LOCKED.
+ * Errors of `spanlens clickhouse serve`, with stable codes. Their place is the
+ * catalogue (../errors.ts) and docs/errors.md; until they move there, this is
+ * their one declaration. A data directory held by another engine is the
+ * catalogue's SPANLENS_DATA_DIR_LOCKED.
  */
 export const serveErrors = {
   UNSAFE_BIND: Object.assign(

@@ -8,8 +8,18 @@ import { extname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { errors } from '../errors.js'
 import { ensureWritableDir } from '../writable-dir.js'
-import { engineArgv, engineConfigXml, engineUsersXml, ENGINE_SESSION_USER, isLoopback, stopStatement, tcpCheckStatement, type ServedClickHouse } from './engine-args.js'
-import { ENGINE_EXIT, type EngineSpec } from './engine.js'
+import {
+  ENGINE_EXIT,
+  ENGINE_SESSION_USER,
+  engineArgv,
+  engineConfigXml,
+  engineUsersXml,
+  isLoopback,
+  stopStatement,
+  tcpCheckStatement,
+  type EngineSpec,
+  type ServedClickHouse,
+} from './engine-args.js'
 import { serveErrors } from './errors.js'
 import { httpOnce } from './http-once.js'
 
@@ -43,7 +53,7 @@ const STDERR_TAIL_LINES = 40
 /**
  * Starts the bundled engine as a ClickHouse server in a process of its own
  * (the engine's blocking call never shares an event loop with other work) and
- * resolves once `/ping` answers. Refuses, with typed errors: a non-loopback
+ * resolves once `/ping` answers and a query through the native port works. Refuses, with typed errors: a non-loopback
  * bind without a password, a port in use, a data directory that another engine
  * holds.
  */
@@ -107,9 +117,10 @@ export async function startClickHouseServer(options: StartOptions): Promise<Clic
     }
   })
   const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code, signal) => {
+    // null: ended by a signal (SIGKILL after stopTimeoutMs, or a crash).
+    child.once('exit', (code) => {
       cleanup()
-      resolve(code ?? (signal ? null : code))
+      resolve(code)
     })
   })
   let hasExited = false
