@@ -123,6 +123,18 @@ describe('spans at and beyond the edge of every field', () => {
           const t = await send(server.url, { method: 'GET', path: `/api/v1/traces/${traceId.toString('hex')}`, headers: { authorization: `Bearer ${EDGE.key}` }, timeoutMs: 10_000 })
           expect(t.status, `${label}: GET /api/v1/traces/:id answered ${t.status} ${t.body.toString('utf8').slice(0, 300)}`).toBe(200)
           expect((JSON.parse(t.body.toString('utf8')) as { totals: { spans: number } }).totals.spans, label).toBe(stored.length)
+          // Listed and summed over the whole range ClickHouse can hold, with their content.
+          const range = `traceId=${traceId.toString('hex')}&from=1900-01-01T00:00:00Z&to=2262-04-11T00:00:00Z`
+          const list = await send(server.url, { method: 'GET', path: `/api/v1/spans?${range}&limit=1000&io=true`, headers: { authorization: `Bearer ${EDGE.key}` }, timeoutMs: 10_000 })
+          expect(list.status, `${label}: GET /api/v1/spans answered ${list.status} ${list.body.toString('utf8').slice(0, 300)}`).toBe(200)
+          const listed = (JSON.parse(list.body.toString('utf8')) as { items: Array<{ startTime: string }> }).items
+          const inRange = await server.rows<{ n: string }>(
+            "SELECT count() AS n FROM spans FINAL WHERE project_id = {p:String} AND trace_id = {t:String} AND start_time < toDateTime64('2262-04-11 00:00:00', 9, 'UTC')",
+            { p: EDGE.project, t: traceId.toString('hex') },
+          )
+          expect(listed.length, `${label}: listed ${JSON.stringify(listed.map((i) => i.startTime))}`).toBe(Number(inRange[0]?.n))
+          const sum = await send(server.url, { method: 'GET', path: `/api/v1/summary?${range}`, headers: { authorization: `Bearer ${EDGE.key}` }, timeoutMs: 10_000 })
+          expect(sum.status, `${label}: GET /api/v1/summary answered ${sum.status} ${sum.body.toString('utf8').slice(0, 300)}`).toBe(200)
         }
       },
     )
