@@ -17,7 +17,7 @@ interface Cli {
   exited: Promise<number | null>
   stderr: () => string
   /** The "clickhouse is ready" log line, or the exit code if it exited first. */
-  ready: Promise<{ http: string; startMs: number } | { exitCode: number | null }>
+  ready: Promise<{ http: string; startMs: number; enginePid: number } | { exitCode: number | null }>
 }
 
 const clis = new Set<Cli>()
@@ -32,13 +32,13 @@ function cli(args: string[], env: Record<string, string> = {}): Cli {
   let err = ''
   child.stderr?.on('data', (c: Buffer) => (err += c.toString()))
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  const ready = new Promise<{ http: string; startMs: number } | { exitCode: number | null }>((resolve) => {
+  const ready = new Promise<{ http: string; startMs: number; enginePid: number } | { exitCode: number | null }>((resolve) => {
     child.stdout?.on('data', (c: Buffer) => {
       out += c.toString()
       for (const line of out.split('\n')) {
         if (!line.includes('clickhouse is ready')) continue
-        const parsed = JSON.parse(line) as { http: string; startMs: number }
-        resolve({ http: parsed.http, startMs: parsed.startMs })
+        const parsed = JSON.parse(line) as { http: string; startMs: number; enginePid: number }
+        resolve({ http: parsed.http, startMs: parsed.startMs, enginePid: parsed.enginePid })
       }
     })
     void exited.then((exitCode) => resolve({ exitCode }))
@@ -47,6 +47,15 @@ function cli(args: string[], env: Record<string, string> = {}): Cli {
   clis.add(handle)
   void exited.then(() => clis.delete(handle))
   return handle
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
 }
 
 async function readyUrl(c: Cli): Promise<string> {
@@ -122,6 +131,22 @@ describe('spanlens clickhouse serve', () => {
       dir.cleanup()
     }
   }, 120_000)
+
+  it('leaves no engine behind when the command itself is killed', async () => {
+    const dir = tempDir()
+    try {
+      const killed = cli(['--data-dir', dir.path, '--http-port', String(await freePort()), '--tcp-port', String(await freePort())])
+      const r = await killed.ready
+      if (!('enginePid' in r)) throw new Error(`clickhouse serve exited with ${r.exitCode}: ${killed.stderr()}`)
+      expect(alive(r.enginePid)).toBe(true)
+      killed.child.kill('SIGKILL')
+      const deadline = Date.now() + 15_000
+      while (alive(r.enginePid) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100))
+      expect(alive(r.enginePid)).toBe(false)
+    } finally {
+      dir.cleanup()
+    }
+  }, 60_000)
 
   it('refuses to listen beyond loopback without a password', async () => {
     const refused = cli(['--data-dir', tempDir().path, '--host', '0.0.0.0'])

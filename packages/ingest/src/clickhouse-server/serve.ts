@@ -27,6 +27,7 @@ export async function serveClickHouse(config: SpanlensConfig): Promise<number> {
       dataDir: config.store.dataDir,
       user: config.store.username,
       startMs: server.startMs,
+      enginePid: server.pid,
     },
     'clickhouse is ready',
   )
