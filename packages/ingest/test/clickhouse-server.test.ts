@@ -216,44 +216,51 @@ describe('two served engines as a two-shard cluster', () => {
 })
 
 describe('Spanlens in remote mode against a served ClickHouse', () => {
-  it('applies migrations, stores an OTLP span and reads the trace back', async () => {
-    const server = await startClickHouseServer()
+  it('two Spanlens servers share one served store: migrations apply, a span posted to one is read back from the other', async () => {
+    const server = await startClickHouseServer({ username: 'spanlens', password: 'pw-for-tests-123' })
     servers.push(server)
-    const spool = tempDir()
-    const config = loadConfig({
-      env: {
-        SPANLENS_CLICKHOUSE_URL: server.httpUrl,
-        SPANLENS_DATA_DIR: spool.path,
-        SPANLENS_API_KEYS: API_KEYS,
-        SPANLENS_LOG_LEVEL: 'silent',
-        SPANLENS_PORT: '0',
-      },
-    })
-    const app = await buildServer(config)
+    const spools = [tempDir(), tempDir()]
+    const apps = []
     try {
-      const url = await app.listen({ host: '127.0.0.1', port: 0 })
+      for (const spool of spools) {
+        const config = loadConfig({
+          env: {
+            SPANLENS_CLICKHOUSE_URL: server.httpUrl,
+            SPANLENS_CLICKHOUSE_USER: 'spanlens',
+            SPANLENS_CLICKHOUSE_PASSWORD: 'pw-for-tests-123',
+            SPANLENS_DATA_DIR: spool.path,
+            SPANLENS_API_KEYS: API_KEYS,
+            SPANLENS_LOG_LEVEL: 'silent',
+            SPANLENS_PORT: '0',
+          },
+        })
+        apps.push(await buildServer(config))
+      }
+      const [writer, reader] = apps as [Awaited<ReturnType<typeof buildServer>>, Awaited<ReturnType<typeof buildServer>>]
+      const writerUrl = await writer.listen({ host: '127.0.0.1', port: 0 })
+      const readerUrl = await reader.listen({ host: '127.0.0.1', port: 0 })
       const traceId = 'a1b2c3d4e5f60718293a4b5c6d7e8f90'
       const body = jsonRequest([{ traceId, name: 'served-clickhouse' }], 'remote-svc')
-      const posted = await fetch(`${url}/v1/traces`, {
+      const posted = await fetch(`${writerUrl}/v1/traces`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...bearer(KEYS.acme) },
         body: JSON.stringify(body),
       })
       expect(posted.status).toBe(200)
-      await app.spanlens.flush()
-      const trace = await fetch(`${url}/api/v1/traces/${traceId}`, { headers: bearer(KEYS.acme) })
+      await writer.spanlens.flush()
+      const trace = await fetch(`${readerUrl}/api/v1/traces/${traceId}`, { headers: bearer(KEYS.acme) })
       expect(trace.status).toBe(200)
       const t = (await trace.json()) as { roots: Array<{ name: string }>; totals: { spans: number } }
       expect(t.totals.spans).toBe(1)
       expect(t.roots.map((r) => r.name)).toEqual(['served-clickhouse'])
-      const list = (await (await fetch(`${url}/api/v1/traces`, { headers: bearer(KEYS.acme) })).json()) as { items: Array<{ traceId: string }> }
+      const list = (await (await fetch(`${readerUrl}/api/v1/traces`, { headers: bearer(KEYS.acme) })).json()) as { items: Array<{ traceId: string }> }
       expect(list.items.map((i) => i.traceId)).toContain(traceId)
 
-      const ch = client(server.httpUrl)
+      const ch = client(server.httpUrl, { username: 'spanlens', password: 'pw-for-tests-123' })
       expect(Number(await scalar(ch, 'SELECT count() FROM spanlens.schema_migrations'))).toBeGreaterThan(0)
     } finally {
-      await app.close()
-      spool.cleanup()
+      await Promise.all(apps.map((a) => a.close()))
+      for (const spool of spools) spool.cleanup()
     }
   }, 90_000)
 })
