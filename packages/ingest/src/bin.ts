@@ -12,6 +12,8 @@ const USAGE = `usage: spanlens <command>
   clickhouse serve [--data-dir DIR] [--host H] [--http-port P] [--tcp-port P] [--config-file F]
              run the bundled ClickHouse engine as a server on SPANLENS_DATA_DIR/clickhouse
              (HTTP 8123 and native TCP 9000 on 127.0.0.1 by default; see docs/clickhouse.md)
+  dead-letter list | show <name> | replay [<name>...] | drop <name>
+             rows ClickHouse refused after they were acknowledged (see dead-letter --help)
   traces | drift | bias | slo | sql
              query a running server over HTTP (--url, --api-key; see --help of each)
 
@@ -26,6 +28,10 @@ async function main(argv: string[]): Promise<number> {
       return runMigrate()
     case 'clickhouse':
       return clickhouse(rest)
+    case 'dead-letter': {
+      const { runDeadLetter } = await import('./cli/dead-letter.js')
+      return runDeadLetter(rest, loadConfig(), { out: (line) => process.stdout.write(`${line}\n`) })
+    }
     case undefined:
     case '-h':
     case '--help':
