@@ -1,5 +1,6 @@
 export { QueryError, errors, isQueryError, isStoreError, toQueryError } from './errors.js'
 export { QueryAdmission, DEFAULT_ADMISSION, defaultAdmission, type AdmissionLimits } from './admission.js'
+export { SPAN_KINDS, type SpanKind, isSpanKind } from './span-kinds.js'
 export { type SpanFilter, type SpanFilterInput, spanFilterSchema, toSpanFilter, filterFromQuery } from './filters.js'
 export { listSpans, listTraces, type ListOptions, type Page, type TraceSummary } from './traces/list.js'
 export { getTrace, type Trace, type SpanNode, type Score } from './traces/get-trace.js'

@@ -1,6 +1,6 @@
 import type { OtlpSpan } from '../otlp/model.js'
 import type { AttrReader } from './attrs.js'
-import type { SpanKindName } from './row.js'
+import { isSpanKind, type SpanKind } from '@spanlens/query'
 
 /**
  * The normalization table: for each canonical field, where each convention in
@@ -60,7 +60,7 @@ export function firstWithSource<T>(
   return undefined
 }
 
-const OPENINFERENCE_KIND: Record<string, SpanKindName> = {
+const OPENINFERENCE_KIND: Record<string, SpanKind> = {
   LLM: 'llm',
   EMBEDDING: 'embedding',
   CHAIN: 'chain',
@@ -69,8 +69,8 @@ const OPENINFERENCE_KIND: Record<string, SpanKindName> = {
   TOOL: 'tool',
   AGENT: 'agent',
 }
-const TRACELOOP_KIND: Record<string, SpanKindName> = { workflow: 'chain', task: 'chain', agent: 'agent', tool: 'tool' }
-const LANGFUSE_KIND: Record<string, SpanKindName> = {
+const TRACELOOP_KIND: Record<string, SpanKind> = { workflow: 'chain', task: 'chain', agent: 'agent', tool: 'tool' }
+const LANGFUSE_KIND: Record<string, SpanKind> = {
   generation: 'llm',
   embedding: 'embedding',
   agent: 'agent',
@@ -82,7 +82,7 @@ const LANGFUSE_KIND: Record<string, SpanKindName> = {
   guardrail: 'other',
   event: 'other',
 }
-const OPERATION_KIND: Record<string, SpanKindName> = {
+const OPERATION_KIND: Record<string, SpanKind> = {
   chat: 'llm',
   text_completion: 'llm',
   generate_content: 'llm',
@@ -97,9 +97,8 @@ const OPERATION_KIND: Record<string, SpanKindName> = {
   // Vercel AI SDK v7 groups one model call and its tools as a step.
   agent_step: 'chain',
 }
-const SPANLENS_KINDS = new Set(['llm', 'chain', 'agent', 'tool', 'retrieval', 'embedding', 'other'])
 
-const mapped = (key: string, table: Record<string, SpanKindName>, convention: string, lower = false): Source<SpanKindName> => ({
+const mapped = (key: string, table: Record<string, SpanKind>, convention: string, lower = false): Source<SpanKind> => ({
   convention,
   read: (a) => {
     const v = a.str(key)
@@ -108,7 +107,7 @@ const mapped = (key: string, table: Record<string, SpanKindName>, convention: st
 })
 
 /** Vercel AI SDK span names: the doGenerate/doStream inner spans are the model calls. */
-function vercelKind(name: string): SpanKindName | undefined {
+function vercelKind(name: string): SpanKind | undefined {
   if (!name.startsWith('ai.')) return undefined
   if (/^ai\.(generateText|streamText|generateObject|streamObject)\.do(Generate|Stream)$/.test(name)) return 'llm'
   if (/^ai\.embed(Many)?\.doEmbed$/.test(name)) return 'embedding'
@@ -117,8 +116,8 @@ function vercelKind(name: string): SpanKindName | undefined {
   return undefined
 }
 
-export const KIND: Array<Source<SpanKindName>> = [
-  { convention: 'spanlens', read: (a) => { const v = a.str('spanlens.span.kind'); return v && SPANLENS_KINDS.has(v) ? (v as SpanKindName) : undefined } },
+export const KIND: Array<Source<SpanKind>> = [
+  { convention: 'spanlens', read: (a) => { const v = a.str('spanlens.span.kind'); return v && isSpanKind(v) ? v : undefined } },
   mapped('openinference.span.kind', OPENINFERENCE_KIND, 'openinference'),
   mapped('langfuse.observation.type', LANGFUSE_KIND, 'langfuse', true),
   { convention: 'vercel', read: (a, span) => (a.str('ai.operationId') ? vercelKind(a.str('ai.operationId') as string) : undefined) ?? vercelKind(span.name) },

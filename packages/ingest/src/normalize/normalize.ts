@@ -4,6 +4,7 @@ import { INPUT, OUTPUT } from './content.js'
 import * as C from './conventions.js'
 import type { PriceTable } from './cost.js'
 import type { Redactor } from './redact.js'
+import { OTLP_SPAN_KINDS, STATUS_CODES } from '../schema/span-columns.js'
 import type { SpanRow } from './row.js'
 
 export interface NormalizeOptions {
@@ -11,8 +12,6 @@ export interface NormalizeOptions {
   redact?: Redactor | undefined
 }
 
-const SPAN_KIND_NAMES = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer']
-const STATUS = ['unset', 'ok', 'error'] as const
 /** Content past this is cut: one span must not be able to dominate a batch. */
 const MAX_CONTENT_BYTES = 4 * 1024 * 1024
 const MAX_ATTRIBUTE_CHARS = 1024 * 1024
@@ -35,7 +34,7 @@ export function normalizeSpan(span: OtlpSpan, projectId: string, opts: Normalize
     : null
   const ttft = C.first(C.TTFT_MS, a, span)
 
-  let status: SpanRow['status_code'] = STATUS[span.statusCode] ?? 'unset'
+  let status: SpanRow['status_code'] = STATUS_CODES[span.statusCode] ?? 'unset'
   let statusMessage = span.statusMessage
   if (status !== 'error' && a.str('langfuse.observation.level') === 'ERROR') {
     status = 'error'
@@ -68,7 +67,7 @@ export function normalizeSpan(span: OtlpSpan, projectId: string, opts: Normalize
     parent_span_id: span.parentSpanId,
     name: span.name,
     kind,
-    span_kind: SPAN_KIND_NAMES[span.kind] ?? 'unspecified',
+    span_kind: OTLP_SPAN_KINDS[span.kind] ?? 'unspecified',
     service_name: a.res('service.name') ?? 'unknown_service',
     scope_name: span.scopeName,
     start_time: nsToSeconds(span.startNs),

@@ -1,4 +1,4 @@
-import type { SpanRow } from '../normalize/row.js'
+import { type Codec, type CodecValues, SPAN_INSERT_COLUMN_NAMES, SPAN_INSERT_COLUMNS, type SpanRow } from '../schema/span-columns.js'
 
 /**
  * How rows sit in the spool and travel to ClickHouse: TabSeparated with an
@@ -41,52 +41,8 @@ export function isSegmentTag(tag: string): tag is SegmentTag {
   return Object.prototype.hasOwnProperty.call(SEGMENT_FORMATS, tag)
 }
 
-export const ROW_COLUMNS = [
-  'project_id',
-  'trace_id',
-  'span_id',
-  'parent_span_id',
-  'name',
-  'kind',
-  'span_kind',
-  'service_name',
-  'scope_name',
-  'start_time',
-  'end_time',
-  'duration_ms',
-  'status_code',
-  'status_message',
-  'error_type',
-  'provider',
-  'operation',
-  'request_model',
-  'response_model',
-  'input_tokens',
-  'output_tokens',
-  'total_tokens',
-  'cache_read_tokens',
-  'cache_write_tokens',
-  'reasoning_tokens',
-  'cost_usd',
-  'ttft_ms',
-  'finish_reason',
-  'input',
-  'output',
-  'user_id',
-  'session_id',
-  'environment',
-  'release',
-  'tags',
-  'attributes',
-  'resource_attributes',
-  'events.time',
-  'events.name',
-  'events.attributes',
-  'links.trace_id',
-  'links.span_id',
-  'links.attributes',
-  'embedding',
-] as const satisfies ReadonlyArray<keyof SpanRow>
+/** The column list of every insert of spool rows: the table's inserted columns, in order. */
+export const ROW_COLUMNS = SPAN_INSERT_COLUMN_NAMES
 
 // TabSeparated escaping (ClickHouse "escaped" text): at the top level of a
 // field only backslash, tab and line breaks need it; inside the quoted
@@ -157,59 +113,49 @@ function mapArray(maps: ReadonlyArray<Readonly<Record<string, string>>>): string
 
 /** Float64: non-finite values are not valid measurements; 0 keeps the row. */
 const float = (n: number): string => (Number.isFinite(n) ? String(n) : '0')
-const nullableFloat = (n: number | null): string => (n === null || !Number.isFinite(n) ? '\\N' : String(n))
-const uint = (n: number): string => String(n)
+
+/**
+ * Each codec of the column table, as a function from the row's value to its
+ * field. Array and Map literals are read by ClickHouse straight from the field,
+ * so their quoted strings are escaped once, by quoted(), and the literal is not
+ * escaped again.
+ */
+export const CODECS: { readonly [C in Codec]: (v: CodecValues[C]) => string } = {
+  // Ids are lower-case hex, times digits, the fixed words come from normalize's lists.
+  verbatim: (s) => s,
+  text: tsvField,
+  float,
+  nullableFloat: (n) => (n === null || !Number.isFinite(n) ? '\\N' : String(n)),
+  uint: (n) => String(n),
+  stringArray,
+  stringMap,
+  sharedStringMap: resourceMap,
+  mapArray,
+  floatArray: (xs) => `[${xs.map(float).join(',')}]`,
+}
+
+/**
+ * The encoder's source, made from the column table: one array of fields joined
+ * by tabs, the same code one would write by hand (a 44-element join was the
+ * fastest row encoding measured, bench/README.md), with each codec called
+ * directly. Verbatim fields are read without a call.
+ */
+export function encoderSource(columns: ReadonlyArray<{ name: string; codec: Codec }>): string {
+  const fields = columns.map(({ name, codec }) => {
+    const value = /^[a-z_]+$/.test(name) ? `r.${name}` : `r[${JSON.stringify(name)}]`
+    return codec === 'verbatim' ? value : `${codec}(${value})`
+  })
+  return `return [\n  ${fields.join(',\n  ')},\n].join('\\t')`
+}
+
+function compileEncoder(columns: ReadonlyArray<{ name: string; codec: Codec }>): (r: SpanRow) => string {
+  const names = Object.keys(CODECS) as Codec[]
+  // Built once at load, from the table above (no input reaches the source); the codecs are its parameters.
+  const make = new Function(...names, `return function encodeRow(r) {\n${encoderSource(columns)}\n}`) as (
+    ...codecs: Array<(v: never) => string>
+  ) => (r: SpanRow) => string
+  return make(...names.map((n) => CODECS[n]))
+}
 
 /** One TabSeparated line (without the newline) in ROW_COLUMNS order. */
-export function encodeRow(r: SpanRow): string {
-  // Ids are lower-case hex and times are digits (decode and normalize make them so);
-  // every other string may hold anything and is escaped. Array and Map literals
-  // are read by ClickHouse straight from the field, so their quoted strings are
-  // escaped once, by quoted(), and the literal is not escaped again.
-  return [
-    tsvField(r.project_id),
-    r.trace_id,
-    r.span_id,
-    r.parent_span_id,
-    tsvField(r.name),
-    r.kind,
-    r.span_kind,
-    tsvField(r.service_name),
-    tsvField(r.scope_name),
-    r.start_time,
-    r.end_time,
-    float(r.duration_ms),
-    r.status_code,
-    tsvField(r.status_message),
-    tsvField(r.error_type),
-    tsvField(r.provider),
-    tsvField(r.operation),
-    tsvField(r.request_model),
-    tsvField(r.response_model),
-    uint(r.input_tokens),
-    uint(r.output_tokens),
-    uint(r.total_tokens),
-    uint(r.cache_read_tokens),
-    uint(r.cache_write_tokens),
-    uint(r.reasoning_tokens),
-    nullableFloat(r.cost_usd),
-    nullableFloat(r.ttft_ms),
-    tsvField(r.finish_reason),
-    tsvField(r.input),
-    tsvField(r.output),
-    tsvField(r.user_id),
-    tsvField(r.session_id),
-    tsvField(r.environment),
-    tsvField(r.release),
-    stringArray(r.tags),
-    stringMap(r.attributes),
-    resourceMap(r.resource_attributes),
-    stringArray(r['events.time']),
-    stringArray(r['events.name']),
-    mapArray(r['events.attributes']),
-    stringArray(r['links.trace_id']),
-    stringArray(r['links.span_id']),
-    mapArray(r['links.attributes']),
-    `[${r.embedding.map(float).join(',')}]`,
-  ].join('\t')
-}
+export const encodeRow: (r: SpanRow) => string = compileEncoder(SPAN_INSERT_COLUMNS)

@@ -1,0 +1,131 @@
+import { SPAN_KINDS } from '@spanlens/query'
+
+/**
+ * The `spans` table, column by column, in the order of the insert list: the one
+ * declaration that the row type (`SpanRow`), the spool's column list and the
+ * TabSeparated encoder (pipeline/row-format.ts) are built from. The migrations
+ * (clickhouse/001_spans.sql, 005_refusal.sql) create it; span-columns.test.ts
+ * compares this table with `system.columns` after they ran.
+ *
+ * The spool's segments hold rows in this order (format tag `t2`): adding,
+ * removing or moving an inserted column needs a new tag in row-format.ts.
+ */
+
+/** How a value is written into its TabSeparated field, and which JavaScript value it takes. */
+export interface CodecValues {
+  /** Written as is: lower-case hex ids, decimal seconds and fixed words that decode and normalize produce. */
+  verbatim: string
+  /** Any string: backslash, tab, line breaks and NUL escaped. */
+  text: string
+  /** Float64; a non-finite value is written as 0. */
+  float: number
+  /** Nullable(Float64); null and non-finite values are NULL. */
+  nullableFloat: number | null
+  uint: number
+  /** An Array literal of quoted, escaped strings. */
+  stringArray: string[]
+  /** A Map literal of quoted, escaped strings. */
+  stringMap: Record<string, string>
+  /** A Map literal shared by every row of one resource, encoded once per object. */
+  sharedStringMap: Readonly<Record<string, string>>
+  mapArray: Array<Record<string, string>>
+  floatArray: number[]
+}
+export type Codec = keyof CodecValues
+
+/** A column the insert writes. */
+export interface InsertedColumn<N extends string = string, C extends Codec = Codec, V extends string = string> {
+  readonly name: N
+  /** The ClickHouse type as `system.columns` spells it. */
+  readonly type: string
+  readonly codec: C
+  /** For a verbatim column holding one of a fixed set of words: the set. */
+  readonly values?: readonly V[]
+}
+
+/** A column ClickHouse fills itself, so it is not in the insert list. */
+export interface ComputedColumn {
+  readonly name: string
+  readonly type: string
+  readonly filled: 'materialized' | 'default'
+}
+
+const col = <const N extends string, const C extends Codec>(name: N, type: string, codec: C): InsertedColumn<N, C> => ({ name, type, codec })
+const oneOf = <const N extends string, const V extends string>(name: N, type: string, values: readonly V[]): InsertedColumn<N, 'verbatim', V> => ({
+  name,
+  type,
+  codec: 'verbatim',
+  values,
+})
+
+const LC = 'LowCardinality(String)'
+const MAP = 'Map(LowCardinality(String), String)'
+
+/** What `status_code` holds, indexed by OTLP's status code (0 unset, 1 ok, 2 error). */
+export const STATUS_CODES = ['unset', 'ok', 'error'] as const
+/** What `span_kind` holds, indexed by OTLP's SpanKind (0 unspecified ... 5 consumer). */
+export const OTLP_SPAN_KINDS = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'] as const
+
+export const SPAN_INSERT_COLUMNS = [
+  col('project_id', LC, 'text'),
+  col('trace_id', 'String', 'verbatim'),
+  col('span_id', 'String', 'verbatim'),
+  col('parent_span_id', 'String', 'verbatim'),
+  col('name', LC, 'text'),
+  oneOf('kind', LC, SPAN_KINDS),
+  oneOf('span_kind', LC, OTLP_SPAN_KINDS),
+  col('service_name', LC, 'text'),
+  col('scope_name', LC, 'text'),
+  /** Unix seconds with 9 fractional digits, e.g. "1700000000.123456789". */
+  col('start_time', 'DateTime64(9)', 'verbatim'),
+  col('end_time', 'DateTime64(9)', 'verbatim'),
+  col('duration_ms', 'Float64', 'float'),
+  oneOf('status_code', LC, STATUS_CODES),
+  col('status_message', 'String', 'text'),
+  col('error_type', LC, 'text'),
+  col('provider', LC, 'text'),
+  col('operation', LC, 'text'),
+  col('request_model', LC, 'text'),
+  col('response_model', LC, 'text'),
+  col('input_tokens', 'UInt32', 'uint'),
+  col('output_tokens', 'UInt32', 'uint'),
+  col('total_tokens', 'UInt32', 'uint'),
+  col('cache_read_tokens', 'UInt32', 'uint'),
+  col('cache_write_tokens', 'UInt32', 'uint'),
+  col('reasoning_tokens', 'UInt32', 'uint'),
+  col('cost_usd', 'Nullable(Float64)', 'nullableFloat'),
+  col('ttft_ms', 'Nullable(Float64)', 'nullableFloat'),
+  col('finish_reason', LC, 'text'),
+  col('input', 'String', 'text'),
+  col('output', 'String', 'text'),
+  col('user_id', 'String', 'text'),
+  col('session_id', 'String', 'text'),
+  col('environment', LC, 'text'),
+  col('release', LC, 'text'),
+  col('tags', 'Array(LowCardinality(String))', 'stringArray'),
+  col('attributes', MAP, 'stringMap'),
+  col('resource_attributes', MAP, 'sharedStringMap'),
+  col('events.time', 'Array(DateTime64(9))', 'stringArray'),
+  col('events.name', 'Array(LowCardinality(String))', 'stringArray'),
+  col('events.attributes', `Array(${MAP})`, 'mapArray'),
+  col('links.trace_id', 'Array(String)', 'stringArray'),
+  col('links.span_id', 'Array(String)', 'stringArray'),
+  col('links.attributes', `Array(${MAP})`, 'mapArray'),
+  col('embedding', 'Array(Float32)', 'floatArray'),
+] as const
+
+/** Columns after the inserted ones, in table order. */
+export const SPAN_COMPUTED_COLUMNS: readonly ComputedColumn[] = [
+  { name: 'ingested_at', type: 'DateTime64(3)', filled: 'default' },
+  { name: 'refusal', type: 'UInt8', filled: 'materialized' },
+]
+
+type Inserted = (typeof SPAN_INSERT_COLUMNS)[number]
+
+/** One row of `spans` as inserted, one field per inserted column. */
+export type SpanRow = {
+  -readonly [C in Inserted as C['name']]: C extends InsertedColumn<string, 'verbatim', infer V> ? V : CodecValues[C['codec']]
+}
+
+/** The inserted columns' names, in order: the column list of every insert of spool rows. */
+export const SPAN_INSERT_COLUMN_NAMES: ReadonlyArray<keyof SpanRow> = SPAN_INSERT_COLUMNS.map((c) => c.name)

@@ -1,0 +1,99 @@
+import { SPAN_KINDS } from '@spanlens/query'
+import { describe, expect, it } from 'vitest'
+import { PriceTable } from '../src/normalize/cost.js'
+import { normalizeSpan } from '../src/normalize/normalize.js'
+import { CODECS, encodeRow, encoderSource, ROW_COLUMNS } from '../src/pipeline/row-format.js'
+import { type Codec, type CodecValues, SPAN_INSERT_COLUMNS, type SpanRow } from '../src/schema/span-columns.js'
+
+const STRING = '(?:LowCardinality\\(String\\)|String)'
+const MAP = 'Map\\(LowCardinality\\(String\\), String\\)'
+/** The ClickHouse types each codec's text is valid for: what a column's declared type must match. */
+const CODEC_TYPES: Record<Codec, RegExp> = {
+  verbatim: new RegExp(`^(?:${STRING}|DateTime64\\(9\\))$`),
+  text: new RegExp(`^${STRING}$`),
+  float: /^Float64$/,
+  nullableFloat: /^Nullable\(Float64\)$/,
+  uint: /^UInt32$/,
+  stringArray: new RegExp(`^Array\\((?:${STRING}|DateTime64\\(9\\))\\)$`),
+  stringMap: new RegExp(`^${MAP}$`),
+  sharedStringMap: new RegExp(`^${MAP}$`),
+  mapArray: new RegExp(`^Array\\(${MAP}\\)$`),
+  floatArray: /^Array\(Float32\)$/,
+}
+
+/** A value for column i that no other column has, and that needs escaping wherever the codec escapes. */
+function sample(codec: Codec, i: number): CodecValues[Codec] {
+  const s = `c${i}\t'\\`
+  switch (codec) {
+    case 'verbatim':
+      return `v${i}`
+    case 'text':
+      return s
+    case 'float':
+      return i + 0.5
+    case 'nullableFloat':
+      return i % 2 === 0 ? null : i + 0.25
+    case 'uint':
+      return i
+    case 'stringArray':
+      return [s, `${i}`]
+    case 'stringMap':
+    case 'sharedStringMap':
+      return { [s]: s }
+    case 'mapArray':
+      return [{ [s]: s }, {}]
+    case 'floatArray':
+      return [i, -0.5]
+  }
+}
+
+describe('the span row encoder, made from the column table', () => {
+  it('writes every inserted column, in table order, each through its codec', () => {
+    const row = Object.fromEntries(SPAN_INSERT_COLUMNS.map((c, i) => [c.name, sample(c.codec, i)])) as unknown as SpanRow
+    const fields = encodeRow(row).split('\t')
+    expect(fields).toHaveLength(SPAN_INSERT_COLUMNS.length)
+    SPAN_INSERT_COLUMNS.forEach((c, i) => {
+      const encode = CODECS[c.codec] as (v: unknown) => string
+      expect(fields[i], c.name).toBe(encode(row[c.name]))
+    })
+    expect(ROW_COLUMNS).toEqual(SPAN_INSERT_COLUMNS.map((c) => c.name))
+  })
+
+  it('escapes by class: strings and literals escaped, verbatim fields and numbers as they are', () => {
+    expect(CODECS.text("a\tb\nc\rd\0e\\f'g")).toBe("a\\tb\\nc\\rd\\0e\\\\f'g")
+    expect(CODECS.stringArray(["it's\t"])).toBe("['it\\'s\\t']")
+    expect(CODECS.stringMap({ "k'": 'v\n' })).toBe("{'k\\'':'v\\n'}")
+    expect(CODECS.mapArray([{ a: "'" }, {}])).toBe("[{'a':'\\''},{}]")
+    expect(CODECS.verbatim('1700000000.000000001')).toBe('1700000000.000000001')
+    expect([CODECS.float(Number.NaN), CODECS.nullableFloat(null), CODECS.nullableFloat(Infinity), CODECS.uint(7)]).toEqual(['0', '\\N', '\\N', '7'])
+    expect(CODECS.floatArray([0.5, Number.NaN])).toBe('[0.5,0]')
+  })
+
+  it('gives each column a codec whose text its ClickHouse type reads', () => {
+    for (const c of SPAN_INSERT_COLUMNS) expect(c.type, `${c.name} (${c.codec})`).toMatch(CODEC_TYPES[c.codec])
+  })
+
+  it('is a plain join of one call per column, readable as the source it runs', () => {
+    const source = encoderSource(SPAN_INSERT_COLUMNS)
+    expect(source.split('\n')).toHaveLength(SPAN_INSERT_COLUMNS.length + 2)
+    expect(encodeRow.toString()).toContain(source)
+    expect(source).toContain('  text(r.project_id),\n  r.trace_id,')
+    expect(source).toContain('  mapArray(r["events.attributes"]),')
+  })
+
+  it('holds in kind only the span kinds the query API filters by', () => {
+    expect(SPAN_INSERT_COLUMNS.find((c) => c.name === 'kind')?.values).toEqual(SPAN_KINDS)
+  })
+
+  it('is what normalize produces: one field per inserted column, in the same order', () => {
+    const row = normalizeSpan(
+      {
+        resource: {}, scopeName: '', scopeVersion: '', traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), parentSpanId: '', name: 'x',
+        kind: 3, startNs: '1700000000000000000', endNs: '1700000000000000001', attributes: {}, events: [], links: [], statusCode: 0, statusMessage: '',
+      },
+      'p',
+      { prices: PriceTable.load(undefined) },
+    )
+    expect(Object.keys(row)).toEqual(ROW_COLUMNS)
+  })
+})

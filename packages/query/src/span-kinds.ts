@@ -1,0 +1,15 @@
+/**
+ * What a span is, in Spanlens's own words: the values of `spans.kind`. Ingest's
+ * normalization maps every convention onto these (packages/ingest/src/normalize/conventions.ts)
+ * and its column table declares them for `kind`; a filter on kind accepts only
+ * these; the console's copy of the type is checked against this one. It lives
+ * here, not in ingest, because ingest depends on this package and not the reverse.
+ */
+export const SPAN_KINDS = ['llm', 'chain', 'agent', 'tool', 'retrieval', 'embedding', 'other'] as const
+export type SpanKind = (typeof SPAN_KINDS)[number]
+
+const KINDS: ReadonlySet<string> = new Set(SPAN_KINDS)
+
+export function isSpanKind(value: string): value is SpanKind {
+  return KINDS.has(value)
+}
