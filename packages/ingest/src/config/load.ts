@@ -20,6 +20,11 @@ export interface StoreConfig {
   caCertPath?: string
   requestTimeoutMs: number
   cluster?: string
+  /**
+   * Per-node DDL: the HTTP URL of every node of `cluster`. Migrations and retention run
+   * on each node without ON CLUSTER and with non-replicated engines (shards without replicas).
+   */
+  nodes?: string[]
   retentionDays: number
   /** Embedded only: nice value given to ClickHouse's threads, 0 to leave them alone. */
   embeddedNice: number
@@ -120,6 +125,9 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
     throw errors.CONFIG_INVALID(details)
   }
   const v = parsed.data
+  if (v.SPANLENS_CLICKHOUSE_NODES && !(v.SPANLENS_CLICKHOUSE_CLUSTER && v.SPANLENS_CLICKHOUSE_URL)) {
+    throw errors.CONFIG_INVALID('SPANLENS_CLICKHOUSE_NODES: needs SPANLENS_CLICKHOUSE_CLUSTER and SPANLENS_CLICKHOUSE_URL')
+  }
   const apiKeys = [...(v.SPANLENS_API_KEYS ?? [])]
   if (v.SPANLENS_API_KEYS_FILE) apiKeys.push(...readKeysFile(resolve(cwd, v.SPANLENS_API_KEYS_FILE)))
 
@@ -140,6 +148,7 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
       ...(v.SPANLENS_CLICKHOUSE_CA_CERT ? { caCertPath: resolve(cwd, v.SPANLENS_CLICKHOUSE_CA_CERT) } : {}),
       requestTimeoutMs: v.SPANLENS_CLICKHOUSE_REQUEST_TIMEOUT_MS,
       ...(v.SPANLENS_CLICKHOUSE_CLUSTER ? { cluster: v.SPANLENS_CLICKHOUSE_CLUSTER } : {}),
+      ...(v.SPANLENS_CLICKHOUSE_NODES ? { nodes: v.SPANLENS_CLICKHOUSE_NODES } : {}),
       retentionDays: v.SPANLENS_RETENTION_DAYS,
       embeddedNice: v.SPANLENS_EMBEDDED_NICE,
     },

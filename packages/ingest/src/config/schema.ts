@@ -36,6 +36,12 @@ const url = z
     { error: 'expected an http:// or https:// URL such as http://localhost:8123' },
   )
 
+/** `http://n1:8123,http://n2:8123`: each URL checked like SPANLENS_CLICKHOUSE_URL. */
+const urlList = z
+  .string()
+  .transform((v) => v.split(',').map((u) => u.trim()).filter((u) => u !== ''))
+  .pipe(z.array(url).min(1, { error: 'expected a comma-separated list of http:// URLs' }))
+
 const identifier = z
   .string()
   .trim()
@@ -107,6 +113,9 @@ export const envSchema = z.object({
   SPANLENS_CLICKHOUSE_CA_CERT: nonEmpty.optional(),
   SPANLENS_CLICKHOUSE_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
   SPANLENS_CLICKHOUSE_CLUSTER: identifier.optional(),
+  // Per-node DDL (store/migrate.ts): every node of SPANLENS_CLICKHOUSE_CLUSTER, for clusters
+  // without distributed DDL (no Keeper); migrations then run node by node without ON CLUSTER.
+  SPANLENS_CLICKHOUSE_NODES: urlList.optional(),
   SPANLENS_RETENTION_DAYS: int(0, 36_500).default(90),
   // Nice value for embedded ClickHouse's threads (store/thread-priority.ts); 0 leaves them alone.
   SPANLENS_EMBEDDED_NICE: int(0, 19).default(10),
