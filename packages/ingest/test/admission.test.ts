@@ -1,33 +1,11 @@
 import { request } from 'node:http'
 import { describe, expect, it } from 'vitest'
-import { loadConfig } from '../src/config/load.js'
-import { buildServer } from '../src/server.js'
-import { createStore } from '../src/store/index.js'
-import { faultyStore } from './helpers/faulty-store.js'
+import { withFaultyServer } from './helpers/faulty-store.js'
 import { jsonRequest } from './helpers/otlp.js'
-import { API_KEYS, bearer, KEYS } from './helpers/server.js'
-import { tempDir } from './helpers/tmp.js'
+import { bearer, KEYS } from './helpers/server.js'
 
 // Every way an upload can end gives its ingest slot back, and one project's
 // slow, stalled or heavy clients cannot take another project's slots or spool.
-
-async function withServer(
-  env: Record<string, string>,
-  body: (ctx: { url: string; app: Awaited<ReturnType<typeof buildServer>>; store: ReturnType<typeof faultyStore> }) => Promise<void>,
-): Promise<void> {
-  const dir = tempDir()
-  const config = loadConfig({ env: { SPANLENS_DATA_DIR: dir.path, SPANLENS_API_KEYS: API_KEYS, SPANLENS_LOG_LEVEL: 'silent', ...env } })
-  const store = faultyStore(await createStore(config.store))
-  const app = await buildServer(config, { store })
-  const url = await app.listen({ host: '127.0.0.1', port: 0 })
-  try {
-    await body({ url, app, store })
-  } finally {
-    await app.close()
-    await store.close()
-    dir.cleanup()
-  }
-}
 
 async function send(url: string, key: string, n = 1, name = 'admission'): Promise<{ status: number; code?: string }> {
   const res = await fetch(`${url}/v1/traces`, {
@@ -62,7 +40,7 @@ const settle = async (check: () => boolean, ms = 3000) => {
 
 describe('ingest slots are released however a request ends', () => {
   it('uploads whose client disconnects mid-body give their slots back', async () => {
-    await withServer({ SPANLENS_MAX_CONCURRENT_REQUESTS: '4' }, async ({ url, app }) => {
+    await withFaultyServer({ SPANLENS_MAX_CONCURRENT_REQUESTS: '4' }, async ({ url, app }) => {
       // Many more aborts than slots: each one used to keep its slot until restart.
       for (let round = 0; round < 3; round++) {
         const uploads = Array.from({ length: 4 }, () => partialUpload(url, KEYS.acme, 'abort'))
@@ -76,7 +54,7 @@ describe('ingest slots are released however a request ends', () => {
   })
 
   it('a body that stalls is refused with 408 SPANLENS_BODY_TIMEOUT after SPANLENS_BODY_TIMEOUT_MS, and its slot is free', async () => {
-    await withServer({ SPANLENS_BODY_TIMEOUT_MS: '300', SPANLENS_MAX_CONCURRENT_REQUESTS: '2' }, async ({ url, app }) => {
+    await withFaultyServer({ SPANLENS_BODY_TIMEOUT_MS: '300', SPANLENS_MAX_CONCURRENT_REQUESTS: '2' }, async ({ url, app }) => {
       const started = Date.now()
       const stalled = partialUpload(url, KEYS.acme, 'stall')
       const status = await stalled.done
@@ -93,7 +71,7 @@ describe('ingest slots are released however a request ends', () => {
 
 describe('one project cannot starve another', () => {
   it("one project's slow uploads take at most its share of the slots; the other project's requests all get through", async () => {
-    await withServer({ SPANLENS_MAX_CONCURRENT_REQUESTS: '8', SPANLENS_BODY_TIMEOUT_MS: '10000' }, async ({ url, app }) => {
+    await withFaultyServer({ SPANLENS_MAX_CONCURRENT_REQUESTS: '8', SPANLENS_BODY_TIMEOUT_MS: '10000' }, async ({ url, app }) => {
       // 20 slow uploads from acme (the per-project default is half the slots: 4).
       const slow = Array.from({ length: 20 }, () => partialUpload(url, KEYS.acme, 'stall'))
       await settle(() => app.spanlens.pipeline.inFlightRequests('acme') === 4)
@@ -115,7 +93,7 @@ describe('one project cannot starve another', () => {
 
   it('a project whose unconfirmed spans fill its share of the spool gets 503; another project still gets 200', async () => {
     const env = { SPANLENS_SPOOL_MAX_BYTES: String(1024 * 1024), SPANLENS_SPOOL_PROJECT_SHARE: '0.5', SPANLENS_BATCH_MAX_AGE_MS: '20' }
-    await withServer(env, async ({ url, app, store }) => {
+    await withFaultyServer(env, async ({ url, app, store }) => {
       store.fault = 'down'
       let refused: { status: number; code?: string } | undefined
       for (let i = 0; i < 200 && !refused; i++) {

@@ -11,7 +11,7 @@ import { createStore, type Store } from '../src/store/index.js'
 import { ROW_COLUMNS } from '../src/pipeline/row-format.js'
 import { frame, HEADER_BYTES, segmentBody } from '../src/pipeline/segment-file.js'
 import { checkSegment, indexEntry } from '../src/pipeline/segment-index.js'
-import { faultyStore } from './helpers/faulty-store.js'
+import { withFaultyServer } from './helpers/faulty-store.js'
 import { jsonRequest } from './helpers/otlp.js'
 import { API_KEYS, bearer, KEYS, startServer } from './helpers/server.js'
 import { CallGate } from '../src/store/call-gate.js'
@@ -38,25 +38,6 @@ async function send(url: string, marker: string, n: number): Promise<{ status: n
   return { status: res.status, ids, retryAfter: res.headers.get('retry-after') }
 }
 
-
-/** A real server over a fault-injecting wrapper of the real embedded store. */
-async function withFaultyServer(
-  env: Record<string, string>,
-  body: (ctx: { url: string; store: ReturnType<typeof faultyStore>; app: Awaited<ReturnType<typeof buildServer>> }) => Promise<void>,
-): Promise<void> {
-  const dir = tempDir()
-  const config = quietEnv(dir.path, env)
-  const store = faultyStore(await createStore(config.store))
-  const app = await buildServer(config, { store })
-  const url = await app.listen({ host: '127.0.0.1', port: 0 })
-  try {
-    await body({ url, store, app })
-  } finally {
-    await app.close()
-    await store.close()
-    dir.cleanup()
-  }
-}
 
 async function count(store: Store, query: string): Promise<Record<string, number>> {
   const rs = await store.client.query({ query, format: 'JSONEachRow' })

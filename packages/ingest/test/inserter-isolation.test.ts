@@ -76,20 +76,50 @@ async function names(store: Store, project: string): Promise<Array<{ name: strin
   return rs.json()
 }
 
+interface Spooled {
+  app: Awaited<ReturnType<typeof buildServer>>
+  /** The real store, under whatever `wrap` changed. */
+  real: Store
+  spoolDir: string
+}
+
+/**
+ * Writes `requests` as one spool segment, then starts a server on that data
+ * directory (which replays it), over the real embedded store with `wrap`'s
+ * replacements of its insert calls; everything is closed and removed after `body`.
+ */
+async function withSpooledServer(
+  requests: string[][],
+  options: { env?: Record<string, string>; wrap?: (real: Store) => Partial<Pick<Store, 'insertRaw' | 'insertFile'>> },
+  body: (ctx: Spooled) => Promise<void>,
+): Promise<void> {
+  const dir = tempDir()
+  const spoolDir = join(dir.path, 'spool')
+  writeSegment(spoolDir, 0, requests)
+  const config = env(dir.path, options.env)
+  const real = await createStore(config.store)
+  const store: Store = { ...real, client: real.client, close: async () => undefined, ...options.wrap?.(real) }
+  const app = await buildServer(config, { store })
+  try {
+    await body({ app, real, spoolDir })
+  } finally {
+    await app.close()
+    await real.close()
+    dir.cleanup()
+  }
+}
+
 describe('a segment ClickHouse refuses as data costs no good row', () => {
   it('isolates the refused rows into dead letters with the reason and inserts every other row of every project once', async () => {
-    const dir = tempDir()
-    const spoolDir = join(dir.path, 'spool')
     const good = (p: string, i: number) => span(p, `good-${p}-${i}`)
     const overflow = withField(span('acme', 'bad-overflow'), 10, '9999999999.999999999')
     const garbage = withField(span('acme', 'bad-garbage'), 9, 'not-a-time')
     // Two requests (two index entries), both projects, bad rows in the middle and at the end.
-    writeSegment(spoolDir, 0, [
+    const requests = [
       [good('acme', 1), good('other', 1), overflow, good('acme', 2)],
       [good('other', 2), ...Array.from({ length: 40 }, (_, i) => good('acme', 10 + i)), garbage],
-    ])
-    const app = await buildServer(env(dir.path))
-    try {
+    ]
+    await withSpooledServer(requests, {}, async ({ app, spoolDir }) => {
       await app.spanlens.flush()
       const acme = await names(app.spanlens.store, 'acme')
       expect(acme.map((r) => r.name)).toEqual(['good-acme-1', 'good-acme-2', ...Array.from({ length: 40 }, (_, i) => `good-acme-${10 + i}`)].sort())
@@ -110,34 +140,22 @@ describe('a segment ClickHouse refuses as data costs no good row', () => {
       expect(metrics.body).toMatch(/spanlens_dead_letter_rows_total\{project="acme",reason="DECIMAL_OVERFLOW"\} 1/)
       expect(metrics.body).toMatch(/spanlens_dead_letter_rows 2/)
       expect(app.spanlens.pipeline.health().deadLetters).toMatchObject({ rows: 2, byProject: { acme: 2 } })
-    } finally {
-      await app.close()
-      dir.cleanup()
-    }
+    })
   })
 
   it('a crash in the middle of isolating leaves no duplicate: replay redoes the same halves under the same tokens', async () => {
-    const dir = tempDir()
-    const spoolDir = join(dir.path, 'spool')
     const rows = Array.from({ length: 64 }, (_, i) => span(i % 2 ? 'acme' : 'other', `replay-${i}`))
     rows[37] = withField(rows[37] as string, 9, 'garbage')
-    writeSegment(spoolDir, 0, [rows])
-    const config = env(dir.path)
-    const real = await createStore(config.store)
     // The third half-range insert commits, then its reply is lost: the segment is
     // retried from the top (whole, refused; isolated again) after a backoff.
     let calls = 0
-    const store: Store = {
-      ...real,
-      client: real.client,
-      close: () => real.close(),
-      insertRaw: async (insert) => {
+    const wrap = (real: Store) => ({
+      insertRaw: async (insert: Parameters<Store['insertRaw']>[0]) => {
         await real.insertRaw(insert)
         if (++calls === 3) throw Object.assign(new Error('injected: reply lost after commit'), { code: 'ECONNRESET' })
       },
-    }
-    const app = await buildServer(config, { store })
-    try {
+    })
+    await withSpooledServer([rows], { wrap }, async ({ app, real, spoolDir }) => {
       await app.spanlens.flush()
       const stored = [...(await names(real, 'acme')), ...(await names(real, 'other'))]
       expect(stored).toHaveLength(63)
@@ -147,22 +165,14 @@ describe('a segment ClickHouse refuses as data costs no good row', () => {
       expect(calls).toBeGreaterThan(3)
       expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/spanlens_insert_failures_total\{kind="transient"\} 1/)
       expect(new DeadLetters(join(spoolDir, 'dead')).stats()).toMatchObject({ rows: 1, letters: 1 })
-    } finally {
-      await app.close()
-      await real.close()
-      dir.cleanup()
-    }
+    })
   })
 
   it('a segment over more days than one insert may touch is inserted in groups of days, once', async () => {
-    const dir = tempDir()
-    const spoolDir = join(dir.path, 'spool')
     // A backfill: 150 spans on 150 different days (ClickHouse allows 100 partitions per insert).
     const start = 1_600_000_000
     const rows = Array.from({ length: 150 }, (_, i) => span(i % 3 ? 'acme' : 'other', `day-${i}`, start + i * 86_400))
-    writeSegment(spoolDir, 0, [rows.slice(0, 75), rows.slice(75)])
-    const app = await buildServer(env(dir.path, { SPANLENS_RETENTION_DAYS: '0' }))
-    try {
+    await withSpooledServer([rows.slice(0, 75), rows.slice(75)], { env: { SPANLENS_RETENTION_DAYS: '0' } }, async ({ app, spoolDir }) => {
       await app.spanlens.flush()
       const rs = await app.spanlens.store.client.query({
         query: "SELECT toUInt32(count()) AS n, toUInt32(uniqExact(toDate(start_time))) AS days FROM spans WHERE name LIKE 'day-%'",
@@ -171,10 +181,7 @@ describe('a segment ClickHouse refuses as data costs no good row', () => {
       expect(await rs.json()).toEqual([{ n: 150, days: 150 }])
       expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/spanlens_insert_batches_total\{result="ok"\} 1/)
       expect(new DeadLetters(join(spoolDir, 'dead')).stats().rows).toBe(0)
-    } finally {
-      await app.close()
-      dir.cleanup()
-    }
+    })
   })
 })
 
@@ -199,53 +206,31 @@ describe('insert failures are named by ClickHouse error type', () => {
 
 describe('unknown errors are retried a bounded number of times, then the rows are isolated', () => {
   it('a store that refuses every row with an error of a type we do not know never blocks the spool forever', async () => {
-    const dir = tempDir()
-    const spoolDir = join(dir.path, 'spool')
-    writeSegment(spoolDir, 0, [[span('acme', 'unknown-1'), span('acme', 'unknown-2')]])
-    const config = env(dir.path)
-    const real = await createStore(config.store)
     let refused = 0
-    const store: Store = {
-      ...real,
-      client: real.client,
-      close: () => real.close(),
+    const wrap = () => ({
       insertFile: async () => {
         refused++
         throw Object.assign(new Error('Code: 999999. DB::Exception: a new kind of failure. (SOMETHING_NEW)'), { code: '999999', type: 'SOMETHING_NEW' })
       },
-    }
-    const app = await buildServer(config, { store })
-    try {
+    })
+    await withSpooledServer([[span('acme', 'unknown-1'), span('acme', 'unknown-2')]], { wrap }, async ({ app, real }) => {
       await app.spanlens.flush()
       // Refused three times whole; then each row alone (both inserted by insertRaw, which works).
       expect(refused).toBe(3)
       expect((await names(real, 'acme')).map((r) => r.name)).toEqual(['unknown-1', 'unknown-2'])
       expect(app.spanlens.pipeline.health().inserter.state).toBe('ok')
-    } finally {
-      await app.close()
-      await real.close()
-      dir.cleanup()
-    }
+    })
   })
 
   it('a store-wide failure (schema) is retried, never dead-lettered, and /readyz names it', async () => {
-    const dir = tempDir()
-    const spoolDir = join(dir.path, 'spool')
-    writeSegment(spoolDir, 0, [[span('acme', 'schema-1')]])
-    const config = env(dir.path)
-    const real = await createStore(config.store)
     let fail = true
-    const store: Store = {
-      ...real,
-      client: real.client,
-      close: () => real.close(),
-      insertFile: async (insert) => {
+    const wrap = (real: Store) => ({
+      insertFile: async (insert: Parameters<Store['insertFile']>[0]) => {
         if (fail) throw Object.assign(new Error('Cannot insert column refusal, because it is MATERIALIZED column. (ILLEGAL_COLUMN)'), { code: '44', type: 'ILLEGAL_COLUMN' })
         return real.insertFile(insert)
       },
-    }
-    const app = await buildServer(config, { store })
-    try {
+    })
+    await withSpooledServer([[span('acme', 'schema-1')]], { wrap }, async ({ app, real }) => {
       await new Promise((r) => setTimeout(r, 1500))
       const health = app.spanlens.pipeline.health()
       expect(health.inserter.state).toBe('retrying')
@@ -265,11 +250,7 @@ describe('unknown errors are retried a bounded number of times, then the rows ar
       await app.spanlens.flush()
       expect((await names(real, 'acme')).map((r) => r.name)).toEqual(['schema-1'])
       expect(app.spanlens.pipeline.health().inserter.state).toBe('ok')
-    } finally {
-      await app.close()
-      await real.close()
-      dir.cleanup()
-    }
+    })
   })
 })
 

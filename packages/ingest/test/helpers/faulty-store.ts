@@ -1,5 +1,9 @@
 import { readFileSync } from 'node:fs'
-import type { Store } from '../../src/store/index.js'
+import { loadConfig } from '../../src/config/load.js'
+import { buildServer } from '../../src/server.js'
+import { createStore, type Store } from '../../src/store/index.js'
+import { API_KEYS } from './server.js'
+import { tempDir } from './tmp.js'
 
 export type Fault = 'down' | 'commit-then-fail' | 'ok'
 
@@ -40,4 +44,26 @@ export function faultyStore(store: Store): FaultyStore {
     attempts: { get: () => state.attempts, enumerable: true },
   })
   return wrapped as FaultyStore
+}
+
+export interface FaultyServer {
+  url: string
+  store: FaultyStore
+  app: Awaited<ReturnType<typeof buildServer>>
+}
+
+/** A real server on port 0 over a fault-injecting wrapper of the real embedded store, in a temp dir removed after `body`. */
+export async function withFaultyServer(env: Record<string, string>, body: (ctx: FaultyServer) => Promise<void>): Promise<void> {
+  const dir = tempDir()
+  const config = loadConfig({ env: { SPANLENS_DATA_DIR: dir.path, SPANLENS_API_KEYS: API_KEYS, SPANLENS_LOG_LEVEL: 'silent', ...env } })
+  const store = faultyStore(await createStore(config.store))
+  const app = await buildServer(config, { store })
+  const url = await app.listen({ host: '127.0.0.1', port: 0 })
+  try {
+    await body({ url, store, app })
+  } finally {
+    await app.close()
+    await store.close()
+    dir.cleanup()
+  }
 }
