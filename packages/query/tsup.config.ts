@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup'
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // errors: the catalogue, imported by @spanlens/ingest without the analytics (`@spanlens/query/errors`).
+  entry: ['src/index.ts', 'src/errors.ts'],
   format: ['esm'],
   dts: true,
   sourcemap: true,

@@ -6,7 +6,7 @@ import { queryRoutes } from '@spanlens/query'
 import type { Logger } from 'pino'
 import { authenticate, KeyRing } from './auth.js'
 import type { SpanlensConfig } from './config/load.js'
-import { errors } from './errors.js'
+import { errors, replyWithError } from './errors.js'
 import { createLogger } from './logger.js'
 import { createMetrics, type IngestMetrics } from './metrics.js'
 import { IngestPipeline } from './pipeline/ingest.js'
@@ -106,16 +106,10 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     routes,
   } satisfies SpanlensHandle)
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
-    const status = typeof err.statusCode === 'number' && err.statusCode >= 400 ? err.statusCode : 500
-    if (status >= 500) req.log.error({ err }, 'request failed')
-    const code = typeof err.code === 'string' && err.code.startsWith('SPANLENS_') ? err.code : status >= 500 ? 'SPANLENS_INTERNAL' : 'SPANLENS_BAD_REQUEST'
-    const message = status >= 500 && code === 'SPANLENS_INTERNAL' ? 'internal error' : err.message
-    return reply.code(status).send({ error: { code, message } })
-  })
-  app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({ error: { code: 'SPANLENS_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }),
-  )
+  // The one mapping of foreign errors to ours (@spanlens/query/errors): a client
+  // error keeps its status, a store failure is 502, anything else a bug (500).
+  app.setErrorHandler((err, _req, reply) => replyWithError(err, reply))
+  app.setNotFoundHandler((req, reply) => replyWithError(errors.NOT_FOUND(`route ${req.method} ${req.url.split('?')[0]}`), reply))
 
   // Public on purpose: health and metrics (bind /metrics to loopback or firewall
   // it), and the console's files at / below. Everything that reads or writes

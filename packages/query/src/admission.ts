@@ -93,14 +93,14 @@ export class QueryAdmission {
       return Promise.resolve()
     }
     if ((queue?.length ?? 0) >= this.limits.queuePerProject) {
-      return Promise.reject(errors.QUERY_BUSY(`project has ${this.limits.queuePerProject} queries waiting`, this.retryAfterSeconds))
+      return Promise.reject(errors.QUERY_BUSY(`project has ${this.limits.queuePerProject} queries waiting`, { retryAfterSeconds: this.retryAfterSeconds }))
     }
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
         grant: resolve,
         timer: setTimeout(() => {
           this.dropWaiter(project, waiter)
-          reject(errors.QUERY_BUSY(`no query slot within ${this.limits.queueTimeoutMs} ms`, this.retryAfterSeconds))
+          reject(errors.QUERY_BUSY(`no query slot within ${this.limits.queueTimeoutMs} ms`, { retryAfterSeconds: this.retryAfterSeconds }))
         }, this.limits.queueTimeoutMs),
       }
       const list = this.waiting.get(project) ?? []

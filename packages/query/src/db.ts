@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { errors, isQueryError } from './errors.js'
+import { isSpanlensError, storeFailure } from './errors.js'
 
 export type { ClickHouseClient }
 export type Params = Record<string, unknown>
@@ -23,21 +23,9 @@ export async function select<T>(
   } catch (err) {
     // Output that does not parse came from the store too (chDB once handed a
     // failed query's rows to the next call), so it is a 502, not a bug.
-    if (isQueryError(err)) throw err
+    if (isSpanlensError(err)) throw err
     throw storeFailure(err)
   }
-}
-
-/**
- * A failure of the store's call or of its output, as SPANLENS_QUERY_FAILED with
- * the cause kept for the log. The reply names only ClickHouse's error type: a
- * message can quote the output that failed to parse, which may be another
- * caller's rows.
- */
-export function storeFailure(err: unknown): Error {
-  const type = (err as { type?: unknown })?.type
-  const e = errors.UPSTREAM(typeof type === 'string' && /^[A-Z_]+$/.test(type) ? type : 'see the server log')
-  return Object.assign(e, { cause: err })
 }
 
 export async function selectOne<T>(client: ClickHouseClient, query: string, params: Params = {}): Promise<T> {

@@ -1,36 +1,191 @@
 /**
- * Every error this package raises on purpose, with a stable code (like fastify's
- * FST_ERR_*). Clients and tests match on `code`; the message is for humans.
- * The shape (code + numeric statusCode) is what the server's error handler passes through.
+ * The catalogue: every error the Spanlens server raises on purpose, with a
+ * stable code (like fastify's FST_ERR_*), and the one mapping of foreign errors
+ * (Fastify's, ClickHouse's, our own bugs) to them. Clients and tests match on
+ * `code`; the message is for humans. docs/errors.md lists every code, and
+ * packages/ingest/test/errors.unit.test.ts keeps the two in step.
+ *
+ * It lives in @spanlens/query (exported as `@spanlens/query/errors`) because
+ * ingest depends on query and query must not depend on ingest: this is the
+ * lowest package both server packages share. The SDK keeps its own init-time
+ * errors (sdk/src/errors.ts) with the same shape, so apps need no server code.
  */
-export class QueryError extends Error {
+export class SpanlensError extends Error {
   readonly code: string
   readonly statusCode: number
   /** For 429/503: seconds after which a retry may succeed, sent as Retry-After. */
   readonly retryAfterSeconds: number | undefined
 
-  constructor(code: string, message: string, statusCode: number, options?: { cause?: unknown; retryAfterSeconds?: number }) {
-    super(message, options)
-    this.name = 'QueryError'
+  constructor(code: string, message: string, statusCode = 500, options?: ErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'SpanlensError'
     this.code = code
     this.statusCode = statusCode
     this.retryAfterSeconds = options?.retryAfterSeconds
   }
 
-  toJSON(): { error: { code: string; message: string } } {
+  toJSON(): ErrorBody {
     return { error: { code: this.code, message: this.message } }
   }
 }
 
-function createError<A extends unknown[]>(code: string, statusCode: number, format: (...args: A) => string) {
-  const factory = (...args: A): QueryError => new QueryError(code, format(...args), statusCode)
-  return Object.assign(factory, { code, statusCode })
+/** What every HTTP error reply carries. */
+export interface ErrorBody {
+  error: { code: string; message: string }
 }
 
-export const errors = {
-  UNAUTHORIZED: createError('SPANLENS_UNAUTHORIZED', 401, () => 'missing or invalid API key'),
+export interface ErrorOptions {
+  cause?: unknown
+  retryAfterSeconds?: number
+}
+
+export type ErrorFactory<A extends unknown[]> = {
+  (...args: [...A, ErrorOptions?]): SpanlensError
+  readonly code: string
+  readonly statusCode: number
+}
+
+const OPTION_KEYS = new Set(['cause', 'retryAfterSeconds'])
+
+function isOptions(v: unknown): v is ErrorOptions {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false
+  const keys = Object.keys(v)
+  return keys.length > 0 && keys.every((k) => OPTION_KEYS.has(k))
+}
+
+/**
+ * Declares an error kind once; `format` turns the arguments into the message.
+ * The factory takes the format's arguments and, last, optional `{ cause, retryAfterSeconds }`.
+ */
+export function createError<A extends unknown[]>(
+  code: string,
+  statusCode: number,
+  format: (...args: A) => string,
+): ErrorFactory<A> {
+  const factory = (...args: unknown[]): SpanlensError => {
+    // No format takes an object, so a last argument of only these keys is the options.
+    const options = isOptions(args[args.length - 1]) ? (args.pop() as ErrorOptions) : undefined
+    return new SpanlensError(code, format(...(args as A)), statusCode, options)
+  }
+  return Object.assign(factory, { code, statusCode }) as ErrorFactory<A>
+}
+
+/** Answered by any route: the server's own, the OTLP receiver's and the query API's. */
+const http = {
   BAD_REQUEST: createError('SPANLENS_BAD_REQUEST', 400, (details: string) => details),
+  UNAUTHORIZED: createError('SPANLENS_UNAUTHORIZED', 401, (why: string = 'missing or invalid API key') => why),
   NOT_FOUND: createError('SPANLENS_NOT_FOUND', 404, (what: string) => `${what} not found`),
+  BODY_TOO_LARGE: createError('SPANLENS_BODY_TOO_LARGE', 413, (limit?: number) =>
+    limit === undefined
+      ? 'request body is too large (SPANLENS_BODY_LIMIT_BYTES)'
+      : `request body exceeds ${limit} bytes after decompression (SPANLENS_BODY_LIMIT_BYTES)`,
+  ),
+  UNSUPPORTED_MEDIA_TYPE: createError(
+    'SPANLENS_UNSUPPORTED_MEDIA_TYPE',
+    415,
+    (type: string, accepted: string = 'application/x-protobuf or application/json') =>
+      `unsupported content type ${JSON.stringify(type)}; send ${accepted}`,
+  ),
+  INTERNAL: createError('SPANLENS_INTERNAL', 500, (detail?: string) => (detail === undefined ? 'internal error' : `internal error: ${detail}`)),
+} as const
+
+/** Start-up: configuration, data directory, store and migrations (`spanlens serve`, `spanlens migrate`). */
+const startup = {
+  CONFIG_INVALID: createError('SPANLENS_CONFIG_INVALID', 500, (details: string) => `invalid configuration: ${details}`),
+  CONFIG_FILE_UNREADABLE: createError(
+    'SPANLENS_CONFIG_FILE_UNREADABLE',
+    500,
+    (path: string, reason: string) => `cannot read config file ${path}: ${reason}`,
+  ),
+  DATA_DIR_UNUSABLE: createError(
+    'SPANLENS_DATA_DIR_UNUSABLE',
+    500,
+    (dir: string, reason: string) => `data directory ${dir} is not usable: ${reason}`,
+  ),
+  DATA_DIR_LOCKED: createError(
+    'SPANLENS_DATA_DIR_LOCKED',
+    500,
+    (dir: string) =>
+      `embedded ClickHouse data directory ${dir} is already open in another process ` +
+      `(libchdb allows one process per data directory); stop that process or set SPANLENS_DATA_DIR to another directory`,
+  ),
+  STORE_UNREACHABLE: createError(
+    'SPANLENS_STORE_UNREACHABLE',
+    503,
+    (target: string, reason: string) => `ClickHouse at ${target} is unreachable: ${reason}`,
+  ),
+  MIGRATION_FAILED: createError(
+    'SPANLENS_MIGRATION_FAILED',
+    500,
+    (file: string, reason: string) => `migration ${file} failed: ${reason}`,
+  ),
+  MIGRATION_INVALID: createError(
+    'SPANLENS_MIGRATION_INVALID',
+    500,
+    (file: string, reason: string) => `migration ${file} is invalid: ${reason}`,
+  ),
+  MIGRATION_CHECKSUM: createError(
+    'SPANLENS_MIGRATION_CHECKSUM',
+    500,
+    (file: string) =>
+      `migration ${file} was changed after it was applied; restore the original file and add a new migration instead`,
+  ),
+  SPOOL_LOCKED: createError(
+    'SPANLENS_SPOOL_LOCKED',
+    500,
+    (dir: string, holder: string, lockFile: string) =>
+      `spool directory ${dir} is in use by ${holder}; a server replays every segment it finds in its spool, ` +
+      `so two servers must not share one. Stop that server or set SPANLENS_SPOOL_DIR to another directory ` +
+      `(if no server is running there, delete ${lockFile})`,
+  ),
+  UNSAFE_BIND: createError(
+    'SPANLENS_UNSAFE_BIND',
+    500,
+    (host: string) =>
+      `refusing to listen on ${host} without API keys: set SPANLENS_API_KEYS (project:key,...) or bind 127.0.0.1`,
+  ),
+} as const
+
+/** The OTLP receiver (/v1/traces) and the ingest pipeline behind it. */
+const ingest = {
+  BAD_OTLP: createError('SPANLENS_BAD_OTLP', 400, (reason: string) => `bad OTLP request: ${reason}`),
+  BODY_TIMEOUT: createError(
+    'SPANLENS_BODY_TIMEOUT',
+    408,
+    (ms: number) => `request body did not arrive within ${ms} ms (SPANLENS_BODY_TIMEOUT_MS)`,
+  ),
+  UNSUPPORTED_ENCODING: createError(
+    'SPANLENS_UNSUPPORTED_ENCODING',
+    415,
+    (enc: string) => `unsupported content encoding ${JSON.stringify(enc)}; send gzip, deflate or identity`,
+  ),
+  SPOOL_FULL: createError(
+    'SPANLENS_SPOOL_FULL',
+    503,
+    (scope: 'server' | 'project' = 'server') =>
+      scope === 'project'
+        ? "this project's unconfirmed spans fill its share of the spool (SPANLENS_SPOOL_PROJECT_SHARE) while ClickHouse catches up; retry after the Retry-After delay"
+        : 'the ingest spool is full while ClickHouse catches up; retry after the Retry-After delay',
+  ),
+  OVERLOADED: createError(
+    'SPANLENS_OVERLOADED',
+    429,
+    (scope: 'server' | 'project' = 'server') =>
+      scope === 'project'
+        ? "this project's requests in progress are at SPANLENS_MAX_CONCURRENT_REQUESTS_PER_PROJECT; retry after the Retry-After delay"
+        : 'too many requests are being processed; retry after the Retry-After delay',
+  ),
+  SHUTTING_DOWN: createError('SPANLENS_SHUTTING_DOWN', 503, () => 'the server is shutting down'),
+  SPOOL_IO: createError('SPANLENS_SPOOL_IO', 503, (reason: string) => `could not write to the spool: ${reason}`),
+  DEAD_LETTER_UNKNOWN: createError(
+    'SPANLENS_DEAD_LETTER_UNKNOWN',
+    404,
+    (name: string) => `no dead letter named ${JSON.stringify(name)}; \`spanlens dead-letter list\` shows them`,
+  ),
+} as const
+
+/** The query API (/api/v1) and the analytics behind it. */
+const query = {
   NOT_ENOUGH_DATA: createError(
     'SPANLENS_NOT_ENOUGH_DATA',
     422,
@@ -40,24 +195,28 @@ export const errors = {
   SQL_INVALID: createError('SPANLENS_SQL_INVALID', 400, (reason: string) => `query is not valid SQL: ${reason}`),
   SQL_LIMIT: createError('SPANLENS_SQL_LIMIT', 400, (reason: string) => `query exceeded a limit: ${reason}`),
   SQL_FAILED: createError('SPANLENS_SQL_FAILED', 400, (reason: string) => `query failed: ${reason}`),
-  SLO_FILE_MISSING: createError(
-    'SPANLENS_SLO_FILE_MISSING',
-    404,
-    () => 'no SLO file configured (set SPANLENS_SLO_FILE)',
-  ),
+  SLO_FILE_MISSING: createError('SPANLENS_SLO_FILE_MISSING', 404, () => 'no SLO file configured (set SPANLENS_SLO_FILE)'),
   SLO_FILE_INVALID: createError(
     'SPANLENS_SLO_FILE_INVALID',
     500,
     (path: string, reason: string) => `SLO file ${path} is invalid: ${reason}`,
   ),
-  UPSTREAM: createError('SPANLENS_QUERY_FAILED', 502, (reason: string) => `ClickHouse query failed: ${reason}`),
-  QUERY_BUSY: Object.assign(
-    (reason: string, retryAfterSeconds: number): QueryError =>
-      new QueryError('SPANLENS_QUERY_BUSY', `too many queries in flight: ${reason}`, 429, { retryAfterSeconds }),
-    { code: 'SPANLENS_QUERY_BUSY', statusCode: 429 },
-  ),
-  INTERNAL: createError('SPANLENS_INTERNAL', 500, () => 'internal error'),
+  /** A failure of the store's call or of its output; the message names only ClickHouse's error type. */
+  QUERY_FAILED: createError('SPANLENS_QUERY_FAILED', 502, (type: string) => `ClickHouse query failed: ${type}`),
+  QUERY_BUSY: createError('SPANLENS_QUERY_BUSY', 429, (reason: string) => `too many queries in flight: ${reason}`),
 } as const
+
+export const errors = { ...http, ...startup, ...ingest, ...query } as const
+
+/** The codes the query API answers with (the errors table of docs/api.md). */
+export const queryApiErrors = { ...http, ...query } as const
+
+export function isSpanlensError(err: unknown): err is SpanlensError {
+  if (err instanceof SpanlensError) return true
+  // A second copy of this module (a bundle beside the sources) makes instances `instanceof` misses.
+  const e = err as { name?: unknown; code?: unknown; statusCode?: unknown } | null
+  return err instanceof Error && e?.name === 'SpanlensError' && typeof e.code === 'string' && typeof e.statusCode === 'number'
+}
 
 /** Node's and undici's codes for a connection that failed below ClickHouse (remote mode). */
 const NETWORK_CODES = /^(E(CONNREFUSED|CONNRESET|CONNABORTED|HOSTUNREACH|NETUNREACH|PIPE|TIMEDOUT|NOTFOUND|AI_AGAIN)|UND_ERR_\w+)$/
@@ -77,19 +236,63 @@ export function isStoreError(err: unknown): boolean {
   return e.message === 'Timeout error.'
 }
 
-/** The one mapping of a foreign error to ours: a store failure is 502, anything else unexpected is a bug (500). */
-export function toQueryError(err: unknown): QueryError {
-  if (err instanceof QueryError) return err
-  if (isStoreError(err)) return new QueryError(errors.UPSTREAM.code, 'ClickHouse query failed', 502, { cause: err })
-  return new QueryError(errors.INTERNAL.code, 'internal error', 500, { cause: err })
+/**
+ * A store failure as SPANLENS_QUERY_FAILED with the cause kept for the log.
+ * The reply names only ClickHouse's error type: a message can quote the output
+ * that failed to parse, which may be another caller's rows.
+ */
+export function storeFailure(err: unknown): SpanlensError {
+  const type = (err as { type?: unknown } | null)?.type
+  return errors.QUERY_FAILED(typeof type === 'string' && /^[A-Z_]+$/.test(type) ? type : 'see the server log', { cause: err })
 }
 
-export function isQueryError(err: unknown): err is QueryError {
-  return (
-    typeof err === 'object' &&
-    err !== null &&
-    typeof (err as { code?: unknown }).code === 'string' &&
-    (err as { code: string }).code.startsWith('SPANLENS_') &&
-    typeof (err as { statusCode?: unknown }).statusCode === 'number'
-  )
+/** Fastify's own errors (FST_ERR_*) that have a code of ours; others go by their status. */
+const FASTIFY: Record<string, (err: unknown, message: string) => SpanlensError> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: (err, message) =>
+    errors.UNSUPPORTED_MEDIA_TYPE(message.replace(/^Unsupported Media Type:?\s*/i, ''), 'application/json', { cause: err }),
+  FST_ERR_CTP_BODY_TOO_LARGE: (err) => errors.BODY_TOO_LARGE(undefined, { cause: err }),
+}
+
+/**
+ * The one mapping of any thrown value to a SpanlensError, used by every error
+ * handler (the server's root, the OTLP receiver's, the query API's):
+ * - ours pass through;
+ * - Fastify's FST_ERR_* with a code of ours get it (415, 413);
+ * - any other client error (a 4xx status: Fastify's validation, empty or
+ *   malformed JSON body) is SPANLENS_BAD_REQUEST with its status and message;
+ * - a store failure (ClickHouse exception, network, timeout) is 502 SPANLENS_QUERY_FAILED;
+ * - anything else is a bug: 500 SPANLENS_INTERNAL, saying nothing more.
+ * The original is kept as `cause`, so a log of `{ err }` shows it.
+ */
+export function toSpanlensError(err: unknown): SpanlensError {
+  if (isSpanlensError(err)) return err
+  const e = (typeof err === 'object' && err !== null ? err : {}) as { code?: unknown; statusCode?: unknown; message?: unknown }
+  const message = typeof e.message === 'string' ? e.message : String(err)
+  const fastify = typeof e.code === 'string' ? FASTIFY[e.code] : undefined
+  if (fastify) return fastify(err, message)
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return new SpanlensError(errors.BAD_REQUEST.code, message, e.statusCode, { cause: err })
+  }
+  if (isStoreError(err)) return storeFailure(err)
+  return errors.INTERNAL(undefined, { cause: err })
+}
+
+/** The minimum of Fastify's request and reply the shared error handler needs (no runtime import of fastify). */
+interface ReplyLike {
+  code(status: number): ReplyLike
+  header(name: string, value: string): ReplyLike
+  send(payload: unknown): unknown
+  readonly log: { error(obj: object, msg: string): void }
+}
+
+/**
+ * The JSON error handler of the server's root and of the query API: maps with
+ * toSpanlensError, logs a 5xx with `{ err }` (pino keeps stack and cause), and
+ * answers `{ error: { code, message } }`, with Retry-After when the error has one.
+ */
+export function replyWithError(err: unknown, reply: ReplyLike): unknown {
+  const e = toSpanlensError(err)
+  if (e.statusCode >= 500) reply.log.error({ err }, 'request failed')
+  if (e.retryAfterSeconds !== undefined) reply.header('retry-after', String(e.retryAfterSeconds))
+  return reply.code(e.statusCode).send(e.toJSON())
 }

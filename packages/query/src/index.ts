@@ -1,4 +1,16 @@
-export { QueryError, errors, isQueryError, isStoreError, toQueryError } from './errors.js'
+export {
+  SpanlensError,
+  createError,
+  errors,
+  queryApiErrors,
+  isSpanlensError,
+  isStoreError,
+  toSpanlensError,
+  replyWithError,
+  type ErrorBody,
+  type ErrorFactory,
+  type ErrorOptions,
+} from './errors.js'
 export { QueryAdmission, DEFAULT_ADMISSION, defaultAdmission, type AdmissionLimits } from './admission.js'
 export { SPAN_KINDS, type SpanKind, isSpanKind } from './span-kinds.js'
 export { type SpanFilter, type SpanFilterInput, spanFilterSchema, toSpanFilter, filterFromQuery } from './filters.js'

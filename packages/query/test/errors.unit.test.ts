@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { errors } from '../src/index.js'
+import { queryApiErrors } from '../src/index.js'
 
 const doc = (path: string) => readFileSync(new URL(path, import.meta.url), 'utf8')
 const tableRows = (text: string) => new Set([...text.matchAll(/^\| (SPANLENS_[A-Z_]+)[^|]*\| (\d{3}) \|/gm)].map((m) => `${m[1]} ${m[2]}`))
@@ -8,7 +8,7 @@ const tableRows = (text: string) => new Set([...text.matchAll(/^\| (SPANLENS_[A-
 describe('query error catalogue', () => {
   it.each([['docs/api.md', '../../../docs/api.md'], ['packages/query/README.md', '../README.md']])('every code and status is in the errors table of %s', (_name, path) => {
     const rows = tableRows(doc(path))
-    const catalogue = Object.values(errors)
+    const catalogue = Object.values(queryApiErrors)
       .map((e) => `${e.code} ${e.statusCode}`)
       // The three SQL codes share one row: SPANLENS_SQL_INVALID / _FAILED / _LIMIT.
       .filter((row) => !/^SPANLENS_SQL_(FAILED|LIMIT) /.test(row))

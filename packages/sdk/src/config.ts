@@ -171,7 +171,7 @@ const DEFAULTS = {
  * came from), so misconfiguration shows up at start-up, not as silent data loss.
  */
 export function resolveConfig(options: InitOptions = {}): ResolvedConfig {
-  if (typeof options !== 'object' || options === null) throw errors.configInvalid('init() takes an options object')
+  if (typeof options !== 'object' || options === null) throw errors.CONFIG_INVALID('init() takes an options object')
   const { env: envOption, ...given } = options
   const env = envOption ?? process.env
   const source: Record<string, string> = {}
@@ -196,7 +196,7 @@ export function resolveConfig(options: InitOptions = {}): ResolvedConfig {
     const issue = parsed.error.issues[0]
     const key = String(issue?.path[0] ?? '')
     const from = source[key] ? ` (from env ${source[key]})` : ''
-    throw errors.configInvalid(`${key || 'options'}${from}: ${issue?.message ?? 'invalid'}`)
+    throw errors.CONFIG_INVALID(`${key || 'options'}${from}: ${issue?.message ?? 'invalid'}`)
   }
   const v = parsed.data
   const endpoint = v.endpoint.replace(/\/+$/, '')

@@ -23,7 +23,7 @@ import { installExitHooks } from './exit.js'
  * global one.
  */
 export function init(options: InitOptions = {}): void {
-  if (getRuntime()) throw errors.alreadyInitialized()
+  if (getRuntime()) throw errors.ALREADY_INITIALIZED()
   const config = resolveConfig(options)
   diag.logger = config.logger ?? consoleLogger(config.debug)
   diag.stats = emptyStats()

@@ -85,9 +85,9 @@ export async function readBody(req: IncomingMessage, limit: number, pool?: Buffe
     // Whatever is still coming is read and dropped, so the refusal can be answered.
     req.resume()
     const code = (err as { code?: string }).code
-    if (code === 'SPANLENS_BODY_TOO_LARGE' || code === 'SPANLENS_BODY_TIMEOUT' || code === 'SPANLENS_BAD_OTLP') throw err
+    if (code === errors.BODY_TOO_LARGE.code || code === errors.BODY_TIMEOUT.code || code === errors.BAD_OTLP.code) throw err
     if (req.readableAborted) throw errors.BAD_OTLP('the client closed the connection before the body was complete')
-    if (inflater) throw errors.BAD_OTLP(`could not decompress ${encoding} body: ${(err as Error).message}`)
+    if (inflater) throw errors.BAD_OTLP(`could not decompress ${encoding} body: ${(err as Error).message}`, { cause: err })
     throw err
   }
   const pooled = chunks.length > 1 ? pool?.take(total) : undefined

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import { errors, isSpanlensError, SpanlensError } from '../errors.js'
+import { errors, type SpanlensError, toSpanlensError } from '../errors.js'
 import { readBody } from '../http/body.js'
 import type { IngestPipeline } from '../pipeline/ingest.js'
 import { encodeExportResponse, encodeRpcStatus } from '../otlp/encode-response.js'
@@ -70,7 +70,7 @@ export const otlpRoutes: FastifyPluginAsync<OtlpRoutesOptions> = async (app, opt
     })
   })
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+  app.setErrorHandler((err, req, reply) => {
     const e = toSpanlensError(err)
     pipeline.metrics.requestsRejected.inc({ reason: reasonOf(e) })
     pipeline.metrics.requests.inc({ route: routeOf(req), status: e.statusCode })
@@ -120,36 +120,19 @@ function routeOf(req: FastifyRequest): string {
   return req.routeOptions.url ?? req.url.split('?')[0] ?? ''
 }
 
-function toSpanlensError(err: Error & { statusCode?: number; code?: string }): SpanlensError {
-  if (isSpanlensError(err)) return err
-  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return errors.UNSUPPORTED_MEDIA_TYPE('')
-  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return errors.BODY_TOO_LARGE(0)
-  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
-    return new SpanlensError('SPANLENS_BAD_REQUEST', err.message, err.statusCode)
-  }
-  return new SpanlensError('SPANLENS_INTERNAL', 'internal error while ingesting', 500, { cause: err })
+/** The `reason` label of spanlens_ingest_requests_rejected_total for each code. */
+const REASON: Record<string, string> = {
+  [errors.UNAUTHORIZED.code]: 'unauthorized',
+  [errors.BODY_TOO_LARGE.code]: 'body_too_large',
+  [errors.BODY_TIMEOUT.code]: 'body_timeout',
+  [errors.UNSUPPORTED_MEDIA_TYPE.code]: 'unsupported_media_type',
+  [errors.UNSUPPORTED_ENCODING.code]: 'unsupported_media_type',
+  [errors.SPOOL_FULL.code]: 'spool_full',
+  [errors.OVERLOADED.code]: 'overloaded',
+  [errors.SPOOL_IO.code]: 'spool_io',
+  [errors.SHUTTING_DOWN.code]: 'shutting_down',
 }
 
 function reasonOf(e: SpanlensError): string {
-  switch (e.code) {
-    case 'SPANLENS_UNAUTHORIZED':
-      return 'unauthorized'
-    case 'SPANLENS_BODY_TOO_LARGE':
-      return 'body_too_large'
-    case 'SPANLENS_BODY_TIMEOUT':
-      return 'body_timeout'
-    case 'SPANLENS_UNSUPPORTED_MEDIA_TYPE':
-    case 'SPANLENS_UNSUPPORTED_ENCODING':
-      return 'unsupported_media_type'
-    case 'SPANLENS_SPOOL_FULL':
-      return 'spool_full'
-    case 'SPANLENS_OVERLOADED':
-      return 'overloaded'
-    case 'SPANLENS_SPOOL_IO':
-      return 'spool_io'
-    case 'SPANLENS_SHUTTING_DOWN':
-      return 'shutting_down'
-    default:
-      return e.statusCode < 500 ? 'bad_request' : 'internal'
-  }
+  return REASON[e.code] ?? (e.statusCode < 500 ? 'bad_request' : 'internal')
 }

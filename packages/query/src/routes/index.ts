@@ -1,11 +1,11 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { bias } from '../bias/report.js'
 import { counterfactual } from '../bias/counterfactual.js'
 import { drift } from '../drift/report.js'
 import { type AdmissionLimits, defaultAdmission, QueryAdmission } from '../admission.js'
-import { errors, isQueryError, toQueryError } from '../errors.js'
+import { errors, replyWithError } from '../errors.js'
 import { filterFromQuery } from '../filters.js'
 import { recordScore } from '../scores/record.js'
 import { loadSloFile } from '../slo/file.js'
@@ -63,17 +63,9 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
     return admission.run(p, () => work(p))
   }
 
-  app.setErrorHandler((err: FastifyError, _request, reply: FastifyReply) => {
-    if (!isQueryError(err) && (err.validation || err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || (err.statusCode ?? 500) < 500)) {
-      return reply.code(err.statusCode ?? 400).send({ error: { code: 'SPANLENS_BAD_REQUEST', message: err.message } })
-    }
-    // A store failure is 502 SPANLENS_QUERY_FAILED; anything else unexpected is a bug, 500 SPANLENS_INTERNAL.
-    const mapped = isQueryError(err) ? err : toQueryError(err)
-    if (mapped.statusCode >= 500) reply.log.error({ err }, 'query route failed')
-    const retryAfter = (mapped as { retryAfterSeconds?: unknown }).retryAfterSeconds
-    if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter))
-    return reply.code(mapped.statusCode).send({ error: { code: mapped.code, message: mapped.message } })
-  })
+  // The one mapping (errors.ts): a client error keeps its status as SPANLENS_BAD_REQUEST,
+  // a store failure is 502 SPANLENS_QUERY_FAILED, anything else unexpected is a bug, 500 SPANLENS_INTERNAL.
+  app.setErrorHandler((err, _request, reply) => replyWithError(err, reply))
 
   app.get('/spans', async (request) => admitted(request, (p) => listSpans(client, p, listOptions(request.query as Query))))
   app.get('/traces', async (request) => admitted(request, (p) => listTraces(client, p, listOptions(request.query as Query))))

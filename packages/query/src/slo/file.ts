@@ -22,7 +22,7 @@ export const sloSchema = z
     service: list.optional(),
     model: list.optional(),
     environment: list.optional(),
-    kind: list.optional(),
+    kind: spanFilterSchema.shape.kind,
     operation: list.optional(),
     /** percent (99.9) or fraction (0.999) */
     objective: z
@@ -53,7 +53,7 @@ export function parseSloText(text: string, path = '<inline>'): SloDefinition[] {
   try {
     raw = parseYaml(text)
   } catch (err) {
-    throw errors.SLO_FILE_INVALID(path, (err as Error).message)
+    throw errors.SLO_FILE_INVALID(path, (err as Error).message, { cause: err })
   }
   const parsed = sloFileSchema.safeParse(raw)
   if (!parsed.success) throw errors.SLO_FILE_INVALID(path, z.prettifyError(parsed.error))
@@ -78,7 +78,7 @@ export function loadSloFile(path: string): SloDefinition[] {
     if (hit && hit.mtimeMs === mtimeMs) return hit.slos
     text = readFileSync(path, 'utf8')
   } catch (err) {
-    throw errors.SLO_FILE_INVALID(path, (err as Error).message)
+    throw errors.SLO_FILE_INVALID(path, (err as Error).message, { cause: err })
   }
   const slos = parseSloText(text, path)
   cache.set(path, { mtimeMs, slos })

@@ -1,6 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { storeFailure } from '../db.js'
-import { errors, isQueryError } from '../errors.js'
+import { errors, isSpanlensError, storeFailure } from '../errors.js'
 
 // TIMEOUT_EXCEEDED, MEMORY_LIMIT_EXCEEDED, TOO_MANY_ROWS_OR_BYTES, TOO_MANY_ROWS, TOO_SLOW, TOO_MANY_BYTES, TOO_MANY_COLUMNS
 export const LIMIT_CODES = new Set(['159', '241', '396', '158', '160', '307', '164'])
@@ -44,7 +43,7 @@ export function unescapeTsv(field: string): string {
 
 /** A limit hit while analysing is the analyst's limit; a store that failed is a 502; anything else ClickHouse refused is invalid SQL. */
 function analysisError(err: unknown): Error {
-  if (isQueryError(err)) return err
+  if (isSpanlensError(err)) return err
   if (!isClickHouseException(err)) return storeFailure(err)
   if (LIMIT_CODES.has(String((err as { code: string }).code))) return errors.SQL_LIMIT(firstLine(err))
   return errors.SQL_INVALID(firstLine(err))

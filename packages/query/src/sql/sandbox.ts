@@ -1,6 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { storeFailure } from '../db.js'
-import { errors, isQueryError } from '../errors.js'
+import { errors, isSpanlensError, storeFailure } from '../errors.js'
 import { type ClickHouseSettings, explain, firstLine, isClickHouseException, LIMIT_CODES } from './explain.js'
 import { lex, significant, type Token } from './lexer.js'
 import { ANALYST_TABLES, checkAst, checkQueryTree, parseAstLines } from './policy.js'
@@ -137,7 +136,7 @@ export async function runSandboxedSql(
       statistics: { elapsed: Number((body.statistics as { elapsed?: unknown } | undefined)?.elapsed ?? 0) },
     }
   } catch (err) {
-    if (isQueryError(err)) throw err
+    if (isSpanlensError(err)) throw err
     if (!isClickHouseException(err)) throw storeFailure(err)
     const code = String((err as { code: string }).code)
     if (LIMIT_CODES.has(code)) throw errors.SQL_LIMIT(firstLine(err))
