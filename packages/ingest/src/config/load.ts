@@ -200,13 +200,13 @@ function readConfigFile(path: string): Record<string, unknown> {
   try {
     text = readFileSync(path, 'utf8')
   } catch (err) {
-    throw errors.CONFIG_FILE_UNREADABLE(path, (err as Error).message)
+    throw errors.CONFIG_FILE_UNREADABLE(path, (err as Error).message, { cause: err })
   }
   let data: unknown
   try {
     data = extname(path) === '.json' ? JSON.parse(text) : parseYaml(text)
   } catch (err) {
-    throw errors.CONFIG_FILE_UNREADABLE(path, `not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}`)
+    throw errors.CONFIG_FILE_UNREADABLE(path, `not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}`, { cause: err })
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw errors.CONFIG_FILE_UNREADABLE(path, 'expected an object of SPANLENS_* keys')
@@ -228,7 +228,7 @@ function readKeysFile(path: string): ApiKey[] {
   try {
     text = readFileSync(path, 'utf8')
   } catch (err) {
-    throw errors.CONFIG_FILE_UNREADABLE(path, (err as Error).message)
+    throw errors.CONFIG_FILE_UNREADABLE(path, (err as Error).message, { cause: err })
   }
   const joined = text
     .split('\n')

@@ -38,7 +38,7 @@ export class PriceTable {
       const text = readFileSync(file, 'utf8')
       data = extname(file) === '.json' ? JSON.parse(text) : parseYaml(text)
     } catch (err) {
-      throw errors.CONFIG_FILE_UNREADABLE(file, (err as Error).message)
+      throw errors.CONFIG_FILE_UNREADABLE(file, (err as Error).message, { cause: err })
     }
     const parsed = fileSchema.safeParse(data)
     if (!parsed.success) {

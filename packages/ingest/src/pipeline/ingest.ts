@@ -79,7 +79,7 @@ export class IngestPipeline {
       segmentMaxBytes: config.batchMaxBytes,
       segmentMaxAgeMs: config.batchMaxAgeMs,
       onSealed: (segment) => this.inserter.enqueue(segment),
-      onError: (err) => log.error({ err: err.message }, 'spool segment could not be sealed'),
+      onError: (err) => log.error({ err }, 'spool segment could not be sealed'),
       onRecoveryNote: (message) => log.warn({ detail: message }, 'spool recovery'),
       // Adaptive batching: while inserts are behind, the open segment keeps growing
       // (to SPANLENS_BATCH_MAX_ROWS/_BYTES) instead of sealing at its age. Bigger

@@ -5,13 +5,31 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import type { RedactRule } from '../config/schema.js'
-import { SpanlensError } from '../errors.js'
+import { errors, SpanlensError } from '../errors.js'
 import type { BodyFormat, Prepared } from './prepare.js'
 
 /** tsx's ESM register API, found from this package (source runs only; tsx is a dev dependency). */
 function tsxEsmApi(): string {
   const pkg = createRequire(import.meta.url).resolve('tsx/package.json')
   return pathToFileURL(join(dirname(pkg), 'dist/esm/api/index.mjs')).href
+}
+
+/** An error thrown in the worker, as prepare-worker.ts posts it (structured clone drops an Error's own fields). */
+interface WorkerError {
+  code?: string
+  message?: string
+  statusCode?: number
+  stack?: string
+}
+
+/**
+ * A worker's error on this side: ours keep code, status and message; anything
+ * else was a bug in the worker, a 500 whose cause carries the worker's stack.
+ */
+function fromWorker(e: WorkerError | undefined): SpanlensError {
+  if (typeof e?.code === 'string' && typeof e.statusCode === 'number') return new SpanlensError(e.code, e.message ?? '', e.statusCode)
+  const cause = Object.assign(new Error(e?.message ?? 'unknown error'), { stack: e?.stack })
+  return errors.INTERNAL('ingest worker failed', { cause })
 }
 
 interface Pending {
@@ -58,18 +76,18 @@ export class PreparePool {
       : new Worker(js, { workerData: this.data })
     const slot: Slot = { worker, pending: new Map() }
     worker.unref()
-    worker.on('message', (msg: { id: number; result?: Prepared; error?: { code?: string; message?: string; statusCode?: number } }) => {
+    worker.on('message', (msg: { id: number; result?: Prepared; error?: WorkerError }) => {
       const p = slot.pending.get(msg.id)
       if (!p) return
       slot.pending.delete(msg.id)
       if (msg.result) p.resolve(msg.result)
-      else p.reject(new SpanlensError(msg.error?.code ?? 'SPANLENS_INTERNAL', msg.error?.message ?? 'worker failed', msg.error?.statusCode ?? 500))
+      else p.reject(fromWorker(msg.error))
     })
     const fail = (err: Error) => {
-      for (const p of slot.pending.values()) p.reject(new SpanlensError('SPANLENS_INTERNAL', `ingest worker failed: ${err.message}`, 500))
+      for (const p of slot.pending.values()) p.reject(errors.INTERNAL(`ingest worker failed: ${err.message}`, { cause: err }))
       slot.pending.clear()
       if (this.closed) return
-      this.log.error({ err: err.message }, 'ingest worker died; starting a new one')
+      this.log.error({ err }, 'ingest worker died; starting a new one')
       const idx = this.slots.indexOf(slot)
       if (idx >= 0) this.slots[idx] = this.spawn()
     }

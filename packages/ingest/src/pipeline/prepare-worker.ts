@@ -22,7 +22,8 @@ port.on('message', (job: Job) => {
     const result = prepare(job.format, job.body, job.project, ctx)
     port.postMessage({ id: job.id, result }, result.payload ? [result.payload.buffer as ArrayBuffer] : [])
   } catch (err) {
-    const e = err as { code?: string; message?: string; statusCode?: number }
-    port.postMessage({ id: job.id, error: { code: e.code, message: e.message, statusCode: e.statusCode } })
+    // Plain fields: structured clone keeps an Error's message and stack but drops code and statusCode.
+    const e = err as { code?: string; message?: string; statusCode?: number; stack?: string }
+    port.postMessage({ id: job.id, error: { code: e.code, message: e.message, statusCode: e.statusCode, stack: e.stack } })
   }
 })
