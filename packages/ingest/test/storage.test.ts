@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/config/load.js'
-import { createStore, loadMigrations, migrate, renderMigration, type Store } from '../src/store/index.js'
+import { createStore, loadMigrations, migrate, renderMigrations, type Store } from '../src/store/index.js'
 import { tempDir } from './helpers/tmp.js'
 import type { SpanRow } from '../src/normalize/row.js'
 import { encodeRow, ROW_COLUMNS, SEGMENT_FORMATS, SPOOL_FORMAT } from '../src/pipeline/row-format.js'
@@ -434,7 +434,7 @@ describe('failed migrations', () => {
 describe('cluster DDL', () => {
   it('renders every migration as ON CLUSTER, Replicated engines and Distributed tables that ClickHouse parses', async () => {
     const ctx = { database: 'spanlens', cluster: 'prod' }
-    const statements = loadMigrations().flatMap((m) => renderMigration(m.sql, ctx))
+    const statements = renderMigrations(loadMigrations().map((m) => m.sql), ctx).flat()
     const all = statements.join('\n')
     expect(all).toContain('CREATE TABLE IF NOT EXISTS spans_local ON CLUSTER `prod`')
     expect(all).toContain("ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', ingested_at)")
@@ -442,7 +442,9 @@ describe('cluster DDL', () => {
     expect(all).toContain('ReplicatedAggregatingMergeTree(')
     expect(all).toContain('TO spans_minute_local')
     expect(all).toContain('replicated_deduplication_window = 10000')
-    expect(all).toContain('ALTER TABLE spans ON CLUSTER `prod` ADD COLUMN IF NOT EXISTS refusal UInt8')
+    // A Distributed table is re-derived from its local table after an ALTER, never altered by hand.
+    expect(all).toContain('CREATE OR REPLACE TABLE spans ON CLUSTER `prod` AS spans_local ENGINE = Distributed(`prod`, `spanlens`, spans_local, cityHash64(trace_id))')
+    expect(all).not.toMatch(/ALTER TABLE spans ON CLUSTER/)
     expect(all).not.toContain('{{')
     // ClickHouse's own parser (formatQuery) must accept each statement.
     const store = await createStore(configFor(join(tmp.path, 'data')))
@@ -462,7 +464,7 @@ describe('cluster DDL', () => {
   })
 
   it('single-server rendering has no cluster clauses', () => {
-    const statements = loadMigrations().flatMap((m) => renderMigration(m.sql, { database: 'spanlens' }))
+    const statements = renderMigrations(loadMigrations().map((m) => m.sql), { database: 'spanlens' }).flat()
     const all = statements.join('\n')
     expect(all).not.toMatch(/ON CLUSTER|Replicated|Distributed|_local/)
   })

@@ -32,6 +32,11 @@ export interface Store {
   readonly mode: 'embedded' | 'remote'
   readonly database: string
   readonly cluster: string | undefined
+  /**
+   * Per-node DDL (SPANLENS_CLICKHOUSE_NODES): a client for each node of `cluster`;
+   * migrations and retention run on each by itself, without ON CLUSTER.
+   */
+  readonly nodes?: readonly StoreNode[]
   readonly retentionDays: number
   /** Human-readable location, safe to log (no credentials). */
   readonly target: string
@@ -55,6 +60,12 @@ export interface Store {
    * so that a long analyst query is reported as a busy store, not an unreachable one.
    */
   readonly activity?: () => StoreActivity
+}
+
+export interface StoreNode {
+  readonly client: ClickHouseClient
+  /** The node's URL without credentials. */
+  readonly target: string
 }
 
 export interface StoreActivity {
@@ -152,36 +163,71 @@ async function openRemote(config: StoreConfig): Promise<Store> {
   const safeTarget = redactUrl(url)
   const tls = config.caCertPath ? { ca_cert: readCaCert(config.caCertPath) } : undefined
   const common = {
-    url,
     username: config.username,
     password: config.password,
     request_timeout: config.requestTimeoutMs,
     application: 'spanlens',
     ...(tls ? { tls } : {}),
   }
-  // The database may not exist yet: create it through a client bound to `default`.
-  const bootstrap = createClient({ ...common, database: 'default' })
-  try {
-    const onCluster = config.cluster ? ` ON CLUSTER ${quoteIdent(config.cluster)}` : ''
-    await bootstrap.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteIdent(config.database)}${onCluster}` })
-  } catch (err) {
-    throw errors.STORE_UNREACHABLE(safeTarget, (err as Error).message, { cause: err })
-  } finally {
-    await bootstrap.close().catch(() => undefined)
+  const perNode = config.cluster !== undefined && config.nodes !== undefined
+  // The database may not exist yet: create it through a client bound to `default`,
+  // on every node when DDL runs node by node.
+  for (const target of perNode ? (config.nodes as string[]) : [url]) {
+    const bootstrap = createClient({ ...common, url: target, database: 'default' })
+    try {
+      const onCluster = config.cluster && !perNode ? ` ON CLUSTER ${quoteIdent(config.cluster)}` : ''
+      await bootstrap.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteIdent(config.database)}${onCluster}` })
+    } catch (err) {
+      throw errors.STORE_UNREACHABLE(redactUrl(target), (err as Error).message, { cause: err })
+    } finally {
+      await bootstrap.close().catch(() => undefined)
+    }
   }
-  const client = createClient({ ...common, database: config.database })
+  const client = createClient({
+    ...common,
+    url,
+    database: config.database,
+    ...(config.cluster ? { clickhouse_settings: CLUSTER_SETTINGS } : {}),
+  })
+  const nodes = perNode
+    ? (config.nodes as string[]).map((n) => ({
+        client: createClient({ ...common, url: n, database: config.database }),
+        target: redactUrl(n),
+      }))
+    : undefined
   return {
     client,
     mode: 'remote',
     database: config.database,
     cluster: config.cluster,
+    ...(nodes ? { nodes } : {}),
     retentionDays: config.retentionDays,
     target: safeTarget,
     insertRaw: (insert) => streamInsert(client, insert, Readable.from(insert.body, { objectMode: false })),
     insertFile: (insert) => streamInsert(client, insert, createReadStream(insert.path)),
-    close: () => client.close(),
+    close: async () => {
+      await Promise.all([client, ...(nodes ?? []).map((n) => n.client)].map((c) => c.close()))
+    },
   }
 }
+
+/**
+ * Every query and insert of a cluster client reads and writes Distributed tables.
+ * - distributed_foreground_insert: an insert is confirmed once the shards have its
+ *   rows (spans, scores, schema_migrations alike); an async insert would be
+ *   confirmed while still queued on the node that took it.
+ * - distributed_product_mode = 'local': an IN/JOIN subquery over a Distributed
+ *   table runs on each shard against the shard's local table. spans and scores
+ *   are both sharded by cityHash64(trace_id), and every subquery the API runs
+ *   matches on trace_id, so a trace's rows and its subquery's rows are on the
+ *   same shard: the answer equals a single server's, with no subquery sent
+ *   shard to shard ('allow') nor broadcast ('global'). A query that joins on
+ *   anything else needs GLOBAL IN/JOIN written out (docs/clickhouse.md).
+ */
+const CLUSTER_SETTINGS = {
+  distributed_foreground_insert: 1,
+  distributed_product_mode: 'local',
+} as const
 
 /** Remote: one HTTP insert whose body is streamed from `values`. */
 async function streamInsert(client: ClickHouseClient, insert: Omit<RawInsert, 'body'>, values: Readable): Promise<void> {

@@ -1,3 +1,3 @@
-export { createStore, type Store, type RawInsert, type FileInsert } from './create-store.js'
+export { createStore, type Store, type StoreNode, type RawInsert, type FileInsert } from './create-store.js'
 export { migrate, loadMigrations, defaultMigrationsDir, syncRetention, type MigrateResult, type MigrationFile } from './migrate.js'
-export { renderMigration, type TemplateContext } from './migration-template.js'
+export { renderMigration, renderMigrations, shardingKeys, type TemplateContext } from './migration-template.js'

@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { ClickHouseClient } from '@clickhouse/client'
 import { errors } from '../errors.js'
 import type { Store } from './create-store.js'
 import { quoteIdent } from './create-store.js'
-import { renderMigration } from './migration-template.js'
+import { renderMigration, shardingKeys, type TemplateContext } from './migration-template.js'
 
 export interface MigrationFile {
   version: number
@@ -75,56 +76,86 @@ ORDER BY version;
 {{distributed schema_migrations rand()}};
 `
 
+/** Where one run of the migrations applies its DDL and keeps its record. */
+interface Target {
+  client: ClickHouseClient
+  /** Safe to log; per-node runs name the node in errors. */
+  target: string | undefined
+  ctx: TemplateContext
+  /** The table holding the applied versions this target reads and writes. */
+  tracking: string
+}
+
 /**
  * Applies pending migrations in version order and records each in
  * schema_migrations. Re-running is a no-op. A failed statement stops the run
  * with the file name and ClickHouse's message; later files are not attempted.
+ *
+ * Per-node DDL (store.nodes): the migrations run on each node in turn, without
+ * ON CLUSTER, and each node records its own versions in its schema_migrations_local,
+ * so a migration that failed on one node is retried there and skipped where it
+ * already applied.
  */
 export async function migrate(store: Store, options: MigrateOptions = {}): Promise<MigrateResult> {
   const log = options.log ?? (() => undefined)
-  const ctx = { database: store.database, cluster: store.cluster }
   const migrations = loadMigrations(options.dir)
-
-  for (const stmt of renderMigration(MIGRATIONS_TABLE, ctx)) {
-    await store.client.command({ query: stmt })
+  const base = { database: store.database, cluster: store.cluster }
+  const targets: Target[] =
+    store.cluster && store.nodes
+      ? store.nodes.map((n) => ({ client: n.client, target: n.target, ctx: { ...base, ddl: 'per_node' }, tracking: 'schema_migrations_local' }))
+      : [{ client: store.client, target: undefined, ctx: base, tracking: 'schema_migrations' }]
+  const result: MigrateResult = { applied: [], alreadyApplied: 0 }
+  const appliedAnywhere = new Set<string>()
+  for (const t of targets) {
+    const applied = await migrateTarget(t, migrations, log)
+    for (const file of applied) appliedAnywhere.add(file)
   }
-  const rs = await store.client.query({
-    query: 'SELECT version, any(checksum) AS checksum FROM schema_migrations GROUP BY version',
+  result.applied = migrations.map((m) => m.file).filter((f) => appliedAnywhere.has(f))
+  result.alreadyApplied = migrations.length - result.applied.length
+  await syncRetention(store)
+  return result
+}
+
+async function migrateTarget(t: Target, migrations: MigrationFile[], log: NonNullable<MigrateOptions['log']>): Promise<string[]> {
+  const where = (message: string) => (t.target ? `${t.target}: ${message}` : message)
+  for (const stmt of renderMigration(MIGRATIONS_TABLE, t.ctx)) {
+    await t.client.command({ query: stmt })
+  }
+  const rs = await t.client.query({
+    query: `SELECT version, any(checksum) AS checksum FROM ${t.tracking} GROUP BY version`,
     format: 'JSONEachRow',
   })
   const applied = new Map((await rs.json<{ version: number; checksum: string }>()).map((r) => [Number(r.version), r.checksum]))
-
-  const result: MigrateResult = { applied: [], alreadyApplied: 0 }
+  const keys = shardingKeys(migrations.map((m) => m.sql))
+  const done: string[] = []
   for (const m of migrations) {
     const previous = applied.get(m.version)
     if (previous !== undefined) {
       if (previous !== m.checksum) throw errors.MIGRATION_CHECKSUM(m.file)
-      result.alreadyApplied++
       continue
     }
     let statements: string[]
     try {
-      statements = renderMigration(m.sql, ctx)
+      statements = renderMigration(m.sql, { ...t.ctx, shardingKeys: keys })
     } catch (err) {
       throw errors.MIGRATION_INVALID(m.file, (err as Error).message, { cause: err })
     }
     for (const stmt of statements) {
       try {
-        await store.client.command({ query: stmt })
+        await t.client.command({ query: stmt })
       } catch (err) {
-        throw errors.MIGRATION_FAILED(m.file, (err as Error).message, { cause: err })
+        throw errors.MIGRATION_FAILED(m.file, where((err as Error).message), { cause: err })
       }
     }
-    await store.client.insert({
-      table: 'schema_migrations',
+    await t.client.insert({
+      table: t.tracking,
       values: [{ version: m.version, file: m.file, checksum: m.checksum }],
       format: 'JSONEachRow',
     })
-    log('migration applied', { file: m.file })
-    result.applied.push(m.file)
+    log('migration applied', { file: m.file, ...(t.target ? { node: t.target } : {}) })
+    done.push(m.file)
   }
-  await syncRetention(store)
-  return result
+  return done
 }
 
 const RETENTION: Array<{ table: string; column: string }> = [
@@ -137,16 +168,24 @@ const RETENTION: Array<{ table: string; column: string }> = [
  * Makes each table's TTL match SPANLENS_RETENTION_DAYS (0 keeps data forever).
  * Only touches a table whose TTL differs, and never rewrites old parts
  * (materialize_ttl_after_modify = 0): expired days are dropped whole as parts age.
+ * Per-node DDL: checked and altered on each node by itself.
  */
 export async function syncRetention(store: Store): Promise<void> {
-  const days = store.retentionDays
-  const onCluster = store.cluster ? ` ON CLUSTER ${quoteIdent(store.cluster)}` : ''
   const suffix = store.cluster ? '_local' : ''
+  if (store.cluster && store.nodes) {
+    for (const node of store.nodes) await syncRetentionOn(node.client, store.database, '', suffix, store.retentionDays)
+    return
+  }
+  const onCluster = store.cluster ? ` ON CLUSTER ${quoteIdent(store.cluster)}` : ''
+  await syncRetentionOn(store.client, store.database, onCluster, suffix, store.retentionDays)
+}
+
+async function syncRetentionOn(client: ClickHouseClient, database: string, onCluster: string, suffix: string, days: number): Promise<void> {
   for (const { table, column } of RETENTION) {
     const name = `${table}${suffix}`
-    const rs = await store.client.query({
+    const rs = await client.query({
       query: 'SELECT engine_full FROM system.tables WHERE database = {db:String} AND name = {name:String}',
-      query_params: { db: store.database, name },
+      query_params: { db: database, name },
       format: 'JSONEachRow',
     })
     const rows = await rs.json<{ engine_full: string }>()
@@ -158,6 +197,6 @@ export async function syncRetention(store: Store): Promise<void> {
       days === 0
         ? `ALTER TABLE ${name}${onCluster} REMOVE TTL`
         : `ALTER TABLE ${name}${onCluster} MODIFY TTL ${column} + toIntervalDay(${days})`
-    await store.client.command({ query: alter, clickhouse_settings: { materialize_ttl_after_modify: 0 } })
+    await client.command({ query: alter, clickhouse_settings: { materialize_ttl_after_modify: 0 } })
   }
 }

@@ -2,14 +2,29 @@ import { quoteIdent } from './create-store.js'
 
 /**
  * Migrations are written once, for a single server, with a few placeholders
- * that turn them cluster-aware when SPANLENS_CLICKHOUSE_CLUSTER is set:
+ * that turn them cluster-aware when SPANLENS_CLICKHOUSE_CLUSTER is set. Two
+ * cluster renderings: `on_cluster` (distributed DDL through Keeper, replicated
+ * shards) and `per_node` (SPANLENS_CLICKHOUSE_NODES: the same statements run on
+ * each node by itself, shards without replicas).
  *
- *   {{table X}}              X                      | X_local
- *   {{on_cluster}}           (nothing)              | ON CLUSTER c
- *   {{engine E(args)}}       E(args)                | ReplicatedE('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', args)
- *   {{dedup_window N}}       non_replicated_deduplication_window = N | replicated_deduplication_window = N
- *   {{distributed X KEY}}    (statement dropped)    | CREATE TABLE X ON CLUSTER c AS X_local ENGINE = Distributed(c, db, X_local, KEY)
- *   {{distributed_alter X A}} (statement dropped)   | ALTER TABLE X ON CLUSTER c A   (keep the Distributed table's columns in step)
+ *                           single server         | on_cluster                                    | per_node
+ *   {{table X}}              X                     | X_local                                       | X_local
+ *   {{on_cluster}}           (nothing)             | ON CLUSTER c                                  | (nothing)
+ *   {{engine E(args)}}       E(args)               | ReplicatedE('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', args) | E(args)
+ *   {{dedup_window N}}       non_replicated_...=N  | replicated_deduplication_window = N           | non_replicated_...=N
+ *   {{distributed X KEY}}    (dropped)             | CREATE TABLE X ON CLUSTER c AS X_local ENGINE = Distributed(c, db, X_local, KEY)
+ *   {{distributed_sync X}}   (dropped)             | CREATE OR REPLACE TABLE X ON CLUSTER c AS X_local ENGINE = Distributed(..., KEY)
+ *   {{distributed_alter X A}} same as {{distributed_sync X}}: the action A is not applied to X.
+ *
+ * A Distributed table's columns are always derived from its local table
+ * (`AS X_local`), never altered by hand: an ALTER written for the Distributed
+ * table would have to repeat every DEFAULT/MATERIALIZED expression, and a plain
+ * column where the local one is MATERIALIZED makes every insert fail (Code 44).
+ * So after an ALTER of X_local, a migration re-creates X with {{distributed_sync X}};
+ * KEY is the sharding key X was declared with in its {{distributed X KEY}}
+ * (any migration file: pass them all as `shardingKeys`). Re-creating a
+ * Distributed table loses nothing: inserts are foreground (create-store.ts),
+ * so it holds no queued rows.
  *
  * Reads and inserts always use the plain name X: the table itself on one server,
  * the Distributed table on a cluster.
@@ -17,28 +32,50 @@ import { quoteIdent } from './create-store.js'
 export interface TemplateContext {
   database: string
   cluster?: string | undefined
+  /** How cluster DDL runs; default `on_cluster`. Ignored without `cluster`. */
+  ddl?: 'on_cluster' | 'per_node' | undefined
+  /** Table → sharding key, from every {{distributed X KEY}}; default: those in the SQL being rendered. */
+  shardingKeys?: ReadonlyMap<string, string> | undefined
 }
 
 const TOKEN = /\{\{\s*(\w+)([^}]*)\}\}/g
 
+const DISTRIBUTED = /\{\{\s*distributed\s+(\w+)\s+([^}]+?)\s*\}\}/g
+
+/** The sharding key of every Distributed table declared in `sqls` ({{distributed X KEY}}). */
+export function shardingKeys(sqls: readonly string[]): Map<string, string> {
+  const keys = new Map<string, string>()
+  for (const sql of sqls) for (const m of stripComments(sql).matchAll(DISTRIBUTED)) keys.set(m[1] as string, m[2] as string)
+  return keys
+}
+
+/** Renders each migration in order; Distributed tables' sharding keys come from all of them. */
+export function renderMigrations(sqls: readonly string[], ctx: TemplateContext): string[][] {
+  const keys = shardingKeys(sqls)
+  return sqls.map((sql) => renderMigration(sql, { ...ctx, shardingKeys: keys }))
+}
+
 export function renderMigration(sql: string, ctx: TemplateContext): string[] {
+  const full = { ...ctx, shardingKeys: ctx.shardingKeys ?? shardingKeys([sql]) }
   return splitStatements(stripComments(sql))
-    .map((stmt) => stmt.replace(TOKEN, (_m, name: string, rawArgs: string) => expand(name, rawArgs.trim(), ctx)))
+    .map((stmt) => stmt.replace(TOKEN, (_m, name: string, rawArgs: string) => expand(name, rawArgs.trim(), full)))
     .map((stmt) => stmt.trim())
     .filter((stmt) => stmt.length > 0)
 }
 
 function expand(name: string, args: string, ctx: TemplateContext): string {
   const cluster = ctx.cluster
+  const perNode = ctx.ddl === 'per_node'
+  const onCluster = cluster && !perNode ? ` ON CLUSTER ${quoteIdent(cluster)}` : ''
   switch (name) {
     case 'table':
       requireArgs(name, args)
       return cluster ? `${args}_local` : args
     case 'on_cluster':
-      return cluster ? `ON CLUSTER ${quoteIdent(cluster)}` : ''
+      return onCluster.trim()
     case 'engine': {
       requireArgs(name, args)
-      if (!cluster) return args
+      if (!cluster || perNode) return args
       const m = /^(\w+)(?:\((.*)\))?$/s.exec(args)
       if (!m) throw new Error(`cannot parse engine ${args}`)
       const engineArgs = m[2]?.trim()
@@ -48,27 +85,30 @@ function expand(name: string, args: string, ctx: TemplateContext): string {
     }
     case 'dedup_window':
       requireArgs(name, args)
-      return cluster ? `replicated_deduplication_window = ${args}` : `non_replicated_deduplication_window = ${args}`
+      return cluster && !perNode ? `replicated_deduplication_window = ${args}` : `non_replicated_deduplication_window = ${args}`
     case 'distributed': {
       if (!cluster) return ''
       const m = /^(\w+)\s+(.+)$/s.exec(args)
       if (!m) throw new Error(`{{distributed}} needs a table and a sharding key, got "${args}"`)
       const [, table, key] = m as unknown as [string, string, string]
-      const c = quoteIdent(cluster)
-      return (
-        `CREATE TABLE IF NOT EXISTS ${table} ON CLUSTER ${c} AS ${table}_local ` +
-        `ENGINE = Distributed(${c}, ${quoteIdent(ctx.database)}, ${table}_local, ${key})`
-      )
+      return `CREATE TABLE IF NOT EXISTS ${table}${onCluster} AS ${distributedEngine(table, key, cluster, ctx.database)}`
     }
+    case 'distributed_sync':
     case 'distributed_alter': {
       if (!cluster) return ''
-      const m = /^(\w+)\s+(.+)$/s.exec(args)
-      if (!m) throw new Error(`{{distributed_alter}} needs a table and an ALTER action, got "${args}"`)
-      return `ALTER TABLE ${m[1]} ON CLUSTER ${quoteIdent(cluster)} ${m[2]}`
+      const table = /^(\w+)(?:\s|$)/.exec(args)?.[1]
+      if (!table) throw new Error(`{{${name}}} needs a table, got "${args}"`)
+      const key = ctx.shardingKeys?.get(table)
+      if (!key) throw new Error(`{{${name} ${table}}}: no {{distributed ${table} KEY}} declares its sharding key`)
+      return `CREATE OR REPLACE TABLE ${table}${onCluster} AS ${distributedEngine(table, key, cluster, ctx.database)}`
     }
     default:
       throw new Error(`unknown placeholder {{${name}}}`)
   }
+}
+
+function distributedEngine(table: string, key: string, cluster: string, database: string): string {
+  return `${table}_local ENGINE = Distributed(${quoteIdent(cluster)}, ${quoteIdent(database)}, ${table}_local, ${key})`
 }
 
 function requireArgs(name: string, args: string): void {
