@@ -9,6 +9,24 @@ const shared = {
   hookTimeout: 60_000,
 }
 
+// The same behaviour over the other two stores: one served ClickHouse (`remote`) and
+// a two-shard cluster with per-node DDL (`cluster`). A globalSetup starts the
+// server(s) once per project; startServer()/openStore() then use a database of their own.
+// Left out, embedded-only by nature: chDB's leftover output, thread priority,
+// data-dir locking and full-disk tests, the served-engine tests themselves.
+const STORE_MODAL = [
+  ...['receiver', 'isolation'].map((f) => `packages/ingest/test/${f}.test.ts`),
+  ...['http', 'sql', 'isolation', 'bias', 'drift', 'slo', 'time-params'].map((f) => `packages/query/test/${f}.test.ts`),
+]
+const storeModeProjects = (['remote', 'cluster'] as const).map((mode) => ({
+  extends: true as const,
+  test: {
+    name: mode,
+    include: [...STORE_MODAL, `packages/*/test/*-${mode}.test.ts`],
+    globalSetup: ['packages/ingest/test/helpers/global-clickhouse.ts'],
+  },
+}))
+
 export default defineConfig({
   resolve: { conditions: ['@spanlens/source'] },
   ssr: { resolve: { conditions: ['@spanlens/source'] } },
@@ -17,8 +35,9 @@ export default defineConfig({
     projects: [
       ...['ingest', 'query', 'sdk'].map((name) => ({
         extends: true as const,
-        test: { name, include: [`packages/${name}/test/**/*.test.ts`] },
+        test: { name, include: [`packages/${name}/test/**/*.test.ts`], exclude: [...configDefaults.exclude, '**/*-cluster.test.ts', '**/*-remote.test.ts'] },
       })),
+      ...storeModeProjects,
       // Browser tests of the web console: builds the bundle and finds Chromium first.
       { extends: true, test: { name: 'console', include: ['packages/console/test/**/*.test.ts'], globalSetup: ['packages/console/test/global-setup.ts'] } },
       // The example apps, end to end: each runs against the fake LLM provider and a real server on embedded ClickHouse.

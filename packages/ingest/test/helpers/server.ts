@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { loadConfig } from '../../src/config/load.js'
 import { buildServer, type BuildServerOptions } from '../../src/server.js'
 import { createStore, type Store } from '../../src/store/index.js'
+import { storeEnv } from './store-mode.js'
 import { tempDir } from './tmp.js'
 
 export const KEYS = { acme: 'acme-key-0123456789', other: 'other-key-0123456789' }
@@ -15,11 +16,14 @@ export interface TestServer {
   rows<T = Record<string, unknown>>(query: string, params?: Record<string, unknown>): Promise<T[]>
 }
 
-/** A real server on an ephemeral port over embedded ClickHouse in a temp dir. */
+/**
+ * A real server on an ephemeral port over a store in a temp dir: embedded ClickHouse,
+ * or the served one / the cluster of the vitest project (store-mode.ts).
+ */
 export async function startServer(env: Record<string, string> = {}, options: BuildServerOptions = {}): Promise<TestServer> {
   const dir = tempDir()
   const config = loadConfig({
-    env: { SPANLENS_DATA_DIR: dir.path, SPANLENS_API_KEYS: API_KEYS, SPANLENS_LOG_LEVEL: 'silent', SPANLENS_PORT: '0', ...env },
+    env: { SPANLENS_DATA_DIR: dir.path, ...storeEnv(dir.path), SPANLENS_API_KEYS: API_KEYS, SPANLENS_LOG_LEVEL: 'silent', SPANLENS_PORT: '0', ...env },
   })
   const app = await buildServer(config, options)
   const url = await app.listen({ host: '127.0.0.1', port: 0 })
@@ -39,7 +43,7 @@ export async function startServer(env: Record<string, string> = {}, options: Bui
 }
 
 export async function openStore(dataDir: string): Promise<Store> {
-  return createStore(loadConfig({ env: { SPANLENS_DATA_DIR: dataDir } }).store)
+  return createStore(loadConfig({ env: { SPANLENS_DATA_DIR: dataDir, ...storeEnv(dataDir) } }).store)
 }
 
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` })

@@ -2,11 +2,15 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createStore, loadConfig, migrate, type Store } from '@spanlens/ingest'
+import { storeEnv } from '../../../ingest/test/helpers/store-mode.js'
 
-/** One embedded store per test file (libchdb allows one data directory per process). */
+/**
+ * One store per test file: embedded (libchdb allows one data directory per process),
+ * or a database of its own on the project's served ClickHouse or cluster.
+ */
 export async function openStore(): Promise<{ store: Store; close: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'spanlens-query-'))
-  const store = await createStore(loadConfig({ env: { SPANLENS_DATA_DIR: dir } }).store)
+  const store = await createStore(loadConfig({ env: { SPANLENS_DATA_DIR: dir, ...storeEnv(dir) } }).store)
   await migrate(store)
   return {
     store,

@@ -1,0 +1,56 @@
+import { createHash } from 'node:crypto'
+import { inject } from 'vitest'
+
+/**
+ * The store a test file runs against, chosen by its vitest project: embedded
+ * (nothing provided), one served ClickHouse (project `remote`) or a
+ * two-shard cluster with per-node DDL (project `cluster`); global-clickhouse.ts
+ * starts the server(s) once per project and provides where they listen.
+ */
+export interface ProvidedClickHouse {
+  mode: 'remote' | 'cluster'
+  url: string
+  username: string
+  password: string
+  cluster?: string
+  nodes?: string[]
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    spanlensClickHouse: ProvidedClickHouse | null
+  }
+}
+
+export type StoreMode = 'embedded' | 'remote' | 'cluster'
+
+export function provided(): ProvidedClickHouse | null {
+  return inject('spanlensClickHouse') ?? null
+}
+
+export function storeMode(): StoreMode {
+  return provided()?.mode ?? 'embedded'
+}
+
+/**
+ * The SPANLENS_CLICKHOUSE_* variables that point a config at the project's
+ * store; none in embedded mode. The database is named after the data directory,
+ * so a fresh directory is a fresh store and a server restarted on the same
+ * directory finds its data, as with an embedded store.
+ */
+export function storeEnv(dataDir: string): Record<string, string> {
+  const ch = provided()
+  if (!ch) return {}
+  return {
+    SPANLENS_CLICKHOUSE_URL: ch.url,
+    SPANLENS_CLICKHOUSE_USER: ch.username,
+    SPANLENS_CLICKHOUSE_PASSWORD: ch.password,
+    SPANLENS_CLICKHOUSE_DATABASE: databaseFor(dataDir),
+    ...(ch.cluster ? { SPANLENS_CLICKHOUSE_CLUSTER: ch.cluster } : {}),
+    ...(ch.nodes ? { SPANLENS_CLICKHOUSE_NODES: ch.nodes.join(',') } : {}),
+  }
+}
+
+export function databaseFor(dataDir: string): string {
+  return `t_${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}`
+}
