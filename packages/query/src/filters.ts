@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { ParamBag } from './db.js'
 import { errors } from './errors.js'
+import { SPAN_KINDS, type SpanKind } from './span-kinds.js'
 import { chTime, parseTime } from './time.js'
 
 /** What a caller can narrow spans by. Lists mean "any of". */
@@ -11,7 +12,7 @@ export interface SpanFilter {
   model?: string[]
   provider?: string[]
   operation?: string[]
-  kind?: string[]
+  kind?: SpanKind[]
   name?: string[]
   status?: string[]
   environment?: string[]
@@ -81,6 +82,9 @@ const list = z
   .union([z.string(), z.array(z.string())])
   .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean))
 
+/** Span kinds: any other value is refused, not answered with nothing. */
+const kinds = list.pipe(z.array(z.enum(SPAN_KINDS)))
+
 /** JSON form of a filter (request bodies, SLO files). Times as ISO, epoch ms or now-<duration>. */
 export const spanFilterSchema = z
   .object({
@@ -90,7 +94,7 @@ export const spanFilterSchema = z
     model: list.optional(),
     provider: list.optional(),
     operation: list.optional(),
-    kind: list.optional(),
+    kind: kinds.optional(),
     name: list.optional(),
     status: list.optional(),
     environment: list.optional(),

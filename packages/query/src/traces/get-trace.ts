@@ -1,7 +1,7 @@
 import { type ClickHouseClient, ParamBag, select } from '../db.js'
 import { errors } from '../errors.js'
 import { nanosToIso } from '../time.js'
-import { type RawSpan, SPAN_COLUMNS, type Span, toSpan } from './span-row.js'
+import { type RawSpan, type Span, spanSelect, toSpan } from './span-row.js'
 
 export interface Score {
   id: string
@@ -47,7 +47,7 @@ export async function getTrace(client: ClickHouseClient, project: string, traceI
   const [rows, scoreRows] = await Promise.all([
     select<RawSpan>(
       client,
-      `SELECT ${SPAN_COLUMNS}, input, output FROM spans FINAL
+      `SELECT ${spanSelect({ io: true })} FROM spans FINAL
        WHERE project_id = ${p} AND trace_id = ${t} ORDER BY start_time, span_id LIMIT 10000`,
       bag.values,
     ),

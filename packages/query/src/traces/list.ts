@@ -2,7 +2,7 @@ import { type ClickHouseClient, ParamBag, select } from '../db.js'
 import { spanConditions, type SpanFilter } from '../filters.js'
 import { nanosToIso } from '../time.js'
 import { type Cursor, encodeCursor } from './cursor.js'
-import { type RawSpan, SPAN_COLUMNS, type Span, toSpan } from './span-row.js'
+import { type RawSpan, type Span, spanSelect, toSpan } from './span-row.js'
 
 export interface ListOptions {
   filter?: SpanFilter
@@ -50,7 +50,7 @@ export async function listSpans(client: ClickHouseClient, project: string, opts:
     const where = [...spanConditions(project, filter, bag), ...keyset(bag, opts.cursor, 'span_id')]
     return select<RawSpan>(
       client,
-      `SELECT ${SPAN_COLUMNS}${opts.includeIo ? ', input, output' : ''}
+      `SELECT ${spanSelect({ io: opts.includeIo === true })}
        FROM spans FINAL
        WHERE ${where.join(' AND ')}
        ORDER BY start_time DESC, span_id DESC

@@ -8,6 +8,9 @@ export interface Tokens {
   total: number
 }
 
+/** @spanlens/query's SPAN_KINDS (test/span-kinds-types.ts holds the two equal). */
+export type SpanKind = 'llm' | 'chain' | 'agent' | 'tool' | 'retrieval' | 'embedding' | 'other'
+
 export interface Page<T> {
   items: T[]
   nextCursor: string | null
@@ -50,7 +53,7 @@ export interface Span {
   spanId: string
   parentSpanId: string | null
   name: string
-  kind: string
+  kind: SpanKind
   spanKind: string
   service: string
   startTime: string
@@ -64,7 +67,7 @@ export interface Span {
   operation: string
   requestModel: string
   responseModel: string
-  tokens: Tokens & { cacheRead: number; reasoning: number }
+  tokens: Tokens & { cacheRead: number; cacheWrite: number; reasoning: number }
   costUsd: number | null
   ttftMs: number | null
   finishReason: string
