@@ -2,7 +2,7 @@ import { otlpTypes } from '../helpers/proto.js'
 import { caseName, CONTENT_TYPE, makeCase } from './cases.js'
 import { type Answer, send, stalledUpload } from './http.js'
 import { baseRequest, requestWire, spansOf } from './model.js'
-import { spansInBody } from './oracle.js'
+import { sentSpans } from './oracle.js'
 import { Rng } from './rng.js'
 import { acceptedSpans, type FuzzProject, type FuzzServer, importantLogs } from './server.js'
 import { encodeMessage } from './wire.js'
@@ -136,6 +136,8 @@ export async function runCampaign(server: FuzzServer, o: CampaignOptions): Promi
 
   let canaryFailures = 0
   let culprit: CampaignReport['culprit']
+  /** Span keys of requests taken whole: if spans go missing, these name the cases they came from. */
+  const promised: Array<[string, number]> = []
   const concurrency = o.triage ? 1 : Math.max(1, o.concurrency ?? 1)
   const acceptedAtStart = await acceptedSpans(server.app, o.attacker.project)
   let next = o.from ?? 0
@@ -167,11 +169,12 @@ export async function runCampaign(server: FuzzServer, o: CampaignOptions): Promi
       const rejected = rejectedIn(a)
       // The oracle counts what the body holds; headers spelled unlike it make no count promise.
       const plain = c.headers['content-type'] === CONTENT_TYPE[c.format] && (c.headers['content-encoding'] ?? 'none') === (c.compression === 'none' ? 'none' : c.compression)
-      const sent = plain ? spansInBody(c.format, c.body, c.compression) : undefined
+      const sentAll = plain ? sentSpans(c.format, c.body, c.compression) : undefined
+      const sent = sentAll?.count
       if (typeof rejected === 'string') violate(`${name}: ${rejected}`)
       else if (delta !== undefined && sent !== undefined && sent - rejected !== delta) {
         violate(`${name}: the reply says ${sent - rejected} of ${sent} spans were taken (rejected ${rejected}), the server counted ${delta} accepted`)
-      }
+      } else if (rejected === 0 && sentAll) for (const k of sentAll.keys) promised.push([k, i])
     } else if (delta !== undefined && delta !== 0) violate(`${name}: answered ${a.status} but accepted ${delta} spans`)
 
     if (o.triage && c.abortAfterBytes === undefined) {
@@ -218,7 +221,19 @@ export async function runCampaign(server: FuzzServer, o: CampaignOptions): Promi
   const attackerStored = await count(o.attacker.project)
   if (missing.length > 0) violate(`${missing.length} of ${canaryIds.length} acknowledged canary spans of ${o.victim.project} are not stored exactly once (first: ${missing.slice(0, 5).join(', ')})`)
   if (storedSet.size !== canaryIds.length) violate(`${o.victim.project} has ${storedSet.size} stored spans, it was acknowledged ${canaryIds.length}`)
-  if (attackerStored !== attackerAccepted) violate(`${o.attacker.project}: the server acknowledged ${attackerAccepted} spans, ${attackerStored} are stored`)
+  if (attackerStored !== attackerAccepted) {
+    violate(`${o.attacker.project}: the server acknowledged ${attackerAccepted} spans, ${attackerStored} are stored`)
+    const stored = new Set(
+      (await server.rows<{ k: string }>("SELECT concat(trace_id, '/', span_id) AS k FROM spans FINAL WHERE project_id = {p:String}", { p: o.attacker.project })).map((r) => r.k),
+    )
+    const seen = new Map<string, number>()
+    for (const [k, i] of promised) {
+      const first = seen.get(k)
+      if (first !== undefined) violate(`span ${k} was sent whole in case ${first} and again in case ${i} (one row: not a loss)`)
+      else seen.set(k, i)
+      if (!stored.has(k)) violate(`span ${k} of case ${i} (acknowledged, none rejected) is not stored`)
+    }
+  }
 
   // Readable by its own project through the API; nothing of one project visible to the other.
   const sqlCount = async (p: FuzzProject, where = '1') => {
