@@ -1,8 +1,9 @@
 import { defineConfig } from 'tsup'
 
 export default defineConfig({
-  // errors: the catalogue, imported by @spanlens/ingest without the analytics (`@spanlens/query/errors`).
-  entry: ['src/index.ts', 'src/errors.ts'],
+  // errors: the catalogue, and span-kinds: the kinds normalization writes, both imported by
+  // @spanlens/ingest without the analytics (`@spanlens/query/errors`, `@spanlens/query/span-kinds`).
+  entry: ['src/index.ts', 'src/errors.ts', 'src/span-kinds.ts'],
   format: ['esm'],
   dts: true,
   sourcemap: true,

@@ -2,8 +2,9 @@
  * What a span is, in Spanlens's own words: the values of `spans.kind`. Ingest's
  * normalization maps every convention onto these (packages/ingest/src/normalize/conventions.ts)
  * and its column table declares them for `kind`; a filter on kind accepts only
- * these; the console's copy of the type is checked against this one. It lives
- * here, not in ingest, because ingest depends on this package and not the reverse.
+ * these; the console's and the SDK's copies are checked against this one. It
+ * lives here, not in ingest, because ingest depends on this package and not the
+ * reverse; ingest imports it alone, as `@spanlens/query/span-kinds`.
  */
 export const SPAN_KINDS = ['llm', 'chain', 'agent', 'tool', 'retrieval', 'embedding', 'other'] as const
 export type SpanKind = (typeof SPAN_KINDS)[number]

@@ -1,6 +1,6 @@
 import type { OtlpSpan } from '../otlp/model.js'
 import type { AttrReader } from './attrs.js'
-import { isSpanKind, type SpanKind } from '@spanlens/query'
+import { isSpanKind, type SpanKind } from '@spanlens/query/span-kinds'
 
 /**
  * The normalization table: for each canonical field, where each convention in

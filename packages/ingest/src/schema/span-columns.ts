@@ -1,4 +1,4 @@
-import { SPAN_KINDS } from '@spanlens/query'
+import { SPAN_KINDS } from '@spanlens/query/span-kinds'
 
 /**
  * The `spans` table, column by column, in the order of the insert list: the one
