@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto'
 import { SPAN_KINDS } from '@spanlens/query'
 import { describe, expect, it } from 'vitest'
 import { PriceTable } from '../src/normalize/cost.js'
 import { normalizeSpan } from '../src/normalize/normalize.js'
-import { CODECS, encodeRow, encoderSource, ROW_COLUMNS } from '../src/pipeline/row-format.js'
+import { CODECS, encodeRow, encoderSource, ROW_COLUMNS, SPOOL_FORMAT } from '../src/pipeline/row-format.js'
 import { type Codec, type CodecValues, SPAN_INSERT_COLUMNS, type SpanRow } from '../src/schema/span-columns.js'
 
 const STRING = '(?:LowCardinality\\(String\\)|String)'
@@ -79,6 +80,14 @@ describe('the span row encoder, made from the column table', () => {
     expect(encodeRow.toString()).toContain(source)
     expect(source).toContain('  text(r.project_id),\n  r.trace_id,')
     expect(source).toContain('  mapArray(r["events.attributes"]),')
+  })
+
+  it('keeps the layout spool segments of the current format tag hold', () => {
+    // Segments outlive the process: a row spooled by this version is replayed by the
+    // next. Changing an inserted column's name, order, type or codec changes this
+    // fingerprint and needs a new SPOOL_FORMAT tag (row-format.ts), then a new fingerprint here.
+    const layout = SPAN_INSERT_COLUMNS.map((c) => `${c.name} ${c.type} ${c.codec}`).join('\n')
+    expect({ [SPOOL_FORMAT]: createHash('sha256').update(layout).digest('hex').slice(0, 16) }).toEqual({ t2: '891bcdf1c82586f0' })
   })
 
   it('holds in kind only the span kinds the query API filters by', () => {
