@@ -107,7 +107,7 @@ describe('per-node migrations on a two-shard cluster', () => {
     for (const node of nodes) {
       await node.command({ query: 'ALTER TABLE spans DROP COLUMN refusal' })
       await node.command({ query: 'ALTER TABLE spans ADD COLUMN refusal UInt8' })
-      await node.command({ query: 'ALTER TABLE schema_migrations_local DELETE WHERE version = 6', clickhouse_settings: { mutations_sync: 1 } })
+      await node.command({ query: 'ALTER TABLE schema_migrations_local DELETE WHERE version = 6', clickhouse_settings: { mutations_sync: '1' } })
     }
     const at = new Date(T0).toISOString().slice(0, 19).replace('T', ' ')
     const row = { project_id: 'p', trace_id: 'f'.repeat(32), span_id: '1'.repeat(16), start_time: at, end_time: at }
