@@ -4,6 +4,7 @@ export {
   createError,
   errors,
   isSpanlensError,
+  clickHouseErrorType,
   toSpanlensError,
   replyWithError,
   type ErrorBody,

@@ -242,8 +242,20 @@ export function isStoreError(err: unknown): boolean {
  * that failed to parse, which may be another caller's rows.
  */
 export function storeFailure(err: unknown): SpanlensError {
-  const type = (err as { type?: unknown } | null)?.type
-  return errors.QUERY_FAILED(typeof type === 'string' && /^[A-Z_]+$/.test(type) ? type : 'see the server log', { cause: err })
+  return errors.QUERY_FAILED(clickHouseErrorType(err) ?? 'see the server log', { cause: err })
+}
+
+/**
+ * ClickHouse's name for an error (MEMORY_LIMIT_EXCEEDED), by which Spanlens
+ * tells ClickHouse errors apart, never by bare numbers: clickhouse-js's `type`,
+ * or the `(TYPE)` ClickHouse ends its message with (before a server's
+ * `(version …)`). Undefined for an error that did not come from ClickHouse.
+ */
+export function clickHouseErrorType(err: unknown): string | undefined {
+  const e = (typeof err === 'object' && err !== null ? err : {}) as { type?: unknown; message?: unknown }
+  if (typeof e.type === 'string' && /^[A-Z][A-Z0-9_]+$/.test(e.type)) return e.type
+  const message = typeof e.message === 'string' ? e.message.trim() : ''
+  return /\(([A-Z][A-Z0-9_]{2,})\)(?:\s*\(version [^()]*(?:\([^()]*\))?\))?\s*$/.exec(message)?.[1]
 }
 
 /** Fastify's own errors (FST_ERR_*) that have a code of ours; others go by their status. */

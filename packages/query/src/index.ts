@@ -5,6 +5,7 @@ export {
   queryApiErrors,
   isSpanlensError,
   isStoreError,
+  clickHouseErrorType,
   toSpanlensError,
   replyWithError,
   type ErrorBody,

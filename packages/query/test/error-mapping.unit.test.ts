@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
-import { errors, queryRoutes, replyWithError, toSpanlensError } from '../src/index.js'
+import { clickHouseErrorType, errors, queryRoutes, replyWithError, toSpanlensError } from '../src/index.js'
 
 describe('toSpanlensError, the one mapping of foreign errors', () => {
   it('passes ours through', () => {
@@ -48,6 +48,17 @@ describe('toSpanlensError, the one mapping of foreign errors', () => {
     const e = toSpanlensError(err)
     expect([e.code, e.statusCode, e.message]).toEqual([errors.INTERNAL.code, 500, 'internal error'])
     expect(e.cause).toBe(err)
+  })
+})
+
+describe('clickHouseErrorType names a ClickHouse error by its type, not its number', () => {
+  it.each([
+    ['clickhouse-js type', Object.assign(new Error('Code: 159. DB::Exception: Timeout exceeded'), { code: '159', type: 'TIMEOUT_EXCEEDED' }), 'TIMEOUT_EXCEEDED'],
+    ['the end of the message', new Error('Code: 241. DB::Exception: Memory limit exceeded. (MEMORY_LIMIT_EXCEEDED)'), 'MEMORY_LIMIT_EXCEEDED'],
+    ["before a server's version", new Error('Code: 252. DB::Exception: Too many parts. (TOO_MANY_PARTS) (version 25.3.1.1 (official build))'), 'TOO_MANY_PARTS'],
+    ['a network error', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), undefined],
+  ])('from %s', (_name, err, type) => {
+    expect(clickHouseErrorType(err)).toBe(type)
   })
 })
 

@@ -1,3 +1,5 @@
+import { clickHouseErrorType } from '../errors.js'
+
 /**
  * What an insert failure means for the rows in it. ClickHouse errors are named
  * by their type (clickhouse-js's `type`, or the `(TYPE)` chDB puts at the end of
@@ -102,8 +104,7 @@ const TOO_MANY_PARTITIONS = /too many partitions for single insert block/i
 export function describeInsertFailure(err: unknown): InsertFailure {
   const e = (err ?? {}) as { message?: unknown; code?: unknown; type?: unknown; clickhouseCode?: unknown; cause?: unknown }
   const message = typeof e.message === 'string' ? e.message : String(err)
-  const fromMessage = /\(([A-Z][A-Z0-9_]{2,})\)(?:\s*\(version [^)]*\))?\s*$/.exec(message.trim())?.[1]
-  const type = typeof e.type === 'string' && e.type !== '' ? e.type : fromMessage
+  const type = clickHouseErrorType(err)
   const numeric = Number(e.clickhouseCode ?? e.code ?? /Code: (\d+)\./.exec(message)?.[1])
   const code = Number.isInteger(numeric) && numeric > 0 ? numeric : undefined
   return { kind: kindOf(type, code, message), type, code, message }

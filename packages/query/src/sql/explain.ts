@@ -1,8 +1,21 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { errors, isSpanlensError, storeFailure } from '../errors.js'
+import { clickHouseErrorType, errors, isSpanlensError, storeFailure } from '../errors.js'
 
-// TIMEOUT_EXCEEDED, MEMORY_LIMIT_EXCEEDED, TOO_MANY_ROWS_OR_BYTES, TOO_MANY_ROWS, TOO_SLOW, TOO_MANY_BYTES, TOO_MANY_COLUMNS
-export const LIMIT_CODES = new Set(['159', '241', '396', '158', '160', '307', '164'])
+/** ClickHouse's errors for an analyst's query that hit one of our limits (SPANLENS_SQL_LIMIT), by type. */
+export const LIMIT_ERRORS = new Set([
+  'TIMEOUT_EXCEEDED',
+  'MEMORY_LIMIT_EXCEEDED',
+  'TOO_MANY_ROWS_OR_BYTES',
+  'TOO_MANY_ROWS',
+  'TOO_SLOW',
+  'TOO_MANY_BYTES',
+  'READONLY',
+])
+
+/** True when ClickHouse refused the query for one of the limits the sandbox sets. */
+export function isLimitError(err: unknown): boolean {
+  return LIMIT_ERRORS.has(clickHouseErrorType(err) ?? '')
+}
 
 export type ClickHouseSettings = NonNullable<Parameters<ClickHouseClient['query']>[0]['clickhouse_settings']>
 
@@ -45,7 +58,7 @@ export function unescapeTsv(field: string): string {
 function analysisError(err: unknown): Error {
   if (isSpanlensError(err)) return err
   if (!isClickHouseException(err)) return storeFailure(err)
-  if (LIMIT_CODES.has(String((err as { code: string }).code))) return errors.SQL_LIMIT(firstLine(err))
+  if (isLimitError(err)) return errors.SQL_LIMIT(firstLine(err))
   return errors.SQL_INVALID(firstLine(err))
 }
 

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { errors, isSpanlensError, storeFailure } from '../errors.js'
-import { type ClickHouseSettings, explain, firstLine, isClickHouseException, LIMIT_CODES } from './explain.js'
+import { type ClickHouseSettings, explain, firstLine, isClickHouseException, isLimitError } from './explain.js'
 import { lex, significant, type Token } from './lexer.js'
 import { ANALYST_TABLES, checkAst, checkQueryTree, parseAstLines } from './policy.js'
 
@@ -138,8 +138,7 @@ export async function runSandboxedSql(
   } catch (err) {
     if (isSpanlensError(err)) throw err
     if (!isClickHouseException(err)) throw storeFailure(err)
-    const code = String((err as { code: string }).code)
-    if (LIMIT_CODES.has(code)) throw errors.SQL_LIMIT(firstLine(err))
+    if (isLimitError(err)) throw errors.SQL_LIMIT(firstLine(err))
     throw errors.SQL_FAILED(firstLine(err))
   }
 }
