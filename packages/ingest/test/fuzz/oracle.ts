@@ -127,10 +127,18 @@ function jsonSpans(raw: Buffer): SentSpans | undefined {
     for (const s of list(obj(r), 'scopeSpans', 'scope_spans')) {
       for (const sp of arr(obj(s).spans)) {
         const o = obj(sp)
-        const id = (camel: string, snake: string) => String(o[camel] ?? o[snake] ?? '').toLowerCase()
-        keys.push(`${id('traceId', 'trace_id')}/${id('spanId', 'span_id')}`)
+        const id = (camel: string, snake: string, bytes: number) => jsonId(o[camel] ?? o[snake], bytes)
+        keys.push(`${id('traceId', 'trace_id', 16)}/${id('spanId', 'span_id', 8)}`)
       }
     }
   }
   return ambiguous ? undefined : { count: keys.length, keys }
+}
+
+/** An OTLP JSON id as hex: hex as written, or the base64 some exporters send when it is the id's length. */
+function jsonId(v: unknown, bytes: number): string {
+  const text = typeof v === 'string' ? v : String(v ?? '')
+  if (new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`).test(text)) return text.toLowerCase()
+  const b = Buffer.from(text, 'base64')
+  return b.length === bytes && /^[A-Za-z0-9+/=_-]+$/.test(text) ? b.toString('hex') : text.toLowerCase()
 }
