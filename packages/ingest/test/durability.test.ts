@@ -47,9 +47,11 @@ async function count(store: Store, query: string): Promise<Record<string, number
 
 describe('backpressure', () => {
   it('answers 429 with Retry-After past SPANLENS_MAX_CONCURRENT_REQUESTS, and recovers', async () => {
-    await withFaultyServer({ SPANLENS_MAX_CONCURRENT_REQUESTS: '2', SPANLENS_MAX_CONCURRENT_REQUESTS_PER_PROJECT: '2' }, async ({ url }) => {
-      // Slow uploads hold their admission slots while the body trickles in.
+    await withFaultyServer({ SPANLENS_MAX_CONCURRENT_REQUESTS: '2', SPANLENS_MAX_CONCURRENT_REQUESTS_PER_PROJECT: '2' }, async ({ url, app }) => {
+      // Slow uploads hold their admission slots while the body trickles in; they
+      // finish only once the third request has been answered, however slow the host.
       const { request } = await import('node:http')
+      const finishers: Array<() => void> = []
       const slow = [0, 1].map(
         () =>
           new Promise<number>((resolve, reject) => {
@@ -63,13 +65,15 @@ describe('backpressure', () => {
             })
             req.on('error', reject)
             req.write('{"resourceSpans":[')
-            setTimeout(() => req.end(']}'), 600)
+            finishers.push(() => req.end(']}'))
           }),
       )
-      await new Promise((r) => setTimeout(r, 200))
+      for (let i = 0; i < 500 && app.spanlens.pipeline.inFlightRequests() < 2; i++) await new Promise((r) => setTimeout(r, 10))
+      expect(app.spanlens.pipeline.inFlightRequests()).toBe(2)
       const refused = await send(url, 'busy', 5)
       expect(refused.status).toBe(429)
       expect(Number(refused.retryAfter)).toBeGreaterThan(0)
+      for (const finish of finishers) finish()
       expect(await Promise.all(slow)).toEqual([200, 200])
       expect((await send(url, 'busy', 5)).status).toBe(200)
     })
