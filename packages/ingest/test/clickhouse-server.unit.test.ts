@@ -10,7 +10,6 @@ import {
   stopStatement,
   type ServedClickHouse,
 } from '../src/clickhouse-server/engine-args.js'
-import { serveErrors } from '../src/clickhouse-server/errors.js'
 import { startClickHouseServer } from '../src/clickhouse-server/supervisor.js'
 import { errors } from '../src/errors.js'
 
@@ -96,9 +95,9 @@ describe('spanlens clickhouse serve settings', () => {
   })
 
   it('refuses a non-loopback bind without a password, and a password for default, before anything starts', async () => {
-    await expect(startClickHouseServer({ ...served, host: '0.0.0.0' })).rejects.toMatchObject({ code: serveErrors.UNSAFE_BIND.code })
+    await expect(startClickHouseServer({ ...served, host: '0.0.0.0' })).rejects.toMatchObject({ code: errors.CLICKHOUSE_UNSAFE_BIND.code })
     await expect(startClickHouseServer({ ...served, password: 'secret-123' })).rejects.toMatchObject({
-      code: serveErrors.RESERVED_USER.code,
+      code: errors.CLICKHOUSE_RESERVED_USER.code,
     })
   })
 })

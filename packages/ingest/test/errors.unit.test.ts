@@ -3,7 +3,6 @@ import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { errors as sdkErrors, SpanlensSdkError } from '../../sdk/src/errors.js'
-import { serveErrors } from '../src/clickhouse-server/errors.js'
 import { errors, isSpanlensError, SpanlensError } from '../src/errors.js'
 
 // Like fastify's test/internals/errors.test.js: the catalogue and the page that lists
@@ -17,8 +16,6 @@ const read = (path: string) => readFileSync(join(root, path), 'utf8')
 const CATALOGUE_FILES = [
   'packages/query/src/errors.ts',
   'packages/sdk/src/errors.ts',
-  // Declared beside the served engine until they move into the catalogue (docs/errors.md).
-  'packages/ingest/src/clickhouse-server/errors.ts',
 ]
 
 type Factory = ((...args: unknown[]) => { code: string; statusCode?: number }) & { code: string; statusCode?: number }
@@ -31,8 +28,6 @@ function catalogue(): Map<string, string> {
     rows.set(code, status)
   }
   for (const f of Object.values(errors)) add(f.code, String(f.statusCode))
-  // serveErrors' factories carry no status: the one an instance gets is the one a reply would have.
-  for (const f of Object.values(serveErrors) as Factory[]) add(f.code, String(f().statusCode))
   for (const f of Object.values(sdkErrors)) add(f.code, '—')
   return rows
 }

@@ -144,6 +144,33 @@ const startup = {
     (host: string) =>
       `refusing to listen on ${host} without API keys: set SPANLENS_API_KEYS (project:key,...) or bind 127.0.0.1`,
   ),
+  // `spanlens clickhouse serve`; a data directory another engine holds is DATA_DIR_LOCKED.
+  CLICKHOUSE_UNSAFE_BIND: createError(
+    'SPANLENS_CLICKHOUSE_UNSAFE_BIND',
+    500,
+    (host: string) => `refusing to serve ClickHouse on ${host} without a password: set SPANLENS_CLICKHOUSE_PASSWORD or bind 127.0.0.1`,
+  ),
+  CLICKHOUSE_RESERVED_USER: createError(
+    'SPANLENS_CLICKHOUSE_RESERVED_USER',
+    500,
+    (user: string) =>
+      `with a password, SPANLENS_CLICKHOUSE_USER cannot be ${user}: the engine's own session logs in as ${user} ` +
+      `without a password; choose another name (e.g. spanlens)`,
+  ),
+  CLICKHOUSE_PORT_IN_USE: createError(
+    'SPANLENS_CLICKHOUSE_PORT_IN_USE',
+    500,
+    (host: string, port: number, what: 'HTTP' | 'TCP') =>
+      `cannot serve ClickHouse ${what} on ${host}:${port}: the port is in use; stop what holds it or choose another ` +
+      `(--${what === 'HTTP' ? 'http' : 'tcp'}-port, SPANLENS_CLICKHOUSE_SERVE_${what}_PORT)`,
+  ),
+  CLICKHOUSE_START_FAILED: createError('SPANLENS_CLICKHOUSE_START_FAILED', 500, (reason: string) => `ClickHouse server did not start: ${reason}`),
+  CLICKHOUSE_START_TIMEOUT: createError(
+    'SPANLENS_CLICKHOUSE_START_TIMEOUT',
+    500,
+    (ms: number, url: string) => `ClickHouse server did not answer ${url}/ping within ${ms} ms`,
+  ),
+  CLICKHOUSE_UNSUPPORTED_PLATFORM: createError('SPANLENS_CLICKHOUSE_UNSUPPORTED_PLATFORM', 500, (reason: string) => reason),
 } as const
 
 /** The OTLP receiver (/v1/traces) and the ingest pipeline behind it. */

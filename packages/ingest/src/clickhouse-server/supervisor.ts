@@ -20,7 +20,6 @@ import {
   type EngineSpec,
   type ServedClickHouse,
 } from './engine-args.js'
-import { serveErrors } from './errors.js'
 import { httpOnce } from './http-once.js'
 
 export interface StartOptions extends ServedClickHouse {
@@ -58,10 +57,10 @@ const STDERR_TAIL_LINES = 40
  * holds.
  */
 export async function startClickHouseServer(options: StartOptions): Promise<ClickHouseServer> {
-  if (!isLoopback(options.host) && options.password === '') throw serveErrors.UNSAFE_BIND(options.host)
-  if (options.password !== '' && options.username === ENGINE_SESSION_USER) throw serveErrors.RESERVED_USER(options.username)
+  if (!isLoopback(options.host) && options.password === '') throw errors.CLICKHOUSE_UNSAFE_BIND(options.host)
+  if (options.password !== '' && options.username === ENGINE_SESSION_USER) throw errors.CLICKHOUSE_RESERVED_USER(options.username)
   if (process.platform !== 'linux' || (process.arch !== 'x64' && process.arch !== 'arm64')) {
-    throw serveErrors.UNSUPPORTED_PLATFORM(
+    throw errors.CLICKHOUSE_UNSUPPORTED_PLATFORM(
       `spanlens clickhouse serve runs on Linux (glibc) on x64 or arm64; this is ${process.platform}-${process.arch}`,
     )
   }
@@ -147,7 +146,7 @@ export async function startClickHouseServer(options: StartOptions): Promise<Clic
     }
     if (Date.now() - started > startTimeoutMs) {
       await stop()
-      throw serveErrors.START_TIMEOUT(startTimeoutMs, httpUrl)
+      throw errors.CLICKHOUSE_START_TIMEOUT(startTimeoutMs, httpUrl)
     }
     await new Promise((r) => setTimeout(r, PING_INTERVAL_MS))
   }
@@ -159,7 +158,7 @@ export async function startClickHouseServer(options: StartOptions): Promise<Clic
   }).catch((err: Error) => ({ status: 0, body: err.message }))
   if (tcp.status !== 200 || tcp.body.trim() !== String(options.tcpPort)) {
     await stop()
-    throw serveErrors.PORT_IN_USE(options.host, options.tcpPort, 'TCP', { cause: new Error(tcp.body.trim()) })
+    throw errors.CLICKHOUSE_PORT_IN_USE(options.host, options.tcpPort, 'TCP', { cause: new Error(tcp.body.trim()) })
   }
   return {
     httpUrl,
@@ -196,7 +195,7 @@ function assertPortFree(host: string, port: number, what: 'HTTP' | 'TCP'): Promi
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.once('error', (err: NodeJS.ErrnoException) => {
-      reject(err.code === 'EADDRINUSE' ? serveErrors.PORT_IN_USE(host, port, what, { cause: err }) : serveErrors.START_FAILED(`cannot bind ${host}:${port}: ${err.message}`, { cause: err }))
+      reject(err.code === 'EADDRINUSE' ? errors.CLICKHOUSE_PORT_IN_USE(host, port, what, { cause: err }) : errors.CLICKHOUSE_START_FAILED(`cannot bind ${host}:${port}: ${err.message}`, { cause: err }))
     })
     server.listen({ host, port, exclusive: true }, () => server.close(() => resolve()))
   })
@@ -219,8 +218,8 @@ function classifyStartFailure(options: ServedClickHouse, code: number | null, ta
   const inUse = /Address already in use.*?:(\d+)|:(\d+).*Address already in use/i.exec(text)
   if (inUse) {
     const port = Number(inUse[1] ?? inUse[2])
-    return serveErrors.PORT_IN_USE(options.host, port, port === options.tcpPort ? 'TCP' : 'HTTP')
+    return errors.CLICKHOUSE_PORT_IN_USE(options.host, port, port === options.tcpPort ? 'TCP' : 'HTTP')
   }
   const how = code === ENGINE_EXIT.returnedOnItsOwn ? 'the engine returned' : `the engine exited with ${code ?? 'a signal'}`
-  return serveErrors.START_FAILED(`${how}: ${text.trim() || '(nothing on stderr)'}`)
+  return errors.CLICKHOUSE_START_FAILED(`${how}: ${text.trim() || '(nothing on stderr)'}`)
 }

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
-import { serveErrors } from '../../src/clickhouse-server/errors.js'
+import { errors } from '../../src/errors.js'
 import { startClickHouseServer as startEngineServer, type ClickHouseServer } from '../../src/clickhouse-server/supervisor.js'
 import { isSpanlensError } from '../../src/errors.js'
 import { tempDir } from './tmp.js'
@@ -111,7 +111,7 @@ export async function startClickHouseServer(options: TestClickHouseOptions = {})
         },
       }
     } catch (err) {
-      const collided = isSpanlensError(err) && err.code === serveErrors.PORT_IN_USE.code
+      const collided = isSpanlensError(err) && err.code === errors.CLICKHOUSE_PORT_IN_USE.code
       if (!collided || options.ports || attempt >= PORT_ATTEMPTS) {
         removeDirs()
         throw err
@@ -152,7 +152,7 @@ ${ports.map((p) => `      <shard><replica><host>127.0.0.1</host><port>${p.tcp}</
       started.push(await startClickHouseServer({ config: config(2), ports: ports[1] }))
     } catch (err) {
       await Promise.all(started.map((s) => s.stop()))
-      const collided = isSpanlensError(err) && err.code === serveErrors.PORT_IN_USE.code
+      const collided = isSpanlensError(err) && err.code === errors.CLICKHOUSE_PORT_IN_USE.code
       if (!collided || attempt >= PORT_ATTEMPTS) throw err
       continue
     }
