@@ -54,10 +54,13 @@ describe('span fields in the query API', () => {
     expect(item).toMatchObject({ traceId: TRACE, spanId: '00000000000c0de1', kind: 'llm', input: 'in', output: 'out' })
   })
 
-  it("a trace's spans carry them too", async () => {
+  it("a trace's spans carry them too, and the trace's totals sum each of them", async () => {
     const res = await app.inject({ method: 'GET', url: `/api/v1/traces/${TRACE}`, headers: auth })
     expect(res.statusCode).toBe(200)
     expect(res.json().roots[0].tokens).toEqual(TOKENS)
+    expect(res.json().totals.tokens).toEqual(TOKENS)
+    const listed = await app.inject({ method: 'GET', url: `/api/v1/traces?traceId=${TRACE}`, headers: auth })
+    expect(listed.json().items[0].tokens).toEqual(TOKENS)
   })
 
   it('filters by any span kind, and refuses a kind that does not exist with 400', async () => {

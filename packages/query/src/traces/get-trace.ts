@@ -1,7 +1,7 @@
 import { type ClickHouseClient, ParamBag, select } from '../db.js'
 import { errors } from '../errors.js'
 import { nanosToIso } from '../time.js'
-import { type RawSpan, type Span, spanSelect, toSpan } from './span-row.js'
+import { noTokens, type RawSpan, type Span, spanSelect, TOKEN_FIELDS, TOKEN_KEYS, type Tokens, toSpan } from './span-row.js'
 
 export interface Score {
   id: string
@@ -29,7 +29,8 @@ export interface Trace {
     spans: number
     errors: number
     llmCalls: number
-    tokens: { input: number; output: number; total: number }
+    /** each token count summed over the trace's spans */
+    tokens: Tokens
     costUsd: number
     costIncomplete: boolean
   }
@@ -101,7 +102,7 @@ export async function getTrace(client: ClickHouseClient, project: string, traceI
 
   let minNs = BigInt(rows[0]!.start_ns)
   let maxNs = BigInt(rows[0]!.end_ns)
-  const totals = { spans: rows.length, errors: 0, llmCalls: 0, tokens: { input: 0, output: 0, total: 0 }, costUsd: 0, costIncomplete: false }
+  const totals = { spans: rows.length, errors: 0, llmCalls: 0, tokens: noTokens(), costUsd: 0, costIncomplete: false }
   for (const r of rows) {
     const s = BigInt(r.start_ns)
     const e = BigInt(r.end_ns)
@@ -112,9 +113,7 @@ export async function getTrace(client: ClickHouseClient, project: string, traceI
       totals.llmCalls++
       if (r.cost_usd === null) totals.costIncomplete = true
     }
-    totals.tokens.input += Number(r.input_tokens)
-    totals.tokens.output += Number(r.output_tokens)
-    totals.tokens.total += Number(r.total_tokens)
+    for (const k of TOKEN_KEYS) totals.tokens[k] += Number(r[TOKEN_FIELDS[k].alias])
     totals.costUsd += r.cost_usd === null ? 0 : Number(r.cost_usd)
   }
   return {

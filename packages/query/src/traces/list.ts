@@ -2,7 +2,7 @@ import { type ClickHouseClient, ParamBag, select } from '../db.js'
 import { spanConditions, type SpanFilter } from '../filters.js'
 import { nanosToIso } from '../time.js'
 import { type Cursor, encodeCursor } from './cursor.js'
-import { type RawSpan, type Span, spanSelect, toSpan } from './span-row.js'
+import { noTokens, type RawSpan, type Span, spanSelect, tokenSums, type Tokens, tokensOf, toSpan } from './span-row.js'
 
 export interface ListOptions {
   filter?: SpanFilter
@@ -76,7 +76,8 @@ export interface TraceSummary {
   spans: number
   errors: number
   llmCalls: number
-  tokens: { input: number; output: number; total: number }
+  /** each token count summed over the trace's spans */
+  tokens: Tokens
   costUsd: number
   /** true when at least one LLM span had no known price */
   costIncomplete: boolean
@@ -153,7 +154,7 @@ async function tracePage(client: ClickHouseClient, project: string, roots: RootR
       spans: t?.spans ?? 1,
       errors: t?.errors ?? 0,
       llmCalls: t?.llmCalls ?? 0,
-      tokens: t?.tokens ?? { input: 0, output: 0, total: 0 },
+      tokens: t?.tokens ?? noTokens(),
       costUsd: t?.costUsd ?? 0,
       costIncomplete: t?.costIncomplete ?? false,
       scores: t?.scores ?? [],
@@ -167,7 +168,7 @@ interface Totals {
   spans: number
   errors: number
   llmCalls: number
-  tokens: { input: number; output: number; total: number }
+  tokens: Tokens
   costUsd: number
   costIncomplete: boolean
   durationMs: number
@@ -194,18 +195,15 @@ async function traceTotals(
     spans: number
     errors: number
     llm: number
-    in_tok: number
-    out_tok: number
-    tot_tok: number
     cost: number
     cost_unknown: number
     dur: number
     scores: Array<[string, number | null, string]>
-  }>(
+  } & Record<string, unknown>>(
     client,
     `SELECT t.*, s.scores FROM (
        SELECT trace_id, count() AS spans, countIf(status_code = 'error') AS errors, countIf(kind = 'llm') AS llm,
-              sum(input_tokens) AS in_tok, sum(output_tokens) AS out_tok, sum(total_tokens) AS tot_tok,
+              ${tokenSums('sum_')},
               sum(ifNull(cost_usd, 0)) AS cost, countIf(kind = 'llm' AND cost_usd IS NULL) AS cost_unknown,
               (toUnixTimestamp64Nano(max(end_time)) - toUnixTimestamp64Nano(min(start_time))) / 1e6 AS dur
        FROM spans FINAL
@@ -225,7 +223,7 @@ async function traceTotals(
         spans: Number(r.spans),
         errors: Number(r.errors),
         llmCalls: Number(r.llm),
-        tokens: { input: Number(r.in_tok), output: Number(r.out_tok), total: Number(r.tot_tok) },
+        tokens: tokensOf(r, 'sum_'),
         costUsd: Number(r.cost),
         costIncomplete: Number(r.cost_unknown) > 0,
         durationMs: Number(r.dur),

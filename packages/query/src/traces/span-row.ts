@@ -41,6 +41,22 @@ export const TOKEN_FIELDS = {
   reasoning: column('reasoning_tokens', count),
 }
 
+/** Every token count, by API name: a span's, or a sum over a trace's spans. */
+export type Tokens = { [K in keyof typeof TOKEN_FIELDS]: number }
+export const TOKEN_KEYS = Object.keys(TOKEN_FIELDS) as Array<keyof typeof TOKEN_FIELDS>
+export const noTokens = (): Tokens => ({ input: 0, output: 0, total: 0, cacheRead: 0, cacheWrite: 0, reasoning: 0 })
+
+/** SELECT items summing every token count, each as `<prefix><column>`. */
+export const tokenSums = (prefix: string): string =>
+  TOKEN_KEYS.map((k) => `sum(${TOKEN_FIELDS[k].alias}) AS ${prefix}${TOKEN_FIELDS[k].alias}`).join(', ')
+
+/** The token counts of a row selected with tokenSums(prefix). */
+export function tokensOf(row: Record<string, unknown>, prefix: string): Tokens {
+  const out = noTokens()
+  for (const k of TOKEN_KEYS) out[k] = Number(row[`${prefix}${TOKEN_FIELDS[k].alias}`])
+  return out
+}
+
 export const SPAN_FIELDS = {
   traceId: column('trace_id', text),
   spanId: column('span_id', text),

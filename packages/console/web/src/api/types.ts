@@ -11,6 +11,13 @@ export interface Tokens {
 /** @spanlens/query's SPAN_KINDS (test/span-kinds-types.ts holds the two equal). */
 export type SpanKind = 'llm' | 'chain' | 'agent' | 'tool' | 'retrieval' | 'embedding' | 'other'
 
+/** Every token count the API returns for a span, or summed over a trace. */
+export interface SpanTokens extends Tokens {
+  cacheRead: number
+  cacheWrite: number
+  reasoning: number
+}
+
 export interface Page<T> {
   items: T[]
   nextCursor: string | null
@@ -29,7 +36,7 @@ export interface TraceSummary {
   spans: number
   errors: number
   llmCalls: number
-  tokens: Tokens
+  tokens: SpanTokens
   costUsd: number
   costIncomplete: boolean
   scores: Array<{ name: string; value: number | null; stringValue: string }>
@@ -67,7 +74,7 @@ export interface Span {
   operation: string
   requestModel: string
   responseModel: string
-  tokens: Tokens & { cacheRead: number; cacheWrite: number; reasoning: number }
+  tokens: SpanTokens
   costUsd: number | null
   ttftMs: number | null
   finishReason: string
@@ -90,7 +97,7 @@ export interface Trace {
   traceId: string
   startTime: string
   durationMs: number
-  totals: { spans: number; errors: number; llmCalls: number; tokens: Tokens; costUsd: number; costIncomplete: boolean }
+  totals: { spans: number; errors: number; llmCalls: number; tokens: SpanTokens; costUsd: number; costIncomplete: boolean }
   roots: SpanNode[]
   scores: Score[]
 }
