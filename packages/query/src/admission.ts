@@ -20,7 +20,7 @@ export interface AdmissionLimits {
  * each project's turn whole. Remote servers run queries in parallel; 8 in all
  * stays under clickhouse-js's 10 keep-alive sockets, leaving two for ingest.
  */
-export const DEFAULT_ADMISSION: Record<'embedded' | 'remote', Omit<AdmissionLimits, 'queueTimeoutMs'>> = {
+const DEFAULT_ADMISSION: Record<'embedded' | 'remote', Omit<AdmissionLimits, 'queueTimeoutMs'>> = {
   embedded: { perProject: 1, total: 1, queuePerProject: 8 },
   remote: { perProject: 4, total: 8, queuePerProject: 32 },
 }

@@ -29,7 +29,7 @@ export interface SpanFilter {
 }
 
 /** Dimensions the per-minute rollup keeps; a filter on anything else needs raw spans. */
-export const ROLLUP_FIELDS = new Set(['from', 'to', 'service', 'model', 'provider', 'operation', 'kind', 'environment', 'release'])
+const ROLLUP_FIELDS = new Set(['from', 'to', 'service', 'model', 'provider', 'operation', 'kind', 'environment', 'release'])
 
 export function onlyRollupFields(f: SpanFilter): boolean {
   return Object.entries(f).every(([k, v]) => v === undefined || ROLLUP_FIELDS.has(k))

@@ -8,9 +8,9 @@ const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_
  * answered 502, or a JS Date beyond ±8.64e15 ms threw RangeError in toISOString.
  */
 export const MIN_TIME_MS = Date.UTC(1900, 0, 1)
-export const MAX_TIME_MS = Date.UTC(2299, 11, 31, 23, 59, 59, 999)
+const MAX_TIME_MS = Date.UTC(2299, 11, 31, 23, 59, 59, 999)
 /** The longest duration accepted anywhere: the whole DateTime64 range. */
-export const MAX_DURATION_MS = MAX_TIME_MS - MIN_TIME_MS
+const MAX_DURATION_MS = MAX_TIME_MS - MIN_TIME_MS
 
 /** Parses `30d`, `1h`, `5m` into milliseconds; more than `maxMs` is a 400 naming `field`. */
 export function parseDuration(raw: string, field = 'duration', maxMs = MAX_DURATION_MS): number {

@@ -6,10 +6,10 @@ import { binomialTwoSidedHalf, chiSquaredSf, normalTwoSided } from '../stats/dis
 import { refusalExpr } from './groups.js'
 
 /** Span attributes that mark the two sides of a counterfactual prompt pair. */
-export const PAIR_ID_ATTR = 'spanlens.counterfactual.pair_id'
-export const PAIR_SIDE_ATTR = 'spanlens.counterfactual.side'
+const PAIR_ID_ATTR = 'spanlens.counterfactual.pair_id'
+const PAIR_SIDE_ATTR = 'spanlens.counterfactual.side'
 
-export const counterfactualRequestSchema = z
+const counterfactualRequestSchema = z
   .object({
     filter: spanFilterSchema.optional(),
     score: z.string().default('feedback'),
@@ -20,7 +20,7 @@ export const counterfactualRequestSchema = z
   .strict()
 export type CounterfactualRequest = z.input<typeof counterfactualRequestSchema>
 
-export interface PairedComparison {
+interface PairedComparison {
   pairs: number
   meanA: number | null
   meanB: number | null

@@ -6,10 +6,10 @@ import { Z95 } from '../stats/distributions.js'
 import { chiSquaredIndependence, twoProportionZ, welchZ, wilson } from '../stats/proportions.js'
 import { groupExpr, refusalExpr } from './groups.js'
 
-export const BIAS_OUTCOMES = ['error_rate', 'refusal_rate', 'negative_feedback_rate', 'score_mean', 'latency_p95', 'output_length'] as const
-export type BiasOutcome = (typeof BIAS_OUTCOMES)[number]
+const BIAS_OUTCOMES = ['error_rate', 'refusal_rate', 'negative_feedback_rate', 'score_mean', 'latency_p95', 'output_length'] as const
+type BiasOutcome = (typeof BIAS_OUTCOMES)[number]
 
-export const biasRequestSchema = z
+const biasRequestSchema = z
   .object({
     groupBy: z.string(),
     outcome: z.enum(BIAS_OUTCOMES),
@@ -138,7 +138,7 @@ export async function bias(client: ClickHouseClient, project: string, request: B
   return judge(r.groupBy, r.outcome, rows, r.minGroupSize, r.alpha, r.ratioThreshold)
 }
 
-export function judge(groupBy: string, outcome: BiasOutcome, rows: Row[], minGroupSize: number, alpha: number, ratioThreshold: number): BiasReport {
+function judge(groupBy: string, outcome: BiasOutcome, rows: Row[], minGroupSize: number, alpha: number, ratioThreshold: number): BiasReport {
   const kind = KIND[outcome]
   const better = BETTER[outcome]
   const valueOf = (x: Row): number | null =>

@@ -8,7 +8,7 @@ import type { CategoricalMethod, DriftStatistic, DriftThresholds, SignalDrift } 
 /** Categories beyond this many (by total count) are folded into one "(other)" category. */
 const MAX_CATEGORIES = 500
 /** Hashed vocabulary size for text drift. */
-export const TEXT_BUCKETS = 4096
+const TEXT_BUCKETS = 4096
 /** Characters of each prompt/completion tokenized for text drift (bounds the cost per span). */
 const TEXT_PREFIX_CHARS = 4000
 

@@ -9,7 +9,7 @@ import { countQuery, type DriftSets } from './sets.js'
 import { DEFAULT_SIGNALS, resolveSignal } from './signals.js'
 import { DEFAULT_THRESHOLDS, type DriftThresholds, type SignalDrift } from './types.js'
 
-export const driftRequestSchema = z
+const driftRequestSchema = z
   .object({
     /** a span filter (e.g. {from, to}) or, with `dimension`, the dimension's reference value */
     reference: z.union([z.string(), spanFilterSchema]),

@@ -1,7 +1,7 @@
 import { errors } from '../errors.js'
 import { MODEL_EXPR } from '../filters.js'
 
-export type SignalType = 'numeric' | 'categorical' | 'text' | 'embedding'
+type SignalType = 'numeric' | 'categorical' | 'text' | 'embedding'
 
 /** How one signal is read from a span: a value expression and the spans it applies to. */
 export interface SignalSpec {
@@ -51,7 +51,7 @@ export const DEFAULT_SIGNALS = [
   'embedding',
 ]
 
-export const BUILTIN_SIGNALS = Object.keys(BUILTIN)
+const BUILTIN_SIGNALS = Object.keys(BUILTIN)
 
 /**
  * Resolves a signal name: a built-in (see BUILTIN_SIGNALS), `score:<name>` (numeric

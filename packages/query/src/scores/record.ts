@@ -5,7 +5,7 @@ import { errors } from '../errors.js'
 import { chTime, parseTime } from '../time.js'
 
 /** Exactly what the SDK's score() posts. */
-export const scoreBodySchema = z
+const scoreBodySchema = z
   .object({
     traceId: z.string().regex(/^[0-9a-fA-F]{32}$/, { error: 'expected a 32-hex-digit trace id' }),
     spanId: z.string().regex(/^[0-9a-fA-F]{16}$/, { error: 'expected a 16-hex-digit span id' }).optional(),
@@ -18,7 +18,6 @@ export const scoreBodySchema = z
   })
   .strict()
 
-export type ScoreInput = z.input<typeof scoreBodySchema>
 
 export interface RecordedScore {
   id: string

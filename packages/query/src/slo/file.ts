@@ -15,7 +15,7 @@ const indicatorSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ratio'), good: filterNoTime, total: filterNoTime }).strict(),
 ])
 
-export const sloSchema = z
+const sloSchema = z
   .object({
     name: z.string().trim().min(1),
     description: z.string().optional(),
@@ -39,13 +39,12 @@ export const sloSchema = z
   })
   .strict()
 
-export const sloFileSchema = z.union([
+const sloFileSchema = z.union([
   z.object({ version: z.number().optional(), slos: z.array(sloSchema).min(1) }).strict(),
   z.array(sloSchema).min(1).transform((slos) => ({ version: undefined, slos })),
 ])
 
 export type SloDefinition = z.output<typeof sloSchema>
-export type SloDefinitionInput = z.input<typeof sloSchema>
 
 /** Parses YAML or JSON text (JSON is YAML) into validated SLO definitions. */
 export function parseSloText(text: string, path = '<inline>'): SloDefinition[] {

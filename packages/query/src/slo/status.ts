@@ -3,7 +3,7 @@ import { type SpanFilter, spanConditions, toSpanFilter } from '../filters.js'
 import { MIN_TIME_MS, chTime, parseDuration } from '../time.js'
 import type { SloDefinition } from './file.js'
 
-export const BURN_WINDOWS = ['5m', '30m', '1h', '2h', '6h', '1d', '3d'] as const
+const BURN_WINDOWS = ['5m', '30m', '1h', '2h', '6h', '1d', '3d'] as const
 export type BurnWindow = (typeof BURN_WINDOWS)[number]
 
 /**

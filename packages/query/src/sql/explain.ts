@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import { clickHouseErrorType, errors, isSpanlensError, storeFailure } from '../errors.js'
 
 /** ClickHouse's errors for an analyst's query that hit one of our limits (SPANLENS_SQL_LIMIT), by type. */
-export const LIMIT_ERRORS = new Set([
+const LIMIT_ERRORS = new Set([
   'TIMEOUT_EXCEEDED',
   'MEMORY_LIMIT_EXCEEDED',
   'TOO_MANY_ROWS_OR_BYTES',
@@ -50,7 +50,7 @@ async function readText(stream: AsyncIterable<Buffer | string>): Promise<string>
 const TSV_ESCAPES: Record<string, string> = { b: '\b', f: '\f', r: '\r', n: '\n', t: '\t', '0': '\0', v: '\v' }
 
 /** One TabSeparated field back to its text (ClickHouse escapes \\, \t, \n, quotes and a few controls). */
-export function unescapeTsv(field: string): string {
+function unescapeTsv(field: string): string {
   return field.replace(/\\(.)/g, (_m, c: string) => TSV_ESCAPES[c] ?? c)
 }
 

@@ -12,9 +12,9 @@ export const ANALYST_TABLES: Record<string, string> = {
   spans_minute: 'analyst_spans_minute',
 }
 /** Table functions that read nothing outside the query. */
-export const TABLE_FUNCTION_ALLOW = new Set(['numbers', 'numbers_mt', 'zeros', 'zeros_mt', 'generate_series', 'generateseries', 'values', 'null'])
+const TABLE_FUNCTION_ALLOW = new Set(['numbers', 'numbers_mt', 'zeros', 'zeros_mt', 'generate_series', 'generateseries', 'values', 'null'])
 /** System tables with nothing private in them. */
-export const SYSTEM_TABLE_ALLOW = new Set(['system.one', 'system.numbers', 'system.numbers_mt', 'system.zeros'])
+const SYSTEM_TABLE_ALLOW = new Set(['system.one', 'system.numbers', 'system.numbers_mt', 'system.zeros'])
 /**
  * Scalar functions refused by name (lower case), as written in the AST (aliases
  * included) and as the analyzer resolves them in the query tree (canonical
@@ -23,7 +23,7 @@ export const SYSTEM_TABLE_ALLOW = new Set(['system.one', 'system.numbers', 'syst
  * database, host, ports, time zone, uptime, query and connection ids), write
  * to the server log, or stall the one embedded engine.
  */
-export const FUNCTION_DENY = new Set([
+const FUNCTION_DENY = new Set([
   // identity and state of the server and session
   'version', 'revision', 'buildid', 'uptime', 'hostname', 'fqdn', 'fullhostname', 'serveruuid', 'getoskernelversion',
   'tcpport', 'getserverport', 'displayname', 'shardnum', 'shardcount', 'hasthreadfuzzer', 'zookeepersessionuptime',
@@ -49,7 +49,7 @@ const FUNCTION_DENY_PREFIX = ['dict', 'filesystem', 'zookeeper', 'url', 's3', 'r
  */
 const VIRTUAL_COLUMN_DENY = /^_(database|table|shard_num|part\w*|partition\w*|row_exists|block_\w+|disk_name|path|file|size|time|etag|sample_factor)$/
 
-export function isDeniedFunction(name: string): boolean {
+function isDeniedFunction(name: string): boolean {
   const fn = name.toLowerCase()
   return FUNCTION_DENY.has(fn) || FUNCTION_DENY_PREFIX.some((p) => fn.startsWith(p))
 }

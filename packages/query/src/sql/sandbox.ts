@@ -4,8 +4,6 @@ import { type ClickHouseSettings, explain, firstLine, isClickHouseException, isL
 import { lex, significant, type Token } from './lexer.js'
 import { ANALYST_TABLES, checkAst, checkQueryTree, parseAstLines } from './policy.js'
 
-export { ANALYST_TABLES, FUNCTION_DENY, SYSTEM_TABLE_ALLOW, TABLE_FUNCTION_ALLOW } from './policy.js'
-
 export interface SandboxLimits {
   maxExecutionSeconds: number
   maxMemoryBytes: number
@@ -45,7 +43,7 @@ const CLAUSE_WORDS = new Set([
  * parameterized view for the caller's project, keeping the name as alias so
  * `spans.trace_id` still resolves. A FINAL after it is dropped (the views de-duplicate).
  */
-export function rewrite(tokens: Token[], project: string): string {
+function rewrite(tokens: Token[], project: string): string {
   const literal = `'${project.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
   const sig = tokens.map((t, i) => ({ t, i })).filter(({ t }) => significant(t))
   const out = tokens.map((t) => t.text)

@@ -19,7 +19,7 @@ function lnGamma(x: number): number {
 }
 
 /** Regularized upper incomplete gamma Q(a, x). */
-export function gammaQ(a: number, x: number): number {
+function gammaQ(a: number, x: number): number {
   if (x <= 0) return 1
   if (!Number.isFinite(x)) return 0
   if (x < a + 1) {
