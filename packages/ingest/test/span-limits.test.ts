@@ -117,3 +117,46 @@ describe('with retention 0 (keep forever), every time DateTime64(9) holds round-
     expect(rows).toEqual(expected.sort((a, b) => a.name.localeCompare(b.name)))
   })
 })
+
+describe('no field of one span, and no request, can grow past its bound', () => {
+  let server: TestServer
+  beforeAll(async () => {
+    server = await startServer({ SPANLENS_BODY_LIMIT_BYTES: String(4 * 1024 * 1024) })
+  })
+  afterAll(() => server?.close())
+
+  const post = (body: unknown) =>
+    fetch(`${server.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(KEYS.acme) }, body: JSON.stringify(body) })
+
+  it('cuts names and labels at 1024 characters and the resource attributes at 16 KiB, marking what it cut', async () => {
+    const long = 'y'.repeat(1_100_000)
+    const req = jsonRequest([{ name: `long-${'n'.repeat(5000)}`, attributes: [{ key: 'user.id', value: { stringValue: long } }] }], long)
+    const resource = (req.resourceSpans as Array<{ resource: { attributes: Array<Record<string, unknown>> } }>)[0]?.resource
+    resource?.attributes.push({ key: 'host.name', value: { stringValue: 'h'.repeat(20_000) } }, { key: 'zz.after', value: { stringValue: 'dropped' } })
+    expect((await post(req)).status).toBe(200)
+    await server.app.spanlens.flush()
+    const [row] = await server.rows<{ n: number; s: number; u: number; r: number; truncated: string; after: number }>(
+      `SELECT lengthUTF8(name) AS n, lengthUTF8(service_name) AS s, lengthUTF8(user_id) AS u,
+              arraySum(arrayMap((k, v) -> length(k) + length(v), mapKeys(resource_attributes), mapValues(resource_attributes))) AS r,
+              resource_attributes['spanlens.resource.truncated'] AS truncated, mapContains(resource_attributes, 'zz.after') AS after
+       FROM spans WHERE startsWith(name, 'long-')`,
+    )
+    const marker = '…[truncated by spanlens]'.length
+    expect(row).toMatchObject({ n: 1024 + marker, s: 1024 + marker, u: 1024 + marker, truncated: 'true', after: 0 })
+    expect(Number(row?.r)).toBeLessThan(16 * 1024 + 100)
+  })
+
+  it('refuses with 413 SPANLENS_ROWS_TOO_LARGE a request whose rows would be over 4 × the body limit, and stores none of it', async () => {
+    // 16 KiB of resource attributes repeated in 1,100 small spans: ~18 MB of rows from a ~60 KB gzip-able body.
+    const big = { key: 'k8s.pod.annotations', value: { stringValue: 'a'.repeat(16_000) } }
+    const req = jsonRequest(Array.from({ length: 1100 }, () => ({ name: 'expanding' })))
+    ;(req.resourceSpans as Array<{ resource: { attributes: Array<Record<string, unknown>> } }>)[0]?.resource.attributes.push(big)
+    const res = await post(req)
+    expect(res.status).toBe(413)
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('SPANLENS_ROWS_TOO_LARGE')
+    await server.app.spanlens.flush()
+    expect(await server.rows("SELECT 1 FROM spans WHERE name = 'expanding' LIMIT 1")).toEqual([])
+    // The server goes on.
+    expect((await post(jsonRequest([{ name: 'after-expanding' }]))).status).toBe(200)
+  })
+})

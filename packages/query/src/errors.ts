@@ -181,6 +181,13 @@ const ingest = {
     408,
     (ms: number) => `request body did not arrive within ${ms} ms (SPANLENS_BODY_TIMEOUT_MS)`,
   ),
+  ROWS_TOO_LARGE: createError(
+    'SPANLENS_ROWS_TOO_LARGE',
+    413,
+    (limit: number) =>
+      `the request's spans expand to more than ${limit} bytes of rows (4 x SPANLENS_BODY_LIMIT_BYTES; ` +
+      `every span carries its resource's attributes): send fewer spans per request`,
+  ),
   UNSUPPORTED_ENCODING: createError(
     'SPANLENS_UNSUPPORTED_ENCODING',
     415,

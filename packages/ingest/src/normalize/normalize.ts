@@ -15,6 +15,21 @@ export interface NormalizeOptions {
 /** Content past this is cut: one span must not be able to dominate a batch. */
 const MAX_CONTENT_BYTES = 4 * 1024 * 1024
 const MAX_ATTRIBUTE_CHARS = 1024 * 1024
+/**
+ * Names, ids and labels (service, model, user, release, tags...): a 1.1 MB
+ * service.name was stored whole in every row of its request (~260x the body in
+ * the spool). Real values are a few dozen characters.
+ */
+const MAX_LABEL_CHARS = 1024
+const MAX_STATUS_MESSAGE_CHARS = 64 * 1024
+/**
+ * The resource's attributes are copied into every span row of the request, so
+ * their size multiplies by the span count; SDKs send 1-4 KB.
+ */
+const MAX_RESOURCE_CHARS = 16 * 1024
+const TRUNCATED = '…[truncated by spanlens]'
+
+const label = (v: string): string => (v.length > MAX_LABEL_CHARS ? `${v.slice(0, MAX_LABEL_CHARS)}${TRUNCATED}` : v)
 
 /** Maps one OTLP span, in whatever GenAI convention it speaks, to a `spans` row. */
 export function normalizeSpan(span: OtlpSpan, projectId: string, opts: NormalizeOptions): SpanRow {
@@ -65,21 +80,21 @@ export function normalizeSpan(span: OtlpSpan, projectId: string, opts: Normalize
     trace_id: span.traceId,
     span_id: span.spanId,
     parent_span_id: span.parentSpanId,
-    name: span.name,
+    name: label(span.name),
     kind,
     span_kind: OTLP_SPAN_KINDS[span.kind] ?? 'unspecified',
-    service_name: a.res('service.name') ?? 'unknown_service',
-    scope_name: span.scopeName,
+    service_name: label(a.res('service.name') ?? 'unknown_service'),
+    scope_name: label(span.scopeName),
     start_time: nsToSeconds(span.startNs),
     end_time: nsToSeconds(endNsText),
     duration_ms: nsBetween(span.startNs, endNsText) / 1e6,
     status_code: status,
-    status_message: clean(statusMessage),
-    error_type: C.first(C.ERROR_TYPE, a, span) ?? '',
-    provider: C.canonicalProvider(C.first(C.PROVIDER, a, span) ?? ''),
-    operation: C.first(C.OPERATION, a, span) ?? defaultOperation(kind),
-    request_model: requestModel,
-    response_model: responseModel,
+    status_message: clean(statusMessage.length > MAX_STATUS_MESSAGE_CHARS ? `${statusMessage.slice(0, MAX_STATUS_MESSAGE_CHARS)}${TRUNCATED}` : statusMessage),
+    error_type: label(C.first(C.ERROR_TYPE, a, span) ?? ''),
+    provider: label(C.canonicalProvider(C.first(C.PROVIDER, a, span) ?? '')),
+    operation: label(C.first(C.OPERATION, a, span) ?? defaultOperation(kind)),
+    request_model: label(requestModel),
+    response_model: label(responseModel),
     input_tokens: input,
     output_tokens: output,
     total_tokens: total,
@@ -88,24 +103,30 @@ export function normalizeSpan(span: OtlpSpan, projectId: string, opts: Normalize
     reasoning_tokens: reasoning,
     cost_usd: cost,
     ttft_ms: ttft !== undefined && ttft >= 0 ? ttft : null,
-    finish_reason: C.canonicalFinishReason(C.first(C.FINISH_REASON, a, span) ?? ''),
+    finish_reason: label(C.canonicalFinishReason(C.first(C.FINISH_REASON, a, span) ?? '')),
     input: clean(inputText),
     output: clean(outputText),
-    user_id: C.first(C.USER_ID, a, span) ?? '',
-    session_id: C.first(C.SESSION_ID, a, span) ?? '',
-    environment: C.first(C.ENVIRONMENT, a, span) ?? '',
-    release: C.first(C.RELEASE, a, span) ?? '',
-    tags: C.first(C.TAGS, a, span) ?? [],
+    user_id: label(C.first(C.USER_ID, a, span) ?? ''),
+    session_id: label(C.first(C.SESSION_ID, a, span) ?? ''),
+    environment: label(C.first(C.ENVIRONMENT, a, span) ?? ''),
+    release: label(C.first(C.RELEASE, a, span) ?? ''),
+    tags: labels(C.first(C.TAGS, a, span)),
     attributes,
     resource_attributes: resourceStrings(span.resource, redact),
     'events.time': span.events.map((e) => nsToSeconds(e.timeNs === '0' ? span.startNs : e.timeNs)),
-    'events.name': span.events.map((e) => e.name),
+    'events.name': span.events.map((e) => label(e.name)),
     'events.attributes': span.events.map((e) => mapStrings(e.attributes, redact)),
     'links.trace_id': span.links.map((l) => l.traceId),
     'links.span_id': span.links.map((l) => l.spanId),
     'links.attributes': span.links.map((l) => mapStrings(l.attributes, redact)),
     embedding: embedding(a),
   }
+}
+
+function labels(values: string[] | undefined): string[] {
+  if (!values) return []
+  for (const v of values) if (v.length > MAX_LABEL_CHARS) return values.map(label)
+  return values
 }
 
 function defaultOperation(kind: string): string {
@@ -185,9 +206,31 @@ const resourceCache = new WeakMap<Attrs, { redact: Redactor | undefined; strings
 function resourceStrings(resource: Attrs, redact: Redactor | undefined): Readonly<Record<string, string>> {
   const hit = resourceCache.get(resource)
   if (hit && hit.redact === redact) return hit.strings
-  const strings = Object.freeze(mapStrings(resource, redact))
+  const strings = Object.freeze(withinBudget(mapStrings(resource, redact), MAX_RESOURCE_CHARS))
   resourceCache.set(resource, { redact, strings })
   return strings
+}
+
+/** Keeps attributes in order until `budget` characters (keys and values), cuts the one that crosses it, drops the rest. */
+function withinBudget(m: Record<string, string>, budget: number): Record<string, string> {
+  let used = 0
+  let out: Record<string, string> | undefined
+  for (const key in m) {
+    const value = m[key] as string
+    used += key.length + value.length
+    if (used <= budget) continue
+    if (!out) {
+      out = {}
+      for (const k in m) {
+        if (k === key) break
+        out[k] = m[k] as string
+      }
+      const room = budget - (used - value.length)
+      if (room > 0) out[key] = `${value.slice(0, room)}${TRUNCATED}`
+      out['spanlens.resource.truncated'] = 'true'
+    }
+  }
+  return out ?? m
 }
 
 function embedding(a: AttrReader): number[] {

@@ -64,10 +64,11 @@ export class IngestPipeline {
       redact: createRedactor(config.redact),
       pool: new BufferPool(256 * 1024, 64),
       retentionDays: config.retentionDays,
+      maxRowBytes: 4 * config.bodyLimitBytes,
     }
     this.pool =
       config.workers > 0
-        ? new PreparePool(config.workers, { pricesFile: config.pricesFile, redact: config.redact, retentionDays: config.retentionDays }, log)
+        ? new PreparePool(config.workers, { pricesFile: config.pricesFile, redact: config.redact, retentionDays: config.retentionDays, maxRowBytes: 4 * config.bodyLimitBytes }, log)
         : undefined
     // Only on the event-loop path: posting a view of a pooled buffer to a worker would copy all of it.
     this.bodyPool = this.pool ? undefined : this.ctx.pool

@@ -54,7 +54,7 @@ export class PreparePool {
 
   constructor(
     size: number,
-    private readonly data: { pricesFile?: string | undefined; redact: RedactRule[]; retentionDays: number },
+    private readonly data: { pricesFile?: string | undefined; redact: RedactRule[]; retentionDays: number; maxRowBytes: number },
     private readonly log: Logger,
   ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn())

@@ -12,8 +12,8 @@ interface Job {
   project: string
 }
 
-const data = workerData as { pricesFile?: string; redact: RedactRule[]; retentionDays: number }
-const ctx = { prices: PriceTable.load(data.pricesFile), redact: createRedactor(data.redact), retentionDays: data.retentionDays }
+const data = workerData as { pricesFile?: string; redact: RedactRule[]; retentionDays: number; maxRowBytes: number }
+const ctx = { prices: PriceTable.load(data.pricesFile), redact: createRedactor(data.redact), retentionDays: data.retentionDays, maxRowBytes: data.maxRowBytes }
 const port = parentPort
 if (!port) throw new Error('prepare-worker must run in a worker thread')
 

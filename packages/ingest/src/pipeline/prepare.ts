@@ -1,3 +1,4 @@
+import { errors } from '../errors.js'
 import { decodeJson, decodeProtobuf } from '../otlp/decode.js'
 import { compareNs } from '../otlp/values.js'
 import type { PriceTable } from '../normalize/cost.js'
@@ -29,6 +30,12 @@ export interface PrepareContext {
   pool?: BufferPool | undefined
   /** SPANLENS_RETENTION_DAYS: a span that starts before it is refused (0: no lower bound). */
   retentionDays?: number | undefined
+  /**
+   * The most bytes of rows one request may become. Each row repeats its
+   * resource's attributes, so a small body of many spans can expand far past
+   * the body limit (the fuzz found 1.1 MB becoming 288 MB).
+   */
+  maxRowBytes?: number | undefined
 }
 
 /** How far ahead of the server's clock a span may start (client clock skew). */
@@ -70,7 +77,9 @@ export function prepare(format: BodyFormat, body: Uint8Array, project: string, c
   const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength)
   const decoded = buf.length === 0 ? { spans: [], rejected: 0, problems: [] } : format === 'protobuf' ? decodeProtobuf(buf) : decodeJson(buf)
   const problems = [...decoded.problems]
-  const out = new LineWriter(decoded.spans.length * 2048, ctx.pool)
+  // A first guess of 2 KB a span, at most 16 MiB: a 64 MiB body of minimal spans
+  // (~40 bytes each) would otherwise ask for 3 GB up front.
+  const out = new LineWriter(Math.min(decoded.spans.length * 2048, 16 * 1024 * 1024), ctx.pool, ctx.maxRowBytes)
   const options = { prices: ctx.prices, redact: ctx.redact }
   let rows = 0
   let failed = 0
@@ -110,6 +119,7 @@ class LineWriter {
   constructor(
     initialBytes: number,
     private readonly pool?: BufferPool,
+    private readonly maxBytes = Number.POSITIVE_INFINITY,
   ) {
     // Not from Node's shared pool: the payload may be transferred to another thread.
     this.buf = pool?.take(initialBytes) ?? Buffer.allocUnsafeSlow(Math.max(initialBytes, 4096))
@@ -131,6 +141,10 @@ class LineWriter {
     }
     this.length += this.buf.write(line, this.length)
     this.buf[this.length++] = 0x0a
+    if (this.length > this.maxBytes) {
+      this.pool?.give(this.buf)
+      throw errors.ROWS_TOO_LARGE(this.maxBytes)
+    }
   }
 
   bytes(): Uint8Array {

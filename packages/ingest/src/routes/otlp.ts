@@ -125,6 +125,7 @@ const REASON: Record<string, string> = {
   [errors.UNAUTHORIZED.code]: 'unauthorized',
   [errors.BODY_TOO_LARGE.code]: 'body_too_large',
   [errors.BODY_TIMEOUT.code]: 'body_timeout',
+  [errors.ROWS_TOO_LARGE.code]: 'rows_too_large',
   [errors.UNSUPPORTED_MEDIA_TYPE.code]: 'unsupported_media_type',
   [errors.UNSUPPORTED_ENCODING.code]: 'unsupported_media_type',
   [errors.SPOOL_FULL.code]: 'spool_full',
