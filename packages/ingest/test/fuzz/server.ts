@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
 import { loadConfig } from '../../src/config/load.js'
 import { buildServer } from '../../src/server.js'
+import { storeEnv } from '../helpers/store-mode.js'
 import { tempDir } from '../helpers/tmp.js'
 
 export interface FuzzProject {
@@ -26,7 +27,7 @@ export interface FuzzServer {
 }
 
 /**
- * A real server over embedded ClickHouse in a temp dir on 127.0.0.1:0, with
+ * A real server over the project's ClickHouse (embedded in a temp dir, or served) on 127.0.0.1:0, with
  * several projects and its warn+ logs kept in memory. Retention is off so spans
  * dated 1970 are not a TTL's to drop while a test counts them.
  */
@@ -40,6 +41,8 @@ export async function startFuzzServer(projects: FuzzProject[], env: Record<strin
       SPANLENS_API_KEYS: projects.map((p) => `${p.project}:${p.key}`).join(','),
       SPANLENS_RETENTION_DAYS: '0',
       SPANLENS_PORT: '0',
+      // The vitest project's store: embedded, or the served ClickHouse (project `remote`).
+      ...storeEnv(dir.path),
       ...env,
     },
   })
