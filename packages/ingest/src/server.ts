@@ -139,6 +139,7 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
       client: store.client,
       database: store.database,
       mode: store.mode,
+      cluster: store.cluster !== undefined,
       ...(config.query.sloFile ? { sloFile: config.query.sloFile } : {}),
       admission: config.query.admission,
       sql: {

@@ -6,7 +6,7 @@ import { insertSpans, openStore, span } from './helpers/store.js'
 let store: Store
 let close: () => Promise<void>
 const limits = { maxExecutionSeconds: 5, maxMemoryBytes: 512 * 1024 * 1024, maxResultRows: 100 }
-const run = (query: string, project = 'p1', l = limits) => runSandboxedSql(store.client, project, query, { database: store.database, limits: l })
+const run = (query: string, project = 'p1', l = limits) => runSandboxedSql(store.client, project, query, { database: store.database, limits: l, cluster: store.cluster !== undefined })
 
 beforeAll(async () => {
   ;({ store, close } = await openStore())

@@ -27,6 +27,8 @@ export interface QueryRoutesOptions {
   client: ClickHouseClient
   database: string
   mode: 'embedded' | 'remote'
+  /** The store is a cluster (Distributed tables): the SQL sandbox needs to know (sql/sandbox.ts). */
+  cluster?: boolean
   sloFile?: string
   sql: { maxExecutionSeconds: number; maxMemoryBytes: number; maxResultRows: number }
   /** Per-project query concurrency and queue; defaults from defaultAdmission() (admission.ts). */
@@ -117,6 +119,6 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
   app.post('/sql', async (request) => {
     const body = sqlBody.safeParse(request.body)
     if (!body.success) throw errors.BAD_REQUEST('expected a JSON body {"query": "SELECT ..."}')
-    return admitted(request, (p) => runSandboxedSql(client, p, body.data.query, { database: opts.database, limits: opts.sql }))
+    return admitted(request, (p) => runSandboxedSql(client, p, body.data.query, { database: opts.database, limits: opts.sql, cluster: opts.cluster === true }))
   })
 }

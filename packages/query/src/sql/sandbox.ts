@@ -97,7 +97,7 @@ export async function runSandboxedSql(
   client: ClickHouseClient,
   project: string,
   query: string,
-  opts: { database: string; limits: SandboxLimits },
+  opts: { database: string; limits: SandboxLimits; cluster?: boolean },
 ): Promise<SqlResult> {
   if (typeof query !== 'string' || query.length === 0) throw errors.BAD_REQUEST('query: expected a non-empty string')
   if (query.length > 100_000) throw errors.BAD_REQUEST('query: longer than 100000 characters')
@@ -124,6 +124,11 @@ export async function runSandboxedSql(
         // Over HTTP an exception after the first rows would otherwise arrive
         // inside the JSON body; with it, it arrives as an error. Embedded ignores it.
         wait_end_of_query: 1,
+        // On a cluster, pushing a filter with `IN (SELECT ... FROM analyst_spans(project = ...))`
+        // into the Distributed read sends the view to the shards without its parameter
+        // (ClickHouse 26.7: "Identifier '__table1.trace_id' cannot be resolved"), in every
+        // distributed_product_mode. Without the push-down, outer filters run on the initiator.
+        ...(opts.cluster ? { query_plan_filter_push_down: 0 } : {}),
       },
     })
     const body = await rs.json<Record<string, unknown>>()
