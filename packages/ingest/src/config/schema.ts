@@ -137,7 +137,8 @@ export const envSchema = z.object({
   // 32 MiB keeps the bench's peak RSS near 800 MiB; 64 MiB reached 983 (bench/README.md).
   SPANLENS_BATCH_MAX_ROWS: int(1, 1_000_000).default(40_000),
   SPANLENS_BATCH_MAX_BYTES: int(1024, 1024 * 1024 * 1024).default(32 * 1024 * 1024),
-  // The longest the issue allows: at moderate rates each insert is twice as big as at 500 ms.
+  // At most 1 s between a span's acknowledgement and the start of its insert; at moderate
+  // rates each insert at 1000 ms is twice as big as at 500 ms.
   SPANLENS_BATCH_MAX_AGE_MS: int(1, 1000).default(1000),
   // Default by mode (load.ts): embedded ClickHouse shares the CPU with the event loop.
   SPANLENS_INSERT_CONCURRENCY: int(1, 64).optional(),

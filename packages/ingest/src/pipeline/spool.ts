@@ -335,7 +335,8 @@ class ActiveSegment {
     // fsync=always: an O_DSYNC file makes each group commit's writev durable when it
     // returns, one threadpool round trip instead of writev + fdatasync. Under load the
     // wait is for a pool thread and a core while chDB holds both, not for the disk,
-    // so the second trip cost as much as the first (bench/README.md, session 4).
+    // so a second trip costs as much as the first (bench/README.md, "the spool's group
+    // commit in one system call").
     this.dsync = syncEachWrite && constants.O_DSYNC !== undefined
     this.handle = open(path, this.dsync ? constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_DSYNC : 'a')
     this.indexPath = indexPathOf(path)

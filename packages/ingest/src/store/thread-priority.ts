@@ -5,7 +5,7 @@ import { setPriority } from 'node:os'
  * Embedded ClickHouse runs its parsing, insert and merge threads inside this
  * process, on the same cores as the event loop that acknowledges requests. On a
  * small machine an insert or a merge holds every core for a while, and the event
- * loop, runnable, waits its turn: that wait was most of the acknowledgement tail
+ * loop, runnable, waits its turn: that wait is most of the acknowledgement tail
  * (bench/README.md). Giving ClickHouse's threads a higher nice value lets the
  * kernel run the event loop first whenever it has work; ClickHouse still gets
  * every cycle the event loop does not use. It is what ClickHouse's own
@@ -19,10 +19,10 @@ import { setPriority } from 'node:os'
  * One overlap: chdb runs each query on a libuv pool thread, and after an insert
  * that thread is named "Unknown", so it is lowered too. That is mostly right
  * (the insert's parsing runs on it: the largest single share of chDB's CPU in
- * the bench), but the spool's writes share those threads. Moving them to a
- * thread of their own at the event loop's priority did not lower the paced tail
- * (bench/README.md, session 6): the write itself took 1-12 ms; the wait was the
- * event loop picking up its completion.
+ * the bench), but the spool's writes share those threads. A thread of their own
+ * at the event loop's priority does not lower the paced tail (bench/README.md,
+ * "where the paced tail comes from"): the write itself takes 1-12 ms; the wait is
+ * for the event loop to pick up its completion.
  *
  * Returns a function that stops the rescan.
  */
