@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest'
+import { runCli } from '../src/index.js'
+import { COMMANDS } from '../src/cli/commands.js'
+
+interface Sent {
+  method: string
+  url: string
+  body: unknown
+}
+
+/** Runs the CLI against a fake server that answers every request with `reply` (or an API error). */
+async function cli(argv: string[], reply: (path: string) => { status: number; body: unknown } = () => ({ status: 500, body: { error: { code: 'SPANLENS_FAKE', message: 'no server' } } })) {
+  let stdout = ''
+  let stderr = ''
+  const sent: Sent[] = []
+  const fetch = (async (url: string, init: RequestInit) => {
+    sent.push({ method: init.method ?? 'GET', url, body: init.body ? JSON.parse(init.body as string) : undefined })
+    const r = reply(new URL(url).pathname)
+    return new Response(JSON.stringify(r.body), { status: r.status })
+  }) as typeof globalThis.fetch
+  const code = await runCli(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), fetch, env: {} })
+  return { code, stdout, stderr, sent }
+}
+
+/** A command line as a shell splits it (double or single quotes group words). */
+const words = (line: string) => [...line.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3] ?? '')
+
+describe('spanlens CLI help', () => {
+  it('spanlens --help lists every command; without a command it prints the same to stderr and exits 1', async () => {
+    const help = await cli(['--help'])
+    expect(help.code).toBe(0)
+    for (const c of COMMANDS) expect(help.stdout).toContain(`  ${c.name}`)
+    const none = await cli([])
+    expect(none.code).toBe(1)
+    expect(none.stderr).toBe(help.stdout)
+  })
+
+  it('each command has --help with its options, examples and the time syntax; `spanlens help <command>` is the same', async () => {
+    for (const c of COMMANDS) {
+      const help = await cli([c.name, '--help'])
+      expect(help.code).toBe(0)
+      expect(help.sent).toEqual([])
+      for (const option of Object.keys(c.options)) expect(help.stdout).toContain(`--${option}`)
+      for (const [line] of c.examples) expect(help.stdout).toContain(`spanlens ${line}`)
+      expect((await cli(['help', c.name])).stdout).toBe(help.stdout)
+    }
+    for (const name of ['traces', 'drift', 'bias', 'slo']) expect((await cli([name, '--help'])).stdout).toContain('now-<n><s|m|h|d|w>')
+    for (const name of ['drift', 'bias']) expect((await cli([name, '--help'])).stdout).toMatch(/attr:<key>[\s\S]*spanlens \w+ .*attr:/)
+  })
+
+  it('every example in the help parses and sends a request', async () => {
+    for (const c of COMMANDS) {
+      for (const [line] of c.examples) {
+        const r = await cli(words(line))
+        expect({ line, stderr: r.stderr, sent: r.sent.length }).toEqual({ line, stderr: `spanlens ${c.name}: SPANLENS_FAKE: no server\n`, sent: 1 })
+      }
+    }
+  })
+
+  it('drift --help, as printed', async () => {
+    expect((await cli(['drift', '--help'])).stdout).toMatchSnapshot()
+  })
+})
+
+describe('spanlens CLI parsing', () => {
+  it('an unknown option fails with that command\'s usage and sends nothing', async () => {
+    const r = await cli(['traces', '--bogus'])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain("Unknown option '--bogus'")
+    expect(r.stderr).toContain('spanlens traces [--from T]')
+    expect(r.sent).toEqual([])
+  })
+
+  it('a number option that is not a whole number fails before any request', async () => {
+    const r = await cli(['bias', '--group-by', 'model', '--outcome', 'error_rate', '--min-group-size', '3x'])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe('spanlens bias: --min-group-size: expected a whole number, got "3x"\n')
+    expect(r.sent).toEqual([])
+  })
+
+  it('common options may come before the command; drift windows become {from, to}', async () => {
+    const r = await cli(['--url', 'http://h:1/', 'drift', '--reference', 'now-14d..now-7d', '--current', 'now-7d..', '--service', 'chat', '--min-samples', '50'])
+    expect(r.sent).toEqual([
+      { method: 'POST', url: 'http://h:1/api/v1/drift', body: { reference: { from: 'now-14d', to: 'now-7d' }, current: { from: 'now-7d' }, filter: { service: 'chat' }, minSamples: 50 } },
+    ])
+  })
+
+  it('an unknown command or subcommand exits 1', async () => {
+    expect((await cli(['trace'])).code).toBe(1)
+    expect((await cli(['slo', 'status'])).stderr).toBe('spanlens slo: unknown slo subcommand status\n')
+    expect((await cli(['bias', 'pairs'])).code).toBe(1)
+  })
+})
+
+describe('spanlens CLI output', () => {
+  it('traces prints a table with numbers right-aligned, and the next page', async () => {
+    const page = {
+      items: [
+        { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', startTime: '2026-12-04T09:00:00.000Z', name: 'agent run', service: 'chat', status: 'error', spans: 12, durationMs: 3042.5, tokens: { total: 1830 }, costUsd: 0.0123 },
+        { traceId: '00f067aa0ba902b700f067aa0ba902b7', startTime: '2026-12-04T08:59:00.000Z', name: 'rag', service: 'search', status: 'ok', spans: 3, durationMs: 87, tokens: { total: 0 }, costUsd: null },
+      ],
+      nextCursor: 'WyIxNz',
+    }
+    const r = await cli(['traces', '--from', 'now-1h', '--limit', '2'], () => ({ status: 200, body: page }))
+    expect(r.sent[0]?.url).toBe('http://127.0.0.1:4318/api/v1/traces?from=now-1h&limit=2')
+    expect(r.stdout).toMatchSnapshot()
+  })
+})
