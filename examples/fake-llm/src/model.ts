@@ -31,7 +31,7 @@ const KNOWN: Record<string, unknown> = { city: 'Paris', name: 'Ada', age: 36 }
  * A value matching a JSON schema: `const`, `enum[0]`, `examples[0]` or `default` when given,
  * a known value for the property name, else a placeholder of the schema's type.
  */
-export function sampleFromSchema(schema: unknown, prop = ''): unknown {
+function sampleFromSchema(schema: unknown, prop = ''): unknown {
   const s = (schema && typeof schema === 'object' ? schema : {}) as Json
   if ('const' in s) return s.const
   for (const key of ['enum', 'examples'] as const) {

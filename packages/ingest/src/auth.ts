@@ -4,7 +4,7 @@ import type { ApiKey } from './config/load.js'
 import { errors } from './errors.js'
 import './types.js'
 
-export const DEFAULT_PROJECT = 'default'
+const DEFAULT_PROJECT = 'default'
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest()
 

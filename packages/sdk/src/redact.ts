@@ -54,7 +54,7 @@ export interface Redactor {
 }
 
 /** Placeholder for a value whose custom hook threw: failing closed means the raw text never leaves. */
-export const REDACTION_FAILED = '[REDACTION_FAILED]'
+const REDACTION_FAILED = '[REDACTION_FAILED]'
 
 export function createRedactor(config: { builtins: BuiltinPattern[]; custom: RedactFn[] }): Redactor | undefined {
   const builtins = ORDER.filter((p) => config.builtins.includes(p)).map((p) => PATTERNS[p])

@@ -6,7 +6,7 @@ import { DeadLetters } from '../pipeline/dead-letter.js'
 import { insertIsolated } from '../pipeline/isolating-insert.js'
 import { createStore, migrate, type Store } from '../store/index.js'
 
-export const DEAD_LETTER_USAGE = `usage: spanlens dead-letter <list | show <name> | replay [<name>...] | drop <name>>
+const DEAD_LETTER_USAGE = `usage: spanlens dead-letter <list | show <name> | replay [<name>...] | drop <name>>
 
 Rows ClickHouse refused after they were acknowledged, kept in <spool>/dead with
 ClickHouse's reason (docs/ingest.md, "Dead letters").

@@ -9,7 +9,7 @@ import type { Source } from './conventions.js'
  * traceloop.entity.input, langfuse.observation.input, ...) are kept verbatim.
  */
 
-export interface Part {
+interface Part {
   type: string
   content?: string
   id?: string
@@ -17,7 +17,7 @@ export interface Part {
   arguments?: unknown
   response?: unknown
 }
-export interface Message {
+interface Message {
   role: string
   parts: Part[]
   finish_reason?: string

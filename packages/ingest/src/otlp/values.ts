@@ -13,7 +13,7 @@ export const MAX_ATTRIBUTES = 1024
 type Obj = Record<string, unknown>
 const has = (o: Obj, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k) && o[k] !== undefined && o[k] !== null
 
-export interface LongLike {
+interface LongLike {
   toString(): string
   toNumber(): number
 }
@@ -23,7 +23,7 @@ function isLong(v: unknown): v is LongLike {
 }
 
 /** int64 from protobuf (Long), JSON (string or number) → number when exact, else decimal string. */
-export function int64ToValue(v: unknown): number | string {
+function int64ToValue(v: unknown): number | string {
   if (typeof v === 'number') return v
   if (typeof v === 'string') {
     if (!/^-?\d+$/.test(v)) throw new TypeError(`invalid int64 ${JSON.stringify(v.slice(0, 40))}`)
@@ -37,7 +37,7 @@ export function int64ToValue(v: unknown): number | string {
   throw new TypeError('invalid int64 value')
 }
 
-export function anyValue(v: unknown, depth = 0): AttrValue {
+function anyValue(v: unknown, depth = 0): AttrValue {
   if (v === null || typeof v !== 'object') return null
   const o = v as Obj
   if (has(o, 'stringValue')) return String(o.stringValue)

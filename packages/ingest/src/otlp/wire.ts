@@ -11,7 +11,7 @@ export class WireError extends Error {}
 export const WIRE_VARINT = 0
 export const WIRE_I64 = 1
 export const WIRE_LEN = 2
-export const WIRE_I32 = 5
+const WIRE_I32 = 5
 
 const TWO_32 = 4294967296
 

@@ -14,7 +14,7 @@ import { joinRows, splitLines } from './segment-rows.js'
  * Whole segments written in a format this version does not know also land in
  * dead/ (spool.ts), as `.seg` files; `spanlens dead-letter` lists both.
  */
-export interface DeadLetterMeta {
+interface DeadLetterMeta {
   segment: string
   format: InsertFormat
   createdAt: string

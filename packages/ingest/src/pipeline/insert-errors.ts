@@ -7,7 +7,7 @@ import { clickHouseErrorType } from '../errors.js'
  * (merges are behind: wait) and "too many partitions for single INSERT block"
  * (this batch: split it).
  */
-export type InsertFailureKind =
+type InsertFailureKind =
   /** The store is down, busy or out of resources: retry the same insert later. */
   | 'transient'
   /** The store refuses every row alike (schema, permissions): retry, never blame the rows. */

@@ -25,7 +25,7 @@ const MAX_BACKOFF_MS = 10_000
 /** An error of a type we do not know is retried this often before its rows are isolated. */
 const UNKNOWN_ATTEMPTS = 3
 /** Failing without a success for this long, the inserter is reported stuck (/readyz). */
-export const STUCK_AFTER_MS = 60_000
+const STUCK_AFTER_MS = 60_000
 
 export interface InserterHealth {
   state: 'ok' | 'retrying' | 'stuck'

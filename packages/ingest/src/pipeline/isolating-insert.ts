@@ -4,7 +4,7 @@ import { ROW_COLUMNS, type InsertFormat } from './row-format.js'
 import { groupByDays, joinRows, rowProject } from './segment-rows.js'
 
 /** ClickHouse's default max_partitions_per_insert_block: kept, so one insert never creates more parts than that. */
-export const MAX_PARTITIONS_PER_INSERT = 100
+const MAX_PARTITIONS_PER_INSERT = 100
 
 export interface DeadRow {
   row: Buffer

@@ -71,7 +71,7 @@ export function rowProject(row: Buffer, format: InsertFormat): string {
 }
 
 /** The day (since the epoch) of a row's start time: its `spans` partition. -1 when unreadable. */
-export function rowDay(row: Buffer, format: InsertFormat): number {
+function rowDay(row: Buffer, format: InsertFormat): number {
   const seconds = Number.parseInt(field(row, format, START_TIME_COLUMN), 10)
   return Number.isFinite(seconds) ? Math.floor(seconds / 86_400) : -1
 }

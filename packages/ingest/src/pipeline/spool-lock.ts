@@ -18,7 +18,7 @@ import { ensureWritableDir } from '../writable-dir.js'
  * started at another time) leaves a stale lock, which the next server takes
  * over. A holder on another host cannot be checked and always counts as alive.
  */
-export const LOCK_FILE = 'LOCK'
+const LOCK_FILE = 'LOCK'
 
 interface Holder {
   pid: number

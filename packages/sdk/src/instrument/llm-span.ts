@@ -6,7 +6,7 @@ import { diag } from '../diag.js'
 import type { Runtime } from '../runtime.js'
 
 /** Names the span and records the request on it: `begin`, then `set`/`messages`/`content`. */
-export type Describe = (call: LlmCall, params: Obj) => void
+type Describe = (call: LlmCall, params: Obj) => void
 
 /** What a call reads of its operation (traced.ts's Operation): whom it calls and how to describe the request. */
 export interface Describer {

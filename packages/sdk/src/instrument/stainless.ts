@@ -125,7 +125,7 @@ export function observeStream<S>(stream: S, hooks: StreamHooks): S {
   return stream
 }
 
-export function observeIterator<T>(it: AsyncIterator<T>, hooks: StreamHooks, signal?: AbortSignal): AsyncIterator<T> & AsyncIterable<T> {
+function observeIterator<T>(it: AsyncIterator<T>, hooks: StreamHooks, signal?: AbortSignal): AsyncIterator<T> & AsyncIterable<T> {
   let finished = false
   const finish = (fn: () => void) => {
     if (finished) return

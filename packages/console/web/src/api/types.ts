@@ -2,7 +2,7 @@
 // Mirrors @spanlens/query's types; kept here so the browser bundle needs no server code.
 // packages/console/test/api-types.ts fails the typecheck when they drift apart.
 
-export interface Tokens {
+interface Tokens {
   input: number
   output: number
   total: number
@@ -12,7 +12,7 @@ export interface Tokens {
 export type SpanKind = 'llm' | 'chain' | 'agent' | 'tool' | 'retrieval' | 'embedding' | 'other'
 
 /** Every token count the API returns for a span, or summed over a trace. */
-export interface SpanTokens extends Tokens {
+interface SpanTokens extends Tokens {
   cacheRead: number
   cacheWrite: number
   reasoning: number

@@ -12,8 +12,8 @@ export interface TraceFilters {
   q: string
 }
 
-export const FILTER_KEYS: Array<keyof TraceFilters> = ['from', 'to', 'service', 'model', 'status', 'userId', 'sessionId', 'q']
-export const RANGES = [
+const FILTER_KEYS: Array<keyof TraceFilters> = ['from', 'to', 'service', 'model', 'status', 'userId', 'sessionId', 'q']
+const RANGES = [
   ['now-15m', 'Last 15 minutes'],
   ['now-1h', 'Last hour'],
   ['now-6h', 'Last 6 hours'],

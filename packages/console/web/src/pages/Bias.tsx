@@ -26,7 +26,7 @@ export interface BiasForm {
   alpha: number
 }
 
-export function biasRequest(f: BiasForm): Record<string, unknown> {
+function biasRequest(f: BiasForm): Record<string, unknown> {
   const usesScore = f.outcome === 'score_mean' || f.outcome === 'negative_feedback_rate'
   const filter = { ...(f.from ? { from: f.from } : {}), ...(f.service ? { service: [f.service] } : {}) }
   return {

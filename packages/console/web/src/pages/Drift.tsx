@@ -26,7 +26,7 @@ export interface DriftForm {
   minSamples: number
 }
 
-export function driftRequest(f: DriftForm): Record<string, unknown> {
+function driftRequest(f: DriftForm): Record<string, unknown> {
   const filter = f.service ? { service: [f.service] } : undefined
   const window = (from: string, to: string) => ({ from, ...(to ? { to } : {}) })
   return {

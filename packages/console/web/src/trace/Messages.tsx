@@ -5,7 +5,7 @@ const FOLD_CHARS = 700
 const FOLD_LINES = 14
 
 /** Long text shows its head and a button; everything is text nodes, never HTML. */
-export function Folded({ text, mono = false }: { text: string; mono?: boolean }) {
+function Folded({ text, mono = false }: { text: string; mono?: boolean }) {
   const [open, setOpen] = useState(false)
   const lines = text.split('\n')
   const long = text.length > FOLD_CHARS || lines.length > FOLD_LINES
@@ -25,7 +25,7 @@ export function Folded({ text, mono = false }: { text: string; mono?: boolean })
   )
 }
 
-export function JsonView({ value }: { value: unknown }) {
+function JsonView({ value }: { value: unknown }) {
   return <Folded text={JSON.stringify(value, null, 2) ?? String(value)} mono />
 }
 
