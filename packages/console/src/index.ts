@@ -1,2 +1,2 @@
-export { consoleRoutes, isReserved, RESERVED_PREFIXES, type ConsoleRoutesOptions } from './routes.js'
+export { consoleRoutes, isReserved, type ConsoleRoutesOptions } from './routes.js'
 export { consoleAssetsDir } from './assets.js'

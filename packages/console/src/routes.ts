@@ -7,7 +7,7 @@ export interface ConsoleRoutesOptions {
 }
 
 /** Paths the console never answers, even for an unknown route under them: they belong to the API. */
-export const RESERVED_PREFIXES = ['/v1/', '/api/', '/healthz', '/readyz', '/metrics'] as const
+const RESERVED_PREFIXES = ['/v1/', '/api/', '/healthz', '/readyz', '/metrics'] as const
 
 export function isReserved(path: string): boolean {
   return RESERVED_PREFIXES.some((p) => path === p.replace(/\/$/, '') || path.startsWith(p))
