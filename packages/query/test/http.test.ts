@@ -1,11 +1,11 @@
 import { writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import Fastify, { type FastifyInstance } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Store } from '@spanlens/ingest'
-import { queryRoutes, runCli } from '../src/index.js'
-import { insertSpans, openStore, span, traceId } from './helpers/store.js'
+import { runCli } from '../src/index.js'
+import { insertSpans, openStore, span, traceId, queryApp } from './helpers/store.js'
 
 let store: Store
 let close: () => Promise<void>
@@ -30,20 +30,7 @@ beforeAll(async () => {
     ...Array.from({ length: 3 }, (_, i) => span({ service_name: 'old', start: new Date(Date.now() - (10 + i) * 86_400_000) })),
   ])
   writeFileSync(sloFile, 'slos:\n  - name: tools\n    objective: 99\n    indicator: { type: ratio, total: { kind: tool }, good: { kind: tool, status: ok } }\n')
-  app = Fastify()
-  app.addHook('onRequest', async (request) => {
-    const key = (request.headers.authorization ?? '').replace(/^Bearer /, '')
-    const p = KEYS[key]
-    if (p) request.spanlensProject = p
-  })
-  await app.register(queryRoutes, {
-    prefix: '/api/v1',
-    client: store.client,
-    database: store.database,
-    mode: 'embedded',
-    sloFile,
-    sql: { maxExecutionSeconds: 5, maxMemoryBytes: 256 * 1024 * 1024, maxResultRows: 1000 },
-  })
+  app = await queryApp(store, KEYS, { sloFile, sql: { maxExecutionSeconds: 5, maxMemoryBytes: 256 * 1024 * 1024, maxResultRows: 1000 } })
   url = await app.listen({ port: 0, host: '127.0.0.1' })
 })
 afterAll(async () => {

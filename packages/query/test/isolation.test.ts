@@ -1,8 +1,7 @@
-import Fastify, { type FastifyInstance } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Store } from '@spanlens/ingest'
-import { queryRoutes } from '../src/index.js'
-import { insertSpans, openStore, span } from './helpers/store.js'
+import { insertSpans, openStore, span, queryApp } from './helpers/store.js'
 
 // Two projects sharing one embedded engine, through the HTTP routes.
 let store: Store
@@ -18,16 +17,7 @@ beforeAll(async () => {
     ...Array.from({ length: 5 }, () => span({ project_id: 'p1', service_name: 'mine' })),
     ...Array.from({ length: 7 }, () => span({ project_id: 'p2', service_name: 'theirs' })),
   ])
-  app = Fastify()
-  app.addHook('onRequest', async (request) => {
-    const p = KEYS[(request.headers.authorization ?? '').replace(/^Bearer /, '')]
-    if (p) request.spanlensProject = p
-  })
-  await app.register(queryRoutes, {
-    prefix: '/api/v1',
-    client: store.client,
-    database: store.database,
-    mode: 'embedded',
+  app = await queryApp(store, KEYS, {
     // Room for the failing queries below to send rows before they fail.
     sql: { maxExecutionSeconds: 2, maxMemoryBytes: 64 * 1024 * 1024, maxResultRows: 10_000_000 },
     admission: { perProject: 1, total: 1, queuePerProject: 1, queueTimeoutMs: 20_000 },

@@ -2,11 +2,10 @@ import { writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
-import Fastify, { type FastifyInstance } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Store } from '@spanlens/ingest'
-import { queryRoutes } from '../src/index.js'
-import { insertSpans, openStore, span, traceId } from './helpers/store.js'
+import { insertSpans, openStore, span, traceId, queryApp } from './helpers/store.js'
 
 let store: Store
 let close: () => Promise<void>
@@ -18,18 +17,7 @@ beforeAll(async () => {
   ;({ store, close } = await openStore())
   await insertSpans(store, Array.from({ length: 5 }, () => span({ start: new Date(Date.now() - 600_000) })))
   writeFileSync(sloFile, 'slos:\n  - name: ok\n    objective: 99\n    indicator: { type: success }\n')
-  app = Fastify()
-  app.addHook('onRequest', async (request) => {
-    request.spanlensProject = 'p1'
-  })
-  await app.register(queryRoutes, {
-    prefix: '/api/v1',
-    client: store.client,
-    database: store.database,
-    mode: 'embedded',
-    sloFile,
-    sql: { maxExecutionSeconds: 5, maxMemoryBytes: 256 * 1024 * 1024, maxResultRows: 1000 },
-  })
+  app = await queryApp(store, 'p1', { sloFile, sql: { maxExecutionSeconds: 5, maxMemoryBytes: 256 * 1024 * 1024, maxResultRows: 1000 } })
 })
 afterAll(async () => {
   await app.close()

@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Fastify, { type FastifyInstance } from 'fastify'
 import { createStore, loadConfig, migrate, type Store } from '@spanlens/ingest'
+import { queryRoutes, type QueryRoutesOptions } from '../../src/index.js'
 import { storeEnv } from '../../../ingest/test/helpers/store-mode.js'
 
 /**
@@ -59,4 +61,23 @@ export function span(o: Record<string, unknown> & { start?: string | Date } = {}
 
 export async function insertSpans(store: Store, rows: Array<Record<string, unknown>>): Promise<void> {
   await store.client.insert({ table: 'spans', values: rows, format: 'JSONEachRow' })
+}
+
+/**
+ * The query routes on a bare Fastify, as the server mounts them under /api/v1,
+ * with a stand-in for its auth hook: `project` names the caller's project for a
+ * bearer key (or for every request when it is a string).
+ */
+export async function queryApp(
+  store: Store,
+  project: string | Record<string, string>,
+  options: Omit<QueryRoutesOptions, 'client' | 'database' | 'mode'>,
+): Promise<FastifyInstance> {
+  const app = Fastify()
+  app.addHook('onRequest', async (request) => {
+    const p = typeof project === 'string' ? project : project[(request.headers.authorization ?? '').replace(/^Bearer /, '')]
+    if (p) request.spanlensProject = p
+  })
+  await app.register(queryRoutes, { prefix: '/api/v1', client: store.client, database: store.database, mode: 'embedded', ...options })
+  return app
 }
