@@ -140,6 +140,10 @@ describe('a segment ClickHouse refuses as data costs no good row', () => {
       expect(metrics.body).toMatch(/spanlens_dead_letter_rows_total\{project="acme",reason="DECIMAL_OVERFLOW"\} 1/)
       expect(metrics.body).toMatch(/spanlens_dead_letter_rows 2/)
       expect(app.spanlens.pipeline.health().deadLetters).toMatchObject({ rows: 2, byProject: { acme: 2 } })
+      // Dropped by another process (`spanlens dead-letter drop`): the server's counts follow.
+      letters.remove(letter?.name as string)
+      expect(app.spanlens.pipeline.health().deadLetters).toMatchObject({ rows: 0, letters: 0 })
+      expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/spanlens_dead_letter_rows 0/)
     })
   })
 

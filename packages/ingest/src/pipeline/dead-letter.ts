@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import type { DeadRow } from './isolating-insert.js'
 import type { InsertFormat } from './row-format.js'
@@ -38,7 +38,8 @@ const ROWS = '.dead.rows'
 const META = '.dead.json'
 
 export class DeadLetters {
-  private cached: DeadLetterStats | undefined
+  /** Stats as of the directory's mtime: another process (`spanlens dead-letter`) may add or remove letters. */
+  private cached: { mtimeMs: number; stats: DeadLetterStats } | undefined
 
   constructor(readonly dir: string) {}
 
@@ -85,7 +86,9 @@ export class DeadLetters {
   }
 
   stats(): DeadLetterStats {
-    if (this.cached) return this.cached
+    const mtimeMs = existsSync(this.dir) ? statSync(this.dir).mtimeMs : 0
+    const cached = this.cached
+    if (cached !== undefined && cached.mtimeMs === mtimeMs) return cached.stats
     const byProject: Record<string, number> = {}
     let rows = 0
     const letters = this.list()
@@ -96,8 +99,9 @@ export class DeadLetters {
       }
     }
     const unreadableSegments = existsSync(this.dir) ? readdirSync(this.dir).filter((f) => f.endsWith('.seg')).length : 0
-    this.cached = { letters: letters.length, rows, byProject, unreadableSegments }
-    return this.cached
+    const stats = { letters: letters.length, rows, byProject, unreadableSegments }
+    this.cached = { mtimeMs, stats }
+    return stats
   }
 }
 

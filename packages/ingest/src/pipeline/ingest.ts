@@ -186,7 +186,6 @@ export class IngestPipeline {
   }
 
   refreshGauges(): void {
-    this.metrics.deadLetterRowsOnDisk.set(this.deadLetters.stats().rows)
     this.metrics.spoolBytes.set(this.spool.bytes)
     this.metrics.spoolSegments.set(this.spool.segments)
     this.metrics.spoolAge.set(this.spool.oldestAgeMs() / 1000)

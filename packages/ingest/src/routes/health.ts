@@ -89,6 +89,8 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
 
   app.get('/metrics', async (_req, reply) => {
     opts.pipeline.refreshGauges()
+    // Read here, not per request: dead letters change only on a refused insert or `spanlens dead-letter`.
+    opts.pipeline.metrics.deadLetterRowsOnDisk.set(opts.pipeline.deadLetters.stats().rows)
     const registry = opts.pipeline.metrics.registry
     return reply.type(registry.contentType).send(await registry.metrics())
   })
