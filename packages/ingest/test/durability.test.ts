@@ -11,6 +11,7 @@ import { createStore, type Store } from '../src/store/index.js'
 import { ROW_COLUMNS } from '../src/pipeline/row-format.js'
 import { frame, HEADER_BYTES, segmentBody } from '../src/pipeline/segment-file.js'
 import { checkSegment, indexEntry } from '../src/pipeline/segment-index.js'
+import { ackedUntilKilled, waitForOutput } from './helpers/crash.js'
 import { withFaultyServer } from './helpers/faulty-store.js'
 import { jsonRequest } from './helpers/otlp.js'
 import { API_KEYS, bearer, KEYS, startServer } from './helpers/server.js'
@@ -137,34 +138,8 @@ describe('crash safety', () => {
     const child = spawn(process.execPath, ['--conditions=@spanlens/source', '--import', 'tsx', script, dir.path, API_KEYS], {
       stdio: ['ignore', 'pipe', 'inherit'],
     })
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = ''
-      child.stdout.on('data', (c: Buffer) => {
-        out += c.toString()
-        const m = /LISTENING (\S+)/.exec(out)
-        if (m) resolve(m[1] as string)
-      })
-      child.on('exit', (code) => reject(new Error(`server exited early (${code})`)))
-    })
-
-    const acked = new Set<string>()
-    let stop = false
-    const clients = Array.from({ length: 4 }, async () => {
-      while (!stop) {
-        try {
-          const r = await send(url, 'crash', 50)
-          if (r.status === 200) for (const id of r.ids) acked.add(id)
-        } catch {
-          return // the server is gone
-        }
-      }
-    })
-    await new Promise((r) => setTimeout(r, 1500))
-    const exited = new Promise((r) => child.once('exit', r))
-    child.kill('SIGKILL')
-    stop = true
-    await Promise.all(clients)
-    await exited
+    const url = await waitForOutput(child, /LISTENING (\S+)/)
+    const acked = await ackedUntilKilled(child, url, { key: KEYS.acme, name: 'crash', clients: 4, spans: 50 })
     expect(acked.size).toBeGreaterThan(200)
 
     // Restart on the same data directory: the spool is replayed.

@@ -13,6 +13,7 @@ import { jsonRequest, llmAttrs } from './helpers/otlp.js'
 import { API_KEYS, bearer, KEYS, startServer, type TestServer } from './helpers/server.js'
 import { databaseFor, provided, storeEnv } from './helpers/store-mode.js'
 import { tempDir } from './helpers/tmp.js'
+import { ackedUntilKilled, waitForOutput } from './helpers/crash.js'
 
 /**
  * Runs in the `cluster` project only: two served engines as a two-shard cluster,
@@ -291,35 +292,8 @@ describe('a crash on a two-shard cluster', () => {
       stdio: ['ignore', 'pipe', 'inherit'],
     })
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = ''
-        child.stdout.on('data', (c: Buffer) => {
-          out += c.toString()
-          const m = /"address":"(http:[^"]+)"/.exec(out)
-          if (m) resolve(m[1] as string)
-        })
-        child.once('exit', (code) => reject(new Error(`exited early (${code})`)))
-      })
-      const acked = new Set<string>()
-      let stop = false
-      const senders = Array.from({ length: 3 }, async () => {
-        while (!stop) {
-          const body = jsonRequest(Array.from({ length: 50 }, () => ({ name: 'crash' })))
-          const ids = ((body.resourceSpans as Array<{ scopeSpans: Array<{ spans: Array<{ spanId: string }> }> }>)[0]?.scopeSpans[0]?.spans ?? []).map((x) => x.spanId)
-          try {
-            const r = await fetch(`${url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(KEYS.acme) }, body: JSON.stringify(body) })
-            if (r.status === 200) for (const id of ids) acked.add(id)
-          } catch {
-            return // the server is gone
-          }
-        }
-      })
-      await new Promise((r) => setTimeout(r, 1500))
-      const exited = new Promise((r) => child.once('exit', r))
-      child.kill('SIGKILL')
-      stop = true
-      await Promise.all(senders)
-      await exited
+      const url = await waitForOutput(child, /"address":"(http:[^"]+)"/)
+      const acked = await ackedUntilKilled(child, url, { key: KEYS.acme, name: 'crash', clients: 3, spans: 50 })
       expect(acked.size).toBeGreaterThan(100)
 
       const app = await buildServer(loadConfig({ env }))
