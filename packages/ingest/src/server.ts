@@ -1,5 +1,4 @@
 import './types.js'
-import { isIPv4, isIPv6 } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { consoleRoutes } from '@spanlens/console'
 import { queryRoutes } from '@spanlens/query'
@@ -8,6 +7,7 @@ import { authenticate, KeyRing } from './auth.js'
 import type { SpanlensConfig } from './config/load.js'
 import { errors, replyWithError } from './errors.js'
 import { createLogger } from './logger.js'
+import { isLoopback } from './loopback.js'
 import { createMetrics, type IngestMetrics } from './metrics.js'
 import { IngestPipeline } from './pipeline/ingest.js'
 import { lockSpoolDir } from './pipeline/spool-lock.js'
@@ -38,22 +38,6 @@ declare module 'fastify' {
   interface FastifyInstance {
     spanlens: SpanlensHandle
   }
-}
-
-/**
- * Whether binding `host` serves this machine only. Names are taken literally
- * (`localhost`), addresses by value: 127.0.0.0/8 and ::1, so `127.evil.example`,
- * a name that merely starts like one, is not loopback.
- */
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase()
-  if (h === 'localhost') return true
-  if (isIPv4(h)) return h.split('.')[0] === '127'
-  if (isIPv6(h)) {
-    const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h)?.[1]
-    return v4 !== undefined ? v4.split('.')[0] === '127' : /^(0{0,4}:){2,7}0{0,3}1$|^::1$/.test(h)
-  }
-  return false
 }
 
 /** Composes the server: auth, OTLP ingest, query API, health and metrics; tests start it on port 0. */

@@ -6,12 +6,12 @@ import {
   engineArgv,
   engineConfigXml,
   engineUsersXml,
-  isLoopback,
   stopStatement,
   type ServedClickHouse,
 } from '../src/clickhouse-server/engine-args.js'
 import { startClickHouseServer } from '../src/clickhouse-server/supervisor.js'
 import { errors } from '../src/errors.js'
+import { isLoopback } from '../src/loopback.js'
 
 const served: ServedClickHouse = {
   dataDir: '/data/clickhouse',

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { isLoopback } from '../src/server.js'
+import { isLoopback } from '../src/loopback.js'
 import { jsonRequest } from './helpers/otlp.js'
 import { bearer, KEYS, startServer, type TestServer } from './helpers/server.js'
 

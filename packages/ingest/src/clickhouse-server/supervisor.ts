@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { extname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { errors } from '../errors.js'
+import { isLoopback } from '../loopback.js'
 import { ensureWritableDir } from '../writable-dir.js'
 import {
   ENGINE_EXIT,
@@ -14,7 +15,6 @@ import {
   engineArgv,
   engineConfigXml,
   engineUsersXml,
-  isLoopback,
   stopStatement,
   tcpCheckStatement,
   type EngineSpec,
