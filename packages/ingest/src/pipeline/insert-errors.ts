@@ -102,7 +102,7 @@ const TOO_MANY_PARTITIONS = /too many partitions for single insert block/i
 
 /** Reads code and type from a clickhouse-js ClickHouseError, a chDB error, or a network error. */
 export function describeInsertFailure(err: unknown): InsertFailure {
-  const e = (err ?? {}) as { message?: unknown; code?: unknown; type?: unknown; clickhouseCode?: unknown; cause?: unknown }
+  const e = (err ?? {}) as { message?: unknown; code?: unknown; clickhouseCode?: unknown }
   const message = typeof e.message === 'string' ? e.message : String(err)
   const type = clickHouseErrorType(err)
   const numeric = Number(e.clickhouseCode ?? e.code ?? /Code: (\d+)\./.exec(message)?.[1])

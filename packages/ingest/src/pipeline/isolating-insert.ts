@@ -63,16 +63,19 @@ async function attempt(
 ): Promise<void> {
   if (rows.length === 0) return
   let failure = known
+  let thrown: unknown
   if (!failure) {
     try {
       await store.insertRaw({ table: 'spans', columns: ROW_COLUMNS, format, body: [joinRows(rows)], settings: spanInsertSettings(store, token) })
       out.inserted += rows.length
       return
     } catch (err) {
+      thrown = err
       failure = describeInsertFailure(err)
     }
   }
-  if (failure.kind === 'transient' || failure.kind === 'store') throw Object.assign(new Error(failure.message), failure)
+  // The store's own error, as it came (its type, code and stack): the caller classifies it again.
+  if (failure.kind === 'transient' || failure.kind === 'store') throw thrown ?? Object.assign(new Error(failure.message), failure)
   if (failure.kind === 'partitions') {
     const groups = groupByDays(rows, format, MAX_PARTITIONS_PER_INSERT)
     // One day's rows are one partition: a group that cannot shrink is halved instead.
