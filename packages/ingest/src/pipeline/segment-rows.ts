@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import type { InsertFormat, SegmentLayout } from './row-format.js'
+import { ROW_COLUMNS, type InsertFormat, type SegmentLayout } from './row-format.js'
 import { segmentBody } from './segment-file.js'
 
 /**
@@ -39,8 +39,9 @@ export function joinRows(rows: readonly Buffer[]): Buffer {
   return Buffer.concat(parts)
 }
 
-const PROJECT_COLUMN = 0
-const START_TIME_COLUMN = 9
+// Positions in the insert list, which every segment tag this version reads shares (the inserter inserts them all with ROW_COLUMNS).
+const PROJECT_COLUMN = ROW_COLUMNS.indexOf('project_id')
+const START_TIME_COLUMN = ROW_COLUMNS.indexOf('start_time')
 
 function tsvField(row: Buffer, index: number): string {
   let start = 0
