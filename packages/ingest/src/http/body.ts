@@ -4,6 +4,8 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
 import { errors } from '../errors.js'
 import type { BufferPool } from '../pipeline/buffer-pool.js'
 
+const clientGone = () => errors.BAD_OTLP('the client closed the connection before the body was complete')
+
 /**
  * Reads a request body, decompressing on the fly and counting the
  * decompressed bytes: the limit applies after decompression, and a gzip bomb
@@ -69,7 +71,7 @@ export async function readBody(req: IncomingMessage, limit: number, pool?: Buffe
       }
       const onEnd = () => finish()
       const onClose = () => {
-        if (!req.complete) finish(errors.BAD_OTLP('the client closed the connection before the body was complete'))
+        if (!req.complete) finish(clientGone())
       }
       const timer =
         timeoutMs === undefined ? undefined : setTimeout(() => finish(errors.BODY_TIMEOUT(timeoutMs)), timeoutMs)
@@ -86,7 +88,7 @@ export async function readBody(req: IncomingMessage, limit: number, pool?: Buffe
     req.resume()
     const code = (err as { code?: string }).code
     if (code === errors.BODY_TOO_LARGE.code || code === errors.BODY_TIMEOUT.code || code === errors.BAD_OTLP.code) throw err
-    if (req.readableAborted) throw errors.BAD_OTLP('the client closed the connection before the body was complete')
+    if (req.readableAborted) throw clientGone()
     if (inflater) throw errors.BAD_OTLP(`could not decompress ${encoding} body: ${(err as Error).message}`, { cause: err })
     throw err
   }
