@@ -1,6 +1,6 @@
 // Query latency over 10 million spans in an embedded store.
 // Run: cd bench && npm run query   (SPANS=1000000 for a quicker run)
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, totalmem, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -93,9 +93,7 @@ for (const [name, fn] of cases) {
   rows.push(`| ${name} | ${cold.toFixed(0)} | ${warm.toFixed(0)} | ${warm < 1000 ? 'yes' : 'no'} |`)
 }
 
-const md = `# Query benchmark
-
-Command: \`${command}\`
+const md = `Command: \`${command}\`
 Machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, embedded ClickHouse (chDB)
 Data: ${SPANS.toLocaleString('en')} spans (${TRACES.toLocaleString('en')} traces of 1 chain + 3 LLM spans over 7 days), generated inside ClickHouse with INSERT ... SELECT FROM numbers() in ${genSeconds.toFixed(1)} s, then OPTIMIZE FINAL.
 Each query runs 4 times through the library API (same SQL as the HTTP routes); "first" is the first run, "warm" the median of the next three.
@@ -104,7 +102,7 @@ Each query runs 4 times through the library API (same SQL as the HTTP routes); "
 |---|---:|---:|:---:|
 ${rows.join('\n')}
 `
-writeFileSync(new URL('./RESULTS.md', import.meta.url), md)
-log('wrote bench/query/RESULTS.md')
+// Recorded by hand in bench/README.md ("Query"), newest first.
+log(`\n${md}`)
 await store.close()
 rmSync(dir, { recursive: true, force: true })
