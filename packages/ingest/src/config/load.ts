@@ -31,7 +31,7 @@ export interface StoreConfig {
 }
 
 /** `spanlens clickhouse serve`; it serves StoreConfig.dataDir to StoreConfig.username/password. */
-export interface ClickHouseServeConfig {
+interface ClickHouseServeConfig {
   host: string
   httpPort: number
   tcpPort: number

@@ -70,7 +70,7 @@ const apiKeyList = z
     return out
   })
 
-export const REDACT_RULES = ['email', 'phone', 'card', 'secret'] as const
+const REDACT_RULES = ['email', 'phone', 'card', 'secret'] as const
 export type RedactRule = (typeof REDACT_RULES)[number]
 
 const redact = z
@@ -168,6 +168,5 @@ export const envSchema = z.object({
   SPANLENS_TRUST_PROXY: bool.default(false),
 })
 
-export type EnvInput = z.input<typeof envSchema>
 export type EnvValues = z.output<typeof envSchema>
 export const CONFIG_KEYS = Object.keys(envSchema.shape) as Array<keyof EnvValues>

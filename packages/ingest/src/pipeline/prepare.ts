@@ -39,9 +39,9 @@ export interface PrepareContext {
 }
 
 /** How far ahead of the server's clock a span may start (client clock skew). */
-export const MAX_FUTURE_MS = 24 * 3600 * 1000
+const MAX_FUTURE_MS = 24 * 3600 * 1000
 
-export interface StartWindow {
+interface StartWindow {
   earliestNs: string
   latestNs: string
   retentionDays: number
@@ -55,7 +55,7 @@ export interface StartWindow {
  * expired at once too. Each day in the window is a partition, so the window also
  * bounds how many partitions one insert can touch (inserter.ts).
  */
-export function startWindow(retentionDays: number, nowMs = Date.now()): StartWindow {
+function startWindow(retentionDays: number, nowMs = Date.now()): StartWindow {
   const ms = (t: number) => (BigInt(Math.max(0, Math.trunc(t))) * 1_000_000n).toString()
   return {
     earliestNs: retentionDays > 0 ? ms(nowMs - retentionDays * 86_400_000) : '0',

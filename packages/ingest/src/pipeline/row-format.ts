@@ -66,7 +66,7 @@ function needsEscape(s: string): boolean {
 }
 
 /** A String field. */
-export function tsvField(s: string): string {
+function tsvField(s: string): string {
   return needsEscape(s) ? s.replace(FIELD_SPECIAL_ALL, escapeChar) : s
 }
 

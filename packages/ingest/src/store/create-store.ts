@@ -68,7 +68,7 @@ export interface StoreNode {
   readonly target: string
 }
 
-export interface StoreActivity {
+interface StoreActivity {
   /** When the call now running started (epoch ms), or null when the engine is idle. */
   busySince: number | null
   /** Calls waiting for the engine. */
