@@ -15,7 +15,7 @@ const shared = {
 // Left out, embedded-only by nature: chDB's leftover output, thread priority,
 // data-dir locking and full-disk tests, the served-engine tests themselves.
 const STORE_MODAL = [
-  ...['receiver', 'isolation'].map((f) => `packages/ingest/test/${f}.test.ts`),
+  ...['receiver', 'isolation', 'durability'].map((f) => `packages/ingest/test/${f}.test.ts`),
   ...['http', 'sql', 'isolation', 'bias', 'drift', 'slo', 'time-params'].map((f) => `packages/query/test/${f}.test.ts`),
 ]
 const storeModeProjects = (['remote', 'cluster'] as const).map((mode) => ({
@@ -43,8 +43,20 @@ export default defineConfig({
     projects: [
       ...['ingest', 'query', 'sdk'].map((name) => ({
         extends: true as const,
-        test: { name, include: [`packages/${name}/test/**/*.test.ts`], exclude: [...configDefaults.exclude, '**/*-cluster.test.ts', '**/*-remote.test.ts'] },
+        test: { name, include: [`packages/${name}/test/**/*.test.ts`], exclude: [...configDefaults.exclude, '**/*-cluster.test.ts', '**/*-remote.test.ts', '**/*.unit.test.ts'] },
       })),
+      // Pure logic: no store, server, connection or child process (the setup file refuses each),
+      // so the files share threads without per-file isolation and the set runs in seconds.
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['packages/*/test/**/*.unit.test.ts'],
+          pool: 'threads',
+          poolOptions: { threads: { isolate: false } },
+          setupFiles: ['packages/ingest/test/helpers/unit-guard.ts'],
+        },
+      },
       ...storeModeProjects,
       // Browser tests of the web console: builds the bundle and finds Chromium first.
       { extends: true, test: { name: 'console', include: ['packages/console/test/**/*.test.ts'], globalSetup: ['packages/console/test/global-setup.ts'] } },

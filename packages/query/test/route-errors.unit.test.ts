@@ -1,4 +1,4 @@
-import { createClient, type ClickHouseClient } from '@clickhouse/client'
+import type { ClickHouseClient } from '@clickhouse/client'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { queryRoutes } from '../src/index.js'
@@ -52,19 +52,5 @@ describe('query route errors', () => {
     expect(res.statusCode).toBe(502)
     expect(res.json().error.code).toBe('SPANLENS_QUERY_FAILED')
     expect(res.body).not.toContain('someone else')
-  })
-
-  it('an unreachable ClickHouse server is 502 SPANLENS_QUERY_FAILED, for SQL too', async () => {
-    // Port 9 (discard) on localhost: nothing listens in the test environment, so the connection is refused.
-    const client = createClient({ url: 'http://127.0.0.1:9', request_timeout: 2000 })
-    const a = await routesOver(client)
-    for (const res of [
-      await a.inject({ method: 'GET', url: '/api/v1/spans' }),
-      await a.inject({ method: 'POST', url: '/api/v1/sql', payload: { query: 'SELECT 1' } }),
-    ]) {
-      expect(res.statusCode).toBe(502)
-      expect(res.json().error.code).toBe('SPANLENS_QUERY_FAILED')
-    }
-    await client.close()
   })
 })
