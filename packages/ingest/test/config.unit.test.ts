@@ -1,0 +1,85 @@
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { loadConfig } from '../src/config/load.js'
+import { tempDir } from './helpers/tmp.js'
+
+describe('configuration', () => {
+  it.each([
+    ['SPANLENS_PORT', 'abc', /SPANLENS_PORT: expected an integer between 0 and 65535, got "abc"/],
+    ['SPANLENS_PORT', '70000', /SPANLENS_PORT/],
+    ['SPANLENS_CLICKHOUSE_URL', 'localhost:8123', /SPANLENS_CLICKHOUSE_URL: expected an http/],
+    ['SPANLENS_CLICKHOUSE_CLUSTER', 'bad name;', /SPANLENS_CLICKHOUSE_CLUSTER: expected a ClickHouse identifier/],
+    ['SPANLENS_RETENTION_DAYS', '-1', /SPANLENS_RETENTION_DAYS/],
+    ['SPANLENS_API_KEYS', 'justakey', /SPANLENS_API_KEYS: expected project:key pairs.*\(hidden\)/],
+    ['SPANLENS_REDACT', 'email,bogus', /SPANLENS_REDACT: .*unknown: bogus/],
+    ['SPANLENS_LOG_LEVEL', 'loud', /SPANLENS_LOG_LEVEL: expected one of/],
+    ['SPANLENS_EMBEDDED_NICE', '20', /SPANLENS_EMBEDDED_NICE: expected an integer between 0 and 19/],
+    ['SPANLENS_EMBEDDED_NICE', '-5', /SPANLENS_EMBEDDED_NICE: expected an integer between 0 and 19/],
+    ['SPANLENS_SPOOL_DIR', '   ', /SPANLENS_SPOOL_DIR: expected a non-empty string/],
+    ['SPANLENS_SPOOL_PROJECT_SHARE', '0', /SPANLENS_SPOOL_PROJECT_SHARE: expected a number in \(0, 1\]/],
+    ['SPANLENS_SPOOL_PROJECT_SHARE', '1.5', /SPANLENS_SPOOL_PROJECT_SHARE/],
+    ['SPANLENS_BODY_TIMEOUT_MS', '5', /SPANLENS_BODY_TIMEOUT_MS: expected an integer between 100/],
+    ['SPANLENS_MAX_CONCURRENT_REQUESTS_PER_PROJECT', '0', /SPANLENS_MAX_CONCURRENT_REQUESTS_PER_PROJECT/],
+    ['SPANLENS_QUERY_QUEUE_TIMEOUT_SECONDS', '0', /SPANLENS_QUERY_QUEUE_TIMEOUT_SECONDS/],
+  ])('rejects %s=%s naming the variable', (name, value, pattern) => {
+    let err: unknown
+    try {
+      loadConfig({ env: { [name]: value } })
+    } catch (e) {
+      err = e
+    }
+    expect(err).toMatchObject({ code: 'SPANLENS_CONFIG_INVALID' })
+    expect((err as Error).message).toMatch(pattern)
+  })
+
+  it('uses the documented defaults', () => {
+    const c = loadConfig({ env: {}, cwd: '/srv/app' })
+    expect(c).toMatchObject({ host: '127.0.0.1', port: 4318, apiKeys: [] })
+    expect(c.store).toMatchObject({ mode: 'embedded', dataDir: '/srv/app/.spanlens/clickhouse', database: 'spanlens' })
+    expect(c.ingest).toMatchObject({ insertConcurrency: 1, batchMaxAgeMs: 1000, batchMaxRows: 40_000, batchMaxBytes: 32 * 1024 * 1024, spoolFsync: 'always', spoolDir: '/srv/app/.spanlens/spool' })
+    expect(c.store).toMatchObject({ embeddedNice: 10 })
+    expect(c.ingest).toMatchObject({ maxConcurrentRequests: 256, maxConcurrentRequestsPerProject: 128, spoolProjectShare: 0.5, bodyTimeoutMs: 30_000, retentionDays: 90 })
+    expect(c.query.admission).toEqual({})
+  })
+
+  it('takes the per-project ingest and query limits, never more per project than in all', () => {
+    const c = loadConfig({
+      env: {
+        SPANLENS_MAX_CONCURRENT_REQUESTS: '10',
+        SPANLENS_MAX_CONCURRENT_REQUESTS_PER_PROJECT: '50',
+        SPANLENS_QUERY_CONCURRENCY_PER_PROJECT: '2',
+        SPANLENS_QUERY_QUEUE_PER_PROJECT: '0',
+        SPANLENS_QUERY_QUEUE_TIMEOUT_SECONDS: '5',
+      },
+    })
+    expect(c.ingest.maxConcurrentRequestsPerProject).toBe(10)
+    expect(c.query.admission).toEqual({ perProject: 2, queuePerProject: 0, queueTimeoutMs: 5000 })
+  })
+
+  it('puts the spool in SPANLENS_SPOOL_DIR when given, relative to the working directory', () => {
+    const c = loadConfig({ env: { SPANLENS_SPOOL_DIR: 'wal/spool' }, cwd: '/srv/app' })
+    expect(c.ingest.spoolDir).toBe('/srv/app/wal/spool')
+    expect(c.store).toMatchObject({ dataDir: '/srv/app/.spanlens/clickhouse' })
+  })
+
+  it('switches to remote mode with a URL and reads a YAML config file under the environment', () => {
+    const dir = tempDir()
+    const file = join(dir.path, 'spanlens.yaml')
+    writeFileSync(file, 'SPANLENS_PORT: 9999\nSPANLENS_CLICKHOUSE_CLUSTER: prod\nSPANLENS_API_KEYS: "team:secret-key-1"\n')
+    try {
+      const c = loadConfig({
+        env: { SPANLENS_CONFIG_FILE: file, SPANLENS_PORT: '5000', SPANLENS_CLICKHOUSE_URL: 'https://ch.example:8443' },
+      })
+      expect(c.port).toBe(5000)
+      expect(c.store).toMatchObject({ mode: 'remote', url: 'https://ch.example:8443', cluster: 'prod' })
+      expect(c.ingest.insertConcurrency).toBe(2)
+      expect(loadConfig({ env: { SPANLENS_INSERT_CONCURRENCY: '3' } }).ingest.insertConcurrency).toBe(3)
+      expect(c.apiKeys).toEqual([{ project: 'team', key: 'secret-key-1' }])
+      writeFileSync(file, 'SPANLENS_PORTT: 1\n')
+      expect(() => loadConfig({ env: { SPANLENS_CONFIG_FILE: file } })).toThrow(/SPANLENS_PORTT.*unknown setting/)
+    } finally {
+      dir.cleanup()
+    }
+  })
+})

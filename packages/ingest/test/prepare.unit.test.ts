@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest'
+import { PriceTable } from '../src/normalize/cost.js'
+import { normalizeSpan } from '../src/normalize/normalize.js'
+import { decodeJson } from '../src/otlp/decode.js'
+import { prepare } from '../src/pipeline/prepare.js'
+import { encodeRow } from '../src/pipeline/row-format.js'
+import { jsonRequest } from './helpers/otlp.js'
+
+describe('prepare: a request becomes its rows', () => {
+  it('writes every row whole when the rows outgrow the first buffer, multibyte text included', () => {
+    // ~2 KB per span is the first guess; these rows are several times that, in 1-4 byte UTF-8.
+    const texts = Array.from({ length: 30 }, (_, i) => `${'é€😀a'.repeat(200 + i * 40)}\t\\n${i}`)
+    const req = jsonRequest(texts.map((t) => ({ attributes: [{ key: 'gen_ai.input.messages', value: { stringValue: t } }] })))
+    const ctx = { prices: PriceTable.load() }
+    const prepared = prepare('json', Buffer.from(JSON.stringify(req)), 'acme', ctx)
+    expect(prepared.rows).toBe(30)
+    const expected = decodeJson(Buffer.from(JSON.stringify(req))).spans.map((s) => `${encodeRow(normalizeSpan(s, 'acme', ctx))}\n`).join('')
+    expect(Buffer.from(prepared.payload as Uint8Array).toString('utf8')).toBe(expected)
+    expect(prepared.payload?.byteLength).toBe(Buffer.byteLength(expected))
+  })
+})
