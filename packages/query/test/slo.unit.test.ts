@@ -1,0 +1,33 @@
+import { writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { ALERT_RULES, loadSloFile, parseSloText } from '../src/index.js'
+
+describe('SLO burn rates and alerts', () => {
+  it('the alert rules are the SRE Workbook table: budget share burned in the long window of a 30-day period', () => {
+    const consumed = ALERT_RULES.map((r) => (r.factor * { '1h': 1, '6h': 6, '1d': 24, '3d': 72 }[r.longWindow]) / (30 * 24))
+    // 2% in 1 h, 5% in 6 h, 10% in 1 d, 10% in 3 d
+    expect(consumed.map((c) => Number(c.toFixed(4)))).toEqual([0.02, 0.05, 0.1, 0.1])
+    expect(ALERT_RULES.map((r) => [r.severity, r.shortWindow])).toEqual([
+      ['page', '5m'],
+      ['page', '30m'],
+      ['ticket', '2h'],
+      ['ticket', '6h'],
+    ])
+  })
+})
+
+describe('SLO file', () => {
+  it('accepts JSON as well as YAML', () => {
+    const slos = parseSloText(JSON.stringify([{ name: 'a', objective: 0.995, indicator: { type: 'ttft', thresholdMs: 500 } }]))
+    expect(slos[0]).toMatchObject({ name: 'a', objective: 0.995, window: '30d' })
+  })
+
+  it('rejects an invalid file with SPANLENS_SLO_FILE_INVALID', () => {
+    const path = join(tmpdir(), `slo-${process.pid}.yaml`)
+    writeFileSync(path, 'slos:\n  - name: x\n    objective: 120\n    indicator: { type: latency }\n')
+    expect(() => loadSloFile(path)).toThrow(expect.objectContaining({ code: 'SPANLENS_SLO_FILE_INVALID' }))
+    expect(() => loadSloFile('/nonexistent/slo.yaml')).toThrow(expect.objectContaining({ code: 'SPANLENS_SLO_FILE_INVALID' }))
+  })
+})
