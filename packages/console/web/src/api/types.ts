@@ -1,4 +1,4 @@
-// JSON replies of the query API (/api/v1), as documented in packages/query/README.md.
+// JSON replies of the query API (/api/v1), as documented in docs/api.md.
 // Mirrors @spanlens/query's types; kept here so the browser bundle needs no server code.
 // packages/console/test/api-types.ts fails the typecheck when they drift apart.
 
