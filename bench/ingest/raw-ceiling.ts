@@ -1,7 +1,11 @@
 // The raw ceiling: the same normalized rows, in the same format, inserted straight
-// into embedded ClickHouse in server-sized batches, the server's way (each batch a
-// file that ClickHouse reads): no HTTP, no decoding, no spool. Prints JSON.
-//   raw-ceiling.ts <total rows> <max rows per insert> <max bytes per insert>
+// into ClickHouse in server-sized batches, the server's way: embedded, each batch a
+// file that ClickHouse reads; remote, each file streamed as one HTTP insert, as many
+// at once as the server's SPANLENS_INSERT_CONCURRENCY. No OTLP, no decoding, no spool.
+// Prints JSON.
+//   raw-ceiling.ts <total rows> <max rows per insert> <max bytes per insert> [inserts in flight]
+// Remote when SPANLENS_CLICKHOUSE_URL / _DATABASE are set (the database is dropped at
+// the end); BENCH_ENGINE_PID names the served engine, whose CPU is then counted too.
 // Inserts are as big as the server's biggest batch (both of its limits apply):
 // insert size alone moves chDB's CPU per row by a third (bench/README.md).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -11,13 +15,20 @@ import { createStore, loadConfig, migrate, normalizeSpan } from '@spanlens/inges
 import { decodeProtobuf } from '../../packages/ingest/src/otlp/decode.js'
 import { PriceTable } from '../../packages/ingest/src/normalize/cost.js'
 import { encodeRow, ROW_COLUMNS, SEGMENT_FORMATS, SPOOL_FORMAT } from '../../packages/ingest/src/pipeline/row-format.js'
+import { cpuSeconds } from '../lib/served-clickhouse.js'
 import { createPayloadFactory } from './payload.js'
 
 const totalRows = Number(process.argv[2] ?? 200_000)
 const maxRows = Number(process.argv[3] ?? 20_000)
 const maxBytes = Number(process.argv[4] ?? 16 * 1024 * 1024)
+const inFlight = Number(process.argv[5] ?? 1)
 const dir = mkdtempSync(join(tmpdir(), 'spanlens-raw-'))
-const store = await createStore(loadConfig({ env: { SPANLENS_DATA_DIR: dir } }).store)
+const remote = Object.fromEntries(
+  ['SPANLENS_CLICKHOUSE_URL', 'SPANLENS_CLICKHOUSE_DATABASE'].flatMap((k) => (process.env[k] ? [[k, process.env[k] as string]] : [])),
+)
+const store = await createStore(loadConfig({ env: { SPANLENS_DATA_DIR: dir, ...remote } }).store)
+const enginePid = process.env.BENCH_ENGINE_PID ? Number(process.env.BENCH_ENGINE_PID) : undefined
+const engineCpuSeconds = () => (enginePid === undefined ? 0 : cpuSeconds(enginePid))
 await migrate(store)
 const factory = createPayloadFactory(100)
 const prices = PriceTable.load()
@@ -48,14 +59,22 @@ while (made < totalRows) {
 }
 if (lines.length > 0) addBody(lines.join(''))
 const cpuStart = process.cpuUsage()
+const engineStart = engineCpuSeconds()
 const started = process.hrtime.bigint()
-for (const path of files) {
-  await store.insertFile({ table: 'spans', columns: ROW_COLUMNS, format: SEGMENT_FORMATS[SPOOL_FORMAT], path })
+let next = 0
+const worker = async () => {
+  while (next < files.length) {
+    const path = files[next++] as string
+    await store.insertFile({ table: 'spans', columns: ROW_COLUMNS, format: SEGMENT_FORMATS[SPOOL_FORMAT], path })
+  }
 }
+await Promise.all(Array.from({ length: inFlight }, worker))
 const seconds = Number(process.hrtime.bigint() - started) / 1e9
 const cpu = process.cpuUsage(cpuStart)
+const engineUs = (engineCpuSeconds() - engineStart) * 1e6
 const rs = await store.client.query({ query: "SELECT count() AS n FROM spans WHERE project_id = 'raw'", format: 'JSONEachRow' })
 const stored = Number((await rs.json<{ n: string }>())[0]?.n)
+if (store.mode === 'remote') await store.client.command({ query: `DROP DATABASE ${store.database}` })
 await store.close()
 rmSync(dir, { recursive: true, force: true })
-process.stdout.write(`${JSON.stringify({ rows: stored, seconds, rowsPerSecond: stored / seconds, bytesPerRow: bodyBytes / made, rowsPerInsert: Math.round(made / files.length), cpuUsPerRow: (cpu.user + cpu.system) / stored, format: SEGMENT_FORMATS[SPOOL_FORMAT] })}\n`)
+process.stdout.write(`${JSON.stringify({ rows: stored, seconds, rowsPerSecond: stored / seconds, bytesPerRow: bodyBytes / made, rowsPerInsert: Math.round(made / files.length), cpuUsPerRow: (cpu.user + cpu.system + engineUs) / stored, engineCpuUsPerRow: engineUs / stored, inFlight, format: SEGMENT_FORMATS[SPOOL_FORMAT] })}\n`)

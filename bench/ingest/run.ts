@@ -1,13 +1,16 @@
 // bench/ingest: autocannon against the real server (the `spanlens serve` CLI in
-// its own process, embedded ClickHouse), plus the raw chDB ceiling in the same run.
-//   cd bench && npm run ingest -- [--duration 20] [--connections 16]
+// its own process), plus the raw insert ceiling measured the same way in the same run.
+//   cd bench && npm run ingest -- [--duration 20] [--connections 16] [--store embedded|remote]
+// --store remote: the store is a served ClickHouse (`spanlens clickhouse serve`, a process
+// of its own) that the server and the ceiling reach over HTTP.
 import { spawn, spawnSync } from 'node:child_process'
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { cpus, tmpdir, totalmem } from 'node:os'
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs'
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { createStore, loadConfig } from '@spanlens/ingest'
+import { cpuSeconds, peakRssMiB, resetPeakRss, serveClickHouse, type ServedClickHouse } from '../lib/served-clickhouse.js'
 import { pacedLoad } from './paced.js'
 import { createPayloadFactory } from './payload.js'
 
@@ -16,6 +19,9 @@ const arg = (name: string, fallback: number) => {
   return i > 0 ? Number(process.argv[i + 1]) : fallback
 }
 const DURATION = arg('duration', 20)
+const storeArg = process.argv.indexOf('--store') > 0 ? process.argv[process.argv.indexOf('--store') + 1] : 'embedded'
+if (storeArg !== 'embedded' && storeArg !== 'remote') throw new Error(`--store embedded|remote, not ${storeArg}`)
+const REMOTE = storeArg === 'remote'
 const CONNECTIONS = arg('connections', 16)
 const SPANS = 100
 const KEY = 'bench-key-0123456789'
@@ -25,16 +31,34 @@ const tsx = ['--conditions=@spanlens/source', '--import', 'tsx']
 // Extra node flags for the server only, e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
 const serverNodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)
 
-// The server's batch limits, as it will read them from this environment: the ceiling inserts batches as big.
-const serverConfig = loadConfig({ env: process.env })
+const STORE_VARS = ['SPANLENS_CLICKHOUSE_URL', 'SPANLENS_CLICKHOUSE_DATABASE', 'SPANLENS_CLICKHOUSE_CLUSTER', 'SPANLENS_CLICKHOUSE_NODES']
+/** The bench's environment without a store of its own: the store is the one this run chose. */
+const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !STORE_VARS.includes(k)))
+/** --store remote: the served engine, started before the first ceiling and stopped after the last. */
+let engine: ServedClickHouse | undefined
+const storeEnv = (database: string): Record<string, string> =>
+  engine ? { SPANLENS_CLICKHOUSE_URL: engine.httpUrl, SPANLENS_CLICKHOUSE_DATABASE: database } : {}
 
-function rawCeiling(): { rowsPerSecond: number; bytesPerRow: number; rowsPerInsert: number; format: string; cpuUsPerRow: number } {
-  const { batchMaxRows, batchMaxBytes } = serverConfig.ingest
-  const args = [String(Math.max(200_000, 5 * batchMaxRows)), String(batchMaxRows), String(batchMaxBytes)]
-  const r = spawnSync(process.execPath, [...tsx, join(here, 'raw-ceiling.ts'), ...args], { encoding: 'utf8', cwd: join(here, '..') })
+interface Ceiling {
+  rowsPerSecond: number
+  bytesPerRow: number
+  rowsPerInsert: number
+  format: string
+  cpuUsPerRow: number
+  engineCpuUsPerRow: number
+  inFlight: number
+}
+function rawCeiling(label: string): Ceiling {
+  // The server's batch limits and inserts in flight, as it reads them from this environment
+  // (remote: 2 inserts at once by default): the ceiling inserts batches as big, as many at once.
+  const { batchMaxRows, batchMaxBytes, insertConcurrency } = serverConfig().ingest
+  const args = [String(Math.max(200_000, 5 * batchMaxRows)), String(batchMaxRows), String(batchMaxBytes), String(insertConcurrency)]
+  const env = { ...baseEnv, ...storeEnv(`bench_ceiling_${label}`), ...(engine ? { BENCH_ENGINE_PID: String(engine.enginePid) } : {}) }
+  const r = spawnSync(process.execPath, [...tsx, join(here, 'raw-ceiling.ts'), ...args], { encoding: 'utf8', cwd: join(here, '..'), env })
   if (r.status !== 0) throw new Error(`raw ceiling failed: ${r.stderr}`)
   return JSON.parse(r.stdout.trim().split('\n').pop() as string)
 }
+const serverConfig = () => loadConfig({ env: { ...baseEnv, ...storeEnv('bench') } })
 
 // The server runs as users run it: the built dist/ (what `pnpm start` builds and
 // starts). Until session 7 it ran from source through tsx, whose keepNames
@@ -50,7 +74,7 @@ async function startServer(dataDir: string) {
   const entry = fromSource ? [...tsx, join(repo, 'packages/ingest/src/bin.ts')] : [join(repo, 'packages/ingest/dist/bin.js')]
   const child = spawn(process.execPath, [...serverNodeArgs, ...entry, 'serve'], {
     cwd: join(here, '..'),
-    env: { ...process.env, SPANLENS_DATA_DIR: dataDir, SPANLENS_PORT: '0', SPANLENS_API_KEYS: `bench:${KEY}`, SPANLENS_LOG_LEVEL: 'info' },
+    env: { ...baseEnv, ...storeEnv('bench'), SPANLENS_DATA_DIR: dataDir, SPANLENS_PORT: '0', SPANLENS_API_KEYS: `bench:${KEY}`, SPANLENS_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   const url = await new Promise<string>((resolve, reject) => {
@@ -67,16 +91,6 @@ async function startServer(dataDir: string) {
   else child.stdout.resume()
   return { child, url }
 }
-
-/** CPU seconds (user + system) of the whole process, or of one of its threads. */
-function cpuSeconds(pid: number, tid?: number): number {
-  const stat = readFileSync(tid ? `/proc/${pid}/task/${tid}/stat` : `/proc/${pid}/stat`, 'utf8')
-  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / 100
-}
-
-const peakRssMiB = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024
 
 /** One scrape of the server's /metrics: unlabelled samples by name. */
 async function scrape(url: string): Promise<(name: string) => number> {
@@ -117,30 +131,45 @@ function load(url: string, factory: ReturnType<typeof createPayloadFactory>, opt
 }
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`
-console.log(`machine: ${machine}`)
-console.log(`command: cd bench && npm run ingest -- --duration ${DURATION} --connections ${CONNECTIONS}${fromSource ? ' --source' : ''}`)
+const loadAverage = () => loadavg().map((l) => l.toFixed(2)).join(' ')
+const loadAtStart = loadAverage()
+console.log(`machine: ${machine}; load average ${loadAtStart}`)
+// The options as given, with the defaults of --duration and --connections written out.
+const given = process.argv.slice(2).filter((a, i, all) => !['--duration', '--connections'].includes(a) && !['--duration', '--connections'].includes(all[i - 1] ?? ''))
+console.log(`command: cd bench && npm run ingest -- ${['--duration', DURATION, '--connections', CONNECTIONS, ...given].join(' ')}`)
 // Built before anything is measured: the build itself would disturb the ceiling.
 if (!fromSource) buildServer()
 console.log(`server: ${fromSource ? 'from source (tsx)' : 'packages/ingest/dist (built by `pnpm run build`)'}`)
+if (REMOTE) {
+  engine = await serveClickHouse({ from: fromSource ? 'source' : 'dist' })
+  console.log(`store: served ClickHouse (\`spanlens clickhouse serve\`) at ${engine.httpUrl}, engine pid ${engine.enginePid}, ready in ${engine.startMs} ms`)
+} else {
+  console.log('store: embedded ClickHouse (chDB) in the server process')
+}
+const ceilingName = REMOTE ? 'raw ceiling (HTTP inserts into the served ClickHouse)' : 'raw chDB ceiling'
 
 // Measured before and again after the server's run: on a shared host the ceiling alone moved by
 // up to 1.8x between runs minutes apart, and the ratio is against the mean of the two.
-const ceilingBefore = rawCeiling()
-const describeCeiling = (c: typeof ceilingBefore) =>
-  `${Math.round(c.rowsPerSecond)} rows/s (${Math.round(c.bytesPerRow)} B/row, ${c.format}, inserts of ${c.rowsPerInsert} rows, ${c.cpuUsPerRow.toFixed(1)} µs CPU/row)`
-console.log(`raw chDB ceiling, before the server: ${describeCeiling(ceilingBefore)}`)
+const ceilingBefore = rawCeiling('before')
+const describeCeiling = (c: Ceiling) =>
+  `${Math.round(c.rowsPerSecond)} rows/s (${Math.round(c.bytesPerRow)} B/row, ${c.format}, inserts of ${c.rowsPerInsert} rows, ${c.inFlight} at once, ` +
+  `${c.cpuUsPerRow.toFixed(1)} µs CPU/row${engine ? `, of which the engine ${c.engineCpuUsPerRow.toFixed(1)}` : ''})`
+console.log(`${ceilingName}, before the server: ${describeCeiling(ceilingBefore)}`)
 
-const { batchMaxRows, batchMaxBytes, batchMaxAgeMs } = serverConfig.ingest
-console.log(`server batches: up to ${batchMaxRows} rows, ${(batchMaxBytes / 2 ** 20).toFixed(0)} MiB, ${batchMaxAgeMs} ms`)
+const { batchMaxRows, batchMaxBytes, batchMaxAgeMs, insertConcurrency } = serverConfig().ingest
+console.log(`server batches: up to ${batchMaxRows} rows, ${(batchMaxBytes / 2 ** 20).toFixed(0)} MiB, ${batchMaxAgeMs} ms; ${insertConcurrency} insert(s) in flight`)
 
 const dataDir = mkdtempSync(join(tmpdir(), 'spanlens-bench-'))
+// The engine's peak RSS is the server's run's, not the ceiling's.
+if (engine) resetPeakRss(engine.enginePid)
 const { child, url } = await startServer(dataDir)
 const factory = createPayloadFactory(SPANS)
 console.log(`request: ${SPANS} LLM spans, ${(factory.bytes / 1024).toFixed(0)} KiB protobuf`)
 
 // Phase 1: as fast as it goes.
 const pid = child.pid as number
-const cpuBefore = { main: cpuSeconds(pid, pid), all: cpuSeconds(pid) }
+const enginePid = engine?.enginePid
+const cpuBefore = { main: cpuSeconds(pid, pid), all: cpuSeconds(pid), engine: enginePid ? cpuSeconds(enginePid) : 0 }
 const t0 = Date.now()
 const full = await load(url, factory, { duration: DURATION })
 const loadSeconds = (Date.now() - t0) / 1000
@@ -148,12 +177,17 @@ await drained(url)
 const totalSeconds = (Date.now() - t0) / 1000
 const ackedFull = full['2xx'] * SPANS
 const persistedFull = await metric(url, 'spanlens_insert_rows_total')
-// The event loop's thread vs the whole server (chDB's insert and merge threads included).
+// The event loop's thread vs the whole server (embedded: chDB's insert and merge threads
+// included), and the served engine's process (remote).
 const cpuPerSpan = {
   mainUs: ((cpuSeconds(pid, pid) - cpuBefore.main) / persistedFull) * 1e6,
   allUs: ((cpuSeconds(pid) - cpuBefore.all) / persistedFull) * 1e6,
+  engineUs: enginePid ? ((cpuSeconds(enginePid) - cpuBefore.engine) / persistedFull) * 1e6 : 0,
 }
-console.log(`server CPU per persisted span: event-loop thread ${cpuPerSpan.mainUs.toFixed(1)} µs, whole process ${cpuPerSpan.allUs.toFixed(1)} µs (clock tick 10 ms)`)
+console.log(
+  `server CPU per persisted span: event-loop thread ${cpuPerSpan.mainUs.toFixed(1)} µs, whole process ${cpuPerSpan.allUs.toFixed(1)} µs` +
+    `${enginePid ? `; served ClickHouse ${cpuPerSpan.engineUs.toFixed(1)} µs` : ''} (clock tick 10 ms)`,
+)
 console.log(
   `max load: acknowledged ${Math.round(ackedFull / loadSeconds)} spans/s, persisted ${Math.round(persistedFull / totalSeconds)} spans/s ` +
     `(${persistedFull} rows in ${totalSeconds.toFixed(1)} s incl. drain), ack p50 ${full.latency.p50} ms p99 ${full.latency.p99} ms, non-2xx ${full.non2xx}`,
@@ -204,20 +238,24 @@ const lagP99 = scrapeAfter('spanlens_nodejs_eventloop_lag_p99_seconds')
 const lagMax = scrapeAfter('spanlens_nodejs_eventloop_lag_max_seconds')
 console.log(`server event-loop lag during the paced phase: p99 ${(lagP99 * 1000).toFixed(1)} ms, max ${(lagMax * 1000).toFixed(1)} ms`)
 const rss = peakRssMiB(child.pid as number)
+const engineRss = enginePid ? peakRssMiB(enginePid) : 0
 const acked = ackedFull + half.ok * SPANS
 
 // Graceful stop, then count what ClickHouse holds.
 const exited = new Promise((r) => child.once('exit', r))
 child.kill('SIGTERM')
 await exited
-const store = await createStore(loadConfig({ env: { SPANLENS_DATA_DIR: dataDir } }).store)
+const store = await createStore(loadConfig({ env: { SPANLENS_DATA_DIR: dataDir, ...storeEnv('bench') } }).store)
 const rs = await store.client.query({ query: "SELECT uniqExact(span_id) AS n FROM spans WHERE project_id = 'bench'", format: 'JSONEachRow' })
 const stored = Number((await rs.json<{ n: string }>())[0]?.n)
+// Remote: the server's rows go, so the ceiling after runs on an engine as empty as the one before.
+if (store.mode === 'remote') await store.client.command({ query: 'DROP DATABASE bench' })
 await store.close()
 rmSync(dataDir, { recursive: true, force: true })
 
-const ceilingAfter = rawCeiling()
-console.log(`raw chDB ceiling, after the server: ${describeCeiling(ceilingAfter)}`)
+const ceilingAfter = rawCeiling('after')
+console.log(`${ceilingName}, after the server: ${describeCeiling(ceilingAfter)}`)
+await engine?.stop()
 const ceiling = { rowsPerSecond: (ceilingBefore.rowsPerSecond + ceilingAfter.rowsPerSecond) / 2 }
 // The same work measured twice: how far its CPU per row moved says how steady the
 // host was around the run (session 7: from -9% to +49% across ten runs), and so
@@ -233,6 +271,9 @@ if (hostShift > 1.25 || hostShift < 1 / 1.25) {
 const persistedRate = persistedFull / totalSeconds
 const summary = {
   machine,
+  loadAverageAtStartAndEnd: [loadAtStart, loadAverage()],
+  store: REMOTE ? 'remote (spanlens clickhouse serve)' : 'embedded',
+  insertsInFlight: insertConcurrency,
   rawCeilingRowsPerSecond: Math.round(ceiling.rowsPerSecond),
   rawCeilingBeforeAfter: [Math.round(ceilingBefore.rowsPerSecond), Math.round(ceilingAfter.rowsPerSecond)],
   rawCeilingCpuUsPerRowBeforeAfter: [Number(ceilingBefore.cpuUsPerRow.toFixed(1)), Number(ceilingAfter.cpuUsPerRow.toFixed(1))],
@@ -241,6 +282,12 @@ const summary = {
   persistedToCeiling: Number((persistedRate / ceiling.rowsPerSecond).toFixed(2)),
   serverMainThreadCpuUsPerSpan: Number(cpuPerSpan.mainUs.toFixed(1)),
   serverProcessCpuUsPerSpan: Number(cpuPerSpan.allUs.toFixed(1)),
+  ...(REMOTE
+    ? {
+        engineCpuUsPerSpan: Number(cpuPerSpan.engineUs.toFixed(1)),
+        rawCeilingEngineCpuUsPerRowBeforeAfter: [Number(ceilingBefore.engineCpuUsPerRow.toFixed(1)), Number(ceilingAfter.engineCpuUsPerRow.toFixed(1))],
+      }
+    : {}),
   maxLoadAckP50Ms: full.latency.p50,
   maxLoadAckP99Ms: full.latency.p99,
   pacedSpansPerSecond: rate * SPANS,
@@ -249,6 +296,7 @@ const summary = {
   pacedAckP99Ms: half.latencyMs.p99,
   pacedSecondsWithOver100Ms: half.secondsWithOver100,
   peakRssMiB: Math.round(rss),
+  ...(REMOTE ? { enginePeakRssMiB: Math.round(engineRss) } : {}),
   acknowledged: acked,
   stored,
   missing: Math.max(0, acked - stored),

@@ -1,32 +1,49 @@
-// Query latency over 10 million spans in an embedded store.
-// Run: cd bench && npm run query   (SPANS=1000000 for a quicker run)
+// Query latency over generated spans (default 10 million), on an embedded store,
+// a two-shard cluster of served engines, or both side by side in one run.
+//   cd bench && npm run query                                (embedded, 10 million spans)
+//   cd bench && SPANS=2000000 npm run query -- --store embedded,cluster
+// --store cluster: two `spanlens clickhouse serve` engines on this machine forming the
+// cluster `spanlens` (one shard each, per-node DDL, docs/clickhouse.md), the spans
+// inserted through the Distributed table. With both, every query runs on one store and
+// then the other, case by case, so a change of the host's speed hits both alike.
 import { mkdtempSync, rmSync } from 'node:fs'
-import { cpus, totalmem, tmpdir } from 'node:os'
+import { cpus, loadavg, totalmem, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { createStore, loadConfig, migrate } from '@spanlens/ingest'
+import type { ClickHouseClient } from '@clickhouse/client'
+import { createStore, loadConfig, migrate, type Store } from '@spanlens/ingest'
 import { bias, drift, getTrace, listSpans, listTraces, parseSloText, sloStatus, summary } from '@spanlens/query'
+import { serveCluster, type ServedCluster } from '../lib/served-clickhouse.js'
 
 const SPANS = Number(process.env.SPANS ?? 10_000_000)
 const PER_TRACE = 4
 const TRACES = Math.floor(SPANS / PER_TRACE)
 const SPAN_WINDOW_MS = 7 * 86_400_000
-const command = `cd bench && ${process.env.SPANS ? `SPANS=${SPANS} ` : ''}npm run query`
+const storeAt = process.argv.indexOf('--store')
+const STORES = (storeAt > 0 ? (process.argv[storeAt + 1] as string) : 'embedded').split(',')
+if (STORES.length === 0 || STORES.some((s) => s !== 'embedded' && s !== 'cluster')) throw new Error('--store embedded, cluster or embedded,cluster')
+const command = `cd bench && ${process.env.SPANS ? `SPANS=${SPANS} ` : ''}npm run query${storeAt > 0 ? ` -- --store ${STORES.join(',')}` : ''}`
 
-const dir = mkdtempSync(join(tmpdir(), 'spanlens-bench-query-'))
-const store = await createStore(loadConfig({ env: { SPANLENS_DATA_DIR: dir } }).store)
-await migrate(store)
-const c = store.client
 const log = (s: string) => process.stdout.write(`${s}\n`)
-log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}`)
+const machine = `${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}`
+const loadAverage = () => loadavg().map((l) => l.toFixed(2)).join(' ')
+const loadAtStart = loadAverage()
+log(`machine: ${machine}; load average ${loadAtStart}`)
 log(`command: ${command}`)
+
+interface Target {
+  name: string
+  store: Store
+  c: ClickHouseClient
+  genSeconds: number
+  optimizeSeconds: number
+  close(): Promise<void>
+}
 
 // Generated inside ClickHouse: 1 chain root + 3 LLM children per trace, spread over 7 days.
 // Release v2 (odd traces) is slower and answers longer; 2% errors; 20 tenants.
 const step = Math.max(1, Math.floor(SPAN_WINDOW_MS / TRACES))
-const t0 = performance.now()
-await c.command({
-  query: `INSERT INTO spans (project_id, trace_id, span_id, parent_span_id, name, kind, span_kind, service_name,
+const GENERATE = `INSERT INTO spans (project_id, trace_id, span_id, parent_span_id, name, kind, span_kind, service_name,
       start_time, end_time, duration_ms, status_code, provider, operation, request_model, response_model,
       input_tokens, output_tokens, total_tokens, cost_usd, ttft_ms, finish_reason, input, output, user_id,
       environment, release, attributes)
@@ -46,13 +63,49 @@ await c.command({
                  now64(9) - toIntervalMillisecond(${SPAN_WINDOW_MS} - tr * ${step}) + toIntervalMillisecond(pos * 10) AS st,
                  toFloat64(if(pos = 0, 900, 100) + h % 800 + if(tr % 2 = 1, 60, 0)) AS dur,
                  toUInt32(100 + h % 300 + if(tr % 2 = 1, 20, 0)) AS out_tok
-          FROM numbers(${SPANS}))`,
-  clickhouse_settings: { max_insert_threads: 2, max_block_size: 1_000_000 } as never,
-})
-const genSeconds = (performance.now() - t0) / 1000
-log(`generated ${SPANS.toLocaleString('en')} spans in ${genSeconds.toFixed(1)} s`)
-await c.command({ query: 'OPTIMIZE TABLE spans FINAL' }).catch(() => undefined)
-log(`optimized in ${((performance.now() - t0) / 1000 - genSeconds).toFixed(1)} s`)
+          FROM numbers(${SPANS}))`
+
+async function open(name: string): Promise<Target> {
+  const dir = mkdtempSync(join(tmpdir(), 'spanlens-bench-query-'))
+  let cluster: ServedCluster | undefined
+  if (name === 'cluster') {
+    cluster = await serveCluster(2, 'source')
+    log(`cluster: ${cluster.nodes.map((n) => `${n.httpUrl} (engine pid ${n.enginePid})`).join(', ')}`)
+  }
+  const store = await createStore(loadConfig({ env: { SPANLENS_DATA_DIR: dir, ...(cluster ? cluster.env('bench') : {}) } }).store)
+  await migrate(store)
+  const t0 = performance.now()
+  await store.client.command({ query: GENERATE, clickhouse_settings: { max_insert_threads: 2, max_block_size: 1_000_000 } as never })
+  const genSeconds = (performance.now() - t0) / 1000
+  log(`${name}: generated ${SPANS.toLocaleString('en')} spans in ${genSeconds.toFixed(1)} s`)
+  // On the cluster each node merges its own shard (the Distributed table holds no parts).
+  const optimize = store.nodes
+    ? store.nodes.map((n) => n.client.command({ query: 'OPTIMIZE TABLE spans_local FINAL' }))
+    : [store.client.command({ query: 'OPTIMIZE TABLE spans FINAL' })]
+  await Promise.all(optimize.map((p) => p.catch(() => undefined)))
+  const optimizeSeconds = (performance.now() - t0) / 1000 - genSeconds
+  log(`${name}: optimized in ${optimizeSeconds.toFixed(1)} s`)
+  // Every span where the queries read it (on the cluster: across both shards), once.
+  const rs = await store.client.query({ query: "SELECT count() AS n FROM spans FINAL WHERE project_id = 'bench'", format: 'JSONEachRow' })
+  const stored = Number((await rs.json<{ n: string }>())[0]?.n)
+  if (stored !== SPANS) throw new Error(`${name}: ${stored} spans stored, ${SPANS} generated`)
+  return {
+    name,
+    store,
+    c: store.client,
+    genSeconds,
+    optimizeSeconds,
+    async close() {
+      await store.close()
+      await cluster?.stop()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+// One store at a time: generating into both at once would halve each one's cores.
+const targets: Target[] = []
+for (const name of STORES) targets.push(await open(name))
 
 const P = 'bench'
 const slos = parseSloText(`
@@ -60,49 +113,65 @@ slos:
   - { name: availability, service: chat, objective: 99.5, window: 30d, indicator: { type: success } }
   - { name: latency, service: chat, objective: 99, window: 30d, indicator: { type: latency, thresholdMs: 1500 } }
 `)
-const someTrace = (await listTraces(c, P, { limit: 1 })).items[0]?.traceId ?? ''
+const someTrace = new Map<Target, string>()
+for (const t of targets) someTrace.set(t, (await listTraces(t.c, P, { limit: 1 })).items[0]?.traceId ?? '')
 
-const cases: Array<[string, () => Promise<unknown>]> = [
-  ['trace list: newest 50 traces (7 d)', () => listTraces(c, P, { limit: 50, filter: { from: new Date(Date.now() - 7 * 86_400_000) } })],
-  ['trace list: 50 traces with model=gpt-4o-mini, last 24 h', () => listTraces(c, P, { limit: 50, filter: { from: new Date(Date.now() - 86_400_000), model: ['gpt-4o-mini'] } })],
-  ['span list: 50 error spans, service=chat', () => listSpans(c, P, { limit: 50, filter: { service: ['chat'], status: ['error'] } })],
-  ['one trace as a tree', () => getTrace(c, P, someTrace)],
-  ['summary by model, hourly buckets (rollup)', () => summary(c, P, { groupBy: ['model'], bucket: '1h' })],
-  ['drift latency v1 vs v2 (PSI, KS, Wasserstein)', () => drift(c, P, { dimension: 'release', reference: 'v1', current: 'v2', signals: ['latency'] })],
-  ['drift model v1 vs v2 (chi2, JS)', () => drift(c, P, { dimension: 'release', reference: 'v1', current: 'v2', signals: ['model'] })],
-  ['drift latency last 24 h vs previous 24 h', () => drift(c, P, { reference: { from: 'now-2d', to: 'now-1d' }, current: { from: 'now-1d' }, signals: ['latency'] })],
-  ['drift prompt vocabulary last 24 h vs previous 24 h', () => drift(c, P, { reference: { from: 'now-2d', to: 'now-1d' }, current: { from: 'now-1d' }, signals: ['prompt'] })],
-  ['drift full default report, 24 h vs 24 h (11 signals)', () => drift(c, P, { reference: { from: 'now-2d', to: 'now-1d' }, current: { from: 'now-1d' } })],
-  ['bias error rate by tenant (20 groups)', () => bias(c, P, { groupBy: 'attr:tenant', outcome: 'error_rate' })],
-  ['bias refusal rate by tenant', () => bias(c, P, { groupBy: 'attr:tenant', outcome: 'refusal_rate' })],
-  ['bias p95 latency by release', () => bias(c, P, { groupBy: 'release', outcome: 'latency_p95' })],
-  ['SLO status: availability (rollup) + latency (spans), all windows', () => sloStatus(c, P, slos)],
+type Case = [string, (c: ClickHouseClient, traceId: string) => Promise<unknown>]
+const cases: Case[] = [
+  ['trace list: newest 50 traces (7 d)', (c) => listTraces(c, P, { limit: 50, filter: { from: new Date(Date.now() - 7 * 86_400_000) } })],
+  ['trace list: 50 traces with model=gpt-4o-mini, last 24 h', (c) => listTraces(c, P, { limit: 50, filter: { from: new Date(Date.now() - 86_400_000), model: ['gpt-4o-mini'] } })],
+  ['span list: 50 error spans, service=chat', (c) => listSpans(c, P, { limit: 50, filter: { service: ['chat'], status: ['error'] } })],
+  ['one trace as a tree', (c, traceId) => getTrace(c, P, traceId)],
+  ['summary by model, hourly buckets (rollup)', (c) => summary(c, P, { groupBy: ['model'], bucket: '1h' })],
+  ['drift latency v1 vs v2 (PSI, KS, Wasserstein)', (c) => drift(c, P, { dimension: 'release', reference: 'v1', current: 'v2', signals: ['latency'] })],
+  ['drift model v1 vs v2 (chi2, JS)', (c) => drift(c, P, { dimension: 'release', reference: 'v1', current: 'v2', signals: ['model'] })],
+  ['drift latency last 24 h vs previous 24 h', (c) => drift(c, P, { reference: { from: 'now-2d', to: 'now-1d' }, current: { from: 'now-1d' }, signals: ['latency'] })],
+  ['drift prompt vocabulary last 24 h vs previous 24 h', (c) => drift(c, P, { reference: { from: 'now-2d', to: 'now-1d' }, current: { from: 'now-1d' }, signals: ['prompt'] })],
+  ['drift full default report, 24 h vs 24 h (11 signals)', (c) => drift(c, P, { reference: { from: 'now-2d', to: 'now-1d' }, current: { from: 'now-1d' } })],
+  ['bias error rate by tenant (20 groups)', (c) => bias(c, P, { groupBy: 'attr:tenant', outcome: 'error_rate' })],
+  ['bias refusal rate by tenant', (c) => bias(c, P, { groupBy: 'attr:tenant', outcome: 'refusal_rate' })],
+  ['bias p95 latency by release', (c) => bias(c, P, { groupBy: 'release', outcome: 'latency_p95' })],
+  ['SLO status: availability (rollup) + latency (spans), all windows', (c) => sloStatus(c, P, slos)],
 ]
 
-const rows: string[] = []
-for (const [name, fn] of cases) {
+/** First run and the median of the next three, in ms. */
+async function time(t: Target, fn: Case[1]): Promise<{ first: number; warm: number }> {
   const times: number[] = []
   for (let i = 0; i < 4; i++) {
     const s = performance.now()
-    await fn()
+    await fn(t.c, someTrace.get(t) as string)
     times.push(performance.now() - s)
   }
-  const cold = times[0] as number
-  const warm = times.slice(1).sort((a, b) => a - b)[1] as number
-  log(`${name}: first ${cold.toFixed(0)} ms, median of next 3 ${warm.toFixed(0)} ms`)
-  rows.push(`| ${name} | ${cold.toFixed(0)} | ${warm.toFixed(0)} | ${warm < 1000 ? 'yes' : 'no'} |`)
+  return { first: times[0] as number, warm: times.slice(1).sort((a, b) => a - b)[1] as number }
 }
 
-const md = `Command: \`${command}\`
-Machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, embedded ClickHouse (chDB)
-Data: ${SPANS.toLocaleString('en')} spans (${TRACES.toLocaleString('en')} traces of 1 chain + 3 LLM spans over 7 days), generated inside ClickHouse with INSERT ... SELECT FROM numbers() in ${genSeconds.toFixed(1)} s, then OPTIMIZE FINAL.
-Each query runs 4 times through the library API (same SQL as the HTTP routes); "first" is the first run, "warm" the median of the next three.
+const rows: string[] = []
+for (const [name, fn] of cases) {
+  const cells: string[] = []
+  const warm: number[] = []
+  for (const t of targets) {
+    const r = await time(t, fn)
+    log(`${t.name}: ${name}: first ${r.first.toFixed(0)} ms, median of next 3 ${r.warm.toFixed(0)} ms`)
+    cells.push(r.first.toFixed(0), r.warm.toFixed(0))
+    warm.push(r.warm)
+  }
+  const ratio = targets.length === 2 ? ` ${((warm[1] as number) / (warm[0] as number)).toFixed(2)} |` : ''
+  rows.push(`| ${name} | ${cells.join(' | ')} |${ratio} ${warm.every((w) => w < 1000) ? 'yes' : 'no'} |`)
+}
 
-| query | first ms | warm ms | < 1 s |
-|---|---:|---:|:---:|
+const what = (t: Target) =>
+  t.name === 'cluster' ? 'a two-shard cluster of served engines (`spanlens clickhouse serve`) on this machine' : 'embedded ClickHouse (chDB)'
+const columns = targets.flatMap((t) => [`${t.name} first ms`, `${t.name} warm ms`])
+const md = `Command: \`${command}\`
+Machine: ${machine}; load average ${loadAtStart} at the start, ${loadAverage()} at the end
+Stores: ${targets.map(what).join('; ')}
+Data: ${SPANS.toLocaleString('en')} spans (${TRACES.toLocaleString('en')} traces of 1 chain + 3 LLM spans over 7 days), generated inside ClickHouse with INSERT ... SELECT FROM numbers() (${targets.map((t) => `${t.name} ${t.genSeconds.toFixed(1)} s`).join(', ')}), then OPTIMIZE FINAL (${targets.map((t) => `${t.optimizeSeconds.toFixed(1)} s`).join(', ')}).
+Each query runs 4 times through the library API (same SQL as the HTTP routes); "first" is the first run, "warm" the median of the next three.${targets.length === 2 ? ' Case by case, one store then the other.' : ''}
+
+| query | ${columns.join(' | ')} |${targets.length === 2 ? ` ${targets[1]?.name} / ${targets[0]?.name} (warm) |` : ''} every warm < 1 s |
+|---|${columns.map(() => '---:').join('|')}|${targets.length === 2 ? '---:|' : ''}:---:|
 ${rows.join('\n')}
 `
 // Recorded by hand in bench/README.md ("Query"), newest first.
 log(`\n${md}`)
-await store.close()
-rmSync(dir, { recursive: true, force: true })
+for (const t of targets) await t.close()
