@@ -39,6 +39,15 @@ const inObj = (key: string, fields: string[], convention: string): Source<number
   },
 })
 
+/** A non-empty string field of a JSON/kvlist object attribute, e.g. llm.invocation_parameters.model */
+const strInObj = (key: string, field: string, convention: string): Source<string> => ({
+  convention,
+  read: (a) => {
+    const v = a.obj(key)?.[field]
+    return typeof v === 'string' && v !== '' ? v : undefined
+  },
+})
+
 export function first<T>(sources: Array<Source<T>>, a: AttrReader, span: OtlpSpan): T | undefined {
   // Its own loop: going through firstWithSource allocated a result per field per span.
   for (const s of sources) {
@@ -157,12 +166,17 @@ export const OPERATION: Array<Source<string>> = [
   { convention: 'openllmetry', read: (a) => { const t = a.str('llm.request.type'); return t ? (OPERATION_FROM_TYPE[t] ?? t) : undefined } },
 ]
 
+// OpenInference's llm.model_name and Langfuse's langfuse.observation.model.name hold the
+// model the provider answered with (gpt-4o-mini-2024-07-18); OpenInference keeps the
+// requested one only inside llm.invocation_parameters. They are the request model only
+// when nothing names the request (a price lookup or a filter still needs a model).
 export const REQUEST_MODEL: Array<Source<string>> = [
   str('gen_ai.request.model', 'otel'),
   str('llm.request.model', 'openllmetry'),
-  str('llm.model_name', 'openinference'),
+  strInObj('llm.invocation_parameters', 'model', 'openinference'),
   str('llm.request.model_name', 'openinference'),
   str('ai.model.id', 'vercel'),
+  str('llm.model_name', 'openinference'),
   str('langfuse.observation.model.name', 'langfuse'),
   str('embedding.model_name', 'openinference'),
   str('gen_ai.response.model', 'otel'),
@@ -173,6 +187,8 @@ export const RESPONSE_MODEL: Array<Source<string>> = [
   str('llm.response.model', 'openllmetry'),
   str('llm.response.model_name', 'openinference'),
   str('ai.response.model', 'vercel'),
+  str('llm.model_name', 'openinference'),
+  str('langfuse.observation.model.name', 'langfuse'),
 ]
 
 const USAGE = 'langfuse.observation.usage_details'
