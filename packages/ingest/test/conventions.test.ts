@@ -36,6 +36,7 @@ interface Row {
   provider: string
   operation: string
   request_model: string
+  response_model: string
   input_tokens: number
   output_tokens: number
   cache_read_tokens: number
