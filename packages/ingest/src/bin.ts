@@ -7,7 +7,8 @@ const QUERY_COMMANDS = new Set(['traces', 'drift', 'bias', 'slo', 'sql'])
 
 const USAGE = `usage: spanlens <command>
 
-  serve      start the server (OTLP ingest, query API) on SPANLENS_HOST:SPANLENS_PORT
+  serve      start the server (OTLP ingest, query API) on SPANLENS_HOST:SPANLENS_PORT,
+             and OTLP/gRPC ingest on SPANLENS_GRPC_PORT (4317; off to turn it off)
   migrate    apply pending ClickHouse migrations and exit
   clickhouse serve [--data-dir DIR] [--host H] [--http-port P] [--tcp-port P] [--config-file F]
              run the bundled ClickHouse engine as a server on SPANLENS_DATA_DIR/clickhouse
@@ -73,8 +74,12 @@ async function serve(): Promise<number> {
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))
   const address = await app.listen({ host: config.host, port: config.port })
+  const grpc = await app.spanlens.grpc?.listen().catch(async (err: unknown) => {
+    await app.close()
+    throw err
+  })
   logger.info(
-    { address, store: app.spanlens.store.target, projects: config.apiKeys.length === 0 ? ['default'] : [...new Set(config.apiKeys.map((k) => k.project))] },
+    { address, grpc, store: app.spanlens.store.target, projects: config.apiKeys.length === 0 ? ['default'] : [...new Set(config.apiKeys.map((k) => k.project))] },
     'spanlens is listening',
   )
   return -1

@@ -6,6 +6,8 @@ import type { Logger } from 'pino'
 import { authenticate, KeyRing } from './auth.js'
 import type { SpanlensConfig } from './config/load.js'
 import { errors, replyWithError } from './errors.js'
+import { GrpcReceiver } from './grpc/server.js'
+import { otlpServices } from './grpc/services.js'
 import { createLogger } from './logger.js'
 import { isLoopback } from './loopback.js'
 import { createMetrics, type IngestMetrics } from './metrics.js'
@@ -30,6 +32,8 @@ export interface SpanlensHandle {
   metrics: IngestMetrics
   /** Seals the current batch and resolves once every acknowledged span is in ClickHouse. */
   flush(): Promise<void>
+  /** The OTLP/gRPC receiver, bound by its listen() (bin.ts); undefined when SPANLENS_GRPC_PORT is off. */
+  grpc: GrpcReceiver | undefined
   /** Every route registered (a test walks them against the public allow-list). */
   routes: Array<{ method: string; url: string }>
 }
@@ -44,6 +48,7 @@ declare module 'fastify' {
 export async function buildServer(config: SpanlensConfig, options: BuildServerOptions = {}): Promise<FastifyInstance> {
   const keys = new KeyRing(config.apiKeys)
   if (keys.open && !isLoopback(config.host)) throw errors.UNSAFE_BIND(config.host)
+  if (keys.open && config.grpc && !isLoopback(config.grpc.host)) throw errors.UNSAFE_BIND(config.grpc.host)
 
   const logger = options.logger ?? createLogger(config.logLevel)
   // The spool's lock before anything else: a server refused because another one
@@ -77,6 +82,16 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     trustProxy: config.trustProxy,
     bodyLimit: config.ingest.bodyLimitBytes,
   })
+  // Every call passes the same auth, admission and limits as the OTLP/HTTP routes (grpc/call.ts).
+  const grpc =
+    config.grpc &&
+    new GrpcReceiver(config.grpc, otlpServices(pipeline), {
+      keys,
+      pipeline,
+      bodyLimit: config.ingest.bodyLimitBytes,
+      bodyTimeoutMs: config.ingest.bodyTimeoutMs,
+      log: logger.child({ component: 'grpc' }),
+    })
   const routes: SpanlensHandle['routes'] = []
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url })
@@ -87,6 +102,7 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     pipeline,
     metrics,
     flush: () => pipeline.flush(),
+    grpc,
     routes,
   } satisfies SpanlensHandle)
 
@@ -138,6 +154,8 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   await app.register(consoleRoutes)
 
   app.addHook('onClose', async () => {
+    // gRPC calls in flight get the same time to finish; what they acknowledge is spooled before the pipeline stops.
+    await grpc?.close(options.shutdownTimeoutMs ?? 10_000)
     await pipeline.stop(options.shutdownTimeoutMs ?? 10_000)
     if (ownsStore) await store.close()
   })

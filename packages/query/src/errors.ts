@@ -144,6 +144,13 @@ const startup = {
     (host: string) =>
       `refusing to listen on ${host} without API keys: set SPANLENS_API_KEYS (project:key,...) or bind 127.0.0.1`,
   ),
+  GRPC_PORT_IN_USE: createError(
+    'SPANLENS_GRPC_PORT_IN_USE',
+    500,
+    (host: string, port: number) =>
+      `cannot serve OTLP/gRPC on ${host}:${port}: the port is in use; stop what holds it, choose another ` +
+      `(SPANLENS_GRPC_PORT) or turn gRPC off (SPANLENS_GRPC_PORT=off)`,
+  ),
   // `spanlens clickhouse serve`; a data directory another engine holds is DATA_DIR_LOCKED.
   CLICKHOUSE_UNSAFE_BIND: createError(
     'SPANLENS_CLICKHOUSE_UNSAFE_BIND',

@@ -39,6 +39,15 @@ interface ClickHouseServeConfig {
   configFile?: string
 }
 
+/** The OTLP/gRPC receiver (grpc/server.ts). */
+export interface GrpcConfig {
+  host: string
+  /** 0: a free port. */
+  port: number
+  /** PEM files; without them the receiver serves plaintext (h2c). */
+  tls?: { certPath: string; keyPath: string }
+}
+
 export interface IngestConfig {
   bodyLimitBytes: number
   redact: RedactRule[]
@@ -76,6 +85,8 @@ export interface QueryConfig {
 export interface SpanlensConfig {
   host: string
   port: number
+  /** Undefined when SPANLENS_GRPC_PORT is off. */
+  grpc: GrpcConfig | undefined
   logLevel: EnvValues['SPANLENS_LOG_LEVEL']
   trustProxy: boolean
   /** Empty: no keys configured, single `default` project, loopback only. */
@@ -128,6 +139,9 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
   if (v.SPANLENS_CLICKHOUSE_NODES && !(v.SPANLENS_CLICKHOUSE_CLUSTER && v.SPANLENS_CLICKHOUSE_URL)) {
     throw errors.CONFIG_INVALID('SPANLENS_CLICKHOUSE_NODES: needs SPANLENS_CLICKHOUSE_CLUSTER and SPANLENS_CLICKHOUSE_URL')
   }
+  if ((v.SPANLENS_GRPC_TLS_CERT === undefined) !== (v.SPANLENS_GRPC_TLS_KEY === undefined)) {
+    throw errors.CONFIG_INVALID('SPANLENS_GRPC_TLS_CERT and SPANLENS_GRPC_TLS_KEY: set both or neither')
+  }
   const apiKeys = [...(v.SPANLENS_API_KEYS ?? [])]
   if (v.SPANLENS_API_KEYS_FILE) apiKeys.push(...readKeysFile(resolve(cwd, v.SPANLENS_API_KEYS_FILE)))
 
@@ -135,6 +149,7 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
   return {
     host: v.SPANLENS_HOST,
     port: v.SPANLENS_PORT,
+    grpc: grpcConfig(v, cwd),
     logLevel: v.SPANLENS_LOG_LEVEL,
     trustProxy: v.SPANLENS_TRUST_PROXY,
     apiKeys,
@@ -192,6 +207,17 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
         ...(v.SPANLENS_QUERY_QUEUE_TIMEOUT_SECONDS !== undefined ? { queueTimeoutMs: v.SPANLENS_QUERY_QUEUE_TIMEOUT_SECONDS * 1000 } : {}),
       },
     },
+  }
+}
+
+function grpcConfig(v: EnvValues, cwd: string): GrpcConfig | undefined {
+  const port = v.SPANLENS_GRPC_PORT ?? (v.SPANLENS_PORT === 0 ? 0 : 4317)
+  if (port === 'off') return undefined
+  const { SPANLENS_GRPC_TLS_CERT: cert, SPANLENS_GRPC_TLS_KEY: key } = v
+  return {
+    host: v.SPANLENS_GRPC_HOST ?? v.SPANLENS_HOST,
+    port,
+    ...(cert && key ? { tls: { certPath: resolve(cwd, cert), keyPath: resolve(cwd, key) } } : {}),
   }
 }
 

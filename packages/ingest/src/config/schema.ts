@@ -42,6 +42,18 @@ const urlList = z
   .transform((v) => v.split(',').map((u) => u.trim()).filter((u) => u !== ''))
   .pipe(z.array(url).min(1, { error: 'expected a comma-separated list of http:// URLs' }))
 
+/** A port 0–65535 (0: a free one), or `off`. Numbers come as numbers from a config file. */
+const portOrOff = z.union([z.number(), z.string()]).transform((raw, ctx): number | 'off' => {
+  const v = String(raw).trim().toLowerCase()
+  if (v === 'off') return 'off'
+  const n = Number(v)
+  if (v === '' || !Number.isInteger(n) || n < 0 || n > 65535) {
+    ctx.addIssue({ code: 'custom', message: 'expected a port between 0 and 65535, or off' })
+    return z.NEVER
+  }
+  return n
+})
+
 const identifier = z
   .string()
   .trim()
@@ -95,6 +107,12 @@ const redact = z
 export const envSchema = z.object({
   SPANLENS_HOST: nonEmpty.default('127.0.0.1'),
   SPANLENS_PORT: int(0, 65535).default(4318),
+  // OTLP/gRPC (grpc/server.ts). Default 4317, or 0 when SPANLENS_PORT is 0 (load.ts):
+  // servers on a free HTTP port (tests, benches) must not all claim 4317.
+  SPANLENS_GRPC_PORT: portOrOff.optional(),
+  SPANLENS_GRPC_HOST: nonEmpty.optional(),
+  SPANLENS_GRPC_TLS_CERT: nonEmpty.optional(),
+  SPANLENS_GRPC_TLS_KEY: nonEmpty.optional(),
   SPANLENS_DATA_DIR: nonEmpty.default('.spanlens'),
   // Default <data dir>/spool. Another volume keeps the spool's synced writes out of ClickHouse's write bursts.
   SPANLENS_SPOOL_DIR: nonEmpty.optional(),

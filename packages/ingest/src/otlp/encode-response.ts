@@ -1,9 +1,13 @@
 /**
- * The two protobuf messages the receiver answers with, written by hand: both are
- * a varint and a string, which is not worth loading .proto files at start-up.
+ * The protobuf messages the receiver answers with (OTLP/HTTP bodies, OTLP/gRPC
+ * replies and grpc-status-details-bin), written by hand: a few varints and
+ * strings are not worth loading .proto files at start-up.
  *   ExportTraceServiceResponse { ExportTracePartialSuccess partial_success = 1 }
  *   ExportTracePartialSuccess  { int64 rejected_spans = 1; string error_message = 2 }
- *   google.rpc.Status          { int32 code = 1; string message = 2 }
+ *   google.rpc.Status          { int32 code = 1; string message = 2; repeated google.protobuf.Any details = 3 }
+ *   google.protobuf.Any        { string type_url = 1; bytes value = 2 }
+ *   google.rpc.RetryInfo       { google.protobuf.Duration retry_delay = 1 }
+ *   google.protobuf.Duration   { int64 seconds = 1; int32 nanos = 2 }
  */
 
 export interface PartialSuccess {
@@ -16,9 +20,16 @@ export function encodeExportResponse(partial: PartialSuccess | undefined): Buffe
   return lengthDelimited(1, varintAndString(partial.rejectedSpans, partial.errorMessage))
 }
 
-export function encodeRpcStatus(code: number, message: string): Buffer {
-  return varintAndString(code, message)
+/** With `retryAfterSeconds`, the Status carries a google.rpc.RetryInfo detail saying when to retry. */
+export function encodeRpcStatus(code: number, message: string, retryAfterSeconds?: number): Buffer {
+  const status = varintAndString(code, message)
+  if (retryAfterSeconds === undefined) return status
+  const duration = retryAfterSeconds > 0 ? Buffer.concat([Buffer.from([0x08]), varint(retryAfterSeconds)]) : Buffer.alloc(0)
+  const any = Buffer.concat([lengthDelimited(1, Buffer.from(RETRY_INFO_TYPE, 'utf8')), lengthDelimited(2, lengthDelimited(1, duration))])
+  return Buffer.concat([status, lengthDelimited(3, any)])
 }
+
+const RETRY_INFO_TYPE = 'type.googleapis.com/google.rpc.RetryInfo'
 
 /** Field 1 as a varint (omitted when 0, as proto3 does), field 2 as a string. */
 function varintAndString(n: number, text: string): Buffer {
