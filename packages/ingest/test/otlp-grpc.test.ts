@@ -1,38 +1,36 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { connect } from 'node:http2'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
-import { Client, credentials, Metadata, status as Status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js'
+import { credentials, Metadata, status as Status } from '@grpc/grpc-js'
 import { context, trace, SpanStatusCode } from '@opentelemetry/api'
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
-import type { FastifyInstance } from 'fastify'
-import protobuf from 'protobufjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/config/load.js'
 import { otlpServices } from '../src/grpc/services.js'
 import { buildServer, type BuildServerOptions } from '../src/server.js'
 import type { Store } from '../src/store/index.js'
 import { faultyStore } from './helpers/faulty-store.js'
+import { frame, grpcCall, type GrpcCallOptions, type GrpcReply, listenGrpc, rawGrpcCall, stalledCall, statusDetailsOf, TRACE_EXPORT } from './helpers/grpc.js'
 import { jsonRequest, llmAttrs, protobufRequest } from './helpers/otlp.js'
 import { otlpTypes } from './helpers/proto.js'
+import { decodeRichStatus } from './helpers/rpc-status.js'
 import { API_KEYS, KEYS, startServer, type TestServer } from './helpers/server.js'
 import { tempDir } from './helpers/tmp.js'
 
 // OTLP/gRPC: the same decode, pipeline, limits and refusals as OTLP/HTTP
 // (receiver.test.ts, admission.test.ts), with gRPC's status codes.
 
-const EXPORT = '/opentelemetry.proto.collector.trace.v1.TraceService/Export'
 const LIMIT = 2 * 1024 * 1024
 
 let server: TestServer
 let target: string
 beforeAll(async () => {
   server = await startServer({ SPANLENS_BODY_LIMIT_BYTES: String(LIMIT), SPANLENS_GRPC_PORT: '0', SPANLENS_MAX_CONCURRENT_REQUESTS: '8' })
-  target = await (server.app.spanlens.grpc as NonNullable<typeof server.app.spanlens.grpc>).listen()
+  target = await listenGrpc(server.app)
 })
 afterAll(() => server.close())
 
@@ -45,132 +43,18 @@ const count = async (where: string, params: Record<string, unknown> = {}) => {
 const spans = (...names: Array<string | Record<string, unknown>>) =>
   protobufRequest(jsonRequest(names.map((n) => (typeof n === 'string' ? { name: n } : n))))
 
-interface Reply {
-  code: Status
-  details: string
-  response?: Buffer
-  trailers?: Metadata
+/** An Export to the file's server (or `to`), as acme unless told otherwise. */
+const acme = (body: Buffer, opts: GrpcCallOptions & { to?: string } = {}) =>
+  grpcCall(opts.to ?? target, body, { authorization: bearer(KEYS.acme), ...opts })
+const raw = (bytes: Buffer, headers: Record<string, string>) => rawGrpcCall(target, bytes, { authorization: bearer(KEYS.acme), ...headers }).reply
+const stalled = (to = target) => stalledCall(to, bearer(KEYS.acme))
+const retryDelayOf = (reply: GrpcReply, code: Status) => {
+  const bytes = statusDetailsOf(reply)
+  if (!bytes) return undefined
+  const status = decodeRichStatus(bytes)
+  expect(status.code).toBe(code)
+  return status.retryDelaySeconds
 }
-
-/** One unary Export with grpc-js as a client; the message is sent as given (raw bytes). */
-function exportCall(
-  body: Buffer,
-  opts: { authorization?: string; gzip?: boolean; to?: string; path?: string; creds?: ChannelCredentials; options?: Record<string, string> } = {},
-): Promise<Reply> {
-  const client = new Client(opts.to ?? target, opts.creds ?? credentials.createInsecure(), {
-    ...(opts.gzip ? { 'grpc.default_compression_algorithm': 2 } : {}),
-    ...opts.options,
-  })
-  const metadata = new Metadata()
-  if (opts.authorization !== undefined) metadata.set('authorization', opts.authorization)
-  return new Promise((resolve) => {
-    client.makeUnaryRequest(opts.path ?? EXPORT, (b: Buffer) => b, (b: Buffer) => b, body, metadata, { deadline: Date.now() + 20_000 }, (err: ServiceError | null, response?: Buffer) => {
-      client.close()
-      if (err) resolve({ code: err.code, details: err.details, trailers: err.metadata })
-      else resolve({ code: Status.OK, details: 'OK', ...(response ? { response } : {}) })
-    })
-  })
-}
-
-const acme = (body: Buffer, opts: Parameters<typeof exportCall>[1] = {}) => exportCall(body, { authorization: bearer(KEYS.acme), ...opts })
-
-/** A length-prefixed gRPC message as on the wire. */
-function frame(payload: Buffer, compressed: boolean): Buffer {
-  const prefix = Buffer.alloc(5)
-  prefix.writeUInt8(compressed ? 1 : 0, 0)
-  prefix.writeUInt32BE(payload.length, 1)
-  return Buffer.concat([prefix, payload])
-}
-
-interface RawReply {
-  grpcStatus: number | undefined
-  message: string
-  statusDetails: Buffer | undefined
-}
-
-/**
- * A call over plain HTTP/2, for what a well-behaved client never sends (a bomb, a
- * corrupt or unknown encoding) or a message that never finishes.
- */
-function rawCall(
-  bytes: Buffer,
-  headers: Record<string, string>,
-  opts: { end?: boolean; to?: string } = {},
-): { reply: Promise<RawReply>; destroy(): void } {
-  const session = connect(`http://${opts.to ?? target}`)
-  session.on('error', () => undefined)
-  const stream = session.request({
-    ':method': 'POST',
-    ':path': EXPORT,
-    'content-type': 'application/grpc',
-    te: 'trailers',
-    authorization: bearer(KEYS.acme),
-    ...headers,
-  })
-  const status: Record<string, string | string[] | undefined> = {}
-  stream.on('response', (h) => Object.assign(status, h))
-  stream.on('trailers', (h) => Object.assign(status, h))
-  stream.on('data', () => undefined)
-  stream.on('error', () => undefined)
-  // The server's end of the stream (after its status) or a reset, whichever comes first:
-  // a client still sending would otherwise keep its half of the stream open.
-  const reply = new Promise<RawReply>((resolve) => {
-    const finish = () => {
-      session.close()
-      const code = status['grpc-status']
-      const details = status['grpc-status-details-bin']
-      resolve({
-        grpcStatus: code === undefined ? undefined : Number(code),
-        message: decodeURIComponent(String(status['grpc-message'] ?? '')),
-        statusDetails: typeof details === 'string' ? Buffer.from(details, 'base64') : undefined,
-      })
-    }
-    stream.once('end', finish)
-    stream.once('close', finish)
-  })
-  if (opts.end ?? true) stream.end(bytes)
-  else stream.write(bytes)
-  return {
-    reply,
-    destroy: () => {
-      stream.close()
-      session.destroy()
-    },
-  }
-}
-
-/** google.rpc.Status with its details, and the RetryInfo the server puts in them. */
-const rich = (() => {
-  const root = new protobuf.Root()
-  const duration = new protobuf.Type('Duration').add(new protobuf.Field('seconds', 1, 'int64')).add(new protobuf.Field('nanos', 2, 'int32'))
-  const retryInfo = new protobuf.Type('RetryInfo').add(new protobuf.Field('retryDelay', 1, 'Duration'))
-  const any = new protobuf.Type('Any').add(new protobuf.Field('typeUrl', 1, 'string')).add(new protobuf.Field('value', 2, 'bytes'))
-  const status = new protobuf.Type('Status')
-    .add(new protobuf.Field('code', 1, 'int32'))
-    .add(new protobuf.Field('message', 2, 'string'))
-    .add(new protobuf.Field('details', 3, 'Any', 'repeated'))
-  root.define('g').add(duration).add(retryInfo).add(any).add(status)
-  return { status, retryInfo }
-})()
-
-/** The retry delay in seconds a google.rpc.Status (grpc-status-details-bin) carries, if any. */
-function retryDelayOf(statusBytes: Buffer | undefined, expectedCode: number): number | undefined {
-  if (!statusBytes) return undefined
-  const s = rich.status.toObject(rich.status.decode(statusBytes), { longs: Number, defaults: true }) as {
-    code: number
-    message: string
-    details: Array<{ typeUrl: string; value: Uint8Array }>
-  }
-  expect(s.code).toBe(expectedCode)
-  const detail = s.details.find((d) => d.typeUrl === 'type.googleapis.com/google.rpc.RetryInfo')
-  if (!detail) return undefined
-  const info = rich.retryInfo.toObject(rich.retryInfo.decode(detail.value), { longs: Number, defaults: true }) as { retryDelay?: { seconds: number } }
-  return info.retryDelay?.seconds
-}
-const trailerBytes = (reply: Reply) => reply.trailers?.get('grpc-status-details-bin')[0] as Buffer | undefined
-
-/** A call whose message never finishes arriving: it holds its slot. */
-const stalled = (to = target) => rawCall(frame(Buffer.alloc(1000), false).subarray(0, 100), {}, { end: false, to })
 
 const settle = async (check: () => boolean, ms = 5000) => {
   const until = Date.now() + ms
@@ -180,18 +64,21 @@ const metrics = async () => (await fetch(`${server.url}/metrics`)).text()
 
 /**
  * Another server beside the file's, on its own data directory and spool but the
- * same store (an embedded engine opens one data directory per process).
+ * same store (an embedded engine opens one data directory per process), its
+ * gRPC receiver bound on a free port.
  */
-async function sideServer(env: Record<string, string>, options: BuildServerOptions = {}) {
+async function sideServer(env: Record<string, string>, options: BuildServerOptions = {}, listen = true) {
   const dir = tempDir()
   const config = loadConfig({
     env: { SPANLENS_DATA_DIR: dir.path, SPANLENS_API_KEYS: API_KEYS, SPANLENS_LOG_LEVEL: 'silent', SPANLENS_PORT: '0', SPANLENS_GRPC_PORT: '0', ...env },
   })
-  const app: FastifyInstance = await buildServer(config, { store: server.app.spanlens.store, ...options })
+  const app = await buildServer(config, { store: server.app.spanlens.store, ...options })
   const url = await app.listen({ host: '127.0.0.1', port: 0 })
+  const to = listen ? await listenGrpc(app) : ''
   return {
     app,
     url,
+    to,
     async close() {
       await app.close()
       dir.cleanup()
@@ -268,8 +155,8 @@ describe('OTLP/gRPC replies', () => {
     const viaClient = await acme(spans(marker), { gzip: true })
     expect(viaClient.code).toBe(Status.OK)
     // The compressed flag set by hand, so the test does not depend on the client choosing to compress.
-    const raw = await rawCall(frame(gzipSync(spans(marker)), true), { 'grpc-encoding': 'gzip' }).reply
-    expect(raw.grpcStatus).toBe(Status.OK)
+    const byHand = await raw(frame(gzipSync(spans(marker)), true), { 'grpc-encoding': 'gzip' })
+    expect(byHand.grpcStatus).toBe(Status.OK)
     expect(await count('name = {n:String}', { n: marker })).toBe(2)
   })
 
@@ -295,9 +182,9 @@ describe('OTLP/gRPC replies', () => {
 
   it('the project comes from the key: Bearer for another project, and Langfuse-style Basic project:key', async () => {
     const marker = `grpc-tenancy-${Date.now()}`
-    expect((await exportCall(spans(marker), { authorization: bearer(KEYS.other) })).code).toBe(Status.OK)
+    expect((await grpcCall(target, spans(marker), { authorization: bearer(KEYS.other) })).code).toBe(Status.OK)
     const basic = `Basic ${Buffer.from(`acme:${KEYS.acme}`).toString('base64')}`
-    expect((await exportCall(spans(marker), { authorization: basic })).code).toBe(Status.OK)
+    expect((await grpcCall(target, spans(marker), { authorization: basic })).code).toBe(Status.OK)
     await server.app.spanlens.flush()
     const rows = await server.rows<{ project_id: string }>('SELECT project_id FROM spans WHERE name = {m:String} ORDER BY project_id', { m: marker })
     expect(rows).toEqual([{ project_id: 'acme' }, { project_id: 'other' }])
@@ -314,15 +201,15 @@ describe('bad input gets the right gRPC status and the server stays up', () => {
     ['another scheme', `Token ${KEYS.acme}`],
     ['Basic with the wrong project for the key', `Basic ${Buffer.from(`other:${KEYS.acme}`).toString('base64')}`],
   ])('%s → UNAUTHENTICATED', async (_name, authorization) => {
-    const reply = await exportCall(spans('unauthenticated'), authorization === undefined ? {} : { authorization })
+    const reply = await grpcCall(target, spans('unauthenticated'), authorization === undefined ? {} : { authorization })
     expect(reply.code).toBe(Status.UNAUTHENTICATED)
     expect(reply.details).toMatch(/^SPANLENS_UNAUTHORIZED: /)
   })
 
   it('every registered gRPC method refuses a call without a key: the policy covers each service', async () => {
     const paths = otlpServices(server.app.spanlens.pipeline).map((s) => s.path)
-    expect(paths).toContain(EXPORT)
-    for (const path of paths) expect((await exportCall(Buffer.alloc(0), { path })).code).toBe(Status.UNAUTHENTICATED)
+    expect(paths).toContain(TRACE_EXPORT)
+    for (const path of paths) expect((await grpcCall(target, Buffer.alloc(0), { path })).code).toBe(Status.UNAUTHENTICATED)
   })
 
   it.each([
@@ -340,7 +227,7 @@ describe('bad input gets the right gRPC status and the server stays up', () => {
     const reply = await acme(big)
     expect(reply.code).toBe(Status.RESOURCE_EXHAUSTED)
     expect(reply.details).toMatch(/^SPANLENS_BODY_TOO_LARGE: /)
-    expect(trailerBytes(reply)).toBeUndefined()
+    expect(statusDetailsOf(reply)).toBeUndefined()
     await healthy()
   })
 
@@ -348,7 +235,7 @@ describe('bad input gets the right gRPC status and the server stays up', () => {
     // 200 MB of zeros compress to ~200 KB, under the limit as sent; the limit here is 2 MiB inflated.
     const bomb = gzipSync(Buffer.alloc(200 * 1024 * 1024))
     const before = process.memoryUsage().rss
-    const reply = await rawCall(frame(bomb, true), { 'grpc-encoding': 'gzip' }).reply
+    const reply = await raw(frame(bomb, true), { 'grpc-encoding': 'gzip' })
     expect(reply.grpcStatus).toBe(Status.RESOURCE_EXHAUSTED)
     expect(reply.message).toMatch(/^SPANLENS_BODY_TOO_LARGE: /)
     expect(process.memoryUsage().rss - before).toBeLessThan(100 * 1024 * 1024)
@@ -356,11 +243,11 @@ describe('bad input gets the right gRPC status and the server stays up', () => {
   })
 
   it('a message that does not decompress → INVALID_ARGUMENT; an unknown grpc-encoding → UNIMPLEMENTED', async () => {
-    const corrupt = await rawCall(frame(Buffer.from('not gzip at all'), true), { 'grpc-encoding': 'gzip' }).reply
+    const corrupt = await raw(frame(Buffer.from('not gzip at all'), true), { 'grpc-encoding': 'gzip' })
     expect(corrupt.grpcStatus).toBe(Status.INVALID_ARGUMENT)
     expect(corrupt.message).toMatch(/^SPANLENS_BAD_OTLP: /)
     // gRPC's compression spec: an algorithm the server does not support MUST be UNIMPLEMENTED.
-    const unknown = await rawCall(frame(Buffer.from('whatever'), true), { 'grpc-encoding': 'compress' }).reply
+    const unknown = await raw(frame(Buffer.from('whatever'), true), { 'grpc-encoding': 'compress' })
     expect(unknown.grpcStatus).toBe(Status.UNIMPLEMENTED)
     expect(unknown.message).toMatch(/^SPANLENS_UNSUPPORTED_ENCODING: /)
     await healthy()
@@ -389,8 +276,8 @@ describe('backpressure and slots', () => {
     const refused = await acme(spans('overloaded'))
     expect(refused.code).toBe(Status.RESOURCE_EXHAUSTED)
     expect(refused.details).toMatch(/^SPANLENS_OVERLOADED: /)
-    expect(retryDelayOf(trailerBytes(refused), Status.RESOURCE_EXHAUSTED)).toBe(1)
-    expect((await exportCall(spans('not-starved'), { authorization: bearer(KEYS.other) })).code).toBe(Status.OK)
+    expect(retryDelayOf(refused, Status.RESOURCE_EXHAUSTED)).toBe(1)
+    expect((await grpcCall(target, spans('not-starved'), { authorization: bearer(KEYS.other) })).code).toBe(Status.OK)
     for (const s of slow) s.destroy()
     await settle(() => pipeline.inFlightRequests() === 0)
     expect(pipeline.inFlightRequests()).toBe(0)
@@ -404,18 +291,18 @@ describe('backpressure and slots', () => {
       { store },
     )
     try {
-      const to = await (side.app.spanlens.grpc as NonNullable<typeof side.app.spanlens.grpc>).listen()
+      const { to } = side
       store.fault = 'down'
       const body = spans(...Array.from({ length: 100 }, () => 'share'))
-      let refused: Reply | undefined
+      let refused: GrpcReply | undefined
       for (let i = 0; i < 200 && !refused; i++) {
         const r = await acme(body, { to })
         if (r.code !== Status.OK) refused = r
       }
       expect(refused?.code).toBe(Status.UNAVAILABLE)
       expect(refused?.details).toMatch(/^SPANLENS_SPOOL_FULL: /)
-      expect(retryDelayOf(trailerBytes(refused as Reply), Status.UNAVAILABLE)).toBe(5)
-      expect((await exportCall(body, { to, authorization: bearer(KEYS.other) })).code).toBe(Status.OK)
+      expect(retryDelayOf(refused as GrpcReply, Status.UNAVAILABLE)).toBe(5)
+      expect((await grpcCall(to, body, { authorization: bearer(KEYS.other) })).code).toBe(Status.OK)
       store.fault = 'ok'
       await side.app.spanlens.flush()
       expect((await acme(spans('share'), { to })).code).toBe(Status.OK)
@@ -428,9 +315,8 @@ describe('backpressure and slots', () => {
   it('a message that stalls is refused with DEADLINE_EXCEEDED after SPANLENS_BODY_TIMEOUT_MS, and its slot is free', async () => {
     const side = await sideServer({ SPANLENS_BODY_TIMEOUT_MS: '300' })
     try {
-      const to = await (side.app.spanlens.grpc as NonNullable<typeof side.app.spanlens.grpc>).listen()
       const started = Date.now()
-      const call = stalled(to)
+      const call = stalled(side.to)
       const reply = await call.reply
       call.destroy()
       expect(reply.grpcStatus).toBe(Status.DEADLINE_EXCEEDED)
@@ -467,7 +353,7 @@ describe('TLS', () => {
     ], { stdio: 'ignore' })
     const side = await sideServer({ SPANLENS_GRPC_TLS_CERT: cert, SPANLENS_GRPC_TLS_KEY: key })
     try {
-      const port = (await (side.app.spanlens.grpc as NonNullable<typeof side.app.spanlens.grpc>).listen()).split(':').pop()
+      const port = side.to.split(':').pop()
       const marker = `grpc-tls-${Date.now()}`
       const metadata = new Metadata()
       metadata.set('authorization', bearer(KEYS.acme))
@@ -478,7 +364,7 @@ describe('TLS', () => {
       await provider.shutdown()
       await side.app.spanlens.flush()
       expect(await count('name = {n:String}', { n: marker })).toBe(1)
-      const plaintext = await acme(spans(marker), { to: `localhost:${port}`, options: {} })
+      const plaintext = await acme(spans(marker), { to: `localhost:${port}` })
       expect(plaintext.code).toBe(Status.UNAVAILABLE)
     } finally {
       await side.close()
@@ -490,7 +376,7 @@ describe('TLS', () => {
 describe('operations', () => {
   it('/metrics counts gRPC calls by method, like HTTP requests by route', async () => {
     const text = await metrics()
-    const route = `route="${EXPORT}"`
+    const route = `route="${TRACE_EXPORT}"`
     expect(text).toMatch(new RegExp(`spanlens_ingest_requests_total\\{${route.replace(/[./]/g, '\\$&')},status="200"\\} [1-9]`))
     for (const status of ['400', '401', '413', '429']) {
       expect(text).toMatch(new RegExp(`spanlens_ingest_requests_total\\{${route.replace(/[./]/g, '\\$&')},status="${status}"\\} [1-9]`))
@@ -503,7 +389,7 @@ describe('operations', () => {
 
   it('close drains: acknowledged spans reach ClickHouse, a call still arriving is cancelled, the port is released', async () => {
     const side = await sideServer({ SPANLENS_BATCH_MAX_AGE_MS: '1000' }, { shutdownTimeoutMs: 1000 })
-    const to = await (side.app.spanlens.grpc as NonNullable<typeof side.app.spanlens.grpc>).listen()
+    const { to } = side
     const marker = `grpc-close-${Date.now()}`
     expect((await acme(spans(marker, marker, marker), { to })).code).toBe(Status.OK)
     const hanging = stalled(to)
@@ -513,7 +399,7 @@ describe('operations', () => {
     expect(Date.now() - started).toBeLessThan(10_000)
     expect((await hanging.reply).grpcStatus).not.toBe(Status.OK)
     expect(await count('name = {n:String}', { n: marker })).toBe(3)
-    expect((await acme(Buffer.alloc(0), { to, options: { 'grpc.initial_reconnect_backoff_ms': '100' } })).code).toBe(Status.UNAVAILABLE)
+    expect((await acme(Buffer.alloc(0), { to })).code).toBe(Status.UNAVAILABLE)
   })
 
   it('without API keys the gRPC host must be loopback too', async () => {
@@ -523,9 +409,9 @@ describe('operations', () => {
 
   it('a gRPC port in use is SPANLENS_GRPC_PORT_IN_USE, and `spanlens serve` exits 2 naming it', async () => {
     const port = target.split(':').pop() as string
-    const side = await sideServer({ SPANLENS_GRPC_PORT: port })
+    const side = await sideServer({ SPANLENS_GRPC_PORT: port }, {}, false)
     try {
-      await expect((side.app.spanlens.grpc as NonNullable<typeof side.app.spanlens.grpc>).listen()).rejects.toMatchObject({ code: 'SPANLENS_GRPC_PORT_IN_USE' })
+      await expect(listenGrpc(side.app)).rejects.toMatchObject({ code: 'SPANLENS_GRPC_PORT_IN_USE' })
     } finally {
       await side.close()
     }

@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import protobuf from 'protobufjs'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/config/load.js'
 import { encodeRpcStatus } from '../src/otlp/encode-response.js'
+import { decodeRichStatus } from './helpers/rpc-status.js'
 import { tempDir } from './helpers/tmp.js'
 
 describe('OTLP/gRPC configuration', () => {
@@ -59,28 +59,17 @@ describe('OTLP/gRPC configuration', () => {
 })
 
 describe('google.rpc.Status with RetryInfo (grpc-status-details-bin, OTLP/HTTP error bodies)', () => {
-  const root = new protobuf.Root()
-  const duration = new protobuf.Type('Duration').add(new protobuf.Field('seconds', 1, 'int64')).add(new protobuf.Field('nanos', 2, 'int32'))
-  const retryInfo = new protobuf.Type('RetryInfo').add(new protobuf.Field('retryDelay', 1, 'Duration'))
-  const any = new protobuf.Type('Any').add(new protobuf.Field('typeUrl', 1, 'string')).add(new protobuf.Field('value', 2, 'bytes'))
-  const status = new protobuf.Type('Status')
-    .add(new protobuf.Field('code', 1, 'int32'))
-    .add(new protobuf.Field('message', 2, 'string'))
-    .add(new protobuf.Field('details', 3, 'Any', 'repeated'))
-  root.define('google.rpc').add(duration).add(retryInfo).add(any).add(status)
-
-  const decode = (bytes: Buffer) =>
-    status.toObject(status.decode(bytes), { longs: Number, defaults: true }) as { code: number; message: string; details: Array<{ typeUrl: string; value: Uint8Array }> }
-
   it('carries the code, the message and a RetryInfo detail with the delay', () => {
-    const s = decode(encodeRpcStatus(14, 'SPANLENS_SPOOL_FULL: the spool is full', 5))
-    expect(s).toMatchObject({ code: 14, message: 'SPANLENS_SPOOL_FULL: the spool is full' })
-    expect(s.details.map((d) => d.typeUrl)).toEqual(['type.googleapis.com/google.rpc.RetryInfo'])
-    expect(retryInfo.toObject(retryInfo.decode(s.details[0]?.value as Uint8Array), { longs: Number })).toEqual({ retryDelay: { seconds: 5 } })
+    expect(decodeRichStatus(encodeRpcStatus(14, 'SPANLENS_SPOOL_FULL: the spool is full', 5))).toEqual({
+      code: 14,
+      message: 'SPANLENS_SPOOL_FULL: the spool is full',
+      details: ['type.googleapis.com/google.rpc.RetryInfo'],
+      retryDelaySeconds: 5,
+    })
   })
 
   it('without a delay it is the plain Status, as before', () => {
-    expect(decode(encodeRpcStatus(3, 'bad'))).toEqual({ code: 3, message: 'bad', details: [] })
+    expect(decodeRichStatus(encodeRpcStatus(3, 'bad'))).toEqual({ code: 3, message: 'bad', details: [], retryDelaySeconds: undefined })
     expect(encodeRpcStatus(3, 'bad')).toEqual(Buffer.from([0x08, 0x03, 0x12, 0x03, 0x62, 0x61, 0x64]))
   })
 })
