@@ -4,6 +4,8 @@ import { compareNs } from '../otlp/values.js'
 import type { PriceTable } from '../normalize/cost.js'
 import { normalizeSpan } from '../normalize/normalize.js'
 import type { Redactor } from '../normalize/redact.js'
+import type { SpanRow } from '../normalize/row.js'
+import { demoteStackedCalls, reportsUsage } from '../normalize/stacked-calls.js'
 import type { BufferPool } from './buffer-pool.js'
 import { encodeRow } from './row-format.js'
 
@@ -85,6 +87,19 @@ export function prepare(format: BodyFormat, body: Uint8Array, project: string, c
   let failed = 0
   let outOfWindow = 0
   const window = startWindow(ctx.retentionDays ?? 0)
+  const calls: SpanRow[] = []
+  const write = (row: SpanRow): boolean => {
+    let line: string
+    try {
+      line = encodeRow(row)
+    } catch (err) {
+      failed++
+      if (problems.length < 5) problems.push(`span ${row.span_id}: ${(err as Error).message}`)
+      return false
+    }
+    out.write(line)
+    return true
+  }
   for (const span of decoded.spans) {
     const late = outsideWindow(span.startNs, window)
     if (late) {
@@ -92,17 +107,20 @@ export function prepare(format: BodyFormat, body: Uint8Array, project: string, c
       if (problems.length < 5) problems.push(`span ${span.spanId}: ${late}`)
       continue
     }
-    let line: string
+    let row: SpanRow
     try {
-      line = encodeRow(normalizeSpan(span, project, options))
+      row = normalizeSpan(span, project, options)
     } catch (err) {
       failed++
       if (problems.length < 5) problems.push(`span ${span.spanId}: ${(err as Error).message}`)
       continue
     }
-    out.write(line)
-    rows++
+    // Model calls wait for the rest of the request: another span in it may report the same call.
+    if (reportsUsage(row)) calls.push(row)
+    else if (write(row)) rows++
   }
+  demoteStackedCalls(calls)
+  for (const row of calls) if (write(row)) rows++
   if (rows === 0) return { payload: null, rows: 0, invalid: decoded.rejected, failed, outOfWindow, problems }
   return { payload: out.bytes(), rows, invalid: decoded.rejected, failed, outOfWindow, problems }
 }

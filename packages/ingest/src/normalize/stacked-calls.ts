@@ -1,0 +1,63 @@
+import type { SpanRow } from './row.js'
+
+/**
+ * Two instrumentations on one model call (OpenLLMetry's `anthropic.chat` around
+ * the Anthropic SDK's own `anthropic.messages.create`, an agent framework's LLM
+ * span around an OpenAI instrumentation's) each report the call with the same
+ * usage, and every token and cost sum would count it twice. The inner span of
+ * such a pair stays in the trace, demoted: kind `other`, no tokens or cost in its
+ * columns (every sum, the per-minute rollup, drift, bias and SLOs skip it by
+ * construction), its usage kept in attributes and `spanlens.duplicate_of` naming
+ * the span that counts.
+ */
+export const DUPLICATE_OF = 'spanlens.duplicate_of'
+
+/** A model call with usage: one of a stacked pair, inner or outer, if any. */
+export function reportsUsage(row: SpanRow): boolean {
+  return (row.kind === 'llm' || row.kind === 'embedding') && row.input_tokens + row.output_tokens > 0
+}
+
+/**
+ * Demotes, in place, each row whose parent is a model call of the same kind,
+ * trace and usage. Only rows of one export request are compared: an SDK's batch
+ * processor exports a call's spans together (they end within milliseconds), and
+ * a pair split across two requests is counted twice (docs/conventions.md).
+ */
+export function demoteStackedCalls(rows: readonly SpanRow[]): number {
+  if (rows.length < 2) return 0
+  const byId = new Map<string, SpanRow>()
+  for (const row of rows) byId.set(`${row.trace_id}/${row.span_id}`, row)
+  // Decided against the rows as they came in: in a stack of three, each inner
+  // row points at its own parent, and only the outermost keeps its usage.
+  const inner: Array<[SpanRow, SpanRow]> = []
+  for (const row of rows) {
+    if (row.parent_span_id === '' || !reportsUsage(row)) continue
+    const parent = byId.get(`${row.trace_id}/${row.parent_span_id}`)
+    if (!parent || parent.kind !== row.kind) continue
+    if (parent.input_tokens !== row.input_tokens || parent.output_tokens !== row.output_tokens) continue
+    inner.push([row, parent])
+  }
+  for (const [row, parent] of inner) demote(row, parent.span_id)
+  return inner.length
+}
+
+function demote(row: SpanRow, countedSpanId: string): void {
+  const a = row.attributes
+  a[DUPLICATE_OF] = countedSpanId
+  a['spanlens.duplicate.kind'] = row.kind
+  a['spanlens.duplicate.input_tokens'] = String(row.input_tokens)
+  a['spanlens.duplicate.output_tokens'] = String(row.output_tokens)
+  a['spanlens.duplicate.total_tokens'] = String(row.total_tokens)
+  if (row.cache_read_tokens) a['spanlens.duplicate.cache_read_tokens'] = String(row.cache_read_tokens)
+  if (row.cache_write_tokens) a['spanlens.duplicate.cache_write_tokens'] = String(row.cache_write_tokens)
+  if (row.reasoning_tokens) a['spanlens.duplicate.reasoning_tokens'] = String(row.reasoning_tokens)
+  if (row.cost_usd !== null) a['spanlens.duplicate.cost_usd'] = String(row.cost_usd)
+  row.kind = 'other'
+  row.input_tokens = 0
+  row.output_tokens = 0
+  row.total_tokens = 0
+  row.cache_read_tokens = 0
+  row.cache_write_tokens = 0
+  row.reasoning_tokens = 0
+  row.cost_usd = null
+}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest'
+import { DUPLICATE_OF, demoteStackedCalls } from '../src/normalize/stacked-calls.js'
+import type { SpanRow } from '../src/normalize/row.js'
+
+const row = (span: string, parent: string, over: Partial<SpanRow> = {}): SpanRow =>
+  ({
+    trace_id: 't1',
+    span_id: span,
+    parent_span_id: parent,
+    kind: 'llm',
+    input_tokens: 100,
+    output_tokens: 20,
+    total_tokens: 120,
+    cache_read_tokens: 8,
+    cache_write_tokens: 0,
+    reasoning_tokens: 0,
+    cost_usd: 0.001,
+    attributes: {},
+    ...over,
+  }) as SpanRow
+
+describe('stacked instrumentations on one model call', () => {
+  it('demote the inner span: kind other, no tokens or cost, its usage in attributes and the counted span named', () => {
+    const outer = row('a', 'root')
+    const inner = row('b', 'a')
+    expect(demoteStackedCalls([inner, outer])).toBe(1)
+    expect(outer).toMatchObject({ kind: 'llm', input_tokens: 100, output_tokens: 20, cost_usd: 0.001 })
+    expect(inner).toMatchObject({ kind: 'other', input_tokens: 0, output_tokens: 0, total_tokens: 0, cache_read_tokens: 0, cost_usd: null })
+    expect(inner.attributes).toEqual({
+      [DUPLICATE_OF]: 'a',
+      'spanlens.duplicate.kind': 'llm',
+      'spanlens.duplicate.input_tokens': '100',
+      'spanlens.duplicate.output_tokens': '20',
+      'spanlens.duplicate.total_tokens': '120',
+      'spanlens.duplicate.cache_read_tokens': '8',
+      'spanlens.duplicate.cost_usd': '0.001',
+    })
+  })
+
+  it('a stack of three keeps the usage on the outermost only', () => {
+    const rows = [row('c', 'b'), row('a', ''), row('b', 'a')]
+    expect(demoteStackedCalls(rows)).toBe(2)
+    expect(rows.map((r) => [r.span_id, r.kind, r.input_tokens, r.attributes[DUPLICATE_OF]])).toEqual([
+      ['c', 'other', 0, 'b'],
+      ['a', 'llm', 100, undefined],
+      ['b', 'other', 0, 'a'],
+    ])
+  })
+
+  it.each([
+    ['different usage (an agent span summing two calls)', row('b', 'a', { output_tokens: 21 })],
+    ['another trace', row('b', 'a', { trace_id: 't2' })],
+    ['a different kind of call', row('b', 'a', { kind: 'embedding' })],
+    ['no usage at all', row('b', 'a', { input_tokens: 0, output_tokens: 0 })],
+    ['not nested (siblings)', row('b', 'root')],
+  ])('leaves both counted when the calls differ: %s', (_what, inner) => {
+    const outer = row('a', 'root', inner.input_tokens === 0 ? { input_tokens: 0, output_tokens: 0 } : {})
+    expect(demoteStackedCalls([outer, inner])).toBe(0)
+    expect([outer.kind, inner.kind]).toEqual(['llm', inner.kind])
+    expect(inner.attributes).toEqual({})
+  })
+})
