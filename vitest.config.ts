@@ -46,14 +46,15 @@ export default defineConfig({
         test: { name, include: [`packages/${name}/test/**/*.test.ts`], exclude: [...configDefaults.exclude, '**/*-cluster.test.ts', '**/*-remote.test.ts', '**/*.unit.test.ts'] },
       })),
       // Pure logic: no store, server, connection or child process (the setup file refuses each),
-      // so the files share threads without per-file isolation and the set runs in seconds.
+      // so the files run one after another in one process without per-file isolation, in seconds.
+      // (Vitest 3 takes the pool's own isolation from the root config; a project can only choose
+      // one process, `singleFork`, and whether files share its modules, `isolate`.)
       {
         extends: true,
         test: {
           name: 'unit',
           include: ['packages/*/test/**/*.unit.test.ts'],
-          pool: 'threads',
-          poolOptions: { threads: { isolate: false } },
+          poolOptions: { forks: { singleFork: true, isolate: false } },
           setupFiles: ['packages/ingest/test/helpers/unit-guard.ts'],
         },
       },

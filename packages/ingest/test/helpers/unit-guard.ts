@@ -4,7 +4,7 @@ import net from 'node:net'
 import { afterEach, vi } from 'vitest'
 
 /**
- * Setup file of the `unit` project. Its files share a few threads without isolation
+ * Setup file of the `unit` project. Its files share one process without isolation
  * and run in seconds; that holds only while none of them starts ClickHouse (chDB's
  * addon, or the engine through koffi), a server, a connection or a process. Each of
  * those fails here naming the rule; and since product code may catch the error (a
