@@ -1,12 +1,28 @@
 import { fileURLToPath } from 'node:url'
-import { describe, expect, it } from 'vitest'
-import { API_KEY, useStack } from '@spanlens/example-test-support'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { API_KEY, startStack, useStack, type Stack } from '@spanlens/example-test-support'
+import { storeMode } from '../../../packages/ingest/test/helpers/store-mode.js'
 import { runDemo } from '../src/workload.js'
+import { startTee, type Tee } from './tee.js'
 
-const stack = useStack({ SPANLENS_SLO_FILE: fileURLToPath(new URL('../slos.yaml', import.meta.url)) })
+const env = { SPANLENS_SLO_FILE: fileURLToPath(new URL('../slos.yaml', import.meta.url)) }
+const stack = useStack(env)
 
-async function api<T>(path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${stack.spanlensUrl}/api/v1/${path}`, {
+// Over a served ClickHouse or a cluster, an embedded twin gets every request of the
+// workload too (through a tee), and must give the same answers.
+let twin: { stack: Stack; tee: Tee } | undefined
+beforeAll(async () => {
+  if (storeMode() === 'embedded') return
+  const embedded = await startStack(env, { embedded: true })
+  twin = { stack: embedded, tee: await startTee(stack.spanlensUrl, embedded.spanlensUrl) }
+})
+afterAll(async () => {
+  await twin?.tee.close()
+  await twin?.stack.close()
+})
+
+async function api<T>(path: string, body?: unknown, base = stack.spanlensUrl): Promise<T> {
+  const res = await fetch(`${base}/api/v1/${path}`, {
     method: body ? 'POST' : 'GET',
     headers: { authorization: `Bearer ${API_KEY}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     ...(body ? { body: JSON.stringify(body) } : {}),
@@ -20,9 +36,16 @@ interface Bias { flagged: boolean; bestGroup: string; groups: Array<{ group: str
 interface SloCheck { firing: boolean; alerts: Array<{ slo: string; severity: string }> }
 interface SloReport { slos: Array<{ name: string; burnRates: Record<string, number | null> }> }
 
+function roundFloats(v: unknown): unknown {
+  if (typeof v === 'number' && !Number.isInteger(v)) return Number(v.toPrecision(9))
+  if (Array.isArray(v)) return v.map(roundFloats)
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, roundFloats(x)]))
+  return v
+}
+
 describe('pnpm demo', () => {
   it('leaves data in which the reports find the drift, the refused group and the burning SLO it put there', async () => {
-    const summary = await runDemo({ endpoint: stack.spanlensUrl, apiKey: API_KEY, tickets: 90, hours: 48, seed: 3 })
+    const summary = await runDemo({ endpoint: twin?.tee.url ?? stack.spanlensUrl, apiKey: API_KEY, tickets: 90, hours: 48, seed: 3 })
     expect(summary.tickets).toBe(180)
     expect(summary.spansDropped).toBe(0)
     expect(summary.failed).toBeGreaterThan(0) // errors and timeouts are part of the workload
@@ -55,27 +78,43 @@ describe('pnpm demo', () => {
     const [scores] = await stack.rows<{ n: string }>("SELECT count() AS n FROM scores WHERE name = 'feedback'")
     expect(Number(scores?.n)).toBeGreaterThan(100)
 
-    const drift = await api<Drift>('drift', { dimension: 'release', reference: 'v1', current: 'v2', filter: { service: ['support-bot'] } })
-    expect(drift.drifted).toBe(true)
-    const drifted = drift.signals.filter((s) => s.drifted).map((s) => s.signal)
+    // The questions the README's CLI commands ask, as of one time, so that two stores can be compared.
+    const now = Date.now()
+    const ago = (hours: number) => new Date(now - hours * 3_600_000).toISOString()
+    const supportBot = { service: ['support-bot'] }
+    const ask = async (base: string) => ({
+      drift: await api<Drift>('drift', { dimension: 'release', reference: 'v1', current: 'v2', filter: supportBot }, base),
+      // The same change as two time windows: v1 had the first day, v2 the second.
+      byTime: await api<Drift>('drift', { reference: { from: ago(48), to: ago(24) }, current: { from: ago(24), to: ago(0) }, filter: supportBot }, base),
+      bias: await api<Bias>('bias', { groupBy: 'attr:spanlens.metadata.plan', outcome: 'refusal_rate', filter: supportBot }, base),
+      sloDuringV1: await api<SloReport>(`slo?at=${ago(25)}`, undefined, base),
+      slo: await api<SloReport>(`slo?at=${ago(0)}`, undefined, base),
+      check: await api<SloCheck>(`slo/check?at=${ago(0)}`, undefined, base),
+    })
+    const answers = await ask(stack.spanlensUrl)
+
+    expect(answers.drift.drifted).toBe(true)
+    const drifted = answers.drift.signals.filter((s) => s.drifted).map((s) => s.signal)
     expect(drifted).toEqual(expect.arrayContaining(['model', 'output_tokens', 'latency']))
     expect(drifted).not.toContain('input_tokens') // unchanged between releases: no false alarm
-    // The same change as two time windows: v1 had the first day, v2 the second.
-    const byTime = await api<Drift>('drift', { reference: { from: 'now-48h', to: 'now-24h' }, current: { from: 'now-24h' }, filter: { service: ['support-bot'] } })
-    expect(byTime.signals.filter((s) => s.drifted).map((s) => s.signal)).toEqual(expect.arrayContaining(['model', 'output_tokens', 'latency']))
+    expect(answers.byTime.signals.filter((s) => s.drifted).map((s) => s.signal)).toEqual(expect.arrayContaining(['model', 'output_tokens', 'latency']))
 
-    const bias = await api<Bias>('bias', { groupBy: 'attr:spanlens.metadata.plan', outcome: 'refusal_rate', filter: { service: ['support-bot'] } })
-    expect(bias.flagged, JSON.stringify(bias.groups)).toBe(true)
-    const free = bias.groups.find((g) => g.group === 'free')
+    expect(answers.bias.flagged, JSON.stringify(answers.bias.groups)).toBe(true)
+    const free = answers.bias.groups.find((g) => g.group === 'free')
     expect(free).toMatchObject({ fourFifthsViolation: true, significant: true })
-    expect(bias.groups.filter((g) => g.group !== 'free').every((g) => !g.fourFifthsViolation)).toBe(true)
+    expect(answers.bias.groups.filter((g) => g.group !== 'free').every((g) => !g.fourFifthsViolation)).toBe(true)
 
     // A regression: the latency SLO burns many times faster over v2's day than it did over v1's, and pages now.
-    const burn1d = async (at: Date) =>
-      (await api<SloReport>(`slo?at=${at.toISOString()}`)).slos.find((s) => s.name === 'support-bot-latency')?.burnRates['1d'] ?? NaN
-    expect(await burn1d(new Date(Date.now() - 25 * 3_600_000))).toBeLessThan((await burn1d(new Date())) / 5)
-    const slo = await api<SloCheck>('slo/check')
-    expect(slo.firing).toBe(true)
-    expect(slo.alerts).toEqual(expect.arrayContaining([expect.objectContaining({ slo: 'support-bot-latency', severity: 'page' })]))
+    const burn1d = (r: SloReport) => r.slos.find((s) => s.name === 'support-bot-latency')?.burnRates['1d'] ?? NaN
+    expect(burn1d(answers.sloDuringV1)).toBeLessThan(burn1d(answers.slo) / 5)
+    expect(answers.check.firing).toBe(true)
+    expect(answers.check.alerts).toEqual(expect.arrayContaining([expect.objectContaining({ slo: 'support-bot-latency', severity: 'page' })]))
+
+    if (twin) {
+      await twin.stack.rows('SELECT 1')
+      expect(twin.tee.secondFailures).toEqual([])
+      // Sums of floats depend on the order shards' partial sums are added in.
+      expect(roundFloats(answers)).toEqual(roundFloats(await ask(twin.stack.spanlensUrl)))
+    }
   }, 120_000)
 })

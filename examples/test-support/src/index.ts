@@ -4,11 +4,14 @@ import { join } from 'node:path'
 import { buildServer, loadConfig } from '@spanlens/ingest'
 import { startFakeLlm, type FakeLlm } from '@spanlens/fake-llm'
 import { afterAll, beforeAll } from 'vitest'
+import { storeEnv } from '../../../packages/ingest/test/helpers/store-mode.js'
 
 /**
  * What an example test needs: a real Spanlens server (OTLP ingest + query API)
- * on embedded ClickHouse in a temp dir, and the fake LLM provider. One per test
- * file: embedded ClickHouse binds one data directory per process.
+ * over the vitest project's store (embedded ClickHouse in a temp dir, or a database
+ * of its own on the served ClickHouse or cluster of the remote and cluster projects),
+ * and the fake LLM provider. One embedded store per test file: embedded ClickHouse
+ * binds one data directory per process.
  */
 export const PROJECT = 'examples'
 export const API_KEY = 'examples-key-0123456789'
@@ -26,12 +29,15 @@ export interface Stack {
 
 export type Row = Record<string, unknown>
 
-/** `env`: extra SPANLENS_* settings for the server (e.g. SPANLENS_SLO_FILE). */
-export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
+/**
+ * `env`: extra SPANLENS_* settings for the server (e.g. SPANLENS_SLO_FILE).
+ * `embedded`: embedded ClickHouse whatever the project's store.
+ */
+export async function startStack(env: Record<string, string> = {}, options: { embedded?: boolean } = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'spanlens-examples-'))
   const app = await buildServer(
     loadConfig({
-      env: { SPANLENS_DATA_DIR: dir, SPANLENS_PORT: '0', SPANLENS_API_KEYS: `${PROJECT}:${API_KEY}`, SPANLENS_LOG_LEVEL: 'silent', SPANLENS_SPOOL_FSYNC: 'never', ...env },
+      env: { SPANLENS_DATA_DIR: dir, ...(options.embedded ? {} : storeEnv(dir)), SPANLENS_PORT: '0', SPANLENS_API_KEYS: `${PROJECT}:${API_KEY}`, SPANLENS_LOG_LEVEL: 'silent', SPANLENS_SPOOL_FSYNC: 'never', ...env },
     }),
   )
   const spanlensUrl = await app.listen({ host: '127.0.0.1', port: 0 })

@@ -7,6 +7,7 @@ import { normalizeSpan } from '../src/normalize/normalize.js'
 import { DeadLetters } from '../src/pipeline/dead-letter.js'
 import { encodeRow } from '../src/pipeline/row-format.js'
 import { createStore } from '../src/store/index.js'
+import { storeEnv } from './helpers/store-mode.js'
 import { tempDir } from './helpers/tmp.js'
 
 const prices = PriceTable.load(undefined)
@@ -29,7 +30,7 @@ function row(project: string, name: string, i: number): Buffer {
 describe('spanlens dead-letter', () => {
   it('lists letters, replays the rows ClickHouse now accepts, keeps the ones it still refuses with the new reason, and drops on request', async () => {
     const dir = tempDir()
-    const config = loadConfig({ env: { SPANLENS_DATA_DIR: dir.path, SPANLENS_LOG_LEVEL: 'silent' } })
+    const config = loadConfig({ env: { SPANLENS_DATA_DIR: dir.path, ...storeEnv(dir.path), SPANLENS_LOG_LEVEL: 'silent' } })
     const letters = new DeadLetters(join(config.ingest.spoolDir, 'dead'))
     // As if refused earlier (a schema since fixed, say): two good rows of two projects and one still bad.
     const bad = Buffer.from(row('acme', 'dl-bad', 3).toString().split('\t').map((f, i) => (i === 9 ? 'garbage' : f)).join('\t'))

@@ -71,13 +71,13 @@ export async function insertSpans(store: Store, rows: Array<Record<string, unkno
 export async function queryApp(
   store: Store,
   project: string | Record<string, string>,
-  options: Omit<QueryRoutesOptions, 'client' | 'database' | 'mode'>,
+  options: Omit<QueryRoutesOptions, 'client' | 'database' | 'mode' | 'cluster'>,
 ): Promise<FastifyInstance> {
   const app = Fastify()
   app.addHook('onRequest', async (request) => {
     const p = typeof project === 'string' ? project : project[(request.headers.authorization ?? '').replace(/^Bearer /, '')]
     if (p) request.spanlensProject = p
   })
-  await app.register(queryRoutes, { prefix: '/api/v1', client: store.client, database: store.database, mode: 'embedded', ...options })
+  await app.register(queryRoutes, { prefix: '/api/v1', client: store.client, database: store.database, mode: store.mode, cluster: store.cluster !== undefined, ...options })
   return app
 }
