@@ -45,6 +45,6 @@ export async function serveClickHouse(config: SpanlensConfig): Promise<number> {
     logger.info({ code }, 'clickhouse stopped')
     return code === 0 ? 0 : 1
   }
-  logger.error({ code }, 'clickhouse engine exited without being asked to stop')
+  logger.error({ code, signal: server.exitSignal() }, 'clickhouse engine exited without being asked to stop')
   return 1
 }

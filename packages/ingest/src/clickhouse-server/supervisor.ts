@@ -42,6 +42,8 @@ export interface ClickHouseServer {
   readonly startMs: number
   /** Resolves with the engine's exit code once it has exited, for any reason. */
   readonly exited: Promise<number | null>
+  /** The signal that ended the engine (`exited` resolved with null), once it has. */
+  exitSignal(): NodeJS.Signals | null
   /** SIGTERM, wait for a clean exit (SIGKILL after stopTimeoutMs), remove the runtime files. */
   stop(): Promise<void>
 }
@@ -115,9 +117,11 @@ export async function startClickHouseServer(options: StartOptions): Promise<Clic
       options.onEngineLine?.(line)
     }
   })
+  let exitSignal: NodeJS.Signals | null = null
   const exited = new Promise<number | null>((resolve) => {
     // null: ended by a signal (SIGKILL after stopTimeoutMs, or a crash).
-    child.once('exit', (code) => {
+    child.once('exit', (code, signal) => {
+      exitSignal = signal
       cleanup()
       resolve(code)
     })
@@ -167,6 +171,7 @@ export async function startClickHouseServer(options: StartOptions): Promise<Clic
     pid: child.pid as number,
     startMs: Date.now() - started,
     exited,
+    exitSignal: () => exitSignal,
     stop,
   }
 }

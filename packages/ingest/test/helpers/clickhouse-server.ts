@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs'
+import { appendFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { errors } from '../../src/errors.js'
@@ -15,8 +15,11 @@ export interface TestClickHouse {
   password: string
   /** Milliseconds from spawning the engine to the first /ping answer. */
   startMs: number
+  /** The engine's last ENGINE_TAIL_LINES stderr lines (ClickHouse's warnings, errors, crash reports). */
+  stderrTail(): string[]
   pid: number
   exited: Promise<number | null>
+  exitSignal(): NodeJS.Signals | null
   stop(): Promise<void>
 }
 
@@ -32,6 +35,9 @@ export interface TestClickHouseOptions {
   /** Ports to use instead of free ones (no retry then). */
   ports?: { http: number; tcp: number }
 }
+
+/** The engine's last stderr lines, kept so that a node that dies mid-suite can say why. */
+const ENGINE_TAIL_LINES = 200
 
 const START_TIMEOUT_MS = 45_000
 const PORT_ATTEMPTS = 5
@@ -68,21 +74,30 @@ export async function startClickHouseServer(options: TestClickHouseOptions = {})
   const host = options.host ?? '127.0.0.1'
   const username = options.username ?? 'default'
   const password = options.password ?? ''
-  let extraConfigFile: string | undefined
-  const configDir = options.config === undefined ? undefined : tempDir('spanlens-chs-config-')
-  if (configDir) {
-    extraConfigFile = join(configDir.path, 'extra.xml')
-    writeFileSync(extraConfigFile, options.config as string)
-  }
+  // Errors and fatal signals to stderr (clickhouse-local logs nothing otherwise), so
+  // that stderrTail() can tell why a node died. `level` alone is not honoured by
+  // clickhouse-local's console logger; console_log_level is.
+  const logger = '<logger><console>1</console><level>error</level><console_log_level>error</console_log_level></logger>'
+  const configDir = tempDir('spanlens-chs-config-')
+  const extraConfigFile = join(configDir.path, 'extra.xml')
+  writeFileSync(extraConfigFile, (options.config ?? '<clickhouse></clickhouse>').replace('<clickhouse>', `<clickhouse>\n  ${logger}`))
   const removeDirs = () => {
     dir?.cleanup()
-    configDir?.cleanup()
+    configDir.cleanup()
   }
   for (let attempt = 1; ; attempt++) {
     const httpPort = options.ports?.http ?? (await freePort())
     const tcpPort = options.ports?.tcp ?? (await freePort())
     try {
+      // SPANLENS_TEST_ENGINE_LOG_DIR keeps every line too, one file per engine.
+      const logDir = process.env.SPANLENS_TEST_ENGINE_LOG_DIR
+      const tail: string[] = []
       const server = await startEngineServer({
+        onEngineLine: (line) => {
+          tail.push(line)
+          if (tail.length > ENGINE_TAIL_LINES) tail.shift()
+          if (logDir) appendFileSync(join(logDir, `engine-${httpPort}.log`), `${line}\n`)
+        },
         dataDir,
         host,
         httpPort,
@@ -91,9 +106,12 @@ export async function startClickHouseServer(options: TestClickHouseOptions = {})
         password,
         startTimeoutMs: START_TIMEOUT_MS,
         stopTimeoutMs: 15_000,
-        ...(extraConfigFile ? { extraConfigFile } : {}),
+        extraConfigFile,
       })
       running.add(server)
+      // An engine that has exited is no longer ours to kill: pids wrap at 32768 on this
+      // machine, and a SIGKILL to a stale pid would hit whichever process has it now.
+      void server.exited.then(() => running.delete(server))
       return {
         httpUrl: server.httpUrl,
         httpPort,
@@ -102,8 +120,10 @@ export async function startClickHouseServer(options: TestClickHouseOptions = {})
         username,
         password,
         startMs: server.startMs,
+        stderrTail: () => [...tail],
         pid: server.pid,
         exited: server.exited,
+        exitSignal: () => server.exitSignal(),
         async stop() {
           await server.stop()
           running.delete(server)

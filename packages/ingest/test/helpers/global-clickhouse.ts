@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node'
-import { startClickHouseServer, startTwoShardCluster } from './clickhouse-server.js'
+import { startClickHouseServer, startTwoShardCluster, type TestClickHouse } from './clickhouse-server.js'
 import type { ProvidedClickHouse } from './store-mode.js'
 
 /**
@@ -13,7 +13,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const server = await startClickHouseServer({ username: 'spanlens', password: 'pw-for-tests-123' })
     const provided: ProvidedClickHouse = { mode, url: server.httpUrl, username: server.username, password: server.password }
     project.provide('spanlensClickHouse', provided)
-    return () => server.stop()
+    const watch = reportDeath([server])
+    return () => {
+      watch.stopping = true
+      return server.stop()
+    }
   }
   // The nodes reach each other as the passwordless `default` user named by
   // <remote_servers> (the harness's cluster has no other user); Spanlens uses it too.
@@ -27,5 +31,28 @@ export default async function setup(project: TestProject): Promise<() => Promise
     nodes: cluster.nodes.map((n) => n.httpUrl),
   }
   project.provide('spanlensClickHouse', provided)
-  return () => cluster.stop()
+  const watch = reportDeath(cluster.nodes)
+  return () => {
+    watch.stopping = true
+    return cluster.stop()
+  }
+}
+
+/**
+ * A node that exits while the project's files still run fails every later file
+ * with connection errors that do not say why; print what the engine last wrote
+ * (ClickHouse logs its fatal signal and stack trace to stderr) where the run's
+ * output shows it.
+ */
+function reportDeath(nodes: TestClickHouse[]): { stopping: boolean } {
+  const watch = { stopping: false }
+  for (const node of nodes) {
+    void node.exited.then((code) => {
+      if (watch.stopping) return
+      console.error(
+        `served ClickHouse on ${node.httpUrl} (pid ${node.pid}) exited with ${code ?? node.exitSignal()} during the run; its last stderr lines:\n${node.stderrTail().join('\n')}`,
+      )
+    })
+  }
+  return watch
 }
