@@ -119,6 +119,15 @@ describe('bias across groups', () => {
   it('an unknown group key is SPANLENS_BAD_REQUEST', async () => {
     await expect(bias(store.client, 'z', { groupBy: 'shoe_size', outcome: 'error_rate' })).rejects.toMatchObject({ code: 'SPANLENS_BAD_REQUEST' })
   })
+
+  it.each([
+    ['attr:tenant', /^groupBy: no span matching the filter has attribute "tenant"; keys that exist: attr:grp/],
+    ['resource:tenant', /^groupBy: no span matching the filter has resource attribute "tenant"; those spans have none$/],
+  ])('grouping by %s, which no span carries, is SPANLENS_BAD_REQUEST naming the keys that exist (not one blank group, "not flagged")', async (groupBy, message) => {
+    const err = await bias(store.client, 'z', { groupBy, outcome: 'error_rate' }).catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: 'SPANLENS_BAD_REQUEST', statusCode: 400 })
+    expect((err as Error).message).toMatch(message)
+  })
 })
 
 describe('counterfactual pairs', () => {

@@ -6,15 +6,15 @@ import { MODEL_EXPR } from '../filters.js'
  * prompt (ClickHouse has no language detector in chDB): zh, ja, ko, ru (Cyrillic),
  * ar, hi (Devanagari), el, he, th, latin, or unknown.
  */
-export function groupExpr(key: string): { expr: string; params: Record<string, unknown> } {
+export function groupExpr(key: string): { expr: string; params: Record<string, unknown>; mapColumn?: 'attributes' | 'resource_attributes' } {
   const [kind, ...rest] = key.split(':')
   const arg = rest.join(':')
   switch (kind) {
     case 'attr':
-      if (arg) return { expr: 'attributes[{g_key:String}]', params: { g_key: arg } }
+      if (arg) return { expr: 'attributes[{g_key:String}]', params: { g_key: arg }, mapColumn: 'attributes' }
       break
     case 'resource':
-      if (arg) return { expr: 'resource_attributes[{g_key:String}]', params: { g_key: arg } }
+      if (arg) return { expr: 'resource_attributes[{g_key:String}]', params: { g_key: arg }, mapColumn: 'resource_attributes' }
       break
     case 'user_prefix': {
       const n = Number(arg)

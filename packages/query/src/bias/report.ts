@@ -135,8 +135,28 @@ export async function bias(client: ClickHouseClient, project: string, request: B
   }
   const rows = (await select<Row>(client, sql, bag.values)).map((x) => ({ ...x, g: String(x.g), n: num(x.n), k: num(x.k), mean: num(x.mean), var: num(x.var), p95: num(x.p95) }))
   if (rows.length === 0) throw errors.NOT_ENOUGH_DATA('no spans match the filter')
+  // An attribute no matching span carries puts every span in one blank group, which
+  // reads as "no bias found": say so, with the keys that do exist.
+  if (g.mapColumn && rows.every((x) => x.g === '')) {
+    const keys = await existingKeys(client, g.mapColumn, where.join(' AND '), bag.values)
+    throw errors.BAD_REQUEST(
+      `groupBy: no span matching the filter has ${g.mapColumn === 'attributes' ? 'attribute' : 'resource attribute'} "${String(g.params.g_key)}"; ` +
+        (keys.length ? `keys that exist: ${keys.map((k) => `${g.mapColumn === 'attributes' ? 'attr' : 'resource'}:${k}`).join(', ')}` : 'those spans have none'),
+    )
+  }
   return judge(r.groupBy, r.outcome, rows, r.minGroupSize, r.alpha, r.ratioThreshold)
 }
+
+/** The most common keys of a map column among the spans `where` selects. */
+async function existingKeys(client: ClickHouseClient, column: 'attributes' | 'resource_attributes', where: string, params: Record<string, unknown>): Promise<string[]> {
+  const rows = await select<{ k: string }>(
+    client,
+    `SELECT arrayJoin(mapKeys(${column})) AS k FROM spans WHERE ${where} GROUP BY k ORDER BY count() DESC, k LIMIT ${EXISTING_KEYS_SHOWN}`,
+    params,
+  )
+  return rows.map((r) => r.k)
+}
+const EXISTING_KEYS_SHOWN = 20
 
 function judge(groupBy: string, outcome: BiasOutcome, rows: Row[], minGroupSize: number, alpha: number, ratioThreshold: number): BiasReport {
   const kind = KIND[outcome]
