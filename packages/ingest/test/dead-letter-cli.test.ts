@@ -5,7 +5,7 @@ import { loadConfig } from '../src/config/load.js'
 import { PriceTable } from '../src/normalize/cost.js'
 import { normalizeSpan } from '../src/normalize/normalize.js'
 import { DeadLetters } from '../src/pipeline/dead-letter.js'
-import { encodeRow } from '../src/pipeline/row-format.js'
+import { encodeRow, LEGACY_SPAN_COLUMNS } from '../src/pipeline/row-format.js'
 import { createStore } from '../src/store/index.js'
 import { storeEnv } from './helpers/store-mode.js'
 import { tempDir } from './helpers/tmp.js'
@@ -34,7 +34,7 @@ describe('spanlens dead-letter', () => {
     const letters = new DeadLetters(join(config.ingest.spoolDir, 'dead'))
     // As if refused earlier (a schema since fixed, say): two good rows of two projects and one still bad.
     const bad = Buffer.from(row('acme', 'dl-bad', 3).toString().split('\t').map((f, i) => (i === 9 ? 'garbage' : f)).join('\t'))
-    letters.write('00000000000001-1-000001.t2.seg', 'TabSeparated', [
+    letters.write('00000000000001-1-000001.t2.seg', { table: 'spans', columns: LEGACY_SPAN_COLUMNS, format: 'TabSeparated' }, [
       { row: row('acme', 'dl-good', 1), project: 'acme', reason: 'ILLEGAL_COLUMN (44): an old schema' },
       { row: bad, project: 'acme', reason: 'CANNOT_PARSE_DATETIME (41): x' },
       { row: row('other', 'dl-good', 2), project: 'other', reason: 'ILLEGAL_COLUMN (44): an old schema' },

@@ -8,7 +8,8 @@ import { describe, expect, it, vi } from 'vitest'
 import { loadConfig } from '../src/config/load.js'
 import { buildServer } from '../src/server.js'
 import { createStore, type Store } from '../src/store/index.js'
-import { ROW_COLUMNS } from '../src/pipeline/row-format.js'
+import { LEGACY_SPAN_COLUMNS } from '../src/pipeline/row-format.js'
+import { SPANS } from '../src/pipeline/tables.js'
 import { frame, HEADER_BYTES, segmentBody } from '../src/pipeline/segment-file.js'
 import { checkSegment, indexEntry } from '../src/pipeline/segment-index.js'
 import { ackedUntilKilled, waitForOutput } from './helpers/crash.js'
@@ -341,7 +342,7 @@ describe('spool format upgrades', () => {
     const start = Math.floor(Date.now() / 1000) - 60
     const row = (spanId: string) =>
       JSON.stringify(
-        ROW_COLUMNS.map((c) =>
+        LEGACY_SPAN_COLUMNS.map((c) =>
           ({ project_id: 'acme', trace_id: 'ab'.repeat(16), span_id: spanId, name: 'legacy-spool', kind: 'llm', start_time: `${start}.000000000`, end_time: `${start}.250000000`, duration_ms: 250, status_code: 'ok', input: 'say "hi"\n', tags: [], attributes: { k: 'v' }, resource_attributes: {}, 'events.time': [], 'events.name': [], 'events.attributes': [], 'links.trace_id': [], 'links.span_id': [], 'links.attributes': [], embedding: [] } as Record<string, unknown>)[c] ?? (c.endsWith('tokens') ? 0 : c === 'cost_usd' || c === 'ttft_ms' ? null : ''),
         ),
       )
@@ -359,6 +360,38 @@ describe('spool format upgrades', () => {
       ])
       expect(readdirSync(spoolDir).filter((f) => f.endsWith('.seg'))).toEqual([])
       expect(readdirSync(join(spoolDir, 'dead'))).toEqual(['00001767225600001-1-000001.zz.seg'])
+    } finally {
+      await app.close()
+      dir.cleanup()
+    }
+  })
+
+  it('inserts a segment with the columns its first line names, and sets aside one for a table it does not write', async () => {
+    const dir = tempDir()
+    const spoolDir = join(dir.path, 'spool')
+    mkdirSync(spoolDir, { recursive: true })
+    // An older version's insert list (fewer columns, another order): read by name, the rest take their defaults.
+    const start = Math.floor(Date.now() / 1000) - 60
+    const columns = ['span_id', 'project_id', 'trace_id', 'name', 'start_time', 'end_time', 'input']
+    const line = (spanId: string) => [spanId, 'acme', 'cd'.repeat(16), 'older-columns', `${start}.000000000`, `${start}.5`, 'a\\tb'].join('\t')
+    const rows = Buffer.from(`${line('2000000000000001')}\n${line('2000000000000002')}\n`)
+    const seg = join(spoolDir, '00001767225600000-1-000000.spans.t3.seg')
+    writeFileSync(seg, Buffer.concat([Buffer.from(`${columns.join('\t')}\n`), rows]))
+    writeFileSync(seg.replace(/seg$/, 'idx'), indexEntry(rows, 2))
+    writeFileSync(join(spoolDir, '00001767225600001-1-000001.someday.t3.seg'), Buffer.concat([Buffer.from('a\n'), Buffer.from('1\n')]))
+    const app = await buildServer(quietEnv(dir.path))
+    try {
+      await app.spanlens.flush()
+      const rs = await app.spanlens.store.client.query({
+        query: "SELECT span_id, input, kind, duration_ms FROM spans WHERE name = 'older-columns' ORDER BY span_id",
+        format: 'JSONEachRow',
+      })
+      expect(await rs.json()).toEqual([
+        { span_id: '2000000000000001', input: 'a\tb', kind: '', duration_ms: 0 },
+        { span_id: '2000000000000002', input: 'a\tb', kind: '', duration_ms: 0 },
+      ])
+      expect(readdirSync(spoolDir).filter((f) => f.endsWith('.seg'))).toEqual([])
+      expect(readdirSync(join(spoolDir, 'dead'))).toEqual(['00001767225600001-1-000001.someday.t3.seg'])
     } finally {
       await app.close()
       dir.cleanup()
@@ -586,8 +619,9 @@ describe.skipIf(servedStore)('spool durability', () => {
       expect(sealed).toHaveLength(1)
       const data = readFileSync(sealed[0]?.path as string)
       const index = readFileSync(sealed[0]?.indexPath as string)
-      expect(data.toString()).toBe('a1\nc1\n')
-      expect(checkSegment(data, index)).toMatchObject({ rows: 2, torn: false })
+      // After the segment's column line, which goes first.
+      expect(data.toString()).toBe(`${SPANS.header}a1\nc1\n`)
+      expect(checkSegment(data, index, SPANS.header.length)).toMatchObject({ rows: 2, torn: false })
       expect(sealed[0]?.rows).toBe(2)
       expect(spool.bytes).toBe(data.length + index.length)
     } finally {
@@ -605,13 +639,13 @@ describe.skipIf(servedStore)('spool durability', () => {
       cut.mockRestore()
       // Sealed without waiting for its age: the torn "b1\n" is cut off by the recovery check.
       await vi.waitFor(() => expect(sealed).toHaveLength(1))
-      expect(readFileSync(sealed[0]?.path as string).toString()).toBe('a1\n')
+      expect(readFileSync(sealed[0]?.path as string).toString()).toBe(`${SPANS.header}a1\n`)
       expect(sealed[0]?.rows).toBe(1)
       // The next request goes to a new segment.
       await spool.append(Buffer.from('c1\n'), 1)
       await spool.close()
       expect(sealed).toHaveLength(2)
-      expect(readFileSync(sealed[1]?.path as string).toString()).toBe('c1\n')
+      expect(readFileSync(sealed[1]?.path as string).toString()).toBe(`${SPANS.header}c1\n`)
       const onDisk = sealed.reduce((n, s) => n + readFileSync(s.path).length + readFileSync(s.indexPath as string).length, 0)
       expect(spool.bytes).toBe(onDisk)
     } finally {

@@ -3,8 +3,10 @@ import { SPAN_KINDS } from '@spanlens/query'
 import { describe, expect, it } from 'vitest'
 import { PriceTable } from '../src/normalize/cost.js'
 import { normalizeSpan } from '../src/normalize/normalize.js'
-import { CODECS, encodeRow, encoderSource, ROW_COLUMNS, SPOOL_FORMAT } from '../src/pipeline/row-format.js'
-import { type Codec, type CodecValues, SPAN_INSERT_COLUMNS, type SpanRow } from '../src/schema/span-columns.js'
+import { CODECS, encodeRow, encoderSource, LEGACY_SPAN_COLUMNS } from '../src/pipeline/row-format.js'
+import { SPANS } from '../src/pipeline/tables.js'
+import type { Codec, CodecValues } from '../src/schema/columns.js'
+import { SPAN_INSERT_COLUMNS, type SpanRow } from '../src/schema/span-columns.js'
 
 const STRING = '(?:LowCardinality\\(String\\)|String)'
 const MAP = 'Map\\(LowCardinality\\(String\\), String\\)'
@@ -57,7 +59,7 @@ describe('the span row encoder, made from the column table', () => {
       const encode = CODECS[c.codec] as (v: unknown) => string
       expect(fields[i], c.name).toBe(encode(row[c.name]))
     })
-    expect(ROW_COLUMNS).toEqual(SPAN_INSERT_COLUMNS.map((c) => c.name))
+    expect(SPANS.columns).toEqual(SPAN_INSERT_COLUMNS.map((c) => c.name))
   })
 
   it('escapes by class: strings and literals escaped, verbatim fields and numbers as they are', () => {
@@ -82,12 +84,14 @@ describe('the span row encoder, made from the column table', () => {
     expect(source).toContain('  mapArray(r["events.attributes"]),')
   })
 
-  it('keeps the layout spool segments of the current format tag hold', () => {
-    // Segments outlive the process: a row spooled by this version is replayed by the
-    // next. Changing an inserted column's name, order, type or codec changes this
-    // fingerprint and needs a new SPOOL_FORMAT tag (row-format.ts), then a new fingerprint here.
+  it('keeps the layout spool segments written before the column line hold', () => {
+    // Segments outlive the process: a `t3` segment names its columns in its first line,
+    // but c1/t1/t2 segments of spans name none and are read with LEGACY_SPAN_COLUMNS.
+    // Changing an inserted span column's name, order, type or codec changes this
+    // fingerprint: LEGACY_SPAN_COLUMNS must then become the literal list it was (row-format.ts).
     const layout = SPAN_INSERT_COLUMNS.map((c) => `${c.name} ${c.type} ${c.codec}`).join('\n')
-    expect({ [SPOOL_FORMAT]: createHash('sha256').update(layout).digest('hex').slice(0, 16) }).toEqual({ t2: '891bcdf1c82586f0' })
+    expect({ t2: createHash('sha256').update(layout).digest('hex').slice(0, 16) }).toEqual({ t2: '891bcdf1c82586f0' })
+    expect(LEGACY_SPAN_COLUMNS).toEqual(SPAN_INSERT_COLUMNS.map((c) => c.name))
   })
 
   it('holds in kind only the span kinds the query API filters by', () => {
@@ -103,6 +107,6 @@ describe('the span row encoder, made from the column table', () => {
       'p',
       { prices: PriceTable.load(undefined) },
     )
-    expect(Object.keys(row)).toEqual(ROW_COLUMNS)
+    expect(Object.keys(row)).toEqual(SPANS.columns)
   })
 })

@@ -9,7 +9,8 @@ import { loadConfig } from '../src/config/load.js'
 import { createStore, loadMigrations, migrate, renderMigrations, type Store } from '../src/store/index.js'
 import { tempDir } from './helpers/tmp.js'
 import type { SpanRow } from '../src/normalize/row.js'
-import { encodeRow, ROW_COLUMNS, SEGMENT_FORMATS, SPOOL_FORMAT } from '../src/pipeline/row-format.js'
+import { encodeRow, SEGMENT_FORMATS, SPOOL_FORMAT } from '../src/pipeline/row-format.js'
+import { SPANS } from '../src/pipeline/tables.js'
 
 const tmp = tempDir()
 afterAll(() => tmp.cleanup())
@@ -199,8 +200,8 @@ describe('embedded store and migrations', () => {
     const segmentDir = join(tmp.path, "it's a \\ dir")
     mkdirSync(segmentDir, { recursive: true })
     const path = join(segmentDir, `0001-1-000000.${SPOOL_FORMAT}.seg`)
-    writeFileSync(path, `${encodeRow(row)}\n`)
-    await store.insertFile({ table: 'spans', columns: ROW_COLUMNS, format: SEGMENT_FORMATS[SPOOL_FORMAT], path })
+    writeFileSync(path, `${SPANS.header}${encodeRow(row)}\n`)
+    await store.insertFile({ table: 'spans', columns: SPANS.columns, format: SEGMENT_FORMATS[SPOOL_FORMAT], path })
     const [got] = await rows<Record<string, unknown>>(
       store,
       `SELECT * EXCEPT ingested_at, toString(toUnixTimestamp64Nano(start_time)) AS s_ns, toString(toUnixTimestamp64Nano(end_time)) AS e_ns,
@@ -209,7 +210,7 @@ describe('embedded store and migrations', () => {
     )
     expect(got).toBeDefined()
     const g = got as Record<string, unknown>
-    for (const key of ROW_COLUMNS) {
+    for (const key of SPANS.columns as Array<keyof SpanRow>) {
       if (key.endsWith('time') || key === 'embedding') continue
       expect(g[key], key).toEqual(row[key])
     }
@@ -238,11 +239,11 @@ describe('embedded store and migrations', () => {
     const lines = rowsIn.map((r) => encodeRow(r))
     // Raw: one line per row, 44 fields each, no CR or NUL (which ClickHouse would take as data).
     for (const line of lines) {
-      expect(line.split('\t')).toHaveLength(ROW_COLUMNS.length)
+      expect(line.split('\t')).toHaveLength(SPANS.columns.length)
       expect(line).not.toMatch(/[\n\r\0]/)
     }
-    writeFileSync(path, lines.map((l) => `${l}\n`).join(''))
-    await store.insertFile({ table: 'spans', columns: ROW_COLUMNS, format: SEGMENT_FORMATS[SPOOL_FORMAT], path })
+    writeFileSync(path, SPANS.header + lines.map((l) => `${l}\n`).join(''))
+    await store.insertFile({ table: 'spans', columns: SPANS.columns, format: SEGMENT_FORMATS[SPOOL_FORMAT], path })
     const got = await rows<{ name: string; input: string; tags: string[]; attributes: Record<string, string> }>(
       store,
       "SELECT name, input, tags, attributes FROM spans WHERE project_id = 'lone' ORDER BY span_id",

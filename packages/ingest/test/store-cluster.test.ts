@@ -6,7 +6,7 @@ import { createClient, type ClickHouseClient } from '@clickhouse/client'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/config/load.js'
-import { spanInsertSettings } from '../src/pipeline/isolating-insert.js'
+import { insertSettings } from '../src/pipeline/isolating-insert.js'
 import { buildServer } from '../src/server.js'
 import { createStore, loadMigrations, migrate, type Store } from '../src/store/index.js'
 import { jsonRequest, llmAttrs } from './helpers/otlp.js'
@@ -255,7 +255,7 @@ describe('Spanlens on a two-shard cluster answers as on one embedded store', () 
       start_time: new Date(T0).toISOString().slice(0, 19).replace('T', ' '),
       end_time: new Date(T0 + 1000).toISOString().slice(0, 19).replace('T', ' '),
     }))
-    const settings = spanInsertSettings(store, 'segment-000042')
+    const settings = insertSettings(store, 'segment-000042')
     for (let i = 0; i < 2; i++) await store.client.insert({ table: 'spans', values: rows, format: 'JSONEachRow', clickhouse_settings: settings })
     const database = store.database
     const local = await Promise.all(nodeUrls.map((u) => scalar(nodeClient(u, database), "SELECT count() FROM spans_local WHERE project_id = 'replay'")))

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import type { SpanlensConfig } from '../config/load.js'
 import { errors } from '../errors.js'
-import { DeadLetters } from '../pipeline/dead-letter.js'
+import { type DeadLetter, DeadLetters, targetOf } from '../pipeline/dead-letter.js'
 import { insertIsolated } from '../pipeline/isolating-insert.js'
 import { createStore, migrate, type Store } from '../store/index.js'
 
@@ -46,7 +46,7 @@ export async function runDeadLetter(args: string[], config: SpanlensConfig, io: 
     case 'show': {
       const letter = letters.list().find((l) => l.name === names[0])
       if (!letter) throw errors.DEAD_LETTER_UNKNOWN(String(names[0] ?? ''))
-      io.out(`rows: ${join(letters.dir, `${letter.name}.dead.rows`)} (${letter.meta.format}, one row per line)`)
+      io.out(`rows: ${join(letters.dir, `${letter.name}.dead.rows`)} (${targetOf(letter).table}, ${letter.meta.format}, one row per line)`)
       letter.meta.rows.forEach((r, i) => io.out(`${i + 1}\t${r.project}\t${r.reason}`))
       return 0
     }
@@ -67,7 +67,7 @@ export async function runDeadLetter(args: string[], config: SpanlensConfig, io: 
       try {
         await migrate(store)
         let still = 0
-        for (const letter of chosen) still += await replay(store, letters, letter.name, letter.meta.format, io)
+        for (const letter of chosen) still += await replay(store, letters, letter, io)
         return still === 0 ? 0 : 3
       } finally {
         await store.close()
@@ -79,12 +79,13 @@ export async function runDeadLetter(args: string[], config: SpanlensConfig, io: 
   }
 }
 
-async function replay(store: Store, letters: DeadLetters, name: string, format: Parameters<DeadLetters['write']>[1], io: Output): Promise<number> {
+async function replay(store: Store, letters: DeadLetters, letter: DeadLetter, io: Output): Promise<number> {
+  const name = letter.name
   const rows = letters.rows(name)
   // The token follows the rows: a replay interrupted and run again inserts nothing twice.
   const digest = createHash('sha256')
   for (const r of rows) digest.update(r).update('\n')
-  const result = await insertIsolated(store, rows, format, `spanlens:replay:${name}:${digest.digest('hex').slice(0, 16)}`)
+  const result = await insertIsolated(store, targetOf(letter), rows, `spanlens:replay:${name}:${digest.digest('hex').slice(0, 16)}`)
   letters.rewrite(name, result.dead)
   io.out(`${name}: ${result.inserted} inserted, ${result.dead.length} refused again${result.dead[0] ? ` (${result.dead[0].reason})` : ''}`)
   return result.dead.length

@@ -1,8 +1,8 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import type { DeadRow } from './isolating-insert.js'
-import type { InsertFormat } from './row-format.js'
-import { joinRows, splitLines } from './segment-rows.js'
+import { LEGACY_SPAN_COLUMNS, type RowFormat } from './row-format.js'
+import { joinRows, splitLines, type RowTarget } from './segment-rows.js'
 
 /**
  * Rows ClickHouse refused, kept out of the way with its reason so nothing
@@ -16,7 +16,10 @@ import { joinRows, splitLines } from './segment-rows.js'
  */
 interface DeadLetterMeta {
   segment: string
-  format: InsertFormat
+  /** The table the rows are for and their columns; letters written before tables had neither (spans, the span columns of that time). */
+  table?: string
+  columns?: string[]
+  format: RowFormat
   createdAt: string
   rows: Array<{ project: string; reason: string }>
 }
@@ -43,11 +46,13 @@ export class DeadLetters {
 
   constructor(readonly dir: string) {}
 
-  write(segment: string, format: InsertFormat, dead: readonly DeadRow[]): void {
+  write(segment: string, target: RowTarget, dead: readonly DeadRow[]): void {
     mkdirSync(this.dir, { recursive: true })
     const meta: DeadLetterMeta = {
       segment,
-      format,
+      table: target.table,
+      columns: [...target.columns],
+      format: target.format,
       createdAt: new Date().toISOString(),
       rows: dead.map((d) => ({ project: d.project, reason: d.reason })),
     }
@@ -82,7 +87,7 @@ export class DeadLetters {
     const letter = this.list().find((l) => l.name === name)
     if (!letter) return
     if (dead.length === 0) this.remove(name)
-    else this.write(name, letter.meta.format, dead)
+    else this.write(name, targetOf(letter), dead)
   }
 
   stats(): DeadLetterStats {
@@ -103,6 +108,11 @@ export class DeadLetters {
     this.cached = { mtimeMs, stats }
     return stats
   }
+}
+
+/** Where a letter's rows go and how they read. */
+export function targetOf(letter: DeadLetter): RowTarget {
+  return { table: letter.meta.table ?? 'spans', columns: letter.meta.columns ?? LEGACY_SPAN_COLUMNS, format: letter.meta.format }
 }
 
 function writeDurably(path: string, data: Buffer): void {

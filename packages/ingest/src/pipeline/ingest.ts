@@ -163,7 +163,7 @@ export class IngestPipeline {
     if (!prepared.payload) return result
     const payload = Buffer.from(prepared.payload.buffer, prepared.payload.byteOffset, prepared.payload.byteLength)
     try {
-      await this.spool.append(payload, prepared.rows, project, this.spoolShareBytes)
+      await this.spool.append(payload, prepared.rows, { project, projectMaxBytes: this.spoolShareBytes })
     } finally {
       // Written (or failed): nothing reads the rows' buffer any more.
       this.ctx.pool?.give(payload)

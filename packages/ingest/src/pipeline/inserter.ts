@@ -4,10 +4,9 @@ import type { IngestMetrics } from '../metrics.js'
 import type { Store } from '../store/index.js'
 import type { DeadLetters } from './dead-letter.js'
 import { describeInsertFailure, failureText, type InsertFailure } from './insert-errors.js'
-import { insertIsolated, spanInsertSettings, type IsolatedResult } from './isolating-insert.js'
-import { ROW_COLUMNS } from './row-format.js'
+import { insertIsolated, insertSettings, type IsolatedResult } from './isolating-insert.js'
 import { segmentBody } from './segment-file.js'
-import { readSegmentRows } from './segment-rows.js'
+import { readSegmentRows, rowTargetOf } from './segment-rows.js'
 import type { SealedSegment, Spool } from './spool.js'
 
 export interface InserterOptions {
@@ -36,7 +35,7 @@ export interface InserterHealth {
 }
 
 /**
- * Inserts sealed spool segments into `spans`, one INSERT per segment with the
+ * Inserts sealed spool segments into their tables, one INSERT per segment with the
  * segment name as insert_deduplication_token, and deletes a segment only after
  * ClickHouse confirmed it. A store that is down, busy or misconfigured is
  * retried with backoff for as long as it takes: nothing is dropped. A segment
@@ -126,7 +125,7 @@ export class Inserter {
       metrics.insertRows.inc(outcome.inserted)
       if (outcome.dead.length > 0) {
         // Durable before the segment goes: a crash in between isolates it again into the same letter.
-        this.opts.deadLetters.write(segment.name, segment.format, outcome.dead)
+        this.opts.deadLetters.write(segment.name, rowTargetOf(segment), outcome.dead)
         for (const d of outcome.dead) metrics.deadLetterRows.inc({ project: d.project, reason: d.reason.split(/[ :]/)[0] || 'unknown' })
         log.error(
           { segment: segment.name, rows: outcome.dead.length, inserted: outcome.inserted, reason: outcome.dead[0]?.reason },
@@ -166,17 +165,18 @@ export class Inserter {
   private async insertSegment(segment: SealedSegment): Promise<IsolatedResult> {
     const { store } = this.opts
     const token = `spanlens:${segment.name}`
-    const settings = spanInsertSettings(store, token)
+    const settings = insertSettings(store, token)
+    const { table, columns, format } = segment
     try {
       let rows = segment.rows
       if (segment.layout === 'plain') {
-        // The file is nothing but rows: ClickHouse reads it, JS never holds it.
-        await store.insertFile({ table: 'spans', columns: ROW_COLUMNS, format: segment.format, path: segment.path, settings })
+        // The file is nothing but rows (after its column line): ClickHouse reads it, JS never holds it.
+        await store.insertFile({ table, columns, format, path: segment.path, settings })
       } else {
         // A segment from before plain segments: its records are framed, so join them in memory.
         const parsed = await segmentBody(await readFile(segment.path))
         rows = parsed.rows
-        await store.insertRaw({ table: 'spans', columns: ROW_COLUMNS, format: segment.format, body: [parsed.body], settings })
+        await store.insertRaw({ table, columns, format, body: [parsed.body], settings })
       }
       return { inserted: rows, dead: [] }
     } catch (err) {
@@ -187,8 +187,8 @@ export class Inserter {
         this.unknownAttempts.set(segment.name, attempts)
         if (attempts < UNKNOWN_ATTEMPTS) throw err
       }
-      const { rows, format } = await readSegmentRows(segment.path, segment.layout, segment.format)
-      return insertIsolated(store, rows, format, token, failure)
+      const { rows, ...target } = await readSegmentRows(segment)
+      return insertIsolated(store, target, rows, token, failure)
     }
   }
 }

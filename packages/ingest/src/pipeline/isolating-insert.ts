@@ -1,7 +1,6 @@
 import type { Store } from '../store/index.js'
 import { describeInsertFailure, failureText, type InsertFailure } from './insert-errors.js'
-import { ROW_COLUMNS, type InsertFormat } from './row-format.js'
-import { groupByDays, joinRows, rowProject } from './segment-rows.js'
+import { groupByDays, joinRows, rowProject, type RowTarget } from './segment-rows.js'
 
 /** ClickHouse's default max_partitions_per_insert_block: kept, so one insert never creates more parts than that. */
 const MAX_PARTITIONS_PER_INSERT = 100
@@ -18,11 +17,11 @@ export interface IsolatedResult {
   dead: DeadRow[]
 }
 
-/** Settings of every insert into `spans`, with its deduplication token. */
-export function spanInsertSettings(store: Store, token: string): Record<string, string | number> {
+/** Settings of every insert of spool rows, with its deduplication token. */
+export function insertSettings(store: Store, token: string): Record<string, string | number> {
   return {
     insert_deduplication_token: token,
-    // Without this a deduplicated retry still feeds spans_minute: counts would double.
+    // Without this a deduplicated retry of spans still feeds spans_minute: counts would double.
     deduplicate_blocks_in_dependent_materialized_views: 1,
     // On a cluster, confirm only once the shards have the rows: the spool
     // deletes a segment on this confirmation.
@@ -42,21 +41,21 @@ export function spanInsertSettings(store: Store, token: string): Record<string, 
  */
 export async function insertIsolated(
   store: Store,
+  target: RowTarget,
   rows: readonly Buffer[],
-  format: InsertFormat,
   token: string,
   /** The failure of inserting exactly these rows under `token`, when the caller just saw it. */
   known?: InsertFailure,
 ): Promise<IsolatedResult> {
   const result: IsolatedResult = { inserted: 0, dead: [] }
-  await attempt(store, rows, format, token, known, result)
+  await attempt(store, target, rows, token, known, result)
   return result
 }
 
 async function attempt(
   store: Store,
+  target: RowTarget,
   rows: readonly Buffer[],
-  format: InsertFormat,
   token: string,
   known: InsertFailure | undefined,
   out: IsolatedResult,
@@ -66,7 +65,8 @@ async function attempt(
   let thrown: unknown
   if (!failure) {
     try {
-      await store.insertRaw({ table: 'spans', columns: ROW_COLUMNS, format, body: [joinRows(rows)], settings: spanInsertSettings(store, token) })
+      const { table, columns, format } = target
+      await store.insertRaw({ table, columns, format, body: [joinRows(rows)], settings: insertSettings(store, token) })
       out.inserted += rows.length
       return
     } catch (err) {
@@ -77,19 +77,19 @@ async function attempt(
   // The store's own error, as it came (its type, code and stack): the caller classifies it again.
   if (failure.kind === 'transient' || failure.kind === 'store') throw thrown ?? Object.assign(new Error(failure.message), failure)
   if (failure.kind === 'partitions') {
-    const groups = groupByDays(rows, format, MAX_PARTITIONS_PER_INSERT)
+    const groups = groupByDays(rows, target, MAX_PARTITIONS_PER_INSERT)
     // One day's rows are one partition: a group that cannot shrink is halved instead.
     if (groups.length > 1) {
-      for (let i = 0; i < groups.length; i++) await attempt(store, groups[i] as Buffer[], format, `${token}.d${i}`, undefined, out)
+      for (let i = 0; i < groups.length; i++) await attempt(store, target, groups[i] as Buffer[], `${token}.d${i}`, undefined, out)
       return
     }
   }
   if (rows.length === 1) {
     const row = rows[0] as Buffer
-    out.dead.push({ row, project: rowProject(row, format), reason: failureText(failure) })
+    out.dead.push({ row, project: rowProject(row, target), reason: failureText(failure) })
     return
   }
   const half = Math.ceil(rows.length / 2)
-  await attempt(store, rows.slice(0, half), format, `${token}.0`, undefined, out)
-  await attempt(store, rows.slice(half), format, `${token}.1`, undefined, out)
+  await attempt(store, target, rows.slice(0, half), `${token}.0`, undefined, out)
+  await attempt(store, target, rows.slice(half), `${token}.1`, undefined, out)
 }

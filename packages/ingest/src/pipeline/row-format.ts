@@ -1,4 +1,5 @@
-import { type Codec, type CodecValues, SPAN_INSERT_COLUMN_NAMES, SPAN_INSERT_COLUMNS, type SpanRow } from '../schema/span-columns.js'
+import type { Codec, CodecValues } from '../schema/columns.js'
+import { SPAN_INSERT_COLUMN_NAMES, SPAN_INSERT_COLUMNS, type SpanRow } from '../schema/span-columns.js'
 
 /**
  * How rows sit in the spool and travel to ClickHouse: TabSeparated with an
@@ -11,22 +12,28 @@ import { type Codec, type CodecValues, SPAN_INSERT_COLUMN_NAMES, SPAN_INSERT_COL
  *
  * The format tag is part of every segment's name, so a segment written by an
  * earlier version is replayed in its own format and layout, never misread.
+ * Since `t3` a segment holds the rows of one table, named in the file name
+ * (`<name>.<table>.t3.seg`), and starts with its column list: the file is
+ * TabSeparatedWithNames, so ClickHouse reads the columns the rows were written
+ * with, whatever the table's column table says today.
  */
-export const SPOOL_FORMAT = 't2'
+export const SPOOL_FORMAT = 't3'
 
-/** Every tag a spool segment may carry, and the ClickHouse format of its rows. */
+/** Every tag a spool segment may carry, and the ClickHouse format of its file. */
 export const SEGMENT_FORMATS = {
   /** Before TSV: JSONCompactEachRow (kept so an upgrade replays an old spool). */
   c1: 'JSONCompactEachRow',
   t1: 'TabSeparated',
   t2: 'TabSeparated',
+  t3: 'TabSeparatedWithNames',
 } as const
 
 /**
  * How a segment's records sit on disk. `framed`: each record's header inline
  * before its rows (segment-file.ts), read back into memory for the insert.
- * `plain`: nothing but rows in the segment, so ClickHouse reads the file
- * itself, and the headers in a sidecar index (segment-index.ts).
+ * `plain`: nothing but rows in the segment (after its column line, from `t3`),
+ * so ClickHouse reads the file itself, and the headers in a sidecar index
+ * (segment-index.ts).
  */
 export type SegmentLayout = 'framed' | 'plain'
 
@@ -35,14 +42,25 @@ export function segmentLayout(tag: SegmentTag): SegmentLayout {
 }
 export type SegmentTag = keyof typeof SEGMENT_FORMATS
 export type InsertFormat = (typeof SEGMENT_FORMATS)[SegmentTag]
+/** The format of rows without a column line: what isolated rows and dead letters are inserted as. */
+export type RowFormat = Exclude<InsertFormat, 'TabSeparatedWithNames'>
+
+export const rowFormat = (format: InsertFormat): RowFormat => (format === 'TabSeparatedWithNames' ? 'TabSeparated' : format)
 
 /** A tag this version can read (from a segment's file name). */
 export function isSegmentTag(tag: string): tag is SegmentTag {
   return Object.prototype.hasOwnProperty.call(SEGMENT_FORMATS, tag)
 }
 
-/** The column list of every insert of spool rows: the table's inserted columns, in order. */
-export const ROW_COLUMNS = SPAN_INSERT_COLUMN_NAMES
+/**
+ * The columns of segments written before `t3`, which name none: they hold `spans`
+ * rows in the insert list of that time. If the span column table ever changes,
+ * this becomes the literal list it replaces (span-columns.unit.test.ts keeps its fingerprint).
+ */
+export const LEGACY_SPAN_COLUMNS = SPAN_INSERT_COLUMN_NAMES
+
+/** A `t3` segment's first line: its column names, as TabSeparatedWithNames reads them. */
+export const columnLine = (columns: readonly string[]): Buffer => Buffer.from(`${columns.map(tsvField).join('\t')}\n`)
 
 // TabSeparated escaping (ClickHouse "escaped" text): at the top level of a
 // field only backslash, tab and line breaks need it; inside the quoted
@@ -148,14 +166,15 @@ export function encoderSource(columns: ReadonlyArray<{ name: string; codec: Code
   return `return [\n  ${fields.join(',\n  ')},\n].join('\\t')`
 }
 
-function compileEncoder(columns: ReadonlyArray<{ name: string; codec: Codec }>): (r: SpanRow) => string {
+/** A table's row encoder, compiled once from its column table. */
+export function compileEncoder<R>(columns: ReadonlyArray<{ name: string; codec: Codec }>): (r: R) => string {
   const names = Object.keys(CODECS) as Codec[]
   // Built once at load, from the table above (no input reaches the source); the codecs are its parameters.
   const make = new Function(...names, `return function encodeRow(r) {\n${encoderSource(columns)}\n}`) as (
     ...codecs: Array<(v: never) => string>
-  ) => (r: SpanRow) => string
+  ) => (r: R) => string
   return make(...names.map((n) => CODECS[n]))
 }
 
-/** One TabSeparated line (without the newline) in ROW_COLUMNS order. */
+/** One `spans` TabSeparated line (without the newline), in the column table's order. */
 export const encodeRow: (r: SpanRow) => string = compileEncoder(SPAN_INSERT_COLUMNS)

@@ -2,8 +2,8 @@ import { crc32 } from 'node:zlib'
 import { frame, HEADER_BYTES } from './segment-file.js'
 
 /**
- * Plain spool segments: `<name>.seg` holds nothing but rows, exactly what
- * ClickHouse reads (`INSERT ... FROM INFILE` in embedded mode, a file stream
+ * Plain spool segments: `<name>.seg` holds nothing but rows (after its column
+ * line, from format `t3`), exactly what ClickHouse reads (`INSERT ... FROM INFILE` in embedded mode, a file stream
  * over HTTP in remote mode), and `<name>.idx` beside it holds one entry per
  * acknowledged request:
  *   [u32 payload bytes][u32 crc32(payload)][u32 row count]
@@ -38,9 +38,9 @@ export interface CheckedSegment {
   unindexedRows: number
 }
 
-/** Verifies a plain segment's rows against its index, after a crash. */
-export function checkSegment(data: Buffer, index: Buffer): CheckedSegment {
-  let offset = 0
+/** Verifies a plain segment's rows, from byte `start` (after its column line), against its index, after a crash. */
+export function checkSegment(data: Buffer, index: Buffer, start = 0): CheckedSegment {
+  let offset = start
   let rows = 0
   let entry = 0
   for (; entry + INDEX_ENTRY_BYTES <= index.length; entry += INDEX_ENTRY_BYTES) {

@@ -1,6 +1,15 @@
 import { readFile } from 'node:fs/promises'
-import { ROW_COLUMNS, type InsertFormat, type SegmentLayout } from './row-format.js'
+import { rowFormat, type RowFormat } from './row-format.js'
 import { segmentBody } from './segment-file.js'
+import type { SealedSegment } from './spool.js'
+import { spoolTableNamed } from './tables.js'
+
+/** Where rows without a column line go, and how to read them: a segment's rows, a dead letter's. */
+export interface RowTarget {
+  table: string
+  columns: readonly string[]
+  format: RowFormat
+}
 
 /**
  * A segment's rows one by one, for the rare inserts that cannot take the file
@@ -8,16 +17,17 @@ import { segmentBody } from './segment-file.js'
  * batch ClickHouse refused as data, whose bad rows are isolated. Every row is
  * one line in both spool formats (TSV and JSON escape their line breaks).
  */
-export interface SegmentRows {
-  format: InsertFormat
+export interface SegmentRows extends RowTarget {
   /** Each row without its newline. */
   rows: Buffer[]
 }
 
-export async function readSegmentRows(path: string, layout: SegmentLayout, format: InsertFormat): Promise<SegmentRows> {
-  const data = await readFile(path)
-  const body = layout === 'plain' ? data : (await segmentBody(data)).body
-  return { format, rows: splitLines(body) }
+export const rowTargetOf = (segment: SealedSegment): RowTarget => ({ table: segment.table, columns: segment.columns, format: rowFormat(segment.format) })
+
+export async function readSegmentRows(segment: SealedSegment): Promise<SegmentRows> {
+  const data = await readFile(segment.path)
+  const body = segment.layout === 'plain' ? data.subarray(segment.headerBytes) : (await segmentBody(data)).body
+  return { ...rowTargetOf(segment), rows: splitLines(body) }
 }
 
 export function splitLines(body: Buffer): Buffer[] {
@@ -39,10 +49,6 @@ export function joinRows(rows: readonly Buffer[]): Buffer {
   return Buffer.concat(parts)
 }
 
-// Positions in the insert list, which every segment tag this version reads shares (the inserter inserts them all with ROW_COLUMNS).
-const PROJECT_COLUMN = ROW_COLUMNS.indexOf('project_id')
-const START_TIME_COLUMN = ROW_COLUMNS.indexOf('start_time')
-
 function tsvField(row: Buffer, index: number): string {
   let start = 0
   for (let i = 0; i < index; i++) {
@@ -63,17 +69,17 @@ function jsonField(row: Buffer, index: number): string {
   }
 }
 
-const field = (row: Buffer, format: InsertFormat, index: number): string =>
-  format === 'TabSeparated' ? tsvField(row, index) : jsonField(row, index)
+const field = (row: Buffer, format: RowFormat, index: number): string =>
+  index < 0 ? '' : format === 'TabSeparated' ? tsvField(row, index) : jsonField(row, index)
 
 /** The project a row belongs to (project ids need no TSV escaping: [A-Za-z0-9_.-]). */
-export function rowProject(row: Buffer, format: InsertFormat): string {
-  return field(row, format, PROJECT_COLUMN)
+export function rowProject(row: Buffer, target: RowTarget): string {
+  return field(row, target.format, target.columns.indexOf('project_id'))
 }
 
-/** The day (since the epoch) of a row's start time: its `spans` partition. -1 when unreadable. */
-function rowDay(row: Buffer, format: InsertFormat): number {
-  const seconds = Number.parseInt(field(row, format, START_TIME_COLUMN), 10)
+/** The day (since the epoch) of a row's partition time (its table's day column). -1 when unreadable. */
+function rowDay(row: Buffer, target: RowTarget, dayIndex: number): number {
+  const seconds = Number.parseInt(field(row, target.format, dayIndex), 10)
   return Number.isFinite(seconds) ? Math.floor(seconds / 86_400) : -1
 }
 
@@ -82,10 +88,12 @@ function rowDay(row: Buffer, format: InsertFormat): number {
  * deterministic order (by day), so a replay after a crash forms the same groups
  * and their deduplication tokens make the groups inserted before it no-ops.
  */
-export function groupByDays(rows: readonly Buffer[], format: InsertFormat, maxDays: number): Buffer[][] {
+export function groupByDays(rows: readonly Buffer[], target: RowTarget, maxDays: number): Buffer[][] {
+  const table = spoolTableNamed(target.table)
+  const dayIndex = table ? target.columns.indexOf(table.dayColumn) : -1
   const byDay = new Map<number, Buffer[]>()
   for (const row of rows) {
-    const day = rowDay(row, format)
+    const day = rowDay(row, target, dayIndex)
     let list = byDay.get(day)
     if (!list) byDay.set(day, (list = []))
     list.push(row)

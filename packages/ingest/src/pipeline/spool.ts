@@ -2,10 +2,11 @@ import fs, { constants, existsSync, mkdirSync, readdirSync, readFileSync, statSy
 import { open, unlink, type FileHandle } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { errors } from '../errors.js'
-import { isSegmentTag, SPOOL_FORMAT, SEGMENT_FORMATS, segmentLayout, type InsertFormat, type SegmentLayout, type SegmentTag } from './row-format.js'
+import { isSegmentTag, LEGACY_SPAN_COLUMNS, SPOOL_FORMAT, SEGMENT_FORMATS, segmentLayout, type InsertFormat, type SegmentLayout, type SegmentTag } from './row-format.js'
 import { parseSegment } from './segment-file.js'
 import { checkSegment, entryRows, INDEX_ENTRY_BYTES, indexEntry } from './segment-index.js'
 import { lockSpoolDir, type SpoolLock } from './spool-lock.js'
+import { SPANS, spoolTableNamed, type SpoolTable } from './tables.js'
 
 export interface SpoolOptions {
   dir: string
@@ -40,7 +41,13 @@ export interface SealedSegment {
   bytes: number
   rows: number
   createdAt: number
-  /** The ClickHouse format of its rows, from the tag in its name. */
+  /** The table its rows go to, from its name (`spans` before format `t3`). */
+  table: string
+  /** The columns its rows hold, in order: its first line from format `t3`, the span columns of that time before. */
+  columns: readonly string[]
+  /** Bytes before the first row (the column line); 0 before `t3`. */
+  headerBytes: number
+  /** The ClickHouse format of the file, from the tag in its name. */
   format: InsertFormat
   /** `plain`: the file is nothing but rows, and `indexPath` holds the record headers. */
   layout: SegmentLayout
@@ -54,18 +61,36 @@ interface Pending {
   reject: (err: Error) => void
 }
 
+/** One table's rows of one request: what a request appends, for each table it writes. */
+export interface SpoolBatch {
+  table: SpoolTable
+  payload: Buffer
+  rows: number
+}
+
+export interface AppendOptions {
+  /** The table of the rows; `spans` when not given. */
+  table?: SpoolTable
+  /** Whose rows: counted against `projectMaxBytes` until ClickHouse confirms them. */
+  project?: string
+  projectMaxBytes?: number
+}
+
 const indexPathOf = (segmentPath: string) => segmentPath.replace(/\.seg$/, '.idx')
+/** `<time>-<pid>-<seq>.<table>.t3.seg`; earlier formats have no table part (they hold spans). */
+const SEGMENT_NAME = /(?:\.([a-z_][a-z0-9_]*))?\.([a-z0-9]+)\.seg$/
 
 const SYNC_INTERVAL_MS = 200
 
 /**
  * Append-only spool. A request is acknowledged only once its record is written
  * (and, with fsync=always, fsynced: concurrent requests share one fsync, the
- * group commit). Each segment becomes exactly one insert, whose deduplication
- * token is the segment name, so a replay after a crash cannot duplicate rows.
+ * group commit). Each segment holds one table's rows and becomes exactly one
+ * insert, whose deduplication token is the segment name, so a replay after a
+ * crash cannot duplicate rows. One segment is open per table at a time.
  */
 export class Spool {
-  private active: ActiveSegment | undefined
+  private readonly active = new Map<string, ActiveSegment>()
   private seq = 0
   private bytesOnDisk = 0
   private readonly sealedOnDisk = new Map<string, SealedSegment>()
@@ -89,13 +114,15 @@ export class Spool {
     const found: SealedSegment[] = []
     for (const name of readdirSync(this.opts.dir).filter((f) => f.endsWith('.seg')).sort()) {
       const path = join(this.opts.dir, name)
-      const tag = /\.([a-z0-9]+)\.seg$/.exec(name)?.[1] ?? ''
-      if (!isSegmentTag(tag)) {
-        // Written in a format this version does not know: keep it, never misread it.
+      const [, table, tag = ''] = SEGMENT_NAME.exec(name) ?? []
+      // Written in a format this version does not know, or for a table it does not
+      // write (a newer version's): keep it, never misread it.
+      const known = isSegmentTag(tag) && (tag === 't3' ? table !== undefined && spoolTableNamed(table) !== undefined : table === undefined)
+      if (!known) {
         this.moveToDead(path, indexPathOf(path))
         continue
       }
-      const seg = this.recoverSegment(name, path, tag)
+      const seg = this.recoverSegment(name, path, tag, table ?? SPANS.name)
       if (!seg) continue
       this.sealedOnDisk.set(name, seg)
       this.bytesOnDisk += seg.bytes
@@ -106,21 +133,34 @@ export class Spool {
       if (!existsSync(join(this.opts.dir, name.replace(/\.idx$/, '.seg')))) unlinkSync(join(this.opts.dir, name))
     }
     if (this.opts.fsync === 'interval') {
-      this.syncTimer = setInterval(() => void this.active?.sync().catch(() => undefined), SYNC_INTERVAL_MS)
+      this.syncTimer = setInterval(() => {
+        for (const segment of this.active.values()) void segment.sync().catch(() => undefined)
+      }, SYNC_INTERVAL_MS)
       this.syncTimer.unref()
     }
     return found
   }
 
   /** Checks a segment left by an earlier run, cuts off a torn last write; undefined when no row is left. */
-  private recoverSegment(name: string, path: string, tag: SegmentTag): SealedSegment | undefined {
+  private recoverSegment(name: string, path: string, tag: SegmentTag, table: string): SealedSegment | undefined {
     const format = SEGMENT_FORMATS[tag]
     const layout = segmentLayout(tag)
     const data = readFileSync(path)
     let rows: number
     let bytes: number
     let indexPath: string | undefined
-    if (layout === 'framed') {
+    let columns: readonly string[] = LEGACY_SPAN_COLUMNS
+    let headerBytes = 0
+    if (tag === 't3') {
+      // The column line is written before any record: without all of it, no row was acknowledged.
+      headerBytes = data.indexOf(0x0a) + 1
+      columns = headerBytes > 0 ? data.subarray(0, headerBytes - 1).toString('utf8').split('\t') : []
+    }
+    if (tag === 't3' && headerBytes === 0) {
+      rows = 0
+      bytes = 0
+      indexPath = indexPathOf(path)
+    } else if (layout === 'framed') {
       const parsed = parseSegment(data)
       if (parsed.torn) truncateSync(path, parsed.validBytes)
       rows = parsed.rows
@@ -128,7 +168,7 @@ export class Spool {
     } else {
       indexPath = indexPathOf(path)
       const index = existsSync(indexPath) ? readFileSync(indexPath) : Buffer.alloc(0)
-      const checked = checkSegment(data, index)
+      const checked = checkSegment(data, index, headerBytes)
       if (checked.validBytes !== data.length) truncateSync(path, checked.validBytes)
       if (checked.validIndexBytes !== index.length) truncateSync(indexPath, checked.validIndexBytes)
       if (checked.unindexedRows > 0) this.opts.onRecoveryNote?.(`${name}: ${checked.unindexedRows} rows past the end of its index kept`)
@@ -140,7 +180,7 @@ export class Spool {
       if (indexPath && existsSync(indexPath)) unlinkSync(indexPath)
       return undefined
     }
-    return { name, path, bytes, rows, createdAt: statSync(path).mtimeMs, format, layout, indexPath }
+    return { name, path, bytes, rows, createdAt: statSync(path).mtimeMs, table, columns, headerBytes, format, layout, indexPath }
   }
 
   private moveToDead(path: string, indexPath: string | undefined): void {
@@ -154,12 +194,13 @@ export class Spool {
   }
 
   get segments(): number {
-    return this.sealedOnDisk.size + (this.active ? 1 : 0)
+    return this.sealedOnDisk.size + this.active.size
   }
 
   /** Age of the oldest data not yet confirmed by ClickHouse, in ms (0 when empty). */
   oldestAgeMs(now = Date.now()): number {
-    let oldest = this.active?.createdAt ?? Number.POSITIVE_INFINITY
+    let oldest = Number.POSITIVE_INFINITY
+    for (const s of this.active.values()) oldest = Math.min(oldest, s.createdAt)
     for (const s of this.sealedOnDisk.values()) oldest = Math.min(oldest, s.createdAt)
     return Number.isFinite(oldest) ? now - oldest : 0
   }
@@ -178,17 +219,38 @@ export class Spool {
    * Resolves once the rows are durable per the fsync policy; throws SPOOL_FULL
    * over quota, or over `projectMaxBytes` of the project's own unconfirmed rows.
    */
-  async append(payload: Buffer, rows: number, project?: string, projectMaxBytes = Number.POSITIVE_INFINITY): Promise<void> {
+  append(payload: Buffer, rows: number, options: AppendOptions = {}): Promise<void> {
+    return this.appendAll([{ table: options.table ?? SPANS, payload, rows }], options.project, options.projectMaxBytes)
+  }
+
+  /**
+   * One request's rows for several tables, each to its table's open segment:
+   * resolves once all are durable. The quota is checked for all of them at
+   * once, so a full spool refuses the request before anything is written. If one
+   * write fails the request is refused (its exporter retries) and the rows
+   * written for the other tables stay: the tables this serves collapse a
+   * re-sent row (ReplacingMergeTree keys), as `spans` collapses a re-sent span.
+   */
+  async appendAll(batches: readonly SpoolBatch[], project?: string, projectMaxBytes = Number.POSITIVE_INFINITY): Promise<void> {
     if (this.closed) throw errors.SHUTTING_DOWN()
-    const size = payload.length + INDEX_ENTRY_BYTES
+    let size = 0
+    for (const b of batches) size += b.payload.length + INDEX_ENTRY_BYTES
     if (this.bytesOnDisk + size > this.opts.maxBytes) {
       this.lastRefusedAt = Date.now()
       throw errors.SPOOL_FULL('server')
     }
     if (project !== undefined && this.bytesOf(project) + size > projectMaxBytes) throw errors.SPOOL_FULL('project')
-    const segment = this.activeSegment()
+    if (batches.length === 1) return this.write(batches[0] as SpoolBatch, project)
+    const results = await Promise.allSettled(batches.map((b) => this.write(b, project)))
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed) throw failed.reason
+  }
+
+  private async write(batch: SpoolBatch, project: string | undefined): Promise<void> {
+    const size = batch.payload.length + INDEX_ENTRY_BYTES
+    const segment = this.activeSegment(batch.table)
     this.bytesOnDisk += size
-    const done = segment.append(payload, indexEntry(payload, rows), size, rows)
+    const done = segment.append(batch.payload, indexEntry(batch.payload, batch.rows), size, batch.rows)
     if (segment.rows >= this.opts.segmentMaxRows || segment.bytes >= this.opts.segmentMaxBytes) void this.seal(segment)
     try {
       await done
@@ -202,15 +264,17 @@ export class Spool {
     }
   }
 
-  private activeSegment(): ActiveSegment {
-    if (this.active) return this.active
-    const name = `${Date.now().toString().padStart(14, '0')}-${process.pid}-${String(this.seq++).padStart(6, '0')}.${SPOOL_FORMAT}.seg`
-    const segment = new ActiveSegment(join(this.opts.dir, name), name, this.opts.fsync === 'always')
+  private activeSegment(table: SpoolTable): ActiveSegment {
+    const open = this.active.get(table.name)
+    if (open) return open
+    const name = `${Date.now().toString().padStart(14, '0')}-${process.pid}-${String(this.seq++).padStart(6, '0')}.${table.name}.${SPOOL_FORMAT}.seg`
+    const segment = new ActiveSegment(join(this.opts.dir, name), name, table, this.opts.fsync === 'always')
+    this.bytesOnDisk += segment.bytes
     segment.timer = setTimeout(() => {
       if (this.opts.holdOnAge?.()) segment.overdue = true
       else void this.seal(segment)
     }, this.opts.segmentMaxAgeMs)
-    this.active = segment
+    this.active.set(table.name, segment)
     return segment
   }
 
@@ -218,7 +282,7 @@ export class Spool {
     if (segment.handedOver) return segment.handedOver
     segment.sealed = true
     clearTimeout(segment.timer)
-    if (this.active === segment) this.active = undefined
+    if (this.active.get(segment.table.name) === segment) this.active.delete(segment.table.name)
     segment.handedOver = segment
       .close()
       .then(() => {
@@ -229,6 +293,9 @@ export class Spool {
           bytes: segment.bytes,
           rows: segment.rows,
           createdAt: segment.createdAt,
+          table: segment.table.name,
+          columns: segment.table.columns,
+          headerBytes: segment.table.header.length,
           format: SEGMENT_FORMATS[SPOOL_FORMAT],
           layout: 'plain',
           indexPath: segment.indexPath,
@@ -251,21 +318,21 @@ export class Spool {
   /** A segment whose failed write could not be cut back: checked like after a crash, then handed over. */
   private sealBroken(segment: ActiveSegment): void {
     this.bytesOnDisk -= segment.bytes
-    const sealed = this.recoverSegment(segment.name, segment.path, SPOOL_FORMAT)
+    const sealed = this.recoverSegment(segment.name, segment.path, SPOOL_FORMAT, segment.table.name)
     if (!sealed) return
     this.bytesOnDisk += sealed.bytes
     this.sealedOnDisk.set(sealed.name, sealed)
     this.opts.onSealed(sealed)
   }
 
-  /** Seals the active segment if it outlived its age while held open. */
+  /** Seals each open segment that outlived its age while held open. */
   sealIfOverdue(): void {
-    if (this.active?.overdue) void this.seal(this.active)
+    for (const segment of [...this.active.values()]) if (segment.overdue) void this.seal(segment)
   }
 
-  /** Seals the active segment now; resolves once it and every segment being sealed are handed to the inserter. */
+  /** Seals the open segments now; resolves once they and every segment being sealed are handed to the inserter. */
   async sealActive(): Promise<void> {
-    if (this.active) void this.seal(this.active)
+    for (const segment of [...this.active.values()]) void this.seal(segment)
     await Promise.all([...this.sealing])
   }
 
@@ -307,7 +374,8 @@ export class Spool {
 
 class ActiveSegment {
   rows = 0
-  bytes = 0
+  /** Bytes of the segment and its index, its column line included. */
+  bytes: number
   readonly createdAt = Date.now()
   sealed = false
   /** Past its age but held open while the inserter was busy. */
@@ -330,6 +398,7 @@ class ActiveSegment {
   constructor(
     readonly path: string,
     readonly name: string,
+    readonly table: SpoolTable,
     private readonly syncEachWrite: boolean,
   ) {
     // fsync=always: an O_DSYNC file makes each group commit's writev durable when it
@@ -338,7 +407,22 @@ class ActiveSegment {
     // so a second trip costs as much as the first (bench/README.md, "the spool's group
     // commit in one system call").
     this.dsync = syncEachWrite && constants.O_DSYNC !== undefined
-    this.handle = open(path, this.dsync ? constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_DSYNC : 'a')
+    // The column line goes first, before any record is queued: every append waits for the handle.
+    // It is made durable with the first record (its O_DSYNC write or fsync covers the file).
+    const header = table.header
+    this.bytes = header.length
+    this.handle = open(path, this.dsync ? constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_DSYNC : 'a').then(async (fh) => {
+      try {
+        await writeAll(fh, [header])
+      } catch (err) {
+        // A segment whose column line failed takes no records (Spool.write seals it; recovery drops it).
+        this.broken = true
+        await fh.close().catch(() => undefined)
+        throw err
+      }
+      this.dataBytes = header.length
+      return fh
+    })
     this.indexPath = indexPathOf(path)
     this.index = open(this.indexPath, 'a')
     // Surface open errors through the first append, not as an unhandled rejection.

@@ -1,4 +1,5 @@
 import { SPAN_KINDS } from '@spanlens/query/span-kinds'
+import { type ComputedColumn, col, LC, MAP, oneOf, type RowOf } from './columns.js'
 
 /**
  * The `spans` table, column by column, in the order of the insert list: the one
@@ -7,59 +8,9 @@ import { SPAN_KINDS } from '@spanlens/query/span-kinds'
  * (clickhouse/001_spans.sql, 005_refusal.sql) create it; span-columns.test.ts
  * compares this table with `system.columns` after they ran.
  *
- * The spool's segments hold rows in this order (format tag `t2`): adding,
- * removing or moving an inserted column needs a new tag in row-format.ts.
+ * A spool segment records the column list it was written with (row-format.ts),
+ * so a segment left by an earlier version is inserted with its own columns.
  */
-
-/** How a value is written into its TabSeparated field, and which JavaScript value it takes. */
-export interface CodecValues {
-  /** Written as is: lower-case hex ids, decimal seconds and fixed words that decode and normalize produce. */
-  verbatim: string
-  /** Any string: backslash, tab, line breaks and NUL escaped. */
-  text: string
-  /** Float64; a non-finite value is written as 0. */
-  float: number
-  /** Nullable(Float64); null and non-finite values are NULL. */
-  nullableFloat: number | null
-  uint: number
-  /** An Array literal of quoted, escaped strings. */
-  stringArray: string[]
-  /** A Map literal of quoted, escaped strings. */
-  stringMap: Record<string, string>
-  /** A Map literal shared by every row of one resource, encoded once per object. */
-  sharedStringMap: Readonly<Record<string, string>>
-  mapArray: Array<Record<string, string>>
-  floatArray: number[]
-}
-export type Codec = keyof CodecValues
-
-/** A column the insert writes. */
-export interface InsertedColumn<N extends string = string, C extends Codec = Codec, V extends string = string> {
-  readonly name: N
-  /** The ClickHouse type as `system.columns` spells it. */
-  readonly type: string
-  readonly codec: C
-  /** For a verbatim column holding one of a fixed set of words: the set. */
-  readonly values?: readonly V[]
-}
-
-/** A column ClickHouse fills itself, so it is not in the insert list. */
-export interface ComputedColumn {
-  readonly name: string
-  readonly type: string
-  readonly filled: 'materialized' | 'default'
-}
-
-const col = <const N extends string, const C extends Codec>(name: N, type: string, codec: C): InsertedColumn<N, C> => ({ name, type, codec })
-const oneOf = <const N extends string, const V extends string>(name: N, type: string, values: readonly V[]): InsertedColumn<N, 'verbatim', V> => ({
-  name,
-  type,
-  codec: 'verbatim',
-  values,
-})
-
-const LC = 'LowCardinality(String)'
-const MAP = 'Map(LowCardinality(String), String)'
 
 /** What `status_code` holds, indexed by OTLP's status code (0 unset, 1 ok, 2 error). */
 export const STATUS_CODES = ['unset', 'ok', 'error'] as const
@@ -120,12 +71,8 @@ export const SPAN_COMPUTED_COLUMNS: readonly ComputedColumn[] = [
   { name: 'refusal', type: 'UInt8', filled: 'materialized' },
 ]
 
-type Inserted = (typeof SPAN_INSERT_COLUMNS)[number]
-
 /** One row of `spans` as inserted, one field per inserted column. */
-export type SpanRow = {
-  -readonly [C in Inserted as C['name']]: C extends InsertedColumn<string, 'verbatim', infer V> ? V : CodecValues[C['codec']]
-}
+export type SpanRow = RowOf<typeof SPAN_INSERT_COLUMNS>
 
-/** The inserted columns' names, in order: the column list of every insert of spool rows. */
+/** The inserted columns' names, in order. */
 export const SPAN_INSERT_COLUMN_NAMES: ReadonlyArray<keyof SpanRow> = SPAN_INSERT_COLUMNS.map((c) => c.name)

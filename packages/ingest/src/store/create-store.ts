@@ -14,8 +14,8 @@ import { lowerForeignThreadPriority } from './thread-priority.js'
 export interface RawInsert {
   table: string
   columns: readonly string[]
-  /** A text row format (chdb's raw insert takes text formats only). */
-  format: 'TabSeparated' | 'JSONCompactEachRow' | 'JSONEachRow'
+  /** A text row format (chdb's raw insert takes text formats only); WithNames: the first line names `columns`. */
+  format: 'TabSeparated' | 'TabSeparatedWithNames' | 'JSONCompactEachRow' | 'JSONEachRow'
   /** The payload, already in `format`. */
   body: Buffer[]
   settings?: Record<string, string | number | boolean>
