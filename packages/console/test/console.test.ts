@@ -183,6 +183,9 @@ describe('console served by the Spanlens server', () => {
     await poll(() => page.locator('.verdict').textContent()).toContain('Drift detected')
     const latency = page.locator('[data-signal="latency"]')
     expect(await latency.textContent()).toContain('drifted')
+    // The badge and the row it comes from agree; the other rows say they only support it.
+    expect(await latency.locator('tr.decisive').textContent()).toMatch(/decides.*over/)
+    expect(await latency.locator('tr:not(.decisive)').filter({ hasText: 'decides' }).count()).toBe(0)
     expect(await latency.locator('svg rect').count()).toBeGreaterThan(2)
     await shot('05-drift')
   })

@@ -30,12 +30,23 @@ beforeAll(async () => {
     // NaN and negative inputs: NaN dropped, negatives kept
     ...num('nan', 'ref', [-3, -2, -1, Number.NaN, 0, 1, 2, 3]),
     ...num('nan', 'cur', [-3, -2, -1, 0, 1, 2, 3, Number.NaN]),
-    // scipy.stats.chisquare([16, 18, 16, 14, 12, 12]) -> statistic 2.0, pvalue 0.84914503608460956
+    // scipy.stats.chi2_contingency([[10]*6, [16, 18, 16, 14, 12, 12]]) -> statistic 0.8172004762913849, pvalue 0.9759232943251624, dof 5
     ...cat('chi1', 'ref', { a: 10, b: 10, c: 10, d: 10, e: 10, f: 10 }),
     ...cat('chi1', 'cur', { a: 16, b: 18, c: 16, d: 14, e: 12, f: 12 }),
-    // chisquare([16, 18, 16, 14, 12, 12], f_exp=[16, 16, 16, 16, 16, 8]) -> 3.5, pvalue 0.62338762774958223
+    // chi2_contingency([[16, 16, 16, 16, 16, 8], [16, 18, 16, 14, 12, 12]]) -> 1.6224089635854342, pvalue 0.8985262394026607
     ...cat('chi2', 'ref', { a: 16, b: 16, c: 16, d: 16, e: 16, f: 8 }),
     ...cat('chi2', 'cur', { a: 16, b: 18, c: 16, d: 14, e: 12, f: 12 }),
+    // One span of a model new in the current set: chi2_contingency([[20, 20, 0], [20, 19, 1]]) -> 1.0256410256410255,
+    // pvalue 0.5988042596485019 (a goodness-of-fit test with the new share floored at 1e-4 said chi2 ~ 2400, p ~ 0)
+    ...cat('newcat', 'ref', { a: 20, b: 20 }),
+    ...cat('newcat', 'cur', { a: 20, b: 19, c: 1 }),
+    // 2 x 2, large counts: chi2_contingency([[60, 40], [40, 60]]) (Yates) -> 7.22, pvalue 0.007209570764742524
+    ...cat('yates', 'ref', { a: 60, b: 40 }),
+    ...cat('yates', 'cur', { a: 40, b: 60 }),
+    // 2 x 2, an expected count under 5: scipy.stats.fisher_exact([[8, 2], [1, 5]]) -> pvalue 0.034965034965034975
+    // (chi2_contingency's Yates p-value would be 0.0510)
+    ...cat('fisher', 'ref', { a: 8, b: 2 }),
+    ...cat('fisher', 'cur', { a: 1, b: 5 }),
     // scipy.spatial.distance.jensenshannon([1.0, 0.0], [0.5, 0.5]) -> 0.46450140402245893
     ...cat('js1', 'ref', { a: 10 }),
     ...cat('js1', 'cur', { a: 5, b: 5 }),
@@ -102,17 +113,29 @@ describe('numeric drift matches scipy reference values', () => {
 })
 
 describe('categorical drift matches scipy reference values', () => {
-  it('chi-squared goodness of fit against reference shares (chisquare, uniform expected)', async () => {
-    const s = await run('chi1', 'finish_reason')
-    expect(stat(s, 'chi2')?.value).toBeCloseTo(2.0, 10)
-    expect(stat(s, 'chi2')?.pValue).toBeCloseTo(0.84914503608460956, 9)
-    expect(s?.drifted).toBe(false)
+  it.each([
+    ['chi1', 0.8172004762913849, 0.9759232943251624, 'chi2_contingency'],
+    ['chi2', 1.6224089635854342, 0.8985262394026607, 'chi2_contingency'],
+    ['newcat', 1.0256410256410255, 0.5988042596485019, 'chi2_contingency'],
+    ['yates', 7.22, 0.007209570764742524, 'chi2_contingency_yates'],
+  ])('chi-squared test of homogeneity of the two samples (%s, scipy chi2_contingency)', async (project, statistic, p, method) => {
+    const s = stat(await run(project, 'finish_reason'), 'chi2')
+    expect(s?.value).toBeCloseTo(statistic, 10)
+    expect(s?.pValue).toBeCloseTo(p, 12)
+    expect(s?.pValueMethod).toBe(method)
   })
 
-  it('chi-squared with unequal expected shares (chisquare f_exp)', async () => {
-    const s = await run('chi2', 'finish_reason')
-    expect(stat(s, 'chi2')?.value).toBeCloseTo(3.5, 10)
-    expect(stat(s, 'chi2')?.pValue).toBeCloseTo(0.62338762774958223, 9)
+  it('a category new in the current set is not drift by itself', async () => {
+    const s = await run('newcat', 'finish_reason')
+    expect(s?.method).toBe('chi2')
+    expect(s?.drifted).toBe(false)
+    expect(s?.detail?.minExpected).toBeCloseTo(0.5, 12)
+  })
+
+  it("a 2 x 2 table with an expected count under 5 gets Fisher's exact test (scipy fisher_exact)", async () => {
+    const s = stat(await run('fisher', 'finish_reason'), 'chi2')
+    expect(s?.pValueMethod).toBe('fisher_exact')
+    expect(s?.pValue).toBeCloseTo(0.034965034965034975, 12)
   })
 
   it('Jensen-Shannon distance in natural log (scipy jensenshannon)', async () => {

@@ -1,9 +1,9 @@
 import { type ClickHouseClient, ParamBag, num, selectOne } from '../db.js'
-import { chiSquaredSf } from '../stats/distributions.js'
+import { chiSquaredSf, fisherExactTwoSided } from '../stats/distributions.js'
 import { PSI_EPSILON } from './numeric.js'
 import { type DriftSets, sourceQuery } from './sets.js'
 import type { SignalSpec } from './signals.js'
-import type { CategoricalMethod, DriftStatistic, DriftThresholds, SignalDrift } from './types.js'
+import { decide, type CategoricalMethod, type DriftStatistic, type DriftThresholds, type SignalDrift } from './types.js'
 
 /** Categories beyond this many (by total count) are folded into one "(other)" category. */
 const MAX_CATEGORIES = 500
@@ -17,16 +17,26 @@ interface DistributionRow {
   n_cur: number
   k: number
   chi2: number
+  chi2_yates: number
+  min_expected: number
+  cells: Array<[number, number]>
   js: number
   psi: number
   top: Array<[string, number, number]>
 }
 
+/** Expected counts below this make the χ² approximation poor (Cochran's rule). */
+const SMALL_EXPECTED = 5
+
 /**
- * One pass over (category, side) counts, then in SQL: χ² goodness of fit of the
- * current counts against the reference shares (E_i = p_ref,i · n_cur, zero shares
- * floored at 1e-4), Jensen–Shannon distance with natural log (range [0, √ln2 ≈ 0.8326],
- * Evidently's base), and PSI over the categories.
+ * One pass over (category, side) counts, then in SQL: the χ² test of homogeneity
+ * of the 2 × k contingency table (reference and current counts per category,
+ * E = row total · column total / N, as scipy.stats.chi2_contingency; with Yates'
+ * correction too, which scipy applies at one degree of freedom), the smallest
+ * expected count, Jensen–Shannon distance with natural log (range [0, √ln2 ≈ 0.8326],
+ * Evidently's base), and PSI over the categories (zero shares floored at 1e-4).
+ * A category seen on one side only is one more column, not a share of 1e-4: one
+ * span of a new model among 40 is not evidence of drift.
  */
 async function distribution(client: ClickHouseClient, keyedSource: string, params: Record<string, unknown>): Promise<DistributionRow> {
   const eps = PSI_EPSILON
@@ -40,7 +50,12 @@ async function distribution(client: ClickHouseClient, keyedSource: string, param
          GROUP BY cat)),
      totals AS (SELECT sum(r) AS nr, sum(c) AS nc FROM counts)
      SELECT any(nr) AS n_ref, any(nc) AS n_cur, count() AS k,
-       sum(pow(c - if(r = 0, ${eps}, r / nr) * nc, 2) / (if(r = 0, ${eps}, r / nr) * nc)) AS chi2,
+       sum(pow(r - nr * (r + c) / (nr + nc), 2) / (nr * (r + c) / (nr + nc))
+         + pow(c - nc * (r + c) / (nr + nc), 2) / (nc * (r + c) / (nr + nc))) AS chi2,
+       sum(pow(greatest(0, abs(r - nr * (r + c) / (nr + nc)) - 0.5), 2) / (nr * (r + c) / (nr + nc))
+         + pow(greatest(0, abs(c - nc * (r + c) / (nr + nc)) - 0.5), 2) / (nc * (r + c) / (nr + nc))) AS chi2_yates,
+       min(least(nr, nc) * (r + c) / (nr + nc)) AS min_expected,
+       if(count() = 2, groupArray((r, c)), []) AS cells,
        sqrt(greatest(0,
          0.5 * sumIf((r / nr) * ln((r / nr) / ((r / nr + c / nc) / 2)), r > 0)
        + 0.5 * sumIf((c / nc) * ln((c / nc) / ((r / nr + c / nc) / 2)), c > 0))) AS js,
@@ -49,6 +64,22 @@ async function distribution(client: ClickHouseClient, keyedSource: string, param
      FROM counts, totals`,
     params,
   )
+}
+
+/**
+ * The χ² test of homogeneity, decided as scipy.stats.chi2_contingency would, except
+ * that a 2 × 2 table with an expected count below 5 gets Fisher's exact test. A larger
+ * table with small expected counts keeps the asymptotic p-value (detail.minExpected says so).
+ */
+function homogeneity(row: DistributionRow, k: number): { statistic: number; p: number; method: string } {
+  if (k < 2) return { statistic: 0, p: 1, method: 'chi2_contingency' }
+  if (k > 2) return { statistic: num(row.chi2), p: chiSquaredSf(num(row.chi2), k - 1), method: 'chi2_contingency' }
+  const yates = num(row.chi2_yates)
+  const [first, second] = row.cells.map(([r, c]) => [num(r), num(c)] as const)
+  if (num(row.min_expected) < SMALL_EXPECTED && first && second) {
+    return { statistic: yates, p: fisherExactTwoSided(first[0], second[0], first[1], second[1]), method: 'fisher_exact' }
+  }
+  return { statistic: yates, p: chiSquaredSf(yates, 1), method: 'chi2_contingency_yates' }
 }
 
 export async function categoricalDrift(
@@ -67,12 +98,11 @@ export async function categoricalDrift(
   if (!(nRef >= opts.minSamples && nCur >= opts.minSamples)) return { ...base, status: 'not_enough_data' }
   const t = opts.thresholds
   const k = num(row.k)
-  const chi2 = num(row.chi2)
-  const p = k > 1 ? chiSquaredSf(chi2, k - 1) : 1
+  const chi = homogeneity(row, k)
   const js = num(row.js)
   const psi = num(row.psi)
-  const stats: DriftStatistic[] = [
-    { name: 'chi2', value: k > 1 ? chi2 : 0, pValue: p, threshold: t.chi2PValue, drifted: p < t.chi2PValue },
+  const stats: Array<Omit<DriftStatistic, 'role'>> = [
+    { name: 'chi2', value: chi.statistic, pValue: chi.p, pValueMethod: chi.method, threshold: t.chi2PValue, drifted: chi.p < t.chi2PValue },
     { name: 'js', value: js, pValue: null, threshold: t.jsDistance, drifted: js >= t.jsDistance },
     { name: 'psi', value: psi, pValue: null, threshold: t.psiModerate, drifted: psi >= t.psiModerate },
   ]
@@ -80,11 +110,11 @@ export async function categoricalDrift(
   return {
     ...base,
     method,
-    drifted: stats.find((s) => s.name === method)?.drifted ?? null,
-    statistics: stats,
+    ...decide(stats, method),
     psiLevel: psi >= t.psiMajor ? 'major' : psi >= t.psiModerate ? 'moderate' : 'none',
     detail: {
       categories: k,
+      minExpected: num(row.min_expected),
       top: (row.top ?? []).map(([category, ref, cur]) => ({ category, referenceShare: num(ref), currentShare: num(cur) })),
     },
   }
@@ -125,8 +155,7 @@ export async function textDrift(
   return {
     ...base,
     method: 'js',
-    drifted: js >= t,
-    statistics: [{ name: 'js', value: js, pValue: null, threshold: t, drifted: js >= t }],
+    ...decide([{ name: 'js', value: js, pValue: null, threshold: t, drifted: js >= t }], 'js'),
     detail: { buckets: TEXT_BUCKETS, referenceTokens: num(row.n_ref), currentTokens: num(row.n_cur) },
   }
 }

@@ -1,7 +1,7 @@
 import { type ClickHouseClient, ParamBag, num, selectOne } from '../db.js'
 import { type DriftSets, sourceQuery } from './sets.js'
 import type { SignalSpec } from './signals.js'
-import type { DriftThresholds, SignalDrift } from './types.js'
+import { decide, type DriftThresholds, type SignalDrift } from './types.js'
 
 /**
  * Centroid distance (Phoenix's embedding drift): the element-wise mean embedding of
@@ -35,11 +35,13 @@ export async function embeddingDrift(
   return {
     ...base,
     method: th === null ? null : 'centroid_cosine',
-    drifted: th === null ? null : cos >= th,
-    statistics: [
-      { name: 'centroid_l2', value: num(row.l2), pValue: null, threshold: null, drifted: null },
-      { name: 'centroid_cosine', value: cos, pValue: null, threshold: th, drifted: th === null ? null : cos >= th },
-    ],
+    ...decide(
+      [
+        { name: 'centroid_l2', value: num(row.l2), pValue: null, threshold: null, drifted: null },
+        { name: 'centroid_cosine', value: cos, pValue: null, threshold: th, drifted: th === null ? null : cos >= th },
+      ],
+      th === null ? null : 'centroid_cosine',
+    ),
     detail: { dimension: num(row.dim) },
   }
 }

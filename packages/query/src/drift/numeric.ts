@@ -2,7 +2,7 @@ import { type ClickHouseClient, ParamBag, num, select, selectOne } from '../db.j
 import { kolmogorovSf } from '../stats/distributions.js'
 import { type DriftSets, sourceQuery } from './sets.js'
 import type { SignalSpec } from './signals.js'
-import type { DriftStatistic, DriftThresholds, NumericMethod, SignalDrift } from './types.js'
+import { decide, type DriftStatistic, type DriftThresholds, type NumericMethod, type SignalDrift } from './types.js'
 
 /** Evidently replaces an empty bin's share by this before taking logs. */
 export const PSI_EPSILON = 1e-4
@@ -88,7 +88,7 @@ export async function numericDrift(
   const w1 = num(second.w1)
   const wNormed = w1 / Math.max(stdRef, 0.001)
   const psi = num(second.psi)
-  const stats: DriftStatistic[] = [
+  const stats: Array<Omit<DriftStatistic, 'role'>> = [
     { name: 'psi', value: psi, pValue: null, threshold: t.psiModerate, drifted: psi >= t.psiModerate },
     { name: 'ks', value: d, pValue: ksP, pValueMethod: ksMethod, threshold: t.ksPValue, drifted: ksP <= t.ksPValue },
     { name: 'wasserstein', value: w1, pValue: null, threshold: null, drifted: null },
@@ -97,12 +97,10 @@ export async function numericDrift(
   // Evidently: small reference -> KS p-value; large -> normed Wasserstein.
   const method =
     opts.method === 'auto' ? (nRef <= t.smallReferenceMax ? 'ks' : 'wasserstein_normed') : opts.method === 'wasserstein' ? 'wasserstein_normed' : opts.method
-  const verdict = stats.find((s) => s.name === method)
   return {
     ...base,
     method,
-    drifted: verdict?.drifted ?? null,
-    statistics: stats,
+    ...decide(stats, method),
     psiLevel: psi >= t.psiMajor ? 'major' : psi >= t.psiModerate ? 'moderate' : 'none',
     detail: {
       referenceMean: num(first.mean_ref),

@@ -6,8 +6,20 @@ export interface DriftStatistic {
   /** how pValue was computed, where it matters (ks: exact | asymptotic) */
   pValueMethod?: string
   threshold: number | null
-  /** null when the statistic has no threshold (informational) */
+  /** this statistic against its own threshold; null when it has none (informational) */
   drifted: boolean | null
+  /**
+   * `verdict`: the one statistic the signal's `drifted` is taken from (`method`);
+   * `supporting`: shown beside it as evidence, never a verdict of its own. A
+   * supporting row over its threshold under a "no drift" verdict is not a contradiction.
+   */
+  role: 'verdict' | 'supporting'
+}
+
+/** The signal's verdict from the statistic named `method`; every other statistic is supporting. */
+export function decide(stats: Array<Omit<DriftStatistic, 'role'>>, method: string | null): { drifted: boolean | null; statistics: DriftStatistic[] } {
+  const statistics = stats.map((s): DriftStatistic => ({ ...s, role: s.name === method ? 'verdict' : 'supporting' }))
+  return { drifted: statistics.find((s) => s.role === 'verdict')?.drifted ?? null, statistics }
 }
 
 export interface SignalDrift {

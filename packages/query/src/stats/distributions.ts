@@ -54,6 +54,29 @@ function gammaQ(a: number, x: number): number {
   return Math.exp(-x + a * Math.log(x) - lnGamma(a)) * h
 }
 
+/**
+ * Two-sided p-value of Fisher's exact test on the 2×2 table [[a, b], [c, d]], as
+ * scipy.stats.fisher_exact: the probability, under the hypergeometric law with the
+ * table's margins, of every table at most as likely as the observed one (relative
+ * tolerance 1e-7 for ties).
+ */
+export function fisherExactTwoSided(a: number, b: number, c: number, d: number): number {
+  const row1 = a + b
+  const col1 = a + c
+  const n = a + b + c + d
+  if (n === 0) return 1
+  const lnChoose = (m: number, k: number) => lnGamma(m + 1) - lnGamma(k + 1) - lnGamma(m - k + 1)
+  const lnDenominator = lnChoose(n, row1)
+  const lnP = (x: number) => lnChoose(col1, x) + lnChoose(n - col1, row1 - x) - lnDenominator
+  const observed = lnP(a)
+  let p = 0
+  for (let x = Math.max(0, row1 + col1 - n); x <= Math.min(row1, col1); x++) {
+    const lp = lnP(x)
+    if (lp <= observed + Math.log1p(1e-7)) p += Math.exp(lp)
+  }
+  return Math.min(1, p)
+}
+
 /** P(X >= x) for X ~ chi-squared with df degrees of freedom. */
 export function chiSquaredSf(x: number, df: number): number {
   if (df <= 0 || Number.isNaN(x)) return Number.NaN

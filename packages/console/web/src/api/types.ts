@@ -129,6 +129,7 @@ export interface DriftStatistic {
   pValueMethod?: string
   threshold: number | null
   drifted: boolean | null
+  role: 'verdict' | 'supporting'
 }
 
 export interface SignalDrift {

@@ -64,20 +64,21 @@ function SignalCard({ s }: { s: SignalDrift }) {
             <th class="num">Value</th>
             <th class="num">p-value</th>
             <th class="num">Threshold</th>
-            <th>Verdict</th>
+            <th>Against its threshold</th>
           </tr>
         </thead>
         <tbody>
           {s.statistics.map((st) => (
-            <tr key={st.name} class={st.name === s.method ? 'decisive' : ''}>
+            <tr key={st.name} class={st.role === 'verdict' ? 'decisive' : ''}>
               <td>
                 {st.name}
                 {st.pValueMethod && <span class="muted small"> ({st.pValueMethod})</span>}
+                <span class="muted small"> · {st.role === 'verdict' ? 'decides' : 'supporting'}</span>
               </td>
               <td class="num">{num(st.value, 4)}</td>
               <td class="num">{pValue(st.pValue)}</td>
               <td class="num">{num(st.threshold, 4)}</td>
-              <td>{st.drifted === null ? '–' : st.drifted ? 'drifted' : 'ok'}</td>
+              <td>{st.drifted === null ? '–' : st.drifted ? 'over' : 'under'}</td>
             </tr>
           ))}
         </tbody>
