@@ -27,11 +27,8 @@ const storeModeProjects = (['remote', 'cluster'] as const).map((mode) => ({
     // "What we acknowledge, ClickHouse accepts" holds over HTTP inserts too: the OTLP
     // fuzz and edge-value property run against the served ClickHouse, fewer cases.
     include: [...STORE_MODAL, `packages/*/test/*-${mode}.test.ts`, ...(mode === 'remote' ? ['packages/ingest/test/otlp-fuzz.test.ts'] : [])],
-    // On the two-shard test cluster, the sandbox's alias/CTE/join/subquery query sometimes
-    // kills a shard ("Attempt to read after eof ... While executing Remote"), and every
-    // later file of the project fails: not yet understood, so these two run in `remote`
-    // only until it is (docs/clickhouse.md, "What is tested where").
-    ...(mode === 'cluster' ? { exclude: [...configDefaults.exclude, 'packages/query/test/sql.test.ts', 'packages/ingest/test/isolation.test.ts'] } : {}),
+    // A served engine that exits mid-run is reported with its last stderr lines
+    // (global-clickhouse.ts), ClickHouse's errors and fatal signals included.
     env: { SPANLENS_FUZZ_CASES: '500', SPANLENS_FUZZ_PROPERTY_RUNS: '25' },
     globalSetup: ['packages/ingest/test/helpers/global-clickhouse.ts'],
   },
