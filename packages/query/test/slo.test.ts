@@ -83,6 +83,25 @@ describe('SLO burn rates and alerts', () => {
     expect(tools?.burnRates['30m']).toBeCloseTo(2, 9)
   })
 
+  it('evaluated inside a minute, a rollup SLO counts only the minutes that have ended by then', async () => {
+    const mid = `
+slos:
+  - name: mid
+    service: mid
+    objective: 99
+    indicator: { type: success }
+`
+    // 10 good calls two minutes before `at`; 5 failures 20 s into `at`'s minute, evaluated 10 s into it.
+    await insertSpans(store, [
+      ...Array.from({ length: 10 }, () => span({ project_id: 'mid', service_name: 'mid', start: ago(90_000) })),
+      ...Array.from({ length: 5 }, () => span({ project_id: 'mid', service_name: 'mid', start: new Date(at.getTime() + 20_000), status_code: 'error' })),
+    ])
+    const [s] = (await sloStatus(store.client, 'mid', parseSloText(mid), { at: new Date(at.getTime() + 10_000) })).slos
+    expect(s).toMatchObject({ source: 'rollup', total: 10, good: 10, firing: false })
+    const [later] = (await sloStatus(store.client, 'mid', parseSloText(mid), { at: new Date(at.getTime() + 60_000) })).slos
+    expect(later).toMatchObject({ total: 15, good: 10 })
+  })
+
   it('an empty project has no SLI and fires nothing', async () => {
     const report = await sloStatus(store.client, 'nobody', parseSloText(FILE), { at })
     expect(report.firing).toBe(false)

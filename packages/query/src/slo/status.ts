@@ -91,11 +91,15 @@ async function evaluate(client: ClickHouseClient, project: string, slo: SloDefin
   let where: string[]
   let totalExpr: string
   let goodExpr: string
+  let end = atP
   if (useRollup) {
     // Success ratio from the per-minute rollup: minute buckets, cheap over 30 days.
     table = 'spans_minute'
     timeCol = 'minute'
-    where = [`project_id = ${bag.add(project, 'String')}`, `minute >= toStartOfMinute(${bag.add(chTime(from), "DateTime64(3, 'UTC')")})`, `minute < ${atP}`]
+    // A minute is counted once it has ended: at 12:00:30 the 12:00 bucket holds calls
+    // up to 12:00:59, after `at`, so every window ends at the last whole minute.
+    end = `toStartOfMinute(${atP})`
+    where = [`project_id = ${bag.add(project, 'String')}`, `minute >= toStartOfMinute(${bag.add(chTime(from), "DateTime64(3, 'UTC')")})`, `minute < ${end}`]
     const inList = (col: string, v: string[] | undefined) => v && v.length > 0 && where.push(`${col} IN ${bag.add(v, 'Array(String)')}`)
     inList('service_name', scope.service)
     inList('model', scope.model)
@@ -124,7 +128,7 @@ async function evaluate(client: ClickHouseClient, project: string, slo: SloDefin
     }
   }
   const cols = windows.flatMap(([name, ms]) => {
-    const cond = `${timeCol} >= ${atP} - toIntervalMillisecond(${ms})`
+    const cond = `${timeCol} >= ${end} - toIntervalMillisecond(${ms})`
     return useRollup
       ? [`sumIf(${totalExpr}, ${cond}) AS total_${name}`, `sumIf(${goodExpr}, ${cond}) AS good_${name}`]
       : [`countIf(${cond}) AS total_${name}`, `countIf(${cond} AND (${goodExpr})) AS good_${name}`]
