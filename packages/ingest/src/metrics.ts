@@ -1,4 +1,31 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { SIGNAL_NAMES, SIGNALS, type Signal } from './pipeline/signals.js'
+
+/** Items of one signal received, acknowledged and rejected, by project. */
+function signalCounters(registry: Registry, signal: Signal) {
+  const { items } = SIGNALS[signal]
+  const noun = items.replace(/_/g, ' ')
+  return {
+    received: new Counter({
+      name: `spanlens_ingest_${items}_received_total`,
+      help: `${noun[0]?.toUpperCase()}${noun.slice(1)} decoded from OTLP requests, by project`,
+      labelNames: ['project'],
+      registers: [registry],
+    }),
+    accepted: new Counter({
+      name: `spanlens_ingest_${items}_accepted_total`,
+      help: `${noun[0]?.toUpperCase()}${noun.slice(1)} written to the spool and acknowledged, by project`,
+      labelNames: ['project'],
+      registers: [registry],
+    }),
+    rejected: new Counter({
+      name: `spanlens_ingest_${items}_rejected_total`,
+      help: `${noun[0]?.toUpperCase()}${noun.slice(1)} rejected (partial success), by project and reason`,
+      labelNames: ['project', 'reason'],
+      registers: [registry],
+    }),
+  }
+}
 
 /** Prometheus metrics for one server instance (own registry, so tests can run several). */
 export function createMetrics() {
@@ -10,24 +37,7 @@ export function createMetrics() {
     labelNames: ['route', 'status'],
     registers: [registry],
   })
-  const spansReceived = new Counter({
-    name: 'spanlens_ingest_spans_received_total',
-    help: 'Spans decoded from OTLP requests, by project',
-    labelNames: ['project'],
-    registers: [registry],
-  })
-  const spansAccepted = new Counter({
-    name: 'spanlens_ingest_spans_accepted_total',
-    help: 'Spans written to the spool and acknowledged, by project',
-    labelNames: ['project'],
-    registers: [registry],
-  })
-  const spansRejected = new Counter({
-    name: 'spanlens_ingest_spans_rejected_total',
-    help: 'Spans rejected (partial success), by project and reason',
-    labelNames: ['project', 'reason'],
-    registers: [registry],
-  })
+  const signals = Object.fromEntries(SIGNAL_NAMES.map((s) => [s, signalCounters(registry, s)])) as Record<Signal, ReturnType<typeof signalCounters>>
   const requestsRejected = new Counter({
     name: 'spanlens_ingest_requests_rejected_total',
     help: 'Whole requests refused, by reason (unauthorized, bad_request, body_too_large, unsupported_media_type, spool_full, overloaded, spool_io)',
@@ -48,7 +58,7 @@ export function createMetrics() {
   })
   const insertRows = new Counter({
     name: 'spanlens_insert_rows_total',
-    help: 'Span rows confirmed by ClickHouse',
+    help: 'Rows confirmed by ClickHouse (every table)',
     registers: [registry],
   })
   const insertFailures = new Counter({
@@ -105,9 +115,8 @@ export function createMetrics() {
     prepareDuration,
     spoolWriteDuration,
     requests,
-    spansReceived,
-    spansAccepted,
-    spansRejected,
+    /** Per signal: items received, accepted, rejected. */
+    signals,
     requestsRejected,
     backpressure,
     insertBatches,

@@ -12,10 +12,12 @@ describe('prepare: a request becomes its rows', () => {
     const texts = Array.from({ length: 30 }, (_, i) => `${'é€😀a'.repeat(200 + i * 40)}\t\\n${i}`)
     const req = jsonRequest(texts.map((t) => ({ attributes: [{ key: 'gen_ai.input.messages', value: { stringValue: t } }] })))
     const ctx = { prices: PriceTable.load() }
-    const prepared = prepare('json', Buffer.from(JSON.stringify(req)), 'acme', ctx)
-    expect(prepared.rows).toBe(30)
+    const prepared = prepare('traces', 'json', Buffer.from(JSON.stringify(req)), 'acme', ctx)
+    expect(prepared.accepted).toBe(30)
+    expect(prepared.batches.map((b) => [b.table, b.rows])).toEqual([['spans', 30]])
+    const payload = prepared.batches[0]?.payload as Uint8Array
     const expected = decodeJson(Buffer.from(JSON.stringify(req))).spans.map((s) => `${encodeRow(normalizeSpan(s, 'acme', ctx))}\n`).join('')
-    expect(Buffer.from(prepared.payload as Uint8Array).toString('utf8')).toBe(expected)
-    expect(prepared.payload?.byteLength).toBe(Buffer.byteLength(expected))
+    expect(Buffer.from(payload).toString('utf8')).toBe(expected)
+    expect(payload.byteLength).toBe(Buffer.byteLength(expected))
   })
 })

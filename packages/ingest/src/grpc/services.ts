@@ -1,6 +1,7 @@
 import { encodeExportResponse } from '../otlp/encode-response.js'
 import type { IngestPipeline } from '../pipeline/ingest.js'
-import { exportSpans } from '../receiver/export.js'
+import { SIGNAL_NAMES, SIGNALS } from '../pipeline/signals.js'
+import { exportSignal } from '../receiver/export.js'
 
 /** One unary OTLP/gRPC method: its request message's bytes in, its response message's bytes out. */
 export interface GrpcService {
@@ -15,19 +16,17 @@ export interface GrpcService {
   handle(project: string, request: Buffer, started: bigint): Promise<Buffer>
 }
 
-const TRACES = '/opentelemetry.proto.collector.trace.v1.TraceService/Export'
-
 /**
- * The OTLP collector services served over gRPC, one row per signal. Messages
- * stay bytes (grpc/server.ts registers identity (de)serializers), so a row hands
- * them to the same decoder, pipeline and response encoder as OTLP/HTTP protobuf.
+ * The OTLP collector services served over gRPC, one per signal (pipeline/signals.ts).
+ * Messages stay bytes (grpc/server.ts registers identity (de)serializers), so each
+ * hands them to the same decoder, pipeline and response encoder as OTLP/HTTP protobuf.
  */
 export function otlpServices(pipeline: IngestPipeline): GrpcService[] {
-  return [
-    {
-      path: TRACES,
-      handle: async (project, request, started) =>
-        encodeExportResponse(await exportSpans(pipeline, project, 'protobuf', request, TRACES, started)),
-    },
-  ]
+  return SIGNAL_NAMES.map((signal) => {
+    const path = SIGNALS[signal].grpcMethod
+    return {
+      path,
+      handle: async (project, request, started) => encodeExportResponse(await exportSignal(pipeline, signal, project, 'protobuf', request, path, started)),
+    }
+  })
 }

@@ -2,8 +2,9 @@
  * The protobuf messages the receiver answers with (OTLP/HTTP bodies, OTLP/gRPC
  * replies and grpc-status-details-bin), written by hand: a few varints and
  * strings are not worth loading .proto files at start-up.
- *   ExportTraceServiceResponse { ExportTracePartialSuccess partial_success = 1 }
- *   ExportTracePartialSuccess  { int64 rejected_spans = 1; string error_message = 2 }
+ *   Export{Trace,Logs}ServiceResponse { Export{Trace,Logs}PartialSuccess partial_success = 1 }
+ *   Export{Trace,Logs}PartialSuccess  { int64 rejected_{spans,log_records} = 1; string error_message = 2 }
+ *   (every signal's response has this shape: only the count's name differs)
  *   google.rpc.Status          { int32 code = 1; string message = 2; repeated google.protobuf.Any details = 3 }
  *   google.protobuf.Any        { string type_url = 1; bytes value = 2 }
  *   google.rpc.RetryInfo       { google.protobuf.Duration retry_delay = 1 }
@@ -11,13 +12,14 @@
  */
 
 export interface PartialSuccess {
-  rejectedSpans: number
+  /** Spans, log records...: field 1 of the signal's partial success. */
+  rejected: number
   errorMessage: string
 }
 
 export function encodeExportResponse(partial: PartialSuccess | undefined): Buffer {
   if (!partial) return Buffer.alloc(0)
-  return lengthDelimited(1, varintAndString(partial.rejectedSpans, partial.errorMessage))
+  return lengthDelimited(1, varintAndString(partial.rejected, partial.errorMessage))
 }
 
 /** With `retryAfterSeconds`, the Status carries a google.rpc.RetryInfo detail saying when to retry. */

@@ -11,7 +11,9 @@ import { DeadLetters } from './dead-letter.js'
 import { Inserter, type InserterHealth } from './inserter.js'
 import { prepare, type BodyFormat, type PrepareContext } from './prepare.js'
 import { PreparePool } from './prepare-pool.js'
-import { Spool } from './spool.js'
+import { SIGNALS, type Signal } from './signals.js'
+import { Spool, type SpoolBatch } from './spool.js'
+import { spoolTableNamed } from './tables.js'
 import type { SpoolLock } from './spool-lock.js'
 
 /** How far behind the inserter may fall before /readyz says so. */
@@ -141,36 +143,41 @@ export class IngestPipeline {
     return project === undefined ? this.inFlight : (this.inFlightByProject.get(project) ?? 0)
   }
 
-  /** Decodes, normalizes and spools one request; resolves once it is durable. */
-  async accept(project: string, format: BodyFormat, body: Buffer): Promise<AcceptResult> {
+  /** Decodes, normalizes and spools one export request of `signal`; resolves once it is durable. */
+  async accept(signal: Signal, project: string, format: BodyFormat, body: Buffer): Promise<AcceptResult> {
     const started = process.hrtime.bigint()
     let prepared
-    if (this.pool) prepared = await this.pool.run(format, body, project)
+    if (this.pool) prepared = await this.pool.run(signal, format, body, project)
     else {
-      prepared = prepare(format, body, project, this.ctx)
+      prepared = prepare(signal, format, body, project, this.ctx)
       // Decoding copied out everything it kept (strings): the body is free again.
       this.bodyPool?.give(body)
     }
     const preparedAt = process.hrtime.bigint()
     this.metrics.prepareDuration.observe(Number(preparedAt - started) / 1e9)
+    const counters = this.metrics.signals[signal]
     const rejected = prepared.invalid + prepared.failed + prepared.outOfWindow
-    const received = prepared.rows + rejected
-    if (received > 0) this.metrics.spansReceived.inc({ project }, received)
-    if (prepared.invalid > 0) this.metrics.spansRejected.inc({ project, reason: 'invalid_span' }, prepared.invalid)
-    if (prepared.failed > 0) this.metrics.spansRejected.inc({ project, reason: 'normalize_failed' }, prepared.failed)
-    if (prepared.outOfWindow > 0) this.metrics.spansRejected.inc({ project, reason: 'time_out_of_range' }, prepared.outOfWindow)
+    const received = prepared.accepted + rejected
+    if (received > 0) counters.received.inc({ project }, received)
+    if (prepared.invalid > 0) counters.rejected.inc({ project, reason: `invalid_${SIGNALS[signal].item.replace(/ /g, '_')}` }, prepared.invalid)
+    if (prepared.failed > 0) counters.rejected.inc({ project, reason: 'normalize_failed' }, prepared.failed)
+    if (prepared.outOfWindow > 0) counters.rejected.inc({ project, reason: 'time_out_of_range' }, prepared.outOfWindow)
     const result: AcceptResult = { accepted: 0, rejected, problems: prepared.problems }
-    if (!prepared.payload) return result
-    const payload = Buffer.from(prepared.payload.buffer, prepared.payload.byteOffset, prepared.payload.byteLength)
+    if (prepared.batches.length === 0) return result
+    const batches: SpoolBatch[] = prepared.batches.map((b) => ({
+      table: spoolTableNamed(b.table) ?? fail(b.table),
+      payload: Buffer.from(b.payload.buffer, b.payload.byteOffset, b.payload.byteLength),
+      rows: b.rows,
+    }))
     try {
-      await this.spool.append(payload, prepared.rows, { project, projectMaxBytes: this.spoolShareBytes })
+      await this.spool.appendAll(batches, project, this.spoolShareBytes)
     } finally {
-      // Written (or failed): nothing reads the rows' buffer any more.
-      this.ctx.pool?.give(payload)
+      // Written (or failed): nothing reads the rows' buffers any more.
+      for (const b of batches) this.ctx.pool?.give(b.payload)
     }
     this.metrics.spoolWriteDuration.observe(Number(process.hrtime.bigint() - preparedAt) / 1e9)
-    result.accepted = prepared.rows
-    this.metrics.spansAccepted.inc({ project }, result.accepted)
+    result.accepted = prepared.accepted
+    counters.accepted.inc({ project }, result.accepted)
     this.refreshGauges()
     return result
   }
@@ -208,4 +215,8 @@ export class IngestPipeline {
     this.inserter.stop()
     await this.pool?.close()
   }
+}
+
+function fail(table: string): never {
+  throw errors.INTERNAL(`prepare produced rows for ${table}, a table the spool does not write`)
 }

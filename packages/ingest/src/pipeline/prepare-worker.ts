@@ -4,9 +4,11 @@ import { PriceTable } from '../normalize/cost.js'
 import { createRedactor } from '../normalize/redact.js'
 import type { RedactRule } from '../config/schema.js'
 import { prepare, type BodyFormat } from './prepare.js'
+import type { Signal } from './signals.js'
 
 interface Job {
   id: number
+  signal: Signal
   format: BodyFormat
   body: Uint8Array
   project: string
@@ -19,8 +21,8 @@ if (!port) throw new Error('prepare-worker must run in a worker thread')
 
 port.on('message', (job: Job) => {
   try {
-    const result = prepare(job.format, job.body, job.project, ctx)
-    port.postMessage({ id: job.id, result }, result.payload ? [result.payload.buffer as ArrayBuffer] : [])
+    const result = prepare(job.signal, job.format, job.body, job.project, ctx)
+    port.postMessage({ id: job.id, result }, [...new Set(result.batches.map((b) => b.payload.buffer as ArrayBuffer))])
   } catch (err) {
     // Plain fields: structured clone keeps an Error's message and stack but drops code and statusCode.
     const e = err as { code?: string; message?: string; statusCode?: number; stack?: string }

@@ -3,6 +3,7 @@ import type { IngestMetrics } from '../metrics.js'
 import type { PartialSuccess } from '../otlp/encode-response.js'
 import type { IngestPipeline } from '../pipeline/ingest.js'
 import type { BodyFormat } from '../pipeline/prepare.js'
+import { SIGNALS, type Signal } from '../pipeline/signals.js'
 
 /**
  * One OTLP export, whatever carries it: OTLP/HTTP (routes/otlp.ts) and OTLP/gRPC
@@ -27,23 +28,24 @@ export function admit(pipeline: IngestPipeline, project: string): () => void {
 }
 
 /**
- * Decodes, spools and counts one export (`route`: the HTTP path or the gRPC
- * method); resolves once it is durable, with the partial success to report
- * when some spans were refused.
+ * Decodes, spools and counts one export of `signal` (`route`: the HTTP path or
+ * the gRPC method); resolves once it is durable, with the partial success to
+ * report when some of its items (spans, log records...) were refused.
  */
-export async function exportSpans(
+export async function exportSignal(
   pipeline: IngestPipeline,
+  signal: Signal,
   project: string,
   format: BodyFormat,
   body: Buffer,
   route: string,
   started: bigint,
 ): Promise<PartialSuccess | undefined> {
-  const result = await pipeline.accept(project, format, body)
+  const result = await pipeline.accept(signal, project, format, body)
   pipeline.metrics.requests.inc({ route, status: 200 })
   pipeline.metrics.ackDuration.observe(Number(process.hrtime.bigint() - started) / 1e9)
   if (result.rejected === 0) return undefined
-  return { rejectedSpans: result.rejected, errorMessage: `${result.rejected} span(s) rejected: ${result.problems.join('; ')}` }
+  return { rejected: result.rejected, errorMessage: `${result.rejected} ${SIGNALS[signal].item}(s) rejected: ${result.problems.join('; ')}` }
 }
 
 /** A refused export, as each transport answers it. */

@@ -3,7 +3,8 @@ import { errors } from '../errors.js'
 import { readBody } from '../http/body.js'
 import type { IngestPipeline } from '../pipeline/ingest.js'
 import { encodeExportResponse, encodeRpcStatus } from '../otlp/encode-response.js'
-import { admit, exportSpans, refuse } from '../receiver/export.js'
+import { SIGNAL_NAMES, SIGNALS, type Signal } from '../pipeline/signals.js'
+import { admit, exportSignal, refuse } from '../receiver/export.js'
 
 type Format = 'protobuf' | 'json'
 interface OtlpBody {
@@ -26,9 +27,9 @@ function formatOf(contentType: string | undefined): Format | undefined {
 }
 
 /**
- * OTLP/HTTP trace receiver: POST /v1/traces (Bearer) and Langfuse's
- * /api/public/otel/v1/traces (Basic project:key). Replies in the request's
- * encoding, with partial_success for spans that were invalid.
+ * OTLP/HTTP receiver: POST /v1/<signal> for each signal (pipeline/signals.ts)
+ * (Bearer), and Langfuse's /api/public/otel/v1/traces (Basic project:key).
+ * Replies in the request's encoding, with partial_success for items that were invalid.
  */
 export const otlpRoutes: FastifyPluginAsync<OtlpRoutesOptions> = async (app, opts) => {
   const { pipeline } = opts
@@ -71,23 +72,24 @@ export const otlpRoutes: FastifyPluginAsync<OtlpRoutesOptions> = async (app, opt
     return reply.type('application/json').send({ code: rpcCode, message: e.message, error: { code: e.code, message: e.message } })
   })
 
-  const handler = async (req: FastifyRequest, reply: FastifyReply) => {
+  const handler = (signal: Signal) => async (req: FastifyRequest, reply: FastifyReply) => {
     const started = process.hrtime.bigint()
     const body = req.body as OtlpBody | undefined
     const format: Format = body?.format ?? formatOf(req.headers['content-type']) ?? 'json'
-    const partial = await exportSpans(pipeline, req.spanlensProject as string, format, body?.data ?? Buffer.alloc(0), routeOf(req), started)
+    const partial = await exportSignal(pipeline, signal, req.spanlensProject as string, format, body?.data ?? Buffer.alloc(0), routeOf(req), started)
     if (format === 'protobuf') {
       return reply.type('application/x-protobuf').send(encodeExportResponse(partial))
     }
+    const rejectedField = SIGNALS[signal].rejectedField
     return reply
       .type('application/json')
-      .send(partial ? { partialSuccess: { rejectedSpans: String(partial.rejectedSpans), errorMessage: partial.errorMessage } } : {})
+      .send(partial ? { partialSuccess: { [rejectedField]: String(partial.rejected), errorMessage: partial.errorMessage } } : {})
   }
 
   // Per-request info logs cost real throughput at thousands of exports a second;
   // failures are still logged, and /metrics counts every request.
-  app.post('/v1/traces', { logLevel: 'warn' }, handler)
-  app.post('/api/public/otel/v1/traces', { logLevel: 'warn' }, handler)
+  for (const signal of SIGNAL_NAMES) app.post(`/v1/${signal}`, { logLevel: 'warn' }, handler(signal))
+  app.post('/api/public/otel/v1/traces', { logLevel: 'warn' }, handler('traces'))
 }
 
 function routeOf(req: FastifyRequest): string {

@@ -82,7 +82,7 @@ export async function startFuzzServer(projects: FuzzProject[], env: Record<strin
 
 /** The server's count of spans it accepted (acknowledged) for a project so far. */
 export async function acceptedSpans(app: FastifyInstance, project: string): Promise<number> {
-  const metric = await app.spanlens.metrics.spansAccepted.get()
+  const metric = await app.spanlens.metrics.signals.traces.accepted.get()
   return metric.values.filter((v) => v.labels.project === project).reduce((n, v) => n + v.value, 0)
 }
 

@@ -1,0 +1,59 @@
+import { decodeJson, decodeProtobuf } from '../otlp/decode.js'
+import { normalizeSpan } from '../normalize/normalize.js'
+import type { SpanRow } from '../normalize/row.js'
+import { demoteStackedCalls, reportsUsage } from '../normalize/stacked-calls.js'
+import { LineWriter } from './line-writer.js'
+import type { BodyFormat, PrepareContext, Prepared } from './prepare.js'
+import { SPANS } from './tables.js'
+import { outsideWindow, timeWindow } from './time-window.js'
+
+/** An ExportTraceServiceRequest: decode → validate → normalize → encode `spans` rows. Throws SPANLENS_BAD_OTLP for an undecodable body. */
+export function prepareTraces(format: BodyFormat, body: Buffer, project: string, ctx: PrepareContext): Prepared {
+  const decoded = body.length === 0 ? { spans: [], rejected: 0, problems: [] } : format === 'protobuf' ? decodeProtobuf(body) : decodeJson(body)
+  const problems = [...decoded.problems]
+  // A first guess of 2 KB a span, at most 16 MiB: a 64 MiB body of minimal spans
+  // (~40 bytes each) would otherwise ask for 3 GB up front.
+  const out = new LineWriter(Math.min(decoded.spans.length * 2048, 16 * 1024 * 1024), ctx.pool, ctx.maxRowBytes)
+  const options = { prices: ctx.prices, redact: ctx.redact }
+  let rows = 0
+  let failed = 0
+  let outOfWindow = 0
+  const window = timeWindow(ctx.retentionDays ?? 0)
+  const calls: SpanRow[] = []
+  const write = (row: SpanRow): boolean => {
+    let line: string
+    try {
+      line = SPANS.encode(row)
+    } catch (err) {
+      failed++
+      if (problems.length < 5) problems.push(`span ${row.span_id}: ${(err as Error).message}`)
+      return false
+    }
+    out.write(line)
+    return true
+  }
+  for (const span of decoded.spans) {
+    const late = outsideWindow(span.startNs, window, 'start_time_unix_nano')
+    if (late) {
+      outOfWindow++
+      if (problems.length < 5) problems.push(`span ${span.spanId}: ${late}`)
+      continue
+    }
+    let row: SpanRow
+    try {
+      row = normalizeSpan(span, project, options)
+    } catch (err) {
+      failed++
+      if (problems.length < 5) problems.push(`span ${span.spanId}: ${(err as Error).message}`)
+      continue
+    }
+    // Model calls wait for the rest of the request: another span in it may report the same call.
+    if (reportsUsage(row)) calls.push(row)
+    else if (write(row)) rows++
+  }
+  demoteStackedCalls(calls)
+  for (const row of calls) if (write(row)) rows++
+  const batches = rows === 0 ? [] : [{ table: SPANS.name, payload: out.bytes(), rows }]
+  if (rows === 0) out.discard()
+  return { batches, accepted: rows, invalid: decoded.rejected, failed, outOfWindow, problems }
+}
