@@ -44,7 +44,7 @@ describe('embedded store and migrations', () => {
       "SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name",
     )
     expect(tables.map((t) => t.name)).toEqual(
-      expect.arrayContaining(['schema_migrations', 'scores', 'spans', 'spans_minute', 'spans_minute_mv']),
+      expect.arrayContaining(['analyst_metrics', 'metrics', 'schema_migrations', 'scores', 'spans', 'spans_minute', 'spans_minute_mv']),
     )
   })
 
@@ -351,6 +351,8 @@ describe('embedded store and migrations', () => {
     const ttl = async () =>
       (await rows<{ e: string }>(store, "SELECT engine_full AS e FROM system.tables WHERE database = currentDatabase() AND name = 'spans'"))[0]?.e
     expect(await ttl()).toMatch(/TTL toDateTime\(start_time\) \+ toIntervalDay\(7\)/)
+    const metricsTtl = (await rows<{ e: string }>(store, "SELECT engine_full AS e FROM system.tables WHERE database = currentDatabase() AND name = 'metrics'"))[0]?.e
+    expect(metricsTtl).toMatch(/TTL toDateTime\(time\) \+ toIntervalDay\(7\)/)
     await store.close()
     store = await createStore(configFor(dataDir, { SPANLENS_RETENTION_DAYS: '0' }))
     await migrate(store)
@@ -441,6 +443,7 @@ describe('cluster DDL', () => {
     expect(all).toContain("ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', ingested_at)")
     expect(all).toContain('ENGINE = Distributed(`prod`, `spanlens`, spans_local, cityHash64(trace_id))')
     expect(all).toContain('ReplicatedAggregatingMergeTree(')
+    expect(all).toContain('ENGINE = Distributed(`prod`, `spanlens`, metrics_local, series_id)')
     expect(all).toContain('TO spans_minute_local')
     expect(all).toContain('replicated_deduplication_window = 10000')
     // A Distributed table is re-derived from its local table after an ALTER, never altered by hand.

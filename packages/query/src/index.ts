@@ -22,6 +22,7 @@ export { QueryAdmission, defaultAdmission, type AdmissionLimits } from './admiss
 export { listSpans, listTraces, type Page, type TraceSummary } from './traces/list.js'
 export { getTrace, type Trace, type SpanNode, type Score } from './traces/get-trace.js'
 export { summary, type Summary, type SummaryRow } from './traces/summary.js'
+export type { MetricsReply, MetricSeries, MetricPoint } from './metrics/query.js'
 export type { Span } from './traces/span-row.js'
 export { drift, type DriftReport } from './drift/report.js'
 export type { SignalDrift, DriftStatistic } from './drift/types.js'

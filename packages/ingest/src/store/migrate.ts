@@ -162,6 +162,7 @@ const RETENTION: Array<{ table: string; column: string }> = [
   { table: 'spans', column: 'toDateTime(start_time)' },
   { table: 'scores', column: 'toDateTime(timestamp)' },
   { table: 'spans_minute', column: 'minute' },
+  { table: 'metrics', column: 'toDateTime(time)' },
 ]
 
 /**

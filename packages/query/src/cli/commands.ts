@@ -192,14 +192,14 @@ const slo: Command = {
 
 const sql: Command = {
   name: 'sql',
-  summary: 'run one read-only SELECT over spans, scores and spans_minute (this project only)',
+  summary: 'run one read-only SELECT over spans, scores, spans_minute and metrics (this project only)',
   usage: ['sql "SELECT ..."'],
   options: {},
   examples: [
     ['sql "SELECT model, sum(calls) FROM spans_minute GROUP BY model"', 'calls per model from the per-minute rollup'],
     ["sql \"SELECT attributes['tenant'] AS tenant, count() FROM spans WHERE start_time >= now() - INTERVAL 1 DAY GROUP BY tenant\"", 'spans per value of a span attribute, last day'],
   ],
-  notes: ['Tables: spans, scores, spans_minute. One SELECT; no SETTINGS, FORMAT or other databases (docs/security.md).'],
+  notes: ['Tables: spans, scores, spans_minute, metrics. One SELECT; no SETTINGS, FORMAT or other databases (docs/security.md).'],
   async run(ctx) {
     const query = ctx.args.join(' ')
     if (!query) throw new CliError('sql needs a query: spanlens sql "SELECT count() FROM spans"')

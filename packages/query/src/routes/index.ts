@@ -7,6 +7,7 @@ import { drift } from '../drift/report.js'
 import { type AdmissionLimits, defaultAdmission, QueryAdmission } from '../admission.js'
 import { errors, replyWithError } from '../errors.js'
 import { filterFromQuery } from '../filters.js'
+import { metricsRoutes } from '../metrics/routes.js'
 import { recordScore } from '../scores/record.js'
 import { loadSloFile } from '../slo/file.js'
 import { sloStatus } from '../slo/status.js'
@@ -87,6 +88,8 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
       }),
     )
   })
+
+  await app.register(metricsRoutes, { client, admitted })
 
   app.post('/scores', async (request, reply) => {
     // A score is one small insert, sent by SDKs at the rate of the app's traffic like

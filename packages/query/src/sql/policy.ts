@@ -10,7 +10,9 @@ export const ANALYST_TABLES: Record<string, string> = {
   spans: 'analyst_spans',
   scores: 'analyst_scores',
   spans_minute: 'analyst_spans_minute',
+  metrics: 'analyst_metrics',
 }
+const TABLE_NAMES = Object.keys(ANALYST_TABLES).join(', ')
 /** Table functions that read nothing outside the query. */
 const TABLE_FUNCTION_ALLOW = new Set(['numbers', 'numbers_mt', 'zeros', 'zeros_mt', 'generate_series', 'generateseries', 'values', 'null'])
 /** System tables with nothing private in them. */
@@ -85,9 +87,9 @@ export function checkAst(nodes: AstNode[]): void {
     if (n.type === 'Set' || n.type === 'SetQuery') throw errors.SQL_FORBIDDEN('SETTINGS are not allowed')
     if (n.type === 'TableIdentifier' || n.type === 'Identifier') {
       const name = n.name.toLowerCase().replace(/`/g, '')
-      if (name.split('.').some((part) => part.startsWith('analyst_'))) throw errors.SQL_FORBIDDEN('use spans, scores and spans_minute; analyst_* views are applied for you')
+      if (name.split('.').some((part) => part.startsWith('analyst_'))) throw errors.SQL_FORBIDDEN(`use ${TABLE_NAMES}; analyst_* views are applied for you`)
       if (n.type === 'TableIdentifier' && name.includes('.') && !SYSTEM_TABLE_ALLOW.has(name)) {
-        throw errors.SQL_FORBIDDEN(`table ${n.name} is not available; use spans, scores or spans_minute`)
+        throw errors.SQL_FORBIDDEN(`table ${n.name} is not available; use ${TABLE_NAMES}`)
       }
     }
     if (n.type === 'Function') {
@@ -109,7 +111,7 @@ export function checkQueryTree(lines: string[], database: string): void {
     const table = /^\s*TABLE id: \d+.*?, table_name: (\S+)/.exec(line)
     if (table) {
       const name = (table[1] as string).replace(/,$/, '')
-      if (!views.has(name) && !SYSTEM_TABLE_ALLOW.has(name)) throw errors.SQL_FORBIDDEN(`table ${name.split('.').pop()} is not available; use spans, scores or spans_minute`)
+      if (!views.has(name) && !SYSTEM_TABLE_ALLOW.has(name)) throw errors.SQL_FORBIDDEN(`table ${name.split('.').pop()} is not available; use ${TABLE_NAMES}`)
     }
     const fn = /^\s*TABLE_FUNCTION id: \d+.*?, table_function_name: (\S+)/.exec(line)
     if (fn && !TABLE_FUNCTION_ALLOW.has((fn[1] as string).replace(/,$/, '').toLowerCase())) throw errors.SQL_FORBIDDEN(`table function ${fn[1]} is not allowed`)
