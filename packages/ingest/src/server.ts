@@ -61,7 +61,7 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   const metrics = createMetrics()
   let pipeline: IngestPipeline
   try {
-    store = options.store ?? (await createStore(config.store))
+    store = options.store ?? (await createStore(config.store, { logger }))
     await migrate(store, { log: (msg, fields) => logger.info(fields ?? {}, msg) })
     migrated = true
     pipeline = new IngestPipeline(config.ingest, store, metrics, logger.child({ component: 'pipeline' }), spoolLock)

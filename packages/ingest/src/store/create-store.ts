@@ -3,7 +3,11 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { createClient, type ClickHouseClient } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
+import type { Logger } from 'pino'
 import type { StoreConfig } from '../config/load.js'
+import { clientLog } from './client-log.js'
+
+type ClientLog = ReturnType<typeof clientLog>
 import { errors } from '../errors.js'
 import { ensureWritableDir } from '../writable-dir.js'
 import { CallGate, gateCalls } from './call-gate.js'
@@ -77,11 +81,17 @@ interface StoreActivity {
   leftoverBytesDiscarded: number
 }
 
-export async function createStore(config: StoreConfig): Promise<Store> {
-  return config.mode === 'embedded' ? openEmbedded(config) : openRemote(config)
+export interface CreateStoreOptions {
+  /** Where @clickhouse/client's own warnings go (client-log.ts); silent without one. */
+  logger?: Logger
 }
 
-async function openEmbedded(config: StoreConfig): Promise<Store> {
+export async function createStore(config: StoreConfig, options: CreateStoreOptions = {}): Promise<Store> {
+  const log = clientLog(options.logger)
+  return config.mode === 'embedded' ? openEmbedded(config, log) : openRemote(config, log)
+}
+
+async function openEmbedded(config: StoreConfig, log: ClientLog): Promise<Store> {
   const dir = config.dataDir
   ensureWritableDir(dir)
   let connection
@@ -109,7 +119,7 @@ async function openEmbedded(config: StoreConfig): Promise<Store> {
   // Order matters: the gate is outermost, so a failed call's drain runs before
   // the slot passes to the next caller.
   const scoped = guardLeftovers(scopeSettings(connection as unknown as ClientConnection), leftovers)
-  const client = createClient({ connection: gateCalls(scoped, gate) })
+  const client = createClient({ connection: gateCalls(scoped, gate), log })
   const db = quoteIdent(config.database)
   try {
     await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` })
@@ -158,7 +168,7 @@ async function openEmbedded(config: StoreConfig): Promise<Store> {
   }
 }
 
-async function openRemote(config: StoreConfig): Promise<Store> {
+async function openRemote(config: StoreConfig, log: ClientLog): Promise<Store> {
   const url = config.url as string
   const safeTarget = redactUrl(url)
   const tls = config.caCertPath ? { ca_cert: readCaCert(config.caCertPath) } : undefined
@@ -167,6 +177,7 @@ async function openRemote(config: StoreConfig): Promise<Store> {
     password: config.password,
     request_timeout: config.requestTimeoutMs,
     application: 'spanlens',
+    log,
     ...(tls ? { tls } : {}),
   }
   const perNode = config.cluster !== undefined && config.nodes !== undefined
