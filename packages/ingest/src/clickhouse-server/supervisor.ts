@@ -119,8 +119,9 @@ export async function startClickHouseServer(options: StartOptions): Promise<Clic
   })
   let exitSignal: NodeJS.Signals | null = null
   const exited = new Promise<number | null>((resolve) => {
-    // null: ended by a signal (SIGKILL after stopTimeoutMs, or a crash).
-    child.once('exit', (code, signal) => {
+    // null: ended by a signal (SIGKILL after stopTimeoutMs, or a crash). 'close', not
+    // 'exit': it comes after stderr has ended, so the tail holds the engine's last words.
+    child.once('close', (code, signal) => {
       exitSignal = signal
       cleanup()
       resolve(code)
