@@ -65,6 +65,9 @@ describe('bias across groups', () => {
     // fairlearn: difference = max − min, ratio = min / max of the group rates
     expect(r.demographicParityDifference).toBeCloseTo(12 / 99 - 5 / 83, 12)
     expect(r.demographicParityRatio).toBeCloseTo(5 / 83 / (12 / 99), 12)
+    // The summary ratio is on the rows' favourable scale: Y's (1 − 12/99) / (1 − 5/83), not a ratio of error rates.
+    expect(r.lowestRatio).toEqual({ group: 'Y', ratio: y?.ratio })
+    expect(r.lowestRatio?.ratio).toBeCloseTo((1 - 12 / 99) / (1 - 5 / 83), 12)
     // four-fifths on the favourable (non-error) rate: (1 − 12/99) / (1 − 5/83) > 0.8
     expect(y?.ratio).toBeCloseTo((1 - 12 / 99) / (1 - 5 / 83), 12)
     expect(y?.fourFifthsViolation).toBe(false)

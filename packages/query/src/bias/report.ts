@@ -4,7 +4,8 @@ import { errors } from '../errors.js'
 import { spanConditions, spanFilterSchema, toSpanFilter } from '../filters.js'
 import { Z95 } from '../stats/distributions.js'
 import { chiSquaredIndependence, twoProportionZ, welchZ, wilson } from '../stats/proportions.js'
-import { groupExpr, refusalExpr } from './groups.js'
+import { spansWithContent } from '../content/span-content.js'
+import { groupExpr, REFUSAL_PHRASES, refusalExpr } from './groups.js'
 
 const BIAS_OUTCOMES = ['error_rate', 'refusal_rate', 'negative_feedback_rate', 'score_mean', 'latency_p95', 'output_length'] as const
 type BiasOutcome = (typeof BIAS_OUTCOMES)[number]
@@ -59,7 +60,15 @@ export interface BiasReport {
   better: 'lower' | 'higher'
   bestGroup: string | null
   groups: BiasGroup[]
-  /** fairlearn demographic parity over judged groups: max − min and min / max of the outcome values */
+  /**
+   * The worst-off judged group's `ratio`, on the same favourable scale as the group
+   * rows ((1 − rate)/(1 − best rate) for rates): what the four-fifths rule compares with 0.8.
+   */
+  lowestRatio: { group: string; ratio: number } | null
+  /**
+   * fairlearn demographic parity over judged groups, on the outcome's own scale: max − min
+   * and min / max of the values (for refusal rates, of the refusal rates: not comparable with `ratio`)
+   */
   demographicParityDifference: number | null
   demographicParityRatio: number | null
   /** χ² test of independence, groups × {outcome, not}, no Yates correction (rates only) */
@@ -128,9 +137,11 @@ export async function bias(client: ClickHouseClient, project: string, request: B
           ? refusalExpr(phrases)
           : '0'
     const value = r.outcome === 'output_length' ? 'toFloat64(output_tokens)' : 'duration_ms'
+    // Refusals read the completion and finish reason: content that arrived as log records counts.
+    const from = r.outcome === 'refusal_rate' ? spansWithContent(bag, bag.add(project, 'String'), REFUSAL_PHRASES) : 'spans FINAL'
     sql = `SELECT ${g.expr} AS g, count() AS n, countIf(${outcome}) AS k, avg(${value}) AS mean, varSamp(${value}) AS var,
         ${r.outcome === 'latency_p95' ? 'quantileExact(0.95)(duration_ms)' : '0'} AS p95
-      FROM spans FINAL WHERE ${where.join(' AND ')}
+      FROM ${from} WHERE ${where.join(' AND ')}
       GROUP BY g ORDER BY n DESC LIMIT ${r.maxGroups}`
   }
   const rows = (await select<Row>(client, sql, bag.values)).map((x) => ({ ...x, g: String(x.g), n: num(x.n), k: num(x.k), mean: num(x.mean), var: num(x.var), p95: num(x.p95) }))
@@ -157,6 +168,12 @@ async function existingKeys(client: ClickHouseClient, column: 'attributes' | 're
   return rows.map((r) => r.k)
 }
 const EXISTING_KEYS_SHOWN = 20
+
+function lowestRatio(groups: BiasGroup[]): { group: string; ratio: number } | null {
+  let low: { group: string; ratio: number } | null = null
+  for (const g of groups) if (g.ratio !== null && (low === null || g.ratio < low.ratio)) low = { group: g.group, ratio: g.ratio }
+  return low
+}
 
 function judge(groupBy: string, outcome: BiasOutcome, rows: Row[], minGroupSize: number, alpha: number, ratioThreshold: number): BiasReport {
   const kind = KIND[outcome]
@@ -228,6 +245,7 @@ function judge(groupBy: string, outcome: BiasOutcome, rows: Row[], minGroupSize:
     better,
     bestGroup: best?.g ?? null,
     groups,
+    lowestRatio: lowestRatio(groups),
     demographicParityDifference: max !== null && min !== null && judged.length > 1 ? max - min : null,
     demographicParityRatio: max !== null && min !== null && judged.length > 1 ? (max === 0 ? 1 : min / max) : null,
     chiSquared: chi ? { statistic: chi.statistic, df: chi.df, pValue: chi.p } : null,

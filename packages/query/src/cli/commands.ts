@@ -153,12 +153,15 @@ const bias: Command = {
     if (score) body.score = score
     const minGroupSize = ctx.int('min-group-size')
     if (minGroupSize !== undefined) body.minGroupSize = minGroupSize
-    const r = (await ctx.call('POST', '/bias', body)) as { flagged: boolean; bestGroup: string | null; demographicParityDifference: number | null; demographicParityRatio: number | null; groups: Array<{ group: string; n: number; value: number | null; ci: [number, number] | null; judged: boolean; ratio: number | null; fourFifthsViolation: boolean | null; pValueAdjusted: number | null; significant: boolean | null }> }
+    const r = (await ctx.call('POST', '/bias', body)) as { flagged: boolean; bestGroup: string | null; demographicParityDifference: number | null; demographicParityRatio: number | null; lowestRatio: { group: string; ratio: number } | null; groups: Array<{ group: string; n: number; value: number | null; ci: [number, number] | null; judged: boolean; ratio: number | null; fourFifthsViolation: boolean | null; pValueAdjusted: number | null; significant: boolean | null }> }
     if (ctx.json) {
       printJson(ctx, r)
       return 0
     }
-    ctx.out(`best group: ${r.bestGroup ?? '-'}  parity difference: ${cell(r.demographicParityDifference)}  ratio: ${cell(r.demographicParityRatio)}  ${r.flagged ? 'FLAGGED' : 'not flagged'}\n`)
+    ctx.out(
+      `best group: ${r.bestGroup ?? '-'}  lowest ratio to best: ${r.lowestRatio ? `${cell(r.lowestRatio.ratio)} (${r.lowestRatio.group})` : '-'}  ` +
+        `parity of values: difference ${cell(r.demographicParityDifference)}, ratio ${cell(r.demographicParityRatio)}  ${r.flagged ? 'FLAGGED' : 'not flagged'}\n`,
+    )
     ctx.out(table(['group', 'n', 'value', '95% CI', 'ratio', '4/5 rule', 'p (Bonferroni)', 'significant'], r.groups.map((g) => [g.group, g.n, g.value, g.ci ? `${cell(g.ci[0])}..${cell(g.ci[1])}` : null, g.ratio, g.judged ? (g.fourFifthsViolation ? 'violated' : 'ok') : 'too small', g.pValueAdjusted, g.significant])))
     return 0
   },

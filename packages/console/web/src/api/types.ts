@@ -175,6 +175,7 @@ export interface BiasReport {
   groups: BiasGroup[]
   demographicParityDifference: number | null
   demographicParityRatio: number | null
+  lowestRatio: { group: string; ratio: number } | null
   chiSquared: { statistic: number; df: number; pValue: number } | null
   comparisons: number
   flagged: boolean

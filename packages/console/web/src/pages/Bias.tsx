@@ -54,13 +54,15 @@ function Result({ r }: { r: BiasReport }) {
         {r.flagged ? 'Flagged: a group fails the four-fifths rule and differs significantly' : 'Not flagged'} · best group: {r.bestGroup ?? '–'} ({r.better} is better) · {r.comparisons} comparisons (Bonferroni)
       </div>
       <div class="stats">
-        <div class="stat">
-          <div class="stat-label">Parity difference</div>
-          <div class="stat-value">{r.demographicParityDifference === null ? '–' : fmt(r.demographicParityDifference)}</div>
+        <div class="stat" title="The worst-off group's ratio to the best group, on the favourable scale of the table below (the four-fifths rule flags it under 0.8)">
+          <div class="stat-label">Lowest ratio to best</div>
+          <div class="stat-value">{r.lowestRatio ? `${num(r.lowestRatio.ratio, 3)} (${r.lowestRatio.group})` : '–'}</div>
         </div>
-        <div class="stat">
-          <div class="stat-label">Parity ratio</div>
-          <div class="stat-value">{num(r.demographicParityRatio, 3)}</div>
+        <div class="stat" title="fairlearn demographic parity: max − min and min / max of the outcome values themselves (not the favourable scale)">
+          <div class="stat-label">Parity difference · ratio of values</div>
+          <div class="stat-value">
+            {r.demographicParityDifference === null ? '–' : fmt(r.demographicParityDifference)} · {num(r.demographicParityRatio, 3)}
+          </div>
         </div>
         {r.chiSquared && (
           <div class="stat" title="χ² test of independence, groups × outcome">
