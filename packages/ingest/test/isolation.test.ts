@@ -149,6 +149,40 @@ async function ingest(key: string, spans: SpanSpec[]) {
   expect(res.body.toString()).toBe('{}')
 }
 
+/** Metrics carrying the project's own values: a GenAI token histogram (delta) and a cumulative counter. */
+function otlpMetricsFor(p: 'a' | 'b'): string {
+  const s = (key: string, v: string) => ({ key, value: { stringValue: v } })
+  const t = (ms: number) => ns(ms)
+  const points = (n: number, f: (i: number) => Record<string, unknown>) => Array.from({ length: n }, (_, i) => ({ startTimeUnixNano: t(T0), timeUnixNano: t(T0 + (i + 1) * HOUR), ...f(i) }))
+  const attrs = [s('gen_ai.request.model', `model-${p}`), s('gen_ai.token.type', 'input'), s('tenant', `tenant-${p}`)]
+  return JSON.stringify({
+    resourceMetrics: [
+      {
+        resource: { attributes: [s('service.name', `svc-${p}`), s('region', `region-${p}`)] },
+        scopeMetrics: [
+          {
+            scope: { name: 'isolation' },
+            metrics: [
+              {
+                name: 'gen_ai.client.token.usage',
+                unit: '{token}',
+                histogram: { aggregationTemporality: 1, dataPoints: points(4, (i) => ({ attributes: attrs, count: '2', sum: 100 + i, min: 10, max: 90 + i, explicitBounds: [16, 256], bucketCounts: ['1', '1', '0'] })) },
+              },
+              { name: 'requests', sum: { aggregationTemporality: 2, isMonotonic: true, dataPoints: points(4, (i) => ({ attributes: attrs, asInt: String(10 * (i + 1)) })) } },
+            ],
+          },
+        ],
+      },
+    ],
+  })
+}
+
+async function ingestMetrics(key: string, p: 'a' | 'b') {
+  const res = await send(server.url, { method: 'POST', path: '/v1/metrics', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: Buffer.from(otlpMetricsFor(p)), timeoutMs: 30_000 })
+  expect(res.status, res.body.toString()).toBe(200)
+  expect(res.body.toString()).toBe('{}')
+}
+
 async function score(key: string, body: Record<string, unknown>) {
   const res = await call(key, 'POST', '/api/v1/scores', body)
   expect([200, 201], res.body.toString()).toContain(res.status)
@@ -168,6 +202,7 @@ beforeAll(async () => {
   writeFileSync(sloFile, SLO_TEXT)
   server = await startFuzzServer([A, B], { SPANLENS_SLO_FILE: sloFile })
   await ingest(B.key, B_SPANS)
+  await ingestMetrics(B.key, 'b')
   for (let t = 0; t < 4; t++) await score(B.key, { traceId: TRACE_B(t), name: 'feedback', value: t % 2, id: `b-score-${t}` })
   await server.app.spanlens.flush()
 })
@@ -266,6 +301,14 @@ function probes(): Probe[] {
   out.push({ name: 'GET /slo', method: 'GET', path: `/api/v1/slo?at=${at}` })
   out.push({ name: 'GET /slo/check', method: 'GET', path: `/api/v1/slo/check?at=${at}` })
   for (const query of SQL) out.push({ name: `POST /sql ${query}`, method: 'POST', path: '/api/v1/sql', body: { query } })
+  // Metrics: every aggregation, grouped and filtered by what only A's points carry.
+  const m = (params: Record<string, string>) => `/api/v1/metrics?${qs({ from: FROM, to: TO, ...params })}`
+  for (const [fname, f] of [['no filter', {}], ['attribute', { 'attr.gen_ai.request.model': 'model-a' }], ['resource', { 'resource.service.name': 'svc-a' }], ['tenant', { 'attr.tenant': 'tenant-a' }]] as Array<[string, Filter]>) {
+    for (const agg of ['sum', 'rate', 'count', 'avg', 'min', 'max', 'p95']) {
+      out.push({ name: `GET /metrics tokens ${agg} by ${fname}`, method: 'GET', path: m({ ...f, name: 'gen_ai.client.token.usage', agg, groupBy: 'gen_ai.request.model,tenant,resource.service.name,resource.region', bucket: '1h' }) })
+    }
+    for (const agg of ['sum', 'last', 'count']) out.push({ name: `GET /metrics requests ${agg} by ${fname}`, method: 'GET', path: m({ ...f, name: 'requests', agg, groupBy: 'tenant' }) })
+  }
   return out
 }
 
@@ -301,6 +344,9 @@ const SQL = [
   "SELECT count() FROM spans SETTINGS additional_table_filters = {'spans': '1'}",
   "SELECT * FROM spans /* comment */ ORDER BY span_id",
   "SELECT * FROM spans\n-- comment\nORDER BY span_id",
+  'SELECT * FROM metrics ORDER BY series_id, time',
+  'SELECT name, count() AS n FROM metrics FINAL GROUP BY name ORDER BY name',
+  "SELECT * FROM analyst_metrics(project = 'acme')",
 ]
 
 /** Drops what differs between two identical questions asked at different times. */
@@ -322,6 +368,7 @@ describe("project B's key never sees project A's data", () => {
   beforeAll(async () => {
     for (const p of probes()) before.set(p.name, stable(await call(B.key, p.method, p.path, p.body)))
     await ingest(A.key, A_SPANS)
+    await ingestMetrics(A.key, 'a')
     for (let t = 0; t < 20; t++) await score(A.key, { traceId: TRACE_A(t), name: 'feedback', value: t % 3 === 0 ? 0 : 1, id: `a-score-${t}` })
     await score(A.key, { traceId: SHARED_TRACE, name: 'score-a', value: 'score-a-value', id: 'b-score-0' })
     await score(A.key, { traceId: TRACE_B(0), spanId: hexId(8, 0xb0b0b0b0, 0), name: 'score-a', value: 5 })
@@ -350,6 +397,8 @@ describe("project B's key never sees project A's data", () => {
       expect(res.status, fname).toBe(200)
       expect((JSON.parse(res.body.toString()) as { items: unknown[] }).items.length, fname).toBeGreaterThan(0)
     }
+    const tokens = await call(A.key, 'GET', `/api/v1/metrics?${qs({ from: FROM, to: TO, name: 'gen_ai.client.token.usage', groupBy: 'tenant' })}`)
+    expect(tokens.body.toString()).toContain('tenant-a')
     const trace = await call(A.key, 'GET', `/api/v1/traces/${TRACE_A(0)}`)
     expect(trace.status).toBe(200)
     const bias = await call(A.key, 'POST', '/api/v1/bias', { groupBy: 'user', outcome: 'score_mean', minGroupSize: 1, filter: { from: FROM, to: TO } })

@@ -5,50 +5,8 @@ import { PriceTable } from '../src/normalize/cost.js'
 import { normalizeSpan } from '../src/normalize/normalize.js'
 import { CODECS, encodeRow, encoderSource, LEGACY_SPAN_COLUMNS } from '../src/pipeline/row-format.js'
 import { SPANS } from '../src/pipeline/tables.js'
-import type { Codec, CodecValues } from '../src/schema/columns.js'
 import { SPAN_INSERT_COLUMNS, type SpanRow } from '../src/schema/span-columns.js'
-
-const STRING = '(?:LowCardinality\\(String\\)|String)'
-const MAP = 'Map\\(LowCardinality\\(String\\), String\\)'
-/** The ClickHouse types each codec's text is valid for: what a column's declared type must match. */
-const CODEC_TYPES: Record<Codec, RegExp> = {
-  verbatim: new RegExp(`^(?:${STRING}|DateTime64\\(9\\))$`),
-  text: new RegExp(`^${STRING}$`),
-  float: /^Float64$/,
-  nullableFloat: /^Nullable\(Float64\)$/,
-  uint: /^UInt32$/,
-  stringArray: new RegExp(`^Array\\((?:${STRING}|DateTime64\\(9\\))\\)$`),
-  stringMap: new RegExp(`^${MAP}$`),
-  sharedStringMap: new RegExp(`^${MAP}$`),
-  mapArray: new RegExp(`^Array\\(${MAP}\\)$`),
-  floatArray: /^Array\(Float32\)$/,
-}
-
-/** A value for column i that no other column has, and that needs escaping wherever the codec escapes. */
-function sample(codec: Codec, i: number): CodecValues[Codec] {
-  const s = `c${i}\t'\\`
-  switch (codec) {
-    case 'verbatim':
-      return `v${i}`
-    case 'text':
-      return s
-    case 'float':
-      return i + 0.5
-    case 'nullableFloat':
-      return i % 2 === 0 ? null : i + 0.25
-    case 'uint':
-      return i
-    case 'stringArray':
-      return [s, `${i}`]
-    case 'stringMap':
-    case 'sharedStringMap':
-      return { [s]: s }
-    case 'mapArray':
-      return [{ [s]: s }, {}]
-    case 'floatArray':
-      return [i, -0.5]
-  }
-}
+import { CODEC_TYPES, sample } from './helpers/codec-types.js'
 
 describe('the span row encoder, made from the column table', () => {
   it('writes every inserted column, in table order, each through its codec', () => {

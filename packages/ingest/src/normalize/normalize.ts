@@ -29,7 +29,7 @@ const MAX_STATUS_MESSAGE_CHARS = 64 * 1024
 const MAX_RESOURCE_CHARS = 16 * 1024
 const TRUNCATED = '…[truncated by spanlens]'
 
-const label = (v: string): string => (v.length > MAX_LABEL_CHARS ? `${v.slice(0, MAX_LABEL_CHARS)}${TRUNCATED}` : v)
+export const label = (v: string): string => (v.length > MAX_LABEL_CHARS ? `${v.slice(0, MAX_LABEL_CHARS)}${TRUNCATED}` : v)
 
 /** Maps one OTLP span, in whatever GenAI convention it speaks, to a `spans` row. */
 export function normalizeSpan(span: OtlpSpan, projectId: string, opts: NormalizeOptions): SpanRow {
@@ -184,7 +184,7 @@ function clip(text: string, maxBytes: number): string {
 }
 
 /** Attributes as a Map(String, String): flattened, cut, redacted, in one pass (each object is built once, never reassigned). */
-function mapStrings(attrs: Attrs, redact: Redactor | undefined, skip?: readonly string[]): Record<string, string> {
+export function mapStrings(attrs: Attrs, redact: Redactor | undefined, skip?: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {}
   for (const key in attrs) {
     let v = attrString(attrs[key])
@@ -203,7 +203,7 @@ function mapStrings(attrs: Attrs, redact: Redactor | undefined, skip?: readonly 
  */
 const resourceCache = new WeakMap<Attrs, { redact: Redactor | undefined; strings: Readonly<Record<string, string>> }>()
 
-function resourceStrings(resource: Attrs, redact: Redactor | undefined): Readonly<Record<string, string>> {
+export function resourceStrings(resource: Attrs, redact: Redactor | undefined): Readonly<Record<string, string>> {
   const hit = resourceCache.get(resource)
   if (hit && hit.redact === redact) return hit.strings
   const strings = Object.freeze(withinBudget(mapStrings(resource, redact), MAX_RESOURCE_CHARS))

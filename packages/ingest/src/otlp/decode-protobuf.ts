@@ -225,13 +225,13 @@ function readLink(r: WireReader): OtlpLink {
 }
 
 /** bytes id → lower-case hex; '' when empty, 'invalid' when of the wrong size (validation rejects it). */
-function hexId(r: WireReader, bytes: number): string {
+export function hexId(r: WireReader, bytes: number): string {
   const id = r.hex()
   return id === '' || id.length === bytes * 2 ? id : 'invalid'
 }
 
 /** The KeyValue message at pos (length prefix included). */
-function keyValueAt(r: WireReader, out: Attrs, depth: number): void {
+export function keyValueAt(r: WireReader, out: Attrs, depth: number): void {
   const outer = r.enter()
   keyValueInto(r, out, depth)
   r.leave(outer)

@@ -1,6 +1,6 @@
 /**
  * The protobuf wire format, read straight off the request buffer: varints,
- * fixed-width numbers and length-delimited ranges. Only what the OTLP trace
+ * fixed-width numbers and length-delimited ranges. Only what the OTLP
  * messages use. Every read is bounds-checked against the end of the message
  * being read, so a truncated or lying length fails with a WireError instead
  * of reading a neighbour's bytes.
@@ -134,6 +134,36 @@ export class WireReader {
     const v = this.buf.readDoubleLE(this.pos)
     this.pos += 8
     return v
+  }
+
+  /** fixed64 unsigned (counts) as a number: exact up to 2^53, the nearest double beyond. */
+  fixed64Number(): number {
+    if (this.pos + 8 > this.end) throw new WireError('truncated fixed64')
+    const lo = this.buf.readUInt32LE(this.pos)
+    const hi = this.buf.readUInt32LE(this.pos + 4)
+    this.pos += 8
+    return hi * TWO_32 + lo
+  }
+
+  /** sfixed64 (integer metric values) as a number: exact up to ±2^53, the nearest double beyond. */
+  sfixed64Number(): number {
+    if (this.pos + 8 > this.end) throw new WireError('truncated sfixed64')
+    const lo = this.buf.readUInt32LE(this.pos)
+    const hi = this.buf.readInt32LE(this.pos + 4)
+    this.pos += 8
+    return hi * TWO_32 + lo
+  }
+
+  /** A uint64 varint as a number: exact up to 2^53, the nearest double beyond. */
+  uint64Number(): number {
+    const v = this.int64()
+    return typeof v === 'number' ? (v < 0 ? v + 2 ** 64 : v) : Number(BigInt.asUintN(64, BigInt(v)))
+  }
+
+  /** sint32 (zigzag): exponential histogram scales and bucket offsets. */
+  sint32(): number {
+    const n = this.uint32()
+    return (n >>> 1) ^ -(n & 1)
   }
 
   /** Reads a length prefix; returns the start of the bytes and leaves pos after them. */

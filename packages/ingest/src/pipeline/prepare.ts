@@ -1,6 +1,7 @@
 import type { PriceTable } from '../normalize/cost.js'
 import type { Redactor } from '../normalize/redact.js'
 import type { BufferPool } from './buffer-pool.js'
+import { prepareMetrics } from './prepare-metrics.js'
 import { prepareTraces } from './prepare-traces.js'
 import type { Signal } from './signals.js'
 
@@ -49,6 +50,7 @@ type Prepare = (format: BodyFormat, body: Buffer, project: string, ctx: PrepareC
 /** Each OTLP signal's export request, decoded, validated, normalized and encoded into its tables' rows: one row per signal. */
 const PREPARE: Record<Signal, Prepare> = {
   traces: prepareTraces,
+  metrics: prepareMetrics,
 }
 
 /** decode → validate → normalize → encode. Throws SPANLENS_BAD_OTLP for an undecodable body. */

@@ -145,6 +145,8 @@ export const CODECS: { readonly [C in Codec]: (v: CodecValues[C]) => string } = 
   float,
   nullableFloat: (n) => (n === null || !Number.isFinite(n) ? '\\N' : String(n)),
   uint: (n) => String(n),
+  int: (n) => String(n),
+  uintArray: (xs) => `[${xs.join(',')}]`,
   stringArray,
   stringMap,
   sharedStringMap: resourceMap,

@@ -15,6 +15,12 @@ export const SIGNALS = {
     items: 'spans',
     item: 'span',
   },
+  metrics: {
+    grpcMethod: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+    rejectedField: 'rejectedDataPoints',
+    items: 'data_points',
+    item: 'data point',
+  },
 } as const
 
 export type Signal = keyof typeof SIGNALS

@@ -1,4 +1,5 @@
 import type { InsertedColumn, RowOf } from '../schema/columns.js'
+import { METRIC_INSERT_COLUMNS } from '../schema/metric-columns.js'
 import { SPAN_INSERT_COLUMNS } from '../schema/span-columns.js'
 import { columnLine, compileEncoder, encodeRow } from './row-format.js'
 
@@ -32,9 +33,10 @@ function spoolTable<const C extends readonly InsertedColumn[]>(
 }
 
 export const SPANS = spoolTable('spans', SPAN_INSERT_COLUMNS, 'start_time', encodeRow)
+export const METRICS = spoolTable('metrics', METRIC_INSERT_COLUMNS, 'time')
 
 /** Every table this version spools to; a segment of any other table is set aside unread (spool.ts). */
-const SPOOL_TABLES: ReadonlyMap<string, SpoolTable> = new Map([SPANS].map((t) => [t.name, t as SpoolTable]))
+const SPOOL_TABLES: ReadonlyMap<string, SpoolTable> = new Map([SPANS, METRICS].map((t) => [t.name, t as SpoolTable]))
 
 export function spoolTableNamed(name: string): SpoolTable | undefined {
   return SPOOL_TABLES.get(name)

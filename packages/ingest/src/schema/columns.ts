@@ -15,7 +15,12 @@ export interface CodecValues {
   float: number
   /** Nullable(Float64); null and non-finite values are NULL. */
   nullableFloat: number | null
+  /** An unsigned integer (UInt8 to UInt64; exact up to 2^53). */
   uint: number
+  /** A signed integer (Int32: exponential histogram scales and offsets). */
+  int: number
+  /** An Array literal of unsigned integers (bucket counts). */
+  uintArray: number[]
   /** An Array literal of quoted, escaped strings. */
   stringArray: string[]
   /** A Map literal of quoted, escaped strings. */
