@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type { ParamBag } from './db.js'
+import { contentTextMatch } from './content/span-content.js'
 import { errors } from './errors.js'
 import { SPAN_KINDS, type SpanKind } from './span-kinds.js'
 import { chTime, parseTime } from './time.js'
@@ -24,7 +25,7 @@ export interface SpanFilter {
   attributes?: Record<string, string>
   /** resource attribute equality, all must hold */
   resource?: Record<string, string>
-  /** case-insensitive substring of input or output */
+  /** case-insensitive substring of input or output, as shown (content from logs included) */
   text?: string
 }
 
@@ -44,7 +45,8 @@ export const MODEL_EXPR = "if(request_model != '', request_model, response_model
  */
 export function spanConditions(project: string, f: SpanFilter, bag: ParamBag, alias = ''): string[] {
   const c = (col: string) => `${alias}${col}`
-  const out = [`${c('project_id')} = ${bag.add(project, 'String')}`]
+  const projectParam = bag.add(project, 'String')
+  const out = [`${c('project_id')} = ${projectParam}`]
   if (f.from) out.push(`${c('start_time')} >= ${bag.add(chTime(f.from), "DateTime64(9, 'UTC')")}`)
   if (f.to) out.push(`${c('start_time')} < ${bag.add(chTime(f.to), "DateTime64(9, 'UTC')")}`)
   const inList = (col: string, values: string[] | undefined) => {
@@ -73,7 +75,7 @@ export function spanConditions(project: string, f: SpanFilter, bag: ParamBag, al
   }
   if (f.text !== undefined && f.text !== '') {
     const p = bag.add(f.text, 'String')
-    out.push(`(positionCaseInsensitiveUTF8(${c('input')}, ${p}) > 0 OR positionCaseInsensitiveUTF8(${c('output')}, ${p}) > 0)`)
+    out.push(contentTextMatch(alias, projectParam, (column) => `positionCaseInsensitiveUTF8(${column}, ${p}) > 0`))
   }
   return out
 }

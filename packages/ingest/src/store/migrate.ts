@@ -163,6 +163,8 @@ const RETENTION: Array<{ table: string; column: string }> = [
   { table: 'scores', column: 'toDateTime(timestamp)' },
   { table: 'spans_minute', column: 'minute' },
   { table: 'metrics', column: 'toDateTime(time)' },
+  { table: 'logs', column: 'toDateTime(timestamp)' },
+  { table: 'span_content', column: 'toDateTime(time)' },
 ]
 
 /**

@@ -3,7 +3,8 @@ import { type ClickHouseClient, ParamBag, num, selectOne } from '../db.js'
 import { errors } from '../errors.js'
 import { spanConditions, spanFilterSchema, toSpanFilter } from '../filters.js'
 import { binomialTwoSidedHalf, chiSquaredSf, normalTwoSided } from '../stats/distributions.js'
-import { refusalExpr } from './groups.js'
+import { spansWithContent } from '../content/span-content.js'
+import { REFUSAL_PHRASES, refusalExpr } from './groups.js'
 
 /** Span attributes that mark the two sides of a counterfactual prompt pair. */
 const PAIR_ID_ATTR = 'spanlens.counterfactual.pair_id'
@@ -72,7 +73,7 @@ export async function counterfactual(client: ClickHouseClient, project: string, 
        SELECT sp.pair, sp.side, max(sp.refused) AS refused, avg(sp.len) AS len, avgIf(sc.v, sc.trace_id != '') AS score0, if(countIf(sc.trace_id != '') > 0, score0, NULL) AS score
        FROM (SELECT attributes[${pid}] AS pair, attributes[${side}] AS side, trace_id,
                     toUInt8(${refusalExpr(phrases)}) AS refused, toFloat64(output_tokens) AS len
-             FROM spans FINAL WHERE ${where.join(' AND ')} AND attributes[${pid}] != '' AND attributes[${side}] IN ('a', 'b')) AS sp
+             FROM ${spansWithContent(bag, p, REFUSAL_PHRASES)} WHERE ${where.join(' AND ')} AND attributes[${pid}] != '' AND attributes[${side}] IN ('a', 'b')) AS sp
        LEFT JOIN (SELECT trace_id, avg(assumeNotNull(value)) AS v FROM scores FINAL
                   WHERE project_id = ${p} AND name = ${scoreName} AND value IS NOT NULL GROUP BY trace_id) AS sc
        ON sp.trace_id = sc.trace_id

@@ -1,3 +1,4 @@
+import { spansWithContent } from '../content/span-content.js'
 import { ParamBag } from '../db.js'
 import { spanConditions, type SpanFilter } from '../filters.js'
 import type { SignalSpec } from './signals.js'
@@ -29,7 +30,8 @@ export function sourceQuery(project: string, sets: DriftSets, spec: SignalSpec, 
       ON s.trace_id = t.trace_id
       WHERE 1${finite}`
   }
-  return `SELECT ${spec.expr} AS v, if(${ref}, 0, 1) AS side FROM spans FINAL
+  const from = spec.content ? spansWithContent(bag, bag.add(project, 'String')) : 'spans FINAL'
+  return `SELECT ${spec.expr} AS v, if(${ref}, 0, 1) AS side FROM ${from}
     WHERE ((${ref}) OR (${cur})) AND (${spec.where})${finite}`
 }
 

@@ -15,6 +15,8 @@ export interface SignalSpec {
   score?: string
   /** expression needs the parameter bag (attribute keys) */
   params?: Record<string, unknown>
+  /** reads input, output or finish_reason: content that arrived as log records counts (content/span-content.ts) */
+  content?: true
 }
 
 const LLM = "kind = 'llm'"
@@ -27,13 +29,13 @@ const BUILTIN: Record<string, Omit<SignalSpec, 'signal'>> = {
   ttft: { type: 'numeric', expr: 'assumeNotNull(ttft_ms)', where: `${LLM} AND ttft_ms IS NOT NULL` },
   cost: { type: 'numeric', expr: 'assumeNotNull(cost_usd)', where: `${LLM} AND cost_usd IS NOT NULL` },
   model: { type: 'categorical', expr: MODEL_EXPR, where: LLM },
-  finish_reason: { type: 'categorical', expr: 'finish_reason', where: `${LLM} AND finish_reason != ''` },
+  finish_reason: { type: 'categorical', expr: 'finish_reason', where: `${LLM} AND finish_reason != ''`, content: true },
   status: { type: 'categorical', expr: 'toString(status_code)', where: '1' },
   kind: { type: 'categorical', expr: 'toString(kind)', where: '1' },
   tool: { type: 'categorical', expr: 'toString(name)', where: "kind = 'tool'" },
   service: { type: 'categorical', expr: 'toString(service_name)', where: '1' },
-  prompt: { type: 'text', expr: 'input', where: `${LLM} AND input != ''` },
-  completion: { type: 'text', expr: 'output', where: `${LLM} AND output != ''` },
+  prompt: { type: 'text', expr: 'input', where: `${LLM} AND input != ''`, content: true },
+  completion: { type: 'text', expr: 'output', where: `${LLM} AND output != ''`, content: true },
   embedding: { type: 'embedding', expr: 'embedding', where: 'notEmpty(embedding)' },
 }
 

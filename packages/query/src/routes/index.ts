@@ -7,6 +7,7 @@ import { drift } from '../drift/report.js'
 import { type AdmissionLimits, defaultAdmission, QueryAdmission } from '../admission.js'
 import { errors, replyWithError } from '../errors.js'
 import { filterFromQuery } from '../filters.js'
+import { logsRoutes } from '../logs/routes.js'
 import { metricsRoutes } from '../metrics/routes.js'
 import { recordScore } from '../scores/record.js'
 import { loadSloFile } from '../slo/file.js'
@@ -73,6 +74,7 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
   app.get('/spans', async (request) => admitted(request, (p) => listSpans(client, p, listOptions(request.query as Query))))
   app.get('/traces', async (request) => admitted(request, (p) => listTraces(client, p, listOptions(request.query as Query))))
   app.get<{ Params: { traceId: string } }>('/traces/:traceId', async (request) => admitted(request, (p) => getTrace(client, p, request.params.traceId)))
+  await app.register(logsRoutes, { client, admitted })
 
   app.get('/summary', async (request) => {
     const q = request.query as Query

@@ -11,6 +11,7 @@ export const ANALYST_TABLES: Record<string, string> = {
   scores: 'analyst_scores',
   spans_minute: 'analyst_spans_minute',
   metrics: 'analyst_metrics',
+  logs: 'analyst_logs',
 }
 const TABLE_NAMES = Object.keys(ANALYST_TABLES).join(', ')
 /** Table functions that read nothing outside the query. */

@@ -39,7 +39,7 @@ const CLAUSE_WORDS = new Set([
 ])
 
 /**
- * Replaces each table reference `spans` / `scores` / `spans_minute` / `metrics` (ANALYST_TABLES) with the
+ * Replaces each table reference `spans` / `scores` / `spans_minute` / `metrics` / `logs` (ANALYST_TABLES) with the
  * parameterized view for the caller's project, keeping the name as alias so
  * `spans.trace_id` still resolves. A FINAL after it is dropped (the views de-duplicate).
  */
@@ -86,7 +86,7 @@ function limitSettings(limits: SandboxLimits, seconds: number): ClickHouseSettin
  * analyzer, never by pattern matching on the text:
  *  1. EXPLAIN AST: a single SELECT, no SETTINGS/INTO OUTFILE/FORMAT, no table
  *     functions but numbers/zeros/values, no dictionaries, files or server state;
- *  2. table references spans/scores/spans_minute/metrics become analyst_*(project = <caller>);
+ *  2. table references spans/scores/spans_minute/metrics/logs become analyst_*(project = <caller>);
  *  3. EXPLAIN QUERY TREE of the rewritten query: every table read is one of those
  *     views and no function resolves to a refused one;
  *  4. executed with readonly = 2 and time, memory and result-row limits.

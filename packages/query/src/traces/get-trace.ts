@@ -1,3 +1,4 @@
+import { contentOf, withContent } from '../content/span-content.js'
 import { type ClickHouseClient, ParamBag, select } from '../db.js'
 import { errors } from '../errors.js'
 import { nanosToIso } from '../time.js'
@@ -40,12 +41,15 @@ export interface Trace {
   scores: Score[]
 }
 
-/** One trace as a tree, with per-span tokens, cost, latency and scores, and totals. */
+/**
+ * One trace as a tree, with per-span tokens, cost, latency and scores, and totals;
+ * content that arrived as GenAI log records fills its spans (content/span-content.ts).
+ */
 export async function getTrace(client: ClickHouseClient, project: string, traceId: string): Promise<Trace> {
   const bag = new ParamBag()
   const p = bag.add(project, 'String')
   const t = bag.add(traceId, 'String')
-  const [rows, scoreRows] = await Promise.all([
+  const [stored, scoreRows, content] = await Promise.all([
     select<RawSpan>(
       client,
       `SELECT ${spanSelect({ io: true })} FROM spans FINAL
@@ -70,8 +74,10 @@ export async function getTrace(client: ClickHouseClient, project: string, traceI
        FROM scores FINAL WHERE project_id = ${p} AND trace_id = ${t} ORDER BY timestamp`,
       bag.values,
     ),
+    contentOf(client, project, [traceId]),
   ])
-  if (rows.length === 0) throw errors.NOT_FOUND(`trace ${traceId}`)
+  if (stored.length === 0) throw errors.NOT_FOUND(`trace ${traceId}`)
+  const rows = withContent(stored, content)
   const scores: Score[] = scoreRows.map((s) => ({
     id: s.score_id,
     traceId: s.trace_id,

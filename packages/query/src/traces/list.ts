@@ -1,3 +1,4 @@
+import { contentOf, withContent } from '../content/span-content.js'
 import { type ClickHouseClient, ParamBag, select } from '../db.js'
 import { spanConditions, type SpanFilter } from '../filters.js'
 import { nanosToIso } from '../time.js'
@@ -58,7 +59,10 @@ export async function listSpans(client: ClickHouseClient, project: string, opts:
       bag.values,
     )
   })
-  const items = rows.slice(0, limit).map(toSpan)
+  const page = rows.slice(0, limit)
+  // Content that arrived as log records fills the page's spans (finish reasons always, input/output with io).
+  const content = await contentOf(client, project, page.map((r) => r.trace_id))
+  const items = withContent(page, content).map(toSpan)
   const last = rows.length > limit ? rows[limit - 1] : undefined
   return { items, nextCursor: last ? encodeCursor({ ns: last.start_ns, id: last.span_id }) : null }
 }

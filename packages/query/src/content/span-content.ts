@@ -1,0 +1,120 @@
+import { type ClickHouseClient, ParamBag, select } from '../db.js'
+
+/**
+ * Content that arrived as GenAI log records (`span_content`, clickhouse/007_logs.sql),
+ * shown on its span. Spans and their logs come in separate requests, in any order, so
+ * nothing is merged at ingest: every read that shows or analyses content fills a span's
+ * empty input, output and finish reason from its content rows, whichever arrived
+ * first. The API's trace tree and span listings (JS, `withContent`), text search
+ * (filters.ts), bias refusals and drift's text signals (SQL, `spansWithContent`) and the
+ * sandbox's `spans` view (007's analyst_spans, the same SQL) all apply this one rule:
+ *
+ * - input: the content's when the span has none, or only gen_ai.system_instructions
+ *   (the details event repeats those as its first message);
+ * - output and finish reason: the content's when the span has none.
+ *
+ * A span's content rows merge in (time, seq) order: each row's JSON message array is
+ * spliced into one array, byte for byte what the span would hold had the library put
+ * the events on it (one row is used as it is).
+ */
+
+/** A span's content merged from its span_content rows. */
+export interface SpanContent {
+  trace_id: string
+  span_id: string
+  input: string
+  output: string
+  finish_reason: string
+}
+
+/** The attribute and value that mark a span's input as the system instructions alone (normalize.ts). */
+const SYSTEM_ONLY = "attributes['spanlens.input.source'] = 'gen_ai.system_instructions'"
+
+const spliced = (list: string): string =>
+  `if(length(${list}) <= 1, ${list}[1].3, concat('[', arrayStringConcat(arrayFlatten(arrayMap(x -> JSONExtractArrayRaw(x.3), ${list})), ','), ']'))`
+
+/** span_content rows matching `where` merged per (trace_id, span_id). */
+export function contentSql(where: string): string {
+  return `SELECT trace_id, span_id, ${spliced('ins')} AS input, ${spliced('outs')} AS output, finishes[1].3 AS finish_reason
+    FROM (
+      SELECT trace_id, span_id,
+        arraySort(groupArrayIf((time, seq, input), input != '')) AS ins,
+        arraySort(groupArrayIf((time, seq, output), output != '')) AS outs,
+        arraySort(groupArrayIf((time, seq, finish_reason), finish_reason != '')) AS finishes
+      FROM span_content FINAL WHERE ${where} GROUP BY trace_id, span_id)`
+}
+
+/** The rule in SQL, over `s` (spans) and `c` (contentSql). */
+const FILLED = {
+  input: `if((s.input = '' OR s.${SYSTEM_ONLY}) AND c.input != '', c.input, s.input)`,
+  output: "if(s.output = '' AND c.output != '', c.output, s.output)",
+  finish_reason: "if(s.finish_reason = '' AND c.finish_reason != '', c.finish_reason, s.finish_reason)",
+}
+
+/**
+ * `spans FINAL` of one project with content filled, as a table expression (FROM ...):
+ * every column of `spans`, and with `refusalPhrases` (bias/groups.ts's default list)
+ * `refusal` too, recomputed from the filled output and finish reason where content
+ * filled either (005_refusal.sql's rule). `project` is the project's parameter placeholder.
+ */
+export function spansWithContent(bag: ParamBag, project: string, refusalPhrases?: readonly string[]): string {
+  let refusal = ''
+  if (refusalPhrases) {
+    const phrases = bag.add(refusalPhrases, 'Array(String)')
+    const filled = "(s.output = '' AND c.output != '') OR (s.finish_reason = '' AND c.finish_reason != '')"
+    refusal = `, if(${filled}, toUInt8(${FILLED.finish_reason} = 'content_filter' OR multiSearchAnyCaseInsensitive(${FILLED.output}, ${phrases})), s.refusal) AS refusal`
+  }
+  return `(SELECT s.* REPLACE (${FILLED.input} AS input, ${FILLED.output} AS output, ${FILLED.finish_reason} AS finish_reason)${refusal}
+    FROM spans AS s FINAL
+    LEFT JOIN (${contentSql(`project_id = ${project}`)}) AS c ON s.trace_id = c.trace_id AND s.span_id = c.span_id
+    WHERE s.project_id = ${project})`
+}
+
+/**
+ * A text match (`match(column)` gives the condition) on a span's shown input or output,
+ * its content's included: for filters.ts's `text` (`q=`), over `spans` columns under
+ * `alias`; `project` is the project's parameter placeholder.
+ */
+export function contentTextMatch(alias: string, project: string, match: (column: string) => string): string {
+  const keys = `(${alias}trace_id, ${alias}span_id)`
+  const fromContent = (column: string) => `${keys} IN (SELECT trace_id, span_id FROM span_content WHERE project_id = ${project} AND ${match(column)})`
+  return `(${match(`${alias}input`)} OR ${match(`${alias}output`)}` +
+    ` OR ((${alias}input = '' OR ${alias}${SYSTEM_ONLY}) AND ${fromContent('input')})` +
+    ` OR (${alias}output = '' AND ${fromContent('output')}))`
+}
+
+/** The merged content of every span of these traces that has any, by `trace_id:span_id`. */
+export async function contentOf(client: ClickHouseClient, project: string, traceIds: readonly string[]): Promise<Map<string, SpanContent>> {
+  if (traceIds.length === 0) return new Map()
+  const bag = new ParamBag()
+  const rows = await select<SpanContent>(
+    client,
+    contentSql(`project_id = ${bag.add(project, 'String')} AND trace_id IN ${bag.add([...new Set(traceIds)], 'Array(String)')}`),
+    bag.values,
+  )
+  return new Map(rows.map((r) => [`${r.trace_id}:${r.span_id}`, r]))
+}
+
+/** The fields of a selected span row the rule reads and fills (input and output only when selected). */
+interface ContentFields {
+  trace_id: string
+  span_id: string
+  finish_reason: string
+  attributes: Record<string, string>
+  input?: string
+  output?: string
+}
+
+/** The rule in JS, on rows as selected (span-row.ts): the same decisions as FILLED. */
+export function withContent<R extends ContentFields>(rows: R[], content: ReadonlyMap<string, SpanContent>): R[] {
+  if (content.size === 0) return rows
+  return rows.map((r) => {
+    const c = content.get(`${r.trace_id}:${r.span_id}`)
+    if (!c) return r
+    const out = { ...r }
+    if (out.input !== undefined && (out.input === '' || out.attributes['spanlens.input.source'] === 'gen_ai.system_instructions') && c.input !== '') out.input = c.input
+    if (out.output !== undefined && out.output === '' && c.output !== '') out.output = c.output
+    if (out.finish_reason === '' && c.finish_reason !== '') out.finish_reason = c.finish_reason
+    return out
+  })
+}

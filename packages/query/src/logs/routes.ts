@@ -1,0 +1,28 @@
+import type { ClickHouseClient } from '@clickhouse/client'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import { z } from 'zod'
+import { errors } from '../errors.js'
+import { traceLogs } from './trace-logs.js'
+
+export interface LogsRoutesOptions {
+  client: ClickHouseClient
+  /** Runs the store work in the caller project's turn (routes/index.ts, admission.ts). */
+  admitted: <T>(request: FastifyRequest, work: (project: string) => Promise<T>) => Promise<T>
+}
+
+const query = z
+  .object({
+    spanId: z.string().regex(/^[0-9a-f]{16}$/, 'expected 16 lower-case hex digits').optional(),
+    limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+  })
+  .strict()
+
+/** GET /traces/:traceId/logs under the API prefix: the trace's OTLP log records (docs/api.md#logs). */
+export const logsRoutes: FastifyPluginAsync<LogsRoutesOptions> = async (app, { client, admitted }) => {
+  app.get<{ Params: { traceId: string } }>('/traces/:traceId/logs', async (request) => {
+    // Parsed before admission: a bad parameter costs no turn.
+    const parsed = query.safeParse(request.query ?? {})
+    if (!parsed.success) throw errors.BAD_REQUEST(`logs: ${z.prettifyError(parsed.error)}`)
+    return admitted(request, (project) => traceLogs(client, project, request.params.traceId, parsed.data))
+  })
+}
