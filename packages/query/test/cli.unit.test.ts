@@ -105,4 +105,25 @@ describe('spanlens CLI output', () => {
     expect(r.sent[0]?.url).toBe('http://127.0.0.1:4318/api/v1/traces?from=now-1h&limit=2')
     expect(r.stdout).toMatchSnapshot()
   })
+
+  it('says ok for a healthy span, writes money in dollars and marks a cost some calls lack a price for, once, with why', async () => {
+    const page = {
+      items: [{ traceId: 'aa', startTime: '2026-12-04T09:00:00.000Z', name: 'run', service: 'chat', status: 'unset', spans: 2, durationMs: 165.4309, tokens: { total: 514 }, costUsd: 3.4e-7, costIncomplete: true }],
+      nextCursor: null,
+    }
+    const list = (await cli(['traces'], () => ({ status: 200, body: page }))).stdout
+    expect(list).toContain('  ok  ')
+    expect(list).toContain('165.4 ms')
+    expect(list).toContain('≥ $0.00000034')
+    expect(list.match(/no price/g)).toHaveLength(1)
+    const trace = {
+      traceId: 'aa',
+      durationMs: 2818.9,
+      totals: { spans: 2, errors: 0, tokens: { total: 1830 }, costUsd: 0.000077, costIncomplete: false },
+      roots: [{ name: 'run', kind: 'chain', durationMs: 2818.9, status: 'ok', tokens: { total: 0 }, costUsd: null, children: [{ name: 'chat', kind: 'llm', durationMs: 2700, status: 'error', tokens: { total: 1830 }, costUsd: 0.000077, children: [] }] }],
+    }
+    expect((await cli(['traces', 'aa'], () => ({ status: 200, body: trace }))).stdout).toBe(
+      'trace aa: 2 spans, 2.82 s, 1,830 tokens, $0.000077, 0 errors\n  • run [chain] 2.82 s\n    ✗ chat [llm] 2.70 s, 1,830 tok, $0.000077\n',
+    )
+  })
 })

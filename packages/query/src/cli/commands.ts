@@ -1,6 +1,7 @@
 import { queryString } from './api.js'
 import { CliError, TIME_SYNTAX, type Command, type CommandContext, type OptionSpec } from './command.js'
-import { cell, table } from './table.js'
+import { count, duration, timestamp, usd } from '../format.js'
+import { cell, figure, table } from './table.js'
 
 const FROM: OptionSpec = { type: 'string', value: 'T', help: 'start of the time range (inclusive)' }
 const TO: OptionSpec = { type: 'string', value: 'T', help: 'end of the time range (default now)' }
@@ -57,7 +58,23 @@ const traces: Command = {
       printJson(ctx, page)
       return 0
     }
-    ctx.out(table(['trace', 'start', 'name', 'service', 'status', 'spans', 'ms', 'tokens', 'cost $'], page.items.map((t) => [t.traceId as string, t.startTime as string, t.name as string, t.service as string, t.status as string, t.spans as number, t.durationMs as number, t.tokens.total, t.costUsd as number])))
+    ctx.out(
+      table(
+        ['trace', 'start', 'name', 'service', 'status', 'spans', 'duration', 'tokens', 'cost'],
+        page.items.map((t) => [
+          t.traceId as string,
+          timestamp(t.startTime as string),
+          t.name as string,
+          t.service as string,
+          statusWord(t.status as string),
+          t.spans as number,
+          figure(duration(t.durationMs as number)),
+          figure(count(t.tokens.total)),
+          figure(costText(t.costUsd as number | null, t.costIncomplete as boolean | undefined)),
+        ]),
+      ),
+    )
+    if (page.items.some((t) => t.costIncomplete === true)) ctx.out('≥: at least; some LLM calls in the trace have no price (a model missing from the price table, or no usage reported)\n')
     if (page.nextCursor) ctx.out(`next page: --cursor ${page.nextCursor}\n`)
     return 0
   },
@@ -224,7 +241,7 @@ export const COMMANDS: readonly Command[] = [traces, drift, bias, slo, sql]
 interface TraceJson {
   traceId: string
   durationMs: number
-  totals: { spans: number; errors: number; tokens: { total: number }; costUsd: number }
+  totals: { spans: number; errors: number; tokens: { total: number }; costUsd: number | null; costIncomplete?: boolean }
   roots: SpanJson[]
 }
 interface SpanJson {
@@ -237,10 +254,23 @@ interface SpanJson {
   children: SpanJson[]
 }
 
+/** OTLP's `unset` is what a healthy span reports; say ok. */
+function statusWord(status: string): string {
+  return status === 'unset' ? 'ok' : status
+}
+
+/** A cost, or why there is none: no LLM call had a price (or some had none: `at least`). */
+function costText(costUsd: number | null | undefined, incomplete?: boolean): string {
+  if (costUsd === null || costUsd === undefined) return 'unknown'
+  return incomplete ? `≥ ${usd(costUsd)}` : usd(costUsd)
+}
+
 function renderTrace(t: TraceJson): string {
-  const lines = [`trace ${t.traceId}: ${t.totals.spans} spans, ${cell(t.durationMs)} ms, ${t.totals.tokens.total} tokens, $${cell(t.totals.costUsd)}, ${t.totals.errors} errors`]
+  const lines = [
+    `trace ${t.traceId}: ${t.totals.spans} spans, ${duration(t.durationMs)}, ${count(t.totals.tokens.total)} tokens, ${costText(t.totals.costUsd, t.totals.costIncomplete)}, ${t.totals.errors} errors`,
+  ]
   const walk = (s: SpanJson, depth: number) => {
-    lines.push(`${'  '.repeat(depth)}${s.status === 'error' ? '✗' : '•'} ${s.name} [${s.kind}] ${cell(s.durationMs)} ms${s.tokens.total ? `, ${s.tokens.total} tok` : ''}${s.costUsd ? `, $${cell(s.costUsd)}` : ''}`)
+    lines.push(`${'  '.repeat(depth)}${s.status === 'error' ? '✗' : '•'} ${s.name} [${s.kind}] ${duration(s.durationMs)}${s.tokens.total ? `, ${count(s.tokens.total)} tok` : ''}${s.costUsd ? `, ${usd(s.costUsd)}` : ''}`)
     for (const c of s.children) walk(c, depth + 1)
   }
   for (const r of t.roots) walk(r, 1)
