@@ -26,4 +26,7 @@ export type Checked = [
   Accepts<Web.SloAlert, Query.SloAlert>,
   Accepts<Web.SloStatus, Query.SloStatus>,
   Accepts<Web.SloReport, Query.SloReport>,
+  Accepts<Web.MetricPoint, Query.MetricPoint>,
+  Accepts<Web.MetricSeries, Query.MetricSeries>,
+  Accepts<Web.MetricsReply, Query.MetricsReply>,
 ]

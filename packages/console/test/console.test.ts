@@ -170,6 +170,9 @@ describe('console served by the Spanlens server', () => {
     await poll(() => page.locator('figure[data-chart="Calls"] canvas').count()).toBeGreaterThan(0)
     await poll(() => page.locator('.card').filter({ hasText: 'By model' }).textContent()).toContain('claude-sonnet-4')
     expect(await page.locator('figure[data-chart="Latency p50 / p95 / p99"] canvas').count()).toBeGreaterThan(0)
+    // OTLP metrics: the seeded gen_ai.client.token.usage, by model.
+    await poll(() => page.locator('figure[data-chart="Token usage by model (OTLP metrics)"] canvas').count()).toBeGreaterThan(0)
+    expect(await page.locator('figure[data-chart="Token usage by model (OTLP metrics)"]').textContent()).toContain('claude-sonnet-4')
     await shot('04-overview')
   })
 

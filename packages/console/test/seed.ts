@@ -133,12 +133,41 @@ function traffic(now: number, count: number) {
   return reqs
 }
 
+/** gen_ai.client.token.usage as an instrumentation exports it (delta histograms), one point per model and minute over the last 20 minutes. */
+function tokenUsage(now: number) {
+  const points = []
+  for (let m = 20; m >= 1; m--) {
+    for (const [model, tokens] of [['gpt-4o-mini', 400], ['claude-sonnet-4', 900]] as const) {
+      const at = now - m * 60_000
+      points.push({
+        startTimeUnixNano: ns(at - 60_000),
+        timeUnixNano: ns(at),
+        attributes: [attr('gen_ai.operation.name', 'chat'), attr('gen_ai.request.model', model), attr('gen_ai.token.type', 'input')],
+        count: '2',
+        sum: tokens + m,
+        explicitBounds: [256, 1024, 4096],
+        bucketCounts: ['0', '2', '0', '0'],
+      })
+    }
+  }
+  return {
+    resourceMetrics: [
+      {
+        resource: { attributes: [attr('service.name', 'support')] },
+        scopeMetrics: [{ scope: { name: 'console-test' }, metrics: [{ name: 'gen_ai.client.token.usage', unit: '{token}', histogram: { aggregationTemporality: 1, dataPoints: points } }] }],
+      },
+    ],
+  }
+}
+
 export async function seed(url: string, key: string, now = Date.now()): Promise<void> {
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` }
   for (const body of [agentTrace(now), ...traffic(now, 64)]) {
     const res = await fetch(`${url}/v1/traces`, { method: 'POST', headers, body: JSON.stringify(body) })
     if (!res.ok) throw new Error(`seed: /v1/traces ${res.status} ${await res.text()}`)
   }
+  const metrics = await fetch(`${url}/v1/metrics`, { method: 'POST', headers, body: JSON.stringify(tokenUsage(now)) })
+  if (!metrics.ok) throw new Error(`seed: /v1/metrics ${metrics.status} ${await metrics.text()}`)
   for (const score of [
     { traceId: AGENT_TRACE, name: 'feedback', value: 1, comment: 'resolved' },
     { traceId: AGENT_TRACE, spanId: LLM_SPAN, name: 'relevance', value: 0.8, source: 'eval' },

@@ -214,3 +214,27 @@ export interface SloReport {
   firing: boolean
   slos: SloStatus[]
 }
+
+/** GET /api/v1/metrics: one OTLP metric per group and time bucket. */
+export interface MetricPoint {
+  time: string
+  value: number | null
+}
+
+export interface MetricSeries {
+  group: Record<string, string>
+  points: MetricPoint[]
+}
+
+export interface MetricsReply {
+  name: string
+  type: 'gauge' | 'sum' | 'histogram' | 'exponential_histogram' | 'summary' | null
+  unit: string
+  temporality: string[]
+  agg: string
+  bucketSeconds: number | null
+  from: string
+  to: string
+  groupBy: string[]
+  series: MetricSeries[]
+}

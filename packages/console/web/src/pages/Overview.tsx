@@ -7,6 +7,7 @@ import { PALETTE, TimeSeriesChart, type Series } from '../components/TimeSeriesC
 import { int, ms, pct, usd } from '../format'
 import { useAsync } from '../hooks'
 import { bucketGrid, OVERVIEW_RANGES, toSeries, type GroupedSeries } from '../overview/series'
+import { TokenUsage } from '../overview/TokenUsage'
 import { Stat } from './TracePage'
 
 type Split = '' | 'model' | 'service'
@@ -113,6 +114,7 @@ export function OverviewPage() {
       {overTime.state === 'loading' && <Loading what="Loading charts" />}
       {overTime.state === 'error' && <ErrorBox error={overTime.error} />}
       {overTime.state === 'done' && <Charts rows={overTime.value.rows} grid={grid} split={split} />}
+      <TokenUsage range={range} grid={grid} />
       <div class="two-col">
         {byModel.state === 'done' && <ByGroup title="By model" rows={byModel.value.rows} dim="model" />}
         {byService.state === 'done' && <ByGroup title="By service" rows={byService.value.rows} dim="service" />}
