@@ -102,6 +102,13 @@ describe('console served by the Spanlens server', () => {
     expect(await page.locator('table.traces').textContent()).toContain('support agent')
     expect(await page.evaluate(STORED_KEY)).toBe(KEY)
     await shot('02-traces')
+    expect(await page.title()).toBe('Traces · Spanlens')
+    // A healthy span reads ok (OTLP's `unset`), money is dollars without exponents, times name their zone.
+    const table = (await page.locator('table.traces').textContent()) ?? ''
+    expect(table).not.toContain('unset')
+    expect(table).not.toMatch(/\de-\d/)
+    expect(await page.locator('table.traces tbody tr td .badge').first().textContent()).toMatch(/^(ok|error)$/)
+    expect(await page.locator('table.traces tbody tr').first().textContent()).toMatch(/\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} (UTC|GMT[+-]\d+)/)
     await page.getByRole('button', { name: 'Older →' }).click()
     await poll(() => rows.count()).toBe(15)
     await page.getByRole('button', { name: '← Newer' }).click()
@@ -152,6 +159,7 @@ describe('console served by the Spanlens server', () => {
     expect(await page.locator('.span-detail img').count()).toBe(0)
     expect(await page.evaluate('window.__xss')).toBeUndefined()
     expect(await page.locator('.trace-page').textContent()).toContain('feedback')
+    expect(await page.title()).toBe(`Trace ${AGENT_TRACE.slice(0, 8)} · Spanlens`)
     await shot('03-trace')
 
     // The failing tool span's name is shown literally; the long answer is folded.

@@ -23,7 +23,8 @@ function newest(dir: string): number {
 export default function setup(): void {
   ensureChromium()
   const index = join(pkg, 'dist/web/index.html')
-  const sources = Math.max(newest(join(pkg, 'web')), statSync(join(pkg, 'vite.config.ts')).mtimeMs)
+  const shared = fileURLToPath(new URL('../../query/src/format.ts', import.meta.url))
+  const sources = Math.max(newest(join(pkg, 'web')), statSync(join(pkg, 'vite.config.ts')).mtimeMs, statSync(shared).mtimeMs)
   if (existsSync(index) && statSync(index).mtimeMs >= sources) return
   const vite = join(dirname(createRequire(join(pkg, 'package.json')).resolve('vite/package.json')), 'bin/vite.js')
   const res = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: pkg, stdio: 'inherit' })

@@ -1,18 +1,17 @@
-// Display formatting only; values stay numbers everywhere else.
+// Display formatting only; values stay numbers everywhere else. Money, durations and
+// times as the CLI writes them (@spanlens/query/format).
+import { duration, timestamp, usd as dollars } from '@spanlens/query/format'
 
-export function ms(v: number | null | undefined): string {
-  if (v === null || v === undefined || !Number.isFinite(v)) return '–'
-  if (v < 1) return `${v.toFixed(2)} ms`
-  if (v < 1000) return `${Math.round(v)} ms`
-  if (v < 60_000) return `${(v / 1000).toFixed(v < 10_000 ? 2 : 1)} s`
-  return `${(v / 60_000).toFixed(1)} min`
-}
+export const ms = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '–' : duration(v))
 
+/** Dollars; `incomplete`: some calls had no price, so this is a lower bound (≥). Unknown says so. */
 export function usd(v: number | null | undefined, incomplete = false): string {
-  if (v === null || v === undefined || !Number.isFinite(v)) return '–'
-  const s = v === 0 ? '$0' : v < 0.01 ? `$${v.toPrecision(2)}` : `$${v.toFixed(v < 100 ? 4 : 2)}`
-  return incomplete ? `${s}+` : s
+  if (v === null || v === undefined || !Number.isFinite(v)) return 'unknown'
+  return incomplete ? `≥ ${dollars(v)}` : dollars(v)
 }
+
+/** Why a cost is `≥` or `unknown`, for a title attribute. */
+export const COST_NOTE = 'Some LLM calls have no price: a model missing from the price table, or a call that reported no usage (failed calls).'
 
 export function int(v: number | null | undefined): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '–'
@@ -35,10 +34,9 @@ export function pValue(v: number | null | undefined): string {
   return v < 0.0001 ? '< 0.0001' : v.toFixed(4)
 }
 
+/** A time in one format, in the browser's zone, with the zone named. */
 export function time(iso: string): string {
-  const d = new Date(iso)
-  if (Number.isNaN(d.getTime())) return iso
-  return d.toLocaleString('en-GB', { year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
+  return timestamp(iso, Intl.DateTimeFormat().resolvedOptions().timeZone)
 }
 
 export function shortId(id: string): string {

@@ -32,10 +32,23 @@ function Routes({ path }: { path: string }) {
   }
 }
 
+const TITLES: Record<string, string> = { '/traces': 'Traces', '/overview': 'Overview', '/drift': 'Drift', '/bias': 'Bias', '/slo': 'SLOs' }
+
+/** The tab's title names the view (screen readers announce it; history and bookmarks show it). */
+function titleOf(path: string, signedIn: boolean): string {
+  if (!signedIn) return 'Sign in · Spanlens'
+  const trace = /^\/traces\/([^/]+)$/.exec(path)
+  if (trace?.[1]) return `Trace ${decodeURIComponent(trace[1]).slice(0, 8)} · Spanlens`
+  return `${TITLES[path] ?? 'Not found'} · Spanlens`
+}
+
 function App() {
   const loc = useLocation()
   const [signedIn, setSignedIn] = useState(storedKey() !== null)
   const [notice, setNotice] = useState<string>()
+  useEffect(() => {
+    document.title = titleOf(loc.path, signedIn)
+  }, [loc.path, signedIn])
 
   useEffect(() => {
     setUnauthorizedHandler(() => {

@@ -99,9 +99,9 @@ export function FilterBar({ value, onApply, services, models }: { value: TraceFi
         Status
         <select name="status" value={f.status} onChange={set('status')}>
           <option value="">any</option>
-          <option value="ok">ok</option>
+          <option value="ok">ok (set by the app)</option>
+          <option value="unset">ok (no status)</option>
           <option value="error">error</option>
-          <option value="unset">unset</option>
         </select>
       </label>
       <label>

@@ -4,7 +4,7 @@ import type { Summary, SummaryDimension, SummaryRow } from '../api/types'
 import { HBars } from '../components/Bars'
 import { ErrorBox, Loading } from '../components/State'
 import { PALETTE, TimeSeriesChart, type Series } from '../components/TimeSeriesChart'
-import { int, ms, pct, usd } from '../format'
+import { COST_NOTE, int, ms, pct, usd } from '../format'
 import { useAsync } from '../hooks'
 import { bucketGrid, OVERVIEW_RANGES, toSeries, type GroupedSeries } from '../overview/series'
 import { TokenUsage } from '../overview/TokenUsage'
@@ -44,7 +44,9 @@ function ByGroup({ title, rows, dim }: { title: string; rows: SummaryRow[]; dim:
               <td class="num">{int(r.calls)}</td>
               <td class="num">{pct(r.errorRate)}</td>
               <td class="num">{int(r.tokens.total)}</td>
-              <td class="num">{usd(r.costUsd, r.costUnknownCalls > 0)}</td>
+              <td class="num" {...(r.costUnknownCalls > 0 ? { title: `${int(r.costUnknownCalls)} calls without a price. ${COST_NOTE}` } : {})}>
+                {usd(r.costUsd, r.costUnknownCalls > 0)}
+              </td>
               <td class="num">{ms(r.latencyMs.p50)}</td>
               <td class="num">{ms(r.latencyMs.p95)}</td>
               <td class="num">{ms(r.latencyMs.p99)}</td>

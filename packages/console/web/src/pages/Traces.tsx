@@ -3,14 +3,16 @@ import { api } from '../api/client'
 import type { Page, Summary, TraceSummary } from '../api/types'
 import { FilterBar, filtersFrom, filtersToSearch, type TraceFilters } from '../components/Filters'
 import { Empty, ErrorBox, Loading } from '../components/State'
-import { int, ms, shortId, time, usd } from '../format'
+import { COST_NOTE, int, ms, shortId, time, usd } from '../format'
 import { useAsync } from '../hooks'
 import { Link, navigate, useLocation } from '../router'
 
 const PAGE_SIZE = 50
 
-function StatusBadge({ status }: { status: string }) {
-  return <span class={`badge status-${status || 'unset'}`}>{status || 'unset'}</span>
+/** OTLP's `unset` is what a healthy span reports: shown as ok. */
+export function StatusBadge({ status }: { status: string }) {
+  const word = status === 'error' ? 'error' : 'ok'
+  return <span class={`badge status-${word}`}>{word}</span>
 }
 
 export function TracesPage() {
@@ -72,7 +74,9 @@ export function TracesPage() {
                 <td class="num">{int(t.spans)}</td>
                 <td class="num">{int(t.llmCalls)}</td>
                 <td class="num">{int(t.tokens.total)}</td>
-                <td class="num">{usd(t.costUsd, t.costIncomplete)}</td>
+                <td class="num" {...(t.costIncomplete || t.costUsd === null ? { title: COST_NOTE } : {})}>
+                  {usd(t.costUsd, t.costIncomplete)}
+                </td>
                 <td class="small">{t.userId}</td>
                 <td class="small">
                   {t.scores.map((s) => (
@@ -103,4 +107,3 @@ export function TracesPage() {
   )
 }
 
-export { StatusBadge }

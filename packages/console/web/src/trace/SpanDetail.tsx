@@ -1,5 +1,5 @@
 import type { Score, SpanNode } from '../api/types'
-import { int, ms, time, usd } from '../format'
+import { COST_NOTE, int, ms, time, usd } from '../format'
 import { StatusBadge } from '../pages/Traces'
 import { ContentView } from './Messages'
 
@@ -59,7 +59,7 @@ export function SpanDetail({ span }: { span: SpanNode }) {
           {span.tokens.cacheRead > 0 && ` · ${int(span.tokens.cacheRead)} cached`}
           {span.tokens.reasoning > 0 && ` · ${int(span.tokens.reasoning)} reasoning`}
         </Field>
-        <Field label="Cost">{span.costUsd === null ? (span.kind === 'llm' ? 'unknown price' : '–') : usd(span.costUsd)}</Field>
+        <Field label="Cost">{costOf(span)}</Field>
         {span.finishReason && <Field label="Finish reason">{span.finishReason}</Field>}
         {(span.statusMessage || span.errorType) && <Field label="Error">{[span.errorType, span.statusMessage].filter(Boolean).join(': ')}</Field>}
         <Field label="Start">{time(span.startTime)}</Field>
@@ -94,4 +94,12 @@ export function SpanDetail({ span }: { span: SpanNode }) {
       )}
     </div>
   )
+}
+
+/** A span's cost, or why it has none: a failed call reports no usage; a model may have no price. */
+function costOf(span: SpanNode) {
+  if (span.costUsd !== null) return usd(span.costUsd)
+  if (span.kind !== 'llm' && span.kind !== 'embedding') return '–'
+  const why = span.status === 'error' && span.tokens.total === 0 ? 'none: the call failed and reported no usage' : `unknown: no price for ${span.responseModel || span.requestModel || 'this model'}`
+  return <span title={COST_NOTE}>{why}</span>
 }
