@@ -1,29 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import Fastify, { type FastifyInstance } from 'fastify'
-import { afterEach, describe, expect, it } from 'vitest'
-import { queryRoutes } from '../src/index.js'
-
-let app: FastifyInstance | undefined
-afterEach(async () => {
-  await app?.close()
-  app = undefined
-})
-
-/** The query routes over a client whose every query does `query`. */
-async function routesOver(client: ClickHouseClient): Promise<FastifyInstance> {
-  app = Fastify()
-  app.addHook('onRequest', async (request) => {
-    request.spanlensProject = 'p1'
-  })
-  await app.register(queryRoutes, {
-    prefix: '/api/v1',
-    client,
-    database: 'spanlens',
-    mode: 'remote',
-    sql: { maxExecutionSeconds: 1, maxMemoryBytes: 64 * 1024 * 1024, maxResultRows: 10 },
-  })
-  return app
-}
+import { describe, expect, it } from 'vitest'
+import { routesOver } from './helpers/routes-over.js'
 
 const fakeClient = (query: () => Promise<unknown>) => ({ query, exec: query, insert: query }) as unknown as ClickHouseClient
 
