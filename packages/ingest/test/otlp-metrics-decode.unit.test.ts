@@ -1,0 +1,166 @@
+import { JsonMetricsSerializer, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer'
+import { resourceFromAttributes } from '@opentelemetry/resources'
+import { AggregationTemporality, AggregationType, MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics'
+import { describe, expect, it } from 'vitest'
+import { SpanlensError } from '../src/errors.js'
+import { normalizeMetricPoint } from '../src/normalize/metrics.js'
+import { decodeMetricsJson, decodeMetricsProtobuf } from '../src/otlp/decode-metrics.js'
+import type { DecodedMetrics } from '../src/otlp/metric-model.js'
+import { METRICS } from '../src/pipeline/tables.js'
+import { METRIC_INSERT_COLUMNS } from '../src/schema/metric-columns.js'
+import { CODEC_TYPES } from './helpers/codec-types.js'
+import { badMetricPoints } from './helpers/otlp-metrics.js'
+import { Rng } from './fuzz/rng.js'
+
+/**
+ * The receiver reads ExportMetricsServiceRequest protobuf with its own wire
+ * reader and OTLP JSON with an object walker. The OpenTelemetry JS SDK's own
+ * serializers (what its exporters send) encode the same collected metrics both
+ * ways: the two decoders must yield the same points, with the values recorded.
+ */
+
+/** A reader collected by hand: what an exporter's reader hands to the serializer. */
+class Collect extends MetricReader {
+  protected async onForceFlush(): Promise<void> {}
+  protected async onShutdown(): Promise<void> {}
+}
+
+async function collected(temporality: AggregationTemporality): Promise<ResourceMetrics> {
+  const reader = new Collect({ aggregationTemporalitySelector: () => temporality })
+  const provider = new MeterProvider({
+    resource: resourceFromAttributes({ 'service.name': 'decode', 'host.name': 'h1' }),
+    readers: [reader],
+    views: [{ instrumentName: 'latency', aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM } }],
+  })
+  const meter = provider.getMeter('decode-test', '2.0.0')
+  const tokens = meter.createHistogram('gen_ai.client.token.usage', { unit: '{token}', advice: { explicitBucketBoundaries: [1, 4, 16, 64, 256] } })
+  tokens.record(100, { 'gen_ai.request.model': 'gpt-4o', 'gen_ai.token.type': 'input' })
+  tokens.record(3, { 'gen_ai.request.model': 'gpt-4o', 'gen_ai.token.type': 'input' })
+  meter.createCounter('requests', { valueType: 1 }).add(5, { route: '/a', ok: true, n: 3 })
+  meter.createUpDownCounter('in_flight').add(-2.5)
+  meter.createGauge('temperature', { unit: 'Cel' }).record(21.5, { room: 'lab' })
+  const latency = meter.createHistogram('latency', { unit: 's' })
+  for (const v of [0.001, 0.5, 1, 2, 1e6]) latency.record(v)
+  const { resourceMetrics } = await reader.collect()
+  await provider.shutdown()
+  return resourceMetrics
+}
+
+/** The points without the metric objects' identity (shared per metric), for comparing decoders. */
+const plain = (d: DecodedMetrics) => JSON.parse(JSON.stringify(d)) as DecodedMetrics
+
+describe('protobuf and JSON decode the SDK’s requests to the same points', () => {
+  for (const temporality of [AggregationTemporality.DELTA, AggregationTemporality.CUMULATIVE]) {
+    it(`${temporality === AggregationTemporality.DELTA ? 'delta' : 'cumulative'}`, async () => {
+      const rm = await collected(temporality)
+      const pb = decodeMetricsProtobuf(Buffer.from(ProtobufMetricsSerializer.serializeRequest(rm) as Uint8Array))
+      const json = decodeMetricsJson(Buffer.from(JsonMetricsSerializer.serializeRequest(rm) as Uint8Array))
+      expect(plain(pb)).toEqual(plain(json))
+      expect(pb.rejected).toBe(0)
+      const byName = Object.fromEntries(pb.points.map((p) => [p.metric.name, p]))
+      const t = temporality === AggregationTemporality.DELTA ? 1 : 2
+
+      expect(byName['gen_ai.client.token.usage']).toMatchObject({
+        metric: { type: 'histogram', unit: '{token}', temporality: t, scopeName: 'decode-test', scopeVersion: '2.0.0', resource: { 'service.name': 'decode', 'host.name': 'h1' } },
+        attributes: { 'gen_ai.request.model': 'gpt-4o', 'gen_ai.token.type': 'input' },
+        count: 2,
+        sum: 103,
+        min: 3,
+        max: 100,
+        explicitBounds: [1, 4, 16, 64, 256],
+        bucketCounts: [0, 1, 0, 0, 1, 0],
+      })
+      expect(byName.requests).toMatchObject({ metric: { type: 'sum', temporality: t, isMonotonic: true }, value: 5, attributes: { route: '/a', ok: true, n: 3 } })
+      expect(byName.in_flight).toMatchObject({ metric: { type: 'sum', isMonotonic: false }, value: -2.5 })
+      expect(byName.temperature).toMatchObject({ metric: { type: 'gauge', temporality: 0, unit: 'Cel' }, value: 21.5 })
+      const latency = byName.latency
+      expect(latency).toMatchObject({ metric: { type: 'exponential_histogram', temporality: t }, count: 5, min: 0.001, max: 1e6 })
+      expect(latency?.sum).toBeCloseTo(1e6 + 3.501, 6)
+      expect((latency?.positive.counts ?? []).reduce((a, b) => a + b, 0) + (latency?.negative.counts ?? []).reduce((a, b) => a + b, 0) + (latency?.zeroCount ?? 0)).toBe(5)
+      // Spread over 1e-3..1e6, the SDK's 160 buckets hold it at a coarse scale.
+      expect(latency?.scale).toBeLessThan(20)
+      for (const p of pb.points) {
+        expect(BigInt(p.timeNs)).toBeGreaterThan(0n)
+        expect(BigInt(p.startNs)).toBeLessThanOrEqual(BigInt(p.timeNs))
+      }
+    })
+  }
+})
+
+describe('a metrics row', () => {
+  it('has one field per inserted column, each column read by its codec', async () => {
+    const { points } = decodeMetricsProtobuf(Buffer.from(ProtobufMetricsSerializer.serializeRequest(await collected(AggregationTemporality.DELTA)) as Uint8Array))
+    for (const p of points) expect(Object.keys(normalizeMetricPoint(p, 'p'))).toEqual(METRICS.columns)
+    for (const c of METRIC_INSERT_COLUMNS) expect(c.type, `${c.name} (${c.codec})`).toMatch(CODEC_TYPES[c.codec])
+    // The encoder writes exponential offsets (negative below 1) and scales as they are.
+    const latency = points.find((p) => p.metric.name === 'latency')
+    const line = METRICS.encode(normalizeMetricPoint(latency!, 'p')).split('\t')
+    expect(latency?.positive.offset).toBeLessThan(0)
+    expect(line[METRICS.columns.indexOf('positive_offset')]).toBe(String(latency?.positive.offset))
+    expect(line).toHaveLength(METRICS.columns.length)
+  })
+
+  it("names its series by the stream's identity: attribute order does not matter, a value or the resource does", async () => {
+    const json = (attrs: Array<[string, string]>, host = 'h1') =>
+      decodeMetricsJson(
+        Buffer.from(
+          JSON.stringify({
+            resourceMetrics: [
+              {
+                resource: { attributes: [{ key: 'host.name', value: { stringValue: host } }] },
+                scopeMetrics: [{ metrics: [{ name: 'm', gauge: { dataPoints: [{ timeUnixNano: '1767225600000000000', asDouble: 1, attributes: attrs.map(([key, v]) => ({ key, value: { stringValue: v } })) }] } }] }],
+              },
+            ],
+          }),
+        ),
+      ).points[0]!
+    const id = (...args: Parameters<typeof json>) => normalizeMetricPoint(json(...args), 'p').series_id
+    const base = id([['a', '1'], ['b', '2']])
+    expect(base).toMatch(/^\d+$/)
+    expect(id([['b', '2'], ['a', '1']])).toBe(base)
+    expect(id([['a', '1'], ['b', '3']])).not.toBe(base)
+    expect(id([['a', '1'], ['b', '2']], 'h2')).not.toBe(base)
+    expect(normalizeMetricPoint(json([['a', '1']]), 'other').series_id).not.toBe(id([['a', '1']]))
+  })
+})
+
+describe('validation', () => {
+  it('refuses each bad point by itself, in JSON', () => {
+    const { request, bad } = badMetricPoints('m')
+    const decoded = decodeMetricsJson(Buffer.from(JSON.stringify(request)))
+    expect(decoded.rejected).toBe(bad)
+    expect(decoded.points).toHaveLength(2)
+  })
+
+  it('accepts enum names, snake_case keys and int64 as numbers, like the trace decoder', () => {
+    const decoded = decodeMetricsJson(
+      Buffer.from(
+        JSON.stringify({
+          resource_metrics: [{ scope_metrics: [{ metrics: [{ name: 's', sum: { aggregation_temporality: 'AGGREGATION_TEMPORALITY_DELTA', is_monotonic: true, data_points: [{ time_unix_nano: 1767225600000000000, as_int: 7 }] } }] }] }],
+        }),
+      ),
+    )
+    expect(decoded.rejected).toBe(0)
+    expect(decoded.points[0]).toMatchObject({ value: 7, metric: { temporality: 1, isMonotonic: true } })
+  })
+
+  it('an undecodable body is SPANLENS_BAD_OTLP, whatever byte it breaks at (seeded truncations and flips)', async () => {
+    const body = Buffer.from(ProtobufMetricsSerializer.serializeRequest(await collected(AggregationTemporality.CUMULATIVE)) as Uint8Array)
+    const rng = new Rng(0x5eed)
+    const bodies = [...Array.from({ length: body.length }, (_, n) => body.subarray(0, n))]
+    for (let i = 0; i < 300; i++) {
+      const b = Buffer.from(body)
+      for (let k = rng.int(1, 4); k > 0; k--) b[rng.int(0, b.length - 1)] = rng.int(0, 255)
+      bodies.push(b)
+    }
+    for (const b of bodies) {
+      try {
+        const d = decodeMetricsProtobuf(b)
+        expect(d.points.length + d.rejected).toBeGreaterThanOrEqual(0)
+      } catch (err) {
+        expect(err).toBeInstanceOf(SpanlensError)
+        expect((err as SpanlensError).code).toBe('SPANLENS_BAD_OTLP')
+      }
+    }
+  })
+})
