@@ -144,6 +144,22 @@ describe('validation', () => {
     expect(decoded.points[0]).toMatchObject({ value: 7, metric: { temporality: 1, isMonotonic: true } })
   })
 
+  it("keeps an exemplar whose span id is the wrong size, without the id (it points at a span; it is not the point's identity)", () => {
+    // ExportMetricsServiceRequest > ResourceMetrics(1) > ScopeMetrics(2) > Metric(2) { name 1, gauge 5 > NumberDataPoint(1) { time 3, as_double 4, exemplars 5 } }
+    const tag = (field: number, wire: number) => Buffer.from([(field << 3) | wire])
+    const ld = (field: number, ...parts: Buffer[]) => {
+      const body = Buffer.concat(parts)
+      return Buffer.concat([tag(field, 2), Buffer.from([body.length]), body])
+    }
+    const fixed64 = (field: number, v: bigint) => Buffer.concat([tag(field, 1), Buffer.from(new BigUint64Array([v]).buffer)])
+    const double = (field: number, v: number) => Buffer.concat([tag(field, 1), Buffer.from(new Float64Array([v]).buffer)])
+    const exemplar = ld(5, fixed64(2, 1767225600000000000n), double(3, 9), ld(4, Buffer.from([1, 2, 3])), ld(5, Buffer.alloc(16, 0xab)))
+    const point = ld(1, fixed64(3, 1767225600000000000n), double(4, 1.5), exemplar)
+    const body = ld(1, ld(2, ld(2, ld(1, Buffer.from('x')), ld(5, point))))
+    const [p] = decodeMetricsProtobuf(body).points
+    expect(p?.exemplars).toEqual([{ timeNs: '1767225600000000000', value: 9, spanId: '', traceId: 'ab'.repeat(16), attributes: {} }])
+  })
+
   it('an undecodable body is SPANLENS_BAD_OTLP, whatever byte it breaks at (seeded truncations and flips)', async () => {
     const body = Buffer.from(ProtobufMetricsSerializer.serializeRequest(await collected(AggregationTemporality.CUMULATIVE)) as Uint8Array)
     const rng = new Rng(0x5eed)

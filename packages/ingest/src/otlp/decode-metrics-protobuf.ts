@@ -347,12 +347,15 @@ function readExemplar(r: WireReader): OtlpExemplar {
     else if (tag === key(2, WIRE_I64)) e.timeNs = r.fixed64String()
     else if (tag === key(3, WIRE_I64)) e.value = r.double()
     else if (tag === key(6, WIRE_I64)) e.value = r.sfixed64Number()
-    else if (tag === key(4, WIRE_LEN)) e.spanId = hexId(r, 8)
-    else if (tag === key(5, WIRE_LEN)) e.traceId = hexId(r, 16)
+    // An exemplar's ids point at a span; ids of the wrong size are dropped, not the exemplar.
+    else if (tag === key(4, WIRE_LEN)) e.spanId = idOrEmpty(hexId(r, 8))
+    else if (tag === key(5, WIRE_LEN)) e.traceId = idOrEmpty(hexId(r, 16))
     else r.skip(tag & 7)
   }
   return e
 }
+
+const idOrEmpty = (id: string): string => (id === 'invalid' ? '' : id)
 
 /** A packed run of fixed-width (8 bytes) or varint (0) numbers. */
 function packed(r: WireReader, out: number[], width: 0 | 8, read: () => number): void {
