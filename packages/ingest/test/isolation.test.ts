@@ -63,6 +63,8 @@ interface SpanSpec {
   at: number
   p: 'a' | 'b'
   i: number
+  /** No content attributes: what its GenAI log records would fill. */
+  bare?: true
 }
 
 /** Spans carrying the project's own value for every filter the query API has. */
@@ -91,9 +93,13 @@ function otlpFor(spans: SpanSpec[]): string {
                 s('gen_ai.request.model', `model-${sp.p}`),
                 { key: 'gen_ai.usage.input_tokens', value: { intValue: String(100 + sp.i) } },
                 { key: 'gen_ai.usage.output_tokens', value: { intValue: String(10 + sp.i) } },
-                s('gen_ai.input.messages', JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: `secret-${sp.p} question ${sp.i}` }] }])),
-                s('gen_ai.output.messages', JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: sp.i % 4 === 0 ? `I cannot help secret-${sp.p}` : `answer-${sp.p}` }] }])),
-                s('gen_ai.response.finish_reasons', 'stop'),
+                ...(sp.bare
+                  ? []
+                  : [
+                      s('gen_ai.input.messages', JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: `secret-${sp.p} question ${sp.i}` }] }])),
+                      s('gen_ai.output.messages', JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: sp.i % 4 === 0 ? `I cannot help secret-${sp.p}` : `answer-${sp.p}` }] }])),
+                      s('gen_ai.response.finish_reasons', 'stop'),
+                    ]),
                 s('user.id', `user-${sp.p}-${sp.i % 3}`),
                 s('session.id', `sess-${sp.p}`),
                 s('tenant', `tenant-${sp.p}`),
@@ -124,7 +130,9 @@ function spansFor(p: 'a' | 'b', traces: number, perTrace: number, traceId: (n: n
 }
 
 const A_SPANS = [...spansFor('a', 20, 3, TRACE_A), { trace: SHARED_TRACE, span: hexId(8, 0xa0a05a5a, 0), at: T0 + HOUR, p: 'a' as const, i: 1 }]
-const B_SPANS = [...spansFor('b', 4, 2, TRACE_B), { trace: SHARED_TRACE, span: hexId(8, 0xb0b05a5a, 0), at: T0 + HOUR, p: 'b' as const, i: 2 }]
+/** B's span without content of its own: A's log records naming it must not fill it. */
+const B_BARE = { trace: TRACE_B(0), span: hexId(8, 0xb0b0bbbb, 0), parent: hexId(8, 0xb0b0b0b0, 0), at: T0 + HOUR, p: 'b' as const, i: 3, bare: true as const }
+const B_SPANS = [...spansFor('b', 4, 2, TRACE_B), { trace: SHARED_TRACE, span: hexId(8, 0xb0b05a5a, 0), at: T0 + HOUR, p: 'b' as const, i: 2 }, B_BARE]
 /** Strings only project A's data contains: none may appear in anything B is answered. */
 const A_MARKERS = ['svc-a', 'secret-a', 'user-a', 'tenant-a', 'region-a', 'model-a', 'prov-a', 'name-a', 'sess-a', 'env-a', 'rel-a', 'pair-a', 'score-a', 'answer-a', 'aaaa0001', 'a0a0a0a0', 'a0a05a5a']
 
@@ -183,6 +191,38 @@ async function ingestMetrics(key: string, p: 'a' | 'b') {
   expect(res.body.toString()).toBe('{}')
 }
 
+/**
+ * Log records of project p: GenAI events (a prompt and a refusing choice) and a plain
+ * record for spans of its own, of the shared trace, and of B's span without content.
+ */
+function otlpLogsFor(p: 'a' | 'b', spans: Array<{ trace: string; span: string }>): string {
+  const s = (key: string, v: string) => ({ key, value: { stringValue: v } })
+  const kv = (o: Record<string, string>) => ({ kvlistValue: { values: Object.entries(o).map(([k, v]) => s(k, v)) } })
+  return JSON.stringify({
+    resourceLogs: [
+      {
+        resource: { attributes: [s('service.name', `svc-${p}`)] },
+        scopeLogs: [
+          {
+            scope: { name: 'isolation' },
+            logRecords: spans.flatMap((sp, i) => [
+              { timeUnixNano: ns(T0 + HOUR + i), traceId: sp.trace, spanId: sp.span, attributes: [s('event.name', 'gen_ai.user.message')], body: kv({ content: `secret-${p} logged question` }) },
+              { timeUnixNano: ns(T0 + HOUR + i + 1), traceId: sp.trace, spanId: sp.span, attributes: [s('event.name', 'gen_ai.choice')], body: { kvlistValue: { values: [s('finish_reason', 'content_filter'), { key: 'message', value: kv({ content: `I cannot help secret-${p}` }) }] } } },
+              { timeUnixNano: ns(T0 + HOUR + i + 2), traceId: sp.trace, severityText: 'INFO', body: { stringValue: `secret-${p} plain log` }, attributes: [s('tenant', `tenant-${p}`)] },
+            ]),
+          },
+        ],
+      },
+    ],
+  })
+}
+
+async function ingestLogs(key: string, p: 'a' | 'b', spans: Array<{ trace: string; span: string }>) {
+  const res = await send(server.url, { method: 'POST', path: '/v1/logs', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: Buffer.from(otlpLogsFor(p, spans)), timeoutMs: 30_000 })
+  expect(res.status, res.body.toString()).toBe(200)
+  expect(res.body.toString()).toBe('{}')
+}
+
 async function score(key: string, body: Record<string, unknown>) {
   const res = await call(key, 'POST', '/api/v1/scores', body)
   expect([200, 201], res.body.toString()).toContain(res.status)
@@ -203,6 +243,7 @@ beforeAll(async () => {
   server = await startFuzzServer([A, B], { SPANLENS_SLO_FILE: sloFile })
   await ingest(B.key, B_SPANS)
   await ingestMetrics(B.key, 'b')
+  await ingestLogs(B.key, 'b', [B_SPANS[0] as SpanSpec])
   for (let t = 0; t < 4; t++) await score(B.key, { traceId: TRACE_B(t), name: 'feedback', value: t % 2, id: `b-score-${t}` })
   await server.app.spanlens.flush()
 })
@@ -296,7 +337,12 @@ function probes(): Probe[] {
     out.push({ name: `GET /spans after cursor ${id}`, method: 'GET', path: `/api/v1/spans?cursor=${cursor}&limit=2&from=${encodeURIComponent(FROM)}` })
     out.push({ name: `GET /traces after cursor ${id}`, method: 'GET', path: `/api/v1/traces?cursor=${cursor}&limit=2&from=${encodeURIComponent(FROM)}` })
   }
-  for (const id of [TRACE_A(0), TRACE_A(19), SHARED_TRACE, TRACE_B(0), TRACE_A(0).toUpperCase()]) out.push({ name: `GET /traces/${id}`, method: 'GET', path: `/api/v1/traces/${id}` })
+  for (const id of [TRACE_A(0), TRACE_A(19), SHARED_TRACE, TRACE_B(0), TRACE_A(0).toUpperCase()]) {
+    out.push({ name: `GET /traces/${id}`, method: 'GET', path: `/api/v1/traces/${id}` })
+    out.push({ name: `GET /traces/${id}/logs`, method: 'GET', path: `/api/v1/traces/${id}/logs` })
+  }
+  out.push({ name: "GET /traces/:id/logs of B's span A logged for", method: 'GET', path: `/api/v1/traces/${B_BARE.trace}/logs?spanId=${B_BARE.span}` })
+  out.push({ name: 'GET /spans io of B\'s span A logged for', method: 'GET', path: `/api/v1/spans?${qs({ traceId: B_BARE.trace, from: FROM, to: TO })}&io=1` })
   const at = encodeURIComponent(new Date(T0 + 6 * HOUR).toISOString())
   out.push({ name: 'GET /slo', method: 'GET', path: `/api/v1/slo?at=${at}` })
   out.push({ name: 'GET /slo/check', method: 'GET', path: `/api/v1/slo/check?at=${at}` })
@@ -347,6 +393,11 @@ const SQL = [
   'SELECT * FROM metrics ORDER BY series_id, time',
   'SELECT name, count() AS n FROM metrics FINAL GROUP BY name ORDER BY name',
   "SELECT * FROM analyst_metrics(project = 'acme')",
+  'SELECT * FROM logs ORDER BY timestamp, body',
+  "SELECT body, count() AS n FROM logs FINAL WHERE body LIKE '%secret%' GROUP BY body ORDER BY body",
+  `SELECT span_id, input, output, finish_reason FROM spans WHERE trace_id = '${TRACE_B(0)}' ORDER BY span_id`,
+  "SELECT * FROM analyst_logs(project = 'acme')",
+  'SELECT * FROM span_content',
 ]
 
 /** Drops what differs between two identical questions asked at different times. */
@@ -369,6 +420,8 @@ describe("project B's key never sees project A's data", () => {
     for (const p of probes()) before.set(p.name, stable(await call(B.key, p.method, p.path, p.body)))
     await ingest(A.key, A_SPANS)
     await ingestMetrics(A.key, 'a')
+    // A's GenAI logs for its own span, its half of the shared trace, and B's span without content.
+    await ingestLogs(A.key, 'a', [A_SPANS[0] as SpanSpec, A_SPANS[A_SPANS.length - 1] as SpanSpec, B_BARE])
     for (let t = 0; t < 20; t++) await score(A.key, { traceId: TRACE_A(t), name: 'feedback', value: t % 3 === 0 ? 0 : 1, id: `a-score-${t}` })
     await score(A.key, { traceId: SHARED_TRACE, name: 'score-a', value: 'score-a-value', id: 'b-score-0' })
     await score(A.key, { traceId: TRACE_B(0), spanId: hexId(8, 0xb0b0b0b0, 0), name: 'score-a', value: 5 })
@@ -401,6 +454,8 @@ describe("project B's key never sees project A's data", () => {
     expect(tokens.body.toString()).toContain('tenant-a')
     const trace = await call(A.key, 'GET', `/api/v1/traces/${TRACE_A(0)}`)
     expect(trace.status).toBe(200)
+    const logs = await call(A.key, 'GET', `/api/v1/traces/${TRACE_A(0)}/logs`)
+    expect(logs.body.toString()).toContain('secret-a plain log')
     const bias = await call(A.key, 'POST', '/api/v1/bias', { groupBy: 'user', outcome: 'score_mean', minGroupSize: 1, filter: { from: FROM, to: TO } })
     expect(bias.status, bias.body.toString()).toBe(200)
     expect(bias.body.toString()).toContain('user-a')

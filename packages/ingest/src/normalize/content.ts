@@ -1,6 +1,6 @@
-import type { AttrValue, OtlpSpan } from '../otlp/model.js'
-import type { AttrReader } from './attrs.js'
-import type { Source } from './conventions.js'
+import type { AttrValue, Attrs, OtlpSpan } from '../otlp/model.js'
+import { AttrReader } from './attrs.js'
+import { canonicalFinishReason, type Source } from './conventions.js'
 
 /**
  * Prompt and completion content. Structured sources become one JSON array of
@@ -119,31 +119,53 @@ function openInferenceMessages(a: AttrReader, prefix: string): Message[] | undef
   })
 }
 
-/** Pre-1.37 semconv: one span event per message (gen_ai.user.message, ..., gen_ai.choice). */
-function eventMessages(span: OtlpSpan, output: boolean): Message[] | undefined {
+const MESSAGE_EVENT = /^gen_ai\.(system|user|assistant|tool)\.message$/
+const CHOICE_EVENT = 'gen_ai.choice'
+/** The newer semconv's one event per call, with the whole conversation in attributes. */
+const DETAILS_EVENT = 'gen_ai.client.inference.operation.details'
+
+/**
+ * Pre-1.37 semconv: one event per message (gen_ai.user.message, ..., gen_ai.choice),
+ * as span events or as log records (`bodyOf` reads the event's body either way).
+ * A message's tool calls become tool_call parts; a tool message answering a call
+ * (its `id`) a tool_call_response part, as in every other convention.
+ */
+function eventMessages<E extends { name: string }>(events: readonly E[], bodyOf: (e: E) => Record<string, unknown>, output: boolean): Message[] | undefined {
   const out: Message[] = []
-  for (const e of span.events) {
-    const m = /^gen_ai\.(system|user|assistant|tool)\.message$/.exec(e.name)
+  for (const e of events) {
+    const m = MESSAGE_EVENT.exec(e.name)
     if (!output && m) {
-      const body = eventBody(e.attributes)
+      const body = bodyOf(e)
       const role = typeof body.role === 'string' ? body.role : (m[1] as string)
-      out.push({ role, parts: contentParts(body.content) })
-    } else if (output && e.name === 'gen_ai.choice') {
-      const body = eventBody(e.attributes)
+      if (role === 'tool' && typeof body.id === 'string') {
+        out.push({ role, parts: [{ type: 'tool_call_response', id: body.id, response: body.content ?? '' }] })
+        continue
+      }
+      const msg: Message = { role, parts: contentParts(body.content) }
+      addToolCalls(msg, body.tool_calls)
+      out.push(msg)
+    } else if (output && e.name === CHOICE_EVENT) {
+      const body = bodyOf(e)
       const message = (body.message ?? {}) as Record<string, unknown>
       const msg: Message = { role: typeof message.role === 'string' ? message.role : 'assistant', parts: contentParts(message.content ?? body.content) }
-      if (Array.isArray(message.tool_calls)) {
-        for (const call of message.tool_calls as Array<Record<string, unknown>>) {
-          const fn = (call.function ?? {}) as Record<string, unknown>
-          msg.parts.push({ type: 'tool_call', id: call.id as string | undefined, name: fn.name as string | undefined, arguments: fn.arguments })
-        }
-      }
+      addToolCalls(msg, message.tool_calls)
       if (typeof body.finish_reason === 'string') msg.finish_reason = body.finish_reason
       out.push(msg)
     }
   }
   return out.length > 0 ? out : undefined
 }
+
+/** OpenAI-shaped tool calls ({id, function: {name, arguments}}) as tool_call parts. */
+function addToolCalls(msg: Message, calls: unknown): void {
+  if (!Array.isArray(calls)) return
+  for (const call of calls as Array<Record<string, unknown>>) {
+    const fn = (call?.function ?? {}) as Record<string, unknown>
+    msg.parts.push({ type: 'tool_call', id: call?.id as string | undefined, name: fn.name as string | undefined, arguments: fn.arguments })
+  }
+}
+
+const spanEventBody = (e: OtlpSpan['events'][number]): Record<string, unknown> => eventBody(e.attributes)
 
 function eventBody(attrs: Record<string, AttrValue>): Record<string, unknown> {
   const raw = attrs['gen_ai.event.content']
@@ -255,7 +277,7 @@ export const INPUT: Array<Source<string>> = [
   { convention: 'otel', read: otelInput, consumes: ['gen_ai.input.messages', 'gen_ai.system_instructions'] },
   { convention: 'openllmetry', read: (a) => json(traceloopMessages(a, 'gen_ai.prompt.', 'user')) },
   { convention: 'openinference', read: (a) => json(openInferenceMessages(a, 'llm.input_messages.')) },
-  { convention: 'otel', read: (_a, span) => json(eventMessages(span, false)) },
+  { convention: 'otel', read: (_a, span) => json(eventMessages(span.events, spanEventBody, false)) },
   { convention: 'vercel', read: (a) => json(vercelInput(a)) },
   plain('langfuse.observation.input', 'langfuse'),
   plain('input.value', 'openinference'),
@@ -272,7 +294,7 @@ export const OUTPUT: Array<Source<string>> = [
   { convention: 'otel', read: otelOutput, consumes: ['gen_ai.output.messages'] },
   { convention: 'openllmetry', read: (a) => json(traceloopMessages(a, 'gen_ai.completion.', 'assistant')) },
   { convention: 'openinference', read: (a) => json(openInferenceMessages(a, 'llm.output_messages.')) },
-  { convention: 'otel', read: (_a, span) => json(eventMessages(span, true)) },
+  { convention: 'otel', read: (_a, span) => json(eventMessages(span.events, spanEventBody, true)) },
   { convention: 'vercel', read: vercelOutput },
   plain('langfuse.observation.output', 'langfuse'),
   plain('output.value', 'openinference'),
@@ -282,3 +304,55 @@ export const OUTPUT: Array<Source<string>> = [
   plain('ai.toolCall.result', 'vercel'),
   plain('ai.toolCall.output', 'vercel'),
 ]
+
+/** A GenAI log record's content, in the span's own terms: what it adds to its span's input, output and finish reason. */
+export interface EventContent {
+  input: string | undefined
+  output: string | undefined
+  /** Canonical (conventions.ts), '' when the record says none. */
+  finishReason: string
+}
+
+/** Whether a log record's event name is one whose content belongs to its span. */
+export function isContentEvent(name: string): boolean {
+  return name === DETAILS_EVENT || name === CHOICE_EVENT || MESSAGE_EVENT.test(name)
+}
+
+/**
+ * The content of one GenAI log record (`isContentEvent`), made by the same code that
+ * reads it off a span: the newer details event's `gen_ai.input.messages`,
+ * `gen_ai.output.messages` and `gen_ai.system_instructions` attributes as otelInput /
+ * otelOutput read a span's, the older per-message events' bodies as eventMessages
+ * reads span events. So content that arrives as logs ends in the same message JSON.
+ */
+export function eventContent(name: string, body: AttrValue, attributes: Attrs): EventContent {
+  if (name === DETAILS_EVENT) {
+    const a = new AttrReader(attributes, {})
+    const output = otelOutput(a)
+    const finish = firstFinishReason(output) ?? a.strList('gen_ai.response.finish_reasons')?.[0]
+    return { input: otelInput(a), output, finishReason: canonicalFinishReason(finish ?? '') }
+  }
+  const record = logBody(body)
+  const event = [{ name }]
+  const output = json(eventMessages(event, () => record, true))
+  const finish = name === CHOICE_EVENT && typeof record.finish_reason === 'string' ? record.finish_reason : ''
+  return { input: json(eventMessages(event, () => record, false)), output, finishReason: canonicalFinishReason(finish) }
+}
+
+/** A log record's body as an event body: a kvlist is the object itself; a string is JSON or the content. */
+function logBody(body: AttrValue): Record<string, unknown> {
+  if (body && typeof body === 'object' && !Array.isArray(body)) return body
+  if (typeof body === 'string') {
+    const parsed = parseJson(body)
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : { content: body }
+  }
+  return {}
+}
+
+function firstFinishReason(output: string | undefined): string | undefined {
+  if (output === undefined) return undefined
+  const messages = parseJson(output)
+  if (!Array.isArray(messages)) return undefined
+  for (const m of messages as Array<Record<string, unknown> | null>) if (typeof m?.finish_reason === 'string' && m.finish_reason !== '') return m.finish_reason
+  return undefined
+}

@@ -13,7 +13,7 @@ export interface NormalizeOptions {
 }
 
 /** Content past this is cut: one span must not be able to dominate a batch. */
-const MAX_CONTENT_BYTES = 4 * 1024 * 1024
+export const MAX_CONTENT_BYTES = 4 * 1024 * 1024
 const MAX_ATTRIBUTE_CHARS = 1024 * 1024
 /**
  * Names, ids and labels (service, model, user, release, tags...): a 1.1 MB
@@ -177,7 +177,7 @@ function consumedKeys(source: C.Source<string> | undefined, attrs: Attrs): strin
   return out
 }
 
-function clip(text: string, maxBytes: number): string {
+export function clip(text: string, maxBytes: number): string {
   // Cheap bound first: a string of n UTF-16 units has at most 3n UTF-8 bytes.
   if (text.length * 3 <= maxBytes || Buffer.byteLength(text) <= maxBytes) return text
   return `${Buffer.from(text).subarray(0, maxBytes).toString('utf8')}…[truncated by spanlens]`

@@ -257,7 +257,7 @@ function keyValueInto(r: WireReader, out: Attrs, depth: number): void {
  * AnyValue body, a oneof: string 1, bool 2, int 3, double 4, array 5, kvlist 6,
  * bytes 7. Nesting deeper than MAX_DEPTH becomes a marker and is not read.
  */
-function anyValue(r: WireReader, depth: number): AttrValue {
+export function anyValue(r: WireReader, depth: number): AttrValue {
   let value: AttrValue = null
   while (!r.done) {
     const tag = r.tag()

@@ -37,7 +37,8 @@ function int64ToValue(v: unknown): number | string {
   throw new TypeError('invalid int64 value')
 }
 
-function anyValue(v: unknown, depth = 0): AttrValue {
+/** An OTLP JSON AnyValue as a plain value (objects for kvlists); deeper than MAX_DEPTH becomes a marker. */
+export function anyValue(v: unknown, depth = 0): AttrValue {
   if (v === null || typeof v !== 'object') return null
   const o = v as Obj
   if (has(o, 'stringValue')) return String(o.stringValue)

@@ -2,6 +2,7 @@ import type { PriceTable } from '../normalize/cost.js'
 import type { Redactor } from '../normalize/redact.js'
 import type { BufferPool } from './buffer-pool.js'
 import { prepareMetrics } from './prepare-metrics.js'
+import { prepareLogs } from './prepare-logs.js'
 import { prepareTraces } from './prepare-traces.js'
 import type { Signal } from './signals.js'
 
@@ -51,6 +52,7 @@ type Prepare = (format: BodyFormat, body: Buffer, project: string, ctx: PrepareC
 const PREPARE: Record<Signal, Prepare> = {
   traces: prepareTraces,
   metrics: prepareMetrics,
+  logs: prepareLogs,
 }
 
 /** decode → validate → normalize → encode. Throws SPANLENS_BAD_OTLP for an undecodable body. */

@@ -21,6 +21,12 @@ export const SIGNALS = {
     items: 'data_points',
     item: 'data point',
   },
+  logs: {
+    grpcMethod: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+    rejectedField: 'rejectedLogRecords',
+    items: 'log_records',
+    item: 'log record',
+  },
 } as const
 
 export type Signal = keyof typeof SIGNALS

@@ -1,5 +1,7 @@
 import type { InsertedColumn, RowOf } from '../schema/columns.js'
 import { METRIC_INSERT_COLUMNS } from '../schema/metric-columns.js'
+import { LOG_INSERT_COLUMNS } from '../schema/log-columns.js'
+import { SPAN_CONTENT_INSERT_COLUMNS } from '../schema/span-content-columns.js'
 import { SPAN_INSERT_COLUMNS } from '../schema/span-columns.js'
 import { columnLine, compileEncoder, encodeRow } from './row-format.js'
 
@@ -34,9 +36,11 @@ function spoolTable<const C extends readonly InsertedColumn[]>(
 
 export const SPANS = spoolTable('spans', SPAN_INSERT_COLUMNS, 'start_time', encodeRow)
 export const METRICS = spoolTable('metrics', METRIC_INSERT_COLUMNS, 'time')
+export const LOGS = spoolTable('logs', LOG_INSERT_COLUMNS, 'timestamp')
+export const SPAN_CONTENT = spoolTable('span_content', SPAN_CONTENT_INSERT_COLUMNS, 'time')
 
 /** Every table this version spools to; a segment of any other table is set aside unread (spool.ts). */
-const SPOOL_TABLES: ReadonlyMap<string, SpoolTable> = new Map([SPANS, METRICS].map((t) => [t.name, t as SpoolTable]))
+const SPOOL_TABLES: ReadonlyMap<string, SpoolTable> = new Map([SPANS, METRICS, LOGS, SPAN_CONTENT].map((t) => [t.name, t as SpoolTable]))
 
 export function spoolTableNamed(name: string): SpoolTable | undefined {
   return SPOOL_TABLES.get(name)

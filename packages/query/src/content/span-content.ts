@@ -34,7 +34,7 @@ const spliced = (list: string): string =>
   `if(length(${list}) <= 1, ${list}[1].3, concat('[', arrayStringConcat(arrayFlatten(arrayMap(x -> JSONExtractArrayRaw(x.3), ${list})), ','), ']'))`
 
 /** span_content rows matching `where` merged per (trace_id, span_id). */
-export function contentSql(where: string): string {
+function contentSql(where: string): string {
   return `SELECT trace_id, span_id, ${spliced('ins')} AS input, ${spliced('outs')} AS output, finishes[1].3 AS finish_reason
     FROM (
       SELECT trace_id, span_id,

@@ -1,0 +1,48 @@
+import { decodeLogsJson, decodeLogsProtobuf } from '../otlp/decode-logs.js'
+import { normalizeLog, recordTimeNs } from '../normalize/logs.js'
+import { LineWriter } from './line-writer.js'
+import type { BodyFormat, PrepareContext, Prepared, PreparedBatch } from './prepare.js'
+import { LOGS, SPAN_CONTENT } from './tables.js'
+import { outsideWindow, timeWindow } from './time-window.js'
+
+/**
+ * An ExportLogsServiceRequest: decode → validate → normalize → encode. Every
+ * record becomes a `logs` row; a GenAI event of a span also a `span_content` row
+ * (normalize/logs.ts). Both tables' rows are spooled before the acknowledgement.
+ * Throws SPANLENS_BAD_OTLP for an undecodable body.
+ */
+export function prepareLogs(format: BodyFormat, body: Buffer, project: string, ctx: PrepareContext): Prepared {
+  const decoded = body.length === 0 ? { records: [], rejected: 0, problems: [] } : format === 'protobuf' ? decodeLogsProtobuf(body) : decodeLogsJson(body)
+  const problems = [...decoded.problems]
+  // ~1 KB a record as a first guess, at most 16 MiB (as for spans).
+  const logs = new LineWriter(Math.min(decoded.records.length * 1024, 16 * 1024 * 1024), ctx.pool, ctx.maxRowBytes)
+  const content = new LineWriter(4096, undefined, ctx.maxRowBytes)
+  const window = timeWindow(ctx.retentionDays ?? 0)
+  const receivedNs = `${Date.now()}000000`
+  let failed = 0
+  let outOfWindow = 0
+  decoded.records.forEach((r, seq) => {
+    const late = outsideWindow(recordTimeNs(r, receivedNs), window, 'time_unix_nano')
+    if (late) {
+      outOfWindow++
+      if (problems.length < 5) problems.push(`log record ${seq}: ${late}`)
+      return
+    }
+    let lines: [string, string | undefined]
+    try {
+      const rows = normalizeLog(r, project, seq, receivedNs, ctx.redact)
+      lines = [LOGS.encode(rows.log), rows.content && SPAN_CONTENT.encode(rows.content)]
+    } catch (err) {
+      failed++
+      if (problems.length < 5) problems.push(`log record ${seq}: ${(err as Error).message}`)
+      return
+    }
+    logs.write(lines[0])
+    if (lines[1] !== undefined) content.write(lines[1])
+  })
+  const batches: PreparedBatch[] = []
+  if (logs.lines > 0) batches.push({ table: LOGS.name, payload: logs.bytes(), rows: logs.lines })
+  else logs.discard()
+  if (content.lines > 0) batches.push({ table: SPAN_CONTENT.name, payload: content.bytes(), rows: content.lines })
+  return { batches, accepted: logs.lines, invalid: decoded.rejected, failed, outOfWindow, problems }
+}

@@ -1,0 +1,376 @@
+import { readFileSync } from 'node:fs'
+import { gzipSync } from 'node:zlib'
+import type { FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadConfig } from '../src/config/load.js'
+import { PriceTable } from '../src/normalize/cost.js'
+import { normalizeSpan } from '../src/normalize/normalize.js'
+import { decodeLogsProtobuf } from '../src/otlp/decode-logs.js'
+import { decodeProtobuf } from '../src/otlp/decode.js'
+import type { OtlpSpan } from '../src/otlp/model.js'
+import { buildServer } from '../src/server.js'
+import { grpcCall, listenGrpc } from './helpers/grpc.js'
+import { type LogSpec, logsJson, logsProtobuf, logsResponse } from './helpers/otlp-logs.js'
+import { jsonRequest } from './helpers/otlp.js'
+import { API_KEYS, startServer, type TestServer } from './helpers/server.js'
+import { storeEnv } from './helpers/store-mode.js'
+import { tempDir } from './helpers/tmp.js'
+
+/**
+ * OTLP logs: POST /v1/logs and the gRPC LogsService. Every record lands in `logs`;
+ * GenAI events of a span (fixtures recorded from @opentelemetry/instrumentation-openai
+ * and Elastic's, fixtures/otlp/README.md) become that span's content, whichever of the
+ * span and its logs arrives first.
+ */
+
+const PROJECTS = ['acme', 'other', 'spans-first', 'logs-first', 'restart']
+const keyOf = (project: string) => `${project}-key-0123456789`
+const KEYS = `${API_KEYS},${PROJECTS.slice(2).map((p) => `${p}:${keyOf(p)}`).join(',')}`
+const ACME = 'acme-key-0123456789'
+const fixture = (path: string) => readFileSync(new URL(`./fixtures/otlp/${path}`, import.meta.url))
+const PROTOBUF = 'application/x-protobuf'
+
+let server: TestServer
+beforeAll(async () => {
+  // Retention 0: the fixtures' times (Nov 2026) stay within it whenever the test runs.
+  server = await startServer({ SPANLENS_API_KEYS: KEYS, SPANLENS_RETENTION_DAYS: '0', SPANLENS_BODY_LIMIT_BYTES: String(1024 * 1024) })
+})
+afterAll(() => server.close())
+
+const post = (url: string, path: string, body: Uint8Array | string, type: string, key = ACME, headers: Record<string, string> = {}) =>
+  fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': type, authorization: `Bearer ${key}`, ...headers }, body })
+const postLogs = (body: Uint8Array | string, type = PROTOBUF, key = ACME, headers: Record<string, string> = {}) => post(server.url, '/v1/logs', body, type, key, headers)
+const getJson = async <T>(url: string, path: string, key = ACME): Promise<T> => {
+  const res = await fetch(`${url}/api/v1${path}`, { headers: { authorization: `Bearer ${key}` } })
+  expect(res.status, `${path}: ${res.status}`).toBe(200)
+  return (await res.json()) as T
+}
+const logRows = async (where: string, params: Record<string, unknown> = {}) => {
+  await server.app.spanlens.flush()
+  return server.rows<Record<string, unknown>>(`SELECT * FROM logs FINAL WHERE ${where} ORDER BY timestamp, record_hash`, params)
+}
+
+let seed = 0
+const hexId = (bytes: number) => {
+  seed++
+  return `${'c0ffee'.repeat(6).slice(0, bytes * 2 - 8)}${seed.toString(16).padStart(8, '0')}`
+}
+
+describe('POST /v1/logs', () => {
+  it('stores every record of a real exporter request, GenAI events and resource included (protobuf)', async () => {
+    const res = await postLogs(fixture('otel-genai/tool-call.logs.pb'))
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toContain(PROTOBUF)
+    expect(Buffer.from(await res.arrayBuffer())).toHaveLength(0)
+    const rows = await logRows("project_id = 'acme' AND service_name = 'fixture-otel-genai' AND scope_name = '@opentelemetry/instrumentation-openai'")
+    expect(rows).toHaveLength(6)
+    // (Records of the same nanosecond have no order of their own in `logs`.)
+    expect(rows.map((r) => r.event_name).sort()).toEqual([
+      'gen_ai.assistant.message',
+      'gen_ai.choice',
+      'gen_ai.choice',
+      'gen_ai.tool.message',
+      'gen_ai.user.message',
+      'gen_ai.user.message',
+    ])
+    expect(rows[0]).toMatchObject({ severity_number: 9, event_name: 'gen_ai.user.message', body: '{"content":"What is the weather in Paris?"}' })
+    expect((rows[0]?.attributes as Record<string, string>)['gen_ai.system']).toBe('openai')
+    expect((rows[0]?.resource_attributes as Record<string, string>)['deployment.environment.name']).toBe('test')
+    for (const r of rows) expect(r.trace_id).toMatch(/^[0-9a-f]{32}$/)
+  })
+
+  it('takes OTLP JSON: string and structured bodies, enum names, event_name, no trace, all-zero ids; gzip', async () => {
+    const traceId = hexId(16)
+    const spanId = hexId(8)
+    const records: LogSpec[] = [
+      { body: 'plain text line\twith a tab', severityNumber: 'SEVERITY_NUMBER_WARN', severityText: 'WARN', attributes: { 'http.route': '/x', retries: 3 } },
+      { body: { nested: { list: [1, 'two', true] } }, severityNumber: 17, traceId, spanId, eventName: 'app.event' },
+      { body: 'zero ids', traceId: '0'.repeat(32), spanId: '0'.repeat(16), timeNs: '0', observedNs: '1795387631431000000' },
+    ]
+    const res = await postLogs(gzipSync(JSON.stringify(logsJson(records, { resource: { 'service.name': 'json-logs' } }))), 'application/json', ACME, { 'content-encoding': 'gzip' })
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({})
+    const rows = await logRows("project_id = 'acme' AND service_name = 'json-logs'")
+    expect(rows.map((r) => [r.body, r.severity_number, r.severity_text, r.event_name, r.trace_id, r.span_id])).toEqual([
+      // Without time_unix_nano a record is timestamped with its observed time.
+      ['zero ids', 0, '', '', '', ''],
+      ['plain text line\twith a tab', 13, 'WARN', '', '', ''],
+      ['{"nested":{"list":[1,"two",true]}}', 17, '', 'app.event', traceId, spanId],
+    ])
+    expect(rows[1]?.attributes).toEqual({ 'http.route': '/x', retries: '3' })
+  })
+
+  it('keeps valid records and reports the invalid ones as partial success, in JSON and protobuf', async () => {
+    const good: LogSpec = { body: 'partial-ok', severityNumber: 9 }
+    const bad: LogSpec[] = [
+      { body: 'bad trace id', traceId: 'abcd' },
+      { body: 'span without trace', spanId: hexId(8) },
+      { body: 'severity out of range', severityNumber: 99 },
+      { body: 'after 2262', timeNs: '9300000000000000000' },
+    ]
+    const jsonRes = await postLogs(JSON.stringify(logsJson([good, ...bad], { resource: { 'service.name': 'partial-json' } })), 'application/json')
+    expect(jsonRes.status).toBe(200)
+    const body = (await jsonRes.json()) as { partialSuccess: { rejectedLogRecords: string; errorMessage: string } }
+    expect(body.partialSuccess.rejectedLogRecords).toBe('4')
+    expect(body.partialSuccess.errorMessage).toMatch(/^4 log record\(s\) rejected: /)
+    expect(body.partialSuccess.errorMessage).toContain('invalid trace_id')
+
+    const protoRes = await postLogs(logsProtobuf([good, ...bad], { resource: { 'service.name': 'partial-proto' } }))
+    expect(protoRes.status).toBe(200)
+    const reply = logsResponse(new Uint8Array(await protoRes.arrayBuffer()))
+    expect(reply.rejected).toBe(4)
+    expect(reply.errorMessage).toContain('severity_number 99')
+    for (const service of ['partial-json', 'partial-proto']) {
+      expect((await logRows("project_id = 'acme' AND service_name = {s:String}", { s: service })).map((r) => r.body)).toEqual(['partial-ok'])
+    }
+  })
+
+  it('an empty request is a success in both encodings', async () => {
+    expect((await postLogs(Buffer.alloc(0))).status).toBe(200)
+    const res = await postLogs('{}', 'application/json')
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({})
+  })
+
+  it('bad input gets the status /v1/traces gives it: 400, 401, 413, 415', async () => {
+    const garbage = await postLogs('{"resourceLogs": [', 'application/json')
+    expect(garbage.status).toBe(400)
+    expect(((await garbage.json()) as { error: { code: string } }).error.code).toBe('SPANLENS_BAD_OTLP')
+    const notArray = await postLogs('{"resourceLogs": {}}', 'application/json')
+    expect(notArray.status).toBe(400)
+    // A length prefix running past the end of the message.
+    const truncated = await postLogs(Buffer.from([0x0a, 0x7f, 0x01]))
+    expect(truncated.status).toBe(400)
+    expect(truncated.headers.get('content-type')).toContain(PROTOBUF)
+    expect((await postLogs('x', 'text/plain')).status).toBe(415)
+    expect((await postLogs(logsProtobuf([{ body: 'x' }]), PROTOBUF, 'wrong-key-0123456789')).status).toBe(401)
+    const big = JSON.stringify(logsJson([{ body: 'x'.repeat(1100 * 1024) }]))
+    const tooLarge = await postLogs(gzipSync(big), 'application/json', ACME, { 'content-encoding': 'gzip' })
+    expect(tooLarge.status).toBe(413)
+    // The server stays up.
+    expect((await postLogs(logsProtobuf([{ body: 'after bad input' }]))).status).toBe(200)
+  })
+
+  it('a record sent again (an exporter retry) is stored once', async () => {
+    const traceId = hexId(16)
+    const request = logsProtobuf([{ body: 'retried', traceId, spanId: hexId(8) }, { body: 'retried too', traceId }])
+    for (let i = 0; i < 3; i++) expect((await postLogs(request)).status).toBe(200)
+    expect(await logRows('trace_id = {t:String}', { t: traceId })).toHaveLength(2)
+  })
+})
+
+describe('GET /api/v1/traces/:traceId/logs', () => {
+  it("returns a trace's records oldest first, or one span's, and nothing of another project", async () => {
+    const traceId = hexId(16)
+    const spanId = hexId(8)
+    const t0 = BigInt(Date.now()) * 1_000_000n
+    await postLogs(
+      logsProtobuf([
+        { body: 'second', traceId, spanId, timeNs: String(t0 + 2n), severityNumber: 9, severityText: 'INFO' },
+        { body: 'first', traceId, timeNs: String(t0 + 1n) },
+        { body: { k: 'v' }, traceId, spanId, timeNs: String(t0 + 3n), eventName: 'x.y' },
+      ]),
+    )
+    await post(server.url, '/v1/logs', logsProtobuf([{ body: 'other project', traceId }]), PROTOBUF, 'other-key-0123456789')
+    await server.app.spanlens.flush()
+    const all = await getJson<{ items: Array<Record<string, unknown>> }>(server.url, `/traces/${traceId}/logs`)
+    expect(all.items.map((l) => [l.body, l.spanId])).toEqual([
+      ['first', null],
+      ['second', spanId],
+      ['{"k":"v"}', spanId],
+    ])
+    expect(all.items[1]).toMatchObject({ severityNumber: 9, severityText: 'INFO', service: 'logs-test', timeUnixNano: String(t0 + 2n) })
+    expect(all.items[2]).toMatchObject({ eventName: 'x.y' })
+    const one = await getJson<{ items: unknown[] }>(server.url, `/traces/${traceId}/logs?spanId=${spanId}&limit=1`)
+    expect(one.items).toHaveLength(1)
+    const bad = await fetch(`${server.url}/api/v1/traces/${traceId}/logs?spanId=XYZ`, { headers: { authorization: `Bearer ${ACME}` } })
+    expect(bad.status).toBe(400)
+  })
+
+  it('the SQL sandbox reads logs as a table of the caller project only', async () => {
+    const traceId = hexId(16)
+    await postLogs(logsProtobuf([{ body: 'sandboxed', traceId }]))
+    await post(server.url, '/v1/logs', logsProtobuf([{ body: 'sandboxed', traceId }]), PROTOBUF, 'other-key-0123456789')
+    await server.app.spanlens.flush()
+    const res = await fetch(`${server.url}/api/v1/sql`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ACME}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `SELECT body, count() AS n FROM logs WHERE trace_id = '${traceId}' GROUP BY body` }),
+    })
+    expect(res.status).toBe(200)
+    expect(((await res.json()) as { data: unknown[] }).data).toEqual([{ body: 'sandboxed', n: 1 }])
+  })
+})
+
+/** The GenAI scenarios recorded with their logs, per instrumentation. */
+const SCENARIOS = [
+  ...['chat', 'chat-pii', 'stream', 'stream-no-usage', 'tool-call', 'error-429', 'responses'].map((s) => `otel-genai/${s}`),
+  ...['chat', 'chat-pii', 'stream', 'stream-no-usage', 'tool-call', 'error-429'].map((s) => `otel-genai-legacy/${s}`),
+]
+
+interface ApiSpan {
+  spanId: string
+  name: string
+  input?: string
+  output?: string
+  finishReason: string
+  children: ApiSpan[]
+}
+
+const flat = (nodes: ApiSpan[]): ApiSpan[] => nodes.flatMap((n) => [n, ...flat(n.children)])
+
+/**
+ * What the span would be had the library put its GenAI events on the span: the
+ * recorded span with each of its log records as a span event whose content is the
+ * record's body (how content.ts reads span events), normalized by normalizeSpan.
+ * The newer details event has no span-event form: its content is checked as data.
+ */
+function asIfOnTheSpan(scenario: string): Map<string, { input: string; output: string; finish_reason: string }> {
+  const spans = decodeProtobuf(fixture(`${scenario}.pb`)).spans
+  const records = decodeLogsProtobuf(fixture(`${scenario}.logs.pb`)).records
+  const out = new Map<string, { input: string; output: string; finish_reason: string }>()
+  for (const span of spans) {
+    const events = records
+      .filter((r) => r.spanId === span.spanId)
+      .map((r) => ({ timeNs: r.timeNs, name: String(r.attributes['event.name'] ?? r.eventName), attributes: { 'gen_ai.event.content': JSON.stringify(r.body) } }))
+    const withEvents: OtlpSpan = { ...span, events: [...span.events, ...events] }
+    const row = normalizeSpan(withEvents, 'p', { prices: PriceTable.load() })
+    out.set(span.spanId, { input: row.input, output: row.output, finish_reason: row.finish_reason })
+  }
+  return out
+}
+
+async function sendScenario(url: string, project: string, scenario: string, order: 'spans-first' | 'logs-first'): Promise<void> {
+  const bodies = [fixture(`${scenario}.pb`), fixture(`${scenario}.logs.pb`)]
+  const paths = ['/v1/traces', '/v1/logs']
+  const sequence = order === 'spans-first' ? [0, 1] : [1, 0]
+  for (const i of sequence) {
+    const res = await post(url, paths[i] as string, bodies[i] as Buffer, PROTOBUF, keyOf(project))
+    expect(res.status, `${scenario} ${paths[i]}`).toBe(200)
+  }
+}
+
+describe('GenAI log records become their span content, whichever arrives first', () => {
+  beforeAll(async () => {
+    for (const scenario of SCENARIOS) {
+      await sendScenario(server.url, 'spans-first', scenario, 'spans-first')
+      await sendScenario(server.url, 'logs-first', scenario, 'logs-first')
+    }
+    await server.app.spanlens.flush()
+  })
+
+  for (const scenario of SCENARIOS.filter((s) => !s.endsWith('/responses'))) {
+    it(`${scenario}: the trace API shows the content as if it were on the span, in both orders`, async () => {
+      const expected = asIfOnTheSpan(scenario)
+      const traceIds = [...new Set(decodeProtobuf(fixture(`${scenario}.pb`)).spans.map((s) => s.traceId))]
+      for (const project of ['spans-first', 'logs-first']) {
+        for (const traceId of traceIds) {
+          const trace = await getJson<{ roots: ApiSpan[] }>(server.url, `/traces/${traceId}`, keyOf(project))
+          for (const span of flat(trace.roots)) {
+            const want = expected.get(span.spanId)
+            expect(want, span.spanId).toBeDefined()
+            expect({ input: span.input, output: span.output, finish_reason: span.finishReason }, `${project} ${span.name}`).toEqual(want)
+          }
+        }
+      }
+    })
+  }
+
+  it('the expected content is what the library sent: messages, tool calls, tool results, finish reasons', () => {
+    const [chat] = [...asIfOnTheSpan('otel-genai/chat').values()]
+    expect(JSON.parse(chat?.input ?? '')).toEqual([
+      { role: 'system', parts: [{ type: 'text', content: 'You are a terse assistant.' }] },
+      { role: 'user', parts: [{ type: 'text', content: 'What is the capital of France?' }] },
+    ])
+    expect(JSON.parse(chat?.output ?? '')).toEqual([{ role: 'assistant', parts: [{ type: 'text', content: 'Hello! The capital of France is Paris.' }], finish_reason: 'stop' }])
+    const second = [...asIfOnTheSpan('otel-genai-legacy/tool-call').values()][1]
+    expect(JSON.parse(second?.input ?? '')).toEqual([
+      { role: 'user', parts: [{ type: 'text', content: 'What is the weather in Paris?' }] },
+      { role: 'assistant', parts: [{ type: 'tool_call', id: 'call_fixture_51', name: 'get_weather', arguments: '{"city":"Paris"}' }] },
+      { role: 'tool', parts: [{ type: 'tool_call_response', id: 'call_fixture_51', response: '{"city":"Paris","forecast":"sunny","temperature_c":22}' }] },
+    ])
+    const first = [...asIfOnTheSpan('otel-genai-legacy/tool-call').values()][0]
+    expect(first?.finish_reason).toBe('tool_calls')
+    expect(JSON.parse(first?.output ?? '')[0].parts[0]).toMatchObject({ type: 'tool_call', name: 'get_weather' })
+  })
+
+  it('otel-genai/responses: the details event gives the whole conversation (the span held only its system instructions)', async () => {
+    const [span] = decodeProtobuf(fixture('otel-genai/responses.pb')).spans
+    for (const project of ['spans-first', 'logs-first']) {
+      const trace = await getJson<{ roots: ApiSpan[] }>(server.url, `/traces/${span?.traceId}`, keyOf(project))
+      const got = flat(trace.roots)[0] as ApiSpan
+      expect(JSON.parse(got.input ?? '')).toEqual([
+        { role: 'system', parts: [{ type: 'text', content: 'You are a terse assistant.' }] },
+        { role: 'user', parts: [{ type: 'text', content: 'What is the capital of France?' }] },
+      ])
+      expect(JSON.parse(got.output ?? '')).toEqual([{ role: 'assistant', parts: [{ type: 'text', content: 'Hello! The capital of France is Paris.' }], finish_reason: 'stop' }])
+      expect(got.finishReason).toBe('stop')
+    }
+  })
+
+  it('span listings with io=1, text search and the SQL sandbox show the same content', async () => {
+    for (const project of ['spans-first', 'logs-first']) {
+      const key = keyOf(project)
+      const listed = await getJson<{ items: ApiSpan[] }>(server.url, '/spans?io=1&limit=100&from=2026-01-01T00:00:00Z', key)
+      const found = await getJson<{ items: ApiSpan[] }>(server.url, `/spans?q=${encodeURIComponent('sunny and 22')}&from=2026-01-01T00:00:00Z`, key)
+      expect(found.items.map((s) => s.name)).toEqual(['chat gpt-4o-mini', 'chat gpt-4o-mini'])
+      const res = await fetch(`${server.url}/api/v1/sql`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ query: 'SELECT span_id, input, output, finish_reason FROM spans ORDER BY span_id' }),
+      })
+      expect(res.status).toBe(200)
+      const sql = ((await res.json()) as { data: Array<{ span_id: string; input: string; output: string; finish_reason: string }> }).data
+      const api = new Map(listed.items.map((s) => [s.spanId, { span_id: s.spanId, input: s.input, output: s.output, finish_reason: s.finishReason }]))
+      expect(sql.length).toBe(api.size)
+      for (const row of sql) expect(row, row.span_id).toEqual(api.get(row.span_id))
+      expect(sql.filter((r) => r.output !== '').length).toBeGreaterThan(10)
+    }
+  })
+
+  it('a span refusing in content that arrived as logs counts as a refusal in the bias report', async () => {
+    const traceId = hexId(16)
+    const spanId = hexId(8)
+    const now = BigInt(Date.now()) * 1_000_000n
+    const span = jsonRequest([
+      {
+        traceId,
+        spanId,
+        name: 'chat refusal',
+        startTimeUnixNano: String(now),
+        endTimeUnixNano: String(now + 1_000_000n),
+        attributes: [
+          { key: 'gen_ai.operation.name', value: { stringValue: 'chat' } },
+          { key: 'gen_ai.request.model', value: { stringValue: 'refusing-model' } },
+        ],
+      },
+    ])
+    await post(server.url, '/v1/traces', JSON.stringify(span), 'application/json')
+    await postLogs(logsProtobuf([{ traceId, spanId, attributes: { 'event.name': 'gen_ai.choice' }, body: { index: 0, finish_reason: 'stop', message: { content: "I'm sorry, but I can't help with that." } } }]))
+    await server.app.spanlens.flush()
+    const res = await fetch(`${server.url}/api/v1/bias`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ACME}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ groupBy: 'model', outcome: 'refusal_rate', minGroupSize: 1, filter: { model: ['refusing-model'] } }),
+    })
+    expect(res.status).toBe(200)
+    const report = (await res.json()) as { groups: Array<{ group: string; n: number; value: number }> }
+    expect(report.groups).toEqual([expect.objectContaining({ group: 'refusing-model', n: 1, value: 1 })])
+  })
+})
+
+describe('OTLP/gRPC LogsService', () => {
+  it('stores the records of an Export call and answers partial success like OTLP/HTTP', async () => {
+    const to = await listenGrpc(server.app)
+    const traceId = hexId(16)
+    const reply = await grpcCall(to, logsProtobuf([{ body: 'via grpc', traceId }, { body: 'bad', severityNumber: 42 }]), {
+      path: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+      authorization: `Bearer ${ACME}`,
+    })
+    expect(reply.code).toBe(0)
+    expect(logsResponse(reply.response ?? Buffer.alloc(0)).rejected).toBe(1)
+    expect((await logRows('trace_id = {t:String}', { t: traceId })).map((r) => r.body)).toEqual(['via grpc'])
+    const unauthenticated = await grpcCall(to, logsProtobuf([{ body: 'x' }]), { path: '/opentelemetry.proto.collector.logs.v1.LogsService/Export' })
+    expect(unauthenticated.code).toBe(16)
+  })
+})
