@@ -44,7 +44,7 @@ describe('embedded store and migrations', () => {
       "SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name",
     )
     expect(tables.map((t) => t.name)).toEqual(
-      expect.arrayContaining(['analyst_metrics', 'metrics', 'schema_migrations', 'scores', 'spans', 'spans_minute', 'spans_minute_mv']),
+      expect.arrayContaining(['analyst_logs', 'analyst_metrics', 'logs', 'metrics', 'schema_migrations', 'scores', 'span_content', 'spans', 'spans_minute', 'spans_minute_mv']),
     )
   })
 
@@ -353,6 +353,10 @@ describe('embedded store and migrations', () => {
     expect(await ttl()).toMatch(/TTL toDateTime\(start_time\) \+ toIntervalDay\(7\)/)
     const metricsTtl = (await rows<{ e: string }>(store, "SELECT engine_full AS e FROM system.tables WHERE database = currentDatabase() AND name = 'metrics'"))[0]?.e
     expect(metricsTtl).toMatch(/TTL toDateTime\(time\) \+ toIntervalDay\(7\)/)
+    for (const [table, column] of [['logs', 'timestamp'], ['span_content', 'time']]) {
+      const e = (await rows<{ e: string }>(store, 'SELECT engine_full AS e FROM system.tables WHERE database = currentDatabase() AND name = {t:String}', { t: table }))[0]?.e
+      expect(e, table).toContain(`TTL toDateTime(${column}) + toIntervalDay(7)`)
+    }
     await store.close()
     store = await createStore(configFor(dataDir, { SPANLENS_RETENTION_DAYS: '0' }))
     await migrate(store)
