@@ -1,25 +1,25 @@
 /**
- * SDK overhead benchmark.
- *  1. Added cost per wrapped chat.completions.create vs the bare openai client,
- *     against the same local HTTP server (median of thousands, interleaved rounds
- *     so drift hits both sides equally), plus the same with an in-process fetch
- *     to isolate the instrumentation from network noise. The loop yields once
- *     between calls, and the SDK's CPU per call (including what it does after the
- *     call and the export) is measured next to the latency.
- *  2. Throughput: 16 concurrent callers for 3 s against the local server,
- *     default exporter settings; spans exported vs dropped.
- *  3. Memory with the Spanlens endpoint down for 100k wrapped calls.
- * Run: cd bench && npm run sdk
+ * The SDK's cost per call inside one process, the second line of `npm run sdk`
+ * (app.ts is the first, and the one that says what an app pays): bare and
+ * wrapped clients alternate call by call in the same process, against an
+ * in-process `fetch` (no socket), so process-wide costs (GC, the exporter's
+ * requests) land on both sides and only the wrapper's own work shows. Also:
+ *  - CPU per call with the export included, the same way (alternated calls,
+ *    flush() every 500 wrapped calls charged to the wrapped side);
+ *  - memory with the Spanlens endpoint down for 100k wrapped calls (the queue
+ *    is bounded: the heap must stay flat).
+ * Run: cd bench && node --import tsx sdk/in-process.ts   (the built SDK; with
+ * --conditions=@spanlens/source, the SDK from source)
  */
 import { createServer } from 'node:http'
 import { relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { cpus, totalmem } from 'node:os'
+import { cpus, loadavg, totalmem } from 'node:os'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import OpenAI from 'openai'
 import { flush, getStats, init, shutdown, wrapOpenAI } from '@spanlens/sdk'
-import { inProcessFetch, PARAMS, settle, startLlmProcess } from './fixture.js'
+import { inProcessFetch, PARAMS, settle } from './fixture.js'
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
@@ -114,81 +114,36 @@ async function cpuPerCall(label: string, make: () => OpenAI, n: number) {
   return added
 }
 
-/** `workers` loops of awaited calls for `ms` milliseconds. */
-async function throughput(client: OpenAI, workers: number, ms: number): Promise<{ calls: number; ms: number }> {
-  let calls = 0
-  const t0 = Date.now()
-  const until = t0 + ms
-  await Promise.all(
-    Array.from({ length: workers }, async () => {
-      while (Date.now() < until) {
-        await client.chat.completions.create(PARAMS)
-        calls++
-      }
-    }),
-  )
-  return { calls, ms: Date.now() - t0 }
-}
-
-
 async function main() {
-  // `npm run sdk` measures the SDK from source through tsx; `node --import tsx sdk/run.ts` (after
-  // `pnpm --filter @spanlens/sdk build`) measures the built package an app installs.
+  // The built package unless run with --conditions=@spanlens/source.
   const sdkPath = fileURLToPath(import.meta.resolve('@spanlens/sdk'))
   const fromSource = sdkPath.endsWith('.ts')
-  console.log(`command: cd bench && ${fromSource ? 'npm run sdk' : 'node --import tsx sdk/run.ts'}`)
+  console.log(`command: cd bench && node ${fromSource ? '--conditions=@spanlens/source ' : ''}--import tsx sdk/in-process.ts`)
   console.log(`sdk: ${fromSource ? 'source through tsx' : 'built package'} (${relative(process.cwd(), sdkPath)})`)
-  console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}`)
+  console.log(`machine: nproc ${cpus().length} (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
 
-  // The LLM server runs in a child process, as a provider would: its work stays out of the app's loop and CPU.
-  const llm = await startLlmProcess()
+  // A sink that answers every export, in this process (its share of the requests counts on the wrapped side).
   const sink = await listen((req, res) => {
     req.resume()
     req.on('end', () => res.writeHead(200).end())
   })
-
   const inProc = () => new OpenAI({ apiKey: 'sk', baseURL: 'http://x/v1', maxRetries: 0, fetch: inProcessFetch })
-  // Before init: the bare client alone (for scale; machine load on a shared box moves it by ±25 % between phases).
-  const coldBare: number[] = []
-  await timeCalls(inProc(), 2000, [])
-  await timeCalls(inProc(), 10_000, coldBare)
-  console.log(`bare client before init: ${median(coldBare).toFixed(1)} µs per call`)
 
   init({ endpoint: sink.url, apiKey: 'bench', flushOnExit: false, env: {} })
-  // The method's own noise: the same measurement with two bare clients.
-  await overhead('control, local HTTP: bare vs a second bare client', () => new OpenAI({ apiKey: 'sk', baseURL: `${llm.url}/v1`, maxRetries: 0 }), 10, 250, false)
-  const http = await overhead('local HTTP server, exporting', () => new OpenAI({ apiKey: 'sk', baseURL: `${llm.url}/v1`, maxRetries: 0 }), 20, 250)
-  await flush(10_000)
-  const afterHttp = getStats()
-  console.log(`  spans from the HTTP phase: exported ${afterHttp.spansExported}, dropped ${afterHttp.spansDropped} (export failures ${afterHttp.exportFailures})`)
-  const inproc = await overhead('in-process fetch, exporting ', inProc, 20, 500)
+  const inproc = await overhead('in-process fetch, exporting', inProc, 20, 500)
   await flush(10_000)
   const st = getStats()
-  console.log(`  spans from the in-process phase: exported ${st.spansExported - afterHttp.spansExported}, dropped ${st.spansDropped - afterHttp.spansDropped}`)
+  console.log(`  spans exported ${st.spansExported}, dropped ${st.spansDropped}`)
   await shutdown()
 
   // CPU: exports leave only when flush() is called (see cpuPerCall).
   init({ endpoint: sink.url, apiKey: 'bench', flushOnExit: false, env: {}, flushIntervalMs: 3_600_000, maxBatchSize: 1000 })
-  const cpuHttp = await cpuPerCall('CPU, local HTTP server', () => new OpenAI({ apiKey: 'sk', baseURL: `${llm.url}/v1`, maxRetries: 0 }), 5000)
   const cpuInproc = await cpuPerCall('CPU, in-process fetch', inProc, 10_000)
   await shutdown()
 
-  // Throughput: concurrent callers against the local LLM server, default exporter settings
-  // (queue 2048, batches of 512, 4 requests in flight), the sink answering every export.
-  init({ endpoint: sink.url, apiKey: 'bench', flushOnExit: false, env: {} })
-  const burst = await throughput(wrapOpenAI(new OpenAI({ apiKey: 'sk', baseURL: `${llm.url}/v1`, maxRetries: 0 })), 16, 3000)
-  await flush(10_000)
-  const tp = getStats()
-  console.log(
-    `throughput: ${burst.calls} calls in ${(burst.ms / 1000).toFixed(1)} s from 16 concurrent callers (${Math.round((burst.calls * 1000) / burst.ms)} calls/s): ` +
-      `spans exported ${tp.spansExported}, dropped ${tp.spansDropped} (export failures ${tp.exportFailures})`,
-  )
-  await shutdown()
-  const throughputRow = { ...burst, exported: tp.spansExported, dropped: tp.spansDropped }
-
   // Endpoint down: nothing listens on port 1; spans pile into the bounded queue and are dropped oldest-first.
   init({ endpoint: 'http://127.0.0.1:1', flushOnExit: false, env: {}, logger: { debug() {}, warn() {}, error() {} } })
-  const client = wrapOpenAI(new OpenAI({ apiKey: 'sk', baseURL: 'http://x/v1', maxRetries: 0, fetch: inProcessFetch }))
+  const client = wrapOpenAI(inProc())
   const heap: { calls: number; mib: number }[] = []
   const sample = (calls: number) => {
     gc()
@@ -204,17 +159,15 @@ async function main() {
   console.log(`endpoint down, 100k calls in ${((Date.now() - t0) / 1000).toFixed(1)} s: heap after GC (MiB) ${heap.map((h) => `${h.calls / 1000}k=${h.mib.toFixed(1)}`).join(' ')}`)
   console.log(`  spans queued ${s.spansQueued}, dropped ${s.spansDropped}, in queue ${s.queued}, export failures ${s.exportFailures}`)
   await shutdown()
-  llm.close()
   sink.close()
-  return { http, inproc, cpuHttp, cpuInproc, heap, stats: s, httpSpans: afterHttp, throughputRow }
+  return { inproc, cpuInproc, heap }
 }
 
 const r = await main()
 const heapMax = Math.max(...r.heap.slice(1).map((h) => h.mib))
 const heapAt10k = r.heap[1]?.mib ?? 0
 console.log(
-  `summary: added per call ${r.http.added.toFixed(1)} µs (HTTP, exporting), ${r.inproc.added.toFixed(1)} µs (in-process, exporting), ` +
-    `CPU added per call ${r.cpuHttp.toFixed(1)} µs (HTTP), ${r.cpuInproc.toFixed(1)} µs (in-process); at ${Math.round((r.throughputRow.calls * 1000) / r.throughputRow.ms)} calls/s spans exported ${r.throughputRow.exported}, dropped ${r.throughputRow.dropped}; ` +
-    `heap growth 10k→100k ${(heapMax - heapAt10k).toFixed(1)} MiB`,
+  `summary: in-process, added per call ${r.inproc.added.toFixed(1)} µs (median), CPU added per call ${r.cpuInproc.toFixed(1)} µs (export included); ` +
+    `heap growth 10k→100k calls with the endpoint down ${(heapMax - heapAt10k).toFixed(1)} MiB`,
 )
 process.exit(0)

@@ -1,0 +1,247 @@
+/**
+ * The SDK's cost measured the way an app pays it (issue 19).
+ *
+ * Each variant runs in its own process (worker.ts): the bare `openai` client
+ * (the baseline: no SDK, no OpenTelemetry, nothing loaded), the client wrapped
+ * by Spanlens, and peer instrumentations as reference lines. All call the same
+ * local OpenAI-compatible server (fixture.ts: realistic plain, streaming and
+ * tool-call replies, in a child process) and all export to the same real
+ * Spanlens server (`spanlens serve` from packages/ingest/dist, temp data dir).
+ *
+ * Turns are interleaved: each round runs one turn per variant and scenario,
+ * in a shuffled order, one process at a time, so the host's drift and the
+ * server's background work land on every variant alike. Per variant and
+ * scenario it reports the wall time per call (median, p99), the CPU per call
+ * with export included (process.cpuUsage over the turn, flush included, all
+ * threads), and the heap after GC at the end; each minus the bare process's.
+ *
+ *   cd bench && npm run sdk            (this, then the in-process line, in-process.ts)
+ *   cd bench && node --import tsx sdk/app.ts [--rounds 20] [--calls 100] [--variants bare,spanlens,otel,openinference] [--scenarios plain,stream,tools] [--seed 1] [--no-build] [--cpu-prof dir]
+ */
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { request, SCENARIOS, startLlmProcess, type Scenario } from './fixture.js'
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+const repo = join(here, '../..')
+const args = process.argv.slice(2)
+const opt = (name: string, dflt: string) => {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 ? (args[i + 1] ?? dflt) : dflt
+}
+const ROUNDS = Number(opt('rounds', '20'))
+const CALLS = Number(opt('calls', '100'))
+const VARIANTS = opt('variants', 'bare,spanlens,otel,openinference').split(',')
+const SEED = Number(opt('seed', String(Date.now() % 100_000)))
+const ONLY = opt('scenarios', SCENARIOS.join(',')).split(',') as Scenario[]
+// --cpu-prof <dir>: each worker writes a V8 CPU profile of the measured turns there, <variant>.cpuprofile (summarize with cpuprofile-summary.mjs).
+const CPU_PROF = opt('cpu-prof', '')
+const KEY = 'bench-sdk-key-0001'
+const WARMUP_TURNS = 3
+
+// Calls per turn: a streamed call reads 95 chunks, so fewer of them keep the turns of similar length.
+const callsFor = (s: Scenario) => (s === 'stream' ? Math.max(1, Math.round(CALLS / 2)) : CALLS)
+
+function rng(seed: number) {
+  let x = seed || 1
+  return () => {
+    // xorshift32: a reproducible order for a given --seed.
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    return (x >>> 0) / 0x1_0000_0000
+  }
+}
+const random = rng(SEED)
+function shuffled<T>(xs: T[]): T[] {
+  const a = [...xs]
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1))
+    ;[a[i], a[j]] = [a[j] as T, a[i] as T]
+  }
+  return a
+}
+
+const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number
+
+function build(): void {
+  const r = spawnSync('npx', ['--yes', 'pnpm@10.34.8', '--filter', '@spanlens/sdk', 'run', 'build'], { cwd: repo, encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`SDK build failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`)
+  if (!existsSync(join(repo, 'packages/ingest/dist/bin.js'))) {
+    const b = spawnSync('npx', ['--yes', 'pnpm@10.34.8', '--filter', '@spanlens/ingest...', 'run', 'build'], { cwd: repo, encoding: 'utf8' })
+    if (b.status !== 0) throw new Error(`ingest build failed (exit ${b.status}):\n${b.stdout}\n${b.stderr}`)
+  }
+}
+
+// Whatever ends this process (an error, a failed worker) ends the server and workers it started.
+const children = new Set<ChildProcess>()
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL')
+})
+
+async function startSpanlens(dataDir: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [join(repo, 'packages/ingest/dist/bin.js'), 'serve'], {
+    cwd: here,
+    env: { ...process.env, SPANLENS_DATA_DIR: dataDir, SPANLENS_PORT: '0', SPANLENS_GRPC_PORT: 'off', SPANLENS_API_KEYS: `bench:${KEY}`, SPANLENS_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  children.add(child)
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    const onData = (c: Buffer) => {
+      out += c.toString()
+      const m = /"address":"(http:\/\/[^"]+)"/.exec(out)
+      if (m) {
+        child.stdout?.off('data', onData)
+        child.stdout?.resume()
+        resolve(m[1] as string)
+      }
+    }
+    child.stdout?.on('data', onData)
+    child.once('exit', (code) => reject(new Error(`spanlens serve exited (${code}):\n${out.slice(-2000)}`)))
+  })
+  return { url, child }
+}
+
+interface Worker {
+  variant: string
+  child: ChildProcess
+  ask<T>(m: object): Promise<T>
+}
+
+async function startWorker(variant: string, llmUrl: string, spanlensUrl: string): Promise<Worker> {
+  const profile = CPU_PROF ? [join(CPU_PROF, `${variant}.cpuprofile`)] : []
+  const child = fork(join(here, 'worker.mjs'), [variant, llmUrl, spanlensUrl, KEY, ...profile], {
+    execArgv: ['--expose-gc'],
+    cwd: join(here, '..'),
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  children.add(child)
+  const waiting: ((m: unknown) => void)[] = []
+  child.on('message', (m) => waiting.shift()?.(m))
+  child.once('exit', (code) => {
+    children.delete(child)
+    if (code !== 0) {
+      console.error(`worker ${variant} exited with ${code}`)
+      process.exit(1)
+    }
+  })
+  await new Promise((resolve) => waiting.push(resolve))
+  child.send({ type: 'init', requests: Object.fromEntries(SCENARIOS.map((s) => [s, request(s)])) })
+  await new Promise((resolve) => waiting.push(resolve))
+  return {
+    variant,
+    child,
+    ask: <T>(m: object) =>
+      new Promise<T>((resolve) => {
+        waiting.push(resolve as (m: unknown) => void)
+        child.send(m)
+      }),
+  }
+}
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${KEY}` } })).text()
+  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)
+  // No sample line until the first span of a project is counted.
+  return m ? Number(m[1]) : 0
+}
+
+interface Row {
+  wall: number[]
+  cpu: number
+  calls: number
+}
+
+async function main() {
+  console.log(`command: cd bench && node --import tsx sdk/app.ts --rounds ${ROUNDS} --calls ${CALLS} --variants ${VARIANTS.join(',')} --scenarios ${ONLY.join(',')} --seed ${SEED}`)
+  const cpu0 = cpus()[0]
+  console.log(`machine: nproc ${cpus().length} (${cpu0?.model}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at start`)
+  if (!args.includes('--no-build')) build()
+
+  const dataDir = mkdtempSync(join(tmpdir(), 'spanlens-bench-sdk-'))
+  const llm = await startLlmProcess()
+  process.on('exit', () => llm.close())
+  const server = await startSpanlens(dataDir)
+  const accepted0 = await metric(server.url, 'spanlens_ingest_spans_accepted_total')
+  const workers: Worker[] = []
+  for (const v of VARIANTS) workers.push(await startWorker(v, llm.url, server.url))
+
+  const results = new Map<string, Row>()
+  const turn = async (w: Worker, scenario: Scenario, record: boolean) => {
+    const r = await w.ask<{ wall: number[]; cpu: number }>({ type: 'turn', scenario, calls: callsFor(scenario) })
+    if (!record) return
+    const key = `${w.variant}/${scenario}`
+    const row = results.get(key) ?? { wall: [], cpu: 0, calls: 0 }
+    row.wall.push(...r.wall)
+    row.cpu += r.cpu
+    row.calls += r.wall.length
+    results.set(key, row)
+  }
+  for (let i = 0; i < WARMUP_TURNS; i++) for (const s of ONLY) for (const w of workers) await turn(w, s, false)
+  for (const w of workers) await w.ask({ type: 'profile' })
+  const t0 = Date.now()
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const s of shuffled(ONLY)) for (const w of shuffled(workers)) await turn(w, s, true)
+  }
+  const seconds = (Date.now() - t0) / 1000
+  const heap = new Map<string, { heapUsed: number; rss: number; exported?: number }>()
+  for (const w of workers) heap.set(w.variant, await w.ask({ type: 'heap' }))
+  for (const w of workers) w.child.send({ type: 'exit' })
+  // The server acknowledges a request before its spans are counted as accepted: give it a moment.
+  await new Promise((r) => setTimeout(r, 500))
+  const accepted = (await metric(server.url, 'spanlens_ingest_spans_accepted_total')) - accepted0
+  console.log(`measured ${ROUNDS} rounds in ${seconds.toFixed(0)} s; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end`)
+
+  const fmt = (x: number) => (x >= 0 ? '+' : '') + x.toFixed(0)
+  const summary: Record<string, Record<string, number>> = {}
+  for (const s of ONLY) {
+    const base = results.get(`bare/${s}`)
+    if (!base) continue
+    const bs = [...base.wall].sort((a, b) => a - b)
+    const bMed = quantile(bs, 0.5)
+    const bP99 = quantile(bs, 0.99)
+    const bCpu = base.cpu / base.calls
+    console.log(`\n${s} (${base.calls} calls per variant, µs per call; added = variant − bare, same run)`)
+    console.log(`  ${'variant'.padEnd(14)} ${'wall p50'.padStart(9)} ${'added'.padStart(6)} ${'wall p99'.padStart(9)} ${'added'.padStart(6)} ${'CPU'.padStart(7)} ${'added'.padStart(6)}`)
+    for (const w of workers) {
+      const row = results.get(`${w.variant}/${s}`) as Row
+      const ws = [...row.wall].sort((a, b) => a - b)
+      const med = quantile(ws, 0.5)
+      const p99 = quantile(ws, 0.99)
+      const c = row.cpu / row.calls
+      console.log(
+        `  ${w.variant.padEnd(14)} ${med.toFixed(0).padStart(9)} ${fmt(med - bMed).padStart(6)} ${p99.toFixed(0).padStart(9)} ${fmt(p99 - bP99).padStart(6)} ${c.toFixed(0).padStart(7)} ${fmt(c - bCpu).padStart(6)}`,
+      )
+      summary[`${w.variant}/${s}`] = { wallMedian: med, wallAdded: med - bMed, p99, p99Added: p99 - bP99, cpu: c, cpuAdded: c - bCpu }
+    }
+  }
+  const bareHeap = heap.get('bare')
+  console.log('\nheap after GC at the end (MiB; added = variant − bare), RSS')
+  for (const w of workers) {
+    const h = heap.get(w.variant)
+    if (!h) continue
+    const mib = h.heapUsed / 2 ** 20
+    const added = bareHeap ? mib - bareHeap.heapUsed / 2 ** 20 : NaN
+    console.log(`  ${w.variant.padEnd(14)} ${mib.toFixed(1).padStart(6)} ${(added >= 0 ? '+' : '') + added.toFixed(1)}   RSS ${(h.rss / 2 ** 20).toFixed(0)} MiB${h.exported !== undefined ? `   (SDK says ${h.exported} spans exported)` : ''}`)
+    summary[`${w.variant}/heap`] = { heapMiB: mib, heapAddedMiB: added }
+  }
+  const traced = [...results].filter(([k]) => !k.startsWith('bare/')).reduce((n, [, r]) => n + r.calls, 0)
+  const warm = WARMUP_TURNS * ONLY.reduce((n, s) => n + callsFor(s), 0) * (workers.length - (heap.has('bare') ? 1 : 0))
+  console.log(`\nspans accepted by the Spanlens server: ${accepted} (traced calls: ${traced} measured + ${warm} warm-up)`)
+  console.log(`summary-json: ${JSON.stringify(summary)}`)
+
+  server.child.kill('SIGTERM')
+  await new Promise((r) => server.child.once('exit', r))
+  children.delete(server.child)
+  llm.close()
+  rmSync(dataDir, { recursive: true, force: true })
+}
+
+await main().catch((err: unknown) => {
+  console.error(err)
+  process.exitCode = 1
+})

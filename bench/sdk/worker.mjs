@@ -1,0 +1,143 @@
+/**
+ * One variant of the app-cost benchmark (app.ts), alone in its process: the
+ * bare `openai` client, or the same client traced by Spanlens or by a peer
+ * instrumentation, exporting to the same Spanlens server. Plain JavaScript,
+ * run by plain `node` as an app would be (no tsx loader in the process).
+ *
+ * The coordinator sends the requests to make (fixture.ts), then turns over IPC;
+ * a turn is `calls` awaited calls of one scenario, back to back as an app's
+ * request handler makes them, then a flush of whatever the variant queued for
+ * export. It answers with each call's wall time and the process's CPU time
+ * (all threads) over the turn, flush included.
+ *
+ *   node --expose-gc sdk/worker.mjs <bare|spanlens|otel|openinference> <llm-url> <spanlens-url> <api-key> [profile.cpuprofile]
+ */
+import { writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
+import { createRequire } from 'node:module'
+
+const [variant, llmUrl, spanlensUrl, apiKey, profileOut] = process.argv.slice(2)
+const require = createRequire(import.meta.url)
+// Every variant loads the client the same way (CommonJS), the way the peers' module patching expects it.
+const openaiModule = require('openai')
+const make = () => new openaiModule.OpenAI({ apiKey: 'sk-bench', baseURL: `${llmUrl}/v1`, maxRetries: 0 })
+
+/** A peer's OpenTelemetry set-up as its docs show it: a provider, a batch processor, OTLP/HTTP protobuf to the same server. */
+async function otelProvider(serviceName) {
+  const { context, trace } = await import('@opentelemetry/api')
+  const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks')
+  const { BatchSpanProcessor, TracerProvider } = await import('@opentelemetry/sdk-trace')
+  const { resourceFromAttributes } = await import('@opentelemetry/resources')
+  const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-proto')
+  const exporter = new OTLPTraceExporter({ url: `${spanlensUrl}/v1/traces`, headers: { authorization: `Bearer ${apiKey}` } })
+  const provider = new TracerProvider({ resource: resourceFromAttributes({ 'service.name': serviceName }), spanProcessors: [new BatchSpanProcessor({ exporter })] })
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
+  trace.setGlobalTracerProvider(provider)
+  return provider
+}
+
+/** { client, flush: sends every span queued so far, exported?: spans the variant says it exported } */
+async function setup() {
+  if (variant === 'bare') return { client: make(), flush: async () => undefined }
+  if (variant === 'spanlens') {
+    // The built package, as an app installs it (the coordinator builds it first).
+    const sdk = await import('@spanlens/sdk')
+    sdk.init({ endpoint: spanlensUrl, apiKey, serviceName: 'bench-spanlens', flushOnExit: false, env: {} })
+    return { client: sdk.wrapOpenAI(make()), flush: () => sdk.flush(30_000), exported: () => sdk.getStats().spansExported }
+  }
+  if (variant === 'otel') {
+    const provider = await otelProvider('bench-otel')
+    const { OpenAIInstrumentation } = await import('@opentelemetry/instrumentation-openai')
+    // Content capture on, as an app that wants prompts sets it (it goes to log events, not spans: see RESULTS.md).
+    const instrumentation = new OpenAIInstrumentation({ captureMessageContent: true })
+    instrumentation.setTracerProvider(provider)
+    // As registerInstrumentations() does: its metric instruments are made here (the global no-op meter).
+    instrumentation.setMeterProvider((await import('@opentelemetry/api')).metrics.getMeterProvider())
+    // Its module definition declares openai `>=4.19.0 <7`, and the bench runs 7.x: apply its patch to the
+    // loaded module directly (chat.completions.create keeps its shape in 7.x; the patch works as is).
+    const [definition] = instrumentation.getModuleDefinitions()
+    definition.patch(openaiModule)
+    return { client: make(), flush: () => provider.forceFlush() }
+  }
+  if (variant === 'openinference') {
+    const provider = await otelProvider('bench-openinference')
+    const { OpenAIInstrumentation } = await import('@arizeai/openinference-instrumentation-openai')
+    const instrumentation = new OpenAIInstrumentation({ tracerProvider: provider })
+    instrumentation.manuallyInstrument(openaiModule)
+    return { client: make(), flush: () => provider.forceFlush() }
+  }
+  throw new Error(`unknown variant ${variant}`)
+}
+
+const s = await setup()
+let requests
+
+/** A fresh request object per call, as an app builds one (the wrappers may keep references to it). */
+const fresh = (t) => ({ ...t, messages: t.messages.map((m) => ({ ...m })) })
+
+async function call(scenario) {
+  const params = fresh(requests[scenario])
+  if (scenario === 'stream') {
+    const stream = await s.client.chat.completions.create(params)
+    let text = ''
+    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? ''
+    if (text.length < 500) throw new Error('short stream')
+  } else {
+    const r = await s.client.chat.completions.create(params)
+    if (r.choices.length !== 1) throw new Error('bad reply')
+  }
+}
+
+const cpuNow = () => {
+  const c = process.cpuUsage()
+  return c.user + c.system
+}
+const gc = globalThis.gc ?? (() => {})
+let session
+
+process.on('message', (m) => {
+  void (async () => {
+    if (m.type === 'init') {
+      requests = m.requests
+      process.send({ type: 'init' })
+    } else if (m.type === 'profile' && profileOut) {
+      // After the warm-up: the profile holds the measured turns, not start-up.
+      session = new Session()
+      session.connect()
+      await session.post('Profiler.enable')
+      await session.post('Profiler.setSamplingInterval', { interval: 100 })
+      await session.post('Profiler.start')
+      process.send({ type: 'profile' })
+    } else if (m.type === 'profile') {
+      process.send({ type: 'profile' })
+    } else if (m.type === 'turn') {
+      const wall = new Array(m.calls)
+      const c0 = cpuNow()
+      for (let i = 0; i < m.calls; i++) {
+        const t = performance.now()
+        await call(m.scenario)
+        wall[i] = (performance.now() - t) * 1000
+      }
+      await s.flush()
+      process.send({ type: 'turn', wall, cpu: cpuNow() - c0 })
+    } else if (m.type === 'heap') {
+      if (session) {
+        const { profile } = await session.post('Profiler.stop')
+        writeFileSync(profileOut, JSON.stringify(profile))
+      }
+      await s.flush()
+      for (let i = 0; i < 4; i++) {
+        gc()
+        await new Promise((r) => setImmediate(r))
+      }
+      const mem = process.memoryUsage()
+      process.send({ type: 'heap', heapUsed: mem.heapUsed, rss: mem.rss, exported: s.exported?.() })
+    } else {
+      process.exit(0)
+    }
+  })().catch((err) => {
+    console.error(`worker ${variant}:`, err)
+    process.exit(1)
+  })
+})
+process.send({ type: 'ready' })
