@@ -14,7 +14,8 @@ import { join } from 'node:path'
 import { createStore, loadConfig, migrate, normalizeSpan } from '@spanlens/ingest'
 import { decodeProtobuf } from '../../packages/ingest/src/otlp/decode.js'
 import { PriceTable } from '../../packages/ingest/src/normalize/cost.js'
-import { encodeRow, ROW_COLUMNS, SEGMENT_FORMATS, SPOOL_FORMAT } from '../../packages/ingest/src/pipeline/row-format.js'
+import { encodeRow, SEGMENT_FORMATS, SPOOL_FORMAT } from '../../packages/ingest/src/pipeline/row-format.js'
+import { SPANS } from '../../packages/ingest/src/pipeline/tables.js'
 import { cpuSeconds } from '../lib/served-clickhouse.js'
 import { createPayloadFactory } from './payload.js'
 
@@ -36,7 +37,8 @@ const files: string[] = []
 let bodyBytes = 0
 const addBody = (body: string) => {
   const file = join(dir, `batch-${files.length}.tsv`)
-  writeFileSync(file, body)
+  // As a spool segment: the column line, then the rows (TabSeparatedWithNames).
+  writeFileSync(file, SPANS.header + body)
   bodyBytes += Buffer.byteLength(body)
   files.push(file)
 }
@@ -65,7 +67,7 @@ let next = 0
 const worker = async () => {
   while (next < files.length) {
     const path = files[next++] as string
-    await store.insertFile({ table: 'spans', columns: ROW_COLUMNS, format: SEGMENT_FORMATS[SPOOL_FORMAT], path })
+    await store.insertFile({ table: 'spans', columns: SPANS.columns, format: SEGMENT_FORMATS[SPOOL_FORMAT], path })
   }
 }
 await Promise.all(Array.from({ length: inFlight }, worker))
