@@ -105,7 +105,7 @@ export const COMPLETION = JSON.stringify({
   system_fingerprint: 'fp_560af6e559',
 })
 
-const TOOL_COMPLETION = JSON.stringify({
+export const TOOL_COMPLETION = JSON.stringify({
   ...head,
   object: 'chat.completion',
   choices: [

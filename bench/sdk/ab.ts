@@ -1,0 +1,91 @@
+/**
+ * Before/after of SDK changes, for the record in RESULTS.md: two or more
+ * builds of the SDK loaded side by side in one process, each wrapping its own
+ * client, called in turn with a bare client, call by call (the host's drift
+ * lands on every build alike). An in-process `fetch` answers with the
+ * realistic replies (fixture.ts), so the figures are the SDK's own work:
+ * CPU per call, export included (each build's flush() every 500 of its calls,
+ * charged to it), minus the bare client's, and the median wall time added.
+ *
+ *   (in packages/sdk) esbuild src/index.ts --bundle --platform=node --format=esm --packages=external --target=node20 --outfile=dist-<tag>/index.js
+ *   cd bench && node --import tsx sdk/ab.ts <scenario: plain|stream|tools> <calls> ../packages/sdk/dist-a/index.js ../packages/sdk/dist-b/index.js
+ */
+import { createServer } from 'node:http'
+import { resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { cpus, loadavg } from 'node:os'
+import OpenAI from 'openai'
+import { COMPLETION, request, settle, STREAM_BODY, TOOL_COMPLETION, type Scenario } from './fixture.js'
+
+type Sdk = typeof import('@spanlens/sdk')
+const [scenario, callsArg, ...builds] = process.argv.slice(2) as [Scenario, string, ...string[]]
+const calls = Number(callsArg)
+
+const sink = createServer((req, res) => {
+  req.resume()
+  req.on('end', () => res.writeHead(200).end())
+})
+await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()))
+const sinkUrl = `http://127.0.0.1:${(sink.address() as { port: number }).port}`
+
+const reply: typeof fetch = async () =>
+  scenario === 'stream'
+    ? new Response(STREAM_BODY, { status: 200, headers: { 'content-type': 'text/event-stream' } })
+    : new Response(scenario === 'tools' ? TOOL_COMPLETION : COMPLETION, { status: 200, headers: { 'content-type': 'application/json' } })
+const make = () => new OpenAI({ apiKey: 'sk', baseURL: 'http://x/v1', maxRetries: 0, fetch: reply })
+
+interface Side {
+  label: string
+  client: OpenAI
+  flush: () => Promise<unknown>
+  cpu: number
+  wall: number[]
+}
+const sides: Side[] = [{ label: 'bare', client: make(), flush: async () => undefined, cpu: 0, wall: [] }]
+for (const b of builds) {
+  const sdk = (await import(pathToFileURL(resolve(b)).href)) as Sdk
+  sdk.init({ endpoint: sinkUrl, apiKey: 'bench', flushOnExit: false, env: {}, flushIntervalMs: 3_600_000, maxBatchSize: 1000 })
+  sides.push({ label: b, client: sdk.wrapOpenAI(make()), flush: () => sdk.flush(10_000), cpu: 0, wall: [] })
+}
+
+const cpuNow = () => {
+  const c = process.cpuUsage()
+  return c.user + c.system
+}
+async function one(side: Side, record: boolean): Promise<void> {
+  const c0 = cpuNow()
+  const t = performance.now()
+  const r = await side.client.chat.completions.create(request(scenario) as never)
+  if (scenario === 'stream') for await (const _ of r as unknown as AsyncIterable<unknown>);
+  const w = performance.now() - t
+  await settle()
+  if (record) {
+    side.cpu += cpuNow() - c0
+    side.wall.push(w * 1000)
+  }
+}
+
+console.log(`command: cd bench && node --import tsx sdk/ab.ts ${scenario} ${calls} ${builds.join(' ')}`)
+console.log(`machine: nproc ${cpus().length} (${cpus()[0]?.model}), node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+for (let i = 0; i < 300; i++) for (const s of sides) await one(s, false)
+for (const s of sides) await s.flush()
+// The order rotates each round: a build called right after another paid ~25 µs more (dist-0 against a copy of itself).
+for (let i = 1; i <= calls; i++) {
+  for (let k = 0; k < sides.length; k++) await one(sides[(i + k) % sides.length] as Side, true)
+  if (i % 500 === 0) {
+    for (const s of sides) {
+      const c0 = cpuNow()
+      await s.flush()
+      s.cpu += cpuNow() - c0
+    }
+  }
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
+const bare = sides[0] as Side
+for (const s of sides.slice(1)) {
+  console.log(
+    `${s.label}: ${scenario}, CPU added ${((s.cpu - bare.cpu) / calls).toFixed(1)} µs per call (export included), ` +
+      `wall median added ${(median(s.wall) - median(bare.wall)).toFixed(1)} µs (${calls} calls each, alternated)`,
+  )
+}
+process.exit(0)
