@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
 import protobuf from 'protobufjs'
 import { context, createTraceState, SpanKind, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api'
 import { resourceFromAttributes } from '@opentelemetry/resources'
@@ -138,5 +139,45 @@ describe('OTLP encoding of exported spans', () => {
     expect(got.links).toEqual([
       { traceId: b64('11111111111111111111111111111111'), spanId: b64('2222222222222222'), flags: 1, attributes: [{ key: 'why', value: { stringValue: 'retry' } }] },
     ])
+  })
+
+  it('writes any attribute values, lengths and times the way protobufjs reads them back', () => {
+    const Span = protoRoot.lookupType('opentelemetry.proto.trace.v1.Span')
+    const provider = new BasicTracerProvider()
+    const tracer = provider.getTracer('prop')
+    // Strings around the one-, two- and three-byte length boundaries (128, 16384), with multi-byte characters.
+    const text = fc.oneof(
+      fc.string({ maxLength: 200 }),
+      fc.string({ unit: 'grapheme', maxLength: 300 }),
+      fc.integer({ min: 15, max: 3_000 }).map((n) => 'é🙂x'.repeat(n)),
+    )
+    const value = fc.oneof(
+      text,
+      fc.boolean(),
+      fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }),
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.array(text, { maxLength: 4 }),
+      fc.array(fc.integer(), { maxLength: 4 }),
+    )
+    const time = fc.tuple(fc.integer({ min: 0, max: 2 ** 32 + 10 }), fc.integer({ min: 0, max: 999_999_999 }))
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ minLength: 1, maxLength: 30 }), value, { maxKeys: 12 }), time, fc.string({ maxLength: 300 }), (attributes, start, name) => {
+        const span = tracer.startSpan(name, { attributes, startTime: start as [number, number] })
+        span.end(start as [number, number])
+        const got = Span.toObject(Span.decode(encodeSpan(span as unknown as ReadableSpan)), { longs: String, defaults: false }) as any
+        const nanos = (BigInt(start[0]) * 1_000_000_000n + BigInt(start[1])).toString()
+        expect(got.name ?? '').toBe(name)
+        expect(got.startTimeUnixNano ?? '0').toBe(nanos)
+        expect(got.endTimeUnixNano ?? '0').toBe(nanos)
+        const back = (v: any): unknown =>
+          v.stringValue !== undefined ? v.stringValue : v.boolValue !== undefined ? v.boolValue : v.intValue !== undefined ? Number(v.intValue) : v.doubleValue !== undefined ? v.doubleValue : v.arrayValue ? (v.arrayValue.values ?? []).map(back) : ''
+        const decoded = Object.fromEntries((got.attributes ?? []).map((kv: any) => [kv.key, back(kv.value ?? {})]))
+        // Empty strings and false decode as absent (proto3 defaults): compare what a reader sees.
+        const expected = Object.fromEntries(Object.entries((span as unknown as ReadableSpan).attributes).map(([k, v]) => [k, Array.isArray(v) ? v.map((x) => x ?? '') : v === false ? '' : v]))
+        const seen = Object.fromEntries(Object.entries(decoded).map(([k, v]) => [k, v === false ? '' : v]))
+        expect(seen).toEqual(expected)
+      }),
+      { seed: 19, numRuns: 300 },
+    )
   })
 })

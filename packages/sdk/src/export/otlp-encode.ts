@@ -1,12 +1,12 @@
-import protobuf from 'protobufjs'
 import type { Attributes, HrTime } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { materializeContent } from '../lazy-content.js'
+import { ProtoWriter } from './proto-writer.js'
 
 /**
- * ReadableSpan → OTLP protobuf bytes with protobufjs's Writer. The field tags
- * below come from the vendored opentelemetry-proto files (proto/); a test
- * checks them against those files and decodes what this writes with them.
+ * ReadableSpan → OTLP protobuf bytes (proto-writer.ts). The field tags below
+ * come from the vendored opentelemetry-proto files (proto/); a test checks
+ * them against those files and decodes what this writes with protobufjs.
  * Runs off the app's call path.
  */
 
@@ -46,7 +46,7 @@ export const TAGS = {
   arrayValue: { values: 10 },
 } as const
 
-type Writer = protobuf.Writer
+type Writer = ProtoWriter
 
 function writeAnyValue(w: Writer, v: unknown): void {
   switch (typeof v) {
@@ -88,34 +88,49 @@ function writeAttributes(w: Writer, tag: number, attrs: Attributes | undefined, 
   }
 }
 
-// fixed64 as {low, high}: protobufjs writes it exactly without the optional `long` package.
-function nanos(t: HrTime): { low: number; high: number } {
-  const n = BigInt(t[0]) * 1_000_000_000n + BigInt(t[1])
-  return { low: Number(n & 0xffffffffn), high: Number(n >> 32n) }
+// HrTime → nanoseconds as fixed64, in two 32-bit halves. The product seconds × 10^9 passes 2^53, so it is
+// summed from 16-bit halves of the seconds, each product exact in a double (BigInt cost ~1 µs a time).
+const TWO_32 = 0x1_0000_0000
+function fixed64(w: Writer, tag: number, t: HrTime): void {
+  const sec = t[0]
+  w.uint32(tag)
+  if (!(sec >= 0 && sec < TWO_32)) {
+    const n = BigInt(sec) * 1_000_000_000n + BigInt(t[1])
+    w.fixed64(Number(n & 0xffffffffn), Number(BigInt.asUintN(32, n >> 32n)))
+    return
+  }
+  const a = Math.floor(sec / 0x10000) * 1_000_000_000 // × 2^16
+  const b = (sec % 0x10000) * 1_000_000_000 + t[1]
+  let high = Math.floor(a / 0x10000) + Math.floor(b / TWO_32)
+  let low = (a % 0x10000) * 0x10000 + (b % TWO_32)
+  if (low >= TWO_32) {
+    low -= TWO_32
+    high += 1
+  }
+  w.fixed64(low, high)
 }
-const fixed64 = (w: Writer, tag: number, t: HrTime) => w.uint32(tag).fixed64(nanos(t) as unknown as number)
-
-const hex = (s: string): Buffer => Buffer.from(s, 'hex')
 
 /**
- * One span as the bytes of an OTLP `Span` message, written field by field with
- * protobufjs's Writer (no intermediate objects, no reflection). The exporter
+ * One span as the bytes of an OTLP `Span` message, written field by field
+ * (no intermediate objects, no reflection). The exporter
  * keeps these bytes instead of the span, so queued spans cost the GC almost
  * nothing. Prompts and completions whose JSON was left for now are written here.
  */
+const spanWriter = new ProtoWriter(16 * 1024)
+
 export function encodeSpan(s: ReadableSpan, transform?: AttributeTransform): Uint8Array {
   materializeContent(s)
-  const w = protobuf.Writer.create()
+  const w = spanWriter.reset()
   const ctx = s.spanContext()
-  w.uint32(TAGS.span.traceId).bytes(hex(ctx.traceId))
-  w.uint32(TAGS.span.spanId).bytes(hex(ctx.spanId))
+  w.uint32(TAGS.span.traceId).hex(ctx.traceId)
+  w.uint32(TAGS.span.spanId).hex(ctx.spanId)
   const traceState = ctx.traceState?.serialize()
   if (traceState) w.uint32(TAGS.span.traceState).string(traceState)
   const parent = s.parentSpanContext?.spanId
-  if (parent) w.uint32(TAGS.span.parentSpanId).bytes(hex(parent))
+  if (parent) w.uint32(TAGS.span.parentSpanId).hex(parent)
   w.uint32(TAGS.span.name).string(s.name)
   // OTLP SpanKind is the API's enum + 1 (0 is UNSPECIFIED there).
-  w.uint32(TAGS.span.kind).int32(s.kind + 1)
+  w.uint32(TAGS.span.kind).uint32(s.kind + 1)
   fixed64(w, TAGS.span.start, s.startTime)
   fixed64(w, TAGS.span.end, s.endTime)
   writeAttributes(w, TAGS.span.attributes, s.attributes, transform)
@@ -131,8 +146,8 @@ export function encodeSpan(s: ReadableSpan, transform?: AttributeTransform): Uin
   if (s.droppedEventsCount) w.uint32(TAGS.span.droppedEvents).uint32(s.droppedEventsCount)
   for (const l of s.links) {
     w.uint32(TAGS.span.links).fork()
-    w.uint32(TAGS.link.traceId).bytes(hex(l.context.traceId))
-    w.uint32(TAGS.link.spanId).bytes(hex(l.context.spanId))
+    w.uint32(TAGS.link.traceId).hex(l.context.traceId)
+    w.uint32(TAGS.link.spanId).hex(l.context.spanId)
     const linkState = l.context.traceState?.serialize()
     if (linkState) w.uint32(TAGS.link.traceState).string(linkState)
     writeAttributes(w, TAGS.link.attributes, l.attributes)
@@ -144,7 +159,7 @@ export function encodeSpan(s: ReadableSpan, transform?: AttributeTransform): Uin
   if (s.status.code || s.status.message) {
     w.uint32(TAGS.span.status).fork()
     if (s.status.message) w.uint32(TAGS.status.message).string(s.status.message)
-    if (s.status.code) w.uint32(TAGS.status.code).int32(s.status.code)
+    if (s.status.code) w.uint32(TAGS.status.code).uint32(s.status.code)
     w.ldelim()
   }
   if (ctx.traceFlags) w.uint32(TAGS.span.flags).fixed32(ctx.traceFlags)
@@ -174,7 +189,9 @@ export function encodeRequest(spans: EncodedSpan[], opts: EncodeOptions = {}): U
     if (!group) scopes.set(scopeKey, (group = { scope: span.scope, spans: [] }))
     group.spans.push(span.bytes)
   }
-  const w = protobuf.Writer.create()
+  let size = 1024
+  for (const span of spans) size += span.bytes.length + 6
+  const w = new ProtoWriter(size)
   for (const [resource, scopes] of byResource) {
     w.uint32(TAGS.request.resourceSpans).fork()
     w.uint32(TAGS.resourceSpans.resource).fork()
