@@ -8,6 +8,8 @@ import type * as Web from '../web/src/api/types.js'
 
 /** Fails to compile unless the library's type is assignable to the console's (JSON-serialized as the API sends it). */
 type Accepts<W, Q extends W> = Q
+/** What JSON.stringify makes of a type: a Date becomes its ISO string. */
+type Serialized<T> = T extends Date ? string : T extends Array<infer E> ? Array<Serialized<E>> : T extends object ? { [K in keyof T]: Serialized<T[K]> } : T
 
 export type Checked = [
   Accepts<Web.Page<Web.TraceSummary>, Query.Page<Query.TraceSummary>>,
@@ -19,7 +21,7 @@ export type Checked = [
   Accepts<Web.Summary, Query.Summary>,
   Accepts<Web.DriftStatistic, Query.DriftStatistic>,
   Accepts<Web.SignalDrift, Query.SignalDrift>,
-  Accepts<Web.DriftReport, Query.DriftReport>,
+  Accepts<Web.DriftReport, Serialized<Query.DriftReport>>,
   Accepts<Web.BiasGroup, Query.BiasGroup>,
   Accepts<Web.BiasReport, Query.BiasReport>,
   Accepts<Web.BurnWindow, Query.BurnWindow>,
@@ -29,4 +31,10 @@ export type Checked = [
   Accepts<Web.MetricPoint, Query.MetricPoint>,
   Accepts<Web.MetricSeries, Query.MetricSeries>,
   Accepts<Web.MetricsReply, Query.MetricsReply>,
+  Accepts<Web.Session, Query.Session>,
+  Accepts<Web.SessionTurn, Query.SessionTurn>,
+  Accepts<Web.UserSummary, Query.UserSummary>,
+  Accepts<Web.UserBucket, Query.UserBucket>,
+  Accepts<Web.UserScore, Query.UserScore>,
+  Accepts<Web.AttributeKeys, Query.AttributeKeys>,
 ]

@@ -103,6 +103,7 @@ function otlpFor(spans: SpanSpec[]): string {
                 s('user.id', `user-${sp.p}-${sp.i % 3}`),
                 s('session.id', `sess-${sp.p}`),
                 s('tenant', `tenant-${sp.p}`),
+                { key: 'spanlens.tags', value: { arrayValue: { values: [{ stringValue: `tag-${sp.p}` }] } } },
                 s('spanlens.counterfactual.pair_id', `pair-${sp.p}-${Math.floor(sp.i / 2)}`),
                 s('spanlens.counterfactual.side', sp.i % 2 === 0 ? 'a' : 'b'),
               ],
@@ -273,6 +274,11 @@ const FILTERS: Array<[string, Filter]> = [
   ['attribute', { 'attr.tenant': 'tenant-a' }],
   ['resource attribute', { 'resource.region': 'region-a' }],
   ['text', { q: 'secret-a' }],
+  ['refusal', { refusal: '0' }],
+  ['duration', { minDurationMs: '0', maxDurationMs: '100000' }],
+  ['tag', { tag: 'tag-a' }],
+  ['score', { 'score.score-a': '*' }],
+  ['numeric score', { 'score.feedback': '<=0' }],
   ['several lists', { service: 'svc-a,svc-b', model: 'model-a,model-b', kind: 'llm,tool' }],
 ]
 const qs = (f: Filter) => new URLSearchParams(f).toString()
@@ -282,6 +288,7 @@ function bodyFilter(f: Filter): Record<string, unknown> {
   for (const [k, v] of Object.entries(f)) {
     if (k.startsWith('attr.')) out.attributes = { [k.slice(5)]: v }
     else if (k.startsWith('resource.')) out.resource = { [k.slice(9)]: v }
+    else if (k.startsWith('score.')) out.scores = { [k.slice(6)]: v }
     else if (k === 'q') out.text = v
     else out[k] = v
   }
@@ -301,6 +308,8 @@ function probes(): Probe[] {
     const q = qs({ ...f, from: FROM, to: TO })
     out.push({ name: `GET /spans by ${fname}`, method: 'GET', path: `/api/v1/spans?${q}&limit=1000&io=true` })
     out.push({ name: `GET /traces by ${fname}`, method: 'GET', path: `/api/v1/traces?${q}&limit=1000` })
+    out.push({ name: `GET /traces by ${fname}, by cost, counted`, method: 'GET', path: `/api/v1/traces?${q}&limit=1000&order=-costUsd&total=1` })
+    out.push({ name: `GET /attributes by ${fname}`, method: 'GET', path: `/api/v1/attributes?${q}` })
     out.push({ name: `GET /summary by ${fname}`, method: 'GET', path: `/api/v1/summary?${q}&groupBy=model,service,provider,operation,kind,environment,release&bucket=1h` })
     out.push({ name: `GET /summary by ${fname}, no groups`, method: 'GET', path: `/api/v1/summary?${q}` })
     const bf = bodyFilter(f)
@@ -341,6 +350,9 @@ function probes(): Probe[] {
     out.push({ name: `GET /traces/${id}`, method: 'GET', path: `/api/v1/traces/${id}` })
     out.push({ name: `GET /traces/${id}/logs`, method: 'GET', path: `/api/v1/traces/${id}/logs` })
   }
+  out.push({ name: "GET /sessions of A's session id", method: 'GET', path: '/api/v1/sessions/sess-a' })
+  out.push({ name: "GET /users of A's user id", method: 'GET', path: `/api/v1/users/user-a-0?from=${encodeURIComponent(FROM)}&to=${encodeURIComponent(TO)}&bucket=1h` })
+  out.push({ name: 'GET /project', method: 'GET', path: '/api/v1/project' })
   out.push({ name: "GET /traces/:id/logs of B's span A logged for", method: 'GET', path: `/api/v1/traces/${B_BARE.trace}/logs?spanId=${B_BARE.span}` })
   out.push({ name: 'GET /spans io of B\'s span A logged for', method: 'GET', path: `/api/v1/spans?${qs({ traceId: B_BARE.trace, from: FROM, to: TO })}&io=1` })
   const at = encodeURIComponent(new Date(T0 + 6 * HOUR).toISOString())

@@ -27,6 +27,31 @@ export interface SpanFilter {
   resource?: Record<string, string>
   /** case-insensitive substring of input or output, as shown (content from logs included) */
   text?: string
+  /** any of these tags */
+  tag?: string[]
+  /** true: refusals only (the `refusal` column: a content_filter finish or a refusal phrase); false: none */
+  refusal?: boolean
+  /** duration_ms at least / below this */
+  minDurationMs?: number
+  maxDurationMs?: number
+  /** the span's trace has a score of this name matching the condition, all must hold */
+  scores?: Record<string, ScoreCondition>
+}
+
+/**
+ * A condition on a trace's score of one name: `*` (has one), a number with an
+ * optional operator (`<=0`, `>0.5`, `=1`, `!=0`), or a category (`positive`).
+ */
+type ScoreCondition = { op: 'any' } | { op: '=' | '!=' | '<' | '<=' | '>' | '>='; value: number } | { op: 'category'; value: string }
+
+const SCORE_CONDITION = /^(<=|>=|!=|<|>|=)?\s*(-?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)$/i
+
+function parseScoreCondition(raw: string): ScoreCondition {
+  const s = raw.trim()
+  if (s === '*') return { op: 'any' }
+  const m = SCORE_CONDITION.exec(s)
+  if (m) return { op: (m[1] ?? '=') as '=', value: Number(m[2]) }
+  return { op: 'category', value: s.startsWith('=') ? s.slice(1) : s }
 }
 
 /** Dimensions the per-minute rollup keeps; a filter on anything else needs raw spans. */
@@ -73,6 +98,15 @@ export function spanConditions(project: string, f: SpanFilter, bag: ParamBag, al
   for (const [k, v] of Object.entries(f.resource ?? {})) {
     out.push(`${c('resource_attributes')}[${bag.add(k, 'String')}] = ${bag.add(v, 'String')}`)
   }
+  if (f.tag && f.tag.length > 0) out.push(`hasAny(${c('tags')}, ${bag.add(f.tag, 'Array(String)')})`)
+  if (f.refusal !== undefined) out.push(`${c('refusal')} = ${f.refusal ? 1 : 0}`)
+  if (f.minDurationMs !== undefined) out.push(`${c('duration_ms')} >= ${bag.add(f.minDurationMs, 'Float64')}`)
+  if (f.maxDurationMs !== undefined) out.push(`${c('duration_ms')} < ${bag.add(f.maxDurationMs, 'Float64')}`)
+  for (const [name, cond] of Object.entries(f.scores ?? {})) {
+    const test =
+      cond.op === 'any' ? '1' : cond.op === 'category' ? `string_value = ${bag.add(cond.value, 'String')}` : `value ${cond.op} ${bag.add(cond.value, 'Float64')}`
+    out.push(`${c('trace_id')} IN (SELECT trace_id FROM scores FINAL WHERE project_id = ${projectParam} AND name = ${bag.add(name, 'String')} AND ${test})`)
+  }
   if (f.text !== undefined && f.text !== '') {
     const p = bag.add(f.text, 'String')
     out.push(contentTextMatch(alias, projectParam, (column) => `positionCaseInsensitiveUTF8(${column}, ${p}) > 0`))
@@ -86,6 +120,9 @@ const list = z
 
 /** Span kinds: any other value is refused, not answered with nothing. */
 const kinds = list.pipe(z.array(z.enum(SPAN_KINDS)))
+const flag = z.union([z.boolean(), z.enum(['1', '0', 'true', 'false']).transform((v) => v === '1' || v === 'true')])
+const ms = z.union([z.number(), z.string().trim().min(1).transform(Number)]).pipe(z.number().finite().min(0))
+const scoreConditions = z.record(z.string().min(1), z.string().trim().min(1))
 
 /** JSON form of a filter (request bodies, SLO files). Times as ISO, epoch ms or now-<duration>. */
 export const spanFilterSchema = z
@@ -107,6 +144,11 @@ export const spanFilterSchema = z
     attributes: z.record(z.string(), z.string()).optional(),
     resource: z.record(z.string(), z.string()).optional(),
     text: z.string().optional(),
+    tag: list.optional(),
+    refusal: flag.optional(),
+    minDurationMs: ms.optional(),
+    maxDurationMs: ms.optional(),
+    scores: scoreConditions.optional(),
   })
   .strict()
 
@@ -115,9 +157,10 @@ export type SpanFilterInput = z.input<typeof spanFilterSchema>
 export function toSpanFilter(input: SpanFilterInput | undefined, now = new Date()): SpanFilter {
   const parsed = spanFilterSchema.safeParse(input ?? {})
   if (!parsed.success) throw errors.BAD_REQUEST(`filter: ${z.prettifyError(parsed.error)}`)
-  const { from, to, ...rest } = parsed.data
+  const { from, to, scores, ...rest } = parsed.data
   const out: SpanFilter = {}
   for (const [k, v] of Object.entries(rest)) if (v !== undefined) (out as Record<string, unknown>)[k] = v
+  if (scores !== undefined) out.scores = Object.fromEntries(Object.entries(scores).map(([k, v]) => [k, parseScoreCondition(v)]))
   if (from !== undefined) out.from = parseTime(from, 'from', now)
   if (to !== undefined) out.to = parseTime(to, 'to', now)
   if (out.from && out.to && out.from >= out.to) throw errors.BAD_REQUEST('from must be before to')
@@ -125,23 +168,27 @@ export function toSpanFilter(input: SpanFilterInput | undefined, now = new Date(
 }
 
 /**
- * Query-string form: `service=a,b&model=gpt-4o&attr.tenant=acme&resource.region=eu&q=refund`.
+ * Query-string form: `service=a,b&model=gpt-4o&attr.tenant=acme&resource.region=eu&q=refund`,
+ * `score.feedback=<=0`, `refusal=1`, `minDurationMs=1000`, `tag=vip`.
  * Unknown keys are ignored by this function (routes validate their own extra keys).
  */
 export function filterFromQuery(q: Record<string, unknown>, now = new Date()): SpanFilter {
   const input: Record<string, unknown> = {}
   const attributes: Record<string, string> = {}
   const resource: Record<string, string> = {}
+  const scores: Record<string, string> = {}
   const keys = new Set(Object.keys(spanFilterSchema.shape))
   for (const [k, v] of Object.entries(q)) {
     if (v === undefined) continue
     const str = Array.isArray(v) ? String(v[v.length - 1]) : String(v)
     if (k.startsWith('attr.')) attributes[k.slice(5)] = str
     else if (k.startsWith('resource.')) resource[k.slice(9)] = str
+    else if (k.startsWith('score.')) scores[k.slice(6)] = str
     else if (k === 'q') input.text = str
-    else if (keys.has(k) && k !== 'attributes' && k !== 'resource') input[k] = Array.isArray(v) ? v.map(String) : str
+    else if (keys.has(k) && k !== 'attributes' && k !== 'resource' && k !== 'scores') input[k] = Array.isArray(v) ? v.map(String) : str
   }
   if (Object.keys(attributes).length > 0) input.attributes = attributes
   if (Object.keys(resource).length > 0) input.resource = resource
+  if (Object.keys(scores).length > 0) input.scores = scores
   return toSpanFilter(input as SpanFilterInput, now)
 }

@@ -10,14 +10,18 @@ import { filterFromQuery } from '../filters.js'
 import { logsRoutes } from '../logs/routes.js'
 import { metricsRoutes } from '../metrics/routes.js'
 import { recordScore } from '../scores/record.js'
+import { sessionsRoutes } from '../sessions/routes.js'
 import { loadSloFile } from '../slo/file.js'
 import { sloStatus } from '../slo/status.js'
 import { runSandboxedSql } from '../sql/sandbox.js'
+import { attributeKeys } from '../traces/attribute-keys.js'
 import { clampLimit, decodeCursor } from '../traces/cursor.js'
 import { getTrace } from '../traces/get-trace.js'
 import { listSpans, listTraces } from '../traces/list.js'
+import { decodeOrderCursor, parseTraceOrder } from '../traces/order.js'
 import { SUMMARY_DIMENSIONS, type SummaryDimension, summary } from '../traces/summary.js'
 import { parseTime } from '../time.js'
+import { usersRoutes } from '../users/routes.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -71,10 +75,23 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
   // a store failure is 502 SPANLENS_QUERY_FAILED, anything else unexpected is a bug, 500 SPANLENS_INTERNAL.
   app.setErrorHandler((err, _request, reply) => replyWithError(err, reply))
 
+  // Which project the key opens (the console keys saved views by it); no store work.
+  app.get('/project', async (request) => ({ project: project(request) }))
+
   app.get('/spans', async (request) => admitted(request, (p) => listSpans(client, p, listOptions(request.query as Query))))
-  app.get('/traces', async (request) => admitted(request, (p) => listTraces(client, p, listOptions(request.query as Query))))
+  app.get('/traces', async (request) => {
+    const q = request.query as Query
+    const order = parseTraceOrder(q.order)
+    const cursor = typeof q.cursor === 'string' ? q.cursor : undefined
+    const opts = order
+      ? { ...listOptions({ ...q, cursor: undefined }), order, orderCursor: decodeOrderCursor(order, cursor) }
+      : listOptions(q)
+    return admitted(request, (p) => listTraces(client, p, { ...opts, total: q.total === '1' || q.total === 'true' }))
+  })
   app.get<{ Params: { traceId: string } }>('/traces/:traceId', async (request) => admitted(request, (p) => getTrace(client, p, request.params.traceId)))
   await app.register(logsRoutes, { client, admitted })
+  await app.register(sessionsRoutes, { client, admitted })
+  await app.register(usersRoutes, { client, admitted })
 
   app.get('/summary', async (request) => {
     const q = request.query as Query
@@ -92,6 +109,12 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
   })
 
   await app.register(metricsRoutes, { client, admitted })
+
+  // Recent spans unless the caller names a time: keys are for pickers (bias groups, filters).
+  app.get('/attributes', async (request) => {
+    const q = request.query as Query
+    return admitted(request, (p) => attributeKeys(client, p, filterFromQuery({ from: 'now-7d', ...q })))
+  })
 
   app.post('/scores', async (request, reply) => {
     // A score is one small insert, sent by SDKs at the rate of the app's traffic like

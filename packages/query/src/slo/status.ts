@@ -34,6 +34,10 @@ export interface SloStatus {
   objective: number
   window: string
   indicator: SloDefinition['indicator']['type']
+  /** the spans the SLO counts, as a span filter (the SLO's service, model, environment, kind, operation) */
+  scope: SloScope
+  /** latency and ttft indicators: a call slower than this many ms is a bad event */
+  thresholdMs?: number
   /** good / total over the window; null without traffic */
   sli: number | null
   total: number
@@ -57,8 +61,10 @@ export interface SloReport {
   slos: SloStatus[]
 }
 
-function scopeFilter(slo: SloDefinition): SpanFilter {
-  const f: SpanFilter = {}
+type SloScope = Pick<SpanFilter, 'service' | 'model' | 'environment' | 'kind' | 'operation'>
+
+function scopeFilter(slo: SloDefinition): SloScope {
+  const f: SloScope = {}
   if (slo.service) f.service = slo.service
   if (slo.model) f.model = slo.model
   if (slo.environment) f.environment = slo.environment
@@ -163,6 +169,7 @@ async function evaluate(client: ClickHouseClient, project: string, slo: SloDefin
     objective: slo.objective,
     window: slo.window,
     indicator: ind.type,
+    scope,
     sli: total > 0 ? good / total : null,
     total,
     good,
@@ -173,5 +180,6 @@ async function evaluate(client: ClickHouseClient, project: string, slo: SloDefin
     source: useRollup ? 'rollup' : 'spans',
   }
   if (slo.description !== undefined) status.description = slo.description
+  if (ind.type === 'latency' || ind.type === 'ttft') status.thresholdMs = ind.thresholdMs
   return status
 }

@@ -3,6 +3,7 @@ import { type ClickHouseClient, ParamBag, select } from '../db.js'
 import { spanConditions, type SpanFilter } from '../filters.js'
 import { nanosToIso } from '../time.js'
 import { type Cursor, encodeCursor } from './cursor.js'
+import { countTraces, encodeOrderCursor, orderedTraceIds, rootConditions, type OrderCursor, type TraceOrder } from './order.js'
 import { noTokens, type RawSpan, type Span, spanSelect, tokenSums, type Tokens, tokensOf, toSpan } from './span-row.js'
 
 export interface ListOptions {
@@ -13,9 +14,21 @@ export interface ListOptions {
   includeIo?: boolean
 }
 
+export interface TraceListOptions extends Omit<ListOptions, 'cursor'> {
+  /** keyset cursor of the default order (newest first) */
+  cursor?: Cursor
+  /** another order (order.ts) and its cursor */
+  order?: TraceOrder
+  orderCursor?: OrderCursor
+  /** also count every trace the filter matches */
+  total?: boolean
+}
+
 export interface Page<T> {
   items: T[]
   nextCursor: string | null
+  /** every item the filter matches, over all pages (traces, when asked with total=1) */
+  total?: number
 }
 
 function keyset(bag: ParamBag, cursor: Cursor | undefined, idCol: string): string[] {
@@ -95,29 +108,33 @@ export interface TraceSummary {
 export async function listTraces(
   client: ClickHouseClient,
   project: string,
-  opts: ListOptions = {},
+  opts: TraceListOptions = {},
 ): Promise<Page<TraceSummary>> {
   const limit = opts.limit ?? 50
-  const roots = await probe(opts.filter ?? {}, opts.cursor, limit + 1, (filter) => rootsPage(client, project, filter, opts.cursor, limit))
-  return tracePage(client, project, roots, limit)
+  const filter = opts.filter ?? {}
+  let page: Page<TraceSummary>
+  if (opts.order) {
+    const order = opts.order
+    const ids = await orderedTraceIds(client, project, filter, order, opts.orderCursor, limit)
+    const roots = await rootsOf(client, project, ids.map((r) => r.trace_id), filter)
+    const value = new Map(ids.map((r) => [r.trace_id, r.v]))
+    page = await tracePage(client, project, roots, limit, (r) => encodeOrderCursor(order, { value: value.get(r.trace_id) ?? 0, id: r.trace_id }))
+  } else {
+    const roots = await probe(filter, opts.cursor, limit + 1, (f) => rootsPage(client, project, f, opts.cursor, limit))
+    page = await tracePage(client, project, roots, limit, (r) => encodeCursor({ ns: r.start_ns, id: r.trace_id }))
+  }
+  return opts.total ? { ...page, total: await countTraces(client, project, filter) } : page
 }
 
+const ROOT_COLUMNS = `trace_id, span_id, name, service_name, toString(toUnixTimestamp64Nano(start_time)) AS start_ns,
+            duration_ms, status_code, user_id, session_id`
+
 async function rootsPage(client: ClickHouseClient, project: string, filter: SpanFilter, cursor: Cursor | undefined, limit: number) {
-  const { from, to, ...spanLevel } = filter
   const bag = new ParamBag()
-  const where = [
-    ...spanConditions(project, { ...(from ? { from } : {}), ...(to ? { to } : {}) }, bag),
-    "parent_span_id = ''",
-    ...keyset(bag, cursor, 'trace_id'),
-  ]
-  if (Object.values(spanLevel).some((v) => v !== undefined)) {
-    const inner = spanConditions(project, filter, bag)
-    where.push(`trace_id IN (SELECT trace_id FROM spans WHERE ${inner.join(' AND ')})`)
-  }
+  const where = [...rootConditions(project, filter, bag), ...keyset(bag, cursor, 'trace_id')]
   return select<RootRow>(
     client,
-    `SELECT trace_id, span_id, name, service_name, toString(toUnixTimestamp64Nano(start_time)) AS start_ns,
-            duration_ms, status_code, user_id, session_id
+    `SELECT ${ROOT_COLUMNS}
      FROM spans FINAL
      WHERE ${where.join(' AND ')}
      ORDER BY start_time DESC, trace_id DESC
@@ -125,6 +142,16 @@ async function rootsPage(client: ClickHouseClient, project: string, filter: Span
      LIMIT ${limit + 1}`,
     bag.values,
   )
+}
+
+/** The root spans of these traces, in the order of `ids`. */
+async function rootsOf(client: ClickHouseClient, project: string, ids: string[], filter: SpanFilter): Promise<RootRow[]> {
+  if (ids.length === 0) return []
+  const bag = new ParamBag()
+  const where = [...spanConditions(project, { ...(filter.from ? { from: filter.from } : {}), ...(filter.to ? { to: filter.to } : {}) }, bag), "parent_span_id = ''", `trace_id IN ${bag.add(ids, 'Array(String)')}`]
+  const rows = await select<RootRow>(client, `SELECT ${ROOT_COLUMNS} FROM spans FINAL WHERE ${where.join(' AND ')} ORDER BY start_time DESC LIMIT 1 BY trace_id`, bag.values)
+  const byId = new Map(rows.map((r) => [r.trace_id, r]))
+  return ids.flatMap((id) => byId.get(id) ?? [])
 }
 
 interface RootRow {
@@ -139,7 +166,7 @@ interface RootRow {
   session_id: string
 }
 
-async function tracePage(client: ClickHouseClient, project: string, roots: RootRow[], limit: number): Promise<Page<TraceSummary>> {
+async function tracePage(client: ClickHouseClient, project: string, roots: RootRow[], limit: number, cursorOf: (last: RootRow) => string): Promise<Page<TraceSummary>> {
   const page = roots.slice(0, limit)
   if (page.length === 0) return { items: [], nextCursor: null }
   const totals = await traceTotals(client, project, page.map((r) => r.trace_id), page.map((r) => r.start_ns))
@@ -165,7 +192,7 @@ async function tracePage(client: ClickHouseClient, project: string, roots: RootR
     }
   })
   const last = roots.length > limit ? page[page.length - 1] : undefined
-  return { items, nextCursor: last ? encodeCursor({ ns: last.start_ns, id: last.trace_id }) : null }
+  return { items, nextCursor: last ? cursorOf(last) : null }
 }
 
 interface Totals {

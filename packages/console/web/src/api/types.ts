@@ -21,6 +21,8 @@ interface SpanTokens extends Tokens {
 export interface Page<T> {
   items: T[]
   nextCursor: string | null
+  /** traces the filter matches, when asked with total=1 */
+  total?: number
 }
 
 export interface TraceSummary {
@@ -145,7 +147,35 @@ export interface SignalDrift {
   detail?: Record<string, unknown>
 }
 
+/** A span filter as the API echoes it (JSON: times as ISO strings). */
+export interface EchoedFilter {
+  from?: string
+  to?: string
+  service?: string[]
+  model?: string[]
+  provider?: string[]
+  operation?: string[]
+  kind?: SpanKind[]
+  name?: string[]
+  status?: string[]
+  environment?: string[]
+  release?: string[]
+  userId?: string
+  sessionId?: string
+  traceId?: string
+  attributes?: Record<string, string>
+  resource?: Record<string, string>
+  text?: string
+  tag?: string[]
+  refusal?: boolean
+  minDurationMs?: number
+  maxDurationMs?: number
+}
+
 export interface DriftReport {
+  /** the two sets compared, as span filters */
+  reference: EchoedFilter
+  current: EchoedFilter
   nReference: number
   nCurrent: number
   drifted: boolean
@@ -199,6 +229,10 @@ export interface SloStatus {
   objective: number
   window: string
   indicator: string
+  /** the spans the SLO counts */
+  scope: Pick<EchoedFilter, 'service' | 'model' | 'environment' | 'kind' | 'operation'>
+  /** latency and ttft indicators: slower than this is a bad event */
+  thresholdMs?: number
   sli: number | null
   total: number
   good: number
@@ -237,4 +271,85 @@ export interface MetricsReply {
   to: string
   groupBy: string[]
   series: MetricSeries[]
+}
+
+/** GET /api/v1/sessions/:sessionId */
+export interface SessionTurn {
+  traceId: string
+  name: string
+  service: string
+  startTime: string
+  durationMs: number
+  status: string
+  userId: string
+  spans: number
+  errors: number
+  llmCalls: number
+  tokens: SpanTokens
+  costUsd: number
+  costIncomplete: boolean
+  input: string
+  output: string
+  scores: Array<{ name: string; value: number | null; stringValue: string }>
+}
+
+export interface Session {
+  sessionId: string
+  userIds: string[]
+  startTime: string
+  endTime: string
+  totals: { traces: number; spans: number; errors: number; llmCalls: number; tokens: SpanTokens; costUsd: number; costIncomplete: boolean }
+  turns: SessionTurn[]
+  truncated: boolean
+}
+
+/** GET /api/v1/users/:userId */
+export interface UserBucket {
+  time: string
+  traces: number
+  calls: number
+  errors: number
+  tokens: number
+  costUsd: number
+}
+
+export interface UserScore {
+  name: string
+  count: number
+  mean: number | null
+  negative: number
+  points: Array<{ time: string; count: number; mean: number | null }>
+}
+
+export interface UserSummary {
+  userId: string
+  from: string
+  to: string
+  bucketSeconds: number
+  totals: {
+    traces: number
+    sessions: number
+    spans: number
+    calls: number
+    errors: number
+    tokens: number
+    costUsd: number
+    costUnknownCalls: number
+    firstSeen: string | null
+    lastSeen: string | null
+  }
+  series: UserBucket[]
+  scores: UserScore[]
+  sessions: Array<{ sessionId: string; traces: number; startTime: string; lastTime: string }>
+}
+
+/** GET /api/v1/attributes */
+export interface AttributeKeys {
+  attributes: Array<{ key: string; spans: number }>
+  resource: Array<{ key: string; spans: number }>
+}
+
+/** GET /api/v1/project */
+export interface ProjectInfo {
+  project: string
 }

@@ -1,0 +1,37 @@
+import type { ClickHouseClient } from '@clickhouse/client'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import { z } from 'zod'
+import { errors } from '../errors.js'
+import { parseDuration, parseTime } from '../time.js'
+import { userSummary } from './user.js'
+
+export interface UsersRoutesOptions {
+  client: ClickHouseClient
+  /** Runs the store work in the caller project's turn (routes/index.ts, admission.ts). */
+  admitted: <T>(request: FastifyRequest, work: (project: string) => Promise<T>) => Promise<T>
+}
+
+const MAX_BUCKETS = 1000
+
+const query = z
+  .object({
+    from: z.string().default('now-30d'),
+    to: z.string().default('now'),
+    bucket: z.string().default('1d'),
+  })
+  .strict()
+
+/** GET /users/:userId under the API prefix: a user's calls, cost, errors and feedback over time, and sessions (docs/api.md#sessions-and-users). */
+export const usersRoutes: FastifyPluginAsync<UsersRoutesOptions> = async (app, { client, admitted }) => {
+  app.get<{ Params: { userId: string } }>('/users/:userId', async (request) => {
+    const parsed = query.safeParse(request.query ?? {})
+    if (!parsed.success) throw errors.BAD_REQUEST(`user: ${z.prettifyError(parsed.error)}`)
+    const now = new Date()
+    const from = parseTime(parsed.data.from, 'from', now)
+    const to = parseTime(parsed.data.to, 'to', now)
+    if (from >= to) throw errors.BAD_REQUEST('from must be before to')
+    const bucketMs = Math.max(60_000, parseDuration(parsed.data.bucket, 'bucket'))
+    if ((to.getTime() - from.getTime()) / bucketMs > MAX_BUCKETS) throw errors.BAD_REQUEST(`bucket: at most ${MAX_BUCKETS} buckets in the range; choose a longer bucket`)
+    return admitted(request, (project) => userSummary(client, project, request.params.userId, { from, to, bucketSeconds: Math.round(bucketMs / 1000) }))
+  })
+}

@@ -1,0 +1,188 @@
+// The routes and filters the console's drill-downs use: trace listing order and
+// total, filters on refusal, duration, tags and scores, sessions, users and
+// attribute keys.
+import type { FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Store } from '@spanlens/ingest'
+import { insertSpans, openStore, span, traceId, queryApp } from './helpers/store.js'
+
+let store: Store
+let close: () => Promise<void>
+let app: FastifyInstance
+const auth = { authorization: 'Bearer key-p1' }
+const other = { authorization: 'Bearer key-p2' }
+const t0 = Date.now() - 2 * 3_600_000
+const at = (ms: number) => new Date(t0 + ms)
+/** Trace n: a root and one LLM call; durations, costs and tokens grow with n, so orders are known. */
+const T = (n: number) => traceId(700_000 + n)
+const sid = (n: number, i: number) => (700_000 + n * 16 + i).toString(16).padStart(16, '0')
+
+beforeAll(async () => {
+  ;({ store, close } = await openStore())
+  const rows: Array<Record<string, unknown>> = []
+  for (let n = 0; n < 12; n++) {
+    const start = at(n * 60_000)
+    rows.push(
+      span({ trace_id: T(n), span_id: sid(n, 0), name: `turn ${n}`, kind: 'chain', start, duration_ms: 100 * (n + 1) + 10, input_tokens: 0, output_tokens: 0, total_tokens: 0, user_id: n < 6 ? 'alice' : 'bob', session_id: n < 4 ? 'sess-a' : n < 6 ? 'sess-b' : '', input: `question ${n}`, tags: n % 3 === 0 ? ['vip'] : [] }),
+      span({
+        trace_id: T(n),
+        span_id: sid(n, 1),
+        parent_span_id: sid(n, 0),
+        name: 'chat',
+        start: new Date(start.getTime() + 5),
+        duration_ms: 100 * (n + 1),
+        cost_usd: (12 - n) * 0.001,
+        total_tokens: 10 * ((n * 5) % 12),
+        status_code: n % 4 === 1 ? 'error' : 'ok',
+        output: n % 5 === 2 ? "I'm sorry, but I can't help with that." : `answer ${n}`,
+        finish_reason: 'stop',
+        attributes: { tenant: n % 2 ? 'acme' : 'globex', 'app.plan': 'free' },
+      }),
+    )
+  }
+  rows.push(span({ project_id: 'p2', session_id: 'sess-a', user_id: 'alice', start: at(0) }))
+  await insertSpans(store, rows)
+  await store.client.insert({
+    table: 'scores',
+    format: 'JSONEachRow',
+    values: [0, 1, 2, 3].map((n) => ({
+      project_id: 'p1', score_id: `s${n}`, trace_id: T(n), span_id: '', name: 'feedback', value: n % 2, string_value: '', data_type: 'NUMERIC', source: 'user', comment: '', author: '', metadata: {},
+      timestamp: at(n * 60_000 + 1000).toISOString().replace('T', ' ').replace('Z', ''),
+    })),
+  })
+  app = await queryApp(store, { 'key-p1': 'p1', 'key-p2': 'p2' }, { sql: { maxExecutionSeconds: 5, maxMemoryBytes: 256 * 1024 * 1024, maxResultRows: 1000 } })
+})
+afterAll(async () => {
+  await app?.close()
+  await close()
+})
+
+const get = async (url: string, headers = auth) => {
+  const res = await app.inject({ method: 'GET', url: `/api/v1${url}`, headers })
+  return { status: res.statusCode, body: res.json() }
+}
+const names = (body: { items: Array<{ name: string }> }) => body.items.map((t) => t.name)
+
+describe('trace listing order and total', () => {
+  it('orders traces by duration, cost, tokens or start, both ways, and walks every page of an order', async () => {
+    expect(names((await get('/traces?order=-durationMs&limit=3')).body)).toEqual(['turn 11', 'turn 10', 'turn 9'])
+    expect(names((await get('/traces?order=durationMs&limit=2')).body)).toEqual(['turn 0', 'turn 1'])
+    expect(names((await get('/traces?order=-costUsd&limit=2')).body)).toEqual(['turn 0', 'turn 1'])
+    expect(names((await get('/traces?order=startTime&limit=2')).body)).toEqual(['turn 0', 'turn 1'])
+    // Tokens 10 × (5n mod 12): ties broken by trace id, pages neither repeat nor skip.
+    const seen: string[] = []
+    let cursor: string | null = null
+    do {
+      const page: { body: { items: Array<{ name: string; tokens: { total: number } }>; nextCursor: string | null } } = await get(`/traces?order=-tokens&limit=5${cursor ? `&cursor=${cursor}` : ''}`)
+      seen.push(...page.body.items.map((t) => `${t.tokens.total}`))
+      cursor = page.body.nextCursor
+    } while (cursor)
+    expect(seen).toHaveLength(12)
+    expect(seen.map(Number)).toEqual([...seen.map(Number)].sort((a, b) => b - a))
+  })
+
+  it('counts every matching trace with total=1, whatever the page', async () => {
+    const all = await get('/traces?limit=2&total=1')
+    expect(all.body.total).toBe(12)
+    expect(all.body.items).toHaveLength(2)
+    expect((await get('/traces?limit=2')).body.total).toBeUndefined()
+    expect((await get('/traces?userId=bob&total=1&order=-durationMs')).body.total).toBe(6)
+    expect((await get('/traces?total=1', other)).body.total).toBe(1)
+  })
+
+  it('refuses an unknown order, and a cursor of another order', async () => {
+    const bad = await get('/traces?order=name')
+    expect(bad.status).toBe(400)
+    expect(bad.body.error.code).toBe('SPANLENS_BAD_REQUEST')
+    expect(bad.body.error.message).toMatch(/^order: /)
+    const page = await get('/traces?order=-durationMs&limit=2')
+    const wrong = await get(`/traces?order=costUsd&cursor=${page.body.nextCursor}`)
+    expect(wrong.status).toBe(400)
+    const plain = await get('/traces?limit=2')
+    expect((await get(`/traces?order=-durationMs&cursor=${plain.body.nextCursor}`)).status).toBe(400)
+  })
+})
+
+describe('filters the drill-downs use', () => {
+  it('keeps traces with a refusal, an error, a slow call, a tag or a score condition', async () => {
+    expect(names((await get('/traces?refusal=1&order=startTime')).body)).toEqual(['turn 2', 'turn 7'])
+    expect(names((await get('/traces?status=error&order=startTime')).body)).toEqual(['turn 1', 'turn 5', 'turn 9'])
+    expect(names((await get('/traces?minDurationMs=1000&kind=llm&order=startTime')).body)).toEqual(['turn 9', 'turn 10', 'turn 11'])
+    expect(names((await get('/traces?minDurationMs=300&maxDurationMs=500&kind=llm&order=startTime')).body)).toEqual(['turn 2', 'turn 3'])
+    expect(names((await get('/traces?tag=vip&order=startTime')).body)).toEqual(['turn 0', 'turn 3', 'turn 6', 'turn 9'])
+    expect(names((await get(`/traces?${new URLSearchParams({ 'score.feedback': '<=0', order: 'startTime' })}`)).body)).toEqual(['turn 0', 'turn 2'])
+    expect(names((await get('/traces?score.feedback=1&order=startTime')).body)).toEqual(['turn 1', 'turn 3'])
+    expect(names((await get(`/traces?${new URLSearchParams({ 'score.feedback': '*' })}`)).body)).toHaveLength(4)
+    expect((await get('/traces?score.relevance=*')).body.items).toHaveLength(0)
+    expect((await get('/spans?refusal=0&kind=llm')).body.items).toHaveLength(10)
+  })
+
+  it('refuses a filter value that is not one', async () => {
+    for (const q of ['refusal=maybe', 'minDurationMs=fast', 'minDurationMs=-1']) {
+      const res = await get(`/traces?${q}`)
+      expect(res.status, q).toBe(400)
+      expect(res.body.error.code).toBe('SPANLENS_BAD_REQUEST')
+    }
+  })
+})
+
+describe('sessions and users', () => {
+  it('replays a session: its traces in order with input and output, and totals', async () => {
+    const { status, body } = await get('/sessions/sess-a')
+    expect(status).toBe(200)
+    expect(body.turns.map((t: { name: string }) => t.name)).toEqual(['turn 0', 'turn 1', 'turn 2', 'turn 3'])
+    expect(body.turns[0]).toMatchObject({ traceId: T(0), input: 'question 0', output: 'answer 0', spans: 2, llmCalls: 1, scores: [{ name: 'feedback', value: 0 }] })
+    expect(body.turns[1]).toMatchObject({ status: 'error', errors: 1 })
+    expect(body.totals).toMatchObject({ traces: 4, spans: 8, errors: 1, llmCalls: 4 })
+    expect(body.totals.costUsd).toBeCloseTo(0.012 + 0.011 + 0.01 + 0.009, 9)
+    expect(body.userIds).toEqual(['alice'])
+    expect(body.truncated).toBe(false)
+    expect((await get('/sessions/sess-a?limit=2')).body).toMatchObject({ truncated: true, totals: { traces: 2 } })
+  })
+
+  it('answers 404 for a session of another project or none, and 400 for a bad limit', async () => {
+    expect((await get('/sessions/nope')).status).toBe(404)
+    const p2 = await get('/sessions/sess-a', other)
+    expect(p2.body.turns).toHaveLength(1)
+    expect(p2.body.turns[0].traceId).not.toBe(T(0))
+    expect((await get('/sessions/sess-a?limit=0')).status).toBe(400)
+  })
+
+  it("sums a user's calls, errors, cost and feedback over time and lists their sessions", async () => {
+    const { status, body } = await get('/users/alice?from=now-1d&bucket=1h')
+    expect(status).toBe(200)
+    expect(body.totals).toMatchObject({ traces: 6, sessions: 2, spans: 12, calls: 6, errors: 2 })
+    expect(body.series.reduce((n: number, b: { calls: number }) => n + b.calls, 0)).toBe(6)
+    expect(body.bucketSeconds).toBe(3600)
+    expect(body.scores).toEqual([expect.objectContaining({ name: 'feedback', count: 4, negative: 2, mean: 0.5 })])
+    expect(body.sessions.map((s: { sessionId: string }) => s.sessionId)).toEqual(['sess-b', 'sess-a'])
+    const none = await get('/users/nobody')
+    expect(none.body.totals).toMatchObject({ traces: 0, firstSeen: null })
+    expect((await get('/users/alice', other)).body.totals.traces).toBe(1)
+  })
+
+  it('refuses a bad user range or bucket', async () => {
+    for (const q of ['from=yesterday', 'bucket=1m&from=now-30d', 'from=now&to=now-1d', 'extra=1']) {
+      const res = await get(`/users/alice?${q}`)
+      expect(res.status, q).toBe(400)
+      expect(res.body.error.code).toBe('SPANLENS_BAD_REQUEST')
+    }
+  })
+})
+
+describe('project', () => {
+  it("names the key's project", async () => {
+    expect((await get('/project')).body).toEqual({ project: 'p1' })
+    expect((await get('/project', other)).body).toEqual({ project: 'p2' })
+  })
+})
+
+describe('attribute keys', () => {
+  it('lists the attribute keys recent spans carry, most used first', async () => {
+    const { body } = await get('/attributes')
+    expect(body.attributes).toEqual([{ key: 'app.plan', spans: 12 }, { key: 'tenant', spans: 12 }])
+    expect(Array.isArray(body.resource)).toBe(true)
+    expect((await get('/attributes?from=now-1m')).body.attributes).toEqual([])
+    expect((await get('/attributes', other)).body.attributes).toEqual([])
+  })
+})
