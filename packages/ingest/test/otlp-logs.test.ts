@@ -1,5 +1,13 @@
 import { readFileSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
+import { context, trace } from '@opentelemetry/api'
+import { OTLPLogExporter as GrpcLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc'
+import { OTLPLogExporter as JsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http'
+import { OTLPLogExporter as ProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto'
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto'
+import { resourceFromAttributes } from '@opentelemetry/resources'
+import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs'
+import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/config/load.js'
@@ -9,6 +17,7 @@ import { decodeLogsProtobuf } from '../src/otlp/decode-logs.js'
 import { decodeProtobuf } from '../src/otlp/decode.js'
 import type { OtlpSpan } from '../src/otlp/model.js'
 import { buildServer } from '../src/server.js'
+import { Metadata } from '@grpc/grpc-js'
 import { grpcCall, listenGrpc } from './helpers/grpc.js'
 import { type LogSpec, logsJson, logsProtobuf, logsResponse } from './helpers/otlp-logs.js'
 import { jsonRequest } from './helpers/otlp.js'
@@ -55,6 +64,45 @@ const hexId = (bytes: number) => {
   seed++
   return `${'c0ffee'.repeat(6).slice(0, bytes * 2 - 8)}${seed.toString(16).padStart(8, '0')}`
 }
+
+describe('OpenTelemetry SDK log exporters send to the receiver unchanged', () => {
+  for (const [name, make] of [
+    ['exporter-logs-otlp-proto', (url: string) => new ProtoLogExporter({ url: `${url}/v1/logs`, headers: { authorization: `Bearer ${ACME}` } })],
+    ['exporter-logs-otlp-proto with gzip', (url: string) => new ProtoLogExporter({ url: `${url}/v1/logs`, headers: { authorization: `Bearer ${ACME}` }, compression: 'gzip' as never })],
+    ['exporter-logs-otlp-http (JSON)', (url: string) => new JsonLogExporter({ url: `${url}/v1/logs`, headers: { authorization: `Bearer ${ACME}` } })],
+    ['exporter-logs-otlp-grpc', (_url: string, grpc: string) => new GrpcLogExporter({ url: `http://${grpc}`, metadata: grpcAuth() })],
+  ] as const) {
+    it(`${name}: records stored, GenAI events on a span become its content`, async () => {
+      const grpc = await listenGrpc(server.app)
+      const service = `svc-${name.replace(/\W+/g, '-')}`
+      const resource = resourceFromAttributes({ 'service.name': service })
+      const tracer = new BasicTracerProvider({ resource, spanProcessors: [new SimpleSpanProcessor(new OTLPTraceExporter({ url: `${server.url}/v1/traces`, headers: { authorization: `Bearer ${ACME}` } }))] })
+      const loggers = new LoggerProvider({ resource, processors: [new SimpleLogRecordProcessor({ exporter: make(server.url, grpc) })] })
+      const logger = loggers.getLogger('exporter-test')
+      const span = tracer.getTracer('exporter-test').startSpan('chat gpt-4o-mini', { attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o-mini' } })
+      const inSpan = trace.setSpan(context.active(), span)
+      logger.emit({ context: inSpan, eventName: 'gen_ai.user.message', severityNumber: 9, body: { content: `hello from ${name}` }, attributes: { 'gen_ai.system': 'openai' } })
+      logger.emit({ context: inSpan, attributes: { 'event.name': 'gen_ai.choice' }, body: { index: 0, finish_reason: 'length', message: { content: 'cut sh' } } })
+      logger.emit({ severityText: 'WARN', severityNumber: 13, body: 'outside any span' })
+      await loggers.forceFlush()
+      span.end()
+      await tracer.forceFlush()
+      await Promise.all([loggers.shutdown(), tracer.shutdown()])
+
+      const rows = await logRows('service_name = {s:String}', { s: service })
+      expect(rows.map((r) => [r.event_name, r.severity_number, r.trace_id === '' ? 'no trace' : r.trace_id]).sort()).toEqual([
+        ['', 13, 'no trace'],
+        ['gen_ai.choice', 0, span.spanContext().traceId],
+        ['gen_ai.user.message', 9, span.spanContext().traceId],
+      ])
+      const got = await getJson<{ roots: ApiSpan[] }>(server.url, `/traces/${span.spanContext().traceId}`)
+      const [llm] = flat(got.roots)
+      expect(JSON.parse(llm?.input ?? '')).toEqual([{ role: 'user', parts: [{ type: 'text', content: `hello from ${name}` }] }])
+      expect(JSON.parse(llm?.output ?? '')).toEqual([{ role: 'assistant', parts: [{ type: 'text', content: 'cut sh' }], finish_reason: 'length' }])
+      expect(llm?.finishReason).toBe('length')
+    })
+  }
+})
 
 describe('POST /v1/logs', () => {
   it('stores every record of a real exporter request, GenAI events and resource included (protobuf)', async () => {
@@ -218,7 +266,15 @@ interface ApiSpan {
   children: ApiSpan[]
 }
 
-const flat = (nodes: ApiSpan[]): ApiSpan[] => nodes.flatMap((n) => [n, ...flat(n.children)])
+function flat(nodes: ApiSpan[]): ApiSpan[] {
+  return nodes.flatMap((n) => [n, ...flat(n.children)])
+}
+
+function grpcAuth() {
+  const metadata = new Metadata()
+  metadata.set('authorization', `Bearer ${ACME}`)
+  return metadata
+}
 
 /**
  * What the span would be had the library put its GenAI events on the span: the
