@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest'
+import { eventContent } from '../src/normalize/content.js'
+import { decodeLogsJson, decodeLogsProtobuf } from '../src/otlp/decode-logs.js'
+import { type LogSpec, logsJson, logsProtobuf } from './helpers/otlp-logs.js'
+
+const RECORDS: LogSpec[] = [
+  { body: 'plain\ttext', severityNumber: 9, severityText: 'INFO', timeNs: '1795387631431000000', observedNs: '1795387631431000001', attributes: { a: 1, b: 1.5, c: true, d: [1, 'x'], e: { f: 'g' } } },
+  { body: { content: 'hi', tool_calls: [{ id: 'c1', function: { name: 'f', arguments: '{}' } }] }, traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), timeNs: '2', attributes: { 'event.name': 'gen_ai.assistant.message' } },
+  { eventName: 'gen_ai.client.inference.operation.details', traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), timeNs: '3', attributes: { 'gen_ai.output.messages': [{ role: 'assistant', parts: [{ type: 'text', content: 'x' }], finish_reason: 'length' }] } },
+  { body: [1, 2, 3], traceId: '0'.repeat(32), spanId: '0'.repeat(16), timeNs: '0', observedNs: '5' },
+]
+
+describe('OTLP logs decoding', () => {
+  it('reads the same records from protobuf and from OTLP JSON', () => {
+    const fromProto = decodeLogsProtobuf(logsProtobuf(RECORDS))
+    const fromJson = decodeLogsJson(Buffer.from(JSON.stringify(logsJson(RECORDS))))
+    expect(fromProto).toEqual(fromJson)
+    expect(fromProto.rejected).toBe(0)
+    expect(fromProto.records.map((r) => [r.traceId, r.spanId, r.eventName, r.severityNumber])).toEqual([
+      ['', '', '', 9],
+      ['ab'.repeat(16), 'cd'.repeat(8), '', 0],
+      ['ab'.repeat(16), 'cd'.repeat(8), 'gen_ai.client.inference.operation.details', 0],
+      // All-zero ids mean none.
+      ['', '', '', 0],
+    ])
+    expect(fromProto.records[0]?.attributes).toEqual({ a: 1, b: 1.5, c: true, d: [1, 'x'], e: { f: 'g' } })
+  })
+
+  it('refuses a record by itself, naming why, and the whole body only when it does not decode', () => {
+    const bad = decodeLogsJson(Buffer.from(JSON.stringify(logsJson([{ body: 'ok' }, { severityNumber: 25 }, { traceId: 'zz' }, { spanId: 'cd'.repeat(8) }]))))
+    expect(bad.records).toHaveLength(1)
+    expect(bad.rejected).toBe(3)
+    expect(bad.problems.join('\n')).toMatch(/severity_number 25[\s\S]*invalid trace_id[\s\S]*span_id without trace_id/)
+    expect(() => decodeLogsJson(Buffer.from('[]'))).toThrow(/ExportLogsServiceRequest/)
+    expect(() => decodeLogsProtobuf(Buffer.from([0x0a, 0x05, 0x12]))).toThrow(/could not be decoded/)
+  })
+})
+
+describe('GenAI event content, the span content code applied to a log record', () => {
+  it('reads the details event from structured values and from JSON strings alike', () => {
+    const input = [{ role: 'user', parts: [{ type: 'text', content: 'q' }] }]
+    const output = [{ role: 'assistant', parts: [{ type: 'text', content: 'a' }], finish_reason: 'max_tokens' }]
+    const structured = eventContent('gen_ai.client.inference.operation.details', null, { 'gen_ai.input.messages': input, 'gen_ai.output.messages': output })
+    const strings = eventContent('gen_ai.client.inference.operation.details', null, { 'gen_ai.input.messages': JSON.stringify(input), 'gen_ai.output.messages': JSON.stringify(output) })
+    expect(structured).toEqual(strings)
+    expect(structured).toEqual({ input: JSON.stringify(input), output: JSON.stringify(output), finishReason: 'length' })
+    const withInstructions = eventContent('gen_ai.client.inference.operation.details', null, { 'gen_ai.system_instructions': 'be brief', 'gen_ai.input.messages': input })
+    expect(JSON.parse(withInstructions.input ?? '')[0]).toEqual({ role: 'system', parts: [{ type: 'text', content: 'be brief' }] })
+  })
+
+  it('reads message events from kvlist bodies and from JSON string bodies alike', () => {
+    const body = { role: 'tool', id: 'call_1', content: '{"ok":true}' }
+    expect(eventContent('gen_ai.tool.message', body, {})).toEqual(eventContent('gen_ai.tool.message', JSON.stringify(body), {}))
+    expect(eventContent('gen_ai.tool.message', body, {}).input).toBe('[{"role":"tool","parts":[{"type":"tool_call_response","id":"call_1","response":"{\\"ok\\":true}"}]}]')
+    expect(eventContent('gen_ai.user.message', 'just text', {}).input).toBe('[{"role":"user","parts":[{"type":"text","content":"just text"}]}]')
+    const choice = eventContent('gen_ai.choice', { finish_reason: 'content_filter', message: { content: null } }, {})
+    expect(choice).toEqual({ input: undefined, output: '[{"role":"assistant","parts":[],"finish_reason":"content_filter"}]', finishReason: 'content_filter' })
+  })
+})
