@@ -421,6 +421,9 @@ describe('GenAI log records become their span content, whichever arrives first',
     expect(res.status).toBe(200)
     const report = (await res.json()) as { groups: Array<{ group: string; n: number; value: number }> }
     expect(report.groups).toEqual([expect.objectContaining({ group: 'refusing-model', n: 1, value: 1 })])
+    // The refusal filter judges it the same way.
+    expect((await getJson<{ items: ApiSpan[] }>(server.url, '/spans?model=refusing-model&refusal=1')).items.map((s) => s.spanId)).toEqual([spanId])
+    expect((await getJson<{ items: ApiSpan[] }>(server.url, '/spans?model=refusing-model&refusal=0')).items).toEqual([])
   })
 })
 

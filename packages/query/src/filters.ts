@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { ParamBag } from './db.js'
-import { contentTextMatch } from './content/span-content.js'
+import { REFUSAL_PHRASES } from './bias/refusal-phrases.js'
+import { contentRefusal, contentTextMatch } from './content/span-content.js'
 import { errors } from './errors.js'
 import { SPAN_KINDS, type SpanKind } from './span-kinds.js'
 import { chTime, parseTime } from './time.js'
@@ -99,7 +100,11 @@ export function spanConditions(project: string, f: SpanFilter, bag: ParamBag, al
     out.push(`${c('resource_attributes')}[${bag.add(k, 'String')}] = ${bag.add(v, 'String')}`)
   }
   if (f.tag && f.tag.length > 0) out.push(`hasAny(${c('tags')}, ${bag.add(f.tag, 'Array(String)')})`)
-  if (f.refusal !== undefined) out.push(`${c('refusal')} = ${f.refusal ? 1 : 0}`)
+  if (f.refusal !== undefined) {
+    // Content that arrived as GenAI log records counts, as everywhere content is read.
+    const refused = contentRefusal(alias, projectParam, bag.add(REFUSAL_PHRASES, 'Array(String)'))
+    out.push(f.refusal ? refused : `NOT ${refused}`)
+  }
   if (f.minDurationMs !== undefined) out.push(`${c('duration_ms')} >= ${bag.add(f.minDurationMs, 'Float64')}`)
   if (f.maxDurationMs !== undefined) out.push(`${c('duration_ms')} < ${bag.add(f.maxDurationMs, 'Float64')}`)
   for (const [name, cond] of Object.entries(f.scores ?? {})) {

@@ -53,24 +53,8 @@ export function groupExpr(key: string): { expr: string; params: Record<string, u
   )
 }
 
-/** Default refusal phrases (ASCII case-insensitive substrings of the completion; ASCII search is several times faster than UTF-8). */
-export const REFUSAL_PHRASES = [
-  "i can't help with",
-  'i cannot help with',
-  "i can't assist",
-  'i cannot assist',
-  "i'm sorry, but i can",
-  "i'm not able to",
-  'i am not able to',
-  "i'm unable to",
-  'i am unable to',
-  "i won't be able to",
-  'as an ai language model',
-  'i must decline',
-  'i cannot provide',
-  "i can't provide",
-  'i cannot comply',
-]
+/** The default refusal phrases, 005_refusal.sql's list. */
+export { REFUSAL_PHRASES } from './refusal-phrases.js'
 
 /**
  * With the default phrases, the `refusal` column computed at insert

@@ -83,6 +83,17 @@ export function contentTextMatch(alias: string, project: string, match: (column:
     ` OR (${alias}output = '' AND ${fromContent('output')}))`
 }
 
+/**
+ * The `refusal` flag (005_refusal.sql) as shown, for filters.ts's `refusal`: a span whose
+ * output or finish reason would be filled is judged on its content rows too (a
+ * content_filter finish or a refusal phrase, `phrases` the list's parameter placeholder).
+ */
+export function contentRefusal(alias: string, project: string, phrases: string): string {
+  const keys = `(${alias}trace_id, ${alias}span_id)`
+  const refusing = `SELECT trace_id, span_id FROM span_content WHERE project_id = ${project} AND (finish_reason = 'content_filter' OR multiSearchAnyCaseInsensitive(output, ${phrases}))`
+  return `(${alias}refusal = 1 OR ((${alias}output = '' OR ${alias}finish_reason = '') AND ${keys} IN (${refusing})))`
+}
+
 /** The merged content of every span of these traces that has any, by `trace_id:span_id`. */
 export async function contentOf(client: ClickHouseClient, project: string, traceIds: readonly string[]): Promise<Map<string, SpanContent>> {
   if (traceIds.length === 0) return new Map()
