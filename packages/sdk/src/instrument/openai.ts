@@ -106,25 +106,33 @@ function chatStream(call: LlmCall): StreamAccumulator {
       id ??= c.id
       model ??= c.model
       if (isObj(c.usage)) usage = c.usage
-      for (const ch of arr(c.choices).filter(isObj)) {
+      const list = c.choices
+      if (!Array.isArray(list)) return
+      for (let k = 0; k < list.length; k++) {
+        const ch: unknown = list[k]
+        if (!isObj(ch)) continue
         call.markFirstChunk()
         const index = num(ch.index) ?? 0
         let acc = choices.get(index)
         if (!acc) choices.set(index, (acc = { content: '', refusal: '', role: 'assistant', tools: new Map() }))
         if (typeof ch.finish_reason === 'string') acc.finish = ch.finish_reason
-        const d = isObj(ch.delta) ? ch.delta : undefined
-        if (!d) continue
-        if (typeof d.role === 'string') acc.role = d.role
+        const d = ch.delta
+        if (!isObj(d)) continue
         if (typeof d.content === 'string') acc.content += d.content
+        // Most chunks carry text only: the rest is looked at when present.
+        if (d.role !== undefined && typeof d.role === 'string') acc.role = d.role
         if (typeof d.refusal === 'string') acc.refusal += d.refusal
-        for (const tc of arr(d.tool_calls).filter(isObj)) {
-          const ti = num(tc.index) ?? 0
-          let tool = acc.tools.get(ti)
-          if (!tool) acc.tools.set(ti, (tool = { args: '' }))
-          if (typeof tc.id === 'string') tool.id = tc.id
-          const fn = isObj(tc.function) ? tc.function : {}
-          if (typeof fn.name === 'string') tool.name = fn.name
-          if (typeof fn.arguments === 'string') tool.args += fn.arguments
+        if (Array.isArray(d.tool_calls)) {
+          for (const tc of d.tool_calls) {
+            if (!isObj(tc)) continue
+            const ti = num(tc.index) ?? 0
+            let tool = acc.tools.get(ti)
+            if (!tool) acc.tools.set(ti, (tool = { args: '' }))
+            if (typeof tc.id === 'string') tool.id = tc.id
+            const fn = isObj(tc.function) ? tc.function : {}
+            if (typeof fn.name === 'string') tool.name = fn.name
+            if (typeof fn.arguments === 'string') tool.args += fn.arguments
+          }
         }
       }
     },
