@@ -12,6 +12,7 @@ import { idGenerator } from './ids.js'
 import { getRuntime, setRuntime } from './runtime.js'
 import { SoonBatch } from './soon-batch.js'
 import type { LlmCall } from './instrument/llm-span.js'
+import { spanWriterFor } from './instrument/span-record.js'
 import { SDK_VERSION } from './version.js'
 import { installExitHooks } from './exit.js'
 
@@ -66,12 +67,14 @@ export function init(options: InitOptions = {}): void {
   const ends = new SoonBatch<LlmCall>((calls) => {
     for (const call of calls) call.finish()
   })
+  const tracer = tracerProvider.getTracer(SCOPE_NAME, SDK_VERSION)
   setRuntime({
     config,
-    tracer: tracerProvider.getTracer(SCOPE_NAME, SDK_VERSION),
+    tracer,
     exporter,
     mode: provider ? 'standalone' : 'attached',
     ends,
+    spanWriter: provider ? spanWriterFor(tracer) : undefined,
     dispose: async () => {
       removeExitHooks()
       ends.drain()

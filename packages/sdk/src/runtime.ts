@@ -3,6 +3,7 @@ import type { ResolvedConfig } from './config.js'
 import type { OtlpExporter } from './export/exporter.js'
 import type { LlmCall } from './instrument/llm-span.js'
 import type { SoonBatch } from './soon-batch.js'
+import type { SpanWriter } from './instrument/span-record.js'
 
 /**
  * The live SDK after init(): read by every wrapper on each call. `undefined`
@@ -15,6 +16,8 @@ export interface Runtime {
   mode: 'standalone' | 'attached'
   /** Standalone LLM calls with work due after the call (llm-span.ts); drained by flush(). */
   ends: SoonBatch<LlmCall>
+  /** Standalone: writes the span of a call that ended OK without the tracer (span-record.ts). */
+  spanWriter: SpanWriter | undefined
   dispose: () => Promise<void>
 }
 

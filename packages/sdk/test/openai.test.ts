@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import OpenAI, { RateLimitError, InternalServerError } from 'openai'
 import { Stream } from 'openai/core/streaming'
-import { flush, getStats, wrapOpenAI } from '../src/index.js'
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
+import { flush, getStats, observe, withContext, wrapOpenAI } from '../src/index.js'
 import { byName, json, useHarness } from './helpers/harness.js'
 
 const h = useHarness()
@@ -269,6 +270,36 @@ describe('wrapOpenAI: chat completions', () => {
     expect(json(span.attributes['gen_ai.output.messages'])).toEqual([
       { role: 'assistant', parts: [{ type: 'text', content: 'Hello from the fake model!' }], finish_reason: 'stop' },
     ])
+  })
+
+  it('hands span filters and the exporter an LLM span shaped as the tracer builds one: ids, parent, times, resource, scope, context', async () => {
+    const seen: ReadableSpan[] = []
+    h.start({ spanFilter: (s) => (seen.push(s), true) })
+    const ai = wrapOpenAI(client())
+    const before = Date.now()
+    await withContext({ userId: 'u-1', metadata: { plan: 'pro' } }, () =>
+      observe('answer', () => ai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }))(),
+    )
+    await flush()
+    const llm = seen.find((s) => s.name === 'chat gpt-4o')!
+    const chain = seen.find((s) => s.name === 'answer')!
+    expect(llm.spanContext().traceId).toBe(chain.spanContext().traceId)
+    expect(llm.parentSpanContext?.spanId).toBe(chain.spanContext().spanId)
+    expect(llm.spanContext().traceFlags).toBe(1)
+    expect(llm.kind).toBe(2) // CLIENT
+    expect(llm.ended).toBe(true)
+    expect(llm.resource).toBe(chain.resource)
+    expect(llm.instrumentationScope).toEqual(chain.instrumentationScope)
+    expect(llm.attributes).toMatchObject({ 'user.id': 'u-1', 'spanlens.metadata.plan': 'pro', 'gen_ai.request.model': 'gpt-4o', 'spanlens.span.kind': 'llm' })
+    const ms = (t: [number, number]) => t[0] * 1000 + t[1] / 1e6
+    expect(ms(llm.startTime)).toBeGreaterThanOrEqual(ms(chain.startTime) - 1)
+    expect(ms(llm.endTime)).toBeLessThanOrEqual(ms(chain.endTime) + 1)
+    expect(ms(llm.startTime)).toBeGreaterThanOrEqual(before - 5)
+    expect(ms(llm.duration)).toBeCloseTo(ms(llm.endTime) - ms(llm.startTime), 3)
+    const sent = byName(h.receiver.spans, 'chat gpt-4o')
+    expect(sent.parentSpanId).toBe(chain.spanContext().spanId)
+    expect(sent.resource['service.name']).toBe('sdk-tests')
+    expect(sent.scope).toBe('@spanlens/sdk')
   })
 
   it('shows a spanFilter the captured content, and truncates long content at maxContentLength', async () => {

@@ -4,6 +4,7 @@ import { toJson, type Message, type Obj, type Part } from '../content.js'
 import { isSettled, setPendingContent } from '../lazy-content.js'
 import { diag } from '../diag.js'
 import type { Runtime } from '../runtime.js'
+import type { SpanWriter } from './span-record.js'
 
 /** Names the span and records the request on it: `begin`, then `set`/`messages`/`content`. */
 type Describe = (call: LlmCall, params: Obj) => void
@@ -187,6 +188,7 @@ export class LlmCall {
     let span = this.span
     // A span built here (standalone) gets the call's own times; a live one ends now, on its own clock.
     const at = span ? undefined : this.endedAt
+    if (!span && this.state === OK && this.attrs && this.rt.spanWriter && this.writeRecord(this.rt.spanWriter, this.attrs)) return
     try {
       if (!span) {
         // A request that could not be described (diag counted it) gets no span.
@@ -211,6 +213,25 @@ export class LlmCall {
     this.pending = undefined
     this.outcome = undefined
     span?.end(at)
+  }
+
+  /** Standalone, ended OK: the finished span written directly (span-record.ts). False: the tracer builds it. */
+  private writeRecord(writer: SpanWriter, attrs: Attributes): boolean {
+    try {
+      if (this.firstChunkAt !== undefined) attrs[ATTR.ttft] = (this.firstChunkAt - this.startedAt) / 1000
+      const p = this.pending
+      const max = this.rt.config.maxContentLength
+      const written = writer.write(this.name, attrs, this.parent, this.startedAt, this.endedAt, (span) => {
+        if (p) for (let i = 0; i < p.length; i += 2) setPendingContent(span, p[i] as string, p[i + 1], max)
+      })
+      if (!written) return false
+    } catch (err) {
+      diag.instrumentationError(`${this.op.provider} span recording`, err)
+    }
+    this.attrs = undefined
+    this.pending = undefined
+    this.outcome = undefined
+    return true
   }
 }
 
