@@ -1,3 +1,5 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { gzip } from 'node:zlib'
 import { promisify } from 'node:util'
 import type { Attributes } from '@opentelemetry/api'
@@ -49,8 +51,20 @@ export class OtlpExporter {
   private timer: NodeJS.Timeout
   private readonly inFlight = new Set<Promise<void>>()
   private stopped = false
+  private readonly target: URL
+  /**
+   * Export requests go through node:http with their own keep-alive agent, not
+   * the global fetch the app's client uses: sharing undici with the exporter's
+   * Buffer bodies made the app's own requests slower (its code went
+   * polymorphic) and cost ~50 µs per span in undici's body streaming, in the
+   * app benchmark (bench/sdk/RESULTS.md).
+   */
+  private readonly agent: HttpAgent
 
   constructor(private opts: ExporterOptions) {
+    this.target = new URL(opts.url)
+    const agentOptions = { keepAlive: true, maxSockets: opts.maxConcurrentExports }
+    this.agent = this.target.protocol === 'https:' ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions)
     this.queue = new BoundedQueue(opts.maxQueueSize)
     this.timer = setInterval(() => this.kick(), opts.flushIntervalMs)
     // The exporter must never be what keeps a finished app alive.
@@ -141,27 +155,44 @@ export class OtlpExporter {
     }
   }
 
-  private async send(body: Buffer): Promise<SendResult> {
-    try {
-      const res = await fetch(this.opts.url, {
-        method: 'POST',
-        headers: { ...this.opts.headers, 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' },
-        body,
-        signal: AbortSignal.timeout(this.opts.timeoutMs),
-      })
-      // Drain the body so the keep-alive socket is reused.
-      await res.arrayBuffer().catch(() => undefined)
-      if (res.ok) return { ok: true }
-      return {
-        ok: false,
-        retryable: RETRYABLE.has(res.status),
-        retryAfterMs: parseRetryAfter(res.headers.get('retry-after')),
-        reason: `HTTP ${res.status}`,
+  private send(body: Buffer): Promise<SendResult> {
+    return new Promise((resolve) => {
+      let settled = false
+      let timer: NodeJS.Timeout | undefined
+      const done = (r: SendResult) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        resolve(r)
       }
-    } catch (err) {
       // Connection refused, DNS, timeout: the endpoint may come back.
-      return { ok: false, retryable: true, reason: describe(err) }
-    }
+      const failed = (err: unknown) => done({ ok: false, retryable: true, reason: describe(err) })
+      try {
+        const send = this.target.protocol === 'https:' ? httpsRequest : httpRequest
+        const req = send(this.target, {
+          method: 'POST',
+          agent: this.agent,
+          headers: { ...this.opts.headers, 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip', 'content-length': body.length },
+        })
+        timer = setTimeout(() => req.destroy(new Error(`export timed out after ${this.opts.timeoutMs} ms`)), this.opts.timeoutMs)
+        timer.unref()
+        req.on('error', failed)
+        req.on('response', (res: IncomingMessage) => {
+          res.on('error', failed)
+          // Drain the body so the keep-alive socket is reused.
+          res.resume()
+          res.on('end', () => {
+            const status = res.statusCode ?? 0
+            if (status >= 200 && status < 300) return done({ ok: true })
+            const retryAfter = res.headers['retry-after']
+            done({ ok: false, retryable: RETRYABLE.has(status), retryAfterMs: parseRetryAfter(typeof retryAfter === 'string' ? retryAfter : null), reason: `HTTP ${status}` })
+          })
+        })
+        req.end(body)
+      } catch (err) {
+        failed(err)
+      }
+    })
   }
 
   /** Sends everything queued; resolves true when the queue emptied in time. Never rejects. */
@@ -189,6 +220,7 @@ export class OtlpExporter {
     clearInterval(this.timer)
     const ok = await this.flush(timeoutMs)
     this.stopped = true
+    this.agent.destroy()
     return ok
   }
 }
