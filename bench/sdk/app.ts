@@ -16,7 +16,7 @@
  * threads), and the heap after GC at the end; each minus the bare process's.
  *
  *   cd bench && npm run sdk            (this, then the in-process line, in-process.ts)
- *   cd bench && node --import tsx sdk/app.ts [--rounds 20] [--calls 100] [--variants bare,spanlens,otel,openinference] [--scenarios plain,stream,tools] [--seed 1] [--no-build] [--cpu-prof dir]
+ *   cd bench && node --import tsx sdk/app.ts [--rounds 20] [--calls 100] [--variants bare,spanlens,otel,openinference] [--scenarios plain,stream,tools] [--seed 1] [--no-build] [--cpu-prof dir] [--receiver null]
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
@@ -39,6 +39,9 @@ const SEED = Number(opt('seed', String(Date.now() % 100_000)))
 const ONLY = opt('scenarios', SCENARIOS.join(',')).split(',') as Scenario[]
 // --cpu-prof <dir>: each worker writes a V8 CPU profile of the measured turns there, <variant>.cpuprofile (summarize with cpuprofile-summary.mjs).
 const CPU_PROF = opt('cpu-prof', '')
+// --receiver null: export to a receiver that reads each request and answers 200, in its own process,
+// instead of spanlens serve: separates what the SDK costs from the machine's work for the server.
+const RECEIVER = opt('receiver', 'spanlens')
 const KEY = 'bench-sdk-key-0001'
 const WARMUP_TURNS = 3
 
@@ -106,6 +109,15 @@ async function startSpanlens(dataDir: string): Promise<{ url: string; child: Chi
   return { url, child }
 }
 
+async function startNullReceiver(): Promise<{ url: string; child: ChildProcess }> {
+  const code = `require('node:http').createServer((req, res) => { req.resume(); req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end()) })
+  .listen(0, '127.0.0.1', function () { process.stdout.write('http://127.0.0.1:' + this.address().port + '\\n') })`
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] })
+  children.add(child)
+  const url = await new Promise<string>((resolve) => child.stdout?.once('data', (d: Buffer) => resolve(d.toString().trim())))
+  return { url, child }
+}
+
 interface Worker {
   variant: string
   child: ChildProcess
@@ -154,10 +166,12 @@ interface Row {
   wall: number[]
   cpu: number
   calls: number
+  /** CPU per call of each turn, by round. */
+  turns: number[]
 }
 
 async function main() {
-  console.log(`command: cd bench && node --import tsx sdk/app.ts --rounds ${ROUNDS} --calls ${CALLS} --variants ${VARIANTS.join(',')} --scenarios ${ONLY.join(',')} --seed ${SEED}`)
+  console.log(`command: cd bench && node --import tsx sdk/app.ts --rounds ${ROUNDS} --calls ${CALLS} --variants ${VARIANTS.join(',')} --scenarios ${ONLY.join(',')} --seed ${SEED}${RECEIVER === 'null' ? ' --receiver null' : ''}`)
   const cpu0 = cpus()[0]
   console.log(`machine: nproc ${cpus().length} (${cpu0?.model}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at start`)
   if (!args.includes('--no-build')) build()
@@ -165,8 +179,8 @@ async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'spanlens-bench-sdk-'))
   const llm = await startLlmProcess()
   process.on('exit', () => llm.close())
-  const server = await startSpanlens(dataDir)
-  const accepted0 = await metric(server.url, 'spanlens_ingest_spans_accepted_total')
+  const server = RECEIVER === 'null' ? await startNullReceiver() : await startSpanlens(dataDir)
+  const accepted0 = RECEIVER === 'null' ? 0 : await metric(server.url, 'spanlens_ingest_spans_accepted_total')
   const workers: Worker[] = []
   for (const v of VARIANTS) workers.push(await startWorker(v, llm.url, server.url))
 
@@ -175,10 +189,11 @@ async function main() {
     const r = await w.ask<{ wall: number[]; cpu: number }>({ type: 'turn', scenario, calls: callsFor(scenario) })
     if (!record) return
     const key = `${w.variant}/${scenario}`
-    const row = results.get(key) ?? { wall: [], cpu: 0, calls: 0 }
+    const row = results.get(key) ?? { wall: [], cpu: 0, calls: 0, turns: [] }
     row.wall.push(...r.wall)
     row.cpu += r.cpu
     row.calls += r.wall.length
+    row.turns.push(r.cpu / r.wall.length)
     results.set(key, row)
   }
   for (let i = 0; i < WARMUP_TURNS; i++) for (const s of ONLY) for (const w of workers) await turn(w, s, false)
@@ -193,7 +208,7 @@ async function main() {
   for (const w of workers) w.child.send({ type: 'exit' })
   // The server acknowledges a request before its spans are counted as accepted: give it a moment.
   await new Promise((r) => setTimeout(r, 500))
-  const accepted = (await metric(server.url, 'spanlens_ingest_spans_accepted_total')) - accepted0
+  const accepted = RECEIVER === 'null' ? NaN : (await metric(server.url, 'spanlens_ingest_spans_accepted_total')) - accepted0
   console.log(`measured ${ROUNDS} rounds in ${seconds.toFixed(0)} s; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end`)
 
   const fmt = (x: number) => (x >= 0 ? '+' : '') + x.toFixed(0)
@@ -206,17 +221,19 @@ async function main() {
     const bP99 = quantile(bs, 0.99)
     const bCpu = base.cpu / base.calls
     console.log(`\n${s} (${base.calls} calls per variant, µs per call; added = variant − bare, same run)`)
-    console.log(`  ${'variant'.padEnd(14)} ${'wall p50'.padStart(9)} ${'added'.padStart(6)} ${'wall p99'.padStart(9)} ${'added'.padStart(6)} ${'CPU'.padStart(7)} ${'added'.padStart(6)}`)
+    console.log(`  ${'variant'.padEnd(20)} ${'wall p50'.padStart(9)} ${'added'.padStart(6)} ${'wall p99'.padStart(9)} ${'added'.padStart(6)} ${'CPU'.padStart(7)} ${'added'.padStart(6)} ${'added, median of rounds'.padStart(24)}`)
     for (const w of workers) {
       const row = results.get(`${w.variant}/${s}`) as Row
       const ws = [...row.wall].sort((a, b) => a - b)
       const med = quantile(ws, 0.5)
       const p99 = quantile(ws, 0.99)
       const c = row.cpu / row.calls
+      // The same round's bare turn subtracted, then the median over rounds: a round the host disturbed counts once, not by its size.
+      const paired = quantile(row.turns.map((t, i) => t - (base.turns[i] as number)).sort((a, b) => a - b), 0.5)
       console.log(
-        `  ${w.variant.padEnd(14)} ${med.toFixed(0).padStart(9)} ${fmt(med - bMed).padStart(6)} ${p99.toFixed(0).padStart(9)} ${fmt(p99 - bP99).padStart(6)} ${c.toFixed(0).padStart(7)} ${fmt(c - bCpu).padStart(6)}`,
+        `  ${w.variant.padEnd(20)} ${med.toFixed(0).padStart(9)} ${fmt(med - bMed).padStart(6)} ${p99.toFixed(0).padStart(9)} ${fmt(p99 - bP99).padStart(6)} ${c.toFixed(0).padStart(7)} ${fmt(c - bCpu).padStart(6)} ${fmt(paired).padStart(24)}`,
       )
-      summary[`${w.variant}/${s}`] = { wallMedian: med, wallAdded: med - bMed, p99, p99Added: p99 - bP99, cpu: c, cpuAdded: c - bCpu }
+      summary[`${w.variant}/${s}`] = { wallMedian: med, wallAdded: med - bMed, p99, p99Added: p99 - bP99, cpu: c, cpuAdded: c - bCpu, cpuAddedMedianOfRounds: paired }
     }
   }
   const bareHeap = heap.get('bare')
@@ -226,7 +243,7 @@ async function main() {
     if (!h) continue
     const mib = h.heapUsed / 2 ** 20
     const added = bareHeap ? mib - bareHeap.heapUsed / 2 ** 20 : NaN
-    console.log(`  ${w.variant.padEnd(14)} ${mib.toFixed(1).padStart(6)} ${(added >= 0 ? '+' : '') + added.toFixed(1)}   RSS ${(h.rss / 2 ** 20).toFixed(0)} MiB${h.exported !== undefined ? `   (SDK says ${h.exported} spans exported)` : ''}`)
+    console.log(`  ${w.variant.padEnd(20)} ${mib.toFixed(1).padStart(6)} ${(added >= 0 ? '+' : '') + added.toFixed(1)}   RSS ${(h.rss / 2 ** 20).toFixed(0)} MiB${h.exported !== undefined ? `   (SDK says ${h.exported} spans exported)` : ''}`)
     summary[`${w.variant}/heap`] = { heapMiB: mib, heapAddedMiB: added }
   }
   const traced = [...results].filter(([k]) => !k.startsWith('bare/')).reduce((n, [, r]) => n + r.calls, 0)

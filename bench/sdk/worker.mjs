@@ -39,13 +39,15 @@ async function otelProvider(serviceName) {
 /** { client, flush: sends every span queued so far, exported?: spans the variant says it exported } */
 async function setup() {
   if (variant === 'bare') return { client: make(), flush: async () => undefined }
-  if (variant === 'spanlens' || variant.startsWith('spanlens-')) {
+  if (variant === 'spanlens' || variant.startsWith('spanlens-') || variant.startsWith('spanlens+')) {
     // The built package, as an app installs it (the coordinator builds it first). `spanlens-<tag>` loads
-    // packages/sdk/dist-<tag>/index.js instead: another build, for a before/after in one run.
-    const tag = variant.slice('spanlens-'.length)
+    // packages/sdk/dist-<tag>/index.js instead: another build, for a before/after in one run. For
+    // bisecting, `+nowrap` initializes the SDK without wrapping the client, `+noexport` drops every span.
+    const [name, ...mods] = variant.split('+')
+    const tag = name.slice('spanlens-'.length)
     const sdk = await import(tag ? new URL(`../../packages/sdk/dist-${tag}/index.js`, import.meta.url).href : '@spanlens/sdk')
-    sdk.init({ endpoint: spanlensUrl, apiKey, serviceName: 'bench-spanlens', flushOnExit: false, env: {} })
-    return { client: sdk.wrapOpenAI(make()), flush: () => sdk.flush(30_000), exported: () => sdk.getStats().spansExported }
+    sdk.init({ endpoint: spanlensUrl, apiKey, serviceName: 'bench-spanlens', flushOnExit: false, env: {}, spanFilter: mods.includes('noexport') ? () => false : undefined })
+    return { client: mods.includes('nowrap') ? make() : sdk.wrapOpenAI(make()), flush: () => sdk.flush(30_000), exported: () => sdk.getStats().spansExported }
   }
   if (variant === 'otel') {
     const provider = await otelProvider('bench-otel')
