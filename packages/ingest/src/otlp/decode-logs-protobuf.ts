@@ -1,12 +1,13 @@
-import { anyValue, hexId, keyValueAt } from './decode-protobuf.js'
+import { readEnvelope } from './envelope-protobuf.js'
 import type { OtlpLogRecord } from './log-model.js'
 import type { Attrs } from './model.js'
 import { MAX_ATTRIBUTES } from './values.js'
-import { WIRE_I64, WIRE_LEN, WIRE_VARINT, WireReader } from './wire.js'
+import { anyValue, hexId, keyValueAt } from './values-protobuf.js'
+import { WIRE_I64, WIRE_LEN, WIRE_VARINT, type WireReader } from './wire.js'
 
 /**
  * ExportLogsServiceRequest (opentelemetry-proto logs/v1) decoded straight from
- * the wire, with the trace decoder's readers for KeyValue and AnyValue; field
+ * the wire, with the envelope and value readers every signal shares; field
  * numbers in the comments. Unknown fields, and known ones with an unexpected wire
  * type, are skipped; structural damage throws a WireError (a 400).
  */
@@ -17,8 +18,6 @@ export interface LogSink {
 }
 
 const key = (field: number, wireType: number): number => (field << 3) | wireType
-const LEN_1 = key(1, WIRE_LEN)
-const LEN_2 = key(2, WIRE_LEN)
 const I64_1 = key(1, WIRE_I64)
 const I64_11 = key(11, WIRE_I64)
 const VARINT_2 = key(2, WIRE_VARINT)
@@ -30,75 +29,7 @@ const LEN_10 = key(10, WIRE_LEN)
 const LEN_12 = key(12, WIRE_LEN)
 
 export function readLogsRequest(buf: Buffer, sink: LogSink): void {
-  const r = new WireReader(buf)
-  while (!r.done) {
-    const tag = r.tag()
-    // ExportLogsServiceRequest.resource_logs = 1
-    if (tag === LEN_1) {
-      const outer = r.enter()
-      readResourceLogs(r, sink)
-      r.leave(outer)
-    } else r.skip(tag & 7)
-  }
-}
-
-function readResourceLogs(r: WireReader, sink: LogSink): void {
-  // The resource applies to every record wherever it sits in the message.
-  const resource: Attrs = {}
-  const scopes: number[] = []
-  while (!r.done) {
-    const tag = r.tag()
-    if (tag === LEN_1) {
-      // resource = 1 → Resource.attributes = 1
-      const outer = r.enter()
-      let count = 0
-      while (!r.done) {
-        const t = r.tag()
-        if (t === LEN_1 && count++ < MAX_ATTRIBUTES) keyValueAt(r, resource, 0)
-        else r.skip(t & 7)
-      }
-      r.leave(outer)
-    } else if (tag === LEN_2) {
-      // scope_logs = 2
-      const start = r.lengthDelimited()
-      scopes.push(start, r.pos)
-    } else r.skip(tag & 7)
-  }
-  const end = r.end
-  for (let i = 0; i < scopes.length; i += 2) {
-    r.pos = scopes[i] as number
-    r.end = scopes[i + 1] as number
-    readScopeLogs(r, resource, sink)
-  }
-  r.pos = end
-  r.end = end
-}
-
-function readScopeLogs(r: WireReader, resource: Attrs, sink: LogSink): void {
-  let scopeName = ''
-  const records: number[] = []
-  while (!r.done) {
-    const tag = r.tag()
-    if (tag === LEN_1) {
-      // scope = 1 → InstrumentationScope.name = 1
-      const outer = r.enter()
-      while (!r.done) {
-        const t = r.tag()
-        if (t === LEN_1) scopeName = r.string()
-        else r.skip(t & 7)
-      }
-      r.leave(outer)
-    } else if (tag === LEN_2) {
-      // log_records = 2
-      const start = r.lengthDelimited()
-      records.push(start, r.pos)
-    } else r.skip(tag & 7)
-  }
-  for (let i = 0; i < records.length; i += 2) {
-    r.pos = records[i] as number
-    r.end = records[i + 1] as number
-    sink.record(readLogRecord(r, resource, scopeName))
-  }
+  readEnvelope(buf, (r, resource, scope) => sink.record(readLogRecord(r, resource, scope.name)))
 }
 
 function readLogRecord(r: WireReader, resource: Attrs, scopeName: string): OtlpLogRecord {

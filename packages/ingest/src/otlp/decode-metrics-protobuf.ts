@@ -1,8 +1,9 @@
-import { hexId, keyValueAt } from './decode-protobuf.js'
+import { readEnvelope } from './envelope-protobuf.js'
 import type { Attrs } from './model.js'
 import { emptyPoint, type MetricType, type OtlpBuckets, type OtlpExemplar, type OtlpMetric, type OtlpMetricPoint } from './metric-model.js'
 import { MAX_ATTRIBUTES } from './values.js'
-import { WIRE_I64, WIRE_LEN, WIRE_VARINT, WireError, WireReader } from './wire.js'
+import { hexId, keyValueAt } from './values-protobuf.js'
+import { WIRE_I64, WIRE_LEN, WIRE_VARINT, WireError, type WireReader } from './wire.js'
 
 /**
  * ExportMetricsServiceRequest (opentelemetry-proto metrics/v1) decoded straight
@@ -26,74 +27,7 @@ export const MAX_EXEMPLARS = 64
 const TYPES: Record<number, MetricType> = { 5: 'gauge', 7: 'sum', 9: 'histogram', 10: 'exponential_histogram', 11: 'summary' }
 
 export function readMetricsRequest(buf: Buffer, sink: MetricSink): void {
-  const r = new WireReader(buf)
-  while (!r.done) {
-    const tag = r.tag()
-    // ExportMetricsServiceRequest.resource_metrics = 1
-    if (tag === key(1, WIRE_LEN)) {
-      const outer = r.enter()
-      readResourceMetrics(r, sink)
-      r.leave(outer)
-    } else r.skip(tag & 7)
-  }
-}
-
-function readResourceMetrics(r: WireReader, sink: MetricSink): void {
-  // resource = 1 → Resource.attributes = 1; scope_metrics = 2. The resource may follow its scopes.
-  const resource: Attrs = {}
-  const scopes: number[] = []
-  while (!r.done) {
-    const tag = r.tag()
-    if (tag === key(1, WIRE_LEN)) {
-      const outer = r.enter()
-      let count = 0
-      while (!r.done) {
-        const t = r.tag()
-        if (t === key(1, WIRE_LEN) && count++ < MAX_ATTRIBUTES) keyValueAt(r, resource, 0)
-        else r.skip(t & 7)
-      }
-      r.leave(outer)
-    } else if (tag === key(2, WIRE_LEN)) {
-      const start = r.lengthDelimited()
-      scopes.push(start, r.pos)
-    } else r.skip(tag & 7)
-  }
-  const end = r.end
-  for (let i = 0; i < scopes.length; i += 2) {
-    r.pos = scopes[i] as number
-    r.end = scopes[i + 1] as number
-    readScopeMetrics(r, resource, sink)
-  }
-  r.pos = end
-  r.end = end
-}
-
-function readScopeMetrics(r: WireReader, resource: Attrs, sink: MetricSink): void {
-  // scope = 1 → InstrumentationScope.name = 1, version = 2; metrics = 2
-  let scopeName = ''
-  let scopeVersion = ''
-  const metrics: number[] = []
-  while (!r.done) {
-    const tag = r.tag()
-    if (tag === key(1, WIRE_LEN)) {
-      const outer = r.enter()
-      while (!r.done) {
-        const t = r.tag()
-        if (t === key(1, WIRE_LEN)) scopeName = r.string()
-        else if (t === key(2, WIRE_LEN)) scopeVersion = r.string()
-        else r.skip(t & 7)
-      }
-      r.leave(outer)
-    } else if (tag === key(2, WIRE_LEN)) {
-      const start = r.lengthDelimited()
-      metrics.push(start, r.pos)
-    } else r.skip(tag & 7)
-  }
-  for (let i = 0; i < metrics.length; i += 2) {
-    r.pos = metrics[i] as number
-    r.end = metrics[i + 1] as number
-    readMetric(r, resource, scopeName, scopeVersion, sink)
-  }
+  readEnvelope(buf, (r, resource, scope) => readMetric(r, resource, scope.name, scope.version, sink))
 }
 
 function readMetric(r: WireReader, resource: Attrs, scopeName: string, scopeVersion: string, sink: MetricSink): void {

@@ -1,0 +1,92 @@
+import type { Attrs } from './model.js'
+import { MAX_ATTRIBUTES } from './values.js'
+import { keyValueAt } from './values-protobuf.js'
+import { WIRE_LEN, WireReader } from './wire.js'
+
+/** The instrumentation scope of the items being read. */
+export interface ScopeInfo {
+  name: string
+  version: string
+}
+
+const key = (field: number, wireType: number): number => (field << 3) | wireType
+const LEN_1 = key(1, WIRE_LEN)
+const LEN_2 = key(2, WIRE_LEN)
+
+/**
+ * The envelope the three OTLP export requests share, from the wire:
+ * Export{Trace,Logs,Metrics}ServiceRequest.resource_* = 1 → { resource = 1
+ * (Resource.attributes = 1), scope_* = 2 → { scope = 1 (name = 1, version = 2),
+ * items = 2 } }. `item` is called with the reader bounded to one item's bytes,
+ * its resource (read first, wherever it sits in the message), its scope and its
+ * index within the scope. Unknown fields are skipped; structural damage throws a
+ * WireError for the caller to turn into a 400.
+ */
+export function readEnvelope(buf: Buffer, item: (r: WireReader, resource: Attrs, scope: ScopeInfo, index: number) => void): void {
+  const r = new WireReader(buf)
+  while (!r.done) {
+    const tag = r.tag()
+    if (tag === LEN_1) {
+      const outer = r.enter()
+      readResourceItems(r, item)
+      r.leave(outer)
+    } else r.skip(tag & 7)
+  }
+}
+
+function readResourceItems(r: WireReader, item: (r: WireReader, resource: Attrs, scope: ScopeInfo, index: number) => void): void {
+  // The resource applies to every item wherever it sits in the message: read it
+  // first, remember where the scopes are.
+  const resource: Attrs = {}
+  const scopes: number[] = []
+  while (!r.done) {
+    const tag = r.tag()
+    if (tag === LEN_1) {
+      const outer = r.enter()
+      let count = 0
+      while (!r.done) {
+        const t = r.tag()
+        if (t === LEN_1 && count++ < MAX_ATTRIBUTES) keyValueAt(r, resource, 0)
+        else r.skip(t & 7)
+      }
+      r.leave(outer)
+    } else if (tag === LEN_2) {
+      const start = r.lengthDelimited()
+      scopes.push(start, r.pos)
+    } else r.skip(tag & 7)
+  }
+  const end = r.end
+  for (let i = 0; i < scopes.length; i += 2) {
+    r.pos = scopes[i] as number
+    r.end = scopes[i + 1] as number
+    readScopeItems(r, resource, item)
+  }
+  r.pos = end
+  r.end = end
+}
+
+function readScopeItems(r: WireReader, resource: Attrs, item: (r: WireReader, resource: Attrs, scope: ScopeInfo, index: number) => void): void {
+  const scope: ScopeInfo = { name: '', version: '' }
+  const items: number[] = []
+  while (!r.done) {
+    const tag = r.tag()
+    if (tag === LEN_1) {
+      const outer = r.enter()
+      while (!r.done) {
+        const t = r.tag()
+        if (t === LEN_1) scope.name = r.string()
+        else if (t === LEN_2) scope.version = r.string()
+        else r.skip(t & 7)
+      }
+      r.leave(outer)
+    } else if (tag === LEN_2) {
+      const start = r.lengthDelimited()
+      items.push(start, r.pos)
+    } else r.skip(tag & 7)
+  }
+  for (let i = 0; i < items.length; i += 2) {
+    r.pos = items[i] as number
+    r.end = items[i + 1] as number
+    item(r, resource, scope, i / 2)
+  }
+}
