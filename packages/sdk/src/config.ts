@@ -1,4 +1,3 @@
-import { z } from 'zod'
 import type { TracerProvider } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import type { DiagLogger } from './diag.js'
@@ -85,56 +84,126 @@ export interface ResolvedConfig {
 
 const BUILTINS = ['email', 'phone', 'card', 'apiKey'] as const
 
-const url = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
-const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')])
-const posInt = (max: number) => z.coerce.number().int().positive().max(max)
-const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'must be a function')
+/**
+ * One rule per option: the parsed value, or a `Bad` saying what was wrong.
+ * A table of small functions, not a zod schema: zod is ~3.2 MiB of heap once
+ * loaded, in every app that installs the SDK, for checks this size (the SDK's
+ * whole fixed heap overhead target is 5 MiB, bench/sdk/RESULTS.md).
+ */
+class Bad {
+  constructor(readonly message: string) {}
+}
+type Rule = (v: unknown) => unknown
 
-const redactSchema = z.union([
-  z.literal(false),
-  z.literal(true),
-  fn,
-  z.strictObject({
-    builtins: z.union([z.boolean(), z.array(z.enum(BUILTINS))]).optional(),
-    custom: z.union([fn, z.array(fn)]).optional(),
-  }),
-])
+const isFn = (v: unknown): v is (...args: never[]) => unknown => typeof v === 'function'
+const optional = (rule: Rule): Rule => (v) => (v === undefined ? undefined : rule(v))
+const str = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : new Bad(typeof v === 'string' ? 'must not be empty' : 'must be a string'))
+const url: Rule = (v) => {
+  if (typeof v !== 'string') return new Bad('must be an http(s) URL')
+  try {
+    const u = new URL(v)
+    return u.protocol === 'http:' || u.protocol === 'https:' ? v : new Bad('must be an http(s) URL')
+  } catch {
+    return new Bad('must be an http(s) URL')
+  }
+}
+const bool: Rule = (v) =>
+  typeof v === 'boolean' ? v : v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : new Bad('must be true or false (or "true", "false", "1", "0")')
+/** Numbers may come as strings (from the environment). */
+const num = (min: number, max: number, int: boolean): Rule => (v) => {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN
+  if (!Number.isFinite(n) || (int && !Number.isInteger(n)) || n < min || n > max) return new Bad(`must be ${int ? 'an integer' : 'a number'} from ${min} to ${max}`)
+  return n
+}
+const posInt = (max: number) => num(1, max, true)
+const fn: Rule = (v) => (isFn(v) ? v : new Bad('must be a function'))
+const redact: Rule = (v) => {
+  if (typeof v === 'boolean' || isFn(v)) return v
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return new Bad('must be true, false, a function or { builtins, custom }')
+  const o = v as Record<string, unknown>
+  for (const k of Object.keys(o)) if (k !== 'builtins' && k !== 'custom') return new Bad(`unknown key ${k}`)
+  const b = o.builtins
+  if (!(b === undefined || typeof b === 'boolean' || (Array.isArray(b) && b.every((x) => (BUILTINS as readonly unknown[]).includes(x)))))
+    return new Bad(`builtins must be a boolean or a list of ${BUILTINS.join(', ')}`)
+  const c = o.custom
+  if (!(c === undefined || isFn(c) || (Array.isArray(c) && c.every(isFn)))) return new Bad('custom must be a function or a list of functions')
+  return v
+}
+const headers: Rule = (v) =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string') ? v : new Bad('must map header names to strings')
 
-const schema = z.strictObject({
+const RULES = {
   endpoint: url,
-  apiKey: z.string().min(1, 'must not be empty').optional(),
-  headers: z.record(z.string(), z.string()),
-  serviceName: z.string().min(1),
-  environment: z.string().min(1).optional(),
-  release: z.string().min(1).optional(),
+  apiKey: optional(str),
+  headers,
+  serviceName: str,
+  environment: optional(str),
+  release: optional(str),
   captureContent: bool,
-  redact: redactSchema,
-  sampleRate: z.coerce.number().min(0).max(1),
+  redact,
+  sampleRate: num(0, 1, false),
   enabled: bool,
   maxQueueSize: posInt(1_000_000),
   maxBatchSize: posInt(100_000),
   maxConcurrentExports: posInt(64),
   flushIntervalMs: posInt(3_600_000),
   exportTimeoutMs: posInt(600_000),
-  maxRetries: z.coerce.number().int().min(0).max(100),
+  maxRetries: num(0, 100, true),
   maxContentLength: posInt(50_000_000),
-  tracerProvider: z
-    .custom<TracerProvider>((v) => typeof v === 'object' && v !== null && typeof (v as TracerProvider).getTracer === 'function', 'must be an OpenTelemetry TracerProvider')
-    .optional(),
+  tracerProvider: optional((v) =>
+    typeof v === 'object' && v !== null && typeof (v as TracerProvider).getTracer === 'function' ? v : new Bad('must be an OpenTelemetry TracerProvider'),
+  ),
   useGlobalProvider: bool,
-  spanFilter: fn.optional(),
+  spanFilter: optional(fn),
   flushOnExit: bool,
-  logger: z
-    .custom<DiagLogger>(
-      (v) => typeof v === 'object' && v !== null && ['debug', 'warn', 'error'].every((k) => typeof (v as Record<string, unknown>)[k] === 'function'),
-      'must have debug, warn and error functions',
-    )
-    .optional(),
+  logger: optional((v) =>
+    typeof v === 'object' && v !== null && ['debug', 'warn', 'error'].every((k) => typeof (v as Record<string, unknown>)[k] === 'function')
+      ? v
+      : new Bad('must have debug, warn and error functions'),
+  ),
   debug: bool,
-})
+} satisfies Record<string, Rule>
+
+type Parsed = {
+  endpoint: string
+  apiKey: string | undefined
+  headers: Record<string, string>
+  serviceName: string
+  environment: string | undefined
+  release: string | undefined
+  captureContent: boolean
+  redact: RedactOption
+  sampleRate: number
+  enabled: boolean
+  maxQueueSize: number
+  maxBatchSize: number
+  maxConcurrentExports: number
+  flushIntervalMs: number
+  exportTimeoutMs: number
+  maxRetries: number
+  maxContentLength: number
+  tracerProvider: TracerProvider | undefined
+  useGlobalProvider: boolean
+  spanFilter: ((span: ReadableSpan) => boolean) | undefined
+  flushOnExit: boolean
+  logger: DiagLogger | undefined
+  debug: boolean
+}
+
+/** Each option through its rule; the first bad one (or an unknown option) is reported with its name. */
+function parse(merged: Record<string, unknown>): { ok: true; data: Parsed } | { ok: false; key: string; message: string } {
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(merged)) if (!(key in RULES)) return { ok: false, key, message: 'unknown option' }
+  for (const [key, rule] of Object.entries(RULES) as [string, Rule][]) {
+    const v = rule(merged[key])
+    if (v instanceof Bad) return { ok: false, key, message: v.message }
+    out[key] = v
+  }
+  return { ok: true, data: out as Parsed }
+}
 
 /** Where each option may come from in the environment, first match wins. */
-const ENV: Partial<Record<keyof z.infer<typeof schema>, string[]>> = {
+const ENV: Partial<Record<keyof Parsed, string[]>> = {
   endpoint: ['SPANLENS_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT'],
   apiKey: ['SPANLENS_API_KEY'],
   serviceName: ['SPANLENS_SERVICE_NAME', 'OTEL_SERVICE_NAME'],
@@ -191,12 +260,10 @@ export function resolveConfig(options: InitOptions = {}): ResolvedConfig {
   }
   merged.headers = { ...parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_HEADERS), ...(given.headers ?? {}) }
 
-  const parsed = schema.safeParse(merged)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    const key = String(issue?.path[0] ?? '')
-    const from = source[key] ? ` (from env ${source[key]})` : ''
-    throw errors.CONFIG_INVALID(`${key || 'options'}${from}: ${issue?.message ?? 'invalid'}`)
+  const parsed = parse(merged)
+  if (!parsed.ok) {
+    const from = source[parsed.key] ? ` (from env ${source[parsed.key]})` : ''
+    throw errors.CONFIG_INVALID(`${parsed.key}${from}: ${parsed.message}`)
   }
   const v = parsed.data
   const endpoint = v.endpoint.replace(/\/+$/, '')
@@ -212,7 +279,7 @@ export function resolveConfig(options: InitOptions = {}): ResolvedConfig {
     environment: v.environment,
     release: v.release,
     captureContent: v.captureContent,
-    redact: normalizeRedact(v.redact as RedactOption),
+    redact: normalizeRedact(v.redact),
     sampleRate: v.sampleRate,
     maxQueueSize: v.maxQueueSize,
     maxBatchSize: v.maxBatchSize,
@@ -223,7 +290,7 @@ export function resolveConfig(options: InitOptions = {}): ResolvedConfig {
     maxContentLength: v.maxContentLength,
     tracerProvider: v.tracerProvider,
     useGlobalProvider: v.useGlobalProvider,
-    spanFilter: v.spanFilter as ((span: ReadableSpan) => boolean) | undefined,
+    spanFilter: v.spanFilter,
     flushOnExit: v.flushOnExit,
     logger: v.logger,
     debug: v.debug,

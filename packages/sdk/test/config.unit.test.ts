@@ -24,6 +24,15 @@ describe('init options', () => {
       { redact: 42 },
       { endpiont: 'http://typo' },
       { logger: { warn: 1 } },
+      { redact: { builtins: ['email', 'nope'] } },
+      { redact: { custom: [() => 'x', 1] } },
+      { redact: { extra: true } },
+      { maxRetries: 1.5 },
+      { maxConcurrentExports: 65 },
+      { headers: { a: 1 } },
+      { serviceName: '' },
+      { tracerProvider: {} },
+      { spanFilter: 'all' },
     ]
     for (const opts of bad) expect(codeOf(() => init({ env: {}, ...opts }))).toBe('SPANLENS_SDK_CONFIG_INVALID')
     try {
@@ -32,6 +41,24 @@ describe('init options', () => {
       expect(err).toBeInstanceOf(SpanlensSdkError)
       expect((err as Error).message).toContain('sampleRate (from env SPANLENS_SAMPLE_RATE)')
     }
+  })
+
+  it('names an unknown option, and takes every valid form of each', () => {
+    expect(() => resolveConfig({ env: {}, endpiont: 'http://typo' } as never)).toThrow(/endpiont/)
+    const c = resolveConfig({
+      env: { SPANLENS_ENABLED: '0', SPANLENS_DEBUG: '1', SPANLENS_SAMPLE_RATE: ' 0.5 ' },
+      redact: { builtins: ['email'], custom: [(v) => v] },
+      maxRetries: 0,
+      maxQueueSize: 10,
+      headers: { 'x-a': 'b' },
+      logger: { debug() {}, warn() {}, error() {} },
+    })
+    expect(c).toMatchObject({ enabled: false, debug: true, sampleRate: 0.5, maxRetries: 0, maxQueueSize: 10, headers: { 'x-a': 'b' } })
+    expect(c.redact.builtins).toEqual(['email'])
+    expect(c.redact.custom).toHaveLength(1)
+    expect(resolveConfig({ env: {}, redact: false }).redact).toEqual({ builtins: [], custom: [] })
+    expect(resolveConfig({ env: {}, redact: { builtins: false } }).redact).toEqual({ builtins: [], custom: [] })
+    expect(resolveConfig({ env: { SPANLENS_CAPTURE_CONTENT: 'true' } }).captureContent).toBe(true)
   })
 
   it('throws SPANLENS_SDK_ALREADY_INITIALIZED on a second init', () => {
