@@ -1,9 +1,8 @@
-import { errors } from '../errors.js'
 import { MAX_TIME_NS } from './decode.js'
 import { readLogsRequest } from './decode-logs-protobuf.js'
 import type { DecodedLogs, OtlpLogRecord } from './log-model.js'
 import { anyValue, compareNs, idToHex, keyValues, nanos } from './values.js'
-import { WireError } from './wire.js'
+import { jsonResourceList, readWire } from './request-body.js'
 
 /**
  * Decodes an ExportLogsServiceRequest, protobuf (decode-logs-protobuf.ts) or OTLP
@@ -19,29 +18,14 @@ const SEVERITY_NAMES = ['UNSPECIFIED', 'TRACE', 'TRACE2', 'TRACE3', 'TRACE4', 'D
 
 export function decodeLogsProtobuf(body: Buffer): DecodedLogs {
   const out = collector()
-  try {
-    readLogsRequest(body, { record: (r) => out.add(r) })
-  } catch (err) {
-    if (!(err instanceof WireError)) throw err
-    throw errors.BAD_OTLP(`protobuf body could not be decoded: ${err.message}`)
-  }
+  readWire(() => readLogsRequest(body, { record: (r) => out.add(r) }))
   return out.result
 }
 
 export function decodeLogsJson(body: Buffer): DecodedLogs {
-  let message: unknown
-  try {
-    message = body.length === 0 ? {} : JSON.parse(body.toString('utf8'))
-  } catch (err) {
-    throw errors.BAD_OTLP(`JSON body could not be parsed: ${(err as Error).message}`)
-  }
-  if (message === null || typeof message !== 'object' || Array.isArray(message)) {
-    throw errors.BAD_OTLP('JSON body must be an ExportLogsServiceRequest object')
-  }
-  const resourceLogs = (message as Obj).resourceLogs ?? (message as Obj).resource_logs
-  if (resourceLogs !== undefined && !Array.isArray(resourceLogs)) throw errors.BAD_OTLP('resourceLogs must be an array')
+  const resourceLogs = jsonResourceList(body, 'ExportLogsServiceRequest', 'resourceLogs', 'resource_logs')
   const { result, reject, add } = collector()
-  for (const rlRaw of (resourceLogs as unknown[] | undefined) ?? []) {
+  for (const rlRaw of resourceLogs) {
     if (!rlRaw || typeof rlRaw !== 'object') continue
     const rl = rlRaw as Obj
     const resource = keyValues((rl.resource as Obj | undefined)?.attributes)

@@ -1,4 +1,3 @@
-import { errors } from '../errors.js'
 import { MAX_TIME_NS } from './decode.js'
 import { MAX_BUCKETS, MAX_EXEMPLARS, readMetricsRequest } from './decode-metrics-protobuf.js'
 import type { Attrs } from './model.js'
@@ -13,7 +12,7 @@ import {
   type OtlpMetricPoint,
 } from './metric-model.js'
 import { compareNs, idToHex, keyValues, nanos } from './values.js'
-import { WireError } from './wire.js'
+import { jsonResourceList, readWire } from './request-body.js'
 
 /**
  * Decodes an ExportMetricsServiceRequest, protobuf (decode-metrics-protobuf.ts)
@@ -30,29 +29,14 @@ const MAX_SCALE = 20
 
 export function decodeMetricsProtobuf(body: Buffer): DecodedMetrics {
   const out = collector()
-  try {
-    readMetricsRequest(body, { point: out.add })
-  } catch (err) {
-    if (!(err instanceof WireError)) throw err
-    throw errors.BAD_OTLP(`protobuf body could not be decoded: ${err.message}`)
-  }
+  readWire(() => readMetricsRequest(body, { point: out.add }))
   return out.result
 }
 
 export function decodeMetricsJson(body: Buffer): DecodedMetrics {
-  let message: unknown
-  try {
-    message = body.length === 0 ? {} : JSON.parse(body.toString('utf8'))
-  } catch (err) {
-    throw errors.BAD_OTLP(`JSON body could not be parsed: ${(err as Error).message}`)
-  }
-  if (message === null || typeof message !== 'object' || Array.isArray(message)) {
-    throw errors.BAD_OTLP('JSON body must be an ExportMetricsServiceRequest object')
-  }
-  const resourceMetrics = field(message as Obj, 'resourceMetrics', 'resource_metrics')
-  if (resourceMetrics !== undefined && !Array.isArray(resourceMetrics)) throw errors.BAD_OTLP('resourceMetrics must be an array')
+  const resourceMetrics = jsonResourceList(body, 'ExportMetricsServiceRequest', 'resourceMetrics', 'resource_metrics')
   const out = collector()
-  walk(resourceMetrics ?? [], out)
+  walk(resourceMetrics, out)
   return out.result
 }
 

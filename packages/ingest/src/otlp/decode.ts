@@ -1,8 +1,7 @@
-import { errors } from '../errors.js'
 import type { DecodedRequest, OtlpEvent, OtlpLink, OtlpSpan } from './model.js'
 import { readTraceRequest } from './decode-protobuf.js'
 import { compareNs, idToHex, keyValues, nanos } from './values.js'
-import { WireError } from './wire.js'
+import { jsonResourceList, readWire } from './request-body.js'
 
 /**
  * Decodes an ExportTraceServiceRequest, protobuf (decode-protobuf.ts, straight
@@ -24,32 +23,17 @@ export const MAX_TIME_NS = '9223372036854775807'
 
 export function decodeProtobuf(body: Buffer): DecodedRequest {
   const out = collector()
-  try {
+  readWire(() =>
     readTraceRequest(body, {
       span: (span) => out.add(span),
       invalid: (index, why) => out.reject(`span ${index}: ${why}`),
-    })
-  } catch (err) {
-    if (!(err instanceof WireError)) throw err
-    throw errors.BAD_OTLP(`protobuf body could not be decoded: ${err.message}`)
-  }
+    }),
+  )
   return out.result
 }
 
 export function decodeJson(body: Buffer): DecodedRequest {
-  let message: unknown
-  try {
-    message = body.length === 0 ? {} : JSON.parse(body.toString('utf8'))
-  } catch (err) {
-    throw errors.BAD_OTLP(`JSON body could not be parsed: ${(err as Error).message}`)
-  }
-  if (message === null || typeof message !== 'object' || Array.isArray(message)) {
-    throw errors.BAD_OTLP('JSON body must be an ExportTraceServiceRequest object')
-  }
-  const resourceSpans = (message as Obj).resourceSpans ?? (message as Obj).resource_spans
-  if (resourceSpans !== undefined && !Array.isArray(resourceSpans)) {
-    throw errors.BAD_OTLP('resourceSpans must be an array')
-  }
+  const resourceSpans = jsonResourceList(body, 'ExportTraceServiceRequest', 'resourceSpans', 'resource_spans')
   return walk({ resourceSpans })
 }
 
