@@ -1,9 +1,11 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/config/load.js'
-import { LOGS, SPAN_CONTENT } from '../src/pipeline/tables.js'
+import { LOGS, METRICS, SPANS, SPAN_CONTENT } from '../src/pipeline/tables.js'
 import type { ComputedColumn, InsertedColumn } from '../src/schema/columns.js'
 import { LOG_COMPUTED_COLUMNS, LOG_INSERT_COLUMNS } from '../src/schema/log-columns.js'
+import { METRIC_COMPUTED_COLUMNS, METRIC_INSERT_COLUMNS } from '../src/schema/metric-columns.js'
+import { SPAN_COMPUTED_COLUMNS, SPAN_INSERT_COLUMNS } from '../src/schema/span-columns.js'
 import { SPAN_CONTENT_COMPUTED_COLUMNS, SPAN_CONTENT_INSERT_COLUMNS } from '../src/schema/span-content-columns.js'
 import { createStore, migrate, type Store } from '../src/store/index.js'
 import { CODEC_TYPES } from './helpers/codec-types.js'
@@ -27,7 +29,11 @@ interface SystemColumn {
   default_kind: string
 }
 
+// Each table's column list is declared once (schema/*-columns.ts); the insert list and
+// the spool's encoder are made from it. Checked here against what the migrations made.
 const TABLES: Array<[string, readonly InsertedColumn[], readonly ComputedColumn[], readonly string[]]> = [
+  ['spans', SPAN_INSERT_COLUMNS, SPAN_COMPUTED_COLUMNS, SPANS.columns],
+  ['metrics', METRIC_INSERT_COLUMNS, METRIC_COMPUTED_COLUMNS, METRICS.columns],
   ['logs', LOG_INSERT_COLUMNS, LOG_COMPUTED_COLUMNS, LOGS.columns],
   ['span_content', SPAN_CONTENT_INSERT_COLUMNS, SPAN_CONTENT_COMPUTED_COLUMNS, SPAN_CONTENT.columns],
 ]
