@@ -1,12 +1,13 @@
 /**
- * Items handled together in one setImmediate, soon after they arrive: work the
- * SDK keeps out of the app's calls runs while the app waits on I/O. Used for
- * LLM calls with work due (llm-span.ts) and for spans waiting to be encoded
- * (exporter.ts).
+ * Items handled together soon after they arrive: in one setImmediate (work the
+ * SDK keeps out of the app's calls runs while the app waits on I/O), or after
+ * `delayMs` (work that can wait runs once for many calls). Used for LLM calls
+ * to describe (llm-span.ts), LLM calls that ended, and spans waiting to be
+ * encoded (exporter.ts).
  *
  * Bounded: at `max` items the batch is handled at once, by the push that
  * filled it, so a loop that never yields (nothing but microtasks) cannot grow
- * it. flush() and shutdown() drain both batches.
+ * it. flush() and shutdown() drain every batch.
  */
 export class SoonBatch<T> {
   private items: T[] = []
@@ -16,6 +17,7 @@ export class SoonBatch<T> {
   constructor(
     private readonly handle: (items: T[]) => void,
     private readonly max = 256,
+    private readonly delayMs = 0,
   ) {}
 
   get size(): number {
@@ -27,7 +29,8 @@ export class SoonBatch<T> {
     if (this.items.length >= this.max) this.drain()
     else if (!this.scheduled) {
       this.scheduled = true
-      setImmediate(this.run)
+      if (this.delayMs > 0) setTimeout(this.run, this.delayMs).unref()
+      else setImmediate(this.run)
     }
   }
 

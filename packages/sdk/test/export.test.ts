@@ -18,8 +18,8 @@ describe('export', () => {
     for (let i = 0; i < 100; i++) span(`work-${i}`, () => i)
     const r = await ai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'still works' }] })
     expect(r.choices[0]?.message.content).toBe('Hello from the fake model!')
-    // The LLM span is built just after the call, off its path (llm-span.ts).
-    await new Promise((resolve) => setImmediate(resolve))
+    // The LLM span is built a little after the call, off its path, with the calls that ended meanwhile (llm-span.ts).
+    await vi.waitFor(() => expect(getStats().spansQueued).toBe(101), { timeout: 1000, interval: 5 })
     const stats = getStats()
     expect(stats.spansQueued).toBe(101)
     expect(stats.queued).toBeLessThanOrEqual(10)

@@ -84,6 +84,11 @@ export class OtlpExporter {
     this.unencoded.push(span)
   }
 
+  /** Encodes the spans enqueued so far now (a batch of LLM calls just ended), not in a turn of their own. */
+  encodeNow(): void {
+    this.unencoded.drain()
+  }
+
   /** Encodes spans that ended into the queue, and starts a request if a batch filled. */
   private encode(spans: ReadableSpan[]): void {
     for (const span of spans) {

@@ -79,7 +79,7 @@ export class LlmCall {
     } else {
       this.params = params
       // Runs while the request is on the network (the app's code is suspended in its await).
-      rt.ends.push(this)
+      rt.describes.push(this)
     }
   }
 
