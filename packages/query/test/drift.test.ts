@@ -164,6 +164,14 @@ describe('drift requests', () => {
     })
   })
 
+  it('a report of several signals gives each the answer it gets alone, in the order asked', async () => {
+    // More signals than run at once (report.ts), so some wait for a turn.
+    const signals = ['attr_num:x', 'status', 'latency', 'kind', 'input_tokens', 'service', 'attr:x']
+    const report = await drift(store.client, 'psi', { dimension: 'release', reference: 'ref', current: 'cur', signals, minSamples: 2 })
+    expect(report.signals.map((s) => s.signal)).toEqual(signals)
+    for (const [i, signal] of signals.entries()) expect(report.signals[i]).toEqual(await run('psi', signal))
+  })
+
   it('project isolation: another project sees nothing', async () => {
     await expect(drift(store.client, 'other', { dimension: 'release', reference: 'ref', current: 'cur', minSamples: 2 })).rejects.toMatchObject({
       code: 'SPANLENS_NOT_ENOUGH_DATA',

@@ -108,30 +108,57 @@ export async function drift(client: ClickHouseClient, project: string, request: 
   if (nRef < r.minSamples || nCur < r.minSamples) {
     throw errors.NOT_ENOUGH_DATA(`reference has ${nRef} spans and current has ${nCur}; at least ${r.minSamples} each are needed`)
   }
-  const signals: SignalDrift[] = []
-  for (const spec of specs) {
-    const common = { thresholds, minSamples: r.minSamples }
+  const common = { thresholds, minSamples: r.minSamples }
+  const signals = await inTurns(specs, SIGNALS_AT_ONCE, (spec): Promise<SignalDrift> => {
     switch (spec.type) {
       case 'numeric':
-        signals.push(await numericDrift(client, project, sets, spec, { ...common, method: r.method?.numeric ?? 'auto' }))
-        break
+        return numericDrift(client, project, sets, spec, { ...common, method: r.method?.numeric ?? 'auto' })
       case 'categorical':
-        signals.push(await categoricalDrift(client, project, sets, spec, { ...common, method: r.method?.categorical ?? 'auto' }))
-        break
+        return categoricalDrift(client, project, sets, spec, { ...common, method: r.method?.categorical ?? 'auto' })
       case 'text':
-        signals.push(await textDrift(client, project, sets, spec, common))
-        break
+        return textDrift(client, project, sets, spec, common)
       case 'embedding':
-        signals.push(await embeddingDrift(client, project, sets, spec, common))
-        break
+        return embeddingDrift(client, project, sets, spec, common)
     }
-  }
+  })
   if (signals.every((s) => s.status === 'not_enough_data')) {
     throw errors.NOT_ENOUGH_DATA(
       `no signal has ${r.minSamples} values on both sides (${signals.map((s) => `${s.signal}: ${s.nReference}/${s.nCurrent}`).join(', ')})`,
     )
   }
   return { reference: sets.reference, current: sets.current, nReference: nRef, nCurrent: nCur, drifted: signals.some((s) => s.drifted === true), thresholds, signals }
+}
+
+/**
+ * Signals computed at once. Each reads the two sets on its own, so a served ClickHouse
+ * (or a cluster) runs them side by side; embedded chDB runs one call at a time behind
+ * its gate (call-gate.ts), where the order changes and nothing else does.
+ */
+const SIGNALS_AT_ONCE = 4
+
+/**
+ * `work` over `items` with at most `limit` running, results in the items' order. After a
+ * failure no more start, and the first error is thrown only once the running ones end:
+ * admission hands the project's turn on when this returns, so no query of this request
+ * may still be running then.
+ */
+async function inTurns<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length)
+  let next = 0
+  let failure: { err: unknown } | undefined
+  const worker = async () => {
+    while (failure === undefined && next < items.length) {
+      const i = next++
+      try {
+        results[i] = await work(items[i] as T)
+      } catch (err) {
+        failure ??= { err }
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  if (failure) throw failure.err
+  return results
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
