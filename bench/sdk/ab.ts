@@ -6,6 +6,10 @@
  * realistic replies (fixture.ts), so the figures are the SDK's own work:
  * CPU per call, export included (each build's flush() every 500 of its calls,
  * charged to it), minus the bare client's, and the median wall time added.
+ * The builds share the process: its GC and caches are paid by whichever call
+ * is running, so a change that allocates less shows here only in part. For
+ * those, app.ts with `--variants bare,spanlens-<a>,spanlens-<b>` (each build in
+ * its own process) is the measure.
  *
  *   (in packages/sdk) esbuild src/index.ts --bundle --platform=node --format=esm --packages=external --target=node20 --outfile=dist-<tag>/index.js
  *   cd bench && node --import tsx sdk/ab.ts <scenario: plain|stream|tools> <calls> ../packages/sdk/dist-a/index.js ../packages/sdk/dist-b/index.js
