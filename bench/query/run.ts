@@ -116,61 +116,162 @@ slos:
 const someTrace = new Map<Target, string>()
 for (const t of targets) someTrace.set(t, (await listTraces(t.c, P, { limit: 1 })).items[0]?.traceId ?? '')
 
-type Case = [string, (c: ClickHouseClient, traceId: string) => Promise<unknown>]
+// The third element of an analytics case is its floor: a bare scan of the columns the query
+// reads over the rows its filter selects (no FINAL, no grouping), summing a hash so no column
+// is skipped. The rollup summary's floor reads the rollup's counters, not its t-digest states.
+type Case = [string, (c: ClickHouseClient, traceId: string) => Promise<unknown>, string?]
+const scan = (cols: string, where: string) => `SELECT sum(cityHash64(${cols})) FROM spans WHERE project_id = '${P}' AND ${where}`
+const LAST_2D = 'start_time >= now() - INTERVAL 2 DAY'
+const REPORT_COLS = 'kind, start_time, input_tokens, output_tokens, duration_ms, ttft_ms, cost_usd, request_model, response_model, finish_reason, status_code, input, output, embedding'
 const cases: Case[] = [
   ['trace list: newest 50 traces (7 d)', (c) => listTraces(c, P, { limit: 50, filter: { from: new Date(Date.now() - 7 * 86_400_000) } })],
   ['trace list: 50 traces with model=gpt-4o-mini, last 24 h', (c) => listTraces(c, P, { limit: 50, filter: { from: new Date(Date.now() - 86_400_000), model: ['gpt-4o-mini'] } })],
   ['span list: 50 error spans, service=chat', (c) => listSpans(c, P, { limit: 50, filter: { service: ['chat'], status: ['error'] } })],
   ['one trace as a tree', (c, traceId) => getTrace(c, P, traceId)],
-  ['summary by model, hourly buckets (rollup)', (c) => summary(c, P, { groupBy: ['model'], bucket: '1h' })],
-  ['drift latency v1 vs v2 (PSI, KS, Wasserstein)', (c) => drift(c, P, { dimension: 'release', reference: 'v1', current: 'v2', signals: ['latency'] })],
-  ['drift model v1 vs v2 (chi2, JS)', (c) => drift(c, P, { dimension: 'release', reference: 'v1', current: 'v2', signals: ['model'] })],
-  ['drift latency last 24 h vs previous 24 h', (c) => drift(c, P, { reference: { from: 'now-2d', to: 'now-1d' }, current: { from: 'now-1d' }, signals: ['latency'] })],
-  ['drift prompt vocabulary last 24 h vs previous 24 h', (c) => drift(c, P, { reference: { from: 'now-2d', to: 'now-1d' }, current: { from: 'now-1d' }, signals: ['prompt'] })],
-  ['drift full default report, 24 h vs 24 h (11 signals)', (c) => drift(c, P, { reference: { from: 'now-2d', to: 'now-1d' }, current: { from: 'now-1d' } })],
-  ['bias error rate by tenant (20 groups)', (c) => bias(c, P, { groupBy: 'attr:tenant', outcome: 'error_rate' })],
-  ['bias refusal rate by tenant', (c) => bias(c, P, { groupBy: 'attr:tenant', outcome: 'refusal_rate' })],
-  ['bias p95 latency by release', (c) => bias(c, P, { groupBy: 'release', outcome: 'latency_p95' })],
-  ['SLO status: availability (rollup) + latency (spans), all windows', (c) => sloStatus(c, P, slos)],
+  ['summary by model, hourly buckets (rollup)', (c) => summary(c, P, { groupBy: ['model'], bucket: '1h' }),
+    `SELECT sum(cityHash64(minute, model, calls, errors, input_tokens, output_tokens, total_tokens, cost_usd, cost_unknown, duration_sum_ms, duration_max_ms, ttft_count)) FROM spans_minute WHERE project_id = '${P}'`],
+  ['drift latency v1 vs v2 (PSI, KS, Wasserstein)', (c) => drift(c, P, { dimension: 'release', reference: 'v1', current: 'v2', signals: ['latency'] }), scan('kind, release, duration_ms', "release IN ('v1', 'v2')")],
+  ['drift model v1 vs v2 (chi2, JS)', (c) => drift(c, P, { dimension: 'release', reference: 'v1', current: 'v2', signals: ['model'] }), scan('kind, release, request_model, response_model', "release IN ('v1', 'v2')")],
+  ['drift latency last 24 h vs previous 24 h', (c) => drift(c, P, { reference: { from: 'now-2d', to: 'now-1d' }, current: { from: 'now-1d' }, signals: ['latency'] }), scan('kind, start_time, duration_ms', LAST_2D)],
+  ['drift prompt vocabulary last 24 h vs previous 24 h', (c) => drift(c, P, { reference: { from: 'now-2d', to: 'now-1d' }, current: { from: 'now-1d' }, signals: ['prompt'] }), scan('kind, start_time, input', LAST_2D)],
+  ['drift full default report, 24 h vs 24 h (11 signals)', (c) => drift(c, P, { reference: { from: 'now-2d', to: 'now-1d' }, current: { from: 'now-1d' } }), scan(REPORT_COLS, LAST_2D)],
+  ['bias error rate by tenant (20 groups)', (c) => bias(c, P, { groupBy: 'attr:tenant', outcome: 'error_rate' }), scan('kind, attributes, status_code', '1')],
+  ['bias refusal rate by tenant', (c) => bias(c, P, { groupBy: 'attr:tenant', outcome: 'refusal_rate' }), scan('kind, attributes, finish_reason, output', '1')],
+  ['bias p95 latency by release', (c) => bias(c, P, { groupBy: 'release', outcome: 'latency_p95' }), scan('kind, release, duration_ms', '1')],
+  ['SLO status: availability (rollup) + latency (spans), all windows', (c) => sloStatus(c, P, slos), scan('service_name, start_time, status_code, duration_ms', 'start_time >= now() - INTERVAL 30 DAY')],
 ]
 
-/** First run and the median of the next three, in ms. */
-async function time(t: Target, fn: Case[1]): Promise<{ first: number; warm: number }> {
-  const times: number[] = []
-  for (let i = 0; i < 4; i++) {
-    const s = performance.now()
-    await fn(t.c, someTrace.get(t) as string)
-    times.push(performance.now() - s)
-  }
-  return { first: times[0] as number, warm: times.slice(1).sort((a, b) => a - b)[1] as number }
+/** Rows and bytes read, summed over a case's queries. */
+interface Reads {
+  rows: number
+  bytes: number
+  /** queries whose reply carried no X-ClickHouse-Summary (chDB's client passes none) */
+  unknown: number
 }
 
+/** The client with each reply's X-ClickHouse-Summary added to `reads`. */
+function metered(c: ClickHouseClient, reads: Reads): ClickHouseClient {
+  return new Proxy(c, {
+    get(target, prop) {
+      if (prop !== 'query') return Reflect.get(target, prop, target)
+      return async (params: Parameters<ClickHouseClient['query']>[0]) => {
+        const rs = await target.query(params)
+        const header = rs.response_headers['x-clickhouse-summary']
+        if (typeof header !== 'string') reads.unknown++
+        else {
+          const summary = JSON.parse(header) as { read_rows: string; read_bytes: string }
+          reads.rows += Number(summary.read_rows)
+          reads.bytes += Number(summary.read_bytes)
+        }
+        return rs
+      }
+    },
+  })
+}
+
+/**
+ * The client with one query at a time, each held until its rows are read: the drift report
+ * as it ran before its signals ran at once (d05d03d).
+ */
+function oneAtATime(c: ClickHouseClient): ClickHouseClient {
+  let tail: Promise<void> = Promise.resolve()
+  return new Proxy(c, {
+    get(target, prop) {
+      if (prop !== 'query') return Reflect.get(target, prop, target)
+      return async (params: Parameters<ClickHouseClient['query']>[0]) => {
+        const before = tail
+        let done = () => {}
+        tail = new Promise((resolve) => (done = resolve))
+        await before
+        try {
+          const rs = await target.query(params)
+          const json = rs.json.bind(rs)
+          return Object.assign(rs, { json: () => json().finally(done) })
+        } catch (err) {
+          done()
+          throw err
+        }
+      }
+    },
+  })
+}
+
+const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
+
+/** First run and the median of the next three, in ms, with the last run's reads. */
+async function time(t: Target, fn: Case[1]): Promise<{ first: number; warm: number; reads: Reads }> {
+  const times: number[] = []
+  let reads: Reads = { rows: 0, bytes: 0, unknown: 0 }
+  for (let i = 0; i < 4; i++) {
+    reads = { rows: 0, bytes: 0, unknown: 0 }
+    const c = metered(t.c, reads)
+    const s = performance.now()
+    await fn(c, someTrace.get(t) as string)
+    times.push(performance.now() - s)
+  }
+  return { first: times[0] as number, warm: median(times.slice(1)), reads }
+}
+
+const fmtReads = (r: Reads) =>
+  r.unknown > 0 ? '—' : `${(r.rows / 1e6).toFixed(1)} M rows, ${(r.bytes / 2 ** 20).toFixed(0)} MiB`
+
 const rows: string[] = []
-for (const [name, fn] of cases) {
+for (const [name, fn, floorSql] of cases) {
   const cells: string[] = []
   const warm: number[] = []
   for (const t of targets) {
     const r = await time(t, fn)
-    log(`${t.name}: ${name}: first ${r.first.toFixed(0)} ms, median of next 3 ${r.warm.toFixed(0)} ms`)
-    cells.push(r.first.toFixed(0), r.warm.toFixed(0))
+    const floor = floorSql ? await time(t, (c) => c.query({ query: floorSql, format: 'JSONEachRow' }).then((rs) => rs.json())) : undefined
+    const ratio = floor ? `${(r.warm / floor.warm).toFixed(1)}×` : '—'
+    log(
+      `${t.name}: ${name}: first ${r.first.toFixed(0)} ms, median of next 3 ${r.warm.toFixed(0)} ms; read ${fmtReads(r.reads)}` +
+        (floor ? `; bare scan ${floor.warm.toFixed(0)} ms (${fmtReads(floor.reads)}), ${ratio}` : ''),
+    )
+    cells.push(r.first.toFixed(0), r.warm.toFixed(0), fmtReads(r.reads), floor ? floor.warm.toFixed(0) : '—', ratio)
     warm.push(r.warm)
   }
   const ratio = targets.length === 2 ? ` ${((warm[1] as number) / (warm[0] as number)).toFixed(2)} |` : ''
   rows.push(`| ${name} | ${cells.join(' | ')} |${ratio} ${warm.every((w) => w < 1000) ? 'yes' : 'no'} |`)
 }
 
+// The full report with its signals one at a time and up to 4 at once, alternating run by run.
+const REPORT = cases.find(([name]) => name.startsWith('drift full default report')) as Case
+const ROUNDS = 7
+const reportRows: string[] = []
+for (const t of targets) {
+  const serial: number[] = []
+  const atOnce: number[] = []
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const [c, into] of (i % 2 === 0 ? [[oneAtATime(t.c), serial], [t.c, atOnce]] : [[t.c, atOnce], [oneAtATime(t.c), serial]]) as Array<[ClickHouseClient, number[]]>) {
+      const s = performance.now()
+      await REPORT[1](c, '')
+      into.push(performance.now() - s)
+    }
+  }
+  const line = `| ${t.name} | ${median(serial).toFixed(0)} | ${median(atOnce).toFixed(0)} | ${(median(atOnce) / median(serial)).toFixed(2)} |`
+  log(`${t.name}: full drift report, median of ${ROUNDS} alternating runs: signals one at a time ${median(serial).toFixed(0)} ms, up to 4 at once ${median(atOnce).toFixed(0)} ms`)
+  reportRows.push(line)
+}
+
 const what = (t: Target) =>
   t.name === 'cluster' ? 'a two-shard cluster of served engines (`spanlens clickhouse serve`) on this machine' : 'embedded ClickHouse (chDB)'
-const columns = targets.flatMap((t) => [`${t.name} first ms`, `${t.name} warm ms`])
+const columns = targets.flatMap((t) => [`${t.name} first ms`, `${t.name} warm ms`, `${t.name} read (last run)`, `${t.name} bare scan warm ms`, `${t.name} warm / bare scan`])
 const md = `Command: \`${command}\`
 Machine: ${machine}; load average ${loadAtStart} at the start, ${loadAverage()} at the end
 Stores: ${targets.map(what).join('; ')}
 Data: ${SPANS.toLocaleString('en')} spans (${TRACES.toLocaleString('en')} traces of 1 chain + 3 LLM spans over 7 days), generated inside ClickHouse with INSERT ... SELECT FROM numbers() (${targets.map((t) => `${t.name} ${t.genSeconds.toFixed(1)} s`).join(', ')}), then OPTIMIZE FINAL (${targets.map((t) => `${t.optimizeSeconds.toFixed(1)} s`).join(', ')}).
 Each query runs 4 times through the library API (same SQL as the HTTP routes); "first" is the first run, "warm" the median of the next three.${targets.length === 2 ? ' Case by case, one store then the other.' : ''}
+"read": rows and bytes from each reply's X-ClickHouse-Summary, summed over the query's calls (— where the store's client gives none: chDB). "bare scan": \`sum(cityHash64(columns))\` over the columns the query reads and the rows its filter selects, timed the same way, right after it.
 
 | query | ${columns.join(' | ')} |${targets.length === 2 ? ` ${targets[1]?.name} / ${targets[0]?.name} (warm) |` : ''} every warm < 1 s |
 |---|${columns.map(() => '---:').join('|')}|${targets.length === 2 ? '---:|' : ''}:---:|
 ${rows.join('\n')}
+
+Full drift report (24 h vs 24 h, 11 signals), median of ${ROUNDS} runs alternating: signals one at a time (as before d05d03d) and up to 4 at once.
+
+| store | one at a time ms | up to 4 at once ms | at once / one at a time |
+|---|---:|---:|---:|
+${reportRows.join('\n')}
 `
 // Recorded by hand in bench/README.md ("Query"), newest first.
 log(`\n${md}`)
