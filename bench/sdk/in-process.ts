@@ -75,42 +75,40 @@ async function overhead(label: string, make: () => OpenAI, rounds: number, perRo
 
 /**
  * All the CPU the SDK adds per call, wherever it runs: on the call path, in the
- * batch that builds spans after calls, and the export (encoding, gzip, the
- * request). Calls alternate bare/wrapped, each timed with the yield after it;
- * every 500 wrapped calls a flush() sends their spans and its CPU is added to
- * the wrapped side (the exporter is set so nothing leaves between flushes and
- * lands in a bare call's time). Includes the in-process sink's share of the
- * export requests, so it errs high. process.cpuUsage() counts all threads (GC
- * helpers, the threadpool's gzip).
+ * batches that describe calls and record them after they end (llm-span.ts), and
+ * the export (encoding, gzip, the request). Blocks of 100 calls alternate bare
+ * and wrapped, each timed with process.cpuUsage() as a whole; a wrapped block
+ * ends with flush(), so every span of its calls was recorded and sent inside
+ * it (the recording batch runs on a timer, and per-call timing would charge it
+ * to whichever call it landed in). The exporter sends nothing between flushes.
+ * Includes the in-process sink's share of the export requests, so it errs
+ * high; process.cpuUsage() counts all threads (GC helpers, the threadpool's gzip).
  */
 async function cpuPerCall(label: string, make: () => OpenAI, n: number) {
   const bare = make()
   const wrapped = wrapOpenAI(make())
-  const cpu = (c0: NodeJS.CpuUsage) => {
+  const BLOCK = 100
+  const block = async (client: OpenAI, drain: boolean) => {
+    const c0 = process.cpuUsage()
+    for (let i = 0; i < BLOCK; i++) {
+      await client.chat.completions.create(PARAMS)
+      await settle()
+    }
+    if (drain) await flush(10_000)
     const d = process.cpuUsage(c0)
     return d.user + d.system
   }
-  const one = async (client: OpenAI) => {
-    const c0 = process.cpuUsage()
-    await client.chat.completions.create(PARAMS)
-    await settle()
-    return cpu(c0)
-  }
-  for (let i = 0; i < 500; i++) await one(bare), await one(wrapped)
-  await flush(10_000)
+  for (let i = 0; i < 5; i++) await block(bare, false), await block(wrapped, true)
   let b = 0
   let w = 0
-  for (let i = 1; i <= n; i++) {
-    b += await one(bare)
-    w += await one(wrapped)
-    if (i % 500 === 0) {
-      const c0 = process.cpuUsage()
-      await flush(10_000)
-      w += cpu(c0)
-    }
+  const rounds = Math.ceil(n / BLOCK)
+  for (let i = 0; i < rounds; i++) {
+    b += await block(bare, false)
+    w += await block(wrapped, true)
   }
-  const added = (w - b) / n
-  console.log(`${label}: bare ${(b / n).toFixed(1)} µs CPU per call, added ${added.toFixed(1)} µs CPU per call (mean of ${n} alternated calls, export included)`)
+  const calls = rounds * BLOCK
+  const added = (w - b) / calls
+  console.log(`${label}: bare ${(b / calls).toFixed(1)} µs CPU per call, added ${added.toFixed(1)} µs CPU per call (${calls} calls a side in alternated blocks of ${BLOCK}, export included)`)
   return added
 }
 
