@@ -16,8 +16,11 @@ interface Cli {
   child: ChildProcess
   exited: Promise<number | null>
   stderr: () => string
+  stdout: () => string
   /** The "clickhouse is ready" log line, or the exit code if it exited first. */
   ready: Promise<{ http: string; startMs: number; enginePid: number } | { exitCode: number | null }>
+  /** Every "clickhouse is ready" line so far (one per engine started). */
+  readyLines: () => Array<{ http: string; enginePid: number }>
 }
 
 const clis = new Set<Cli>()
@@ -32,18 +35,20 @@ function cli(args: string[], env: Record<string, string> = {}): Cli {
   let err = ''
   child.stderr?.on('data', (c: Buffer) => (err += c.toString()))
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const readyLines = () =>
+    out
+      .split('\n')
+      .filter((line) => line.includes('clickhouse is ready'))
+      .map((line) => JSON.parse(line) as { http: string; startMs: number; enginePid: number })
   const ready = new Promise<{ http: string; startMs: number; enginePid: number } | { exitCode: number | null }>((resolve) => {
     child.stdout?.on('data', (c: Buffer) => {
       out += c.toString()
-      for (const line of out.split('\n')) {
-        if (!line.includes('clickhouse is ready')) continue
-        const parsed = JSON.parse(line) as { http: string; startMs: number; enginePid: number }
-        resolve({ http: parsed.http, startMs: parsed.startMs, enginePid: parsed.enginePid })
-      }
+      const [first] = readyLines()
+      if (first) resolve({ http: first.http, startMs: first.startMs, enginePid: first.enginePid })
     })
     void exited.then((exitCode) => resolve({ exitCode }))
   })
-  const handle = { child, exited, ready, stderr: () => err }
+  const handle = { child, exited, ready, readyLines, stderr: () => err, stdout: () => out }
   clis.add(handle)
   void exited.then(() => clis.delete(handle))
   return handle
@@ -127,6 +132,34 @@ describe('spanlens clickhouse serve', () => {
       await again.close()
       second.child.kill('SIGINT')
       expect(await second.exited).toBe(0)
+    } finally {
+      dir.cleanup()
+    }
+  }, 120_000)
+
+  it('starts the engine again on its data and ports when it dies without being asked (a SIGABRT, as a reset client connection caused)', async () => {
+    const dir = tempDir()
+    try {
+      const c = cli(['--data-dir', dir.path, '--http-port', String(await freePort()), '--tcp-port', String(await freePort())])
+      const r = await c.ready
+      if (!('enginePid' in r)) throw new Error(`clickhouse serve exited with ${r.exitCode}: ${c.stderr()}`)
+      const ch = client(r.http)
+      await ch.command({ query: 'CREATE TABLE kept (n UInt64) ENGINE = MergeTree ORDER BY n' })
+      await ch.insert({ table: 'kept', values: [{ n: 4 }], format: 'JSONEachRow' })
+      await ch.close()
+
+      process.kill(r.enginePid, 'SIGABRT')
+      const deadline = Date.now() + 60_000
+      while (c.readyLines().length < 2 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100))
+      const [, again] = c.readyLines()
+      expect(again).toMatchObject({ http: r.http })
+      expect(again?.enginePid).not.toBe(r.enginePid)
+      expect(c.stdout()).toMatch(/"signal":"SIGABRT".*clickhouse engine exited without being asked to stop/)
+      const back = client(r.http)
+      expect(await scalar(back, 'SELECT sum(n) AS s FROM kept')).toBe('4')
+      await back.close()
+      c.child.kill('SIGTERM')
+      expect(await c.exited).toBe(0)
     } finally {
       dir.cleanup()
     }

@@ -17,9 +17,12 @@ export interface TestClickHouse {
   startMs: number
   /** The engine's last ENGINE_TAIL_LINES stderr lines (ClickHouse's warnings, errors, crash reports). */
   stderrTail(): string[]
-  pid: number
-  exited: Promise<number | null>
+  /** The current engine's (restart() starts another). */
+  readonly pid: number
+  readonly exited: Promise<number | null>
   exitSignal(): NodeJS.Signals | null
+  /** Starts the engine again on the same data directory, ports and config (after it died). */
+  restart(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -92,26 +95,30 @@ export async function startClickHouseServer(options: TestClickHouseOptions = {})
       // SPANLENS_TEST_ENGINE_LOG_DIR keeps every line too, one file per engine.
       const logDir = process.env.SPANLENS_TEST_ENGINE_LOG_DIR
       const tail: string[] = []
-      const server = await startEngineServer({
-        onEngineLine: (line) => {
-          tail.push(line)
-          if (tail.length > ENGINE_TAIL_LINES) tail.shift()
-          if (logDir) appendFileSync(join(logDir, `engine-${httpPort}.log`), `${line}\n`)
-        },
-        dataDir,
-        host,
-        httpPort,
-        tcpPort,
-        username,
-        password,
-        startTimeoutMs: START_TIMEOUT_MS,
-        stopTimeoutMs: 15_000,
-        extraConfigFile,
-      })
-      running.add(server)
-      // An engine that has exited is no longer ours to kill: pids wrap at 32768 on this
-      // machine, and a SIGKILL to a stale pid would hit whichever process has it now.
-      void server.exited.then(() => running.delete(server))
+      const launch = async () => {
+        const started = await startEngineServer({
+          onEngineLine: (line) => {
+            tail.push(line)
+            if (tail.length > ENGINE_TAIL_LINES) tail.shift()
+            if (logDir) appendFileSync(join(logDir, `engine-${httpPort}.log`), `${line}\n`)
+          },
+          dataDir,
+          host,
+          httpPort,
+          tcpPort,
+          username,
+          password,
+          startTimeoutMs: START_TIMEOUT_MS,
+          stopTimeoutMs: 15_000,
+          extraConfigFile,
+        })
+        running.add(started)
+        // An engine that has exited is no longer ours to kill: pids wrap at 32768 on this
+        // machine, and a SIGKILL to a stale pid would hit whichever process has it now.
+        void started.exited.then(() => running.delete(started))
+        return started
+      }
+      let server = await launch()
       return {
         httpUrl: server.httpUrl,
         httpPort,
@@ -121,9 +128,17 @@ export async function startClickHouseServer(options: TestClickHouseOptions = {})
         password,
         startMs: server.startMs,
         stderrTail: () => [...tail],
-        pid: server.pid,
-        exited: server.exited,
+        get pid() {
+          return server.pid
+        },
+        get exited() {
+          return server.exited
+        },
         exitSignal: () => server.exitSignal(),
+        async restart() {
+          await server.stop()
+          server = await launch()
+        },
         async stop() {
           await server.stop()
           running.delete(server)

@@ -39,20 +39,28 @@ export default async function setup(project: TestProject): Promise<() => Promise
 }
 
 /**
- * A node that exits while the project's files still run fails every later file
- * with connection errors that do not say why; print what the engine last wrote
- * (ClickHouse logs its fatal signal and stack trace to stderr) where the run's
- * output shows it.
+ * A node that exits while the project's files still run would fail every later
+ * file with connection errors that do not say why. Print what the engine last
+ * wrote and how it ended, and start it again on its data and ports, as
+ * `spanlens clickhouse serve` does (serve.ts: clickhouse-local ends in
+ * std::terminate when a native-protocol peer resets its connection).
  */
 function reportDeath(nodes: TestClickHouse[]): { stopping: boolean } {
   const watch = { stopping: false }
-  for (const node of nodes) {
-    void node.exited.then((code) => {
+  const follow = (node: TestClickHouse) => {
+    void node.exited.then(async (code) => {
       if (watch.stopping) return
       console.error(
-        `served ClickHouse on ${node.httpUrl} (pid ${node.pid}) exited with ${code ?? node.exitSignal()} during the run; its last stderr lines:\n${node.stderrTail().join('\n')}`,
+        `served ClickHouse on ${node.httpUrl} (pid ${node.pid}) exited with ${code ?? node.exitSignal()} during the run; starting it again. Its last stderr lines:\n${node.stderrTail().join('\n')}`,
       )
+      try {
+        await node.restart()
+        follow(node)
+      } catch (err) {
+        console.error(`served ClickHouse on ${node.httpUrl} could not be started again: ${(err as Error).message}`)
+      }
     })
   }
+  for (const node of nodes) follow(node)
   return watch
 }
