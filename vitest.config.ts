@@ -27,8 +27,8 @@ const storeModeProjects = (['remote', 'cluster'] as const).map((mode) => ({
     // "What we acknowledge, ClickHouse accepts" holds over HTTP inserts too: the OTLP
     // fuzz and edge-value property run against the served ClickHouse, fewer cases.
     include: [...STORE_MODAL, `packages/*/test/*-${mode}.test.ts`, ...(mode === 'remote' ? ['packages/ingest/test/otlp-fuzz.test.ts'] : [])],
-    // A served engine that exits mid-run is reported with its last stderr lines
-    // (global-clickhouse.ts), ClickHouse's errors and fatal signals included.
+    // A served engine that exits mid-run is reported with its last stderr lines and
+    // started again on its data and ports (global-clickhouse.ts).
     // The two-project walk of every route and filter (ingest isolation) takes minutes on
     // the test cluster: it runs against one served engine; on the cluster, the sandbox's
     // cross-project attacks (sql.test) and the per-shard answers (store-cluster) cover
