@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -7,9 +8,14 @@ import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildServer, loadConfig } from '@spanlens/ingest'
 import { launchBrowser } from './browser.js'
-import { AGENT_TRACE, LONG_ANSWER, seed } from './seed.js'
+import { AGENT_TRACE, LLM_SPAN, LONG_ANSWER, REFUSAL, seed, sessionOf } from './seed.js'
 
 const KEY = 'acme-console-key-0123'
+/** A project that never sent a span: the first-run page. */
+const EMPTY_KEY = 'empty-console-key-0123'
+// Evaluated through the DevTools protocol: the console's CSP (default-src 'self') refuses an injected <script>.
+const require = createRequire(import.meta.url)
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')
 // Pages fetch from the real server; the SLO burn-down alone makes 12 API calls. vitest's
 // default 1 s poll flaked in CI on 2 busy cores, so waits get a realistic budget.
 const poll = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 15_000 })
@@ -46,7 +52,7 @@ beforeAll(async () => {
     ].join('\n'),
   )
   const config = loadConfig({
-    env: { SPANLENS_DATA_DIR: join(dir, 'data'), SPANLENS_API_KEYS: `acme:${KEY}`, SPANLENS_LOG_LEVEL: 'silent', SPANLENS_PORT: '0', SPANLENS_SLO_FILE: sloFile },
+    env: { SPANLENS_DATA_DIR: join(dir, 'data'), SPANLENS_API_KEYS: `acme:${KEY},empty:${EMPTY_KEY}`, SPANLENS_LOG_LEVEL: 'silent', SPANLENS_PORT: '0', SPANLENS_SLO_FILE: sloFile },
   })
   app = await buildServer(config)
   url = await app.listen({ host: '127.0.0.1', port: 0 })
@@ -54,6 +60,8 @@ beforeAll(async () => {
   await app.spanlens.flush()
   browser = await launchBrowser()
   page = await browser.newPage()
+  // An action that cannot happen fails on its own, inside the test's time, naming itself.
+  page.setDefaultTimeout(10_000)
   page.on('pageerror', (err) => pageErrors.push(err.message))
 })
 
@@ -62,6 +70,27 @@ afterAll(async () => {
   await app?.close()
   if (dir) rmSync(dir, { recursive: true, force: true })
 })
+
+/** axe-core's serious and critical violations on the current page (injected once per document). */
+async function axe(): Promise<string[]> {
+  if (!(await page.evaluate(`typeof window.axe !== 'undefined'`))) await page.evaluate(AXE)
+  return (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => v.id + ': ' + v.help + ' at ' + v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')))`)) as string[]
+}
+
+/** Waits for the traces page with these query parameters (a regex for a value that varies), in any order. */
+const atTraces = (want: Record<string, string | RegExp>) =>
+  page.waitForURL((u) => u.pathname === '/traces' && Object.entries(want).every(([k, v]) => (typeof v === 'string' ? u.searchParams.get(k) === v : v.test(u.searchParams.get(k) ?? ''))))
+const ISO = /^\d{4}-\d{2}-\d{2}T/
+
+/** Signs in with the seeded project's key unless this tab already is (each test can run alone with -t). */
+async function signedIn() {
+  if (!page.url().startsWith(url)) await page.goto(`${url}/`)
+  if ((await page.evaluate(STORED_KEY)) === KEY) return
+  await signIn(KEY)
+  await page.waitForURL(/\/traces/)
+}
 
 async function signIn(key: string) {
   await page.goto(`${url}/`)
@@ -109,9 +138,9 @@ describe('console served by the Spanlens server', () => {
     expect(table).not.toMatch(/\de-\d/)
     expect(await page.locator('table.traces tbody tr td .badge').first().textContent()).toMatch(/^(ok|error)$/)
     expect(await page.locator('table.traces tbody tr').first().textContent()).toMatch(/\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} (UTC|GMT[+-]\d+)/)
-    await page.getByRole('button', { name: 'Older →' }).click()
+    await page.getByRole('button', { name: 'Next →' }).click()
     await poll(() => rows.count()).toBe(15)
-    await page.getByRole('button', { name: '← Newer' }).click()
+    await page.getByRole('button', { name: '← Previous' }).click()
     await poll(() => rows.count()).toBe(50)
   })
 
@@ -120,10 +149,10 @@ describe('console served by the Spanlens server', () => {
     const rows = page.locator('table.traces tbody tr')
     await poll(() => rows.count()).toBe(21)
     await page.getByLabel('Model').fill('')
-    await page.getByLabel('User').fill('user-42')
+    await page.getByLabel('User', { exact: true }).fill('user-42')
     await page.getByRole('button', { name: 'Apply' }).click()
     await poll(() => rows.count()).toBe(1)
-    await page.getByLabel('User').fill('')
+    await page.getByLabel('User', { exact: true }).fill('')
     await page.getByLabel('Search').fill('question 7')
     await page.getByRole('button', { name: 'Apply' }).click()
     await poll(() => page.locator('table.traces').textContent()).toContain('chat ')
@@ -223,6 +252,330 @@ describe('console served by the Spanlens server', () => {
     expect(await page.locator('[data-slo="chat-latency"]').textContent()).toContain('Budget remaining')
     await poll(() => page.locator('figure[data-chart^="Error budget"] canvas').count()).toBeGreaterThan(0)
     await shot('07-slo')
+  })
+
+  it('sorts on the server, counts, chooses columns and keeps them across a reload', async () => {
+    await signedIn()
+    await page.goto(`${url}/traces?from=now-24h`)
+    await poll(() => page.getByRole('status').filter({ hasText: 'traces' }).textContent()).toBe('65 traces')
+    await page.getByRole('button', { name: 'Duration' }).click()
+    await page.waitForURL(/order=-durationMs/)
+    const durations = async () => (await page.locator('table.traces tbody tr td:nth-child(5)').allTextContents()).slice(0, 3)
+    await poll(durations).toEqual(['3.00 s', '1.70 s', '1.70 s'])
+    expect(await page.locator('th[aria-sort="descending"]').textContent()).toContain('Duration')
+    await page.getByRole('button', { name: /^Duration/ }).click()
+    await page.waitForURL(/order=durationMs/)
+    await poll(async () => (await durations())[0]).toBe('400 ms')
+    // Columns: drop User, add Session; the choice outlives a reload.
+    await page.locator('details.columns summary').click()
+    await page.getByLabel('User column').uncheck()
+    await page.getByLabel('Session column').check()
+    await page.reload()
+    await poll(() => page.locator('table.traces thead').textContent()).toContain('Session')
+    expect(await page.locator('table.traces thead').textContent()).not.toContain('User')
+    // Back returns to the newest-first order.
+    await page.goBack()
+    await page.waitForURL(/order=-durationMs/)
+    await page.locator('details.columns summary').click()
+    await page.getByLabel('User column').check()
+    await page.getByLabel('Session column').uncheck()
+  })
+
+  it('filters on refusal, tag, release, kind, attribute and score, and saves the view for the project', async () => {
+    await signedIn()
+    const rows = page.locator('table.traces tbody tr')
+    await page.goto(`${url}/traces?from=now-24h&refusal=1`)
+    await poll(() => rows.count()).toBe(6)
+    await page.goto(`${url}/traces?from=now-24h&tag=vip&release=v1`)
+    await poll(() => rows.count()).toBe(7)
+    await page.goto(`${url}/traces?from=now-24h&kind=tool`)
+    await poll(() => rows.count()).toBe(1)
+    // Through the form: a score condition and an attribute.
+    await page.goto(`${url}/traces?from=now-24h`)
+    await page.locator('details.more-filters summary').click()
+    await page.getByRole('button', { name: 'Add a condition' }).click()
+    await page.getByRole('combobox', { name: /^Condition 1/ }).selectOption('score')
+    await page.getByLabel('Score name').fill('feedback')
+    await page.getByLabel('Condition', { exact: true }).fill('>=1')
+    await page.getByRole('button', { name: 'Apply' }).click()
+    await page.waitForURL(/score\.feedback=%3E%3D1/)
+    await poll(() => rows.count()).toBe(1)
+    await page.getByRole('button', { name: 'Add a condition' }).click()
+    await page.getByRole('combobox', { name: /^Condition 2/ }).selectOption('attr')
+    await page.getByLabel('Key', { exact: true }).fill('gen_ai.operation.name')
+    await page.getByLabel('Value', { exact: true }).fill('invoke_agent')
+    await page.getByRole('button', { name: 'Apply' }).click()
+    await page.waitForURL(/attr\.gen_ai\.operation\.name=invoke_agent/)
+    await poll(() => rows.count()).toBe(1)
+    // Save it, leave, come back through the view menu.
+    await page.getByPlaceholder('name this view').fill('good agent runs')
+    await page.getByRole('button', { name: 'Save view' }).click()
+    await poll(() => page.getByRole('button', { name: /Delete view/ }).count()).toBe(1)
+    const saved = page.url()
+    await page.goto(`${url}/traces?from=now-24h&status=error`)
+    await page.getByRole('combobox', { name: /^View/ }).selectOption('good agent runs')
+    await poll(() => page.url()).toBe(saved)
+    await poll(() => rows.count()).toBe(1)
+    expect(await page.evaluate(`Object.keys(localStorage).filter((k) => k.startsWith('spanlens.views.'))`)).toEqual(['spanlens.views.acme'])
+    await shot('08-traces-filters-view')
+  })
+
+  it('keeps the selected span in the URL, moves through the tree with the keyboard', async () => {
+    await signedIn()
+    await page.goto(`${url}/traces/${AGENT_TRACE}`)
+    const items = page.getByRole('treeitem')
+    await poll(() => items.count()).toBe(4)
+    await items.nth(2).click()
+    await page.waitForURL(/span=c0ffee0000000003/)
+    await page.reload()
+    await poll(() => page.locator('[role=treeitem][aria-selected=true]').getAttribute('data-span-id')).toBe('c0ffee0000000003')
+    expect(await page.locator('.span-detail').getAttribute('data-span-detail')).toBe('c0ffee0000000003')
+    // One tab stop, on the selection; arrows move it and the URL follows.
+    expect(await page.locator('[role=treeitem][tabindex="0"]').count()).toBe(1)
+    await page.locator('[role=treeitem][aria-selected=true]').focus()
+    // Each key moves the selection, the URL and the focus (the next key goes where the focus is).
+    const press = async (key: string, spanId: string) => {
+      await page.keyboard.press(key)
+      await page.waitForURL(new RegExp(`span=${spanId}`))
+      await poll(() => page.evaluate('document.activeElement.dataset.spanId')).toBe(spanId)
+    }
+    await press('ArrowDown', 'c0ffee0000000004')
+    await press('ArrowLeft', 'c0ffee0000000001')
+    await press('ArrowRight', LLM_SPAN)
+    await press('End', 'c0ffee0000000004')
+    await press('Home', 'c0ffee0000000001')
+    expect(await page.evaluate('document.activeElement.getAttribute("aria-level")')).toBe('1')
+  })
+
+  it('adds and edits scores on a trace and a span, shown wherever scores are', async () => {
+    await signedIn()
+    await page.goto(`${url}/traces/${AGENT_TRACE}?span=${LLM_SPAN}`)
+    const traceScores = page.locator('[data-scores="trace"]')
+    await poll(() => traceScores.textContent()).toContain('feedback')
+    await traceScores.getByRole('button', { name: 'Add a score to this trace' }).click()
+    await traceScores.getByLabel('Score', { exact: true }).fill('correctness')
+    await traceScores.getByLabel('Value', { exact: true }).fill('0.5')
+    await traceScores.getByLabel('Comment', { exact: true }).fill('half right')
+    await traceScores.getByRole('button', { name: 'Add to trace' }).click()
+    await poll(() => traceScores.locator('tbody tr').filter({ hasText: 'correctness' }).textContent()).toContain('0.5')
+    // Edit: the same score id, a new value.
+    await traceScores.getByRole('button', { name: 'Edit score correctness' }).click()
+    await traceScores.getByLabel('Value', { exact: true }).fill('1')
+    await traceScores.getByRole('button', { name: 'Save' }).click()
+    await poll(() => traceScores.locator('tbody tr').filter({ hasText: 'correctness' }).locator('td.mono').textContent()).toBe('1')
+    expect(await traceScores.locator('tbody tr').filter({ hasText: 'correctness' }).count()).toBe(1)
+    // A label on the span.
+    const spanScores = page.locator(`[data-scores="${LLM_SPAN}"]`)
+    await spanScores.getByRole('button', { name: 'Add a score to this span' }).click()
+    await spanScores.getByLabel('Score', { exact: true }).fill('tone')
+    await spanScores.getByLabel('Value', { exact: true }).fill('friendly')
+    await spanScores.getByRole('button', { name: 'Add to span' }).click()
+    await poll(() => spanScores.textContent()).toContain('friendly')
+    await shot('09-annotate')
+    // The listing shows the trace's scores, the edited one once.
+    await page.goto(`${url}/traces?from=now-24h&traceId=${AGENT_TRACE}`)
+    await poll(() => page.locator('table.traces tbody tr').first().textContent()).toContain('correctness: 1')
+    expect(await page.locator('table.traces tbody tr').first().textContent()).not.toContain('correctness: 0.5')
+  })
+
+  it('overview: range and split live in the URL; a row, a point and a table row lead to their traces', async () => {
+    await signedIn()
+    await page.goto(`${url}/overview`)
+    await poll(() => page.locator('figure[data-chart="Calls"] canvas').count()).toBeGreaterThan(0)
+    await page.getByRole('combobox', { name: /^Time/ }).selectOption('now-7d')
+    await page.waitForURL(/range=now-7d/)
+    await page.getByLabel('Split charts by').selectOption('model')
+    await page.waitForURL(/split=model/)
+    await page.reload()
+    await poll(() => page.getByLabel('Split charts by').inputValue()).toBe('model')
+    expect(await page.getByRole('combobox', { name: /^Time/ }).inputValue()).toBe('now-7d')
+    await page.goBack()
+    await page.waitForURL((u) => !u.search.includes('split=model'))
+    await poll(() => page.getByLabel('Split charts by').inputValue()).toBe('')
+    // A model row → its traces.
+    await page.locator('[data-by="model"]').getByRole('link', { name: 'claude-sonnet-4', exact: true }).click()
+    await atTraces({ from: 'now-7d', model: 'claude-sonnet-4', kind: 'llm' })
+    await poll(() => page.locator('table.traces tbody tr').count()).toBe(21)
+    await page.goBack()
+    // The calls chart as a table, each bucket linked; a click on the plot opens a bucket.
+    const calls = page.locator('figure[data-chart="Calls"]')
+    await poll(() => calls.locator('canvas').count()).toBeGreaterThan(0)
+    await calls.getByRole('button', { name: 'Show as table' }).click()
+    const busy = calls.locator('tbody tr').filter({ hasNot: page.locator('td.num', { hasText: /^0$/ }) }).first()
+    await busy.getByRole('link', { name: 'traces' }).click()
+    await atTraces({ from: ISO, to: ISO, kind: 'llm' })
+    await poll(() => page.locator('table.traces tbody tr').count()).toBeGreaterThan(0)
+    await page.goBack()
+    await page.locator('figure[data-chart="Cost (USD)"] .u-over').click({ position: { x: 5, y: 20 } })
+    await atTraces({ from: ISO, to: ISO })
+  })
+
+  it('drift: default windows fit young data; the form and result live in the URL; signals and bins lead to traces', { timeout: 120_000 }, async () => {
+    await signedIn()
+    await page.goto(`${url}/drift`)
+    // The seeded data is 20 hours old: the default windows split it in two.
+    await poll(() => page.getByLabel('Reference from').inputValue()).toMatch(/^now-2[01]h$/)
+    expect(await page.locator('.drift-form').textContent()).toContain('younger than two weeks')
+    await page.getByLabel('Min samples').fill('10')
+    await page.getByRole('button', { name: 'Compare' }).click()
+    await page.waitForURL(/mode=windows.*minSamples=10/)
+    await poll(() => page.locator('.verdict').textContent()).toContain('Drift detected')
+    await page.getByLabel('two releases').check()
+    await page.getByLabel('Reference', { exact: true }).fill('v1')
+    await page.getByLabel('Current', { exact: true }).fill('v2')
+    await page.getByLabel('Min samples').fill('10')
+    await page.getByRole('button', { name: 'Compare' }).click()
+    await page.waitForURL(/mode=values.*reference=v1/)
+    await poll(() => page.locator('[data-signal="latency"]').textContent()).toContain('drifted')
+    await page.reload()
+    await poll(() => page.locator('[data-signal="latency"]').textContent()).toContain('drifted')
+    expect(await page.getByLabel('Current', { exact: true }).inputValue()).toBe('v2')
+    await page.goBack()
+    await page.waitForURL(/mode=windows/)
+    await poll(() => page.getByLabel('Reference from').isVisible()).toBe(true)
+    await page.goForward()
+    const latency = page.locator('[data-signal="latency"]')
+    await poll(() => latency.textContent()).toContain('drifted')
+    // The current set's example traces: release v2, LLM calls.
+    await latency.getByRole('link', { name: 'current' }).click()
+    await atTraces({ from: '', release: 'v2', kind: 'llm' })
+    await poll(() => page.locator('table.traces tbody tr').count()).toBe(33)
+    await page.goBack()
+    // A latency bin of the reference set, from its table.
+    await poll(() => latency.textContent()).toContain('drifted')
+    await latency.getByRole('button', { name: 'Show as table' }).click()
+    await latency.locator('tbody tr').last().getByRole('link').first().click()
+    await atTraces({ release: 'v1', minDurationMs: /^\d/ })
+    await poll(() => page.locator('table.traces tbody tr').count()).toBeGreaterThan(0)
+    await page.goBack()
+    await poll(() => page.locator('[data-signal="model"]').count()).toBe(1)
+    await page.locator('[data-signal="model"] rect.linked').first().click()
+    await atTraces({ release: 'v1', model: /./ })
+  })
+
+  it('bias: the form lives in the URL, existing attribute keys are offered, a group leads to its traces with the outcome', async () => {
+    await signedIn()
+    await page.goto(`${url}/bias?groupBy=model&outcome=error_rate&from=now-7d&minGroupSize=5&alpha=0.05`)
+    await poll(() => page.locator('table.bias-groups tbody tr').count()).toBe(3)
+    // Offered: the keys the spans carry, not a made-up one.
+    await poll(() => page.locator('#bias-keys option[value="attr:gen_ai.operation.name"]').count()).toBe(1)
+    expect(await page.locator('#bias-keys option[value="attr:tenant"]').count()).toBe(0)
+    // gpt-4o's errors (every 9th call of the background traffic).
+    const row = page.locator('table.bias-groups tbody tr').filter({ has: page.locator('td:first-child', { hasText: /^gpt-4o(best)?$/ }) })
+    await row.getByRole('link', { name: 'errors of gpt-4o' }).click()
+    await atTraces({ from: 'now-7d', kind: 'llm', model: 'gpt-4o', status: 'error' })
+    await poll(() => page.locator('table.traces tbody tr').count()).toBeGreaterThan(0)
+    for (const status of await page.locator('table.traces tbody td .badge').allTextContents()) expect(status).toBe('error')
+    await page.goBack()
+    await poll(() => page.locator('table.bias-groups tbody tr').count()).toBe(3)
+    // An unknown attribute: the API's 400 names the keys that exist.
+    await page.getByLabel('Group by').fill('attr:tenant')
+    await page.getByRole('button', { name: 'Analyse' }).click()
+    await page.waitForURL(/groupBy=attr%3Atenant/)
+    await poll(() => page.getByRole('alert').textContent()).toContain('keys that exist: attr:')
+    // Refusals by user: each group's refusals are a traces filter.
+    await page.goto(`${url}/bias?groupBy=user&outcome=refusal_rate&from=now-7d&minGroupSize=5&alpha=0.05`)
+    await poll(() => page.locator('table.bias-groups tbody tr').count()).toBeGreaterThanOrEqual(4)
+    await page.locator('table.bias-groups tbody tr').filter({ hasText: 'user-1' }).getByRole('link', { name: 'refusals of user-1' }).click()
+    await atTraces({ userId: 'user-1', refusal: '1' })
+    await poll(() => page.locator('table.traces tbody tr').count()).toBeGreaterThan(0)
+  })
+
+  it('SLOs: an alert leads to the bad events of its window', async () => {
+    await signedIn()
+    await page.goto(`${url}/slo`)
+    const availability = page.locator('[data-slo="chat-availability"]')
+    await poll(() => availability.locator('table.alerts tbody tr').count()).toBe(4)
+    await availability.getByRole('link', { name: 'bad events of chat-availability in the last 1d', exact: true }).click()
+    await atTraces({ from: ISO, to: ISO, status: 'error' })
+    await poll(() => page.locator('table.traces tbody tr').count()).toBeGreaterThan(0)
+    for (const status of await page.locator('table.traces tbody td .badge').allTextContents()) expect(status).toBe('error')
+    await page.goBack()
+    await page.locator('[data-slo="chat-latency"]').getByRole('link', { name: 'Bad events of chat-latency in its 1d window', exact: true }).click()
+    await atTraces({ minDurationMs: /^1000\.0+1$/ })
+    await poll(() => page.locator('table.traces tbody tr').count()).toBeGreaterThan(0)
+    for (const d of await page.locator('table.traces tbody tr td:nth-child(5)').allTextContents()) expect(d).toMatch(/ s$/)
+  })
+
+  it('a session replays as a conversation; a user shows their calls, cost, feedback and sessions', async () => {
+    await signedIn()
+    await page.goto(`${url}/traces?from=now-24h&userId=user-1`)
+    await page.locator('table.traces tbody tr').first().getByRole('link', { name: 'user-1' }).click()
+    await page.waitForURL(/\/users\/user-1/)
+    await poll(() => page.locator('.stats').textContent()).toContain('16')
+    expect(await page.title()).toBe('User user-1 · Spanlens')
+    expect(await page.locator('figure[data-chart="LLM calls and errors"] canvas').count()).toBeGreaterThan(0)
+    const sessions = page.locator('table.sessions tbody tr')
+    await poll(() => sessions.count()).toBe(2)
+    await shot('10-user')
+    await sessions.getByRole('link', { name: sessionOf(1) }).click()
+    await page.waitForURL(new RegExp(`/sessions/${sessionOf(1)}`))
+    const turns = page.locator('ol.conversation > li')
+    await poll(() => turns.count()).toBe(8)
+    // In order, what each turn asked and answered.
+    expect(await turns.first().textContent()).toContain('question 1')
+    expect(await turns.first().textContent()).toContain('answer 1')
+    expect(await turns.nth(1).textContent()).toContain('question 5')
+    expect(await turns.nth(1).textContent()).toContain(REFUSAL)
+    expect(await page.locator('.stats').textContent()).toContain('Turns8')
+    await shot('11-session')
+    await turns.first().getByRole('link', { name: 'chat gpt-4o-mini' }).click()
+    await page.waitForURL(/\/traces\/0+a001/)
+  })
+
+  it('every page passes axe (no serious or critical violations) and fits 800 px without scrolling sideways', { timeout: 120_000 }, async () => {
+    await signedIn()
+    await page.setViewportSize({ width: 800, height: 900 })
+    const pages: Array<[string, string, () => Promise<unknown>]> = [
+      ['traces', '/traces?from=now-24h', () => poll(() => page.locator('table.traces tbody tr').count()).toBe(50)],
+      ['traces-more', '/traces?from=now-24h&score.feedback=*&refusal=0', () => poll(() => page.locator('table.traces tbody tr').count()).toBeGreaterThan(0)],
+      ['trace', `/traces/${AGENT_TRACE}`, () => poll(() => page.locator('.span-detail').count()).toBe(1)],
+      ['overview', '/overview?range=now-24h&split=model', () => poll(() => page.locator('figure[data-chart="Calls"] canvas').count()).toBeGreaterThan(0)],
+      ['drift', '/drift?mode=values&dimension=release&reference=v1&current=v2&signals=latency,model,output_tokens&minSamples=10', () => poll(() => page.locator('[data-signal]').count()).toBe(3)],
+      ['bias', '/bias?groupBy=model&outcome=error_rate&from=now-7d&minGroupSize=5&alpha=0.05', () => poll(() => page.locator('table.bias-groups tbody tr').count()).toBe(3)],
+      ['slo', '/slo', () => poll(() => page.locator('figure[data-chart^="Error budget"] canvas').count()).toBeGreaterThan(0)],
+      ['session', `/sessions/${sessionOf(2)}`, () => poll(() => page.locator('ol.conversation > li').count()).toBe(8)],
+      ['user', '/users/user-2', () => poll(() => page.locator('table.sessions tbody tr').count()).toBe(2)],
+    ]
+    const failures: string[] = []
+    for (const [name, path, ready] of pages) {
+      await page.goto(`${url}${path}`)
+      await ready()
+      failures.push(...(await axe()).map((v) => `${name}: ${v}`))
+      const wide = (await page.evaluate('document.documentElement.scrollWidth')) as number
+      if (wide > 800) failures.push(`${name}: ${wide}px wide at 800px`)
+      await shot(`12-800px-${name}`)
+    }
+    // A chart's table alternative, opened.
+    await page.goto(`${url}/overview`)
+    await poll(() => page.locator('figure[data-chart="Calls"] canvas').count()).toBeGreaterThan(0)
+    await page.locator('figure[data-chart="Calls"]').getByRole('button', { name: 'Show as table' }).click()
+    failures.push(...(await axe()).map((v) => `overview table: ${v}`))
+    await page.setViewportSize({ width: 1400, height: 900 })
+    expect(failures).toEqual([])
+  })
+
+  it('a project without spans shows where and how to send the first one, on traces and overview', async () => {
+    await page.evaluate(`sessionStorage.clear()`)
+    await signIn(EMPTY_KEY)
+    await page.waitForURL(/\/traces/)
+    const guide = page.locator('[data-first-run]')
+    await poll(() => guide.count()).toBe(1)
+    expect(await guide.textContent()).toContain(`${url}/v1/traces`)
+    expect(await guide.locator('pre').first().textContent()).toContain(`init({ endpoint: '${url}'`)
+    expect(await guide.getByRole('button', { name: /^Copy/ }).count()).toBe(3)
+    expect(await axe()).toEqual([])
+    await shot('13-first-run')
+    await page.getByRole('link', { name: 'Overview' }).click()
+    await poll(() => page.locator('[data-first-run]').count()).toBe(1)
+    expect(await page.locator('figure canvas').count()).toBe(0)
+    // With data but none in the filters: a hint, not the guide.
+    await page.evaluate(`sessionStorage.clear()`)
+    await signIn(KEY)
+    await page.waitForURL(/\/traces/)
+    await page.goto(`${url}/traces?from=now-24h&userId=nobody`)
+    await poll(() => page.locator('.empty').textContent()).toContain('No traces match these filters')
+    expect(await page.locator('[data-first-run]').count()).toBe(0)
   })
 
   it('returns to sign-in when the session key stops working, and signs out', async () => {

@@ -101,7 +101,15 @@ function agentTrace(now: number) {
   ])
 }
 
-/** Background traffic over the last 20 hours: release v1 before 10 h ago (fast), v2 after (slower), three models. */
+export const REFUSAL = "I'm sorry, but I can't help with that."
+/** Background traffic's sessions: user-<u> has sessions sess-<u>-0 and sess-<u>-1, eight traces each. */
+export const sessionOf = (i: number) => `sess-${i % 4}-${Math.floor(i / 32)}`
+
+/**
+ * Background traffic over the last 20 hours: release v1 before 10 h ago (fast), v2 after
+ * (slower), three models; four users with two sessions each, a refusal every 11th call
+ * (i ≡ 5), the tag `vip` every 5th.
+ */
 function traffic(now: number, count: number) {
   const models = ['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4']
   const reqs = []
@@ -124,7 +132,10 @@ function traffic(now: number, count: number) {
             'gen_ai.usage.input_tokens': 50 + (i % 5) * 10,
             'gen_ai.usage.output_tokens': (release === 'v1' ? 30 : 90) + (i % 4) * 5,
             'user.id': `user-${i % 4}`,
+            'session.id': sessionOf(i),
+            ...(i % 5 === 0 ? { 'spanlens.tags': 'vip' } : {}),
             'gen_ai.input.messages': JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: `question ${i}` }] }]),
+            'gen_ai.output.messages': JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: i % 11 === 5 ? REFUSAL : `answer ${i}` }], finish_reason: 'stop' }]),
           },
         },
       ]),

@@ -2,20 +2,37 @@ import { render } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
 import { setUnauthorizedHandler } from './api/client'
 import { Layout } from './components/Layout'
-import { BiasPage } from './pages/Bias'
-import { DriftPage } from './pages/Drift'
-import { OverviewPage } from './pages/Overview'
+import { lazy } from './lazy'
 import { SignIn } from './pages/SignIn'
-import { SloPage } from './pages/Slo'
 import { TracePage } from './pages/TracePage'
 import { TracesPage } from './pages/Traces'
 import { navigate, useLocation } from './router'
 import { clearKey, storedKey } from './session'
 import './styles.css'
 
+const OverviewPage = lazy(() => import('./pages/Overview').then((m) => m.OverviewPage))
+const DriftPage = lazy(() => import('./pages/Drift').then((m) => m.DriftPage))
+const BiasPage = lazy(() => import('./pages/Bias').then((m) => m.BiasPage))
+const SloPage = lazy(() => import('./pages/Slo').then((m) => m.SloPage))
+const SessionPage = lazy(() => import('./pages/SessionPage').then((m) => m.SessionPage))
+const UserPage = lazy(() => import('./pages/UserPage').then((m) => m.UserPage))
+
+/** /traces/<id>, /sessions/<id>, /users/<id>: the view and the decoded id. */
+function entity(path: string): { view: 'traces' | 'sessions' | 'users'; id: string } | null {
+  const m = /^\/(traces|sessions|users)\/([^/]+)$/.exec(path)
+  if (!m?.[2]) return null
+  try {
+    return { view: m[1] as 'traces' | 'sessions' | 'users', id: decodeURIComponent(m[2]) }
+  } catch {
+    return null
+  }
+}
+
 function Routes({ path }: { path: string }) {
-  const trace = /^\/traces\/([^/]+)$/.exec(path)
-  if (trace?.[1]) return <TracePage traceId={decodeURIComponent(trace[1])} />
+  const e = entity(path)
+  if (e?.view === 'traces') return <TracePage traceId={e.id} />
+  if (e?.view === 'sessions') return <SessionPage sessionId={e.id} />
+  if (e?.view === 'users') return <UserPage userId={e.id} />
   switch (path) {
     case '/traces':
       return <TracesPage />
@@ -37,8 +54,8 @@ const TITLES: Record<string, string> = { '/traces': 'Traces', '/overview': 'Over
 /** The tab's title names the view (screen readers announce it; history and bookmarks show it). */
 function titleOf(path: string, signedIn: boolean): string {
   if (!signedIn) return 'Sign in · Spanlens'
-  const trace = /^\/traces\/([^/]+)$/.exec(path)
-  if (trace?.[1]) return `Trace ${decodeURIComponent(trace[1]).slice(0, 8)} · Spanlens`
+  const e = entity(path)
+  if (e) return `${e.view === 'traces' ? 'Trace' : e.view === 'sessions' ? 'Session' : 'User'} ${e.view === 'traces' ? e.id.slice(0, 8) : e.id} · Spanlens`
   return `${TITLES[path] ?? 'Not found'} · Spanlens`
 }
 

@@ -15,10 +15,22 @@ export function navigate(to: string, replace = false): void {
 window.addEventListener('popstate', () => {
   for (const l of listeners) l()
 })
+// A page restored from the back-forward cache shows what it showed when left: render its URL.
+window.addEventListener('pageshow', (e) => {
+  if (e.persisted) for (const l of listeners) l()
+})
 
 export interface Location {
   path: string
   search: URLSearchParams
+}
+
+/** This page with other query parameters (empty ones dropped); replace for state that is not a step back. */
+export function setSearch(params: Record<string, string | number | undefined | null>, replace = false): void {
+  const q = new URLSearchParams()
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v))
+  const s = q.toString()
+  navigate(`${location.pathname}${s ? `?${s}` : ''}`, replace)
 }
 
 export function useLocation(): Location {

@@ -1,9 +1,15 @@
-// Small SVG charts drawn by Preact (text is escaped like any other JSX content).
+// Small SVG charts drawn by Preact (text is escaped like any other JSX content), each
+// with its numbers as a table one click away; a bar with traces behind it opens them
+// on a click, and its table row links to them for keyboards.
+import { navigate } from '../router'
+import { ChartFrame } from './ChartTable'
 
 export interface BarSeries {
   label: string
   values: number[]
   color: string
+  /** the traces behind each category's bar */
+  hrefs?: Array<string | null>
 }
 
 /** Categories on the x axis, one bar per series in each: two distributions side by side. */
@@ -15,10 +21,18 @@ export function GroupedBars({ title, categories, series, format = (v) => v.toFix
   const band = (W - pad.l - pad.r) / Math.max(1, categories.length)
   const barW = Math.max(2, (band * 0.8) / Math.max(1, series.length))
   const y = (v: number) => pad.t + (H - pad.t - pad.b) * (1 - v / max)
+  const table = {
+    key: 'Category',
+    rows: categories,
+    columns: series.map((s) => ({ label: s.label, values: s.values.map((v) => format(v)) })),
+  }
+  const links = series.flatMap((s) => (s.hrefs ? [{ label: `${s.label} traces`, hrefs: s.hrefs }] : []))
   return (
-    <figure class="chart bars" data-chart={title}>
-      <figcaption>
-        {title}
+    <ChartFrame
+      title={title}
+      className="chart bars"
+      data={links.length ? { ...table, links } : table}
+      caption={
         <span class="legend">
           {series.map((s) => (
             <span key={s.label}>
@@ -26,8 +40,9 @@ export function GroupedBars({ title, categories, series, format = (v) => v.toFix
             </span>
           ))}
         </span>
-      </figcaption>
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={title}>
+      }
+    >
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${title}; “Show as table” lists the values`}>
         <line x1={pad.l} x2={W - pad.r} y1={H - pad.b} y2={H - pad.b} class="axis" />
         <text x={pad.l - 4} y={pad.t + 8} class="tick" text-anchor="end">
           {format(max)}
@@ -39,9 +54,18 @@ export function GroupedBars({ title, categories, series, format = (v) => v.toFix
           <g key={`${i}-${c}`}>
             {series.map((s, j) => {
               const v = s.values[i] ?? 0
+              const href = s.hrefs?.[i]
               return (
-                <rect key={s.label} x={pad.l + i * band + band * 0.1 + j * barW} y={y(v)} width={barW - 1} height={H - pad.b - y(v)} fill={s.color}>
-                  <title>{`${c} · ${s.label}: ${format(v)}`}</title>
+                <rect
+                  key={s.label}
+                  x={pad.l + i * band + band * 0.1 + j * barW}
+                  y={y(v)}
+                  width={barW - 1}
+                  height={H - pad.b - y(v)}
+                  fill={s.color}
+                  {...(href ? { class: 'linked', onClick: () => navigate(href) } : {})}
+                >
+                  <title>{`${c} · ${s.label}: ${format(v)}${href ? ' (click: its traces)' : ''}`}</title>
                 </rect>
               )
             })}
@@ -51,7 +75,7 @@ export function GroupedBars({ title, categories, series, format = (v) => v.toFix
           </g>
         ))}
       </svg>
-    </figure>
+    </ChartFrame>
   )
 }
 
@@ -60,6 +84,8 @@ export interface HBarRow {
   value: number | null
   ci?: [number, number] | null
   highlight?: boolean
+  /** the traces behind the row */
+  href?: string | null
 }
 
 /** One horizontal bar per row with optional CI whiskers and a dashed reference line. */
@@ -70,10 +96,18 @@ export function HBars({ title, rows, format, reference, max: fixedMax }: { title
   const H = pad.t + pad.b + rows.length * rowH
   const max = fixedMax ?? Math.max(1e-12, reference?.value ?? 0, ...rows.flatMap((r) => [r.value ?? 0, r.ci?.[1] ?? 0]))
   const x = (v: number) => pad.l + ((W - pad.l - pad.r) * Math.max(0, v)) / max
+  const table = {
+    key: 'Group',
+    rows: rows.map((r) => r.label),
+    columns: [
+      { label: 'Value', values: rows.map((r) => (r.value === null ? '–' : format(r.value))) },
+      ...(rows.some((r) => r.ci) ? [{ label: '95% CI', values: rows.map((r) => (r.ci ? `${format(r.ci[0])} – ${format(r.ci[1])}` : '–')) }] : []),
+    ],
+    ...(rows.some((r) => r.href) ? { links: [{ label: 'Traces', hrefs: rows.map((r) => r.href ?? null) }] } : {}),
+  }
   return (
-    <figure class="chart bars" data-chart={title}>
-      <figcaption>{title}</figcaption>
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={title}>
+    <ChartFrame title={title} className="chart bars" data={table}>
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${title}; “Show as table” lists the values`}>
         {rows.map((r, i) => {
           const cy = pad.t + i * rowH + rowH / 2
           return (
@@ -81,7 +115,18 @@ export function HBars({ title, rows, format, reference, max: fixedMax }: { title
               <text x={pad.l - 6} y={cy + 4} class="tick" text-anchor="end">
                 {r.label.length > 22 ? `${r.label.slice(0, 21)}…` : r.label}
               </text>
-              {r.value !== null && <rect x={pad.l} y={cy - 8} width={Math.max(1, x(r.value) - pad.l)} height={16} class={r.highlight ? 'bar bad' : 'bar'} />}
+              {r.value !== null && (
+                <rect
+                  x={pad.l}
+                  y={cy - 8}
+                  width={Math.max(1, x(r.value) - pad.l)}
+                  height={16}
+                  class={`${r.highlight ? 'bar bad' : 'bar'}${r.href ? ' linked' : ''}`}
+                  {...(r.href ? { onClick: () => navigate(r.href!) } : {})}
+                >
+                  {r.href && <title>{`${r.label}: ${format(r.value)} (click: its traces)`}</title>}
+                </rect>
+              )}
               {r.ci && (
                 <g class="whisker">
                   <line x1={x(r.ci[0])} x2={x(r.ci[1])} y1={cy} y2={cy} />
@@ -104,6 +149,6 @@ export function HBars({ title, rows, format, reference, max: fixedMax }: { title
           </g>
         )}
       </svg>
-    </figure>
+    </ChartFrame>
   )
 }

@@ -1,18 +1,17 @@
 import { useState } from 'preact/hooks'
 
-/** Span filters as the query API names them (all strings; empty = unset). */
-export interface TraceFilters {
-  from: string
-  to: string
-  service: string
-  model: string
-  status: string
-  userId: string
-  sessionId: string
-  q: string
-}
+/**
+ * Span filters as the query API names them (docs/api.md), all strings, empty = unset:
+ * fixed keys, plus `attr.<key>`, `resource.<key>` and `score.<name>` conditions.
+ */
+export type TraceFilters = Record<string, string>
 
-const FILTER_KEYS: Array<keyof TraceFilters> = ['from', 'to', 'service', 'model', 'status', 'userId', 'sessionId', 'q']
+const BASIC = ['from', 'to', 'service', 'model', 'status', 'userId', 'sessionId', 'q'] as const
+const MORE = ['release', 'environment', 'kind', 'tag', 'refusal', 'minDurationMs', 'maxDurationMs', 'name', 'provider', 'operation', 'traceId'] as const
+const KNOWN = new Set<string>([...BASIC, ...MORE])
+const CONDITION = /^(attr|resource|score)\.(.+)$/
+const KINDS = ['llm', 'chain', 'agent', 'tool', 'retrieval', 'embedding', 'other']
+
 const RANGES = [
   ['now-15m', 'Last 15 minutes'],
   ['now-1h', 'Last hour'],
@@ -24,43 +23,80 @@ const RANGES = [
 ] as const
 
 export function filtersFrom(search: URLSearchParams): TraceFilters {
-  const f = {} as TraceFilters
-  for (const k of FILTER_KEYS) f[k] = search.get(k) ?? ''
-  if (!search.has('from')) f.from = 'now-24h'
+  const f: TraceFilters = {}
+  for (const [k, v] of search) if (v !== '' && (KNOWN.has(k) || CONDITION.test(k))) f[k] = v
+  f.from = search.has('from') ? (search.get('from') ?? '') : 'now-24h'
   return f
 }
 
+/** Stable order: the same filters always make the same URL (and the same saved view). */
 export function filtersToSearch(f: TraceFilters): string {
   const q = new URLSearchParams()
-  for (const k of FILTER_KEYS) if (f[k] !== '' || k === 'from') q.set(k, f[k])
+  q.set('from', f.from ?? '')
+  for (const k of [...BASIC, ...MORE]) if (k !== 'from' && f[k]) q.set(k, f[k])
+  for (const k of Object.keys(f).filter((k) => CONDITION.test(k)).sort()) if (f[k]) q.set(k, f[k])
   return q.toString()
 }
 
 const isPreset = (from: string) => RANGES.some(([v]) => v === from)
 
 /** datetime-local value ↔ ISO, in the browser's zone. */
-const toLocalInput = (v: string) => {
-  const d = new Date(v)
+const toLocalInput = (v: string | undefined) => {
+  const d = new Date(v ?? '')
   if (Number.isNaN(d.getTime())) return ''
   return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16)
 }
 const fromLocalInput = (v: string) => (v ? new Date(v).toISOString() : '')
 
-export function FilterBar({ value, onApply, services, models }: { value: TraceFilters; onApply: (f: TraceFilters) => void; services: string[]; models: string[] }) {
-  const [f, setF] = useState(value)
-  const [custom, setCustom] = useState(!isPreset(value.from) || value.to !== '')
-  const set = (k: keyof TraceFilters) => (e: Event) => setF({ ...f, [k]: (e.target as HTMLInputElement).value })
+type Condition = { type: 'attr' | 'resource' | 'score'; key: string; value: string }
+
+const conditionsOf = (f: TraceFilters): Condition[] =>
+  Object.entries(f).flatMap(([k, value]) => {
+    const m = CONDITION.exec(k)
+    return m ? [{ type: m[1] as Condition['type'], key: m[2]!, value }] : []
+  })
+
+const CONDITION_LABEL: Record<Condition['type'], string> = { attr: 'attribute', resource: 'resource attribute', score: 'score' }
+
+export function FilterBar({
+  value,
+  onApply,
+  services,
+  models,
+  attributeKeys = [],
+}: {
+  value: TraceFilters
+  onApply: (f: TraceFilters) => void
+  services: string[]
+  models: string[]
+  attributeKeys?: string[]
+}) {
+  const [f, setF] = useState<TraceFilters>(() => Object.fromEntries(Object.entries(value).filter(([k]) => !CONDITION.test(k))))
+  const [conditions, setConditions] = useState<Condition[]>(() => conditionsOf(value))
+  const [custom, setCustom] = useState(!isPreset(value.from ?? '') || Boolean(value.to))
+  const moreSet = MORE.filter((k) => value[k]).length + conditions.length
+  const set = (k: string) => (e: Event) => setF({ ...f, [k]: (e.target as HTMLInputElement).value })
+  const setCondition = (i: number, patch: Partial<Condition>) => setConditions(conditions.map((c, j) => (j === i ? { ...c, ...patch } : c)))
   const submit = (e: Event) => {
     e.preventDefault()
-    onApply(custom ? f : { ...f, to: '' })
+    const out: TraceFilters = { ...f }
+    if (!custom) out.to = ''
+    for (const c of conditions) if (c.key.trim() && c.value.trim()) out[`${c.type}.${c.key.trim()}`] = c.value.trim()
+    onApply(out)
   }
+  const input = (name: string, label: string, placeholder: string, extra: Record<string, unknown> = {}) => (
+    <label>
+      {label}
+      <input name={name} value={f[name] ?? ''} onInput={set(name)} placeholder={placeholder} {...extra} />
+    </label>
+  )
   return (
-    <form class="filters" onSubmit={submit} aria-label="Trace filters">
+    <form class="filters" onSubmit={submit} aria-label="Trace filters" autocomplete="off">
       <label>
         Time
         <select
           name="range"
-          value={custom ? 'custom' : f.from}
+          value={custom ? 'custom' : (f.from ?? '')}
           onChange={(e) => {
             const v = (e.target as HTMLSelectElement).value
             if (v === 'custom') setCustom(true)
@@ -87,36 +123,84 @@ export function FilterBar({ value, onApply, services, models }: { value: TraceFi
           </label>
         </>
       )}
-      <label>
-        Service
-        <input name="service" list="services" value={f.service} onInput={set('service')} placeholder="any" />
-      </label>
-      <label>
-        Model
-        <input name="model" list="models" value={f.model} onInput={set('model')} placeholder="any" />
-      </label>
+      {input('service', 'Service', 'any', { list: 'services' })}
+      {input('model', 'Model', 'any', { list: 'models' })}
       <label>
         Status
-        <select name="status" value={f.status} onChange={set('status')}>
+        <select name="status" value={f.status ?? ''} onChange={set('status')}>
           <option value="">any</option>
           <option value="ok">ok (set by the app)</option>
           <option value="unset">ok (no status)</option>
           <option value="error">error</option>
         </select>
       </label>
-      <label>
-        User
-        <input name="userId" value={f.userId} onInput={set('userId')} placeholder="user id" />
-      </label>
-      <label>
-        Session
-        <input name="sessionId" value={f.sessionId} onInput={set('sessionId')} placeholder="session id" />
-      </label>
+      {input('userId', 'User', 'user id')}
+      {input('sessionId', 'Session', 'session id')}
       <label class="grow">
         Search
-        <input name="q" type="search" value={f.q} onInput={set('q')} placeholder="text in prompts or completions" />
+        <input name="q" type="search" value={f.q ?? ''} onInput={set('q')} placeholder="text in prompts or completions" />
       </label>
       <button type="submit">Apply</button>
+      <details class="more-filters" open={moreSet > 0}>
+        <summary>More filters{moreSet > 0 ? ` (${moreSet})` : ''}</summary>
+        <div class="filters-row">
+          {input('release', 'Release', 'any')}
+          {input('environment', 'Environment', 'any')}
+          <label>
+            Kind
+            <select name="kind" value={f.kind ?? ''} onChange={set('kind')}>
+              <option value="">any</option>
+              {KINDS.map((k) => (
+                <option key={k} value={k}>
+                  {k}
+                </option>
+              ))}
+            </select>
+          </label>
+          {input('tag', 'Tag', 'any of, comma-separated')}
+          <label>
+            Refusal
+            <select name="refusal" value={f.refusal ?? ''} onChange={set('refusal')}>
+              <option value="">any</option>
+              <option value="1">refusals only</option>
+              <option value="0">no refusals</option>
+            </select>
+          </label>
+          {input('minDurationMs', 'Slower than (ms)', 'any', { type: 'number', min: 0 })}
+          {input('maxDurationMs', 'Faster than (ms)', 'any', { type: 'number', min: 0 })}
+        </div>
+        <fieldset class="conditions">
+          <legend>Attributes and scores (a span of the trace carries the attribute; the trace has the score)</legend>
+          {conditions.map((c, i) => (
+            <div class="condition" key={i}>
+              <label>
+                Condition {i + 1}
+                <select value={c.type} onChange={(e) => setCondition(i, { type: (e.target as HTMLSelectElement).value as Condition['type'] })}>
+                  {(['attr', 'resource', 'score'] as const).map((t) => (
+                    <option key={t} value={t}>
+                      {CONDITION_LABEL[t]}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <label>
+                {c.type === 'score' ? 'Score name' : 'Key'}
+                <input value={c.key} list={c.type === 'attr' ? 'attribute-keys' : undefined} onInput={(e) => setCondition(i, { key: (e.target as HTMLInputElement).value })} placeholder={c.type === 'score' ? 'feedback' : 'key'} />
+              </label>
+              <label>
+                {c.type === 'score' ? 'Condition' : 'Value'}
+                <input value={c.value} onInput={(e) => setCondition(i, { value: (e.target as HTMLInputElement).value })} placeholder={c.type === 'score' ? '*, <=0, >0.5 or a category' : 'value'} />
+              </label>
+              <button type="button" class="link-button" onClick={() => setConditions(conditions.filter((_, j) => j !== i))} aria-label={`Remove condition ${i + 1}`}>
+                Remove
+              </button>
+            </div>
+          ))}
+          <button type="button" class="secondary" onClick={() => setConditions([...conditions, { type: 'attr', key: '', value: '' }])}>
+            Add a condition
+          </button>
+        </fieldset>
+      </details>
       <datalist id="services">
         {services.map((s) => (
           <option key={s} value={s} />
@@ -125,6 +209,11 @@ export function FilterBar({ value, onApply, services, models }: { value: TraceFi
       <datalist id="models">
         {models.map((m) => (
           <option key={m} value={m} />
+        ))}
+      </datalist>
+      <datalist id="attribute-keys">
+        {attributeKeys.map((k) => (
+          <option key={k} value={k} />
         ))}
       </datalist>
     </form>

@@ -12,13 +12,16 @@ const NAV = [
 export function Layout({ path, onSignOut, children }: { path: string; onSignOut: () => void; children: ComponentChildren }) {
   return (
     <div class="shell">
+      <a class="skip-link" href="#main">
+        Skip to content
+      </a>
       <header class="topbar">
         <Link href="/traces" class="brand">
           Spanlens
         </Link>
         <nav>
           {NAV.map(([href, label]) => (
-            <Link key={href} href={href} class={path === href || path.startsWith(`${href}/`) ? 'active' : ''}>
+            <Link key={href} href={href} class={path === href || path.startsWith(`${href}/`) ? 'active' : ''} {...(path === href ? { 'aria-current': 'page' } : {})}>
               {label}
             </Link>
           ))}
@@ -27,7 +30,9 @@ export function Layout({ path, onSignOut, children }: { path: string; onSignOut:
           Sign out
         </button>
       </header>
-      <main>{children}</main>
+      <main id="main" tabIndex={-1}>
+        {children}
+      </main>
     </div>
   )
 }

@@ -1,9 +1,12 @@
 import { useState } from 'preact/hooks'
 import { api } from '../api/client'
-import type { BiasReport } from '../api/types'
+import type { AttributeKeys, BiasGroup, BiasReport } from '../api/types'
 import { HBars } from '../components/Bars'
 import { ErrorBox, Loading } from '../components/State'
 import { int, ms, num, pct, pValue } from '../format'
+import { useAsync } from '../hooks'
+import { groupFilter, tracesHref, type TraceQuery } from '../links'
+import { Link, navigate, useLocation } from '../router'
 
 const OUTCOMES = [
   ['error_rate', 'Error rate'],
@@ -13,7 +16,58 @@ const OUTCOMES = [
   ['latency_p95', 'p95 latency'],
   ['output_length', 'Output length (tokens)'],
 ] as const
-const GROUP_KEYS = ['model', 'service', 'environment', 'release', 'provider', 'user', 'language', 'user_prefix:3', 'attr:tenant']
+const GROUP_KEYS = ['model', 'service', 'environment', 'release', 'provider', 'user', 'language', 'user_prefix:3']
+const DEFAULT_FORM: BiasForm = { groupBy: 'model', outcome: 'error_rate', score: 'feedback', from: 'now-7d', service: '', minGroupSize: 30, alpha: 0.05 }
+const usesScore = (outcome: string) => outcome === 'score_mean' || outcome === 'negative_feedback_rate'
+
+/** The form as the page's URL (?groupBy=…): a URL with it runs the analysis. */
+function formToSearch(f: BiasForm): string {
+  const q = new URLSearchParams({ groupBy: f.groupBy, outcome: f.outcome, from: f.from })
+  if (usesScore(f.outcome)) q.set('score', f.score)
+  if (f.service) q.set('service', f.service)
+  q.set('minGroupSize', String(f.minGroupSize))
+  q.set('alpha', String(f.alpha))
+  return q.toString()
+}
+
+function formFrom(search: URLSearchParams): BiasForm | null {
+  if (!search.get('groupBy')) return null
+  const n = (k: string, d: number) => (Number.isFinite(Number(search.get(k))) && search.get(k) !== null ? Number(search.get(k)) : d)
+  return {
+    groupBy: search.get('groupBy') ?? DEFAULT_FORM.groupBy,
+    outcome: search.get('outcome') ?? DEFAULT_FORM.outcome,
+    score: search.get('score') ?? DEFAULT_FORM.score,
+    from: search.get('from') ?? '',
+    service: search.get('service') ?? '',
+    minGroupSize: n('minGroupSize', DEFAULT_FORM.minGroupSize),
+    alpha: n('alpha', DEFAULT_FORM.alpha),
+  }
+}
+
+/**
+ * A group's spans (bias reads LLM calls unless the filter names a kind) as a traces
+ * filter, and the same with the outcome: errors, refusals, negative feedback, a score,
+ * or the calls at or above the group's p95. Null when no filter selects the group.
+ */
+function groupQueries(f: BiasForm, r: BiasReport, g: BiasGroup): { all: TraceQuery; outcome: TraceQuery | null; label: string } | null {
+  const group = groupFilter(r.groupBy, g.group)
+  if (!group) return null
+  const all: TraceQuery = { from: f.from, service: f.service, kind: 'llm', ...group }
+  switch (r.outcome) {
+    case 'error_rate':
+      return { all, outcome: { ...all, status: 'error' }, label: 'errors' }
+    case 'refusal_rate':
+      return { all, outcome: { ...all, refusal: '1' }, label: 'refusals' }
+    case 'negative_feedback_rate':
+      return { all, outcome: { ...all, [`score.${f.score}`]: '<=0' }, label: 'negative feedback' }
+    case 'score_mean':
+      return { all, outcome: { ...all, [`score.${f.score}`]: '*' }, label: 'scored' }
+    case 'latency_p95':
+      return { all, outcome: g.value === null ? null : { ...all, minDurationMs: g.value }, label: 'p95 and slower' }
+    default:
+      return { all, outcome: null, label: '' }
+  }
+}
 
 export interface BiasForm {
   groupBy: string
@@ -27,12 +81,11 @@ export interface BiasForm {
 }
 
 function biasRequest(f: BiasForm): Record<string, unknown> {
-  const usesScore = f.outcome === 'score_mean' || f.outcome === 'negative_feedback_rate'
   const filter = { ...(f.from ? { from: f.from } : {}), ...(f.service ? { service: [f.service] } : {}) }
   return {
     groupBy: f.groupBy,
     outcome: f.outcome,
-    ...(usesScore && f.score ? { score: f.score } : {}),
+    ...(usesScore(f.outcome) && f.score ? { score: f.score } : {}),
     ...(Object.keys(filter).length ? { filter } : {}),
     minGroupSize: f.minGroupSize,
     alpha: f.alpha,
@@ -45,7 +98,8 @@ function formatter(r: BiasReport): (v: number) => string {
   return (v) => num(v, 2)
 }
 
-function Result({ r }: { r: BiasReport }) {
+function Result({ r, f }: { r: BiasReport; f: BiasForm }) {
+  const links = new Map(r.groups.map((g) => [g.group, groupQueries(f, r, g)]))
   const fmt = formatter(r)
   const ratioRows = r.groups.filter((g) => g.judged && g.ratio !== null)
   return (
@@ -74,7 +128,14 @@ function Result({ r }: { r: BiasReport }) {
         )}
       </div>
       <div class="two-col">
-        <HBars title={`${r.outcome} per group (95% CI)`} rows={r.groups.map((g) => ({ label: `${g.group} (n=${g.n})`, value: g.value, ci: g.ci, highlight: g.significant === true }))} format={fmt} />
+        <HBars
+          title={`${r.outcome} per group (95% CI)`}
+          rows={r.groups.map((g) => {
+            const q = links.get(g.group)
+            return { label: `${g.group} (n=${g.n})`, value: g.value, ci: g.ci, highlight: g.significant === true, href: q ? tracesHref(q.outcome ?? q.all) : null }
+          })}
+          format={fmt}
+        />
         <HBars
           title="Ratio to the best group (favourable scale)"
           rows={ratioRows.map((g) => ({ label: g.group, value: g.ratio, highlight: g.fourFifthsViolation === true }))}
@@ -96,6 +157,7 @@ function Result({ r }: { r: BiasReport }) {
             <th class="num">p</th>
             <th class="num">p (adjusted)</th>
             <th>Significant</th>
+            <th>Traces</th>
           </tr>
         </thead>
         <tbody>
@@ -115,6 +177,27 @@ function Result({ r }: { r: BiasReport }) {
               <td class="num">{pValue(g.pValue)}</td>
               <td class="num">{pValue(g.pValueAdjusted)}</td>
               <td>{g.significant === null ? '–' : g.significant ? <strong>yes</strong> : 'no'}</td>
+              <td class="nowrap">
+                {(() => {
+                  const q = links.get(g.group)
+                  if (!q) return <span class="muted small">no filter for this group</span>
+                  return (
+                    <>
+                      <Link href={tracesHref(q.all)} aria-label={`all traces of ${g.group}`}>
+                        all
+                      </Link>
+                      {q.outcome && (
+                        <>
+                          {' · '}
+                          <Link href={tracesHref(q.outcome)} aria-label={`${q.label} of ${g.group}`}>
+                            {q.label}
+                          </Link>
+                        </>
+                      )}
+                    </>
+                  )
+                })()}
+              </td>
             </tr>
           ))}
         </tbody>
@@ -124,30 +207,34 @@ function Result({ r }: { r: BiasReport }) {
 }
 
 export function BiasPage() {
-  const [form, setForm] = useState<BiasForm>({ groupBy: 'model', outcome: 'error_rate', score: 'feedback', from: 'now-7d', service: '', minGroupSize: 30, alpha: 0.05 })
-  const [result, setResult] = useState<{ state: 'idle' } | { state: 'loading' } | { state: 'error'; error: unknown } | { state: 'done'; report: BiasReport }>({ state: 'idle' })
+  const { search } = useLocation()
+  const asked = formFrom(search)
+  return <BiasView key={search.toString()} initial={asked ?? DEFAULT_FORM} run={asked} />
+}
+
+function BiasView({ initial, run }: { initial: BiasForm; run: BiasForm | null }) {
+  const [form, setForm] = useState<BiasForm>(initial)
+  const result = useAsync(() => (run ? api.post<BiasReport>('/bias', biasRequest(run)) : Promise.resolve(null)), [])
+  // The attribute keys recent spans carry, offered as attr:<key> groups.
+  const keys = useAsync(() => api.get<AttributeKeys>('/attributes'), [])
+  const groupKeys = [...GROUP_KEYS, ...(keys.state === 'done' ? keys.value.attributes.map((k) => `attr:${k.key}`) : [])]
   const set = (k: keyof BiasForm, asNumber = false) => (e: Event) => {
     const v = (e.target as HTMLInputElement).value
     setForm({ ...form, [k]: asNumber ? Number(v) : v })
   }
-  const run = async (e: Event) => {
+  const submit = (e: Event) => {
     e.preventDefault()
-    setResult({ state: 'loading' })
-    try {
-      setResult({ state: 'done', report: await api.post<BiasReport>('/bias', biasRequest(form)) })
-    } catch (error) {
-      setResult({ state: 'error', error })
-    }
+    navigate(`/bias?${formToSearch(form)}`)
   }
   return (
     <section>
       <h1>Bias</h1>
-      <form class="filters" onSubmit={run}>
+      <form class="filters" onSubmit={submit} autocomplete="off">
         <label>
           Group by
           <input name="groupBy" list="bias-keys" value={form.groupBy} onInput={set('groupBy')} />
           <datalist id="bias-keys">
-            {GROUP_KEYS.map((k) => (
+            {groupKeys.map((k) => (
               <option key={k} value={k} />
             ))}
           </datalist>
@@ -186,9 +273,9 @@ export function BiasPage() {
         </label>
         <button type="submit">Analyse</button>
       </form>
-      {result.state === 'loading' && <Loading what="Computing" />}
+      {run && result.state === 'loading' && <Loading what="Computing" />}
       {result.state === 'error' && <ErrorBox error={result.error} />}
-      {result.state === 'done' && (result.report.groups.length === 0 ? <p class="muted">No spans in any group for this filter.</p> : <Result r={result.report} />)}
+      {result.state === 'done' && result.value && run && (result.value.groups.length === 0 ? <p class="muted">No spans in any group for this filter.</p> : <Result r={result.value} f={run} />)}
     </section>
   )
 }

@@ -4,7 +4,12 @@ import type { DriftReport, SignalDrift } from '../api/types'
 import { GroupedBars } from '../components/Bars'
 import { ErrorBox, Loading } from '../components/State'
 import { distributions } from '../drift/distributions'
+import { binHref, sideQuery } from '../drift/links'
+import { defaultWindows } from '../drift/windows'
 import { int, num, pct, pValue } from '../format'
+import { useAsync } from '../hooks'
+import { tracesHref } from '../links'
+import { Link, navigate, useLocation } from '../router'
 
 const SIGNALS = ['latency', 'ttft', 'input_tokens', 'output_tokens', 'cost', 'model', 'finish_reason', 'status', 'tool', 'prompt', 'completion'] as const
 const DEFAULT_SIGNALS = ['latency', 'input_tokens', 'output_tokens', 'cost', 'model', 'finish_reason', 'status', 'prompt']
@@ -26,6 +31,52 @@ export interface DriftForm {
   minSamples: number
 }
 
+const DEFAULT_FORM: DriftForm = {
+  mode: 'windows',
+  refFrom: 'now-14d',
+  refTo: 'now-7d',
+  curFrom: 'now-7d',
+  curTo: '',
+  dimension: 'release',
+  reference: '',
+  current: '',
+  service: '',
+  signals: DEFAULT_SIGNALS,
+  minSamples: 30,
+}
+
+/** The form as the page's URL (?mode=…): a URL with it runs the comparison. */
+function formToSearch(f: DriftForm): string {
+  const q = new URLSearchParams({ mode: f.mode })
+  const put = (k: string, v: string) => v !== '' && q.set(k, v)
+  if (f.mode === 'windows') (put('refFrom', f.refFrom), put('refTo', f.refTo), put('curFrom', f.curFrom), put('curTo', f.curTo))
+  else (put('dimension', f.dimension), put('reference', f.reference), put('current', f.current))
+  put('service', f.service)
+  q.set('signals', f.signals.join(','))
+  q.set('minSamples', String(f.minSamples))
+  return q.toString()
+}
+
+function formFrom(search: URLSearchParams): DriftForm | null {
+  const mode = search.get('mode')
+  if (mode !== 'windows' && mode !== 'values') return null
+  const get = (k: keyof DriftForm) => search.get(k) ?? ''
+  return {
+    ...DEFAULT_FORM,
+    mode,
+    refFrom: get('refFrom'),
+    refTo: get('refTo'),
+    curFrom: get('curFrom'),
+    curTo: get('curTo'),
+    dimension: get('dimension') || 'release',
+    reference: get('reference'),
+    current: get('current'),
+    service: get('service'),
+    signals: search.has('signals') ? get('signals').split(',').filter(Boolean) : DEFAULT_SIGNALS,
+    minSamples: Number(search.get('minSamples')) || DEFAULT_FORM.minSamples,
+  }
+}
+
 function driftRequest(f: DriftForm): Record<string, unknown> {
   const filter = f.service ? { service: [f.service] } : undefined
   const window = (from: string, to: string) => ({ from, ...(to ? { to } : {}) })
@@ -43,14 +94,18 @@ function Verdict({ drifted, status }: { drifted: boolean | null; status?: string
   return drifted ? <span class="badge bad">drifted</span> : <span class="badge good">no drift</span>
 }
 
-function SignalCard({ s }: { s: SignalDrift }) {
+function SignalCard({ s, report }: { s: SignalDrift; report: DriftReport }) {
   const dist = distributions(s)
   const decisive = s.statistics.find((x) => x.name === s.method)
   return (
     <div class="card signal" data-signal={s.signal}>
-      <h3>
+      <h2 class="h3">
         {s.signal} <Verdict drifted={s.drifted} status={s.status} />
-      </h3>
+      </h2>
+      <p class="examples small">
+        Example traces: <Link href={tracesHref(sideQuery(report, 'reference', s.signal))}>reference</Link> ·{' '}
+        <Link href={tracesHref(sideQuery(report, 'current', s.signal))}>current</Link>
+      </p>
       <p class="muted small">
         {s.type} · n = {int(s.nReference)} reference / {int(s.nCurrent)} current
         {s.method && ` · verdict from ${s.method}`}
@@ -88,8 +143,8 @@ function SignalCard({ s }: { s: SignalDrift }) {
           title={`${s.signal}: share per ${s.type === 'numeric' ? 'reference-decile bin' : 'category'}`}
           categories={dist.categories}
           series={[
-            { label: 'reference', values: dist.reference, color: '#94a3b8' },
-            { label: 'current', values: dist.current, color: '#2563eb' },
+            { label: 'reference', values: dist.reference, color: '#94a3b8', hrefs: dist.categories.map((c, i) => binHref(report, 'reference', s, i, c)) },
+            { label: 'current', values: dist.current, color: '#2563eb', hrefs: dist.categories.map((c, i) => binHref(report, 'current', s, i, c)) },
           ]}
           format={(v) => pct(v, 1)}
         />
@@ -99,36 +154,30 @@ function SignalCard({ s }: { s: SignalDrift }) {
 }
 
 export function DriftPage() {
-  const [form, setForm] = useState<DriftForm>({
-    mode: 'windows',
-    refFrom: 'now-14d',
-    refTo: 'now-7d',
-    curFrom: 'now-7d',
-    curTo: '',
-    dimension: 'release',
-    reference: '',
-    current: '',
-    service: '',
-    signals: DEFAULT_SIGNALS,
-    minSamples: 30,
-  })
-  const [result, setResult] = useState<{ state: 'idle' } | { state: 'loading' } | { state: 'error'; error: unknown } | { state: 'done'; report: DriftReport }>({ state: 'idle' })
-  const set = (k: keyof DriftForm) => (e: Event) => setForm({ ...form, [k]: (e.target as HTMLInputElement).value })
+  const { search } = useLocation()
+  const key = search.toString()
+  const asked = formFrom(search)
+  // Without a comparison in the URL, windows that have data (drift/windows.ts).
+  const windows = useAsync(() => (asked ? Promise.resolve(null) : defaultWindows()), [asked === null])
+  if (asked === null && windows.state === 'loading') return <Loading what="Finding the data" />
+  const initial = asked ?? (windows.state === 'done' && windows.value ? { ...DEFAULT_FORM, ...windows.value } : DEFAULT_FORM)
+  const note = asked === null && windows.state === 'done' && windows.value ? windows.value.note : undefined
+  return <DriftView key={key} initial={initial} run={asked} note={note} />
+}
 
-  const run = async (e: Event) => {
+function DriftView({ initial, run, note }: { initial: DriftForm; run: DriftForm | null; note: string | undefined }) {
+  const [form, setForm] = useState<DriftForm>(initial)
+  const result = useAsync(() => (run ? api.post<DriftReport>('/drift', driftRequest(run)) : Promise.resolve(null)), [])
+  const set = (k: keyof DriftForm) => (e: Event) => setForm({ ...form, [k]: (e.target as HTMLInputElement).value })
+  const submit = (e: Event) => {
     e.preventDefault()
-    setResult({ state: 'loading' })
-    try {
-      setResult({ state: 'done', report: await api.post<DriftReport>('/drift', driftRequest(form)) })
-    } catch (error) {
-      setResult({ state: 'error', error })
-    }
+    navigate(`/drift?${formToSearch(form)}`)
   }
 
   return (
     <section>
       <h1>Drift</h1>
-      <form class="filters drift-form" onSubmit={run}>
+      <form class="filters drift-form" onSubmit={submit} autocomplete="off">
         <fieldset>
           <legend>Compare</legend>
           <label class="inline">
@@ -199,27 +248,34 @@ export function DriftPage() {
             </label>
           ))}
         </fieldset>
-        <p class="muted small">Times: ISO-8601, epoch ms, now or now-7d style. Dimensions also take attr:&lt;key&gt; and resource:&lt;key&gt;.</p>
+        <p class="muted small">
+          Times: ISO-8601, epoch ms, now or now-7d style. Dimensions also take attr:&lt;key&gt; and resource:&lt;key&gt;.
+          {note && ` Default windows: ${note}.`}
+        </p>
         <button type="submit">Compare</button>
       </form>
-      {result.state === 'loading' && <Loading what="Computing drift" />}
+      {run && result.state === 'loading' && <Loading what="Computing drift" />}
       {result.state === 'error' &&
         (result.error instanceof ApiError && result.error.code === 'SPANLENS_NOT_ENOUGH_DATA' ? (
           <div class="notice">Not enough data: {result.error.message}. Widen the windows or lower the minimum samples.</div>
         ) : (
           <ErrorBox error={result.error} />
         ))}
-      {result.state === 'done' && (
-        <div class="drift-result">
-          <div class={`verdict ${result.report.drifted ? 'bad' : 'good'}`} role="status">
-            {result.report.drifted ? 'Drift detected' : 'No drift detected'} · {int(result.report.nReference)} reference spans, {int(result.report.nCurrent)} current spans ·{' '}
-            {result.report.signals.filter((s) => s.drifted).length} of {result.report.signals.length} signals drifted
-          </div>
-          {result.report.signals.map((s) => (
-            <SignalCard key={s.signal} s={s} />
-          ))}
-        </div>
-      )}
+      {result.state === 'done' && result.value && <Report report={result.value} />}
     </section>
+  )
+}
+
+function Report({ report }: { report: DriftReport }) {
+  return (
+    <div class="drift-result">
+      <div class={`verdict ${report.drifted ? 'bad' : 'good'}`} role="status">
+        {report.drifted ? 'Drift detected' : 'No drift detected'} · {int(report.nReference)} reference spans, {int(report.nCurrent)} current spans ·{' '}
+        {report.signals.filter((s) => s.drifted).length} of {report.signals.length} signals drifted
+      </div>
+      {report.signals.map((s) => (
+        <SignalCard key={s.signal} s={s} report={report} />
+      ))}
+    </div>
   )
 }

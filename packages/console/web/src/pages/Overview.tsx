@@ -1,16 +1,19 @@
-import { useState } from 'preact/hooks'
 import { api } from '../api/client'
 import type { Summary, SummaryDimension, SummaryRow } from '../api/types'
 import { HBars } from '../components/Bars'
+import { NoData } from '../components/FirstRun'
 import { ErrorBox, Loading } from '../components/State'
 import { PALETTE, TimeSeriesChart, type Series } from '../components/TimeSeriesChart'
 import { COST_NOTE, int, ms, pct, usd } from '../format'
 import { useAsync } from '../hooks'
-import { bucketGrid, OVERVIEW_RANGES, toSeries, type GroupedSeries } from '../overview/series'
+import { isoOf, tracesHref } from '../links'
+import { bucketGrid, OVERVIEW_RANGES, toSeries, type GroupedSeries, type OverviewRange } from '../overview/series'
 import { TokenUsage } from '../overview/TokenUsage'
+import { Link, setSearch, useLocation } from '../router'
 import { Stat } from './TracePage'
 
 type Split = '' | 'model' | 'service'
+const SPLITS: Split[] = ['', 'model', 'service']
 
 /** Axis ticks of counts can fall between integers on a small scale. */
 const count = (v: number) => (Number.isInteger(v) ? int(v) : v.toFixed(1))
@@ -19,11 +22,13 @@ function lines(groups: GroupedSeries[], pick: (r: SummaryRow) => number | null, 
   return groups.map((g, i) => ({ label: g.label, color: PALETTE[i % PALETTE.length]!, values: g.rows.map((r) => (r ? pick(r) : zero ? 0 : null)) }))
 }
 
-function ByGroup({ title, rows, dim }: { title: string; rows: SummaryRow[]; dim: SummaryDimension }) {
+function ByGroup({ title, rows, dim, range, kind }: { title: string; rows: SummaryRow[]; dim: SummaryDimension; range: OverviewRange; kind: string }) {
   const sorted = [...rows].sort((a, b) => b.calls - a.calls)
+  const href = (r: SummaryRow) => tracesHref({ from: range.from, kind, [dim]: r.group[dim] || undefined })
   return (
-    <div class="card">
-      <h3>{title}</h3>
+    <div class="card" data-by={dim}>
+      <h2 class="h3">{title}</h2>
+      <div class="table-scroll">
       <table class="grid compact">
         <thead>
           <tr>
@@ -40,9 +45,21 @@ function ByGroup({ title, rows, dim }: { title: string; rows: SummaryRow[]; dim:
         <tbody>
           {sorted.map((r) => (
             <tr key={r.group[dim]}>
-              <td>{r.group[dim] || '(none)'}</td>
-              <td class="num">{int(r.calls)}</td>
-              <td class="num">{pct(r.errorRate)}</td>
+              <td>{r.group[dim] ? <Link href={href(r)}>{r.group[dim]}</Link> : '(none)'}</td>
+              <td class="num">
+                <Link href={href(r)} aria-label={`${int(r.calls)} calls of ${r.group[dim] || 'no ' + dim}: their traces`}>
+                  {int(r.calls)}
+                </Link>
+              </td>
+              <td class="num">
+                {r.errors > 0 && r.group[dim] ? (
+                  <Link href={tracesHref({ from: range.from, kind, [dim]: r.group[dim], status: 'error' })} aria-label={`${pct(r.errorRate)} errors of ${r.group[dim]}: their traces`}>
+                    {pct(r.errorRate)}
+                  </Link>
+                ) : (
+                  pct(r.errorRate)
+                )}
+              </td>
               <td class="num">{int(r.tokens.total)}</td>
               <td class="num" {...(r.costUnknownCalls > 0 ? { title: `${int(r.costUnknownCalls)} calls without a price. ${COST_NOTE}` } : {})}>
                 {usd(r.costUsd, r.costUnknownCalls > 0)}
@@ -54,17 +71,23 @@ function ByGroup({ title, rows, dim }: { title: string; rows: SummaryRow[]; dim:
           ))}
         </tbody>
       </table>
+      </div>
       <HBars title={`Cost by ${dim}`} rows={sorted.slice(0, 12).map((r) => ({ label: r.group[dim] || '(none)', value: r.costUsd }))} format={(v) => usd(v)} />
       <HBars title={`p95 latency by ${dim}`} rows={sorted.slice(0, 12).map((r) => ({ label: r.group[dim] || '(none)', value: r.latencyMs.p95 }))} format={(v) => ms(v)} />
     </div>
   )
 }
 
+/** The page's state is its URL: ?range=now-7d&split=model&kind= (kind absent = LLM calls). */
 export function OverviewPage() {
-  const [rangeIdx, setRangeIdx] = useState(2)
-  const [split, setSplit] = useState<Split>('')
-  const [kind, setKind] = useState('llm')
+  const { search } = useLocation()
+  const rangeIdx = Math.max(0, OVERVIEW_RANGES.findIndex((r) => r.from === (search.get('range') ?? 'now-24h')))
+  const asked = search.get('split') ?? ''
+  const split: Split = (SPLITS as string[]).includes(asked) ? (asked as Split) : ''
+  const kind = search.get('kind') === 'all' ? '' : 'llm'
   const range = OVERVIEW_RANGES[rangeIdx] ?? OVERVIEW_RANGES[2]
+  const state: Record<string, string | undefined> = { range: range.from, split, kind: kind === '' ? 'all' : undefined }
+  const update = (patch: Record<string, string | undefined>) => setSearch({ ...state, ...patch })
   const base = { from: range.from, kind }
   const overTime = useAsync(() => api.get<Summary>('/summary', { ...base, bucket: range.bucket, groupBy: split }), [range.from, split, kind])
   const totals = useAsync(() => api.get<Summary>('/summary', base), [range.from, kind])
@@ -76,12 +99,12 @@ export function OverviewPage() {
   return (
     <section>
       <h1>Overview</h1>
-      <form class="filters" onSubmit={(e) => e.preventDefault()}>
+      <form class="filters" onSubmit={(e) => e.preventDefault()} autocomplete="off">
         <label>
           Time
-          <select name="range" value={rangeIdx} onChange={(e) => setRangeIdx(Number((e.target as HTMLSelectElement).value))}>
-            {OVERVIEW_RANGES.map((r, i) => (
-              <option key={r.from} value={i}>
+          <select name="range" value={range.from} onChange={(e) => update({ range: (e.target as HTMLSelectElement).value })}>
+            {OVERVIEW_RANGES.map((r) => (
+              <option key={r.from} value={r.from}>
                 {r.label}
               </option>
             ))}
@@ -89,14 +112,14 @@ export function OverviewPage() {
         </label>
         <label>
           Spans
-          <select name="kind" value={kind} onChange={(e) => setKind((e.target as HTMLSelectElement).value)}>
+          <select name="kind" value={kind} onChange={(e) => update({ kind: (e.target as HTMLSelectElement).value === '' ? 'all' : undefined })}>
             <option value="llm">LLM calls</option>
             <option value="">All spans</option>
           </select>
         </label>
         <label>
           Split charts by
-          <select name="split" value={split} onChange={(e) => setSplit((e.target as HTMLSelectElement).value as Split)}>
+          <select name="split" value={split} onChange={(e) => update({ split: (e.target as HTMLSelectElement).value as Split })}>
             <option value="">nothing</option>
             <option value="model">model</option>
             <option value="service">service</option>
@@ -104,6 +127,10 @@ export function OverviewPage() {
         </label>
       </form>
       {totals.state === 'error' && <ErrorBox error={totals.error} />}
+      {totals.state === 'done' && totals.value.rows.length === 0 ? (
+        <NoData what={`No ${kind ? 'LLM calls' : 'spans'} in this range.`} />
+      ) : (
+        <>
       <div class="stats">
         <Stat label="Calls" value={int(total?.calls ?? 0)} />
         <Stat label="Error rate" value={pct(total?.errorRate ?? 0)} />
@@ -115,18 +142,23 @@ export function OverviewPage() {
       </div>
       {overTime.state === 'loading' && <Loading what="Loading charts" />}
       {overTime.state === 'error' && <ErrorBox error={overTime.error} />}
-      {overTime.state === 'done' && <Charts rows={overTime.value.rows} grid={grid} split={split} />}
+      {overTime.state === 'done' && <Charts rows={overTime.value.rows} grid={grid} split={split} range={range} kind={kind} />}
       <TokenUsage range={range} grid={grid} />
       <div class="two-col">
-        {byModel.state === 'done' && <ByGroup title="By model" rows={byModel.value.rows} dim="model" />}
-        {byService.state === 'done' && <ByGroup title="By service" rows={byService.value.rows} dim="service" />}
+        {byModel.state === 'done' && <ByGroup title="By model" rows={byModel.value.rows} dim="model" range={range} kind={kind} />}
+        {byService.state === 'done' && <ByGroup title="By service" rows={byService.value.rows} dim="service" range={range} kind={kind} />}
       </div>
+        </>
+      )}
     </section>
   )
 }
 
-function Charts({ rows, grid, split }: { rows: SummaryRow[]; grid: number[]; split: Split }) {
+function Charts({ rows, grid, split, range, kind }: { rows: SummaryRow[]; grid: number[]; split: Split; range: OverviewRange; kind: string }) {
   const groups = toSeries(rows, grid, split || null)
+  // A point leads to the traces of its bucket (the root span started in it).
+  const bucket = (i: number) => (grid[i] === undefined ? null : tracesHref({ from: isoOf(grid[i]!), to: isoOf(grid[i]! + range.bucketMs / 1000), kind }))
+  const errorsIn = (i: number) => (grid[i] === undefined ? null : tracesHref({ from: isoOf(grid[i]!), to: isoOf(grid[i]! + range.bucketMs / 1000), kind, status: 'error' }))
   const single = groups[0]
   const latency: Series[] =
     !split && single
@@ -138,11 +170,11 @@ function Charts({ rows, grid, split }: { rows: SummaryRow[]; grid: number[]; spl
       : lines(groups, (r) => r.latencyMs.p95, false)
   return (
     <div class="chart-grid">
-      <TimeSeriesChart title="Calls" x={grid} series={lines(groups, (r) => r.calls, true)} format={count} />
-      <TimeSeriesChart title="Error rate" x={grid} series={lines(groups, (r) => r.errorRate, false)} format={(v) => pct(v, 1)} />
-      <TimeSeriesChart title="Tokens" x={grid} series={lines(groups, (r) => r.tokens.total, true)} format={count} />
-      <TimeSeriesChart title="Cost (USD)" x={grid} series={lines(groups, (r) => r.costUsd, true)} format={(v) => usd(v)} />
-      <TimeSeriesChart title={split ? 'p95 latency' : 'Latency p50 / p95 / p99'} x={grid} series={latency} format={ms} />
+      <TimeSeriesChart title="Calls" x={grid} series={lines(groups, (r) => r.calls, true)} format={count} href={bucket} />
+      <TimeSeriesChart title="Error rate" x={grid} series={lines(groups, (r) => r.errorRate, false)} format={(v) => pct(v, 1)} href={errorsIn} />
+      <TimeSeriesChart title="Tokens" x={grid} series={lines(groups, (r) => r.tokens.total, true)} format={count} href={bucket} />
+      <TimeSeriesChart title="Cost (USD)" x={grid} series={lines(groups, (r) => r.costUsd, true)} format={(v) => usd(v)} href={bucket} />
+      <TimeSeriesChart title={split ? 'p95 latency' : 'Latency p50 / p95 / p99'} x={grid} series={latency} format={ms} href={bucket} />
     </div>
   )
 }

@@ -4,6 +4,8 @@ import { ErrorBox, Loading } from '../components/State'
 import { PALETTE, TimeSeriesChart } from '../components/TimeSeriesChart'
 import { int, num, pct } from '../format'
 import { useAsync } from '../hooks'
+import { tracesHref, type TraceQuery } from '../links'
+import { Link } from '../router'
 
 const WINDOWS: BurnWindow[] = ['5m', '30m', '1h', '2h', '6h', '1d', '3d']
 /** Points of the burn-down chart: the SLO status evaluated at earlier instants through the API's `at`. */
@@ -30,19 +32,58 @@ async function burnDown(report: SloReport): Promise<{ x: number[]; reports: SloR
   return { x: times.map((t) => t / 1000), reports }
 }
 
+// A nanosecond: a latency SLO's bad event is slower than the threshold, the API's
+// minDurationMs is "at least"; durations are whole nanoseconds.
+const NS_MS = 1e-6
+
+/**
+ * The bad events of an SLO in the `windowMs` before `at`, as a traces filter: its
+ * scope, and errors (success), calls slower than the threshold (latency), or every
+ * call of the scope where no filter tells good from bad (ttft, ratio: `exact` false).
+ */
+function badEvents(s: SloStatus, at: string, windowMs: number): { query: TraceQuery; exact: boolean } {
+  const end = Date.parse(at)
+  const list = (v: string[] | undefined) => (v && v.length ? v.join(',') : undefined)
+  const query: TraceQuery = {
+    from: new Date(end - windowMs).toISOString(),
+    to: at,
+    service: list(s.scope.service),
+    model: list(s.scope.model),
+    environment: list(s.scope.environment),
+    kind: list(s.scope.kind),
+    operation: list(s.scope.operation),
+  }
+  if (s.indicator === 'success') return { query: { ...query, status: 'error' }, exact: true }
+  if (s.indicator === 'latency' && s.thresholdMs !== undefined) return { query: { ...query, minDurationMs: s.thresholdMs + NS_MS }, exact: true }
+  return { query, exact: false }
+}
+
+function BadEventsLink({ s, at, window, label, whole = false }: { s: SloStatus; at: string; window: string; label: string; whole?: boolean }) {
+  const { query, exact } = badEvents(s, at, durationMs(window))
+  const text = exact ? label : `${label} (all calls)`
+  return (
+    <Link href={tracesHref(query)} title={exact ? undefined : 'No traces filter tells good from bad for this indicator: every call of the window'} aria-label={`${text} of ${s.name} ${whole ? `in its ${window} window` : `in the last ${window}`}`}>
+      {text}
+    </Link>
+  )
+}
+
 function rate(v: number | null) {
   return v === null ? '–' : `${num(v, 2)}×`
 }
 
-function SloCard({ s }: { s: SloStatus }) {
+function SloCard({ s, at }: { s: SloStatus; at: string }) {
   const objective = s.objective > 1 ? s.objective / 100 : s.objective
   const remaining = s.errorBudget.remaining
   return (
     <div class={`card slo${s.firing ? ' firing' : ''}`} data-slo={s.name}>
-      <h3>
+      <h2 class="h3">
         {s.name} {s.firing ? <span class="badge bad">alert firing</span> : <span class="badge good">ok</span>}
-      </h3>
+      </h2>
       {s.description && <p class="muted">{s.description}</p>}
+      <p class="small">
+        <BadEventsLink s={s} at={at} window={s.window} label="Bad events" whole /> in the {s.window} window ({int(s.total - s.good)} of {int(s.total)})
+      </p>
       <div class="stats">
         <div class="stat">
           <div class="stat-label">SLI ({s.indicator})</div>
@@ -66,6 +107,7 @@ function SloCard({ s }: { s: SloStatus }) {
           </div>
         </div>
       </div>
+      <div class="table-scroll">
       <table class="grid compact">
         <thead>
           <tr>
@@ -88,6 +130,8 @@ function SloCard({ s }: { s: SloStatus }) {
           </tr>
         </tbody>
       </table>
+      </div>
+      <div class="table-scroll">
       <table class="grid compact alerts">
         <thead>
           <tr>
@@ -97,6 +141,7 @@ function SloCard({ s }: { s: SloStatus }) {
             <th class="num">Burn (long)</th>
             <th class="num">Burn (short)</th>
             <th>State</th>
+            <th>Traces</th>
           </tr>
         </thead>
         <tbody>
@@ -110,10 +155,14 @@ function SloCard({ s }: { s: SloStatus }) {
               <td class="num">{rate(a.burnRateLong)}</td>
               <td class="num">{rate(a.burnRateShort)}</td>
               <td>{a.firing ? <span class="badge bad">firing</span> : 'ok'}</td>
+              <td>
+                <BadEventsLink s={s} at={at} window={a.longWindow} label="bad events" />
+              </td>
             </tr>
           ))}
         </tbody>
       </table>
+      </div>
     </div>
   )
 }
@@ -150,7 +199,7 @@ export function SloPage() {
           </div>
           {report.value.slos.length > 0 && <BurnDown report={report.value} />}
           {report.value.slos.map((s) => (
-            <SloCard key={s.name} s={s} />
+            <SloCard key={s.name} s={s} at={report.value.at} />
           ))}
         </>
       )}

@@ -1,19 +1,30 @@
-import { useState } from 'preact/hooks'
+import { useRef, useState } from 'preact/hooks'
 import { api } from '../api/client'
-import type { Trace } from '../api/types'
+import type { SpanNode, Trace } from '../api/types'
 import { ErrorBox, Loading } from '../components/State'
 import { int, ms, time, usd } from '../format'
 import { useAsync } from '../hooks'
-import { Link } from '../router'
+import { sessionHref, userHref } from '../links'
+import { Link, setSearch, useLocation } from '../router'
 import { Scores, SpanDetail } from '../trace/SpanDetail'
 import { findSpan, flatten } from '../trace/tree'
 import { Waterfall } from '../trace/Waterfall'
 
-export function TracePage({ traceId }: { traceId: string }) {
-  const trace = useAsync(() => api.get<Trace>(`/traces/${encodeURIComponent(traceId)}`), [traceId])
-  const [selected, setSelected] = useState<string | null>(null)
+const allSpans = (roots: SpanNode[]): SpanNode[] => roots.flatMap((r) => [r, ...allSpans(r.children)])
 
-  if (trace.state === 'loading') return <Loading what="Loading trace" />
+export function TracePage({ traceId }: { traceId: string }) {
+  const loc = useLocation()
+  // Bumped after a score is saved: the trace is read again with it.
+  const [version, setVersion] = useState(0)
+  const trace = useAsync(() => api.get<Trace>(`/traces/${encodeURIComponent(traceId)}`), [traceId, version])
+  // The selected span lives in the URL (?span=), replaced rather than pushed: Back leaves the trace.
+  const selected = loc.search.get('span')
+  const select = (spanId: string) => setSearch({ span: spanId }, true)
+  // While a saved score reloads the trace, the page keeps showing the one it has.
+  const shown = useRef<Trace>()
+  if (trace.state === 'done') shown.current = trace.value
+
+  if (trace.state === 'loading' && shown.current?.traceId !== traceId) return <Loading what="Loading trace" />
   if (trace.state === 'error') {
     return (
       <section>
@@ -24,17 +35,23 @@ export function TracePage({ traceId }: { traceId: string }) {
       </section>
     )
   }
-  const t = trace.value
+  const t = trace.state === 'done' ? trace.value : shown.current!
   const { rows, totalMs } = flatten(t.roots)
   // Default to the first LLM call: that is what people open a trace for.
   const current = (selected && findSpan(t.roots, selected)) || rows.find((r) => r.span.kind === 'llm')?.span || rows[0]?.span
+  const spans = allSpans(t.roots)
+  const scoreNames = [...new Set([...t.scores, ...spans.flatMap((s) => s.scores)].map((s) => s.name))].sort()
+  const root = t.roots[0]
+  const user = spans.find((s) => s.userId)?.userId
+  const session = spans.find((s) => s.sessionId)?.sessionId
+  const changed = () => setVersion((v) => v + 1)
   return (
     <section class="trace-page">
       <p>
         <Link href="/traces">← Traces</Link>
       </p>
       <h1>
-        {t.roots[0]?.name ?? 'Trace'} <span class="muted mono small">{t.traceId}</span>
+        {root?.name ?? 'Trace'} <span class="muted mono small">{t.traceId}</span>
       </h1>
       <div class="stats">
         <Stat label="Start" value={time(t.startTime)} />
@@ -45,14 +62,27 @@ export function TracePage({ traceId }: { traceId: string }) {
         <Stat label="Tokens" value={`${int(t.totals.tokens.input)} / ${int(t.totals.tokens.output)}`} hint="input / output" />
         <Stat label="Cost" value={usd(t.totals.costUsd, t.totals.costIncomplete)} {...(t.totals.costIncomplete ? { hint: 'some calls have no known price' } : {})} />
       </div>
-      {t.scores.length > 0 && (
-        <div class="card">
-          <h4>Trace scores</h4>
-          <Scores scores={t.scores} />
-        </div>
+      {(user || session) && (
+        <p class="trace-people">
+          {user && (
+            <>
+              User <Link href={userHref(user)}>{user}</Link>
+            </>
+          )}
+          {user && session && ' · '}
+          {session && (
+            <>
+              Session <Link href={sessionHref(session)}>{session}</Link>
+            </>
+          )}
+        </p>
       )}
-      <Waterfall rows={rows} totalMs={totalMs} selected={current?.spanId ?? null} onSelect={setSelected} />
-      {current && <SpanDetail key={current.spanId} span={current} />}
+      <div class="card">
+        <h2 class="h4">Trace scores</h2>
+        <Scores scores={t.scores} traceId={t.traceId} names={scoreNames} onChanged={changed} />
+      </div>
+      <Waterfall rows={rows} totalMs={totalMs} selected={current?.spanId ?? null} onSelect={select} />
+      {current && <SpanDetail key={current.spanId} span={current} scoreNames={scoreNames} onScoresChanged={changed} />}
     </section>
   )
 }

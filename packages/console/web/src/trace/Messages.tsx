@@ -64,7 +64,7 @@ function PartView({ part }: { part: Part }) {
   }
 }
 
-function MessageView({ message }: { message: Message }) {
+export function MessageView({ message }: { message: Message }) {
   return (
     <div class={`message role-${message.role.replace(/[^a-z]/gi, '')}`}>
       <div class="role">

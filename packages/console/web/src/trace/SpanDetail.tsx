@@ -1,31 +1,69 @@
+import { useState } from 'preact/hooks'
 import type { Score, SpanNode } from '../api/types'
 import { COST_NOTE, int, ms, time, usd } from '../format'
+import { sessionHref, userHref } from '../links'
 import { StatusBadge } from '../pages/Traces'
+import { Link } from '../router'
 import { ContentView } from './Messages'
+import { ScoreEditor } from './ScoreEditor'
 
-export function Scores({ scores }: { scores: Score[] }) {
-  if (scores.length === 0) return <p class="muted small">No scores.</p>
+/** Scores of a trace or span, each editable, and a form to add one. */
+export function Scores({ scores, traceId, spanId, names, onChanged }: { scores: Score[]; traceId: string; spanId?: string; names: string[]; onChanged: () => void }) {
+  const [editing, setEditing] = useState<string | null>(null)
+  const [adding, setAdding] = useState(false)
+  const target = spanId ? 'span' : 'trace'
   return (
-    <table class="grid compact scores">
-      <thead>
-        <tr>
-          <th>Score</th>
-          <th>Value</th>
-          <th>Source</th>
-          <th>Comment</th>
-        </tr>
-      </thead>
-      <tbody>
-        {scores.map((s) => (
-          <tr key={s.id}>
-            <td>{s.name}</td>
-            <td class="mono">{s.value !== null && s.dataType !== 'CATEGORICAL' ? s.value : s.stringValue}</td>
-            <td>{s.source}</td>
-            <td>{s.comment}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <div class="scores-block" data-scores={spanId ?? 'trace'}>
+      {scores.length === 0 ? (
+        <p class="muted small">No scores on this {target}.</p>
+      ) : (
+        <div class="table-scroll">
+          <table class="grid compact scores">
+            <thead>
+              <tr>
+                <th>Score</th>
+                <th>Value</th>
+                <th>Source</th>
+                <th>Comment</th>
+                <th>
+                  <span class="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {scores.map((s) =>
+                editing === s.id ? (
+                  <tr key={s.id}>
+                    <td colSpan={5}>
+                      <ScoreEditor traceId={traceId} {...(spanId ? { spanId } : {})} editing={s} names={names} onSaved={() => (setEditing(null), onChanged())} onCancel={() => setEditing(null)} />
+                    </td>
+                  </tr>
+                ) : (
+                  <tr key={s.id}>
+                    <td>{s.name}</td>
+                    <td class="mono">{s.value !== null && s.dataType !== 'CATEGORICAL' ? s.value : s.stringValue}</td>
+                    <td>{s.source}</td>
+                    <td>{s.comment}</td>
+                    <td>
+                      <button type="button" class="link-button small" onClick={() => setEditing(s.id)} aria-label={`Edit score ${s.name}`}>
+                        Edit
+                      </button>
+                    </td>
+                  </tr>
+                ),
+              )}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {adding ? (
+        <ScoreEditor traceId={traceId} {...(spanId ? { spanId } : {})} names={names} onSaved={() => (setAdding(false), onChanged())} onCancel={() => setAdding(false)} />
+      ) : (
+        <button type="button" class="secondary small" onClick={() => setAdding(true)}>
+          Add a score to this {target}
+        </button>
+      )}
+    </div>
   )
 }
 
@@ -38,7 +76,7 @@ function Field({ label, children }: { label: string; children: preact.ComponentC
   )
 }
 
-export function SpanDetail({ span }: { span: SpanNode }) {
+export function SpanDetail({ span, scoreNames, onScoresChanged }: { span: SpanNode; scoreNames: string[]; onScoresChanged: () => void }) {
   const model = span.responseModel && span.responseModel !== span.requestModel ? `${span.requestModel || '?'} → ${span.responseModel}` : span.requestModel || span.responseModel
   const attrs = Object.entries(span.attributes).sort(([a], [b]) => a.localeCompare(b))
   return (
@@ -63,8 +101,16 @@ export function SpanDetail({ span }: { span: SpanNode }) {
         {span.finishReason && <Field label="Finish reason">{span.finishReason}</Field>}
         {(span.statusMessage || span.errorType) && <Field label="Error">{[span.errorType, span.statusMessage].filter(Boolean).join(': ')}</Field>}
         <Field label="Start">{time(span.startTime)}</Field>
-        {span.userId && <Field label="User">{span.userId}</Field>}
-        {span.sessionId && <Field label="Session">{span.sessionId}</Field>}
+        {span.userId && (
+          <Field label="User">
+            <Link href={userHref(span.userId)}>{span.userId}</Link>
+          </Field>
+        )}
+        {span.sessionId && (
+          <Field label="Session">
+            <Link href={sessionHref(span.sessionId)}>{span.sessionId}</Link>
+          </Field>
+        )}
         {span.environment && <Field label="Environment">{span.environment}</Field>}
         {span.release && <Field label="Release">{span.release}</Field>}
         <Field label="Span id">
@@ -72,7 +118,7 @@ export function SpanDetail({ span }: { span: SpanNode }) {
         </Field>
       </dl>
       <h4>Scores</h4>
-      <Scores scores={span.scores} />
+      <Scores scores={span.scores} traceId={span.traceId} spanId={span.spanId} names={scoreNames} onChanged={onScoresChanged} />
       <div class="io">
         <ContentView title="Input" raw={span.input} />
         <ContentView title="Output" raw={span.output} />

@@ -1,13 +1,56 @@
+import { useRef } from 'preact/hooks'
 import { ms } from '../format'
 import type { WaterfallRow } from './tree'
 
 const TICKS = [0, 0.25, 0.5, 0.75, 1]
 
-/** The span tree on one time axis: bar offset and width are to scale with the whole trace. */
+/** The row a key moves to in the tree of rows (depth-first order), or undefined. */
+function target(rows: WaterfallRow[], i: number, key: string): number | undefined {
+  const depth = rows[i]?.depth ?? 0
+  switch (key) {
+    case 'ArrowDown':
+      return i + 1 < rows.length ? i + 1 : undefined
+    case 'ArrowUp':
+      return i > 0 ? i - 1 : undefined
+    case 'Home':
+      return 0
+    case 'End':
+      return rows.length - 1
+    case 'ArrowRight':
+      // the first child: the next row when it is one level deeper
+      return rows[i + 1] && rows[i + 1]!.depth > depth ? i + 1 : undefined
+    case 'ArrowLeft': {
+      for (let j = i - 1; j >= 0; j--) if (rows[j]!.depth < depth) return j
+      return undefined
+    }
+  }
+  return undefined
+}
+
+/**
+ * The span tree on one time axis: bar offset and width are to scale with the whole trace.
+ * A WAI-ARIA tree: one tab stop (the selected span); arrows, Home and End move the selection.
+ */
 export function Waterfall({ rows, totalMs, selected, onSelect }: { rows: WaterfallRow[]; totalMs: number; selected: string | null; onSelect: (spanId: string) => void }) {
   const scale = totalMs > 0 ? totalMs : 1
+  const box = useRef<HTMLDivElement>(null)
+  const onKey = (e: KeyboardEvent, i: number) => {
+    if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault()
+      onSelect(rows[i]!.span.spanId)
+      return
+    }
+    const to = target(rows, i, e.key)
+    if (to === undefined) return
+    e.preventDefault()
+    // Focus moves at once (the rows stay the same), so the next key starts from there.
+    const id = rows[to]!.span.spanId
+    box.current?.querySelector<HTMLElement>(`[data-span-id="${CSS.escape(id)}"]`)?.focus()
+    onSelect(id)
+  }
+  const hasChildren = (i: number) => (rows[i + 1]?.depth ?? -1) > rows[i]!.depth
   return (
-    <div class="waterfall" role="tree" aria-label="Span waterfall">
+    <div class="waterfall" role="tree" aria-label="Span waterfall: arrow keys move between spans" ref={box}>
       <div class="wf-row wf-axis" aria-hidden="true">
         <div class="wf-label">Span</div>
         <div class="wf-track">
@@ -19,16 +62,18 @@ export function Waterfall({ rows, totalMs, selected, onSelect }: { rows: Waterfa
         </div>
         <div class="wf-dur">Duration</div>
       </div>
-      {rows.map(({ span, depth, offsetMs }) => (
+      {rows.map(({ span, depth, offsetMs }, i) => (
         <div
           key={span.spanId}
           role="treeitem"
+          aria-level={depth + 1}
           aria-selected={selected === span.spanId}
-          tabIndex={0}
+          {...(hasChildren(i) ? { 'aria-expanded': true } : {})}
+          tabIndex={selected === span.spanId || (selected === null && i === 0) ? 0 : -1}
           class={`wf-row${selected === span.spanId ? ' selected' : ''}`}
           data-span-id={span.spanId}
           onClick={() => onSelect(span.spanId)}
-          onKeyDown={(e) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), onSelect(span.spanId))}
+          onKeyDown={(e) => onKey(e, i)}
         >
           <div class="wf-label" style={{ paddingLeft: `${depth * 16 + 4}px` }} title={span.name}>
             <span class={`kind kind-${span.kind}`}>{span.kind || 'span'}</span> {span.name}
