@@ -83,7 +83,8 @@ export async function getSession(client: ClickHouseClient, project: string, sess
     if (of.length === 0) return []
     const root = of.find((s) => s.parentSpanId === null) ?? of[0]!
     const start = of.reduce((m, s) => (BigInt(s.startTimeUnixNano) < m ? BigInt(s.startTimeUnixNano) : m), BigInt(of[0]!.startTimeUnixNano))
-    const end = Math.max(...of.map((s) => Date.parse(s.endTime)))
+    // From the first start to the last end, in ms from nanosecond starts (as a trace's duration is).
+    const durationMs = Math.max(...of.map((s) => Number(BigInt(s.startTimeUnixNano) - start) / 1e6 + s.durationMs))
     const tokens = noTokens()
     for (const s of of) for (const k of TOKEN_KEYS) tokens[k] += s.tokens[k]
     const withInput = of.filter((s) => s.input)
@@ -96,7 +97,7 @@ export async function getSession(client: ClickHouseClient, project: string, sess
         name: root.name,
         service: root.service,
         startTime: nanosToIso(String(start)),
-        durationMs: Math.max(0, end - Number(start / 1_000_000n)),
+        durationMs,
         status: errorCount > 0 ? 'error' : root.status,
         userId: root.userId || (of.find((s) => s.userId)?.userId ?? ''),
         spans: of.length,
