@@ -75,7 +75,10 @@ async function open(name: string): Promise<Target> {
   const store = await createStore(loadConfig({ env: { SPANLENS_DATA_DIR: dir, ...(cluster ? cluster.env('bench') : {}) } }).store)
   await migrate(store)
   const t0 = performance.now()
-  await store.client.command({ query: GENERATE, clickhouse_settings: { max_insert_threads: 2, max_block_size: 1_000_000 } as never })
+  // Progress headers every 10 s keep the HTTP reply alive: a served store's insert of 10 million
+  // spans through the Distributed table outlasts the client's 30 s request timeout.
+  const keepAlive = name === 'cluster' ? { send_progress_in_http_headers: 1, http_headers_progress_interval_ms: '10000' } : {}
+  await store.client.command({ query: GENERATE, clickhouse_settings: { max_insert_threads: 2, max_block_size: 1_000_000, ...keepAlive } as never })
   const genSeconds = (performance.now() - t0) / 1000
   log(`${name}: generated ${SPANS.toLocaleString('en')} spans in ${genSeconds.toFixed(1)} s`)
   // On the cluster each node merges its own shard (the Distributed table holds no parts).
