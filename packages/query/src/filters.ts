@@ -47,11 +47,15 @@ type ScoreCondition = { op: 'any' } | { op: '=' | '!=' | '<' | '<=' | '>' | '>='
 
 const SCORE_CONDITION = /^(<=|>=|!=|<|>|=)?\s*(-?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)$/i
 
-function parseScoreCondition(raw: string): ScoreCondition {
+function parseScoreCondition(name: string, raw: string): ScoreCondition {
   const s = raw.trim()
   if (s === '*') return { op: 'any' }
   const m = SCORE_CONDITION.exec(s)
-  if (m) return { op: (m[1] ?? '=') as '=', value: Number(m[2]) }
+  if (m) {
+    const value = Number(m[2])
+    if (!Number.isFinite(value)) throw errors.BAD_REQUEST(`score.${name}: ${m[2]} is out of range for a number`)
+    return { op: (m[1] ?? '=') as '=', value }
+  }
   return { op: 'category', value: s.startsWith('=') ? s.slice(1) : s }
 }
 
@@ -105,11 +109,12 @@ export function spanConditions(project: string, f: SpanFilter, bag: ParamBag, al
     const refused = contentRefusal(alias, projectParam, bag.add(REFUSAL_PHRASES, 'Array(String)'))
     out.push(f.refusal ? refused : `NOT ${refused}`)
   }
-  if (f.minDurationMs !== undefined) out.push(`${c('duration_ms')} >= ${bag.add(f.minDurationMs, 'Float64')}`)
-  if (f.maxDurationMs !== undefined) out.push(`${c('duration_ms')} < ${bag.add(f.maxDurationMs, 'Float64')}`)
+  // Numbers as text: @clickhouse/client refuses to serialize an integer beyond ±2^53 (1e21 is one).
+  if (f.minDurationMs !== undefined) out.push(`${c('duration_ms')} >= ${bag.add(String(f.minDurationMs), 'Float64')}`)
+  if (f.maxDurationMs !== undefined) out.push(`${c('duration_ms')} < ${bag.add(String(f.maxDurationMs), 'Float64')}`)
   for (const [name, cond] of Object.entries(f.scores ?? {})) {
     const test =
-      cond.op === 'any' ? '1' : cond.op === 'category' ? `string_value = ${bag.add(cond.value, 'String')}` : `value ${cond.op} ${bag.add(cond.value, 'Float64')}`
+      cond.op === 'any' ? '1' : cond.op === 'category' ? `string_value = ${bag.add(cond.value, 'String')}` : `value ${cond.op} ${bag.add(String(cond.value), 'Float64')}`
     out.push(`${c('trace_id')} IN (SELECT trace_id FROM scores FINAL WHERE project_id = ${projectParam} AND name = ${bag.add(name, 'String')} AND ${test})`)
   }
   if (f.text !== undefined && f.text !== '') {
@@ -165,7 +170,7 @@ export function toSpanFilter(input: SpanFilterInput | undefined, now = new Date(
   const { from, to, scores, ...rest } = parsed.data
   const out: SpanFilter = {}
   for (const [k, v] of Object.entries(rest)) if (v !== undefined) (out as Record<string, unknown>)[k] = v
-  if (scores !== undefined) out.scores = Object.fromEntries(Object.entries(scores).map(([k, v]) => [k, parseScoreCondition(v)]))
+  if (scores !== undefined) out.scores = Object.fromEntries(Object.entries(scores).map(([k, v]) => [k, parseScoreCondition(k, v)]))
   if (from !== undefined) out.from = parseTime(from, 'from', now)
   if (to !== undefined) out.to = parseTime(to, 'to', now)
   if (out.from && out.to && out.from >= out.to) throw errors.BAD_REQUEST('from must be before to')

@@ -1,6 +1,7 @@
 // The routes and filters the console's drill-downs use: trace listing order and
 // total, filters on refusal, duration, tags and scores, sessions, users and
 // attribute keys.
+import fc from 'fast-check'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Store } from '@spanlens/ingest'
@@ -79,6 +80,16 @@ describe('trace listing order and total', () => {
     } while (cursor)
     expect(seen).toHaveLength(12)
     expect(seen.map(Number)).toEqual([...seen.map(Number)].sort((a, b) => b - a))
+    // Oldest first, page by page: a start in ns is beyond 2^53 as a cursor value.
+    const starts: string[] = []
+    cursor = null
+    do {
+      const page: { status: number; body: { items: Array<{ name: string }>; nextCursor: string | null } } = await get(`/traces?order=startTime&limit=5${cursor ? `&cursor=${cursor}` : ''}`)
+      expect(page.status).toBe(200)
+      starts.push(...names(page.body))
+      cursor = page.body.nextCursor
+    } while (cursor)
+    expect(starts).toEqual(Array.from({ length: 12 }, (_, n) => `turn ${n}`))
   })
 
   it('counts every matching trace with total=1, whatever the page', async () => {
@@ -124,6 +135,31 @@ describe('filters the drill-downs use', () => {
       expect(res.body.error.code).toBe('SPANLENS_BAD_REQUEST')
     }
   })
+})
+
+describe('filter values, property-based', () => {
+  /** What people and attackers type into the new filters and order. */
+  const value = fc.oneof(
+    fc.constantFrom('*', '<=0', '>=1e308', '<1e999', '!=-0', '=NaN', 'Infinity', '-1', '1e-320', "x' OR 1=1 --", '', ' ', '>', '<=', '\u0000', 'true', '0x10'),
+    fc.string({ maxLength: 12 }),
+    fc.double().map(String),
+  )
+  const key = fc.constantFrom('score.feedback', 'score.', 'score.*', 'minDurationMs', 'maxDurationMs', 'refusal', 'tag', 'order', 'total', 'cursor')
+
+  it('any of them on GET /traces answers 200 or a 4xx with a code, never a 5xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(key, value), { minLength: 1, maxLength: 3 }), async (pairs) => {
+        const q = new URLSearchParams(pairs)
+        const res = await app.inject({ method: 'GET', url: `/api/v1/traces?${q}&limit=3`, headers: auth })
+        if (res.statusCode !== 200) {
+          expect(res.statusCode, `${q}: ${res.body}`).toBeGreaterThanOrEqual(400)
+          expect(res.statusCode, `${q}: ${res.body}`).toBeLessThan(500)
+          expect(res.json().error.code).toMatch(/^SPANLENS_/)
+        }
+      }),
+      { seed: 20, numRuns: 80 },
+    )
+  }, 60_000)
 })
 
 describe('sessions and users', () => {

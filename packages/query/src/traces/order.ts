@@ -85,7 +85,8 @@ export async function orderedTraceIds(
   if (filter.from) where.push(`start_time >= ${bag.add(new Date(filter.from.getTime() - 3_600_000).toISOString().replace('T', ' ').replace('Z', ''), "DateTime64(3, 'UTC')")}`)
   if (filter.to) where.push(`start_time <= ${bag.add(new Date(filter.to.getTime() + 86_400_000).toISOString().replace('T', ' ').replace('Z', ''), "DateTime64(3, 'UTC')")}`)
   const dir = order.desc ? 'DESC' : 'ASC'
-  const having = cursor ? `HAVING (v, trace_id) ${order.desc ? '<' : '>'} (${bag.add(cursor.value, 'Float64')}, ${bag.add(cursor.id, 'String')})` : ''
+  // The value as text: @clickhouse/client refuses integers beyond ±2^53, and a start in ns is one.
+  const having = cursor ? `HAVING (v, trace_id) ${order.desc ? '<' : '>'} (${bag.add(String(cursor.value), 'Float64')}, ${bag.add(cursor.id, 'String')})` : ''
   const rows = await select<{ trace_id: string; v: number }>(
     client,
     `SELECT trace_id, ${ORDER_FIELDS[order.field]} AS v
