@@ -38,6 +38,7 @@ export function defaultAdmission(mode: 'embedded' | 'remote', sqlMaxExecutionSec
 interface Waiter {
   grant: () => void
   timer: NodeJS.Timeout
+  slots: number
 }
 
 /**
@@ -58,13 +59,24 @@ export class QueryAdmission {
 
   constructor(readonly limits: AdmissionLimits) {}
 
-  async run<T>(project: string, query: () => Promise<T>): Promise<T> {
-    await this.acquire(project)
+  /**
+   * Runs `query` once admitted. `slots`: how many queries it runs at once (a drift
+   * report computes several signals side by side), capped at the per-project limit;
+   * it counts that many against both limits, so the sockets they assume hold.
+   */
+  async run<T>(project: string, query: () => Promise<T>, slots = 1): Promise<T> {
+    const n = this.slotsFor(slots)
+    await this.acquire(project, n)
     try {
       return await query()
     } finally {
-      this.release(project)
+      this.release(project, n)
     }
+  }
+
+  /** What a request that would run `wanted` queries at once is admitted as. */
+  slotsFor(wanted: number): number {
+    return Math.max(1, Math.min(wanted, this.limits.perProject, this.limits.total))
   }
 
   /** Queries running and waiting, for tests and metrics. */
@@ -76,20 +88,20 @@ export class QueryAdmission {
     return Math.max(1, Math.ceil(this.limits.queueTimeoutMs / 1000))
   }
 
-  private canRun(project: string): boolean {
-    return this.total < this.limits.total && (this.running.get(project) ?? 0) < this.limits.perProject
+  private canRun(project: string, slots: number): boolean {
+    return this.total + slots <= this.limits.total && (this.running.get(project) ?? 0) + slots <= this.limits.perProject
   }
 
-  private start(project: string): void {
+  private start(project: string, slots: number): void {
     this.lastStart.set(project, ++this.starts)
-    this.total++
-    this.running.set(project, (this.running.get(project) ?? 0) + 1)
+    this.total += slots
+    this.running.set(project, (this.running.get(project) ?? 0) + slots)
   }
 
-  private acquire(project: string): Promise<void> {
+  private acquire(project: string, slots: number): Promise<void> {
     const queue = this.waiting.get(project)
-    if (!queue && this.canRun(project)) {
-      this.start(project)
+    if (!queue && this.canRun(project, slots)) {
+      this.start(project, slots)
       return Promise.resolve()
     }
     if ((queue?.length ?? 0) >= this.limits.queuePerProject) {
@@ -97,6 +109,7 @@ export class QueryAdmission {
     }
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
+        slots,
         grant: resolve,
         timer: setTimeout(() => {
           this.dropWaiter(project, waiter)
@@ -117,9 +130,9 @@ export class QueryAdmission {
     if (list.length === 0) this.waiting.delete(project)
   }
 
-  private release(project: string): void {
-    this.total--
-    const left = (this.running.get(project) ?? 1) - 1
+  private release(project: string, slots: number): void {
+    this.total -= slots
+    const left = (this.running.get(project) ?? slots) - slots
     if (left === 0) this.running.delete(project)
     else this.running.set(project, left)
     if (left === 0 && !this.waiting.has(project)) this.lastStart.delete(project)
@@ -130,8 +143,9 @@ export class QueryAdmission {
   private grantNext(): void {
     while (this.total < this.limits.total) {
       let next: string | undefined
-      for (const project of this.waiting.keys()) {
-        if (!this.canRun(project)) continue
+      for (const [project, list] of this.waiting) {
+        // A project's queue is served in order: its first waiter decides.
+        if (!this.canRun(project, (list[0] as Waiter).slots)) continue
         if (next === undefined || (this.lastStart.get(project) ?? 0) < (this.lastStart.get(next) ?? 0)) next = project
       }
       if (next === undefined) return
@@ -139,7 +153,7 @@ export class QueryAdmission {
       const waiter = list.shift() as Waiter
       if (list.length === 0) this.waiting.delete(next)
       clearTimeout(waiter.timer)
-      this.start(next)
+      this.start(next, waiter.slots)
       waiter.grant()
     }
   }

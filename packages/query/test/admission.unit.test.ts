@@ -21,6 +21,24 @@ function gatedQueries() {
 }
 
 describe('query admission', () => {
+  it('a request that runs several queries at once counts as that many, so the totals (and the sockets they leave to ingest) hold', async () => {
+    const admission = new QueryAdmission({ perProject: 4, total: 8, queuePerProject: 8, queueTimeoutMs: 10_000 })
+    const { started, query, releaseOldest } = gatedQueries()
+    expect(admission.slotsFor(4)).toBe(4)
+    expect(admission.slotsFor(16)).toBe(4) // never more than a project may run
+    const drifts = ['a', 'b', 'c'].map((p) => admission.run(p, query(`${p}-drift`), 4))
+    await new Promise((r) => setImmediate(r))
+    // Two 4-query reports fill the 8; the third waits for one to end.
+    expect(started).toEqual(['a-drift', 'b-drift'])
+    expect(admission.stats('c')).toEqual({ running: 0, waiting: 1 })
+    await releaseOldest()
+    expect(started).toEqual(['a-drift', 'b-drift', 'c-drift'])
+    expect(admission.stats('a')).toEqual({ running: 0, waiting: 0 })
+    await releaseOldest()
+    await releaseOldest()
+    await expect(Promise.all(drifts)).resolves.toEqual(['a-drift', 'b-drift', 'c-drift'])
+  })
+
   it('a project with a backlog delays another project by one query, not by its backlog', async () => {
     const admission = new QueryAdmission({ perProject: 1, total: 1, queuePerProject: 8, queueTimeoutMs: 10_000 })
     const { started, query, releaseOldest } = gatedQueries()

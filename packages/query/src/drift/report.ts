@@ -91,7 +91,13 @@ function sideFilter(side: string | SpanFilterInput, dimension: string | undefine
  * in ClickHouse. Throws SPANLENS_NOT_ENOUGH_DATA when either set is smaller than
  * minSamples or no requested signal has enough values on both sides.
  */
-export async function drift(client: ClickHouseClient, project: string, request: DriftRequest, now = new Date()): Promise<DriftReport> {
+export async function drift(
+  client: ClickHouseClient,
+  project: string,
+  request: DriftRequest,
+  now = new Date(),
+  options: { signalsAtOnce?: number } = {},
+): Promise<DriftReport> {
   const parsed = driftRequestSchema.safeParse(request)
   if (!parsed.success) throw errors.BAD_REQUEST(`drift: ${z.prettifyError(parsed.error)}`)
   const r = parsed.data
@@ -109,7 +115,7 @@ export async function drift(client: ClickHouseClient, project: string, request: 
     throw errors.NOT_ENOUGH_DATA(`reference has ${nRef} spans and current has ${nCur}; at least ${r.minSamples} each are needed`)
   }
   const common = { thresholds, minSamples: r.minSamples }
-  const signals = await inTurns(specs, SIGNALS_AT_ONCE, (spec): Promise<SignalDrift> => {
+  const signals = await inTurns(specs, options.signalsAtOnce ?? DRIFT_SIGNALS_AT_ONCE, (spec): Promise<SignalDrift> => {
     switch (spec.type) {
       case 'numeric':
         return numericDrift(client, project, sets, spec, { ...common, method: r.method?.numeric ?? 'auto' })
@@ -134,7 +140,7 @@ export async function drift(client: ClickHouseClient, project: string, request: 
  * (or a cluster) runs them side by side; embedded chDB runs one call at a time behind
  * its gate (call-gate.ts), where the order changes and nothing else does.
  */
-const SIGNALS_AT_ONCE = 4
+export const DRIFT_SIGNALS_AT_ONCE = 4
 
 /**
  * `work` over `items` with at most `limit` running, results in the items' order. After a

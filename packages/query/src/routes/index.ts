@@ -3,7 +3,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { bias } from '../bias/report.js'
 import { counterfactual } from '../bias/counterfactual.js'
-import { drift } from '../drift/report.js'
+import { DRIFT_SIGNALS_AT_ONCE, drift } from '../drift/report.js'
 import { type AdmissionLimits, defaultAdmission, QueryAdmission } from '../admission.js'
 import { errors, replyWithError } from '../errors.js'
 import { filterFromQuery } from '../filters.js'
@@ -66,10 +66,13 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
   const { client } = opts
   const admission = new QueryAdmission({ ...defaultAdmission(opts.mode, opts.sql.maxExecutionSeconds), ...opts.admission })
   /** Runs a handler's store work in the caller project's turn (admission.ts). */
-  const admitted = <T>(request: FastifyRequest, work: (project: string) => Promise<T>): Promise<T> => {
+  const admitted = <T>(request: FastifyRequest, work: (project: string) => Promise<T>, slots = 1): Promise<T> => {
     const p = project(request)
-    return admission.run(p, () => work(p))
+    return admission.run(p, () => work(p), slots)
   }
+  // A drift report runs its signals side by side: admitted as that many queries, so
+  // the admission totals (and the client's sockets they leave to ingest) still hold.
+  const driftSlots = admission.slotsFor(DRIFT_SIGNALS_AT_ONCE)
 
   // The one mapping (errors.ts): a client error keeps its status as SPANLENS_BAD_REQUEST,
   // a store failure is 502 SPANLENS_QUERY_FAILED, anything else unexpected is a bug, 500 SPANLENS_INTERNAL.
@@ -124,7 +127,9 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
     return reply.code(result.idempotent ? 200 : 201).send(result)
   })
 
-  app.post('/drift', async (request) => admitted(request, (p) => drift(client, p, (request.body ?? {}) as never)))
+  app.post('/drift', async (request) =>
+    admitted(request, (p) => drift(client, p, (request.body ?? {}) as never, new Date(), { signalsAtOnce: driftSlots }), driftSlots),
+  )
   app.post('/bias', async (request) => admitted(request, (p) => bias(client, p, (request.body ?? {}) as never)))
   app.post('/bias/counterfactual', async (request) => admitted(request, (p) => counterfactual(client, p, (request.body ?? {}) as never)))
 
