@@ -11,7 +11,7 @@ import OpenAI from 'openai'
 import { init, wrapOpenAI } from '@spanlens/sdk'
 import { wrapClient } from '../../packages/sdk/src/instrument/proxy.js'
 import { observeApiPromise } from '../../packages/sdk/src/instrument/stainless.js'
-import { traced } from '../../packages/sdk/src/instrument/openai.js'
+import { traced } from '../../packages/sdk/src/instrument/traced.js'
 import { openaiChatInput, openaiChatOutput } from '../../packages/sdk/src/content.js'
 import { inProcessFetch, PARAMS, settle, startLlmProcess } from './fixture.js'
 
