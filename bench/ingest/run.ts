@@ -2,7 +2,8 @@
 // its own process), plus the raw insert ceiling measured the same way in the same run.
 //   cd bench && npm run ingest -- [--duration 20] [--connections 16] [--store embedded|remote]
 // --store remote: the store is a served ClickHouse (`spanlens clickhouse serve`, a process
-// of its own) that the server and the ceiling reach over HTTP.
+// of its own) that the server and the ceiling reach over HTTP; --engine-nice N starts it
+// under `nice -n N` (embedded mode lowers chDB's threads to nice 10 itself).
 import { spawn, spawnSync } from 'node:child_process'
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs'
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
@@ -141,8 +142,11 @@ console.log(`command: cd bench && npm run ingest -- ${['--duration', DURATION, '
 if (!fromSource) buildServer()
 console.log(`server: ${fromSource ? 'from source (tsx)' : 'packages/ingest/dist (built by `pnpm run build`)'}`)
 if (REMOTE) {
-  engine = await serveClickHouse({ from: fromSource ? 'source' : 'dist' })
-  console.log(`store: served ClickHouse (\`spanlens clickhouse serve\`) at ${engine.httpUrl}, engine pid ${engine.enginePid}, ready in ${engine.startMs} ms`)
+  const nice = arg('engine-nice', 0)
+  engine = await serveClickHouse({ from: fromSource ? 'source' : 'dist', nice })
+  console.log(
+    `store: served ClickHouse (\`spanlens clickhouse serve\`${nice ? `, under nice -n ${nice}` : ''}) at ${engine.httpUrl}, engine pid ${engine.enginePid}, ready in ${engine.startMs} ms`,
+  )
 } else {
   console.log('store: embedded ClickHouse (chDB) in the server process')
 }
@@ -272,7 +276,7 @@ const persistedRate = persistedFull / totalSeconds
 const summary = {
   machine,
   loadAverageAtStartAndEnd: [loadAtStart, loadAverage()],
-  store: REMOTE ? 'remote (spanlens clickhouse serve)' : 'embedded',
+  store: REMOTE ? `remote (spanlens clickhouse serve${arg('engine-nice', 0) ? `, nice ${arg('engine-nice', 0)}` : ''})` : 'embedded',
   insertsInFlight: insertConcurrency,
   rawCeilingRowsPerSecond: Math.round(ceiling.rowsPerSecond),
   rawCeilingBeforeAfter: [Math.round(ceilingBefore.rowsPerSecond), Math.round(ceilingAfter.rowsPerSecond)],

@@ -30,6 +30,8 @@ export interface ServeOptions {
   /** ClickHouse XML merged over the generated config (remote_servers, macros). */
   configXml?: string
   ports?: { http: number; tcp: number }
+  /** Runs the command, and so the engine and all its threads, under `nice -n` this value. */
+  nice?: number
 }
 
 export function freePort(): Promise<number> {
@@ -79,7 +81,10 @@ async function serveOnce(options: ServeOptions, ports: { http: number; tcp: numb
   }
   // Only what the command needs: a SPANLENS_CLICKHOUSE_* of the bench's own environment must not reach it.
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, SPANLENS_LOG_LEVEL: 'info' }
-  const child: ChildProcess = spawn(process.execPath, [...entry(options.from), ...args], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const argv = [process.execPath, ...entry(options.from), ...args]
+  // nice execs the command, so the pid stays the command's.
+  const [file, ...rest] = options.nice ? ['nice', '-n', String(options.nice), ...argv] : argv
+  const child: ChildProcess = spawn(file as string, rest, { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let log = ''
   child.stderr?.on('data', (c: Buffer) => void (log += c.toString()))
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
