@@ -131,6 +131,12 @@ function load(url: string, factory: ReturnType<typeof createPayloadFactory>, opt
   })
 }
 
+/** The non-2xx answers by status (429, 503: the server's backpressure), e.g. " (503: 61)". */
+function statusCodes(result: { statusCodeStats?: Record<string, { count: number }> }): string {
+  const codes = Object.entries(result.statusCodeStats ?? {}).filter(([code]) => !code.startsWith('2'))
+  return codes.length ? ` (${codes.map(([code, s]) => `${code}: ${s.count}`).join(', ')})` : ''
+}
+
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`
 const loadAverage = () => loadavg().map((l) => l.toFixed(2)).join(' ')
 const loadAtStart = loadAverage()
@@ -194,7 +200,7 @@ console.log(
 )
 console.log(
   `max load: acknowledged ${Math.round(ackedFull / loadSeconds)} spans/s, persisted ${Math.round(persistedFull / totalSeconds)} spans/s ` +
-    `(${persistedFull} rows in ${totalSeconds.toFixed(1)} s incl. drain), ack p50 ${full.latency.p50} ms p99 ${full.latency.p99} ms, non-2xx ${full.non2xx}`,
+    `(${persistedFull} rows in ${totalSeconds.toFixed(1)} s incl. drain), ack p50 ${full.latency.p50} ms p99 ${full.latency.p99} ms, non-2xx ${full.non2xx}${statusCodes(full)}`,
 )
 
 // --settle N: seconds to wait after the drain, so ClickHouse's merges of the max-load backlog are
@@ -294,6 +300,7 @@ const summary = {
     : {}),
   maxLoadAckP50Ms: full.latency.p50,
   maxLoadAckP99Ms: full.latency.p99,
+  maxLoadNon2xx: full.non2xx,
   pacedSpansPerSecond: rate * SPANS,
   pacedShareOfCeiling: Number(((rate * SPANS) / ceiling.rowsPerSecond).toFixed(2)),
   pacedAckP50Ms: half.latencyMs.p50,
