@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createFakeProvider, RESPONSE_MODEL, EMBEDDING_MODEL_RESPONSE, STREAM_TTFT_MS, STREAM_CHUNK_INTERVAL_MS, NON_STREAM_DELAY_MS, CREATED } from './lib/fake-provider.mjs';
+import { createFakeProvider, RESPONSE_MODEL, ANTHROPIC_REQUEST_MODEL, ANTHROPIC_RESPONSE_MODEL, ANTHROPIC_USAGE, EMBEDDING_MODEL_RESPONSE, STREAM_TTFT_MS, STREAM_CHUNK_INTERVAL_MS, NON_STREAM_DELAY_MS, CREATED } from './lib/fake-provider.mjs';
 import { createCaptureServer } from './lib/capture-server.mjs';
 import { decodeCapture, flattenSpans, flattenLogs } from './lib/otlp-decode.mjs';
 import { writeReport } from './lib/report.mjs';
@@ -25,6 +25,7 @@ const LIBS = {
   'otel-genai-legacy': { primary: '@elastic/opentelemetry-instrumentation-openai', related: ['openai', '@opentelemetry/api', '@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-trace-otlp-proto', '@opentelemetry/exporter-logs-otlp-proto', '@opentelemetry/otlp-transformer'] },
   openllmetry: { primary: '@traceloop/node-server-sdk', related: ['@traceloop/instrumentation-openai', '@traceloop/ai-semantic-conventions', 'openai', '@opentelemetry/api', '@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-trace-otlp-proto', '@opentelemetry/otlp-transformer'] },
   'openllmetry-legacy': { primary: '@traceloop/node-server-sdk', related: ['@traceloop/instrumentation-openai', '@traceloop/ai-semantic-conventions', 'openai', '@opentelemetry/api', '@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-trace-otlp-proto', '@opentelemetry/otlp-transformer'] },
+  'openllmetry-anthropic': { primary: '@traceloop/node-server-sdk', related: ['@traceloop/instrumentation-anthropic', '@traceloop/ai-semantic-conventions', '@anthropic-ai/sdk', '@opentelemetry/api', '@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-trace-otlp-proto', '@opentelemetry/otlp-transformer'] },
   openinference: { primary: '@arizeai/openinference-instrumentation-openai', related: ['@arizeai/openinference-core', '@arizeai/openinference-semantic-conventions', 'openai', '@opentelemetry/api', '@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-trace-otlp-proto'] },
   'vercel-ai': { primary: 'ai', related: ['@ai-sdk/openai', '@ai-sdk/provider-utils', 'zod', '@opentelemetry/api', '@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-trace-otlp-proto'] },
   'vercel-ai-v7': { primary: 'ai', related: ['@ai-sdk/otel', '@ai-sdk/openai', '@ai-sdk/provider-utils', 'zod', '@opentelemetry/api', '@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-trace-otlp-proto'] },
@@ -71,7 +72,7 @@ function summarizeProvider(exs) {
         u.promptTokens != null
           ? `tokens in ${u.promptTokens} (cached ${u.cachedTokens ?? 0}) / out ${u.completionTokens ?? 0} (reasoning ${u.reasoningTokens ?? 0}) / total ${u.totalTokens}`
           : u.inputTokens != null
-            ? `tokens in ${u.inputTokens} (cached ${u.cachedTokens}) / out ${u.outputTokens} (reasoning ${u.reasoningTokens}) / total ${u.totalTokens}`
+            ? `tokens in ${u.inputTokens} (cached ${u.cachedTokens}${u.cacheWriteTokens != null ? `, cache write ${u.cacheWriteTokens}` : ''}) / out ${u.outputTokens} (reasoning ${u.reasoningTokens}) / total ${u.totalTokens}${u.wire ? `; wire usage ${JSON.stringify(u.wire)}` : ''}`
             : '';
       const timing = r.timing?.ttftMs != null ? `stream TTFT ${r.timing.ttftMs} ms, ${r.timing.contentChunks} chunks every ${r.timing.chunkIntervalMs} ms, usage chunk ${r.timing.usageChunkSent ? 'sent' : 'NOT sent'}` : `latency ~${r.timing?.delayMs ?? '?'} ms`;
       const out = r.toolCalls ? `tool_call ${r.toolCalls.map((t) => `${t.name}(${t.arguments})`).join(',')}` : r.text != null ? `"${r.text}"` : r.dimensions ? `${r.count} x ${r.dimensions}-dim vector` : '';
@@ -244,7 +245,8 @@ async function main() {
       'Real OTLP export payloads captured from real npm instrumentation libraries talking to a fake OpenAI-compatible provider. Bodies are stored DEcompressed, verbatim (request.contentEncoding says what was on the wire). Re-record with `cd tools/fixture-recorder && npm install && npm run record`.',
     recordedWith: { node: process.version, command: 'cd tools/fixture-recorder && npm install && npm run record' },
     fakeProvider: {
-      wireFormat: 'OpenAI (chat.completions, chat.completions stream SSE, embeddings, responses)',
+      wireFormat: 'OpenAI (chat.completions, chat.completions stream SSE, embeddings, responses); Anthropic Messages (POST /v1/messages, plain and SSE)',
+      anthropicModel: `${ANTHROPIC_REQUEST_MODEL} -> ${ANTHROPIC_RESPONSE_MODEL}`,
       responseModel: RESPONSE_MODEL,
       embeddingResponseModel: EMBEDDING_MODEL_RESPONSE,
       created: CREATED,
@@ -260,6 +262,10 @@ async function main() {
         embeddings: '6 prompt tokens per input, 8 dims',
         responses: 'input 23 (cached 8), output 9 (reasoning 3), total 32, status completed',
         error: 'HTTP 429 {error:{type:"requests",code:"rate_limit_exceeded"}} with retry-after: 1 (triggered by a prompt containing "should fail")',
+        anthropic: Object.fromEntries(
+          Object.entries(ANTHROPIC_USAGE).map(([k, u]) => [k, `wire input_tokens ${u.input_tokens} + cache_read ${u.cache_read_input_tokens} + cache_creation ${u.cache_creation_input_tokens} (OTel input ${u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens}), output ${u.output_tokens}`]),
+        ),
+        anthropicError: 'HTTP 429 {type:"error",error:{type:"rate_limit_error"}} with retry-after: 1',
       },
     },
     conventions,

@@ -40,6 +40,7 @@ interface Row {
   input_tokens: number
   output_tokens: number
   cache_read_tokens: number
+  cache_write_tokens: number
   reasoning_tokens: number
   cost_usd: number | null
   ttft_ms: number | null
@@ -59,10 +60,10 @@ const projectOf = (f: FixtureFile) => `fx${fixtures.indexOf(f)}`
 const keyOf = (f: FixtureFile) => `key-${projectOf(f)}-0123456789`
 
 // What each library is known not to report (fixtures/otlp/README.md): token counts
-// on streams (OpenInference), exact stream usage (OpenLLMetry estimates it with
+// on streams (OpenInference), exact OpenAI stream usage (OpenLLMetry estimates it with
 // tiktoken), stream usage without include_usage, OpenInference embedding usage.
 const tokensUnreliable = (f: FixtureFile) =>
-  (f.scenario.startsWith('stream') && (f.convention === 'openinference' || f.convention.startsWith('openllmetry'))) ||
+  (f.scenario.startsWith('stream') && ['openinference', 'openllmetry', 'openllmetry-legacy'].includes(f.convention)) ||
   f.scenario === 'stream-no-usage' ||
   (f.convention === 'openinference' && f.scenario === 'embeddings')
 
@@ -87,14 +88,20 @@ beforeAll(async () => {
 afterAll(() => server.close())
 
 // What each library records as the model that answered, where it is not the provider's answer:
-// nothing for embeddings (OpenInference, Vercel), and for OpenInference streams the model asked for.
+// nothing for embeddings (OpenInference, Vercel), and for OpenInference streams and
+// @langfuse/openai streams the model asked for.
 const RECORDED_RESPONSE_MODEL: Record<string, (call: ProviderCall) => string> = {
   'openinference/embeddings': () => '',
   'vercel-ai/embed': () => '',
   'vercel-ai-v7/embed': () => '',
   'openinference/stream': (call) => call.requestModel,
   'openinference/stream-no-usage': (call) => call.requestModel,
+  'langfuse/openai-stream': (call) => call.requestModel,
 }
+// Langfuse has one model attribute, holding the model last put there: the one that answered
+// (the app's generations, @langfuse/openai without streaming) or the one asked for (its streams).
+const recordedRequestModel = (f: FixtureFile, call: ProviderCall): string | undefined =>
+  f.convention === 'langfuse' && f.scenario !== 'openai-stream' ? call.response.model : call.requestModel
 
 const rowsOf = (f: FixtureFile, where = '1') =>
   server.rows<Row>(`SELECT * FROM spans FINAL WHERE project_id = {p:String} AND ${where} ORDER BY start_time`, { p: projectOf(f) })
@@ -109,8 +116,8 @@ describe.each(fixtures.map((f) => [f.file, f] as const))('fixture %s', (_file, f
     for (const call of f.provider.filter((p) => p.response.status === 200)) {
       const kind = call.path.includes('embeddings') ? 'embedding' : 'llm'
       // The model asked for and the model that answered (the fake provider answers with a
-      // dated name) land in their own columns; Langfuse records only the one that answered.
-      const requested = f.convention === 'langfuse' ? call.response.model : call.requestModel
+      // dated name) land in their own columns.
+      const requested = recordedRequestModel(f, call)
       const candidates = rows.filter((r) => r.kind === kind && r.request_model === requested)
       expect(candidates.length, `no ${kind} row for ${requested}`).toBeGreaterThan(0)
       const answered = [...new Set(candidates.map((r) => r.response_model))]
@@ -195,6 +202,48 @@ describe('convention specifics', () => {
     expect(agent.map((r) => r.kind).sort()).toEqual(['agent', 'chain', 'tool'])
     const [err] = await rowsOf(fixture('langfuse', 'error'), "kind = 'llm'")
     expect(err?.status_code).toBe('error')
+  })
+
+  it('the model asked for and the model that answered, per library', async () => {
+    const models = async (convention: string, scenario: string) =>
+      (await rowsOf(fixture(convention, scenario), "kind = 'llm'")).map((r) => [r.request_model, r.response_model])
+    // OpenInference: asked for in llm.invocation_parameters.model, answered in llm.model_name...
+    expect(await models('openinference', 'chat')).toEqual([['gpt-4o-mini', 'gpt-4o-mini-2024-07-18']])
+    expect(await models('openinference', 'tool-call')).toEqual([
+      ['gpt-4o-mini', 'gpt-4o-mini-2024-07-18'],
+      ['gpt-4o-mini', 'gpt-4o-mini-2024-07-18'],
+    ])
+    // ...except on streams, where llm.model_name is the model asked for.
+    expect(await models('openinference', 'stream')).toEqual([['gpt-4o-mini', 'gpt-4o-mini']])
+    // Langfuse: one attribute, whatever was put there last.
+    expect(await models('langfuse', 'generation')).toEqual([['gpt-4o-mini-2024-07-18', 'gpt-4o-mini-2024-07-18']])
+    expect(await models('langfuse', 'openai-chat')).toEqual([['gpt-4o-mini-2024-07-18', 'gpt-4o-mini-2024-07-18']])
+    expect(await models('langfuse', 'openai-stream')).toEqual([['gpt-4o-mini', 'gpt-4o-mini']])
+    // OpenLLMetry and the Anthropic SDK: gen_ai.request.model and gen_ai.response.model.
+    expect(await models('openllmetry-anthropic', 'chat')).toEqual([['claude-haiku-4-5', 'claude-haiku-4-5-20251001']])
+  })
+
+  it("Langfuse's OpenAI integration: the usage details it splits off are added back, stream TTFT", async () => {
+    const [chat] = await rowsOf(fixture('langfuse', 'openai-chat'))
+    expect(chat).toMatchObject({ kind: 'llm', input_tokens: 23, output_tokens: 9, cache_read_tokens: 8, reasoning_tokens: 3, user_id: 'user-fixture-42' })
+    const [stream] = await rowsOf(fixture('langfuse', 'openai-stream'))
+    expect(stream).toMatchObject({ kind: 'llm', input_tokens: 19, output_tokens: 12 })
+    expect(stream?.ttft_ms).toBeGreaterThan(0)
+  })
+
+  it('OpenLLMetry on the Anthropic SDK: cache reads and writes counted in, the SDK span demoted, errors on both spans', async () => {
+    const rows = await rowsOf(fixture('openllmetry-anthropic', 'chat'))
+    expect(rows.map((r) => [r.name, r.kind]).sort()).toEqual([
+      ['anthropic.messages.create', 'other'],
+      ['chat claude-haiku-4-5', 'llm'],
+    ])
+    const chat = rows.find((r) => r.kind === 'llm')
+    expect(chat).toMatchObject({ provider: 'anthropic', input_tokens: 1514, output_tokens: 9, cache_read_tokens: 1200, cache_write_tokens: 300, finish_reason: 'stop' })
+    expect(chat).toMatchObject({ user_id: 'user-fixture-42', session_id: 'session-fixture-7' })
+    expect(JSON.parse(chat?.input ?? '[]')[0]).toMatchObject({ role: 'system' })
+    const failed = await rowsOf(fixture('openllmetry-anthropic', 'error-429'))
+    expect(failed.map((r) => r.status_code)).toEqual(['error', 'error'])
+    expect(failed.find((r) => r.name === 'anthropic.messages.create')?.error_type).toBe('rate_limit_error')
   })
 
   it('plain OpenTelemetry spans are kept as kind other with their status', async () => {

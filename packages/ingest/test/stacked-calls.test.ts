@@ -1,49 +1,44 @@
+import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bearer, KEYS, startServer, type TestServer } from './helpers/server.js'
-import { jsonRequest } from './helpers/otlp.js'
 
-// OpenLLMetry's Anthropic instrumentation and the Anthropic SDK's own tracing on one
-// call: Traceloop's `anthropic.chat` with the library's `anthropic.messages.create`
-// under it, both with the call's usage (the shapes each library sends).
+// Recorded, not built: OpenLLMetry's Anthropic instrumentation (@traceloop/node-server-sdk
+// 0.27.0) on @anthropic-ai/sdk 0.137.0, which traces itself, so each call is a Traceloop
+// `chat claude-haiku-4-5` span with the SDK's `anthropic.messages.create` under it, both with
+// the call's usage (fixtures/otlp/README.md). Traceloop copies the Messages API's input_tokens
+// (cache left out), the SDK counts the cache in: the pair only matches once normalized.
 let server: TestServer
-const TRACE = 'abcdef0123456789abcdef0123456789'
+const SERVICE = 'fixture-openllmetry-anthropic'
+const root = new URL('./fixtures/otlp/openllmetry-anthropic/', import.meta.url)
 
-const str = (key: string, v: string) => ({ key, value: { stringValue: v } })
-const int = (key: string, v: number) => ({ key, value: { intValue: String(v) } })
-const usage = (input: number, output: number) => [int('gen_ai.usage.input_tokens', input), int('gen_ai.usage.output_tokens', output)]
+interface Row {
+  trace_id: string
+  span_id: string
+  parent_span_id: string
+  name: string
+  kind: string
+  request_model: string
+  response_model: string
+  input_tokens: number
+  output_tokens: number
+  cache_read_tokens: number
+  cache_write_tokens: number
+  cost_usd: number | null
+  ttft_ms: number | null
+  finish_reason: string
+  attributes: Record<string, string>
+}
 
 beforeAll(async () => {
   server = await startServer()
-  const body = jsonRequest(
-    [
-      { traceId: TRACE, spanId: '0000000000000001', name: 'answer', attributes: [str('traceloop.span.kind', 'workflow')] },
-      {
-        traceId: TRACE,
-        spanId: '0000000000000002',
-        parentSpanId: '0000000000000001',
-        name: 'anthropic.chat',
-        attributes: [str('gen_ai.system', 'Anthropic'), str('gen_ai.request.model', 'claude-3-5-haiku-20241022'), str('llm.request.type', 'chat'), ...usage(1200, 300)],
-      },
-      {
-        traceId: TRACE,
-        spanId: '0000000000000003',
-        parentSpanId: '0000000000000002',
-        name: 'anthropic.messages.create',
-        attributes: [str('gen_ai.provider.name', 'anthropic'), str('gen_ai.operation.name', 'chat'), str('gen_ai.request.model', 'claude-3-5-haiku-20241022'), ...usage(1200, 300)],
-      },
-      // A second, different call in the same trace counts on its own.
-      {
-        traceId: TRACE,
-        spanId: '0000000000000004',
-        parentSpanId: '0000000000000001',
-        name: 'anthropic.chat',
-        attributes: [str('gen_ai.system', 'Anthropic'), str('gen_ai.request.model', 'claude-3-5-haiku-20241022'), ...usage(50, 5)],
-      },
-    ],
-    'stacked-svc',
-  )
-  const res = await fetch(`${server.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(KEYS.acme) }, body: JSON.stringify(body) })
-  expect(res.status).toBe(200)
+  for (const file of ['chat.pb', 'stream.pb', 'tool-call.pb']) {
+    const res = await fetch(`${server.url}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf', ...bearer(KEYS.acme) },
+      body: readFileSync(new URL(file, root)),
+    })
+    expect(res.status, file).toBe(200)
+  }
   await server.app.spanlens.flush()
 })
 afterAll(() => server?.close())
@@ -53,29 +48,78 @@ const api = async <T>(path: string): Promise<T> => {
   expect(res.status, path).toBe(200)
   return (await res.json()) as T
 }
+const modelRows = () =>
+  server.rows<Row>(
+    `SELECT * FROM spans FINAL WHERE project_id = 'acme' AND service_name = '${SERVICE}' AND (name = 'anthropic.messages.create' OR name LIKE 'chat %') ORDER BY start_time, name`,
+  )
 
-describe('one model call reported by two stacked instrumentations', () => {
+// The fake provider's usage per call, cache included (OpenTelemetry's input tokens):
+// chat 14 + 1200 read + 300 written = 1514 in, 9 out; stream 19/12; tool call 61/17, then 84 + 32 read = 116/12.
+const INPUT = 1514 + 19 + 61 + 116
+const OUTPUT = 9 + 12 + 17 + 12
+
+describe('one Anthropic call reported by OpenLLMetry and by the Anthropic SDK itself', () => {
   it('is counted once in token and cost sums, from spans and from the per-minute rollup', async () => {
-    const [spans] = await server.rows<{ calls: number; input: number; output: number; priced: number }>(
-      "SELECT countIf(kind = 'llm') AS calls, sum(input_tokens) AS input, sum(output_tokens) AS output, countIf(cost_usd > 0) AS priced FROM spans WHERE project_id = 'acme' AND service_name = 'stacked-svc'",
+    const [spans] = await server.rows<{ calls: number; input: number; output: number; priced: number; cost: number }>(
+      `SELECT countIf(kind = 'llm') AS calls, sum(input_tokens) AS input, sum(output_tokens) AS output, countIf(cost_usd > 0) AS priced, sum(ifNull(cost_usd, 0)) AS cost FROM spans FINAL WHERE project_id = 'acme' AND service_name = '${SERVICE}'`,
     )
-    expect(spans).toEqual({ calls: 2, input: 1250, output: 305, priced: 2 })
-    const [rollup] = await server.rows<{ calls: number; input: number }>(
-      "SELECT sum(calls) AS calls, sum(input_tokens) AS input FROM spans_minute WHERE project_id = 'acme' AND service_name = 'stacked-svc' AND kind = 'llm'",
+    expect(spans).toMatchObject({ calls: 4, input: INPUT, output: OUTPUT, priced: 4 })
+    // claude-haiku-4-5 per million: $1 fresh input, $0.10 cache read, $1.25 cache write, $5 output.
+    const cost = ((14 + 19 + 61 + 84) * 1 + (1200 + 32) * 0.1 + 300 * 1.25 + OUTPUT * 5) / 1e6
+    expect(spans?.cost).toBeCloseTo(cost, 10)
+    const [rollup] = await server.rows<{ calls: number; input: number; output: number }>(
+      `SELECT sum(calls) AS calls, sum(input_tokens) AS input, sum(output_tokens) AS output FROM spans_minute WHERE project_id = 'acme' AND service_name = '${SERVICE}' AND kind = 'llm'`,
     )
-    expect(rollup).toEqual({ calls: 2, input: 1250 })
-    const summary = await api<{ rows: Array<{ calls: number; tokens: { input: number; output: number } }> }>('summary?service=stacked-svc&kind=llm&from=now-1h')
-    expect(summary.rows.map((r) => [r.calls, r.tokens.input, r.tokens.output])).toEqual([[2, 1250, 305]])
+    expect(rollup).toEqual({ calls: 4, input: INPUT, output: OUTPUT })
+    const summary = await api<{ rows: Array<{ calls: number; tokens: { input: number; output: number }; costUsd: number }> }>(`summary?service=${SERVICE}&kind=llm&from=now-1h`)
+    expect(summary.rows.map((r) => [r.calls, r.tokens.input, r.tokens.output])).toEqual([[4, INPUT, OUTPUT]])
+    expect(summary.rows[0]?.costUsd).toBeCloseTo(cost, 10)
   })
 
-  it('keeps both spans in the trace, the inner one marked with the span that counts and its own usage', async () => {
-    const trace = await api<{ totals: { llmCalls: number; tokens: { input: number } }; roots: Array<{ children: Array<{ name: string; kind: string; children: Array<{ name: string; kind: string; attributes: Record<string, string> }> }> }> }>(
-      `traces/${TRACE}`,
-    )
-    expect(trace.totals).toMatchObject({ llmCalls: 2, tokens: { input: 1250 } })
-    const chat = trace.roots[0]?.children.find((c) => c.children.length > 0)
-    expect(chat).toMatchObject({ name: 'anthropic.chat', kind: 'llm' })
-    expect(chat?.children[0]).toMatchObject({ name: 'anthropic.messages.create', kind: 'other' })
-    expect(chat?.children[0]?.attributes).toMatchObject({ 'spanlens.duplicate_of': '0000000000000002', 'spanlens.duplicate.input_tokens': '1200' })
+  it('keeps both spans in the trace: the SDK span under Traceloop\'s, marked with the span that counts and its own usage', async () => {
+    const rows = await modelRows()
+    const outer = rows.find((r) => r.name === 'chat claude-haiku-4-5' && r.input_tokens === 1514) as Row
+    expect(outer).toMatchObject({ kind: 'llm', request_model: 'claude-haiku-4-5', response_model: 'claude-haiku-4-5-20251001', output_tokens: 9, cache_read_tokens: 1200, cache_write_tokens: 300 })
+    const trace = await api<{
+      totals: { llmCalls: number; tokens: { input: number; output: number } }
+      roots: Array<{ name: string; kind: string; children: Array<{ name: string; kind: string; attributes: Record<string, string> }> }>
+    }>(`traces/${outer.trace_id}`)
+    expect(trace.totals).toMatchObject({ llmCalls: 1, tokens: { input: 1514, output: 9 } })
+    expect(trace.roots).toHaveLength(1)
+    expect(trace.roots[0]).toMatchObject({ name: 'chat claude-haiku-4-5', kind: 'llm' })
+    expect(trace.roots[0]?.children).toHaveLength(1)
+    expect(trace.roots[0]?.children[0]).toMatchObject({ name: 'anthropic.messages.create', kind: 'other' })
+    expect(trace.roots[0]?.children[0]?.attributes).toMatchObject({
+      'spanlens.duplicate_of': outer.span_id,
+      'spanlens.duplicate.input_tokens': '1514',
+      'spanlens.duplicate.cache_read_tokens': '1200',
+      'spanlens.duplicate.cache_write_tokens': '300',
+      'gen_ai.usage.input_tokens': '1514',
+    })
+  })
+
+  it('both instrumentations name the model asked for and the one that answered alike', async () => {
+    const rows = await modelRows()
+    expect(rows).toHaveLength(8)
+    expect(new Set(rows.map((r) => `${r.request_model} -> ${r.response_model}`))).toEqual(new Set(['claude-haiku-4-5 -> claude-haiku-4-5-20251001']))
+  })
+
+  it("a streamed call's counted span takes the SDK span's time to first token and stop reason", async () => {
+    const rows = await modelRows()
+    const stream = rows.find((r) => r.name === 'chat claude-haiku-4-5' && r.input_tokens === 19)
+    // The fake provider sends the first delta after 150 ms.
+    expect(stream?.ttft_ms).toBeGreaterThanOrEqual(150)
+    expect(stream?.finish_reason).toBe('stop')
+  })
+
+  it('two different calls of one workflow each count once', async () => {
+    const rows = await modelRows()
+    const tool = rows.filter((r) => r.kind === 'llm' && (r.input_tokens === 61 || r.input_tokens === 116))
+    expect(tool.map((r) => [r.input_tokens, r.output_tokens, r.finish_reason])).toEqual([
+      [61, 17, 'tool_calls'],
+      [116, 12, 'stop'],
+    ])
+    expect(new Set(tool.map((r) => r.trace_id)).size).toBe(1)
+    expect(rows.filter((r) => r.trace_id === tool[0]?.trace_id && r.kind === 'other')).toHaveLength(2)
   })
 })

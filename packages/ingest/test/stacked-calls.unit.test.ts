@@ -47,6 +47,16 @@ describe('stacked instrumentations on one model call', () => {
     ])
   })
 
+  it('the counted span takes the TTFT, stop reason and answering model that only the inner span has', () => {
+    const outer = row('a', 'root', { ttft_ms: null, finish_reason: '', response_model: '' })
+    const inner = row('b', 'a', { ttft_ms: 157, finish_reason: 'stop', response_model: 'claude-haiku-4-5-20251001' })
+    demoteStackedCalls([outer, inner])
+    expect(outer).toMatchObject({ kind: 'llm', ttft_ms: 157, finish_reason: 'stop', response_model: 'claude-haiku-4-5-20251001' })
+    const measured = row('c', 'root', { ttft_ms: 120, finish_reason: 'length', response_model: 'x' })
+    demoteStackedCalls([measured, row('d', 'c', { ttft_ms: 157, finish_reason: 'stop', response_model: 'y' })])
+    expect(measured).toMatchObject({ ttft_ms: 120, finish_reason: 'length', response_model: 'x' })
+  })
+
   it.each([
     ['different usage (an agent span summing two calls)', row('b', 'a', { output_tokens: 21 })],
     ['another trace', row('b', 'a', { trace_id: 't2' })],

@@ -1,10 +1,14 @@
-// Fake LLM provider speaking the OpenAI wire format on 127.0.0.1 (random port).
+// Fake LLM provider speaking the OpenAI wire format (and Anthropic's Messages API) on
+// 127.0.0.1 (random port).
 // Deterministic: responses depend only on the request body, never on time or randomness
 // (except ids that carry a per-process counter). Every exchange is recorded so the
 // manifest can say exactly what the "provider" returned (model, tokens, finish reason, timing).
 import http from 'node:http';
 
 export const RESPONSE_MODEL = 'gpt-4o-mini-2024-07-18';
+// Anthropic answers a model alias with the dated snapshot it resolved to, as the real API does.
+export const ANTHROPIC_REQUEST_MODEL = 'claude-haiku-4-5';
+export const ANTHROPIC_RESPONSE_MODEL = 'claude-haiku-4-5-20251001';
 export const EMBEDDING_MODEL_RESPONSE = 'text-embedding-3-small';
 export const CREATED = 1767225600; // 2026-01-01T00:00:00Z, fixed
 export const NON_STREAM_DELAY_MS = 80;
@@ -18,6 +22,15 @@ const USAGE = {
   tool_call: { prompt_tokens: 61, completion_tokens: 17, cached_tokens: 0, reasoning_tokens: 0 },
   tool_result: { prompt_tokens: 84, completion_tokens: 12, cached_tokens: 32, reasoning_tokens: 0 },
   object: { prompt_tokens: 48, completion_tokens: 14, cached_tokens: 0, reasoning_tokens: 0 },
+};
+
+// Anthropic usage: input_tokens EXCLUDES cache reads and writes (the API's own semantics; OTel's
+// gen_ai.usage.input_tokens includes them). Plain chat has both kinds of cache tokens.
+export const ANTHROPIC_USAGE = {
+  chat: { input_tokens: 14, cache_read_input_tokens: 1200, cache_creation_input_tokens: 300, output_tokens: 9 },
+  stream: { input_tokens: 19, cache_read_input_tokens: 0, cache_creation_input_tokens: 0, output_tokens: 12 },
+  tool_call: { input_tokens: 61, cache_read_input_tokens: 0, cache_creation_input_tokens: 0, output_tokens: 17 },
+  tool_result: { input_tokens: 84, cache_read_input_tokens: 32, cache_creation_input_tokens: 0, output_tokens: 12 },
 };
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -315,6 +328,130 @@ export function createFakeProvider(state) {
     });
   }
 
+  // Anthropic Messages API (POST /v1/messages): plain JSON and SSE with the API's event sequence
+  // (message_start, content_block_start, ping, content_block_delta..., content_block_stop,
+  // message_delta with the final usage, message_stop). message_start goes out at once (with
+  // output_tokens 1, as the API sends it); the first delta after STREAM_TTFT_MS.
+  async function messages(req, res, body) {
+    const n = ++counter;
+    const msgs = body.messages ?? [];
+    const last = msgs[msgs.length - 1] ?? {};
+    const blocks = (m) => (typeof m.content === 'string' ? [{ type: 'text', text: m.content }] : (m.content ?? []));
+    const system = typeof body.system === 'string' ? body.system : (body.system ?? []).map((b) => b.text ?? '').join('\n');
+    const userText = msgs.filter((m) => m.role === 'user').flatMap(blocks).map((b) => b.text ?? '').join('\n');
+    const hasToolResult = last.role === 'user' && blocks(last).some((b) => b.type === 'tool_result');
+    const kind = /should fail/i.test(`${system}\n${userText}`)
+      ? 'error'
+      : hasToolResult
+        ? 'tool_result'
+        : Array.isArray(body.tools) && body.tools.length > 0
+          ? 'tool_call'
+          : body.stream
+            ? 'stream'
+            : 'chat';
+    const ex = {
+      path: '/v1/messages',
+      requestModel: body.model,
+      stream: !!body.stream,
+      promptMessages: [
+        ...(system ? [{ role: 'system', text: system }] : []),
+        ...msgs.map((m) => ({ role: m.role, text: blocks(m).map((b) => b.text ?? '').join('') || undefined, toolCalls: blocks(m).filter((b) => b.type === 'tool_use').length || undefined })),
+      ],
+      toolsOffered: (body.tools ?? []).map((t) => t.name),
+      kind,
+    };
+    const headers = { 'request-id': `req_fixture_${n}`, 'anthropic-organization-id': 'org-fixture' };
+    if (kind === 'error') {
+      await sleep(NON_STREAM_DELAY_MS);
+      const err = { type: 'error', error: { type: 'rate_limit_error', message: 'Number of request tokens has exceeded your per-minute rate limit (fake provider).' }, request_id: `req_fixture_${n}` };
+      ex.response = { status: 429, error: { code: err.error.type, message: err.error.message }, retryAfter: '1' };
+      record(ex);
+      return sendJson(res, 429, err, { ...headers, 'retry-after': '1', 'x-should-retry': 'true' });
+    }
+    const u = ANTHROPIC_USAGE[kind];
+    const usage = {
+      input_tokens: u.input_tokens,
+      cache_creation_input_tokens: u.cache_creation_input_tokens,
+      cache_read_input_tokens: u.cache_read_input_tokens,
+      cache_creation: { ephemeral_5m_input_tokens: u.cache_creation_input_tokens, ephemeral_1h_input_tokens: 0 },
+      output_tokens: u.output_tokens,
+      service_tier: 'standard',
+    };
+    let content;
+    let stopReason;
+    if (kind === 'tool_call') {
+      const tool = body.tools[0];
+      content = [{ type: 'tool_use', id: `toolu_fixture_${n}`, name: tool.name, input: sampleFromSchema(tool.input_schema ?? { type: 'object', properties: { city: { type: 'string' } } }) }];
+      stopReason = 'tool_use';
+    } else {
+      content = [{ type: 'text', text: answerText(kind, userText, body) }];
+      stopReason = 'end_turn';
+    }
+    const id = `msg_fixture_${n}`;
+    ex.response = {
+      status: 200,
+      id,
+      model: ANTHROPIC_RESPONSE_MODEL,
+      finishReason: stopReason,
+      text: content[0].text,
+      toolCalls: content[0].type === 'tool_use' ? [{ id: content[0].id, name: content[0].name, arguments: JSON.stringify(content[0].input) }] : undefined,
+      // inputTokens in OTel's sense (cache reads and writes included); wire: what the API said.
+      usage: {
+        inputTokens: u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens,
+        outputTokens: u.output_tokens,
+        totalTokens: u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens + u.output_tokens,
+        cachedTokens: u.cache_read_input_tokens,
+        cacheWriteTokens: u.cache_creation_input_tokens,
+        reasoningTokens: 0,
+        wire: { input_tokens: u.input_tokens, cache_read_input_tokens: u.cache_read_input_tokens, cache_creation_input_tokens: u.cache_creation_input_tokens, output_tokens: u.output_tokens },
+      },
+    };
+    const message = { id, type: 'message', role: 'assistant', model: ANTHROPIC_RESPONSE_MODEL, content, stop_reason: stopReason, stop_sequence: null, usage };
+    if (!body.stream) {
+      await sleep(NON_STREAM_DELAY_MS);
+      ex.response.timing = { delayMs: NON_STREAM_DELAY_MS };
+      record(ex);
+      return sendJson(res, 200, message, headers);
+    }
+
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...headers });
+    const send = (type, data) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+    send('message_start', { message: { ...message, content: [], stop_reason: null, usage: { ...usage, output_tokens: 1 } } });
+    const block = content[0];
+    const deltas = [];
+    if (block.type === 'tool_use') {
+      send('content_block_start', { index: 0, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } });
+      const a = JSON.stringify(block.input);
+      const mid = Math.floor(a.length / 2);
+      for (const piece of [a.slice(0, mid), a.slice(mid)]) deltas.push({ type: 'input_json_delta', partial_json: piece });
+    } else {
+      send('content_block_start', { index: 0, content_block: { type: 'text', text: '' } });
+      for (const w of block.text.match(/\S+\s*/g)) deltas.push({ type: 'text_delta', text: w });
+    }
+    send('ping', {});
+    await sleep(STREAM_TTFT_MS);
+    let first = true;
+    for (const delta of deltas) {
+      if (!first) await sleep(STREAM_CHUNK_INTERVAL_MS);
+      first = false;
+      send('content_block_delta', { index: 0, delta });
+    }
+    send('content_block_stop', { index: 0 });
+    await sleep(STREAM_CHUNK_INTERVAL_MS);
+    const { cache_creation: _cc, service_tier: _st, ...deltaUsage } = usage;
+    send('message_delta', { delta: { stop_reason: stopReason, stop_sequence: null }, usage: deltaUsage });
+    send('message_stop', {});
+    res.end();
+    ex.response.timing = {
+      ttftMs: STREAM_TTFT_MS,
+      chunkIntervalMs: STREAM_CHUNK_INTERVAL_MS,
+      contentChunks: deltas.length,
+      usageChunkSent: true,
+      approxTotalMs: STREAM_TTFT_MS + STREAM_CHUNK_INTERVAL_MS * deltas.length,
+    };
+    record(ex);
+  }
+
   const server = http.createServer(async (req, res) => {
     try {
       const url = new URL(req.url, 'http://x');
@@ -323,6 +460,7 @@ export function createFakeProvider(state) {
       if (url.pathname.endsWith('/chat/completions')) return await chat(req, res, body);
       if (url.pathname.endsWith('/embeddings')) return await embeddings(req, res, body);
       if (url.pathname.endsWith('/responses')) return await responses(req, res, body);
+      if (url.pathname.endsWith('/v1/messages')) return await messages(req, res, body);
       record({ path: url.pathname, kind: 'unknown', response: { status: 404 } });
       return sendJson(res, 404, { error: { message: `unknown path ${url.pathname}`, type: 'invalid_request_error' } });
     } catch (e) {

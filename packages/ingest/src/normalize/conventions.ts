@@ -192,7 +192,62 @@ export const RESPONSE_MODEL: Array<Source<string>> = [
 ]
 
 const USAGE = 'langfuse.observation.usage_details'
+
+const count = (v: unknown): number | undefined => {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v !== '' ? Number(v) : Number.NaN
+  return Number.isFinite(n) ? n : undefined
+}
+/** Anthropic's names for the cache parts of the input in a Langfuse usage object. */
+const LANGFUSE_INPUT_PARTS = /^input_|^cache_(read|creation)_input_tokens$/
+
+/**
+ * Langfuse's usage_details are parts that add up to `total`: its OpenAI integration
+ * (@langfuse/openai 5.11) sends `input` 15 and `output` 6 for a call of 23 in (8 of
+ * them cached) and 9 out (3 reasoning), with `input_cached_tokens` 8 and
+ * `output_reasoning_tokens` 3 beside them. Apps that copy the provider's counts send
+ * `input` 23 with the same details, and a `total` of input + output: then `input`
+ * already holds its details and is taken as it is.
+ */
+const langfuseUsage = (side: 'input' | 'output'): Source<number> => ({
+  convention: 'langfuse',
+  read: (a) => {
+    const o = a.obj(USAGE)
+    if (!o) return undefined
+    const input = count(o.input)
+    const output = count(o.output)
+    const own = side === 'input' ? input : output
+    if (own === undefined) return undefined
+    const total = count(o.total)
+    if (total !== undefined && total === (input ?? 0) + (output ?? 0)) return own
+    let sum = own
+    for (const key in o) {
+      const part = side === 'input' ? LANGFUSE_INPUT_PARTS.test(key) : key.startsWith('output_')
+      if (part) sum += count(o[key]) ?? 0
+    }
+    return sum
+  },
+})
+
+/**
+ * @traceloop/instrumentation-anthropic (0.27.0) copies the Messages API's
+ * usage.input_tokens, which leaves out cache reads and writes, into
+ * gen_ai.usage.input_tokens and sums its total from it: recorded 14 in where the
+ * Anthropic SDK's own span of the same call says 1514 (1200 read, 300 written).
+ * OpenTelemetry's input_tokens include them, and so does every row (cost.ts).
+ */
+const ANTHROPIC_WIRE_USAGE_SCOPES = new Set(['@traceloop/instrumentation-anthropic'])
+const withAnthropicCache = (key: string): Source<number> => ({
+  convention: 'openllmetry',
+  read: (a, span) => {
+    if (!ANTHROPIC_WIRE_USAGE_SCOPES.has(span.scopeName)) return undefined
+    const n = a.num(key)
+    if (n === undefined) return undefined
+    return n + (first(CACHE_READ_TOKENS, a, span) ?? 0) + (first(CACHE_WRITE_TOKENS, a, span) ?? 0)
+  },
+})
+
 export const INPUT_TOKENS: Array<Source<number>> = [
+  withAnthropicCache('gen_ai.usage.input_tokens'),
   num('gen_ai.usage.input_tokens', 'otel'),
   num('gen_ai.usage.prompt_tokens', 'otel'),
   num('llm.token_count.prompt', 'openinference'),
@@ -200,7 +255,8 @@ export const INPUT_TOKENS: Array<Source<number>> = [
   num('ai.usage.promptTokens', 'vercel'),
   num('ai.usage.tokens', 'vercel'),
   num('llm.usage.prompt_tokens', 'openllmetry'),
-  inObj(USAGE, ['input', 'prompt_tokens', 'input_tokens', 'promptTokens'], 'langfuse'),
+  langfuseUsage('input'),
+  inObj(USAGE, ['prompt_tokens', 'input_tokens', 'promptTokens'], 'langfuse'),
 ]
 
 export const OUTPUT_TOKENS: Array<Source<number>> = [
@@ -210,10 +266,12 @@ export const OUTPUT_TOKENS: Array<Source<number>> = [
   num('ai.usage.outputTokens', 'vercel'),
   num('ai.usage.completionTokens', 'vercel'),
   num('llm.usage.completion_tokens', 'openllmetry'),
-  inObj(USAGE, ['output', 'completion_tokens', 'output_tokens', 'completionTokens'], 'langfuse'),
+  langfuseUsage('output'),
+  inObj(USAGE, ['completion_tokens', 'output_tokens', 'completionTokens'], 'langfuse'),
 ]
 
 export const TOTAL_TOKENS: Array<Source<number>> = [
+  withAnthropicCache('gen_ai.usage.total_tokens'),
   num('gen_ai.usage.total_tokens', 'otel'),
   num('llm.usage.total_tokens', 'openllmetry'),
   num('llm.token_count.total', 'openinference'),
@@ -232,6 +290,8 @@ export const CACHE_READ_TOKENS: Array<Source<number>> = [
 
 export const CACHE_WRITE_TOKENS: Array<Source<number>> = [
   num('gen_ai.usage.cache_creation.input_tokens', 'otel'),
+  // The Anthropic SDK's own spans (@anthropic-ai/sdk >= 0.134).
+  num('gen_ai.usage.cache_write.input_tokens', 'otel'),
   num('gen_ai.usage.cache_creation_input_tokens', 'openllmetry'),
   num('llm.token_count.prompt_details.cache_write', 'openinference'),
   num('ai.usage.inputTokenDetails.cacheWriteTokens', 'vercel'),
@@ -280,6 +340,8 @@ export const FINISH_REASON: Array<Source<string>> = [
   str('gen_ai.completion.0.finish_reason', 'openllmetry'),
   str('llm.finish_reason', 'openinference'),
   firstOfList('ai.response.finishReason', 'vercel'),
+  // The Anthropic SDK's own spans, which have no gen_ai.response.finish_reasons.
+  str('anthropic.message.stop_reason', 'otel'),
 ]
 
 /** Time to first token in milliseconds. */

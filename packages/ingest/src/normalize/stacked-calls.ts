@@ -1,10 +1,11 @@
 import type { SpanRow } from './row.js'
 
 /**
- * Two instrumentations on one model call (OpenLLMetry's `anthropic.chat` around
- * the Anthropic SDK's own `anthropic.messages.create`, an agent framework's LLM
- * span around an OpenAI instrumentation's) each report the call with the same
- * usage, and every token and cost sum would count it twice. The inner span of
+ * Two instrumentations on one model call (OpenLLMetry's `chat claude-haiku-4-5`
+ * around the Anthropic SDK's own `anthropic.messages.create`, recorded in
+ * test/fixtures/otlp/openllmetry-anthropic; an agent framework's LLM span around an
+ * OpenAI instrumentation's) each report the call with the same usage, and every
+ * token and cost sum would count it twice. The inner span of
  * such a pair stays in the trace, demoted: kind `other`, no tokens or cost in its
  * columns (every sum, the per-minute rollup, drift, bias and SLOs skip it by
  * construction), its usage kept in attributes and `spanlens.duplicate_of` naming
@@ -37,8 +38,23 @@ export function demoteStackedCalls(rows: readonly SpanRow[]): number {
     if (parent.input_tokens !== row.input_tokens || parent.output_tokens !== row.output_tokens) continue
     inner.push([row, parent])
   }
-  for (const [row, parent] of inner) demote(row, parent.span_id)
+  for (const [row, parent] of inner) {
+    fillGaps(parent, row)
+    demote(row, parent.span_id)
+  }
   return inner.length
+}
+
+/**
+ * What only the inner span measured moves to the span that counts: over a streamed
+ * call the Anthropic SDK's own span has the time to first token and the stop reason
+ * and OpenLLMetry's span around it has neither, and TTFT statistics read model
+ * calls only, so a demoted span's TTFT would count nowhere.
+ */
+function fillGaps(counted: SpanRow, duplicate: SpanRow): void {
+  if (counted.ttft_ms === null && duplicate.ttft_ms !== null) counted.ttft_ms = duplicate.ttft_ms
+  if (counted.finish_reason === '' && duplicate.finish_reason !== '') counted.finish_reason = duplicate.finish_reason
+  if (counted.response_model === '' && duplicate.response_model !== '') counted.response_model = duplicate.response_model
 }
 
 function demote(row: SpanRow, countedSpanId: string): void {

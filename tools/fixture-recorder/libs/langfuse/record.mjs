@@ -3,11 +3,15 @@
 // Basic auth base64(publicKey:secretKey); @langfuse/tracing startActiveObservation / observe /
 // propagateAttributes. Langfuse has no auto-instrumentation here: the app calls the (fake) provider
 // itself (plain fetch) and reports model/usage/input/output on a `generation` observation, which is
-// exactly how Langfuse users instrument custom clients.
+// exactly how Langfuse users instrument custom clients. The `openai-*` scenarios use Langfuse's own
+// OpenAI integration instead (@langfuse/openai observeOpenAI around a REAL openai client), which
+// decides the model name and the usage_details keys itself.
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LangfuseSpanProcessor } from '@langfuse/otel';
 import { startActiveObservation, startObservation, observe, propagateAttributes } from '@langfuse/tracing';
+import { observeOpenAI } from '@langfuse/openai';
+import OpenAI from 'openai';
 import { COLLECTOR_URL, OPENAI_BASE_URL, FAKE_API_KEY, PROMPTS, USER_ID, SESSION_ID, runScenarios } from '../../lib/scenario.mjs';
 
 const processor = new LangfuseSpanProcessor({
@@ -70,7 +74,36 @@ async function generation(name, messages, extra = {}) {
 const WEATHER_TOOL = { type: 'function', function: { name: 'get_weather', description: 'Get the current weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } };
 const getWeather = observe(async ({ city }) => ({ city, forecast: 'sunny', temperature_c: 22 }), { name: 'get_weather', asType: 'tool' });
 
+const openai = observeOpenAI(new OpenAI({ apiKey: FAKE_API_KEY, baseURL: OPENAI_BASE_URL, maxRetries: 0 }), { generationName: 'openai-chat' });
+
 const scenarios = [
+  {
+    name: 'openai-chat',
+    description: `@langfuse/openai observeOpenAI(openai client).chat.completions.create non-streaming, model gpt-4o-mini; system "${PROMPTS.system}" + user "${PROMPTS.chat}"; temperature 0.2, max_tokens 50; inside propagateAttributes (user, session, tags, metadata, traceName)`,
+    run: () =>
+      withTraceAttrs(() =>
+        openai.chat.completions.create({
+          model: 'gpt-4o-mini',
+          messages: [
+            { role: 'system', content: PROMPTS.system },
+            { role: 'user', content: PROMPTS.chat },
+          ],
+          temperature: 0.2,
+          max_tokens: 50,
+        }),
+      ),
+  },
+  {
+    name: 'openai-stream',
+    description: `@langfuse/openai observeOpenAI(openai client).chat.completions.create stream:true with include_usage, read to the end; user "${PROMPTS.stream}"`,
+    run: () =>
+      withTraceAttrs(async () => {
+        const stream = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: PROMPTS.stream }], stream: true, stream_options: { include_usage: true } });
+        let text = '';
+        for await (const chunk of stream) text += chunk.choices?.[0]?.delta?.content ?? '';
+        return text;
+      }),
+  },
   {
     name: 'generation',
     description: `propagateAttributes({userId:"${USER_ID}", sessionId:"${SESSION_ID}", tags:["fixture"], metadata:{tenant:"acme"}, traceName}) > startActiveObservation(asType "generation") with model, modelParameters, input messages (system "${PROMPTS.system}" + user "${PROMPTS.chat}"), output message, usageDetails {input,output,total,input_cached_tokens,output_reasoning_tokens}, costDetails`,
