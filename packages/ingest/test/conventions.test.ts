@@ -221,6 +221,9 @@ describe('convention specifics', () => {
     expect(await models('langfuse', 'openai-stream')).toEqual([['gpt-4o-mini', 'gpt-4o-mini']])
     // OpenLLMetry and the Anthropic SDK: gen_ai.request.model and gen_ai.response.model.
     expect(await models('openllmetry-anthropic', 'chat')).toEqual([['claude-haiku-4-5', 'claude-haiku-4-5-20251001']])
+    // OpenInference's Anthropic instrumentation also names both, streams included.
+    expect(await models('openinference-anthropic', 'chat')).toEqual([['claude-haiku-4-5', 'claude-haiku-4-5-20251001']])
+    expect(await models('openinference-anthropic', 'stream')).toEqual([['claude-haiku-4-5', 'claude-haiku-4-5-20251001']])
   })
 
   it("Langfuse's OpenAI integration: the usage details it splits off are added back, stream TTFT", async () => {
@@ -244,6 +247,17 @@ describe('convention specifics', () => {
     const failed = await rowsOf(fixture('openllmetry-anthropic', 'error-429'))
     expect(failed.map((r) => r.status_code)).toEqual(['error', 'error'])
     expect(failed.find((r) => r.name === 'anthropic.messages.create')?.error_type).toBe('rate_limit_error')
+  })
+
+  it("OpenInference on the Anthropic SDK: cache counted in by the library, the SDK span demoted, a failed call's spans both ended", async () => {
+    const rows = await rowsOf(fixture('openinference-anthropic', 'chat'))
+    expect(rows.map((r) => [r.name, r.kind]).sort()).toEqual([
+      ['Anthropic Messages', 'llm'],
+      ['anthropic.messages.create', 'other'],
+    ])
+    expect(rows.find((r) => r.kind === 'llm')).toMatchObject({ provider: 'anthropic', input_tokens: 1514, output_tokens: 9, cache_read_tokens: 1200, cache_write_tokens: 300, finish_reason: 'stop', user_id: 'user-fixture-42' })
+    const failed = await rowsOf(fixture('openinference-anthropic', 'error-429'))
+    expect(failed.map((r) => r.status_code)).toEqual(['error', 'error'])
   })
 
   it('plain OpenTelemetry spans are kept as kind other with their status', async () => {

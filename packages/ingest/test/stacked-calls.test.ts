@@ -2,14 +2,16 @@ import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bearer, KEYS, startServer, type TestServer } from './helpers/server.js'
 
-// Recorded, not built: OpenLLMetry's Anthropic instrumentation (@traceloop/node-server-sdk
-// 0.27.0) on @anthropic-ai/sdk 0.137.0, which traces itself, so each call is a Traceloop
-// `chat claude-haiku-4-5` span with the SDK's `anthropic.messages.create` under it, both with
-// the call's usage (fixtures/otlp/README.md). Traceloop copies the Messages API's input_tokens
-// (cache left out), the SDK counts the cache in: the pair only matches once normalized.
+// Recorded, not built (fixtures/otlp/README.md): @anthropic-ai/sdk 0.137.0 traces itself, so under
+// OpenLLMetry's Anthropic instrumentation (@traceloop/node-server-sdk 0.27.0) or OpenInference's
+// (@arizeai/openinference-instrumentation-anthropic 0.2.8) each call is that library's span with the
+// SDK's `anthropic.messages.create` under it, both with the call's usage. Traceloop copies the
+// Messages API's input_tokens (cache left out), the SDK and OpenInference count the cache in.
 let server: TestServer
-const SERVICE = 'fixture-openllmetry-anthropic'
-const root = new URL('./fixtures/otlp/openllmetry-anthropic/', import.meta.url)
+const LIBRARIES = [
+  { dir: 'openllmetry-anthropic', service: 'fixture-openllmetry-anthropic', outer: 'chat claude-haiku-4-5' },
+  { dir: 'openinference-anthropic', service: 'fixture-openinference-anthropic', outer: 'Anthropic Messages' },
+]
 
 interface Row {
   trace_id: string
@@ -31,13 +33,15 @@ interface Row {
 
 beforeAll(async () => {
   server = await startServer()
-  for (const file of ['chat.pb', 'stream.pb', 'tool-call.pb']) {
-    const res = await fetch(`${server.url}/v1/traces`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-protobuf', ...bearer(KEYS.acme) },
-      body: readFileSync(new URL(file, root)),
-    })
-    expect(res.status, file).toBe(200)
+  for (const { dir } of LIBRARIES) {
+    for (const file of ['chat.pb', 'stream.pb', 'tool-call.pb']) {
+      const res = await fetch(`${server.url}/v1/traces`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf', ...bearer(KEYS.acme) },
+        body: readFileSync(new URL(`./fixtures/otlp/${dir}/${file}`, import.meta.url)),
+      })
+      expect(res.status, `${dir}/${file}`).toBe(200)
+    }
   }
   await server.app.spanlens.flush()
 })
@@ -48,17 +52,19 @@ const api = async <T>(path: string): Promise<T> => {
   expect(res.status, path).toBe(200)
   return (await res.json()) as T
 }
-const modelRows = () =>
-  server.rows<Row>(
-    `SELECT * FROM spans FINAL WHERE project_id = 'acme' AND service_name = '${SERVICE}' AND (name = 'anthropic.messages.create' OR name LIKE 'chat %') ORDER BY start_time, name`,
-  )
 
 // The fake provider's usage per call, cache included (OpenTelemetry's input tokens):
 // chat 14 + 1200 read + 300 written = 1514 in, 9 out; stream 19/12; tool call 61/17, then 84 + 32 read = 116/12.
 const INPUT = 1514 + 19 + 61 + 116
 const OUTPUT = 9 + 12 + 17 + 12
 
-describe('one Anthropic call reported by OpenLLMetry and by the Anthropic SDK itself', () => {
+describe.each(LIBRARIES)('one Anthropic call reported by $dir and by the Anthropic SDK itself', ({ service: SERVICE, outer: OUTER }) => {
+  const modelRows = () =>
+    server.rows<Row>(
+      `SELECT * FROM spans FINAL WHERE project_id = 'acme' AND service_name = {s:String} AND name IN ('anthropic.messages.create', {o:String}) ORDER BY start_time, name`,
+      { s: SERVICE, o: OUTER },
+    )
+
   it('is counted once in token and cost sums, from spans and from the per-minute rollup', async () => {
     const [spans] = await server.rows<{ calls: number; input: number; output: number; priced: number; cost: number }>(
       `SELECT countIf(kind = 'llm') AS calls, sum(input_tokens) AS input, sum(output_tokens) AS output, countIf(cost_usd > 0) AS priced, sum(ifNull(cost_usd, 0)) AS cost FROM spans FINAL WHERE project_id = 'acme' AND service_name = '${SERVICE}'`,
@@ -76,9 +82,9 @@ describe('one Anthropic call reported by OpenLLMetry and by the Anthropic SDK it
     expect(summary.rows[0]?.costUsd).toBeCloseTo(cost, 10)
   })
 
-  it('keeps both spans in the trace: the SDK span under Traceloop\'s, marked with the span that counts and its own usage', async () => {
+  it("keeps both spans in the trace: the SDK span under the library's, marked with the span that counts and its own usage", async () => {
     const rows = await modelRows()
-    const outer = rows.find((r) => r.name === 'chat claude-haiku-4-5' && r.input_tokens === 1514) as Row
+    const outer = rows.find((r) => r.name === OUTER && r.input_tokens === 1514) as Row
     expect(outer).toMatchObject({ kind: 'llm', request_model: 'claude-haiku-4-5', response_model: 'claude-haiku-4-5-20251001', output_tokens: 9, cache_read_tokens: 1200, cache_write_tokens: 300 })
     const trace = await api<{
       totals: { llmCalls: number; tokens: { input: number; output: number } }
@@ -86,7 +92,7 @@ describe('one Anthropic call reported by OpenLLMetry and by the Anthropic SDK it
     }>(`traces/${outer.trace_id}`)
     expect(trace.totals).toMatchObject({ llmCalls: 1, tokens: { input: 1514, output: 9 } })
     expect(trace.roots).toHaveLength(1)
-    expect(trace.roots[0]).toMatchObject({ name: 'chat claude-haiku-4-5', kind: 'llm' })
+    expect(trace.roots[0]).toMatchObject({ name: OUTER, kind: 'llm' })
     expect(trace.roots[0]?.children).toHaveLength(1)
     expect(trace.roots[0]?.children[0]).toMatchObject({ name: 'anthropic.messages.create', kind: 'other' })
     expect(trace.roots[0]?.children[0]?.attributes).toMatchObject({
@@ -106,7 +112,7 @@ describe('one Anthropic call reported by OpenLLMetry and by the Anthropic SDK it
 
   it("a streamed call's counted span takes the SDK span's time to first token and stop reason", async () => {
     const rows = await modelRows()
-    const stream = rows.find((r) => r.name === 'chat claude-haiku-4-5' && r.input_tokens === 19)
+    const stream = rows.find((r) => r.name === OUTER && r.input_tokens === 19)
     // The fake provider sends the first delta after 150 ms.
     expect(stream?.ttft_ms).toBeGreaterThanOrEqual(150)
     expect(stream?.finish_reason).toBe('stop')

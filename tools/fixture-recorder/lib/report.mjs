@@ -8,7 +8,7 @@ import { decodeCapture, flattenSpans, flattenLogs, attrMap, valueType, plain } f
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const KIND = ['UNSPECIFIED', 'INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER'];
-const ORDER = ['otel-genai', 'otel-genai-legacy', 'openllmetry', 'openllmetry-legacy', 'openllmetry-anthropic', 'openinference', 'vercel-ai', 'vercel-ai-v7', 'langfuse', 'otel-plain'];
+const ORDER = ['otel-genai', 'otel-genai-legacy', 'openllmetry', 'openllmetry-legacy', 'openllmetry-anthropic', 'openinference', 'openinference-anthropic', 'vercel-ai', 'vercel-ai-v7', 'langfuse', 'otel-plain'];
 
 const esc = (s) => String(s).replace(/\|/g, '\\|').replace(/\n/g, '\\n');
 const short = (v, n = 70) => {
