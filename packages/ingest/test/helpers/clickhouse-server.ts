@@ -1,4 +1,4 @@
-import { appendFileSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { errors } from '../../src/errors.js'
@@ -94,6 +94,9 @@ export async function startClickHouseServer(options: TestClickHouseOptions = {})
     try {
       // SPANLENS_TEST_ENGINE_LOG_DIR keeps every line too, one file per engine.
       const logDir = process.env.SPANLENS_TEST_ENGINE_LOG_DIR
+      // Made here: an append to a missing directory would throw inside the engine's
+      // line callback, in the vitest main process, which then exits without a report.
+      if (logDir) mkdirSync(logDir, { recursive: true })
       const tail: string[] = []
       const launch = async () => {
         const started = await startEngineServer({
