@@ -28,13 +28,14 @@ interface Row {
   cost_usd: number | null
   ttft_ms: number | null
   finish_reason: string
+  status_code: string
   attributes: Record<string, string>
 }
 
 beforeAll(async () => {
   server = await startServer()
   for (const { dir } of LIBRARIES) {
-    for (const file of ['chat.pb', 'stream.pb', 'tool-call.pb']) {
+    for (const file of ['chat.pb', 'stream.pb', 'tool-call.pb', 'error-429.pb']) {
       const res = await fetch(`${server.url}/v1/traces`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-protobuf', ...bearer(KEYS.acme) },
@@ -54,7 +55,8 @@ const api = async <T>(path: string): Promise<T> => {
 }
 
 // The fake provider's usage per call, cache included (OpenTelemetry's input tokens):
-// chat 14 + 1200 read + 300 written = 1514 in, 9 out; stream 19/12; tool call 61/17, then 84 + 32 read = 116/12.
+// chat 14 + 1200 read + 300 written = 1514 in, 9 out; stream 19/12; tool call 61/17, then 84 + 32 read = 116/12;
+// and a call refused with 429, no usage.
 const INPUT = 1514 + 19 + 61 + 116
 const OUTPUT = 9 + 12 + 17 + 12
 
@@ -69,16 +71,16 @@ describe.each(LIBRARIES)('one Anthropic call reported by $dir and by the Anthrop
     const [spans] = await server.rows<{ calls: number; input: number; output: number; priced: number; cost: number }>(
       `SELECT countIf(kind = 'llm') AS calls, sum(input_tokens) AS input, sum(output_tokens) AS output, countIf(cost_usd > 0) AS priced, sum(ifNull(cost_usd, 0)) AS cost FROM spans FINAL WHERE project_id = 'acme' AND service_name = '${SERVICE}'`,
     )
-    expect(spans).toMatchObject({ calls: 4, input: INPUT, output: OUTPUT, priced: 4 })
+    expect(spans).toMatchObject({ calls: 5, input: INPUT, output: OUTPUT, priced: 4 })
     // claude-haiku-4-5 per million: $1 fresh input, $0.10 cache read, $1.25 cache write, $5 output.
     const cost = ((14 + 19 + 61 + 84) * 1 + (1200 + 32) * 0.1 + 300 * 1.25 + OUTPUT * 5) / 1e6
     expect(spans?.cost).toBeCloseTo(cost, 10)
     const [rollup] = await server.rows<{ calls: number; input: number; output: number }>(
       `SELECT sum(calls) AS calls, sum(input_tokens) AS input, sum(output_tokens) AS output FROM spans_minute WHERE project_id = 'acme' AND service_name = '${SERVICE}' AND kind = 'llm'`,
     )
-    expect(rollup).toEqual({ calls: 4, input: INPUT, output: OUTPUT })
+    expect(rollup).toEqual({ calls: 5, input: INPUT, output: OUTPUT })
     const summary = await api<{ rows: Array<{ calls: number; tokens: { input: number; output: number }; costUsd: number }> }>(`summary?service=${SERVICE}&kind=llm&from=now-1h`)
-    expect(summary.rows.map((r) => [r.calls, r.tokens.input, r.tokens.output])).toEqual([[4, INPUT, OUTPUT]])
+    expect(summary.rows.map((r) => [r.calls, r.tokens.input, r.tokens.output])).toEqual([[5, INPUT, OUTPUT]])
     expect(summary.rows[0]?.costUsd).toBeCloseTo(cost, 10)
   })
 
@@ -106,8 +108,9 @@ describe.each(LIBRARIES)('one Anthropic call reported by $dir and by the Anthrop
 
   it('both instrumentations name the model asked for and the one that answered alike', async () => {
     const rows = await modelRows()
-    expect(rows).toHaveLength(8)
-    expect(new Set(rows.map((r) => `${r.request_model} -> ${r.response_model}`))).toEqual(new Set(['claude-haiku-4-5 -> claude-haiku-4-5-20251001']))
+    const answered = rows.filter((r) => r.status_code !== 'error')
+    expect(answered).toHaveLength(8)
+    expect(new Set(answered.map((r) => `${r.request_model} -> ${r.response_model}`))).toEqual(new Set(['claude-haiku-4-5 -> claude-haiku-4-5-20251001']))
   })
 
   it("a streamed call's counted span takes the SDK span's time to first token and stop reason", async () => {
@@ -127,5 +130,16 @@ describe.each(LIBRARIES)('one Anthropic call reported by $dir and by the Anthrop
     ])
     expect(new Set(tool.map((r) => r.trace_id)).size).toBe(1)
     expect(rows.filter((r) => r.trace_id === tool[0]?.trace_id && r.kind === 'other')).toHaveLength(2)
+  })
+
+  it('a refused call, with no usage on either span, counts as one failed call, in spans and in the rollup', async () => {
+    const [spans] = await server.rows<{ failed: number; demoted: number }>(
+      `SELECT countIf(kind = 'llm' AND status_code = 'error') AS failed, countIf(kind = 'other' AND status_code = 'error' AND attributes['spanlens.duplicate_of'] != '') AS demoted FROM spans FINAL WHERE project_id = 'acme' AND service_name = '${SERVICE}'`,
+    )
+    expect(spans).toEqual({ failed: 1, demoted: 1 })
+    const [rollup] = await server.rows<{ errors: number }>(
+      `SELECT sum(errors) AS errors FROM spans_minute WHERE project_id = 'acme' AND service_name = '${SERVICE}' AND kind = 'llm'`,
+    )
+    expect(rollup).toEqual({ errors: 1 })
   })
 })

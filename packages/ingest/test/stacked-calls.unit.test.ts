@@ -69,4 +69,27 @@ describe('stacked instrumentations on one model call', () => {
     expect([outer.kind, inner.kind]).toEqual(['llm', inner.kind])
     expect(inner.attributes).toEqual({})
   })
+
+  describe('a failed call, with no usage to match on', () => {
+    const failed = (span: string, parent: string, over: Partial<SpanRow> = {}) =>
+      row(span, parent, { input_tokens: 0, output_tokens: 0, total_tokens: 0, cache_read_tokens: 0, cost_usd: null, status_code: 'error', request_model: 'claude-haiku-4-5', ...over })
+
+    it('demotes the inner of two failed calls of the same model, so the failure counts once', () => {
+      const outer = failed('a', '')
+      const inner = failed('b', 'a')
+      expect(demoteStackedCalls([inner, outer])).toBe(1)
+      expect([outer.kind, inner.kind, inner.attributes[DUPLICATE_OF]]).toEqual(['llm', 'other', 'a'])
+    })
+
+    it.each([
+      ['the inner call succeeded', [failed('a', ''), failed('b', 'a', { status_code: 'ok' })]],
+      ['the outer call succeeded', [failed('a', '', { status_code: 'unset' }), failed('b', 'a')]],
+      ['another model', [failed('a', ''), failed('b', 'a', { request_model: 'claude-sonnet-4-5' })]],
+      ['no model named', [failed('a', '', { request_model: '' }), failed('b', 'a', { request_model: '' })]],
+      ['a retrying wrapper: two failed attempts under one span', [failed('a', ''), failed('b', 'a'), failed('c', 'a')]],
+    ])('leaves them counted when %s', (_what, rows) => {
+      expect(demoteStackedCalls(rows)).toBe(0)
+      expect(rows.every((r) => r.kind === 'llm')).toBe(true)
+    })
+  })
 })

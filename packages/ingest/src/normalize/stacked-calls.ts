@@ -13,14 +13,23 @@ import type { SpanRow } from './row.js'
  */
 export const DUPLICATE_OF = 'spanlens.duplicate_of'
 
-/** A model call with usage: one of a stacked pair, inner or outer, if any. */
-export function reportsUsage(row: SpanRow): boolean {
+/** A model call that could be one of a stacked pair, inner or outer: it reports usage, or failed without any. */
+export function mayBeStacked(row: SpanRow): boolean {
+  return reportsUsage(row) || isFailedCallWithoutUsage(row)
+}
+
+function reportsUsage(row: SpanRow): boolean {
   return (row.kind === 'llm' || row.kind === 'embedding') && row.input_tokens + row.output_tokens > 0
+}
+
+function isFailedCallWithoutUsage(row: SpanRow): boolean {
+  return (row.kind === 'llm' || row.kind === 'embedding') && row.status_code === 'error' && row.input_tokens + row.output_tokens === 0 && row.request_model !== ''
 }
 
 /**
  * Demotes, in place, each row whose parent is a model call of the same kind,
- * trace and usage. Only rows of one export request are compared: an SDK's batch
+ * trace and usage, and a failed call without usage whose parent is the same
+ * model's failed call without usage. Only rows of one export request are compared: an SDK's batch
  * processor exports a call's spans together (they end within milliseconds), and
  * a pair split across two requests is counted twice (docs/conventions.md).
  */
@@ -31,13 +40,21 @@ export function demoteStackedCalls(rows: readonly SpanRow[]): number {
   // Decided against the rows as they came in: in a stack of three, each inner
   // row points at its own parent, and only the outermost keeps its usage.
   const inner: Array<[SpanRow, SpanRow]> = []
+  const failedChildren = new Map<SpanRow, SpanRow[]>()
   for (const row of rows) {
-    if (row.parent_span_id === '' || !reportsUsage(row)) continue
+    if (row.parent_span_id === '') continue
     const parent = byId.get(`${row.trace_id}/${row.parent_span_id}`)
     if (!parent || parent.kind !== row.kind) continue
-    if (parent.input_tokens !== row.input_tokens || parent.output_tokens !== row.output_tokens) continue
-    inner.push([row, parent])
+    if (reportsUsage(row)) {
+      if (parent.input_tokens === row.input_tokens && parent.output_tokens === row.output_tokens) inner.push([row, parent])
+    } else if (isFailedCallWithoutUsage(row) && isFailedCallWithoutUsage(parent) && row.request_model === parent.request_model) {
+      failedChildren.set(parent, [...(failedChildren.get(parent) ?? []), row])
+    }
   }
+  // A failed call has no usage to match on: the pair is the one failed model call of
+  // the same model directly under another (a retrying wrapper's several failed
+  // attempts under one errored span stay counted, each an attempt).
+  for (const [parent, children] of failedChildren) if (children.length === 1) inner.push([children[0]!, parent])
   for (const [row, parent] of inner) {
     fillGaps(parent, row)
     demote(row, parent.span_id)

@@ -1,7 +1,7 @@
 import { decodeJson, decodeProtobuf } from '../otlp/decode.js'
 import { normalizeSpan } from '../normalize/normalize.js'
 import type { SpanRow } from '../normalize/row.js'
-import { demoteStackedCalls, reportsUsage } from '../normalize/stacked-calls.js'
+import { demoteStackedCalls, mayBeStacked } from '../normalize/stacked-calls.js'
 import { LineWriter } from './line-writer.js'
 import type { BodyFormat, PrepareContext, Prepared } from './prepare.js'
 import { SPANS } from './tables.js'
@@ -48,7 +48,7 @@ export function prepareTraces(format: BodyFormat, body: Buffer, project: string,
       continue
     }
     // Model calls wait for the rest of the request: another span in it may report the same call.
-    if (reportsUsage(row)) calls.push(row)
+    if (mayBeStacked(row)) calls.push(row)
     else if (write(row)) rows++
   }
   demoteStackedCalls(calls)
