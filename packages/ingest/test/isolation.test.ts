@@ -281,6 +281,9 @@ const FILTERS: Array<[string, Filter]> = [
   ['score', { 'score.score-a': '*' }],
   ['numeric score', { 'score.feedback': '<=0' }],
   ['several lists', { service: 'svc-a,svc-b', model: 'model-a,model-b', kind: 'llm,tool' }],
+  ['span numbers', { durationMs: '>=0,<100000', inputTokens: '>=0' }],
+  ['group keys', { 'group.user_prefix:6': 'user-a', 'group.language': 'latin' }],
+  ['not', { 'not.status': 'error', 'not.group.model': 'model-b' }],
 ]
 const qs = (f: Filter) => new URLSearchParams(f).toString()
 /** The JSON form of a query-string filter (drift, bias, counterfactual bodies). */
@@ -290,6 +293,8 @@ function bodyFilter(f: Filter): Record<string, unknown> {
     if (k.startsWith('attr.')) out.attributes = { [k.slice(5)]: v }
     else if (k.startsWith('resource.')) out.resource = { [k.slice(9)]: v }
     else if (k.startsWith('score.')) out.scores = { [k.slice(6)]: v }
+    else if (k.startsWith('group.')) out.groups = { ...(out.groups as object), [k.slice(6)]: v }
+    else if (k.startsWith('not.')) out.not = { ...(out.not as object), ...bodyFilter({ [k.slice(4)]: v }) }
     else if (k === 'q') out.text = v
     else out[k] = v
   }

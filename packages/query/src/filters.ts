@@ -1,13 +1,17 @@
 import { z } from 'zod'
-import type { ParamBag } from './db.js'
 import { REFUSAL_PHRASES } from './bias/refusal-phrases.js'
-import { contentRefusal, contentTextMatch } from './content/span-content.js'
+import { contentRefusal, contentTextMatch, spansWithContent } from './content/span-content.js'
+import { ParamBag } from './db.js'
 import { errors } from './errors.js'
+import { GROUP_KEYS_HELP, groupKey } from './group-keys.js'
 import { SPAN_KINDS, type SpanKind } from './span-kinds.js'
+import { type NumberCondition, type SpanNumber, SPAN_NUMBER_KEYS, SPAN_NUMBERS, formatCondition, numberConditions, numberConditionsSql, parseComparison, readConditions } from './span-numbers.js'
 import { chTime, parseTime } from './time.js'
 
+export { MODEL_EXPR } from './group-keys.js'
+
 /** What a caller can narrow spans by. Lists mean "any of". */
-export interface SpanFilter {
+export interface SpanFilter extends Partial<Record<SpanNumber, NumberCondition[]>> {
   from?: Date
   to?: Date
   service?: string[]
@@ -37,6 +41,10 @@ export interface SpanFilter {
   maxDurationMs?: number
   /** the span's trace has a score of this name matching the condition, all must hold */
   scores?: Record<string, ScoreCondition>
+  /** the value of a group key (group-keys.ts: `language`, `user_prefix:3`, `model`…), all must hold */
+  groups?: Record<string, string>
+  /** spans that do not match this filter (all its conditions together); it has no time, nor a `not` */
+  not?: SpanFilter
 }
 
 /**
@@ -45,19 +53,16 @@ export interface SpanFilter {
  */
 type ScoreCondition = { op: 'any' } | { op: '=' | '!=' | '<' | '<=' | '>' | '>='; value: number } | { op: 'category'; value: string }
 
-const SCORE_CONDITION = /^(<=|>=|!=|<|>|=)?\s*(-?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)$/i
-
-function parseScoreCondition(name: string, raw: string): ScoreCondition {
+function parseScoreCondition(field: string, raw: string): ScoreCondition {
   const s = raw.trim()
   if (s === '*') return { op: 'any' }
-  const m = SCORE_CONDITION.exec(s)
-  if (m) {
-    const value = Number(m[2])
-    if (!Number.isFinite(value)) throw errors.BAD_REQUEST(`score.${name}: ${m[2]} is out of range for a number`)
-    return { op: (m[1] ?? '=') as '=', value }
-  }
+  const c = parseComparison(s)
+  if (c && 'error' in c) throw errors.BAD_REQUEST(`${field}: ${c.error}`)
+  if (c) return c
   return { op: 'category', value: s.startsWith('=') ? s.slice(1) : s }
 }
+
+const formatScoreCondition = (c: ScoreCondition): string => (c.op === 'any' ? '*' : c.op === 'category' ? `=${c.value}` : formatCondition(c))
 
 /** Dimensions the per-minute rollup keeps; a filter on anything else needs raw spans. */
 const ROLLUP_FIELDS = new Set(['from', 'to', 'service', 'model', 'provider', 'operation', 'kind', 'environment', 'release'])
@@ -65,9 +70,6 @@ const ROLLUP_FIELDS = new Set(['from', 'to', 'service', 'model', 'provider', 'op
 export function onlyRollupFields(f: SpanFilter): boolean {
   return Object.entries(f).every(([k, v]) => v === undefined || ROLLUP_FIELDS.has(k))
 }
-
-/** The model a span ran on: what was asked for, or what answered when the request did not say. */
-export const MODEL_EXPR = "if(request_model != '', request_model, response_model)"
 
 /**
  * SQL conditions over `spans` (no leading WHERE) scoping to the project and the
@@ -112,6 +114,8 @@ export function spanConditions(project: string, f: SpanFilter, bag: ParamBag, al
   // Numbers as text: @clickhouse/client refuses to serialize an integer beyond ±2^53 (1e21 is one).
   if (f.minDurationMs !== undefined) out.push(`${c('duration_ms')} >= ${bag.add(String(f.minDurationMs), 'Float64')}`)
   if (f.maxDurationMs !== undefined) out.push(`${c('duration_ms')} < ${bag.add(String(f.maxDurationMs), 'Float64')}`)
+  for (const key of SPAN_NUMBER_KEYS) out.push(...numberConditionsSql(c(SPAN_NUMBERS[key]), f[key] ?? [], bag))
+  for (const [key, value] of Object.entries(f.groups ?? {})) out.push(groupCondition(project, projectParam, key, value, f, bag, alias))
   for (const [name, cond] of Object.entries(f.scores ?? {})) {
     const test =
       cond.op === 'any' ? '1' : cond.op === 'category' ? `string_value = ${bag.add(cond.value, 'String')}` : `value ${cond.op} ${bag.add(String(cond.value), 'Float64')}`
@@ -121,7 +125,27 @@ export function spanConditions(project: string, f: SpanFilter, bag: ParamBag, al
     const p = bag.add(f.text, 'String')
     out.push(contentTextMatch(alias, projectParam, (column) => `positionCaseInsensitiveUTF8(${column}, ${p}) > 0`))
   }
+  if (f.not) {
+    const inner = spanConditions(project, f.not, bag, alias).slice(1)
+    // Every condition is 0 or 1, never NULL, so NOT keeps exactly the spans the filter does not.
+    out.push(inner.length > 0 ? `NOT (${inner.join(' AND ')})` : '0')
+  }
   return out
+}
+
+/**
+ * A group key's value (bias's groups): the key's own SQL (group-keys.ts), so the
+ * condition selects exactly the group's spans. A key that reads the prompt reads it
+ * as shown, content from logs included, through a subquery bounded by the filter's time.
+ */
+function groupCondition(project: string, projectParam: string, key: string, value: string, f: SpanFilter, bag: ParamBag, alias: string): string {
+  const g = groupKey(key, bag)
+  if (!g) throw errors.BAD_REQUEST(`group.${key}: expected a group key (${GROUP_KEYS_HELP})`)
+  const v = bag.add(value, 'String')
+  if (!g.content && alias === '') return `${g.expr} = ${v}`
+  const time = spanConditions(project, { ...(f.from ? { from: f.from } : {}), ...(f.to ? { to: f.to } : {}) }, bag)
+  const from = g.content ? spansWithContent(bag, projectParam) : 'spans FINAL'
+  return `(${alias}trace_id, ${alias}span_id) IN (SELECT trace_id, span_id FROM ${from} WHERE ${time.join(' AND ')} AND ${g.expr} = ${v})`
 }
 
 const list = z
@@ -134,8 +158,9 @@ const flag = z.union([z.boolean(), z.enum(['1', '0', 'true', 'false']).transform
 const ms = z.union([z.number(), z.string().trim().min(1).transform(Number)]).pipe(z.number().finite().min(0))
 const scoreConditions = z.record(z.string().min(1), z.string().trim().min(1))
 
-/** JSON form of a filter (request bodies, SLO files). Times as ISO, epoch ms or now-<duration>. */
-export const spanFilterSchema = z
+const groups = z.record(z.string(), z.string())
+
+const filterFields = z
   .object({
     from: z.union([z.string(), z.number()]).optional(),
     to: z.union([z.string(), z.number()]).optional(),
@@ -159,46 +184,114 @@ export const spanFilterSchema = z
     minDurationMs: ms.optional(),
     maxDurationMs: ms.optional(),
     scores: scoreConditions.optional(),
+    ...Object.fromEntries(SPAN_NUMBER_KEYS.map((k) => [k, numberConditions.optional()])) as Record<SpanNumber, z.ZodOptional<typeof numberConditions>>,
+    groups: groups.optional(),
   })
   .strict()
+
+/** JSON form of a filter (request bodies, SLO files). Times as ISO, epoch ms or now-<duration>. */
+export const spanFilterSchema = filterFields.extend({ not: filterFields.omit({ from: true, to: true }).optional() }).strict()
 
 export type SpanFilterInput = z.input<typeof spanFilterSchema>
 
 export function toSpanFilter(input: SpanFilterInput | undefined, now = new Date()): SpanFilter {
   const parsed = spanFilterSchema.safeParse(input ?? {})
   if (!parsed.success) throw errors.BAD_REQUEST(`filter: ${z.prettifyError(parsed.error)}`)
-  const { from, to, scores, ...rest } = parsed.data
-  const out: SpanFilter = {}
-  for (const [k, v] of Object.entries(rest)) if (v !== undefined) (out as Record<string, unknown>)[k] = v
-  if (scores !== undefined) out.scores = Object.fromEntries(Object.entries(scores).map(([k, v]) => [k, parseScoreCondition(k, v)]))
+  const { from, to, not, ...rest } = parsed.data
+  const out = timelessFilter(rest, '')
+  if (not !== undefined) out.not = timelessFilter(not, 'not.')
   if (from !== undefined) out.from = parseTime(from, 'from', now)
   if (to !== undefined) out.to = parseTime(to, 'to', now)
   if (out.from && out.to && out.from >= out.to) throw errors.BAD_REQUEST('from must be before to')
   return out
 }
 
+type ParsedFields = Omit<z.output<typeof filterFields>, 'from' | 'to'>
+
+/** A parsed filter without its time: score conditions read, group keys checked (`prefix` names the fields in errors). */
+function timelessFilter(parsed: ParsedFields, prefix: string): SpanFilter {
+  const { scores, groups, ...rest } = parsed
+  const out: SpanFilter = {}
+  const numbers = new Set<string>(SPAN_NUMBER_KEYS)
+  for (const [k, v] of Object.entries(rest)) if (v !== undefined) (out as Record<string, unknown>)[k] = numbers.has(k) ? readConditions(v as string[]) : v
+  if (scores !== undefined) out.scores = Object.fromEntries(Object.entries(scores).map(([k, v]) => [k, parseScoreCondition(`${prefix}score.${k}`, v)]))
+  if (groups !== undefined) {
+    for (const key of Object.keys(groups)) {
+      if (!groupKey(key, new ParamBag())) throw errors.BAD_REQUEST(`${prefix}group.${key}: expected a group key (${GROUP_KEYS_HELP})`)
+    }
+    out.groups = groups
+  }
+  return out
+}
+
 /**
  * Query-string form: `service=a,b&model=gpt-4o&attr.tenant=acme&resource.region=eu&q=refund`,
- * `score.feedback=<=0`, `refusal=1`, `minDurationMs=1000`, `tag=vip`.
- * Unknown keys are ignored by this function (routes validate their own extra keys).
+ * `score.feedback=<=0`, `refusal=1`, `minDurationMs=1000`, `tag=vip`, `ttftMs=>1000`,
+ * `costUsd=>0.01,<=0.02`, `group.language=ja`, and `not.<any of these>` (spans that do
+ * not match the `not.` conditions together: `not.status=ok&not.refusal=0`).
+ * Unknown keys are ignored by this function (routes validate their own extra keys),
+ * except after `not.`, where one would silently select nothing.
  */
 export function filterFromQuery(q: Record<string, unknown>, now = new Date()): SpanFilter {
+  const input = queryInput(q, '')
+  return toSpanFilter(input as SpanFilterInput, now)
+}
+
+const FIELD_KEYS = new Set(Object.keys(spanFilterSchema.shape).filter((k) => !['attributes', 'resource', 'scores', 'groups', 'not'].includes(k)))
+
+function queryInput(q: Record<string, unknown>, prefix: string): Record<string, unknown> {
   const input: Record<string, unknown> = {}
-  const attributes: Record<string, string> = {}
-  const resource: Record<string, string> = {}
-  const scores: Record<string, string> = {}
-  const keys = new Set(Object.keys(spanFilterSchema.shape))
+  const maps: Record<'attributes' | 'resource' | 'scores' | 'groups', Record<string, string>> = { attributes: {}, resource: {}, scores: {}, groups: {} }
+  const negated: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(q)) {
     if (v === undefined) continue
     const str = Array.isArray(v) ? String(v[v.length - 1]) : String(v)
-    if (k.startsWith('attr.')) attributes[k.slice(5)] = str
-    else if (k.startsWith('resource.')) resource[k.slice(9)] = str
-    else if (k.startsWith('score.')) scores[k.slice(6)] = str
+    const [head = '', ...tail] = k.split('.')
+    const rest = tail.join('.')
+    const map = MAP_PREFIXES[head]
+    if (map && tail.length > 0) maps[map][rest] = str
+    else if (head === 'not' && tail.length > 0) negated[rest] = v
     else if (k === 'q') input.text = str
-    else if (keys.has(k) && k !== 'attributes' && k !== 'resource' && k !== 'scores') input[k] = Array.isArray(v) ? v.map(String) : str
+    else if (FIELD_KEYS.has(k)) input[k] = Array.isArray(v) ? v.map(String) : str
+    else if (prefix !== '') throw errors.BAD_REQUEST(`${prefix}${k}: not a filter (docs/api.md, "Filters")`)
   }
-  if (Object.keys(attributes).length > 0) input.attributes = attributes
-  if (Object.keys(resource).length > 0) input.resource = resource
-  if (Object.keys(scores).length > 0) input.scores = scores
-  return toSpanFilter(input as SpanFilterInput, now)
+  for (const [name, m] of Object.entries(maps)) if (Object.keys(m).length > 0) input[name] = m
+  if (Object.keys(negated).length > 0) input.not = queryInput(negated, `${prefix}not.`)
+  return input
+}
+
+const MAP_PREFIXES: Record<string, 'attributes' | 'resource' | 'scores' | 'groups'> = { attr: 'attributes', resource: 'resource', score: 'scores', group: 'groups' }
+
+/**
+ * A filter in the query-string form filterFromQuery reads (the traces links of the
+ * console's numbers); null when that form cannot say it (a list value with a comma).
+ */
+export function filterToQuery(f: SpanFilter): Record<string, string> | null {
+  const out: Record<string, string> = {}
+  const put = (k: string, v: string | undefined) => v !== undefined && (out[k] = v)
+  const list = (v: readonly string[] | undefined) => (v && v.length > 0 ? v.join(',') : undefined)
+  for (const k of ['service', 'model', 'provider', 'operation', 'kind', 'name', 'status', 'environment', 'release', 'tag'] as const) {
+    if (f[k]?.some((v) => v.includes(','))) return null
+    put(k, list(f[k]))
+  }
+  put('from', f.from?.toISOString())
+  put('to', f.to?.toISOString())
+  put('userId', f.userId)
+  put('sessionId', f.sessionId)
+  put('traceId', f.traceId)
+  if (f.text) put('q', f.text)
+  if (f.refusal !== undefined) put('refusal', f.refusal ? '1' : '0')
+  if (f.minDurationMs !== undefined) put('minDurationMs', String(f.minDurationMs))
+  if (f.maxDurationMs !== undefined) put('maxDurationMs', String(f.maxDurationMs))
+  for (const k of SPAN_NUMBER_KEYS) if (f[k] && f[k].length > 0) put(k, f[k].map(formatCondition).join(','))
+  for (const [k, v] of Object.entries(f.attributes ?? {})) put(`attr.${k}`, v)
+  for (const [k, v] of Object.entries(f.resource ?? {})) put(`resource.${k}`, v)
+  for (const [k, v] of Object.entries(f.scores ?? {})) put(`score.${k}`, formatScoreCondition(v))
+  for (const [k, v] of Object.entries(f.groups ?? {})) put(`group.${k}`, v)
+  if (f.not) {
+    const not = filterToQuery(f.not)
+    if (not === null) return null
+    for (const [k, v] of Object.entries(not)) put(`not.${k}`, v)
+  }
+  return out
 }

@@ -144,7 +144,11 @@ describe('filter values, property-based', () => {
     fc.string({ maxLength: 12 }),
     fc.double().map(String),
   )
-  const key = fc.constantFrom('score.feedback', 'score.', 'score.*', 'minDurationMs', 'maxDurationMs', 'refusal', 'tag', 'order', 'total', 'cursor')
+  const key = fc.constantFrom(
+    'score.feedback', 'score.', 'score.*', 'minDurationMs', 'maxDurationMs', 'refusal', 'tag', 'order', 'total', 'cursor',
+    'ttftMs', 'costUsd', 'durationMs', 'totalTokens', 'group.language', 'group.user_prefix:2', 'group.', 'group.attr:tenant',
+    'not.status', 'not.ttftMs', 'not.group.model', 'not.from', 'not.', 'not.not.tag', 'not.score.feedback',
+  )
 
   it('any of them on GET /traces answers 200 or a 4xx with a code, never a 5xx', async () => {
     await fc.assert(

@@ -111,8 +111,9 @@ export async function bias(client: ClickHouseClient, project: string, request: B
   const r = parsed.data
   const filter = toSpanFilter(r.filter, now)
   const bag = new ParamBag()
-  const g = groupExpr(r.groupBy)
-  Object.assign(bag.values, g.params)
+  const g = groupExpr(r.groupBy, bag)
+  // A key that reads the prompt (language) groups it as shown, content from logs included.
+  const spansFrom = () => (g.content ? spansWithContent(bag, bag.add(project, 'String')) : 'spans FINAL')
   const where = spanConditions(project, filter, bag)
   if (!filter.kind || filter.kind.length === 0) where.push("kind = 'llm'")
   let sql: string
@@ -125,7 +126,7 @@ export async function bias(client: ClickHouseClient, project: string, request: B
     sql = `SELECT t.g AS g, count() AS n, countIf(s.v <= ${neg}) AS k, avg(s.v) AS mean, varSamp(s.v) AS var, 0 AS p95
       FROM (SELECT trace_id, avg(assumeNotNull(value)) AS v FROM scores FINAL
             WHERE project_id = ${p} AND name = ${name} AND value IS NOT NULL AND isFinite(assumeNotNull(value)) GROUP BY trace_id) AS s
-      INNER JOIN (SELECT trace_id, any(${g.expr}) AS g FROM spans FINAL WHERE ${rootWhere.join(' AND ')} AND parent_span_id = '' GROUP BY trace_id) AS t
+      INNER JOIN (SELECT trace_id, any(${g.expr}) AS g FROM ${spansFrom()} WHERE ${rootWhere.join(' AND ')} AND parent_span_id = '' GROUP BY trace_id) AS t
       ON s.trace_id = t.trace_id
       GROUP BY g ORDER BY n DESC LIMIT ${r.maxGroups}`
   } else {
@@ -138,7 +139,7 @@ export async function bias(client: ClickHouseClient, project: string, request: B
           : '0'
     const value = r.outcome === 'output_length' ? 'toFloat64(output_tokens)' : 'duration_ms'
     // Refusals read the completion and finish reason: content that arrived as log records counts.
-    const from = r.outcome === 'refusal_rate' ? spansWithContent(bag, bag.add(project, 'String'), REFUSAL_PHRASES) : 'spans FINAL'
+    const from = r.outcome === 'refusal_rate' ? spansWithContent(bag, bag.add(project, 'String'), REFUSAL_PHRASES) : spansFrom()
     sql = `SELECT ${g.expr} AS g, count() AS n, countIf(${outcome}) AS k, avg(${value}) AS mean, varSamp(${value}) AS var,
         ${r.outcome === 'latency_p95' ? 'quantileExact(0.95)(duration_ms)' : '0'} AS p95
       FROM ${from} WHERE ${where.join(' AND ')}
@@ -148,11 +149,12 @@ export async function bias(client: ClickHouseClient, project: string, request: B
   if (rows.length === 0) throw errors.NOT_ENOUGH_DATA('no spans match the filter')
   // An attribute no matching span carries puts every span in one blank group, which
   // reads as "no bias found": say so, with the keys that do exist.
-  if (g.mapColumn && rows.every((x) => x.g === '')) {
-    const keys = await existingKeys(client, g.mapColumn, where.join(' AND '), bag.values)
+  if (g.map && rows.every((x) => x.g === '')) {
+    const { column, key } = g.map
+    const keys = await existingKeys(client, column, where.join(' AND '), bag.values)
     throw errors.BAD_REQUEST(
-      `groupBy: no span matching the filter has ${g.mapColumn === 'attributes' ? 'attribute' : 'resource attribute'} "${String(g.params.g_key)}"; ` +
-        (keys.length ? `keys that exist: ${keys.map((k) => `${g.mapColumn === 'attributes' ? 'attr' : 'resource'}:${k}`).join(', ')}` : 'those spans have none'),
+      `groupBy: no span matching the filter has ${column === 'attributes' ? 'attribute' : 'resource attribute'} "${key}"; ` +
+        (keys.length ? `keys that exist: ${keys.map((k) => `${column === 'attributes' ? 'attr' : 'resource'}:${k}`).join(', ')}` : 'those spans have none'),
     )
   }
   return judge(r.groupBy, r.outcome, rows, r.minGroupSize, r.alpha, r.ratioThreshold)

@@ -1,5 +1,6 @@
 import { type ClickHouseClient, ParamBag, num, selectOne } from '../db.js'
 import { type SpanFilter, spanConditions, toSpanFilter } from '../filters.js'
+import { badEvents } from './bad-events.js'
 import { MIN_TIME_MS, chTime, parseDuration } from '../time.js'
 import type { SloDefinition } from './file.js'
 
@@ -53,6 +54,17 @@ export interface SloStatus {
   firing: boolean
   /** `rollup` when computed from spans_minute, else `spans` */
   source: 'rollup' | 'spans'
+  /**
+   * Where every window ends (exclusive; `at`, or the minute it falls in for the rollup):
+   * the window `w` is [windowEnd − w, windowEnd).
+   */
+  windowEnd: string
+  /**
+   * The window's bad events as a traces filter in the query-string form of GET
+   * /traces (docs/api.md), without time: with `from` and `to` of a window it selects
+   * exactly the spans counted bad there. Null when no filter says it (slo/bad-events.ts).
+   */
+  badEvents: Record<string, string> | null
 }
 
 export interface SloReport {
@@ -61,7 +73,7 @@ export interface SloReport {
   slos: SloStatus[]
 }
 
-type SloScope = Pick<SpanFilter, 'service' | 'model' | 'environment' | 'kind' | 'operation'>
+export type SloScope = Pick<SpanFilter, 'service' | 'model' | 'environment' | 'kind' | 'operation'>
 
 function scopeFilter(slo: SloDefinition): SloScope {
   const f: SloScope = {}
@@ -178,6 +190,9 @@ async function evaluate(client: ClickHouseClient, project: string, slo: SloDefin
     alerts,
     firing: alerts.some((a) => a.firing),
     source: useRollup ? 'rollup' : 'spans',
+    // toStartOfMinute in UTC, as the rollup's windows end.
+    windowEnd: new Date(useRollup ? Math.floor(at.getTime() / 60_000) * 60_000 : at.getTime()).toISOString(),
+    badEvents: badEvents(slo, scope),
   }
   if (slo.description !== undefined) status.description = slo.description
   if (ind.type === 'latency' || ind.type === 'ttft') status.thresholdMs = ind.thresholdMs
