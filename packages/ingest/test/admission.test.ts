@@ -2,7 +2,7 @@ import { request } from 'node:http'
 import { describe, expect, it } from 'vitest'
 import { withFaultyServer } from './helpers/faulty-store.js'
 import { jsonRequest } from './helpers/otlp.js'
-import { bearer, KEYS } from './helpers/server.js'
+import { bearer, KEYS, startServer } from './helpers/server.js'
 
 // Every way an upload can end gives its ingest slot back, and one project's
 // slow, stalled or heavy clients cannot take another project's slots or spool.
@@ -108,4 +108,37 @@ describe('one project cannot starve another', () => {
       expect((await send(url, KEYS.acme, 1, 'share')).status).toBe(200)
     })
   }, 60_000)
+})
+
+describe("an analyst's query whose client leaves", () => {
+  it('never runs when the client closed the connection while it waited for its turn', async () => {
+    // Embedded mode admits one analyst query at a time (query/src/admission.ts).
+    const s = await startServer()
+    try {
+      const sent: string[] = []
+      const client = s.app.spanlens.store.client
+      const query = client.query.bind(client)
+      client.query = ((params: Parameters<typeof client.query>[0]) => {
+        sent.push(params.query)
+        return query(params)
+      }) as typeof client.query
+      const sql = (q: string, signal?: AbortSignal) =>
+        fetch(`${s.url}/api/v1/sql`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(KEYS.acme) }, body: JSON.stringify({ query: q }), ...(signal ? { signal } : {}) })
+      // About a second of CPU: long enough for the second request to queue behind it.
+      const slow = sql('SELECT count() AS n FROM numbers(15000000) WHERE sipHash64(number) % 7 = 1')
+      await settle(() => sent.length > 0)
+      const leaving = new AbortController()
+      const abandoned = sql('SELECT 4242 AS abandoned_marker', leaving.signal).catch((err: Error) => err.name)
+      await new Promise((r) => setTimeout(r, 100))
+      leaving.abort()
+      expect(await abandoned).toBe('AbortError')
+      expect((await slow).status).toBe(200)
+      // The next query runs at once: the abandoned one left the queue.
+      expect((await sql('SELECT 1 AS after')).status).toBe(200)
+      expect(sent.filter((q) => q.includes('abandoned_marker'))).toEqual([])
+      expect(sent.some((q) => q.includes('AS after'))).toBe(true)
+    } finally {
+      await s.close()
+    }
+  })
 })

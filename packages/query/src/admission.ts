@@ -39,6 +39,8 @@ interface Waiter {
   grant: () => void
   timer: NodeJS.Timeout
   slots: number
+  /** Stops watching the caller's signal once the waiter is granted or gone. */
+  unwatch: () => void
 }
 
 /**
@@ -63,10 +65,16 @@ export class QueryAdmission {
    * Runs `query` once admitted. `slots`: how many queries it runs at once (a drift
    * report computes several signals side by side), capped at the per-project limit;
    * it counts that many against both limits, so the sockets they assume hold.
+   * `signal`: the caller went away (its client closed the connection). A query still
+   * waiting then leaves the queue with SPANLENS_CLIENT_GONE and never runs: a console
+   * reloaded five times would otherwise queue five copies of a slow report, each
+   * holding the project's turn in embedded mode. A query already running is not
+   * cancelled: on a cluster of served engines, a cancelled Distributed query can end
+   * the other shard (docs/clickhouse.md).
    */
-  async run<T>(project: string, query: () => Promise<T>, slots = 1): Promise<T> {
+  async run<T>(project: string, query: () => Promise<T>, slots = 1, signal?: AbortSignal): Promise<T> {
     const n = this.slotsFor(slots)
-    await this.acquire(project, n)
+    await this.acquire(project, n, signal)
     try {
       return await query()
     } finally {
@@ -98,7 +106,8 @@ export class QueryAdmission {
     this.running.set(project, (this.running.get(project) ?? 0) + slots)
   }
 
-  private acquire(project: string, slots: number): Promise<void> {
+  private acquire(project: string, slots: number, signal: AbortSignal | undefined): Promise<void> {
+    if (signal?.aborted) return Promise.reject(errors.CLIENT_GONE())
     const queue = this.waiting.get(project)
     if (!queue && this.canRun(project, slots)) {
       this.start(project, slots)
@@ -108,14 +117,26 @@ export class QueryAdmission {
       return Promise.reject(errors.QUERY_BUSY(`project has ${this.limits.queuePerProject} queries waiting`, { retryAfterSeconds: this.retryAfterSeconds }))
     }
     return new Promise<void>((resolve, reject) => {
+      const leave = (err: Error) => {
+        clearTimeout(waiter.timer)
+        waiter.unwatch()
+        this.dropWaiter(project, waiter)
+        reject(err)
+      }
+      const onAbort = () => leave(errors.CLIENT_GONE())
       const waiter: Waiter = {
         slots,
-        grant: resolve,
-        timer: setTimeout(() => {
-          this.dropWaiter(project, waiter)
-          reject(errors.QUERY_BUSY(`no query slot within ${this.limits.queueTimeoutMs} ms`, { retryAfterSeconds: this.retryAfterSeconds }))
-        }, this.limits.queueTimeoutMs),
+        grant: () => {
+          waiter.unwatch()
+          resolve()
+        },
+        timer: setTimeout(
+          () => leave(errors.QUERY_BUSY(`no query slot within ${this.limits.queueTimeoutMs} ms`, { retryAfterSeconds: this.retryAfterSeconds })),
+          this.limits.queueTimeoutMs,
+        ),
+        unwatch: () => signal?.removeEventListener('abort', onAbort),
       }
+      signal?.addEventListener('abort', onAbort, { once: true })
       const list = this.waiting.get(project) ?? []
       list.push(waiter)
       this.waiting.set(project, list)
@@ -128,6 +149,9 @@ export class QueryAdmission {
     const at = list.indexOf(waiter)
     if (at >= 0) list.splice(at, 1)
     if (list.length === 0) this.waiting.delete(project)
+    // The waiter that left may have headed its project's queue wanting more slots than
+    // are free; the one behind it may fit now.
+    if (at === 0) this.grantNext()
   }
 
   private release(project: string, slots: number): void {

@@ -245,6 +245,7 @@ const query = {
   /** A failure of the store's call or of its output; the message names only ClickHouse's error type. */
   QUERY_FAILED: createError('SPANLENS_QUERY_FAILED', 502, (type: string) => `ClickHouse query failed: ${type}`),
   QUERY_BUSY: createError('SPANLENS_QUERY_BUSY', 429, (reason: string) => `too many queries in flight: ${reason}`),
+  CLIENT_GONE: createError('SPANLENS_CLIENT_GONE', 499, () => 'the client closed its connection while its query waited for a turn'),
 } as const
 
 export const errors = { ...http, ...startup, ...ingest, ...query } as const

@@ -66,9 +66,20 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
   const { client } = opts
   const admission = new QueryAdmission({ ...defaultAdmission(opts.mode, opts.sql.maxExecutionSeconds), ...opts.admission })
   /** Runs a handler's store work in the caller project's turn (admission.ts). */
+  // Aborted when the client closes its connection before its answer is written (a
+  // console page left or reloaded, a CLI interrupted): ServerResponse closes then with
+  // writableFinished unset. A query still waiting for its turn then never runs.
+  const clientGone = new WeakMap<object, AbortSignal>()
+  app.addHook('onRequest', async (request, reply) => {
+    const controller = new AbortController()
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) controller.abort()
+    })
+    clientGone.set(request.raw, controller.signal)
+  })
   const admitted = <T>(request: FastifyRequest, work: (project: string) => Promise<T>, slots = 1): Promise<T> => {
     const p = project(request)
-    return admission.run(p, () => work(p), slots)
+    return admission.run(p, () => work(p), slots, clientGone.get(request.raw))
   }
   // A drift report runs its signals side by side: admitted as that many queries, so
   // the admission totals (and the client's sockets they leave to ingest) still hold.
