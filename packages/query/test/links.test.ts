@@ -172,6 +172,9 @@ describe('a bias group leads to its spans with that outcome', () => {
     const r = await bias(store.client, 'p1', { groupBy: 'language', outcome: 'error_rate', minGroupSize: 1 })
     expect(r.groups.map((g) => g.group).sort()).toEqual(['el', 'ja', 'latin', 'ru', 'unknown', 'zh'])
     expect(r.groups.find((g) => g.group === 'el')?.n).toBe(N / PROMPTS.length)
+    // A refusal filter reads the `refusal` column, which spans' * leaves out (it is MATERIALIZED).
+    const answered = await bias(store.client, 'p1', { groupBy: 'language', outcome: 'error_rate', minGroupSize: 1, filter: { refusal: false } })
+    for (const g of answered.groups) expect(await count({ kind: 'llm', refusal: '0', 'group.language': g.group }), g.group).toBe(g.n)
   })
 })
 

@@ -112,8 +112,9 @@ export async function bias(client: ClickHouseClient, project: string, request: B
   const filter = toSpanFilter(r.filter, now)
   const bag = new ParamBag()
   const g = groupExpr(r.groupBy, bag)
-  // A key that reads the prompt (language) groups it as shown, content from logs included.
-  const spansFrom = () => (g.content ? spansWithContent(bag, bag.add(project, 'String')) : 'spans FINAL')
+  // A key that reads the prompt (language) groups it as shown, content from logs included;
+  // with the refusal phrases, so the `refusal` column (MATERIALIZED, not in s.*) is there for filters.
+  const spansFrom = () => (g.content ? spansWithContent(bag, bag.add(project, 'String'), REFUSAL_PHRASES) : 'spans FINAL')
   const where = spanConditions(project, filter, bag)
   if (!filter.kind || filter.kind.length === 0) where.push("kind = 'llm'")
   let sql: string
