@@ -48,6 +48,14 @@ beforeAll(async () => {
       '    objective: 90',
       '    window: 1d',
       '    indicator: { type: latency, thresholdMs: 1000 }',
+      '  - name: chat-first-token',
+      '    objective: 99',
+      '    window: 1d',
+      '    indicator: { type: ttft, thresholdMs: 200 }',
+      '  - name: chat-refusals',
+      '    objective: 95',
+      '    window: 1d',
+      '    indicator: { type: ratio, total: { kind: llm }, good: { refusal: false } }',
       '',
     ].join('\n'),
   )
@@ -248,7 +256,7 @@ describe('console served by the Spanlens server', () => {
 
   it('shows SLOs with budgets, burn rates and a burn-down chart', async () => {
     await page.getByRole('link', { name: 'SLOs' }).click()
-    await poll(() => page.locator('[data-slo]').count()).toBe(2)
+    await poll(() => page.locator('[data-slo]').count()).toBe(4)
     expect(await page.locator('[data-slo="chat-latency"]').textContent()).toContain('Budget remaining')
     await poll(() => page.locator('figure[data-chart^="Error budget"] canvas').count()).toBeGreaterThan(0)
     await shot('07-slo')
@@ -445,12 +453,20 @@ describe('console served by the Spanlens server', () => {
     await poll(() => latency.textContent()).toContain('drifted')
     await latency.getByRole('button', { name: 'Show as table' }).click()
     await latency.locator('tbody tr').last().getByRole('link').first().click()
-    await atTraces({ release: 'v1', minDurationMs: /^\d/ })
+    await atTraces({ release: 'v1', durationMs: /^>\d[^,]*$/ })
     await poll(() => page.locator('table.traces tbody tr').count()).toBeGreaterThan(0)
+    await page.goBack()
+    // A token bin: (e1, e2] as conditions on the span's output tokens, shown as a chip.
+    const tokens = page.locator('[data-signal="output_tokens"]')
+    await poll(() => tokens.locator('figure').count()).toBe(1)
+    await tokens.getByRole('button', { name: 'Show as table' }).click()
+    await tokens.locator('figure tbody tr').nth(1).getByRole('link').last().click()
+    await atTraces({ release: 'v2', kind: 'llm', outputTokens: /^>\d+(\.\d+)?,<=\d+(\.\d+)?$/ })
+    await poll(() => page.locator('.linked-filters').textContent()).toMatch(/output tokens >\S+ and <=\S+/)
     await page.goBack()
     await poll(() => page.locator('[data-signal="model"]').count()).toBe(1)
     await page.locator('[data-signal="model"] rect.linked').first().click()
-    await atTraces({ release: 'v1', model: /./ })
+    await atTraces({ release: 'v1', 'group.model': /./ })
   })
 
   it('bias: the form lives in the URL, existing attribute keys are offered, a group leads to its traces with the outcome', async () => {
@@ -463,7 +479,7 @@ describe('console served by the Spanlens server', () => {
     // gpt-4o's errors (every 9th call of the background traffic).
     const row = page.locator('table.bias-groups tbody tr').filter({ has: page.locator('td:first-child', { hasText: /^gpt-4o(best)?$/ }) })
     await row.getByRole('link', { name: 'errors of gpt-4o' }).click()
-    await atTraces({ from: 'now-7d', kind: 'llm', model: 'gpt-4o', status: 'error' })
+    await atTraces({ from: 'now-7d', kind: 'llm', 'group.model': 'gpt-4o', status: 'error' })
     await poll(() => page.locator('table.traces tbody tr').count()).toBeGreaterThan(0)
     for (const status of await page.locator('table.traces tbody td .badge').allTextContents()) expect(status).toBe('error')
     await page.goBack()
@@ -479,6 +495,22 @@ describe('console served by the Spanlens server', () => {
     await page.locator('table.bias-groups tbody tr').filter({ hasText: 'user-1' }).getByRole('link', { name: 'refusals of user-1' }).click()
     await atTraces({ userId: 'user-1', refusal: '1' })
     await poll(() => page.locator('table.traces tbody tr').count()).toBeGreaterThan(0)
+    // Groups no plain filter selects: a language, a user prefix (group.<key>, the group's own expression).
+    await page.goto(`${url}/bias?groupBy=language&outcome=refusal_rate&from=now-7d&minGroupSize=5&alpha=0.05`)
+    await poll(() => page.locator('table.bias-groups tbody tr').count()).toBeGreaterThanOrEqual(1)
+    await page.locator('table.bias-groups tbody tr').filter({ hasText: 'latin' }).getByRole('link', { name: 'refusals of latin' }).click()
+    await atTraces({ 'group.language': 'latin', refusal: '1', kind: 'llm' })
+    await poll(() => page.locator('table.traces tbody tr').count()).toBe(6)
+    expect(await page.locator('.linked-filters').textContent()).toContain('language = latin')
+    await page.goto(`${url}/bias?groupBy=user_prefix:5&outcome=error_rate&from=now-7d&minGroupSize=5&alpha=0.05`)
+    // user-0…user-3 share a prefix; the agent trace's second call has no user: the empty group.
+    await poll(() => page.locator('table.bias-groups tbody tr').count()).toBe(2)
+    await page.getByRole('link', { name: 'all traces of user-', exact: true }).click()
+    await atTraces({ 'group.user_prefix:5': 'user-', kind: 'llm' })
+    await poll(() => page.locator('table.traces tbody tr').count()).toBeGreaterThan(0)
+    // A chip removes its filter.
+    await page.getByRole('button', { name: 'Remove the filter user_prefix:5 = user-' }).click()
+    await page.waitForURL((u) => u.pathname === '/traces' && !u.searchParams.has('group.user_prefix:5') && u.searchParams.get('kind') === 'llm')
   })
 
   it('SLOs: an alert leads to the bad events of its window', async () => {
@@ -492,9 +524,21 @@ describe('console served by the Spanlens server', () => {
     for (const status of await page.locator('table.traces tbody td .badge').allTextContents()) expect(status).toBe('error')
     await page.goBack()
     await page.locator('[data-slo="chat-latency"]').getByRole('link', { name: 'Bad events of chat-latency in its 1d window', exact: true }).click()
-    await atTraces({ minDurationMs: /^1000\.0+1$/ })
+    await atTraces({ durationMs: '>1000', from: ISO, to: ISO })
     await poll(() => page.locator('table.traces tbody tr').count()).toBeGreaterThan(0)
     for (const d of await page.locator('table.traces tbody tr td:nth-child(5)').allTextContents()) expect(d).toMatch(/ s$/)
+    // A TTFT SLO: the one call slower to its first token than 200 ms, in the agent trace.
+    await page.goBack()
+    await page.locator('[data-slo="chat-first-token"]').getByRole('link', { name: 'Bad events of chat-first-token in its 1d window', exact: true }).click()
+    await atTraces({ ttftMs: '>200', from: ISO, to: ISO })
+    await poll(() => page.locator('table.traces tbody tr').count()).toBe(1)
+    expect(await page.locator('table.traces tbody tr').first().textContent()).toContain('support agent')
+    // A ratio SLO: its total (LLM calls) that is not good (a refusal), as not. conditions.
+    await page.goBack()
+    await page.locator('[data-slo="chat-refusals"]').getByRole('link', { name: 'bad events of chat-refusals in the last 1d', exact: true }).click()
+    await atTraces({ kind: 'llm', 'not.refusal': '0', from: ISO, to: ISO })
+    await poll(() => page.locator('table.traces tbody tr').count()).toBe(6)
+    expect(await page.locator('.linked-filters').textContent()).toContain('not: refusal = 0')
   })
 
   it('a session replays as a conversation; a user shows their calls, cost, feedback and sessions', async () => {

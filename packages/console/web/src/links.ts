@@ -9,9 +9,12 @@ export function tracesHref(q: TraceQuery): string {
   const s = new URLSearchParams()
   // `from` always: the traces page reads a missing one as the last 24 hours.
   s.set('from', String(q.from ?? ''))
-  for (const [k, v] of Object.entries(q)) if (k !== 'from' && v !== undefined && v !== null && v !== '') s.set(k, String(v))
+  // A group's empty value is one (spans without the attribute, the user), not an unset filter.
+  for (const [k, v] of Object.entries(q)) if (k !== 'from' && v !== undefined && v !== null && (v !== '' || isGroupKey(k))) s.set(k, String(v))
   return `/traces?${s.toString()}`
 }
+
+const isGroupKey = (k: string) => k.startsWith('group.') || k.startsWith('not.group.')
 
 /** A filter as the API echoes it (drift's sets) in query-string form. */
 export function queryOfFilter(f: EchoedFilter): TraceQuery {
@@ -36,38 +39,33 @@ export function queryOfFilter(f: EchoedFilter): TraceQuery {
   q.refusal = f.refusal === undefined ? undefined : f.refusal ? '1' : '0'
   q.minDurationMs = f.minDurationMs
   q.maxDurationMs = f.maxDurationMs
+  for (const k of SPAN_NUMBERS) q[k] = f[k]?.map((c) => `${c.op}${c.value}`).join(',')
   for (const [k, v] of Object.entries(f.attributes ?? {})) q[`attr.${k}`] = v
   for (const [k, v] of Object.entries(f.resource ?? {})) q[`resource.${k}`] = v
+  for (const [k, v] of Object.entries(f.groups ?? {})) q[`group.${k}`] = v
   // Only what is set: a spread over another query must not unset its keys.
   return Object.fromEntries(Object.entries(q).filter(([, v]) => v !== undefined))
 }
 
+/** The span numbers the API's filters bound with conditions (`ttftMs=>1000`), query/src/span-numbers.ts. */
+export const SPAN_NUMBERS = ['durationMs', 'ttftMs', 'costUsd', 'inputTokens', 'outputTokens', 'totalTokens'] as const
+
 /**
- * A group key of drift or bias (`model`, `attr:tenant`, `user`…) and one of its values
- * as a traces filter; null when no filter selects it (a user prefix, a language).
+ * A bias group (`model`, `attr:tenant`, `user_prefix:3`, `language`…) and one of its
+ * values as a traces filter that selects exactly its spans: a plain column or attribute
+ * as itself, any other key (and an empty value) as `group.<key>`, the API's filter that
+ * reads the group's own expression.
  */
-export function groupFilter(key: string, value: string): TraceQuery | null {
+export function groupFilter(key: string, value: string): TraceQuery {
   const [kind, ...rest] = key.split(':')
   const arg = rest.join(':')
-  switch (kind) {
-    case 'attr':
-      return arg ? { [`attr.${arg}`]: value } : null
-    case 'resource':
-      return arg ? { [`resource.${arg}`]: value } : null
-    case 'user':
-      return { userId: value }
-    case 'model':
-    case 'service':
-    case 'environment':
-    case 'release':
-    case 'provider':
-    case 'operation':
-    case 'kind':
-    case 'status':
-      return value === '' ? null : { [kind]: value }
-    default:
-      return null
+  if (value !== '') {
+    if (kind === 'attr' && arg) return { [`attr.${arg}`]: value }
+    if (kind === 'resource' && arg) return { [`resource.${arg}`]: value }
+    if (kind === 'user' && !arg) return { userId: value }
+    if ((kind === 'service' || kind === 'environment' || kind === 'release' || kind === 'provider') && !arg) return { [kind]: value }
   }
+  return { [`group.${key}`]: value }
 }
 
 export const userHref = (id: string) => `/users/${encodeURIComponent(id)}`

@@ -170,6 +170,20 @@ export interface EchoedFilter {
   refusal?: boolean
   minDurationMs?: number
   maxDurationMs?: number
+  durationMs?: NumberCondition[]
+  ttftMs?: NumberCondition[]
+  costUsd?: NumberCondition[]
+  inputTokens?: NumberCondition[]
+  outputTokens?: NumberCondition[]
+  totalTokens?: NumberCondition[]
+  /** group-key values (bias's keys: `language`, `user_prefix:3`…) */
+  groups?: Record<string, string>
+}
+
+/** A condition on a span number, as the API echoes it (`>` 1000). */
+interface NumberCondition {
+  op: string
+  value: number
 }
 
 export interface DriftReport {
@@ -241,6 +255,10 @@ export interface SloStatus {
   alerts: SloAlert[]
   firing: boolean
   source: 'rollup' | 'spans'
+  /** where every window ends (exclusive): the window w is [windowEnd − w, windowEnd) */
+  windowEnd: string
+  /** the bad events as a traces query string's parameters (no time); null when no filter selects exactly them */
+  badEvents: Record<string, string> | null
 }
 
 export interface SloReport {

@@ -1,8 +1,10 @@
 import { useState } from 'preact/hooks'
+import { SPAN_NUMBERS } from '../links'
 
 /**
  * Span filters as the query API names them (docs/api.md), all strings, empty = unset:
- * fixed keys, plus `attr.<key>`, `resource.<key>` and `score.<name>` conditions.
+ * fixed keys, plus `attr.<key>`, `resource.<key>` and `score.<name>` conditions, and
+ * the filters links set (below).
  */
 export type TraceFilters = Record<string, string>
 
@@ -22,9 +24,19 @@ const RANGES = [
   ['', 'All time'],
 ] as const
 
+/**
+ * Filters that the numbers' links set and the bar has no field for, shown as removable
+ * chips: conditions on span numbers (`ttftMs=>300`, a drift bin), a group's value
+ * (`group.language=ja`, a bias group) and `not.` conditions (an SLO's bad events).
+ */
+const NUMBER_KEYS = new Set<string>(SPAN_NUMBERS)
+const isLinked = (k: string) => NUMBER_KEYS.has(k) || /^(group|not)\./.test(k)
+/** A group's empty value is a value (spans without the attribute), not an unset filter. */
+const keeps = (k: string, v: string) => v !== '' || /^(not\.)?group\./.test(k)
+
 export function filtersFrom(search: URLSearchParams): TraceFilters {
   const f: TraceFilters = {}
-  for (const [k, v] of search) if (v !== '' && (KNOWN.has(k) || CONDITION.test(k))) f[k] = v
+  for (const [k, v] of search) if ((v !== '' && (KNOWN.has(k) || CONDITION.test(k))) || (isLinked(k) && keeps(k, v))) f[k] = v
   f.from = search.has('from') ? (search.get('from') ?? '') : 'now-24h'
   return f
 }
@@ -35,7 +47,25 @@ export function filtersToSearch(f: TraceFilters): string {
   q.set('from', f.from ?? '')
   for (const k of [...BASIC, ...MORE]) if (k !== 'from' && f[k]) q.set(k, f[k])
   for (const k of Object.keys(f).filter((k) => CONDITION.test(k)).sort()) if (f[k]) q.set(k, f[k])
+  for (const k of Object.keys(f).filter(isLinked).sort()) if (f[k] !== undefined && keeps(k, f[k])) q.set(k, f[k])
   return q.toString()
+}
+
+const NUMBER_LABEL: Record<string, string> = {
+  durationMs: 'duration (ms)',
+  ttftMs: 'time to first token (ms)',
+  costUsd: 'cost (USD)',
+  inputTokens: 'input tokens',
+  outputTokens: 'output tokens',
+  totalTokens: 'total tokens',
+}
+
+/** A linked filter in words: `time to first token (ms) >300 and <=400`, `language = ja`, `not: refusal = 0`. */
+function describe(k: string, v: string): string {
+  if (k.startsWith('not.')) return `not: ${describe(k.slice(4), v)}`
+  if (NUMBER_LABEL[k]) return `${NUMBER_LABEL[k]} ${v.split(',').join(' and ')}`
+  if (k.startsWith('group.')) return `${k.slice(6)} = ${v === '' ? '(empty)' : v}`
+  return `${k} = ${v}`
 }
 
 const isPreset = (from: string) => RANGES.some(([v]) => v === from)
@@ -77,13 +107,17 @@ export function FilterBar({
   const moreSet = MORE.filter((k) => value[k]).length + conditions.length
   const set = (k: string) => (e: Event) => setF({ ...f, [k]: (e.target as HTMLInputElement).value })
   const setCondition = (i: number, patch: Partial<Condition>) => setConditions(conditions.map((c, j) => (j === i ? { ...c, ...patch } : c)))
-  const submit = (e: Event) => {
-    e.preventDefault()
-    const out: TraceFilters = { ...f }
+  const apply = (fields: TraceFilters) => {
+    const out: TraceFilters = { ...fields }
     if (!custom) out.to = ''
     for (const c of conditions) if (c.key.trim() && c.value.trim()) out[`${c.type}.${c.key.trim()}`] = c.value.trim()
     onApply(out)
   }
+  const submit = (e: Event) => {
+    e.preventDefault()
+    apply(f)
+  }
+  const linked = Object.keys(f).filter(isLinked).sort()
   const input = (name: string, label: string, placeholder: string, extra: Record<string, unknown> = {}) => (
     <label>
       {label}
@@ -141,6 +175,19 @@ export function FilterBar({
         <input name="q" type="search" value={f.q ?? ''} onInput={set('q')} placeholder="text in prompts or completions" />
       </label>
       <button type="submit">Apply</button>
+      {linked.length > 0 && (
+        <p class="linked-filters small">
+          Also filtered by:{' '}
+          {linked.map((k) => (
+            <span class="chip" key={k} data-filter={k}>
+              {describe(k, f[k] ?? '')}{' '}
+              <button type="button" class="link-button" aria-label={`Remove the filter ${describe(k, f[k] ?? '')}`} onClick={() => apply(Object.fromEntries(Object.entries(f).filter(([j]) => j !== k)))}>
+                ×
+              </button>
+            </span>
+          ))}
+        </p>
+      )}
       <details class="more-filters" open={moreSet > 0}>
         <summary>More filters{moreSet > 0 ? ` (${moreSet})` : ''}</summary>
         <div class="filters-row">

@@ -24,25 +24,34 @@ export function sideQuery(report: DriftReport, side: Side, signal: string): Trac
   return { ...(set.kind ? {} : SCOPE[signal]), ...set }
 }
 
-// A nanosecond: durations are whole nanoseconds, so (a, b] is [a + 1 ns, b + 1 ns) for the
-// API's minDurationMs (at least) and maxDurationMs (below).
-const NS_MS = 1e-6
+/** The span number each built-in numeric signal reads (query/src/drift/signals.ts), as the API's filter names it. */
+const NUMBER_OF: Record<string, string> = {
+  latency: 'durationMs',
+  ttft: 'ttftMs',
+  input_tokens: 'inputTokens',
+  output_tokens: 'outputTokens',
+  total_tokens: 'totalTokens',
+  cost: 'costUsd',
+}
 
 /**
- * A traces filter for the spans in one category of a signal's distribution: a latency
- * bin (edges from the report, bins (e[i-1], e[i]]), a model, status, kind, service, tool
- * or attribute value; null where no traces filter selects it.
+ * A traces filter for the spans in one category of a signal's distribution: a numeric
+ * signal's bin (edges from the report, bins (e[i-1], e[i]], as strict and inclusive
+ * conditions on the span number), a model, status, kind, service, tool or attribute
+ * value; null where no traces filter selects it (score and attr_num signals).
  */
 function binQuery(s: SignalDrift, i: number, category: string): TraceQuery | null {
   const edges = Array.isArray(s.detail?.binEdges) ? (s.detail.binEdges as number[]) : null
   if (s.type === 'numeric') {
-    if (s.signal !== 'latency' || !edges) return null
-    const lo = i === 0 ? undefined : edges[i - 1]
-    const hi = i === edges.length ? undefined : edges[i]
-    return { ...(lo === undefined ? {} : { minDurationMs: lo + NS_MS }), ...(hi === undefined ? {} : { maxDurationMs: hi + NS_MS }) }
+    const key = NUMBER_OF[s.signal]
+    if (!key || !edges) return null
+    const conditions = [i > 0 ? `>${edges[i - 1]}` : '', i < edges.length ? `<=${edges[i]}` : ''].filter(Boolean)
+    return conditions.length > 0 ? { [key]: conditions.join(',') } : null
   }
   if (s.type !== 'categorical') return null
-  if (['model', 'status', 'kind', 'service'].includes(s.signal)) return { [s.signal]: category }
+  // The model signal reads the span's model (asked, else answered): the group filter reads the same.
+  if (s.signal === 'model') return { 'group.model': category }
+  if (['status', 'kind', 'service'].includes(s.signal)) return { [s.signal]: category }
   if (s.signal === 'tool') return { name: category }
   if (s.signal.startsWith('attr:')) return { [`attr.${s.signal.slice(5)}`]: category }
   return null

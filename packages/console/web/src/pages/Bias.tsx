@@ -47,12 +47,12 @@ function formFrom(search: URLSearchParams): BiasForm | null {
 /**
  * A group's spans (bias reads LLM calls unless the filter names a kind) as a traces
  * filter, and the same with the outcome: errors, refusals, negative feedback, a score,
- * or the calls at or above the group's p95. Null when no filter selects the group.
+ * or the calls at or above the group's p95.
  */
-function groupQueries(f: BiasForm, r: BiasReport, g: BiasGroup): { all: TraceQuery; outcome: TraceQuery | null; label: string } | null {
+function groupQueries(f: BiasForm, r: BiasReport, g: BiasGroup): { all: TraceQuery; outcome: TraceQuery | null; label: string } {
   const group = groupFilter(r.groupBy, g.group)
-  if (!group) return null
-  const all: TraceQuery = { from: f.from, service: f.service, kind: 'llm', ...group }
+  // Scores group a trace by its root span, whatever its kind; the other outcomes read LLM calls.
+  const all: TraceQuery = { from: f.from, service: f.service, ...(usesScore(r.outcome) ? {} : { kind: 'llm' }), ...group }
   switch (r.outcome) {
     case 'error_rate':
       return { all, outcome: { ...all, status: 'error' }, label: 'errors' }
@@ -180,7 +180,7 @@ function Result({ r, f }: { r: BiasReport; f: BiasForm }) {
               <td class="nowrap">
                 {(() => {
                   const q = links.get(g.group)
-                  if (!q) return <span class="muted small">no filter for this group</span>
+                  if (!q) return null
                   return (
                     <>
                       <Link href={tracesHref(q.all)} aria-label={`all traces of ${g.group}`}>

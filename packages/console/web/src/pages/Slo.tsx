@@ -32,37 +32,25 @@ async function burnDown(report: SloReport): Promise<{ x: number[]; reports: SloR
   return { x: times.map((t) => t / 1000), reports }
 }
 
-// A nanosecond: a latency SLO's bad event is slower than the threshold, the API's
-// minDurationMs is "at least"; durations are whole nanoseconds.
-const NS_MS = 1e-6
-
 /**
- * The bad events of an SLO in the `windowMs` before `at`, as a traces filter: its
- * scope, and errors (success), calls slower than the threshold (latency), or every
- * call of the scope where no filter tells good from bad (ttft, ratio: `exact` false).
+ * The bad events of an SLO in the `windowMs` its windows end with, as a traces filter:
+ * the API's `badEvents` (exactly the spans counted bad), or every call of the scope
+ * where no filter says that (`exact` false).
  */
-function badEvents(s: SloStatus, at: string, windowMs: number): { query: TraceQuery; exact: boolean } {
-  const end = Date.parse(at)
+function badEvents(s: SloStatus, windowMs: number): { query: TraceQuery; exact: boolean } {
+  const end = Date.parse(s.windowEnd)
+  const time = { from: new Date(end - windowMs).toISOString(), to: s.windowEnd }
+  if (s.badEvents) return { query: { ...s.badEvents, ...time }, exact: true }
   const list = (v: string[] | undefined) => (v && v.length ? v.join(',') : undefined)
-  const query: TraceQuery = {
-    from: new Date(end - windowMs).toISOString(),
-    to: at,
-    service: list(s.scope.service),
-    model: list(s.scope.model),
-    environment: list(s.scope.environment),
-    kind: list(s.scope.kind),
-    operation: list(s.scope.operation),
-  }
-  if (s.indicator === 'success') return { query: { ...query, status: 'error' }, exact: true }
-  if (s.indicator === 'latency' && s.thresholdMs !== undefined) return { query: { ...query, minDurationMs: s.thresholdMs + NS_MS }, exact: true }
-  return { query, exact: false }
+  const scope = { service: list(s.scope.service), model: list(s.scope.model), environment: list(s.scope.environment), kind: list(s.scope.kind), operation: list(s.scope.operation) }
+  return { query: { ...scope, ...time }, exact: false }
 }
 
-function BadEventsLink({ s, at, window, label, whole = false }: { s: SloStatus; at: string; window: string; label: string; whole?: boolean }) {
-  const { query, exact } = badEvents(s, at, durationMs(window))
+function BadEventsLink({ s, window, label, whole = false }: { s: SloStatus; window: string; label: string; whole?: boolean }) {
+  const { query, exact } = badEvents(s, durationMs(window))
   const text = exact ? label : `${label} (all calls)`
   return (
-    <Link href={tracesHref(query)} title={exact ? undefined : 'No traces filter tells good from bad for this indicator: every call of the window'} aria-label={`${text} of ${s.name} ${whole ? `in its ${window} window` : `in the last ${window}`}`}>
+    <Link href={tracesHref(query)} title={exact ? undefined : 'No traces filter selects exactly these bad events: every call of the window'} aria-label={`${text} of ${s.name} ${whole ? `in its ${window} window` : `in the last ${window}`}`}>
       {text}
     </Link>
   )
@@ -72,7 +60,7 @@ function rate(v: number | null) {
   return v === null ? '–' : `${num(v, 2)}×`
 }
 
-function SloCard({ s, at }: { s: SloStatus; at: string }) {
+function SloCard({ s }: { s: SloStatus }) {
   const objective = s.objective > 1 ? s.objective / 100 : s.objective
   const remaining = s.errorBudget.remaining
   return (
@@ -82,7 +70,7 @@ function SloCard({ s, at }: { s: SloStatus; at: string }) {
       </h2>
       {s.description && <p class="muted">{s.description}</p>}
       <p class="small">
-        <BadEventsLink s={s} at={at} window={s.window} label="Bad events" whole /> in the {s.window} window ({int(s.total - s.good)} of {int(s.total)})
+        <BadEventsLink s={s} window={s.window} label="Bad events" whole /> in the {s.window} window ({int(s.total - s.good)} of {int(s.total)})
       </p>
       <div class="stats">
         <div class="stat">
@@ -156,7 +144,7 @@ function SloCard({ s, at }: { s: SloStatus; at: string }) {
               <td class="num">{rate(a.burnRateShort)}</td>
               <td>{a.firing ? <span class="badge bad">firing</span> : 'ok'}</td>
               <td>
-                <BadEventsLink s={s} at={at} window={a.longWindow} label="bad events" />
+                <BadEventsLink s={s} window={a.longWindow} label="bad events" />
               </td>
             </tr>
           ))}
@@ -199,7 +187,7 @@ export function SloPage() {
           </div>
           {report.value.slos.length > 0 && <BurnDown report={report.value} />}
           {report.value.slos.map((s) => (
-            <SloCard key={s.name} s={s} at={report.value.at} />
+            <SloCard key={s.name} s={s} />
           ))}
         </>
       )}
