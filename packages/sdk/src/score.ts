@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto'
 import { diag, describe } from './diag.js'
+import { parseRetryAfter, RETRYABLE_STATUS, retryDelayMs, sleep } from './retry.js'
 import { getRuntime } from './runtime.js'
 
 export interface ScoreInput {
@@ -10,7 +12,10 @@ export interface ScoreInput {
   comment?: string
   /** Who scored: `user`, `evaluator`, ... (server default applies when absent). */
   source?: string
-  /** Idempotency key: re-posting the same id updates instead of duplicating. */
+  /**
+   * Idempotency key: re-posting the same id updates instead of duplicating. One is
+   * made when absent, so the SDK's own retries never store a score twice.
+   */
   id?: string
   /**
    * When the feedback was given (a Date or epoch ms), for evaluations run later
@@ -22,7 +27,11 @@ export interface ScoreInput {
 /**
  * Attaches feedback or an evaluation to a trace (or one span of it) via
  * POST {endpoint}/api/v1/scores. Fire-and-forget: resolves true when the server
- * accepted it, false otherwise (before init, bad input, endpoint down). Never rejects.
+ * accepted it, false otherwise (before init, bad input, refused, endpoint still
+ * down after the retries). Never rejects. A timeout, a lost connection and 429,
+ * 502, 503, 504 are retried like span exports (`maxRetries`, Retry-After honoured,
+ * else backoff with jitter); the score's id, made here when absent, keeps a
+ * retried score from being stored twice.
  */
 export async function score(input: ScoreInput): Promise<boolean> {
   const rt = getRuntime()
@@ -33,25 +42,46 @@ export async function score(input: ScoreInput): Promise<boolean> {
       diag.warnOnce('score() needs traceId (32 hex), name, a number/string/boolean value, and a valid timestamp when given')
       return false
     }
-    const body: Record<string, unknown> = { traceId: input.traceId.toLowerCase(), name: input.name, value: input.value }
-    for (const k of ['spanId', 'comment', 'source', 'id'] as const) if (input[k] !== undefined) body[k] = input[k]
+    const body: Record<string, unknown> = { traceId: input.traceId.toLowerCase(), name: input.name, value: input.value, id: input.id ?? randomUUID() }
+    for (const k of ['spanId', 'comment', 'source'] as const) if (input[k] !== undefined) body[k] = input[k]
     if (input.timestamp !== undefined) body.timestamp = new Date(input.timestamp).toISOString()
-    const res = await fetch(rt.config.scoresUrl, {
-      method: 'POST',
-      headers: { ...rt.config.headers, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(rt.config.exportTimeoutMs),
-    })
-    await res.arrayBuffer().catch(() => undefined)
-    if (res.ok) return true
-    diag.stats.scoreFailures++
-    diag.warnOnce(`score rejected by ${rt.config.scoresUrl}: HTTP ${res.status}`)
-    return false
+    const payload = JSON.stringify(body)
+    for (let attempt = 0; ; attempt++) {
+      const result = await post(rt.config, payload)
+      if (result.ok) return true
+      if (!result.retryable || attempt >= rt.config.maxRetries || getRuntime() !== rt) {
+        diag.stats.scoreFailures++
+        diag.warnOnce(`score ${result.retryable ? 'could not be sent' : `rejected by ${rt.config.scoresUrl}`}: ${result.reason}`)
+        return false
+      }
+      await sleep(retryDelayMs(attempt, result.retryAfterMs))
+    }
   } catch (err) {
     diag.stats.scoreFailures++
     diag.warnOnce(`score could not be sent: ${describe(err)}`)
     return false
   }
+}
+
+type PostResult = { ok: true } | { ok: false; retryable: boolean; retryAfterMs?: number; reason: string }
+
+async function post(config: { scoresUrl: string; headers: Record<string, string>; exportTimeoutMs: number }, payload: string): Promise<PostResult> {
+  let res: Response
+  try {
+    res = await fetch(config.scoresUrl, {
+      method: 'POST',
+      headers: { ...config.headers, 'content-type': 'application/json' },
+      body: payload,
+      signal: AbortSignal.timeout(config.exportTimeoutMs),
+    })
+  } catch (err) {
+    // Refused, reset or timed out: the server may come back.
+    return { ok: false, retryable: true, reason: describe(err) }
+  }
+  await res.arrayBuffer().catch(() => undefined)
+  if (res.ok) return { ok: true }
+  const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'))
+  return { ok: false, retryable: RETRYABLE_STATUS.has(res.status), ...(retryAfterMs === undefined ? {} : { retryAfterMs }), reason: `HTTP ${res.status}` }
 }
 
 function validate(input: ScoreInput): boolean {

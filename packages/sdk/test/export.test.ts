@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest'
 import OpenAI from 'openai'
-import { flush, getStats, score, span, wrapOpenAI, type DiagLogger } from '../src/index.js'
+import { flush, getStats, score, shutdown, span, wrapOpenAI, type DiagLogger } from '../src/index.js'
 import { useHarness } from './helpers/harness.js'
 
 const h = useHarness()
@@ -67,6 +67,18 @@ describe('export', () => {
     expect(h.receiver.spans).toHaveLength(16)
   })
 
+  it('sends gzip bodies when compression is gzip, plain protobuf to a loopback endpoint by default', async () => {
+    for (const compression of [undefined, 'gzip'] as const) {
+      h.start({ compression })
+      span(`compressed-${compression ?? 'default'}`, () => 1)
+      expect(await flush(2000)).toBe(true)
+      const req = h.receiver.requests.at(-1)
+      expect(req?.headers['content-encoding']).toBe(compression)
+      expect(h.receiver.spans.at(-1)?.name).toBe(`compressed-${compression ?? 'default'}`)
+      await shutdown()
+    }
+  })
+
   it('rejects a bad maxConcurrentExports at init', () => {
     expect(() => h.start({ maxConcurrentExports: 0 })).toThrow(/maxConcurrentExports/)
   })
@@ -117,7 +129,7 @@ describe('export', () => {
     const traceId = 'a'.repeat(32)
     expect(await score({ traceId, spanId: 'b'.repeat(16), name: 'thumbs', value: true, comment: 'great' })).toBe(true)
     expect(h.receiver.scores).toEqual([
-      { auth: 'Bearer sl_test_key', body: { traceId, spanId: 'b'.repeat(16), name: 'thumbs', value: true, comment: 'great' } },
+      { auth: 'Bearer sl_test_key', body: { traceId, spanId: 'b'.repeat(16), name: 'thumbs', value: true, comment: 'great', id: expect.stringMatching(/^[0-9a-f-]{36}$/) } },
     ])
     // Feedback given earlier (an evaluation run later, a replayed queue) keeps its own time.
     expect(await score({ traceId, name: 'relevance', value: 0.8, source: 'evaluator', timestamp: Date.UTC(2026, 10, 1, 12) })).toBe(true)
@@ -127,5 +139,29 @@ describe('export', () => {
     h.receiver.script.push({ status: 500 })
     expect(await score({ traceId, name: 'x', value: 0.5 })).toBe(false)
     expect(getStats().scoreFailures).toBe(3)
+  })
+
+  it('retries a score the server could not take yet (429, 503, Retry-After honoured) with the same id, so it is stored once', async () => {
+    h.start({ maxRetries: 3 })
+    const traceId = 'c'.repeat(32)
+    h.receiver.script.push({ status: 503, headers: { 'retry-after': '0' } }, { status: 429, headers: { 'retry-after': '0' } })
+    expect(await score({ traceId, name: 'thumbs', value: 1 })).toBe(true)
+    expect(h.receiver.scores).toHaveLength(1)
+    expect(h.receiver.scoreAttempts).toHaveLength(3)
+    expect(new Set(h.receiver.scoreAttempts.map((s) => s.id)).size).toBe(1)
+    // An id the app chose is the one sent, every time.
+    h.receiver.script.push({ status: 502, headers: { 'retry-after': '0' } })
+    expect(await score({ traceId, name: 'thumbs', value: 0, id: 'mine-1' })).toBe(true)
+    expect(h.receiver.scoreAttempts.slice(3).map((s) => s.id)).toEqual(['mine-1', 'mine-1'])
+    expect(getStats().scoreFailures).toBe(0)
+  })
+
+  it('gives a score up after maxRetries when the server stays away, resolving false without rejecting', async () => {
+    h.start({ endpoint: 'http://127.0.0.1:1', maxRetries: 1 })
+    const t0 = Date.now()
+    expect(await score({ traceId: 'd'.repeat(32), name: 'thumbs', value: 1 })).toBe(false)
+    // One retry after 250-500 ms of backoff.
+    expect(Date.now() - t0).toBeLessThan(5000)
+    expect(getStats().scoreFailures).toBe(1)
   })
 })

@@ -22,6 +22,7 @@ export function useHarness(): Harness {
     h.receiver.spans.length = 0
     h.receiver.requests.length = 0
     h.receiver.scores.length = 0
+    h.receiver.scoreAttempts.length = 0
     h.receiver.script.length = 0
     h.receiver.delayMs = 0
     h.receiver.maxConcurrent = 0

@@ -84,6 +84,8 @@ export interface Receiver {
   spans: ReceivedSpan[]
   requests: { at: number; headers: IncomingMessage['headers'] }[]
   scores: unknown[]
+  /** Every score body posted, answered or not (scores holds the ones accepted). */
+  scoreAttempts: Array<{ id?: string }>
   /** Status codes (and headers) for the next requests, consumed in order; then 200. */
   script: { status: number; headers?: Record<string, string> }[]
   /** How long each reply waits, as a slow collector would. */
@@ -100,6 +102,7 @@ export async function startReceiver(): Promise<Receiver> {
     spans: [],
     requests: [],
     scores: [],
+    scoreAttempts: [],
     script: [],
     delayMs: 0,
     maxConcurrent: 0,
@@ -123,6 +126,7 @@ export async function startReceiver(): Promise<Receiver> {
     req.on('end', async () => {
       if (r.delayMs > 0) await new Promise((done) => setTimeout(done, r.delayMs))
       r.requests.push({ at: Date.now(), headers: req.headers })
+      if (req.url === '/api/v1/scores') r.scoreAttempts.push(JSON.parse(Buffer.concat(chunks).toString()) as { id?: string })
       const step = r.script.shift()
       if (step && step.status !== 200) {
         res.writeHead(step.status, step.headers ?? {})
