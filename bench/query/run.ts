@@ -131,15 +131,20 @@ const cases: Case[] = [
   ['trace list: 50 traces with model=gpt-4o-mini, last 24 h', (c) => listTraces(c, P, { limit: 50, filter: { from: new Date(Date.now() - 86_400_000), model: ['gpt-4o-mini'] } })],
   ['span list: 50 error spans, service=chat', (c) => listSpans(c, P, { limit: 50, filter: { service: ['chat'], status: ['error'] } })],
   ['one trace as a tree', (c, traceId) => getTrace(c, P, traceId)],
+  // The rollup summary reads whole hours through the rollup's hourly projection (clickhouse/009):
+  // its floor is that projection's counters, without the t-digest states.
   ['summary by model, hourly buckets (rollup)', (c) => summary(c, P, { groupBy: ['model'], bucket: '1h' }),
-    `SELECT sum(cityHash64(minute, model, calls, errors, input_tokens, output_tokens, total_tokens, cost_usd, cost_unknown, duration_sum_ms, duration_max_ms, ttft_count)) FROM spans_minute WHERE project_id = '${P}'`],
+    `SELECT sum(cityHash64(*)) FROM (SELECT toStartOfHour(minute, 'UTC') AS h, service_name, model, provider, operation, kind, environment, release,
+       sum(calls), sum(errors), sum(input_tokens), sum(output_tokens), sum(total_tokens), sum(cost_usd), sum(cost_unknown), sum(duration_sum_ms), max(duration_max_ms), sum(ttft_count)
+     FROM spans_minute WHERE project_id = '${P}' GROUP BY h, service_name, model, provider, operation, kind, environment, release)`],
   ['drift latency v1 vs v2 (PSI, KS, Wasserstein)', (c) => drift(c, P, { dimension: 'release', reference: 'v1', current: 'v2', signals: ['latency'] }), scan('kind, release, duration_ms', "release IN ('v1', 'v2')")],
   ['drift model v1 vs v2 (chi2, JS)', (c) => drift(c, P, { dimension: 'release', reference: 'v1', current: 'v2', signals: ['model'] }), scan('kind, release, request_model, response_model', "release IN ('v1', 'v2')")],
   ['drift latency last 24 h vs previous 24 h', (c) => drift(c, P, { reference: { from: 'now-2d', to: 'now-1d' }, current: { from: 'now-1d' }, signals: ['latency'] }), scan('kind, start_time, duration_ms', LAST_2D)],
   ['drift prompt vocabulary last 24 h vs previous 24 h', (c) => drift(c, P, { reference: { from: 'now-2d', to: 'now-1d' }, current: { from: 'now-1d' }, signals: ['prompt'] }), scan('kind, start_time, input', LAST_2D)],
   ['drift full default report, 24 h vs 24 h (11 signals)', (c) => drift(c, P, { reference: { from: 'now-2d', to: 'now-1d' }, current: { from: 'now-1d' } }), scan(REPORT_COLS, LAST_2D)],
   ['bias error rate by tenant (20 groups)', (c) => bias(c, P, { groupBy: 'attr:tenant', outcome: 'error_rate' }), scan('kind, attributes, status_code', '1')],
-  ['bias refusal rate by tenant', (c) => bias(c, P, { groupBy: 'attr:tenant', outcome: 'refusal_rate' }), scan('kind, attributes, finish_reason, output', '1')],
+  // With no content rows in the project, the stored refusal flag (005) is what it reads.
+  ['bias refusal rate by tenant', (c) => bias(c, P, { groupBy: 'attr:tenant', outcome: 'refusal_rate' }), scan('kind, attributes, refusal', '1')],
   ['bias p95 latency by release', (c) => bias(c, P, { groupBy: 'release', outcome: 'latency_p95' }), scan('kind, release, duration_ms', '1')],
   ['SLO status: availability (rollup) + latency (spans), all windows', (c) => sloStatus(c, P, slos), scan('service_name, start_time, status_code, duration_ms', 'start_time >= now() - INTERVAL 30 DAY')],
 ]
@@ -256,6 +261,29 @@ for (const t of targets) {
   reportRows.push(line)
 }
 
+// Last, content that arrived as GenAI logs for 1 span in 1,000 (its completion, as a log
+// record would carry it): the reads that show content then join span_content at read time
+// (content/span-content.ts), so the same three queries run again on the same spans.
+const CONTENT_EVERY = 1000
+const contentCases = cases.filter(([name]) => /prompt vocabulary|full default report|refusal rate/.test(name))
+const contentRows: string[] = []
+for (const t of targets) {
+  await t.c.command({
+    query: `INSERT INTO span_content (project_id, trace_id, span_id, time, seq, output, finish_reason)
+      SELECT project_id, trace_id, span_id, end_time, 0, concat('[{"role":"assistant","content":"', output, '"}]'), finish_reason
+      FROM spans WHERE project_id = '${P}' AND kind = 'llm' AND cityHash64(span_id) % ${CONTENT_EVERY} = 0`,
+  })
+}
+for (const [name, fn] of contentCases) {
+  const cells: string[] = []
+  for (const t of targets) {
+    const r = await time(t, fn)
+    log(`${t.name}: ${name}, with content rows: first ${r.first.toFixed(0)} ms, median of next 3 ${r.warm.toFixed(0)} ms; read ${fmtReads(r.reads)}`)
+    cells.push(r.first.toFixed(0), r.warm.toFixed(0), fmtReads(r.reads))
+  }
+  contentRows.push(`| ${name} | ${cells.join(' | ')} |`)
+}
+
 const what = (t: Target) =>
   t.name === 'cluster' ? 'a two-shard cluster of served engines (`spanlens clickhouse serve`) on this machine' : 'embedded ClickHouse (chDB)'
 const columns = targets.flatMap((t) => [`${t.name} first ms`, `${t.name} warm ms`, `${t.name} read (last run)`, `${t.name} bare scan warm ms`, `${t.name} warm / bare scan`])
@@ -270,11 +298,17 @@ Each query runs 4 times through the library API (same SQL as the HTTP routes); "
 |---|${columns.map(() => '---:').join('|')}|${targets.length === 2 ? '---:|' : ''}:---:|
 ${rows.join('\n')}
 
-Full drift report (24 h vs 24 h, 11 signals), median of ${ROUNDS} runs alternating: signals one at a time (as before d05d03d) and up to 4 at once.
+Full drift report (24 h vs 24 h, 11 signals), median of ${ROUNDS} runs alternating: its queries one at a time (as before d05d03d) and up to 4 at once.
 
 | store | one at a time ms | up to 4 at once ms | at once / one at a time |
 |---|---:|---:|---:|
 ${reportRows.join('\n')}
+
+With content from GenAI logs for 1 span in ${CONTENT_EVERY.toLocaleString('en')} (span_content rows; the reads that show content join them), the same spans:
+
+| query | ${targets.flatMap((t) => [`${t.name} first ms`, `${t.name} warm ms`, `${t.name} read (last run)`]).join(' | ')} |
+|---|${targets.map(() => '---:|---:|---:').join('|')}|
+${contentRows.join('\n')}
 `
 // Recorded by hand in bench/README.md ("Query"), newest first.
 log(`\n${md}`)

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { drift, type SignalDrift } from '../src/index.js'
+import { TEXT_SAMPLE_SPANS } from '../src/drift/categorical.js'
+import { distributionStats } from '../src/drift/distribution.js'
 import { insertSpans, openStore, span } from './helpers/store.js'
 import type { Store } from '@spanlens/ingest'
 
@@ -57,6 +59,19 @@ beforeAll(async () => {
   // PSI: deciles of 1..100 reference; current all in the top decile.
   const ref = Array.from({ length: 100 }, (_, i) => i + 1)
   await insertSpans(store, [...num('psi', 'ref', ref), ...num('psi', 'cur', Array(100).fill(1000))])
+  // Two numeric attributes with ties and negatives, for the one-query numeric pass against a reference in JS.
+  const pair = (side: 'ref' | 'cur', n: number, a: number, b: number) =>
+    Array.from({ length: n }, (_, i) => span({ project_id: 'big', release: side, attributes: { x: String((((i * a) % 211) - 50) / 4), y: String((i * b) % 13) } }))
+  await insertSpans(store, [...pair('ref', 1500, 37, 5), ...pair('cur', 1300, 53, 7)])
+  // More prompts a side than the text sample keeps (every span's start time its own).
+  await store.client.command({
+    query: `INSERT INTO spans (project_id, trace_id, span_id, kind, start_time, end_time, input, release)
+      SELECT 'text', leftPad(lower(hex(number)), 32, '0'), leftPad(lower(hex(number)), 16, '0'), 'llm',
+        now64(9) - toIntervalMillisecond(number * 37), now64(9) - toIntervalMillisecond(number * 37 - 100),
+        concat('word', toString(number % 50), ' ', if(number % 2 = 0, 'alpha', 'beta'), if(number % 5 = 0 AND number % 2 = 1, ' gamma', ''), ' n', toString(number % 7)),
+        if(number % 2 = 0, 'ref', 'cur')
+      FROM numbers(${2 * (TEXT_SAMPLE_SPANS + 20_000)})`,
+  })
 })
 afterAll(async () => close())
 
@@ -109,6 +124,81 @@ describe('numeric drift matches scipy reference values', () => {
     expect(s?.nReference).toBe(7)
     expect(s?.nCurrent).toBe(7)
     expect(stat(s, 'wasserstein')?.value).toBeCloseTo(0, 12)
+  })
+})
+
+/** The numeric statistics as their definitions say, straight from the values (numpy's default quantiles). */
+function reference(ref: number[], cur: number[]) {
+  const x = [...ref].sort((a, b) => a - b)
+  const decile = (p: number) => {
+    const h = p * (x.length - 1) + 1
+    const j = Math.floor(h)
+    if (j >= x.length) return x[x.length - 1] as number
+    if (j < 1) return x[0] as number
+    return (x[j - 1] as number) + (h - j) * ((x[j] as number) - (x[j - 1] as number))
+  }
+  const edges = [...new Set([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9].map(decile))].sort((a, b) => a - b)
+  const bins = (vs: number[]) => Array.from({ length: edges.length + 1 }, (_, b) => vs.filter((v) => edges.filter((e) => e < v).length === b).length)
+  const values = [...new Set([...ref, ...cur])].sort((a, b) => a - b)
+  const ecdf = (vs: number[], v: number) => vs.filter((y) => y <= v).length / vs.length
+  let d = 0
+  let w1 = 0
+  for (const [i, v] of values.entries()) {
+    const gap = Math.abs(ecdf(ref, v) - ecdf(cur, v))
+    d = Math.max(d, gap)
+    w1 += gap * ((values[i + 1] ?? v) - v)
+  }
+  const [rb, cb] = [bins(ref), bins(cur)]
+  let psi = 0
+  for (const [i, r] of rb.entries()) {
+    const a = cb[i] === 0 ? 1e-4 : (cb[i] as number) / cur.length
+    const e = r === 0 ? 1e-4 : r / ref.length
+    psi += (a - e) * Math.log(a / e)
+  }
+  const mean = ref.reduce((a, b) => a + b, 0) / ref.length
+  const std = Math.sqrt(ref.reduce((a, b) => a + (b - mean) ** 2, 0) / ref.length)
+  return { edges, rb, cb, d, w1, psi, std }
+}
+
+describe('numeric drift of several signals in one query', () => {
+  it('deciles, bins, KS D, Wasserstein-1, PSI and std equal their definitions, for two attributes with keys of their own', async () => {
+    const report = await drift(store.client, 'big', { dimension: 'release', reference: 'ref', current: 'cur', signals: ['attr_num:x', 'attr_num:y'] })
+    const values = (a: number, b: number, n: number, key: 'x' | 'y') =>
+      Array.from({ length: n }, (_, i) => (key === 'x' ? (((i * a) % 211) - 50) / 4 : (i * b) % 13))
+    for (const [s, key] of [[report.signals[0], 'x'], [report.signals[1], 'y']] as const) {
+      const want = reference(values(37, 5, 1500, key), values(53, 7, 1300, key))
+      expect([s?.nReference, s?.nCurrent]).toEqual([1500, 1300])
+      expect(s?.detail?.binEdges).toEqual(want.edges)
+      expect(s?.detail?.referenceBinCounts).toEqual(want.rb)
+      expect(s?.detail?.currentBinCounts).toEqual(want.cb)
+      expect(stat(s, 'ks')?.value).toBeCloseTo(want.d, 12)
+      expect(stat(s, 'wasserstein')?.value).toBeCloseTo(want.w1, 10)
+      expect(stat(s, 'psi')?.value).toBeCloseTo(want.psi, 10)
+      expect(s?.detail?.referenceStd).toBeCloseTo(want.std, 10)
+    }
+  })
+})
+
+describe('text drift over a sample', () => {
+  it('counts every span, tokenizes about TEXT_SAMPLE_SPANS a side, the same ones each time, near the whole sets\' distance', async () => {
+    const ask = () => drift(store.client, 'text', { dimension: 'release', reference: 'ref', current: 'cur', signals: ['prompt'] })
+    const [a, b] = [await ask(), await ask()]
+    const s = a.signals[0]
+    expect([s?.nReference, s?.nCurrent]).toEqual([TEXT_SAMPLE_SPANS + 20_000, TEXT_SAMPLE_SPANS + 20_000])
+    expect(s?.detail?.sampled).toBe(true)
+    // 3 tokens a prompt (4 for a fifth of the current ones): about TEXT_SAMPLE_SPANS · 3 a side.
+    expect(Math.abs((s?.detail?.referenceTokens as number) / (3 * TEXT_SAMPLE_SPANS) - 1)).toBeLessThan(0.05)
+    expect(b).toEqual(a)
+    // The whole sets' distance, by the same rule, without sampling.
+    const rs = await store.client.query({
+      query: `SELECT toString(cityHash64(arrayJoin(tokens(lower(input)))) % 4096) AS cat, countIf(release = 'ref') AS r, countIf(release = 'cur') AS c
+              FROM spans WHERE project_id = 'text' GROUP BY cat`,
+      format: 'JSONEachRow',
+      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+    })
+    const whole = distributionStats(await rs.json<{ cat: string; r: number; c: number }>())
+    expect(whole.js).toBeGreaterThan(0.1)
+    expect(Math.abs((stat(s, 'js')?.value as number) - whole.js)).toBeLessThan(0.01)
   })
 })
 

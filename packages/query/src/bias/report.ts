@@ -4,7 +4,7 @@ import { errors } from '../errors.js'
 import { spanConditions, spanFilterSchema, toSpanFilter } from '../filters.js'
 import { Z95 } from '../stats/distributions.js'
 import { chiSquaredIndependence, twoProportionZ, welchZ, wilson } from '../stats/proportions.js'
-import { spansWithContent } from '../content/span-content.js'
+import { projectHasContent, spansWithContent } from '../content/span-content.js'
 import { groupExpr, REFUSAL_PHRASES, refusalExpr } from './groups.js'
 
 const BIAS_OUTCOMES = ['error_rate', 'refusal_rate', 'negative_feedback_rate', 'score_mean', 'latency_p95', 'output_length'] as const
@@ -138,10 +138,13 @@ export async function bias(client: ClickHouseClient, project: string, request: B
         : r.outcome === 'refusal_rate'
           ? refusalExpr(phrases)
           : '0'
-    const value = r.outcome === 'output_length' ? 'toFloat64(output_tokens)' : 'duration_ms'
+    // Only output_length is judged on a mean: the other outcomes use n, k or p95, and a mean and
+    // variance of latency beside them cost 40% of the query's CPU (bench/README.md, "Query").
+    const value = r.outcome === 'output_length' ? 'toFloat64(output_tokens)' : null
     // Refusals read the completion and finish reason: content that arrived as log records counts.
-    const from = r.outcome === 'refusal_rate' ? spansWithContent(bag, bag.add(project, 'String'), REFUSAL_PHRASES) : spansFrom()
-    sql = `SELECT ${g.expr} AS g, count() AS n, countIf(${outcome}) AS k, avg(${value}) AS mean, varSamp(${value}) AS var,
+    // Without content rows in the project, spans as they are: their stored refusal flag (content/span-content.ts).
+    const from = r.outcome === 'refusal_rate' && (await projectHasContent(client, project)) ? spansWithContent(bag, bag.add(project, 'String'), REFUSAL_PHRASES) : spansFrom()
+    sql = `SELECT ${g.expr} AS g, count() AS n, countIf(${outcome}) AS k, ${value ? `avg(${value})` : '0'} AS mean, ${value ? `varSamp(${value})` : '0'} AS var,
         ${r.outcome === 'latency_p95' ? 'quantileExact(0.95)(duration_ms)' : '0'} AS p95
       FROM ${from} WHERE ${where.join(' AND ')}
       GROUP BY g ORDER BY n DESC LIMIT ${r.maxGroups}`

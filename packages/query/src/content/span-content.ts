@@ -71,6 +71,20 @@ export function spansWithContent(bag: ParamBag, project: string, refusalPhrases?
 }
 
 /**
+ * Whether the project has any span_content row. Without one, `spansWithContent` fills
+ * nothing and equals `spans FINAL`, yet costs a hash join and reading every completion
+ * (bench/README.md, "Query": the refusal-rate bias read 1 GB for 10 million spans): a read
+ * that needs content takes `spans FINAL` then. Any row counts, whatever its time: a log
+ * record's timestamp need not fall in the window of the span it belongs to. One primary-key
+ * lookup (the table is ordered by project first), a few milliseconds.
+ */
+export async function projectHasContent(client: ClickHouseClient, project: string): Promise<boolean> {
+  const bag = new ParamBag()
+  const rows = await select<{ one: number }>(client, `SELECT 1 AS one FROM span_content WHERE project_id = ${bag.add(project, 'String')} LIMIT 1`, bag.values)
+  return rows.length > 0
+}
+
+/**
  * A text match (`match(column)` gives the condition) on a span's shown input or output,
  * its content's included: for filters.ts's `text` (`q=`), over `spans` columns under
  * `alias`; `project` is the project's parameter placeholder.

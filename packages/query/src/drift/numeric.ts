@@ -1,6 +1,6 @@
 import { type ClickHouseClient, ParamBag, num, select, selectOne } from '../db.js'
 import { kolmogorovSf } from '../stats/distributions.js'
-import { type DriftSets, sourceQuery } from './sets.js'
+import { type DriftSets, sourceQuery, unionOfSignals } from './sets.js'
 import type { SignalSpec } from './signals.js'
 import { decide, type DriftStatistic, type DriftThresholds, type NumericMethod, type SignalDrift } from './types.js'
 
@@ -10,71 +10,110 @@ export const PSI_EPSILON = 1e-4
 const KS_EXACT_MAX_CELLS = 1_000_000
 const DECILES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
 
+interface NumericRow {
+  sig: number
+  n_ref: number
+  n_cur: number
+  mean_ref: number
+  mean_cur: number
+  std_ref: number
+  q: number[]
+  ref_bins: number[]
+  cur_bins: number[]
+  d: number
+  w1: number
+}
+
 /**
- * Numeric drift in two ClickHouse passes:
- *  1. sizes, reference std and reference deciles (R-7 / numpy linear quantiles);
- *  2. one scan grouped by value: PSI over bins cut at the de-duplicated deciles, KS D, and
- *     Wasserstein-1 = Σ |F(x_i) − G(x_i)|·(x_{i+1} − x_i) walking the merged ECDFs.
+ * Numeric drift of several signals in one ClickHouse query. Each signal's values are
+ * grouped into a table of (value, reference count, current count), sorted by value; every
+ * statistic is read off that table with array functions, so the spans are scanned once:
+ *  - sizes, reference mean and std (population), current mean;
+ *  - reference deciles, R-7 / numpy linear, as ClickHouse's `quantilesExactInclusive`
+ *    computes them (h = p·(n − 1) + 1, x_⌊h⌋ + (h − ⌊h⌋)·(x_⌊h⌋+1 − x_⌊h⌋) over the sorted
+ *    reference values), the value of reference rank j being the first whose cumulative
+ *    reference count reaches j;
+ *  - PSI over bins cut at the de-duplicated deciles (bin = number of edges strictly below v);
+ *  - KS D = max |F − G| and Wasserstein-1 = Σ |F(x_i) − G(x_i)|·(x_{i+1} − x_i) over the
+ *    merged ECDFs.
+ * A signal with no values has no row and gets zero sizes.
  */
 export async function numericDrift(
   client: ClickHouseClient,
   project: string,
   sets: DriftSets,
-  spec: SignalSpec,
+  specs: readonly SignalSpec[],
   opts: { thresholds: DriftThresholds; method: NumericMethod; minSamples: number },
-): Promise<SignalDrift> {
+): Promise<SignalDrift[]> {
   const bag = new ParamBag()
-  const src = sourceQuery(project, sets, spec, bag)
-  const first = await selectOne<{ n_ref: number; n_cur: number; std_ref: number; mean_ref: number; mean_cur: number; q: number[] }>(
+  const grouped = unionOfSignals(
+    project,
+    sets,
+    specs,
+    bag,
+    (i, src) => `SELECT ${i} AS sig, v, countIf(side = 0) AS r, countIf(side = 1) AS c FROM (${src}) GROUP BY v`,
+  )
+  const levels = bag.add(DECILES, 'Array(Float64)')
+  const eps = PSI_EPSILON
+  const rows = await select<NumericRow>(
     client,
-    `SELECT countIf(side = 0) AS n_ref, countIf(side = 1) AS n_cur,
-            stddevPopIf(v, side = 0) AS std_ref, avgIf(v, side = 0) AS mean_ref, avgIf(v, side = 1) AS mean_cur,
-            quantilesExactInclusiveIf(${DECILES.join(', ')})(v, side = 0) AS q
-     FROM (${src})`,
+    `SELECT sig, n_ref, n_cur, mean_ref, mean_cur, std_ref, q, ref_bins, cur_bins,
+            arrayMax(gaps) AS d, arraySum(arrayMap((gap, x, next) -> gap * (next - x), gaps, vs, arrayPushBack(arrayPopFront(vs), vs[-1]))) AS w1
+     FROM (
+       SELECT sig, arraySort(groupArray((v, r, c))) AS t, arrayMap(x -> x.1, t) AS vs, arrayMap(x -> x.2, t) AS rs, arrayMap(x -> x.3, t) AS cs,
+              arrayCumSum(rs) AS cum_r, arrayCumSum(cs) AS cum_c, arraySum(rs) AS n_ref, arraySum(cs) AS n_cur,
+              arraySum(arrayMap((x, k) -> x * k, vs, rs)) / n_ref AS mean_ref,
+              arraySum(arrayMap((x, k) -> x * k, vs, cs)) / n_cur AS mean_cur,
+              sqrt(arraySum(arrayMap((x, k) -> k * pow(x - mean_ref, 2), vs, rs)) / n_ref) AS std_ref,
+              if(n_ref = 0, [], arrayMap(p -> ${quantileAt('p')}, ${levels})) AS q,
+              arraySort(arrayDistinct(q)) AS edges,
+              arrayMap(x -> arrayCount(e -> e < x, edges), vs) AS b,
+              arrayMap(i -> arraySum(arrayMap((bin, k) -> if(bin = i, k, 0), b, rs)), range(length(edges) + 1)) AS ref_bins,
+              arrayMap(i -> arraySum(arrayMap((bin, k) -> if(bin = i, k, 0), b, cs)), range(length(edges) + 1)) AS cur_bins,
+              arrayMap((fr, fc) -> abs(fr / n_ref - fc / n_cur), cum_r, cum_c) AS gaps
+       FROM (${grouped})
+       GROUP BY sig)`,
     bag.values,
   )
-  const nRef = num(first.n_ref)
-  const nCur = num(first.n_cur)
-  const base: SignalDrift = { signal: spec.signal, type: 'numeric', nReference: nRef, nCurrent: nCur, status: 'ok', method: null, drifted: null, statistics: [] }
-  if (nRef < opts.minSamples || nCur < opts.minSamples) return { ...base, status: 'not_enough_data' }
+  const bySig = new Map(rows.map((r) => [num(r.sig), r]))
+  const out: SignalDrift[] = []
+  for (const [i, spec] of specs.entries()) out.push(await judge(client, project, sets, spec, bySig.get(i), opts, eps))
+  return out
+}
 
-  const edges = [...new Set((first.q ?? []).map(Number))].sort((a, b) => a - b)
-  const bag2 = new ParamBag()
-  const src2 = sourceQuery(project, sets, spec, bag2)
-  const e = bag2.add(edges, 'Array(Float64)')
-  // bin b = number of edges strictly below v: (-inf, e1], (e1, e2], ..., (ek, +inf)
-  const bins = edges.length + 1
-  const refBins = Array.from({ length: bins }, (_, i) => `sumIf(r, b = ${i})`).join(', ')
-  const curBins = Array.from({ length: bins }, (_, i) => `sumIf(c, b = ${i})`).join(', ')
-  const eps = PSI_EPSILON
-  // One scan: counts per distinct value, then ECDFs, bins, PSI and W1 from that small table.
-  const second = await selectOne<{ psi: number; ref_bins: number[]; cur_bins: number[]; d: number; w1: number }>(
-    client,
-    `SELECT ref_bins, cur_bins, d, w1,
-            arraySum(arrayMap((r, c) -> (if(c = 0, ${eps}, c / ${nCur}) - if(r = 0, ${eps}, r / ${nRef}))
-                                        * ln(if(c = 0, ${eps}, c / ${nCur}) / if(r = 0, ${eps}, r / ${nRef})), ref_bins, cur_bins)) AS psi
-     FROM (
-       SELECT [${refBins}] AS ref_bins, [${curBins}] AS cur_bins, max(abs(F - G)) AS d, sum(abs(F - G) * (next_v - v)) AS w1
-       FROM (
-         SELECT v, r, c, arrayCount(x -> x < v, ${e}) AS b,
-                sum(r) OVER w / ${nRef} AS F,
-                sum(c) OVER w / ${nCur} AS G,
-                leadInFrame(v, 1, v) OVER (ORDER BY v ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS next_v
-         FROM (SELECT v, countIf(side = 0) AS r, countIf(side = 1) AS c FROM (${src2}) GROUP BY v)
-         WINDOW w AS (ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)))`,
-    bag2.values,
-  )
-  const d = num(second.d) < 1e-12 ? 0 : num(second.d)
+async function judge(
+  client: ClickHouseClient,
+  project: string,
+  sets: DriftSets,
+  spec: SignalSpec,
+  row: NumericRow | undefined,
+  opts: { thresholds: DriftThresholds; method: NumericMethod; minSamples: number },
+  eps: number,
+): Promise<SignalDrift> {
+  const nRef = row ? num(row.n_ref) : 0
+  const nCur = row ? num(row.n_cur) : 0
+  const base: SignalDrift = { signal: spec.signal, type: 'numeric', nReference: nRef, nCurrent: nCur, status: 'ok', method: null, drifted: null, statistics: [] }
+  if (!row || nRef < opts.minSamples || nCur < opts.minSamples) return { ...base, status: 'not_enough_data' }
+  const edges = [...new Set(row.q.map(Number))].sort((a, b) => a - b)
+  const refBins = row.ref_bins.map(Number)
+  const curBins = row.cur_bins.map(Number)
+  let psi = 0
+  for (const [i, r] of refBins.entries()) {
+    const a = (curBins[i] as number) === 0 ? eps : (curBins[i] as number) / nCur
+    const e = r === 0 ? eps : r / nRef
+    psi += (a - e) * Math.log(a / e)
+  }
+  const d = num(row.d) < 1e-12 ? 0 : num(row.d)
   let ksP: number
   let ksMethod: 'exact' | 'asymptotic'
   if (nRef * nCur <= KS_EXACT_MAX_CELLS) {
     // Small sets: ClickHouse's exact two-sample distribution (scipy's mode='exact').
-    const bag3 = new ParamBag()
-    const src3 = sourceQuery(project, sets, spec, bag3)
+    const bag = new ParamBag()
+    const src = sourceQuery(project, sets, spec, bag)
     const ks = await selectOne<{ ks: { d_statistic: number; p_value: number } }>(
       client,
-      `SELECT kolmogorovSmirnovTest('two-sided', 'exact')(v, side) AS ks FROM (${src3})`,
-      bag3.values,
+      `SELECT kolmogorovSmirnovTest('two-sided', 'exact')(v, side) AS ks FROM (${src})`,
+      bag.values,
     )
     ksP = num(ks.ks.p_value)
     ksMethod = 'exact'
@@ -84,10 +123,9 @@ export async function numericDrift(
   }
   ksP = Math.min(1, Math.max(0, ksP))
   const t = opts.thresholds
-  const stdRef = num(first.std_ref)
-  const w1 = num(second.w1)
+  const stdRef = num(row.std_ref)
+  const w1 = num(row.w1)
   const wNormed = w1 / Math.max(stdRef, 0.001)
-  const psi = num(second.psi)
   const stats: Array<Omit<DriftStatistic, 'role'>> = [
     { name: 'psi', value: psi, pValue: null, threshold: t.psiModerate, drifted: psi >= t.psiModerate },
     { name: 'ks', value: d, pValue: ksP, pValueMethod: ksMethod, threshold: t.ksPValue, drifted: ksP <= t.ksPValue },
@@ -103,14 +141,26 @@ export async function numericDrift(
     ...decide(stats, method),
     psiLevel: psi >= t.psiMajor ? 'major' : psi >= t.psiModerate ? 'moderate' : 'none',
     detail: {
-      referenceMean: num(first.mean_ref),
-      currentMean: num(first.mean_cur),
+      referenceMean: num(row.mean_ref),
+      currentMean: num(row.mean_cur),
       referenceStd: stdRef,
       binEdges: edges,
-      referenceBinCounts: second.ref_bins.map(Number),
-      currentBinCounts: second.cur_bins.map(Number),
+      referenceBinCounts: refBins,
+      currentBinCounts: curBins,
     },
   }
+}
+
+/**
+ * The R-7 quantile at level `p` of the reference values, over the sorted table's arrays
+ * `vs` (values) and `cum_r` (cumulative reference counts) of a reference of `n_ref` values:
+ * ClickHouse's quantileExactInclusive, step for step (the same Float64 operations).
+ */
+function quantileAt(p: string): string {
+  const h = `(${p} * (n_ref - 1) + 1)`
+  const j = `toUInt64(${h})`
+  const rank = (k: string) => `vs[arrayFirstIndex(cum -> cum >= ${k}, cum_r)]`
+  return `multiIf(${j} >= n_ref, ${rank('n_ref')}, ${j} < 1, ${rank('1')}, ${rank(j)} + (${h} - ${j}) * (${rank(`${j} + 1`)} - ${rank(j)}))`
 }
 
 export async function countSets(client: ClickHouseClient, query: string, params: Record<string, unknown>) {

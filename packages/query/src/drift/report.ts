@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { projectHasContent } from '../content/span-content.js'
 import { type ClickHouseClient, ParamBag } from '../db.js'
 import { errors } from '../errors.js'
 import { type SpanFilter, type SpanFilterInput, spanFilterSchema, toSpanFilter } from '../filters.js'
@@ -6,7 +7,7 @@ import { categoricalDrift, textDrift } from './categorical.js'
 import { embeddingDrift } from './embedding.js'
 import { countSets, numericDrift } from './numeric.js'
 import { countQuery, type DriftSets } from './sets.js'
-import { DEFAULT_SIGNALS, resolveSignal } from './signals.js'
+import { DEFAULT_SIGNALS, resolveSignal, type SignalSpec } from './signals.js'
 import { DEFAULT_THRESHOLDS, type DriftThresholds, type SignalDrift } from './types.js'
 
 const driftRequestSchema = z
@@ -108,25 +109,34 @@ export async function drift(
   }
   const thresholds: DriftThresholds = { ...DEFAULT_THRESHOLDS, ...stripUndefined(r.thresholds ?? {}) }
   const callerChoseKind = (sets.reference.kind?.length ?? 0) > 0 || (sets.current.kind?.length ?? 0) > 0
-  const specs = (r.signals ?? DEFAULT_SIGNALS).map((name) => resolveSignal(name, callerChoseKind))
+  const asked = (r.signals ?? DEFAULT_SIGNALS).map((name) => resolveSignal(name, callerChoseKind))
   const bag = new ParamBag()
   const { nRef, nCur } = await countSets(client, countQuery(project, sets, bag), bag.values)
   if (nRef < r.minSamples || nCur < r.minSamples) {
     throw errors.NOT_ENOUGH_DATA(`reference has ${nRef} spans and current has ${nCur}; at least ${r.minSamples} each are needed`)
   }
+  // Signals that read content read spans as they are when the project has no content rows
+  // (content/span-content.ts): the same values, without the join.
+  const specs = asked.some((s) => s.content) && !(await projectHasContent(client, project)) ? asked.map(({ content: _, ...s }) => s) : asked
   const common = { thresholds, minSamples: r.minSamples }
-  const signals = await inTurns(specs, options.signalsAtOnce ?? DRIFT_SIGNALS_AT_ONCE, (spec): Promise<SignalDrift> => {
-    switch (spec.type) {
+  // One query per kind of signal for all its signals (numeric, categorical; text in two), an embedding alone.
+  const batches = batchesOf(specs)
+  const answers = await inTurns(batches, options.signalsAtOnce ?? DRIFT_SIGNALS_AT_ONCE, ({ type, items }): Promise<SignalDrift[]> => {
+    const batch = items.map((i) => specs[i] as SignalSpec)
+    switch (type) {
       case 'numeric':
-        return numericDrift(client, project, sets, spec, { ...common, method: r.method?.numeric ?? 'auto' })
+        return numericDrift(client, project, sets, batch, { ...common, method: r.method?.numeric ?? 'auto' })
       case 'categorical':
-        return categoricalDrift(client, project, sets, spec, { ...common, method: r.method?.categorical ?? 'auto' })
+        return categoricalDrift(client, project, sets, batch, { ...common, method: r.method?.categorical ?? 'auto' })
       case 'text':
-        return textDrift(client, project, sets, spec, common)
+        return textDrift(client, project, sets, batch, common)
       case 'embedding':
-        return embeddingDrift(client, project, sets, spec, common)
+        // batchesOf gives each embedding signal a batch of its own
+        return embeddingDrift(client, project, sets, batch[0] as SignalSpec, common).then((s) => [s])
     }
   })
+  const signals: SignalDrift[] = new Array(specs.length)
+  for (const [b, { items }] of batches.entries()) for (const [j, i] of items.entries()) signals[i] = (answers[b] as SignalDrift[])[j] as SignalDrift
   if (signals.every((s) => s.status === 'not_enough_data')) {
     throw errors.NOT_ENOUGH_DATA(
       `no signal has ${r.minSamples} values on both sides (${signals.map((s) => `${s.signal}: ${s.nReference}/${s.nCurrent}`).join(', ')})`,
@@ -135,8 +145,19 @@ export async function drift(
   return { reference: sets.reference, current: sets.current, nReference: nRef, nCurrent: nCur, drifted: signals.some((s) => s.drifted === true), thresholds, signals }
 }
 
+/** The signals' indices by type, in the order asked; embeddings one per batch. */
+function batchesOf(specs: readonly SignalSpec[]): Array<{ type: SignalSpec['type']; items: number[] }> {
+  const batches: Array<{ type: SignalSpec['type']; items: number[] }> = []
+  for (const [i, spec] of specs.entries()) {
+    const same = spec.type === 'embedding' ? undefined : batches.find((b) => b.type === spec.type)
+    if (same) same.items.push(i)
+    else batches.push({ type: spec.type, items: [i] })
+  }
+  return batches
+}
+
 /**
- * Signals computed at once. Each reads the two sets on its own, so a served ClickHouse
+ * Batches of signals computed at once. Each reads the two sets on its own, so a served ClickHouse
  * (or a cluster) runs them side by side; embedded chDB runs one call at a time behind
  * its gate (call-gate.ts), where the order changes and nothing else does.
  */

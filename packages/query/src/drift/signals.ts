@@ -34,8 +34,9 @@ const BUILTIN: Record<string, Omit<SignalSpec, 'signal'>> = {
   kind: { type: 'categorical', expr: 'toString(kind)', where: '1' },
   tool: { type: 'categorical', expr: 'toString(name)', where: "kind = 'tool'" },
   service: { type: 'categorical', expr: 'toString(service_name)', where: '1' },
-  prompt: { type: 'text', expr: 'input', where: `${LLM} AND input != ''`, content: true },
-  completion: { type: 'text', expr: 'output', where: `${LLM} AND output != ''`, content: true },
+  // A text signal's spans are those whose text is not empty (sets.ts adds the condition).
+  prompt: { type: 'text', expr: 'input', where: LLM, content: true },
+  completion: { type: 'text', expr: 'output', where: LLM, content: true },
   embedding: { type: 'embedding', expr: 'embedding', where: 'notEmpty(embedding)' },
 }
 

@@ -69,15 +69,36 @@ export async function summary(client: ClickHouseClient, project: string, opts: S
 
   let sql: string
   if (useRollup) {
-    const where = rollupConditions(project, filter, bag)
-    sql = `SELECT ${[bucketExpr, ...dims].join(', ')},
-        sum(calls) AS n_calls, sum(errors) AS errs, sum(input_tokens) AS in_tok, sum(output_tokens) AS out_tok,
+    const aggregates = `sum(calls) AS n_calls, sum(errors) AS errs, sum(input_tokens) AS in_tok, sum(output_tokens) AS out_tok,
         sum(total_tokens) AS tot_tok, sum(cost_usd) AS cost, sum(cost_unknown) AS n_cost_unknown,
         sum(duration_sum_ms) / nullIf(sum(calls), 0) AS avg_ms, max(duration_max_ms) AS max_ms,
         quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(duration_q) AS lat_q,
-        if(sum(ttft_count) > 0, quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(ttft_q), []) AS ttft_q
+        if(sum(ttft_count) > 0, quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(ttft_q), []) AS ttft_q`
+    const grouped = keys.length ? `GROUP BY ${keys.join(', ')}` : ''
+    const hours = wholeHours(filter, bucketSeconds)
+    if (hours === null) {
+      const where = rollupConditions(project, filter, bag)
+      sql = `SELECT ${[bucketExpr, ...dims].join(', ')}, ${aggregates}
       FROM spans_minute WHERE ${where.join(' AND ')}
-      ${keys.length ? `GROUP BY ${keys.join(', ')} ORDER BY ${keys.join(', ')}` : ''}`
+      ${keys.length ? `${grouped} ORDER BY ${keys.join(', ')}` : ''}`
+    } else {
+      // Whole buckets through the hourly projection (clickhouse/009), grouped by the hour;
+      // the buckets cut by the range's ends from the minutes. No bucket is in both.
+      const hour = "toStartOfHour(minute, 'UTC')"
+      const at = (d: Date) => bag.add(d.toISOString().slice(0, 19).replace('T', ' '), "DateTime('UTC')")
+      const inner = rollupConditions(project, {}, bag, filter)
+      if (hours.from) inner.push(`${hour} >= ${at(hours.from)}`)
+      if (hours.to) inner.push(`${hour} < ${at(hours.to)}`)
+      const hourBucket = bucketSeconds ? `toString(toStartOfInterval(${hour}, toIntervalSecond(${bucketSeconds}), 'UTC')) AS bucket` : 'NULL AS bucket'
+      const parts = [`SELECT ${[hourBucket, ...dims].join(', ')}, ${aggregates} FROM spans_minute WHERE ${inner.join(' AND ')} ${grouped}`]
+      const ends = [hours.from ? `minute < ${at(hours.from)}` : '', hours.to ? `minute >= ${at(hours.to)}` : ''].filter(Boolean)
+      if (ends.length > 0) {
+        const edge = rollupConditions(project, filter, bag)
+        edge.push(`(${ends.join(' OR ')})`)
+        parts.push(`SELECT ${[bucketExpr, ...dims].join(', ')}, ${aggregates} FROM spans_minute WHERE ${edge.join(' AND ')} ${grouped}`)
+      }
+      sql = `SELECT * FROM (${parts.join('\n      UNION ALL\n      ')})${keys.length ? ` ORDER BY ${keys.join(', ')}` : ''}`
+    }
   } else {
     const where = spanConditions(project, filter, bag)
     sql = `SELECT ${[bucketExpr, ...dims].join(', ')},
@@ -121,7 +142,11 @@ export async function summary(client: ClickHouseClient, project: string, opts: S
   return { source: useRollup ? 'rollup' : 'spans', rows }
 }
 
-function rollupConditions(project: string, f: SpanFilter, bag: ParamBag): string[] {
+/**
+ * The rollup rows `f` selects; with `dims`, its time bounds are left out and the
+ * dimensions are taken from `dims` (the whole hours, bounded by the caller).
+ */
+function rollupConditions(project: string, f: SpanFilter, bag: ParamBag, dims: SpanFilter = f): string[] {
   const out = [`project_id = ${bag.add(project, 'String')}`]
   // Rollup rows are whole minutes: a bound inside a minute includes that minute.
   if (f.from) out.push(`minute >= toStartOfMinute(${bag.add(f.from.toISOString().replace('T', ' ').replace('Z', ''), "DateTime64(3, 'UTC')")})`)
@@ -129,12 +154,35 @@ function rollupConditions(project: string, f: SpanFilter, bag: ParamBag): string
   const inList = (col: string, v: string[] | undefined) => {
     if (v && v.length > 0) out.push(`${col} IN ${bag.add(v, 'Array(String)')}`)
   }
-  inList('service_name', f.service)
-  inList('model', f.model)
-  inList('provider', f.provider)
-  inList('operation', f.operation)
-  inList('kind', f.kind)
-  inList('environment', f.environment)
-  inList('release', f.release)
+  inList('service_name', dims.service)
+  inList('model', dims.model)
+  inList('provider', dims.provider)
+  inList('operation', dims.operation)
+  inList('kind', dims.kind)
+  inList('environment', dims.environment)
+  inList('release', dims.release)
   return out
+}
+
+const HOUR_MS = 3_600_000
+const MINUTE_MS = 60_000
+
+/**
+ * The hours [from, to) of the range that whole buckets cover (either end open when the
+ * filter has none), for the rollup's hourly projection; null when it cannot serve: a
+ * bucket that is not a whole number of hours, or, without buckets, a range whose ends
+ * fall inside an hour (one row per group cannot be put together from two parts, their
+ * t-digests being merged in SQL only). A bound inside a minute counts that minute, as
+ * rollupConditions does.
+ */
+function wholeHours(f: SpanFilter, bucketSeconds: number | undefined): { from?: Date; to?: Date } | null {
+  const step = bucketSeconds === undefined ? HOUR_MS : bucketSeconds * 1000
+  if (step % HOUR_MS !== 0) return null
+  const first = f.from ? Math.floor(f.from.getTime() / MINUTE_MS) * MINUTE_MS : undefined
+  const end = f.to ? Math.ceil(f.to.getTime() / MINUTE_MS) * MINUTE_MS : undefined
+  const from = first === undefined ? undefined : Math.ceil(first / step) * step
+  const to = end === undefined ? undefined : Math.floor(end / step) * step
+  if (from !== undefined && to !== undefined && from >= to) return null
+  if (bucketSeconds === undefined && (from !== first || to !== end)) return null
+  return { ...(from === undefined ? {} : { from: new Date(from) }), ...(to === undefined ? {} : { to: new Date(to) }) }
 }

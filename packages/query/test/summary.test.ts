@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Store } from '@spanlens/ingest'
+import { summary, type SummaryRow } from '../src/index.js'
+import { insertSpans, openStore, span } from './helpers/store.js'
+
+let store: Store
+let close: () => Promise<void>
+
+// Spans over two days and a half, every 7 minutes and 13 seconds, so that buckets of an
+// hour, 6 hours and a day have ragged ends wherever a range starts or stops.
+// Recent days: older spans would be past the store's retention.
+const T0 = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 4 * 86_400_000
+const STEP_MS = 7 * 60_000 + 13_000
+const N = 500
+const starts = Array.from({ length: N }, (_, i) => new Date(T0 + i * STEP_MS + 17_000))
+const modelOf = (i: number) => (i % 3 === 0 ? 'claude' : 'gpt-4o')
+
+beforeAll(async () => {
+  ;({ store, close } = await openStore())
+  // Several inserts, so the rollup has several parts, each with its hourly projection.
+  for (let k = 0; k < 5; k++) {
+    await insertSpans(
+      store,
+      starts.flatMap((start, i) =>
+        i % 5 !== k
+          ? []
+          : [span({ project_id: 'sum', start, request_model: modelOf(i), status_code: i % 4 === 0 ? 'error' : 'ok', input_tokens: i, output_tokens: 2 * i, total_tokens: 3 * i })],
+      ),
+    )
+  }
+})
+afterAll(async () => close())
+
+/** What the rows must say, from the spans themselves: calls, errors and tokens per (bucket, model). */
+function expected(from: Date | undefined, to: Date | undefined, bucketMs: number | undefined): Map<string, [number, number, number]> {
+  const out = new Map<string, [number, number, number]>()
+  for (const [i, start] of starts.entries()) {
+    // The rollup's rows are whole minutes: a bound inside a minute takes that minute in.
+    const minute = Math.floor(start.getTime() / 60_000) * 60_000
+    if (from && minute < Math.floor(from.getTime() / 60_000) * 60_000) continue
+    if (to && minute >= to.getTime()) continue
+    const bucket = bucketMs === undefined ? 'all' : new Date(Math.floor(minute / bucketMs) * bucketMs).toISOString()
+    const key = `${bucket} ${modelOf(i)}`
+    const [calls, errors, tokens] = out.get(key) ?? [0, 0, 0]
+    out.set(key, [calls + 1, errors + (i % 4 === 0 ? 1 : 0), tokens + 3 * i])
+  }
+  return out
+}
+
+const got = (rows: SummaryRow[]) => new Map(rows.map((r) => [`${r.bucket ?? 'all'} ${r.group.model}`, [r.calls, r.errors, r.tokens.total] as [number, number, number]]))
+
+describe('summary from the rollup', () => {
+  const at = (ms: number) => new Date(T0 + ms)
+  const H = 3_600_000
+  it.each([
+    ['no bounds, hourly', undefined, undefined, '1h'],
+    ['no bounds, no buckets', undefined, undefined, undefined],
+    ['ragged ends, hourly', at(5 * H + 17 * 60_000 + 31_000), at(40 * H + 3 * 60_000 + 5_000), '1h'],
+    ['ragged ends, 6-hourly', at(5 * H + 17 * 60_000), at(40 * H + 3 * 60_000), '6h'],
+    ['ragged ends, daily', at(5 * H + 17 * 60_000), at(50 * H + 59 * 60_000), '1d'],
+    ['from only, daily', at(13 * H + 1), undefined, '1d'],
+    ['to only, hourly', undefined, at(30 * H + 30 * 60_000), '1h'],
+    ['whole hours, no buckets', at(4 * H), at(33 * H), undefined],
+    ['ragged ends, no buckets', at(4 * H + 60_000), at(33 * H), undefined],
+    ['inside one hour, hourly', at(7 * H + 5 * 60_000), at(7 * H + 50 * 60_000), '1h'],
+    ['15-minute buckets', at(5 * H + 17 * 60_000), at(9 * H), '15m'],
+  ])('%s: every bucket counts exactly the spans in it', async (_, from, to, bucket) => {
+    const s = await summary(store.client, 'sum', { groupBy: ['model'], ...(bucket ? { bucket } : {}), filter: { ...(from ? { from } : {}), ...(to ? { to } : {}) } })
+    expect(s.source).toBe('rollup')
+    const bucketMs = bucket === undefined ? undefined : { '1h': H, '6h': 6 * H, '1d': 24 * H, '15m': 15 * 60_000 }[bucket]
+    expect(got(s.rows)).toEqual(expected(from, to, bucketMs))
+    // Rows in model, then bucket order, each (model, bucket) once.
+    const keys = s.rows.map((r) => `${r.group.model} ${r.bucket ?? ''}`)
+    expect(keys).toEqual([...keys].sort())
+    for (const r of s.rows) expect(r.latencyMs.p50).toBeGreaterThan(0)
+  })
+
+  it('whole hours are read through the hourly projection (clickhouse/009)', async () => {
+    const rs = await store.client.query({
+      query: `SELECT toStartOfHour(minute, 'UTC') AS h, sum(calls) AS n, quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(duration_q) AS q
+              FROM spans_minute WHERE project_id = 'sum' GROUP BY h`,
+      format: 'JSONEachRow',
+      clickhouse_settings: { force_optimize_projection: 1 },
+    })
+    expect((await rs.json()).length).toBeGreaterThan(0)
+  })
+})
