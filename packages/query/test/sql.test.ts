@@ -101,6 +101,17 @@ describe('POST /sql sandbox', () => {
     await expect(run(query)).rejects.toMatchObject({ code: 'SPANLENS_SQL_FORBIDDEN', statusCode: 403 })
   })
 
+  it('a read of spans that returns more rows than allowed, or runs past the time limit, is SPANLENS_SQL_LIMIT (on a cluster: a Distributed read stopped mid-way)', async () => {
+    await expect(run('SELECT span_id FROM spans', 'p1', { ...limits, maxResultRows: 3 })).rejects.toMatchObject({ code: 'SPANLENS_SQL_LIMIT' })
+    const t0 = Date.now()
+    await expect(
+      run('SELECT count() AS n FROM spans, numbers(1e10) AS x WHERE sipHash64(x.number, span_id) % 7 = 1', 'p1', { ...limits, maxExecutionSeconds: 1 }),
+    ).rejects.toMatchObject({ code: 'SPANLENS_SQL_LIMIT' })
+    expect(Date.now() - t0).toBeLessThan(10_000)
+    // The store still answers afterwards, every shard of it.
+    expect((await run('SELECT count() AS n FROM spans')).data).toEqual([{ n: 5 }])
+  })
+
   it("an analyst's error message quotes the query without the limits the sandbox added", async () => {
     const err = await run('SELECT no_such_column FROM spans').catch((e: unknown) => e)
     expect(err).toMatchObject({ code: 'SPANLENS_SQL_INVALID' })

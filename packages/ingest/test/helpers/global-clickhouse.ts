@@ -51,7 +51,7 @@ function reportDeath(nodes: TestClickHouse[]): { stopping: boolean } {
     void node.exited.then(async (code) => {
       if (watch.stopping) return
       console.error(
-        `served ClickHouse on ${node.httpUrl} (pid ${node.pid}) exited with ${code ?? node.exitSignal()} during the run; starting it again. Its last stderr lines:\n${node.stderrTail().join('\n')}`,
+        `served ClickHouse on ${node.httpUrl} (pid ${node.pid}) exited with ${code ?? node.exitSignal()} at ${new Date().toISOString()}, during the run; starting it again. Its last stderr lines (errors only, maybe long before):\n${node.stderrTail().join('\n')}`,
       )
       try {
         await node.restart()
