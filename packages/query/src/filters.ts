@@ -1,11 +1,12 @@
 import { z } from 'zod'
+import { attributeNumberSql } from './attribute-numbers.js'
 import { REFUSAL_PHRASES } from './bias/refusal-phrases.js'
 import { contentRefusal, contentTextMatch, spansWithContent } from './content/span-content.js'
 import { ParamBag } from './db.js'
 import { errors } from './errors.js'
 import { GROUP_KEYS_HELP, groupKey } from './group-keys.js'
 import { SPAN_KINDS, type SpanKind } from './span-kinds.js'
-import { type NumberCondition, type SpanNumber, SPAN_NUMBER_KEYS, SPAN_NUMBERS, formatCondition, numberConditions, numberConditionsSql, parseComparison, readConditions } from './span-numbers.js'
+import { type NumberCondition, type SpanNumber, SPAN_NUMBER_KEYS, SPAN_NUMBERS, formatCondition, numberConditions, numberConditionsSql, parseComparison, parseConditions, readConditions } from './span-numbers.js'
 import { chTime, parseTime } from './time.js'
 
 export { MODEL_EXPR } from './group-keys.js'
@@ -28,6 +29,8 @@ export interface SpanFilter extends Partial<Record<SpanNumber, NumberCondition[]
   traceId?: string
   /** span attribute equality, all must hold */
   attributes?: Record<string, string>
+  /** span attributes read as numbers (as the `attr_num:<key>` drift signal reads them), conditions that all hold */
+  attributeNumbers?: Record<string, NumberCondition[]>
   /** resource attribute equality, all must hold */
   resource?: Record<string, string>
   /** case-insensitive substring of input or output, as shown (content from logs included) */
@@ -48,21 +51,28 @@ export interface SpanFilter extends Partial<Record<SpanNumber, NumberCondition[]
 }
 
 /**
- * A condition on a trace's score of one name: `*` (has one), a number with an
- * optional operator (`<=0`, `>0.5`, `=1`, `!=0`), or a category (`positive`).
+ * A condition on a trace's score of one name: `*` (has one), numbers with an optional
+ * operator that one score's value must all satisfy (`<=0`, `>0.2,<=0.4`: a drift bin of
+ * a `score:<name>` signal), or a category (`positive`).
  */
-type ScoreCondition = { op: 'any' } | { op: '=' | '!=' | '<' | '<=' | '>' | '>='; value: number } | { op: 'category'; value: string }
+type ScoreCondition = { op: 'any' } | { op: 'value'; conditions: NumberCondition[] } | { op: 'category'; value: string }
 
+/** A value whose first comma part is a comparison is a list of them; anything else is a category. */
 function parseScoreCondition(field: string, raw: string): ScoreCondition {
   const s = raw.trim()
   if (s === '*') return { op: 'any' }
-  const c = parseComparison(s)
-  if (c && 'error' in c) throw errors.BAD_REQUEST(`${field}: ${c.error}`)
-  if (c) return c
-  return { op: 'category', value: s.startsWith('=') ? s.slice(1) : s }
+  const first = parseComparison(s.split(',')[0] ?? '')
+  if (first === null) return { op: 'category', value: s.startsWith('=') ? s.slice(1) : s }
+  if ('error' in first) throw errors.BAD_REQUEST(`${field}: ${first.error}`)
+  return { op: 'value', conditions: parseConditions(field, s) }
 }
 
-const formatScoreCondition = (c: ScoreCondition): string => (c.op === 'any' ? '*' : c.op === 'category' ? `=${c.value}` : formatCondition(c))
+/** The query-string form of a score condition; null for a category that would read back as comparisons (`1`, `=2,x`). */
+function formatScoreCondition(c: ScoreCondition): string | null {
+  if (c.op === 'any') return '*'
+  if (c.op === 'value') return c.conditions.map(formatCondition).join(',')
+  return parseComparison(`=${c.value}`.split(',')[0] ?? '') === null ? `=${c.value}` : null
+}
 
 /** Dimensions the per-minute rollup keeps; a filter on anything else needs raw spans. */
 const ROLLUP_FIELDS = new Set(['from', 'to', 'service', 'model', 'provider', 'operation', 'kind', 'environment', 'release'])
@@ -102,6 +112,7 @@ export function spanConditions(project: string, f: SpanFilter, bag: ParamBag, al
   for (const [k, v] of Object.entries(f.attributes ?? {})) {
     out.push(`${c('attributes')}[${bag.add(k, 'String')}] = ${bag.add(v, 'String')}`)
   }
+  for (const [k, v] of Object.entries(f.attributeNumbers ?? {})) out.push(...attributeNumberSql(k, v, bag, alias))
   for (const [k, v] of Object.entries(f.resource ?? {})) {
     out.push(`${c('resource_attributes')}[${bag.add(k, 'String')}] = ${bag.add(v, 'String')}`)
   }
@@ -117,8 +128,9 @@ export function spanConditions(project: string, f: SpanFilter, bag: ParamBag, al
   for (const key of SPAN_NUMBER_KEYS) out.push(...numberConditionsSql(c(SPAN_NUMBERS[key]), f[key] ?? [], bag))
   for (const [key, value] of Object.entries(f.groups ?? {})) out.push(groupCondition(project, projectParam, key, value, f, bag, alias))
   for (const [name, cond] of Object.entries(f.scores ?? {})) {
+    // All conditions hold for one score: `>0.2,<=0.4` is not met by a trace scored 0.1 and 0.5.
     const test =
-      cond.op === 'any' ? '1' : cond.op === 'category' ? `string_value = ${bag.add(cond.value, 'String')}` : `value ${cond.op} ${bag.add(String(cond.value), 'Float64')}`
+      cond.op === 'any' ? '1' : cond.op === 'category' ? `string_value = ${bag.add(cond.value, 'String')}` : numberConditionsSql('value', cond.conditions, bag).join(' AND ')
     out.push(`${c('trace_id')} IN (SELECT trace_id FROM scores FINAL WHERE project_id = ${projectParam} AND name = ${bag.add(name, 'String')} AND ${test})`)
   }
   if (f.text !== undefined && f.text !== '') {
@@ -157,6 +169,8 @@ const kinds = list.pipe(z.array(z.enum(SPAN_KINDS)))
 const flag = z.union([z.boolean(), z.enum(['1', '0', 'true', 'false']).transform((v) => v === '1' || v === 'true')])
 const ms = z.union([z.number(), z.string().trim().min(1).transform(Number)]).pipe(z.number().finite().min(0))
 const scoreConditions = z.record(z.string().min(1), z.string().trim().min(1))
+/** Checked by parseConditions, which names the field as the query string does (`attrNum.<key>`). */
+const attributeNumbers = z.record(z.string().min(1), z.union([z.string(), z.array(z.string())]))
 
 const groups = z.record(z.string(), z.string())
 
@@ -177,6 +191,7 @@ const filterFields = z
     sessionId: z.string().optional(),
     traceId: z.string().optional(),
     attributes: z.record(z.string(), z.string()).optional(),
+    attributeNumbers: attributeNumbers.optional(),
     resource: z.record(z.string(), z.string()).optional(),
     text: z.string().optional(),
     tag: list.optional(),
@@ -210,10 +225,13 @@ type ParsedFields = Omit<z.output<typeof filterFields>, 'from' | 'to'>
 
 /** A parsed filter without its time: score conditions read, group keys checked (`prefix` names the fields in errors). */
 function timelessFilter(parsed: ParsedFields, prefix: string): SpanFilter {
-  const { scores, groups, ...rest } = parsed
+  const { scores, groups, attributeNumbers, ...rest } = parsed
   const out: SpanFilter = {}
   const numbers = new Set<string>(SPAN_NUMBER_KEYS)
   for (const [k, v] of Object.entries(rest)) if (v !== undefined) (out as Record<string, unknown>)[k] = numbers.has(k) ? readConditions(v as string[]) : v
+  if (attributeNumbers !== undefined) {
+    out.attributeNumbers = Object.fromEntries(Object.entries(attributeNumbers).map(([k, v]) => [k, parseConditions(`${prefix}attrNum.${k}`, v)]))
+  }
   if (scores !== undefined) out.scores = Object.fromEntries(Object.entries(scores).map(([k, v]) => [k, parseScoreCondition(`${prefix}score.${k}`, v)]))
   if (groups !== undefined) {
     for (const key of Object.keys(groups)) {
@@ -227,7 +245,8 @@ function timelessFilter(parsed: ParsedFields, prefix: string): SpanFilter {
 /**
  * Query-string form: `service=a,b&model=gpt-4o&attr.tenant=acme&resource.region=eu&q=refund`,
  * `score.feedback=<=0`, `refusal=1`, `minDurationMs=1000`, `tag=vip`, `ttftMs=>1000`,
- * `costUsd=>0.01,<=0.02`, `group.language=ja`, and `not.<any of these>` (spans that do
+ * `costUsd=>0.01,<=0.02`, `score.relevance=>0.2,<=0.4`, `attrNum.retrieval.docs=>3,<=5`,
+ * `group.language=ja`, and `not.<any of these>` (spans that do
  * not match the `not.` conditions together: `not.status=ok&not.refusal=0`).
  * Unknown keys are ignored by this function (routes validate their own extra keys),
  * except after `not.`, where one would silently select nothing.
@@ -237,18 +256,20 @@ export function filterFromQuery(q: Record<string, unknown>, now = new Date()): S
   return toSpanFilter(input as SpanFilterInput, now)
 }
 
-const FIELD_KEYS = new Set(Object.keys(spanFilterSchema.shape).filter((k) => !['attributes', 'resource', 'scores', 'groups', 'not'].includes(k)))
+type MapField = 'attributes' | 'attributeNumbers' | 'resource' | 'scores' | 'groups'
+const MAP_PREFIXES: Record<string, MapField> = { attr: 'attributes', attrNum: 'attributeNumbers', resource: 'resource', score: 'scores', group: 'groups' }
+const FIELD_KEYS = new Set(Object.keys(spanFilterSchema.shape).filter((k) => k !== 'not' && !Object.values(MAP_PREFIXES).includes(k as MapField)))
 
 function queryInput(q: Record<string, unknown>, prefix: string): Record<string, unknown> {
   const input: Record<string, unknown> = {}
-  const maps: Record<'attributes' | 'resource' | 'scores' | 'groups', Record<string, string>> = { attributes: {}, resource: {}, scores: {}, groups: {} }
+  const maps: Record<MapField, Record<string, string>> = { attributes: {}, attributeNumbers: {}, resource: {}, scores: {}, groups: {} }
   const negated: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(q)) {
     if (v === undefined) continue
     const str = Array.isArray(v) ? String(v[v.length - 1]) : String(v)
     const [head = '', ...tail] = k.split('.')
     const rest = tail.join('.')
-    const map = MAP_PREFIXES[head]
+    const map = Object.hasOwn(MAP_PREFIXES, head) ? MAP_PREFIXES[head] : undefined
     if (map && tail.length > 0) maps[map][rest] = str
     else if (head === 'not' && tail.length > 0) negated[rest] = v
     else if (k === 'q') input.text = str
@@ -260,11 +281,10 @@ function queryInput(q: Record<string, unknown>, prefix: string): Record<string, 
   return input
 }
 
-const MAP_PREFIXES: Record<string, 'attributes' | 'resource' | 'scores' | 'groups'> = { attr: 'attributes', resource: 'resource', score: 'scores', group: 'groups' }
-
 /**
  * A filter in the query-string form filterFromQuery reads (the traces links of the
- * console's numbers); null when that form cannot say it (a list value with a comma).
+ * console's numbers); null when that form cannot say it (a list value with a comma, a
+ * score category that reads as a number).
  */
 export function filterToQuery(f: SpanFilter): Record<string, string> | null {
   const out: Record<string, string> = {}
@@ -285,8 +305,13 @@ export function filterToQuery(f: SpanFilter): Record<string, string> | null {
   if (f.maxDurationMs !== undefined) put('maxDurationMs', String(f.maxDurationMs))
   for (const k of SPAN_NUMBER_KEYS) if (f[k] && f[k].length > 0) put(k, f[k].map(formatCondition).join(','))
   for (const [k, v] of Object.entries(f.attributes ?? {})) put(`attr.${k}`, v)
+  for (const [k, v] of Object.entries(f.attributeNumbers ?? {})) put(`attrNum.${k}`, v.map(formatCondition).join(','))
   for (const [k, v] of Object.entries(f.resource ?? {})) put(`resource.${k}`, v)
-  for (const [k, v] of Object.entries(f.scores ?? {})) put(`score.${k}`, formatScoreCondition(v))
+  for (const [k, v] of Object.entries(f.scores ?? {})) {
+    const condition = formatScoreCondition(v)
+    if (condition === null) return null
+    put(`score.${k}`, condition)
+  }
   for (const [k, v] of Object.entries(f.groups ?? {})) put(`group.${k}`, v)
   if (f.not) {
     const not = filterToQuery(f.not)

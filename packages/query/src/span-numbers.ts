@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type { ParamBag } from './db.js'
+import { errors } from './errors.js'
 
 /**
  * A span's numbers a filter can bound (`ttftMs=>1000`, `costUsd=>0.01,<=0.02`), query
@@ -61,6 +62,14 @@ export function readConditions(list: readonly string[]): NumberCondition[] {
     const c = parseComparison(raw)
     return c && !('error' in c) ? [c] : []
   })
+}
+
+/** One field's conditions read from text or a list of them; a bad or empty list is a 400 naming `field`. */
+export function parseConditions(field: string, raw: string | readonly string[]): NumberCondition[] {
+  const parsed = numberConditions.safeParse(raw)
+  if (!parsed.success) throw errors.BAD_REQUEST(`${field}: ${parsed.error.issues[0]?.message ?? 'expected conditions such as >1000'}`)
+  if (parsed.data.length === 0) throw errors.BAD_REQUEST(`${field}: expected conditions such as >1000 or >0.01,<=0.02, got none`)
+  return readConditions(parsed.data)
 }
 
 /**

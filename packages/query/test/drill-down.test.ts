@@ -43,11 +43,13 @@ beforeAll(async () => {
   }
   rows.push(span({ project_id: 'p2', session_id: 'sess-a', user_id: 'alice', start: at(0) }))
   await insertSpans(store, rows)
+  // feedback 0/1 on turns 0-3; quality on turn 8 twice (0.1 and 0.5), on turn 9 once (0.3).
+  const scores: Array<[number, string, number]> = [[0, 'feedback', 0], [1, 'feedback', 1], [2, 'feedback', 0], [3, 'feedback', 1], [8, 'quality', 0.1], [8, 'quality', 0.5], [9, 'quality', 0.3]]
   await store.client.insert({
     table: 'scores',
     format: 'JSONEachRow',
-    values: [0, 1, 2, 3].map((n) => ({
-      project_id: 'p1', score_id: `s${n}`, trace_id: T(n), span_id: '', name: 'feedback', value: n % 2, string_value: '', data_type: 'NUMERIC', source: 'user', comment: '', author: '', metadata: {},
+    values: scores.map(([n, name, value], i) => ({
+      project_id: 'p1', score_id: `s${i}`, trace_id: T(n), span_id: '', name, value, string_value: '', data_type: 'NUMERIC', source: 'user', comment: '', author: '', metadata: {},
       timestamp: at(n * 60_000 + 1000).toISOString().replace('T', ' ').replace('Z', ''),
     })),
   })
@@ -125,6 +127,9 @@ describe('filters the drill-downs use', () => {
     expect(names((await get('/traces?score.feedback=1&order=startTime')).body)).toEqual(['turn 1', 'turn 3'])
     expect(names((await get(`/traces?${new URLSearchParams({ 'score.feedback': '*' })}`)).body)).toHaveLength(4)
     expect((await get('/traces?score.relevance=*')).body.items).toHaveLength(0)
+    // Every comparison of a list holds for one score: turn 8's 0.1 and 0.5 are each outside (0.2, 0.4].
+    expect(names((await get(`/traces?${new URLSearchParams({ 'score.quality': '>0.2,<=0.4' })}`)).body)).toEqual(['turn 9'])
+    expect(names((await get(`/traces?${new URLSearchParams({ 'score.quality': '>0.2', order: 'startTime' })}`)).body)).toEqual(['turn 8', 'turn 9'])
     expect((await get('/spans?refusal=0&kind=llm')).body.items).toHaveLength(10)
   })
 
@@ -148,6 +153,7 @@ describe('filter values, property-based', () => {
     'score.feedback', 'score.', 'score.*', 'minDurationMs', 'maxDurationMs', 'refusal', 'tag', 'order', 'total', 'cursor',
     'ttftMs', 'costUsd', 'durationMs', 'totalTokens', 'group.language', 'group.user_prefix:2', 'group.', 'group.attr:tenant',
     'not.status', 'not.ttftMs', 'not.group.model', 'not.from', 'not.', 'not.not.tag', 'not.score.feedback',
+    'score.quality', 'attrNum.tenant', 'attrNum.', 'not.attrNum.app.plan',
   )
 
   it('any of them on GET /traces answers 200 or a 4xx with a code, never a 5xx', async () => {

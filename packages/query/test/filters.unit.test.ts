@@ -2,7 +2,8 @@
 // console link) says is read back by the traces route as the same filter.
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { filterFromQuery, filterToQuery, type SpanFilter } from '../src/filters.js'
+import { ParamBag } from '../src/db.js'
+import { filterFromQuery, filterToQuery, spanConditions, type SpanFilter, toSpanFilter } from '../src/filters.js'
 import { SPAN_KINDS } from '../src/span-kinds.js'
 import { SPAN_NUMBER_KEYS } from '../src/span-numbers.js'
 
@@ -10,6 +11,10 @@ const word = fc.string({ minLength: 1, maxLength: 8 }).filter((s) => s.trim() ==
 const list = fc.uniqueArray(word, { minLength: 1, maxLength: 3 })
 const number = fc.double({ noNaN: true, noDefaultInfinity: true }).map((v) => (Object.is(v, -0) ? 0 : v))
 const condition = fc.record({ op: fc.constantFrom('=', '!=', '<', '<=', '>', '>=' as const), value: number })
+const conditions = fc.array(condition, { minLength: 1, maxLength: 2 })
+// A category that does not read as a number: the query-string form cannot say `1` as one (below).
+const category = fc.stringMatching(/^[a-z][a-z,*]{0,5}$/).map((value) => ({ op: 'category' as const, value }))
+const scoreCondition = fc.oneof(fc.constant({ op: 'any' as const }), conditions.map((c) => ({ op: 'value' as const, conditions: c })), category)
 const numbers = fc.record(Object.fromEntries(SPAN_NUMBER_KEYS.map((k) => [k, fc.array(condition, { minLength: 1, maxLength: 2 })])), { requiredKeys: [] })
 
 const timeless = fc.record(
@@ -21,11 +26,12 @@ const timeless = fc.record(
     release: list,
     userId: fc.string({ maxLength: 6 }),
     attributes: fc.dictionary(word, fc.string({ maxLength: 6 }), { minKeys: 1, maxKeys: 2 }),
+    attributeNumbers: fc.dictionary(word, conditions, { minKeys: 1, maxKeys: 2 }),
     text: fc.string({ minLength: 1, maxLength: 6 }),
     tag: list,
     refusal: fc.boolean(),
     minDurationMs: fc.double({ min: 0, max: 1e12, noNaN: true }).map((v) => (Object.is(v, -0) ? 0 : v)),
-    scores: fc.dictionary(word, fc.oneof(fc.constant({ op: 'any' as const }), condition), { minKeys: 1, maxKeys: 2 }),
+    scores: fc.dictionary(word, scoreCondition, { minKeys: 1, maxKeys: 2 }),
     groups: fc.dictionary(fc.constantFrom('language', 'user_prefix:3', 'model', 'attr:tenant'), fc.string({ maxLength: 6 }), { minKeys: 1, maxKeys: 2 }),
   },
   { requiredKeys: [] },
@@ -56,5 +62,63 @@ describe('span filters in query-string form', () => {
     expect(filterToQuery({ service: ['a,b'] })).toBeNull()
     expect(filterToQuery({ not: { tag: ['x,y'] } })).toBeNull()
     expect(filterToQuery({ groups: { 'attr:tenant': 'a,b' } })).toEqual({ 'group.attr:tenant': 'a,b' })
+  })
+})
+
+describe('score and numeric attribute conditions (a score:<name> or attr_num:<key> drift bin)', () => {
+  it('reads a score condition as one of its single forms or a comma list of comparisons', () => {
+    const scores = (q: string) => filterFromQuery({ 'score.r': q }).scores?.r
+    expect(scores('*')).toEqual({ op: 'any' })
+    expect(scores('<=0')).toEqual({ op: 'value', conditions: [{ op: '<=', value: 0 }] })
+    expect(scores('>0.2, <=0.4')).toEqual({ op: 'value', conditions: [{ op: '>', value: 0.2 }, { op: '<=', value: 0.4 }] })
+    expect(scores('positive')).toEqual({ op: 'category', value: 'positive' })
+    expect(scores('=wrong')).toEqual({ op: 'category', value: 'wrong' })
+    // Only a value that starts with a comparison is a list of them.
+    expect(scores('good,bad')).toEqual({ op: 'category', value: 'good,bad' })
+  })
+
+  it('reads attrNum.<key> as conditions on the attribute, in a query string and in a JSON body', () => {
+    expect(filterFromQuery({ 'attrNum.retrieval.docs': '>3,<=5' }).attributeNumbers).toEqual({ 'retrieval.docs': [{ op: '>', value: 3 }, { op: '<=', value: 5 }] })
+    expect(toSpanFilter({ attributeNumbers: { n: ['>1', '<2'] } }).attributeNumbers).toEqual({ n: [{ op: '>', value: 1 }, { op: '<', value: 2 }] })
+    expect(filterFromQuery({ 'not.attrNum.n': '=0' }).not).toEqual({ attributeNumbers: { n: [{ op: '=', value: 0 }] } })
+  })
+
+  it('tests all of a score list on the same score row, and sends the attribute key and bounds as parameters', () => {
+    const bag = new ParamBag()
+    const sql = spanConditions('p', filterFromQuery({ 'score.r': '>0.2,<=0.4', 'attrNum.x\'y': '>1' }), bag)
+    const scores = sql.filter((c) => c.includes('FROM scores'))
+    expect(scores).toHaveLength(1)
+    expect(scores[0]).toMatch(/value > \{p\d+:Float64\}, 0\) AND ifNull\(value <= \{p\d+:Float64\}/)
+    expect(sql.join(' ')).not.toContain("x'y")
+    expect(Object.values(bag.values)).toEqual(expect.arrayContaining(["x'y", '1', '0.2', '0.4']))
+  })
+
+  const bad: Array<[Record<string, unknown>, RegExp]> = [
+    [{ 'score.r': '>0.2,<<0.4' }, /^score\.r: /],
+    [{ 'score.r': '>1e999' }, /^score\.r: /],
+    [{ 'not.score.r': '<=0,fast' }, /^not\.score\.r: /],
+    [{ 'attrNum.x': 'fast' }, /^attrNum\.x: /],
+    [{ 'attrNum.x': '' }, /^attrNum\.x: /],
+    [{ 'attrNum.x': '>1,<=1e999' }, /^attrNum\.x: /],
+    [{ 'not.attrNum.a.b': '>' }, /^not\.attrNum\.a\.b: /],
+  ]
+  for (const [q, field] of bad) {
+    it(`refuses ${JSON.stringify(q)} with a 400 naming the field`, () => {
+      expect(() => filterFromQuery(q)).toThrow(expect.objectContaining({ code: 'SPANLENS_BAD_REQUEST', statusCode: 400, message: expect.stringMatching(field) }))
+    })
+  }
+
+  it('refuses a bad attribute number in a JSON body with a 400 naming it', () => {
+    expect(() => toSpanFilter({ attributeNumbers: { n: 'lots' } })).toThrow(expect.objectContaining({ code: 'SPANLENS_BAD_REQUEST', message: expect.stringMatching(/^attrNum\.n: /) }))
+  })
+
+  it('says null for a score category that the query-string form reads as a number', () => {
+    expect(filterToQuery({ scores: { r: { op: 'category', value: '1' } } })).toBeNull()
+    expect(filterToQuery({ scores: { r: { op: 'category', value: '2,x' } } })).toBeNull()
+    expect(filterToQuery({ scores: { r: { op: 'category', value: '>2,x' } } })).toEqual({ 'score.r': '=>2,x' })
+  })
+
+  it('ignores a key named like an Object property, as any other unknown key', () => {
+    expect(filterFromQuery({ 'constructor.x': '1', 'toString.y': '2' })).toEqual({})
   })
 })

@@ -18,6 +18,16 @@ const N = 240
 const REFUSAL = "I'm sorry, but I can't help with that."
 const USERS = ['alice', 'albert', 'al', '', 'bob', 'bo', 'alina']
 const PROMPTS = ['How are you?', 'Привет', '你好', 'こんにちは', '', '']
+const DOCS = 'retrieval.docs'
+
+/** A numeric attribute as apps send it: numbers as text, 23 levels (bin edges fall on values), and texts that are not finite numbers. */
+function docs(i: number, v2: boolean): Record<string, string> {
+  if (i % 6 === 5) return {}
+  if (i % 11 === 3) return { [DOCS]: 'n/a' }
+  if (i % 13 === 2) return { [DOCS]: i % 2 ? '-inf' : 'inf' }
+  if (i % 17 === 4) return { [DOCS]: 'nan' }
+  return { [DOCS]: String(((i * 31) % 23) * 0.37 + (v2 ? 2.5 : 0)) }
+}
 
 beforeAll(async () => {
   ;({ store, close } = await openStore())
@@ -43,9 +53,20 @@ beforeAll(async () => {
       user_id: USERS[i % USERS.length],
       input: PROMPTS[i % PROMPTS.length],
       output: i % 8 === 3 ? REFUSAL : 'Sure.',
+      attributes: docs(i, v2),
     })
   })
   await insertSpans(store, rows)
+  // A relevance score on most traces, 19 levels; a categorical one of the same name (no value) on some.
+  const time = (r: Record<string, unknown>) => r.start_time
+  const scored = rows.flatMap((r, i) => {
+    const base = { project_id: 'p1', trace_id: r.trace_id, span_id: '', name: 'relevance', source: 'eval', comment: '', author: '', metadata: {}, timestamp: time(r) }
+    const out = []
+    if (i % 5 !== 3) out.push({ ...base, score_id: `r${i}`, value: ((i * 17) % 19) / 19 + (i % 2 ? 0.15 : 0), string_value: '', data_type: 'NUMERIC' })
+    if (i % 7 === 1) out.push({ ...base, score_id: `c${i}`, value: null, string_value: 'relevant', data_type: 'CATEGORICAL' })
+    return out
+  })
+  await store.client.insert({ table: 'scores', format: 'JSONEachRow', values: scored })
   // Prompts that arrived as GenAI log records: the span's input is empty, its language Greek.
   const content = rows.filter((_, i) => i % PROMPTS.length === 4)
   await store.client.insert({
@@ -153,6 +174,36 @@ describe('a drift histogram bin leads to its spans on either side', () => {
   }, 120_000)
 })
 
+describe('a drift bin of a score or a numeric attribute leads to its traces on either side', () => {
+  // The console's drift/links.ts: score:<name> as score.<name>, attr_num:<key> as attrNum.<key>.
+  const FILTER: Record<string, string> = { 'score:relevance': 'score.relevance', [`attr_num:${DOCS}`]: `attrNum.${DOCS}` }
+
+  it('each bin (e[i−1], e[i]] selects exactly as many traces as it counted', async () => {
+    const report = await drift(store.client, 'p1', { dimension: 'release', reference: 'v1', current: 'v2', signals: Object.keys(FILTER), minSamples: 10 })
+    expect(report.signals.map((s) => s.signal)).toEqual(Object.keys(FILTER))
+    for (const s of report.signals) {
+      const edges = s.detail?.binEdges as number[]
+      expect(edges.length, s.signal).toBeGreaterThan(3)
+      for (const [side, counts] of [['v1', s.detail?.referenceBinCounts], ['v2', s.detail?.currentBinCounts]] as const) {
+        const got: number[] = []
+        for (let i = 0; i <= edges.length; i++) {
+          const conditions = [i > 0 ? `>${edges[i - 1]}` : '', i < edges.length ? `<=${edges[i]}` : ''].filter(Boolean).join(',')
+          got.push(await count({ release: side, [FILTER[s.signal]!]: conditions }))
+        }
+        expect(got, `${s.signal} ${side}`).toEqual(counts)
+        expect(got.reduce((a, b) => a + b, 0), `${s.signal} ${side}`).toBe(side === 'v1' ? s.nReference : s.nCurrent)
+      }
+    }
+  }, 120_000)
+
+  it('an attribute that is not a finite number is in no bin and matches no condition', async () => {
+    const all = await count({ [`attrNum.${DOCS}`]: '>-1e308' })
+    const levels = Array.from({ length: N }, (_, i) => docs(i, i % 2 === 1)[DOCS]).filter((v) => v !== undefined && Number.isFinite(Number(v)))
+    expect(all).toBe(levels.length)
+    expect(await count({ [`not.attrNum.${DOCS}`]: '>-1e308' })).toBe(N - levels.length)
+  })
+})
+
 describe('a bias group leads to its spans with that outcome', () => {
   for (const groupBy of ['user_prefix:3', 'language', 'model', 'user']) {
     for (const [outcome, condition] of [['error_rate', { status: 'error' }], ['refusal_rate', { refusal: '1' }]] as const) {
@@ -191,6 +242,9 @@ describe('the filters these links use refuse bad values with a 400 naming the fi
     ['not.not.status=ok', /not/],
     ['not.ttftMs=slow', /ttftMs/],
     ['not.score.feedback=>1e999', /not\.score\.feedback/],
+    ['score.relevance=>0.2,<<0.4', /score\.relevance/],
+    ['attrNum.retrieval.docs=many', /attrNum\.retrieval\.docs/],
+    ['not.attrNum.retrieval.docs=>1,<=1e999', /not\.attrNum\.retrieval\.docs/],
   ]
   for (const [q, field] of cases) {
     it(q, async () => {

@@ -1,3 +1,4 @@
+import { attributeNumber } from '../attribute-numbers.js'
 import { errors } from '../errors.js'
 import { MODEL_EXPR } from '../filters.js'
 
@@ -79,8 +80,8 @@ export function resolveSignal(signal: string, callerChoseKind: boolean): SignalS
       return {
         signal,
         type: 'numeric',
-        expr: 'assumeNotNull(toFloat64OrNull(attributes[{sig_key:String}]))',
-        where: 'toFloat64OrNull(attributes[{sig_key:String}]) IS NOT NULL',
+        expr: `assumeNotNull(${attributeNumber('{sig_key:String}')})`,
+        where: `${attributeNumber('{sig_key:String}')} IS NOT NULL`,
         params: { sig_key: key },
       }
     default:
