@@ -469,6 +469,21 @@ describe('console served by the Spanlens server', () => {
     await atTraces({ release: 'v1', 'group.model': /./ })
   })
 
+  it('drift: a bin of a numeric attribute leads to the spans whose attribute is in it', async () => {
+    await signedIn()
+    // The seeded calls keep their gen_ai.usage.output_tokens attribute as text: attr_num reads it as a number.
+    const signal = 'attr_num:gen_ai.usage.output_tokens'
+    await page.goto(`${url}/drift?mode=values&dimension=release&reference=v1&current=v2&signals=${signal}&minSamples=10`)
+    const bins = page.locator(`[data-signal="${signal}"]`)
+    await poll(() => bins.locator('figure').count()).toBe(1)
+    await bins.getByRole('button', { name: 'Show as table' }).click()
+    // The reference set's second bin: (e1, e2] as conditions on the attribute, shown as a chip.
+    await bins.locator('figure tbody tr').nth(1).getByRole('link').first().click()
+    await atTraces({ release: 'v1', 'attrNum.gen_ai.usage.output_tokens': /^>\d+(\.\d+)?,<=\d+(\.\d+)?$/ })
+    await poll(() => page.locator('.linked-filters').textContent()).toMatch(/attribute gen_ai\.usage\.output_tokens >\S+ and <=\S+/)
+    await poll(() => page.locator('table.traces tbody tr').count()).toBeGreaterThan(0)
+  })
+
   it('bias: the form lives in the URL, existing attribute keys are offered, a group leads to its traces with the outcome', async () => {
     await signedIn()
     await page.goto(`${url}/bias?groupBy=model&outcome=error_rate&from=now-7d&minGroupSize=5&alpha=0.05`)

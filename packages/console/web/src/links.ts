@@ -41,6 +41,7 @@ export function queryOfFilter(f: EchoedFilter): TraceQuery {
   q.maxDurationMs = f.maxDurationMs
   for (const k of SPAN_NUMBERS) q[k] = f[k]?.map((c) => `${c.op}${c.value}`).join(',')
   for (const [k, v] of Object.entries(f.attributes ?? {})) q[`attr.${k}`] = v
+  for (const [k, v] of Object.entries(f.attributeNumbers ?? {})) q[`attrNum.${k}`] = v.map((c) => `${c.op}${c.value}`).join(',')
   for (const [k, v] of Object.entries(f.resource ?? {})) q[`resource.${k}`] = v
   for (const [k, v] of Object.entries(f.groups ?? {})) q[`group.${k}`] = v
   // Only what is set: a spread over another query must not unset its keys.

@@ -164,6 +164,8 @@ export interface EchoedFilter {
   sessionId?: string
   traceId?: string
   attributes?: Record<string, string>
+  /** span attributes read as numbers (`attrNum.<key>`) */
+  attributeNumbers?: Record<string, NumberCondition[]>
   resource?: Record<string, string>
   text?: string
   tag?: string[]

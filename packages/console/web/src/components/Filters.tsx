@@ -26,11 +26,12 @@ const RANGES = [
 
 /**
  * Filters that the numbers' links set and the bar has no field for, shown as removable
- * chips: conditions on span numbers (`ttftMs=>300`, a drift bin), a group's value
- * (`group.language=ja`, a bias group) and `not.` conditions (an SLO's bad events).
+ * chips: conditions on span numbers (`ttftMs=>300`, a drift bin) and numeric attributes
+ * (`attrNum.retrieval.docs=>3,<=5`, a drift bin), a group's value (`group.language=ja`,
+ * a bias group) and `not.` conditions (an SLO's bad events).
  */
 const NUMBER_KEYS = new Set<string>(SPAN_NUMBERS)
-const isLinked = (k: string) => NUMBER_KEYS.has(k) || /^(group|not)\./.test(k)
+const isLinked = (k: string) => NUMBER_KEYS.has(k) || /^(group|not|attrNum)\./.test(k)
 /** A group's empty value is a value (spans without the attribute), not an unset filter. */
 const keeps = (k: string, v: string) => v !== '' || /^(not\.)?group\./.test(k)
 
@@ -64,6 +65,7 @@ const NUMBER_LABEL: Record<string, string> = {
 function describe(k: string, v: string): string {
   if (k.startsWith('not.')) return `not: ${describe(k.slice(4), v)}`
   if (NUMBER_LABEL[k]) return `${NUMBER_LABEL[k]} ${v.split(',').join(' and ')}`
+  if (k.startsWith('attrNum.')) return `attribute ${k.slice(8)} ${v.split(',').join(' and ')}`
   if (k.startsWith('group.')) return `${k.slice(6)} = ${v === '' ? '(empty)' : v}`
   return `${k} = ${v}`
 }

@@ -35,15 +35,26 @@ const NUMBER_OF: Record<string, string> = {
 }
 
 /**
+ * The filter that bounds a numeric signal's values: a span number, a trace's score
+ * (`score:<name>` as `score.<name>`, all conditions on one score) or a span attribute
+ * read as a number (`attr_num:<key>` as `attrNum.<key>`, the signal's own expression).
+ */
+function numberKey(signal: string): string | undefined {
+  if (signal.startsWith('score:')) return `score.${signal.slice(6)}`
+  if (signal.startsWith('attr_num:')) return `attrNum.${signal.slice(9)}`
+  return NUMBER_OF[signal]
+}
+
+/**
  * A traces filter for the spans in one category of a signal's distribution: a numeric
  * signal's bin (edges from the report, bins (e[i-1], e[i]], as strict and inclusive
- * conditions on the span number), a model, status, kind, service, tool or attribute
- * value; null where no traces filter selects it (score and attr_num signals).
+ * conditions on the number: a span's, a score's, an attribute's), a model, status, kind,
+ * service, tool or attribute value; null where no traces filter selects it.
  */
 function binQuery(s: SignalDrift, i: number, category: string): TraceQuery | null {
   const edges = Array.isArray(s.detail?.binEdges) ? (s.detail.binEdges as number[]) : null
   if (s.type === 'numeric') {
-    const key = NUMBER_OF[s.signal]
+    const key = numberKey(s.signal)
     if (!key || !edges) return null
     const conditions = [i > 0 ? `>${edges[i - 1]}` : '', i < edges.length ? `<=${edges[i]}` : ''].filter(Boolean)
     return conditions.length > 0 ? { [key]: conditions.join(',') } : null
