@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs'
-import { Agent, request } from 'node:http'
+import type { Sender } from './senders.js'
 
 /**
  * Open-loop load at a fixed average rate with Poisson arrivals (exponential gaps),
@@ -13,6 +13,8 @@ export interface PacedResult {
   sent: number
   ok: number
   non2xx: number
+  /** The answers that were not 2xx / OK, by HTTP status code or gRPC status name. */
+  byStatus: Record<string, number>
   errors: number
   latencyMs: { p50: number; p99: number; max: number; mean: number }
   /** Requests whose latency passed 50 and 100 ms. */
@@ -26,15 +28,14 @@ export interface PacedResult {
 }
 
 export async function pacedLoad(opts: {
-  url: string
-  headers: Record<string, string>
+  sender: Sender
   body: () => Buffer
   requestsPerSecond: number
   seconds: number
   seed?: number
+  /** Keeps every request's send time and latency here, to line up with other samplers. */
+  traceFile?: string
 }): Promise<PacedResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 })
-  const target = new URL(opts.url)
   let seed = opts.seed ?? 42
   const uniform = () => {
     seed = (seed * 1103515245 + 12345) % 2147483648
@@ -44,6 +45,7 @@ export async function pacedLoad(opts: {
   const timeline: [number, number][] = []
   let ok = 0
   let non2xx = 0
+  const byStatus: Record<string, number> = {}
   let errors = 0
   const inFlight: Promise<void>[] = []
   const start = performance.now()
@@ -55,38 +57,29 @@ export async function pacedLoad(opts: {
     if (wait > 1) await new Promise((r) => setTimeout(r, wait))
     const body = opts.body()
     inFlight.push(
-      new Promise<void>((resolve) => {
-        const req = request(
-          { agent, host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers: { ...opts.headers, 'content-length': body.length } },
-          (res) => {
-            res.resume()
-            res.on('end', () => {
-              timeline.push([scheduled - start, performance.now() - scheduled])
-              if (res.statusCode && res.statusCode < 300) ok++
-              else non2xx++
-              resolve()
-            })
-          },
-        )
-        req.on('error', () => {
-          errors++
-          resolve()
-        })
-        req.end(body)
-      }),
+      opts.sender.send(body).then(
+        (answer) => {
+          timeline.push([scheduled - start, performance.now() - scheduled])
+          if (answer.ok) ok++
+          else {
+            non2xx++
+            byStatus[answer.status] = (byStatus[answer.status] ?? 0) + 1
+          }
+        },
+        () => void errors++,
+      ),
     )
     next += (-Math.log(uniform()) / opts.requestsPerSecond) * 1000
   }
   await Promise.all(inFlight)
-  agent.destroy()
-  // BENCH_TRACE=file keeps every request's send time and latency, to line up with other samplers.
-  if (process.env.BENCH_TRACE) writeFileSync(process.env.BENCH_TRACE, JSON.stringify({ startedAt: performance.timeOrigin + start, requests: timeline }))
+  if (opts.traceFile) writeFileSync(opts.traceFile, JSON.stringify({ startedAt: performance.timeOrigin + start, requests: timeline }))
   const latencies = timeline.map(([, latency]) => latency).sort((a, b) => a - b)
   const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0)
   return {
     sent: inFlight.length,
     ok,
     non2xx,
+    byStatus,
     errors,
     latencyMs: { p50: at(0.5), p99: at(0.99), max: Math.round(latencies.at(-1) ?? 0), mean: latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length) },
     over50: latencies.filter((l) => l > 50).length,

@@ -3,7 +3,10 @@
 // file that ClickHouse reads; remote, each file streamed as one HTTP insert, as many
 // at once as the server's SPANLENS_INSERT_CONCURRENCY. No OTLP, no decoding, no spool.
 // Prints JSON.
-//   raw-ceiling.ts <total rows> <max rows per insert> <max bytes per insert> [inserts in flight]
+//   raw-ceiling.ts <total rows> <max rows per insert> <max bytes per insert> [inserts in flight] [variant]
+// The variant (schema-variants.ts) is the table the rows go into: `schema` (default), our
+// spans table as migrated; `floor`, a bare MergeTree of the same columns and order, the
+// engine's own floor; or the spans table less one index, view, column or its codecs.
 // Remote when SPANLENS_CLICKHOUSE_URL / _DATABASE are set (the database is dropped at
 // the end); BENCH_ENGINE_PID names the served engine, whose CPU is then counted too.
 // Inserts are as big as the server's biggest batch (both of its limits apply):
@@ -18,11 +21,13 @@ import { encodeRow, SEGMENT_FORMATS, SPOOL_FORMAT } from '../../packages/ingest/
 import { SPANS } from '../../packages/ingest/src/pipeline/tables.js'
 import { cpuSeconds } from '../lib/served-clickhouse.js'
 import { createPayloadFactory } from './payload.js'
+import { applyVariant, type Variant } from './schema-variants.js'
 
 const totalRows = Number(process.argv[2] ?? 200_000)
 const maxRows = Number(process.argv[3] ?? 20_000)
 const maxBytes = Number(process.argv[4] ?? 16 * 1024 * 1024)
 const inFlight = Number(process.argv[5] ?? 1)
+const variant = (process.argv[6] ?? 'schema') as Variant
 const dir = mkdtempSync(join(tmpdir(), 'spanlens-raw-'))
 const remote = Object.fromEntries(
   ['SPANLENS_CLICKHOUSE_URL', 'SPANLENS_CLICKHOUSE_DATABASE'].flatMap((k) => (process.env[k] ? [[k, process.env[k] as string]] : [])),
@@ -31,6 +36,7 @@ const store = await createStore(loadConfig({ env: { SPANLENS_DATA_DIR: dir, ...r
 const enginePid = process.env.BENCH_ENGINE_PID ? Number(process.env.BENCH_ENGINE_PID) : undefined
 const engineCpuSeconds = () => (enginePid === undefined ? 0 : cpuSeconds(enginePid))
 await migrate(store)
+const table = await applyVariant(store, variant)
 const factory = createPayloadFactory(100)
 const prices = PriceTable.load()
 const files: string[] = []
@@ -67,16 +73,22 @@ let next = 0
 const worker = async () => {
   while (next < files.length) {
     const path = files[next++] as string
-    await store.insertFile({ table: 'spans', columns: SPANS.columns, format: SEGMENT_FORMATS[SPOOL_FORMAT], path })
+    await store.insertFile({ table, columns: SPANS.columns, format: SEGMENT_FORMATS[SPOOL_FORMAT], path })
   }
 }
 await Promise.all(Array.from({ length: inFlight }, worker))
 const seconds = Number(process.hrtime.bigint() - started) / 1e9
 const cpu = process.cpuUsage(cpuStart)
 const engineUs = (engineCpuSeconds() - engineStart) * 1e6
-const rs = await store.client.query({ query: "SELECT count() AS n FROM spans WHERE project_id = 'raw'", format: 'JSONEachRow' })
+const rs = await store.client.query({ query: `SELECT count() AS n FROM ${table} WHERE project_id = 'raw'`, format: 'JSONEachRow' })
 const stored = Number((await rs.json<{ n: string }>())[0]?.n)
+// What the rows take on disk, the codecs' side of the bargain (the table's active parts).
+const disk = await store.client.query({
+  query: `SELECT sum(data_compressed_bytes) AS compressed, sum(data_uncompressed_bytes) AS uncompressed FROM system.parts WHERE active AND database = currentDatabase() AND table = '${table}'`,
+  format: 'JSONEachRow',
+})
+const { compressed, uncompressed } = (await disk.json<{ compressed: string; uncompressed: string }>())[0] ?? { compressed: '0', uncompressed: '0' }
 if (store.mode === 'remote') await store.client.command({ query: `DROP DATABASE ${store.database}` })
 await store.close()
 rmSync(dir, { recursive: true, force: true })
-process.stdout.write(`${JSON.stringify({ rows: stored, seconds, rowsPerSecond: stored / seconds, bytesPerRow: bodyBytes / made, rowsPerInsert: Math.round(made / files.length), cpuUsPerRow: (cpu.user + cpu.system + engineUs) / stored, engineCpuUsPerRow: engineUs / stored, inFlight, format: SEGMENT_FORMATS[SPOOL_FORMAT] })}\n`)
+process.stdout.write(`${JSON.stringify({ rows: stored, seconds, rowsPerSecond: stored / seconds, bytesPerRow: bodyBytes / made, rowsPerInsert: Math.round(made / files.length), cpuUsPerRow: (cpu.user + cpu.system + engineUs) / stored, engineCpuUsPerRow: engineUs / stored, inFlight, format: SEGMENT_FORMATS[SPOOL_FORMAT], variant, compressedBytesPerRow: Number(compressed) / stored, uncompressedBytesPerRow: Number(uncompressed) / stored })}\n`)

@@ -1,28 +1,37 @@
-// bench/ingest: autocannon against the real server (the `spanlens serve` CLI in
-// its own process), plus the raw insert ceiling measured the same way in the same run.
-//   cd bench && npm run ingest -- [--duration 20] [--connections 16] [--store embedded|remote]
+// bench/ingest: load against the real server (the `spanlens serve` CLI in its own
+// process), over OTLP/HTTP and/or OTLP/gRPC, plus the raw insert ceiling and the
+// engine's own floor measured the same way in the same run.
+//   cd bench && npm run ingest -- [--duration 20] [--connections 16] [--store embedded|remote] [--transport http,grpc]
+// --transport: the same generated requests (the same ExportTraceServiceRequest bytes) over
+// each transport in turn, each against a fresh server, between the same two ceilings.
 // --store remote: the store is a served ClickHouse (`spanlens clickhouse serve`, a process
 // of its own) that the server and the ceiling reach over HTTP; --engine-nice N starts it
 // under `nice -n N` (embedded mode lowers chDB's threads to nice 10 itself).
-import { spawn, spawnSync } from 'node:child_process'
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs'
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
+import { spawnSync } from 'node:child_process'
+import { cpus, loadavg, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import autocannon from 'autocannon'
-import { createStore, loadConfig } from '@spanlens/ingest'
-import { cpuSeconds, peakRssMiB, resetPeakRss, serveClickHouse, type ServedClickHouse } from '../lib/served-clickhouse.js'
-import { pacedLoad } from './paced.js'
+import { loadConfig } from '@spanlens/ingest'
+import { serveClickHouse, type ServedClickHouse } from '../lib/served-clickhouse.js'
 import { createPayloadFactory } from './payload.js'
+import type { Variant } from './schema-variants.js'
+import { TRANSPORTS, type Transport } from './senders.js'
+import { byStatusText, serverRun, type ServerRun } from './server-run.js'
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`)
   return i > 0 ? Number(process.argv[i + 1]) : fallback
 }
+const textArg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i > 0 ? (process.argv[i + 1] as string) : fallback
+}
 const DURATION = arg('duration', 20)
-const storeArg = process.argv.indexOf('--store') > 0 ? process.argv[process.argv.indexOf('--store') + 1] : 'embedded'
+const storeArg = textArg('store', 'embedded')
 if (storeArg !== 'embedded' && storeArg !== 'remote') throw new Error(`--store embedded|remote, not ${storeArg}`)
 const REMOTE = storeArg === 'remote'
+const transports = textArg('transport', 'http').split(',') as Transport[]
+if (transports.length === 0 || transports.some((t) => !TRANSPORTS.includes(t))) throw new Error(`--transport ${TRANSPORTS.join(',')} (one or more), not ${textArg('transport', '')}`)
 const CONNECTIONS = arg('connections', 16)
 const SPANS = 100
 const KEY = 'bench-key-0123456789'
@@ -49,14 +58,14 @@ interface Ceiling {
   engineCpuUsPerRow: number
   inFlight: number
 }
-function rawCeiling(label: string): Ceiling {
+function rawCeiling(label: string, variant: Variant): Ceiling {
   // The server's batch limits and inserts in flight, as it reads them from this environment
   // (remote: 2 inserts at once by default): the ceiling inserts batches as big, as many at once.
   const { batchMaxRows, batchMaxBytes, insertConcurrency } = serverConfig().ingest
-  const args = [String(Math.max(200_000, 5 * batchMaxRows)), String(batchMaxRows), String(batchMaxBytes), String(insertConcurrency)]
-  const env = { ...baseEnv, ...storeEnv(`bench_ceiling_${label}`), ...(engine ? { BENCH_ENGINE_PID: String(engine.enginePid) } : {}) }
+  const args = [String(Math.max(200_000, 5 * batchMaxRows)), String(batchMaxRows), String(batchMaxBytes), String(insertConcurrency), variant]
+  const env = { ...baseEnv, ...storeEnv(`bench_${variant}_${label}`), ...(engine ? { BENCH_ENGINE_PID: String(engine.enginePid) } : {}) }
   const r = spawnSync(process.execPath, [...tsx, join(here, 'raw-ceiling.ts'), ...args], { encoding: 'utf8', cwd: join(here, '..'), env })
-  if (r.status !== 0) throw new Error(`raw ceiling failed: ${r.stderr}`)
+  if (r.status !== 0) throw new Error(`raw ceiling (${variant}) failed: ${r.stderr}`)
   return JSON.parse(r.stdout.trim().split('\n').pop() as string)
 }
 const serverConfig = () => loadConfig({ env: { ...baseEnv, ...storeEnv('bench') } })
@@ -69,72 +78,6 @@ const fromSource = process.argv.includes('--source')
 function buildServer(): void {
   const r = spawnSync('npx', ['--yes', 'pnpm@10.34.8', 'run', 'build'], { cwd: repo, encoding: 'utf8' })
   if (r.status !== 0) throw new Error(`build failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`)
-}
-
-async function startServer(dataDir: string) {
-  const entry = fromSource ? [...tsx, join(repo, 'packages/ingest/src/bin.ts')] : [join(repo, 'packages/ingest/dist/bin.js')]
-  const child = spawn(process.execPath, [...serverNodeArgs, ...entry, 'serve'], {
-    cwd: join(here, '..'),
-    env: { ...baseEnv, ...storeEnv('bench'), SPANLENS_DATA_DIR: dataDir, SPANLENS_PORT: '0', SPANLENS_API_KEYS: `bench:${KEY}`, SPANLENS_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString()
-      const m = /"address":"(http:\/\/[^"]+)"/.exec(out)
-      if (m) resolve(m[1] as string)
-    })
-    child.once('exit', (code) => reject(new Error(`server exited (${code})`)))
-  })
-  // BENCH_SERVER_LOG=file keeps the server's output (e.g. with BENCH_SERVER_NODE_ARGS=--trace-gc).
-  if (process.env.BENCH_SERVER_LOG) child.stdout.pipe(createWriteStream(process.env.BENCH_SERVER_LOG))
-  else child.stdout.resume()
-  return { child, url }
-}
-
-/** One scrape of the server's /metrics: unlabelled samples by name. */
-async function scrape(url: string): Promise<(name: string) => number> {
-  const text = await (await fetch(`${url}/metrics`)).text()
-  return (name) => {
-    const m = new RegExp(`^${name.replace(/[{}".]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)
-    return m ? Number(m[1]) : 0
-  }
-}
-
-async function metric(url: string, name: string): Promise<number> {
-  return (await scrape(url))(name)
-}
-
-async function drained(url: string): Promise<void> {
-  for (;;) {
-    const r = (await (await fetch(`${url}/readyz`)).json()) as { spool: { bytes: number } }
-    if (r.spool.bytes === 0) return
-    await new Promise((res) => setTimeout(res, 100))
-  }
-}
-
-function load(url: string, factory: ReturnType<typeof createPayloadFactory>, opts: { duration: number; rate?: number }) {
-  return autocannon({
-    url: `${url}/v1/traces`,
-    connections: CONNECTIONS,
-    duration: opts.duration,
-    ...(opts.rate ? { overallRate: opts.rate } : {}),
-    timeout: 30,
-    requests: [
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${KEY}` },
-        setupRequest: (req: Record<string, unknown>) => ({ ...req, body: factory.next() }),
-      },
-    ],
-  })
-}
-
-/** The non-2xx answers by status (429, 503: the server's backpressure), e.g. " (503: 61)". */
-function statusCodes(result: { statusCodeStats?: Record<string, { count: number }> }): string {
-  const codes = Object.entries(result.statusCodeStats ?? {}).filter(([code]) => !code.startsWith('2'))
-  return codes.length ? ` (${codes.map(([code, s]) => `${code}: ${s.count}`).join(', ')})` : ''
 }
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`
@@ -157,116 +100,71 @@ if (REMOTE) {
   console.log('store: embedded ClickHouse (chDB) in the server process')
 }
 const ceilingName = REMOTE ? 'raw ceiling (HTTP inserts into the served ClickHouse)' : 'raw chDB ceiling'
-
-// Measured before and again after the server's run: on a shared host the ceiling alone moved by
-// up to 1.8x between runs minutes apart, and the ratio is against the mean of the two.
-const ceilingBefore = rawCeiling('before')
 const describeCeiling = (c: Ceiling) =>
   `${Math.round(c.rowsPerSecond)} rows/s (${Math.round(c.bytesPerRow)} B/row, ${c.format}, inserts of ${c.rowsPerInsert} rows, ${c.inFlight} at once, ` +
   `${c.cpuUsPerRow.toFixed(1)} µs CPU/row${engine ? `, of which the engine ${c.engineCpuUsPerRow.toFixed(1)}` : ''})`
+
+// Measured before and again after the servers' runs: on a shared host the ceiling alone moved by
+// up to 1.8x between runs minutes apart, and the ratio is against the mean of the two. The floor
+// (the same rows into a bare MergeTree, schema-variants.ts) beside it, in the order ceiling, floor
+// before and floor, ceiling after, so a steady drift of the host weighs on both alike.
+const ceilingBefore = rawCeiling('before', 'schema')
 console.log(`${ceilingName}, before the server: ${describeCeiling(ceilingBefore)}`)
+const floorBefore = rawCeiling('before', 'floor')
+console.log(`engine floor (the same rows into a bare MergeTree), before the server: ${describeCeiling(floorBefore)}`)
 
 const { batchMaxRows, batchMaxBytes, batchMaxAgeMs, insertConcurrency } = serverConfig().ingest
 console.log(`server batches: up to ${batchMaxRows} rows, ${(batchMaxBytes / 2 ** 20).toFixed(0)} MiB, ${batchMaxAgeMs} ms; ${insertConcurrency} insert(s) in flight`)
 
-const dataDir = mkdtempSync(join(tmpdir(), 'spanlens-bench-'))
-// The engine's peak RSS is the server's run's, not the ceiling's.
-if (engine) resetPeakRss(engine.enginePid)
-const { child, url } = await startServer(dataDir)
+// One generator for every transport: the same template, ids fresh per request.
 const factory = createPayloadFactory(SPANS)
-console.log(`request: ${SPANS} LLM spans, ${(factory.bytes / 1024).toFixed(0)} KiB protobuf`)
-
-// Phase 1: as fast as it goes.
-const pid = child.pid as number
-const enginePid = engine?.enginePid
-const cpuBefore = { main: cpuSeconds(pid, pid), all: cpuSeconds(pid), engine: enginePid ? cpuSeconds(enginePid) : 0 }
-const t0 = Date.now()
-const full = await load(url, factory, { duration: DURATION })
-const loadSeconds = (Date.now() - t0) / 1000
-await drained(url)
-const totalSeconds = (Date.now() - t0) / 1000
-const ackedFull = full['2xx'] * SPANS
-const persistedFull = await metric(url, 'spanlens_insert_rows_total')
-// The event loop's thread vs the whole server (embedded: chDB's insert and merge threads
-// included), and the served engine's process (remote).
-const cpuPerSpan = {
-  mainUs: ((cpuSeconds(pid, pid) - cpuBefore.main) / persistedFull) * 1e6,
-  allUs: ((cpuSeconds(pid) - cpuBefore.all) / persistedFull) * 1e6,
-  engineUs: enginePid ? ((cpuSeconds(enginePid) - cpuBefore.engine) / persistedFull) * 1e6 : 0,
+console.log(`request: ${SPANS} LLM spans, ${(factory.bytes / 1024).toFixed(0)} KiB protobuf; transports: ${transports.join(', ')}, ${CONNECTIONS} connections each`)
+// The paced phase's issue-3 target: p99 < 100 ms at half the persisted-rate target (70% of the
+// ceiling), i.e. at 35% of the ceiling. --paced-rate N (spans/s) fixes the rate, to compare
+// configurations across runs whose ceilings differ.
+const pacedRate = Math.max(1, Math.round(arg('paced-rate', ceilingBefore.rowsPerSecond * 0.35) / SPANS))
+const runs: ServerRun[] = []
+for (const transport of transports) {
+  const suffix = transports.length > 1 ? `.${transport}` : ''
+  runs.push(
+    await serverRun({
+      transport,
+      entry: fromSource ? [...tsx, join(repo, 'packages/ingest/src/bin.ts')] : [join(repo, 'packages/ingest/dist/bin.js')],
+      nodeArgs: serverNodeArgs,
+      cwd: join(here, '..'),
+      env: { ...baseEnv, ...storeEnv('bench') },
+      storeEnv: storeEnv('bench'),
+      key: KEY,
+      factory,
+      connections: CONNECTIONS,
+      seconds: DURATION,
+      pacedRequestsPerSecond: pacedRate,
+      pacedSeconds: Math.min(DURATION, 15),
+      // --settle N: seconds to wait after the drain (server-run.ts).
+      settleSeconds: arg('settle', 0),
+      enginePid: engine?.enginePid,
+      // BENCH_SERVER_LOG=file keeps the server's output (e.g. with BENCH_SERVER_NODE_ARGS=--trace-gc);
+      // BENCH_TRACE=file every paced request's send time and latency (a file per transport).
+      serverLog: process.env.BENCH_SERVER_LOG,
+      traceFile: process.env.BENCH_TRACE ? `${process.env.BENCH_TRACE}${suffix}` : undefined,
+      log: (line) => console.log(line),
+    }),
+  )
 }
-console.log(
-  `server CPU per persisted span: event-loop thread ${cpuPerSpan.mainUs.toFixed(1)} µs, whole process ${cpuPerSpan.allUs.toFixed(1)} µs` +
-    `${enginePid ? `; served ClickHouse ${cpuPerSpan.engineUs.toFixed(1)} µs` : ''} (clock tick 10 ms)`,
-)
-console.log(
-  `max load: acknowledged ${Math.round(ackedFull / loadSeconds)} spans/s, persisted ${Math.round(persistedFull / totalSeconds)} spans/s ` +
-    `(${persistedFull} rows in ${totalSeconds.toFixed(1)} s incl. drain), ack p50 ${full.latency.p50} ms p99 ${full.latency.p99} ms, non-2xx ${full.non2xx}${statusCodes(full)}`,
-)
 
-// --settle N: seconds to wait after the drain, so ClickHouse's merges of the max-load backlog are
-// not all still running during the paced phase (0 by default: the tail then includes that aftermath).
-const settleSeconds = arg('settle', 0)
-if (settleSeconds > 0) await new Promise((r) => setTimeout(r, settleSeconds * 1000))
-
-// Phase 2: paced, Poisson arrivals, open loop (paced.ts says why not autocannon). The issue's target:
-// p99 < 100 ms at half the persisted-rate target (70% of the ceiling), i.e. at 35% of the ceiling.
-const means = ['spanlens_ingest_ack_duration_seconds', 'spanlens_ingest_prepare_duration_seconds', 'spanlens_spool_write_duration_seconds']
-// One scrape before and one after: prom-client resets its event-loop lag histogram on every scrape.
-const scrapeBefore = await scrape(url)
-const before = means.flatMap((m) => [scrapeBefore(`${m}_sum`), scrapeBefore(`${m}_count`)])
-// --paced-rate N (spans/s) fixes the rate, to compare configurations across runs whose ceilings differ.
-const rate = Math.max(1, Math.round(arg('paced-rate', ceilingBefore.rowsPerSecond * 0.35) / SPANS))
-const half = await pacedLoad({
-  url: `${url}/v1/traces`,
-  headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${KEY}` },
-  body: () => factory.next(),
-  requestsPerSecond: rate,
-  seconds: Math.min(DURATION, 15),
-})
-await drained(url)
-console.log(
-  `paced at ${rate * SPANS} spans/s (Poisson arrivals): ack p50 ${half.latencyMs.p50} ms, p99 ${half.latencyMs.p99} ms, max ${half.latencyMs.max} ms, ` +
-    `${half.ok}/${half.sent} 2xx, non-2xx ${half.non2xx}, errors ${half.errors}`,
-)
-const scrapeAfter = await scrape(url)
-const after = means.flatMap((m) => [scrapeAfter(`${m}_sum`), scrapeAfter(`${m}_count`)])
-const meanMs = (i: number) => (((after[2 * i] as number) - (before[2 * i] as number)) / ((after[2 * i + 1] as number) - (before[2 * i + 1] as number))) * 1000
-console.log(
-  `paced, server side (means): handler ${meanMs(0).toFixed(1)} ms = prepare ${meanMs(1).toFixed(1)} ms + spool write/fsync ${meanMs(2).toFixed(1)} ms; ` +
-    `the rest of the client's ${half.latencyMs.mean.toFixed(1)} ms mean is queueing before the handler and the network`,
-)
-// How many paced requests took over 50 / 100 ms inside the server, and in which step (histogram buckets).
-const over = (scr: (n: string) => number, m: string, le: string) => scr(`${m}_count`) - scr(`${m}_bucket{le="${le}"}`)
-const tail = (m: string, le: string) => over(scrapeAfter, m, le) - over(scrapeBefore, m, le)
-const [ack, prep, spool] = means
-console.log(
-  `paced, server side, requests over 50 / 100 ms: whole handler ${tail(ack as string, '0.05')} / ${tail(ack as string, '0.1')}, ` +
-    `prepare ${tail(prep as string, '0.05')} / ${tail(prep as string, '0.1')}, spool write ${tail(spool as string, '0.05')} / ${tail(spool as string, '0.1')}; ` +
-    `client: ${half.over50} / ${half.over100} of ${half.sent} (the ones over 100 ms in ${half.secondsWithOver100} of ${Math.min(DURATION, 15)} seconds)`,
-)
-const lagP99 = scrapeAfter('spanlens_nodejs_eventloop_lag_p99_seconds')
-const lagMax = scrapeAfter('spanlens_nodejs_eventloop_lag_max_seconds')
-console.log(`server event-loop lag during the paced phase: p99 ${(lagP99 * 1000).toFixed(1)} ms, max ${(lagMax * 1000).toFixed(1)} ms`)
-const rss = peakRssMiB(child.pid as number)
-const engineRss = enginePid ? peakRssMiB(enginePid) : 0
-const acked = ackedFull + half.ok * SPANS
-
-// Graceful stop, then count what ClickHouse holds.
-const exited = new Promise((r) => child.once('exit', r))
-child.kill('SIGTERM')
-await exited
-const store = await createStore(loadConfig({ env: { SPANLENS_DATA_DIR: dataDir, ...storeEnv('bench') } }).store)
-const rs = await store.client.query({ query: "SELECT uniqExact(span_id) AS n FROM spans WHERE project_id = 'bench'", format: 'JSONEachRow' })
-const stored = Number((await rs.json<{ n: string }>())[0]?.n)
-// Remote: the server's rows go, so the ceiling after runs on an engine as empty as the one before.
-if (store.mode === 'remote') await store.client.command({ query: 'DROP DATABASE bench' })
-await store.close()
-rmSync(dataDir, { recursive: true, force: true })
-
-const ceilingAfter = rawCeiling('after')
+const floorAfter = rawCeiling('after', 'floor')
+console.log(`engine floor, after the server: ${describeCeiling(floorAfter)}`)
+const ceilingAfter = rawCeiling('after', 'schema')
 console.log(`${ceilingName}, after the server: ${describeCeiling(ceilingAfter)}`)
 await engine?.stop()
-const ceiling = { rowsPerSecond: (ceilingBefore.rowsPerSecond + ceilingAfter.rowsPerSecond) / 2 }
+const ceiling = (ceilingBefore.rowsPerSecond + ceilingAfter.rowsPerSecond) / 2
+const floor = (floorBefore.rowsPerSecond + floorAfter.rowsPerSecond) / 2
+const floorCpu = (floorBefore.cpuUsPerRow + floorAfter.cpuUsPerRow) / 2
+const ceilingCpu = (ceilingBefore.cpuUsPerRow + ceilingAfter.cpuUsPerRow) / 2
+console.log(
+  `our schema against the engine's floor: ceiling / floor ${(ceiling / floor).toFixed(2)} in rows/s, ` +
+    `${ceilingCpu.toFixed(1)} / ${floorCpu.toFixed(1)} µs CPU per row (${(ceilingCpu / floorCpu).toFixed(2)}×)`,
+)
 // The same work measured twice: how far its CPU per row moved says how steady the
 // host was around the run (session 7: from -9% to +49% across ten runs), and so
 // how much one run's ratio and paced p99 can be trusted.
@@ -278,38 +176,65 @@ if (hostShift > 1.25 || hostShift < 1 / 1.25) {
   )
 }
 
-const persistedRate = persistedFull / totalSeconds
+const perTransport = runs.map((r) => {
+  const persisted = r.persistedFull / r.totalSeconds
+  return {
+    transport: r.transport,
+    acknowledgedSpansPerSecond: Math.round(r.ackedFull / r.loadSeconds),
+    persistedSpansPerSecond: Math.round(persisted),
+    persistedToCeiling: Number((persisted / ceiling).toFixed(2)),
+    persistedToFloor: Number((persisted / floor).toFixed(2)),
+    serverMainThreadCpuUsPerSpan: Number(r.cpuPerSpan.mainUs.toFixed(1)),
+    serverProcessCpuUsPerSpan: Number(r.cpuPerSpan.allUs.toFixed(1)),
+    ...(REMOTE ? { engineCpuUsPerSpan: Number(r.cpuPerSpan.engineUs.toFixed(1)) } : {}),
+    loadGeneratorCpuUsPerSpan: Number(r.cpuPerSpan.clientUs.toFixed(1)),
+    maxLoadAckP50Ms: r.full.latencyMs.p50,
+    maxLoadAckP99Ms: r.full.latencyMs.p99,
+    maxLoadNotOk: r.full.notOk,
+    maxLoadNotOkByStatus: r.full.byStatus,
+    maxLoadErrors: r.full.errors,
+    pacedAckP50Ms: r.paced.latencyMs.p50,
+    pacedAckP99Ms: r.paced.latencyMs.p99,
+    pacedOver100Ms: r.paced.over100,
+    pacedSecondsWithOver100Ms: r.paced.secondsWithOver100,
+    pacedNotOk: r.paced.non2xx,
+    pacedNotOkByStatus: r.paced.byStatus,
+    pacedErrors: r.paced.errors,
+    peakRssMiB: Math.round(r.peakRssMiB),
+    ...(REMOTE ? { enginePeakRssMiB: Math.round(r.enginePeakRssMiB) } : {}),
+    acknowledged: r.acked,
+    stored: r.stored,
+    missing: Math.max(0, r.acked - r.stored),
+  }
+})
 const summary = {
   machine,
   loadAverageAtStartAndEnd: [loadAtStart, loadAverage()],
   store: REMOTE ? `remote (spanlens clickhouse serve${arg('engine-nice', 0) ? `, nice ${arg('engine-nice', 0)}` : ''})` : 'embedded',
   insertsInFlight: insertConcurrency,
-  rawCeilingRowsPerSecond: Math.round(ceiling.rowsPerSecond),
+  rawCeilingRowsPerSecond: Math.round(ceiling),
   rawCeilingBeforeAfter: [Math.round(ceilingBefore.rowsPerSecond), Math.round(ceilingAfter.rowsPerSecond)],
   rawCeilingCpuUsPerRowBeforeAfter: [Number(ceilingBefore.cpuUsPerRow.toFixed(1)), Number(ceilingAfter.cpuUsPerRow.toFixed(1))],
-  acknowledgedSpansPerSecond: Math.round(ackedFull / loadSeconds),
-  persistedSpansPerSecond: Math.round(persistedRate),
-  persistedToCeiling: Number((persistedRate / ceiling.rowsPerSecond).toFixed(2)),
-  serverMainThreadCpuUsPerSpan: Number(cpuPerSpan.mainUs.toFixed(1)),
-  serverProcessCpuUsPerSpan: Number(cpuPerSpan.allUs.toFixed(1)),
   ...(REMOTE
-    ? {
-        engineCpuUsPerSpan: Number(cpuPerSpan.engineUs.toFixed(1)),
-        rawCeilingEngineCpuUsPerRowBeforeAfter: [Number(ceilingBefore.engineCpuUsPerRow.toFixed(1)), Number(ceilingAfter.engineCpuUsPerRow.toFixed(1))],
-      }
+    ? { rawCeilingEngineCpuUsPerRowBeforeAfter: [Number(ceilingBefore.engineCpuUsPerRow.toFixed(1)), Number(ceilingAfter.engineCpuUsPerRow.toFixed(1))] }
     : {}),
-  maxLoadAckP50Ms: full.latency.p50,
-  maxLoadAckP99Ms: full.latency.p99,
-  maxLoadNon2xx: full.non2xx,
-  pacedSpansPerSecond: rate * SPANS,
-  pacedShareOfCeiling: Number(((rate * SPANS) / ceiling.rowsPerSecond).toFixed(2)),
-  pacedAckP50Ms: half.latencyMs.p50,
-  pacedAckP99Ms: half.latencyMs.p99,
-  pacedSecondsWithOver100Ms: half.secondsWithOver100,
-  peakRssMiB: Math.round(rss),
-  ...(REMOTE ? { enginePeakRssMiB: Math.round(engineRss) } : {}),
-  acknowledged: acked,
-  stored,
-  missing: Math.max(0, acked - stored),
+  engineFloorRowsPerSecond: Math.round(floor),
+  engineFloorBeforeAfter: [Math.round(floorBefore.rowsPerSecond), Math.round(floorAfter.rowsPerSecond)],
+  engineFloorCpuUsPerRowBeforeAfter: [Number(floorBefore.cpuUsPerRow.toFixed(1)), Number(floorAfter.cpuUsPerRow.toFixed(1))],
+  ceilingToFloor: Number((ceiling / floor).toFixed(2)),
+  pacedSpansPerSecond: pacedRate * SPANS,
+  pacedShareOfCeiling: Number(((pacedRate * SPANS) / ceiling).toFixed(2)),
+  transports: perTransport,
 }
 console.log(JSON.stringify(summary, null, 2))
+// One line per transport, the columns of bench/README.md's Ingest table for a run.
+console.log('\n| transport | acknowledged spans/s | persisted spans/s | ratio to ceiling | paced p50 / p99 | max-load ack p50 / p99 | not OK (max load; paced) | load generator CPU µs/span | peak RSS | missing |')
+console.log('|---|---:|---:|---:|---:|---:|---|---:|---:|---:|')
+for (const [i, t] of perTransport.entries()) {
+  const r = runs[i] as ServerRun
+  console.log(
+    `| ${t.transport} | ${t.acknowledgedSpansPerSecond} | ${t.persistedSpansPerSecond} | ${t.persistedToCeiling} | ${t.pacedAckP50Ms} / ${t.pacedAckP99Ms} ms | ` +
+      `${t.maxLoadAckP50Ms} / ${t.maxLoadAckP99Ms} ms | ${t.maxLoadNotOk}${byStatusText(r.full.byStatus)}; ${t.pacedNotOk}${byStatusText(r.paced.byStatus)} | ` +
+      `${t.loadGeneratorCpuUsPerSpan} | ${t.peakRssMiB} MiB | ${t.missing} of ${t.acknowledged} |`,
+  )
+}
