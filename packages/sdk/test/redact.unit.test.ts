@@ -29,3 +29,40 @@ describe('built-in email redaction', () => {
     expect(email(plain, 'k')).toBe(plain)
   })
 })
+
+// The API key and phone patterns as the redactor applied them to the whole text, at every position.
+const API_KEY = /\b(?:sk-(?:ant-|proj-)?[A-Za-z0-9_-]{16,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|xox[abprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|sl_[A-Za-z0-9_-]{16,})\b|\bBearer\s+[A-Za-z0-9._~+/=-]{16,}/g
+const PHONE = /(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?|\b\d{2,4}[\s.-])\d{3,4}[\s.-]\d{3,4}\b|\+\d{8,15}\b/g
+const apiKey = createRedactor({ builtins: ['apiKey'], custom: [] })!
+const phone = createRedactor({ builtins: ['phone'], custom: [] })!
+
+// Key prefixes (with and without a word character before them), key bodies, digits and separators.
+const keyText = fc.string({
+  unit: fc.constantFrom('sk-', 'ask-', 'sk-proj-', 'AKIA', 'ghp_', 'xoxb-', 'AIza', 'sl_', 'Bearer ', 'Bearer', 'A', 'z9', 'Q7_x-AB12cd34EF56', '0123456789', ' ', '"', '-', '_', '.'),
+  maxLength: 24,
+})
+const phoneText = fc.string({ unit: fc.constantFrom('1', '23', '456', '7890', '+', '+44', ' ', '.', '-', '(', ')', 'a', 'x', '\n', '"'), maxLength: 40 })
+
+describe('built-in API key and phone redaction', () => {
+  it('redacts exactly what each pattern matches anywhere in the text', () => {
+    fc.assert(
+      fc.property(keyText, (s) => {
+        expect(apiKey(s, 'k')).toBe(s.replace(API_KEY, '[REDACTED_API_KEY]'))
+      }),
+      { seed: 19, numRuns: 5000 },
+    )
+    fc.assert(
+      fc.property(phoneText, (s) => {
+        expect(phone(s, 'k')).toBe(s.replace(PHONE, '[REDACTED_PHONE]'))
+      }),
+      { seed: 19, numRuns: 5000 },
+    )
+  })
+
+  it('keeps the word boundary before a key prefix: a key inside a word stays, one after a space goes', () => {
+    const body = 'sk-abcdefghijklmnop1234'
+    expect(apiKey(`ask-abcdefghijklmnop1234 and ${body}`, 'k')).toBe('ask-abcdefghijklmnop1234 and [REDACTED_API_KEY]')
+    expect(apiKey(`${body}`, 'k')).toBe('[REDACTED_API_KEY]')
+    expect(phone('call +44 20 7946 0958 or 555-123-4567, order A-1059', 'k')).toBe('call [REDACTED_PHONE] or [REDACTED_PHONE], order A-1059')
+  })
+})
