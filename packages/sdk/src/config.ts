@@ -35,6 +35,8 @@ export interface InitOptions {
   flushIntervalMs?: number
   /** Per-request timeout. Default 10000 ms. */
   exportTimeoutMs?: number
+  /** Export request bodies: `gzip`, or `none`. Default `gzip`, `none` when the endpoint is on this host (loopback). */
+  compression?: 'gzip' | 'none'
   /** Retries of a retryable export failure before its batch is dropped. Default 5. */
   maxRetries?: number
   /** Longest content attribute kept, in characters; longer ones are truncated. Default 100000. */
@@ -72,6 +74,7 @@ export interface ResolvedConfig {
   maxConcurrentExports: number
   flushIntervalMs: number
   exportTimeoutMs: number
+  compression: 'gzip' | 'none'
   maxRetries: number
   maxContentLength: number
   tracerProvider: TracerProvider | undefined
@@ -148,6 +151,7 @@ const RULES = {
   maxConcurrentExports: posInt(64),
   flushIntervalMs: posInt(3_600_000),
   exportTimeoutMs: posInt(600_000),
+  compression: optional((v) => (v === 'gzip' || v === 'none' ? v : new Bad('must be "gzip" or "none"'))),
   maxRetries: num(0, 100, true),
   maxContentLength: posInt(50_000_000),
   tracerProvider: optional((v) =>
@@ -180,6 +184,7 @@ type Parsed = {
   maxConcurrentExports: number
   flushIntervalMs: number
   exportTimeoutMs: number
+  compression: 'gzip' | 'none' | undefined
   maxRetries: number
   maxContentLength: number
   tracerProvider: TracerProvider | undefined
@@ -286,6 +291,7 @@ export function resolveConfig(options: InitOptions = {}): ResolvedConfig {
     maxConcurrentExports: v.maxConcurrentExports,
     flushIntervalMs: v.flushIntervalMs,
     exportTimeoutMs: v.exportTimeoutMs,
+    compression: v.compression ?? (isLoopback(endpoint) ? 'none' : 'gzip'),
     maxRetries: v.maxRetries,
     maxContentLength: v.maxContentLength,
     tracerProvider: v.tracerProvider,
@@ -304,6 +310,16 @@ function normalizeRedact(option: RedactOption): ResolvedConfig['redact'] {
   const builtins = option.builtins === false ? [] : Array.isArray(option.builtins) ? option.builtins : [...BUILTINS]
   const custom = option.custom === undefined ? [] : Array.isArray(option.custom) ? option.custom : [option.custom]
   return { builtins, custom }
+}
+
+/**
+ * An endpoint on this host: a collector or server next to the app, reached over
+ * loopback, where compressing saves no bandwidth and both sides pay its CPU
+ * (gzip was ~5 µs of CPU per span in the app's process, bench/sdk/RESULTS.md).
+ */
+function isLoopback(endpoint: string): boolean {
+  const host = new URL(endpoint).hostname
+  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host)
 }
 
 /** OTEL_EXPORTER_OTLP_HEADERS is `k1=v1,k2=v2` with URL-encoded values (OTel spec). */

@@ -44,19 +44,30 @@ function jsonReplacer(_key: string, v: unknown): unknown {
 }
 
 /**
- * A copy of plain data (arrays and objects) `depth` levels deep; deeper values
- * and everything else are shared. Responses are recorded after the app has them
- * (llm-span.ts): this is the part of them that recording reads.
+ * A copy of plain data (arrays and plain objects) `depth` levels deep; deeper
+ * values and everything else (class instances, typed arrays) are shared.
+ * Requests and responses are recorded after the call (llm-span.ts): this is
+ * what recording reads of them, as they were.
  */
 export function copyData(v: unknown, depth: number): unknown {
   if (depth <= 0 || typeof v !== 'object' || v === null) return v
+  // Runs on the call path (the request as it starts, the response before the app gets it): leaves are
+  // not passed to a call of their own, and keys are not collected into an array (~30% less time).
   if (Array.isArray(v)) {
     const out = new Array<unknown>(v.length)
-    for (let i = 0; i < v.length; i++) out[i] = copyData(v[i], depth - 1)
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i]
+      out[i] = depth > 1 && typeof x === 'object' && x !== null ? copyData(x, depth - 1) : x
+    }
     return out
   }
+  const proto: unknown = Object.getPrototypeOf(v)
+  if (proto !== Object.prototype && proto !== null) return v
   const out: Obj = {}
-  for (const k of Object.keys(v)) out[k] = copyData((v as Obj)[k], depth - 1)
+  for (const k in v) {
+    const x = (v as Obj)[k]
+    out[k] = depth > 1 && typeof x === 'object' && x !== null ? copyData(x, depth - 1) : x
+  }
   return out
 }
 

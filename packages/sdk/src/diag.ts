@@ -54,10 +54,20 @@ export function consoleLogger(debug: boolean): DiagLogger {
 
 class Diag {
   stats: SdkStats = emptyStats()
-  logger: DiagLogger = consoleLogger(false)
+  private current: DiagLogger = consoleLogger(false)
   // Repeated identical warnings (endpoint down, every 2 s) would flood an app's logs.
   private lastLine = ''
   private lastAt = 0
+
+  get logger(): DiagLogger {
+    return this.current
+  }
+
+  /** A new logger (each init()) gets every warning once, including one the previous logger had. */
+  set logger(logger: DiagLogger) {
+    this.current = logger
+    this.lastLine = ''
+  }
 
   warnOnce(message: string, windowMs = 60_000): void {
     const now = Date.now()

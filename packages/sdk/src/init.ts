@@ -43,6 +43,7 @@ export function init(options: InitOptions = {}): void {
     maxConcurrentExports: config.maxConcurrentExports,
     flushIntervalMs: config.flushIntervalMs,
     timeoutMs: config.exportTimeoutMs,
+    compression: config.compression,
     maxRetries: config.maxRetries,
     transform: redactor && ((key, value) => (isContentAttribute(key) ? redactor(value, key) : value)),
     resourceDefaults,
@@ -67,12 +68,9 @@ export function init(options: InitOptions = {}): void {
   }
   const removeExitHooks = config.flushOnExit ? installExitHooks((ms) => flush(ms)) : () => {}
 
-  const describes = new SoonBatch<LlmCall>((calls) => {
-    for (const call of calls) call.finish()
-  })
-  // Recording a call, writing its span and encoding it wait ENDS_DELAY_MS and run once for the calls
-  // that ended meanwhile: per call they were ~half the SDK's CPU, and run after every call they landed
-  // in the next call's time (bench/sdk/RESULTS.md).
+  // Describing a call's request, recording its response, writing its span and encoding it wait
+  // ENDS_DELAY_MS and run once for the calls that ended meanwhile: per call they were ~half the SDK's
+  // CPU, and run after every call they landed in the next call's time (bench/sdk/RESULTS.md).
   const ends = new SoonBatch<LlmCall>(
     (calls) => {
       for (const call of calls) call.finish()
@@ -87,12 +85,10 @@ export function init(options: InitOptions = {}): void {
     tracer,
     exporter,
     mode: provider ? 'standalone' : 'attached',
-    describes,
     ends,
     spanWriter: provider ? spanWriterFor(tracer) : undefined,
     dispose: async () => {
       removeExitHooks()
-      describes.drain()
       ends.drain()
       detach()
       await exporter.shutdown()
@@ -160,7 +156,6 @@ export async function flush(timeoutMs?: number): Promise<boolean> {
   const rt = getRuntime()
   if (!rt) return true
   try {
-    rt.describes.drain()
     rt.ends.drain()
     return await rt.exporter.flush(timeoutMs)
   } catch (err) {

@@ -4,7 +4,6 @@ import { contextAttributes, getSpanlensContext } from './context.js'
 import { diag } from './diag.js'
 import type { OtlpExporter } from './export/exporter.js'
 import { ATTR } from './attributes.js'
-import { materializeContent } from './lazy-content.js'
 
 export const SCOPE_NAME = '@spanlens/sdk'
 
@@ -45,11 +44,7 @@ export class SpanlensSpanProcessor implements SpanProcessor {
     try {
       if (this.duplicates.has(span)) return
       if (!this.sampled(span.spanContext().traceId)) return
-      if (this.filter) {
-        // The app's filter sees the span as it will be exported.
-        materializeContent(span)
-        if (!this.filter(span)) return
-      }
+      if (this.filter && !this.filter(span)) return
       this.exporter.enqueue(span)
     } catch (err) {
       diag.instrumentationError('span processor end', err)

@@ -14,9 +14,7 @@ export interface Runtime {
   tracer: Tracer
   exporter: OtlpExporter
   mode: 'standalone' | 'attached'
-  /** Standalone LLM calls to describe while their request is on the network (llm-span.ts); drained by flush(). */
-  describes: SoonBatch<LlmCall>
-  /** Standalone LLM calls that ended, recorded and exported together a little later; drained by flush(). */
+  /** Standalone LLM calls that ended, described, recorded and exported together a little later; drained by flush(). */
   ends: SoonBatch<LlmCall>
   /** Standalone: writes the span of a call that ended OK without the tracer (span-record.ts). */
   spanWriter: SpanWriter | undefined

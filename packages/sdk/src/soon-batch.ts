@@ -2,8 +2,7 @@
  * Items handled together soon after they arrive: in one setImmediate (work the
  * SDK keeps out of the app's calls runs while the app waits on I/O), or after
  * `delayMs` (work that can wait runs once for many calls). Used for LLM calls
- * to describe (llm-span.ts), LLM calls that ended, and spans waiting to be
- * encoded (exporter.ts).
+ * that ended (init.ts, llm-span.ts) and spans waiting to be encoded (exporter.ts).
  *
  * Bounded: at `max` items the batch is handled at once, by the push that
  * filled it, so a loop that never yields (nothing but microtasks) cannot grow

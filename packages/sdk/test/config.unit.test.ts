@@ -91,4 +91,17 @@ describe('init options', () => {
     expect(d).toMatchObject({ endpoint: 'https://spanlens.example.com', serviceName: 'explicit', headers: { authorization: 'Bearer sl_k' } })
     expect(resolveConfig({ env: {} }).endpoint).toBe('http://localhost:4318')
   })
+
+  it('compresses exports with gzip unless the endpoint is on this host (loopback), or as told', () => {
+    const compression = (endpoint: string, given?: 'gzip' | 'none') => resolveConfig({ env: {}, endpoint, compression: given }).compression
+    expect(compression('https://spanlens.example.com')).toBe('gzip')
+    expect(compression('http://10.0.0.7:4318')).toBe('gzip')
+    expect(compression('http://localhost:4318')).toBe('none')
+    expect(compression('http://127.0.0.1:4318')).toBe('none')
+    expect(compression('http://127.1.2.3')).toBe('none')
+    expect(compression('http://[::1]:4318')).toBe('none')
+    expect(compression('http://127.0.0.1:4318', 'gzip')).toBe('gzip')
+    expect(compression('https://spanlens.example.com', 'none')).toBe('none')
+    expect(() => resolveConfig({ env: {}, compression: 'br' as never })).toThrow(/compression/)
+  })
 })

@@ -60,11 +60,7 @@ describe('wrapOpenAI: chat completions', () => {
       { role: 'assistant', parts: [{ type: 'text', content: 'Hello from the fake model!' }], finish_reason: 'stop' },
     ])
     expect(span.resource).toMatchObject({ 'service.name': 'sdk-tests', 'deployment.environment.name': 'test', 'service.version': '1.2.3' })
-    expect(h.receiver.requests[0]?.headers).toMatchObject({
-      authorization: 'Bearer sl_test_key',
-      'content-type': 'application/x-protobuf',
-      'content-encoding': 'gzip',
-    })
+    expect(h.receiver.requests[0]?.headers).toMatchObject({ authorization: 'Bearer sl_test_key', 'content-type': 'application/x-protobuf' })
   })
 
   it('streams with include_usage and tool calls: same Stream object, assembled completion, ttft', async () => {
@@ -221,10 +217,9 @@ describe('wrapOpenAI: chat completions', () => {
     for (let i = 0; i < 300; i++) {
       await inProcess.chat.completions.create({ model: 'm', messages: i === 299 ? last : [{ role: 'user', content: `q${i}` }] })
     }
-    // A call is queued when it starts (to describe the request while it waits) and when
-    // it ends; at 256 entries the batch is built at once, by the call that filled it.
+    // A call is queued when it ends; at 256 entries the batch is built at once, by the call that filled it.
     expect(getStats().spansQueued).toBe(256)
-    // Never having yielded, the last call described its request as it returned, before this line.
+    // The last call is described later, from the copy of its request made when it started.
     last[0]!.content = 'edited'
     await flush()
     expect(getStats().spansQueued).toBe(300)
@@ -269,6 +264,34 @@ describe('wrapOpenAI: chat completions', () => {
     expect(json(span.attributes['gen_ai.input.messages'])).toEqual([{ role: 'user', parts: [{ type: 'text', content: 'first question' }] }])
     expect(json(span.attributes['gen_ai.output.messages'])).toEqual([
       { role: 'assistant', parts: [{ type: 'text', content: 'Hello from the fake model!' }], finish_reason: 'stop' },
+    ])
+  })
+
+  it('records the request as it was when the call started, though the app reuses the same objects for the next call', async () => {
+    h.start({ flushIntervalMs: 60_000 })
+    const ai = wrapOpenAI(client())
+    const tool = { type: 'function' as const, function: { name: 'lookup', description: 'Finds an order.', parameters: { type: 'object', properties: {} } } }
+    const params: OpenAI.Chat.ChatCompletionCreateParamsNonStreaming = {
+      model: 'gpt-4o',
+      temperature: 0.2,
+      tools: [tool],
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'first question' }] }],
+    }
+    await ai.chat.completions.create(params)
+    // What an app building its next request from the last one does, before the span is built.
+    params.model = 'gpt-4o-mini'
+    params.temperature = 1
+    tool.function.description = 'changed'
+    const part = (params.messages[0]!.content as OpenAI.Chat.ChatCompletionContentPartText[])[0]!
+    part.text = 'edited'
+    params.messages.push({ role: 'user', content: 'second question' })
+    await flush()
+    expect(h.receiver.spans).toHaveLength(1)
+    const span = byName(h.receiver.spans, 'chat gpt-4o')
+    expect(span.attributes).toMatchObject({ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.request.temperature': 0.2 })
+    expect(json(span.attributes['gen_ai.input.messages'])).toEqual([{ role: 'user', parts: [{ type: 'text', content: 'first question' }] }])
+    expect(json(span.attributes['gen_ai.tool.definitions'])).toEqual([
+      { type: 'function', function: { name: 'lookup', description: 'Finds an order.', parameters: { type: 'object', properties: {} } } },
     ])
   })
 

@@ -180,4 +180,33 @@ describe('OTLP encoding of exported spans', () => {
       { seed: 19, numRuns: 300 },
     )
   })
+
+  it('groups spans by resource and scope in one request, whatever their sizes', () => {
+    const Request = protoRoot.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest')
+    const providers = new Map<string, BasicTracerProvider>()
+    const make = (service: string, scope: string, version?: string) => {
+      if (!providers.has(service)) providers.set(service, new BasicTracerProvider({ resource: resourceFromAttributes({ 'service.name': service }) }))
+      const tracer = providers.get(service)!.getTracer(scope, version)
+      return (name: string, text: string) => {
+        const span = tracer.startSpan(name, { attributes: { text } })
+        span.end()
+        const s = span as unknown as ReadableSpan
+        return { resource: s.resource, scope: s.instrumentationScope, bytes: encodeSpan(s) }
+      }
+    }
+    const a = make('svc-a', 'scope-1', '1.0')
+    const a2 = make('svc-a', 'scope-2')
+    const b = make('svc-b', 'scope-1', '1.0')
+    // Lengths from one byte to three (a 20,000-byte span), in every nesting level.
+    const spans = [a('a1', 'x'), b('b1', 'y'.repeat(20_000)), a2('a2', 'z'.repeat(200)), a('a3', 'w'.repeat(1_000)), b('b2', '')]
+    const decoded = Request.toObject(Request.decode(encodeRequest(spans)), { defaults: false }) as any
+    const shape = decoded.resourceSpans.map((rs: any) => ({
+      service: rs.resource.attributes[0].value.stringValue,
+      scopes: rs.scopeSpans.map((ss: any) => ({ scope: ss.scope, spans: ss.spans.map((x: any) => [x.name, x.attributes[0].value.stringValue?.length ?? 0]) })),
+    }))
+    expect(shape).toEqual([
+      { service: 'svc-a', scopes: [{ scope: { name: 'scope-1', version: '1.0' }, spans: [['a1', 1], ['a3', 1_000]] }, { scope: { name: 'scope-2' }, spans: [['a2', 200]] }] },
+      { service: 'svc-b', scopes: [{ scope: { name: 'scope-1', version: '1.0' }, spans: [['b1', 20_000], ['b2', 0]] }] },
+    ])
+  })
 })

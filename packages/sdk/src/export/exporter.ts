@@ -19,6 +19,7 @@ export interface ExporterOptions {
   maxConcurrentExports: number
   flushIntervalMs: number
   timeoutMs: number
+  compression: 'gzip' | 'none'
   maxRetries: number
   transform: AttributeTransform | undefined
   resourceDefaults: Attributes
@@ -33,7 +34,7 @@ type SendResult = { ok: true } | { ok: false; retryable: boolean; retryAfterMs?:
 
 /**
  * Background OTLP/HTTP protobuf exporter: spans wait in a bounded queue and
- * leave in gzip batches on a timer (or as soon as a batch is full), up to
+ * leave in batches (gzip unless the endpoint is on this host, config.ts) on a timer (or as soon as a batch is full), up to
  * `maxConcurrentExports` requests at once. One request at a time dropped about
  * half the spans at 3-5k calls/s: the queue filled while each request waited
  * for its reply. Memory stays bounded: the queue, plus one batch per request in
@@ -138,7 +139,8 @@ export class OtlpExporter {
 
 
   private async exportBatch(batch: EncodedSpan[]): Promise<void> {
-    const body = await gzipAsync(encodeRequest(batch, { resourceDefaults: this.opts.resourceDefaults }))
+    const encoded = encodeRequest(batch, { resourceDefaults: this.opts.resourceDefaults })
+    const body = this.opts.compression === 'gzip' ? await gzipAsync(encoded) : encoded
     for (let attempt = 0; ; attempt++) {
       const result = await this.send(body)
       if (result.ok) {
@@ -160,7 +162,7 @@ export class OtlpExporter {
     }
   }
 
-  private send(body: Buffer): Promise<SendResult> {
+  private send(body: Uint8Array): Promise<SendResult> {
     return new Promise((resolve) => {
       let settled = false
       let timer: NodeJS.Timeout | undefined
@@ -177,7 +179,7 @@ export class OtlpExporter {
         const req = send(this.target, {
           method: 'POST',
           agent: this.agent,
-          headers: { ...this.opts.headers, 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip', 'content-length': body.length },
+          headers: this.headers(body.length),
         })
         timer = setTimeout(() => req.destroy(new Error(`export timed out after ${this.opts.timeoutMs} ms`)), this.opts.timeoutMs)
         timer.unref()
@@ -198,6 +200,12 @@ export class OtlpExporter {
         failed(err)
       }
     })
+  }
+
+  private headers(length: number): Record<string, string | number> {
+    const h: Record<string, string | number> = { ...this.opts.headers, 'content-type': 'application/x-protobuf', 'content-length': length }
+    if (this.opts.compression === 'gzip') h['content-encoding'] = 'gzip'
+    return h
   }
 
   /** Sends everything queued; resolves true when the queue emptied in time. Never rejects. */

@@ -1,7 +1,6 @@
 import type { Attributes, HrTime } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
-import { materializeContent } from '../lazy-content.js'
-import { ProtoWriter } from './proto-writer.js'
+import { ProtoWriter, varintSize } from './proto-writer.js'
 
 /**
  * ReadableSpan → OTLP protobuf bytes (proto-writer.ts). The field tags below
@@ -114,12 +113,11 @@ function fixed64(w: Writer, tag: number, t: HrTime): void {
  * One span as the bytes of an OTLP `Span` message, written field by field
  * (no intermediate objects, no reflection). The exporter
  * keeps these bytes instead of the span, so queued spans cost the GC almost
- * nothing. Prompts and completions whose JSON was left for now are written here.
+ * nothing.
  */
 const spanWriter = new ProtoWriter(16 * 1024)
 
 export function encodeSpan(s: ReadableSpan, transform?: AttributeTransform): Uint8Array {
-  materializeContent(s)
   const w = spanWriter.reset()
   const ctx = s.spanContext()
   w.uint32(TAGS.span.traceId).hex(ctx.traceId)
@@ -180,33 +178,51 @@ export interface EncodeOptions {
 
 /** An ExportTraceServiceRequest around already encoded spans, grouped by resource and scope. */
 export function encodeRequest(spans: EncodedSpan[], opts: EncodeOptions = {}): Uint8Array {
-  const byResource = new Map<object, Map<string, { scope: EncodedSpan['scope']; spans: Uint8Array[] }>>()
+  const byResource = new Map<object, Map<string, { scope: EncodedSpan['scope']; spans: Uint8Array[]; size: number }>>()
   for (const span of spans) {
     let scopes = byResource.get(span.resource)
     if (!scopes) byResource.set(span.resource, (scopes = new Map()))
     const scopeKey = `${span.scope.name}@${span.scope.version ?? ''}`
     let group = scopes.get(scopeKey)
-    if (!group) scopes.set(scopeKey, (group = { scope: span.scope, spans: [] }))
+    if (!group) scopes.set(scopeKey, (group = { scope: span.scope, spans: [], size: 0 }))
     group.spans.push(span.bytes)
+    group.size += 1 + varintSize(span.bytes.length) + span.bytes.length
   }
-  let size = 1024
-  for (const span of spans) size += span.bytes.length + 6
-  const w = new ProtoWriter(size)
+  // The small messages (resource, scope) are written first, then every length is known: the request is
+  // written once into a buffer of its exact size. Growing a writer and moving each nested message's bytes
+  // to fit its length cost two large fresh buffers and four copies of the batch per request.
+  const head = new ProtoWriter(1024)
+  const parts: { resource: Uint8Array; scopes: { scope: Uint8Array; spans: Uint8Array[]; size: number }[]; size: number }[] = []
+  let total = 0
   for (const [resource, scopes] of byResource) {
-    w.uint32(TAGS.request.resourceSpans).fork()
-    w.uint32(TAGS.resourceSpans.resource).fork()
-    writeAttributes(w, TAGS.resource.attributes, { ...opts.resourceDefaults, ...(resource as ReadableSpan['resource']).attributes })
-    w.ldelim()
-    for (const { scope, spans: group } of scopes.values()) {
-      w.uint32(TAGS.resourceSpans.scopeSpans).fork()
-      w.uint32(TAGS.scopeSpans.scope).fork().uint32(TAGS.scope.name).string(scope.name)
-      if (scope.version) w.uint32(TAGS.scope.version).string(scope.version)
-      w.ldelim()
-      // An embedded message is its bytes, length-prefixed: exactly what bytes() writes.
-      for (const bytes of group) w.uint32(TAGS.scopeSpans.spans).bytes(bytes)
-      w.ldelim()
+    head.reset()
+    writeAttributes(head, TAGS.resource.attributes, { ...opts.resourceDefaults, ...(resource as ReadableSpan['resource']).attributes })
+    const r = { resource: head.finish(), scopes: [] as (typeof parts)[number]['scopes'], size: 0 }
+    r.size = field(r.resource.length)
+    for (const { scope, spans: group, size } of scopes.values()) {
+      head.reset().uint32(TAGS.scope.name).string(scope.name)
+      if (scope.version) head.uint32(TAGS.scope.version).string(scope.version)
+      const s = { scope: head.finish(), spans: group, size: 0 }
+      s.size = field(s.scope.length) + size
+      r.size += field(s.size)
+      r.scopes.push(s)
     }
-    w.ldelim()
+    total += field(r.size)
+    parts.push(r)
   }
-  return w.finish()
+  const w = new ProtoWriter(total)
+  for (const r of parts) {
+    w.uint32(TAGS.request.resourceSpans).uint32(r.size)
+    w.uint32(TAGS.resourceSpans.resource).bytes(r.resource)
+    for (const s of r.scopes) {
+      w.uint32(TAGS.resourceSpans.scopeSpans).uint32(s.size)
+      w.uint32(TAGS.scopeSpans.scope).bytes(s.scope)
+      // An embedded message is its bytes, length-prefixed: exactly what bytes() writes.
+      for (const bytes of s.spans) w.uint32(TAGS.scopeSpans.spans).bytes(bytes)
+    }
+  }
+  return w.written()
 }
+
+/** A length-delimited field of `n` bytes, with its one-byte tag and its length. */
+const field = (n: number): number => 1 + varintSize(n) + n

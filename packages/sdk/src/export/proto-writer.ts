@@ -13,7 +13,7 @@ const NIBBLE = new Uint8Array(128)
 for (let i = 0; i < 10; i++) NIBBLE[48 + i] = i
 for (let i = 0; i < 6; i++) NIBBLE[97 + i] = NIBBLE[65 + i] = 10 + i
 
-const varintSize = (v: number): number => (v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5)
+export const varintSize = (v: number): number => (v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5)
 
 export class ProtoWriter {
   private buf: Buffer
@@ -166,6 +166,11 @@ export class ProtoWriter {
     }
     this.buf[p] = v
     return this
+  }
+
+  /** The buffer itself, when it was made to the exact size of what was written (no copy). */
+  written(): Uint8Array {
+    return this.pos === this.buf.length ? this.buf : this.buf.subarray(0, this.pos)
   }
 
   /** A copy of what was written since reset(). */

@@ -1,7 +1,6 @@
 import { context, trace, SpanKind, SpanStatusCode, type Attributes, type Context, type Span } from '@opentelemetry/api'
 import { ATTR, type SpanKindName } from '../attributes.js'
-import { toJson, type Message, type Obj, type Part } from '../content.js'
-import { isSettled, setPendingContent } from '../lazy-content.js'
+import { copyData, toJson, type Message, type Obj, type Part } from '../content.js'
 import { diag } from '../diag.js'
 import type { Runtime } from '../runtime.js'
 import type { SpanWriter } from './span-record.js'
@@ -16,6 +15,15 @@ export interface Describer {
   readonly describe: Describe
 }
 
+/**
+ * How deep a standalone call copies its request, so that what the app does to
+ * it after the call never shows: the request → its messages (and tools) → each
+ * message → its parts (tool calls) → each part. Deeper values (a part's image
+ * object, a tool's JSON schema) are shared, as apps build them once and do not
+ * change them; strings are immutable.
+ */
+const REQUEST_DEPTH = 5
+
 const OPEN = 0
 const OK = 1
 const FAILED = 2
@@ -25,21 +33,20 @@ const ABORTED = 3
  * One traced provider call. Owns its span and guarantees it ends exactly once,
  * whichever of success, provider error, stream abort or our own bug comes first.
  *
- * What is recorded is the request as sent and the response as returned: the
- * request is described before the app's code runs again (at the latest when the
- * call returns), and the response is recorded, or copied for later, before the
- * app gets it. What the app does to its objects afterwards never shows.
+ * What is recorded is the request as sent and the response as returned: each
+ * is recorded, or copied for later, before the app's code can change it (the
+ * request when the call starts, the response before the app gets it).
  *
  * When that work runs depends on who can see the span:
  *  - Attached to the app's provider, the span starts with the call: the app's
  *    own instrumentation (its HTTP client's spans) parents on it, and the app's
  *    processors may read it. Everything happens in line.
  *  - On our own provider nothing can parent on it (the call does not even enter
- *    its context), so the call path only notes times and references. The
- *    request is described while the call waits on the network, the response is
- *    recorded after the call returns, from the copy the operation keeps (see
- *    Operation.keep), and the span is created and ended after that, all batched
- *    off the call path (soon-batch.ts), with the times recorded during the call.
+ *    its context), so the call path only notes times and copies: the request
+ *    (REQUEST_DEPTH levels of it) and what recording reads of the response (see
+ *    Operation.keep). Describing the request, recording the response and
+ *    writing the span run after the call, batched with the calls that ended
+ *    meanwhile (init.ts, soon-batch.ts), with the times noted during the call.
  */
 export class LlmCall {
   /** Attached mode: the live span from the start. Standalone: built by finish(). */
@@ -50,13 +57,11 @@ export class LlmCall {
   private endedAt = 0
   private state = OPEN
   private finished = false
-  /** Standalone, until described: the request. */
+  /** Standalone, until described: the copy of the request. */
   private params: Obj | undefined
   /** Standalone: the span to be. */
   private name = ''
   private attrs: Attributes | undefined
-  /** Standalone: settled content (lazy-content.ts) as key, value, key, value… */
-  private pending: unknown[] | undefined
   /** OK, ABORTED: records the response (or the partial stream) on the span. */
   private record: ((call: LlmCall, arg: unknown) => void) | undefined
   /** OK: the record's argument; FAILED: the error; ABORTED: the reason. */
@@ -77,9 +82,9 @@ export class LlmCall {
       }
       if (!this.span) throw new Error('describe did not begin the span')
     } else {
-      this.params = params
-      // Runs while the request is on the network (the app's code is suspended in its await).
-      rt.describes.push(this)
+      // Described after the call, with the response and the calls that ended meanwhile: a copy here
+      // costs less than a turn of the event loop per call, run inside the call's wait, to describe it.
+      this.params = copyData(params, REQUEST_DEPTH) as Obj
     }
   }
 
@@ -111,17 +116,9 @@ export class LlmCall {
     if (this.rt.config.captureContent && value !== undefined) this.setOne(key, toJson(value, this.rt.config.maxContentLength))
   }
 
-  /**
-   * Same for messages the SDK built from the payload. Standalone, their JSON is
-   * written at export, off the call, when that cannot change what is recorded
-   * (lazy-content.ts); a live span (attached) is read by the app's own
-   * processors, so it gets the JSON now.
-   */
+  /** Same for messages the SDK built from the payload. */
   messages(key: string, value: Message[] | Part[] | undefined): void {
-    if (!this.rt.config.captureContent || value === undefined) return
-    const max = this.rt.config.maxContentLength
-    if (!this.span && isSettled(value, max)) (this.pending ??= []).push(key, value)
-    else this.setOne(key, toJson(value, max))
+    this.content(key, value)
   }
 
   private setOne(key: string, value: string): void {
@@ -155,8 +152,6 @@ export class LlmCall {
     this.state = state
     this.record = record
     this.outcome = outcome
-    // Not described yet (the call never yielded to the event loop): do it before the app's code runs again.
-    this.runDescribe()
     if (this.span) this.finish()
     else this.rt.ends.push(this)
   }
@@ -194,11 +189,6 @@ export class LlmCall {
         // A request that could not be described (diag counted it) gets no span.
         if (!this.attrs) return
         span = this.rt.tracer.startSpan(this.name, { kind: SpanKind.CLIENT, attributes: this.attrs, startTime: this.startedAt }, this.parent)
-        const p = this.pending
-        if (p) {
-          const max = this.rt.config.maxContentLength
-          for (let i = 0; i < p.length; i += 2) setPendingContent(span, p[i] as string, p[i + 1], max)
-        }
       }
       if (this.firstChunkAt !== undefined) span.setAttribute(ATTR.ttft, (this.firstChunkAt - this.startedAt) / 1000)
       if (this.state === FAILED) recordError(span, this.outcome, at)
@@ -210,7 +200,6 @@ export class LlmCall {
       diag.instrumentationError(`${this.op.provider} span recording`, err)
     }
     this.attrs = undefined
-    this.pending = undefined
     this.outcome = undefined
     span?.end(at)
   }
@@ -219,17 +208,11 @@ export class LlmCall {
   private writeRecord(writer: SpanWriter, attrs: Attributes): boolean {
     try {
       if (this.firstChunkAt !== undefined) attrs[ATTR.ttft] = (this.firstChunkAt - this.startedAt) / 1000
-      const p = this.pending
-      const max = this.rt.config.maxContentLength
-      const written = writer.write(this.name, attrs, this.parent, this.startedAt, this.endedAt, (span) => {
-        if (p) for (let i = 0; i < p.length; i += 2) setPendingContent(span, p[i] as string, p[i + 1], max)
-      })
-      if (!written) return false
+      if (!writer.write(this.name, attrs, this.parent, this.startedAt, this.endedAt)) return false
     } catch (err) {
       diag.instrumentationError(`${this.op.provider} span recording`, err)
     }
     this.attrs = undefined
-    this.pending = undefined
     this.outcome = undefined
     return true
   }

@@ -29,10 +29,9 @@ export interface SpanWriter {
    * Records the span of a call that ended OK: started and ended through the
    * processors, or dropped as the tracer would (sampled out, tracing
    * suppressed). False when the tracer must build it instead (span limits the
-   * record does not apply). `attributes` becomes the span's; `pending` gets the
-   * span first, to attach content serialized at export (lazy-content.ts).
+   * record does not apply). `attributes` becomes the span's.
    */
-  write(name: string, attributes: Attributes, parent: Context, startMs: number, endMs: number, pending: (span: object) => void): boolean
+  write(name: string, attributes: Attributes, parent: Context, startMs: number, endMs: number): boolean
 }
 
 /** The writer for `tracer`, when it is sdk-trace-base's and its parts are where 2.x keeps them. */
@@ -44,7 +43,7 @@ export function spanWriterFor(tracer: Tracer): SpanWriter | undefined {
   // Values are never cut here: with a length limit set (OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT), the tracer builds the span.
   if (limits.attributeValueLengthLimit !== undefined && Number.isFinite(limits.attributeValueLengthLimit)) return undefined
   return {
-    write(name, attributes, parent, startMs, endMs, pending) {
+    write(name, attributes, parent, startMs, endMs) {
       if (isTracingSuppressed(parent)) return true
       const parentContext = trace.getSpanContext(parent)
       const valid = parentContext !== undefined && trace.isSpanContextValid(parentContext)
@@ -67,7 +66,6 @@ export function spanWriterFor(tracer: Tracer): SpanWriter | undefined {
       let count = 0
       for (const _ in attributes) count++
       if (count > countLimit) return false
-      pending(record)
       processor.onEnd(record)
       return true
     },
