@@ -139,9 +139,11 @@ describe('embedded store and migrations', () => {
   })
 
   it('data survives closing and reopening the store', async () => {
+    const span = (id: string) => ({ project_id: 'survives', trace_id: 'ab'.repeat(16), span_id: id, name: 'kept', start_time: '2026-11-01 10:00:00', end_time: '2026-11-01 10:00:01' })
+    await store.client.insert({ table: 'spans', values: [span('0000000000000001'), span('0000000000000002')], format: 'JSONEachRow' })
     await store.close()
     store = await createStore(configFor(dataDir))
-    const [r] = await rows<{ c: string }>(store, "SELECT count() AS c FROM spans FINAL WHERE project_id = 'p1'")
+    const [r] = await rows<{ c: string }>(store, "SELECT count() AS c FROM spans FINAL WHERE project_id = 'survives'")
     expect(Number(r?.c)).toBe(2)
     expect((await migrate(store)).applied).toEqual([])
   })
