@@ -6,6 +6,7 @@ import type { Attributes } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { diag, describe } from '../diag.js'
 import { BoundedQueue } from './queue.js'
+import { parseRetryAfter, RETRYABLE_STATUS, retryDelayMs, sleep } from '../retry.js'
 import { SoonBatch } from '../soon-batch.js'
 import { encodeRequest, encodeSpan, type AttributeTransform, type EncodedSpan } from './otlp-encode.js'
 
@@ -25,10 +26,6 @@ export interface ExporterOptions {
   resourceDefaults: Attributes
 }
 
-// OTLP/HTTP: only these are worth retrying; any other 4xx will fail the same way again.
-const RETRYABLE = new Set([429, 502, 503, 504])
-const BASE_DELAY_MS = 500
-const MAX_DELAY_MS = 30_000
 
 type SendResult = { ok: true } | { ok: false; retryable: boolean; retryAfterMs?: number; reason: string }
 
@@ -155,10 +152,7 @@ export class OtlpExporter {
         return
       }
       diag.stats.exportRetries++
-      const backoff = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** attempt)
-      // Full-ish jitter spreads retries of many app instances after an outage.
-      const delay = result.retryAfterMs ?? backoff / 2 + Math.random() * (backoff / 2)
-      await sleep(Math.min(delay, MAX_DELAY_MS * 2))
+      await sleep(retryDelayMs(attempt, result.retryAfterMs))
     }
   }
 
@@ -192,7 +186,7 @@ export class OtlpExporter {
             const status = res.statusCode ?? 0
             if (status >= 200 && status < 300) return done({ ok: true })
             const retryAfter = res.headers['retry-after']
-            done({ ok: false, retryable: RETRYABLE.has(status), retryAfterMs: parseRetryAfter(typeof retryAfter === 'string' ? retryAfter : null), reason: `HTTP ${status}` })
+            done({ ok: false, retryable: RETRYABLE_STATUS.has(status), retryAfterMs: parseRetryAfter(typeof retryAfter === 'string' ? retryAfter : null), reason: `HTTP ${status}` })
           })
         })
         req.end(body)
@@ -236,17 +230,4 @@ export class OtlpExporter {
     this.agent.destroy()
     return ok
   }
-}
-
-function parseRetryAfter(value: string | null): number | undefined {
-  if (!value) return undefined
-  const seconds = Number(value)
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000
-  const date = Date.parse(value)
-  if (Number.isFinite(date)) return Math.max(0, date - Date.now())
-  return undefined
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref())
 }
