@@ -43,13 +43,15 @@ interface Side {
   client: OpenAI
   flush: () => Promise<unknown>
   cpu: number
+  /** CPU of each recorded block, by round. */
+  blocks: number[]
   wall: number[]
 }
-const sides: Side[] = [{ label: 'bare', client: make(), flush: async () => undefined, cpu: 0, wall: [] }]
+const sides: Side[] = [{ label: 'bare', client: make(), flush: async () => undefined, cpu: 0, blocks: [], wall: [] }]
 for (const b of builds) {
   const sdk = (await import(pathToFileURL(resolve(b)).href)) as Sdk
   sdk.init({ endpoint: sinkUrl, apiKey: 'bench', flushOnExit: false, env: {}, flushIntervalMs: 3_600_000, maxBatchSize: 1000 })
-  sides.push({ label: b, client: sdk.wrapOpenAI(make()), flush: () => sdk.flush(10_000), cpu: 0, wall: [] })
+  sides.push({ label: b, client: sdk.wrapOpenAI(make()), flush: () => sdk.flush(10_000), cpu: 0, blocks: [], wall: [] })
 }
 
 const cpuNow = () => {
@@ -68,7 +70,11 @@ async function block(side: Side, record: boolean): Promise<void> {
   const c0 = cpuNow()
   for (let i = 0; i < 50; i++) await one(side, record ? side.wall : undefined)
   await side.flush()
-  if (record) side.cpu += cpuNow() - c0
+  if (record) {
+    const used = cpuNow() - c0
+    side.cpu += used
+    side.blocks.push(used)
+  }
 }
 
 console.log(`command: cd bench && node --import tsx sdk/ab.ts ${scenario} ${calls} ${builds.join(' ')}`)
@@ -82,8 +88,10 @@ for (let i = 0; i < rounds; i++) {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
 const bare = sides[0] as Side
 for (const s of sides.slice(1)) {
+  // The same round's bare block subtracted, then the median over rounds: a block the host disturbed counts once, not by its size.
+  const paired = median(s.blocks.map((c, i) => c - (bare.blocks[i] as number))) / 50
   console.log(
-    `${s.label}: ${scenario}, CPU added ${((s.cpu - bare.cpu) / (rounds * 50)).toFixed(1)} µs per call (export included), ` +
+    `${s.label}: ${scenario}, CPU added ${((s.cpu - bare.cpu) / (rounds * 50)).toFixed(1)} µs per call (export included; median of rounds ${paired.toFixed(1)}), ` +
       `wall median added ${(median(s.wall) - median(bare.wall)).toFixed(1)} µs (${rounds * 50} calls each, alternated blocks of 50)`,
   )
 }
