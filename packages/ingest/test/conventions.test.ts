@@ -69,7 +69,9 @@ const tokensUnreliable = (f: FixtureFile) =>
 
 let server: TestServer
 beforeAll(async () => {
-  server = await startServer({ SPANLENS_API_KEYS: fixtures.map((f) => `${projectOf(f)}:${keyOf(f)}`).join(',') })
+  // Recorded payloads keep the times they were recorded at: with the default 90-day
+  // retention they would be refused as too old 90 days after recording.
+  server = await startServer({ SPANLENS_API_KEYS: fixtures.map((f) => `${projectOf(f)}:${keyOf(f)}`).join(','), SPANLENS_RETENTION_DAYS: '0' })
   for (const f of fixtures) {
     const authorization =
       f.request.path === '/api/public/otel/v1/traces'

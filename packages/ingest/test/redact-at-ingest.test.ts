@@ -5,7 +5,8 @@ import { KEYS, startServer, type TestServer } from './helpers/server.js'
 describe('SPANLENS_REDACT at ingest', () => {
   let server: TestServer
   beforeAll(async () => {
-    server = await startServer({ SPANLENS_REDACT: 'on' })
+    // Recorded payloads keep the times they were recorded at (retention 0 keeps them whatever their age).
+    server = await startServer({ SPANLENS_REDACT: 'on', SPANLENS_RETENTION_DAYS: '0' })
   })
   afterAll(() => server.close())
 
