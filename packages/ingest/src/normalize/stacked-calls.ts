@@ -48,7 +48,9 @@ export function demoteStackedCalls(rows: readonly SpanRow[]): number {
     if (reportsUsage(row)) {
       if (parent.input_tokens === row.input_tokens && parent.output_tokens === row.output_tokens) inner.push([row, parent])
     } else if (isFailedCallWithoutUsage(row) && isFailedCallWithoutUsage(parent) && row.request_model === parent.request_model) {
-      failedChildren.set(parent, [...(failedChildren.get(parent) ?? []), row])
+      const siblings = failedChildren.get(parent)
+      if (siblings) siblings.push(row)
+      else failedChildren.set(parent, [row])
     }
   }
   // A failed call has no usage to match on: the pair is the one failed model call of

@@ -65,7 +65,6 @@ function listOptions(q: Query) {
 export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, opts) => {
   const { client } = opts
   const admission = new QueryAdmission({ ...defaultAdmission(opts.mode, opts.sql.maxExecutionSeconds), ...opts.admission })
-  /** Runs a handler's store work in the caller project's turn (admission.ts). */
   // Aborted when the client closes its connection before its answer is written (a
   // console page left or reloaded, a CLI interrupted): ServerResponse closes then with
   // writableFinished unset. A query still waiting for its turn then never runs.
@@ -77,6 +76,7 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
     })
     clientGone.set(request.raw, controller.signal)
   })
+  /** Runs a handler's store work in the caller project's turn (admission.ts). */
   const admitted = <T>(request: FastifyRequest, work: (project: string) => Promise<T>, slots = 1): Promise<T> => {
     const p = project(request)
     return admission.run(p, () => work(p), slots, clientGone.get(request.raw))
