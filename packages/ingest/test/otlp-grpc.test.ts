@@ -1,5 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { connect } from 'node:http2'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
@@ -10,6 +11,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources'
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/config/load.js'
+import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES } from '../src/grpc/flow-control.js'
 import { otlpServices } from '../src/grpc/services.js'
 import { buildServer, type BuildServerOptions } from '../src/server.js'
 import type { Store } from '../src/store/index.js'
@@ -400,6 +402,29 @@ describe('operations', () => {
     expect((await hanging.reply).grpcStatus).not.toBe(Status.OK)
     expect(await count('name = {n:String}', { n: marker })).toBe(3)
     expect((await acme(Buffer.alloc(0), { to })).code).toBe(Status.UNAVAILABLE)
+  })
+
+  it("gives each call and connection wider HTTP/2 windows than Node's 64 KiB, so a message is not held back by a busy event loop", async () => {
+    // What a client is allowed to send before the server has read anything: the
+    // stream window from the server's SETTINGS, the connection window from its
+    // WINDOW_UPDATE on stream 0 (65,535 until then).
+    const session = connect(`http://${target}`)
+    try {
+      const settings = await new Promise<{ initialWindowSize?: number }>((resolve, reject) => {
+        session.once('remoteSettings', resolve)
+        session.once('error', reject)
+      })
+      expect(settings.initialWindowSize).toBe(STREAM_WINDOW_BYTES)
+      await settle(() => (session.state.remoteWindowSize ?? 0) >= CONNECTION_WINDOW_BYTES, 5_000)
+      expect(session.state.remoteWindowSize).toBe(CONNECTION_WINDOW_BYTES)
+    } finally {
+      session.destroy()
+    }
+    // Calls over the widened connection still work, and a message larger than both defaults arrives whole.
+    const prompt = { key: 'gen_ai.input.messages', value: { stringValue: JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: 'x'.repeat(8_000) }] }]) } }
+    const big = Array.from({ length: 40 }, (_, i) => ({ name: `grpc-window-${i}`, attributes: [...llmAttrs(), prompt] }))
+    expect((await acme(protobufRequest(jsonRequest(big)))).code).toBe(Status.OK)
+    expect(await count("startsWith(name, 'grpc-window-')")).toBe(40)
   })
 
   it('without API keys the gRPC host must be loopback too', async () => {

@@ -4,6 +4,7 @@ import { Server, ServerCredentials, setLogger } from '@grpc/grpc-js'
 import type { GrpcConfig } from '../config/load.js'
 import { errors } from '../errors.js'
 import { callInterceptor, type CallPolicy, unaryHandler } from './call.js'
+import { widenConnectionWindow, widenStreamWindow } from './flow-control.js'
 import type { GrpcService } from './services.js'
 
 const identity = (bytes: Buffer): Buffer => bytes
@@ -16,6 +17,7 @@ const identity = (bytes: Buffer): Buffer => bytes
  */
 export class GrpcReceiver {
   private readonly server: Server
+  private readonly log: CallPolicy['log']
 
   constructor(
     private readonly config: GrpcConfig,
@@ -26,6 +28,7 @@ export class GrpcReceiver {
     // server's JSON log instead. It has one logger per process: the receiver made last.
     const log = (...args: unknown[]) => policy.log.warn({ detail: formatWithOptions({ colors: false }, ...args) }, 'grpc-js')
     setLogger({ error: log, info: log, debug: log })
+    this.log = policy.log
     this.server = new Server({
       interceptors: [callInterceptor(policy)],
       // grpc-js applies it to the message as sent and again as it inflates, stopping a
@@ -35,6 +38,7 @@ export class GrpcReceiver {
     for (const service of services) {
       this.server.register(service.path, unaryHandler(service, policy), identity, identity, 'unary')
     }
+    widenStreamWindow(this.server, policy.log)
   }
 
   /** Binds the port (TLS when configured); resolves with `host:port`, the port as bound. */
@@ -51,6 +55,7 @@ export class GrpcReceiver {
         else reject(err)
       })
     })
+    widenConnectionWindow(this.server, this.log)
     return `${shown}:${bound}`
   }
 
