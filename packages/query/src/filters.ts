@@ -160,6 +160,27 @@ function groupCondition(project: string, projectParam: string, key: string, valu
   return `(${alias}trace_id, ${alias}span_id) IN (SELECT trace_id, span_id FROM ${from} WHERE ${time.join(' AND ')} AND ${g.expr} = ${v})`
 }
 
+/**
+ * The filter without its conditions on content as shown (text, refusal, group keys that read
+ * the prompt, and a `not` holding any of them): it selects every span the filter does, read
+ * with content or without, so content/span-content.ts's contentMayFill can check those spans.
+ */
+export function contentFreeFilter(f: SpanFilter): SpanFilter {
+  const { text: _text, refusal: _refusal, groups, not, ...rest } = f
+  const out: SpanFilter = rest
+  const plain = Object.entries(groups ?? {}).filter(([key]) => !groupReadsContent(key))
+  if (plain.length > 0) out.groups = Object.fromEntries(plain)
+  // Dropping a condition inside a `not` would select fewer spans, not more: all of it or none.
+  if (not && !readsContent(not)) out.not = not
+  return out
+}
+
+const groupReadsContent = (key: string): boolean => groupKey(key, new ParamBag())?.content === true
+
+function readsContent(f: SpanFilter): boolean {
+  return f.text !== undefined || f.refusal !== undefined || Object.keys(f.groups ?? {}).some(groupReadsContent) || (f.not !== undefined && readsContent(f.not))
+}
+
 const list = z
   .union([z.string(), z.array(z.string())])
   .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean))

@@ -1,11 +1,11 @@
 import { z } from 'zod'
 import { type ClickHouseClient, ParamBag, num, select } from '../db.js'
 import { errors } from '../errors.js'
-import { spanConditions, spanFilterSchema, toSpanFilter } from '../filters.js'
+import { contentFreeFilter, spanConditions, spanFilterSchema, toSpanFilter } from '../filters.js'
 import { Z95 } from '../stats/distributions.js'
 import { chiSquaredIndependence, twoProportionZ, welchZ, wilson } from '../stats/proportions.js'
-import { projectHasContent, spansWithContent } from '../content/span-content.js'
-import { groupExpr, REFUSAL_PHRASES, refusalExpr } from './groups.js'
+import { type ContentColumn, contentMayFill, spansWithContent } from '../content/span-content.js'
+import { groupExpr, refusalExpr } from './groups.js'
 
 const BIAS_OUTCOMES = ['error_rate', 'refusal_rate', 'negative_feedback_rate', 'score_mean', 'latency_p95', 'output_length'] as const
 type BiasOutcome = (typeof BIAS_OUTCOMES)[number]
@@ -112,13 +112,18 @@ export async function bias(client: ClickHouseClient, project: string, request: B
   const filter = toSpanFilter(r.filter, now)
   const bag = new ParamBag()
   const g = groupExpr(r.groupBy, bag)
-  // A key that reads the prompt (language) groups it as shown, content from logs included;
-  // with the refusal phrases, so the `refusal` column (MATERIALIZED, not in s.*) is there for filters.
-  const spansFrom = () => (g.content ? spansWithContent(bag, bag.add(project, 'String'), REFUSAL_PHRASES) : 'spans FINAL')
+  // A key that reads the prompt (language) groups it as shown, and refusals read the completion and
+  // finish reason: content that arrived as log records counts, read through the join only when it
+  // could fill a span the report reads (content/span-content.ts), with the refusal flag for filters.
+  const scored = r.outcome === 'negative_feedback_rate' || r.outcome === 'score_mean'
+  const columns: ContentColumn[] = [...(g.content ? (['input'] as const) : []), ...(r.outcome === 'refusal_rate' ? (['output', 'finish_reason'] as const) : [])]
+  const read = spanConditions(project, contentFreeFilter(filter), bag)
+  read.push(scored ? "parent_span_id = ''" : !filter.kind || filter.kind.length === 0 ? "kind = 'llm'" : '1')
+  const spansFrom = (await contentMayFill(client, project, read, bag.values, columns)) ? spansWithContent(bag, bag.add(project, 'String'), { refusal: true }) : 'spans FINAL'
   const where = spanConditions(project, filter, bag)
   if (!filter.kind || filter.kind.length === 0) where.push("kind = 'llm'")
   let sql: string
-  if (r.outcome === 'negative_feedback_rate' || r.outcome === 'score_mean') {
+  if (scored) {
     // Scores are per trace (or span): group by the scored trace's root span.
     const p = bag.add(project, 'String')
     const name = bag.add(r.score, 'String')
@@ -127,7 +132,7 @@ export async function bias(client: ClickHouseClient, project: string, request: B
     sql = `SELECT t.g AS g, count() AS n, countIf(s.v <= ${neg}) AS k, avg(s.v) AS mean, varSamp(s.v) AS var, 0 AS p95
       FROM (SELECT trace_id, avg(assumeNotNull(value)) AS v FROM scores FINAL
             WHERE project_id = ${p} AND name = ${name} AND value IS NOT NULL AND isFinite(assumeNotNull(value)) GROUP BY trace_id) AS s
-      INNER JOIN (SELECT trace_id, any(${g.expr}) AS g FROM ${spansFrom()} WHERE ${rootWhere.join(' AND ')} AND parent_span_id = '' GROUP BY trace_id) AS t
+      INNER JOIN (SELECT trace_id, any(${g.expr}) AS g FROM ${spansFrom} WHERE ${rootWhere.join(' AND ')} AND parent_span_id = '' GROUP BY trace_id) AS t
       ON s.trace_id = t.trace_id
       GROUP BY g ORDER BY n DESC LIMIT ${r.maxGroups}`
   } else {
@@ -141,12 +146,9 @@ export async function bias(client: ClickHouseClient, project: string, request: B
     // Only output_length is judged on a mean: the other outcomes use n, k or p95, and a mean and
     // variance of latency beside them cost 40% of the query's CPU (bench/README.md, "Query").
     const value = r.outcome === 'output_length' ? 'toFloat64(output_tokens)' : null
-    // Refusals read the completion and finish reason: content that arrived as log records counts.
-    // Without content rows in the project, spans as they are: their stored refusal flag (content/span-content.ts).
-    const from = r.outcome === 'refusal_rate' && (await projectHasContent(client, project)) ? spansWithContent(bag, bag.add(project, 'String'), REFUSAL_PHRASES) : spansFrom()
     sql = `SELECT ${g.expr} AS g, count() AS n, countIf(${outcome}) AS k, ${value ? `avg(${value})` : '0'} AS mean, ${value ? `varSamp(${value})` : '0'} AS var,
         ${r.outcome === 'latency_p95' ? 'quantileExact(0.95)(duration_ms)' : '0'} AS p95
-      FROM ${from} WHERE ${where.join(' AND ')}
+      FROM ${spansFrom} WHERE ${where.join(' AND ')}
       GROUP BY g ORDER BY n DESC LIMIT ${r.maxGroups}`
   }
   const rows = (await select<Row>(client, sql, bag.values)).map((x) => ({ ...x, g: String(x.g), n: num(x.n), k: num(x.k), mean: num(x.mean), var: num(x.var), p95: num(x.p95) }))

@@ -1,3 +1,4 @@
+import { REFUSAL_PHRASES } from '../bias/refusal-phrases.js'
 import { type ClickHouseClient, ParamBag, select } from '../db.js'
 
 /**
@@ -53,32 +54,76 @@ const FILLED = {
 
 /**
  * `spans FINAL` of one project with content filled, as a table expression (FROM ...):
- * every column of `spans`, and with `refusalPhrases` (bias/groups.ts's default list)
- * `refusal` too, recomputed from the filled output and finish reason where content
- * filled either (005_refusal.sql's rule). `project` is the project's parameter placeholder.
+ * every column of `spans`, and with `refusal` set, the `refusal` flag too, recomputed where
+ * content filled the output or finish reason (005_refusal.sql's rule, bias/refusal-phrases.ts's
+ * list). `project` is the project's parameter placeholder.
+ *
+ * Content rows are merged per span, one row per key, so ANY and ALL joins give the same rows.
+ * The refusal flag reads the span's own output only through its size: the stored flag already
+ * says whether that output holds a phrase (005 computes it with the same list, which
+ * bias.test.ts checks), so no span's own completion, often kilobytes, is read for it.
  */
-export function spansWithContent(bag: ParamBag, project: string, refusalPhrases?: readonly string[]): string {
+export function spansWithContent(bag: ParamBag, project: string, options: { refusal?: boolean } = {}): string {
   let refusal = ''
-  if (refusalPhrases) {
-    const phrases = bag.add(refusalPhrases, 'Array(String)')
-    const filled = "(s.output = '' AND c.output != '') OR (s.finish_reason = '' AND c.finish_reason != '')"
-    refusal = `, if(${filled}, toUInt8(${FILLED.finish_reason} = 'content_filter' OR multiSearchAnyCaseInsensitive(${FILLED.output}, ${phrases})), s.refusal) AS refusal`
+  if (options.refusal) {
+    const phrases = bag.add(REFUSAL_PHRASES, 'Array(String)')
+    const output = "s.output.size = 0 AND c.output != ''"
+    const finish = "s.finish_reason = '' AND c.finish_reason != ''"
+    // Output filled: judged on the content's output and the finish reason as shown. Only the
+    // finish reason filled: the span's own output (its stored flag, its finish reason being empty) or the content's content_filter.
+    refusal = `, multiIf(${output}, toUInt8(${FILLED.finish_reason} = 'content_filter' OR multiSearchAnyCaseInsensitive(c.output, ${phrases})),
+        ${finish}, toUInt8(c.finish_reason = 'content_filter' OR s.refusal = 1), s.refusal) AS refusal`
   }
   return `(SELECT s.* REPLACE (${FILLED.input} AS input, ${FILLED.output} AS output, ${FILLED.finish_reason} AS finish_reason)${refusal}
     FROM spans AS s FINAL
-    LEFT JOIN (${contentSql(`project_id = ${project}`)}) AS c ON s.trace_id = c.trace_id AND s.span_id = c.span_id
+    LEFT ANY JOIN (${contentSql(`project_id = ${project}`)}) AS c ON s.trace_id = c.trace_id AND s.span_id = c.span_id
     WHERE s.project_id = ${project})`
+}
+
+/** The span columns content fills. */
+export type ContentColumn = 'input' | 'output' | 'finish_reason'
+
+export const CONTENT_COLUMNS: readonly ContentColumn[] = ['input', 'output', 'finish_reason']
+
+/** A span whose column content would fill (FILLED's first half), read from sizes where it can be. */
+const FILLABLE: Record<ContentColumn, string> = {
+  input: `(input.size = 0 OR ${SYSTEM_ONLY})`,
+  output: 'output.size = 0',
+  finish_reason: "finish_reason = ''",
+}
+
+/**
+ * Whether content from logs could change `columns` on any span `where` selects (conditions
+ * over `spans`, with `params`; they must select at least every span the read does, e.g.
+ * filters.ts's contentFreeFilter). Content fills only an empty input, output or finish reason
+ * (or an input holding only the system instructions): when no selected span has one, or the
+ * project has no content row, `spansWithContent` equals `spans FINAL` on those columns, and
+ * the read takes `spans FINAL`. The join is not cheap whatever it fills: it reads every selected
+ * span's trace and span ids (at 10 million spans with content for 1 in 1,000, prompt drift
+ * took 4.6 times as long with it; bench/README.md, "Query"). This check reads sizes and
+ * finish reasons (and, for the input, the attributes), and stops at the first fillable span.
+ * Without FINAL: any stored version counts, so it errs only towards the join.
+ */
+export async function contentMayFill(
+  client: ClickHouseClient,
+  project: string,
+  where: readonly string[],
+  params: Record<string, unknown>,
+  columns: readonly ContentColumn[],
+): Promise<boolean> {
+  if (columns.length === 0 || !(await projectHasContent(client, project))) return false
+  const fillable = [...new Set(columns)].map((c) => FILLABLE[c]).join(' OR ')
+  const rows = await select<{ one: number }>(client, `SELECT 1 AS one FROM spans WHERE ${where.map((w) => `(${w})`).join(' AND ')} AND (${fillable}) LIMIT 1`, params)
+  return rows.length > 0
 }
 
 /**
  * Whether the project has any span_content row. Without one, `spansWithContent` fills
- * nothing and equals `spans FINAL`, yet costs a hash join and reading every completion
- * (bench/README.md, "Query": the refusal-rate bias read 1 GB for 10 million spans): a read
- * that needs content takes `spans FINAL` then. Any row counts, whatever its time: a log
- * record's timestamp need not fall in the window of the span it belongs to. One primary-key
- * lookup (the table is ordered by project first), a few milliseconds.
+ * nothing and equals `spans FINAL`. Any row counts, whatever its time: a log record's
+ * timestamp need not fall in the window of the span it belongs to. One primary-key lookup
+ * (the table is ordered by project first), a few milliseconds.
  */
-export async function projectHasContent(client: ClickHouseClient, project: string): Promise<boolean> {
+async function projectHasContent(client: ClickHouseClient, project: string): Promise<boolean> {
   const bag = new ParamBag()
   const rows = await select<{ one: number }>(client, `SELECT 1 AS one FROM span_content WHERE project_id = ${bag.add(project, 'String')} LIMIT 1`, bag.values)
   return rows.length > 0

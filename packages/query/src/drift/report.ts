@@ -1,12 +1,11 @@
 import { z } from 'zod'
-import { projectHasContent } from '../content/span-content.js'
 import { type ClickHouseClient, ParamBag } from '../db.js'
 import { errors } from '../errors.js'
 import { type SpanFilter, type SpanFilterInput, spanFilterSchema, toSpanFilter } from '../filters.js'
 import { categoricalDrift, textDrift } from './categorical.js'
 import { embeddingDrift } from './embedding.js'
 import { countSets, numericDrift } from './numeric.js'
-import { countQuery, type DriftSets } from './sets.js'
+import { countQuery, type DriftSets, withoutIdleContent } from './sets.js'
 import { DEFAULT_SIGNALS, resolveSignal, type SignalSpec } from './signals.js'
 import { DEFAULT_THRESHOLDS, type DriftThresholds, type SignalDrift } from './types.js'
 
@@ -115,9 +114,9 @@ export async function drift(
   if (nRef < r.minSamples || nCur < r.minSamples) {
     throw errors.NOT_ENOUGH_DATA(`reference has ${nRef} spans and current has ${nCur}; at least ${r.minSamples} each are needed`)
   }
-  // Signals that read content read spans as they are when the project has no content rows
-  // (content/span-content.ts): the same values, without the join.
-  const specs = asked.some((s) => s.content) && !(await projectHasContent(client, project)) ? asked.map(({ content: _, ...s }) => s) : asked
+  // Signals that read content read spans as they are where content could fill none of their spans
+  // (the project has no content row, or none of the spans lacks what it reads): the same values, without the join.
+  const specs = await withoutIdleContent(client, project, sets, asked)
   const common = { thresholds, minSamples: r.minSamples }
   // One query per kind of signal for all its signals (numeric, categorical; text in two), an embedding alone.
   const batches = batchesOf(specs)
