@@ -22,7 +22,13 @@ const SPAN_WINDOW_MS = 7 * 86_400_000
 const storeAt = process.argv.indexOf('--store')
 const STORES = (storeAt > 0 ? (process.argv[storeAt + 1] as string) : 'embedded').split(',')
 if (STORES.length === 0 || STORES.some((s) => s !== 'embedded' && s !== 'cluster')) throw new Error('--store embedded, cluster or embedded,cluster')
-const command = `cd bench && ${process.env.SPANS ? `SPANS=${SPANS} ` : ''}npm run query${storeAt > 0 ? ` -- --store ${STORES.join(',')}` : ''}`
+// --only <regex>: only the cases whose name matches (the drift rounds and content reads only if one of theirs does).
+// --keep <dir>: the embedded store in <dir>, generated there unless it already holds SPANS spans, and kept.
+const arg = (flag: string) => (process.argv.indexOf(flag) > 0 ? process.argv[process.argv.indexOf(flag) + 1] : undefined)
+const ONLY = arg('--only') === undefined ? undefined : new RegExp(arg('--only') as string)
+const KEEP = arg('--keep')
+const flags = `${storeAt > 0 ? ` --store ${STORES.join(',')}` : ''}${ONLY ? ` --only '${ONLY.source}'` : ''}${KEEP ? ` --keep ${KEEP}` : ''}`
+const command = `cd bench && ${process.env.SPANS ? `SPANS=${SPANS} ` : ''}npm run query${flags ? ` --${flags}` : ''}`
 
 const log = (s: string) => process.stdout.write(`${s}\n`)
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}`
@@ -66,7 +72,7 @@ const GENERATE = `INSERT INTO spans (project_id, trace_id, span_id, parent_span_
           FROM numbers(${SPANS}))`
 
 async function open(name: string): Promise<Target> {
-  const dir = mkdtempSync(join(tmpdir(), 'spanlens-bench-query-'))
+  const dir = KEEP && name === 'embedded' ? KEEP : mkdtempSync(join(tmpdir(), 'spanlens-bench-query-'))
   let cluster: ServedCluster | undefined
   if (name === 'cluster') {
     cluster = await serveCluster(2, 'source')
@@ -74,6 +80,14 @@ async function open(name: string): Promise<Target> {
   }
   const store = await createStore(loadConfig({ env: { SPANLENS_DATA_DIR: dir, ...(cluster ? cluster.env('bench') : {}) } }).store)
   await migrate(store)
+  const kept = async () => {
+    const rs = await store.client.query({ query: "SELECT count() AS n FROM spans FINAL WHERE project_id = 'bench'", format: 'JSONEachRow' })
+    return Number((await rs.json<{ n: string }>())[0]?.n)
+  }
+  if (dir === KEEP && (await kept()) === SPANS) {
+    log(`${name}: ${SPANS.toLocaleString('en')} spans kept in ${dir}`)
+    return { name, store, c: store.client, genSeconds: 0, optimizeSeconds: 0, close: () => store.close() }
+  }
   const t0 = performance.now()
   // Progress headers every 10 s keep the HTTP reply alive: a served store's insert of 10 million
   // spans through the Distributed table outlasts the client's 30 s request timeout.
@@ -101,7 +115,7 @@ async function open(name: string): Promise<Target> {
     async close() {
       await store.close()
       await cluster?.stop()
-      rmSync(dir, { recursive: true, force: true })
+      if (dir !== KEEP) rmSync(dir, { recursive: true, force: true })
     },
   }
 }
@@ -224,7 +238,8 @@ const fmtReads = (r: Reads) =>
   r.unknown > 0 ? '—' : `${(r.rows / 1e6).toFixed(1)} M rows, ${(r.bytes / 2 ** 20).toFixed(0)} MiB`
 
 const rows: string[] = []
-for (const [name, fn, floorSql] of cases) {
+const selected = (name: string) => ONLY === undefined || ONLY.test(name)
+for (const [name, fn, floorSql] of cases.filter(([name]) => selected(name))) {
   const cells: string[] = []
   const warm: number[] = []
   for (const t of targets) {
@@ -246,7 +261,7 @@ for (const [name, fn, floorSql] of cases) {
 const REPORT = cases.find(([name]) => name.startsWith('drift full default report')) as Case
 const ROUNDS = 7
 const reportRows: string[] = []
-for (const t of targets) {
+for (const t of selected(REPORT[0]) ? targets : []) {
   const serial: number[] = []
   const atOnce: number[] = []
   for (let i = 0; i < ROUNDS; i++) {
@@ -265,9 +280,9 @@ for (const t of targets) {
 // record would carry it): the reads that show content then join span_content at read time
 // (content/span-content.ts), so the same three queries run again on the same spans.
 const CONTENT_EVERY = 1000
-const contentCases = cases.filter(([name]) => /prompt vocabulary|full default report|refusal rate/.test(name))
+const contentCases = cases.filter(([name]) => /prompt vocabulary|full default report|refusal rate/.test(name) && selected(name))
 const contentRows: string[] = []
-for (const t of targets) {
+for (const t of contentCases.length > 0 ? targets : []) {
   await t.c.command({
     query: `INSERT INTO span_content (project_id, trace_id, span_id, time, seq, output, finish_reason)
       SELECT project_id, trace_id, span_id, end_time, 0, concat('[{"role":"assistant","content":"', output, '"}]'), finish_reason
@@ -282,6 +297,29 @@ for (const [name, fn] of contentCases) {
     cells.push(r.first.toFixed(0), r.warm.toFixed(0), fmtReads(r.reads))
   }
   contentRows.push(`| ${name} | ${cells.join(' | ')} |`)
+}
+
+// Then the spans those rows belong to lose their own completion and finish reason, as spans whose
+// content comes only as logs have none: the reads must join the content rows to fill them.
+const emptiedRows: string[] = []
+for (const t of contentCases.length > 0 ? targets : []) {
+  const empty = (table: string) =>
+    `ALTER TABLE ${table} UPDATE output = '', finish_reason = '' WHERE project_id = '${P}' AND kind = 'llm' AND cityHash64(span_id) % ${CONTENT_EVERY} = 0`
+  const settings = { mutations_sync: '2' } as never
+  await Promise.all(
+    t.store.nodes
+      ? t.store.nodes.map((n) => n.client.command({ query: empty('spans_local'), clickhouse_settings: settings }))
+      : [t.c.command({ query: empty('spans'), clickhouse_settings: settings })],
+  )
+}
+for (const [name, fn] of contentCases) {
+  const cells: string[] = []
+  for (const t of targets) {
+    const r = await time(t, fn)
+    log(`${t.name}: ${name}, with content rows, their spans' own output emptied: first ${r.first.toFixed(0)} ms, median of next 3 ${r.warm.toFixed(0)} ms; read ${fmtReads(r.reads)}`)
+    cells.push(r.first.toFixed(0), r.warm.toFixed(0), fmtReads(r.reads))
+  }
+  emptiedRows.push(`| ${name} | ${cells.join(' | ')} |`)
 }
 
 const what = (t: Target) =>
@@ -304,11 +342,17 @@ Full drift report (24 h vs 24 h, 11 signals), median of ${ROUNDS} runs alternati
 |---|---:|---:|---:|
 ${reportRows.join('\n')}
 
-With content from GenAI logs for 1 span in ${CONTENT_EVERY.toLocaleString('en')} (span_content rows; the reads that show content join them), the same spans:
+With content from GenAI logs for 1 span in ${CONTENT_EVERY.toLocaleString('en')} (span_content rows; the reads that show content join them where a span they read lacks what content fills), the same spans:
 
 | query | ${targets.flatMap((t) => [`${t.name} first ms`, `${t.name} warm ms`, `${t.name} read (last run)`]).join(' | ')} |
 |---|${targets.map(() => '---:|---:|---:').join('|')}|
 ${contentRows.join('\n')}
+
+The same, once the spans those content rows belong to have no output or finish reason of their own (as when content comes only as logs):
+
+| query | ${targets.flatMap((t) => [`${t.name} first ms`, `${t.name} warm ms`, `${t.name} read (last run)`]).join(' | ')} |
+|---|${targets.map(() => '---:|---:|---:').join('|')}|
+${emptiedRows.join('\n')}
 `
 // Recorded by hand in bench/README.md ("Query"), newest first.
 log(`\n${md}`)
