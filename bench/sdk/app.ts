@@ -14,6 +14,10 @@
  * scenario it reports the wall time per call (median, p99), the CPU per call
  * with export included (process.cpuUsage over the turn, flush included, all
  * threads), and the heap after GC at the end; each minus the bare process's.
+ * The added CPU is also split into user and system time, and into the main
+ * thread's and every other thread's (V8's GC helpers, libuv's pool; Linux's
+ * per-thread schedstat), to tell the SDK's work on the app's thread from what
+ * it causes beside it.
  *
  *   cd bench && npm run sdk            (this, then the in-process line, in-process.ts)
  *   cd bench && node --import tsx sdk/app.ts [--rounds 20] [--calls 100] [--variants bare,spanlens,otel,openinference] [--scenarios plain,stream,tools] [--seed 1] [--no-build] [--cpu-prof dir] [--receiver null]
@@ -168,6 +172,8 @@ interface Row {
   calls: number
   /** CPU per call of each turn, by round. */
   turns: number[]
+  /** The same CPU split two ways (µs, summed over turns): user/system, and the main thread/every other thread. */
+  split: { user: number; system: number; main: number; other: number }
 }
 
 async function main() {
@@ -186,12 +192,13 @@ async function main() {
 
   const results = new Map<string, Row>()
   const turn = async (w: Worker, scenario: Scenario, record: boolean) => {
-    const r = await w.ask<{ wall: number[]; cpu: number }>({ type: 'turn', scenario, calls: callsFor(scenario) })
+    const r = await w.ask<{ wall: number[]; cpu: number; user: number; system: number; main: number; other: number }>({ type: 'turn', scenario, calls: callsFor(scenario) })
     if (!record) return
     const key = `${w.variant}/${scenario}`
-    const row = results.get(key) ?? { wall: [], cpu: 0, calls: 0, turns: [] }
+    const row = results.get(key) ?? { wall: [], cpu: 0, calls: 0, turns: [], split: { user: 0, system: 0, main: 0, other: 0 } }
     row.wall.push(...r.wall)
     row.cpu += r.cpu
+    for (const k of ['user', 'system', 'main', 'other'] as const) row.split[k] += r[k]
     row.calls += r.wall.length
     row.turns.push(r.cpu / r.wall.length)
     results.set(key, row)
@@ -220,6 +227,7 @@ async function main() {
     const bMed = quantile(bs, 0.5)
     const bP99 = quantile(bs, 0.99)
     const bCpu = base.cpu / base.calls
+    const rows: [string, Row][] = []
     console.log(`\n${s} (${base.calls} calls per variant, µs per call; added = variant − bare, same run)`)
     console.log(`  ${'variant'.padEnd(20)} ${'wall p50'.padStart(9)} ${'added'.padStart(6)} ${'wall p99'.padStart(9)} ${'added'.padStart(6)} ${'CPU'.padStart(7)} ${'added'.padStart(6)} ${'added, median of rounds'.padStart(24)}`)
     for (const w of workers) {
@@ -233,8 +241,18 @@ async function main() {
       console.log(
         `  ${w.variant.padEnd(20)} ${med.toFixed(0).padStart(9)} ${fmt(med - bMed).padStart(6)} ${p99.toFixed(0).padStart(9)} ${fmt(p99 - bP99).padStart(6)} ${c.toFixed(0).padStart(7)} ${fmt(c - bCpu).padStart(6)} ${fmt(paired).padStart(24)}`,
       )
+      rows.push([w.variant, row])
       summary[`${w.variant}/${s}`] = { wallMedian: med, wallAdded: med - bMed, p99, p99Added: p99 - bP99, cpu: c, cpuAdded: c - bCpu, cpuAddedMedianOfRounds: paired }
     }
+    // Where the CPU went (mean over calls, added vs bare): the kernel's share (sockets, page faults) and the threads beside the app's.
+    const per = (r: Row, k: keyof Row['split']) => r.split[k] / r.calls
+    console.log(`  CPU split, added per call: ${'user'.padStart(6)} ${'system'.padStart(7)} ${'main thread'.padStart(12)} ${'other threads'.padStart(14)}`)
+    for (const [v, r] of rows) {
+      if (v === 'bare') continue
+      const d = (k: keyof Row['split']) => fmt(per(r, k) - per(base, k))
+      console.log(`  ${v.padEnd(25)} ${d('user').padStart(6)} ${d('system').padStart(7)} ${d('main').padStart(12)} ${d('other').padStart(14)}`)
+    }
+    console.log(`  (bare: user ${per(base, 'user').toFixed(0)}, system ${per(base, 'system').toFixed(0)}, main thread ${per(base, 'main').toFixed(0)}, other threads ${per(base, 'other').toFixed(0)})`)
   }
   const bareHeap = heap.get('bare')
   console.log('\nheap after GC at the end (MiB; added = variant − bare), RSS')

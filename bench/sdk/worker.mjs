@@ -12,7 +12,7 @@
  *
  *   node --expose-gc sdk/worker.mjs <bare|spanlens|otel|openinference> <llm-url> <spanlens-url> <api-key> [profile.cpuprofile]
  */
-import { writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { createRequire } from 'node:module'
 
@@ -96,6 +96,27 @@ const cpuNow = () => {
   const c = process.cpuUsage()
   return c.user + c.system
 }
+/**
+ * On-CPU time of the main thread and of all other threads (V8's GC helpers, libuv's pool), µs, from
+ * Linux's per-thread schedstat (ns): tells work on the app's thread from work beside it. Zero elsewhere.
+ */
+const threadsNow = () => {
+  let main = 0
+  let other = 0
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      let ns
+      try {
+        ns = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0])
+      } catch {
+        continue // the thread ended meanwhile
+      }
+      if (Number(tid) === process.pid) main += ns / 1000
+      else other += ns / 1000
+    }
+  } catch {}
+  return { main, other }
+}
 const gc = globalThis.gc ?? (() => {})
 let session
 
@@ -116,6 +137,8 @@ process.on('message', (m) => {
       process.send({ type: 'profile' })
     } else if (m.type === 'turn') {
       const wall = new Array(m.calls)
+      const t0 = threadsNow()
+      const u0 = process.cpuUsage()
       const c0 = cpuNow()
       for (let i = 0; i < m.calls; i++) {
         const t = performance.now()
@@ -123,7 +146,10 @@ process.on('message', (m) => {
         wall[i] = (performance.now() - t) * 1000
       }
       await s.flush()
-      process.send({ type: 'turn', wall, cpu: cpuNow() - c0 })
+      const cpu = cpuNow() - c0
+      const u = process.cpuUsage(u0)
+      const t1 = threadsNow()
+      process.send({ type: 'turn', wall, cpu, user: u.user, system: u.system, main: t1.main - t0.main, other: t1.other - t0.other })
     } else if (m.type === 'heap') {
       if (session) {
         const { profile } = await session.post('Profiler.stop')
