@@ -20,7 +20,7 @@
  * it causes beside it.
  *
  *   cd bench && npm run sdk            (this, then the in-process line, in-process.ts)
- *   cd bench && node --import tsx sdk/app.ts [--rounds 20] [--calls 100] [--variants bare,spanlens,otel,openinference] [--scenarios plain,stream,tools] [--seed 1] [--no-build] [--cpu-prof dir] [--receiver null]
+ *   cd bench && node --import tsx sdk/app.ts [--rounds 20] [--calls 100] [--variants bare,spanlens,otel,openinference] [--scenarios plain,stream,tools] [--seed 1] [--no-build] [--cpu-prof dir] [--receiver null] [--node-flags '--single-threaded-gc']
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
@@ -46,6 +46,8 @@ const CPU_PROF = opt('cpu-prof', '')
 // --receiver null: export to a receiver that reads each request and answers 200, in its own process,
 // instead of spanlens serve: separates what the SDK costs from the machine's work for the server.
 const RECEIVER = opt('receiver', 'spanlens')
+// --node-flags '<flags>': extra node flags for every worker (e.g. --single-threaded-gc), for investigating.
+const NODE_FLAGS = opt('node-flags', '').split(' ').filter(Boolean)
 const KEY = 'bench-sdk-key-0001'
 const WARMUP_TURNS = 3
 
@@ -131,7 +133,7 @@ interface Worker {
 async function startWorker(variant: string, llmUrl: string, spanlensUrl: string): Promise<Worker> {
   const profile = CPU_PROF ? [join(CPU_PROF, `${variant}.cpuprofile`)] : []
   const child = fork(join(here, 'worker.mjs'), [variant, llmUrl, spanlensUrl, KEY, ...profile], {
-    execArgv: ['--expose-gc'],
+    execArgv: ['--expose-gc', ...NODE_FLAGS],
     cwd: join(here, '..'),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
@@ -177,7 +179,7 @@ interface Row {
 }
 
 async function main() {
-  console.log(`command: cd bench && node --import tsx sdk/app.ts --rounds ${ROUNDS} --calls ${CALLS} --variants ${VARIANTS.join(',')} --scenarios ${ONLY.join(',')} --seed ${SEED}${RECEIVER === 'null' ? ' --receiver null' : ''}`)
+  console.log(`command: cd bench && node --import tsx sdk/app.ts --rounds ${ROUNDS} --calls ${CALLS} --variants ${VARIANTS.join(',')} --scenarios ${ONLY.join(',')} --seed ${SEED}${RECEIVER === 'null' ? ' --receiver null' : ''}${NODE_FLAGS.length ? ` --node-flags '${NODE_FLAGS.join(' ')}'` : ''}`)
   const cpu0 = cpus()[0]
   console.log(`machine: nproc ${cpus().length} (${cpu0?.model}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at start`)
   if (!args.includes('--no-build')) build()
