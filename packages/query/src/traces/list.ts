@@ -3,6 +3,7 @@ import { type ClickHouseClient, ParamBag, select } from '../db.js'
 import { spanConditions, type SpanFilter } from '../filters.js'
 import { nanosToIso } from '../time.js'
 import { type Cursor, encodeCursor } from './cursor.js'
+import { newestFirst } from './newest.js'
 import { countTraces, encodeOrderCursor, orderedTraceIds, rootConditions, type OrderCursor, type TraceOrder } from './order.js'
 import { noTokens, type RawSpan, type Span, spanSelect, tokenSums, type Tokens, tokensOf, toSpan } from './span-row.js'
 
@@ -38,28 +39,10 @@ function keyset(bag: ParamBag, cursor: Cursor | undefined, idCol: string): strin
   return [`start_time <= ${t}`, `(start_time < ${t} OR ${idCol} < ${bag.add(cursor.id, 'String')})`]
 }
 
-/**
- * Newest-first listings would otherwise read the whole retention period to find the
- * first page: probe growing windows ending at the page's upper bound and stop as soon
- * as one fills the page (each probe prunes partitions and primary-key ranges).
- */
-const PROBE_WINDOWS_MS = [3_600_000, 6 * 3_600_000, 86_400_000, 7 * 86_400_000]
-
-async function probe<R>(filter: SpanFilter, cursor: Cursor | undefined, want: number, run: (f: SpanFilter) => Promise<R[]>): Promise<R[]> {
-  const upper = cursor ? new Date(Number(BigInt(cursor.ns) / 1_000_000n) + 1) : (filter.to ?? new Date(Date.now() + 60_000))
-  for (const w of PROBE_WINDOWS_MS) {
-    const from = new Date(upper.getTime() - w)
-    if (filter.from && from <= filter.from) break
-    const rows = await run({ ...filter, from })
-    if (rows.length >= want) return rows
-  }
-  return run(filter)
-}
-
 /** Spans matching the filter, newest first, keyset-paginated on (start_time, span_id). */
 export async function listSpans(client: ClickHouseClient, project: string, opts: ListOptions = {}): Promise<Page<Span>> {
   const limit = opts.limit ?? 50
-  const rows = await probe(opts.filter ?? {}, opts.cursor, limit + 1, (filter) => {
+  const rows = await newestFirst(opts.filter ?? {}, opts.cursor, limit + 1, (filter) => {
     const bag = new ParamBag()
     const where = [...spanConditions(project, filter, bag), ...keyset(bag, opts.cursor, 'span_id')]
     return select<RawSpan>(
@@ -120,7 +103,7 @@ export async function listTraces(
     const value = new Map(ids.map((r) => [r.trace_id, r.v]))
     page = await tracePage(client, project, roots, limit, (r) => encodeOrderCursor(order, { value: value.get(r.trace_id) ?? 0, id: r.trace_id }))
   } else {
-    const roots = await probe(filter, opts.cursor, limit + 1, (f) => rootsPage(client, project, f, opts.cursor, limit))
+    const roots = await newestFirst(filter, opts.cursor, limit + 1, (window) => rootsPage(client, project, window, filter, opts.cursor, limit))
     page = await tracePage(client, project, roots, limit, (r) => encodeCursor({ ns: r.start_ns, id: r.trace_id }))
   }
   return opts.total ? { ...page, total: await countTraces(client, project, filter) } : page
@@ -129,9 +112,9 @@ export async function listTraces(
 const ROOT_COLUMNS = `trace_id, span_id, name, service_name, toString(toUnixTimestamp64Nano(start_time)) AS start_ns,
             duration_ms, status_code, user_id, session_id`
 
-async function rootsPage(client: ClickHouseClient, project: string, filter: SpanFilter, cursor: Cursor | undefined, limit: number) {
+async function rootsPage(client: ClickHouseClient, project: string, window: SpanFilter, listed: SpanFilter, cursor: Cursor | undefined, limit: number) {
   const bag = new ParamBag()
-  const where = [...rootConditions(project, filter, bag), ...keyset(bag, cursor, 'trace_id')]
+  const where = [...rootConditions(project, window, bag, listed), ...keyset(bag, cursor, 'trace_id')]
   return select<RootRow>(
     client,
     `SELECT ${ROOT_COLUMNS}

@@ -56,12 +56,20 @@ export function decodeOrderCursor(order: TraceOrder, raw: string | undefined): O
   throw errors.BAD_REQUEST('cursor: not a cursor returned by this API for this order')
 }
 
-/** Conditions selecting the root spans of listed traces (the listing's rule: time on the root, the rest on any span). */
-export function rootConditions(project: string, filter: SpanFilter, bag: ParamBag): string[] {
+/**
+ * Conditions selecting the root spans of listed traces (the listing's rule: time on the root,
+ * the rest on any span). `listed` is the listing's own range when `filter.from` narrows it to
+ * a window (traces/newest.ts): the matching spans are then looked for from an hour before
+ * the window (a child whose clock runs behind its root's may start before it; the hour is
+ * the slack trace totals allow too), never before the listing's start.
+ */
+export function rootConditions(project: string, filter: SpanFilter, bag: ParamBag, listed?: SpanFilter): string[] {
   const { from, to, ...spanLevel } = filter
   const where = [...spanConditions(project, { ...(from ? { from } : {}), ...(to ? { to } : {}) }, bag), "parent_span_id = ''"]
   if (Object.values(spanLevel).some((v) => v !== undefined)) {
-    where.push(`trace_id IN (SELECT trace_id FROM spans WHERE ${spanConditions(project, filter, bag).join(' AND ')})`)
+    const narrowed = listed !== undefined && from !== undefined && from.getTime() !== listed.from?.getTime()
+    const spansFrom = narrowed ? new Date(Math.max(from.getTime() - 3_600_000, listed.from?.getTime() ?? -Infinity)) : from
+    where.push(`trace_id IN (SELECT trace_id FROM spans WHERE ${spanConditions(project, spansFrom ? { ...filter, from: spansFrom } : filter, bag).join(' AND ')})`)
   }
   return where
 }

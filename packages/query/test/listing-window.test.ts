@@ -1,0 +1,207 @@
+// Newest-first listings read the newest hours first and only the sort columns before the
+// rows (traces/newest.ts). Whatever the data's shape, every page and every cursor must give
+// exactly what one plain `FINAL ... ORDER BY start_time DESC, id DESC` over the whole filter
+// gives: across hour, day and partition boundaries, with sparse data, ties on the start,
+// re-delivered spans whose later version moved or changed, and filters.
+import fc from 'fast-check'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Store } from '@spanlens/ingest'
+import { ParamBag, select } from '../src/db.js'
+import { spanConditions, type SpanFilter } from '../src/filters.js'
+import { type Cursor, decodeCursor } from '../src/traces/cursor.js'
+import { listSpans, listTraces } from '../src/traces/list.js'
+import { rootConditions } from '../src/traces/order.js'
+import { insertSpans, openStore } from './helpers/store.js'
+
+let store: Store
+let close: () => Promise<void>
+beforeAll(async () => {
+  ;({ store, close } = await openStore())
+})
+afterAll(async () => {
+  await close()
+})
+
+const HOUR = 3_600_000
+const DAY = 24 * HOUR
+/** The start of the current hour: the listing's first window starts there. */
+const hourNow = () => Math.floor(Date.now() / HOUR) * HOUR
+const fmt = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
+const hex = (n: number, width: number) => n.toString(16).padStart(width, '0')
+
+interface S {
+  trace: number
+  span: number
+  parent?: number
+  at: number
+  service?: string
+  status?: string
+  model?: string
+  /** a later version of an earlier row: ingested after it */
+  version?: number
+}
+
+function row(project: string, s: S): Record<string, unknown> {
+  return {
+    project_id: project,
+    trace_id: hex(s.trace, 32),
+    span_id: hex(s.span, 16),
+    parent_span_id: s.parent === undefined ? '' : hex(s.parent, 16),
+    name: 'op',
+    kind: s.parent === undefined ? 'chain' : 'llm',
+    service_name: s.service ?? 'chat',
+    status_code: s.status ?? 'ok',
+    request_model: s.model ?? 'gpt-4o',
+    start_time: fmt(s.at),
+    end_time: fmt(s.at + 10),
+    duration_ms: 10,
+    ingested_at: fmt(Date.UTC(2026, 0, 1) + (s.version ?? 0) * 1000),
+  }
+}
+
+/** Each version in its own insert, so each is a part of its own until a merge. */
+async function load(project: string, spans: S[]): Promise<void> {
+  const versions = [...new Set(spans.map((s) => s.version ?? 0))].sort((a, b) => a - b)
+  for (const v of versions) await insertSpans(store, spans.filter((s) => (s.version ?? 0) === v).map((s) => row(project, s)))
+}
+
+/**
+ * The plain listing's page: one FINAL read of the whole filter after the cursor, newest
+ * first, `limit + 1` rows (the one past the page says whether another follows).
+ */
+async function plainPage(what: 'spans' | 'traces', project: string, filter: SpanFilter, cursor: Cursor | undefined, limit: number): Promise<string[]> {
+  const bag = new ParamBag()
+  const id = what === 'spans' ? 'span_id' : 'trace_id'
+  const where = what === 'spans' ? spanConditions(project, filter, bag) : rootConditions(project, filter, bag)
+  if (cursor) where.push(`(start_time, ${id}) < (fromUnixTimestamp64Nano(${bag.add(cursor.ns, 'Int64')}, 'UTC'), ${bag.add(cursor.id, 'String')})`)
+  const rows = await select<{ id: string }>(
+    store.client,
+    `SELECT ${id} AS id FROM spans FINAL WHERE ${where.join(' AND ')}
+     ORDER BY start_time DESC, ${id} DESC ${what === 'traces' ? 'LIMIT 1 BY trace_id' : ''} LIMIT ${limit + 1}`,
+    bag.values,
+  )
+  return rows.map((r) => r.id)
+}
+
+/** Walks every page of a listing by its cursors, each page compared with the plain listing's page after the same cursor. */
+async function expectSamePages(what: 'spans' | 'traces', project: string, filter: SpanFilter, limit: number): Promise<string[]> {
+  const seen: string[] = []
+  let cursor: Cursor | undefined
+  for (let pages = 0; ; pages++) {
+    const page =
+      what === 'spans'
+        ? await listSpans(store.client, project, { filter, limit, ...(cursor ? { cursor } : {}) }).then((p) => ({ ids: p.items.map((s) => s.spanId), next: p.nextCursor }))
+        : await listTraces(store.client, project, { filter, limit, ...(cursor ? { cursor } : {}) }).then((p) => ({ ids: p.items.map((t) => t.traceId), next: p.nextCursor }))
+    const plain = await plainPage(what, project, filter, cursor, limit)
+    expect(page.ids).toEqual(plain.slice(0, limit))
+    expect(page.next !== null).toBe(plain.length > limit)
+    seen.push(...page.ids)
+    if (page.next === null) return seen
+    cursor = decodeCursor(page.next)
+    if (pages > 200) throw new Error('a listing that does not end')
+  }
+}
+
+async function expectSame(project: string, filter: SpanFilter, limits: number[]): Promise<void> {
+  for (const limit of limits) {
+    // Spans page without a gap or a repeat: the pages together are the whole plain listing.
+    const spans = await expectSamePages('spans', project, filter, limit)
+    expect(spans).toEqual((await plainPage('spans', project, filter, undefined, 1_000_000)))
+    await expectSamePages('traces', project, filter, limit)
+  }
+}
+
+describe('newest-first listings read the newest hours first, with the plain listing’s pages', () => {
+  it('pages across hour, day and partition boundaries, ties on the start and a span in the future', async () => {
+    const h = hourNow()
+    const day = Math.floor(Date.now() / DAY) * DAY
+    const spans: S[] = []
+    let n = 1
+    const trace = (at: number, children = 1) => {
+      const t = n++
+      spans.push({ trace: t, span: t * 16, at })
+      for (let i = 1; i <= children; i++) spans.push({ trace: t, span: t * 16 + i, parent: t * 16, at: at + i })
+    }
+    for (const at of [h, h - 1, h + 1, h - HOUR, h - HOUR - 1, day, day - 1, day - DAY, day - DAY - 1, h - 5 * HOUR, h - 30 * HOUR, h - 6 * DAY, h - 8 * DAY, h - 40 * DAY, Date.now() + 10 * 60_000]) trace(at)
+    // five traces and their spans starting at the same nanosecond
+    for (let i = 0; i < 5; i++) trace(h - 2 * HOUR, 2)
+    await load('bounds', spans)
+    await expectSame('bounds', {}, [1, 2, 3, 7, 50])
+    await expectSame('bounds', { from: new Date(h - 2 * DAY) }, [1, 4])
+    await expectSame('bounds', { from: new Date(h - HOUR), to: new Date(h + 1) }, [1, 2])
+  }, 180_000)
+
+  it('finds one span a week ago with nothing since, and an empty project', async () => {
+    await load('sparse', [{ trace: 1, span: 1, at: Date.now() - 7 * DAY - 5 * 60_000 }])
+    await expectSame('sparse', {}, [1, 50])
+    await expectSame('sparse', { from: new Date(Date.now() - 30 * DAY) }, [1])
+    await expectSame('sparse', { from: new Date(Date.now() - DAY) }, [1])
+    await expectSame('nothing-here', {}, [50])
+  })
+
+  it('fills a page from older hours when the newest hours hold fewer rows than the page', async () => {
+    const h = hourNow()
+    const spans: S[] = []
+    for (let i = 0; i < 3; i++) spans.push({ trace: 100 + i, span: 100 + i, at: h + i })
+    for (let i = 0; i < 40; i++) spans.push({ trace: 200 + i, span: 200 + i, at: h - 3 * DAY - i * 60_000 })
+    await load('thin', spans)
+    await expectSame('thin', {}, [5, 50])
+  })
+
+  it('lists the latest version of a re-delivered span, where it moved and as it changed', async () => {
+    const h = hourNow()
+    const spans: S[] = []
+    for (let t = 1; t <= 30; t++) spans.push({ trace: t, span: t, at: h + t * 1000, status: 'ok' })
+    // later versions: the 10 newest move back in their hour (same key) and half turn into errors
+    for (let t = 21; t <= 30; t++) spans.push({ trace: t, span: t, at: h + t * 1000 - 25_000, status: t % 2 ? 'error' : 'ok', version: 1 })
+    await load('versions', spans)
+    await expectSame('versions', {}, [1, 3, 8])
+    await expectSame('versions', { status: ['error'] }, [1, 2])
+    await expectSame('versions', { status: ['ok'] }, [4])
+  }, 180_000)
+
+  it('keeps a trace by any of its spans under a span filter (time on the root)', async () => {
+    const h = hourNow()
+    const spans: S[] = []
+    for (let t = 1; t <= 12; t++) {
+      const at = h - t * 20 * 60_000
+      spans.push({ trace: t, span: t * 16, at, model: 'none' })
+      spans.push({ trace: t, span: t * 16 + 1, parent: t * 16, at: at + 90 * 60_000, model: t % 3 ? 'gpt-4o' : 'gpt-4o-mini', status: t % 4 ? 'ok' : 'error' })
+    }
+    await load('by-span', spans)
+    await expectSame('by-span', { model: ['gpt-4o-mini'] }, [1, 2, 10])
+    await expectSame('by-span', { status: ['error'], from: new Date(h - 3 * HOUR) }, [1])
+  })
+
+  it('matches the plain listing on generated data (property)', async () => {
+    const h = hourNow()
+    // start times clustered where windows begin and end: hour and day edges, now, last week
+    const at = fc.oneof(
+      fc.constantFrom(h, h - 1, h + 1, h - HOUR, h - HOUR + 1, h - 6 * HOUR, h - 23 * HOUR, h - 7 * DAY, h - 7 * DAY - 1, h - 9 * DAY, Date.now() + 120_000),
+      fc.integer({ min: -10 * DAY, max: 0 }).map((d) => h + d),
+      fc.integer({ min: -3 * HOUR, max: HOUR }).map((d) => h + d),
+    )
+    const spanArb = fc.record({ at, service: fc.constantFrom('chat', 'batch'), status: fc.constantFrom('ok', 'ok', 'error'), model: fc.constantFrom('a', 'b'), children: fc.nat({ max: 2 }), redelivered: fc.boolean() })
+    const filterArb = fc.record(
+      { from: fc.constantFrom(h - 2 * HOUR, h - DAY, h - 8 * DAY).map((ms) => new Date(ms)), service: fc.constant(['chat']).map((v) => [...v]), status: fc.constant(['error']).map((v) => [...v]), model: fc.constant(['b']).map((v) => [...v]) },
+      { requiredKeys: [] },
+    )
+    let run = 0
+    await fc.assert(
+      fc.asyncProperty(fc.array(spanArb, { maxLength: 25 }), filterArb, fc.integer({ min: 1, max: 6 }), async (traces, filter, limit) => {
+        const project = `prop-${run++}`
+        const spans: S[] = []
+        traces.forEach((t, i) => {
+          const root = (i + 1) * 16
+          spans.push({ trace: i + 1, span: root, at: t.at, service: t.service, status: t.status, model: t.model })
+          for (let c = 1; c <= t.children; c++) spans.push({ trace: i + 1, span: root + c, parent: root, at: t.at + c * 7 * 60_000, service: t.service, status: c === 2 ? 'error' : 'ok', model: c === 1 ? 'b' : 'a' })
+          // a later version in the same hour, earlier or later, with another status
+          if (t.redelivered) spans.push({ trace: i + 1, span: root, at: Math.floor(t.at / HOUR) * HOUR + ((t.at + 1_234_567) % HOUR), service: t.service, status: t.status === 'ok' ? 'error' : 'ok', model: t.model, version: 1 })
+        })
+        await load(project, spans)
+        await expectSame(project, filter, [limit])
+      }),
+      { numRuns: 30, seed: 19 },
+    )
+  }, 300_000)
+})
