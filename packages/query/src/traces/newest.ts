@@ -16,7 +16,7 @@ const WINDOW_HOURS = [1, 2, 6, 24, 168]
  * of (the hour is in the span's key), so FINAL over a window of whole hours keeps or drops
  * whole spans.
  */
-export function windowStarts(filter: SpanFilter, cursor: Cursor | undefined, now: number): number[] {
+function windowStarts(filter: SpanFilter, cursor: Cursor | undefined, now: number): number[] {
   const upper = cursor ? Number(BigInt(cursor.ns) / 1_000_000n) + 1 : (filter.to?.getTime() ?? now + 60_000)
   const hour = Math.floor((upper - 1) / HOUR_MS) * HOUR_MS
   const from = filter.from?.getTime()
