@@ -47,13 +47,17 @@ interface Target {
 }
 
 // Generated inside ClickHouse: 1 chain root + 3 LLM children per trace, spread over 7 days.
-// Release v2 (odd traces) is slower and answers longer; 2% errors; 20 tenants.
-const step = Math.max(1, Math.floor(SPAN_WINDOW_MS / TRACES))
+// Release v2 (odd traces) is slower and answers longer; 2% errors; 20 tenants. Trace ids are
+// random (a hash, then the trace's number): sequential ones put a page's traces in one granule.
+// The step between traces in ns: in whole ms it was rounded down (241.9 to 241 at 10 million
+// spans), so the data ended 38 minutes (10 M) or 80 minutes (100 M) before the run and the
+// listings' newest hour was empty.
+const stepNs = Math.max(1, Math.floor((SPAN_WINDOW_MS * 1e6) / TRACES))
 const GENERATE = `INSERT INTO spans (project_id, trace_id, span_id, parent_span_id, name, kind, span_kind, service_name,
       start_time, end_time, duration_ms, status_code, provider, operation, request_model, response_model,
       input_tokens, output_tokens, total_tokens, cost_usd, ttft_ms, finish_reason, input, output, user_id,
       environment, release, attributes)
-    SELECT 'bench', leftPad(lower(hex(tr)), 32, '0'), leftPad(lower(hex(number)), 16, '0'),
+    SELECT 'bench', concat(leftPad(lower(hex(cityHash64(tr))), 16, '0'), leftPad(lower(hex(tr)), 16, '0')), leftPad(lower(hex(number)), 16, '0'),
       if(pos = 0, '', leftPad(lower(hex(number - pos)), 16, '0')),
       if(pos = 0, 'agent run', 'chat'), if(pos = 0, 'chain', 'llm'), 'client', if(tr % 3 = 0, 'batch', 'chat'),
       st, st + toIntervalMillisecond(toUInt64(dur)), dur,
@@ -66,7 +70,7 @@ const GENERATE = `INSERT INTO spans (project_id, trace_id, span_id, parent_span_
       concat('user-', toString(tr % 5000)), 'prod', if(tr % 2 = 1, 'v2', 'v1'),
       map('tenant', concat('tenant-', toString(tr % 20)))
     FROM (SELECT number, intDiv(number, ${PER_TRACE}) AS tr, number % ${PER_TRACE} AS pos, cityHash64(number) AS h,
-                 now64(9) - toIntervalMillisecond(${SPAN_WINDOW_MS} - tr * ${step}) + toIntervalMillisecond(pos * 10) AS st,
+                 now64(9) - toIntervalNanosecond(${SPAN_WINDOW_MS * 1e6} - tr * ${stepNs}) + toIntervalMillisecond(pos * 10) AS st,
                  toFloat64(if(pos = 0, 900, 100) + h % 800 + if(tr % 2 = 1, 60, 0)) AS dur,
                  toUInt32(100 + h % 300 + if(tr % 2 = 1, 20, 0)) AS out_tok
           FROM numbers(${SPANS}))`
