@@ -151,8 +151,10 @@ export const inProcessFetch: typeof fetch = async () =>
  * with the canned reply of its scenario (stream: true → STREAM_BODY, tools →
  * the tool call, else COMPLETION), as fast as it can: a provider is another
  * process in real life, and its work stays out of the app's event loop and CPU.
+ * `keepAliveMs`: how long an idle connection stays open (Node's default, 5 s;
+ * under valgrind a client can pause longer and then race the server's close).
  */
-export async function startLlmProcess(): Promise<{ url: string; close: () => void }> {
+export async function startLlmProcess(keepAliveMs = 5000): Promise<{ url: string; close: () => void }> {
   const { spawn } = await import('node:child_process')
   const code = `const plain = Buffer.from(${JSON.stringify(COMPLETION)}), tools = Buffer.from(${JSON.stringify(TOOL_COMPLETION)}), stream = Buffer.from(${JSON.stringify(STREAM_BODY)});
 require('node:http').createServer((req, res) => {
@@ -163,7 +165,7 @@ require('node:http').createServer((req, res) => {
     if (body.includes('"stream":true')) return res.writeHead(200, { 'content-type': 'text/event-stream' }).end(stream)
     res.writeHead(200, { 'content-type': 'application/json' }).end(body.includes('"tools":') ? tools : plain)
   })
-}).listen(0, '127.0.0.1', function () { process.stdout.write(String(this.address().port) + '\\n') })`
+}).once('listening', function () { this.keepAliveTimeout = ${keepAliveMs} }).listen(0, '127.0.0.1', function () { process.stdout.write(String(this.address().port) + '\\n') })`
   const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] })
   const port = await new Promise<string>((resolve, reject) => {
     child.once('error', reject)

@@ -27,7 +27,7 @@ const VARIANTS = opt('variants', 'bare,spanlens').split(',')
 const WARMUP = Number(opt('warmup', '1500'))
 const CALLS = Number(opt('calls', '300'))
 
-const llm = await startLlmProcess()
+const llm = await startLlmProcess(600_000)
 const receiver = createServer((req, res) => {
   req.resume()
   req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end())
