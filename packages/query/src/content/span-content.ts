@@ -80,6 +80,17 @@ export function spansWithContent(bag: ParamBag, project: string, options: { refu
     WHERE s.project_id = ${project})`
 }
 
+/**
+ * For the existence checks below (`LIMIT 1` without an order): every shard reads to its end
+ * instead of being cancelled once another shard has answered. On a cluster of served engines
+ * (ClickHouse 26.7 through chDB's libchdb) a remote read cancelled mid-stream can end that
+ * shard's process (std::terminate, SIGABRT): the refusal bias over content from logs took a
+ * shard down in four of six cluster runs of otlp-logs.test.ts with a bare `LIMIT 1`, in none of
+ * six with this. The check then reads the sizes and finish reasons of its whole window, not
+ * up to the first match.
+ */
+const NO_EARLY_CANCEL = 'SETTINGS exact_rows_before_limit = 1'
+
 /** The span columns content fills. */
 export type ContentColumn = 'input' | 'output' | 'finish_reason'
 
@@ -113,7 +124,7 @@ export async function contentMayFill(
 ): Promise<boolean> {
   if (columns.length === 0 || !(await projectHasContent(client, project))) return false
   const fillable = [...new Set(columns)].map((c) => FILLABLE[c]).join(' OR ')
-  const rows = await select<{ one: number }>(client, `SELECT 1 AS one FROM spans WHERE ${where.map((w) => `(${w})`).join(' AND ')} AND (${fillable}) LIMIT 1`, params)
+  const rows = await select<{ one: number }>(client, `SELECT 1 AS one FROM spans WHERE ${where.map((w) => `(${w})`).join(' AND ')} AND (${fillable}) LIMIT 1 ${NO_EARLY_CANCEL}`, params)
   return rows.length > 0
 }
 
@@ -125,7 +136,7 @@ export async function contentMayFill(
  */
 async function projectHasContent(client: ClickHouseClient, project: string): Promise<boolean> {
   const bag = new ParamBag()
-  const rows = await select<{ one: number }>(client, `SELECT 1 AS one FROM span_content WHERE project_id = ${bag.add(project, 'String')} LIMIT 1`, bag.values)
+  const rows = await select<{ one: number }>(client, `SELECT 1 AS one FROM span_content WHERE project_id = ${bag.add(project, 'String')} LIMIT 1 ${NO_EARLY_CANCEL}`, bag.values)
   return rows.length > 0
 }
 
