@@ -396,6 +396,8 @@ describe('GenAI log records become their span content, whichever arrives first',
   it('a span refusing in content that arrived as logs counts as a refusal in the bias report', async () => {
     const traceId = hexId(16)
     const spanId = hexId(8)
+    // A model of its own per attempt: the cluster project retries a failed test on the same store.
+    const model = `refusing-model-${hexId(4)}`
     const now = BigInt(Date.now()) * 1_000_000n
     const span = jsonRequest([
       {
@@ -406,7 +408,7 @@ describe('GenAI log records become their span content, whichever arrives first',
         endTimeUnixNano: String(now + 1_000_000n),
         attributes: [
           { key: 'gen_ai.operation.name', value: { stringValue: 'chat' } },
-          { key: 'gen_ai.request.model', value: { stringValue: 'refusing-model' } },
+          { key: 'gen_ai.request.model', value: { stringValue: model } },
         ],
       },
     ])
@@ -416,14 +418,14 @@ describe('GenAI log records become their span content, whichever arrives first',
     const res = await fetch(`${server.url}/api/v1/bias`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ACME}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ groupBy: 'model', outcome: 'refusal_rate', minGroupSize: 1, filter: { model: ['refusing-model'] } }),
+      body: JSON.stringify({ groupBy: 'model', outcome: 'refusal_rate', minGroupSize: 1, filter: { model: [model] } }),
     })
     expect(res.status).toBe(200)
     const report = (await res.json()) as { groups: Array<{ group: string; n: number; value: number }> }
-    expect(report.groups).toEqual([expect.objectContaining({ group: 'refusing-model', n: 1, value: 1 })])
+    expect(report.groups).toEqual([expect.objectContaining({ group: model, n: 1, value: 1 })])
     // The refusal filter judges it the same way.
-    expect((await getJson<{ items: ApiSpan[] }>(server.url, '/spans?model=refusing-model&refusal=1')).items.map((s) => s.spanId)).toEqual([spanId])
-    expect((await getJson<{ items: ApiSpan[] }>(server.url, '/spans?model=refusing-model&refusal=0')).items).toEqual([])
+    expect((await getJson<{ items: ApiSpan[] }>(server.url, `/spans?model=${model}&refusal=1`)).items.map((s) => s.spanId)).toEqual([spanId])
+    expect((await getJson<{ items: ApiSpan[] }>(server.url, `/spans?model=${model}&refusal=0`)).items).toEqual([])
   })
 })
 
