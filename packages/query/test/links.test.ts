@@ -91,6 +91,19 @@ async function count(q: Record<string, string>): Promise<number> {
   return res.json().total
 }
 
+/**
+ * The count behind each histogram bin of `edges` as the console links it: (−∞, e[0]],
+ * (e[i−1], e[i]], (e[last], ∞), its conditions (`>a,<=b`) given to `query`.
+ */
+async function binCounts(edges: readonly number[], query: (conditions: string) => Record<string, string>): Promise<number[]> {
+  const got: number[] = []
+  for (let i = 0; i <= edges.length; i++) {
+    const conditions = [i > 0 ? `>${edges[i - 1]}` : '', i < edges.length ? `<=${edges[i]}` : ''].filter(Boolean).join(',')
+    got.push(await count(query(conditions)))
+  }
+  return got
+}
+
 describe('an SLO leads to the bad events of its window', () => {
   const FILE = `
 slos:
@@ -163,11 +176,7 @@ describe('a drift histogram bin leads to its spans on either side', () => {
       const edges = s.detail?.binEdges as number[]
       expect(edges.length, s.signal).toBeGreaterThan(3)
       for (const [side, counts] of [['v1', s.detail?.referenceBinCounts], ['v2', s.detail?.currentBinCounts]] as const) {
-        const got: number[] = []
-        for (let i = 0; i <= edges.length; i++) {
-          const conditions = [i > 0 ? `>${edges[i - 1]}` : '', i < edges.length ? `<=${edges[i]}` : ''].filter(Boolean).join(',')
-          got.push(await count({ release: side, kind: 'llm', [KEY[s.signal]!]: conditions }))
-        }
+        const got = await binCounts(edges, (conditions) => ({ release: side, kind: 'llm', [KEY[s.signal]!]: conditions }))
         expect(got, `${s.signal} ${side}`).toEqual(counts)
       }
     }
@@ -185,11 +194,7 @@ describe('a drift bin of a score or a numeric attribute leads to its traces on e
       const edges = s.detail?.binEdges as number[]
       expect(edges.length, s.signal).toBeGreaterThan(3)
       for (const [side, counts] of [['v1', s.detail?.referenceBinCounts], ['v2', s.detail?.currentBinCounts]] as const) {
-        const got: number[] = []
-        for (let i = 0; i <= edges.length; i++) {
-          const conditions = [i > 0 ? `>${edges[i - 1]}` : '', i < edges.length ? `<=${edges[i]}` : ''].filter(Boolean).join(',')
-          got.push(await count({ release: side, [FILTER[s.signal]!]: conditions }))
-        }
+        const got = await binCounts(edges, (conditions) => ({ release: side, [FILTER[s.signal]!]: conditions }))
         expect(got, `${s.signal} ${side}`).toEqual(counts)
         expect(got.reduce((a, b) => a + b, 0), `${s.signal} ${side}`).toBe(side === 'v1' ? s.nReference : s.nCurrent)
       }
