@@ -112,7 +112,7 @@ const FILLABLE: Record<ContentColumn, string> = {
  * the read takes `spans FINAL`. The join is not cheap whatever it fills: it reads every selected
  * span's trace and span ids (at 10 million spans with content for 1 in 1,000, prompt drift
  * took 4.6 times as long with it; bench/README.md, "Query"). This check reads sizes and
- * finish reasons (and, for the input, the attributes), and stops at the first fillable span.
+ * finish reasons (and, for the input, the attributes) of every selected span (NO_EARLY_CANCEL).
  * Without FINAL: any stored version counts, so it errs only towards the join.
  */
 export async function contentMayFill(
