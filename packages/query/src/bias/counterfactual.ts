@@ -3,7 +3,7 @@ import { type ClickHouseClient, ParamBag, num, selectOne } from '../db.js'
 import { errors } from '../errors.js'
 import { contentFreeFilter, spanConditions, spanFilterSchema, toSpanFilter } from '../filters.js'
 import { binomialTwoSidedHalf, chiSquaredSf, normalTwoSided } from '../stats/distributions.js'
-import { contentMayFill, spansWithContent } from '../content/span-content.js'
+import { spansShown } from '../content/span-content.js'
 import { refusalExpr } from './groups.js'
 
 /** Span attributes that mark the two sides of a counterfactual prompt pair. */
@@ -68,7 +68,7 @@ export async function counterfactual(client: ClickHouseClient, project: string, 
   // Refusals read the completion and finish reason as shown: through the content join when it could fill one.
   const pairedSpans = `attributes[${pid}] != '' AND attributes[${side}] IN ('a', 'b')`
   const read = [...spanConditions(project, contentFreeFilter(filter), bag), pairedSpans]
-  const from = (await contentMayFill(client, project, read, bag.values, ['output', 'finish_reason'])) ? spansWithContent(bag, bag.add(project, 'String'), { refusal: true }) : 'spans FINAL'
+  const from = await spansShown(client, bag, project, read, ['output', 'finish_reason'])
   const phrases = r.refusalPhrases ? bag.add(r.refusalPhrases, 'Array(String)') : null
   const p = bag.add(project, 'String')
   const scoreName = bag.add(r.score, 'String')

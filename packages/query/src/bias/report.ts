@@ -4,7 +4,7 @@ import { errors } from '../errors.js'
 import { contentFreeFilter, spanConditions, spanFilterSchema, toSpanFilter } from '../filters.js'
 import { Z95 } from '../stats/distributions.js'
 import { chiSquaredIndependence, twoProportionZ, welchZ, wilson } from '../stats/proportions.js'
-import { type ContentColumn, contentMayFill, spansWithContent } from '../content/span-content.js'
+import { type ContentColumn, spansShown } from '../content/span-content.js'
 import { groupExpr, refusalExpr } from './groups.js'
 
 const BIAS_OUTCOMES = ['error_rate', 'refusal_rate', 'negative_feedback_rate', 'score_mean', 'latency_p95', 'output_length'] as const
@@ -119,7 +119,7 @@ export async function bias(client: ClickHouseClient, project: string, request: B
   const columns: ContentColumn[] = [...(g.content ? (['input'] as const) : []), ...(r.outcome === 'refusal_rate' ? (['output', 'finish_reason'] as const) : [])]
   const read = spanConditions(project, contentFreeFilter(filter), bag)
   read.push(scored ? "parent_span_id = ''" : !filter.kind || filter.kind.length === 0 ? "kind = 'llm'" : '1')
-  const spansFrom = (await contentMayFill(client, project, read, bag.values, columns)) ? spansWithContent(bag, bag.add(project, 'String'), { refusal: true }) : 'spans FINAL'
+  const spansFrom = await spansShown(client, bag, project, read, columns)
   const where = spanConditions(project, filter, bag)
   if (!filter.kind || filter.kind.length === 0) where.push("kind = 'llm'")
   let sql: string

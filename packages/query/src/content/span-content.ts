@@ -129,6 +129,15 @@ export async function contentMayFill(
 }
 
 /**
+ * The spans a read of `columns` as shown takes, as a table expression: `spansWithContent`,
+ * with the refusal flag, where content may fill one of them on a span `where` selects
+ * (contentMayFill), else `spans FINAL`. `where`'s parameters are in `bag`.
+ */
+export async function spansShown(client: ClickHouseClient, bag: ParamBag, project: string, where: readonly string[], columns: readonly ContentColumn[]): Promise<string> {
+  return (await contentMayFill(client, project, where, bag.values, columns)) ? spansWithContent(bag, bag.add(project, 'String'), { refusal: true }) : 'spans FINAL'
+}
+
+/**
  * Whether the project has any span_content row. Without one, `spansWithContent` fills
  * nothing and equals `spans FINAL`. Any row counts, whatever its time: a log record's
  * timestamp need not fall in the window of the span it belongs to. One primary-key lookup
