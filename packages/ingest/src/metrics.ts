@@ -110,8 +110,21 @@ export function createMetrics() {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     registers: [registry],
   })
+  const contentMerges = new Counter({
+    name: 'spanlens_content_merges_total',
+    help: 'Runs of the content merge (content from GenAI logs written onto its spans), by result (ok, error)',
+    labelNames: ['result'],
+    registers: [registry],
+  })
+  const contentMergeKeys = new Counter({
+    name: 'spanlens_content_merge_keys_total',
+    help: 'Content rows and spans lacking content that the content merge found arrived',
+    registers: [registry],
+  })
   return {
     registry,
+    contentMerges,
+    contentMergeKeys,
     prepareDuration,
     spoolWriteDuration,
     requests,

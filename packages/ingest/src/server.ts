@@ -9,6 +9,7 @@ import { errors, replyWithError } from './errors.js'
 import { GrpcReceiver } from './grpc/server.js'
 import { otlpServices } from './grpc/services.js'
 import { createLogger } from './logger.js'
+import { ContentMergeJob } from './jobs/content-merge.js'
 import { isLoopback } from './loopback.js'
 import { createMetrics, type IngestMetrics } from './metrics.js'
 import { IngestPipeline } from './pipeline/ingest.js'
@@ -30,7 +31,7 @@ export interface SpanlensHandle {
   store: Store
   pipeline: IngestPipeline
   metrics: IngestMetrics
-  /** Seals the current batch and resolves once every acknowledged span is in ClickHouse. */
+  /** Seals the current batch and resolves once every acknowledged span is in ClickHouse, content from logs merged onto its spans. */
   flush(): Promise<void>
   /** The OTLP/gRPC receiver, bound by its listen() (bin.ts); undefined when SPANLENS_GRPC_PORT is off. */
   grpc: GrpcReceiver | undefined
@@ -92,6 +93,9 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
       bodyTimeoutMs: config.ingest.bodyTimeoutMs,
       log: logger.child({ component: 'grpc' }),
     })
+  // Content from GenAI logs onto its spans, for analytics (jobs/content-merge.ts).
+  const contentMerge = new ContentMergeJob(store.client, config.ingest.contentMergeIntervalMs, metrics, logger.child({ component: 'content-merge' }))
+  contentMerge.start()
   const routes: SpanlensHandle['routes'] = []
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url })
@@ -101,7 +105,10 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     store,
     pipeline,
     metrics,
-    flush: () => pipeline.flush(),
+    flush: async () => {
+      await pipeline.flush()
+      await contentMerge.run()
+    },
     grpc,
     routes,
   } satisfies SpanlensHandle)
@@ -156,6 +163,7 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   app.addHook('onClose', async () => {
     // gRPC calls in flight get the same time to finish; what they acknowledge is spooled before the pipeline stops.
     await grpc?.close(options.shutdownTimeoutMs ?? 10_000)
+    await contentMerge.stop()
     await pipeline.stop(options.shutdownTimeoutMs ?? 10_000)
     if (ownsStore) await store.close()
   })

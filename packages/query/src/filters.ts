@@ -156,29 +156,8 @@ function groupCondition(project: string, projectParam: string, key: string, valu
   const v = bag.add(value, 'String')
   if (!g.content && alias === '') return `${g.expr} = ${v}`
   const time = spanConditions(project, { ...(f.from ? { from: f.from } : {}), ...(f.to ? { to: f.to } : {}) }, bag)
-  const from = g.content ? spansWithContent(bag, projectParam) : 'spans FINAL'
+  const from = g.content ? spansWithContent(projectParam) : 'spans FINAL'
   return `(${alias}trace_id, ${alias}span_id) IN (SELECT trace_id, span_id FROM ${from} WHERE ${time.join(' AND ')} AND ${g.expr} = ${v})`
-}
-
-/**
- * The filter without its conditions on content as shown (text, refusal, group keys that read
- * the prompt, and a `not` holding any of them): it selects every span the filter does, read
- * with content or without, so content/span-content.ts's contentMayFill can check those spans.
- */
-export function contentFreeFilter(f: SpanFilter): SpanFilter {
-  const { text: _text, refusal: _refusal, groups, not, ...rest } = f
-  const out: SpanFilter = rest
-  const plain = Object.entries(groups ?? {}).filter(([key]) => !groupReadsContent(key))
-  if (plain.length > 0) out.groups = Object.fromEntries(plain)
-  // Dropping a condition inside a `not` would select fewer spans, not more: all of it or none.
-  if (not && !readsContent(not)) out.not = not
-  return out
-}
-
-const groupReadsContent = (key: string): boolean => groupKey(key, new ParamBag())?.content === true
-
-function readsContent(f: SpanFilter): boolean {
-  return f.text !== undefined || f.refusal !== undefined || Object.keys(f.groups ?? {}).some(groupReadsContent) || (f.not !== undefined && readsContent(f.not))
 }
 
 const list = z

@@ -1,15 +1,16 @@
 // Reads that show content from GenAI logs (drift's text and finish-reason signals, bias
-// refusals and prompt groups, counterfactual refusals, listings) give what they would give
-// if each span carried its content itself: a second project holds the same spans with their
-// content already filled in by the sandbox's analyst_spans view (clickhouse/007, the rule in
-// SQL that otlp-logs.test.ts checks against the API), and no content rows. Content rows lie
-// far outside the windows (a log record's time need not fall in its span's), spans outside
-// the windows carry content of their own, and a third project has content rows only for
-// spans that already show their own, which reads skip the join for.
+// refusals and prompt groups, counterfactual refusals, listings) give, once the content merge
+// has run (content/merge.ts), what they would give if each span carried its content itself: a
+// second project holds the same spans with their content already filled in by the sandbox's
+// analyst_spans view (the rule in SQL that otlp-logs.test.ts checks against the API), and no
+// content rows. Content rows lie far outside the windows (a log record's time need not fall
+// in its span's), spans outside the windows carry content of their own, and a third project
+// has content rows only for spans that already show their own. No analytics read joins the
+// content rows: they read spans as stored.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { Store } from '@spanlens/ingest'
-import { bias, counterfactual, drift, listSpans } from '../src/index.js'
+import { bias, counterfactual, drift, listSpans, mergeContent } from '../src/index.js'
 import { insertSpans, openStore, span } from './helpers/store.js'
 
 let store: Store
@@ -58,8 +59,8 @@ function content(project: string, rows: Array<Record<string, unknown>>): Array<R
       {
         ...base,
         input: i % 7 === 4 ? '' : message('user', i % 2 ? 'Καλημέρα, πού είναι η παραγγελία μου;' : 'refund please'),
-        output: i % 8 === 1 ? message('assistant', 'I cannot help with that request.') : message('assistant', 'Done from logs.'),
-        finish_reason: i % 10 === 0 ? 'content_filter' : i % 10 === 3 ? '' : 'length',
+        output: i % 8 === 1 || i % 8 === 4 ? message('assistant', 'I cannot help with that request.') : message('assistant', 'Done from logs.'),
+        finish_reason: i % 10 === 0 || i % 12 === 6 ? 'content_filter' : i % 10 === 3 ? '' : 'length',
       },
     ]
     if (i % 11 === 0) out.push({ ...base, seq: 1, input: message('user', 'and a second message'), output: message('assistant', 'second part'), finish_reason: 'stop' })
@@ -69,7 +70,7 @@ function content(project: string, rows: Array<Record<string, unknown>>): Array<R
 
 /** Copies `from`'s spans into `to` as the analyst_spans view shows them: content filled, the refusal flag recomputed on insert. */
 async function materialize(from: string, to: string): Promise<void> {
-  await store.client.command({ query: 'INSERT INTO spans SELECT {to:String} AS project_id, * FROM analyst_spans(project = {from:String})', query_params: { from, to } })
+  await store.client.command({ query: 'INSERT INTO spans SELECT {to:String} AS project_id, *, 0 AS content_filled FROM analyst_spans(project = {from:String})', query_params: { from, to } })
 }
 
 /** The client, recording every query's SQL. */
@@ -92,6 +93,7 @@ beforeAll(async () => {
     await insertSpans(store, rows)
     await store.client.insert({ table: 'span_content', format: 'JSONEachRow', values: content(project, rows) })
   }
+  await mergeContent(store.client)
   await materialize('p', 'p-ref')
   await materialize('own', 'own-ref')
 })
@@ -124,20 +126,25 @@ const reads: Array<[string, (c: ClickHouseClient, project: string) => Promise<un
 describe('reads with content from logs equal the spans carrying that content', () => {
   for (const [name, read] of reads) {
     it(`${name}: spans lacking content, filled from rows outside the window`, async () => {
-      expect(await settled(read(store.client, 'p'))).toEqual(await settled(read(store.client, 'p-ref')))
+      const sql: string[] = []
+      expect(await settled(read(recording(store.client, sql), 'p'))).toEqual(await settled(read(store.client, 'p-ref')))
+      // Analytics read spans as stored; only listings look content rows up, for the page's traces.
+      expect(sql.filter((q) => q.includes('AS c ON s.trace_id'))).toEqual([])
     })
     it(`${name}: spans with their own content, content rows idle`, async () => {
       const sql: string[] = []
       const got = await settled(read(recording(store.client, sql), 'own'))
       expect(got).toEqual(await settled(read(store.client, 'own-ref')))
-      // Nothing to fill: no query joins the content rows (filters and listings may still look them up).
       expect(sql.filter((q) => q.includes('AS c ON s.trace_id'))).toEqual([])
     })
   }
 
-  it('the twin differs where content fills: the comparison has something to find', async () => {
-    const [p, ref] = await Promise.all(['p', 'p-ref'].map((project) => store.client.query({ query: "SELECT countIf(output = '') AS empty, countIf(refusal = 1) AS refusals FROM spans FINAL WHERE project_id = {project:String}", query_params: { project }, format: 'JSONEachRow' }).then((rs) => rs.json<{ empty: string; refusals: string }>())))
-    expect(Number(p?.[0]?.empty)).toBeGreaterThan(Number(ref?.[0]?.empty))
-    expect(p?.[0]?.refusals).not.toEqual(ref?.[0]?.refusals)
+  it('the twin differs from the spans as sent where content fills: the comparison has something to find', async () => {
+    // The spans as sent, from the rows themselves: ClickHouse may already have merged their versions away.
+    const sent = spans('p', false)
+    const rs = await store.client.query({ query: "SELECT countIf(output = '') AS empty, countIf(finish_reason = 'content_filter') AS filtered FROM spans FINAL WHERE project_id = 'p-ref'", format: 'JSONEachRow' })
+    const ref = (await rs.json<{ empty: string; filtered: string }>())[0]
+    expect(Number(ref?.empty)).toBeLessThan(sent.filter((r) => r.output === '').length)
+    expect(Number(ref?.filtered)).toBeGreaterThan(sent.filter((r) => r.finish_reason === 'content_filter').length)
   })
 })

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Store } from '@spanlens/ingest'
-import { bias, drift, parseSloText, sloStatus } from '../src/index.js'
+import { bias, drift, mergeContent, parseSloText, sloStatus } from '../src/index.js'
 import { parseDuration } from '../src/time.js'
 import { insertSpans, openStore, queryApp, span } from './helpers/store.js'
 
@@ -77,6 +77,8 @@ beforeAll(async () => {
       input: JSON.stringify([{ role: 'user', content: 'Καλημέρα' }]), output: '', finish_reason: '',
     })),
   })
+  // Bias reads spans as stored: the server's content merge has put those prompts on them.
+  await mergeContent(store.client)
   app = await queryApp(store, 'p1', { sql: { maxExecutionSeconds: 5, maxMemoryBytes: 256 * 1024 * 1024, maxResultRows: 1000 } })
 })
 afterAll(async () => {

@@ -71,6 +71,8 @@ export interface IngestConfig {
   retentionDays: number
   /** Worker threads for decode/normalize/encode; 0 runs them on the event loop. */
   workers: number
+  /** How often the content merge runs (jobs/content-merge.ts). */
+  contentMergeIntervalMs: number
 }
 
 export interface QueryConfig {
@@ -195,6 +197,7 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
       spoolProjectShare: v.SPANLENS_SPOOL_PROJECT_SHARE,
       retentionDays: v.SPANLENS_RETENTION_DAYS,
       workers: v.SPANLENS_INGEST_WORKERS,
+      contentMergeIntervalMs: v.SPANLENS_CONTENT_MERGE_INTERVAL_MS,
     },
     query: {
       ...(v.SPANLENS_SLO_FILE ? { sloFile: resolve(cwd, v.SPANLENS_SLO_FILE) } : {}),

@@ -173,6 +173,8 @@ export const envSchema = z.object({
     .max(1, { error: 'expected a number in (0, 1]' })
     .default(0.5),
   SPANLENS_INGEST_WORKERS: int(0, 64).default(0),
+  // jobs/content-merge.ts: how often content from GenAI logs is merged onto its spans.
+  SPANLENS_CONTENT_MERGE_INTERVAL_MS: int(100, 3_600_000).default(5000),
 
   SPANLENS_SLO_FILE: nonEmpty.optional(),
   SPANLENS_SQL_MAX_EXECUTION_SECONDS: int(1, 3600).default(30),

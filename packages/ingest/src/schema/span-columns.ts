@@ -69,6 +69,8 @@ export const SPAN_INSERT_COLUMNS = [
 export const SPAN_COMPUTED_COLUMNS: readonly ComputedColumn[] = [
   { name: 'ingested_at', type: 'DateTime64(3)', filled: 'default' },
   { name: 'refusal', type: 'UInt8', filled: 'materialized' },
+  /** Set only on the versions the content merge writes (clickhouse/010_content_merge.sql). */
+  { name: 'content_filled', type: 'UInt8', filled: 'default' },
 ]
 
 /** One row of `spans` as inserted, one field per inserted column. */

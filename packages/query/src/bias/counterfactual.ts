@@ -1,9 +1,8 @@
 import { z } from 'zod'
 import { type ClickHouseClient, ParamBag, num, selectOne } from '../db.js'
 import { errors } from '../errors.js'
-import { contentFreeFilter, spanConditions, spanFilterSchema, toSpanFilter } from '../filters.js'
+import { spanConditions, spanFilterSchema, toSpanFilter } from '../filters.js'
 import { binomialTwoSidedHalf, chiSquaredSf, normalTwoSided } from '../stats/distributions.js'
-import { spansShown } from '../content/span-content.js'
 import { refusalExpr } from './groups.js'
 
 /** Span attributes that mark the two sides of a counterfactual prompt pair. */
@@ -65,10 +64,8 @@ export async function counterfactual(client: ClickHouseClient, project: string, 
   const where = spanConditions(project, filter, bag)
   const pid = bag.add(PAIR_ID_ATTR, 'String')
   const side = bag.add(PAIR_SIDE_ATTR, 'String')
-  // Refusals read the completion and finish reason as shown: through the content join when it could fill one.
+  // Refusals read the completion and finish reason as stored, content from logs merged (content/merge.ts).
   const pairedSpans = `attributes[${pid}] != '' AND attributes[${side}] IN ('a', 'b')`
-  const read = [...spanConditions(project, contentFreeFilter(filter), bag), pairedSpans]
-  const from = await spansShown(client, bag, project, read, ['output', 'finish_reason'])
   const phrases = r.refusalPhrases ? bag.add(r.refusalPhrases, 'Array(String)') : null
   const p = bag.add(project, 'String')
   const scoreName = bag.add(r.score, 'String')
@@ -78,7 +75,7 @@ export async function counterfactual(client: ClickHouseClient, project: string, 
        SELECT sp.pair, sp.side, max(sp.refused) AS refused, avg(sp.len) AS len, avgIf(sc.v, sc.trace_id != '') AS score0, if(countIf(sc.trace_id != '') > 0, score0, NULL) AS score
        FROM (SELECT attributes[${pid}] AS pair, attributes[${side}] AS side, trace_id,
                     toUInt8(${refusalExpr(phrases)}) AS refused, toFloat64(output_tokens) AS len
-             FROM ${from} WHERE ${where.join(' AND ')} AND ${pairedSpans}) AS sp
+             FROM spans FINAL WHERE ${where.join(' AND ')} AND ${pairedSpans}) AS sp
        LEFT JOIN (SELECT trace_id, avg(assumeNotNull(value)) AS v FROM scores FINAL
                   WHERE project_id = ${p} AND name = ${scoreName} AND value IS NOT NULL GROUP BY trace_id) AS sc
        ON sp.trace_id = sc.trace_id

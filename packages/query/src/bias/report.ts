@@ -1,10 +1,9 @@
 import { z } from 'zod'
 import { type ClickHouseClient, ParamBag, num, select } from '../db.js'
 import { errors } from '../errors.js'
-import { contentFreeFilter, spanConditions, spanFilterSchema, toSpanFilter } from '../filters.js'
+import { spanConditions, spanFilterSchema, toSpanFilter } from '../filters.js'
 import { Z95 } from '../stats/distributions.js'
 import { chiSquaredIndependence, twoProportionZ, welchZ, wilson } from '../stats/proportions.js'
-import { type ContentColumn, spansShown } from '../content/span-content.js'
 import { groupExpr, refusalExpr } from './groups.js'
 
 const BIAS_OUTCOMES = ['error_rate', 'refusal_rate', 'negative_feedback_rate', 'score_mean', 'latency_p95', 'output_length'] as const
@@ -112,14 +111,10 @@ export async function bias(client: ClickHouseClient, project: string, request: B
   const filter = toSpanFilter(r.filter, now)
   const bag = new ParamBag()
   const g = groupExpr(r.groupBy, bag)
-  // A key that reads the prompt (language) groups it as shown, and refusals read the completion and
-  // finish reason: content that arrived as log records counts, read through the join only when it
-  // could fill a span the report reads (content/span-content.ts), with the refusal flag for filters.
+  // A key that reads the prompt (language) and refusals (the completion, the finish reason and
+  // the stored refusal flag) read spans as stored: content that arrived as log records is on
+  // them once the server's content merge has run (content/merge.ts).
   const scored = r.outcome === 'negative_feedback_rate' || r.outcome === 'score_mean'
-  const columns: ContentColumn[] = [...(g.content ? (['input'] as const) : []), ...(r.outcome === 'refusal_rate' ? (['output', 'finish_reason'] as const) : [])]
-  const read = spanConditions(project, contentFreeFilter(filter), bag)
-  read.push(scored ? "parent_span_id = ''" : !filter.kind || filter.kind.length === 0 ? "kind = 'llm'" : '1')
-  const spansFrom = await spansShown(client, bag, project, read, columns)
   const where = spanConditions(project, filter, bag)
   if (!filter.kind || filter.kind.length === 0) where.push("kind = 'llm'")
   let sql: string
@@ -132,7 +127,7 @@ export async function bias(client: ClickHouseClient, project: string, request: B
     sql = `SELECT t.g AS g, count() AS n, countIf(s.v <= ${neg}) AS k, avg(s.v) AS mean, varSamp(s.v) AS var, 0 AS p95
       FROM (SELECT trace_id, avg(assumeNotNull(value)) AS v FROM scores FINAL
             WHERE project_id = ${p} AND name = ${name} AND value IS NOT NULL AND isFinite(assumeNotNull(value)) GROUP BY trace_id) AS s
-      INNER JOIN (SELECT trace_id, any(${g.expr}) AS g FROM ${spansFrom} WHERE ${rootWhere.join(' AND ')} AND parent_span_id = '' GROUP BY trace_id) AS t
+      INNER JOIN (SELECT trace_id, any(${g.expr}) AS g FROM spans FINAL WHERE ${rootWhere.join(' AND ')} AND parent_span_id = '' GROUP BY trace_id) AS t
       ON s.trace_id = t.trace_id
       GROUP BY g ORDER BY n DESC LIMIT ${r.maxGroups}`
   } else {
@@ -148,7 +143,7 @@ export async function bias(client: ClickHouseClient, project: string, request: B
     const value = r.outcome === 'output_length' ? 'toFloat64(output_tokens)' : null
     sql = `SELECT ${g.expr} AS g, count() AS n, countIf(${outcome}) AS k, ${value ? `avg(${value})` : '0'} AS mean, ${value ? `varSamp(${value})` : '0'} AS var,
         ${r.outcome === 'latency_p95' ? 'quantileExact(0.95)(duration_ms)' : '0'} AS p95
-      FROM ${spansFrom} WHERE ${where.join(' AND ')}
+      FROM spans FINAL WHERE ${where.join(' AND ')}
       GROUP BY g ORDER BY n DESC LIMIT ${r.maxGroups}`
   }
   const rows = (await select<Row>(client, sql, bag.values)).map((x) => ({ ...x, g: String(x.g), n: num(x.n), k: num(x.k), mean: num(x.mean), var: num(x.var), p95: num(x.p95) }))

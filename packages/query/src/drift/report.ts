@@ -5,7 +5,7 @@ import { type SpanFilter, type SpanFilterInput, spanFilterSchema, toSpanFilter }
 import { categoricalDrift, textDrift } from './categorical.js'
 import { embeddingDrift } from './embedding.js'
 import { countSets, numericDrift } from './numeric.js'
-import { countQuery, type DriftSets, withoutIdleContent } from './sets.js'
+import { countQuery, type DriftSets } from './sets.js'
 import { DEFAULT_SIGNALS, resolveSignal, type SignalSpec } from './signals.js'
 import { DEFAULT_THRESHOLDS, type DriftThresholds, type SignalDrift } from './types.js'
 
@@ -108,15 +108,12 @@ export async function drift(
   }
   const thresholds: DriftThresholds = { ...DEFAULT_THRESHOLDS, ...stripUndefined(r.thresholds ?? {}) }
   const callerChoseKind = (sets.reference.kind?.length ?? 0) > 0 || (sets.current.kind?.length ?? 0) > 0
-  const asked = (r.signals ?? DEFAULT_SIGNALS).map((name) => resolveSignal(name, callerChoseKind))
+  const specs = (r.signals ?? DEFAULT_SIGNALS).map((name) => resolveSignal(name, callerChoseKind))
   const bag = new ParamBag()
   const { nRef, nCur } = await countSets(client, countQuery(project, sets, bag), bag.values)
   if (nRef < r.minSamples || nCur < r.minSamples) {
     throw errors.NOT_ENOUGH_DATA(`reference has ${nRef} spans and current has ${nCur}; at least ${r.minSamples} each are needed`)
   }
-  // Signals that read content read spans as they are where content could fill none of their spans
-  // (the project has no content row, or none of the spans lacks what it reads): the same values, without the join.
-  const specs = await withoutIdleContent(client, project, sets, asked)
   const common = { thresholds, minSamples: r.minSamples }
   // One query per kind of signal for all its signals (numeric, categorical; text in two), an embedding alone.
   const batches = batchesOf(specs)

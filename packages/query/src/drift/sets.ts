@@ -1,6 +1,5 @@
-import { CONTENT_COLUMNS, type ContentColumn, contentMayFill, spansWithContent } from '../content/span-content.js'
-import { type ClickHouseClient, ParamBag } from '../db.js'
-import { contentFreeFilter, spanConditions, type SpanFilter } from '../filters.js'
+import type { ParamBag } from '../db.js'
+import { spanConditions, type SpanFilter } from '../filters.js'
 import type { SignalSpec } from './signals.js'
 
 /** The two populations being compared, each a span filter (a time window, a release, a model...). */
@@ -30,36 +29,14 @@ export function sourceQuery(project: string, sets: DriftSets, signal: SignalSpec
       ON s.trace_id = t.trace_id
       WHERE 1${finite}`
   }
-  // With the refusal flag as shown, which a set's `refusal` filter reads.
-  const from = spec.content ? spansWithContent(bag, bag.add(project, 'String'), { refusal: true }) : 'spans FINAL'
   // Text counts where it is not empty. Read as they are, the column's size subcolumn says so
   // without reading the text: under FINAL, ClickHouse does not turn notEmpty() into it (at 10
-  // million spans, counting a day's prompts took 3.6 times as long with notEmpty()).
-  const text = spec.type !== 'text' ? '' : spec.content ? ` AND ${spec.expr} != ''` : ` AND ${spec.expr}.size > 0`
-  return `SELECT ${spec.expr} AS v, if(${ref}, 0, 1) AS side FROM ${from}
+  // million spans, counting a day's prompts took 3.6 times as long with notEmpty()). Spans are
+  // read as stored: content that arrived as log records is on them once the server's content
+  // merge has run (content/merge.ts).
+  const text = spec.type === 'text' ? ` AND ${spec.expr}.size > 0` : ''
+  return `SELECT ${spec.expr} AS v, if(${ref}, 0, 1) AS side FROM spans FINAL
     WHERE ((${ref}) OR (${cur})) AND (${spec.where})${text}${finite}`
-}
-
-/**
- * The signals, each read as spans are (its `content` dropped) where content from logs could
- * fill none of the spans it reads (content/span-content.ts, contentMayFill): the same values
- * without the join. The spans a signal reads are checked on the sets without their conditions
- * on content, and without the signal's own "not empty" condition (filled text may be).
- */
-export async function withoutIdleContent(client: ClickHouseClient, project: string, sets: DriftSets, specs: readonly SignalSpec[]): Promise<SignalSpec[]> {
-  return Promise.all(
-    specs.map(async ({ content, ...spec }) => {
-      if (!content) return spec
-      const column = CONTENT_COLUMNS.find((c) => c === spec.expr)
-      const bag = new ParamBag()
-      const ref = spanConditions(project, contentFreeFilter(sets.reference), bag).join(' AND ')
-      const cur = spanConditions(project, contentFreeFilter(sets.current), bag).join(' AND ')
-      const read = [`(${ref}) OR (${cur})`, bindParams(spec, bag).where.replaceAll(`${spec.expr} != ''`, '1')]
-      // A content signal whose value is not one of those columns as such is checked on all three.
-      const columns: readonly ContentColumn[] = column ? [column] : CONTENT_COLUMNS
-      return (await contentMayFill(client, project, read, bag.values, columns)) ? { ...spec, content } : spec
-    }),
-  )
 }
 
 export function countQuery(project: string, sets: DriftSets, bag: ParamBag): string {

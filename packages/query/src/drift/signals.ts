@@ -16,8 +16,6 @@ export interface SignalSpec {
   score?: string
   /** expression needs the parameter bag (attribute keys) */
   params?: Record<string, unknown>
-  /** reads input, output or finish_reason: content that arrived as log records counts (content/span-content.ts) */
-  content?: true
 }
 
 const LLM = "kind = 'llm'"
@@ -30,14 +28,14 @@ const BUILTIN: Record<string, Omit<SignalSpec, 'signal'>> = {
   ttft: { type: 'numeric', expr: 'assumeNotNull(ttft_ms)', where: `${LLM} AND ttft_ms IS NOT NULL` },
   cost: { type: 'numeric', expr: 'assumeNotNull(cost_usd)', where: `${LLM} AND cost_usd IS NOT NULL` },
   model: { type: 'categorical', expr: MODEL_EXPR, where: LLM },
-  finish_reason: { type: 'categorical', expr: 'finish_reason', where: `${LLM} AND finish_reason != ''`, content: true },
+  finish_reason: { type: 'categorical', expr: 'finish_reason', where: `${LLM} AND finish_reason != ''` },
   status: { type: 'categorical', expr: 'toString(status_code)', where: '1' },
   kind: { type: 'categorical', expr: 'toString(kind)', where: '1' },
   tool: { type: 'categorical', expr: 'toString(name)', where: "kind = 'tool'" },
   service: { type: 'categorical', expr: 'toString(service_name)', where: '1' },
   // A text signal's spans are those whose text is not empty (sets.ts adds the condition).
-  prompt: { type: 'text', expr: 'input', where: LLM, content: true },
-  completion: { type: 'text', expr: 'output', where: LLM, content: true },
+  prompt: { type: 'text', expr: 'input', where: LLM },
+  completion: { type: 'text', expr: 'output', where: LLM },
   embedding: { type: 'embedding', expr: 'embedding', where: 'notEmpty(embedding)' },
 }
 

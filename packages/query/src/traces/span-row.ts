@@ -101,14 +101,17 @@ export type Span = { [K in Exclude<keyof Fields, IoKeys>]: Value<Fields[K]> } & 
 /** A span's row as ClickHouse returns it for spanSelect(). */
 export type RawSpan = {
   [E in Leaves<Fields> as E extends { io: true } ? never : E['alias']]: E extends Field<string, infer R> ? R : never
-} & { [E in Leaves<Fields> as E extends { io: true } ? E['alias'] : never]?: E extends Field<string, infer R> ? R : never }
+} & { [E in Leaves<Fields> as E extends { io: true } ? E['alias'] : never]?: E extends Field<string, infer R> ? R : never } & {
+  /** Which columns the content merge filled (clickhouse/010_content_merge.sql): read by content/span-content.ts's withContent, never returned. */
+  content_filled: number
+}
 
 const isGroup = (e: Field | Group): e is Group => 'group' in e
 const leaves = (fields: Record<string, Field | Group>): Field[] => Object.values(fields).flatMap((e) => (isGroup(e) ? leaves(e.group) : [e]))
 
 function selectList(io: boolean): string {
   const seen = new Set<string>()
-  const items: string[] = []
+  const items: string[] = ['content_filled']
   for (const f of leaves(SPAN_FIELDS)) {
     if ((f.io && !io) || seen.has(f.alias)) continue
     seen.add(f.alias)

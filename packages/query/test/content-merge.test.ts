@@ -1,0 +1,152 @@
+// The content merge (content/merge.ts) writes onto each span what the read-time rule shows
+// (analyst_spans, the sandbox's view of the same rule), whatever order spans and content
+// rows arrive in and however often it runs; the rollup still counts each span once.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Store } from '@spanlens/ingest'
+import { mergeContent } from '../src/index.js'
+import { insertSpans, openStore, span } from './helpers/store.js'
+
+let store: Store
+let close: () => Promise<void>
+beforeAll(async () => {
+  ;({ store, close } = await openStore())
+})
+afterAll(async () => {
+  await close()
+})
+
+const message = (role: string, content: string) => JSON.stringify([{ role, content }])
+const at = new Date(Date.now() - 3_600_000)
+const fmt = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '')
+
+interface Shown {
+  span_id: string
+  input: string
+  output: string
+  finish_reason: string
+  refusal: number
+}
+
+/** The project's spans as stored (the newest version of each), as analytics read them. */
+async function stored(project: string): Promise<Shown[]> {
+  const rs = await store.client.query({
+    query: 'SELECT span_id, input, output, finish_reason, refusal FROM spans FINAL WHERE project_id = {project:String} ORDER BY span_id',
+    query_params: { project },
+    format: 'JSONEachRow',
+  })
+  return (await rs.json<Shown>()).map((r) => ({ ...r, refusal: Number(r.refusal) }))
+}
+
+/** The same spans as the read-time rule shows them (the refusal flag recomputed from what is shown). */
+async function shown(project: string): Promise<Shown[]> {
+  const rs = await store.client.query({
+    query: `SELECT span_id, input, output, finish_reason,
+        toUInt8(finish_reason = 'content_filter' OR multiSearchAnyCaseInsensitive(output, ['i cannot help with'])) AS refusal
+      FROM analyst_spans(project = {project:String}) ORDER BY span_id`,
+    query_params: { project },
+    format: 'JSONEachRow',
+  })
+  return (await rs.json<Shown>()).map((r) => ({ ...r, refusal: Number(r.refusal) }))
+}
+
+/** When each span's newest version was written: a run that writes a span again moves it. */
+async function written(project: string): Promise<Array<{ at: string; filled: number }>> {
+  const rs = await store.client.query({
+    query: 'SELECT toString(ingested_at) AS at, content_filled AS filled FROM spans FINAL WHERE project_id = {project:String} ORDER BY span_id',
+    query_params: { project },
+    format: 'JSONEachRow',
+  })
+  return rs.json()
+}
+
+async function content(project: string, spanId: string, traceId: string, rows: Array<{ seq: number; input?: string; output?: string; finish_reason?: string }>): Promise<void> {
+  await store.client.insert({
+    table: 'span_content',
+    format: 'JSONEachRow',
+    values: rows.map((r) => ({ project_id: project, trace_id: traceId, span_id: spanId, time: fmt(at), input: '', output: '', finish_reason: '', ...r })),
+  })
+}
+
+describe('the content merge', () => {
+  it('fills a span whose content arrived first, and one whose content arrived after it', async () => {
+    const p = 'order'
+    const early = span({ project_id: p, trace_id: 'e'.repeat(32), span_id: 'e'.repeat(16), start: at, input: '', output: '', finish_reason: '' })
+    await content(p, 'e'.repeat(16), 'e'.repeat(32), [{ seq: 0, input: message('user', 'hi'), output: message('assistant', 'I cannot help with that.'), finish_reason: 'stop' }])
+    await mergeContent(store.client)
+    await insertSpans(store, [early])
+    const late = span({ project_id: p, trace_id: 'f'.repeat(32), span_id: 'f'.repeat(16), start: at, input: '', output: '', finish_reason: '' })
+    await insertSpans(store, [late])
+    await content(p, 'f'.repeat(16), 'f'.repeat(32), [{ seq: 0, output: message('assistant', 'fine'), finish_reason: 'length' }])
+    expect((await stored(p)).map((s) => s.output)).toEqual(['', ''])
+    await mergeContent(store.client)
+    const got = await stored(p)
+    expect(got).toEqual(await shown(p))
+    expect(got.map((s) => [s.output, s.finish_reason, s.refusal])).toEqual([
+      [message('assistant', 'I cannot help with that.'), 'stop', 1],
+      [message('assistant', 'fine'), 'length', 0],
+    ])
+  })
+
+  it('merges content that arrives in parts again, all parts in order, and leaves a span its own content', async () => {
+    const p = 'parts'
+    const t = 'a'.repeat(32)
+    await insertSpans(store, [
+      span({ project_id: p, trace_id: t, span_id: '1'.repeat(16), start: at, input: '', output: '' }),
+      span({ project_id: p, trace_id: t, span_id: '2'.repeat(16), start: at, input: message('user', 'own'), output: message('assistant', 'own'), finish_reason: 'stop' }),
+    ])
+    await content(p, '1'.repeat(16), t, [{ seq: 0, input: message('user', 'first') }])
+    await content(p, '2'.repeat(16), t, [{ seq: 0, input: message('user', 'not shown'), output: message('assistant', 'not shown') }])
+    await mergeContent(store.client)
+    expect((await stored(p))[0]?.input).toEqual(message('user', 'first'))
+    await content(p, '1'.repeat(16), t, [{ seq: 1, input: message('user', 'second'), output: message('assistant', 'answer') }])
+    await mergeContent(store.client)
+    const got = await stored(p)
+    expect(got).toEqual(await shown(p))
+    expect(got[0]?.input).toEqual(JSON.stringify([{ role: 'user', content: 'first' }, { role: 'user', content: 'second' }]))
+    expect(got[0]?.output).toEqual(message('assistant', 'answer'))
+    expect(got[1]?.input).toEqual(message('user', 'own'))
+  })
+
+  it('writes nothing when run again over what it merged, and the rollup counts each span once', async () => {
+    const p = 'again'
+    const rows = Array.from({ length: 30 }, (_, i) => span({ project_id: p, trace_id: `c${String(i).padStart(31, '0')}`, span_id: String(i).padStart(16, '0'), start: at, output: '' }))
+    await insertSpans(store, rows)
+    for (const r of rows) await content(p, r.span_id as string, r.trace_id as string, [{ seq: 0, output: message('assistant', 'x') }])
+    await mergeContent(store.client)
+    const first = await written(p)
+    expect(first.map((s) => s.filled)).toEqual(rows.map(() => 2))
+    await mergeContent(store.client)
+    await mergeContent(store.client)
+    expect(await written(p)).toEqual(first)
+    const rs = await store.client.query({ query: 'SELECT sum(calls) AS calls FROM spans_minute WHERE project_id = {p:String}', query_params: { p }, format: 'JSONEachRow' })
+    expect(Number((await rs.json<{ calls: string }>())[0]?.calls)).toBe(30)
+  })
+
+  it('fills a span delivered again without its content after it was merged', async () => {
+    const p = 'again-sent'
+    const row = span({ project_id: p, trace_id: 'd'.repeat(32), span_id: 'd'.repeat(16), start: at, output: '' })
+    await insertSpans(store, [row])
+    await content(p, 'd'.repeat(16), 'd'.repeat(32), [{ seq: 0, output: message('assistant', 'from logs') }])
+    await mergeContent(store.client)
+    await insertSpans(store, [row])
+    expect((await stored(p))[0]?.output).toBe('')
+    await mergeContent(store.client)
+    expect((await stored(p))[0]?.output).toBe(message('assistant', 'from logs'))
+  })
+
+  it('takes a window bigger than its batch in batches, and leaves nothing out', async () => {
+    const p = 'batches'
+    const rows = Array.from({ length: 41 }, (_, i) => span({ project_id: p, trace_id: `b${String(i).padStart(31, '0')}`, span_id: String(i).padStart(16, '0'), start: at, input: '', finish_reason: '' }))
+    // Spans and content in several inserts, so that they carry different ingested_at times.
+    for (let i = 0; i < rows.length; i += 10) {
+      const part = rows.slice(i, i + 10)
+      await insertSpans(store, part)
+      for (const r of part) await content(p, r.span_id as string, r.trace_id as string, [{ seq: 0, input: message('user', String(r.span_id)), finish_reason: 'stop' }])
+    }
+    const run = await mergeContent(store.client, { batch: 7 })
+    expect(run.keys).toBeGreaterThanOrEqual(41)
+    const got = await stored(p)
+    expect(got.filter((s) => s.input === '' || s.finish_reason === '')).toEqual([])
+    expect(got).toEqual(await shown(p))
+  })
+})
