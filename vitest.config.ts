@@ -56,15 +56,19 @@ export default defineConfig({
         test: { name, include: [`packages/${name}/test/**/*.test.ts`], exclude: [...configDefaults.exclude, '**/*-cluster.test.ts', '**/*-remote.test.ts', '**/*.unit.test.ts'] },
       })),
       // Pure logic: no store, server, connection or child process (the setup file refuses each),
-      // so the files run one after another in one process without per-file isolation, in seconds.
+      // so the files run one after another in one worker without per-file isolation, in seconds.
       // (Vitest 3 takes the pool's own isolation from the root config; a project can only choose
-      // one process, `singleFork`, and whether files share its modules, `isolate`.)
+      // one worker, `singleThread`, and whether files share its modules, `isolate`.)
+      // A thread, not a fork: vitest runs a forks project's `singleFork` files only after every
+      // other forks file has ended, ~17 s with one of the two cores idle at the end of the run;
+      // another pool runs beside the forks from the start.
       {
         extends: true,
         test: {
           name: 'unit',
           include: ['packages/*/test/**/*.unit.test.ts'],
-          poolOptions: { forks: { singleFork: true, isolate: false } },
+          pool: 'threads',
+          poolOptions: { threads: { singleThread: true, isolate: false } },
           setupFiles: ['packages/ingest/test/helpers/unit-guard.ts'],
         },
       },
