@@ -43,6 +43,9 @@ const PATTERNS: Record<BuiltinPattern, Pattern> = {
     re: /\b\d(?:[ -]?\d){12,18}\b/g,
     // Luhn keeps order ids and timestamps that merely look long from being eaten.
     replace: (m) => (luhn(m.replace(/\D/g, '')) ? '[REDACTED_CARD]' : m),
+    // Tried at every position, this regex was 1.07 µs of the four patterns' 2.75 on a plain call's prompt
+    // and completion JSON (~1.3 KB, no card); the search below 0.14.
+    from: cardFrom,
   },
   phone: {
     re: /(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?|\b\d{2,4}[\s.-])\d{3,4}[\s.-]\d{3,4}\b|\+\d{8,15}\b/g,
@@ -83,6 +86,18 @@ const DIGIT_SEP_DIGIT = /\d[\s.-]\d/
 function apiKeyFrom(value: string): number {
   const m = KEY_START.exec(value)
   return m ? Math.max(0, m.index - 1) : -1
+}
+
+/**
+ * Every card match begins with 13 digits, each after the first preceded by at most one ' ' or '-': this
+ * pattern, unrolled (a counted repetition here searched as slowly as the card pattern itself).
+ */
+const CARD_START = new RegExp(`\\d${'[ -]?\\d'.repeat(12)}`)
+
+/** The first place a card's digits begin, one character earlier for the pattern's leading `\b` (as apiKeyFrom). */
+function cardFrom(value: string): number {
+  const i = value.search(CARD_START)
+  return i < 0 ? -1 : Math.max(0, i - 1)
 }
 
 function luhn(digits: string): boolean {

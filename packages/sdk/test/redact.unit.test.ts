@@ -66,3 +66,35 @@ describe('built-in API key and phone redaction', () => {
     expect(phone('call +44 20 7946 0958 or 555-123-4567, order A-1059', 'k')).toBe('call [REDACTED_PHONE] or [REDACTED_PHONE], order A-1059')
   })
 })
+
+// The built-in card pattern as the redactor applied it to the whole text, at every position, Luhn included.
+const CARD = /\b\d(?:[ -]?\d){12,18}\b/g
+const luhnOk = (digits: string) => {
+  let sum = 0
+  for (let i = 0; i < digits.length; i++) {
+    let d = Number(digits[digits.length - 1 - i])
+    if (i % 2 === 1) d = d * 2 > 9 ? d * 2 - 9 : d * 2
+    sum += d
+  }
+  return sum % 10 === 0
+}
+const card = createRedactor({ builtins: ['card'], custom: [] })!
+// Digit runs of every length around 13, single and double separators, word characters before and after.
+const cardText = fc.string({ unit: fc.constantFrom('4', '0', '1234', '4111111111111111', '0000 0000 0000 0', ' ', '-', '  ', '--', 'a', '_', '"', '\n'), maxLength: 30 })
+
+describe('built-in card redaction', () => {
+  it('redacts exactly what the pattern matches anywhere in the text and passes Luhn', () => {
+    fc.assert(
+      fc.property(cardText, (s) => {
+        expect(card(s, 'k')).toBe(s.replace(CARD, (m) => (luhnOk(m.replace(/\D/g, '')) ? '[REDACTED_CARD]' : m)))
+      }),
+      { seed: 19, numRuns: 5000 },
+    )
+  })
+
+  it('keeps the word boundary before a card: digits inside a word stay, after a space they go', () => {
+    expect(card('x4111111111111111 and 4111 1111 1111 1111, order A-1059 of 2026-12-05', 'k')).toBe('x4111111111111111 and [REDACTED_CARD], order A-1059 of 2026-12-05')
+    expect(card('4111-1111-1111-1111', 'k')).toBe('[REDACTED_CARD]')
+    expect(card('1234567890123', 'k')).toBe('1234567890123')
+  })
+})
