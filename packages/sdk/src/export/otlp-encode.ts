@@ -74,10 +74,15 @@ function writeAnyValue(w: Writer, v: unknown): void {
   }
 }
 
+const hasOwn = Object.prototype.hasOwnProperty
+
 /** Attributes as repeated KeyValue under `tag`; values that are not OTLP values are left out. */
 function writeAttributes(w: Writer, tag: number, attrs: Attributes | undefined, transform?: AttributeTransform): void {
   if (!attrs) return
-  for (const key of Object.keys(attrs)) {
+  // for-in over own keys, not Object.keys: the same keys in the same order, without an array of them
+  // per span (~170 B of the SDK's ~11 KiB per call); V8 checks own keys of a for-in by the enum cache.
+  for (const key in attrs) {
+    if (!hasOwn.call(attrs, key)) continue
     let v: unknown = attrs[key]
     if (v === undefined || v === null || (typeof v === 'object' && !Array.isArray(v))) continue
     if (transform && typeof v === 'string') v = transform(key, v)
