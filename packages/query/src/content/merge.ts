@@ -30,11 +30,12 @@ const SPANS_LACKING = `content_filled = 0 AND (${FILLABLE_NOW})`
 
 /**
  * How long after its ingested_at a row may still become visible: an insert's rows take their
- * ingested_at when the insert starts and are seen when it ends. A run merges up to now, but
- * the next run starts this far back (content_merges keeps that point), so a slow insert's
- * rows are still taken; merging a span again writes nothing.
+ * ingested_at as its blocks are read and are seen when it commits. A run merges up to now, but
+ * the next run starts this far back (content_merges keeps that point), so a slow insert's rows
+ * are still taken; merging a span again writes nothing. Spool inserts take well under a second
+ * (bench/README.md, "Ingest"); with runs every 5 s, each arrival is looked at about 3 times.
  */
-export const MERGE_SETTLE_MS = 30_000
+export const MERGE_SETTLE_MS = 15_000
 
 /** How far an idle store's mark may lag before a run that found nothing moves it. */
 const IDLE_MARK_MS = 10 * 60_000
