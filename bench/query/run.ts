@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import type { ClickHouseClient } from '@clickhouse/client'
 import { createStore, loadConfig, migrate, type Store } from '@spanlens/ingest'
-import { bias, drift, getTrace, listSpans, listTraces, parseSloText, sloStatus, summary } from '@spanlens/query'
+import { bias, drift, getTrace, listSpans, listTraces, mergeContent, parseSloText, sloStatus, summary } from '@spanlens/query'
 import { serveCluster, type ServedCluster } from '../lib/served-clickhouse.js'
 
 const SPANS = Number(process.env.SPANS ?? 10_000_000)
@@ -316,8 +316,8 @@ for (const t of selected(REPORT[0]) ? targets : []) {
 }
 
 // Last, content that arrived as GenAI logs for 1 span in 1,000 (its completion, as a log
-// record would carry it): the reads that show content then join span_content at read time
-// (content/span-content.ts), so the same three queries run again on the same spans.
+// record would carry it): the same three queries run again on the same spans, before and
+// after the content merge has written it onto them.
 const CONTENT_EVERY = 1000
 const contentCases = cases.filter(([name]) => /prompt vocabulary|full default report|refusal rate/.test(name) && selected(name))
 const contentRows: string[] = []
@@ -338,12 +338,11 @@ for (const [name, fn] of contentCases) {
   contentRows.push(`| ${name} | ${cells.join(' | ')} |`)
 }
 
-// Then the spans those rows belong to lose their own completion and finish reason, as spans whose
-// content comes only as logs have none: the reads must join the content rows to fill them.
-const emptiedRows: string[] = []
-for (const t of contentCases.length > 0 ? targets : []) {
+// The spans of slice `k` (1 in CONTENT_EVERY LLM spans) lose their own completion and finish
+// reason, as spans whose content comes only as logs have none.
+async function emptySlice(t: Target, k: number): Promise<void> {
   const empty = (table: string) =>
-    `ALTER TABLE ${table} UPDATE output = '', finish_reason = '' WHERE project_id = '${P}' AND kind = 'llm' AND cityHash64(span_id) % ${CONTENT_EVERY} = 0`
+    `ALTER TABLE ${table} UPDATE output = '', finish_reason = '' WHERE project_id = '${P}' AND kind = 'llm' AND cityHash64(span_id) % ${CONTENT_EVERY} = ${k}`
   const settings = { mutations_sync: '2' } as never
   await Promise.all(
     t.store.nodes
@@ -351,14 +350,81 @@ for (const t of contentCases.length > 0 ? targets : []) {
       : [t.c.command({ query: empty('spans'), clickhouse_settings: settings })],
   )
 }
+
+// Then the spans those rows belong to lose their own completion and finish reason: until the
+// content merge has run, analytics read them without it (as sent).
+const emptiedRows: string[] = []
+for (const t of contentCases.length > 0 ? targets : []) await emptySlice(t, 0)
 for (const [name, fn] of contentCases) {
   const cells: string[] = []
   for (const t of targets) {
     const r = await time(t, fn)
-    log(`${t.name}: ${name}, with content rows, their spans' own output emptied: first ${r.first.toFixed(0)} ms, median of next 3 ${r.warm.toFixed(0)} ms; read ${fmtReads(r.reads)}`)
+    log(`${t.name}: ${name}, with content rows, their spans' own output emptied, not merged yet: first ${r.first.toFixed(0)} ms, median of next 3 ${r.warm.toFixed(0)} ms; read ${fmtReads(r.reads)}`)
     cells.push(r.first.toFixed(0), r.warm.toFixed(0), fmtReads(r.reads))
   }
   emptiedRows.push(`| ${name} | ${cells.join(' | ')} |`)
+}
+
+// The content merge (content/merge.ts), as a server runs it: the first run on this store takes
+// every content row and every span lacking what content fills (the chain roots have no finish
+// reason: 2.5 M at 10 M spans); a later run only what arrived since, here what a run every 5 s
+// takes at 600 LLM calls a second: 3,000 spans that just ended without content, and their
+// content, arriving as logs.
+const FRESH = 3000
+const mergeRows: string[] = []
+for (const t of contentCases.length > 0 ? targets : []) {
+  let s = performance.now()
+  const first = await mergeContent(t.c)
+  const firstMs = performance.now() - s
+  await t.c.command({
+    query: `INSERT INTO spans (project_id, trace_id, span_id, name, kind, span_kind, service_name, start_time, end_time, duration_ms,
+        status_code, provider, operation, request_model, input_tokens, output_tokens, total_tokens, user_id, environment, release, attributes)
+      SELECT '${P}', concat('f', leftPad(lower(hex(number)), 31, '0')), leftPad(lower(hex(number)), 16, '0'), 'chat', 'llm', 'client', 'chat',
+        now64(9) - toIntervalMillisecond(2000 + number), now64(9) - toIntervalMillisecond(number), 2000, 'ok', 'openai', 'chat', 'gpt-4o',
+        100, 200, 300, concat('user-', toString(number % 5000)), 'prod', 'v2', map('tenant', concat('tenant-', toString(number % 20)))
+      FROM numbers(${FRESH})`,
+  })
+  await t.c.command({
+    query: `INSERT INTO span_content (project_id, trace_id, span_id, time, seq, input, output, finish_reason)
+      SELECT '${P}', concat('f', leftPad(lower(hex(number)), 31, '0')), leftPad(lower(hex(number)), 16, '0'), now64(9), 0,
+        '[{"role":"user","content":"where is my order"}]', '[{"role":"assistant","content":"from logs"}]', 'stop'
+      FROM numbers(${FRESH})`,
+  })
+  s = performance.now()
+  const next = await mergeContent(t.c)
+  const nextMs = performance.now() - s
+  log(`${t.name}: content merge, first run ${firstMs.toFixed(0)} ms (${first.keys.toLocaleString('en')} keys), a later run ${nextMs.toFixed(0)} ms (${next.keys.toLocaleString('en')} keys)`)
+  mergeRows.push(`| ${t.name} | ${firstMs.toFixed(0)} | ${first.keys.toLocaleString('en')} | ${nextMs.toFixed(0)} | ${next.keys.toLocaleString('en')} |`)
+}
+const mergedRows: string[] = []
+for (const [name, fn] of contentCases) {
+  const cells: string[] = []
+  for (const t of targets) {
+    const r = await time(t, fn)
+    log(`${t.name}: ${name}, content merged: first ${r.first.toFixed(0)} ms, median of next 3 ${r.warm.toFixed(0)} ms; read ${fmtReads(r.reads)}`)
+    cells.push(r.first.toFixed(0), r.warm.toFixed(0), fmtReads(r.reads))
+  }
+  mergedRows.push(`| ${name} | ${cells.join(' | ')} |`)
+}
+
+// Then once ClickHouse has merged the merge's new versions into the parts they belong to, as
+// background merges do (here OPTIMIZE FINAL, as after generating): the store as it settles.
+const settledRows: string[] = []
+for (const t of contentCases.length > 0 ? targets : []) {
+  await Promise.all(
+    t.store.nodes
+      ? t.store.nodes.map((n) => n.client.command({ query: 'OPTIMIZE TABLE spans_local FINAL' }))
+      : [t.c.command({ query: 'OPTIMIZE TABLE spans FINAL' })],
+  )
+}
+for (const [name, fn] of contentCases) {
+  const cells: string[] = []
+  for (const t of targets) {
+    const r = await time(t, fn)
+    log(`${t.name}: ${name}, content merged, parts merged: first ${r.first.toFixed(0)} ms, median of next 3 ${r.warm.toFixed(0)} ms; read ${fmtReads(r.reads)}`)
+    cells.push(r.first.toFixed(0), r.warm.toFixed(0), fmtReads(r.reads))
+  }
+  settledRows.push(`| ${name} | ${cells.join(' | ')} |`)
 }
 
 const what = (t: Target) =>
@@ -381,17 +447,35 @@ Full drift report (24 h vs 24 h, 11 signals), median of ${ROUNDS} runs alternati
 |---|---:|---:|---:|
 ${reportRows.join('\n')}
 
-With content from GenAI logs for 1 span in ${CONTENT_EVERY.toLocaleString('en')} (span_content rows; the reads that show content join them where a span they read lacks what content fills), the same spans:
+With content from GenAI logs for 1 span in ${CONTENT_EVERY.toLocaleString('en')} (span_content rows; analytics read spans as stored, the content merge puts content on them), the same spans:
 
 | query | ${targets.flatMap((t) => [`${t.name} first ms`, `${t.name} warm ms`, `${t.name} read (last run)`]).join(' | ')} |
 |---|${targets.map(() => '---:|---:|---:').join('|')}|
 ${contentRows.join('\n')}
 
-The same, once the spans those content rows belong to have no output or finish reason of their own (as when content comes only as logs):
+The same, once the spans those content rows belong to have no output or finish reason of their own (as when content comes only as logs), before the content merge has run:
 
 | query | ${targets.flatMap((t) => [`${t.name} first ms`, `${t.name} warm ms`, `${t.name} read (last run)`]).join(' | ')} |
 |---|${targets.map(() => '---:|---:|---:').join('|')}|
 ${emptiedRows.join('\n')}
+
+The content merge (\`mergeContent\`, as the server runs it): its first run on this store, then a run taking ${FRESH.toLocaleString('en')} LLM spans that just ended without content and their content rows (5 s of 600 calls a second):
+
+| store | first run ms | keys | later run ms | keys |
+|---|---:|---:|---:|---:|
+${mergeRows.join('\n')}
+
+The same reads once it has run, its new versions in parts of their own (FINAL merges them at read time):
+
+| query | ${targets.flatMap((t) => [`${t.name} first ms`, `${t.name} warm ms`, `${t.name} read (last run)`]).join(' | ')} |
+|---|${targets.map(() => '---:|---:|---:').join('|')}|
+${mergedRows.join('\n')}
+
+And once those parts are merged (OPTIMIZE FINAL, as background merges do in time):
+
+| query | ${targets.flatMap((t) => [`${t.name} first ms`, `${t.name} warm ms`, `${t.name} read (last run)`]).join(' | ')} |
+|---|${targets.map(() => '---:|---:|---:').join('|')}|
+${settledRows.join('\n')}
 `
 // Recorded by hand in bench/README.md ("Query"), newest first.
 log(`\n${md}`)
