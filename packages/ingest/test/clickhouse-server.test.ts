@@ -202,10 +202,23 @@ describe('spanlens clickhouse serve', () => {
   })
 })
 
+/**
+ * One served engine with a password, listening beyond loopback, for the two tests below that
+ * need one (the password test's `default.secret` and remote mode's `spanlens` database do not
+ * meet): each engine costs a start and its idle background threads for the rest of the file.
+ */
+let withPassword: Promise<TestClickHouse> | undefined
+function passwordServer(): Promise<TestClickHouse> {
+  withPassword ??= startClickHouseServer({ host: '0.0.0.0', username: 'spanlens', password: 'pw-for-tests-123' }).then((server) => {
+    servers.push(server)
+    return server
+  })
+  return withPassword
+}
+
 describe('a served ClickHouse with a password', () => {
   it('refuses unauthenticated reads of data and lets the password in', async () => {
-    const server = await startClickHouseServer({ host: '0.0.0.0', username: 'spanlens', password: 'pw-for-tests-123' })
-    servers.push(server)
+    const server = await passwordServer()
     const owner = client(server.httpUrl, { username: 'spanlens', password: 'pw-for-tests-123' })
     await owner.command({ query: 'CREATE TABLE secret (n UInt8) ENGINE = MergeTree ORDER BY n' })
     await owner.insert({ table: 'secret', values: [{ n: 7 }], format: 'JSONEachRow' })
@@ -250,8 +263,7 @@ describe('two served engines as a two-shard cluster', () => {
 
 describe('Spanlens in remote mode against a served ClickHouse', () => {
   it('two Spanlens servers share one served store: migrations apply, a span posted to one is read back from the other', async () => {
-    const server = await startClickHouseServer({ username: 'spanlens', password: 'pw-for-tests-123' })
-    servers.push(server)
+    const server = await passwordServer()
     const spools = [tempDir(), tempDir()]
     const apps = []
     try {
