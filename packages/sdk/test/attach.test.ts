@@ -41,5 +41,22 @@ describe('alongside an existing OpenTelemetry setup', () => {
     expect(h.receiver.spans.filter((s) => s.scope.startsWith('com.anthropic.sdk'))).toHaveLength(0)
     const appNames = appExporter.getFinishedSpans().map((s) => s.name)
     expect(appNames).toEqual(expect.arrayContaining(['POST /chat', 'chat gpt-4o', 'chat claude-x']))
+    // Attributes in the order a standalone call's span has them (openai.test.ts): request, kind, provider, input, response, output.
+    const appLlm = appExporter.getFinishedSpans().find((s) => s.name === 'chat gpt-4o')!
+    expect(Object.keys(appLlm.attributes)).toEqual([
+      'gen_ai.operation.name',
+      'gen_ai.request.model',
+      'spanlens.span.kind',
+      'gen_ai.provider.name',
+      'gen_ai.input.messages',
+      'gen_ai.response.model',
+      'gen_ai.response.id',
+      'gen_ai.response.finish_reasons',
+      'gen_ai.usage.input_tokens',
+      'gen_ai.usage.output_tokens',
+      'gen_ai.usage.cache_read.input_tokens',
+      'gen_ai.usage.reasoning.output_tokens',
+      'gen_ai.output.messages',
+    ])
   })
 })

@@ -295,6 +295,35 @@ describe('wrapOpenAI: chat completions', () => {
     ])
   })
 
+  it('gives a chat span its request, kind, provider, input, response and output attributes in that order, as the tracer would', async () => {
+    const seen: ReadableSpan[] = []
+    h.start({ spanFilter: (s) => (seen.push(s), true) })
+    const ai = wrapOpenAI(client())
+    await ai.chat.completions.create({ model: 'gpt-4o-mini', temperature: 0.2, max_tokens: 50, messages: [{ role: 'user', content: 'Say hello' }] })
+    await flush()
+    const attrs = seen[0]!.attributes
+    // The OTLP encoder writes attributes in this order: exported bytes change if it does.
+    expect(Object.keys(attrs)).toEqual([
+      'gen_ai.operation.name',
+      'gen_ai.request.model',
+      'gen_ai.request.temperature',
+      'gen_ai.request.max_tokens',
+      'spanlens.span.kind',
+      'gen_ai.provider.name',
+      'gen_ai.input.messages',
+      'gen_ai.response.model',
+      'gen_ai.response.id',
+      'gen_ai.response.finish_reasons',
+      'gen_ai.usage.input_tokens',
+      'gen_ai.usage.output_tokens',
+      'gen_ai.usage.cache_read.input_tokens',
+      'gen_ai.usage.reasoning.output_tokens',
+      'gen_ai.output.messages',
+    ])
+    expect(attrs['gen_ai.response.finish_reasons']).toEqual(['stop'])
+    expect([attrs['gen_ai.usage.cache_read.input_tokens'], attrs['gen_ai.usage.reasoning.output_tokens']]).toEqual([2, 1])
+  })
+
   it('hands span filters and the exporter an LLM span shaped as the tracer builds one: ids, parent, times, resource, scope, context', async () => {
     const seen: ReadableSpan[] = []
     h.start({ spanFilter: (s) => (seen.push(s), true) })

@@ -111,6 +111,17 @@ export class LlmCall {
     else if (this.attrs) Object.assign(this.attrs, attributes)
   }
 
+  /**
+   * One attribute, as `set` with setIf: only a usable value. Written straight onto the span or the span to
+   * be, where `set` takes an object that is then copied (a response's seven attributes: an object, its
+   * property store grown twice, and Object.assign, per call).
+   */
+  setIf(key: string, value: unknown): void {
+    if (!usable(value)) return
+    if (this.span) this.span.setAttribute(key, value)
+    else if (this.attrs) this.attrs[key] = value
+  }
+
   /** Sets a content attribute (JSON), only when content capture is on. */
   content(key: string, value: unknown): void {
     if (this.rt.config.captureContent && value !== undefined) this.setOne(key, toJson(value, this.rt.config.maxContentLength))
@@ -231,11 +242,13 @@ export function recordError(span: Span, err: unknown, time?: number): void {
 
 /** Adds an attribute only when the value is a usable primitive; keeps spans free of `undefined`s. */
 export function setIf(attrs: Attributes, key: string, value: unknown): void {
+  if (usable(value)) attrs[key] = value
+}
+
+/** A non-empty string, a finite number, a boolean, or a non-empty array of strings. */
+function usable(value: unknown): value is string | number | boolean | string[] {
   // Most request parameters are absent: leave first.
-  if (value === undefined) return
-  if (typeof value === 'string' ? value.length > 0 : typeof value === 'number' ? Number.isFinite(value) : typeof value === 'boolean') {
-    attrs[key] = value as string | number | boolean
-  } else if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string')) {
-    attrs[key] = value as string[]
-  }
+  if (value === undefined) return false
+  if (typeof value === 'string' ? value.length > 0 : typeof value === 'number' ? Number.isFinite(value) : typeof value === 'boolean') return true
+  return Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string')
 }

@@ -77,22 +77,27 @@ function keepChat(v: Obj): Obj {
 }
 
 function recordChat(call: LlmCall, v: Obj): void {
-  const attrs: Attributes = {}
-  setIf(attrs, ATTR.responseModel, v.model)
-  setIf(attrs, ATTR.responseId, v.id)
-  const reasons = arr(v.choices).filter(isObj).map((c) => c.finish_reason).filter((r): r is string => typeof r === 'string')
-  setIf(attrs, ATTR.finishReasons, reasons)
+  call.setIf(ATTR.responseModel, v.model)
+  call.setIf(ATTR.responseId, v.id)
+  call.setIf(ATTR.finishReasons, finishReasons(v.choices))
   if (isObj(v.usage)) {
     const u = v.usage
-    setIf(attrs, ATTR.inputTokens, num(u.prompt_tokens) ?? num(u.input_tokens))
-    setIf(attrs, ATTR.outputTokens, num(u.completion_tokens) ?? num(u.output_tokens))
-    const inDetails = isObj(u.prompt_tokens_details) ? u.prompt_tokens_details : isObj(u.input_tokens_details) ? u.input_tokens_details : {}
-    const outDetails = isObj(u.completion_tokens_details) ? u.completion_tokens_details : isObj(u.output_tokens_details) ? u.output_tokens_details : {}
-    setIf(attrs, ATTR.cacheRead, inDetails.cached_tokens)
-    setIf(attrs, ATTR.reasoning, outDetails.reasoning_tokens)
+    call.setIf(ATTR.inputTokens, num(u.prompt_tokens) ?? num(u.input_tokens))
+    call.setIf(ATTR.outputTokens, num(u.completion_tokens) ?? num(u.output_tokens))
+    const inDetails = isObj(u.prompt_tokens_details) ? u.prompt_tokens_details : isObj(u.input_tokens_details) ? u.input_tokens_details : undefined
+    const outDetails = isObj(u.completion_tokens_details) ? u.completion_tokens_details : isObj(u.output_tokens_details) ? u.output_tokens_details : undefined
+    call.setIf(ATTR.cacheRead, inDetails?.cached_tokens)
+    call.setIf(ATTR.reasoning, outDetails?.reasoning_tokens)
   }
-  call.set(attrs)
   call.messages(ATTR.outputMessages, openaiChatOutput(v.choices))
+}
+
+/** Each choice's finish_reason that is a string, in order (a loop: a filter/map/filter chain made three arrays). */
+function finishReasons(choices: unknown): string[] {
+  const out: string[] = []
+  if (!Array.isArray(choices)) return out
+  for (const c of choices) if (isObj(c) && typeof c.finish_reason === 'string') out.push(c.finish_reason)
+  return out
 }
 
 /** Rebuilds a ChatCompletion from chunks: text, tool-call fragments, and the include_usage final chunk. */
