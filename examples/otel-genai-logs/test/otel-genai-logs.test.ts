@@ -26,16 +26,17 @@ describe('otel-genai-logs example: @opentelemetry/instrumentation-openai sends c
     const { answers } = await main({ endpoint: stack.spanlensUrl, apiKey: API_KEY, order: 'logs-first' })
     expect(answers).toEqual([REPLY.openaiChat, REPLY.openaiChat])
 
-    const spans = await stack.rows<{ trace_id: string; span_id: string; name: string; kind: string; input: string; output: string }>(
-      "SELECT trace_id, span_id, name, kind, input, output FROM spans FINAL WHERE service_name = 'genai-logs-app' ORDER BY start_time",
+    const spans = await stack.rows<{ trace_id: string; span_id: string; name: string; kind: string; input: string; output: string; content_filled: number }>(
+      "SELECT trace_id, span_id, name, kind, input, output, content_filled FROM spans FINAL WHERE service_name = 'genai-logs-app' ORDER BY start_time",
     )
     expect(spans.map((s) => [s.name, s.kind])).toEqual([
       ['chat gpt-4o-mini', 'llm'],
       ['chat gpt-4o-mini', 'llm'],
       ['chat gpt-4o-mini', 'llm'],
     ])
-    // The library puts no content on its spans: all of it is in the logs.
-    for (const s of spans) expect([s.input, s.output]).toEqual(['', ''])
+    // The library puts no content on its spans: all of it is in the logs, and the server's content
+    // merge (run by the flush before each read here) wrote it onto them (content_filled: input and output).
+    for (const s of spans) expect([s.input !== '', s.output !== '', Number(s.content_filled) & 3]).toEqual([true, true, 3])
     const [records] = await stack.rows<{ n: string | number }>("SELECT count() AS n FROM logs FINAL WHERE service_name = 'genai-logs-app'")
     expect(Number(records?.n)).toBeGreaterThanOrEqual(9)
 
@@ -51,6 +52,8 @@ describe('otel-genai-logs example: @opentelemetry/instrumentation-openai sends c
     ])
     expect(JSON.parse(chat.output ?? '')).toEqual([{ role: 'assistant', parts: [{ type: 'text', content: REPLY.openaiChat }], finish_reason: 'stop' }])
     expect(chat.finishReason).toBe('stop')
+    // What drift and bias read (the span as stored) is what the trace shows.
+    expect([spans[0]!.input, spans[0]!.output]).toEqual([chat.input, chat.output])
 
     const toolCall = await shown(spans[1]!)
     expect(toolCall.finishReason).toBe('tool_calls')
