@@ -134,6 +134,34 @@ describe('the content merge', () => {
     expect((await stored(p))[0]?.output).toBe(message('assistant', 'from logs'))
   })
 
+  it('keeps every other column of the span as it was sent', async () => {
+    const p = 'columns'
+    const t = '9'.repeat(32)
+    await insertSpans(store, [
+      span({
+        project_id: p, trace_id: t, span_id: '9'.repeat(16), parent_span_id: '8'.repeat(16), start: at, output: '', finish_reason: '',
+        cost_usd: 0.0123, ttft_ms: 87.5, cache_read_tokens: 4, cache_write_tokens: 5, reasoning_tokens: 6, user_id: 'u', session_id: 's',
+        tags: ['a', 'b'], attributes: { tenant: 't1', 'spanlens.input.source': 'x' }, resource_attributes: { 'service.version': '1.2' },
+        'events.time': [fmt(at)], 'events.name': ['retry'], 'events.attributes': [{ attempt: '2' }],
+        'links.trace_id': ['7'.repeat(32)], 'links.span_id': ['7'.repeat(16)], 'links.attributes': [{ why: 'batch' }],
+        embedding: [0.25, -1.5], status_message: 'fine', error_type: '', release: 'v9', environment: 'prod',
+      }),
+    ])
+    const others = async () => {
+      const rs = await store.client.query({
+        query: 'SELECT * EXCEPT (input, output, finish_reason, ingested_at, content_filled) FROM spans FINAL WHERE project_id = {p:String}',
+        query_params: { p },
+        format: 'JSONEachRow',
+      })
+      return rs.json()
+    }
+    const before = await others()
+    await content(p, '9'.repeat(16), t, [{ seq: 0, output: message('assistant', 'filled'), finish_reason: 'stop' }])
+    await mergeContent(store.client)
+    expect((await stored(p))[0]?.output).toBe(message('assistant', 'filled'))
+    expect(await others()).toEqual(before)
+  })
+
   it('takes a window bigger than its batch in batches, and leaves nothing out', async () => {
     const p = 'batches'
     const rows = Array.from({ length: 41 }, (_, i) => span({ project_id: p, trace_id: `b${String(i).padStart(31, '0')}`, span_id: String(i).padStart(16, '0'), start: at, input: '', finish_reason: '' }))
