@@ -7,7 +7,7 @@
  * variant at the defaults (a call runs ~100× slower under it). Plain calls only. Prints each variant's
  * instructions per call and, with `--by-function`, the added instructions by V8 part.
  *
- *   cd bench && node --import tsx sdk/instructions.ts [--variants bare,spanlens,spanlens-<tag>] [--warmup 1500] [--calls 300] [--by-function]
+ *   cd bench && node --import tsx sdk/instructions.ts [--variants bare,spanlens,spanlens-<tag>] [--warmup 1500] [--calls 300] [--node-flags '--single-threaded'] [--by-function]
  */
 import { spawn } from 'node:child_process'
 import { readFileSync, rmSync } from 'node:fs'
@@ -26,6 +26,9 @@ const opt = (name: string, dflt: string) => {
 const VARIANTS = opt('variants', 'bare,spanlens').split(',')
 const WARMUP = Number(opt('warmup', '1500'))
 const CALLS = Number(opt('calls', '300'))
+// Extra node flags for each worker, e.g. '--single-threaded': V8 compiles and collects on the main thread, so
+// the counts no longer depend on when background jobs finish (they moved one build by 0.7 M between runs).
+const NODE_FLAGS = opt('node-flags', '').split(' ').filter(Boolean)
 
 const llm = await startLlmProcess(600_000)
 const receiver = createServer((req, res) => {
@@ -50,7 +53,7 @@ function byFunction(file: string): Map<string, number> {
 
 async function run(variant: string, calls: number): Promise<Map<string, number>> {
   const file = join(tmpdir(), `spanlens-instructions-${process.pid}-${variant}-${calls}.out`)
-  const child = spawn('valgrind', ['--tool=cachegrind', '--cache-sim=no', `--cachegrind-out-file=${file}`, '--smc-check=all-non-file', process.execPath, join(here, 'instructions-worker.mjs'), variant, llm.url, receiverUrl, String(WARMUP), String(calls), JSON.stringify(request('plain'))], { cwd: join(here, '..'), stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn('valgrind', ['--tool=cachegrind', '--cache-sim=no', `--cachegrind-out-file=${file}`, '--smc-check=all-non-file', process.execPath, ...NODE_FLAGS, join(here, 'instructions-worker.mjs'), variant, llm.url, receiverUrl, String(WARMUP), String(calls), JSON.stringify(request('plain'))], { cwd: join(here, '..'), stdio: ['ignore', 'ignore', 'pipe'] })
   let err = ''
   child.stderr.on('data', (d: Buffer) => (err += d.toString()))
   const code = await new Promise<number | null>((r) => child.on('exit', r))
@@ -70,7 +73,7 @@ function part(fn: string): string {
   return 'V8 runtime'
 }
 
-console.log(`command: cd bench && node --import tsx sdk/instructions.ts --variants ${VARIANTS.join(',')} --warmup ${WARMUP} --calls ${CALLS}${args.includes('--by-function') ? ' --by-function' : ''}`)
+console.log(`command: cd bench && node --import tsx sdk/instructions.ts --variants ${VARIANTS.join(',')} --warmup ${WARMUP} --calls ${CALLS}${NODE_FLAGS.length ? ` --node-flags '${NODE_FLAGS.join(' ')}'` : ''}${args.includes('--by-function') ? ' --by-function' : ''}`)
 const perCall = new Map<string, Map<string, number>>()
 // Every run at once: valgrind runs one thread of a process at a time, and the counts do not depend on the host's load.
 const runs = await Promise.all(VARIANTS.map((v) => Promise.all([run(v, 1), run(v, CALLS)])))
