@@ -52,15 +52,17 @@ FROM {{table spans}} AS s
 WHERE s.content_filled = 0
 GROUP BY project_id, minute, service_name, model, provider, operation, kind, environment, release;
 
--- How far the merge has run: the ingested_at (milliseconds since the epoch) up to which
--- every content row and span has been merged. One row per run; the greatest counts.
+-- How far the merge has run, per kind of run (near, full: content/merge.ts): the ingested_at
+-- (milliseconds since the epoch) up to which every content row and span has been merged. One
+-- row per run; the greatest of a kind counts.
 CREATE TABLE IF NOT EXISTS {{table content_merges}} {{on_cluster}}
 (
+    kind        LowCardinality(String),
     merged_to   Int64,
     at          DateTime64(3) DEFAULT now64(3)
 )
 ENGINE = {{engine ReplacingMergeTree(merged_to)}}
-ORDER BY tuple();
+ORDER BY kind;
 
 {{distributed content_merges rand()}};
 

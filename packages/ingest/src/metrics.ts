@@ -112,8 +112,8 @@ export function createMetrics() {
   })
   const contentMerges = new Counter({
     name: 'spanlens_content_merges_total',
-    help: 'Runs of the content merge (content from GenAI logs written onto its spans), by result (ok, error)',
-    labelNames: ['result'],
+    help: 'Runs of the content merge (content from GenAI logs written onto its spans), by kind (near, full) and result (ok, error)',
+    labelNames: ['kind', 'result'],
     registers: [registry],
   })
   const contentMergeKeys = new Counter({

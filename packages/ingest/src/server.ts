@@ -107,7 +107,7 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     metrics,
     flush: async () => {
       await pipeline.flush()
-      await contentMerge.run()
+      await contentMerge.run('full')
     },
     grpc,
     routes,

@@ -36,4 +36,4 @@ export { sloStatus, ALERT_RULES, type SloReport, type SloStatus, type SloAlert, 
 export { runSandboxedSql, type SqlResult, type SandboxLimits } from './sql/sandbox.js'
 export { queryRoutes, type QueryRoutesOptions } from './routes/index.js'
 export { runCli, type CliIo } from './cli/run.js'
-export { mergeContent, MERGE_SETTLE_MS, type MergeRun } from './content/merge.js'
+export { mergeContent, type MergeKind, type MergeRun } from './content/merge.js'

@@ -68,17 +68,17 @@ async function content(project: string, spanId: string, traceId: string, rows: A
 }
 
 describe('the content merge', () => {
-  it('fills a span whose content arrived first, and one whose content arrived after it', async () => {
+  it('fills a span whose content arrived first, and one whose content arrived after it, in near runs', async () => {
     const p = 'order'
     const early = span({ project_id: p, trace_id: 'e'.repeat(32), span_id: 'e'.repeat(16), start: at, input: '', output: '', finish_reason: '' })
     await content(p, 'e'.repeat(16), 'e'.repeat(32), [{ seq: 0, input: message('user', 'hi'), output: message('assistant', 'I cannot help with that.'), finish_reason: 'stop' }])
-    await mergeContent(store.client)
+    await mergeContent(store.client, { kind: 'near' })
     await insertSpans(store, [early])
     const late = span({ project_id: p, trace_id: 'f'.repeat(32), span_id: 'f'.repeat(16), start: at, input: '', output: '', finish_reason: '' })
     await insertSpans(store, [late])
     await content(p, 'f'.repeat(16), 'f'.repeat(32), [{ seq: 0, output: message('assistant', 'fine'), finish_reason: 'length' }])
     expect((await stored(p)).map((s) => s.output)).toEqual(['', ''])
-    await mergeContent(store.client)
+    await mergeContent(store.client, { kind: 'near' })
     const got = await stored(p)
     expect(got).toEqual(await shown(p))
     expect(got.map((s) => [s.output, s.finish_reason, s.refusal])).toEqual([
@@ -132,6 +132,28 @@ describe('the content merge', () => {
     expect((await stored(p))[0]?.output).toBe('')
     await mergeContent(store.client)
     expect((await stored(p))[0]?.output).toBe(message('assistant', 'from logs'))
+  })
+
+  it('a near run fills a span from content timed during it; content timed days away waits for a full run (a span arriving after its content is found by its own hour)', async () => {
+    const p = 'near'
+    const t = '6'.repeat(32)
+    // Spans that arrived an hour ago, before the runs' windows: only their content arrives now.
+    const earlier = `${fmt(new Date(Date.now() - 3_600_000))}`
+    await insertSpans(store, [
+      span({ project_id: p, trace_id: t, span_id: '1'.repeat(16), start: at, output: '', ingested_at: earlier }),
+      span({ project_id: p, trace_id: t, span_id: '2'.repeat(16), start: at, output: '', ingested_at: earlier }),
+    ])
+    await content(p, '1'.repeat(16), t, [{ seq: 0, output: message('assistant', 'during') }])
+    await store.client.insert({
+      table: 'span_content',
+      format: 'JSONEachRow',
+      values: [{ project_id: p, trace_id: t, span_id: '2'.repeat(16), time: fmt(new Date(at.getTime() - 20 * 86_400_000)), seq: 0, input: '', output: message('assistant', 'days before'), finish_reason: '' }],
+    })
+    await mergeContent(store.client, { kind: 'near' })
+    expect((await stored(p)).map((s) => s.output)).toEqual([message('assistant', 'during'), ''])
+    await mergeContent(store.client, { kind: 'full' })
+    expect((await stored(p)).map((s) => s.output)).toEqual([message('assistant', 'during'), message('assistant', 'days before')])
+    expect(await stored(p)).toEqual(await shown(p))
   })
 
   it('keeps every other column of the span as it was sent', async () => {

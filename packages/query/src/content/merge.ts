@@ -13,6 +13,18 @@ import { contentSql, FILLABLE_NOW, fillable } from './span-content.js'
  * (a newer ingested_at: ReplacingMergeTree keeps it), and `content_filled` saying which. A
  * span whose shown columns would not change is not written again, so a window can be run twice.
  *
+ * Finding a span by its ids alone reads the key columns of the whole table: `spans` is ordered by
+ * hour first, and the bloom filter on trace_id prunes nothing for thousands of ids (each granule
+ * passes with a false positive for one of them). So a run comes in two kinds:
+ * - `near` (the server's runs every few seconds): a span that arrived is looked up in its own hour;
+ *   a content row's span in the hours from 2 hours before the row's time to 1 hour after (GenAI log
+ *   records are written during their span). The read is pruned by the sorting key: at 1 million
+ *   spans, 3,000 fresh keys read 3 of 130 granules, 40 ms instead of 162.
+ * - `full` (hourly, at start and on flush()): the same, then the content rows whose span is not in
+ *   those hours looked up wherever it is. They are few (a span not arrived yet, one that started
+ *   hours before its logs), so the bloom filter on trace_id prunes for them.
+ * Each kind keeps its own mark in content_merges; a near run starts at the later of the two.
+ *
  * Keys are found and joined inside ClickHouse (IN subqueries), never passed as parameters:
  * a backfill's window can hold millions. On a cluster, with distributed_product_mode = 'local'
  * (the store's), each shard merges its own spans with its own content: both tables are sharded
@@ -35,7 +47,7 @@ const SPANS_LACKING = `content_filled = 0 AND (${FILLABLE_NOW})`
  * are still taken; merging a span again writes nothing. Spool inserts take well under a second
  * (bench/README.md, "Ingest"); with runs every 5 s, each arrival is looked at about 3 times.
  */
-export const MERGE_SETTLE_MS = 15_000
+const MERGE_SETTLE_MS = 15_000
 
 /** How far an idle store's mark may lag before a run that found nothing moves it. */
 const IDLE_MARK_MS = 10 * 60_000
@@ -48,50 +60,78 @@ export interface MergeRun {
   keys: number
 }
 
+/** A run's kind (see above). */
+export type MergeKind = 'near' | 'full'
+
 /**
- * Merges everything that arrived since the last run up to now, every project at once, in
- * batches; then records where the next run starts (now less MERGE_SETTLE_MS). The first run
- * on a store takes everything ever ingested.
+ * Merges everything that arrived since the last run of `kind` up to now, every project at once,
+ * in batches; then records where the next run of that kind starts (now less MERGE_SETTLE_MS).
+ * The first full run on a store takes everything ever ingested.
  */
-export async function mergeContent(client: ClickHouseClient, options: { batch?: number } = {}): Promise<MergeRun> {
+export async function mergeContent(client: ClickHouseClient, options: { kind?: MergeKind; batch?: number } = {}): Promise<MergeRun> {
+  const kind = options.kind ?? 'full'
   const batch = options.batch ?? BATCH
-  const [row] = await select<{ now: number; merged_to: number }>(
+  const [row] = await select<{ now: number; near: number; full: number }>(
     client,
-    'SELECT toUnixTimestamp64Milli(now64(3)) AS now, (SELECT max(merged_to) FROM content_merges) AS merged_to',
+    `SELECT toUnixTimestamp64Milli(now64(3)) AS now, maxIf(merged_to, kind = 'near') AS near, maxIf(merged_to, kind = 'full') AS full
+      FROM content_merges`,
   )
   const now = Number(row?.now)
-  const from = Number(row?.merged_to ?? 0)
+  const own = Number(row?.[kind] ?? 0)
+  // What a full run has taken, a near run need not take again.
+  const from = kind === 'near' ? Math.max(own, Number(row?.full ?? 0)) : own
   let after = from
   let keys = 0
   while (after < now) {
-    const step = await mergeContentStep(client, after, now, batch)
+    const step = await mergeContentStep(client, kind, after, now, batch)
     keys += step.keys
     after = step.reached
   }
   // A run that found nothing leaves the mark where it is for a while: an idle server does not
   // write a row every few seconds, and the next run reads the same few minutes again, finding nothing.
   const next = now - MERGE_SETTLE_MS
-  if (next > from && (keys > 0 || next - from > IDLE_MARK_MS)) await command(client, 'INSERT INTO content_merges (merged_to) VALUES ({next:Int64})', { next })
+  if (next > own && (keys > 0 || kind === 'full' || next - own > IDLE_MARK_MS)) {
+    await command(client, 'INSERT INTO content_merges (kind, merged_to) VALUES ({kind:String}, {next:Int64})', { kind, next })
+  }
   return { from, to: now, keys }
 }
 
 /** One batch of the window (after, upTo]: how far it got (`upTo`, or less when the window held more than a batch). */
-async function mergeContentStep(client: ClickHouseClient, after: number, upTo: number, batch: number): Promise<{ reached: number; keys: number }> {
+async function mergeContentStep(client: ClickHouseClient, kind: MergeKind, after: number, upTo: number, batch: number): Promise<{ reached: number; keys: number }> {
   const content = await batchEnd(client, 'span_content', '1', after, upTo, batch)
   const spans = await batchEnd(client, 'spans', SPANS_LACKING, after, upTo, batch)
   const reached = Math.min(content.end, spans.end)
   const found = content.n + spans.n
   if (found === 0) return { reached, keys: 0 }
-  // Content rows that arrived, and the content rows of spans that arrived lacking what content fills.
-  const keys = `SELECT project_id, trace_id, span_id FROM span_content WHERE ${ARRIVED}
-    UNION ALL SELECT project_id, trace_id, span_id FROM span_content
-      WHERE (project_id, trace_id, span_id) IN (SELECT project_id, trace_id, span_id FROM spans WHERE ${ARRIVED} AND ${SPANS_LACKING})`
-  const traces = `SELECT trace_id FROM (${keys})`
-  // The keys as PREWHERE: under FINAL, ClickHouse does not move conditions there by itself, and
-  // every column of each granule holding a key was read (at 1 million spans, 1,577 keys spread
-  // over a week: 2.2 s, 1.1 s with PREWHERE). They are sorting key columns, so every version of
-  // a selected span passes, as FINAL needs. The bloom filter on trace_id skips granules without
-  // any of the traces: fresh content belongs to fresh spans, in the newest granules.
+  const params = { after, upTo: reached }
+  // Spans that arrived lacking what content fills, and have content rows.
+  const lacking = `SELECT project_id, trace_id, span_id FROM spans WHERE ${ARRIVED} AND ${SPANS_LACKING}`
+  const withContent = `SELECT project_id, trace_id, span_id FROM span_content WHERE (project_id, trace_id, span_id) IN (${lacking})`
+  // Each key with the hours its span may start in: a content row's, around its time; a span's, its own.
+  const near = `SELECT project_id, toStartOfHour(time - toIntervalHour(h)) AS hour, trace_id, span_id FROM span_content ARRAY JOIN [-1, 0, 1, 2] AS h WHERE ${ARRIVED}
+    UNION ALL SELECT project_id, toStartOfHour(start_time) AS hour, trace_id, span_id FROM spans
+      WHERE ${ARRIVED} AND ${SPANS_LACKING} AND (project_id, trace_id, span_id) IN (${withContent})`
+  await insertMerged(client, `(s.project_id, toStartOfHour(s.start_time), s.trace_id, s.span_id) IN (${near})`, `SELECT project_id, trace_id, span_id FROM (${near})`, params)
+  if (kind === 'full') {
+    // Content rows whose span is not in those hours, looked up wherever it is: few (a span that has not
+    // arrived yet, or started long before its logs), so the bloom filter on trace_id prunes for them.
+    const far = `SELECT project_id, trace_id, span_id FROM span_content WHERE ${ARRIVED} AND (project_id, trace_id, span_id) NOT IN (
+      SELECT project_id, trace_id, span_id FROM spans WHERE (project_id, toStartOfHour(start_time), trace_id, span_id) IN (${near}))`
+    await insertMerged(client, `s.trace_id IN (SELECT trace_id FROM (${far})) AND (s.project_id, s.trace_id, s.span_id) IN (${far})`, far, params)
+  }
+  return { reached, keys: found }
+}
+
+/**
+ * Writes the new version of every span `selected` picks (conditions on `s`'s sorting key columns)
+ * whose shown columns change with the content of the keys `ids` gives.
+ *
+ * The keys are a PREWHERE: under FINAL, ClickHouse does not move conditions there by itself, and
+ * every column of each granule holding a key was read (at 1 million spans, 1,577 keys spread over
+ * a week: 2.2 s, 1.1 s with PREWHERE). They are sorting key columns, so every version of a
+ * selected span passes, as FINAL needs.
+ */
+async function insertMerged(client: ClickHouseClient, selected: string, ids: string, params: Record<string, unknown>): Promise<void> {
   // fill: which of the three the content fills (fillable() as shown, and the content has one).
   const fill = `toUInt8(((${fillable('s.', 'input')}) AND c.input != '') + 2 * ((${fillable('s.', 'output')}) AND c.output != '') + 4 * ((${fillable('s.', 'finish_reason')}) AND c.finish_reason != ''))`
   const changed = `(bitTest(fill, 0) AND c.input != s.input) OR (bitTest(fill, 1) AND c.output != s.output) OR (bitTest(fill, 2) AND c.finish_reason != s.finish_reason)`
@@ -107,13 +147,12 @@ async function mergeContentStep(client: ClickHouseClient, after: number, upTo: n
     FROM (
       SELECT s.*, c.input AS c_input, c.output AS c_output, c.finish_reason AS c_finish, ${fill} AS fill, ${changed} AS changed
       FROM spans AS s FINAL
-      INNER JOIN (${contentSql(`(project_id, trace_id, span_id) IN (${keys})`, 'project_id, ')}) AS c
+      INNER JOIN (${contentSql(`(project_id, trace_id, span_id) IN (${ids})`, 'project_id, ')}) AS c
         ON s.project_id = c.project_id AND s.trace_id = c.trace_id AND s.span_id = c.span_id
-      PREWHERE s.trace_id IN (${traces}) AND (s.project_id, s.trace_id, s.span_id) IN (${keys}))
+      PREWHERE ${selected})
     WHERE changed`,
-    { after, upTo: reached },
+    params,
   )
-  return { reached, keys: found }
 }
 
 /**
