@@ -37,8 +37,14 @@ const BATCH = 50_000
 /** The window's time condition on a table's ingested_at, over the parameters `after` and `upTo`. */
 const ARRIVED = 'ingested_at > fromUnixTimestamp64Milli({after:Int64}) AND ingested_at <= fromUnixTimestamp64Milli({upTo:Int64})'
 
-/** Spans that may take content, as sent: the merge's own versions (content_filled set) are not. */
-const SPANS_LACKING = `content_filled = 0 AND (${FILLABLE_NOW})`
+/**
+ * The spans that arrived in the window and may take content, as sent (the merge's own versions,
+ * content_filled set, are not): the two small columns as PREWHERE, so that sizes and attributes
+ * are read only from granules holding such a span. The merge's versions of a backfill lie in every
+ * granule once ClickHouse has merged them into their parts, and are in the window for a while
+ * after: at 10 million spans, a run over 5 s of traffic read every granule's attributes (7.6 s).
+ */
+const SPANS_ARRIVED = `spans PREWHERE ${ARRIVED} AND content_filled = 0 WHERE (${FILLABLE_NOW})`
 
 /**
  * How long after its ingested_at a row may still become visible: an insert's rows take their
@@ -98,19 +104,19 @@ export async function mergeContent(client: ClickHouseClient, options: { kind?: M
 
 /** One batch of the window (after, upTo]: how far it got (`upTo`, or less when the window held more than a batch). */
 async function mergeContentStep(client: ClickHouseClient, kind: MergeKind, after: number, upTo: number, batch: number): Promise<{ reached: number; keys: number }> {
-  const content = await batchEnd(client, 'span_content', '1', after, upTo, batch)
-  const spans = await batchEnd(client, 'spans', SPANS_LACKING, after, upTo, batch)
+  const content = await batchEnd(client, `span_content WHERE ${ARRIVED}`, after, upTo, batch)
+  const spans = await batchEnd(client, SPANS_ARRIVED, after, upTo, batch)
   const reached = Math.min(content.end, spans.end)
   const found = content.n + spans.n
   if (found === 0) return { reached, keys: 0 }
   const params = { after, upTo: reached }
   // Spans that arrived lacking what content fills, and have content rows.
-  const lacking = `SELECT project_id, trace_id, span_id FROM spans WHERE ${ARRIVED} AND ${SPANS_LACKING}`
+  const lacking = `SELECT project_id, trace_id, span_id FROM ${SPANS_ARRIVED}`
   const withContent = `SELECT project_id, trace_id, span_id FROM span_content WHERE (project_id, trace_id, span_id) IN (${lacking})`
   // Each key with the hours its span may start in: a content row's, around its time; a span's, its own.
   const near = `SELECT project_id, toStartOfHour(time - toIntervalHour(h)) AS hour, trace_id, span_id FROM span_content ARRAY JOIN [-1, 0, 1, 2] AS h WHERE ${ARRIVED}
-    UNION ALL SELECT project_id, toStartOfHour(start_time) AS hour, trace_id, span_id FROM spans
-      WHERE ${ARRIVED} AND ${SPANS_LACKING} AND (project_id, trace_id, span_id) IN (${withContent})`
+    UNION ALL SELECT project_id, toStartOfHour(start_time) AS hour, trace_id, span_id FROM ${SPANS_ARRIVED}
+      AND (project_id, trace_id, span_id) IN (${withContent})`
   await insertMerged(client, `(s.project_id, toStartOfHour(s.start_time), s.trace_id, s.span_id) IN (${near})`, `SELECT project_id, trace_id, span_id FROM (${near})`, params)
   if (kind === 'full') {
     // Content rows whose span is not in those hours, looked up wherever it is: few (a span that has not
@@ -156,15 +162,14 @@ async function insertMerged(client: ClickHouseClient, selected: string, ids: str
 }
 
 /**
- * The ingested_at of the `batch`-th row `where` selects in the window, when it has that many
+ * The ingested_at of the `batch`-th row of `from` (a table and its window's conditions), when it has that many
  * (a batch then ends there; rows sharing that millisecond go with it), else `upTo`. The LIMIT
  * follows an ORDER BY, so every shard of a cluster reads its part to the end before it.
  */
-async function batchEnd(client: ClickHouseClient, table: 'spans' | 'span_content', where: string, after: number, upTo: number, batch: number): Promise<{ end: number; n: number }> {
+async function batchEnd(client: ClickHouseClient, from: string, after: number, upTo: number, batch: number): Promise<{ end: number; n: number }> {
   const [row] = await select<{ n: number; last: number }>(
     client,
-    `SELECT count() AS n, toUnixTimestamp64Milli(max(at)) AS last
-      FROM (SELECT ingested_at AS at FROM ${table} WHERE ${ARRIVED} AND (${where}) ORDER BY at LIMIT {batch:UInt32})`,
+    `SELECT count() AS n, toUnixTimestamp64Milli(max(at)) AS last FROM (SELECT ingested_at AS at FROM ${from} ORDER BY at LIMIT {batch:UInt32})`,
     { after, upTo, batch },
   )
   const n = Number(row?.n ?? 0)
