@@ -14,28 +14,20 @@
  *   (in packages/sdk) esbuild src/index.ts --bundle --platform=node --format=esm --packages=external --target=node20 --outfile=dist-<tag>/index.js
  *   cd bench && node --import tsx sdk/ab.ts <scenario: plain|stream|tools> <calls> ../packages/sdk/dist-a/index.js ../packages/sdk/dist-b/index.js
  */
-import { createServer } from 'node:http'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { cpus, loadavg } from 'node:os'
 import OpenAI from 'openai'
-import { COMPLETION, request, settle, STREAM_BODY, TOOL_COMPLETION, type Scenario } from './fixture.js'
+import { request, type Scenario, scenarioFetch, settle, startSink } from './fixture.js'
 
 type Sdk = typeof import('@spanlens/sdk')
 const [scenario, callsArg, ...builds] = process.argv.slice(2) as [Scenario, string, ...string[]]
 const calls = Number(callsArg)
 
-const sink = createServer((req, res) => {
-  req.resume()
-  req.on('end', () => res.writeHead(200).end())
-})
-await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()))
-const sinkUrl = `http://127.0.0.1:${(sink.address() as { port: number }).port}`
+const sink = await startSink()
+const sinkUrl = sink.url
 
-const reply: typeof fetch = async () =>
-  scenario === 'stream'
-    ? new Response(STREAM_BODY, { status: 200, headers: { 'content-type': 'text/event-stream' } })
-    : new Response(scenario === 'tools' ? TOOL_COMPLETION : COMPLETION, { status: 200, headers: { 'content-type': 'application/json' } })
+const reply = scenarioFetch(scenario)
 const make = () => new OpenAI({ apiKey: 'sk', baseURL: 'http://x/v1', maxRetries: 0, fetch: reply })
 
 interface Side {

@@ -18,13 +18,12 @@
  *   cd bench && node --import tsx sdk/alloc.ts <plain|stream|tools> <bare|path-to-build> [--calls 5000] [--interval 256] [--top 25] [--dump file.json] [--http] [--mark]
  */
 import { writeFileSync } from 'node:fs'
-import { createServer } from 'node:http'
 import { Session } from 'node:inspector/promises'
 import { resolve } from 'node:path'
 import { PerformanceObserver, constants } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
 import OpenAI from 'openai'
-import { COMPLETION, request, settle, startLlmProcess, STREAM_BODY, TOOL_COMPLETION, type Scenario } from './fixture.js'
+import { request, type Scenario, scenarioFetch, settle, startLlmProcess, startSink } from './fixture.js'
 
 type Sdk = typeof import('@spanlens/sdk')
 const [scenario, variant, ...rest] = process.argv.slice(2) as [Scenario, string, ...string[]]
@@ -37,17 +36,10 @@ const INTERVAL = opt('interval', 256)
 const TOP = opt('top', 25)
 const DUMP = rest.includes('--dump') ? rest[rest.indexOf('--dump') + 1] : undefined
 
-const sink = createServer((req, res) => {
-  req.resume()
-  req.on('end', () => res.writeHead(200).end())
-})
-await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()))
-const sinkUrl = `http://127.0.0.1:${(sink.address() as { port: number }).port}`
+const sink = await startSink()
+const sinkUrl = sink.url
 
-const reply: typeof fetch = async () =>
-  scenario === 'stream'
-    ? new Response(STREAM_BODY, { status: 200, headers: { 'content-type': 'text/event-stream' } })
-    : new Response(scenario === 'tools' ? TOOL_COMPLETION : COMPLETION, { status: 200, headers: { 'content-type': 'application/json' } })
+const reply = scenarioFetch(scenario)
 // --http: the fixture's server in a child process (fixture.ts) instead of the in-process fetch, as app.ts calls it.
 const llm = rest.includes('--http') ? await startLlmProcess() : undefined
 let client = llm ? new OpenAI({ apiKey: 'sk', baseURL: `${llm.url}/v1`, maxRetries: 0 }) : new OpenAI({ apiKey: 'sk', baseURL: 'http://x/v1', maxRetries: 0, fetch: reply })

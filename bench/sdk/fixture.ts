@@ -142,6 +142,23 @@ export const STREAM_BODY = (() => {
 /** Kept for the in-process tools (overhead.ts, profile.ts, bisect.ts): the plain request. */
 export const PARAMS = request('plain') as { model: string; messages: { role: 'system' | 'user'; content: string }[] }
 
+/** Answers each request with its scenario's reply without any I/O (ab.ts, alloc.ts): the client's and the SDK's own work. */
+export const scenarioFetch = (scenario: Scenario): typeof fetch => async () =>
+  scenario === 'stream'
+    ? new Response(STREAM_BODY, { status: 200, headers: { 'content-type': 'text/event-stream' } })
+    : new Response(scenario === 'tools' ? TOOL_COMPLETION : COMPLETION, { status: 200, headers: { 'content-type': 'application/json' } })
+
+/** An OTLP endpoint in this process that reads every export and answers 200: where the in-process tools' SDK exports. */
+export async function startSink(): Promise<{ url: string; close: () => void }> {
+  const { createServer } = await import('node:http')
+  const sink = createServer((req, res) => {
+    req.resume()
+    req.on('end', () => res.writeHead(200).end())
+  })
+  await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()))
+  return { url: `http://127.0.0.1:${(sink.address() as { port: number }).port}`, close: () => sink.close() }
+}
+
 /** Answers the plain request without any I/O: isolates the client and the wrapper from network noise. */
 export const inProcessFetch: typeof fetch = async () =>
   new Response(COMPLETION, { status: 200, headers: { 'content-type': 'application/json' } })

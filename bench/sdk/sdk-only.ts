@@ -11,11 +11,10 @@
  *
  *   cd bench && node --import tsx sdk/sdk-only.ts ../packages/sdk/dist-a/index.js ../packages/sdk/dist-b/index.js [--rounds 200]
  */
-import { createServer } from 'node:http'
 import { cpus, loadavg } from 'node:os'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { COMPLETION, request, settle } from './fixture.js'
+import { COMPLETION, request, settle, startSink } from './fixture.js'
 
 type Sdk = typeof import('@spanlens/sdk')
 const args = process.argv.slice(2)
@@ -23,12 +22,8 @@ const roundsAt = args.indexOf('--rounds')
 const ROUNDS = roundsAt >= 0 ? Number(args[roundsAt + 1]) : 200
 const builds = args.filter((a, i) => !a.startsWith('--') && (roundsAt < 0 || i !== roundsAt + 1))
 
-const sink = createServer((req, res) => {
-  req.resume()
-  req.on('end', () => res.writeHead(200).end())
-})
-await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()))
-const sinkUrl = `http://127.0.0.1:${(sink.address() as { port: number }).port}`
+const sink = await startSink()
+const sinkUrl = sink.url
 
 interface StandIn {
   responsePromise: Promise<string>
