@@ -96,7 +96,7 @@ export async function mergeContent(client: ClickHouseClient, options: { kind?: M
   // A run that found nothing leaves the mark where it is for a while: an idle server does not
   // write a row every few seconds, and the next run reads the same few minutes again, finding nothing.
   const next = now - MERGE_SETTLE_MS
-  if (next > own && (keys > 0 || kind === 'full' || next - own > IDLE_MARK_MS)) {
+  if (next > own && (keys > 0 || next - own > IDLE_MARK_MS)) {
     await command(client, 'INSERT INTO content_merges (kind, merged_to) VALUES ({kind:String}, {next:Int64})', { kind, next })
   }
   return { from, to: now, keys }
@@ -113,6 +113,12 @@ async function mergeContentStep(client: ClickHouseClient, kind: MergeKind, after
   // Spans that arrived lacking what content fills, and have content rows.
   const lacking = `SELECT project_id, trace_id, span_id FROM ${SPANS_ARRIVED}`
   const withContent = `SELECT project_id, trace_id, span_id FROM span_content WHERE (project_id, trace_id, span_id) IN (${lacking})`
+  // Nothing to fill when no content arrived and no span that arrived has any (most windows of a
+  // project that sends no GenAI logs): one lookup by the content table's key instead of the writes.
+  if (content.n === 0) {
+    const [has] = await select<{ n: number }>(client, `SELECT count() AS n FROM (${withContent})`, params)
+    if (Number(has?.n ?? 0) === 0) return { reached, keys: found }
+  }
   // Each key with the hours its span may start in: a content row's, around its time; a span's, its own.
   const near = `SELECT project_id, toStartOfHour(time - toIntervalHour(h)) AS hour, trace_id, span_id FROM span_content ARRAY JOIN [-1, 0, 1, 2] AS h WHERE ${ARRIVED}
     UNION ALL SELECT project_id, toStartOfHour(start_time) AS hour, trace_id, span_id FROM ${SPANS_ARRIVED}
