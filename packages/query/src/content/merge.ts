@@ -1,6 +1,6 @@
 import { type ClickHouseClient, select } from '../db.js'
 import { storeFailure } from '../errors.js'
-import { contentSql, FILLABLE_NOW, fillable } from './span-content.js'
+import { CONTENT_BITS, type ContentColumn, contentSql, FILLABLE_NOW, fills } from './span-content.js'
 
 /**
  * Content from GenAI log records merged onto its spans in storage (clickhouse/010_content_merge.sql):
@@ -144,20 +144,20 @@ async function mergeContentStep(client: ClickHouseClient, kind: MergeKind, after
  * selected span passes, as FINAL needs.
  */
 async function insertMerged(client: ClickHouseClient, selected: string, ids: string, params: Record<string, unknown>): Promise<void> {
-  // fill: which of the three the content fills (fillable() as shown, and the content has one).
-  const fill = `toUInt8(((${fillable('s.', 'input')}) AND c.input != '') + 2 * ((${fillable('s.', 'output')}) AND c.output != '') + 4 * ((${fillable('s.', 'finish_reason')}) AND c.finish_reason != ''))`
-  const changed = `(bitTest(fill, 0) AND c.input != s.input) OR (bitTest(fill, 1) AND c.output != s.output) OR (bitTest(fill, 2) AND c.finish_reason != s.finish_reason)`
+  const columns = Object.keys(CONTENT_BITS) as ContentColumn[]
+  const filled = (column: ContentColumn) => `bitTest(fill, ${CONTENT_BITS[column]})`
+  // fill: content_filled's bits of the columns the content fills (span-content.ts's rule).
+  const fill = `toUInt8(${columns.map((col) => `${1 << CONTENT_BITS[col]} * (${fills(col)})`).join(' + ')})`
+  const changed = columns.map((col) => `(${filled(col)} AND c.${col} != s.${col})`).join(' OR ')
   await command(
     client,
     `INSERT INTO spans
-    SELECT * EXCEPT (fill, changed, c_input, c_output, c_finish) REPLACE (
-      if(bitTest(fill, 0), c_input, input) AS input,
-      if(bitTest(fill, 1), c_output, output) AS output,
-      if(bitTest(fill, 2), c_finish, finish_reason) AS finish_reason,
+    SELECT * EXCEPT (fill, changed, ${columns.map((col) => `c_${col}`).join(', ')}) REPLACE (
+      ${columns.map((col) => `if(${filled(col)}, c_${col}, ${col}) AS ${col}`).join(',\n      ')},
       now64(3) AS ingested_at,
       bitOr(content_filled, fill) AS content_filled)
     FROM (
-      SELECT s.*, c.input AS c_input, c.output AS c_output, c.finish_reason AS c_finish, ${fill} AS fill, ${changed} AS changed
+      SELECT s.*, ${columns.map((col) => `c.${col} AS c_${col}`).join(', ')}, ${fill} AS fill, ${changed} AS changed
       FROM spans AS s FINAL
       INNER JOIN (${contentSql(`(project_id, trace_id, span_id) IN (${ids})`, 'project_id, ')}) AS c
         ON s.project_id = c.project_id AND s.trace_id = c.trace_id AND s.span_id = c.span_id

@@ -49,7 +49,7 @@ export function contentSql(where: string, keys = ''): string {
 }
 
 /** The span columns content fills. */
-type ContentColumn = 'input' | 'output' | 'finish_reason'
+export type ContentColumn = 'input' | 'output' | 'finish_reason'
 
 /**
  * Whether content would fill `column` of the span under `alias` (`s.`, or '' for bare columns):
@@ -57,14 +57,17 @@ type ContentColumn = 'input' | 'output' | 'finish_reason'
  * merge filled it (010_content_merge.sql's content_filled), so content that arrived since takes
  * it again, all of it in (time, seq) order.
  */
-export function fillable(alias: string, column: ContentColumn): string {
+function fillable(alias: string, column: ContentColumn): string {
   const merged = `bitTest(${alias}content_filled, ${CONTENT_BITS[column]})`
   if (column === 'input') return `${alias}input = '' OR ${alias}${SYSTEM_ONLY} OR ${merged}`
   return `${alias}${column} = '' OR ${merged}`
 }
 
 /** content_filled's bit for each column. */
-const CONTENT_BITS: Record<ContentColumn, number> = { input: 0, output: 1, finish_reason: 2 }
+export const CONTENT_BITS: Record<ContentColumn, number> = { input: 0, output: 1, finish_reason: 2 }
+
+/** Whether `c`'s content fills `column` of span `s` (contentSql's row and a span): the rule's one condition. */
+export const fills = (column: ContentColumn): string => `(${fillable('s.', column)}) AND c.${column} != ''`
 
 /**
  * A span as sent that content could fill, read from sizes (the text itself is not read):
@@ -74,9 +77,9 @@ export const FILLABLE_NOW = `input.size = 0 OR ${SYSTEM_ONLY} OR output.size = 0
 
 /** The rule in SQL, over `s` (spans) and `c` (contentSql). */
 const FILLED = {
-  input: `if((${fillable('s.', 'input')}) AND c.input != '', c.input, s.input)`,
-  output: `if((${fillable('s.', 'output')}) AND c.output != '', c.output, s.output)`,
-  finish_reason: `if((${fillable('s.', 'finish_reason')}) AND c.finish_reason != '', c.finish_reason, s.finish_reason)`,
+  input: `if(${fills('input')}, c.input, s.input)`,
+  output: `if(${fills('output')}, c.output, s.output)`,
+  finish_reason: `if(${fills('finish_reason')}, c.finish_reason, s.finish_reason)`,
 }
 
 /**
