@@ -75,6 +75,12 @@ const GENERATE = `INSERT INTO spans (project_id, trace_id, span_id, parent_span_
                  toUInt32(100 + h % 300 + if(tr % 2 = 1, 20, 0)) AS out_tok
           FROM numbers(${SPANS}))`
 
+/** A statement on `spans`' parts: on a cluster each node runs it on its own shard's `spans_local` (the Distributed table holds no parts). */
+const onSpanParts = (store: Store, sql: (table: string) => string, settings: Record<string, string> = {}): Array<Promise<unknown>> =>
+  store.nodes
+    ? store.nodes.map((n) => n.client.command({ query: sql('spans_local'), clickhouse_settings: settings as never }))
+    : [store.client.command({ query: sql('spans'), clickhouse_settings: settings as never })]
+
 async function open(name: string): Promise<Target> {
   const dir = KEEP && name === 'embedded' ? KEEP : mkdtempSync(join(tmpdir(), 'spanlens-bench-query-'))
   let cluster: ServedCluster | undefined
@@ -99,11 +105,7 @@ async function open(name: string): Promise<Target> {
   await store.client.command({ query: GENERATE, clickhouse_settings: { max_insert_threads: 2, max_block_size: 1_000_000, ...keepAlive } as never })
   const genSeconds = (performance.now() - t0) / 1000
   log(`${name}: generated ${SPANS.toLocaleString('en')} spans in ${genSeconds.toFixed(1)} s`)
-  // On the cluster each node merges its own shard (the Distributed table holds no parts).
-  const optimize = store.nodes
-    ? store.nodes.map((n) => n.client.command({ query: 'OPTIMIZE TABLE spans_local FINAL' }))
-    : [store.client.command({ query: 'OPTIMIZE TABLE spans FINAL' })]
-  await Promise.all(optimize.map((p) => p.catch(() => undefined)))
+  await Promise.all(onSpanParts(store, (table) => `OPTIMIZE TABLE ${table} FINAL`).map((p) => p.catch(() => undefined)))
   const optimizeSeconds = (performance.now() - t0) / 1000 - genSeconds
   log(`${name}: optimized in ${optimizeSeconds.toFixed(1)} s`)
   // Every span where the queries read it (on the cluster: across both shards), once.
@@ -320,6 +322,18 @@ for (const t of selected(REPORT[0]) ? targets : []) {
 // after the content merge has written it onto them.
 const CONTENT_EVERY = 1000
 const contentCases = cases.filter(([name]) => /prompt vocabulary|full default report|refusal rate/.test(name) && selected(name))
+/** The content cases on every target, one table row each into `into`; `label` says in the log which state the store is in. */
+const contentReads = async (label: string, into: string[]) => {
+  for (const [name, fn] of contentCases) {
+    const cells: string[] = []
+    for (const t of targets) {
+      const r = await time(t, fn)
+      log(`${t.name}: ${name}, ${label}: first ${r.first.toFixed(0)} ms, median of next 3 ${r.warm.toFixed(0)} ms; read ${fmtReads(r.reads)}`)
+      cells.push(r.first.toFixed(0), r.warm.toFixed(0), fmtReads(r.reads))
+    }
+    into.push(`| ${name} | ${cells.join(' | ')} |`)
+  }
+}
 const contentRows: string[] = []
 for (const t of contentCases.length > 0 ? targets : []) {
   await t.c.command({
@@ -328,42 +342,21 @@ for (const t of contentCases.length > 0 ? targets : []) {
       FROM spans WHERE project_id = '${P}' AND kind = 'llm' AND cityHash64(span_id) % ${CONTENT_EVERY} = 0`,
   })
 }
-for (const [name, fn] of contentCases) {
-  const cells: string[] = []
-  for (const t of targets) {
-    const r = await time(t, fn)
-    log(`${t.name}: ${name}, with content rows: first ${r.first.toFixed(0)} ms, median of next 3 ${r.warm.toFixed(0)} ms; read ${fmtReads(r.reads)}`)
-    cells.push(r.first.toFixed(0), r.warm.toFixed(0), fmtReads(r.reads))
-  }
-  contentRows.push(`| ${name} | ${cells.join(' | ')} |`)
-}
+await contentReads('with content rows', contentRows)
 
 // The spans of slice `k` (1 in CONTENT_EVERY LLM spans) lose their own completion and finish
 // reason, as spans whose content comes only as logs have none.
 async function emptySlice(t: Target, k: number): Promise<void> {
   const empty = (table: string) =>
     `ALTER TABLE ${table} UPDATE output = '', finish_reason = '' WHERE project_id = '${P}' AND kind = 'llm' AND cityHash64(span_id) % ${CONTENT_EVERY} = ${k}`
-  const settings = { mutations_sync: '2' } as never
-  await Promise.all(
-    t.store.nodes
-      ? t.store.nodes.map((n) => n.client.command({ query: empty('spans_local'), clickhouse_settings: settings }))
-      : [t.c.command({ query: empty('spans'), clickhouse_settings: settings })],
-  )
+  await Promise.all(onSpanParts(t.store, empty, { mutations_sync: '2' }))
 }
 
 // Then the spans those rows belong to lose their own completion and finish reason: until the
 // content merge has run, analytics read them without it (as sent).
 const emptiedRows: string[] = []
 for (const t of contentCases.length > 0 ? targets : []) await emptySlice(t, 0)
-for (const [name, fn] of contentCases) {
-  const cells: string[] = []
-  for (const t of targets) {
-    const r = await time(t, fn)
-    log(`${t.name}: ${name}, with content rows, their spans' own output emptied, not merged yet: first ${r.first.toFixed(0)} ms, median of next 3 ${r.warm.toFixed(0)} ms; read ${fmtReads(r.reads)}`)
-    cells.push(r.first.toFixed(0), r.warm.toFixed(0), fmtReads(r.reads))
-  }
-  emptiedRows.push(`| ${name} | ${cells.join(' | ')} |`)
-}
+await contentReads("with content rows, their spans' own output emptied, not merged yet", emptiedRows)
 
 // The content merge (content/merge.ts), as a server runs it. Its first run on this store takes
 // every content row and every span lacking what content fills (the chain roots have no finish
@@ -376,17 +369,6 @@ for (const t of contentCases.length > 0 ? targets : []) {
   const first = await mergeContent(t.c, { kind: 'full' })
   firstRun.set(t, { ms: performance.now() - s, keys: first.keys })
 }
-const contentReads = async (label: string, into: string[]) => {
-  for (const [name, fn] of contentCases) {
-    const cells: string[] = []
-    for (const t of targets) {
-      const r = await time(t, fn)
-      log(`${t.name}: ${name}, ${label}: first ${r.first.toFixed(0)} ms, median of next 3 ${r.warm.toFixed(0)} ms; read ${fmtReads(r.reads)}`)
-      cells.push(r.first.toFixed(0), r.warm.toFixed(0), fmtReads(r.reads))
-    }
-    into.push(`| ${name} | ${cells.join(' | ')} |`)
-  }
-}
 const mergedRows: string[] = []
 await contentReads('content merged, its versions in parts of their own', mergedRows)
 
@@ -396,11 +378,7 @@ await contentReads('content merged, its versions in parts of their own', mergedR
 // as a server's always is.
 const FRESH = 3000
 for (const t of contentCases.length > 0 ? targets : []) {
-  await Promise.all(
-    t.store.nodes
-      ? t.store.nodes.map((n) => n.client.command({ query: 'OPTIMIZE TABLE spans_local FINAL' }))
-      : [t.c.command({ query: 'OPTIMIZE TABLE spans FINAL' })],
-  )
+  await Promise.all(onSpanParts(t.store, (table) => `OPTIMIZE TABLE ${table} FINAL`))
   // The near run a server makes every 5 s, untimed: it takes what arrived just before the first run
   // (the content rows above, for spans over the whole week) out of the timed run's window.
   await mergeContent(t.c, { kind: 'near' })
