@@ -117,9 +117,7 @@ export class LlmCall {
    * property store grown twice, and Object.assign, per call).
    */
   setIf(key: string, value: unknown): void {
-    if (!usable(value)) return
-    if (this.span) this.span.setAttribute(key, value)
-    else if (this.attrs) this.attrs[key] = value
+    if (usable(value)) this.setOne(key, value)
   }
 
   /** Sets a content attribute (JSON), only when content capture is on. */
@@ -132,7 +130,7 @@ export class LlmCall {
     this.content(key, value)
   }
 
-  private setOne(key: string, value: string): void {
+  private setOne(key: string, value: string | number | boolean | string[]): void {
     if (this.span) this.span.setAttribute(key, value)
     else if (this.attrs) this.attrs[key] = value
   }
