@@ -22,6 +22,8 @@ describe('configuration', () => {
     ['SPANLENS_BODY_TIMEOUT_MS', '5', /SPANLENS_BODY_TIMEOUT_MS: expected an integer between 100/],
     ['SPANLENS_MAX_CONCURRENT_REQUESTS_PER_PROJECT', '0', /SPANLENS_MAX_CONCURRENT_REQUESTS_PER_PROJECT/],
     ['SPANLENS_QUERY_QUEUE_TIMEOUT_SECONDS', '0', /SPANLENS_QUERY_QUEUE_TIMEOUT_SECONDS/],
+    ['SPANLENS_CONTENT_MERGE_INTERVAL_MS', '50', /SPANLENS_CONTENT_MERGE_INTERVAL_MS: expected an integer between 100 and 3600000/],
+    ['SPANLENS_CONTENT_MERGE_INTERVAL_MS', 'often', /SPANLENS_CONTENT_MERGE_INTERVAL_MS/],
   ])('rejects %s=%s naming the variable', (name, value, pattern) => {
     let err: unknown
     try {
@@ -39,7 +41,7 @@ describe('configuration', () => {
     expect(c.store).toMatchObject({ mode: 'embedded', dataDir: '/srv/app/.spanlens/clickhouse', database: 'spanlens' })
     expect(c.ingest).toMatchObject({ insertConcurrency: 1, batchMaxAgeMs: 1000, batchMaxRows: 40_000, batchMaxBytes: 32 * 1024 * 1024, spoolFsync: 'always', spoolDir: '/srv/app/.spanlens/spool' })
     expect(c.store).toMatchObject({ embeddedNice: 10 })
-    expect(c.ingest).toMatchObject({ maxConcurrentRequests: 256, maxConcurrentRequestsPerProject: 128, spoolProjectShare: 0.5, bodyTimeoutMs: 30_000, retentionDays: 90 })
+    expect(c.ingest).toMatchObject({ maxConcurrentRequests: 256, maxConcurrentRequestsPerProject: 128, spoolProjectShare: 0.5, bodyTimeoutMs: 30_000, retentionDays: 90, contentMergeIntervalMs: 5000 })
     expect(c.query.admission).toEqual({})
   })
 
