@@ -401,6 +401,24 @@ describe('wrapOpenAI: chat completions', () => {
     ])
   })
 
+  it('records a call once, from the response as parsed, when the app awaits a promise derived from it with _thenUnwrap', async () => {
+    h.start()
+    const ai = wrapOpenAI(client())
+    const traced = ai.chat.completions.create({ model: 'gpt-4o-derived', messages: [{ role: 'user', content: 'Say hello' }] })
+    // What the clients' helpers do with an APIPromise; the app awaits only the derived one. openai 7 sets
+    // `_thenUnwrap` on each promise, over the parser it was made with, not the promise's `parseResponse`.
+    type Derivable = { _thenUnwrap: (f: (v: { choices: unknown[] }) => unknown) => Promise<{ derived: boolean; choices: unknown[] }> }
+    const derived = await (traced as unknown as Derivable)._thenUnwrap((v) => ({ ...v, derived: true }))
+    expect(derived.derived).toBe(true)
+    await flush()
+    expect(h.receiver.spans).toHaveLength(1)
+    const span = byName(h.receiver.spans, 'chat gpt-4o-derived')
+    expect(span.attributes).toMatchObject({ 'gen_ai.response.id': 'chatcmpl-1', 'gen_ai.response.finish_reasons': ['stop'] })
+    expect(json(span.attributes['gen_ai.output.messages'])).toEqual([
+      { role: 'assistant', parts: [{ type: 'text', content: 'Hello from the fake model!' }], finish_reason: 'stop' },
+    ])
+  })
+
   it('passes through without spans before init', async () => {
     const ai = wrapOpenAI(client())
     const before = getStats().spansQueued
