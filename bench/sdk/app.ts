@@ -19,8 +19,13 @@
  * per-thread schedstat), to tell the SDK's work on the app's thread from what
  * it causes beside it.
  *
+ * `bare-control` is a second bare process: what it "adds" is the run's own noise.
+ * Two processes of one build differ by up to ~±35 µs CPU per call however many
+ * rounds they run, so the measurement repeats with fresh processes (--repeat)
+ * and reports each repeat's added figures, their mean and its standard error.
+ *
  *   cd bench && npm run sdk            (this, then the in-process line, in-process.ts)
- *   cd bench && node --import tsx sdk/app.ts [--rounds 20] [--calls 100] [--variants bare,spanlens,otel,openinference] [--scenarios plain,stream,tools] [--seed 1] [--no-build] [--cpu-prof dir] [--receiver null] [--node-flags '--single-threaded-gc']
+ *   cd bench && node --import tsx sdk/app.ts [--rounds 20] [--calls 100] [--variants bare,bare-control,spanlens,otel,openinference] [--scenarios plain,stream,tools] [--seed 1] [--no-build] [--cpu-prof dir] [--receiver null] [--repeat 3] [--node-flags '--single-threaded-gc']
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
@@ -38,7 +43,7 @@ const opt = (name: string, dflt: string) => {
 }
 const ROUNDS = Number(opt('rounds', '20'))
 const CALLS = Number(opt('calls', '100'))
-const VARIANTS = opt('variants', 'bare,spanlens,otel,openinference').split(',')
+const VARIANTS = opt('variants', 'bare,bare-control,spanlens,otel,openinference').split(',')
 const SEED = Number(opt('seed', String(Date.now() % 100_000)))
 const ONLY = opt('scenarios', SCENARIOS.join(',')).split(',') as Scenario[]
 // --cpu-prof <dir>: each worker writes a V8 CPU profile of the measured turns there, <variant>.cpuprofile (summarize with cpuprofile-summary.mjs).
@@ -48,6 +53,11 @@ const CPU_PROF = opt('cpu-prof', '')
 const RECEIVER = opt('receiver', 'spanlens')
 // --node-flags '<flags>': extra node flags for every worker (e.g. --single-threaded-gc), for investigating.
 const NODE_FLAGS = opt('node-flags', '').split(' ').filter(Boolean)
+// --repeat N: the whole measurement N times, each with fresh processes (one per variant at a time, as in a
+// single run: more processes alive at once leave each one's caches colder and raise every figure). Two processes
+// of one build differ by up to ~±35 µs CPU per call however many rounds they run (how each one's code and heap
+// came out), so only fresh processes shrink that: the report gives each repeat's figure and their mean.
+const REPEATS = Number(opt('repeat', '3'))
 const KEY = 'bench-sdk-key-0001'
 const WARMUP_TURNS = 3
 
@@ -130,8 +140,8 @@ interface Worker {
   ask<T>(m: object): Promise<T>
 }
 
-async function startWorker(variant: string, llmUrl: string, spanlensUrl: string): Promise<Worker> {
-  const profile = CPU_PROF ? [join(CPU_PROF, `${variant}.cpuprofile`)] : []
+async function startWorker(variant: string, k: number, llmUrl: string, spanlensUrl: string): Promise<Worker> {
+  const profile = CPU_PROF ? [join(CPU_PROF, `${variant}${k ? `-${k}` : ''}.cpuprofile`)] : []
   const child = fork(join(here, 'worker.mjs'), [variant, llmUrl, spanlensUrl, KEY, ...profile], {
     execArgv: ['--expose-gc', ...NODE_FLAGS],
     cwd: join(here, '..'),
@@ -172,14 +182,15 @@ interface Row {
   wall: number[]
   cpu: number
   calls: number
-  /** CPU per call of each turn, by round. */
-  turns: number[]
+  /** CPU and calls of each round (summed over the variant's processes). */
+  roundCpu: number[]
+  roundCalls: number[]
   /** The same CPU split two ways (µs, summed over turns): user/system, and the main thread/every other thread. */
   split: { user: number; system: number; main: number; other: number }
 }
 
 async function main() {
-  console.log(`command: cd bench && node --import tsx sdk/app.ts --rounds ${ROUNDS} --calls ${CALLS} --variants ${VARIANTS.join(',')} --scenarios ${ONLY.join(',')} --seed ${SEED}${RECEIVER === 'null' ? ' --receiver null' : ''}${NODE_FLAGS.length ? ` --node-flags '${NODE_FLAGS.join(' ')}'` : ''}`)
+  console.log(`command: cd bench && node --import tsx sdk/app.ts --rounds ${ROUNDS} --calls ${CALLS} --variants ${VARIANTS.join(',')} --scenarios ${ONLY.join(',')} --seed ${SEED}${REPEATS > 1 ? ` --repeat ${REPEATS}` : ''}${RECEIVER === 'null' ? ' --receiver null' : ''}${NODE_FLAGS.length ? ` --node-flags '${NODE_FLAGS.join(' ')}'` : ''}`)
   const cpu0 = cpus()[0]
   console.log(`machine: nproc ${cpus().length} (${cpu0?.model}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at start`)
   if (!args.includes('--no-build')) build()
@@ -189,36 +200,56 @@ async function main() {
   process.on('exit', () => llm.close())
   const server = RECEIVER === 'null' ? await startNullReceiver() : await startSpanlens(dataDir)
   const accepted0 = RECEIVER === 'null' ? 0 : await metric(server.url, 'spanlens_ingest_spans_accepted_total')
-  const workers: Worker[] = []
-  for (const v of VARIANTS) workers.push(await startWorker(v, llm.url, server.url))
-
   const results = new Map<string, Row>()
-  const turn = async (w: Worker, scenario: Scenario, record: boolean) => {
+  /** Each repeat's CPU, calls and wall times, by `variant/scenario/repeat`. */
+  const byRepeat = new Map<string, { cpu: number; calls: number; wall: number[] }>()
+  const turn = async (w: Worker, scenario: Scenario, round: number) => {
     const r = await w.ask<{ wall: number[]; cpu: number; user: number; system: number; main: number; other: number }>({ type: 'turn', scenario, calls: callsFor(scenario) })
-    if (!record) return
+    if (round < 0) return
+    const own = `${w.variant}/${scenario}/${Math.floor(round / ROUNDS)}`
+    const o = byRepeat.get(own) ?? { cpu: 0, calls: 0, wall: [] }
+    o.cpu += r.cpu
+    o.calls += r.wall.length
+    o.wall.push(...r.wall)
+    byRepeat.set(own, o)
     const key = `${w.variant}/${scenario}`
-    const row = results.get(key) ?? { wall: [], cpu: 0, calls: 0, turns: [], split: { user: 0, system: 0, main: 0, other: 0 } }
+    const row = results.get(key) ?? { wall: [], cpu: 0, calls: 0, roundCpu: [], roundCalls: [], split: { user: 0, system: 0, main: 0, other: 0 } }
     row.wall.push(...r.wall)
     row.cpu += r.cpu
     for (const k of ['user', 'system', 'main', 'other'] as const) row.split[k] += r[k]
     row.calls += r.wall.length
-    row.turns.push(r.cpu / r.wall.length)
+    row.roundCpu[round] = (row.roundCpu[round] ?? 0) + r.cpu
+    row.roundCalls[round] = (row.roundCalls[round] ?? 0) + r.wall.length
     results.set(key, row)
   }
-  for (let i = 0; i < WARMUP_TURNS; i++) for (const s of ONLY) for (const w of workers) await turn(w, s, false)
-  for (const w of workers) await w.ask({ type: 'profile' })
-  const t0 = Date.now()
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const s of shuffled(ONLY)) for (const w of shuffled(workers)) await turn(w, s, true)
-  }
-  const seconds = (Date.now() - t0) / 1000
+  // Per variant, the mean over the repeats' processes.
   const heap = new Map<string, { heapUsed: number; rss: number; exported?: number }>()
-  for (const w of workers) heap.set(w.variant, await w.ask({ type: 'heap' }))
-  for (const w of workers) w.child.send({ type: 'exit' })
+  let seconds = 0
+  for (let rep = 0; rep < REPEATS; rep++) {
+    const workers: Worker[] = []
+    for (const v of VARIANTS) workers.push(await startWorker(v, rep, llm.url, server.url))
+    for (let i = 0; i < WARMUP_TURNS; i++) for (const s of ONLY) for (const w of workers) await turn(w, s, -1)
+    for (const w of workers) await w.ask({ type: 'profile' })
+    const t0 = Date.now()
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const s of shuffled(ONLY)) for (const w of shuffled(workers)) await turn(w, s, rep * ROUNDS + r)
+    }
+    seconds += (Date.now() - t0) / 1000
+    for (const w of workers) {
+      const h = await w.ask<{ heapUsed: number; rss: number; exported?: number }>({ type: 'heap' })
+      const prev = heap.get(w.variant)
+      heap.set(w.variant, {
+        heapUsed: (prev?.heapUsed ?? 0) + h.heapUsed / REPEATS,
+        rss: (prev?.rss ?? 0) + h.rss / REPEATS,
+        exported: h.exported === undefined ? undefined : (prev?.exported ?? 0) + h.exported,
+      })
+    }
+    for (const w of workers) w.child.send({ type: 'exit' })
+  }
   // The server acknowledges a request before its spans are counted as accepted: give it a moment.
   await new Promise((r) => setTimeout(r, 500))
   const accepted = RECEIVER === 'null' ? NaN : (await metric(server.url, 'spanlens_ingest_spans_accepted_total')) - accepted0
-  console.log(`measured ${ROUNDS} rounds in ${seconds.toFixed(0)} s; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end`)
+  console.log(`measured ${REPEATS > 1 ? `${REPEATS} × ` : ''}${ROUNDS} rounds in ${seconds.toFixed(0)} s; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end`)
 
   const fmt = (x: number) => (x >= 0 ? '+' : '') + x.toFixed(0)
   const summary: Record<string, Record<string, number>> = {}
@@ -232,19 +263,50 @@ async function main() {
     const rows: [string, Row][] = []
     console.log(`\n${s} (${base.calls} calls per variant, µs per call; added = variant − bare, same run)`)
     console.log(`  ${'variant'.padEnd(20)} ${'wall p50'.padStart(9)} ${'added'.padStart(6)} ${'wall p99'.padStart(9)} ${'added'.padStart(6)} ${'CPU'.padStart(7)} ${'added'.padStart(6)} ${'added, median of rounds'.padStart(24)}`)
-    for (const w of workers) {
-      const row = results.get(`${w.variant}/${s}`) as Row
+    for (const variant of VARIANTS) {
+      const row = results.get(`${variant}/${s}`) as Row
       const ws = [...row.wall].sort((a, b) => a - b)
       const med = quantile(ws, 0.5)
       const p99 = quantile(ws, 0.99)
       const c = row.cpu / row.calls
       // The same round's bare turn subtracted, then the median over rounds: a round the host disturbed counts once, not by its size.
-      const paired = quantile(row.turns.map((t, i) => t - (base.turns[i] as number)).sort((a, b) => a - b), 0.5)
+      const perCall = (r: Row, i: number) => (r.roundCpu[i] as number) / (r.roundCalls[i] as number)
+      const paired = quantile(row.roundCpu.map((_, i) => perCall(row, i) - perCall(base, i)).sort((a, b) => a - b), 0.5)
       console.log(
-        `  ${w.variant.padEnd(20)} ${med.toFixed(0).padStart(9)} ${fmt(med - bMed).padStart(6)} ${p99.toFixed(0).padStart(9)} ${fmt(p99 - bP99).padStart(6)} ${c.toFixed(0).padStart(7)} ${fmt(c - bCpu).padStart(6)} ${fmt(paired).padStart(24)}`,
+        `  ${variant.padEnd(20)} ${med.toFixed(0).padStart(9)} ${fmt(med - bMed).padStart(6)} ${p99.toFixed(0).padStart(9)} ${fmt(p99 - bP99).padStart(6)} ${c.toFixed(0).padStart(7)} ${fmt(c - bCpu).padStart(6)} ${fmt(paired).padStart(24)}`,
       )
-      rows.push([w.variant, row])
-      summary[`${w.variant}/${s}`] = { wallMedian: med, wallAdded: med - bMed, p99, p99Added: p99 - bP99, cpu: c, cpuAdded: c - bCpu, cpuAddedMedianOfRounds: paired }
+      rows.push([variant, row])
+      summary[`${variant}/${s}`] = { wallMedian: med, wallAdded: med - bMed, p99, p99Added: p99 - bP99, cpu: c, cpuAdded: c - bCpu, cpuAddedMedianOfRounds: paired }
+    }
+    if (REPEATS > 1) {
+      // Each repeat's added CPU (mean over calls) and wall (median), then their mean and its standard error.
+      const added = (variant: string, rep: number) => {
+        const o = byRepeat.get(`${variant}/${s}/${rep}`)
+        const b = byRepeat.get(`bare/${s}/${rep}`)
+        if (!o || !b) return { cpu: NaN, wall: NaN }
+        const med = (xs: number[]) => quantile([...xs].sort((x, y) => x - y), 0.5)
+        return { cpu: o.cpu / o.calls - b.cpu / b.calls, wall: med(o.wall) - med(b.wall) }
+      }
+      const meanSe = (xs: number[]) => {
+        const m = xs.reduce((a, b) => a + b, 0) / xs.length
+        const sd = Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / Math.max(1, xs.length - 1))
+        return `${fmt(m)} ± ${(sd / Math.sqrt(xs.length)).toFixed(0)}`
+      }
+      console.log(`  added by repeat (fresh processes each), then mean ± standard error:`)
+      for (const variant of VARIANTS) {
+        if (variant === 'bare') continue
+        const each = Array.from({ length: REPEATS }, (_, i) => added(variant, i))
+        console.log(`  ${variant.padEnd(20)} CPU ${each.map((e) => fmt(e.cpu)).join(' ')} = ${meanSe(each.map((e) => e.cpu))};  wall p50 ${each.map((e) => fmt(e.wall)).join(' ')} = ${meanSe(each.map((e) => e.wall))}`)
+        summary[`${variant}/${s}/repeats`] = { cpuAddedMean: each.reduce((a, e) => a + e.cpu, 0) / REPEATS, wallAddedMean: each.reduce((a, e) => a + e.wall, 0) / REPEATS }
+      }
+    }
+    // Whether the added wall time is on every call (a shift of every quantile) or on a few (the upper ones only).
+    const qs = [0.1, 0.25, 0.5, 0.75, 0.9]
+    console.log(`  wall added at ${qs.map((q) => `p${q * 100}`).join(' / ')}:`)
+    for (const [v, r] of rows) {
+      if (v === 'bare') continue
+      const ws = [...r.wall].sort((a, b) => a - b)
+      console.log(`  ${v.padEnd(25)} ${qs.map((q) => fmt(quantile(ws, q) - quantile(bs, q))).join(' / ')}`)
     }
     // Where the CPU went (mean over calls, added vs bare): the kernel's share (sockets, page faults) and the threads beside the app's.
     const per = (r: Row, k: keyof Row['split']) => r.split[k] / r.calls
@@ -258,16 +320,16 @@ async function main() {
   }
   const bareHeap = heap.get('bare')
   console.log('\nheap after GC at the end (MiB; added = variant − bare), RSS')
-  for (const w of workers) {
-    const h = heap.get(w.variant)
+  for (const variant of VARIANTS) {
+    const h = heap.get(variant)
     if (!h) continue
     const mib = h.heapUsed / 2 ** 20
     const added = bareHeap ? mib - bareHeap.heapUsed / 2 ** 20 : NaN
-    console.log(`  ${w.variant.padEnd(20)} ${mib.toFixed(1).padStart(6)} ${(added >= 0 ? '+' : '') + added.toFixed(1)}   RSS ${(h.rss / 2 ** 20).toFixed(0)} MiB${h.exported !== undefined ? `   (SDK says ${h.exported} spans exported)` : ''}`)
-    summary[`${w.variant}/heap`] = { heapMiB: mib, heapAddedMiB: added }
+    console.log(`  ${variant.padEnd(20)} ${mib.toFixed(1).padStart(6)} ${(added >= 0 ? '+' : '') + added.toFixed(1)}   RSS ${(h.rss / 2 ** 20).toFixed(0)} MiB${h.exported !== undefined ? `   (SDK says ${h.exported} spans exported)` : ''}`)
+    summary[`${variant}/heap`] = { heapMiB: mib, heapAddedMiB: added }
   }
-  const traced = [...results].filter(([k]) => !k.startsWith('bare/')).reduce((n, [, r]) => n + r.calls, 0)
-  const warm = WARMUP_TURNS * ONLY.reduce((n, s) => n + callsFor(s), 0) * (workers.length - (heap.has('bare') ? 1 : 0))
+  const traced = [...results].filter(([k]) => !k.startsWith('bare')).reduce((n, [, r]) => n + r.calls, 0)
+  const warm = WARMUP_TURNS * ONLY.reduce((n, s) => n + callsFor(s), 0) * VARIANTS.filter((v) => !v.startsWith('bare')).length * REPEATS
   console.log(`\nspans accepted by the Spanlens server: ${accepted} (traced calls: ${traced} measured + ${warm} warm-up)`)
   console.log(`summary-json: ${JSON.stringify(summary)}`)
 

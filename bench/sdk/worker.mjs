@@ -10,7 +10,7 @@
  * export. It answers with each call's wall time and the process's CPU time
  * (all threads) over the turn, flush included.
  *
- *   node --expose-gc sdk/worker.mjs <bare|spanlens|otel|openinference> <llm-url> <spanlens-url> <api-key> [profile.cpuprofile]
+ *   node --expose-gc sdk/worker.mjs <bare|bare-<tag>|bare+http|spanlens[-<tag>][+nowrap|+noexport]|otel|openinference> <llm-url> <spanlens-url> <api-key> [profile.cpuprofile]
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
@@ -38,7 +38,25 @@ async function otelProvider(serviceName) {
 
 /** { client, flush: sends every span queued so far, exported?: spans the variant says it exported } */
 async function setup() {
-  if (variant === 'bare') return { client: make(), flush: async () => undefined }
+  // `bare-<tag>`: a second bare process, the control that shows the run's own noise between two identical variants.
+  if (variant === 'bare' || variant.startsWith('bare-')) return { client: make(), flush: async () => undefined }
+  if (variant === 'bare+http') {
+    // The bare client, plus one node:http POST of ~200 KB per turn (what the SDK's export sends per 100 calls) to
+    // a path the server answers with 404: the cost of the app's process merely using node:http beside fetch.
+    const { request: post, Agent } = await import('node:http')
+    const agent = new Agent({ keepAlive: true })
+    const body = Buffer.alloc(200_000, 120)
+    const flush = () =>
+      new Promise((resolve) => {
+        const req = post(`${spanlensUrl}/bench-nothing`, { method: 'POST', agent, headers: { 'content-length': body.length } }, (res) => {
+          res.resume()
+          res.on('end', resolve)
+        })
+        req.on('error', resolve)
+        req.end(body)
+      })
+    return { client: make(), flush }
+  }
   if (variant === 'spanlens' || variant.startsWith('spanlens-') || variant.startsWith('spanlens+')) {
     // The built package, as an app installs it (the coordinator builds it first). `spanlens-<tag>` loads
     // packages/sdk/dist-<tag>/index.js instead: another build, for a before/after in one run. For
