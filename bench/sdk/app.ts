@@ -25,7 +25,7 @@
  * and reports each repeat's added figures, their mean and its standard error.
  *
  *   cd bench && npm run sdk            (this, then the in-process line, in-process.ts)
- *   cd bench && node --import tsx sdk/app.ts [--rounds 20] [--calls 100] [--variants bare,bare-control,spanlens,otel,openinference] [--scenarios plain,stream,tools] [--seed 1] [--no-build] [--cpu-prof dir] [--receiver null] [--repeat 3] [--node-flags '--single-threaded-gc']
+ *   cd bench && node --import tsx sdk/app.ts [--rounds 20] [--calls 100] [--variants bare,bare-control,spanlens,otel,openinference] [--scenarios plain,stream,tools] [--seed 1] [--no-build] [--cpu-prof dir] [--receiver null] [--repeat 3] [--settle-ms 10] [--node-flags '--single-threaded-gc']
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
@@ -58,6 +58,8 @@ const NODE_FLAGS = opt('node-flags', '').split(' ').filter(Boolean)
 // of one build differ by up to ~±35 µs CPU per call however many rounds they run (how each one's code and heap
 // came out), so only fresh processes shrink that: the report gives each repeat's figure and their mean.
 const REPEATS = Number(opt('repeat', '3'))
+// --settle-ms: idle event loop at the end of every variant's turn, inside the measured window (worker.mjs says why).
+const SETTLE_MS = Number(opt('settle-ms', '10'))
 const KEY = 'bench-sdk-key-0001'
 const WARMUP_TURNS = 3
 
@@ -190,7 +192,7 @@ interface Row {
 }
 
 async function main() {
-  console.log(`command: cd bench && node --import tsx sdk/app.ts --rounds ${ROUNDS} --calls ${CALLS} --variants ${VARIANTS.join(',')} --scenarios ${ONLY.join(',')} --seed ${SEED}${REPEATS > 1 ? ` --repeat ${REPEATS}` : ''}${RECEIVER === 'null' ? ' --receiver null' : ''}${NODE_FLAGS.length ? ` --node-flags '${NODE_FLAGS.join(' ')}'` : ''}`)
+  console.log(`command: cd bench && node --import tsx sdk/app.ts --rounds ${ROUNDS} --calls ${CALLS} --variants ${VARIANTS.join(',')} --scenarios ${ONLY.join(',')} --seed ${SEED}${REPEATS > 1 ? ` --repeat ${REPEATS}` : ''} --settle-ms ${SETTLE_MS}${RECEIVER === 'null' ? ' --receiver null' : ''}${NODE_FLAGS.length ? ` --node-flags '${NODE_FLAGS.join(' ')}'` : ''}`)
   const cpu0 = cpus()[0]
   console.log(`machine: nproc ${cpus().length} (${cpu0?.model}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at start`)
   if (!args.includes('--no-build')) build()
@@ -204,7 +206,7 @@ async function main() {
   /** Each repeat's CPU, calls and wall times, by `variant/scenario/repeat`. */
   const byRepeat = new Map<string, { cpu: number; calls: number; wall: number[] }>()
   const turn = async (w: Worker, scenario: Scenario, round: number) => {
-    const r = await w.ask<{ wall: number[]; cpu: number; user: number; system: number; main: number; other: number }>({ type: 'turn', scenario, calls: callsFor(scenario) })
+    const r = await w.ask<{ wall: number[]; cpu: number; user: number; system: number; main: number; other: number }>({ type: 'turn', scenario, calls: callsFor(scenario), settleMs: SETTLE_MS })
     if (round < 0) return
     const own = `${w.variant}/${scenario}/${Math.floor(round / ROUNDS)}`
     const o = byRepeat.get(own) ?? { cpu: 0, calls: 0, wall: [] }

@@ -40,6 +40,11 @@ async function otelProvider(serviceName) {
 async function setup() {
   // `bare-<tag>`: a second bare process, the control that shows the run's own noise between two identical variants.
   if (variant === 'bare' || variant.startsWith('bare-')) return { client: make(), flush: async () => undefined }
+  if (variant === 'bare+idle') {
+    // The bare client, and a turn that ends with 3 ms of idle event loop, as a traced turn's flush waits for its
+    // export's reply: V8 runs deferred GC work in idle time, and this puts it inside the measured turn too.
+    return { client: make(), flush: () => new Promise((resolve) => setTimeout(resolve, 3)) }
+  }
   if (variant === 'bare+http') {
     // The bare client, plus one node:http POST of ~200 KB per turn (what the SDK's export sends per 100 calls) to
     // a path the server answers with 404: the cost of the app's process merely using node:http beside fetch.
@@ -164,6 +169,11 @@ process.on('message', (m) => {
         wall[i] = (performance.now() - t) * 1000
       }
       await s.flush()
+      // Every variant's turn ends with the same idle event loop, inside the measured window. V8 runs deferred
+      // work (GC tasks) when the loop is idle: a traced turn's flush waits for its export's reply and so
+      // counted that work, while a bare turn's did not (it ran between turns, outside the window). A bare
+      // turn ending with 3 ms idle measured +27 ± 11 µs CPU per plain call against plain bare turns.
+      if (m.settleMs > 0) await new Promise((resolve) => setTimeout(resolve, m.settleMs))
       const cpu = cpuNow() - c0
       const u = process.cpuUsage(u0)
       const t1 = threadsNow()
