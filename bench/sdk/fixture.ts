@@ -193,9 +193,11 @@ require('node:http').createServer((req, res) => {
 }
 
 /**
- * Yields to the event loop until what the SDK does after a call has run: the
- * span is built in one setImmediate batch and encoded for export in the next
- * (hence three turns, one to spare), as it would while an app waits on I/O.
+ * Yields to the event loop for three turns, as an app does when it goes back
+ * to its own I/O between calls. The SDK records ended calls and encodes their
+ * spans on a 20 ms timer for many calls at once (init.ts), so that work runs in
+ * whichever call or yield is under way when the timer fires; a measure that
+ * must hold all of it ends with flush().
  */
 export const settle = async () => {
   for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve))

@@ -19,7 +19,7 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import OpenAI from 'openai'
 import { flush, getStats, init, shutdown, wrapOpenAI } from '@spanlens/sdk'
-import { inProcessFetch, PARAMS, settle } from './fixture.js'
+import { inProcessFetch, PARAMS, settle, startLlmProcess } from './fixture.js'
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
@@ -39,10 +39,10 @@ const median = (xs: number[]) => {
 
 /**
  * `n` awaited calls, timed one by one. Between calls the loop yields (settle()),
- * as an app does when it goes back to its own I/O: what the SDK deliberately
- * does after a call (building the span, see llm-span.ts; encoding it) runs
- * there, and is counted by cpuPerCall() instead of landing in whichever call
- * happens to come next (which would charge it to the bare client half the time).
+ * as an app does when it goes back to its own I/O. What the SDK does after a
+ * call (building and encoding the span, on a 20 ms timer for many calls, see
+ * llm-span.ts) lands in whichever call or yield is under way when it fires, on
+ * either side alike; the median leaves it out, and cpuPerCall() counts it.
  */
 async function timeCalls(client: OpenAI, n: number, out: number[]): Promise<void> {
   for (let i = 0; i < n; i++) {
@@ -129,6 +129,12 @@ async function main() {
 
   init({ endpoint: sink.url, apiKey: 'bench', flushOnExit: false, env: {} })
   const inproc = await overhead('in-process fetch, exporting', inProc, 20, 500)
+  // The same over real HTTP to the fixture's server in its own process: the call path's own wall time beside
+  // a real socket. The app benchmark's added median is larger by what the whole process loses, which calls
+  // alternated in one process share (bench/sdk/RESULTS.md, session 13).
+  const llm = await startLlmProcess()
+  const overHttp = await overhead('real HTTP to the fixture server, exporting', () => new OpenAI({ apiKey: 'sk', baseURL: `${llm.url}/v1`, maxRetries: 0 }), 10, 500)
+  llm.close()
   await flush(10_000)
   const st = getStats()
   console.log(`  spans exported ${st.spansExported}, dropped ${st.spansDropped}`)
@@ -158,14 +164,14 @@ async function main() {
   console.log(`  spans queued ${s.spansQueued}, dropped ${s.spansDropped}, in queue ${s.queued}, export failures ${s.exportFailures}`)
   await shutdown()
   sink.close()
-  return { inproc, cpuInproc, heap }
+  return { inproc, overHttp, cpuInproc, heap }
 }
 
 const r = await main()
 const heapMax = Math.max(...r.heap.slice(1).map((h) => h.mib))
 const heapAt10k = r.heap[1]?.mib ?? 0
 console.log(
-  `summary: in-process, added per call ${r.inproc.added.toFixed(1)} µs (median), CPU added per call ${r.cpuInproc.toFixed(1)} µs (export included); ` +
+  `summary: in-process, added per call ${r.inproc.added.toFixed(1)} µs (median; over real HTTP ${r.overHttp.added.toFixed(1)}), CPU added per call ${r.cpuInproc.toFixed(1)} µs (export included); ` +
     `heap growth 10k→100k calls with the endpoint down ${(heapMax - heapAt10k).toFixed(1)} MiB`,
 )
 process.exit(0)
