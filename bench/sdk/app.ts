@@ -53,10 +53,8 @@ const CPU_PROF = opt('cpu-prof', '')
 const RECEIVER = opt('receiver', 'spanlens')
 // --node-flags '<flags>': extra node flags for every worker (e.g. --single-threaded-gc), for investigating.
 const NODE_FLAGS = opt('node-flags', '').split(' ').filter(Boolean)
-// --repeat N: the whole measurement N times, each with fresh processes (one per variant at a time, as in a
-// single run: more processes alive at once leave each one's caches colder and raise every figure). Two processes
-// of one build differ by up to ~±35 µs CPU per call however many rounds they run (how each one's code and heap
-// came out), so only fresh processes shrink that: the report gives each repeat's figure and their mean.
+// --repeat N: the whole measurement N times, each with fresh processes (see the header), one per variant at a
+// time as in a single run: more processes alive at once leave each one's caches colder and raise every figure.
 const REPEATS = Number(opt('repeat', '3'))
 // --settle-ms: idle event loop at the end of every variant's turn, inside the measured window (worker.mjs says why).
 const SETTLE_MS = Number(opt('settle-ms', '10'))
@@ -87,6 +85,7 @@ function shuffled<T>(xs: T[]): T[] {
 }
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number
+const ascending = (xs: number[]) => [...xs].sort((a, b) => a - b)
 
 function build(): void {
   const r = spawnSync('npx', ['--yes', 'pnpm@10.34.8', '--filter', '@spanlens/sdk', 'run', 'build'], { cwd: repo, encoding: 'utf8' })
@@ -180,16 +179,21 @@ async function metric(url: string, name: string): Promise<number> {
   return m ? Number(m[1]) : 0
 }
 
+/** One variant in one scenario. */
 interface Row {
-  wall: number[]
-  cpu: number
-  calls: number
-  /** CPU and calls of each round (summed over the variant's processes). */
-  roundCpu: number[]
-  roundCalls: number[]
+  /** Each repeat's measured turns (fresh processes each): wall time of every call, CPU and calls summed. */
+  repeats: { wall: number[]; cpu: number; calls: number }[]
+  /** CPU per call of each turn, by round (over all repeats). */
+  turns: number[]
   /** The same CPU split two ways (µs, summed over turns): user/system, and the main thread/every other thread. */
   split: { user: number; system: number; main: number; other: number }
 }
+/** A row's repeats pooled. */
+const pooled = (row: Row) => ({
+  wall: row.repeats.flatMap((r) => r.wall),
+  cpu: row.repeats.reduce((n, r) => n + r.cpu, 0),
+  calls: row.repeats.reduce((n, r) => n + r.calls, 0),
+})
 
 async function main() {
   console.log(`command: cd bench && node --import tsx sdk/app.ts --rounds ${ROUNDS} --calls ${CALLS} --variants ${VARIANTS.join(',')} --scenarios ${ONLY.join(',')} --seed ${SEED}${REPEATS > 1 ? ` --repeat ${REPEATS}` : ''} --settle-ms ${SETTLE_MS}${RECEIVER === 'null' ? ' --receiver null' : ''}${NODE_FLAGS.length ? ` --node-flags '${NODE_FLAGS.join(' ')}'` : ''}`)
@@ -203,25 +207,18 @@ async function main() {
   const server = RECEIVER === 'null' ? await startNullReceiver() : await startSpanlens(dataDir)
   const accepted0 = RECEIVER === 'null' ? 0 : await metric(server.url, 'spanlens_ingest_spans_accepted_total')
   const results = new Map<string, Row>()
-  /** Each repeat's CPU, calls and wall times, by `variant/scenario/repeat`. */
-  const byRepeat = new Map<string, { cpu: number; calls: number; wall: number[] }>()
-  const turn = async (w: Worker, scenario: Scenario, round: number) => {
+  /** One turn of `w`; measured ones (a repeat's index, not a warm-up's undefined) go into its row. */
+  const turn = async (w: Worker, scenario: Scenario, repeat?: number) => {
     const r = await w.ask<{ wall: number[]; cpu: number; user: number; system: number; main: number; other: number }>({ type: 'turn', scenario, calls: callsFor(scenario), settleMs: SETTLE_MS })
-    if (round < 0) return
-    const own = `${w.variant}/${scenario}/${Math.floor(round / ROUNDS)}`
-    const o = byRepeat.get(own) ?? { cpu: 0, calls: 0, wall: [] }
-    o.cpu += r.cpu
-    o.calls += r.wall.length
-    o.wall.push(...r.wall)
-    byRepeat.set(own, o)
+    if (repeat === undefined) return
     const key = `${w.variant}/${scenario}`
-    const row = results.get(key) ?? { wall: [], cpu: 0, calls: 0, roundCpu: [], roundCalls: [], split: { user: 0, system: 0, main: 0, other: 0 } }
-    row.wall.push(...r.wall)
-    row.cpu += r.cpu
+    const row = results.get(key) ?? { repeats: [], turns: [], split: { user: 0, system: 0, main: 0, other: 0 } }
+    const rep = (row.repeats[repeat] ??= { wall: [], cpu: 0, calls: 0 })
+    rep.wall.push(...r.wall)
+    rep.cpu += r.cpu
+    rep.calls += r.wall.length
     for (const k of ['user', 'system', 'main', 'other'] as const) row.split[k] += r[k]
-    row.calls += r.wall.length
-    row.roundCpu[round] = (row.roundCpu[round] ?? 0) + r.cpu
-    row.roundCalls[round] = (row.roundCalls[round] ?? 0) + r.wall.length
+    row.turns.push(r.cpu / r.wall.length)
     results.set(key, row)
   }
   // Per variant, the mean over the repeats' processes.
@@ -230,11 +227,11 @@ async function main() {
   for (let rep = 0; rep < REPEATS; rep++) {
     const workers: Worker[] = []
     for (const v of VARIANTS) workers.push(await startWorker(v, rep, llm.url, server.url))
-    for (let i = 0; i < WARMUP_TURNS; i++) for (const s of ONLY) for (const w of workers) await turn(w, s, -1)
+    for (let i = 0; i < WARMUP_TURNS; i++) for (const s of ONLY) for (const w of workers) await turn(w, s)
     for (const w of workers) await w.ask({ type: 'profile' })
     const t0 = Date.now()
     for (let r = 0; r < ROUNDS; r++) {
-      for (const s of shuffled(ONLY)) for (const w of shuffled(workers)) await turn(w, s, rep * ROUNDS + r)
+      for (const s of shuffled(ONLY)) for (const w of shuffled(workers)) await turn(w, s, rep)
     }
     seconds += (Date.now() - t0) / 1000
     for (const w of workers) {
@@ -256,48 +253,45 @@ async function main() {
   const fmt = (x: number) => (x >= 0 ? '+' : '') + x.toFixed(0)
   const summary: Record<string, Record<string, number>> = {}
   for (const s of ONLY) {
-    const base = results.get(`bare/${s}`)
-    if (!base) continue
-    const bs = [...base.wall].sort((a, b) => a - b)
+    const baseRow = results.get(`bare/${s}`)
+    if (!baseRow) continue
+    const base = pooled(baseRow)
+    const bs = ascending(base.wall)
     const bMed = quantile(bs, 0.5)
     const bP99 = quantile(bs, 0.99)
     const bCpu = base.cpu / base.calls
-    const rows: [string, Row][] = []
+    const rows: [string, Row, number[]][] = []
     console.log(`\n${s} (${base.calls} calls per variant, µs per call; added = variant − bare, same run)`)
     console.log(`  ${'variant'.padEnd(20)} ${'wall p50'.padStart(9)} ${'added'.padStart(6)} ${'wall p99'.padStart(9)} ${'added'.padStart(6)} ${'CPU'.padStart(7)} ${'added'.padStart(6)} ${'added, median of rounds'.padStart(24)}`)
     for (const variant of VARIANTS) {
       const row = results.get(`${variant}/${s}`) as Row
-      const ws = [...row.wall].sort((a, b) => a - b)
+      const all = pooled(row)
+      const ws = ascending(all.wall)
       const med = quantile(ws, 0.5)
       const p99 = quantile(ws, 0.99)
-      const c = row.cpu / row.calls
+      const c = all.cpu / all.calls
       // The same round's bare turn subtracted, then the median over rounds: a round the host disturbed counts once, not by its size.
-      const perCall = (r: Row, i: number) => (r.roundCpu[i] as number) / (r.roundCalls[i] as number)
-      const paired = quantile(row.roundCpu.map((_, i) => perCall(row, i) - perCall(base, i)).sort((a, b) => a - b), 0.5)
+      const paired = quantile(ascending(row.turns.map((t, i) => t - (baseRow.turns[i] as number))), 0.5)
       console.log(
         `  ${variant.padEnd(20)} ${med.toFixed(0).padStart(9)} ${fmt(med - bMed).padStart(6)} ${p99.toFixed(0).padStart(9)} ${fmt(p99 - bP99).padStart(6)} ${c.toFixed(0).padStart(7)} ${fmt(c - bCpu).padStart(6)} ${fmt(paired).padStart(24)}`,
       )
-      rows.push([variant, row])
+      rows.push([variant, row, ws])
       summary[`${variant}/${s}`] = { wallMedian: med, wallAdded: med - bMed, p99, p99Added: p99 - bP99, cpu: c, cpuAdded: c - bCpu, cpuAddedMedianOfRounds: paired }
     }
     if (REPEATS > 1) {
-      // Each repeat's added CPU (mean over calls) and wall (median), then their mean and its standard error.
-      const added = (variant: string, rep: number) => {
-        const o = byRepeat.get(`${variant}/${s}/${rep}`)
-        const b = byRepeat.get(`bare/${s}/${rep}`)
-        if (!o || !b) return { cpu: NaN, wall: NaN }
-        const med = (xs: number[]) => quantile([...xs].sort((x, y) => x - y), 0.5)
-        return { cpu: o.cpu / o.calls - b.cpu / b.calls, wall: med(o.wall) - med(b.wall) }
-      }
+      // Each repeat's added CPU (mean over calls) and wall (median) against the same repeat's bare process, then their mean and its standard error.
       const meanSe = (xs: number[]) => {
         const m = xs.reduce((a, b) => a + b, 0) / xs.length
         const sd = Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / Math.max(1, xs.length - 1))
         return `${fmt(m)} ± ${(sd / Math.sqrt(xs.length)).toFixed(0)}`
       }
       console.log(`  added by repeat (fresh processes each), then mean ± standard error:`)
-      for (const variant of VARIANTS) {
+      for (const [variant, row] of rows) {
         if (variant === 'bare') continue
-        const each = Array.from({ length: REPEATS }, (_, i) => added(variant, i))
+        const each = row.repeats.map((o, i) => {
+          const b = baseRow.repeats[i] as Row['repeats'][number]
+          return { cpu: o.cpu / o.calls - b.cpu / b.calls, wall: quantile(ascending(o.wall), 0.5) - quantile(ascending(b.wall), 0.5) }
+        })
         console.log(`  ${variant.padEnd(20)} CPU ${each.map((e) => fmt(e.cpu)).join(' ')} = ${meanSe(each.map((e) => e.cpu))};  wall p50 ${each.map((e) => fmt(e.wall)).join(' ')} = ${meanSe(each.map((e) => e.wall))}`)
         summary[`${variant}/${s}/repeats`] = { cpuAddedMean: each.reduce((a, e) => a + e.cpu, 0) / REPEATS, wallAddedMean: each.reduce((a, e) => a + e.wall, 0) / REPEATS }
       }
@@ -305,20 +299,19 @@ async function main() {
     // Whether the added wall time is on every call (a shift of every quantile) or on a few (the upper ones only).
     const qs = [0.1, 0.25, 0.5, 0.75, 0.9]
     console.log(`  wall added at ${qs.map((q) => `p${q * 100}`).join(' / ')}:`)
-    for (const [v, r] of rows) {
+    for (const [v, , ws] of rows) {
       if (v === 'bare') continue
-      const ws = [...r.wall].sort((a, b) => a - b)
       console.log(`  ${v.padEnd(25)} ${qs.map((q) => fmt(quantile(ws, q) - quantile(bs, q))).join(' / ')}`)
     }
     // Where the CPU went (mean over calls, added vs bare): the kernel's share (sockets, page faults) and the threads beside the app's.
-    const per = (r: Row, k: keyof Row['split']) => r.split[k] / r.calls
+    const per = (r: Row, k: keyof Row['split']) => r.split[k] / pooled(r).calls
     console.log(`  CPU split, added per call: ${'user'.padStart(6)} ${'system'.padStart(7)} ${'main thread'.padStart(12)} ${'other threads'.padStart(14)}`)
     for (const [v, r] of rows) {
       if (v === 'bare') continue
-      const d = (k: keyof Row['split']) => fmt(per(r, k) - per(base, k))
+      const d = (k: keyof Row['split']) => fmt(per(r, k) - per(baseRow, k))
       console.log(`  ${v.padEnd(25)} ${d('user').padStart(6)} ${d('system').padStart(7)} ${d('main').padStart(12)} ${d('other').padStart(14)}`)
     }
-    console.log(`  (bare: user ${per(base, 'user').toFixed(0)}, system ${per(base, 'system').toFixed(0)}, main thread ${per(base, 'main').toFixed(0)}, other threads ${per(base, 'other').toFixed(0)})`)
+    console.log(`  (bare: user ${per(baseRow, 'user').toFixed(0)}, system ${per(baseRow, 'system').toFixed(0)}, main thread ${per(baseRow, 'main').toFixed(0)}, other threads ${per(baseRow, 'other').toFixed(0)})`)
   }
   const bareHeap = heap.get('bare')
   console.log('\nheap after GC at the end (MiB; added = variant − bare), RSS')
@@ -330,7 +323,7 @@ async function main() {
     console.log(`  ${variant.padEnd(20)} ${mib.toFixed(1).padStart(6)} ${(added >= 0 ? '+' : '') + added.toFixed(1)}   RSS ${(h.rss / 2 ** 20).toFixed(0)} MiB${h.exported !== undefined ? `   (SDK says ${h.exported} spans exported)` : ''}`)
     summary[`${variant}/heap`] = { heapMiB: mib, heapAddedMiB: added }
   }
-  const traced = [...results].filter(([k]) => !k.startsWith('bare')).reduce((n, [, r]) => n + r.calls, 0)
+  const traced = [...results].filter(([k]) => !k.startsWith('bare')).reduce((n, [, r]) => n + pooled(r).calls, 0)
   const warm = WARMUP_TURNS * ONLY.reduce((n, s) => n + callsFor(s), 0) * VARIANTS.filter((v) => !v.startsWith('bare')).length * REPEATS
   console.log(`\nspans accepted by the Spanlens server: ${accepted} (traced calls: ${traced} measured + ${warm} warm-up)`)
   console.log(`summary-json: ${JSON.stringify(summary)}`)

@@ -43,6 +43,7 @@ async function setup() {
   if (variant === 'bare+idle') {
     // The bare client, and a turn that ends with 3 ms of idle event loop, as a traced turn's flush waits for its
     // export's reply: V8 runs deferred GC work in idle time, and this puts it inside the measured turn too.
+    // It shows that effect against `bare` only with `--settle-ms 0` (the default idle gives every turn one).
     return { client: make(), flush: () => new Promise((resolve) => setTimeout(resolve, 3)) }
   }
   if (variant === 'bare+http') {
