@@ -41,10 +41,17 @@ const opt = (name: string, dflt: string) => {
   const i = args.indexOf(`--${name}`)
   return i >= 0 ? (args[i + 1] ?? dflt) : dflt
 }
-const ROUNDS = Number(opt('rounds', '20'))
-const CALLS = Number(opt('calls', '100'))
+/** A whole-number option; anything else stops the run before it starts (a NaN would run no rounds and report nothing). */
+const intOpt = (name: string, dflt: string, min: number): number => {
+  const raw = opt(name, dflt)
+  const v = Number(raw)
+  if (!Number.isInteger(v) || v < min) throw new Error(`--${name} must be a whole number ≥ ${min}, got "${raw}"`)
+  return v
+}
+const ROUNDS = intOpt('rounds', '20', 1)
+const CALLS = intOpt('calls', '100', 1)
 const VARIANTS = opt('variants', 'bare,bare-control,spanlens,otel,openinference').split(',')
-const SEED = Number(opt('seed', String(Date.now() % 100_000)))
+const SEED = intOpt('seed', String(Date.now() % 100_000), 0)
 const ONLY = opt('scenarios', SCENARIOS.join(',')).split(',') as Scenario[]
 // --cpu-prof <dir>: each worker writes a V8 CPU profile of the measured turns there, <variant>.cpuprofile (summarize with cpuprofile-summary.mjs).
 const CPU_PROF = opt('cpu-prof', '')
@@ -55,9 +62,9 @@ const RECEIVER = opt('receiver', 'spanlens')
 const NODE_FLAGS = opt('node-flags', '').split(' ').filter(Boolean)
 // --repeat N: the whole measurement N times, each with fresh processes (see the header), one per variant at a
 // time as in a single run: more processes alive at once leave each one's caches colder and raise every figure.
-const REPEATS = Number(opt('repeat', '3'))
+const REPEATS = intOpt('repeat', '3', 1)
 // --settle-ms: idle event loop at the end of every variant's turn, inside the measured window (worker.mjs says why).
-const SETTLE_MS = Number(opt('settle-ms', '10'))
+const SETTLE_MS = intOpt('settle-ms', '10', 0)
 const KEY = 'bench-sdk-key-0001'
 const WARMUP_TURNS = 3
 
