@@ -101,6 +101,31 @@ describe('wrapOpenAI: chat completions', () => {
     expect(json(span.attributes['gen_ai.tool.definitions'])).toHaveLength(1)
   })
 
+  it('records each chunk as the client gave it, though the consumer changes the chunk as soon as it has it', async () => {
+    // The SDK observes each chunk beside the consumer's await, not in its chain: it must still see the chunk first.
+    h.start()
+    const ai = wrapOpenAI(client())
+    const stream = await ai.chat.completions.create({
+      model: 'gpt-4o',
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: 'user', content: 'Weather in Paris?' }],
+      tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
+    })
+    for await (const chunk of stream) {
+      const call = chunk.choices[0]?.delta.tool_calls?.[0]
+      if (call?.function) call.function.arguments = 'changed'
+      if (chunk.choices[0]) chunk.choices[0].finish_reason = null
+      if (chunk.usage) chunk.usage.completion_tokens = 999
+    }
+    await flush()
+    const span = byName(h.receiver.spans, 'chat gpt-4o')
+    expect(span.attributes).toMatchObject({ 'gen_ai.response.finish_reasons': ['tool_calls'], 'gen_ai.usage.output_tokens': 5 })
+    expect(json(span.attributes['gen_ai.output.messages'])).toEqual([
+      { role: 'assistant', parts: [{ type: 'tool_call', id: 'call_1', name: 'get_weather', arguments: { city: 'Paris' } }], finish_reason: 'tool_calls' },
+    ])
+  })
+
   it('keeps tee() and toReadableStream() working and records the stream once', async () => {
     h.start()
     const ai = wrapOpenAI(client())
@@ -436,7 +461,14 @@ describe('wrapOpenAI: responses and embeddings', () => {
     expect(r.output_text).toBe('Responses hello')
     const stream = await ai.responses.create({ model: 'gpt-5-stream', input: [{ role: 'user', content: 'Hi' }], stream: true })
     const types: string[] = []
-    for await (const e of stream) types.push(e.type)
+    for await (const e of stream) {
+      types.push(e.type)
+      // What the consumer does to the final event must not reach the span, recorded after the stream ends.
+      if (e.type === 'response.completed') {
+        e.response.usage!.output_tokens = 999
+        e.response.output.length = 0
+      }
+    }
     expect(types.at(-1)).toBe('response.completed')
     await flush()
     const plain = byName(h.receiver.spans, 'chat gpt-5')

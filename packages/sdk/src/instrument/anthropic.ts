@@ -79,12 +79,13 @@ function messageStream(call: LlmCall): StreamAccumulator {
         case 'message_start':
           if (isObj(e.message)) {
             message = { ...e.message }
-            if (isObj(e.message.usage)) usage = { ...e.message.usage }
+            // Copied as it arrives: recording runs after the stream, when the consumer may have changed it.
+            if (isObj(e.message.usage)) usage = copyData(e.message.usage, 2) as Obj
           }
           break
         case 'content_block_start':
           call.markFirstChunk()
-          if (isObj(e.content_block)) blocks[num(e.index) ?? blocks.length] = { ...e.content_block }
+          if (isObj(e.content_block)) blocks[num(e.index) ?? blocks.length] = copyData(e.content_block, 3) as Obj
           break
         case 'content_block_delta': {
           call.markFirstChunk()

@@ -110,7 +110,8 @@ function chatStream(call: LlmCall): StreamAccumulator {
     chunk(c) {
       id ??= c.id
       model ??= c.model
-      if (isObj(c.usage)) usage = c.usage
+      // Copied as it arrives, as keepChat does for a whole reply: recording runs after the stream, and the consumer has the chunk by then.
+      if (isObj(c.usage)) usage = copyData(c.usage, 2)
       const list = c.choices
       if (!Array.isArray(list)) return
       for (let k = 0; k < list.length; k++) {
@@ -201,8 +202,9 @@ function responsesStream(call: LlmCall): StreamAccumulator {
       const type = str(e.type) ?? ''
       if (type.endsWith('.delta')) call.markFirstChunk()
       if (type === 'response.output_text.delta' && typeof e.delta === 'string') text += e.delta
-      if ((type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') && isObj(e.response)) final = e.response
-      else if (type === 'response.created' && isObj(e.response) && !final) final = e.response
+      // What recording reads of the Response, copied now (keepResponse): the consumer has the event before recording runs.
+      if ((type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') && isObj(e.response)) final = keepResponse(e.response)
+      else if (type === 'response.created' && isObj(e.response) && !final) final = keepResponse(e.response)
     },
     finish() {
       if (final && arr(final.output).length) recordResponse(call, final)
