@@ -29,16 +29,27 @@ export function observeApiPromise<T>(result: T, hooks: ResultHooks): T {
   const p = result as T & StainlessPromise
   if (p && typeof p.parseResponse === 'function' && p.responsePromise instanceof Promise) {
     const parse = p.parseResponse
-    // A plain function and one `then`, not an async wrapper: every promise costs a
-    // call once AsyncLocalStorage's promise hooks are on (Node 20).
     p.parseResponse = function (this: unknown, ...args: unknown[]) {
-      let parsed: Promise<unknown>
+      let parsed: unknown
       try {
-        parsed = Promise.resolve(parse.apply(this, args))
+        parsed = parse.apply(this, args)
       } catch (err) {
-        parsed = Promise.reject(err)
+        safelyFail(hooks, err)
+        throw err
       }
-      return parsed.then(
+      if (parsed instanceof Promise) {
+        // Observed beside the app's chain, not in it: this handler is registered before the
+        // APIPromise adopts `parsed`, so it still sees the value first (the response is kept
+        // before the app can change it), and the app's await resumes one microtask sooner,
+        // without a promise per call. A native `then` cannot be intercepted, so none is added.
+        parsed.then(
+          (value: unknown) => safely(hooks, value),
+          (err: unknown) => safelyFail(hooks, err),
+        )
+        return parsed
+      }
+      // A thenable of another kind, or a plain value: chained, so the hook still runs first.
+      return Promise.resolve(parsed).then(
         (value) => {
           safely(hooks, value)
           return value
@@ -138,7 +149,9 @@ function observeIterator<T>(it: AsyncIterator<T>, hooks: StreamHooks, signal?: A
     finished = true
     guard(hooks, fn)
   }
+  // Never throws: beside the consumer's chain, a throw would be an unhandled rejection.
   const onResult = (r: IteratorResult<T>): IteratorResult<T> => {
+    if (typeof r !== 'object' || r === null) return r
     if (r.done) {
       // The Stainless iterator ends quietly when its controller aborts.
       finish(() => (signal?.aborted ? hooks.abort('stream aborted') : hooks.done()))
@@ -151,9 +164,8 @@ function observeIterator<T>(it: AsyncIterator<T>, hooks: StreamHooks, signal?: A
     }
     return r
   }
-  const onError = (err: unknown): never => {
+  const onError = (err: unknown): void => {
     finish(() => (signal?.aborted ? hooks.abort('stream aborted') : hooks.error(err)))
-    throw err
   }
   const wrapped: AsyncIterator<T> & AsyncIterable<T> = {
     next(...args: [] | [unknown]) {
@@ -161,9 +173,20 @@ function observeIterator<T>(it: AsyncIterator<T>, hooks: StreamHooks, signal?: A
       try {
         p = it.next(...args)
       } catch (err) {
-        return Promise.reject(err).then(undefined, onError)
+        onError(err)
+        return Promise.reject(err)
       }
-      return p.then(onResult, onError)
+      // Observed beside the consumer's await, not in its chain (as observeApiPromise): the
+      // handler registered here runs before the consumer resumes, and the consumer resumes
+      // with the client's own promise, a microtask and a promise sooner on every chunk.
+      if (p instanceof Promise) {
+        p.then(onResult, onError)
+        return p
+      }
+      return Promise.resolve(p).then(onResult, (err: unknown) => {
+        onError(err)
+        throw err
+      })
     },
     async return(value?: unknown) {
       finish(() => hooks.abort('stream closed by consumer before completion'))
