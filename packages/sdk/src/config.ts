@@ -2,6 +2,7 @@ import type { TracerProvider } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import type { DiagLogger } from './diag.js'
 import { errors } from './errors.js'
+import { headerProblem } from './export/http1-client.js'
 import type { RedactFn, RedactOption, BuiltinPattern } from './redact.js'
 
 /** Everything `init()` accepts. Every field is optional; env variables fill the gaps. */
@@ -132,12 +133,25 @@ const redact: Rule = (v) => {
   if (!(c === undefined || isFn(c) || (Array.isArray(c) && c.every(isFn)))) return new Bad('custom must be a function or a list of functions')
   return v
 }
-const headers: Rule = (v) =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string') ? v : new Bad('must map header names to strings')
+const headers: Rule = (v) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return new Bad('must map header names to strings')
+  for (const [name, value] of Object.entries(v)) {
+    if (typeof value !== 'string') return new Bad('must map header names to strings')
+    // Checked here, not on the first export: a key read from a file with its newline would fail every request.
+    const problem = headerProblem(name, value)
+    if (problem) return new Bad(problem)
+  }
+  return v
+}
+/** Sent as `Authorization: Bearer <key>`, so it must fit in a header value. */
+const apiKey: Rule = (v) => {
+  const s = str(v)
+  return typeof s === 'string' && headerProblem('authorization', s) ? new Bad('must not contain a line break or a control character') : s
+}
 
 const RULES = {
   endpoint: url,
-  apiKey: optional(str),
+  apiKey: optional(apiKey),
   headers,
   serviceName: str,
   environment: optional(str),
@@ -264,6 +278,7 @@ export function resolveConfig(options: InitOptions = {}): ResolvedConfig {
     }
   }
   merged.headers = { ...parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_HEADERS), ...(given.headers ?? {}) }
+  if (env.OTEL_EXPORTER_OTLP_HEADERS && !given.headers) source.headers = 'OTEL_EXPORTER_OTLP_HEADERS'
 
   const parsed = parse(merged)
   if (!parsed.ok) {

@@ -43,6 +43,17 @@ describe('init options', () => {
     }
   })
 
+  it('rejects, at init, an API key or header that cannot be sent, naming where it came from', () => {
+    // A key read from a file keeps its newline: every export would fail, each dropping its batch.
+    expect(() => resolveConfig({ env: {}, apiKey: 'sl_key\n' })).toThrow(/apiKey: must not contain a line break/)
+    expect(() => resolveConfig({ env: { SPANLENS_API_KEY: 'sl_\rkey' } })).toThrow(/apiKey \(from env SPANLENS_API_KEY\)/)
+    expect(() => resolveConfig({ env: {}, headers: { 'x-team': 'a\r\nx-injected: 1' } })).toThrow(/headers: header "x-team" has a line break/)
+    expect(() => resolveConfig({ env: {}, headers: { 'x team': 'a' } })).toThrow(/headers: header name "x team" is not an HTTP token/)
+    expect(() => resolveConfig({ env: { OTEL_EXPORTER_OTLP_HEADERS: 'x-a=ok%0Abad' } })).toThrow(/headers \(from env OTEL_EXPORTER_OTLP_HEADERS\)/)
+    // Latin-1 and tabs are fine in a value, as HTTP allows.
+    expect(resolveConfig({ env: {}, apiKey: 'sl_k', headers: { 'x-team': 'équipe\tml' } }).headers).toEqual({ 'x-team': 'équipe\tml', authorization: 'Bearer sl_k' })
+  })
+
   it('names an unknown option, and takes every valid form of each', () => {
     expect(() => resolveConfig({ env: {}, endpiont: 'http://typo' } as never)).toThrow(/endpiont/)
     const c = resolveConfig({

@@ -1,5 +1,3 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { gzip } from 'node:zlib'
 import { promisify } from 'node:util'
 import type { Attributes } from '@opentelemetry/api'
@@ -8,6 +6,8 @@ import { diag, describe } from '../diag.js'
 import { BoundedQueue } from './queue.js'
 import { parseRetryAfter, RETRYABLE_STATUS, retryDelayMs, sleep } from '../retry.js'
 import { SoonBatch } from '../soon-batch.js'
+import { SDK_VERSION } from '../version.js'
+import { Http1Client } from './http1-client.js'
 import { encodeRequest, encodeSpan, type AttributeTransform, type EncodedSpan } from './otlp-encode.js'
 
 const gzipAsync = promisify(gzip)
@@ -49,20 +49,20 @@ export class OtlpExporter {
   private timer: NodeJS.Timeout
   private readonly inFlight = new Set<Promise<void>>()
   private stopped = false
-  private readonly target: URL
   /**
-   * Export requests go through node:http with their own keep-alive agent, not
-   * the global fetch the app's client uses: sharing undici with the exporter's
+   * Export requests go through a client of their own (http1-client.ts says why),
+   * not the global fetch the app's client uses: sharing undici with the exporter's
    * Buffer bodies made the app's own requests slower (its code went
    * polymorphic) and cost ~50 µs per span in undici's body streaming, in the
    * app benchmark (bench/sdk/RESULTS.md).
    */
-  private readonly agent: HttpAgent
+  private readonly http: Http1Client
 
   constructor(private opts: ExporterOptions) {
-    this.target = new URL(opts.url)
-    const agentOptions = { keepAlive: true, maxSockets: opts.maxConcurrentExports }
-    this.agent = this.target.protocol === 'https:' ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions)
+    const headers: Record<string, string> = { 'user-agent': `spanlens-sdk/${SDK_VERSION}`, ...opts.headers, 'content-type': 'application/x-protobuf' }
+    if (opts.compression === 'gzip') headers['content-encoding'] = 'gzip'
+    // At most maxConcurrentExports requests are in flight (kick()), so as many connections.
+    this.http = new Http1Client(new URL(opts.url), headers)
     this.queue = new BoundedQueue(opts.maxQueueSize)
     this.timer = setInterval(() => this.kick(), opts.flushIntervalMs)
     // The exporter must never be what keeps a finished app alive.
@@ -156,50 +156,15 @@ export class OtlpExporter {
     }
   }
 
-  private send(body: Uint8Array): Promise<SendResult> {
-    return new Promise((resolve) => {
-      let settled = false
-      let timer: NodeJS.Timeout | undefined
-      const done = (r: SendResult) => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        resolve(r)
-      }
-      // Connection refused, DNS, timeout: the endpoint may come back.
-      const failed = (err: unknown) => done({ ok: false, retryable: true, reason: describe(err) })
-      try {
-        const send = this.target.protocol === 'https:' ? httpsRequest : httpRequest
-        const req = send(this.target, {
-          method: 'POST',
-          agent: this.agent,
-          headers: this.headers(body.length),
-        })
-        timer = setTimeout(() => req.destroy(new Error(`export timed out after ${this.opts.timeoutMs} ms`)), this.opts.timeoutMs)
-        timer.unref()
-        req.on('error', failed)
-        req.on('response', (res: IncomingMessage) => {
-          res.on('error', failed)
-          // Drain the body so the keep-alive socket is reused.
-          res.resume()
-          res.on('end', () => {
-            const status = res.statusCode ?? 0
-            if (status >= 200 && status < 300) return done({ ok: true })
-            const retryAfter = res.headers['retry-after']
-            done({ ok: false, retryable: RETRYABLE_STATUS.has(status), retryAfterMs: parseRetryAfter(typeof retryAfter === 'string' ? retryAfter : null), reason: `HTTP ${status}` })
-          })
-        })
-        req.end(body)
-      } catch (err) {
-        failed(err)
-      }
-    })
-  }
-
-  private headers(length: number): Record<string, string | number> {
-    const h: Record<string, string | number> = { ...this.opts.headers, 'content-type': 'application/x-protobuf', 'content-length': length }
-    if (this.opts.compression === 'gzip') h['content-encoding'] = 'gzip'
-    return h
+  private async send(body: Uint8Array): Promise<SendResult> {
+    try {
+      const res = await this.http.post(body, this.opts.timeoutMs)
+      if (res.status >= 200 && res.status < 300) return { ok: true }
+      return { ok: false, retryable: RETRYABLE_STATUS.has(res.status), retryAfterMs: parseRetryAfter(res.retryAfter ?? null), reason: `HTTP ${res.status}` }
+    } catch (err) {
+      // Connection refused, DNS, timeout, a reply cut short: the endpoint may come back.
+      return { ok: false, retryable: true, reason: describe(err) }
+    }
   }
 
   /** Sends everything queued; resolves true when the queue emptied in time. Never rejects. */
@@ -227,7 +192,7 @@ export class OtlpExporter {
     clearInterval(this.timer)
     const ok = await this.flush(timeoutMs)
     this.stopped = true
-    this.agent.destroy()
+    this.http.close()
     return ok
   }
 }
