@@ -55,9 +55,13 @@ export function consoleLogger(debug: boolean): DiagLogger {
 class Diag {
   stats: SdkStats = emptyStats()
   private current: DiagLogger = consoleLogger(false)
-  // Repeated identical warnings (endpoint down, every 2 s) would flood an app's logs.
-  private lastLine = ''
-  private lastAt = 0
+  /**
+   * When each warning was last said, by key. Repeated warnings (the endpoint
+   * down: a failed batch every second) would flood an app's logs; a key leaves
+   * out what changes from one to the next (a batch's size), and a map, not the
+   * last line only, keeps two alternating warnings from each printing every time.
+   */
+  private said = new Map<string, number>()
 
   get logger(): DiagLogger {
     return this.current
@@ -66,14 +70,17 @@ class Diag {
   /** A new logger (each init()) gets every warning once, including one the previous logger had. */
   set logger(logger: DiagLogger) {
     this.current = logger
-    this.lastLine = ''
+    this.said.clear()
   }
 
-  warnOnce(message: string, windowMs = 60_000): void {
+  /** Says `message` unless the same `key` was said within `windowMs`. */
+  warnOnce(message: string, key = message, windowMs = 60_000): void {
     const now = Date.now()
-    if (message === this.lastLine && now - this.lastAt < windowMs) return
-    this.lastLine = message
-    this.lastAt = now
+    const at = this.said.get(key)
+    if (at !== undefined && now - at < windowMs) return
+    // Bounded: keys carry error texts, which could vary without end.
+    if (this.said.size >= 256) this.said.clear()
+    this.said.set(key, now)
     this.safe(() => this.logger.warn(message))
   }
 

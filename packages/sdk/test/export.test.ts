@@ -34,6 +34,20 @@ describe('export', () => {
     expect(getStats().exportFailures).toBeGreaterThan(0)
   })
 
+  it('says an outage once, not a line per dropped batch, and counts every dropped span', async () => {
+    const logger = captureLogger()
+    h.start({ endpoint: 'http://127.0.0.1:1', maxBatchSize: 7, maxRetries: 0, logger })
+    // Batches of different sizes fail one after another: their lines differ in the count they carry.
+    for (let round = 1; round <= 4; round++) {
+      for (let i = 0; i < round * 5; i++) span(`down-${round}-${i}`, () => i)
+      await flush(2000)
+    }
+    expect(getStats().spansDropped).toBe(50)
+    const said = logger.lines.filter((l) => l.includes('export to http://127.0.0.1:1/v1/traces failed'))
+    expect(said).toHaveLength(1)
+    expect(said[0]).toMatch(/ECONNREFUSED.*dropped \d+ spans \(\d+ since init, see getStats\(\)\)/)
+  })
+
   it('keeps up with a burst against a slow collector by exporting concurrently, never more than the limit at once', async () => {
     h.start({ maxQueueSize: 4096, maxBatchSize: 1000, maxConcurrentExports: 4, flushIntervalMs: 1000 })
     h.receiver.delayMs = 150

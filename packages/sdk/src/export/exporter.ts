@@ -148,7 +148,11 @@ export class OtlpExporter {
       diag.stats.exportFailures++
       if (!result.retryable || attempt >= this.opts.maxRetries || this.stopped) {
         diag.stats.spansDropped += batch.length
-        diag.warnOnce(`export to ${this.opts.url} failed (${result.reason}); dropped ${batch.length} spans`)
+        // Once a minute per reason, with the total dropped so far (getStats()), not a line per batch.
+        diag.warnOnce(
+          `export to ${this.opts.url} failed (${result.reason}); dropped ${batch.length} spans (${diag.stats.spansDropped} since init, see getStats())`,
+          `export failed: ${result.reason}`,
+        )
         return
       }
       diag.stats.exportRetries++
