@@ -138,7 +138,7 @@ function start(rt: Runtime, name: string, options: ObserveOptions): Started {
         throw err
       }
       try {
-        if (isAsyncGenerator(result)) return traceGenerator(result, ctx, output, end, fail) as T
+        if (isAsyncGenerator(result)) return traceGenerator(result, ctx, capture && captureOutput ? (v) => toJson(v, max) : undefined, output, end, fail) as T
         if (isThenable(result)) {
           result.then(
             (v) => {
@@ -181,18 +181,35 @@ function isAsyncGenerator(v: unknown): v is AsyncGenerator<unknown> {
 function traceGenerator(
   gen: AsyncGenerator<unknown>,
   ctx: ReturnType<typeof context.active>,
+  /** An item's JSON, taken as it is yielded; undefined when output is not captured. */
+  serialize: ((v: unknown) => string) | undefined,
   output: (v: unknown) => void,
   end: () => void,
   fail: (e: unknown) => void,
 ): AsyncGenerator<unknown> {
-  const items: unknown[] = []
+  // Strings as yielded, other items as their JSON at the time they were yielded: the
+  // consumer may change an object it was given before the generator ends.
+  const texts: string[] = []
+  /** Which of `texts` are JSON already (the rest are yielded strings). */
+  const jsonItem: boolean[] = []
+  let allStrings = true
   const settle = <R extends IteratorResult<unknown>>(p: Promise<R>): Promise<R> =>
     p.then(
       (r) => {
         if (r.done) {
-          output(items.every((i) => typeof i === 'string') ? items.join('') : items)
+          if (serialize) output(allStrings ? texts.join('') : `[${texts.map((t, i) => (jsonItem[i] ? t : JSON.stringify(t))).join(',')}]`)
           end()
-        } else if (items.length < MAX_ITEMS) items.push(r.value)
+        } else if (serialize && texts.length < MAX_ITEMS) {
+          const v = r.value
+          if (typeof v === 'string') {
+            texts.push(v)
+            jsonItem.push(false)
+          } else {
+            allStrings = false
+            texts.push(serialize(v))
+            jsonItem.push(true)
+          }
+        }
         return r
       },
       (e) => {

@@ -87,6 +87,19 @@ describe('nesting and context', () => {
     for (const s of steps) expect(s.parentSpanId).toBe(loop.spanId)
   })
 
+  it("records an async generator's items as they were yielded, though the consumer changes them", async () => {
+    h.start()
+    const gen = observe('plan', async function* () {
+      yield { step: 1, done: false }
+      yield 'text'
+      yield { step: 2, done: false }
+    })
+    for await (const item of gen()) if (typeof item === 'object') item.done = true
+    await flush()
+    const plan = h.receiver.spans.find((s) => s.name === 'plan')!
+    expect(JSON.parse(plan.attributes['output.value'] as string)).toEqual([{ step: 1, done: false }, 'text', { step: 2, done: false }])
+  })
+
   it('follows callbacks and timers, and span() exposes ids and records errors', async () => {
     h.start()
     const child = observe('callback_child', () => 'ok')
