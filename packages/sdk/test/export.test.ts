@@ -109,6 +109,23 @@ describe('export', () => {
     expect(getStats()).toMatchObject({ exportRetries: 1, spansExported: 1, spansDropped: 0 })
   })
 
+  it('retries a batch with its own bytes while later batches are encoded and sent meanwhile', async () => {
+    // A batch waiting for its retry keeps its own bytes while later batches are encoded and go out.
+    h.start({ maxBatchSize: 5, maxConcurrentExports: 2, flushIntervalMs: 60_000 })
+    h.receiver.script.push({ status: 503, headers: { 'retry-after': '1' } })
+    for (let i = 0; i < 5; i++) span(`first-${i}`, () => i)
+    await vi.waitFor(() => expect(h.receiver.requests).toHaveLength(1), { timeout: 2000, interval: 5 })
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 5; i++) span(`later-${round}-${i}`, () => i)
+      await vi.waitFor(() => expect(h.receiver.requests).toHaveLength(2 + round), { timeout: 2000, interval: 5 })
+    }
+    expect(await flush(5000)).toBe(true)
+    const names = h.receiver.spans.map((s) => s.name).sort()
+    expect(names).toHaveLength(20)
+    expect(new Set(names).size).toBe(20)
+    expect(names.filter((n) => n.startsWith('first-'))).toHaveLength(5)
+  })
+
   it('retries 429 with backoff when no Retry-After is given', async () => {
     h.start()
     h.receiver.script.push({ status: 429 }, { status: 502 })

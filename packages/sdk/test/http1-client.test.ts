@@ -182,6 +182,22 @@ describe('export HTTP/1.1 client', () => {
     expect(c.connections).toBe(0)
   })
 
+  it('closes a connection whose reply came before the whole body was written, so no old bytes precede the next request', async () => {
+    const server = createNetServer((socket) => {
+      socket.once('data', () => {
+        // Replies at once and stops reading: the client's 32 MB body stays queued on its socket.
+        socket.pause()
+        socket.write('HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n')
+      })
+      socket.on('error', () => {})
+    })
+    const url = await listen(server)
+    closers.push(() => server.close())
+    const c = client(url)
+    expect((await c.post(new Uint8Array(32 * 1024 * 1024), 5000)).status).toBe(413)
+    expect(c.connections).toBe(0)
+  })
+
   it('fails a request the server never answers after its timeout, and closes that connection', async () => {
     const s = await rawServer(() => {})
     const c = client(s.url)

@@ -230,7 +230,9 @@ class Connection {
     this.pending = undefined
     this.used = true
     clearTimeout(p.timer)
-    if (res.reusable && !this.dead) this.client.release(this)
+    // A reply that came before the whole body was written (an early 413): the rest of the body is
+    // still queued on the socket, and the exporter may reuse its buffer; the connection goes.
+    if (res.reusable && !this.dead && this.socket.writableLength === 0) this.client.release(this)
     else this.destroy()
     p.resolve(res)
   }
