@@ -25,10 +25,14 @@
  * and reports each repeat's added figures, their mean and its standard error.
  *
  *   cd bench && npm run sdk            (this, then the in-process line, in-process.ts)
- *   cd bench && node --import tsx sdk/app.ts [--rounds 20] [--calls 100] [--variants bare,bare-control,spanlens,otel,openinference] [--scenarios plain,stream,tools] [--seed 1] [--no-build] [--cpu-prof dir] [--receiver null] [--repeat 3] [--settle-ms 10] [--node-flags '--single-threaded-gc']
+ * Each process first runs --warmup turns per scenario, unmeasured but reported on a line of their own:
+ * V8 keeps compiling for thousands of calls, and what a long-running app pays on every call is the
+ * figure after that.
+ *
+ *   cd bench && node --import tsx sdk/app.ts [--rounds 20] [--calls 100] [--variants bare,bare-control,spanlens,otel,openinference] [--scenarios plain,stream,tools] [--seed 1] [--no-build] [--cpu-prof dir] [--receiver null] [--repeat 3] [--warmup 20] [--settle-ms 10] [--node-flags '--single-threaded-gc']
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -66,7 +70,12 @@ const REPEATS = intOpt('repeat', '3', 1)
 // --settle-ms: idle event loop at the end of every variant's turn, inside the measured window (worker.mjs says why).
 const SETTLE_MS = intOpt('settle-ms', '10', 0)
 const KEY = 'bench-sdk-key-0001'
-const WARMUP_TURNS = 3
+// --warmup N: turns per scenario and process before measuring. V8 is still compiling the client's code
+// (and the SDK's) for thousands of calls: with --trace-opt, a bare process compiled 79 µs of TurboFan
+// work per plain call over calls 1,500–4,500 and 7 µs over calls 6,000–9,000, and its CPU per call
+// fell from 845 to 611 µs. A long-running app pays the settled figure on every call and the warm-up
+// once; the warm-up turns are reported too, on a line of their own.
+const WARMUP_TURNS = intOpt('warmup', '20', 0)
 
 // Calls per turn: a streamed call reads 95 chunks, so fewer of them keep the turns of similar length.
 const callsFor = (s: Scenario) => (s === 'stream' ? Math.max(1, Math.round(CALLS / 2)) : CALLS)
@@ -203,10 +212,12 @@ const pooled = (row: Row) => ({
 })
 
 async function main() {
-  console.log(`command: cd bench && node --import tsx sdk/app.ts --rounds ${ROUNDS} --calls ${CALLS} --variants ${VARIANTS.join(',')} --scenarios ${ONLY.join(',')} --seed ${SEED}${REPEATS > 1 ? ` --repeat ${REPEATS}` : ''} --settle-ms ${SETTLE_MS}${RECEIVER === 'null' ? ' --receiver null' : ''}${NODE_FLAGS.length ? ` --node-flags '${NODE_FLAGS.join(' ')}'` : ''}`)
+  console.log(`command: cd bench && node --import tsx sdk/app.ts --rounds ${ROUNDS} --calls ${CALLS} --variants ${VARIANTS.join(',')} --scenarios ${ONLY.join(',')} --seed ${SEED}${REPEATS > 1 ? ` --repeat ${REPEATS}` : ''} --warmup ${WARMUP_TURNS} --settle-ms ${SETTLE_MS}${RECEIVER === 'null' ? ' --receiver null' : ''}${NODE_FLAGS.length ? ` --node-flags '${NODE_FLAGS.join(' ')}'` : ''}`)
   const cpu0 = cpus()[0]
   console.log(`machine: nproc ${cpus().length} (${cpu0?.model}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at start`)
   if (!args.includes('--no-build')) build()
+  // The workers write their profiles there when they stop: a missing directory failed the run at the very end.
+  if (CPU_PROF) mkdirSync(CPU_PROF, { recursive: true })
 
   const dataDir = mkdtempSync(join(tmpdir(), 'spanlens-bench-sdk-'))
   const llm = await startLlmProcess()
@@ -214,10 +225,19 @@ async function main() {
   const server = RECEIVER === 'null' ? await startNullReceiver() : await startSpanlens(dataDir)
   const accepted0 = RECEIVER === 'null' ? 0 : await metric(server.url, 'spanlens_ingest_spans_accepted_total')
   const results = new Map<string, Row>()
+  /** Warm-up turns' CPU and calls, by variant/scenario, over every repeat. */
+  const warmup = new Map<string, { cpu: number; calls: number }>()
   /** One turn of `w`; measured ones (a repeat's index, not a warm-up's undefined) go into its row. */
   const turn = async (w: Worker, scenario: Scenario, repeat?: number) => {
     const r = await w.ask<{ wall: number[]; cpu: number; user: number; system: number; main: number; other: number }>({ type: 'turn', scenario, calls: callsFor(scenario), settleMs: SETTLE_MS })
-    if (repeat === undefined) return
+    if (repeat === undefined) {
+      const key = `${w.variant}/${scenario}`
+      const wu = warmup.get(key) ?? { cpu: 0, calls: 0 }
+      wu.cpu += r.cpu
+      wu.calls += r.wall.length
+      warmup.set(key, wu)
+      return
+    }
     const key = `${w.variant}/${scenario}`
     const row = results.get(key) ?? { repeats: [], turns: [], split: { user: 0, system: 0, main: 0, other: 0 } }
     const rep = (row.repeats[repeat] ??= { wall: [], cpu: 0, calls: 0 })
@@ -319,6 +339,21 @@ async function main() {
       console.log(`  ${v.padEnd(25)} ${d('user').padStart(6)} ${d('system').padStart(7)} ${d('main').padStart(12)} ${d('other').padStart(14)}`)
     }
     console.log(`  (bare: user ${per(baseRow, 'user').toFixed(0)}, system ${per(baseRow, 'system').toFixed(0)}, main thread ${per(baseRow, 'main').toFixed(0)}, other threads ${per(baseRow, 'other').toFixed(0)})`)
+    const wBase = warmup.get(`bare/${s}`)
+    if (wBase && wBase.calls > 0) {
+      // What each process paid while V8 was still compiling, before the measured rounds (paid once per process).
+      const wCpu = (v: string) => {
+        const w = warmup.get(`${v}/${s}`) as { cpu: number; calls: number }
+        return w.cpu / w.calls
+      }
+      console.log(
+        `  warm-up (first ${WARMUP_TURNS} turns, ${wBase.calls / REPEATS} calls per process): CPU per call bare ${wCpu('bare').toFixed(0)}; added ` +
+          VARIANTS.filter((v) => v !== 'bare')
+            .map((v) => `${v} ${fmt(wCpu(v) - wCpu('bare'))}`)
+            .join(', '),
+      )
+      for (const v of VARIANTS) summary[`${v}/${s}/warmup`] = { cpu: wCpu(v), cpuAdded: wCpu(v) - wCpu('bare') }
+    }
   }
   const bareHeap = heap.get('bare')
   console.log('\nheap after GC at the end (MiB; added = variant − bare), RSS')
