@@ -11,7 +11,7 @@
  */
 
 export const MAX_HEAD = 64 * 1024
-export const MAX_LINE = 8 * 1024
+const MAX_LINE = 8 * 1024
 
 export class Http1ProtocolError extends Error {
   override name = 'Http1ProtocolError'
