@@ -8,6 +8,15 @@ import { byName, json, useHarness } from './helpers/harness.js'
 const h = useHarness()
 const client = () => new OpenAI({ apiKey: 'sk-test', baseURL: `${h.llm.url}/v1`, maxRetries: 0 })
 
+/** A streamed chat call the fake model answers with a get_weather tool call, arguments {"city":"Paris"}, and usage. */
+const WEATHER_STREAM: OpenAI.Chat.ChatCompletionCreateParamsStreaming = {
+  model: 'gpt-4o',
+  stream: true,
+  stream_options: { include_usage: true },
+  messages: [{ role: 'user', content: 'Weather in Paris?' }],
+  tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
+}
+
 describe('wrapOpenAI: chat completions', () => {
   it('records a plain chat call with semconv attributes and returns the bare client result unchanged', async () => {
     h.start({ environment: 'test', release: '1.2.3' })
@@ -66,13 +75,7 @@ describe('wrapOpenAI: chat completions', () => {
   it('streams with include_usage and tool calls: same Stream object, assembled completion, ttft', async () => {
     h.start()
     const ai = wrapOpenAI(client())
-    const stream = await ai.chat.completions.create({
-      model: 'gpt-4o',
-      stream: true,
-      stream_options: { include_usage: true },
-      messages: [{ role: 'user', content: 'Weather in Paris?' }],
-      tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
-    })
+    const stream = await ai.chat.completions.create(WEATHER_STREAM)
     expect(stream).toBeInstanceOf(Stream)
     expect(stream.controller).toBeInstanceOf(AbortController)
     let args = ''
@@ -105,13 +108,7 @@ describe('wrapOpenAI: chat completions', () => {
     // The SDK observes each chunk beside the consumer's await, not in its chain: it must still see the chunk first.
     h.start()
     const ai = wrapOpenAI(client())
-    const stream = await ai.chat.completions.create({
-      model: 'gpt-4o',
-      stream: true,
-      stream_options: { include_usage: true },
-      messages: [{ role: 'user', content: 'Weather in Paris?' }],
-      tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
-    })
+    const stream = await ai.chat.completions.create(WEATHER_STREAM)
     for await (const chunk of stream) {
       const call = chunk.choices[0]?.delta.tool_calls?.[0]
       if (call?.function) call.function.arguments = 'changed'
