@@ -235,6 +235,9 @@ describe('export HTTP/1.1 client', () => {
     expect(s.seen[0]!.headers.authorization).toBe(`Basic ${Buffer.from('ada:p@ss').toString('base64')}`)
     await client(s.url.replace('//', '//ada:pw@'), { Authorization: 'Bearer k', host: 'spanlens.example' }).post(body('x'), 5000)
     expect(s.seen[1]!.headers).toMatchObject({ authorization: 'Bearer k', host: 'spanlens.example' })
+    // A malformed escape is sent as written, not a crash at init().
+    await client(s.url.replace('//', '//ada:100%zz@')).post(body('x'), 5000)
+    expect(s.seen[2]!.headers.authorization).toBe(`Basic ${Buffer.from('ada:100%zz').toString('base64')}`)
   })
 
   it('keeps a process alive while a request is on the wire, and lets it exit with only an idle connection left', async () => {

@@ -15,6 +15,15 @@ export function headerProblem(name: string, value: string): string | undefined {
   return undefined
 }
 
+/** A URL's user or password, percent-decoded; as written when its escapes are malformed (`%zz`), rather than failing init(). */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part)
+  } catch {
+    return part
+  }
+}
+
 export interface Http1ClientOptions {
   /** More TLS options for an https: URL (tests pass their CA). */
   tls?: ConnectionOptions
@@ -72,7 +81,7 @@ export class Http1Client {
     let host = target.host
     // Credentials in the URL become Basic auth unless a header already authorizes, as node:http does.
     if (target.username && !Object.keys(headers).some((n) => n.toLowerCase() === 'authorization')) {
-      const credentials = `${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`
+      const credentials = `${decoded(target.username)}:${decoded(target.password)}`
       head += `authorization: Basic ${Buffer.from(credentials).toString('base64')}\r\n`
     }
     for (const name of Object.keys(headers)) {
