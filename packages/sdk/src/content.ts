@@ -52,7 +52,7 @@ function jsonReplacer(_key: string, v: unknown): unknown {
 export function copyData(v: unknown, depth: number): unknown {
   if (depth <= 0 || typeof v !== 'object' || v === null) return v
   // Runs on the call path (the request as it starts, the response before the app gets it): leaves are
-  // not passed to a call of their own, and keys are not collected into an array (~30% less time).
+  // not passed to a call of their own.
   if (Array.isArray(v)) {
     const out = new Array<unknown>(v.length)
     for (let i = 0; i < v.length; i++) {
@@ -63,10 +63,19 @@ export function copyData(v: unknown, depth: number): unknown {
   }
   const proto: unknown = Object.getPrototypeOf(v)
   if (proto !== Object.prototype && proto !== null) return v
-  const out: Obj = {}
-  for (const k in v) {
-    const x = (v as Obj)[k]
-    out[k] = depth > 1 && typeof x === 'object' && x !== null ? copyData(x, depth - 1) : x
+  // An object spread (one clone of the source's shape), then only object-valued properties replaced by
+  // their copies. Timed in the app's process (real HTTP, between the client's own calls), a chat
+  // request's copy took 3.5–3.7 µs this way against 4.1–4.2 building it key by key with for-in (medians
+  // of two runs); in a hot loop both take ~0.27 µs: on the call path, code that runs once per call is cold.
+  const out: Obj = { ...(v as Obj) }
+  if (depth > 1) {
+    for (const k of Object.keys(out)) {
+      const x = out[k]
+      if (typeof x !== 'object' || x === null) continue
+      // An own "__proto__" key (JSON.parse makes one) stays a property: assigned, it would set the prototype.
+      if (k === '__proto__') Object.defineProperty(out, k, { value: copyData(x, depth - 1), enumerable: true, writable: true, configurable: true })
+      else out[k] = copyData(x, depth - 1)
+    }
   }
   return out
 }
