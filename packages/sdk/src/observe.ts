@@ -189,26 +189,22 @@ function traceGenerator(
 ): AsyncGenerator<unknown> {
   // Strings as yielded, other items as their JSON at the time they were yielded: the
   // consumer may change an object it was given before the generator ends.
-  const texts: string[] = []
-  /** Which of `texts` are JSON already (the rest are yielded strings). */
-  const jsonItem: boolean[] = []
-  let allStrings = true
+  const items: (string | { json: string })[] = []
   const settle = <R extends IteratorResult<unknown>>(p: Promise<R>): Promise<R> =>
     p.then(
       (r) => {
         if (r.done) {
-          if (serialize) output(allStrings ? texts.join('') : `[${texts.map((t, i) => (jsonItem[i] ? t : JSON.stringify(t))).join(',')}]`)
-          end()
-        } else if (serialize && texts.length < MAX_ITEMS) {
-          const v = r.value
-          if (typeof v === 'string') {
-            texts.push(v)
-            jsonItem.push(false)
-          } else {
-            allStrings = false
-            texts.push(serialize(v))
-            jsonItem.push(true)
+          if (serialize) {
+            output(
+              items.every((i) => typeof i === 'string')
+                ? items.join('')
+                : `[${items.map((i) => (typeof i === 'string' ? JSON.stringify(i) : i.json)).join(',')}]`,
+            )
           }
+          end()
+        } else if (serialize && items.length < MAX_ITEMS) {
+          const v = r.value
+          items.push(typeof v === 'string' ? v : { json: serialize(v) })
         }
         return r
       },

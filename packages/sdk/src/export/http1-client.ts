@@ -216,7 +216,7 @@ class Connection {
     if (res) this.settle(res)
   }
 
-  /** The server finished sending: a reply framed by the close completes; anything pending fails in onClose. */
+  /** The server finished sending: a reply framed by the close completes; one cut short fails here. */
   private onEnd = (): void => {
     const p = this.pending
     this.dead = true
