@@ -230,15 +230,14 @@ async function main() {
   /** One turn of `w`; measured ones (a repeat's index, not a warm-up's undefined) go into its row. */
   const turn = async (w: Worker, scenario: Scenario, repeat?: number) => {
     const r = await w.ask<{ wall: number[]; cpu: number; user: number; system: number; main: number; other: number }>({ type: 'turn', scenario, calls: callsFor(scenario), settleMs: SETTLE_MS })
+    const key = `${w.variant}/${scenario}`
     if (repeat === undefined) {
-      const key = `${w.variant}/${scenario}`
       const wu = warmup.get(key) ?? { cpu: 0, calls: 0 }
       wu.cpu += r.cpu
       wu.calls += r.wall.length
       warmup.set(key, wu)
       return
     }
-    const key = `${w.variant}/${scenario}`
     const row = results.get(key) ?? { repeats: [], turns: [], split: { user: 0, system: 0, main: 0, other: 0 } }
     const rep = (row.repeats[repeat] ??= { wall: [], cpu: 0, calls: 0 })
     rep.wall.push(...r.wall)
