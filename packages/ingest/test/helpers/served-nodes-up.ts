@@ -1,5 +1,5 @@
-import { beforeAll, beforeEach } from 'vitest'
-import { provided } from './store-mode.js'
+import { afterAll, beforeAll, beforeEach } from 'vitest'
+import { databasesNamed, provided } from './store-mode.js'
 
 /**
  * setupFile of the remote and cluster projects: each file and each test starts with
@@ -21,6 +21,32 @@ async function everyNodeUp(): Promise<void> {
 // started) does not meet a node that is still starting again.
 beforeAll(everyNodeUp, WAIT_MS + 5_000)
 beforeEach(everyNodeUp, WAIT_MS + 5_000)
+
+/**
+ * A served engine lives for the whole run, and every database left on it costs it CPU while idle:
+ * with 150 migrated databases an idle engine used 11% of a core (0.75% per 10), on a 2-core CI host
+ * that runs three engines beside the tests. Registered first, so it runs after the file's own
+ * afterAll hooks have stopped its servers.
+ */
+afterAll(async () => {
+  const ch = provided()
+  const names = databasesNamed()
+  if (!ch || names.length === 0) return
+  const auth = `Basic ${Buffer.from(`${ch.username}:${ch.password}`).toString('base64')}`
+  await Promise.all(
+    (ch.nodes ?? [ch.url]).map(async (url) => {
+      for (const name of names) {
+        try {
+          const res = await fetch(new URL('/', url), { method: 'POST', headers: { authorization: auth }, body: `DROP DATABASE IF EXISTS ${name} SYNC`, signal: AbortSignal.timeout(30_000) })
+          const text = await res.text()
+          if (!res.ok) console.warn(`DROP DATABASE ${name} on ${url}: ${res.status} ${text.slice(0, 300)}`)
+        } catch {
+          // An engine restarting: its databases are left for the run's end, which removes its data directory.
+        }
+      }
+    }),
+  )
+}, 120_000)
 
 async function waitForPing(url: string): Promise<void> {
   const until = Date.now() + WAIT_MS

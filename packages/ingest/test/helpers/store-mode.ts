@@ -51,6 +51,15 @@ export function storeEnv(dataDir: string): Record<string, string> {
   }
 }
 
+const named = new Set<string>()
+
 export function databaseFor(dataDir: string): string {
-  return `t_${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}`
+  const name = `t_${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}`
+  named.add(name)
+  return name
+}
+
+/** Every database this test file pointed a store at (served-nodes-up.ts drops them after the file). */
+export function databasesNamed(): string[] {
+  return [...named]
 }
