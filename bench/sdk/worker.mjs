@@ -10,7 +10,7 @@
  * export. It answers with each call's wall time and the process's CPU time
  * (all threads) over the turn, flush included.
  *
- *   node --expose-gc sdk/worker.mjs <bare|bare-<tag>|bare+http|spanlens[-<tag>][+nowrap|+noexport]|otel|openinference> <llm-url> <spanlens-url> <api-key> [profile.cpuprofile]
+ *   node --expose-gc sdk/worker.mjs <bare|bare-<tag>|bare+http|spanlens[-<tag>][+nowrap|+noexport|+noinit]|otel|openinference> <llm-url> <spanlens-url> <api-key> [profile.cpuprofile]
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
@@ -66,11 +66,13 @@ async function setup() {
   if (variant === 'spanlens' || variant.startsWith('spanlens-') || variant.startsWith('spanlens+')) {
     // The built package, as an app installs it (the coordinator builds it first). `spanlens-<tag>` loads
     // packages/sdk/dist-<tag>/index.js instead: another build, for a before/after in one run. For
-    // bisecting, `+nowrap` initializes the SDK without wrapping the client, `+noexport` drops every span.
+    // bisecting, `+nowrap` initializes the SDK without wrapping the client, `+noexport` drops every span, and
+    // `+noinit` wraps the client without init(), so every call passes straight through the hook: the floor of
+    // the wrapping itself (the Proxy's gets, the hook, the SDK loaded).
     const [name, ...mods] = variant.split('+')
     const tag = name.slice('spanlens-'.length)
     const sdk = await import(tag ? new URL(`../../packages/sdk/dist-${tag}/index.js`, import.meta.url).href : '@spanlens/sdk')
-    sdk.init({ endpoint: spanlensUrl, apiKey, serviceName: 'bench-spanlens', flushOnExit: false, env: {}, spanFilter: mods.includes('noexport') ? () => false : undefined })
+    if (!mods.includes('noinit')) sdk.init({ endpoint: spanlensUrl, apiKey, serviceName: 'bench-spanlens', flushOnExit: false, env: {}, spanFilter: mods.includes('noexport') ? () => false : undefined })
     return { client: mods.includes('nowrap') ? make() : sdk.wrapOpenAI(make()), flush: () => sdk.flush(30_000), exported: () => sdk.getStats().spansExported }
   }
   if (variant === 'otel') {
