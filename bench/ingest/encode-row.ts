@@ -22,7 +22,14 @@ const root = join(import.meta.dirname, '../..')
 const rev = process.argv[2] ?? 'HEAD'
 const rounds = Number(process.argv[3] ?? 40)
 const require = createRequire(join(root, 'packages/ingest/package.json'))
-const esbuild = require(require.resolve('esbuild', { paths: [join(root, 'node_modules/.pnpm/node_modules')] })) as typeof import('esbuild')
+/** The part of esbuild's API used here (esbuild is tsx's, found in pnpm's store, not a dependency of the bench). */
+interface EsbuildPluginBuild {
+  onResolve(options: { filter: RegExp }, callback: (args: { path: string }) => { path: string }): void
+}
+interface Esbuild {
+  build(options: Record<string, unknown> & { plugins?: Array<{ name: string; setup(b: EsbuildPluginBuild): void }> }): Promise<unknown>
+}
+const esbuild = require(require.resolve('esbuild', { paths: [join(root, 'node_modules/.pnpm/node_modules')] })) as Esbuild
 
 const ENTRY = `
 export { normalizeSpan } from './packages/ingest/src/normalize/normalize.ts'

@@ -14,7 +14,7 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { Client, credentials, Server, ServerCredentials, ServerInterceptingCall, type ServerInterceptor } from '@grpc/grpc-js'
+import { Client, credentials, Server, ServerCredentials, ServerInterceptingCall, type sendUnaryData, type ServerInterceptor, type ServerUnaryCall } from '@grpc/grpc-js'
 import { widenConnectionWindow, widenStreamWindow } from '../../packages/ingest/src/grpc/flow-control.js'
 
 const { values } = parseArgs({
@@ -54,10 +54,10 @@ async function serve(): Promise<void> {
   const server = new Server({ 'grpc.max_receive_message_length': 64 << 20, interceptors: [timing] })
   const log = { warn: (m: string) => process.stderr.write(`${m}\n`), debug: () => {} } as unknown as Parameters<typeof widenStreamWindow>[1]
   if (values.windows === 'wide') widenStreamWindow(server, log)
-  server.register('/bench.S/Export', (_call, done) => done(null, Buffer.alloc(2)), identity, identity, 'unary')
+  server.register('/bench.S/Export', (_call: ServerUnaryCall<Buffer, Buffer>, done: sendUnaryData<Buffer>) => done(null, Buffer.alloc(2)), identity, identity, 'unary')
   server.register(
     '/bench.S/Done',
-    (_call, done) => {
+    (_call: ServerUnaryCall<Buffer, Buffer>, done: sendUnaryData<Buffer>) => {
       arrivals.sort((a, b) => a - b)
       process.stdout.write(`${JSON.stringify({ p50: quantile(arrivals, 0.5), p90: quantile(arrivals, 0.9), p99: quantile(arrivals, 0.99), n: arrivals.length })}\n`)
       done(null, Buffer.alloc(1))

@@ -36,7 +36,7 @@ init({
   spanFilter: process.env.BISECT_DROP ? () => false : undefined,
 })
 
-const noop = { value() {}, error() {} }
+const noop = { provider: 'openai', value() {}, error() {} }
 const variants: [string, OpenAI][] = [
   ['bare', make()],
   ['proxy, pass-through hook', wrapClient(make(), { 'chat.completions.create': (fn, self, args) => fn.apply(self, args) })],
@@ -47,11 +47,12 @@ const variants: [string, OpenAI][] = [
       'chat.completions.create': (fn, self, args) => observeApiPromise(context.with(context.active(), () => fn.apply(self, args)), noop),
     }),
   ],
-  ['traced(): empty span', wrapClient(make(), { 'chat.completions.create': traced({ describe: (c) => c.begin('chat', 'llm', {}), keep: (v) => v, record: () => {} }) })],
+  ['traced(): empty span', wrapClient(make(), { 'chat.completions.create': traced({ provider: 'openai', describe: (c) => c.begin('chat', 'llm', {}), keep: (v) => v, record: () => {} }) })],
   [
     '+ request/response attributes',
     wrapClient(make(), {
       'chat.completions.create': traced({
+        provider: 'openai',
         keep: (v) => v,
         describe: (c, p) =>
           c.begin('chat gpt-4o-mini', 'llm', { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': String(p.model), 'gen_ai.request.temperature': 0.2 }),
@@ -63,6 +64,7 @@ const variants: [string, OpenAI][] = [
     '+ content (input, output)',
     wrapClient(make(), {
       'chat.completions.create': traced({
+        provider: 'openai',
         keep: (v) => v,
         describe: (c, p) => {
           c.begin('chat gpt-4o-mini', 'llm', { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': String(p.model), 'gen_ai.request.temperature': 0.2 })
