@@ -110,7 +110,6 @@ describe('export', () => {
   })
 
   it('retries a batch with its own bytes while later batches are encoded and sent meanwhile', async () => {
-    // A batch waiting for its retry keeps its own bytes while later batches are encoded and go out.
     h.start({ maxBatchSize: 5, maxConcurrentExports: 2, flushIntervalMs: 60_000 })
     h.receiver.script.push({ status: 503, headers: { 'retry-after': '1' } })
     for (let i = 0; i < 5; i++) span(`first-${i}`, () => i)

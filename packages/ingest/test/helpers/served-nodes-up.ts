@@ -25,8 +25,8 @@ beforeEach(everyNodeUp, WAIT_MS + 5_000)
 /**
  * A served engine lives for the whole run, and every database left on it costs it CPU while idle:
  * an idle engine used 1.5% of a core with none, 5.5% with 50 migrated databases and 11% with 150,
- * on a 2-core CI host that runs three engines beside the tests. Registered first, so it runs after the file's own
- * afterAll hooks have stopped its servers.
+ * on a 2-core CI host that runs three engines beside the tests. Registered first, so it runs after
+ * the file's own afterAll hooks have stopped its servers.
  */
 afterAll(async () => {
   const ch = provided()
