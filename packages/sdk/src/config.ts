@@ -1,5 +1,6 @@
 import type { TracerProvider } from '@opentelemetry/api'
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
+import type { FinishedSpan } from './trace/types.js'
+import { tracingSettings, type TracingSettings } from './trace/sampler.js'
 import type { DiagLogger } from './diag.js'
 import { errors } from './errors.js'
 import { headerProblem } from './export/http1-client.js'
@@ -47,7 +48,7 @@ export interface InitOptions {
   /** Attach to the globally registered provider when there is one. Default true. */
   useGlobalProvider?: boolean
   /** Which spans to export; default all spans the processor sees. */
-  spanFilter?: (span: ReadableSpan) => boolean
+  spanFilter?: (span: FinishedSpan) => boolean
   /** Flush on `beforeExit` and SIGTERM. Default true. */
   flushOnExit?: boolean
   /** Where SDK diagnostics go. Default: console, warnings and errors only. */
@@ -80,10 +81,12 @@ export interface ResolvedConfig {
   maxContentLength: number
   tracerProvider: TracerProvider | undefined
   useGlobalProvider: boolean
-  spanFilter: ((span: ReadableSpan) => boolean) | undefined
+  spanFilter: ((span: FinishedSpan) => boolean) | undefined
   flushOnExit: boolean
   logger: DiagLogger | undefined
   debug: boolean
+  /** The own provider's sampler and span limits, from OpenTelemetry's environment variables. */
+  tracing: TracingSettings
 }
 
 const BUILTINS = ['email', 'phone', 'card', 'apiKey'] as const
@@ -203,7 +206,7 @@ type Parsed = {
   maxContentLength: number
   tracerProvider: TracerProvider | undefined
   useGlobalProvider: boolean
-  spanFilter: ((span: ReadableSpan) => boolean) | undefined
+  spanFilter: ((span: FinishedSpan) => boolean) | undefined
   flushOnExit: boolean
   logger: DiagLogger | undefined
   debug: boolean
@@ -315,6 +318,7 @@ export function resolveConfig(options: InitOptions = {}): ResolvedConfig {
     flushOnExit: v.flushOnExit,
     logger: v.logger,
     debug: v.debug,
+    tracing: tracingSettings(env),
   }
 }
 

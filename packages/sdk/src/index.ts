@@ -4,6 +4,7 @@
  */
 export { init, flush, shutdown, getStats } from './init.js'
 export type { InitOptions } from './config.js'
+export type { FinishedSpan } from './trace/types.js'
 export { wrapOpenAI } from './instrument/openai.js'
 export { wrapAnthropic } from './instrument/anthropic.js'
 export { spanlensAITelemetry, type SpanlensAITelemetry } from './instrument/vercel-ai.js'

@@ -1,6 +1,4 @@
-import { context, trace, ProxyTracerProvider, type TracerProvider } from '@opentelemetry/api'
-import { BasicTracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace-base'
-import { resourceFromAttributes } from '@opentelemetry/resources'
+import { context, trace, ProxyTracerProvider, type Tracer, type TracerProvider } from '@opentelemetry/api'
 import { resolveConfig, type InitOptions, type ResolvedConfig } from './config.js'
 import { AsyncLocalStorageContextManager } from './context-manager.js'
 import { consoleLogger, diag, emptyStats, type SdkStats } from './diag.js'
@@ -12,8 +10,12 @@ import { idGenerator } from './ids.js'
 import { getRuntime, setRuntime } from './runtime.js'
 import { SoonBatch } from './soon-batch.js'
 import type { LlmCall } from './instrument/llm-span.js'
-import { spanWriterFor } from './instrument/span-record.js'
+import { spanWriterFor, type SpanWriter } from './instrument/span-record.js'
 import { SDK_VERSION } from './version.js'
+import { SpanlensTracerProvider } from './trace/provider.js'
+import { SpanlensTracer } from './trace/tracer.js'
+import { samplerFor } from './trace/sampler.js'
+import type { SpanProcessor } from './trace/types.js'
 import { installExitHooks } from './exit.js'
 
 /** How long ended LLM calls wait to be recorded together (standalone); spans leave every flushIntervalMs anyway. */
@@ -32,6 +34,7 @@ export function init(options: InitOptions = {}): void {
   diag.logger = config.logger ?? consoleLogger(config.debug)
   diag.stats = emptyStats()
   if (!config.enabled) return
+  for (const warning of config.tracing.warnings) diag.warnOnce(warning)
 
   const redactor = createRedactor(config.redact)
   const resourceDefaults = resourceAttributes(config)
@@ -55,16 +58,23 @@ export function init(options: InitOptions = {}): void {
   const ownsContext = context.setGlobalContextManager(contextManager)
 
   const target = config.tracerProvider ?? (config.useGlobalProvider ? globalProvider() : undefined)
-  let provider: BasicTracerProvider | undefined
-  let tracerProvider: TracerProvider
+  let tracer: Tracer
+  let spanWriter: SpanWriter | undefined
   let detach = (): void => {}
   if (target && attach(target, processor)) {
-    tracerProvider = target
+    tracer = target.getTracer(SCOPE_NAME, SDK_VERSION)
     detach = () => detachProcessor(target, processor)
   } else {
     if (config.tracerProvider) diag.warnOnce('the given tracerProvider cannot take a span processor; using a private one')
-    provider = new BasicTracerProvider({ resource: resourceFromAttributes(resourceDefaults), spanProcessors: [processor], idGenerator })
-    tracerProvider = provider
+    const own = new SpanlensTracerProvider({
+      resource: { attributes: resourceDefaults },
+      sampler: samplerFor(config.tracing),
+      limits: config.tracing.limits,
+      ids: idGenerator,
+      processor,
+    }).tracerFor(SCOPE_NAME, SDK_VERSION)
+    tracer = own
+    spanWriter = spanWriterFor(own)
   }
   const removeExitHooks = config.flushOnExit ? installExitHooks((ms) => flush(ms)) : () => {}
 
@@ -79,24 +89,23 @@ export function init(options: InitOptions = {}): void {
     256,
     ENDS_DELAY_MS,
   )
-  const tracer = tracerProvider.getTracer(SCOPE_NAME, SDK_VERSION)
+  const standalone = tracer instanceof SpanlensTracer
   setRuntime({
     config,
     tracer,
     exporter,
-    mode: provider ? 'standalone' : 'attached',
+    mode: standalone ? 'standalone' : 'attached',
     ends,
-    spanWriter: provider ? spanWriterFor(tracer) : undefined,
+    spanWriter,
     dispose: async () => {
       removeExitHooks()
       ends.drain()
       detach()
       await exporter.shutdown()
-      await provider?.shutdown().catch(() => undefined)
       if (ownsContext) context.disable()
     },
   })
-  diag.debug(`initialized (${provider ? 'standalone' : 'attached to the app provider'}), exporting to ${config.tracesUrl}`)
+  diag.debug(`initialized (${standalone ? 'standalone' : 'attached to the app provider'}), exporting to ${config.tracesUrl}`)
 }
 
 function resourceAttributes(config: ResolvedConfig): Record<string, string> {

@@ -1,5 +1,5 @@
 import { trace, type Context } from '@opentelemetry/api'
-import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base'
+import type { FinishedSpan, SpanProcessor, StartedSpan } from './trace/types.js'
 import { contextAttributes, getSpanlensContext } from './context.js'
 import { diag } from './diag.js'
 import type { OtlpExporter } from './export/exporter.js'
@@ -20,17 +20,17 @@ export class SpanlensSpanProcessor implements SpanProcessor {
   constructor(
     private exporter: OtlpExporter,
     sampleRate: number,
-    private filter: ((span: ReadableSpan) => boolean) | undefined,
+    private filter: ((span: FinishedSpan) => boolean) | undefined,
   ) {
     this.threshold = Math.floor(sampleRate * 0x1_0000_0000)
   }
 
-  onStart(span: Span, parentContext: Context): void {
+  onStart(span: StartedSpan, parentContext: Context): void {
     try {
       const c = getSpanlensContext(parentContext)
       if (c) span.setAttributes(contextAttributes(c))
       if (span.instrumentationScope.name.startsWith('com.anthropic.sdk')) {
-        const parent = trace.getSpan(parentContext) as Partial<ReadableSpan> | undefined
+        const parent = trace.getSpan(parentContext) as Partial<FinishedSpan> | undefined
         if (parent?.instrumentationScope?.name === SCOPE_NAME && parent.attributes?.[ATTR.kind] === 'llm') {
           this.duplicates.add(span)
         }
@@ -40,7 +40,7 @@ export class SpanlensSpanProcessor implements SpanProcessor {
     }
   }
 
-  onEnd(span: ReadableSpan): void {
+  onEnd(span: FinishedSpan): void {
     try {
       if (this.duplicates.has(span)) return
       if (!this.sampled(span.spanContext().traceId)) return

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import OpenAI, { RateLimitError, InternalServerError } from 'openai'
 import { Stream } from 'openai/core/streaming'
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
-import { flush, getStats, observe, withContext, wrapOpenAI } from '../src/index.js'
+import type { FinishedSpan } from '../src/index.js'
+import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api'
+import { flush, getStats, observe, shutdown, withContext, wrapOpenAI } from '../src/index.js'
 import { byName, json, useHarness } from './helpers/harness.js'
 
 const h = useHarness()
@@ -318,7 +319,7 @@ describe('wrapOpenAI: chat completions', () => {
   })
 
   it('gives a chat span its request, kind, provider, input, response and output attributes in that order, as the tracer would', async () => {
-    const seen: ReadableSpan[] = []
+    const seen: FinishedSpan[] = []
     h.start({ spanFilter: (s) => (seen.push(s), true) })
     const ai = wrapOpenAI(client())
     await ai.chat.completions.create({ model: 'gpt-4o-mini', temperature: 0.2, max_tokens: 50, messages: [{ role: 'user', content: 'Say hello' }] })
@@ -347,7 +348,7 @@ describe('wrapOpenAI: chat completions', () => {
   })
 
   it('hands span filters and the exporter an LLM span shaped as the tracer builds one: ids, parent, times, resource, scope, context', async () => {
-    const seen: ReadableSpan[] = []
+    const seen: FinishedSpan[] = []
     h.start({ spanFilter: (s) => (seen.push(s), true) })
     const ai = wrapOpenAI(client())
     const before = Date.now()
@@ -500,5 +501,45 @@ describe('wrapOpenAI: responses and embeddings', () => {
       'gen_ai.embeddings.dimension.count': 4,
       'input.value': 'hello world',
     })
+  })
+})
+
+describe("the SDK's own provider and OpenTelemetry's environment variables", () => {
+  const chat = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'Say hello, at some length' }] }
+
+  it('cuts attribute values at OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT, as the tracing SDK does', async () => {
+    h.start({ env: { OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: '12' } })
+    await wrapOpenAI(client()).chat.completions.create(chat)
+    await flush()
+    const span = byName(h.receiver.spans, 'chat gpt-4o-mini')
+    expect(span.attributes['gen_ai.input.messages']).toHaveLength(12)
+    expect(span.attributes['gen_ai.request.model']).toBe('gpt-4o-mini')
+  })
+
+  it('records nothing under OTEL_TRACES_SAMPLER=always_off, and only what a sampled parent starts under the default', async () => {
+    h.start({ env: { OTEL_TRACES_SAMPLER: 'always_off' } })
+    await wrapOpenAI(client()).chat.completions.create(chat)
+    await observe('step', async () => 1)()
+    await flush()
+    expect(h.receiver.spans).toHaveLength(0)
+    await shutdown()
+
+    h.start()
+    const ai = wrapOpenAI(client())
+    const unsampled = trace.setSpanContext(ROOT_CONTEXT, { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 0, isRemote: true })
+    await context.with(unsampled, () => ai.chat.completions.create(chat))
+    await context.with(trace.setSpanContext(ROOT_CONTEXT, { ...trace.getSpanContext(unsampled)!, traceFlags: 1 }), () => ai.chat.completions.create(chat))
+    await flush()
+    expect(h.receiver.spans.map((s) => s.traceId)).toEqual(['0af7651916cd43dd8448eb211c80319c'])
+    expect(h.receiver.spans[0]?.parentSpanId).toBe('b7ad6b7169203331')
+  })
+
+  it('says once, through the logger, which variable it ignored, and starts anyway', async () => {
+    const lines: string[] = []
+    h.start({ env: { OTEL_SPAN_EVENT_COUNT_LIMIT: 'lots' }, logger: { debug: () => {}, warn: (m) => lines.push(m), error: (m) => lines.push(m) } })
+    await wrapOpenAI(client()).chat.completions.create(chat)
+    await flush()
+    expect(h.receiver.spans).toHaveLength(1)
+    expect(lines).toEqual(['OTEL_SPAN_EVENT_COUNT_LIMIT="lots" is not a number; ignored'])
   })
 })

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { hrTime } from '@opentelemetry/core'
-import { hrTimeAt } from '../src/instrument/span-record.js'
+import { hrTimeAt } from '../src/trace/time.js'
 
 describe('times of an LLM span written without the tracer', () => {
   it('are the nanoseconds the tracer gives the same performance.now() reading', () => {

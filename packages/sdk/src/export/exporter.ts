@@ -1,7 +1,7 @@
 import { gzip } from 'node:zlib'
 import { promisify } from 'node:util'
 import type { Attributes } from '@opentelemetry/api'
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
+import type { FinishedSpan } from '../trace/types.js'
 import { diag, describe } from '../diag.js'
 import { BoundedQueue } from './queue.js'
 import { parseRetryAfter, RETRYABLE_STATUS, retryDelayMs, sleep } from '../retry.js'
@@ -45,7 +45,7 @@ type SendResult = { ok: true } | { ok: false; retryable: boolean; retryAfterMs?:
 export class OtlpExporter {
   private queue: BoundedQueue<EncodedSpan>
   /** Ended spans, encoded into the queue together soon after. */
-  private unencoded = new SoonBatch<ReadableSpan>((spans) => this.encode(spans))
+  private unencoded = new SoonBatch<FinishedSpan>((spans) => this.encode(spans))
   private timer: NodeJS.Timeout
   private readonly inFlight = new Set<Promise<void>>()
   private stopped = false
@@ -73,7 +73,7 @@ export class OtlpExporter {
     return this.queue.size + this.unencoded.size
   }
 
-  enqueue(span: ReadableSpan): void {
+  enqueue(span: FinishedSpan): void {
     if (this.stopped) {
       diag.stats.spansDropped++
       return
@@ -88,7 +88,7 @@ export class OtlpExporter {
   }
 
   /** Encodes spans that ended into the queue, and starts a request if a batch filled. */
-  private encode(spans: ReadableSpan[]): void {
+  private encode(spans: FinishedSpan[]): void {
     for (const span of spans) {
       let bytes: Uint8Array
       try {

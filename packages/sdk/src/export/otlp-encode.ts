@@ -1,9 +1,9 @@
 import type { Attributes, HrTime } from '@opentelemetry/api'
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
+import type { FinishedSpan } from '../trace/types.js'
 import { ProtoWriter, varintSize } from './proto-writer.js'
 
 /**
- * ReadableSpan → OTLP protobuf bytes (proto-writer.ts). The field tags below
+ * FinishedSpan → OTLP protobuf bytes (proto-writer.ts). The field tags below
  * come from the vendored opentelemetry-proto files (proto/); a test checks
  * them against those files and decodes what this writes with protobufjs.
  * Runs off the app's call path.
@@ -122,7 +122,7 @@ function fixed64(w: Writer, tag: number, t: HrTime): void {
  */
 const spanWriter = new ProtoWriter(16 * 1024)
 
-export function encodeSpan(s: ReadableSpan, transform?: AttributeTransform): Uint8Array {
+export function encodeSpan(s: FinishedSpan, transform?: AttributeTransform): Uint8Array {
   const w = spanWriter.reset()
   const ctx = s.spanContext()
   w.uint32(TAGS.span.traceId).hex(ctx.traceId)
@@ -171,8 +171,8 @@ export function encodeSpan(s: ReadableSpan, transform?: AttributeTransform): Uin
 
 /** A span ready to send: its bytes, and the resource and scope it is grouped under. */
 export interface EncodedSpan {
-  resource: ReadableSpan['resource']
-  scope: ReadableSpan['instrumentationScope']
+  resource: FinishedSpan['resource']
+  scope: FinishedSpan['instrumentationScope']
   bytes: Uint8Array
 }
 
@@ -201,7 +201,7 @@ export function encodeRequest(spans: EncodedSpan[], opts: EncodeOptions = {}): U
   let total = 0
   for (const [resource, scopes] of byResource) {
     head.reset()
-    writeAttributes(head, TAGS.resource.attributes, { ...opts.resourceDefaults, ...(resource as ReadableSpan['resource']).attributes })
+    writeAttributes(head, TAGS.resource.attributes, { ...opts.resourceDefaults, ...(resource as FinishedSpan['resource']).attributes })
     const r = { resource: head.finish(), scopes: [] as (typeof parts)[number]['scopes'], size: 0 }
     r.size = field(r.resource.length)
     for (const { scope, spans: group, size } of scopes.values()) {

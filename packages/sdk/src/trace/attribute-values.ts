@@ -1,0 +1,49 @@
+import type { AttributeValue, Attributes } from '@opentelemetry/api'
+
+/**
+ * What OpenTelemetry accepts as an attribute (@opentelemetry/core's rules): a
+ * non-empty key; a string, number or boolean, or an array of one of those
+ * types (null and undefined elements allowed). Null and undefined values pass
+ * here and are skipped where they are set.
+ */
+
+const primitive = (t: string): boolean => t === 'string' || t === 'number' || t === 'boolean'
+
+export function isAttributeValue(v: unknown): v is AttributeValue | null | undefined {
+  if (v == null) return true
+  if (!Array.isArray(v)) return primitive(typeof v)
+  let type: string | undefined
+  for (const e of v) {
+    if (e == null) continue
+    const t = typeof e
+    if (t === type) continue
+    if (type !== undefined || !primitive(t)) return false
+    type = t
+  }
+  return true
+}
+
+/** The valid entries of `attributes` (own keys only), arrays copied; what is dropped goes to `dropped`. */
+export function sanitizeAttributes(attributes: unknown, dropped?: (key: string) => void): Attributes {
+  const out: Attributes = {}
+  if (typeof attributes !== 'object' || attributes === null) return out
+  const a = attributes as Record<string, unknown>
+  for (const key in a) {
+    if (!Object.prototype.hasOwnProperty.call(a, key)) continue
+    const v = a[key]
+    if (key === '' || !isAttributeValue(v)) {
+      dropped?.(key)
+      continue
+    }
+    out[key] = Array.isArray(v) ? v.slice() : (v as AttributeValue | undefined)
+  }
+  return out
+}
+
+/** `value` with each string cut to `limit` characters (Infinity: as is). */
+export function truncateValue<V extends AttributeValue>(value: V, limit: number): V {
+  if (!(limit > 0) || limit === Infinity) return value
+  if (typeof value === 'string') return (value.length > limit ? value.slice(0, limit) : value) as V
+  if (Array.isArray(value)) return value.map((e) => (typeof e === 'string' && e.length > limit ? e.slice(0, limit) : e)) as V
+  return value
+}

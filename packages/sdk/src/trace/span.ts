@@ -1,0 +1,246 @@
+import { SpanStatusCode, type AttributeValue, type Attributes, type Context, type Exception, type HrTime, type Link, type Span, type SpanContext, type SpanKind, type SpanStatus, type TimeInput } from '@opentelemetry/api'
+import { diag } from '../diag.js'
+import { sanitizeAttributes, isAttributeValue, truncateValue } from './attribute-values.js'
+import { addHrTimes, fromTimeInput, hrTimeDuration, isTimeInput, millisToHrTime } from './time.js'
+import type { FinishedSpan, InstrumentationScope, Resource, SpanLimits, SpanProcessor, TimedEvent } from './types.js'
+
+export interface SpanParts {
+  name: string
+  kind: SpanKind
+  spanContext: SpanContext
+  parentSpanContext: SpanContext | undefined
+  /** Sanitized already. */
+  attributes: Attributes
+  links: Link[]
+  startTime: TimeInput | undefined
+  parentContext: Context
+  resource: Resource
+  scope: InstrumentationScope
+  limits: SpanLimits
+  processor: SpanProcessor
+}
+
+const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k)
+
+/**
+ * A recording span of the SDK's own provider. It behaves as
+ * @opentelemetry/sdk-trace's SpanImpl does (the same limits, dropping rules,
+ * status rules, time arithmetic and exception event), which the SDK's tests
+ * check operation by operation against that package; it is the span an app
+ * reaches through `observe()`'s handle or the active context.
+ */
+export class SpanlensSpan implements Span, FinishedSpan {
+  name: string
+  readonly kind: SpanKind
+  readonly parentSpanContext: SpanContext | undefined
+  readonly attributes: Attributes = {}
+  readonly links: Link[] = []
+  readonly events: TimedEvent[] = []
+  readonly startTime: HrTime
+  endTime: HrTime = [0, 0]
+  status: SpanStatus = { code: SpanStatusCode.UNSET }
+  readonly resource: Resource
+  readonly instrumentationScope: InstrumentationScope
+  private readonly context: SpanContext
+  private readonly limits: SpanLimits
+  private readonly processor: SpanProcessor
+  private readonly perfStart: number
+  private readonly offset: number
+  private readonly startGiven: boolean
+  private attributeCount = 0
+  private done = false
+  private length: HrTime = [-1, -1]
+  private droppedAttributes = 0
+  private droppedEvents = 0
+  private droppedLinks = 0
+
+  constructor(p: SpanParts) {
+    const now = Date.now()
+    this.perfStart = performance.now()
+    this.offset = now - (this.perfStart + performance.timeOrigin)
+    this.context = p.spanContext
+    this.limits = p.limits
+    this.processor = p.processor
+    this.name = p.name
+    this.kind = p.kind
+    this.parentSpanContext = p.parentSpanContext
+    this.startGiven = p.startTime != null
+    for (const link of p.links) this.addLink(link)
+    this.startTime = fromTimeInput(p.startTime ?? now, this.offset) ?? millisToHrTime(now)
+    this.resource = p.resource
+    this.instrumentationScope = p.scope
+    this.setAttributes(p.attributes)
+    this.processor.onStart(this, p.parentContext)
+  }
+
+  spanContext(): SpanContext {
+    return this.context
+  }
+
+  setAttribute(key: string, value: AttributeValue | undefined): this {
+    if (value == null || this.endedAlready()) return this
+    if (key.length === 0 || !isAttributeValue(value)) {
+      diag.debug(`invalid attribute ${key.length === 0 ? 'key (empty)' : `value for key ${key}`} dropped`)
+      return this
+    }
+    const isNew = !hasOwn(this.attributes, key)
+    if (isNew && this.attributeCount >= this.limits.attributeCountLimit) {
+      this.droppedAttributes++
+      return this
+    }
+    this.attributes[key] = truncateValue(value, this.limits.attributeValueLengthLimit)
+    if (isNew) this.attributeCount++
+    return this
+  }
+
+  setAttributes(attributes: Attributes): this {
+    for (const key in attributes) if (hasOwn(attributes, key)) this.setAttribute(key, attributes[key])
+    return this
+  }
+
+  addEvent(name: string, attributesOrTime?: Attributes | TimeInput, time?: TimeInput): this {
+    if (this.endedAlready()) return this
+    const { eventCountLimit, attributePerEventCountLimit } = this.limits
+    if (eventCountLimit === 0) {
+      this.droppedEvents++
+      return this
+    }
+    if (this.events.length >= eventCountLimit) {
+      this.events.shift()
+      this.droppedEvents++
+    }
+    let attributes = attributesOrTime
+    if (isTimeInput(attributesOrTime)) {
+      if (!isTimeInput(time)) time = attributesOrTime
+      attributes = undefined
+    }
+    const [kept, dropped] = this.limited(attributes, attributePerEventCountLimit)
+    this.events.push({ name, attributes: kept, time: this.timeOf(time), droppedAttributesCount: dropped })
+    return this
+  }
+
+  addLink(link: Link): this {
+    if (this.endedAlready()) return this
+    const { linkCountLimit, attributePerLinkCountLimit } = this.limits
+    if (linkCountLimit === 0) {
+      this.droppedLinks++
+      return this
+    }
+    if (this.links.length >= linkCountLimit) {
+      this.links.shift()
+      this.droppedLinks++
+    }
+    const [kept, dropped] = this.limited(link.attributes, attributePerLinkCountLimit)
+    const out: Link = { context: link.context }
+    if (Object.keys(kept).length > 0) out.attributes = kept
+    if (dropped > 0) out.droppedAttributesCount = dropped
+    this.links.push(out)
+    return this
+  }
+
+  addLinks(links: Link[]): this {
+    for (const link of links) this.addLink(link)
+    return this
+  }
+
+  setStatus(status: SpanStatus): this {
+    if (this.endedAlready()) return this
+    // UNSET changes nothing; OK is final (the OpenTelemetry API's rules).
+    if (status.code === SpanStatusCode.UNSET || this.status.code === SpanStatusCode.OK) return this
+    const next: SpanStatus = { code: status.code }
+    if (status.code === SpanStatusCode.ERROR) {
+      if (typeof status.message === 'string') next.message = status.message
+      else if (status.message != null) diag.debug(`status message of type ${typeof status.message} dropped`)
+    }
+    this.status = next
+    return this
+  }
+
+  updateName(name: string): this {
+    if (!this.endedAlready()) this.name = name
+    return this
+  }
+
+  end(endTime?: TimeInput): void {
+    if (this.done) {
+      diag.debug(`span ${this.name} ${this.context.traceId}-${this.context.spanId} ended twice; the second end() is ignored`)
+      return
+    }
+    this.endTime = this.timeOf(endTime)
+    this.length = hrTimeDuration(this.startTime, this.endTime)
+    if (this.length[0] < 0) {
+      // Ended before it started (a given time): zero length, as the tracing SDK records it.
+      this.endTime = this.startTime.slice() as HrTime
+      this.length = [0, 0]
+    }
+    this.done = true
+    this.processor.onEnd(this)
+  }
+
+  isRecording(): boolean {
+    return !this.done
+  }
+
+  recordException(exception: Exception, time?: TimeInput): void {
+    const attributes: Attributes = {}
+    if (typeof exception === 'string') attributes['exception.message'] = exception
+    else if (exception) {
+      if (exception.code) attributes['exception.type'] = exception.code.toString()
+      else if (exception.name) attributes['exception.type'] = exception.name
+      if (exception.message) attributes['exception.message'] = exception.message
+      if (exception.stack) attributes['exception.stacktrace'] = exception.stack
+    }
+    if (attributes['exception.type'] || attributes['exception.message']) this.addEvent('exception', attributes, time)
+    else diag.debug('an exception without a type or message was not recorded')
+  }
+
+  get duration(): HrTime {
+    return this.length
+  }
+
+  get ended(): boolean {
+    return this.done
+  }
+
+  get droppedAttributesCount(): number {
+    return this.droppedAttributes
+  }
+
+  get droppedEventsCount(): number {
+    return this.droppedEvents
+  }
+
+  get droppedLinksCount(): number {
+    return this.droppedLinks
+  }
+
+  private endedAlready(): boolean {
+    if (this.done) diag.debug(`span ${this.name} ${this.context.traceId}-${this.context.spanId} changed after it ended; ignored`)
+    return this.done
+  }
+
+  /** An event's or the end's time; without one, the start plus the time elapsed on the monotonic clock. */
+  private timeOf(input: TimeInput | undefined): HrTime {
+    const given = fromTimeInput(input, this.offset)
+    if (given) return given
+    if (this.startGiven) return millisToHrTime(Date.now())
+    return addHrTimes(this.startTime, millisToHrTime(performance.now() - this.perfStart))
+  }
+
+  /** An event's or a link's attributes, sanitized, cut to `limit` entries and truncated; and how many were dropped. */
+  private limited(attributes: unknown, limit: number): [Attributes, number] {
+    const sanitized = sanitizeAttributes(attributes)
+    const kept: Attributes = {}
+    let count = 0
+    let dropped = 0
+    for (const key in sanitized) {
+      if (count >= limit) {
+        dropped++
+        continue
+      }
+      kept[key] = truncateValue(sanitized[key] as AttributeValue, this.limits.attributeValueLengthLimit)
+      count++
+    }
+    return [kept, dropped]
+  }
+}
