@@ -13,7 +13,6 @@ import type { LlmCall } from './instrument/llm-span.js'
 import { spanWriterFor, type SpanWriter } from './instrument/span-record.js'
 import { SDK_VERSION } from './version.js'
 import { SpanlensTracerProvider } from './trace/provider.js'
-import { SpanlensTracer } from './trace/tracer.js'
 import { samplerFor } from './trace/sampler.js'
 import type { SpanProcessor } from './trace/types.js'
 import { installExitHooks } from './exit.js'
@@ -34,7 +33,6 @@ export function init(options: InitOptions = {}): void {
   diag.logger = config.logger ?? consoleLogger(config.debug)
   diag.stats = emptyStats()
   if (!config.enabled) return
-  for (const warning of config.tracing.warnings) diag.warnOnce(warning)
 
   const redactor = createRedactor(config.redact)
   const resourceDefaults = resourceAttributes(config)
@@ -60,12 +58,16 @@ export function init(options: InitOptions = {}): void {
   const target = config.tracerProvider ?? (config.useGlobalProvider ? globalProvider() : undefined)
   let tracer: Tracer
   let spanWriter: SpanWriter | undefined
+  let standalone = false
   let detach = (): void => {}
   if (target && attach(target, processor)) {
     tracer = target.getTracer(SCOPE_NAME, SDK_VERSION)
     detach = () => detachProcessor(target, processor)
   } else {
     if (config.tracerProvider) diag.warnOnce('the given tracerProvider cannot take a span processor; using a private one')
+    // Only the SDK's own provider reads these variables: an app's provider has read them for itself.
+    for (const warning of config.tracing.warnings) diag.warnOnce(warning)
+    standalone = true
     const own = new SpanlensTracerProvider({
       resource: { attributes: resourceDefaults },
       sampler: samplerFor(config.tracing),
@@ -89,7 +91,6 @@ export function init(options: InitOptions = {}): void {
     256,
     ENDS_DELAY_MS,
   )
-  const standalone = tracer instanceof SpanlensTracer
   setRuntime({
     config,
     tracer,

@@ -3,6 +3,7 @@ import OpenAI, { RateLimitError, InternalServerError } from 'openai'
 import { Stream } from 'openai/core/streaming'
 import type { FinishedSpan } from '../src/index.js'
 import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api'
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base'
 import { flush, getStats, observe, shutdown, withContext, wrapOpenAI } from '../src/index.js'
 import { byName, json, useHarness } from './helpers/harness.js'
 
@@ -534,12 +535,21 @@ describe("the SDK's own provider and OpenTelemetry's environment variables", () 
     expect(h.receiver.spans[0]?.parentSpanId).toBe('b7ad6b7169203331')
   })
 
-  it('says once, through the logger, which variable it ignored, and starts anyway', async () => {
+  it('says once, through the logger, which variable it ignored, and starts anyway; attached, it leaves them to the app', async () => {
     const lines: string[] = []
     h.start({ env: { OTEL_SPAN_EVENT_COUNT_LIMIT: 'lots' }, logger: { debug: () => {}, warn: (m) => lines.push(m), error: (m) => lines.push(m) } })
     await wrapOpenAI(client()).chat.completions.create(chat)
     await flush()
     expect(h.receiver.spans).toHaveLength(1)
     expect(lines).toEqual(['OTEL_SPAN_EVENT_COUNT_LIMIT="lots" is not a number; ignored'])
+    await shutdown()
+
+    // Attached to the app's provider, which read the environment for itself: nothing said.
+    lines.length = 0
+    h.start({ env: { OTEL_SPAN_EVENT_COUNT_LIMIT: 'lots' }, tracerProvider: new BasicTracerProvider(), logger: { debug: () => {}, warn: (m) => lines.push(m), error: (m) => lines.push(m) } })
+    await wrapOpenAI(client()).chat.completions.create(chat)
+    await flush()
+    expect(h.receiver.spans).toHaveLength(2)
+    expect(lines).toEqual([])
   })
 })
