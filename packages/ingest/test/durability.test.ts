@@ -16,6 +16,7 @@ import { ackedUntilKilled, waitForOutput } from './helpers/crash.js'
 import { startFaultProxy } from './helpers/fault-proxy.js'
 import { withFaultyServer } from './helpers/faulty-store.js'
 import { jsonRequest } from './helpers/otlp.js'
+import { logsProtobuf } from './helpers/otlp-logs.js'
 import { API_KEYS, bearer, KEYS, startServer } from './helpers/server.js'
 import { provided, storeEnv, storeMode } from './helpers/store-mode.js'
 import { CallGate } from '../src/store/call-gate.js'
@@ -116,6 +117,15 @@ describe.skipIf(servedStore)('decode/normalize placement', () => {
         expect(bad.status).toBe(400)
         await app.spanlens.flush()
         expect(await count(store, `SELECT count() AS n FROM spans WHERE name = 'placement-${workers}'`)).toEqual({ n: 25 })
+        // Log records without any time take the first arrival of their request, whichever worker prepares a retry.
+        const timeless = logsProtobuf([{ body: `timeless-${workers}`, timeNs: '0' }])
+        for (let i = 0; i < 4; i++) {
+          const res = await fetch(`${url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', ...bearer(KEYS.acme) }, body: timeless })
+          expect(res.status).toBe(200)
+          await new Promise((r) => setTimeout(r, 5))
+        }
+        await app.spanlens.flush()
+        expect(await count(store, `SELECT count() AS n FROM logs FINAL WHERE body = 'timeless-${workers}'`)).toEqual({ n: 1 })
       })
     }
   })

@@ -206,6 +206,34 @@ describe('POST /v1/logs', () => {
     for (let i = 0; i < 3; i++) expect((await postLogs(request)).status).toBe(200)
     expect(await logRows('trace_id = {t:String}', { t: traceId })).toHaveLength(2)
   })
+
+  it('a record without any time, sent again, is stored once at its first arrival', async () => {
+    const traceId = hexId(16)
+    const timeless: LogSpec[] = [{ body: 'no time', traceId, timeNs: '0' }, { body: 'no time, no observed time', traceId, timeNs: '0', observedNs: '0' }]
+    const request = logsProtobuf(timeless)
+    const sentFrom = Date.now()
+    let firstAcked = 0
+    for (let i = 0; i < 3; i++) {
+      expect((await postLogs(request)).status).toBe(200)
+      firstAcked ||= Date.now()
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    // The same records in another request are another export (a record logged again), not a retry.
+    expect((await postLogs(logsProtobuf([...timeless, { body: 'and one more', traceId, timeNs: '0' }]))).status).toBe(200)
+    await server.app.spanlens.flush()
+    const rows = await server.rows<{ body: string; timestamp: string; observed_timestamp: string }>(
+      'SELECT body, toString(timestamp) AS timestamp, toString(observed_timestamp) AS observed_timestamp FROM logs FINAL WHERE trace_id = {t:String} ORDER BY timestamp, body',
+      { t: traceId },
+    )
+    expect(rows.map((r) => r.body)).toEqual(['no time', 'no time, no observed time', 'and one more', 'no time', 'no time, no observed time'])
+    // The retried request's rows carry its first arrival, before the first reply (the retries came 20 ms after it).
+    const first = Date.parse(`${rows[0]!.timestamp.replace(' ', 'T')}Z`)
+    expect(first).toBeGreaterThanOrEqual(sentFrom - 1)
+    expect(first).toBeLessThanOrEqual(firstAcked)
+    expect(rows[1]!.timestamp).toBe(rows[0]!.timestamp)
+    expect(rows[0]!.observed_timestamp).toBe(rows[0]!.timestamp)
+    expect(rows[2]!.timestamp > rows[0]!.timestamp).toBe(true)
+  })
 })
 
 describe('GET /api/v1/traces/:traceId/logs', () => {

@@ -11,6 +11,7 @@ import { DeadLetters } from './dead-letter.js'
 import { Inserter, type InserterHealth } from './inserter.js'
 import { prepare, type BodyFormat, type PrepareContext } from './prepare.js'
 import { PreparePool } from './prepare-pool.js'
+import { FirstReceipts } from './first-receipts.js'
 import { SIGNALS, type Signal } from './signals.js'
 import { Spool, type SpoolBatch } from './spool.js'
 import { spoolTableNamed } from './tables.js'
@@ -48,6 +49,7 @@ export class IngestPipeline {
   private readonly maxInFlightPerProject: number
   private readonly inFlightByProject = new Map<string, number>()
   private readonly spoolShareBytes: number
+  private readonly firstReceipts = new FirstReceipts()
 
   constructor(
     config: IngestConfig,
@@ -146,10 +148,22 @@ export class IngestPipeline {
   /** Decodes, normalizes and spools one export request of `signal`; resolves once it is durable. */
   async accept(signal: Signal, project: string, format: BodyFormat, body: Buffer): Promise<AcceptResult> {
     const started = process.hrtime.bigint()
+    const run = (receivedNs?: string) =>
+      this.pool
+        ? this.pool.run(signal, format, body, project, receivedNs)
+        : Promise.resolve(prepare(signal, format, body, project, receivedNs === undefined ? this.ctx : { ...this.ctx, receivedNs }))
     let prepared
-    if (this.pool) prepared = await this.pool.run(signal, format, body, project)
-    else {
-      prepared = prepare(signal, format, body, project, this.ctx)
+    try {
+      prepared = await run()
+      if (prepared.timeless) {
+        // A retry of a request whose records took their arrival time: prepared again with the first arrival's.
+        const first = this.firstReceipts.firstOf(`${project}\0${format}\0${prepared.timeless.bodyHash}`, prepared.timeless.receivedNs)
+        if (first !== prepared.timeless.receivedNs) {
+          for (const b of prepared.batches) this.ctx.pool?.give(b.payload)
+          prepared = await run(first)
+        }
+      }
+    } finally {
       // Decoding copied out everything it kept (strings): the body is free again.
       this.bodyPool?.give(body)
     }

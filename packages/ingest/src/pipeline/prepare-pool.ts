@@ -99,13 +99,13 @@ export class PreparePool {
     return slot
   }
 
-  run(signal: Signal, format: BodyFormat, body: Buffer, project: string): Promise<Prepared> {
+  run(signal: Signal, format: BodyFormat, body: Buffer, project: string, receivedNs?: string): Promise<Prepared> {
     let slot = this.slots[0] as Slot
     for (const s of this.slots) if (s.pending.size < slot.pending.size) slot = s
     const id = this.nextId++
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject })
-      slot.worker.postMessage({ id, signal, format, body, project })
+      slot.worker.postMessage({ id, signal, format, body, project, receivedNs })
     })
   }
 

@@ -12,6 +12,7 @@ interface Job {
   format: BodyFormat
   body: Uint8Array
   project: string
+  receivedNs: string | undefined
 }
 
 const data = workerData as { pricesFile?: string; redact: RedactRule[]; retentionDays: number; maxRowBytes: number }
@@ -21,7 +22,7 @@ if (!port) throw new Error('prepare-worker must run in a worker thread')
 
 port.on('message', (job: Job) => {
   try {
-    const result = prepare(job.signal, job.format, job.body, job.project, ctx)
+    const result = prepare(job.signal, job.format, job.body, job.project, job.receivedNs === undefined ? ctx : { ...ctx, receivedNs: job.receivedNs })
     port.postMessage({ id: job.id, result }, [...new Set(result.batches.map((b) => b.payload.buffer as ArrayBuffer))])
   } catch (err) {
     // Plain fields: structured clone keeps an Error's message and stack but drops code and statusCode.

@@ -29,6 +29,11 @@ export interface Prepared {
   /** Items whose time is outside what the store keeps (time-window.ts). */
   outOfWindow: number
   problems: string[]
+  /**
+   * Logs: set when a kept record had neither time nor observed time and took
+   * `receivedNs`, the request's arrival; `bodyHash` identifies a retry of it (first-receipts.ts).
+   */
+  timeless?: { bodyHash: string; receivedNs: string } | undefined
 }
 
 export interface PrepareContext {
@@ -44,6 +49,8 @@ export interface PrepareContext {
    * the body limit (the fuzz found 1.1 MB becoming 288 MB).
    */
   maxRowBytes?: number | undefined
+  /** Logs: the arrival time (ns since the epoch) to give timeless records; default now. */
+  receivedNs?: string | undefined
 }
 
 type Prepare = (format: BodyFormat, body: Buffer, project: string, ctx: PrepareContext) => Prepared
