@@ -19,7 +19,7 @@ export interface ScoreInput {
   id?: string
   /**
    * When the feedback was given (a Date or epoch ms), for evaluations run later
-   * or replayed from a queue; the server's clock when absent.
+   * or replayed from a queue; when score() is called otherwise.
    */
   timestamp?: Date | number
 }
@@ -44,7 +44,9 @@ export async function score(input: ScoreInput): Promise<boolean> {
     }
     const body: Record<string, unknown> = { traceId: input.traceId.toLowerCase(), name: input.name, value: input.value, id: input.id ?? randomUUID() }
     for (const k of ['spanId', 'comment', 'source'] as const) if (input[k] !== undefined) body[k] = input[k]
-    if (input.timestamp !== undefined) body.timestamp = new Date(input.timestamp).toISOString()
+    // Dated here when not given: the server dates a score it receives undated, and keys it by that date, so a
+    // retry that arrived after midnight (UTC) would be a second score despite its id.
+    body.timestamp = new Date(input.timestamp ?? Date.now()).toISOString()
     const payload = JSON.stringify(body)
     for (let attempt = 0; ; attempt++) {
       const result = await post(rt.config, payload)

@@ -157,10 +157,18 @@ describe('export', () => {
   it('posts scores with the bearer key and never throws', async () => {
     h.start()
     const traceId = 'a'.repeat(32)
+    const before = Date.now()
     expect(await score({ traceId, spanId: 'b'.repeat(16), name: 'thumbs', value: true, comment: 'great' })).toBe(true)
     expect(h.receiver.scores).toEqual([
-      { auth: 'Bearer sl_test_key', body: { traceId, spanId: 'b'.repeat(16), name: 'thumbs', value: true, comment: 'great', id: expect.stringMatching(/^[0-9a-f-]{36}$/) } },
+      {
+        auth: 'Bearer sl_test_key',
+        body: { traceId, spanId: 'b'.repeat(16), name: 'thumbs', value: true, comment: 'great', id: expect.stringMatching(/^[0-9a-f-]{36}$/), timestamp: expect.any(String) },
+      },
     ])
+    // Undated, it is dated when score() is called.
+    const dated = Date.parse((h.receiver.scores[0] as { body: { timestamp: string } }).body.timestamp)
+    expect(dated).toBeGreaterThanOrEqual(before)
+    expect(dated).toBeLessThanOrEqual(Date.now())
     // Feedback given earlier (an evaluation run later, a replayed queue) keeps its own time.
     expect(await score({ traceId, name: 'relevance', value: 0.8, source: 'evaluator', timestamp: Date.UTC(2026, 10, 1, 12) })).toBe(true)
     expect(h.receiver.scores[1]).toMatchObject({ body: { name: 'relevance', timestamp: '2026-11-01T12:00:00.000Z' } })
@@ -179,6 +187,8 @@ describe('export', () => {
     expect(h.receiver.scores).toHaveLength(1)
     expect(h.receiver.scoreAttempts).toHaveLength(3)
     expect(new Set(h.receiver.scoreAttempts.map((s) => s.id)).size).toBe(1)
+    // The same date too: the store keys a score by its date, so a retry after midnight stays one score.
+    expect(new Set(h.receiver.scoreAttempts.map((s) => s.timestamp)).size).toBe(1)
     // An id the app chose is the one sent, every time.
     h.receiver.script.push({ status: 502, headers: { 'retry-after': '0' } })
     expect(await score({ traceId, name: 'thumbs', value: 0, id: 'mine-1' })).toBe(true)

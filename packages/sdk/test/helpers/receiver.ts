@@ -85,7 +85,7 @@ export interface Receiver {
   requests: { at: number; headers: IncomingMessage['headers'] }[]
   scores: unknown[]
   /** Every score body posted, answered or not (scores holds the ones accepted). */
-  scoreAttempts: Array<{ id?: string }>
+  scoreAttempts: Array<{ id?: string; timestamp?: string }>
   /** Status codes (and headers) for the next requests, consumed in order; then 200. */
   script: { status: number; headers?: Record<string, string> }[]
   /** How long each reply waits, as a slow collector would. */
