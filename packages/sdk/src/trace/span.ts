@@ -22,6 +22,14 @@ export interface SpanParts {
 
 const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k)
 
+/** Room for one more event or link under `limit`: there is, the oldest made way, or none may be kept (limit 0). */
+function makeRoom(list: unknown[], limit: number): 'room' | 'oldest dropped' | 'none' {
+  if (limit === 0) return 'none'
+  if (list.length < limit) return 'room'
+  list.shift()
+  return 'oldest dropped'
+}
+
 /**
  * A recording span of the SDK's own provider. It behaves as
  * @opentelemetry/sdk-trace's SpanImpl does (the same limits, dropping rules,
@@ -100,37 +108,25 @@ export class SpanlensSpan implements Span, FinishedSpan {
 
   addEvent(name: string, attributesOrTime?: Attributes | TimeInput, time?: TimeInput): this {
     if (this.endedAlready()) return this
-    const { eventCountLimit, attributePerEventCountLimit } = this.limits
-    if (eventCountLimit === 0) {
-      this.droppedEvents++
-      return this
-    }
-    if (this.events.length >= eventCountLimit) {
-      this.events.shift()
-      this.droppedEvents++
-    }
+    const room = makeRoom(this.events, this.limits.eventCountLimit)
+    if (room !== 'room') this.droppedEvents++
+    if (room === 'none') return this
     let attributes = attributesOrTime
     if (isTimeInput(attributesOrTime)) {
       if (!isTimeInput(time)) time = attributesOrTime
       attributes = undefined
     }
-    const [kept, dropped] = this.limited(attributes, attributePerEventCountLimit)
+    const [kept, dropped] = this.limited(attributes, this.limits.attributePerEventCountLimit)
     this.events.push({ name, attributes: kept, time: this.timeOf(time), droppedAttributesCount: dropped })
     return this
   }
 
   addLink(link: Link): this {
     if (this.endedAlready()) return this
-    const { linkCountLimit, attributePerLinkCountLimit } = this.limits
-    if (linkCountLimit === 0) {
-      this.droppedLinks++
-      return this
-    }
-    if (this.links.length >= linkCountLimit) {
-      this.links.shift()
-      this.droppedLinks++
-    }
-    const [kept, dropped] = this.limited(link.attributes, attributePerLinkCountLimit)
+    const room = makeRoom(this.links, this.limits.linkCountLimit)
+    if (room !== 'room') this.droppedLinks++
+    if (room === 'none') return this
+    const [kept, dropped] = this.limited(link.attributes, this.limits.attributePerLinkCountLimit)
     const out: Link = { context: link.context }
     if (Object.keys(kept).length > 0) out.attributes = kept
     if (dropped > 0) out.droppedAttributesCount = dropped
