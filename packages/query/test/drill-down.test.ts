@@ -231,4 +231,12 @@ describe('attribute keys', () => {
     expect((await get('/attributes?from=now-1m')).body.attributes).toEqual([])
     expect((await get('/attributes', other)).body.attributes).toEqual([])
   })
+
+  it('counts a span once when a newer version of it was written (the content merge writes them)', async () => {
+    await store.client.command({
+      query: `INSERT INTO spans SELECT * REPLACE (now64(3) + INTERVAL 1 SECOND AS ingested_at) FROM spans FINAL WHERE project_id = 'p1' ORDER BY span_id LIMIT 5`,
+    })
+    const { body } = await get('/attributes')
+    expect(body.attributes).toEqual([{ key: 'app.plan', spans: 12 }, { key: 'tenant', spans: 12 }])
+  })
 })

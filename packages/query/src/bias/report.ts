@@ -165,7 +165,7 @@ export async function bias(client: ClickHouseClient, project: string, request: B
 async function existingKeys(client: ClickHouseClient, column: 'attributes' | 'resource_attributes', where: string, params: Record<string, unknown>): Promise<string[]> {
   const rows = await select<{ k: string }>(
     client,
-    `SELECT arrayJoin(mapKeys(${column})) AS k FROM spans WHERE ${where} GROUP BY k ORDER BY count() DESC, k LIMIT ${EXISTING_KEYS_SHOWN}`,
+    `SELECT arrayJoin(mapKeys(${column})) AS k FROM spans FINAL WHERE ${where} GROUP BY k ORDER BY count() DESC, k LIMIT ${EXISTING_KEYS_SHOWN}`,
     params,
   )
   return rows.map((r) => r.k)

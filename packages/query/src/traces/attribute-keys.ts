@@ -20,7 +20,8 @@ export async function attributeKeys(client: ClickHouseClient, project: string, f
     const bag = new ParamBag()
     const rows = await select<{ k: string; n: number }>(
       client,
-      `SELECT arrayJoin(mapKeys(${column})) AS k, count() AS n FROM spans WHERE ${spanConditions(project, filter, bag).join(' AND ')}
+      // FINAL: a span the content merge rewrote is stored twice until ClickHouse merges the versions.
+      `SELECT arrayJoin(mapKeys(${column})) AS k, count() AS n FROM spans FINAL WHERE ${spanConditions(project, filter, bag).join(' AND ')}
        GROUP BY k ORDER BY n DESC, k LIMIT ${SHOWN}`,
       bag.values,
     )
