@@ -20,7 +20,7 @@ function isTracingSuppressed(ctx: Context): boolean {
   return ctx.getValue(SUPPRESS_TRACING) === true
 }
 
-/** A new span's ids and sampling decision under `parent`, or undefined when tracing is suppressed there. */
+/** A new span's ids, parent and sampling decision. */
 export interface Placement {
   spanContext: SpanContext
   parentSpanContext: SpanContext | undefined
@@ -39,7 +39,10 @@ export class SpanlensTracer implements Tracer {
     readonly parts: TracerParts,
   ) {}
 
-  /** Where a span under `parent` goes; shared with span-record.ts, which writes ended LLM spans directly. */
+  /**
+   * Where a span under `parent` goes, or undefined when tracing is suppressed there; shared with
+   * span-record.ts, which writes ended LLM spans directly.
+   */
   place(parent: Context): Placement | undefined {
     if (isTracingSuppressed(parent)) return undefined
     const parentContext = trace.getSpanContext(parent)
