@@ -1,3 +1,4 @@
+import { inspect } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import OpenAI from 'openai'
 import { flush, observe, span, withContext, wrapOpenAI } from '../src/index.js'
@@ -136,5 +137,20 @@ describe('nesting and context', () => {
     h.start()
     expect(f()).toBe(p)
     expect(span('x', () => 7)).toBe(7)
+  })
+})
+
+describe('a span the app can reach', () => {
+  it('prints and serializes without the exporter or its API key', async () => {
+    h.start({ apiKey: 'sl_secret_key_0123456789' })
+    const printed = await span('logged', (handle) => {
+      handle.setAttribute('app.step', 'one')
+      return [inspect(handle.otelSpan, { depth: Infinity }), JSON.stringify(handle.otelSpan)]
+    })
+    for (const text of printed) {
+      expect(text).toContain('app.step')
+      expect(text).not.toContain('sl_secret_key')
+      expect(text).not.toMatch(/authorization|exporter/i)
+    }
   })
 })

@@ -49,40 +49,42 @@ export class SpanlensSpan implements Span, FinishedSpan {
   status: SpanStatus = { code: SpanStatusCode.UNSET }
   readonly resource: Resource
   readonly instrumentationScope: InstrumentationScope
-  private readonly context: SpanContext
-  private readonly limits: SpanLimits
-  private readonly processor: SpanProcessor
-  private readonly perfStart: number
-  private readonly offset: number
-  private readonly startGiven: boolean
-  private attributeCount = 0
-  private done = false
-  private length: HrTime = [-1, -1]
-  private droppedAttributes = 0
-  private droppedEvents = 0
-  private droppedLinks = 0
+  // What the span works with, kept in private fields: not enumerable, so neither util.inspect nor
+  // JSON.stringify of a span an app logs walks into the processor and the exporter's headers (its API key).
+  readonly #context: SpanContext
+  readonly #limits: SpanLimits
+  readonly #processor: SpanProcessor
+  readonly #perfStart: number
+  readonly #offset: number
+  readonly #startGiven: boolean
+  #attributeCount = 0
+  #done = false
+  #length: HrTime = [-1, -1]
+  #droppedAttributes = 0
+  #droppedEvents = 0
+  #droppedLinks = 0
 
   constructor(p: SpanParts) {
     const now = Date.now()
-    this.perfStart = performance.now()
-    this.offset = now - (this.perfStart + performance.timeOrigin)
-    this.context = p.spanContext
-    this.limits = p.limits
-    this.processor = p.processor
+    this.#perfStart = performance.now()
+    this.#offset = now - (this.#perfStart + performance.timeOrigin)
+    this.#context = p.spanContext
+    this.#limits = p.limits
+    this.#processor = p.processor
     this.name = p.name
     this.kind = p.kind
     this.parentSpanContext = p.parentSpanContext
-    this.startGiven = p.startTime != null
+    this.#startGiven = p.startTime != null
     for (const link of p.links) this.addLink(link)
-    this.startTime = fromTimeInput(p.startTime ?? now, this.offset) ?? millisToHrTime(now)
+    this.startTime = fromTimeInput(p.startTime ?? now, this.#offset) ?? millisToHrTime(now)
     this.resource = p.resource
     this.instrumentationScope = p.scope
     this.setAttributes(p.attributes)
-    this.processor.onStart(this, p.parentContext)
+    this.#processor.onStart(this, p.parentContext)
   }
 
   spanContext(): SpanContext {
-    return this.context
+    return this.#context
   }
 
   setAttribute(key: string, value: AttributeValue | undefined): this {
@@ -92,12 +94,12 @@ export class SpanlensSpan implements Span, FinishedSpan {
       return this
     }
     const isNew = !hasOwn(this.attributes, key)
-    if (isNew && this.attributeCount >= this.limits.attributeCountLimit) {
-      this.droppedAttributes++
+    if (isNew && this.#attributeCount >= this.#limits.attributeCountLimit) {
+      this.#droppedAttributes++
       return this
     }
-    this.attributes[key] = truncateValue(value, this.limits.attributeValueLengthLimit)
-    if (isNew) this.attributeCount++
+    this.attributes[key] = truncateValue(value, this.#limits.attributeValueLengthLimit)
+    if (isNew) this.#attributeCount++
     return this
   }
 
@@ -108,25 +110,25 @@ export class SpanlensSpan implements Span, FinishedSpan {
 
   addEvent(name: string, attributesOrTime?: Attributes | TimeInput, time?: TimeInput): this {
     if (this.endedAlready()) return this
-    const room = makeRoom(this.events, this.limits.eventCountLimit)
-    if (room !== 'room') this.droppedEvents++
+    const room = makeRoom(this.events, this.#limits.eventCountLimit)
+    if (room !== 'room') this.#droppedEvents++
     if (room === 'none') return this
     let attributes = attributesOrTime
     if (isTimeInput(attributesOrTime)) {
       if (!isTimeInput(time)) time = attributesOrTime
       attributes = undefined
     }
-    const [kept, dropped] = this.limited(attributes, this.limits.attributePerEventCountLimit)
+    const [kept, dropped] = this.limited(attributes, this.#limits.attributePerEventCountLimit)
     this.events.push({ name, attributes: kept, time: this.timeOf(time), droppedAttributesCount: dropped })
     return this
   }
 
   addLink(link: Link): this {
     if (this.endedAlready()) return this
-    const room = makeRoom(this.links, this.limits.linkCountLimit)
-    if (room !== 'room') this.droppedLinks++
+    const room = makeRoom(this.links, this.#limits.linkCountLimit)
+    if (room !== 'room') this.#droppedLinks++
     if (room === 'none') return this
-    const [kept, dropped] = this.limited(link.attributes, this.limits.attributePerLinkCountLimit)
+    const [kept, dropped] = this.limited(link.attributes, this.#limits.attributePerLinkCountLimit)
     const out: Link = { context: link.context }
     if (Object.keys(kept).length > 0) out.attributes = kept
     if (dropped > 0) out.droppedAttributesCount = dropped
@@ -158,23 +160,23 @@ export class SpanlensSpan implements Span, FinishedSpan {
   }
 
   end(endTime?: TimeInput): void {
-    if (this.done) {
-      diag.debug(`span ${this.name} ${this.context.traceId}-${this.context.spanId} ended twice; the second end() is ignored`)
+    if (this.#done) {
+      diag.debug(`span ${this.name} ${this.#context.traceId}-${this.#context.spanId} ended twice; the second end() is ignored`)
       return
     }
     this.endTime = this.timeOf(endTime)
-    this.length = hrTimeDuration(this.startTime, this.endTime)
-    if (this.length[0] < 0) {
+    this.#length = hrTimeDuration(this.startTime, this.endTime)
+    if (this.#length[0] < 0) {
       // Ended before it started (a given time): zero length, as the tracing SDK records it.
       this.endTime = this.startTime.slice() as HrTime
-      this.length = [0, 0]
+      this.#length = [0, 0]
     }
-    this.done = true
-    this.processor.onEnd(this)
+    this.#done = true
+    this.#processor.onEnd(this)
   }
 
   isRecording(): boolean {
-    return !this.done
+    return !this.#done
   }
 
   recordException(exception: Exception, time?: TimeInput): void {
@@ -191,36 +193,36 @@ export class SpanlensSpan implements Span, FinishedSpan {
   }
 
   get duration(): HrTime {
-    return this.length
+    return this.#length
   }
 
   get ended(): boolean {
-    return this.done
+    return this.#done
   }
 
   get droppedAttributesCount(): number {
-    return this.droppedAttributes
+    return this.#droppedAttributes
   }
 
   get droppedEventsCount(): number {
-    return this.droppedEvents
+    return this.#droppedEvents
   }
 
   get droppedLinksCount(): number {
-    return this.droppedLinks
+    return this.#droppedLinks
   }
 
   private endedAlready(): boolean {
-    if (this.done) diag.debug(`span ${this.name} ${this.context.traceId}-${this.context.spanId} changed after it ended; ignored`)
-    return this.done
+    if (this.#done) diag.debug(`span ${this.name} ${this.#context.traceId}-${this.#context.spanId} changed after it ended; ignored`)
+    return this.#done
   }
 
   /** An event's or the end's time; without one, the start plus the time elapsed on the monotonic clock. */
   private timeOf(input: TimeInput | undefined): HrTime {
-    const given = fromTimeInput(input, this.offset)
+    const given = fromTimeInput(input, this.#offset)
     if (given) return given
-    if (this.startGiven) return millisToHrTime(Date.now())
-    return addHrTimes(this.startTime, millisToHrTime(performance.now() - this.perfStart))
+    if (this.#startGiven) return millisToHrTime(Date.now())
+    return addHrTimes(this.startTime, millisToHrTime(performance.now() - this.#perfStart))
   }
 
   /** An event's or a link's attributes, sanitized, cut to `limit` entries and truncated; and how many were dropped. */
@@ -234,7 +236,7 @@ export class SpanlensSpan implements Span, FinishedSpan {
         dropped++
         continue
       }
-      kept[key] = truncateValue(sanitized[key] as AttributeValue, this.limits.attributeValueLengthLimit)
+      kept[key] = truncateValue(sanitized[key] as AttributeValue, this.#limits.attributeValueLengthLimit)
       count++
     }
     return [kept, dropped]
