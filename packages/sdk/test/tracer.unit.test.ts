@@ -222,5 +222,8 @@ describe('sampling and span limits from the environment', () => {
     expect(limits.eventCountLimit).toBe(128)
     expect(warnings).toEqual([expect.stringContaining('OTEL_SPAN_EVENT_COUNT_LIMIT="many"'), expect.stringContaining('OTEL_TRACES_SAMPLER="bogus"')])
     expect(tracingSettings({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '7' }).warnings).toEqual([expect.stringContaining('OTEL_TRACES_SAMPLER_ARG=7')])
+    // One problem, one line: a ratio that is not a number is not also "not set".
+    expect(tracingSettings({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: 'half' }).warnings).toEqual(['OTEL_TRACES_SAMPLER_ARG="half" is not a number; ignored'])
+    expect(tracingSettings({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio' }).warnings).toEqual(['OTEL_TRACES_SAMPLER_ARG is not set; using 1'])
   })
 })

@@ -57,7 +57,10 @@ export function tracingSettings(env: Env): TracingSettings {
   let ratio = 1
   if (sampler.endsWith('traceidratio')) {
     const arg = number('OTEL_TRACES_SAMPLER_ARG')
-    if (arg === undefined) warnings.push('OTEL_TRACES_SAMPLER_ARG is not set; using 1')
+    // Unset; a value that is not a number was already said.
+    if (arg === undefined) {
+      if (!env.OTEL_TRACES_SAMPLER_ARG?.trim()) warnings.push('OTEL_TRACES_SAMPLER_ARG is not set; using 1')
+    }
     else if (arg < 0 || arg > 1) warnings.push(`OTEL_TRACES_SAMPLER_ARG=${arg} is outside [0, 1]; using 1`)
     else ratio = arg
   }
