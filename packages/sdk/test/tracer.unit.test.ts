@@ -3,6 +3,7 @@ import fc from 'fast-check'
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Context, type HrTime, type Link, type Span, type SpanContext, type Tracer } from '@opentelemetry/api'
 import { suppressTracing } from '@opentelemetry/core'
 import { BasicTracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace-base'
+import { encodeSpan } from '../src/export/otlp-encode.js'
 import { SpanlensTracerProvider } from '../src/trace/provider.js'
 import { samplerFor, tracingSettings } from '../src/trace/sampler.js'
 import type { SpanLimits, SpanProcessor } from '../src/trace/types.js'
@@ -225,5 +226,24 @@ describe('sampling and span limits from the environment', () => {
     // One problem, one line: a ratio that is not a number is not also "not set".
     expect(tracingSettings({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: 'half' }).warnings).toEqual(['OTEL_TRACES_SAMPLER_ARG="half" is not a number; ignored'])
     expect(tracingSettings({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio' }).warnings).toEqual(['OTEL_TRACES_SAMPLER_ARG is not set; using 1'])
+  })
+})
+
+describe("the SDK's own span, used against its types", () => {
+  it('never throws, whatever each method is given, before or after it ends', () => {
+    const methods = ['setAttribute', 'setAttributes', 'addEvent', 'addLink', 'addLinks', 'setStatus', 'updateName', 'recordException', 'end', 'isRecording', 'spanContext'] as const
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom(...methods), fc.array(fc.anything({ withNullPrototype: true, withBigInt: true }), { maxLength: 3 })), { maxLength: 10 }), (calls) => {
+        const { own, ours } = both(tracingSettings({}).limits)
+        const span = own.startSpan('s')
+        for (const [method, args] of calls) (span[method] as (...a: unknown[]) => unknown)(...args)
+        span.end()
+        for (const [method, args] of calls) (span[method] as (...a: unknown[]) => unknown)(...args)
+        // And it can still be exported: one bad value must not cost the span.
+        expect(ours.ended).toHaveLength(1)
+        expect(encodeSpan(ours.ended[0]!).length).toBeGreaterThan(0)
+      }),
+      { seed: 3, numRuns: 2_000 },
+    )
   })
 })

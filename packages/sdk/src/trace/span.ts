@@ -22,6 +22,11 @@ export interface SpanParts {
 
 const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k)
 
+function isLink(v: unknown): v is Link {
+  const c = typeof v === 'object' && v !== null ? (v as Partial<Link>).context : undefined
+  return typeof c === 'object' && c !== null && typeof c.traceId === 'string' && typeof c.spanId === 'string'
+}
+
 /** Room for one more event or link under `limit`: there is, the oldest made way, or none may be kept (limit 0). */
 function makeRoom(list: unknown[], limit: number): 'room' | 'oldest dropped' | 'none' {
   if (limit === 0) return 'none'
@@ -89,8 +94,8 @@ export class SpanlensSpan implements Span, FinishedSpan {
 
   setAttribute(key: string, value: AttributeValue | undefined): this {
     if (value == null || this.endedAlready()) return this
-    if (key.length === 0 || !isAttributeValue(value)) {
-      diag.debug(`invalid attribute ${key.length === 0 ? 'key (empty)' : `value for key ${key}`} dropped`)
+    if (typeof key !== 'string' || key.length === 0 || !isAttributeValue(value)) {
+      diag.debug(`invalid attribute ${typeof key !== 'string' || key.length === 0 ? 'key' : `value for key ${key}`} dropped`)
       return this
     }
     const isNew = !hasOwn(this.attributes, key)
@@ -104,12 +109,13 @@ export class SpanlensSpan implements Span, FinishedSpan {
   }
 
   setAttributes(attributes: Attributes): this {
-    for (const key in attributes) if (hasOwn(attributes, key)) this.setAttribute(key, attributes[key])
+    if (typeof attributes === 'object' && attributes !== null) for (const key in attributes) if (hasOwn(attributes, key)) this.setAttribute(key, attributes[key])
     return this
   }
 
   addEvent(name: string, attributesOrTime?: Attributes | TimeInput, time?: TimeInput): this {
-    if (this.endedAlready()) return this
+    // An event the exporter could not write would cost the whole span.
+    if (typeof name !== 'string' || this.endedAlready()) return this
     const room = makeRoom(this.events, this.#limits.eventCountLimit)
     if (room !== 'room') this.#droppedEvents++
     if (room === 'none') return this
@@ -124,7 +130,8 @@ export class SpanlensSpan implements Span, FinishedSpan {
   }
 
   addLink(link: Link): this {
-    if (this.endedAlready()) return this
+    // The app reaches this span (observe()'s handle): what the API's types rule out is ignored, not thrown on.
+    if (!isLink(link) || this.endedAlready()) return this
     const room = makeRoom(this.links, this.#limits.linkCountLimit)
     if (room !== 'room') this.#droppedLinks++
     if (room === 'none') return this
@@ -137,12 +144,12 @@ export class SpanlensSpan implements Span, FinishedSpan {
   }
 
   addLinks(links: Link[]): this {
-    for (const link of links) this.addLink(link)
+    if (Array.isArray(links)) for (const link of links) this.addLink(link)
     return this
   }
 
   setStatus(status: SpanStatus): this {
-    if (this.endedAlready()) return this
+    if (typeof status !== 'object' || status === null || this.endedAlready()) return this
     // UNSET changes nothing; OK is final (the OpenTelemetry API's rules).
     if (status.code === SpanStatusCode.UNSET || this.status.code === SpanStatusCode.OK) return this
     const next: SpanStatus = { code: status.code }
@@ -155,7 +162,7 @@ export class SpanlensSpan implements Span, FinishedSpan {
   }
 
   updateName(name: string): this {
-    if (!this.endedAlready()) this.name = name
+    if (typeof name === 'string' && !this.endedAlready()) this.name = name
     return this
   }
 
