@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import type { ClickHouseClient } from '@clickhouse/client'
 import { createStore, loadConfig, migrate, type Store } from '@spanlens/ingest'
-import { bias, drift, getTrace, listSpans, listTraces, mergeContent, parseSloText, sloStatus, summary } from '@spanlens/query'
+import { attributeKeys, bias, drift, getTrace, listSpans, listTraces, mergeContent, parseSloText, sloStatus, summary } from '@spanlens/query'
 import { serveCluster, type ServedCluster } from '../lib/served-clickhouse.js'
 
 const SPANS = Number(process.env.SPANS ?? 10_000_000)
@@ -151,6 +151,7 @@ const cases: Case[] = [
   ['trace list: 50 traces with model=gpt-4o-mini, last 24 h', (c) => listTraces(c, P, { limit: 50, filter: { from: new Date(Date.now() - 86_400_000), model: ['gpt-4o-mini'] } })],
   ['span list: 50 error spans, service=chat', (c) => listSpans(c, P, { limit: 50, filter: { service: ['chat'], status: ['error'] } })],
   ['one trace as a tree', (c, traceId) => getTrace(c, P, traceId)],
+  ['attribute keys of the last 7 d, most used first', (c) => attributeKeys(c, P, { from: new Date(Date.now() - 7 * 86_400_000) }), scan('attributes, resource_attributes', '1')],
   // The rollup summary reads whole hours through the rollup's hourly projection (clickhouse/009):
   // its floor is that projection's counters, without the t-digest states.
   ['summary by model, hourly buckets (rollup)', (c) => summary(c, P, { groupBy: ['model'], bucket: '1h' }),
