@@ -23,18 +23,15 @@ export function isAttributeValue(v: unknown): v is AttributeValue | null | undef
   return true
 }
 
-/** The valid entries of `attributes` (own keys only), arrays copied; what is dropped goes to `dropped`. */
-export function sanitizeAttributes(attributes: unknown, dropped?: (key: string) => void): Attributes {
+/** The valid entries of `attributes` (own keys only), arrays copied. */
+export function sanitizeAttributes(attributes: unknown): Attributes {
   const out: Attributes = {}
   if (typeof attributes !== 'object' || attributes === null) return out
   const a = attributes as Record<string, unknown>
   for (const key in a) {
     if (!Object.prototype.hasOwnProperty.call(a, key)) continue
     const v = a[key]
-    if (key === '' || !isAttributeValue(v)) {
-      dropped?.(key)
-      continue
-    }
+    if (key === '' || !isAttributeValue(v)) continue
     out[key] = Array.isArray(v) ? v.slice() : (v as AttributeValue | undefined)
   }
   return out

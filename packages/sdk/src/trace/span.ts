@@ -9,9 +9,9 @@ export interface SpanParts {
   kind: SpanKind
   spanContext: SpanContext
   parentSpanContext: SpanContext | undefined
-  /** Sanitized already. */
-  attributes: Attributes
-  links: Link[]
+  /** As the caller gave them: the span checks each as it sets it. */
+  attributes: Attributes | undefined
+  links: Link[] | undefined
   startTime: TimeInput | undefined
   parentContext: Context
   resource: Resource
@@ -80,11 +80,11 @@ export class SpanlensSpan implements Span, FinishedSpan {
     this.kind = p.kind
     this.parentSpanContext = p.parentSpanContext
     this.#startGiven = p.startTime != null
-    for (const link of p.links) this.addLink(link)
+    if (p.links) this.addLinks(p.links)
     this.startTime = fromTimeInput(p.startTime ?? now, this.#offset) ?? millisToHrTime(now)
     this.resource = p.resource
     this.instrumentationScope = p.scope
-    this.setAttributes(p.attributes)
+    if (p.attributes) this.setAttributes(p.attributes)
     this.#processor.onStart(this, p.parentContext)
   }
 

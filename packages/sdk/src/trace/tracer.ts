@@ -1,5 +1,4 @@
 import { context as api, trace, INVALID_SPAN_CONTEXT, SamplingDecision, SpanKind, TraceFlags, type Context, type Span, type SpanContext, type SpanOptions, type Tracer } from '@opentelemetry/api'
-import { sanitizeAttributes } from './attribute-values.js'
 import type { Sampler } from './sampler.js'
 import { SpanlensSpan } from './span.js'
 import type { InstrumentationScope, Resource, SpanLimits, SpanProcessor } from './types.js'
@@ -72,8 +71,8 @@ export class SpanlensTracer implements Tracer {
       kind: options.kind ?? SpanKind.INTERNAL,
       spanContext: at.spanContext,
       parentSpanContext: at.parentSpanContext,
-      attributes: sanitizeAttributes(options.attributes),
-      links: (options.links ?? []).map((l) => ({ context: l.context, attributes: sanitizeAttributes(l.attributes) })),
+      attributes: options.attributes,
+      links: options.links,
       startTime: options.startTime,
       parentContext: parent,
       resource: this.parts.resource,
