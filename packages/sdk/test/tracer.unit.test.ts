@@ -247,3 +247,23 @@ describe("the SDK's own span, used against its types", () => {
     )
   })
 })
+
+describe("the SDK's own span's attribute values", () => {
+  it('are copies: an array the app changes after setting it does not change the span', () => {
+    const { own, otel, ours, theirs } = both(tracingSettings({}).limits)
+    for (const tracer of [own, otel]) {
+      const tags = ['a', 'b']
+      const start = [1, 2]
+      const span = tracer.startSpan('s', { attributes: { start } })
+      span.setAttribute('tags', tags)
+      span.addEvent('e', { tags })
+      tags.push('c')
+      start.push(3)
+      span.end()
+    }
+    for (const ended of [ours.ended[0]!, theirs.ended[0]!]) {
+      expect(ended.attributes).toEqual({ start: [1, 2], tags: ['a', 'b'] })
+      expect(ended.events[0]?.attributes).toEqual({ tags: ['a', 'b'] })
+    }
+  })
+})

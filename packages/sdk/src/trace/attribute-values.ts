@@ -23,7 +23,7 @@ export function isAttributeValue(v: unknown): v is AttributeValue | null | undef
   return true
 }
 
-/** The valid entries of `attributes` (own keys only), arrays copied. */
+/** The valid entries of `attributes` (own keys only). */
 export function sanitizeAttributes(attributes: unknown): Attributes {
   const out: Attributes = {}
   if (typeof attributes !== 'object' || attributes === null) return out
@@ -32,15 +32,19 @@ export function sanitizeAttributes(attributes: unknown): Attributes {
     if (!Object.prototype.hasOwnProperty.call(a, key)) continue
     const v = a[key]
     if (key === '' || !isAttributeValue(v)) continue
-    out[key] = Array.isArray(v) ? v.slice() : (v as AttributeValue | undefined)
+    out[key] = v as AttributeValue | undefined
   }
   return out
 }
 
-/** `value` with each string cut to `limit` characters (Infinity: as is). */
+/**
+ * `value` as a span keeps it: each string cut to `limit` characters (Infinity, or a limit that is
+ * not positive: whole), and an array always copied, so what the caller does to its array later
+ * does not change the span (OpenTelemetry's span copies too).
+ */
 export function truncateValue<V extends AttributeValue>(value: V, limit: number): V {
-  if (!(limit > 0) || limit === Infinity) return value
-  if (typeof value === 'string') return (value.length > limit ? value.slice(0, limit) : value) as V
-  if (Array.isArray(value)) return value.map((e) => (typeof e === 'string' && e.length > limit ? e.slice(0, limit) : e)) as V
+  const cut = limit > 0 && limit !== Infinity
+  if (typeof value === 'string') return (cut && value.length > limit ? value.slice(0, limit) : value) as V
+  if (Array.isArray(value)) return value.map((e) => (cut && typeof e === 'string' && e.length > limit ? e.slice(0, limit) : e)) as V
   return value
 }
