@@ -26,6 +26,11 @@ export function recordTimeNs(r: OtlpLogRecord, receivedNs: string): string {
   return r.timeNs !== '0' ? r.timeNs : r.observedNs !== '0' ? r.observedNs : receivedNs
 }
 
+/** Neither time nor observed time: the record's row takes the time its request arrived (both functions above and below). */
+export function takesArrivalTime(r: OtlpLogRecord): boolean {
+  return r.timeNs === '0' && r.observedNs === '0'
+}
+
 /**
  * When it was observed: observed_time_unix_nano, else its time. Only a record with
  * neither takes the time it was received, so a re-sent record keeps its row's key

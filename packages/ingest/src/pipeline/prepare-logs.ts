@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { decodeLogsJson, decodeLogsProtobuf } from '../otlp/decode-logs.js'
-import { normalizeLog, recordTimeNs } from '../normalize/logs.js'
+import { normalizeLog, recordTimeNs, takesArrivalTime } from '../normalize/logs.js'
 import { LineWriter } from './line-writer.js'
 import type { BodyFormat, PrepareContext, Prepared, PreparedBatch } from './prepare.js'
 import { LOGS, SPAN_CONTENT } from './tables.js'
@@ -39,7 +39,7 @@ export function prepareLogs(format: BodyFormat, body: Buffer, project: string, c
       if (problems.length < 5) problems.push(`log record ${seq}: ${(err as Error).message}`)
       return
     }
-    if (r.timeNs === '0' && r.observedNs === '0') timeless = true
+    if (takesArrivalTime(r)) timeless = true
     logs.write(lines[0])
     if (lines[1] !== undefined) content.write(lines[1])
   })
