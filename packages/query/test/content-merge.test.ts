@@ -3,7 +3,7 @@
 // rows arrive in and however often it runs; the rollup still counts each span once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Store } from '@spanlens/ingest'
-import { mergeContent } from '../src/index.js'
+import { attributeKeys, mergeContent } from '../src/index.js'
 import { insertSpans, openStore, span } from './helpers/store.js'
 
 let store: Store
@@ -109,7 +109,9 @@ describe('the content merge', () => {
 
   it('writes nothing when run again over what it merged, and the rollup counts each span once', async () => {
     const p = 'again'
-    const rows = Array.from({ length: 30 }, (_, i) => span({ project_id: p, trace_id: `c${String(i).padStart(31, '0')}`, span_id: String(i).padStart(16, '0'), start: at, output: '' }))
+    const rows = Array.from({ length: 30 }, (_, i) =>
+      span({ project_id: p, trace_id: `c${String(i).padStart(31, '0')}`, span_id: String(i).padStart(16, '0'), start: at, output: '', attributes: { tenant: 't' } }),
+    )
     await insertSpans(store, rows)
     for (const r of rows) await content(p, r.span_id as string, r.trace_id as string, [{ seq: 0, output: message('assistant', 'x') }])
     await mergeContent(store.client)
@@ -120,6 +122,8 @@ describe('the content merge', () => {
     expect(await written(p)).toEqual(first)
     const rs = await store.client.query({ query: 'SELECT sum(calls) AS calls FROM spans_minute WHERE project_id = {p:String}', query_params: { p }, format: 'JSONEachRow' })
     expect(Number((await rs.json<{ calls: string }>())[0]?.calls)).toBe(30)
+    // Each span's two versions (as sent, as merged) are one span to the attribute key rankings too.
+    expect((await attributeKeys(store.client, p, { from: new Date(at.getTime() - 3_600_000) })).attributes).toEqual([{ key: 'tenant', spans: 30 }])
   })
 
   it('fills a span delivered again without its content after it was merged', async () => {
