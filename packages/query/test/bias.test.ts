@@ -21,6 +21,8 @@ beforeAll(async () => {
     ...group('z', 'X', 5, 83),
     ...group('z', 'Y', 12, 99),
     ...group('z', 'tiny', 3, 3),
+    // eight groups tied on size and rate: a hash table's order is no order
+    ...['kiwi', 'apple', 'mango', 'fig', 'banana', 'lime', 'cherry', 'date'].flatMap((grp) => group('tie', grp, 2, 12)),
     // Wilson 95% interval for 0 / 10 is [0, 0.2775]
     ...group('one', 'only', 0, 10),
     // refusals: content_filter or a refusal phrase in the completion
@@ -76,6 +78,16 @@ describe('bias across groups', () => {
     const tiny = r.groups.find((g) => g.group === 'tiny')
     expect(tiny).toMatchObject({ n: 3, value: 1, judged: false, significant: null })
     expect(r.flagged).toBe(false)
+  })
+
+  it('lists groups tied on size by name, and names the first of the tied best', async () => {
+    const names = ['apple', 'banana', 'cherry', 'date', 'fig', 'kiwi', 'lime', 'mango']
+    const r = await bias(store.client, 'tie', { groupBy: 'attr:grp', outcome: 'error_rate', minGroupSize: 1 })
+    expect(r.groups.map((g) => g.group)).toEqual(names)
+    expect(r.bestGroup).toBe('apple')
+    // A limit that cuts through the tie keeps the same groups on every store.
+    const cut = await bias(store.client, 'tie', { groupBy: 'attr:grp', outcome: 'error_rate', minGroupSize: 1, maxGroups: 3 })
+    expect(cut.groups.map((g) => g.group)).toEqual(names.slice(0, 3))
   })
 
   it('one group: Wilson interval, no comparisons, no parity figures', async () => {

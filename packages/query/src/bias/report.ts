@@ -129,7 +129,7 @@ export async function bias(client: ClickHouseClient, project: string, request: B
             WHERE project_id = ${p} AND name = ${name} AND value IS NOT NULL AND isFinite(assumeNotNull(value)) GROUP BY trace_id) AS s
       INNER JOIN (SELECT trace_id, any(${g.expr}) AS g FROM spans FINAL WHERE ${rootWhere.join(' AND ')} AND parent_span_id = '' GROUP BY trace_id) AS t
       ON s.trace_id = t.trace_id
-      GROUP BY g ORDER BY n DESC LIMIT ${r.maxGroups}`
+      GROUP BY g ORDER BY n DESC, g LIMIT ${r.maxGroups}`
   } else {
     const phrases = r.refusalPhrases ? bag.add(r.refusalPhrases, 'Array(String)') : null
     const outcome =
@@ -144,7 +144,7 @@ export async function bias(client: ClickHouseClient, project: string, request: B
     sql = `SELECT ${g.expr} AS g, count() AS n, countIf(${outcome}) AS k, ${value ? `avg(${value})` : '0'} AS mean, ${value ? `varSamp(${value})` : '0'} AS var,
         ${r.outcome === 'latency_p95' ? 'quantileExact(0.95)(duration_ms)' : '0'} AS p95
       FROM spans FINAL WHERE ${where.join(' AND ')}
-      GROUP BY g ORDER BY n DESC LIMIT ${r.maxGroups}`
+      GROUP BY g ORDER BY n DESC, g LIMIT ${r.maxGroups}`
   }
   const rows = (await select<Row>(client, sql, bag.values)).map((x) => ({ ...x, g: String(x.g), n: num(x.n), k: num(x.k), mean: num(x.mean), var: num(x.var), p95: num(x.p95) }))
   if (rows.length === 0) throw errors.NOT_ENOUGH_DATA('no spans match the filter')

@@ -72,7 +72,7 @@ export async function getSession(client: ClickHouseClient, project: string, sess
     ),
     select<{ trace_id: string; name: string; value: number | null; string_value: string }>(
       client,
-      `SELECT trace_id, name, value, string_value FROM scores FINAL WHERE project_id = ${qp} AND trace_id IN ${tids} ORDER BY timestamp`,
+      `SELECT trace_id, name, value, string_value FROM scores FINAL WHERE project_id = ${qp} AND trace_id IN ${tids} ORDER BY timestamp, name, score_id`,
       q.values,
     ),
     contentOf(client, project, traceIds),

@@ -71,7 +71,7 @@ export async function getTrace(client: ClickHouseClient, project: string, traceI
       client,
       `SELECT score_id, trace_id, span_id, name, value, string_value, data_type, source, comment,
               toString(toUnixTimestamp64Nano(timestamp)) AS ts
-       FROM scores FINAL WHERE project_id = ${p} AND trace_id = ${t} ORDER BY timestamp`,
+       FROM scores FINAL WHERE project_id = ${p} AND trace_id = ${t} ORDER BY timestamp, name, score_id`,
       bag.values,
     ),
     contentOf(client, project, [traceId]),

@@ -132,7 +132,7 @@ async function rootsOf(client: ClickHouseClient, project: string, ids: string[],
   if (ids.length === 0) return []
   const bag = new ParamBag()
   const where = [...spanConditions(project, { ...(filter.from ? { from: filter.from } : {}), ...(filter.to ? { to: filter.to } : {}) }, bag), "parent_span_id = ''", `trace_id IN ${bag.add(ids, 'Array(String)')}`]
-  const rows = await select<RootRow>(client, `SELECT ${ROOT_COLUMNS} FROM spans FINAL WHERE ${where.join(' AND ')} ORDER BY start_time DESC LIMIT 1 BY trace_id`, bag.values)
+  const rows = await select<RootRow>(client, `SELECT ${ROOT_COLUMNS} FROM spans FINAL WHERE ${where.join(' AND ')} ORDER BY start_time DESC, span_id DESC LIMIT 1 BY trace_id`, bag.values)
   const byId = new Map(rows.map((r) => [r.trace_id, r]))
   return ids.flatMap((id) => byId.get(id) ?? [])
 }

@@ -88,7 +88,7 @@ export async function userSummary(client: ClickHouseClient, project: string, use
     select<{ session_id: string; traces: number; first: string; last: string }>(
       client,
       `SELECT session_id, uniqExact(trace_id) AS traces, toString(min(start_time)) AS first, toString(max(start_time)) AS last
-       ${spans} AND session_id != '' GROUP BY session_id ORDER BY max(start_time) DESC LIMIT 50`,
+       ${spans} AND session_id != '' GROUP BY session_id ORDER BY max(start_time) DESC, session_id LIMIT 50`,
       bag.values,
     ),
   ])
