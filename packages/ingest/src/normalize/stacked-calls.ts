@@ -15,10 +15,11 @@ export const DUPLICATE_OF = 'spanlens.duplicate_of'
 
 /** A model call that could be one of a stacked pair, inner or outer: it reports usage, or failed without any. */
 export function mayBeStacked(row: SpanRow): boolean {
-  return reportsUsage(row) || isFailedCallWithoutUsage(row)
+  return countsUsage(row) || isFailedCallWithoutUsage(row)
 }
 
-function reportsUsage(row: SpanRow): boolean {
+/** A model call that reports usage and counts (not demoted). */
+export function countsUsage(row: SpanRow): boolean {
   return (row.kind === 'llm' || row.kind === 'embedding') && row.input_tokens + row.output_tokens > 0
 }
 
@@ -29,9 +30,10 @@ function isFailedCallWithoutUsage(row: SpanRow): boolean {
 /**
  * Demotes, in place, each row whose parent is a model call of the same kind,
  * trace and usage, and a failed call without usage whose parent is the same
- * model's failed call without usage. Only rows of one export request are compared: an SDK's batch
- * processor exports a call's spans together (they end within milliseconds), and
- * a pair split across two requests is counted twice (docs/conventions.md).
+ * model's failed call without usage. Rows of one export request are compared here: an SDK's batch
+ * processor mostly exports a call's spans together (they end within milliseconds). A pair with
+ * usage split across two requests is matched by the server's memory of recent calls
+ * (pipeline/recent-model-calls.ts); a failed pair split so is counted twice (docs/conventions.md).
  */
 export function demoteStackedCalls(rows: readonly SpanRow[]): number {
   if (rows.length < 2) return 0
@@ -45,7 +47,7 @@ export function demoteStackedCalls(rows: readonly SpanRow[]): number {
     if (row.parent_span_id === '') continue
     const parent = byId.get(`${row.trace_id}/${row.parent_span_id}`)
     if (!parent || parent.kind !== row.kind) continue
-    if (reportsUsage(row)) {
+    if (countsUsage(row)) {
       if (parent.input_tokens === row.input_tokens && parent.output_tokens === row.output_tokens) inner.push([row, parent])
     } else if (isFailedCallWithoutUsage(row) && isFailedCallWithoutUsage(parent) && row.request_model === parent.request_model) {
       const siblings = failedChildren.get(parent)
@@ -76,7 +78,8 @@ function fillGaps(counted: SpanRow, duplicate: SpanRow): void {
   if (counted.response_model === '' && duplicate.response_model !== '') counted.response_model = duplicate.response_model
 }
 
-function demote(row: SpanRow, countedSpanId: string): void {
+/** Makes `row` a duplicate of the call `countedSpanId`: kind other, no usage or cost in its columns, its own in attributes. */
+export function demote(row: SpanRow, countedSpanId: string): void {
   const a = row.attributes
   a[DUPLICATE_OF] = countedSpanId
   a['spanlens.duplicate.kind'] = row.kind

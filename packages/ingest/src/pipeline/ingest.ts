@@ -9,9 +9,10 @@ import { join } from 'node:path'
 import { BufferPool } from './buffer-pool.js'
 import { DeadLetters } from './dead-letter.js'
 import { Inserter, type InserterHealth } from './inserter.js'
-import { prepare, type BodyFormat, type PrepareContext } from './prepare.js'
+import { prepare, type Again, type BodyFormat, type PrepareContext } from './prepare.js'
 import { PreparePool } from './prepare-pool.js'
 import { FirstReceipts } from './first-receipts.js'
+import { RecentModelCalls } from './recent-model-calls.js'
 import { SIGNALS, type Signal } from './signals.js'
 import { Spool, type SpoolBatch } from './spool.js'
 import { spoolTableNamed } from './tables.js'
@@ -50,6 +51,7 @@ export class IngestPipeline {
   private readonly inFlightByProject = new Map<string, number>()
   private readonly spoolShareBytes: number
   private readonly firstReceipts = new FirstReceipts()
+  private readonly recentModelCalls = new RecentModelCalls()
 
   constructor(
     config: IngestConfig,
@@ -148,20 +150,28 @@ export class IngestPipeline {
   /** Decodes, normalizes and spools one export request of `signal`; resolves once it is durable. */
   async accept(signal: Signal, project: string, format: BodyFormat, body: Buffer): Promise<AcceptResult> {
     const started = process.hrtime.bigint()
-    const run = (receivedNs?: string) =>
+    const run = (again?: Again) =>
       this.pool
-        ? this.pool.run(signal, format, body, project, receivedNs)
-        : Promise.resolve(prepare(signal, format, body, project, receivedNs === undefined ? this.ctx : { ...this.ctx, receivedNs }))
+        ? this.pool.run(signal, format, body, project, again)
+        : Promise.resolve(prepare(signal, format, body, project, again === undefined ? this.ctx : { ...this.ctx, ...again }))
     let prepared
     try {
       prepared = await run()
+      // What only the server's memory of earlier requests can tell: such a request is prepared again (rarely).
+      let again: Again | undefined
       if (prepared.timeless) {
         // A retry of a request whose records took their arrival time: prepared again with the first arrival's.
         const first = this.firstReceipts.firstOf(`${project}\0${format}\0${prepared.timeless.bodyHash}`, prepared.timeless.receivedNs)
-        if (first !== prepared.timeless.receivedNs) {
-          for (const b of prepared.batches) this.ctx.pool?.give(b.payload)
-          prepared = await run(first)
-        }
+        if (first !== prepared.timeless.receivedNs) again = { receivedNs: first }
+      }
+      if (prepared.modelCalls && prepared.modelCalls.length > 0) {
+        // Half of a stacked pair whose other half an earlier request carried: demoted.
+        const demote = this.recentModelCalls.reconcile(project, prepared.modelCalls)
+        if (demote) again = { ...again, demote }
+      }
+      if (again) {
+        for (const b of prepared.batches) this.ctx.pool?.give(b.payload)
+        prepared = await run(again)
       }
     } finally {
       // Decoding copied out everything it kept (strings): the body is free again.

@@ -1,9 +1,9 @@
 import { decodeJson, decodeProtobuf } from '../otlp/decode.js'
 import { normalizeSpan } from '../normalize/normalize.js'
 import type { SpanRow } from '../normalize/row.js'
-import { demoteStackedCalls, mayBeStacked } from '../normalize/stacked-calls.js'
+import { countsUsage, demote, demoteStackedCalls, mayBeStacked } from '../normalize/stacked-calls.js'
 import { LineWriter } from './line-writer.js'
-import type { BodyFormat, PrepareContext, Prepared } from './prepare.js'
+import type { BodyFormat, ModelCall, PrepareContext, Prepared } from './prepare.js'
 import { SPANS } from './tables.js'
 import { outsideWindow, timeWindow } from './time-window.js'
 
@@ -52,8 +52,18 @@ export function prepareTraces(format: BodyFormat, body: Buffer, project: string,
     else if (write(row)) rows++
   }
   demoteStackedCalls(calls)
-  for (const row of calls) if (write(row)) rows++
+  const modelCalls: ModelCall[] = []
+  for (const row of calls) {
+    const counted = ctx.demote?.get(`${row.trace_id}/${row.span_id}`)
+    if (counted !== undefined && countsUsage(row)) demote(row, counted)
+    else if (countsUsage(row)) modelCalls.push(modelCall(row))
+    if (write(row)) rows++
+  }
   const batches = rows === 0 ? [] : [{ table: SPANS.name, payload: out.bytes(), rows }]
   if (rows === 0) out.discard()
-  return { batches, accepted: rows, invalid: decoded.rejected, failed, outOfWindow, problems }
+  return { batches, accepted: rows, invalid: decoded.rejected, failed, outOfWindow, problems, modelCalls }
+}
+
+function modelCall(row: SpanRow): ModelCall {
+  return { traceId: row.trace_id, spanId: row.span_id, parentSpanId: row.parent_span_id, kind: row.kind, inputTokens: row.input_tokens, outputTokens: row.output_tokens }
 }

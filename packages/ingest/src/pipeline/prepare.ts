@@ -34,6 +34,26 @@ export interface Prepared {
    * `receivedNs`, the request's arrival; `bodyHash` identifies a retry of it (first-receipts.ts).
    */
   timeless?: { bodyHash: string; receivedNs: string } | undefined
+  /** Traces: the model calls with usage the request's rows count (recent-model-calls.ts). */
+  modelCalls?: ModelCall[] | undefined
+}
+
+/** A counted model call with usage, as a stacked pair split across two requests is matched by (recent-model-calls.ts). */
+export interface ModelCall {
+  traceId: string
+  spanId: string
+  parentSpanId: string
+  kind: string
+  inputTokens: number
+  outputTokens: number
+}
+
+/** What a request's second preparation takes from its first (ingest.ts). */
+export interface Again {
+  /** Logs: the first arrival's time, for timeless records. */
+  receivedNs?: string | undefined
+  /** Traces: span key (`trace/span`) → the span id of the call that counts, for calls that duplicate one received earlier. */
+  demote?: ReadonlyMap<string, string> | undefined
 }
 
 export interface PrepareContext {
@@ -51,6 +71,8 @@ export interface PrepareContext {
   maxRowBytes?: number | undefined
   /** Logs: the arrival time (ns since the epoch) to give timeless records; default now. */
   receivedNs?: string | undefined
+  /** Traces: model calls to demote as duplicates of a call an earlier request carried (Again). */
+  demote?: ReadonlyMap<string, string> | undefined
 }
 
 type Prepare = (format: BodyFormat, body: Buffer, project: string, ctx: PrepareContext) => Prepared
