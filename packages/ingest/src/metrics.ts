@@ -44,6 +44,12 @@ export function createMetrics() {
     labelNames: ['reason'],
     registers: [registry],
   })
+  const repeatedRequests = new Counter({
+    name: 'spanlens_ingest_requests_repeated_total',
+    help: 'Export requests that repeat one already acknowledged (an exporter retrying after a lost reply), answered as it was and not stored again, by signal and project',
+    labelNames: ['signal', 'project'],
+    registers: [registry],
+  })
   const backpressure = new Counter({
     name: 'spanlens_ingest_backpressure_responses_total',
     help: 'Responses asking the client to retry later (429/503), by status',
@@ -131,6 +137,7 @@ export function createMetrics() {
     /** Per signal: items received, accepted, rejected. */
     signals,
     requestsRejected,
+    repeatedRequests,
     backpressure,
     insertBatches,
     insertRows,

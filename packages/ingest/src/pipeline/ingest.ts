@@ -9,10 +9,11 @@ import { join } from 'node:path'
 import { BufferPool } from './buffer-pool.js'
 import { DeadLetters } from './dead-letter.js'
 import { Inserter, type InserterHealth } from './inserter.js'
-import { prepare, type Again, type BodyFormat, type PrepareContext } from './prepare.js'
+import { prepare, type Again, type BodyFormat, type PrepareContext, type Prepared } from './prepare.js'
 import { PreparePool } from './prepare-pool.js'
 import { FirstReceipts } from './first-receipts.js'
 import { RecentModelCalls } from './recent-model-calls.js'
+import { RepeatedRequests, type Answering } from './repeated-requests.js'
 import { SIGNALS, type Signal } from './signals.js'
 import { Spool, type SpoolBatch } from './spool.js'
 import { spoolTableNamed } from './tables.js'
@@ -52,6 +53,7 @@ export class IngestPipeline {
   private readonly spoolShareBytes: number
   private readonly firstReceipts = new FirstReceipts()
   private readonly recentModelCalls = new RecentModelCalls()
+  private readonly repeats = new RepeatedRequests<AcceptResult>()
 
   constructor(
     config: IngestConfig,
@@ -155,24 +157,30 @@ export class IngestPipeline {
         ? this.pool.run(signal, format, body, project, again)
         : Promise.resolve(prepare(signal, format, body, project, again === undefined ? this.ctx : { ...this.ctx, ...again }))
     let prepared
+    let answer: Answering<AcceptResult> | undefined
     try {
       prepared = await run()
-      // What only the server's memory of earlier requests can tell: such a request is prepared again (rarely).
-      let again: Again | undefined
-      if (prepared.timeless) {
-        // A retry of a request whose records took their arrival time: prepared again with the first arrival's.
-        const first = this.firstReceipts.firstOf(`${project}\0${format}\0${prepared.timeless.bodyHash}`, prepared.timeless.receivedNs)
-        if (first !== prepared.timeless.receivedNs) again = { receivedNs: first }
+      if (prepared.fingerprint !== undefined) {
+        // An exporter's retry of a request already spooled (its reply was lost): answered as the first was.
+        const key = `${project}\0${signal}\0${format}\0${prepared.fingerprint}`
+        for (let earlier = this.repeats.earlier(key); earlier; earlier = this.repeats.earlier(key)) {
+          const reply = await earlier
+          if (reply) {
+            for (const b of prepared.batches) this.ctx.pool?.give(b.payload)
+            this.metrics.repeatedRequests.inc({ signal, project })
+            return { ...reply, problems: [...reply.problems] }
+          }
+        }
+        answer = this.repeats.open(key)
       }
-      if (prepared.modelCalls && prepared.modelCalls.length > 0) {
-        // Half of a stacked pair whose other half an earlier request carried: demoted.
-        const demote = this.recentModelCalls.reconcile(project, prepared.modelCalls)
-        if (demote) again = { ...again, demote }
-      }
+      const again = this.again(project, format, prepared)
       if (again) {
         for (const b of prepared.batches) this.ctx.pool?.give(b.payload)
         prepared = await run(again)
       }
+    } catch (err) {
+      answer?.(undefined)
+      throw err
     } finally {
       // Decoding copied out everything it kept (strings): the body is free again.
       this.bodyPool?.give(body)
@@ -187,7 +195,10 @@ export class IngestPipeline {
     if (prepared.failed > 0) counters.rejected.inc({ project, reason: 'normalize_failed' }, prepared.failed)
     if (prepared.outOfWindow > 0) counters.rejected.inc({ project, reason: 'time_out_of_range' }, prepared.outOfWindow)
     const result: AcceptResult = { accepted: 0, rejected, problems: prepared.problems }
-    if (prepared.batches.length === 0) return result
+    if (prepared.batches.length === 0) {
+      answer?.(result)
+      return result
+    }
     const batches: SpoolBatch[] = prepared.batches.map((b) => ({
       table: spoolTableNamed(b.table) ?? fail(b.table),
       payload: Buffer.from(b.payload.buffer, b.payload.byteOffset, b.payload.byteLength),
@@ -195,6 +206,9 @@ export class IngestPipeline {
     }))
     try {
       await this.spool.appendAll(batches, project, this.spoolShareBytes)
+    } catch (err) {
+      answer?.(undefined)
+      throw err
     } finally {
       // Written (or failed): nothing reads the rows' buffers any more.
       for (const b of batches) this.ctx.pool?.give(b.payload)
@@ -202,8 +216,27 @@ export class IngestPipeline {
     this.metrics.spoolWriteDuration.observe(Number(process.hrtime.bigint() - preparedAt) / 1e9)
     result.accepted = prepared.accepted
     counters.accepted.inc({ project }, result.accepted)
+    answer?.(result)
     this.refreshGauges()
     return result
+  }
+
+  /**
+   * What only the server's memory of earlier requests can tell, for which a request is prepared
+   * again (rarely): the first arrival of a retry whose log records took their arrival time, and
+   * the model calls whose stacked pair an earlier request carried the other half of.
+   */
+  private again(project: string, format: BodyFormat, prepared: Prepared): Again | undefined {
+    let again: Again | undefined
+    if (prepared.timeless) {
+      const first = this.firstReceipts.firstOf(`${project}\0${format}\0${prepared.timeless.bodyHash}`, prepared.timeless.receivedNs)
+      if (first !== prepared.timeless.receivedNs) again = { receivedNs: first }
+    }
+    if (prepared.modelCalls && prepared.modelCalls.length > 0) {
+      const demote = this.recentModelCalls.reconcile(project, prepared.modelCalls)
+      if (demote) again = { ...again, demote }
+    }
+    return again
   }
 
   /** The inserter and the dead letters, for /readyz. */

@@ -34,6 +34,8 @@ export interface Prepared {
    * `receivedNs`, the request's arrival; `bodyHash` identifies a retry of it (first-receipts.ts).
    */
   timeless?: { bodyHash: string; receivedNs: string } | undefined
+  /** Traces: what identifies a repeat of this request (repeated-requests.ts); undefined when it carried no span. */
+  fingerprint?: string | undefined
   /** Traces: the model calls with usage the request's rows count (recent-model-calls.ts). */
   modelCalls?: ModelCall[] | undefined
 }
