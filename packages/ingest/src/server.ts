@@ -14,6 +14,7 @@ import { isLoopback } from './loopback.js'
 import { createMetrics, type IngestMetrics } from './metrics.js'
 import { IngestPipeline } from './pipeline/ingest.js'
 import { lockSpoolDir } from './pipeline/spool-lock.js'
+import { MAX_STORED_LABEL_CHARS } from './normalize/normalize.js'
 import { healthRoutes } from './routes/health.js'
 import { otlpRoutes } from './routes/otlp.js'
 import { createStore, migrate, type Store } from './store/index.js'
@@ -82,6 +83,9 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     requestIdHeader: 'x-request-id',
     trustProxy: config.trustProxy,
     bodyLimit: config.ingest.bodyLimitBytes,
+    // Session and user ids are stored up to this length (characters, once decoded); the router's
+    // default, 100, answers a route with a longer one "route not found".
+    maxParamLength: MAX_STORED_LABEL_CHARS,
   })
   // Every call passes the same auth, admission and limits as the OTLP/HTTP routes (grpc/call.ts).
   const grpc =

@@ -322,6 +322,27 @@ describe('query API mounted by the server', () => {
     }
     expect(theirs.items.filter((s) => s.name === marker)).toHaveLength(2)
   })
+
+  it('opens the session and the user of every id it stores, the longest and the cut ones included', async () => {
+    // Ids are kept up to 1024 characters, longer ones cut with a marker; the routes take them whole.
+    const ids = [`s-${'x'.repeat(400)}`, `${'é'.repeat(2000)}`, `${'🦜'.repeat(300)}/?#%`]
+    const attrs = (id: string) => [
+      { key: 'session.id', value: { stringValue: id } },
+      { key: 'user.id', value: { stringValue: id } },
+    ]
+    expect((await json(jsonRequest(ids.map((id) => ({ name: 'long-ids', attributes: attrs(id) }))), KEYS.acme)).status).toBe(200)
+    await server.app.spanlens.flush()
+    const stored = await server.rows<{ session_id: string }>(`SELECT session_id FROM spans WHERE project_id = 'acme' AND name = 'long-ids'`)
+    expect(stored).toHaveLength(3)
+    for (const { session_id: id } of stored) {
+      const session = await fetch(`${server.url}/api/v1/sessions/${encodeURIComponent(id)}`, { headers: bearer(KEYS.acme) })
+      expect(session.status, id.slice(0, 20)).toBe(200)
+      expect(((await session.json()) as { turns: unknown[] }).turns).toHaveLength(1)
+      const user = await fetch(`${server.url}/api/v1/users/${encodeURIComponent(id)}?from=now-1d`, { headers: bearer(KEYS.acme) })
+      expect(user.status, id.slice(0, 20)).toBe(200)
+      expect(((await user.json()) as { totals: { spans: number } }).totals.spans).toBe(1)
+    }
+  })
 })
 
 describe('binding without keys', () => {

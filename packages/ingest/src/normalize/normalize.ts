@@ -29,6 +29,9 @@ const MAX_STATUS_MESSAGE_CHARS = 64 * 1024
 const MAX_RESOURCE_CHARS = 16 * 1024
 const TRUNCATED = '…[truncated by spanlens]'
 
+/** The longest label a row holds, marker included: the query routes take ids up to this length (server.ts). */
+export const MAX_STORED_LABEL_CHARS = MAX_LABEL_CHARS + TRUNCATED.length
+
 export const label = (v: string): string => (v.length > MAX_LABEL_CHARS ? `${v.slice(0, MAX_LABEL_CHARS)}${TRUNCATED}` : v)
 
 /** Maps one OTLP span, in whatever GenAI convention it speaks, to a `spans` row. */
