@@ -63,16 +63,16 @@ export function prepareTraces(format: BodyFormat, body: Buffer, project: string,
   }
   const batches = rows === 0 ? [] : [{ table: SPANS.name, payload: out.bytes(), rows }]
   if (rows === 0) out.discard()
-  return { batches, accepted: rows, invalid: decoded.rejected, failed, outOfWindow, problems, modelCalls, fingerprint: fingerprint(decoded.spans, body.length) }
+  return { batches, accepted: rows, invalid: decoded.rejected, failed, outOfWindow, problems, modelCalls, fingerprint: requestFingerprint(decoded.spans, body.length) }
 }
 
 /**
  * Every span's ids and times, in order, and the body's length, hashed: the same for an
  * exporter's retry of a request (the same bytes), and for nothing else a well-behaved
- * exporter sends. 16 µs for the bench's 100-span request (1.4% of preparing it), where hashing
- * its 150 KB body takes 74.
+ * exporter sends. 28 µs for the ingest bench's 100-span request, 2.3% of preparing it, where
+ * hashing its 150 KB body takes 110 (bench/ingest/request-memory.ts).
  */
-function fingerprint(spans: readonly OtlpSpan[], bodyLength: number): string | undefined {
+export function requestFingerprint(spans: readonly OtlpSpan[], bodyLength: number): string | undefined {
   if (spans.length === 0) return undefined
   const parts: string[] = [String(bodyLength)]
   for (const s of spans) parts.push(s.traceId, s.spanId, s.startNs, s.endNs)
