@@ -1,4 +1,5 @@
 import { gzipSync } from 'node:zlib'
+import { rawBlock, zstdBomb, zstdFrame, zstdStored } from './helpers/zstd.js'
 import { context, trace, SpanStatusCode } from '@opentelemetry/api'
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto'
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http'
@@ -236,6 +237,23 @@ describe('bad input gets the right status and the server stays up', () => {
     expect(res.status).toBe(400)
     const res2 = await post('{}', { 'content-type': 'application/json', 'content-encoding': 'compress', ...bearer(KEYS.acme) })
     expect(res2.status).toBe(415)
+    expect(((await res2.json()) as { error: { message: string } }).error.message).toBe('unsupported content encoding "compress"; send gzip, deflate, br, zstd or identity')
+  })
+
+  it('a zstd body is decoded; a zstd bomb is 413, a corrupt or oversized-window frame 400', async () => {
+    const marker = `zstd-${Date.now()}`
+    const body = Buffer.from(JSON.stringify(jsonRequest([{ name: marker, attributes: llmAttrs() }])))
+    const zstd = (b: Buffer) => post(b, { 'content-type': 'application/json', 'content-encoding': 'zstd', ...bearer(KEYS.acme) })
+    expect((await zstd(zstdStored(body))).status).toBe(200)
+    expect(await count('name = {n:String}', { n: marker })).toBe(1)
+    // 64 MiB of output from 2 KB, against this server's 2 MiB limit.
+    const bomb = await zstd(zstdBomb(512))
+    expect(bomb.status).toBe(413)
+    const bad = await zstd(zstdStored(body).subarray(0, 40))
+    expect(bad.status).toBe(400)
+    expect(((await bad.json()) as { error: { code: string; message: string } }).error).toEqual({ code: 'SPANLENS_BAD_OTLP', message: 'bad OTLP request: could not decompress zstd body: truncated block' })
+    expect((await zstd(zstdFrame(2 ** 30, [rawBlock(body)]))).status).toBe(400)
+    await healthy()
   })
 
   it.each([['text/plain'], ['application/xml'], ['']])('content type %j → 415', async (type) => {

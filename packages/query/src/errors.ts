@@ -198,7 +198,7 @@ const ingest = {
   UNSUPPORTED_ENCODING: createError(
     'SPANLENS_UNSUPPORTED_ENCODING',
     415,
-    (enc: string) => `unsupported content encoding ${JSON.stringify(enc)}; send gzip, deflate or identity`,
+    (enc: string, supported: string) => `unsupported content encoding ${JSON.stringify(enc)}; send ${supported}`,
   ),
   SPOOL_FULL: createError(
     'SPANLENS_SPOOL_FULL',

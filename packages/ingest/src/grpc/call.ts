@@ -164,7 +164,7 @@ function fromGrpcJs(status: GrpcStatus, bodyLimit: number): { error: SpanlensErr
     case Status.UNIMPLEMENTED: {
       const encoding = /unsupported encoding "([^"]*)"/.exec(status.details)?.[1]
       // gRPC's compression spec: an unsupported algorithm MUST be UNIMPLEMENTED.
-      return encoding === undefined ? undefined : { error: errors.UNSUPPORTED_ENCODING(encoding), code: Status.UNIMPLEMENTED }
+      return encoding === undefined ? undefined : { error: errors.UNSUPPORTED_ENCODING(encoding, 'gzip, deflate or identity'), code: Status.UNIMPLEMENTED }
     }
     default:
       // The client cancelled, or its own deadline passed: not a refusal.

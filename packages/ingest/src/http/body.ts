@@ -3,13 +3,18 @@ import type { Transform } from 'node:stream'
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
 import { errors } from '../errors.js'
 import type { BufferPool } from '../pipeline/buffer-pool.js'
+import { decompressZstd } from './zstd.js'
+
+/** The content encodings OTLP/HTTP takes, as the refusal of another one names them. */
+const HTTP_ENCODINGS = 'gzip, deflate, br, zstd or identity'
 
 const clientGone = () => errors.BAD_OTLP('the client closed the connection before the body was complete')
 
 /**
  * Reads a request body, decompressing on the fly and counting the
  * decompressed bytes: the limit applies after decompression, and a gzip bomb
- * is refused as soon as it crosses it, without inflating the rest.
+ * is refused as soon as it crosses it, without inflating the rest (zstd: once
+ * read, block by block).
  * With a pool, the body is joined into one of its buffers; the caller gives it
  * back once nothing reads it (pipeline/buffer-pool.ts says why).
  */
@@ -35,9 +40,12 @@ export async function readBody(req: IncomingMessage, limit: number, pool?: Buffe
     case 'br':
       inflater = createBrotliDecompress()
       break
+    case 'zstd':
+      // Read as sent (at most `limit` bytes), then decoded whole: zstd.ts says why.
+      break
     default:
       req.resume()
-      throw errors.UNSUPPORTED_ENCODING(encoding)
+      throw errors.UNSUPPORTED_ENCODING(encoding, HTTP_ENCODINGS)
   }
   const source: NodeJS.ReadableStream = inflater ? req.pipe(inflater) : req
   const chunks: Buffer[] = []
@@ -92,6 +100,7 @@ export async function readBody(req: IncomingMessage, limit: number, pool?: Buffe
     if (inflater) throw errors.BAD_OTLP(`could not decompress ${encoding} body: ${(err as Error).message}`, { cause: err })
     throw err
   }
+  if (encoding === 'zstd') return decompressZstd(Buffer.concat(chunks, total), limit)
   const pooled = chunks.length > 1 ? pool?.take(total) : undefined
   if (!pooled) return Buffer.concat(chunks, total)
   let offset = 0
