@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { createRequire } from 'node:module'
 import { parseArgs } from 'node:util'
 import { loadConfig, type LoadConfigOptions } from './config/load.js'
 import { isSpanlensError } from './errors.js'
@@ -17,6 +18,7 @@ const USAGE = `usage: spanlens <command>
              rows ClickHouse refused after they were acknowledged (see dead-letter --help)
   traces | drift | bias | slo | sql
              query a running server over HTTP (--url, --api-key; see --help of each)
+  help <command>, --version
 
 Configuration comes from SPANLENS_* environment variables (see README.md).`
 
@@ -33,10 +35,19 @@ async function main(argv: string[]): Promise<number> {
       const { runDeadLetter } = await import('./cli/dead-letter.js')
       return runDeadLetter(rest, loadConfig(), { out: (line) => process.stdout.write(`${line}\n`) })
     }
+    case '-v':
+    case '--version':
+    case 'version':
+      process.stdout.write(`spanlens ${version()}\n`)
+      return 0
+    case 'help':
+      // `help traces` is `traces --help`.
+      if (rest[0] !== undefined && (QUERY_COMMANDS.has(rest[0]) || rest[0] === 'dead-letter')) return main([rest[0], '--help'])
+      process.stdout.write(`${USAGE}\n`)
+      return 0
     case undefined:
     case '-h':
     case '--help':
-    case 'help':
       process.stdout.write(`${USAGE}\n`)
       return command === undefined ? 1 : 0
     default: {
@@ -48,6 +59,11 @@ async function main(argv: string[]): Promise<number> {
       return 1
     }
   }
+}
+
+/** This package's version: src/bin.ts and dist/bin.js both sit one level below package.json. */
+function version(): string {
+  return (createRequire(import.meta.url)('../package.json') as { version: string }).version
 }
 
 // Commands import what they use when they run: the engine process of
