@@ -1,22 +1,9 @@
-import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
+import { spanlens as run } from './helpers/cli.js'
 
-const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url))
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
-
-/** `spanlens <args>` in its own process: its exit code and output. */
-async function spanlens(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--conditions=@spanlens/source', '--import', 'tsx', bin, ...args])
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
+const spanlens = (...args: string[]) => run(args)
 
 describe('the spanlens command', () => {
   it('prints its version', async () => {
