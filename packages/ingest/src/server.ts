@@ -85,7 +85,7 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     bodyLimit: config.ingest.bodyLimitBytes,
     // Session and user ids are stored up to this length (characters, once decoded); the router's
     // default, 100, answers a route with a longer one "route not found".
-    maxParamLength: MAX_STORED_LABEL_CHARS,
+    routerOptions: { maxParamLength: MAX_STORED_LABEL_CHARS },
   })
   // Every call passes the same auth, admission and limits as the OTLP/HTTP routes (grpc/call.ts).
   const grpc =
