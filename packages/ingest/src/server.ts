@@ -1,7 +1,7 @@
 import './types.js'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { consoleRoutes } from '@spanlens/console'
-import { queryRoutes } from '@spanlens/query'
+import { loadSloFile, queryRoutes } from '@spanlens/query'
 import type { Logger } from 'pino'
 import { authenticate, KeyRing } from './auth.js'
 import type { SpanlensConfig } from './config/load.js'
@@ -75,6 +75,16 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     if (ownsStore) await store?.close().catch(() => undefined)
     spoolLock.release()
     throw err
+  }
+
+  // The SLO file is read again on every request (edits apply without a restart), so a bad one
+  // does not stop the server; but a typo in its path should not wait for the first /slo to show.
+  if (config.query.sloFile) {
+    try {
+      logger.info({ file: config.query.sloFile, slos: loadSloFile(config.query.sloFile).length }, 'SLO file loaded')
+    } catch (err) {
+      logger.error({ err }, 'SLO file unusable: /api/v1/slo answers SPANLENS_SLO_FILE_INVALID until it is fixed')
+    }
   }
 
   // Typed as the default instance so plugins and callers need no pino generics.

@@ -1,4 +1,9 @@
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
 import { gzipSync } from 'node:zlib'
+import { pino } from 'pino'
+import { tempDir } from './helpers/tmp.js'
 import { rawBlock, zstdBomb, zstdFrame, zstdStored } from './helpers/zstd.js'
 import { context, trace, SpanStatusCode } from '@opentelemetry/api'
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto'
@@ -359,6 +364,48 @@ describe('query API mounted by the server', () => {
       const user = await fetch(`${server.url}/api/v1/users/${encodeURIComponent(id)}?from=now-1d`, { headers: bearer(KEYS.acme) })
       expect(user.status, id.slice(0, 20)).toBe(200)
       expect(((await user.json()) as { totals: { spans: number } }).totals.spans).toBe(1)
+    }
+  })
+})
+
+describe('the SLO file at startup', () => {
+  /** Builds a server over the running one's store with SPANLENS_SLO_FILE = `file`; its log lines and /slo's reply. */
+  const startWith = async (file: string) => {
+    const lines: Array<{ level: number; msg: string; err?: { message: string }; slos?: number }> = []
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(JSON.parse(String(chunk)) as (typeof lines)[number])
+        done()
+      },
+    })
+    const dir = tempDir()
+    const config = loadConfig({ env: { SPANLENS_DATA_DIR: dir.path, SPANLENS_PORT: '0', SPANLENS_GRPC_PORT: 'off', SPANLENS_SLO_FILE: file } })
+    const app = await buildServer(config, { store: server.app.spanlens.store, logger: pino({ level: 'info' }, sink) })
+    try {
+      const slo = await app.inject({ method: 'GET', url: '/api/v1/slo' })
+      return { lines, status: slo.statusCode }
+    } finally {
+      await app.close()
+      dir.cleanup()
+    }
+  }
+
+  it('says at startup that the file is missing or invalid, and keeps serving', async () => {
+    const missing = await startWith('/nonexistent/slos.yaml')
+    expect(missing.lines.find((l) => l.level === 50)).toMatchObject({ msg: expect.stringMatching(/^SLO file unusable/), err: { message: expect.stringContaining('ENOENT') } })
+    expect(missing.status).toBe(500)
+    const dir = tempDir()
+    try {
+      writeFileSync(join(dir.path, 'bad.yaml'), 'slos:\n  - name: x\n    objective: 120\n')
+      const invalid = await startWith(join(dir.path, 'bad.yaml'))
+      expect(invalid.lines.find((l) => l.level === 50)?.err?.message).toMatch(/is invalid/)
+      writeFileSync(join(dir.path, 'good.yaml'), 'slos:\n  - name: ok\n    objective: 99\n    indicator: { type: success }\n')
+      const good = await startWith(join(dir.path, 'good.yaml'))
+      expect(good.lines.find((l) => l.msg === 'SLO file loaded')).toMatchObject({ level: 30, slos: 1 })
+      expect(good.lines.filter((l) => l.level >= 50)).toEqual([])
+      expect(good.status).toBe(200)
+    } finally {
+      dir.cleanup()
     }
   })
 })
