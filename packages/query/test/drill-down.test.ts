@@ -53,6 +53,15 @@ beforeAll(async () => {
       timestamp: at(n * 60_000 + 1000).toISOString().replace('T', ' ').replace('Z', ''),
     })),
   })
+  // Turn 11: two scores whose order in time ('zeta', then 'alpha') is not the table's key order (by name).
+  await store.client.insert({
+    table: 'scores',
+    format: 'JSONEachRow',
+    values: (['zeta', 'alpha'] as const).map((name, i) => ({
+      project_id: 'p1', score_id: `t11-${name}`, trace_id: T(11), span_id: '', name, value: i, string_value: '', data_type: 'NUMERIC', source: 'user', comment: '', author: '', metadata: {},
+      timestamp: at(11 * 60_000 + 1000 * (i + 1)).toISOString().replace('T', ' ').replace('Z', ''),
+    })),
+  })
   app = await queryApp(store, { 'key-p1': 'p1', 'key-p2': 'p2' }, { sql: { maxExecutionSeconds: 5, maxMemoryBytes: 256 * 1024 * 1024, maxResultRows: 1000 } })
 })
 afterAll(async () => {
@@ -101,6 +110,12 @@ describe('trace listing order and total', () => {
     expect((await get('/traces?limit=2')).body.total).toBeUndefined()
     expect((await get('/traces?userId=bob&total=1&order=-durationMs')).body.total).toBe(6)
     expect((await get('/traces?total=1', other)).body.total).toBe(1)
+  })
+
+  it("lists a trace's scores in the order they were given, in the listing and in the trace", async () => {
+    const listed = (await get('/traces?order=startTime&limit=20')).body.items.find((t: { traceId: string }) => t.traceId === T(11))
+    expect(listed.scores.map((x: { name: string }) => x.name)).toEqual(['zeta', 'alpha'])
+    expect((await get(`/traces/${T(11)}`)).body.scores.map((x: { name: string }) => x.name)).toEqual(['zeta', 'alpha'])
   })
 
   it('refuses an unknown order, and a cursor of another order', async () => {

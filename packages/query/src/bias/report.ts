@@ -127,7 +127,7 @@ export async function bias(client: ClickHouseClient, project: string, request: B
     sql = `SELECT t.g AS g, count() AS n, countIf(s.v <= ${neg}) AS k, avg(s.v) AS mean, varSamp(s.v) AS var, 0 AS p95
       FROM (SELECT trace_id, avg(assumeNotNull(value)) AS v FROM scores FINAL
             WHERE project_id = ${p} AND name = ${name} AND value IS NOT NULL AND isFinite(assumeNotNull(value)) GROUP BY trace_id) AS s
-      INNER JOIN (SELECT trace_id, any(${g.expr}) AS g FROM spans FINAL WHERE ${rootWhere.join(' AND ')} AND parent_span_id = '' GROUP BY trace_id) AS t
+      INNER JOIN (SELECT trace_id, min(${g.expr}) AS g FROM spans FINAL WHERE ${rootWhere.join(' AND ')} AND parent_span_id = '' GROUP BY trace_id) AS t
       ON s.trace_id = t.trace_id
       GROUP BY g ORDER BY n DESC, g LIMIT ${r.maxGroups}`
   } else {

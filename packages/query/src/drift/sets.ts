@@ -18,13 +18,14 @@ export function sourceQuery(project: string, sets: DriftSets, signal: SignalSpec
   const spec = bindParams(signal, bag)
   const finite = spec.type === 'numeric' ? ' AND isFinite(v)' : ''
   if (spec.score !== undefined) {
-    // A score belongs to the side of the trace it scores (decided by the trace's root span).
+    // A score belongs to the side of the trace it scores (decided by the trace's root span; of a
+    // trace with roots on both sides, the reference's, as a span on both sides counts there).
     const p = bag.add(project, 'String')
     const name = bag.add(spec.score, 'String')
     return `SELECT s.value AS v0, t.side AS side, assumeNotNull(v0) AS v
       FROM (SELECT trace_id, value FROM scores FINAL WHERE project_id = ${p} AND name = ${name} AND value IS NOT NULL) AS s
       INNER JOIN (
-        SELECT trace_id, any(if(${ref}, 0, 1)) AS side FROM spans FINAL
+        SELECT trace_id, min(if(${ref}, 0, 1)) AS side FROM spans FINAL
         WHERE parent_span_id = '' AND ((${ref}) OR (${cur})) GROUP BY trace_id) AS t
       ON s.trace_id = t.trace_id
       WHERE 1${finite}`

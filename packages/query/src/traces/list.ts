@@ -225,7 +225,7 @@ async function traceTotals(
          AND start_time >= fromUnixTimestamp64Nano(${lo}, 'UTC') AND start_time <= fromUnixTimestamp64Nano(${hi}, 'UTC')
        GROUP BY trace_id) AS t
      LEFT JOIN (
-       SELECT trace_id, groupArray((name, value, string_value)) AS scores
+       SELECT trace_id, arrayMap(x -> (x.2, x.3, x.4), arraySort(groupArray((timestamp, name, value, string_value, score_id)))) AS scores
        FROM scores FINAL WHERE project_id = ${p} AND trace_id IN ${ids} GROUP BY trace_id) AS s
      ON t.trace_id = s.trace_id`,
     bag.values,
