@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto'
-import { inject } from 'vitest'
+
+// Outside vitest (the fuzz bench runs the fuzz server from bench/fuzz/otlp-fuzz.ts), importing
+// vitest throws: there the store is embedded.
+const inject: (key: 'spanlensClickHouse') => ProvidedClickHouse | null | undefined = process.env.VITEST ? (await import('vitest')).inject : () => undefined
 
 /**
  * The store a test file runs against, chosen by its vitest project: embedded
