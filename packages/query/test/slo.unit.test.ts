@@ -30,4 +30,13 @@ describe('SLO file', () => {
     expect(() => loadSloFile(path)).toThrow(expect.objectContaining({ code: 'SPANLENS_SLO_FILE_INVALID' }))
     expect(() => loadSloFile('/nonexistent/slo.yaml')).toThrow(expect.objectContaining({ code: 'SPANLENS_SLO_FILE_INVALID' }))
   })
+
+  it.each(['0d', '0m', '00h', '30', 'd', '1.5d', '-1d'])('refuses the window %j, naming the SLO and the field', (window) => {
+    const text = `slos:\n  - name: checkout\n    objective: 99\n    window: "${window}"\n    indicator: { type: success }\n`
+    expect(() => parseSloText(text)).toThrow(expect.objectContaining({ code: 'SPANLENS_SLO_FILE_INVALID', message: expect.stringMatching(/window longer than zero[\s\S]*window/) }))
+  })
+
+  it.each(['1m', '7d', '4w', '030d'])('takes the window %j', (window) => {
+    expect(parseSloText(`slos:\n  - name: a\n    objective: 99\n    window: "${window}"\n    indicator: { type: success }\n`)[0]?.window).toBe(window)
+  })
 })

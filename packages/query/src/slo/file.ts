@@ -34,7 +34,8 @@ const sloSchema = z
     window: z
       .string()
       .default('30d')
-      .refine((v) => /^\d+[mhdw]$/.test(v), { error: 'expected a rolling window such as 28d or 30d' }),
+      // A window of zero held no events and read as an untouched budget with every alert firing.
+      .refine((v) => /^0*[1-9]\d*[mhdw]$/.test(v), { error: 'expected a rolling window longer than zero, such as 28d or 30d' }),
     indicator: indicatorSchema,
   })
   .strict()
