@@ -248,11 +248,12 @@ function timelessFilter(parsed: ParsedFields, prefix: string): SpanFilter {
  * `costUsd=>0.01,<=0.02`, `score.relevance=>0.2,<=0.4`, `attrNum.retrieval.docs=>3,<=5`,
  * `group.language=ja`, and `not.<any of these>` (spans that do
  * not match the `not.` conditions together: `not.status=ok&not.refusal=0`).
- * Unknown keys are ignored by this function (routes validate their own extra keys),
- * except after `not.`, where one would silently select nothing.
+ * Any other key is refused, unless the route names it in `params` (its own parameters:
+ * limit, order, …): a misspelt filter (`servce=checkout`) would otherwise be dropped and
+ * answer for every span.
  */
-export function filterFromQuery(q: Record<string, unknown>, now = new Date()): SpanFilter {
-  const input = queryInput(q, '')
+export function filterFromQuery(q: Record<string, unknown>, params: readonly string[], now = new Date()): SpanFilter {
+  const input = queryInput(q, '', new Set(params))
   return toSpanFilter(input as SpanFilterInput, now)
 }
 
@@ -260,7 +261,7 @@ type MapField = 'attributes' | 'attributeNumbers' | 'resource' | 'scores' | 'gro
 const MAP_PREFIXES: Record<string, MapField> = { attr: 'attributes', attrNum: 'attributeNumbers', resource: 'resource', score: 'scores', group: 'groups' }
 const FIELD_KEYS = new Set(Object.keys(spanFilterSchema.shape).filter((k) => k !== 'not' && !Object.values(MAP_PREFIXES).includes(k as MapField)))
 
-function queryInput(q: Record<string, unknown>, prefix: string): Record<string, unknown> {
+function queryInput(q: Record<string, unknown>, prefix: string, params: ReadonlySet<string> = new Set()): Record<string, unknown> {
   const input: Record<string, unknown> = {}
   const maps: Record<MapField, Record<string, string>> = { attributes: {}, attributeNumbers: {}, resource: {}, scores: {}, groups: {} }
   const negated: Record<string, unknown> = {}
@@ -274,7 +275,10 @@ function queryInput(q: Record<string, unknown>, prefix: string): Record<string, 
     else if (head === 'not' && tail.length > 0) negated[rest] = v
     else if (k === 'q') input.text = str
     else if (FIELD_KEYS.has(k)) input[k] = Array.isArray(v) ? v.map(String) : str
-    else if (prefix !== '') throw errors.BAD_REQUEST(`${prefix}${k}: not a filter (docs/api.md, "Filters")`)
+    else if (prefix !== '' || !params.has(k)) {
+      const also = prefix === '' && params.size > 0 ? ` nor one of this route's parameters (${[...params].join(', ')})` : ''
+      throw errors.BAD_REQUEST(`${prefix}${k}: not a filter${also} (docs/api.md, "Filters")`)
+    }
   }
   for (const [name, m] of Object.entries(maps)) if (Object.keys(m).length > 0) input[name] = m
   if (Object.keys(negated).length > 0) input.not = queryInput(negated, `${prefix}not.`)

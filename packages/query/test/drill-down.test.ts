@@ -148,6 +148,16 @@ describe('filters the drill-downs use', () => {
     expect((await get('/spans?refusal=0&kind=llm')).body.items).toHaveLength(10)
   })
 
+  it('refuses a misspelt filter or parameter on every listing route instead of answering for every span', async () => {
+    for (const path of ['/traces?servce=chat', '/spans?servce=chat&limit=5', '/summary?servce=chat', '/attributes?servce=chat', '/metrics?name=x&grupBy=y']) {
+      const { status, body } = await get(path)
+      expect(status, path).toBe(400)
+      expect(body.error, path).toMatchObject({ code: 'SPANLENS_BAD_REQUEST', message: expect.stringMatching(/^(servce|grupBy): not a/) })
+    }
+    expect((await get('/traces?service=chat&limit=2&order=-costUsd&total=1&io=1')).status).toBe(200)
+    expect((await get('/summary?service=chat&groupBy=model&bucket=1h')).status).toBe(200)
+  })
+
   it('refuses a filter value that is not one', async () => {
     for (const q of ['refusal=maybe', 'minDurationMs=fast', 'minDurationMs=-1']) {
       const res = await get(`/traces?${q}`)

@@ -72,6 +72,12 @@ function aggregation(raw: string): Aggregation {
 export function parseMetricsQuery(q: Record<string, unknown>, now = new Date()): MetricsQuery {
   const parsed = params.safeParse(q)
   if (!parsed.success) throw errors.BAD_REQUEST(parsed.error.issues[0]?.message ?? 'invalid query')
+  // attr.<key> and resource.<key> filter the points (below); any other key is a mistake to name.
+  for (const k of Object.keys(q)) {
+    if (!(k in params.shape) && !k.startsWith('attr.') && !k.startsWith('resource.')) {
+      throw errors.BAD_REQUEST(`${k}: not a parameter of /metrics (name, type, from, to, bucket, groupBy, agg, attr.<key>, resource.<key>)`)
+    }
+  }
   const p = parsed.data
   const to = p.to === undefined ? now : parseTime(p.to, 'to', now)
   const from = p.from === undefined ? new Date(to.getTime() - 3_600_000) : parseTime(p.from, 'from', now)

@@ -49,9 +49,13 @@ function project(request: FastifyRequest): string {
 
 type Query = Record<string, unknown>
 
-function listOptions(q: Query) {
+/** What GET /spans and GET /traces take besides filters. */
+const SPANS_PARAMS = ['limit', 'cursor', 'io'] as const
+const TRACES_PARAMS = [...SPANS_PARAMS, 'order', 'total'] as const
+
+function listOptions(q: Query, params: readonly string[]) {
   return {
-    filter: filterFromQuery(q),
+    filter: filterFromQuery(q, params),
     limit: clampLimit(q.limit),
     cursor: decodeCursor(typeof q.cursor === 'string' ? q.cursor : undefined),
     includeIo: q.io === 'true' || q.io === '1',
@@ -92,14 +96,14 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
   // Which project the key opens (the console keys saved views by it); no store work.
   app.get('/project', async (request) => ({ project: project(request) }))
 
-  app.get('/spans', async (request) => admitted(request, (p) => listSpans(client, p, listOptions(request.query as Query))))
+  app.get('/spans', async (request) => admitted(request, (p) => listSpans(client, p, listOptions(request.query as Query, SPANS_PARAMS))))
   app.get('/traces', async (request) => {
     const q = request.query as Query
     const order = parseTraceOrder(q.order)
     const cursor = typeof q.cursor === 'string' ? q.cursor : undefined
     const opts = order
-      ? { ...listOptions({ ...q, cursor: undefined }), order, orderCursor: decodeOrderCursor(order, cursor) }
-      : listOptions(q)
+      ? { ...listOptions({ ...q, cursor: undefined }, TRACES_PARAMS), order, orderCursor: decodeOrderCursor(order, cursor) }
+      : listOptions(q, TRACES_PARAMS)
     return admitted(request, (p) => listTraces(client, p, { ...opts, total: q.total === '1' || q.total === 'true' }))
   })
   app.get<{ Params: { traceId: string } }>('/traces/:traceId', async (request) => admitted(request, (p) => getTrace(client, p, request.params.traceId)))
@@ -115,7 +119,7 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
     }
     return admitted(request, (p) =>
       summary(client, p, {
-        filter: filterFromQuery(q),
+        filter: filterFromQuery(q, ['groupBy', 'bucket']),
         groupBy: groupBy as SummaryDimension[],
         ...(typeof q.bucket === 'string' && q.bucket !== '' ? { bucket: q.bucket } : {}),
       }),
@@ -127,7 +131,7 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
   // Recent spans unless the caller names a time: keys are for pickers (bias groups, filters).
   app.get('/attributes', async (request) => {
     const q = request.query as Query
-    return admitted(request, (p) => attributeKeys(client, p, filterFromQuery({ from: 'now-7d', ...q })))
+    return admitted(request, (p) => attributeKeys(client, p, filterFromQuery({ from: 'now-7d', ...q }, [])))
   })
 
   app.post('/scores', async (request, reply) => {
