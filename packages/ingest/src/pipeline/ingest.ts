@@ -11,7 +11,6 @@ import { DeadLetters } from './dead-letter.js'
 import { Inserter, type InserterHealth } from './inserter.js'
 import { prepare, type Again, type BodyFormat, type PrepareContext, type Prepared } from './prepare.js'
 import { PreparePool } from './prepare-pool.js'
-import { FirstReceipts } from './first-receipts.js'
 import { RecentModelCalls } from './recent-model-calls.js'
 import { RepeatedRequests, type Answering } from './repeated-requests.js'
 import { SIGNALS, type Signal } from './signals.js'
@@ -51,7 +50,6 @@ export class IngestPipeline {
   private readonly maxInFlightPerProject: number
   private readonly inFlightByProject = new Map<string, number>()
   private readonly spoolShareBytes: number
-  private readonly firstReceipts = new FirstReceipts()
   private readonly recentModelCalls = new RecentModelCalls()
   private readonly repeats = new RepeatedRequests<AcceptResult>()
 
@@ -173,7 +171,7 @@ export class IngestPipeline {
         }
         answer = this.repeats.open(key)
       }
-      const again = this.again(project, format, prepared)
+      const again = this.again(project, prepared)
       if (again) {
         for (const b of prepared.batches) this.ctx.pool?.give(b.payload)
         prepared = await run(again)
@@ -223,20 +221,12 @@ export class IngestPipeline {
 
   /**
    * What only the server's memory of earlier requests can tell, for which a request is prepared
-   * again (rarely): the first arrival of a retry whose log records took their arrival time, and
-   * the model calls whose stacked pair an earlier request carried the other half of.
+   * again (rarely): the model calls whose stacked pair an earlier request carried the other half of.
    */
-  private again(project: string, format: BodyFormat, prepared: Prepared): Again | undefined {
-    let again: Again | undefined
-    if (prepared.timeless) {
-      const first = this.firstReceipts.firstOf(`${project}\0${format}\0${prepared.timeless.bodyHash}`, prepared.timeless.receivedNs)
-      if (first !== prepared.timeless.receivedNs) again = { receivedNs: first }
-    }
-    if (prepared.modelCalls && prepared.modelCalls.length > 0) {
-      const demote = this.recentModelCalls.reconcile(project, prepared.modelCalls)
-      if (demote) again = { ...again, demote }
-    }
-    return again
+  private again(project: string, prepared: Prepared): Again | undefined {
+    if (!prepared.modelCalls || prepared.modelCalls.length === 0) return undefined
+    const demote = this.recentModelCalls.reconcile(project, prepared.modelCalls)
+    return demote ? { demote } : undefined
   }
 
   /** The inserter and the dead letters, for /readyz. */

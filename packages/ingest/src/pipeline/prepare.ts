@@ -30,11 +30,9 @@ export interface Prepared {
   outOfWindow: number
   problems: string[]
   /**
-   * Logs: set when a kept record had neither time nor observed time and took
-   * `receivedNs`, the request's arrival; `bodyHash` identifies a retry of it (first-receipts.ts).
+   * What identifies a repeat of this request (repeated-requests.ts): traces, whenever it carried a
+   * span; logs, when a kept record had neither time nor observed time and took the request's arrival.
    */
-  timeless?: { bodyHash: string; receivedNs: string } | undefined
-  /** Traces: what identifies a repeat of this request (repeated-requests.ts); undefined when it carried no span. */
   fingerprint?: string | undefined
   /** Traces: the model calls with usage the request's rows count (recent-model-calls.ts). */
   modelCalls?: ModelCall[] | undefined
@@ -52,8 +50,6 @@ export interface ModelCall {
 
 /** What a request's second preparation takes from its first (ingest.ts). */
 export interface Again {
-  /** Logs: the first arrival's time, for timeless records. */
-  receivedNs?: string | undefined
   /** Traces: span key (`trace/span`) → the span id of the call that counts, for calls that duplicate one received earlier. */
   demote?: ReadonlyMap<string, string> | undefined
 }
@@ -71,8 +67,6 @@ export interface PrepareContext {
    * the body limit (the fuzz found 1.1 MB becoming 288 MB).
    */
   maxRowBytes?: number | undefined
-  /** Logs: the arrival time (ns since the epoch) to give timeless records; default now. */
-  receivedNs?: string | undefined
   /** Traces: model calls to demote as duplicates of a call an earlier request carried (Again). */
   demote?: ReadonlyMap<string, string> | undefined
 }

@@ -1,8 +1,7 @@
 /**
  * A map that forgets: entries older than `maxAgeMs`, and the oldest past
  * `maxEntries`. What the pipeline remembers of earlier requests so that an
- * exporter's retry is treated as the first attempt was (first-receipts.ts,
- * repeated-requests.ts): exporters give up retrying within minutes (the
+ * exporter's retry is treated as the first attempt was (repeated-requests.ts): exporters give up retrying within minutes (the
  * OpenTelemetry Collector after 5, the SDK after its 5 retries). In memory only:
  * a retry that reaches a restarted server, or another server behind a load
  * balancer, is new to it.

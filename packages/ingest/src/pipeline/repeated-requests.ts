@@ -4,11 +4,13 @@ import { Recent } from './recent.js'
 export type Answering<R> = (reply: R | undefined) => void
 
 /**
- * Export requests answered lately, by a fingerprint of the items they carried
- * (prepare-traces.ts: every span's ids and times, and the body's length). An
+ * Export requests answered lately, by a fingerprint of what they carried
+ * (prepare-traces.ts: every span's ids and times, and the body's length;
+ * prepare-logs.ts: the body, when a record took the request's arrival time). An
  * exporter that lost a reply sends the same request again; its spans would be
  * stored a second time, which ReplacingMergeTree folds in `spans` but the
- * per-minute rollup, counted at insert, would count twice. A repeat of a request
+ * per-minute rollup, counted at insert, would count twice, and a log record
+ * timestamped with its arrival would be a second row. A repeat of a request
  * that was spooled is answered with the first reply and spools nothing; a repeat
  * that arrives while the first is still being spooled waits for it. A request
  * that failed is forgotten, so its retry is taken as new.
