@@ -164,7 +164,7 @@ export class IngestPipeline {
         for (let earlier = this.repeats.earlier(key); earlier; earlier = this.repeats.earlier(key)) {
           const reply = await earlier
           if (reply) {
-            for (const b of prepared.batches) this.ctx.pool?.give(b.payload)
+            this.giveBack(prepared)
             this.metrics.repeatedRequests.inc({ signal, project })
             return { ...reply, problems: [...reply.problems] }
           }
@@ -173,7 +173,7 @@ export class IngestPipeline {
       }
       const again = this.again(project, prepared)
       if (again) {
-        for (const b of prepared.batches) this.ctx.pool?.give(b.payload)
+        this.giveBack(prepared)
         prepared = await run(again)
       }
     } catch (err) {
@@ -217,6 +217,11 @@ export class IngestPipeline {
     answer?.(result)
     this.refreshGauges()
     return result
+  }
+
+  /** The rows' buffers of a preparation that will not be spooled, back to the pool. */
+  private giveBack(prepared: Prepared): void {
+    for (const b of prepared.batches) this.ctx.pool?.give(b.payload)
   }
 
   /**

@@ -56,9 +56,11 @@ export function prepareTraces(format: BodyFormat, body: Buffer, project: string,
   demoteStackedCalls(calls)
   const modelCalls: ModelCall[] = []
   for (const row of calls) {
-    const counted = ctx.demote?.get(`${row.trace_id}/${row.span_id}`)
-    if (counted !== undefined && countsUsage(row)) demote(row, counted)
-    else if (countsUsage(row)) modelCalls.push(modelCall(row))
+    if (countsUsage(row)) {
+      const counted = ctx.demote?.get(`${row.trace_id}/${row.span_id}`)
+      if (counted !== undefined) demote(row, counted)
+      else modelCalls.push(modelCall(row))
+    }
     if (write(row)) rows++
   }
   const batches = rows === 0 ? [] : [{ table: SPANS.name, payload: out.bytes(), rows }]
