@@ -23,6 +23,14 @@ describe('per-node cluster DDL rendering', () => {
     expect(() => renderMigration('{{distributed_sync nope}};', ctx)).toThrow(/no \{\{distributed nope KEY\}\}/)
     expect(renderMigration('{{distributed_sync t}};', { database: 'db' })).toEqual([])
   })
+
+  it('moves data through what one run reaches: the Distributed table under distributed DDL, each node its own rows per node', () => {
+    const sql = 'INSERT INTO {{data t}} SELECT * FROM {{data u}};'
+    expect(renderMigration(sql, { database: 'db' })).toEqual(['INSERT INTO t SELECT * FROM u'])
+    expect(renderMigration(sql, { database: 'db', cluster: 'c' })).toEqual(['INSERT INTO t SELECT * FROM u'])
+    expect(renderMigration(sql, { database: 'db', cluster: 'c', ddl: 'per_node' })).toEqual(['INSERT INTO t_local SELECT * FROM u_local'])
+    expect(() => renderMigration('INSERT INTO {{data}} SELECT 1;', { database: 'db' })).toThrow(/needs an argument/)
+  })
 })
 
 describe('SPANLENS_CLICKHOUSE_NODES', () => {

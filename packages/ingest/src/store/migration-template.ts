@@ -15,6 +15,7 @@ import { quoteIdent } from './create-store.js'
  *   {{distributed X KEY}}    (dropped)             | CREATE TABLE X ON CLUSTER c AS X_local ENGINE = Distributed(c, db, X_local, KEY)
  *   {{distributed_sync X}}   (dropped)             | CREATE OR REPLACE TABLE X ON CLUSTER c AS X_local ENGINE = Distributed(..., KEY)
  *   {{distributed_alter X A}} same as {{distributed_sync X}}: the action A is not applied to X.
+ *   {{data X}}               X                     | X                                             | X_local
  *
  * A Distributed table's columns are always derived from its local table
  * (`AS X_local`), never altered by hand: an ALTER written for the Distributed
@@ -28,6 +29,11 @@ import { quoteIdent } from './create-store.js'
  *
  * Reads and inserts always use the plain name X: the table itself on one server,
  * the Distributed table on a cluster.
+ *
+ * A migration that moves data (INSERT … SELECT) names its tables {{data X}}: all of
+ * X that one run of the migration reaches. Distributed DDL runs a migration once for
+ * the cluster, so it reads and writes every shard through the Distributed table;
+ * per-node DDL runs it on each node, which moves its own rows in X_local.
  */
 export interface TemplateContext {
   database: string
@@ -73,6 +79,9 @@ function expand(name: string, args: string, ctx: TemplateContext): string {
       return cluster ? `${args}_local` : args
     case 'on_cluster':
       return onCluster.trim()
+    case 'data':
+      requireArgs(name, args)
+      return cluster && perNode ? `${args}_local` : args
     case 'engine': {
       requireArgs(name, args)
       if (!cluster || perNode) return args
