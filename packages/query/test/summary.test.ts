@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Store } from '@spanlens/ingest'
 import { summary, type SummaryRow } from '../src/index.js'
+import { ROLLUP_AGGREGATES } from '../src/traces/summary.js'
+import type { Tokens } from '../src/traces/span-row.js'
 import { insertSpans, openStore, span } from './helpers/store.js'
 
 let store: Store
@@ -14,6 +16,9 @@ const STEP_MS = 7 * 60_000 + 13_000
 const N = 500
 const starts = Array.from({ length: N }, (_, i) => new Date(T0 + i * STEP_MS + 17_000))
 const modelOf = (i: number) => (i % 3 === 0 ? 'claude' : 'gpt-4o')
+/** Span i's token counts, each a different multiple of i: a sum read from the wrong column shows. */
+const tokensOf = (i: number) => ({ input_tokens: i, output_tokens: 2 * i, total_tokens: 3 * i, cache_read_tokens: 5 * i, cache_write_tokens: 7 * i, reasoning_tokens: 11 * i })
+const tokenTotals = (i: number): Tokens => ({ input: i, output: 2 * i, total: 3 * i, cacheRead: 5 * i, cacheWrite: 7 * i, reasoning: 11 * i })
 
 beforeAll(async () => {
   ;({ store, close } = await openStore())
@@ -24,16 +29,24 @@ beforeAll(async () => {
       starts.flatMap((start, i) =>
         i % 5 !== k
           ? []
-          : [span({ project_id: 'sum', start, request_model: modelOf(i), status_code: i % 4 === 0 ? 'error' : 'ok', input_tokens: i, output_tokens: 2 * i, total_tokens: 3 * i })],
+          : [
+              span({
+                project_id: 'sum',
+                start,
+                request_model: modelOf(i),
+                status_code: i % 4 === 0 ? 'error' : 'ok',
+                ...tokensOf(i),
+              }),
+            ],
       ),
     )
   }
 })
 afterAll(async () => close())
 
-/** What the rows must say, from the spans themselves: calls, errors and tokens per (bucket, model). */
-function expected(from: Date | undefined, to: Date | undefined, bucketMs: number | undefined): Map<string, [number, number, number]> {
-  const out = new Map<string, [number, number, number]>()
+/** What the rows must say, from the spans themselves: calls, errors and every token count per (bucket, model). */
+function expected(from: Date | undefined, to: Date | undefined, bucketMs: number | undefined): Map<string, [number, number, Tokens]> {
+  const out = new Map<string, [number, number, Tokens]>()
   for (const [i, start] of starts.entries()) {
     // The rollup's rows are whole minutes: a bound inside a minute takes that minute in.
     const minute = Math.floor(start.getTime() / 60_000) * 60_000
@@ -41,13 +54,15 @@ function expected(from: Date | undefined, to: Date | undefined, bucketMs: number
     if (to && minute >= to.getTime()) continue
     const bucket = bucketMs === undefined ? 'all' : new Date(Math.floor(minute / bucketMs) * bucketMs).toISOString()
     const key = `${bucket} ${modelOf(i)}`
-    const [calls, errors, tokens] = out.get(key) ?? [0, 0, 0]
-    out.set(key, [calls + 1, errors + (i % 4 === 0 ? 1 : 0), tokens + 3 * i])
+    const [calls, errors, tokens] = out.get(key) ?? [0, 0, tokenTotals(0)]
+    const add = tokenTotals(i)
+    for (const k of Object.keys(add) as Array<keyof Tokens>) add[k] += tokens[k]
+    out.set(key, [calls + 1, errors + (i % 4 === 0 ? 1 : 0), add])
   }
   return out
 }
 
-const got = (rows: SummaryRow[]) => new Map(rows.map((r) => [`${r.bucket ?? 'all'} ${r.group.model}`, [r.calls, r.errors, r.tokens.total] as [number, number, number]]))
+const got = (rows: SummaryRow[]) => new Map(rows.map((r) => [`${r.bucket ?? 'all'} ${r.group.model}`, [r.calls, r.errors, r.tokens] as [number, number, Tokens]]))
 
 describe('summary from the rollup', () => {
   const at = (ms: number) => new Date(T0 + ms)
@@ -75,10 +90,24 @@ describe('summary from the rollup', () => {
     for (const r of s.rows) expect(r.latencyMs.p50).toBeGreaterThan(0)
   })
 
-  it('whole hours are read through the hourly projection (clickhouse/009)', async () => {
+  it('from the spans (a filter the rollup cannot apply), every token count is summed as from the rollup', async () => {
+    const s = await summary(store.client, 'sum', { groupBy: ['model'], filter: { status: ['error'] } })
+    expect(s.source).toBe('spans')
+    const want = new Map<string, Tokens>()
+    for (const i of starts.keys()) {
+      if (i % 4 !== 0) continue
+      const t = want.get(modelOf(i)) ?? tokenTotals(0)
+      const add = tokenTotals(i)
+      for (const k of Object.keys(add) as Array<keyof Tokens>) t[k] += add[k]
+      want.set(modelOf(i), t)
+    }
+    expect(new Map(s.rows.map((r) => [r.group.model, r.tokens]))).toEqual(want)
+  })
+
+  it('whole hours are read through the hourly projection (clickhouse/009, 011): it holds everything the summary reads', async () => {
     const rs = await store.client.query({
-      query: `SELECT toStartOfHour(minute, 'UTC') AS h, sum(calls) AS n, quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(duration_q) AS q
-              FROM spans_minute WHERE project_id = 'sum' GROUP BY h`,
+      query: `SELECT toStartOfHour(minute, 'UTC') AS h, model, ${ROLLUP_AGGREGATES}
+              FROM spans_minute WHERE project_id = 'sum' GROUP BY h, model`,
       format: 'JSONEachRow',
       clickhouse_settings: { force_optimize_projection: 1 },
     })

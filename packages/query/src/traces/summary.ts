@@ -2,6 +2,7 @@ import { type ClickHouseClient, ParamBag, numOrNull, select } from '../db.js'
 import { errors } from '../errors.js'
 import { MODEL_EXPR, onlyRollupFields, spanConditions, type SpanFilter } from '../filters.js'
 import { parseDuration } from '../time.js'
+import { tokenSums, tokensOf, type Tokens } from './span-row.js'
 
 /** Ten years: a longer bucket holds the whole DateTime64 range in one row anyway. */
 const MAX_BUCKET_MS = 3650 * 86_400_000
@@ -22,7 +23,8 @@ export interface SummaryRow {
   calls: number
   errors: number
   errorRate: number
-  tokens: { input: number; output: number; total: number }
+  /** Every token count spans store (input, output, total, cache reads and writes, reasoning), summed. */
+  tokens: Tokens
   costUsd: number
   /** LLM calls without a known price (not in costUsd) */
   costUnknownCalls: number
@@ -47,6 +49,20 @@ const ROLLUP_COL: Record<SummaryDimension, string> = {
 }
 const SPAN_COL: Record<SummaryDimension, string> = { ...ROLLUP_COL, model: MODEL_EXPR }
 
+/** The prefix of the token sums' aliases: the rollup's token columns are named as the spans' ones. */
+const TOKENS = 'tok_'
+
+/**
+ * What the summary reads of the rollup, per group and bucket. Every column here must
+ * be in the hourly projection (clickhouse/011), or whole hours read the minutes
+ * (summary.test.ts runs this with force_optimize_projection).
+ */
+export const ROLLUP_AGGREGATES = `sum(calls) AS n_calls, sum(errors) AS errs, ${tokenSums(TOKENS)},
+        sum(cost_usd) AS cost, sum(cost_unknown) AS n_cost_unknown,
+        sum(duration_sum_ms) / nullIf(sum(calls), 0) AS avg_ms, max(duration_max_ms) AS max_ms,
+        quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(duration_q) AS lat_q,
+        if(sum(ttft_count) > 0, quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(ttft_q), []) AS ttft_q`
+
 /**
  * Calls, errors, tokens, cost and latency/TTFT percentiles per group and time bucket.
  * Reads the per-minute rollup when the filter only uses rollup dimensions (so
@@ -69,11 +85,7 @@ export async function summary(client: ClickHouseClient, project: string, opts: S
 
   let sql: string
   if (useRollup) {
-    const aggregates = `sum(calls) AS n_calls, sum(errors) AS errs, sum(input_tokens) AS in_tok, sum(output_tokens) AS out_tok,
-        sum(total_tokens) AS tot_tok, sum(cost_usd) AS cost, sum(cost_unknown) AS n_cost_unknown,
-        sum(duration_sum_ms) / nullIf(sum(calls), 0) AS avg_ms, max(duration_max_ms) AS max_ms,
-        quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(duration_q) AS lat_q,
-        if(sum(ttft_count) > 0, quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(ttft_q), []) AS ttft_q`
+    const aggregates = ROLLUP_AGGREGATES
     const grouped = keys.length ? `GROUP BY ${keys.join(', ')}` : ''
     const hours = wholeHours(filter, bucketSeconds)
     if (hours === null) {
@@ -102,8 +114,7 @@ export async function summary(client: ClickHouseClient, project: string, opts: S
   } else {
     const where = spanConditions(project, filter, bag)
     sql = `SELECT ${[bucketExpr, ...dims].join(', ')},
-        count() AS n_calls, countIf(status_code = 'error') AS errs, sum(input_tokens) AS in_tok,
-        sum(output_tokens) AS out_tok, sum(total_tokens) AS tot_tok, sum(ifNull(cost_usd, 0)) AS cost,
+        count() AS n_calls, countIf(status_code = 'error') AS errs, ${tokenSums(TOKENS)}, sum(ifNull(cost_usd, 0)) AS cost,
         countIf(kind = 'llm' AND cost_usd IS NULL) AS n_cost_unknown, avg(duration_ms) AS avg_ms, max(duration_ms) AS max_ms,
         quantilesTDigest(0.5, 0.9, 0.95, 0.99)(duration_ms) AS lat_q,
         if(count(ttft_ms) > 0, quantilesTDigestIf(0.5, 0.9, 0.95, 0.99)(assumeNotNull(ttft_ms), ttft_ms IS NOT NULL), []) AS ttft_q
@@ -126,7 +137,7 @@ export async function summary(client: ClickHouseClient, project: string, opts: S
         calls,
         errors: errs,
         errorRate: calls > 0 ? errs / calls : 0,
-        tokens: { input: Number(r.in_tok), output: Number(r.out_tok), total: Number(r.tot_tok) },
+        tokens: tokensOf(r, TOKENS),
         costUsd: Number(r.cost),
         costUnknownCalls: Number(r.n_cost_unknown),
         latencyMs: {
