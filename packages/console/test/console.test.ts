@@ -186,6 +186,8 @@ describe('console served by the Spanlens server', () => {
     await poll(() => detail.textContent()).toContain('gpt-4o → gpt-4o-2024-08-06')
     const text = (await detail.textContent()) ?? ''
     expect(text).toContain('120 in · 45 out')
+    expect(text).toContain('64 cache reads · 32 cache writes')
+    expect(await page.locator('.stat').filter({ hasText: 'Tokens' }).textContent()).toContain('64 cache reads · 32 cache writes')
     expect(text).toContain('350 ms') // TTFT
     expect(text).toContain('relevance')
     expect(await detail.locator('.message .role').allTextContents()).toEqual(expect.arrayContaining(['system', 'user', expect.stringContaining('assistant')]))
@@ -215,6 +217,8 @@ describe('console served by the Spanlens server', () => {
     await poll(() => page.locator('figure[data-chart="Calls"] canvas').count()).toBeGreaterThan(0)
     await poll(() => page.locator('.card').filter({ hasText: 'By model' }).textContent()).toContain('claude-sonnet-4')
     expect(await page.locator('figure[data-chart="Latency p50 / p95 / p99"] canvas').count()).toBeGreaterThan(0)
+    // The rollup's token details, under the total.
+    expect(await page.locator('.stat').filter({ hasText: 'Tokens' }).textContent()).toContain('64 cache reads · 32 cache writes')
     // OTLP metrics: the seeded gen_ai.client.token.usage, by model.
     await poll(() => page.locator('figure[data-chart="Token usage by model (OTLP metrics)"] canvas').count()).toBeGreaterThan(0)
     expect(await page.locator('figure[data-chart="Token usage by model (OTLP metrics)"]').textContent()).toContain('claude-sonnet-4')

@@ -70,6 +70,8 @@ function agentTrace(now: number) {
         'gen_ai.response.model': 'gpt-4o-2024-08-06',
         'gen_ai.usage.input_tokens': 120,
         'gen_ai.usage.output_tokens': 45,
+        'gen_ai.usage.cache_read.input_tokens': 64,
+        'gen_ai.usage.cache_creation.input_tokens': 32,
         'gen_ai.response.time_to_first_chunk': 0.35,
         'gen_ai.response.finish_reasons': 'tool_calls',
         'gen_ai.input.messages': JSON.stringify([

@@ -1,6 +1,7 @@
 // Display formatting only; values stay numbers everywhere else. Money, durations and
 // times as the CLI writes them (@spanlens/query/format).
 import { duration, timestamp, usd as dollars } from '@spanlens/query/format'
+import type { Tokens } from './api/types'
 
 export const ms = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '–' : duration(v))
 
@@ -16,6 +17,18 @@ export const COST_NOTE = 'Some LLM calls have no price: a model missing from the
 export function int(v: number | null | undefined): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '–'
   return Math.round(v).toLocaleString('en-US')
+}
+
+/**
+ * The token counts beside input and output that a call reported, those above zero:
+ * `1,200 cache reads · 300 cache writes · 50 reasoning`; '' when none.
+ */
+export function tokenDetails(t: Pick<Tokens, 'cacheRead' | 'cacheWrite' | 'reasoning'>): string {
+  const parts: string[] = []
+  if (t.cacheRead > 0) parts.push(`${int(t.cacheRead)} cache reads`)
+  if (t.cacheWrite > 0) parts.push(`${int(t.cacheWrite)} cache writes`)
+  if (t.reasoning > 0) parts.push(`${int(t.reasoning)} reasoning`)
+  return parts.join(' · ')
 }
 
 export function pct(v: number | null | undefined, digits = 2): string {

@@ -2,21 +2,18 @@
 // Mirrors @spanlens/query's types; kept here so the browser bundle needs no server code.
 // packages/console/test/api-types.ts fails the typecheck when they drift apart.
 
-interface Tokens {
+/** Every token count the API returns: a span's, or summed over a trace or a summary row. */
+export interface Tokens {
   input: number
   output: number
   total: number
-}
-
-/** @spanlens/query's SPAN_KINDS (test/span-kinds-types.ts holds the two equal). */
-export type SpanKind = 'llm' | 'chain' | 'agent' | 'tool' | 'retrieval' | 'embedding' | 'other'
-
-/** Every token count the API returns for a span, or summed over a trace. */
-interface SpanTokens extends Tokens {
   cacheRead: number
   cacheWrite: number
   reasoning: number
 }
+
+/** @spanlens/query's SPAN_KINDS (test/span-kinds-types.ts holds the two equal). */
+export type SpanKind = 'llm' | 'chain' | 'agent' | 'tool' | 'retrieval' | 'embedding' | 'other'
 
 export interface Page<T> {
   items: T[]
@@ -38,7 +35,7 @@ export interface TraceSummary {
   spans: number
   errors: number
   llmCalls: number
-  tokens: SpanTokens
+  tokens: Tokens
   costUsd: number
   costIncomplete: boolean
   scores: Array<{ name: string; value: number | null; stringValue: string }>
@@ -76,7 +73,7 @@ export interface Span {
   operation: string
   requestModel: string
   responseModel: string
-  tokens: SpanTokens
+  tokens: Tokens
   costUsd: number | null
   ttftMs: number | null
   finishReason: string
@@ -99,7 +96,7 @@ export interface Trace {
   traceId: string
   startTime: string
   durationMs: number
-  totals: { spans: number; errors: number; llmCalls: number; tokens: SpanTokens; costUsd: number; costIncomplete: boolean }
+  totals: { spans: number; errors: number; llmCalls: number; tokens: Tokens; costUsd: number; costIncomplete: boolean }
   roots: SpanNode[]
   scores: Score[]
 }
@@ -305,7 +302,7 @@ export interface SessionTurn {
   spans: number
   errors: number
   llmCalls: number
-  tokens: SpanTokens
+  tokens: Tokens
   costUsd: number
   costIncomplete: boolean
   input: string
@@ -318,7 +315,7 @@ export interface Session {
   userIds: string[]
   startTime: string
   endTime: string
-  totals: { traces: number; spans: number; errors: number; llmCalls: number; tokens: SpanTokens; costUsd: number; costIncomplete: boolean }
+  totals: { traces: number; spans: number; errors: number; llmCalls: number; tokens: Tokens; costUsd: number; costIncomplete: boolean }
   turns: SessionTurn[]
   truncated: boolean
 }

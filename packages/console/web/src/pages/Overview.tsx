@@ -4,7 +4,7 @@ import { HBars } from '../components/Bars'
 import { NoData } from '../components/FirstRun'
 import { ErrorBox, Loading } from '../components/State'
 import { PALETTE, TimeSeriesChart, type Series } from '../components/TimeSeriesChart'
-import { COST_NOTE, int, ms, pct, usd } from '../format'
+import { COST_NOTE, int, ms, pct, tokenDetails, usd } from '../format'
 import { useAsync } from '../hooks'
 import { isoOf, tracesHref } from '../links'
 import { bucketGrid, OVERVIEW_RANGES, toSeries, type GroupedSeries, type OverviewRange } from '../overview/series'
@@ -134,7 +134,7 @@ export function OverviewPage() {
       <div class="stats">
         <Stat label="Calls" value={int(total?.calls ?? 0)} />
         <Stat label="Error rate" value={pct(total?.errorRate ?? 0)} />
-        <Stat label="Tokens" value={int(total?.tokens.total ?? 0)} />
+        <Stat label="Tokens" value={int(total?.tokens.total ?? 0)} {...(total ? { detail: tokenDetails(total.tokens) } : {})} />
         <Stat label="Cost" value={usd(total?.costUsd ?? 0, (total?.costUnknownCalls ?? 0) > 0)} />
         <Stat label="p50" value={ms(total?.latencyMs.p50)} />
         <Stat label="p95" value={ms(total?.latencyMs.p95)} />

@@ -1,7 +1,7 @@
 import { api } from '../api/client'
 import type { Session, SessionTurn } from '../api/types'
 import { ErrorBox, Loading } from '../components/State'
-import { COST_NOTE, int, ms, time, usd } from '../format'
+import { COST_NOTE, int, ms, time, tokenDetails, usd } from '../format'
 import { useAsync } from '../hooks'
 import { traceHref, tracesHref, userHref } from '../links'
 import { Link } from '../router'
@@ -85,7 +85,7 @@ function SessionBody({ s }: { s: Session }) {
         <Stat label="Lasted" value={ms(Date.parse(s.endTime) - Date.parse(s.startTime))} />
         <Stat label="LLM calls" value={int(s.totals.llmCalls)} />
         <Stat label="Errors" value={int(s.totals.errors)} />
-        <Stat label="Tokens" value={int(s.totals.tokens.total)} />
+        <Stat label="Tokens" value={int(s.totals.tokens.total)} detail={tokenDetails(s.totals.tokens)} />
         <Stat label="Cost" value={usd(s.totals.costUsd, s.totals.costIncomplete)} />
       </div>
       {s.userIds.length > 0 && (

@@ -2,7 +2,7 @@ import { useRef, useState } from 'preact/hooks'
 import { api } from '../api/client'
 import type { SpanNode, Trace } from '../api/types'
 import { ErrorBox, Loading } from '../components/State'
-import { int, ms, time, usd } from '../format'
+import { int, ms, time, tokenDetails, usd } from '../format'
 import { useAsync } from '../hooks'
 import { sessionHref, userHref } from '../links'
 import { Link, setSearch, useLocation } from '../router'
@@ -59,7 +59,7 @@ export function TracePage({ traceId }: { traceId: string }) {
         <Stat label="Spans" value={int(t.totals.spans)} />
         <Stat label="Errors" value={int(t.totals.errors)} />
         <Stat label="LLM calls" value={int(t.totals.llmCalls)} />
-        <Stat label="Tokens" value={`${int(t.totals.tokens.input)} / ${int(t.totals.tokens.output)}`} hint="input / output" />
+        <Stat label="Tokens" value={`${int(t.totals.tokens.input)} / ${int(t.totals.tokens.output)}`} hint="input / output" detail={tokenDetails(t.totals.tokens)} />
         <Stat label="Cost" value={usd(t.totals.costUsd, t.totals.costIncomplete)} {...(t.totals.costIncomplete ? { hint: 'some calls have no known price' } : {})} />
       </div>
       {(user || session) && (
@@ -87,11 +87,13 @@ export function TracePage({ traceId }: { traceId: string }) {
   )
 }
 
-export function Stat({ label, value, hint }: { label: string; value: string; hint?: string }) {
+/** A figure with its label; `detail`, when not empty, is a line of smaller print under it. */
+export function Stat({ label, value, hint, detail }: { label: string; value: string; hint?: string; detail?: string }) {
   return (
     <div class="stat" title={hint}>
       <div class="stat-label">{label}</div>
       <div class="stat-value">{value}</div>
+      {detail ? <div class="stat-detail">{detail}</div> : null}
     </div>
   )
 }

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks'
 import type { Score, SpanNode } from '../api/types'
-import { COST_NOTE, int, ms, time, usd } from '../format'
+import { COST_NOTE, int, ms, time, tokenDetails, usd } from '../format'
 import { sessionHref, userHref } from '../links'
 import { StatusBadge } from '../pages/Traces'
 import { Link } from '../router'
@@ -94,8 +94,7 @@ export function SpanDetail({ span, scoreNames, onScoresChanged }: { span: SpanNo
         <Field label="TTFT">{ms(span.ttftMs)}</Field>
         <Field label="Tokens">
           {int(span.tokens.input)} in · {int(span.tokens.output)} out · {int(span.tokens.total)} total
-          {span.tokens.cacheRead > 0 && ` · ${int(span.tokens.cacheRead)} cached`}
-          {span.tokens.reasoning > 0 && ` · ${int(span.tokens.reasoning)} reasoning`}
+          {tokenDetails(span.tokens) && ` · ${tokenDetails(span.tokens)}`}
         </Field>
         <Field label="Cost">{costOf(span)}</Field>
         {span.finishReason && <Field label="Finish reason">{span.finishReason}</Field>}
