@@ -32,7 +32,7 @@
  *   cd bench && node --import tsx sdk/app.ts [--rounds 20] [--calls 100] [--variants bare,bare-control,spanlens,otel,openinference] [--scenarios plain,stream,tools] [--seed 1] [--no-build] [--cpu-prof dir] [--receiver null] [--repeat 3] [--warmup 20] [--settle-ms 10] [--node-flags '--single-threaded-gc']
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -106,10 +106,10 @@ const ascending = (xs: number[]) => [...xs].sort((a, b) => a - b)
 function build(): void {
   const r = spawnSync('npx', ['--yes', 'pnpm@10.34.8', '--filter', '@spanlens/sdk', 'run', 'build'], { cwd: repo, encoding: 'utf8' })
   if (r.status !== 0) throw new Error(`SDK build failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`)
-  if (!existsSync(join(repo, 'packages/ingest/dist/bin.js'))) {
-    const b = spawnSync('npx', ['--yes', 'pnpm@10.34.8', '--filter', '@spanlens/ingest...', 'run', 'build'], { cwd: repo, encoding: 'utf8' })
-    if (b.status !== 0) throw new Error(`ingest build failed (exit ${b.status}):\n${b.stdout}\n${b.stderr}`)
-  }
+  // The receiver too, every time: a dist older than the repository's clickhouse/ migrations
+  // (read from the repository) refuses to start, and an older server is not the one measured.
+  const b = spawnSync('npx', ['--yes', 'pnpm@10.34.8', '--filter', '@spanlens/ingest...', 'run', 'build'], { cwd: repo, encoding: 'utf8' })
+  if (b.status !== 0) throw new Error(`ingest build failed (exit ${b.status}):\n${b.stdout}\n${b.stderr}`)
 }
 
 // Whatever ends this process (an error, a failed worker) ends the server and workers it started.
