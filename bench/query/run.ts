@@ -152,11 +152,12 @@ const cases: Case[] = [
   ['span list: 50 error spans, service=chat', (c) => listSpans(c, P, { limit: 50, filter: { service: ['chat'], status: ['error'] } })],
   ['one trace as a tree', (c, traceId) => getTrace(c, P, traceId)],
   ['attribute keys of the last 7 d, most used first', (c) => attributeKeys(c, P, { from: new Date(Date.now() - 7 * 86_400_000) }), scan('attributes, resource_attributes', '1')],
-  // The rollup summary reads whole hours through the rollup's hourly projection (clickhouse/009):
+  // The rollup summary reads whole hours through the rollup's hourly projection (clickhouse/009, 011):
   // its floor is that projection's counters, without the t-digest states.
   ['summary by model, hourly buckets (rollup)', (c) => summary(c, P, { groupBy: ['model'], bucket: '1h' }),
     `SELECT sum(cityHash64(*)) FROM (SELECT toStartOfHour(minute, 'UTC') AS h, service_name, model, provider, operation, kind, environment, release,
-       sum(calls), sum(errors), sum(input_tokens), sum(output_tokens), sum(total_tokens), sum(cost_usd), sum(cost_unknown), sum(duration_sum_ms), max(duration_max_ms), sum(ttft_count)
+       sum(calls), sum(errors), sum(input_tokens), sum(output_tokens), sum(total_tokens), sum(cache_read_tokens), sum(cache_write_tokens), sum(reasoning_tokens),
+       sum(cost_usd), sum(cost_unknown), sum(duration_sum_ms), max(duration_max_ms), sum(ttft_count)
      FROM spans_minute WHERE project_id = '${P}' GROUP BY h, service_name, model, provider, operation, kind, environment, release)`],
   ['drift latency v1 vs v2 (PSI, KS, Wasserstein)', (c) => drift(c, P, { dimension: 'release', reference: 'v1', current: 'v2', signals: ['latency'] }), scan('kind, release, duration_ms', "release IN ('v1', 'v2')")],
   ['drift model v1 vs v2 (chi2, JS)', (c) => drift(c, P, { dimension: 'release', reference: 'v1', current: 'v2', signals: ['model'] }), scan('kind, release, request_model, response_model', "release IN ('v1', 'v2')")],
