@@ -49,6 +49,18 @@ describe('precedence and edge cases', () => {
     expect(r).toMatchObject({ input_tokens: 0, output_tokens: 0, ttft_ms: 250 })
   })
 
+  it('token counts past the UInt32 columns are stored at their largest value, a total made of them too (it wrapped to 0)', () => {
+    const max = 4_294_967_295
+    const cases: Array<[Record<string, number | string>, { input_tokens: number; output_tokens: number; total_tokens: number }]> = [
+      [{ 'gen_ai.usage.input_tokens': 5_000_000_000, 'gen_ai.usage.output_tokens': 1 }, { input_tokens: max, output_tokens: 1, total_tokens: max }],
+      [{ 'gen_ai.usage.input_tokens': max, 'gen_ai.usage.output_tokens': max }, { input_tokens: max, output_tokens: max, total_tokens: max }],
+      [{ 'gen_ai.usage.input_tokens': '9223372036854775807', 'gen_ai.usage.output_tokens': 2 }, { input_tokens: max, output_tokens: 2, total_tokens: max }],
+      [{ 'gen_ai.usage.input_tokens': 3_000_000_000, 'gen_ai.usage.output_tokens': 1_294_967_295 }, { input_tokens: 3_000_000_000, output_tokens: 1_294_967_295, total_tokens: max }],
+      [{ 'gen_ai.usage.input_tokens': 7, 'gen_ai.usage.output_tokens': 1, 'gen_ai.usage.total_tokens': 6_000_000_000 }, { input_tokens: 7, output_tokens: 1, total_tokens: max }],
+    ]
+    for (const [attrs, want] of cases) expect(normalizeSpan(span(attrs), 'p', { prices }), JSON.stringify(attrs)).toMatchObject(want)
+  })
+
   it('system instructions are folded into the input as a system message', () => {
     const r = normalizeSpan(
       span({

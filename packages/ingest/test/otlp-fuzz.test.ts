@@ -131,6 +131,12 @@ describe('spans at and beyond the edge of every field', () => {
         expect(stored.every((r) => Number(r.n) === 1), why).toBe(true)
         expect(stored.length, why).toBe(spans.length - rejected)
         expect(Number(canaryStored[0]?.n), why).toBe(1)
+        // A total is the one sent, else input + output: never 0 beside tokens (a sum past UInt32 wrapped to 0).
+        const noTotal = await server.rows<{ n: string }>(
+          'SELECT count() AS n FROM spans FINAL WHERE project_id = {p:String} AND trace_id = {t:String} AND total_tokens = 0 AND input_tokens + output_tokens > 0',
+          { p: EDGE.project, t: traceId.toString('hex') },
+        )
+        expect(Number(noTotal[0]?.n), why).toBe(0)
         if (stored.length > 0) {
           const t = await send(server.url, { method: 'GET', path: `/api/v1/traces/${traceId.toString('hex')}`, headers: { authorization: `Bearer ${EDGE.key}` }, timeoutMs: 10_000 })
           expect(t.status, `${label}: GET /api/v1/traces/:id answered ${t.status} ${t.body.toString('utf8').slice(0, 300)}`).toBe(200)

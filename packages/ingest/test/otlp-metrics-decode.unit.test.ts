@@ -132,6 +132,14 @@ describe('validation', () => {
     expect(decoded.points).toHaveLength(2)
   })
 
+  it('refuses flags past uint32, which the UInt32 column would wrap around (2^32 + 1 was stored as 1)', () => {
+    const point = (flags: number) => ({ resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'g', gauge: { dataPoints: [{ timeUnixNano: '1767225600000000000', asDouble: 1, flags }] } }] }] }] })
+    const over = decodeMetricsJson(Buffer.from(JSON.stringify(point(2 ** 32 + 1))))
+    expect(over).toMatchObject({ rejected: 1, points: [] })
+    expect(over.problems.join()).toContain('flags is out of the uint32 range')
+    expect(decodeMetricsJson(Buffer.from(JSON.stringify(point(2 ** 32 - 1))))).toMatchObject({ rejected: 0, points: [{ flags: 2 ** 32 - 1 }] })
+  })
+
   it('accepts enum names, snake_case keys and int64 as numbers, like the trace decoder', () => {
     const decoded = decodeMetricsJson(
       Buffer.from(

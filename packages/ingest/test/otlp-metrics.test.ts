@@ -248,6 +248,34 @@ describe('partial success: bad points are refused, the others kept', () => {
     expect(await stored(name)).toBe(2)
   })
 
+  it('counts at the top of uint64 are stored as sent or at the largest UInt64, never wrapped around', async () => {
+    const name = `uint64-${Date.now()}`
+    const t = String(BigInt(Date.now()) * 1_000_000n)
+    const max = '18446744073709551615'
+    // Two times: points of one series at one time are one point.
+    const point = (count: string, buckets: string[], ms: bigint) => ({ startTimeUnixNano: String(BigInt(t) - 1_000_000_000n), timeUnixNano: String(BigInt(t) + ms * 1_000_000n), count, sum: 1, bucketCounts: buckets, explicitBounds: [1] })
+    const request = {
+      resourceMetrics: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'uint64' } }] },
+          scopeMetrics: [{ scope: { name: 'test' }, metrics: [{ name, histogram: { aggregationTemporality: 1, dataPoints: [point(max, ['1', max], 0n), point('9007199254740992', ['0', '9007199254740992'], 1n)] } }] }],
+        },
+      ],
+    }
+    const res = await post(JSON.stringify(request), 'application/json')
+    expect(res.status).toBe(200)
+    await server.app.spanlens.flush()
+    const rows = await server.rows<{ count: string; bucket_counts: string[] }>(
+      'SELECT toString(count) AS count, arrayMap(x -> toString(x), bucket_counts) AS bucket_counts FROM metrics WHERE name = {n:String} ORDER BY count',
+      { n: name },
+    )
+    // 2^64 − 1 reaches JavaScript as 2^64: it was written so and read back as 384.
+    expect(rows).toEqual([
+      { count: max, bucket_counts: ['1', max] },
+      { count: '9007199254740992', bucket_counts: ['0', '9007199254740992'] },
+    ])
+  })
+
   it('protobuf: an ExportMetricsServiceResponse with rejected_data_points, over HTTP and gRPC', async () => {
     const name = `partial-pb-${Date.now()}`
     // The SDK's serializer, fed a point whose start is after its time and one without a time.

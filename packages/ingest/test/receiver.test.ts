@@ -156,6 +156,15 @@ describe('OTLP/HTTP responses', () => {
     expect(res.status).toBe(200)
     expect(await count("name = {n:String} AND input_tokens = 100 AND kind = 'llm'", { n: marker })).toBe(1)
   })
+
+  it('stores token counts past UInt32 at its largest value, the total made of them too (it wrapped around to 0)', async () => {
+    const marker = `tokens-${Date.now()}`
+    const now = Date.now() * 1e6
+    const max = 4_294_967_295
+    const res = await json(jsonRequest([{ name: marker, startTimeUnixNano: now, endTimeUnixNano: now + 1e6, attributes: llmAttrs('gpt-4o', max, 5) }]))
+    expect(res.status).toBe(200)
+    expect(await count(`name = {n:String} AND input_tokens = ${max} AND output_tokens = 5 AND total_tokens = ${max}`, { n: marker })).toBe(1)
+  })
 })
 
 describe('bad input gets the right status and the server stays up', () => {

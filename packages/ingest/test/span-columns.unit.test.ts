@@ -3,7 +3,7 @@ import { SPAN_KINDS } from '@spanlens/query'
 import { describe, expect, it } from 'vitest'
 import { PriceTable } from '../src/normalize/cost.js'
 import { normalizeSpan } from '../src/normalize/normalize.js'
-import { CODECS, encodeRow, encoderSource, LEGACY_SPAN_COLUMNS } from '../src/pipeline/row-format.js'
+import { CODECS, compileEncoder, encodeRow, encoderSource, LEGACY_SPAN_COLUMNS } from '../src/pipeline/row-format.js'
 import { SPANS } from '../src/pipeline/tables.js'
 import { SPAN_INSERT_COLUMNS, type SpanRow } from '../src/schema/span-columns.js'
 import { CODEC_TYPES, sample } from './helpers/codec-types.js'
@@ -28,6 +28,23 @@ describe('the span row encoder, made from the column table', () => {
     expect(CODECS.verbatim('1700000000.000000001')).toBe('1700000000.000000001')
     expect([CODECS.float(Number.NaN), CODECS.nullableFloat(null), CODECS.nullableFloat(Infinity), CODECS.uint(7)]).toEqual(['0', '\\N', '\\N', '7'])
     expect(CODECS.floatArray([0.5, Number.NaN])).toBe('[0.5,0]')
+  })
+
+  it("never writes an unsigned integer past its column type's largest value, which ClickHouse would wrap around", () => {
+    const row = Object.fromEntries(SPAN_INSERT_COLUMNS.map((c, i) => [c.name, sample(c.codec, i)])) as unknown as SpanRow
+    const fields = encodeRow({ ...row, input_tokens: 2 ** 32, total_tokens: 2 ** 32 + 7, output_tokens: 2 ** 32 - 1, cache_read_tokens: 9 }).split('\t')
+    const at = (name: string) => fields[SPAN_INSERT_COLUMNS.findIndex((c) => c.name === name)]
+    expect([at('input_tokens'), at('total_tokens'), at('output_tokens'), at('cache_read_tokens')]).toEqual(['4294967295', '4294967295', '4294967295', '9'])
+    // UInt64: 2^64 − 1 reaches JavaScript as 2^64 (and was stored as 384).
+    expect([CODECS.uint(2 ** 64), CODECS.uint(2 ** 70), CODECS.uint(2 ** 53)]).toEqual(['18446744073709551615', '18446744073709551615', '9007199254740992'])
+    expect(CODECS.uintArray([2 ** 64, 3])).toBe('[18446744073709551615,3]')
+    const flags = compileEncoder<{ flags: number; n: number }>([
+      { name: 'flags', type: 'UInt32', codec: 'uint' },
+      { name: 'n', type: 'UInt8', codec: 'uint' },
+    ])
+    expect(flags({ flags: 2 ** 32 + 1, n: 256 })).toBe('4294967295\t255')
+    expect(() => compileEncoder([{ name: 'x', type: 'Int64', codec: 'uint' }])).toThrow('column x: codec uint needs an unsigned integer type, not Int64')
+    expect(() => compileEncoder([{ name: 'xs', type: 'Array(UInt32)', codec: 'uintArray' }])).toThrow('column xs: codec uintArray writes Array(UInt64)')
   })
 
   it('gives each column a codec whose text its ClickHouse type reads', () => {

@@ -45,7 +45,8 @@ export function normalizeSpan(span: OtlpSpan, projectId: string, opts: Normalize
   const cacheRead = nonNegInt(C.first(C.CACHE_READ_TOKENS, a, span))
   const cacheWrite = nonNegInt(C.first(C.CACHE_WRITE_TOKENS, a, span))
   const reasoning = nonNegInt(C.first(C.REASONING_TOKENS, a, span))
-  const total = nonNegInt(C.first(C.TOTAL_TOKENS, a, span)) || input + output
+  // The sum is clamped as each count is: two counts near the UInt32 limit add up past it.
+  const total = nonNegInt(C.first(C.TOTAL_TOKENS, a, span)) || nonNegInt(input + output)
   const isModelCall = kind === 'llm' || kind === 'embedding'
   const cost = isModelCall
     ? opts.prices.cost([responseModel, requestModel], { input, output, cacheRead, cacheWrite })

@@ -177,7 +177,7 @@ function toPoint(o: Obj, metric: OtlpMetric): OtlpMetricPoint {
   p.attributes = keyValues(o.attributes)
   p.startNs = nanos(field(o, 'startTimeUnixNano', 'start_time_unix_nano'))
   p.timeNs = nanos(field(o, 'timeUnixNano', 'time_unix_nano'))
-  p.flags = uint(o.flags, 'flags')
+  p.flags = uint32(o.flags, 'flags')
   p.exemplars = list(o, 'exemplars', 'exemplars').slice(0, MAX_EXEMPLARS).map(toExemplar)
   switch (metric.type) {
     case 'gauge':
@@ -285,6 +285,13 @@ function uint(v: unknown, name: string): number {
   if (v === undefined || v === null) return 0
   const n = int64(v, name)
   if (n < 0) throw new TypeError(`${name} must not be negative`)
+  return n
+}
+
+/** A uint32 field (a point's flags): a larger value is not one, and the column would wrap it around. */
+function uint32(v: unknown, name: string): number {
+  const n = uint(v, name)
+  if (n > 2 ** 32 - 1) throw new TypeError(`${name} is out of the uint32 range`)
   return n
 }
 

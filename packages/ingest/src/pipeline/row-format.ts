@@ -133,6 +133,24 @@ function mapArray(maps: ReadonlyArray<Readonly<Record<string, string>>>): string
 const float = (n: number): string => (Number.isFinite(n) ? String(n) : '0')
 
 /**
+ * An unsigned integer of `bits` bits, no greater than the type's largest value:
+ * ClickHouse reads a larger one modulo 2^bits, so a histogram count of 2^64 − 1
+ * (which JavaScript holds as 2^64) was stored as 384, and a token total of 2^32 as 0.
+ * What produces the values keeps to each column's range (normalize.ts,
+ * decode-metrics.ts); this keeps an oversight from wrapping around.
+ */
+function unsigned(bits: number): (n: number) => string {
+  const bound = 2 ** bits
+  const largest = (2n ** BigInt(bits) - 1n).toString()
+  return (n) => (n >= bound ? largest : String(n))
+}
+
+/** The field of each unsigned ClickHouse type the `uint` and `uintArray` codecs write. */
+const UNSIGNED = { UInt8: unsigned(8), UInt16: unsigned(16), UInt32: unsigned(32), UInt64: unsigned(64) } as const
+type UnsignedType = keyof typeof UNSIGNED
+const uint64 = UNSIGNED.UInt64
+
+/**
  * Each codec of the column table, as a function from the row's value to its
  * field. Array and Map literals are read by ClickHouse straight from the field,
  * so their quoted strings are escaped once, by quoted(), and the literal is not
@@ -144,9 +162,10 @@ export const CODECS: { readonly [C in Codec]: (v: CodecValues[C]) => string } = 
   text: tsvField,
   float,
   nullableFloat: (n) => (n === null || !Number.isFinite(n) ? '\\N' : String(n)),
-  uint: (n) => String(n),
+  // Without the column's type, as UInt64; the encoder calls its type's own (unsignedField).
+  uint: uint64,
   int: (n) => String(n),
-  uintArray: (xs) => `[${xs.join(',')}]`,
+  uintArray: (xs) => `[${xs.map(uint64).join(',')}]`,
   stringArray,
   stringMap,
   sharedStringMap: resourceMap,
@@ -160,22 +179,32 @@ export const CODECS: { readonly [C in Codec]: (v: CodecValues[C]) => string } = 
  * fastest row encoding measured, bench/README.md), with each codec called
  * directly. Verbatim fields are read without a call.
  */
-export function encoderSource(columns: ReadonlyArray<{ name: string; codec: Codec }>): string {
-  const fields = columns.map(({ name, codec }) => {
+export function encoderSource(columns: ReadonlyArray<{ name: string; codec: Codec; type: string }>): string {
+  const fields = columns.map(({ name, codec, type }) => {
     const value = /^[a-z_]+$/.test(name) ? `r.${name}` : `r[${JSON.stringify(name)}]`
-    return codec === 'verbatim' ? value : `${codec}(${value})`
+    if (codec === 'verbatim') return value
+    if (codec === 'uint') return `${unsignedType(name, type)}(${value})`
+    if (codec === 'uintArray' && type !== 'Array(UInt64)') throw new Error(`column ${name}: codec uintArray writes Array(UInt64), not ${type}`)
+    return `${codec}(${value})`
   })
   return `return [\n  ${fields.join(',\n  ')},\n].join('\\t')`
 }
 
+/** The unsigned type of a `uint` column, which its field is clamped to; a column table naming another is a mistake caught at load. */
+function unsignedType(name: string, type: string): UnsignedType {
+  if (!(type in UNSIGNED)) throw new Error(`column ${name}: codec uint needs an unsigned integer type, not ${type}`)
+  return type as UnsignedType
+}
+
 /** A table's row encoder, compiled once from its column table. */
-export function compileEncoder<R>(columns: ReadonlyArray<{ name: string; codec: Codec }>): (r: R) => string {
+export function compileEncoder<R>(columns: ReadonlyArray<{ name: string; codec: Codec; type: string }>): (r: R) => string {
   const names = Object.keys(CODECS) as Codec[]
+  const types = Object.keys(UNSIGNED) as UnsignedType[]
   // Built once at load, from the table above (no input reaches the source); the codecs are its parameters.
-  const make = new Function(...names, `return function encodeRow(r) {\n${encoderSource(columns)}\n}`) as (
+  const make = new Function(...names, ...types, `return function encodeRow(r) {\n${encoderSource(columns)}\n}`) as (
     ...codecs: Array<(v: never) => string>
   ) => (r: R) => string
-  return make(...names.map((n) => CODECS[n]))
+  return make(...names.map((n) => CODECS[n]), ...types.map((t) => UNSIGNED[t]))
 }
 
 /** One `spans` TabSeparated line (without the newline), in the column table's order. */

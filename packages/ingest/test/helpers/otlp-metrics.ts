@@ -48,11 +48,13 @@ export function badMetricPoints(name: string): { request: Record<string, unknown
               { name, sum: { isMonotonic: true, dataPoints: [{ startTimeUnixNano: start, timeUnixNano: t, asInt: '1' }] } },
               // An exponential histogram with a scale out of range.
               { name, exponentialHistogram: { aggregationTemporality: 2, dataPoints: [{ startTimeUnixNano: start, timeUnixNano: t, count: '1', scale: 40, positive: { offset: 0, bucketCounts: ['1'] } }] } },
+              // Flags are a uint32 (the column wrapped 2^32 + 1 around to 1).
+              gauge([{ timeUnixNano: t, asDouble: 1, flags: 2 ** 32 + 1 }]),
             ],
           },
         ],
       },
     ],
   }
-  return { request, bad: 8 }
+  return { request, bad: 9 }
 }
