@@ -161,6 +161,7 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
       database: store.database,
       mode: store.mode,
       cluster: store.cluster !== undefined,
+      retentionDays: store.retentionDays,
       ...(config.query.sloFile ? { sloFile: config.query.sloFile } : {}),
       admission: config.query.admission,
       sql: {

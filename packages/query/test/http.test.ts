@@ -105,6 +105,31 @@ describe('HTTP routes', () => {
     expect(t.scores.map((s: { name: string; value: number }) => [s.name, s.value])).toEqual([['feedback', 1], ['feedback', 1]])
   })
 
+  it('refuses a score it could not keep or that names no span, saying which field and why', async () => {
+    const post = (payload: Record<string, unknown>) => app.inject({ method: 'POST', url: '/api/v1/scores', headers: auth, payload: { traceId: TRACE, name: 'q', value: 1, ...payload } })
+    const refused = async (payload: Record<string, unknown>, field: string, why: string) => {
+      const res = await post(payload)
+      expect(res.statusCode, res.body).toBe(400)
+      expect(res.json().error).toMatchObject({ code: 'SPANLENS_BAD_REQUEST' })
+      expect(res.json().error.message).toContain(field)
+      expect(res.json().error.message).toContain(why)
+    }
+    const day = 86_400_000
+    // The store's TTL would delete these at once (a score dated 1970 was answered 201, then never seen).
+    await refused({ timestamp: 0 }, 'timestamp', 'older than the 90-day retention')
+    await refused({ timestamp: new Date(Date.now() - 91 * day).toISOString() }, 'timestamp', 'older than the 90-day retention')
+    await refused({ timestamp: Date.now() + 2 * day }, 'timestamp', 'more than 24 h ahead')
+    // OpenTelemetry's invalid ids: no span has them.
+    await refused({ traceId: '0'.repeat(32) }, 'traceId', 'not all zeros')
+    await refused({ spanId: '0'.repeat(16) }, 'spanId', 'not all zeros')
+    await refused({ value: null }, 'value', 'expected a finite number, a string of at most 10,000 characters, or a boolean')
+    const kept = await post({ name: 'dated', timestamp: new Date(Date.now() - 89 * day).toISOString() })
+    expect(kept.statusCode, kept.body).toBe(201)
+    const t = (await app.inject({ method: 'GET', url: `/api/v1/traces/${TRACE}`, headers: auth })).json()
+    expect(t.scores.map((s: { name: string }) => s.name)).toContain('dated')
+    expect(t.scores.map((s: { name: string }) => s.name)).not.toContain('q')
+  })
+
   it('summarises from the rollup by model', async () => {
     const res = await app.inject({ method: 'GET', url: '/api/v1/summary?groupBy=model&service=chat,batch', headers: auth })
     const body = res.json()

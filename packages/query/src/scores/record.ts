@@ -4,13 +4,22 @@ import type { ClickHouseClient } from '../db.js'
 import { errors } from '../errors.js'
 import { chTime, parseTime } from '../time.js'
 
+/** An OTLP id: `digits` hex digits, not all zero (OpenTelemetry's invalid id, which no span carries). */
+const hexId = (digits: number, what: string) =>
+  z
+    .string()
+    .regex(new RegExp(`^[0-9a-fA-F]{${digits}}$`), { error: `expected a ${digits}-hex-digit ${what} id` })
+    .refine((v) => /[1-9a-fA-F]/.test(v), { error: `expected a ${digits}-hex-digit ${what} id, not all zeros (no span has it)` })
+
 /** Exactly what the SDK's score() posts. */
 const scoreBodySchema = z
   .object({
-    traceId: z.string().regex(/^[0-9a-fA-F]{32}$/, { error: 'expected a 32-hex-digit trace id' }),
-    spanId: z.string().regex(/^[0-9a-fA-F]{16}$/, { error: 'expected a 16-hex-digit span id' }).optional(),
+    traceId: hexId(32, 'trace'),
+    spanId: hexId(16, 'span').optional(),
     name: z.string().trim().min(1).max(200),
-    value: z.union([z.number().finite(), z.string().max(10_000), z.boolean()]),
+    value: z.union([z.number().finite(), z.string().max(10_000), z.boolean()], {
+      error: 'expected a finite number, a string of at most 10,000 characters, or a boolean',
+    }),
     comment: z.string().max(100_000).optional(),
     source: z.string().trim().min(1).max(100).optional(),
     id: z.string().trim().min(1).max(200).optional(),
@@ -18,6 +27,14 @@ const scoreBodySchema = z
   })
   .strict()
 
+/** How far ahead of the server's clock a score may be dated (client clock skew), as spans and log records. */
+const MAX_FUTURE_MS = 24 * 3_600_000
+
+export interface ScoreOptions {
+  /** SPANLENS_RETENTION_DAYS (0: forever): an older score would be deleted by the table's TTL at once. */
+  retentionDays?: number
+  now?: Date
+}
 
 export interface RecordedScore {
   id: string
@@ -26,12 +43,13 @@ export interface RecordedScore {
 }
 
 /** Validates and stores one feedback/evaluation score. Booleans are stored as 1/0 with data_type BOOLEAN. */
-export async function recordScore(client: ClickHouseClient, project: string, input: unknown): Promise<RecordedScore> {
+export async function recordScore(client: ClickHouseClient, project: string, input: unknown, opts: ScoreOptions = {}): Promise<RecordedScore> {
   const parsed = scoreBodySchema.safeParse(input)
   if (!parsed.success) throw errors.BAD_REQUEST(`score: ${z.prettifyError(parsed.error)}`)
   const s = parsed.data
   const id = s.id ?? randomUUID()
-  const ts = s.timestamp === undefined ? new Date() : parseTime(s.timestamp, 'timestamp')
+  const now = opts.now ?? new Date()
+  const ts = s.timestamp === undefined ? now : keptTime(parseTime(s.timestamp, 'timestamp', now), now, opts.retentionDays ?? 0)
   const numeric = typeof s.value === 'number' ? s.value : typeof s.value === 'boolean' ? (s.value ? 1 : 0) : null
   await client.insert({
     table: 'scores',
@@ -55,4 +73,18 @@ export async function recordScore(client: ClickHouseClient, project: string, inp
     ],
   })
   return { id, idempotent: s.id !== undefined }
+}
+
+/**
+ * A score's time, refused where the store would not keep it: older than the retention
+ * the TTL deletes it at once (a score dated 1970 was answered 201 and never seen), and
+ * far ahead its TTL and partition dates wrap around. The same window as spans' and log
+ * records' times (packages/ingest/src/pipeline/time-window.ts).
+ */
+function keptTime(ts: Date, now: Date, retentionDays: number): Date {
+  if (retentionDays > 0 && ts.getTime() < now.getTime() - retentionDays * 86_400_000) {
+    throw errors.BAD_REQUEST(`timestamp: ${ts.toISOString()} is older than the ${retentionDays}-day retention (SPANLENS_RETENTION_DAYS); it would be deleted at once`)
+  }
+  if (ts.getTime() > now.getTime() + MAX_FUTURE_MS) throw errors.BAD_REQUEST(`timestamp: ${ts.toISOString()} is more than 24 h ahead of the server clock`)
+  return ts
 }

@@ -78,6 +78,14 @@ export async function queryApp(
     const p = typeof project === 'string' ? project : project[(request.headers.authorization ?? '').replace(/^Bearer /, '')]
     if (p) request.spanlensProject = p
   })
-  await app.register(queryRoutes, { prefix: '/api/v1', client: store.client, database: store.database, mode: store.mode, cluster: store.cluster !== undefined, ...options })
+  await app.register(queryRoutes, {
+    prefix: '/api/v1',
+    client: store.client,
+    database: store.database,
+    mode: store.mode,
+    cluster: store.cluster !== undefined,
+    retentionDays: store.retentionDays,
+    ...options,
+  })
   return app
 }
