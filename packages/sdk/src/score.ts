@@ -39,7 +39,7 @@ export async function score(input: ScoreInput): Promise<boolean> {
   try {
     if (!validate(input)) {
       diag.stats.scoreFailures++
-      diag.warnOnce('score() needs traceId (32 hex), name, a number/string/boolean value, and a valid timestamp when given')
+      diag.warnOnce('score() needs traceId (32 hex, not all zeros), name, a number/string/boolean value, and a valid timestamp when given')
       return false
     }
     const body: Record<string, unknown> = { traceId: input.traceId.toLowerCase(), name: input.name, value: input.value, id: input.id ?? randomUUID() }
@@ -80,16 +80,32 @@ async function post(config: { scoresUrl: string; headers: Record<string, string>
     // Refused, reset or timed out: the server may come back.
     return { ok: false, retryable: true, reason: describe(err) }
   }
-  await res.arrayBuffer().catch(() => undefined)
+  const text = await res.text().catch(() => '')
   if (res.ok) return { ok: true }
   const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'))
-  return { ok: false, retryable: RETRYABLE_STATUS.has(res.status), ...(retryAfterMs === undefined ? {} : { retryAfterMs }), reason: `HTTP ${res.status}` }
+  return { ok: false, retryable: RETRYABLE_STATUS.has(res.status), ...(retryAfterMs === undefined ? {} : { retryAfterMs }), reason: `HTTP ${res.status}${serverReason(text)}` }
+}
+
+/**
+ * What a Spanlens server said about a refused score (`{"error":{"code","message"}}`), for the
+ * warning: "HTTP 400" alone does not tell the app which field to fix. '' for any other body.
+ */
+function serverReason(text: string): string {
+  try {
+    const e = (JSON.parse(text) as { error?: { code?: unknown; message?: unknown } }).error
+    if (typeof e?.code !== 'string' || typeof e.message !== 'string') return ''
+    const message = e.message.replace(/\s+/g, ' ')
+    return ` ${e.code}: ${message.length > 300 ? `${message.slice(0, 300)}…` : message}`
+  } catch {
+    return ''
+  }
 }
 
 function validate(input: ScoreInput): boolean {
   if (typeof input !== 'object' || input === null) return false
-  if (typeof input.traceId !== 'string' || !/^[0-9a-fA-F]{32}$/.test(input.traceId)) return false
-  if (input.spanId !== undefined && (typeof input.spanId !== 'string' || !/^[0-9a-fA-F]{16}$/.test(input.spanId))) return false
+  // An all-zero id is OpenTelemetry's invalid one: no span has it, and the server refuses it.
+  if (typeof input.traceId !== 'string' || !/^[0-9a-fA-F]{32}$/.test(input.traceId) || !/[1-9a-fA-F]/.test(input.traceId)) return false
+  if (input.spanId !== undefined && (typeof input.spanId !== 'string' || !/^[0-9a-fA-F]{16}$/.test(input.spanId) || !/[1-9a-fA-F]/.test(input.spanId))) return false
   if (typeof input.name !== 'string' || input.name.length === 0) return false
   if (input.timestamp !== undefined) {
     const ts = input.timestamp instanceof Date ? input.timestamp.getTime() : input.timestamp

@@ -176,7 +176,18 @@ describe('export', () => {
     expect(await score({ traceId, name: 'x', value: 1, timestamp: new Date('not a date') })).toBe(false)
     h.receiver.script.push({ status: 500 })
     expect(await score({ traceId, name: 'x', value: 0.5 })).toBe(false)
-    expect(getStats().scoreFailures).toBe(3)
+    expect(await score({ traceId: '0'.repeat(32), name: 'x', value: 1 })).toBe(false)
+    expect(await score({ traceId, spanId: '0'.repeat(16), name: 'x', value: 1 })).toBe(false)
+    expect(getStats().scoreFailures).toBe(5)
+  })
+
+  it("says why the server refused a score, in the server's words", async () => {
+    const lines: string[] = []
+    h.start({ logger: { debug: () => {}, warn: (m) => lines.push(m), error: (m) => lines.push(m) } })
+    const message = 'timestamp: 2026-01-01T00:00:00.000Z is older than the 90-day retention (SPANLENS_RETENTION_DAYS); it would be deleted at once'
+    h.receiver.script.push({ status: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { code: 'SPANLENS_BAD_REQUEST', message } }) })
+    expect(await score({ traceId: 'e'.repeat(32), name: 'late', value: 1, timestamp: Date.UTC(2026, 0, 1) })).toBe(false)
+    expect(lines.join('\n')).toContain(`HTTP 400 SPANLENS_BAD_REQUEST: ${message}`)
   })
 
   it('retries a score the server could not take yet (429, 503, Retry-After honoured) with the same id, so it is stored once', async () => {

@@ -87,7 +87,7 @@ export interface Receiver {
   /** Every score body posted, answered or not (scores holds the ones accepted). */
   scoreAttempts: Array<{ id?: string; timestamp?: string }>
   /** Status codes (and headers) for the next requests, consumed in order; then 200. */
-  script: { status: number; headers?: Record<string, string> }[]
+  script: { status: number; headers?: Record<string, string>; body?: string }[]
   /** How long each reply waits, as a slow collector would. */
   delayMs: number
   /** Most requests it was answering at the same time. */
@@ -130,7 +130,7 @@ export async function startReceiver(): Promise<Receiver> {
       const step = r.script.shift()
       if (step && step.status !== 200) {
         res.writeHead(step.status, step.headers ?? {})
-        res.end()
+        res.end(step.body)
         return
       }
       let body = Buffer.concat(chunks)
