@@ -36,6 +36,14 @@ describe('SLO file', () => {
     expect(() => parseSloText(text)).toThrow(expect.objectContaining({ code: 'SPANLENS_SLO_FILE_INVALID', message: expect.stringMatching(/window longer than zero[\s\S]*window/) }))
   })
 
+  it('refuses objective 1, which reads as 100% or as 1%; takes a percent above it and a fraction below it', () => {
+    const slo = (objective: number) => `slos:\n  - name: a\n    objective: ${objective}\n    indicator: { type: success }\n`
+    expect(() => parseSloText(slo(1))).toThrow(expect.objectContaining({ code: 'SPANLENS_SLO_FILE_INVALID', message: expect.stringContaining('objective 1 is ambiguous') }))
+    expect(parseSloText(slo(1.5))[0]?.objective).toBeCloseTo(0.015, 12)
+    expect(parseSloText(slo(0.999))[0]?.objective).toBe(0.999)
+    expect(parseSloText(slo(99.9))[0]?.objective).toBeCloseTo(0.999, 12)
+  })
+
   it.each(['1m', '7d', '4w', '030d'])('takes the window %j', (window) => {
     expect(parseSloText(`slos:\n  - name: a\n    objective: 99\n    window: "${window}"\n    indicator: { type: success }\n`)[0]?.window).toBe(window)
   })

@@ -29,7 +29,9 @@ const sloSchema = z
       .number()
       .gt(0)
       .lt(100)
-      .transform((v) => (v >= 1 ? v / 100 : v))
+      // Exactly 1 reads as either: 100% as a fraction (no error budget) or 1% as a percent (no one's objective).
+      .refine((v) => v !== 1, { error: 'objective 1 is ambiguous: write a percent above 1 (99.9) or a fraction below 1 (0.999)' })
+      .transform((v) => (v > 1 ? v / 100 : v))
       .refine((v) => v < 1, { error: 'objective must be below 100%' }),
     window: z
       .string()
