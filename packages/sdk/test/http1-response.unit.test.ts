@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { Http1ProtocolError, Http1ResponseParser, MAX_HEAD, type Http1Response } from '../src/export/http1-response.js'
+import { Http1ProtocolError, Http1ResponseParser, MAX_ERROR_BODY, MAX_HEAD, type Http1Response } from '../src/export/http1-response.js'
 
 const bytes = (s: string) => Buffer.from(s, 'latin1')
 
@@ -32,7 +32,7 @@ describe('HTTP/1.1 response parser', () => {
   })
 
   it('reads a chunked reply with extensions and trailers, and keeps Retry-After', () => {
-    expect(feed(CHUNKED_REPLY).res).toEqual({ status: 429, retryAfter: '7', reusable: true })
+    expect(feed(CHUNKED_REPLY).res).toEqual({ status: 429, retryAfter: '7', reusable: true, errorBody: bytes('helloabcdefghijklmnopqrstuvwxyz') })
     expect(feed(CHUNKED_REPLY.slice(0, -2)).res).toBeUndefined()
   })
 
@@ -65,7 +65,7 @@ describe('HTTP/1.1 response parser', () => {
   it('reads a reply framed by the close when it has neither length nor chunking, and never reuses its connection', () => {
     const { res, parser } = feed('HTTP/1.1 503 Service Unavailable\r\nRetry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n\r\nbusy, come back')
     expect(res).toBeUndefined()
-    expect(parser.end()).toEqual({ status: 503, retryAfter: 'Wed, 21 Oct 2015 07:28:00 GMT', reusable: false })
+    expect(parser.end()).toEqual({ status: 503, retryAfter: 'Wed, 21 Oct 2015 07:28:00 GMT', reusable: false, errorBody: bytes('busy, come back') })
     // A final coding other than chunked is framed by the close as well, Content-Length notwithstanding.
     const gz = feed('HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 2\r\n\r\nab')
     expect(gz.res).toBeUndefined()
@@ -106,6 +106,15 @@ describe('HTTP/1.1 response parser', () => {
       'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n',
     ]
     for (const reply of bad) expect(() => feed(reply), reply).toThrow(Http1ProtocolError)
+  })
+
+  it("keeps a failure's body, its first MAX_ERROR_BODY bytes only, and never a success's", () => {
+    const long = 'e'.repeat(MAX_ERROR_BODY + 500)
+    const cut = feed(`HTTP/1.1 400 Bad Request\r\nContent-Length: ${long.length}\r\n\r\n${long}`, [100, 700, 1200])
+    expect(cut.res?.errorBody?.toString('latin1')).toBe(long.slice(0, MAX_ERROR_BODY))
+    expect(cut.res?.reusable).toBe(true)
+    expect(feed('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n').res?.errorBody).toEqual(Buffer.alloc(0))
+    expect(feed(LENGTH_REPLY).res).not.toHaveProperty('errorBody')
   })
 
   it('bounds what it holds: a head over 64 KiB or an endless chunk-size line is an error, not memory', () => {

@@ -9,6 +9,7 @@ import { SoonBatch } from '../soon-batch.js'
 import { SDK_VERSION } from '../version.js'
 import { Http1Client } from './http1-client.js'
 import { encodeRequest, encodeSpan, type AttributeTransform, type EncodedSpan } from './otlp-encode.js'
+import { failureReason } from './failure-reason.js'
 
 const gzipAsync = promisify(gzip)
 
@@ -27,7 +28,8 @@ export interface ExporterOptions {
 }
 
 
-type SendResult = { ok: true } | { ok: false; retryable: boolean; retryAfterMs?: number; reason: string }
+/** `reason` names the failure's kind (the once-a-minute warning is per reason); `detail` is what the server said of it. */
+type SendResult = { ok: true } | { ok: false; retryable: boolean; retryAfterMs?: number; reason: string; detail?: string }
 
 /**
  * Background OTLP/HTTP protobuf exporter: spans wait in a bounded queue and
@@ -150,7 +152,7 @@ export class OtlpExporter {
         diag.stats.spansDropped += batch.length
         // Once a minute per reason, with the total dropped so far (getStats()), not a line per batch.
         diag.warnOnce(
-          `export to ${this.opts.url} failed (${result.reason}); dropped ${batch.length} spans (${diag.stats.spansDropped} since init, see getStats())`,
+          `export to ${this.opts.url} failed (${result.reason}${result.detail === undefined ? '' : `: ${result.detail}`}); dropped ${batch.length} spans (${diag.stats.spansDropped} since init, see getStats())`,
           `export failed: ${result.reason}`,
         )
         return
@@ -164,7 +166,14 @@ export class OtlpExporter {
     try {
       const res = await this.http.post(body, this.opts.timeoutMs)
       if (res.status >= 200 && res.status < 300) return { ok: true }
-      return { ok: false, retryable: RETRYABLE_STATUS.has(res.status), retryAfterMs: parseRetryAfter(res.retryAfter ?? null), reason: `HTTP ${res.status}` }
+      const detail = failureReason(res.errorBody)
+      return {
+        ok: false,
+        retryable: RETRYABLE_STATUS.has(res.status),
+        retryAfterMs: parseRetryAfter(res.retryAfter ?? null),
+        reason: `HTTP ${res.status}`,
+        ...(detail === undefined ? {} : { detail }),
+      }
     } catch (err) {
       // Connection refused, DNS, timeout, a reply cut short: the endpoint may come back.
       return { ok: false, retryable: true, reason: describe(err) }

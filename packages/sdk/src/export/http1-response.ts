@@ -1,8 +1,9 @@
 /**
  * An incremental parser for one HTTP/1.1 response to a request that is not
  * HEAD (RFC 9112): the status, the two headers the exporter reads, and the body's
- * framing (Content-Length, chunked, or until the connection closes). The body's
- * bytes are counted past, never kept: an OTLP reply's body is not read.
+ * framing (Content-Length, chunked, or until the connection closes). A success's
+ * body is counted past, never kept (an OTLP reply's is not read); a failure keeps
+ * its first MAX_ERROR_BODY bytes, where OTLP servers say why (a google.rpc.Status).
  *
  * Bytes arrive in any split (one at a time included); `push` takes the next
  * ones and says whether the response is complete. Anything malformed is an
@@ -12,6 +13,8 @@
 
 export const MAX_HEAD = 64 * 1024
 const MAX_LINE = 8 * 1024
+/** The bytes of a failure's body kept for the reason it gives. */
+export const MAX_ERROR_BODY = 1024
 
 export class Http1ProtocolError extends Error {
   override name = 'Http1ProtocolError'
@@ -23,6 +26,8 @@ export interface Http1Response {
   retryAfter: string | undefined
   /** The connection may carry another request (HTTP/1.1 without `Connection: close`, length-framed body, nothing extra after it). */
   reusable: boolean
+  /** A status of 300 or more: the body's first MAX_ERROR_BODY bytes (empty when it had none). */
+  errorBody?: Buffer
 }
 
 const HEAD = 0
@@ -47,6 +52,9 @@ export class Http1ResponseParser {
   private remaining = 0
   private response: Http1Response | undefined
   private seen = false
+  /** A failure's body bytes kept so far, and how many more may be. */
+  private kept: Buffer[] = []
+  private keep = 0
 
   get done(): boolean {
     return this.state === DONE
@@ -80,6 +88,7 @@ export class Http1ResponseParser {
         case LENGTH:
         case UNTIL_CLOSE: {
           const n = this.state === UNTIL_CLOSE ? bytes.length - at : Math.min(this.remaining, bytes.length - at)
+          this.keepBody(bytes, at, n)
           at += n
           if (this.state === LENGTH) {
             this.remaining -= n
@@ -101,6 +110,7 @@ export class Http1ResponseParser {
         }
         case CHUNK_DATA: {
           const n = Math.min(this.remaining, bytes.length - at)
+          this.keepBody(bytes, at, n)
           at += n
           this.remaining -= n
           if (this.remaining === 0) this.state = CHUNK_END
@@ -128,16 +138,30 @@ export class Http1ResponseParser {
     }
     if (this.state !== DONE) return undefined
     if (at < bytes.length) this.response!.reusable = false
-    return this.response
+    return this.finished()
+  }
+
+  /** Copies what is still to be kept of `n` body bytes at `at` (a failure's body only). */
+  private keepBody(bytes: Buffer, at: number, n: number): void {
+    if (this.keep === 0 || n === 0) return
+    const k = Math.min(this.keep, n)
+    this.kept.push(Buffer.from(bytes.subarray(at, at + k)))
+    this.keep -= k
+  }
+
+  private finished(): Http1Response {
+    const r = this.response!
+    if (r.status >= 300) r.errorBody = Buffer.concat(this.kept)
+    return r
   }
 
   /** The connection closed: a body framed by the close is complete; anything else was cut short. */
   end(): Http1Response {
     if (this.state === UNTIL_CLOSE) {
       this.state = DONE
-      return this.response!
+      return this.finished()
     }
-    if (this.state === DONE) return this.response!
+    if (this.state === DONE) return this.finished()
     throw new Http1ProtocolError(this.started ? 'connection closed in the middle of the response' : 'connection closed before a response')
   }
 
@@ -221,6 +245,7 @@ export class Http1ResponseParser {
       return
     }
     this.response = { status, retryAfter, reusable: !close }
+    this.keep = status >= 300 ? MAX_ERROR_BODY : 0
     if (status === 204 || status === 304) this.state = DONE
     else if (encoded) {
       // Transfer-Encoding wins over Content-Length; a final coding other than chunked is framed by the close.
