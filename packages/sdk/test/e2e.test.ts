@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import OpenAI from 'openai'
 import Anthropic from '@anthropic-ai/sdk'
 import { buildServer, loadConfig } from '@spanlens/ingest'
-import { flush, init, observe, score, shutdown, withContext, wrapAnthropic, wrapOpenAI } from '../src/index.js'
+import { flush, init, observe, score, shutdown, span, withContext, wrapAnthropic, wrapOpenAI } from '../src/index.js'
 import { startLlmServer, type LlmServer } from '@spanlens/fake-llm'
 
 // Own file: one embedded ClickHouse data directory per process (vitest forks per file).
@@ -103,7 +103,9 @@ describe('SDK → ingest → embedded ClickHouse', () => {
   it('stores a score against a stored trace, with the time it was given', async () => {
     // init() is still live from the test above.
     const traceId = 'c'.repeat(32)
-    expect(await score({ traceId, name: 'relevance', value: 0.75, source: 'evaluator', comment: 'ok', timestamp: Date.UTC(2026, 10, 1, 12) })).toBe(true)
+    // Given 30 days ago, on the hour: inside the server's 90-day retention whatever day the test runs.
+    const given = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 30 * 86_400_000
+    expect(await score({ traceId, name: 'relevance', value: 0.75, source: 'evaluator', comment: 'ok', timestamp: given })).toBe(true)
     expect(await score({ traceId, name: 'thumbs', value: true })).toBe(true)
     const result = await app.spanlens.store.client.query({
       query: `SELECT name, value, source, comment, toString(timestamp) AS ts FROM scores WHERE trace_id = {t:String} ORDER BY name`,
@@ -112,7 +114,22 @@ describe('SDK → ingest → embedded ClickHouse', () => {
     })
     const rows = (await result.json()) as Record<string, unknown>[]
     expect(rows).toHaveLength(2)
-    expect(rows[0]).toMatchObject({ name: 'relevance', value: 0.75, source: 'evaluator', comment: 'ok', ts: '2026-11-01 12:00:00.000' })
+    expect(rows[0]).toMatchObject({ name: 'relevance', value: 0.75, source: 'evaluator', comment: 'ok', ts: new Date(given).toISOString().replace('T', ' ').replace('Z', '') })
     expect(Math.abs(new Date(`${String(rows[1]!.ts).replace(' ', 'T')}Z`).getTime() - Date.now())).toBeLessThan(60_000)
+  })
+
+  it("warns with the server's reason when it refuses spans or a score, not the status alone", async () => {
+    await shutdown()
+    const lines: string[] = []
+    const logger = { debug: () => {}, warn: (m: string) => lines.push(m), error: (m: string) => lines.push(m) }
+    const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
+    init({ endpoint: url, apiKey: 'not-the-key-0123', serviceName: 'e2e-app', flushOnExit: false, maxRetries: 0, logger, env: {} })
+    span('refused', () => 1)
+    await flush(2000)
+    expect(lines.join('\n')).toContain(`export to ${url}/v1/traces failed (HTTP 401: SPANLENS_UNAUTHORIZED: invalid API key)`)
+    await shutdown()
+    init({ endpoint: url, apiKey: KEY, serviceName: 'e2e-app', flushOnExit: false, maxRetries: 0, logger, env: {} })
+    expect(await score({ traceId: 'c'.repeat(32), name: 'late', value: 1, timestamp: Date.now() - 100 * 86_400_000 })).toBe(false)
+    expect(lines.join('\n')).toMatch(/score rejected by .*: HTTP 400 SPANLENS_BAD_REQUEST: timestamp: .* is older than the 90-day retention/)
   })
 })
