@@ -6,7 +6,10 @@ import { encodeRow, SEGMENT_FORMATS, SPOOL_FORMAT } from '../src/pipeline/row-fo
 import { SPANS } from '../src/pipeline/tables.js'
 import { migrate, type Store } from '../src/store/index.js'
 import { openStore } from './helpers/server.js'
-import { tempDir } from './helpers/tmp.js'
+import { recentDay, tempDir } from './helpers/tmp.js'
+
+// Inside the store's retention whatever day the test runs (helpers/tmp.ts).
+const DAY = recentDay()
 
 // Every span column written and read back unchanged, in each storage mode (vitest.config.ts
 // lists this file for the served engine and the two-shard cluster): through a JSON insert,
@@ -43,8 +46,8 @@ describe('a span round-trips every column', () => {
       span_kind: 'client',
       service_name: 'chat-api',
       scope_name: '@spanlens/sdk',
-      start_time: '2026-11-01 10:00:00.123456789',
-      end_time: '2026-11-01 10:00:01.623456789',
+      start_time: `${DAY} 10:00:00.123456789`,
+      end_time: `${DAY} 10:00:01.623456789`,
       duration_ms: 1500,
       status_code: 'error',
       status_message: 'rate limited ⚠',
@@ -71,7 +74,7 @@ describe('a span round-trips every column', () => {
       tags: ['a', 'b'],
       attributes: { 'gen_ai.request.temperature': '0.2', 'emoji.🔥': '✓' },
       resource_attributes: { 'service.name': 'chat-api' },
-      'events.time': ['2026-11-01 10:00:00.500000000'],
+      'events.time': [`${DAY} 10:00:00.500000000`],
       'events.name': ['gen_ai.choice'],
       'events.attributes': [{ index: '0' }],
       'links.trace_id': ['1af7651916cd43dd8448eb211c80319c'],
@@ -86,8 +89,8 @@ describe('a span round-trips every column', () => {
       parent_span_id: '',
       name: '',
       kind: 'other',
-      start_time: '2026-11-01 10:00:02.000000000',
-      end_time: '2026-11-01 10:00:02.000000000',
+      start_time: `${DAY} 10:00:02.000000000`,
+      end_time: `${DAY} 10:00:02.000000000`,
       duration_ms: 0,
       status_code: 'unset',
       cost_usd: null,

@@ -7,7 +7,10 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/config/load.js'
 import { createStore, loadMigrations, migrate, renderMigrations, type Store } from '../src/store/index.js'
-import { tempDir } from './helpers/tmp.js'
+import { recentDay, tempDir } from './helpers/tmp.js'
+
+// Inside the store's retention whatever day the test runs (helpers/tmp.ts).
+const DAY = recentDay()
 
 const tmp = tempDir()
 afterAll(() => tmp.cleanup())
@@ -76,8 +79,8 @@ describe('embedded store and migrations', () => {
       project_id: 'dup',
       trace_id: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
       span_id: 'bbbbbbbbbbbbbbbb',
-      start_time: '2026-11-01 11:00:00.000000000',
-      end_time: '2026-11-01 11:00:00.100000000',
+      start_time: `${DAY} 11:00:00.000000000`,
+      end_time: `${DAY} 11:00:00.100000000`,
       duration_ms: 100,
       status_code: 'ok',
     }
@@ -92,8 +95,8 @@ describe('embedded store and migrations', () => {
       project_id: 'tok',
       trace_id: 'cccccccccccccccccccccccccccccccc',
       span_id: id,
-      start_time: '2026-11-01 12:00:00.000000000',
-      end_time: '2026-11-01 12:00:00.000000000',
+      start_time: `${DAY} 12:00:00.000000000`,
+      end_time: `${DAY} 12:00:00.000000000`,
       status_code: 'ok',
     })
     const settings = { insert_deduplication_token: 'segment-1:batch-1' }
@@ -116,8 +119,8 @@ describe('embedded store and migrations', () => {
       request_model: 'gpt-4o-mini',
       kind: 'llm',
       operation: 'chat',
-      start_time: '2026-11-01 13:00:10.000000000',
-      end_time: '2026-11-01 13:00:10.000000000',
+      start_time: `${DAY} 13:00:10.000000000`,
+      end_time: `${DAY} 13:00:10.000000000`,
     }
     await store.client.insert({
       table: 'spans',
@@ -139,7 +142,7 @@ describe('embedded store and migrations', () => {
   })
 
   it('data survives closing and reopening the store', async () => {
-    const span = (id: string) => ({ project_id: 'survives', trace_id: 'ab'.repeat(16), span_id: id, name: 'kept', start_time: '2026-11-01 10:00:00', end_time: '2026-11-01 10:00:01' })
+    const span = (id: string) => ({ project_id: 'survives', trace_id: 'ab'.repeat(16), span_id: id, name: 'kept', start_time: `${DAY} 10:00:00`, end_time: `${DAY} 10:00:01` })
     await store.client.insert({ table: 'spans', values: [span('0000000000000001'), span('0000000000000002')], format: 'JSONEachRow' })
     await store.close()
     store = await createStore(configFor(dataDir))

@@ -17,8 +17,12 @@ beforeAll(async () => {
   await store.client.insert({
     table: 'scores',
     format: 'JSONEachRow',
-    values: [{ project_id: 'p2', score_id: 's1', trace_id: 't', name: 'x', value: 1, timestamp: '2026-01-01 00:00:00' }],
+    // Dated now: a score older than the store's retention is deleted by its TTL on insert, and the
+    // isolation check below would hold for want of a score (it did, dated 2026-01-01).
+    values: [{ project_id: 'p2', score_id: 's1', trace_id: 't', name: 'x', value: 1, timestamp: new Date().toISOString().replace('T', ' ').slice(0, 19) }],
   })
+  const rs = await store.client.query({ query: "SELECT count() AS n FROM scores WHERE project_id = 'p2'", format: 'JSONEachRow' })
+  expect(await rs.json()).toEqual([{ n: 1 }])
 })
 afterAll(async () => close())
 
