@@ -92,6 +92,12 @@ beforeAll(async () => {
       { at: T0 - MIN, start: T0 - 2 * MIN, count: 1, sum: 500, min: 500, max: 500, bucket_counts: [0, 0, 1] },
       { at: T0 + 10_000, start: T0 - 2 * MIN, count: 3, sum: 530, min: 5, max: 500, bucket_counts: [1, 1, 1] },
     ]),
+    // Measurements in both open-ended buckets of bounds [1, 5]: (-inf,1] 1, (1,5] 2, (5,+inf) 1; once without min and
+    // max, once with them (0.5 and 9).
+    ...series('edges', { type: 'histogram', temporality: 'delta', unit: 's', explicit_bounds: [1, 5] }, [{ at: T0 + 10_000, start: T0, count: 4, sum: 12, bucket_counts: [1, 2, 1] }]),
+    ...series('edges-min-max', { type: 'histogram', temporality: 'delta', unit: 's', explicit_bounds: [1, 5] }, [
+      { at: T0 + 10_000, start: T0, count: 4, sum: 12, min: 0.5, max: 9, bucket_counts: [1, 2, 1] },
+    ]),
     // An exponential histogram (cumulative) whose scale drops from 1 to 0 between points.
     // Scale 1: bucket k is (2^(k/2), 2^((k+1)/2)]; scale 0: (2^k, 2^(k+1)].
     ...series('latency', { type: 'exponential_histogram', temporality: 'cumulative', unit: 's' }, [
@@ -177,6 +183,17 @@ describe('histograms', () => {
     expect(table(body)['*']?.[0]).toBeCloseTo(10, 6)
     // p75: rank 4.5 of 6, halfway through (10,100]; max 500 is the lifetime max of b's stream, not a bound here.
     expect(table((await get({ name: TOKENS, agg: 'p75' })).body)['*']?.[0]).toBeCloseTo(55, 6)
+  })
+
+  it('percentiles are in order when the open-ended buckets hold measurements, bounded by min and max when known', async () => {
+    const p = async (name: string, agg: string) => table((await get({ name, agg })).body)['*']?.[0]
+    // Ranks of 4: p25 the top of (-inf,1], p50 halfway through (1,5], p75 its top; p99 in (5,+inf), whose top
+    // is the max when known, else its bottom. (Read as 0, the open bounds put (5,+inf) first: p25 was 5, p50 1, p75 3.)
+    expect([await p('edges', 'p25'), await p('edges', 'p50'), await p('edges', 'p75'), await p('edges', 'p99')]).toEqual([1, 3, 5, 5])
+    const withMinMax = [await p('edges-min-max', 'p10'), await p('edges-min-max', 'p50'), await p('edges-min-max', 'p99')]
+    expect(withMinMax[0]).toBeCloseTo(0.5 + 0.5 * 0.4, 9)
+    expect(withMinMax[1]).toBeCloseTo(3, 9)
+    expect(withMinMax[2]).toBeCloseTo(5 + 4 * 0.96, 9)
   })
 
   it('an exponential histogram whose scale changed: previous buckets re-binned before subtracting', async () => {

@@ -256,11 +256,16 @@ class MetricSql {
       FROM (${this.increments()}) GROUP BY ${this.keys}`)
   }
 
-  /** Bucket increments per group and time bucket as (lo, hi, count) rows, interpolated in JS (histogram.ts). */
+  /**
+   * Bucket increments per group and time bucket as (lo, hi, count) rows, interpolated in JS
+   * (histogram.ts). An explicit histogram's open ends are NULL, not ±inf: JSON has no
+   * infinity, ClickHouse writes it as null, and null read as a number is 0, which put the
+   * overflow bucket (5, +inf) first as (5, 0] and gave p25 > p75 (openEnded() below).
+   */
   async quantile(client: ClickHouseClient, q: number): Promise<Row[]> {
     const pairs =
       this.q.type === 'histogram'
-        ? `arrayMap(i -> (if(i = 1, -inf, explicit_bounds[i - 1]), if(i > length(explicit_bounds), inf, explicit_bounds[i]), inc_buckets[i]), arrayEnumerate(inc_buckets))`
+        ? `arrayMap(i -> (if(i = 1, NULL, explicit_bounds[i - 1]), if(i > length(explicit_bounds), NULL, explicit_bounds[i]), inc_buckets[i]), arrayEnumerate(inc_buckets))`
         : // Exponential: bucket index k of scale s is (2^(k·2^-s), 2^((k+1)·2^-s)], mirrored for negatives; the zero bucket is [0, 0].
           `arrayConcat(
             [(0., 0., inc_zero)],
@@ -277,7 +282,9 @@ class MetricSql {
       this.bag.values,
     )
     return rows.map((r) => {
-      const buckets = (r.buckets as Array<[number, number, number]>).map(([lo, hi, count]): BucketCount => ({ lo: Number(lo), hi: Number(hi), count: Number(count) }))
+      const buckets = (r.buckets as Array<[number | null, number | null, number]>).map(
+        ([lo, hi, count]): BucketCount => ({ lo: openEnded(lo, -Infinity), hi: openEnded(hi, Infinity), count: Number(count) }),
+      )
       return { ...r, bucket: Number(r.bucket), value: quantileOf(buckets, q, numOrNull(r.lo_seen), numOrNull(r.hi_seen)) }
     })
   }
@@ -286,6 +293,11 @@ class MetricSql {
     const rows = await select<Record<string, unknown>>(client, `${sql} LIMIT ${MAX_ROWS}`, this.bag.values)
     return rows.map((r) => ({ ...r, bucket: Number(r.bucket), value: numOrNull(r.value) }))
   }
+}
+
+/** A bucket bound from a JSON row: NULL is the open end (`end`), never 0. */
+function openEnded(v: number | null, end: number): number {
+  return v === null ? end : Number(v)
 }
 
 /**
