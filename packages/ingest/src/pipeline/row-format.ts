@@ -134,8 +134,8 @@ const float = (n: number): string => (Number.isFinite(n) ? String(n) : '0')
 
 /**
  * An unsigned integer of `bits` bits, no greater than the type's largest value:
- * ClickHouse reads a larger one modulo 2^bits, so a histogram count of 2^64 − 1
- * (which JavaScript holds as 2^64) was stored as 384, and a token total of 2^32 as 0.
+ * ClickHouse reads a larger one modulo 2^bits, so it would store a histogram count
+ * of 2^64 − 1 (which JavaScript holds as 2^64) as 384, and a token total of 2^32 as 0.
  * What produces the values keeps to each column's range (normalize.ts,
  * decode-metrics.ts); this keeps an oversight from wrapping around.
  */
@@ -162,7 +162,7 @@ export const CODECS: { readonly [C in Codec]: (v: CodecValues[C]) => string } = 
   text: tsvField,
   float,
   nullableFloat: (n) => (n === null || !Number.isFinite(n) ? '\\N' : String(n)),
-  // Without the column's type, as UInt64; the encoder calls its type's own (unsignedField).
+  // Without the column's type, as UInt64; the encoder calls its type's own (UNSIGNED).
   uint: uint64,
   int: (n) => String(n),
   uintArray: (xs) => `[${xs.map(uint64).join(',')}]`,

@@ -259,8 +259,8 @@ class MetricSql {
   /**
    * Bucket increments per group and time bucket as (lo, hi, count) rows, interpolated in JS
    * (histogram.ts). An explicit histogram's open ends are NULL, not ±inf: JSON has no
-   * infinity, ClickHouse writes it as null, and null read as a number is 0, which put the
-   * overflow bucket (5, +inf) first as (5, 0] and gave p25 > p75 (openEnded() below).
+   * infinity, ClickHouse writes it as null, and null read as a number is 0, which would put
+   * the overflow bucket (5, +inf) first as (5, 0] and give p25 > p75 (openEnded() below).
    */
   async quantile(client: ClickHouseClient, q: number): Promise<Row[]> {
     const pairs =

@@ -77,7 +77,7 @@ export async function recordScore(client: ClickHouseClient, project: string, inp
 
 /**
  * A score's time, refused where the store would not keep it: older than the retention
- * the TTL deletes it at once (a score dated 1970 was answered 201 and never seen), and
+ * the TTL deletes it at once (a score dated 1970 would be answered 201 and never seen), and
  * far ahead its TTL and partition dates wrap around. The same window as spans' and log
  * records' times (packages/ingest/src/pipeline/time-window.ts).
  */
