@@ -78,6 +78,7 @@ function Field({ label, children }: { label: string; children: preact.ComponentC
 
 export function SpanDetail({ span, scoreNames, onScoresChanged }: { span: SpanNode; scoreNames: string[]; onScoresChanged: () => void }) {
   const model = span.responseModel && span.responseModel !== span.requestModel ? `${span.requestModel || '?'} → ${span.responseModel}` : span.requestModel || span.responseModel
+  const details = tokenDetails(span.tokens)
   const attrs = Object.entries(span.attributes).sort(([a], [b]) => a.localeCompare(b))
   return (
     <div class="span-detail card" data-span-detail={span.spanId}>
@@ -94,7 +95,7 @@ export function SpanDetail({ span, scoreNames, onScoresChanged }: { span: SpanNo
         <Field label="TTFT">{ms(span.ttftMs)}</Field>
         <Field label="Tokens">
           {int(span.tokens.input)} in · {int(span.tokens.output)} out · {int(span.tokens.total)} total
-          {tokenDetails(span.tokens) && ` · ${tokenDetails(span.tokens)}`}
+          {details && ` · ${details}`}
         </Field>
         <Field label="Cost">{costOf(span)}</Field>
         {span.finishReason && <Field label="Finish reason">{span.finishReason}</Field>}
