@@ -217,8 +217,10 @@ describe('console served by the Spanlens server', () => {
     await poll(() => page.locator('figure[data-chart="Calls"] canvas').count()).toBeGreaterThan(0)
     await poll(() => page.locator('.card').filter({ hasText: 'By model' }).textContent()).toContain('claude-sonnet-4')
     expect(await page.locator('figure[data-chart="Latency p50 / p95 / p99"] canvas').count()).toBeGreaterThan(0)
-    // The rollup's token details, under the total.
+    // The rollup's token details, under the total, and on the model's row.
     expect(await page.locator('.stat').filter({ hasText: 'Tokens' }).textContent()).toContain('64 cache reads · 32 cache writes')
+    const gpt4o = page.locator('.card[data-by="model"] tr').filter({ has: page.getByRole('link', { name: 'gpt-4o', exact: true }) })
+    expect(await gpt4o.locator('td').nth(3).getAttribute('title')).toBe('64 cache reads · 32 cache writes')
     // OTLP metrics: the seeded gen_ai.client.token.usage, by model.
     await poll(() => page.locator('figure[data-chart="Token usage by model (OTLP metrics)"] canvas').count()).toBeGreaterThan(0)
     expect(await page.locator('figure[data-chart="Token usage by model (OTLP metrics)"]').textContent()).toContain('claude-sonnet-4')

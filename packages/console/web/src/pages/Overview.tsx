@@ -60,7 +60,9 @@ function ByGroup({ title, rows, dim, range, kind }: { title: string; rows: Summa
                   pct(r.errorRate)
                 )}
               </td>
-              <td class="num">{int(r.tokens.total)}</td>
+              <td class="num" {...(tokenDetails(r.tokens) ? { title: tokenDetails(r.tokens) } : {})}>
+                {int(r.tokens.total)}
+              </td>
               <td class="num" {...(r.costUnknownCalls > 0 ? { title: `${int(r.costUnknownCalls)} calls without a price. ${COST_NOTE}` } : {})}>
                 {usd(r.costUsd, r.costUnknownCalls > 0)}
               </td>
