@@ -64,6 +64,13 @@ describe('spanlens dead-letter', () => {
       }
 
       await expect(runDeadLetter(['show', 'nope'], config, io)).rejects.toMatchObject({ code: 'SPANLENS_DEAD_LETTER_UNKNOWN' })
+      lines.length = 0
+      expect(await runDeadLetter(['drop'], config, io)).toBe(1)
+      expect(await runDeadLetter(['show'], config, io)).toBe(1)
+      expect(lines).toEqual([
+        "spanlens dead-letter drop needs a letter's name; `spanlens dead-letter list` shows them",
+        "spanlens dead-letter show needs a letter's name; `spanlens dead-letter list` shows them",
+      ])
       expect(await runDeadLetter(['drop', '00000000000001-1-000001.t2.seg'], config, io)).toBe(0)
       expect(letters.list()).toEqual([])
       lines.length = 0

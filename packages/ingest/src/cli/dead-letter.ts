@@ -26,6 +26,11 @@ interface Output {
 export async function runDeadLetter(args: string[], config: SpanlensConfig, io: Output): Promise<number> {
   const letters = new DeadLetters(join(config.ingest.spoolDir, 'dead'))
   const [sub, ...names] = args
+  if ((sub === 'show' || sub === 'drop') && names.length === 0) {
+    // Named, not looked up: an empty name would read as a letter that does not exist.
+    io.out(`spanlens dead-letter ${sub} needs a letter's name; \`spanlens dead-letter list\` shows them`)
+    return 1
+  }
   switch (sub) {
     case 'list':
     case undefined: {
