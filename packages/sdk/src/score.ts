@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto'
+import { isValidSpanId, isValidTraceId } from '@opentelemetry/api'
 import { diag, describe } from './diag.js'
+import { jsonError, oneLine } from './export/failure-reason.js'
 import { parseRetryAfter, RETRYABLE_STATUS, retryDelayMs, sleep } from './retry.js'
 import { getRuntime } from './runtime.js'
 
@@ -91,21 +93,15 @@ async function post(config: { scoresUrl: string; headers: Record<string, string>
  * warning: "HTTP 400" alone does not tell the app which field to fix. '' for any other body.
  */
 function serverReason(text: string): string {
-  try {
-    const e = (JSON.parse(text) as { error?: { code?: unknown; message?: unknown } }).error
-    if (typeof e?.code !== 'string' || typeof e.message !== 'string') return ''
-    const message = e.message.replace(/\s+/g, ' ')
-    return ` ${e.code}: ${message.length > 300 ? `${message.slice(0, 300)}…` : message}`
-  } catch {
-    return ''
-  }
+  const e = jsonError(text)
+  return e?.code === undefined ? '' : ` ${e.code}: ${oneLine(e.message)}`
 }
 
 function validate(input: ScoreInput): boolean {
   if (typeof input !== 'object' || input === null) return false
-  // An all-zero id is OpenTelemetry's invalid one: no span has it, and the server refuses it.
-  if (typeof input.traceId !== 'string' || !/^[0-9a-fA-F]{32}$/.test(input.traceId) || !/[1-9a-fA-F]/.test(input.traceId)) return false
-  if (input.spanId !== undefined && (typeof input.spanId !== 'string' || !/^[0-9a-fA-F]{16}$/.test(input.spanId) || !/[1-9a-fA-F]/.test(input.spanId))) return false
+  // OpenTelemetry's own test: hex of the id's length, and not the all-zero invalid id, which the server refuses.
+  if (typeof input.traceId !== 'string' || !isValidTraceId(input.traceId)) return false
+  if (input.spanId !== undefined && (typeof input.spanId !== 'string' || !isValidSpanId(input.spanId))) return false
   if (typeof input.name !== 'string' || input.name.length === 0) return false
   if (input.timestamp !== undefined) {
     const ts = input.timestamp instanceof Date ? input.timestamp.getTime() : input.timestamp

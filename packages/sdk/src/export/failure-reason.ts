@@ -11,21 +11,32 @@ const MAX_REASON = 300
  */
 export function failureReason(body: Buffer | undefined): string | undefined {
   if (!body || body.length === 0) return undefined
-  const text = body[0] === 0x7b ? jsonMessage(body) : statusMessage(body)
+  const text = body[0] === 0x7b ? jsonError(body.toString('utf8'))?.message : statusMessage(body)
   if (text === undefined) return undefined
-  const one = text.replace(/\s+/g, ' ').trim()
-  if (one === '') return undefined
-  return one.length > MAX_REASON ? `${one.slice(0, MAX_REASON)}…` : one
+  const one = oneLine(text.trim())
+  return one === '' ? undefined : one
 }
 
-function jsonMessage(body: Buffer): string | undefined {
+/**
+ * A JSON error body's message, with its code when the body has one: `{"error":{"code","message"}}`
+ * (a Spanlens server's), `{"error":"…"}`, `{"message":"…"}`. Undefined for anything else.
+ */
+export function jsonError(text: string): { code: string | undefined; message: string } | undefined {
   try {
-    const v = JSON.parse(body.toString('utf8')) as { error?: { message?: unknown } | string; message?: unknown }
-    const m = typeof v.error === 'object' && v.error !== null ? v.error.message : (v.error ?? v.message)
-    return typeof m === 'string' ? m : undefined
+    const v = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } | string; message?: unknown }
+    const nested = typeof v.error === 'object' && v.error !== null ? v.error : undefined
+    const m = nested ? nested.message : (v.error ?? v.message)
+    if (typeof m !== 'string') return undefined
+    return { code: typeof nested?.code === 'string' ? nested.code : undefined, message: m }
   } catch {
     return undefined
   }
+}
+
+/** A server's reason on one line, cut to MAX_REASON characters. */
+export function oneLine(text: string): string {
+  const one = text.replace(/\s+/g, ' ')
+  return one.length > MAX_REASON ? `${one.slice(0, MAX_REASON)}…` : one
 }
 
 /** google.rpc.Status: code = 1 (varint), message = 2 (string), details = 3 (repeated Any). */
