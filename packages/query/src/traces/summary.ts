@@ -85,12 +85,11 @@ export async function summary(client: ClickHouseClient, project: string, opts: S
 
   let sql: string
   if (useRollup) {
-    const aggregates = ROLLUP_AGGREGATES
     const grouped = keys.length ? `GROUP BY ${keys.join(', ')}` : ''
     const hours = wholeHours(filter, bucketSeconds)
     if (hours === null) {
       const where = rollupConditions(project, filter, bag)
-      sql = `SELECT ${[bucketExpr, ...dims].join(', ')}, ${aggregates}
+      sql = `SELECT ${[bucketExpr, ...dims].join(', ')}, ${ROLLUP_AGGREGATES}
       FROM spans_minute WHERE ${where.join(' AND ')}
       ${keys.length ? `${grouped} ORDER BY ${keys.join(', ')}` : ''}`
     } else {
@@ -102,12 +101,12 @@ export async function summary(client: ClickHouseClient, project: string, opts: S
       if (hours.from) inner.push(`${hour} >= ${at(hours.from)}`)
       if (hours.to) inner.push(`${hour} < ${at(hours.to)}`)
       const hourBucket = bucketSeconds ? `toString(toStartOfInterval(${hour}, toIntervalSecond(${bucketSeconds}), 'UTC')) AS bucket` : 'NULL AS bucket'
-      const parts = [`SELECT ${[hourBucket, ...dims].join(', ')}, ${aggregates} FROM spans_minute WHERE ${inner.join(' AND ')} ${grouped}`]
+      const parts = [`SELECT ${[hourBucket, ...dims].join(', ')}, ${ROLLUP_AGGREGATES} FROM spans_minute WHERE ${inner.join(' AND ')} ${grouped}`]
       const ends = [hours.from ? `minute < ${at(hours.from)}` : '', hours.to ? `minute >= ${at(hours.to)}` : ''].filter(Boolean)
       if (ends.length > 0) {
         const edge = rollupConditions(project, filter, bag)
         edge.push(`(${ends.join(' OR ')})`)
-        parts.push(`SELECT ${[bucketExpr, ...dims].join(', ')}, ${aggregates} FROM spans_minute WHERE ${edge.join(' AND ')} ${grouped}`)
+        parts.push(`SELECT ${[bucketExpr, ...dims].join(', ')}, ${ROLLUP_AGGREGATES} FROM spans_minute WHERE ${edge.join(' AND ')} ${grouped}`)
       }
       sql = `SELECT * FROM (${parts.join('\n      UNION ALL\n      ')})${keys.length ? ` ORDER BY ${keys.join(', ')}` : ''}`
     }
