@@ -154,35 +154,45 @@ export class IngestPipeline {
       this.pool
         ? this.pool.run(signal, format, body, project, again)
         : Promise.resolve(prepare(signal, format, body, project, again === undefined ? this.ctx : { ...this.ctx, ...again }))
-    let prepared
+    // Settled once, whichever way the request ends: repeats of it wait on it (repeated-requests.ts).
     let answer: Answering<AcceptResult> | undefined
     try {
-      prepared = await run()
-      if (prepared.fingerprint !== undefined) {
-        // An exporter's retry of a request already spooled (its reply was lost): answered as the first was.
-        const key = `${project}\0${signal}\0${format}\0${prepared.fingerprint}`
-        for (let earlier = this.repeats.earlier(key); earlier; earlier = this.repeats.earlier(key)) {
-          const reply = await earlier
-          if (reply) {
-            this.giveBack(prepared)
-            this.metrics.repeatedRequests.inc({ signal, project })
-            return { ...reply, problems: [...reply.problems] }
+      let prepared: Prepared
+      try {
+        prepared = await run()
+        if (prepared.fingerprint !== undefined) {
+          // An exporter's retry of a request already spooled (its reply was lost): answered as the first was.
+          const key = `${project}\0${signal}\0${format}\0${prepared.fingerprint}`
+          for (let earlier = this.repeats.earlier(key); earlier; earlier = this.repeats.earlier(key)) {
+            const reply = await earlier
+            if (reply) {
+              this.giveBack(prepared)
+              this.metrics.repeatedRequests.inc({ signal, project })
+              return { ...reply, problems: [...reply.problems] }
+            }
           }
+          answer = this.repeats.open(key)
         }
-        answer = this.repeats.open(key)
+        const again = this.again(project, prepared)
+        if (again) {
+          this.giveBack(prepared)
+          prepared = await run(again)
+        }
+      } finally {
+        // Decoding copied out everything it kept (strings): the body is free again.
+        this.bodyPool?.give(body)
       }
-      const again = this.again(project, prepared)
-      if (again) {
-        this.giveBack(prepared)
-        prepared = await run(again)
-      }
+      const result = await this.spoolPrepared(signal, project, prepared, started)
+      answer?.(result)
+      return result
     } catch (err) {
       answer?.(undefined)
       throw err
-    } finally {
-      // Decoding copied out everything it kept (strings): the body is free again.
-      this.bodyPool?.give(body)
     }
+  }
+
+  /** Counts a prepared request's items and spools its rows; resolves once they are durable. */
+  private async spoolPrepared(signal: Signal, project: string, prepared: Prepared, started: bigint): Promise<AcceptResult> {
     const preparedAt = process.hrtime.bigint()
     this.metrics.prepareDuration.observe(Number(preparedAt - started) / 1e9)
     const counters = this.metrics.signals[signal]
@@ -193,10 +203,7 @@ export class IngestPipeline {
     if (prepared.failed > 0) counters.rejected.inc({ project, reason: 'normalize_failed' }, prepared.failed)
     if (prepared.outOfWindow > 0) counters.rejected.inc({ project, reason: 'time_out_of_range' }, prepared.outOfWindow)
     const result: AcceptResult = { accepted: 0, rejected, problems: prepared.problems }
-    if (prepared.batches.length === 0) {
-      answer?.(result)
-      return result
-    }
+    if (prepared.batches.length === 0) return result
     const batches: SpoolBatch[] = prepared.batches.map((b) => ({
       table: spoolTableNamed(b.table) ?? fail(b.table),
       payload: Buffer.from(b.payload.buffer, b.payload.byteOffset, b.payload.byteLength),
@@ -204,9 +211,6 @@ export class IngestPipeline {
     }))
     try {
       await this.spool.appendAll(batches, project, this.spoolShareBytes)
-    } catch (err) {
-      answer?.(undefined)
-      throw err
     } finally {
       // Written (or failed): nothing reads the rows' buffers any more.
       for (const b of batches) this.ctx.pool?.give(b.payload)
@@ -214,7 +218,6 @@ export class IngestPipeline {
     this.metrics.spoolWriteDuration.observe(Number(process.hrtime.bigint() - preparedAt) / 1e9)
     result.accepted = prepared.accepted
     counters.accepted.inc({ project }, result.accepted)
-    answer?.(result)
     this.refreshGauges()
     return result
   }
