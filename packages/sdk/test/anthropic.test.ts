@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import Anthropic, { RateLimitError } from '@anthropic-ai/sdk'
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base'
-import { flush, getStats, shutdown, wrapAnthropic, type DiagLogger } from '../src/index.js'
+import { flush, getStats, shutdown, wrapAnthropic } from '../src/index.js'
 import { byName, json, useHarness } from './helpers/harness.js'
+import { captureLogger } from './helpers/logger.js'
 
 const h = useHarness()
 const client = () => new Anthropic({ apiKey: 'sk-ant-test', baseURL: h.llm.url, maxRetries: 0 })
@@ -128,8 +129,8 @@ describe('wrapAnthropic', () => {
     })
     // Own provider: the request is described after the call starts. Attached: as it starts.
     for (const tracerProvider of [undefined, new BasicTracerProvider()]) {
-      const lines: string[] = []
-      const logger: DiagLogger = { debug: () => {}, warn: (m) => lines.push(m), error: (m) => lines.push(m) }
+      const logger = captureLogger()
+      const lines = logger.lines
       h.start({ logger, tracerProvider })
       const ai = wrapAnthropic(client())
       const msg = await ai.messages.create({ model: 'claude-test', max_tokens: 10, messages: [{ role: 'user', content: [block] }] })

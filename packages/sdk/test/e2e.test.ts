@@ -7,6 +7,7 @@ import Anthropic from '@anthropic-ai/sdk'
 import { buildServer, loadConfig } from '@spanlens/ingest'
 import { flush, init, observe, score, shutdown, span, withContext, wrapAnthropic, wrapOpenAI } from '../src/index.js'
 import { startLlmServer, type LlmServer } from '@spanlens/fake-llm'
+import { captureLogger } from './helpers/logger.js'
 
 // Own file: one embedded ClickHouse data directory per process (vitest forks per file).
 const KEY = 'acme-key-0123456789'
@@ -120,16 +121,15 @@ describe('SDK → ingest → embedded ClickHouse', () => {
 
   it("warns with the server's reason when it refuses spans or a score, not the status alone", async () => {
     await shutdown()
-    const lines: string[] = []
-    const logger = { debug: () => {}, warn: (m: string) => lines.push(m), error: (m: string) => lines.push(m) }
+    const logger = captureLogger()
     const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
     init({ endpoint: url, apiKey: 'not-the-key-0123', serviceName: 'e2e-app', flushOnExit: false, maxRetries: 0, logger, env: {} })
     span('refused', () => 1)
     await flush(2000)
-    expect(lines.join('\n')).toContain(`export to ${url}/v1/traces failed (HTTP 401: SPANLENS_UNAUTHORIZED: invalid API key)`)
+    expect(logger.lines.join('\n')).toContain(`export to ${url}/v1/traces failed (HTTP 401: SPANLENS_UNAUTHORIZED: invalid API key)`)
     await shutdown()
     init({ endpoint: url, apiKey: KEY, serviceName: 'e2e-app', flushOnExit: false, maxRetries: 0, logger, env: {} })
     expect(await score({ traceId: 'c'.repeat(32), name: 'late', value: 1, timestamp: Date.now() - 100 * 86_400_000 })).toBe(false)
-    expect(lines.join('\n')).toMatch(/score rejected by .*: HTTP 400 SPANLENS_BAD_REQUEST: timestamp: .* is older than the 90-day retention/)
+    expect(logger.lines.join('\n')).toMatch(/score rejected by .*: HTTP 400 SPANLENS_BAD_REQUEST: timestamp: .* is older than the 90-day retention/)
   })
 })

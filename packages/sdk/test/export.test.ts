@@ -1,14 +1,10 @@
 import { describe, expect, it, vi } from 'vitest'
 import OpenAI from 'openai'
-import { flush, getStats, score, shutdown, span, wrapOpenAI, type DiagLogger } from '../src/index.js'
+import { flush, getStats, score, shutdown, span, wrapOpenAI } from '../src/index.js'
 import { useHarness } from './helpers/harness.js'
+import { captureLogger } from './helpers/logger.js'
 
 const h = useHarness()
-
-function captureLogger(): DiagLogger & { lines: string[] } {
-  const lines: string[] = []
-  return { lines, debug: () => {}, warn: (m) => lines.push(m), error: (m) => lines.push(m) }
-}
 
 describe('export', () => {
   it('keeps the app working with the endpoint down: bounded queue, drops counted, fast calls', async () => {
@@ -182,12 +178,12 @@ describe('export', () => {
   })
 
   it("says why the server refused a score, in the server's words", async () => {
-    const lines: string[] = []
-    h.start({ logger: { debug: () => {}, warn: (m) => lines.push(m), error: (m) => lines.push(m) } })
+    const logger = captureLogger()
+    h.start({ logger })
     const message = 'timestamp: 2026-01-01T00:00:00.000Z is older than the 90-day retention (SPANLENS_RETENTION_DAYS); it would be deleted at once'
     h.receiver.script.push({ status: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { code: 'SPANLENS_BAD_REQUEST', message } }) })
     expect(await score({ traceId: 'e'.repeat(32), name: 'late', value: 1, timestamp: Date.UTC(2026, 0, 1) })).toBe(false)
-    expect(lines.join('\n')).toContain(`HTTP 400 SPANLENS_BAD_REQUEST: ${message}`)
+    expect(logger.lines.join('\n')).toContain(`HTTP 400 SPANLENS_BAD_REQUEST: ${message}`)
   })
 
   it('retries a score the server could not take yet (429, 503, Retry-After honoured) with the same id, so it is stored once', async () => {

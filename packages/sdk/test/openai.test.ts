@@ -6,6 +6,7 @@ import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api'
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base'
 import { flush, getStats, observe, shutdown, withContext, wrapOpenAI } from '../src/index.js'
 import { byName, json, useHarness } from './helpers/harness.js'
+import { captureLogger } from './helpers/logger.js'
 
 const h = useHarness()
 const client = () => new OpenAI({ apiKey: 'sk-test', baseURL: `${h.llm.url}/v1`, maxRetries: 0 })
@@ -536,8 +537,9 @@ describe("the SDK's own provider and OpenTelemetry's environment variables", () 
   })
 
   it('says once, through the logger, which variable it ignored, and starts anyway; attached, it leaves them to the app', async () => {
-    const lines: string[] = []
-    h.start({ env: { OTEL_SPAN_EVENT_COUNT_LIMIT: 'lots' }, logger: { debug: () => {}, warn: (m) => lines.push(m), error: (m) => lines.push(m) } })
+    const logger = captureLogger()
+    const lines = logger.lines
+    h.start({ env: { OTEL_SPAN_EVENT_COUNT_LIMIT: 'lots' }, logger })
     await wrapOpenAI(client()).chat.completions.create(chat)
     await flush()
     expect(h.receiver.spans).toHaveLength(1)
@@ -546,7 +548,7 @@ describe("the SDK's own provider and OpenTelemetry's environment variables", () 
 
     // Attached to the app's provider, which read the environment for itself: nothing said.
     lines.length = 0
-    h.start({ env: { OTEL_SPAN_EVENT_COUNT_LIMIT: 'lots' }, tracerProvider: new BasicTracerProvider(), logger: { debug: () => {}, warn: (m) => lines.push(m), error: (m) => lines.push(m) } })
+    h.start({ env: { OTEL_SPAN_EVENT_COUNT_LIMIT: 'lots' }, tracerProvider: new BasicTracerProvider(), logger })
     await wrapOpenAI(client()).chat.completions.create(chat)
     await flush()
     expect(h.receiver.spans).toHaveLength(2)
