@@ -12,6 +12,9 @@ const MAX_TIME_MS = Date.UTC(2299, 11, 31, 23, 59, 59, 999)
 /** The longest duration accepted anywhere: the whole DateTime64 range. */
 const MAX_DURATION_MS = MAX_TIME_MS - MIN_TIME_MS
 
+/** Ten years: a longer bucket holds the stored range in one row anyway, and its seconds fit a UInt32. */
+const MAX_BUCKET_MS = 3650 * 86_400_000
+
 /** Parses `30d`, `1h`, `5m` into milliseconds; more than `maxMs` is a 400 naming `field`. */
 export function parseDuration(raw: string, field = 'duration', maxMs = MAX_DURATION_MS): number {
   const m = /^(\d+(?:\.\d+)?)\s*([smhdw])$/.exec(String(raw).trim())
@@ -21,6 +24,18 @@ export function parseDuration(raw: string, field = 'duration', maxMs = MAX_DURAT
     throw errors.BAD_REQUEST(`${field}: duration "${clip(raw)}" is longer than the maximum of ${Math.floor(maxMs / 86_400_000)}d`)
   }
   return ms
+}
+
+/**
+ * A time bucket (`30s`, `5m`, `1h`) in whole seconds: ClickHouse's intervals count
+ * whole seconds, so `1.5s` or `500ms`-sized buckets are a 400 naming `field`
+ * rather than silently another width.
+ */
+export function parseBucketSeconds(raw: string, field = 'bucket'): number {
+  // Rounded to the millisecond first: `0.27m` is 16200.000000000002 ms in binary floating point.
+  const ms = Math.round(parseDuration(raw, field, MAX_BUCKET_MS))
+  if (ms < 1000 || ms % 1000 !== 0) throw errors.BAD_REQUEST(`${field}: expected a whole number of seconds, at least 1s, got "${clip(raw)}"`)
+  return ms / 1000
 }
 
 /**

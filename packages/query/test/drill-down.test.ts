@@ -232,8 +232,17 @@ describe('sessions and users', () => {
     expect((await get('/users/alice', other)).body.totals.traces).toBe(1)
   })
 
+  it("counts a user's series in buckets under a minute, each call in the bucket of its own start", async () => {
+    const { status, body } = await get('/users/alice?from=now-3h&bucket=30s')
+    expect(status).toBe(200)
+    expect(body.bucketSeconds).toBe(30)
+    const want = [0, 1, 2, 3, 4, 5].map((n) => new Date(Math.floor(at(n * 60_000 + 5).getTime() / 30_000) * 30_000).toISOString())
+    expect(body.series.map((b: { time: string }) => b.time)).toEqual(want)
+    expect(body.series.map((b: { calls: number }) => b.calls)).toEqual([1, 1, 1, 1, 1, 1])
+  })
+
   it('refuses a bad user range or bucket', async () => {
-    for (const q of ['from=yesterday', 'bucket=1m&from=now-30d', 'from=now&to=now-1d', 'extra=1']) {
+    for (const q of ['from=yesterday', 'bucket=1m&from=now-30d', 'from=now&to=now-1d', 'extra=1', 'bucket=1.5s', 'bucket=0s', 'bucket=20000w', 'bucket=5s&from=now-2h']) {
       const res = await get(`/users/alice?${q}`)
       expect(res.status, q).toBe(400)
       expect(res.body.error.code).toBe('SPANLENS_BAD_REQUEST')

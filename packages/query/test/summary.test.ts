@@ -83,6 +83,7 @@ describe('summary from the rollup', () => {
     const s = await summary(store.client, 'sum', { groupBy: ['model'], ...(bucket ? { bucket } : {}), filter: { ...(from ? { from } : {}), ...(to ? { to } : {}) } })
     expect(s.source).toBe('rollup')
     const bucketMs = bucket === undefined ? undefined : { '1h': H, '6h': 6 * H, '1d': 24 * H, '15m': 15 * 60_000 }[bucket]
+    expect(s.bucketSeconds).toBe(bucketMs === undefined ? null : bucketMs / 1000)
     expect(got(s.rows)).toEqual(expected(from, to, bucketMs))
     // Rows in model, then bucket order, each (model, bucket) once.
     const keys = s.rows.map((r) => `${r.group.model} ${r.bucket ?? ''}`)
@@ -112,5 +113,54 @@ describe('summary from the rollup', () => {
       clickhouse_settings: { force_optimize_projection: 1 },
     })
     expect((await rs.json()).length).toBeGreaterThan(0)
+  })
+})
+
+describe('summary buckets that are not whole minutes', () => {
+  const H = 3_600_000
+  /** Calls per (bucket, model) counted from the spans' own start times: these buckets read spans, not minutes. */
+  function exact(from: Date, to: Date, bucketMs: number): Map<string, number> {
+    const out = new Map<string, number>()
+    for (const [i, start] of starts.entries()) {
+      if (start < from || start >= to) continue
+      const key = `${new Date(Math.floor(start.getTime() / bucketMs) * bucketMs).toISOString()} ${modelOf(i)}`
+      out.set(key, (out.get(key) ?? 0) + 1)
+    }
+    return out
+  }
+
+  it.each([
+    ['30s', 30_000],
+    ['90s', 90_000],
+    ['1.5m', 90_000],
+    ['37s', 37_000],
+  ])('%s buckets read the spans and count each span in the bucket of its own start', async (bucket, bucketMs) => {
+    // A range inside a minute at each end: spans just inside and just outside it.
+    const from = new Date(T0 + 5 * H + 17 * 60_000 + 20_000)
+    const to = new Date(T0 + 9 * H + 3 * 60_000 + 16_000)
+    const s = await summary(store.client, 'sum', { groupBy: ['model'], bucket, filter: { from, to } })
+    expect(s.source).toBe('spans')
+    expect(s.bucketSeconds).toBe(bucketMs / 1000)
+    const want = exact(from, to, bucketMs)
+    expect(want.size).toBeGreaterThan(20)
+    expect(new Map(s.rows.map((r) => [`${r.bucket} ${r.group.model}`, r.calls]))).toEqual(want)
+  })
+
+  it.each([
+    ['1.5s', { from: new Date(T0) }, 'whole number of seconds'],
+    ['0s', { from: new Date(T0) }, 'at least 1s'],
+    ['0.5s', { from: new Date(T0) }, 'at least 1s'],
+    ['30s', {}, 'needs from'],
+    ['1s', { from: new Date(T0), to: new Date(T0 + 28 * H) }, 'more than 100000 buckets'],
+    ['99999d', {}, 'longer than the maximum'],
+  ])('bucket %s is refused with a 400 naming bucket (%j)', async (bucket, filter, words) => {
+    const err = await summary(store.client, 'sum', { bucket, filter }).then(
+      () => undefined,
+      (e: unknown) => e as { code: string; statusCode: number; message: string },
+    )
+    expect(err?.code).toBe('SPANLENS_BAD_REQUEST')
+    expect(err?.statusCode).toBe(400)
+    expect(err?.message).toMatch(/^bucket: /)
+    expect(err?.message).toContain(words)
   })
 })

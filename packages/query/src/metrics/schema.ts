@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { errors } from '../errors.js'
-import { parseDuration, parseTime } from '../time.js'
+import { parseBucketSeconds, parseTime } from '../time.js'
 
 /**
  * The query string of GET /api/v1/metrics, parsed into a MetricsQuery; every
@@ -84,9 +84,7 @@ export function parseMetricsQuery(q: Record<string, unknown>, now = new Date()):
   if (from.getTime() >= to.getTime()) throw errors.BAD_REQUEST('from: must be before to')
   let bucketSeconds: number | undefined
   if (p.bucket !== undefined) {
-    const ms = parseDuration(p.bucket, 'bucket')
-    if (ms < 1000) throw errors.BAD_REQUEST('bucket: at least 1s')
-    bucketSeconds = Math.round(ms / 1000)
+    bucketSeconds = parseBucketSeconds(p.bucket, 'bucket')
     if ((to.getTime() - from.getTime()) / (bucketSeconds * 1000) > MAX_BUCKETS) {
       throw errors.BAD_REQUEST(`bucket: ${p.bucket} makes more than ${MAX_BUCKETS} buckets between from and to; choose a longer one`)
     }

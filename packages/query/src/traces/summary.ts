@@ -1,11 +1,11 @@
 import { type ClickHouseClient, ParamBag, numOrNull, select } from '../db.js'
 import { errors } from '../errors.js'
 import { MODEL_EXPR, onlyRollupFields, spanConditions, type SpanFilter } from '../filters.js'
-import { parseDuration } from '../time.js'
+import { parseBucketSeconds } from '../time.js'
 import { tokenSums, tokensOf, type Tokens } from './span-row.js'
 
-/** Ten years: a longer bucket holds the whole DateTime64 range in one row anyway. */
-const MAX_BUCKET_MS = 3650 * 86_400_000
+/** Buckets under a minute a range may hold: a second's over 27 hours. */
+const MAX_SUMMARY_BUCKETS = 100_000
 
 export const SUMMARY_DIMENSIONS = ['model', 'service', 'provider', 'operation', 'kind', 'environment', 'release'] as const
 export type SummaryDimension = (typeof SUMMARY_DIMENSIONS)[number]
@@ -13,7 +13,10 @@ export type SummaryDimension = (typeof SUMMARY_DIMENSIONS)[number]
 export interface SummaryOptions {
   filter?: SpanFilter
   groupBy?: SummaryDimension[]
-  /** time bucket such as 1m, 1h, 1d; omitted = one row per group */
+  /**
+   * Time bucket such as 30s, 1m, 1h, 1d (whole seconds); omitted = one row per group.
+   * Whole minutes read the per-minute rollup, shorter or ragged ones (30s, 90s) the spans.
+   */
   bucket?: string
 }
 
@@ -35,6 +38,8 @@ export interface SummaryRow {
 export interface Summary {
   /** `rollup` = read from spans_minute; `spans` = the filter needed raw spans */
   source: 'rollup' | 'spans'
+  /** The buckets' width, null without buckets. */
+  bucketSeconds: number | null
   rows: SummaryRow[]
 }
 
@@ -65,15 +70,18 @@ export const ROLLUP_AGGREGATES = `sum(calls) AS n_calls, sum(errors) AS errs, ${
 
 /**
  * Calls, errors, tokens, cost and latency/TTFT percentiles per group and time bucket.
- * Reads the per-minute rollup when the filter only uses rollup dimensions (so
- * buckets are whole minutes); percentiles are t-digest estimates either way.
+ * Reads the per-minute rollup when the filter only uses rollup dimensions and
+ * buckets are whole minutes, else the spans; percentiles are t-digest estimates either way.
  */
 export async function summary(client: ClickHouseClient, project: string, opts: SummaryOptions = {}): Promise<Summary> {
   const filter = opts.filter ?? {}
   const groupBy = opts.groupBy ?? []
   for (const g of groupBy) if (!SUMMARY_DIMENSIONS.includes(g)) throw errors.BAD_REQUEST(`groupBy: unknown dimension ${g}`)
-  const bucketSeconds = opts.bucket ? Math.max(60, Math.round(parseDuration(opts.bucket, 'bucket', MAX_BUCKET_MS) / 1000)) : undefined
-  const useRollup = onlyRollupFields(filter)
+  const bucketSeconds = opts.bucket ? parseBucketSeconds(opts.bucket, 'bucket') : undefined
+  if (bucketSeconds !== undefined) checkBucketCount(filter, bucketSeconds, opts.bucket ?? '')
+  // The rollup's rows are minutes: a bucket that is not whole minutes would take one
+  // minute or two by turns (90s), or a minute for each of 30s, so those read spans.
+  const useRollup = onlyRollupFields(filter) && (bucketSeconds === undefined || bucketSeconds % 60 === 0)
   const bag = new ParamBag()
   const cols = useRollup ? ROLLUP_COL : SPAN_COL
   const timeCol = useRollup ? 'minute' : 'start_time'
@@ -149,7 +157,21 @@ export async function summary(client: ClickHouseClient, project: string, opts: S
         ttftMs: { p50: numOrNull(ttft[0]), p95: numOrNull(ttft[2]), p99: numOrNull(ttft[3]) },
       }
     })
-  return { source: useRollup ? 'rollup' : 'spans', rows }
+  return { source: useRollup ? 'rollup' : 'spans', bucketSeconds: bucketSeconds ?? null, rows }
+}
+
+/**
+ * A bucket under a minute needs `from` and at most MAX_SUMMARY_BUCKETS buckets between
+ * it and `to` (now when open). Rows are only buckets with traffic: a minute's or longer
+ * have at most the rollup's rows, a second's over the retention could be millions.
+ */
+function checkBucketCount(f: SpanFilter, bucketSeconds: number, raw: string): void {
+  if (bucketSeconds >= 60) return
+  if (!f.from) throw errors.BAD_REQUEST(`bucket: a bucket under a minute (${raw}) needs from, at most ${MAX_SUMMARY_BUCKETS} buckets after it`)
+  const to = f.to ? f.to.getTime() : Date.now()
+  if ((to - f.from.getTime()) / (bucketSeconds * 1000) > MAX_SUMMARY_BUCKETS) {
+    throw errors.BAD_REQUEST(`bucket: ${raw} makes more than ${MAX_SUMMARY_BUCKETS} buckets between from and to; choose a longer one`)
+  }
 }
 
 /**

@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { errors } from '../errors.js'
-import { parseDuration, parseTime } from '../time.js'
+import { parseBucketSeconds, parseTime } from '../time.js'
 import { userSummary } from './user.js'
 
 export interface UsersRoutesOptions {
@@ -30,8 +30,9 @@ export const usersRoutes: FastifyPluginAsync<UsersRoutesOptions> = async (app, {
     const from = parseTime(parsed.data.from, 'from', now)
     const to = parseTime(parsed.data.to, 'to', now)
     if (from >= to) throw errors.BAD_REQUEST('from must be before to')
-    const bucketMs = Math.max(60_000, parseDuration(parsed.data.bucket, 'bucket'))
-    if ((to.getTime() - from.getTime()) / bucketMs > MAX_BUCKETS) throw errors.BAD_REQUEST(`bucket: at most ${MAX_BUCKETS} buckets in the range; choose a longer bucket`)
-    return admitted(request, (project) => userSummary(client, project, request.params.userId, { from, to, bucketSeconds: Math.round(bucketMs / 1000) }))
+    // The series reads spans: any whole number of seconds is a bucket it can count exactly.
+    const bucketSeconds = parseBucketSeconds(parsed.data.bucket, 'bucket')
+    if ((to.getTime() - from.getTime()) / (bucketSeconds * 1000) > MAX_BUCKETS) throw errors.BAD_REQUEST(`bucket: at most ${MAX_BUCKETS} buckets in the range; choose a longer bucket`)
+    return admitted(request, (project) => userSummary(client, project, request.params.userId, { from, to, bucketSeconds }))
   })
 }

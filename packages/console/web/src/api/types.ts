@@ -118,6 +118,8 @@ export interface SummaryRow {
 
 export interface Summary {
   source: 'rollup' | 'spans'
+  /** the buckets' width, null without buckets */
+  bucketSeconds: number | null
   rows: SummaryRow[]
 }
 
