@@ -41,6 +41,11 @@ describe('cost', () => {
       expect(custom.cost(['gpt-4o'], { input: 1e6, output: 0, cacheRead: 0, cacheWrite: 0 })).toBeCloseTo(100)
       writeFileSync(file, 'models:\n  x: { input: -1, output: 2 }\n')
       expect(() => PriceTable.load(file)).toThrow(/SPANLENS_PRICES_FILE/)
+      // A misspelt price is refused, naming it, not dropped (cache reads would be priced at another rate).
+      writeFileSync(file, 'models:\n  my-finetune: { input: 1, output: 2, cached_input: 0.1 }\n')
+      expect(() => PriceTable.load(file)).toThrow(/SPANLENS_PRICES_FILE .*models\.my-finetune: .*cached_input/)
+      writeFileSync(file, 'models:\n  my-finetune: { input: 1, output: 2 }\nmodel:\n  other: { input: 1, output: 2 }\n')
+      expect(() => PriceTable.load(file)).toThrow(/SPANLENS_PRICES_FILE .*"model"/)
     } finally {
       dir.cleanup()
     }

@@ -254,6 +254,19 @@ describe('drift requests', () => {
     })
   })
 
+  it.each([
+    // Each was answered before: the first two as "current has 0 spans" (a span in both sets counts as
+    // reference; "" selected every span), the others by silently dropping what was asked.
+    ['the same value on both sides', { dimension: 'release', reference: 'ref', current: 'ref' }, /^current: selects the same spans as reference/],
+    ['an empty dimension value', { dimension: 'release', reference: ' ', current: 'cur' }, /^reference: the release to compare is empty/],
+    ['the same window on both sides', { reference: { from: 'now-1h' }, current: { from: 'now-1h' } }, /^current: selects the same spans/],
+    ['a signal named twice', { dimension: 'release', reference: 'ref', current: 'cur', signals: ['latency', 'status', 'latency'] }, /^signals: latency is named twice/],
+    ['a misspelt threshold', { dimension: 'release', reference: 'ref', current: 'cur', thresholds: { ksPvalue: 0.01 } }, /ksPvalue/],
+    ['a method by signal name', { dimension: 'release', reference: 'ref', current: 'cur', method: { latency: 'chi2' } }, /latency/],
+  ])('%s is SPANLENS_BAD_REQUEST naming what is wrong', async (_, request, message) => {
+    await expect(drift(store.client, 'psi', request as never)).rejects.toMatchObject({ code: 'SPANLENS_BAD_REQUEST', statusCode: 400, message: expect.stringMatching(message) })
+  })
+
   it('a report of several signals gives each the answer it gets alone, in the order asked', async () => {
     // More signals than run at once (report.ts), so some wait for a turn.
     const signals = ['attr_num:x', 'status', 'latency', 'kind', 'input_tokens', 'service', 'attr:x']

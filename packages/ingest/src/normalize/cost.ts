@@ -5,13 +5,16 @@ import { z } from 'zod'
 import { errors } from '../errors.js'
 import { DEFAULT_PRICES, type ModelPrice } from './prices.js'
 
-const priceSchema = z.object({
-  input: z.number().nonnegative(),
-  output: z.number().nonnegative(),
-  cachedInput: z.number().nonnegative().optional(),
-  cacheWrite: z.number().nonnegative().optional(),
-})
-const fileSchema = z.object({ models: z.record(z.string(), priceSchema) })
+// Strict: a misspelt price (`cached_input`) would be dropped, and those tokens priced at another rate unsaid.
+const priceSchema = z
+  .object({
+    input: z.number().nonnegative(),
+    output: z.number().nonnegative(),
+    cachedInput: z.number().nonnegative().optional(),
+    cacheWrite: z.number().nonnegative().optional(),
+  })
+  .strict()
+const fileSchema = z.object({ models: z.record(z.string(), priceSchema) }).strict()
 
 export interface Usage {
   input: number

@@ -25,6 +25,8 @@ const driftRequestSchema = z
         categorical: z.enum(['auto', 'chi2', 'js', 'psi']).default('auto'),
       })
       .partial()
+      // A key misspelt (or a signal's name) would otherwise be dropped and its default used unsaid.
+      .strict()
       .optional(),
     thresholds: z
       .object({
@@ -39,6 +41,7 @@ const driftRequestSchema = z
         embeddingCosine: z.number().min(0).nullable(),
       })
       .partial()
+      .strict()
       .optional(),
     /** fewer values than this on either side: no verdict for that signal (default 30) */
     minSamples: z.number().int().min(2).default(30),
@@ -64,6 +67,8 @@ function sideFilter(side: string | SpanFilterInput, dimension: string | undefine
     return { ...base, ...side, attributes: { ...base.attributes, ...side.attributes }, resource: { ...base.resource, ...side.resource } }
   }
   if (!dimension) throw errors.BAD_REQUEST(`${field}: a string value needs "dimension" (e.g. release)`)
+  // A span filter reads an empty value as no condition: "" would select every span.
+  if (side.trim() === '') throw errors.BAD_REQUEST(`${field}: the ${dimension} to compare is empty`)
   const [kind, ...rest] = dimension.split(':')
   const key = rest.join(':')
   switch (kind) {
@@ -106,6 +111,11 @@ export async function drift(
     reference: toSpanFilter(sideFilter(r.reference, r.dimension, base, 'reference'), now),
     current: toSpanFilter(sideFilter(r.current, r.dimension, base, 'current'), now),
   }
+  // A span in both sets counts as reference (sets.ts): the same filter twice leaves current empty.
+  if (JSON.stringify(sets.reference) === JSON.stringify(sets.current)) throw errors.BAD_REQUEST('current: selects the same spans as reference')
+  const named = r.signals ?? []
+  const twice = named.find((s, i) => named.indexOf(s) !== i)
+  if (twice !== undefined) throw errors.BAD_REQUEST(`signals: ${twice} is named twice`)
   const thresholds: DriftThresholds = { ...DEFAULT_THRESHOLDS, ...stripUndefined(r.thresholds ?? {}) }
   const callerChoseKind = (sets.reference.kind?.length ?? 0) > 0 || (sets.current.kind?.length ?? 0) > 0
   const specs = (r.signals ?? DEFAULT_SIGNALS).map((name) => resolveSignal(name, callerChoseKind))
