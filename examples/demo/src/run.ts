@@ -89,7 +89,7 @@ ${env.length ? `\n${env.join('\n')}\n` : ''}
   Console: ${endpoint}/  (sign in with ${apiKey ? 'the same key' : 'any key: the server has none'})
       Overview, last 7 days: v2's latency step and traffic; SLOs: alerts and the budget burn-down;
       Drift: "two releases", reference v1, current v2, service support-bot;
-      Bias: group by attr:spanlens.metadata.plan, outcome refusal rate`)
+      Bias: group by attr:spanlens.metadata.plan, outcome refusal rate, service support-bot (the summarizer has no plan)`)
 if (sloCode === 'SPANLENS_SLO_FILE_MISSING') {
   console.log(`
   This server has no SLO file, so "slo check" has nothing to check. Restart it with the demo's (the data stays):

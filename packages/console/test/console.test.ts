@@ -528,6 +528,9 @@ describe('console served by the Spanlens server', () => {
     await page.goto(`${url}/bias?groupBy=user_prefix:5&outcome=error_rate&from=now-7d&minGroupSize=5&alpha=0.05`)
     // user-0…user-3 share a prefix; the agent trace's second call has no user: the empty group.
     await poll(() => page.locator('table.bias-groups tbody tr').count()).toBe(2)
+    // The empty group is named in the table and the charts, not a blank row or bar.
+    expect((await page.locator('table.bias-groups tbody td:first-child').allTextContents()).filter((t) => t.startsWith('(none)'))).toHaveLength(1)
+    expect(await page.locator('.bias-result').textContent()).toMatch(/\(none\) \(n=\d+\)/)
     await page.getByRole('link', { name: 'all traces of user-', exact: true }).click()
     await atTraces({ 'group.user_prefix:5': 'user-', kind: 'llm' })
     await poll(() => page.locator('table.traces tbody tr').count()).toBeGreaterThan(0)

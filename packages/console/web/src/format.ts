@@ -31,6 +31,9 @@ export function tokenDetails(t: Pick<Tokens, 'cacheRead' | 'cacheWrite' | 'reaso
   return parts.join(' · ')
 }
 
+/** A group or category as shown: the empty one is the spans without the value (no model, no attribute). */
+export const groupName = (v: string | undefined): string => (v === undefined || v === '' ? '(none)' : v)
+
 export function pct(v: number | null | undefined, digits = 2): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '–'
   return `${(v * 100).toFixed(digits)}%`

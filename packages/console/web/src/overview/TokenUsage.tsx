@@ -1,7 +1,7 @@
 import { api } from '../api/client'
 import type { MetricsReply } from '../api/types'
 import { PALETTE, TimeSeriesChart } from '../components/TimeSeriesChart'
-import { int } from '../format'
+import { groupName, int } from '../format'
 import { useAsync } from '../hooks'
 import type { OverviewRange } from './series'
 
@@ -29,7 +29,7 @@ export function TokenUsage({ range, grid }: { range: OverviewRange; grid: number
       const at = index.get(Date.parse(p.time) / 1000)
       if (at !== undefined) values[at] = p.value
     }
-    return { label: s.group[MODEL] || '(none)', color: PALETTE[i % PALETTE.length]!, values }
+    return { label: groupName(s.group[MODEL]), color: PALETTE[i % PALETTE.length]!, values }
   })
   return (
     <div class="chart-grid">

@@ -1,4 +1,5 @@
 import type { SummaryDimension, SummaryRow } from '../api/types'
+import { groupName } from '../format'
 
 export const OVERVIEW_RANGES = [
   { from: 'now-1h', label: 'Last hour', bucket: '1m', bucketMs: 60_000 },
@@ -27,7 +28,7 @@ export interface GroupedSeries {
 
 /** Rows split by group (the top `max` groups by calls) and laid on the grid. */
 export function toSeries(rows: SummaryRow[], grid: number[], by: SummaryDimension | null, max = 6): GroupedSeries[] {
-  const label = (r: SummaryRow) => (by ? r.group[by] || '(none)' : 'all')
+  const label = (r: SummaryRow) => (by ? groupName(r.group[by]) : 'all')
   const calls = new Map<string, number>()
   for (const r of rows) calls.set(label(r), (calls.get(label(r)) ?? 0) + r.calls)
   const top = [...calls.entries()].sort((a, b) => b[1] - a[1]).slice(0, max).map(([l]) => l)

@@ -3,7 +3,7 @@ import { api } from '../api/client'
 import type { AttributeKeys, BiasGroup, BiasReport } from '../api/types'
 import { HBars } from '../components/Bars'
 import { ErrorBox, Loading } from '../components/State'
-import { int, ms, num, pct, pValue } from '../format'
+import { groupName, int, ms, num, pct, pValue } from '../format'
 import { useAsync } from '../hooks'
 import { groupFilter, tracesHref, type TraceQuery } from '../links'
 import { Link, navigate, useLocation } from '../router'
@@ -105,12 +105,12 @@ function Result({ r, f }: { r: BiasReport; f: BiasForm }) {
   return (
     <div class="bias-result">
       <div class={`verdict ${r.flagged ? 'bad' : 'good'}`} role="status">
-        {r.flagged ? 'Flagged: a group fails the four-fifths rule and differs significantly' : 'Not flagged'} · best group: {r.bestGroup ?? '–'} ({r.better} is better) · {r.comparisons} comparisons (Bonferroni)
+        {r.flagged ? 'Flagged: a group fails the four-fifths rule and differs significantly' : 'Not flagged'} · best group: {r.bestGroup === null ? '–' : groupName(r.bestGroup)} ({r.better} is better) · {r.comparisons} comparisons (Bonferroni)
       </div>
       <div class="stats">
         <div class="stat" title="The worst-off group's ratio to the best group, on the favourable scale of the table below (the four-fifths rule flags it under 0.8)">
           <div class="stat-label">Lowest ratio to best</div>
-          <div class="stat-value">{r.lowestRatio ? `${num(r.lowestRatio.ratio, 3)} (${r.lowestRatio.group})` : '–'}</div>
+          <div class="stat-value">{r.lowestRatio ? `${num(r.lowestRatio.ratio, 3)} (${groupName(r.lowestRatio.group)})` : '–'}</div>
         </div>
         <div class="stat" title="fairlearn demographic parity: max − min and min / max of the outcome values themselves (not the favourable scale)">
           <div class="stat-label">Parity difference · ratio of values</div>
@@ -132,13 +132,13 @@ function Result({ r, f }: { r: BiasReport; f: BiasForm }) {
           title={`${r.outcome} per group (95% CI)`}
           rows={r.groups.map((g) => {
             const q = links.get(g.group)
-            return { label: `${g.group} (n=${g.n})`, value: g.value, ci: g.ci, highlight: g.significant === true, href: q ? tracesHref(q.outcome ?? q.all) : null }
+            return { label: `${groupName(g.group)} (n=${g.n})`, value: g.value, ci: g.ci, highlight: g.significant === true, href: q ? tracesHref(q.outcome ?? q.all) : null }
           })}
           format={fmt}
         />
         <HBars
           title="Ratio to the best group (favourable scale)"
-          rows={ratioRows.map((g) => ({ label: g.group, value: g.ratio, highlight: g.fourFifthsViolation === true }))}
+          rows={ratioRows.map((g) => ({ label: groupName(g.group), value: g.ratio, highlight: g.fourFifthsViolation === true }))}
           format={(v) => num(v, 3)}
           reference={{ value: 0.8, label: 'four-fifths (0.8)' }}
           max={Math.max(1, ...ratioRows.map((g) => g.ratio ?? 0))}
@@ -164,7 +164,7 @@ function Result({ r, f }: { r: BiasReport; f: BiasForm }) {
           {r.groups.map((g) => (
             <tr key={g.group} class={g.fourFifthsViolation && g.significant ? 'flagged' : ''}>
               <td>
-                {g.group}
+                {groupName(g.group)}
                 {g.group === r.bestGroup && <span class="badge good small">best</span>}
                 {!g.judged && <span class="muted small"> (too small, not judged)</span>}
               </td>
@@ -183,13 +183,13 @@ function Result({ r, f }: { r: BiasReport; f: BiasForm }) {
                   if (!q) return null
                   return (
                     <>
-                      <Link href={tracesHref(q.all)} aria-label={`all traces of ${g.group}`}>
+                      <Link href={tracesHref(q.all)} aria-label={`all traces of ${groupName(g.group)}`}>
                         all
                       </Link>
                       {q.outcome && (
                         <>
                           {' · '}
-                          <Link href={tracesHref(q.outcome)} aria-label={`${q.label} of ${g.group}`}>
+                          <Link href={tracesHref(q.outcome)} aria-label={`${q.label} of ${groupName(g.group)}`}>
                             {q.label}
                           </Link>
                         </>

@@ -6,7 +6,7 @@ import { ErrorBox, Loading } from '../components/State'
 import { distributions } from '../drift/distributions'
 import { binHref, sideQuery } from '../drift/links'
 import { defaultWindows } from '../drift/windows'
-import { int, num, pct, pValue } from '../format'
+import { groupName, int, num, pct, pValue } from '../format'
 import { useAsync } from '../hooks'
 import { tracesHref } from '../links'
 import { Link, navigate, useLocation } from '../router'
@@ -141,7 +141,7 @@ function SignalCard({ s, report }: { s: SignalDrift; report: DriftReport }) {
       {dist && dist.categories.length > 0 && (
         <GroupedBars
           title={`${s.signal}: share per ${s.type === 'numeric' ? 'reference-decile bin' : 'category'}`}
-          categories={dist.categories}
+          categories={s.type === 'numeric' ? dist.categories : dist.categories.map(groupName)}
           series={[
             { label: 'reference', values: dist.reference, color: '#94a3b8', hrefs: dist.categories.map((c, i) => binHref(report, 'reference', s, i, c)) },
             { label: 'current', values: dist.current, color: '#2563eb', hrefs: dist.categories.map((c, i) => binHref(report, 'current', s, i, c)) },

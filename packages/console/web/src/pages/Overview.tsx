@@ -4,7 +4,7 @@ import { HBars } from '../components/Bars'
 import { NoData } from '../components/FirstRun'
 import { ErrorBox, Loading } from '../components/State'
 import { PALETTE, TimeSeriesChart, type Series } from '../components/TimeSeriesChart'
-import { COST_NOTE, int, ms, pct, tokenDetails, usd } from '../format'
+import { COST_NOTE, groupName, int, ms, pct, tokenDetails, usd } from '../format'
 import { useAsync } from '../hooks'
 import { isoOf, tracesHref } from '../links'
 import { bucketGrid, OVERVIEW_RANGES, toSeries, type GroupedSeries, type OverviewRange } from '../overview/series'
@@ -45,7 +45,7 @@ function ByGroup({ title, rows, dim, range, kind }: { title: string; rows: Summa
         <tbody>
           {sorted.map((r) => (
             <tr key={r.group[dim]}>
-              <td>{r.group[dim] ? <Link href={href(r)}>{r.group[dim]}</Link> : '(none)'}</td>
+              <td>{r.group[dim] ? <Link href={href(r)}>{r.group[dim]}</Link> : groupName('')}</td>
               <td class="num">
                 <Link href={href(r)} aria-label={`${int(r.calls)} calls of ${r.group[dim] || 'no ' + dim}: their traces`}>
                   {int(r.calls)}
@@ -74,8 +74,8 @@ function ByGroup({ title, rows, dim, range, kind }: { title: string; rows: Summa
         </tbody>
       </table>
       </div>
-      <HBars title={`Cost by ${dim}`} rows={sorted.slice(0, 12).map((r) => ({ label: r.group[dim] || '(none)', value: r.costUsd }))} format={(v) => usd(v)} />
-      <HBars title={`p95 latency by ${dim}`} rows={sorted.slice(0, 12).map((r) => ({ label: r.group[dim] || '(none)', value: r.latencyMs.p95 }))} format={(v) => ms(v)} />
+      <HBars title={`Cost by ${dim}`} rows={sorted.slice(0, 12).map((r) => ({ label: groupName(r.group[dim]), value: r.costUsd }))} format={(v) => usd(v)} />
+      <HBars title={`p95 latency by ${dim}`} rows={sorted.slice(0, 12).map((r) => ({ label: groupName(r.group[dim]), value: r.latencyMs.p95 }))} format={(v) => ms(v)} />
     </div>
   )
 }
