@@ -47,6 +47,11 @@ function field(o: Obj, camel: string, snake: string): unknown {
   return o[camel] ?? o[snake]
 }
 
+/** A span as a refusal names it: its name (the first 80 characters) and its id. */
+export function spanLabel(name: string, spanId: string): string {
+  return `span ${JSON.stringify(name.slice(0, 80))} (${spanId || 'no id'})`
+}
+
 /** Accepts valid spans and counts the rest, keeping a few reasons for the reply. */
 function collector() {
   const result: DecodedRequest = { spans: [], rejected: 0, problems: [] }
@@ -56,7 +61,7 @@ function collector() {
   }
   const add = (span: OtlpSpan): void => {
     const problem = validate(span)
-    if (problem) reject(`span ${JSON.stringify(span.name.slice(0, 80))} (${span.spanId || 'no id'}): ${problem}`)
+    if (problem) reject(`${spanLabel(span.name, span.spanId)}: ${problem}`)
     else result.spans.push(span)
   }
   return { result, reject, add }

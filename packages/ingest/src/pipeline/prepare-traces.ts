@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { decodeJson, decodeProtobuf } from '../otlp/decode.js'
+import { decodeJson, decodeProtobuf, spanLabel } from '../otlp/decode.js'
 import type { OtlpSpan } from '../otlp/model.js'
 import { normalizeSpan } from '../normalize/normalize.js'
 import type { SpanRow } from '../normalize/row.js'
@@ -28,7 +28,7 @@ export function prepareTraces(format: BodyFormat, body: Buffer, project: string,
       line = SPANS.encode(row)
     } catch (err) {
       failed++
-      if (problems.length < 5) problems.push(`span ${row.span_id}: ${(err as Error).message}`)
+      if (problems.length < 5) problems.push(`${spanLabel(row.name, row.span_id)}: ${(err as Error).message}`)
       return false
     }
     out.write(line)
@@ -38,7 +38,7 @@ export function prepareTraces(format: BodyFormat, body: Buffer, project: string,
     const late = outsideWindow(span.startNs, window, 'start_time_unix_nano')
     if (late) {
       outOfWindow++
-      if (problems.length < 5) problems.push(`span ${span.spanId}: ${late}`)
+      if (problems.length < 5) problems.push(`${spanLabel(span.name, span.spanId)}: ${late}`)
       continue
     }
     let row: SpanRow
@@ -46,7 +46,7 @@ export function prepareTraces(format: BodyFormat, body: Buffer, project: string,
       row = normalizeSpan(span, project, options)
     } catch (err) {
       failed++
-      if (problems.length < 5) problems.push(`span ${span.spanId}: ${(err as Error).message}`)
+      if (problems.length < 5) problems.push(`${spanLabel(span.name, span.spanId)}: ${(err as Error).message}`)
       continue
     }
     // Model calls wait for the rest of the request: another span in it may report the same call.
