@@ -7,6 +7,7 @@ import { authenticate, KeyRing } from './auth.js'
 import type { SpanlensConfig } from './config/load.js'
 import { errors, replyWithError } from './errors.js'
 import { GrpcReceiver } from './grpc/server.js'
+import { allowedMethods } from './http/allowed-methods.js'
 import { otlpServices } from './grpc/services.js'
 import { createLogger } from './logger.js'
 import { ContentMergeJob } from './jobs/content-merge.js'
@@ -130,7 +131,17 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   // The one mapping of foreign errors to ours (@spanlens/query/errors): a client
   // error keeps its status, a store failure is 502, anything else a bug (500).
   app.setErrorHandler((err, _req, reply) => replyWithError(err, reply))
-  app.setNotFoundHandler((req, reply) => replyWithError(errors.NOT_FOUND(`route ${req.method} ${req.url.split('?')[0]}`), reply))
+  const methodsOf = allowedMethods(routes)
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0] ?? ''
+    // HEAD is Fastify's own twin of each GET: named by the GET.
+    const allowed = methodsOf(path).filter((m) => m !== 'HEAD')
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '))
+      return replyWithError(errors.METHOD_NOT_ALLOWED(req.method, path, allowed), reply)
+    }
+    return replyWithError(errors.NOT_FOUND(`route ${req.method} ${path}`), reply)
+  })
 
   // Public on purpose: health and metrics (bind /metrics to loopback or firewall
   // it), and the console's files at / below. Everything that reads or writes

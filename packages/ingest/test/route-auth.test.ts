@@ -73,3 +73,27 @@ describe('every data route needs a key, however its path is spelled', () => {
     expect(await server.rows("SELECT project_id FROM spans WHERE name = 'encoded-path'")).toEqual([{ project_id: 'other' }])
   })
 })
+
+describe('a path whose routes take other methods', () => {
+  it.each([
+    ['GET', '/v1/traces', 'POST'],
+    ['PUT', '/v1/metrics', 'POST'],
+    ['GET', '/api/v1/drift', 'POST'],
+    ['DELETE', `/api/v1/traces/${'ab'.repeat(16)}`, 'GET'],
+    ['POST', '/healthz', 'GET'],
+  ])('%s %s is a 405 naming the method to use, not a 404', async (method, path, allow) => {
+    const res = await fetch(`${server.url}${path}`, { method, headers: bearer(KEYS.acme) })
+    expect(res.status).toBe(405)
+    expect(res.headers.get('allow')).toBe(allow)
+    const body = (await res.json()) as { error: { code: string; message: string } }
+    expect(body.error).toEqual({ code: 'SPANLENS_METHOD_NOT_ALLOWED', message: `${path} takes ${allow}, not ${method}` })
+  })
+
+  it('a path no route has, or a route path with a trailing slash, stays a 404', async () => {
+    for (const [method, path] of [['GET', '/v1/nothing'], ['POST', '/v1/traces/'], ['POST', '/api/v1/drift/x']]) {
+      const res = await fetch(`${server.url}${path}`, { method, headers: { ...bearer(KEYS.acme), 'content-type': 'application/json' }, ...(method === 'POST' ? { body: '{}' } : {}) })
+      expect(res.status, `${method} ${path}`).toBe(404)
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('SPANLENS_NOT_FOUND')
+    }
+  })
+})
