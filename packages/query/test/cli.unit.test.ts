@@ -85,6 +85,13 @@ describe('spanlens CLI parsing', () => {
     ])
   })
 
+  it.each(['now-1d', 'now-14d..now-7d..now', '..now'])('a drift window %s that is not FROM..TO exits 1 before any request, naming it', async (window) => {
+    const r = await cli(['drift', '--reference', window, '--current', 'now-7d..'])
+    expect(r.code).toBe(1)
+    expect(r.sent).toEqual([])
+    expect(r.stderr).toBe(`spanlens drift: --reference: expected FROM..TO (TO may be left out), e.g. now-14d..now-7d, got "${window}"\n`)
+  })
+
   it('an unknown command or subcommand exits 1', async () => {
     expect((await cli(['trace'])).code).toBe(1)
     expect((await cli(['slo', 'status'])).stderr).toBe('spanlens slo: unknown slo subcommand status\n')

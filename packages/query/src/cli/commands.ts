@@ -107,8 +107,10 @@ const drift: Command = {
       const raw = ctx.str(name)
       if (!raw) throw new CliError(`--${name} is required`)
       if (dimension) return raw
-      const [from, to] = raw.split('..')
-      if (!from) throw new CliError(`--${name}: expected FROM..TO, e.g. now-14d..now-7d`)
+      const parts = raw.split('..')
+      const [from, to] = parts
+      // One "..": without it "now-1d" would read as a window from then on, and a third part would be dropped.
+      if (parts.length !== 2 || !from) throw new CliError(`--${name}: expected FROM..TO (TO may be left out), e.g. now-14d..now-7d, got "${raw}"`)
       return { from, ...(to ? { to } : {}) }
     }
     const body: Record<string, unknown> = { reference: side('reference'), current: side('current'), filter: filter(ctx) }
