@@ -34,13 +34,15 @@ const storeModeProjects = (['remote', 'cluster'] as const).map((mode) => ({
     ...(mode === 'cluster' ? { exclude: [...configDefaults.exclude, 'packages/ingest/test/isolation.test.ts'] } : {}),
     env: { SPANLENS_FUZZ_CASES: '500', SPANLENS_FUZZ_PROPERTY_RUNS: '25' },
     globalSetup: ['packages/ingest/test/helpers/global-clickhouse.ts'],
-    setupFiles: ['packages/ingest/test/helpers/served-nodes-up.ts'],
+    setupFiles: ['packages/ingest/test/helpers/served-nodes-up.ts', ...(mode === 'cluster' && process.env.SPANLENS_FORCE_RETRY === '1' ? ['packages/ingest/test/helpers/force-retry.ts'] : [])],
     // A served engine can end in std::terminate when a peer resets a native-protocol
     // connection, which on the cluster happens when any node cancels a Distributed query
     // or insert (a limit, a client killed mid-insert): every test in flight on it fails
     // with a refused connection. The harness restarts the engine and prints why it died;
     // a failed test runs again (up to twice) once every node answers (served-nodes-up.ts).
-    // One served engine has no peer to reset it: no retries there.
+    // One served engine has no peer to reset it: no retries there. A retry runs on the same
+    // store, so a test must not meet the rows of its attempt before (names, ids or projects of
+    // its own per attempt); SPANLENS_FORCE_RETRY=1 checks every test so (helpers/force-retry.ts).
     ...(mode === 'cluster' ? { retry: 2 } : {}),
   },
 }))

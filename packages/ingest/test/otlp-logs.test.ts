@@ -74,7 +74,8 @@ describe('OpenTelemetry SDK log exporters send to the receiver unchanged', () =>
   ] as const) {
     it(`${name}: records stored, GenAI events on a span become its content`, async () => {
       const grpc = await listenGrpc(server.app)
-      const service = `svc-${name.replace(/\W+/g, '-')}`
+      // A service of this attempt's own: a retried attempt (cluster mode) must not read the records of the one before.
+      const service = `svc-${name.replace(/\W+/g, '-')}-${hexId(4)}`
       const resource = resourceFromAttributes({ 'service.name': service })
       const tracer = new BasicTracerProvider({ resource, spanProcessors: [new SimpleSpanProcessor(new OTLPTraceExporter({ url: `${server.url}/v1/traces`, headers: { authorization: `Bearer ${ACME}` } }))] })
       const loggers = new LoggerProvider({ resource, processors: [new SimpleLogRecordProcessor({ exporter: make(server.url, grpc) })] })
@@ -134,12 +135,15 @@ describe('POST /v1/logs', () => {
     const records: LogSpec[] = [
       { body: 'plain text line\twith a tab', timeNs: String(t0), severityNumber: 'SEVERITY_NUMBER_WARN', severityText: 'WARN', attributes: { 'http.route': '/x', retries: 3 } },
       { body: { nested: { list: [1, 'two', true] } }, timeNs: String(t0 + 1n), severityNumber: 17, traceId, spanId, eventName: 'app.event' },
-      { body: 'zero ids', traceId: '0'.repeat(32), spanId: '0'.repeat(16), timeNs: '0', observedNs: '1795387631431000000' },
+      // Observed a minute before the others, inside the retention whatever day the test runs.
+      { body: 'zero ids', traceId: '0'.repeat(32), spanId: '0'.repeat(16), timeNs: '0', observedNs: String(t0 - 60_000_000_000n) },
     ]
-    const res = await postLogs(gzipSync(JSON.stringify(logsJson(records, { resource: { 'service.name': 'json-logs' } }))), 'application/json', ACME, { 'content-encoding': 'gzip' })
+    // A service of this attempt's own, as above.
+    const service = `json-logs-${hexId(4)}`
+    const res = await postLogs(gzipSync(JSON.stringify(logsJson(records, { resource: { 'service.name': service } }))), 'application/json', ACME, { 'content-encoding': 'gzip' })
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({})
-    const rows = await logRows("project_id = 'acme' AND service_name = 'json-logs'")
+    const rows = await logRows("project_id = 'acme' AND service_name = {s:String}", { s: service })
     expect(rows.map((r) => [r.body, r.severity_number, r.severity_text, r.event_name, r.trace_id, r.span_id])).toEqual([
       // Without time_unix_nano a record is timestamped with its observed time.
       ['zero ids', 0, '', '', '', ''],
@@ -157,19 +161,21 @@ describe('POST /v1/logs', () => {
       { body: 'severity out of range', severityNumber: 99 },
       { body: 'after 2262', timeNs: '9300000000000000000' },
     ]
-    const jsonRes = await postLogs(JSON.stringify(logsJson([good, ...bad], { resource: { 'service.name': 'partial-json' } })), 'application/json')
+    // Services of this attempt's own, as above.
+    const [jsonService, protoService] = [`partial-json-${hexId(4)}`, `partial-proto-${hexId(4)}`]
+    const jsonRes = await postLogs(JSON.stringify(logsJson([good, ...bad], { resource: { 'service.name': jsonService } })), 'application/json')
     expect(jsonRes.status).toBe(200)
     const body = (await jsonRes.json()) as { partialSuccess: { rejectedLogRecords: string; errorMessage: string } }
     expect(body.partialSuccess.rejectedLogRecords).toBe('4')
     expect(body.partialSuccess.errorMessage).toMatch(/^4 log record\(s\) rejected: /)
     expect(body.partialSuccess.errorMessage).toContain('invalid trace_id')
 
-    const protoRes = await postLogs(logsProtobuf([good, ...bad], { resource: { 'service.name': 'partial-proto' } }))
+    const protoRes = await postLogs(logsProtobuf([good, ...bad], { resource: { 'service.name': protoService } }))
     expect(protoRes.status).toBe(200)
     const reply = logsResponse(new Uint8Array(await protoRes.arrayBuffer()))
     expect(reply.rejected).toBe(4)
     expect(reply.errorMessage).toContain('severity_number 99')
-    for (const service of ['partial-json', 'partial-proto']) {
+    for (const service of [jsonService, protoService]) {
       expect((await logRows("project_id = 'acme' AND service_name = {s:String}", { s: service })).map((r) => r.body)).toEqual(['partial-ok'])
     }
   })

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -45,7 +46,8 @@ describe('OpenTelemetry SDK exporters send to the receiver unchanged', () => {
         headers: { authorization: `Bearer ${KEYS.acme}` },
         compression: compression as never,
       })
-      const service = `svc-${name.replace(/\W+/g, '-')}`
+      // A service of this attempt's own: a retried attempt (cluster mode) must not read the spans of the one before.
+      const service = `svc-${name.replace(/\W+/g, '-')}-${randomUUID().slice(0, 8)}`
       const provider = new BasicTracerProvider({
         resource: resourceFromAttributes({ 'service.name': service, 'deployment.environment.name': 'test', 'service.version': '1.2.3' }),
         spanProcessors: [new SimpleSpanProcessor(exporter)],
@@ -357,22 +359,27 @@ describe('query API mounted by the server', () => {
 
   it('opens the session and the user of every id it stores, the longest and the cut ones included', async () => {
     // Ids are kept up to 1024 characters, longer ones cut with a marker; the routes take them whole.
-    const ids = [`s-${'x'.repeat(400)}`, `${'é'.repeat(2000)}`, `${'🦜'.repeat(300)}/?#%`]
+    // Ids and a name of this attempt's own: a retried attempt must not find the spans of the one before.
+    const tag = randomUUID().slice(0, 8)
+    const ids = [`s-${tag}-${'x'.repeat(400)}`, `${tag}${'é'.repeat(2000)}`, `${tag}${'🦜'.repeat(300)}/?#%`]
     const attrs = (id: string) => [
       { key: 'session.id', value: { stringValue: id } },
       { key: 'user.id', value: { stringValue: id } },
     ]
-    expect((await json(jsonRequest(ids.map((id) => ({ name: 'long-ids', attributes: attrs(id) }))), KEYS.acme)).status).toBe(200)
+    const name = `long-ids-${tag}`
+    expect((await json(jsonRequest(ids.map((id) => ({ name, attributes: attrs(id) }))), KEYS.acme)).status).toBe(200)
     await server.app.spanlens.flush()
-    const stored = await server.rows<{ session_id: string }>(`SELECT session_id FROM spans WHERE project_id = 'acme' AND name = 'long-ids'`)
+    const stored = await server.rows<{ session_id: string }>(`SELECT session_id FROM spans WHERE project_id = 'acme' AND name = '${name}'`)
     expect(stored).toHaveLength(3)
     for (const { session_id: id } of stored) {
       const session = await fetch(`${server.url}/api/v1/sessions/${encodeURIComponent(id)}`, { headers: bearer(KEYS.acme) })
-      expect(session.status, id.slice(0, 20)).toBe(200)
-      expect(((await session.json()) as { turns: unknown[] }).turns).toHaveLength(1)
+      const sessionBody = await session.text()
+      expect(session.status, `${id.slice(0, 20)}: ${sessionBody}`).toBe(200)
+      expect((JSON.parse(sessionBody) as { turns: unknown[] }).turns).toHaveLength(1)
       const user = await fetch(`${server.url}/api/v1/users/${encodeURIComponent(id)}?from=now-1d`, { headers: bearer(KEYS.acme) })
-      expect(user.status, id.slice(0, 20)).toBe(200)
-      expect(((await user.json()) as { totals: { spans: number } }).totals.spans).toBe(1)
+      const userBody = await user.text()
+      expect(user.status, `${id.slice(0, 20)}: ${userBody}`).toBe(200)
+      expect((JSON.parse(userBody) as { totals: { spans: number } }).totals.spans).toBe(1)
     }
   })
 })

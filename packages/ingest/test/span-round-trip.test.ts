@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -10,6 +11,8 @@ import { recentDay, tempDir } from './helpers/tmp.js'
 
 // Inside the store's retention whatever day the test runs (helpers/tmp.ts).
 const DAY = recentDay()
+/** 10:00 UTC that day in epoch seconds, for the columns written as seconds.nanoseconds. */
+const SEC = String(Date.parse(`${DAY}T10:00:00Z`) / 1000)
 
 // Every span column written and read back unchanged, in each storage mode (vitest.config.ts
 // lists this file for the served engine and the two-shard cluster): through a JSON insert,
@@ -136,8 +139,8 @@ describe('a span round-trips every column', () => {
       span_kind: 'client',
       service_name: nasty,
       scope_name: nasty,
-      start_time: '1793527200.123456789',
-      end_time: '1793527201.000000001',
+      start_time: `${SEC}.123456789`,
+      end_time: `${Number(SEC) + 1}.000000001`,
       duration_ms: 876.543211,
       status_code: 'error',
       status_message: nasty,
@@ -164,7 +167,7 @@ describe('a span round-trips every column', () => {
       tags: [nasty, '', "it's"],
       attributes: { [nasty]: nasty, empty: '', "k'ey": "v'al" },
       resource_attributes: {},
-      'events.time': ['1793527200.5', '1793527200.000000001'],
+      'events.time': [`${SEC}.5`, `${SEC}.000000001`],
       'events.name': [nasty, ''],
       'events.attributes': [{ [nasty]: nasty }, {}],
       'links.trace_id': ['1af7651916cd43dd8448eb211c80319c'],
@@ -189,21 +192,23 @@ describe('a span round-trips every column', () => {
       if (key.endsWith('time') || key === 'embedding') continue
       expect(g[key], key).toEqual(row[key])
     }
-    expect(g.s_ns).toBe('1793527200123456789')
-    expect(g.e_ns).toBe('1793527201000000001')
-    expect(g.ev_ns).toEqual(['1793527200500000000', '1793527200000000001'])
+    expect(g.s_ns).toBe(`${SEC}123456789`)
+    expect(g.e_ns).toBe(`${Number(SEC) + 1}000000001`)
+    expect(g.ev_ns).toEqual([`${SEC}500000000`, `${SEC}000000001`])
     expect((g.embedding as number[]).map((x) => Number(x.toPrecision(6)))).toEqual([0.25, -1.5, 1e-7])
   })
 
   it('escapes a lone special character in long and short strings alike, read back by ClickHouse', async () => {
     // Long strings are checked with one scan per character, short ones with a
     // regex: each special character alone, on both sides of the cut-over.
+    // A project of this attempt's own: a retried attempt (cluster mode) must not read the rows of the one before.
+    const project = `lone-${randomUUID().slice(0, 8)}`
     const specials = ['\\', '\t', '\n', '\r', '\0', "'"]
     const values = specials.flatMap((c) => [`a${c}b`, `${'x'.repeat(63)}${c}`, `${'y'.repeat(200)}${c}${'z'.repeat(50)}`])
     const rowsIn: SpanRow[] = values.map((v, i) => ({
-      project_id: 'lone', trace_id: 'dd'.repeat(16), span_id: (i + 1).toString(16).padStart(16, '0'), parent_span_id: '',
-      name: v, kind: 'llm', span_kind: 'client', service_name: 's', scope_name: '', start_time: '1793527200.000000001',
-      end_time: '1793527200.000000002', duration_ms: 0, status_code: 'ok', status_message: '', error_type: '', provider: '',
+      project_id: project, trace_id: 'dd'.repeat(16), span_id: (i + 1).toString(16).padStart(16, '0'), parent_span_id: '',
+      name: v, kind: 'llm', span_kind: 'client', service_name: 's', scope_name: '', start_time: `${SEC}.000000001`,
+      end_time: `${SEC}.000000002`, duration_ms: 0, status_code: 'ok', status_message: '', error_type: '', provider: '',
       operation: '', request_model: '', response_model: '', input_tokens: 0, output_tokens: 0, total_tokens: 0,
       cache_read_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0, cost_usd: null, ttft_ms: null, finish_reason: '',
       input: v, output: '', user_id: '', session_id: '', environment: '', release: '', tags: [v],
@@ -220,7 +225,8 @@ describe('a span round-trips every column', () => {
     writeFileSync(path, SPANS.header + lines.map((l) => `${l}\n`).join(''))
     await store.insertFile({ table: 'spans', columns: SPANS.columns, format: SEGMENT_FORMATS[SPOOL_FORMAT], path })
     const got = await rows<{ name: string; input: string; tags: string[]; attributes: Record<string, string> }>(
-      "SELECT name, input, tags, attributes FROM spans WHERE project_id = 'lone' ORDER BY span_id",
+      'SELECT name, input, tags, attributes FROM spans WHERE project_id = {project:String} ORDER BY span_id',
+      { project },
     )
     expect(got).toEqual(values.map((v) => ({ name: v, input: v, tags: [v], attributes: { [v]: v } })))
   })

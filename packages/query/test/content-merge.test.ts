@@ -1,6 +1,7 @@
 // The content merge (content/merge.ts) writes onto each span what the read-time rule shows
 // (analyst_spans, the sandbox's view of the same rule), whatever order spans and content
 // rows arrive in and however often it runs; the rollup still counts each span once.
+import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Store } from '@spanlens/ingest'
 import { attributeKeys, mergeContent } from '../src/index.js'
@@ -15,6 +16,11 @@ afterAll(async () => {
   await close()
 })
 
+/**
+ * A project of this test attempt's own: the cluster project retries a failed test on the
+ * same store (vitest.config.ts), and a retry must not meet the rows of the attempt before.
+ */
+const project = (name: string) => `${name}-${randomUUID().slice(0, 8)}`
 const message = (role: string, content: string) => JSON.stringify([{ role, content }])
 const at = new Date(Date.now() - 3_600_000)
 const fmt = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '')
@@ -69,7 +75,7 @@ async function content(project: string, spanId: string, traceId: string, rows: A
 
 describe('the content merge', () => {
   it('fills a span whose content arrived first, and one whose content arrived after it, in near runs', async () => {
-    const p = 'order'
+    const p = project('order')
     const early = span({ project_id: p, trace_id: 'e'.repeat(32), span_id: 'e'.repeat(16), start: at, input: '', output: '', finish_reason: '' })
     await content(p, 'e'.repeat(16), 'e'.repeat(32), [{ seq: 0, input: message('user', 'hi'), output: message('assistant', 'I cannot help with that.'), finish_reason: 'stop' }])
     await mergeContent(store.client, { kind: 'near' })
@@ -88,7 +94,7 @@ describe('the content merge', () => {
   })
 
   it('merges content that arrives in parts again, all parts in order, and leaves a span its own content', async () => {
-    const p = 'parts'
+    const p = project('parts')
     const t = 'a'.repeat(32)
     await insertSpans(store, [
       span({ project_id: p, trace_id: t, span_id: '1'.repeat(16), start: at, input: '', output: '' }),
@@ -108,7 +114,7 @@ describe('the content merge', () => {
   })
 
   it('writes nothing when run again over what it merged, and the rollup counts each span once', async () => {
-    const p = 'again'
+    const p = project('again')
     const rows = Array.from({ length: 30 }, (_, i) =>
       span({ project_id: p, trace_id: `c${String(i).padStart(31, '0')}`, span_id: String(i).padStart(16, '0'), start: at, output: '', attributes: { tenant: 't' } }),
     )
@@ -127,7 +133,7 @@ describe('the content merge', () => {
   })
 
   it('fills a span delivered again without its content after it was merged', async () => {
-    const p = 'again-sent'
+    const p = project('again-sent')
     const row = span({ project_id: p, trace_id: 'd'.repeat(32), span_id: 'd'.repeat(16), start: at, output: '' })
     await insertSpans(store, [row])
     await content(p, 'd'.repeat(16), 'd'.repeat(32), [{ seq: 0, output: message('assistant', 'from logs') }])
@@ -139,7 +145,7 @@ describe('the content merge', () => {
   })
 
   it('a near run fills a span from content timed during it; content timed days away waits for a full run (a span arriving after its content is found by its own hour)', async () => {
-    const p = 'near'
+    const p = project('near')
     const t = '6'.repeat(32)
     // Spans that arrived an hour ago, before the runs' windows: only their content arrives now.
     const earlier = `${fmt(new Date(Date.now() - 3_600_000))}`
@@ -161,7 +167,7 @@ describe('the content merge', () => {
   })
 
   it('keeps every other column of the span as it was sent', async () => {
-    const p = 'columns'
+    const p = project('columns')
     const t = '9'.repeat(32)
     await insertSpans(store, [
       span({
@@ -189,7 +195,7 @@ describe('the content merge', () => {
   })
 
   it('takes a window bigger than its batch in batches, and leaves nothing out', async () => {
-    const p = 'batches'
+    const p = project('batches')
     const rows = Array.from({ length: 41 }, (_, i) => span({ project_id: p, trace_id: `b${String(i).padStart(31, '0')}`, span_id: String(i).padStart(16, '0'), start: at, input: '', finish_reason: '' }))
     // Spans and content in several inserts, so that they carry different ingested_at times.
     for (let i = 0; i < rows.length; i += 10) {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Store } from '@spanlens/ingest'
 import { parseSloText, sloStatus } from '../src/index.js'
@@ -91,14 +92,16 @@ slos:
     objective: 99
     indicator: { type: success }
 `
+    // A project of this attempt's own: a retried attempt (cluster mode) must not count the spans of the one before.
+    const project = `mid-${randomUUID().slice(0, 8)}`
     // 10 good calls two minutes before `at`; 5 failures 20 s into `at`'s minute, evaluated 10 s into it.
     await insertSpans(store, [
-      ...Array.from({ length: 10 }, () => span({ project_id: 'mid', service_name: 'mid', start: ago(90_000) })),
-      ...Array.from({ length: 5 }, () => span({ project_id: 'mid', service_name: 'mid', start: new Date(at.getTime() + 20_000), status_code: 'error' })),
+      ...Array.from({ length: 10 }, () => span({ project_id: project, service_name: 'mid', start: ago(90_000) })),
+      ...Array.from({ length: 5 }, () => span({ project_id: project, service_name: 'mid', start: new Date(at.getTime() + 20_000), status_code: 'error' })),
     ])
-    const [s] = (await sloStatus(store.client, 'mid', parseSloText(mid), { at: new Date(at.getTime() + 10_000) })).slos
+    const [s] = (await sloStatus(store.client, project, parseSloText(mid), { at: new Date(at.getTime() + 10_000) })).slos
     expect(s).toMatchObject({ source: 'rollup', total: 10, good: 10, firing: false })
-    const [later] = (await sloStatus(store.client, 'mid', parseSloText(mid), { at: new Date(at.getTime() + 60_000) })).slos
+    const [later] = (await sloStatus(store.client, project, parseSloText(mid), { at: new Date(at.getTime() + 60_000) })).slos
     expect(later).toMatchObject({ total: 15, good: 10 })
   })
 
