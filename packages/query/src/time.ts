@@ -12,7 +12,7 @@ const MAX_TIME_MS = Date.UTC(2299, 11, 31, 23, 59, 59, 999)
 /** The longest duration accepted anywhere: the whole DateTime64 range. */
 const MAX_DURATION_MS = MAX_TIME_MS - MIN_TIME_MS
 
-/** Ten years: a longer bucket holds the stored range in one row anyway, and its seconds fit a UInt32. */
+/** Ten years: a longer bucket is no use on a time axis, and its seconds fit the UInt32 a query binds them as. */
 const MAX_BUCKET_MS = 3650 * 86_400_000
 
 /** Parses `30d`, `1h`, `5m` into milliseconds; more than `maxMs` is a 400 naming `field`. */
@@ -28,7 +28,7 @@ export function parseDuration(raw: string, field = 'duration', maxMs = MAX_DURAT
 
 /**
  * A time bucket (`30s`, `5m`, `1h`) in whole seconds: ClickHouse's intervals count
- * whole seconds, so `1.5s` or `500ms`-sized buckets are a 400 naming `field`
+ * whole seconds, so `1.5s` or `0.5s` is a 400 naming `field`
  * rather than silently another width.
  */
 export function parseBucketSeconds(raw: string, field = 'bucket'): number {
