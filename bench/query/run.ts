@@ -159,6 +159,9 @@ const cases: Case[] = [
        sum(calls), sum(errors), sum(input_tokens), sum(output_tokens), sum(total_tokens), sum(cache_read_tokens), sum(cache_write_tokens), sum(reasoning_tokens),
        sum(cost_usd), sum(cost_unknown), sum(duration_sum_ms), max(duration_max_ms), sum(ttft_count)
      FROM spans_minute WHERE project_id = '${P}' GROUP BY h, service_name, model, provider, operation, kind, environment, release)`],
+  // Buckets that are not whole minutes read spans (a minute's rollup row cannot be split).
+  ['summary by model, 30-second buckets over 24 h (spans)', (c) => summary(c, P, { groupBy: ['model'], bucket: '30s', filter: { from: new Date(Date.now() - 86_400_000) } }),
+    scan('kind, start_time, request_model, response_model, status_code, input_tokens, output_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_usd, duration_ms, ttft_ms', 'start_time >= now() - INTERVAL 1 DAY')],
   ['drift latency v1 vs v2 (PSI, KS, Wasserstein)', (c) => drift(c, P, { dimension: 'release', reference: 'v1', current: 'v2', signals: ['latency'] }), scan('kind, release, duration_ms', "release IN ('v1', 'v2')")],
   ['drift model v1 vs v2 (chi2, JS)', (c) => drift(c, P, { dimension: 'release', reference: 'v1', current: 'v2', signals: ['model'] }), scan('kind, release, request_model, response_model', "release IN ('v1', 'v2')")],
   ['drift latency last 24 h vs previous 24 h', (c) => drift(c, P, { reference: { from: 'now-2d', to: 'now-1d' }, current: { from: 'now-1d' }, signals: ['latency'] }), scan('kind, start_time, duration_ms', LAST_2D)],
