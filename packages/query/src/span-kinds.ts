@@ -1,5 +1,6 @@
 /**
- * What a span is, in Spanlens's own words: the values of `spans.kind`. Ingest's
+ * What a span is, in Spanlens's own words: the values of `spans.kind` (and of
+ * `spans.status_code`, SPAN_STATUSES below). Ingest's
  * normalization maps every convention onto these (packages/ingest/src/normalize/conventions.ts)
  * and its column table declares them for `kind`; a filter on kind accepts only
  * these; the console's and the SDK's copies are checked against this one. It
@@ -14,3 +15,9 @@ const KINDS: ReadonlySet<string> = new Set(SPAN_KINDS)
 export function isSpanKind(value: string): value is SpanKind {
   return KINDS.has(value)
 }
+
+/**
+ * The values of `spans.status_code`, indexed by OTLP's status code (0 unset, 1 ok, 2 error):
+ * ingest writes them, and a filter on status accepts only these.
+ */
+export const SPAN_STATUSES = ['unset', 'ok', 'error'] as const

@@ -4,7 +4,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { ParamBag } from '../src/db.js'
 import { filterFromQuery, filterToQuery, spanConditions, type SpanFilter, toSpanFilter } from '../src/filters.js'
-import { SPAN_KINDS } from '../src/span-kinds.js'
+import { SPAN_KINDS, SPAN_STATUSES } from '../src/span-kinds.js'
 import { SPAN_NUMBER_KEYS } from '../src/span-numbers.js'
 
 const word = fc.string({ minLength: 1, maxLength: 8 }).filter((s) => s.trim() === s && !s.includes(','))
@@ -22,7 +22,7 @@ const timeless = fc.record(
     service: list,
     model: list,
     kind: fc.uniqueArray(fc.constantFrom(...SPAN_KINDS), { minLength: 1, maxLength: 2 }),
-    status: list,
+    status: fc.uniqueArray(fc.constantFrom(...SPAN_STATUSES), { minLength: 1, maxLength: 2 }),
     release: list,
     userId: fc.string({ maxLength: 6 }),
     attributes: fc.dictionary(word, fc.string({ maxLength: 6 }), { minKeys: 1, maxKeys: 2 }),

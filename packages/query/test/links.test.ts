@@ -245,6 +245,10 @@ describe('the filters these links use refuse bad values with a 400 naming the fi
     ['group.nope=1', /group\.nope/],
     ['group.user_prefix:0=a', /group\.user_prefix:0/],
     ['not.bogus=1', /not\.bogus/],
+    // Closed sets: a misspelt value matched nothing and was answered with nothing.
+    ['status=erorr', /status/],
+    ['not.status=okk', /status/],
+    ['kind=llms', /kind/],
     ['not.from=now-1h', /not/],
     ['not.not.status=ok', /not/],
     ['not.ttftMs=slow', /ttftMs/],

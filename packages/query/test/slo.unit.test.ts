@@ -44,6 +44,18 @@ describe('SLO file', () => {
     expect(parseSloText(slo(99.9))[0]?.objective).toBeCloseTo(0.999, 12)
   })
 
+  it('refuses a ratio SLO whose filter names a status spans never have (it would count nothing bad, an SLI of 100%)', () => {
+    const text = `slos:\n  - name: tools\n    objective: 99\n    indicator: { type: ratio, total: { kind: tool }, good: { kind: tool, not: { status: erorr } } }\n`
+    expect(() => parseSloText(text)).toThrow(expect.objectContaining({ code: 'SPANLENS_SLO_FILE_INVALID', message: expect.stringContaining('at slos[0].indicator.good.not.status[0]') }))
+    expect(parseSloText(text.replace('erorr', 'error'))[0]?.name).toBe('tools')
+  })
+
+  it('names the field that is wrong in either form of the file, not only "Invalid input"', () => {
+    const list = `- name: x\n  objective: 99\n  indicator: { type: latncy, thresholdMs: 5 }\n`
+    expect(() => parseSloText(list)).toThrow(expect.objectContaining({ message: expect.stringMatching(/Expected 'success' \| 'latency'[\s\S]*at \[0\]\.indicator\.type/) }))
+    expect(() => parseSloText(`slos:\n${list.replace(/^/gm, '  ')}`)).toThrow(expect.objectContaining({ message: expect.stringContaining('at slos[0].indicator.type') }))
+  })
+
   it.each(['1m', '7d', '4w', '030d'])('takes the window %j', (window) => {
     expect(parseSloText(`slos:\n  - name: a\n    objective: 99\n    window: "${window}"\n    indicator: { type: success }\n`)[0]?.window).toBe(window)
   })

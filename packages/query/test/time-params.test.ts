@@ -43,6 +43,8 @@ describe('extreme time parameters are 400 naming the parameter (answered 502 bef
     ['/api/v1/traces?to=1800-01-01', 'to'],
     ['/api/v1/slo?at=now-99999999999d', 'at'],
     ['/api/v1/slo?at=9999-12-31', 'at'],
+    ['/api/v1/slo?name=checkout', 'name'],
+    ['/api/v1/slo/check?at=now&window=1h', 'window'],
   ])('GET %s', async (url, param) => {
     expect400Naming(await get(url), param)
   })

@@ -1,4 +1,4 @@
-import { SPAN_KINDS } from '@spanlens/query/span-kinds'
+import { SPAN_KINDS, SPAN_STATUSES } from '@spanlens/query/span-kinds'
 import { type ComputedColumn, col, LC, MAP, oneOf, type RowOf } from './columns.js'
 
 /**
@@ -13,7 +13,7 @@ import { type ComputedColumn, col, LC, MAP, oneOf, type RowOf } from './columns.
  */
 
 /** What `status_code` holds, indexed by OTLP's status code (0 unset, 1 ok, 2 error). */
-export const STATUS_CODES = ['unset', 'ok', 'error'] as const
+export const STATUS_CODES = SPAN_STATUSES
 /** What `span_kind` holds, indexed by OTLP's SpanKind (0 unspecified ... 5 consumer). */
 export const OTLP_SPAN_KINDS = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'] as const
 

@@ -154,10 +154,18 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
     if (!opts.sloFile) throw errors.SLO_FILE_MISSING()
     return loadSloFile(opts.sloFile)
   }
-  const at = (q: Query) => (typeof q.at === 'string' && q.at !== '' ? { at: parseTime(q.at, 'at') } : {})
-  app.get('/slo', async (request) => admitted(request, (p) => sloStatus(client, p, slos(), at(request.query as Query))))
+  // `at` is the one parameter: another (`?name=checkout`) was ignored, and every SLO answered as if it applied.
+  const at = (q: Query, route: string) => {
+    for (const k of Object.keys(q)) if (k !== 'at') throw errors.BAD_REQUEST(`${k}: not a parameter of ${route} (at)`)
+    return typeof q.at === 'string' && q.at !== '' ? { at: parseTime(q.at, 'at') } : {}
+  }
+  app.get('/slo', async (request) => {
+    const when = at(request.query as Query, '/slo')
+    return admitted(request, (p) => sloStatus(client, p, slos(), when))
+  })
   app.get('/slo/check', async (request) => {
-    const report = await admitted(request, (p) => sloStatus(client, p, slos(), at(request.query as Query)))
+    const when = at(request.query as Query, '/slo/check')
+    const report = await admitted(request, (p) => sloStatus(client, p, slos(), when))
     return {
       at: report.at,
       firing: report.firing,

@@ -42,10 +42,12 @@ const sloSchema = z
   })
   .strict()
 
-const sloFileSchema = z.union([
-  z.object({ version: z.number().optional(), slos: z.array(sloSchema).min(1) }).strict(),
-  z.array(sloSchema).min(1).transform((slos) => ({ version: undefined, slos })),
-])
+/**
+ * A file is `{slos: [...]}` or the list alone. Picked by its shape, not as a union: a union
+ * that fails both ways says only "Invalid input", not which field of which SLO is wrong.
+ */
+const sloFileSchema = z.object({ version: z.number().optional(), slos: z.array(sloSchema).min(1) }).strict()
+const sloListSchema = z.array(sloSchema).min(1)
 
 export type SloDefinition = z.output<typeof sloSchema>
 
@@ -57,15 +59,16 @@ export function parseSloText(text: string, path = '<inline>'): SloDefinition[] {
   } catch (err) {
     throw errors.SLO_FILE_INVALID(path, (err as Error).message, { cause: err })
   }
-  const parsed = sloFileSchema.safeParse(raw)
+  const parsed = Array.isArray(raw) ? sloListSchema.safeParse(raw) : sloFileSchema.safeParse(raw)
   if (!parsed.success) throw errors.SLO_FILE_INVALID(path, z.prettifyError(parsed.error))
+  const slos = Array.isArray(parsed.data) ? parsed.data : parsed.data.slos
   const names = new Set<string>()
-  for (const s of parsed.data.slos) {
+  for (const s of slos) {
     if (names.has(s.name)) throw errors.SLO_FILE_INVALID(path, `duplicate SLO name "${s.name}"`)
     names.add(s.name)
     parseDuration(s.window, `${s.name}.window`)
   }
-  return parsed.data.slos
+  return slos
 }
 
 const cache = new Map<string, { mtimeMs: number; slos: SloDefinition[] }>()
