@@ -249,6 +249,9 @@ describe('the filters these links use refuse bad values with a 400 naming the fi
     ['status=erorr', /status/],
     ['not.status=okk', /status/],
     ['kind=llms', /kind/],
+    // Yes/no parameters: another value was read as no.
+    ['io=yes', /^io:/],
+    ['total=maybe', /^total:/],
     ['not.from=now-1h', /not/],
     ['not.not.status=ok', /not/],
     ['not.ttftMs=slow', /ttftMs/],

@@ -60,8 +60,16 @@ function listOptions(q: Query, params: readonly string[]) {
     filter: filterFromQuery(q, params),
     limit: clampLimit(q.limit),
     cursor: decodeCursor(typeof q.cursor === 'string' ? q.cursor : undefined),
-    includeIo: q.io === 'true' || q.io === '1',
+    includeIo: flag(q, 'io'),
   }
+}
+
+/** A yes/no parameter: 1, true, 0, false or absent; anything else (`io=yes`) was read as no, unsaid. */
+function flag(q: Query, name: string): boolean {
+  const v = q[name]
+  if (v === undefined || v === '' || v === '0' || v === 'false') return false
+  if (v === '1' || v === 'true') return true
+  throw errors.BAD_REQUEST(`${name}: expected 1, true, 0 or false`)
 }
 
 /**
@@ -106,7 +114,7 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
     const opts = order
       ? { ...listOptions({ ...q, cursor: undefined }, TRACES_PARAMS), order, orderCursor: decodeOrderCursor(order, cursor) }
       : listOptions(q, TRACES_PARAMS)
-    return admitted(request, (p) => listTraces(client, p, { ...opts, total: q.total === '1' || q.total === 'true' }))
+    return admitted(request, (p) => listTraces(client, p, { ...opts, total: flag(q, 'total') }))
   })
   app.get<{ Params: { traceId: string } }>('/traces/:traceId', async (request) => admitted(request, (p) => getTrace(client, p, request.params.traceId)))
   await app.register(logsRoutes, { client, admitted })
