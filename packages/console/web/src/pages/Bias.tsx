@@ -230,7 +230,8 @@ function BiasView({ initial, run }: { initial: BiasForm; run: BiasForm | null })
     <section>
       <h1>Bias</h1>
       <form class="filters" onSubmit={submit} autocomplete="off">
-        <label>
+        {/* Wide: attribute keys (attr:spanlens.metadata.plan) are most of what is typed here. */}
+        <label class="grow">
           Group by
           <input name="groupBy" list="bias-keys" value={form.groupBy} onInput={set('groupBy')} />
           <datalist id="bias-keys">
