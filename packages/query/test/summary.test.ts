@@ -116,6 +116,12 @@ describe('summary from the rollup', () => {
   })
 })
 
+describe('summary groups', () => {
+  it('a dimension named twice is refused with a 400 naming groupBy, as /metrics refuses it', async () => {
+    await expect(summary(store.client, 'sum', { groupBy: ['model', 'service', 'model'] })).rejects.toMatchObject({ code: 'SPANLENS_BAD_REQUEST', message: 'groupBy: model is named twice' })
+  })
+})
+
 describe('summary buckets that are not whole minutes', () => {
   const H = 3_600_000
   /** Calls per (bucket, model) counted from the spans' own start times: these buckets read spans, not minutes. */
