@@ -8,6 +8,7 @@ import type { SpanlensConfig } from './config/load.js'
 import { errors, replyWithError } from './errors.js'
 import { GrpcReceiver } from './grpc/server.js'
 import { allowedMethods } from './http/allowed-methods.js'
+import { clientErrorHandler } from './http/client-error.js'
 import { otlpServices } from './grpc/services.js'
 import { createLogger } from './logger.js'
 import { ContentMergeJob } from './jobs/content-merge.js'
@@ -97,6 +98,7 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     // Session and user ids are stored up to this length (characters, once decoded); the router's
     // default, 100, answers a route with a longer one "route not found".
     routerOptions: { maxParamLength: MAX_STORED_LABEL_CHARS },
+    clientErrorHandler: clientErrorHandler(logger),
   })
   // Every call passes the same auth, admission and limits as the OTLP/HTTP routes (grpc/call.ts).
   const grpc =

@@ -1,3 +1,4 @@
+import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { jsonRequest } from './helpers/otlp.js'
 import { bearer, KEYS, startServer, type TestServer } from './helpers/server.js'
@@ -95,5 +96,39 @@ describe('a path whose routes take other methods', () => {
       expect(res.status, `${method} ${path}`).toBe(404)
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('SPANLENS_NOT_FOUND')
     }
+  })
+})
+
+describe("requests Node's HTTP parser refuses before any route", () => {
+  /** The raw reply to `request` written on a socket of its own. */
+  const raw = (request: Buffer | string) =>
+    new Promise<string>((resolve, reject) => {
+      const { port } = new URL(server.url)
+      const socket = connect(Number(port), '127.0.0.1', () => socket.end(request))
+      const chunks: Buffer[] = []
+      socket.on('data', (c: Buffer) => chunks.push(c))
+      socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')))
+      socket.on('error', reject)
+    })
+  const bodyOf = (reply: string) => JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)) as { error: { code: string; message: string } }
+
+  it('headers over the limit are a 431 with the catalogue code, not the HTTP framework shape', async () => {
+    const res = await fetch(`${server.url}/api/v1/traces`, { headers: { ...bearer(KEYS.acme), 'x-big': 'a'.repeat(20_000) } })
+    expect(res.status).toBe(431)
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('SPANLENS_HEADERS_TOO_LARGE')
+  })
+
+  it('a raw non-ASCII byte in the URL is a 400 naming the fault', async () => {
+    const reply = await raw(Buffer.concat([Buffer.from('GET /api/v1/traces?text='), Buffer.from('ü'), Buffer.from(' HTTP/1.1\r\nHost: x\r\n\r\n')]))
+    expect(reply).toMatch(/^HTTP\/1\.1 400 /)
+    const { error } = bodyOf(reply)
+    expect(error.code).toBe('SPANLENS_BAD_REQUEST')
+    expect(error.message).toMatch(/^malformed HTTP request: .*percent-encoded/)
+  })
+
+  it('a header line without a colon is a 400 in the same shape', async () => {
+    const reply = await raw('GET /healthz HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n')
+    expect(reply).toMatch(/^HTTP\/1\.1 400 /)
+    expect(bodyOf(reply).error.code).toBe('SPANLENS_BAD_REQUEST')
   })
 })

@@ -75,6 +75,8 @@ const http = {
   BAD_REQUEST: createError('SPANLENS_BAD_REQUEST', 400, (details: string) => details),
   UNAUTHORIZED: createError('SPANLENS_UNAUTHORIZED', 401, (why: string = 'missing or invalid API key') => why),
   NOT_FOUND: createError('SPANLENS_NOT_FOUND', 404, (what: string) => `${what} not found`),
+  REQUEST_TIMEOUT: createError('SPANLENS_REQUEST_TIMEOUT', 408, () => 'the request did not arrive in time'),
+  HEADERS_TOO_LARGE: createError('SPANLENS_HEADERS_TOO_LARGE', 431, (bytes?: number) => `the request's headers are larger than the server takes${bytes === undefined ? '' : ` (${bytes} bytes)`}`),
   METHOD_NOT_ALLOWED: createError('SPANLENS_METHOD_NOT_ALLOWED', 405, (method: string, path: string, allowed: readonly string[] = []) => `${path} takes ${allowed.join(' or ')}, not ${method}`),
   BODY_TOO_LARGE: createError('SPANLENS_BODY_TOO_LARGE', 413, (limit?: number) =>
     limit === undefined
