@@ -132,3 +132,13 @@ describe("requests Node's HTTP parser refuses before any route", () => {
     expect(bodyOf(reply).error.code).toBe('SPANLENS_BAD_REQUEST')
   })
 })
+
+describe("the router's own refusals", () => {
+  it.each(['/api/v1/traces/%E0%A4%A', '/api/v1/sessions/%FF'])('%s, whose percent-encoding does not decode, is a 400 in the catalogue shape', async (path) => {
+    const res = await fetch(`${server.url}${path}`, { headers: bearer(KEYS.acme) })
+    expect(res.status).toBe(400)
+    const { error } = (await res.json()) as { error: { code: string; message: string } }
+    expect(error.code).toBe('SPANLENS_BAD_REQUEST')
+    expect(error.message).toMatch(/^malformed URL: /)
+  })
+})
