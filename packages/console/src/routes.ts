@@ -1,5 +1,7 @@
+import { statSync } from 'node:fs'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { assetsBuilt, consoleAssetsDir, contentType, readAsset, resolveAsset } from './assets.js'
+import { CompressedFiles, pickEncoding } from './encoding.js'
 
 export interface ConsoleRoutesOptions {
   /** Built app directory (default: this package's dist/web). */
@@ -27,6 +29,14 @@ const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>Spanlens</title>
  */
 export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (app, opts) => {
   const dir = opts.assetsDir ?? consoleAssetsDir()
+  const compressed = new CompressedFiles()
+  /** A file's body for this request: compressed when the client takes it (encoding.ts). */
+  const body = (request: FastifyRequest, reply: FastifyReply, file: string, type: string): Buffer => {
+    const sent = compressed.encode(file, statSync(file), type, pickEncoding(request.headers['accept-encoding']), () => readAsset(file))
+    reply.header('vary', 'accept-encoding')
+    if (sent.encoding) reply.header('content-encoding', sent.encoding)
+    return sent.body
+  }
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0] ?? '/'
@@ -35,11 +45,12 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
     const file = path === '/' ? null : resolveAsset(dir, path)
     if (file) {
       const immutable = path.startsWith('/assets/')
+      const type = contentType(file)
       return reply
-        .type(contentType(file))
+        .type(type)
         .header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache')
         .header('x-content-type-options', 'nosniff')
-        .send(readAsset(file))
+        .send(body(request, reply, file, type))
     }
     // A missing hashed asset is a real 404, not the app shell.
     if (path.startsWith('/assets/')) return reply.callNotFound()
@@ -48,7 +59,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
       .header('cache-control', 'no-cache')
       .header('x-content-type-options', 'nosniff')
       .header('content-security-policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'")
-      .send(readAsset(`${dir.replace(/[\\/]$/, '')}/index.html`))
+      .send(body(request, reply, `${dir.replace(/[\\/]$/, '')}/index.html`, 'text/html; charset=utf-8'))
   }
 
   app.get('/', handler)

@@ -4,9 +4,11 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import Fastify from 'fastify'
 import { afterAll, describe, expect, it } from 'vitest'
 import { consoleRoutes, isReserved } from '../src/index.js'
+import { pickEncoding } from '../src/encoding.js'
 
 const dirs: string[] = []
 const temp = () => {
@@ -55,6 +57,53 @@ describe('console routes', () => {
     for (const url of ['/v1/traces', '/api/v1/nope', '/healthz', '/readyz', '/metrics']) {
       expect((await app.inject({ method: 'GET', url })).statusCode).toBe(404)
     }
+  })
+
+  it('compresses text files for clients that take it, brotli first, once per file version', async () => {
+    const dir = join(temp(), 'web')
+    mkdirSync(join(dir, 'assets'), { recursive: true })
+    const js = `export const rows = [${Array.from({ length: 400 }, (_, i) => `"row ${i}"`).join(',')}]\n`
+    writeFileSync(join(dir, 'index.html'), `<!doctype html><div id="app"></div>${'<!-- pad -->'.repeat(100)}`)
+    writeFileSync(join(dir, 'assets', 'app-1.js'), js)
+    writeFileSync(join(dir, 'assets', 'tiny-1.js'), 'x()')
+    writeFileSync(join(dir, 'assets', 'logo-1.png'), Buffer.alloc(4096, 7))
+    const app = await serve(dir)
+    const get = (url: string, accept?: string) => app.inject({ method: 'GET', url, headers: accept === undefined ? {} : { 'accept-encoding': accept } })
+
+    const br = await get('/assets/app-1.js', 'gzip, deflate, br')
+    expect(br.headers['content-encoding']).toBe('br')
+    expect(br.headers.vary).toBe('accept-encoding')
+    expect(brotliDecompressSync(br.rawPayload).toString()).toBe(js)
+    expect(br.rawPayload.length).toBeLessThan(js.length / 3)
+    const gz = await get('/assets/app-1.js', 'gzip, deflate')
+    expect(gz.headers['content-encoding']).toBe('gzip')
+    expect(gunzipSync(gz.rawPayload).toString()).toBe(js)
+    // Refused, not offered, too small, or already compressed: as it is.
+    for (const [url, accept] of [['/assets/app-1.js', 'br;q=0, gzip;q=0'], ['/assets/app-1.js', undefined], ['/assets/app-1.js', 'identity'], ['/assets/tiny-1.js', 'br'], ['/assets/logo-1.png', 'br']] as const) {
+      const res = await get(url, accept)
+      expect(res.headers['content-encoding'], `${url} ${accept}`).toBeUndefined()
+    }
+    expect((await get('/assets/app-1.js', undefined)).body).toBe(js)
+    // The app shell for a client route, compressed too.
+    const shell = await get('/traces/abc', 'gzip')
+    expect(gunzipSync(shell.rawPayload).toString()).toContain('id="app"')
+    // A rebuilt file of the same name is compressed again, not served from the cache.
+    const changed = js.replace('row 1"', 'row one"')
+    writeFileSync(join(dir, 'assets', 'app-1.js'), changed)
+    expect(brotliDecompressSync((await get('/assets/app-1.js', 'br')).rawPayload).toString()).toBe(changed)
+  })
+
+  it.each([
+    ['gzip, deflate, br', 'br'],
+    ['gzip', 'gzip'],
+    ['*', 'gzip'],
+    ['br;q=0, gzip', 'gzip'],
+    ['BR', 'br'],
+    ['deflate', undefined],
+    ['', undefined],
+    [undefined, undefined],
+  ])('accept-encoding %j is answered with %j', (accept, want) => {
+    expect(pickEncoding(accept)).toBe(want)
   })
 
   it('names the API prefixes it never answers', () => {
