@@ -78,6 +78,9 @@ describe('POST /sql sandbox', () => {
 
   it('a syntax error is SPANLENS_SQL_INVALID; limits are SPANLENS_SQL_LIMIT', async () => {
     await expect(run('SELEC 1')).rejects.toMatchObject({ code: 'SPANLENS_SQL_INVALID', statusCode: 400 })
+    // The position is counted in the analyst's query (7: the "1"), not in the EXPLAIN it went through (19).
+    await expect(run('SELEC 1')).rejects.toMatchObject({ message: expect.stringMatching(/failed at position 7 \(1\)/) })
+    await expect(run('SELECT 1,\n  2 +')).rejects.toMatchObject({ message: expect.stringMatching(/failed at position 16 \(end of query\)/) })
     await expect(run('SELECT number FROM numbers(1000)')).rejects.toMatchObject({ code: 'SPANLENS_SQL_LIMIT' })
   })
 

@@ -29,11 +29,14 @@ export type ClickHouseSettings = NonNullable<Parameters<ClickHouseClient['query'
  */
 export async function explain(client: ClickHouseClient, kind: 'AST' | 'QUERY TREE', sql: string, settings: ClickHouseSettings): Promise<string[]> {
   let text: string
+  const prefix = `EXPLAIN ${kind} `
   try {
-    const rs = await client.exec({ query: `EXPLAIN ${kind} ${sql}`, clickhouse_settings: { ...settings, default_format: 'TabSeparated' } })
+    const rs = await client.exec({ query: `${prefix}${sql}`, clickhouse_settings: { ...settings, default_format: 'TabSeparated' } })
     text = await readText(rs.stream)
   } catch (err) {
-    throw analysisError(err)
+    // The analyst's text is explained as it was sent for the AST: a syntax error's position is
+    // counted in their query, not in ours ("SELEC 1" failed "at position 19" of EXPLAIN AST …).
+    throw analysisError(err, kind === 'AST' ? prefix.length : 0)
   }
   return text
     .split('\n')
@@ -55,11 +58,12 @@ function unescapeTsv(field: string): string {
 }
 
 /** A limit hit while analysing is the analyst's limit; a store that failed is a 502; anything else ClickHouse refused is invalid SQL. */
-function analysisError(err: unknown): Error {
+function analysisError(err: unknown, offset: number): Error {
   if (isSpanlensError(err)) return err
   if (!isClickHouseException(err)) return storeFailure(err)
   if (isLimitError(err)) return errors.SQL_LIMIT(firstLine(err))
-  return errors.SQL_INVALID(firstLine(err))
+  const line = firstLine(err)
+  return errors.SQL_INVALID(offset > 0 ? line.replace(/failed at position (\d+)/, (_m, n: string) => `failed at position ${Math.max(1, Number(n) - offset)}`) : line)
 }
 
 /** An exception ClickHouse raised for the query (numeric code), as opposed to a connection that failed. */
