@@ -5,6 +5,7 @@ import { contentRefusal, contentTextMatch, spansWithContent } from './content/sp
 import { ParamBag } from './db.js'
 import { errors } from './errors.js'
 import { GROUP_KEYS_HELP, groupKey } from './group-keys.js'
+import { FLAG } from './params.js'
 import { SPAN_KINDS, SPAN_STATUSES, type SpanKind } from './span-kinds.js'
 import { type NumberCondition, type SpanNumber, SPAN_NUMBER_KEYS, SPAN_NUMBERS, formatCondition, numberConditions, numberConditionsSql, parseComparison, parseConditions, readConditions } from './span-numbers.js'
 import { chTime, parseTime } from './time.js'
@@ -168,7 +169,6 @@ const list = z
 const kinds = list.pipe(z.array(z.enum(SPAN_KINDS)))
 /** Span statuses, as kinds: `status=erorr` matched nothing, and an SLO scoped so counted nothing bad. */
 const statuses = list.pipe(z.array(z.enum(SPAN_STATUSES)))
-const flag = z.union([z.boolean(), z.enum(['1', '0', 'true', 'false']).transform((v) => v === '1' || v === 'true')])
 const ms = z.union([z.number(), z.string().trim().min(1).transform(Number)]).pipe(z.number().finite().min(0))
 const scoreConditions = z.record(z.string().min(1), z.string().trim().min(1))
 /** Checked by parseConditions, which names the field as the query string does (`attrNum.<key>`). */
@@ -197,7 +197,7 @@ const filterFields = z
     resource: z.record(z.string(), z.string()).optional(),
     text: z.string().optional(),
     tag: list.optional(),
-    refusal: flag.optional(),
+    refusal: FLAG.optional(),
     minDurationMs: ms.optional(),
     maxDurationMs: ms.optional(),
     scores: scoreConditions.optional(),

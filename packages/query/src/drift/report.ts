@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { type ClickHouseClient, ParamBag } from '../db.js'
 import { errors } from '../errors.js'
 import { type SpanFilter, type SpanFilterInput, spanFilterSchema, toSpanFilter } from '../filters.js'
+import { refuseRepeats } from '../params.js'
 import { categoricalDrift, textDrift } from './categorical.js'
 import { embeddingDrift } from './embedding.js'
 import { countSets, numericDrift } from './numeric.js'
@@ -113,9 +114,7 @@ export async function drift(
   }
   // A span in both sets counts as reference (sets.ts): the same filter twice leaves current empty.
   if (JSON.stringify(sets.reference) === JSON.stringify(sets.current)) throw errors.BAD_REQUEST('current: selects the same spans as reference')
-  const named = r.signals ?? []
-  const twice = named.find((s, i) => named.indexOf(s) !== i)
-  if (twice !== undefined) throw errors.BAD_REQUEST(`signals: ${twice} is named twice`)
+  refuseRepeats(r.signals ?? [], 'signals')
   const thresholds: DriftThresholds = { ...DEFAULT_THRESHOLDS, ...stripUndefined(r.thresholds ?? {}) }
   const callerChoseKind = (sets.reference.kind?.length ?? 0) > 0 || (sets.current.kind?.length ?? 0) > 0
   const specs = (r.signals ?? DEFAULT_SIGNALS).map((name) => resolveSignal(name, callerChoseKind))

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { errors } from '../errors.js'
+import { refuseRepeats } from '../params.js'
 import { parseBucketSeconds, parseTime } from '../time.js'
 
 /**
@@ -91,7 +92,7 @@ export function parseMetricsQuery(q: Record<string, unknown>, now = new Date()):
   }
   const groupBy = p.groupBy === undefined ? [] : p.groupBy.split(',').map((k) => dimension(k, 'groupBy'))
   if (groupBy.length > MAX_GROUP_BY) throw errors.BAD_REQUEST(`groupBy: at most ${MAX_GROUP_BY} keys`)
-  if (new Set(groupBy.map((g) => g.label)).size !== groupBy.length) throw errors.BAD_REQUEST('groupBy: a key is named twice')
+  refuseRepeats(groupBy.map((g) => g.label), 'groupBy')
   const where: MetricsQuery['where'] = []
   for (const [k, v] of Object.entries(q)) {
     if (!k.startsWith('attr.') && !k.startsWith('resource.')) continue

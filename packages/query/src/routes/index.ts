@@ -8,6 +8,7 @@ import { type AdmissionLimits, defaultAdmission, QueryAdmission } from '../admis
 import { errors, replyWithError } from '../errors.js'
 import { filterFromQuery } from '../filters.js'
 import { logsRoutes } from '../logs/routes.js'
+import { parseFlag } from '../params.js'
 import { metricsRoutes } from '../metrics/routes.js'
 import { recordScore } from '../scores/record.js'
 import { sessionsRoutes } from '../sessions/routes.js'
@@ -60,16 +61,8 @@ function listOptions(q: Query, params: readonly string[]) {
     filter: filterFromQuery(q, params),
     limit: clampLimit(q.limit),
     cursor: decodeCursor(typeof q.cursor === 'string' ? q.cursor : undefined),
-    includeIo: flag(q, 'io'),
+    includeIo: parseFlag(q, 'io'),
   }
-}
-
-/** A yes/no parameter: 1, true, 0, false or absent; anything else (`io=yes`) was read as no, unsaid. */
-function flag(q: Query, name: string): boolean {
-  const v = q[name]
-  if (v === undefined || v === '' || v === '0' || v === 'false') return false
-  if (v === '1' || v === 'true') return true
-  throw errors.BAD_REQUEST(`${name}: expected 1, true, 0 or false`)
 }
 
 /**
@@ -114,7 +107,7 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
     const opts = order
       ? { ...listOptions({ ...q, cursor: undefined }, TRACES_PARAMS), order, orderCursor: decodeOrderCursor(order, cursor) }
       : listOptions(q, TRACES_PARAMS)
-    return admitted(request, (p) => listTraces(client, p, { ...opts, total: flag(q, 'total') }))
+    return admitted(request, (p) => listTraces(client, p, { ...opts, total: parseFlag(q, 'total') }))
   })
   app.get<{ Params: { traceId: string } }>('/traces/:traceId', async (request) => admitted(request, (p) => getTrace(client, p, request.params.traceId)))
   await app.register(logsRoutes, { client, admitted })

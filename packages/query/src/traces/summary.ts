@@ -1,6 +1,7 @@
 import { type ClickHouseClient, ParamBag, numOrNull, select } from '../db.js'
 import { errors } from '../errors.js'
 import { MODEL_EXPR, onlyRollupFields, spanConditions, type SpanFilter } from '../filters.js'
+import { refuseRepeats } from '../params.js'
 import { parseBucketSeconds } from '../time.js'
 import { tokenSums, tokensOf, type Tokens } from './span-row.js'
 
@@ -77,8 +78,7 @@ export async function summary(client: ClickHouseClient, project: string, opts: S
   const filter = opts.filter ?? {}
   const groupBy = opts.groupBy ?? []
   for (const g of groupBy) if (!SUMMARY_DIMENSIONS.includes(g)) throw errors.BAD_REQUEST(`groupBy: unknown dimension ${g}`)
-  const twice = groupBy.find((g, i) => groupBy.indexOf(g) !== i)
-  if (twice !== undefined) throw errors.BAD_REQUEST(`groupBy: ${twice} is named twice`)
+  refuseRepeats(groupBy, 'groupBy')
   const bucketSeconds = opts.bucket ? parseBucketSeconds(opts.bucket, 'bucket') : undefined
   if (bucketSeconds !== undefined) checkBucketCount(filter, bucketSeconds, opts.bucket ?? '')
   // The rollup's rows are minutes: a bucket that is not whole minutes would take one
