@@ -38,6 +38,13 @@ export function parseBucketSeconds(raw: string, field = 'bucket'): number {
   return ms / 1000
 }
 
+/** At most `max` buckets of `bucketSeconds` between `fromMs` and `toMs`, else a 400 naming `bucket` (`raw`, as given). */
+export function checkBucketCount(raw: string, bucketSeconds: number, fromMs: number, toMs: number, max: number): void {
+  if ((toMs - fromMs) / (bucketSeconds * 1000) > max) {
+    throw errors.BAD_REQUEST(`bucket: ${clip(raw)} makes more than ${max} buckets between from and to; choose a longer one`)
+  }
+}
+
 /**
  * Accepts an ISO-8601 time, epoch milliseconds, `now`, or `now-<duration>`
  * (e.g. now-24h) and returns a Date between 1900-01-01 and 2299-12-31 UTC.

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { errors } from '../errors.js'
 import { refuseRepeats } from '../params.js'
-import { parseBucketSeconds, parseTime } from '../time.js'
+import { checkBucketCount, parseBucketSeconds, parseTime } from '../time.js'
 
 /**
  * The query string of GET /api/v1/metrics, parsed into a MetricsQuery; every
@@ -86,9 +86,7 @@ export function parseMetricsQuery(q: Record<string, unknown>, now = new Date()):
   let bucketSeconds: number | undefined
   if (p.bucket !== undefined) {
     bucketSeconds = parseBucketSeconds(p.bucket, 'bucket')
-    if ((to.getTime() - from.getTime()) / (bucketSeconds * 1000) > MAX_BUCKETS) {
-      throw errors.BAD_REQUEST(`bucket: ${p.bucket} makes more than ${MAX_BUCKETS} buckets between from and to; choose a longer one`)
-    }
+    checkBucketCount(p.bucket, bucketSeconds, from.getTime(), to.getTime(), MAX_BUCKETS)
   }
   const groupBy = p.groupBy === undefined ? [] : p.groupBy.split(',').map((k) => dimension(k, 'groupBy'))
   if (groupBy.length > MAX_GROUP_BY) throw errors.BAD_REQUEST(`groupBy: at most ${MAX_GROUP_BY} keys`)

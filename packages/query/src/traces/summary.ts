@@ -2,7 +2,7 @@ import { type ClickHouseClient, ParamBag, numOrNull, select } from '../db.js'
 import { errors } from '../errors.js'
 import { MODEL_EXPR, onlyRollupFields, spanConditions, type SpanFilter } from '../filters.js'
 import { refuseRepeats } from '../params.js'
-import { parseBucketSeconds } from '../time.js'
+import { checkBucketCount, parseBucketSeconds } from '../time.js'
 import { tokenSums, tokensOf, type Tokens } from './span-row.js'
 
 /** Buckets under a minute a range may hold: a second's over 27 hours. */
@@ -80,7 +80,7 @@ export async function summary(client: ClickHouseClient, project: string, opts: S
   for (const g of groupBy) if (!SUMMARY_DIMENSIONS.includes(g)) throw errors.BAD_REQUEST(`groupBy: unknown dimension ${g}`)
   refuseRepeats(groupBy, 'groupBy')
   const bucketSeconds = opts.bucket ? parseBucketSeconds(opts.bucket, 'bucket') : undefined
-  if (bucketSeconds !== undefined) checkBucketCount(filter, bucketSeconds, opts.bucket ?? '')
+  if (bucketSeconds !== undefined) checkShortBucket(filter, bucketSeconds, opts.bucket ?? '')
   // The rollup's rows are minutes: a bucket that is not whole minutes would take one
   // minute or two by turns (90s), or a minute for each of 30s, so those read spans.
   const useRollup = onlyRollupFields(filter) && (bucketSeconds === undefined || bucketSeconds % 60 === 0)
@@ -167,13 +167,10 @@ export async function summary(client: ClickHouseClient, project: string, opts: S
  * it and `to` (now when open). Rows are only buckets with traffic: a minute's or longer
  * have at most the rollup's rows, a second's over the retention could be millions.
  */
-function checkBucketCount(f: SpanFilter, bucketSeconds: number, raw: string): void {
+function checkShortBucket(f: SpanFilter, bucketSeconds: number, raw: string): void {
   if (bucketSeconds >= 60) return
   if (!f.from) throw errors.BAD_REQUEST(`bucket: a bucket under a minute (${raw}) needs from, at most ${MAX_SUMMARY_BUCKETS} buckets after it`)
-  const to = f.to ? f.to.getTime() : Date.now()
-  if ((to - f.from.getTime()) / (bucketSeconds * 1000) > MAX_SUMMARY_BUCKETS) {
-    throw errors.BAD_REQUEST(`bucket: ${raw} makes more than ${MAX_SUMMARY_BUCKETS} buckets between from and to; choose a longer one`)
-  }
+  checkBucketCount(raw, bucketSeconds, f.from.getTime(), f.to ? f.to.getTime() : Date.now(), MAX_SUMMARY_BUCKETS)
 }
 
 /**

@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { errors } from '../errors.js'
-import { parseBucketSeconds, parseTime } from '../time.js'
+import { checkBucketCount, parseBucketSeconds, parseTime } from '../time.js'
 import { userSummary } from './user.js'
 
 export interface UsersRoutesOptions {
@@ -32,7 +32,7 @@ export const usersRoutes: FastifyPluginAsync<UsersRoutesOptions> = async (app, {
     if (from >= to) throw errors.BAD_REQUEST('from must be before to')
     // The series reads spans: any whole number of seconds is a bucket it can count exactly.
     const bucketSeconds = parseBucketSeconds(parsed.data.bucket, 'bucket')
-    if ((to.getTime() - from.getTime()) / (bucketSeconds * 1000) > MAX_BUCKETS) throw errors.BAD_REQUEST(`bucket: at most ${MAX_BUCKETS} buckets in the range; choose a longer bucket`)
+    checkBucketCount(parsed.data.bucket, bucketSeconds, from.getTime(), to.getTime(), MAX_BUCKETS)
     return admitted(request, (project) => userSummary(client, project, request.params.userId, { from, to, bucketSeconds }))
   })
 }
