@@ -1,6 +1,6 @@
 export { loadConfig, type SpanlensConfig, type StoreConfig, type IngestConfig, type QueryConfig, type ApiKey } from './config/load.js'
 export { SpanlensError, errors, isSpanlensError } from './errors.js'
-export { createStore, migrate, type Store, type MigrateResult } from './store/index.js'
+export { createStore, migrate, storeQueryOptions, type Store, type MigrateResult } from './store/index.js'
 export { buildServer, type BuildServerOptions, type SpanlensHandle } from './server.js'
 export { normalizeSpan } from './normalize/normalize.js'
 export type { SpanRow } from './normalize/row.js'

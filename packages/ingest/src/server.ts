@@ -19,7 +19,7 @@ import { lockSpoolDir } from './pipeline/spool-lock.js'
 import { MAX_STORED_LABEL_CHARS } from './normalize/normalize.js'
 import { healthRoutes } from './routes/health.js'
 import { otlpRoutes } from './routes/otlp.js'
-import { createStore, migrate, type Store } from './store/index.js'
+import { createStore, migrate, storeQueryOptions, type Store } from './store/index.js'
 
 export interface BuildServerOptions {
   /** Use this store instead of opening one from config (tests, fault injection). */
@@ -174,11 +174,7 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     api.addHook('onRequest', authenticate(keys, 'reply'))
     await api.register(queryRoutes, {
       prefix: '/api/v1',
-      client: store.client,
-      database: store.database,
-      mode: store.mode,
-      cluster: store.cluster !== undefined,
-      retentionDays: store.retentionDays,
+      ...storeQueryOptions(store),
       ...(config.query.sloFile ? { sloFile: config.query.sloFile } : {}),
       admission: config.query.admission,
       sql: {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Fastify, { type FastifyInstance } from 'fastify'
-import { createStore, loadConfig, migrate, type Store } from '@spanlens/ingest'
+import { createStore, loadConfig, migrate, storeQueryOptions, type Store } from '@spanlens/ingest'
 import { queryRoutes, type QueryRoutesOptions } from '../../src/index.js'
 import { storeEnv } from '../../../ingest/test/helpers/store-mode.js'
 
@@ -78,14 +78,6 @@ export async function queryApp(
     const p = typeof project === 'string' ? project : project[(request.headers.authorization ?? '').replace(/^Bearer /, '')]
     if (p) request.spanlensProject = p
   })
-  await app.register(queryRoutes, {
-    prefix: '/api/v1',
-    client: store.client,
-    database: store.database,
-    mode: store.mode,
-    cluster: store.cluster !== undefined,
-    retentionDays: store.retentionDays,
-    ...options,
-  })
+  await app.register(queryRoutes, { prefix: '/api/v1', ...storeQueryOptions(store), ...options })
   return app
 }
