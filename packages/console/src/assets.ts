@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { extname, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -8,10 +8,6 @@ import { fileURLToPath } from 'node:url'
  */
 export function consoleAssetsDir(): string {
   return fileURLToPath(new URL('../dist/web/', import.meta.url))
-}
-
-export function assetsBuilt(dir: string): boolean {
-  return existsSync(resolve(dir, 'index.html'))
 }
 
 const TYPES: Record<string, string> = {
@@ -31,8 +27,25 @@ export function contentType(file: string): string {
   return TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream'
 }
 
+/** A file found for a request, with what its compressed copy is keyed by (encoding.ts). */
+export interface AssetFile {
+  path: string
+  size: number
+  mtimeMs: number
+}
+
+/** `path`, if it is a file. */
+export function assetFile(path: string): AssetFile | null {
+  try {
+    const st = statSync(path)
+    return st.isFile() ? { path, size: st.size, mtimeMs: st.mtimeMs } : null
+  } catch {
+    return null
+  }
+}
+
 /** A file inside dir named by a URL path, or null (missing, a directory, or outside dir). */
-export function resolveAsset(dir: string, urlPath: string): string | null {
+export function resolveAsset(dir: string, urlPath: string): AssetFile | null {
   let decoded: string
   try {
     decoded = decodeURIComponent(urlPath)
@@ -43,11 +56,7 @@ export function resolveAsset(dir: string, urlPath: string): string | null {
   const root = resolve(dir)
   const file = resolve(root, `.${decoded.startsWith('/') ? '' : '/'}${decoded}`)
   if (file !== root && !file.startsWith(root + sep)) return null
-  try {
-    return statSync(file).isFile() ? file : null
-  } catch {
-    return null
-  }
+  return assetFile(file)
 }
 
 export function readAsset(file: string): Buffer {

@@ -40,12 +40,12 @@ export class CompressedFiles {
   constructor(private readonly maxEntries = 256) {}
 
   /**
-   * The body to send for `file` (of `size` bytes, changed at `mtimeMs`) and the encoding it
-   * is in (none: as it is). `read` is called only when the cache does not have it.
+   * The body to send for `file` (at `path`, of `size` bytes, changed at `mtimeMs`) and the
+   * encoding it is in (none: as it is). `read` is called only when the cache does not have it.
    */
-  encode(file: string, stat: { size: number; mtimeMs: number }, type: string, encoding: Encoding | undefined, read: () => Buffer): { body: Buffer; encoding?: Encoding } {
-    if (!encoding || stat.size < MIN_BYTES || !TEXT.test(type)) return { body: read() }
-    const key = `${encoding}\0${file}\0${stat.size}\0${stat.mtimeMs}`
+  encode(file: { path: string; size: number; mtimeMs: number }, type: string, encoding: Encoding | undefined, read: () => Buffer): { body: Buffer; encoding?: Encoding } {
+    if (!encoding || file.size < MIN_BYTES || !TEXT.test(type)) return { body: read() }
+    const key = `${encoding}\0${file.path}\0${file.size}\0${file.mtimeMs}`
     let out = this.cache.get(key)
     if (!out) {
       const body = read()

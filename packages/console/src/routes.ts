@@ -1,6 +1,6 @@
-import { statSync } from 'node:fs'
+import { join } from 'node:path'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import { assetsBuilt, consoleAssetsDir, contentType, readAsset, resolveAsset } from './assets.js'
+import { assetFile, type AssetFile, consoleAssetsDir, contentType, readAsset, resolveAsset } from './assets.js'
 import { CompressedFiles, pickEncoding } from './encoding.js'
 
 export interface ConsoleRoutesOptions {
@@ -31,8 +31,8 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
   const dir = opts.assetsDir ?? consoleAssetsDir()
   const compressed = new CompressedFiles()
   /** A file's body for this request: compressed when the client takes it (encoding.ts). */
-  const body = (request: FastifyRequest, reply: FastifyReply, file: string, type: string): Buffer => {
-    const sent = compressed.encode(file, statSync(file), type, pickEncoding(request.headers['accept-encoding']), () => readAsset(file))
+  const body = (request: FastifyRequest, reply: FastifyReply, file: AssetFile, type: string): Buffer => {
+    const sent = compressed.encode(file, type, pickEncoding(request.headers['accept-encoding']), () => readAsset(file.path))
     reply.header('vary', 'accept-encoding')
     if (sent.encoding) reply.header('content-encoding', sent.encoding)
     return sent.body
@@ -41,11 +41,13 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0] ?? '/'
     if (isReserved(path)) return reply.callNotFound()
-    if (!assetsBuilt(dir)) return reply.code(503).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(NOT_BUILT)
+    // The app shell: served for client routes, and its absence says the bundle was never built.
+    const shell = assetFile(join(dir, 'index.html'))
+    if (!shell) return reply.code(503).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(NOT_BUILT)
     const file = path === '/' ? null : resolveAsset(dir, path)
     if (file) {
       const immutable = path.startsWith('/assets/')
-      const type = contentType(file)
+      const type = contentType(file.path)
       return reply
         .type(type)
         .header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache')
@@ -59,7 +61,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
       .header('cache-control', 'no-cache')
       .header('x-content-type-options', 'nosniff')
       .header('content-security-policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'")
-      .send(body(request, reply, `${dir.replace(/[\\/]$/, '')}/index.html`, 'text/html; charset=utf-8'))
+      .send(body(request, reply, shell, 'text/html; charset=utf-8'))
   }
 
   app.get('/', handler)
