@@ -3,8 +3,9 @@ import { defineConfig } from 'tsup'
 export default defineConfig({
   // errors: the catalogue, and span-kinds: the kinds normalization writes, both imported by
   // @spanlens/ingest without the analytics (`@spanlens/query/errors`, `@spanlens/query/span-kinds`);
-  // format: how figures are written, shared by the CLI and the console's browser bundle.
-  entry: ['src/index.ts', 'src/errors.ts', 'src/span-kinds.ts', 'src/format.ts'],
+  // format: how figures are written, shared by the CLI and the console's browser bundle;
+  // time-window: the times a record is kept at, which ingest checks spans and log records against.
+  entry: ['src/index.ts', 'src/errors.ts', 'src/span-kinds.ts', 'src/format.ts', 'src/time-window.ts'],
   format: ['esm'],
   dts: true,
   sourcemap: true,

@@ -1,7 +1,5 @@
+import { aheadOfClock, MAX_FUTURE_MS, olderThanRetention } from '@spanlens/query/time-window'
 import { compareNs } from '../otlp/values.js'
-
-/** How far ahead of the server's clock a record may be (client clock skew). */
-const MAX_FUTURE_MS = 24 * 3600 * 1000
 
 export interface TimeWindow {
   earliestNs: string
@@ -29,9 +27,7 @@ export function timeWindow(retentionDays: number, nowMs = Date.now()): TimeWindo
 
 /** Why a time (`field`, e.g. start_time_unix_nano) is outside the window, or undefined. */
 export function outsideWindow(ns: string, w: TimeWindow, field: string): string | undefined {
-  if (compareNs(ns, w.earliestNs) < 0) {
-    return `${field} is older than the ${w.retentionDays}-day retention (SPANLENS_RETENTION_DAYS); it would be deleted at once`
-  }
-  if (compareNs(ns, w.latestNs) > 0) return `${field} is more than 24 h ahead of the server clock`
+  if (compareNs(ns, w.earliestNs) < 0) return olderThanRetention(field, w.retentionDays)
+  if (compareNs(ns, w.latestNs) > 0) return aheadOfClock(field)
   return undefined
 }

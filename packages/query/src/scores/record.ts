@@ -3,6 +3,7 @@ import { z } from 'zod'
 import type { ClickHouseClient } from '../db.js'
 import { errors } from '../errors.js'
 import { chTime, parseTime } from '../time.js'
+import { aheadOfClock, MAX_FUTURE_MS, olderThanRetention } from '../time-window.js'
 
 /** An OTLP id: `digits` hex digits, not all zero (OpenTelemetry's invalid id, which no span carries). */
 const hexId = (digits: number, what: string) =>
@@ -27,8 +28,6 @@ const scoreBodySchema = z
   })
   .strict()
 
-/** How far ahead of the server's clock a score may be dated (client clock skew), as spans and log records. */
-const MAX_FUTURE_MS = 24 * 3_600_000
 
 export interface ScoreOptions {
   /** SPANLENS_RETENTION_DAYS (0: forever): an older score would be deleted by the table's TTL at once. */
@@ -79,12 +78,12 @@ export async function recordScore(client: ClickHouseClient, project: string, inp
  * A score's time, refused where the store would not keep it: older than the retention
  * the TTL deletes it at once (a score dated 1970 would be answered 201 and never seen), and
  * far ahead its TTL and partition dates wrap around. The same window as spans' and log
- * records' times (packages/ingest/src/pipeline/time-window.ts).
+ * records' times (time-window.ts).
  */
 function keptTime(ts: Date, now: Date, retentionDays: number): Date {
   if (retentionDays > 0 && ts.getTime() < now.getTime() - retentionDays * 86_400_000) {
-    throw errors.BAD_REQUEST(`timestamp: ${ts.toISOString()} is older than the ${retentionDays}-day retention (SPANLENS_RETENTION_DAYS); it would be deleted at once`)
+    throw errors.BAD_REQUEST(olderThanRetention(`timestamp: ${ts.toISOString()}`, retentionDays))
   }
-  if (ts.getTime() > now.getTime() + MAX_FUTURE_MS) throw errors.BAD_REQUEST(`timestamp: ${ts.toISOString()} is more than 24 h ahead of the server clock`)
+  if (ts.getTime() > now.getTime() + MAX_FUTURE_MS) throw errors.BAD_REQUEST(aheadOfClock(`timestamp: ${ts.toISOString()}`))
   return ts
 }
