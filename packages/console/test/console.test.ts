@@ -13,6 +13,8 @@ import { AGENT_TRACE, LLM_SPAN, LONG_ANSWER, REFUSAL, seed, sessionOf } from './
 const KEY = 'acme-console-key-0123'
 /** A project that never sent a span: the first-run page. */
 const EMPTY_KEY = 'empty-console-key-0123'
+/** An ingest key of acme's: it sends but reads nothing, so it does not sign in. */
+const PAGE_KEY = 'acme-page-key-0123'
 // Evaluated through the DevTools protocol: the console's CSP (default-src 'self') refuses an injected <script>.
 const require = createRequire(import.meta.url)
 const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')
@@ -60,7 +62,7 @@ beforeAll(async () => {
     ].join('\n'),
   )
   const config = loadConfig({
-    env: { SPANLENS_DATA_DIR: join(dir, 'data'), SPANLENS_API_KEYS: `acme:${KEY},empty:${EMPTY_KEY}`, SPANLENS_LOG_LEVEL: 'silent', SPANLENS_PORT: '0', SPANLENS_SLO_FILE: sloFile },
+    env: { SPANLENS_DATA_DIR: join(dir, 'data'), SPANLENS_API_KEYS: `acme:${KEY},empty:${EMPTY_KEY}`, SPANLENS_INGEST_KEYS: `acme:${PAGE_KEY}`, SPANLENS_LOG_LEVEL: 'silent', SPANLENS_PORT: '0', SPANLENS_SLO_FILE: sloFile },
   })
   app = await buildServer(config)
   url = await app.listen({ host: '127.0.0.1', port: 0 })
@@ -646,6 +648,15 @@ describe('console served by the Spanlens server', () => {
     await page.goto(`${url}/traces?from=now-24h&userId=nobody`)
     await poll(() => page.locator('.empty').textContent()).toContain('No traces match these filters')
     expect(await page.locator('[data-first-run]').count()).toBe(0)
+  })
+
+  it('tells an ingest key apart from a wrong one at sign-in', async () => {
+    await page.evaluate(`sessionStorage.clear()`)
+    await page.goto(`${url}/overview`)
+    await page.locator('input[name=apiKey]').fill(PAGE_KEY)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await poll(() => page.locator('.signin [role=alert]').textContent()).toContain('This is an ingest key (SPANLENS_INGEST_KEYS)')
+    expect(await page.evaluate(STORED_KEY)).toBeNull()
   })
 
   it('returns to sign-in when the session key stops working, and signs out', async () => {

@@ -6,6 +6,13 @@ import './types.js'
 
 const DEFAULT_PROJECT = 'default'
 
+/** `full` reads and sends; `ingest` (SPANLENS_INGEST_KEYS) only sends. */
+type Access = 'full' | 'ingest'
+export interface Grant {
+  project: string
+  access: Access
+}
+
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest()
 
 /**
@@ -15,10 +22,10 @@ const digest = (s: string): Buffer => createHash('sha256').update(s).digest()
  * the key, never from the payload.
  */
 export class KeyRing {
-  private readonly entries: Array<{ project: string; digest: Buffer }>
+  private readonly entries: Array<{ project: string; access: Access; digest: Buffer }>
 
   constructor(keys: ApiKey[]) {
-    this.entries = keys.map((k) => ({ project: k.project, digest: digest(k.key) }))
+    this.entries = keys.map((k) => ({ project: k.project, access: k.access ?? 'full', digest: digest(k.key) }))
   }
 
   /** No keys configured: a single `default` project, loopback only. */
@@ -26,34 +33,32 @@ export class KeyRing {
     return this.entries.length === 0
   }
 
-  projectForKey(key: string): string | undefined {
+  /** A key is given once (config/load.ts refuses it for two projects or accesses), so the first match is the match. */
+  keyFor(key: string): Grant | undefined {
     const d = digest(key)
-    let found: string | undefined
+    let found: Grant | undefined
     for (const e of this.entries) {
-      if (timingSafeEqual(e.digest, d) && found === undefined) found = e.project
+      if (timingSafeEqual(e.digest, d) && found === undefined) found = { project: e.project, access: e.access }
     }
     return found
   }
 
   /** `Authorization: Bearer <key>` (or Basic project:key, Langfuse style). */
-  authenticate(header: string | undefined): { project: string } | { error: string } {
-    if (this.open) return { project: DEFAULT_PROJECT }
+  authenticate(header: string | undefined): Grant | { error: string } {
+    if (this.open) return { project: DEFAULT_PROJECT, access: 'full' }
     if (!header) return { error: 'missing Authorization header; send Authorization: Bearer <api key>' }
     const space = header.indexOf(' ')
     const scheme = header.slice(0, space).toLowerCase()
     const value = header.slice(space + 1).trim()
-    if (scheme === 'bearer' && value) {
-      const project = this.projectForKey(value)
-      return project ? { project } : { error: 'invalid API key' }
-    }
+    if (scheme === 'bearer' && value) return this.keyFor(value) ?? { error: 'invalid API key' }
     if (scheme === 'basic' && value) {
       const decoded = Buffer.from(value, 'base64').toString('utf8')
       const colon = decoded.indexOf(':')
       if (colon <= 0) return { error: 'malformed Basic credentials; expected base64(project:key)' }
       const claimed = decoded.slice(0, colon)
-      const project = this.projectForKey(decoded.slice(colon + 1))
+      const grant = this.keyFor(decoded.slice(colon + 1))
       // The public part must name the key's own project: a key never writes elsewhere.
-      return project !== undefined && project === claimed ? { project } : { error: 'invalid Basic credentials' }
+      return grant !== undefined && grant.project === claimed ? grant : { error: 'invalid Basic credentials' }
     }
     return { error: 'unsupported Authorization scheme; use Bearer <api key>' }
   }
@@ -61,18 +66,24 @@ export class KeyRing {
 
 /**
  * The onRequest hook of every route that touches project data (server.ts
- * registers it in their scope). `throw` hands the 401 to the scope's error
+ * registers it in their scope). `throw` hands the 401 or 403 to the scope's error
  * handler (OTLP answers in the request's encoding); `reply` answers JSON.
+ * An ingest key passes only on routes that take data in (route config `ingest`).
  */
 export function authenticate(keys: KeyRing, onFailure: 'throw' | 'reply') {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const auth = keys.authenticate(req.headers.authorization)
-    if ('error' in auth) {
-      const err = errors.UNAUTHORIZED(auth.error)
+    const err =
+      'error' in auth
+        ? errors.UNAUTHORIZED(auth.error)
+        : auth.access === 'ingest' && req.routeOptions.config?.ingest !== true
+          ? errors.FORBIDDEN(`an ingest key only sends data (OTLP, POST /api/v1/scores); ${req.method} ${req.routeOptions.url ?? req.url} needs a key from SPANLENS_API_KEYS`)
+          : undefined
+    if (err) {
       if (onFailure === 'throw') throw err
-      await reply.code(401).send(err.toJSON())
+      await reply.code(err.statusCode).send(err.toJSON())
       return
     }
-    req.spanlensProject = auth.project
+    req.spanlensProject = (auth as Grant).project
   }
 }

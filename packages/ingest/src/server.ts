@@ -9,6 +9,7 @@ import { errors, replyWithError } from './errors.js'
 import { GrpcReceiver } from './grpc/server.js'
 import { allowedMethods } from './http/allowed-methods.js'
 import { clientErrorHandler } from './http/client-error.js'
+import { cors } from './http/cors.js'
 import { otlpServices } from './grpc/services.js'
 import { createLogger } from './logger.js'
 import { ContentMergeJob } from './jobs/content-merge.js'
@@ -118,8 +119,11 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   const contentMerge = new ContentMergeJob(store.client, config.ingest.contentMergeIntervalMs, metrics, logger.child({ component: 'content-merge' }))
   contentMerge.start()
   const routes: SpanlensHandle['routes'] = []
+  /** Routes that take data in: each gets a CORS preflight below. */
+  const ingestUrls = new Set<string>()
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url })
+    if ((route.config as { ingest?: boolean } | undefined)?.ingest === true) ingestUrls.add(route.url)
   })
   app.decorate('spanlens', {
     config,
@@ -140,8 +144,8 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   const methodsOf = allowedMethods(routes)
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0] ?? ''
-    // HEAD is Fastify's own twin of each GET: named by the GET.
-    const allowed = methodsOf(path).filter((m) => m !== 'HEAD')
+    // HEAD is Fastify's own twin of each GET: named by the GET. OPTIONS is the CORS preflight, not a use of the path.
+    const allowed = methodsOf(path).filter((m) => m !== 'HEAD' && m !== 'OPTIONS')
     if (allowed.length > 0) {
       reply.header('allow', allowed.join(', '))
       return replyWithError(errors.METHOD_NOT_ALLOWED(req.method, path, allowed), reply)
@@ -161,6 +165,9 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     // One analyst call may run the whole SQL limit; beyond twice that the engine is stalled.
     storeStallMs: Math.max(120_000, 2 * config.query.sqlMaxExecutionSeconds * 1000),
   })
+  // Before the scopes' auth hooks, so that a browser can read a 401 or a 429 too.
+  const corsPolicy = cors(config.cors)
+  app.addHook('onRequest', corsPolicy.onRequest)
   await app.register(async (ingest) => {
     // OTLP answers a refused key in the request's own encoding (its error handler).
     ingest.addHook('onRequest', authenticate(keys, 'throw'))
@@ -184,6 +191,9 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
       },
     })
   })
+
+  // Preflights carry no credentials: outside the authenticated scopes, and they read no data.
+  for (const url of ingestUrls) app.options(url, corsPolicy.preflight)
 
   // The web console at / (static files + client-side routes); never answers the API's prefixes.
   await app.register(consoleRoutes)

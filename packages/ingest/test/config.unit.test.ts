@@ -24,6 +24,10 @@ describe('configuration', () => {
     ['SPANLENS_QUERY_QUEUE_TIMEOUT_SECONDS', '0', /SPANLENS_QUERY_QUEUE_TIMEOUT_SECONDS/],
     ['SPANLENS_CONTENT_MERGE_INTERVAL_MS', '50', /SPANLENS_CONTENT_MERGE_INTERVAL_MS: expected an integer between 100 and 3600000/],
     ['SPANLENS_CONTENT_MERGE_INTERVAL_MS', 'often', /SPANLENS_CONTENT_MERGE_INTERVAL_MS/],
+    ['SPANLENS_INGEST_KEYS', 'web', /SPANLENS_INGEST_KEYS: expected project:key pairs.*\(hidden\)/],
+    ['SPANLENS_CORS_ORIGINS', 'https://app.example.com/', /SPANLENS_CORS_ORIGINS: "https:\/\/app.example.com\/": an origin has no path/],
+    ['SPANLENS_CORS_ORIGINS', 'http://localhost:3000,localhost:5173', /SPANLENS_CORS_ORIGINS: "localhost:5173": expected \* or an origin/],
+    ['SPANLENS_CORS_HEADERS', 'x-tenant,bad header', /SPANLENS_CORS_HEADERS: expected header names/],
   ])('rejects %s=%s naming the variable', (name, value, pattern) => {
     let err: unknown
     try {
@@ -33,6 +37,64 @@ describe('configuration', () => {
     }
     expect(err).toMatchObject({ code: 'SPANLENS_CONFIG_INVALID' })
     expect((err as Error).message).toMatch(pattern)
+  })
+
+  it('reads ingest keys beside full ones, and the browser origins and headers CORS allows', () => {
+    const c = loadConfig({
+      env: {
+        SPANLENS_API_KEYS: 'web:full-key-0123456789',
+        SPANLENS_INGEST_KEYS: 'web:page-key-0123456789, web:page-key-9876543210',
+        SPANLENS_CORS_ORIGINS: 'https://app.example.com, https://*.example.org:8443,*',
+        SPANLENS_CORS_HEADERS: 'X-Tenant, traceparent',
+      },
+    })
+    expect(c.apiKeys).toEqual([
+      { project: 'web', key: 'full-key-0123456789' },
+      { project: 'web', key: 'page-key-0123456789', access: 'ingest' },
+      { project: 'web', key: 'page-key-9876543210', access: 'ingest' },
+    ])
+    expect(c.cors).toEqual({
+      origins: [
+        { any: false, scheme: 'https', host: 'app.example.com', subdomains: false, port: '' },
+        { any: false, scheme: 'https', host: 'example.org', subdomains: true, port: '8443' },
+        { any: true },
+      ],
+      headers: ['x-tenant', 'traceparent'],
+    })
+    expect(loadConfig({ env: {} }).cors).toEqual({ origins: [], headers: [] })
+  })
+
+  it('refuses ingest keys without a full key: nobody could read what they send', () => {
+    expect(() => loadConfig({ env: { SPANLENS_INGEST_KEYS: 'web:page-key-0123456789' } })).toThrow(
+      /SPANLENS_INGEST_KEYS: needs SPANLENS_API_KEYS or SPANLENS_API_KEYS_FILE too/,
+    )
+  })
+
+  it('refuses a key given for two projects, or as a full and an ingest key, without showing it', () => {
+    const dir = tempDir()
+    try {
+      const file = join(dir.path, 'keys')
+      writeFileSync(file, 'team:shared-key-0123456789\n')
+      for (const env of [
+        { SPANLENS_API_KEYS: 'a:shared-key-0123456789,b:shared-key-0123456789' },
+        { SPANLENS_API_KEYS_FILE: file, SPANLENS_API_KEYS: 'other:shared-key-0123456789' },
+        { SPANLENS_API_KEYS: 'team:shared-key-0123456789', SPANLENS_INGEST_KEYS: 'team:shared-key-0123456789' },
+      ]) {
+        let err: Error | undefined
+        try {
+          loadConfig({ env, cwd: dir.path })
+        } catch (e) {
+          err = e as Error
+        }
+        expect(err, JSON.stringify(env)).toMatchObject({ code: 'SPANLENS_CONFIG_INVALID' })
+        expect(err?.message).toMatch(/API keys: one key is given as (a|an ingest) key of project \w+ and as (a|an ingest) key of project \w+; give each key once/)
+        expect(err?.message).not.toContain('shared-key')
+      }
+      // The same key for the same project in the list and the file is one key.
+      expect(loadConfig({ env: { SPANLENS_API_KEYS_FILE: file, SPANLENS_API_KEYS: 'team:shared-key-0123456789' }, cwd: dir.path }).apiKeys).toHaveLength(2)
+    } finally {
+      dir.cleanup()
+    }
   })
 
   it('uses the documented defaults', () => {

@@ -74,6 +74,8 @@ export function createError<A extends unknown[]>(
 const http = {
   BAD_REQUEST: createError('SPANLENS_BAD_REQUEST', 400, (details: string) => details),
   UNAUTHORIZED: createError('SPANLENS_UNAUTHORIZED', 401, (why: string = 'missing or invalid API key') => why),
+  FORBIDDEN: createError('SPANLENS_FORBIDDEN', 403, (why: string) => why),
+  ORIGIN_NOT_ALLOWED: createError('SPANLENS_ORIGIN_NOT_ALLOWED', 403, (origin: string, why: string) => `origin ${JSON.stringify(origin)} may not send here: ${why}`),
   NOT_FOUND: createError('SPANLENS_NOT_FOUND', 404, (what: string) => `${what} not found`),
   REQUEST_TIMEOUT: createError('SPANLENS_REQUEST_TIMEOUT', 408, () => 'the request did not arrive in time'),
   HEADERS_TOO_LARGE: createError('SPANLENS_HEADERS_TOO_LARGE', 431, (bytes?: number) => `the request's headers are larger than the server takes${bytes === undefined ? '' : ` (${bytes} bytes)`}`),

@@ -2,11 +2,14 @@ import { readFileSync } from 'node:fs'
 import { extname, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { errors } from '../errors.js'
+import type { CorsOptions } from '../http/cors.js'
 import { CONFIG_KEYS, envSchema, type EnvValues, type RedactRule } from './schema.js'
 
 export interface ApiKey {
   project: string
   key: string
+  /** `ingest` (SPANLENS_INGEST_KEYS): sends data only, reads nothing (auth.ts). Absent: the key does both. */
+  access?: 'ingest'
 }
 
 export interface StoreConfig {
@@ -93,6 +96,8 @@ export interface SpanlensConfig {
   trustProxy: boolean
   /** Empty: no keys configured, single `default` project, loopback only. */
   apiKeys: ApiKey[]
+  /** Which browser origins may send to the routes that take data in (http/cors.ts). */
+  cors: CorsOptions
   store: StoreConfig
   clickhouseServe: ClickHouseServeConfig
   ingest: IngestConfig
@@ -131,7 +136,7 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
       .map((issue) => {
         const name = String(issue.path[0] ?? 'config')
         const got = raw[name]
-        const shown = name.includes('PASSWORD') || name.includes('API_KEYS') ? '(hidden)' : JSON.stringify(got)
+        const shown = name.includes('PASSWORD') || name.includes('KEYS') ? '(hidden)' : JSON.stringify(got)
         return `${name}: ${issue.message}${got === undefined ? '' : `, got ${shown}`}`
       })
       .join('; ')
@@ -146,6 +151,12 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
   }
   const apiKeys = [...(v.SPANLENS_API_KEYS ?? [])]
   if (v.SPANLENS_API_KEYS_FILE) apiKeys.push(...readKeysFile(resolve(cwd, v.SPANLENS_API_KEYS_FILE)))
+  if (v.SPANLENS_INGEST_KEYS && apiKeys.length === 0) {
+    // Keys configured make the server closed to a caller without one: with ingest keys alone, nobody could read.
+    throw errors.CONFIG_INVALID('SPANLENS_INGEST_KEYS: needs SPANLENS_API_KEYS or SPANLENS_API_KEYS_FILE too (an ingest key cannot read the data it sends)')
+  }
+  apiKeys.push(...(v.SPANLENS_INGEST_KEYS ?? []).map((k) => ({ ...k, access: 'ingest' as const })))
+  checkKeysUnambiguous(apiKeys)
 
   const dataDir = resolve(cwd, v.SPANLENS_DATA_DIR)
   return {
@@ -155,6 +166,7 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
     logLevel: v.SPANLENS_LOG_LEVEL,
     trustProxy: v.SPANLENS_TRUST_PROXY,
     apiKeys,
+    cors: { origins: v.SPANLENS_CORS_ORIGINS ?? [], headers: v.SPANLENS_CORS_HEADERS ?? [] },
     store: {
       mode: v.SPANLENS_CLICKHOUSE_URL ? 'remote' : 'embedded',
       dataDir: resolve(dataDir, 'clickhouse'),
@@ -249,6 +261,23 @@ function readConfigFile(path: string): Record<string, unknown> {
     out[key] = typeof value === 'number' || typeof value === 'boolean' ? value : value === null ? undefined : String(value)
   }
   return out
+}
+
+/**
+ * A key opens one project with one access. Given twice the same way (in the list and
+ * the file) it is harmless; given for two projects, or as both a full and an ingest
+ * key, which one a request gets would depend on the order of the lists.
+ */
+function checkKeysUnambiguous(keys: readonly ApiKey[]): void {
+  const seen = new Map<string, ApiKey>()
+  for (const k of keys) {
+    const first = seen.get(k.key)
+    if (!first) seen.set(k.key, k)
+    else if (first.project !== k.project || first.access !== k.access) {
+      const as = (x: ApiKey) => `${x.access === 'ingest' ? 'an ingest key' : 'a key'} of project ${x.project}`
+      throw errors.CONFIG_INVALID(`API keys: one key is given as ${as(first)} and as ${as(k)}; give each key once`)
+    }
+  }
 }
 
 /** One `project:key` per line; `#` comments and blank lines ignored. */

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { parseOriginRule, type OriginRule } from '../http/cors-origins.js'
 
 /**
  * Every setting Spanlens reads, keyed by its environment variable name. The same
@@ -82,6 +83,26 @@ const apiKeyList = z
     return out
   })
 
+/** `https://app.example.com,https://*.example.com,http://localhost:5173`, or `*` (http/cors-origins.ts). */
+const corsOrigins = z.string().transform((raw, ctx) => {
+  const out: OriginRule[] = []
+  for (const entry of raw.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const rule = parseOriginRule(entry)
+    if ('error' in rule) {
+      ctx.addIssue({ code: 'custom', message: rule.error })
+      return z.NEVER
+    }
+    out.push(rule)
+  }
+  return out
+})
+
+/** Request header names (RFC 9110 tokens), as browsers send them in a preflight. */
+const headerNames = z
+  .string()
+  .transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))
+  .pipe(z.array(z.string().regex(/^[!#$%&'*+.^_`|~0-9a-z-]+$/, { error: 'expected header names separated by commas' })))
+
 const REDACT_RULES = ['email', 'phone', 'card', 'secret'] as const
 export type RedactRule = (typeof REDACT_RULES)[number]
 
@@ -123,6 +144,10 @@ export const envSchema = z.object({
     .default('info'),
   SPANLENS_API_KEYS: apiKeyList.optional(),
   SPANLENS_API_KEYS_FILE: nonEmpty.optional(),
+  // Keys that only send data (OTLP, POST /api/v1/scores): safe to ship in a browser page (auth.ts).
+  SPANLENS_INGEST_KEYS: apiKeyList.optional(),
+  SPANLENS_CORS_ORIGINS: corsOrigins.optional(),
+  SPANLENS_CORS_HEADERS: headerNames.optional(),
 
   SPANLENS_CLICKHOUSE_URL: url.optional(),
   SPANLENS_CLICKHOUSE_USER: nonEmpty.default('default'),

@@ -88,8 +88,8 @@ export const otlpRoutes: FastifyPluginAsync<OtlpRoutesOptions> = async (app, opt
 
   // Per-request info logs cost real throughput at thousands of exports a second;
   // failures are still logged, and /metrics counts every request.
-  for (const signal of SIGNAL_NAMES) app.post(`/v1/${signal}`, { logLevel: 'warn' }, handler(signal))
-  app.post('/api/public/otel/v1/traces', { logLevel: 'warn' }, handler('traces'))
+  for (const signal of SIGNAL_NAMES) app.post(`/v1/${signal}`, { logLevel: 'warn', config: { ingest: true } }, handler(signal))
+  app.post('/api/public/otel/v1/traces', { logLevel: 'warn', config: { ingest: true } }, handler('traces'))
 }
 
 function routeOf(req: FastifyRequest): string {

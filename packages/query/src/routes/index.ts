@@ -28,6 +28,13 @@ declare module 'fastify' {
   interface FastifyRequest {
     spanlensProject?: string
   }
+  interface FastifyContextConfig {
+    /**
+     * A route that takes data in (OTLP, POST /scores): an ingest key may call it, and a
+     * browser on an origin of SPANLENS_CORS_ORIGINS (the server's auth and CORS read it).
+     */
+    ingest?: boolean
+  }
 }
 
 export interface QueryRoutesOptions {
@@ -137,7 +144,7 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
     return admitted(request, (p) => attributeKeys(client, p, filterFromQuery({ from: 'now-7d', ...q }, [])))
   })
 
-  app.post('/scores', async (request, reply) => {
+  app.post('/scores', { config: { ingest: true } }, async (request, reply) => {
     // A score is one small insert, sent by SDKs at the rate of the app's traffic like
     // spans are: it is not an analyst query, and queueing it behind them made the
     // demo's SDK drop scores with 429.

@@ -20,6 +20,8 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: () => void; notice?
       onSignedIn()
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) setError('This API key was not accepted by the server (SPANLENS_UNAUTHORIZED). Check it against SPANLENS_API_KEYS.')
+      else if (err instanceof ApiError && err.status === 403)
+        setError('This is an ingest key (SPANLENS_INGEST_KEYS): it sends spans and scores but reads nothing. Sign in with a key from SPANLENS_API_KEYS.')
       else setError(err instanceof Error ? err.message : String(err))
     } finally {
       setBusy(false)
