@@ -56,6 +56,7 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   if (keys.open && config.grpc && !isLoopback(config.grpc.host)) throw errors.UNSAFE_BIND(config.grpc.host)
 
   const logger = options.logger ?? createLogger(config.logLevel)
+  for (const warning of config.warnings ?? []) logger.warn(warning)
   // The spool's lock before anything else: a server refused because another one
   // owns this spool must not open its store or apply its migrations (to a shared
   // ClickHouse, say, that the running server is using).

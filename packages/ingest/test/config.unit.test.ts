@@ -97,6 +97,19 @@ describe('configuration', () => {
     }
   })
 
+  it('warns of a variable a letter or two from a setting, which would otherwise be ignored unsaid', () => {
+    const c = loadConfig({ env: { SPANLENS_RETENTON_DAYS: '7', SPANLENS_API_KEY: 'x', SPANLENS_CORS_ORIGIN: 'https://a.test', SPANLENS_ENDPOINT: 'http://x', SPANLENS_FUZZ_CASES: '5', HOME: '/root' } })
+    expect(c.store.retentionDays).toBe(90)
+    expect(c.warnings).toEqual([
+      'SPANLENS_CORS_ORIGIN is not a setting and is ignored; did you mean SPANLENS_CORS_ORIGINS?',
+      'SPANLENS_RETENTON_DAYS is not a setting and is ignored; did you mean SPANLENS_RETENTION_DAYS?',
+      'SPANLENS_API_KEY is the SDK’s variable (the key an app sends); the server reads SPANLENS_API_KEYS (project:key,...) and runs without keys',
+    ])
+    // The SDK's and the CLI's variables beside a server with keys: nothing to say.
+    const quiet = loadConfig({ env: { SPANLENS_API_KEYS: 'team:secret-key-1', SPANLENS_API_KEY: 'secret-key-1', SPANLENS_URL: 'http://x', SPANLENS_SERVICE_NAME: 's', SPANLENS_CONFIG_FILE: '' } })
+    expect(quiet.warnings).toEqual([])
+  })
+
   it('uses the documented defaults', () => {
     const c = loadConfig({ env: {}, cwd: '/srv/app' })
     expect(c).toMatchObject({ host: '127.0.0.1', port: 4318, apiKeys: [] })

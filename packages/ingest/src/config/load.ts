@@ -3,6 +3,7 @@ import { extname, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { errors } from '../errors.js'
 import type { CorsOptions } from '../http/cors.js'
+import { envMistakes } from './env-mistakes.js'
 import { CONFIG_KEYS, envSchema, type EnvValues, type RedactRule } from './schema.js'
 
 export interface ApiKey {
@@ -98,6 +99,8 @@ export interface SpanlensConfig {
   apiKeys: ApiKey[]
   /** Which browser origins may send to the routes that take data in (http/cors.ts). */
   cors: CorsOptions
+  /** What the environment seems to have meant and is not in force (config/env-mistakes.ts); the server logs them at start. */
+  warnings?: string[]
   store: StoreConfig
   clickhouseServe: ClickHouseServeConfig
   ingest: IngestConfig
@@ -167,6 +170,7 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
     trustProxy: v.SPANLENS_TRUST_PROXY,
     apiKeys,
     cors: { origins: v.SPANLENS_CORS_ORIGINS ?? [], headers: v.SPANLENS_CORS_HEADERS ?? [] },
+    warnings: envMistakes(env, [...CONFIG_KEYS, 'SPANLENS_CONFIG_FILE'], apiKeys.length > 0),
     store: {
       mode: v.SPANLENS_CLICKHOUSE_URL ? 'remote' : 'embedded',
       dataDir: resolve(dataDir, 'clickhouse'),
