@@ -51,6 +51,21 @@ describe.each([0, 2])('a repeated export request (%i prepare workers)', (workers
     expect(await counts(service)).toEqual({ spans: 50, calls: 50, input: 50 * 10 + (49 * 50) / 2 })
   })
 
+  it('is a repeat only of the same bytes: a span sent again with other content of the same length is stored', async () => {
+    const service = `repeat-changed-${workers}`
+    const [first] = (jsonRequest([{ attributes: llmAttrs('gpt-4o-mini', 100, 1) }], service).resourceSpans as Array<{ scopeSpans: Array<{ spans: Array<Record<string, unknown>> }> }>)[0]!.scopeSpans[0]!.spans
+    const body = (tokens: number) => {
+      const request = jsonRequest([{ ...first, attributes: llmAttrs('gpt-4o-mini', tokens, 1) }], service)
+      return JSON.stringify(request)
+    }
+    const [draft, final] = [body(100), body(999)]
+    expect(final.length).toBe(draft.length)
+    expect((await post(draft, true)).status).toBe(200)
+    expect((await post(final, true)).status).toBe(200)
+    await server.app.spanlens.flush()
+    expect(await server.rows(`SELECT input_tokens FROM spans FINAL WHERE service_name = {s:String}`, { s: service })).toEqual([{ input_tokens: 999 }])
+  })
+
   it('is a repeat only of the same project and the same spans', async () => {
     const service = `repeat-other-${workers}`
     const spans = [{ attributes: llmAttrs('gpt-4o-mini', 5, 5) }]

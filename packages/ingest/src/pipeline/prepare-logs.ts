@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto'
 import { decodeLogsJson, decodeLogsProtobuf } from '../otlp/decode-logs.js'
 import { normalizeLog, recordTimeNs, takesArrivalTime } from '../normalize/logs.js'
 import { LineWriter } from './line-writer.js'
+import { bodyFingerprint } from './repeated-requests.js'
 import type { BodyFormat, PrepareContext, Prepared, PreparedBatch } from './prepare.js'
 import { LOGS, SPAN_CONTENT } from './tables.js'
 import { outsideWindow, timeWindow } from './time-window.js'
@@ -48,8 +48,8 @@ export function prepareLogs(format: BodyFormat, body: Buffer, project: string, c
   else logs.discard()
   if (content.lines > 0) batches.push({ table: SPAN_CONTENT.name, payload: content.bytes(), rows: content.lines })
   // A retry of a request whose rows took its arrival time would have new row keys, so a second row:
-  // such a request is identified by its body (sha1, ~0.5 ms per MiB, paid by those requests only) and a
-  // retry of it answered as it was (repeated-requests.ts). Other records' rows collapse by their own keys.
-  const fingerprint = timeless ? createHash('sha1').update(body).digest('base64') : undefined
+  // such a request is identified by its body (paid by those requests only) and a retry of it answered
+  // as it was (repeated-requests.ts). Other records' rows collapse by their own keys.
+  const fingerprint = timeless ? bodyFingerprint(body) : undefined
   return { batches, accepted: logs.lines, invalid: decoded.rejected, failed, outOfWindow, problems, fingerprint }
 }

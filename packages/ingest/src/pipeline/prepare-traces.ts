@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto'
 import { decodeJson, decodeProtobuf, spanLabel } from '../otlp/decode.js'
-import type { OtlpSpan } from '../otlp/model.js'
 import { normalizeSpan } from '../normalize/normalize.js'
 import type { SpanRow } from '../normalize/row.js'
 import { countsUsage, demote, demoteStackedCalls, mayBeStacked } from '../normalize/stacked-calls.js'
 import { LineWriter } from './line-writer.js'
 import type { BodyFormat, ModelCall, PrepareContext, Prepared } from './prepare.js'
+import { bodyFingerprint } from './repeated-requests.js'
 import { SPANS } from './tables.js'
 import { outsideWindow, timeWindow } from './time-window.js'
 
@@ -65,20 +64,11 @@ export function prepareTraces(format: BodyFormat, body: Buffer, project: string,
   }
   const batches = rows === 0 ? [] : [{ table: SPANS.name, payload: out.bytes(), rows }]
   if (rows === 0) out.discard()
-  return { batches, accepted: rows, invalid: decoded.rejected, failed, outOfWindow, problems, modelCalls, fingerprint: requestFingerprint(decoded.spans, body.length) }
-}
-
-/**
- * Every span's ids and times, in order, and the body's length, hashed: the same for an
- * exporter's retry of a request (the same bytes), and for nothing else a well-behaved
- * exporter sends. 28 µs for the ingest bench's 100-span request, 2.3% of preparing it, where
- * hashing its 150 KB body takes 110 (bench/ingest/request-memory.ts).
- */
-export function requestFingerprint(spans: readonly OtlpSpan[], bodyLength: number): string | undefined {
-  if (spans.length === 0) return undefined
-  const parts: string[] = [String(bodyLength)]
-  for (const s of spans) parts.push(s.traceId, s.spanId, s.startNs, s.endNs)
-  return createHash('sha1').update(parts.join(' ')).digest('base64')
+  // The whole body, not only its spans' ids and times: a span sent again with the same ids,
+  // times and body length but other content (tokens 100, then 999) is an update to store, and
+  // was answered as a repeat and lost.
+  const fingerprint = decoded.spans.length === 0 ? undefined : bodyFingerprint(body)
+  return { batches, accepted: rows, invalid: decoded.rejected, failed, outOfWindow, problems, modelCalls, fingerprint }
 }
 
 function modelCall(row: SpanRow): ModelCall {
