@@ -9,6 +9,7 @@ import { FLAG } from './params.js'
 import { SPAN_KINDS, SPAN_STATUSES, type SpanKind } from './span-kinds.js'
 import { type NumberCondition, type SpanNumber, SPAN_NUMBER_KEYS, SPAN_NUMBERS, formatCondition, numberConditions, numberConditionsSql, parseComparison, parseConditions, readConditions } from './span-numbers.js'
 import { chTime, parseTime } from './time.js'
+import { LIVE_SCORES } from './scores/live.js'
 
 export { MODEL_EXPR } from './group-keys.js'
 
@@ -132,7 +133,7 @@ export function spanConditions(project: string, f: SpanFilter, bag: ParamBag, al
     // All conditions hold for one score: `>0.2,<=0.4` is not met by a trace scored 0.1 and 0.5.
     const test =
       cond.op === 'any' ? '1' : cond.op === 'category' ? `string_value = ${bag.add(cond.value, 'String')}` : numberConditionsSql('value', cond.conditions, bag).join(' AND ')
-    out.push(`${c('trace_id')} IN (SELECT trace_id FROM scores FINAL WHERE project_id = ${projectParam} AND name = ${bag.add(name, 'String')} AND ${test})`)
+    out.push(`${c('trace_id')} IN (SELECT trace_id FROM ${LIVE_SCORES} AND project_id = ${projectParam} AND name = ${bag.add(name, 'String')} AND ${test})`)
   }
   if (f.text !== undefined && f.text !== '') {
     const p = bag.add(f.text, 'String')

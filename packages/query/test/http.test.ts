@@ -15,6 +15,8 @@ let url: string
 const KEYS: Record<string, string> = { 'key-p1-secret': 'p1', 'key-p2-secret': 'p2' }
 const auth = { authorization: 'Bearer key-p1-secret' }
 const TRACE = traceId(999_001)
+/** One of the chat spans' traces, where a score moves to. */
+const OTHER_TRACE = traceId(999_002)
 const sloFile = join(tmpdir(), `slo-http-${process.pid}.yaml`)
 
 beforeAll(async () => {
@@ -25,7 +27,9 @@ beforeAll(async () => {
     span({ trace_id: TRACE, span_id: 'aaaaaaaaaaaaaaa1', name: 'agent run', kind: 'agent', start: at(0), duration_ms: 3000, input_tokens: 0, output_tokens: 0, total_tokens: 0 }),
     span({ trace_id: TRACE, span_id: 'aaaaaaaaaaaaaaa2', parent_span_id: 'aaaaaaaaaaaaaaa1', name: 'chat gpt-4o', start: at(100), duration_ms: 1200, cost_usd: 0.002, input: 'what is a refund?', output: 'A refund is...' }),
     span({ trace_id: TRACE, span_id: 'aaaaaaaaaaaaaaa3', parent_span_id: 'aaaaaaaaaaaaaaa1', name: 'search', kind: 'tool', start: at(1400), duration_ms: 300, status_code: 'error', input_tokens: 0, output_tokens: 0, total_tokens: 0 }),
-    ...Array.from({ length: 30 }, (_, i) => span({ service_name: i % 2 ? 'chat' : 'batch', start: at(60_000 + i * 1000), request_model: i % 3 ? 'gpt-4o' : 'claude' })),
+    ...Array.from({ length: 30 }, (_, i) =>
+      span({ service_name: i % 2 ? 'chat' : 'batch', start: at(60_000 + i * 1000), request_model: i % 3 ? 'gpt-4o' : 'claude', ...(i === 0 ? { trace_id: OTHER_TRACE } : {}) }),
+    ),
     ...Array.from({ length: 4 }, () => span({ project_id: 'p2', service_name: 'secret', start: at(5000) })),
     // older than every probe window: found by the final unbounded query
     ...Array.from({ length: 3 }, (_, i) => span({ service_name: 'old', start: new Date(Date.now() - (10 + i) * 86_400_000) })),
@@ -107,6 +111,30 @@ describe('HTTP routes', () => {
     const t = (await app.inject({ method: 'GET', url: `/api/v1/traces/${TRACE}`, headers: auth })).json()
     const mine = t.scores.filter((s: { name: string }) => s.name === body.name)
     expect(mine.map((s: { name: string; value: number }) => [s.name, s.value])).toEqual([[body.name, 1], [body.name, 1]])
+  })
+
+  it('a re-post with its id replaces the score under another name, on another day, on another trace', async () => {
+    const tag = randomUUID().slice(0, 8)
+    const id = `fb-moved-${tag}`
+    const day = 86_400_000
+    const post = async (payload: Record<string, unknown>) => {
+      const res = await app.inject({ method: 'POST', url: '/api/v1/scores', headers: auth, payload: { id, ...payload } })
+      expect(res.statusCode, res.body).toBe(200)
+    }
+    const other = OTHER_TRACE
+    await post({ traceId: TRACE, name: `draft-${tag}`, value: 1, timestamp: new Date(Date.now() - 2 * day).toISOString() })
+    await post({ traceId: TRACE, name: `draft-${tag}`, value: 2 })
+    await post({ traceId: TRACE, name: `final-${tag}`, value: 3 })
+    await post({ traceId: other, name: `final-${tag}`, value: 4, timestamp: new Date(Date.now() - 1 * day).toISOString() })
+    // Every read sees one score, the last one: the trace views, the analysts' SQL, the score filter.
+    const mine = (t: string) =>
+      app.inject({ method: 'GET', url: `/api/v1/traces/${t}`, headers: auth }).then((r) => r.json().scores.filter((x: { name: string }) => x.name.endsWith(tag)))
+    expect(await mine(TRACE)).toEqual([])
+    expect((await mine(other)).map((x: { name: string; value: number }) => [x.name, x.value])).toEqual([[`final-${tag}`, 4]])
+    const sql = await app.inject({ method: 'POST', url: '/api/v1/sql', headers: auth, payload: { query: `SELECT name, value FROM scores WHERE score_id = '${id}'` } })
+    expect(sql.json().data).toEqual([{ name: `final-${tag}`, value: 4 }])
+    const listed = await app.inject({ method: 'GET', url: `/api/v1/traces?from=now-1d&score.draft-${tag}=*`, headers: auth })
+    expect(listed.json().items).toEqual([])
   })
 
   it('refuses a score it could not keep or that names no span, saying which field and why', async () => {

@@ -4,6 +4,7 @@ import { errors } from '../errors.js'
 import { spanConditions, spanFilterSchema, toSpanFilter } from '../filters.js'
 import { binomialTwoSidedHalf, chiSquaredSf, normalTwoSided } from '../stats/distributions.js'
 import { refusalExpr } from './groups.js'
+import { LIVE_SCORES } from '../scores/live.js'
 
 /** Span attributes that mark the two sides of a counterfactual prompt pair. */
 const PAIR_ID_ATTR = 'spanlens.counterfactual.pair_id'
@@ -76,8 +77,8 @@ export async function counterfactual(client: ClickHouseClient, project: string, 
        FROM (SELECT attributes[${pid}] AS pair, attributes[${side}] AS side, trace_id,
                     toUInt8(${refusalExpr(phrases)}) AS refused, toFloat64(output_tokens) AS len
              FROM spans FINAL WHERE ${where.join(' AND ')} AND ${pairedSpans}) AS sp
-       LEFT JOIN (SELECT trace_id, avg(assumeNotNull(value)) AS v FROM scores FINAL
-                  WHERE project_id = ${p} AND name = ${scoreName} AND value IS NOT NULL GROUP BY trace_id) AS sc
+       LEFT JOIN (SELECT trace_id, avg(assumeNotNull(value)) AS v FROM ${LIVE_SCORES}
+                  AND project_id = ${p} AND name = ${scoreName} AND value IS NOT NULL GROUP BY trace_id) AS sc
        ON sp.trace_id = sc.trace_id
        GROUP BY sp.pair, sp.side),
      pairs AS (

@@ -5,6 +5,7 @@ import { spanConditions, spanFilterSchema, toSpanFilter } from '../filters.js'
 import { Z95 } from '../stats/distributions.js'
 import { chiSquaredIndependence, twoProportionZ, welchZ, wilson } from '../stats/proportions.js'
 import { groupExpr, refusalExpr } from './groups.js'
+import { LIVE_SCORES } from '../scores/live.js'
 
 const BIAS_OUTCOMES = ['error_rate', 'refusal_rate', 'negative_feedback_rate', 'score_mean', 'latency_p95', 'output_length'] as const
 type BiasOutcome = (typeof BIAS_OUTCOMES)[number]
@@ -125,8 +126,8 @@ export async function bias(client: ClickHouseClient, project: string, request: B
     const neg = bag.add(r.negativeAtMost, 'Float64')
     const rootWhere = spanConditions(project, filter, bag)
     sql = `SELECT t.g AS g, count() AS n, countIf(s.v <= ${neg}) AS k, avg(s.v) AS mean, varSamp(s.v) AS var, 0 AS p95
-      FROM (SELECT trace_id, avg(assumeNotNull(value)) AS v FROM scores FINAL
-            WHERE project_id = ${p} AND name = ${name} AND value IS NOT NULL AND isFinite(assumeNotNull(value)) GROUP BY trace_id) AS s
+      FROM (SELECT trace_id, avg(assumeNotNull(value)) AS v FROM ${LIVE_SCORES}
+            AND project_id = ${p} AND name = ${name} AND value IS NOT NULL AND isFinite(assumeNotNull(value)) GROUP BY trace_id) AS s
       INNER JOIN (SELECT trace_id, min(${g.expr}) AS g FROM spans FINAL WHERE ${rootWhere.join(' AND ')} AND parent_span_id = '' GROUP BY trace_id) AS t
       ON s.trace_id = t.trace_id
       GROUP BY g ORDER BY n DESC, g LIMIT ${r.maxGroups}`

@@ -1,6 +1,7 @@
 import type { ParamBag } from '../db.js'
 import { spanConditions, type SpanFilter } from '../filters.js'
 import type { SignalSpec } from './signals.js'
+import { LIVE_SCORES } from '../scores/live.js'
 
 /** The two populations being compared, each a span filter (a time window, a release, a model...). */
 export interface DriftSets {
@@ -23,7 +24,7 @@ export function sourceQuery(project: string, sets: DriftSets, signal: SignalSpec
     const p = bag.add(project, 'String')
     const name = bag.add(spec.score, 'String')
     return `SELECT s.value AS v0, t.side AS side, assumeNotNull(v0) AS v
-      FROM (SELECT trace_id, value FROM scores FINAL WHERE project_id = ${p} AND name = ${name} AND value IS NOT NULL) AS s
+      FROM (SELECT trace_id, value FROM ${LIVE_SCORES} AND project_id = ${p} AND name = ${name} AND value IS NOT NULL) AS s
       INNER JOIN (
         SELECT trace_id, min(if(${ref}, 0, 1)) AS side FROM spans FINAL
         WHERE parent_span_id = '' AND ((${ref}) OR (${cur})) GROUP BY trace_id) AS t

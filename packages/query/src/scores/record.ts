@@ -3,6 +3,7 @@ import { z } from 'zod'
 import type { ClickHouseClient } from '../db.js'
 import { errors } from '../errors.js'
 import { chTime, parseTime } from '../time.js'
+import { LIVE_SCORES } from './live.js'
 import { aheadOfClock, MAX_FUTURE_MS, olderThanRetention } from '../time-window.js'
 
 /** An OTLP id: `digits` hex digits, not all zero (OpenTelemetry's invalid id, which no span carries). */
@@ -50,10 +51,17 @@ export async function recordScore(client: ClickHouseClient, project: string, inp
   const now = opts.now ?? new Date()
   const ts = s.timestamp === undefined ? now : keptTime(parseTime(s.timestamp, 'timestamp', now), now, opts.retentionDays ?? 0)
   const numeric = typeof s.value === 'number' ? s.value : typeof s.value === 'boolean' ? (s.value ? 1 : 0) : null
+  const timestamp = chTime(ts)
+  // A re-post replaces what its id had, whatever changed: an earlier version under another
+  // name or day is not folded by the table's key (clickhouse/012), so it gets a copy marked
+  // deleted under its own key. Two re-posts of one id at the same moment can both miss each
+  // other's version: the last writer does not win then, both stand.
+  const replaced = s.id === undefined ? [] : await earlierVersions(client, project, id, s.name, timestamp)
   await client.insert({
     table: 'scores',
     format: 'JSONEachRow',
     values: [
+      ...replaced.map((r) => ({ project_id: project, score_id: id, trace_id: r.trace_id, span_id: r.span_id, name: r.name, timestamp: r.timestamp, deleted: 1 })),
       {
         project_id: project,
         score_id: id,
@@ -67,11 +75,23 @@ export async function recordScore(client: ClickHouseClient, project: string, inp
         comment: s.comment ?? '',
         author: '',
         metadata: {},
-        timestamp: chTime(ts),
+        timestamp,
       },
     ],
   })
   return { id, idempotent: s.id !== undefined }
+}
+
+/** The standing versions of score `id` that a new version named `name` at `timestamp` would not fold (another name or day). */
+async function earlierVersions(client: ClickHouseClient, project: string, id: string, name: string, timestamp: string) {
+  const rs = await client.query({
+    query: `SELECT trace_id, span_id, name, toString(timestamp) AS timestamp FROM ${LIVE_SCORES}
+            AND project_id = {project:String} AND score_id = {id:String}
+            AND NOT (name = {name:String} AND toDate(timestamp) = toDate(toDateTime64({timestamp:String}, 3)))`,
+    query_params: { project, id, name, timestamp },
+    format: 'JSONEachRow',
+  })
+  return rs.json<{ trace_id: string; span_id: string; name: string; timestamp: string }>()
 }
 
 /**

@@ -3,6 +3,7 @@ import { type ClickHouseClient, ParamBag, select } from '../db.js'
 import { errors } from '../errors.js'
 import { nanosToIso } from '../time.js'
 import { noTokens, type RawSpan, spanSelect, TOKEN_KEYS, type Tokens, toSpan } from '../traces/span-row.js'
+import { LIVE_SCORES } from '../scores/live.js'
 
 /** One trace of a session: a turn of the conversation. */
 export interface SessionTurn {
@@ -72,7 +73,7 @@ export async function getSession(client: ClickHouseClient, project: string, sess
     ),
     select<{ trace_id: string; name: string; value: number | null; string_value: string }>(
       client,
-      `SELECT trace_id, name, value, string_value FROM scores FINAL WHERE project_id = ${qp} AND trace_id IN ${tids} ORDER BY timestamp, name, score_id`,
+      `SELECT trace_id, name, value, string_value FROM ${LIVE_SCORES} AND project_id = ${qp} AND trace_id IN ${tids} ORDER BY timestamp, name, score_id`,
       q.values,
     ),
     contentOf(client, project, traceIds),

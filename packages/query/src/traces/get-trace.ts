@@ -3,6 +3,7 @@ import { type ClickHouseClient, ParamBag, select } from '../db.js'
 import { errors } from '../errors.js'
 import { nanosToIso } from '../time.js'
 import { noTokens, type RawSpan, type Span, spanSelect, TOKEN_FIELDS, TOKEN_KEYS, type Tokens, toSpan } from './span-row.js'
+import { LIVE_SCORES } from '../scores/live.js'
 
 export interface Score {
   id: string
@@ -71,7 +72,7 @@ export async function getTrace(client: ClickHouseClient, project: string, traceI
       client,
       `SELECT score_id, trace_id, span_id, name, value, string_value, data_type, source, comment,
               toString(toUnixTimestamp64Nano(timestamp)) AS ts
-       FROM scores FINAL WHERE project_id = ${p} AND trace_id = ${t} ORDER BY timestamp, name, score_id`,
+       FROM ${LIVE_SCORES} AND project_id = ${p} AND trace_id = ${t} ORDER BY timestamp, name, score_id`,
       bag.values,
     ),
     contentOf(client, project, [traceId]),

@@ -6,6 +6,7 @@ import { type Cursor, encodeCursor } from './cursor.js'
 import { newestFirst } from './newest.js'
 import { countTraces, encodeOrderCursor, orderedTraceIds, rootConditions, type OrderCursor, type TraceOrder } from './order.js'
 import { noTokens, type RawSpan, type Span, spanSelect, tokenSums, type Tokens, tokensOf, toSpan } from './span-row.js'
+import { LIVE_SCORES } from '../scores/live.js'
 
 export interface ListOptions {
   filter?: SpanFilter
@@ -226,7 +227,7 @@ async function traceTotals(
        GROUP BY trace_id) AS t
      LEFT JOIN (
        SELECT trace_id, arrayMap(x -> (x.2, x.3, x.4), arraySort(groupArray((timestamp, name, value, string_value, score_id)))) AS scores
-       FROM scores FINAL WHERE project_id = ${p} AND trace_id IN ${ids} GROUP BY trace_id) AS s
+       FROM ${LIVE_SCORES} AND project_id = ${p} AND trace_id IN ${ids} GROUP BY trace_id) AS s
      ON t.trace_id = s.trace_id`,
     bag.values,
   )

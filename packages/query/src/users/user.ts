@@ -1,5 +1,6 @@
 import { type ClickHouseClient, ParamBag, numOrNull, select } from '../db.js'
 import { chTime } from '../time.js'
+import { LIVE_SCORES } from '../scores/live.js'
 
 export interface UserBucket {
   time: string
@@ -81,7 +82,7 @@ export async function userSummary(client: ClickHouseClient, project: string, use
     select<{ name: string; t: string; n: number; mean: number | null; neg: number }>(
       client,
       `SELECT name, ${bucket('timestamp')} AS t, count() AS n, avgIf(assumeNotNull(value), value IS NOT NULL) AS mean, countIf(value <= 0) AS neg
-       FROM scores FINAL WHERE project_id = ${p} AND trace_id IN (${traces})
+       FROM ${LIVE_SCORES} AND project_id = ${p} AND trace_id IN (${traces})
        GROUP BY name, t ORDER BY name, t`,
       bag.values,
     ),
