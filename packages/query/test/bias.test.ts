@@ -131,6 +131,27 @@ describe('bias across groups', () => {
     await expect(bias(store.client, 'nobody', { groupBy: 'attr:grp', outcome: 'error_rate' })).rejects.toMatchObject({ code: 'SPANLENS_NOT_ENOUGH_DATA' })
   })
 
+  it('a setting the outcome does not read is a 400 naming it, not ignored', async () => {
+    for (const [extra, key, applies] of [
+      [{ score: 'feedback' }, 'score', 'negative_feedback_rate and score_mean'],
+      [{ negativeAtMost: 1 }, 'negativeAtMost', 'negative_feedback_rate'],
+      [{ refusalPhrases: ['no'] }, 'refusalPhrases', 'refusal_rate'],
+    ] as Array<[Record<string, unknown>, string, string]>) {
+      await expect(bias(store.client, 'nobody', { groupBy: 'model', outcome: 'error_rate', ...extra })).rejects.toMatchObject({
+        code: 'SPANLENS_BAD_REQUEST',
+        message: `${key}: applies to the outcome${key === 'score' ? 's' : ''} ${applies}, not error_rate`,
+      })
+    }
+    await expect(bias(store.client, 'nobody', { groupBy: 'model', outcome: 'score_mean', negativeAtMost: 0 })).rejects.toMatchObject({ code: 'SPANLENS_BAD_REQUEST' })
+  })
+
+  it('a score no trace has is named as such, not as spans that do not match', async () => {
+    await expect(bias(store.client, 'nobody', { groupBy: 'model', outcome: 'score_mean', score: 'nope' })).rejects.toMatchObject({
+      code: 'SPANLENS_NOT_ENOUGH_DATA',
+      message: expect.stringContaining('no trace matching the filter has a score named "nope"'),
+    })
+  })
+
   it('an unknown group key is SPANLENS_BAD_REQUEST', async () => {
     await expect(bias(store.client, 'z', { groupBy: 'shoe_size', outcome: 'error_rate' })).rejects.toMatchObject({ code: 'SPANLENS_BAD_REQUEST' })
   })

@@ -104,11 +104,27 @@ interface Row {
   p95: number
 }
 
+/** Which outcomes read each optional setting: given with another outcome it would be ignored unsaid. */
+const READ_BY: Record<string, readonly BiasOutcome[]> = {
+  score: ['negative_feedback_rate', 'score_mean'],
+  negativeAtMost: ['negative_feedback_rate'],
+  refusalPhrases: ['refusal_rate'],
+}
+
+function refuseUnused(given: Record<string, unknown>, outcome: BiasOutcome): void {
+  for (const [key, outcomes] of Object.entries(READ_BY)) {
+    if (given[key] !== undefined && !outcomes.includes(outcome)) {
+      throw errors.BAD_REQUEST(`${key}: applies to the outcome${outcomes.length > 1 ? 's' : ''} ${outcomes.join(' and ')}, not ${outcome}`)
+    }
+  }
+}
+
 /** Per-group outcome with confidence intervals, parity metrics and significance, computed from per-group aggregates. */
 export async function bias(client: ClickHouseClient, project: string, request: BiasRequest, now = new Date()): Promise<BiasReport> {
   const parsed = biasRequestSchema.safeParse(request)
   if (!parsed.success) throw errors.BAD_REQUEST(`bias: ${z.prettifyError(parsed.error)}`)
   const r = parsed.data
+  refuseUnused(request as Record<string, unknown>, r.outcome)
   const filter = toSpanFilter(r.filter, now)
   const bag = new ParamBag()
   const g = groupExpr(r.groupBy, bag)
@@ -148,7 +164,7 @@ export async function bias(client: ClickHouseClient, project: string, request: B
       GROUP BY g ORDER BY n DESC, g LIMIT ${r.maxGroups}`
   }
   const rows = (await select<Row>(client, sql, bag.values)).map((x) => ({ ...x, g: String(x.g), n: num(x.n), k: num(x.k), mean: num(x.mean), var: num(x.var), p95: num(x.p95) }))
-  if (rows.length === 0) throw errors.NOT_ENOUGH_DATA('no spans match the filter')
+  if (rows.length === 0) throw errors.NOT_ENOUGH_DATA(scored ? `no trace matching the filter has a score named ${JSON.stringify(r.score)}` : 'no spans match the filter')
   // An attribute no matching span carries puts every span in one blank group, which
   // reads as "no bias found": say so, with the keys that do exist.
   if (g.map && rows.every((x) => x.g === '')) {
