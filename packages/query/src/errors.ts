@@ -305,10 +305,16 @@ export function clickHouseErrorType(err: unknown): string | undefined {
   return /\(([A-Z][A-Z0-9_]{2,})\)(?:\s*\(version [^()]*(?:\([^()]*\))?\))?\s*$/.exec(message)?.[1]
 }
 
+/** What the request said of itself, for errors whose message names it. */
+interface RequestFacts {
+  contentType?: string | undefined
+}
+
 /** Fastify's own errors (FST_ERR_*) that have a code of ours; others go by their status. */
-const FASTIFY: Record<string, (err: unknown, message: string) => SpanlensError> = {
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: (err, message) =>
-    errors.UNSUPPORTED_MEDIA_TYPE(message.replace(/^Unsupported Media Type:?\s*/i, ''), 'application/json', { cause: err }),
+const FASTIFY: Record<string, (err: unknown, message: string, request: RequestFacts) => SpanlensError> = {
+  // Fastify's message does not name the type: the request's header does.
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: (err, message, request) =>
+    errors.UNSUPPORTED_MEDIA_TYPE(request.contentType ?? message.replace(/^Unsupported Media Type:?\s*/i, ''), 'application/json', { cause: err }),
   FST_ERR_CTP_BODY_TOO_LARGE: (err) => errors.BODY_TOO_LARGE(undefined, { cause: err }),
 }
 
@@ -323,12 +329,12 @@ const FASTIFY: Record<string, (err: unknown, message: string) => SpanlensError> 
  * - anything else is a bug: 500 SPANLENS_INTERNAL, saying nothing more.
  * The original is kept as `cause`, so a log of `{ err }` shows it.
  */
-export function toSpanlensError(err: unknown): SpanlensError {
+export function toSpanlensError(err: unknown, request: RequestFacts = {}): SpanlensError {
   if (isSpanlensError(err)) return err
   const e = (typeof err === 'object' && err !== null ? err : {}) as { code?: unknown; statusCode?: unknown; message?: unknown }
   const message = typeof e.message === 'string' ? e.message : String(err)
   const fastify = typeof e.code === 'string' ? FASTIFY[e.code] : undefined
-  if (fastify) return fastify(err, message)
+  if (fastify) return fastify(err, message, request)
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return new SpanlensError(errors.BAD_REQUEST.code, message, e.statusCode, { cause: err })
   }
@@ -342,6 +348,7 @@ interface ReplyLike {
   header(name: string, value: string): ReplyLike
   send(payload: unknown): unknown
   readonly log: { error(obj: object, msg: string): void }
+  readonly request?: { readonly headers: Record<string, string | string[] | undefined> }
 }
 
 /**
@@ -350,7 +357,8 @@ interface ReplyLike {
  * answers `{ error: { code, message } }`, with Retry-After when the error has one.
  */
 export function replyWithError(err: unknown, reply: ReplyLike): unknown {
-  const e = toSpanlensError(err)
+  const type = reply.request?.headers['content-type']
+  const e = toSpanlensError(err, { contentType: typeof type === 'string' ? type : undefined })
   if (e.statusCode >= 500) reply.log.error({ err }, 'request failed')
   if (e.retryAfterSeconds !== undefined) reply.header('retry-after', String(e.retryAfterSeconds))
   return reply.code(e.statusCode).send(e.toJSON())

@@ -137,6 +137,16 @@ describe('HTTP routes', () => {
     expect(listed.json().items).toEqual([])
   })
 
+  it('a body that is not JSON is a 415 naming its content type, on every route that takes one', async () => {
+    for (const url of ['/api/v1/sql', '/api/v1/scores', '/api/v1/drift', '/api/v1/bias']) {
+      for (const type of ['text/plain', 'application/xml', 'text/plain; charset=utf-8']) {
+        const res = await app.inject({ method: 'POST', url, headers: { ...auth, 'content-type': type }, payload: '{"query":"SELECT 1"}' })
+        expect(res.statusCode, `${url} ${type}`).toBe(415)
+        expect(res.json().error).toEqual({ code: 'SPANLENS_UNSUPPORTED_MEDIA_TYPE', message: `unsupported content type ${JSON.stringify(type)}; send application/json` })
+      }
+    }
+  })
+
   it('refuses a score it could not keep or that names no span, saying which field and why', async () => {
     const post = (payload: Record<string, unknown>) => app.inject({ method: 'POST', url: '/api/v1/scores', headers: auth, payload: { traceId: TRACE, name: 'q', value: 1, ...payload } })
     const refused = async (payload: Record<string, unknown>, field: string, why: string) => {

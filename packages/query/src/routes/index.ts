@@ -102,6 +102,9 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
   // The one mapping (errors.ts): a client error keeps its status as SPANLENS_BAD_REQUEST,
   // a store failure is 502 SPANLENS_QUERY_FAILED, anything else unexpected is a bug, 500 SPANLENS_INTERNAL.
   app.setErrorHandler((err, _request, reply) => replyWithError(err, reply))
+  // Every body here is JSON. Fastify also reads text/plain, as a string, which then failed
+  // validation as "expected object, received string" instead of naming the content type.
+  app.removeContentTypeParser('text/plain')
 
   // Which project the key opens (the console keys saved views by it); no store work.
   app.get('/project', async (request) => ({ project: project(request) }))
