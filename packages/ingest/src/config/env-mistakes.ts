@@ -3,7 +3,7 @@
  * file refuses a key it does not know; the environment cannot, since it also carries
  * the SDK's and the CLI's variables (an app and its server often share one .env). So a
  * server warns at start, and only where a name is one or two letters from a setting
- * (`SPANLENS_RETENTON_DAYS`), or is the SDK's `SPANLENS_API_KEY` while the server has no
+ * (RETENTON for RETENTION), or is the SDK's `SPANLENS_API_KEY` while the server has no
  * keys: either way what the operator meant is not in force.
  */
 
