@@ -92,6 +92,25 @@ describe('spanlens CLI parsing', () => {
     expect(r.stderr).toBe(`spanlens drift: --reference: expected FROM..TO (TO may be left out), e.g. now-14d..now-7d, got "${window}"\n`)
   })
 
+  it('an argument or an option the command form does not read exits 1 before any request, naming it', async () => {
+    const id = 'ab'.repeat(16)
+    for (const [argv, message] of [
+      [['traces', id, 'extra'], 'spanlens traces: unexpected argument "extra"\n'],
+      [['drift', 'now-1d', '--reference', 'now-2d..now-1d', '--current', 'now-1d..'], 'spanlens drift: unexpected argument "now-1d"\n'],
+      [['slo', 'check', 'now', 'later'], 'spanlens slo: unexpected arguments "now" "later"\n'],
+      [['traces', id, '--limit', '3', '--q', 'x'], 'spanlens traces: --q, --limit: for the list of traces, not one trace\n'],
+      [['bias', 'counterfactual', '--outcome', 'error_rate'], 'spanlens bias: --outcome: for bias across groups, not counterfactual pairs\n'],
+    ] as Array<[string[], string]>) {
+      const r = await cli(argv)
+      expect(r.code, argv.join(' ')).toBe(1)
+      expect(r.sent).toEqual([])
+      expect(r.stderr.startsWith(message), r.stderr).toBe(true)
+    }
+    // A query is every word after sql.
+    const r = await cli(['sql', 'SELECT', '1'], () => ({ status: 200, body: { data: [], meta: [], rows: 0 } }))
+    expect(r.sent).toEqual([{ method: 'POST', url: 'http://127.0.0.1:4318/api/v1/sql', body: { query: 'SELECT 1' } }])
+  })
+
   it('an unknown command or subcommand exits 1', async () => {
     expect((await cli(['trace'])).code).toBe(1)
     expect((await cli(['slo', 'status'])).stderr).toBe('spanlens slo: unknown slo subcommand status\n')

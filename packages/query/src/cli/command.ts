@@ -6,6 +6,8 @@ export interface Command {
   /** Synopsis lines, each after `spanlens `. */
   usage: string[]
   options: Record<string, OptionSpec>
+  /** How many positionals it takes at most (a trace id, a subcommand); more fail before any request. Default 0. */
+  maxArgs?: number
   /** Command lines (after `spanlens `) with what each does. */
   examples: Array<[line: string, what: string]>
   notes?: string[]

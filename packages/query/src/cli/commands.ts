@@ -19,6 +19,12 @@ function filter(ctx: CommandContext): Record<string, string> {
   return f
 }
 
+/** Options that only one form of a command reads: given to the other form they would be ignored. */
+function onlyFor(ctx: CommandContext, form: string, options: readonly string[]): void {
+  const given = options.filter((o) => ctx.str(o) !== undefined)
+  if (given.length > 0) throw new CliError(`${given.map((o) => `--${o}`).join(', ')}: for ${form}`)
+}
+
 function printJson(ctx: CommandContext, value: unknown): void {
   ctx.out(`${JSON.stringify(value, null, 2)}\n`)
 }
@@ -27,6 +33,7 @@ const traces: Command = {
   name: 'traces',
   summary: 'list traces, newest first, or print one trace as a tree',
   usage: ['traces [--from T] [--to T] [--service S] [--model M] [--q TEXT] [--limit N] [--cursor C]', 'traces <traceId>'],
+  maxArgs: 1,
   options: {
     from: FROM,
     to: TO,
@@ -45,6 +52,7 @@ const traces: Command = {
   async run(ctx) {
     const [traceId] = ctx.args
     if (traceId) {
+      onlyFor(ctx, 'the list of traces, not one trace', ['from', 'to', 'service', 'model', 'q', 'limit', 'cursor'])
       const trace = (await ctx.call('GET', `/traces/${encodeURIComponent(traceId)}`)) as TraceJson
       ctx.out(ctx.json ? `${JSON.stringify(trace, null, 2)}\n` : renderTrace(trace))
       return 0
@@ -139,6 +147,7 @@ const OUTCOMES = 'error_rate, refusal_rate, negative_feedback_rate, score_mean, 
 const bias: Command = {
   name: 'bias',
   summary: 'compare an outcome across groups (four-fifths rule, significance), or counterfactual prompt pairs',
+  maxArgs: 1,
   usage: ['bias --group-by KEY --outcome O [--score NAME] [--min-group-size N] [--from T] [--to T] [--service S] [--model M]', 'bias counterfactual [--score NAME] [--from T] [--to T] [--service S] [--model M]'],
   options: {
     'group-by': { type: 'string', value: 'KEY', help: 'attr:<key>, resource:<key>, user_prefix:<n>, user, language, model, service, environment, release or provider' },
@@ -159,6 +168,7 @@ const bias: Command = {
   async run(ctx) {
     const [sub] = ctx.args
     if (sub === 'counterfactual') {
+      onlyFor(ctx, 'bias across groups, not counterfactual pairs', ['group-by', 'outcome', 'min-group-size'])
       const score = ctx.str('score')
       printJson(ctx, await ctx.call('POST', '/bias/counterfactual', { filter: filter(ctx), ...(score ? { score } : {}) }))
       return 0
@@ -190,6 +200,7 @@ const slo: Command = {
   name: 'slo',
   summary: 'status of every SLO in SPANLENS_SLO_FILE; `slo check` exits 2 when an alert fires',
   usage: ['slo [--at T]', 'slo check [--at T]'],
+  maxArgs: 1,
   options: { at: { type: 'string', value: 'T', help: 'evaluate as of this time (default now)' } },
   examples: [
     ['slo', 'budget left and burn rates of each SLO'],
@@ -216,6 +227,7 @@ const sql: Command = {
   name: 'sql',
   summary: 'run one read-only SELECT over spans, scores, spans_minute and metrics (this project only)',
   usage: ['sql "SELECT ..."'],
+  maxArgs: Number.POSITIVE_INFINITY,
   options: {},
   examples: [
     ['sql "SELECT model, sum(calls) FROM spans_minute GROUP BY model"', 'calls per model from the per-minute rollup'],

@@ -68,6 +68,12 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
     out,
     err,
   }
+  const maxArgs = command.maxArgs ?? 0
+  if (ctx.args.length > maxArgs) {
+    const extra = ctx.args.slice(maxArgs).map((a) => JSON.stringify(a)).join(' ')
+    err(`spanlens ${command.name}: unexpected argument${ctx.args.length - maxArgs > 1 ? 's' : ''} ${extra}\n${usageLines(command)}`)
+    return 1
+  }
   try {
     // Whole numbers are checked before any request is sent.
     for (const [option, spec] of Object.entries(command.options)) if (spec.int) ctx.int(option)
