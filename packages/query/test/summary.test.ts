@@ -91,6 +91,20 @@ describe('summary from the rollup', () => {
     for (const r of s.rows) expect(r.latencyMs.p50).toBeGreaterThan(0)
   })
 
+  it('says which times it counted: a bound inside a minute counts that whole minute from the rollup, exactly from the spans', async () => {
+    const from = at(5 * H + 17 * 60_000 + 31_000)
+    const to = at(40 * H + 3 * 60_000 + 5_000)
+    const rollup = await summary(store.client, 'sum', { filter: { from, to } })
+    expect(rollup.source).toBe('rollup')
+    expect(rollup.counted).toEqual({ from: at(5 * H + 17 * 60_000).toISOString(), to: at(40 * H + 4 * 60_000).toISOString() })
+    const exact = await summary(store.client, 'sum', { filter: { from, to, status: ['ok'] } })
+    expect(exact.source).toBe('spans')
+    expect(exact.counted).toEqual({ from: from.toISOString(), to: to.toISOString() })
+    expect((await summary(store.client, 'sum', {})).counted).toEqual({ from: null, to: null })
+    // On whole minutes nothing is widened.
+    expect((await summary(store.client, 'sum', { filter: { from: at(H), to: at(2 * H) } })).counted).toEqual({ from: at(H).toISOString(), to: at(2 * H).toISOString() })
+  })
+
   it('from the spans (a filter the rollup cannot apply), every token count is summed as from the rollup', async () => {
     const s = await summary(store.client, 'sum', { groupBy: ['model'], filter: { status: ['error'] } })
     expect(s.source).toBe('spans')

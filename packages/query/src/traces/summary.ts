@@ -41,6 +41,11 @@ export interface Summary {
   source: 'rollup' | 'spans'
   /** The buckets' width, null without buckets. */
   bucketSeconds: number | null
+  /**
+   * The times the rows count, ISO (null: unbounded). The rollup's rows are whole minutes,
+   * so a `from` or `to` inside a minute counts all of that minute: these say so.
+   */
+  counted: { from: string | null; to: string | null }
   rows: SummaryRow[]
 }
 
@@ -159,7 +164,11 @@ export async function summary(client: ClickHouseClient, project: string, opts: S
         ttftMs: { p50: numOrNull(ttft[0]), p95: numOrNull(ttft[2]), p99: numOrNull(ttft[3]) },
       }
     })
-  return { source: useRollup ? 'rollup' : 'spans', bucketSeconds: bucketSeconds ?? null, rows }
+  const iso = (d: Date | undefined) => (d ? d.toISOString() : null)
+  const counted = useRollup
+    ? { from: iso(filter.from && new Date(Math.floor(filter.from.getTime() / MINUTE_MS) * MINUTE_MS)), to: iso(filter.to && new Date(Math.ceil(filter.to.getTime() / MINUTE_MS) * MINUTE_MS)) }
+    : { from: iso(filter.from), to: iso(filter.to) }
+  return { source: useRollup ? 'rollup' : 'spans', bucketSeconds: bucketSeconds ?? null, counted, rows }
 }
 
 /**
