@@ -225,6 +225,50 @@ describe('protobuf decoding', () => {
   })
 })
 
+describe('ids', () => {
+  const OTHER_TRACE = '0af7651916cd43dd8448eb211c80319c'
+  const OTHER_SPAN = 'b7ad6b7169203331'
+  /** The same span through both decoders: protobuf (ids as bytes) and OTLP JSON (ids as hex). */
+  function both(span: Record<string, unknown>, hexIds: Record<string, unknown> = span) {
+    const json = decodeJson(Buffer.from(JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: TRACE, spanId: SPAN, name: 'op', startTimeUnixNano: '1767225600000000001', ...hexIds }] }] }] })))
+    return { protobuf: decodeProtobuf(encode(request(span))), json }
+  }
+
+  it('reads an all-zero parent_span_id as no parent: the span is a root, listed with its trace', () => {
+    for (const [format, decoded] of Object.entries(both({ parentSpanId: Buffer.alloc(8) }, { parentSpanId: '0'.repeat(16) }))) {
+      expect(decoded.rejected, format).toBe(0)
+      expect(decoded.spans[0]?.parentSpanId, format).toBe('')
+    }
+  })
+
+  it('refuses a span that is its own parent, naming it', () => {
+    for (const [format, decoded] of Object.entries(both({ parentSpanId: id(SPAN) }, { parentSpanId: SPAN }))) {
+      expect(decoded, format).toMatchObject({ spans: [], rejected: 1 })
+      expect(decoded.problems[0], format).toBe(`span "op" (${SPAN}): parent_span_id is the span's own span_id`)
+    }
+  })
+
+  it('refuses a span with a link whose ids are malformed, naming the link (the id was stored as "invalid")', () => {
+    const cases: Array<[string, Record<string, unknown>, Record<string, unknown>, RegExp]> = [
+      ['3-byte trace id', { traceId: id('abcdef'), spanId: id(OTHER_SPAN) }, { traceId: 'abcdef', spanId: OTHER_SPAN }, /link 0: invalid trace_id/],
+      ['not an id', { traceId: id(OTHER_TRACE), spanId: id('abcd') }, { traceId: OTHER_TRACE, spanId: 'not-an-id' }, /link 0: invalid span_id/],
+      ['all-zero trace id', { traceId: Buffer.alloc(16), spanId: id(OTHER_SPAN) }, { traceId: '0'.repeat(32), spanId: OTHER_SPAN }, /link 0: invalid trace_id/],
+      ['no span id', { traceId: id(OTHER_TRACE) }, { traceId: OTHER_TRACE }, /link 0: invalid span_id/],
+    ]
+    for (const [name, pb, json, why] of cases) {
+      const good = { traceId: id(OTHER_TRACE), spanId: id(OTHER_SPAN) }
+      const decoded = both({ links: [good, pb] }, { links: [{ traceId: OTHER_TRACE, spanId: OTHER_SPAN }, json] })
+      for (const [format, d] of Object.entries(decoded)) {
+        expect(d, `${name}, ${format}`).toMatchObject({ spans: [], rejected: 1 })
+        expect(d.problems[0], `${name}, ${format}`).toMatch(new RegExp(why.source.replace('link 0', 'link 1')))
+      }
+    }
+    for (const [format, d] of Object.entries(both({ links: [{ traceId: id(OTHER_TRACE), spanId: id(OTHER_SPAN) }] }, { links: [{ traceId: OTHER_TRACE, spanId: OTHER_SPAN }] }))) {
+      expect(d.spans[0]?.links, format).toEqual([{ traceId: OTHER_TRACE, spanId: OTHER_SPAN, attributes: {} }])
+    }
+  })
+})
+
 /** A length-delimited field: tag, length, bytes. */
 function field(n: number, bytes: Buffer): Buffer {
   return Buffer.concat([varint((n << 3) | 2), varint(bytes.length), bytes])

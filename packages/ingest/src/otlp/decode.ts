@@ -158,10 +158,24 @@ function statusCode(v: unknown): number {
   throw new TypeError('status.code must be 0, 1 or 2')
 }
 
+/** A trace or span id as a span context needs it: `bytes` bytes, not all zero (W3C trace context's invalid id). */
+const validId = (hex: string, bytes: number): boolean => hex.length === bytes * 2 && hex !== (bytes === 16 ? ZERO_TRACE : ZERO_SPAN)
+
 function validate(span: OtlpSpan): string | undefined {
-  if (span.traceId.length !== 32 || span.traceId === ZERO_TRACE) return 'invalid trace_id (expected 16 non-zero bytes)'
-  if (span.spanId.length !== 16 || span.spanId === ZERO_SPAN) return 'invalid span_id (expected 8 non-zero bytes)'
+  if (!validId(span.traceId, 16)) return 'invalid trace_id (expected 16 non-zero bytes)'
+  if (!validId(span.spanId, 8)) return 'invalid span_id (expected 8 non-zero bytes)'
+  // All zeros is the invalid span context, which some SDKs write for a root's parent (the
+  // log decoder reads such ids as none too). Kept, it would hide the trace: a trace's root is
+  // the span whose parent_span_id is ''.
+  if (span.parentSpanId === ZERO_SPAN) span.parentSpanId = ''
   if (span.parentSpanId !== '' && span.parentSpanId.length !== 16) return 'invalid parent_span_id (expected 8 bytes)'
+  // Such a span is no root and under no root: stored, it would be counted in its trace and shown nowhere in it.
+  if (span.parentSpanId === span.spanId) return "parent_span_id is the span's own span_id"
+  for (let i = 0; i < span.links.length; i++) {
+    const link = span.links[i] as OtlpLink
+    if (!validId(link.traceId, 16)) return `link ${i}: invalid trace_id (expected 16 non-zero bytes)`
+    if (!validId(link.spanId, 8)) return `link ${i}: invalid span_id (expected 8 non-zero bytes)`
+  }
   if (span.startNs === '0') return 'missing start_time_unix_nano'
   if (compareNs(span.startNs, MAX_TIME_NS) > 0) return 'start_time_unix_nano is after 2262-04-11, the latest time ClickHouse stores'
   if (span.endNs !== '0' && compareNs(span.endNs, span.startNs) < 0) return 'end_time_unix_nano is before start_time_unix_nano'
