@@ -152,20 +152,47 @@ describe('validation', () => {
     expect(decoded.points[0]).toMatchObject({ value: 7, metric: { temporality: 1, isMonotonic: true } })
   })
 
-  it("keeps an exemplar whose span id is the wrong size, without the id (it points at a span; it is not the point's identity)", () => {
-    // ExportMetricsServiceRequest > ResourceMetrics(1) > ScopeMetrics(2) > Metric(2) { name 1, gauge 5 > NumberDataPoint(1) { time 3, as_double 4, exemplars 5 } }
-    const tag = (field: number, wire: number) => Buffer.from([(field << 3) | wire])
-    const ld = (field: number, ...parts: Buffer[]) => {
-      const body = Buffer.concat(parts)
-      return Buffer.concat([tag(field, 2), Buffer.from([body.length]), body])
+  it('refuses a gauge or sum point without a value, unless flagged as having none (it was stored as 0)', () => {
+    const T = 1767225600000000000n
+    const json = (point: Record<string, unknown>, kind = 'gauge') =>
+      decodeMetricsJson(Buffer.from(JSON.stringify({ resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'novalue', [kind]: { aggregationTemporality: 2, dataPoints: [{ timeUnixNano: String(T), ...point }] } }] }] }] })))
+    for (const [format, d] of [
+      ['json gauge', json({})],
+      ['json sum', json({}, 'sum')],
+      ['protobuf', decodeMetricsProtobuf(gaugeBody(pb.fixed64(3, T)))],
+    ] as const) {
+      expect(d, format).toMatchObject({ points: [], rejected: 1 })
+      expect(d.problems[0], format).toBe('metric "novalue": no value (neither as_double nor as_int), and not flagged FLAG_NO_RECORDED_VALUE')
     }
-    const fixed64 = (field: number, v: bigint) => Buffer.concat([tag(field, 1), Buffer.from(new BigUint64Array([v]).buffer)])
-    const double = (field: number, v: number) => Buffer.concat([tag(field, 1), Buffer.from(new Float64Array([v]).buffer)])
-    const exemplar = ld(5, fixed64(2, 1767225600000000000n), double(3, 9), ld(4, Buffer.from([1, 2, 3])), ld(5, Buffer.alloc(16, 0xab)))
-    const point = ld(1, fixed64(3, 1767225600000000000n), double(4, 1.5), exemplar)
-    const body = ld(1, ld(2, ld(2, ld(1, Buffer.from('x')), ld(5, point))))
-    const [p] = decodeMetricsProtobuf(body).points
-    expect(p?.exemplars).toEqual([{ timeNs: '1767225600000000000', value: 9, spanId: '', traceId: 'ab'.repeat(16), attributes: {} }])
+    // DataPointFlags.FLAG_NO_RECORDED_VALUE: a gap in the stream, stored with its flag (the metrics route skips it).
+    expect(json({ flags: 1 })).toMatchObject({ rejected: 0, points: [{ flags: 1 }] })
+    expect(decodeMetricsProtobuf(gaugeBody(pb.fixed64(3, T), pb.varint(8, 1)))).toMatchObject({ rejected: 0, points: [{ flags: 1 }] })
+    expect(json({ asInt: '0' })).toMatchObject({ rejected: 0, points: [{ value: 0 }] })
+  })
+
+  it("refuses a point whose exemplar has a malformed id or no value, naming the exemplar (the id was dropped, the value stored as 0)", () => {
+    const T = 1767225600000000000n
+    const exemplar = (...fields: Buffer[]) => pb.ld(5, pb.fixed64(2, T), ...fields)
+    const point = (ex: Buffer) => decodeMetricsProtobuf(gaugeBody(pb.fixed64(3, T), pb.double(4, 1.5), ex))
+    const json = (ex: Record<string, unknown>) =>
+      decodeMetricsJson(Buffer.from(JSON.stringify({ resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'x', gauge: { dataPoints: [{ timeUnixNano: String(T), asDouble: 1.5, exemplars: [{ timeUnixNano: String(T), ...ex }] }] } }] }] }] })))
+    const cases: Array<[string, ReturnType<typeof point>, string]> = [
+      ['protobuf, 3-byte span id', point(exemplar(pb.double(3, 9), pb.ld(4, Buffer.from([1, 2, 3])), pb.ld(5, Buffer.alloc(16, 0xab)))), 'exemplar 0: invalid span_id (expected 8 bytes or none)'],
+      ['json, span id not hex', json({ asDouble: 9, spanId: 'not-an-id', traceId: 'ab'.repeat(16) }), 'exemplar 0: invalid span_id (expected 8 bytes or none)'],
+      ['json, trace id too short', json({ asDouble: 9, spanId: 'cd'.repeat(8), traceId: 'abcd' }), 'exemplar 0: invalid trace_id (expected 16 bytes or none)'],
+      ['json, span id without trace id', json({ asDouble: 9, spanId: 'cd'.repeat(8) }), 'exemplar 0: span_id without trace_id'],
+      ['protobuf, no value', point(exemplar()), 'exemplar 0: no value (neither as_double nor as_int)'],
+      ['json, no value', json({}), 'exemplar 0: no value (neither as_double nor as_int)'],
+    ]
+    for (const [name, d, why] of cases) {
+      expect(d, name).toMatchObject({ points: [], rejected: 1 })
+      expect(d.problems[0], name).toContain(why)
+    }
+    // All-zero ids are the invalid span context (an exemplar recorded outside a sampled span): none.
+    expect(json({ asInt: '9', spanId: '0'.repeat(16), traceId: '0'.repeat(32) }).points[0]?.exemplars).toEqual([{ timeNs: String(T), value: 9, spanId: '', traceId: '', attributes: {} }])
+    expect(point(exemplar(pb.double(3, 9), pb.ld(4, Buffer.alloc(8, 0xcd)), pb.ld(5, Buffer.alloc(16, 0xab)))).points[0]?.exemplars).toEqual([
+      { timeNs: String(T), value: 9, spanId: 'cd'.repeat(8), traceId: 'ab'.repeat(16), attributes: {} },
+    ])
   })
 
   it('an undecodable body is SPANLENS_BAD_OTLP, whatever byte it breaks at (seeded truncations and flips)', async () => {
@@ -188,3 +215,20 @@ describe('validation', () => {
     }
   })
 })
+
+/** Protobuf by hand, for points a conforming encoder would not write. */
+const pb = {
+  tag: (field: number, wire: number) => Buffer.from([(field << 3) | wire]),
+  ld: (field: number, ...parts: Buffer[]) => {
+    const body = Buffer.concat(parts)
+    return Buffer.concat([pb.tag(field, 2), Buffer.from([body.length]), body])
+  },
+  varint: (field: number, v: number) => Buffer.concat([pb.tag(field, 0), Buffer.from([v])]),
+  fixed64: (field: number, v: bigint) => Buffer.concat([pb.tag(field, 1), Buffer.from(new BigUint64Array([v]).buffer)]),
+  double: (field: number, v: number) => Buffer.concat([pb.tag(field, 1), Buffer.from(new Float64Array([v]).buffer)]),
+}
+
+/** ExportMetricsServiceRequest > ResourceMetrics(1) > ScopeMetrics(2) > Metric(2) { name 1 "novalue", gauge 5 > NumberDataPoint(1) { fields } }. */
+function gaugeBody(...fields: Buffer[]): Buffer {
+  return pb.ld(1, pb.ld(2, pb.ld(2, pb.ld(1, Buffer.from('novalue')), pb.ld(5, pb.ld(1, ...fields)))))
+}

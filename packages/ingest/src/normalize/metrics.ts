@@ -35,7 +35,9 @@ export function normalizeMetricPoint(p: OtlpMetricPoint, projectId: string, reda
     scope_version: scopeVersion,
     start_time: nsToSeconds(p.startNs),
     time,
-    value: p.value,
+    // null only on a point flagged FLAG_NO_RECORDED_VALUE (validation refuses any other), and
+    // on the types that have no value: the flag, not this 0, says there is none.
+    value: p.value ?? 0,
     count: p.count,
     sum: p.sum,
     min: p.min,
@@ -55,7 +57,7 @@ export function normalizeMetricPoint(p: OtlpMetricPoint, projectId: string, reda
     attributes,
     resource_attributes: resource,
     'exemplars.time': p.exemplars.map((e) => (e.timeNs === '0' ? time : nsToSeconds(e.timeNs))),
-    'exemplars.value': p.exemplars.map((e) => e.value),
+    'exemplars.value': p.exemplars.map((e) => e.value ?? 0),
     'exemplars.trace_id': p.exemplars.map((e) => e.traceId),
     'exemplars.span_id': p.exemplars.map((e) => e.spanId),
     'exemplars.attributes': p.exemplars.map((e) => mapStrings(e.attributes, redact)),

@@ -1,7 +1,7 @@
 import { MAX_TIME_NS } from './decode.js'
 import { readLogsRequest } from './decode-logs-protobuf.js'
 import type { DecodedLogs, OtlpLogRecord } from './log-model.js'
-import { anyValue, compareNs, idToHex, keyValues, nanos } from './values.js'
+import { anyValue, compareNs, idToHex, keyValues, nanos, spanPointerProblem } from './values.js'
 import { jsonResourceList, readWire } from './request-body.js'
 
 /**
@@ -104,21 +104,14 @@ function collector() {
   return { result, reject, add }
 }
 
-const ZERO_TRACE = '0'.repeat(32)
-const ZERO_SPAN = '0'.repeat(16)
-
 /**
  * What the row cannot hold. Trace and span ids are optional (a log record need
- * not belong to a trace); all-zero ids (an invalid span context, which some SDKs
- * send outside a span) mean none. When present they must be well formed, and a
- * span id needs its trace id: the record is attached to that span.
+ * not belong to a trace); when present they must be well formed, and a span id
+ * needs its trace id: the record is attached to that span.
  */
 function validate(r: OtlpLogRecord): string | undefined {
-  if (r.traceId === ZERO_TRACE) r.traceId = ''
-  if (r.spanId === ZERO_SPAN) r.spanId = ''
-  if (r.traceId !== '' && r.traceId.length !== 32) return 'invalid trace_id (expected 16 bytes or none)'
-  if (r.spanId !== '' && r.spanId.length !== 16) return 'invalid span_id (expected 8 bytes or none)'
-  if (r.spanId !== '' && r.traceId === '') return 'span_id without trace_id'
+  const ids = spanPointerProblem(r)
+  if (ids) return ids
   if (r.severityNumber < 0 || r.severityNumber > MAX_SEVERITY) return `severity_number ${r.severityNumber} is not an OTLP SeverityNumber (0-24)`
   if (compareNs(r.timeNs, MAX_TIME_NS) > 0) return 'time_unix_nano is after 2262-04-11, the latest time ClickHouse stores'
   if (compareNs(r.observedNs, MAX_TIME_NS) > 0) return 'observed_time_unix_nano is after 2262-04-11, the latest time ClickHouse stores'

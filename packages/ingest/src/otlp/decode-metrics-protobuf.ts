@@ -273,7 +273,7 @@ function readSummaryPoint(r: WireReader, metric: OtlpMetric): OtlpMetricPoint {
 
 function readExemplar(r: WireReader): OtlpExemplar {
   // Exemplar: filtered_attributes = 7, time_unix_nano = 2, as_double = 3, as_int = 6 (sfixed64), span_id = 4, trace_id = 5
-  const e: OtlpExemplar = { timeNs: '0', value: 0, traceId: '', spanId: '', attributes: {} }
+  const e: OtlpExemplar = { timeNs: '0', value: null, traceId: '', spanId: '', attributes: {} }
   let count = 0
   while (!r.done) {
     const tag = r.tag()
@@ -281,15 +281,12 @@ function readExemplar(r: WireReader): OtlpExemplar {
     else if (tag === key(2, WIRE_I64)) e.timeNs = r.fixed64String()
     else if (tag === key(3, WIRE_I64)) e.value = r.double()
     else if (tag === key(6, WIRE_I64)) e.value = r.sfixed64Number()
-    // An exemplar's ids point at a span; ids of the wrong size are dropped, not the exemplar.
-    else if (tag === key(4, WIRE_LEN)) e.spanId = idOrEmpty(hexId(r, 8))
-    else if (tag === key(5, WIRE_LEN)) e.traceId = idOrEmpty(hexId(r, 16))
+    else if (tag === key(4, WIRE_LEN)) e.spanId = hexId(r, 8)
+    else if (tag === key(5, WIRE_LEN)) e.traceId = hexId(r, 16)
     else r.skip(tag & 7)
   }
   return e
 }
-
-const idOrEmpty = (id: string): string => (id === 'invalid' ? '' : id)
 
 /** A packed run of fixed-width (8 bytes) or varint (0) numbers. */
 function packed(r: WireReader, out: number[], width: 0 | 8, read: () => number): void {

@@ -11,7 +11,7 @@ import {
   type OtlpMetric,
   type OtlpMetricPoint,
 } from './metric-model.js'
-import { compareNs, idToHex, keyValues, nanos } from './values.js'
+import { compareNs, idToHex, keyValues, nanos, spanPointerProblem } from './values.js'
 import { jsonResourceList, readWire } from './request-body.js'
 
 /**
@@ -66,7 +66,11 @@ function validate(p: OtlpMetricPoint): string | undefined {
     return 'aggregation_temporality must be DELTA (1) or CUMULATIVE (2)'
   }
   const recorded = (p.flags & FLAG_NO_RECORDED_VALUE) === 0
-  if ((m.type === 'gauge' || m.type === 'sum') && recorded && !Number.isFinite(p.value)) return 'value is not a finite number'
+  if ((m.type === 'gauge' || m.type === 'sum') && recorded) {
+    // OTLP: "A point is considered invalid when one of the recognized value fields is not present".
+    if (p.value === null) return 'no value (neither as_double nor as_int), and not flagged FLAG_NO_RECORDED_VALUE'
+    if (!Number.isFinite(p.value)) return 'value is not a finite number'
+  }
   if (!Number.isFinite(p.count) || p.count < 0) return 'count must be a non-negative integer'
   if (m.type === 'histogram') {
     if (p.bucketCounts.length > 0 && p.bucketCounts.length !== p.explicitBounds.length + 1) {
@@ -91,8 +95,13 @@ function validate(p: OtlpMetricPoint): string | undefined {
   if (m.type === 'summary') {
     for (const q of p.quantiles) if (!(q >= 0 && q <= 1)) return 'quantile must be from 0 to 1'
   }
-  for (const e of p.exemplars) {
-    if (compareNs(e.timeNs, MAX_TIME_NS) > 0) return 'an exemplar time_unix_nano is after 2262-04-11, the latest time ClickHouse stores'
+  for (let i = 0; i < p.exemplars.length; i++) {
+    const e = p.exemplars[i] as OtlpExemplar
+    // An exemplar is one recorded measurement, invalid without its value (as a point is).
+    if (e.value === null) return `exemplar ${i}: no value (neither as_double nor as_int)`
+    const ids = spanPointerProblem(e)
+    if (ids) return `exemplar ${i}: ${ids}`
+    if (compareNs(e.timeNs, MAX_TIME_NS) > 0) return `exemplar ${i}: time_unix_nano is after 2262-04-11, the latest time ClickHouse stores`
   }
   return undefined
 }
@@ -224,16 +233,10 @@ function toExemplar(raw: unknown): OtlpExemplar {
   return {
     timeNs: nanos(field(e, 'timeUnixNano', 'time_unix_nano')),
     value: numberValue(e),
-    traceId: idOrEmpty(field(e, 'traceId', 'trace_id'), 16),
-    spanId: idOrEmpty(field(e, 'spanId', 'span_id'), 8),
+    traceId: idToHex(field(e, 'traceId', 'trace_id'), 16),
+    spanId: idToHex(field(e, 'spanId', 'span_id'), 8),
     attributes: keyValues(field(e, 'filteredAttributes', 'filtered_attributes')),
   }
-}
-
-/** An exemplar's ids are a pointer to a span, not the point's identity: a bad one is dropped, not the point. */
-function idOrEmpty(v: unknown, bytes: number): string {
-  const id = idToHex(v, bytes)
-  return id === 'invalid' ? '' : id
 }
 
 function buckets(raw: unknown): OtlpBuckets {
@@ -245,13 +248,17 @@ function buckets(raw: unknown): OtlpBuckets {
   }
 }
 
-/** as_double or as_int (a decimal string in OTLP JSON; a number from lenient writers). */
-function numberValue(o: Obj): number {
+/** as_double or as_int (a decimal string in OTLP JSON; a number from lenient writers); null when neither is sent. */
+function numberValue(o: Obj): number | null {
   const i = field(o, 'asInt', 'as_int')
-  if (i !== undefined && i !== null) return int64(i, 'as_int')
   const d = field(o, 'asDouble', 'as_double')
-  if (d !== undefined && d !== null) return double(d, 'as_double')
-  return 0
+  const hasInt = i !== undefined && i !== null
+  const hasDouble = d !== undefined && d !== null
+  // One oneof, two members: which one the sender meant is unknown.
+  if (hasInt && hasDouble) throw new TypeError('both as_double and as_int are set')
+  if (hasInt) return int64(i, 'as_int')
+  if (hasDouble) return double(d, 'as_double')
+  return null
 }
 
 function numbers(v: unknown, name: string, each: (x: unknown) => number): number[] {

@@ -18,7 +18,9 @@ export const FLAG_NO_RECORDED_VALUE = 1
 
 export interface OtlpExemplar {
   timeNs: string
-  value: number
+  /** as_double or as_int; null when neither was sent (validation refuses that). */
+  value: number | null
+  /** Lower-case hex; '' when the exemplar was not recorded in a sampled span. */
   traceId: string
   spanId: string
   attributes: Attrs
@@ -50,8 +52,8 @@ export interface OtlpMetricPoint {
   startNs: string
   timeNs: string
   flags: number
-  /** gauge and sum: as_double or as_int. */
-  value: number
+  /** gauge and sum: as_double or as_int; null when neither was sent (only a point flagged FLAG_NO_RECORDED_VALUE may do so). */
+  value: number | null
   /** histogram, exponential_histogram, summary. */
   count: number
   sum: number | null
@@ -83,7 +85,7 @@ export function emptyPoint(metric: OtlpMetric): OtlpMetricPoint {
     startNs: '0',
     timeNs: '0',
     flags: 0,
-    value: 0,
+    value: null,
     count: 0,
     sum: null,
     min: null,

@@ -101,6 +101,23 @@ export function compareNs(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
 }
 
+/**
+ * The ids of what may point at a span (a log record, an exemplar): none, a trace, or a
+ * span of a trace. All-zero ids, the invalid span context some SDKs send outside a span,
+ * are set to none here. Why the ids cannot be stored, or undefined.
+ */
+export function spanPointerProblem(ids: { traceId: string; spanId: string }): string | undefined {
+  if (ids.traceId === ZERO_TRACE) ids.traceId = ''
+  if (ids.spanId === ZERO_SPAN) ids.spanId = ''
+  if (ids.traceId !== '' && ids.traceId.length !== 32) return 'invalid trace_id (expected 16 bytes or none)'
+  if (ids.spanId !== '' && ids.spanId.length !== 16) return 'invalid span_id (expected 8 bytes or none)'
+  if (ids.spanId !== '' && ids.traceId === '') return 'span_id without trace_id'
+  return undefined
+}
+
+const ZERO_TRACE = '0'.repeat(32)
+const ZERO_SPAN = '0'.repeat(16)
+
 /** Protobuf bytes → lower-case hex; OTLP JSON ids are hex already (base64 tolerated). */
 export function idToHex(v: unknown, bytes: number): string {
   if (v === undefined || v === null) return ''
