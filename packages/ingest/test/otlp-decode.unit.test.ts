@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { SpanlensError } from '../src/errors.js'
 import { decodeJson, decodeProtobuf } from '../src/otlp/decode.js'
@@ -266,6 +267,185 @@ describe('ids', () => {
     for (const [format, d] of Object.entries(both({ links: [{ traceId: id(OTHER_TRACE), spanId: id(OTHER_SPAN) }] }, { links: [{ traceId: OTHER_TRACE, spanId: OTHER_SPAN }] }))) {
       expect(d.spans[0]?.links, format).toEqual([{ traceId: OTHER_TRACE, spanId: OTHER_SPAN, attributes: {} }])
     }
+  })
+})
+
+describe('OTLP JSON values: a value of the wrong type refuses its span, named, never converted', () => {
+  const jspan = (over: Record<string, unknown> = {}) => ({ traceId: TRACE, spanId: SPAN, name: 'op', startTimeUnixNano: '1767225600000000001', ...over })
+  const jsonBody = (resourceSpans: unknown) => Buffer.from(JSON.stringify({ resourceSpans }))
+  const withAttribute = (value: unknown) => decodeJson(jsonBody([{ scopeSpans: [{ spans: [jspan({ attributes: [{ key: 'k', value }] })] }] }]))
+
+  it.each<[unknown, string]>([
+    [{ boolValue: 'false' }, 'boolValue must be a JSON boolean (true or false), not "false"'],
+    [{ boolValue: 0 }, 'boolValue must be a JSON boolean (true or false), not 0'],
+    [{ doubleValue: 'abc' }, 'doubleValue must be a number'],
+    [{ doubleValue: '' }, 'doubleValue must be a number'],
+    [{ doubleValue: '0x10' }, 'doubleValue must be a number'],
+    [{ doubleValue: ' 1' }, 'doubleValue must be a number'],
+    [{ doubleValue: '1e400' }, 'doubleValue must be a number'],
+    [{ doubleValue: true }, 'doubleValue must be a number'],
+    [{ stringValue: { a: 1 } }, 'stringValue must be a string, not an object'],
+    [{ stringValue: 5 }, 'stringValue must be a string, not 5'],
+    [{ intValue: 2.7 }, 'intValue must be an integer within int64'],
+    [{ intValue: '2.7' }, 'intValue must be an integer within int64'],
+    [{ intValue: '1e3' }, 'intValue must be an integer within int64'],
+    [{ intValue: '9223372036854775808' }, 'intValue must be an integer within int64'],
+    [{ intValue: '-9223372036854775809' }, 'intValue must be an integer within int64'],
+    [{ intValue: 1e19 }, 'intValue must be an integer within int64'],
+    [{ intValue: true }, 'intValue must be an integer within int64'],
+    [{ bytesValue: 5 }, 'bytesValue must be a base64 string'],
+    [{ bytesValue: 'not base64!' }, 'bytesValue must be a base64 string'],
+    [{ arrayValue: 'x' }, 'arrayValue must be an object'],
+    [{ arrayValue: { values: 'x' } }, 'values must be a list'],
+    [{ kvlistValue: [] }, 'kvlistValue must be an object'],
+    [{ kvlistValue: { values: [{ key: 5, value: { stringValue: 'v' } }] } }, 'key must be a string'],
+    [{ kvlistValue: { values: ['kv'] } }, 'a KeyValue must be an object'],
+    ['plain', 'value must be an AnyValue object, not "plain"'],
+    [[1], 'value must be an AnyValue object, not a list'],
+    [{ stringValue: 'a', intValue: 1 }, 'more than one value (stringValue, intValue)'],
+  ])('%j', (value, why) => {
+    const d = withAttribute(value)
+    expect(d).toMatchObject({ spans: [], rejected: 1 })
+    expect(d.problems[0]).toContain(`span "op" (${SPAN}): attribute "k`)
+    expect(d.problems[0]).toContain(why)
+  })
+
+  it('names the path down to a nested value', () => {
+    const value = { kvlistValue: { values: [{ key: 'inner', value: { arrayValue: { values: [{ intValue: 1 }, { boolValue: 'no' }] } } }] } }
+    expect(withAttribute(value).problems[0]).toBe(`span "op" (${SPAN}): attribute "k"."inner"[1]: boolValue must be a JSON boolean (true or false), not "no"`)
+    const d = decodeJson(jsonBody([{ scopeSpans: [{ spans: [jspan({ events: [{ name: 'e' }, { name: 'e', attributes: [{ key: 'x', value: { intValue: 'x' } }] }] })] }] }]))
+    expect(d.problems[0]).toContain('event 1: attribute "x": intValue must be')
+  })
+
+  it('reads every form proto3 JSON allows, as the values were sent', () => {
+    const forms: Array<[unknown, unknown]> = [
+      [{ boolValue: false }, false],
+      [{ doubleValue: 1.5 }, 1.5],
+      [{ doubleValue: 3 }, 3],
+      [{ doubleValue: '1.5' }, 1.5],
+      [{ doubleValue: '-2e3' }, -2000],
+      [{ doubleValue: 'NaN' }, Number.NaN],
+      [{ doubleValue: 'Infinity' }, Number.POSITIVE_INFINITY],
+      [{ doubleValue: '-Infinity' }, Number.NEGATIVE_INFINITY],
+      [{ intValue: 7 }, 7],
+      [{ intValue: '-7' }, -7],
+      [{ intValue: '9223372036854775807' }, '9223372036854775807'],
+      [{ intValue: '-9223372036854775808' }, '-9223372036854775808'],
+      [{ intValue: '9007199254740993' }, '9007199254740993'],
+      [{ stringValue: '' }, ''],
+      [{ bytesValue: 'AP8H' }, 'AP8H'],
+      [{ arrayValue: {} }, []],
+      [{ kvlistValue: { values: [{ key: 'a' }] } }, { a: null }],
+      [{}, null],
+      [null, null],
+    ]
+    for (const [value, expected] of forms) {
+      const d = withAttribute(value)
+      expect(d.rejected, JSON.stringify(value)).toBe(0)
+      expect(d.spans[0]?.attributes.k, JSON.stringify(value)).toEqual(expected)
+    }
+  })
+
+  it('refuses a value whose JSON type is wrong, and reads every right one as sent (fast-check)', () => {
+    interface Case {
+      value: unknown
+      /** What the attribute must read as; absent when the value must be refused. */
+      expected?: unknown
+    }
+    const isJsonNumberText = (s: string) => {
+      try {
+        return s === s.trim() && typeof JSON.parse(s) === 'number' && Number.isFinite(JSON.parse(s))
+      } catch {
+        return false
+      }
+    }
+    const INT64 = { min: -(2n ** 63n), max: 2n ** 63n - 1n }
+    const good: fc.Arbitrary<Case> = fc.oneof(
+      fc.string().map((s) => ({ value: { stringValue: s }, expected: s })),
+      fc.boolean().map((b) => ({ value: { boolValue: b }, expected: b })),
+      fc.maxSafeInteger().map((n) => ({ value: { intValue: n }, expected: n })),
+      fc.bigInt(INT64).map((b) => ({ value: { intValue: b.toString() }, expected: Number.isSafeInteger(Number(b)) ? Number(b) : b.toString() })),
+      fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Object.is(d, -0)).map((d) => ({ value: { doubleValue: d }, expected: d })),
+      fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Object.is(d, -0)).map((d) => ({ value: { doubleValue: String(d) }, expected: d })),
+      fc.constantFrom<[string, number]>(['NaN', Number.NaN], ['Infinity', Number.POSITIVE_INFINITY], ['-Infinity', Number.NEGATIVE_INFINITY]).map(([s, d]) => ({ value: { doubleValue: s }, expected: d })),
+      fc.uint8Array({ maxLength: 20 }).map((b) => ({ value: { bytesValue: Buffer.from(b).toString('base64') }, expected: Buffer.from(b).toString('base64') })),
+    )
+    const other = fc.oneof(fc.constant({}), fc.constant([]), fc.constant({ stringValue: 'x' }))
+    const bad: fc.Arbitrary<Case> = fc.oneof(
+      fc.oneof(fc.integer(), fc.boolean(), other).map((v) => ({ value: { stringValue: v } })),
+      fc.oneof(fc.string(), fc.integer(), other).map((v) => ({ value: { boolValue: v } })),
+      fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Number.isInteger(d) || Math.abs(d) >= 2 ** 63).map((d) => ({ value: { intValue: d } })),
+      fc.string().filter((s) => !/^-?\d+$/.test(s)).map((s) => ({ value: { intValue: s } })),
+      fc.oneof(fc.bigInt({ min: INT64.max + 1n }), fc.bigInt({ max: INT64.min - 1n })).map((b) => ({ value: { intValue: b.toString() } })),
+      fc.oneof(fc.boolean(), other).map((v) => ({ value: { intValue: v } })),
+      fc.string().filter((s) => !isJsonNumberText(s) && !['NaN', 'Infinity', '-Infinity'].includes(s)).map((s) => ({ value: { doubleValue: s } })),
+      fc.oneof(fc.boolean(), other).map((v) => ({ value: { doubleValue: v } })),
+      fc.oneof(fc.integer(), fc.boolean(), other, fc.constantFrom('a b', 'ab$', '@@')).map((v) => ({ value: { bytesValue: v } })),
+      fc.oneof(fc.string(), fc.integer(), fc.boolean()).map((v) => ({ value: v })),
+    )
+    // Some values nested in a list or a kvlist, to check the walk down.
+    const nested = (c: fc.Arbitrary<Case>) =>
+      fc.oneof(
+        c,
+        c.map((x) => ({ value: { arrayValue: { values: [x.value] } }, ...('expected' in x ? { expected: [x.expected] } : {}) })),
+        c.map((x) => ({ value: { kvlistValue: { values: [{ key: 'n', value: x.value }] } }, ...('expected' in x ? { expected: { n: x.expected } } : {}) })),
+      )
+    fc.assert(
+      fc.property(fc.array(fc.oneof({ weight: 4, arbitrary: nested(good) }, { weight: 1, arbitrary: nested(bad) }), { minLength: 1, maxLength: 6 }), (cases) => {
+        const d = decodeJson(jsonBody([{ scopeSpans: [{ spans: [jspan({ attributes: cases.map((c, i) => ({ key: `k${i}`, value: c.value })) })] }] }]))
+        const firstBad = cases.findIndex((c) => !('expected' in c))
+        if (firstBad < 0) {
+          expect(d.rejected).toBe(0)
+          expect(d.spans[0]?.attributes).toEqual(Object.fromEntries(cases.map((c, i) => [`k${i}`, c.expected])))
+        } else {
+          expect(d.spans).toEqual([])
+          expect(d.problems[0]).toContain(`attribute "k${firstBad}"`)
+        }
+      }),
+      { seed: 20261206, numRuns: 400 },
+    )
+  })
+
+  it('refuses every span of a resource or scope it cannot read, keeping the others (a wrong-typed resource attribute was a 500)', () => {
+    const good = { scopeSpans: [{ spans: [jspan({ name: 'kept' })] }] }
+    const d = decodeJson(
+      jsonBody([
+        { resource: { attributes: [{ key: 'service.name', value: { intValue: 'svc' } }] }, scopeSpans: [{ spans: [jspan(), jspan()] }] },
+        { resource: 'svc', scopeSpans: [{ spans: [jspan()] }] },
+        { scopeSpans: [{ scope: { name: 7 }, spans: [jspan()] }] },
+        good,
+      ]),
+    )
+    expect(d.spans.map((s) => s.name)).toEqual(['kept'])
+    expect(d.rejected).toBe(4)
+    expect(d.problems).toEqual([
+      `span "op" (${SPAN}): resource attribute "service.name": intValue must be an integer within int64 (a JSON number or a decimal string), not "svc"`,
+      `span "op" (${SPAN}): resource attribute "service.name": intValue must be an integer within int64 (a JSON number or a decimal string), not "svc"`,
+      `span "op" (${SPAN}): resource must be an object, not "svc"`,
+      `span "op" (${SPAN}): scope name must be a string, not 7`,
+    ])
+  })
+
+  it('refuses with SPANLENS_BAD_OTLP a body whose lists are not lists: nothing in them can be counted (they were skipped)', () => {
+    for (const resourceSpans of [[5], [{ scopeSpans: 'x' }], [{ scopeSpans: [7] }], [{ scopeSpans: [{ spans: {} }] }]]) {
+      expect(() => decodeJson(jsonBody(resourceSpans)), JSON.stringify(resourceSpans)).toThrow(expect.objectContaining({ code: 'SPANLENS_BAD_OTLP' }))
+    }
+    expect(decodeJson(jsonBody([null, { scopeSpans: [null] }]))).toEqual({ spans: [], rejected: 0, problems: [] })
+  })
+
+  it('refuses a span kind or a time that is not what its field holds (kind 9 was stored as unspecified, a time of 1.5 as 1)', () => {
+    for (const [over, why] of [
+      [{ kind: 9 }, 'kind must be a SpanKind (0 to 5)'],
+      [{ kind: 1.5 }, 'kind must be a SpanKind (0 to 5)'],
+      [{ startTimeUnixNano: 1767225600000000.5 }, 'start_time_unix_nano must be a non-negative integer'],
+      [{ status: { code: 1, message: 5 } }, 'status.message must be a string'],
+    ] as const) {
+      const d = decodeJson(jsonBody([{ scopeSpans: [{ spans: [jspan(over)] }] }]))
+      expect(d.rejected, JSON.stringify(over)).toBe(1)
+      expect(d.problems[0], JSON.stringify(over)).toContain(why)
+    }
+    const pbKind = decodeProtobuf(encode(request({ kind: 9 })))
+    expect(pbKind.problems[0]).toContain('kind must be a SpanKind (0 to 5)')
   })
 })
 

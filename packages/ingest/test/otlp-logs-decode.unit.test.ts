@@ -36,6 +36,31 @@ describe('OTLP logs decoding', () => {
   })
 })
 
+describe('OTLP JSON log values of the wrong type', () => {
+  const decode = (request: unknown) => decodeLogsJson(Buffer.from(JSON.stringify(request)))
+  const withRecord = (record: Record<string, unknown>, resource: unknown[] = []) => ({ resourceLogs: [{ resource: { attributes: resource }, scopeLogs: [{ logRecords: [record] }] }] })
+
+  it('refuse their record, naming the field and the type it takes (they were converted)', () => {
+    for (const [record, why] of [
+      [{ body: { boolValue: 'false' } }, 'log record 0: body: boolValue must be a JSON boolean (true or false), not "false"'],
+      [{ body: { kvlistValue: { values: [{ key: 'role', value: { stringValue: 7 } }] } } }, 'log record 0: body."role": stringValue must be a string, not 7'],
+      [{ attributes: [{ key: 'n', value: { intValue: 2.7 } }] }, 'log record 0: attribute "n": intValue must be an integer within int64'],
+      [{ severityText: 3 }, 'log record 0: severityText must be a string, not 3'],
+      [{ timeUnixNano: 1.5 }, 'log record 0: time_unix_nano must be a non-negative integer'],
+    ] as const) {
+      const d = decode(withRecord(record))
+      expect(d, JSON.stringify(record)).toMatchObject({ records: [], rejected: 1 })
+      expect(d.problems[0], JSON.stringify(record)).toContain(why)
+    }
+  })
+
+  it('in a resource, refuse every record of it, not the request (it was a 500)', () => {
+    const d = decode(withRecord({ body: { stringValue: 'x' } }, [{ key: 'service.name', value: { doubleValue: 'svc' } }]))
+    expect(d).toMatchObject({ records: [], rejected: 1 })
+    expect(d.problems[0]).toContain('log record 0: resource attribute "service.name": doubleValue must be a number')
+  })
+})
+
 describe('GenAI event content, the span content code applied to a log record', () => {
   it('reads the details event from structured values and from JSON strings alike', () => {
     const input = [{ role: 'user', parts: [{ type: 'text', content: 'q' }] }]

@@ -152,6 +152,31 @@ describe('validation', () => {
     expect(decoded.points[0]).toMatchObject({ value: 7, metric: { temporality: 1, isMonotonic: true } })
   })
 
+  it('refuses a point whose JSON values have the wrong type, naming them (they were converted or dropped)', () => {
+    const T = '1767225600000000000'
+    const decode = (metric: Record<string, unknown>, resource: unknown[] = []) =>
+      decodeMetricsJson(Buffer.from(JSON.stringify({ resourceMetrics: [{ resource: { attributes: resource }, scopeMetrics: [{ metrics: [{ name: 'typed', ...metric }] }] }] })))
+    const gauge = (point: Record<string, unknown>) => ({ gauge: { dataPoints: [{ timeUnixNano: T, asDouble: 1, ...point }] } })
+    for (const [metric, why] of [
+      [gauge({ attributes: [{ key: 'route', value: { stringValue: ['/a'] } }] }), 'metric "typed" point 0: attribute "route": stringValue must be a string, not a list'],
+      [gauge({ asDouble: undefined, asInt: '99999999999999999999' }), 'metric "typed" point 0: as_int must be an integer within int64'],
+      [gauge({ asDouble: '0x10' }), 'metric "typed" point 0: as_double must be a number'],
+      [gauge({ exemplars: [{ asDouble: 1, filteredAttributes: [{ key: 'k', value: { boolValue: 1 } }] }] }), 'metric "typed" point 0: exemplar 0: attribute "k": boolValue must be a JSON boolean'],
+      [{ sum: { aggregationTemporality: 2, isMonotonic: 'true', dataPoints: [{ timeUnixNano: T, asInt: '1' }] } }, 'metric "typed": isMonotonic must be a JSON boolean (true or false), not "true"'],
+      [{ histogram: { aggregationTemporality: 1, dataPoints: [{ timeUnixNano: T, count: '99999999999999999999999' }] } }, 'metric "typed" point 0: count must be a non-negative integer within uint64'],
+      [{ unit: 5, ...gauge({}) }, 'metric "typed": unit must be a string, not 5'],
+    ] as const) {
+      const d = decode(metric)
+      expect(d, JSON.stringify(metric)).toMatchObject({ points: [], rejected: 1 })
+      expect(d.problems[0], JSON.stringify(metric)).toContain(why)
+    }
+    const inResource = decode(gauge({}), [{ key: 'service.name', value: { stringValue: { name: 'svc' } } }])
+    expect(inResource).toMatchObject({ points: [], rejected: 1 })
+    expect(inResource.problems[0]).toBe('metric "typed": resource attribute "service.name": stringValue must be a string, not an object')
+    expect(() => decode({ gauge: { dataPoints: {} } })).toThrow(expect.objectContaining({ code: 'SPANLENS_BAD_OTLP' }))
+    expect(() => decode({ gauge: 'x' })).toThrow(expect.objectContaining({ code: 'SPANLENS_BAD_OTLP' }))
+  })
+
   it('refuses a gauge or sum point without a value, unless flagged as having none (it was stored as 0)', () => {
     const T = 1767225600000000000n
     const json = (point: Record<string, unknown>, kind = 'gauge') =>

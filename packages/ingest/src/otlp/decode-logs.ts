@@ -1,8 +1,10 @@
 import { MAX_TIME_NS } from './decode.js'
 import { readLogsRequest } from './decode-logs-protobuf.js'
 import type { DecodedLogs, OtlpLogRecord } from './log-model.js'
-import { anyValue, compareNs, idToHex, keyValues, nanos, spanPointerProblem } from './values.js'
-import { jsonResourceList, readWire } from './request-body.js'
+import { type JsonEnvelope, type JsonScope, readJsonEnvelope } from './envelope-json.js'
+import { JsonTypeError, field, isObj, shown, text } from './json-fields.js'
+import { ValueTypeError, anyValue, compareNs, idToHex, keyValues, nanos, spanPointerProblem } from './values.js'
+import { readWire } from './request-body.js'
 
 /**
  * Decodes an ExportLogsServiceRequest, protobuf (decode-logs-protobuf.ts) or OTLP
@@ -22,60 +24,48 @@ export function decodeLogsProtobuf(body: Buffer): DecodedLogs {
   return out.result
 }
 
+const LOGS_JSON: JsonEnvelope = {
+  message: 'ExportLogsServiceRequest',
+  resources: ['resourceLogs', 'resource_logs'],
+  scopes: ['scopeLogs', 'scope_logs'],
+  items: ['logRecords', 'log_records'],
+}
+
 export function decodeLogsJson(body: Buffer): DecodedLogs {
-  const resourceLogs = jsonResourceList(body, 'ExportLogsServiceRequest', 'resourceLogs', 'resource_logs')
   const { result, reject, add } = collector()
-  for (const rlRaw of resourceLogs) {
-    if (!rlRaw || typeof rlRaw !== 'object') continue
-    const rl = rlRaw as Obj
-    const resource = keyValues((rl.resource as Obj | undefined)?.attributes)
-    for (const slRaw of list(rl, 'scopeLogs', 'scope_logs')) {
-      if (!slRaw || typeof slRaw !== 'object') continue
-      const sl = slRaw as Obj
-      const scope = (sl.scope as Obj | undefined) ?? {}
-      const scopeName = typeof scope.name === 'string' ? scope.name : ''
-      const records = list(sl, 'logRecords', 'log_records')
-      for (let i = 0; i < records.length; i++) {
-        const raw = records[i]
-        if (!raw || typeof raw !== 'object') {
-          reject(`log record ${i}: not an object`)
-          continue
-        }
-        try {
-          add(toRecord(raw as Obj, resource, scopeName))
-        } catch (err) {
-          reject(`log record ${i}: ${(err as Error).message}`)
-        }
-      }
+  readJsonEnvelope(body, LOGS_JSON, (raw, i, scope) => {
+    try {
+      if (!isObj(raw)) throw new JsonTypeError('not an object')
+      if (typeof scope === 'string') throw new JsonTypeError(scope)
+      add(toRecord(raw, scope))
+    } catch (err) {
+      reject(`log record ${i}: ${(err as Error).message}`)
     }
-  }
+  })
   return result
 }
 
-function list(o: Obj, camel: string, snake: string): unknown[] {
-  const v = o[camel] ?? o[snake]
-  return Array.isArray(v) ? v : []
-}
-
-const field = (o: Obj, camel: string, snake: string): unknown => o[camel] ?? o[snake]
-
-function toRecord(r: Obj, resource: OtlpLogRecord['resource'], scopeName: string): OtlpLogRecord {
-  const severityText = field(r, 'severityText', 'severity_text')
-  if (severityText !== undefined && severityText !== null && typeof severityText !== 'string') throw new TypeError('severityText must be a string')
-  const eventName = field(r, 'eventName', 'event_name')
-  if (eventName !== undefined && eventName !== null && typeof eventName !== 'string') throw new TypeError('eventName must be a string')
+function toRecord(r: Obj, scope: JsonScope): OtlpLogRecord {
   return {
-    resource,
-    scopeName,
-    timeNs: nanos(field(r, 'timeUnixNano', 'time_unix_nano')),
-    observedNs: nanos(field(r, 'observedTimeUnixNano', 'observed_time_unix_nano')),
+    resource: scope.resource,
+    scopeName: scope.name,
+    timeNs: nanos(field(r, 'timeUnixNano', 'time_unix_nano'), 'time_unix_nano'),
+    observedNs: nanos(field(r, 'observedTimeUnixNano', 'observed_time_unix_nano'), 'observed_time_unix_nano'),
     severityNumber: severity(field(r, 'severityNumber', 'severity_number')),
-    severityText: (severityText as string | undefined) ?? '',
-    body: anyValue(r.body),
-    attributes: keyValues(r.attributes),
+    severityText: text(r, 'severityText', 'severity_text'),
+    body: body(field(r, 'body', 'body')),
+    attributes: keyValues(field(r, 'attributes', 'attributes')),
     traceId: idToHex(field(r, 'traceId', 'trace_id'), 16),
     spanId: idToHex(field(r, 'spanId', 'span_id'), 8),
-    eventName: (eventName as string | undefined) ?? '',
+    eventName: text(r, 'eventName', 'event_name'),
+  }
+}
+
+function body(v: unknown): OtlpLogRecord['body'] {
+  try {
+    return anyValue(v)
+  } catch (err) {
+    throw err instanceof ValueTypeError ? new JsonTypeError(`body${err.path}: ${err.reason}`) : err
   }
 }
 
@@ -86,7 +76,7 @@ function severity(v: unknown): number {
     const idx = SEVERITY_NAMES.indexOf(v.replace(/^SEVERITY_NUMBER_/, ''))
     if (idx >= 0) return idx
   }
-  throw new TypeError('severityNumber must be an integer enum')
+  throw new JsonTypeError(`severityNumber must be an integer enum, not ${shown(v)}`)
 }
 
 /** Accepts valid records and counts the rest, keeping a few reasons for the reply. */

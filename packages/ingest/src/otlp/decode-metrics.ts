@@ -1,6 +1,5 @@
 import { MAX_TIME_NS } from './decode.js'
 import { MAX_BUCKETS, MAX_EXEMPLARS, readMetricsRequest } from './decode-metrics-protobuf.js'
-import type { Attrs } from './model.js'
 import {
   type DecodedMetrics,
   emptyPoint,
@@ -11,8 +10,10 @@ import {
   type OtlpMetric,
   type OtlpMetricPoint,
 } from './metric-model.js'
-import { compareNs, idToHex, keyValues, nanos, spanPointerProblem } from './values.js'
-import { jsonResourceList, readWire } from './request-body.js'
+import { type JsonEnvelope, type JsonScope, readJsonEnvelope } from './envelope-json.js'
+import { JsonTypeError, field, isObj, list, message, shown, text } from './json-fields.js'
+import { compareNs, idToHex, jsonDouble, jsonInteger, keyValues, nanos, spanPointerProblem } from './values.js'
+import { readWire } from './request-body.js'
 
 /**
  * Decodes an ExportMetricsServiceRequest, protobuf (decode-metrics-protobuf.ts)
@@ -33,10 +34,21 @@ export function decodeMetricsProtobuf(body: Buffer): DecodedMetrics {
   return out.result
 }
 
+const METRICS_JSON: JsonEnvelope = {
+  message: 'ExportMetricsServiceRequest',
+  resources: ['resourceMetrics', 'resource_metrics'],
+  scopes: ['scopeMetrics', 'scope_metrics'],
+  items: ['metrics', 'metrics'],
+}
+
 export function decodeMetricsJson(body: Buffer): DecodedMetrics {
-  const resourceMetrics = jsonResourceList(body, 'ExportMetricsServiceRequest', 'resourceMetrics', 'resource_metrics')
   const out = collector()
-  walk(resourceMetrics, out)
+  readJsonEnvelope(body, METRICS_JSON, (raw, index, scope) => {
+    if (raw === null) return
+    // Its points cannot be counted: the request is a 400 (readJsonEnvelope).
+    if (!isObj(raw)) throw new JsonTypeError(`metrics[${index}] must be an object`)
+    walkMetric(raw, scope, out)
+  })
   return out.result
 }
 
@@ -108,18 +120,6 @@ function validate(p: OtlpMetricPoint): string | undefined {
 
 // ---- OTLP JSON
 
-function field(o: Obj, camel: string, snake: string): unknown {
-  return o[camel] ?? o[snake]
-}
-
-function list(o: Obj | undefined, camel: string, snake: string): unknown[] {
-  if (!o) return []
-  const v = field(o, camel, snake)
-  return Array.isArray(v) ? v : []
-}
-
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v)
-
 const JSON_TYPES: Array<[MetricType, string, string]> = [
   ['gauge', 'gauge', 'gauge'],
   ['sum', 'sum', 'sum'],
@@ -128,65 +128,55 @@ const JSON_TYPES: Array<[MetricType, string, string]> = [
   ['summary', 'summary', 'summary'],
 ]
 
-function walk(resourceMetrics: unknown[], out: ReturnType<typeof collector>): void {
-  for (const rm of resourceMetrics) {
-    if (!isObj(rm)) continue
-    const resource = keyValues((rm.resource as Obj | undefined)?.attributes)
-    for (const sm of list(rm, 'scopeMetrics', 'scope_metrics')) {
-      if (!isObj(sm)) continue
-      const scope = isObj(sm.scope) ? sm.scope : {}
-      const scopeName = typeof scope.name === 'string' ? scope.name : ''
-      const scopeVersion = typeof scope.version === 'string' ? scope.version : ''
-      for (const raw of list(sm, 'metrics', 'metrics')) {
-        if (!isObj(raw)) continue
-        walkMetric(raw, resource, scopeName, scopeVersion, out)
-      }
-    }
-  }
-}
-
-function walkMetric(raw: Obj, resource: Attrs, scopeName: string, scopeVersion: string, out: ReturnType<typeof collector>): void {
-  const found = JSON_TYPES.find(([, camel, snake]) => isObj(field(raw, camel, snake)))
-  if (!found) return
-  const [type, camel, snake] = found
-  const data = field(raw, camel, snake) as Obj
-  const str = (v: unknown) => (typeof v === 'string' ? v : '')
-  const metric: OtlpMetric = {
-    resource,
-    scopeName,
-    scopeVersion,
-    name: str(raw.name),
-    description: str(raw.description),
-    unit: str(raw.unit),
-    type,
-    temporality: 0,
-    isMonotonic: false,
-  }
+/**
+ * One Metric's points. What the metric itself carries (its name, temporality, scope
+ * and resource) refuses every point of it when it cannot be read; a data field or a
+ * points list of the wrong type leaves no points to count, a 400.
+ */
+function walkMetric(raw: Obj, scope: JsonScope | string, out: ReturnType<typeof collector>): void {
+  const found = JSON_TYPES.filter(([, camel, snake]) => field(raw, camel, snake) !== undefined && field(raw, camel, snake) !== null)
+  // A Metric without data has no point to store.
+  if (found.length === 0) return
+  if (found.length > 1) throw new JsonTypeError(`a metric has more than one data type (${found.map(([, camel]) => camel).join(', ')})`)
+  const [type, camel, snake] = found[0] as [MetricType, string, string]
+  const data = message(raw, camel, snake) as Obj
   const points = list(data, 'dataPoints', 'data_points')
+  const label = `metric ${JSON.stringify((typeof raw.name === 'string' ? raw.name : '').slice(0, 80))}`
+  let metric: OtlpMetric
   try {
-    if (type !== 'gauge' && type !== 'summary') metric.temporality = temporality(field(data, 'aggregationTemporality', 'aggregation_temporality'))
-    if (type === 'sum') metric.isMonotonic = field(data, 'isMonotonic', 'is_monotonic') === true
+    if (typeof scope === 'string') throw new JsonTypeError(scope)
+    metric = {
+      resource: scope.resource,
+      scopeName: scope.name,
+      scopeVersion: scope.version,
+      name: text(raw, 'name', 'name'),
+      description: text(raw, 'description', 'description'),
+      unit: text(raw, 'unit', 'unit'),
+      type,
+      temporality: type === 'gauge' || type === 'summary' ? 0 : temporality(field(data, 'aggregationTemporality', 'aggregation_temporality')),
+      isMonotonic: type === 'sum' ? bool(field(data, 'isMonotonic', 'is_monotonic'), 'isMonotonic') : false,
+    }
   } catch (err) {
-    for (let i = 0; i < points.length; i++) out.reject(`metric ${JSON.stringify(metric.name.slice(0, 80))}: ${(err as Error).message}`)
+    for (let i = 0; i < points.length; i++) out.reject(`${label}: ${(err as Error).message}`)
     return
   }
   for (let i = 0; i < points.length; i++) {
     const p = points[i]
     try {
-      if (!isObj(p)) throw new TypeError('not an object')
+      if (!isObj(p)) throw new JsonTypeError('not an object')
       out.add(toPoint(p, metric))
     } catch (err) {
-      out.reject(`metric ${JSON.stringify(metric.name.slice(0, 80))} point ${i}: ${(err as Error).message}`)
+      out.reject(`${label} point ${i}: ${(err as Error).message}`)
     }
   }
 }
 
 function toPoint(o: Obj, metric: OtlpMetric): OtlpMetricPoint {
   const p = emptyPoint(metric)
-  p.attributes = keyValues(o.attributes)
-  p.startNs = nanos(field(o, 'startTimeUnixNano', 'start_time_unix_nano'))
-  p.timeNs = nanos(field(o, 'timeUnixNano', 'time_unix_nano'))
-  p.flags = uint32(o.flags, 'flags')
+  p.attributes = keyValues(field(o, 'attributes', 'attributes'))
+  p.startNs = nanos(field(o, 'startTimeUnixNano', 'start_time_unix_nano'), 'start_time_unix_nano')
+  p.timeNs = nanos(field(o, 'timeUnixNano', 'time_unix_nano'), 'time_unix_nano')
+  p.flags = uint32(field(o, 'flags', 'flags'), 'flags')
   p.exemplars = list(o, 'exemplars', 'exemplars').slice(0, MAX_EXEMPLARS).map(toExemplar)
   switch (metric.type) {
     case 'gauge':
@@ -194,33 +184,33 @@ function toPoint(o: Obj, metric: OtlpMetric): OtlpMetricPoint {
       p.value = numberValue(o)
       break
     case 'histogram':
-      p.count = uint(o.count, 'count')
-      p.sum = optionalDouble(o.sum, 'sum')
-      p.min = optionalDouble(o.min, 'min')
-      p.max = optionalDouble(o.max, 'max')
+      p.count = uint(field(o, 'count', 'count'), 'count')
+      p.sum = optionalDouble(field(o, 'sum', 'sum'), 'sum')
+      p.min = optionalDouble(field(o, 'min', 'min'), 'min')
+      p.max = optionalDouble(field(o, 'max', 'max'), 'max')
       p.bucketCounts = numbers(field(o, 'bucketCounts', 'bucket_counts'), 'bucket_counts', (v) => uint(v, 'bucket_counts'))
       p.explicitBounds = numbers(field(o, 'explicitBounds', 'explicit_bounds'), 'explicit_bounds', (v) => double(v, 'explicit_bounds'))
       break
     case 'exponential_histogram':
-      p.count = uint(o.count, 'count')
-      p.sum = optionalDouble(o.sum, 'sum')
-      p.min = optionalDouble(o.min, 'min')
-      p.max = optionalDouble(o.max, 'max')
-      p.scale = int(o.scale, 'scale')
+      p.count = uint(field(o, 'count', 'count'), 'count')
+      p.sum = optionalDouble(field(o, 'sum', 'sum'), 'sum')
+      p.min = optionalDouble(field(o, 'min', 'min'), 'min')
+      p.max = optionalDouble(field(o, 'max', 'max'), 'max')
+      p.scale = int(field(o, 'scale', 'scale'), 'scale')
       p.zeroCount = uint(field(o, 'zeroCount', 'zero_count'), 'zero_count')
       p.zeroThreshold = optionalDouble(field(o, 'zeroThreshold', 'zero_threshold'), 'zero_threshold') ?? 0
-      p.positive = buckets(o.positive)
-      p.negative = buckets(o.negative)
+      p.positive = buckets(o, 'positive')
+      p.negative = buckets(o, 'negative')
       break
     case 'summary': {
-      p.count = uint(o.count, 'count')
-      p.sum = optionalDouble(o.sum, 'sum')
+      p.count = uint(field(o, 'count', 'count'), 'count')
+      p.sum = optionalDouble(field(o, 'sum', 'sum'), 'sum')
       const qs = list(o, 'quantileValues', 'quantile_values')
-      if (qs.length > MAX_BUCKETS) throw new TypeError(`more than ${MAX_BUCKETS} quantile_values`)
+      if (qs.length > MAX_BUCKETS) throw new JsonTypeError(`more than ${MAX_BUCKETS} quantile_values`)
       for (const q of qs) {
-        const v = isObj(q) ? q : {}
-        p.quantiles.push(optionalDouble(v.quantile, 'quantile') ?? 0)
-        p.quantileValues.push(optionalDouble(v.value, 'value') ?? 0)
+        if (!isObj(q)) throw new JsonTypeError(`a quantile_values entry must be an object, not ${shown(q)}`)
+        p.quantiles.push(optionalDouble(field(q, 'quantile', 'quantile'), 'quantile') ?? 0)
+        p.quantileValues.push(optionalDouble(field(q, 'value', 'value'), 'value') ?? 0)
       }
       break
     }
@@ -228,23 +218,27 @@ function toPoint(o: Obj, metric: OtlpMetric): OtlpMetricPoint {
   return p
 }
 
-function toExemplar(raw: unknown): OtlpExemplar {
-  const e = isObj(raw) ? raw : {}
-  return {
-    timeNs: nanos(field(e, 'timeUnixNano', 'time_unix_nano')),
-    value: numberValue(e),
-    traceId: idToHex(field(e, 'traceId', 'trace_id'), 16),
-    spanId: idToHex(field(e, 'spanId', 'span_id'), 8),
-    attributes: keyValues(field(e, 'filteredAttributes', 'filtered_attributes')),
+function toExemplar(raw: unknown, index: number): OtlpExemplar {
+  try {
+    if (!isObj(raw)) throw new JsonTypeError(`not an object, but ${shown(raw)}`)
+    return {
+      timeNs: nanos(field(raw, 'timeUnixNano', 'time_unix_nano'), 'time_unix_nano'),
+      value: numberValue(raw),
+      traceId: idToHex(field(raw, 'traceId', 'trace_id'), 16),
+      spanId: idToHex(field(raw, 'spanId', 'span_id'), 8),
+      attributes: keyValues(field(raw, 'filteredAttributes', 'filtered_attributes')),
+    }
+  } catch (err) {
+    throw err instanceof JsonTypeError ? new JsonTypeError(`exemplar ${index}: ${err.message}`) : err
   }
 }
 
-function buckets(raw: unknown): OtlpBuckets {
-  if (raw === undefined || raw === null) return { offset: 0, counts: [] }
-  if (!isObj(raw)) throw new TypeError('positive and negative must be objects')
+function buckets(o: Obj, name: string): OtlpBuckets {
+  const b = message(o, name, name)
+  if (!b) return { offset: 0, counts: [] }
   return {
-    offset: int(raw.offset, 'offset'),
-    counts: numbers(field(raw, 'bucketCounts', 'bucket_counts'), 'bucket_counts', (v) => uint(v, 'bucket_counts')),
+    offset: int(field(b, 'offset', 'offset'), 'offset'),
+    counts: numbers(field(b, 'bucketCounts', 'bucket_counts'), 'bucket_counts', (v) => uint(v, 'bucket_counts')),
   }
 }
 
@@ -255,7 +249,7 @@ function numberValue(o: Obj): number | null {
   const hasInt = i !== undefined && i !== null
   const hasDouble = d !== undefined && d !== null
   // One oneof, two members: which one the sender meant is unknown.
-  if (hasInt && hasDouble) throw new TypeError('both as_double and as_int are set')
+  if (hasInt && hasDouble) throw new JsonTypeError('both as_double and as_int are set')
   if (hasInt) return int64(i, 'as_int')
   if (hasDouble) return double(d, 'as_double')
   return null
@@ -263,50 +257,54 @@ function numberValue(o: Obj): number | null {
 
 function numbers(v: unknown, name: string, each: (x: unknown) => number): number[] {
   if (v === undefined || v === null) return []
-  if (!Array.isArray(v)) throw new TypeError(`${name} must be an array`)
-  if (v.length > MAX_BUCKETS) throw new TypeError(`more than ${MAX_BUCKETS} ${name}`)
+  if (!Array.isArray(v)) throw new JsonTypeError(`${name} must be a list, not ${shown(v)}`)
+  if (v.length > MAX_BUCKETS) throw new JsonTypeError(`more than ${MAX_BUCKETS} ${name}`)
   return v.map(each)
 }
 
-/** A JSON double: a number, or one of the strings protobuf JSON uses for non-finite values. */
 function double(v: unknown, name: string): number {
-  if (typeof v === 'number') return v
-  if (v === 'NaN') return Number.NaN
-  if (v === 'Infinity') return Number.POSITIVE_INFINITY
-  if (v === '-Infinity') return Number.NEGATIVE_INFINITY
-  if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v)
-  throw new TypeError(`${name} must be a number`)
+  const d = jsonDouble(v)
+  if (d === undefined) throw new JsonTypeError(`${name} must be a number (a JSON number, a numeric string, "NaN", "Infinity" or "-Infinity"), not ${shown(v)}`)
+  return d
 }
 
 function optionalDouble(v: unknown, name: string): number | null {
   return v === undefined || v === null ? null : double(v, name)
 }
 
+/** int64 as the Float64 column holds it: beyond 2^53, the nearest double. */
 function int64(v: unknown, name: string): number {
-  if (typeof v === 'number' && Number.isInteger(v)) return v
-  if (typeof v === 'string' && /^-?\d+$/.test(v)) return Number(v)
-  throw new TypeError(`${name} must be an integer`)
+  const n = jsonInteger(v, true)
+  if (n === undefined) throw new JsonTypeError(`${name} must be an integer within int64 (a JSON number or a decimal string), not ${shown(v)}`)
+  return Number(n)
 }
 
+/** uint64 (counts), as the column holds it: beyond 2^53, the nearest double. */
 function uint(v: unknown, name: string): number {
   if (v === undefined || v === null) return 0
-  const n = int64(v, name)
-  if (n < 0) throw new TypeError(`${name} must not be negative`)
-  return n
+  const n = jsonInteger(v, false)
+  if (n === undefined) throw new JsonTypeError(`${name} must be a non-negative integer within uint64 (a JSON number or a decimal string), not ${shown(v)}`)
+  return Number(n)
 }
 
 /** A uint32 field (a point's flags): a larger value is not one, and the column would wrap it around. */
 function uint32(v: unknown, name: string): number {
   const n = uint(v, name)
-  if (n > 2 ** 32 - 1) throw new TypeError(`${name} is out of the uint32 range`)
+  if (n > 2 ** 32 - 1) throw new JsonTypeError(`${name} is out of the uint32 range`)
   return n
 }
 
 function int(v: unknown, name: string): number {
   if (v === undefined || v === null) return 0
   const n = int64(v, name)
-  if (n < -(2 ** 31) || n > 2 ** 31 - 1) throw new TypeError(`${name} is out of the int32 range`)
+  if (n < -(2 ** 31) || n > 2 ** 31 - 1) throw new JsonTypeError(`${name} is out of the int32 range`)
   return n
+}
+
+function bool(v: unknown, name: string): boolean {
+  if (v === undefined || v === null) return false
+  if (typeof v !== 'boolean') throw new JsonTypeError(`${name} must be a JSON boolean (true or false), not ${shown(v)}`)
+  return v
 }
 
 const TEMPORALITY_NAMES = ['AGGREGATION_TEMPORALITY_UNSPECIFIED', 'AGGREGATION_TEMPORALITY_DELTA', 'AGGREGATION_TEMPORALITY_CUMULATIVE']
@@ -318,5 +316,5 @@ function temporality(v: unknown): number {
     const i = TEMPORALITY_NAMES.indexOf(v)
     if (i >= 0) return i
   }
-  throw new TypeError('aggregationTemporality must be an integer enum')
+  throw new JsonTypeError(`aggregationTemporality must be an integer enum, not ${shown(v)}`)
 }

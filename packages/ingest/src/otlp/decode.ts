@@ -1,7 +1,10 @@
+import { OTLP_SPAN_KINDS } from '../schema/span-columns.js'
 import type { DecodedRequest, OtlpEvent, OtlpLink, OtlpSpan } from './model.js'
 import { readTraceRequest } from './decode-protobuf.js'
+import { type JsonEnvelope, type JsonScope, readJsonEnvelope } from './envelope-json.js'
+import { JsonTypeError, field, isObj, list, message, shown, text } from './json-fields.js'
 import { compareNs, idToHex, keyValues, nanos } from './values.js'
-import { jsonResourceList, readWire } from './request-body.js'
+import { readWire } from './request-body.js'
 
 /**
  * Decodes an ExportTraceServiceRequest, protobuf (decode-protobuf.ts, straight
@@ -23,28 +26,35 @@ export const MAX_TIME_NS = '9223372036854775807'
 
 export function decodeProtobuf(body: Buffer): DecodedRequest {
   const out = collector()
-  readWire(() =>
-    readTraceRequest(body, {
-      span: (span) => out.add(span),
-      invalid: (index, why) => out.reject(`span ${index}: ${why}`),
-    }),
-  )
+  readWire(() => readTraceRequest(body, { span: (span) => out.add(span) }))
   return out.result
 }
 
+const TRACES_JSON: JsonEnvelope = {
+  message: 'ExportTraceServiceRequest',
+  resources: ['resourceSpans', 'resource_spans'],
+  scopes: ['scopeSpans', 'scope_spans'],
+  items: ['spans', 'spans'],
+}
+
 export function decodeJson(body: Buffer): DecodedRequest {
-  const resourceSpans = jsonResourceList(body, 'ExportTraceServiceRequest', 'resourceSpans', 'resource_spans')
-  return walk({ resourceSpans })
+  const { result, reject, add } = collector()
+  readJsonEnvelope(body, TRACES_JSON, (raw, i, scope) => {
+    if (!isObj(raw)) return reject(`span ${i}: not an object`)
+    try {
+      if (typeof scope === 'string') throw new JsonTypeError(scope)
+      add(toSpan(raw, scope))
+    } catch (err) {
+      reject(`${jsonSpanLabel(raw, i)}: ${(err as Error).message}`)
+    }
+  })
+  return result
 }
 
-function list(o: Obj | undefined, camel: string, snake: string): unknown[] {
-  if (!o) return []
-  const v = o[camel] ?? o[snake]
-  return Array.isArray(v) ? v : []
-}
-
-function field(o: Obj, camel: string, snake: string): unknown {
-  return o[camel] ?? o[snake]
+/** A JSON span that could not be read, named as far as it can be. */
+function jsonSpanLabel(s: Obj, index: number): string {
+  const id = idToHex(field(s, 'spanId', 'span_id'), 8)
+  return id.length === 16 ? spanLabel(typeof s.name === 'string' ? s.name : '', id) : `span ${index}`
 }
 
 /** A span as a refusal names it: its name (the first 80 characters) and its id. */
@@ -67,101 +77,85 @@ function collector() {
   return { result, reject, add }
 }
 
-function walk(message: Obj): DecodedRequest {
-  const { result, reject, add } = collector()
-  for (const rsRaw of list(message, 'resourceSpans', 'resource_spans')) {
-    if (!rsRaw || typeof rsRaw !== 'object') continue
-    const rs = rsRaw as Obj
-    const resource = keyValues((rs.resource as Obj | undefined)?.attributes)
-    for (const ssRaw of list(rs, 'scopeSpans', 'scope_spans')) {
-      if (!ssRaw || typeof ssRaw !== 'object') continue
-      const ss = ssRaw as Obj
-      const scope = (ss.scope as Obj | undefined) ?? {}
-      const scopeName = typeof scope.name === 'string' ? scope.name : ''
-      const scopeVersion = typeof scope.version === 'string' ? scope.version : ''
-      const spans = list(ss, 'spans', 'spans')
-      for (let i = 0; i < spans.length; i++) {
-        const raw = spans[i]
-        if (!raw || typeof raw !== 'object') {
-          reject(`span ${i}: not an object`)
-          continue
-        }
-        try {
-          add(toSpan(raw as Obj, resource, scopeName, scopeVersion))
-        } catch (err) {
-          reject(`span ${i}: ${(err as Error).message}`)
-        }
-      }
-    }
-  }
-  return result
-}
-
-function toSpan(s: Obj, resource: OtlpSpan['resource'], scopeName: string, scopeVersion: string): OtlpSpan {
-  const status = (s.status as Obj | undefined) ?? {}
-  const name = s.name
-  if (name !== undefined && typeof name !== 'string') throw new TypeError('name must be a string')
-  const kind = s.kind
+function toSpan(s: Obj, scope: JsonScope): OtlpSpan {
+  const status = message(s, 'status', 'status') ?? {}
   return {
-    resource,
-    scopeName,
-    scopeVersion,
+    resource: scope.resource,
+    scopeName: scope.name,
+    scopeVersion: scope.version,
     traceId: idToHex(field(s, 'traceId', 'trace_id'), 16),
     spanId: idToHex(field(s, 'spanId', 'span_id'), 8),
     parentSpanId: idToHex(field(s, 'parentSpanId', 'parent_span_id'), 8),
-    name: name ?? '',
-    kind: typeof kind === 'number' ? kind : kindFromString(kind),
-    startNs: nanos(field(s, 'startTimeUnixNano', 'start_time_unix_nano')),
-    endNs: nanos(field(s, 'endTimeUnixNano', 'end_time_unix_nano')),
-    attributes: keyValues(s.attributes),
-    events: list(s, 'events', 'events').map(toEvent),
-    links: list(s, 'links', 'links').map(toLink),
-    statusCode: statusCode(status.code),
-    statusMessage: typeof status.message === 'string' ? status.message : '',
+    name: text(s, 'name', 'name'),
+    kind: kind(field(s, 'kind', 'kind')),
+    startNs: nanos(field(s, 'startTimeUnixNano', 'start_time_unix_nano'), 'start_time_unix_nano'),
+    endNs: nanos(field(s, 'endTimeUnixNano', 'end_time_unix_nano'), 'end_time_unix_nano'),
+    attributes: keyValues(field(s, 'attributes', 'attributes')),
+    events: each(list(s, 'events', 'events'), 'event', toEvent),
+    links: each(list(s, 'links', 'links'), 'link', toLink),
+    statusCode: statusCode(field(status, 'code', 'code')),
+    statusMessage: text(status, 'message', 'message', 'status.message'),
   }
 }
 
-function toEvent(raw: unknown): OtlpEvent {
-  const e = (raw ?? {}) as Obj
+/** Each entry of a repeated message field; a problem in one is named by its index. */
+function each<T>(values: unknown[], what: string, read: (o: Obj) => T): T[] {
+  return values.map((v, i) => {
+    try {
+      if (!isObj(v)) throw new JsonTypeError(`not an object, but ${shown(v)}`)
+      return read(v)
+    } catch (err) {
+      if (err instanceof JsonTypeError) throw new JsonTypeError(`${what} ${i}: ${err.message}`)
+      throw err
+    }
+  })
+}
+
+function toEvent(e: Obj): OtlpEvent {
   return {
-    timeNs: nanos(field(e, 'timeUnixNano', 'time_unix_nano')),
-    name: typeof e.name === 'string' ? e.name : '',
-    attributes: keyValues(e.attributes),
+    timeNs: nanos(field(e, 'timeUnixNano', 'time_unix_nano'), 'time_unix_nano'),
+    name: text(e, 'name', 'name'),
+    attributes: keyValues(field(e, 'attributes', 'attributes')),
   }
 }
 
-function toLink(raw: unknown): OtlpLink {
-  const l = (raw ?? {}) as Obj
+function toLink(l: Obj): OtlpLink {
   return {
     traceId: idToHex(field(l, 'traceId', 'trace_id'), 16),
     spanId: idToHex(field(l, 'spanId', 'span_id'), 8),
-    attributes: keyValues(l.attributes),
+    attributes: keyValues(field(l, 'attributes', 'attributes')),
   }
 }
 
-function kindFromString(v: unknown): number {
+const KIND_NAMES = OTLP_SPAN_KINDS.map((k) => k.toUpperCase())
+
+/** SpanKind, an integer enum (the range is validated with the protobuf one); its name is taken too. */
+function kind(v: unknown): number {
   if (v === undefined || v === null) return 0
+  if (typeof v === 'number') return v
   if (typeof v === 'string') {
-    const names = ['UNSPECIFIED', 'INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER']
-    const idx = names.indexOf(v.replace(/^SPAN_KIND_/, ''))
+    const idx = KIND_NAMES.indexOf(v.replace(/^SPAN_KIND_/, ''))
     if (idx >= 0) return idx
   }
-  throw new TypeError('kind must be an integer enum')
+  throw new JsonTypeError(`kind must be an integer enum, not ${shown(v)}`)
 }
 
 function statusCode(v: unknown): number {
   if (v === undefined || v === null) return 0
-  if (typeof v === 'number' && (v === 0 || v === 1 || v === 2)) return v
+  if (typeof v === 'number') return v
   if (v === 'STATUS_CODE_OK') return 1
   if (v === 'STATUS_CODE_ERROR') return 2
   if (v === 'STATUS_CODE_UNSET') return 0
-  throw new TypeError('status.code must be 0, 1 or 2')
+  throw new JsonTypeError(`status.code must be 0, 1 or 2, not ${shown(v)}`)
 }
 
 /** A trace or span id as a span context needs it: `bytes` bytes, not all zero (W3C trace context's invalid id). */
 const validId = (hex: string, bytes: number): boolean => hex.length === bytes * 2 && hex !== (bytes === 16 ? ZERO_TRACE : ZERO_SPAN)
 
 function validate(span: OtlpSpan): string | undefined {
+  // An enum value the row has no name for would be stored as another (span_kind 'unspecified').
+  if (!Number.isInteger(span.kind) || span.kind < 0 || span.kind >= OTLP_SPAN_KINDS.length) return `kind must be a SpanKind (0 to ${OTLP_SPAN_KINDS.length - 1})`
+  if (span.statusCode !== 0 && span.statusCode !== 1 && span.statusCode !== 2) return 'status.code must be 0, 1 or 2'
   if (!validId(span.traceId, 16)) return 'invalid trace_id (expected 16 non-zero bytes)'
   if (!validId(span.spanId, 8)) return 'invalid span_id (expected 8 non-zero bytes)'
   // All zeros is the invalid span context, which some SDKs write for a root's parent (the

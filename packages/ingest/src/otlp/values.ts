@@ -1,8 +1,10 @@
 import type { AttrValue, Attrs } from './model.js'
+import { JsonTypeError, field, isObj, shown } from './json-fields.js'
 
 /**
- * Shared helpers to turn OTLP AnyValue / KeyValue lists (protobufjs messages or
- * OTLP JSON objects; they use the same lowerCamelCase names) into plain values.
+ * OTLP JSON AnyValue / KeyValue lists as plain values, read by proto3 JSON's rules
+ * (a value of the wrong JSON type is refused, never converted), and the scalar
+ * fields every signal's JSON decoder shares: timestamps, 64-bit integers, doubles, ids.
  */
 
 /** Nesting of arrays/kvlists kept; deeper values become a marker. */
@@ -10,85 +12,162 @@ export const MAX_DEPTH = 16
 /** Attributes kept per list; OTel SDKs default to 128, this only stops abuse. */
 export const MAX_ATTRIBUTES = 1024
 
-type Obj = Record<string, unknown>
-const has = (o: Obj, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k) && o[k] !== undefined && o[k] !== null
-
-interface LongLike {
-  toString(): string
-  toNumber(): number
-}
-
-function isLong(v: unknown): v is LongLike {
-  return typeof v === 'object' && v !== null && typeof (v as LongLike).toNumber === 'function'
-}
-
-/** int64 from protobuf (Long), JSON (string or number) → number when exact, else decimal string. */
-function int64ToValue(v: unknown): number | string {
-  if (typeof v === 'number') return v
-  if (typeof v === 'string') {
-    if (!/^-?\d+$/.test(v)) throw new TypeError(`invalid int64 ${JSON.stringify(v.slice(0, 40))}`)
-    const n = Number(v)
-    return Number.isSafeInteger(n) ? n : v
+/**
+ * A value inside an attribute whose JSON type is not its field's: where it is (the keys
+ * and indexes down to it) and what the field takes. The item holding it is refused.
+ */
+export class ValueTypeError extends JsonTypeError {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(`attribute ${path}: ${reason}`)
   }
-  if (isLong(v)) {
-    const n = v.toNumber()
-    return Number.isSafeInteger(n) ? n : v.toString()
+
+  within(step: string): ValueTypeError {
+    return new ValueTypeError(step + this.path, this.reason)
   }
-  throw new TypeError('invalid int64 value')
 }
+
+type AnyKind = 'stringValue' | 'boolValue' | 'intValue' | 'doubleValue' | 'arrayValue' | 'kvlistValue' | 'bytesValue'
+/** AnyValue's oneof members by JSON name. A Map: a key such as `__proto__` finds nothing. */
+const ANY_VALUE = new Map<string, AnyKind>(
+  (['stringValue', 'boolValue', 'intValue', 'doubleValue', 'arrayValue', 'kvlistValue', 'bytesValue'] as const).map((k) => [k, k]),
+)
 
 /** An OTLP JSON AnyValue as a plain value (objects for kvlists); deeper than MAX_DEPTH becomes a marker. */
 export function anyValue(v: unknown, depth = 0): AttrValue {
-  if (v === null || typeof v !== 'object') return null
-  const o = v as Obj
-  if (has(o, 'stringValue')) return String(o.stringValue)
-  if (has(o, 'boolValue')) return Boolean(o.boolValue)
-  if (has(o, 'intValue')) return int64ToValue(o.intValue)
-  if (has(o, 'doubleValue')) {
-    const d = o.doubleValue
-    // OTLP JSON may carry "NaN"/"Infinity" strings for doubles.
-    return typeof d === 'number' ? d : Number(d)
+  if (v === undefined || v === null) return null
+  if (!isObj(v)) throw new ValueTypeError('', `value must be an AnyValue object, not ${shown(v)}`)
+  let kind: AnyKind | undefined
+  let x: unknown
+  for (const name in v) {
+    const k = ANY_VALUE.get(name)
+    if (k === undefined || v[name] === undefined || v[name] === null) continue
+    // A oneof given twice: which value was meant is unknown.
+    if (kind !== undefined) throw new ValueTypeError('', `AnyValue has more than one value (${kind}, ${k})`)
+    kind = k
+    x = v[name]
   }
-  if (depth >= MAX_DEPTH) return '[max depth exceeded]'
-  if (has(o, 'arrayValue')) {
-    const values = ((o.arrayValue as Obj).values as unknown[] | undefined) ?? []
-    return values.map((x) => anyValue(x, depth + 1))
+  switch (kind) {
+    case undefined:
+      return null
+    case 'stringValue':
+      if (typeof x !== 'string') throw new ValueTypeError('', `stringValue must be a string, not ${shown(x)}`)
+      return x
+    case 'boolValue':
+      if (typeof x !== 'boolean') throw new ValueTypeError('', `boolValue must be a JSON boolean (true or false), not ${shown(x)}`)
+      return x
+    case 'intValue': {
+      const n = jsonInteger(x, true)
+      if (n === undefined) throw new ValueTypeError('', `intValue must be an integer within int64 (a JSON number or a decimal string), not ${shown(x)}`)
+      return n
+    }
+    case 'doubleValue': {
+      const d = jsonDouble(x)
+      if (d === undefined) throw new ValueTypeError('', `doubleValue must be a number (a JSON number, a numeric string, "NaN", "Infinity" or "-Infinity"), not ${shown(x)}`)
+      return d
+    }
+    case 'bytesValue':
+      // Stored as standard base64, as the protobuf decoder writes bytes; URL-safe and unpadded forms are the same bytes.
+      if (typeof x !== 'string' || !BASE64.test(x) || x.replace(/=+$/, '').length % 4 === 1) throw new ValueTypeError('', `bytesValue must be a base64 string, not ${shown(x)}`)
+      return Buffer.from(x, 'base64').toString('base64')
+    case 'arrayValue':
+    case 'kvlistValue': {
+      if (!isObj(x)) throw new ValueTypeError('', `${kind} must be an object with a values list, not ${shown(x)}`)
+      if (depth >= MAX_DEPTH) return '[max depth exceeded]'
+      const values = field(x, 'values', 'values')
+      if (values !== undefined && values !== null && !Array.isArray(values)) throw new ValueTypeError('', `${kind}.values must be a list, not ${shown(values)}`)
+      if (kind === 'kvlistValue') return keyValues(values, depth + 1)
+      const list = (values ?? []) as unknown[]
+      const out: AttrValue[] = []
+      for (let i = 0; i < list.length; i++) {
+        try {
+          out.push(anyValue(list[i], depth + 1))
+        } catch (err) {
+          throw err instanceof ValueTypeError ? err.within(`[${i}]`) : err
+        }
+      }
+      return out
+    }
   }
-  if (has(o, 'kvlistValue')) {
-    return keyValues(((o.kvlistValue as Obj).values as unknown[] | undefined) ?? [], depth + 1)
-  }
-  if (has(o, 'bytesValue')) {
-    const b = o.bytesValue
-    return typeof b === 'string' ? b : Buffer.from(b as Uint8Array).toString('base64')
-  }
-  return null
 }
 
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/
+
+/**
+ * A KeyValue list (attributes, a kvlist's values) as an object. At most MAX_ATTRIBUTES
+ * are read; a later duplicate key wins, as in the protobuf decoder, and an absent key is
+ * proto3's default, ''.
+ */
 export function keyValues(list: unknown, depth = 0): Attrs {
   const out: Attrs = {}
-  if (!Array.isArray(list)) return out
+  if (list === undefined || list === null) return out
+  if (!Array.isArray(list)) throw new JsonTypeError(`attributes must be a list of KeyValue, not ${shown(list)}`)
   const n = Math.min(list.length, MAX_ATTRIBUTES)
+  const sep = depth === 0 ? '' : '.'
   for (let i = 0; i < n; i++) {
-    const kv = list[i] as Obj | null
-    if (!kv || typeof kv.key !== 'string') continue
-    out[kv.key] = anyValue(kv.value, depth)
+    const kv = list[i]
+    if (!isObj(kv)) throw new ValueTypeError(`${sep}[${i}]`, `a KeyValue must be an object, not ${shown(kv)}`)
+    const key = kv.key ?? ''
+    if (typeof key !== 'string') throw new ValueTypeError(`${sep}[${i}]`, `key must be a string, not ${shown(key)}`)
+    try {
+      out[key] = anyValue(kv.value, depth)
+    } catch (err) {
+      throw err instanceof ValueTypeError ? err.within(sep + JSON.stringify(key)) : err
+    }
   }
   return out
 }
 
-/** A 64-bit nanosecond timestamp as a decimal string ("0" when absent). */
-export function nanos(v: unknown): string {
-  if (v === undefined || v === null) return '0'
-  if (typeof v === 'string') {
-    if (!/^\d+$/.test(v)) throw new TypeError(`invalid timestamp ${JSON.stringify(v.slice(0, 40))}`)
-    return v.replace(/^0+(?=\d)/, '')
-  }
+const INT64 = { min: -(2n ** 63n), max: 2n ** 63n - 1n }
+const UINT64 = { min: 0n, max: 2n ** 64n - 1n }
+
+/**
+ * A proto3 JSON 64-bit integer: an integral JSON number, or a decimal string, within
+ * int64 (signed) or uint64. A number when a double holds it exactly, else its decimal
+ * text; undefined when v is no such integer.
+ */
+export function jsonInteger(v: unknown, signed: boolean): number | string | undefined {
+  const range = signed ? INT64 : UINT64
   if (typeof v === 'number') {
-    if (!Number.isFinite(v) || v < 0) throw new TypeError('invalid timestamp')
-    return BigInt(Math.trunc(v)).toString()
+    // JSON.parse has already rounded a number past 2^53; within range it is kept as parsed.
+    return Number.isInteger(v) && v >= Number(range.min) && v < Number(range.max) + 1 ? v : undefined
   }
-  if (isLong(v)) return v.toString()
-  throw new TypeError('invalid timestamp')
+  if (typeof v !== 'string' || !/^-?\d+$/.test(v)) return undefined
+  // Up to 15 digits is always a safe integer: no BigInt for the common case.
+  if (v.length <= 15) {
+    const n = Number(v) || 0
+    return n >= Number(range.min) ? n : undefined
+  }
+  const b = BigInt(v)
+  if (b < range.min || b > range.max) return undefined
+  const n = Number(b)
+  return Number.isSafeInteger(n) ? n : b.toString()
+}
+
+/** A proto3 JSON double: a JSON number, or the same as a string, or "NaN", "Infinity", "-Infinity". */
+export function jsonDouble(v: unknown): number | undefined {
+  if (typeof v === 'number') return v
+  if (typeof v !== 'string') return undefined
+  if (v === 'NaN') return Number.NaN
+  if (v === 'Infinity') return Number.POSITIVE_INFINITY
+  if (v === '-Infinity') return Number.NEGATIVE_INFINITY
+  if (!JSON_NUMBER.test(v)) return undefined
+  const d = Number(v)
+  // "1e400": proto3 JSON refuses a value its type cannot hold.
+  return Number.isFinite(d) ? d : undefined
+}
+
+const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/
+
+/** A 64-bit nanosecond timestamp as a decimal string ("0" when absent). */
+export function nanos(v: unknown, name: string): string {
+  if (v === undefined || v === null) return '0'
+  const n = jsonInteger(v, false)
+  if (n === undefined) throw new JsonTypeError(`${name} must be a non-negative integer (a JSON number or a decimal string) within uint64, not ${shown(v)}`)
+  // A number of 22 digits or more prints in exponent form: BigInt writes it out.
+  return typeof n === 'number' ? BigInt(n).toString() : n
 }
 
 /**
@@ -118,22 +197,16 @@ export function spanPointerProblem(ids: { traceId: string; spanId: string }): st
 const ZERO_TRACE = '0'.repeat(32)
 const ZERO_SPAN = '0'.repeat(16)
 
-/** Protobuf bytes → lower-case hex; OTLP JSON ids are hex already (base64 tolerated). */
+/**
+ * An OTLP JSON id as lower-case hex ('' when absent). Hex as OTLP JSON writes it, or the
+ * base64 of protobuf's JSON mapping that older exporters send. Anything else is 'invalid',
+ * which no id length check accepts: every id field is validated before it is stored.
+ */
 export function idToHex(v: unknown, bytes: number): string {
-  if (v === undefined || v === null) return ''
-  if (typeof v === 'string') {
-    if (v === '') return ''
-    if (v.length === bytes * 2 && /^[0-9a-fA-F]+$/.test(v)) return v.toLowerCase()
-    // Some older exporters used protobuf-JSON's base64 for ids.
-    const b = Buffer.from(v, 'base64')
-    if (b.length === bytes && /^[A-Za-z0-9+/=_-]+$/.test(v)) return b.toString('hex')
-    return 'invalid'
-  }
-  if (v instanceof Uint8Array) {
-    if (v.length === 0) return ''
-    return v.length === bytes ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex') : 'invalid'
-  }
-  // protobufjs leaves absent bytes fields as its default, an empty array.
-  if (Array.isArray(v) && v.length === 0) return ''
+  if (v === undefined || v === null || v === '') return ''
+  if (typeof v !== 'string') return 'invalid'
+  if (v.length === bytes * 2 && /^[0-9a-fA-F]+$/.test(v)) return v.toLowerCase()
+  const b = Buffer.from(v, 'base64')
+  if (b.length === bytes && /^[A-Za-z0-9+/=_-]+$/.test(v)) return b.toString('hex')
   return 'invalid'
 }

@@ -1,0 +1,83 @@
+import { errors } from '../errors.js'
+import type { Attrs } from './model.js'
+import { JsonTypeError, field, isObj, list, message, text } from './json-fields.js'
+import { jsonResourceList } from './request-body.js'
+import { keyValues } from './values.js'
+
+/** The resource and scope of the items being read. */
+export interface JsonScope {
+  resource: Attrs
+  name: string
+  version: string
+}
+
+/** The names of one export request's envelope, as in its .proto (JSON name, proto name). */
+export interface JsonEnvelope {
+  message: string
+  resources: [string, string]
+  scopes: [string, string]
+  items: [string, string]
+}
+
+/**
+ * The envelope the three OTLP JSON export requests share, resources → scopes → items.
+ * `item` gets each item as parsed, its index in its scope, and its resource and scope,
+ * or why they cannot be read (a resource attribute of the wrong type, a scope name that
+ * is not a string): the signal then refuses that item's spans, records or points with
+ * that reason, and the rest of the request is kept. A list that is not one, or an entry
+ * of it that is not an object, leaves nothing to count: that is a 400, as is a body that
+ * is not JSON. Null entries are skipped.
+ */
+export function readJsonEnvelope(body: Buffer, names: JsonEnvelope, item: (raw: unknown, index: number, scope: JsonScope | string) => void): void {
+  const resources = jsonResourceList(body, names.message, ...names.resources)
+  try {
+    for (let r = 0; r < resources.length; r++) {
+      const rs = entry(resources[r], names.resources[0], r)
+      if (!rs) continue
+      const resource = readResource(rs)
+      const scopes = list(rs, ...names.scopes)
+      for (let s = 0; s < scopes.length; s++) {
+        const ss = entry(scopes[s], names.scopes[0], s)
+        if (!ss) continue
+        const scope = typeof resource === 'string' ? resource : readScope(ss, resource)
+        const items = list(ss, ...names.items)
+        for (let i = 0; i < items.length; i++) item(items[i], i, scope)
+      }
+    }
+  } catch (err) {
+    if (err instanceof JsonTypeError) throw errors.BAD_OTLP(`JSON body is not an ${names.message}: ${err.message}`)
+    throw err
+  }
+}
+
+function entry(v: unknown, listName: string, index: number): Record<string, unknown> | undefined {
+  if (v === null) return undefined
+  if (!isObj(v)) throw new JsonTypeError(`${listName}[${index}] must be an object`)
+  return v
+}
+
+/** The resource's attributes, or why they cannot be read. Every item of it shares the one object (normalize caches by it). */
+function readResource(rs: Record<string, unknown>): Attrs | string {
+  try {
+    const resource = message(rs, 'resource', 'resource')
+    try {
+      return resource ? keyValues(field(resource, 'attributes', 'attributes')) : {}
+    } catch (err) {
+      if (err instanceof JsonTypeError) return `resource ${err.message}`
+      throw err
+    }
+  } catch (err) {
+    if (err instanceof JsonTypeError) return err.message
+    throw err
+  }
+}
+
+function readScope(ss: Record<string, unknown>, resource: Attrs): JsonScope | string {
+  try {
+    const scope = message(ss, 'scope', 'scope')
+    return { resource, name: scope ? text(scope, 'name', 'name', 'scope name') : '', version: scope ? text(scope, 'version', 'version', 'scope version') : '' }
+  } catch (err) {
+    if (err instanceof JsonTypeError) return err.message
+    throw err
+  }
+}
