@@ -7,6 +7,7 @@ import { SpanlensError } from '../src/errors.js'
 import { decodeJson, decodeProtobuf } from '../src/otlp/decode.js'
 import { uint64Decimal } from '../src/otlp/wire.js'
 import { otlpTypes } from './helpers/proto.js'
+import { snakeCaseFields } from './helpers/snake-case.js'
 
 /**
  * The receiver decodes protobuf with its own wire reader (otlp/decode-protobuf.ts)
@@ -66,6 +67,13 @@ describe('protobuf decoding', () => {
     const ours = decodeProtobuf(body)
     expect(ours.spans.length).toBeGreaterThan(0)
     expect(ours).toEqual(viaJson(body))
+  })
+
+  it.each(fixtures)('reads %s the same from OTLP JSON with proto (snake_case) field names', (_name, body) => {
+    const object = T().toObject(T().decode(body), { longs: String, bytes: String, defaults: false })
+    const camel = decodeJson(Buffer.from(JSON.stringify(object)))
+    expect(JSON.stringify(snakeCaseFields(object))).toMatch(/"resource_spans".*"start_time_unix_nano".*"string_value"/)
+    expect(decodeJson(Buffer.from(JSON.stringify(snakeCaseFields(object))))).toEqual(camel)
   })
 
   it('keeps int64 exact, negative ints, doubles, bools, bytes, empty strings and nested values', () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { eventContent } from '../src/normalize/content.js'
 import { decodeLogsJson, decodeLogsProtobuf } from '../src/otlp/decode-logs.js'
 import { type LogSpec, logsJson, logsProtobuf } from './helpers/otlp-logs.js'
+import { snakeCaseFields } from './helpers/snake-case.js'
 
 const RECORDS: LogSpec[] = [
   { body: 'plain\ttext', severityNumber: 9, severityText: 'INFO', timeNs: '1795387631431000000', observedNs: '1795387631431000001', attributes: { a: 1, b: 1.5, c: true, d: [1, 'x'], e: { f: 'g' } } },
@@ -24,6 +25,13 @@ describe('OTLP logs decoding', () => {
       ['', '', '', 0],
     ])
     expect(fromProto.records[0]?.attributes).toEqual({ a: 1, b: 1.5, c: true, d: [1, 'x'], e: { f: 'g' } })
+  })
+
+  it('reads the same records from OTLP JSON with proto (snake_case) field names', () => {
+    const camel = logsJson(RECORDS, { resource: { 'service.name': 'snake', list: [1, 'x', { k: true }] } })
+    const snake = snakeCaseFields(camel)
+    expect(JSON.stringify(snake)).toContain('"string_value":"snake"')
+    expect(decodeLogsJson(Buffer.from(JSON.stringify(snake)))).toEqual(decodeLogsJson(Buffer.from(JSON.stringify(camel))))
   })
 
   it('refuses a record by itself, naming why, and the whole body only when it does not decode', () => {

@@ -11,6 +11,7 @@ import { METRIC_INSERT_COLUMNS } from '../src/schema/metric-columns.js'
 import { CODEC_TYPES } from './helpers/codec-types.js'
 import { badMetricPoints } from './helpers/otlp-metrics.js'
 import { Rng } from './fuzz/rng.js'
+import { snakeCaseFields } from './helpers/snake-case.js'
 
 /**
  * The receiver reads ExportMetricsServiceRequest protobuf with its own wire
@@ -56,6 +57,9 @@ describe('protobuf and JSON decode the SDK’s requests to the same points', () 
       const pb = decodeMetricsProtobuf(Buffer.from(ProtobufMetricsSerializer.serializeRequest(rm) as Uint8Array))
       const json = decodeMetricsJson(Buffer.from(JsonMetricsSerializer.serializeRequest(rm) as Uint8Array))
       expect(plain(pb)).toEqual(plain(json))
+      const snake = snakeCaseFields(JSON.parse(Buffer.from(JsonMetricsSerializer.serializeRequest(rm) as Uint8Array).toString()))
+      expect(JSON.stringify(snake)).toMatch(/"data_points".*"time_unix_nano".*"string_value"/)
+      expect(plain(decodeMetricsJson(Buffer.from(JSON.stringify(snake))))).toEqual(plain(json))
       expect(pb.rejected).toBe(0)
       const byName = Object.fromEntries(pb.points.map((p) => [p.metric.name, p]))
       const t = temporality === AggregationTemporality.DELTA ? 1 : 2

@@ -26,9 +26,9 @@ export function decodeLogsProtobuf(body: Buffer): DecodedLogs {
 
 const LOGS_JSON: JsonEnvelope = {
   message: 'ExportLogsServiceRequest',
-  resources: ['resourceLogs', 'resource_logs'],
-  scopes: ['scopeLogs', 'scope_logs'],
-  items: ['logRecords', 'log_records'],
+  resources: 'resourceLogs',
+  scopes: 'scopeLogs',
+  items: 'logRecords',
 }
 
 export function decodeLogsJson(body: Buffer): DecodedLogs {
@@ -49,15 +49,15 @@ function toRecord(r: Obj, scope: JsonScope): OtlpLogRecord {
   return {
     resource: scope.resource,
     scopeName: scope.name,
-    timeNs: nanos(field(r, 'timeUnixNano', 'time_unix_nano'), 'time_unix_nano'),
-    observedNs: nanos(field(r, 'observedTimeUnixNano', 'observed_time_unix_nano'), 'observed_time_unix_nano'),
-    severityNumber: severity(field(r, 'severityNumber', 'severity_number')),
-    severityText: text(r, 'severityText', 'severity_text'),
-    body: body(field(r, 'body', 'body')),
-    attributes: keyValues(field(r, 'attributes', 'attributes')),
-    traceId: idToHex(field(r, 'traceId', 'trace_id'), 16),
-    spanId: idToHex(field(r, 'spanId', 'span_id'), 8),
-    eventName: text(r, 'eventName', 'event_name'),
+    timeNs: nanos(field(r, 'timeUnixNano'), 'time_unix_nano'),
+    observedNs: nanos(field(r, 'observedTimeUnixNano'), 'observed_time_unix_nano'),
+    severityNumber: severity(field(r, 'severityNumber')),
+    severityText: text(r, 'severityText'),
+    body: body(field(r, 'body')),
+    attributes: keyValues(field(r, 'attributes')),
+    traceId: idToHex(field(r, 'traceId'), 16),
+    spanId: idToHex(field(r, 'spanId'), 8),
+    eventName: text(r, 'eventName'),
   }
 }
 

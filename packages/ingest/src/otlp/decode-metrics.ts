@@ -36,9 +36,9 @@ export function decodeMetricsProtobuf(body: Buffer): DecodedMetrics {
 
 const METRICS_JSON: JsonEnvelope = {
   message: 'ExportMetricsServiceRequest',
-  resources: ['resourceMetrics', 'resource_metrics'],
-  scopes: ['scopeMetrics', 'scope_metrics'],
-  items: ['metrics', 'metrics'],
+  resources: 'resourceMetrics',
+  scopes: 'scopeMetrics',
+  items: 'metrics',
 }
 
 export function decodeMetricsJson(body: Buffer): DecodedMetrics {
@@ -120,12 +120,13 @@ function validate(p: OtlpMetricPoint): string | undefined {
 
 // ---- OTLP JSON
 
-const JSON_TYPES: Array<[MetricType, string, string]> = [
-  ['gauge', 'gauge', 'gauge'],
-  ['sum', 'sum', 'sum'],
-  ['histogram', 'histogram', 'histogram'],
-  ['exponential_histogram', 'exponentialHistogram', 'exponential_histogram'],
-  ['summary', 'summary', 'summary'],
+/** Metric.data's members by JSON name. */
+const JSON_TYPES: Array<[MetricType, string]> = [
+  ['gauge', 'gauge'],
+  ['sum', 'sum'],
+  ['histogram', 'histogram'],
+  ['exponential_histogram', 'exponentialHistogram'],
+  ['summary', 'summary'],
 ]
 
 /**
@@ -134,13 +135,13 @@ const JSON_TYPES: Array<[MetricType, string, string]> = [
  * points list of the wrong type leaves no points to count, a 400.
  */
 function walkMetric(raw: Obj, scope: JsonScope | string, out: ReturnType<typeof collector>): void {
-  const found = JSON_TYPES.filter(([, camel, snake]) => field(raw, camel, snake) !== undefined && field(raw, camel, snake) !== null)
+  const found = JSON_TYPES.filter(([, camel]) => field(raw, camel) !== undefined && field(raw, camel) !== null)
   // A Metric without data has no point to store.
   if (found.length === 0) return
   if (found.length > 1) throw new JsonTypeError(`a metric has more than one data type (${found.map(([, camel]) => camel).join(', ')})`)
-  const [type, camel, snake] = found[0] as [MetricType, string, string]
-  const data = message(raw, camel, snake) as Obj
-  const points = list(data, 'dataPoints', 'data_points')
+  const [type, camel] = found[0] as [MetricType, string]
+  const data = message(raw, camel) as Obj
+  const points = list(data, 'dataPoints')
   const label = `metric ${JSON.stringify((typeof raw.name === 'string' ? raw.name : '').slice(0, 80))}`
   let metric: OtlpMetric
   try {
@@ -149,12 +150,12 @@ function walkMetric(raw: Obj, scope: JsonScope | string, out: ReturnType<typeof 
       resource: scope.resource,
       scopeName: scope.name,
       scopeVersion: scope.version,
-      name: text(raw, 'name', 'name'),
-      description: text(raw, 'description', 'description'),
-      unit: text(raw, 'unit', 'unit'),
+      name: text(raw, 'name'),
+      description: text(raw, 'description'),
+      unit: text(raw, 'unit'),
       type,
-      temporality: type === 'gauge' || type === 'summary' ? 0 : temporality(field(data, 'aggregationTemporality', 'aggregation_temporality')),
-      isMonotonic: type === 'sum' ? bool(field(data, 'isMonotonic', 'is_monotonic'), 'isMonotonic') : false,
+      temporality: type === 'gauge' || type === 'summary' ? 0 : temporality(field(data, 'aggregationTemporality')),
+      isMonotonic: type === 'sum' ? bool(field(data, 'isMonotonic'), 'isMonotonic') : false,
     }
   } catch (err) {
     for (let i = 0; i < points.length; i++) out.reject(`${label}: ${(err as Error).message}`)
@@ -173,44 +174,44 @@ function walkMetric(raw: Obj, scope: JsonScope | string, out: ReturnType<typeof 
 
 function toPoint(o: Obj, metric: OtlpMetric): OtlpMetricPoint {
   const p = emptyPoint(metric)
-  p.attributes = keyValues(field(o, 'attributes', 'attributes'))
-  p.startNs = nanos(field(o, 'startTimeUnixNano', 'start_time_unix_nano'), 'start_time_unix_nano')
-  p.timeNs = nanos(field(o, 'timeUnixNano', 'time_unix_nano'), 'time_unix_nano')
-  p.flags = uint32(field(o, 'flags', 'flags'), 'flags')
-  p.exemplars = list(o, 'exemplars', 'exemplars').slice(0, MAX_EXEMPLARS).map(toExemplar)
+  p.attributes = keyValues(field(o, 'attributes'))
+  p.startNs = nanos(field(o, 'startTimeUnixNano'), 'start_time_unix_nano')
+  p.timeNs = nanos(field(o, 'timeUnixNano'), 'time_unix_nano')
+  p.flags = uint32(field(o, 'flags'), 'flags')
+  p.exemplars = list(o, 'exemplars').slice(0, MAX_EXEMPLARS).map(toExemplar)
   switch (metric.type) {
     case 'gauge':
     case 'sum':
       p.value = numberValue(o)
       break
     case 'histogram':
-      p.count = uint(field(o, 'count', 'count'), 'count')
-      p.sum = optionalDouble(field(o, 'sum', 'sum'), 'sum')
-      p.min = optionalDouble(field(o, 'min', 'min'), 'min')
-      p.max = optionalDouble(field(o, 'max', 'max'), 'max')
-      p.bucketCounts = numbers(field(o, 'bucketCounts', 'bucket_counts'), 'bucket_counts', (v) => uint(v, 'bucket_counts'))
-      p.explicitBounds = numbers(field(o, 'explicitBounds', 'explicit_bounds'), 'explicit_bounds', (v) => double(v, 'explicit_bounds'))
+      p.count = uint(field(o, 'count'), 'count')
+      p.sum = optionalDouble(field(o, 'sum'), 'sum')
+      p.min = optionalDouble(field(o, 'min'), 'min')
+      p.max = optionalDouble(field(o, 'max'), 'max')
+      p.bucketCounts = numbers(field(o, 'bucketCounts'), 'bucket_counts', (v) => uint(v, 'bucket_counts'))
+      p.explicitBounds = numbers(field(o, 'explicitBounds'), 'explicit_bounds', (v) => double(v, 'explicit_bounds'))
       break
     case 'exponential_histogram':
-      p.count = uint(field(o, 'count', 'count'), 'count')
-      p.sum = optionalDouble(field(o, 'sum', 'sum'), 'sum')
-      p.min = optionalDouble(field(o, 'min', 'min'), 'min')
-      p.max = optionalDouble(field(o, 'max', 'max'), 'max')
-      p.scale = int(field(o, 'scale', 'scale'), 'scale')
-      p.zeroCount = uint(field(o, 'zeroCount', 'zero_count'), 'zero_count')
-      p.zeroThreshold = optionalDouble(field(o, 'zeroThreshold', 'zero_threshold'), 'zero_threshold') ?? 0
+      p.count = uint(field(o, 'count'), 'count')
+      p.sum = optionalDouble(field(o, 'sum'), 'sum')
+      p.min = optionalDouble(field(o, 'min'), 'min')
+      p.max = optionalDouble(field(o, 'max'), 'max')
+      p.scale = int(field(o, 'scale'), 'scale')
+      p.zeroCount = uint(field(o, 'zeroCount'), 'zero_count')
+      p.zeroThreshold = optionalDouble(field(o, 'zeroThreshold'), 'zero_threshold') ?? 0
       p.positive = buckets(o, 'positive')
       p.negative = buckets(o, 'negative')
       break
     case 'summary': {
-      p.count = uint(field(o, 'count', 'count'), 'count')
-      p.sum = optionalDouble(field(o, 'sum', 'sum'), 'sum')
-      const qs = list(o, 'quantileValues', 'quantile_values')
+      p.count = uint(field(o, 'count'), 'count')
+      p.sum = optionalDouble(field(o, 'sum'), 'sum')
+      const qs = list(o, 'quantileValues')
       if (qs.length > MAX_BUCKETS) throw new JsonTypeError(`more than ${MAX_BUCKETS} quantile_values`)
       for (const q of qs) {
         if (!isObj(q)) throw new JsonTypeError(`a quantile_values entry must be an object, not ${shown(q)}`)
-        p.quantiles.push(optionalDouble(field(q, 'quantile', 'quantile'), 'quantile') ?? 0)
-        p.quantileValues.push(optionalDouble(field(q, 'value', 'value'), 'value') ?? 0)
+        p.quantiles.push(optionalDouble(field(q, 'quantile'), 'quantile') ?? 0)
+        p.quantileValues.push(optionalDouble(field(q, 'value'), 'value') ?? 0)
       }
       break
     }
@@ -222,11 +223,11 @@ function toExemplar(raw: unknown, index: number): OtlpExemplar {
   try {
     if (!isObj(raw)) throw new JsonTypeError(`not an object, but ${shown(raw)}`)
     return {
-      timeNs: nanos(field(raw, 'timeUnixNano', 'time_unix_nano'), 'time_unix_nano'),
+      timeNs: nanos(field(raw, 'timeUnixNano'), 'time_unix_nano'),
       value: numberValue(raw),
-      traceId: idToHex(field(raw, 'traceId', 'trace_id'), 16),
-      spanId: idToHex(field(raw, 'spanId', 'span_id'), 8),
-      attributes: keyValues(field(raw, 'filteredAttributes', 'filtered_attributes')),
+      traceId: idToHex(field(raw, 'traceId'), 16),
+      spanId: idToHex(field(raw, 'spanId'), 8),
+      attributes: keyValues(field(raw, 'filteredAttributes')),
     }
   } catch (err) {
     throw err instanceof JsonTypeError ? new JsonTypeError(`exemplar ${index}: ${err.message}`) : err
@@ -234,18 +235,18 @@ function toExemplar(raw: unknown, index: number): OtlpExemplar {
 }
 
 function buckets(o: Obj, name: string): OtlpBuckets {
-  const b = message(o, name, name)
+  const b = message(o, name)
   if (!b) return { offset: 0, counts: [] }
   return {
-    offset: int(field(b, 'offset', 'offset'), 'offset'),
-    counts: numbers(field(b, 'bucketCounts', 'bucket_counts'), 'bucket_counts', (v) => uint(v, 'bucket_counts')),
+    offset: int(field(b, 'offset'), 'offset'),
+    counts: numbers(field(b, 'bucketCounts'), 'bucket_counts', (v) => uint(v, 'bucket_counts')),
   }
 }
 
 /** as_double or as_int (a decimal string in OTLP JSON; a number from lenient writers); null when neither is sent. */
 function numberValue(o: Obj): number | null {
-  const i = field(o, 'asInt', 'as_int')
-  const d = field(o, 'asDouble', 'as_double')
+  const i = field(o, 'asInt')
+  const d = field(o, 'asDouble')
   const hasInt = i !== undefined && i !== null
   const hasDouble = d !== undefined && d !== null
   // One oneof, two members: which one the sender meant is unknown.

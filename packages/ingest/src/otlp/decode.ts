@@ -32,9 +32,9 @@ export function decodeProtobuf(body: Buffer): DecodedRequest {
 
 const TRACES_JSON: JsonEnvelope = {
   message: 'ExportTraceServiceRequest',
-  resources: ['resourceSpans', 'resource_spans'],
-  scopes: ['scopeSpans', 'scope_spans'],
-  items: ['spans', 'spans'],
+  resources: 'resourceSpans',
+  scopes: 'scopeSpans',
+  items: 'spans',
 }
 
 export function decodeJson(body: Buffer): DecodedRequest {
@@ -53,7 +53,7 @@ export function decodeJson(body: Buffer): DecodedRequest {
 
 /** A JSON span that could not be read, named as far as it can be. */
 function jsonSpanLabel(s: Obj, index: number): string {
-  const id = idToHex(field(s, 'spanId', 'span_id'), 8)
+  const id = idToHex(field(s, 'spanId'), 8)
   return id.length === 16 ? spanLabel(typeof s.name === 'string' ? s.name : '', id) : `span ${index}`
 }
 
@@ -78,23 +78,23 @@ function collector() {
 }
 
 function toSpan(s: Obj, scope: JsonScope): OtlpSpan {
-  const status = message(s, 'status', 'status') ?? {}
+  const status = message(s, 'status') ?? {}
   return {
     resource: scope.resource,
     scopeName: scope.name,
     scopeVersion: scope.version,
-    traceId: idToHex(field(s, 'traceId', 'trace_id'), 16),
-    spanId: idToHex(field(s, 'spanId', 'span_id'), 8),
-    parentSpanId: idToHex(field(s, 'parentSpanId', 'parent_span_id'), 8),
-    name: text(s, 'name', 'name'),
-    kind: kind(field(s, 'kind', 'kind')),
-    startNs: nanos(field(s, 'startTimeUnixNano', 'start_time_unix_nano'), 'start_time_unix_nano'),
-    endNs: nanos(field(s, 'endTimeUnixNano', 'end_time_unix_nano'), 'end_time_unix_nano'),
-    attributes: keyValues(field(s, 'attributes', 'attributes')),
-    events: each(list(s, 'events', 'events'), 'event', toEvent),
-    links: each(list(s, 'links', 'links'), 'link', toLink),
-    statusCode: statusCode(field(status, 'code', 'code')),
-    statusMessage: text(status, 'message', 'message', 'status.message'),
+    traceId: idToHex(field(s, 'traceId'), 16),
+    spanId: idToHex(field(s, 'spanId'), 8),
+    parentSpanId: idToHex(field(s, 'parentSpanId'), 8),
+    name: text(s, 'name'),
+    kind: kind(field(s, 'kind')),
+    startNs: nanos(field(s, 'startTimeUnixNano'), 'start_time_unix_nano'),
+    endNs: nanos(field(s, 'endTimeUnixNano'), 'end_time_unix_nano'),
+    attributes: keyValues(field(s, 'attributes')),
+    events: each(list(s, 'events'), 'event', toEvent),
+    links: each(list(s, 'links'), 'link', toLink),
+    statusCode: statusCode(field(status, 'code')),
+    statusMessage: text(status, 'message', 'status.message'),
   }
 }
 
@@ -113,17 +113,17 @@ function each<T>(values: unknown[], what: string, read: (o: Obj) => T): T[] {
 
 function toEvent(e: Obj): OtlpEvent {
   return {
-    timeNs: nanos(field(e, 'timeUnixNano', 'time_unix_nano'), 'time_unix_nano'),
-    name: text(e, 'name', 'name'),
-    attributes: keyValues(field(e, 'attributes', 'attributes')),
+    timeNs: nanos(field(e, 'timeUnixNano'), 'time_unix_nano'),
+    name: text(e, 'name'),
+    attributes: keyValues(field(e, 'attributes')),
   }
 }
 
 function toLink(l: Obj): OtlpLink {
   return {
-    traceId: idToHex(field(l, 'traceId', 'trace_id'), 16),
-    spanId: idToHex(field(l, 'spanId', 'span_id'), 8),
-    attributes: keyValues(field(l, 'attributes', 'attributes')),
+    traceId: idToHex(field(l, 'traceId'), 16),
+    spanId: idToHex(field(l, 'spanId'), 8),
+    attributes: keyValues(field(l, 'attributes')),
   }
 }
 

@@ -11,12 +11,12 @@ export interface JsonScope {
   version: string
 }
 
-/** The names of one export request's envelope, as in its .proto (JSON name, proto name). */
+/** The names of one export request's envelope: the message, and its lists' JSON names. */
 export interface JsonEnvelope {
   message: string
-  resources: [string, string]
-  scopes: [string, string]
-  items: [string, string]
+  resources: string
+  scopes: string
+  items: string
 }
 
 /**
@@ -29,18 +29,18 @@ export interface JsonEnvelope {
  * is not JSON. Null entries are skipped.
  */
 export function readJsonEnvelope(body: Buffer, names: JsonEnvelope, item: (raw: unknown, index: number, scope: JsonScope | string) => void): void {
-  const resources = jsonResourceList(body, names.message, ...names.resources)
+  const resources = jsonResourceList(body, names.message, names.resources)
   try {
     for (let r = 0; r < resources.length; r++) {
-      const rs = entry(resources[r], names.resources[0], r)
+      const rs = entry(resources[r], names.resources, r)
       if (!rs) continue
       const resource = readResource(rs)
-      const scopes = list(rs, ...names.scopes)
+      const scopes = list(rs, names.scopes)
       for (let s = 0; s < scopes.length; s++) {
-        const ss = entry(scopes[s], names.scopes[0], s)
+        const ss = entry(scopes[s], names.scopes, s)
         if (!ss) continue
         const scope = typeof resource === 'string' ? resource : readScope(ss, resource)
-        const items = list(ss, ...names.items)
+        const items = list(ss, names.items)
         for (let i = 0; i < items.length; i++) item(items[i], i, scope)
       }
     }
@@ -59,9 +59,9 @@ function entry(v: unknown, listName: string, index: number): Record<string, unkn
 /** The resource's attributes, or why they cannot be read. Every item of it shares the one object (normalize caches by it). */
 function readResource(rs: Record<string, unknown>): Attrs | string {
   try {
-    const resource = message(rs, 'resource', 'resource')
+    const resource = message(rs, 'resource')
     try {
-      return resource ? keyValues(field(resource, 'attributes', 'attributes')) : {}
+      return resource ? keyValues(field(resource, 'attributes')) : {}
     } catch (err) {
       if (err instanceof JsonTypeError) return `resource ${err.message}`
       throw err
@@ -74,8 +74,8 @@ function readResource(rs: Record<string, unknown>): Attrs | string {
 
 function readScope(ss: Record<string, unknown>, resource: Attrs): JsonScope | string {
   try {
-    const scope = message(ss, 'scope', 'scope')
-    return { resource, name: scope ? text(scope, 'name', 'name', 'scope name') : '', version: scope ? text(scope, 'version', 'version', 'scope version') : '' }
+    const scope = message(ss, 'scope')
+    return { resource, name: scope ? text(scope, 'name', 'scope name') : '', version: scope ? text(scope, 'version', 'scope version') : '' }
   } catch (err) {
     if (err instanceof JsonTypeError) return err.message
     throw err

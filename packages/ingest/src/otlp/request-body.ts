@@ -1,4 +1,5 @@
 import { errors } from '../errors.js'
+import { field } from './json-fields.js'
 import { WireError } from './wire.js'
 
 /**
@@ -21,7 +22,7 @@ export function readWire(read: () => void): void {
  * 400 naming what is wrong: unparsable JSON, a body that is not `message` (an
  * object), a list that is not an array. An empty body is an empty request.
  */
-export function jsonResourceList(body: Buffer, message: string, camel: string, snake: string): unknown[] {
+export function jsonResourceList(body: Buffer, message: string, camel: string): unknown[] {
   let parsed: unknown
   try {
     parsed = body.length === 0 ? {} : JSON.parse(body.toString('utf8'))
@@ -32,7 +33,7 @@ export function jsonResourceList(body: Buffer, message: string, camel: string, s
     throw errors.BAD_OTLP(`JSON body must be an ${message} object`)
   }
   const o = parsed as Record<string, unknown>
-  const list = o[camel] ?? o[snake]
+  const list = field(o, camel)
   if (list !== undefined && !Array.isArray(list)) throw errors.BAD_OTLP(`${camel} must be an array`)
   return (list as unknown[] | undefined) ?? []
 }

@@ -1,5 +1,5 @@
 import type { AttrValue, Attrs } from './model.js'
-import { JsonTypeError, field, isObj, shown } from './json-fields.js'
+import { JsonTypeError, field, isObj, protoName, shown } from './json-fields.js'
 
 /**
  * OTLP JSON AnyValue / KeyValue lists as plain values, read by proto3 JSON's rules
@@ -30,9 +30,12 @@ export class ValueTypeError extends JsonTypeError {
 }
 
 type AnyKind = 'stringValue' | 'boolValue' | 'intValue' | 'doubleValue' | 'arrayValue' | 'kvlistValue' | 'bytesValue'
-/** AnyValue's oneof members by JSON name. A Map: a key such as `__proto__` finds nothing. */
+/** AnyValue's oneof members by JSON name and by proto name. A Map: a key such as `__proto__` finds nothing. */
 const ANY_VALUE = new Map<string, AnyKind>(
-  (['stringValue', 'boolValue', 'intValue', 'doubleValue', 'arrayValue', 'kvlistValue', 'bytesValue'] as const).map((k) => [k, k]),
+  (['stringValue', 'boolValue', 'intValue', 'doubleValue', 'arrayValue', 'kvlistValue', 'bytesValue'] as const).flatMap((k) => [
+    [k, k],
+    [protoName(k), k],
+  ]),
 )
 
 /** An OTLP JSON AnyValue as a plain value (objects for kvlists); deeper than MAX_DEPTH becomes a marker. */
@@ -76,7 +79,7 @@ export function anyValue(v: unknown, depth = 0): AttrValue {
     case 'kvlistValue': {
       if (!isObj(x)) throw new ValueTypeError('', `${kind} must be an object with a values list, not ${shown(x)}`)
       if (depth >= MAX_DEPTH) return '[max depth exceeded]'
-      const values = field(x, 'values', 'values')
+      const values = field(x, 'values')
       if (values !== undefined && values !== null && !Array.isArray(values)) throw new ValueTypeError('', `${kind}.values must be a list, not ${shown(values)}`)
       if (kind === 'kvlistValue') return keyValues(values, depth + 1)
       const list = (values ?? []) as unknown[]
