@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { PriceTable } from '../src/normalize/cost.js'
-import { normalizeSpan, nsToSeconds } from '../src/normalize/normalize.js'
+import { label, MAX_CONTENT_BYTES, normalizeSpan, nsToSeconds } from '../src/normalize/normalize.js'
+import { cutBytes } from '../src/normalize/truncate.js'
 import { span } from './helpers/otlp-span.js'
 
 describe('precedence and edge cases', () => {
@@ -77,5 +78,55 @@ describe('precedence and edge cases', () => {
     // Stored once: moved into input, with a marker saying from where.
     expect(r.attributes['gen_ai.input.messages']).toBeUndefined()
     expect(r.attributes['spanlens.input.source']).toBe('gen_ai.input.messages,gen_ai.system_instructions')
+  })
+})
+
+describe('a value over its limit is cut on a character boundary, its limit in the unit the docs give', () => {
+  const prices = PriceTable.load()
+  const MARKER = '…[truncated by spanlens]'
+  const MiB = 1024 * 1024
+  /** No lone surrogate (which UTF-8 stores as U+FFFD) and no U+FFFD from a split UTF-8 sequence. */
+  const wellFormed = (s: string) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\uFFFD/.test(s)
+  const kept = (s: string) => {
+    expect(s.endsWith(MARKER), s.slice(-40)).toBe(true)
+    expect(wellFormed(s)).toBe(true)
+    return s.slice(0, -MARKER.length)
+  }
+
+  it('names and labels: 1024 characters, never half an emoji (the cut left a lone surrogate, stored as U+FFFD)', () => {
+    const name = `${'a'.repeat(1023)}😀tail`
+    const r = normalizeSpan(span({ 'user.id': name }, { name, resource: { 'service.name': name } }), 'p', { prices })
+    for (const v of [r.name, r.service_name, r.user_id]) expect(kept(v)).toBe('a'.repeat(1023))
+    expect(label(`${'a'.repeat(1022)}😀tail`)).toBe(`${'a'.repeat(1022)}😀${MARKER}`)
+  })
+
+  it('attribute values: 1 MiB of UTF-8 (a 1.2 MB value of 600,000 characters was kept whole)', () => {
+    const twoByte = 'é'.repeat(600_000)
+    // An odd byte offset: 1 MiB lands inside a 4-byte character.
+    const emoji = `x${'😀'.repeat(300_000)}`
+    const r = normalizeSpan(span({ twoByte, emoji, short: 'é'.repeat(1000) }), 'p', { prices })
+    for (const v of [r.attributes.twoByte as string, r.attributes.emoji as string]) {
+      const bytes = Buffer.byteLength(kept(v))
+      expect(bytes).toBeLessThanOrEqual(MiB)
+      expect(bytes).toBeGreaterThan(MiB - 4)
+    }
+    expect(r.attributes.short).toBe('é'.repeat(1000))
+  })
+
+  it('content: 4 MiB of UTF-8, ending on a whole character (a split one became U+FFFD)', () => {
+    const text = `x${'😀'.repeat(MAX_CONTENT_BYTES / 4 + 10)}`
+    const bytes = Buffer.byteLength(kept(cutBytes(text, MAX_CONTENT_BYTES)))
+    expect(bytes).toBeLessThanOrEqual(MAX_CONTENT_BYTES)
+    expect(bytes).toBeGreaterThan(MAX_CONTENT_BYTES - 4)
+    expect(cutBytes('é'.repeat(10), 19)).toBe(`${'é'.repeat(9)}${MARKER}`)
+  })
+
+  it('status messages: 64 KiB of UTF-8; the resource: 16 KiB of UTF-8 in all (both counted characters)', () => {
+    const r = normalizeSpan(span({}, { statusMessage: 'é'.repeat(40_000), resource: { 'service.name': 'svc', big: 'é'.repeat(10_000) } }), 'p', { prices })
+    expect(Buffer.byteLength(kept(r.status_message))).toBeLessThanOrEqual(64 * 1024)
+    const resourceBytes = Object.entries(r.resource_attributes).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0)
+    expect(resourceBytes).toBeLessThanOrEqual(16 * 1024 + Buffer.byteLength(MARKER) + 'spanlens.resource.truncated'.length + 4)
+    expect(r.resource_attributes['spanlens.resource.truncated']).toBe('true')
+    expect(kept(r.resource_attributes.big as string)).toMatch(/^é+$/)
   })
 })

@@ -2,7 +2,8 @@ import type { OtlpLogRecord } from '../otlp/log-model.js'
 import type { LogRow } from '../schema/log-columns.js'
 import type { SpanContentRow } from '../schema/span-content-columns.js'
 import { eventContent, isContentEvent } from './content.js'
-import { clip, label, mapStrings, MAX_CONTENT_BYTES, nsToSeconds, resourceStrings } from './normalize.js'
+import { label, mapStrings, MAX_CONTENT_BYTES, nsToSeconds, resourceStrings } from './normalize.js'
+import { cutBytes } from './truncate.js'
 import type { Redactor } from './redact.js'
 
 /** One log record's rows: always a `logs` row; a `span_content` row too when it is a GenAI event of a span. */
@@ -62,7 +63,7 @@ export function normalizeLog(r: OtlpLogRecord, project: string, seq: number, rec
     severity_number: r.severityNumber,
     severity_text: label(r.severityText),
     event_name: label(name),
-    body: clean(clip(body, MAX_CONTENT_BYTES)),
+    body: clean(cutBytes(body, MAX_CONTENT_BYTES)),
     attributes: mapStrings(r.attributes, redact),
     resource_attributes: resourceStrings(r.resource, redact),
     service_name: label(typeof r.resource['service.name'] === 'string' && r.resource['service.name'] !== '' ? r.resource['service.name'] : 'unknown_service'),
@@ -77,8 +78,8 @@ export function normalizeLog(r: OtlpLogRecord, project: string, seq: number, rec
     span_id: r.spanId,
     time,
     seq,
-    input: c.input === undefined ? '' : clean(clip(c.input, MAX_CONTENT_BYTES)),
-    output: c.output === undefined ? '' : clean(clip(c.output, MAX_CONTENT_BYTES)),
+    input: c.input === undefined ? '' : clean(cutBytes(c.input, MAX_CONTENT_BYTES)),
+    output: c.output === undefined ? '' : clean(cutBytes(c.output, MAX_CONTENT_BYTES)),
     finish_reason: label(c.finishReason),
   }
   return { log, content }

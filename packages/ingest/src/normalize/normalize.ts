@@ -6,33 +6,34 @@ import type { PriceTable } from './cost.js'
 import type { Redactor } from './redact.js'
 import { OTLP_SPAN_KINDS, STATUS_CODES } from '../schema/span-columns.js'
 import type { SpanRow } from './row.js'
+import { cutBytes, cutChars, TRUNCATED } from './truncate.js'
 
 export interface NormalizeOptions {
   prices: PriceTable
   redact?: Redactor | undefined
 }
 
-/** Content past this is cut: one span must not be able to dominate a batch. */
+/** Content past this many UTF-8 bytes is cut: one span must not be able to dominate a batch. */
 export const MAX_CONTENT_BYTES = 4 * 1024 * 1024
-const MAX_ATTRIBUTE_CHARS = 1024 * 1024
+/** An attribute value's UTF-8 bytes, as the docs' "1 MiB" says. */
+const MAX_ATTRIBUTE_BYTES = 1024 * 1024
 /**
  * Names, ids and labels (service, model, user, release, tags...): a 1.1 MB
  * service.name was stored whole in every row of its request (~260x the body in
  * the spool). Real values are a few dozen characters.
  */
 const MAX_LABEL_CHARS = 1024
-const MAX_STATUS_MESSAGE_CHARS = 64 * 1024
+const MAX_STATUS_MESSAGE_BYTES = 64 * 1024
 /**
- * The resource's attributes are copied into every span row of the request, so
- * their size multiplies by the span count; SDKs send 1-4 KB.
+ * The resource's attributes (keys and values, UTF-8 bytes) are copied into every span
+ * row of the request, so their size multiplies by the span count; SDKs send 1-4 KB.
  */
-const MAX_RESOURCE_CHARS = 16 * 1024
-const TRUNCATED = '…[truncated by spanlens]'
+const MAX_RESOURCE_BYTES = 16 * 1024
 
 /** The longest label a row holds, marker included: the query routes take ids up to this length (server.ts). */
 export const MAX_STORED_LABEL_CHARS = MAX_LABEL_CHARS + TRUNCATED.length
 
-export const label = (v: string): string => (v.length > MAX_LABEL_CHARS ? `${v.slice(0, MAX_LABEL_CHARS)}${TRUNCATED}` : v)
+export const label = (v: string): string => cutChars(v, MAX_LABEL_CHARS)
 
 /** Maps one OTLP span, in whatever GenAI convention it speaks, to a `spans` row. */
 export function normalizeSpan(span: OtlpSpan, projectId: string, opts: NormalizeOptions): SpanRow {
@@ -64,8 +65,8 @@ export function normalizeSpan(span: OtlpSpan, projectId: string, opts: Normalize
   const clean = (v: string): string => (redact ? redact(v) : v)
   const inputFound = C.firstWithSource(INPUT, a, span)
   const outputFound = C.firstWithSource(OUTPUT, a, span)
-  const inputText = clip(inputFound?.value ?? '', MAX_CONTENT_BYTES)
-  const outputText = clip(outputFound?.value ?? '', MAX_CONTENT_BYTES)
+  const inputText = cutBytes(inputFound?.value ?? '', MAX_CONTENT_BYTES)
+  const outputText = cutBytes(outputFound?.value ?? '', MAX_CONTENT_BYTES)
   // Content is stored once: an attribute carried verbatim into input/output is
   // not kept twice; spanlens.input.source / output.source name where it came from.
   // The map is built without those keys: deleting them afterwards turned every
@@ -93,7 +94,7 @@ export function normalizeSpan(span: OtlpSpan, projectId: string, opts: Normalize
     end_time: nsToSeconds(endNsText),
     duration_ms: nsBetween(span.startNs, endNsText) / 1e6,
     status_code: status,
-    status_message: clean(statusMessage.length > MAX_STATUS_MESSAGE_CHARS ? `${statusMessage.slice(0, MAX_STATUS_MESSAGE_CHARS)}${TRUNCATED}` : statusMessage),
+    status_message: clean(cutBytes(statusMessage, MAX_STATUS_MESSAGE_BYTES)),
     error_type: label(C.first(C.ERROR_TYPE, a, span) ?? ''),
     provider: label(C.canonicalProvider(C.first(C.PROVIDER, a, span) ?? '')),
     operation: label(C.first(C.OPERATION, a, span) ?? defaultOperation(kind)),
@@ -181,19 +182,13 @@ function consumedKeys(source: C.Source<string> | undefined, attrs: Attrs): strin
   return out
 }
 
-export function clip(text: string, maxBytes: number): string {
-  // Cheap bound first: a string of n UTF-16 units has at most 3n UTF-8 bytes.
-  if (text.length * 3 <= maxBytes || Buffer.byteLength(text) <= maxBytes) return text
-  return `${Buffer.from(text).subarray(0, maxBytes).toString('utf8')}…[truncated by spanlens]`
-}
-
 /** Attributes as a Map(String, String): flattened, cut, redacted, in one pass (each object is built once, never reassigned). */
 export function mapStrings(attrs: Attrs, redact: Redactor | undefined, skip?: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {}
   for (const key in attrs) {
     let v = attrString(attrs[key])
     if (v === undefined || (skip !== undefined && skip.includes(key))) continue
-    if (v.length > MAX_ATTRIBUTE_CHARS) v = `${v.slice(0, MAX_ATTRIBUTE_CHARS)}…[truncated by spanlens]`
+    v = cutBytes(v, MAX_ATTRIBUTE_BYTES)
     out[key] = redact ? redact(v) : v
   }
   return out
@@ -210,18 +205,19 @@ const resourceCache = new WeakMap<Attrs, { redact: Redactor | undefined; strings
 export function resourceStrings(resource: Attrs, redact: Redactor | undefined): Readonly<Record<string, string>> {
   const hit = resourceCache.get(resource)
   if (hit && hit.redact === redact) return hit.strings
-  const strings = Object.freeze(withinBudget(mapStrings(resource, redact), MAX_RESOURCE_CHARS))
+  const strings = Object.freeze(withinBudget(mapStrings(resource, redact), MAX_RESOURCE_BYTES))
   resourceCache.set(resource, { redact, strings })
   return strings
 }
 
-/** Keeps attributes in order until `budget` characters (keys and values), cuts the one that crosses it, drops the rest. */
+/** Keeps attributes in order until `budget` UTF-8 bytes (keys and values), cuts the one that crosses it, drops the rest. */
 function withinBudget(m: Record<string, string>, budget: number): Record<string, string> {
   let used = 0
   let out: Record<string, string> | undefined
   for (const key in m) {
     const value = m[key] as string
-    used += key.length + value.length
+    const valueBytes = Buffer.byteLength(value)
+    used += Buffer.byteLength(key) + valueBytes
     if (used <= budget) continue
     if (!out) {
       out = {}
@@ -229,8 +225,8 @@ function withinBudget(m: Record<string, string>, budget: number): Record<string,
         if (k === key) break
         out[k] = m[k] as string
       }
-      const room = budget - (used - value.length)
-      if (room > 0) out[key] = `${value.slice(0, room)}${TRUNCATED}`
+      const room = budget - (used - valueBytes)
+      if (room > 0) out[key] = cutBytes(value, room)
       out['spanlens.resource.truncated'] = 'true'
     }
   }
