@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -303,6 +303,91 @@ describe('bad input gets the right status and the server stays up', () => {
     await server.app.spanlens.flush()
     const rows = await server.rows<{ project_id: string }>('SELECT project_id FROM spans WHERE name = {m:String}', { m: marker })
     expect(rows).toEqual([{ project_id: 'other' }])
+  })
+})
+
+describe('what a 200 stores is what was sent; what cannot be is refused, named', () => {
+  const hexId = (bytes: number) => randomBytes(bytes).toString('hex')
+  const pb = (req: Record<string, unknown>) => post(protobufRequest(req), { 'content-type': 'application/x-protobuf', ...bearer(KEYS.acme) })
+  const pbReply = async (res: Response) => otlpTypes().response.toObject(otlpTypes().response.decode(Buffer.from(await res.arrayBuffer())), { longs: String }) as { partialSuccess?: { rejectedSpans?: string; errorMessage?: string } }
+  const jsonReply = async (res: Response) => (await res.json()) as { partialSuccess?: { rejectedSpans?: string; rejectedDataPoints?: string; errorMessage?: string } }
+
+  it('a root whose parent_span_id is all zeros (JSON and protobuf) is listed with its trace', async () => {
+    const traces = [hexId(16), hexId(16)]
+    expect((await json(jsonRequest([{ traceId: traces[0], parentSpanId: '0'.repeat(16) }]))).status).toBe(200)
+    expect((await pb(jsonRequest([{ traceId: traces[1], parentSpanId: '0'.repeat(16) }]))).status).toBe(200)
+    await server.app.spanlens.flush()
+    for (const traceId of traces) {
+      const list = (await (await fetch(`${server.url}/api/v1/traces?traceId=${traceId}&from=now-1d`, { headers: bearer(KEYS.acme) })).json()) as { items: Array<{ traceId: string }> }
+      expect(list.items.map((t) => t.traceId)).toEqual([traceId])
+    }
+  })
+
+  it('refuses a span that is its own parent, and a span with a malformed link id (JSON, protobuf), naming them', async () => {
+    const self = hexId(8)
+    const trace = hexId(16)
+    const res = await json(jsonRequest([{ traceId: trace, spanId: self, parentSpanId: self, name: 'self' }, { traceId: trace, name: 'link', links: [{ traceId: 'not-an-id', spanId: 'abc' }] }]))
+    const body = await jsonReply(res)
+    expect(body.partialSuccess?.rejectedSpans).toBe('2')
+    expect(body.partialSuccess?.errorMessage).toContain(`span "self" (${self}): parent_span_id is the span's own span_id`)
+    expect(body.partialSuccess?.errorMessage).toMatch(/span "link" \([0-9a-f]{16}\): link 0: invalid trace_id/)
+    const pbRes = await pbReply(await pb(jsonRequest([{ traceId: trace, name: 'link', links: [{ traceId: 'abcdef', spanId: hexId(8) }] }])))
+    expect(pbRes.partialSuccess?.rejectedSpans).toBe('1')
+    expect(pbRes.partialSuccess?.errorMessage).toContain('link 0: invalid trace_id')
+    expect(await count('trace_id = {t:String}', { t: trace })).toBe(0)
+  })
+
+  it('refuses JSON values of the wrong type, naming the attribute and the type (they were stored converted)', async () => {
+    const trace = hexId(16)
+    const A = (key: string, value: Record<string, unknown>) => ({ key, value })
+    const attrs = [A('flag', { boolValue: 'false' }), A('d', { doubleValue: 'abc' }), A('s', { stringValue: { a: 1 } }), A('gen_ai.usage.input_tokens', { intValue: 2.7 })]
+    const res = await json(jsonRequest(attrs.map((a) => ({ traceId: trace, attributes: [a] }))))
+    const body = await jsonReply(res)
+    expect(body.partialSuccess?.rejectedSpans).toBe('4')
+    for (const why of ['attribute "flag": boolValue must be a JSON boolean', 'attribute "d": doubleValue must be a number', 'attribute "s": stringValue must be a string', 'attribute "gen_ai.usage.input_tokens": intValue must be an integer within int64']) {
+      expect(body.partialSuccess?.errorMessage).toContain(why)
+    }
+    expect(await count('trace_id = {t:String}', { t: trace })).toBe(0)
+  })
+
+  it('a wrong-typed resource attribute refuses the spans of that resource with a 200, not a 500', async () => {
+    const trace = hexId(16)
+    const req = jsonRequest([{ traceId: trace }, { traceId: trace }])
+    ;(req.resourceSpans as Array<{ resource: { attributes: unknown[] } }>)[0]?.resource.attributes.push({ key: 'k', value: { intValue: 'abc' } })
+    const res = await json(req)
+    expect(res.status).toBe(200)
+    expect((await jsonReply(res)).partialSuccess).toMatchObject({ rejectedSpans: '2', errorMessage: expect.stringContaining('resource attribute "k": intValue must be') })
+    expect(await count('trace_id = {t:String}', { t: trace })).toBe(0)
+  })
+
+  it('stores a snake_case body as its lowerCamelCase twin (its AnyValues were dropped)', async () => {
+    const trace = hexId(16)
+    const now = String(BigInt(Date.now()) * 1_000_000n)
+    const body = {
+      resource_spans: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { string_value: 'snake-svc' } }] },
+          scope_spans: [{ spans: [{ trace_id: trace, span_id: hexId(8), name: 'snake', start_time_unix_nano: now, end_time_unix_nano: now, attributes: [{ key: 'gen_ai.request.model', value: { string_value: 'gpt-4o' } }, { key: 'gen_ai.usage.input_tokens', value: { int_value: '5' } }] }] }],
+        },
+      ],
+    }
+    expect(await jsonReply(await json(body))).toEqual({})
+    await server.app.spanlens.flush()
+    const rows = await server.rows<{ service_name: string; request_model: string; input_tokens: number }>('SELECT service_name, request_model, input_tokens FROM spans FINAL WHERE trace_id = {t:String}', { t: trace })
+    expect(rows).toEqual([{ service_name: 'snake-svc', request_model: 'gpt-4o', input_tokens: 5 }])
+  })
+
+  it('refuses a gauge point without a value, naming the metric (it was stored as 0)', async () => {
+    const name = `novalue.${randomUUID().slice(0, 8)}`
+    const res = await post(
+      JSON.stringify({ resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name, gauge: { dataPoints: [{ timeUnixNano: String(BigInt(Date.now()) * 1_000_000n) }] } }] }] }] }),
+      { 'content-type': 'application/json', ...bearer(KEYS.acme) },
+      '/v1/metrics',
+    )
+    expect(res.status).toBe(200)
+    expect((await jsonReply(res)).partialSuccess).toMatchObject({ rejectedDataPoints: '1', errorMessage: expect.stringContaining(`metric "${name}": no value`) })
+    await server.app.spanlens.flush()
+    expect(await server.rows('SELECT 1 FROM metrics WHERE name = {n:String}', { n: name })).toEqual([])
   })
 })
 
