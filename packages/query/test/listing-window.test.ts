@@ -67,19 +67,20 @@ async function load(project: string, spans: S[]): Promise<void> {
 
 /**
  * The plain listing's page: one FINAL read of the whole filter after the cursor, newest
- * first, `limit + 1` rows (the one past the page says whether another follows).
+ * first, `limit + 1` rows (the one past the page says whether another follows). A trace
+ * is placed by its earliest root in the filter's range.
  */
 async function plainPage(what: 'spans' | 'traces', project: string, filter: SpanFilter, cursor: Cursor | undefined, limit: number): Promise<string[]> {
   const bag = new ParamBag()
-  const id = what === 'spans' ? 'span_id' : 'trace_id'
-  const where = what === 'spans' ? spanConditions(project, filter, bag) : rootConditions(project, filter, bag)
-  if (cursor) where.push(`(start_time, ${id}) < (fromUnixTimestamp64Nano(${bag.add(cursor.ns, 'Int64')}, 'UTC'), ${bag.add(cursor.id, 'String')})`)
-  const rows = await select<{ id: string }>(
-    store.client,
-    `SELECT ${id} AS id FROM spans FINAL WHERE ${where.join(' AND ')}
-     ORDER BY start_time DESC, ${id} DESC ${what === 'traces' ? 'LIMIT 1 BY trace_id' : ''} LIMIT ${limit + 1}`,
-    bag.values,
-  )
+  const after = (key: string, id: string) =>
+    cursor ? `WHERE (${key}, ${id}) < (fromUnixTimestamp64Nano(${bag.add(cursor.ns, 'Int64')}, 'UTC'), ${bag.add(cursor.id, 'String')})` : ''
+  const sql =
+    what === 'spans'
+      ? `SELECT span_id AS id FROM (SELECT span_id, start_time FROM spans FINAL WHERE ${spanConditions(project, filter, bag).join(' AND ')})
+         ${after('start_time', 'span_id')} ORDER BY start_time DESC, span_id DESC LIMIT ${limit + 1}`
+      : `SELECT trace_id AS id FROM (SELECT trace_id, min(start_time) AS first FROM spans FINAL WHERE ${rootConditions(project, filter, bag).join(' AND ')} GROUP BY trace_id)
+         ${after('first', 'trace_id')} ORDER BY first DESC, trace_id DESC LIMIT ${limit + 1}`
+  const rows = await select<{ id: string }>(store.client, sql, bag.values)
   return rows.map((r) => r.id)
 }
 
@@ -181,7 +182,9 @@ describe('newest-first listings read the newest hours first, with the plain list
       fc.integer({ min: -10 * DAY, max: 0 }).map((d) => h + d),
       fc.integer({ min: -3 * HOUR, max: HOUR }).map((d) => h + d),
     )
-    const spanArb = fc.record({ at, service: fc.constantFrom('chat', 'batch'), status: fc.constantFrom('ok', 'ok', 'error'), model: fc.constantFrom('a', 'b'), children: fc.nat({ max: 2 }), redelivered: fc.boolean() })
+    // a second root (a trace two services started) minutes to days before or after the first
+    const secondRoot = fc.option(fc.integer({ min: -2 * DAY, max: 2 * DAY }), { nil: undefined, freq: 3 })
+    const spanArb = fc.record({ at, service: fc.constantFrom('chat', 'batch'), status: fc.constantFrom('ok', 'ok', 'error'), model: fc.constantFrom('a', 'b'), children: fc.nat({ max: 2 }), redelivered: fc.boolean(), secondRoot })
     const filterArb = fc.record(
       { from: fc.constantFrom(h - 2 * HOUR, h - DAY, h - 8 * DAY).map((ms) => new Date(ms)), service: fc.constant(['chat']).map((v) => [...v]), status: fc.constant(['error']).map((v) => [...v]), model: fc.constant(['b']).map((v) => [...v]) },
       { requiredKeys: [] },
@@ -195,6 +198,7 @@ describe('newest-first listings read the newest hours first, with the plain list
           const root = (i + 1) * 16
           spans.push({ trace: i + 1, span: root, at: t.at, service: t.service, status: t.status, model: t.model })
           for (let c = 1; c <= t.children; c++) spans.push({ trace: i + 1, span: root + c, parent: root, at: t.at + c * 7 * 60_000, service: t.service, status: c === 2 ? 'error' : 'ok', model: c === 1 ? 'b' : 'a' })
+          if (t.secondRoot !== undefined) spans.push({ trace: i + 1, span: root + 8, at: t.at + t.secondRoot, service: t.service, model: 'a' })
           // a later version in the same hour, earlier or later, with another status
           if (t.redelivered) spans.push({ trace: i + 1, span: root, at: Math.floor(t.at / HOUR) * HOUR + ((t.at + 1_234_567) % HOUR), service: t.service, status: t.status === 'ok' ? 'error' : 'ok', model: t.model, version: 1 })
         })

@@ -88,6 +88,9 @@ export interface TraceSummary {
 /**
  * Traces, newest first, as their root spans (parent_span_id = ''). Time filters apply
  * to the root; any other filter keeps a trace when at least one of its spans matches.
+ * A trace with several roots (a parent span that names none, as two services starting
+ * the same trace id do) is listed once, as its earliest root in the time range (ties: the
+ * lower span id), the root getTrace lists first: its place, its cursor and what it shows.
  */
 export async function listTraces(
   client: ClickHouseClient,
@@ -113,27 +116,49 @@ export async function listTraces(
 const ROOT_COLUMNS = `trace_id, span_id, name, service_name, toString(toUnixTimestamp64Nano(start_time)) AS start_ns,
             duration_ms, status_code, user_id, session_id`
 
+/**
+ * A page of the default order: each trace at its earliest root. The keyset compares
+ * (root start, trace id) row by row, which a trace passes exactly when its earliest root
+ * does. A window that starts after the listing's own start (traces/newest.ts) sees only
+ * the roots inside it: a trace that has an earlier root before the window belongs further
+ * down the listing, so the window answers without it, short of a full page, and the next,
+ * wider window places it.
+ */
 async function rootsPage(client: ClickHouseClient, project: string, window: SpanFilter, listed: SpanFilter, cursor: Cursor | undefined, limit: number) {
   const bag = new ParamBag()
   const where = [...rootConditions(project, window, bag, listed), ...keyset(bag, cursor, 'trace_id')]
-  return select<RootRow>(
+  const rows = await select<RootRow>(
     client,
-    `SELECT ${ROOT_COLUMNS}
-     FROM spans FINAL
-     WHERE ${where.join(' AND ')}
+    `SELECT * EXCEPT (start_time) FROM (
+       SELECT ${ROOT_COLUMNS}, start_time
+       FROM spans FINAL
+       WHERE ${where.join(' AND ')}
+       ORDER BY trace_id, start_time, span_id
+       LIMIT 1 BY trace_id)
      ORDER BY start_time DESC, trace_id DESC
-     LIMIT 1 BY trace_id
      LIMIT ${limit + 1}`,
     bag.values,
   )
+  const narrowed = window.from !== undefined && window.from.getTime() !== listed.from?.getTime()
+  if (!narrowed || rows.length === 0) return rows
+  const earlier = await tracesWithRootsBetween(client, project, rows.map((r) => r.trace_id), listed.from, window.from)
+  return earlier.size === 0 ? rows : rows.filter((r) => !earlier.has(r.trace_id))
 }
 
-/** The root spans of these traces, in the order of `ids`. */
+/** Which of these traces have a root span starting in [from, to). */
+async function tracesWithRootsBetween(client: ClickHouseClient, project: string, ids: string[], from: Date | undefined, to: Date | undefined): Promise<Set<string>> {
+  const bag = new ParamBag()
+  const where = [...spanConditions(project, { ...(from ? { from } : {}), ...(to ? { to } : {}) }, bag), "parent_span_id = ''", `trace_id IN ${bag.add(ids, 'Array(String)')}`]
+  const rows = await select<{ trace_id: string }>(client, `SELECT DISTINCT trace_id FROM spans FINAL WHERE ${where.join(' AND ')}`, bag.values)
+  return new Set(rows.map((r) => r.trace_id))
+}
+
+/** The earliest root span (in the time filter) of each of these traces, in the order of `ids`. */
 async function rootsOf(client: ClickHouseClient, project: string, ids: string[], filter: SpanFilter): Promise<RootRow[]> {
   if (ids.length === 0) return []
   const bag = new ParamBag()
   const where = [...spanConditions(project, { ...(filter.from ? { from: filter.from } : {}), ...(filter.to ? { to: filter.to } : {}) }, bag), "parent_span_id = ''", `trace_id IN ${bag.add(ids, 'Array(String)')}`]
-  const rows = await select<RootRow>(client, `SELECT ${ROOT_COLUMNS} FROM spans FINAL WHERE ${where.join(' AND ')} ORDER BY start_time DESC, span_id DESC LIMIT 1 BY trace_id`, bag.values)
+  const rows = await select<RootRow>(client, `SELECT ${ROOT_COLUMNS} FROM spans FINAL WHERE ${where.join(' AND ')} ORDER BY start_time, span_id LIMIT 1 BY trace_id`, bag.values)
   const byId = new Map(rows.map((r) => [r.trace_id, r]))
   return ids.flatMap((id) => byId.get(id) ?? [])
 }

@@ -1,0 +1,156 @@
+// The trace, session and user reads at their edges: a trace with several root spans
+// walked page by page in every order, a trace and a session beyond the span cap of
+// their replies, empty ids in the path, and trace and span ids in upper-case hex.
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Store } from '@spanlens/ingest'
+import { insertSpans, openStore, span, queryApp } from './helpers/store.js'
+
+let store: Store
+let close: () => Promise<void>
+let app: FastifyInstance
+// Projects of this run only: a retried test meets no rows of another run.
+const run = randomUUID().slice(0, 8)
+const MULTI = `multi-${run}`
+const BIG = `big-${run}`
+const CASE = `case-${run}`
+const headers = (project: string) => ({ authorization: `Bearer key-${project}` })
+
+const MIN = 60_000
+const now = Date.now()
+const at = (minutesAgo: number) => new Date(now - minutesAgo * MIN)
+const hex = (n: number, width: number) => n.toString(16).padStart(width, '0')
+const tid = (n: number) => hex(0xa0000 + n, 32)
+const sid = (n: number) => hex(0xb0000 + n, 16)
+
+/** Trace 7 has two root spans two hours apart; every other trace starts between them or around them. */
+const MULTI_ROOT = tid(7)
+const EARLY_ROOT = sid(71)
+const LATE_ROOT = sid(72)
+/** One trace beyond both the trace's span cap (10,000) and a session's (20,000 before). */
+const HUGE = tid(100)
+const HUGE_SPANS = 20_001
+const HUGE_SESSION = `huge-session-${run}`
+/** A trace whose ids the case tests spell in upper case. */
+const CASED = 'ab'.repeat(8) + 'cd'.repeat(8)
+const CASED_SPAN = 'ef'.repeat(8)
+
+beforeAll(async () => {
+  ;({ store, close } = await openStore())
+  const multi: Array<Record<string, unknown>> = []
+  // Single-root traces 1-6 at these minutes ago, each with a child; trace 7's roots at 60 and 180.
+  const starts: Record<number, number> = { 1: 30, 2: 90, 3: 120, 4: 150, 5: 240, 6: 300 }
+  for (const [n, ago] of Object.entries(starts).map(([n, a]) => [Number(n), a] as const)) {
+    multi.push(
+      span({ project_id: MULTI, trace_id: tid(n), span_id: sid(n * 10), name: `trace ${n}`, kind: 'chain', start: at(ago), duration_ms: 50 + n, cost_usd: n * 0.001, total_tokens: n * 10 }),
+      span({ project_id: MULTI, trace_id: tid(n), span_id: sid(n * 10 + 1), parent_span_id: sid(n * 10), start: new Date(at(ago).getTime() + 5), duration_ms: 10, status_code: n % 2 ? 'error' : 'ok' }),
+    )
+  }
+  multi.push(
+    span({ project_id: MULTI, trace_id: MULTI_ROOT, span_id: LATE_ROOT, name: 'second root', kind: 'chain', start: at(60), duration_ms: 20 }),
+    span({ project_id: MULTI, trace_id: MULTI_ROOT, span_id: EARLY_ROOT, name: 'first root', kind: 'chain', start: at(180), duration_ms: 20 }),
+    span({ project_id: MULTI, trace_id: MULTI_ROOT, span_id: sid(73), parent_span_id: EARLY_ROOT, start: new Date(at(180).getTime() + 5), duration_ms: 10 }),
+  )
+  await insertSpans(store, multi)
+
+  // HUGE: a root and 20,000 children, then a second, small trace of the same session.
+  const root = sid(1000)
+  const big: Array<Record<string, unknown>> = [
+    span({ project_id: BIG, trace_id: HUGE, span_id: root, name: 'huge', kind: 'agent', start: at(120), duration_ms: 60_000, session_id: HUGE_SESSION, input: 'first question' }),
+  ]
+  for (let i = 1; i < HUGE_SPANS; i++) {
+    big.push(span({ project_id: BIG, trace_id: HUGE, span_id: hex(0xc00000 + i, 16), parent_span_id: root, start: new Date(at(120).getTime() + i), duration_ms: 1, cost_usd: 0.0001, status_code: i % 1000 === 0 ? 'error' : 'ok' }))
+  }
+  big.push(span({ project_id: BIG, trace_id: tid(101), span_id: sid(1010), name: 'small', start: at(60), session_id: HUGE_SESSION, input: 'second question', output: 'second answer', cost_usd: 0.5 }))
+  for (let i = 0; i < big.length; i += 5000) await insertSpans(store, big.slice(i, i + 5000))
+
+  await insertSpans(store, [
+    span({ project_id: CASE, trace_id: CASED, span_id: CASED_SPAN, name: 'cased', start: at(30), session_id: 's', user_id: 'u' }),
+    // What an empty id in the path read: spans without a user or a session.
+    span({ project_id: CASE, start: at(40) }),
+  ])
+  await store.client.insert({
+    table: 'logs',
+    format: 'JSONEachRow',
+    values: [{ project_id: CASE, timestamp: at(30).toISOString().replace('T', ' ').replace('Z', ''), observed_timestamp: at(30).toISOString().replace('T', ' ').replace('Z', ''), trace_id: CASED, span_id: CASED_SPAN, body: 'a log line', severity_number: 9 }],
+  })
+  app = await queryApp(
+    store,
+    Object.fromEntries([MULTI, BIG, CASE].map((p) => [`key-${p}`, p])),
+    { sql: { maxExecutionSeconds: 5, maxMemoryBytes: 256 * 1024 * 1024, maxResultRows: 1000 } },
+  )
+}, 120_000)
+afterAll(async () => {
+  await app?.close()
+  await close()
+})
+
+const get = async (project: string, url: string) => {
+  const res = await app.inject({ method: 'GET', url: `/api/v1${url}`, headers: headers(project) })
+  return { status: res.statusCode, body: res.json() }
+}
+
+interface Listed {
+  traceId: string
+  rootSpanId: string
+  name: string
+  startTime: string
+}
+
+/** Every trace of a listing, walked page by page with its cursors. */
+async function walk(project: string, query: string): Promise<Listed[]> {
+  const seen: Listed[] = []
+  let cursor: string | null = null
+  for (let pages = 0; pages < 100; pages++) {
+    const page: { status: number; body: { items: Listed[]; nextCursor: string | null } } = await get(project, `/traces?${query}${cursor ? `&cursor=${cursor}` : ''}`)
+    expect(page.status, query).toBe(200)
+    seen.push(...page.body.items)
+    cursor = page.body.nextCursor
+    if (cursor === null) return seen
+  }
+  throw new Error(`${query}: a listing that does not end`)
+}
+
+const ORDERS = ['startTime', 'durationMs', 'costUsd', 'tokens', 'errors', 'spans'].flatMap((f) => [f, `-${f}`])
+
+describe('a trace with several root spans', () => {
+  it('is listed once across the pages of the default order, at its earliest root, and counted once', async () => {
+    const total = (await get(MULTI, '/traces?limit=1&total=1')).body.total
+    expect(total).toBe(7)
+    const want = ['trace 1', 'trace 2', 'trace 3', 'trace 4', 'first root', 'trace 5', 'trace 6']
+    for (const limit of [1, 2, 3, 50]) {
+      const seen = await walk(MULTI, `limit=${limit}`)
+      expect(seen.map((t) => t.name), `limit=${limit}`).toEqual(want)
+    }
+  })
+
+  it('is listed once across the pages of every other order', async () => {
+    for (const order of ORDERS) {
+      for (const limit of [1, 3]) {
+        const ids = (await walk(MULTI, `order=${order}&limit=${limit}`)).map((t) => t.traceId)
+        expect(ids.filter((id) => id === MULTI_ROOT), `${order} limit=${limit}`).toHaveLength(1)
+        expect(new Set(ids).size, `${order} limit=${limit}`).toBe(7)
+        expect(ids, `${order} limit=${limit}`).toHaveLength(7)
+      }
+    }
+  })
+
+  it('is listed once when a time filter starts between its roots, at the earliest root in the range', async () => {
+    const from = at(120).toISOString()
+    for (const q of [`from=${from}&limit=1`, `from=${from}&limit=1&order=startTime`]) {
+      const seen = await walk(MULTI, q)
+      expect(seen.filter((t) => t.traceId === MULTI_ROOT).map((t) => t.rootSpanId), q).toEqual([LATE_ROOT])
+      expect(new Set(seen.map((t) => t.traceId)).size, q).toBe(seen.length)
+    }
+  })
+
+  it('shows the root the trace reads first, in every order', async () => {
+    const trace = (await get(MULTI, `/traces/${MULTI_ROOT}`)).body
+    expect(trace.roots.map((r: { spanId: string }) => r.spanId)).toEqual([EARLY_ROOT, LATE_ROOT])
+    for (const order of ['', '&order=-durationMs']) {
+      const listed = (await walk(MULTI, `limit=50${order}`)).find((t) => t.traceId === MULTI_ROOT)
+      expect(listed, order).toMatchObject({ rootSpanId: EARLY_ROOT, name: 'first root', startTime: trace.startTime })
+    }
+  })
+})
