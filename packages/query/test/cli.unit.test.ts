@@ -152,4 +152,16 @@ describe('spanlens CLI output', () => {
       'trace aa: 2 spans, 2.82 s, 1,830 tokens, $0.000077, 0 errors\n  • run [chain] 2.82 s\n    ✗ chat [llm] 2.70 s, 1,830 tok, $0.000077\n',
     )
   })
+
+  it('says when a trace has more spans than its tree shows', async () => {
+    const trace = {
+      traceId: 'aa',
+      durationMs: 1000,
+      totals: { spans: 12_000, errors: 0, tokens: { total: 0 }, costUsd: 0 },
+      roots: [{ name: 'run', kind: 'chain', durationMs: 1000, status: 'ok', tokens: { total: 0 }, costUsd: null, children: [] }],
+      truncated: true,
+    }
+    const out = (await cli(['traces', 'aa'], () => ({ status: 200, body: trace }))).stdout
+    expect(out.split('\n').slice(0, 2)).toEqual(['trace aa: 12000 spans, 1.00 s, 0 tokens, $0, 0 errors', '  (the trace has more spans than the tree holds: the first 1 by start time are shown)'])
+  })
 })

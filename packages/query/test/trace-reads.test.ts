@@ -154,3 +154,18 @@ describe('a trace with several root spans', () => {
     }
   })
 })
+
+describe('a trace or a session beyond the span cap', () => {
+  it('says a trace is cut, and counts every span in its totals', async () => {
+    const { status, body } = await get(BIG, `/traces/${HUGE}`)
+    expect(status).toBe(200)
+    expect(body.truncated).toBe(true)
+    expect(body.totals).toMatchObject({ spans: HUGE_SPANS, errors: 20, llmCalls: HUGE_SPANS - 1 })
+    expect(body.totals.costUsd).toBeCloseTo((HUGE_SPANS - 1) * 0.0001, 9)
+    const count = (nodes: Array<{ children: unknown[] }>): number => nodes.reduce((n, s) => n + 1 + count(s.children as Array<{ children: unknown[] }>), 0)
+    expect(count(body.roots)).toBe(10_000)
+    // The listing counts the same spans.
+    expect((await get(BIG, `/traces?traceId=${HUGE}`)).body.items[0]).toMatchObject({ spans: HUGE_SPANS, errors: 20 })
+    expect((await get(BIG, `/traces/${tid(101)}`)).body).toMatchObject({ truncated: false, totals: { spans: 1 } })
+  })
+})

@@ -257,6 +257,7 @@ interface TraceJson {
   durationMs: number
   totals: { spans: number; errors: number; tokens: { total: number }; costUsd: number | null; costIncomplete?: boolean }
   roots: SpanJson[]
+  truncated?: boolean
 }
 interface SpanJson {
   name: string
@@ -279,10 +280,13 @@ function costText(costUsd: number | null | undefined, incomplete?: boolean): str
   return incomplete ? `≥ ${usd(costUsd)}` : usd(costUsd)
 }
 
+const countSpans = (spans: SpanJson[]): number => spans.reduce((n, s) => n + 1 + countSpans(s.children), 0)
+
 function renderTrace(t: TraceJson): string {
   const lines = [
     `trace ${t.traceId}: ${t.totals.spans} spans, ${duration(t.durationMs)}, ${count(t.totals.tokens.total)} tokens, ${costText(t.totals.costUsd, t.totals.costIncomplete)}, ${t.totals.errors} errors`,
   ]
+  if (t.truncated) lines.push(`  (the trace has more spans than the tree holds: the first ${count(countSpans(t.roots))} by start time are shown)`)
   const walk = (s: SpanJson, depth: number) => {
     lines.push(`${'  '.repeat(depth)}${s.status === 'error' ? '✗' : '•'} ${s.name} [${s.kind}] ${duration(s.durationMs)}${s.tokens.total ? `, ${count(s.tokens.total)} tok` : ''}${s.costUsd ? `, ${usd(s.costUsd)}` : ''}`)
     for (const c of s.children) walk(c, depth + 1)

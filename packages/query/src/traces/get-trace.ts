@@ -2,8 +2,9 @@ import { contentOf, withContent } from '../content/span-content.js'
 import { type ClickHouseClient, ParamBag, select } from '../db.js'
 import { errors } from '../errors.js'
 import { nanosToIso } from '../time.js'
-import { noTokens, type RawSpan, type Span, spanSelect, TOKEN_FIELDS, TOKEN_KEYS, type Tokens, toSpan } from './span-row.js'
+import { type RawSpan, type Span, spanSelect, toSpan } from './span-row.js'
 import { LIVE_SCORES } from '../scores/live.js'
+import { type SpanTotals, TOTALS_SELECT, totalsOf } from './totals.js'
 
 export interface Score {
   id: string
@@ -27,36 +28,36 @@ export interface Trace {
   traceId: string
   startTime: string
   durationMs: number
-  totals: {
-    spans: number
-    errors: number
-    llmCalls: number
-    /** each token count summed over the trace's spans */
-    tokens: Tokens
-    costUsd: number
-    costIncomplete: boolean
-  }
+  /** over every span of the trace, shown in the tree or not */
+  totals: SpanTotals
   /** roots of the tree; more than one when a parent span never arrived */
   roots: SpanNode[]
   /** scores attached to the trace as a whole (no span id) */
   scores: Score[]
+  /** the trace has more than MAX_TREE_SPANS spans: the tree holds the first by start time */
+  truncated: boolean
 }
 
+/** The most spans a trace's tree holds: each comes with its input and output, which can be large. */
+const MAX_TREE_SPANS = 10_000
+
 /**
- * One trace as a tree, with per-span tokens, cost, latency and scores, and totals;
- * content that arrived as GenAI log records fills its spans (content/span-content.ts).
+ * One trace as a tree, with per-span tokens, cost, latency and scores, and totals over
+ * all its spans; content that arrived as GenAI log records fills its spans
+ * (content/span-content.ts).
  */
 export async function getTrace(client: ClickHouseClient, project: string, traceId: string): Promise<Trace> {
   const bag = new ParamBag()
   const p = bag.add(project, 'String')
   const t = bag.add(traceId, 'String')
-  const [stored, scoreRows, content] = await Promise.all([
+  const [stored, totalRows, scoreRows, content] = await Promise.all([
     select<RawSpan>(
       client,
       `SELECT ${spanSelect({ io: true })} FROM spans FINAL
-       WHERE project_id = ${p} AND trace_id = ${t} ORDER BY start_time, span_id LIMIT 10000`,
+       WHERE project_id = ${p} AND trace_id = ${t} ORDER BY start_time, span_id LIMIT ${MAX_TREE_SPANS}`,
       bag.values,
     ),
+    select<Record<string, unknown>>(client, `SELECT ${TOTALS_SELECT} FROM spans FINAL WHERE project_id = ${p} AND trace_id = ${t}`, bag.values),
     select<{
       score_id: string
       trace_id: string
@@ -77,7 +78,8 @@ export async function getTrace(client: ClickHouseClient, project: string, traceI
     ),
     contentOf(client, project, [traceId]),
   ])
-  if (stored.length === 0) throw errors.NOT_FOUND(`trace ${traceId}`)
+  const all = totalRows[0] === undefined ? undefined : totalsOf(totalRows[0])
+  if (stored.length === 0 || all === undefined || all.totals.spans === 0) throw errors.NOT_FOUND(`trace ${traceId}`)
   const rows = withContent(stored, content)
   const scores: Score[] = scoreRows.map((s) => ({
     id: s.score_id,
@@ -107,28 +109,14 @@ export async function getTrace(client: ClickHouseClient, project: string, traceI
     else traceScores.push(s)
   }
 
-  let minNs = BigInt(rows[0]!.start_ns)
-  let maxNs = BigInt(rows[0]!.end_ns)
-  const totals = { spans: rows.length, errors: 0, llmCalls: 0, tokens: noTokens(), costUsd: 0, costIncomplete: false }
-  for (const r of rows) {
-    const s = BigInt(r.start_ns)
-    const e = BigInt(r.end_ns)
-    if (s < minNs) minNs = s
-    if (e > maxNs) maxNs = e
-    if (r.status_code === 'error') totals.errors++
-    if (r.kind === 'llm') {
-      totals.llmCalls++
-      if (r.cost_usd === null) totals.costIncomplete = true
-    }
-    for (const k of TOKEN_KEYS) totals.tokens[k] += Number(r[TOKEN_FIELDS[k].alias])
-    totals.costUsd += r.cost_usd === null ? 0 : Number(r.cost_usd)
-  }
   return {
     traceId,
-    startTime: nanosToIso(String(minNs)),
-    durationMs: Number(maxNs - minNs) / 1e6,
-    totals,
+    startTime: nanosToIso(all.firstNs),
+    durationMs: all.durationMs,
+    totals: all.totals,
     roots,
     scores: traceScores,
+    // The read stopped at the cap with spans left (a span written between the two reads is no cut).
+    truncated: stored.length === MAX_TREE_SPANS && all.totals.spans > MAX_TREE_SPANS,
   }
 }

@@ -5,8 +5,9 @@ import { nanosToIso } from '../time.js'
 import { type Cursor, encodeCursor } from './cursor.js'
 import { newestFirst } from './newest.js'
 import { countTraces, encodeOrderCursor, orderedTraceIds, rootConditions, type OrderCursor, type TraceOrder } from './order.js'
-import { noTokens, type RawSpan, type Span, spanSelect, tokenSums, type Tokens, tokensOf, toSpan } from './span-row.js'
+import { noTokens, type RawSpan, type Span, spanSelect, type Tokens, toSpan } from './span-row.js'
 import { LIVE_SCORES } from '../scores/live.js'
+import { type SpanTotals, TOTALS_SELECT, totalsOf } from './totals.js'
 
 export interface ListOptions {
   filter?: SpanFilter
@@ -204,13 +205,7 @@ async function tracePage(client: ClickHouseClient, project: string, roots: RootR
   return { items, nextCursor: last ? cursorOf(last) : null }
 }
 
-interface Totals {
-  spans: number
-  errors: number
-  llmCalls: number
-  tokens: Tokens
-  costUsd: number
-  costIncomplete: boolean
+interface Totals extends SpanTotals {
   durationMs: number
   scores: Array<{ name: string; value: number | null; stringValue: string }>
 }
@@ -230,22 +225,10 @@ async function traceTotals(
   // Child spans start after their root; a day of slack covers long agent runs and clock skew.
   const lo = bag.add(String(min - 3_600_000_000_000n), 'Int64')
   const hi = bag.add(String(max + 86_400_000_000_000n), 'Int64')
-  const rows = await select<{
-    trace_id: string
-    spans: number
-    errors: number
-    llm: number
-    cost: number
-    cost_unknown: number
-    dur: number
-    scores: Array<[string, number | null, string]>
-  } & Record<string, unknown>>(
+  const rows = await select<{ trace_id: string; scores: Array<[string, number | null, string]> | null } & Record<string, unknown>>(
     client,
     `SELECT t.*, s.scores FROM (
-       SELECT trace_id, count() AS spans, countIf(status_code = 'error') AS errors, countIf(kind = 'llm') AS llm,
-              ${tokenSums('sum_')},
-              sum(ifNull(cost_usd, 0)) AS cost, countIf(kind = 'llm' AND cost_usd IS NULL) AS cost_unknown,
-              (toUnixTimestamp64Nano(max(end_time)) - toUnixTimestamp64Nano(min(start_time))) / 1e6 AS dur
+       SELECT trace_id, ${TOTALS_SELECT}
        FROM spans FINAL
        WHERE project_id = ${p} AND trace_id IN ${ids}
          AND start_time >= fromUnixTimestamp64Nano(${lo}, 'UTC') AND start_time <= fromUnixTimestamp64Nano(${hi}, 'UTC')
@@ -257,18 +240,10 @@ async function traceTotals(
     bag.values,
   )
   return new Map(
-    rows.map((r) => [
-      r.trace_id,
-      {
-        spans: Number(r.spans),
-        errors: Number(r.errors),
-        llmCalls: Number(r.llm),
-        tokens: tokensOf(r, 'sum_'),
-        costUsd: Number(r.cost),
-        costIncomplete: Number(r.cost_unknown) > 0,
-        durationMs: Number(r.dur),
-        scores: (r.scores ?? []).map(([name, value, stringValue]) => ({ name, value, stringValue })),
-      },
-    ]),
+    rows.map((r) => {
+      const { totals, durationMs } = totalsOf(r)
+      const scores = (r.scores ?? []).map(([name, value, stringValue]) => ({ name, value, stringValue }))
+      return [r.trace_id, { ...totals, durationMs, scores }]
+    }),
   )
 }

@@ -99,6 +99,8 @@ export interface Trace {
   totals: { spans: number; errors: number; llmCalls: number; tokens: Tokens; costUsd: number; costIncomplete: boolean }
   roots: SpanNode[]
   scores: Score[]
+  /** more spans than the tree holds: `roots` hold the first by start time, `totals` count them all */
+  truncated: boolean
 }
 
 export type SummaryDimension = 'model' | 'service' | 'provider' | 'operation' | 'kind' | 'environment' | 'release'

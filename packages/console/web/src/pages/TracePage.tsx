@@ -81,6 +81,11 @@ export function TracePage({ traceId }: { traceId: string }) {
         <h2 class="h4">Trace scores</h2>
         <Scores scores={t.scores} traceId={t.traceId} names={scoreNames} onChanged={changed} />
       </div>
+      {t.truncated && (
+        <div class="notice" role="status">
+          This trace has {int(t.totals.spans)} spans: the first {int(spans.length)} by start time are shown (a span whose parent is not among them shows as a root). The figures above count them all.
+        </div>
+      )}
       <Waterfall rows={rows} totalMs={totalMs} selected={current?.spanId ?? null} onSelect={select} />
       {current && <SpanDetail key={current.spanId} span={current} scoreNames={scoreNames} onScoresChanged={changed} />}
     </section>
