@@ -75,6 +75,12 @@ beforeAll(async () => {
     format: 'JSONEachRow',
     values: [{ project_id: CASE, timestamp: at(30).toISOString().replace('T', ' ').replace('Z', ''), observed_timestamp: at(30).toISOString().replace('T', ' ').replace('Z', ''), trace_id: CASED, span_id: CASED_SPAN, body: 'a log line', severity_number: 9 }],
   })
+  // The cased span's input and output arrive as GenAI log records (span_content).
+  await store.client.insert({
+    table: 'span_content',
+    format: 'JSONEachRow',
+    values: [{ project_id: CASE, trace_id: CASED, span_id: CASED_SPAN, time: at(30).toISOString().replace('T', ' ').replace('Z', ''), seq: 0, input: '[{"role":"user","content":"asked in a log"}]', output: '[{"role":"assistant","content":"answered in a log"}]', finish_reason: 'stop' }],
+  })
   app = await queryApp(
     store,
     Object.fromEntries([MULTI, BIG, CASE].map((p) => [`key-${p}`, p])),
@@ -167,5 +173,33 @@ describe('a trace or a session beyond the span cap', () => {
     // The listing counts the same spans.
     expect((await get(BIG, `/traces?traceId=${HUGE}`)).body.items[0]).toMatchObject({ spans: HUGE_SPANS, errors: 20 })
     expect((await get(BIG, `/traces/${tid(101)}`)).body).toMatchObject({ truncated: false, totals: { spans: 1 } })
+  })
+
+  it('replays every turn of a session whose traces hold more spans than a read returns, with whole totals', async () => {
+    const { status, body } = await get(BIG, `/sessions/${HUGE_SESSION}`)
+    expect(status).toBe(200)
+    expect(body.turns.map((t: { traceId: string }) => t.traceId)).toEqual([HUGE, tid(101)])
+    expect(body.turns[0]).toMatchObject({ spans: HUGE_SPANS, errors: 20, input: 'first question' })
+    expect(body.turns[1]).toMatchObject({ spans: 1, input: 'second question', output: 'second answer' })
+    expect(body.totals).toMatchObject({ traces: 2, spans: HUGE_SPANS + 1, errors: 20 })
+    expect(body.truncated).toBe(false)
+  })
+
+  it("shows a turn's input and output sent as GenAI log records", async () => {
+    const { body } = await get(CASE, '/sessions/s')
+    expect(body.turns[0]).toMatchObject({ traceId: CASED, input: '[{"role":"user","content":"asked in a log"}]', output: '[{"role":"assistant","content":"answered in a log"}]', userId: 'u' })
+    expect(body.userIds).toEqual(['u'])
+  })
+
+  it("gives a session's whole totals whatever its limit shows", async () => {
+    const whole = (await get(BIG, `/sessions/${HUGE_SESSION}`)).body
+    const { status, body } = await get(BIG, `/sessions/${HUGE_SESSION}?limit=1`)
+    expect(status).toBe(200)
+    expect(body.turns).toHaveLength(1)
+    expect(body.truncated).toBe(true)
+    expect(body.totals).toEqual(whole.totals)
+    expect(body.totals.traces).toBe(2)
+    expect(body.totals.costUsd).toBeCloseTo((HUGE_SPANS - 1) * 0.0001 + 0.5, 9)
+    expect({ startTime: body.startTime, endTime: body.endTime }).toEqual({ startTime: whole.startTime, endTime: whole.endTime })
   })
 })

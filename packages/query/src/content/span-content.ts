@@ -85,15 +85,18 @@ const FILLED = {
 /**
  * `spans FINAL` of one project with content filled, as a table expression (FROM ...): every
  * column of `spans`, read at once, whatever the content merge has done yet. `project` is the
- * project's parameter placeholder. Content rows are merged per span, one row per key, so ANY
- * and ALL joins give the same rows. The join reads every selected span's trace and span ids:
- * analytics over many spans read spans as stored instead (content/merge.ts).
+ * project's parameter placeholder; `traces`, an Array(String) parameter's, keeps the spans
+ * and the content of those traces only (a few traces' reads: the content is then merged for
+ * them alone, not for the whole project). Content rows are merged per span, one row per key,
+ * so ANY and ALL joins give the same rows. The join reads every selected span's trace and
+ * span ids: analytics over many spans read spans as stored instead (content/merge.ts).
  */
-export function spansWithContent(project: string): string {
+export function spansWithContent(project: string, traces?: string): string {
+  const of = (alias: string) => (traces === undefined ? '' : ` AND ${alias}trace_id IN ${traces}`)
   return `(SELECT s.* REPLACE (${FILLED.input} AS input, ${FILLED.output} AS output, ${FILLED.finish_reason} AS finish_reason)
     FROM spans AS s FINAL
-    LEFT ANY JOIN (${contentSql(`project_id = ${project}`)}) AS c ON s.trace_id = c.trace_id AND s.span_id = c.span_id
-    WHERE s.project_id = ${project})`
+    LEFT ANY JOIN (${contentSql(`project_id = ${project}${of('')}`)}) AS c ON s.trace_id = c.trace_id AND s.span_id = c.span_id
+    WHERE s.project_id = ${project}${of('s.')})`
 }
 
 /**

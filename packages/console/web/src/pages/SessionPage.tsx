@@ -99,7 +99,11 @@ function SessionBody({ s }: { s: Session }) {
           ))}
         </p>
       )}
-      {s.truncated && <div class="notice">This session has more traces than shown: the first {s.turns.length}.</div>}
+      {s.truncated && (
+        <div class="notice">
+          This session has {int(s.totals.traces)} traces: the first {int(s.turns.length)} are shown. The figures above count them all.
+        </div>
+      )}
       <ol class="conversation">
         {s.turns.map((t, i) => (
           <Turn key={t.traceId} t={t} n={i + 1} />
