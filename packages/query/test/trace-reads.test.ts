@@ -203,3 +203,14 @@ describe('a trace or a session beyond the span cap', () => {
     expect({ startTime: body.startTime, endTime: body.endTime }).toEqual({ startTime: whole.startTime, endTime: whole.endTime })
   })
 })
+
+describe('ids in the path', () => {
+  it('refuses an empty session or user id with a 400 naming it', async () => {
+    for (const [path, field] of [['/users/', 'userId'], ['/sessions/', 'sessionId']] as const) {
+      const { status, body } = await get(CASE, path)
+      expect(status, path).toBe(400)
+      expect(body.error.code, path).toBe('SPANLENS_BAD_REQUEST')
+      expect(body.error.message, path).toMatch(new RegExp(`^${field}: `))
+    }
+  })
+})

@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { errors } from '../errors.js'
+import { labelParam } from '../ids.js'
 import { getSession } from './session.js'
 
 export interface SessionsRoutesOptions {
@@ -15,8 +16,9 @@ const query = z.object({ limit: z.coerce.number().int().min(1).max(1000).default
 /** GET /sessions/:sessionId under the API prefix: a conversation's traces in order, with totals (docs/api.md#sessions-and-users). */
 export const sessionsRoutes: FastifyPluginAsync<SessionsRoutesOptions> = async (app, { client, admitted }) => {
   app.get<{ Params: { sessionId: string } }>('/sessions/:sessionId', async (request) => {
+    const sessionId = labelParam('sessionId', request.params.sessionId)
     const parsed = query.safeParse(request.query ?? {})
     if (!parsed.success) throw errors.BAD_REQUEST(`session: ${z.prettifyError(parsed.error)}`)
-    return admitted(request, (project) => getSession(client, project, request.params.sessionId, parsed.data))
+    return admitted(request, (project) => getSession(client, project, sessionId, parsed.data))
   })
 }

@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { errors } from '../errors.js'
+import { labelParam } from '../ids.js'
 import { checkBucketCount, parseBucketSeconds, parseTime } from '../time.js'
 import { userSummary } from './user.js'
 
@@ -24,6 +25,7 @@ const query = z
 /** GET /users/:userId under the API prefix: a user's calls, cost, errors and feedback over time, and sessions (docs/api.md#sessions-and-users). */
 export const usersRoutes: FastifyPluginAsync<UsersRoutesOptions> = async (app, { client, admitted }) => {
   app.get<{ Params: { userId: string } }>('/users/:userId', async (request) => {
+    const userId = labelParam('userId', request.params.userId)
     const parsed = query.safeParse(request.query ?? {})
     if (!parsed.success) throw errors.BAD_REQUEST(`user: ${z.prettifyError(parsed.error)}`)
     const now = new Date()
@@ -33,6 +35,6 @@ export const usersRoutes: FastifyPluginAsync<UsersRoutesOptions> = async (app, {
     // The series reads spans: any whole number of seconds is a bucket it can count exactly.
     const bucketSeconds = parseBucketSeconds(parsed.data.bucket, 'bucket')
     checkBucketCount(parsed.data.bucket, bucketSeconds, from.getTime(), to.getTime(), MAX_BUCKETS)
-    return admitted(request, (project) => userSummary(client, project, request.params.userId, { from, to, bucketSeconds }))
+    return admitted(request, (project) => userSummary(client, project, userId, { from, to, bucketSeconds }))
   })
 }
