@@ -5,6 +5,7 @@ import { contentRefusal, contentTextMatch, spansWithContent } from './content/sp
 import { ParamBag } from './db.js'
 import { errors } from './errors.js'
 import { GROUP_KEYS_HELP, groupKey } from './group-keys.js'
+import { TRACE_ID } from './ids.js'
 import { FLAG } from './params.js'
 import { SPAN_KINDS, SPAN_STATUSES, type SpanKind } from './span-kinds.js'
 import { type NumberCondition, type SpanNumber, SPAN_NUMBER_KEYS, SPAN_NUMBERS, formatCondition, numberConditions, numberConditionsSql, parseComparison, parseConditions, readConditions } from './span-numbers.js'
@@ -192,7 +193,7 @@ const filterFields = z
     release: list.optional(),
     userId: z.string().optional(),
     sessionId: z.string().optional(),
-    traceId: z.string().optional(),
+    traceId: TRACE_ID.optional(),
     attributes: z.record(z.string(), z.string()).optional(),
     attributeNumbers: attributeNumbers.optional(),
     resource: z.record(z.string(), z.string()).optional(),

@@ -205,12 +205,47 @@ describe('a trace or a session beyond the span cap', () => {
 })
 
 describe('ids in the path', () => {
-  it('refuses an empty session or user id with a 400 naming it', async () => {
-    for (const [path, field] of [['/users/', 'userId'], ['/sessions/', 'sessionId']] as const) {
+  it('refuses an empty trace, session or user id with a 400 naming it', async () => {
+    for (const [path, field] of [['/users/', 'userId'], ['/sessions/', 'sessionId'], ['/traces/', 'traceId'], ['/traces//logs', 'traceId']] as const) {
       const { status, body } = await get(CASE, path)
       expect(status, path).toBe(400)
       expect(body.error.code, path).toBe('SPANLENS_BAD_REQUEST')
       expect(body.error.message, path).toMatch(new RegExp(`^${field}: `))
     }
+  })
+
+  it('refuses a trace id that is not 32 hex digits, in the path or a filter, naming it', async () => {
+    for (const path of ['/traces/nothex', `/traces/${CASED}0`, '/traces/nothex/logs', '/traces?traceId=nothex', '/spans?traceId=nothex', `/traces/${CASED}/logs?spanId=xyz`]) {
+      const { status, body } = await get(CASE, path)
+      expect(status, path).toBe(400)
+      expect(body.error.code, path).toBe('SPANLENS_BAD_REQUEST')
+      expect(body.error.message, path).toMatch(/(traceId|spanId)/)
+    }
+  })
+})
+
+describe('trace and span ids in upper-case hex', () => {
+  const UPPER = CASED.toUpperCase()
+  const MIXED = CASED.slice(0, 16).toUpperCase() + CASED.slice(16)
+
+  it('read the same trace, logs and listings as in lower case', async () => {
+    const lower = await get(CASE, `/traces/${CASED}`)
+    expect(lower.status).toBe(200)
+    for (const id of [UPPER, MIXED]) {
+      expect(await get(CASE, `/traces/${id}`), id).toEqual(lower)
+      expect((await get(CASE, `/traces/${id}/logs`)).body.items, id).toHaveLength(1)
+      expect((await get(CASE, `/traces/${id}/logs?spanId=${CASED_SPAN.toUpperCase()}`)).body.items, id).toHaveLength(1)
+      expect((await get(CASE, `/traces?traceId=${id}`)).body.items.map((t: { traceId: string }) => t.traceId), id).toEqual([CASED])
+      expect((await get(CASE, `/spans?traceId=${id}`)).body.items.map((s: { spanId: string }) => s.spanId), id).toEqual([CASED_SPAN])
+      expect((await get(CASE, `/traces?not.traceId=${id}`)).body.items.map((t: { traceId: string }) => t.traceId), id).not.toContain(CASED)
+    }
+  })
+
+  it('find a score posted with an upper-case id on the trace read in upper case', async () => {
+    const name = `upper-${randomUUID().slice(0, 8)}`
+    const posted = await app.inject({ method: 'POST', url: '/api/v1/scores', headers: headers(CASE), payload: { traceId: UPPER, spanId: CASED_SPAN.toUpperCase(), name, value: 1 } })
+    expect(posted.statusCode).toBe(201)
+    const trace = (await get(CASE, `/traces/${UPPER}`)).body
+    expect(trace.roots[0].scores.map((s: { name: string }) => s.name)).toContain(name)
   })
 })

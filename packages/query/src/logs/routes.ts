@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { errors } from '../errors.js'
+import { SPAN_ID, traceIdParam } from '../ids.js'
 import { traceLogs } from './trace-logs.js'
 
 export interface LogsRoutesOptions {
@@ -12,7 +13,7 @@ export interface LogsRoutesOptions {
 
 const query = z
   .object({
-    spanId: z.string().regex(/^[0-9a-f]{16}$/, 'expected 16 lower-case hex digits').optional(),
+    spanId: SPAN_ID.optional(),
     limit: z.coerce.number().int().min(1).max(10_000).default(1000),
   })
   .strict()
@@ -21,8 +22,9 @@ const query = z
 export const logsRoutes: FastifyPluginAsync<LogsRoutesOptions> = async (app, { client, admitted }) => {
   app.get<{ Params: { traceId: string } }>('/traces/:traceId/logs', async (request) => {
     // Parsed before admission: a bad parameter costs no turn.
+    const traceId = traceIdParam(request.params.traceId)
     const parsed = query.safeParse(request.query ?? {})
     if (!parsed.success) throw errors.BAD_REQUEST(`logs: ${z.prettifyError(parsed.error)}`)
-    return admitted(request, (project) => traceLogs(client, project, request.params.traceId, parsed.data))
+    return admitted(request, (project) => traceLogs(client, project, traceId, parsed.data))
   })
 }

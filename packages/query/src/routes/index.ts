@@ -7,6 +7,7 @@ import { DRIFT_SIGNALS_AT_ONCE, drift } from '../drift/report.js'
 import { type AdmissionLimits, defaultAdmission, QueryAdmission } from '../admission.js'
 import { errors, replyWithError } from '../errors.js'
 import { filterFromQuery } from '../filters.js'
+import { traceIdParam } from '../ids.js'
 import { logsRoutes } from '../logs/routes.js'
 import { parseFlag } from '../params.js'
 import { metricsRoutes } from '../metrics/routes.js'
@@ -119,7 +120,10 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
       : listOptions(q, TRACES_PARAMS)
     return admitted(request, (p) => listTraces(client, p, { ...opts, total: parseFlag(q, 'total') }))
   })
-  app.get<{ Params: { traceId: string } }>('/traces/:traceId', async (request) => admitted(request, (p) => getTrace(client, p, request.params.traceId)))
+  app.get<{ Params: { traceId: string } }>('/traces/:traceId', async (request) => {
+    const traceId = traceIdParam(request.params.traceId)
+    return admitted(request, (p) => getTrace(client, p, traceId))
+  })
   await app.register(logsRoutes, { client, admitted })
   await app.register(sessionsRoutes, { client, admitted })
   await app.register(usersRoutes, { client, admitted })

@@ -2,22 +2,16 @@ import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
 import type { ClickHouseClient } from '../db.js'
 import { errors } from '../errors.js'
+import { SPAN_ID, TRACE_ID } from '../ids.js'
 import { chTime, parseTime } from '../time.js'
 import { LIVE_SCORES } from './live.js'
 import { aheadOfClock, MAX_FUTURE_MS, olderThanRetention } from '../time-window.js'
 
-/** An OTLP id: `digits` hex digits, not all zero (OpenTelemetry's invalid id, which no span carries). */
-const hexId = (digits: number, what: string) =>
-  z
-    .string()
-    .regex(new RegExp(`^[0-9a-fA-F]{${digits}}$`), { error: `expected a ${digits}-hex-digit ${what} id` })
-    .refine((v) => /[1-9a-fA-F]/.test(v), { error: `expected a ${digits}-hex-digit ${what} id, not all zeros (no span has it)` })
-
 /** Exactly what the SDK's score() posts. */
 const scoreBodySchema = z
   .object({
-    traceId: hexId(32, 'trace'),
-    spanId: hexId(16, 'span').optional(),
+    traceId: TRACE_ID,
+    spanId: SPAN_ID.optional(),
     name: z.string().trim().min(1).max(200),
     value: z.union([z.number().finite(), z.string().max(10_000), z.boolean()], {
       error: 'expected a finite number, a string of at most 10,000 characters, or a boolean',
@@ -65,8 +59,8 @@ export async function recordScore(client: ClickHouseClient, project: string, inp
       {
         project_id: project,
         score_id: id,
-        trace_id: s.traceId.toLowerCase(),
-        span_id: s.spanId?.toLowerCase() ?? '',
+        trace_id: s.traceId,
+        span_id: s.spanId ?? '',
         name: s.name,
         value: numeric,
         string_value: typeof s.value === 'string' ? s.value : '',
