@@ -7,7 +7,7 @@ import { authenticate, KeyRing } from './auth.js'
 import type { SpanlensConfig } from './config/load.js'
 import { errors, replyWithError } from './errors.js'
 import { GrpcReceiver } from './grpc/server.js'
-import { allowedMethods } from './http/allowed-methods.js'
+import { pathRoutes } from './http/allowed-methods.js'
 import { clientErrorHandler } from './http/client-error.js'
 import { cors } from './http/cors.js'
 import { otlpServices } from './grpc/services.js'
@@ -142,12 +142,18 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   // The one mapping of foreign errors to ours (@spanlens/query/errors): a client
   // error keeps its status, a store failure is 502, anything else a bug (500).
   app.setErrorHandler((err, _req, reply) => replyWithError(err, reply))
-  const methodsOf = allowedMethods(routes)
+  const routesOf = pathRoutes(routes, MAX_STORED_LABEL_CHARS)
+  // Ids are stored up to the router's limit, so a longer one names nothing; said so, naming it.
+  const overLongParam = (p: { name: string; length: number }) =>
+    errors.BAD_REQUEST(`${p.name}: ${p.length} characters, over the ${MAX_STORED_LABEL_CHARS} a path parameter takes (the longest id stored)`)
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0] ?? ''
+    const { methods, overLong } = routesOf(req.method, path)
+    if (overLong) return replyWithError(overLongParam(overLong), reply)
     // HEAD is Fastify's own twin of each GET: named by the GET. OPTIONS is the CORS preflight, not a use of the path.
-    const allowed = methodsOf(path).filter((m) => m !== 'HEAD' && m !== 'OPTIONS')
-    if (allowed.length > 0) {
+    const allowed = methods.filter((m) => m !== 'HEAD' && m !== 'OPTIONS')
+    // A route of this very method has the path, yet the router missed it: no 405 could say why.
+    if (allowed.length > 0 && !methods.includes(req.method)) {
       reply.header('allow', allowed.join(', '))
       return replyWithError(errors.METHOD_NOT_ALLOWED(req.method, path, allowed), reply)
     }

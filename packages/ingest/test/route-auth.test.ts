@@ -90,6 +90,28 @@ describe('a path whose routes take other methods', () => {
     expect(body.error).toEqual({ code: 'SPANLENS_METHOD_NOT_ALLOWED', message: `${path} takes ${allow}, not ${method}` })
   })
 
+  it.each([
+    ['GET', `/api/v1/traces/${'x'.repeat(1100)}`, 'traceId'],
+    ['GET', `/api/v1/traces/${'x'.repeat(1100)}/logs`, 'traceId'],
+    ['GET', `/api/v1/sessions/${'x'.repeat(1100)}`, 'sessionId'],
+    ['GET', `/api/v1/users/${'%C3%A9'.repeat(1100)}`, 'userId'],
+    ['HEAD', `/api/v1/users/${'x'.repeat(5000)}`, 'userId'],
+  ])('%s of a route path with a parameter over the router’s length is a 400 naming it, never a 405 for its own method', async (method, path, param) => {
+    const res = await fetch(`${server.url}${path}`, { method, headers: bearer(KEYS.acme) })
+    expect(res.status).toBe(400)
+    expect(res.headers.get('allow')).toBeNull()
+    if (method === 'HEAD') return
+    const { error } = (await res.json()) as { error: { code: string; message: string } }
+    expect(error.code).toBe('SPANLENS_BAD_REQUEST')
+    expect(error.message).toMatch(new RegExp(`^${param}: \\d+ characters, over the \\d+ `))
+  })
+
+  it('a parameter over the router’s length on a route of other methods stays a 405', async () => {
+    const res = await fetch(`${server.url}/api/v1/traces/${'x'.repeat(1100)}`, { method: 'DELETE', headers: bearer(KEYS.acme) })
+    expect(res.status).toBe(405)
+    expect(res.headers.get('allow')).toBe('GET')
+  })
+
   it('a path no route has, or a route path with a trailing slash, stays a 404', async () => {
     for (const [method, path] of [['GET', '/v1/nothing'], ['POST', '/v1/traces/'], ['POST', '/api/v1/drift/x']]) {
       const res = await fetch(`${server.url}${path}`, { method, headers: { ...bearer(KEYS.acme), 'content-type': 'application/json' }, ...(method === 'POST' ? { body: '{}' } : {}) })
