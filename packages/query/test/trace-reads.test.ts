@@ -131,14 +131,12 @@ describe('a trace with several root spans', () => {
     }
   })
 
-  it('is listed once across the pages of every other order', async () => {
+  it('is listed once across the pages of every other order', { timeout: 120_000 }, async () => {
     for (const order of ORDERS) {
-      for (const limit of [1, 3]) {
-        const ids = (await walk(MULTI, `order=${order}&limit=${limit}`)).map((t) => t.traceId)
-        expect(ids.filter((id) => id === MULTI_ROOT), `${order} limit=${limit}`).toHaveLength(1)
-        expect(new Set(ids).size, `${order} limit=${limit}`).toBe(7)
-        expect(ids, `${order} limit=${limit}`).toHaveLength(7)
-      }
+      const ids = (await walk(MULTI, `order=${order}&limit=2`)).map((t) => t.traceId)
+      expect(ids.filter((id) => id === MULTI_ROOT), order).toHaveLength(1)
+      expect(new Set(ids).size, order).toBe(7)
+      expect(ids, order).toHaveLength(7)
     }
   })
 
