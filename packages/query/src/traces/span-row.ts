@@ -43,7 +43,7 @@ export const TOKEN_FIELDS = {
 
 /** Every token count, by API name: a span's, or a sum over a trace's spans. */
 export type Tokens = { [K in keyof typeof TOKEN_FIELDS]: number }
-export const TOKEN_KEYS = Object.keys(TOKEN_FIELDS) as Array<keyof typeof TOKEN_FIELDS>
+const TOKEN_KEYS = Object.keys(TOKEN_FIELDS) as Array<keyof typeof TOKEN_FIELDS>
 export const noTokens = (): Tokens => Object.fromEntries(TOKEN_KEYS.map((k) => [k, 0])) as Tokens
 
 /** SELECT items summing every token count, each as `<prefix><column>`. */
