@@ -28,7 +28,7 @@ const sid = (n: number) => hex(0xb0000 + n, 16)
 const MULTI_ROOT = tid(7)
 const EARLY_ROOT = sid(71)
 const LATE_ROOT = sid(72)
-/** One trace beyond both the trace's span cap (10,000) and a session's (20,000 before). */
+/** One trace of 20,001 spans: twice the 10,000 a trace's tree holds, so that a session's reply cannot hold its spans as rows either. */
 const HUGE = tid(100)
 const HUGE_SPANS = 20_001
 const HUGE_SESSION = `huge-session-${run}`
