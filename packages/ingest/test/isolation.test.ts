@@ -418,6 +418,14 @@ const SQL = [
   `SELECT span_id, input, output, finish_reason FROM spans WHERE trace_id = '${TRACE_B(0)}' ORDER BY span_id`,
   "SELECT * FROM analyst_logs(project = 'acme')",
   'SELECT * FROM span_content',
+  // A table's name where a column, alias or WITH name stands: only a FROM or JOIN reads a table.
+  'SELECT service_name, count() AS spans FROM spans GROUP BY service_name ORDER BY spans DESC, service_name',
+  'SELECT span_id, trace_id AS scores FROM spans AS logs ORDER BY span_id',
+  'SELECT scores.* FROM scores AS spans JOIN spans AS scores ON spans.trace_id = scores.trace_id ORDER BY scores.span_id',
+  'WITH spans AS (SELECT 1) SELECT * FROM spans',
+  'WITH x AS (SELECT * FROM spans) SELECT * FROM x AS spans ORDER BY span_id',
+  'SELECT * FROM schema_migrations AS spans',
+  'SELECT count() AS n FROM numbers(1) WHERE toString(number) IN spans',
 ]
 
 /** Drops what differs between two identical questions asked at different times. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { checkQueryTree } from '../src/sql/policy.js'
+import { checkQueryTree, parseAstLines } from '../src/sql/policy.js'
 
 // Lines of EXPLAIN QUERY TREE as chDB 3.4.0 (libchdb 26.7.2.1) printed them for
 // `SELECT user()`: the analyzer names the function by its canonical name.
@@ -24,5 +24,11 @@ describe('SQL policy on the query tree', () => {
     const fromSubquery = ['    QUERY id: 3, alias: __table1', '      COLUMN id: 2, column_name: _database, result_type: UInt8, source_id: 3']
     expect(() => checkQueryTree(fromTable, 'spanlens')).toThrow(expect.objectContaining({ code: 'SPANLENS_SQL_FORBIDDEN' }))
     expect(() => checkQueryTree(fromSubquery, 'spanlens')).not.toThrow()
+  })
+
+  it('reads a node\'s name apart from an alias ClickHouse printed unquoted, parentheses and all', () => {
+    const [node] = parseAstLines(["      TableIdentifier spans (alias analyst_spans(project = 'p2'))"])
+    expect(node).toEqual({ depth: 6, type: 'TableIdentifier', name: 'spans' })
+    expect(parseAstLines(['    Function count (alias a)b) (children 1)'])[0]?.name).toBe('count')
   })
 })

@@ -22,8 +22,10 @@ function httpLikeClient(calls: Call[]): ClickHouseClient {
   return {
     exec: async (p: { query: string; clickhouse_settings?: Record<string, unknown> }) => {
       calls.push({ method: 'exec', query: p.query, settings: p.clickhouse_settings ?? {} })
-      const body = p.query.startsWith('EXPLAIN AST') ? fixture('explain-ast.tsv') : fixture('explain-query-tree.tsv')
-      return { stream: Readable.from([body]) }
+      if (!p.query.startsWith('EXPLAIN AST')) return { stream: Readable.from([fixture('explain-query-tree.tsv')]) }
+      // The parse that locates tables sees `spans` renamed to a marker: ClickHouse would print the marker.
+      const marker = /\bFROM (\w+)/.exec(p.query)?.[1] ?? 'spans'
+      return { stream: Readable.from([fixture('explain-ast.tsv').toString('utf8').replace('TableIdentifier spans', `TableIdentifier ${marker}`)]) }
     },
     query: async (p: { query: string; format: string; clickhouse_settings?: Record<string, unknown> }) => {
       calls.push({ method: 'query', query: p.query, settings: p.clickhouse_settings ?? {} })
@@ -39,13 +41,15 @@ describe('POST /sql analysis protocol (the same embedded and over HTTP)', () => 
     const limits = { maxExecutionSeconds: 7, maxMemoryBytes: 64 * 1024 * 1024, maxResultRows: 50 }
     const r = await runSandboxedSql(httpLikeClient(calls), 'p1', QUERY, { database: 'spanlens', limits })
     expect(r.data).toEqual([{ service_name: 'svc', n: 1 }])
-    const [ast, tree, run] = calls as [Call, Call, Call]
-    for (const explain of [ast, tree]) {
+    const [ast, tables, tree, run] = calls as [Call, Call, Call, Call]
+    for (const explain of [ast, tables, tree]) {
       expect(explain.method).toBe('exec')
       expect(explain.query).not.toMatch(/\bFORMAT\b/i)
       expect(explain.settings.default_format).toBe('TabSeparated')
     }
     expect(ast.query).toBe(`EXPLAIN AST ${QUERY}`)
+    expect(tables.query).toMatch(/^EXPLAIN AST SELECT .* FROM spanlens_table_\d+ WHERE/)
+    expect(run.query).toContain("FROM analyst_spans(project = 'p1') AS spans WHERE")
     // The analyzer runs scalar subqueries: the query tree is built under the limits.
     expect(tree.settings).toMatchObject({ readonly: '2', max_memory_usage: String(64 * 1024 * 1024) })
     expect(Number(tree.settings.max_execution_time)).toBeGreaterThan(0)

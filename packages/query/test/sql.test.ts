@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Store } from '@spanlens/ingest'
 import { runSandboxedSql } from '../src/index.js'
@@ -133,6 +134,141 @@ describe('POST /sql sandbox', () => {
   it('keeps tabs, quotes and backslashes in literals and aliases intact through the analysis', async () => {
     const r = await run("SELECT 'a\\tb\\\\c''d' AS `t\tx`, 'new\nline' AS y")
     expect(r.data).toEqual([{ 't\tx': 'a\tb\\c\'d', y: 'new\nline' }])
+  })
+})
+
+describe('POST /sql reads a table only where the query names one to read from', () => {
+  // p1 has 5 spans of service 'mine' and no scores; p2 has 7 spans of 'theirs' and a score.
+  it.each([
+    ['SELECT service_name, count() AS spans FROM spans GROUP BY service_name ORDER BY spans DESC', [{ service_name: 'mine', spans: 5 }]],
+    ['SELECT service_name, count() AS spans FROM spans GROUP BY service_name HAVING spans > 3', [{ service_name: 'mine', spans: 5 }]],
+    ['SELECT count() spans FROM spans', [{ spans: 5 }]],
+    ['SELECT count() AS `logs` FROM logs', [{ logs: 0 }]],
+    ['FROM spans SELECT count() AS "scores"', [{ scores: 5 }]],
+    ['WITH 2 AS metrics SELECT metrics * count() AS n FROM spans', [{ n: 10 }]],
+    ['SELECT number AS spans_minute FROM numbers(3) ORDER BY spans_minute DESC LIMIT 1', [{ spans_minute: 2 }]],
+    ['SELECT sum(number) OVER spans AS s FROM numbers(3) WINDOW spans AS (ORDER BY number) ORDER BY s DESC LIMIT 1', [{ s: 3 }]],
+    ['SELECT arrayMap(spans -> spans + 1, [1, 2]) AS logs', [{ logs: [2, 3] }]],
+    ['SELECT count() AS n FROM spans AS scores', [{ n: 5 }]],
+    ['SELECT scores.service_name AS logs FROM spans AS scores LIMIT 1', [{ logs: 'mine' }]],
+    ['SELECT spans.n FROM (SELECT count() AS n FROM spans) AS spans', [{ n: 5 }]],
+    ['SELECT constructor, toString FROM (SELECT 1 AS constructor, 2 AS toString)', [{ constructor: 1, toString: 2 }]],
+  ])('%s: a column, alias, window or lambda named like a table is not the table', async (query, expected) => {
+    expect((await run(query)).data).toEqual(expected)
+  })
+
+  it.each([
+    ['WITH spans AS (SELECT 1) SELECT * FROM spans', 'spans'],
+    ['WITH t AS (SELECT 1), `logs` AS (SELECT 2) SELECT * FROM t', '`logs`'],
+    ['WITH RECURSIVE scores AS (SELECT 1) SELECT * FROM scores', 'scores'],
+    ['SELECT * FROM (WITH Metrics AS MATERIALIZED (SELECT 1) SELECT * FROM Metrics)', 'Metrics'],
+  ])('refuses %s, a WITH subquery named like a table, with SPANLENS_SQL_INVALID naming it', async (query, name) => {
+    // Bound to the view, FROM <name> would read the caller's table instead of the subquery.
+    const err = await run(query).catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: 'SPANLENS_SQL_INVALID', statusCode: 400 })
+    expect((err as Error).message).toContain(`WITH ${name} AS`)
+  })
+
+  it('binds a table aliased with any name, parentheses and quotes included, to the caller\'s view', async () => {
+    expect((await run("SELECT count() AS n FROM spans AS `analyst_spans(project = 'p2')`")).data).toEqual([{ n: 5 }])
+    expect((await run('SELECT count() AS n FROM spans AS `a)b` FINAL')).data).toEqual([{ n: 5 }])
+  })
+
+  it('refuses IN with a bare table name, which would read the table itself, with SPANLENS_SQL_FORBIDDEN saying what to write', async () => {
+    const err = await run('SELECT count() AS n FROM numbers(3) WHERE toString(number) IN spans').catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: 'SPANLENS_SQL_FORBIDDEN', statusCode: 403 })
+    expect((err as Error).message).toContain('IN (SELECT … FROM spans)')
+  })
+
+  /** Each of these names a table where an alias, CTE or column could stand: p1 gets its own rows or a 4xx, never p2's. */
+  const ESCAPES = [
+    'SELECT service_name FROM spanlens.spans AS spans',
+    'SELECT service_name FROM schema_migrations AS spans',
+    'SELECT service_name FROM spans_local AS spans',
+    "SELECT service_name FROM spans AS spans WHERE project_id = 'p2'",
+    "SELECT service_name FROM spans(project = 'p2')",
+    "SELECT service_name FROM spans AS `analyst_spans(project = 'p2')`",
+    'WITH spans AS (SELECT * FROM spans) SELECT service_name FROM spans',
+    'WITH spans AS (SELECT * FROM spanlens.spans) SELECT service_name FROM spans',
+    "WITH scores AS (SELECT 'p2' AS project) SELECT service_name FROM spans, scores",
+    'WITH x AS (SELECT * FROM spans) SELECT service_name FROM x AS spans',
+    'SELECT service_name FROM spans WHERE trace_id IN spans',
+    'SELECT service_name FROM spans WHERE (trace_id, span_id) IN (SELECT trace_id, span_id FROM scores AS spans)',
+    'SELECT service_name FROM (SELECT * FROM spans) AS scores UNION ALL SELECT service_name FROM (SELECT * FROM spans) AS spans',
+    'SELECT spans.service_name AS service_name FROM spans AS s JOIN spans AS spans ON s.trace_id = spans.trace_id',
+    'SELECT "spans".service_name FROM "spans"',
+    'SELECT service_name FROM `spans` AS `logs`',
+    'SELECT service_name FROM spans/**/AS/**/logs',
+    'SELECT service_name FROM `spans `',
+    'SELECT service_name FROM SPANS AS Spans',
+    'SELECT name AS service_name FROM scores',
+    'SELECT toString(count()) AS service_name FROM spans AS scores',
+    'SELECT toString(count()) AS service_name FROM scores AS spans',
+    'FROM spans AS metrics SELECT metrics.service_name',
+  ]
+
+  it.each(ESCAPES)("%s: p1 reads its own rows or is refused with a 4xx, never p2's", async (query) => {
+    const r = await run(query).then(
+      (ok) => ok,
+      (err: unknown) => err as { code: string; statusCode: number },
+    )
+    if ('statusCode' in r) {
+      expect(r.code).toMatch(/^SPANLENS_SQL_/)
+      expect(r.statusCode).toBeGreaterThanOrEqual(400)
+      expect(r.statusCode).toBeLessThan(500)
+      return
+    }
+    // p2's rows would show as 'theirs', its span count (7) or its score ('x', 1).
+    for (const row of r.data) expect(['mine', '5', '0']).toContain(row.service_name)
+  })
+})
+
+describe('POST /sql with table names in every role (property)', () => {
+  /** What p1 counts in each source; p2's rows would add to spans (7) and scores (1). */
+  const P1_COUNT: Record<string, number> = { spans: 5, SPANS: 5, '"spans"': 5, scores: 0, '`scores`': 0, logs: 0, 'numbers(2)': 2, 'system.one': 1 }
+  const OUTSIDE = ['spanlens.spans', 'schema_migrations']
+  // A name goes where ClickHouse reads a table, or where it is an alias, a column alias or a WITH name.
+  const name = fc.constantFrom('spans', 'scores', 'logs', 'metrics', 'spans_minute', 'SPANS', '`spans`', '"scores"', 't', 'u')
+  const table = fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...Object.keys(P1_COUNT), 't') }, { weight: 1, arbitrary: fc.constantFrom(...OUTSIDE) })
+  const source = fc.tuple(table, fc.boolean(), fc.option(name, { freq: 2 }))
+  const query = fc.record({
+    cte: fc.option(fc.tuple(name, fc.constantFrom(...Object.keys(P1_COUNT))), { freq: 2 }),
+    withAlias: fc.option(name, { freq: 2 }),
+    column: name,
+    from: source,
+    join: fc.option(source, { freq: 2 }),
+  })
+  const render = ([t, sub, alias]: [string, boolean, string | null]) => `${sub ? `(SELECT * FROM ${t})` : t}${alias ? ` AS ${alias}` : ''}`
+  const sql = (q: typeof query extends fc.Arbitrary<infer Q> ? Q : never) =>
+    `${q.cte ? `WITH ${q.cte[0]} AS (SELECT * FROM ${q.cte[1]}) ` : q.withAlias ? `WITH 1 AS ${q.withAlias} ` : ''}` +
+    `SELECT toString(count()) AS ${q.column} FROM ${render(q.from)}${q.join ? ` JOIN ${render(q.join)} ON 1` : ''}` +
+    `${!q.cte && q.withAlias ? ` WHERE ${q.withAlias} = 1` : ''} HAVING ${q.column} != '' ORDER BY ${q.column}`
+
+  it("every answer counts p1's rows alone, and every refusal is a typed 4xx", async () => {
+    let answered = 0
+    await fc.assert(
+      fc.asyncProperty(query, async (q) => {
+        const text = sql(q)
+        const r = await run(text).then(
+          (ok) => ok,
+          (err: unknown) => err as { code?: string; statusCode?: number },
+        )
+        if (!('data' in r)) {
+          expect(r.code, text).toMatch(/^SPANLENS_SQL_/)
+          expect(r.statusCode, text).toBeGreaterThanOrEqual(400)
+          expect(r.statusCode, text).toBeLessThan(500)
+          return
+        }
+        answered++
+        const count = (t: string) => (t === 't' && q.cte ? P1_COUNT[q.cte[1]] : P1_COUNT[t]) as number
+        const expected = count(q.from[0]) * (q.join ? count(q.join[0]) : 1)
+        expect(OUTSIDE.includes(q.from[0]) || OUTSIDE.includes(q.join?.[0] ?? ''), text).toBe(false)
+        expect(r.data.map((row) => Object.values(row)), text).toEqual([[String(expected)]])
+      }),
+      { seed: 20_260_504, numRuns: 150 },
+    )
+    // Not vacuous: most of these are questions ClickHouse answers.
+    expect(answered).toBeGreaterThan(50)
   })
 })
 

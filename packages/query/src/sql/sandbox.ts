@@ -2,7 +2,8 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import { errors, isSpanlensError, storeFailure } from '../errors.js'
 import { type ClickHouseSettings, explain, firstLine, isClickHouseException, isLimitError } from './explain.js'
 import { lex, significant, type Token } from './lexer.js'
-import { ANALYST_TABLES, checkAst, checkQueryTree, parseAstLines } from './policy.js'
+import { checkAst, checkQueryTree, parseAstLines } from './policy.js'
+import { bindTables } from './rewrite.js'
 
 export interface SandboxLimits {
   maxExecutionSeconds: number
@@ -32,37 +33,6 @@ function singleStatement(tokens: Token[]): Token[] {
   return body
 }
 
-const CLAUSE_WORDS = new Set([
-  'where', 'prewhere', 'group', 'order', 'limit', 'offset', 'having', 'window', 'qualify', 'union', 'except', 'intersect',
-  'join', 'inner', 'left', 'right', 'full', 'cross', 'outer', 'any', 'all', 'asof', 'semi', 'anti', 'global', 'array',
-  'on', 'using', 'sample', 'final', 'settings', 'format', 'into', 'as', 'paste',
-])
-
-/**
- * Replaces each table reference `spans` / `scores` / `spans_minute` / `metrics` / `logs` (ANALYST_TABLES) with the
- * parameterized view for the caller's project, keeping the name as alias so
- * `spans.trace_id` still resolves. A FINAL after it is dropped (the views de-duplicate).
- */
-function rewrite(tokens: Token[], project: string): string {
-  const literal = `'${project.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
-  const sig = tokens.map((t, i) => ({ t, i })).filter(({ t }) => significant(t))
-  const out = tokens.map((t) => t.text)
-  for (let s = 0; s < sig.length; s++) {
-    const { t, i } = sig[s] as { t: Token; i: number }
-    if (t.kind !== 'ident' && t.kind !== 'quoted_ident') continue
-    const view = ANALYST_TABLES[t.kind === 'ident' ? t.value.toLowerCase() : t.value]
-    if (!view) continue
-    const prev = sig[s - 1]?.t
-    const next = sig[s + 1]?.t
-    if (prev && (prev.text === '.' || prev.value.toLowerCase() === 'as')) continue
-    if (next && (next.text === '.' || next.text === '(')) continue
-    const hasAlias = next !== undefined && (next.value.toLowerCase() === 'as' || (next.kind !== 'punct' && !CLAUSE_WORDS.has(next.value.toLowerCase())))
-    out[i] = `${view}(project = ${literal})${hasAlias ? '' : ` AS ${t.kind === 'ident' ? t.value : `\`${t.value}\``}`}`
-    if (next && next.kind === 'ident' && next.value.toLowerCase() === 'final') out[sig[s + 1]!.i] = ''
-  }
-  return out.join('')
-}
-
 /**
  * The settings every statement of one sandboxed query runs under, the EXPLAINs
  * included: the analyzer runs scalar subqueries while it builds the query tree,
@@ -86,7 +56,8 @@ function limitSettings(limits: SandboxLimits, seconds: number): ClickHouseSettin
  * analyzer, never by pattern matching on the text:
  *  1. EXPLAIN AST: a single SELECT, no SETTINGS/INTO OUTFILE/FORMAT, no table
  *     functions but numbers/zeros/values, no dictionaries, files or server state;
- *  2. table references spans/scores/spans_minute/metrics/logs become analyst_*(project = <caller>);
+ *  2. table references spans/scores/spans_minute/metrics/logs become analyst_*(project = <caller>),
+ *     where a second EXPLAIN AST says a table is read (rewrite.ts);
  *  3. EXPLAIN QUERY TREE of the rewritten query: every table read is one of those
  *     views and no function resolves to a refused one;
  *  4. executed with readonly = 2 and time, memory and result-row limits.
@@ -108,8 +79,9 @@ export async function runSandboxedSql(
   const original = tokens.map((t) => t.text).join('')
   // EXPLAIN AST only parses, so it runs without settings: embedded, they would
   // become a SETTINGS clause inside the very AST being checked.
-  checkAst(parseAstLines(await explain(client, 'AST', original, {})))
-  const rewritten = rewrite(tokens, project)
+  const ast = parseAstLines(await explain(client, 'AST', original, {}))
+  checkAst(ast)
+  const rewritten = await bindTables(client, tokens, project, ast)
   checkQueryTree(await explain(client, 'QUERY TREE', rewritten, limitSettings(limits, remaining())), opts.database)
   if (remaining() <= 0) throw errors.SQL_LIMIT(`analysis took the whole ${limits.maxExecutionSeconds} s budget`)
   try {
