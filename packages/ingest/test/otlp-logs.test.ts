@@ -281,7 +281,7 @@ describe('GET /api/v1/traces/:traceId/logs', () => {
       body: JSON.stringify({ query: `SELECT body, count() AS n FROM logs WHERE trace_id = '${traceId}' GROUP BY body` }),
     })
     expect(res.status).toBe(200)
-    expect(((await res.json()) as { data: unknown[] }).data).toEqual([{ body: 'sandboxed', n: 1 }])
+    expect(((await res.json()) as { data: unknown[] }).data).toEqual([{ body: 'sandboxed', n: '1' }])
   })
 })
 

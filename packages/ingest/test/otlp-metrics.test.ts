@@ -146,12 +146,20 @@ async function expectRecorded(service: string, temporality: 'delta' | 'cumulativ
   // Shutting the provider down exports once more: a cumulative stream repeats its totals then, a delta one has nothing new.
   const exports = temporality === 'cumulative' ? 3 : 2
   expect(body.data).toEqual([
-    { name: 'gen_ai.client.operation.duration', type: 'histogram', temporality, unit: 's', points: temporality === 'delta' ? 4 : 2 * exports },
-    { name: 'gen_ai.client.token.usage', type: 'histogram', temporality, unit: '{token}', points: temporality === 'delta' ? 8 : 4 * exports },
-    { name: 'spanlens.test.latency', type: 'exponential_histogram', temporality, unit: 's', points: exports },
-    { name: 'spanlens.test.queue_depth', type: 'gauge', temporality: '', unit: '{item}', points: exports },
-    { name: 'spanlens.test.requests', type: 'sum', temporality, unit: '{request}', points: temporality === 'delta' ? 3 : 2 * exports },
+    { name: 'gen_ai.client.operation.duration', type: 'histogram', temporality, unit: 's', points: String(temporality === 'delta' ? 4 : 2 * exports) },
+    { name: 'gen_ai.client.token.usage', type: 'histogram', temporality, unit: '{token}', points: String(temporality === 'delta' ? 8 : 4 * exports) },
+    { name: 'spanlens.test.latency', type: 'exponential_histogram', temporality, unit: 's', points: String(exports) },
+    { name: 'spanlens.test.queue_depth', type: 'gauge', temporality: '', unit: '{item}', points: String(exports) },
+    { name: 'spanlens.test.requests', type: 'sum', temporality, unit: '{request}', points: String(temporality === 'delta' ? 3 : 2 * exports) },
   ])
+  // A series id is a 64-bit hash: it comes back with every digit, so it can be asked for again.
+  const ids = await api('/api/v1/sql', {
+    method: 'POST',
+    body: JSON.stringify({ query: `SELECT DISTINCT series_id, toString(series_id) AS text FROM metrics WHERE resource_attributes['service.name'] = '${service}'` }),
+  })
+  const rows = ids.body.data as Array<{ series_id: unknown; text: string }>
+  expect(rows.length).toBeGreaterThan(0)
+  for (const row of rows) expect(row.series_id).toBe(row.text)
   if (temporality === 'delta') {
     // Delta tokens add up in plain SQL, the docs' first recipe.
     const tokens = await api('/api/v1/sql', {

@@ -164,4 +164,26 @@ describe('spanlens CLI output', () => {
     const out = (await cli(['traces', 'aa'], () => ({ status: 200, body: trace }))).stdout
     expect(out.split('\n').slice(0, 2)).toEqual(['trace aa: 12000 spans, 1.00 s, 0 tokens, $0, 0 errors', '  (the trace has more spans than the tree holds: the first 1 by start time are shown)'])
   })
+
+  it('sql prints 64-bit integers, which the API sends as strings, with every digit and right-aligned like other numbers', async () => {
+    const reply = {
+      data: [
+        { model: 'gpt-4o', calls: '1234', h: '2603192927274642682', p: 0.5 },
+        { model: 'o3', calls: '7', h: '18446744073709551615', p: 12.25 },
+      ],
+      meta: [{ name: 'model', type: 'LowCardinality(String)' }, { name: 'calls', type: 'UInt64' }, { name: 'h', type: 'UInt64' }, { name: 'p', type: 'Float64' }],
+      rows: 2,
+    }
+    const out = (await cli(['sql', 'SELECT …'], () => ({ status: 200, body: reply }))).stdout
+    expect(out).toBe(
+      [
+        'model   calls                           h      p',
+        '------  -----  --------------------------  -----',
+        'gpt-4o  1,234   2,603,192,927,274,642,682    0.5',
+        'o3          7  18,446,744,073,709,551,615  12.25',
+        '2 row(s)',
+        '',
+      ].join('\n'),
+    )
+  })
 })

@@ -179,9 +179,17 @@ describe('HTTP routes', () => {
     expect(Object.fromEntries(body.rows.map((r: { group: { model: string }; calls: number }) => [r.group.model, r.calls]))).toEqual({ claude: 10, 'gpt-4o': 20 })
   })
 
+  it('answers SQL with 64-bit integers exact, as strings, and narrower numbers as JSON numbers', async () => {
+    const hash = await app.inject({ method: 'POST', url: '/api/v1/sql', headers: auth, payload: { query: "SELECT cityHash64('a') AS h, toString(h) AS s" } })
+    expect(hash.statusCode).toBe(200)
+    expect(hash.body).toContain('"data":[{"h":"2603192927274642682","s":"2603192927274642682"}]')
+    const above = await app.inject({ method: 'POST', url: '/api/v1/sql', headers: auth, payload: { query: 'SELECT toUInt64(9007199254740993) AS n, toUInt32(7) AS small, 0.5 AS f' } })
+    expect(above.json().data).toEqual([{ n: '9007199254740993', small: 7, f: 0.5 }])
+  })
+
   it('runs sandboxed SQL and refuses escapes with 403', async () => {
     const ok = await app.inject({ method: 'POST', url: '/api/v1/sql', headers: auth, payload: { query: 'SELECT count() AS n FROM spans' } })
-    expect(ok.json()).toMatchObject({ data: [{ n: 36 }], rows: 1 })
+    expect(ok.json()).toMatchObject({ data: [{ n: '36' }], rows: 1 })
     const bad = await app.inject({ method: 'POST', url: '/api/v1/sql', headers: auth, payload: { query: 'SELECT * FROM system.tables' } })
     expect(bad.statusCode).toBe(403)
     expect(bad.json().error.code).toBe('SPANLENS_SQL_FORBIDDEN')
@@ -214,7 +222,7 @@ describe('CLI over HTTP', () => {
     expect((await cli('traces')).stdout).toContain(TRACE)
     expect((await cli('traces', TRACE)).stdout).toContain('search [tool]')
     const sql = await cli('sql', 'SELECT count() AS n FROM spans', '--json')
-    expect(JSON.parse(sql.stdout).data).toEqual([{ n: 36 }])
+    expect(JSON.parse(sql.stdout).data).toEqual([{ n: '36' }])
   })
 
   it('reports API errors with their code and exits 1', async () => {

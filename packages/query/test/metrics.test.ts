@@ -212,9 +212,9 @@ describe('the SQL sandbox', () => {
 
   it("reads `metrics` as the caller project's points only", async () => {
     const r = await sql("SELECT sum(value) AS v, count() AS n FROM metrics WHERE name = 'calls' AND temporality = 'delta'")
-    expect(r.data).toEqual([{ v: 150, n: 2 }])
+    expect(r.data).toEqual([{ v: 150, n: '2' }])
     // p1's rows of `calls` (a 2, b 4, c 2, d 3), none of p2's; FINAL is accepted (the view is final already).
-    expect((await sql("SELECT count() AS n FROM metrics FINAL WHERE name = 'calls'")).data).toEqual([{ n: 11 }])
+    expect((await sql("SELECT count() AS n FROM metrics FINAL WHERE name = 'calls'")).data).toEqual([{ n: '11' }])
   })
 
   it('computes the same cumulative increments as the route with the documented window', async () => {

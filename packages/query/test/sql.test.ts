@@ -30,7 +30,7 @@ afterAll(async () => close())
 describe('POST /sql sandbox', () => {
   it('runs a SELECT over the caller project only', async () => {
     const r = await run('SELECT service_name, count() AS n FROM spans GROUP BY service_name')
-    expect(r.data).toEqual([{ service_name: 'mine', n: 5 }])
+    expect(r.data).toEqual([{ service_name: 'mine', n: '5' }])
     expect(r.rows).toBe(1)
     expect(Object.keys(r.statistics)).toEqual(['elapsed'])
   })
@@ -39,10 +39,10 @@ describe('POST /sql sandbox', () => {
     const r = await run(`WITH t AS (SELECT trace_id FROM spans) -- comment mentioning scores
       SELECT count() AS n, any(s.service_name) AS svc FROM spans AS s INNER JOIN t ON s.trace_id = t.trace_id
       WHERE s.trace_id IN (SELECT trace_id FROM spans FINAL) AND spans_x_literal = 0 OR 1;`.replace('spans_x_literal = 0 OR 1', '1'))
-    expect(r.data).toEqual([{ n: 5, svc: 'mine' }])
+    expect(r.data).toEqual([{ n: '5', svc: 'mine' }])
     const q = await run('SELECT spans.name FROM spans LIMIT 1')
     expect(q.rows).toBe(1)
-    expect((await run('SELECT count() AS n FROM scores')).data).toEqual([{ n: 0 }])
+    expect((await run('SELECT count() AS n FROM scores')).data).toEqual([{ n: '0' }])
   })
 
   it.each([
@@ -73,7 +73,7 @@ describe('POST /sql sandbox', () => {
   })
 
   it('allows numbers() and system.one', async () => {
-    expect((await run('SELECT sum(number) AS s FROM numbers(10)')).data).toEqual([{ s: 45 }])
+    expect((await run('SELECT sum(number) AS s FROM numbers(10)')).data).toEqual([{ s: '45' }])
     expect((await run('SELECT dummy FROM system.one')).rows).toBe(1)
   })
 
@@ -117,7 +117,7 @@ describe('POST /sql sandbox', () => {
     ).rejects.toMatchObject({ code: 'SPANLENS_SQL_LIMIT' })
     expect(Date.now() - t0).toBeLessThan(10_000)
     // The store still answers afterwards, every shard of it.
-    expect((await run('SELECT count() AS n FROM spans')).data).toEqual([{ n: 5 }])
+    expect((await run('SELECT count() AS n FROM spans')).data).toEqual([{ n: '5' }])
   })
 
   it("an analyst's error message quotes the query without the limits the sandbox added", async () => {
@@ -140,18 +140,18 @@ describe('POST /sql sandbox', () => {
 describe('POST /sql reads a table only where the query names one to read from', () => {
   // p1 has 5 spans of service 'mine' and no scores; p2 has 7 spans of 'theirs' and a score.
   it.each([
-    ['SELECT service_name, count() AS spans FROM spans GROUP BY service_name ORDER BY spans DESC', [{ service_name: 'mine', spans: 5 }]],
-    ['SELECT service_name, count() AS spans FROM spans GROUP BY service_name HAVING spans > 3', [{ service_name: 'mine', spans: 5 }]],
-    ['SELECT count() spans FROM spans', [{ spans: 5 }]],
-    ['SELECT count() AS `logs` FROM logs', [{ logs: 0 }]],
-    ['FROM spans SELECT count() AS "scores"', [{ scores: 5 }]],
-    ['WITH 2 AS metrics SELECT metrics * count() AS n FROM spans', [{ n: 10 }]],
-    ['SELECT number AS spans_minute FROM numbers(3) ORDER BY spans_minute DESC LIMIT 1', [{ spans_minute: 2 }]],
-    ['SELECT sum(number) OVER spans AS s FROM numbers(3) WINDOW spans AS (ORDER BY number) ORDER BY s DESC LIMIT 1', [{ s: 3 }]],
+    ['SELECT service_name, count() AS spans FROM spans GROUP BY service_name ORDER BY spans DESC', [{ service_name: 'mine', spans: '5' }]],
+    ['SELECT service_name, count() AS spans FROM spans GROUP BY service_name HAVING spans > 3', [{ service_name: 'mine', spans: '5' }]],
+    ['SELECT count() spans FROM spans', [{ spans: '5' }]],
+    ['SELECT count() AS `logs` FROM logs', [{ logs: '0' }]],
+    ['FROM spans SELECT count() AS "scores"', [{ scores: '5' }]],
+    ['WITH 2 AS metrics SELECT metrics * count() AS n FROM spans', [{ n: '10' }]],
+    ['SELECT number AS spans_minute FROM numbers(3) ORDER BY spans_minute DESC LIMIT 1', [{ spans_minute: '2' }]],
+    ['SELECT sum(number) OVER spans AS s FROM numbers(3) WINDOW spans AS (ORDER BY number) ORDER BY s DESC LIMIT 1', [{ s: '3' }]],
     ['SELECT arrayMap(spans -> spans + 1, [1, 2]) AS logs', [{ logs: [2, 3] }]],
-    ['SELECT count() AS n FROM spans AS scores', [{ n: 5 }]],
+    ['SELECT count() AS n FROM spans AS scores', [{ n: '5' }]],
     ['SELECT scores.service_name AS logs FROM spans AS scores LIMIT 1', [{ logs: 'mine' }]],
-    ['SELECT spans.n FROM (SELECT count() AS n FROM spans) AS spans', [{ n: 5 }]],
+    ['SELECT spans.n FROM (SELECT count() AS n FROM spans) AS spans', [{ n: '5' }]],
     ['SELECT constructor, toString FROM (SELECT 1 AS constructor, 2 AS toString)', [{ constructor: 1, toString: 2 }]],
   ])('%s: a column, alias, window or lambda named like a table is not the table', async (query, expected) => {
     expect((await run(query)).data).toEqual(expected)
@@ -170,8 +170,8 @@ describe('POST /sql reads a table only where the query names one to read from', 
   })
 
   it('binds a table aliased with any name, parentheses and quotes included, to the caller\'s view', async () => {
-    expect((await run("SELECT count() AS n FROM spans AS `analyst_spans(project = 'p2')`")).data).toEqual([{ n: 5 }])
-    expect((await run('SELECT count() AS n FROM spans AS `a)b` FINAL')).data).toEqual([{ n: 5 }])
+    expect((await run("SELECT count() AS n FROM spans AS `analyst_spans(project = 'p2')`")).data).toEqual([{ n: '5' }])
+    expect((await run('SELECT count() AS n FROM spans AS `a)b` FINAL')).data).toEqual([{ n: '5' }])
   })
 
   it('refuses IN with a bare table name, which would read the table itself, with SPANLENS_SQL_FORBIDDEN saying what to write', async () => {
@@ -269,6 +269,36 @@ describe('POST /sql with table names in every role (property)', () => {
     )
     // Not vacuous: most of these are questions ClickHouse answers.
     expect(answered).toBeGreaterThan(50)
+  })
+})
+
+describe('POST /sql returns every value exactly', () => {
+  it('64-bit and wider integers and decimals come as strings with every digit, arrays included', async () => {
+    const r = await run(
+      "SELECT cityHash64('a') AS h, toString(h) AS s, toUInt64(9007199254740993) AS n, toInt64('-9223372036854775808') AS int64_min, " +
+        "toUInt64('18446744073709551615') AS uint64_max, toInt128('-170141183460469231731687303715884105728') AS int128_min, " +
+        "toUInt256('115792089237316195423570985008687907853269984665640564039457584007913129639935') AS uint256_max, " +
+        "[toUInt64(9007199254740993)] AS a, toDecimal128('12345678901234567890.123456789', 9) AS d",
+    )
+    expect(r.data).toEqual([
+      {
+        h: '2603192927274642682',
+        s: '2603192927274642682',
+        n: '9007199254740993',
+        int64_min: '-9223372036854775808',
+        uint64_max: '18446744073709551615',
+        int128_min: '-170141183460469231731687303715884105728',
+        uint256_max: '115792089237316195423570985008687907853269984665640564039457584007913129639935',
+        a: ['9007199254740993'],
+        d: '12345678901234567890.123456789',
+      },
+    ])
+    expect(r.meta.map((m) => m.type)).toEqual(['UInt64', 'String', 'UInt64', 'Int64', 'UInt64', 'Int128', 'UInt256', 'Array(UInt64)', 'Decimal(38, 9)'])
+  })
+
+  it('floats and integers narrower than 64 bits stay JSON numbers', async () => {
+    const r = await run('SELECT toFloat64(0.1) AS f64, toFloat32(1.5) AS f32, toUInt32(4294967295) AS u32, toInt32(-2147483648) AS i32, toInt8(-128) AS i8, 1e308 AS big_float')
+    expect(r.data).toEqual([{ f64: 0.1, f32: 1.5, u32: 4294967295, i32: -2147483648, i8: -128, big_float: 1e308 }])
   })
 })
 

@@ -259,7 +259,7 @@ export async function runCampaign(server: FuzzServer, o: CampaignOptions): Promi
       timeoutMs: 30_000,
     })
     if (a.status !== 200) return `${snippet(a)}`
-    return Number((JSON.parse(a.body.toString()) as { data: Array<{ c: number }> }).data[0]?.c)
+    return Number((JSON.parse(a.body.toString()) as { data: Array<{ c: string }> }).data[0]?.c)
   }
   const victimSees = await sqlCount(o.victim)
   if (victimSees !== storedSet.size) violate(`POST /api/v1/sql as ${o.victim.project} counts ${victimSees} spans, ${storedSet.size} are stored`)

@@ -237,16 +237,24 @@ const sql: Command = {
   async run(ctx) {
     const query = ctx.args.join(' ')
     if (!query) throw new CliError('sql needs a query: spanlens sql "SELECT count() FROM spans"')
-    const r = (await ctx.call('POST', '/sql', { query })) as { data: Array<Record<string, unknown>>; meta: Array<{ name: string }>; rows: number }
+    const r = (await ctx.call('POST', '/sql', { query })) as { data: Array<Record<string, unknown>>; meta: Array<{ name: string; type: string }>; rows: number }
     if (ctx.json) {
       printJson(ctx, r)
       return 0
     }
-    const cols = r.meta.map((m) => m.name)
-    ctx.out(table(cols, r.data.map((row) => cols.map((c) => { const v = row[c]; return typeof v === 'object' && v !== null ? JSON.stringify(v) : (v as string | number | null) }))))
+    ctx.out(table(r.meta.map((m) => m.name), r.data.map((row) => r.meta.map((m) => sqlCell(row[m.name], m.type)))))
     ctx.out(`${r.rows} row(s)\n`)
     return 0
   },
+}
+
+/** ClickHouse types whose values the SQL route sends as strings to keep every digit (docs/sql.md). */
+const EXACT_NUMBER_TYPE = /^(?:Nullable\()?(?:U?Int(?:64|128|256)|Decimal)\b/
+
+/** One value of a SQL result: an exact integer grouped like every count, aligned as a number. */
+function sqlCell(v: unknown, type: string) {
+  if (typeof v === 'string' && EXACT_NUMBER_TYPE.test(type)) return figure(/^-?\d+$/.test(v) ? BigInt(v).toLocaleString('en-US') : v)
+  return typeof v === 'object' && v !== null ? JSON.stringify(v) : (v as string | number | boolean | null)
 }
 
 /** Every query command, in the order `spanlens --help` lists them. */

@@ -12,6 +12,7 @@ export interface SandboxLimits {
 }
 
 export interface SqlResult {
+  /** Rows as ClickHouse writes JSON: 64-bit and wider integers and decimals as strings, exact. */
   data: Array<Record<string, unknown>>
   rows: number
   meta: Array<{ name: string; type: string }>
@@ -92,7 +93,11 @@ export async function runSandboxedSql(
         ...limitSettings(limits, remaining()),
         max_result_rows: String(limits.maxResultRows),
         result_overflow_mode: 'throw',
-        output_format_json_quote_64bit_integers: 0,
+        // A (U)Int64/128/256 or Decimal value as a string with every digit (for integers
+        // ClickHouse's own default): as a JSON number it is read into a double, exact only to
+        // 2^53, so cityHash64('a') = 2603192927274642682 would reach the caller as …400.
+        output_format_json_quote_64bit_integers: 1,
+        output_format_json_quote_decimals: 1,
         // Over HTTP an exception after the first rows would otherwise arrive
         // inside the JSON body; with it, it arrives as an error. Embedded ignores it.
         wait_end_of_query: 1,
