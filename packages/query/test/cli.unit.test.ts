@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { runCli } from '../src/index.js'
 import { COMMANDS } from '../src/cli/commands.js'
+import { ANALYST_TABLES } from '../src/sql/policy.js'
 
 interface Sent {
   method: string
@@ -54,6 +55,15 @@ describe('spanlens CLI help', () => {
         const r = await cli(words(line))
         expect({ line, stderr: r.stderr, sent: r.sent.length }).toEqual({ line, stderr: `spanlens ${c.name}: SPANLENS_FAKE: no server\n`, sent: 1 })
       }
+    }
+  })
+
+  it('sql --help and the overview name every table the SQL sandbox lets a query read', async () => {
+    const help = (await cli(['sql', '--help'])).stdout
+    const overview = (await cli(['--help'])).stdout.split('\n').find((l) => l.startsWith('  sql ')) ?? ''
+    for (const table of Object.keys(ANALYST_TABLES)) {
+      expect(help).toMatch(new RegExp(`Tables: .*\\b${table}\\b`))
+      expect(overview).toMatch(new RegExp(`\\b${table}\\b`))
     }
   })
 

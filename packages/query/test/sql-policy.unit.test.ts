@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { checkQueryTree, parseAstLines } from '../src/sql/policy.js'
+import { ANALYST_TABLES, checkQueryTree, parseAstLines } from '../src/sql/policy.js'
 
 // Lines of EXPLAIN QUERY TREE as chDB 3.4.0 (libchdb 26.7.2.1) printed them for
 // `SELECT user()`: the analyzer names the function by its canonical name.
@@ -30,5 +31,11 @@ describe('SQL policy on the query tree', () => {
     const [node] = parseAstLines(["      TableIdentifier spans (alias analyst_spans(project = 'p2'))"])
     expect(node).toEqual({ depth: 6, type: 'TableIdentifier', name: 'spans' })
     expect(parseAstLines(['    Function count (alias a)b) (children 1)'])[0]?.name).toBe('count')
+  })
+
+  it('docs/sql.md has a row for exactly the tables the sandbox lets a query read', () => {
+    const doc = readFileSync(new URL('../../../docs/sql.md', import.meta.url), 'utf8')
+    const rows = [...doc.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1])
+    expect(rows.sort()).toEqual(Object.keys(ANALYST_TABLES).sort())
   })
 })

@@ -2,6 +2,7 @@ import { queryString } from './api.js'
 import { CliError, TIME_SYNTAX, type Command, type CommandContext, type OptionSpec } from './command.js'
 import { count, duration, timestamp, usd } from '../format.js'
 import { cell, figure, table } from './table.js'
+import { ANALYST_TABLES } from '../sql/policy.js'
 
 const FROM: OptionSpec = { type: 'string', value: 'T', help: 'start of the time range (inclusive)' }
 const TO: OptionSpec = { type: 'string', value: 'T', help: 'end of the time range (default now)' }
@@ -223,9 +224,12 @@ const slo: Command = {
   },
 }
 
+/** The tables the sandbox lets a query read, from its own list, so the help cannot leave one out. */
+const SQL_TABLES = Object.keys(ANALYST_TABLES)
+
 const sql: Command = {
   name: 'sql',
-  summary: 'run one read-only SELECT over spans, scores, spans_minute and metrics (this project only)',
+  summary: `run one read-only SELECT over ${SQL_TABLES.slice(0, -1).join(', ')} and ${SQL_TABLES.at(-1)} (this project only)`,
   usage: ['sql "SELECT ..."'],
   maxArgs: Number.POSITIVE_INFINITY,
   options: {},
@@ -233,7 +237,7 @@ const sql: Command = {
     ['sql "SELECT model, sum(calls) FROM spans_minute GROUP BY model"', 'calls per model from the per-minute rollup'],
     ["sql \"SELECT attributes['tenant'] AS tenant, count() FROM spans WHERE start_time >= now() - INTERVAL 1 DAY GROUP BY tenant\"", 'spans per value of a span attribute, last day'],
   ],
-  notes: ['Tables: spans, scores, spans_minute, metrics. One SELECT; no SETTINGS, FORMAT or other databases (docs/security.md).'],
+  notes: [`Tables: ${SQL_TABLES.join(', ')}. One SELECT; no SETTINGS, FORMAT or other databases (docs/security.md).`],
   async run(ctx) {
     const query = ctx.args.join(' ')
     if (!query) throw new CliError('sql needs a query: spanlens sql "SELECT count() FROM spans"')
