@@ -47,8 +47,8 @@ describe('POST /sql analysis protocol (the same embedded and over HTTP)', () => 
       expect(explain.query).not.toMatch(/\bFORMAT\b/i)
       expect(explain.settings.default_format).toBe('TabSeparated')
     }
-    expect(ast.query).toBe(`EXPLAIN AST ${QUERY}`)
-    expect(tables.query).toMatch(/^EXPLAIN AST SELECT .* FROM spanlens_table_\d+ WHERE/)
+    expect(ast.query).toBe(`EXPLAIN AST graph = 0 ${QUERY}`)
+    expect(tables.query).toMatch(/^EXPLAIN AST graph = 0 SELECT .* FROM spanlens_table_\d+ WHERE/)
     expect(run.query).toContain("FROM analyst_spans(project = 'p1') AS spans WHERE")
     // The analyzer runs scalar subqueries: the query tree is built under the limits.
     expect(tree.settings).toMatchObject({ readonly: '2', max_memory_usage: String(64 * 1024 * 1024) })

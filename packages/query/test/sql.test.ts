@@ -302,6 +302,22 @@ describe('POST /sql returns every value exactly', () => {
   })
 })
 
+describe('POST /sql analyses the query as sent, never runs it unchecked', () => {
+  // The sandbox parses `EXPLAIN AST … <query>`. Read as an implicit SELECT (clickhouse-local's and so
+  // chDB's default), `EXPLAIN AST FROM (SELECT 1 AS EXPLAIN) WHERE …` would run as `SELECT EXPLAIN AS AST
+  // FROM …` on the base tables, without views or limits, and its error would quote p2's rows to p1.
+  it.each([
+    "FROM (SELECT 1 AS EXPLAIN) WHERE CAST((SELECT any(concat(project_id, ':', service_name)) FROM spans WHERE project_id = 'p2'), 'UInt8') = 1",
+    "FROM (SELECT 1 AS EXPLAIN) WHERE throwIf((SELECT count() FROM spans WHERE project_id = 'p2') > 0)",
+    "FROM (SELECT 'SelectWithUnionQuery (children 1)' AS EXPLAIN)",
+    'FROM spans',
+  ])('%s is refused as not valid SQL, revealing nothing of p2', async (query) => {
+    const err = await run(query).catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: 'SPANLENS_SQL_INVALID', statusCode: 400 })
+    expect((err as Error).message).not.toMatch(/theirs|p2:|throwIf|EXPLAIN AS AST/)
+  })
+})
+
 describe('POST /sql limits cover the analysis step', () => {
   const oneSecond = { ...limits, maxExecutionSeconds: 1 }
 

@@ -20,6 +20,18 @@ export function isLimitError(err: unknown): boolean {
 export type ClickHouseSettings = NonNullable<Parameters<ClickHouseClient['query']>[0]['clickhouse_settings']>
 
 /**
+ * ClickHouse with `implicit_select` on (clickhouse-local's default, so chDB's and the served
+ * engine's; a server profile may set it) reads a statement that is no query as a SELECT:
+ * `EXPLAIN AST FROM (SELECT 1 AS EXPLAIN) WHERE …` would run as `SELECT EXPLAIN AS AST FROM …` on
+ * the base tables, before any check, and its error could quote other projects' rows. Read that way, a word
+ * after the alias `AST` (the default `graph = 0`) or `QUERY` (`TREE`) is a syntax error, whatever
+ * follows; read as EXPLAIN, the output is the same. A setting could not turn implicit_select
+ * off here: embedded, settings become a SETTINGS clause of the explained query (sandbox.ts), and
+ * a server older than the setting refuses it.
+ */
+const EXPLAIN_PREFIX = { AST: 'EXPLAIN AST graph = 0 ', 'QUERY TREE': 'EXPLAIN QUERY TREE ' } as const
+
+/**
  * Runs EXPLAIN and returns its lines. The statement goes through `exec` with
  * `default_format` rather than a FORMAT clause: over HTTP a trailing FORMAT
  * binds to the explained SELECT, not to the EXPLAIN (ClickHouse issue #28575),
@@ -29,14 +41,15 @@ export type ClickHouseSettings = NonNullable<Parameters<ClickHouseClient['query'
  */
 export async function explain(client: ClickHouseClient, kind: 'AST' | 'QUERY TREE', sql: string, settings: ClickHouseSettings): Promise<string[]> {
   let text: string
-  const prefix = `EXPLAIN ${kind} `
+  const prefix = EXPLAIN_PREFIX[kind]
   try {
     const rs = await client.exec({ query: `${prefix}${sql}`, clickhouse_settings: { ...settings, default_format: 'TabSeparated' } })
     text = await readText(rs.stream)
   } catch (err) {
-    // The analyst's text is explained as it was sent for the AST: a syntax error's position is
-    // counted in their query, not in ours ("SELEC 1" failed "at position 19" of EXPLAIN AST …).
-    throw analysisError(err, kind === 'AST' ? prefix.length : 0)
+    // A syntax error is reported as the parser finds it in the analyst's text alone, its
+    // position counted there, not in ours ("SELEC 1" failed "at position 23" of EXPLAIN AST …).
+    if (kind === 'AST' && isSyntaxError(err)) throw errors.SQL_INVALID((await syntaxErrorOf(client, sql)) ?? shiftPosition(firstLine(err), prefix.length))
+    throw analysisError(err)
   }
   return text
     .split('\n')
@@ -58,12 +71,35 @@ function unescapeTsv(field: string): string {
 }
 
 /** A limit hit while analysing is the analyst's limit; a store that failed is a 502; anything else ClickHouse refused is invalid SQL. */
-function analysisError(err: unknown, offset: number): Error {
+function analysisError(err: unknown): Error {
   if (isSpanlensError(err)) return err
   if (!isClickHouseException(err)) return storeFailure(err)
   if (isLimitError(err)) return errors.SQL_LIMIT(firstLine(err))
-  const line = firstLine(err)
-  return errors.SQL_INVALID(offset > 0 ? line.replace(/failed at position (\d+)/, (_m, n: string) => `failed at position ${Math.max(1, Number(n) - offset)}`) : line)
+  return errors.SQL_INVALID(firstLine(err))
+}
+
+/** ClickHouse's SYNTAX_ERROR, by code: chDB's messages do not always end in the type's name. */
+const isSyntaxError = (err: unknown): boolean => (err as { code?: unknown } | null)?.code === '62'
+
+function shiftPosition(line: string, offset: number): string {
+  return line.replace(/failed at position (\d+)/, (_m, n: string) => `failed at position ${Math.max(1, Number(n) - offset)}`)
+}
+
+/**
+ * The parser's message for the analyst's text alone. After `graph = 0` the parser reports a bad
+ * query at the EXPLAIN's settings ("failed at position 23", nothing expected); formatQuery parses
+ * the same text, given as a parameter and never run, and names the token and what it expected,
+ * counted in the analyst's text. Undefined when it parses there (or the server has no formatQuery).
+ */
+async function syntaxErrorOf(client: ClickHouseClient, sql: string): Promise<string | undefined> {
+  try {
+    await client.command({ query: 'SELECT formatQuery({q:String})', query_params: { q: sql } })
+    return undefined
+  } catch (err) {
+    if (!isSyntaxError(err)) return undefined
+    // The message ends by quoting our SELECT around the analyst's text, escaped: drop that.
+    return firstLine(err).replace(/:? In scope SELECT formatQuery\(.*$/, '')
+  }
 }
 
 /** An exception ClickHouse raised for the query (numeric code), as opposed to a connection that failed. */
