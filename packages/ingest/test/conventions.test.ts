@@ -32,6 +32,7 @@ interface FixtureFile {
 }
 interface Row {
   name: string
+  attributes: Record<string, string>
   kind: string
   provider: string
   operation: string
@@ -187,6 +188,19 @@ describe('convention specifics', () => {
     expect(rows.find((x) => x.name === 'ai.toolCall')).toMatchObject({ kind: 'tool', input: '{"city":"Paris"}' })
     const embed = await rowsOf(fixture('vercel-ai', 'embed'), "kind = 'embedding'")
     expect(embed[0]).toMatchObject({ input_tokens: 6, request_model: 'text-embedding-3-small' })
+  })
+
+  it('Vercel AI SDK: the outer span repeats its steps\' usage, so its tokens are kept in attributes and every sum counts each call once', async () => {
+    const rows = await rowsOf(fixture('vercel-ai', 'stream-text-tools'))
+    const llm = rows.filter((x) => x.kind === 'llm')
+    const outer = rows.find((x) => x.name === 'ai.streamText')
+    const sum = (k: 'input_tokens' | 'output_tokens') => llm.reduce((n, x) => n + x[k], 0)
+    expect(sum('input_tokens')).toBeGreaterThan(0)
+    expect(outer).toMatchObject({ kind: 'chain', input_tokens: 0, output_tokens: 0, total_tokens: 0, cost_usd: null })
+    // What it reported is the steps' sum, kept where the trace view shows it.
+    expect(outer?.attributes).toMatchObject({ 'spanlens.reported.input_tokens': String(sum('input_tokens')), 'spanlens.reported.output_tokens': String(sum('output_tokens')) })
+    const all = rows.reduce((n, x) => n + x.input_tokens, 0)
+    expect(all).toBe(sum('input_tokens'))
   })
 
   it('Vercel AI SDK v7 gen_ai spans: TTFT from gen_ai.client.operation.time_to_first_chunk, steps as chains', async () => {

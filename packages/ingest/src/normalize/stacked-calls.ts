@@ -80,17 +80,36 @@ function fillGaps(counted: SpanRow, duplicate: SpanRow): void {
 
 /** Makes `row` a duplicate of the call `countedSpanId`: kind other, no usage or cost in its columns, its own in attributes. */
 export function demote(row: SpanRow, countedSpanId: string): void {
-  const a = row.attributes
-  a[DUPLICATE_OF] = countedSpanId
-  a['spanlens.duplicate.kind'] = row.kind
-  a['spanlens.duplicate.input_tokens'] = String(row.input_tokens)
-  a['spanlens.duplicate.output_tokens'] = String(row.output_tokens)
-  a['spanlens.duplicate.total_tokens'] = String(row.total_tokens)
-  if (row.cache_read_tokens) a['spanlens.duplicate.cache_read_tokens'] = String(row.cache_read_tokens)
-  if (row.cache_write_tokens) a['spanlens.duplicate.cache_write_tokens'] = String(row.cache_write_tokens)
-  if (row.reasoning_tokens) a['spanlens.duplicate.reasoning_tokens'] = String(row.reasoning_tokens)
-  if (row.cost_usd !== null) a['spanlens.duplicate.cost_usd'] = String(row.cost_usd)
+  row.attributes[DUPLICATE_OF] = countedSpanId
+  row.attributes['spanlens.duplicate.kind'] = row.kind
+  moveUsage(row, 'spanlens.duplicate')
   row.kind = 'other'
+}
+
+/**
+ * Tokens count on model calls only (kind llm or embedding), as docs/conventions.md says
+ * to aggregate them. A span of another kind that reports usage repeats the usage of the
+ * calls under it: the Vercel AI SDK's ai.streamText and ai.generateText (kind chain)
+ * carry the sum of their doStream/doGenerate steps, and every token sum, the trace's
+ * and the per-minute rollup's, counted it twice. Its usage moves to attributes
+ * (`spanlens.reported.*`), where the trace view still shows it.
+ */
+export function keepUsageOnModelCalls(row: SpanRow): void {
+  if (row.kind === 'llm' || row.kind === 'embedding') return
+  if (row.input_tokens + row.output_tokens + row.total_tokens + row.cache_read_tokens + row.cache_write_tokens + row.reasoning_tokens === 0 && row.cost_usd === null) return
+  moveUsage(row, 'spanlens.reported')
+}
+
+/** Moves `row`'s token counts and cost from its columns to attributes under `prefix`. */
+function moveUsage(row: SpanRow, prefix: string): void {
+  const a = row.attributes
+  a[`${prefix}.input_tokens`] = String(row.input_tokens)
+  a[`${prefix}.output_tokens`] = String(row.output_tokens)
+  a[`${prefix}.total_tokens`] = String(row.total_tokens)
+  if (row.cache_read_tokens) a[`${prefix}.cache_read_tokens`] = String(row.cache_read_tokens)
+  if (row.cache_write_tokens) a[`${prefix}.cache_write_tokens`] = String(row.cache_write_tokens)
+  if (row.reasoning_tokens) a[`${prefix}.reasoning_tokens`] = String(row.reasoning_tokens)
+  if (row.cost_usd !== null) a[`${prefix}.cost_usd`] = String(row.cost_usd)
   row.input_tokens = 0
   row.output_tokens = 0
   row.total_tokens = 0

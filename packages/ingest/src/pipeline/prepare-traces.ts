@@ -1,7 +1,7 @@
 import { decodeJson, decodeProtobuf, spanLabel } from '../otlp/decode.js'
 import { normalizeSpan } from '../normalize/normalize.js'
 import type { SpanRow } from '../normalize/row.js'
-import { countsUsage, demote, demoteStackedCalls, mayBeStacked } from '../normalize/stacked-calls.js'
+import { countsUsage, demote, demoteStackedCalls, keepUsageOnModelCalls, mayBeStacked } from '../normalize/stacked-calls.js'
 import { LineWriter } from './line-writer.js'
 import type { BodyFormat, ModelCall, PrepareContext, Prepared } from './prepare.js'
 import { bodyFingerprint } from './repeated-requests.js'
@@ -43,6 +43,7 @@ export function prepareTraces(format: BodyFormat, body: Buffer, project: string,
     let row: SpanRow
     try {
       row = normalizeSpan(span, project, options)
+      keepUsageOnModelCalls(row)
     } catch (err) {
       failed++
       if (problems.length < 5) problems.push(`${spanLabel(span.name, span.spanId)}: ${(err as Error).message}`)
