@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { PriceTable } from '../src/normalize/cost.js'
 import { label, MAX_CONTENT_BYTES, normalizeSpan, nsToSeconds } from '../src/normalize/normalize.js'
 import { cutBytes } from '../src/normalize/truncate.js'
+import type { AttrValue } from '../src/otlp/model.js'
 import { span } from './helpers/otlp-span.js'
 
 describe('precedence and edge cases', () => {
@@ -78,6 +79,29 @@ describe('precedence and edge cases', () => {
     // Stored once: moved into input, with a marker saying from where.
     expect(r.attributes['gen_ai.input.messages']).toBeUndefined()
     expect(r.attributes['spanlens.input.source']).toBe('gen_ai.input.messages,gen_ai.system_instructions')
+  })
+
+  it('input messages beside system instructions are kept when they are not a list: text as a user message, one message as a list of one', () => {
+    const withSystem = (messages: AttrValue) => normalizeSpan(span({ 'gen_ai.system_instructions': 'be nice', 'gen_ai.input.messages': messages }), 'p', { prices })
+    const system = { role: 'system', parts: [{ type: 'text', content: 'be nice' }] }
+    for (const prompt of ['What is the capital of France?', '42', '"quoted"']) {
+      const r = withSystem(prompt)
+      expect(JSON.parse(r.input), prompt).toEqual([system, { role: 'user', parts: [{ type: 'text', content: prompt }] }])
+      expect(r.attributes['gen_ai.input.messages']).toBeUndefined()
+      expect(r.attributes['spanlens.input.source']).toBe('gen_ai.input.messages,gen_ai.system_instructions')
+    }
+    const one = { role: 'user', parts: [{ type: 'text', content: 'hi' }] }
+    // As a JSON string and as a structured (kvlist) attribute value.
+    for (const message of [JSON.stringify(one), one]) expect(JSON.parse(withSystem(message).input)).toEqual([system, one])
+  })
+
+  it('input messages it cannot read stay in the attributes as sent; the input is the system instructions alone', () => {
+    for (const odd of ['{"prompt":"hi"}', { prompt: 'hi' }, 42, true]) {
+      const r = normalizeSpan(span({ 'gen_ai.system_instructions': 'be nice', 'gen_ai.input.messages': odd }), 'p', { prices })
+      expect(JSON.parse(r.input), JSON.stringify(odd)).toEqual([{ role: 'system', parts: [{ type: 'text', content: 'be nice' }] }])
+      expect(r.attributes['gen_ai.input.messages']).toBe(typeof odd === 'string' ? odd : JSON.stringify(odd))
+      expect(r.attributes['spanlens.input.source']).toBe('gen_ai.system_instructions')
+    }
   })
 })
 

@@ -26,6 +26,20 @@ interface Message {
 const json = (messages: Message[] | undefined): string | undefined =>
   messages && messages.length > 0 ? JSON.stringify(messages) : undefined
 
+/**
+ * What a content source made of a span: the stored text, and the attributes it carried
+ * over whole, which the row holds there only (not a second time in `attributes`). An
+ * attribute whose value the source could not use is never among them.
+ */
+export interface Content {
+  text: string
+  carried: readonly string[]
+}
+
+const NOTHING_CARRIED: readonly string[] = []
+/** Content built from attributes that all stay in the attribute map. */
+const built = (text: string | undefined): Content | undefined => (text === undefined ? undefined : { text, carried: NOTHING_CARRIED })
+
 function parseJson(v: string): unknown {
   try {
     return JSON.parse(v)
@@ -244,41 +258,78 @@ function vercelOutput(a: AttrReader): string | undefined {
   return JSON.stringify([msg])
 }
 
-/** gen_ai.input.messages with gen_ai.system_instructions folded in as a system message. */
-function otelInput(a: AttrReader): string | undefined {
-  const messages = a.raw('gen_ai.input.messages')
-  const system = a.raw('gen_ai.system_instructions')
-  if (messages === undefined && system === undefined) return undefined
-  // The common case (no system instructions) keeps the string as sent: no parse.
-  if (system === undefined) return typeof messages === 'string' ? messages : JSON.stringify(messages)
-  const list = typeof messages === 'string' ? parseJson(messages) : messages
-  const sys = typeof system === 'string' ? (parseJson(system) ?? [text(system)]) : system
-  const parts = Array.isArray(sys) ? sys : [sys]
-  return JSON.stringify([{ role: 'system', parts }, ...(Array.isArray(list) ? list : [])])
+const INPUT_MESSAGES = 'gen_ai.input.messages'
+const SYSTEM_INSTRUCTIONS = 'gen_ai.system_instructions'
+const OUTPUT_MESSAGES = 'gen_ai.output.messages'
+
+/** An attribute's value, '' counting as absent. */
+const present = (v: AttrValue | undefined): AttrValue | undefined => (v === '' ? undefined : v)
+/** A string or structured attribute value as the text stored for it. */
+const verbatim = (v: AttrValue | undefined): string | undefined => (v === undefined ? undefined : typeof v === 'string' ? v : JSON.stringify(v))
+
+/**
+ * gen_ai.input.messages with gen_ai.system_instructions folded in as a system message.
+ * Without instructions the messages are kept as sent (no parse). With them the messages
+ * must become a list: a list is spliced in, one message (an object with a role) is a
+ * list of one, and a string that is not JSON text of either is what the user said. Any
+ * other value is left in the attribute map: it is not carried, so it is not lost.
+ */
+function otelInput(a: AttrReader): Content | undefined {
+  const messages = present(a.raw(INPUT_MESSAGES))
+  const system = present(a.raw(SYSTEM_INSTRUCTIONS))
+  if (system === undefined) {
+    const sent = verbatim(messages)
+    return sent === undefined ? undefined : { text: sent, carried: [INPUT_MESSAGES] }
+  }
+  const instructions = { role: 'system', parts: systemParts(system) }
+  const list = messages === undefined ? undefined : messageList(messages)
+  if (list === undefined) return { text: JSON.stringify([instructions]), carried: [SYSTEM_INSTRUCTIONS] }
+  return { text: JSON.stringify([instructions, ...list]), carried: [INPUT_MESSAGES, SYSTEM_INSTRUCTIONS] }
 }
 
-function otelOutput(a: AttrReader): string | undefined {
-  const v = a.raw('gen_ai.output.messages')
-  if (v === undefined) return undefined
-  return typeof v === 'string' ? v : JSON.stringify(v)
+const isMessage = (v: unknown): boolean => v !== null && typeof v === 'object' && !Array.isArray(v) && typeof (v as Record<string, unknown>).role === 'string'
+
+/** gen_ai.input.messages as a list of messages, or undefined when it holds none that can be spliced in. */
+function messageList(v: AttrValue): unknown[] | undefined {
+  const parsed = typeof v === 'string' ? parseJson(v) : v
+  if (Array.isArray(parsed)) return parsed
+  if (isMessage(parsed)) return [parsed]
+  if (typeof v === 'string' && (parsed === null || typeof parsed !== 'object')) return [{ role: 'user', parts: [text(v)] }]
+  return undefined
 }
 
-const plain = (key: string, convention: string): Source<string> => ({
-  convention,
-  consumes: [key],
-  read: (a) => {
-    const v = a.raw(key)
-    if (v === undefined || v === '') return undefined
-    return typeof v === 'string' ? v : JSON.stringify(v)
-  },
-})
+/** gen_ai.system_instructions as the parts of one system message: a list of parts, one part, or text. */
+function systemParts(v: AttrValue): unknown[] {
+  const parsed = typeof v === 'string' ? parseJson(v) : v
+  if (Array.isArray(parsed)) return parsed
+  if (parsed !== null && typeof parsed === 'object') return [parsed]
+  return [text(typeof v === 'string' ? v : String(v))]
+}
 
-export const INPUT: Array<Source<string>> = [
-  { convention: 'otel', read: otelInput, consumes: ['gen_ai.input.messages', 'gen_ai.system_instructions'] },
-  { convention: 'openllmetry', read: (a) => json(traceloopMessages(a, 'gen_ai.prompt.', 'user')) },
-  { convention: 'openinference', read: (a) => json(openInferenceMessages(a, 'llm.input_messages.')) },
-  { convention: 'otel', read: (_a, span) => json(eventMessages(span.events, spanEventBody, false)) },
-  { convention: 'vercel', read: (a) => json(vercelInput(a)) },
+function otelOutput(a: AttrReader): Content | undefined {
+  const sent = verbatim(present(a.raw(OUTPUT_MESSAGES)))
+  return sent === undefined ? undefined : { text: sent, carried: [OUTPUT_MESSAGES] }
+}
+
+/** An attribute kept whole as the content, whatever its value. */
+const plain = (key: string, convention: string): Source<Content> => {
+  const carried = [key]
+  return {
+    convention,
+    consumes: carried,
+    read: (a) => {
+      const sent = verbatim(present(a.raw(key)))
+      return sent === undefined ? undefined : { text: sent, carried }
+    },
+  }
+}
+
+export const INPUT: Array<Source<Content>> = [
+  { convention: 'otel', read: otelInput, consumes: [INPUT_MESSAGES, SYSTEM_INSTRUCTIONS] },
+  { convention: 'openllmetry', read: (a) => built(json(traceloopMessages(a, 'gen_ai.prompt.', 'user'))) },
+  { convention: 'openinference', read: (a) => built(json(openInferenceMessages(a, 'llm.input_messages.'))) },
+  { convention: 'otel', read: (_a, span) => built(json(eventMessages(span.events, spanEventBody, false))) },
+  { convention: 'vercel', read: (a) => built(json(vercelInput(a))) },
   plain('langfuse.observation.input', 'langfuse'),
   plain('input.value', 'openinference'),
   plain('traceloop.entity.input', 'openllmetry'),
@@ -290,12 +341,12 @@ export const INPUT: Array<Source<string>> = [
   plain('ai.values', 'vercel'),
 ]
 
-export const OUTPUT: Array<Source<string>> = [
-  { convention: 'otel', read: otelOutput, consumes: ['gen_ai.output.messages'] },
-  { convention: 'openllmetry', read: (a) => json(traceloopMessages(a, 'gen_ai.completion.', 'assistant')) },
-  { convention: 'openinference', read: (a) => json(openInferenceMessages(a, 'llm.output_messages.')) },
-  { convention: 'otel', read: (_a, span) => json(eventMessages(span.events, spanEventBody, true)) },
-  { convention: 'vercel', read: vercelOutput },
+export const OUTPUT: Array<Source<Content>> = [
+  { convention: 'otel', read: otelOutput, consumes: [OUTPUT_MESSAGES] },
+  { convention: 'openllmetry', read: (a) => built(json(traceloopMessages(a, 'gen_ai.completion.', 'assistant'))) },
+  { convention: 'openinference', read: (a) => built(json(openInferenceMessages(a, 'llm.output_messages.'))) },
+  { convention: 'otel', read: (_a, span) => built(json(eventMessages(span.events, spanEventBody, true))) },
+  { convention: 'vercel', read: (a) => built(vercelOutput(a)) },
   plain('langfuse.observation.output', 'langfuse'),
   plain('output.value', 'openinference'),
   plain('traceloop.entity.output', 'openllmetry'),
@@ -328,9 +379,9 @@ export function isContentEvent(name: string): boolean {
 export function eventContent(name: string, body: AttrValue, attributes: Attrs): EventContent {
   if (name === DETAILS_EVENT) {
     const a = new AttrReader(attributes, {})
-    const output = otelOutput(a)
+    const output = otelOutput(a)?.text
     const finish = firstFinishReason(output) ?? a.strList('gen_ai.response.finish_reasons')?.[0]
-    return { input: otelInput(a), output, finishReason: canonicalFinishReason(finish ?? '') }
+    return { input: otelInput(a)?.text, output, finishReason: canonicalFinishReason(finish ?? '') }
   }
   const record = logBody(body)
   const event = [{ name }]

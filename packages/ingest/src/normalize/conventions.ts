@@ -15,8 +15,10 @@ export interface Source<T> {
   convention: string
   read: (a: AttrReader, span: OtlpSpan) => T | undefined
   /**
-   * Attributes this source carries over verbatim (content sources only): they
-   * are stored once, in input/output, not a second time in the attribute map.
+   * Attributes this source may carry over whole into input/output (content sources
+   * only). Which of them it did for a span is in what it read (content.ts `Content`):
+   * only those are stored once, there, and left out of the attribute map, so a value
+   * the source could not use is still stored as an attribute.
    */
   consumes?: string[]
 }
@@ -49,22 +51,9 @@ const strInObj = (key: string, field: string, convention: string): Source<string
 })
 
 export function first<T>(sources: Array<Source<T>>, a: AttrReader, span: OtlpSpan): T | undefined {
-  // Its own loop: going through firstWithSource allocated a result per field per span.
   for (const s of sources) {
     const v = s.read(a, span)
     if (v !== undefined) return v
-  }
-  return undefined
-}
-
-export function firstWithSource<T>(
-  sources: Array<Source<T>>,
-  a: AttrReader,
-  span: OtlpSpan,
-): { value: T; source: Source<T> } | undefined {
-  for (const s of sources) {
-    const v = s.read(a, span)
-    if (v !== undefined) return { value: v, source: s }
   }
   return undefined
 }

@@ -29,6 +29,7 @@ const MAX_STATUS_MESSAGE_BYTES = 64 * 1024
  * row of the request, so their size multiplies by the span count; SDKs send 1-4 KB.
  */
 const MAX_RESOURCE_BYTES = 16 * 1024
+const NONE: readonly string[] = []
 
 /** The longest label a row holds, marker included: the query routes take ids up to this length (server.ts). */
 export const MAX_STORED_LABEL_CHARS = MAX_LABEL_CHARS + TRUNCATED.length
@@ -63,20 +64,20 @@ export function normalizeSpan(span: OtlpSpan, projectId: string, opts: Normalize
 
   const redact = opts.redact
   const clean = (v: string): string => (redact ? redact(v) : v)
-  const inputFound = C.firstWithSource(INPUT, a, span)
-  const outputFound = C.firstWithSource(OUTPUT, a, span)
-  const inputText = cutBytes(inputFound?.value ?? '', MAX_CONTENT_BYTES)
-  const outputText = cutBytes(outputFound?.value ?? '', MAX_CONTENT_BYTES)
-  // Content is stored once: an attribute carried verbatim into input/output is
-  // not kept twice; spanlens.input.source / output.source name where it came from.
+  const inputFound = C.first(INPUT, a, span)
+  const outputFound = C.first(OUTPUT, a, span)
+  const inputText = cutBytes(inputFound?.text ?? '', MAX_CONTENT_BYTES)
+  const outputText = cutBytes(outputFound?.text ?? '', MAX_CONTENT_BYTES)
+  // Content is stored once: an attribute carried whole into input/output is not
+  // kept twice; spanlens.input.source / output.source name where it came from.
   // The map is built without those keys: deleting them afterwards turned every
   // row's map into a slow dictionary-mode object (~4% of prepare()'s time).
-  const inputConsumed = consumedKeys(inputFound?.source, span.attributes)
-  const outputConsumed = consumedKeys(outputFound?.source, span.attributes)
-  const skip = inputConsumed || outputConsumed ? [...(inputConsumed ?? []), ...(outputConsumed ?? [])] : undefined
+  const inputCarried = inputFound?.carried ?? NONE
+  const outputCarried = outputFound?.carried ?? NONE
+  const skip = inputCarried.length > 0 || outputCarried.length > 0 ? [...inputCarried, ...outputCarried] : undefined
   const attributes = mapStrings(span.attributes, redact, skip)
-  if (inputConsumed) attributes['spanlens.input.source'] = inputConsumed.join(',')
-  if (outputConsumed) attributes['spanlens.output.source'] = outputConsumed.join(',')
+  if (inputCarried.length > 0) attributes['spanlens.input.source'] = inputCarried.join(',')
+  if (outputCarried.length > 0) attributes['spanlens.output.source'] = outputCarried.join(',')
 
   const endNsText = span.endNs === '0' ? span.startNs : span.endNs
 
@@ -168,19 +169,6 @@ function nsBetween(startNs: string, endNs: string): number {
 // Under a second since the epoch, the seconds part is '' and Number('') is 0.
 const seconds = (ns: string): number => Number(ns.slice(0, -9))
 const nanos = (ns: string): number => Number(ns.slice(-9))
-
-/** The attributes a content source carried over that the span really has, or undefined. */
-function consumedKeys(source: C.Source<string> | undefined, attrs: Attrs): string[] | undefined {
-  const keys = source?.consumes
-  if (!keys) return undefined
-  let out: string[] | undefined
-  for (const k of keys) {
-    const v = attrs[k]
-    // mapStrings drops null values: such a key is not in the map to begin with.
-    if (v !== null && v !== undefined) (out ??= []).push(k)
-  }
-  return out
-}
 
 /** Attributes as a Map(String, String): flattened, cut, redacted, in one pass (each object is built once, never reassigned). */
 export function mapStrings(attrs: Attrs, redact: Redactor | undefined, skip?: readonly string[]): Record<string, string> {
