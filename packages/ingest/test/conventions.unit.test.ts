@@ -56,3 +56,24 @@ describe('Anthropic calls', () => {
     expect(r).toMatchObject({ cache_write_tokens: 300, finish_reason: 'stop' })
   })
 })
+
+describe('Vercel AI SDK content', () => {
+  const vercel = (attrs: Record<string, string>) => normalizeSpan(span({ 'ai.model.id': 'gpt-4o', ...attrs }, { name: 'ai.generateText.doGenerate' }), 'p', { prices })
+  const hi = { role: 'user', parts: [{ type: 'text', content: 'hi' }] }
+
+  it('a null or other non-object entry in a message or tool-call list is skipped; the span and the other entries are kept', () => {
+    const entries = '[null, "x", 3, [], {"role":"user","content":"hi"}]'
+    expect(JSON.parse(vercel({ 'ai.prompt.messages': entries }).input)).toEqual([hi])
+    expect(JSON.parse(vercel({ 'ai.prompt': `{"messages":${entries}}` }).input)).toEqual([hi])
+    const calls = vercel({ 'ai.response.toolCalls': '[null, "x", {"toolCallId":"call_1","toolName":"get_weather","input":"{}"}]' })
+    expect(JSON.parse(calls.output)).toEqual([{ role: 'assistant', parts: [{ type: 'tool_call', id: 'call_1', name: 'get_weather', arguments: '{}' }] }])
+  })
+
+  it('a list of nothing but nulls gives no input, and the attribute stays as sent', () => {
+    for (const [key, value] of [['ai.prompt.messages', '[null]'], ['ai.prompt', '{"messages":[null]}']] as const) {
+      const r = vercel({ [key]: value })
+      expect(r.input, key).toBe('')
+      expect(r.attributes[key]).toBe(value)
+    }
+  })
+})

@@ -20,4 +20,11 @@ describe('prepare: a request becomes its rows', () => {
     expect(Buffer.from(payload).toString('utf8')).toBe(expected)
     expect(payload.byteLength).toBe(Buffer.byteLength(expected))
   })
+
+  it('accepts a span whose content lists hold null (Vercel AI SDK messages, tool calls, prompt): none is counted as failed', () => {
+    const vercel = (key: string, value: string) => ({ name: 'ai.generateText.doGenerate', attributes: [{ key: 'ai.model.id', value: { stringValue: 'gpt-4o' } }, { key, value: { stringValue: value } }] })
+    const req = jsonRequest([vercel('ai.prompt.messages', '[null]'), vercel('ai.response.toolCalls', '[null]'), vercel('ai.prompt', '{"messages":[null]}')])
+    const prepared = prepare('traces', 'json', Buffer.from(JSON.stringify(req)), 'acme', { prices: PriceTable.load() })
+    expect({ accepted: prepared.accepted, failed: prepared.failed, problems: prepared.problems }).toEqual({ accepted: 3, failed: 0, problems: [] })
+  })
 })

@@ -48,6 +48,8 @@ function parseJson(v: string): unknown {
   }
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
+
 function text(content: string): Part {
   return { type: 'text', content }
 }
@@ -220,7 +222,9 @@ function vercelInput(a: AttrReader): Message[] | undefined {
   const out: Message[] = []
   const fromList = (list: unknown): void => {
     if (!Array.isArray(list)) return
-    for (const m of list as Array<Record<string, unknown>>) {
+    for (const m of list) {
+      // An entry that is no message (null, a string) is skipped; the attribute itself stays in the row.
+      if (!isObject(m)) continue
       out.push({ role: typeof m.role === 'string' ? m.role : 'user', parts: contentParts(m.content) })
     }
   }
@@ -248,7 +252,8 @@ function vercelOutput(a: AttrReader): string | undefined {
   if (object) parts.push(text(object))
   const calls = toolCalls ? parseJson(toolCalls) : undefined
   if (Array.isArray(calls)) {
-    for (const c of calls as Array<Record<string, unknown>>) {
+    for (const c of calls) {
+      if (!isObject(c)) continue
       parts.push({ type: 'tool_call', id: c.toolCallId as string | undefined, name: c.toolName as string | undefined, arguments: c.input ?? c.args })
     }
   }
@@ -287,7 +292,7 @@ function otelInput(a: AttrReader): Content | undefined {
   return { text: JSON.stringify([instructions, ...list]), carried: [INPUT_MESSAGES, SYSTEM_INSTRUCTIONS] }
 }
 
-const isMessage = (v: unknown): boolean => v !== null && typeof v === 'object' && !Array.isArray(v) && typeof (v as Record<string, unknown>).role === 'string'
+const isMessage = (v: unknown): boolean => isObject(v) && typeof v.role === 'string'
 
 /** gen_ai.input.messages as a list of messages, or undefined when it holds none that can be spliced in. */
 function messageList(v: AttrValue): unknown[] | undefined {
