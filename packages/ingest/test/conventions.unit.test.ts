@@ -77,3 +77,16 @@ describe('Vercel AI SDK content', () => {
     }
   })
 })
+
+describe('words the lookup tables do not know', () => {
+  it('a kind, request type or finish reason named like a member of every object is an unknown word, not that member', () => {
+    for (const word of ['constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty']) {
+      const r = normalizeSpan(
+        span({ 'openinference.span.kind': word, 'langfuse.observation.type': word, 'traceloop.span.kind': word, 'llm.request.type': word, 'gen_ai.response.finish_reasons': [word] }),
+        'p',
+        { prices },
+      )
+      expect({ kind: r.kind, operation: r.operation, finish_reason: r.finish_reason }, word).toEqual({ kind: 'other', operation: word, finish_reason: word.toLowerCase() })
+    }
+  })
+})

@@ -96,11 +96,17 @@ const OPERATION_KIND: Record<string, SpanKind> = {
   agent_step: 'chain',
 }
 
+/**
+ * A table's entry for an attribute's value, its own entries only: plain indexing
+ * finds Object.prototype's members for values such as "constructor" or "__proto__".
+ */
+const entry = <T>(table: Record<string, T>, key: string): T | undefined => (Object.hasOwn(table, key) ? table[key] : undefined)
+
 const mapped = (key: string, table: Record<string, SpanKind>, convention: string, lower = false): Source<SpanKind> => ({
   convention,
   read: (a) => {
     const v = a.str(key)
-    return v === undefined ? undefined : table[lower ? v.toLowerCase() : v]
+    return v === undefined ? undefined : entry(table, lower ? v.toLowerCase() : v)
   },
 })
 
@@ -152,7 +158,7 @@ export function canonicalProvider(raw: string): string {
 const OPERATION_FROM_TYPE: Record<string, string> = { chat: 'chat', completion: 'text_completion', embedding: 'embeddings', rerank: 'rerank' }
 export const OPERATION: Array<Source<string>> = [
   str('gen_ai.operation.name', 'otel'),
-  { convention: 'openllmetry', read: (a) => { const t = a.str('llm.request.type'); return t ? (OPERATION_FROM_TYPE[t] ?? t) : undefined } },
+  { convention: 'openllmetry', read: (a) => { const t = a.str('llm.request.type'); return t ? (entry(OPERATION_FROM_TYPE, t) ?? t) : undefined } },
 ]
 
 // OpenInference's llm.model_name and Langfuse's langfuse.observation.model.name hold the
@@ -316,7 +322,7 @@ const FINISH_ALIASES: Record<string, string> = {
  */
 export function canonicalFinishReason(raw: string): string {
   const v = raw.toLowerCase()
-  return FINISH_ALIASES[v] ?? v
+  return entry(FINISH_ALIASES, v) ?? v
 }
 
 const firstOfList = (key: string, convention: string): Source<string> => ({
