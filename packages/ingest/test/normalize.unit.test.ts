@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { PriceTable } from '../src/normalize/cost.js'
+import { eventContent } from '../src/normalize/content.js'
 import { label, MAX_CONTENT_BYTES, normalizeSpan, nsToSeconds } from '../src/normalize/normalize.js'
 import { cutBytes } from '../src/normalize/truncate.js'
-import type { AttrValue } from '../src/otlp/model.js'
+import type { AttrValue, Attrs } from '../src/otlp/model.js'
 import { span } from './helpers/otlp-span.js'
 
 describe('precedence and edge cases', () => {
@@ -154,3 +155,57 @@ describe('a value over its limit is cut on a character boundary, its limit in th
     expect(kept(r.resource_attributes.big as string)).toMatch(/^é+$/)
   })
 })
+
+describe('GenAI events: on the span or as log records, the same columns', () => {
+  const prices = PriceTable.load()
+  const DETAILS = 'gen_ai.client.inference.operation.details'
+  const onSpan = (name: string, attributes: Attrs) => {
+    const r = normalizeSpan(span({}, { events: [{ timeNs: '1790000000100000000', name, attributes }] }), 'p', { prices })
+    return { input: r.input, output: r.output, finish_reason: r.finish_reason }
+  }
+  // The same event as a log record: a per-message event's fields are its body (the JSON of
+  // gen_ai.event.content where a span event used that), the details event's its attributes.
+  const asLog = (name: string, attributes: Attrs) => {
+    const body = name === DETAILS ? null : (attributes['gen_ai.event.content'] ?? attributes)
+    const c = eventContent(name, body, name === DETAILS ? attributes : {})
+    return { input: c.input ?? '', output: c.output ?? '', finish_reason: c.finishReason }
+  }
+
+  it('a gen_ai.choice span event gives the finish reason its output message carries', () => {
+    const got = onSpan('gen_ai.choice', { finish_reason: 'length', message: '{"content":"Hel"}' })
+    expect(got.finish_reason).toBe('length')
+    expect(JSON.parse(got.output)).toEqual([{ role: 'assistant', parts: [{ type: 'text', content: 'Hel' }], finish_reason: 'length' }])
+  })
+
+  it('a details span event gives the input, output and finish reason its log record gives', () => {
+    const got = onSpan(DETAILS, {
+      'gen_ai.system_instructions': 'be nice',
+      'gen_ai.input.messages': 'hi',
+      'gen_ai.output.messages': '[{"role":"assistant","parts":[{"type":"text","content":"Hel"}],"finish_reason":"max_tokens"}]',
+    })
+    expect(JSON.parse(got.input)).toEqual([
+      { role: 'system', parts: [{ type: 'text', content: 'be nice' }] },
+      { role: 'user', parts: [{ type: 'text', content: 'hi' }] },
+    ])
+    expect(got.finish_reason).toBe('length')
+  })
+
+  const EVENTS: Array<[string, Attrs]> = [
+    ['gen_ai.choice', { finish_reason: 'length', message: '{"content":"Hel"}' }],
+    ['gen_ai.choice', { index: 0, finish_reason: 'tool_calls', message: { role: 'assistant', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] } }],
+    ['gen_ai.choice', { finish_reason: 'end_turn', message: 'plain words' }],
+    ['gen_ai.choice', { 'gen_ai.event.content': '{"finish_reason":"stop","message":{"content":"x"}}' }],
+    ['gen_ai.choice', { finish_reason: '', content: 'no reason given' }],
+    ['gen_ai.user.message', { content: 'hi' }],
+    ['gen_ai.system.message', { 'gen_ai.event.content': '{"content":"be nice"}' }],
+    ['gen_ai.assistant.message', { content: '', tool_calls: [{ id: 'call_1', function: { name: 'get_weather', arguments: '{}' } }] }],
+    ['gen_ai.tool.message', { id: 'call_1', content: '{"ok":true}' }],
+    [DETAILS, { 'gen_ai.input.messages': '[{"role":"user","parts":[{"type":"text","content":"hi"}]}]', 'gen_ai.output.messages': '[{"role":"assistant","parts":[{"type":"text","content":"Hel"}],"finish_reason":"length"}]' }],
+    [DETAILS, { 'gen_ai.system_instructions': 'be nice', 'gen_ai.input.messages': 'hi', 'gen_ai.response.finish_reasons': ['content_filter'] }],
+    [DETAILS, { 'gen_ai.output.messages': [{ role: 'assistant', parts: [], finish_reason: 'stop' }], 'gen_ai.response.finish_reasons': '["", "length"]' }],
+  ]
+  it.each(EVENTS.map(([name, attributes]) => [name, JSON.stringify(attributes), attributes] as const))('%s %s', (name, _label, attributes) => {
+    expect(onSpan(name, attributes)).toEqual(asLog(name, attributes))
+  })
+})
+

@@ -19,7 +19,7 @@ import type { OtlpSpan } from '../src/otlp/model.js'
 import { buildServer } from '../src/server.js'
 import { Metadata } from '@grpc/grpc-js'
 import { grpcCall, listenGrpc } from './helpers/grpc.js'
-import { type LogSpec, logsJson, logsProtobuf, logsResponse } from './helpers/otlp-logs.js'
+import { anyValue, type Json, type LogSpec, logsJson, logsProtobuf, logsResponse } from './helpers/otlp-logs.js'
 import { jsonRequest } from './helpers/otlp.js'
 import { API_KEYS, startServer, type TestServer } from './helpers/server.js'
 import { storeEnv } from './helpers/store-mode.js'
@@ -312,9 +312,9 @@ function grpcAuth() {
 
 /**
  * What the span would be had the library put its GenAI events on the span: the
- * recorded span with each of its log records as a span event whose content is the
- * record's body (how content.ts reads span events), normalized by normalizeSpan.
- * The newer details event has no span-event form: its content is checked as data.
+ * recorded span with each of its log records as a span event, normalized by
+ * normalizeSpan. A per-message event's content is the record's body (a span event's
+ * `gen_ai.event.content`), the details event's the record's attributes.
  */
 function asIfOnTheSpan(scenario: string): Map<string, { input: string; output: string; finish_reason: string }> {
   const spans = decodeProtobuf(fixture(`${scenario}.pb`)).spans
@@ -323,7 +323,10 @@ function asIfOnTheSpan(scenario: string): Map<string, { input: string; output: s
   for (const span of spans) {
     const events = records
       .filter((r) => r.spanId === span.spanId)
-      .map((r) => ({ timeNs: r.timeNs, name: String(r.attributes['event.name'] ?? r.eventName), attributes: { 'gen_ai.event.content': JSON.stringify(r.body) } }))
+      .map((r) => {
+        const name = String(r.attributes['event.name'] ?? r.eventName)
+        return { timeNs: r.timeNs, name, attributes: name === 'gen_ai.client.inference.operation.details' ? r.attributes : { 'gen_ai.event.content': JSON.stringify(r.body) } }
+      })
     const withEvents: OtlpSpan = { ...span, events: [...span.events, ...events] }
     const row = normalizeSpan(withEvents, 'p', { prices: PriceTable.load() })
     out.set(span.spanId, { input: row.input, output: row.output, finish_reason: row.finish_reason })
@@ -350,7 +353,7 @@ describe('GenAI log records become their span content, whichever arrives first',
     await server.app.spanlens.flush()
   })
 
-  for (const scenario of SCENARIOS.filter((s) => !s.endsWith('/responses'))) {
+  for (const scenario of SCENARIOS) {
     it(`${scenario}: the trace API shows the content as if it were on the span, in both orders`, async () => {
       const expected = asIfOnTheSpan(scenario)
       const traceIds = [...new Set(decodeProtobuf(fixture(`${scenario}.pb`)).spans.map((s) => s.traceId))]
@@ -460,6 +463,62 @@ describe('GenAI log records become their span content, whichever arrives first',
     // The refusal filter judges it the same way.
     expect((await getJson<{ items: ApiSpan[] }>(server.url, `/spans?model=${model}&refusal=1`)).items.map((s) => s.spanId)).toEqual([spanId])
     expect((await getJson<{ items: ApiSpan[] }>(server.url, `/spans?model=${model}&refusal=0`)).items).toEqual([])
+  })
+})
+
+describe('one GenAI event, on its span or sent as a log record, gives the span the same input, output and finish reason', () => {
+  const DETAILS = 'gen_ai.client.inference.operation.details'
+  // Each event as a span event's attributes; as a log record these are its body (a
+  // per-message event) or its attributes (the details event).
+  const CASES: Array<{ events: Array<{ name: string; fields: Record<string, Json> }>; finish: string }> = [
+    { events: [{ name: 'gen_ai.user.message', fields: { content: 'hi' } }, { name: 'gen_ai.choice', fields: { finish_reason: 'length', message: '{"content":"Hel"}' } }], finish: 'length' },
+    {
+      events: [{ name: 'gen_ai.choice', fields: { finish_reason: 'tool_calls', message: { role: 'assistant', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] } } }],
+      finish: 'tool_calls',
+    },
+    {
+      events: [
+        {
+          name: DETAILS,
+          fields: {
+            'gen_ai.system_instructions': 'be nice',
+            'gen_ai.input.messages': '[{"role":"user","parts":[{"type":"text","content":"hi"}]}]',
+            'gen_ai.output.messages': '[{"role":"assistant","parts":[{"type":"text","content":"Hel"}],"finish_reason":"max_tokens"}]',
+          },
+        },
+      ],
+      finish: 'length',
+    },
+  ]
+
+  it('pre-1.37 message and choice events, and the details event', async () => {
+    const traceId = hexId(16)
+    const now = BigInt(Date.now()) * 1_000_000n
+    const pairs = CASES.map(() => ({ onSpan: hexId(8), asLogs: hexId(8) }))
+    const spans = CASES.flatMap((c, i) => {
+      const ids = pairs[i] as { onSpan: string; asLogs: string }
+      const base = { traceId, name: `chat ${i}`, startTimeUnixNano: String(now), endTimeUnixNano: String(now + 1_000_000n), attributes: [{ key: 'gen_ai.operation.name', value: { stringValue: 'chat' } }] }
+      const events = c.events.map((e) => ({ timeUnixNano: String(now), name: e.name, attributes: Object.entries(e.fields).map(([key, value]) => ({ key, value: anyValue(value) })) }))
+      return [{ ...base, spanId: ids.onSpan, events }, { ...base, spanId: ids.asLogs }]
+    })
+    expect((await post(server.url, '/v1/traces', JSON.stringify(jsonRequest(spans)), 'application/json')).status).toBe(200)
+    const records: LogSpec[] = CASES.flatMap((c, i) =>
+      c.events.map((e) => ({
+        traceId,
+        spanId: (pairs[i] as { asLogs: string }).asLogs,
+        eventName: e.name,
+        ...(e.name === DETAILS ? { attributes: e.fields } : { body: e.fields }),
+      })),
+    )
+    expect((await postLogs(JSON.stringify(logsJson(records)), 'application/json')).status).toBe(200)
+    await server.app.spanlens.flush()
+    const byId = new Map(flat((await getJson<{ roots: ApiSpan[] }>(server.url, `/traces/${traceId}`)).roots).map((s) => [s.spanId, { input: s.input, output: s.output, finishReason: s.finishReason }]))
+    CASES.forEach((c, i) => {
+      const ids = pairs[i] as { onSpan: string; asLogs: string }
+      expect(byId.get(ids.onSpan)?.finishReason, `case ${i}`).toBe(c.finish)
+      expect(byId.get(ids.onSpan)?.output, `case ${i}`).toBeTruthy()
+      expect(byId.get(ids.asLogs), `case ${i}`).toEqual(byId.get(ids.onSpan))
+    })
   })
 })
 

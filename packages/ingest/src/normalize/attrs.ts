@@ -75,3 +75,15 @@ export function attrString(v: AttrValue | undefined): string | undefined {
   if (v === null || v === undefined) return undefined
   return typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v)
 }
+
+/** JSON text as a value; undefined when it is not JSON. */
+export function parseJson(v: string): unknown {
+  try {
+    return JSON.parse(v)
+  } catch {
+    return undefined
+  }
+}
+
+/** A JSON object (or kvlist): not null, not a list. */
+export const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)

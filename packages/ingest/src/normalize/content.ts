@@ -1,6 +1,7 @@
-import type { AttrValue, Attrs, OtlpSpan } from '../otlp/model.js'
-import { AttrReader } from './attrs.js'
+import type { AttrValue, Attrs, OtlpEvent, OtlpSpan } from '../otlp/model.js'
+import { AttrReader, isObject, parseJson } from './attrs.js'
 import { canonicalFinishReason, type Source } from './conventions.js'
+import { CHOICE_EVENT, choiceFinishReason, DETAILS_EVENT, detailsFinishReason, eventBody, MESSAGE_EVENT, spanEventBody } from './genai-events.js'
 
 /**
  * Prompt and completion content. Structured sources become one JSON array of
@@ -39,16 +40,6 @@ export interface Content {
 const NOTHING_CARRIED: readonly string[] = []
 /** Content built from attributes that all stay in the attribute map. */
 const built = (text: string | undefined): Content | undefined => (text === undefined ? undefined : { text, carried: NOTHING_CARRIED })
-
-function parseJson(v: string): unknown {
-  try {
-    return JSON.parse(v)
-  } catch {
-    return undefined
-  }
-}
-
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
 
 function text(content: string): Part {
   return { type: 'text', content }
@@ -135,11 +126,6 @@ function openInferenceMessages(a: AttrReader, prefix: string): Message[] | undef
   })
 }
 
-const MESSAGE_EVENT = /^gen_ai\.(system|user|assistant|tool)\.message$/
-const CHOICE_EVENT = 'gen_ai.choice'
-/** The newer semconv's one event per call, with the whole conversation in attributes. */
-const DETAILS_EVENT = 'gen_ai.client.inference.operation.details'
-
 /**
  * Pre-1.37 semconv: one event per message (gen_ai.user.message, ..., gen_ai.choice),
  * as span events or as log records (`bodyOf` reads the event's body either way).
@@ -162,7 +148,7 @@ function eventMessages<E extends { name: string }>(events: readonly E[], bodyOf:
       out.push(msg)
     } else if (output && e.name === CHOICE_EVENT) {
       const body = bodyOf(e)
-      const message = (body.message ?? {}) as Record<string, unknown>
+      const message = isObject(body.message) ? body.message : {}
       const msg: Message = { role: typeof message.role === 'string' ? message.role : 'assistant', parts: contentParts(message.content ?? body.content) }
       addToolCalls(msg, message.tool_calls)
       if (typeof body.finish_reason === 'string') msg.finish_reason = body.finish_reason
@@ -179,20 +165,6 @@ function addToolCalls(msg: Message, calls: unknown): void {
     const fn = (call?.function ?? {}) as Record<string, unknown>
     msg.parts.push({ type: 'tool_call', id: call?.id as string | undefined, name: fn.name as string | undefined, arguments: fn.arguments })
   }
-}
-
-const spanEventBody = (e: OtlpSpan['events'][number]): Record<string, unknown> => eventBody(e.attributes)
-
-function eventBody(attrs: Record<string, AttrValue>): Record<string, unknown> {
-  const raw = attrs['gen_ai.event.content']
-  if (typeof raw === 'string') {
-    const parsed = parseJson(raw)
-    if (parsed && typeof parsed === 'object') return parsed as Record<string, unknown>
-  }
-  const body: Record<string, unknown> = {}
-  for (const key in attrs) body[key] = attrs[key]
-  if (typeof body.message === 'string') body.message = parseJson(body.message) ?? { content: body.message }
-  return body
 }
 
 function contentParts(content: unknown): Part[] {
@@ -316,6 +288,54 @@ function otelOutput(a: AttrReader): Content | undefined {
   return sent === undefined ? undefined : { text: sent, carried: [OUTPUT_MESSAGES] }
 }
 
+/**
+ * What one GenAI event on a span adds to its input or output, as its log record's
+ * span_content row would: a per-message event's message, or the text a details
+ * event's attributes give, read as a span's.
+ */
+function eventPiece(e: OtlpEvent, output: boolean): Message[] | string | undefined {
+  if (e.name === DETAILS_EVENT) {
+    const a = new AttrReader(e.attributes, {})
+    return (output ? otelOutput(a) : otelInput(a))?.text
+  }
+  return eventMessages([e], spanEventBody, output)
+}
+
+/**
+ * The GenAI events on a span, merged as the query merges the same events sent as log
+ * records (packages/query content/span-content.ts): one event's content as it is,
+ * several spliced into one list, where a details event's text that is not a list adds
+ * nothing (it stays in the event's attributes). What they hold stays in the events'
+ * attributes: nothing is carried.
+ */
+function spanEvents(span: OtlpSpan, output: boolean): Content | undefined {
+  if (span.events.length === 0) return undefined
+  const pieces: Array<Message[] | string> = []
+  for (const e of span.events) {
+    const piece = eventPiece(e, output)
+    if (piece !== undefined) pieces.push(piece)
+  }
+  if (pieces.length === 0) return undefined
+  const [only] = pieces
+  if (pieces.length === 1) return built(typeof only === 'string' ? only : JSON.stringify(only))
+  return built(JSON.stringify(pieces.flatMap((p) => (typeof p !== 'string' ? p : listOrNothing(parseJson(p))))))
+}
+
+const listOrNothing = (v: unknown): unknown[] => (Array.isArray(v) ? v : [])
+
+/**
+ * The span's own gen_ai.input.messages and system instructions; when they give the
+ * instructions alone, the conversation the span's GenAI events give, as the same events
+ * sent as log records would (packages/query content/span-content.ts): the Responses API
+ * puts the instructions on the span and the conversation, instructions first, in the
+ * details event. The instructions then stay in the attribute map.
+ */
+function spanInput(a: AttrReader, span: OtlpSpan): Content | undefined {
+  const own = otelInput(a)
+  if (own === undefined || own.carried.length !== 1 || own.carried[0] !== SYSTEM_INSTRUCTIONS) return own
+  return spanEvents(span, false) ?? own
+}
+
 /** An attribute kept whole as the content, whatever its value. */
 const plain = (key: string, convention: string): Source<Content> => {
   const carried = [key]
@@ -330,10 +350,10 @@ const plain = (key: string, convention: string): Source<Content> => {
 }
 
 export const INPUT: Array<Source<Content>> = [
-  { convention: 'otel', read: otelInput, consumes: [INPUT_MESSAGES, SYSTEM_INSTRUCTIONS] },
+  { convention: 'otel', read: spanInput, consumes: [INPUT_MESSAGES, SYSTEM_INSTRUCTIONS] },
   { convention: 'openllmetry', read: (a) => built(json(traceloopMessages(a, 'gen_ai.prompt.', 'user'))) },
   { convention: 'openinference', read: (a) => built(json(openInferenceMessages(a, 'llm.input_messages.'))) },
-  { convention: 'otel', read: (_a, span) => built(json(eventMessages(span.events, spanEventBody, false))) },
+  { convention: 'otel', read: (_a, span) => spanEvents(span, false) },
   { convention: 'vercel', read: (a) => built(json(vercelInput(a))) },
   plain('langfuse.observation.input', 'langfuse'),
   plain('input.value', 'openinference'),
@@ -350,7 +370,7 @@ export const OUTPUT: Array<Source<Content>> = [
   { convention: 'otel', read: otelOutput, consumes: [OUTPUT_MESSAGES] },
   { convention: 'openllmetry', read: (a) => built(json(traceloopMessages(a, 'gen_ai.completion.', 'assistant'))) },
   { convention: 'openinference', read: (a) => built(json(openInferenceMessages(a, 'llm.output_messages.'))) },
-  { convention: 'otel', read: (_a, span) => built(json(eventMessages(span.events, spanEventBody, true))) },
+  { convention: 'otel', read: (_a, span) => spanEvents(span, true) },
   { convention: 'vercel', read: (a) => built(vercelOutput(a)) },
   plain('langfuse.observation.output', 'langfuse'),
   plain('output.value', 'openinference'),
@@ -369,14 +389,9 @@ export interface EventContent {
   finishReason: string
 }
 
-/** Whether a log record's event name is one whose content belongs to its span. */
-export function isContentEvent(name: string): boolean {
-  return name === DETAILS_EVENT || name === CHOICE_EVENT || MESSAGE_EVENT.test(name)
-}
-
 /**
- * The content of one GenAI log record (`isContentEvent`), made by the same code that
- * reads it off a span: the newer details event's `gen_ai.input.messages`,
+ * The content of one GenAI log record (genai-events.ts `isContentEvent`), made by the
+ * same code that reads it off a span: the newer details event's `gen_ai.input.messages`,
  * `gen_ai.output.messages` and `gen_ai.system_instructions` attributes as otelInput /
  * otelOutput read a span's, the older per-message events' bodies as eventMessages
  * reads span events. So content that arrives as logs ends in the same message JSON.
@@ -384,31 +399,10 @@ export function isContentEvent(name: string): boolean {
 export function eventContent(name: string, body: AttrValue, attributes: Attrs): EventContent {
   if (name === DETAILS_EVENT) {
     const a = new AttrReader(attributes, {})
-    const output = otelOutput(a)?.text
-    const finish = firstFinishReason(output) ?? a.strList('gen_ai.response.finish_reasons')?.[0]
-    return { input: otelInput(a)?.text, output, finishReason: canonicalFinishReason(finish ?? '') }
+    return { input: otelInput(a)?.text, output: otelOutput(a)?.text, finishReason: canonicalFinishReason(detailsFinishReason(attributes) ?? '') }
   }
-  const record = logBody(body)
+  const record = eventBody(body)
   const event = [{ name }]
-  const output = json(eventMessages(event, () => record, true))
-  const finish = name === CHOICE_EVENT && typeof record.finish_reason === 'string' ? record.finish_reason : ''
-  return { input: json(eventMessages(event, () => record, false)), output, finishReason: canonicalFinishReason(finish) }
-}
-
-/** A log record's body as an event body: a kvlist is the object itself; a string is JSON or the content. */
-function logBody(body: AttrValue): Record<string, unknown> {
-  if (body && typeof body === 'object' && !Array.isArray(body)) return body
-  if (typeof body === 'string') {
-    const parsed = parseJson(body)
-    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : { content: body }
-  }
-  return {}
-}
-
-function firstFinishReason(output: string | undefined): string | undefined {
-  if (output === undefined) return undefined
-  const messages = parseJson(output)
-  if (!Array.isArray(messages)) return undefined
-  for (const m of messages as Array<Record<string, unknown> | null>) if (typeof m?.finish_reason === 'string' && m.finish_reason !== '') return m.finish_reason
-  return undefined
+  const finish = name === CHOICE_EVENT ? choiceFinishReason(record) : undefined
+  return { input: json(eventMessages(event, () => record, false)), output: json(eventMessages(event, () => record, true)), finishReason: canonicalFinishReason(finish ?? '') }
 }

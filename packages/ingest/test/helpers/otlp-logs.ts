@@ -10,7 +10,7 @@ import protobuf from 'protobufjs'
  * independent encoder, including values a real SDK would never send.
  */
 
-type Json = string | number | boolean | null | Json[] | { [key: string]: Json }
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json }
 
 export interface LogSpec {
   traceId?: string
