@@ -190,6 +190,14 @@ describe('GenAI events: on the span or as log records, the same columns', () => 
     expect(got.finish_reason).toBe('length')
   })
 
+  it("a span's own gen_ai.output.messages give their finish reason, as the same attributes on a details event do", () => {
+    const attributes = { 'gen_ai.output.messages': '[{"role":"assistant","parts":[{"type":"text","content":"Hel"}],"finish_reason":"max_tokens"}]' }
+    expect(normalizeSpan(span(attributes), 'p', { prices }).finish_reason).toBe('length')
+    expect(asLog(DETAILS, attributes).finish_reason).toBe('length')
+    // gen_ai.response.finish_reasons, when sent, comes first.
+    expect(normalizeSpan(span({ ...attributes, 'gen_ai.response.finish_reasons': ['stop'] }), 'p', { prices }).finish_reason).toBe('stop')
+  })
+
   const EVENTS: Array<[string, Attrs]> = [
     ['gen_ai.choice', { finish_reason: 'length', message: '{"content":"Hel"}' }],
     ['gen_ai.choice', { index: 0, finish_reason: 'tool_calls', message: { role: 'assistant', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] } }],

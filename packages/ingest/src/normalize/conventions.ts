@@ -1,6 +1,6 @@
 import type { OtlpSpan } from '../otlp/model.js'
 import type { AttrReader } from './attrs.js'
-import { spanEventsFinishReason } from './genai-events.js'
+import { messagesFinishReason, spanEventsFinishReason } from './genai-events.js'
 import { isSpanKind, type SpanKind } from '@spanlens/query/span-kinds'
 
 /**
@@ -331,10 +331,11 @@ const firstOfList = (key: string, convention: string): Source<string> => ({
   read: (a) => a.strList(key)?.find((x) => x !== ''),
 })
 
-// In the order of the content sources (content.ts OUTPUT): a GenAI event that carries
-// a finish reason gives it to the column too.
+// In the order of the content sources (content.ts OUTPUT): an output message or GenAI
+// event that carries a finish reason gives it to the column too.
 export const FINISH_REASON: Array<Source<string>> = [
   firstOfList('gen_ai.response.finish_reasons', 'otel'),
+  { convention: 'otel', read: (a) => messagesFinishReason(a.raw('gen_ai.output.messages')) },
   str('gen_ai.completion.0.finish_reason', 'openllmetry'),
   str('llm.finish_reason', 'openinference'),
   // A choice or details event on the span, as the same event sent as a log record gives it.

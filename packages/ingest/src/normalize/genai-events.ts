@@ -59,7 +59,7 @@ export function detailsFinishReason(attributes: Attrs): string | undefined {
 }
 
 /** The first finish reason among output messages (a list, or JSON text of one). */
-function messagesFinishReason(messages: AttrValue | undefined): string | undefined {
+export function messagesFinishReason(messages: AttrValue | undefined): string | undefined {
   const list = typeof messages === 'string' ? parseJson(messages) : messages
   if (!Array.isArray(list)) return undefined
   for (const m of list) if (isObject(m) && typeof m.finish_reason === 'string' && m.finish_reason !== '') return m.finish_reason
