@@ -3,12 +3,15 @@ import { errors } from './errors.js'
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
 
 /**
- * The span of DateTime64(3) that ClickHouse stores without wrapping: a time
- * outside it reached ClickHouse as a literal it could not parse and the route
- * answered 502, or a JS Date beyond ±8.64e15 ms threw RangeError in toISOString.
+ * The latest instant spans.start_time, a DateTime64(9), holds: Int64 nanoseconds end at
+ * 2262-04-11T23:47:16.854775807Z, and a later bound fails the whole query with
+ * DECIMAL_OVERFLOW (a 502). The earliest is DateTime64's own, 1900-01-01. A time outside
+ * them is a 400 naming the parameter.
  */
+export const MAX_TIME_NS = 2n ** 63n - 1n
 export const MIN_TIME_MS = Date.UTC(1900, 0, 1)
-const MAX_TIME_MS = Date.UTC(2299, 11, 31, 23, 59, 59, 999)
+/** The last whole millisecond at or before MAX_TIME_NS: 2262-04-11T23:47:16.854Z. */
+export const MAX_TIME_MS = Number(MAX_TIME_NS / 1_000_000n)
 /** The longest duration accepted anywhere: the whole DateTime64 range. */
 const MAX_DURATION_MS = MAX_TIME_MS - MIN_TIME_MS
 
@@ -47,7 +50,7 @@ export function checkBucketCount(raw: string, bucketSeconds: number, fromMs: num
 
 /**
  * Accepts an ISO-8601 time, epoch milliseconds, `now`, or `now-<duration>`
- * (e.g. now-24h) and returns a Date between 1900-01-01 and 2299-12-31 UTC.
+ * (e.g. now-24h) and returns a Date from MIN_TIME_MS to MAX_TIME_MS.
  */
 export function parseTime(raw: string | number | Date, field = 'time', now = new Date()): Date {
   if (raw instanceof Date) return checkDate(raw, field, String(raw))
@@ -64,8 +67,18 @@ export function parseTime(raw: string | number | Date, field = 'time', now = new
 function checkDate(d: Date, field: string, raw: string): Date {
   const ms = d.getTime()
   if (Number.isNaN(ms)) throw errors.BAD_REQUEST(`${field}: expected an ISO-8601 time, epoch ms or now-<duration>, got "${clip(raw)}"`)
-  if (ms < MIN_TIME_MS || ms > MAX_TIME_MS) throw errors.BAD_REQUEST(`${field}: ${clip(raw)} is outside 1900-01-01..2299-12-31 UTC`)
+  if (ms < MIN_TIME_MS || ms > MAX_TIME_MS) throw errors.BAD_REQUEST(`${field}: ${clip(raw)} is outside ${TIME_RANGE}, the times the store holds`)
   return d
+}
+
+const TIME_RANGE = `${new Date(MIN_TIME_MS).toISOString()}..${new Date(MAX_TIME_MS).toISOString()}`
+
+/**
+ * `d` moved by `ms` and kept within the times the store holds: a read with slack around
+ * the caller's range (an hour before, a day after) must not itself overflow at its ends.
+ */
+export function shiftedTime(d: Date, ms: number): Date {
+  return new Date(Math.min(MAX_TIME_MS, Math.max(MIN_TIME_MS, d.getTime() + ms)))
 }
 
 function clip(raw: unknown): string {

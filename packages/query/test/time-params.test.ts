@@ -16,7 +16,11 @@ const headers = { authorization: 'Bearer k' }
 beforeAll(async () => {
   ;({ store, close } = await openStore())
   await insertSpans(store, Array.from({ length: 5 }, () => span({ start: new Date(Date.now() - 600_000) })))
-  writeFileSync(sloFile, 'slos:\n  - name: ok\n    objective: 99\n    indicator: { type: success }\n')
+  // A latency SLO reads spans (success reads the rollup); its threshold is beyond 2^53.
+  writeFileSync(
+    sloFile,
+    'slos:\n  - name: ok\n    objective: 99\n    indicator: { type: success }\n  - name: fast\n    objective: 99\n    indicator: { type: latency, thresholdMs: 1e21 }\n',
+  )
   app = await queryApp(store, 'p1', { sloFile, sql: { maxExecutionSeconds: 5, maxMemoryBytes: 256 * 1024 * 1024, maxResultRows: 1000 } })
 })
 afterAll(async () => {
@@ -54,6 +58,78 @@ describe('extreme time parameters are 400 naming the parameter (answered 502 bef
     expect400Naming(await post('/api/v1/bias', { groupBy: 'model', outcome: 'error_rate', filter: { from: 'now-99999999999d' } }), 'from')
     expect400Naming(await post('/api/v1/scores', { traceId: traceId(1), name: 'x', value: 1, timestamp: 'now-99999999999d' }), 'timestamp')
     expect400Naming(await post('/api/v1/scores', { traceId: traceId(1), name: 'x', value: 1, timestamp: 1e300 }), 'timestamp')
+  })
+})
+
+/** The last millisecond DateTime64(9) holds (Int64 nanoseconds), and a time after it. */
+const LAST = '2262-04-11T23:47:16.854Z'
+const AFTER = '2270-01-01T00:00:00Z'
+const cursor = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
+
+describe('times after the last instant the store holds (2262-04-11T23:47:16.854Z) are 400 naming the field (502 DECIMAL_OVERFLOW before)', () => {
+  it.each([
+    [`/api/v1/spans?to=${AFTER}`, 'to'],
+    [`/api/v1/traces?to=${AFTER}`, 'to'],
+    [`/api/v1/traces?from=${AFTER}&order=durationMs`, 'from'],
+    [`/api/v1/attributes?to=${AFTER}`, 'to'],
+    [`/api/v1/summary?to=${AFTER}`, 'to'],
+    [`/api/v1/summary?to=${AFTER}&minDurationMs=1`, 'to'],
+    [`/api/v1/users/u?from=2265-01-01T00:00:00Z&to=${AFTER}&bucket=3650d`, 'from'],
+    [`/api/v1/metrics?name=m&from=2265-01-01T00:00:00Z&to=${AFTER}`, 'to'],
+    [`/api/v1/slo?at=${AFTER}`, 'at'],
+    [`/api/v1/slo/check?at=${AFTER}`, 'at'],
+  ])('GET %s', async (url, param) => {
+    expect400Naming(await get(url), param)
+  })
+
+  it('in the filter of /drift and /bias', async () => {
+    expect400Naming(await post('/api/v1/drift', { reference: { from: 'now-2d', to: 'now-1d' }, current: { from: 'now-1d' }, signals: ['latency'], filter: { to: AFTER } }), 'to')
+    expect400Naming(await post('/api/v1/bias', { groupBy: 'model', outcome: 'error_rate', filter: { to: AFTER } }), 'to')
+    expect400Naming(await post('/api/v1/bias/counterfactual', { filter: { from: AFTER } }), 'from')
+  })
+
+  it('a forged cursor past Int64 nanoseconds is a 400 naming cursor', async () => {
+    for (const ns of ['99999999999999999999', '9223372036854775808']) {
+      expect400Naming(await get(`/api/v1/spans?cursor=${cursor([ns, 'x'])}`), 'cursor')
+      expect400Naming(await get(`/api/v1/traces?cursor=${cursor([ns, 'x'])}`), 'cursor')
+    }
+  })
+})
+
+describe('the ends of the time range the store holds are answered, never 502', () => {
+  const ok = (res: Awaited<ReturnType<typeof get>>, url: string, codes = [200]) => {
+    expect(codes, `${url} -> ${res.body}`).toContain(res.statusCode)
+  }
+  it.each([
+    `/api/v1/spans?to=${LAST}`,
+    `/api/v1/traces?to=${LAST}`,
+    // the ordered listing reads a day past `to` and an hour before `from`
+    `/api/v1/traces?from=2262-04-11T00:00:00Z&to=${LAST}&order=durationMs&service=svc&total=1`,
+    `/api/v1/traces?from=1900-01-01T00:00:00Z&to=1900-01-02T00:00:00Z&order=-costUsd&service=svc`,
+    `/api/v1/attributes?to=${LAST}`,
+    `/api/v1/summary?from=2262-04-01T00:00:00Z&to=${LAST}&bucket=1d`,
+    `/api/v1/summary?from=2262-04-01T00:00:00Z&to=${LAST}&bucket=1h&minDurationMs=0`,
+    `/api/v1/users/u?from=2262-04-01T00:00:00Z&to=${LAST}&bucket=1d`,
+    `/api/v1/users/u?from=1900-01-01T00:00:00Z&to=${LAST}&bucket=3650d`,
+    `/api/v1/metrics?name=m&from=2262-04-01T00:00:00Z&to=${LAST}&bucket=1d`,
+    `/api/v1/slo?at=${LAST}`,
+    '/api/v1/slo?at=1900-01-01T00:00:00Z',
+    `/api/v1/spans?cursor=${cursor(['9223372036854775807', 'x'])}`,
+    `/api/v1/traces?cursor=${cursor(['9223372036854775807', 'x'])}`,
+    `/api/v1/traces?order=durationMs&cursor=${cursor(['durationMs', 1.7976931348623157e308, 'x'])}`,
+    `/api/v1/traces?order=-costUsd&cursor=${cursor(['-costUsd', -1.7976931348623157e308, 'x'])}`,
+  ])('GET %s', async (url) => {
+    ok(await get(url), url)
+  })
+
+  it('numbers beyond 2^53 in filters and bodies reach ClickHouse as numbers, not a 502', async () => {
+    for (const q of ['minDurationMs=1e308', 'maxDurationMs=1e21', 'ttftMs=%3E1e300', 'score.feedback=%3C%3D1e300', 'attrNum.x=%3E1e21']) {
+      ok(await get(`/api/v1/spans?${q}`), q)
+    }
+    const bias = await post('/api/v1/bias', { groupBy: 'model', outcome: 'negative_feedback_rate', negativeAtMost: 1e300, filter: { to: LAST } })
+    ok(bias, 'bias', [200, 422])
+    const drift = await post('/api/v1/drift', { reference: { from: 'now-2d', to: 'now-1d' }, current: { from: 'now-1d' }, signals: ['latency'], filter: { to: LAST } })
+    ok(drift, 'drift', [200, 422])
   })
 })
 

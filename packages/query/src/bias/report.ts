@@ -139,7 +139,8 @@ export async function bias(client: ClickHouseClient, project: string, request: B
     // Scores are per trace (or span): group by the scored trace's root span.
     const p = bag.add(project, 'String')
     const name = bag.add(r.score, 'String')
-    const neg = bag.add(r.negativeAtMost, 'Float64')
+    // As text: @clickhouse/client refuses to send an integer beyond ±2^53 (1e300 is one).
+    const neg = bag.add(String(r.negativeAtMost), 'Float64')
     const rootWhere = spanConditions(project, filter, bag)
     sql = `SELECT t.g AS g, count() AS n, countIf(s.v <= ${neg}) AS k, avg(s.v) AS mean, varSamp(s.v) AS var, 0 AS p95
       FROM (SELECT trace_id, avg(assumeNotNull(value)) AS v FROM ${LIVE_SCORES}

@@ -132,11 +132,12 @@ async function evaluate(client: ClickHouseClient, project: string, slo: SloDefin
     where = [...spanConditions(project, { ...scope, from }, bag), `start_time < ${atP}`]
     if (ind.type === 'latency') {
       totalExpr = '1'
-      goodExpr = `duration_ms <= ${bag.add(ind.thresholdMs, 'Float64')}`
+      // As text: @clickhouse/client refuses to send an integer beyond ±2^53.
+      goodExpr = `duration_ms <= ${bag.add(String(ind.thresholdMs), 'Float64')}`
     } else if (ind.type === 'ttft') {
       where.push('ttft_ms IS NOT NULL')
       totalExpr = '1'
-      goodExpr = `assumeNotNull(ttft_ms) <= ${bag.add(ind.thresholdMs, 'Float64')}`
+      goodExpr = `assumeNotNull(ttft_ms) <= ${bag.add(String(ind.thresholdMs), 'Float64')}`
     } else {
       const total = spanConditions(project, toSpanFilter(ind.total), bag).slice(1)
       const good = spanConditions(project, toSpanFilter(ind.good), bag).slice(1)

@@ -1,4 +1,5 @@
 import { errors } from '../errors.js'
+import { MAX_TIME_NS } from '../time.js'
 
 /** Opaque keyset cursor: the (start time in ns, id) of the last row of the previous page. */
 export interface Cursor {
@@ -14,8 +15,9 @@ export function decodeCursor(raw: string | undefined): Cursor | undefined {
   if (raw === undefined || raw === '') return undefined
   try {
     const v: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'))
-    if (Array.isArray(v) && v.length === 2 && /^\d{1,20}$/.test(String(v[0])) && typeof v[1] === 'string') {
-      return { ns: String(v[0]), id: v[1] }
+    // A start past Int64 nanoseconds is no span's: bound as Int64, it would fail the query (502).
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && /^\d{1,19}$/.test(v[0]) && BigInt(v[0]) <= MAX_TIME_NS && typeof v[1] === 'string') {
+      return { ns: v[0], id: v[1] }
     }
   } catch {
     // fall through

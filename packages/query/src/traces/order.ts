@@ -1,6 +1,7 @@
 import { type ClickHouseClient, ParamBag, select } from '../db.js'
 import { errors } from '../errors.js'
 import { spanConditions, type SpanFilter } from '../filters.js'
+import { chTime, shiftedTime } from '../time.js'
 
 /**
  * Orders of the trace listing besides the default newest-first (`-startTime`), by a
@@ -68,7 +69,7 @@ export function rootConditions(project: string, filter: SpanFilter, bag: ParamBa
   const where = [...spanConditions(project, { ...(from ? { from } : {}), ...(to ? { to } : {}) }, bag), "parent_span_id = ''"]
   if (Object.values(spanLevel).some((v) => v !== undefined)) {
     const narrowed = listed !== undefined && from !== undefined && from.getTime() !== listed.from?.getTime()
-    const spansFrom = narrowed ? new Date(Math.max(from.getTime() - 3_600_000, listed.from?.getTime() ?? -Infinity)) : from
+    const spansFrom = narrowed ? new Date(Math.max(shiftedTime(from, -3_600_000).getTime(), listed.from?.getTime() ?? -Infinity)) : from
     where.push(`trace_id IN (SELECT trace_id FROM spans WHERE ${spanConditions(project, spansFrom ? { ...filter, from: spansFrom } : filter, bag).join(' AND ')})`)
   }
   return where
@@ -90,8 +91,8 @@ export async function orderedTraceIds(
   const roots = rootConditions(project, filter, bag)
   const where = [`project_id = ${bag.add(project, 'String')}`, `trace_id IN (SELECT trace_id FROM spans WHERE ${roots.join(' AND ')})`]
   // Children start after their root: the same slack as the listing's totals.
-  if (filter.from) where.push(`start_time >= ${bag.add(new Date(filter.from.getTime() - 3_600_000).toISOString().replace('T', ' ').replace('Z', ''), "DateTime64(3, 'UTC')")}`)
-  if (filter.to) where.push(`start_time <= ${bag.add(new Date(filter.to.getTime() + 86_400_000).toISOString().replace('T', ' ').replace('Z', ''), "DateTime64(3, 'UTC')")}`)
+  if (filter.from) where.push(`start_time >= ${bag.add(chTime(shiftedTime(filter.from, -3_600_000)), "DateTime64(3, 'UTC')")}`)
+  if (filter.to) where.push(`start_time <= ${bag.add(chTime(shiftedTime(filter.to, 86_400_000)), "DateTime64(3, 'UTC')")}`)
   const dir = order.desc ? 'DESC' : 'ASC'
   // The value as text: @clickhouse/client refuses integers beyond ±2^53, and a start in ns is one.
   const having = cursor ? `HAVING (v, trace_id) ${order.desc ? '<' : '>'} (${bag.add(String(cursor.value), 'Float64')}, ${bag.add(cursor.id, 'String')})` : ''
