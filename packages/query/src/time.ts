@@ -48,27 +48,63 @@ export function checkBucketCount(raw: string, bucketSeconds: number, fromMs: num
   }
 }
 
+const EXPECTED_TIME = 'expected an ISO-8601 time (2026-12-04T09:00:00Z), epoch milliseconds, now or now-<n><s|m|h|d|w>'
+
 /**
- * Accepts an ISO-8601 time, epoch milliseconds, `now`, or `now-<duration>`
- * (e.g. now-24h) and returns a Date from MIN_TIME_MS to MAX_TIME_MS.
+ * Reads a time in the grammar of docs/api.md ("Times"), and nothing else: digits alone are
+ * epoch milliseconds (`0`, `86400000`), an ISO-8601 date or date-time is read field by
+ * field (UTC when it names no offset; a date not in the calendar is refused, never rolled
+ * over), then `now` and `now-<duration>`. V8's own Date parsing reads `5` as a year, `Dec 5
+ * 2026` as a date and `2026-02-30` as March 2nd, so it is not used. Returns a Date from
+ * MIN_TIME_MS to MAX_TIME_MS; anything else is a 400 naming `field`.
  */
 export function parseTime(raw: string | number | Date, field = 'time', now = new Date()): Date {
-  if (raw instanceof Date) return checkDate(raw, field, String(raw))
-  if (typeof raw === 'number') return checkDate(new Date(raw), field, String(raw))
+  if (raw instanceof Date) return inRange(raw.getTime(), field, String(raw))
+  if (typeof raw === 'number') {
+    if (!Number.isSafeInteger(raw) || raw < 0) throw errors.BAD_REQUEST(`${field}: epoch milliseconds are a whole number from 0, got ${clip(raw)}`)
+    return inRange(raw, field, String(raw))
+  }
   if (typeof raw !== 'string') throw errors.BAD_REQUEST(`${field}: expected a string or a number`)
   const s = raw.trim()
-  if (s === 'now') return checkDate(now, field, s)
+  if (/^\d+$/.test(s)) return inRange(Number(s), field, s)
+  if (s === 'now') return inRange(now.getTime(), field, s)
   const rel = /^now\s*-\s*(.+)$/.exec(s)
-  if (rel) return checkDate(new Date(now.getTime() - parseDuration(rel[1] as string, field)), field, s)
-  if (/^\d{10,}$/.test(s)) return checkDate(new Date(Number(s)), field, s)
-  return checkDate(new Date(s), field, s)
+  if (rel) return inRange(now.getTime() - parseDuration(rel[1] as string, field), field, s)
+  const iso = isoTime(s)
+  if (typeof iso === 'string') throw errors.BAD_REQUEST(`${field}: ${iso}, got "${clip(s)}"`)
+  return inRange(iso, field, s)
 }
 
-function checkDate(d: Date, field: string, raw: string): Date {
-  const ms = d.getTime()
-  if (Number.isNaN(ms)) throw errors.BAD_REQUEST(`${field}: expected an ISO-8601 time, epoch ms or now-<duration>, got "${clip(raw)}"`)
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?)?$/
+
+/** Epoch ms of an ISO-8601 date or date-time, or why it is not one. */
+function isoTime(s: string): number | string {
+  const m = ISO_TIME.exec(s)
+  if (!m) return EXPECTED_TIME
+  const n = (i: number) => Number(m[i] ?? 0)
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = [n(1), n(2), n(3), n(4), n(5), n(6), n(10), n(11)]
+  const fraction = m[7] ?? ''
+  // The store and every reply keep milliseconds: finer digits would be dropped unsaid.
+  if (fraction.length > 3) return 'times are read to the millisecond, at most 3 digits after the second'
+  const days = month >= 1 && month <= 12 ? daysInMonth(year, month) : 0
+  if (day < 1 || day > days || hour > 23 || minute > 59 || second > 59 || offsetHours > 23 || offsetMinutes > 59) return 'not a date and time of the calendar'
+  const d = new Date(0)
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0 to 99 as 1900 to 1999.
+  d.setUTCFullYear(year, month - 1, day)
+  d.setUTCHours(hour, minute, second, Number(fraction.padEnd(3, '0')))
+  const offset = (m[9] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000
+  return d.getTime() - offset
+}
+
+function daysInMonth(year: number, month: number): number {
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
+  return [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1] as number
+}
+
+function inRange(ms: number, field: string, raw: string): Date {
+  if (Number.isNaN(ms)) throw errors.BAD_REQUEST(`${field}: ${EXPECTED_TIME}, got "${clip(raw)}"`)
   if (ms < MIN_TIME_MS || ms > MAX_TIME_MS) throw errors.BAD_REQUEST(`${field}: ${clip(raw)} is outside ${TIME_RANGE}, the times the store holds`)
-  return d
+  return new Date(ms)
 }
 
 const TIME_RANGE = `${new Date(MIN_TIME_MS).toISOString()}..${new Date(MAX_TIME_MS).toISOString()}`
