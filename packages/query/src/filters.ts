@@ -6,7 +6,7 @@ import { ParamBag } from './db.js'
 import { errors } from './errors.js'
 import { GROUP_KEYS_HELP, groupKey } from './group-keys.js'
 import { TRACE_ID } from './ids.js'
-import { FLAG } from './params.js'
+import { FLAG, oneValueEach } from './params.js'
 import { SPAN_KINDS, SPAN_STATUSES, type SpanKind } from './span-kinds.js'
 import { type NumberCondition, type SpanNumber, SPAN_NUMBER_KEYS, SPAN_NUMBERS, formatCondition, numberConditions, numberConditionsSql, parseComparison, parseConditions, readConditions } from './span-numbers.js'
 import { chTime, parseTime } from './time.js'
@@ -257,7 +257,7 @@ function timelessFilter(parsed: ParsedFields, prefix: string): SpanFilter {
  * answer for every span.
  */
 export function filterFromQuery(q: Record<string, unknown>, params: readonly string[], now = new Date()): SpanFilter {
-  const input = queryInput(q, '', new Set(params))
+  const input = queryInput(oneValueEach(q), '', new Set(params))
   return toSpanFilter(input as SpanFilterInput, now)
 }
 
@@ -265,20 +265,18 @@ type MapField = 'attributes' | 'attributeNumbers' | 'resource' | 'scores' | 'gro
 const MAP_PREFIXES: Record<string, MapField> = { attr: 'attributes', attrNum: 'attributeNumbers', resource: 'resource', score: 'scores', group: 'groups' }
 const FIELD_KEYS = new Set(Object.keys(spanFilterSchema.shape).filter((k) => k !== 'not' && !Object.values(MAP_PREFIXES).includes(k as MapField)))
 
-function queryInput(q: Record<string, unknown>, prefix: string, params: ReadonlySet<string> = new Set()): Record<string, unknown> {
+function queryInput(q: Record<string, string>, prefix: string, params: ReadonlySet<string> = new Set()): Record<string, unknown> {
   const input: Record<string, unknown> = {}
   const maps: Record<MapField, Record<string, string>> = { attributes: {}, attributeNumbers: {}, resource: {}, scores: {}, groups: {} }
-  const negated: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(q)) {
-    if (v === undefined) continue
-    const str = Array.isArray(v) ? String(v[v.length - 1]) : String(v)
+  const negated: Record<string, string> = {}
+  for (const [k, str] of Object.entries(q)) {
     const [head = '', ...tail] = k.split('.')
     const rest = tail.join('.')
     const map = Object.hasOwn(MAP_PREFIXES, head) ? MAP_PREFIXES[head] : undefined
     if (map && tail.length > 0) maps[map][rest] = str
-    else if (head === 'not' && tail.length > 0) negated[rest] = v
+    else if (head === 'not' && tail.length > 0) negated[rest] = str
     else if (k === 'q') input.text = str
-    else if (FIELD_KEYS.has(k)) input[k] = Array.isArray(v) ? v.map(String) : str
+    else if (FIELD_KEYS.has(k)) input[k] = str
     else if (prefix !== '' || !params.has(k)) {
       const also = prefix === '' && params.size > 0 ? ` nor one of this route's parameters (${[...params].join(', ')})` : ''
       throw errors.BAD_REQUEST(`${prefix}${k}: not a filter${also} (docs/api.md, "Filters")`)

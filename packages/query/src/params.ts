@@ -18,3 +18,20 @@ export function refuseRepeats(values: readonly string[], field: string): void {
   const twice = values.find((v, i) => values.indexOf(v) !== i)
   if (twice !== undefined) throw errors.BAD_REQUEST(`${field}: ${twice} is named twice`)
 }
+
+/**
+ * A query string with each parameter given once. Fastify reads `a=1&a=2` as a list, and every
+ * reader kept one value unsaid: the last (`q=a&q=b` searched b), or none
+ * (`groupBy=model&groupBy=service` answered ungrouped). Every route reads its query string
+ * through here, so a repeated key is the same 400 naming it everywhere; a list is one value,
+ * comma-separated.
+ */
+export function oneValueEach(q: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(q)) {
+    if (v === undefined) continue
+    if (Array.isArray(v)) throw errors.BAD_REQUEST(`${k}: expected one value, got ${v.length} (a list is one value, comma-separated)`)
+    out[k] = String(v)
+  }
+  return out
+}

@@ -9,7 +9,7 @@ import { errors, replyWithError } from '../errors.js'
 import { filterFromQuery } from '../filters.js'
 import { traceIdParam } from '../ids.js'
 import { logsRoutes } from '../logs/routes.js'
-import { parseFlag } from '../params.js'
+import { oneValueEach, parseFlag } from '../params.js'
 import { metricsRoutes } from '../metrics/routes.js'
 import { recordScore } from '../scores/record.js'
 import { sessionsRoutes } from '../sessions/routes.js'
@@ -58,7 +58,8 @@ function project(request: FastifyRequest): string {
   return p
 }
 
-type Query = Record<string, unknown>
+/** A query string as the preValidation hook has checked it: one value per parameter. */
+type Query = Record<string, string | undefined>
 
 /** What GET /spans and GET /traces take besides filters. */
 const SPANS_PARAMS = ['limit', 'cursor', 'io'] as const
@@ -68,7 +69,7 @@ function listOptions(q: Query, params: readonly string[]) {
   return {
     filter: filterFromQuery(q, params),
     limit: clampLimit(q.limit),
-    cursor: decodeCursor(typeof q.cursor === 'string' ? q.cursor : undefined),
+    cursor: decodeCursor(q.cursor),
     includeIo: parseFlag(q, 'io'),
   }
 }
@@ -106,6 +107,10 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
   // Every body here is JSON. Fastify also reads text/plain, as a string, which then failed
   // validation as "expected object, received string" instead of naming the content type.
   app.removeContentTypeParser('text/plain')
+  // Before any handler reads its query string: each parameter once, on every route (params.ts).
+  app.addHook('preValidation', async (request) => {
+    oneValueEach(request.query as Record<string, unknown>)
+  })
 
   // Which project the key opens (the console keys saved views by it); no store work.
   app.get('/project', async (request) => ({ project: project(request) }))
@@ -114,9 +119,8 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
   app.get('/traces', async (request) => {
     const q = request.query as Query
     const order = parseTraceOrder(q.order)
-    const cursor = typeof q.cursor === 'string' ? q.cursor : undefined
     const opts = order
-      ? { ...listOptions({ ...q, cursor: undefined }, TRACES_PARAMS), order, orderCursor: decodeOrderCursor(order, cursor) }
+      ? { ...listOptions({ ...q, cursor: undefined }, TRACES_PARAMS), order, orderCursor: decodeOrderCursor(order, q.cursor) }
       : listOptions(q, TRACES_PARAMS)
     return admitted(request, (p) => listTraces(client, p, { ...opts, total: parseFlag(q, 'total') }))
   })
@@ -130,7 +134,7 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
 
   app.get('/summary', async (request) => {
     const q = request.query as Query
-    const groupBy = typeof q.groupBy === 'string' && q.groupBy !== '' ? q.groupBy.split(',').map((s) => s.trim()) : []
+    const groupBy = q.groupBy !== undefined && q.groupBy !== '' ? q.groupBy.split(',').map((s) => s.trim()) : []
     for (const g of groupBy) {
       if (!(SUMMARY_DIMENSIONS as readonly string[]).includes(g)) throw errors.BAD_REQUEST(`groupBy: expected some of ${SUMMARY_DIMENSIONS.join(', ')}`)
     }
@@ -138,7 +142,7 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
       summary(client, p, {
         filter: filterFromQuery(q, ['groupBy', 'bucket']),
         groupBy: groupBy as SummaryDimension[],
-        ...(typeof q.bucket === 'string' && q.bucket !== '' ? { bucket: q.bucket } : {}),
+        ...(q.bucket !== undefined && q.bucket !== '' ? { bucket: q.bucket } : {}),
       }),
     )
   })
@@ -172,7 +176,7 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
   // `at` is the one parameter: another (`?name=checkout`) was ignored, and every SLO answered as if it applied.
   const at = (q: Query, route: string) => {
     for (const k of Object.keys(q)) if (k !== 'at') throw errors.BAD_REQUEST(`${k}: not a parameter of ${route} (at)`)
-    return typeof q.at === 'string' && q.at !== '' ? { at: parseTime(q.at, 'at') } : {}
+    return q.at !== undefined && q.at !== '' ? { at: parseTime(q.at, 'at') } : {}
   }
   app.get('/slo', async (request) => {
     const when = at(request.query as Query, '/slo')

@@ -1,0 +1,93 @@
+// Every query route's parameters, walked: a parameter given twice is a 400 naming the
+// parameter, before any store work.
+import type { ClickHouseClient } from '@clickhouse/client'
+import { describe, expect, it } from 'vitest'
+import { routesOver } from './helpers/routes-over.js'
+
+/** A store that answers no rows, and counts how often it was asked. */
+function emptyStore(): { client: ClickHouseClient; calls: () => number } {
+  let n = 0
+  const answer = async () => {
+    n++
+    return { json: async () => [] }
+  }
+  return { client: { query: answer, exec: answer, insert: answer } as unknown as ClickHouseClient, calls: () => n }
+}
+
+const TRACE = '0af7651916cd43dd8448eb211c80319c'
+const encode = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
+const cursor = encode(['1796505666355000000', 'ab'])
+
+/** A valid value of every span filter in query-string form. */
+const FILTERS: Record<string, string> = {
+  from: 'now-1h',
+  to: 'now',
+  service: 'a',
+  model: 'm',
+  provider: 'p',
+  operation: 'chat',
+  kind: 'llm',
+  name: 'n',
+  status: 'ok',
+  environment: 'prod',
+  release: 'v1',
+  userId: 'u',
+  sessionId: 's',
+  traceId: TRACE,
+  'attr.spanlens.metadata.plan': 'free',
+  'attrNum.docs': '>1',
+  'resource.region': 'eu',
+  q: 'refund',
+  tag: 'vip',
+  refusal: '1',
+  minDurationMs: '10',
+  maxDurationMs: '20',
+  'score.feedback': '<=0',
+  durationMs: '>1',
+  ttftMs: '>1',
+  costUsd: '>0.01',
+  inputTokens: '>1',
+  outputTokens: '>1',
+  totalTokens: '>1',
+  'group.language': 'ja',
+  'not.service': 'b',
+  'not.group.model': 'gpt-4o',
+}
+
+/** Every GET route with a valid value of each of its parameters. */
+const ROUTES: Record<string, Record<string, string>> = {
+  '/api/v1/spans': { ...FILTERS, limit: '5', cursor, io: '1' },
+  '/api/v1/traces': { ...FILTERS, limit: '5', cursor, io: '1', total: '1', order: '-costUsd' },
+  '/api/v1/traces?order=-durationMs': { limit: '5', cursor: encode(['-durationMs', 5, 'ab']) },
+  [`/api/v1/traces/${TRACE}/logs`]: { spanId: '00f067aa0ba902b7', limit: '5' },
+  '/api/v1/sessions/s1': { limit: '5' },
+  '/api/v1/users/u1': { from: 'now-2d', to: 'now', bucket: '1d' },
+  '/api/v1/summary': { ...FILTERS, groupBy: 'model', bucket: '1h' },
+  '/api/v1/attributes': FILTERS,
+  '/api/v1/metrics': { name: 'gen_ai.client.token.usage', type: 'histogram', from: 'now-1h', to: 'now', bucket: '1m', groupBy: 'k', agg: 'sum', 'attr.k': 'v', 'resource.service.name': 'svc' },
+  '/api/v1/slo': { at: 'now' },
+  '/api/v1/slo/check': { at: 'now' },
+}
+
+const url = (route: string, pairs: Array<[string, string]>) => `${route}${route.includes('?') ? '&' : '?'}${new URLSearchParams(pairs)}`
+
+async function expect400(route: string, pairs: Array<[string, string]>, field: string, why?: RegExp): Promise<void> {
+  const store = emptyStore()
+  const app = await routesOver(store.client)
+  const res = await app.inject({ method: 'GET', url: url(route, pairs) })
+  const where = `${url(route, pairs)} -> ${res.body}`
+  expect(res.statusCode, where).toBe(400)
+  expect(res.json().error.code, where).toBe('SPANLENS_BAD_REQUEST')
+  expect(res.json().error.message, where).toMatch(new RegExp(`^${field.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `))
+  if (why) expect(res.json().error.message, where).toMatch(why)
+  expect(store.calls(), where).toBe(0)
+  await app.close()
+}
+
+describe('a parameter given twice is a 400 naming it, on every route (the last one won)', () => {
+  for (const [route, params] of Object.entries(ROUTES)) {
+    it(`GET ${route}: each parameter twice`, async () => {
+      for (const [k, v] of Object.entries(params)) await expect400(route, [[k, v], [k, v]], k, /expected one value/)
+    })
+  }
+})
