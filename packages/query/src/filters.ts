@@ -6,7 +6,7 @@ import { ParamBag } from './db.js'
 import { errors } from './errors.js'
 import { GROUP_KEYS_HELP, groupKey } from './group-keys.js'
 import { TRACE_ID } from './ids.js'
-import { FLAG, oneValueEach } from './params.js'
+import { FLAG, fieldPath, invalidFields, oneValueEach } from './params.js'
 import { SPAN_KINDS, SPAN_STATUSES, type SpanKind } from './span-kinds.js'
 import { type NumberCondition, type SpanNumber, SPAN_NUMBER_KEYS, SPAN_NUMBERS, formatCondition, numberConditions, numberConditionsSql, parseComparison, parseConditions, readConditions } from './span-numbers.js'
 import { chTime, parseTime } from './time.js'
@@ -164,24 +164,25 @@ function groupCondition(project: string, projectParam: string, key: string, valu
 }
 
 const list = z
-  .union([z.string(), z.array(z.string())])
+  .union([z.string(), z.array(z.string())], { error: 'expected a comma-separated list, or an array of texts' })
   .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean))
 
 /** Span kinds: any other value is refused, not answered with nothing. */
 const kinds = list.pipe(z.array(z.enum(SPAN_KINDS)))
 /** Span statuses, as kinds: `status=erorr` matched nothing, and an SLO scoped so counted nothing bad. */
 const statuses = list.pipe(z.array(z.enum(SPAN_STATUSES)))
-const ms = z.union([z.number(), z.string().trim().min(1).transform(Number)]).pipe(z.number().finite().min(0))
+const ms = z.union([z.number(), z.string().trim().min(1).transform(Number)], { error: 'expected a number of milliseconds' }).pipe(z.number().finite().min(0))
 const scoreConditions = z.record(z.string().min(1), z.string().trim().min(1))
 /** Checked by parseConditions, which names the field as the query string does (`attrNum.<key>`). */
 const attributeNumbers = z.record(z.string().min(1), z.union([z.string(), z.array(z.string())]))
 
 const groups = z.record(z.string(), z.string())
+const TIME_FORMS = 'expected a time: ISO-8601 text, epoch milliseconds or now-<n><unit>'
 
 const filterFields = z
   .object({
-    from: z.union([z.string(), z.number()]).optional(),
-    to: z.union([z.string(), z.number()]).optional(),
+    from: z.union([z.string(), z.number()], { error: TIME_FORMS }).optional(),
+    to: z.union([z.string(), z.number()], { error: TIME_FORMS }).optional(),
     service: list.optional(),
     model: list.optional(),
     provider: list.optional(),
@@ -208,20 +209,35 @@ const filterFields = z
   })
   .strict()
 
+/**
+ * A filter inside a request body, taken as an object and checked by toSpanFilter, which names
+ * each field by its path (`filter.ttftMs`): checked by the body's own schema, a bad filter
+ * field would be reported as a failed union of the body.
+ */
+export const filterObject = z.record(z.string(), z.unknown(), { error: 'expected a filter object' })
+
 /** JSON form of a filter (request bodies, SLO files). Times as ISO, epoch ms or now-<duration>. */
 export const spanFilterSchema = filterFields.extend({ not: filterFields.omit({ from: true, to: true }).optional() }).strict()
 
-export type SpanFilterInput = z.input<typeof spanFilterSchema>
-
-export function toSpanFilter(input: SpanFilterInput | undefined, now = new Date()): SpanFilter {
+/**
+ * A filter in its JSON form, checked; `at` is where it sits in a body (`filter.`,
+ * `reference.`), so that every error names the field's path, by its query-string name
+ * (`filter.score.feedback`, `q`), the one name docs/api.md gives each filter field.
+ */
+export function toSpanFilter(input: unknown, now = new Date(), at = ''): SpanFilter {
+  const not = (input as { not?: unknown } | undefined)?.not
+  for (const k of ['from', 'to']) {
+    // Said here: a schema error would call a time under `not` an unknown field.
+    if (typeof not === 'object' && not !== null && k in not) throw errors.BAD_REQUEST(`${at}not.${k}: a time is not negated; give from and to on the filter itself`)
+  }
   const parsed = spanFilterSchema.safeParse(input ?? {})
-  if (!parsed.success) throw errors.BAD_REQUEST(`filter: ${z.prettifyError(parsed.error)}`)
-  const { from, to, not, ...rest } = parsed.data
-  const out = timelessFilter(rest, '')
-  if (not !== undefined) out.not = timelessFilter(not, 'not.')
-  if (from !== undefined) out.from = parseTime(from, 'from', now)
-  if (to !== undefined) out.to = parseTime(to, 'to', now)
-  if (out.from && out.to && out.from >= out.to) throw errors.BAD_REQUEST('from must be before to')
+  if (!parsed.success) throw invalidFields(parsed.error, (path) => at + filterFieldPath(path))
+  const { from, to, not: negated, ...rest } = parsed.data
+  const out = timelessFilter(rest, at)
+  if (negated !== undefined) out.not = timelessFilter(negated, `${at}not.`)
+  if (from !== undefined) out.from = parseTime(from, `${at}from`, now)
+  if (to !== undefined) out.to = parseTime(to, `${at}to`, now)
+  if (out.from && out.to && out.from >= out.to) throw errors.BAD_REQUEST(`${at}from: must be before to`)
   return out
 }
 
@@ -258,11 +274,19 @@ function timelessFilter(parsed: ParsedFields, prefix: string): SpanFilter {
  */
 export function filterFromQuery(q: Record<string, unknown>, params: readonly string[], now = new Date()): SpanFilter {
   const input = queryInput(oneValueEach(q), '', new Set(params))
-  return toSpanFilter(input as SpanFilterInput, now)
+  return toSpanFilter(input, now)
 }
 
 type MapField = 'attributes' | 'attributeNumbers' | 'resource' | 'scores' | 'groups'
 const MAP_PREFIXES: Record<string, MapField> = { attr: 'attributes', attrNum: 'attributeNumbers', resource: 'resource', score: 'scores', group: 'groups' }
+/** The query-string name of a filter field's JSON name (`scores` → `score`, `text` → `q`). */
+const QUERY_NAMES: Record<string, string> = { ...Object.fromEntries(Object.entries(MAP_PREFIXES).map(([q, field]) => [field, q])), text: 'q' }
+
+/** A path in a filter's JSON form, named as the query string names it: `not.score.feedback`. */
+function filterFieldPath(path: readonly PropertyKey[]): string {
+  return fieldPath(path.map((p, i) => (typeof p === 'string' && (i === 0 || path[i - 1] === 'not') ? (QUERY_NAMES[p] ?? p) : p)))
+}
+
 const FIELD_KEYS = new Set(Object.keys(spanFilterSchema.shape).filter((k) => k !== 'not' && !Object.values(MAP_PREFIXES).includes(k as MapField)))
 
 function queryInput(q: Record<string, string>, prefix: string, params: ReadonlySet<string> = new Set()): Record<string, unknown> {

@@ -1,8 +1,8 @@
 import { z } from 'zod'
-import { errors } from './errors.js'
+import { errors, type SpanlensError } from './errors.js'
 
 /** A yes/no value as every route takes it: a boolean in JSON, `1`, `true`, `0` or `false` in a query string. */
-export const FLAG = z.union([z.boolean(), z.enum(['1', '0', 'true', 'false']).transform((v) => v === '1' || v === 'true')])
+export const FLAG = z.union([z.boolean(), z.enum(['1', '0', 'true', 'false']).transform((v) => v === '1' || v === 'true')], { error: 'expected 1, true, 0 or false' })
 
 /** The query parameter `name` as a yes/no (absent or empty: no); anything else (`io=yes`) is a 400 naming it, not read as no. */
 export function parseFlag(q: Record<string, unknown>, name: string): boolean {
@@ -34,4 +34,37 @@ export function oneValueEach(q: Record<string, unknown>): Record<string, string>
     out[k] = String(v)
   }
   return out
+}
+
+/** A field's path as a reader writes it: `filter.ttftMs`, `signals[1]`. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('')
+}
+
+/**
+ * A zod error as the 400 every route answers for a bad parameter or body field, in one form:
+ * `<field path>: <why>` (`filter.ttftMs: expected conditions such as >1000 …`), the path first
+ * as docs/api.md promises, one clause per field, without zod's pretty-printing (its `✖` and
+ * `→ at` put the field last). `name` spells a path; `filters.ts` names a filter's fields by
+ * their query-string names.
+ */
+export function invalidFields(error: z.ZodError, name: (path: readonly PropertyKey[]) => string = fieldPath): SpanlensError {
+  const clauses = new Map<string, string>()
+  for (const issue of error.issues) {
+    const paths = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...issue.path, k]) : [issue.path]
+    for (const path of paths) {
+      const field = name(path) || 'body'
+      // The first reason per field: a value failing a pattern fails the refinements after it too.
+      if (!clauses.has(field)) clauses.set(field, `${field}: ${reason(issue)}`)
+    }
+  }
+  return errors.BAD_REQUEST([...clauses.values()].join('; '))
+}
+
+function reason(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return /^Unrecognized key/.test(issue.message) ? 'not a field here' : issue.message
+  if (issue.code === 'too_small' && issue.origin === 'string' && Number(issue.minimum) === 1) return 'must not be empty'
+  if (issue.code === 'invalid_union' && issue.message === 'Invalid input') return 'not one of the forms it takes (docs/api.md)'
+  // zod's own messages lead with a category (`Invalid input: expected string, received number`).
+  return issue.message.replace(/^[A-Z][a-z]*(?: [a-z]+)*: (?=expected)/, '')
 }

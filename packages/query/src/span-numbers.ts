@@ -46,7 +46,7 @@ export const formatCondition = (c: NumberCondition): string => `${c.op}${c.value
  * readConditions makes them conditions.
  */
 export const numberConditions = z
-  .union([z.string(), z.array(z.string())])
+  .union([z.string(), z.array(z.string())], { error: 'expected conditions such as >1000 or >0.01,<=0.02, as text or an array of texts' })
   .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean))
   .superRefine((list, ctx) => {
     for (const raw of list) {

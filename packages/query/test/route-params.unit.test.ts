@@ -1,5 +1,5 @@
 // Every query route's parameters, walked: a parameter given twice is a 400 naming the
-// parameter, before any store work.
+// parameter, before any store work; a bad parameter or body field is named first.
 import type { ClickHouseClient } from '@clickhouse/client'
 import { describe, expect, it } from 'vitest'
 import { routesOver } from './helpers/routes-over.js'
@@ -90,4 +90,43 @@ describe('a parameter given twice is a 400 naming it, on every route (the last o
       for (const [k, v] of Object.entries(params)) await expect400(route, [[k, v], [k, v]], k, /expected one value/)
     })
   }
+})
+
+describe('a bad parameter or body field is named first, without decoration', () => {
+  it.each([
+    ['GET', '/api/v1/traces?ttftMs=fast', 'ttftMs'],
+    ['GET', '/api/v1/traces?refusal=maybe', 'refusal'],
+    ['GET', '/api/v1/traces?not.from=now-1h', 'not.from'],
+    ['GET', '/api/v1/traces?not.refusal=maybe', 'not.refusal'],
+    ['GET', '/api/v1/traces?score.feedback=', 'score.feedback'],
+    ['GET', '/api/v1/sessions/s1?limit=0', 'limit'],
+    ['GET', '/api/v1/sessions/s1?nope=1', 'nope'],
+    ['GET', `/api/v1/traces/${TRACE}/logs?spanId=XYZ`, 'spanId'],
+    ['GET', '/api/v1/users/u1?bucket=1d&nope=1', 'nope'],
+  ])('%s %s', async (method, path, field) => {
+    const app = await routesOver(emptyStore().client)
+    const res = await app.inject({ method: method as 'GET', url: path })
+    expect(res.statusCode, res.body).toBe(400)
+    expect(res.json().error.message).toMatch(new RegExp(`^${field.replace('.', '\\.')}: `))
+    expect(res.json().error.message).not.toMatch(/✖|→ at/)
+  })
+
+  it.each([
+    ['/api/v1/bias', { groupBy: 'model', outcome: 'error_rate', filter: { ttftMs: 'fast' } }, 'filter.ttftMs'],
+    ['/api/v1/bias', { groupBy: 'model', outcome: 'error_rate', filter: { not: { from: 'now-1h' } } }, 'filter.not.from'],
+    ['/api/v1/bias', { groupBy: 'model', outcome: 'error_rate', filter: { refusal: 'maybe' } }, 'filter.refusal'],
+    ['/api/v1/bias', { groupBy: 'model', outcome: 'error_rate', alpha: 2 }, 'alpha'],
+    ['/api/v1/bias', { groupBy: 'model', outcome: 'nope' }, 'outcome'],
+    ['/api/v1/drift', { reference: { from: 'now-2d', to: 'now-1d' }, current: { from: 'now-1d', ttftMs: 'fast' } }, 'current.ttftMs'],
+    ['/api/v1/drift', { reference: { from: 'yesterday' }, current: { from: 'now-1d' } }, 'reference.from'],
+    ['/api/v1/drift', { reference: { from: 'now-2d' }, current: { from: 'now-1d' }, signals: ['latency', 7] }, 'signals[1]'],
+    ['/api/v1/scores', { traceId: TRACE, name: '', value: 1 }, 'name'],
+    ['/api/v1/scores', { traceId: 'x', name: 'n', value: 1 }, 'traceId'],
+  ])('POST %s %j', async (path, body, field) => {
+    const app = await routesOver(emptyStore().client)
+    const res = await app.inject({ method: 'POST', url: path, payload: body })
+    expect(res.statusCode, res.body).toBe(400)
+    expect(res.json().error.message).toMatch(new RegExp(`^${field.replace(/[.[\]]/g, '\\$&')}: `))
+    expect(res.json().error.message).not.toMatch(/✖|→ at/)
+  })
 })

@@ -33,7 +33,7 @@ describe('SLO file', () => {
 
   it.each(['0d', '0m', '00h', '30', 'd', '1.5d', '-1d'])('refuses the window %j, naming the SLO and the field', (window) => {
     const text = `slos:\n  - name: checkout\n    objective: 99\n    window: "${window}"\n    indicator: { type: success }\n`
-    expect(() => parseSloText(text)).toThrow(expect.objectContaining({ code: 'SPANLENS_SLO_FILE_INVALID', message: expect.stringMatching(/window longer than zero[\s\S]*window/) }))
+    expect(() => parseSloText(text)).toThrow(expect.objectContaining({ code: 'SPANLENS_SLO_FILE_INVALID', message: expect.stringContaining('slos[0].window: expected a rolling window longer than zero') }))
   })
 
   it('refuses objective 1, which reads as 100% or as 1%; takes a percent above it and a fraction below it', () => {
@@ -46,14 +46,14 @@ describe('SLO file', () => {
 
   it('refuses a ratio SLO whose filter names a status spans never have (it would count nothing bad, an SLI of 100%)', () => {
     const text = `slos:\n  - name: tools\n    objective: 99\n    indicator: { type: ratio, total: { kind: tool }, good: { kind: tool, not: { status: erorr } } }\n`
-    expect(() => parseSloText(text)).toThrow(expect.objectContaining({ code: 'SPANLENS_SLO_FILE_INVALID', message: expect.stringContaining('at slos[0].indicator.good.not.status[0]') }))
+    expect(() => parseSloText(text)).toThrow(expect.objectContaining({ code: 'SPANLENS_SLO_FILE_INVALID', message: expect.stringContaining('slos[0].indicator.good.not.status[0]: expected one of') }))
     expect(parseSloText(text.replace('erorr', 'error'))[0]?.name).toBe('tools')
   })
 
   it('names the field that is wrong in either form of the file, not only "Invalid input"', () => {
     const list = `- name: x\n  objective: 99\n  indicator: { type: latncy, thresholdMs: 5 }\n`
-    expect(() => parseSloText(list)).toThrow(expect.objectContaining({ message: expect.stringMatching(/Expected 'success' \| 'latency'[\s\S]*at \[0\]\.indicator\.type/) }))
-    expect(() => parseSloText(`slos:\n${list.replace(/^/gm, '  ')}`)).toThrow(expect.objectContaining({ message: expect.stringContaining('at slos[0].indicator.type') }))
+    expect(() => parseSloText(list)).toThrow(expect.objectContaining({ message: expect.stringMatching(/: \[0\]\.indicator\.type: .*Expected 'success' \| 'latency'/) }))
+    expect(() => parseSloText(`slos:\n${list.replace(/^/gm, '  ')}`)).toThrow(expect.objectContaining({ message: expect.stringContaining(': slos[0].indicator.type: ') }))
   })
 
   it.each(['1m', '7d', '4w', '030d'])('takes the window %j', (window) => {

@@ -54,8 +54,8 @@ describe('extreme time parameters are 400 naming the parameter (answered 502 bef
   })
 
   it('from in /drift and /bias, timestamp in POST /scores', async () => {
-    expect400Naming(await post('/api/v1/drift', { reference: { from: 'now-99999999999d', to: 'now-1d' }, current: { from: 'now-1d' } }), 'from')
-    expect400Naming(await post('/api/v1/bias', { groupBy: 'model', outcome: 'error_rate', filter: { from: 'now-99999999999d' } }), 'from')
+    expect400Naming(await post('/api/v1/drift', { reference: { from: 'now-99999999999d', to: 'now-1d' }, current: { from: 'now-1d' } }), 'reference\\.from')
+    expect400Naming(await post('/api/v1/bias', { groupBy: 'model', outcome: 'error_rate', filter: { from: 'now-99999999999d' } }), 'filter\\.from')
     expect400Naming(await post('/api/v1/scores', { traceId: traceId(1), name: 'x', value: 1, timestamp: 'now-99999999999d' }), 'timestamp')
     expect400Naming(await post('/api/v1/scores', { traceId: traceId(1), name: 'x', value: 1, timestamp: 1e300 }), 'timestamp')
   })
@@ -83,9 +83,9 @@ describe('times after the last instant the store holds (2262-04-11T23:47:16.854Z
   })
 
   it('in the filter of /drift and /bias', async () => {
-    expect400Naming(await post('/api/v1/drift', { reference: { from: 'now-2d', to: 'now-1d' }, current: { from: 'now-1d' }, signals: ['latency'], filter: { to: AFTER } }), 'to')
-    expect400Naming(await post('/api/v1/bias', { groupBy: 'model', outcome: 'error_rate', filter: { to: AFTER } }), 'to')
-    expect400Naming(await post('/api/v1/bias/counterfactual', { filter: { from: AFTER } }), 'from')
+    expect400Naming(await post('/api/v1/drift', { reference: { from: 'now-2d', to: 'now-1d' }, current: { from: 'now-1d' }, signals: ['latency'], filter: { to: AFTER } }), 'filter\\.to')
+    expect400Naming(await post('/api/v1/bias', { groupBy: 'model', outcome: 'error_rate', filter: { to: AFTER } }), 'filter\\.to')
+    expect400Naming(await post('/api/v1/bias/counterfactual', { filter: { from: AFTER } }), 'filter\\.from')
   })
 
   it('a forged cursor past Int64 nanoseconds is a 400 naming cursor', async () => {

@@ -1,7 +1,8 @@
 import { z } from 'zod'
 import { type ClickHouseClient, ParamBag, num, selectOne } from '../db.js'
 import { errors } from '../errors.js'
-import { spanConditions, spanFilterSchema, toSpanFilter } from '../filters.js'
+import { filterObject, spanConditions, toSpanFilter } from '../filters.js'
+import { invalidFields } from '../params.js'
 import { binomialTwoSidedHalf, chiSquaredSf, normalTwoSided } from '../stats/distributions.js'
 import { refusalExpr } from './groups.js'
 import { LIVE_SCORES } from '../scores/live.js'
@@ -12,7 +13,7 @@ const PAIR_SIDE_ATTR = 'spanlens.counterfactual.side'
 
 const counterfactualRequestSchema = z
   .object({
-    filter: spanFilterSchema.optional(),
+    filter: filterObject.optional(),
     score: z.string().default('feedback'),
     alpha: z.number().gt(0).lt(1).default(0.05),
     refusalPhrases: z.array(z.string().min(1)).max(200).optional(),
@@ -58,10 +59,10 @@ export interface CounterfactualReport {
  */
 export async function counterfactual(client: ClickHouseClient, project: string, request: CounterfactualRequest = {}, now = new Date()): Promise<CounterfactualReport> {
   const parsed = counterfactualRequestSchema.safeParse(request)
-  if (!parsed.success) throw errors.BAD_REQUEST(`counterfactual: ${z.prettifyError(parsed.error)}`)
+  if (!parsed.success) throw invalidFields(parsed.error)
   const r = parsed.data
   const bag = new ParamBag()
-  const filter = toSpanFilter(r.filter, now)
+  const filter = toSpanFilter(r.filter, now, 'filter.')
   const where = spanConditions(project, filter, bag)
   const pid = bag.add(PAIR_ID_ATTR, 'String')
   const side = bag.add(PAIR_SIDE_ATTR, 'String')

@@ -1,7 +1,8 @@
 import { z } from 'zod'
 import { type ClickHouseClient, ParamBag, num, select } from '../db.js'
 import { errors } from '../errors.js'
-import { spanConditions, spanFilterSchema, toSpanFilter } from '../filters.js'
+import { filterObject, spanConditions, toSpanFilter } from '../filters.js'
+import { invalidFields } from '../params.js'
 import { Z95 } from '../stats/distributions.js'
 import { chiSquaredIndependence, twoProportionZ, welchZ, wilson } from '../stats/proportions.js'
 import { groupExpr, refusalExpr } from './groups.js'
@@ -18,7 +19,7 @@ const biasRequestSchema = z
     score: z.string().default('feedback'),
     /** a score at or below this is negative feedback (default 0: thumbs 0/1 or -1/1) */
     negativeAtMost: z.number().default(0),
-    filter: spanFilterSchema.optional(),
+    filter: filterObject.optional(),
     /** groups smaller than this are reported but not judged (default 30) */
     minGroupSize: z.number().int().min(1).default(30),
     alpha: z.number().gt(0).lt(1).default(0.05),
@@ -122,10 +123,10 @@ function refuseUnused(given: Record<string, unknown>, outcome: BiasOutcome): voi
 /** Per-group outcome with confidence intervals, parity metrics and significance, computed from per-group aggregates. */
 export async function bias(client: ClickHouseClient, project: string, request: BiasRequest, now = new Date()): Promise<BiasReport> {
   const parsed = biasRequestSchema.safeParse(request)
-  if (!parsed.success) throw errors.BAD_REQUEST(`bias: ${z.prettifyError(parsed.error)}`)
+  if (!parsed.success) throw invalidFields(parsed.error)
   const r = parsed.data
   refuseUnused(request as Record<string, unknown>, r.outcome)
-  const filter = toSpanFilter(r.filter, now)
+  const filter = toSpanFilter(r.filter, now, 'filter.')
   const bag = new ParamBag()
   const g = groupExpr(r.groupBy, bag)
   // A key that reads the prompt (language) and refusals (the completion, the finish reason and

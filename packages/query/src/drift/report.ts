@@ -1,8 +1,8 @@
 import { z } from 'zod'
 import { type ClickHouseClient, ParamBag } from '../db.js'
 import { errors } from '../errors.js'
-import { type SpanFilter, type SpanFilterInput, spanFilterSchema, toSpanFilter } from '../filters.js'
-import { refuseRepeats } from '../params.js'
+import { type SpanFilter, filterObject, toSpanFilter } from '../filters.js'
+import { invalidFields, refuseRepeats } from '../params.js'
 import { categoricalDrift, textDrift } from './categorical.js'
 import { embeddingDrift } from './embedding.js'
 import { countSets, numericDrift } from './numeric.js'
@@ -13,12 +13,12 @@ import { DEFAULT_THRESHOLDS, type DriftThresholds, type SignalDrift } from './ty
 const driftRequestSchema = z
   .object({
     /** a span filter (e.g. {from, to}) or, with `dimension`, the dimension's reference value */
-    reference: z.union([z.string(), spanFilterSchema]),
-    current: z.union([z.string(), spanFilterSchema]),
+    reference: z.union([z.string(), filterObject], { error: "expected a filter object, or with dimension the dimension's value" }),
+    current: z.union([z.string(), filterObject], { error: "expected a filter object, or with dimension the dimension's value" }),
     /** release | model | service | environment | provider | operation | kind | attr:<key> | resource:<key> */
     dimension: z.string().optional(),
     /** applied to both sides (e.g. a service, or a time range for a dimension comparison) */
-    filter: spanFilterSchema.optional(),
+    filter: filterObject.optional(),
     signals: z.array(z.string()).min(1).optional(),
     method: z
       .object({
@@ -62,10 +62,12 @@ export interface DriftReport {
   signals: SignalDrift[]
 }
 
-function sideFilter(side: string | SpanFilterInput, dimension: string | undefined, base: SpanFilterInput, field: string): SpanFilterInput {
+type FilterInput = z.output<typeof filterObject>
+
+function sideFilter(side: string | FilterInput, dimension: string | undefined, base: FilterInput, field: string): FilterInput {
   if (typeof side !== 'string') {
     if (dimension) throw errors.BAD_REQUEST(`${field}: with dimension, give the dimension's value as a string`)
-    return { ...base, ...side, attributes: { ...base.attributes, ...side.attributes }, resource: { ...base.resource, ...side.resource } }
+    return { ...base, ...side, attributes: { ...(base.attributes as object), ...(side.attributes as object) }, resource: { ...(base.resource as object), ...(side.resource as object) } }
   }
   if (!dimension) throw errors.BAD_REQUEST(`${field}: a string value needs "dimension" (e.g. release)`)
   // A span filter reads an empty value as no condition: "" would select every span.
@@ -84,10 +86,10 @@ function sideFilter(side: string | SpanFilterInput, dimension: string | undefine
       return { ...base, [kind]: [side] }
     case 'attr':
       if (!key) break
-      return { ...base, attributes: { ...base.attributes, [key]: side } }
+      return { ...base, attributes: { ...(base.attributes as object), [key]: side } }
     case 'resource':
       if (!key) break
-      return { ...base, resource: { ...base.resource, [key]: side } }
+      return { ...base, resource: { ...(base.resource as object), [key]: side } }
   }
   throw errors.BAD_REQUEST(`dimension: expected release, model, service, environment, provider, operation, kind, attr:<key> or resource:<key>, got "${dimension}"`)
 }
@@ -105,12 +107,14 @@ export async function drift(
   options: { signalsAtOnce?: number } = {},
 ): Promise<DriftReport> {
   const parsed = driftRequestSchema.safeParse(request)
-  if (!parsed.success) throw errors.BAD_REQUEST(`drift: ${z.prettifyError(parsed.error)}`)
+  if (!parsed.success) throw invalidFields(parsed.error)
   const r = parsed.data
   const base = r.filter ?? {}
+  // The shared filter alone first, so that its errors name it (`filter.ttftMs`) rather than a side.
+  toSpanFilter(base, now, 'filter.')
   const sets: DriftSets = {
-    reference: toSpanFilter(sideFilter(r.reference, r.dimension, base, 'reference'), now),
-    current: toSpanFilter(sideFilter(r.current, r.dimension, base, 'current'), now),
+    reference: toSpanFilter(sideFilter(r.reference, r.dimension, base, 'reference'), now, 'reference.'),
+    current: toSpanFilter(sideFilter(r.current, r.dimension, base, 'current'), now, 'current.'),
   }
   // A span in both sets counts as reference (sets.ts): the same filter twice leaves current empty.
   if (JSON.stringify(sets.reference) === JSON.stringify(sets.current)) throw errors.BAD_REQUEST('current: selects the same spans as reference')

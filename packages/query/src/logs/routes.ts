@@ -3,6 +3,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { errors } from '../errors.js'
 import { SPAN_ID, traceIdParam } from '../ids.js'
+import { invalidFields } from '../params.js'
 import { traceLogs } from './trace-logs.js'
 
 export interface LogsRoutesOptions {
@@ -24,7 +25,7 @@ export const logsRoutes: FastifyPluginAsync<LogsRoutesOptions> = async (app, { c
     // Parsed before admission: a bad parameter costs no turn.
     const traceId = traceIdParam(request.params.traceId)
     const parsed = query.safeParse(request.query ?? {})
-    if (!parsed.success) throw errors.BAD_REQUEST(`logs: ${z.prettifyError(parsed.error)}`)
+    if (!parsed.success) throw invalidFields(parsed.error)
     return admitted(request, (project) => traceLogs(client, project, traceId, parsed.data))
   })
 }

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import type { ClickHouseClient } from '../db.js'
 import { errors } from '../errors.js'
 import { SPAN_ID, TRACE_ID } from '../ids.js'
+import { invalidFields } from '../params.js'
 import { chTime, parseTime } from '../time.js'
 import { LIVE_SCORES } from './live.js'
 import { aheadOfClock, MAX_FUTURE_MS, olderThanRetention } from '../time-window.js'
@@ -39,7 +40,7 @@ export interface RecordedScore {
 /** Validates and stores one feedback/evaluation score. Booleans are stored as 1/0 with data_type BOOLEAN. */
 export async function recordScore(client: ClickHouseClient, project: string, input: unknown, opts: ScoreOptions = {}): Promise<RecordedScore> {
   const parsed = scoreBodySchema.safeParse(input)
-  if (!parsed.success) throw errors.BAD_REQUEST(`score: ${z.prettifyError(parsed.error)}`)
+  if (!parsed.success) throw invalidFields(parsed.error)
   const s = parsed.data
   const id = s.id ?? randomUUID()
   const now = opts.now ?? new Date()

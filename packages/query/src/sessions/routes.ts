@@ -3,6 +3,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { errors } from '../errors.js'
 import { labelParam } from '../ids.js'
+import { invalidFields } from '../params.js'
 import { getSession } from './session.js'
 
 export interface SessionsRoutesOptions {
@@ -18,7 +19,7 @@ export const sessionsRoutes: FastifyPluginAsync<SessionsRoutesOptions> = async (
   app.get<{ Params: { sessionId: string } }>('/sessions/:sessionId', async (request) => {
     const sessionId = labelParam('sessionId', request.params.sessionId)
     const parsed = query.safeParse(request.query ?? {})
-    if (!parsed.success) throw errors.BAD_REQUEST(`session: ${z.prettifyError(parsed.error)}`)
+    if (!parsed.success) throw invalidFields(parsed.error)
     return admitted(request, (project) => getSession(client, project, sessionId, parsed.data))
   })
 }

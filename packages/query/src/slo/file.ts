@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { errors } from '../errors.js'
 import { spanFilterSchema } from '../filters.js'
+import { invalidFields } from '../params.js'
 import { parseDuration } from '../time.js'
 
 const list = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : [v]))
@@ -60,7 +61,7 @@ export function parseSloText(text: string, path = '<inline>'): SloDefinition[] {
     throw errors.SLO_FILE_INVALID(path, (err as Error).message, { cause: err })
   }
   const parsed = Array.isArray(raw) ? sloListSchema.safeParse(raw) : sloFileSchema.safeParse(raw)
-  if (!parsed.success) throw errors.SLO_FILE_INVALID(path, z.prettifyError(parsed.error))
+  if (!parsed.success) throw errors.SLO_FILE_INVALID(path, invalidFields(parsed.error).message)
   const slos = Array.isArray(parsed.data) ? parsed.data : parsed.data.slos
   const names = new Set<string>()
   for (const s of slos) {

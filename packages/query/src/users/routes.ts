@@ -3,6 +3,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { errors } from '../errors.js'
 import { labelParam } from '../ids.js'
+import { invalidFields } from '../params.js'
 import { checkBucketCount, parseBucketSeconds, parseTime } from '../time.js'
 import { userSummary } from './user.js'
 
@@ -27,11 +28,11 @@ export const usersRoutes: FastifyPluginAsync<UsersRoutesOptions> = async (app, {
   app.get<{ Params: { userId: string } }>('/users/:userId', async (request) => {
     const userId = labelParam('userId', request.params.userId)
     const parsed = query.safeParse(request.query ?? {})
-    if (!parsed.success) throw errors.BAD_REQUEST(`user: ${z.prettifyError(parsed.error)}`)
+    if (!parsed.success) throw invalidFields(parsed.error)
     const now = new Date()
     const from = parseTime(parsed.data.from, 'from', now)
     const to = parseTime(parsed.data.to, 'to', now)
-    if (from >= to) throw errors.BAD_REQUEST('from must be before to')
+    if (from >= to) throw errors.BAD_REQUEST('from: must be before to')
     // The series reads spans: any whole number of seconds is a bucket it can count exactly.
     const bucketSeconds = parseBucketSeconds(parsed.data.bucket, 'bucket')
     checkBucketCount(parsed.data.bucket, bucketSeconds, from.getTime(), to.getTime(), MAX_BUCKETS)
