@@ -163,9 +163,17 @@ function groupCondition(project: string, projectParam: string, key: string, valu
   return `(${alias}trace_id, ${alias}span_id) IN (SELECT trace_id, span_id FROM ${from} WHERE ${time.join(' AND ')} AND ${g.expr} = ${v})`
 }
 
+/**
+ * A comma list, or in JSON an array of them: at least one value and no empty one. An empty
+ * value read as no condition would answer for every span (`service=`, `kind=,`).
+ */
 const list = z
   .union([z.string(), z.array(z.string())], { error: 'expected a comma-separated list, or an array of texts' })
-  .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean))
+  .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()))
+  .superRefine((items, ctx) => {
+    if (items.every((s) => s === '')) ctx.addIssue({ code: 'custom', message: 'must not be empty; leave the field out for no condition', continue: false })
+    else if (items.includes('')) ctx.addIssue({ code: 'custom', message: 'expected values separated by commas, got an empty one', continue: false })
+  })
 
 /** Span kinds: any other value is refused, not answered with nothing. */
 const kinds = list.pipe(z.array(z.enum(SPAN_KINDS)))
@@ -198,7 +206,8 @@ const filterFields = z
     attributes: z.record(z.string(), z.string()).optional(),
     attributeNumbers: attributeNumbers.optional(),
     resource: z.record(z.string(), z.string()).optional(),
-    text: z.string().optional(),
+    // An empty text matched every span.
+    text: z.string().min(1).optional(),
     tag: list.optional(),
     refusal: FLAG.optional(),
     minDurationMs: ms.optional(),
@@ -234,7 +243,11 @@ export function toSpanFilter(input: unknown, now = new Date(), at = ''): SpanFil
   if (!parsed.success) throw invalidFields(parsed.error, (path) => at + filterFieldPath(path))
   const { from, to, not: negated, ...rest } = parsed.data
   const out = timelessFilter(rest, at)
-  if (negated !== undefined) out.not = timelessFilter(negated, `${at}not.`)
+  if (negated !== undefined) {
+    out.not = timelessFilter(negated, `${at}not.`)
+    // The spans matching no condition at all are every span: `not` of them would be none.
+    if (Object.keys(out.not).length === 0) throw errors.BAD_REQUEST(`${at}not: expected at least one condition`)
+  }
   if (from !== undefined) out.from = parseTime(from, `${at}from`, now)
   if (to !== undefined) out.to = parseTime(to, `${at}to`, now)
   if (out.from && out.to && out.from >= out.to) throw errors.BAD_REQUEST(`${at}from: must be before to`)

@@ -4,10 +4,10 @@ import { errors, type SpanlensError } from './errors.js'
 /** A yes/no value as every route takes it: a boolean in JSON, `1`, `true`, `0` or `false` in a query string. */
 export const FLAG = z.union([z.boolean(), z.enum(['1', '0', 'true', 'false']).transform((v) => v === '1' || v === 'true')], { error: 'expected 1, true, 0 or false' })
 
-/** The query parameter `name` as a yes/no (absent or empty: no); anything else (`io=yes`) is a 400 naming it, not read as no. */
+/** The query parameter `name` as a yes/no (absent: no); anything else (`io=yes`) is a 400 naming it, not read as no. */
 export function parseFlag(q: Record<string, unknown>, name: string): boolean {
   const v = q[name]
-  if (v === undefined || v === '') return false
+  if (v === undefined) return false
   const parsed = FLAG.safeParse(v)
   if (!parsed.success) throw errors.BAD_REQUEST(`${name}: expected 1, true, 0 or false`)
   return parsed.data
@@ -20,18 +20,28 @@ export function refuseRepeats(values: readonly string[], field: string): void {
 }
 
 /**
- * A query string with each parameter given once. Fastify reads `a=1&a=2` as a list, and every
- * reader kept one value unsaid: the last (`q=a&q=b` searched b), or none
- * (`groupBy=model&groupBy=service` answered ungrouped). Every route reads its query string
- * through here, so a repeated key is the same 400 naming it everywhere; a list is one value,
- * comma-separated.
+ * Parameters whose empty value selects something: the spans without a user or a session
+ * (`userId=`), without the attribute (`attr.<key>=`, `resource.<key>=`, as the attributes map
+ * reads a missing key), or in a group key's empty group (`group.<key>=`), `not.` ones too.
+ * The filter's JSON form takes "" for the same fields (filters.unit.test.ts compares them).
+ */
+const EMPTY_IS_A_VALUE = /^(not\.)?(userId|sessionId|(attr|resource|group)\..+)$/
+
+/**
+ * A query string with each parameter given once and none empty. Fastify reads `a=1&a=2` as a
+ * list; a reader keeping one of its values (`q=a&q=b` searching b) would answer another
+ * question than the one asked. An empty value is a slip as often as a choice: read as no
+ * condition, `service=` answers for every span. Every route reads its query string through
+ * here, so each is the same 400 naming the parameter everywhere, EMPTY_IS_A_VALUE aside.
  */
 export function oneValueEach(q: Record<string, unknown>): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [k, v] of Object.entries(q)) {
     if (v === undefined) continue
     if (Array.isArray(v)) throw errors.BAD_REQUEST(`${k}: expected one value, got ${v.length} (a list is one value, comma-separated)`)
-    out[k] = String(v)
+    const value = String(v)
+    if (value === '' && !EMPTY_IS_A_VALUE.test(k)) throw errors.BAD_REQUEST(`${k}: must not be empty; leave it out for its default or no condition`)
+    out[k] = value
   }
   return out
 }

@@ -47,8 +47,13 @@ export const formatCondition = (c: NumberCondition): string => `${c.op}${c.value
  */
 export const numberConditions = z
   .union([z.string(), z.array(z.string())], { error: 'expected conditions such as >1000 or >0.01,<=0.02, as text or an array of texts' })
-  .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean))
+  .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()))
   .superRefine((list, ctx) => {
+    // An empty condition bounds nothing: dropped, `ttftMs=` would answer for every span.
+    if (list.includes('')) {
+      ctx.addIssue({ code: 'custom', message: 'expected conditions such as >1000 or >0.01,<=0.02, got an empty one' })
+      return
+    }
     for (const raw of list) {
       const c = parseComparison(raw)
       if (c === null) ctx.addIssue({ code: 'custom', message: `expected conditions such as >1000 or >0.01,<=0.02, got "${raw}"` })

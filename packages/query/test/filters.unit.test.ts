@@ -131,3 +131,51 @@ describe('score and numeric attribute conditions (a score:<name> or attr_num:<ke
     expect(filterFromQuery({ service: 'checkout', limit: '5', order: '-costUsd' }, ['limit', 'order'])).toEqual({ service: ['checkout'] })
   })
 })
+
+describe('an empty value, in the query string and in JSON', () => {
+  const KEYS = ['from', 'to', 'service', 'model', 'provider', 'operation', 'kind', 'name', 'status', 'environment', 'release', 'userId', 'sessionId', 'traceId', 'q', 'tag', 'refusal', 'minDurationMs', 'maxDurationMs', ...SPAN_NUMBER_KEYS, 'attr.k', 'attrNum.k', 'resource.k', 'score.k', 'group.language']
+  const MAPS: Record<string, string> = { attr: 'attributes', attrNum: 'attributeNumbers', resource: 'resource', score: 'scores', group: 'groups' }
+  const json = (key: string, value: string): Record<string, unknown> => {
+    const [head = '', ...tail] = key.split('.')
+    if (tail.length > 0) return { [MAPS[head] as string]: { [tail.join('.')]: value } }
+    return { [key === 'q' ? 'text' : key]: value }
+  }
+  const refused = (read: () => unknown) => {
+    try {
+      read()
+      return false
+    } catch (err) {
+      expect(err).toMatchObject({ code: 'SPANLENS_BAD_REQUEST' })
+      return true
+    }
+  }
+
+  it('is refused, or taken as a value, alike in both forms and under not', () => {
+    const taken = (form: 'query' | 'json', k: string) => !refused(() => (form === 'query' ? filterFromQuery({ [k]: '' }, []) : toSpanFilter(json(k, ''))))
+    const seen = KEYS.map((k) => [k, taken('query', k), taken('json', k)])
+    expect(seen.filter(([, q, j]) => q !== j)).toEqual([])
+    expect(seen.filter(([, q]) => q).map(([k]) => k)).toEqual(['userId', 'sessionId', 'attr.k', 'resource.k', 'group.language'])
+    const negated = KEYS.filter((k) => k !== 'from' && k !== 'to').filter((k) => taken('query', `not.${k}`))
+    expect(negated).toEqual(['userId', 'sessionId', 'attr.k', 'resource.k', 'group.language'])
+  })
+
+  it('selects with the empty value: userId= is the spans without a user, attr.k= those without the attribute', () => {
+    const bag = new ParamBag()
+    const sql = spanConditions('p', filterFromQuery({ userId: '', 'attr.k': '', 'not.sessionId': '' }, []), bag).join(' AND ')
+    expect(sql).toMatch(/user_id = \{p\d+:String\}/)
+    expect(sql).toMatch(/NOT \(session_id = \{p\d+:String\}\)/)
+    expect(Object.values(bag.values).filter((v) => v === '')).toHaveLength(3)
+  })
+
+  it('refuses a list with an empty item and a not with no condition, naming the field', () => {
+    for (const [input, field] of [
+      [{ service: 'a,,b' }, 'service'],
+      [{ kind: [] }, 'kind'],
+      [{ ttftMs: ['>1', ''] }, 'ttftMs'],
+      [{ not: {} }, 'not'],
+      [{ not: { tag: ' , ' } }, 'not.tag'],
+    ] as const) {
+      expect(() => toSpanFilter(input), JSON.stringify(input)).toThrow(expect.objectContaining({ code: 'SPANLENS_BAD_REQUEST', message: expect.stringMatching(new RegExp(`^${field.replace('.', '\\.')}: `)) }))
+    }
+  })
+})

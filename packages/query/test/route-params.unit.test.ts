@@ -1,5 +1,6 @@
-// Every query route's parameters, walked: a parameter given twice is a 400 naming the
-// parameter, before any store work; a bad parameter or body field is named first.
+// Every query route's parameters, walked: a parameter given twice and an empty value are
+// each a 400 naming the parameter, before any store work; a bad parameter or body field is
+// named first.
 import type { ClickHouseClient } from '@clickhouse/client'
 import { describe, expect, it } from 'vitest'
 import { routesOver } from './helpers/routes-over.js'
@@ -92,6 +93,38 @@ describe('a parameter given twice is a 400 naming it, on every route (the last o
   }
 })
 
+/** Fields whose empty value is a value: the spans without a user, a session, the attribute or the group's value. */
+const EMPTY_IS_A_VALUE = new Set(['userId', 'sessionId', 'attr.spanlens.metadata.plan', 'resource.region', 'group.language', 'not.group.model'])
+
+describe('an empty value is a 400 naming the parameter, unless the field gives empty a meaning', () => {
+  for (const [route, params] of Object.entries(ROUTES)) {
+    it(`GET ${route}: each parameter empty`, async () => {
+      for (const k of Object.keys(params)) {
+        // /metrics filters points, where an attribute's empty value is refused as before.
+        const metrics = route.startsWith('/api/v1/metrics')
+        if (EMPTY_IS_A_VALUE.has(k) && !metrics) continue
+        // /metrics names a missing `name` first.
+        await expect400(route, [...(metrics && k !== 'name' ? [['name', 'm'] as [string, string]] : []), [k, '']], k)
+      }
+    })
+  }
+
+  it.each([['kind', ','], ['service', ',,,'], ['service', 'a,,b'], ['model', 'a,'], ['tag', ' , '], ['not.service', ','], ['ttftMs', ','], ['groupBy', 'model,']])('GET /api/v1/traces?%s=%s', async (k, v) => {
+    await expect400(k === 'groupBy' ? '/api/v1/summary' : '/api/v1/traces', [[k, v]], k)
+  })
+
+  it('answers userId=, sessionId=, attr.<key>=, resource.<key>= and group.<key>= as values, not as no condition', async () => {
+    for (const k of EMPTY_IS_A_VALUE) {
+      const store = emptyStore()
+      const app = await routesOver(store.client)
+      const res = await app.inject({ method: 'GET', url: url('/api/v1/traces', [[k, '']]) })
+      expect(res.statusCode, `${k}= -> ${res.body}`).toBe(200)
+      expect(store.calls()).toBeGreaterThan(0)
+      await app.close()
+    }
+  })
+})
+
 describe('a bad parameter or body field is named first, without decoration', () => {
   it.each([
     ['GET', '/api/v1/traces?ttftMs=fast', 'ttftMs'],
@@ -115,6 +148,8 @@ describe('a bad parameter or body field is named first, without decoration', () 
     ['/api/v1/bias', { groupBy: 'model', outcome: 'error_rate', filter: { ttftMs: 'fast' } }, 'filter.ttftMs'],
     ['/api/v1/bias', { groupBy: 'model', outcome: 'error_rate', filter: { not: { from: 'now-1h' } } }, 'filter.not.from'],
     ['/api/v1/bias', { groupBy: 'model', outcome: 'error_rate', filter: { refusal: 'maybe' } }, 'filter.refusal'],
+    ['/api/v1/bias', { groupBy: 'model', outcome: 'error_rate', filter: { service: [] } }, 'filter.service'],
+    ['/api/v1/bias', { groupBy: 'model', outcome: 'error_rate', filter: { text: '' } }, 'filter.q'],
     ['/api/v1/bias', { groupBy: 'model', outcome: 'error_rate', alpha: 2 }, 'alpha'],
     ['/api/v1/bias', { groupBy: 'model', outcome: 'nope' }, 'outcome'],
     ['/api/v1/drift', { reference: { from: 'now-2d', to: 'now-1d' }, current: { from: 'now-1d', ttftMs: 'fast' } }, 'current.ttftMs'],

@@ -107,7 +107,7 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
   // Every body here is JSON. Fastify also reads text/plain, as a string, which then failed
   // validation as "expected object, received string" instead of naming the content type.
   app.removeContentTypeParser('text/plain')
-  // Before any handler reads its query string: each parameter once, on every route (params.ts).
+  // Before any handler reads its query string: each parameter once and not empty, on every route (params.ts).
   app.addHook('preValidation', async (request) => {
     oneValueEach(request.query as Record<string, unknown>)
   })
@@ -134,7 +134,7 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
 
   app.get('/summary', async (request) => {
     const q = request.query as Query
-    const groupBy = q.groupBy !== undefined && q.groupBy !== '' ? q.groupBy.split(',').map((s) => s.trim()) : []
+    const groupBy = q.groupBy !== undefined ? q.groupBy.split(',').map((s) => s.trim()) : []
     for (const g of groupBy) {
       if (!(SUMMARY_DIMENSIONS as readonly string[]).includes(g)) throw errors.BAD_REQUEST(`groupBy: expected some of ${SUMMARY_DIMENSIONS.join(', ')}`)
     }
@@ -142,7 +142,7 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
       summary(client, p, {
         filter: filterFromQuery(q, ['groupBy', 'bucket']),
         groupBy: groupBy as SummaryDimension[],
-        ...(q.bucket !== undefined && q.bucket !== '' ? { bucket: q.bucket } : {}),
+        ...(q.bucket !== undefined ? { bucket: q.bucket } : {}),
       }),
     )
   })
@@ -176,7 +176,7 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
   // `at` is the one parameter: another (`?name=checkout`) was ignored, and every SLO answered as if it applied.
   const at = (q: Query, route: string) => {
     for (const k of Object.keys(q)) if (k !== 'at') throw errors.BAD_REQUEST(`${k}: not a parameter of ${route} (at)`)
-    return q.at !== undefined && q.at !== '' ? { at: parseTime(q.at, 'at') } : {}
+    return q.at !== undefined ? { at: parseTime(q.at, 'at') } : {}
   }
   app.get('/slo', async (request) => {
     const when = at(request.query as Query, '/slo')

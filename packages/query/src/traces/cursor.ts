@@ -12,7 +12,7 @@ export function encodeCursor(c: Cursor): string {
 }
 
 export function decodeCursor(raw: string | undefined): Cursor | undefined {
-  if (raw === undefined || raw === '') return undefined
+  if (raw === undefined) return undefined
   try {
     const v: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'))
     // A start past Int64 nanoseconds is no span's: bound as Int64, it would fail the query (502).

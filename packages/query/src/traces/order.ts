@@ -27,7 +27,7 @@ export interface TraceOrder {
 const TRACE_ORDERS = Object.keys(ORDER_FIELDS).flatMap((f) => [f, `-${f}`])
 
 export function parseTraceOrder(raw: unknown): TraceOrder | undefined {
-  if (raw === undefined || raw === '' || raw === '-startTime') return undefined
+  if (raw === undefined || raw === '-startTime') return undefined
   const s = String(raw)
   const field = s.replace(/^-/, '')
   if (!(field in ORDER_FIELDS)) throw errors.BAD_REQUEST(`order: expected one of ${TRACE_ORDERS.join(', ')}, got "${s.slice(0, 40)}"`)
@@ -45,7 +45,7 @@ export function encodeOrderCursor(order: TraceOrder, c: OrderCursor): string {
 }
 
 export function decodeOrderCursor(order: TraceOrder, raw: string | undefined): OrderCursor | undefined {
-  if (raw === undefined || raw === '') return undefined
+  if (raw === undefined) return undefined
   try {
     const v: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'))
     if (Array.isArray(v) && v.length === 3 && v[0] === `${order.desc ? '-' : ''}${order.field}` && typeof v[1] === 'number' && Number.isFinite(v[1]) && typeof v[2] === 'string') {
