@@ -6,7 +6,7 @@ import { ParamBag } from './db.js'
 import { errors } from './errors.js'
 import { GROUP_KEYS_HELP, groupKey } from './group-keys.js'
 import { TRACE_ID } from './ids.js'
-import { FLAG, fieldPath, invalidFields, oneValueEach } from './params.js'
+import { DECIMAL, FLAG, fieldPath, invalidFields, oneValueEach } from './params.js'
 import { SPAN_KINDS, SPAN_STATUSES, type SpanKind } from './span-kinds.js'
 import { type NumberCondition, type SpanNumber, SPAN_NUMBER_KEYS, SPAN_NUMBERS, formatCondition, numberConditions, numberConditionsSql, parseComparison, parseConditions, readConditions } from './span-numbers.js'
 import { chTime, parseTime } from './time.js'
@@ -179,7 +179,10 @@ const list = z
 const kinds = list.pipe(z.array(z.enum(SPAN_KINDS)))
 /** Span statuses, as kinds: `status=erorr` matched nothing, and an SLO scoped so counted nothing bad. */
 const statuses = list.pipe(z.array(z.enum(SPAN_STATUSES)))
-const ms = z.union([z.number(), z.string().trim().min(1).transform(Number)], { error: 'expected a number of milliseconds' }).pipe(z.number().finite().min(0))
+const MS = 'expected a number of milliseconds from 0, in decimal (250, 1.5e3)'
+const ms = z
+  .union([z.number(), z.string().trim().regex(DECIMAL, { error: MS }).transform(Number)], { error: MS })
+  .pipe(z.number({ error: MS }).finite({ error: MS }).min(0, { error: MS }))
 const scoreConditions = z.record(z.string().min(1), z.string().trim().min(1))
 /** Checked by parseConditions, which names the field as the query string does (`attrNum.<key>`). */
 const attributeNumbers = z.record(z.string().min(1), z.union([z.string(), z.array(z.string())]))

@@ -31,8 +31,9 @@ export function groupKey(key: string, bag: ParamBag): GroupKey | null {
     case 'resource':
       return arg ? { expr: `resource_attributes[${bag.add(arg, 'String')}]`, map: { column: 'resource_attributes', key: arg } } : null
     case 'user_prefix': {
-      const n = Number(arg)
-      return Number.isInteger(n) && n > 0 && n <= 256 ? { expr: `substringUTF8(user_id, 1, ${bag.add(n, 'UInt16')})` } : null
+      // Digits only: Number() reads 0x3 and 1e1 too, naming one group key several ways.
+      const n = /^\d+$/.test(arg) ? Number(arg) : Number.NaN
+      return n > 0 && n <= 256 ? { expr: `substringUTF8(user_id, 1, ${bag.add(n, 'UInt16')})` } : null
     }
     case 'user':
       return { expr: 'user_id' }

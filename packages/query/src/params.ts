@@ -1,6 +1,25 @@
 import { z } from 'zod'
 import { errors, type SpanlensError } from './errors.js'
 
+/**
+ * The one number notation of every parameter that takes a fraction (`minDurationMs`, span
+ * number and score conditions, `attrNum.`): decimal, with an optional fraction and exponent
+ * (`250`, `.5`, `1.5e3`, `1e-7`, which drift bins write). JavaScript's Number() also reads
+ * `0x10`, `0b11`, `Infinity` and the empty text (as 0), none of which a user means as a number.
+ */
+export const DECIMAL = /^-?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i
+
+/**
+ * A count parameter (`limit`): digits only, from 1 to `max`; absent, `def`. Number() would
+ * read `0x10` as 16 and `1e2` as 100.
+ */
+export function parseLimit(raw: string | undefined, def: number, max: number, field = 'limit'): number {
+  if (raw === undefined) return def
+  const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN
+  if (!(n >= 1 && n <= max)) throw errors.BAD_REQUEST(`${field}: expected a whole number from 1 to ${max}, got "${raw.slice(0, 40)}"`)
+  return n
+}
+
 /** A yes/no value as every route takes it: a boolean in JSON, `1`, `true`, `0` or `false` in a query string. */
 export const FLAG = z.union([z.boolean(), z.enum(['1', '0', 'true', 'false']).transform((v) => v === '1' || v === 'true')], { error: 'expected 1, true, 0 or false' })
 

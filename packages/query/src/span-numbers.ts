@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { ParamBag } from './db.js'
 import { errors } from './errors.js'
+import { DECIMAL } from './params.js'
 
 /**
  * A span's numbers a filter can bound (`ttftMs=>1000`, `costUsd=>0.01,<=0.02`), query
@@ -27,7 +28,7 @@ export interface NumberCondition {
   value: number
 }
 
-const COMPARISON = /^(<=|>=|!=|<|>|=)?\s*(-?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)$/i
+const COMPARISON = new RegExp(`^(<=|>=|!=|<|>|=)?\\s*(${DECIMAL.source.slice(1, -1)})$`, 'i')
 
 /** `<=0`, `>0.5`, `=1`, `!=0` or a bare number (=); null when `raw` is none; a number beyond Float64 is an error. */
 export function parseComparison(raw: string): NumberCondition | { error: string } | null {

@@ -1,6 +1,5 @@
-// Every query route's parameters, walked: a parameter given twice and an empty value are
-// each a 400 naming the parameter, before any store work; a bad parameter or body field is
-// named first.
+// Every query route's parameters, walked: a parameter given twice, an empty value and a
+// number in another notation are each a 400 naming the parameter, before any store work.
 import type { ClickHouseClient } from '@clickhouse/client'
 import { describe, expect, it } from 'vitest'
 import { routesOver } from './helpers/routes-over.js'
@@ -125,6 +124,38 @@ describe('an empty value is a 400 naming the parameter, unless the field gives e
   })
 })
 
+describe('numbers are decimal, in every parameter that takes one', () => {
+  it.each([
+    ['/api/v1/traces', 'minDurationMs', '0x10'],
+    ['/api/v1/traces', 'maxDurationMs', '0b11'],
+    ['/api/v1/traces', 'minDurationMs', 'Infinity'],
+    ['/api/v1/traces', 'minDurationMs', '-1'],
+    ['/api/v1/traces', 'ttftMs', '>0x10'],
+    ['/api/v1/traces', 'limit', '0x10'],
+    ['/api/v1/traces', 'limit', '1e2'],
+    ['/api/v1/traces', 'limit', '5.0'],
+    ['/api/v1/spans', 'limit', '0o7'],
+    ['/api/v1/sessions/s1', 'limit', '0x10'],
+    ['/api/v1/sessions/s1', 'limit', '1e2'],
+    [`/api/v1/traces/${TRACE}/logs`, 'limit', '0x10'],
+    [`/api/v1/traces/${TRACE}/logs`, 'limit', ' 5'],
+    ['/api/v1/traces', 'group.user_prefix:0x3', 'us'],
+    ['/api/v1/traces', 'group.user_prefix:1e1', 'us'],
+  ])('GET %s?%s=%s is a 400 naming it', async (route, k, v) => {
+    await expect400(route, [[k, v]], k)
+  })
+
+  it('reads decimal notation, exponents included, where a number may be fractional', async () => {
+    for (const [k, v] of [['minDurationMs', '1.5e3'], ['maxDurationMs', '.5'], ['ttftMs', '>=1e-7']]) {
+      const store = emptyStore()
+      const app = await routesOver(store.client)
+      const res = await app.inject({ method: 'GET', url: url('/api/v1/traces', [[k as string, v as string]]) })
+      expect(res.statusCode, `${k}=${v} -> ${res.body}`).toBe(200)
+      await app.close()
+    }
+  })
+})
+
 describe('a bad parameter or body field is named first, without decoration', () => {
   it.each([
     ['GET', '/api/v1/traces?ttftMs=fast', 'ttftMs'],
@@ -152,6 +183,7 @@ describe('a bad parameter or body field is named first, without decoration', () 
     ['/api/v1/bias', { groupBy: 'model', outcome: 'error_rate', filter: { text: '' } }, 'filter.q'],
     ['/api/v1/bias', { groupBy: 'model', outcome: 'error_rate', alpha: 2 }, 'alpha'],
     ['/api/v1/bias', { groupBy: 'model', outcome: 'nope' }, 'outcome'],
+    ['/api/v1/bias/counterfactual', { filter: { minDurationMs: '0x10' } }, 'filter.minDurationMs'],
     ['/api/v1/drift', { reference: { from: 'now-2d', to: 'now-1d' }, current: { from: 'now-1d', ttftMs: 'fast' } }, 'current.ttftMs'],
     ['/api/v1/drift', { reference: { from: 'yesterday' }, current: { from: 'now-1d' } }, 'reference.from'],
     ['/api/v1/drift', { reference: { from: 'now-2d' }, current: { from: 'now-1d' }, signals: ['latency', 7] }, 'signals[1]'],

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { errors } from '../errors.js'
 import { SPAN_ID, traceIdParam } from '../ids.js'
-import { invalidFields } from '../params.js'
+import { invalidFields, parseLimit } from '../params.js'
 import { traceLogs } from './trace-logs.js'
 
 export interface LogsRoutesOptions {
@@ -15,7 +15,7 @@ export interface LogsRoutesOptions {
 const query = z
   .object({
     spanId: SPAN_ID.optional(),
-    limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+    limit: z.string().optional(),
   })
   .strict()
 
@@ -26,6 +26,7 @@ export const logsRoutes: FastifyPluginAsync<LogsRoutesOptions> = async (app, { c
     const traceId = traceIdParam(request.params.traceId)
     const parsed = query.safeParse(request.query ?? {})
     if (!parsed.success) throw invalidFields(parsed.error)
-    return admitted(request, (project) => traceLogs(client, project, traceId, parsed.data))
+    const { spanId, limit } = parsed.data
+    return admitted(request, (project) => traceLogs(client, project, traceId, { ...(spanId ? { spanId } : {}), limit: parseLimit(limit, 1000, 10_000) }))
   })
 }

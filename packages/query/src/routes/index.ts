@@ -9,7 +9,7 @@ import { errors, replyWithError } from '../errors.js'
 import { filterFromQuery } from '../filters.js'
 import { traceIdParam } from '../ids.js'
 import { logsRoutes } from '../logs/routes.js'
-import { oneValueEach, parseFlag } from '../params.js'
+import { oneValueEach, parseFlag, parseLimit } from '../params.js'
 import { metricsRoutes } from '../metrics/routes.js'
 import { recordScore } from '../scores/record.js'
 import { sessionsRoutes } from '../sessions/routes.js'
@@ -17,7 +17,7 @@ import { loadSloFile } from '../slo/file.js'
 import { sloStatus } from '../slo/status.js'
 import { runSandboxedSql } from '../sql/sandbox.js'
 import { attributeKeys } from '../traces/attribute-keys.js'
-import { clampLimit, decodeCursor } from '../traces/cursor.js'
+import { decodeCursor } from '../traces/cursor.js'
 import { getTrace } from '../traces/get-trace.js'
 import { listSpans, listTraces } from '../traces/list.js'
 import { decodeOrderCursor, parseTraceOrder } from '../traces/order.js'
@@ -68,7 +68,7 @@ const TRACES_PARAMS = [...SPANS_PARAMS, 'order', 'total'] as const
 function listOptions(q: Query, params: readonly string[]) {
   return {
     filter: filterFromQuery(q, params),
-    limit: clampLimit(q.limit),
+    limit: parseLimit(q.limit, 50, 1000),
     cursor: decodeCursor(q.cursor),
     includeIo: parseFlag(q, 'io'),
   }

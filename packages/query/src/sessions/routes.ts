@@ -3,7 +3,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { errors } from '../errors.js'
 import { labelParam } from '../ids.js'
-import { invalidFields } from '../params.js'
+import { invalidFields, parseLimit } from '../params.js'
 import { getSession } from './session.js'
 
 export interface SessionsRoutesOptions {
@@ -12,7 +12,7 @@ export interface SessionsRoutesOptions {
   admitted: <T>(request: FastifyRequest, work: (project: string) => Promise<T>) => Promise<T>
 }
 
-const query = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(200) }).strict()
+const query = z.object({ limit: z.string().optional() }).strict()
 
 /** GET /sessions/:sessionId under the API prefix: a conversation's traces in order, with totals (docs/api.md#sessions-and-users). */
 export const sessionsRoutes: FastifyPluginAsync<SessionsRoutesOptions> = async (app, { client, admitted }) => {
@@ -20,6 +20,7 @@ export const sessionsRoutes: FastifyPluginAsync<SessionsRoutesOptions> = async (
     const sessionId = labelParam('sessionId', request.params.sessionId)
     const parsed = query.safeParse(request.query ?? {})
     if (!parsed.success) throw invalidFields(parsed.error)
-    return admitted(request, (project) => getSession(client, project, sessionId, parsed.data))
+    const limit = parseLimit(parsed.data.limit, 200, 1000)
+    return admitted(request, (project) => getSession(client, project, sessionId, { limit }))
   })
 }

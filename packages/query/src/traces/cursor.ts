@@ -24,10 +24,3 @@ export function decodeCursor(raw: string | undefined): Cursor | undefined {
   }
   throw errors.BAD_REQUEST('cursor: not a cursor returned by this API')
 }
-
-export function clampLimit(raw: unknown, def = 50, max = 1000): number {
-  if (raw === undefined || raw === '') return def
-  const n = Number(raw)
-  if (!Number.isInteger(n) || n < 1 || n > max) throw errors.BAD_REQUEST(`limit: expected an integer from 1 to ${max}`)
-  return n
-}
