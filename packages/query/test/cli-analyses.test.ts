@@ -31,8 +31,10 @@ beforeAll(async () => {
         span({ project_id: 'plans', output: side === 'b' && i < 10 ? REFUSAL : 'Here you go', attributes: { 'spanlens.counterfactual.pair_id': `p${i}`, 'spanlens.counterfactual.side': side } }),
       ),
     ).flat(),
+    // 20 spans each 40 h, 28 h and 12 h ago.
+    ...[40, 28, 12].flatMap((h) => Array.from({ length: 20 }, (_, i) => span({ project_id: 'windows', start: new Date(Date.now() - h * 3_600_000 + i * 1000), duration_ms: 100 + i }))),
   ])
-  app = await queryApp(store, { 'key-p1-secret': 'p1', 'key-plans-secret': 'plans' }, { sql: { maxExecutionSeconds: 5, maxMemoryBytes: 256 * 1024 * 1024, maxResultRows: 1000 } })
+  app = await queryApp(store, { 'key-p1-secret': 'p1', 'key-plans-secret': 'plans', 'key-windows-secret': 'windows' }, { sql: { maxExecutionSeconds: 5, maxMemoryBytes: 256 * 1024 * 1024, maxResultRows: 1000 } })
   url = await app.listen({ port: 0, host: '127.0.0.1' })
 })
 afterAll(async () => {
@@ -60,6 +62,12 @@ describe('spanlens drift and bias against a server', () => {
     const table = await cli('key-p1-secret', 'drift', '--dimension', 'release', '--reference', 'v1', '--current', 'v2', '--signals', 'latency')
     expect(table.stdout).toMatch(/^reference 40 spans, current 40 spans: DRIFT\n/)
     expect(table.stdout).toMatch(/latency .* true /)
+  })
+
+  it('drift between two time windows keeps --from: the windows are read within it', async () => {
+    const r = await cli('key-windows-secret', 'drift', '--reference', 'now-48h..now-24h', '--current', 'now-24h..', '--from', 'now-30h', '--signals', 'latency', '--min-samples', '2', '--json')
+    expect(r.code, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout)).toMatchObject({ nReference: 20, nCurrent: 20 })
   })
 
   it('bias flags the refused group; counterfactual pairs compare the two sides', async () => {

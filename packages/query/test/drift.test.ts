@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { drift, type SignalDrift } from '../src/index.js'
+import { recordScore } from '../src/scores/record.js'
 import { TEXT_SAMPLE_SPANS } from '../src/drift/categorical.js'
 import { distributionStats } from '../src/drift/distribution.js'
 import { insertSpans, openStore, span } from './helpers/store.js'
@@ -273,6 +275,40 @@ describe('drift requests', () => {
     const report = await drift(store.client, 'psi', { dimension: 'release', reference: 'ref', current: 'cur', signals, minSamples: 2 })
     expect(report.signals.map((s) => s.signal)).toEqual(signals)
     for (const [i, signal] of signals.entries()) expect(report.signals[i]).toEqual(await run('psi', signal))
+  })
+
+  it("combines each side with the shared filter: the filter's window narrows a side's, and both sides' score conditions hold", async () => {
+    // A project of its own per attempt: a retry must not meet the rows of the attempt before.
+    const project = `windows-${randomUUID()}`
+    const hour = 3_600_000
+    const now = Date.now()
+    const at = (hoursAgo: number, i: number) => span({ project_id: project, start: new Date(now - hoursAgo * hour + i * 1000), duration_ms: 100 + i })
+    // 20 spans each at 40 h, 28 h and 12 h ago; every other span's trace has feedback 0, the rest 1.
+    const spans = [40, 28, 12].flatMap((h) => Array.from({ length: 20 }, (_, i) => at(h, i)))
+    await insertSpans(store, spans)
+    for (const [i, s] of spans.entries()) await recordScore(store.client, project, { traceId: s.trace_id, name: 'feedback', value: i % 2 })
+    const report = await drift(
+      store.client,
+      project,
+      { reference: { from: 'now-48h', to: 'now-24h' }, current: { from: 'now-24h', scores: { feedback: '*' } }, signals: ['latency'], minSamples: 2, filter: { from: 'now-30h', scores: { feedback: '<=0' } } },
+      new Date(now),
+    )
+    // The reference is 28 h ago only (filter.from), and both sides are feedback 0 only (filter's <=0 with current's *).
+    expect([report.nReference, report.nCurrent]).toEqual([10, 10])
+    expect(report.reference.from?.getTime()).toBe(now - 30 * hour)
+    expect(report.reference.to?.getTime()).toBe(now - 24 * hour)
+    expect(report.current.scores).toEqual({ feedback: { op: 'value', conditions: [{ op: '<=', value: 0 }] } })
+  })
+
+  it('refuses a side and a filter that no span meets together, naming the side', async () => {
+    await expect(drift(store.client, 'psi', { dimension: 'release', reference: 'ref', current: 'cur', filter: { release: ['other'] } })).rejects.toMatchObject({
+      code: 'SPANLENS_BAD_REQUEST',
+      message: expect.stringMatching(/^reference\.release: /),
+    })
+    await expect(drift(store.client, 'psi', { reference: { from: 'now-2d', to: 'now-1d' }, current: { from: 'now-1d' }, filter: { from: 'now-1h' } })).rejects.toMatchObject({
+      code: 'SPANLENS_BAD_REQUEST',
+      message: expect.stringMatching(/^reference: /),
+    })
   })
 
   it('project isolation: another project sees nothing', async () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { combineFilters } from '../combine-filters.js'
 import { type ClickHouseClient, ParamBag } from '../db.js'
 import { errors } from '../errors.js'
 import { type SpanFilter, filterObject, toSpanFilter } from '../filters.js'
@@ -62,15 +63,13 @@ export interface DriftReport {
   signals: SignalDrift[]
 }
 
-type FilterInput = z.output<typeof filterObject>
-
-function sideFilter(side: string | FilterInput, dimension: string | undefined, base: FilterInput, field: string): FilterInput {
+/** A side's own filter: its object, or with `dimension` the dimension's value as a filter. */
+function sideFilter(side: string | Record<string, unknown>, dimension: string | undefined, field: string, now: Date): SpanFilter {
   if (typeof side !== 'string') {
     if (dimension) throw errors.BAD_REQUEST(`${field}: with dimension, give the dimension's value as a string`)
-    return { ...base, ...side, attributes: { ...(base.attributes as object), ...(side.attributes as object) }, resource: { ...(base.resource as object), ...(side.resource as object) } }
+    return toSpanFilter(side, now, `${field}.`)
   }
   if (!dimension) throw errors.BAD_REQUEST(`${field}: a string value needs "dimension" (e.g. release)`)
-  // A span filter reads an empty value as no condition: "" would select every span.
   if (side.trim() === '') throw errors.BAD_REQUEST(`${field}: the ${dimension} to compare is empty`)
   const [kind, ...rest] = dimension.split(':')
   const key = rest.join(':')
@@ -83,13 +82,13 @@ function sideFilter(side: string | FilterInput, dimension: string | undefined, b
     case 'operation':
     case 'kind':
       if (key) break
-      return { ...base, [kind]: [side] }
+      return toSpanFilter({ [kind]: [side] }, now, `${field}.`)
     case 'attr':
       if (!key) break
-      return { ...base, attributes: { ...(base.attributes as object), [key]: side } }
+      return toSpanFilter({ attributes: { [key]: side } }, now, `${field}.`)
     case 'resource':
       if (!key) break
-      return { ...base, resource: { ...(base.resource as object), [key]: side } }
+      return toSpanFilter({ resource: { [key]: side } }, now, `${field}.`)
   }
   throw errors.BAD_REQUEST(`dimension: expected release, model, service, environment, provider, operation, kind, attr:<key> or resource:<key>, got "${dimension}"`)
 }
@@ -109,12 +108,11 @@ export async function drift(
   const parsed = driftRequestSchema.safeParse(request)
   if (!parsed.success) throw invalidFields(parsed.error)
   const r = parsed.data
-  const base = r.filter ?? {}
-  // The shared filter alone first, so that its errors name it (`filter.ttftMs`) rather than a side.
-  toSpanFilter(base, now, 'filter.')
+  // Both of a side's conditions and the shared filter's hold (combine-filters.ts).
+  const base = toSpanFilter(r.filter ?? {}, now, 'filter.')
   const sets: DriftSets = {
-    reference: toSpanFilter(sideFilter(r.reference, r.dimension, base, 'reference'), now, 'reference.'),
-    current: toSpanFilter(sideFilter(r.current, r.dimension, base, 'current'), now, 'current.'),
+    reference: combineFilters(base, sideFilter(r.reference, r.dimension, 'reference', now), 'reference'),
+    current: combineFilters(base, sideFilter(r.current, r.dimension, 'current', now), 'current'),
   }
   // A span in both sets counts as reference (sets.ts): the same filter twice leaves current empty.
   if (JSON.stringify(sets.reference) === JSON.stringify(sets.current)) throw errors.BAD_REQUEST('current: selects the same spans as reference')
