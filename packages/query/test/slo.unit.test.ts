@@ -56,6 +56,11 @@ describe('SLO file', () => {
     expect(() => parseSloText(`slos:\n${list.replace(/^/gm, '  ')}`)).toThrow(expect.objectContaining({ message: expect.stringContaining(': slos[0].indicator.type: ') }))
   })
 
+  it.each([['service: ""', 'slos[0].service'], ['model: []', 'slos[0].model'], ['environment: ["prod", ""]', 'slos[0].environment']])('refuses an empty scope (%s): "" scoped the SLO to no span, [] to every span', (scope, field) => {
+    const text = `slos:\n  - name: a\n    objective: 99\n    ${scope}\n    indicator: { type: success }\n`
+    expect(() => parseSloText(text)).toThrow(expect.objectContaining({ code: 'SPANLENS_SLO_FILE_INVALID', message: expect.stringContaining(`: ${field}`) }))
+  })
+
   it.each(['1m', '7d', '4w', '030d'])('takes the window %j', (window) => {
     expect(parseSloText(`slos:\n  - name: a\n    objective: 99\n    window: "${window}"\n    indicator: { type: success }\n`)[0]?.window).toBe(window)
   })

@@ -6,7 +6,8 @@ import { spanFilterSchema } from '../filters.js'
 import { invalidFields } from '../params.js'
 import { parseDuration } from '../time.js'
 
-const list = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : [v]))
+/** A value or a list of them, none empty: "" would scope the SLO to no span (reported met), [] to every span. */
+const list = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]))
 const filterNoTime = spanFilterSchema.omit({ from: true, to: true })
 
 const indicatorSchema = z.discriminatedUnion('type', [
