@@ -2,12 +2,11 @@ import { spansWithContent } from '../content/span-content.js'
 import { type ClickHouseClient, ParamBag, select } from '../db.js'
 import { errors } from '../errors.js'
 import { nanosToIso } from '../time.js'
-import type { Tokens } from '../traces/span-row.js'
 import { LIVE_SCORES } from '../scores/live.js'
 import { type SpanTotals, TOTALS_SELECT, totalsOf } from '../traces/totals.js'
 
-/** One trace of a session: a turn of the conversation. */
-export interface SessionTurn {
+/** One trace of a session: a turn of the conversation, with its totals over every span (SpanTotals). */
+export interface SessionTurn extends SpanTotals {
   traceId: string
   name: string
   service: string
@@ -16,12 +15,6 @@ export interface SessionTurn {
   /** error when any span of the trace failed */
   status: string
   userId: string
-  spans: number
-  errors: number
-  llmCalls: number
-  tokens: Tokens
-  costUsd: number
-  costIncomplete: boolean
   /** what started the turn: the root span's input, else the earliest input of the trace */
   input: string
   /** what ended it: the root span's output, else the latest output of the trace */

@@ -5,7 +5,7 @@ import { nanosToIso } from '../time.js'
 import { type Cursor, encodeCursor } from './cursor.js'
 import { newestFirst } from './newest.js'
 import { countTraces, encodeOrderCursor, orderedTraceIds, rootConditions, type OrderCursor, type TraceOrder } from './order.js'
-import { noTokens, type RawSpan, type Span, spanSelect, type Tokens, toSpan } from './span-row.js'
+import { noTokens, type RawSpan, type Span, spanSelect, toSpan } from './span-row.js'
 import { LIVE_SCORES } from '../scores/live.js'
 import { type SpanTotals, TOTALS_SELECT, totalsOf } from './totals.js'
 
@@ -65,7 +65,8 @@ export async function listSpans(client: ClickHouseClient, project: string, opts:
   return { items, nextCursor: last ? encodeCursor({ ns: last.start_ns, id: last.span_id }) : null }
 }
 
-export interface TraceSummary {
+/** A trace in the listing: its root, and its totals over every span (SpanTotals). */
+export interface TraceSummary extends SpanTotals {
   traceId: string
   rootSpanId: string
   name: string
@@ -75,14 +76,6 @@ export interface TraceSummary {
   status: string
   userId: string
   sessionId: string
-  spans: number
-  errors: number
-  llmCalls: number
-  /** each token count summed over the trace's spans */
-  tokens: Tokens
-  costUsd: number
-  /** true when at least one LLM span had no known price */
-  costIncomplete: boolean
   scores: Array<{ name: string; value: number | null; stringValue: string }>
 }
 
