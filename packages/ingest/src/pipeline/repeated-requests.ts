@@ -3,8 +3,8 @@ import { Recent } from './recent.js'
 
 /**
  * What identifies an exporter's retry: the same bytes. sha1 of the whole body (the
- * inflated one), ~0.5 ms per MiB: 110 µs for the ingest bench's 150 KB request of 100
- * spans, against ~1.2 ms to prepare it (bench/ingest/request-memory.ts). Anything less
+ * inflated one): ~75 µs for the ingest bench's 150 KB request of 100 spans, against
+ * ~1.3 ms to prepare it (bench/ingest/request-memory.ts). Anything less
  * than the whole body (the spans' ids and times, say) takes a span sent again with other
  * content for a repeat, and the change is lost.
  */
