@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Store } from '@spanlens/ingest'
 import { runSandboxedSql } from '../src/index.js'
+import { queryMetrics } from '../src/metrics/query.js'
 import { openStore, queryApp } from './helpers/store.js'
 
 /**
@@ -252,6 +253,25 @@ describe('bad parameters are a 400 naming the parameter', () => {
     expect(res.statusCode, res.body).toBe(400)
     expect(res.json().error.code).toBe('SPANLENS_BAD_REQUEST')
     expect(res.json().error.message).toMatch(new RegExp(`^${field.replace('.', '\\.')}:`))
+  })
+
+  it('an answer over its row limit is refused naming what to narrow, never cut', async () => {
+    const q = {
+      name: 'calls',
+      from: new Date(T0),
+      to: new Date(T0 + 5 * MIN),
+      bucketSeconds: 60,
+      groupBy: [{ source: 'attributes' as const, key: 'gen_ai.request.model', label: 'gen_ai.request.model' }],
+      where: [],
+    }
+    const full = await queryMetrics(store.client, 'p1', q)
+    const points = full.series.reduce((n, s) => n + s.points.length, 0)
+    expect(points).toBeGreaterThan(3)
+    expect((await queryMetrics(store.client, 'p1', q, points)).series).toEqual(full.series)
+    await expect(queryMetrics(store.client, 'p1', q, points - 1)).rejects.toMatchObject({
+      code: 'SPANLENS_BAD_REQUEST',
+      message: `bucket: the answer would hold more than ${points - 1} points (groups × buckets); ask for a larger bucket, a shorter range or fewer groupBy keys`,
+    })
   })
 
   it('a name given twice is a 400 naming it', async () => {

@@ -61,7 +61,11 @@ const ALLOWED: Record<MetricType, readonly string[]> = {
 
 const aggName = (a: Aggregation): string => (typeof a === 'string' ? a : `p${Math.round(a.quantile * 1e6) / 1e4}`)
 
-export async function queryMetrics(client: ClickHouseClient, project: string, q: MetricsQuery): Promise<MetricsReply> {
+/**
+ * `maxRows`: group × bucket points one answer may hold; past it the answer is refused, never
+ * cut (a cut answer read as series that stopped, or groups that did not exist).
+ */
+export async function queryMetrics(client: ClickHouseClient, project: string, q: MetricsQuery, maxRows = MAX_ROWS): Promise<MetricsReply> {
   const found = await describeMetric(client, project, q)
   const reply: MetricsReply = {
     name: q.name,
@@ -94,8 +98,12 @@ export async function queryMetrics(client: ClickHouseClient, project: string, q:
   })
   const cumulative = mine.some((f) => f.temporality === 'cumulative') || type === 'summary'
   const scanFrom = cumulative ? new Date(q.from.getTime() - LOOKBACK_MS) : q.from
-  const sql = new MetricSql(project, { ...q, type }, scanFrom)
+  const sql = new MetricSql(project, { ...q, type }, scanFrom, maxRows + 1)
   const rows = typeof agg === 'string' ? await sql.aggregate(client, agg) : await sql.quantile(client, agg.quantile)
+  if (rows.length > maxRows) {
+    const field = q.bucketSeconds === undefined ? 'groupBy' : 'bucket'
+    throw errors.BAD_REQUEST(`${field}: the answer would hold more than ${maxRows} points (groups × buckets); ask for a larger bucket, a shorter range or fewer groupBy keys`)
+  }
   reply.series = toSeries(rows, q)
   return reply
 }
@@ -138,6 +146,8 @@ class MetricSql {
     project: string,
     private readonly q: MetricsQuery & { type: MetricType },
     private readonly scanFrom: Date,
+    /** Rows read at most: one past what an answer may hold tells a full answer from a cut one. */
+    private readonly limit: number,
   ) {
     this.groups = q.groupBy.map((g, i) => `${g.source}[${this.bag.add(g.key, 'String')}] AS g${i}`)
     this.keys = ['bucket', ...q.groupBy.map((_, i) => `g${i}`)].join(', ')
@@ -278,7 +288,7 @@ class MetricSql {
          SELECT ${this.keys}, b.1 AS lo, b.2 AS hi, sum(b.3) AS n, min(min) AS lo_seen, max(max) AS hi_seen
          FROM (SELECT ${this.bucket} AS bucket, * FROM (${this.increments()})) ARRAY JOIN ${pairs} AS b
          GROUP BY ${this.keys}, lo, hi
-       ) GROUP BY ${this.keys} LIMIT ${MAX_ROWS}`,
+       ) GROUP BY ${this.keys} LIMIT ${this.limit}`,
       this.bag.values,
     )
     return rows.map((r) => {
@@ -290,7 +300,7 @@ class MetricSql {
   }
 
   private async run(client: ClickHouseClient, sql: string): Promise<Row[]> {
-    const rows = await select<Record<string, unknown>>(client, `${sql} LIMIT ${MAX_ROWS}`, this.bag.values)
+    const rows = await select<Record<string, unknown>>(client, `${sql} LIMIT ${this.limit}`, this.bag.values)
     return rows.map((r) => ({ ...r, bucket: Number(r.bucket), value: numOrNull(r.value) }))
   }
 }
