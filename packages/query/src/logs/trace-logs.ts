@@ -43,7 +43,7 @@ export interface TraceLogsOptions {
 }
 
 /** A trace's log records (or one span's), oldest first, GenAI events included. */
-export async function traceLogs(client: ClickHouseClient, project: string, traceId: string, opts: TraceLogsOptions): Promise<{ items: LogRecord[] }> {
+export async function traceLogs(client: ClickHouseClient, project: string, traceId: string, opts: TraceLogsOptions): Promise<{ items: LogRecord[]; truncated: boolean }> {
   const bag = new ParamBag()
   const where = [`project_id = ${bag.add(project, 'String')}`, `trace_id = ${bag.add(traceId, 'String')}`]
   if (opts.spanId !== undefined) where.push(`span_id = ${bag.add(opts.spanId, 'String')}`)
@@ -52,11 +52,14 @@ export async function traceLogs(client: ClickHouseClient, project: string, trace
     `SELECT toString(toUnixTimestamp64Nano(timestamp)) AS ts, toString(toUnixTimestamp64Nano(observed_timestamp)) AS observed,
             trace_id, span_id, severity_number, severity_text, event_name, body, attributes, resource_attributes, service_name, scope_name
      FROM logs FINAL WHERE ${where.join(' AND ')}
-     ORDER BY timestamp, observed_timestamp, record_hash LIMIT ${opts.limit}`,
+     ORDER BY timestamp, observed_timestamp, record_hash LIMIT ${opts.limit + 1}`,
     bag.values,
   )
+  // One row past the limit says the trace has more: an answer cut at `limit` read as all of them.
+  const truncated = rows.length > opts.limit
   return {
-    items: rows.map((r) => ({
+    truncated,
+    items: rows.slice(0, opts.limit).map((r) => ({
       timestamp: nanosToIso(r.ts),
       timeUnixNano: r.ts,
       observedTimestamp: nanosToIso(r.observed),
