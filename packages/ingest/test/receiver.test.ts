@@ -169,6 +169,31 @@ describe('OTLP/HTTP responses', () => {
   })
 })
 
+describe('an attribute named __proto__', () => {
+  it('is stored like any other, in JSON and protobuf, on the span, its resource and inside a map (it was lost)', async () => {
+    const name = `proto-${randomUUID()}`
+    const attributes = [
+      { key: '__proto__', value: { stringValue: 'on the span' } },
+      { key: 'm', value: { kvlistValue: { values: [{ key: '__proto__', value: { intValue: '7' } }] } } },
+    ]
+    const request = jsonRequest([{ name, attributes }])
+    const resource = (request.resourceSpans as Array<{ resource: { attributes: unknown[] } }>)[0]!.resource
+    resource.attributes.push({ key: '__proto__', value: { stringValue: 'on the resource' } })
+    expect((await json(request)).status).toBe(200)
+    const proto = await post(protobufRequest(jsonRequest([{ name, attributes }])), { 'content-type': 'application/x-protobuf', ...bearer(KEYS.acme) })
+    expect(proto.status).toBe(200)
+    await server.app.spanlens.flush()
+    const rows = await server.rows<{ a: string; m: string; r: string }>(
+      "SELECT attributes['__proto__'] AS a, attributes['m'] AS m, resource_attributes['__proto__'] AS r FROM spans FINAL WHERE name = {n:String} ORDER BY r",
+      { n: name },
+    )
+    expect(rows).toEqual([
+      { a: 'on the span', m: '{"__proto__":7}', r: '' },
+      { a: 'on the span', m: '{"__proto__":7}', r: 'on the resource' },
+    ])
+  })
+})
+
 describe('bad input gets the right status and the server stays up', () => {
   const healthy = async () => expect((await fetch(`${server.url}/healthz`)).status).toBe(200)
 

@@ -1,4 +1,4 @@
-import type { Attrs, OtlpSpan } from '../otlp/model.js'
+import { type Attrs, type OtlpSpan, setOwn } from '../otlp/model.js'
 import { AttrReader, attrString } from './attrs.js'
 import { INPUT, OUTPUT } from './content.js'
 import * as C from './conventions.js'
@@ -177,7 +177,7 @@ export function mapStrings(attrs: Attrs, redact: Redactor | undefined, skip?: re
     let v = attrString(attrs[key])
     if (v === undefined || (skip !== undefined && skip.includes(key))) continue
     v = cutBytes(v, MAX_ATTRIBUTE_BYTES)
-    out[key] = redact ? redact(v) : v
+    setOwn(out, key, redact ? redact(v) : v)
   }
   return out
 }
@@ -211,10 +211,10 @@ function withinBudget(m: Record<string, string>, budget: number): Record<string,
       out = {}
       for (const k in m) {
         if (k === key) break
-        out[k] = m[k] as string
+        setOwn(out, k, m[k] as string)
       }
       const room = budget - (used - valueBytes)
-      if (room > 0) out[key] = cutBytes(value, room)
+      if (room > 0) setOwn(out, key, cutBytes(value, room))
       out['spanlens.resource.truncated'] = 'true'
     }
   }

@@ -2,6 +2,16 @@
 export type AttrValue = string | number | boolean | null | AttrValue[] | { [key: string]: AttrValue }
 export type Attrs = Record<string, AttrValue>
 
+/**
+ * `out[key] = value`, for the key `__proto__` too: plain assignment takes that key as the
+ * object's prototype, and an attribute sent under it was lost (or, a map, became the
+ * prototype). Every map built from what a sender named goes through this.
+ */
+export function setOwn<T>(out: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true })
+  else out[key] = value
+}
+
 export interface OtlpEvent {
   timeNs: string
   name: string

@@ -1,4 +1,4 @@
-import type { AttrValue, Attrs } from './model.js'
+import { type AttrValue, type Attrs, setOwn } from './model.js'
 import { MAX_ATTRIBUTES, MAX_DEPTH } from './values.js'
 import { WIRE_I64, WIRE_LEN, WIRE_VARINT, type WireReader } from './wire.js'
 
@@ -43,7 +43,7 @@ function keyValueInto(r: WireReader, out: Attrs, depth: number): void {
       r.leave(outer)
     } else r.skip(tag & 7)
   }
-  out[k] = value
+  setOwn(out, k, value)
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { AttrValue, Attrs } from './model.js'
+import { type AttrValue, type Attrs, setOwn } from './model.js'
 import { JsonTypeError, field, isObj, protoName, shown } from './json-fields.js'
 
 /**
@@ -115,7 +115,7 @@ export function keyValues(list: unknown, depth = 0): Attrs {
     const key = kv.key ?? ''
     if (typeof key !== 'string') throw new ValueTypeError(`${sep}[${i}]`, `key must be a string, not ${shown(key)}`)
     try {
-      out[key] = anyValue(kv.value, depth)
+      setOwn(out, key, anyValue(kv.value, depth))
     } catch (err) {
       throw err instanceof ValueTypeError ? err.within(sep + JSON.stringify(key)) : err
     }
