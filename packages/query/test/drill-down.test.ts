@@ -265,6 +265,11 @@ describe('attribute keys', () => {
     expect(Array.isArray(body.resource)).toBe(true)
     expect((await get('/attributes?from=now-1m')).body.attributes).toEqual([])
     expect((await get('/attributes', other)).body.attributes).toEqual([])
+    // Only `to`: the week before it, not the week before now.
+    const old = await get(`/attributes?to=${new Date(Date.now() - 30 * 86_400_000).toISOString()}`)
+    expect(old.status).toBe(200)
+    expect(old.body.attributes).toEqual([])
+    expect((await get(`/attributes?to=now`)).body.attributes).toEqual(body.attributes)
   })
 
   it('counts a span once when a newer version of it was written (the content merge writes them)', async () => {

@@ -152,7 +152,10 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
   // Recent spans unless the caller names a time: keys are for pickers (bias groups, filters).
   app.get('/attributes', async (request) => {
     const q = request.query as Query
-    return admitted(request, (p) => attributeKeys(client, p, filterFromQuery({ from: 'now-7d', ...q }, [])))
+    // The week before `to` when only `to` is given: the week before now was "from must be before to" for an older `to`.
+    const to = typeof q.to === 'string' && q.to !== '' ? parseTime(q.to, 'to') : undefined
+    const from = to ? new Date(to.getTime() - 7 * 86_400_000).toISOString() : 'now-7d'
+    return admitted(request, (p) => attributeKeys(client, p, filterFromQuery({ from, ...q }, [])))
   })
 
   app.post('/scores', { config: { ingest: true } }, async (request, reply) => {
