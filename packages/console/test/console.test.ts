@@ -1,4 +1,6 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,6 +17,8 @@ const KEY = 'acme-console-key-0123'
 const EMPTY_KEY = 'empty-console-key-0123'
 /** An ingest key of acme's: it sends but reads nothing, so it does not sign in. */
 const PAGE_KEY = 'acme-page-key-0123'
+/** An ingest key of a project of its own, which a web page on another origin sends with (the counts above stay acme's). */
+const WEB_KEY = 'web-page-key-0123'
 // Evaluated through the DevTools protocol: the console's CSP (default-src 'self') refuses an injected <script>.
 const require = createRequire(import.meta.url)
 const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')
@@ -25,6 +29,9 @@ const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/console/', impo
 
 let app: FastifyInstance
 let url: string
+/** A web app's origin, other than the server's: a page there sends spans and scores through CORS. */
+let site: Server
+let siteOrigin: string
 let dir: string
 let browser: BrowserContext
 let page: Page
@@ -61,8 +68,19 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   )
+  site = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>web app</title>'))
+  await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve))
+  siteOrigin = `http://127.0.0.1:${(site.address() as AddressInfo).port}`
   const config = loadConfig({
-    env: { SPANLENS_DATA_DIR: join(dir, 'data'), SPANLENS_API_KEYS: `acme:${KEY},empty:${EMPTY_KEY}`, SPANLENS_INGEST_KEYS: `acme:${PAGE_KEY}`, SPANLENS_LOG_LEVEL: 'silent', SPANLENS_PORT: '0', SPANLENS_SLO_FILE: sloFile },
+    env: {
+      SPANLENS_DATA_DIR: join(dir, 'data'),
+      SPANLENS_API_KEYS: `acme:${KEY},empty:${EMPTY_KEY}`,
+      SPANLENS_INGEST_KEYS: `acme:${PAGE_KEY},web:${WEB_KEY}`,
+      SPANLENS_CORS_ORIGINS: siteOrigin,
+      SPANLENS_LOG_LEVEL: 'silent',
+      SPANLENS_PORT: '0',
+      SPANLENS_SLO_FILE: sloFile,
+    },
   })
   app = await buildServer(config)
   url = await app.listen({ host: '127.0.0.1', port: 0 })
@@ -78,6 +96,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close()
   await app?.close()
+  site?.close()
   if (dir) rmSync(dir, { recursive: true, force: true })
 })
 
@@ -648,6 +667,34 @@ describe('console served by the Spanlens server', () => {
     await page.goto(`${url}/traces?from=now-24h&userId=nobody`)
     await poll(() => page.locator('.empty').textContent()).toContain('No traces match these filters')
     expect(await page.locator('[data-first-run]').count()).toBe(0)
+  })
+
+  it('a page on a listed origin sends spans and a score with an ingest key, and a real browser keeps it from reading', async () => {
+    const web = await browser.newPage()
+    try {
+      await web.goto(`${siteOrigin}/`)
+      const traceId = 'ab02030405060708090a0b0c0d0e0f10'
+      const got = (await web.evaluate(
+        `(async () => {
+          const t = BigInt(Date.now()) * 1000000n
+          const span = { traceId: '${traceId}', spanId: 'ab02030405060708', name: 'page load', kind: 1, startTimeUnixNano: String(t), endTimeUnixNano: String(t + 5000000n) }
+          const headers = { authorization: 'Bearer ${WEB_KEY}', 'content-type': 'application/json' }
+          const body = { resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'web-page' } }] }, scopeSpans: [{ spans: [span] }] }] }
+          const sent = await fetch('${url}/v1/traces', { method: 'POST', headers, body: JSON.stringify(body) })
+          const scored = await fetch('${url}/api/v1/scores', { method: 'POST', headers, body: JSON.stringify({ traceId: '${traceId}', name: 'thumbs', value: 1, source: 'user' }) })
+          let read
+          try { read = (await fetch('${url}/api/v1/traces', { headers })).status } catch (e) { read = e.name }
+          return { sent: [sent.status, await sent.text()], scored: scored.status, read }
+        })()`,
+      )) as { sent: [number, string]; scored: number; read: number | string }
+      // The page reads both replies (the grant is on them); a read of the data is refused by the browser itself.
+      expect(got).toEqual({ sent: [200, '{}'], scored: 201, read: 'TypeError' })
+      await app.spanlens.flush()
+      const rs = await app.spanlens.store.client.query({ query: "SELECT name, service_name FROM spans FINAL WHERE project_id = 'web'", format: 'JSONEachRow' })
+      expect(await rs.json()).toEqual([{ name: 'page load', service_name: 'web-page' }])
+    } finally {
+      await web.close()
+    }
   })
 
   it('tells an ingest key apart from a wrong one at sign-in', async () => {
