@@ -302,6 +302,21 @@ describe('POST /sql returns every value exactly', () => {
   })
 })
 
+describe('POST /sql errors speak of what the analyst wrote', () => {
+  it.each([
+    ['SELECT * FROM spanz', /\bspans\b/],
+    ['SELECT count() FROM scorez', /\bscores\b/],
+    ['SELECT servic_name FROM spans', /service_name/],
+    ['SELECT servic_name FROM spans AS s', /service_name/],
+  ])('%s names the analyst’s tables and columns, not the database or the project view', async (query, hint) => {
+    const err = (await run(query).catch((e: unknown) => e)) as Error & { code: string }
+    expect(err.code).toMatch(/^SPANLENS_SQL_(INVALID|FAILED)$/)
+    expect(err.message).toMatch(hint)
+    expect(err.message).not.toContain(`${store.database}.`)
+    expect(err.message).not.toMatch(/analyst_|project = /)
+  })
+})
+
 describe('POST /sql analyses the query as sent, never runs it unchecked', () => {
   // The sandbox parses `EXPLAIN AST … <query>`. Read as an implicit SELECT (clickhouse-local's and so
   // chDB's default), `EXPLAIN AST FROM (SELECT 1 AS EXPLAIN) WHERE …` would run as `SELECT EXPLAIN AS AST

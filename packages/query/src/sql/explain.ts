@@ -118,7 +118,16 @@ const OUR_SETTINGS = /\s*SETTINGS readonly = '2'(?:, [a-z_0-9]+ = (?:'[^']*'|[\d
 /** A ClickHouse server ends its messages with its version, which the sandbox does not reveal. */
 const SERVER_VERSION = /\s*\(version [\d.]+(?: \([^)]*\))?\)/g
 
+/**
+ * ClickHouse's hint for a misspelt table names it with the database ("Maybe you meant
+ * spanlens.spans?"), which the sandbox does not reveal either, and a table the analyst
+ * does not write: the analyst's name is `spans`.
+ */
+const QUALIFIED_HINT = /(Maybe you meant:? \[?'?)\w+\.(\w+)/g
+/** The rewrite the analyst did not write (rewrite.ts): a table read through its project's view, in a quoted scope. */
+const PROJECT_VIEW = /analyst_(\w+)\(project = '(?:[^'\\]|\\.)*'\)(?: AS \1\b)?/g
+
 export function firstLine(err: unknown): string {
   const line = String((err as Error).message ?? err).split('\n')[0] ?? 'error'
-  return line.replace(OUR_SETTINGS, '').replace(SERVER_VERSION, '').slice(0, 500)
+  return line.replace(OUR_SETTINGS, '').replace(SERVER_VERSION, '').replace(QUALIFIED_HINT, '$1$2').replace(PROJECT_VIEW, '$1').slice(0, 500)
 }
