@@ -8,6 +8,18 @@
  * imports it alone, as `@spanlens/query/time-window`.
  */
 
+/**
+ * The latest instant the store holds: spans' and log records' DateTime64(9) count Int64
+ * nanoseconds, which end at 2262-04-11T23:47:16.854775807Z. A later time fails a whole
+ * insert, or a whole query that binds it (DECIMAL_OVERFLOW, a 502).
+ */
+export const MAX_TIME_NS = 2n ** 63n - 1n
+
+/** Why `field` is refused when after MAX_TIME_NS. */
+export function afterLatestTime(field: string): string {
+  return `${field} is after 2262-04-11, the latest time ClickHouse stores`
+}
+
 /** How far ahead of the server's clock a record may be (client clock skew). */
 export const MAX_FUTURE_MS = 24 * 3_600_000
 

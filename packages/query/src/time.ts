@@ -1,14 +1,13 @@
 import { errors } from './errors.js'
+import { MAX_TIME_NS } from './time-window.js'
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
 
 /**
- * The latest instant spans.start_time, a DateTime64(9), holds: Int64 nanoseconds end at
- * 2262-04-11T23:47:16.854775807Z, and a later bound fails the whole query with
- * DECIMAL_OVERFLOW (a 502). The earliest is DateTime64's own, 1900-01-01. A time outside
- * them is a 400 naming the parameter.
+ * The times a request may name: up to the latest the store holds (MAX_TIME_NS,
+ * time-window.ts), from DateTime64's own earliest, 1900-01-01. A time outside them is a
+ * 400 naming the parameter.
  */
-export const MAX_TIME_NS = 2n ** 63n - 1n
 export const MIN_TIME_MS = Date.UTC(1900, 0, 1)
 /** The last whole millisecond at or before MAX_TIME_NS: 2262-04-11T23:47:16.854Z. */
 export const MAX_TIME_MS = Number(MAX_TIME_NS / 1_000_000n)

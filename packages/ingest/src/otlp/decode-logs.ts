@@ -1,3 +1,4 @@
+import { afterLatestTime } from '@spanlens/query/time-window'
 import { MAX_TIME_NS } from './decode.js'
 import { readLogsRequest } from './decode-logs-protobuf.js'
 import type { DecodedLogs, OtlpLogRecord } from './log-model.js'
@@ -103,7 +104,7 @@ function validate(r: OtlpLogRecord): string | undefined {
   const ids = spanPointerProblem(r)
   if (ids) return ids
   if (r.severityNumber < 0 || r.severityNumber > MAX_SEVERITY) return `severity_number ${r.severityNumber} is not an OTLP SeverityNumber (0-24)`
-  if (compareNs(r.timeNs, MAX_TIME_NS) > 0) return 'time_unix_nano is after 2262-04-11, the latest time ClickHouse stores'
-  if (compareNs(r.observedNs, MAX_TIME_NS) > 0) return 'observed_time_unix_nano is after 2262-04-11, the latest time ClickHouse stores'
+  if (compareNs(r.timeNs, MAX_TIME_NS) > 0) return afterLatestTime('time_unix_nano')
+  if (compareNs(r.observedNs, MAX_TIME_NS) > 0) return afterLatestTime('observed_time_unix_nano')
   return undefined
 }

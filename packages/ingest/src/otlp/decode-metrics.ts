@@ -1,3 +1,4 @@
+import { afterLatestTime } from '@spanlens/query/time-window'
 import { MAX_TIME_NS } from './decode.js'
 import { MAX_BUCKETS, MAX_EXEMPLARS, readMetricsRequest } from './decode-metrics-protobuf.js'
 import {
@@ -72,7 +73,7 @@ function validate(p: OtlpMetricPoint): string | undefined {
   const m = p.metric
   if (m.name === '') return 'missing name'
   if (p.timeNs === '0') return 'missing time_unix_nano'
-  if (compareNs(p.timeNs, MAX_TIME_NS) > 0) return 'time_unix_nano is after 2262-04-11, the latest time ClickHouse stores'
+  if (compareNs(p.timeNs, MAX_TIME_NS) > 0) return afterLatestTime('time_unix_nano')
   if (compareNs(p.startNs, p.timeNs) > 0) return 'start_time_unix_nano is after time_unix_nano'
   if ((m.type === 'sum' || m.type === 'histogram' || m.type === 'exponential_histogram') && m.temporality !== 1 && m.temporality !== 2) {
     return 'aggregation_temporality must be DELTA (1) or CUMULATIVE (2)'
@@ -113,7 +114,7 @@ function validate(p: OtlpMetricPoint): string | undefined {
     if (e.value === null) return `exemplar ${i}: no value (neither as_double nor as_int)`
     const ids = spanPointerProblem(e)
     if (ids) return `exemplar ${i}: ${ids}`
-    if (compareNs(e.timeNs, MAX_TIME_NS) > 0) return `exemplar ${i}: time_unix_nano is after 2262-04-11, the latest time ClickHouse stores`
+    if (compareNs(e.timeNs, MAX_TIME_NS) > 0) return `exemplar ${i}: ${afterLatestTime('time_unix_nano')}`
   }
   return undefined
 }

@@ -1,3 +1,4 @@
+import { afterLatestTime, MAX_TIME_NS as LATEST_TIME_NS } from '@spanlens/query/time-window'
 import { OTLP_SPAN_KINDS } from '../schema/span-columns.js'
 import type { DecodedRequest, OtlpEvent, OtlpLink, OtlpSpan } from './model.js'
 import { readTraceRequest } from './decode-protobuf.js'
@@ -18,11 +19,11 @@ const MAX_PROBLEMS = 5
 const ZERO_TRACE = '0'.repeat(32)
 const ZERO_SPAN = '0'.repeat(16)
 /**
- * The latest instant DateTime64(9) holds, 2262-04-11T23:47:16.854775807Z (Int64
- * nanoseconds). A later time is a valid uint64 on the wire, but ClickHouse fails
- * the whole insert on it (DECIMAL_OVERFLOW), so it is refused here, per span.
+ * The latest instant the store holds, as the decimal nanoseconds decoders compare
+ * (compareNs). A later time is a valid uint64 on the wire, but ClickHouse fails the whole
+ * insert on it, so it is refused here, per span, record or point.
  */
-export const MAX_TIME_NS = '9223372036854775807'
+export const MAX_TIME_NS = String(LATEST_TIME_NS)
 
 export function decodeProtobuf(body: Buffer): DecodedRequest {
   const out = collector()
@@ -171,11 +172,11 @@ function validate(span: OtlpSpan): string | undefined {
     if (!validId(link.spanId, 8)) return `link ${i}: invalid span_id (expected 8 non-zero bytes)`
   }
   if (span.startNs === '0') return 'missing start_time_unix_nano'
-  if (compareNs(span.startNs, MAX_TIME_NS) > 0) return 'start_time_unix_nano is after 2262-04-11, the latest time ClickHouse stores'
+  if (compareNs(span.startNs, MAX_TIME_NS) > 0) return afterLatestTime('start_time_unix_nano')
   if (span.endNs !== '0' && compareNs(span.endNs, span.startNs) < 0) return 'end_time_unix_nano is before start_time_unix_nano'
-  if (compareNs(span.endNs, MAX_TIME_NS) > 0) return 'end_time_unix_nano is after 2262-04-11, the latest time ClickHouse stores'
+  if (compareNs(span.endNs, MAX_TIME_NS) > 0) return afterLatestTime('end_time_unix_nano')
   for (const e of span.events) {
-    if (compareNs(e.timeNs, MAX_TIME_NS) > 0) return 'an event time_unix_nano is after 2262-04-11, the latest time ClickHouse stores'
+    if (compareNs(e.timeNs, MAX_TIME_NS) > 0) return afterLatestTime('an event time_unix_nano')
   }
   return undefined
 }

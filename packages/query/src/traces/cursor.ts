@@ -1,5 +1,5 @@
 import { errors } from '../errors.js'
-import { MAX_TIME_NS } from '../time.js'
+import { MAX_TIME_NS } from '../time-window.js'
 
 /** Opaque keyset cursor: the (start time in ns, id) of the last row of the previous page. */
 export interface Cursor {
