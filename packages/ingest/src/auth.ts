@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { ApiKey } from './config/load.js'
-import { errors } from './errors.js'
+import { errors, type SpanlensError } from './errors.js'
 import './types.js'
 
 const DEFAULT_PROJECT = 'default'
@@ -72,18 +72,15 @@ export class KeyRing {
  */
 export function authenticate(keys: KeyRing, onFailure: 'throw' | 'reply') {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const auth = keys.authenticate(req.headers.authorization)
-    const err =
-      'error' in auth
-        ? errors.UNAUTHORIZED(auth.error)
-        : auth.access === 'ingest' && req.routeOptions.config?.ingest !== true
-          ? errors.FORBIDDEN(`an ingest key only sends data (OTLP, POST /api/v1/scores); ${req.method} ${req.routeOptions.url ?? req.url} needs a key from SPANLENS_API_KEYS`)
-          : undefined
-    if (err) {
+    const refuse = async (err: SpanlensError): Promise<void> => {
       if (onFailure === 'throw') throw err
       await reply.code(err.statusCode).send(err.toJSON())
-      return
     }
-    req.spanlensProject = (auth as Grant).project
+    const auth = keys.authenticate(req.headers.authorization)
+    if ('error' in auth) return refuse(errors.UNAUTHORIZED(auth.error))
+    if (auth.access === 'ingest' && req.routeOptions.config?.ingest !== true) {
+      return refuse(errors.FORBIDDEN(`an ingest key only sends data (OTLP, POST /api/v1/scores); ${req.method} ${req.routeOptions.url ?? req.url} needs a key from SPANLENS_API_KEYS`))
+    }
+    req.spanlensProject = auth.project
   }
 }

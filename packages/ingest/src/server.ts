@@ -124,7 +124,7 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   const ingestUrls = new Set<string>()
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url })
-    if ((route.config as { ingest?: boolean } | undefined)?.ingest === true) ingestUrls.add(route.url)
+    if (route.config?.ingest === true) ingestUrls.add(route.url)
   })
   app.decorate('spanlens', {
     config,

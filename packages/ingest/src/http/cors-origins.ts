@@ -10,32 +10,34 @@ export type OriginRule = { any: true } | { any: false; scheme: 'http' | 'https';
 const DEFAULT_PORTS: Record<string, string> = { http: '80', https: '443' }
 const ORIGIN = /^(https?):\/\/(\*\.)?([a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::(\d{1,5}))?$/
 
+/** An origin (or a listed one, with `*.`) in its parts, as browsers write it: lower case, no default port. */
+function originParts(text: string): { scheme: 'http' | 'https'; star: boolean; host: string; port: string } | undefined {
+  const m = ORIGIN.exec(text.toLowerCase())
+  if (!m) return undefined
+  const [, scheme, star, host, port] = m as unknown as [string, 'http' | 'https', string | undefined, string, string | undefined]
+  return { scheme, star: star !== undefined, host, port: port === undefined || port === DEFAULT_PORTS[scheme] ? '' : port }
+}
+
 /** One entry of the list as written, or why it is not an origin (named at start, config/schema.ts). */
 export function parseOriginRule(entry: string): OriginRule | { error: string } {
   const text = entry.trim()
   if (text === '*') return { any: true }
   if (text.toLowerCase() === 'null') return { error: `"null": sandboxed pages and file:// send it, so any page can claim it` }
-  const m = ORIGIN.exec(text.toLowerCase())
-  if (!m) {
+  const o = originParts(text)
+  if (!o) {
     const path = /^https?:\/\/[^/]+(\/.*)$/i.exec(text)?.[1]
     if (path) return { error: `"${text}": an origin has no path (drop "${path}")` }
     return { error: `"${text}": expected * or an origin such as https://app.example.com, http://localhost:5173 or https://*.example.com` }
   }
-  const [, scheme, star, host, port] = m as unknown as [string, 'http' | 'https', string | undefined, string, string | undefined]
-  if (star && host.startsWith('[')) return { error: `"${text}": an IP address has no subdomains` }
-  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) return { error: `"${text}": port ${port} is not between 1 and 65535` }
-  return { any: false, scheme, host, subdomains: star !== undefined, port: port === undefined || port === DEFAULT_PORTS[scheme] ? '' : port }
+  if (o.star && o.host.startsWith('[')) return { error: `"${text}": an IP address has no subdomains` }
+  if (o.port !== '' && (Number(o.port) < 1 || Number(o.port) > 65535)) return { error: `"${text}": port ${o.port} is not between 1 and 65535` }
+  return { any: false, scheme: o.scheme, host: o.host, subdomains: o.star, port: o.port }
 }
 
 /** Whether `origin` (a request's `Origin` header) is one the rules let send. */
 export function originAllowed(rules: readonly OriginRule[], origin: string): boolean {
-  const m = ORIGIN.exec(origin.toLowerCase())
+  const o = originParts(origin)
   // A wildcard in the header itself is no origin a browser sends.
-  if (!m || m[2] !== undefined) return false
-  const scheme = m[1] as string
-  const host = m[3] as string
-  const port = m[4] === undefined || m[4] === DEFAULT_PORTS[scheme] ? '' : m[4]
-  return rules.some(
-    (r) => r.any || (r.scheme === scheme && r.port === port && (r.subdomains ? host.endsWith(`.${r.host}`) : host === r.host)),
-  )
+  if (!o || o.star) return false
+  return rules.some((r) => r.any || (r.scheme === o.scheme && r.port === o.port && (r.subdomains ? o.host.endsWith(`.${r.host}`) : o.host === r.host)))
 }

@@ -5,7 +5,7 @@ import { originAllowed, type OriginRule } from './cors-origins.js'
 export interface CorsOptions {
   /** SPANLENS_CORS_ORIGINS; empty: no browser may send. */
   origins: readonly OriginRule[]
-  /** SPANLENS_CORS_HEADERS: request headers allowed besides BASE_HEADERS. */
+  /** SPANLENS_CORS_HEADERS: request headers allowed besides BASE_HEADERS, lower case (config/schema.ts). */
   headers: readonly string[]
 }
 
@@ -27,7 +27,7 @@ const MAX_AGE_SECONDS = 7200
  * the routes that read data stay same-origin.
  */
 export function cors(options: CorsOptions) {
-  const allowHeaders = [...new Set([...BASE_HEADERS, ...options.headers.map((h) => h.toLowerCase())])].join(', ')
+  const allowHeaders = [...new Set([...BASE_HEADERS, ...options.headers])].join(', ')
   const enabled = options.origins.length > 0
 
   /** Root onRequest hook: runs before the scopes' auth, so a 401 or 429 reaches the page too. */
