@@ -153,7 +153,7 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
   app.get('/attributes', async (request) => {
     const q = request.query as Query
     // The week before `to` when only `to` is given: the week before now was "from must be before to" for an older `to`.
-    const to = typeof q.to === 'string' && q.to !== '' ? parseTime(q.to, 'to') : undefined
+    const to = q.to !== undefined ? parseTime(q.to, 'to') : undefined
     const from = to ? new Date(to.getTime() - 7 * 86_400_000).toISOString() : 'now-7d'
     return admitted(request, (p) => attributeKeys(client, p, filterFromQuery({ from, ...q }, [])))
   })

@@ -24,7 +24,6 @@ const scoreBodySchema = z
   })
   .strict()
 
-
 export interface ScoreOptions {
   /** SPANLENS_RETENTION_DAYS (0: forever): an older score would be deleted by the table's TTL at once. */
   retentionDays?: number
