@@ -7,6 +7,7 @@ import { Z95 } from '../stats/distributions.js'
 import { chiSquaredIndependence, twoProportionZ, welchZ, wilson } from '../stats/proportions.js'
 import { groupExpr, refusalExpr } from './groups.js'
 import { LIVE_SCORES } from '../scores/live.js'
+import { keysByUse } from '../map-keys.js'
 
 const BIAS_OUTCOMES = ['error_rate', 'refusal_rate', 'negative_feedback_rate', 'score_mean', 'latency_p95', 'output_length'] as const
 type BiasOutcome = (typeof BIAS_OUTCOMES)[number]
@@ -171,7 +172,7 @@ export async function bias(client: ClickHouseClient, project: string, request: B
   // reads as "no bias found": say so, with the keys that do exist.
   if (g.map && rows.every((x) => x.g === '')) {
     const { column, key } = g.map
-    const keys = await existingKeys(client, column, where.join(' AND '), bag.values)
+    const keys = (await keysByUse(client, column, where.join(' AND '), bag.values, EXISTING_KEYS_SHOWN)).map((k) => k.key)
     throw errors.BAD_REQUEST(
       `groupBy: no span matching the filter has ${column === 'attributes' ? 'attribute' : 'resource attribute'} "${key}"; ` +
         (keys.length ? `keys that exist: ${keys.map((k) => `${column === 'attributes' ? 'attr' : 'resource'}:${k}`).join(', ')}` : 'those spans have none'),
@@ -180,15 +181,6 @@ export async function bias(client: ClickHouseClient, project: string, request: B
   return judge(r.groupBy, r.outcome, rows, r.minGroupSize, r.alpha, r.ratioThreshold)
 }
 
-/** The most common keys of a map column among the spans `where` selects. */
-async function existingKeys(client: ClickHouseClient, column: 'attributes' | 'resource_attributes', where: string, params: Record<string, unknown>): Promise<string[]> {
-  const rows = await select<{ k: string }>(
-    client,
-    `SELECT arrayJoin(mapKeys(${column})) AS k FROM spans FINAL WHERE ${where} GROUP BY k ORDER BY count() DESC, k LIMIT ${EXISTING_KEYS_SHOWN}`,
-    params,
-  )
-  return rows.map((r) => r.k)
-}
 const EXISTING_KEYS_SHOWN = 20
 
 function lowestRatio(groups: BiasGroup[]): { group: string; ratio: number } | null {
