@@ -90,13 +90,28 @@ async function open(name: string): Promise<Target> {
   }
   const store = await createStore(loadConfig({ env: { SPANLENS_DATA_DIR: dir, ...(cluster ? cluster.env('bench') : {}) } }).store)
   await migrate(store)
+  // The spans a kept store holds, or -1 when a run's content cases changed it (they add content rows first).
   const kept = async () => {
-    const rs = await store.client.query({ query: "SELECT count() AS n FROM spans FINAL WHERE project_id = 'bench'", format: 'JSONEachRow' })
-    return Number((await rs.json<{ n: string }>())[0]?.n)
+    const rs = await store.client.query({
+      query: "SELECT (SELECT count() FROM spans FINAL WHERE project_id = 'bench') AS n, (SELECT count() FROM span_content) AS content",
+      format: 'JSONEachRow',
+    })
+    const row = (await rs.json<{ n: string; content: string }>())[0]
+    return Number(row?.content) > 0 ? -1 : Number(row?.n)
   }
-  if (dir === KEEP && (await kept()) === SPANS) {
-    log(`${name}: ${SPANS.toLocaleString('en')} spans kept in ${dir}`)
-    return { name, store, c: store.client, genSeconds: 0, optimizeSeconds: 0, close: () => store.close() }
+  if (dir === KEEP) {
+    const n = await kept()
+    if (n === SPANS) {
+      log(`${name}: ${SPANS.toLocaleString('en')} spans kept in ${dir}`)
+      return { name, store, c: store.client, genSeconds: 0, optimizeSeconds: 0, close: () => store.close() }
+    }
+    // Another SPANS, or a store a full run changed (its content cases add spans and rewrite some):
+    // generated again from empty tables, not on top of what is there.
+    if (n !== 0) {
+      log(`${name}: ${dir} holds ${n < 0 ? 'spans a full run changed' : `${n.toLocaleString('en')} spans`}, not ${SPANS.toLocaleString('en')}: emptied and generated again`)
+      const rs = await store.client.query({ query: "SELECT name FROM system.tables WHERE database = currentDatabase() AND engine LIKE '%MergeTree'", format: 'JSONEachRow' })
+      for (const { name: table } of await rs.json<{ name: string }>()) await store.client.command({ query: `TRUNCATE TABLE ${table}` })
+    }
   }
   const t0 = performance.now()
   // Progress headers every 10 s keep the HTTP reply alive: a served store's insert of 10 million
@@ -151,7 +166,7 @@ const cases: Case[] = [
   ['trace list: 50 traces with model=gpt-4o-mini, last 24 h', (c) => listTraces(c, P, { limit: 50, filter: { from: new Date(Date.now() - 86_400_000), model: ['gpt-4o-mini'] } })],
   ['span list: 50 error spans, service=chat', (c) => listSpans(c, P, { limit: 50, filter: { service: ['chat'], status: ['error'] } })],
   ['one trace as a tree', (c, traceId) => getTrace(c, P, traceId)],
-  ['attribute keys of the last 7 d, most used first', (c) => attributeKeys(c, P, { from: new Date(Date.now() - 7 * 86_400_000) }), scan('attributes, resource_attributes', '1')],
+  ['attribute keys of the last 7 d, most used first', (c) => attributeKeys(c, P, { from: new Date(Date.now() - 7 * 86_400_000) }), scan('attributes.keys, resource_attributes.keys', '1')],
   // The rollup summary reads whole hours through the rollup's hourly projection (clickhouse/009, 011):
   // its floor is that projection's counters, without the t-digest states.
   ['summary by model, hourly buckets (rollup)', (c) => summary(c, P, { groupBy: ['model'], bucket: '1h' }),
