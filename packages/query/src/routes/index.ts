@@ -24,6 +24,7 @@ import { decodeOrderCursor, parseTraceOrder } from '../traces/order.js'
 import { SUMMARY_DIMENSIONS, type SummaryDimension, summary } from '../traces/summary.js'
 import { parseTime } from '../time.js'
 import { usersRoutes } from '../users/routes.js'
+import { stringifyReply } from '../json.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -104,6 +105,8 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
   // The one mapping (errors.ts): a client error keeps its status as SPANLENS_BAD_REQUEST,
   // a store failure is 502 SPANLENS_QUERY_FAILED, anything else unexpected is a bug, 500 SPANLENS_INTERNAL.
   app.setErrorHandler((err, _request, reply) => replyWithError(err, reply))
+  // A trace's tree can be nested deeper than JSON.stringify's recursion reaches (json.ts).
+  app.setReplySerializer(stringifyReply)
   // Every body here is JSON. Fastify also reads text/plain, as a string, which then failed
   // validation as "expected object, received string" instead of naming the content type.
   app.removeContentTypeParser('text/plain')
