@@ -35,6 +35,12 @@ const HUGE_SESSION = `huge-session-${run}`
 /** A trace whose ids the case tests spell in upper case. */
 const CASED = 'ab'.repeat(8) + 'cd'.repeat(8)
 const CASED_SPAN = 'ef'.repeat(8)
+/** A chain of 5,000 spans, each the child of the one before (an async loop that keeps its span active). */
+const SHAPES = `shapes-${run}`
+const DEEP = tid(200)
+const DEEP_SPANS = 5_000
+/** Two spans each naming the other as parent, beside the trace's root. */
+const CYCLE = tid(300)
 
 beforeAll(async () => {
   ;({ store, close } = await openStore())
@@ -70,6 +76,17 @@ beforeAll(async () => {
     // What an empty id in the path read: spans without a user or a session.
     span({ project_id: CASE, start: at(40) }),
   ])
+  const deep: Array<Record<string, unknown>> = []
+  for (let i = 0; i < DEEP_SPANS; i++) {
+    deep.push(span({ project_id: SHAPES, trace_id: DEEP, span_id: hex(0xd00000 + i, 16), parent_span_id: i === 0 ? '' : hex(0xd00000 + i - 1, 16), name: `step ${i}`, start: new Date(at(50).getTime() + i), duration_ms: 1 }))
+  }
+  for (let i = 0; i < deep.length; i += 5000) await insertSpans(store, deep.slice(i, i + 5000))
+  await insertSpans(store, [
+    span({ project_id: SHAPES, trace_id: CYCLE, span_id: sid(3000), name: 'root', kind: 'chain', start: at(45), duration_ms: 30 }),
+    span({ project_id: SHAPES, trace_id: CYCLE, span_id: sid(3001), parent_span_id: sid(3002), name: 'a', start: new Date(at(45).getTime() + 1), duration_ms: 5 }),
+    span({ project_id: SHAPES, trace_id: CYCLE, span_id: sid(3002), parent_span_id: sid(3001), name: 'b', start: new Date(at(45).getTime() + 2), duration_ms: 5 }),
+    span({ project_id: SHAPES, trace_id: CYCLE, span_id: sid(3003), parent_span_id: sid(3002), name: 'under b', start: new Date(at(45).getTime() + 3), duration_ms: 1 }),
+  ])
   await store.client.insert({
     table: 'logs',
     format: 'JSONEachRow',
@@ -83,7 +100,7 @@ beforeAll(async () => {
   })
   app = await queryApp(
     store,
-    Object.fromEntries([MULTI, BIG, CASE].map((p) => [`key-${p}`, p])),
+    Object.fromEntries([MULTI, BIG, CASE, SHAPES].map((p) => [`key-${p}`, p])),
     { sql: { maxExecutionSeconds: 5, maxMemoryBytes: 256 * 1024 * 1024, maxResultRows: 1000 } },
   )
 }, 120_000)
@@ -199,6 +216,37 @@ describe('a trace or a session beyond the span cap', () => {
     expect(body.totals.traces).toBe(2)
     expect(body.totals.costUsd).toBeCloseTo((HUGE_SPANS - 1) * 0.0001 + 0.5, 9)
     expect({ startTime: body.startTime, endTime: body.endTime }).toEqual({ startTime: whole.startTime, endTime: whole.endTime })
+  })
+})
+
+interface Node {
+  spanId: string
+  name: string
+  children: Node[]
+}
+
+describe('a trace of any shape', () => {
+  it('reads a chain of 5,000 spans each nested in the one before as one tree, 5,000 deep', async () => {
+    const res = await app.inject({ method: 'GET', url: `/api/v1/traces/${DEEP}`, headers: headers(SHAPES) })
+    expect(res.statusCode, res.body.slice(0, 300)).toBe(200)
+    const body = JSON.parse(res.body) as { roots: Node[]; totals: { spans: number } }
+    expect(body.totals.spans).toBe(DEEP_SPANS)
+    expect(body.roots).toHaveLength(1)
+    let depth = 0
+    for (let n: Node | undefined = body.roots[0]; n; n = n.children[0]) {
+      expect(n.name).toBe(`step ${depth}`)
+      expect(n.children.length).toBeLessThanOrEqual(1)
+      depth++
+    }
+    expect(depth).toBe(DEEP_SPANS)
+  })
+
+  it('shows spans whose parents form a cycle, the earliest of them as a root, so the tree holds every span the totals count', async () => {
+    const { status, body } = await get(SHAPES, `/traces/${CYCLE}`)
+    expect(status).toBe(200)
+    const names = (n: Node): unknown => ({ [n.name]: n.children.map(names) })
+    expect(body.totals.spans).toBe(4)
+    expect((body.roots as Node[]).map(names)).toEqual([{ root: [] }, { a: [{ b: [{ 'under b': [] }] }] }])
   })
 })
 

@@ -102,6 +102,7 @@ export async function getTrace(client: ClickHouseClient, project: string, traceI
     if (parent) parent.children.push(node)
     else roots.push(node)
   }
+  rootCycles(nodes, roots)
   const traceScores: Score[] = []
   for (const s of scores) {
     const node = s.spanId ? nodes.get(s.spanId) : undefined
@@ -118,5 +119,34 @@ export async function getTrace(client: ClickHouseClient, project: string, traceI
     scores: traceScores,
     // The read stopped at the cap with spans left (a span written between the two reads is no cut).
     truncated: stored.length === MAX_TREE_SPANS && all.totals.spans > MAX_TREE_SPANS,
+  }
+}
+
+/**
+ * Spans whose parents form a cycle (A's parent B, B's parent A: ingest refuses only a span that
+ * is its own parent, as a cycle's spans can arrive in different requests) hang off no root, so
+ * the tree would not show them although the totals count them. Each cycle's earliest span (rows
+ * come by start time) becomes a root, cut from its parent's children; its parentSpanId still says
+ * what was sent.
+ */
+function rootCycles(nodes: Map<string, SpanNode>, roots: SpanNode[]): void {
+  const reached = new Set<SpanNode>()
+  const reach = (from: SpanNode) => {
+    const stack = [from]
+    while (stack.length > 0) {
+      const n = stack.pop() as SpanNode
+      if (reached.has(n)) continue
+      reached.add(n)
+      for (const c of n.children) stack.push(c)
+    }
+  }
+  for (const r of roots) reach(r)
+  if (reached.size === nodes.size) return
+  for (const node of nodes.values()) {
+    if (reached.has(node)) continue
+    const parent = nodes.get(node.parentSpanId ?? '') as SpanNode
+    parent.children.splice(parent.children.indexOf(node), 1)
+    roots.push(node)
+    reach(node)
   }
 }
