@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { stringifyReply } from '../src/json.js'
 import { runCli } from '../src/index.js'
 import { COMMANDS } from '../src/cli/commands.js'
 import { ANALYST_TABLES } from '../src/sql/policy.js'
@@ -17,7 +18,7 @@ async function cli(argv: string[], reply: (path: string) => { status: number; bo
   const fetch = (async (url: string, init: RequestInit) => {
     sent.push({ method: init.method ?? 'GET', url, body: init.body ? JSON.parse(init.body as string) : undefined })
     const r = reply(new URL(url).pathname)
-    return new Response(JSON.stringify(r.body), { status: r.status })
+    return new Response(stringifyReply(r.body), { status: r.status })
   }) as typeof globalThis.fetch
   const code = await runCli(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), fetch, env: {} })
   return { code, stdout, stderr, sent }
@@ -173,6 +174,21 @@ describe('spanlens CLI output', () => {
     }
     const out = (await cli(['traces', 'aa'], () => ({ status: 200, body: trace }))).stdout
     expect(out.split('\n').slice(0, 2)).toEqual(['trace aa: 12000 spans, 1.00 s, 0 tokens, $0, 0 errors', '  (the trace has more spans than the tree holds: the first 1 by start time are shown)'])
+  })
+
+  it('prints a trace nested 5,000 spans deep, each span under the one before', async () => {
+    type Node = { name: string; kind: string; durationMs: number; status: string; tokens: { total: number }; costUsd: null; children: Node[] }
+    let leaf: Node = { name: 's4999', kind: 'chain', durationMs: 1, status: 'ok', tokens: { total: 0 }, costUsd: null, children: [] }
+    for (let i = 4_998; i >= 0; i--) leaf = { ...leaf, name: `s${i}`, children: [leaf] }
+    const trace = { traceId: 'aa', durationMs: 1, totals: { spans: 5_000, errors: 0, tokens: { total: 0 }, costUsd: 0 }, roots: [leaf] }
+    const lines = (await cli(['traces', 'aa'], () => ({ status: 200, body: trace }))).stdout.trimEnd().split('\n')
+    expect(lines).toHaveLength(5_001)
+    // Indented 32 levels at most, deeper ones saying their depth: the output grows with the spans, not their square.
+    expect(lines[32]).toBe(`${'  '.repeat(32)}• s31 [chain] 1 ms`)
+    expect(lines[5_000]).toBe(`${'  '.repeat(32)}↳5000 • s4999 [chain] 1 ms`)
+    // --json: indented where it can be, on one line when indenting would grow with the square of the depth.
+    const json = (await cli(['traces', 'aa', '--json'], () => ({ status: 200, body: trace }))).stdout
+    expect(stringifyReply(JSON.parse(json))).toBe(stringifyReply(trace))
   })
 
   it('sql prints 64-bit integers, which the API sends as strings, with every digit and right-aligned like other numbers', async () => {

@@ -1,6 +1,7 @@
 import { queryString } from './api.js'
 import { CliError, TIME_SYNTAX, type Command, type CommandContext, type OptionSpec } from './command.js'
 import { count, duration, timestamp, usd } from '../format.js'
+import { stringifyReply } from '../json.js'
 import { cell, figure, table } from './table.js'
 import { ANALYST_TABLES } from '../sql/policy.js'
 
@@ -26,8 +27,16 @@ function onlyFor(ctx: CommandContext, form: string, options: readonly string[]):
   if (given.length > 0) throw new CliError(`${given.map((o) => `--${o}`).join(', ')}: for ${form}`)
 }
 
-function printJson(ctx: CommandContext, value: unknown): void {
-  ctx.out(`${JSON.stringify(value, null, 2)}\n`)
+/** Indented, or on one line (`flat`, or too deep for JSON.stringify: json.ts). */
+function printJson(ctx: CommandContext, value: unknown, flat = false): void {
+  let text: string
+  try {
+    text = flat ? JSON.stringify(value) : JSON.stringify(value, null, 2)
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err
+    text = stringifyReply(value)
+  }
+  ctx.out(`${text}\n`)
 }
 
 const traces: Command = {
@@ -55,7 +64,9 @@ const traces: Command = {
     if (traceId) {
       onlyFor(ctx, 'the list of traces, not one trace', ['from', 'to', 'service', 'model', 'q', 'limit', 'cursor'])
       const trace = (await ctx.call('GET', `/traces/${encodeURIComponent(traceId)}`)) as TraceJson
-      ctx.out(ctx.json ? `${JSON.stringify(trace, null, 2)}\n` : renderTrace(trace))
+      // A tree nested deeper than MAX_INDENT on one line: indented, its text would grow with the square of its depth.
+      if (ctx.json) printJson(ctx, trace, depthFirst(trace.roots, 0).some((s) => s.depth > MAX_INDENT))
+      else ctx.out(renderTrace(trace))
       return 0
     }
     const params = { from: ctx.str('from'), to: ctx.str('to'), service: ctx.str('service'), model: ctx.str('model'), q: ctx.str('q'), limit: ctx.str('limit'), cursor: ctx.str('cursor') }
@@ -292,17 +303,30 @@ function costText(costUsd: number | null | undefined, incomplete?: boolean): str
   return incomplete ? `≥ ${usd(costUsd)}` : usd(costUsd)
 }
 
-const countSpans = (spans: SpanJson[]): number => spans.reduce((n, s) => n + 1 + countSpans(s.children), 0)
+/** Levels indented; deeper spans say their depth instead: a trace 10,000 deep would print 100 MB of spaces. */
+const MAX_INDENT = 32
+const indent = (depth: number) => (depth > MAX_INDENT ? `${'  '.repeat(MAX_INDENT)}↳${depth} ` : '  '.repeat(depth))
+
+/** The tree's spans, parents first, each with its depth under `depth`: from an explicit stack, as a trace can nest thousands deep. */
+function depthFirst(roots: SpanJson[], depth: number): Array<{ s: SpanJson; depth: number }> {
+  const out: Array<{ s: SpanJson; depth: number }> = []
+  const stack = roots.map((s) => ({ s, depth })).reverse()
+  while (stack.length > 0) {
+    const next = stack.pop() as { s: SpanJson; depth: number }
+    out.push(next)
+    for (let i = next.s.children.length - 1; i >= 0; i--) stack.push({ s: next.s.children[i] as SpanJson, depth: next.depth + 1 })
+  }
+  return out
+}
 
 function renderTrace(t: TraceJson): string {
   const lines = [
     `trace ${t.traceId}: ${t.totals.spans} spans, ${duration(t.durationMs)}, ${count(t.totals.tokens.total)} tokens, ${costText(t.totals.costUsd, t.totals.costIncomplete)}, ${t.totals.errors} errors`,
   ]
-  if (t.truncated) lines.push(`  (the trace has more spans than the tree holds: the first ${count(countSpans(t.roots))} by start time are shown)`)
-  const walk = (s: SpanJson, depth: number) => {
-    lines.push(`${'  '.repeat(depth)}${s.status === 'error' ? '✗' : '•'} ${s.name} [${s.kind}] ${duration(s.durationMs)}${s.tokens.total ? `, ${count(s.tokens.total)} tok` : ''}${s.costUsd ? `, ${usd(s.costUsd)}` : ''}`)
-    for (const c of s.children) walk(c, depth + 1)
+  const spans = depthFirst(t.roots, 1)
+  if (t.truncated) lines.push(`  (the trace has more spans than the tree holds: the first ${count(spans.length)} by start time are shown)`)
+  for (const { s, depth } of spans) {
+    lines.push(`${indent(depth)}${s.status === 'error' ? '✗' : '•'} ${s.name} [${s.kind}] ${duration(s.durationMs)}${s.tokens.total ? `, ${count(s.tokens.total)} tok` : ''}${s.costUsd ? `, ${usd(s.costUsd)}` : ''}`)
   }
-  for (const r of t.roots) walk(r, 1)
   return `${lines.join('\n')}\n`
 }

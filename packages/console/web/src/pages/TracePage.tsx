@@ -1,16 +1,14 @@
 import { useRef, useState } from 'preact/hooks'
 import { api } from '../api/client'
-import type { SpanNode, Trace } from '../api/types'
+import type { Trace } from '../api/types'
 import { ErrorBox, Loading } from '../components/State'
 import { int, ms, time, tokenDetails, usd } from '../format'
 import { useAsync } from '../hooks'
 import { sessionHref, userHref } from '../links'
 import { Link, setSearch, useLocation } from '../router'
 import { Scores, SpanDetail } from '../trace/SpanDetail'
-import { findSpan, flatten } from '../trace/tree'
+import { allSpans, findSpan, flatten } from '../trace/tree'
 import { Waterfall } from '../trace/Waterfall'
-
-const allSpans = (roots: SpanNode[]): SpanNode[] => roots.flatMap((r) => [r, ...allSpans(r.children)])
 
 export function TracePage({ traceId }: { traceId: string }) {
   const loc = useLocation()

@@ -4,6 +4,9 @@ import type { WaterfallRow } from './tree'
 
 const TICKS = [0, 0.25, 0.5, 0.75, 1]
 
+/** Levels indented; deeper spans say their depth instead (a loop can nest thousands, which would push the name out of its column). */
+const MAX_INDENT = 24
+
 /** The row a key moves to in the tree of rows (depth-first order), or undefined. */
 function target(rows: WaterfallRow[], i: number, key: string): number | undefined {
   const depth = rows[i]?.depth ?? 0
@@ -75,7 +78,8 @@ export function Waterfall({ rows, totalMs, selected, onSelect }: { rows: Waterfa
           onClick={() => onSelect(span.spanId)}
           onKeyDown={(e) => onKey(e, i)}
         >
-          <div class="wf-label" style={{ paddingLeft: `${depth * 16 + 4}px` }} title={span.name}>
+          <div class="wf-label" style={{ paddingLeft: `${Math.min(depth, MAX_INDENT) * 16 + 4}px` }} title={span.name}>
+            {depth > MAX_INDENT && <span class="wf-depth" title={`nested ${depth} levels deep`}>↳{depth} </span>}
             <span class={`kind kind-${span.kind}`}>{span.kind || 'span'}</span> {span.name}
           </div>
           <div class="wf-track">

@@ -1,4 +1,4 @@
-import type { SpanNode } from '../api/types'
+import type { SpanNode } from '../api/types.js'
 
 export interface WaterfallRow {
   span: SpanNode
@@ -7,17 +7,25 @@ export interface WaterfallRow {
   offsetMs: number
 }
 
-/** Depth-first rows, children by start time, with offsets from nanosecond starts (BigInt: ns overflow doubles). */
+/**
+ * Depth-first rows, children by start time, with offsets from nanosecond starts (BigInt: ns overflow doubles).
+ * Walked from an explicit stack: a trace can nest thousands of spans deep (a loop that keeps its span active).
+ */
 export function flatten(roots: SpanNode[]): { rows: WaterfallRow[]; totalMs: number } {
   const all: Array<{ span: SpanNode; depth: number }> = []
   const byStart = (a: SpanNode, b: SpanNode) => (BigInt(a.startTimeUnixNano) < BigInt(b.startTimeUnixNano) ? -1 : BigInt(a.startTimeUnixNano) > BigInt(b.startTimeUnixNano) ? 1 : 0)
-  const walk = (nodes: SpanNode[], depth: number) => {
-    for (const n of [...nodes].sort(byStart)) {
-      all.push({ span: n, depth })
-      walk(n.children, depth + 1)
-    }
+  // Pushed in reverse start order, so the earliest is taken first.
+  const stack: Array<{ span: SpanNode; depth: number }> = []
+  const pushAll = (nodes: SpanNode[], depth: number) => {
+    const sorted = [...nodes].sort(byStart)
+    for (let i = sorted.length - 1; i >= 0; i--) stack.push({ span: sorted[i]!, depth })
   }
-  walk(roots, 0)
+  pushAll(roots, 0)
+  while (stack.length > 0) {
+    const next = stack.pop()!
+    all.push(next)
+    pushAll(next.span.children, next.depth + 1)
+  }
   if (all.length === 0) return { rows: [], totalMs: 0 }
   let t0 = BigInt(all[0]!.span.startTimeUnixNano)
   for (const r of all) {
@@ -33,11 +41,18 @@ export function flatten(roots: SpanNode[]): { rows: WaterfallRow[]; totalMs: num
   return { rows, totalMs }
 }
 
-export function findSpan(roots: SpanNode[], spanId: string): SpanNode | undefined {
-  for (const r of roots) {
-    if (r.spanId === spanId) return r
-    const found = findSpan(r.children, spanId)
-    if (found) return found
+/** Every span of the tree, parents before their children. */
+export function allSpans(roots: SpanNode[]): SpanNode[] {
+  const out: SpanNode[] = []
+  const stack = [...roots].reverse()
+  while (stack.length > 0) {
+    const n = stack.pop()!
+    out.push(n)
+    for (let i = n.children.length - 1; i >= 0; i--) stack.push(n.children[i]!)
   }
-  return undefined
+  return out
+}
+
+export function findSpan(roots: SpanNode[], spanId: string): SpanNode | undefined {
+  return allSpans(roots).find((s) => s.spanId === spanId)
 }
