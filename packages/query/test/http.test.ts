@@ -78,6 +78,7 @@ describe('HTTP routes', () => {
   it('returns one trace as a tree with totals, and 404 for another project', async () => {
     const res = await app.inject({ method: 'GET', url: `/api/v1/traces/${TRACE}`, headers: auth })
     expect(res.statusCode).toBe(200)
+    expect(res.headers).toMatchObject({ 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })
     const t = res.json()
     expect(t.totals).toMatchObject({ spans: 3, errors: 1, llmCalls: 1, costUsd: 0.002 })
     expect(t.durationMs).toBe(3000)
@@ -85,6 +86,7 @@ describe('HTTP routes', () => {
     expect(t.roots[0].children.map((c: { name: string }) => c.name)).toEqual(['chat gpt-4o', 'search'])
     const other = await app.inject({ method: 'GET', url: `/api/v1/traces/${TRACE}`, headers: { authorization: 'Bearer key-p2-secret' } })
     expect(other.statusCode).toBe(404)
+    expect(other.headers).toMatchObject({ 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })
     expect(other.json().error.code).toBe('SPANLENS_NOT_FOUND')
   })
 

@@ -87,6 +87,9 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
   // writableFinished unset. A query still waiting for its turn then never runs.
   const clientGone = new WeakMap<object, AbortSignal>()
   app.addHook('onRequest', async (request, reply) => {
+    // A project's data, read with its key: never kept by a cache between the caller and us, and
+    // never sniffed into another type by a browser (span text is what apps and users wrote).
+    reply.header('cache-control', 'no-store').header('x-content-type-options', 'nosniff')
     const controller = new AbortController()
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) controller.abort()
