@@ -157,17 +157,37 @@ describe('embedded store and migrations', () => {
     await migrate(store)
     const ttl = async () =>
       (await rows<{ e: string }>(store, "SELECT engine_full AS e FROM system.tables WHERE database = currentDatabase() AND name = 'spans'"))[0]?.e
-    expect(await ttl()).toMatch(/TTL toDateTime\(start_time\) \+ toIntervalDay\(7\)/)
+    const held = (column: string, days: number) => `TTL toDateTime(least(${column} + toIntervalDay(${days}), toDateTime64('2106-02-07 00:00:00', 0, 'UTC')))`
+    expect(await ttl()).toContain(held('start_time', 7))
     const metricsTtl = (await rows<{ e: string }>(store, "SELECT engine_full AS e FROM system.tables WHERE database = currentDatabase() AND name = 'metrics'"))[0]?.e
-    expect(metricsTtl).toMatch(/TTL toDateTime\(time\) \+ toIntervalDay\(7\)/)
-    for (const [table, column] of [['logs', 'timestamp'], ['span_content', 'time']]) {
+    expect(metricsTtl).toContain(held('time', 7))
+    for (const [table, column] of [['logs', 'timestamp'], ['span_content', 'time'], ['scores', 'timestamp'], ['spans_minute', 'toDateTime64(minute, 0)']] as const) {
       const e = (await rows<{ e: string }>(store, 'SELECT engine_full AS e FROM system.tables WHERE database = currentDatabase() AND name = {t:String}', { t: table }))[0]?.e
-      expect(e, table).toContain(`TTL toDateTime(${column}) + toIntervalDay(7)`)
+      expect(e, table).toContain(held(column, 7))
     }
+    // A TTL of the earlier form, which wraps past 2106, is written again at start, its days unchanged.
+    await store.client.command({ query: 'ALTER TABLE spans MODIFY TTL toDateTime(start_time) + toIntervalDay(7)', clickhouse_settings: { materialize_ttl_after_modify: 0 } })
+    await migrate(store)
+    expect(await ttl()).toContain(held('start_time', 7))
     await store.close()
     store = await createStore(configFor(dataDir, { SPANLENS_RETENTION_DAYS: '0' }))
     await migrate(store)
     expect(await ttl()).not.toMatch(/TTL/)
+  })
+
+  it('keeps today\'s spans under the longest retention it accepts (a TTL past 2106 once wrapped to 1990 and dropped every part)', async () => {
+    await store.close()
+    store = await createStore(configFor(dataDir, { SPANLENS_RETENTION_DAYS: '36500' }))
+    await migrate(store)
+    const now = new Date().toISOString().replace('T', ' ').replace('Z', '')
+    const span = (id: string) => ({ project_id: 'century', trace_id: 'cd'.repeat(16), span_id: id, name: 'kept', start_time: now, end_time: now })
+    await store.client.insert({ table: 'spans', values: [span('0000000000000001'), span('0000000000000002')], format: 'JSONEachRow' })
+    await store.client.command({ query: 'OPTIMIZE TABLE spans FINAL' })
+    const [r] = await rows<{ c: string }>(store, "SELECT count() AS c FROM spans WHERE project_id = 'century'")
+    expect(Number(r?.c)).toBe(2)
+    await store.close()
+    store = await createStore(configFor(dataDir))
+    await migrate(store)
   })
 
   it('a second process opening the same data directory gets a clear error', () => {

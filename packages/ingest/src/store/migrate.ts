@@ -158,14 +158,27 @@ async function migrateTarget(t: Target, migrations: MigrationFile[], log: NonNul
   return done
 }
 
+/** Each table's time, as a DateTime64 (the TTL adds the retention to it before it becomes a DateTime). */
 const RETENTION: Array<{ table: string; column: string }> = [
-  { table: 'spans', column: 'toDateTime(start_time)' },
-  { table: 'scores', column: 'toDateTime(timestamp)' },
-  { table: 'spans_minute', column: 'minute' },
-  { table: 'metrics', column: 'toDateTime(time)' },
-  { table: 'logs', column: 'toDateTime(timestamp)' },
-  { table: 'span_content', column: 'toDateTime(time)' },
+  { table: 'spans', column: 'start_time' },
+  { table: 'scores', column: 'timestamp' },
+  { table: 'spans_minute', column: 'toDateTime64(minute, 0)' },
+  { table: 'metrics', column: 'time' },
+  { table: 'logs', column: 'timestamp' },
+  { table: 'span_content', column: 'time' },
 ]
+
+/**
+ * When a row of `column` expires. A TTL is a DateTime, which ends on 2106-02-07 and wraps
+ * past it: `toDateTime(t) + toIntervalDay(36500)` for a span of 2026 is 1990-10-05, so every
+ * part was expired when written and dropped whole (36,500 days is an accepted setting). The
+ * sum is taken in DateTime64 (to 2262) and held at the last day a DateTime reaches: a row
+ * whose retention ends after it is kept until then.
+ */
+function ttlExpression(column: string, days: number): string {
+  return `toDateTime(least(${column} + toIntervalDay(${days}), toDateTime64('${LAST_TTL_DAY}', 0, 'UTC')))`
+}
+const LAST_TTL_DAY = '2106-02-07 00:00:00'
 
 /**
  * Makes each table's TTL match SPANLENS_RETENTION_DAYS (0 keeps data forever).
@@ -193,13 +206,15 @@ async function syncRetentionOn(client: ClickHouseClient, database: string, onClu
     })
     const rows = await rs.json<{ engine_full: string }>()
     if (rows.length === 0) continue
-    const current = /TTL .*?toIntervalDay\((\d+)\)/.exec(rows[0]?.engine_full ?? '')
+    const engine = rows[0]?.engine_full ?? ''
+    const current = /TTL .*?toIntervalDay\((\d+)\)/.exec(engine)
     const currentDays = current ? Number(current[1]) : 0
-    if (currentDays === days) continue
+    // A TTL written before it was held at LAST_TTL_DAY is written again, whatever its days.
+    if (currentDays === days && (days === 0 || engine.includes(LAST_TTL_DAY))) continue
     const alter =
       days === 0
         ? `ALTER TABLE ${name}${onCluster} REMOVE TTL`
-        : `ALTER TABLE ${name}${onCluster} MODIFY TTL ${column} + toIntervalDay(${days})`
+        : `ALTER TABLE ${name}${onCluster} MODIFY TTL ${ttlExpression(column, days)}`
     await client.command({ query: alter, clickhouse_settings: { materialize_ttl_after_modify: 0 } })
   }
 }
