@@ -1,4 +1,5 @@
 import type { TracerProvider } from '@opentelemetry/api'
+import { envMistakes } from './env-mistakes.js'
 import type { FinishedSpan } from './trace/types.js'
 import { tracingSettings, type TracingSettings } from './trace/sampler.js'
 import type { DiagLogger } from './diag.js'
@@ -87,6 +88,8 @@ export interface ResolvedConfig {
   debug: boolean
   /** The own provider's sampler and span limits, from OpenTelemetry's environment variables. */
   tracing: TracingSettings
+  /** SPANLENS_* variables set but not read, each a letter or two from one that is (env-mistakes.ts). */
+  envWarnings: string[]
 }
 
 const BUILTINS = ['email', 'phone', 'card', 'apiKey'] as const
@@ -237,6 +240,11 @@ const ENV: Partial<Record<keyof Parsed, string[]>> = {
   debug: ['SPANLENS_DEBUG'],
 }
 
+/** The SDK's own variables (the OTEL_* ones it reads are OpenTelemetry's, spelt by its spec). */
+const SPANLENS_VARIABLES = Object.values(ENV)
+  .flat()
+  .filter((n) => n.startsWith('SPANLENS_'))
+
 const DEFAULTS = {
   endpoint: 'http://localhost:4318',
   serviceName: 'unknown_service:node',
@@ -319,6 +327,7 @@ export function resolveConfig(options: InitOptions = {}): ResolvedConfig {
     logger: v.logger,
     debug: v.debug,
     tracing: tracingSettings(env),
+    envWarnings: envMistakes(env, SPANLENS_VARIABLES),
   }
 }
 

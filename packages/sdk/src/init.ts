@@ -32,6 +32,7 @@ export function init(options: InitOptions = {}): void {
   const config = resolveConfig(options)
   diag.logger = config.logger ?? consoleLogger(config.debug)
   diag.stats = emptyStats()
+  for (const warning of config.envWarnings) diag.warnOnce(warning)
   if (!config.enabled) return
 
   const redactor = createRedactor(config.redact)

@@ -116,3 +116,23 @@ describe('init options', () => {
     expect(() => resolveConfig({ env: {}, compression: 'br' as never })).toThrow(/compression/)
   })
 })
+
+describe('environment variables the SDK does not read', () => {
+  it('are named with the variable meant when one or two letters from an unset one (spans would go to the default endpoint unsaid)', () => {
+    expect(resolveConfig({ env: { SPANLENS_ENDPONT: 'http://collector:4318' } }).envWarnings).toEqual([
+      'SPANLENS_ENDPONT is not read by the SDK and is ignored; did you mean SPANLENS_ENDPOINT?',
+    ])
+    expect(resolveConfig({ env: { SPANLENS_APIKEY: 'k', SPANLENS_SERVICENAME: 'svc' } }).envWarnings).toEqual([
+      'SPANLENS_APIKEY is not read by the SDK and is ignored; did you mean SPANLENS_API_KEY?',
+      'SPANLENS_SERVICENAME is not read by the SDK and is ignored; did you mean SPANLENS_SERVICE_NAME?',
+    ])
+  })
+
+  it("leave alone another program's variable beside the SDK's own, names far from any, and empty values", () => {
+    // The server's key list in a .env the app shares with it, the SDK's key set too.
+    expect(resolveConfig({ env: { SPANLENS_API_KEYS: 'p1:k1', SPANLENS_API_KEY: 'k1' } }).envWarnings).toEqual([])
+    expect(resolveConfig({ env: { SPANLENS_PORT: '4318', SPANLENS_DATA_DIR: '/data', SPANLENS_RETENTION_DAYS: '30' } }).envWarnings).toEqual([])
+    expect(resolveConfig({ env: { SPANLENS_ENDPONT: '' } }).envWarnings).toEqual([])
+    expect(resolveConfig({ env: { SPANLENS_ENDPOINT: 'http://a:4318', SPANLENS_ENDPONT: 'http://b:4318' } }).envWarnings).toEqual([])
+  })
+})

@@ -128,7 +128,9 @@ describe('SDK → ingest → embedded ClickHouse', () => {
     await flush(2000)
     expect(logger.lines.join('\n')).toContain(`export to ${url}/v1/traces failed (HTTP 401: SPANLENS_UNAUTHORIZED: invalid API key)`)
     await shutdown()
-    init({ endpoint: url, apiKey: KEY, serviceName: 'e2e-app', flushOnExit: false, maxRetries: 0, logger, env: {} })
+    // A misspelt variable beside it: said at init(), as the server says its own.
+    init({ endpoint: url, apiKey: KEY, serviceName: 'e2e-app', flushOnExit: false, maxRetries: 0, logger, env: { SPANLENS_RELESE: 'v9' } })
+    expect(logger.lines.join('\n')).toContain('SPANLENS_RELESE is not read by the SDK and is ignored; did you mean SPANLENS_RELEASE?')
     expect(await score({ traceId: 'c'.repeat(32), name: 'late', value: 1, timestamp: Date.now() - 100 * 86_400_000 })).toBe(false)
     expect(logger.lines.join('\n')).toMatch(/score rejected by .*: HTTP 400 SPANLENS_BAD_REQUEST: timestamp: .* is older than the 90-day retention/)
   })
