@@ -1,6 +1,6 @@
 /**
  * SPANLENS_* variables the SDK does not read that are one or two letters from one it does,
- * while that one is unset: the app almost surely meant it. `SPANLENS_ENDPONT` sent every span
+ * while that one is unset: the app almost surely meant it. SPANLENS_ENDPONT for SPANLENS_ENDPOINT sent every span
  * to the default endpoint (another server, or none) without a word. A name near one the SDK
  * reads that is also set is another program's (the server's SPANLENS_API_KEYS beside the
  * SDK's SPANLENS_API_KEY in a shared .env), and is left alone.
