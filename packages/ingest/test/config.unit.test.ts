@@ -27,7 +27,7 @@ describe('configuration', () => {
     ['SPANLENS_INGEST_KEYS', 'web', /SPANLENS_INGEST_KEYS: expected project:key pairs.*\(hidden\)/],
     ['SPANLENS_CORS_ORIGINS', 'https://app.example.com/', /SPANLENS_CORS_ORIGINS: "https:\/\/app.example.com\/": an origin has no path/],
     ['SPANLENS_CORS_ORIGINS', 'http://localhost:3000,localhost:5173', /SPANLENS_CORS_ORIGINS: "localhost:5173": expected \* or an origin/],
-    ['SPANLENS_CORS_HEADERS', 'x-tenant,bad header', /SPANLENS_CORS_HEADERS: expected header names/],
+    ['SPANLENS_CORS_HEADERS', 'x-tenant,bad header', /SPANLENS_CORS_HEADERS: entry 2: expected header names/],
   ])('rejects %s=%s naming the variable', (name, value, pattern) => {
     let err: unknown
     try {
@@ -158,5 +158,57 @@ describe('configuration', () => {
     } finally {
       dir.cleanup()
     }
+  })
+})
+
+describe('ClickHouse URLs', () => {
+  const invalid = (env: Record<string, string>): Error => {
+    try {
+      loadConfig({ env })
+    } catch (err) {
+      expect(err).toMatchObject({ code: 'SPANLENS_CONFIG_INVALID' })
+      return err as Error
+    }
+    throw new Error('expected SPANLENS_CONFIG_INVALID')
+  }
+  const cluster = { SPANLENS_CLICKHOUSE_URL: 'http://127.0.0.1:8123', SPANLENS_CLICKHOUSE_CLUSTER: 'spanlens' }
+
+  // clickhouse-js takes a URL's path as the database and its userinfo as the credentials,
+  // over the options Spanlens passes: each would silently replace a SPANLENS_ variable.
+  it.each([
+    ['http://127.0.0.1:8123/proxy1', /SPANLENS_CLICKHOUSE_URL: expected no path .*SPANLENS_CLICKHOUSE_DATABASE/],
+    ['http://ch.internal:8123/clickhouse/', /SPANLENS_CLICKHOUSE_URL: expected no path .*reverse-proxy prefix/],
+    ['http://127.0.0.1:8123/?database=spanlens', /SPANLENS_CLICKHOUSE_URL: expected no query string/],
+    ['http://127.0.0.1:8123?secure=true', /SPANLENS_CLICKHOUSE_URL: expected no query string.*SPANLENS_CLICKHOUSE_CA_CERT/],
+    ['http://spanlens@127.0.0.1:8123', /SPANLENS_CLICKHOUSE_URL: credentials in the URL .*SPANLENS_CLICKHOUSE_USER and SPANLENS_CLICKHOUSE_PASSWORD/],
+  ])('refuses SPANLENS_CLICKHOUSE_URL=%s, naming the variable that says it', (value, pattern) => {
+    expect(invalid({ SPANLENS_CLICKHOUSE_URL: value }).message).toMatch(pattern)
+  })
+
+  it('refuses a node URL with a path, a query string or credentials, naming the entry', () => {
+    expect(invalid({ ...cluster, SPANLENS_CLICKHOUSE_NODES: 'http://n1:8123,http://n2:8123/db' }).message).toMatch(
+      /SPANLENS_CLICKHOUSE_NODES: entry 2: expected no path/,
+    )
+    expect(invalid({ ...cluster, SPANLENS_CLICKHOUSE_NODES: 'http://n1:8123?x=1' }).message).toMatch(/SPANLENS_CLICKHOUSE_NODES: entry 1: expected no query string/)
+    expect(invalid({ ...cluster, SPANLENS_CLICKHOUSE_NODES: 'http://u:p@n1:8123' }).message).toMatch(/SPANLENS_CLICKHOUSE_NODES: entry 1: credentials/)
+  })
+
+  it('takes a URL with or without the trailing slash', () => {
+    for (const url of ['http://127.0.0.1:8123', 'https://ch.internal:8443/', ' http://ch:8123 ']) {
+      expect(loadConfig({ env: { SPANLENS_CLICKHOUSE_URL: url } }).store.url).toBe(url.trim())
+    }
+  })
+
+  it.each([
+    ['SPANLENS_CLICKHOUSE_URL', 'http://spanlens:topsecret@127.0.0.1:9481:badport', {}],
+    ['SPANLENS_CLICKHOUSE_URL', 'ftp://spanlens:topsecret@127.0.0.1:9481', {}],
+    ['SPANLENS_CLICKHOUSE_URL', 'spanlens:topsecret@127.0.0.1:9481', {}],
+    ['SPANLENS_CLICKHOUSE_URL', 'http://spanlens:top/sec@ret@127.0.0.1:9481', {}],
+    ['SPANLENS_CLICKHOUSE_NODES', 'http://n1:8123,http://spanlens:topsecret@127.0.0.1:99999', cluster],
+  ])('never shows the password of a refused %s (%s)', (name, value, env) => {
+    const message = invalid({ ...env, [name]: value }).message
+    expect(message).toContain(name)
+    expect(message).not.toMatch(/topsecret|top\/sec|sec@ret/)
+    expect(message).toContain('***@')
   })
 })

@@ -139,8 +139,10 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
       .map((issue) => {
         const name = String(issue.path[0] ?? 'config')
         const got = raw[name]
-        const shown = name.includes('PASSWORD') || name.includes('KEYS') ? '(hidden)' : JSON.stringify(got)
-        return `${name}: ${issue.message}${got === undefined ? '' : `, got ${shown}`}`
+        const shown = name.includes('PASSWORD') || name.includes('KEYS') ? '(hidden)' : JSON.stringify(typeof got === 'string' ? maskCredentials(got) : got)
+        // A list's issue is about one of its entries (SPANLENS_CLICKHOUSE_NODES).
+        const entry = typeof issue.path[1] === 'number' ? `entry ${issue.path[1] + 1}: ` : ''
+        return `${name}: ${entry}${issue.message}${got === undefined ? '' : `, got ${shown}`}`
       })
       .join('; ')
     throw errors.CONFIG_INVALID(details)
@@ -227,6 +229,25 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
       },
     },
   }
+}
+
+/**
+ * A value as it may be shown in an error: the user and password of each URL in it
+ * (`http://user:pass@host`, or `user:pass@host` without a scheme) replaced by `***`.
+ * Everything up to the last `@` of a comma-separated entry goes, so a password with
+ * `/`, `:` or `@` in it is hidden whole, whether or not the URL parses.
+ */
+function maskCredentials(value: string): string {
+  return value
+    .split(',')
+    .map((entry) => {
+      const at = entry.lastIndexOf('@')
+      if (at < 0) return entry
+      const scheme = /^\s*[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(entry)?.[0] ?? ''
+      const start = scheme.length <= at ? scheme.length : 0
+      return `${entry.slice(0, start)}***${entry.slice(at)}`
+    })
+    .join(',')
 }
 
 function grpcConfig(v: EnvValues, cwd: string): GrpcConfig | undefined {

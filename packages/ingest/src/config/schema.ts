@@ -22,20 +22,40 @@ const bool = z
 
 const nonEmpty = z.string().trim().min(1, { error: 'expected a non-empty string' })
 
+/**
+ * A ClickHouse server's address and nothing more. clickhouse-js reads more out of a URL,
+ * and what it reads wins over the options Spanlens passes: a path becomes the database
+ * (http://h:8123/proxy put every table in `proxy` while SPANLENS_CLICKHOUSE_DATABASE
+ * stayed empty, and the SQL route then refused every query), userinfo becomes the
+ * user and password, a query string becomes settings or, unknown, a throw at start.
+ * So each has the variable that says it instead.
+ */
 const url = z
   .string()
   .trim()
-  .refine(
-    (v) => {
-      try {
-        const u = new URL(v)
-        return u.protocol === 'http:' || u.protocol === 'https:'
-      } catch {
-        return false
-      }
-    },
-    { error: 'expected an http:// or https:// URL such as http://localhost:8123' },
-  )
+  .superRefine((v, ctx) => {
+    let u: URL
+    try {
+      u = new URL(v)
+    } catch {
+      u = new URL('invalid:')
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+      ctx.addIssue({ code: 'custom', message: 'expected an http:// or https:// URL such as http://localhost:8123' })
+    } else if (u.username !== '' || u.password !== '') {
+      ctx.addIssue({ code: 'custom', message: 'credentials in the URL are not read; set SPANLENS_CLICKHOUSE_USER and SPANLENS_CLICKHOUSE_PASSWORD' })
+    } else if (u.pathname !== '/') {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected no path (a path is not a database: set SPANLENS_CLICKHOUSE_DATABASE; a reverse-proxy prefix is not supported)',
+      })
+    } else if (u.search !== '' || u.hash !== '') {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected no query string or fragment (database: SPANLENS_CLICKHOUSE_DATABASE; TLS: https:// and SPANLENS_CLICKHOUSE_CA_CERT)',
+      })
+    }
+  })
 
 /** `http://n1:8123,http://n2:8123`: each URL checked like SPANLENS_CLICKHOUSE_URL. */
 const urlList = z
