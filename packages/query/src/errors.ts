@@ -119,6 +119,12 @@ const startup = {
     503,
     (target: string, reason: string) => `ClickHouse at ${target} is unreachable: ${reason}`,
   ),
+  // Reached, and answered no: what decides it is a setting, which the reason names; retrying does not help.
+  STORE_REFUSED: createError(
+    'SPANLENS_STORE_REFUSED',
+    500,
+    (target: string, reason: string) => `ClickHouse at ${target} refused Spanlens: ${reason}`,
+  ),
   MIGRATION_FAILED: createError(
     'SPANLENS_MIGRATION_FAILED',
     500,

@@ -1,7 +1,7 @@
 import { createReadStream, existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import { createClient, type ClickHouseClient } from '@clickhouse/client'
+import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
 import type { Logger } from 'pino'
 import type { StoreConfig } from '../config/load.js'
@@ -12,6 +12,7 @@ import { errors } from '../errors.js'
 import { ensureWritableDir } from '../writable-dir.js'
 import { CallGate, gateCalls } from './call-gate.js'
 import { quoteString, scopeSettings, type ClientConnection } from './scoped-settings.js'
+import { storeRefusal } from './refusal.js'
 import { guardLeftovers, LeftoverGuard } from './store-leftover-output.js'
 import { lowerForeignThreadPriority } from './thread-priority.js'
 
@@ -181,28 +182,38 @@ async function openRemote(config: StoreConfig, log: ClientLog): Promise<Store> {
     ...(tls ? { tls } : {}),
   }
   const perNode = config.cluster !== undefined && config.nodes !== undefined
+  const nodeUrls = perNode ? (config.nodes as string[]) : []
+  // createClient throws on what it cannot take from a URL; the config check refuses that
+  // first, and anything it missed still stops start-up as a configuration error.
+  const connect = (target: string, variable: string, options: Omit<ClickHouseClientConfigOptions, 'url'>): ClickHouseClient => {
+    try {
+      return createClient({ ...common, ...options, url: target })
+    } catch (err) {
+      throw errors.CONFIG_INVALID(`${variable}: ClickHouse's client refused ${redactUrl(target)}: ${(err as Error).message}`, { cause: err })
+    }
+  }
   // The database may not exist yet: create it through a client bound to `default`,
   // on every node when DDL runs node by node.
-  for (const target of perNode ? (config.nodes as string[]) : [url]) {
-    const bootstrap = createClient({ ...common, url: target, database: 'default' })
+  for (const target of perNode ? nodeUrls : [url]) {
+    const bootstrap = connect(target, perNode ? 'SPANLENS_CLICKHOUSE_NODES' : 'SPANLENS_CLICKHOUSE_URL', { database: 'default' })
     try {
-      const onCluster = config.cluster && !perNode ? ` ON CLUSTER ${quoteIdent(config.cluster)}` : ''
-      await bootstrap.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteIdent(config.database)}${onCluster}` })
+      await ensureDatabase(bootstrap, config.database, config.cluster && !perNode ? config.cluster : undefined)
     } catch (err) {
-      throw errors.STORE_UNREACHABLE(redactUrl(target), (err as Error).message, { cause: err })
+      throw (
+        storeRefusal(redactUrl(target), err, { cluster: config.cluster }) ??
+        errors.STORE_UNREACHABLE(redactUrl(target), (err as Error).message, { cause: err })
+      )
     } finally {
       await bootstrap.close().catch(() => undefined)
     }
   }
-  const client = createClient({
-    ...common,
-    url,
+  const client = connect(url, 'SPANLENS_CLICKHOUSE_URL', {
     database: config.database,
     ...(config.cluster ? { clickhouse_settings: CLUSTER_SETTINGS } : {}),
   })
   const nodes = perNode
-    ? (config.nodes as string[]).map((n) => ({
-        client: createClient({ ...common, url: n, database: config.database }),
+    ? nodeUrls.map((n) => ({
+        client: connect(n, 'SPANLENS_CLICKHOUSE_NODES', { database: config.database }),
         target: redactUrl(n),
       }))
     : undefined
@@ -220,6 +231,25 @@ async function openRemote(config: StoreConfig, log: ClientLog): Promise<Store> {
       await Promise.all([client, ...(nodes ?? []).map((n) => n.client)].map((c) => c.close()))
     },
   }
+}
+
+/**
+ * Creates the database only when it is missing: CREATE DATABASE IF NOT EXISTS needs the
+ * CREATE DATABASE grant even for a database that exists, so a user given every right on
+ * a database made for it could not start. With `onCluster` (distributed DDL) the check is
+ * on this node: a database made in advance must be made ON CLUSTER, on every node.
+ */
+async function ensureDatabase(client: ClickHouseClient, database: string, onCluster: string | undefined): Promise<void> {
+  // Not EXISTS DATABASE, which a user without SHOW DATABASES on the name fails with ACCESS_DENIED;
+  // system.databases lists what the user may see, so a database it cannot use reads as missing.
+  const rs = await client.query({
+    query: 'SELECT count() AS n FROM system.databases WHERE name = {db:String}',
+    query_params: { db: database },
+    format: 'JSONEachRow',
+  })
+  const [row] = await rs.json<{ n: number | string }>()
+  if (Number(row?.n) > 0) return
+  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteIdent(database)}${onCluster ? ` ON CLUSTER ${quoteIdent(onCluster)}` : ''}` })
 }
 
 /**
@@ -259,11 +289,16 @@ function readCaCert(path: string): Buffer {
   }
 }
 
+/** A URL safe to log or show: without credentials, and nothing of it when it does not parse. */
 function redactUrl(raw: string): string {
-  const u = new URL(raw)
-  u.username = ''
-  u.password = ''
-  return u.toString()
+  try {
+    const u = new URL(raw)
+    u.username = ''
+    u.password = ''
+    return u.toString()
+  } catch {
+    return '(a URL that does not parse)'
+  }
 }
 
 export function quoteIdent(name: string): string {
