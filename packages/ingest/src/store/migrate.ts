@@ -3,10 +3,11 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { ClickHouseClient } from '@clickhouse/client'
-import { errors } from '../errors.js'
+import { errors, isSpanlensError, type SpanlensError } from '../errors.js'
 import type { Store } from './create-store.js'
 import { quoteIdent } from './create-store.js'
 import { renderMigration, shardingKeys, type TemplateContext } from './migration-template.js'
+import { storeRefusal } from './refusal.js'
 
 export interface MigrationFile {
   version: number
@@ -107,25 +108,52 @@ export async function migrate(store: Store, options: MigrateOptions = {}): Promi
   const result: MigrateResult = { applied: [], alreadyApplied: 0 }
   const appliedAnywhere = new Set<string>()
   for (const t of targets) {
-    const applied = await migrateTarget(t, migrations, log)
+    const applied = await migrateTarget(store, t, migrations, log)
     for (const file of applied) appliedAnywhere.add(file)
   }
   result.applied = migrations.map((m) => m.file).filter((f) => appliedAnywhere.has(f))
   result.alreadyApplied = migrations.length - result.applied.length
-  await syncRetention(store)
+  try {
+    await syncRetention(store)
+  } catch (err) {
+    throw migrationFailure(store, undefined, RETENTION_STEP, err)
+  }
   return result
 }
 
-async function migrateTarget(t: Target, migrations: MigrationFile[], log: NonNullable<MigrateOptions['log']>): Promise<string[]> {
-  const where = (message: string) => (t.target ? `${t.target}: ${message}` : message)
-  for (const stmt of renderMigration(MIGRATIONS_TABLE, t.ctx)) {
-    await t.client.command({ query: stmt })
+/** What a failure outside a migration file is reported as: the record of versions, the TTLs. */
+const TRACKING_STEP = 'schema_migrations (the record of applied migrations)'
+const RETENTION_STEP = 'retention (SPANLENS_RETENTION_DAYS)'
+
+/**
+ * A failed step of a migration run as a Spanlens error: SPANLENS_STORE_REFUSED when ClickHouse
+ * refused for a reason a setting decides (login, privileges, an unknown cluster), naming the
+ * setting; otherwise SPANLENS_MIGRATION_FAILED with the step and ClickHouse's message.
+ */
+function migrationFailure(store: Store, node: string | undefined, step: string, err: unknown): SpanlensError {
+  if (isSpanlensError(err)) return err
+  const message = (err as Error).message
+  return (
+    storeRefusal(node ?? store.target, err, { cluster: store.cluster, where: step }) ??
+    errors.MIGRATION_FAILED(step, node ? `${node}: ${message}` : message, { cause: err })
+  )
+}
+
+async function migrateTarget(store: Store, t: Target, migrations: MigrationFile[], log: NonNullable<MigrateOptions['log']>): Promise<string[]> {
+  const fail = (step: string, err: unknown) => migrationFailure(store, t.target, step, err)
+  let applied: Map<number, string>
+  try {
+    for (const stmt of renderMigration(MIGRATIONS_TABLE, t.ctx)) {
+      await t.client.command({ query: stmt })
+    }
+    const rs = await t.client.query({
+      query: `SELECT version, any(checksum) AS checksum FROM ${t.tracking} GROUP BY version`,
+      format: 'JSONEachRow',
+    })
+    applied = new Map((await rs.json<{ version: number; checksum: string }>()).map((r) => [Number(r.version), r.checksum]))
+  } catch (err) {
+    throw fail(TRACKING_STEP, err)
   }
-  const rs = await t.client.query({
-    query: `SELECT version, any(checksum) AS checksum FROM ${t.tracking} GROUP BY version`,
-    format: 'JSONEachRow',
-  })
-  const applied = new Map((await rs.json<{ version: number; checksum: string }>()).map((r) => [Number(r.version), r.checksum]))
   const keys = shardingKeys(migrations.map((m) => m.sql))
   const done: string[] = []
   for (const m of migrations) {
@@ -144,14 +172,18 @@ async function migrateTarget(t: Target, migrations: MigrationFile[], log: NonNul
       try {
         await t.client.command({ query: stmt })
       } catch (err) {
-        throw errors.MIGRATION_FAILED(m.file, where((err as Error).message), { cause: err })
+        throw fail(m.file, err)
       }
     }
-    await t.client.insert({
-      table: t.tracking,
-      values: [{ version: m.version, file: m.file, checksum: m.checksum }],
-      format: 'JSONEachRow',
-    })
+    try {
+      await t.client.insert({
+        table: t.tracking,
+        values: [{ version: m.version, file: m.file, checksum: m.checksum }],
+        format: 'JSONEachRow',
+      })
+    } catch (err) {
+      throw fail(`${TRACKING_STEP}, recording ${m.file}`, err)
+    }
     log('migration applied', { file: m.file, ...(t.target ? { node: t.target } : {}) })
     done.push(m.file)
   }
