@@ -32,7 +32,8 @@ async function failToConnect(logger?: pino.Logger): Promise<string> {
     return true
   }) as typeof process.stderr.write
   try {
-    await expect(createStore(config.store, logger ? { logger } : {})).rejects.toMatchObject({ code: 'SPANLENS_STORE_UNREACHABLE' })
+    // An answered ACCESS_DENIED is a refusal, not an unreachable store (refusal.ts).
+    await expect(createStore(config.store, logger ? { logger } : {})).rejects.toMatchObject({ code: 'SPANLENS_STORE_REFUSED' })
   } finally {
     process.stderr.write = write
     for (const s of spies) s.mockRestore()
