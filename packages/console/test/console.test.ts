@@ -10,11 +10,13 @@ import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildServer, loadConfig } from '@spanlens/ingest'
 import { launchBrowser } from './browser.js'
-import { AGENT_TRACE, LLM_SPAN, LONG_ANSWER, REFUSAL, seed, sessionOf } from './seed.js'
+import { AGENT_TRACE, LLM_SPAN, LONG, LONG_ANSWER, REFUSAL, seed, seedLongStrings, sessionOf } from './seed.js'
 
 const KEY = 'acme-console-key-0123'
 /** A project that never sent a span: the first-run page. */
 const EMPTY_KEY = 'empty-console-key-0123'
+/** A project of one LLM call whose name, user, session, model and attribute are long unbroken strings. */
+const WIDE_KEY = 'wide-console-key-0123'
 /** An ingest key of acme's: it sends but reads nothing, so it does not sign in. */
 const PAGE_KEY = 'acme-page-key-0123'
 /** An ingest key of a project of its own, which a web page on another origin sends with (the counts above stay acme's). */
@@ -74,7 +76,7 @@ beforeAll(async () => {
   const config = loadConfig({
     env: {
       SPANLENS_DATA_DIR: join(dir, 'data'),
-      SPANLENS_API_KEYS: `acme:${KEY},empty:${EMPTY_KEY}`,
+      SPANLENS_API_KEYS: `acme:${KEY},empty:${EMPTY_KEY},wide:${WIDE_KEY}`,
       SPANLENS_INGEST_KEYS: `acme:${PAGE_KEY},web:${WEB_KEY}`,
       SPANLENS_CORS_ORIGINS: siteOrigin,
       SPANLENS_LOG_LEVEL: 'silent',
@@ -85,6 +87,7 @@ beforeAll(async () => {
   app = await buildServer(config)
   url = await app.listen({ host: '127.0.0.1', port: 0 })
   await seed(url, KEY)
+  await seedLongStrings(url, WIDE_KEY)
   await app.spanlens.flush()
   browser = await launchBrowser()
   page = await browser.newPage()
@@ -117,6 +120,8 @@ const ISO = /^\d{4}-\d{2}-\d{2}T/
 async function signedIn() {
   if (!page.url().startsWith(url)) await page.goto(`${url}/`)
   if ((await page.evaluate(STORED_KEY)) === KEY) return
+  // Signed in to another project by an earlier test: sign-in shows only once signed out.
+  await page.evaluate(`sessionStorage.clear()`)
   await signIn(KEY)
   await page.waitForURL(/\/traces/)
 }
@@ -643,6 +648,56 @@ describe('console served by the Spanlens server', () => {
     await page.locator('figure[data-chart="Calls"]').getByRole('button', { name: 'Show as table' }).click()
     failures.push(...(await axe()).map((v) => `overview table: ${v}`))
     await page.setViewportSize({ width: 1400, height: 900 })
+    expect(failures).toEqual([])
+  })
+
+  it('long unbroken names, ids, models and attributes wrap: every page still fits 800 px', { timeout: 60_000 }, async () => {
+    if (!page.url().startsWith(url)) await page.goto(`${url}/`)
+    await page.evaluate(`sessionStorage.clear()`)
+    await signIn(WIDE_KEY)
+    await page.waitForURL(/\/traces/)
+    await page.setViewportSize({ width: 800, height: 900 })
+    const wide = async (name: string) => {
+      const px = (await page.evaluate('document.documentElement.scrollWidth')) as number
+      await shot(`14-800px-long-${name}`)
+      return px > 800 ? [`${name}: ${px}px wide at 800px`] : []
+    }
+    const failures: string[] = []
+    try {
+      await page.goto(`${url}/traces?from=now-24h`)
+      await poll(() => page.locator('table.traces tbody tr').count()).toBe(1)
+      failures.push(...(await wide('traces')))
+      // The list scrolls sideways in its own box when its columns need it; the name wraps in its column instead of making it thousands of px.
+      for (const cell of ['.trace-link', `a[href^="/users/"]`]) {
+        const box = await page.locator(`table.traces tbody ${cell}`).boundingBox()
+        if (!box || box.width > 400) failures.push(`traces: ${cell} is ${box?.width}px wide`)
+      }
+      await page.goto(`${url}/traces/${LONG.traceId}`)
+      await poll(() => page.locator('.span-detail').count()).toBe(1)
+      await page.locator('details.attributes summary').click()
+      await poll(() => page.locator('details.attributes tbody tr').filter({ hasText: LONG.attrValue }).count()).toBe(1)
+      failures.push(...(await wide('trace')))
+      await page.goto(`${url}/users/${encodeURIComponent(LONG.userId)}`)
+      await poll(() => page.locator('table.sessions tbody tr').count()).toBe(1)
+      failures.push(...(await wide('user')))
+      await page.goto(`${url}/sessions/${encodeURIComponent(LONG.sessionId)}`)
+      await poll(() => page.locator('ol.conversation > li').count()).toBe(1)
+      failures.push(...(await wide('session')))
+      // Split by model: the model names the charts' legends as well as the table's rows.
+      await page.goto(`${url}/overview?split=model`)
+      const byModel = page.locator('[data-by="model"] .table-scroll')
+      await poll(() => byModel.count()).toBe(1)
+      await poll(() => page.locator('figure[data-chart="Calls"] canvas').count()).toBeGreaterThan(0)
+      failures.push(...(await wide('overview')))
+      // The long model does not push the figures out of sight.
+      const [scroll, client] = (await page.evaluate(`((e) => [e.scrollWidth, e.clientWidth])(document.querySelector('[data-by="model"] .table-scroll'))`)) as [number, number]
+      if (scroll > client) failures.push(`overview: the by-model table scrolls (${scroll}px in ${client}px)`)
+      await page.goto(`${url}/bias?groupBy=model&outcome=error_rate&from=now-7d&minGroupSize=1&alpha=0.05`)
+      await poll(() => page.locator('table.bias-groups tbody tr').count()).toBe(1)
+      failures.push(...(await wide('bias')))
+    } finally {
+      await page.setViewportSize({ width: 1400, height: 900 })
+    }
     expect(failures).toEqual([])
   })
 

@@ -189,3 +189,40 @@ export async function seed(url: string, key: string, now = Date.now()): Promise<
     if (!res.ok) throw new Error(`seed: /api/v1/scores ${res.status} ${await res.text()}`)
   }
 }
+
+/** `n` characters without a space or a hyphen, as a base64 token, an OAuth subject or a hash is: nowhere to wrap. */
+const unbroken = (prefix: string, n: number) => prefix + Array.from({ length: n - prefix.length }, (_, i) => 'AbCdEfGhIjKlMnOpQrStUvWxYz0123456789'[(i * 7) % 36]).join('')
+
+/** One LLM call whose every free-text field is a long unbroken string, as real apps send them. */
+export const LONG = {
+  traceId: 'f1de000000000000000000000000000a',
+  name: unbroken('GET_/v1/files/', 600),
+  userId: unbroken('oauth2|', 300),
+  sessionId: unbroken('sess_', 300),
+  model: unbroken('ft:gpt-4o:', 200),
+  attrKey: unbroken('app.', 2000),
+  attrValue: unbroken('https://example.com/cb?token=', 2000),
+}
+
+export async function seedLongStrings(url: string, key: string, now = Date.now()): Promise<void> {
+  const body = request('wide', 'v1', [
+    {
+      traceId: LONG.traceId,
+      spanId: 'f1de00000000000b',
+      name: LONG.name,
+      startMs: now - 5 * 60_000,
+      durationMs: 800,
+      attrs: {
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.request.model': LONG.model,
+        'gen_ai.usage.input_tokens': 10,
+        'gen_ai.usage.output_tokens': 20,
+        'user.id': LONG.userId,
+        'session.id': LONG.sessionId,
+        [LONG.attrKey]: LONG.attrValue,
+      },
+    },
+  ])
+  const res = await fetch(`${url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify(body) })
+  if (!res.ok) throw new Error(`seed: /v1/traces ${res.status} ${await res.text()}`)
+}

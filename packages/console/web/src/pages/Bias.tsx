@@ -144,64 +144,66 @@ function Result({ r, f }: { r: BiasReport; f: BiasForm }) {
           max={Math.max(1, ...ratioRows.map((g) => g.ratio ?? 0))}
         />
       </div>
-      <table class="grid compact bias-groups">
-        <thead>
-          <tr>
-            <th>Group</th>
-            <th class="num">n</th>
-            <th class="num">Value</th>
-            <th>95% CI</th>
-            <th class="num">Difference</th>
-            <th class="num">Ratio</th>
-            <th>Four-fifths</th>
-            <th class="num">p</th>
-            <th class="num">p (adjusted)</th>
-            <th>Significant</th>
-            <th>Traces</th>
-          </tr>
-        </thead>
-        <tbody>
-          {r.groups.map((g) => (
-            <tr key={g.group} class={g.fourFifthsViolation && g.significant ? 'flagged' : ''}>
-              <td>
-                {groupName(g.group)}
-                {g.group === r.bestGroup && <span class="badge good small">best</span>}
-                {!g.judged && <span class="muted small"> (too small, not judged)</span>}
-              </td>
-              <td class="num">{int(g.n)}</td>
-              <td class="num">{g.value === null ? '–' : fmt(g.value)}</td>
-              <td>{g.ci ? `${fmt(g.ci[0])} – ${fmt(g.ci[1])}` : '–'}</td>
-              <td class="num">{g.difference === null ? '–' : fmt(g.difference)}</td>
-              <td class="num">{num(g.ratio, 3)}</td>
-              <td>{g.fourFifthsViolation === null ? '–' : g.fourFifthsViolation ? <span class="badge bad">below 0.8</span> : 'ok'}</td>
-              <td class="num">{pValue(g.pValue)}</td>
-              <td class="num">{pValue(g.pValueAdjusted)}</td>
-              <td>{g.significant === null ? '–' : g.significant ? <strong>yes</strong> : 'no'}</td>
-              <td class="nowrap">
-                {(() => {
-                  const q = links.get(g.group)
-                  if (!q) return null
-                  return (
-                    <>
-                      <Link href={tracesHref(q.all)} aria-label={`all traces of ${groupName(g.group)}`}>
-                        all
-                      </Link>
-                      {q.outcome && (
-                        <>
-                          {' · '}
-                          <Link href={tracesHref(q.outcome)} aria-label={`${q.label} of ${groupName(g.group)}`}>
-                            {q.label}
-                          </Link>
-                        </>
-                      )}
-                    </>
-                  )
-                })()}
-              </td>
+      <div class="table-scroll">
+        <table class="grid compact bias-groups">
+          <thead>
+            <tr>
+              <th>Group</th>
+              <th class="num">n</th>
+              <th class="num">Value</th>
+              <th>95% CI</th>
+              <th class="num">Difference</th>
+              <th class="num">Ratio</th>
+              <th>Four-fifths</th>
+              <th class="num">p</th>
+              <th class="num">p (adjusted)</th>
+              <th>Significant</th>
+              <th>Traces</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {r.groups.map((g) => (
+              <tr key={g.group} class={g.fourFifthsViolation && g.significant ? 'flagged' : ''}>
+                <td>
+                  {groupName(g.group)}
+                  {g.group === r.bestGroup && <span class="badge good small">best</span>}
+                  {!g.judged && <span class="muted small"> (too small, not judged)</span>}
+                </td>
+                <td class="num">{int(g.n)}</td>
+                <td class="num">{g.value === null ? '–' : fmt(g.value)}</td>
+                <td>{g.ci ? `${fmt(g.ci[0])} – ${fmt(g.ci[1])}` : '–'}</td>
+                <td class="num">{g.difference === null ? '–' : fmt(g.difference)}</td>
+                <td class="num">{num(g.ratio, 3)}</td>
+                <td>{g.fourFifthsViolation === null ? '–' : g.fourFifthsViolation ? <span class="badge bad">below 0.8</span> : 'ok'}</td>
+                <td class="num">{pValue(g.pValue)}</td>
+                <td class="num">{pValue(g.pValueAdjusted)}</td>
+                <td>{g.significant === null ? '–' : g.significant ? <strong>yes</strong> : 'no'}</td>
+                <td class="nowrap">
+                  {(() => {
+                    const q = links.get(g.group)
+                    if (!q) return null
+                    return (
+                      <>
+                        <Link href={tracesHref(q.all)} aria-label={`all traces of ${groupName(g.group)}`}>
+                          all
+                        </Link>
+                        {q.outcome && (
+                          <>
+                            {' · '}
+                            <Link href={tracesHref(q.outcome)} aria-label={`${q.label} of ${groupName(g.group)}`}>
+                              {q.label}
+                            </Link>
+                          </>
+                        )}
+                      </>
+                    )
+                  })()}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </div>
   )
 }
