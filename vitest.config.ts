@@ -76,7 +76,7 @@ export default defineConfig({
       },
       ...storeModeProjects,
       // Browser tests of the web console: builds the bundle and finds Chromium first.
-      { extends: true, test: { name: 'console', include: ['packages/console/test/**/*.test.ts'], globalSetup: ['packages/console/test/global-setup.ts'] } },
+      { extends: true, test: { name: 'console', include: ['packages/console/test/**/*.test.ts'], exclude: [...configDefaults.exclude, '**/*.unit.test.ts'], globalSetup: ['packages/console/test/global-setup.ts'] } },
       // The example apps, end to end: each runs against the fake LLM provider and a real server on embedded ClickHouse.
       { extends: true, test: { name: 'examples', include: ['examples/*/test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'examples/demo/**'] } },
       // pnpm demo's workload against a real server: the reports find the drift, the refused group and the SLO burn it plants.

@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildServer, loadConfig } from '@spanlens/ingest'
+import type { Score } from '../web/src/api/types.js'
 import { launchBrowser } from './browser.js'
 import { AGENT_TRACE, LLM_SPAN, LONG, LONG_ANSWER, REFUSAL, seed, seedLongStrings, sessionOf } from './seed.js'
 
@@ -416,6 +417,47 @@ describe('console served by the Spanlens server', () => {
     await page.goto(`${url}/traces?from=now-24h&traceId=${AGENT_TRACE}`)
     await poll(() => page.locator('table.traces tbody tr').first().textContent()).toContain('correctness: 1')
     expect(await page.locator('table.traces tbody tr').first().textContent()).not.toContain('correctness: 0.5')
+  })
+
+  it('an edited score keeps its type, and its source unless its value changed', async () => {
+    await signedIn()
+    const headers = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }
+    // A yes/no score from the app's users, and an eval's label that reads as a number.
+    for (const score of [
+      { traceId: AGENT_TRACE, name: 'resolved', value: true, source: 'user' },
+      { traceId: AGENT_TRACE, name: 'intent', value: '42', source: 'eval' },
+    ]) {
+      expect((await fetch(`${url}/api/v1/scores`, { method: 'POST', headers, body: JSON.stringify(score) })).status).toBe(201)
+    }
+    const stored = async (name: string) => ((await (await fetch(`${url}/api/v1/traces/${AGENT_TRACE}`, { headers })).json()) as { scores: Score[] }).scores.find((s) => s.name === name)
+    await page.goto(`${url}/traces/${AGENT_TRACE}`)
+    const traceScores = page.locator('[data-scores="trace"]')
+    const shown = (name: string) => traceScores.locator('tbody tr').filter({ has: page.locator('td:first-child', { hasText: new RegExp(`^${name}$`) }) }).locator('td.mono').textContent()
+    const save = async (name: string, value?: string) => {
+      await traceScores.getByRole('button', { name: `Edit score ${name}` }).click()
+      if (value !== undefined) await traceScores.getByLabel('Value', { exact: true }).fill(value)
+      await traceScores.getByRole('button', { name: 'Save' }).click()
+    }
+    await poll(() => shown('resolved')).toBe('true')
+    await traceScores.getByRole('button', { name: 'Edit score resolved' }).click()
+    expect(await traceScores.getByLabel('Value', { exact: true }).inputValue()).toBe('true')
+    await traceScores.getByRole('button', { name: 'Cancel' }).click()
+    // Save on nothing changed: the same score, as the user gave it.
+    await save('resolved')
+    await poll(() => traceScores.getByRole('button', { name: 'Edit score resolved' }).count()).toBe(1)
+    expect(await stored('resolved')).toMatchObject({ dataType: 'BOOLEAN', value: 1, source: 'user' })
+    // A new value: still yes/no, now set in the console.
+    await save('resolved', 'false')
+    await poll(() => shown('resolved')).toBe('false')
+    expect(await stored('resolved')).toMatchObject({ dataType: 'BOOLEAN', value: 0, source: 'console' })
+    await save('intent')
+    await poll(() => traceScores.getByRole('button', { name: 'Edit score intent' }).count()).toBe(1)
+    expect(await stored('intent')).toMatchObject({ dataType: 'CATEGORICAL', stringValue: '42', source: 'eval' })
+    // A yes/no score takes nothing else, and says so before posting.
+    await save('resolved', 'maybe')
+    await poll(() => traceScores.getByRole('alert').textContent()).toContain('true or false')
+    await traceScores.getByRole('button', { name: 'Cancel' }).click()
+    expect(await stored('resolved')).toMatchObject({ dataType: 'BOOLEAN', value: 0 })
   })
 
   it('overview: range and split live in the URL; a row, a point and a table row lead to their traces', async () => {

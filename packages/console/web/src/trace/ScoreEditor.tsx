@@ -2,13 +2,16 @@ import { useState } from 'preact/hooks'
 import { api } from '../api/client'
 import type { Score } from '../api/types'
 import { ErrorBox } from '../components/State'
+import { parseScoreValue, scoreText, storedValue } from './score-value'
 
 /**
  * Adds a score to a trace or span, or edits one: POST /api/v1/scores with the score's
- * own id (and its name and time, which key the stored row) replaces it.
+ * own id (and its name and time, which key the stored row) replaces it, in its own type.
+ * `source` says who set the value: `console` for a value given here; an edit that leaves
+ * the value as it was (a comment, or Save on nothing) keeps the source it had (`eval`, `user`).
  */
 export function ScoreEditor({ traceId, spanId, editing, names, onSaved, onCancel }: { traceId: string; spanId?: string; editing?: Score; names: string[]; onSaved: () => void; onCancel?: () => void }) {
-  const initial = editing ? (editing.value !== null && editing.dataType !== 'CATEGORICAL' ? String(editing.value) : editing.stringValue) : ''
+  const initial = editing ? scoreText(editing) : ''
   const [name, setName] = useState(editing?.name ?? '')
   const [value, setValue] = useState(initial)
   const [comment, setComment] = useState(editing?.comment ?? '')
@@ -16,17 +19,18 @@ export function ScoreEditor({ traceId, spanId, editing, names, onSaved, onCancel
   const target = spanId ? 'span' : 'trace'
   const submit = async (e: Event) => {
     e.preventDefault()
-    const v = value.trim()
-    const numeric = v !== '' && Number.isFinite(Number(v))
+    const parsed = parseScoreValue(value, editing?.dataType)
+    if ('error' in parsed) return setState({ saving: false, error: new Error(parsed.error) })
+    const source = editing?.source && storedValue(editing) === parsed.value ? editing.source : 'console'
     setState({ saving: true })
     try {
       await api.post('/scores', {
         traceId,
         ...(spanId ? { spanId } : {}),
         name: name.trim(),
-        value: numeric ? Number(v) : v,
+        value: parsed.value,
         ...(comment.trim() ? { comment: comment.trim() } : {}),
-        source: 'console',
+        source,
         ...(editing ? { id: editing.id, timestamp: editing.timestamp } : {}),
       })
       setState({ saving: false })
@@ -45,7 +49,7 @@ export function ScoreEditor({ traceId, spanId, editing, names, onSaved, onCancel
       </label>
       <label>
         Value
-        <input name="scoreValue" value={value} required onInput={(e) => setValue((e.target as HTMLInputElement).value)} placeholder="a number or a label" />
+        <input name="scoreValue" value={value} required onInput={(e) => setValue((e.target as HTMLInputElement).value)} placeholder={editing?.dataType === 'BOOLEAN' ? 'true or false' : editing?.dataType === 'NUMERIC' ? 'a number' : editing ? 'a label' : 'a number, true, false or a label'} />
       </label>
       <label class="grow">
         Comment

@@ -6,6 +6,7 @@ import { StatusBadge } from '../pages/Traces'
 import { Link } from '../router'
 import { ContentView } from './Messages'
 import { ScoreEditor } from './ScoreEditor'
+import { scoreText } from './score-value'
 
 /** Scores of a trace or span, each editable, and a form to add one. */
 export function Scores({ scores, traceId, spanId, names, onChanged }: { scores: Score[]; traceId: string; spanId?: string; names: string[]; onChanged: () => void }) {
@@ -41,7 +42,7 @@ export function Scores({ scores, traceId, spanId, names, onChanged }: { scores: 
                 ) : (
                   <tr key={s.id}>
                     <td>{s.name}</td>
-                    <td class="mono">{s.value !== null && s.dataType !== 'CATEGORICAL' ? s.value : s.stringValue}</td>
+                    <td class="mono">{scoreText(s)}</td>
                     <td>{s.source}</td>
                     <td>{s.comment}</td>
                     <td>
