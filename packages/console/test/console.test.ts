@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
-import type { BrowserContext, Page } from 'playwright-core'
+import type { BrowserContext, Page, Route } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildServer, loadConfig } from '@spanlens/ingest'
 import type { Score } from '../web/src/api/types.js'
@@ -741,6 +741,32 @@ describe('console served by the Spanlens server', () => {
       await page.setViewportSize({ width: 1400, height: 900 })
     }
     expect(failures).toEqual([])
+  })
+
+  it('a page whose code cannot be fetched says the server is unreachable, and Retry loads it once the server answers', async () => {
+    await signedIn()
+    await page.goto(`${url}/traces?from=now-24h`)
+    await poll(() => page.locator('table.traces tbody tr').count()).toBe(50)
+    // The server stops answering: every request is refused, as when it is down (routing also bypasses the HTTP cache).
+    const down = (route: Route) => route.abort('connectionrefused')
+    await page.route('**/*', down)
+    try {
+      await page.getByRole('link', { name: 'Overview' }).click()
+      await poll(() => page.getByRole('alert').textContent()).toContain('Cannot reach the Spanlens server')
+      // The traces page's words for the same outage, not the bundler's.
+      expect(await page.getByRole('alert').textContent()).toMatch(/^NETWORK /)
+      // A retry while it is still down stays on the message.
+      await page.getByRole('button', { name: 'Retry' }).click()
+      await poll(() => page.getByRole('alert').textContent()).toContain('still does not answer')
+      expect(await page.getByRole('button', { name: 'Retry' }).isEnabled()).toBe(true)
+    } finally {
+      await page.unroute('**/*', down)
+    }
+    await page.getByRole('button', { name: 'Retry' }).click()
+    await poll(() => page.locator('figure[data-chart="Calls"] canvas').count()).toBeGreaterThan(0)
+    expect(page.url()).toBe(`${url}/overview`)
+    // Every stylesheet loaded, the charts' own included.
+    expect(await page.evaluate(`[...document.styleSheets].filter((s) => { try { return s.cssRules.length === 0 } catch { return true } }).map((s) => s.href)`)).toEqual([])
   })
 
   it('a project without spans shows where and how to send the first one, on traces and overview', async () => {

@@ -11,6 +11,11 @@ export class ApiError extends Error {
   }
 }
 
+/** The error of a request that got no answer at all: the server is down or unreachable. */
+export function networkError(detail: string): ApiError {
+  return new ApiError(0, 'NETWORK', `Cannot reach the Spanlens server (${detail})`)
+}
+
 export type Params = Record<string, string | number | undefined | null>
 
 let onUnauthorized: () => void = () => undefined
@@ -35,7 +40,7 @@ async function request<T>(method: 'GET' | 'POST', path: string, body: unknown, k
   try {
     res = await fetch(`/api/v1${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) })
   } catch (err) {
-    throw new ApiError(0, 'NETWORK', `Cannot reach the Spanlens server (${err instanceof Error ? err.message : String(err)})`)
+    throw networkError(err instanceof Error ? err.message : String(err))
   }
   const text = await res.text()
   let json: unknown
