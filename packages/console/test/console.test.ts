@@ -116,6 +116,8 @@ async function axe(): Promise<string[]> {
 const atTraces = (want: Record<string, string | RegExp>) =>
   page.waitForURL((u) => u.pathname === '/traces' && Object.entries(want).every(([k, v]) => (typeof v === 'string' ? u.searchParams.get(k) === v : v.test(u.searchParams.get(k) ?? ''))))
 const ISO = /^\d{4}-\d{2}-\d{2}T/
+/** A time as the console writes every time (format.ts `time()`): one format, the browser's zone named. */
+const TIME = /\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} (UTC|GMT[+-]\d+(:\d{2})?)/
 
 /** Signs in with the seeded project's key unless this tab already is (each test can run alone with -t). */
 async function signedIn() {
@@ -172,7 +174,7 @@ describe('console served by the Spanlens server', () => {
     expect(table).not.toContain('unset')
     expect(table).not.toMatch(/\de-\d/)
     expect(await page.locator('table.traces tbody tr td .badge').first().textContent()).toMatch(/^(ok|error)$/)
-    expect(await page.locator('table.traces tbody tr').first().textContent()).toMatch(/\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} (UTC|GMT[+-]\d+)/)
+    expect(await page.locator('table.traces tbody tr').first().textContent()).toMatch(TIME)
     await page.getByRole('button', { name: 'Next →' }).click()
     await poll(() => rows.count()).toBe(15)
     await page.getByRole('button', { name: '← Previous' }).click()
@@ -244,6 +246,9 @@ describe('console served by the Spanlens server', () => {
     await poll(() => page.locator('figure[data-chart="Calls"] canvas').count()).toBeGreaterThan(0)
     await poll(() => page.locator('.card').filter({ hasText: 'By model' }).textContent()).toContain('claude-sonnet-4')
     expect(await page.locator('figure[data-chart="Latency p50 / p95 / p99"] canvas').count()).toBeGreaterThan(0)
+    // The legend's time at the cursor is written as every other time.
+    await page.locator('figure[data-chart="Calls"] .u-over').hover({ position: { x: 5, y: 20 } })
+    await poll(() => page.locator('figure[data-chart="Calls"] .u-legend .u-series').first().locator('.u-value').textContent()).toMatch(new RegExp(`^${TIME.source}$`))
     // The rollup's token details, under the total, and on the model's row.
     expect(await page.locator('.stat').filter({ hasText: 'Tokens' }).textContent()).toContain('64 cache reads · 32 cache writes')
     const gpt4o = page.locator('.card[data-by="model"] tr').filter({ has: page.getByRole('link', { name: 'gpt-4o', exact: true }) })
@@ -292,6 +297,8 @@ describe('console served by the Spanlens server', () => {
     await poll(() => page.locator('[data-slo]').count()).toBe(4)
     expect(await page.locator('[data-slo="chat-latency"]').textContent()).toContain('Budget remaining')
     await poll(() => page.locator('figure[data-chart^="Error budget"] canvas').count()).toBeGreaterThan(0)
+    // The time of the evaluation, written as every other time (format.ts: the zone named).
+    expect(await page.locator('.verdict').textContent()).toMatch(new RegExp(`evaluated at ${TIME.source}$`))
     await shot('07-slo')
   })
 

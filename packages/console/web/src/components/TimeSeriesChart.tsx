@@ -63,7 +63,8 @@ export function TimeSeriesChart({
       {
         width: Math.max(200, el.clientWidth),
         height,
-        series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, points: { show: x.length < 60 }, value: (_u: uPlot, v: number | null) => (v === null ? '–' : format(v)) }))],
+        // The legend's time at the cursor, as every other time is written (uPlot's own format names no zone).
+        series: [{ value: (_u: uPlot, t: number | null) => (t === null ? '–' : time(new Date(t * 1000).toISOString())) }, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, points: { show: x.length < 60 }, value: (_u: uPlot, v: number | null) => (v === null ? '–' : format(v)) }))],
         axes: [{ stroke: '#374151' }, { values: (_u, ticks) => ticks.map((t) => format(t)), size: 70, stroke: '#374151' }],
         scales: {
           x: { time: true },

@@ -2,7 +2,7 @@ import { ApiError, api } from '../api/client'
 import type { BurnWindow, SloReport, SloStatus } from '../api/types'
 import { ErrorBox, Loading } from '../components/State'
 import { PALETTE, TimeSeriesChart } from '../components/TimeSeriesChart'
-import { int, num, pct } from '../format'
+import { int, num, pct, time } from '../format'
 import { useAsync } from '../hooks'
 import { tracesHref, type TraceQuery } from '../links'
 import { Link } from '../router'
@@ -39,11 +39,11 @@ async function burnDown(report: SloReport): Promise<{ x: number[]; reports: SloR
  */
 function badEvents(s: SloStatus, windowMs: number): { query: TraceQuery; exact: boolean } {
   const end = Date.parse(s.windowEnd)
-  const time = { from: new Date(end - windowMs).toISOString(), to: s.windowEnd }
-  if (s.badEvents) return { query: { ...s.badEvents, ...time }, exact: true }
+  const bounds = { from: new Date(end - windowMs).toISOString(), to: s.windowEnd }
+  if (s.badEvents) return { query: { ...s.badEvents, ...bounds }, exact: true }
   const list = (v: string[] | undefined) => (v && v.length ? v.join(',') : undefined)
   const scope = { service: list(s.scope.service), model: list(s.scope.model), environment: list(s.scope.environment), kind: list(s.scope.kind), operation: list(s.scope.operation) }
-  return { query: { ...scope, ...time }, exact: false }
+  return { query: { ...scope, ...bounds }, exact: false }
 }
 
 function BadEventsLink({ s, window, label, whole = false }: { s: SloStatus; window: string; label: string; whole?: boolean }) {
@@ -183,7 +183,7 @@ export function SloPage() {
       {report.state === 'done' && (
         <>
           <div class={`verdict ${report.value.firing ? 'bad' : 'good'}`} role="status">
-            {report.value.firing ? 'Alerts firing' : 'No alerts firing'} · {report.value.slos.length} SLOs · evaluated at {new Date(report.value.at).toLocaleString('en-GB')}
+            {report.value.firing ? 'Alerts firing' : 'No alerts firing'} · {report.value.slos.length} SLOs · evaluated at {time(report.value.at)}
           </div>
           {report.value.slos.length > 0 && <BurnDown report={report.value} />}
           {report.value.slos.map((s) => (

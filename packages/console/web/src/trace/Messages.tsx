@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks'
+import { int } from '../format'
 import { parseContent, tryJson, type Message, type Part } from './content'
 
 const FOLD_CHARS = 700
@@ -18,7 +19,7 @@ function Folded({ text, mono = false }: { text: string; mono?: boolean }) {
       </pre>
       {long && (
         <button type="button" class="link-button small" onClick={() => setOpen(!open)}>
-          {open ? 'Show less' : `Show all (${text.length.toLocaleString('en-US')} characters)`}
+          {open ? 'Show less' : `Show all (${int(text.length)} characters)`}
         </button>
       )}
     </div>
