@@ -469,6 +469,10 @@ describe('console served by the Spanlens server', () => {
 
   it('overview: range and split live in the URL; a row, a point and a table row lead to their traces', async () => {
     await signedIn()
+    // A range the page does not offer (a stale or hand-edited link) is the default 24 hours, not the first option.
+    await page.goto(`${url}/overview?range=now-2h`)
+    await poll(() => page.locator('figure[data-chart="Calls"] canvas').count()).toBeGreaterThan(0)
+    expect(await page.getByRole('combobox', { name: /^Time/ }).inputValue()).toBe('now-24h')
     await page.goto(`${url}/overview`)
     await poll(() => page.locator('figure[data-chart="Calls"] canvas').count()).toBeGreaterThan(0)
     await page.getByRole('combobox', { name: /^Time/ }).selectOption('now-7d')

@@ -80,14 +80,16 @@ function ByGroup({ title, rows, dim, range, kind }: { title: string; rows: Summa
   )
 }
 
+/** Without ?range=, or with one the select does not offer: the last 24 hours (the type checks the index). */
+const DEFAULT_RANGE: OverviewRange & { from: 'now-24h' } = OVERVIEW_RANGES[2]
+
 /** The page's state is its URL: ?range=now-7d&split=model&kind= (kind absent = LLM calls). */
 export function OverviewPage() {
   const { search } = useLocation()
-  const rangeIdx = Math.max(0, OVERVIEW_RANGES.findIndex((r) => r.from === (search.get('range') ?? 'now-24h')))
+  const range = OVERVIEW_RANGES.find((r) => r.from === search.get('range')) ?? DEFAULT_RANGE
   const asked = search.get('split') ?? ''
   const split: Split = (SPLITS as string[]).includes(asked) ? (asked as Split) : ''
   const kind = search.get('kind') === 'all' ? '' : 'llm'
-  const range = OVERVIEW_RANGES[rangeIdx] ?? OVERVIEW_RANGES[2]
   const state: Record<string, string | undefined> = { range: range.from, split, kind: kind === '' ? 'all' : undefined }
   const update = (patch: Record<string, string | undefined>) => setSearch({ ...state, ...patch })
   const base = { from: range.from, kind }
