@@ -15,6 +15,15 @@ export function isReserved(path: string): boolean {
   return RESERVED_PREFIXES.some((p) => path === p.replace(/\/$/, '') || path.startsWith(p))
 }
 
+/**
+ * The app shell's policy. default-src does not cover base-uri, form-action or
+ * frame-ancestors, which fall back to allowing anything: an injected <base> would
+ * re-point the app's relative URLs (its scripts, /api) elsewhere, and a form could post
+ * the page's fields to another origin. The app uses no <base> and submits its forms in
+ * script, to its own origin.
+ */
+const SHELL_CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
 const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>Spanlens</title>
 <h1>Spanlens console not built</h1>
 <p>The server is running (OTLP ingest at <code>/v1/traces</code>, queries at <code>/api/v1</code>), but the web console's files are missing.</p>
@@ -60,7 +69,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
       .type('text/html; charset=utf-8')
       .header('cache-control', 'no-cache')
       .header('x-content-type-options', 'nosniff')
-      .header('content-security-policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'")
+      .header('content-security-policy', SHELL_CSP)
       .send(body(request, reply, shell, 'text/html; charset=utf-8'))
   }
 

