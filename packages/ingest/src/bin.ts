@@ -5,6 +5,8 @@ import { loadConfig, type LoadConfigOptions } from './config/load.js'
 import { isSpanlensError } from './errors.js'
 
 const QUERY_COMMANDS = new Set(['traces', 'drift', 'bias', 'slo', 'sql'])
+/** The server commands `help <command>` forwards to `<command> --help`. */
+const HELP_TOPICS = new Set(['serve', 'migrate', 'clickhouse', 'dead-letter'])
 
 const USAGE = `usage: spanlens <command>
 
@@ -26,14 +28,15 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
   switch (command) {
     case 'serve':
-      return serve()
+      return noOptions('serve', SERVE_USAGE, rest) ?? serve()
     case 'migrate':
-      return runMigrate()
+      return noOptions('migrate', MIGRATE_USAGE, rest) ?? runMigrate()
     case 'clickhouse':
       return clickhouse(rest)
     case 'dead-letter': {
       const { runDeadLetter } = await import('./cli/dead-letter.js')
-      return runDeadLetter(rest, loadConfig(), { out: (line) => process.stdout.write(`${line}\n`) })
+      // The config is read once the arguments are known good.
+      return runDeadLetter(rest, () => loadConfig(), { out: (line) => process.stdout.write(`${line}\n`), err: (line) => process.stderr.write(`${line}\n`) })
     }
     case '-v':
     case '--version':
@@ -42,7 +45,7 @@ async function main(argv: string[]): Promise<number> {
       return 0
     case 'help':
       // `help traces` is `traces --help`.
-      if (rest[0] !== undefined && (QUERY_COMMANDS.has(rest[0]) || rest[0] === 'dead-letter')) return main([rest[0], '--help'])
+      if (rest[0] !== undefined && (QUERY_COMMANDS.has(rest[0]) || HELP_TOPICS.has(rest[0]))) return main([rest[0], '--help'])
       process.stdout.write(`${USAGE}\n`)
       return 0
     case undefined:
@@ -59,6 +62,40 @@ async function main(argv: string[]): Promise<number> {
       return 1
     }
   }
+}
+
+const SERVE_USAGE = `usage: spanlens serve
+
+Starts the server: OTLP ingest and the query API on SPANLENS_HOST:SPANLENS_PORT
+(127.0.0.1:4318), OTLP/gRPC ingest on SPANLENS_GRPC_PORT (4317; off to turn it off),
+data in SPANLENS_DATA_DIR (.spanlens) or the ClickHouse of SPANLENS_CLICKHOUSE_URL.
+It takes no options: configuration is SPANLENS_* environment variables (README.md,
+docs/ingest.md). SIGTERM or SIGINT stops it after flushing the spool.`
+
+const MIGRATE_USAGE = `usage: spanlens migrate
+
+Applies pending ClickHouse migrations and exits: on SPANLENS_DATA_DIR (.spanlens), or
+on the ClickHouse of SPANLENS_CLICKHOUSE_URL. It takes no options: configuration is
+SPANLENS_* environment variables (README.md). \`spanlens serve\` also migrates at start.`
+
+/**
+ * A command that takes no options or arguments: undefined to run it, or the exit
+ * code after printing its usage (-h/--help: 0) or refusing what it was given (1).
+ * Checked before any config is read: \`serve --help\` must not start a server.
+ */
+function noOptions(name: string, usage: string, args: string[]): number | undefined {
+  let help: boolean | undefined
+  try {
+    ;({
+      values: { help },
+    } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }))
+  } catch (err) {
+    process.stderr.write(`spanlens ${name}: ${(err as Error).message}\n${usage}\n`)
+    return 1
+  }
+  if (!help) return undefined
+  process.stdout.write(`${usage}\n`)
+  return 0
 }
 
 /** This package's version: src/bin.ts and dist/bin.js both sit one level below package.json. */

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { spanlens as run } from './helpers/cli.js'
@@ -21,6 +22,57 @@ describe('the spanlens command', () => {
     expect((await spanlens('help', 'dead-letter')).stdout).toBe((await spanlens('dead-letter', '--help')).stdout)
     expect((await spanlens('help')).stdout).toContain('usage: spanlens <command>')
   }, 30_000)
+
+  describe('serve, migrate and dead-letter check their arguments before doing anything', () => {
+    // A temp cwd (the default data dir is ./.spanlens) and a data dir that does not exist yet:
+    // either appearing, or the command still running at the timeout, means it ran.
+    const inTempDir = async (args: string[], run: (r: { code: number; stdout: string; stderr: string }) => void) => {
+      const dir = tempDir()
+      try {
+        const dataDir = join(dir.path, 'data')
+        const env = { ...process.env, SPANLENS_DATA_DIR: dataDir, SPANLENS_PORT: '4484', SPANLENS_GRPC_PORT: 'off', SPANLENS_CLICKHOUSE_URL: '' }
+        const result = await run_(args, env, dir.path)
+        expect({ args, dataDir: existsSync(dataDir), cwdDefault: existsSync(join(dir.path, '.spanlens')) }).toEqual({ args, dataDir: false, cwdDefault: false })
+        run(result)
+      } finally {
+        dir.cleanup()
+      }
+    }
+    const run_ = (args: string[], env: NodeJS.ProcessEnv, cwd: string) => run(args, env, { cwd, timeoutMs: 20_000 })
+
+    it('serve --help and migrate --help print the command\'s usage and exit 0, as help <command> does', async () => {
+      for (const command of ['serve', 'migrate']) {
+        let usage = ''
+        for (const args of [[command, '--help'], [command, '-h'], ['help', command]]) {
+          await inTempDir(args, (r) => {
+            expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' })
+            expect(r.stdout).toMatch(new RegExp(`^usage: spanlens ${command}\n`))
+            usage ||= r.stdout
+            expect(r.stdout).toBe(usage)
+          })
+        }
+      }
+    }, 90_000)
+
+    it('serve and migrate refuse an unknown option or an argument with exit 1 and their usage', async () => {
+      for (const args of [['serve', '--bogus'], ['serve', 'now'], ['migrate', '--bogus'], ['migrate', 'up']]) {
+        await inTempDir(args, (r) => {
+          expect({ args, code: r.code, stdout: r.stdout }).toEqual({ args, code: 1, stdout: '' })
+          expect(r.stderr).toContain(`usage: spanlens ${args[0]}`)
+        })
+      }
+    }, 90_000)
+
+    it('dead-letter refuses an unknown option (--json, --bogus) or an extra name with exit 1', async () => {
+      for (const args of [['dead-letter', 'list', '--bogus'], ['dead-letter', 'list', '--json'], ['dead-letter', 'list', 'x'], ['dead-letter', 'show', 'a', 'b'], ['dead-letter', 'nope']]) {
+        await inTempDir(args, (r) => {
+          expect({ args, code: r.code, stdout: r.stdout }).toEqual({ args, code: 1, stdout: '' })
+          expect(r.stderr).toContain('usage: spanlens dead-letter')
+        })
+      }
+      await inTempDir(['help', 'clickhouse'], (r) => expect([r.code, r.stdout]).toEqual([0, expect.stringMatching(/^usage: spanlens clickhouse serve/)]))
+    }, 90_000)
+  })
 
   it('exits 1 naming an unknown command, and with no command', async () => {
     const unknown = await spanlens('nope')

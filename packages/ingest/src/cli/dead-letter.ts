@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
+import { parseArgs } from 'node:util'
 import type { SpanlensConfig } from '../config/load.js'
 import { errors } from '../errors.js'
 import { type DeadLetter, DeadLetters, targetOf } from '../pipeline/dead-letter.js'
@@ -16,21 +17,47 @@ ClickHouse's reason (docs/ingest.md, "Dead letters").
   replay [<name>]  insert the rows again (all letters if none is named), e.g. after
                    a schema fix; rows refused again stay, with the new reason.
                    Embedded ClickHouse: stop the server first (one process per data directory).
-  drop <name>      delete a letter once you have what you need from it`
+  drop <name>      delete a letter once you have what you need from it
+
+It takes no options but -h/--help.`
 
 interface Output {
   out: (line: string) => void
+  /** Usage errors; \`out\` when not given. */
+  err?: (line: string) => void
 }
 
+/** How many names each subcommand takes, at least and at most. */
+const ARITY: Record<string, [min: number, max: number]> = { list: [0, 0], show: [1, 1], drop: [1, 1], replay: [0, Infinity] }
+
 /** `spanlens dead-letter ...`; returns the exit code. */
-export async function runDeadLetter(args: string[], config: SpanlensConfig, io: Output): Promise<number> {
-  const letters = new DeadLetters(join(config.ingest.spoolDir, 'dead'))
-  const [sub, ...names] = args
+export async function runDeadLetter(args: string[], configOrLoad: SpanlensConfig | (() => SpanlensConfig), io: Output): Promise<number> {
+  const usageError = (message: string) => {
+    ;(io.err ?? io.out)(`spanlens dead-letter: ${message}\n${DEAD_LETTER_USAGE}`)
+    return 1
+  }
+  let parsed
+  try {
+    // Strict: an unknown option (--json, --bogus) is refused, not read as a letter's name or ignored.
+    parsed = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true })
+  } catch (err) {
+    return usageError((err as Error).message)
+  }
+  const [sub, ...names] = parsed.positionals
+  if (parsed.values.help || sub === 'help') {
+    io.out(DEAD_LETTER_USAGE)
+    return 0
+  }
+  const arity = ARITY[sub ?? 'list']
+  if (arity === undefined) return usageError(`unknown subcommand ${JSON.stringify(sub)}`)
   if ((sub === 'show' || sub === 'drop') && names.length === 0) {
     // Named, not looked up: an empty name would read as a letter that does not exist.
     io.out(`spanlens dead-letter ${sub} needs a letter's name; \`spanlens dead-letter list\` shows them`)
     return 1
   }
+  if (names.length > arity[1]) return usageError(`unexpected argument ${JSON.stringify(names[arity[1]])}`)
+  const config = typeof configOrLoad === 'function' ? configOrLoad() : configOrLoad
+  const letters = new DeadLetters(join(config.ingest.spoolDir, 'dead'))
   switch (sub) {
     case 'list':
     case undefined: {
@@ -79,8 +106,7 @@ export async function runDeadLetter(args: string[], config: SpanlensConfig, io: 
       }
     }
     default:
-      io.out(DEAD_LETTER_USAGE)
-      return sub === '--help' || sub === '-h' || sub === 'help' ? 0 : 1
+      return usageError(`unknown subcommand ${JSON.stringify(sub)}`)
   }
 }
 
