@@ -213,3 +213,39 @@ describe('spanlens CLI output', () => {
     )
   })
 })
+
+describe('spanlens CLI when the server cannot be reached', () => {
+  // The errors as Node 20's fetch (undici) throws them, recorded against a closed port, a
+  // plain-HTTP port asked over https, and an unknown host: the message is always "fetch failed".
+  const failed = (cause: Error) => new TypeError('fetch failed', { cause })
+  const system = (message: string, fields: Record<string, unknown>) => Object.assign(new Error(message), fields)
+  const unreachable = async (url: string, err: Error) => {
+    let stderr = ''
+    const fetch = (async () => {
+      throw err
+    }) as typeof globalThis.fetch
+    const code = await runCli(['sql', 'SELECT 1', '--url', url], { stderr: (t) => (stderr += t), stdout: () => {}, fetch, env: {} })
+    return { code, stderr }
+  }
+
+  it('names the cause: a refused connection, TLS to a plain-HTTP port and an unknown host read differently', async () => {
+    const refused = await unreachable('http://127.0.0.1:4486', failed(system('connect ECONNREFUSED 127.0.0.1:4486', { code: 'ECONNREFUSED', syscall: 'connect' })))
+    expect(refused).toEqual({ code: 1, stderr: 'spanlens sql: cannot reach http://127.0.0.1:4486: connect ECONNREFUSED 127.0.0.1:4486\n' })
+    const tls = await unreachable(
+      'https://127.0.0.1:4485',
+      failed(
+        system('800C4459727F0000:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/openssl/ssl/record/ssl3_record.c:350:\n', {
+          code: 'ERR_SSL_WRONG_VERSION_NUMBER',
+          library: 'SSL routines',
+          reason: 'wrong version number',
+        }),
+      ),
+    )
+    expect(tls.stderr).toBe('spanlens sql: cannot reach https://127.0.0.1:4485: ERR_SSL_WRONG_VERSION_NUMBER: wrong version number (is the server plain HTTP? try http://)\n')
+    const unknown = await unreachable('http://nohost.invalid', failed(system('getaddrinfo ENOTFOUND nohost.invalid', { code: 'ENOTFOUND' })))
+    expect(unknown.stderr).toBe('spanlens sql: cannot reach http://nohost.invalid: getaddrinfo ENOTFOUND nohost.invalid\n')
+    // Every address of a host refused: an AggregateError without a message of its own.
+    const both = await unreachable('http://localhost:4486', failed(new AggregateError([system('connect ECONNREFUSED ::1:4486', { code: 'ECONNREFUSED' })], '')))
+    expect(both.stderr).toBe('spanlens sql: cannot reach http://localhost:4486: connect ECONNREFUSED ::1:4486\n')
+  })
+})

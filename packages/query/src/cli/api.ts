@@ -10,7 +10,7 @@ export function apiClient(base: string, key: string | undefined, doFetch: typeof
     try {
       res = await doFetch(`${base}/api/v1${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) })
     } catch (e) {
-      throw new CliError(`cannot reach ${base}: ${(e as Error).message}`)
+      throw new CliError(`cannot reach ${base}: ${fetchFailure(e, base)}`)
     }
     const text = await res.text()
     let json: unknown
@@ -25,6 +25,34 @@ export function apiClient(base: string, key: string | undefined, doFetch: typeof
     }
     return json
   }
+}
+
+interface SystemError {
+  code?: unknown
+  message?: unknown
+  reason?: unknown
+  cause?: unknown
+  errors?: unknown
+}
+
+/**
+ * Why fetch failed. Its own message is "fetch failed" whatever happened: the cause
+ * (undici's, a Node system error) tells a refused connection (ECONNREFUSED), an unknown
+ * host (ENOTFOUND) and TLS spoken to a plain-HTTP port (ERR_SSL_WRONG_VERSION_NUMBER) apart.
+ */
+function fetchFailure(err: unknown, base: string): string {
+  let e = err as SystemError | undefined
+  // The innermost cause names the system call that failed; an AggregateError (every address
+  // of a host refused) carries its first error's code.
+  for (let depth = 0; depth < 4 && e?.cause !== undefined && typeof e.cause === 'object' && e.cause !== null; depth++) e = e.cause as SystemError
+  if (e && Array.isArray(e.errors) && typeof e.code !== 'string') e = (e.errors[0] as SystemError | undefined) ?? e
+  const code = typeof e?.code === 'string' ? e.code : undefined
+  // OpenSSL's message is its error queue ("…:SSL routines:ssl3_get_record:wrong version number:…"); its reason is the part to show.
+  const raw = typeof e?.reason === 'string' ? e.reason : typeof e?.message === 'string' ? e.message : String(err)
+  const message = raw.split('\n')[0]?.trim() ?? ''
+  const text = code === undefined || message.includes(code) ? message : `${code}: ${message}`
+  const hint = code?.startsWith('ERR_SSL') && base.startsWith('https:') ? ' (is the server plain HTTP? try http://)' : ''
+  return `${text || 'fetch failed'}${hint}`
 }
 
 /** `?a=1&b=2` from the defined pairs, or '' when none is. */
