@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { Readable } from 'node:stream'
-import type { ClickHouseClient } from '@clickhouse/client'
+import { type ClickHouseClient, parseError } from '@clickhouse/client'
 import { describe, expect, it } from 'vitest'
 import { runSandboxedSql } from '../src/index.js'
 
@@ -67,5 +67,46 @@ describe('POST /sql analysis protocol (the same embedded and over HTTP)', () => 
     expect(refused).toMatchObject({ code: 'SPANLENS_SQL_INVALID' })
     expect(refused.message).toContain('SYNTAX_ERROR')
     expect(refused.message).not.toMatch(/version|24\.8/)
+  })
+})
+
+describe('POST /sql when ClickHouse fails running the query', () => {
+  // Server replies as clickhouse-js parses them (parseError), from a two-shard cluster with
+  // a node stopped and from a server out of memory or query slots.
+  const failing = (text: string | Error): ClickHouseClient => {
+    const client = httpLikeClient([])
+    return { ...client, query: async () => Promise.reject(typeof text === 'string' ? parseError(text) : text) } as unknown as ClickHouseClient
+  }
+  const run = async (text: string | Error) => {
+    const limits = { maxExecutionSeconds: 5, maxMemoryBytes: 1 << 26, maxResultRows: 10 }
+    return (await runSandboxedSql(failing(text), 'p1', QUERY, { database: 'spanlens', limits }).catch((e: unknown) => e)) as Error & { code: string; statusCode: number }
+  }
+
+  it('a store failure (a dead shard, the server out of memory or query slots) is 502 SPANLENS_QUERY_FAILED naming only its type', async () => {
+    for (const [text, type] of [
+      ['Code: 210. DB::NetException: Connection refused (127.0.0.1:9486, local address: 127.0.0.1:60212). (NETWORK_ERROR) (version 26.7.1.1)', 'NETWORK_ERROR'],
+      ['Code: 279. DB::NetException: All connection tries failed. Log: Timeout exceeded while connecting to socket (127.0.0.1:9486, connection timeout 1000 ms). (ALL_CONNECTION_TRIES_FAILED) (version 26.7.1.1)', 'ALL_CONNECTION_TRIES_FAILED'],
+      ['Code: 202. DB::Exception: Too many simultaneous queries. Maximum: 100. (TOO_MANY_SIMULTANEOUS_QUERIES) (version 26.7.1.1)', 'TOO_MANY_SIMULTANEOUS_QUERIES'],
+      [
+        'Code: 241. DB::Exception: Memory limit (total) exceeded: would use 3.73 GiB (attempt to allocate chunk of 4194304 bytes), maximum: 3.72 GiB. OvercommitTracker decision: Query was selected to stop by OvercommitTracker. (MEMORY_LIMIT_EXCEEDED) (version 26.7.1.1)',
+        'MEMORY_LIMIT_EXCEEDED',
+      ],
+    ] as const) {
+      const err = await run(text)
+      expect({ type, code: err.code, status: err.statusCode, message: err.message }).toEqual({ type, code: 'SPANLENS_QUERY_FAILED', status: 502, message: `ClickHouse query failed: ${type}` })
+    }
+  })
+
+  it("the analyst's own SQL errors stay 400, without a shard's address; the query's memory limit is SPANLENS_SQL_LIMIT", async () => {
+    const own = await run('Code: 153. DB::Exception: Received from 127.0.0.1:9486. DB::Exception: Division by zero: while executing FUNCTION intDiv(1, 0). (ILLEGAL_DIVISION) (version 26.7.1.1)')
+    expect({ code: own.code, status: own.statusCode }).toEqual({ code: 'SPANLENS_SQL_FAILED', status: 400 })
+    expect(own.message).toContain('Division by zero')
+    expect(own.message).not.toMatch(/127\.0\.0\.1|9486|Received from/)
+    // The whole message, as a client that does not trim it (chDB's shape: numeric code, the text as ClickHouse wrote it).
+    const whole = await run(Object.assign(new Error('Received from 127.0.0.1:9486. DB::Exception: Division by zero: while executing FUNCTION intDiv(1, 0). (ILLEGAL_DIVISION)'), { code: '153' }))
+    expect({ code: whole.code, status: whole.statusCode }).toEqual({ code: 'SPANLENS_SQL_FAILED', status: 400 })
+    expect(whole.message).toMatch(/^query failed: Division by zero/)
+    const limit = await run('Code: 241. DB::Exception: Memory limit (for query) exceeded: would use 64.01 MiB (attempt to allocate chunk of 1048576 bytes), maximum: 64.00 MiB. (MEMORY_LIMIT_EXCEEDED) (version 26.7.1.1)')
+    expect({ code: limit.code, status: limit.statusCode }).toEqual({ code: 'SPANLENS_SQL_LIMIT', status: 400 })
   })
 })

@@ -17,6 +17,51 @@ export function isLimitError(err: unknown): boolean {
   return LIMIT_ERRORS.has(clickHouseErrorType(err) ?? '')
 }
 
+/**
+ * ClickHouse exceptions that say the store failed, not the analyst's SQL: a shard
+ * unreachable or dropping the connection (on a cluster, a Distributed read of a stopped
+ * node is NETWORK_ERROR "Connection refused (host:port, local address: …)"), the server
+ * out of memory, disk or query slots, a coordination service gone, the query
+ * cancelled by an operator or a shutdown. The same query can succeed later: a 502 to
+ * retry, naming only the type (the message names internal addresses), as every other
+ * route answers a store failure. Types as in ingest's pipeline/insert-errors.ts.
+ */
+const STORE_SIDE_ERRORS = new Set([
+  'NETWORK_ERROR',
+  'ALL_CONNECTION_TRIES_FAILED',
+  'SOCKET_TIMEOUT',
+  'NO_REMOTE_SHARD_AVAILABLE',
+  'NO_AVAILABLE_REPLICA',
+  'ATTEMPT_TO_READ_AFTER_EOF',
+  'UNEXPECTED_PACKET_FROM_SERVER',
+  'UNKNOWN_PACKET_FROM_SERVER',
+  'TOO_MANY_SIMULTANEOUS_QUERIES',
+  'SERVER_OVERLOADED',
+  'CANNOT_ALLOCATE_MEMORY',
+  'NOT_ENOUGH_SPACE',
+  'CANNOT_OPEN_FILE',
+  'CANNOT_READ_FROM_FILE_DESCRIPTOR',
+  'NO_ZOOKEEPER',
+  'KEEPER_EXCEPTION',
+  'TABLE_IS_DROPPED',
+  'QUERY_WAS_CANCELLED',
+  'ABORTED',
+  'AUTHENTICATION_FAILED',
+  'REQUIRED_PASSWORD',
+])
+
+/**
+ * True when ClickHouse failed for reasons of its own. MEMORY_LIMIT_EXCEEDED is the
+ * analyst's limit when it is the query's (`Memory limit (for query) exceeded`), the
+ * store's when it is the server's or the user's (`(total)`, `(for user)`).
+ */
+export function isStoreSideError(err: unknown): boolean {
+  const type = clickHouseErrorType(err) ?? ''
+  if (STORE_SIDE_ERRORS.has(type)) return true
+  const message = (err as { message?: unknown } | null)?.message
+  return type === 'MEMORY_LIMIT_EXCEEDED' && typeof message === 'string' && /memory limit \((total|for user)\)/i.test(message)
+}
+
 export type ClickHouseSettings = NonNullable<Parameters<ClickHouseClient['query']>[0]['clickhouse_settings']>
 
 /**
@@ -70,10 +115,10 @@ function unescapeTsv(field: string): string {
   return field.replace(/\\(.)/g, (_m, c: string) => TSV_ESCAPES[c] ?? c)
 }
 
-/** A limit hit while analysing is the analyst's limit; a store that failed is a 502; anything else ClickHouse refused is invalid SQL. */
+/** A limit hit while analysing is the analyst's limit; a store that failed (isStoreSideError) is a 502; anything else ClickHouse refused is invalid SQL. */
 function analysisError(err: unknown): Error {
   if (isSpanlensError(err)) return err
-  if (!isClickHouseException(err)) return storeFailure(err)
+  if (!isClickHouseException(err) || isStoreSideError(err)) return storeFailure(err)
   if (isLimitError(err)) return errors.SQL_LIMIT(firstLine(err))
   return errors.SQL_INVALID(firstLine(err))
 }
@@ -119,6 +164,12 @@ const OUR_SETTINGS = /\s*SETTINGS readonly = '2'(?:, [a-z_0-9]+ = (?:'[^']*'|[\d
 const SERVER_VERSION = /\s*\(version [\d.]+(?: \([^)]*\))?\)/g
 
 /**
+ * On a cluster, an error a shard raised reaches the initiator as "Received from
+ * 127.0.0.1:9486. DB::Exception: …": the node's address is the deployment's, not the analyst's.
+ */
+const SHARD_ADDRESS = /Received from \S+?\.\s+(?:DB::Exception: )?/g
+
+/**
  * ClickHouse's hint for a misspelt table names it with the database ("Maybe you meant
  * spanlens.spans?"), which the sandbox does not reveal either, and a table the analyst
  * does not write: the analyst's name is `spans`.
@@ -129,5 +180,5 @@ const PROJECT_VIEW = /analyst_(\w+)\(project = '(?:[^'\\]|\\.)*'\)(?: AS \1\b)?/
 
 export function firstLine(err: unknown): string {
   const line = String((err as Error).message ?? err).split('\n')[0] ?? 'error'
-  return line.replace(OUR_SETTINGS, '').replace(SERVER_VERSION, '').replace(QUALIFIED_HINT, '$1$2').replace(PROJECT_VIEW, '$1').slice(0, 500)
+  return line.replace(OUR_SETTINGS, '').replace(SERVER_VERSION, '').replace(SHARD_ADDRESS, '').replace(QUALIFIED_HINT, '$1$2').replace(PROJECT_VIEW, '$1').slice(0, 500)
 }

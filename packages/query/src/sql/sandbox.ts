@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { errors, isSpanlensError, storeFailure } from '../errors.js'
-import { type ClickHouseSettings, explain, firstLine, isClickHouseException, isLimitError } from './explain.js'
+import { type ClickHouseSettings, explain, firstLine, isClickHouseException, isLimitError, isStoreSideError } from './explain.js'
 import { lex, significant, type Token } from './lexer.js'
 import { checkAst, checkQueryTree, parseAstLines } from './policy.js'
 import { bindTables } from './rewrite.js'
@@ -22,6 +22,18 @@ export interface SqlResult {
    * holds all projects), so they would tell a caller how much data others have.
    */
   statistics: { elapsed: number }
+}
+
+/**
+ * What running the analyst's SQL failed with: a store that failed (a dead shard, the
+ * server out of memory) is a 502 to retry naming only ClickHouse's error type; a limit
+ * of ours, SQL_LIMIT; anything else ClickHouse raised is the SQL's own error, a 400.
+ */
+function runError(err: unknown): Error {
+  if (isSpanlensError(err)) return err
+  if (!isClickHouseException(err) || isStoreSideError(err)) return storeFailure(err)
+  if (isLimitError(err)) return errors.SQL_LIMIT(firstLine(err))
+  return errors.SQL_FAILED(firstLine(err))
 }
 
 /** Strips trailing semicolons; refuses any other statement separator. */
@@ -117,8 +129,6 @@ export async function runSandboxedSql(
     }
   } catch (err) {
     if (isSpanlensError(err)) throw err
-    if (!isClickHouseException(err)) throw storeFailure(err)
-    if (isLimitError(err)) throw errors.SQL_LIMIT(firstLine(err))
-    throw errors.SQL_FAILED(firstLine(err))
+    throw runError(err)
   }
 }
