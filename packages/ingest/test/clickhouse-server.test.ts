@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { createClient, type ClickHouseClient } from '@clickhouse/client'
@@ -61,6 +62,21 @@ function alive(pid: number): boolean {
   } catch {
     return false
   }
+}
+
+/** The pid of the engine process `clickhouse serve` (pid) has spawned, once it has: from /proc. */
+function enginePidOf(pid: number): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      // The ppid is the 4th field of stat, after "(comm)", which may hold spaces.
+      const ppid = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1])
+      if (ppid === pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('__engine')) return Number(entry)
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return undefined
 }
 
 async function readyUrl(c: Cli): Promise<string> {
@@ -180,6 +196,33 @@ describe('spanlens clickhouse serve', () => {
       dir.cleanup()
     }
   }, 60_000)
+
+  it('stops the engine it is starting when it gets SIGTERM before the engine is ready', async () => {
+    const dir = tempDir()
+    try {
+      const c = cli(['--data-dir', dir.path, '--http-port', String(await freePort()), '--tcp-port', String(await freePort())])
+      let engine: number | undefined
+      const deadline = Date.now() + 20_000
+      while ((engine = enginePidOf(c.child.pid as number)) === undefined && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20))
+      if (engine === undefined) throw new Error(`no engine process: ${c.stderr()}`)
+      c.child.kill('SIGTERM')
+      expect(await c.exited).toBe(0)
+      expect(c.readyLines()).toEqual([])
+      expect(alive(engine)).toBe(false)
+    } finally {
+      dir.cleanup()
+    }
+  }, 60_000)
+
+  it('refuses the same port for HTTP and TCP before starting anything', async () => {
+    const port = String(await freePort())
+    const started = Date.now()
+    const same = cli(['--data-dir', tempDir().path, '--http-port', port, '--tcp-port', port])
+    expect(await same.exited).toBe(2)
+    expect(same.stderr()).toContain('SPANLENS_CONFIG_INVALID')
+    // It waited out the 60 s start timeout and a 30 s stop before.
+    expect(Date.now() - started).toBeLessThan(15_000)
+  })
 
   it('refuses to listen beyond loopback without a password', async () => {
     const refused = cli(['--data-dir', tempDir().path, '--host', '0.0.0.0'])

@@ -145,4 +145,4 @@ export interface EngineSpec {
 }
 
 /** Exit codes the supervisor reads. */
-export const ENGINE_EXIT = { stopped: 0, returnedOnItsOwn: 3, failedToStart: 4 } as const
+export const ENGINE_EXIT = { stopped: 0, returnedOnItsOwn: 3, failedToStart: 4, abandoned: 5 } as const

@@ -6,6 +6,12 @@ import { httpOnce } from './http-once.js'
 import { startNativeThread } from './native-thread.js'
 
 const STOP_RETRY_MS = 200
+/**
+ * With the supervisor gone nobody will SIGKILL an engine whose HTTP listener never comes
+ * up (its stop request has nowhere to go): after this many refused attempts, 10 s, the
+ * process exits and the ports and data-directory lock go with it.
+ */
+const ORPHAN_STOP_ATTEMPTS = 50
 
 /** The engine process's entry: waits for its spec on the IPC channel, then runs. */
 export async function runEngineFromParent(): Promise<number> {
@@ -33,7 +39,8 @@ export async function runEngineFromParent(): Promise<number> {
  * until the listener is up); clickhouse-local then returns (its LocalServer
  * shuts the context down: listeners, merges, tables), and the process exits 0.
  * An engine that returns without being asked (it could not bind, lock its
- * directory, or parse its config; ClickHouse wrote why to stderr) exits 3.
+ * directory, or parse its config; ClickHouse wrote why to stderr) exits 3. With the
+ * supervisor gone and its stop refused ORPHAN_STOP_ATTEMPTS times, it exits 5.
  */
 export async function runEngine(spec: EngineSpec): Promise<number> {
   let thread
@@ -48,13 +55,20 @@ export async function runEngine(spec: EngineSpec): Promise<number> {
   }
   let stopRequested = false
   let returned = false
+  let orphanFailures = 0
   const requestStop = () => {
     if (stopRequested) return
     stopRequested = true
     const attempt = () => {
       if (returned) return
       void sendStop(spec.stop).then((sent) => {
-        if (!sent) setTimeout(attempt, STOP_RETRY_MS).unref()
+        if (sent) return
+        if (!process.connected && ++orphanFailures >= ORPHAN_STOP_ATTEMPTS) {
+          process.stderr.write(`spanlens engine: supervisor gone and the stop request refused ${orphanFailures} times: exiting\n`)
+          rmSync(spec.runtimeDir, { recursive: true, force: true })
+          process.exit(ENGINE_EXIT.abandoned)
+        }
+        setTimeout(attempt, STOP_RETRY_MS).unref()
       })
     }
     attempt()

@@ -40,16 +40,28 @@ export async function serveClickHouse(config: SpanlensConfig): Promise<number> {
       logger.warn({ engine: line }, 'clickhouse')
     },
   }
-  let server: ClickHouseServer = await startClickHouseServer(options)
+  // Handlers before start-up: a signal while the engine starts stops it too. Node's default
+  // would end this process alone, and the engine, its stop unanswered, kept the ports and lock.
+  const starting = new AbortController()
+  options.signal = starting.signal
+  let server: ClickHouseServer | undefined
   let stopping = false
   const shutdown = (signal: string) => {
     if (stopping) return
     stopping = true
     logger.info({ signal }, 'clickhouse is stopping: closing listeners and tables')
-    void server.stop()
+    if (server) void server.stop()
+    else starting.abort()
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))
+  try {
+    server = await startClickHouseServer(options)
+  } catch (err) {
+    if (!stopping) throw err
+    logger.info('clickhouse stopped before it was ready')
+    return 0
+  }
   let quickExits = 0
   for (;;) {
     logger.info(
@@ -71,9 +83,11 @@ export async function serveClickHouse(config: SpanlensConfig): Promise<number> {
     await new Promise((r) => setTimeout(r, RESTART_DELAY_MS))
     if (stopping) return 0
     tail.length = 0
+    server = undefined
     try {
       server = await startClickHouseServer(options)
     } catch (err) {
+      if (stopping) return 0
       logger.error({ err }, 'clickhouse engine could not be started again')
       return 1
     }

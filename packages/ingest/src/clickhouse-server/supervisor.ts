@@ -29,6 +29,8 @@ export interface StartOptions extends ServedClickHouse {
   stopTimeoutMs?: number
   /** Each line the engine writes to stderr (ClickHouse's warnings and errors). */
   onEngineLine?: (line: string) => void
+  /** Aborted (a signal to the command) while starting: the engine is stopped and the start rejects. */
+  signal?: AbortSignal
 }
 
 export interface ClickHouseServer {
@@ -59,6 +61,13 @@ const STDERR_TAIL_LINES = 40
  * holds.
  */
 export async function startClickHouseServer(options: StartOptions): Promise<ClickHouseServer> {
+  // One port for both listeners binds neither usably: the engine answered /ping on neither
+  // and its stop request went unanswered, so the command waited 90 s and left it running.
+  if (options.httpPort === options.tcpPort) {
+    throw errors.CONFIG_INVALID(
+      `--http-port and --tcp-port (SPANLENS_CLICKHOUSE_SERVE_HTTP_PORT, SPANLENS_CLICKHOUSE_SERVE_TCP_PORT) are both ${options.httpPort}: each listener needs a port of its own`,
+    )
+  }
   if (!isLoopback(options.host) && options.password === '') throw errors.CLICKHOUSE_UNSAFE_BIND(options.host)
   if (options.password !== '' && options.username === ENGINE_SESSION_USER) throw errors.CLICKHOUSE_RESERVED_USER(options.username)
   if (process.platform !== 'linux' || (process.arch !== 'x64' && process.arch !== 'arm64')) {
@@ -144,7 +153,12 @@ export async function startClickHouseServer(options: StartOptions): Promise<Clic
   }
 
   const startTimeoutMs = options.startTimeoutMs ?? 60_000
+  const stoppedWhileStarting = async () => {
+    await stop()
+    return errors.CLICKHOUSE_START_FAILED('stopped by a signal before it was ready')
+  }
   while (!(await ping(httpUrl))) {
+    if (options.signal?.aborted) throw await stoppedWhileStarting()
     if (hasExited) {
       const code = await exited
       throw classifyStartFailure(options, code, tail)
@@ -161,6 +175,7 @@ export async function startClickHouseServer(options: StartOptions): Promise<Clic
     headers: { 'X-ClickHouse-User': options.username, 'X-ClickHouse-Key': options.password },
     timeoutMs: 10_000,
   }).catch((err: Error) => ({ status: 0, body: err.message }))
+  if (options.signal?.aborted) throw await stoppedWhileStarting()
   if (tcp.status !== 200 || tcp.body.trim() !== String(options.tcpPort)) {
     await stop()
     throw errors.CLICKHOUSE_PORT_IN_USE(options.host, options.tcpPort, 'TCP', { cause: new Error(tcp.body.trim()) })
