@@ -24,7 +24,8 @@ export function isLimitError(err: unknown): boolean {
  * out of memory, disk or query slots, a coordination service gone, the query
  * cancelled by an operator or a shutdown. The same query can succeed later: a 502 to
  * retry, naming only the type (the message names internal addresses), as every other
- * route answers a store failure. Types as in ingest's pipeline/insert-errors.ts.
+ * route answers a store failure. Types as in ingest's pipeline/insert-errors.ts. Not
+ * ATTEMPT_TO_READ_AFTER_EOF: ClickHouse raises it converting '' to a number in the SQL itself.
  */
 const STORE_SIDE_ERRORS = new Set([
   'NETWORK_ERROR',
@@ -32,7 +33,6 @@ const STORE_SIDE_ERRORS = new Set([
   'SOCKET_TIMEOUT',
   'NO_REMOTE_SHARD_AVAILABLE',
   'NO_AVAILABLE_REPLICA',
-  'ATTEMPT_TO_READ_AFTER_EOF',
   'UNEXPECTED_PACKET_FROM_SERVER',
   'UNKNOWN_PACKET_FROM_SERVER',
   'TOO_MANY_SIMULTANEOUS_QUERIES',
