@@ -74,6 +74,15 @@ describe('error catalogue and docs/errors.md', () => {
     expect(err.toJSON()).toEqual({ error: { code: factory.code, message: err.message } })
   })
 
+  it("a spool write's system error is answered without the server's path, which stays in the cause", () => {
+    const cause = Object.assign(new Error("EMFILE: too many open files, open '/srv/spanlens/spool/0001-7-000001.spans.v2.seg'"), { code: 'EMFILE' })
+    const err = errors.SPOOL_IO(cause.message, { cause })
+    expect(err.message).toBe('could not write to the spool: EMFILE: too many open files, open')
+    expect(err.cause).toBe(cause)
+    expect(errors.SPOOL_IO("ENOENT: no such file or directory, rename '/a/x.tmp' -> '/a/x'").message).not.toContain('/a/')
+    expect(errors.SPOOL_IO('ENOSPC: no space left on device, write').message).toBe('could not write to the spool: ENOSPC: no space left on device, write')
+  })
+
   it('the SDK makes its errors with the same shape, cause kept', () => {
     const cause = new Error('underneath')
     const err = sdkErrors.CONFIG_INVALID('sampleRate: expected a number', { cause })

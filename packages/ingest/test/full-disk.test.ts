@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import pino from 'pino'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/config/load.js'
 import { buildServer } from '../src/server.js'
@@ -87,4 +89,33 @@ describe('a spool on a full disk', () => {
     },
     60_000,
   )
+})
+
+describe('a spool that cannot be written', () => {
+  it('answers 503 SPANLENS_SPOOL_IO naming no path of the server, and logs the error with its path', async () => {
+    const dir = tempDir()
+    const config = loadConfig({ env: { SPANLENS_DATA_DIR: dir.path, SPANLENS_API_KEYS: API_KEYS } })
+    const lines: string[] = []
+    const logger = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) }))
+    const app = await buildServer(config, { logger })
+    const url = await app.listen({ host: '127.0.0.1', port: 0 })
+    try {
+      // Its next segment cannot be opened: ENOENT, whose message names the file.
+      rmSync(config.ingest.spoolDir, { recursive: true, force: true })
+      const res = await fetch(`${url}/v1/traces`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...bearer(KEYS.acme) },
+        body: JSON.stringify(jsonRequest([{ name: 'spool-gone' }])),
+      })
+      expect(res.status).toBe(503)
+      const text = await res.text()
+      expect((JSON.parse(text) as { error: { code: string } }).error.code).toBe('SPANLENS_SPOOL_IO')
+      expect(text).not.toContain(dir.path)
+      expect(lines.filter((l) => l.includes('ingest failed') && l.includes(config.ingest.spoolDir)).length).toBe(1)
+    } finally {
+      mkdirSync(config.ingest.spoolDir, { recursive: true })
+      await app.close()
+      dir.cleanup()
+    }
+  }, 60_000)
 })

@@ -228,13 +228,22 @@ const ingest = {
         : 'too many requests are being processed; retry after the Retry-After delay',
   ),
   SHUTTING_DOWN: createError('SPANLENS_SHUTTING_DOWN', 503, () => 'the server is shutting down'),
-  SPOOL_IO: createError('SPANLENS_SPOOL_IO', 503, (reason: string) => `could not write to the spool: ${reason}`),
+  SPOOL_IO: createError('SPANLENS_SPOOL_IO', 503, (reason: string) => `could not write to the spool: ${withoutPath(reason)}`),
   DEAD_LETTER_UNKNOWN: createError(
     'SPANLENS_DEAD_LETTER_UNKNOWN',
     404,
     (name: string) => `no dead letter named ${JSON.stringify(name)}; \`spanlens dead-letter list\` shows them`,
   ),
 } as const
+
+/**
+ * A Node system error's message without the file it names: `EMFILE: too many open files,
+ * open '/data/spool/….seg'` becomes `EMFILE: too many open files, open`. A reply must not
+ * show a client the server's directories; the error kept as `cause` has the path, for the log.
+ */
+function withoutPath(reason: string): string {
+  return /^(E[A-Z0-9]+: [^\n]*?, \w+) '.*'$/s.exec(reason)?.[1] ?? reason
+}
 
 /** The query API (/api/v1) and the analytics behind it. */
 const query = {

@@ -55,7 +55,11 @@ export interface Refusal {
   rpcCode: number
   /** Set when the client should retry after this many seconds (Retry-After, google.rpc.RetryInfo). */
   retryAfterSeconds: number | undefined
-  /** Neither the client's doing nor backpressure (a bug): worth an error log with the cause. */
+  /**
+   * Neither the client's doing nor backpressure: worth an error log with the cause. A bug,
+   * or a spool that could not be written (disk full, out of file descriptors): the reply
+   * names no path of the server, the log keeps it.
+   */
   unexpected: boolean
 }
 
@@ -88,5 +92,6 @@ export function refuse(metrics: IngestMetrics, route: string, err: unknown): Ref
   metrics.requests.inc({ route, status })
   const retryAfterSeconds = RETRY_AFTER_SECONDS[status]
   if (retryAfterSeconds !== undefined) metrics.backpressure.inc({ status })
-  return { error, rpcCode: RPC_CODE[status] ?? RPC_UNKNOWN, retryAfterSeconds, unexpected: status >= 500 && status !== 503 }
+  const unexpected = (status >= 500 && status !== 503) || error.code === errors.SPOOL_IO.code
+  return { error, rpcCode: RPC_CODE[status] ?? RPC_UNKNOWN, retryAfterSeconds, unexpected }
 }
