@@ -92,11 +92,12 @@ describe('a spool on a full disk', () => {
 })
 
 describe('a spool that cannot be written', () => {
-  it('answers 503 SPANLENS_SPOOL_IO naming no path of the server, and logs the error with its path', async () => {
+  /** One export to a server whose spool directory was removed under it: the reply, and what the server logged at `level`. */
+  async function exportWithoutSpool(level: string) {
     const dir = tempDir()
     const config = loadConfig({ env: { SPANLENS_DATA_DIR: dir.path, SPANLENS_API_KEYS: API_KEYS } })
     const lines: string[] = []
-    const logger = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) }))
+    const logger = pino({ level }, new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) }))
     const app = await buildServer(config, { logger })
     const url = await app.listen({ host: '127.0.0.1', port: 0 })
     try {
@@ -107,15 +108,25 @@ describe('a spool that cannot be written', () => {
         headers: { 'content-type': 'application/json', ...bearer(KEYS.acme) },
         body: JSON.stringify(jsonRequest([{ name: 'spool-gone' }])),
       })
-      expect(res.status).toBe(503)
-      const text = await res.text()
-      expect((JSON.parse(text) as { error: { code: string } }).error.code).toBe('SPANLENS_SPOOL_IO')
-      expect(text).not.toContain(dir.path)
-      expect(lines.filter((l) => l.includes('ingest failed') && l.includes(config.ingest.spoolDir)).length).toBe(1)
+      return { status: res.status, text: await res.text(), lines, dataDir: dir.path, spoolDir: config.ingest.spoolDir }
     } finally {
       mkdirSync(config.ingest.spoolDir, { recursive: true })
       await app.close()
       dir.cleanup()
     }
+  }
+
+  it('answers 503 SPANLENS_SPOOL_IO naming no path of the server, and logs the error with its path', async () => {
+    const { status, text, lines, dataDir, spoolDir } = await exportWithoutSpool('info')
+    expect(status).toBe(503)
+    expect((JSON.parse(text) as { error: { code: string } }).error.code).toBe('SPANLENS_SPOOL_IO')
+    expect(text).not.toContain(dataDir)
+    expect(lines.filter((l) => l.includes('ingest failed') && l.includes(spoolDir)).length).toBe(1)
+  }, 60_000)
+
+  it('logs nothing when the server is configured silent (the OTLP routes quieten the log, never raise it)', async () => {
+    const { status, lines } = await exportWithoutSpool('silent')
+    expect(status).toBe(503)
+    expect(lines).toEqual([])
   }, 60_000)
 })

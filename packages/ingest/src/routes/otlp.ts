@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, LogLevel } from 'fastify'
 import { errors } from '../errors.js'
 import { readBody } from '../http/body.js'
 import type { IngestPipeline } from '../pipeline/ingest.js'
@@ -87,9 +87,12 @@ export const otlpRoutes: FastifyPluginAsync<OtlpRoutesOptions> = async (app, opt
   }
 
   // Per-request info logs cost real throughput at thousands of exports a second;
-  // failures are still logged, and /metrics counts every request.
-  for (const signal of SIGNAL_NAMES) app.post(`/v1/${signal}`, { logLevel: 'warn', config: { ingest: true } }, handler(signal))
-  app.post('/api/public/otel/v1/traces', { logLevel: 'warn', config: { ingest: true } }, handler('traces'))
+  // failures are still logged, and /metrics counts every request. A route's level
+  // replaces the server's: one configured quieter (error, silent) keeps its own.
+  const quieter: readonly string[] = ['error', 'fatal', 'silent'] satisfies LogLevel[]
+  const logLevel = (quieter.includes(app.log.level) ? app.log.level : 'warn') as LogLevel
+  for (const signal of SIGNAL_NAMES) app.post(`/v1/${signal}`, { logLevel, config: { ingest: true } }, handler(signal))
+  app.post('/api/public/otel/v1/traces', { logLevel, config: { ingest: true } }, handler('traces'))
 }
 
 function routeOf(req: FastifyRequest): string {
