@@ -22,6 +22,9 @@ import { healthRoutes } from './routes/health.js'
 import { otlpRoutes } from './routes/otlp.js'
 import { createStore, migrate, storeQueryOptions, type Store } from './store/index.js'
 
+/** As the OTLP receiver's for every 503 (receiver/export.ts): another server, or this one restarted, in a few seconds. */
+const SHUTDOWN_RETRY_AFTER_SECONDS = 5
+
 export interface BuildServerOptions {
   /** Use this store instead of opening one from config (tests, fault injection). */
   store?: Store
@@ -105,6 +108,20 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     // bypass the error handler below: the same catalogue shape for them. (Its reply is
     // typed for a route generic it has not, hence the cast.)
     frameworkErrors: (err, _req, reply) => void replyWithError(errors.BAD_REQUEST(`malformed URL: ${err.message}`), reply as unknown as FastifyReply),
+    // Fastify's own 503 while closing is JSON in its shape, without Retry-After, even to a
+    // protobuf exporter: the hook below answers SHUTTING_DOWN instead.
+    return503OnClosing: false,
+  })
+  // From the moment close() starts (preClose) a request that arrives on a connection still
+  // open (a keep-alive one, one whose headers were on their way) is refused like any other
+  // error of its route: the OTLP receiver in the request's encoding, the rest in JSON, each
+  // with Retry-After. First of all hooks, so that every route, however scoped, has it.
+  let closing = false
+  app.addHook('preClose', async () => {
+    closing = true
+  })
+  app.addHook('onRequest', async () => {
+    if (closing) throw errors.SHUTTING_DOWN({ retryAfterSeconds: SHUTDOWN_RETRY_AFTER_SECONDS })
   })
   // Every call passes the same auth, admission and limits as the OTLP/HTTP routes (grpc/call.ts).
   const grpc =
