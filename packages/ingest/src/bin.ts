@@ -108,7 +108,13 @@ function version(): string {
 async function serve(): Promise<number> {
   const { buildServer } = await import('./server.js')
   const { createLogger } = await import('./logger.js')
+  const { assertCanListen, listenError } = await import('./listen.js')
   const config = loadConfig()
+  const http = { transport: 'HTTP', host: config.host, port: config.port } as const
+  // Before the store opens and migrations run: an address taken or not this machine's
+  // stops start-up with its code, not a stack trace once the schema has been touched.
+  await assertCanListen(http)
+  if (config.grpc) await assertCanListen({ transport: 'gRPC', host: config.grpc.host, port: config.grpc.port })
   const logger = createLogger(config.logLevel)
   const app = await buildServer(config, { logger })
   let closing = false
@@ -126,7 +132,11 @@ async function serve(): Promise<number> {
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))
-  const address = await app.listen({ host: config.host, port: config.port })
+  // Taken in the moment since the check above: the same typed error, the store closed first.
+  const address = await app.listen({ host: config.host, port: config.port }).catch(async (err: unknown) => {
+    await app.close()
+    throw listenError(err, http) ?? err
+  })
   const grpc = await app.spanlens.grpc?.listen().catch(async (err: unknown) => {
     await app.close()
     throw err

@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { spanlens as run } from './helpers/cli.js'
+import { API_KEYS } from './helpers/server.js'
 import { tempDir } from './helpers/tmp.js'
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -106,4 +108,39 @@ describe('the spanlens command', () => {
       dir.cleanup()
     }
   }, 60_000)
+
+  describe('serve on an address it cannot listen on exits 2 with one line naming the code, before it opens the store', () => {
+    /** `spanlens serve` in a data dir of its own with `env`: exit code, stderr, and whether the store was opened there. */
+    async function serveWith(env: Record<string, string>) {
+      const dir = tempDir()
+      try {
+        const r = await run(['serve'], { ...process.env, SPANLENS_DATA_DIR: dir.path, SPANLENS_GRPC_PORT: 'off', SPANLENS_API_KEYS: API_KEYS, ...env })
+        return { ...r, storeOpened: existsSync(join(dir.path, 'clickhouse')) }
+      } finally {
+        dir.cleanup()
+      }
+    }
+
+    it('the HTTP port in use: SPANLENS_HTTP_PORT_IN_USE', async () => {
+      const holder = createServer()
+      await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
+      try {
+        const { port } = holder.address() as { port: number }
+        const r = await serveWith({ SPANLENS_PORT: String(port) })
+        expect(r.code).toBe(2)
+        expect(r.stderr).toMatch(new RegExp(`^spanlens: SPANLENS_HTTP_PORT_IN_USE: cannot serve HTTP on 127\\.0\\.0\\.1:${port}: .*\\(SPANLENS_PORT\\)\n$`))
+        expect(r.storeOpened).toBe(false)
+      } finally {
+        holder.close()
+      }
+    }, 30_000)
+
+    it('a host that is not an address of this machine: SPANLENS_HOST_UNAVAILABLE', async () => {
+      // 192.0.2.0/24 is TEST-NET-1 (RFC 5737): never assigned to a real interface.
+      const r = await serveWith({ SPANLENS_HOST: '192.0.2.1', SPANLENS_PORT: '0' })
+      expect(r.code).toBe(2)
+      expect(r.stderr).toMatch(/^spanlens: SPANLENS_HOST_UNAVAILABLE: cannot listen on 192\.0\.2\.1: .*SPANLENS_HOST .*\n$/)
+      expect(r.storeOpened).toBe(false)
+    }, 30_000)
+  })
 })

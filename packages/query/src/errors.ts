@@ -155,6 +155,24 @@ const startup = {
     (host: string) =>
       `refusing to listen on ${host} without API keys: set SPANLENS_API_KEYS (project:key,...) or bind 127.0.0.1`,
   ),
+  HTTP_PORT_IN_USE: createError(
+    'SPANLENS_HTTP_PORT_IN_USE',
+    500,
+    (host: string, port: number) =>
+      `cannot serve HTTP on ${host}:${port}: the port is in use; stop what holds it or choose another (SPANLENS_PORT)`,
+  ),
+  PORT_FORBIDDEN: createError(
+    'SPANLENS_PORT_FORBIDDEN',
+    500,
+    (host: string, port: number, setting: string) =>
+      `not permitted to listen on ${host}:${port}: a port below 1024 needs root or CAP_NET_BIND_SERVICE; choose a port from 1024 up (${setting})`,
+  ),
+  HOST_UNAVAILABLE: createError(
+    'SPANLENS_HOST_UNAVAILABLE',
+    500,
+    (host: string, setting: string, why: string) =>
+      `cannot listen on ${host}: ${why}; set ${setting} to an address of this machine (127.0.0.1, or 0.0.0.0 for all)`,
+  ),
   GRPC_PORT_IN_USE: createError(
     'SPANLENS_GRPC_PORT_IN_USE',
     500,
