@@ -8,7 +8,15 @@ import { decompressZstd } from './zstd.js'
 /** The content encodings OTLP/HTTP takes, as the refusal of another one names them. */
 const HTTP_ENCODINGS = 'gzip, deflate, br, zstd or identity'
 
-const clientGone = () => errors.BAD_OTLP('the client closed the connection before the body was complete')
+/** The body ended short: the client closed its connection, or ended its side of it, mid-body. */
+function clientGone(req: IncomingMessage, received: number) {
+  const declared = Number(req.headers['content-length'])
+  return errors.BAD_OTLP(
+    Number.isFinite(declared)
+      ? `the client closed the connection after ${received} of the ${declared} bytes its Content-Length announced`
+      : 'the client closed the connection before the body was complete',
+  )
+}
 
 /**
  * Reads a request body, decompressing on the fly and counting the
@@ -77,9 +85,10 @@ export async function readBody(req: IncomingMessage, limit: number, pool?: Buffe
         if (total > limit || raw > limit) finish(errors.BODY_TOO_LARGE(limit))
         else chunks.push(chunk)
       }
-      const onEnd = () => finish()
+      // An end before the request is complete is a body cut short (http/client-error.ts ends it so).
+      const onEnd = () => finish(req.complete ? undefined : clientGone(req, inflater ? raw : total))
       const onClose = () => {
-        if (!req.complete) finish(clientGone())
+        if (!req.complete) finish(clientGone(req, inflater ? raw : total))
       }
       const timer =
         timeoutMs === undefined ? undefined : setTimeout(() => finish(errors.BODY_TIMEOUT(timeoutMs)), timeoutMs)
@@ -96,7 +105,8 @@ export async function readBody(req: IncomingMessage, limit: number, pool?: Buffe
     req.resume()
     const code = (err as { code?: string }).code
     if (code === errors.BODY_TOO_LARGE.code || code === errors.BODY_TIMEOUT.code || code === errors.BAD_OTLP.code) throw err
-    if (req.readableAborted) throw clientGone()
+    // A decompressor fails on a body cut short before the request's own end says so.
+    if (req.readableAborted || (req.readableEnded && !req.complete)) throw clientGone(req, inflater ? raw : total)
     if (inflater) throw errors.BAD_OTLP(`could not decompress ${encoding} body: ${(err as Error).message}`, { cause: err })
     throw err
   }

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net'
-import { maxHeaderSize, STATUS_CODES } from 'node:http'
+import { maxHeaderSize, type ServerResponse, STATUS_CODES } from 'node:http'
 import type { Logger } from 'pino'
 import { errors, type SpanlensError } from '../errors.js'
 
@@ -9,14 +9,29 @@ import { errors, type SpanlensError } from '../errors.js'
  * that did not arrive in time. Fastify answered those in a shape of its own,
  * `{"error":"Bad Request","message":"Client Error"}`; here they get the catalogue's
  * code and shape, as every other refusal does, and the connection closes.
+ *
+ * A parser error can also come while a route is answering a request on the same
+ * connection: the bytes after its body did not parse (a Content-Length shorter than
+ * the body sent), or the client ended its side before the body was whole (one
+ * longer). Writing a refusal then would come before, or inside, the route's own
+ * reply, and closing at once would lose that reply; the route answers instead
+ * (inFlight below).
  */
 export function clientErrorHandler(log: Logger): (err: NodeJS.ErrnoException, socket: Socket) => void {
   return (err, socket) => {
     // A reset connection has no one to answer (https://nodejs.org/api/http.html#event-clienterror).
     if (err.code === 'ECONNRESET' || socket.destroyed) return
-    const refusal = toRefusal(err)
+    const answering = inFlight(socket)
+    if (answering && (answering.req.complete || err.code === 'HPE_INVALID_EOF_STATE')) {
+      log.debug({ err }, 'connection ended or unparsable after a request: its reply is sent, then the connection closes')
+      letRouteAnswer(err, socket, answering)
+      return
+    }
     log.debug({ err }, 'malformed HTTP request refused')
-    if (socket.writable) {
+    // A request whose body can never be whole (a malformed chunk, Node's request timeout) is
+    // refused here; a reply already under way is cut, as Node's own handler does.
+    const refusal = toRefusal(err)
+    if (socket.writable && !answering?.headersSent) {
       const body = JSON.stringify(refusal.toJSON())
       socket.write(
         `HTTP/1.1 ${refusal.statusCode} ${STATUS_CODES[refusal.statusCode] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\n` +
@@ -27,11 +42,72 @@ export function clientErrorHandler(log: Logger): (err: NodeJS.ErrnoException, so
   }
 }
 
+/**
+ * The response a route has still to finish on this connection. Node keeps it as the
+ * socket's `_httpMessage` until it is finished, and its own default clientError
+ * handler looks there for the same reason (lib/_http_server.js, socketOnError).
+ */
+function inFlight(socket: Socket): ServerResponse | undefined {
+  const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
+  return res && !res.writableFinished ? res : undefined
+}
+
+/**
+ * The parser stopped on a connection whose request is being answered: that reply is
+ * sent, then the connection closes. Whatever came after the request is not read, so
+ * it is neither answered nor acted on. A body the client stopped sending (it ended
+ * its side with fewer bytes than its Content-Length) ends here as cut short, which
+ * the route's body reader refuses (400), instead of waiting for bytes that cannot
+ * come until a timeout.
+ */
+function letRouteAnswer(err: NodeJS.ErrnoException, socket: Socket, res: ServerResponse): void {
+  const req = res.req
+  if (err.code === 'HPE_INVALID_EOF_STATE' && !req.complete && !req.readableEnded) {
+    // A request stream that ends incomplete destroys itself and, with it, the socket the
+    // reply is to go out on (IncomingMessage's _destroy): it ends here without destroying
+    // itself; the socket closes once the reply is sent.
+    const state = (req as typeof req & { _readableState?: { autoDestroy?: boolean } })._readableState
+    if (state) state.autoDestroy = false
+    req.push(null)
+  }
+  if (!res.headersSent) res.setHeader('connection', 'close')
+  // With `Connection: close` Node ends the socket after the reply; this covers a reply already under way.
+  else res.once('finish', () => socket.destroySoon())
+}
+
+/** What each of llhttp's errors means for the client that sent the request (llhttp's reason follows in the message). */
+const PARSER_FAULTS: Record<string, string> = {
+  HPE_INVALID_URL: "the URL has a character HTTP does not allow (a URL's spaces and non-ASCII characters are sent percent-encoded)",
+  HPE_INVALID_METHOD:
+    'the request does not start with an HTTP method (on a kept-alive connection: bytes after the previous request, whose Content-Length may have been shorter than its body)',
+  HPE_INVALID_CONSTANT: 'the request line is not `METHOD /path HTTP/1.1`',
+  HPE_UNEXPECTED_SPACE: 'the request line is not `METHOD /path HTTP/1.1`',
+  HPE_INVALID_VERSION: 'the request line does not end in a supported HTTP version (HTTP/1.0 or HTTP/1.1)',
+  HPE_INVALID_HEADER_TOKEN: 'a header name or value has a character HTTP does not allow',
+  HPE_CR_EXPECTED: 'a line of the request does not end in CRLF',
+  HPE_LF_EXPECTED: 'a line of the request does not end in CRLF',
+  HPE_STRICT: 'a line of the request does not end in CRLF',
+  HPE_INVALID_CONTENT_LENGTH: 'the Content-Length header is not one whole number',
+  HPE_UNEXPECTED_CONTENT_LENGTH: 'the request has both Content-Length and Transfer-Encoding',
+  HPE_INVALID_TRANSFER_ENCODING: 'the Transfer-Encoding header does not end in chunked',
+  HPE_INVALID_CHUNK_SIZE: 'a chunk of the chunked body has an invalid size line',
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 'a chunk of the chunked body has more extensions than the server reads',
+  // With no reply under way: the headers were cut, or a body whose request was already answered.
+  HPE_INVALID_EOF_STATE: 'the client ended the connection before the request was complete',
+}
+
+/** The first byte of a TLS handshake record. */
+const TLS_HANDSHAKE = 0x16
+
 function toRefusal(err: NodeJS.ErrnoException): SpanlensError {
   if (err.code === 'HPE_HEADER_OVERFLOW') return errors.HEADERS_TOO_LARGE(maxHeaderSize)
   if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return errors.REQUEST_TIMEOUT()
+  const { reason, rawPacket } = err as { reason?: unknown; rawPacket?: unknown }
   // llhttp's reason, e.g. "Invalid character in URL" or "Invalid header value char".
-  const { reason } = err as { reason?: unknown }
   const why = typeof reason === 'string' ? reason : (err.code ?? err.message)
-  return errors.BAD_REQUEST(`malformed HTTP request: ${why} (a URL's non-ASCII characters are sent percent-encoded)`)
+  if (err.code === 'HPE_INVALID_METHOD' && Buffer.isBuffer(rawPacket) && rawPacket[0] === TLS_HANDSHAKE) {
+    return errors.BAD_REQUEST(`malformed HTTP request: a TLS handshake; this port serves plain HTTP (http://, not https://) (${why})`)
+  }
+  const fault = err.code === undefined ? undefined : PARSER_FAULTS[err.code]
+  return errors.BAD_REQUEST(`malformed HTTP request: ${fault === undefined ? why : `${fault} (${why})`}`)
 }

@@ -1,0 +1,118 @@
+import { connect } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { jsonRequest, protobufRequest } from './helpers/otlp.js'
+import { decodeRichStatus } from './helpers/rpc-status.js'
+import { KEYS, startServer, type TestServer } from './helpers/server.js'
+
+// Requests whose framing is wrong, written byte for byte on sockets of their own: every
+// one gets an answer in the catalogue's shape, from the route when a route has the request.
+
+let server: TestServer
+beforeAll(async () => {
+  server = await startServer()
+})
+afterAll(() => server?.close())
+
+interface Exchange {
+  /** Everything the server sent, as text. */
+  text: string
+  /** Whether the server closed the connection while this side had not ended its own. */
+  closedByServer: boolean
+}
+
+/** Writes `request` and, with `halfClose`, ends this side; resolves once the server has closed. */
+function exchange(request: Buffer | string, halfClose: boolean): Promise<Exchange> {
+  return new Promise((resolve, reject) => {
+    const { port } = new URL(server.url)
+    const socket = connect({ port: Number(port), host: '127.0.0.1', allowHalfOpen: true })
+    const chunks: Buffer[] = []
+    let closedByServer = false
+    socket.on('connect', () => (halfClose ? socket.end(request) : socket.write(request)))
+    socket.on('data', (c: Buffer) => chunks.push(c))
+    socket.on('end', () => {
+      closedByServer = !halfClose
+      socket.end()
+    })
+    socket.on('close', () => resolve({ text: Buffer.concat(chunks).toString('latin1'), closedByServer }))
+    socket.on('error', reject)
+  })
+}
+
+const replies = (text: string) => text.split(/(?=HTTP\/1\.1 \d{3} )/).filter(Boolean)
+const statusOf = (reply: string) => Number(reply.slice(9, 12))
+const headerOf = (reply: string, name: string) => new RegExp(`\r\n${name}: ([^\r]*)`, 'i').exec(reply)?.[1]
+const bodyOf = (reply: string) => reply.slice(reply.indexOf('\r\n\r\n') + 4)
+const errorOf = (reply: string) => (JSON.parse(bodyOf(reply)) as { error: { code: string; message: string } }).error
+
+const head = (path: string, type: string, length: number, extra = '') =>
+  `POST ${path} HTTP/1.1\r\nHost: x\r\ncontent-type: ${type}\r\nauthorization: Bearer ${KEYS.acme}\r\ncontent-length: ${length}\r\n${extra}\r\n`
+
+describe('a body shorter than its Content-Length, the client then ending its side', () => {
+  it('an OTLP JSON export is a 400 SPANLENS_BAD_OTLP naming the bytes its Content-Length announced', async () => {
+    const body = JSON.stringify(jsonRequest([{ name: 'cut' }]))
+    const { text } = await exchange(head('/v1/traces', 'application/json', body.length + 100) + body, true)
+    expect(replies(text)).toHaveLength(1)
+    expect(statusOf(text)).toBe(400)
+    const error = errorOf(text)
+    expect(error.code).toBe('SPANLENS_BAD_OTLP')
+    expect(error.message).toContain(`after ${body.length} of the ${body.length + 100} bytes its Content-Length announced`)
+  })
+
+  it('an OTLP protobuf export is the same refusal as a google.rpc.Status', async () => {
+    const body = protobufRequest(jsonRequest([{ name: 'cut' }]))
+    const { text } = await exchange(Buffer.concat([Buffer.from(head('/v1/traces', 'application/x-protobuf', body.length + 100)), body]), true)
+    expect(statusOf(text)).toBe(400)
+    expect(headerOf(text, 'content-type')).toBe('application/x-protobuf')
+    expect(decodeRichStatus(Buffer.from(bodyOf(text), 'latin1')).message).toMatch(/^SPANLENS_BAD_OTLP: /)
+  })
+
+  it('a gzip OTLP export is the same refusal, not a decompression error', async () => {
+    const { gzipSync } = await import('node:zlib')
+    const body = gzipSync(JSON.stringify(jsonRequest([{ name: 'cut' }])))
+    const { text } = await exchange(Buffer.concat([Buffer.from(head('/v1/traces', 'application/json', body.length + 100, 'content-encoding: gzip\r\n')), body]), true)
+    expect(statusOf(text)).toBe(400)
+    expect(errorOf(text).message).toContain('Content-Length announced')
+  })
+
+  it('a query is a 400 SPANLENS_BAD_REQUEST', async () => {
+    const body = JSON.stringify({ query: 'SELECT 1' })
+    const { text } = await exchange(head('/api/v1/sql', 'application/json', body.length + 100) + body, true)
+    expect(statusOf(text)).toBe(400)
+    expect(errorOf(text).code).toBe('SPANLENS_BAD_REQUEST')
+  })
+})
+
+describe('a body longer than its Content-Length', () => {
+  it('the request as its Content-Length frames it is answered, then the server closes the connection without reading the rest', async () => {
+    const body = JSON.stringify({ resourceSpans: [] })
+    const { text, closedByServer } = await exchange(`${head('/v1/traces', 'application/json', body.length)}${body}, "and": "more"}`, false)
+    expect(replies(text)).toHaveLength(1)
+    expect(statusOf(text)).toBe(200)
+    expect(headerOf(text, 'connection')).toBe('close')
+    expect(closedByServer).toBe(true)
+  })
+})
+
+describe('a request the parser refuses before any route', () => {
+  it('headers cut short by the client ending its side are a 400 saying so, without the URL hint', async () => {
+    const { text } = await exchange('GET /api/v1/traces HTTP/1.1\r\nHost: x\r\nauthoriz', true)
+    expect(statusOf(text)).toBe(400)
+    const error = errorOf(text)
+    expect(error.code).toBe('SPANLENS_BAD_REQUEST')
+    expect(error.message).toContain('before the request was complete')
+    expect(error.message).not.toContain('percent-encoded')
+  })
+
+  it('a Content-Length that is not a number is a 400 naming the header', async () => {
+    const { text } = await exchange(`POST /v1/traces HTTP/1.1\r\nHost: x\r\ncontent-length: 12abc\r\n\r\n`, false)
+    expect(statusOf(text)).toBe(400)
+    expect(errorOf(text).message).toContain('Content-Length')
+  })
+
+  it('a TLS handshake on the plain-HTTP port is a 400 saying so', async () => {
+    const hello = Buffer.from('160301020001', 'hex')
+    const { text } = await exchange(Buffer.concat([hello, Buffer.alloc(64, 1)]), false)
+    expect(statusOf(text)).toBe(400)
+    expect(errorOf(text).message).toContain('TLS')
+  })
+})
