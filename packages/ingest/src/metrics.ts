@@ -127,8 +127,21 @@ export function createMetrics() {
     help: 'Content rows and spans lacking content that the content merge found arrived',
     registers: [registry],
   })
+  const connectionsOpen = new Gauge({
+    name: 'spanlens_connections_open',
+    help: 'Connections the HTTP and OTLP/gRPC listeners hold open, against SPANLENS_MAX_CONNECTIONS',
+    registers: [registry],
+  })
+  const connectionsRefused = new Counter({
+    name: 'spanlens_connections_refused_total',
+    help: 'Connections closed as they came because SPANLENS_MAX_CONNECTIONS were open, by listener (http, grpc)',
+    labelNames: ['listener'],
+    registers: [registry],
+  })
   return {
     registry,
+    connectionsOpen,
+    connectionsRefused,
     contentMerges,
     contentMergeKeys,
     prepareDuration,

@@ -9,6 +9,7 @@ import { errors, replyWithError } from './errors.js'
 import { GrpcReceiver } from './grpc/server.js'
 import { pathRoutes } from './http/allowed-methods.js'
 import { clientErrorHandler } from './http/client-error.js'
+import { ConnectionLimit } from './http/connection-limit.js'
 import { cors } from './http/cors.js'
 import { otlpServices } from './grpc/services.js'
 import { createLogger } from './logger.js'
@@ -21,6 +22,14 @@ import { MAX_STORED_LABEL_CHARS } from './normalize/normalize.js'
 import { healthRoutes } from './routes/health.js'
 import { otlpRoutes } from './routes/otlp.js'
 import { createStore, migrate, storeQueryOptions, type Store } from './store/index.js'
+
+/**
+ * Node's whole-request timeout: headers, then a body, with a second to spare so that
+ * the OTLP receiver's SPANLENS_BODY_TIMEOUT_MS answers first, in the request's encoding.
+ */
+function requestTimeoutMs(config: SpanlensConfig): number {
+  return config.headersTimeoutMs + config.ingest.bodyTimeoutMs + 1000
+}
 
 /** As the OTLP receiver's for every 503 (receiver/export.ts): another server, or this one restarted, in a few seconds. */
 const SHUTDOWN_RETRY_AFTER_SECONDS = 5
@@ -100,6 +109,13 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     requestIdHeader: 'x-request-id',
     trustProxy: config.trustProxy,
     bodyLimit: config.ingest.bodyLimitBytes,
+    // A connection holds its slot (SPANLENS_MAX_CONNECTIONS) while its headers arrive: they
+    // are cut at SPANLENS_HEADERS_TIMEOUT_MS, checked each second (Node's defaults: 60 s,
+    // checked each 30). Between requests a kept-alive connection is under keepAliveTimeout.
+    http: { headersTimeout: config.headersTimeoutMs, requestTimeout: requestTimeoutMs(config), connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs) },
+    // Fastify's default, 0, lets a body trickle for ever on the routes that do not time
+    // their bodies themselves (the OTLP receiver answers SPANLENS_BODY_TIMEOUT first).
+    requestTimeout: requestTimeoutMs(config),
     // Session and user ids are stored up to this length (characters, once decoded); the router's
     // default, 100, answers a route with a longer one "route not found".
     routerOptions: { maxParamLength: MAX_STORED_LABEL_CHARS },
@@ -123,16 +139,23 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   app.addHook('onRequest', async () => {
     if (closing) throw errors.SHUTTING_DOWN({ retryAfterSeconds: SHUTDOWN_RETRY_AFTER_SECONDS })
   })
+  const connections = new ConnectionLimit(config.maxConnections, metrics, logger.child({ component: 'connections' }))
+  connections.watch(app.server, 'http')
   // Every call passes the same auth, admission and limits as the OTLP/HTTP routes (grpc/call.ts).
   const grpc =
     config.grpc &&
-    new GrpcReceiver(config.grpc, otlpServices(pipeline), {
-      keys,
-      pipeline,
-      bodyLimit: config.ingest.bodyLimitBytes,
-      bodyTimeoutMs: config.ingest.bodyTimeoutMs,
-      log: logger.child({ component: 'grpc' }),
-    })
+    new GrpcReceiver(
+      config.grpc,
+      otlpServices(pipeline),
+      {
+        keys,
+        pipeline,
+        bodyLimit: config.ingest.bodyLimitBytes,
+        bodyTimeoutMs: config.ingest.bodyTimeoutMs,
+        log: logger.child({ component: 'grpc' }),
+      },
+      connections,
+    )
   // Content from GenAI logs onto its spans, for analytics (jobs/content-merge.ts).
   const contentMerge = new ContentMergeJob(store.client, config.ingest.contentMergeIntervalMs, metrics, logger.child({ component: 'content-merge' }))
   contentMerge.start()

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/config/load.js'
+import { openFilesLimit } from '../src/config/open-files.js'
 import { tempDir } from './helpers/tmp.js'
 
 describe('configuration', () => {
@@ -28,6 +29,9 @@ describe('configuration', () => {
     ['SPANLENS_CORS_ORIGINS', 'https://app.example.com/', /SPANLENS_CORS_ORIGINS: "https:\/\/app.example.com\/": an origin has no path/],
     ['SPANLENS_CORS_ORIGINS', 'http://localhost:3000,localhost:5173', /SPANLENS_CORS_ORIGINS: "localhost:5173": expected \* or an origin/],
     ['SPANLENS_CORS_HEADERS', 'x-tenant,bad header', /SPANLENS_CORS_HEADERS: entry 2: expected header names/],
+    ['SPANLENS_MAX_CONNECTIONS', '0', /SPANLENS_MAX_CONNECTIONS: expected an integer between 1 and/],
+    ['SPANLENS_MAX_CONNECTIONS', 'lots', /SPANLENS_MAX_CONNECTIONS/],
+    ['SPANLENS_HEADERS_TIMEOUT_MS', '10', /SPANLENS_HEADERS_TIMEOUT_MS: expected an integer between 100/],
   ])('rejects %s=%s naming the variable', (name, value, pattern) => {
     let err: unknown
     try {
@@ -118,6 +122,34 @@ describe('configuration', () => {
     expect(c.store).toMatchObject({ embeddedNice: 10 })
     expect(c.ingest).toMatchObject({ maxConcurrentRequests: 256, maxConcurrentRequestsPerProject: 128, spoolProjectShare: 0.5, bodyTimeoutMs: 30_000, retentionDays: 90, contentMergeIntervalMs: 5000 })
     expect(c.query.admission).toEqual({})
+  })
+
+  it('holds connections to the open-file limit less a reserve for the spool and the store, by default', () => {
+    expect(loadConfig({ env: {}, openFiles: 20_000 }).maxConnections).toBe(15_000)
+    expect(loadConfig({ env: {}, openFiles: 4096 }).maxConnections).toBe(3072)
+    // A small limit still takes connections: half of it.
+    expect(loadConfig({ env: {}, openFiles: 1024 }).maxConnections).toBe(512)
+    // Where the limit cannot be read (not Linux).
+    expect(loadConfig({ env: {}, openFiles: undefined }).maxConnections).toBe(4096)
+    expect(loadConfig({ env: {} }).headersTimeoutMs).toBe(10_000)
+  })
+
+  it('takes SPANLENS_MAX_CONNECTIONS as given, warning when it is not below the open-file limit', () => {
+    expect(loadConfig({ env: { SPANLENS_MAX_CONNECTIONS: '100' }, openFiles: 20_000 })).toMatchObject({ maxConnections: 100, warnings: [] })
+    const over = loadConfig({ env: { SPANLENS_MAX_CONNECTIONS: '30000' }, openFiles: 20_000 })
+    expect(over.maxConnections).toBe(30_000)
+    expect(over.warnings).toEqual([expect.stringMatching(/^SPANLENS_MAX_CONNECTIONS is 30000, not below this process's open-file limit \(20000\)/)])
+  })
+
+  it("reads the open-file limit from Linux's /proc/self/limits, and nothing where it cannot", () => {
+    const limits = 'Limit                     Soft Limit           Hard Limit           Units     \nMax open files            20000                524288               files     \n'
+    expect(openFilesLimit(() => limits)).toBe(20_000)
+    expect(openFilesLimit(() => limits.replace('20000', 'unlimited'))).toBeUndefined()
+    expect(
+      openFilesLimit(() => {
+        throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' })
+      }),
+    ).toBeUndefined()
   })
 
   it('takes the per-project ingest and query limits, never more per project than in all', () => {

@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml'
 import { errors } from '../errors.js'
 import type { CorsOptions } from '../http/cors.js'
 import { envMistakes } from './env-mistakes.js'
+import { defaultMaxConnections, openFilesLimit } from './open-files.js'
 import { CONFIG_KEYS, envSchema, type EnvValues, type RedactRule } from './schema.js'
 
 export interface ApiKey {
@@ -91,6 +92,10 @@ export interface QueryConfig {
 export interface SpanlensConfig {
   host: string
   port: number
+  /** Connections the HTTP and gRPC listeners hold open at once; more are closed as they come. */
+  maxConnections: number
+  /** How long a request's headers may take to arrive (Node's headersTimeout). */
+  headersTimeoutMs: number
   /** Undefined when SPANLENS_GRPC_PORT is off. */
   grpc: GrpcConfig | undefined
   logLevel: EnvValues['SPANLENS_LOG_LEVEL']
@@ -111,6 +116,8 @@ export interface LoadConfigOptions {
   env?: Record<string, string | undefined>
   /** Base for relative paths; defaults to the process working directory. */
   cwd?: string
+  /** The process's open-file limit; read from the system when absent (config/open-files.ts). */
+  openFiles?: number | undefined
   /** Win over the environment and the file (command-line flags). */
   overrides?: Partial<Record<keyof EnvValues, string>>
 }
@@ -164,15 +171,25 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
   checkKeysUnambiguous(apiKeys)
 
   const dataDir = resolve(cwd, v.SPANLENS_DATA_DIR)
+  const openFiles = 'openFiles' in options ? options.openFiles : openFilesLimit()
+  const warnings = envMistakes(env, [...CONFIG_KEYS, 'SPANLENS_CONFIG_FILE'], apiKeys.length > 0)
+  if (v.SPANLENS_MAX_CONNECTIONS !== undefined && openFiles !== undefined && v.SPANLENS_MAX_CONNECTIONS >= openFiles) {
+    warnings.push(
+      `SPANLENS_MAX_CONNECTIONS is ${v.SPANLENS_MAX_CONNECTIONS}, not below this process's open-file limit (${openFiles}): ` +
+        'connections can take the descriptors the spool and the store need; raise the limit (ulimit -n, LimitNOFILE) or lower the setting',
+    )
+  }
   return {
     host: v.SPANLENS_HOST,
     port: v.SPANLENS_PORT,
+    maxConnections: v.SPANLENS_MAX_CONNECTIONS ?? defaultMaxConnections(openFiles),
+    headersTimeoutMs: v.SPANLENS_HEADERS_TIMEOUT_MS,
     grpc: grpcConfig(v, cwd),
     logLevel: v.SPANLENS_LOG_LEVEL,
     trustProxy: v.SPANLENS_TRUST_PROXY,
     apiKeys,
     cors: { origins: v.SPANLENS_CORS_ORIGINS ?? [], headers: v.SPANLENS_CORS_HEADERS ?? [] },
-    warnings: envMistakes(env, [...CONFIG_KEYS, 'SPANLENS_CONFIG_FILE'], apiKeys.length > 0),
+    warnings,
     store: {
       mode: v.SPANLENS_CLICKHOUSE_URL ? 'remote' : 'embedded',
       dataDir: resolve(dataDir, 'clickhouse'),

@@ -188,6 +188,11 @@ export const envSchema = z.object({
   SPANLENS_CLICKHOUSE_SERVE_TCP_PORT: int(1, 65535).default(9000),
   SPANLENS_CLICKHOUSE_SERVE_CONFIG_FILE: nonEmpty.optional(),
 
+  // Connections held open at once, HTTP and gRPC together (http/connection-limit.ts).
+  // Default from the open-file limit (config/open-files.ts).
+  SPANLENS_MAX_CONNECTIONS: int(1, 10_000_000).optional(),
+  // A request's headers must be whole this long after its first byte (or the connection's start).
+  SPANLENS_HEADERS_TIMEOUT_MS: int(100, 3_600_000).default(10_000),
   SPANLENS_BODY_LIMIT_BYTES: int(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
   SPANLENS_REDACT: redact.default([]),
   SPANLENS_PRICES_FILE: nonEmpty.optional(),

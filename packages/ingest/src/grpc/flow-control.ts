@@ -45,14 +45,23 @@ export function widenStreamWindow(server: Server, log: Logger): void {
   internals.commonServerOptions.settings = { ...internals.commonServerOptions.settings, initialWindowSize: STREAM_WINDOW_BYTES }
 }
 
+/**
+ * After bind: the Node HTTP/2 servers grpc-js listens with (one per address bound),
+ * or none where a grpc-js release keeps them elsewhere.
+ */
+export function boundHttp2Servers(server: Server): Http2Server[] {
+  const servers = (server as unknown as GrpcServerInternals).http2Servers
+  return servers instanceof Map ? [...servers.keys()] : []
+}
+
 /** After bind: each connection's window, widened as the session starts. */
 export function widenConnectionWindow(server: Server, log: Logger): void {
-  const servers = (server as unknown as GrpcServerInternals).http2Servers
-  if (!(servers instanceof Map) || servers.size === 0) {
+  const servers = boundHttp2Servers(server)
+  if (servers.length === 0) {
     log.warn('grpc-js keeps no HTTP/2 servers where expected: OTLP/gRPC connections get the HTTP/2 default window (64 KiB)')
     return
   }
-  for (const http2Server of servers.keys()) {
+  for (const http2Server of servers) {
     http2Server.on('session', (session: Http2Session) => {
       try {
         session.setLocalWindowSize(CONNECTION_WINDOW_BYTES)

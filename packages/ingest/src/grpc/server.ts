@@ -4,7 +4,8 @@ import { Server, ServerCredentials, setLogger } from '@grpc/grpc-js'
 import type { GrpcConfig } from '../config/load.js'
 import { errors } from '../errors.js'
 import { callInterceptor, type CallPolicy, unaryHandler } from './call.js'
-import { widenConnectionWindow, widenStreamWindow } from './flow-control.js'
+import type { ConnectionLimit } from '../http/connection-limit.js'
+import { boundHttp2Servers, widenConnectionWindow, widenStreamWindow } from './flow-control.js'
 import type { GrpcService } from './services.js'
 
 const identity = (bytes: Buffer): Buffer => bytes
@@ -23,6 +24,8 @@ export class GrpcReceiver {
     private readonly config: GrpcConfig,
     services: GrpcService[],
     policy: CallPolicy,
+    /** The budget of connections shared with the HTTP listener. */
+    private readonly connections?: ConnectionLimit,
   ) {
     // grpc-js writes its own diagnostics (a failed bind, say) to stderr; into the
     // server's JSON log instead. It has one logger per process: the receiver made last.
@@ -56,6 +59,11 @@ export class GrpcReceiver {
       })
     })
     widenConnectionWindow(this.server, this.log)
+    const servers = boundHttp2Servers(this.server)
+    if (this.connections && servers.length === 0) {
+      this.log.warn('grpc-js keeps no HTTP/2 servers where expected: OTLP/gRPC connections are not held to SPANLENS_MAX_CONNECTIONS')
+    }
+    for (const http2Server of servers) this.connections?.watch(http2Server, 'grpc')
     return `${shown}:${bound}`
   }
 
