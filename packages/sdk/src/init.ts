@@ -1,4 +1,4 @@
-import { context, trace, ProxyTracerProvider, type Tracer, type TracerProvider } from '@opentelemetry/api'
+import { context, createContextKey, trace, ROOT_CONTEXT, type Tracer, type TracerProvider } from '@opentelemetry/api'
 import { resolveConfig, type InitOptions, type ResolvedConfig } from './config.js'
 import { AsyncLocalStorageContextManager } from './context-manager.js'
 import { consoleLogger, diag, emptyStats, type SdkStats } from './diag.js'
@@ -55,6 +55,11 @@ export function init(options: InitOptions = {}): void {
   // Only when the app has none: an app's own context manager already propagates ours.
   const contextManager = new AsyncLocalStorageContextManager()
   const ownsContext = context.setGlobalContextManager(contextManager)
+  if (!ownsContext && !contextPropagates()) {
+    diag.warnOnce(
+      'no OpenTelemetry context manager works in this process: another @opentelemetry/api version registered the globals first, so the SDK could not register its own, and spans will not nest. Install one copy of @opentelemetry/api (a peer dependency of @spanlens/sdk) or register a context manager with the app\'s copy',
+    )
+  }
 
   const target = config.tracerProvider ?? (config.useGlobalProvider ? globalProvider() : undefined)
   let tracer: Tracer
@@ -122,9 +127,26 @@ function resourceAttributes(config: ResolvedConfig): Record<string, string> {
   return attrs
 }
 
+/**
+ * The app's provider, behind the API's global proxy. Found by its shape, not by
+ * `instanceof ProxyTracerProvider`: the proxy is an instance of the class of whichever copy of
+ * @opentelemetry/api registered it, and the API's globals are shared by every copy of a major
+ * version, so an app on another version (a second copy in node_modules) has a proxy of another class.
+ */
 function globalProvider(): TracerProvider | undefined {
-  const p = trace.getTracerProvider()
-  return p instanceof ProxyTracerProvider ? p.getDelegate() : p
+  const p = trace.getTracerProvider() as TracerProvider & { getDelegate?: () => TracerProvider }
+  return typeof p.getDelegate === 'function' ? p.getDelegate() : p
+}
+
+const CONTEXT_PROBE = createContextKey('spanlens.context-probe')
+
+/**
+ * Whether the global context manager carries a value into a callback. Registration needs the
+ * exact version of the copy that registered first (the API's rule), so with two copies the SDK's
+ * can fail while none is registered, and every context is then the root one.
+ */
+function contextPropagates(): boolean {
+  return context.with(ROOT_CONTEXT.setValue(CONTEXT_PROBE, true), () => context.active().getValue(CONTEXT_PROBE) === true)
 }
 
 interface ProcessorHost {
