@@ -84,7 +84,6 @@ export function init(options: InitOptions = {}): void {
     tracer = own
     spanWriter = spanWriterFor(own)
   }
-  const removeExitHooks = config.flushOnExit ? installExitHooks((ms) => flush(ms)) : () => {}
 
   // Describing a call's request, recording its response, writing its span and encoding it wait
   // ENDS_DELAY_MS and run once for the calls that ended meanwhile: per call they were ~half the SDK's
@@ -96,6 +95,18 @@ export function init(options: InitOptions = {}): void {
     },
     256,
     ENDS_DELAY_MS,
+  )
+  const removeExitHooks = installExitHooks(
+    {
+      drain: () => ends.drain(),
+      unsent: () => exporter.unsent,
+      flush: (ms) => flush(ms),
+      abandon: () => {
+        ends.drain()
+        exporter.abandon()
+      },
+    },
+    config.flushOnExit,
   )
   setRuntime({
     config,

@@ -43,6 +43,13 @@ export class SoonBatch<T> {
     this.handle(items)
   }
 
+  /** Forgets everything queued (the process is exiting); returns how many items that was. */
+  discard(): number {
+    const n = this.items.length
+    this.items = []
+    return n
+  }
+
   private run = (): void => {
     this.scheduled = false
     this.drain()

@@ -240,24 +240,31 @@ describe('export HTTP/1.1 client', () => {
     expect(s.seen[2]!.headers.authorization).toBe(`Basic ${Buffer.from('ada:100%zz').toString('base64')}`)
   })
 
-  it('keeps a process alive while a request is on the wire, and lets it exit with only an idle connection left', async () => {
-    // The reply takes 300 ms; the server would keep the connection open for a minute after it.
-    const s = await httpServer((_req, res) => setTimeout(() => res.writeHead(204).end(), 300), 60_000)
+  it('never keeps a process alive by itself, busy or idle: the caller that waits holds it, as long as it waits', async () => {
+    // One reply takes 300 ms, then the server keeps the connection open for a minute; another request is never answered.
+    const s = await httpServer((req, res) => {
+      if (req.url !== '/hang') setTimeout(() => res.writeHead(204).end(), 300)
+    }, 60_000)
     const module = fileURLToPath(new URL('../src/export/http1-client.ts', import.meta.url))
     const script = `
       const { Http1Client } = await import(${JSON.stringify(module)})
       const t = Date.now()
+      // The caller's own timer is what keeps this process waiting for the reply.
+      const hold = setTimeout(() => {}, 5000)
       const r = await new Http1Client(new URL(process.argv[1]), {}).post(new Uint8Array(1), 5000)
-      console.log(JSON.stringify({ status: r.status, waited: Date.now() - t }))`
+      clearTimeout(hold)
+      console.log(JSON.stringify({ status: r.status, waited: Date.now() - t }))
+      // Nobody waits for this one: its ref'd socket would hold the process for its whole 20 s timeout.
+      void new Http1Client(new URL('/hang', process.argv[1]), {}).post(new Uint8Array(1), 20_000).catch(() => {})`
     const t0 = Date.now()
     const out = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, s.url], { timeout: 20_000 }, (err, stdout) =>
+      execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, s.url], { timeout: 30_000 }, (err, stdout) =>
         err ? reject(err) : resolve(stdout),
       ),
     )
     expect(JSON.parse(out)).toMatchObject({ status: 204 })
     expect(JSON.parse(out).waited).toBeGreaterThanOrEqual(250)
-    // Exited on its own, long before the server's keep-alive timeout.
+    // Exited on its own, long before the server's keep-alive timeout and the unanswered request's timeout.
     expect(Date.now() - t0).toBeLessThan(15_000)
   })
 

@@ -50,7 +50,11 @@ export class OtlpExporter {
   private unencoded = new SoonBatch<FinishedSpan>((spans) => this.encode(spans))
   private timer: NodeJS.Timeout
   private readonly inFlight = new Set<Promise<void>>()
+  /** Spans in the requests in flight (retrying included). */
+  private inFlightSpans = 0
   private stopped = false
+  /** The process is exiting: what is still unsent was counted as dropped (abandon()). */
+  private abandoned = false
   /**
    * Export requests go through a client of their own (http1-client.ts says why),
    * not the global fetch the app's client uses: sharing undici with the exporter's
@@ -119,12 +123,14 @@ export class OtlpExporter {
     const min = fullOnly ? this.opts.maxBatchSize : 1
     while (this.inFlight.size < this.opts.maxConcurrentExports && this.queue.size >= min) {
       const batch = this.queue.take(this.opts.maxBatchSize)
+      this.inFlightSpans += batch.length
       const request: Promise<void> = this.exportBatch(batch)
         .catch((err: unknown) => {
-          diag.stats.spansDropped += batch.length
+          if (!this.abandoned) diag.stats.spansDropped += batch.length
           diag.instrumentationError('export', err)
         })
         .finally(() => {
+          this.inFlightSpans -= batch.length
           this.inFlight.delete(request)
           // Keep draining full batches that queued while this request was on the
           // wire; a partial one waits for the timer. Re-kicking on any queued span
@@ -142,6 +148,7 @@ export class OtlpExporter {
     const body = this.opts.compression === 'gzip' ? await gzipAsync(encoded) : encoded
     for (let attempt = 0; ; attempt++) {
       const result = await this.send(body)
+      if (this.abandoned) return
       if (result.ok) {
         diag.stats.spansExported += batch.length
         diag.debug(`exported ${batch.length} spans`)
@@ -180,10 +187,31 @@ export class OtlpExporter {
     }
   }
 
+  /** Spans not yet accepted or dropped: waiting to be encoded, queued, or in a request. */
+  get unsent(): number {
+    return this.pending + this.inFlightSpans
+  }
+
+  /**
+   * Stops now (the process is exiting, or shutdown() flushed): what was not sent by now never
+   * will be, and is counted as dropped, so spansQueued = spansExported + spansDropped afterwards.
+   * Synchronous: it runs in an 'exit' listener.
+   */
+  abandon(): void {
+    if (this.abandoned) return
+    this.abandoned = true
+    this.stopped = true
+    clearInterval(this.timer)
+    diag.stats.spansDropped += this.unencoded.discard() + this.queue.take(this.queue.size).length + this.inFlightSpans
+    this.http.close()
+  }
+
   /** Sends everything queued; resolves true when the queue emptied in time. Never rejects. */
   async flush(timeoutMs = this.opts.timeoutMs): Promise<boolean> {
     let timedOut = false
     let timer: NodeJS.Timeout | undefined
+    // A ref'd timer: the requests do not hold the process (http1-client.ts), so this is what keeps an
+    // app that awaits flush(), or is exiting (exit.ts), alive until the spans left or the deadline passed.
     const deadline = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
         timedOut = true
@@ -201,11 +229,11 @@ export class OtlpExporter {
     return !timedOut && this.pending === 0 && this.inFlight.size === 0
   }
 
+  /** Flushes, then stops: what did not leave in time is counted as dropped. */
   async shutdown(timeoutMs?: number): Promise<boolean> {
     clearInterval(this.timer)
     const ok = await this.flush(timeoutMs)
-    this.stopped = true
-    this.http.close()
+    this.abandon()
     return ok
   }
 }

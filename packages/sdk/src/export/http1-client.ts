@@ -53,8 +53,11 @@ class ClosedBeforeReply extends Error {}
  * Content-Length, chunked or the close, 1xx skipped, a timeout per request,
  * one resend when a reused connection turns out closed, TLS with SNI. What it
  * leaves out, as the `node:http` use it replaces did: proxies, redirects,
- * HTTP/2. Connections are unref'd while idle and ref'd while a request is on
- * them, so a pending export keeps a flushing app alive and an idle one does not.
+ * HTTP/2. Connections never keep the process alive, idle or busy: a request
+ * to an endpoint that does not answer would otherwise hold a finished app for
+ * the whole request timeout (10 s by default), beyond the exit flush's budget.
+ * A caller that waits for a reply holds the process itself, for as long as it
+ * is willing to wait (the exporter's flush() does, with its deadline timer).
  */
 export class Http1Client {
   private readonly idle: Connection[] = []
@@ -150,7 +153,6 @@ export class Http1Client {
   release(c: Connection): void {
     if (this.closed || c.dead) return c.destroy()
     c.idleSince = Date.now()
-    c.socket.unref()
     this.idle.push(c)
   }
 
@@ -180,6 +182,8 @@ class Connection {
     readonly socket: Socket,
     private readonly client: Http1Client,
   ) {
+    // From the connect on: the class comment says why no connection holds the process.
+    socket.unref()
     socket.setNoDelay(true)
     socket.setKeepAlive(true, 1000)
     socket.on('data', this.onData)
@@ -191,10 +195,8 @@ class Connection {
   request(head: string, body: Uint8Array, timeoutMs: number): Promise<Http1Response> {
     return new Promise<Http1Response>((resolve, reject) => {
       const timer = setTimeout(() => this.destroy(new Error(`export timed out after ${timeoutMs} ms`), true), timeoutMs)
-      // The connection is ref'd while the request is on it; the timer alone must not hold the app.
       timer.unref()
       this.pending = { resolve, reject, timer, parser: new Http1ResponseParser() }
-      this.socket.ref()
       // One write of both (writev): a head in its own packet waits for the peer's delayed ACK on some stacks.
       this.socket.cork()
       this.socket.write(head, 'latin1')

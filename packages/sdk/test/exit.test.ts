@@ -1,0 +1,127 @@
+import { execFile } from 'node:child_process'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startLlmServer, type LlmServer } from '@spanlens/fake-llm'
+import type { SdkStats } from '../src/index.js'
+import { decodeOtlp } from './helpers/receiver.js'
+
+const SDK = fileURLToPath(new URL('../src/index.ts', import.meta.url))
+const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url))
+
+/**
+ * An app that makes one traced LLM call inside an observed function (two spans; the LLM span
+ * waits in its 20 ms batch when the script ends), optionally awaits flush(ms), then ends. It
+ * says how long the process lived after its last line, and the SDK's stats as it exited.
+ */
+const APP = `
+  import OpenAI from 'openai'
+  const { init, wrapOpenAI, observe, flush, getStats } = await import(${JSON.stringify(SDK)})
+  const [endpoint, llm, options, flushMs] = process.argv.slice(1)
+  init({ endpoint, apiKey: 'k-0123456789', serviceName: 'exit-test', env: {}, ...JSON.parse(options) })
+  const openai = wrapOpenAI(new OpenAI({ apiKey: 'sk-test', baseURL: llm + '/v1', maxRetries: 0 }))
+  const answer = observe('answer', async () => (await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] })).choices[0].message.content)
+  await answer()
+  if (flushMs) console.log(JSON.stringify({ flushed: await flush(Number(flushMs)) }))
+  const done = Date.now()
+  process.on('exit', () => console.log(JSON.stringify({ livedMs: Date.now() - done, stats: getStats() })))
+`
+
+interface Run {
+  flushed?: boolean
+  livedMs: number
+  stats: SdkStats & { queued: number }
+}
+
+function runApp(endpoint: string, options: object = {}, flushMs = ''): Promise<Run> {
+  return new Promise((resolve, reject) =>
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', APP, endpoint, llm.url, JSON.stringify(options), flushMs],
+      { cwd: PACKAGE_DIR, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        if (err) return reject(new Error(`${err.message}\n${stderr}`))
+        const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Partial<Run>)
+        resolve(Object.assign({}, ...lines) as Run)
+      },
+    ),
+  )
+}
+
+async function server(onRequest: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, body: Buffer) => void): Promise<{ url: string; server: Server }> {
+  const s = createServer((req, res) => {
+    const parts: Buffer[] = []
+    req.on('data', (d: Buffer) => parts.push(d))
+    req.on('end', () => onRequest(req, res, Buffer.concat(parts)))
+  })
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()))
+  servers.push(s)
+  return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, server: s }
+}
+
+let llm: LlmServer
+const servers: Server[] = []
+beforeAll(async () => {
+  llm = await startLlmServer()
+})
+afterAll(async () => {
+  for (const s of servers) {
+    s.closeAllConnections()
+    s.close()
+  }
+  await llm.close()
+})
+
+/** Every span that ended was either accepted or counted as dropped. */
+function addsUp(stats: Run['stats']): void {
+  expect(stats.spansQueued).toBe(2)
+  expect(stats.queued).toBe(0)
+  expect(stats.spansExported + stats.spansDropped).toBe(stats.spansQueued)
+}
+
+// Bounds generous for a loaded 2-core CI runner; each process lived 10-20 s after its last line before.
+describe.concurrent('a finished app exits within the exit flush budget (5 s) whatever the endpoint does', () => {
+  it('endpoint that accepts the connection and never answers', async () => {
+    const { url } = await server(() => {})
+    const run = await runApp(url)
+    expect(run.livedMs).toBeLessThan(8000)
+    expect(run.stats.spansExported).toBe(0)
+    addsUp(run.stats)
+  })
+
+  it('endpoint that refuses connections', async () => {
+    const { url, server: s } = await server(() => {})
+    await new Promise((r) => s.close(r))
+    const run = await runApp(url)
+    expect(run.livedMs).toBeLessThan(8000)
+    addsUp(run.stats)
+  })
+
+  it('endpoint that closes every connection without a reply', async () => {
+    const { url } = await server((req) => (req.socket as Socket).destroy())
+    const run = await runApp(url)
+    expect(run.livedMs).toBeLessThan(8000)
+    addsUp(run.stats)
+  })
+
+  it('flushOnExit: false: once the app stops waiting (flush(500) ran out), nothing holds it', async () => {
+    const { url } = await server(() => {})
+    const run = await runApp(url, { flushOnExit: false }, '500')
+    expect(run.flushed).toBe(false)
+    expect(run.livedMs).toBeLessThan(3000)
+    addsUp(run.stats)
+  })
+
+  it('a live endpoint still gets every span at exit', async () => {
+    const received: string[] = []
+    const { url } = await server((_req, res, body) => {
+      received.push(...decodeOtlp(body).map((s) => s.name))
+      res.writeHead(200).end()
+    })
+    const run = await runApp(url)
+    expect(received.sort()).toEqual(['answer', 'chat gpt-4o'])
+    expect(run.stats.spansExported).toBe(2)
+    addsUp(run.stats)
+  })
+})
