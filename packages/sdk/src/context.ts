@@ -23,12 +23,38 @@ export function getSpanlensContext(ctx: Context = context.active()): SpanlensCon
 export function withContext<T>(values: SpanlensContext, fn: () => T): T {
   let merged: SpanlensContext
   try {
-    merged = merge(getSpanlensContext(), values)
+    merged = merge(getSpanlensContext(), given(values))
   } catch {
     // Bad input here must not stop the app's function from running.
     return fn()
   }
   return context.with(context.active().setValue(KEY, merged), fn)
+}
+
+/**
+ * The values as their types say, from what the app passed (plain JavaScript, values read from
+ * a request): an id that is a number or boolean as its string, a single tag as a list of one;
+ * anything else is left out. A tag string spread as a list gave one tag per character.
+ */
+function given(values: SpanlensContext): SpanlensContext {
+  if (typeof values !== 'object' || values === null) return {}
+  const out: SpanlensContext = {}
+  const userId = id(values.userId)
+  const sessionId = id(values.sessionId)
+  const conversationId = id(values.conversationId)
+  if (userId !== undefined) out.userId = userId
+  if (sessionId !== undefined) out.sessionId = sessionId
+  if (conversationId !== undefined) out.conversationId = conversationId
+  const tags: unknown = values.tags
+  const list = (Array.isArray(tags) ? tags : [tags]).map(id).filter((t): t is string => t !== undefined)
+  if (list.length) out.tags = list
+  if (typeof values.metadata === 'object' && values.metadata !== null) out.metadata = values.metadata
+  return out
+}
+
+function id(v: unknown): string | undefined {
+  if (typeof v === 'string') return v.length > 0 ? v : undefined
+  return typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' ? String(v) : undefined
 }
 
 function merge(outer: SpanlensContext | undefined, inner: SpanlensContext): SpanlensContext {

@@ -37,11 +37,12 @@ const MAX_ITEMS = 100
  * inside — LLM calls, tools, nested `span()`s — become its children.
  */
 export function span<T>(name: string, fn: (span: SpanHandle) => T, options: ObserveOptions = {}): T {
+  if (typeof fn !== 'function') return notAFunction('span', fn) as T
   const rt = getRuntime()
   if (!rt) return fn(noopHandle())
   let s: Started
   try {
-    s = start(rt, name, options)
+    s = start(rt, spanName(name, fn), optionsOf(options))
   } catch (err) {
     diag.instrumentationError('span start', err)
     return fn(noopHandle())
@@ -55,13 +56,16 @@ export function span<T>(name: string, fn: (span: SpanHandle) => T, options: Obse
  * async generator) as output. `this`, arguments and return value pass through.
  */
 export function observe<F extends (...args: never[]) => unknown>(name: string, fn: F, options: ObserveOptions = {}): F {
+  if (typeof fn !== 'function') return notAFunction('observe', fn) as F
+  const named = spanName(name, fn)
+  const opts = optionsOf(options)
   const wrapped = function (this: unknown, ...args: Parameters<F>) {
     const rt = getRuntime()
     if (!rt) return fn.apply(this, args)
     let s: Started
     try {
-      s = start(rt, name, options)
-      if (options.captureInput !== false) s.input(args.length === 1 ? args[0] : args)
+      s = start(rt, named, opts)
+      if (opts.captureInput !== false) s.input(args.length === 1 ? args[0] : args)
     } catch (err) {
       diag.instrumentationError('observe start', err)
       return fn.apply(this, args)
@@ -72,10 +76,40 @@ export function observe<F extends (...args: never[]) => unknown>(name: string, f
   return wrapped as unknown as F
 }
 
+/**
+ * The span's name from what the app passed, which its types do not always hold to (plain
+ * JavaScript, names read from data): any other value as its string, and a missing or empty
+ * one as the function's own name, else `span`. A span whose name is not a string cannot be
+ * encoded: it was dropped, and its children left without their parent.
+ */
+function spanName(name: unknown, fn: (...args: never[]) => unknown): string {
+  if (typeof name === 'string' && name.length > 0) return name
+  if (name !== undefined && name !== null && typeof name !== 'string') {
+    try {
+      const s = String(name)
+      if (s.length > 0) return s
+    } catch {
+      // An object whose toString throws: the default below.
+    }
+  }
+  return fn.name.length > 0 ? fn.name : 'span'
+}
+
+/** What span() and observe() do with a value that is not a function: give it back unchanged, as if the SDK were not there, and say so. */
+function notAFunction(api: 'span' | 'observe', value: unknown): unknown {
+  diag.warnOnce(`${api}() takes a function and was given ${value === null ? 'null' : typeof value}; it was returned unchanged, without a span`)
+  return value
+}
+
 interface Started {
   handle: SpanHandle
   input(v: unknown): void
   run<T>(fn: () => T): T
+}
+
+/** `null` (plain JavaScript) is no options, as undefined is. */
+function optionsOf(given: ObserveOptions | null): ObserveOptions {
+  return typeof given === 'object' && given !== null ? given : {}
 }
 
 function start(rt: Runtime, name: string, options: ObserveOptions): Started {

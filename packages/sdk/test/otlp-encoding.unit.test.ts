@@ -181,6 +181,22 @@ describe('OTLP encoding of exported spans', () => {
     )
   })
 
+  it('keeps a span whose name, event name or scope a provider took as a non-string, as its string', () => {
+    const Request = protoRoot.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest')
+    const span = new BasicTracerProvider().getTracer(7 as never, 2 as never).startSpan('first')
+    span.updateName(42 as never)
+    span.addEvent(null as never)
+    span.end()
+    const s = span as unknown as ReadableSpan
+    const body = encodeRequest([{ resource: s.resource, scope: s.instrumentationScope, bytes: encodeSpan(s) }])
+    const decoded = Request.toObject(Request.decode(body)) as {
+      resourceSpans: { scopeSpans: { scope: { name: string; version: string }; spans: { name: string; events: { name: string }[] }[] }[] }[]
+    }
+    const scopeSpans = decoded.resourceSpans[0]!.scopeSpans[0]!
+    expect(scopeSpans.scope).toEqual({ name: '7', version: '2' })
+    expect(scopeSpans.spans[0]).toMatchObject({ name: '42', events: [{ name: 'null' }] })
+  })
+
   it('groups spans by resource and scope in one request, whatever their sizes', () => {
     const Request = protoRoot.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest')
     const providers = new Map<string, BasicTracerProvider>()

@@ -115,6 +115,15 @@ function fixed64(w: Writer, tag: number, t: HrTime): void {
 }
 
 /**
+ * A name or version as the string OTLP has for it. A provider takes whatever its callers
+ * pass (`updateName(42)`, `getTracer(null)` from plain JavaScript, the app's provider in attach
+ * mode included); as its string the span is kept, where a non-string dropped it, or its whole batch.
+ */
+function text(v: unknown): string {
+  return typeof v === 'string' ? v : String(v)
+}
+
+/**
  * One span as the bytes of an OTLP `Span` message, written field by field
  * (no intermediate objects, no reflection). The exporter
  * keeps these bytes instead of the span, so queued spans cost the GC almost
@@ -131,7 +140,7 @@ export function encodeSpan(s: FinishedSpan, transform?: AttributeTransform): Uin
   if (traceState) w.uint32(TAGS.span.traceState).string(traceState)
   const parent = s.parentSpanContext?.spanId
   if (parent) w.uint32(TAGS.span.parentSpanId).hex(parent)
-  w.uint32(TAGS.span.name).string(s.name)
+  w.uint32(TAGS.span.name).string(text(s.name))
   // OTLP SpanKind is the API's enum + 1 (0 is UNSPECIFIED there).
   w.uint32(TAGS.span.kind).uint32(s.kind + 1)
   fixed64(w, TAGS.span.start, s.startTime)
@@ -141,7 +150,7 @@ export function encodeSpan(s: FinishedSpan, transform?: AttributeTransform): Uin
   for (const e of s.events) {
     w.uint32(TAGS.span.events).fork()
     fixed64(w, TAGS.event.time, e.time)
-    w.uint32(TAGS.event.name).string(e.name)
+    w.uint32(TAGS.event.name).string(text(e.name))
     writeAttributes(w, TAGS.event.attributes, e.attributes, transform)
     if (e.droppedAttributesCount) w.uint32(TAGS.event.droppedAttributes).uint32(e.droppedAttributesCount)
     w.ldelim()
@@ -205,8 +214,8 @@ export function encodeRequest(spans: EncodedSpan[], opts: EncodeOptions = {}): U
     const r = { resource: head.finish(), scopes: [] as (typeof parts)[number]['scopes'], size: 0 }
     r.size = field(r.resource.length)
     for (const { scope, spans: group, size } of scopes.values()) {
-      head.reset().uint32(TAGS.scope.name).string(scope.name)
-      if (scope.version) head.uint32(TAGS.scope.version).string(scope.version)
+      head.reset().uint32(TAGS.scope.name).string(text(scope.name))
+      if (scope.version) head.uint32(TAGS.scope.version).string(text(scope.version))
       const s = { scope: head.finish(), spans: group, size: 0 }
       s.size = field(s.scope.length) + size
       r.size += field(s.size)

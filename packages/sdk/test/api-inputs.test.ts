@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest'
+import { flush, getStats, observe, span, withContext } from '../src/index.js'
+import { byName, useHarness } from './helpers/harness.js'
+import { captureLogger } from './helpers/logger.js'
+
+// What plain JavaScript apps pass that the types rule out: the span is kept, where it can be, under its parent.
+const h = useHarness()
+
+/** Runs `fn` inside a root span and returns the spans exported, with the root. */
+async function underRoot(fn: () => unknown) {
+  await span('root', async () => {
+    await fn()
+  })
+  await flush()
+  const root = byName(h.receiver.spans, 'root')
+  return { root, children: h.receiver.spans.filter((s) => s.parentSpanId === root.spanId) }
+}
+
+describe('span and observe names', () => {
+  it('name a span by the string of a non-string name, else by the function name, else `span`', async () => {
+    h.start()
+    const { children } = await underRoot(async () => {
+      span(42 as never, () => 1)
+      span(null as never, function loadUser() {})
+      span('', () => 1)
+      await observe(undefined as never, async function retrieve() {})()
+      observe({ toString: () => { throw new Error('no') } } as never, () => 1)()
+    })
+    expect(children.map((s) => s.name)).toEqual(['42', 'loadUser', 'span', 'retrieve', 'span'])
+    expect(getStats().spansDropped).toBe(0)
+    expect(getStats().instrumentationErrors).toBe(0)
+  })
+
+  it('take null options as none', async () => {
+    h.start()
+    const { children } = await underRoot(() => {
+      span('a', () => 1, null as never)
+      observe('b', (x: number) => x, null as never)(1)
+    })
+    expect(children.map((s) => [s.name, s.attributes['spanlens.span.kind'], s.attributes['input.value']])).toEqual([
+      ['a', 'chain', undefined],
+      ['b', 'chain', '1'],
+    ])
+  })
+
+  it('give back a value that is not a function unchanged, without a span, and say so once, before init too', async () => {
+    const before = observe('x', null as never)
+    expect(before).toBeNull()
+    const logger = captureLogger()
+    h.start({ logger })
+    const promise = Promise.resolve(3)
+    expect(span('x', promise as never)).toBe(promise)
+    expect(observe('x', 5 as never)).toBe(5)
+    expect(span('x', undefined as never)).toBeUndefined()
+    expect(logger.lines).toEqual([
+      'span() takes a function and was given object; it was returned unchanged, without a span',
+      'observe() takes a function and was given number; it was returned unchanged, without a span',
+      'span() takes a function and was given undefined; it was returned unchanged, without a span',
+    ])
+    await flush()
+    expect(h.receiver.spans).toEqual([])
+  })
+})
+
+describe('withContext values', () => {
+  it('take ids given as numbers and a single tag, and leave out values of other types', async () => {
+    h.start()
+    const { children } = await underRoot(() =>
+      withContext({ userId: 5, sessionId: { id: 's' }, conversationId: '', tags: 'beta', metadata: 'x' } as never, () =>
+        withContext({ tags: ['prod', null, 2] } as never, () => span('inner', () => 1)),
+      ),
+    )
+    const inner = children[0]!
+    expect(inner.attributes['user.id']).toBe('5')
+    expect(inner.attributes['session.id']).toBeUndefined()
+    expect(inner.attributes['gen_ai.conversation.id']).toBeUndefined()
+    expect(inner.attributes['spanlens.tags']).toEqual(['beta', 'prod', '2'])
+  })
+})
