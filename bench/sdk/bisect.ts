@@ -36,7 +36,7 @@ init({
   spanFilter: process.env.BISECT_DROP ? () => false : undefined,
 })
 
-const noop = { provider: 'openai', value() {}, error() {} }
+const noop = { provider: 'openai', value() {}, error() {}, unparsed() {} }
 const variants: [string, OpenAI][] = [
   ['bare', make()],
   ['proxy, pass-through hook', wrapClient(make(), { 'chat.completions.create': (fn, self, args) => fn.apply(self, args) })],

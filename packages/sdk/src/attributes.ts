@@ -28,6 +28,7 @@ export const ATTR = {
   outputType: 'gen_ai.output.type',
   embeddingsDimension: 'gen_ai.embeddings.dimension.count',
   errorType: 'error.type',
+  httpStatus: 'http.response.status_code',
   kind: 'spanlens.span.kind',
   streaming: 'spanlens.request.stream',
   inputValue: 'input.value',

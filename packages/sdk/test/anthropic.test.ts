@@ -48,6 +48,23 @@ describe('wrapAnthropic', () => {
     ])
   })
 
+  it('records a call read with .asResponse(), plain and streamed: request, HTTP status and time, without the body', async () => {
+    h.start()
+    const ai = wrapAnthropic(client())
+    const response = await ai.messages.create({ model: 'claude-raw', max_tokens: 10, messages: [{ role: 'user', content: 'Hi' }] }).asResponse()
+    expect(((await response.json()) as { id: string }).id).toBe('msg_1')
+    const streamed = await ai.messages.create({ model: 'claude-raw-stream', max_tokens: 10, stream: true, messages: [{ role: 'user', content: 'Hi' }] }).asResponse()
+    expect(await streamed.text()).toContain('message_stop')
+    await flush()
+    for (const name of ['chat claude-raw', 'chat claude-raw-stream']) {
+      const span = byName(h.receiver.spans, name)
+      expect(span.status.code).toBe(0)
+      expect(span.attributes).toMatchObject({ 'gen_ai.provider.name': 'anthropic', 'http.response.status_code': 200 })
+      expect(span.attributes['gen_ai.output.messages']).toBeUndefined()
+    }
+    expect(h.receiver.spans).toHaveLength(2)
+  })
+
   it('records a streamed create(stream: true) and the messages.stream() helper', async () => {
     h.start()
     const ai = wrapAnthropic(client())

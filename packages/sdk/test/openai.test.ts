@@ -444,6 +444,41 @@ describe('wrapOpenAI: chat completions', () => {
     ])
   })
 
+  it('records a call read with .asResponse(): request, HTTP status and time, without the body the app reads', async () => {
+    h.start()
+    const ai = wrapOpenAI(client())
+    const response = await ai.chat.completions.create({ model: 'gpt-4o-raw', messages: [{ role: 'user', content: 'Say hello' }] }).asResponse()
+    expect(response.status).toBe(200)
+    expect(((await response.json()) as { id: string }).id).toBe('chatcmpl-1')
+    // Read once, as a parse: withResponse() parses first, and that records the body.
+    const { data } = await ai.chat.completions.create({ model: 'gpt-4o-both', messages: [{ role: 'user', content: 'Say hello' }] }).withResponse()
+    expect(data.id).toBe('chatcmpl-1')
+    await flush()
+    expect(h.receiver.spans.map((s) => s.name).sort()).toEqual(['chat gpt-4o-both', 'chat gpt-4o-raw'])
+    const raw = byName(h.receiver.spans, 'chat gpt-4o-raw')
+    expect(raw.status.code).toBe(0)
+    expect(raw.attributes).toMatchObject({ 'gen_ai.request.model': 'gpt-4o-raw', 'http.response.status_code': 200 })
+    expect(json(raw.attributes['gen_ai.input.messages'])).toEqual([{ role: 'user', parts: [{ type: 'text', content: 'Say hello' }] }])
+    expect(raw.attributes['gen_ai.response.id']).toBeUndefined()
+    expect(raw.attributes['gen_ai.output.messages']).toBeUndefined()
+    expect(raw.endMs).toBeGreaterThanOrEqual(raw.startMs)
+    expect(byName(h.receiver.spans, 'chat gpt-4o-both').attributes['gen_ai.response.id']).toBe('chatcmpl-1')
+  })
+
+  it('records from the parsed body a call awaited after its response arrived, and fails an .asResponse() call the server refused', async () => {
+    h.start()
+    const ai = wrapOpenAI(client())
+    const late = ai.chat.completions.create({ model: 'gpt-4o-late', messages: [{ role: 'user', content: 'Say hello' }] })
+    await new Promise((r) => setTimeout(r, 100))
+    expect((await late).id).toBe('chatcmpl-1')
+    await expect(ai.chat.completions.create({ model: 'error-400', messages: [{ role: 'user', content: 'x' }] }).asResponse()).rejects.toThrow()
+    await flush()
+    expect(byName(h.receiver.spans, 'chat gpt-4o-late').attributes['gen_ai.response.id']).toBe('chatcmpl-1')
+    const refused = byName(h.receiver.spans, 'chat error-400')
+    expect(refused.status.code).toBe(2)
+    expect(refused.attributes['http.response.status_code']).toBe(400)
+  })
+
   it('passes through without spans before init', async () => {
     const ai = wrapOpenAI(client())
     const before = getStats().spansQueued

@@ -5,7 +5,8 @@ import { diag } from '../diag.js'
  * share two shapes we hook without replacing anything the app sees:
  *  - APIPromise: lazy; parses only when awaited. We wrap its `parseResponse`
  *    on the same instance, so `.withResponse()`, `.asResponse()` and the
- *    returned object identity are untouched.
+ *    returned object identity are untouched. `.asResponse()` hands the app the
+ *    raw Response and never parses: it is observed too (asResponseObserved).
  *  - Stream: consumes `this.iterator()` for for-await, `tee()` and
  *    `toReadableStream()`. We wrap that one field, so the app keeps the SDK's own
  *    Stream object with `.controller` and every method.
@@ -16,13 +17,21 @@ export interface ResultHooks {
   readonly provider: string
   value(v: unknown): void
   error(e: unknown): void
+  /** The response arrived for `.asResponse()`, and its body is the app's to read: what the client resolved (`{ response, ... }`). */
+  unparsed(props: unknown): void
 }
+
+const HOOKS = Symbol('spanlens.hooks')
 
 interface StainlessPromise {
   responsePromise?: Promise<unknown>
   parseResponse?: (...args: unknown[]) => unknown
+  /** Set by parse(), which awaiting and withResponse() call. */
+  parsedPromise?: unknown
+  asResponse?: () => unknown
   _thenUnwrap?: (...args: unknown[]) => unknown
   then?: unknown
+  [HOOKS]?: ResultHooks
 }
 
 export function observeApiPromise<T>(result: T, hooks: ResultHooks): T {
@@ -62,6 +71,11 @@ export function observeApiPromise<T>(result: T, hooks: ResultHooks): T {
     }
     // Request failures (HTTP errors after retries, network) reject here, before any parse.
     p.responsePromise.then(undefined, (err: unknown) => safelyFail(hooks, err))
+    // Two stores of shared values, no closure: only an app that calls .asResponse() pays for observing it.
+    if (typeof p.asResponse === 'function') {
+      p[HOOKS] = hooks
+      p.asResponse = asResponseObserved
+    }
     // Helpers derive a promise with _thenUnwrap (chat.completions.parse()). openai 7
     // sets it per promise, reading the unwrapped parser: observe what it returns too.
     const thenUnwrap = p._thenUnwrap
@@ -81,6 +95,34 @@ export function observeApiPromise<T>(result: T, hooks: ResultHooks): T {
     return result
   }
   safely(hooks, result)
+  return result
+}
+
+/**
+ * The APIPromise's own asResponse (its prototype's), and then: when the response arrives with
+ * no parse begun, the call ends there, with its status and without the body, which the app
+ * reads itself and which may never be parsed (the Anthropic SDK's own tracing does the same).
+ * withResponse() parses first, and its parse records the call as an await does.
+ */
+function asResponseObserved(this: StainlessPromise): unknown {
+  const original = (Object.getPrototypeOf(this) as StainlessPromise | null)?.asResponse
+  const result = original?.call(this)
+  const hooks = this[HOOKS]
+  if (hooks && this.responsePromise instanceof Promise) {
+    this.responsePromise.then(
+      (props: unknown) => {
+        if (this.parsedPromise === undefined) {
+          try {
+            hooks.unparsed(props)
+          } catch (err) {
+            diag.instrumentationError(`${hooks.provider} result hook`, err)
+          }
+        }
+      },
+      // A failed request was recorded by the handler observeApiPromise added.
+      () => undefined,
+    )
+  }
   return result
 }
 

@@ -1,5 +1,6 @@
 // The call path every provider shares; adding a provider is one file and one recipe: docs/architecture.md, "Add a provider".
 import { context } from '@opentelemetry/api'
+import { ATTR } from '../attributes.js'
 import { isObj, type Obj } from '../content.js'
 import { diag } from '../diag.js'
 import { getRuntime } from '../runtime.js'
@@ -84,6 +85,15 @@ class Traced implements ResultHooks {
   error(e: unknown): void {
     this.call.fail(e)
   }
+
+  unparsed(props: unknown): void {
+    const response = isObj(props) && isObj(props.response) ? props.response : undefined
+    this.call.succeed(recordStatus, typeof response?.status === 'number' ? response.status : undefined)
+  }
+}
+
+function recordStatus(call: LlmCall, status: number | undefined): void {
+  call.setIf(ATTR.httpStatus, status)
 }
 
 function observeStreamFor(call: LlmCall, provider: string, acc: StreamAccumulator, stream: unknown): void {
