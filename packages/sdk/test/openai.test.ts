@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import OpenAI, { RateLimitError, InternalServerError } from 'openai'
 import { Stream } from 'openai/core/streaming'
+import { ChatCompletionRunner } from 'openai/lib/ChatCompletionRunner'
+import { ChatCompletionStream } from 'openai/lib/ChatCompletionStream'
+import { parseChatCompletion } from 'openai/lib/parser'
 import type { FinishedSpan } from '../src/index.js'
 import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api'
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base'
@@ -424,6 +427,64 @@ describe('wrapOpenAI: chat completions', () => {
     expect(json(s.attributes['gen_ai.output.messages'])).toEqual([
       { role: 'assistant', parts: [{ type: 'text', content: text }], finish_reason: 'stop' },
     ])
+  })
+
+  it('traces runTools() as one chat span per request of its tool loop', async () => {
+    h.start()
+    const ai = wrapOpenAI(client())
+    const runner = ai.chat.completions.runTools({
+      model: 'gpt-4o-tools',
+      messages: [{ role: 'user', content: 'Weather in Paris?' }],
+      tools: [{ type: 'function', function: { name: 'get_weather', description: 'weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, function: (a: unknown) => ({ a, temp: 21 }), parse: JSON.parse } }],
+    })
+    expect(await runner.finalContent()).toBe('Hello from the fake model!')
+    await flush()
+    const spans = h.receiver.spans.filter((s) => s.name === 'chat gpt-4o-tools')
+    expect(spans.map((s) => s.attributes['gen_ai.response.finish_reasons'])).toEqual([['tool_calls'], ['stop']])
+  })
+
+  it("traces openai 4's beta.chat.completions helpers (parse, stream, runTools) as one chat span per request", async () => {
+    h.start()
+    const bare = client()
+    // openai 4's beta chat resource (openai@4.104.0 resources/beta/chat/completions.js) over this client's runners:
+    // its helpers send through this._client.chat.completions.create, the unwrapped client.
+    class Beta4Completions {
+      constructor(readonly _client: OpenAI) {}
+      parse(body: OpenAI.Chat.ChatCompletionCreateParamsNonStreaming) {
+        return (this._client.chat.completions.create(body) as unknown as { _thenUnwrap: (f: (c: unknown) => unknown) => Promise<unknown> })._thenUnwrap((c) => parseChatCompletion(c as never, body))
+      }
+      runTools(body: Parameters<typeof ChatCompletionRunner.runTools>[1]) {
+        return ChatCompletionRunner.runTools(this._client, body)
+      }
+      stream(body: OpenAI.Chat.ChatCompletionCreateParamsStreaming) {
+        return ChatCompletionStream.createChatCompletion(this._client, body)
+      }
+    }
+    Object.assign(bare, { beta: { chat: { completions: new Beta4Completions(bare) } } })
+    const beta = (wrapOpenAI(bare) as unknown as { beta: { chat: { completions: Beta4Completions } } }).beta.chat.completions
+    await beta.parse({ model: 'gpt-4-parse', messages: [{ role: 'user', content: 'Say hello' }] })
+    const stream = beta.stream({ model: 'gpt-4-stream', stream: true, messages: [{ role: 'user', content: 'Say hello' }] })
+    expect((await stream.finalChatCompletion()).choices[0]?.message.content).toBe('Hello from the fake model!')
+    await beta
+      .runTools({
+        model: 'gpt-4-tools',
+        messages: [{ role: 'user', content: 'Weather?' }],
+        tools: [{ type: 'function', function: { name: 'get_weather', description: 'weather', parameters: { type: 'object', properties: {} }, function: () => 'sunny', parse: JSON.parse } }],
+      })
+      .finalContent()
+    await flush()
+    expect(h.receiver.spans.map((s) => s.name).sort()).toEqual(['chat gpt-4-parse', 'chat gpt-4-stream', 'chat gpt-4-tools', 'chat gpt-4-tools'])
+    expect(byName(h.receiver.spans, 'chat gpt-4-stream').attributes['spanlens.request.stream']).toBe(true)
+  })
+
+  it('traces the responses.parse() and responses.stream() helpers as one span per request', async () => {
+    h.start()
+    const ai = wrapOpenAI(client())
+    const parsed = await ai.responses.parse({ model: 'gpt-5-parse', input: 'Hi' })
+    const stream = ai.responses.stream({ model: 'gpt-5-stream', input: 'Hi' })
+    expect((await stream.finalResponse()).output_text).toBe(parsed.output_text)
+    await flush()
+    expect(h.receiver.spans.map((s) => s.name).sort()).toEqual(['chat gpt-5-parse', 'chat gpt-5-stream'])
   })
 
   it('records a call once, from the response as parsed, when the app awaits a promise derived from it with _thenUnwrap', async () => {

@@ -14,24 +14,35 @@ const EMBEDDINGS: Operation = { provider: PROVIDER, describe: describeEmbeddings
 
 /**
  * Returns the same client, traced: chat.completions.create (plain and
- * streaming) and its parse()/stream() helpers, responses.create (plain and
- * streaming) and embeddings.create become `llm`/`embedding` spans. Results, streams and errors are the client's
+ * streaming) and its helpers, responses.create (plain and streaming) and its
+ * helpers, and embeddings.create become `llm`/`embedding` spans. Results, streams and errors are the client's
  * own, unchanged. Before init() (or after shutdown()) calls pass straight through.
  */
 export function wrapOpenAI<T extends object>(client: T): T {
   return wrapClient(client, {
     'chat.completions.create': traced(CHAT),
-    'chat.completions.parse': throughWrappedClient,
-    'chat.completions.stream': throughWrappedClient,
     'responses.create': traced(RESPONSES),
     'embeddings.create': traced(EMBEDDINGS),
+    ...Object.fromEntries(HELPERS.map((path) => [path, throughWrappedClient])),
   })
 }
 
 /**
- * The client's helpers (chat.completions.parse(), .stream()) send their request
- * with `this._client.chat.completions.create`, the unwrapped client. Run them
- * with the wrapped client there instead, so that request is traced like a
+ * The client's helpers, which send their requests through chat.completions.create or
+ * responses.create: openai ≥ 5 has the chat ones under chat.completions, openai 4 under
+ * beta.chat.completions (runFunctions too, later removed).
+ */
+const HELPERS = [
+  ...['parse', 'stream', 'runTools'].map((m) => `chat.completions.${m}`),
+  ...['parse', 'stream', 'runTools', 'runFunctions'].map((m) => `beta.chat.completions.${m}`),
+  'responses.parse',
+  'responses.stream',
+]
+
+/**
+ * The client's helpers (chat.completions.parse(), .stream(), .runTools(), ...) send
+ * their requests with `this._client.chat.completions.create`, the unwrapped client. Run them
+ * with the wrapped client there instead, so that each request is traced like a
  * direct create (one span per request, same attributes).
  */
 const throughWrappedClient: MethodHook = (original, self, args, _receiver, root) => {
