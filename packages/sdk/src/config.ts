@@ -140,8 +140,10 @@ const redact: Rule = (v) => {
   return v
 }
 const headers: Rule = (v) => {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return new Bad('must map header names to strings')
-  for (const [name, value] of Object.entries(v)) {
+  // A plain object only: a Map or a fetch Headers has no own entries, and its headers would be dropped without a word.
+  const proto: unknown = typeof v === 'object' && v !== null ? Object.getPrototypeOf(v) : undefined
+  if (proto !== Object.prototype && proto !== null) return new Bad('must be a plain object mapping header names to strings')
+  for (const [name, value] of Object.entries(v as object)) {
     if (typeof value !== 'string') return new Bad('must map header names to strings')
     // Checked here, not on the first export: a key read from a file with its newline would fail every request.
     const problem = headerProblem(name, value)
@@ -288,8 +290,12 @@ export function resolveConfig(options: InitOptions = {}): ResolvedConfig {
       delete source[key]
     }
   }
-  merged.headers = { ...parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_HEADERS), ...(given.headers ?? {}) }
-  if (env.OTEL_EXPORTER_OTLP_HEADERS && !given.headers) source.headers = 'OTEL_EXPORTER_OTLP_HEADERS'
+  // Checked before the merge: spread into it, a string gave one header per character and null gave none.
+  const optionHeaders = given.headers === undefined ? {} : RULES.headers(given.headers)
+  if (optionHeaders instanceof Bad) throw errors.CONFIG_INVALID(`headers: ${optionHeaders.message}`)
+  // Names are case-insensitive in HTTP and the environment's are lowercased: lowercased too, an option's entry replaces the variable's.
+  merged.headers = { ...parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_HEADERS), ...lowercaseNames(optionHeaders as Record<string, string>) }
+  if (env.OTEL_EXPORTER_OTLP_HEADERS && given.headers === undefined) source.headers = 'OTEL_EXPORTER_OTLP_HEADERS'
 
   const parsed = parse(merged)
   if (!parsed.ok) {
@@ -348,6 +354,12 @@ function normalizeRedact(option: RedactOption): ResolvedConfig['redact'] {
 function isLoopback(endpoint: string): boolean {
   const host = new URL(endpoint).hostname
   return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host)
+}
+
+function lowercaseNames(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(headers)) out[name.toLowerCase()] = value
+  return out
 }
 
 /** OTEL_EXPORTER_OTLP_HEADERS is `k1=v1,k2=v2` with URL-encoded values (OTel spec). */

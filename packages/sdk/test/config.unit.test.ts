@@ -54,6 +54,19 @@ describe('init options', () => {
     expect(resolveConfig({ env: {}, apiKey: 'sl_k', headers: { 'x-team': 'équipe\tml' } }).headers).toEqual({ 'x-team': 'équipe\tml', authorization: 'Bearer sl_k' })
   })
 
+  it('takes headers as a plain object only, naming the option for a string, null, a list or a Map', () => {
+    for (const bad of ['abc', null, ['x'], new Map([['x-a', 'b']]), 5]) {
+      expect(() => resolveConfig({ env: {}, headers: bad as never })).toThrow(/^invalid Spanlens SDK option: headers: must be a plain object/)
+    }
+    expect(resolveConfig({ env: {}, headers: Object.assign(Object.create(null), { 'x-a': 'b' }) as Record<string, string> }).headers).toEqual({ 'x-a': 'b' })
+  })
+
+  it('lets an option header replace the OTEL_EXPORTER_OTLP_HEADERS entry of the same name, whatever its case', () => {
+    const c = resolveConfig({ env: { OTEL_EXPORTER_OTLP_HEADERS: 'x-tenant=env,x-region=eu' }, headers: { 'X-Tenant': 'opt' } })
+    expect(c.headers).toEqual({ 'x-tenant': 'opt', 'x-region': 'eu' })
+    expect(resolveConfig({ env: {}, apiKey: 'sl_k', headers: { Authorization: 'Basic x', 'X-A': '1', 'x-a': '2' } }).headers).toEqual({ authorization: 'Bearer sl_k', 'x-a': '2' })
+  })
+
   it('names an unknown option, and takes every valid form of each', () => {
     expect(() => resolveConfig({ env: {}, endpiont: 'http://typo' } as never)).toThrow(/endpiont/)
     const c = resolveConfig({
