@@ -195,7 +195,10 @@ function detachProcessor(provider: TracerProvider, processor: SpanProcessor): vo
   }
 }
 
-/** Sends every queued span now. Resolves true when all left in time; never rejects. */
+/**
+ * Sends every queued span now. Resolves true when the server accepted all of them in time;
+ * false when time ran out or any was dropped meanwhile (refused, retries spent); never rejects.
+ */
 export async function flush(timeoutMs?: number): Promise<boolean> {
   const rt = getRuntime()
   if (!rt) return true

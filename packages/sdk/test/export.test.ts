@@ -135,12 +135,25 @@ describe('export', () => {
     h.start({ logger })
     h.receiver.script.push({ status: 401 })
     span('rejected', () => 1)
-    await flush(2000)
+    expect(await flush(2000)).toBe(false)
     expect(h.receiver.requests).toHaveLength(1)
     expect(getStats()).toMatchObject({ spansDropped: 1, exportRetries: 0, exportFailures: 1 })
     expect(logger.lines).toHaveLength(1)
     expect(logger.lines[0]).toContain('HTTP 401')
     expect(logger.lines[0]).not.toContain('sl_test_key')
+  })
+
+  it('resolves flush() false when the server refused spans or retries ran out, true once it accepts them all', async () => {
+    h.start({ maxRetries: 1, logger: captureLogger() })
+    h.receiver.script.push({ status: 500 })
+    span('refused', () => 1)
+    expect(await flush(2000)).toBe(false)
+    h.receiver.script.push({ status: 503, headers: { 'retry-after': '0' } }, { status: 503, headers: { 'retry-after': '0' } })
+    span('given up', () => 1)
+    expect(await flush(2000)).toBe(false)
+    span('accepted', () => 1)
+    expect(await flush(2000)).toBe(true)
+    expect(getStats()).toMatchObject({ spansQueued: 3, spansDropped: 2, spansExported: 1 })
   })
 
   it('samples whole traces by sampleRate', async () => {

@@ -206,8 +206,13 @@ export class OtlpExporter {
     this.http.close()
   }
 
-  /** Sends everything queued; resolves true when the queue emptied in time. Never rejects. */
+  /**
+   * Sends everything queued; resolves true when all of it (and what ended meanwhile) was accepted
+   * in time, false when time ran out or any span was dropped meanwhile (refused, retries spent,
+   * queue overflow): a serverless handler that waits for its spans learns they are lost. Never rejects.
+   */
   async flush(timeoutMs = this.opts.timeoutMs): Promise<boolean> {
+    const droppedBefore = diag.stats.spansDropped
     let timedOut = false
     let timer: NodeJS.Timeout | undefined
     // A ref'd timer: the requests do not hold the process (http1-client.ts), so this is what keeps an
@@ -226,7 +231,7 @@ export class OtlpExporter {
     })()
     await Promise.race([work, deadline])
     clearTimeout(timer)
-    return !timedOut && this.pending === 0 && this.inFlight.size === 0
+    return !timedOut && this.pending === 0 && this.inFlight.size === 0 && diag.stats.spansDropped === droppedBefore
   }
 
   /** Flushes, then stops: what did not leave in time is counted as dropped. */
