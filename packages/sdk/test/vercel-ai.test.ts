@@ -66,6 +66,25 @@ describe('Vercel AI SDK telemetry integration', () => {
     expect(json(objRoot!.attributes['output.value'])).toEqual({ name: 'Ada', age: 36 })
   })
 
+  it('records the time to first chunk of a streamText the app aborted mid-stream', async () => {
+    h.start()
+    const abort = new AbortController()
+    const s = streamText({ model: model('slow'), prompt: 'hi', abortSignal: abort.signal, telemetry })
+    let chunks = 0
+    try {
+      for await (const _ of s.textStream) if (++chunks === 3) abort.abort()
+    } catch {
+      // The abort ends the stream with an AbortError, as the app asked.
+    }
+    expect(chunks).toBeGreaterThanOrEqual(3)
+    await flush()
+    const llm = byName(h.receiver.spans, 'chat slow')
+    expect(llm.status.code).toBe(2)
+    expect(llm.attributes['error.type']).toBe('aborted')
+    expect(llm.attributes['gen_ai.response.time_to_first_chunk']).toBeGreaterThan(0)
+    expect(llm.attributes['gen_ai.response.time_to_first_chunk']).toBeLessThan((llm.endMs - llm.startMs) / 1000)
+  })
+
   it('ends spans with error status when the provider fails', async () => {
     h.start()
     await expect(generateText({ model: model('error-500'), prompt: 'x', maxRetries: 0, telemetry })).rejects.toThrow()

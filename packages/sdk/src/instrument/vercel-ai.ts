@@ -34,9 +34,17 @@ interface AiCall {
   rt: Runtime
   inputs: boolean
   outputs: boolean
-  model?: { span: Span; ctx: Context }
+  model?: ModelCall
   tools: Map<string, { span: Span; ctx: Context }>
   embeds: Span[]
+}
+
+/** The model call in flight: its span, and when it started and its first output arrived (performance.now()). */
+interface ModelCall {
+  span: Span
+  ctx: Context
+  startedAt: number
+  firstOutputAt?: number
 }
 
 /**
@@ -64,7 +72,11 @@ export function spanlensAITelemetry(): SpanlensAITelemetry {
       } else recordError(s, err)
       s.end()
     }
-    if (op.model) close(op.model.span)
+    if (op.model) {
+      // The AI SDK reports its time to first output only when the model call ends.
+      setFirstOutput(op.model)
+      close(op.model.span)
+    }
     for (const t of op.tools.values()) close(t.span)
     for (const s of op.embeds) close(s)
     close(op.root)
@@ -120,7 +132,7 @@ export function spanlensAITelemetry(): SpanlensAITelemetry {
         setIf(attrs, REQUEST_PARAMS.stopSequences, e.stopSequences)
         setIf(attrs, REQUEST_PARAMS.seed, e.seed)
         const span = op.rt.tracer.startSpan(spanName('chat', e.modelId), { kind: SpanKind.CLIENT, attributes: attrs }, op.ctx)
-        op.model = { span, ctx: trace.setSpan(op.ctx, span) }
+        op.model = { span, ctx: trace.setSpan(op.ctx, span), startedAt: performance.now() }
         if (op.inputs) {
           const max = op.rt.config.maxContentLength
           const system = instructions(e.instructions ?? e.system)
@@ -159,6 +171,7 @@ export function spanlensAITelemetry(): SpanlensAITelemetry {
         const op = get(e)
         if (!op?.model || !isObj(e)) return
         recordError(op.model.span, e.error)
+        setFirstOutput(op.model)
         op.model.span.end()
         op.model = undefined
       }),
@@ -221,7 +234,10 @@ export function spanlensAITelemetry(): SpanlensAITelemetry {
           if (output !== undefined) op.root.setAttribute(ATTR.outputValue, toJson(output, op.rt.config.maxContentLength))
         }
         if (e.error !== undefined && e.error !== null) recordError(op.root, e.error)
-        if (op.model) op.model.span.end()
+        if (op.model) {
+          setFirstOutput(op.model)
+          op.model.span.end()
+        }
         for (const t of op.tools.values()) t.span.end()
         op.root.end()
       }),
@@ -244,8 +260,10 @@ export function spanlensAITelemetry(): SpanlensAITelemetry {
 
     executeLanguageModelCall(options) {
       const op = ops.get(options.callId)
-      const ctx = op?.model?.ctx ?? op?.ctx
-      return ctx ? context.with(ctx, options.execute) : options.execute()
+      const model = op?.model
+      const ctx = model?.ctx ?? op?.ctx
+      const result = ctx ? context.with(ctx, options.execute) : options.execute()
+      return model ? Promise.resolve(result).then((r) => timeFirstOutput(r, model)) : result
     },
 
     executeTool(options) {
@@ -256,6 +274,33 @@ export function spanlensAITelemetry(): SpanlensAITelemetry {
       return context.with(tool?.ctx ?? op.ctx, options.execute)
     },
   }
+}
+
+/** The stream part types the AI SDK counts as output when it times the first one (its isOutputChunk). */
+const OUTPUT_PARTS = new Set(['text-delta', 'reasoning-delta', 'tool-input-delta', 'tool-call', 'file', 'reasoning-file'])
+
+/**
+ * A streamed model call's result with its stream observed for the first output part, for a call
+ * that ends without onLanguageModelCallEnd (aborted, failed): the time to first chunk is known
+ * there only if the SDK saw it. One stage more in the AI SDK's own chain of transform streams.
+ */
+function timeFirstOutput<T>(result: T, model: ModelCall): T {
+  if (!isObj(result) || !(result.stream instanceof ReadableStream)) return result
+  const observed = result.stream.pipeThrough(
+    new TransformStream<unknown, unknown>({
+      transform(part, controller) {
+        if (model.firstOutputAt === undefined && isObj(part) && typeof part.type === 'string' && OUTPUT_PARTS.has(part.type) && part.delta !== '') {
+          model.firstOutputAt = performance.now()
+        }
+        controller.enqueue(part)
+      },
+    }),
+  )
+  return { ...result, stream: observed }
+}
+
+function setFirstOutput(model: ModelCall): void {
+  if (model.firstOutputAt !== undefined) model.span.setAttribute(ATTR.ttft, (model.firstOutputAt - model.startedAt) / 1000)
 }
 
 function toolSpan(op: AiCall, call: Obj): { span: Span; ctx: Context } {
