@@ -4,6 +4,7 @@ import { createOpenAI } from '@ai-sdk/openai'
 import { z } from 'zod'
 import { flush, observe, spanlensAITelemetry } from '../src/index.js'
 import { byName, json, useHarness } from './helpers/harness.js'
+import { captureLogger } from './helpers/logger.js'
 import type { ReceivedSpan } from './helpers/receiver.js'
 
 const h = useHarness()
@@ -83,6 +84,17 @@ describe('Vercel AI SDK telemetry integration', () => {
     expect(llm.attributes['error.type']).toBe('aborted')
     expect(llm.attributes['gen_ai.response.time_to_first_chunk']).toBeGreaterThan(0)
     expect(llm.attributes['gen_ai.response.time_to_first_chunk']).toBeLessThan((llm.endMs - llm.startMs) / 1000)
+  })
+
+  it('says once that it needs ai 7 when an older ai calls it with its own event shape', async () => {
+    const logger = captureLogger()
+    h.start({ logger })
+    // The start event ai 6.0.333 passes to an integration's onStart (generateText): no callId, a model object.
+    const ai6Start = { model: { provider: 'openai.chat', modelId: 'gpt-4o-mini' }, prompt: 'hi', functionId: undefined, metadata: undefined }
+    const integration = spanlensAITelemetry()
+    integration.onStart(ai6Start)
+    integration.onStart(ai6Start)
+    expect(logger.lines).toEqual(['spanlensAITelemetry() needs ai 7 or later: this ai calls it with events of another shape (no callId), and nothing is recorded'])
   })
 
   it('ends spans with error status when the provider fails', async () => {

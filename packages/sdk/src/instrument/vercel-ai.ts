@@ -86,7 +86,12 @@ export function spanlensAITelemetry(): SpanlensAITelemetry {
     onStart: (e) =>
       guard('start', () => {
         const rt = getRuntime()
-        if (!rt || !isObj(e) || typeof e.callId !== 'string') return
+        if (!rt || !isObj(e)) return
+        if (typeof e.callId !== 'string') {
+          // ai 6 calls an integration's onStart too, with an event of its own shape and no other hook of ours.
+          diag.warnOnce('spanlensAITelemetry() needs ai 7 or later: this ai calls it with events of another shape (no callId), and nothing is recorded')
+          return
+        }
         const operationId = str(e.operationId) ?? 'ai.operation'
         const embedding = operationId.startsWith('ai.embed')
         const attrs: Attributes = {
