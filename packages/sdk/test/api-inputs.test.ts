@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { flush, getStats, observe, span, withContext } from '../src/index.js'
+import { flush, getStats, observe, span, withContext, wrapAnthropic, wrapOpenAI } from '../src/index.js'
 import { byName, useHarness } from './helpers/harness.js'
 import { captureLogger } from './helpers/logger.js'
 
@@ -75,5 +75,19 @@ describe('withContext values', () => {
     expect(inner.attributes['session.id']).toBeUndefined()
     expect(inner.attributes['gen_ai.conversation.id']).toBeUndefined()
     expect(inner.attributes['spanlens.tags']).toEqual(['beta', 'prod', '2'])
+  })
+})
+
+describe('client wrappers', () => {
+  it('give back a value that is not a client unchanged and say so once, before init too', () => {
+    expect(wrapOpenAI(null as never)).toBeNull()
+    const logger = captureLogger()
+    h.start({ logger })
+    expect(wrapOpenAI(5 as never)).toBe(5)
+    expect(wrapAnthropic(undefined as never)).toBeUndefined()
+    expect(logger.lines).toEqual([
+      'wrapOpenAI() takes a client object and was given number; it was returned unchanged, untraced',
+      'wrapAnthropic() takes a client object and was given undefined; it was returned unchanged, untraced',
+    ])
   })
 })

@@ -13,13 +13,17 @@ const MESSAGES: Operation = { provider: 'anthropic', describe: describeMessages,
  * create), and the same two under `beta.messages`, become `llm` spans.
  */
 export function wrapAnthropic<T extends object>(client: T): T {
-  return wrapClient(client, {
-    'messages.create': traced(MESSAGES),
-    'messages.stream': onProxy,
-    // Same request and response shapes under the beta namespace.
-    'beta.messages.create': traced(MESSAGES),
-    'beta.messages.stream': onProxy,
-  })
+  return wrapClient(
+    client,
+    {
+      'messages.create': traced(MESSAGES),
+      'messages.stream': onProxy,
+      // Same request and response shapes under the beta namespace.
+      'beta.messages.create': traced(MESSAGES),
+      'beta.messages.stream': onProxy,
+    },
+    'wrapAnthropic',
+  )
 }
 
 /** Called on the proxy so the helper's internal `this.create` is the traced one. */

@@ -19,12 +19,16 @@ const EMBEDDINGS: Operation = { provider: PROVIDER, describe: describeEmbeddings
  * own, unchanged. Before init() (or after shutdown()) calls pass straight through.
  */
 export function wrapOpenAI<T extends object>(client: T): T {
-  return wrapClient(client, {
-    'chat.completions.create': traced(CHAT),
-    'responses.create': traced(RESPONSES),
-    'embeddings.create': traced(EMBEDDINGS),
-    ...Object.fromEntries(HELPERS.map((path) => [path, throughWrappedClient])),
-  })
+  return wrapClient(
+    client,
+    {
+      'chat.completions.create': traced(CHAT),
+      'responses.create': traced(RESPONSES),
+      'embeddings.create': traced(EMBEDDINGS),
+      ...Object.fromEntries(HELPERS.map((path) => [path, throughWrappedClient])),
+    },
+    'wrapOpenAI',
+  )
 }
 
 /**

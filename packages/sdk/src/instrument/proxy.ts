@@ -1,3 +1,5 @@
+import { diag } from '../diag.js'
+
 /**
  * Wraps selected methods deep inside an SDK client without mutating it: a Proxy
  * per resource on the way (`chat` → `chat.completions`) and a wrapper for each
@@ -16,7 +18,12 @@ export type MethodHook = (
 
 const WRAPPED = Symbol.for('spanlens.wrapped')
 
-export function wrapClient<T extends object>(client: T, hooks: Record<string, MethodHook>): T {
+export function wrapClient<T extends object>(client: T, hooks: Record<string, MethodHook>, api = 'wrapClient'): T {
+  // Plain JavaScript can pass anything (a client not made yet: undefined): given back as is, as the SDK never throws into the app.
+  if ((typeof client !== 'object' && typeof client !== 'function') || client === null) {
+    diag.warnOnce(`${api}() takes a client object and was given ${client === null ? 'null' : typeof client}; it was returned unchanged, untraced`)
+    return client
+  }
   if ((client as Record<symbol, unknown>)[WRAPPED]) return client
   const prefixes = new Set<string>()
   for (const path of Object.keys(hooks)) {
