@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest'
 import OpenAI from 'openai'
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base'
 import { flush, getStats, score, shutdown, span, wrapOpenAI } from '../src/index.js'
 import { useHarness } from './helpers/harness.js'
 import { captureLogger } from './helpers/logger.js'
@@ -154,6 +155,24 @@ describe('export', () => {
     span('accepted', () => 1)
     expect(await flush(2000)).toBe(true)
     expect(getStats()).toMatchObject({ spansQueued: 3, spansDropped: 2, spansExported: 1 })
+  })
+
+  it('adds up after shutdown: what did not leave in time, and spans an app provider hands it afterwards, are queued and dropped', async () => {
+    // An sdk-trace-base 1.x provider: the processor is added with addSpanProcessor and cannot be removed.
+    const processors: { onStart(s: unknown, c: unknown): void; onEnd(s: unknown): void }[] = []
+    const tracer = new BasicTracerProvider().getTracer('app')
+    const provider = { getTracer: () => tracer, addSpanProcessor: (p: (typeof processors)[number]) => processors.push(p) }
+    h.start({ tracerProvider: provider as never, exportTimeoutMs: 200, logger: captureLogger() })
+    h.receiver.delayMs = 1000
+    const end = (name: string) => {
+      const s = tracer.startSpan(name)
+      s.end()
+      for (const p of processors) p.onEnd(s)
+    }
+    end('before shutdown')
+    await shutdown()
+    end('after shutdown')
+    expect(getStats()).toMatchObject({ spansQueued: 2, spansExported: 0, spansDropped: 2, queued: 0 })
   })
 
   it('samples whole traces by sampleRate', async () => {

@@ -80,11 +80,13 @@ export class OtlpExporter {
   }
 
   enqueue(span: FinishedSpan): void {
+    // Counted even when stopped (an app's sdk-trace-base 1.x provider keeps calling a processor it cannot remove), so that
+    // spansQueued = spansExported + spansDropped holds once stopped.
+    diag.stats.spansQueued++
     if (this.stopped) {
       diag.stats.spansDropped++
       return
     }
-    diag.stats.spansQueued++
     this.unencoded.push(span)
   }
 
