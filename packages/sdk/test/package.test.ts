@@ -20,9 +20,8 @@ beforeAll(() => {
   mkdirSync(installed, { recursive: true })
   copyFileSync(join(PACKAGE_DIR, 'package.json'), join(installed, 'package.json'))
   const tsup = join(dirname(require.resolve('tsup/package.json')), 'dist/cli-default.js')
-  execFileSync(process.execPath, [tsup, 'src/index.ts', '--no-config', '--format', 'esm', '--target', 'node20', '--dts', '--out-dir', join(installed, 'dist'), '--silent'], {
-    cwd: PACKAGE_DIR,
-  })
+  // tsup.config.ts as `pnpm build` reads it, into the app instead of the package.
+  execFileSync(process.execPath, [tsup, '--out-dir', join(installed, 'dist'), '--silent'], { cwd: PACKAGE_DIR })
   mkdirSync(join(app, 'node_modules/@opentelemetry'))
   symlinkSync(realpathSync(join(PACKAGE_DIR, 'node_modules/@opentelemetry/api')), join(app, 'node_modules/@opentelemetry/api'), 'dir')
   mkdirSync(join(app, 'node_modules/@types'))
