@@ -1,2 +1,2 @@
-export { consoleRoutes, isReserved, type ConsoleRoutesOptions } from './routes.js'
+export { consoleHandler, consoleRoutes, isReserved, type ConsoleRoutesOptions } from './routes.js'
 export { consoleAssetsDir } from './assets.js'

@@ -36,7 +36,7 @@ const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>Spanlens</title>
  * The directory is checked per request, so a server started before `pnpm build`
  * picks the files up without a restart.
  */
-export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (app, opts) => {
+export function consoleHandler(opts: ConsoleRoutesOptions = {}): (request: FastifyRequest, reply: FastifyReply) => Promise<unknown> {
   const dir = opts.assetsDir ?? consoleAssetsDir()
   const compressed = new CompressedFiles()
   /** A file's body for this request: compressed when the client takes it (encoding.ts). */
@@ -47,7 +47,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
     return sent.body
   }
 
-  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0] ?? '/'
     if (isReserved(path)) return reply.callNotFound()
     // The app shell: served for client routes, and its absence says the bundle was never built.
@@ -72,7 +72,11 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
       .header('content-security-policy', SHELL_CSP)
       .send(body(request, reply, shell, 'text/html; charset=utf-8'))
   }
+}
 
+/** The console's routes: GET / and every path the API does not own (consoleHandler). */
+export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (app, opts) => {
+  const handler = consoleHandler(opts)
   app.get('/', handler)
   app.get('/*', handler)
 }

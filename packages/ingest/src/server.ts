@@ -1,6 +1,6 @@
 import './types.js'
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
-import { consoleRoutes } from '@spanlens/console'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import { consoleHandler, consoleRoutes, isReserved } from '@spanlens/console'
 import { loadSloFile, queryRoutes } from '@spanlens/query'
 import type { Logger } from 'pino'
 import { authenticate, KeyRing } from './auth.js'
@@ -104,6 +104,7 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   }
 
   // Typed as the default instance so plugins and callers need no pino generics.
+  const consolePage = consoleHandler()
   const app = Fastify({
     loggerInstance: logger,
     requestIdHeader: 'x-request-id',
@@ -121,9 +122,15 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     routerOptions: { maxParamLength: MAX_STORED_LABEL_CHARS },
     clientErrorHandler: clientErrorHandler(logger),
     // The router's own refusals (a path whose percent-encoding does not decode, `%E0%A4%A`)
-    // bypass the error handler below: the same catalogue shape for them. (Its reply is
-    // typed for a route generic it has not, hence the cast.)
-    frameworkErrors: (err, _req, reply) => void replyWithError(errors.BAD_REQUEST(`malformed URL: ${err.message}`), reply as unknown as FastifyReply),
+    // bypass the error handler below: the same catalogue shape for them, except a page the
+    // console owns, which gets the console (its router says "no page at this address";
+    // a link pasted with a cut escape showed the API's JSON). (The reply is typed for a
+    // route generic it has not, hence the casts.)
+    frameworkErrors: (err, req, reply) => {
+      const path = req.url.split('?')[0] ?? '/'
+      if ((req.method === 'GET' || req.method === 'HEAD') && !isReserved(path)) return void consolePage(req as unknown as FastifyRequest, reply as unknown as FastifyReply)
+      return void replyWithError(errors.BAD_REQUEST(`malformed URL: ${err.message}`), reply as unknown as FastifyReply)
+    },
     // Fastify's own 503 while closing is JSON in its shape, without Retry-After, even to a
     // protobuf exporter: the hook below answers SHUTTING_DOWN instead.
     return503OnClosing: false,

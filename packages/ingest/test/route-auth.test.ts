@@ -163,4 +163,12 @@ describe("the router's own refusals", () => {
     expect(error.code).toBe('SPANLENS_BAD_REQUEST')
     expect(error.message).toMatch(/^malformed URL: /)
   })
+
+  it.each(['/traces/%ZZ', '/users/%E0%A4%A'])("%s, a console page whose escape does not decode, gets the console's page, not the API's JSON", async (path) => {
+    const page = await fetch(`${server.url}/traces/abc`)
+    const res = await fetch(`${server.url}${path}`)
+    expect(res.status).toBe(page.status)
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/)
+    expect(await res.text()).toBe(await page.text())
+  })
 })
