@@ -22,6 +22,7 @@ import { provided, storeEnv, storeMode } from './helpers/store-mode.js'
 import { CallGate } from '../src/store/call-gate.js'
 import { tempDir } from './helpers/tmp.js'
 import { Spool } from '../src/pipeline/spool.js'
+import { parseProcStat } from '../src/pipeline/spool-lock.js'
 import { BufferPool } from '../src/pipeline/buffer-pool.js'
 
 /**
@@ -767,6 +768,27 @@ describe.skipIf(servedStore)('one server per spool directory', () => {
       expect(lockOf(dir.path).pid).toBe(process.pid)
       await torn.close()
     } finally {
+      dir.cleanup()
+    }
+  })
+
+  it.skipIf(!existsSync('/proc/self/stat'))('takes over a lock whose holder died but is not reaped yet (a zombie)', async () => {
+    const dir = tempDir()
+    // `sleep 0` exits at once, and its parent, exec'd into `sleep 30`, never reaps it:
+    // a zombie, as a server killed with SIGKILL is until its parent waits for it.
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] })
+    try {
+      const pid = Number(await waitForOutput(parent, /^(\d+)$/m))
+      const stat = () => parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+      await vi.waitFor(() => expect(stat()?.state).toBe('Z'))
+      // Its own start time: only its state tells it from a live holder.
+      writeLock(dir.path, { pid, host: hostname(), startTicks: stat()?.startTicks })
+      const spool = testSpool(dir.path)
+      spool.recover()
+      expect(lockOf(dir.path).pid).toBe(process.pid)
+      await spool.close()
+    } finally {
+      parent.kill('SIGKILL')
       dir.cleanup()
     }
   })

@@ -14,9 +14,9 @@ import { ensureWritableDir } from '../writable-dir.js'
  * started from the same directory.
  *
  * Node has no flock(), so the lock is a file created exclusively, naming its
- * holder. A holder that is gone (its pid no longer runs, or runs a process
- * started at another time) leaves a stale lock, which the next server takes
- * over. A holder on another host cannot be checked and always counts as alive.
+ * holder. A holder that is gone (its pid no longer runs, runs a process started
+ * at another time, or is a zombie) leaves a stale lock, which the next server
+ * takes over. A holder on another host cannot be checked and always counts as alive.
  */
 const LOCK_FILE = 'LOCK'
 
@@ -37,7 +37,7 @@ export interface SpoolLock {
 export function lockSpoolDir(dir: string): SpoolLock {
   ensureWritableDir(dir)
   const path = join(dir, LOCK_FILE)
-  const me: Holder = { pid: process.pid, host: hostname(), startTicks: startTicks(process.pid), token: randomUUID() }
+  const me: Holder = { pid: process.pid, host: hostname(), startTicks: readProcStat(process.pid)?.startTicks ?? null, token: randomUUID() }
   // Twice at most: the second attempt follows the removal of a stale lock.
   for (let attempt = 0; attempt < 2; attempt++) {
     let fd: number
@@ -91,17 +91,42 @@ function alive(holder: Holder): boolean {
     // EPERM: it runs, as another user.
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false
   }
-  const ticks = startTicks(holder.pid)
+  // kill(pid, 0) succeeds on a zombie: a server killed with SIGKILL is one until
+  // its parent reaps it, and a restart in that time was refused as if it still ran.
+  const stat = readProcStat(holder.pid)
+  if (stat !== null && GONE_STATES.has(stat.state)) return false
+  const ticks = stat?.startTicks ?? null
   return holder.startTicks === null || ticks === null || ticks === holder.startTicks
 }
 
-/** Field 22 of /proc/<pid>/stat; null where there is no /proc. */
-function startTicks(pid: number): number | null {
+/** proc(5) states of a process that has exited: zombie, dead. */
+const GONE_STATES = new Set(['Z', 'X', 'x'])
+
+interface ProcStat {
+  /** Field 3: R, S, D, Z, X... */
+  state: string
+  /** Field 22: the process's start time in clock ticks since boot; null if unreadable. */
+  startTicks: number | null
+}
+
+/**
+ * Fields of a /proc/<pid>/stat line. The command name (field 2) is in parentheses
+ * and may itself hold spaces and parentheses, so fields are counted from the last `)`.
+ */
+export function parseProcStat(line: string): ProcStat | null {
+  const close = line.lastIndexOf(')')
+  if (close < 0) return null
+  const fields = line.slice(close + 2).split(' ')
+  const state = fields[0]
+  if (state === undefined || state === '') return null
+  const ticks = Number(fields[19])
+  return { state, startTicks: Number.isFinite(ticks) ? ticks : null }
+}
+
+/** Null where there is no /proc, or no such process. */
+function readProcStat(pid: number): ProcStat | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    const ticks = Number(fields[19])
-    return Number.isFinite(ticks) ? ticks : null
+    return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'))
   } catch {
     return null
   }
