@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/config/load.js'
 import { createStore, loadMigrations, migrate, renderMigrations, type Store } from '../src/store/index.js'
+import { reloadAlteredViews } from '../src/store/migrate.js'
 import { recentDay, tempDir } from './helpers/tmp.js'
 
 // Inside the store's retention whatever day the test runs (helpers/tmp.ts).
@@ -268,7 +269,8 @@ describe('failed migrations', () => {
 describe('cluster DDL', () => {
   it('renders every migration as ON CLUSTER, Replicated engines and Distributed tables that ClickHouse parses', async () => {
     const ctx = { database: 'spanlens', cluster: 'prod' }
-    const statements = renderMigrations(loadMigrations().map((m) => m.sql), ctx).flat()
+    // With the renames the runner adds after a migration that alters a view's query (migrate.ts).
+    const statements = renderMigrations(loadMigrations().map((m) => m.sql), ctx).flatMap((m) => [...m, ...reloadAlteredViews(m)])
     const all = statements.join('\n')
     expect(all).toContain('CREATE TABLE IF NOT EXISTS spans_local ON CLUSTER `prod`')
     expect(all).toContain("ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', ingested_at)")
@@ -281,6 +283,7 @@ describe('cluster DDL', () => {
     expect(all).toContain('CREATE OR REPLACE TABLE spans ON CLUSTER `prod` AS spans_local ENGINE = Distributed(`prod`, `spanlens`, spans_local, cityHash64(trace_id))')
     expect(all).not.toMatch(/ALTER TABLE spans ON CLUSTER/)
     expect(all).not.toContain('{{')
+    expect(all).toContain('RENAME TABLE spans_minute_mv TO spans_minute_mv_reload, spans_minute_mv_reload TO spans_minute_mv ON CLUSTER `prod`')
     // Rows a migration moves go through the Distributed tables: it runs once for every shard.
     expect(statements.filter((s) => s.startsWith('INSERT'))).toEqual([expect.stringMatching(/^INSERT INTO spans_minute\n[\s\S]*\nFROM spans AS s\n/)])
     // ClickHouse's own parser (formatQuery) must accept each statement.
@@ -293,7 +296,7 @@ describe('cluster DDL', () => {
           format: 'JSONEachRow',
         })
         const [r] = await rs.json<{ f: string }>()
-        expect(r?.f, stmt).toMatch(/^(CREATE|ALTER|INSERT)/)
+        expect(r?.f, stmt).toMatch(/^(CREATE|ALTER|INSERT|RENAME)/)
       }
     } finally {
       await store.close()

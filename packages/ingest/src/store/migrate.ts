@@ -168,7 +168,7 @@ async function migrateTarget(store: Store, t: Target, migrations: MigrationFile[
     } catch (err) {
       throw errors.MIGRATION_INVALID(m.file, (err as Error).message, { cause: err })
     }
-    for (const stmt of statements) {
+    for (const stmt of [...statements, ...reloadAlteredViews(statements)]) {
       try {
         await t.client.command({ query: stmt })
       } catch (err) {
@@ -188,6 +188,32 @@ async function migrateTarget(store: Store, t: Target, migrations: MigrationFile[
     done.push(m.file)
   }
   return done
+}
+
+const MODIFY_QUERY = /^ALTER\s+TABLE\s+([\w.]+)(\s+ON\s+CLUSTER\s+\S+)?\s+MODIFY\s+QUERY\b/i
+
+/**
+ * A view whose query a migration altered is renamed away and back, in one statement.
+ *
+ * With deduplicate_blocks_in_dependent_materialized_views, the deduplication
+ * token of a view's block names the view (its UUID, else its name) as the
+ * engine's catalogue of dependent views holds it, and after `ALTER TABLE view
+ * MODIFY QUERY` that entry differs from the one the engine loads at start, until
+ * it restarts (chDB 26.7, measured): a segment inserted by the process that ran
+ * the migration and replayed after a restart (a crash between its insert and its
+ * deletion) is deduplicated in `spans` and counted again in `spans_minute`. A
+ * rename registers the view as a start does. The view exists throughout, under
+ * one name or the other, so inserts of other servers still reach it.
+ */
+export function reloadAlteredViews(statements: readonly string[]): string[] {
+  const out: string[] = []
+  for (const stmt of statements) {
+    const m = MODIFY_QUERY.exec(stmt)
+    if (!m) continue
+    const view = m[1] as string
+    out.push(`RENAME TABLE ${view} TO ${view}_reload, ${view}_reload TO ${view}${m[2] ?? ''}`)
+  }
+  return out
 }
 
 /** Each table's time, as a DateTime64 (the TTL adds the retention to it before it becomes a DateTime). */
