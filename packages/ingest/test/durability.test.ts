@@ -11,7 +11,7 @@ import { createStore, type Store } from '../src/store/index.js'
 import { LEGACY_SPAN_COLUMNS } from '../src/pipeline/row-format.js'
 import { SPANS } from '../src/pipeline/tables.js'
 import { frame, HEADER_BYTES, segmentBody } from '../src/pipeline/segment-file.js'
-import { checkSegment, indexEntry } from '../src/pipeline/segment-index.js'
+import { checkSegment, indexEntry, SEAL_ENTRY } from '../src/pipeline/segment-index.js'
 import { ackedUntilKilled, waitForOutput } from './helpers/crash.js'
 import { startFaultProxy } from './helpers/fault-proxy.js'
 import { withFaultyServer } from './helpers/faulty-store.js'
@@ -472,31 +472,49 @@ describe.skipIf(servedStore)('plain spool segments (rows in the file, headers in
   const data = Buffer.concat(records)
   const index = Buffer.concat(records.map((p) => indexEntry(p, rowsOf(p))))
 
+  /** What a check keeps and drops, in numbers. */
+  const summary = (c: ReturnType<typeof checkSegment>) => ({ rows: c.rows, kept: c.kept.length, unindexedRows: c.unindexed?.rows ?? 0, sealed: c.sealed, tornRecords: c.tornRecords, lost: c.lost })
+  const sealedIndex = Buffer.concat([index, SEAL_ENTRY])
+
   it('keeps every intact record', () => {
-    expect(checkSegment(data, index)).toEqual({ rows: 6, validBytes: data.length, validIndexBytes: 36, torn: false, unindexedRows: 0 })
+    expect(summary(checkSegment(data, index))).toEqual({ rows: 6, kept: 3, unindexedRows: 0, sealed: false, tornRecords: 0, lost: { records: 0, rows: 0 } })
+    expect(summary(checkSegment(data, sealedIndex))).toEqual({ rows: 6, kept: 3, unindexedRows: 0, sealed: true, tornRecords: 0, lost: { records: 0, rows: 0 } })
   })
 
-  it('cuts a torn last write: its entry was written, its rows only in part', () => {
+  it('cuts a torn last write of a segment that was not sealed: its entry was written, its rows only in part', () => {
     // Cut at a line end too: complete lines of an unacknowledged record must not be replayed.
     for (const cut of [3, 5]) {
       const torn = data.subarray(0, data.length - cut)
-      expect(checkSegment(torn, index)).toEqual({ rows: 3, validBytes: records[0]!.length + records[1]!.length, validIndexBytes: 24, torn: true, unindexedRows: 0 })
+      expect(summary(checkSegment(torn, index))).toEqual({ rows: 3, kept: 2, unindexedRows: 0, sealed: false, tornRecords: 1, lost: { records: 0, rows: 0 } })
     }
+    // A group commit writes the entries of all its requests, then their rows, and answers them
+    // once all are written: every record of it may be missing.
+    const beforeGroup = data.subarray(0, records[0]!.length + 2)
+    expect(summary(checkSegment(beforeGroup, index))).toMatchObject({ rows: 2, kept: 1, tornRecords: 2, lost: { records: 0, rows: 0 } })
   })
 
-  it('stops at a damaged record: nothing after it is trusted', () => {
+  it('a sealed segment missing its last rows (truncated) lost them: acknowledged, not torn', () => {
+    const truncated = data.subarray(0, data.length - 5)
+    expect(summary(checkSegment(truncated, sealedIndex))).toEqual({ rows: 3, kept: 2, unindexedRows: 0, sealed: true, tornRecords: 0, lost: { records: 1, rows: 3 } })
+  })
+
+  it('skips a damaged record and keeps the records after it: its entry says where the next one starts', () => {
     const damaged = Buffer.from(data)
     damaged[records[0]!.length] = 0x78
-    expect(checkSegment(damaged, index)).toMatchObject({ rows: 2, validBytes: records[0]!.length, validIndexBytes: 12, torn: true })
+    for (const idx of [index, sealedIndex]) {
+      const checked = checkSegment(damaged, idx)
+      expect(summary(checked)).toMatchObject({ rows: 5, kept: 2, tornRecords: 0, lost: { records: 1, rows: 1 } })
+      expect(checked.kept.map((r) => damaged.subarray(r.start, r.end).toString())).toEqual([records[0]!.toString(), records[2]!.toString()])
+    }
   })
 
   it('keeps complete rows past a lost index tail (the index is synced only at seal) and cuts a partial line', () => {
     const partial = Buffer.concat([data, Buffer.from('g\t')])
-    expect(checkSegment(partial, index.subarray(0, 12))).toEqual({ rows: 6, validBytes: data.length, validIndexBytes: 12, torn: true, unindexedRows: 4 })
-    expect(checkSegment(partial, Buffer.alloc(0))).toEqual({ rows: 6, validBytes: data.length, validIndexBytes: 0, torn: true, unindexedRows: 6 })
+    expect(summary(checkSegment(partial, index.subarray(0, 12)))).toEqual({ rows: 6, kept: 1, unindexedRows: 4, sealed: false, tornRecords: 0, lost: { records: 0, rows: 0 } })
+    expect(summary(checkSegment(partial, Buffer.alloc(0)))).toEqual({ rows: 6, kept: 0, unindexedRows: 6, sealed: false, tornRecords: 0, lost: { records: 0, rows: 0 } })
   })
 
-  it('recovery truncates both files, drops an orphan index and sets aside an unknown format with its index', () => {
+  it('recovery cuts a torn write from both files, drops an orphan index and sets aside an unknown format with its index', () => {
     const dir = tempDir()
     try {
       const seg = join(dir.path, '00001767225600000-1-000000.t2.seg')
@@ -509,8 +527,9 @@ describe.skipIf(servedStore)('plain spool segments (rows in the file, headers in
       const found = spool.recover()
       expect(found.map((f) => ({ name: f.name, rows: f.rows, layout: f.layout }))).toEqual([{ name: '00001767225600000-1-000000.t2.seg', rows: 3, layout: 'plain' }])
       expect(readFileSync(seg).equals(Buffer.concat(records.slice(0, 2)))).toBe(true)
-      expect(readFileSync(seg.replace(/seg$/, 'idx')).equals(index.subarray(0, 24))).toBe(true)
-      expect(spool.bytes).toBe(records[0]!.length + records[1]!.length + 24)
+      // Sealed as it is checked: it takes no more rows.
+      expect(readFileSync(seg.replace(/seg$/, 'idx')).equals(Buffer.concat([index.subarray(0, 24), SEAL_ENTRY]))).toBe(true)
+      expect(spool.bytes).toBe(records[0]!.length + records[1]!.length + 36)
       expect(readdirSync(dir.path).sort()).toEqual(['00001767225600000-1-000000.t2.idx', '00001767225600000-1-000000.t2.seg', 'LOCK', 'dead'])
       expect(readdirSync(join(dir.path, 'dead')).sort()).toEqual(['00001767225600002-1-000002.zz.idx', '00001767225600002-1-000002.zz.seg'])
     } finally {
@@ -689,7 +708,7 @@ describe.skipIf(servedStore)('spool durability', () => {
       const index = readFileSync(sealed[0]?.indexPath as string)
       // After the segment's column line, which goes first.
       expect(data.toString()).toBe(`${SPANS.header}a1\nc1\n`)
-      expect(checkSegment(data, index, SPANS.header.length)).toMatchObject({ rows: 2, torn: false })
+      expect(checkSegment(data, index, SPANS.header.length)).toMatchObject({ rows: 2, sealed: true, tornRecords: 0, lost: { records: 0 } })
       expect(sealed[0]?.rows).toBe(2)
       expect(spool.bytes).toBe(data.length + index.length)
     } finally {

@@ -73,6 +73,9 @@ export async function runDeadLetter(args: string[], configOrLoad: SpanlensConfig
       if (stats.unreadableSegments > 0) {
         io.out(`${stats.unreadableSegments} whole segment(s) in a spool format this version does not read: ${letters.dir}/*.seg`)
       }
+      if (stats.damagedSegments > 0) {
+        io.out(`${stats.damagedSegments} segment(s) found damaged at start, ${stats.rowsLost} acknowledged row(s) lost; originals and notes: ${letters.dir}/*.damaged, *.damaged.json`)
+      }
       return 0
     }
     case 'show': {

@@ -1,7 +1,9 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import type { DeadRow } from './isolating-insert.js'
 import { LEGACY_SPAN_COLUMNS, type RowFormat } from './row-format.js'
+import { damageNotes } from './segment-recovery.js'
+import { writeDurably } from './durable-write.js'
 import { joinRows, splitLines, type RowTarget } from './segment-rows.js'
 
 /**
@@ -12,7 +14,10 @@ import { joinRows, splitLines, type RowTarget } from './segment-rows.js'
  * named by segment, so isolating the same segment again after a crash rewrites
  * the same letter instead of adding a second one.
  * Whole segments written in a format this version does not know also land in
- * dead/ (spool.ts), as `.seg` files; `spanlens dead-letter` lists both.
+ * dead/ (spool.ts), as `.seg` files. A segment found damaged at start leaves a
+ * copy of its original files, `<segment>.damaged` and `<index>.damaged`, and
+ * `<segment>.damaged.json` saying how many acknowledged rows it lost
+ * (segment-recovery.ts). `spanlens dead-letter` lists all three kinds.
  */
 interface DeadLetterMeta {
   segment: string
@@ -35,6 +40,9 @@ export interface DeadLetterStats {
   byProject: Record<string, number>
   /** Whole segments quarantined because their format is unknown to this version. */
   unreadableSegments: number
+  /** Segments found damaged at start, and the acknowledged rows they lost (their notes). */
+  damagedSegments: number
+  rowsLost: number
 }
 
 const ROWS = '.dead.rows'
@@ -103,8 +111,10 @@ export class DeadLetters {
         rows++
       }
     }
-    const unreadableSegments = existsSync(this.dir) ? readdirSync(this.dir).filter((f) => f.endsWith('.seg')).length : 0
-    const stats = { letters: letters.length, rows, byProject, unreadableSegments }
+    const files = existsSync(this.dir) ? readdirSync(this.dir) : []
+    const unreadableSegments = files.filter((f) => f.endsWith('.seg')).length
+    const damage = damageNotes(this.dir, files)
+    const stats = { letters: letters.length, rows, byProject, unreadableSegments, damagedSegments: damage.length, rowsLost: damage.reduce((n, d) => n + d.lostRows, 0) }
     this.cached = { mtimeMs, stats }
     return stats
   }
@@ -113,17 +123,4 @@ export class DeadLetters {
 /** Where a letter's rows go and how they read. */
 export function targetOf(letter: DeadLetter): RowTarget {
   return { table: letter.meta.table ?? 'spans', columns: letter.meta.columns ?? LEGACY_SPAN_COLUMNS, format: letter.meta.format }
-}
-
-function writeDurably(path: string, data: Buffer): void {
-  const tmp = `${path}.tmp`
-  const fd = openSync(tmp, 'w')
-  try {
-    let written = 0
-    while (written < data.length) written += writeSync(fd, data, written)
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-  renameSync(tmp, path)
 }

@@ -7,7 +7,7 @@ import { PriceTable } from '../normalize/cost.js'
 import { createRedactor } from '../normalize/redact.js'
 import { join } from 'node:path'
 import { BufferPool } from './buffer-pool.js'
-import { DeadLetters } from './dead-letter.js'
+import { DeadLetters, type DeadLetterStats } from './dead-letter.js'
 import { Inserter, type InserterHealth } from './inserter.js'
 import { prepare, type Again, type BodyFormat, type PrepareContext, type Prepared } from './prepare.js'
 import { PreparePool } from './prepare-pool.js'
@@ -23,7 +23,7 @@ const BEHIND_AFTER_MS = 60_000
 
 export interface PipelineHealth {
   inserter: InserterHealth & { behind: boolean; oldestUnconfirmedSeconds: number }
-  deadLetters: { rows: number; letters: number; byProject: Record<string, number>; unreadableSegments: number }
+  deadLetters: DeadLetterStats
 }
 
 export interface AcceptResult {
@@ -88,6 +88,11 @@ export class IngestPipeline {
       onSealed: (segment) => this.inserter.enqueue(segment),
       onError: (err) => log.error({ err }, 'spool segment could not be sealed'),
       onRecoveryNote: (message) => log.warn({ detail: message }, 'spool recovery'),
+      onDamage: (d) =>
+        log.error(
+          { segment: d.segment, table: d.table, rowsLost: d.lostRows, recordsLost: d.lostRecords, rowsKept: d.keptRows },
+          'spool segment damaged: acknowledged rows lost; the rest is kept, the original files are in spool/dead',
+        ),
       // Adaptive batching: while inserts are behind, the open segment keeps growing
       // (to SPANLENS_BATCH_MAX_ROWS/_BYTES) instead of sealing at its age. Bigger
       // inserts cost ClickHouse less per row, and the rows could not be inserted

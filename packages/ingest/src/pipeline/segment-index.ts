@@ -19,6 +19,11 @@ import { frame, HEADER_BYTES } from './segment-file.js'
  * with each write, only at seal: after a power loss it may be shorter than the
  * rows, which were synced (and maybe acknowledged). Rows past the index are then
  * kept up to the last complete line.
+ *
+ * A sealed segment's index ends with SEAL_ENTRY. Only a segment without it can
+ * end in a torn write; in a sealed one, and before the last record written in
+ * any, a record whose rows are missing or fail their checksum is damage, and the
+ * records around it are kept (segment-recovery.ts reports the loss).
  */
 /** An entry is the record header of a framed segment, kept in the index instead of inline. */
 export const INDEX_ENTRY_BYTES = HEADER_BYTES
@@ -26,48 +31,97 @@ export const indexEntry: (payload: Buffer, rows: number) => Buffer = frame
 /** The row count of the entry at `at` (an entry alone, or an index). */
 export const entryRows = (entries: Buffer, at = 0): number => entries.readUInt32LE(at + 8)
 
-export interface CheckedSegment {
+/**
+ * The last entry of a segment that takes no more rows (closed, or checked after a
+ * crash): nothing in it was in flight, so a record missing or damaged later is
+ * acknowledged rows lost, not a torn write. No rows, no bytes, and a checksum that
+ * is not the CRC-32 of nothing (0): a version that does not know it reads it as a
+ * torn last entry and drops it, losing nothing.
+ */
+export const SEAL_ENTRY: Buffer = (() => {
+  const entry = Buffer.alloc(INDEX_ENTRY_BYTES)
+  entry.write('SEAL', 4, 'latin1')
+  return entry
+})()
+
+/** A record the index names, as found in the segment. */
+interface IndexedRecord {
+  /** Its bytes, [start, end) of the segment. */
+  start: number
+  end: number
   rows: number
-  /** Bytes of rows to keep; the rest is a torn write. */
-  validBytes: number
-  /** Bytes of index entries to keep. */
-  validIndexBytes: number
-  /** Something was cut off (torn write or damage). */
-  torn: boolean
-  /** Rows kept past the end of the index (its tail was lost, the rows were not). */
-  unindexedRows: number
+  /** Its index entry. */
+  entry: Buffer
 }
 
-/** Verifies a plain segment's rows, from byte `start` (after its column line), against its index, after a crash. */
+export interface CheckedSegment {
+  /** Intact records, in order: what is kept. */
+  kept: IndexedRecord[]
+  /** Complete lines past the end of the index (its tail was lost, the rows were not): kept too. */
+  unindexed: IndexedRecord | undefined
+  /** Rows kept, in `kept` and `unindexed`. */
+  rows: number
+  /** The index ended with SEAL_ENTRY. */
+  sealed: boolean
+  /**
+   * Missing or damaged records at the end of a segment that was not sealed: the
+   * group commit in flight at a crash. Its requests were never acknowledged (they
+   * are answered once all of its rows are written), so they are dropped silently.
+   */
+  tornRecords: number
+  /**
+   * Missing or damaged records otherwise (damage, truncation): acknowledged rows
+   * lost. While there are none, `kept` and `unindexed` are all the segment holds
+   * up to their end, and the files can be cut there.
+   */
+  lost: { records: number; rows: number }
+}
+
+/**
+ * Verifies a plain segment's rows, from byte `start` (after its column line),
+ * against its index, after a crash. Each entry holds its record's length, so a
+ * damaged record is skipped and the records after it are kept.
+ */
 export function checkSegment(data: Buffer, index: Buffer, start = 0): CheckedSegment {
+  let entries = Math.floor(index.length / INDEX_ENTRY_BYTES)
+  const sealed = entries > 0 && index.subarray((entries - 1) * INDEX_ENTRY_BYTES, entries * INDEX_ENTRY_BYTES).equals(SEAL_ENTRY)
+  if (sealed) entries--
+  const records: IndexedRecord[] = []
+  const intact: boolean[] = []
   let offset = start
-  let rows = 0
-  let entry = 0
-  for (; entry + INDEX_ENTRY_BYTES <= index.length; entry += INDEX_ENTRY_BYTES) {
-    const len = index.readUInt32LE(entry)
-    const end = offset + len
-    // An entry whose rows are missing or damaged: the write in flight at the
-    // crash (or damage). Nothing after it is trusted.
-    if (end > data.length || crc32(data.subarray(offset, end)) !== index.readUInt32LE(entry + 4)) {
-      return { rows, validBytes: offset, validIndexBytes: entry, torn: true, unindexedRows: 0 }
-    }
-    rows += entryRows(index, entry)
+  for (let i = 0; i < entries; i++) {
+    const at = i * INDEX_ENTRY_BYTES
+    const end = offset + index.readUInt32LE(at)
+    records.push({ start: offset, end, rows: entryRows(index, at), entry: index.subarray(at, at + INDEX_ENTRY_BYTES) })
+    intact.push(end <= data.length && crc32(data.subarray(offset, end)) === index.readUInt32LE(at + 4))
     offset = end
   }
-  let unindexedRows = 0
-  let validBytes = offset
+  let unindexed: IndexedRecord | undefined
   if (offset < data.length) {
     const lastLine = data.lastIndexOf(0x0a)
     if (lastLine >= offset) {
-      validBytes = lastLine + 1
-      for (let i = offset; i < validBytes; i++) if (data[i] === 0x0a) unindexedRows++
+      let rows = 0
+      for (let i = offset; i <= lastLine; i++) if (data[i] === 0x0a) rows++
+      unindexed = { start: offset, end: lastLine + 1, rows, entry: indexEntry(data.subarray(offset, lastLine + 1), rows) }
     }
   }
-  return {
-    rows: rows + unindexedRows,
-    validBytes,
-    validIndexBytes: entry,
-    torn: validBytes !== data.length || entry !== index.length,
-    unindexedRows,
+  // The last record whose rows were written; a bad record before it was not the write in flight.
+  let lastWritten = unindexed ? records.length : -1
+  for (let i = 0; i < records.length && !unindexed; i++) {
+    const r = records[i] as IndexedRecord
+    if (intact[i] && r.end > r.start) lastWritten = i
   }
+  const kept: IndexedRecord[] = []
+  const lost = { records: 0, rows: 0 }
+  let tornRecords = 0
+  records.forEach((record, i) => {
+    if (intact[i]) kept.push(record)
+    else if (i > lastWritten && !sealed) tornRecords++
+    else {
+      lost.records++
+      lost.rows += record.rows
+    }
+  })
+  const rows = kept.reduce((n, r) => n + r.rows, 0) + (unindexed?.rows ?? 0)
+  return { kept, unindexed, rows, sealed, tornRecords, lost }
 }

@@ -4,7 +4,8 @@ import { basename, join } from 'node:path'
 import { errors } from '../errors.js'
 import { isSegmentTag, LEGACY_SPAN_COLUMNS, SPOOL_FORMAT, SEGMENT_FORMATS, segmentLayout, type InsertFormat, type SegmentLayout, type SegmentTag } from './row-format.js'
 import { parseSegment } from './segment-file.js'
-import { checkSegment, entryRows, INDEX_ENTRY_BYTES, indexEntry } from './segment-index.js'
+import { entryRows, INDEX_ENTRY_BYTES, indexEntry, SEAL_ENTRY } from './segment-index.js'
+import { recoverPlainSegment, type SegmentDamage } from './segment-recovery.js'
 import { lockSpoolDir, type SpoolLock } from './spool-lock.js'
 import { SPANS, spoolTableNamed, type SpoolTable } from './tables.js'
 
@@ -22,6 +23,8 @@ export interface SpoolOptions {
   onError?: (err: Error) => void
   /** Something recovery did that an operator should hear of (rows kept past a lost index tail). */
   onRecoveryNote?: (message: string) => void
+  /** A segment found damaged at start: acknowledged rows lost, the rest kept (segment-recovery.ts). */
+  onDamage?: (damage: SegmentDamage) => void
   /**
    * Asked when a segment reaches its age: true keeps it open (up to its row and
    * byte limits) because the inserter is busy and sealing it would not make its
@@ -132,6 +135,8 @@ export class Spool {
     for (const name of readdirSync(this.opts.dir).filter((f) => f.endsWith('.idx'))) {
       if (!existsSync(join(this.opts.dir, name.replace(/\.idx$/, '.seg')))) unlinkSync(join(this.opts.dir, name))
     }
+    // A rewrite of a damaged segment interrupted by a crash: redone above, from the original in dead/.
+    for (const name of readdirSync(this.opts.dir).filter((f) => f.endsWith('.tmp'))) unlinkSync(join(this.opts.dir, name))
     if (this.opts.fsync === 'interval') {
       this.syncTimer = setInterval(() => {
         for (const segment of this.active.values()) void segment.sync().catch(() => undefined)
@@ -141,39 +146,32 @@ export class Spool {
     return found
   }
 
-  /** Checks a segment left by an earlier run, cuts off a torn last write; undefined when no row is left. */
+  /**
+   * Checks a segment left by an earlier run: cuts off a torn last write, keeps
+   * the records around a damaged one (segment-recovery.ts); undefined when no row is left.
+   */
   private recoverSegment(name: string, path: string, tag: SegmentTag, table: string): SealedSegment | undefined {
     const format = SEGMENT_FORMATS[tag]
     const layout = segmentLayout(tag)
-    const data = readFileSync(path)
     let rows: number
     let bytes: number
     let indexPath: string | undefined
     let columns: readonly string[] = LEGACY_SPAN_COLUMNS
     let headerBytes = 0
-    if (tag === 't3') {
-      // The column line is written before any record: without all of it, no row was acknowledged.
-      headerBytes = data.indexOf(0x0a) + 1
-      columns = headerBytes > 0 ? data.subarray(0, headerBytes - 1).toString('utf8').split('\t') : []
-    }
-    if (tag === 't3' && headerBytes === 0) {
-      rows = 0
-      bytes = 0
-      indexPath = indexPathOf(path)
-    } else if (layout === 'framed') {
-      const parsed = parseSegment(data)
+    if (layout === 'framed') {
+      const parsed = parseSegment(readFileSync(path))
       if (parsed.torn) truncateSync(path, parsed.validBytes)
       rows = parsed.rows
       bytes = parsed.validBytes
     } else {
       indexPath = indexPathOf(path)
-      const index = existsSync(indexPath) ? readFileSync(indexPath) : Buffer.alloc(0)
-      const checked = checkSegment(data, index, headerBytes)
-      if (checked.validBytes !== data.length) truncateSync(path, checked.validBytes)
-      if (checked.validIndexBytes !== index.length) truncateSync(indexPath, checked.validIndexBytes)
-      if (checked.unindexedRows > 0) this.opts.onRecoveryNote?.(`${name}: ${checked.unindexedRows} rows past the end of its index kept`)
-      rows = checked.rows
-      bytes = checked.validBytes + checked.validIndexBytes
+      const recovered = recoverPlainSegment({ name, table, path, indexPath, columnLine: tag === 't3' }, join(this.opts.dir, 'dead'))
+      if (recovered.unindexedRows > 0) this.opts.onRecoveryNote?.(`${name}: ${recovered.unindexedRows} rows past the end of its index kept`)
+      if (recovered.damage) this.opts.onDamage?.(recovered.damage)
+      rows = recovered.rows
+      bytes = recovered.bytes
+      columns = recovered.columns ?? columns
+      headerBytes = recovered.headerBytes
     }
     if (rows === 0) {
       unlinkSync(path)
@@ -286,6 +284,7 @@ export class Spool {
     segment.handedOver = segment
       .close()
       .then(() => {
+        this.bytesOnDisk += segment.sealedBytes
         if (segment.broken) return this.sealBroken(segment)
         const sealed: SealedSegment = {
           name: segment.name,
@@ -394,6 +393,8 @@ class ActiveSegment {
   private indexBytes = 0
   /** A failed write could not be cut back: it takes no more appends (Spool.append seals it). */
   broken = false
+  /** Bytes close() added to the index: its seal entry. */
+  sealedBytes = 0
 
   constructor(
     readonly path: string,
@@ -495,6 +496,23 @@ class ActiveSegment {
     }
   }
 
+  /**
+   * After the last write: from here a record missing at start is damage, not a
+   * torn write (segment-index.ts). Not for a broken segment, whose tail is checked
+   * as after a crash. If it fails (a full disk), the segment is read at start as
+   * one that was not sealed.
+   */
+  private sealEntry(fd: number): void {
+    if (this.broken || this.rows === 0) return
+    try {
+      writeAllSync(fd, SEAL_ENTRY)
+      this.bytes += SEAL_ENTRY.length
+      this.sealedBytes = SEAL_ENTRY.length
+    } catch {
+      // Unsealed, or part of an entry, which recovery ignores.
+    }
+  }
+
   async sync(): Promise<void> {
     const [fh, index] = await Promise.all([this.handle, this.index])
     await Promise.all([fh.datasync(), index.datasync()])
@@ -504,6 +522,7 @@ class ActiveSegment {
     this.closing ??= (async () => {
       while (this.writing) await this.writing
       const [fh, index] = await Promise.all([this.handle, this.index])
+      this.sealEntry(index.fd)
       await Promise.all([fh.datasync(), index.datasync()])
       await Promise.all([fh.close(), index.close()])
     })()

@@ -1,0 +1,113 @@
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, truncateSync } from 'node:fs'
+import { basename, join } from 'node:path'
+import { writeDurably } from './durable-write.js'
+import { checkSegment, SEAL_ENTRY } from './segment-index.js'
+
+/**
+ * A plain segment (segment-index.ts) left by an earlier run, made whole before it
+ * is replayed. A torn last write (a segment that was not sealed) is cut off, as it
+ * was never acknowledged. Damage (a record whose rows fail their checksum, or are
+ * missing from a sealed segment) costs only its own rows: the records after it are
+ * kept. The original files are copied to `dead/` first, as `<file>.damaged`, with
+ * `<segment>.damaged.json` saying what was lost, and the segment is rewritten
+ * without the bad records. A crash during the rewrite is recovered from that copy
+ * at the next start, so the rewrite is done again from the same original.
+ * Either way the segment's index ends with SEAL_ENTRY: it takes no more rows.
+ */
+
+const DAMAGED = '.damaged'
+const NOTE = '.damaged.json'
+
+export interface SegmentDamage {
+  segment: string
+  table: string
+  /** Records whose rows were missing or failed their checksum, and their rows: acknowledged, lost. */
+  lostRecords: number
+  lostRows: number
+  /** Rows kept around them, which are inserted. */
+  keptRows: number
+  createdAt: string
+}
+
+export interface PlainSegmentFiles {
+  name: string
+  table: string
+  path: string
+  indexPath: string
+  /** Format t3: the first line names the columns. */
+  columnLine: boolean
+}
+
+export interface RecoveredSegment {
+  rows: number
+  /** Bytes of the segment and its index as left on disk. */
+  bytes: number
+  headerBytes: number
+  /** The column line's names (format t3). */
+  columns: string[] | undefined
+  /** Complete lines past the end of the index, kept (the index is synced only at seal). */
+  unindexedRows: number
+  damage: SegmentDamage | undefined
+}
+
+export function recoverPlainSegment(seg: PlainSegmentFiles, deadDir: string): RecoveredSegment {
+  const original = (path: string) => join(deadDir, `${basename(path)}${DAMAGED}`)
+  const fromOriginal = existsSync(original(seg.path))
+  const data = readFileSync(fromOriginal ? original(seg.path) : seg.path)
+  const indexSource = fromOriginal ? original(seg.indexPath) : seg.indexPath
+  const index = existsSync(indexSource) ? readFileSync(indexSource) : Buffer.alloc(0)
+  // The column line is written before any record: without all of it, no row was acknowledged.
+  const headerBytes = seg.columnLine ? data.indexOf(0x0a) + 1 : 0
+  const columns = seg.columnLine && headerBytes > 0 ? data.subarray(0, headerBytes - 1).toString('utf8').split('\t') : undefined
+  if (seg.columnLine && headerBytes === 0) return { rows: 0, bytes: 0, headerBytes, columns, unindexedRows: 0, damage: undefined }
+
+  const checked = checkSegment(data, index, headerBytes)
+  const unindexed = checked.unindexed ? [checked.unindexed] : []
+  const kept = [...checked.kept, ...unindexed]
+  const entries = Buffer.concat([...kept.map((r) => r.entry), SEAL_ENTRY])
+  const result = { rows: checked.rows, headerBytes, columns, unindexedRows: checked.unindexed?.rows ?? 0 }
+
+  if (checked.lost.records === 0 && !fromOriginal) {
+    // What is kept is all the file holds up to its end: cut the rest in place.
+    const end = kept.at(-1)?.end ?? headerBytes
+    if (end < data.length) cut(seg.path, end)
+    const whole = checked.sealed && end === data.length && checked.unindexed === undefined
+    if (!whole) writeDurably(seg.indexPath, entries)
+    return { ...result, bytes: end + (whole ? index.length : entries.length), damage: undefined }
+  }
+
+  const damage: SegmentDamage = {
+    segment: seg.name,
+    table: seg.table,
+    lostRecords: checked.lost.records,
+    lostRows: checked.lost.rows,
+    keptRows: checked.rows,
+    createdAt: new Date().toISOString(),
+  }
+  if (!fromOriginal) {
+    mkdirSync(deadDir, { recursive: true })
+    writeDurably(original(seg.path), data)
+    writeDurably(original(seg.indexPath), index)
+  }
+  writeDurably(join(deadDir, `${seg.name}${NOTE}`), Buffer.from(`${JSON.stringify(damage, null, 1)}\n`))
+  const rows = Buffer.concat([data.subarray(0, headerBytes), ...kept.map((r) => data.subarray(r.start, r.end))])
+  writeDurably(seg.path, rows)
+  writeDurably(seg.indexPath, entries)
+  return { ...result, bytes: rows.length + entries.length, damage }
+}
+
+/** Truncates a file and syncs the cut before the index is sealed: rows past a sealed index would be kept at the next start. */
+function cut(path: string, length: number): void {
+  truncateSync(path, length)
+  const fd = openSync(path, 'r+')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** The damage notes in `dir` (a spool's dead/), among `files`, its listing. */
+export function damageNotes(dir: string, files: readonly string[]): SegmentDamage[] {
+  return files.filter((f) => f.endsWith(NOTE)).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as SegmentDamage)
+}
