@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/config/load.js'
@@ -89,12 +89,18 @@ interface Spooled {
  */
 async function withSpooledServer(
   requests: string[][],
-  options: { env?: Record<string, string>; wrap?: (real: Store) => Partial<Pick<Store, 'insertRaw' | 'insertFile'>> },
+  options: {
+    env?: Record<string, string>
+    wrap?: (real: Store) => Partial<Pick<Store, 'insertRaw' | 'insertFile'>>
+    /** Runs once the segment is written, before the server starts. */
+    before?: (spoolDir: string) => void
+  },
   body: (ctx: Spooled) => Promise<void>,
 ): Promise<void> {
   const dir = tempDir()
   const spoolDir = join(dir.path, 'spool')
   writeSegment(spoolDir, 0, requests)
+  options.before?.(spoolDir)
   const config = env(dir.path, options.env)
   const real = await createStore(config.store)
   const store: Store = { ...real, client: real.client, close: async () => undefined, ...options.wrap?.(real) }
@@ -206,6 +212,33 @@ describe('unknown errors are retried a bounded number of times, then the rows ar
     })
   })
 
+  it('/readyz says behind while a store-wide failure holds up data over a minute old, and retrying while the data is fresh', async () => {
+    let fail = true
+    const wrap = (real: Store) => ({
+      insertFile: async (insert: Parameters<Store['insertFile']>[0]) => {
+        if (fail) throw Object.assign(new Error('Cannot insert column refusal, because it is MATERIALIZED column. (ILLEGAL_COLUMN)'), { code: '44', type: 'ILLEGAL_COLUMN' })
+        return real.insertFile(insert)
+      },
+    })
+    // Left by a run ten minutes ago.
+    const tenMinutesAgo = (Date.now() - 600_000) / 1000
+    const before = (spoolDir: string) => {
+      for (const f of readdirSync(spoolDir)) utimesSync(join(spoolDir, f), tenMinutesAgo, tenMinutesAgo)
+    }
+    await withSpooledServer([[span('acme', 'old-1')]], { wrap, before }, async ({ app, real }) => {
+      await new Promise((r) => setTimeout(r, 500))
+      const ready = await app.inject({ method: 'GET', url: '/readyz' })
+      expect(ready.statusCode).toBe(200)
+      expect(ready.json()).toMatchObject({ checks: { inserter: 'behind' }, inserter: { oldestUnconfirmedSeconds: expect.any(Number) } })
+      expect(ready.json().inserter.oldestUnconfirmedSeconds).toBeGreaterThan(590)
+      expect(app.spanlens.pipeline.health().inserter.state).toBe('retrying')
+      fail = false
+      await app.spanlens.flush()
+      expect((await names(real, 'acme')).map((r) => r.name)).toEqual(['old-1'])
+      expect((await app.inject({ method: 'GET', url: '/readyz' })).json()).toMatchObject({ checks: { inserter: 'ok' } })
+    })
+  })
+
   it('a store-wide failure (schema) is retried, never dead-lettered, and /readyz names it', async () => {
     let fail = true
     const wrap = (real: Store) => ({
@@ -237,4 +270,3 @@ describe('unknown errors are retried a bounded number of times, then the rows ar
     })
   })
 })
-

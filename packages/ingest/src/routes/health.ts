@@ -66,8 +66,9 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
       store: store.check,
       migrations: opts.migrated() ? 'ok' : 'pending',
       spool: spool.full ? 'full' : 'ok',
-      // stuck: failing without a success for over a minute; behind: unconfirmed data over a minute old.
-      inserter: inserter.state === 'ok' && inserter.behind ? 'behind' : inserter.state,
+      // stuck: failing without a success for over a minute; behind: unconfirmed data over a minute old,
+      // whether or not inserts are failing now (retrying says less: its data may be fresh).
+      inserter: inserter.state !== 'stuck' && inserter.behind ? 'behind' : inserter.state,
     }
     const ready = store.check !== 'unreachable' && checks.migrations === 'ok' && checks.spool === 'ok' && inserter.state !== 'stuck'
     return reply.code(ready ? 200 : 503).send({
