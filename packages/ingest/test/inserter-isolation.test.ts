@@ -1,5 +1,6 @@
 import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { pino, type Logger } from 'pino'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/config/load.js'
 import { PriceTable } from '../src/normalize/cost.js'
@@ -8,6 +9,7 @@ import type { OtlpSpan } from '../src/otlp/model.js'
 import { DeadLetters } from '../src/pipeline/dead-letter.js'
 import { encodeRow } from '../src/pipeline/row-format.js'
 import { indexEntry } from '../src/pipeline/segment-index.js'
+import { SPANS } from '../src/pipeline/tables.js'
 import { buildServer } from '../src/server.js'
 import { createStore, type Store } from '../src/store/index.js'
 import { API_KEYS } from './helpers/server.js'
@@ -53,12 +55,15 @@ function withField(row: string, index: number, value: string): string {
   return fields.join('\t')
 }
 
-/** Writes a plain segment the way the spool does: rows in .seg, one index entry per request. */
-function writeSegment(spoolDir: string, seqNo: number, requests: string[][]): string {
+/**
+ * Writes a plain segment the way the spool does: rows in .seg, one index entry per request;
+ * with `columns`, a `spans` segment of format t3 whose first line names them.
+ */
+function writeSegment(spoolDir: string, seqNo: number, requests: string[][], columns?: readonly string[]): string {
   mkdirSync(spoolDir, { recursive: true })
-  const name = `${String(Date.now()).padStart(14, '0')}-1-${String(seqNo).padStart(6, '0')}.t2.seg`
+  const name = `${String(Date.now()).padStart(14, '0')}-1-${String(seqNo).padStart(6, '0')}.${columns ? 'spans.t3' : 't2'}.seg`
   const payloads = requests.map((rows) => Buffer.from(rows.map((r) => `${r}\n`).join('')))
-  writeFileSync(join(spoolDir, name), Buffer.concat(payloads))
+  writeFileSync(join(spoolDir, name), Buffer.concat([Buffer.from(columns ? `${columns.join('\t')}\n` : ''), ...payloads]))
   writeFileSync(join(spoolDir, name.replace(/\.seg$/, '.idx')), Buffer.concat(payloads.map((p, i) => indexEntry(p, (requests[i] as string[]).length))))
   return name
 }
@@ -94,6 +99,7 @@ async function withSpooledServer(
     wrap?: (real: Store) => Partial<Pick<Store, 'insertRaw' | 'insertFile'>>
     /** Runs once the segment is written, before the server starts. */
     before?: (spoolDir: string) => void
+    logger?: Logger
   },
   body: (ctx: Spooled) => Promise<void>,
 ): Promise<void> {
@@ -104,7 +110,7 @@ async function withSpooledServer(
   const config = env(dir.path, options.env)
   const real = await createStore(config.store)
   const store: Store = { ...real, client: real.client, close: async () => undefined, ...options.wrap?.(real) }
-  const app = await buildServer(config, { store })
+  const app = await buildServer(config, { store, ...(options.logger ? { logger: options.logger } : {}) })
   try {
     await body({ app, real, spoolDir })
   } finally {
@@ -267,6 +273,35 @@ describe('unknown errors are retried a bounded number of times, then the rows ar
       await app.spanlens.flush()
       expect((await names(real, 'acme')).map((r) => r.name)).toEqual(['schema-1'])
       expect(app.spanlens.pipeline.health().inserter.state).toBe('ok')
+    })
+  })
+})
+
+describe('a segment whose column line names a column its table does not have', () => {
+  it('is set aside whole in dead/ at its first failure, logged with its rows, and the segments behind it are inserted', async () => {
+    // Four bytes of the column line overwritten (project_id → prozzzz_id), as a damaged disk leaves it.
+    const damaged = SPANS.columns.map((c) => (c === 'project_id' ? 'prozzzz_id' : c))
+    let badSegment = ''
+    const before = (spoolDir: string) => {
+      badSegment = writeSegment(spoolDir, 1, [[span('acme', 'damaged-1')], [span('acme', 'damaged-2')]], damaged)
+      writeSegment(spoolDir, 2, [[span('acme', 'after-1'), span('acme', 'after-2')]], SPANS.columns)
+    }
+    const lines: string[] = []
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) })
+    await withSpooledServer([[span('acme', 'before-1')]], { before, logger }, async ({ app, spoolDir }) => {
+      await app.spanlens.flush()
+      expect((await names(app.spanlens.store, 'acme')).map((r) => r.name)).toEqual(['after-1', 'after-2', 'before-1'])
+      expect(readdirSync(spoolDir).filter((f) => f.endsWith('.seg'))).toEqual([])
+      expect(readdirSync(join(spoolDir, 'dead')).sort()).toEqual([badSegment.replace(/seg$/, 'idx'), badSegment])
+      const health = app.spanlens.pipeline.health()
+      expect(health.inserter.state).toBe('ok')
+      expect(health.deadLetters).toMatchObject({ unreadableSegments: 1, rows: 0 })
+      const ready = await app.inject({ method: 'GET', url: '/readyz' })
+      expect(ready.statusCode).toBe(200)
+      expect(ready.json()).toMatchObject({ checks: { inserter: 'ok' }, deadLetters: { unreadableSegments: 1 } })
+      const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.segment === badSegment)
+      // Set aside at its first failure: never retried.
+      expect(logged).toEqual([expect.objectContaining({ level: 50, rows: 2, columns: ['prozzzz_id'] })])
     })
   })
 })

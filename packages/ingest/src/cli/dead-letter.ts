@@ -71,7 +71,7 @@ export async function runDeadLetter(args: string[], configOrLoad: SpanlensConfig
         io.out(`${l.name}\t${l.meta.rows.length} rows\t${projects}\t${l.meta.rows[0]?.reason ?? ''}`)
       }
       if (stats.unreadableSegments > 0) {
-        io.out(`${stats.unreadableSegments} whole segment(s) in a spool format this version does not read: ${letters.dir}/*.seg`)
+        io.out(`${stats.unreadableSegments} whole segment(s) set aside unread (a format this version does not read, or a column line naming columns the table lacks): ${letters.dir}/*.seg`)
       }
       if (stats.damagedSegments > 0) {
         io.out(`${stats.damagedSegments} segment(s) found damaged at start, ${stats.rowsLost} acknowledged row(s) lost; originals and notes: ${letters.dir}/*.damaged, *.damaged.json`)

@@ -13,8 +13,9 @@ import { joinRows, splitLines, type RowTarget } from './segment-rows.js'
  * entry per row (project, reason). Written whole (temp file, fsync, rename) and
  * named by segment, so isolating the same segment again after a crash rewrites
  * the same letter instead of adding a second one.
- * Whole segments written in a format this version does not know also land in
- * dead/ (spool.ts), as `.seg` files. A segment found damaged at start leaves a
+ * Whole segments written in a format this version does not know, or whose column
+ * line names a column their table lacks, also land in dead/ unread (spool.ts,
+ * inserter.ts), as `.seg` files. A segment found damaged at start leaves a
  * copy of its original files, `<segment>.damaged` and `<index>.damaged`, and
  * `<segment>.damaged.json` saying how many acknowledged rows it lost
  * (segment-recovery.ts). `spanlens dead-letter` lists all three kinds.
@@ -38,7 +39,7 @@ export interface DeadLetterStats {
   letters: number
   rows: number
   byProject: Record<string, number>
-  /** Whole segments quarantined because their format is unknown to this version. */
+  /** Whole segments set aside unread: a format unknown to this version, or a column line naming columns their table lacks. */
   unreadableSegments: number
   /** Segments found damaged at start, and the acknowledged rows they lost (their notes). */
   damagedSegments: number

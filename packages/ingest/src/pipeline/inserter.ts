@@ -8,6 +8,7 @@ import { insertIsolated, insertSettings, type IsolatedResult } from './isolating
 import { segmentBody } from './segment-file.js'
 import { readSegmentRows, rowTargetOf } from './segment-rows.js'
 import type { SealedSegment, Spool } from './spool.js'
+import { spoolTableNamed } from './tables.js'
 
 export interface InserterOptions {
   store: Store
@@ -39,8 +40,10 @@ export interface InserterHealth {
  * segment name as insert_deduplication_token, and deletes a segment only after
  * ClickHouse confirmed it. A store that is down, busy or misconfigured is
  * retried with backoff for as long as it takes: nothing is dropped. A segment
- * ClickHouse refuses as data has its refused rows isolated (isolating-insert.ts):
- * they go to the dead letters with the reason, every other row is inserted.
+ * whose column line names columns its table lacks is set aside whole instead
+ * (setAsideIfUnknownColumns). A segment ClickHouse refuses as data has its
+ * refused rows isolated (isolating-insert.ts): they go to the dead letters with
+ * the reason, every other row is inserted.
  */
 export class Inserter {
   private readonly queue: SealedSegment[] = []
@@ -141,6 +144,7 @@ export class Inserter {
       this.lastSuccessAt = Date.now()
     } catch (err) {
       const failure = describeInsertFailure(err)
+      if (failure.kind === 'store' && (await this.setAsideIfUnknownColumns(segment, err))) return
       metrics.insertBatches.inc({ result: 'error' })
       metrics.insertFailures.inc({ kind: failure.kind })
       this.lastError = err as Error
@@ -159,6 +163,44 @@ export class Inserter {
         }, this.backoffMs)
       }
     }
+  }
+
+  /**
+   * A failure classified as the store's (schema, permissions) is retried for as
+   * long as it takes, and holds up every segment behind it. It is the segment's
+   * own when its column line (from format t3, written before its rows) names a
+   * column that neither its table has nor this version writes: a damaged column
+   * line, or a column dropped since. No retry inserts that segment, so it is set
+   * aside whole in dead/ for an operator, and the rest go on. A column this version
+   * writes and the table lacks is the store's: a migration is missing, and every
+   * segment waits for it.
+   */
+  private async setAsideIfUnknownColumns(segment: SealedSegment, err: unknown): Promise<boolean> {
+    const { store, spool, log } = this.opts
+    const written = new Set(spoolTableNamed(segment.table)?.columns ?? [])
+    const unwritten = segment.columns.filter((c) => !written.has(c))
+    if (unwritten.length === 0) return false
+    let columns: Set<string>
+    try {
+      const rs = await store.client.query({
+        query: 'SELECT name FROM system.columns WHERE database = {db:String} AND table = {table:String}',
+        query_params: { db: store.database, table: segment.table },
+        format: 'JSONEachRow',
+      })
+      columns = new Set((await rs.json<{ name: string }>()).map((r) => r.name))
+    } catch {
+      // The store cannot say: retried as a failure of the store.
+      return false
+    }
+    const unknown = unwritten.filter((c) => !columns.has(c))
+    if (columns.size === 0 || unknown.length === 0) return false
+    spool.setAside(segment)
+    this.unknownAttempts.delete(segment.name)
+    log.error(
+      { segment: segment.name, table: segment.table, rows: segment.rows, columns: unknown, err },
+      'a spool segment names columns its table does not have; its rows are set aside unread in spool/dead, not inserted',
+    )
+    return true
   }
 
   /** The whole segment in one insert; its rows one by one only when ClickHouse refuses that. */

@@ -353,6 +353,18 @@ export class Spool {
     }
   }
 
+  /**
+   * Moves a sealed segment to dead/ unread, as one in a format this version does
+   * not know (counted as an unreadable segment): for a segment no retry can insert.
+   */
+  setAside(segment: SealedSegment): void {
+    if (!this.sealedOnDisk.delete(segment.name)) return
+    this.uncountProjectBytes(segment.name)
+    this.bytesOnDisk -= segment.bytes
+    this.lastRefusedAt = 0
+    this.moveToDead(segment.path, segment.indexPath)
+  }
+
   /** Called once ClickHouse confirmed the segment's rows. */
   async remove(segment: SealedSegment): Promise<void> {
     if (!this.sealedOnDisk.delete(segment.name)) return
