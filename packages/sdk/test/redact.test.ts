@@ -42,4 +42,37 @@ describe('redaction', () => {
     expect(s.attributes['gen_ai.usage.input_tokens']).toBe(12)
     expect(getStats().redactionFailures).toBeGreaterThan(0)
   })
+
+  it('finds secrets at the start of a line in messages, tool definitions and tool call arguments, and keeps them JSON', async () => {
+    h.start()
+    const prompt = `Line one\n${KEY}\n${CARD}\n${PHONE}\n${EMAIL}\n\t${KEY}\n"${KEY}" inline ${KEY}`
+    await ai().chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'system', content: `sys\n${KEY}` }, { role: 'user', content: prompt }] })
+    // The fake model calls the tool with the schema's `const`: a key after a line break in the arguments.
+    await ai().chat.completions.create({
+      model: 'gpt-4o-tools',
+      messages: [{ role: 'user', content: 'call the tool' }],
+      tools: [{ type: 'function', function: { name: 'send', description: `send to\n${EMAIL}`, parameters: { type: 'object', properties: { to: { type: 'string', const: `x\n${KEY}` } } } } }],
+    })
+    await observe('fn', (x: string) => x)(prompt)
+    await flush()
+    const chat = byName(h.receiver.spans, 'chat gpt-4o')
+    const tools = byName(h.receiver.spans, 'chat gpt-4o-tools')
+    for (const [s, key] of [[chat, 'gen_ai.input.messages'], [chat, 'gen_ai.output.messages'], [tools, 'gen_ai.tool.definitions'], [tools, 'gen_ai.output.messages']] as const) {
+      const text = s.attributes[key] as string
+      expect(() => JSON.parse(text), key).not.toThrow()
+      expect(leaks(text), key).toEqual([])
+    }
+    expect(JSON.stringify(json(tools.attributes['gen_ai.output.messages']))).toContain('"arguments":{"to":"x\\n[REDACTED_API_KEY]"}')
+    expect((json(chat.attributes['gen_ai.input.messages']) as { parts: { content: string }[] }[])[1]?.parts[0]?.content).toBe(
+      'Line one\n[REDACTED_API_KEY]\n[REDACTED_CARD]\n[REDACTED_PHONE]\n[REDACTED_EMAIL]\n\t[REDACTED_API_KEY]\n"[REDACTED_API_KEY]" inline [REDACTED_API_KEY]',
+    )
+    expect(leaks(String(byName(h.receiver.spans, 'fn').attributes['input.value']))).toEqual([])
+  })
 })
+
+const KEY = 'sk-proj-ABCDEFGHIJKLMNOPQRSTUVWX'
+const CARD = '4111111111111111'
+const EMAIL = 'bob@example.com'
+const PHONE = '555-123-4567'
+/** The secrets a text still holds. */
+const leaks = (text: string): string[] => [KEY, CARD, PHONE, EMAIL].filter((x) => text.includes(x))

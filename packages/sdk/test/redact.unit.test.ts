@@ -85,7 +85,9 @@ const cardText = fc.string({ unit: fc.constantFrom('4', '0', '1234', '4111111111
 describe('built-in card redaction', () => {
   it('redacts exactly what the pattern matches anywhere in the text and passes Luhn', () => {
     fc.assert(
-      fc.property(cardText, (s) => {
+      fc.property(cardText, (t) => {
+        // A text that is not JSON: a number of a JSON text becomes a string (tested below).
+        const s = `card ${t}`
         expect(card(s, 'k')).toBe(s.replace(CARD, (m) => (luhnOk(m.replace(/\D/g, '')) ? '[REDACTED_CARD]' : m)))
       }),
       { seed: 19, numRuns: 5000 },
@@ -96,5 +98,140 @@ describe('built-in card redaction', () => {
     expect(card('x4111111111111111 and 4111 1111 1111 1111, order A-1059 of 2026-12-05', 'k')).toBe('x4111111111111111 and [REDACTED_CARD], order A-1059 of 2026-12-05')
     expect(card('4111-1111-1111-1111', 'k')).toBe('[REDACTED_CARD]')
     expect(card('1234567890123', 'k')).toBe('1234567890123')
+  })
+})
+
+// What leaves the process: the attribute as the exporter writes it, the JSON the SDK made of the app's data.
+const all = createRedactor({ builtins: ['apiKey', 'email', 'card', 'phone'], custom: [] })!
+const SECRETS = [
+  'sk-proj-ABCDEFGHIJKLMNOPQRSTUVWX',
+  'sk-ant-api03-abcdefghijklmnop',
+  'AKIAABCDEFGHIJKLMNOP',
+  'ghp_abcdefghijklmnopqrstuvwxyz0123456789',
+  'Bearer abcdefghijklmnopqrstuvwxyz',
+  'bob@example.com',
+  'first.last+tag@mail.example.org',
+  '4111111111111111',
+  '4111 1111 1111 1111',
+  '5500-0000-0000-0004',
+  '378282246310005',
+  '555-123-4567',
+  '+1 415-555-0100',
+  '+442079460958',
+]
+// What may stand right before and after a secret: line breaks and tabs (escaped in JSON), quotes and
+// backslashes (escaped), control characters (\\u00XX), an escaped line break in JSON text the app put in a
+// string (\\n), non-ASCII, punctuation. No word character: glued to one, a key or a card is not one.
+const BEFORE = ['', '\n', '\r\n', '\t', '"', '\\', '\u0001', '\u2028', 'é', '😀', ' ', ': ', '(', '\\n', '\\t', '\\"']
+const AFTER = ['', '\n', '\t', '"', '\\', '\u0007', ' ', '.', ',', ')', '😀']
+const filler = fc.string({ unit: fc.constantFrom('a', 'Z', '7', ' ', '\n', '\t', '"', '\\', '/', '\u0000', '\u001f', 'é', '€', '😀', '@', '+', '-', '.', ':'), maxLength: 12 })
+const secretText = fc
+  .array(fc.tuple(filler, fc.constantFrom(...BEFORE), fc.constantFrom(...SECRETS), fc.constantFrom(...AFTER)), { minLength: 1, maxLength: 3 })
+  .chain((parts) => fc.tuple(fc.constant(parts.map(([f, b, s, a]) => `${f}, ${b}${s}${a}, `).join('')), filler).map(([t, end]) => t + end))
+// Where the SDK puts such text: message parts, tool call arguments, tool definitions, a tool result the app
+// serialized itself (JSON in a string), object keys, and cards as JSON numbers.
+const leaf: fc.Arbitrary<unknown> = fc.oneof(
+  secretText,
+  filler,
+  fc.constantFrom(4111111111111111, -4111111111111111, 378282246310005, 1e21, 12, 0.5, true, null),
+)
+const data = fc.letrec<{ value: unknown }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    leaf,
+    fc.array(tie('value'), { maxLength: 3 }),
+    fc.dictionary(fc.oneof(secretText, fc.constantFrom('role', 'content', 'to')), tie('value'), { maxKeys: 3 }),
+  ),
+})).value
+const nestedJson = fc.dictionary(fc.constantFrom('note', 'to', 'body'), fc.oneof(secretText, filler), { maxKeys: 3 }).map((o) => JSON.stringify(o))
+const messages = fc.array(
+  fc.record({
+    role: fc.constantFrom('user', 'assistant', 'tool'),
+    parts: fc.array(
+      fc.oneof(
+        fc.record({ type: fc.constant('text'), content: fc.oneof(secretText, nestedJson) }),
+        fc.record({ type: fc.constant('tool_call'), id: fc.constant('call_1'), name: fc.constant('send'), arguments: data }),
+        fc.record({ type: fc.constant('tool_call_response'), id: fc.constant('call_1'), response: fc.oneof(nestedJson, data) }),
+      ),
+      { minLength: 1, maxLength: 3 },
+    ),
+  }),
+  { minLength: 1, maxLength: 3 },
+)
+const toolDefinitions = fc.array(
+  fc.record({ type: fc.constant('function'), function: fc.record({ name: fc.constant('send'), description: secretText, parameters: data }) }),
+  { minLength: 1, maxLength: 2 },
+)
+
+/** Every string in a JSON value, keys included, and the strings of JSON texts found in them. */
+function strings(v: unknown, out: string[] = []): string[] {
+  if (typeof v === 'string') {
+    out.push(v)
+    try {
+      const inner: unknown = JSON.parse(v)
+      if (typeof inner === 'object' && inner !== null) strings(inner, out)
+    } catch {
+      // not JSON
+    }
+  } else if (Array.isArray(v)) for (const x of v) strings(x, out)
+  else if (typeof v === 'object' && v !== null)
+    for (const [k, x] of Object.entries(v)) {
+      out.push(k)
+      strings(x, out)
+    }
+  return out
+}
+
+/** The JSON value with each string (and key) redacted as a text on its own, and each number as its JSON. */
+function redactEach(v: unknown): unknown {
+  if (typeof v === 'string') return all(v, 'k')
+  if (typeof v === 'number') return JSON.parse(all(JSON.stringify(v), 'k'))
+  if (Array.isArray(v)) return v.map(redactEach)
+  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [all(k, 'k'), redactEach(x)]))
+  return v
+}
+
+describe('built-in redaction of JSON content', () => {
+  it('finds secrets at the start of a line, after a tab or a quote, and keeps the JSON valid', () => {
+    const key = 'sk-proj-ABCDEFGHIJKLMNOPQRSTUVWX'
+    const redacted = (v: unknown) => JSON.parse(all(JSON.stringify(v), 'gen_ai.input.messages')) as unknown
+    expect(redacted([`Key:\n${key}`, '4111111111111111\n555-123-4567', 'Contact:\nbob@example.com', `\t${key}`, `"${key}"`])).toEqual([
+      'Key:\n[REDACTED_API_KEY]',
+      '[REDACTED_CARD]\n[REDACTED_PHONE]',
+      'Contact:\n[REDACTED_EMAIL]',
+      '\t[REDACTED_API_KEY]',
+      '"[REDACTED_API_KEY]"',
+    ])
+    expect(redacted({ to: `x\n${key}`, card: 4111111111111111 })).toEqual({ to: 'x\n[REDACTED_API_KEY]', card: '[REDACTED_CARD]' })
+    // A tool result the app serialized: JSON in a string, its line break written \\n in the attribute.
+    expect(redacted([JSON.stringify({ note: `Key:\n${key}` })])).toEqual([JSON.stringify({ note: 'Key:\n[REDACTED_API_KEY]' })])
+  })
+
+  it('keeps escapes next to an email whole, and an escaped character inside a secret goes with it', () => {
+    expect(all(JSON.stringify(['a\nbob@example.com\tb']), 'k')).toBe('["a\\n[REDACTED_EMAIL]\\tb"]')
+    expect(all('["\\u0062ob@example.com \\u00e9al@example.org"]', 'k')).toBe('["[REDACTED_EMAIL] \\u00e9[REDACTED_EMAIL]"]')
+  })
+
+  it('for any data with secrets anywhere in its strings: valid JSON, no secret left, each string redacted as on its own', () => {
+    fc.assert(
+      fc.property(fc.oneof(messages, toolDefinitions, data), (value) => {
+        const text = JSON.stringify(value)
+        const out = all(text, 'gen_ai.input.messages')
+        const parsed: unknown = JSON.parse(out)
+        expect(strings(parsed).filter((s) => SECRETS.some((secret) => s.includes(secret)))).toEqual([])
+        expect(parsed).toEqual(redactEach(JSON.parse(text)))
+      }),
+      { seed: 21, numRuns: 2000 },
+    )
+  })
+
+  it('leaves text that is not JSON as text: no quotes around a marker, escapes there decoded for matching only', () => {
+    expect(all('order 4111111111111111', 'k')).toBe('order [REDACTED_CARD]')
+    expect(all('4111111111111111', 'k')).toBe('"[REDACTED_CARD]"')
+    expect(all('path C:\\new\\sk-proj-ABCDEFGHIJKLMNOPQRSTUVWX', 'k')).toBe('path C:\\new\\[REDACTED_API_KEY]')
+    // Cut JSON (maxContentLength) is no longer JSON; a secret after an escape is still found.
+    expect(all('[{"content":"Key:\\nsk-proj-ABCDEFGHIJKLMNOPQRSTUVWX and more…[truncated 10 chars]', 'k')).toBe(
+      '[{"content":"Key:\\n[REDACTED_API_KEY] and more…[truncated 10 chars]',
+    )
   })
 })

@@ -1,0 +1,120 @@
+/**
+ * The built-in patterns, each as a regex over plain text and what a match becomes.
+ * They run on text whose escapes are already decoded (redact-escaped.ts).
+ */
+
+export type BuiltinPattern = 'email' | 'phone' | 'card' | 'apiKey'
+
+export interface Pattern {
+  re: RegExp
+  /** What a match becomes; the match itself when it is not a secret after all (a card failing Luhn). */
+  replace: (m: string) => string
+  /**
+   * A position no match starts before, or -1 when the text holds none: the
+   * regex then runs from there (or not at all) instead of trying every
+   * position of the text. Each is a native search for what every match of its
+   * pattern must contain; on a span's ~1.3 KB of prompt and completion JSON the
+   * four patterns took 3.4 µs, the API key pattern alone 2.4.
+   */
+  from?: (value: string) => number
+  /**
+   * Whether a match can be a number of a JSON text (digits, a '+' in an exponent). Key and email matches
+   * hold letters, which outside a string of valid JSON only spell true, false and null: for them no one
+   * needs to know whether a match lies outside the strings.
+   */
+  inNumbers?: true
+}
+
+const CARD_MARK = '[REDACTED_CARD]'
+
+// Order matters: keys and cards contain digit runs the phone pattern would also take.
+export const PATTERNS: Record<BuiltinPattern, Pattern> = {
+  apiKey: {
+    re: /\b(?:sk-(?:ant-|proj-)?[A-Za-z0-9_-]{16,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|xox[abprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|sl_[A-Za-z0-9_-]{16,})\b|\bBearer\s+[A-Za-z0-9._~+/=-]{16,}/g,
+    replace: () => '[REDACTED_API_KEY]',
+    from: apiKeyFrom,
+  },
+  email: {
+    re: /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g,
+    replace: () => '[REDACTED_EMAIL]',
+    // Tried at every position, this regex was ~19 µs per LLM span of ~1.3 KB of
+    // prompt and completion JSON (more than all other exporter work on it).
+    from: emailFrom,
+  },
+  card: {
+    re: /\b\d(?:[ -]?\d){12,18}\b/g,
+    // Luhn keeps order ids and timestamps that merely look long from being eaten.
+    replace: (m) => (luhn(m.replace(/\D/g, '')) ? CARD_MARK : m),
+    inNumbers: true,
+    // Tried at every position, this regex was 1.07 µs of the four patterns' 2.75 on a plain call's prompt
+    // and completion JSON (~1.3 KB, no card); the search below 0.14.
+    from: cardFrom,
+  },
+  phone: {
+    re: /(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?|\b\d{2,4}[\s.-])\d{3,4}[\s.-]\d{3,4}\b|\+\d{8,15}\b/g,
+    replace: () => '[REDACTED_PHONE]',
+    inNumbers: true,
+    // Every match holds a digit, a separator and a digit, or a '+' (two searches: one regex with both alternatives tries every position).
+    from: (value) => (value.includes('+') || DIGIT_SEP_DIGIT.test(value) ? 0 : -1),
+  },
+}
+export const ORDER: BuiltinPattern[] = ['apiKey', 'email', 'card', 'phone']
+
+/** Characters of an email's local part, by char code. */
+const LOCAL_PART = new Uint8Array(128)
+for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-') LOCAL_PART[c.charCodeAt(0)] = 1
+
+/**
+ * An email match holds an '@'. One at the first '@' starts in the run of
+ * local-part characters just before it; a later one starts after that '@'
+ * (a local part holds none). The regex has no look-behind, so running it from
+ * the start of that run finds exactly the matches it finds from 0.
+ */
+function emailFrom(value: string): number {
+  const at = value.indexOf('@')
+  if (at < 0) return -1
+  let i = at
+  while (i > 0 && LOCAL_PART[value.charCodeAt(i - 1)] === 1) i--
+  return i
+}
+
+/** Every API key match starts with one of these. */
+const KEY_START = /sk-|AKIA|gh[pousr]_|xox[abprs]-|AIza|sl_|Bearer/
+const DIGIT_SEP_DIGIT = /\d[\s.-]\d/
+
+/**
+ * The first place a key's prefix occurs, one character earlier: the pattern
+ * begins with `\b`, which needs the character before the match to decide.
+ * No match starts before the first prefix, so none starts at that character.
+ */
+function apiKeyFrom(value: string): number {
+  const m = KEY_START.exec(value)
+  return m ? Math.max(0, m.index - 1) : -1
+}
+
+/**
+ * Every card match begins with 13 digits, each after the first preceded by at most one ' ' or '-': this
+ * pattern, unrolled (a counted repetition here searched as slowly as the card pattern itself).
+ */
+const CARD_START = new RegExp(`\\d${'[ -]?\\d'.repeat(12)}`)
+
+/** The first place a card's digits begin, one character earlier for the pattern's leading `\b` (as apiKeyFrom). */
+function cardFrom(value: string): number {
+  const i = value.search(CARD_START)
+  return i < 0 ? -1 : Math.max(0, i - 1)
+}
+
+function luhn(digits: string): boolean {
+  let sum = 0
+  let double = false
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48
+    if (double) {
+      d *= 2
+      if (d > 9) d -= 9
+    }
+    sum += d
+    double = !double
+  }
+  return sum % 10 === 0
+}
