@@ -127,7 +127,8 @@ const isNumberChar = (c: number): boolean => (c >= 48 && c <= 57) || c === 43 ||
 
 /**
  * Replaces the pattern's matches in `t`; false when it replaced none. A replacement is
- * written into the text as it is, so it must need no escaping (the markers do not).
+ * written into the text as it is, so it must need no escaping (the markers, and the digits
+ * and separators of a card's run, do not).
  */
 function replaceIn(t: Decoded, p: Pattern, isJson: () => boolean): boolean {
   const s = t.s
@@ -148,7 +149,7 @@ function replaceIn(t: Decoded, p: Pattern, isJson: () => boolean): boolean {
   while (m !== null) {
     let from = m.index
     let to = from + m[0].length
-    let r = p.replace(m[0])
+    let r = p.replace(m[0], s.charCodeAt(to))
     if (r !== m[0]) {
       if (p.inNumbers) inString ??= quoteParity(t)
       if (inString && !inString(from) && isJson()) {

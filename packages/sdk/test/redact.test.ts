@@ -68,6 +68,14 @@ describe('redaction', () => {
     )
     expect(leaks(String(byName(h.receiver.spans, 'fn').attributes['input.value']))).toEqual([])
   })
+
+  it('redacts a card followed by its expiry date or CVV', async () => {
+    h.start()
+    await ai().chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'My card is 4111111111111111 12/26, or 4111 1111 1111 1111 123' }] })
+    await flush()
+    const msgs = json(byName(h.receiver.spans, 'chat gpt-4o').attributes['gen_ai.input.messages']) as { parts: { content: string }[] }[]
+    expect(msgs[0]?.parts[0]?.content).toBe('My card is [REDACTED_CARD] 12/26, or [REDACTED_CARD] 123')
+  })
 })
 
 const KEY = 'sk-proj-ABCDEFGHIJKLMNOPQRSTUVWX'

@@ -67,8 +67,11 @@ describe('built-in API key and phone redaction', () => {
   })
 })
 
-// The built-in card pattern as the redactor applied it to the whole text, at every position, Luhn included.
-const CARD = /\b\d(?:[ -]?\d){12,18}\b/g
+// Cards as the built-in pattern finds them, by brute force: every stretch of the text of 13 to 19 digits with
+// single ' ' or '-' between them, with no word character on either side, that passes Luhn; stretches that overlap
+// are one card.
+const CARD_SHAPE = /^\d(?:[ -]?\d)*$/
+const word = (c: string | undefined) => c !== undefined && /\w/.test(c)
 const luhnOk = (digits: string) => {
   let sum = 0
   for (let i = 0; i < digits.length; i++) {
@@ -78,17 +81,34 @@ const luhnOk = (digits: string) => {
   }
   return sum % 10 === 0
 }
+function cardsByBruteForce(s: string): string {
+  const covered = new Array<boolean>(s.length).fill(false)
+  for (let i = 0; i < s.length; i++) {
+    for (let j = i + 1; j <= s.length; j++) {
+      const w = s.slice(i, j)
+      const digits = w.replace(/\D/g, '')
+      if (digits.length < 13 || digits.length > 19 || !CARD_SHAPE.test(w) || word(s[i - 1]) || word(s[j])) continue
+      if (luhnOk(digits)) for (let k = i; k < j; k++) covered[k] = true
+    }
+  }
+  let out = ''
+  for (let i = 0; i < s.length; i++) {
+    if (!covered[i]) out += s[i]
+    else if (i === 0 || !covered[i - 1]) out += '[REDACTED_CARD]'
+  }
+  return out
+}
 const card = createRedactor({ builtins: ['card'], custom: [] })!
 // Digit runs of every length around 13, single and double separators, word characters before and after.
-const cardText = fc.string({ unit: fc.constantFrom('4', '0', '1234', '4111111111111111', '0000 0000 0000 0', ' ', '-', '  ', '--', 'a', '_', '"', '\n'), maxLength: 30 })
+const cardText = fc.string({ unit: fc.constantFrom('4', '0', '1234', '4111111111111111', '0000 0000 0000 0', '12/26', ' 123', ' ', '-', '  ', '--', 'a', '_', '"', '\n'), maxLength: 30 })
 
 describe('built-in card redaction', () => {
-  it('redacts exactly what the pattern matches anywhere in the text and passes Luhn', () => {
+  it('redacts every 13- to 19-digit stretch of a digit run that passes Luhn, as the brute force finds them', () => {
     fc.assert(
       fc.property(cardText, (t) => {
         // A text that is not JSON: a number of a JSON text becomes a string (tested below).
         const s = `card ${t}`
-        expect(card(s, 'k')).toBe(s.replace(CARD, (m) => (luhnOk(m.replace(/\D/g, '')) ? '[REDACTED_CARD]' : m)))
+        expect(card(s, 'k')).toBe(cardsByBruteForce(s))
       }),
       { seed: 19, numRuns: 5000 },
     )
@@ -98,6 +118,14 @@ describe('built-in card redaction', () => {
     expect(card('x4111111111111111 and 4111 1111 1111 1111, order A-1059 of 2026-12-05', 'k')).toBe('x4111111111111111 and [REDACTED_CARD], order A-1059 of 2026-12-05')
     expect(card('4111-1111-1111-1111', 'k')).toBe('[REDACTED_CARD]')
     expect(card('1234567890123', 'k')).toBe('1234567890123')
+  })
+
+  it('finds a card followed by an expiry date or a CVV, which made the run longer than a card', () => {
+    const all = createRedactor({ builtins: ['apiKey', 'email', 'card', 'phone'], custom: [] })!
+    expect(all('My card is 4111111111111111 12/26 thanks', 'k')).toBe('My card is [REDACTED_CARD] 12/26 thanks')
+    expect(all('card 4111 1111 1111 1111 123', 'k')).toBe('card [REDACTED_CARD] 123')
+    expect(all('pay with 4111-1111-1111-1111 exp 09/27', 'k')).toBe('pay with [REDACTED_CARD] exp 09/27')
+    expect(all('order 12 4111 1111 1111 1111', 'k')).not.toContain('1111')
   })
 })
 
@@ -123,11 +151,11 @@ const SECRETS = [
 // backslashes (escaped), control characters (\\u00XX), an escaped line break in JSON text the app put in a
 // string (\\n), non-ASCII, punctuation. No word character: glued to one, a key or a card is not one.
 const BEFORE = ['', '\n', '\r\n', '\t', '"', '\\', '\u0001', '\u2028', 'é', '😀', ' ', ': ', '(', '\\n', '\\t', '\\"']
-const AFTER = ['', '\n', '\t', '"', '\\', '\u0007', ' ', '.', ',', ')', '😀']
+const AFTER = ['', '\n', '\t', '"', '\\', '\u0007', ' ', '.', ',', ')', '😀', ' 12/26', ' 123']
 const filler = fc.string({ unit: fc.constantFrom('a', 'Z', '7', ' ', '\n', '\t', '"', '\\', '/', '\u0000', '\u001f', 'é', '€', '😀', '@', '+', '-', '.', ':'), maxLength: 12 })
 const secretText = fc
   .array(fc.tuple(filler, fc.constantFrom(...BEFORE), fc.constantFrom(...SECRETS), fc.constantFrom(...AFTER)), { minLength: 1, maxLength: 3 })
-  .chain((parts) => fc.tuple(fc.constant(parts.map(([f, b, s, a]) => `${f}, ${b}${s}${a}, `).join('')), filler).map(([t, end]) => t + end))
+  .chain((parts) => fc.tuple(fc.constant(parts.map(([f, b, s, a]) => `${f} ${b}${s}${a} `).join('')), filler).map(([t, end]) => t + end))
 // Where the SDK puts such text: message parts, tool call arguments, tool definitions, a tool result the app
 // serialized itself (JSON in a string), object keys, and cards as JSON numbers.
 const leaf: fc.Arbitrary<unknown> = fc.oneof(
