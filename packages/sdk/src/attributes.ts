@@ -35,6 +35,14 @@ export const ATTR = {
   outputValue: 'output.value',
 } as const
 
+/**
+ * Names a redaction step (redact.ts, a `redact` hook's `attribute`) is told for what it redacts that is not
+ * a span attribute. The status message has OpenTelemetry's name for it where exporters write it as one.
+ */
+export const REDACTED_NAMES = {
+  statusMessage: 'otel.status_description',
+} as const
+
 /** Request parameters → gen_ai.request.* */
 export const REQUEST_PARAMS = {
   temperature: 'gen_ai.request.temperature',

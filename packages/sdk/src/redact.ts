@@ -1,3 +1,4 @@
+import { REDACTED_NAMES } from './attributes.js'
 import { diag } from './diag.js'
 import { redactEscaped } from './redact-escaped.js'
 import { ORDER, PATTERNS, type BuiltinPattern } from './redact-patterns.js'
@@ -42,7 +43,11 @@ export function createRedactor(config: { builtins: BuiltinPattern[]; custom: Red
   }
 }
 
-/** Attributes that can carry user content; only these go through redaction. */
+/**
+ * What can carry user content, by name: only these go through redaction. An exception's message and its
+ * stack trace (whose first line is the message) and the status message hold whatever text the app's
+ * error held.
+ */
 export function isContentAttribute(key: string): boolean {
   return (
     key === 'gen_ai.input.messages' ||
@@ -54,6 +59,8 @@ export function isContentAttribute(key: string): boolean {
     key === 'input.value' ||
     key === 'output.value' ||
     key === 'exception.message' ||
+    key === 'exception.stacktrace' ||
+    key === REDACTED_NAMES.statusMessage ||
     key.startsWith('spanlens.metadata.')
   )
 }

@@ -3,7 +3,7 @@ import { context, trace } from '@opentelemetry/api'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import OpenAI from 'openai'
 import Anthropic from '@anthropic-ai/sdk'
-import { flush, wrapAnthropic, wrapOpenAI } from '../src/index.js'
+import { flush, observe, wrapAnthropic, wrapOpenAI } from '../src/index.js'
 import { AsyncLocalStorageContextManager } from '../src/context-manager.js'
 import { byName, useHarness } from './helpers/harness.js'
 
@@ -58,5 +58,33 @@ describe('alongside an existing OpenTelemetry setup', () => {
       'gen_ai.usage.reasoning.output_tokens',
       'gen_ai.output.messages',
     ])
+  })
+
+  it("redacts an error's text in what it exports of the app's spans: status message, exception message and stack trace", async () => {
+    const appExporter = new InMemorySpanExporter()
+    const appProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(appExporter)] })
+    h.start({ tracerProvider: appProvider })
+    const message = 'user bob@example.com card 4111111111111111 key sk-proj-ABCDEFGHIJKLMNOPQRSTUVWX'
+    const redacted = 'user [REDACTED_EMAIL] card [REDACTED_CARD] key [REDACTED_API_KEY]'
+    expect(() =>
+      observe('failing', () => {
+        throw new Error(message)
+      })(),
+    ).toThrow(message)
+    // The app's own instrumentation records errors on the same provider: its spans reach Spanlens too.
+    const own = appProvider.getTracer('app').startSpan('app work')
+    own.recordException(new Error(message))
+    own.setStatus({ code: 2, message })
+    own.end()
+    await flush()
+    for (const name of ['failing', 'app work']) {
+      const s = byName(h.receiver.spans, name)
+      expect(s.status.message, name).toBe(redacted)
+      const exception = s.events.find((e) => e.name === 'exception')!
+      expect(exception.attributes['exception.message'], name).toBe(redacted)
+      expect(String(exception.attributes['exception.stacktrace']), name).toMatch(new RegExp(`^Error: ${redacted.replace(/[[\]]/g, '\\$&')}\\n`))
+    }
+    // The app's own exporter gets its spans as the app recorded them: redaction is what leaves through Spanlens.
+    expect(appExporter.getFinishedSpans().find((s) => s.name === 'failing')?.status.message).toBe(message)
   })
 })

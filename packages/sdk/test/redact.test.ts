@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import OpenAI from 'openai'
-import { flush, getStats, observe, wrapOpenAI } from '../src/index.js'
+import { flush, getStats, observe, span, wrapOpenAI } from '../src/index.js'
 import { byName, json, useHarness } from './helpers/harness.js'
+import type { ReceivedSpan } from './helpers/receiver.js'
 
 const h = useHarness()
 const ai = () => wrapOpenAI(new OpenAI({ apiKey: 'sk-test', baseURL: `${h.llm.url}/v1`, maxRetries: 0 }))
@@ -76,6 +77,32 @@ describe('redaction', () => {
     const msgs = json(byName(h.receiver.spans, 'chat gpt-4o').attributes['gen_ai.input.messages']) as { parts: { content: string }[] }[]
     expect(msgs[0]?.parts[0]?.content).toBe('My card is [REDACTED_CARD] 12/26, or [REDACTED_CARD] 123')
   })
+
+  it("redacts an error's text wherever it leaves: the status message and the exception event's message and stack trace", async () => {
+    h.start()
+    const message = `user ${EMAIL} card ${CARD} key ${KEY} not allowed`
+    expect(() =>
+      span('root', () =>
+        observe('failing', () => {
+          throw new Error(message)
+        })(),
+      ),
+    ).toThrow(message)
+    await flush()
+    const failing = byName(h.receiver.spans, 'failing')
+    expect(failing.status).toEqual({ code: 2, message: 'user [REDACTED_EMAIL] card [REDACTED_CARD] key [REDACTED_API_KEY] not allowed' })
+    const exception = failing.events.find((e) => e.name === 'exception')!
+    expect(exception.attributes['exception.message']).toBe(failing.status.message)
+    expect(String(exception.attributes['exception.stacktrace'])).toMatch(/^Error: user \[REDACTED_EMAIL\] card \[REDACTED_CARD\] key \[REDACTED_API_KEY\] not allowed\n\s+at /)
+    expect(everything(h.receiver.spans)).toEqual([])
+  })
+
+  it('redacts the status message an app sets itself', async () => {
+    h.start()
+    span('manual', (s) => s.otelSpan.setStatus({ code: 2, message: `failed for ${EMAIL}` }))
+    await flush()
+    expect(byName(h.receiver.spans, 'manual').status.message).toBe('failed for [REDACTED_EMAIL]')
+  })
 })
 
 const KEY = 'sk-proj-ABCDEFGHIJKLMNOPQRSTUVWX'
@@ -84,3 +111,7 @@ const EMAIL = 'bob@example.com'
 const PHONE = '555-123-4567'
 /** The secrets a text still holds. */
 const leaks = (text: string): string[] => [KEY, CARD, PHONE, EMAIL].filter((x) => text.includes(x))
+/** Every secret left anywhere in the spans: attributes, status messages, event attributes. */
+function everything(spans: ReceivedSpan[]): string[] {
+  return spans.flatMap((s) => leaks(JSON.stringify([s.attributes, s.status, s.events])))
+}

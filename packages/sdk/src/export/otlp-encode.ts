@@ -1,4 +1,5 @@
 import type { Attributes, HrTime } from '@opentelemetry/api'
+import { REDACTED_NAMES } from '../attributes.js'
 import type { FinishedSpan } from '../trace/types.js'
 import { ProtoWriter, varintSize } from './proto-writer.js'
 
@@ -170,7 +171,9 @@ export function encodeSpan(s: FinishedSpan, transform?: AttributeTransform): Uin
   if (s.droppedLinksCount) w.uint32(TAGS.span.droppedLinks).uint32(s.droppedLinksCount)
   if (s.status.code || s.status.message) {
     w.uint32(TAGS.span.status).fork()
-    if (s.status.message) w.uint32(TAGS.status.message).string(s.status.message)
+    // The message of an error status is the error's message, as free as its text: recordError takes it
+    // from the exception, whose text an app builds from what it was handling.
+    if (s.status.message) w.uint32(TAGS.status.message).string(transform ? transform(REDACTED_NAMES.statusMessage, s.status.message) : s.status.message)
     if (s.status.code) w.uint32(TAGS.status.code).uint32(s.status.code)
     w.ldelim()
   }
