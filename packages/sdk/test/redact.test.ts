@@ -103,6 +103,13 @@ describe('redaction', () => {
     await flush()
     expect(byName(h.receiver.spans, 'manual').status.message).toBe('failed for [REDACTED_EMAIL]')
   })
+
+  it('redacts each string of an array set under a content attribute', async () => {
+    h.start()
+    span('manual', (s) => s.setAttribute('input.value', [`to ${EMAIL}`, 'ok']))
+    await flush()
+    expect(byName(h.receiver.spans, 'manual').attributes['input.value']).toEqual(['to [REDACTED_EMAIL]', 'ok'])
+  })
 })
 
 const KEY = 'sk-proj-ABCDEFGHIJKLMNOPQRSTUVWX'

@@ -86,7 +86,10 @@ function writeAttributes(w: Writer, tag: number, attrs: Attributes | undefined, 
     if (!hasOwn.call(attrs, key)) continue
     let v: unknown = attrs[key]
     if (v === undefined || v === null || (typeof v === 'object' && !Array.isArray(v))) continue
-    if (transform && typeof v === 'string') v = transform(key, v)
+    if (transform) {
+      if (typeof v === 'string') v = transform(key, v)
+      else if (Array.isArray(v)) v = v.map((e: unknown) => (typeof e === 'string' ? transform(key, e) : e))
+    }
     w.uint32(tag).fork().uint32(TAGS.keyValue.key).string(key).uint32(TAGS.keyValue.value).fork()
     writeAnyValue(w, v)
     w.ldelim().ldelim()
