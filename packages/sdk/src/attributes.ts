@@ -41,6 +41,7 @@ export const ATTR = {
  */
 export const REDACTED_NAMES = {
   statusMessage: 'otel.status_description',
+  scoreComment: 'spanlens.score.comment',
 } as const
 
 /** Request parameters → gen_ai.request.* */

@@ -36,6 +36,8 @@ export function init(options: InitOptions = {}): void {
   if (!config.enabled) return
 
   const redactor = createRedactor(config.redact)
+  // One step for everything that leaves: the exporter's attributes and status messages, score comments.
+  const redact = redactor && ((key: string, value: string) => (isContentAttribute(key) ? redactor(value, key) : value))
   const resourceDefaults = resourceAttributes(config)
   const exporter = new OtlpExporter({
     url: config.tracesUrl,
@@ -47,7 +49,7 @@ export function init(options: InitOptions = {}): void {
     timeoutMs: config.exportTimeoutMs,
     compression: config.compression,
     maxRetries: config.maxRetries,
-    transform: redactor && ((key, value) => (isContentAttribute(key) ? redactor(value, key) : value)),
+    transform: redact,
     resourceDefaults,
   })
   const processor = new SpanlensSpanProcessor(exporter, config.sampleRate, config.spanFilter)
@@ -115,6 +117,7 @@ export function init(options: InitOptions = {}): void {
     mode: standalone ? 'standalone' : 'attached',
     ends,
     spanWriter,
+    redact,
     dispose: async () => {
       removeExitHooks()
       ends.drain()

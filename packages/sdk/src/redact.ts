@@ -45,8 +45,8 @@ export function createRedactor(config: { builtins: BuiltinPattern[]; custom: Red
 
 /**
  * What can carry user content, by name: only these go through redaction. An exception's message and its
- * stack trace (whose first line is the message) and the status message hold whatever text the app's
- * error held.
+ * stack trace (whose first line is the message), the status message, a score's comment hold whatever text
+ * the app's error or feedback held.
  */
 export function isContentAttribute(key: string): boolean {
   return (
@@ -61,6 +61,7 @@ export function isContentAttribute(key: string): boolean {
     key === 'exception.message' ||
     key === 'exception.stacktrace' ||
     key === REDACTED_NAMES.statusMessage ||
+    key === REDACTED_NAMES.scoreComment ||
     key.startsWith('spanlens.metadata.')
   )
 }

@@ -18,6 +18,8 @@ export interface Runtime {
   ends: SoonBatch<LlmCall>
   /** Standalone: writes the span of a call that ended OK without the tracer (span-record.ts). */
   spanWriter: SpanWriter | undefined
+  /** What may leave the process of a value named `key` (redact.ts); undefined when redaction is off. */
+  redact: ((key: string, value: string) => string) | undefined
   dispose: () => Promise<void>
 }
 

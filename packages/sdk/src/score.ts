@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { isValidSpanId, isValidTraceId } from '@opentelemetry/api'
+import { REDACTED_NAMES } from './attributes.js'
 import { diag, describe } from './diag.js'
 import { jsonError, oneLine } from './export/failure-reason.js'
 import { parseRetryAfter, RETRYABLE_STATUS, retryDelayMs, sleep } from './retry.js'
@@ -46,6 +47,8 @@ export async function score(input: ScoreInput): Promise<boolean> {
     }
     const body: Record<string, unknown> = { traceId: input.traceId.toLowerCase(), name: input.name, value: input.value, id: input.id ?? randomUUID() }
     for (const k of ['spanId', 'comment', 'source'] as const) if (input[k] !== undefined) body[k] = input[k]
+    // A comment is the user's own words (feedback), as free as a prompt: redacted as content is.
+    if (typeof input.comment === 'string' && rt.redact) body.comment = rt.redact(REDACTED_NAMES.scoreComment, input.comment)
     // Dated here when not given: the server dates a score it receives undated, and keys it by that date, so a
     // retry that arrived after midnight (UTC) would be a second score despite its id.
     body.timestamp = new Date(input.timestamp ?? Date.now()).toISOString()

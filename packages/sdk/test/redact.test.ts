@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import OpenAI from 'openai'
-import { flush, getStats, observe, span, wrapOpenAI } from '../src/index.js'
+import { flush, getStats, observe, score, span, wrapOpenAI } from '../src/index.js'
 import { byName, json, useHarness } from './helpers/harness.js'
 import type { ReceivedSpan } from './helpers/receiver.js'
 
@@ -109,6 +109,12 @@ describe('redaction', () => {
     span('manual', (s) => s.setAttribute('input.value', [`to ${EMAIL}`, 'ok']))
     await flush()
     expect(byName(h.receiver.spans, 'manual').attributes['input.value']).toEqual(['to [REDACTED_EMAIL]', 'ok'])
+  })
+
+  it("redacts a score's comment", async () => {
+    h.start()
+    expect(await score({ traceId: 'a'.repeat(32), name: 'thumbs', value: false, comment: `wrong, mail me at ${EMAIL} or call ${PHONE}` })).toBe(true)
+    expect((h.receiver.scores[0] as { body: { comment: string } }).body.comment).toBe('wrong, mail me at [REDACTED_EMAIL] or call [REDACTED_PHONE]')
   })
 })
 
