@@ -18,8 +18,13 @@ export const str = (v: unknown): string | undefined => (typeof v === 'string' ? 
 export const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined)
 export const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : [])
 
-/** JSON for an attribute value, cut at `max` characters (a cut value is no longer valid JSON, on purpose visible). */
-export function toJson(value: unknown, max: number): string {
+/**
+ * JSON for the content attribute `key` (a string as it is), cut at `max` characters (a cut value is no
+ * longer valid JSON, on purpose visible). A value to be cut goes through `redact` whole first: redacted
+ * only at export, after the cut, an email the cut split in two was no longer an email, and its first
+ * part ("reach me at robert.…") left the process.
+ */
+export function toJson(value: unknown, max: number, key = '', redact?: (key: string, value: string) => string): string {
   let s: string
   if (typeof value === 'string') s = value
   else {
@@ -34,6 +39,8 @@ export function toJson(value: unknown, max: number): string {
       }
     }
   }
+  if (s.length <= max) return s
+  if (redact) s = redact(key, s)
   return s.length > max ? `${s.slice(0, max)}…[truncated ${s.length - max} chars]` : s
 }
 

@@ -1,6 +1,7 @@
 import { context, createContextKey, trace, ROOT_CONTEXT, type Tracer, type TracerProvider } from '@opentelemetry/api'
 import { resolveConfig, type InitOptions, type ResolvedConfig } from './config.js'
 import { AsyncLocalStorageContextManager } from './context-manager.js'
+import { toJson } from './content.js'
 import { consoleLogger, diag, emptyStats, type SdkStats } from './diag.js'
 import { errors } from './errors.js'
 import { OtlpExporter } from './export/exporter.js'
@@ -36,8 +37,10 @@ export function init(options: InitOptions = {}): void {
   if (!config.enabled) return
 
   const redactor = createRedactor(config.redact)
-  // One step for everything that leaves: the exporter's attributes and status messages, score comments.
+  // One step for everything that leaves: the exporter's attributes, a span's status message, the values
+  // cut before export (content.ts, span limits), score comments.
   const redact = redactor && ((key: string, value: string) => (isContentAttribute(key) ? redactor(value, key) : value))
+  const maxContent = config.maxContentLength
   const resourceDefaults = resourceAttributes(config)
   const exporter = new OtlpExporter({
     url: config.tracesUrl,
@@ -82,6 +85,7 @@ export function init(options: InitOptions = {}): void {
       limits: config.tracing.limits,
       ids: idGenerator,
       processor,
+      redact,
     }).tracerFor(SCOPE_NAME, SDK_VERSION)
     tracer = own
     spanWriter = spanWriterFor(own)
@@ -118,6 +122,7 @@ export function init(options: InitOptions = {}): void {
     ends,
     spanWriter,
     redact,
+    content: (key, value) => toJson(value, maxContent, key, redact),
     dispose: async () => {
       removeExitHooks()
       ends.drain()

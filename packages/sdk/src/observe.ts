@@ -1,6 +1,5 @@
 import { context, trace, type Attributes, type AttributeValue, type Span } from '@opentelemetry/api'
 import { ATTR, OPERATION_FOR_KIND, type SpanKindName } from './attributes.js'
-import { toJson } from './content.js'
 import { diag } from './diag.js'
 import { recordError } from './instrument/llm-span.js'
 import { getRuntime, type Runtime } from './runtime.js'
@@ -123,11 +122,10 @@ function start(rt: Runtime, name: string, options: ObserveOptions): Started {
   const otelSpan = rt.tracer.startSpan(name, { attributes: attrs }, parent)
   const ctx = trace.setSpan(parent, otelSpan)
   const capture = rt.config.captureContent
-  const max = rt.config.maxContentLength
   const captureOutput = options.captureOutput !== false
   let ended = false
   const setContent = (key: string, v: unknown) => {
-    if (capture && v !== undefined) otelSpan.setAttribute(key, toJson(v, max))
+    if (capture && v !== undefined) otelSpan.setAttribute(key, rt.content(key, v))
   }
   const end = () => {
     if (!ended) {
@@ -172,7 +170,7 @@ function start(rt: Runtime, name: string, options: ObserveOptions): Started {
         throw err
       }
       try {
-        if (isAsyncGenerator(result)) return traceGenerator(result, ctx, capture && captureOutput ? (v) => toJson(v, max) : undefined, output, end, fail) as T
+        if (isAsyncGenerator(result)) return traceGenerator(result, ctx, capture && captureOutput ? (v) => rt.content(ATTR.outputValue, v) : undefined, output, end, fail) as T
         if (isThenable(result)) {
           result.then(
             (v) => {

@@ -20,6 +20,8 @@ export interface Runtime {
   spanWriter: SpanWriter | undefined
   /** What may leave the process of a value named `key` (redact.ts); undefined when redaction is off. */
   redact: ((key: string, value: string) => string) | undefined
+  /** The value of the content attribute `key`: JSON, cut at maxContentLength, redacted before it is cut (content.ts). */
+  content: (key: string, value: unknown) => string
   dispose: () => Promise<void>
 }
 

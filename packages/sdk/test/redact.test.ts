@@ -116,6 +116,23 @@ describe('redaction', () => {
     expect(await score({ traceId: 'a'.repeat(32), name: 'thumbs', value: false, comment: `wrong, mail me at ${EMAIL} or call ${PHONE}` })).toBe(true)
     expect((h.receiver.scores[0] as { body: { comment: string } }).body.comment).toBe('wrong, mail me at [REDACTED_EMAIL] or call [REDACTED_PHONE]')
   })
+
+  it('redacts a value before maxContentLength cuts it, so no part of a secret the cut splits leaves', async () => {
+    const text = 'reach me at robert.smith@example.com please'
+    h.start({ maxContentLength: text.indexOf('.smith') + 1 })
+    observe('long', (x: string) => x.length)(text)
+    await flush()
+    // Cut after redaction, the marker may be cut; the address never is.
+    expect(byName(h.receiver.spans, 'long').attributes['input.value']).toBe('reach me at [REDACT…[truncated 16 chars]')
+  })
+
+  it("redacts a value before the span's value length limit cuts it", async () => {
+    const text = 'reach me at robert.smith@example.com please, and more text after it'
+    h.start({ env: { OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: String(text.indexOf('.smith') + 1) } })
+    observe('limited', (x: string) => x.length)(text)
+    await flush()
+    expect(byName(h.receiver.spans, 'limited').attributes['input.value']).toBe('reach me at [REDACT')
+  })
 })
 
 const KEY = 'sk-proj-ABCDEFGHIJKLMNOPQRSTUVWX'

@@ -1,6 +1,6 @@
 import { context, trace, SpanKind, SpanStatusCode, type Attributes, type Context, type Span } from '@opentelemetry/api'
 import { ATTR, type SpanKindName } from '../attributes.js'
-import { copyData, toJson, type Message, type Obj, type Part } from '../content.js'
+import { copyData, type Message, type Obj, type Part } from '../content.js'
 import { diag } from '../diag.js'
 import type { Runtime } from '../runtime.js'
 import type { SpanWriter } from './span-record.js'
@@ -122,7 +122,7 @@ export class LlmCall {
 
   /** Sets a content attribute (JSON), only when content capture is on. */
   content(key: string, value: unknown): void {
-    if (this.rt.config.captureContent && value !== undefined) this.setOne(key, toJson(value, this.rt.config.maxContentLength))
+    if (this.rt.config.captureContent && value !== undefined) this.setOne(key, this.rt.content(key, value))
   }
 
   /** Same for messages the SDK built from the payload. */

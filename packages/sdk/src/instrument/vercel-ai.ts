@@ -1,6 +1,6 @@
 import { context, trace, SpanKind, SpanStatusCode, type Attributes, type Context, type Span } from '@opentelemetry/api'
 import { ATTR, REQUEST_PARAMS } from '../attributes.js'
-import { arr, isObj, num, str, toJson, type Obj, type Part } from '../content.js'
+import { arr, isObj, num, str, type Obj, type Part } from '../content.js'
 import { diag } from '../diag.js'
 import { getRuntime, type Runtime } from '../runtime.js'
 import { recordError, setIf } from './llm-span.js'
@@ -117,7 +117,7 @@ export function spanlensAITelemetry(): SpanlensAITelemetry {
         ops.set(e.callId, op)
         if (op.inputs) {
           const input = e.prompt ?? e.messages ?? e.value ?? e.values
-          if (input !== undefined) root.setAttribute(ATTR.inputValue, toJson(input, rt.config.maxContentLength))
+          if (input !== undefined) root.setAttribute(ATTR.inputValue, rt.content(ATTR.inputValue, input))
         }
       }),
 
@@ -139,10 +139,9 @@ export function spanlensAITelemetry(): SpanlensAITelemetry {
         const span = op.rt.tracer.startSpan(spanName('chat', e.modelId), { kind: SpanKind.CLIENT, attributes: attrs }, op.ctx)
         op.model = { span, ctx: trace.setSpan(op.ctx, span), startedAt: performance.now() }
         if (op.inputs) {
-          const max = op.rt.config.maxContentLength
           const system = instructions(e.instructions ?? e.system)
-          if (system) span.setAttribute(ATTR.systemInstructions, toJson(system, max))
-          span.setAttribute(ATTR.inputMessages, toJson(aiMessages(e.messages ?? e.prompt), max))
+          if (system) span.setAttribute(ATTR.systemInstructions, op.rt.content(ATTR.systemInstructions, system))
+          span.setAttribute(ATTR.inputMessages, op.rt.content(ATTR.inputMessages, aiMessages(e.messages ?? e.prompt)))
         }
       }),
 
@@ -166,7 +165,7 @@ export function spanlensAITelemetry(): SpanlensAITelemetry {
         if (op.outputs) {
           const msg: Obj = { role: 'assistant', parts: aiParts(e.content) }
           if (finish) msg.finish_reason = finish
-          span.setAttribute(ATTR.outputMessages, toJson([msg], op.rt.config.maxContentLength))
+          span.setAttribute(ATTR.outputMessages, op.rt.content(ATTR.outputMessages, [msg]))
         }
         span.end()
       }),
@@ -199,7 +198,7 @@ export function spanlensAITelemetry(): SpanlensAITelemetry {
         const out = isObj(e.toolOutput) ? e.toolOutput : {}
         if (out.type === 'tool-error') recordError(tool.span, out.error)
         else if (op.outputs) {
-          const v = toJson(out.output, op.rt.config.maxContentLength)
+          const v = op.rt.content(ATTR.toolResult, out.output)
           tool.span.setAttribute(ATTR.toolResult, v)
           tool.span.setAttribute(ATTR.outputValue, v)
         }
@@ -236,7 +235,7 @@ export function spanlensAITelemetry(): SpanlensAITelemetry {
         ops.delete(e.callId as string)
         if (op.outputs) {
           const output = e.object ?? e.text ?? e.embedding ?? e.embeddings
-          if (output !== undefined) op.root.setAttribute(ATTR.outputValue, toJson(output, op.rt.config.maxContentLength))
+          if (output !== undefined) op.root.setAttribute(ATTR.outputValue, op.rt.content(ATTR.outputValue, output))
         }
         if (e.error !== undefined && e.error !== null) recordError(op.root, e.error)
         if (op.model) {
@@ -317,7 +316,7 @@ function toolSpan(op: AiCall, call: Obj): { span: Span; ctx: Context } {
   setIf(attrs, ATTR.toolCallId, id)
   const span = op.rt.tracer.startSpan(name, { kind: SpanKind.INTERNAL, attributes: attrs }, op.ctx)
   if (op.inputs) {
-    const v = toJson(call.input, op.rt.config.maxContentLength)
+    const v = op.rt.content(ATTR.toolArguments, call.input)
     span.setAttribute(ATTR.toolArguments, v)
     span.setAttribute(ATTR.inputValue, v)
   }

@@ -18,6 +18,11 @@ export interface SpanParts {
   scope: InstrumentationScope
   limits: SpanLimits
   processor: SpanProcessor
+  /**
+   * Runs on a string value (by its key) before it is cut to the value length limit: redaction, which
+   * otherwise runs at export, after the cut, when a secret the cut split no longer matches its pattern.
+   */
+  redact?: ((key: string, value: string) => string) | undefined
 }
 
 const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k)
@@ -59,6 +64,7 @@ export class SpanlensSpan implements Span, FinishedSpan {
   readonly #context: SpanContext
   readonly #limits: SpanLimits
   readonly #processor: SpanProcessor
+  readonly #redact: ((key: string, value: string) => string) | undefined
   readonly #perfStart: number
   readonly #offset: number
   readonly #startGiven: boolean
@@ -76,6 +82,7 @@ export class SpanlensSpan implements Span, FinishedSpan {
     this.#context = p.spanContext
     this.#limits = p.limits
     this.#processor = p.processor
+    this.#redact = p.redact
     this.name = p.name
     this.kind = p.kind
     this.parentSpanContext = p.parentSpanContext
@@ -103,7 +110,7 @@ export class SpanlensSpan implements Span, FinishedSpan {
       this.#droppedAttributes++
       return this
     }
-    this.attributes[key] = truncateValue(value, this.#limits.attributeValueLengthLimit)
+    this.attributes[key] = this.cut(key, value)
     if (isNew) this.#attributeCount++
     return this
   }
@@ -224,6 +231,13 @@ export class SpanlensSpan implements Span, FinishedSpan {
     return this.#done
   }
 
+  /** `value` cut to the value length limit, a string redacted first when it will be cut. */
+  private cut(key: string, value: AttributeValue): AttributeValue {
+    const limit = this.#limits.attributeValueLengthLimit
+    if (this.#redact && typeof value === 'string' && limit > 0 && value.length > limit) value = this.#redact(key, value)
+    return truncateValue(value, limit)
+  }
+
   /** An event's or the end's time; without one, the start plus the time elapsed on the monotonic clock. */
   private timeOf(input: TimeInput | undefined): HrTime {
     const given = fromTimeInput(input, this.#offset)
@@ -243,7 +257,7 @@ export class SpanlensSpan implements Span, FinishedSpan {
         dropped++
         continue
       }
-      kept[key] = truncateValue(sanitized[key] as AttributeValue, this.#limits.attributeValueLengthLimit)
+      kept[key] = this.cut(key, sanitized[key] as AttributeValue)
       count++
     }
     return [kept, dropped]

@@ -9,6 +9,8 @@ export interface TracerParts {
   limits: SpanLimits
   ids: { generateTraceId(): string; generateSpanId(): string }
   processor: SpanProcessor
+  /** What may leave the process of a string value about to be cut to the value length limit (SpanParts.redact). */
+  redact?: ((key: string, value: string) => string) | undefined
 }
 
 // The key @opentelemetry/core's suppressTracing() sets (createContextKey is Symbol.for of its description).
@@ -79,6 +81,7 @@ export class SpanlensTracer implements Tracer {
       scope: this.scope,
       limits: this.parts.limits,
       processor: this.parts.processor,
+      redact: this.parts.redact,
     })
   }
 
