@@ -126,13 +126,14 @@ function quoteParity(t: Decoded): (p: number) => boolean {
 const isNumberChar = (c: number): boolean => (c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46 || c === 69 || c === 101
 
 /**
- * Replaces the pattern's matches in `t`; false when it replaced none. A replacement is
+ * Replaces the pattern's matches in `t`, searched from `known` when the caller's search found it in this
+ * very text; false when it replaced none. A replacement is
  * written into the text as it is, so it must need no escaping (the markers, and the digits
  * and separators of a card's run, do not).
  */
-function replaceIn(t: Decoded, p: Pattern, isJson: () => boolean): boolean {
+function replaceIn(t: Decoded, p: Pattern, isJson: () => boolean, known?: number): boolean {
   const s = t.s
-  const start = p.from ? p.from(s) : 0
+  const start = known ?? (p.from ? p.from(s) : 0)
   if (start < 0) return false
   const re = p.re
   re.lastIndex = start
@@ -201,10 +202,42 @@ function parses(text: string): boolean {
  * nothing matched.
  */
 export function redactEscaped(text: string, patterns: Pattern[]): string {
+  const starts = text.indexOf('\\') >= 0 && !text.includes('\\u') ? searchEscaped(text, patterns) : undefined
+  if (starts === NOTHING) return text
   const t = decode(text)
   let json: boolean | undefined
   const isJson = (): boolean => (json ??= parses(text))
+  // A search's position holds while the decoded text is the text itself: nothing decoded, nothing replaced.
+  let same = t.s === text
   let changed = false
-  for (const p of patterns) if (replaceIn(t, p, isJson)) changed = true
+  for (let i = 0; i < patterns.length; i++) {
+    if (starts !== undefined && starts[i]! < 0) continue
+    if (replaceIn(t, patterns[i]!, isJson, same && starts !== undefined ? starts[i] : undefined)) {
+      changed = true
+      same = false
+    }
+  }
   return changed ? encode(t) : text
 }
+
+/**
+ * Where each pattern's search finds something in `text` before its escapes are decoded (-1: nothing),
+ * or NOTHING when no search does. Without a `\u` escape, which can stand for any character, the escapes
+ * stand for characters no search looks for (a control character, a quote, a slash) but the phone
+ * pattern's whitespace, which its `fromEscaped` also looks for escaped: a search finds something in the
+ * text exactly when it does in the decoded text. Decoding a completion of ~650 characters with six line
+ * breaks and no match was 0.6 µs of the 1.4 its redaction took; without it, 1.0 (0.8 before escapes
+ * were decoded).
+ */
+function searchEscaped(text: string, patterns: Pattern[]): number[] {
+  const starts = new Array<number>(patterns.length)
+  let found = false
+  for (let i = 0; i < patterns.length; i++) {
+    const p = patterns[i]!
+    const from = p.fromEscaped ?? p.from
+    starts[i] = from ? from(text) : 0
+    if (starts[i]! >= 0) found = true
+  }
+  return found ? starts : NOTHING
+}
+const NOTHING: number[] = []

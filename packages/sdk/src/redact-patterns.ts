@@ -20,6 +20,8 @@ export interface Pattern {
    * four patterns took 3.4 µs, the API key pattern alone 2.4.
    */
   from?: (value: string) => number
+  /** `from` on a text whose escapes are not decoded yet, where it differs (redact-escaped.ts's mayMatch). */
+  fromEscaped?: (value: string) => number
   /**
    * Whether a match can be a number of a JSON text (digits, a '+' in an exponent). Key and email matches
    * hold letters, which outside a string of valid JSON only spell true, false and null: for them no one
@@ -59,6 +61,10 @@ export const PATTERNS: Record<BuiltinPattern, Pattern> = {
     inNumbers: true,
     // Every match holds a digit, a separator and a digit, or a '+' (two searches: one regex with both alternatives tries every position).
     from: (value) => (value.includes('+') || DIGIT_SEP_DIGIT.test(value) ? 0 : -1),
+    // Before decoding, the separator may be a line break or a tab still escaped. One search for both took 0.38 µs
+    // on a 700-character prompt's JSON, against 0.21 for the plain separators: the escaped ones are searched for
+    // only in a text that has one.
+    fromEscaped: (value) => (value.includes('+') || DIGIT_SEP_DIGIT.test(value) || (hasEscapedSpace(value) && DIGIT_ESCAPE_DIGIT.test(value)) ? 0 : -1),
   },
 }
 export const ORDER: BuiltinPattern[] = ['apiKey', 'email', 'card', 'phone']
@@ -84,6 +90,8 @@ function emailFrom(value: string): number {
 /** Every API key match starts with one of these. */
 const KEY_START = /sk-|AKIA|gh[pousr]_|xox[abprs]-|AIza|sl_|Bearer/
 const DIGIT_SEP_DIGIT = /\d[\s.-]\d/
+const DIGIT_ESCAPE_DIGIT = /\d\\+[fnrt]\d/
+const hasEscapedSpace = (value: string): boolean => value.includes('\\n') || value.includes('\\t') || value.includes('\\r') || value.includes('\\f')
 
 /**
  * The first place a key's prefix occurs, one character earlier: the pattern

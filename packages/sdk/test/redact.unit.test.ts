@@ -235,6 +235,13 @@ describe('built-in redaction of JSON content', () => {
     expect(redacted([JSON.stringify({ note: `Key:\n${key}` })])).toEqual([JSON.stringify({ note: 'Key:\n[REDACTED_API_KEY]' })])
   })
 
+  it('finds in JSON what it finds in the string when the only thing that makes it a match is escaped', () => {
+    // The phone's separators are line breaks, \n in the JSON: no search for a plain separator finds them.
+    expect(all(JSON.stringify(['call 555\n123\n4567']), 'k')).toBe('["call [REDACTED_PHONE]"]')
+    expect(all(JSON.stringify(['call 555-123\t4567']), 'k')).toBe('["call [REDACTED_PHONE]"]')
+    expect(all(JSON.stringify(['Bearer\nabcdefghijklmnopqrstuvwxyz']), 'k')).toBe('["[REDACTED_API_KEY]"]')
+  })
+
   it('keeps escapes next to an email whole, and an escaped character inside a secret goes with it', () => {
     expect(all(JSON.stringify(['a\nbob@example.com\tb']), 'k')).toBe('["a\\n[REDACTED_EMAIL]\\tb"]')
     expect(all('["\\u0062ob@example.com \\u00e9al@example.org"]', 'k')).toBe('["[REDACTED_EMAIL] \\u00e9[REDACTED_EMAIL]"]')
