@@ -25,16 +25,17 @@ const NONE: number[] = []
 const NO_SRC: string[] = []
 const BACKSLASH = 92
 
-/** Letters that make a two-character JSON escape with a backslash, with the character each stands for. */
-const SHORT: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', '/': '/' }
+/** By char code, the letters that make a two-character JSON escape with a backslash: the character each stands for. */
+const SHORT = new Array<string | undefined>(128).fill(undefined)
+for (const [letter, value] of [['b', '\b'], ['f', '\f'], ['n', '\n'], ['r', '\r'], ['t', '\t'], ['/', '/']] as const) SHORT[letter.charCodeAt(0)] = value
 
 const isHex = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102)
 
 /** How many characters at `j` (after a backslash) finish an escape that stands for a character: 1, 5 (\uXXXX), or 0. */
 function escapeTail(s: string, j: number): number {
-  const c = s[j]
-  if (c === 'u') return isHex(s.charCodeAt(j + 1)) && isHex(s.charCodeAt(j + 2)) && isHex(s.charCodeAt(j + 3)) && isHex(s.charCodeAt(j + 4)) ? 5 : 0
-  return c !== undefined && SHORT[c] !== undefined ? 1 : 0
+  const c = s.charCodeAt(j)
+  if (c === 117) return isHex(s.charCodeAt(j + 1)) && isHex(s.charCodeAt(j + 2)) && isHex(s.charCodeAt(j + 3)) && isHex(s.charCodeAt(j + 4)) ? 5 : 0
+  return c < 128 && SHORT[c] !== undefined ? 1 : 0
 }
 
 /**
@@ -66,7 +67,7 @@ function decode(text: string): Decoded {
       at = []
       src = []
     }
-    parts.push(text.slice(last, i), n === 5 ? String.fromCharCode(parseInt(text.slice(j + 1, j + 5), 16)) : SHORT[text[j]!]!)
+    parts.push(text.slice(last, i), n === 5 ? String.fromCharCode(parseInt(text.slice(j + 1, j + 5), 16)) : SHORT[text.charCodeAt(j)]!)
     length += i - last
     at.push(length)
     src.push(text.slice(i, j + n))

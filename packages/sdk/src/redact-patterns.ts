@@ -61,10 +61,8 @@ export const PATTERNS: Record<BuiltinPattern, Pattern> = {
     inNumbers: true,
     // Every match holds a digit, a separator and a digit, or a '+' (two searches: one regex with both alternatives tries every position).
     from: (value) => (value.includes('+') || DIGIT_SEP_DIGIT.test(value) ? 0 : -1),
-    // Before decoding, the separator may be a line break or a tab still escaped. One search for both took 0.38 µs
-    // on a 700-character prompt's JSON, against 0.21 for the plain separators: the escaped ones are searched for
-    // only in a text that has one.
-    fromEscaped: (value) => (value.includes('+') || DIGIT_SEP_DIGIT.test(value) || (hasEscapedSpace(value) && DIGIT_ESCAPE_DIGIT.test(value)) ? 0 : -1),
+    // Before decoding, the separator may also be a line break, tab, carriage return or form feed still escaped.
+    fromEscaped: (value) => (value.includes('+') || DIGIT_SEP_DIGIT.test(value) || digitEscapeDigit(value) ? 0 : -1),
   },
 }
 export const ORDER: BuiltinPattern[] = ['apiKey', 'email', 'card', 'phone']
@@ -90,8 +88,23 @@ function emailFrom(value: string): number {
 /** Every API key match starts with one of these. */
 const KEY_START = /sk-|AKIA|gh[pousr]_|xox[abprs]-|AIza|sl_|Bearer/
 const DIGIT_SEP_DIGIT = /\d[\s.-]\d/
-const DIGIT_ESCAPE_DIGIT = /\d\\+[fnrt]\d/
-const hasEscapedSpace = (value: string): boolean => value.includes('\\n') || value.includes('\\t') || value.includes('\\r') || value.includes('\\f')
+
+/**
+ * Whether a digit, a run of backslashes and f, n, r or t, and a digit follow each other. Looked for from each
+ * backslash, as a text has few: on a 700-character prompt's JSON with eight escapes 0.12 µs, the regex
+ * `/\d\\+[fnrt]\d/` (tried at every digit) 0.18.
+ */
+function digitEscapeDigit(value: string): boolean {
+  let i = value.indexOf('\\')
+  while (i >= 0) {
+    let j = i + 1
+    while (value.charCodeAt(j) === 92) j++
+    const c = value.charCodeAt(j)
+    if ((c === 102 || c === 110 || c === 114 || c === 116) && isDigit(value.charCodeAt(i - 1)) && isDigit(value.charCodeAt(j + 1))) return true
+    i = value.indexOf('\\', j)
+  }
+  return false
+}
 
 /**
  * The first place a key's prefix occurs, one character earlier: the pattern
