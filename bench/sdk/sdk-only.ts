@@ -9,18 +9,36 @@
  * than the SDK's whole cost on a loaded host (ab.ts); without it, three runs of one build agree within
  * ~2 µs at load ~5, enough to see a cut of a few µs.
  *
- *   cd bench && node --import tsx sdk/sdk-only.ts ../packages/sdk/dist-a/index.js ../packages/sdk/dist-b/index.js [--rounds 200]
+ * With `--lines`, each sentence of the prompts and the answer is on a line of its own: their JSON then holds
+ * `\n` escapes, which redaction decodes (redact-escaped.ts), where the plain payload's only escapes are `\"`.
+ *
+ *   cd bench && node --import tsx sdk/sdk-only.ts ../packages/sdk/dist-a/index.js ../packages/sdk/dist-b/index.js [--rounds 200] [--lines]
  */
 import { cpus, loadavg } from 'node:os'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { COMPLETION, request, settle, startSink } from './fixture.js'
+import { COMPLETION as PLAIN_COMPLETION, request as fixtureRequest, settle, startSink } from './fixture.js'
 
 type Sdk = typeof import('@spanlens/sdk')
 const args = process.argv.slice(2)
 const roundsAt = args.indexOf('--rounds')
 const ROUNDS = roundsAt >= 0 ? Number(args[roundsAt + 1]) : 200
 const builds = args.filter((a, i) => !a.startsWith('--') && (roundsAt < 0 || i !== roundsAt + 1))
+const LINES = args.includes('--lines')
+
+const onLines = (s: string) => (LINES ? s.replaceAll('. ', '.\n') : s)
+const COMPLETION = LINES
+  ? (() => {
+      const c = JSON.parse(PLAIN_COMPLETION) as { choices: { message: { content: string } }[] }
+      for (const choice of c.choices) choice.message.content = onLines(choice.message.content)
+      return JSON.stringify(c)
+    })()
+  : PLAIN_COMPLETION
+const request = (scenario: 'plain') => {
+  const r = fixtureRequest(scenario) as { messages: { content: string }[] }
+  if (LINES) for (const m of r.messages) m.content = onLines(m.content)
+  return r
+}
 
 const sink = await startSink()
 const sinkUrl = sink.url
@@ -75,7 +93,7 @@ async function block(side: Side, record: boolean): Promise<void> {
   if (record) side.blocks.push(cpuNow() - c0)
 }
 
-console.log(`command: cd bench && node --import tsx sdk/sdk-only.ts ${builds.join(' ')} --rounds ${ROUNDS}`)
+console.log(`command: cd bench && node --import tsx sdk/sdk-only.ts ${builds.join(' ')} --rounds ${ROUNDS}${LINES ? ' --lines' : ''}`)
 console.log(`machine: nproc ${cpus().length} (${cpus()[0]?.model}), node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
 for (let i = 0; i < 20; i++) for (const s of sides) await block(s, false)
 for (let i = 0; i < ROUNDS; i++) for (let k = 0; k < sides.length; k++) await block(sides[(i + k) % sides.length] as Side, true)
