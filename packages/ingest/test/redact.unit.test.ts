@@ -9,6 +9,17 @@ import { span } from './helpers/otlp-span.js'
 describe('redaction', () => {
   const redact = createRedactor(['email', 'phone', 'card', 'secret']) as (s: string) => string
 
+  it('finds a secret at the start of a line of JSON content, and keeps the content JSON', () => {
+    const content = JSON.stringify([{ role: 'user', content: 'Key:\nsk-proj-ABCDEFGHIJKLMNOPQRSTUVWX\nContact:\nbob@example.com\ncard\n4111111111111111' }])
+    const out = redact(content)
+    expect(JSON.parse(out)).toEqual([{ role: 'user', content: 'Key:\n[REDACTED_SECRET]\nContact:\n[REDACTED_EMAIL]\ncard\n[REDACTED_CARD]' }])
+  })
+
+  it('takes a card followed by its expiry or security code, whose digit run is longer than a card', () => {
+    expect(redact('pay 4111111111111111 12/26')).toBe('pay [REDACTED_CARD] 12/26')
+    expect(redact('pay 4111 1111 1111 1111 123')).toBe('pay [REDACTED_CARD] 123')
+  })
+
   it.each([
     ['mail jane.doe@example.com now', 'mail [REDACTED_EMAIL] now'],
     ['call +1 (415) 555-0132 today', 'call [REDACTED_PHONE] today'],

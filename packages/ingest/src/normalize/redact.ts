@@ -1,3 +1,4 @@
+import { PATTERNS as SDK_PATTERNS, redactEscaped, type Pattern } from '@spanlens/sdk/redact'
 import type { RedactRule } from '../config/schema.js'
 
 /**
@@ -6,56 +7,30 @@ import type { RedactRule } from '../config/schema.js'
  * Patterns favour precision: a card number must pass the Luhn check, a phone
  * number needs 10+ digits with separators typical of phone numbers.
  */
-const PATTERNS: Record<RedactRule, { re: RegExp; replace: (m: string) => string | null }> = {
-  email: {
-    re: /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g,
-    replace: () => '[REDACTED_EMAIL]',
-  },
+/**
+ * The rules' patterns: the SDK's built-ins for email, card and phone (one definition of each,
+ * the card Luhn-checked per 13–19-digit stretch of a run), and the server's own wider list of
+ * secrets (Langfuse keys, JWTs, bearer tokens besides the providers' keys).
+ */
+const PATTERNS: Record<RedactRule, Pattern> = {
   secret: {
     re: /\b(?:sk-(?:proj-|ant-)?[A-Za-z0-9_-]{16,}|pk-lf-[A-Za-z0-9-]{8,}|sk-lf-[A-Za-z0-9-]{8,}|AKIA[0-9A-Z]{16}|ghp_[A-Za-z0-9]{36}|gh[ousr]_[A-Za-z0-9]{36}|xox[abpr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})\b|\b[Bb]earer\s+[A-Za-z0-9._~+/-]{16,}=*/g,
     replace: () => '[REDACTED_SECRET]',
   },
-  card: {
-    re: /\b\d(?:[ -]?\d){12,18}\b/g,
-    replace: (m) => (luhn(m.replace(/\D/g, '')) ? '[REDACTED_CARD]' : null),
-  },
-  phone: {
-    re: /(?<![\w.])\+?\d{1,3}?[ .-]?\(?\d{2,4}\)?[ .-]\d{3,4}[ .-]\d{3,4}(?![\w])/g,
-    replace: (m) => (m.replace(/\D/g, '').length >= 10 ? '[REDACTED_PHONE]' : null),
-  },
+  email: SDK_PATTERNS.email,
+  card: SDK_PATTERNS.card,
+  phone: SDK_PATTERNS.phone,
 }
 
 // Secrets and cards first: their digits would otherwise be eaten as phone numbers.
 const ORDER: RedactRule[] = ['secret', 'email', 'card', 'phone']
-
-function luhn(digits: string): boolean {
-  if (digits.length < 13 || digits.length > 19) return false
-  let sum = 0
-  for (let i = 0; i < digits.length; i++) {
-    let d = digits.charCodeAt(digits.length - 1 - i) - 48
-    if (i % 2 === 1) {
-      d *= 2
-      if (d > 9) d -= 9
-    }
-    sum += d
-  }
-  return sum % 10 === 0
-}
 
 export type Redactor = (text: string) => string
 
 export function createRedactor(rules: RedactRule[]): Redactor | undefined {
   if (rules.length === 0) return undefined
   const active = ORDER.filter((r) => rules.includes(r)).map((r) => PATTERNS[r])
-  // A cheap pre-check keeps the common case (no digit, no @) allocation-free.
-  return (text) => {
-    let out = text
-    for (const p of active) {
-      p.re.lastIndex = 0
-      if (!p.re.test(out)) continue
-      p.re.lastIndex = 0
-      out = out.replace(p.re, (m) => p.replace(m) ?? m)
-    }
-    return out
-  }
+  // Input and output are JSON text: the patterns run on it with its escapes decoded, and it stays JSON
+  // (a key after a line break, "\nsk-…", was missed: `\b` fell between the escape's `n` and the key).
+  return (text) => redactEscaped(text, active)
 }
