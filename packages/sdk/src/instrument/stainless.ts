@@ -72,7 +72,8 @@ export function observeApiPromise<T>(result: T, hooks: ResultHooks): T {
     // Request failures (HTTP errors after retries, network) reject here, before any parse.
     p.responsePromise.then(undefined, (err: unknown) => safelyFail(hooks, err))
     // Two stores of shared values, no closure: only an app that calls .asResponse() pays for observing it.
-    if (typeof p.asResponse === 'function') {
+    // Only the prototype's method is replaced in place: asResponseObserved calls it from there.
+    if (typeof p.asResponse === 'function' && !Object.prototype.hasOwnProperty.call(p, 'asResponse')) {
       p[HOOKS] = hooks
       p.asResponse = asResponseObserved
     }
