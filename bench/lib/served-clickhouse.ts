@@ -45,6 +45,14 @@ export function freePort(): Promise<number> {
   })
 }
 
+/** Two different free ports: one released after another can come back, and the engine refuses one port for both. */
+async function twoFreePorts(): Promise<{ http: number; tcp: number }> {
+  const http = await freePort()
+  let tcp = await freePort()
+  while (tcp === http) tcp = await freePort()
+  return { http, tcp }
+}
+
 function entry(from: ServeOptions['from']): string[] {
   return from === 'dist'
     ? [join(repo, 'packages/ingest/dist/bin.js')]
@@ -54,7 +62,7 @@ function entry(from: ServeOptions['from']): string[] {
 /** Starts one served engine on a fresh data directory; resolves once it logs `clickhouse is ready`. */
 export async function serveClickHouse(options: ServeOptions): Promise<ServedClickHouse> {
   for (let attempt = 1; ; attempt++) {
-    const ports = options.ports ?? { http: await freePort(), tcp: await freePort() }
+    const ports = options.ports ?? (await twoFreePorts())
     try {
       return await serveOnce(options, ports)
     } catch (err) {

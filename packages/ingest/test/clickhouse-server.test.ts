@@ -6,7 +6,13 @@ import { createClient, type ClickHouseClient } from '@clickhouse/client'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/config/load.js'
 import { buildServer } from '../src/server.js'
-import { freePort, startClickHouseServer, startTwoShardCluster, type TestClickHouse, type TwoShardCluster } from './helpers/clickhouse-server.js'
+import { freePort, freePorts, startClickHouseServer, startTwoShardCluster, type TestClickHouse, type TwoShardCluster } from './helpers/clickhouse-server.js'
+
+/** The CLI's two port options, on two different free ports. */
+const twoPorts = async () => {
+  const [http, tcp] = await freePorts(2)
+  return ['--http-port', String(http), '--tcp-port', String(tcp)]
+}
 import { jsonRequest } from './helpers/otlp.js'
 import { API_KEYS, bearer, KEYS } from './helpers/server.js'
 import { tempDir } from './helpers/tmp.js'
@@ -115,7 +121,8 @@ describe('spanlens clickhouse serve', () => {
   it('serves HTTP (/ping, SELECT version()), stops on SIGTERM and restarts on its data; refuses a locked data directory and a taken port', async () => {
     const dir = tempDir()
     try {
-      const ports = { http: await freePort(), tcp: await freePort() }
+      const [http, tcp] = (await freePorts(2)) as [number, number]
+      const ports = { http, tcp }
       const args = ['--data-dir', dir.path, '--http-port', String(ports.http), '--tcp-port', String(ports.tcp)]
       const first = cli(args)
       const url = await readyUrl(first)
@@ -128,7 +135,7 @@ describe('spanlens clickhouse serve', () => {
       await ch.close()
 
       // The engine holds the data directory: a second one on it is refused by name.
-      const locked = cli(['--data-dir', dir.path, '--http-port', String(await freePort()), '--tcp-port', String(await freePort())])
+      const locked = cli(['--data-dir', dir.path, ...(await twoPorts())])
       expect(await locked.exited).toBe(2)
       expect(locked.stderr()).toContain('SPANLENS_DATA_DIR_LOCKED')
 
@@ -156,7 +163,7 @@ describe('spanlens clickhouse serve', () => {
   it('starts the engine again on its data and ports when it dies without being asked (a SIGABRT, as a reset client connection caused)', async () => {
     const dir = tempDir()
     try {
-      const c = cli(['--data-dir', dir.path, '--http-port', String(await freePort()), '--tcp-port', String(await freePort())])
+      const c = cli(['--data-dir', dir.path, ...(await twoPorts())])
       const r = await c.ready
       if (!('enginePid' in r)) throw new Error(`clickhouse serve exited with ${r.exitCode}: ${c.stderr()}`)
       const ch = client(r.http)
@@ -184,7 +191,7 @@ describe('spanlens clickhouse serve', () => {
   it('leaves no engine behind when the command itself is killed', async () => {
     const dir = tempDir()
     try {
-      const killed = cli(['--data-dir', dir.path, '--http-port', String(await freePort()), '--tcp-port', String(await freePort())])
+      const killed = cli(['--data-dir', dir.path, ...(await twoPorts())])
       const r = await killed.ready
       if (!('enginePid' in r)) throw new Error(`clickhouse serve exited with ${r.exitCode}: ${killed.stderr()}`)
       expect(alive(r.enginePid)).toBe(true)
@@ -200,7 +207,7 @@ describe('spanlens clickhouse serve', () => {
   it('stops the engine it is starting when it gets SIGTERM before the engine is ready', async () => {
     const dir = tempDir()
     try {
-      const c = cli(['--data-dir', dir.path, '--http-port', String(await freePort()), '--tcp-port', String(await freePort())])
+      const c = cli(['--data-dir', dir.path, ...(await twoPorts())])
       let engine: number | undefined
       const deadline = Date.now() + 20_000
       while ((engine = enginePidOf(c.child.pid as number)) === undefined && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20))

@@ -1,5 +1,5 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { type AddressInfo, createServer, type Server } from 'node:net'
 import { join } from 'node:path'
 import { errors } from '../../src/errors.js'
 import { startClickHouseServer as startEngineServer, type ClickHouseServer } from '../../src/clickhouse-server/supervisor.js'
@@ -59,15 +59,26 @@ process.once('exit', () => {
 })
 
 /** A port nothing listens on right now (bound on port 0, then released). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen({ host, port: 0 }, () => {
-      const address = server.address()
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
-    })
-  })
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  return (await freePorts(1, host))[0] as number
+}
+
+/** `count` different ports nothing listens on right now: all bound at once, then released (one after another, a released port can come back). */
+export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
+  const servers: Server[] = []
+  try {
+    for (let i = 0; i < count; i++) {
+      const server = createServer()
+      servers.push(server)
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen({ host, port: 0 }, () => resolve())
+      })
+    }
+    return servers.map((s) => (s.address() as AddressInfo).port)
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
+  }
 }
 
 /** The bundled engine as a ClickHouse server on free ports; retried when a port is taken between choosing and binding. */
@@ -89,8 +100,9 @@ export async function startClickHouseServer(options: TestClickHouseOptions = {})
     configDir.cleanup()
   }
   for (let attempt = 1; ; attempt++) {
-    const httpPort = options.ports?.http ?? (await freePort())
-    const tcpPort = options.ports?.tcp ?? (await freePort())
+    const [freeHttp, freeTcp] = await freePorts(2)
+    const httpPort = options.ports?.http ?? (freeHttp as number)
+    const tcpPort = options.ports?.tcp ?? (freeTcp as number)
     try {
       // SPANLENS_TEST_ENGINE_LOG_DIR keeps every line too, one file per engine.
       const logDir = process.env.SPANLENS_TEST_ENGINE_LOG_DIR
