@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { clickHouseErrorType, errors, isSpanlensError, storeFailure } from '../errors.js'
+import { clickHouseErrorType, errors, isSpanlensError, type SpanlensError, storeFailure } from '../errors.js'
 
 /** ClickHouse's errors for an analyst's query that hit one of our limits (SPANLENS_SQL_LIMIT), by type. */
 const LIMIT_ERRORS = new Set([
@@ -13,7 +13,7 @@ const LIMIT_ERRORS = new Set([
 ])
 
 /** True when ClickHouse refused the query for one of the limits the sandbox sets. */
-export function isLimitError(err: unknown): boolean {
+function isLimitError(err: unknown): boolean {
   return LIMIT_ERRORS.has(clickHouseErrorType(err) ?? '')
 }
 
@@ -55,7 +55,7 @@ const STORE_SIDE_ERRORS = new Set([
  * analyst's limit when it is the query's (`Memory limit (for query) exceeded`), the
  * store's when it is the server's or the user's (`(total)`, `(for user)`).
  */
-export function isStoreSideError(err: unknown): boolean {
+function isStoreSideError(err: unknown): boolean {
   const type = clickHouseErrorType(err) ?? ''
   if (STORE_SIDE_ERRORS.has(type)) return true
   const message = (err as { message?: unknown } | null)?.message
@@ -94,7 +94,7 @@ export async function explain(client: ClickHouseClient, kind: 'AST' | 'QUERY TRE
     // A syntax error is reported as the parser finds it in the analyst's text alone, its
     // position counted there, not in ours ("SELEC 1" failed "at position 23" of EXPLAIN AST …).
     if (kind === 'AST' && isSyntaxError(err)) throw errors.SQL_INVALID((await syntaxErrorOf(client, sql)) ?? shiftPosition(firstLine(err), prefix.length))
-    throw analysisError(err)
+    throw sqlError(err, errors.SQL_INVALID)
   }
   return text
     .split('\n')
@@ -115,12 +115,16 @@ function unescapeTsv(field: string): string {
   return field.replace(/\\(.)/g, (_m, c: string) => TSV_ESCAPES[c] ?? c)
 }
 
-/** A limit hit while analysing is the analyst's limit; a store that failed (isStoreSideError) is a 502; anything else ClickHouse refused is invalid SQL. */
-function analysisError(err: unknown): Error {
+/**
+ * What ClickHouse failed with, analysing or running the analyst's SQL: a store that failed
+ * (isStoreSideError) is a 502 to retry naming only the type; a limit of ours, SQL_LIMIT;
+ * anything else ClickHouse raised is the SQL's own error, `refused` (400).
+ */
+export function sqlError(err: unknown, refused: (line: string) => SpanlensError): Error {
   if (isSpanlensError(err)) return err
   if (!isClickHouseException(err) || isStoreSideError(err)) return storeFailure(err)
   if (isLimitError(err)) return errors.SQL_LIMIT(firstLine(err))
-  return errors.SQL_INVALID(firstLine(err))
+  return refused(firstLine(err))
 }
 
 /** ClickHouse's SYNTAX_ERROR, by code: chDB's messages do not always end in the type's name. */
@@ -148,7 +152,7 @@ async function syntaxErrorOf(client: ClickHouseClient, sql: string): Promise<str
 }
 
 /** An exception ClickHouse raised for the query (numeric code), as opposed to a connection that failed. */
-export function isClickHouseException(err: unknown): boolean {
+function isClickHouseException(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code
   return typeof code === 'string' && /^\d+$/.test(code)
 }
@@ -178,7 +182,7 @@ const QUALIFIED_HINT = /(Maybe you meant:? \[?'?)\w+\.(\w+)/g
 /** The rewrite the analyst did not write (rewrite.ts): a table read through its project's view, in a quoted scope. */
 const PROJECT_VIEW = /analyst_(\w+)\(project = '(?:[^'\\]|\\.)*'\)(?: AS \1\b)?/g
 
-export function firstLine(err: unknown): string {
+function firstLine(err: unknown): string {
   const line = String((err as Error).message ?? err).split('\n')[0] ?? 'error'
   return line.replace(OUR_SETTINGS, '').replace(SERVER_VERSION, '').replace(SHARD_ADDRESS, '').replace(QUALIFIED_HINT, '$1$2').replace(PROJECT_VIEW, '$1').slice(0, 500)
 }

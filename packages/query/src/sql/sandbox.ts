@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { errors, isSpanlensError, storeFailure } from '../errors.js'
-import { type ClickHouseSettings, explain, firstLine, isClickHouseException, isLimitError, isStoreSideError } from './explain.js'
+import { errors } from '../errors.js'
+import { type ClickHouseSettings, explain, sqlError } from './explain.js'
 import { lex, significant, type Token } from './lexer.js'
 import { checkAst, checkQueryTree, parseAstLines } from './policy.js'
 import { bindTables } from './rewrite.js'
@@ -22,18 +22,6 @@ export interface SqlResult {
    * holds all projects), so they would tell a caller how much data others have.
    */
   statistics: { elapsed: number }
-}
-
-/**
- * What running the analyst's SQL failed with: a store that failed (a dead shard, the
- * server out of memory) is a 502 to retry naming only ClickHouse's error type; a limit
- * of ours, SQL_LIMIT; anything else ClickHouse raised is the SQL's own error, a 400.
- */
-function runError(err: unknown): Error {
-  if (isSpanlensError(err)) return err
-  if (!isClickHouseException(err) || isStoreSideError(err)) return storeFailure(err)
-  if (isLimitError(err)) return errors.SQL_LIMIT(firstLine(err))
-  return errors.SQL_FAILED(firstLine(err))
 }
 
 /** Strips trailing semicolons; refuses any other statement separator. */
@@ -128,7 +116,6 @@ export async function runSandboxedSql(
       statistics: { elapsed: Number((body.statistics as { elapsed?: unknown } | undefined)?.elapsed ?? 0) },
     }
   } catch (err) {
-    if (isSpanlensError(err)) throw err
-    throw runError(err)
+    throw sqlError(err, errors.SQL_FAILED)
   }
 }
