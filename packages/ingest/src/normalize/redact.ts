@@ -4,13 +4,10 @@ import type { RedactRule } from '../config/schema.js'
 /**
  * Ingest-side PII redaction (SPANLENS_REDACT). Applied to input, output and
  * every string attribute before anything reaches the spool or ClickHouse.
- * Patterns favour precision: a card number must pass the Luhn check, a phone
- * number needs 10+ digits with separators typical of phone numbers.
- */
-/**
- * The rules' patterns: the SDK's built-ins for email, card and phone (one definition of each,
- * the card Luhn-checked per 13–19-digit stretch of a run), and the server's own wider list of
- * secrets (Langfuse keys, JWTs, bearer tokens besides the providers' keys).
+ * The rules' patterns: the SDK's built-ins for email, card and phone (one definition
+ * of each; a card must pass the Luhn check, per 13–19-digit stretch of a digit run),
+ * and the server's own wider list of secrets (Langfuse keys, JWTs, bearer tokens
+ * besides the providers' keys).
  */
 const PATTERNS: Record<RedactRule, Pattern> = {
   secret: {
