@@ -44,9 +44,14 @@ export function listenError(err: unknown, listener: Listener): SpanlensError | u
  * listenError gives (anything else as it is).
  */
 export function assertCanListen(listener: Listener): Promise<void> {
+  return probeBind(listener.host, listener.port, (err) => listenError(err, listener) ?? err)
+}
+
+/** Binds host:port exclusively and closes it at once; a bind that fails rejects with `toError` of its error. */
+export function probeBind(host: string, port: number, toError: (err: NodeJS.ErrnoException) => Error): Promise<void> {
   return new Promise((resolve, reject) => {
     const probe = createServer()
-    probe.once('error', (err) => reject(listenError(err, listener) ?? err))
-    probe.listen({ host: listener.host, port: listener.port, exclusive: true }, () => probe.close(() => resolve()))
+    probe.once('error', (err: NodeJS.ErrnoException) => reject(toError(err)))
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()))
   })
 }

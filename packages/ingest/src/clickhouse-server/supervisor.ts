@@ -2,11 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { accessSync, constants, existsSync, mkdtempSync, rmSync, symlinkSync, mkdirSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { extname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { errors } from '../errors.js'
+import { probeBind } from '../listen.js'
 import { isLoopback } from '../loopback.js'
 import { ensureWritableDir } from '../writable-dir.js'
 import {
@@ -213,13 +213,9 @@ async function ping(httpUrl: string): Promise<boolean> {
 
 /** A listener bound and closed at once: a port held by anything else fails here, before the engine starts. */
 function assertPortFree(host: string, port: number, what: 'HTTP' | 'TCP'): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      reject(err.code === 'EADDRINUSE' ? errors.CLICKHOUSE_PORT_IN_USE(host, port, what, { cause: err }) : errors.CLICKHOUSE_START_FAILED(`cannot bind ${host}:${port}: ${err.message}`, { cause: err }))
-    })
-    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve()))
-  })
+  return probeBind(host, port, (err) =>
+    err.code === 'EADDRINUSE' ? errors.CLICKHOUSE_PORT_IN_USE(host, port, what, { cause: err }) : errors.CLICKHOUSE_START_FAILED(`cannot bind ${host}:${port}: ${err.message}`, { cause: err }),
+  )
 }
 
 function assertReadable(path: string): void {
