@@ -484,6 +484,10 @@ describe('console served by the Spanlens server', () => {
     await poll(() => traceScores.getByRole('alert').textContent()).toContain('true or false')
     await traceScores.getByRole('button', { name: 'Cancel' }).click()
     expect(await stored('resolved')).toMatchObject({ dataType: 'BOOLEAN', value: 0 })
+    // The listing shows each as it was given: false, not 0; the label 42 as a label.
+    await page.goto(`${url}/traces?from=now-24h&traceId=${AGENT_TRACE}`)
+    await poll(() => page.locator('table.traces tbody tr').first().textContent()).toContain('resolved: false')
+    expect(await page.locator('table.traces tbody tr').first().textContent()).toContain('intent: 42')
   })
 
   it('overview: range and split live in the URL; a row, a point and a table row lead to their traces', async () => {

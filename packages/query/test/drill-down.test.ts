@@ -220,6 +220,23 @@ describe('sessions and users', () => {
     expect((await get('/sessions/sess-a?limit=0')).status).toBe(400)
   })
 
+  it('lists a boolean and a label score with their type, in the traces list and in a session', async () => {
+    const p2Trace = (await get('/sessions/sess-a', other)).body.turns[0].traceId
+    for (const [name, value] of [['resolved', true], ['tone', 'friendly'], ['stars', 4]] as const) {
+      const res = await app.inject({ method: 'POST', url: '/api/v1/scores', headers: other, payload: { traceId: p2Trace, name, value } })
+      expect(res.statusCode).toBe(201)
+    }
+    const expected = [
+      { name: 'resolved', value: 1, stringValue: '', dataType: 'BOOLEAN' },
+      { name: 'tone', value: null, stringValue: 'friendly', dataType: 'CATEGORICAL' },
+      { name: 'stars', value: 4, stringValue: '', dataType: 'NUMERIC' },
+    ]
+    const byName = (s: Array<{ name: string }>) => [...s].sort((a, b) => a.name.localeCompare(b.name))
+    const listed = (await get('/traces', other)).body.items.find((t: { traceId: string }) => t.traceId === p2Trace)
+    expect(byName(listed.scores)).toEqual(byName(expected))
+    expect(byName((await get('/sessions/sess-a', other)).body.turns[0].scores)).toEqual(byName(expected))
+  })
+
   it("sums a user's calls, errors, cost and feedback over time and lists their sessions", async () => {
     const { status, body } = await get('/users/alice?from=now-1d&bucket=1h')
     expect(status).toBe(200)

@@ -5,3 +5,14 @@
  * record.ts). Continue the WHERE with `AND`.
  */
 export const LIVE_SCORES = 'scores FINAL WHERE deleted = 0'
+
+/** A score as a listing shows it beside its trace: enough to render the value as it was posted. */
+export interface ScoreBrief {
+  name: string
+  /** a NUMERIC score's number; a BOOLEAN's 1 or 0; null for a CATEGORICAL one */
+  value: number | null
+  /** a CATEGORICAL score's label, else empty */
+  stringValue: string
+  /** NUMERIC, BOOLEAN or CATEGORICAL: what the posted JSON value was */
+  dataType: string
+}

@@ -2,7 +2,7 @@ import { spansWithContent } from '../content/span-content.js'
 import { type ClickHouseClient, ParamBag, select } from '../db.js'
 import { errors } from '../errors.js'
 import { nanosToIso } from '../time.js'
-import { LIVE_SCORES } from '../scores/live.js'
+import { LIVE_SCORES, type ScoreBrief } from '../scores/live.js'
 import { type SpanTotals, TOTALS_SELECT, totalsOf } from '../traces/totals.js'
 
 /** One trace of a session: a turn of the conversation, with its totals over every span (SpanTotals). */
@@ -19,7 +19,7 @@ export interface SessionTurn extends SpanTotals {
   input: string
   /** what ended it: the root span's output, else the latest output of the trace */
   output: string
-  scores: Array<{ name: string; value: number | null; stringValue: string }>
+  scores: ScoreBrief[]
 }
 
 export interface Session {
@@ -92,9 +92,9 @@ export async function getSession(client: ClickHouseClient, project: string, sess
        FROM ${spansWithContent(p, shown)} WHERE ${since} GROUP BY trace_id`,
       bag.values,
     ),
-    select<{ trace_id: string; name: string; value: number | null; string_value: string }>(
+    select<{ trace_id: string; name: string; value: number | null; string_value: string; data_type: string }>(
       client,
-      `SELECT trace_id, name, value, string_value FROM ${LIVE_SCORES} AND project_id = ${p} AND trace_id IN ${shown} ORDER BY timestamp, name, score_id`,
+      `SELECT trace_id, name, value, string_value, data_type FROM ${LIVE_SCORES} AND project_id = ${p} AND trace_id IN ${shown} ORDER BY timestamp, name, score_id`,
       bag.values,
     ),
   ])
@@ -115,7 +115,7 @@ export async function getSession(client: ClickHouseClient, project: string, sess
         ...totals,
         input: r.root_input || r.first_input,
         output: r.root_output || r.last_output,
-        scores: scoreRows.filter((s) => s.trace_id === id).map((s) => ({ name: s.name, value: s.value === null ? null : Number(s.value), stringValue: s.string_value })),
+        scores: scoreRows.filter((s) => s.trace_id === id).map((s) => ({ name: s.name, value: s.value === null ? null : Number(s.value), stringValue: s.string_value, dataType: s.data_type })),
       },
     ]
   })

@@ -6,7 +6,7 @@ import { type Cursor, encodeCursor } from './cursor.js'
 import { newestFirst } from './newest.js'
 import { countTraces, encodeOrderCursor, orderedTraceIds, rootConditions, type OrderCursor, type TraceOrder } from './order.js'
 import { noTokens, type RawSpan, type Span, spanSelect, toSpan } from './span-row.js'
-import { LIVE_SCORES } from '../scores/live.js'
+import { LIVE_SCORES, type ScoreBrief } from '../scores/live.js'
 import { type SpanTotals, TOTALS_SELECT, totalsOf } from './totals.js'
 
 export interface ListOptions {
@@ -76,7 +76,7 @@ export interface TraceSummary extends SpanTotals {
   status: string
   userId: string
   sessionId: string
-  scores: Array<{ name: string; value: number | null; stringValue: string }>
+  scores: ScoreBrief[]
 }
 
 /**
@@ -200,7 +200,7 @@ async function tracePage(client: ClickHouseClient, project: string, roots: RootR
 
 interface Totals extends SpanTotals {
   durationMs: number
-  scores: Array<{ name: string; value: number | null; stringValue: string }>
+  scores: ScoreBrief[]
 }
 
 async function traceTotals(
@@ -218,7 +218,7 @@ async function traceTotals(
   // Child spans start after their root; a day of slack covers long agent runs and clock skew.
   const lo = bag.add(String(min - 3_600_000_000_000n), 'Int64')
   const hi = bag.add(String(max + 86_400_000_000_000n), 'Int64')
-  const rows = await select<{ trace_id: string; scores: Array<[string, number | null, string]> | null } & Record<string, unknown>>(
+  const rows = await select<{ trace_id: string; scores: Array<[string, number | null, string, string]> | null } & Record<string, unknown>>(
     client,
     `SELECT t.*, s.scores FROM (
        SELECT trace_id, ${TOTALS_SELECT}
@@ -227,7 +227,7 @@ async function traceTotals(
          AND start_time >= fromUnixTimestamp64Nano(${lo}, 'UTC') AND start_time <= fromUnixTimestamp64Nano(${hi}, 'UTC')
        GROUP BY trace_id) AS t
      LEFT JOIN (
-       SELECT trace_id, arrayMap(x -> (x.2, x.3, x.4), arraySort(groupArray((timestamp, name, value, string_value, score_id)))) AS scores
+       SELECT trace_id, arrayMap(x -> (x.2, x.3, x.4, x.5), arraySort(groupArray((timestamp, name, value, string_value, data_type, score_id)))) AS scores
        FROM ${LIVE_SCORES} AND project_id = ${p} AND trace_id IN ${ids} GROUP BY trace_id) AS s
      ON t.trace_id = s.trace_id`,
     bag.values,
@@ -235,7 +235,7 @@ async function traceTotals(
   return new Map(
     rows.map((r) => {
       const { totals, durationMs } = totalsOf(r)
-      const scores = (r.scores ?? []).map(([name, value, stringValue]) => ({ name, value, stringValue }))
+      const scores = (r.scores ?? []).map(([name, value, stringValue, dataType]) => ({ name, value, stringValue, dataType }))
       return [r.trace_id, { ...totals, durationMs, scores }]
     }),
   )

@@ -38,7 +38,15 @@ export interface TraceSummary {
   tokens: Tokens
   costUsd: number
   costIncomplete: boolean
-  scores: Array<{ name: string; value: number | null; stringValue: string }>
+  scores: ScoreBrief[]
+}
+
+/** A score beside its trace in a listing (traces, a session's turns). */
+export interface ScoreBrief {
+  name: string
+  value: number | null
+  stringValue: string
+  dataType: string
 }
 
 export interface Score {
@@ -311,7 +319,7 @@ export interface SessionTurn {
   costIncomplete: boolean
   input: string
   output: string
-  scores: Array<{ name: string; value: number | null; stringValue: string }>
+  scores: ScoreBrief[]
 }
 
 export interface Session {

@@ -1,5 +1,6 @@
 import { api } from '../api/client'
 import type { Session, SessionTurn } from '../api/types'
+import { ScoreChips } from '../components/ScoreChips'
 import { ErrorBox, Loading } from '../components/State'
 import { COST_NOTE, int, ms, time, tokenDetails, usd } from '../format'
 import { useAsync } from '../hooks'
@@ -44,11 +45,7 @@ function Turn({ t, n }: { t: SessionTurn; n: number }) {
           {time(t.startTime)} · {ms(t.durationMs)} · {int(t.llmCalls)} LLM {t.llmCalls === 1 ? 'call' : 'calls'} · {int(t.tokens.total)} tokens ·{' '}
           <span {...(t.costIncomplete ? { title: COST_NOTE } : {})}>{usd(t.costUsd, t.costIncomplete)}</span>
         </span>
-        {t.scores.map((s, i) => (
-          <span key={`${s.name}-${i}`} class="chip">
-            {s.name}: {s.value ?? s.stringValue}
-          </span>
-        ))}
+        <ScoreChips scores={t.scores} />
       </div>
       <div class="io">
         <Said raw={t.input} side="input" />

@@ -3,6 +3,7 @@ import { api } from '../api/client'
 import type { AttributeKeys, Page, Summary, TraceSummary } from '../api/types'
 import { FilterBar, filtersFrom, filtersToSearch, type TraceFilters } from '../components/Filters'
 import { NoData } from '../components/FirstRun'
+import { ScoreChips } from '../components/ScoreChips'
 import { ErrorBox, Loading } from '../components/State'
 import { COST_NOTE, int, ms, shortId, time, usd } from '../format'
 import { useAsync } from '../hooks'
@@ -96,11 +97,7 @@ function Cell({ id, t }: { id: ColumnId; t: TraceSummary }) {
     case 'scores':
       return (
         <td class="small">
-          {t.scores.map((s, i) => (
-            <span key={`${s.name}-${i}`} class="chip">
-              {s.name}: {s.value ?? s.stringValue}
-            </span>
-          ))}
+          <ScoreChips scores={t.scores} />
         </td>
       )
   }
