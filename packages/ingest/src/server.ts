@@ -19,6 +19,7 @@ import { createMetrics, type IngestMetrics } from './metrics.js'
 import { IngestPipeline } from './pipeline/ingest.js'
 import { lockSpoolDir } from './pipeline/spool-lock.js'
 import { MAX_STORED_LABEL_CHARS } from './normalize/normalize.js'
+import { createRedactor } from './normalize/redact.js'
 import { healthRoutes } from './routes/health.js'
 import { otlpRoutes } from './routes/otlp.js'
 import { createStore, migrate, storeQueryOptions, type Store } from './store/index.js'
@@ -236,6 +237,7 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     await api.register(queryRoutes, {
       prefix: '/api/v1',
       ...storeQueryOptions(store),
+      redact: createRedactor(config.ingest.redact),
       ...(config.query.sloFile ? { sloFile: config.query.sloFile } : {}),
       admission: config.query.admission,
       sql: {

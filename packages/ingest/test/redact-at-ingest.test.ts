@@ -27,4 +27,18 @@ describe('SPANLENS_REDACT at ingest', () => {
     expect(all).not.toContain('jane.doe@example.com')
     expect(all).toContain('[REDACTED_EMAIL]')
   })
+  it("redacts a posted score's comment and label, as it does a span's content", async () => {
+    const body = { traceId: 'ab'.repeat(16), name: 'feedback', value: 'wrote to jane.doe@example.com', comment: 'call me on +1 415 555 0100 or jane.doe@example.com\nsk-proj-abcdefghijklmnopqrstuvwx' }
+    const res = await fetch(`${server.url}/api/v1/scores`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEYS.acme}` },
+      body: JSON.stringify(body),
+    })
+    expect(res.status).toBe(201)
+    const [row] = await server.rows<{ string_value: string; comment: string }>("SELECT string_value, comment FROM scores WHERE name = 'feedback'")
+    expect(row).toEqual({
+      string_value: 'wrote to [REDACTED_EMAIL]',
+      comment: 'call me on [REDACTED_PHONE] or [REDACTED_EMAIL]\n[REDACTED_SECRET]',
+    })
+  })
 })

@@ -42,6 +42,7 @@ export const ATTR = {
 export const REDACTED_NAMES = {
   statusMessage: 'otel.status_description',
   scoreComment: 'spanlens.score.comment',
+  scoreLabel: 'spanlens.score.value',
 } as const
 
 /** Request parameters → gen_ai.request.* */

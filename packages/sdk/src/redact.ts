@@ -45,8 +45,8 @@ export function createRedactor(config: { builtins: BuiltinPattern[]; custom: Red
 
 /**
  * What can carry user content, by name: only these go through redaction. An exception's message and its
- * stack trace (whose first line is the message), the status message, a score's comment hold whatever text
- * the app's error or feedback held.
+ * stack trace (whose first line is the message), the status message, a score's comment and label hold
+ * whatever text the app's error or feedback held.
  */
 export function isContentAttribute(key: string): boolean {
   return (
@@ -62,6 +62,7 @@ export function isContentAttribute(key: string): boolean {
     key === 'exception.stacktrace' ||
     key === REDACTED_NAMES.statusMessage ||
     key === REDACTED_NAMES.scoreComment ||
+    key === REDACTED_NAMES.scoreLabel ||
     key.startsWith('spanlens.metadata.')
   )
 }

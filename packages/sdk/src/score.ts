@@ -47,8 +47,11 @@ export async function score(input: ScoreInput): Promise<boolean> {
     }
     const body: Record<string, unknown> = { traceId: input.traceId.toLowerCase(), name: input.name, value: input.value, id: input.id ?? randomUUID() }
     for (const k of ['spanId', 'comment', 'source'] as const) if (input[k] !== undefined) body[k] = input[k]
-    // A comment is the user's own words (feedback), as free as a prompt: redacted as content is.
-    if (typeof input.comment === 'string' && rt.redact) body.comment = rt.redact(REDACTED_NAMES.scoreComment, input.comment)
+    // A comment is the user's own words (feedback), as free as a prompt, and a label may quote them: redacted as content is.
+    if (rt.redact) {
+      if (typeof input.comment === 'string') body.comment = rt.redact(REDACTED_NAMES.scoreComment, input.comment)
+      if (typeof input.value === 'string') body.value = rt.redact(REDACTED_NAMES.scoreLabel, input.value)
+    }
     // Dated here when not given: the server dates a score it receives undated, and keys it by that date, so a
     // retry that arrived after midnight (UTC) would be a second score despite its id.
     body.timestamp = new Date(input.timestamp ?? Date.now()).toISOString()

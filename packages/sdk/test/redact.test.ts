@@ -117,6 +117,14 @@ describe('redaction', () => {
     expect((h.receiver.scores[0] as { body: { comment: string } }).body.comment).toBe('wrong, mail me at [REDACTED_EMAIL] or call [REDACTED_PHONE]')
   })
 
+  it("redacts a score's label, and tells a hook it is one", async () => {
+    const seen: string[] = []
+    h.start({ redact: { custom: (v, { attribute }) => (seen.push(attribute), v) } })
+    expect(await score({ traceId: 'a'.repeat(32), name: 'intent', value: `refund for ${EMAIL}` })).toBe(true)
+    expect((h.receiver.scores[0] as { body: { value: string } }).body.value).toBe('refund for [REDACTED_EMAIL]')
+    expect(seen).toEqual(['spanlens.score.value'])
+  })
+
   it('redacts a value before maxContentLength cuts it, so no part of a secret the cut splits leaves', async () => {
     const text = 'reach me at robert.smith@example.com please'
     h.start({ maxContentLength: text.indexOf('.smith') + 1 })

@@ -49,6 +49,8 @@ export interface QueryRoutesOptions {
   sql: { maxExecutionSeconds: number; maxMemoryBytes: number; maxResultRows: number }
   /** SPANLENS_RETENTION_DAYS (0: forever): POST /scores refuses a score the TTL would delete at once. */
   retentionDays?: number
+  /** SPANLENS_REDACT's redactor, for what POST /scores stores (a comment, a label); none when off. */
+  redact?: ((text: string) => string) | undefined
   /** Per-project query concurrency and queue; defaults from defaultAdmission() (admission.ts). */
   admission?: Partial<AdmissionLimits>
 }
@@ -168,7 +170,7 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
     // A score is one small insert, sent by SDKs at the rate of the app's traffic like
     // spans are: it is not an analyst query, and queueing it behind them made the
     // demo's SDK drop scores with 429.
-    const result = await recordScore(client, project(request), request.body, { retentionDays: opts.retentionDays ?? 0 })
+    const result = await recordScore(client, project(request), request.body, { retentionDays: opts.retentionDays ?? 0, redact: opts.redact })
     return reply.code(result.idempotent ? 200 : 201).send(result)
   })
 

@@ -27,6 +27,11 @@ const scoreBodySchema = z
 export interface ScoreOptions {
   /** SPANLENS_RETENTION_DAYS (0: forever): an older score would be deleted by the table's TTL at once. */
   retentionDays?: number
+  /**
+   * SPANLENS_REDACT's redactor: a score's comment is the user's own words and a label may
+   * quote them, so both are redacted as span content is before they are stored.
+   */
+  redact?: ((text: string) => string) | undefined
   now?: Date
 }
 
@@ -44,6 +49,7 @@ export async function recordScore(client: ClickHouseClient, project: string, inp
   const id = s.id ?? randomUUID()
   const now = opts.now ?? new Date()
   const ts = s.timestamp === undefined ? now : keptTime(parseTime(s.timestamp, 'timestamp', now), now, opts.retentionDays ?? 0)
+  const redact = opts.redact ?? ((text: string) => text)
   const numeric = typeof s.value === 'number' ? s.value : typeof s.value === 'boolean' ? (s.value ? 1 : 0) : null
   const timestamp = chTime(ts)
   // A re-post replaces what its id had, whatever changed: an earlier version under another
@@ -63,10 +69,10 @@ export async function recordScore(client: ClickHouseClient, project: string, inp
         span_id: s.spanId ?? '',
         name: s.name,
         value: numeric,
-        string_value: typeof s.value === 'string' ? s.value : '',
+        string_value: typeof s.value === 'string' ? redact(s.value) : '',
         data_type: typeof s.value === 'number' ? 'NUMERIC' : typeof s.value === 'boolean' ? 'BOOLEAN' : 'CATEGORICAL',
         source: s.source ?? 'api',
-        comment: s.comment ?? '',
+        comment: s.comment === undefined ? '' : redact(s.comment),
         author: '',
         metadata: {},
         timestamp,
