@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
+import { lex } from '../src/sql/lexer.js'
 import { ANALYST_TABLES, checkQueryTree, parseAstLines } from '../src/sql/policy.js'
 
 // Lines of EXPLAIN QUERY TREE as chDB 3.4.0 (libchdb 26.7.2.1) printed them for
@@ -37,5 +38,20 @@ describe('SQL policy on the query tree', () => {
     const doc = readFileSync(new URL('../../../docs/sql.md', import.meta.url), 'utf8')
     const rows = [...doc.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1])
     expect(rows.sort()).toEqual(Object.keys(ANALYST_TABLES).sort())
+  })
+})
+
+describe('SQL lexer', () => {
+  it.each([
+    ['`sp\\x61ns`', 'spans'],
+    ['"sp\\x61ns"', 'spans'],
+    ['`a\\_b`', 'a\\_b'],
+    ['`a\\zb`', 'a\\zb'],
+    ['`a\\`b`', 'a`b'],
+    ['`a``b`', 'a`b'],
+    ['`a\\Nb`', 'ab'],
+    ['`a\\tb`', 'a\tb'],
+  ])('reads the quoted name %s as ClickHouse does: %s', (text, value) => {
+    expect(lex(text)).toEqual([{ kind: 'quoted_ident', text, value }])
   })
 })

@@ -30,6 +30,7 @@ function httpLikeClient(calls: Call[]): ClickHouseClient {
     query: async (p: { query: string; format: string; clickhouse_settings?: Record<string, unknown> }) => {
       calls.push({ method: 'query', query: p.query, settings: p.clickhouse_settings ?? {} })
       if (p.query.startsWith('EXPLAIN')) throw new Error('EXPLAIN through query(): the FORMAT would bind to the inner SELECT over HTTP')
+      if (p.query.includes('system.tables')) return { json: async () => [{ name: 'spans' }, { name: 'span_content' }] }
       return { json: async () => ({ meta: [], data: [{ service_name: 'svc', n: 1 }], rows: 1, statistics: { elapsed: 0, rows_read: 1, bytes_read: 1 } }) }
     },
   } as unknown as ClickHouseClient
@@ -41,8 +42,8 @@ describe('POST /sql analysis protocol (the same embedded and over HTTP)', () => 
     const limits = { maxExecutionSeconds: 7, maxMemoryBytes: 64 * 1024 * 1024, maxResultRows: 50 }
     const r = await runSandboxedSql(httpLikeClient(calls), 'p1', QUERY, { database: 'spanlens', limits })
     expect(r.data).toEqual([{ service_name: 'svc', n: 1 }])
-    const [ast, tables, tree, run] = calls as [Call, Call, Call, Call]
-    for (const explain of [ast, tables, tree]) {
+    const [ast, tables, bound, names, tree, run] = calls as [Call, Call, Call, Call, Call, Call]
+    for (const explain of [ast, tables, bound, tree]) {
       expect(explain.method).toBe('exec')
       expect(explain.query).not.toMatch(/\bFORMAT\b/i)
       expect(explain.settings.default_format).toBe('TabSeparated')
@@ -50,6 +51,9 @@ describe('POST /sql analysis protocol (the same embedded and over HTTP)', () => 
     expect(ast.query).toBe(`EXPLAIN AST graph = 0 ${QUERY}`)
     expect(tables.query).toMatch(/^EXPLAIN AST graph = 0 SELECT .* FROM spanlens_table_\d+ WHERE/)
     expect(run.query).toContain("FROM analyst_spans(project = 'p1') AS spans WHERE")
+    // The rewritten query is parsed, and checked against the database's tables, before the analyzer runs it.
+    expect(bound.query).toBe(`EXPLAIN AST graph = 0 ${run.query}`)
+    expect(names).toMatchObject({ method: 'query', query: expect.stringContaining('system.tables') })
     // The analyzer runs scalar subqueries: the query tree is built under the limits.
     expect(tree.settings).toMatchObject({ readonly: '2', max_memory_usage: String(64 * 1024 * 1024) })
     expect(Number(tree.settings.max_execution_time)).toBeGreaterThan(0)

@@ -1,8 +1,9 @@
 /**
  * A small ClickHouse lexer, used only to *locate* tokens for the rewrite and to find
  * statement separators. It never decides what is allowed: ClickHouse's own parser
- * (EXPLAIN AST) and analyzer (EXPLAIN QUERY TREE) do, on the original and on the
- * rewritten text. A lexing mistake can therefore only make a query fail, not escape.
+ * (EXPLAIN AST) does, on the original and on the rewritten text, before its analyzer
+ * (EXPLAIN QUERY TREE) runs anything. A lexing mistake can therefore only make a query
+ * fail, not escape.
  */
 export interface Token {
   kind: 'ident' | 'quoted_ident' | 'string' | 'number' | 'punct' | 'ws' | 'comment' | 'other'
@@ -47,8 +48,9 @@ export function lex(sql: string): Token[] {
       while (i < sql.length) {
         const c = sql[i] as string
         if (c === '\\') {
-          value += sql[i + 1] ?? ''
-          i += 2
+          const [decoded, length] = escapeAt(sql, i)
+          value += decoded
+          i += length
         } else if (c === ch && sql[i + 1] === ch) {
           value += ch
           i += 2
@@ -84,6 +86,25 @@ export function lex(sql: string): Token[] {
     }
   }
   return out
+}
+
+/** ClickHouse's one-character escapes (parseEscapeSequence in its ReadHelpers). */
+const ESCAPES: Record<string, string> = { a: '\x07', b: '\b', e: '\x1b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '0': '\0' }
+/** After these (and control characters) the backslash is dropped; after any other ClickHouse keeps it: 'a\d', 'a\_'. */
+const DROPS_BACKSLASH = new Set(['\\', "'", '"', '`'])
+
+/**
+ * The text of the escape at sql[i] (a backslash) inside quotes, and its length, as ClickHouse
+ * reads it: `\x61` is `a`, so `sp\x61ns` in backquotes names the table spans.
+ */
+function escapeAt(sql: string, i: number): [string, number] {
+  const c = sql[i + 1]
+  if (c === undefined) return ['', 1]
+  if (c === 'x' && /^[0-9A-Fa-f]{2}$/.test(sql.slice(i + 2, i + 4))) return [String.fromCharCode(parseInt(sql.slice(i + 2, i + 4), 16)), 4]
+  if (c === 'N') return ['', 2]
+  const decoded = ESCAPES[c]
+  if (decoded !== undefined) return [decoded, 2]
+  return [DROPS_BACKSLASH.has(c) || c < ' ' || c === '\x7f' ? c : `\\${c}`, 2]
 }
 
 export const significant = (t: Token): boolean => t.kind !== 'ws' && t.kind !== 'comment'

@@ -105,6 +105,38 @@ export function checkAst(nodes: AstNode[]): void {
   }
 }
 
+/** in, notIn, globalIn, nullIn and their other combinations: `x IN t` reads the table t. */
+const IN_FAMILY = /^(global)?(not)?(null)?in$/i
+
+/**
+ * The rewritten query's AST, before the analyzer sees it: the analyzer runs scalar subqueries
+ * while it builds the query tree (EXPLAIN QUERY TREE), so a base table named there was read,
+ * and ClickHouse's error quoted its rows, before checkQueryTree could refuse it:
+ * `SELECT (SELECT toUInt8(groupArray(input)) FROM span_content)` failed with every project's
+ * content in the message. Here only the parser has run. `tables` are the names in the Spanlens
+ * database (views and tables alike): read from FROM, JOIN or `IN name`, any of them is refused.
+ * A WITH subquery of such a name is refused with it: the AST does not say which a name means.
+ */
+export function checkBoundAst(nodes: AstNode[], tables: ReadonlySet<string>): void {
+  const stack: AstNode[] = []
+  /** How many children each open node has shown so far. */
+  const seen = new Map<AstNode, number>()
+  for (const n of nodes) {
+    while (stack.length > 0 && (stack[stack.length - 1] as AstNode).depth >= n.depth) stack.pop()
+    const parent = stack[stack.length - 1]
+    const grandparent = stack[stack.length - 2]
+    const position = parent === undefined ? 0 : (seen.get(parent) ?? 0)
+    if (parent !== undefined) seen.set(parent, position + 1)
+    stack.push(n)
+    const name = n.name.replace(/`/g, '')
+    const readAsTable =
+      n.type === 'TableIdentifier' ||
+      (n.type === 'Identifier' && position > 0 && parent?.type === 'ExpressionList' && grandparent?.type === 'Function' && IN_FAMILY.test(grandparent.name))
+    if (!readAsTable) continue
+    if (name.includes('.') ? !SYSTEM_TABLE_ALLOW.has(name.toLowerCase()) : tables.has(name)) throw errors.SQL_FORBIDDEN(tableRefusal(name.split('.').pop() as string))
+  }
+}
+
 /**
  * Why a table read is refused. An analyst table read as itself was named where the rewrite
  * binds no view, as in `x IN spans`: the sandbox binds only tables in FROM and JOIN.

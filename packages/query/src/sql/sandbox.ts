@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import { errors } from '../errors.js'
 import { type ClickHouseSettings, explain, sqlError } from './explain.js'
 import { lex, significant, type Token } from './lexer.js'
-import { checkAst, checkQueryTree, parseAstLines } from './policy.js'
+import { checkAst, checkBoundAst, checkQueryTree, parseAstLines } from './policy.js'
 import { bindTables } from './rewrite.js'
 
 export interface SandboxLimits {
@@ -52,13 +52,25 @@ function limitSettings(limits: SandboxLimits, seconds: number): ClickHouseSettin
   } as ClickHouseSettings
 }
 
+/** The names of every table and view in the Spanlens database, which the analyst may read only through the views. */
+async function databaseTables(client: ClickHouseClient, database: string): Promise<Set<string>> {
+  try {
+    const rs = await client.query({ query: 'SELECT name FROM system.tables WHERE database = {database:String}', query_params: { database }, format: 'JSONEachRow' })
+    return new Set((await rs.json<{ name: string }>()).map((r) => r.name))
+  } catch (err) {
+    throw sqlError(err, errors.SQL_FAILED)
+  }
+}
+
 /**
  * Runs one read-only SELECT for a project. Decided by ClickHouse's parser and
  * analyzer, never by pattern matching on the text:
  *  1. EXPLAIN AST: a single SELECT, no SETTINGS/INTO OUTFILE/FORMAT, no table
  *     functions but numbers/zeros/values, no dictionaries, files or server state;
  *  2. table references spans/scores/spans_minute/metrics/logs become analyst_*(project = <caller>),
- *     where a second EXPLAIN AST says a table is read (rewrite.ts);
+ *     where a second EXPLAIN AST says a table is read (rewrite.ts); a third, of the rewritten
+ *     query, refuses any other table of the database read by name (policy.ts, checkBoundAst):
+ *     step 3's analyzer runs scalar subqueries, so nothing may reach it that reads a base table;
  *  3. EXPLAIN QUERY TREE of the rewritten query: every table read is one of those
  *     views and no function resolves to a refused one;
  *  4. executed with readonly = 2 and time, memory and result-row limits.
@@ -83,6 +95,7 @@ export async function runSandboxedSql(
   const ast = parseAstLines(await explain(client, 'AST', original, {}))
   checkAst(ast)
   const rewritten = await bindTables(client, tokens, project, ast)
+  checkBoundAst(parseAstLines(await explain(client, 'AST', rewritten, {})), await databaseTables(client, opts.database))
   checkQueryTree(await explain(client, 'QUERY TREE', rewritten, limitSettings(limits, remaining())), opts.database)
   if (remaining() <= 0) throw errors.SQL_LIMIT(`analysis took the whole ${limits.maxExecutionSeconds} s budget`)
   try {
