@@ -209,16 +209,18 @@ export class Inserter {
     const token = `spanlens:${segment.name}`
     const settings = insertSettings(store, token)
     const { table, columns, format } = segment
+    // Segments waiting behind this one when it ends: the engine stays with ingest for the next (call-gate.ts).
+    const followedBy = () => this.queue.length > 0 && !this.stopped
     try {
       let rows = segment.rows
       if (segment.layout === 'plain') {
         // The file is nothing but rows (after its column line): ClickHouse reads it, JS never holds it.
-        await store.insertFile({ table, columns, format, path: segment.path, settings })
+        await store.insertFile({ table, columns, format, path: segment.path, settings, followedBy })
       } else {
         // A segment from before plain segments: its records are framed, so join them in memory.
         const parsed = await segmentBody(await readFile(segment.path))
         rows = parsed.rows
-        await store.insertRaw({ table, columns, format, body: [parsed.body], settings })
+        await store.insertRaw({ table, columns, format, body: [parsed.body], settings, followedBy })
       }
       return { inserted: rows, dead: [] }
     } catch (err) {

@@ -24,6 +24,12 @@ export interface RawInsert {
   /** The payload, already in `format`. */
   body: Buffer[]
   settings?: Record<string, string | number | boolean>
+  /**
+   * Asked as the insert ends: the caller inserts again as soon as this one is confirmed (a spool
+   * backlog). Embedded, the engine is then kept for that insert rather than passed to a waiting
+   * query (call-gate.ts).
+   */
+  followedBy?: () => boolean
 }
 
 /** Rows already in `format`, in a file (a sealed spool segment). */
@@ -150,6 +156,7 @@ async function openEmbedded(config: StoreConfig, log: ClientLog): Promise<Store>
             ...(insert.settings ? { settings: insert.settings } : {}),
           }),
         ),
+        insert.followedBy ? { holdFor: insert.followedBy } : {},
       )
     },
     async insertFile(insert) {
@@ -159,6 +166,7 @@ async function openEmbedded(config: StoreConfig, log: ClientLog): Promise<Store>
           query: `INSERT INTO ${target} FROM INFILE ${quoteString(insert.path)} COMPRESSION 'none' FORMAT ${insert.format}`,
           ...(insert.settings ? { clickhouse_settings: insert.settings } : {}),
         }),
+        insert.followedBy ? { holdFor: insert.followedBy } : {},
       )
     },
     close: () => {
