@@ -42,6 +42,15 @@ beforeAll(async () => {
         attributes: { 'spanlens.counterfactual.pair_id': `p${i}`, 'spanlens.counterfactual.side': 'b' },
       }),
     ]).flat(),
+    // a gap with no spread: every answer of one group 100 tokens long, of the other 40
+    ...Array.from({ length: 50 }, () => span({ project_id: 'flat', attributes: { grp: 'big' }, output_tokens: 100 })),
+    ...Array.from({ length: 50 }, () => span({ project_id: 'flat', attributes: { grp: 'small' }, output_tokens: 40 })),
+    // counterfactual pairs whose side b is always exactly 10 tokens shorter
+    ...Array.from({ length: 12 }, (_, i) =>
+      (['a', 'b'] as const).map((side) =>
+        span({ project_id: 'cf-flat', output: 'Sure', output_tokens: 50 + i - (side === 'b' ? 10 : 0), attributes: { 'spanlens.counterfactual.pair_id': `p${i}`, 'spanlens.counterfactual.side': side } }),
+      ),
+    ).flat(),
   ])
 })
 afterAll(async () => close())
@@ -127,6 +136,13 @@ describe('bias across groups', () => {
     expect(Object.fromEntries(r.groups.map((g) => [g.group, g.n]))).toEqual({ latin: 6, ru: 4, zh: 2 })
   })
 
+  it('a gap in mean output length with no spread in either group is significant and flagged (scipy ttest_ind: t = inf, p = 0)', async () => {
+    const r = await bias(store.client, 'flat', { groupBy: 'attr:grp', outcome: 'output_length' })
+    expect(r.bestGroup).toBe('big')
+    expect(r.groups.find((g) => g.group === 'small')).toMatchObject({ value: 40, ratio: 0.4, fourFifthsViolation: true, pValue: 0, pValueMethod: 'zero_variance', significant: true })
+    expect(r.flagged).toBe(true)
+  })
+
   it('no matching spans is SPANLENS_NOT_ENOUGH_DATA', async () => {
     await expect(bias(store.client, 'nobody', { groupBy: 'attr:grp', outcome: 'error_rate' })).rejects.toMatchObject({ code: 'SPANLENS_NOT_ENOUGH_DATA' })
   })
@@ -176,6 +192,11 @@ describe('counterfactual pairs', () => {
     expect(r.outputLength.meanDifference).toBeCloseTo(-9.5, 12)
     expect(r.outputLength.significant).toBe(true)
     expect(r.score.pairs).toBe(0)
+  })
+
+  it('a difference every pair shares exactly is certain: p = 0, said to be a zero-variance case (scipy ttest_rel gives t = inf)', async () => {
+    const r = await counterfactual(store.client, 'cf-flat', {})
+    expect(r.outputLength).toMatchObject({ pairs: 12, meanDifference: -10, pValue: 0, method: 'zero_variance', significant: true })
   })
 
   it('too few pairs is SPANLENS_NOT_ENOUGH_DATA', async () => {

@@ -49,6 +49,11 @@ export interface BiasGroup {
   fourFifthsViolation: boolean | null
   /** test against the best group: two-proportion z (rates) or Welch z (means) */
   pValue: number | null
+  /**
+   * how pValue was found: `zero_variance` when neither group's values vary, so the
+   * difference of means is exact (p = 0 when it is not zero, 1 when it is)
+   */
+  pValueMethod: 'two_proportion_z' | 'welch_z' | 'zero_variance' | null
   /** Bonferroni-adjusted over the (judged groups − 1) comparisons */
   pValueAdjusted: number | null
   significant: boolean | null
@@ -214,7 +219,7 @@ function judge(groupBy: string, outcome: BiasOutcome, rows: Row[], minGroupSize:
           ? [x.mean - (Z95 * Math.sqrt(x.var)) / Math.sqrt(x.n), x.mean + (Z95 * Math.sqrt(x.var)) / Math.sqrt(x.n)]
           : null
     if (!isJudged || !best || value === null || bestValue === null) {
-      return { group: x.g, n: x.n, value, ci, judged: false, difference: null, ratio: null, fourFifthsViolation: null, pValue: null, pValueAdjusted: null, significant: null }
+      return { group: x.g, n: x.n, value, ci, judged: false, difference: null, ratio: null, fourFifthsViolation: null, pValue: null, pValueMethod: null, pValueAdjusted: null, significant: null }
     }
     const ratio =
       kind === 'proportion'
@@ -229,9 +234,16 @@ function judge(groupBy: string, outcome: BiasOutcome, rows: Row[], minGroupSize:
             ? 1
             : value / bestValue
     let pValue: number | null = null
+    let pValueMethod: BiasGroup['pValueMethod'] = null
     if (x !== best) {
-      if (kind === 'proportion') pValue = twoProportionZ(x.k, x.n, best.k, best.n).p
-      else if (kind === 'mean') pValue = welchZ(x.n, x.mean, x.var, best.n, best.mean, best.var).p
+      if (kind === 'proportion') {
+        pValue = twoProportionZ(x.k, x.n, best.k, best.n).p
+        pValueMethod = 'two_proportion_z'
+      } else if (kind === 'mean') {
+        const t = welchZ(x.n, x.mean, x.var, best.n, best.mean, best.var)
+        pValue = t?.p ?? null
+        pValueMethod = t === null ? null : t.method === 'z' ? 'welch_z' : 'zero_variance'
+      }
     }
     const adjusted = pValue === null ? null : Math.min(1, pValue * Math.max(1, comparisons))
     return {
@@ -244,6 +256,7 @@ function judge(groupBy: string, outcome: BiasOutcome, rows: Row[], minGroupSize:
       ratio,
       fourFifthsViolation: ratio < ratioThreshold,
       pValue,
+      pValueMethod,
       pValueAdjusted: adjusted,
       significant: adjusted === null ? null : adjusted < alpha,
     }
