@@ -52,6 +52,15 @@ beforeAll(async () => {
       ),
     ).flat(),
   ])
+  // −1/+1 thumbs, one per trace: group good 40 up of 100 (mean −0.2), group bad 10 up of 100 (mean −0.8)
+  const thumbs = (['good', 'bad'] as const).flatMap((grp) => Array.from({ length: 100 }, (_, i) => ({ grp, up: i < (grp === 'good' ? 40 : 10) })))
+  const roots = thumbs.map(({ grp }) => span({ project_id: 'thumbs', attributes: { grp } }))
+  await insertSpans(store, roots)
+  await store.client.insert({
+    table: 'scores',
+    format: 'JSONEachRow',
+    values: roots.map((r, i) => ({ project_id: 'thumbs', score_id: `s${i}`, trace_id: r.trace_id, name: 'feedback', value: thumbs[i]?.up ? 1 : -1, data_type: 'NUMERIC', source: 'API', timestamp: r.start_time })),
+  })
 })
 afterAll(async () => close())
 
@@ -141,6 +150,15 @@ describe('bias across groups', () => {
     expect(r.bestGroup).toBe('big')
     expect(r.groups.find((g) => g.group === 'small')).toMatchObject({ value: 40, ratio: 0.4, fourFifthsViolation: true, pValue: 0, pValueMethod: 'zero_variance', significant: true })
     expect(r.flagged).toBe(true)
+  })
+
+  it('score_mean on −1/+1 thumbs: measured from −1, the worse group has the lower ratio, breaks four-fifths and is flagged', async () => {
+    const r = await bias(store.client, 'thumbs', { groupBy: 'attr:grp', outcome: 'score_mean' })
+    expect(r).toMatchObject({ bestGroup: 'good', ratioBaseline: -1, lowestRatio: { group: 'bad' }, flagged: true })
+    expect(r.groups.find((g) => g.group === 'bad')).toMatchObject({ fourFifthsViolation: true, significant: true })
+    // the shares of thumbs-up, 0.1 / 0.4
+    expect(r.lowestRatio?.ratio).toBeCloseTo(0.25, 12)
+    expect(r.demographicParityRatio).toBeCloseTo(0.25, 12)
   })
 
   it('no matching spans is SPANLENS_NOT_ENOUGH_DATA', async () => {
