@@ -7,6 +7,9 @@ import { insertSpans, openStore, span } from './helpers/store.js'
 let store: Store
 let close: () => Promise<void>
 
+/** Content as the ingest normalizer stores structured messages: a JSON array of {role, parts}. */
+const messages = (list: Array<[string, string]>) => JSON.stringify(list.map(([role, content]) => ({ role, parts: [{ type: 'text', content }] })))
+
 const group = (project: string, grp: string, bad: number, n: number, extra: Record<string, unknown> = {}) =>
   Array.from({ length: n }, (_, i) => span({ project_id: project, attributes: { grp }, status_code: i < bad ? 'error' : 'ok', ...extra }))
 
@@ -32,6 +35,25 @@ beforeAll(async () => {
     ...Array.from({ length: 4 }, () => span({ project_id: 'lang', input: 'Привет, как дела?' })),
     ...Array.from({ length: 6 }, () => span({ project_id: 'lang', input: 'How are you?' })),
     ...Array.from({ length: 2 }, () => span({ project_id: 'lang', input: '你好' })),
+    // the same prompts stored as structured messages (gen_ai.input.messages): grouped by the text, not the JSON
+    ...[
+      ['12345 !!!', 3],
+      ['வணக்கம், எப்படி இருக்கிறீர்கள்?', 2],
+      ['How are you?', 4],
+    ].flatMap(([text, n]) => Array.from({ length: n as number }, () => span({ project_id: 'lang-json', input: messages([['user', text as string]]) }))),
+    // an English system prompt before a Japanese question
+    ...Array.from({ length: 2 }, () => span({ project_id: 'lang-json', input: messages([['system', 'You are a helpful assistant.'], ['user', '注文はいつ届きますか？']]) })),
+    // completions as structured messages: a phrase with quotes, and the same words only in a tool call's arguments
+    ...Array.from({ length: 10 }, (_, i) =>
+      span({
+        project_id: 'ref-json',
+        attributes: { grp: 'a' },
+        output:
+          i < 3
+            ? messages([['assistant', 'I have to say "no" to that.']])
+            : JSON.stringify([{ role: 'assistant', parts: [{ type: 'tool_call', name: 'reply', arguments: '{"text":"I have to say \\"no\\" to that."}' }] }]),
+      }),
+    ),
     // counterfactual pairs: side b refused in 10 of 12 pairs, side a never; b's answers 10 tokens shorter
     ...Array.from({ length: 12 }, (_, i) => [
       span({ project_id: 'cf', output: 'Here you go', output_tokens: 50 + i, attributes: { 'spanlens.counterfactual.pair_id': `p${i}`, 'spanlens.counterfactual.side': 'a' } }),
@@ -159,6 +181,16 @@ describe('bias across groups', () => {
     // the shares of thumbs-up, 0.1 / 0.4
     expect(r.lowestRatio?.ratio).toBeCloseTo(0.25, 12)
     expect(r.demographicParityRatio).toBeCloseTo(0.25, 12)
+  })
+
+  it('groups a structured prompt by the script of its messages\' text, not of its JSON keys', async () => {
+    const r = await bias(store.client, 'lang-json', { groupBy: 'language', outcome: 'error_rate', minGroupSize: 1 })
+    expect(Object.fromEntries(r.groups.map((g) => [g.group, g.n]))).toEqual({ unknown: 5, latin: 4, ja: 2 })
+  })
+
+  it('a custom refusal phrase is found in a structured completion\'s text as written, not in a tool call\'s arguments', async () => {
+    const r = await bias(store.client, 'ref-json', { groupBy: 'attr:grp', outcome: 'refusal_rate', refusalPhrases: ['say "no"'], minGroupSize: 1 })
+    expect(r.groups[0]).toMatchObject({ n: 10, value: 0.3 })
   })
 
   it('no matching spans is SPANLENS_NOT_ENOUGH_DATA', async () => {

@@ -65,6 +65,16 @@ beforeAll(async () => {
   const pair = (side: 'ref' | 'cur', n: number, a: number, b: number) =>
     Array.from({ length: n }, (_, i) => span({ project_id: 'big', release: side, attributes: { x: String((((i * a) % 211) - 50) / 4), y: String((i * b) % 13) } }))
   await insertSpans(store, [...pair('ref', 1500, 37, 5), ...pair('cur', 1300, 53, 7)])
+  // Prompts stored as structured messages (gen_ai.input.messages): 'alpha beta' then 'alpha gamma', 40 a side,
+  // alone and after an identical system prompt of 5000 characters ('rule ' 1000 times)
+  const prompt = (system: string | null, user: string) =>
+    JSON.stringify([...(system === null ? [] : [{ role: 'system', parts: [{ type: 'text', content: system }] }]), { role: 'user', parts: [{ type: 'text', content: user }] }])
+  for (const [project, system] of [['text-json', null], ['text-json-long', 'rule '.repeat(1000)]] as const) {
+    await insertSpans(store, [
+      ...Array.from({ length: 40 }, () => span({ project_id: project, release: 'ref', input: prompt(system, 'alpha beta') })),
+      ...Array.from({ length: 40 }, () => span({ project_id: project, release: 'cur', input: prompt(system, 'alpha gamma') })),
+    ])
+  }
   // More prompts a side than the text sample keeps (every span's start time its own).
   await store.client.command({
     query: `INSERT INTO spans (project_id, trace_id, span_id, kind, start_time, end_time, input, release)
@@ -201,6 +211,22 @@ describe('text drift over a sample', () => {
     const whole = distributionStats(await rs.json<{ cat: string; r: number; c: number }>())
     expect(whole.js).toBeGreaterThan(0.1)
     expect(Math.abs((stat(s, 'js')?.value as number) - whole.js)).toBeLessThan(0.01)
+  })
+})
+
+describe('text drift of structured prompts', () => {
+  it('tokenizes the messages\' text, not the JSON around it: alpha beta vs alpha gamma is √(½ ln 2) apart', async () => {
+    const s = await run('text-json', 'prompt')
+    // p = (½, ½, 0), q = (½, 0, ½), m = (½, ¼, ¼): JS² = ½·(½ ln 2) + ½·(½ ln 2)
+    expect(stat(s, 'js')?.value).toBeCloseTo(Math.sqrt(Math.LN2 / 2), 12)
+    expect(s?.detail).toMatchObject({ referenceTokens: 80, currentTokens: 80 })
+  })
+
+  it('reads the user\'s turn after a system prompt longer than the 4000 characters tokenized of each part', async () => {
+    const s = await run('text-json-long', 'prompt')
+    // Each prompt: 800 × rule (4000 characters), alpha, and beta or gamma: JS² = ½·(ln 2)/802 + ½·(ln 2)/802
+    expect(s?.detail).toMatchObject({ referenceTokens: 40 * 802, currentTokens: 40 * 802 })
+    expect(stat(s, 'js')?.value).toBeCloseTo(Math.sqrt(Math.LN2 / 802), 12)
   })
 })
 

@@ -1,4 +1,5 @@
 import { type ClickHouseClient, ParamBag, num, select } from '../db.js'
+import { contentText } from '../content/text.js'
 import { chiSquaredSf, fisherExactTwoSided } from '../stats/distributions.js'
 import { type CategoryCounts, type DistributionStats, distributionStats } from './distribution.js'
 import { type DriftSets, unionOfSignals } from './sets.js'
@@ -9,7 +10,7 @@ import { decide, type CategoricalMethod, type DriftStatistic, type DriftThreshol
 const MAX_CATEGORIES = 500
 /** Hashed vocabulary size for text drift. */
 const TEXT_BUCKETS = 4096
-/** Characters of each prompt/completion tokenized for text drift (bounds the cost per span). */
+/** Characters of each text part of a prompt/completion (content/text.ts) tokenized for text drift (bounds the cost per part). */
 const TEXT_PREFIX_CHARS = 4000
 /**
  * Spans per side whose text is tokenized: a larger side is sampled down to about this many
@@ -132,7 +133,8 @@ export function sampleThreshold(n: number): number {
 
 /**
  * Prompt/completion vocabulary: lower-cased tokens (ClickHouse `tokens`, split on
- * non-alphanumerics) hashed into 4096 buckets; Jensen–Shannon distance (natural log)
+ * non-alphanumerics) of the text (content/text.ts: a structured value's messages, not its
+ * JSON) hashed into 4096 buckets; Jensen–Shannon distance (natural log)
  * between the reference and current bucket distributions. Sample sizes are spans. A side
  * of more than TEXT_SAMPLE_SPANS spans is tokenized from a sample of about that many: the
  * spans whose cityHash64(start_time) falls under the side's threshold, the same spans on
@@ -173,7 +175,7 @@ export async function textDrift(
     project,
     sets,
     todo.map((x) => x.spec),
-    (_, src) => `SELECT cityHash64(arrayJoin(tokens(lower(substringUTF8(v, 1, ${TEXT_PREFIX_CHARS}))))) % ${TEXT_BUCKETS} AS k, side FROM (${src})`,
+    (_, src) => `SELECT cityHash64(arrayJoin(tokens(lower(${contentText('v', TEXT_PREFIX_CHARS)})))) % ${TEXT_BUCKETS} AS k, side FROM (${src})`,
   )
   const t = opts.thresholds.textJsDistance
   for (const [j, { i }] of todo.entries()) {
