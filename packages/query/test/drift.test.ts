@@ -58,6 +58,11 @@ beforeAll(async () => {
     ...cat('js2', 'ref', { a: 10 }),
     ...cat('js2', 'cur', { b: 10 }),
   ])
+  // A 1-3 rating: scipy.stats.chi2_contingency([[40, 30, 30], [25, 40, 35]]) -> 5.2747252747252755, pvalue 0.07154972350393342
+  // (ks_2samp's p-value 0.21117008625127576); a reference over 1000: jensenshannon([600, 400, 200], [500, 500, 200]) -> 0.06493195110387728
+  const repeat = (counts: number[]) => counts.flatMap((n, i) => Array(n).fill(i + 1) as number[])
+  await insertSpans(store, [...num('few', 'ref', repeat([40, 30, 30])), ...num('few', 'cur', repeat([25, 40, 35]))])
+  await insertSpans(store, [...num('few-big', 'ref', repeat([600, 400, 200])), ...num('few-big', 'cur', repeat([500, 500, 200]))])
   // PSI: deciles of 1..100 reference; current all in the top decile.
   const ref = Array.from({ length: 100 }, (_, i) => i + 1)
   await insertSpans(store, [...num('psi', 'ref', ref), ...num('psi', 'cur', Array(100).fill(1000))])
@@ -171,6 +176,30 @@ function reference(ref: number[], cur: number[]) {
   const std = Math.sqrt(ref.reduce((a, b) => a + (b - mean) ** 2, 0) / ref.length)
   return { edges, rb, cb, d, w1, psi, std }
 }
+
+describe('numeric drift of few distinct values (Evidently: at most 5 are categories)', () => {
+  it('a 1-3 rating with a reference of up to 1000 is judged by chi-squared (scipy chi2_contingency), KS supporting', async () => {
+    const s = await run('few', 'attr_num:x')
+    expect(s?.method).toBe('chi2')
+    expect(stat(s, 'chi2')).toMatchObject({ role: 'verdict', pValueMethod: 'chi2_contingency', drifted: false })
+    expect(stat(s, 'chi2')?.value).toBeCloseTo(5.2747252747252755, 10)
+    expect(stat(s, 'chi2')?.pValue).toBeCloseTo(0.07154972350393342, 12)
+    expect(stat(s, 'ks')).toMatchObject({ role: 'supporting' })
+    expect(stat(s, 'ks')?.pValue).toBeCloseTo(0.21117008625127576, 12)
+  })
+
+  it('with a reference over 1000, by Jensen-Shannon distance (scipy jensenshannon)', async () => {
+    const s = await run('few-big', 'attr_num:x')
+    expect(s?.method).toBe('js')
+    expect(stat(s, 'js')?.role).toBe('verdict')
+    expect(stat(s, 'js')?.value).toBeCloseTo(0.06493195110387728, 12)
+    expect(s?.drifted).toBe(false)
+  })
+
+  it('6 distinct values keep KS', async () => {
+    expect((await run('ks', 'attr_num:x'))?.method).toBe('ks')
+  })
+})
 
 describe('numeric drift of several signals in one query', () => {
   it('deciles, bins, KS D, Wasserstein-1, PSI and std equal their definitions, for two attributes with keys of their own', async () => {

@@ -1,7 +1,6 @@
 import { type ClickHouseClient, ParamBag, num, select } from '../db.js'
 import { contentText } from '../content/text.js'
-import { chiSquaredSf, fisherExactTwoSided } from '../stats/distributions.js'
-import { type CategoryCounts, type DistributionStats, distributionStats } from './distribution.js'
+import { type CategoryCounts, distributionStats, homogeneity } from './distribution.js'
 import { type DriftSets, unionOfSignals } from './sets.js'
 import type { SignalSpec } from './signals.js'
 import { decide, type CategoricalMethod, type DriftStatistic, type DriftThresholds, type SignalDrift } from './types.js'
@@ -27,9 +26,6 @@ export const TEXT_SAMPLE_SPANS = 100_000
  * the signal's time at 10 million spans.
  */
 const SAMPLE_RANGE = 1_000_000
-
-/** Expected counts below this make the χ² approximation poor (Cochran's rule). */
-const SMALL_EXPECTED = 5
 
 /**
  * (sig, category, reference count, current count) of several signals in one query, each
@@ -65,23 +61,6 @@ async function categoryCounts(
     bySig.set(num(row.sig), list)
   }
   return bySig
-}
-
-/**
- * The χ² test of homogeneity, decided as scipy.stats.chi2_contingency would, except
- * that a 2 × 2 table with an expected count below 5 gets Fisher's exact test. A larger
- * table with small expected counts keeps the asymptotic p-value (detail.minExpected says so).
- */
-function homogeneity(row: DistributionStats): { statistic: number; p: number; method: string } {
-  const k = row.k
-  if (k < 2) return { statistic: 0, p: 1, method: 'chi2_contingency' }
-  if (k > 2) return { statistic: row.chi2, p: chiSquaredSf(row.chi2, k - 1), method: 'chi2_contingency' }
-  const yates = row.chi2Yates
-  const [first, second] = row.cells
-  if (row.minExpected < SMALL_EXPECTED && first && second) {
-    return { statistic: yates, p: fisherExactTwoSided(first[0], second[0], first[1], second[1]), method: 'fisher_exact' }
-  }
-  return { statistic: yates, p: chiSquaredSf(yates, 1), method: 'chi2_contingency_yates' }
 }
 
 /**
