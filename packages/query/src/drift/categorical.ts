@@ -3,7 +3,7 @@ import { contentText } from '../content/text.js'
 import { type CategoryCounts, distributionStats, homogeneity } from './distribution.js'
 import { type DriftSets, unionOfSignals } from './sets.js'
 import type { SignalSpec } from './signals.js'
-import { decide, type CategoricalMethod, type DriftStatistic, type DriftThresholds, type SignalDrift } from './types.js'
+import { decide, type CategoricalMethod, type DriftStatistic, type DriftThresholds, psiLevel, type SignalDrift } from './types.js'
 
 /** Categories beyond this many (by total count) are folded into one "(other)" category. */
 const MAX_CATEGORIES = 500
@@ -95,7 +95,7 @@ export async function categoricalDrift(
       ...base,
       method,
       ...decide(stats, method),
-      psiLevel: row.psi >= t.psiMajor ? 'major' : row.psi >= t.psiModerate ? 'moderate' : 'none',
+      psiLevel: psiLevel(row.psi, t),
       detail: {
         categories: row.k,
         minExpected: row.minExpected,

@@ -3,7 +3,7 @@ import { kolmogorovSf } from '../stats/distributions.js'
 import { distributionStats, homogeneity, PSI_EPSILON } from './distribution.js'
 import { type DriftSets, sourceQuery, unionOfSignals } from './sets.js'
 import type { SignalSpec } from './signals.js'
-import { decide, type DriftStatistic, type DriftThresholds, type NumericMethod, type SignalDrift } from './types.js'
+import { decide, type DriftStatistic, type DriftThresholds, type NumericMethod, psiLevel, type SignalDrift } from './types.js'
 
 /** ClickHouse's exact KS p-value is a DP over n·m cells; above this the asymptotic Kolmogorov distribution is used. */
 const KS_EXACT_MAX_CELLS = 1_000_000
@@ -170,7 +170,7 @@ async function judge(
     ...base,
     method,
     ...decide(stats, method),
-    psiLevel: psi >= t.psiMajor ? 'major' : psi >= t.psiModerate ? 'moderate' : 'none',
+    psiLevel: psiLevel(psi, t),
     detail: {
       referenceMean: num(row.mean_ref),
       currentMean: num(row.mean_cur),
