@@ -1,3 +1,4 @@
+import { contentText } from './content/text.js'
 import type { ParamBag } from './db.js'
 
 /** The model a span ran on: what was asked for, or what answered when the request did not say. */
@@ -17,8 +18,9 @@ export interface GroupKey {
 
 /**
  * A group key as SQL, its values through `bag`; null when `key` is none. Derived
- * `language` is the writing system of the prompt (ClickHouse has no language detector
- * in chDB): zh, ja, ko, ru (Cyrillic), ar, hi (Devanagari), el, he, th, latin, or unknown.
+ * `language` is the writing system of the prompt's text (content/text.ts: a structured
+ * prompt's messages, not its JSON; ClickHouse has no language detector in chDB): zh, ja,
+ * ko, ru (Cyrillic), ar, hi (Devanagari), el, he, th, latin, or unknown.
  * One expression per key: a bias group and the traces filter that reproduces it read
  * the same SQL, so the filter selects exactly the group's spans.
  */
@@ -37,22 +39,28 @@ export function groupKey(key: string, bag: ParamBag): GroupKey | null {
     }
     case 'user':
       return { expr: 'user_id' }
-    case 'language':
+    case 'language': {
+      // All-ASCII text (byte length = character length) can only be Latin or letterless: one
+      // cheap test instead of ten regular expressions over it. Over 20,000 prompts, 80% of them
+      // ASCII, grouping took 0.3 to 0.4 of the time of the ten expressions over the stored value.
+      const text = contentText('input')
+      const script = (name: string) => `match(${text}, '\\\\p{${name}}')`
       return {
-        expr: `multiIf(
-          match(input, '[\\\\p{Hiragana}\\\\p{Katakana}]'), 'ja',
-          match(input, '\\\\p{Han}'), 'zh',
-          match(input, '\\\\p{Hangul}'), 'ko',
-          match(input, '\\\\p{Cyrillic}'), 'ru',
-          match(input, '\\\\p{Arabic}'), 'ar',
-          match(input, '\\\\p{Devanagari}'), 'hi',
-          match(input, '\\\\p{Greek}'), 'el',
-          match(input, '\\\\p{Hebrew}'), 'he',
-          match(input, '\\\\p{Thai}'), 'th',
-          match(input, '\\\\p{Latin}'), 'latin',
-          'unknown')`,
+        expr: `if(length(${text}) = lengthUTF8(${text}), if(match(${text}, '[A-Za-z]'), 'latin', 'unknown'), multiIf(
+          match(${text}, '[\\\\p{Hiragana}\\\\p{Katakana}]'), 'ja',
+          ${script('Han')}, 'zh',
+          ${script('Hangul')}, 'ko',
+          ${script('Cyrillic')}, 'ru',
+          ${script('Arabic')}, 'ar',
+          ${script('Devanagari')}, 'hi',
+          ${script('Greek')}, 'el',
+          ${script('Hebrew')}, 'he',
+          ${script('Thai')}, 'th',
+          ${script('Latin')}, 'latin',
+          'unknown'))`,
         content: true,
       }
+    }
     case 'model':
       return { expr: MODEL_EXPR }
     case 'service':

@@ -7,6 +7,9 @@ import { insertSpans, openStore, span } from './helpers/store.js'
 let store: Store
 let close: () => Promise<void>
 
+/** Content as the ingest normalizer stores structured messages: a JSON array of {role, parts}. */
+const messages = (list: Array<[string, string]>) => JSON.stringify(list.map(([role, content]) => ({ role, parts: [{ type: 'text', content }] })))
+
 const group = (project: string, grp: string, bad: number, n: number, extra: Record<string, unknown> = {}) =>
   Array.from({ length: n }, (_, i) => span({ project_id: project, attributes: { grp }, status_code: i < bad ? 'error' : 'ok', ...extra }))
 
@@ -32,6 +35,25 @@ beforeAll(async () => {
     ...Array.from({ length: 4 }, () => span({ project_id: 'lang', input: 'Привет, как дела?' })),
     ...Array.from({ length: 6 }, () => span({ project_id: 'lang', input: 'How are you?' })),
     ...Array.from({ length: 2 }, () => span({ project_id: 'lang', input: '你好' })),
+    // the same prompts stored as structured messages (gen_ai.input.messages): grouped by the text, not the JSON
+    ...[
+      ['12345 !!!', 3],
+      ['வணக்கம், எப்படி இருக்கிறீர்கள்?', 2],
+      ['How are you?', 4],
+    ].flatMap(([text, n]) => Array.from({ length: n as number }, () => span({ project_id: 'lang-json', input: messages([['user', text as string]]) }))),
+    // an English system prompt before a Japanese question
+    ...Array.from({ length: 2 }, () => span({ project_id: 'lang-json', input: messages([['system', 'You are a helpful assistant.'], ['user', '注文はいつ届きますか？']]) })),
+    // completions as structured messages: a phrase with quotes, and the same words only in a tool call's arguments
+    ...Array.from({ length: 10 }, (_, i) =>
+      span({
+        project_id: 'ref-json',
+        attributes: { grp: 'a' },
+        output:
+          i < 3
+            ? messages([['assistant', 'I have to say "no" to that.']])
+            : JSON.stringify([{ role: 'assistant', parts: [{ type: 'tool_call', name: 'reply', arguments: '{"text":"I have to say \\"no\\" to that."}' }] }]),
+      }),
+    ),
     // counterfactual pairs: side b refused in 10 of 12 pairs, side a never; b's answers 10 tokens shorter
     ...Array.from({ length: 12 }, (_, i) => [
       span({ project_id: 'cf', output: 'Here you go', output_tokens: 50 + i, attributes: { 'spanlens.counterfactual.pair_id': `p${i}`, 'spanlens.counterfactual.side': 'a' } }),
@@ -42,7 +64,25 @@ beforeAll(async () => {
         attributes: { 'spanlens.counterfactual.pair_id': `p${i}`, 'spanlens.counterfactual.side': 'b' },
       }),
     ]).flat(),
+    // a gap with no spread: every answer of one group 100 tokens long, of the other 40
+    ...Array.from({ length: 50 }, () => span({ project_id: 'flat', attributes: { grp: 'big' }, output_tokens: 100 })),
+    ...Array.from({ length: 50 }, () => span({ project_id: 'flat', attributes: { grp: 'small' }, output_tokens: 40 })),
+    // counterfactual pairs whose side b is always exactly 10 tokens shorter
+    ...Array.from({ length: 12 }, (_, i) =>
+      (['a', 'b'] as const).map((side) =>
+        span({ project_id: 'cf-flat', output: 'Sure', output_tokens: 50 + i - (side === 'b' ? 10 : 0), attributes: { 'spanlens.counterfactual.pair_id': `p${i}`, 'spanlens.counterfactual.side': side } }),
+      ),
+    ).flat(),
   ])
+  // −1/+1 thumbs, one per trace: group good 40 up of 100 (mean −0.2), group bad 10 up of 100 (mean −0.8)
+  const thumbs = (['good', 'bad'] as const).flatMap((grp) => Array.from({ length: 100 }, (_, i) => ({ grp, up: i < (grp === 'good' ? 40 : 10) })))
+  const roots = thumbs.map(({ grp }) => span({ project_id: 'thumbs', attributes: { grp } }))
+  await insertSpans(store, roots)
+  await store.client.insert({
+    table: 'scores',
+    format: 'JSONEachRow',
+    values: roots.map((r, i) => ({ project_id: 'thumbs', score_id: `s${i}`, trace_id: r.trace_id, name: 'feedback', value: thumbs[i]?.up ? 1 : -1, data_type: 'NUMERIC', source: 'API', timestamp: r.start_time })),
+  })
 })
 afterAll(async () => close())
 
@@ -127,6 +167,32 @@ describe('bias across groups', () => {
     expect(Object.fromEntries(r.groups.map((g) => [g.group, g.n]))).toEqual({ latin: 6, ru: 4, zh: 2 })
   })
 
+  it('a gap in mean output length with no spread in either group is significant and flagged (scipy ttest_ind: t = inf, p = 0)', async () => {
+    const r = await bias(store.client, 'flat', { groupBy: 'attr:grp', outcome: 'output_length' })
+    expect(r.bestGroup).toBe('big')
+    expect(r.groups.find((g) => g.group === 'small')).toMatchObject({ value: 40, ratio: 0.4, fourFifthsViolation: true, pValue: 0, pValueMethod: 'zero_variance', significant: true })
+    expect(r.flagged).toBe(true)
+  })
+
+  it('score_mean on −1/+1 thumbs: measured from −1, the worse group has the lower ratio, breaks four-fifths and is flagged', async () => {
+    const r = await bias(store.client, 'thumbs', { groupBy: 'attr:grp', outcome: 'score_mean' })
+    expect(r).toMatchObject({ bestGroup: 'good', ratioBaseline: -1, lowestRatio: { group: 'bad' }, flagged: true })
+    expect(r.groups.find((g) => g.group === 'bad')).toMatchObject({ fourFifthsViolation: true, significant: true })
+    // the shares of thumbs-up, 0.1 / 0.4
+    expect(r.lowestRatio?.ratio).toBeCloseTo(0.25, 12)
+    expect(r.demographicParityRatio).toBeCloseTo(0.25, 12)
+  })
+
+  it('groups a structured prompt by the script of its messages\' text, not of its JSON keys', async () => {
+    const r = await bias(store.client, 'lang-json', { groupBy: 'language', outcome: 'error_rate', minGroupSize: 1 })
+    expect(Object.fromEntries(r.groups.map((g) => [g.group, g.n]))).toEqual({ unknown: 5, latin: 4, ja: 2 })
+  })
+
+  it('a custom refusal phrase is found in a structured completion\'s text as written, not in a tool call\'s arguments', async () => {
+    const r = await bias(store.client, 'ref-json', { groupBy: 'attr:grp', outcome: 'refusal_rate', refusalPhrases: ['say "no"'], minGroupSize: 1 })
+    expect(r.groups[0]).toMatchObject({ n: 10, value: 0.3 })
+  })
+
   it('no matching spans is SPANLENS_NOT_ENOUGH_DATA', async () => {
     await expect(bias(store.client, 'nobody', { groupBy: 'attr:grp', outcome: 'error_rate' })).rejects.toMatchObject({ code: 'SPANLENS_NOT_ENOUGH_DATA' })
   })
@@ -176,6 +242,11 @@ describe('counterfactual pairs', () => {
     expect(r.outputLength.meanDifference).toBeCloseTo(-9.5, 12)
     expect(r.outputLength.significant).toBe(true)
     expect(r.score.pairs).toBe(0)
+  })
+
+  it('a difference every pair shares exactly is certain: p = 0, said to be a zero-variance case (scipy ttest_rel gives t = inf)', async () => {
+    const r = await counterfactual(store.client, 'cf-flat', {})
+    expect(r.outputLength).toMatchObject({ pairs: 12, meanDifference: -10, pValue: 0, method: 'zero_variance', significant: true })
   })
 
   it('too few pairs is SPANLENS_NOT_ENOUGH_DATA', async () => {

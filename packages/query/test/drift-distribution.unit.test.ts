@@ -45,3 +45,18 @@ describe('text sampling', () => {
     }
   })
 })
+
+describe('PSI bands', () => {
+  it('follow the rule of thumb: < 0.1 none, 0.1 to 0.25 moderate with both ends, > 0.25 major', async () => {
+    const { DEFAULT_THRESHOLDS, psiLevel } = await import('../src/drift/types.js')
+    expect([0, 0.0999, 0.1, 0.2, 0.25, 0.2500001, 3].map((psi) => psiLevel(psi, DEFAULT_THRESHOLDS))).toEqual([
+      'none',
+      'none',
+      'moderate',
+      'moderate',
+      'moderate',
+      'major',
+      'major',
+    ])
+  })
+})

@@ -41,7 +41,7 @@ beforeAll(async () => {
     ...cat('chi2', 'ref', { a: 16, b: 16, c: 16, d: 16, e: 16, f: 8 }),
     ...cat('chi2', 'cur', { a: 16, b: 18, c: 16, d: 14, e: 12, f: 12 }),
     // One span of a model new in the current set: chi2_contingency([[20, 20, 0], [20, 19, 1]]) -> 1.0256410256410255,
-    // pvalue 0.5988042596485019 (a goodness-of-fit test with the new share floored at 1e-4 said chi2 ~ 2400, p ~ 0)
+    // pvalue 0.5988042596485019 (a goodness-of-fit test with the new share floored at 1e-4 says chi2 248, p 1.4e-54)
     ...cat('newcat', 'ref', { a: 20, b: 20 }),
     ...cat('newcat', 'cur', { a: 20, b: 19, c: 1 }),
     // 2 x 2, large counts: chi2_contingency([[60, 40], [40, 60]]) (Yates) -> 7.22, pvalue 0.007209570764742524
@@ -58,6 +58,11 @@ beforeAll(async () => {
     ...cat('js2', 'ref', { a: 10 }),
     ...cat('js2', 'cur', { b: 10 }),
   ])
+  // A 1-3 rating: scipy.stats.chi2_contingency([[40, 30, 30], [25, 40, 35]]) -> 5.2747252747252755, pvalue 0.07154972350393342
+  // (ks_2samp's p-value 0.21117008625127576); a reference over 1000: jensenshannon([600, 400, 200], [500, 500, 200]) -> 0.06493195110387728
+  const repeat = (counts: number[]) => counts.flatMap((n, i) => Array(n).fill(i + 1) as number[])
+  await insertSpans(store, [...num('few', 'ref', repeat([40, 30, 30])), ...num('few', 'cur', repeat([25, 40, 35]))])
+  await insertSpans(store, [...num('few-big', 'ref', repeat([600, 400, 200])), ...num('few-big', 'cur', repeat([500, 500, 200]))])
   // PSI: deciles of 1..100 reference; current all in the top decile.
   const ref = Array.from({ length: 100 }, (_, i) => i + 1)
   await insertSpans(store, [...num('psi', 'ref', ref), ...num('psi', 'cur', Array(100).fill(1000))])
@@ -65,6 +70,16 @@ beforeAll(async () => {
   const pair = (side: 'ref' | 'cur', n: number, a: number, b: number) =>
     Array.from({ length: n }, (_, i) => span({ project_id: 'big', release: side, attributes: { x: String((((i * a) % 211) - 50) / 4), y: String((i * b) % 13) } }))
   await insertSpans(store, [...pair('ref', 1500, 37, 5), ...pair('cur', 1300, 53, 7)])
+  // Prompts stored as structured messages (gen_ai.input.messages): 'alpha beta' then 'alpha gamma', 40 a side,
+  // alone and after an identical system prompt of 5000 characters ('rule ' 1000 times)
+  const prompt = (system: string | null, user: string) =>
+    JSON.stringify([...(system === null ? [] : [{ role: 'system', parts: [{ type: 'text', content: system }] }]), { role: 'user', parts: [{ type: 'text', content: user }] }])
+  for (const [project, system] of [['text-json', null], ['text-json-long', 'rule '.repeat(1000)]] as const) {
+    await insertSpans(store, [
+      ...Array.from({ length: 40 }, () => span({ project_id: project, release: 'ref', input: prompt(system, 'alpha beta') })),
+      ...Array.from({ length: 40 }, () => span({ project_id: project, release: 'cur', input: prompt(system, 'alpha gamma') })),
+    ])
+  }
   // More prompts a side than the text sample keeps (every span's start time its own).
   await store.client.command({
     query: `INSERT INTO spans (project_id, trace_id, span_id, kind, start_time, end_time, input, release)
@@ -162,6 +177,30 @@ function reference(ref: number[], cur: number[]) {
   return { edges, rb, cb, d, w1, psi, std }
 }
 
+describe('numeric drift of few distinct values (Evidently: at most 5 are categories)', () => {
+  it('a 1-3 rating with a reference of up to 1000 is judged by chi-squared (scipy chi2_contingency), KS supporting', async () => {
+    const s = await run('few', 'attr_num:x')
+    expect(s?.method).toBe('chi2')
+    expect(stat(s, 'chi2')).toMatchObject({ role: 'verdict', pValueMethod: 'chi2_contingency', drifted: false })
+    expect(stat(s, 'chi2')?.value).toBeCloseTo(5.2747252747252755, 10)
+    expect(stat(s, 'chi2')?.pValue).toBeCloseTo(0.07154972350393342, 12)
+    expect(stat(s, 'ks')).toMatchObject({ role: 'supporting' })
+    expect(stat(s, 'ks')?.pValue).toBeCloseTo(0.21117008625127576, 12)
+  })
+
+  it('with a reference over 1000, by Jensen-Shannon distance (scipy jensenshannon)', async () => {
+    const s = await run('few-big', 'attr_num:x')
+    expect(s?.method).toBe('js')
+    expect(stat(s, 'js')?.role).toBe('verdict')
+    expect(stat(s, 'js')?.value).toBeCloseTo(0.06493195110387728, 12)
+    expect(s?.drifted).toBe(false)
+  })
+
+  it('6 distinct values keep KS', async () => {
+    expect((await run('ks', 'attr_num:x'))?.method).toBe('ks')
+  })
+})
+
 describe('numeric drift of several signals in one query', () => {
   it('deciles, bins, KS D, Wasserstein-1, PSI and std equal their definitions, for two attributes with keys of their own', async () => {
     const report = await drift(store.client, 'big', { dimension: 'release', reference: 'ref', current: 'cur', signals: ['attr_num:x', 'attr_num:y'] })
@@ -201,6 +240,22 @@ describe('text drift over a sample', () => {
     const whole = distributionStats(await rs.json<{ cat: string; r: number; c: number }>())
     expect(whole.js).toBeGreaterThan(0.1)
     expect(Math.abs((stat(s, 'js')?.value as number) - whole.js)).toBeLessThan(0.01)
+  })
+})
+
+describe('text drift of structured prompts', () => {
+  it('tokenizes the messages\' text, not the JSON around it: alpha beta vs alpha gamma is √(½ ln 2) apart', async () => {
+    const s = await run('text-json', 'prompt')
+    // p = (½, ½, 0), q = (½, 0, ½), m = (½, ¼, ¼): JS² = ½·(½ ln 2) + ½·(½ ln 2)
+    expect(stat(s, 'js')?.value).toBeCloseTo(Math.sqrt(Math.LN2 / 2), 12)
+    expect(s?.detail).toMatchObject({ referenceTokens: 80, currentTokens: 80 })
+  })
+
+  it('reads the user\'s turn after a system prompt longer than the 4000 characters tokenized of each part', async () => {
+    const s = await run('text-json-long', 'prompt')
+    // Each prompt: 800 × rule (4000 characters), alpha, and beta or gamma: JS² = ½·(ln 2)/802 + ½·(ln 2)/802
+    expect(s?.detail).toMatchObject({ referenceTokens: 40 * 802, currentTokens: 40 * 802 })
+    expect(stat(s, 'js')?.value).toBeCloseTo(Math.sqrt(Math.LN2 / 802), 12)
   })
 })
 

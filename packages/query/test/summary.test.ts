@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Store } from '@spanlens/ingest'
 import { summary, type SummaryRow } from '../src/index.js'
@@ -127,6 +128,18 @@ describe('summary from the rollup', () => {
       clickhouse_settings: { force_optimize_projection: 1 },
     })
     expect((await rs.json()).length).toBeGreaterThan(0)
+  })
+})
+
+describe('summary percentiles', () => {
+  it('are the levels docs/statistics.md lists for GET /summary, for latency and TTFT', async () => {
+    const doc = readFileSync(new URL('../../../docs/statistics.md', import.meta.url), 'utf8')
+    const row = doc.split('\n').find((line) => line.startsWith('| `GET /summary`')) ?? ''
+    const documented = (row.split('|')[1] ?? '').match(/p\d+/g)
+    const s = await summary(store.client, 'sum', {})
+    const r = s.rows[0]
+    expect(documented).toEqual(Object.keys(r?.latencyMs ?? {}).filter((k) => /^p\d+$/.test(k)))
+    expect(documented).toEqual(Object.keys(r?.ttftMs ?? {}))
   })
 })
 

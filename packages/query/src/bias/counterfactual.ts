@@ -3,7 +3,8 @@ import { type ClickHouseClient, ParamBag, num, selectOne } from '../db.js'
 import { errors } from '../errors.js'
 import { filterObject, spanConditions, toSpanFilter } from '../filters.js'
 import { invalidFields } from '../params.js'
-import { binomialTwoSidedHalf, chiSquaredSf, normalTwoSided } from '../stats/distributions.js'
+import { binomialTwoSidedHalf, chiSquaredSf } from '../stats/distributions.js'
+import { meanDifferenceTest } from '../stats/proportions.js'
 import { refusalExpr } from './groups.js'
 import { LIVE_SCORES } from '../scores/live.js'
 
@@ -30,6 +31,11 @@ interface PairedComparison {
   meanDifference: number | null
   /** paired z-test on the differences (normal approximation) */
   pValue: number | null
+  /**
+   * `paired_z`, or `zero_variance` when every pair differs by the same amount: that
+   * difference is exact (p = 0 when it is not zero, 1 when it is); null with fewer than 2 pairs
+   */
+  method: 'paired_z' | 'zero_variance' | null
   significant: boolean | null
 }
 
@@ -104,12 +110,15 @@ export async function counterfactual(client: ClickHouseClient, project: string, 
   const exact = disc < 25
   const mcnemarP = disc === 0 ? 1 : exact ? binomialTwoSidedHalf(onlyA, disc) : chiSquaredSf((onlyA - onlyB) ** 2 / disc, 1)
   const paired = (pairs: number, ma: unknown, mb: unknown, md: unknown, vd: unknown): PairedComparison => {
-    if (pairs === 0) return { pairs, meanA: null, meanB: null, meanDifference: null, pValue: null, significant: null }
+    if (pairs === 0) return { pairs, meanA: null, meanB: null, meanDifference: null, pValue: null, method: null, significant: null }
+    const meanA = num(ma)
+    const meanB = num(mb)
     const d = num(md)
-    const v = num(vd)
-    const se = Math.sqrt(v / pairs)
-    const pValue = pairs > 1 && se > 0 ? normalTwoSided(d / se) : pairs > 1 && d === 0 ? 1 : null
-    return { pairs, meanA: num(ma), meanB: num(mb), meanDifference: d, pValue, significant: pValue === null ? null : pValue < r.alpha }
+    // varSamp of one difference is nan: one pair gives no test.
+    const t = pairs > 1 ? meanDifferenceTest(d, Math.sqrt(num(vd) / pairs), Math.max(Math.abs(meanA), Math.abs(meanB))) : null
+    const pValue = t?.p ?? null
+    const method = t === null ? null : t.method === 'z' ? 'paired_z' : 'zero_variance'
+    return { pairs, meanA, meanB, meanDifference: d, pValue, method, significant: pValue === null ? null : pValue < r.alpha }
   }
   return {
     pairs: n,

@@ -1,3 +1,4 @@
+import { contentText } from '../content/text.js'
 import type { ParamBag } from '../db.js'
 import { errors } from '../errors.js'
 import { GROUP_KEYS_HELP, type GroupKey, groupKey } from '../group-keys.js'
@@ -14,9 +15,11 @@ export { REFUSAL_PHRASES } from './refusal-phrases.js'
 
 /**
  * With the default phrases, the `refusal` column computed at insert
- * (clickhouse/005_refusal.sql, same list); custom phrases scan the completion.
+ * (clickhouse/005_refusal.sql, same list); custom phrases scan the completion's text
+ * (content/text.ts), where a phrase with a quote or a line break reads as written, not
+ * JSON-escaped, and a tool call's arguments do not count.
  */
 export function refusalExpr(phrasesParam: string | null): string {
   if (phrasesParam === null) return 'refusal = 1'
-  return `(finish_reason = 'content_filter' OR multiSearchAnyCaseInsensitive(output, ${phrasesParam}))`
+  return `(finish_reason = 'content_filter' OR multiSearchAnyCaseInsensitive(${contentText('output')}, ${phrasesParam}))`
 }

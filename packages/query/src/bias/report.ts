@@ -43,12 +43,18 @@ export interface BiasGroup {
   difference: number | null
   /**
    * ratio to the best group on the favourable scale (1 − rate for bad-outcome rates,
-   * best/value for latency, value/best for score and output length); 1 = parity
+   * best/value for latency, (value − ratioBaseline)/(best − ratioBaseline) for score and
+   * output length); 1 = parity
    */
   ratio: number | null
   fourFifthsViolation: boolean | null
   /** test against the best group: two-proportion z (rates) or Welch z (means) */
   pValue: number | null
+  /**
+   * how pValue was found: `zero_variance` when neither group's values vary, so the
+   * difference of means is exact (p = 0 when it is not zero, 1 when it is)
+   */
+  pValueMethod: 'two_proportion_z' | 'welch_z' | 'zero_variance' | null
   /** Bonferroni-adjusted over the (judged groups − 1) comparisons */
   pValueAdjusted: number | null
   significant: boolean | null
@@ -68,8 +74,15 @@ export interface BiasReport {
    */
   lowestRatio: { group: string; ratio: number } | null
   /**
+   * Means only: the point mean ratios are measured from, 0 unless some value is negative
+   * (−1/+1 thumbs), then the lowest per-trace value of the reported groups. A ratio of two
+   * means is meaningful from a floor no value goes under: of −0.2 and −0.8 it would be 4.
+   */
+  ratioBaseline: number | null
+  /**
    * fairlearn demographic parity over judged groups, on the outcome's own scale: max − min
-   * and min / max of the values (for refusal rates, of the refusal rates: not comparable with `ratio`)
+   * and min / max of the values (for refusal rates, of the refusal rates: not comparable with
+   * `ratio`); for means, min / max measured from `ratioBaseline`
    */
   demographicParityDifference: number | null
   demographicParityRatio: number | null
@@ -103,6 +116,8 @@ interface Row {
   k: number
   mean: number
   var: number
+  /** lowest value in the group (means) */
+  lo: number
   p95: number
 }
 
@@ -144,7 +159,7 @@ export async function bias(client: ClickHouseClient, project: string, request: B
     // As text: @clickhouse/client refuses to send an integer beyond ±2^53 (1e300 is one).
     const neg = bag.add(String(r.negativeAtMost), 'Float64')
     const rootWhere = spanConditions(project, filter, bag)
-    sql = `SELECT t.g AS g, count() AS n, countIf(s.v <= ${neg}) AS k, avg(s.v) AS mean, varSamp(s.v) AS var, 0 AS p95
+    sql = `SELECT t.g AS g, count() AS n, countIf(s.v <= ${neg}) AS k, avg(s.v) AS mean, varSamp(s.v) AS var, min(s.v) AS lo, 0 AS p95
       FROM (SELECT trace_id, avg(assumeNotNull(value)) AS v FROM ${LIVE_SCORES}
             AND project_id = ${p} AND name = ${name} AND value IS NOT NULL AND isFinite(assumeNotNull(value)) GROUP BY trace_id) AS s
       INNER JOIN (SELECT trace_id, min(${g.expr}) AS g FROM spans FINAL WHERE ${rootWhere.join(' AND ')} AND parent_span_id = '' GROUP BY trace_id) AS t
@@ -161,12 +176,12 @@ export async function bias(client: ClickHouseClient, project: string, request: B
     // Only output_length is judged on a mean: the other outcomes use n, k or p95, and a mean and
     // variance of latency beside them cost 40% of the query's CPU (bench/README.md, "Query").
     const value = r.outcome === 'output_length' ? 'toFloat64(output_tokens)' : null
-    sql = `SELECT ${g.expr} AS g, count() AS n, countIf(${outcome}) AS k, ${value ? `avg(${value})` : '0'} AS mean, ${value ? `varSamp(${value})` : '0'} AS var,
+    sql = `SELECT ${g.expr} AS g, count() AS n, countIf(${outcome}) AS k, ${value ? `avg(${value})` : '0'} AS mean, ${value ? `varSamp(${value})` : '0'} AS var, ${value ? `min(${value})` : '0'} AS lo,
         ${r.outcome === 'latency_p95' ? 'quantileExact(0.95)(duration_ms)' : '0'} AS p95
       FROM spans FINAL WHERE ${where.join(' AND ')}
       GROUP BY g ORDER BY n DESC, g LIMIT ${r.maxGroups}`
   }
-  const rows = (await select<Row>(client, sql, bag.values)).map((x) => ({ ...x, g: String(x.g), n: num(x.n), k: num(x.k), mean: num(x.mean), var: num(x.var), p95: num(x.p95) }))
+  const rows = (await select<Row>(client, sql, bag.values)).map((x) => ({ ...x, g: String(x.g), n: num(x.n), k: num(x.k), mean: num(x.mean), var: num(x.var), lo: num(x.lo), p95: num(x.p95) }))
   if (rows.length === 0) throw errors.NOT_ENOUGH_DATA(scored ? `no trace matching the filter has a score named ${JSON.stringify(r.score)}` : 'no spans match the filter')
   // An attribute no matching span carries puts every span in one blank group, which
   // reads as "no bias found": say so, with the keys that do exist.
@@ -189,7 +204,8 @@ function lowestRatio(groups: BiasGroup[]): { group: string; ratio: number } | nu
   return low
 }
 
-function judge(groupBy: string, outcome: BiasOutcome, rows: Row[], minGroupSize: number, alpha: number, ratioThreshold: number): BiasReport {
+/** Per-group judgement from per-group aggregates (exported for its unit tests). */
+export function judge(groupBy: string, outcome: BiasOutcome, rows: Row[], minGroupSize: number, alpha: number, ratioThreshold: number): BiasReport {
   const kind = KIND[outcome]
   const better = BETTER[outcome]
   const valueOf = (x: Row): number | null =>
@@ -203,6 +219,9 @@ function judge(groupBy: string, outcome: BiasOutcome, rows: Row[], minGroupSize:
   }, null)
   const comparisons = Math.max(0, judged.length - 1)
   const bestValue = best ? (valueOf(best) as number) : null
+  // Means are compared from a floor no value goes under: 0, or a signed scale's lowest value.
+  const baseline = kind === 'mean' ? Math.min(0, ...rows.map((x) => x.lo).filter(Number.isFinite)) : 0
+  const fromBaseline = (value: number, reference: number): number => (reference === baseline ? 1 : (value - baseline) / (reference - baseline))
 
   const groups = rows.map((x): BiasGroup => {
     const value = valueOf(x)
@@ -214,7 +233,7 @@ function judge(groupBy: string, outcome: BiasOutcome, rows: Row[], minGroupSize:
           ? [x.mean - (Z95 * Math.sqrt(x.var)) / Math.sqrt(x.n), x.mean + (Z95 * Math.sqrt(x.var)) / Math.sqrt(x.n)]
           : null
     if (!isJudged || !best || value === null || bestValue === null) {
-      return { group: x.g, n: x.n, value, ci, judged: false, difference: null, ratio: null, fourFifthsViolation: null, pValue: null, pValueAdjusted: null, significant: null }
+      return { group: x.g, n: x.n, value, ci, judged: false, difference: null, ratio: null, fourFifthsViolation: null, pValue: null, pValueMethod: null, pValueAdjusted: null, significant: null }
     }
     const ratio =
       kind === 'proportion'
@@ -225,13 +244,18 @@ function judge(groupBy: string, outcome: BiasOutcome, rows: Row[], minGroupSize:
           ? value === 0
             ? 1
             : bestValue / value
-          : bestValue === 0
-            ? 1
-            : value / bestValue
+          : fromBaseline(value, bestValue)
     let pValue: number | null = null
+    let pValueMethod: BiasGroup['pValueMethod'] = null
     if (x !== best) {
-      if (kind === 'proportion') pValue = twoProportionZ(x.k, x.n, best.k, best.n).p
-      else if (kind === 'mean') pValue = welchZ(x.n, x.mean, x.var, best.n, best.mean, best.var).p
+      if (kind === 'proportion') {
+        pValue = twoProportionZ(x.k, x.n, best.k, best.n).p
+        pValueMethod = 'two_proportion_z'
+      } else if (kind === 'mean') {
+        const t = welchZ(x.n, x.mean, x.var, best.n, best.mean, best.var)
+        pValue = t?.p ?? null
+        pValueMethod = t === null ? null : t.method === 'z' ? 'welch_z' : 'zero_variance'
+      }
     }
     const adjusted = pValue === null ? null : Math.min(1, pValue * Math.max(1, comparisons))
     return {
@@ -244,6 +268,7 @@ function judge(groupBy: string, outcome: BiasOutcome, rows: Row[], minGroupSize:
       ratio,
       fourFifthsViolation: ratio < ratioThreshold,
       pValue,
+      pValueMethod,
       pValueAdjusted: adjusted,
       significant: adjusted === null ? null : adjusted < alpha,
     }
@@ -260,8 +285,9 @@ function judge(groupBy: string, outcome: BiasOutcome, rows: Row[], minGroupSize:
     bestGroup: best?.g ?? null,
     groups,
     lowestRatio: lowestRatio(groups),
+    ratioBaseline: kind === 'mean' ? baseline : null,
     demographicParityDifference: max !== null && min !== null && judged.length > 1 ? max - min : null,
-    demographicParityRatio: max !== null && min !== null && judged.length > 1 ? (max === 0 ? 1 : min / max) : null,
+    demographicParityRatio: max !== null && min !== null && judged.length > 1 ? (kind === 'mean' ? fromBaseline(min, max) : max === 0 ? 1 : min / max) : null,
     chiSquared: chi ? { statistic: chi.statistic, df: chi.df, pValue: chi.p } : null,
     comparisons,
     flagged: groups.some((x) => x.fourFifthsViolation === true && x.significant === true),

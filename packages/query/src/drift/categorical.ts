@@ -1,15 +1,15 @@
 import { type ClickHouseClient, ParamBag, num, select } from '../db.js'
-import { chiSquaredSf, fisherExactTwoSided } from '../stats/distributions.js'
-import { type CategoryCounts, type DistributionStats, distributionStats } from './distribution.js'
+import { contentText } from '../content/text.js'
+import { type CategoryCounts, distributionStats, homogeneity } from './distribution.js'
 import { type DriftSets, unionOfSignals } from './sets.js'
 import type { SignalSpec } from './signals.js'
-import { decide, type CategoricalMethod, type DriftStatistic, type DriftThresholds, type SignalDrift } from './types.js'
+import { decide, type CategoricalMethod, type DriftStatistic, type DriftThresholds, psiLevel, type SignalDrift } from './types.js'
 
 /** Categories beyond this many (by total count) are folded into one "(other)" category. */
 const MAX_CATEGORIES = 500
 /** Hashed vocabulary size for text drift. */
 const TEXT_BUCKETS = 4096
-/** Characters of each prompt/completion tokenized for text drift (bounds the cost per span). */
+/** Characters of each text part of a prompt/completion (content/text.ts) tokenized for text drift (bounds the cost per part). */
 const TEXT_PREFIX_CHARS = 4000
 /**
  * Spans per side whose text is tokenized: a larger side is sampled down to about this many
@@ -26,9 +26,6 @@ export const TEXT_SAMPLE_SPANS = 100_000
  * the signal's time at 10 million spans.
  */
 const SAMPLE_RANGE = 1_000_000
-
-/** Expected counts below this make the χ² approximation poor (Cochran's rule). */
-const SMALL_EXPECTED = 5
 
 /**
  * (sig, category, reference count, current count) of several signals in one query, each
@@ -67,23 +64,6 @@ async function categoryCounts(
 }
 
 /**
- * The χ² test of homogeneity, decided as scipy.stats.chi2_contingency would, except
- * that a 2 × 2 table with an expected count below 5 gets Fisher's exact test. A larger
- * table with small expected counts keeps the asymptotic p-value (detail.minExpected says so).
- */
-function homogeneity(row: DistributionStats): { statistic: number; p: number; method: string } {
-  const k = row.k
-  if (k < 2) return { statistic: 0, p: 1, method: 'chi2_contingency' }
-  if (k > 2) return { statistic: row.chi2, p: chiSquaredSf(row.chi2, k - 1), method: 'chi2_contingency' }
-  const yates = row.chi2Yates
-  const [first, second] = row.cells
-  if (row.minExpected < SMALL_EXPECTED && first && second) {
-    return { statistic: yates, p: fisherExactTwoSided(first[0], second[0], first[1], second[1]), method: 'fisher_exact' }
-  }
-  return { statistic: yates, p: chiSquaredSf(yates, 1), method: 'chi2_contingency_yates' }
-}
-
-/**
  * Categorical drift of several signals in one query: per signal, counts per (category, side),
  * then in JS (drift/distribution.ts) χ², Jensen–Shannon distance and PSI. A category seen on
  * one side only is one more column, not a share of 1e-4: one span of a new model among 40 is
@@ -115,7 +95,7 @@ export async function categoricalDrift(
       ...base,
       method,
       ...decide(stats, method),
-      psiLevel: row.psi >= t.psiMajor ? 'major' : row.psi >= t.psiModerate ? 'moderate' : 'none',
+      psiLevel: psiLevel(row.psi, t),
       detail: {
         categories: row.k,
         minExpected: row.minExpected,
@@ -132,7 +112,8 @@ export function sampleThreshold(n: number): number {
 
 /**
  * Prompt/completion vocabulary: lower-cased tokens (ClickHouse `tokens`, split on
- * non-alphanumerics) hashed into 4096 buckets; Jensen–Shannon distance (natural log)
+ * non-alphanumerics) of the text (content/text.ts: a structured value's messages, not its
+ * JSON) hashed into 4096 buckets; Jensen–Shannon distance (natural log)
  * between the reference and current bucket distributions. Sample sizes are spans. A side
  * of more than TEXT_SAMPLE_SPANS spans is tokenized from a sample of about that many: the
  * spans whose cityHash64(start_time) falls under the side's threshold, the same spans on
@@ -173,7 +154,7 @@ export async function textDrift(
     project,
     sets,
     todo.map((x) => x.spec),
-    (_, src) => `SELECT cityHash64(arrayJoin(tokens(lower(substringUTF8(v, 1, ${TEXT_PREFIX_CHARS}))))) % ${TEXT_BUCKETS} AS k, side FROM (${src})`,
+    (_, src) => `SELECT cityHash64(arrayJoin(tokens(lower(${contentText('v', TEXT_PREFIX_CHARS)})))) % ${TEXT_BUCKETS} AS k, side FROM (${src})`,
   )
   const t = opts.thresholds.textJsDistance
   for (const [j, { i }] of todo.entries()) {

@@ -1,4 +1,7 @@
-import { PSI_EPSILON } from './numeric.js'
+import { chiSquaredSf, fisherExactTwoSided } from '../stats/distributions.js'
+
+/** Evidently replaces an empty bin's share by this before taking logs. */
+export const PSI_EPSILON = 1e-4
 
 /** One category's count in each set. */
 export interface CategoryCounts {
@@ -77,4 +80,24 @@ export function distributionStats(rows: readonly CategoryCounts[]): Distribution
     psi,
     top,
   }
+}
+
+/** Expected counts below this make the χ² approximation poor (Cochran's rule). */
+const SMALL_EXPECTED = 5
+
+/**
+ * The χ² test of homogeneity, decided as scipy.stats.chi2_contingency would, except
+ * that a 2 × 2 table with an expected count below 5 gets Fisher's exact test. A larger
+ * table with small expected counts keeps the asymptotic p-value (detail.minExpected says so).
+ */
+export function homogeneity(row: DistributionStats): { statistic: number; p: number; method: string } {
+  const k = row.k
+  if (k < 2) return { statistic: 0, p: 1, method: 'chi2_contingency' }
+  if (k > 2) return { statistic: row.chi2, p: chiSquaredSf(row.chi2, k - 1), method: 'chi2_contingency' }
+  const yates = row.chi2Yates
+  const [first, second] = row.cells
+  if (row.minExpected < SMALL_EXPECTED && first && second) {
+    return { statistic: yates, p: fisherExactTwoSided(first[0], second[0], first[1], second[1]), method: 'fisher_exact' }
+  }
+  return { statistic: yates, p: chiSquaredSf(yates, 1), method: 'chi2_contingency_yates' }
 }

@@ -1,14 +1,19 @@
 import { type ClickHouseClient, ParamBag, num, select, selectOne } from '../db.js'
 import { kolmogorovSf } from '../stats/distributions.js'
+import { distributionStats, homogeneity, PSI_EPSILON } from './distribution.js'
 import { type DriftSets, sourceQuery, unionOfSignals } from './sets.js'
 import type { SignalSpec } from './signals.js'
-import { decide, type DriftStatistic, type DriftThresholds, type NumericMethod, type SignalDrift } from './types.js'
+import { decide, type DriftStatistic, type DriftThresholds, type NumericMethod, psiLevel, type SignalDrift } from './types.js'
 
-/** Evidently replaces an empty bin's share by this before taking logs. */
-export const PSI_EPSILON = 1e-4
 /** ClickHouse's exact KS p-value is a DP over n·m cells; above this the asymptotic Kolmogorov distribution is used. */
 const KS_EXACT_MAX_CELLS = 1_000_000
 const DECILES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+/**
+ * Evidently's default test judges a numeric signal with at most this many distinct values
+ * (over both sets) as categories: χ² for a reference of up to 1000 values, Jensen–Shannon
+ * above (evidently/calculations/stattests/registry.py, _get_default_stattest).
+ */
+const FEW_VALUES = 5
 
 interface NumericRow {
   sig: number
@@ -22,6 +27,10 @@ interface NumericRow {
   cur_bins: number[]
   d: number
   w1: number
+  /** distinct values over both sets */
+  n_values: number
+  /** (value, reference count, current count) when there are at most FEW_VALUES values */
+  few: Array<[string, number, number]>
 }
 
 /**
@@ -57,7 +66,8 @@ export async function numericDrift(
   const eps = PSI_EPSILON
   const rows = await select<NumericRow>(
     client,
-    `SELECT sig, n_ref, n_cur, mean_ref, mean_cur, std_ref, q, ref_bins, cur_bins,
+    `SELECT sig, n_ref, n_cur, mean_ref, mean_cur, std_ref, q, ref_bins, cur_bins, length(vs) AS n_values,
+            if(n_values <= ${FEW_VALUES}, arrayMap((x, r, c) -> (toString(x), r, c), vs, rs, cs), []) AS few,
             arrayMax(gaps) AS d, arraySum(arrayMap((gap, x, next) -> gap * (next - x), gaps, vs, arrayPushBack(arrayPopFront(vs), vs[-1]))) AS w1
      FROM (
        SELECT sig, arraySort(groupArray((v, r, c))) AS t, arrayMap(x -> x.1, t) AS vs, arrayMap(x -> x.2, t) AS rs, arrayMap(x -> x.3, t) AS cs,
@@ -132,14 +142,35 @@ async function judge(
     { name: 'wasserstein', value: w1, pValue: null, threshold: null, drifted: null },
     { name: 'wasserstein_normed', value: wNormed, pValue: null, threshold: t.wassersteinNormed, drifted: wNormed >= t.wassersteinNormed },
   ]
-  // Evidently: small reference -> KS p-value; large -> normed Wasserstein.
+  // Evidently: small reference -> KS p-value; large -> normed Wasserstein; a signal of few
+  // distinct values is judged as categories (χ², or JS for a large reference).
+  const fewValues = num(row.n_values) <= FEW_VALUES
+  if (fewValues) {
+    const cats = distributionStats(row.few.map(([cat, r, c]) => ({ cat, r: num(r), c: num(c) })))
+    const chi = homogeneity(cats)
+    stats.push(
+      { name: 'chi2', value: chi.statistic, pValue: chi.p, pValueMethod: chi.method, threshold: t.chi2PValue, drifted: chi.p < t.chi2PValue },
+      { name: 'js', value: cats.js, pValue: null, threshold: t.jsDistance, drifted: cats.js >= t.jsDistance },
+    )
+  }
+  const small = nRef <= t.smallReferenceMax
   const method =
-    opts.method === 'auto' ? (nRef <= t.smallReferenceMax ? 'ks' : 'wasserstein_normed') : opts.method === 'wasserstein' ? 'wasserstein_normed' : opts.method
+    opts.method === 'auto'
+      ? fewValues
+        ? small
+          ? 'chi2'
+          : 'js'
+        : small
+          ? 'ks'
+          : 'wasserstein_normed'
+      : opts.method === 'wasserstein'
+        ? 'wasserstein_normed'
+        : opts.method
   return {
     ...base,
     method,
     ...decide(stats, method),
-    psiLevel: psi >= t.psiMajor ? 'major' : psi >= t.psiModerate ? 'moderate' : 'none',
+    psiLevel: psiLevel(psi, t),
     detail: {
       referenceMean: num(row.mean_ref),
       currentMean: num(row.mean_cur),

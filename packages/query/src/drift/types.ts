@@ -33,7 +33,7 @@ export interface SignalDrift {
   method: string | null
   drifted: boolean | null
   statistics: DriftStatistic[]
-  /** psi bands: none < 0.1 <= moderate < 0.25 <= major */
+  /** psi bands (psiLevel()): none < 0.1 ≤ moderate ≤ 0.25 < major */
   psiLevel?: 'none' | 'moderate' | 'major'
   detail?: Record<string, unknown>
 }
@@ -62,6 +62,14 @@ export const DEFAULT_THRESHOLDS: DriftThresholds = {
   psiMajor: 0.25,
   textJsDistance: 0.1,
   embeddingCosine: null,
+}
+
+/**
+ * The PSI rule of thumb's band: < 0.1 none, 0.1–0.25 moderate, > 0.25 major (the
+ * thresholds `psiModerate` and `psiMajor`): exactly 0.25 is still moderate.
+ */
+export function psiLevel(psi: number, t: Pick<DriftThresholds, 'psiModerate' | 'psiMajor'>): 'none' | 'moderate' | 'major' {
+  return psi > t.psiMajor ? 'major' : psi >= t.psiModerate ? 'moderate' : 'none'
 }
 
 export type NumericMethod = 'auto' | 'ks' | 'wasserstein' | 'psi'

@@ -71,8 +71,8 @@ const TOKENS = 'tok_'
 export const ROLLUP_AGGREGATES = `sum(calls) AS n_calls, sum(errors) AS errs, ${tokenSums(TOKENS)},
         sum(cost_usd) AS cost, sum(cost_unknown) AS n_cost_unknown,
         sum(duration_sum_ms) / nullIf(sum(calls), 0) AS avg_ms, max(duration_max_ms) AS max_ms,
-        quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(duration_q) AS lat_q,
-        if(sum(ttft_count) > 0, quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(ttft_q), []) AS ttft_q`
+        quantilesTDigestMerge(0.5, 0.95, 0.99)(duration_q) AS lat_q,
+        if(sum(ttft_count) > 0, quantilesTDigestMerge(0.5, 0.95, 0.99)(ttft_q), []) AS ttft_q`
 
 /**
  * Calls, errors, tokens, cost and latency/TTFT percentiles per group and time bucket.
@@ -130,8 +130,8 @@ export async function summary(client: ClickHouseClient, project: string, opts: S
     sql = `SELECT ${[bucketExpr, ...dims].join(', ')},
         count() AS n_calls, countIf(status_code = 'error') AS errs, ${tokenSums(TOKENS)}, sum(ifNull(cost_usd, 0)) AS cost,
         countIf(kind = 'llm' AND cost_usd IS NULL) AS n_cost_unknown, avg(duration_ms) AS avg_ms, max(duration_ms) AS max_ms,
-        quantilesTDigest(0.5, 0.9, 0.95, 0.99)(duration_ms) AS lat_q,
-        if(count(ttft_ms) > 0, quantilesTDigestIf(0.5, 0.9, 0.95, 0.99)(assumeNotNull(ttft_ms), ttft_ms IS NOT NULL), []) AS ttft_q
+        quantilesTDigest(0.5, 0.95, 0.99)(duration_ms) AS lat_q,
+        if(count(ttft_ms) > 0, quantilesTDigestIf(0.5, 0.95, 0.99)(assumeNotNull(ttft_ms), ttft_ms IS NOT NULL), []) AS ttft_q
       FROM spans FINAL WHERE ${where.join(' AND ')}
       ${keys.length ? `GROUP BY ${keys.join(', ')} ORDER BY ${keys.join(', ')}` : ''}`
   }
@@ -157,11 +157,11 @@ export async function summary(client: ClickHouseClient, project: string, opts: S
         latencyMs: {
           avg: numOrNull(r.avg_ms),
           p50: numOrNull(lat[0]),
-          p95: numOrNull(lat[2]),
-          p99: numOrNull(lat[3]),
+          p95: numOrNull(lat[1]),
+          p99: numOrNull(lat[2]),
           max: numOrNull(r.max_ms),
         },
-        ttftMs: { p50: numOrNull(ttft[0]), p95: numOrNull(ttft[2]), p99: numOrNull(ttft[3]) },
+        ttftMs: { p50: numOrNull(ttft[0]), p95: numOrNull(ttft[1]), p99: numOrNull(ttft[2]) },
       }
     })
   const iso = (d: Date | undefined) => (d ? d.toISOString() : null)
