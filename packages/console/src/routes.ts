@@ -24,6 +24,15 @@ export function isReserved(path: string): boolean {
  */
 const SHELL_CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
+/**
+ * On every reply the console makes, whatever the URL: the page is served as `/`, as any
+ * client route and as `/index.html` (or `/%69ndex.html`), and a browser opened on any of
+ * them must get its policy; an SVG opened on its own is a document that runs its scripts
+ * under the policy it came with; and a script, a style or an image is never read as
+ * another type than it says. On a script or a style the policy changes nothing.
+ */
+const CONSOLE_HEADERS = { 'content-security-policy': SHELL_CSP, 'x-content-type-options': 'nosniff' } as const
+
 const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>Spanlens</title>
 <h1>Spanlens console not built</h1>
 <p>The server is running (OTLP ingest at <code>/v1/traces</code>, queries at <code>/api/v1</code>), but the web console's files are missing.</p>
@@ -50,6 +59,7 @@ export function consoleHandler(opts: ConsoleRoutesOptions = {}): (request: Fasti
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0] ?? '/'
     if (isReserved(path)) return reply.callNotFound()
+    reply.headers(CONSOLE_HEADERS)
     // The app shell: served for client routes, and its absence says the bundle was never built.
     const shell = assetFile(join(dir, 'index.html'))
     if (!shell) return reply.code(503).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(NOT_BUILT)
@@ -60,7 +70,6 @@ export function consoleHandler(opts: ConsoleRoutesOptions = {}): (request: Fasti
       return reply
         .type(type)
         .header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache')
-        .header('x-content-type-options', 'nosniff')
         .send(body(request, reply, file, type))
     }
     // A missing hashed asset is a real 404, not the app shell.
@@ -68,8 +77,6 @@ export function consoleHandler(opts: ConsoleRoutesOptions = {}): (request: Fasti
     return reply
       .type('text/html; charset=utf-8')
       .header('cache-control', 'no-cache')
-      .header('x-content-type-options', 'nosniff')
-      .header('content-security-policy', SHELL_CSP)
       .send(body(request, reply, shell, 'text/html; charset=utf-8'))
   }
 }

@@ -78,6 +78,31 @@ describe('console routes', () => {
     }
   })
 
+  it('every reply carries the page’s CSP and nosniff, whatever URL names the file', async () => {
+    const root = temp()
+    const dir = join(root, 'web')
+    mkdirSync(join(dir, 'assets'), { recursive: true })
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><div id="app"></div>')
+    writeFileSync(join(dir, 'assets', 'app-1.js'), 'x()')
+    writeFileSync(join(dir, 'assets', 'app-1.css'), 'a{}')
+    writeFileSync(join(dir, 'logo.svg'), '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
+    writeFileSync(join(dir, 'robots.txt'), 'User-agent: *')
+    const app = await serve(dir)
+    const page = await app.inject({ method: 'GET', url: '/' })
+    const csp = page.headers['content-security-policy']
+    expect(csp).toContain("frame-ancestors 'none'")
+    for (const url of ['/', '/traces/abc', '/index.html', '/%69ndex.html', '/index.html?x=1', '/assets/app-1.js', '/assets/app-1.css', '/logo.svg', '/robots.txt']) {
+      const res = await app.inject({ method: 'GET', url })
+      expect([url, res.statusCode]).toEqual([url, 200])
+      expect([url, res.headers['content-security-policy']]).toEqual([url, csp])
+      expect([url, res.headers['x-content-type-options']]).toEqual([url, 'nosniff'])
+    }
+    const notBuilt = await (await serve(temp())).inject({ method: 'GET', url: '/' })
+    expect(notBuilt.statusCode).toBe(503)
+    expect(notBuilt.headers['content-security-policy']).toBe(csp)
+    expect(notBuilt.headers['x-content-type-options']).toBe('nosniff')
+  })
+
   it('compresses text files for clients that take it, brotli first, once per file version', async () => {
     const dir = join(temp(), 'web')
     mkdirSync(join(dir, 'assets'), { recursive: true })

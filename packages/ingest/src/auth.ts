@@ -1,7 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { ApiKey } from './config/load.js'
-import { errors, type SpanlensError } from './errors.js'
+import { errors, isSpanlensError, replyWithError, type SpanlensError } from './errors.js'
+import { discardBody } from './http/discard-body.js'
 import './types.js'
 
 const DEFAULT_PROJECT = 'default'
@@ -65,6 +66,19 @@ export class KeyRing {
 }
 
 /**
+ * What a route that touches project data makes of the caller's key: the grant, or the
+ * refusal (401; 403 for an ingest key on a route that does not take data in).
+ */
+export function admit(keys: KeyRing, req: FastifyRequest, route: { url: string; ingest: boolean }): Grant | SpanlensError {
+  const auth = keys.authenticate(req.headers.authorization)
+  if ('error' in auth) return errors.UNAUTHORIZED(auth.error)
+  if (auth.access === 'ingest' && !route.ingest) {
+    return errors.FORBIDDEN(`an ingest key only sends data (OTLP, POST /api/v1/scores); ${req.method} ${route.url} needs a key from SPANLENS_API_KEYS`)
+  }
+  return auth
+}
+
+/**
  * The onRequest hook of every route that touches project data (server.ts
  * registers it in their scope). `throw` hands the 401 or 403 to the scope's error
  * handler (OTLP answers in the request's encoding); `reply` answers JSON.
@@ -72,15 +86,13 @@ export class KeyRing {
  */
 export function authenticate(keys: KeyRing, onFailure: 'throw' | 'reply') {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const refuse = async (err: SpanlensError): Promise<void> => {
-      if (onFailure === 'throw') throw err
-      await reply.code(err.statusCode).send(err.toJSON())
+    const grant = admit(keys, req, { url: req.routeOptions.url ?? req.url, ingest: req.routeOptions.config?.ingest === true })
+    if (isSpanlensError(grant)) {
+      discardBody(req.raw)
+      if (onFailure === 'throw') throw grant
+      await replyWithError(grant, reply)
+      return
     }
-    const auth = keys.authenticate(req.headers.authorization)
-    if ('error' in auth) return refuse(errors.UNAUTHORIZED(auth.error))
-    if (auth.access === 'ingest' && req.routeOptions.config?.ingest !== true) {
-      return refuse(errors.FORBIDDEN(`an ingest key only sends data (OTLP, POST /api/v1/scores); ${req.method} ${req.routeOptions.url ?? req.url} needs a key from SPANLENS_API_KEYS`))
-    }
-    req.spanlensProject = auth.project
+    req.spanlensProject = grant.project
   }
 }

@@ -6,4 +6,5 @@ export {
   clickHouseErrorType,
   toSpanlensError,
   replyWithError,
+  PRIVATE_REPLY_HEADERS,
 } from '@spanlens/query/errors'

@@ -1,5 +1,5 @@
 import './types.js'
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify'
 import { consoleHandler, consoleRoutes, isReserved } from '@spanlens/console'
 import { loadSloFile, queryRoutes } from '@spanlens/query'
 import type { Logger } from 'pino'
@@ -7,10 +7,10 @@ import { authenticate, KeyRing } from './auth.js'
 import type { SpanlensConfig } from './config/load.js'
 import { errors, replyWithError } from './errors.js'
 import { GrpcReceiver } from './grpc/server.js'
-import { pathRoutes } from './http/allowed-methods.js'
 import { clientErrorHandler } from './http/client-error.js'
 import { ConnectionLimit } from './http/connection-limit.js'
 import { cors } from './http/cors.js'
+import { type KeyedRoute, unroutedRequests } from './http/unrouted.js'
 import { otlpServices } from './grpc/services.js'
 import { createLogger } from './logger.js'
 import { ContentMergeJob } from './jobs/content-merge.js'
@@ -104,13 +104,26 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     }
   }
 
+  const routes: SpanlensHandle['routes'] = []
+  /** The routes registered in the scopes below that check the caller's key. */
+  const keyed: KeyedRoute[] = []
+  const unrouted = unroutedRequests({
+    keys,
+    routes,
+    keyed,
+    maxParamLength: MAX_STORED_LABEL_CHARS,
+    consolePage: consoleHandler(),
+    isConsolePath: (path) => !isReserved(path),
+  })
   // Typed as the default instance so plugins and callers need no pino generics.
-  const consolePage = consoleHandler()
   const app = Fastify({
     loggerInstance: logger,
     requestIdHeader: 'x-request-id',
     trustProxy: config.trustProxy,
-    bodyLimit: config.ingest.bodyLimitBytes,
+    // No server-wide body limit: each route that reads a body sets its own (OTLP counts its
+    // bodies itself, after decompression, to SPANLENS_BODY_LIMIT_BYTES; the query API's
+    // POST routes theirs), and a request no route takes is answered unread (http/unrouted.ts).
+    // Fastify's default, 1 MiB, is what a route added without one gets.
     // A connection holds its slot (SPANLENS_MAX_CONNECTIONS) while its headers arrive: they
     // are cut at SPANLENS_HEADERS_TIMEOUT_MS, checked each second (Node's defaults: 60 s,
     // checked each 30). Between requests a kept-alive connection is under keepAliveTimeout.
@@ -123,15 +136,11 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     routerOptions: { maxParamLength: MAX_STORED_LABEL_CHARS },
     clientErrorHandler: clientErrorHandler(logger),
     // The router's own refusals (a path whose percent-encoding does not decode, `%E0%A4%A`)
-    // bypass the error handler below: the same catalogue shape for them, except a page the
-    // console owns, which gets the console (its router says "no page at this address";
-    // a link pasted with a cut escape showed the API's JSON). (The reply is typed for a
-    // route generic it has not, hence the casts.)
-    frameworkErrors: (err, req, reply) => {
-      const path = req.url.split('?')[0] ?? '/'
-      if ((req.method === 'GET' || req.method === 'HEAD') && !isReserved(path)) return void consolePage(req as unknown as FastifyRequest, reply as unknown as FastifyReply)
-      return void replyWithError(errors.BAD_REQUEST(`malformed URL: ${err.message}`), reply as unknown as FastifyReply)
-    },
+    // bypass the hooks and the error handler below: answered as any request no route takes,
+    // except a page the console owns, which gets the console (its router says "no page at
+    // this address"; a link pasted with a cut escape showed the API's JSON). (The reply is
+    // typed for a route generic it has not, hence the casts.)
+    frameworkErrors: (err, req, reply) => unrouted.frameworkErrors(err, req as unknown as FastifyRequest, reply as unknown as FastifyReply),
     // Fastify's own 503 while closing is JSON in its shape, without Retry-After, even to a
     // protobuf exporter: the hook below answers SHUTTING_DOWN instead.
     return503OnClosing: false,
@@ -167,7 +176,6 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   // Content from GenAI logs onto its spans, for analytics (jobs/content-merge.ts).
   const contentMerge = new ContentMergeJob(store.client, config.ingest.contentMergeIntervalMs, metrics, logger.child({ component: 'content-merge' }))
   contentMerge.start()
-  const routes: SpanlensHandle['routes'] = []
   /** Routes that take data in: each gets a CORS preflight below. */
   const ingestUrls = new Set<string>()
   app.addHook('onRoute', (route) => {
@@ -190,23 +198,7 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   // The one mapping of foreign errors to ours (@spanlens/query/errors): a client
   // error keeps its status, a store failure is 502, anything else a bug (500).
   app.setErrorHandler((err, _req, reply) => replyWithError(err, reply))
-  const routesOf = pathRoutes(routes, MAX_STORED_LABEL_CHARS)
-  // Ids are stored up to the router's limit, so a longer one names nothing; said so, naming it.
-  const overLongParam = (p: { name: string; length: number }) =>
-    errors.BAD_REQUEST(`${p.name}: ${p.length} characters, over the ${MAX_STORED_LABEL_CHARS} a path parameter takes (the longest id stored)`)
-  app.setNotFoundHandler((req, reply) => {
-    const path = req.url.split('?')[0] ?? ''
-    const { methods, overLong } = routesOf(req.method, path)
-    if (overLong) return replyWithError(overLongParam(overLong), reply)
-    // HEAD is Fastify's own twin of each GET: named by the GET. OPTIONS is the CORS preflight, not a use of the path.
-    const allowed = methods.filter((m) => m !== 'HEAD' && m !== 'OPTIONS')
-    // A route of this very method has the path, yet the router missed it: no 405 could say why.
-    if (allowed.length > 0 && !methods.includes(req.method)) {
-      reply.header('allow', allowed.join(', '))
-      return replyWithError(errors.METHOD_NOT_ALLOWED(req.method, path, allowed), reply)
-    }
-    return replyWithError(errors.NOT_FOUND(`route ${req.method} ${path}`), reply)
-  })
+  app.setNotFoundHandler(unrouted.notFound)
 
   // Public on purpose: health and metrics (bind /metrics to loopback or firewall
   // it), and the console's files at / below. Everything that reads or writes
@@ -223,7 +215,14 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   // Before the scopes' auth hooks, so that a browser can read a 401 or a 429 too.
   const corsPolicy = cors(config.cors)
   app.addHook('onRequest', corsPolicy.onRequest)
+  // After CORS's, so that a browser can read the answer; before the body is read.
+  app.addHook('onRequest', unrouted.onRequest)
+  /** Notes each route of a scope that checks keys: a request the router cannot take for one is refused alike. */
+  const noteKeyed = (route: RouteOptions) => {
+    for (const method of [route.method].flat()) keyed.push({ method, url: route.url, ingest: route.config?.ingest === true })
+  }
   await app.register(async (ingest) => {
+    ingest.addHook('onRoute', noteKeyed)
     // OTLP answers a refused key in the request's own encoding (its error handler).
     ingest.addHook('onRequest', authenticate(keys, 'throw'))
     await ingest.register(otlpRoutes, {
@@ -233,6 +232,7 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     })
   })
   await app.register(async (api) => {
+    api.addHook('onRoute', noteKeyed)
     api.addHook('onRequest', authenticate(keys, 'reply'))
     await api.register(queryRoutes, {
       prefix: '/api/v1',

@@ -10,14 +10,23 @@ import { bearer, KEYS, startServer, type TestServer } from './helpers/server.js'
 /** Routes that answer without a key, on purpose. Anything else must refuse. */
 const PUBLIC = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /', 'GET /*', 'HEAD /', 'HEAD /*', 'HEAD /healthz', 'HEAD /readyz', 'HEAD /metrics'])
 
+const INGEST_KEY = 'acme-ingest-0123456789'
+
 let server: TestServer
 beforeAll(async () => {
-  server = await startServer()
+  server = await startServer({ SPANLENS_INGEST_KEYS: `acme:${INGEST_KEY}` })
 })
 afterAll(() => server?.close())
 
 /** A concrete path for a route pattern (`:traceId` filled in). */
 const concrete = (url: string) => url.replace(/:[A-Za-z]+/g, 'ab'.repeat(16))
+
+/**
+ * A route's path as the router cannot take it: a parameter longer than it takes, or a
+ * percent-escape that does not decode. No route runs, yet the request is one for the
+ * route, so it is refused like the route's own without a key.
+ */
+const unroutable = (url: string) => (url.includes('/:') ? [url.replace(/:[A-Za-z]+/g, 'x'.repeat(1100)), url.replace(/:[A-Za-z]+/g, '%E0%A4%A')] : [])
 
 /** Each character of the path percent-encoded in turn (and all at once, in upper and lower case hex). */
 function spellings(path: string): string[] {
@@ -48,7 +57,7 @@ describe('every data route needs a key, however its path is spelled', () => {
     expect(protectedRoutes.length).toBeGreaterThan(10)
     const failures: string[] = []
     for (const route of protectedRoutes) {
-      for (const path of spellings(concrete(route.url))) {
+      for (const path of [...spellings(concrete(route.url)), ...unroutable(route.url)]) {
         for (const headers of [{}, bearer('not-a-key-0123456789')] as Array<Record<string, string>>) {
           const res = await fetch(`${server.url}${path}`, {
             method: route.method,
@@ -72,6 +81,20 @@ describe('every data route needs a key, however its path is spelled', () => {
     expect(keyed.status).toBe(200)
     await server.app.spanlens.flush()
     expect(await server.rows("SELECT project_id FROM spans WHERE name = 'encoded-path'")).toEqual([{ project_id: 'other' }])
+  })
+})
+
+describe('a route’s path the router cannot take', () => {
+  it('with an ingest key, on a route that reads, is a 403 like the route’s own', async () => {
+    const failures: string[] = []
+    for (const route of server.app.spanlens.routes.filter((r) => r.url.startsWith('/api/v1/') && r.url.includes('/:') && r.method === 'GET')) {
+      for (const path of unroutable(route.url)) {
+        const res = await fetch(`${server.url}${path}`, { headers: bearer(INGEST_KEY) })
+        const { error } = (await res.json()) as { error: { code: string } }
+        if (res.status !== 403 || error.code !== 'SPANLENS_FORBIDDEN') failures.push(`GET ${path.slice(0, 40)} → ${res.status} ${error.code}`)
+      }
+    }
+    expect(failures).toEqual([])
   })
 })
 

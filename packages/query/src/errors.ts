@@ -80,10 +80,12 @@ const http = {
   REQUEST_TIMEOUT: createError('SPANLENS_REQUEST_TIMEOUT', 408, () => 'the request did not arrive in time'),
   HEADERS_TOO_LARGE: createError('SPANLENS_HEADERS_TOO_LARGE', 431, (bytes?: number) => `the request's headers are larger than the server takes${bytes === undefined ? '' : ` (${bytes} bytes)`}`),
   METHOD_NOT_ALLOWED: createError('SPANLENS_METHOD_NOT_ALLOWED', 405, (method: string, path: string, allowed: readonly string[] = []) => `${path} takes ${allowed.join(' or ')}, not ${method}`),
-  BODY_TOO_LARGE: createError('SPANLENS_BODY_TOO_LARGE', 413, (limit?: number) =>
+  BODY_TOO_LARGE: createError('SPANLENS_BODY_TOO_LARGE', 413, (limit?: number, route?: string) =>
     limit === undefined
-      ? 'request body is too large (SPANLENS_BODY_LIMIT_BYTES)'
-      : `request body exceeds ${limit} bytes after decompression (SPANLENS_BODY_LIMIT_BYTES)`,
+      ? 'request body is too large'
+      : route === undefined
+        ? `request body exceeds ${limit} bytes after decompression (SPANLENS_BODY_LIMIT_BYTES)`
+        : `request body is over the ${limit} bytes ${route} takes`,
   ),
   UNSUPPORTED_MEDIA_TYPE: createError(
     'SPANLENS_UNSUPPORTED_MEDIA_TYPE',
@@ -338,9 +340,11 @@ export function clickHouseErrorType(err: unknown): string | undefined {
   return /\(([A-Z][A-Z0-9_]{2,})\)(?:\s*\(version [^()]*(?:\([^()]*\))?\))?\s*$/.exec(message)?.[1]
 }
 
-/** What the request said of itself, for errors whose message names it. */
+/** What the request said of itself, and the route it reached, for errors whose message names them. */
 interface RequestFacts {
   contentType?: string | undefined
+  /** the route's own body limit and path (a query API route's; OTLP counts its bodies itself) */
+  route?: { url: string; bodyLimit: number } | undefined
 }
 
 /** Fastify's own errors (FST_ERR_*) that have a code of ours; others go by their status. */
@@ -348,7 +352,8 @@ const FASTIFY: Record<string, (err: unknown, message: string, request: RequestFa
   // Fastify's message does not name the type: the request's header does.
   FST_ERR_CTP_INVALID_MEDIA_TYPE: (err, message, request) =>
     errors.UNSUPPORTED_MEDIA_TYPE(request.contentType ?? message.replace(/^Unsupported Media Type:?\s*/i, ''), 'application/json', { cause: err }),
-  FST_ERR_CTP_BODY_TOO_LARGE: (err) => errors.BODY_TOO_LARGE(undefined, { cause: err }),
+  FST_ERR_CTP_BODY_TOO_LARGE: (err, _message, request) =>
+    request.route ? errors.BODY_TOO_LARGE(request.route.bodyLimit, request.route.url, { cause: err }) : errors.BODY_TOO_LARGE(undefined, undefined, { cause: err }),
 }
 
 /**
@@ -375,24 +380,40 @@ export function toSpanlensError(err: unknown, request: RequestFacts = {}): Spanl
   return errors.INTERNAL(undefined, { cause: err })
 }
 
+/**
+ * Headers of every reply that carries a project's data, and of every error reply: a cache
+ * between the caller and the server keeps none of them (a 404 for a trace not yet stored
+ * would outlive its arrival), and a browser reads none as another type than it says (span
+ * text is what apps and users wrote). An error reply carries them whatever its route: a
+ * 401, 404 or 405 under /api/v1 comes from before any route of the query API ran.
+ */
+export const PRIVATE_REPLY_HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' } as const
+
 /** The minimum of Fastify's request and reply the shared error handler needs (no runtime import of fastify). */
 interface ReplyLike {
   code(status: number): ReplyLike
   header(name: string, value: string): ReplyLike
   send(payload: unknown): unknown
   readonly log: { error(obj: object, msg: string): void }
-  readonly request?: { readonly headers: Record<string, string | string[] | undefined> }
+  readonly request?: {
+    readonly headers: Record<string, string | string[] | undefined>
+    readonly routeOptions?: { readonly url?: string | undefined; readonly bodyLimit?: number | undefined }
+  }
 }
 
 /**
  * The JSON error handler of the server's root and of the query API: maps with
  * toSpanlensError, logs a 5xx with `{ err }` (pino keeps stack and cause), and
- * answers `{ error: { code, message } }`, with Retry-After when the error has one.
+ * answers `{ error: { code, message } }` with PRIVATE_REPLY_HEADERS, and Retry-After
+ * when the error has one.
  */
 export function replyWithError(err: unknown, reply: ReplyLike): unknown {
   const type = reply.request?.headers['content-type']
-  const e = toSpanlensError(err, { contentType: typeof type === 'string' ? type : undefined })
+  const { url, bodyLimit } = reply.request?.routeOptions ?? {}
+  const route = url !== undefined && bodyLimit !== undefined ? { url, bodyLimit } : undefined
+  const e = toSpanlensError(err, { contentType: typeof type === 'string' ? type : undefined, route })
   if (e.statusCode >= 500) reply.log.error({ err }, 'request failed')
   if (e.retryAfterSeconds !== undefined) reply.header('retry-after', String(e.retryAfterSeconds))
+  for (const [name, value] of Object.entries(PRIVATE_REPLY_HEADERS)) reply.header(name, value)
   return reply.code(e.statusCode).send(e.toJSON())
 }

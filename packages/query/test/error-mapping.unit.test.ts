@@ -117,8 +117,8 @@ describe('query API replies to what Fastify refuses', () => {
     app = undefined
   })
 
-  async function routes(): Promise<FastifyInstance> {
-    app = Fastify({ bodyLimit: 1024 })
+  async function routes(bodyLimit?: number): Promise<FastifyInstance> {
+    app = Fastify(bodyLimit === undefined ? {} : { bodyLimit })
     app.addHook('onRequest', async (request) => {
       request.spanlensProject = 'p1'
     })
@@ -139,8 +139,24 @@ describe('query API replies to what Fastify refuses', () => {
   })
 
   it('a body over the limit is 413 SPANLENS_BODY_TOO_LARGE', async () => {
-    const res = await (await routes()).inject({ method: 'POST', url: '/api/v1/sql', payload: { query: `SELECT '${'x'.repeat(2000)}'` } })
+    const res = await (await routes()).inject({ method: 'POST', url: '/api/v1/sql', payload: { query: `SELECT '${'x'.repeat(2 * 1024 * 1024)}'` } })
     expect([res.statusCode, res.json().error.code]).toEqual([413, errors.BODY_TOO_LARGE.code])
+  })
+
+  it('each route reads the body its largest request needs, whatever the server’s own limit', async () => {
+    const api = await routes(64 * 1024 * 1024)
+    const over: Array<[string, number]> = [
+      ['/api/v1/sql', 1024 * 1024],
+      ['/api/v1/scores', 1024 * 1024],
+      ['/api/v1/drift', 256 * 1024],
+      ['/api/v1/bias', 256 * 1024],
+      ['/api/v1/bias/counterfactual', 256 * 1024],
+    ]
+    for (const [url, limit] of over) {
+      const res = await api.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ pad: 'x'.repeat(limit) }) })
+      expect([url, res.statusCode, res.json().error.code]).toEqual([url, 413, errors.BODY_TOO_LARGE.code])
+      expect(res.json().error.message).toBe(`request body is over the ${limit} bytes ${url} takes`)
+    }
   })
 
   it('malformed JSON is 400 SPANLENS_BAD_REQUEST', async () => {

@@ -7,51 +7,70 @@
  * than its `maxParamLength` (then the router misses the route, or finds the console's
  * `/*`, which sends API paths here), which a 405 naming the request's own method
  * would only confuse. Wildcard routes are left out: every path would match them.
+ * The routes of the request's own method whose pattern the path has are returned too:
+ * a request one of them would take if the router could read its path (an over-long
+ * parameter, an escape that does not decode) is answered as that route would answer a
+ * caller without a key (http/unrouted.ts).
  */
-export interface PathRoutes {
+export interface PathRoutes<T> {
   /** methods with a route of this path, sorted */
   methods: string[]
+  /** the routes of the request's own method whose pattern the path has */
+  own: T[]
   /** a parameter of a route of the request's method longer than the router takes, once decoded */
   overLong?: { name: string; length: number }
 }
 
-interface Compiled {
-  method: string
-  re: RegExp
-  params: string[]
+interface Compiled<T> {
+  route: T
+  /** per segment: a literal to equal once decoded, or a parameter's name */
+  segments: Array<{ literal: string } | { param: string }>
 }
 
-export function pathRoutes(routes: ReadonlyArray<{ method: string; url: string }>, maxParamLength: number): (method: string, path: string) => PathRoutes {
-  let compiled: Compiled[] | undefined
+export function pathRoutes<T extends { method: string; url: string }>(routes: readonly T[], maxParamLength: number): (method: string, path: string) => PathRoutes<T> {
+  let compiled: Array<Compiled<T>> | undefined
   return (method, path) => {
     // Compiled at the first miss: routes are all registered by then, and most servers never miss.
     compiled ??= routes.filter((r) => !r.url.includes('*')).map(compile)
+    const parts = path.split('/')
     const methods = new Set<string>()
-    let overLong: PathRoutes['overLong']
+    const own: T[] = []
+    let overLong: PathRoutes<T>['overLong']
     for (const r of compiled) {
-      const m = r.re.exec(path)
-      if (!m) continue
-      methods.add(r.method)
-      if (r.method !== method || overLong) continue
-      const i = r.params.findIndex((_, k) => decoded(m[k + 1] ?? '').length > maxParamLength)
-      if (i >= 0) overLong = { name: r.params[i]!, length: decoded(m[i + 1] ?? '').length }
+      const params = match(r, parts)
+      if (!params) continue
+      methods.add(r.route.method)
+      if (r.route.method !== method) continue
+      own.push(r.route)
+      overLong ??= params.map(([name, raw]) => ({ name, length: decoded(raw).length })).find((p) => p.length > maxParamLength)
     }
-    return { methods: [...methods].sort(), ...(overLong ? { overLong } : {}) }
+    return { methods: [...methods].sort(), own, ...(overLong ? { overLong } : {}) }
   }
 }
 
-/** A route's pattern: `:name` any one segment (captured), the rest literally. */
-function compile(r: { method: string; url: string }): Compiled {
-  const params: string[] = []
-  const segments = r.url.split('/').map((s) => {
-    if (!s.startsWith(':')) return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-    params.push(s.slice(1))
-    return '([^/]+)'
-  })
-  return { method: r.method, re: new RegExp(`^${segments.join('/')}$`), params }
+/**
+ * A route's pattern: `:name` any one non-empty segment, the rest literally, compared
+ * decoded as the router compares them (`/api/v%31/traces` is `/api/v1/traces`).
+ */
+function compile<T extends { url: string }>(route: T): Compiled<T> {
+  return { route, segments: route.url.split('/').map((s) => (s.startsWith(':') ? { param: s.slice(1) } : { literal: s })) }
 }
 
-/** As the router measures a parameter: decoded (one that does not decode, the router refuses before). */
+/** The route's parameters, by name and as written, if the path has its pattern. */
+function match<T>(r: Compiled<T>, parts: readonly string[]): Array<[string, string]> | undefined {
+  if (parts.length !== r.segments.length) return undefined
+  const params: Array<[string, string]> = []
+  for (const [i, s] of r.segments.entries()) {
+    const part = parts[i] ?? ''
+    if ('param' in s) {
+      if (part === '') return undefined
+      params.push([s.param, part])
+    } else if (part !== s.literal && decoded(part) !== s.literal) return undefined
+  }
+  return params
+}
+
+/** As the router reads a segment: decoded (one that does not decode, the router refuses before). */
 function decoded(raw: string): string {
   try {
     return decodeURIComponent(raw)

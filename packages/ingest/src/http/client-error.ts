@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net'
 import { maxHeaderSize, type ServerResponse, STATUS_CODES } from 'node:http'
 import type { Logger } from 'pino'
-import { errors, type SpanlensError } from '../errors.js'
+import { errors, PRIVATE_REPLY_HEADERS, type SpanlensError } from '../errors.js'
 
 /**
  * Node's HTTP parser refuses some requests before any route sees them: headers over
@@ -33,8 +33,9 @@ export function clientErrorHandler(log: Logger): (err: NodeJS.ErrnoException, so
     const refusal = toRefusal(err)
     if (socket.writable && !answering?.headersSent) {
       const body = JSON.stringify(refusal.toJSON())
+      const headers = Object.entries(PRIVATE_REPLY_HEADERS).map(([name, value]) => `${name}: ${value}\r\n`).join('')
       socket.write(
-        `HTTP/1.1 ${refusal.statusCode} ${STATUS_CODES[refusal.statusCode] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `HTTP/1.1 ${refusal.statusCode} ${STATUS_CODES[refusal.statusCode] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\n${headers}` +
           `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       )
     }

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { errors, replyWithError } from '../errors.js'
+import { errors, PRIVATE_REPLY_HEADERS, replyWithError } from '../errors.js'
 import { originAllowed, type OriginRule } from './cors-origins.js'
 
 export interface CorsOptions {
@@ -48,6 +48,8 @@ export function cors(options: CorsOptions) {
    * without `Origin` is plain HTTP's question of which methods the path takes.
    */
   async function preflight(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    // Under /api/v1 too (POST /api/v1/scores), whose every reply carries them (docs/security.md).
+    void reply.headers(PRIVATE_REPLY_HEADERS)
     const origin = req.headers.origin
     if (typeof origin !== 'string') return reply.code(204).header('allow', 'OPTIONS, POST').send()
     void reply.header('vary', 'Origin')

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, LogLevel } from 'fastify'
-import { errors } from '../errors.js'
+import { errors, PRIVATE_REPLY_HEADERS } from '../errors.js'
 import { readBody } from '../http/body.js'
 import type { IngestPipeline } from '../pipeline/ingest.js'
 import { encodeExportResponse, encodeRpcStatus } from '../otlp/encode-response.js'
@@ -64,6 +64,8 @@ export const otlpRoutes: FastifyPluginAsync<OtlpRoutesOptions> = async (app, opt
     const { error: e, rpcCode, retryAfterSeconds, unexpected } = refuse(pipeline.metrics, routeOf(req), err)
     if (retryAfterSeconds !== undefined) void reply.header('retry-after', String(retryAfterSeconds))
     if (unexpected) req.log.error({ err }, 'ingest failed')
+    // As every error reply of the server (errors.ts says why).
+    void reply.headers(PRIVATE_REPLY_HEADERS)
     const format = formatOf(req.headers['content-type']) ?? 'json'
     void reply.code(e.statusCode)
     if (format === 'protobuf') {

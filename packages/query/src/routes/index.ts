@@ -5,7 +5,7 @@ import { bias } from '../bias/report.js'
 import { counterfactual } from '../bias/counterfactual.js'
 import { DRIFT_SIGNALS_AT_ONCE, drift } from '../drift/report.js'
 import { type AdmissionLimits, defaultAdmission, QueryAdmission } from '../admission.js'
-import { errors, replyWithError } from '../errors.js'
+import { errors, PRIVATE_REPLY_HEADERS, replyWithError } from '../errors.js'
 import { filterFromQuery } from '../filters.js'
 import { traceIdParam } from '../ids.js'
 import { logsRoutes } from '../logs/routes.js'
@@ -78,6 +78,20 @@ function listOptions(q: Query, params: readonly string[]) {
 }
 
 /**
+ * The largest body each route that takes one reads (docs/api.md, "Request bodies"): what
+ * its largest valid request needs, far under the OTLP limit (SPANLENS_BODY_LIMIT_BYTES,
+ * 64 MiB), which a caller with any key could otherwise make the server buffer and parse.
+ * - A score: at most 110,500 characters of text (comment 100,000, value 10,000, name,
+ *   source and id); JSON writes a character in at most 6 bytes (a `\u` escape), so 663,000
+ *   bytes and its ids.
+ * - SQL: ClickHouse parses at most 262,144 bytes of query (`max_query_size`, left at its
+ *   default), which JSON escaping (quotes, backslashes, newlines: 2 bytes) at most doubles.
+ * - A drift, bias or counterfactual report: filters, which the GET routes take within
+ *   Node's 16 KiB of request line and headers, and at most 200 refusal phrases.
+ */
+const BODY_LIMITS = { score: 1024 * 1024, sql: 1024 * 1024, report: 256 * 1024 } as const
+
+/**
  * Analyst routes, relative to the prefix the server mounts them under (/api/v1).
  * Every handler scopes to request.spanlensProject (set by the server's auth hook).
  */
@@ -89,9 +103,8 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
   // writableFinished unset. A query still waiting for its turn then never runs.
   const clientGone = new WeakMap<object, AbortSignal>()
   app.addHook('onRequest', async (request, reply) => {
-    // A project's data, read with its key: never kept by a cache between the caller and us, and
-    // never sniffed into another type by a browser (span text is what apps and users wrote).
-    reply.header('cache-control', 'no-store').header('x-content-type-options', 'nosniff')
+    // A project's data, read with its key (errors.ts says why; error replies carry them too).
+    reply.headers(PRIVATE_REPLY_HEADERS)
     const controller = new AbortController()
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) controller.abort()
@@ -166,7 +179,7 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
     return admitted(request, (p) => attributeKeys(client, p, filterFromQuery({ from, ...q }, [])))
   })
 
-  app.post('/scores', { config: { ingest: true } }, async (request, reply) => {
+  app.post('/scores', { config: { ingest: true }, bodyLimit: BODY_LIMITS.score }, async (request, reply) => {
     // A score is one small insert, sent by SDKs at the rate of the app's traffic like
     // spans are: it is not an analyst query, and queueing it behind them made the
     // demo's SDK drop scores with 429.
@@ -174,11 +187,11 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
     return reply.code(result.idempotent ? 200 : 201).send(result)
   })
 
-  app.post('/drift', async (request) =>
+  app.post('/drift', { bodyLimit: BODY_LIMITS.report }, async (request) =>
     admitted(request, (p) => drift(client, p, (request.body ?? {}) as never, new Date(), { signalsAtOnce: driftSlots }), driftSlots),
   )
-  app.post('/bias', async (request) => admitted(request, (p) => bias(client, p, (request.body ?? {}) as never)))
-  app.post('/bias/counterfactual', async (request) => admitted(request, (p) => counterfactual(client, p, (request.body ?? {}) as never)))
+  app.post('/bias', { bodyLimit: BODY_LIMITS.report }, async (request) => admitted(request, (p) => bias(client, p, (request.body ?? {}) as never)))
+  app.post('/bias/counterfactual', { bodyLimit: BODY_LIMITS.report }, async (request) => admitted(request, (p) => counterfactual(client, p, (request.body ?? {}) as never)))
 
   const slos = () => {
     if (!opts.sloFile) throw errors.SLO_FILE_MISSING()
@@ -204,7 +217,7 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
   })
 
   const sqlBody = z.object({ query: z.string() }).strict()
-  app.post('/sql', async (request) => {
+  app.post('/sql', { bodyLimit: BODY_LIMITS.sql }, async (request) => {
     const body = sqlBody.safeParse(request.body)
     if (!body.success) throw errors.BAD_REQUEST('expected a JSON body {"query": "SELECT ..."}')
     return admitted(request, (p) => runSandboxedSql(client, p, body.data.query, { database: opts.database, limits: opts.sql, cluster: opts.cluster === true }))
