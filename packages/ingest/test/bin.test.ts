@@ -155,4 +155,16 @@ describe('the spanlens command', () => {
       expect(r.storeOpened).toBe(false)
     }, 30_000)
   })
+
+  it('serve with a missing SLO file exits 2 with one line naming the file, before it opens the store', async () => {
+    const dir = tempDir()
+    try {
+      const r = await run(['serve'], { ...process.env, SPANLENS_DATA_DIR: dir.path, SPANLENS_PORT: '0', SPANLENS_GRPC_PORT: 'off', SPANLENS_SLO_FILE: '/nonexistent/slos.yaml' })
+      expect(r.code).toBe(2)
+      expect(r.stderr).toBe("spanlens: SPANLENS_SLO_FILE_INVALID: SLO file /nonexistent/slos.yaml is invalid: ENOENT: no such file or directory, stat '/nonexistent/slos.yaml'\n")
+      expect(existsSync(join(dir.path, 'clickhouse'))).toBe(false)
+    } finally {
+      dir.cleanup()
+    }
+  }, 30_000)
 })

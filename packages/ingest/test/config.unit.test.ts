@@ -193,6 +193,33 @@ describe('configuration', () => {
   })
 })
 
+describe('the SLO file', () => {
+  const refusal = (env: Record<string, string>) => {
+    try {
+      loadConfig({ env })
+    } catch (err) {
+      return err as Error & { code?: string }
+    }
+    return undefined
+  }
+
+  it('stops start-up when it is missing or invalid, naming the file and the problem once', () => {
+    const missing = refusal({ SPANLENS_SLO_FILE: '/nonexistent/slos.yaml' })
+    expect(missing).toMatchObject({ code: 'SPANLENS_SLO_FILE_INVALID', message: expect.stringContaining('SLO file /nonexistent/slos.yaml is invalid: ENOENT') })
+    expect(missing!.message.match(/ENOENT/g)).toHaveLength(1)
+    const dir = tempDir()
+    try {
+      const file = join(dir.path, 'slos.yaml')
+      writeFileSync(file, 'slos:\n  - name: x\n    objective: 120\n    indicator: { type: success }\n')
+      expect(refusal({ SPANLENS_SLO_FILE: file })).toMatchObject({ code: 'SPANLENS_SLO_FILE_INVALID', message: expect.stringContaining(`SLO file ${file} is invalid: slos[0].objective`) })
+      writeFileSync(file, 'slos:\n  - name: ok\n    objective: 99\n    indicator: { type: success }\n')
+      expect(loadConfig({ env: { SPANLENS_SLO_FILE: 'slos.yaml' }, cwd: dir.path }).query.sloFile).toBe(file)
+    } finally {
+      dir.cleanup()
+    }
+  })
+})
+
 describe('ClickHouse URLs', () => {
   const invalid = (env: Record<string, string>): Error => {
     try {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { extname, resolve } from 'node:path'
+import { loadSloFile } from '@spanlens/query/slo-file'
 import { parse as parseYaml } from 'yaml'
 import { errors } from '../errors.js'
 import type { CorsOptions } from '../http/cors.js'
@@ -235,7 +236,7 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
       contentMergeIntervalMs: v.SPANLENS_CONTENT_MERGE_INTERVAL_MS,
     },
     query: {
-      ...(v.SPANLENS_SLO_FILE ? { sloFile: resolve(cwd, v.SPANLENS_SLO_FILE) } : {}),
+      ...(v.SPANLENS_SLO_FILE ? { sloFile: checkedSloFile(resolve(cwd, v.SPANLENS_SLO_FILE)) } : {}),
       sqlMaxExecutionSeconds: v.SPANLENS_SQL_MAX_EXECUTION_SECONDS,
       sqlMaxMemoryBytes: v.SPANLENS_SQL_MAX_MEMORY_BYTES,
       sqlMaxResultRows: v.SPANLENS_SQL_MAX_RESULT_ROWS,
@@ -265,6 +266,16 @@ function maskCredentials(value: string): string {
       return `${entry.slice(0, start)}***${entry.slice(at)}`
     })
     .join(',')
+}
+
+/**
+ * A missing or invalid SLO file stops start-up (SPANLENS_SLO_FILE_INVALID naming the file and
+ * the problem), as every other bad setting does. Once running, the server re-reads the file
+ * when it changes, and a bad edit is answered by the SLO routes until it is fixed.
+ */
+function checkedSloFile(path: string): string {
+  loadSloFile(path)
+  return path
 }
 
 function grpcConfig(v: EnvValues, cwd: string): GrpcConfig | undefined {
