@@ -193,6 +193,22 @@ describe('configuration', () => {
   })
 })
 
+describe('the config file', () => {
+  it('names itself in the error about a bad value it holds, as it does for an unknown key', () => {
+    const dir = tempDir()
+    try {
+      const file = join(dir.path, 'spanlens.yml')
+      writeFileSync(file, 'SPANLENS_RETENTION_DAYS: abc\nSPANLENS_PORT: 4318\n')
+      expect(() => loadConfig({ env: { SPANLENS_CONFIG_FILE: file } })).toThrow(`invalid configuration: SPANLENS_RETENTION_DAYS (in ${file}): expected an integer between 0 and 36500, got "abc"`)
+      // The environment's value wins, and an error about it is the environment's.
+      expect(() => loadConfig({ env: { SPANLENS_CONFIG_FILE: file, SPANLENS_RETENTION_DAYS: 'xyz' } })).toThrow('invalid configuration: SPANLENS_RETENTION_DAYS: expected an integer between 0 and 36500, got "xyz"')
+      expect(loadConfig({ env: { SPANLENS_CONFIG_FILE: file, SPANLENS_RETENTION_DAYS: '7' } }).ingest.retentionDays).toBe(7)
+    } finally {
+      dir.cleanup()
+    }
+  })
+})
+
 describe('the SLO file', () => {
   const refusal = (env: Record<string, string>) => {
     try {

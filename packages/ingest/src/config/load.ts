@@ -129,16 +129,27 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
   const cwd = options.cwd ?? process.cwd()
   const raw: Record<string, unknown> = {}
 
+  /** The settings whose value is the config file's: an error about one names the file too. */
+  const fromFile = new Set<string>()
   const file = env.SPANLENS_CONFIG_FILE
-  if (file !== undefined && file.trim() !== '') {
-    Object.assign(raw, readConfigFile(resolve(cwd, file)))
+  const filePath = file !== undefined && file.trim() !== '' ? resolve(cwd, file) : undefined
+  if (filePath !== undefined) {
+    const values = readConfigFile(filePath)
+    Object.assign(raw, values)
+    for (const key of Object.keys(values)) fromFile.add(key)
   }
   for (const key of CONFIG_KEYS) {
     const value = env[key]
-    if (value !== undefined && value !== '') raw[key] = value
+    if (value !== undefined && value !== '') {
+      raw[key] = value
+      fromFile.delete(key)
+    }
   }
   for (const [key, value] of Object.entries(options.overrides ?? {})) {
-    if (value !== undefined && value !== '') raw[key] = value
+    if (value !== undefined && value !== '') {
+      raw[key] = value
+      fromFile.delete(key)
+    }
   }
 
   const parsed = envSchema.safeParse(raw)
@@ -150,7 +161,8 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
         const shown = name.includes('PASSWORD') || name.includes('KEYS') ? '(hidden)' : JSON.stringify(typeof got === 'string' ? maskCredentials(got) : got)
         // A list's issue is about one of its entries (SPANLENS_CLICKHOUSE_NODES).
         const entry = typeof issue.path[1] === 'number' ? `entry ${issue.path[1] + 1}: ` : ''
-        return `${name}: ${entry}${issue.message}${got === undefined ? '' : `, got ${shown}`}`
+        const where = fromFile.has(name) ? ` (in ${filePath})` : ''
+        return `${name}${where}: ${entry}${issue.message}${got === undefined ? '' : `, got ${shown}`}`
       })
       .join('; ')
     throw errors.CONFIG_INVALID(details)
