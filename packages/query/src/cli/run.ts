@@ -54,6 +54,7 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
 
   const base = ((values.url as string | undefined) ?? env.SPANLENS_URL ?? 'http://127.0.0.1:4318').replace(/\/+$/, '')
   const key = (values['api-key'] as string | undefined) ?? env.SPANLENS_API_KEY
+  const keyFrom = values['api-key'] !== undefined ? '--api-key' : key !== undefined ? 'SPANLENS_API_KEY' : undefined
   const str = (option: string) => values[option] as string | undefined
   const ctx: CommandContext = {
     args: positionals.slice(positionals.indexOf(command.name) + 1),
@@ -65,7 +66,7 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
       return Number(raw)
     },
     json: values.json === true,
-    call: apiClient(base, key, io.fetch ?? fetch),
+    call: apiClient(base, key, io.fetch ?? fetch, keyFrom),
     out,
     err,
   }
