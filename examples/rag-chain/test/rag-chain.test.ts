@@ -36,6 +36,8 @@ describe('rag-chain example', () => {
     for (const id of result.sources) expect(String(first?.input)).toContain(DOCS.find((d) => d.id === id)!.text)
     expect(String(second?.input)).toContain('light rain')
     expect(String(second?.output)).toContain(REPLY.openaiChat)
+    // In time order, as the README's tree shows them (spans() orders by start time): the tool between the two calls.
+    expect(rows.filter((r) => r.parent_span_id === root.span_id).map((r) => `${r.name} ${r.finish_reason}`)).toEqual(['retrieve ', 'chat gpt-4o-mini tool_calls', 'get_weather ', 'chat gpt-4o-mini stop'])
 
     // Indexing the documents at start-up is its own trace: one embeddings call for all four.
     const indexing = all.filter((r) => r.trace_id !== result.traceId)

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { createRequire } from 'node:module'
-import { parseArgs } from 'node:util'
+import { parseCliArgs } from '@spanlens/query/cli-args'
 import { loadConfig, type LoadConfigOptions } from './config/load.js'
 import { isSpanlensError } from './errors.js'
 
@@ -88,7 +88,7 @@ function noOptions(name: string, usage: string, args: string[]): number | undefi
   try {
     ;({
       values: { help },
-    } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }))
+    } = parseCliArgs({ args, options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: false }))
   } catch (err) {
     process.stderr.write(`spanlens ${name}: ${(err as Error).message}\n${usage}\n`)
     return 1
@@ -212,7 +212,7 @@ async function clickhouse(argv: string[]): Promise<number> {
 }
 
 function parseClickHouseArgs(args: string[]) {
-  return parseArgs({
+  return parseCliArgs({
     args,
     options: {
       'data-dir': { type: 'string' },
@@ -222,7 +222,6 @@ function parseClickHouseArgs(args: string[]) {
       'config-file': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
-    strict: true,
   })
 }
 

@@ -57,21 +57,33 @@ describe('the spanlens command', () => {
     }, 90_000)
 
     it('serve and migrate refuse an unknown option or an argument with exit 1 and their usage', async () => {
-      for (const args of [['serve', '--bogus'], ['serve', 'now'], ['migrate', '--bogus'], ['migrate', 'up']]) {
-        await inTempDir(args, (r) => {
+      const why = { '--bogus': 'unknown option --bogus', now: 'unexpected argument "now"', up: 'unexpected argument "up"' }
+      for (const args of [['serve', '--bogus'], ['serve', 'now'], ['migrate', '--bogus'], ['migrate', 'up']] as const) {
+        await inTempDir([...args], (r) => {
           expect({ args, code: r.code, stdout: r.stdout }).toEqual({ args, code: 1, stdout: '' })
-          expect(r.stderr).toContain(`usage: spanlens ${args[0]}`)
+          expect(r.stderr).toMatch(new RegExp(`^spanlens ${args[0]}: ${why[args[1]]}\nusage: spanlens ${args[0]}`))
         })
       }
     }, 90_000)
 
-    it('dead-letter refuses an unknown option (--json, --bogus) or an extra name with exit 1', async () => {
-      for (const args of [['dead-letter', 'list', '--bogus'], ['dead-letter', 'list', '--json'], ['dead-letter', 'list', 'x'], ['dead-letter', 'show', 'a', 'b'], ['dead-letter', 'nope']]) {
+    it('dead-letter and clickhouse serve refuse an unknown option (--json, --bogus) or an extra name with exit 1, saying which', async () => {
+      const refused: Array<[string[], string]> = [
+        [['dead-letter', 'list', '--bogus'], 'unknown option --bogus'],
+        [['dead-letter', 'list', '--json'], 'unknown option --json'],
+        [['dead-letter', 'list', 'x'], 'unexpected argument "x"'],
+        [['dead-letter', 'show', 'a', 'b'], 'unexpected argument "b"'],
+        [['dead-letter', 'nope'], 'unknown subcommand "nope"'],
+      ]
+      for (const [args, why] of refused) {
         await inTempDir(args, (r) => {
           expect({ args, code: r.code, stdout: r.stdout }).toEqual({ args, code: 1, stdout: '' })
-          expect(r.stderr).toContain('usage: spanlens dead-letter')
+          expect(r.stderr.startsWith(`spanlens dead-letter: ${why}\nusage: spanlens dead-letter`)).toBe(true)
         })
       }
+      await inTempDir(['clickhouse', 'serve', '--bogus'], (r) => {
+        expect([r.code, r.stdout]).toEqual([1, ''])
+        expect(r.stderr).toMatch(/^spanlens clickhouse serve: unknown option --bogus\nusage: spanlens clickhouse serve/)
+      })
       await inTempDir(['help', 'clickhouse'], (r) => expect([r.code, r.stdout]).toEqual([0, expect.stringMatching(/^usage: spanlens clickhouse serve/)]))
     }, 90_000)
   })
@@ -143,4 +155,16 @@ describe('the spanlens command', () => {
       expect(r.storeOpened).toBe(false)
     }, 30_000)
   })
+
+  it('serve with a missing SLO file exits 2 with one line naming the file, before it opens the store', async () => {
+    const dir = tempDir()
+    try {
+      const r = await run(['serve'], { ...process.env, SPANLENS_DATA_DIR: dir.path, SPANLENS_PORT: '0', SPANLENS_GRPC_PORT: 'off', SPANLENS_SLO_FILE: '/nonexistent/slos.yaml' })
+      expect(r.code).toBe(2)
+      expect(r.stderr).toBe("spanlens: SPANLENS_SLO_FILE_INVALID: SLO file /nonexistent/slos.yaml is invalid: ENOENT: no such file or directory, stat '/nonexistent/slos.yaml'\n")
+      expect(existsSync(join(dir.path, 'clickhouse'))).toBe(false)
+    } finally {
+      dir.cleanup()
+    }
+  }, 30_000)
 })

@@ -193,6 +193,49 @@ describe('configuration', () => {
   })
 })
 
+describe('the config file', () => {
+  it('names itself in the error about a bad value it holds, as it does for an unknown key', () => {
+    const dir = tempDir()
+    try {
+      const file = join(dir.path, 'spanlens.yml')
+      writeFileSync(file, 'SPANLENS_RETENTION_DAYS: abc\nSPANLENS_PORT: 4318\n')
+      expect(() => loadConfig({ env: { SPANLENS_CONFIG_FILE: file } })).toThrow(`invalid configuration: SPANLENS_RETENTION_DAYS (in ${file}): expected an integer between 0 and 36500, got "abc"`)
+      // The environment's value wins, and an error about it is the environment's.
+      expect(() => loadConfig({ env: { SPANLENS_CONFIG_FILE: file, SPANLENS_RETENTION_DAYS: 'xyz' } })).toThrow('invalid configuration: SPANLENS_RETENTION_DAYS: expected an integer between 0 and 36500, got "xyz"')
+      expect(loadConfig({ env: { SPANLENS_CONFIG_FILE: file, SPANLENS_RETENTION_DAYS: '7' } }).ingest.retentionDays).toBe(7)
+    } finally {
+      dir.cleanup()
+    }
+  })
+})
+
+describe('the SLO file', () => {
+  const refusal = (env: Record<string, string>) => {
+    try {
+      loadConfig({ env })
+    } catch (err) {
+      return err as Error & { code?: string }
+    }
+    return undefined
+  }
+
+  it('stops start-up when it is missing or invalid, naming the file and the problem once', () => {
+    const missing = refusal({ SPANLENS_SLO_FILE: '/nonexistent/slos.yaml' })
+    expect(missing).toMatchObject({ code: 'SPANLENS_SLO_FILE_INVALID', message: expect.stringContaining('SLO file /nonexistent/slos.yaml is invalid: ENOENT') })
+    expect(missing!.message.match(/ENOENT/g)).toHaveLength(1)
+    const dir = tempDir()
+    try {
+      const file = join(dir.path, 'slos.yaml')
+      writeFileSync(file, 'slos:\n  - name: x\n    objective: 120\n    indicator: { type: success }\n')
+      expect(refusal({ SPANLENS_SLO_FILE: file })).toMatchObject({ code: 'SPANLENS_SLO_FILE_INVALID', message: expect.stringContaining(`SLO file ${file} is invalid: slos[0].objective`) })
+      writeFileSync(file, 'slos:\n  - name: ok\n    objective: 99\n    indicator: { type: success }\n')
+      expect(loadConfig({ env: { SPANLENS_SLO_FILE: 'slos.yaml' }, cwd: dir.path }).query.sloFile).toBe(file)
+    } finally {
+      dir.cleanup()
+    }
+  })
+})
+
 describe('ClickHouse URLs', () => {
   const invalid = (env: Record<string, string>): Error => {
     try {

@@ -77,9 +77,24 @@ describe('spanlens CLI parsing', () => {
   it('an unknown option fails with that command\'s usage and sends nothing', async () => {
     const r = await cli(['traces', '--bogus'])
     expect(r.code).toBe(1)
-    expect(r.stderr).toContain("Unknown option '--bogus'")
+    expect(r.stderr.split('\n')[0]).toBe('spanlens traces: unknown option --bogus')
     expect(r.stderr).toContain('spanlens traces [--from T]')
     expect(r.sent).toEqual([])
+  })
+
+  it('a refused or missing key is explained with --api-key and SPANLENS_API_KEY, not the HTTP header', async () => {
+    const unauthorized = (message: string) => () => ({ status: 401, body: { error: { code: 'SPANLENS_UNAUTHORIZED', message } } })
+    const missing = await cli(['traces', '--url', 'http://h:1'], unauthorized('missing Authorization header; send Authorization: Bearer <api key>'))
+    expect([missing.code, missing.stderr]).toEqual([1, 'spanlens traces: SPANLENS_UNAUTHORIZED: http://h:1 needs an API key: pass --api-key <key> or set SPANLENS_API_KEY\n'])
+    const refused = await cli(['traces', '--url', 'http://h:1', '--api-key', 'nope-0123'], unauthorized('invalid API key'))
+    expect(refused.stderr).toBe("spanlens traces: SPANLENS_UNAUTHORIZED: http://h:1 refused the API key from --api-key: pass one of the server's SPANLENS_API_KEYS\n")
+    let stderr = ''
+    await runCli(['traces', '--url', 'http://h:1'], {
+      stderr: (t) => (stderr += t),
+      fetch: (async () => new Response(JSON.stringify({ error: { code: 'SPANLENS_UNAUTHORIZED', message: 'invalid API key' } }), { status: 401 })) as typeof fetch,
+      env: { SPANLENS_API_KEY: 'nope-0123' },
+    })
+    expect(stderr).toContain('refused the API key from SPANLENS_API_KEY')
   })
 
   it('a number option that is not a whole number fails before any request', async () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
+import { parseCliArgs } from '@spanlens/query/cli-args'
 import type { SpanlensConfig } from '../config/load.js'
 import { errors } from '../errors.js'
 import { type DeadLetter, DeadLetters, targetOf } from '../pipeline/dead-letter.js'
@@ -39,7 +39,7 @@ export async function runDeadLetter(args: string[], configOrLoad: SpanlensConfig
   let parsed
   try {
     // Strict: an unknown option (--json, --bogus) is refused, not read as a letter's name or ignored.
-    parsed = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true })
+    parsed = parseCliArgs({ args, options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true })
   } catch (err) {
     return usageError((err as Error).message)
   }

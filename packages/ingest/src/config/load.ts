@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { extname, resolve } from 'node:path'
+import { loadSloFile } from '@spanlens/query/slo-file'
 import { parse as parseYaml } from 'yaml'
 import { errors } from '../errors.js'
 import type { CorsOptions } from '../http/cors.js'
@@ -128,16 +129,27 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
   const cwd = options.cwd ?? process.cwd()
   const raw: Record<string, unknown> = {}
 
+  /** The settings whose value is the config file's: an error about one names the file too. */
+  const fromFile = new Set<string>()
   const file = env.SPANLENS_CONFIG_FILE
-  if (file !== undefined && file.trim() !== '') {
-    Object.assign(raw, readConfigFile(resolve(cwd, file)))
+  const filePath = file !== undefined && file.trim() !== '' ? resolve(cwd, file) : undefined
+  if (filePath !== undefined) {
+    const values = readConfigFile(filePath)
+    Object.assign(raw, values)
+    for (const key of Object.keys(values)) fromFile.add(key)
   }
   for (const key of CONFIG_KEYS) {
     const value = env[key]
-    if (value !== undefined && value !== '') raw[key] = value
+    if (value !== undefined && value !== '') {
+      raw[key] = value
+      fromFile.delete(key)
+    }
   }
   for (const [key, value] of Object.entries(options.overrides ?? {})) {
-    if (value !== undefined && value !== '') raw[key] = value
+    if (value !== undefined && value !== '') {
+      raw[key] = value
+      fromFile.delete(key)
+    }
   }
 
   const parsed = envSchema.safeParse(raw)
@@ -149,7 +161,8 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
         const shown = name.includes('PASSWORD') || name.includes('KEYS') ? '(hidden)' : JSON.stringify(typeof got === 'string' ? maskCredentials(got) : got)
         // A list's issue is about one of its entries (SPANLENS_CLICKHOUSE_NODES).
         const entry = typeof issue.path[1] === 'number' ? `entry ${issue.path[1] + 1}: ` : ''
-        return `${name}: ${entry}${issue.message}${got === undefined ? '' : `, got ${shown}`}`
+        const where = fromFile.has(name) ? ` (in ${filePath})` : ''
+        return `${name}${where}: ${entry}${issue.message}${got === undefined ? '' : `, got ${shown}`}`
       })
       .join('; ')
     throw errors.CONFIG_INVALID(details)
@@ -235,7 +248,7 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
       contentMergeIntervalMs: v.SPANLENS_CONTENT_MERGE_INTERVAL_MS,
     },
     query: {
-      ...(v.SPANLENS_SLO_FILE ? { sloFile: resolve(cwd, v.SPANLENS_SLO_FILE) } : {}),
+      ...(v.SPANLENS_SLO_FILE ? { sloFile: checkedSloFile(resolve(cwd, v.SPANLENS_SLO_FILE)) } : {}),
       sqlMaxExecutionSeconds: v.SPANLENS_SQL_MAX_EXECUTION_SECONDS,
       sqlMaxMemoryBytes: v.SPANLENS_SQL_MAX_MEMORY_BYTES,
       sqlMaxResultRows: v.SPANLENS_SQL_MAX_RESULT_ROWS,
@@ -265,6 +278,16 @@ function maskCredentials(value: string): string {
       return `${entry.slice(0, start)}***${entry.slice(at)}`
     })
     .join(',')
+}
+
+/**
+ * A missing or invalid SLO file stops start-up (SPANLENS_SLO_FILE_INVALID naming the file and
+ * the problem), as every other bad setting does. Once running, the server re-reads the file
+ * when it changes, and a bad edit is answered by the SLO routes until it is fixed.
+ */
+function checkedSloFile(path: string): string {
+  loadSloFile(path)
+  return path
 }
 
 function grpcConfig(v: EnvValues, cwd: string): GrpcConfig | undefined {

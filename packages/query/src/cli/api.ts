@@ -1,7 +1,11 @@
 import { CliError } from './command.js'
 
-/** The query API over HTTP: JSON in and out, `{ error: { code, message } }` replies raised as CliErrors. */
-export function apiClient(base: string, key: string | undefined, doFetch: typeof fetch) {
+/**
+ * The query API over HTTP: JSON in and out, `{ error: { code, message } }` replies raised as CliErrors.
+ * `keyFrom`: where the key came from (`--api-key`, `SPANLENS_API_KEY`), which a 401 names: the
+ * server's own advice is about the Authorization header, which a CLI user does not write.
+ */
+export function apiClient(base: string, key: string | undefined, doFetch: typeof fetch, keyFrom?: string) {
   return async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
     const headers: Record<string, string> = { accept: 'application/json' }
     if (key) headers.authorization = `Bearer ${key}`
@@ -21,10 +25,16 @@ export function apiClient(base: string, key: string | undefined, doFetch: typeof
     }
     if (!res.ok) {
       const e = (json as { error?: { code?: string; message?: string } }).error
+      if (res.status === 401) throw new CliError(`${e?.code ?? 'HTTP 401'}: ${unauthorized(base, key, keyFrom)}`)
       throw new CliError(`${e?.code ?? `HTTP ${res.status}`}: ${e?.message ?? text.slice(0, 200)}`)
     }
     return json
   }
+}
+
+function unauthorized(base: string, key: string | undefined, keyFrom: string | undefined): string {
+  if (!key) return `${base} needs an API key: pass --api-key <key> or set SPANLENS_API_KEY`
+  return `${base} refused the API key ${keyFrom === undefined ? 'given' : `from ${keyFrom}`}: pass one of the server's SPANLENS_API_KEYS`
 }
 
 interface SystemError {

@@ -1,5 +1,6 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util'
+import type { ParseArgsConfig } from 'node:util'
 import { apiClient } from './api.js'
+import { parseCliArgs } from './args.js'
 import { CliError, type Command, type CommandContext, type OptionSpec } from './command.js'
 import { COMMANDS } from './commands.js'
 import { COMMON_OPTIONS, commandHelp, overviewHelp, usageLines } from './help.js'
@@ -41,7 +42,7 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
   let values: Record<string, string | boolean | undefined>
   let positionals: string[]
   try {
-    ;({ values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: parseOptions(command) }) as { values: typeof values; positionals: string[] })
+    ;({ values, positionals } = parseCliArgs({ args: argv, allowPositionals: true, options: parseOptions(command) }) as { values: typeof values; positionals: string[] })
   } catch (e) {
     err(`spanlens ${command.name}: ${(e as Error).message}\n${usageLines(command)}`)
     return 1
@@ -53,6 +54,7 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
 
   const base = ((values.url as string | undefined) ?? env.SPANLENS_URL ?? 'http://127.0.0.1:4318').replace(/\/+$/, '')
   const key = (values['api-key'] as string | undefined) ?? env.SPANLENS_API_KEY
+  const keyFrom = values['api-key'] !== undefined ? '--api-key' : key !== undefined ? 'SPANLENS_API_KEY' : undefined
   const str = (option: string) => values[option] as string | undefined
   const ctx: CommandContext = {
     args: positionals.slice(positionals.indexOf(command.name) + 1),
@@ -64,7 +66,7 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
       return Number(raw)
     },
     json: values.json === true,
-    call: apiClient(base, key, io.fetch ?? fetch),
+    call: apiClient(base, key, io.fetch ?? fetch, keyFrom),
     out,
     err,
   }

@@ -1,5 +1,5 @@
 import { SamplingDecision, SpanKind, SpanStatusCode, type Attributes, type Context, type HrTime, type Link, type SpanContext, type SpanStatus } from '@opentelemetry/api'
-import { clockOffset, hrTimeAt, hrTimeDuration } from '../trace/time.js'
+import { hrTimeAt, hrTimeDuration, spanClock } from '../trace/time.js'
 import type { SpanlensTracer } from '../trace/tracer.js'
 import type { FinishedSpan, InstrumentationScope, Resource, TimedEvent } from '../trace/types.js'
 
@@ -37,8 +37,8 @@ export function spanWriterFor(tracer: SpanlensTracer): SpanWriter | undefined {
     write(name, attributes, parent, startMs, endMs) {
       const at = tracer.place(parent)
       if (!at || at.decision === SamplingDecision.NOT_RECORD) return true
-      // As the tracer's span converts performance.now() times: corrected for the drift between that clock and Date.
-      const offset = clockOffset()
+      // On the SDK's one clock, as the tracer's spans are (trace/time.ts).
+      const offset = spanClock.sync(performance.now())
       const record = new SpanRecord(name, at.spanContext, at.parentSpanContext, attributes, hrTimeAt(startMs + offset), hrTimeAt(endMs + offset), resource, scope)
       processor.onStart(record as never, parent)
       // Past the count limit (withContext metadata can add many), the tracer's span drops attributes: let it.

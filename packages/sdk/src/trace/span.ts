@@ -1,7 +1,7 @@
 import { SpanStatusCode, type AttributeValue, type Attributes, type Context, type Exception, type HrTime, type Link, type Span, type SpanContext, type SpanKind, type SpanStatus, type TimeInput } from '@opentelemetry/api'
 import { diag } from '../diag.js'
 import { sanitizeAttributes, isAttributeValue, truncateValue } from './attribute-values.js'
-import { addHrTimes, fromTimeInput, hrTimeDuration, isTimeInput, millisToHrTime } from './time.js'
+import { fromTimeInput, hrTimeAt, hrTimeDuration, isTimeInput, spanClock } from './time.js'
 import type { FinishedSpan, InstrumentationScope, Resource, SpanLimits, SpanProcessor, TimedEvent } from './types.js'
 
 export interface SpanParts {
@@ -65,9 +65,6 @@ export class SpanlensSpan implements Span, FinishedSpan {
   readonly #limits: SpanLimits
   readonly #processor: SpanProcessor
   readonly #redact: ((key: string, value: string) => string) | undefined
-  readonly #perfStart: number
-  readonly #offset: number
-  readonly #startGiven: boolean
   #attributeCount = 0
   #done = false
   #length: HrTime = [-1, -1]
@@ -76,9 +73,8 @@ export class SpanlensSpan implements Span, FinishedSpan {
   #droppedLinks = 0
 
   constructor(p: SpanParts) {
-    const now = Date.now()
-    this.#perfStart = performance.now()
-    this.#offset = now - (this.#perfStart + performance.timeOrigin)
+    const now = performance.now()
+    const offset = spanClock.sync(now)
     this.#context = p.spanContext
     this.#limits = p.limits
     this.#processor = p.processor
@@ -86,9 +82,8 @@ export class SpanlensSpan implements Span, FinishedSpan {
     this.name = p.name
     this.kind = p.kind
     this.parentSpanContext = p.parentSpanContext
-    this.#startGiven = p.startTime != null
     if (p.links) this.addLinks(p.links)
-    this.startTime = fromTimeInput(p.startTime ?? now, this.#offset) ?? millisToHrTime(now)
+    this.startTime = fromTimeInput(p.startTime, offset) ?? hrTimeAt(now + offset)
     this.resource = p.resource
     this.instrumentationScope = p.scope
     if (p.attributes) this.setAttributes(p.attributes)
@@ -238,12 +233,10 @@ export class SpanlensSpan implements Span, FinishedSpan {
     return truncateValue(value, limit)
   }
 
-  /** An event's or the end's time; without one, the start plus the time elapsed on the monotonic clock. */
+  /** An event's or the end's time: the one given, else the SDK's clock now (time.ts). */
   private timeOf(input: TimeInput | undefined): HrTime {
-    const given = fromTimeInput(input, this.#offset)
-    if (given) return given
-    if (this.#startGiven) return millisToHrTime(Date.now())
-    return addHrTimes(this.startTime, millisToHrTime(performance.now() - this.#perfStart))
+    const offset = spanClock.current()
+    return fromTimeInput(input, offset) ?? hrTimeAt(performance.now() + offset)
   }
 
   /** An event's or a link's attributes, sanitized, cut to `limit` entries and truncated; and how many were dropped. */

@@ -8,7 +8,7 @@ import type { HrTime, TimeInput } from '@opentelemetry/api'
 const NS_PER_S = 1_000_000_000
 
 /** Epoch milliseconds → [s, ns]. */
-export function millisToHrTime(epochMs: number): HrTime {
+function millisToHrTime(epochMs: number): HrTime {
   return [Math.trunc(epochMs / 1000), Math.round((epochMs % 1000) * 1_000_000)]
 }
 
@@ -26,15 +26,6 @@ export function hrTimeAt(ms: number): HrTime {
     s += 1
   }
   return [s, ns]
-}
-
-export function addHrTimes(a: HrTime, b: HrTime): HrTime {
-  const out: HrTime = [a[0] + b[0], a[1] + b[1]]
-  if (out[1] >= NS_PER_S) {
-    out[1] -= NS_PER_S
-    out[0] += 1
-  }
-  return out
 }
 
 export function hrTimeDuration(start: HrTime, end: HrTime): HrTime {
@@ -55,14 +46,53 @@ export function isTimeInput(v: unknown): v is TimeInput {
   return isHrTime(v) || typeof v === 'number' || v instanceof Date
 }
 
-/** How far Date.now() runs ahead of performance.timeOrigin + performance.now(), read now (the two clocks drift apart). */
-export function clockOffset(): number {
-  return Date.now() - (performance.now() + performance.timeOrigin)
+/**
+ * The SDK's one clock for span times: the monotonic, sub-millisecond performance.now() from
+ * performance.timeOrigin, as OpenTelemetry's hrTime() reads it, plus an offset that follows Date.now()
+ * where the two clocks drift apart (the monotonic clock stops while the machine sleeps; NTP slews and
+ * steps the wall clock). Every span time, start, end or event, is `hrTimeAt(performance.now() + offset)`.
+ *
+ * Date.now() counts whole milliseconds, so one reading only bounds the offset to [low, low + 1 ms]
+ * with low = Date.now() − (timeOrigin + performance.now()). Taking low afresh for each span, as
+ * sdk-trace-base does, stamps each span up to 1 ms early by a different amount, so spans made within
+ * a millisecond of each other come out of order (a child before its parent, a tool after the call
+ * that used its result). Here the offset starts at 0 (Node sets timeOrigin from the wall clock at
+ * start: the two agree to a few microseconds) and a reading moves it only when it shows the offset
+ * outside those bounds, towards them by at most SLEW of the monotonic time since the previous
+ * reading: a later time is never stamped earlier. A gap over STEP_MS (the wall clock was set, the
+ * machine slept) is closed at once.
+ */
+export const SLEW = 0.001
+export const STEP_MS = 1000
+
+export interface OffsetClock {
+  /** Reads the wall clock once: the offset for `perfNow` (performance.now() just read), moved as the reading allows. */
+  sync(perfNow: number): number
+  /** The offset as of the last sync, without reading the wall clock. */
+  current(): number
 }
+
+export function offsetClock(wallNow: () => number, timeOrigin: number): OffsetClock {
+  let offset = 0
+  let lastReading = 0
+  return {
+    sync(perfNow) {
+      const low = wallNow() - (timeOrigin + perfNow)
+      const gap = offset < low ? low - offset : offset > low + 1 ? low + 1 - offset : 0
+      if (gap !== 0) offset += Math.abs(gap) > STEP_MS ? gap : Math.sign(gap) * Math.min(Math.abs(gap), SLEW * Math.max(0, perfNow - lastReading))
+      lastReading = perfNow
+      return offset
+    },
+    current: () => offset,
+  }
+}
+
+/** The clock every span of the SDK is timed by; synced where a span starts or an LLM call's span is written. */
+export const spanClock = offsetClock(Date.now, performance.timeOrigin)
 
 /**
  * A time given to a span: a number no later than performance.now() is a
- * performance timestamp (corrected by the span's clock offset), a larger one
+ * performance timestamp (put on the SDK's clock by `offset`), a larger one
  * epoch milliseconds; a Date, or an HrTime as is. Undefined for no input.
  */
 export function fromTimeInput(input: unknown, offset: number): HrTime | undefined {
