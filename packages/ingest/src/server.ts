@@ -70,6 +70,12 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
 
   const logger = options.logger ?? createLogger(config.logLevel)
   for (const warning of config.warnings ?? []) logger.warn(warning)
+  // A bad SLO file stops start-up, as loadConfig checks it (a config built by hand too), before
+  // the spool's lock and the store, so nothing is left open. An edit that breaks it later is
+  // answered by /api/v1/slo alone, which reads the file on every request.
+  if (config.query.sloFile) {
+    logger.info({ file: config.query.sloFile, slos: loadSloFile(config.query.sloFile).length }, 'SLO file loaded')
+  }
   // The spool's lock before anything else: a server refused because another one
   // owns this spool must not open its store or apply its migrations (to a shared
   // ClickHouse, say, that the running server is using).
@@ -92,16 +98,6 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     if (ownsStore) await store?.close().catch(() => undefined)
     spoolLock.release()
     throw err
-  }
-
-  // The SLO file is read again on every request (edits apply without a restart), so a bad one
-  // does not stop the server; but a typo in its path should not wait for the first /slo to show.
-  if (config.query.sloFile) {
-    try {
-      logger.info({ file: config.query.sloFile, slos: loadSloFile(config.query.sloFile).length }, 'SLO file loaded')
-    } catch (err) {
-      logger.error({ err }, 'SLO file unusable: /api/v1/slo answers SPANLENS_SLO_FILE_INVALID until it is fixed')
-    }
   }
 
   const routes: SpanlensHandle['routes'] = []

@@ -526,6 +526,23 @@ describe('the SLO file', () => {
       dir.cleanup()
     }
   })
+
+  it('stops a server built from a config whose SLO file went bad, before it takes the spool or the store', async () => {
+    const dir = tempDir()
+    const file = join(dir.path, 'slos.yaml')
+    writeFileSync(file, 'slos:\n  - name: ok\n    objective: 99\n    indicator: { type: success }\n')
+    const config = loadConfig({ env: { SPANLENS_DATA_DIR: dir.path, SPANLENS_PORT: '0', SPANLENS_GRPC_PORT: 'off', SPANLENS_SLO_FILE: file } })
+    writeFileSync(file, 'slos:\n  - name: x\n    objective: 120\n')
+    try {
+      await expect(buildServer(config, { store: server.app.spanlens.store })).rejects.toMatchObject({ code: 'SPANLENS_SLO_FILE_INVALID' })
+      // The spool's lock was not taken: a server with the fixed file starts on the same directory.
+      writeFileSync(file, 'slos:\n  - name: ok\n    objective: 99\n    indicator: { type: success }\n')
+      const app = await buildServer(config, { store: server.app.spanlens.store })
+      await app.close()
+    } finally {
+      dir.cleanup()
+    }
+  })
 })
 
 describe('binding without keys', () => {
