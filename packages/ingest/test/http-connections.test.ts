@@ -1,9 +1,9 @@
-import { connect, type Socket } from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import { status as Status } from '@grpc/grpc-js'
 import { grpcCall, listenGrpc } from './helpers/grpc.js'
 import { jsonRequest, protobufRequest } from './helpers/otlp.js'
+import { openRaw as open, type RawConnection as Conn } from './helpers/raw-connection.js'
 import { KEYS, startServer, type TestServer } from './helpers/server.js'
 
 // What a server does with connections that cost it file descriptors: at most
@@ -14,24 +14,6 @@ afterEach(async () => {
   await server?.close()
   server = undefined
 })
-
-interface Conn {
-  socket: Socket
-  /** Everything received so far. */
-  received(): string
-  /** Resolves once the server has closed the connection (or reset it). */
-  closed: Promise<void>
-}
-
-async function open(url: string): Promise<Conn> {
-  const socket = connect(Number(new URL(url).port), '127.0.0.1')
-  let text = ''
-  socket.on('data', (c: Buffer) => (text += c.toString('latin1')))
-  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()))
-  socket.on('error', () => undefined)
-  await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
-  return { socket, received: () => text, closed }
-}
 
 const healthz = 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'
 

@@ -1,6 +1,7 @@
-import { connect, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openRaw, type RawConnection as Conn } from './helpers/raw-connection.js'
 import { bearer, KEYS, startServer, type TestServer } from './helpers/server.js'
 
 // A request no route takes (no route of its path, or none of its method) is answered from
@@ -20,22 +21,7 @@ afterAll(async () => {
   await server?.close()
 })
 
-interface Conn {
-  socket: Socket
-  received(): string
-  closed: Promise<void>
-}
-
-async function open(): Promise<Conn> {
-  const socket = connect(Number(new URL(server.url).port), '127.0.0.1')
-  sockets.push(socket)
-  let text = ''
-  socket.on('data', (c: Buffer) => (text += c.toString('latin1')))
-  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()))
-  socket.on('error', () => undefined)
-  await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
-  return { socket, received: () => text, closed }
-}
+const open = (): Promise<Conn> => openRaw(server.url, sockets)
 
 /** Resolves with the reply's head once it has arrived, or rejects after `ms`. */
 async function replyHead(conn: Conn, from = 0, ms = 3000): Promise<string> {

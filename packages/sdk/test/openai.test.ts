@@ -9,6 +9,7 @@ import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api'
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base'
 import { flush, getStats, observe, shutdown, withContext, wrapOpenAI } from '../src/index.js'
 import { byName, json, useHarness } from './helpers/harness.js'
+import { inProcessOpenAI } from './helpers/in-process-openai.js'
 import { captureLogger } from './helpers/logger.js'
 
 const h = useHarness()
@@ -230,17 +231,7 @@ describe('wrapOpenAI: chat completions', () => {
     h.start({ flushIntervalMs: 60_000 })
     // Answers without I/O: a loop of these calls never leaves the microtask queue,
     // so the batch that builds spans after the call (a setImmediate) cannot run.
-    const inProcess = wrapOpenAI(
-      new OpenAI({
-        apiKey: 'sk-test',
-        baseURL: 'http://in-process/v1',
-        maxRetries: 0,
-        fetch: async () =>
-          new Response(JSON.stringify({ id: 'c', object: 'chat.completion', model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }] }), {
-            headers: { 'content-type': 'application/json' },
-          }),
-      }),
-    )
+    const inProcess = wrapOpenAI(inProcessOpenAI())
     const last: OpenAI.Chat.ChatCompletionMessageParam[] = [{ role: 'user', content: 'q299' }]
     for (let i = 0; i < 300; i++) {
       await inProcess.chat.completions.create({ model: 'm', messages: i === 299 ? last : [{ role: 'user', content: `q${i}` }] })

@@ -1,23 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import OpenAI from 'openai'
 import { flush, observe, span, wrapOpenAI } from '../src/index.js'
 import type { ReceivedSpan } from './helpers/receiver.js'
 import { useHarness } from './helpers/harness.js'
+import { inProcessOpenAI } from './helpers/in-process-openai.js'
 
 const h = useHarness()
-
-/** A client whose calls never leave the process: they end tens of microseconds apart. */
-const inProcess = () =>
-  new OpenAI({
-    apiKey: 'sk-test',
-    baseURL: 'http://in-process/v1',
-    maxRetries: 0,
-    fetch: async () =>
-      new Response(JSON.stringify({ id: 'c', object: 'chat.completion', model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }] }), {
-        headers: { 'content-type': 'application/json' },
-      }),
-  })
 
 /** A step of an app: a tool (observe), an LLM call (wrapped client), or a span() with steps inside. */
 type Step = { tool: true } | { llm: true } | { span: Step[] }
@@ -33,7 +21,7 @@ const step: fc.Arbitrary<Step> = fc.letrec<{ step: Step }>((tie) => ({
 describe('span times of one trace', () => {
   it('order parents before children and each step after the one before it, tools, spans and LLM calls alike, microseconds apart', async () => {
     h.start()
-    const openai = wrapOpenAI(inProcess())
+    const openai = wrapOpenAI(inProcessOpenAI())
     let n = 0
     const run = async (steps: Step[]): Promise<void> => {
       for (const s of steps) {
