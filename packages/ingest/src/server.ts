@@ -205,8 +205,8 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     store,
     pipeline,
     migrated: () => migrated,
-    // One analyst call may run the whole SQL limit; beyond twice that the engine is stalled.
-    storeStallMs: Math.max(120_000, 2 * config.query.sqlMaxExecutionSeconds * 1000),
+    // One analyst call may run the whole SQL or query limit; beyond twice that the engine is stalled.
+    storeStallMs: Math.max(120_000, 2 * Math.max(config.query.sqlMaxExecutionSeconds, config.query.maxExecutionSeconds) * 1000),
   })
   // Before the scopes' auth hooks, so that a browser can read a 401 or a 429 too.
   const corsPolicy = cors(config.cors)
@@ -240,7 +240,9 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
         maxExecutionSeconds: config.query.sqlMaxExecutionSeconds,
         maxMemoryBytes: config.query.sqlMaxMemoryBytes,
         maxResultRows: config.query.sqlMaxResultRows,
+        maxResultBytes: config.query.sqlMaxResultBytes,
       },
+      queryLimits: { maxExecutionSeconds: config.query.maxExecutionSeconds, maxMemoryBytes: config.query.maxMemoryBytes },
     })
   })
 

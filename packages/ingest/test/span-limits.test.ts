@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MAX_TIME_NS } from '../src/otlp/decode.js'
 import { bearer, KEYS, startServer, type TestServer } from './helpers/server.js'
-import { jsonRequest } from './helpers/otlp.js'
+import { jsonRequest, protobufRequest } from './helpers/otlp.js'
 
 // What ClickHouse cannot store, or would delete at once, is refused per span
 // through partial_success; the rest of the request is kept. Two servers, one
@@ -145,6 +145,29 @@ describe('no field of one span, and no request, can grow past its bound', () => 
     const marker = '…[truncated by spanlens]'.length
     expect(row).toMatchObject({ n: 1024 + marker, s: 1024 + marker, u: 1024 + marker, truncated: 'true', after: 0 })
     expect(Number(row?.r)).toBeLessThan(16 * 1024 + 100)
+  })
+
+  it('keeps the first 1,000 events and links of a span, over JSON and protobuf alike, and records how many it left out', async () => {
+    const link = (i: number) => ({ traceId: (i + 1).toString(16).padStart(32, '0'), spanId: (i + 1).toString(16).padStart(16, '0') })
+    const spans = (wire: string) => [
+      { name: `many-events-${wire}`, events: Array.from({ length: 5000 }, (_, i) => ({ name: `e${i}` })), links: Array.from({ length: 1200 }, (_, i) => link(i)) },
+      { name: `few-events-${wire}`, events: [{ name: 'only' }], links: [link(7)] },
+    ]
+    expect((await post(jsonRequest(spans('json')))).status).toBe(200)
+    const proto = await fetch(`${server.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', ...bearer(KEYS.acme) }, body: protobufRequest(jsonRequest(spans('protobuf'))) })
+    expect(proto.status).toBe(200)
+    await server.app.spanlens.flush()
+    const rows = await server.rows<{ name: string; events: number; last: string; links: number; de: string; dl: string }>(
+      `SELECT name, length(events.name) AS events, events.name[-1] AS last, length(links.trace_id) AS links,
+              attributes['spanlens.events.dropped'] AS de, attributes['spanlens.links.dropped'] AS dl
+       FROM spans WHERE name LIKE '%-events-%' ORDER BY name`,
+    )
+    expect(rows).toEqual([
+      { name: 'few-events-json', events: 1, last: 'only', links: 1, de: '', dl: '' },
+      { name: 'few-events-protobuf', events: 1, last: 'only', links: 1, de: '', dl: '' },
+      { name: 'many-events-json', events: 1000, last: 'e999', links: 1000, de: '4000', dl: '200' },
+      { name: 'many-events-protobuf', events: 1000, last: 'e999', links: 1000, de: '4000', dl: '200' },
+    ])
   })
 
   it('refuses with 413 SPANLENS_ROWS_TOO_LARGE a request whose rows would be over 4 × the body limit, and stores none of it', async () => {

@@ -8,7 +8,7 @@ beforeAll(async () => {
 afterAll(async () => server.close())
 
 describe('/readyz while the embedded engine runs a long analyst query', () => {
-  it('answers 200 with the store busy, and another project is served after that one query', async () => {
+  it('answers 200 within 1 s with the store busy, and another project is served after that one query', async () => {
     const t0 = Date.now()
     const heavy = fetch(`${server.url}/api/v1/sql`, {
       method: 'POST',
@@ -16,8 +16,11 @@ describe('/readyz while the embedded engine runs a long analyst query', () => {
       body: JSON.stringify({ query: 'SELECT sum(cityHash64(number)) FROM numbers(1e12)' }),
     })
     await new Promise((r) => setTimeout(r, 500))
+    const asked = Date.now()
     const ready = await fetch(`${server.url}/readyz`)
     const body = (await ready.json()) as { checks: { store: string }; storeBusySeconds: number | null }
+    // Well within Kubernetes' default readinessProbe timeout of 1 s, the query still running.
+    expect(Date.now() - asked).toBeLessThan(1000)
     // Before: the ping waited behind the query and /readyz answered 503 after 2 s.
     expect(ready.status).toBe(200)
     expect(body.checks.store).toBe('busy')

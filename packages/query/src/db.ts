@@ -4,6 +4,41 @@ import { isSpanlensError, storeFailure } from './errors.js'
 export type { ClickHouseClient }
 export type Params = Record<string, unknown>
 
+/** What one query of a route may take: SPANLENS_QUERY_MAX_EXECUTION_SECONDS and SPANLENS_QUERY_MAX_MEMORY_BYTES. */
+export interface QueryLimits {
+  maxExecutionSeconds: number
+  maxMemoryBytes: number
+}
+
+type Settings = NonNullable<Parameters<ClickHouseClient['query']>[0]['clickhouse_settings']>
+
+/**
+ * The same client with a time and a memory limit on every query, exec and command,
+ * for the query routes: embedded ClickHouse runs one call at a time, so one unbounded
+ * listing (a text search over a month of spans scans every row) held every project's
+ * queries and ingest's inserts behind it. Settings a call gives itself win. Embedded,
+ * they become the statement's SETTINGS clause (ingest's scoped-settings.ts); over HTTP
+ * they are the request's. A limit hit is SPANLENS_QUERY_LIMIT (errors.ts, storeFailure).
+ * Not for inserts, migrations or the server's own jobs, which take the store's client.
+ */
+export function withQueryLimits(client: ClickHouseClient, limits: QueryLimits): ClickHouseClient {
+  const settings: Settings = {
+    max_execution_time: limits.maxExecutionSeconds,
+    timeout_overflow_mode: 'throw',
+    max_memory_usage: String(limits.maxMemoryBytes),
+  }
+  const limited = <P extends { clickhouse_settings?: Settings }>(params: P): P => ({ ...params, clickhouse_settings: { ...settings, ...params.clickhouse_settings } })
+  return new Proxy(client, {
+    get(target, key) {
+      if (key === 'query') return (params: Parameters<ClickHouseClient['query']>[0]) => target.query(limited(params))
+      if (key === 'exec') return (params: Parameters<ClickHouseClient['exec']>[0]) => target.exec(limited(params))
+      if (key === 'command') return (params: Parameters<ClickHouseClient['command']>[0]) => target.command(limited(params))
+      const value: unknown = Reflect.get(target, key, target)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+}
+
 /** Runs one SELECT and returns its rows; every module goes through here. */
 export async function select<T>(
   client: ClickHouseClient,

@@ -284,6 +284,12 @@ const query = {
   ),
   /** A failure of the store's call or of its output; the message names only ClickHouse's error type. */
   QUERY_FAILED: createError('SPANLENS_QUERY_FAILED', 502, (type: string) => `ClickHouse query failed: ${type}`),
+  /** A route's query stopped at the server's limit on one query's time or memory (SPANLENS_QUERY_MAX_*). */
+  QUERY_LIMIT: createError(
+    'SPANLENS_QUERY_LIMIT',
+    503,
+    (limit: string) => `the query exceeded ${limit}: ask for a shorter time range or a narrower filter`,
+  ),
   QUERY_BUSY: createError('SPANLENS_QUERY_BUSY', 429, (reason: string) => `too many queries in flight: ${reason}`),
   CLIENT_GONE: createError('SPANLENS_CLIENT_GONE', 499, () => 'the client closed its connection while its query waited for a turn'),
 } as const
@@ -319,12 +325,31 @@ export function isStoreError(err: unknown): boolean {
 }
 
 /**
- * A store failure as SPANLENS_QUERY_FAILED with the cause kept for the log.
+ * A store failure as SPANLENS_QUERY_FAILED with the cause kept for the log, or
+ * SPANLENS_QUERY_LIMIT when the query stopped at its time or memory limit.
  * The reply names only ClickHouse's error type: a message can quote the output
  * that failed to parse, which may be another caller's rows.
  */
 export function storeFailure(err: unknown): SpanlensError {
+  const limit = queryLimitOf(err)
+  if (limit !== undefined) return errors.QUERY_LIMIT(limit, { cause: err })
   return errors.QUERY_FAILED(clickHouseErrorType(err) ?? 'see the server log', { cause: err })
+}
+
+/**
+ * The per-query limit a ClickHouse error says the query hit, named by its variable: the
+ * query routes run under SPANLENS_QUERY_MAX_EXECUTION_SECONDS and SPANLENS_QUERY_MAX_MEMORY_BYTES
+ * (db.ts, withQueryLimits). A memory limit `(total)` or `(for user)` is the server's, a store failure.
+ */
+function queryLimitOf(err: unknown): string | undefined {
+  const type = clickHouseErrorType(err)
+  if (type === 'TIMEOUT_EXCEEDED' || type === 'TOO_SLOW') return 'its time limit (SPANLENS_QUERY_MAX_EXECUTION_SECONDS)'
+  const message = (err as { message?: unknown } | null)?.message
+  // ClickHouse words it `Memory limit (for query) exceeded` or, as chDB 26.7 does, `Query memory limit exceeded`.
+  if (type === 'MEMORY_LIMIT_EXCEEDED' && typeof message === 'string' && /memory limit \(for query\)|query memory limit/i.test(message)) {
+    return 'its memory limit (SPANLENS_QUERY_MAX_MEMORY_BYTES)'
+  }
+  return undefined
 }
 
 /**

@@ -34,7 +34,7 @@ beforeAll(async () => {
     // 20 spans each 40 h, 28 h and 12 h ago.
     ...[40, 28, 12].flatMap((h) => Array.from({ length: 20 }, (_, i) => span({ project_id: 'windows', start: new Date(Date.now() - h * 3_600_000 + i * 1000), duration_ms: 100 + i }))),
   ])
-  app = await queryApp(store, { 'key-p1-secret': 'p1', 'key-plans-secret': 'plans', 'key-windows-secret': 'windows' }, { sql: { maxExecutionSeconds: 5, maxMemoryBytes: 256 * 1024 * 1024, maxResultRows: 1000 } })
+  app = await queryApp(store, { 'key-p1-secret': 'p1', 'key-plans-secret': 'plans', 'key-windows-secret': 'windows' }, { sql: { maxExecutionSeconds: 5, maxMemoryBytes: 256 * 1024 * 1024, maxResultRows: 1000, maxResultBytes: 64 * 1024 * 1024 } })
   url = await app.listen({ port: 0, host: '127.0.0.1' })
 })
 afterAll(async () => {

@@ -62,7 +62,7 @@ beforeAll(async () => {
       timestamp: at(11 * 60_000 + 1000 * (i + 1)).toISOString().replace('T', ' ').replace('Z', ''),
     })),
   })
-  app = await queryApp(store, { 'key-p1': 'p1', 'key-p2': 'p2' }, { sql: { maxExecutionSeconds: 5, maxMemoryBytes: 256 * 1024 * 1024, maxResultRows: 1000 } })
+  app = await queryApp(store, { 'key-p1': 'p1', 'key-p2': 'p2' }, { sql: { maxExecutionSeconds: 5, maxMemoryBytes: 256 * 1024 * 1024, maxResultRows: 1000, maxResultBytes: 64 * 1024 * 1024 } })
 })
 afterAll(async () => {
   await app?.close()

@@ -128,7 +128,8 @@ describe('query API replies to what Fastify refuses', () => {
       client: { query: never, exec: never, insert: never } as unknown as ClickHouseClient,
       database: 'spanlens',
       mode: 'remote',
-      sql: { maxExecutionSeconds: 1, maxMemoryBytes: 64 * 1024 * 1024, maxResultRows: 10 },
+      sql: { maxExecutionSeconds: 1, maxMemoryBytes: 64 * 1024 * 1024, maxResultRows: 10, maxResultBytes: 64 * 1024 * 1024 },
+      queryLimits: { maxExecutionSeconds: 30, maxMemoryBytes: 1024 * 1024 * 1024 },
     })
     return app
   }

@@ -35,7 +35,7 @@ beforeAll(async () => {
     ...Array.from({ length: 3 }, (_, i) => span({ service_name: 'old', start: new Date(Date.now() - (10 + i) * 86_400_000) })),
   ])
   writeFileSync(sloFile, 'slos:\n  - name: tools\n    objective: 99\n    indicator: { type: ratio, total: { kind: tool }, good: { kind: tool, status: ok } }\n')
-  app = await queryApp(store, KEYS, { sloFile, sql: { maxExecutionSeconds: 5, maxMemoryBytes: 256 * 1024 * 1024, maxResultRows: 1000 } })
+  app = await queryApp(store, KEYS, { sloFile, sql: { maxExecutionSeconds: 5, maxMemoryBytes: 256 * 1024 * 1024, maxResultRows: 1000, maxResultBytes: 64 * 1024 * 1024 } })
   url = await app.listen({ port: 0, host: '127.0.0.1' })
 })
 afterAll(async () => {
@@ -44,6 +44,21 @@ afterAll(async () => {
 })
 
 describe('HTTP routes', () => {
+  it("a route's query over SPANLENS_QUERY_MAX_MEMORY_BYTES is stopped by ClickHouse and answers 503 SPANLENS_QUERY_LIMIT", async () => {
+    // 1 kB: below what any ClickHouse query allocates, so the limit must be in force to be hit.
+    const tight = await queryApp(store, KEYS, { sql: { maxExecutionSeconds: 5, maxMemoryBytes: 256 * 1024 * 1024, maxResultRows: 1000, maxResultBytes: 64 * 1024 * 1024 }, queryLimits: { maxExecutionSeconds: 30, maxMemoryBytes: 1024 } })
+    try {
+      for (const route of ['/api/v1/traces?from=now-30d&q=refund', '/api/v1/summary?groupBy=model']) {
+        const res = await tight.inject({ method: 'GET', url: route, headers: auth })
+        expect({ route, status: res.statusCode, code: res.json().error?.code }).toEqual({ route, status: 503, code: 'SPANLENS_QUERY_LIMIT' })
+      }
+    } finally {
+      await tight.close()
+    }
+    // The same routes under the configured limits answer.
+    expect((await app.inject({ method: 'GET', url: '/api/v1/summary?groupBy=model', headers: auth })).statusCode).toBe(200)
+  })
+
   it('replies 401 SPANLENS_UNAUTHORIZED without a project', async () => {
     const res = await app.inject({ method: 'GET', url: '/api/v1/traces' })
     expect(res.statusCode).toBe(401)

@@ -19,7 +19,7 @@ beforeAll(async () => {
   ])
   app = await queryApp(store, KEYS, {
     // Room for the failing queries below to send rows before they fail.
-    sql: { maxExecutionSeconds: 2, maxMemoryBytes: 64 * 1024 * 1024, maxResultRows: 10_000_000 },
+    sql: { maxExecutionSeconds: 2, maxMemoryBytes: 64 * 1024 * 1024, maxResultRows: 10_000_000, maxResultBytes: 64 * 1024 * 1024 },
     admission: { perProject: 1, total: 1, queuePerProject: 1, queueTimeoutMs: 20_000 },
   })
 })

@@ -79,7 +79,7 @@ beforeAll(async () => {
   })
   // Bias reads spans as stored: the server's content merge has put those prompts on them.
   await mergeContent(store.client)
-  app = await queryApp(store, 'p1', { sql: { maxExecutionSeconds: 5, maxMemoryBytes: 256 * 1024 * 1024, maxResultRows: 1000 } })
+  app = await queryApp(store, 'p1', { sql: { maxExecutionSeconds: 5, maxMemoryBytes: 256 * 1024 * 1024, maxResultRows: 1000, maxResultBytes: 64 * 1024 * 1024 } })
 })
 afterAll(async () => {
   await app?.close()

@@ -109,7 +109,7 @@ beforeAll(async () => {
     ...series('calls', { ...sum('delta'), ...model('a') }, [{ at: T0 + 10_000, start: T0, value: 1e6 }]).map((r) => ({ ...r, project_id: 'p2' })),
   ]
   await store.client.insert({ table: 'metrics', values: rows, format: 'JSONEachRow' })
-  app = await queryApp(store, 'p1', { sql: { maxExecutionSeconds: 10, maxMemoryBytes: 1e9, maxResultRows: 10_000 } })
+  app = await queryApp(store, 'p1', { sql: { maxExecutionSeconds: 10, maxMemoryBytes: 1e9, maxResultRows: 10_000, maxResultBytes: 64 * 1024 * 1024 } })
 })
 afterAll(async () => {
   await app?.close()
@@ -209,7 +209,7 @@ describe('histograms', () => {
 })
 
 describe('the SQL sandbox', () => {
-  const sql = (query: string) => runSandboxedSql(store.client, 'p1', query, { database: store.database, limits: { maxExecutionSeconds: 10, maxMemoryBytes: 1e9, maxResultRows: 1000 }, cluster: store.cluster !== undefined })
+  const sql = (query: string) => runSandboxedSql(store.client, 'p1', query, { database: store.database, limits: { maxExecutionSeconds: 10, maxMemoryBytes: 1e9, maxResultRows: 1000, maxResultBytes: 64 * 1024 * 1024 }, cluster: store.cluster !== undefined })
 
   it("reads `metrics` as the caller project's points only", async () => {
     const r = await sql("SELECT sum(value) AS v, count() AS n FROM metrics WHERE name = 'calls' AND temporality = 'delta'")

@@ -35,7 +35,8 @@ beforeAll(async () => {
     client: store.client,
     database: store.database,
     mode: 'embedded',
-    sql: { maxExecutionSeconds: 5, maxMemoryBytes: 256 * 1024 * 1024, maxResultRows: 1000 },
+    sql: { maxExecutionSeconds: 5, maxMemoryBytes: 256 * 1024 * 1024, maxResultRows: 1000, maxResultBytes: 64 * 1024 * 1024 },
+    queryLimits: { maxExecutionSeconds: 30, maxMemoryBytes: 1024 * 1024 * 1024 },
   })
 })
 afterAll(async () => {

@@ -22,6 +22,10 @@ function httpLikeClient(calls: Call[]): ClickHouseClient {
   return {
     exec: async (p: { query: string; clickhouse_settings?: Record<string, unknown> }) => {
       calls.push({ method: 'exec', query: p.query, settings: p.clickhouse_settings ?? {} })
+      if (!p.query.startsWith('EXPLAIN')) {
+        const body = { meta: [{ name: 'service_name', type: 'String' }, { name: 'n', type: 'UInt64' }], data: [['svc', 1]], rows: 1, statistics: { elapsed: 0, rows_read: 1, bytes_read: 1 } }
+        return { stream: Readable.from([Buffer.from(JSON.stringify(body))]) }
+      }
       if (!p.query.startsWith('EXPLAIN AST')) return { stream: Readable.from([fixture('explain-query-tree.tsv')]) }
       // The parse that locates tables sees `spans` renamed to a marker: ClickHouse would print the marker.
       const marker = /\bFROM (\w+)/.exec(p.query)?.[1] ?? 'spans'
@@ -31,7 +35,7 @@ function httpLikeClient(calls: Call[]): ClickHouseClient {
       calls.push({ method: 'query', query: p.query, settings: p.clickhouse_settings ?? {} })
       if (p.query.startsWith('EXPLAIN')) throw new Error('EXPLAIN through query(): the FORMAT would bind to the inner SELECT over HTTP')
       if (p.query.includes('system.tables')) return { json: async () => [{ name: 'spans' }, { name: 'span_content' }] }
-      return { json: async () => ({ meta: [], data: [{ service_name: 'svc', n: 1 }], rows: 1, statistics: { elapsed: 0, rows_read: 1, bytes_read: 1 } }) }
+      throw new Error('the query itself runs through exec, read as a stream')
     },
   } as unknown as ClickHouseClient
 }
@@ -39,7 +43,7 @@ function httpLikeClient(calls: Call[]): ClickHouseClient {
 describe('POST /sql analysis protocol (the same embedded and over HTTP)', () => {
   it('asks for EXPLAIN as TabSeparated through exec, with no FORMAT clause, and reads the lines back', async () => {
     const calls: Call[] = []
-    const limits = { maxExecutionSeconds: 7, maxMemoryBytes: 64 * 1024 * 1024, maxResultRows: 50 }
+    const limits = { maxExecutionSeconds: 7, maxMemoryBytes: 64 * 1024 * 1024, maxResultRows: 50, maxResultBytes: 64 * 1024 * 1024 }
     const r = await runSandboxedSql(httpLikeClient(calls), 'p1', QUERY, { database: 'spanlens', limits })
     expect(r.data).toEqual([{ service_name: 'svc', n: 1 }])
     const [ast, tables, bound, names, tree, run] = calls as [Call, Call, Call, Call, Call, Call]
@@ -58,15 +62,15 @@ describe('POST /sql analysis protocol (the same embedded and over HTTP)', () => 
     expect(tree.settings).toMatchObject({ readonly: '2', max_memory_usage: String(64 * 1024 * 1024) })
     expect(Number(tree.settings.max_execution_time)).toBeGreaterThan(0)
     expect(Number(tree.settings.max_execution_time)).toBeLessThanOrEqual(7)
-    expect(run.method).toBe('query')
-    expect(run.settings).toMatchObject({ readonly: '2', max_result_rows: '50', result_overflow_mode: 'throw' })
+    expect(run.method).toBe('exec')
+    expect(run.settings).toMatchObject({ readonly: '2', max_result_rows: '50', max_result_bytes: String(64 * 1024 * 1024), result_overflow_mode: 'throw', default_format: 'JSONCompact' })
     expect(Number(run.settings.max_execution_time)).toBeLessThanOrEqual(7)
   })
 
   it("a server's error message reaches the analyst without the server's version", async () => {
     const err = Object.assign(new Error('Syntax error: failed at position 1 (SELEC): SELEC 1. Expected one of: Query. (SYNTAX_ERROR) (version 24.8.4.13 (official build))'), { code: '62', type: 'SYNTAX_ERROR' })
     const client = { exec: async () => Promise.reject(err) } as unknown as ClickHouseClient
-    const limits = { maxExecutionSeconds: 1, maxMemoryBytes: 1 << 26, maxResultRows: 1 }
+    const limits = { maxExecutionSeconds: 1, maxMemoryBytes: 1 << 26, maxResultRows: 1, maxResultBytes: 64 * 1024 * 1024 }
     const refused = (await runSandboxedSql(client, 'p1', 'SELEC 1', { database: 'spanlens', limits }).catch((e: unknown) => e)) as Error
     expect(refused).toMatchObject({ code: 'SPANLENS_SQL_INVALID' })
     expect(refused.message).toContain('SYNTAX_ERROR')
@@ -79,10 +83,14 @@ describe('POST /sql when ClickHouse fails running the query', () => {
   // a node stopped and from a server out of memory or query slots.
   const failing = (text: string | Error): ClickHouseClient => {
     const client = httpLikeClient([])
-    return { ...client, query: async () => Promise.reject(typeof text === 'string' ? parseError(text) : text) } as unknown as ClickHouseClient
+    const exec = client.exec.bind(client)
+    return {
+      ...client,
+      exec: async (p: { query: string }) => (p.query.startsWith('EXPLAIN') ? exec(p as never) : Promise.reject(typeof text === 'string' ? parseError(text) : text)),
+    } as unknown as ClickHouseClient
   }
   const run = async (text: string | Error) => {
-    const limits = { maxExecutionSeconds: 5, maxMemoryBytes: 1 << 26, maxResultRows: 10 }
+    const limits = { maxExecutionSeconds: 5, maxMemoryBytes: 1 << 26, maxResultRows: 10, maxResultBytes: 64 * 1024 * 1024 }
     return (await runSandboxedSql(failing(text), 'p1', QUERY, { database: 'spanlens', limits }).catch((e: unknown) => e)) as Error & { code: string; statusCode: number }
   }
 

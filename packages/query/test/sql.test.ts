@@ -6,7 +6,7 @@ import { insertSpans, openStore, span } from './helpers/store.js'
 
 let store: Store
 let close: () => Promise<void>
-const limits = { maxExecutionSeconds: 5, maxMemoryBytes: 512 * 1024 * 1024, maxResultRows: 100 }
+const limits = { maxExecutionSeconds: 5, maxMemoryBytes: 512 * 1024 * 1024, maxResultRows: 100, maxResultBytes: 64 * 1024 * 1024 }
 const run = (query: string, project = 'p1', l = limits) => runSandboxedSql(store.client, project, query, { database: store.database, limits: l, cluster: store.cluster !== undefined })
 
 beforeAll(async () => {
@@ -107,6 +107,29 @@ describe('POST /sql sandbox', () => {
     'SELECT x FROM (SELECT _database AS x FROM scores)',
   ])('refuses %s, which reveals server identity or state, with SPANLENS_SQL_FORBIDDEN', async (query) => {
     await expect(run(query)).rejects.toMatchObject({ code: 'SPANLENS_SQL_FORBIDDEN', statusCode: 403 })
+  })
+
+  it('a result over SPANLENS_SQL_MAX_RESULT_BYTES is SPANLENS_SQL_LIMIT naming it: 10,000 rows of 10 kB are stopped by ClickHouse, not read whole', async () => {
+    const big = { ...limits, maxResultRows: 10_000, maxResultBytes: 64 * 1024 * 1024 }
+    const refused = (await run('SELECT repeat(toString(number % 10), 10000) AS s FROM numbers(10000)', 'p1', big).catch((e: unknown) => e)) as Error & { code: string; cause?: unknown }
+    expect(refused).toMatchObject({ code: 'SPANLENS_SQL_LIMIT', statusCode: 400 })
+    expect(refused.message).toContain('SPANLENS_SQL_MAX_RESULT_BYTES')
+    // ClickHouse's own check (max_result_bytes) refused it: the 100 MB never reached the server's reader.
+    expect(refused.cause).toMatchObject({ type: 'TOO_MANY_ROWS_OR_BYTES' })
+    // A constant is one value in ClickHouse's blocks, expanded only as it is written: the server's reader stops that.
+    await expect(run("SELECT repeat('x', 10000) AS s FROM numbers(10000)", 'p1', big)).rejects.toMatchObject({ code: 'SPANLENS_SQL_LIMIT', message: expect.stringContaining('SPANLENS_SQL_MAX_RESULT_BYTES') })
+    // Under the limit it is answered.
+    expect((await run("SELECT repeat('x', 1000) AS s FROM numbers(100)", 'p1', big)).rows).toBe(100)
+  })
+
+  it('a result whose JSON outgrows SPANLENS_SQL_MAX_RESULT_BYTES is refused though ClickHouse counts it under: escaped bytes, and names repeated in every row', async () => {
+    const small = { ...limits, maxResultRows: 10_000, maxResultBytes: 64 * 1024 }
+    // 20 kB in ClickHouse's blocks; each control character is six bytes of JSON (\u0001).
+    await expect(run('SELECT repeat(char(1), 1000) AS s FROM numbers(20)', 'p1', small)).rejects.toMatchObject({ code: 'SPANLENS_SQL_LIMIT', message: expect.stringContaining('SPANLENS_SQL_MAX_RESULT_BYTES') })
+    // 1 kB of UInt8 in ClickHouse; the reply names the 900-character column in each of the 1,000 rows.
+    const alias = 'c'.repeat(900)
+    await expect(run(`SELECT 1 AS ${alias} FROM numbers(1000)`, 'p1', small)).rejects.toMatchObject({ code: 'SPANLENS_SQL_LIMIT', message: expect.stringContaining('SPANLENS_SQL_MAX_RESULT_BYTES') })
+    expect((await run(`SELECT 1 AS ${alias} FROM numbers(10)`, 'p1', small)).data).toEqual(Array.from({ length: 10 }, () => ({ [alias]: 1 })))
   })
 
   it('a read of spans that returns more rows than allowed, or runs past the time limit, is SPANLENS_SQL_LIMIT (on a cluster: a Distributed read stopped mid-way)', async () => {

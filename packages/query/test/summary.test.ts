@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Store } from '@spanlens/ingest'
 import { summary, type SummaryRow } from '../src/index.js'
-import { ROLLUP_AGGREGATES } from '../src/traces/summary.js'
+import { MAX_SUMMARY_ROWS, ROLLUP_AGGREGATES } from '../src/traces/summary.js'
 import type { Tokens } from '../src/traces/span-row.js'
 import { insertSpans, openStore, span } from './helpers/store.js'
 
@@ -144,6 +144,39 @@ describe('summary percentiles', () => {
 })
 
 describe('summary groups', () => {
+  it('holds at most MAX_SUMMARY_ROWS rows: the groups with most calls whole, largest first, and says how many groups it left out', async () => {
+    // 200 models × 60 minutes = 12,000 rows; model m-000 has the most calls, m-199 the fewest.
+    const t = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 2 * 3_600_000
+    const models = Array.from({ length: 200 }, (_, m) => `m-${String(m).padStart(3, '0')}`)
+    await insertSpans(
+      store,
+      models.flatMap((model, m) =>
+        Array.from({ length: 60 }, (_, minute) => span({ project_id: 'cap', start: new Date(t + minute * 60_000 + 1000), request_model: model })),
+      ),
+    )
+    // Calls decide the ranking: one more span in minute 0 of each of the first 100 models, fewer the later the model.
+    await insertSpans(store, models.slice(0, 100).flatMap((model, m) => Array.from({ length: 100 - m }, () => span({ project_id: 'cap', start: new Date(t + 2000), request_model: model }))))
+    for (const opts of [{ bucket: '1m' }, { bucket: '30s' }]) {
+      const r = await summary(store.client, 'cap', { groupBy: ['model'], filter: { from: new Date(t - 60_000) }, ...opts })
+      expect(r.rows.length).toBeLessThanOrEqual(MAX_SUMMARY_ROWS)
+      const kept = [...new Set(r.rows.map((x) => x.group.model))]
+      // 166 whole groups of 60 rows fit in 10,000; each kept group has every one of its buckets.
+      expect(kept.length).toBe(Math.floor(MAX_SUMMARY_ROWS / 60))
+      expect(r.omittedGroups).toBe(200 - kept.length)
+      expect(kept.sort()).toEqual(models.slice(0, kept.length))
+      for (const model of kept) expect(r.rows.filter((x) => x.group.model === model).length).toBe(60)
+    }
+    // Unbounded in groups but not in rows: every group, nothing left out.
+    const all = await summary(store.client, 'cap', { groupBy: ['model'] })
+    expect({ rows: all.rows.length, omitted: all.omittedGroups }).toEqual({ rows: 200, omitted: 0 })
+  })
+
+  it('refuses a summary whose largest group alone has more buckets with traffic than MAX_SUMMARY_ROWS, naming bucket', async () => {
+    const t = Math.floor(Date.now() / 60_000) * 60_000 - 3 * 3_600_000
+    await insertSpans(store, Array.from({ length: MAX_SUMMARY_ROWS + 1 }, (_, i) => span({ project_id: 'cap-one', start: new Date(t + i * 1000 + 10) })))
+    await expect(summary(store.client, 'cap-one', { filter: { from: new Date(t - 1000) }, bucket: '1s' })).rejects.toMatchObject({ code: 'SPANLENS_BAD_REQUEST', message: expect.stringMatching(/^bucket: /) })
+  })
+
   it('a dimension named twice is refused with a 400 naming groupBy, as /metrics refuses it', async () => {
     await expect(summary(store.client, 'sum', { groupBy: ['model', 'service', 'model'] })).rejects.toMatchObject({ code: 'SPANLENS_BAD_REQUEST', message: 'groupBy: model is named twice' })
   })

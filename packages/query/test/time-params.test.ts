@@ -21,7 +21,7 @@ beforeAll(async () => {
     sloFile,
     'slos:\n  - name: ok\n    objective: 99\n    indicator: { type: success }\n  - name: fast\n    objective: 99\n    indicator: { type: latency, thresholdMs: 1e21 }\n',
   )
-  app = await queryApp(store, 'p1', { sloFile, sql: { maxExecutionSeconds: 5, maxMemoryBytes: 256 * 1024 * 1024, maxResultRows: 1000 } })
+  app = await queryApp(store, 'p1', { sloFile, sql: { maxExecutionSeconds: 5, maxMemoryBytes: 256 * 1024 * 1024, maxResultRows: 1000, maxResultBytes: 64 * 1024 * 1024 } })
 })
 afterAll(async () => {
   await app.close()

@@ -101,7 +101,7 @@ beforeAll(async () => {
   app = await queryApp(
     store,
     Object.fromEntries([MULTI, BIG, CASE, SHAPES].map((p) => [`key-${p}`, p])),
-    { sql: { maxExecutionSeconds: 5, maxMemoryBytes: 256 * 1024 * 1024, maxResultRows: 1000 } },
+    { sql: { maxExecutionSeconds: 5, maxMemoryBytes: 256 * 1024 * 1024, maxResultRows: 1000, maxResultBytes: 64 * 1024 * 1024 } },
   )
 }, 120_000)
 afterAll(async () => {

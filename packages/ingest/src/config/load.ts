@@ -86,6 +86,10 @@ export interface QueryConfig {
   sqlMaxExecutionSeconds: number
   sqlMaxMemoryBytes: number
   sqlMaxResultRows: number
+  sqlMaxResultBytes: number
+  /** Every other query route's limits per query. */
+  maxExecutionSeconds: number
+  maxMemoryBytes: number
   /** Overrides of the per-mode admission defaults; absent keys keep them. */
   admission: { perProject?: number; queuePerProject?: number; queueTimeoutMs?: number }
 }
@@ -252,6 +256,9 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
       sqlMaxExecutionSeconds: v.SPANLENS_SQL_MAX_EXECUTION_SECONDS,
       sqlMaxMemoryBytes: v.SPANLENS_SQL_MAX_MEMORY_BYTES,
       sqlMaxResultRows: v.SPANLENS_SQL_MAX_RESULT_ROWS,
+      sqlMaxResultBytes: v.SPANLENS_SQL_MAX_RESULT_BYTES,
+      maxExecutionSeconds: v.SPANLENS_QUERY_MAX_EXECUTION_SECONDS,
+      maxMemoryBytes: v.SPANLENS_QUERY_MAX_MEMORY_BYTES,
       admission: {
         ...(v.SPANLENS_QUERY_CONCURRENCY_PER_PROJECT !== undefined ? { perProject: v.SPANLENS_QUERY_CONCURRENCY_PER_PROJECT } : {}),
         ...(v.SPANLENS_QUERY_QUEUE_PER_PROJECT !== undefined ? { queuePerProject: v.SPANLENS_QUERY_QUEUE_PER_PROJECT } : {}),

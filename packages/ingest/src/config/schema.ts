@@ -230,6 +230,15 @@ export const envSchema = z.object({
   SPANLENS_SQL_MAX_EXECUTION_SECONDS: int(1, 3600).default(30),
   SPANLENS_SQL_MAX_MEMORY_BYTES: int(1024 * 1024, Number.MAX_SAFE_INTEGER).default(2 * 1024 * 1024 * 1024),
   SPANLENS_SQL_MAX_RESULT_ROWS: int(1, 10_000_000).default(10_000),
+  // A 10,000-row `SELECT * FROM spans` of chat spans with ~1 KiB of prompt and completion
+  // weighs 23 MB as JSON; 64 MiB admits that with room for longer content. The server holds
+  // about 9x a result's bytes while it parses and re-serialises it (a 500 MB result took
+  // RSS to 4.4 GB), and no V8 string holds more than 2^29 - 24 characters: at most 256 MiB.
+  SPANLENS_SQL_MAX_RESULT_BYTES: int(1024, 256 * 1024 * 1024).default(64 * 1024 * 1024),
+  // Every other query route's queries (packages/query/src/db.ts, withQueryLimits). At 10 million
+  // spans the slowest route query measured ~9 s (bench/README.md): 60 s stops only the runaway.
+  SPANLENS_QUERY_MAX_EXECUTION_SECONDS: int(1, 3600).default(60),
+  SPANLENS_QUERY_MAX_MEMORY_BYTES: int(1024 * 1024, Number.MAX_SAFE_INTEGER).default(2 * 1024 * 1024 * 1024),
   // Per-project query admission (packages/query/src/admission.ts); defaults by mode there.
   SPANLENS_QUERY_CONCURRENCY_PER_PROJECT: int(1, 64).optional(),
   SPANLENS_QUERY_QUEUE_PER_PROJECT: int(0, 1000).optional(),

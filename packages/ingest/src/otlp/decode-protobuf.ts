@@ -1,5 +1,5 @@
 import type { Attrs, OtlpEvent, OtlpLink, OtlpSpan } from './model.js'
-import { MAX_ATTRIBUTES } from './values.js'
+import { MAX_ATTRIBUTES, MAX_EVENTS, MAX_LINKS } from './values.js'
 import { readEnvelope } from './envelope-protobuf.js'
 import { hexId, keyValueAt } from './values-protobuf.js'
 import { WIRE_I64, WIRE_LEN, WIRE_VARINT, type WireReader } from './wire.js'
@@ -87,6 +87,11 @@ function readSpan(r: WireReader, resource: Attrs, scopeName: string, scopeVersio
         break
       case LEN_11: {
         // events
+        if (span.events.length >= MAX_EVENTS) {
+          span.droppedEvents = (span.droppedEvents ?? 0) + 1
+          r.skip(WIRE_LEN)
+          break
+        }
         const outer = r.enter()
         span.events.push(readEvent(r))
         r.leave(outer)
@@ -94,6 +99,11 @@ function readSpan(r: WireReader, resource: Attrs, scopeName: string, scopeVersio
       }
       case LEN_13: {
         // links
+        if (span.links.length >= MAX_LINKS) {
+          span.droppedLinks = (span.droppedLinks ?? 0) + 1
+          r.skip(WIRE_LEN)
+          break
+        }
         const outer = r.enter()
         span.links.push(readLink(r))
         r.leave(outer)

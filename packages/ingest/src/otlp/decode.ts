@@ -4,7 +4,7 @@ import type { DecodedRequest, OtlpEvent, OtlpLink, OtlpSpan } from './model.js'
 import { readTraceRequest } from './decode-protobuf.js'
 import { type JsonEnvelope, type JsonScope, readJsonEnvelope } from './envelope-json.js'
 import { JsonTypeError, field, isObj, list, message, shown, text } from './json-fields.js'
-import { compareNs, idToHex, keyValues, nanos } from './values.js'
+import { compareNs, idToHex, keyValues, MAX_EVENTS, MAX_LINKS, nanos } from './values.js'
 import { readWire } from './request-body.js'
 
 /**
@@ -80,6 +80,8 @@ function collector() {
 
 function toSpan(s: Obj, scope: JsonScope): OtlpSpan {
   const status = message(s, 'status') ?? {}
+  const events = list(s, 'events')
+  const links = list(s, 'links')
   return {
     resource: scope.resource,
     scopeName: scope.name,
@@ -92,8 +94,10 @@ function toSpan(s: Obj, scope: JsonScope): OtlpSpan {
     startNs: nanos(field(s, 'startTimeUnixNano'), 'start_time_unix_nano'),
     endNs: nanos(field(s, 'endTimeUnixNano'), 'end_time_unix_nano'),
     attributes: keyValues(field(s, 'attributes')),
-    events: each(list(s, 'events'), 'event', toEvent),
-    links: each(list(s, 'links'), 'link', toLink),
+    events: each(events.slice(0, MAX_EVENTS), 'event', toEvent),
+    links: each(links.slice(0, MAX_LINKS), 'link', toLink),
+    ...(events.length > MAX_EVENTS ? { droppedEvents: events.length - MAX_EVENTS } : {}),
+    ...(links.length > MAX_LINKS ? { droppedLinks: links.length - MAX_LINKS } : {}),
     statusCode: statusCode(field(status, 'code')),
     statusMessage: text(status, 'message', 'status.message'),
   }

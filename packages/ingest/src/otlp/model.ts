@@ -40,6 +40,9 @@ export interface OtlpSpan {
   attributes: Attrs
   events: OtlpEvent[]
   links: OtlpLink[]
+  /** Events and links past MAX_EVENTS / MAX_LINKS (values.ts), left out; absent when none were. */
+  droppedEvents?: number
+  droppedLinks?: number
   /** 0 unset, 1 ok, 2 error */
   statusCode: number
   statusMessage: string

@@ -11,6 +11,14 @@ import { JsonTypeError, field, isObj, protoName, shown } from './json-fields.js'
 export const MAX_DEPTH = 16
 /** Attributes kept per list; OTel SDKs default to 128, this only stops abuse. */
 export const MAX_ATTRIBUTES = 1024
+/**
+ * Events and links kept per span, the first ones; OTel SDKs default to 128 each. Eight
+ * times that keeps an agent run that records a GenAI event per message, while a span of
+ * 20,000 events (stored whole, one row of nested arrays) no longer is; the number left
+ * out is recorded on the span (normalize.ts).
+ */
+export const MAX_EVENTS = 1000
+export const MAX_LINKS = 1000
 
 /**
  * A value inside an attribute whose JSON type is not its field's: where it is (the keys

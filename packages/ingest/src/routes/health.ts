@@ -6,8 +6,13 @@ export interface HealthRoutesOptions {
   store: Store
   pipeline: IngestPipeline
   migrated: () => boolean
-  /** How long /readyz waits for the store's ping. */
+  /** How long /readyz waits for the store's ping when the engine is idle, or remote. */
   pingTimeoutMs?: number
+  /**
+   * Embedded, while a call is running: how long /readyz waits for the ping, which
+   * queues behind that call. Well under Kubernetes' default probe timeout of 1 s.
+   */
+  busyPingTimeoutMs?: number
   /**
    * Embedded: a call running longer than this is a stalled engine, not a busy
    * one. Longer than the longest query the limits allow (an analyst query runs
@@ -21,6 +26,7 @@ type StoreCheck = 'ok' | 'busy' | 'unreachable'
 /** /healthz: the process is up. /readyz: it can take data. /metrics: Prometheus text. */
 export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app, opts) => {
   const pingTimeoutMs = opts.pingTimeoutMs ?? 2000
+  const busyPingTimeoutMs = opts.busyPingTimeoutMs ?? 250
   const stallMs = opts.storeStallMs ?? 120_000
   // One ping at a time: a probe every second during a long query must not queue one ping per probe.
   let inflight: Promise<boolean> | undefined
@@ -39,13 +45,17 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
    * the ping waited behind it and /readyz answered 503 although the engine was
    * working. A ping that times out while a call has been running for less than
    * `stallMs` is therefore `busy`, which is ready: the spool keeps taking data
-   * and ingest's inserts go before queued queries. Remote mode pings over HTTP,
-   * which no query holds up, and has no activity to consult.
+   * and ingest's inserts go before queued queries. A ping behind a running call
+   * cannot answer before that call ends, and a Kubernetes readinessProbe gives up
+   * after 1 s by default, marking a server that takes data not ready: so behind a
+   * running call the ping waits busyPingTimeoutMs, not the idle engine's 2 s.
+   * Remote mode pings over HTTP, which no query holds up, and has no activity to consult.
    */
   const checkStore = async (): Promise<{ check: StoreCheck; busySeconds: number | null; queued: number | null }> => {
+    const busyBefore = opts.store.activity?.().busySince != null
     const answered = await Promise.race([
       ping(),
-      new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), pingTimeoutMs).unref()),
+      new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), busyBefore ? busyPingTimeoutMs : pingTimeoutMs).unref()),
     ])
     const activity = opts.store.activity?.()
     const busySeconds = activity?.busySince != null ? (Date.now() - activity.busySince) / 1000 : null

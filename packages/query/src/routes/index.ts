@@ -5,6 +5,7 @@ import { bias } from '../bias/report.js'
 import { counterfactual } from '../bias/counterfactual.js'
 import { DRIFT_SIGNALS_AT_ONCE, drift } from '../drift/report.js'
 import { type AdmissionLimits, defaultAdmission, QueryAdmission } from '../admission.js'
+import { type QueryLimits, withQueryLimits } from '../db.js'
 import { errors, PRIVATE_REPLY_HEADERS, replyWithError } from '../errors.js'
 import { filterFromQuery } from '../filters.js'
 import { traceIdParam } from '../ids.js'
@@ -46,7 +47,9 @@ export interface QueryRoutesOptions {
   /** The store is a cluster (Distributed tables): the SQL sandbox needs to know (sql/sandbox.ts). */
   cluster?: boolean
   sloFile?: string
-  sql: { maxExecutionSeconds: number; maxMemoryBytes: number; maxResultRows: number }
+  sql: { maxExecutionSeconds: number; maxMemoryBytes: number; maxResultRows: number; maxResultBytes: number }
+  /** Every other route's queries: SPANLENS_QUERY_MAX_EXECUTION_SECONDS and SPANLENS_QUERY_MAX_MEMORY_BYTES. */
+  queryLimits: QueryLimits
   /** SPANLENS_RETENTION_DAYS (0: forever): POST /scores refuses a score the TTL would delete at once. */
   retentionDays?: number
   /** SPANLENS_REDACT's redactor, for what POST /scores stores (a comment, a label); none when off. */
@@ -96,7 +99,9 @@ const BODY_LIMITS = { score: 1024 * 1024, sql: 1024 * 1024, report: 256 * 1024 }
  * Every handler scopes to request.spanlensProject (set by the server's auth hook).
  */
 export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, opts) => {
-  const { client } = opts
+  // The routes' reads run under the query limits; /sql sets its own (sandbox.ts), whose
+  // EXPLAIN AST must run with no settings at all, and POST /scores is an insert.
+  const client = withQueryLimits(opts.client, opts.queryLimits)
   const admission = new QueryAdmission({ ...defaultAdmission(opts.mode, opts.sql.maxExecutionSeconds), ...opts.admission })
   // Aborted when the client closes its connection before its answer is written (a
   // console page left or reloaded, a CLI interrupted): ServerResponse closes then with
@@ -183,7 +188,7 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
     // A score is one small insert, sent by SDKs at the rate of the app's traffic like
     // spans are: it is not an analyst query, and queueing it behind them made the
     // demo's SDK drop scores with 429.
-    const result = await recordScore(client, project(request), request.body, { retentionDays: opts.retentionDays ?? 0, redact: opts.redact })
+    const result = await recordScore(opts.client, project(request), request.body, { retentionDays: opts.retentionDays ?? 0, redact: opts.redact })
     return reply.code(result.idempotent ? 200 : 201).send(result)
   })
 
@@ -220,6 +225,6 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
   app.post('/sql', { bodyLimit: BODY_LIMITS.sql }, async (request) => {
     const body = sqlBody.safeParse(request.body)
     if (!body.success) throw errors.BAD_REQUEST('expected a JSON body {"query": "SELECT ..."}')
-    return admitted(request, (p) => runSandboxedSql(client, p, body.data.query, { database: opts.database, limits: opts.sql, cluster: opts.cluster === true }))
+    return admitted(request, (p) => runSandboxedSql(opts.client, p, body.data.query, { database: opts.database, limits: opts.sql, cluster: opts.cluster === true }))
   })
 }

@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { errors } from '../errors.js'
+import { clickHouseErrorType, errors } from '../errors.js'
 import { type ClickHouseSettings, explain, sqlError } from './explain.js'
 import { lex, significant, type Token } from './lexer.js'
 import { checkAst, checkBoundAst, checkQueryTree, parseAstLines } from './policy.js'
@@ -9,6 +9,8 @@ export interface SandboxLimits {
   maxExecutionSeconds: number
   maxMemoryBytes: number
   maxResultRows: number
+  /** SPANLENS_SQL_MAX_RESULT_BYTES: the most a result may weigh, in ClickHouse and as the reply's JSON. */
+  maxResultBytes: number
 }
 
 export interface SqlResult {
@@ -73,7 +75,7 @@ async function databaseTables(client: ClickHouseClient, database: string): Promi
  *     step 3's analyzer runs scalar subqueries, so nothing may reach it that reads a base table;
  *  3. EXPLAIN QUERY TREE of the rewritten query: every table read is one of those
  *     views and no function resolves to a refused one;
- *  4. executed with readonly = 2 and time, memory and result-row limits.
+ *  4. executed with readonly = 2 and time, memory, result-row and result-byte limits.
  * Steps 3 and 4 share one time budget (maxExecutionSeconds) and each runs
  * under the memory limit (step 1 only parses).
  */
@@ -98,13 +100,22 @@ export async function runSandboxedSql(
   checkBoundAst(parseAstLines(await explain(client, 'AST', rewritten, {})), await databaseTables(client, opts.database))
   checkQueryTree(await explain(client, 'QUERY TREE', rewritten, limitSettings(limits, remaining())), opts.database)
   if (remaining() <= 0) throw errors.SQL_LIMIT(`analysis took the whole ${limits.maxExecutionSeconds} s budget`)
+  let body: Buffer
   try {
-    const rs = await client.query({
+    // exec, for the body as a stream: read whole (rs.json()), a 500 MB result took the
+    // server's RSS to 4.4 GB and held OTLP acknowledgements for half a minute.
+    const rs = await client.exec({
       query: rewritten,
-      format: 'JSON',
       clickhouse_settings: {
         ...limitSettings(limits, remaining()),
+        // JSONCompact names each column once, in `meta`; JSON repeated a 1,000-character
+        // alias in every row, so 10,000 small rows could be gigabytes of output.
+        default_format: 'JSONCompact',
         max_result_rows: String(limits.maxResultRows),
+        // ClickHouse counts the result's blocks in memory and checks after each block: it
+        // refuses an oversized result before any of it reaches us (embedded, before chDB
+        // hands the whole output over at once).
+        max_result_bytes: String(limits.maxResultBytes),
         result_overflow_mode: 'throw',
         // A (U)Int64/128/256 or Decimal value as a string with every digit (for integers
         // ClickHouse's own default): as a JSON number it is read into a double, exact only to
@@ -119,16 +130,73 @@ export async function runSandboxedSql(
         // (ClickHouse 26.7: "Identifier '__table1.trace_id' cannot be resolved"), in every
         // distributed_product_mode. Without the push-down, outer filters run on the initiator.
         ...(opts.cluster ? { query_plan_filter_push_down: 0 } : {}),
-      },
+      } as ClickHouseSettings,
     })
-    const body = await rs.json<Record<string, unknown>>()
-    return {
-      data: body.data as SqlResult['data'],
-      rows: Number(body.rows ?? 0),
-      meta: (body.meta ?? []) as SqlResult['meta'],
-      statistics: { elapsed: Number((body.statistics as { elapsed?: unknown } | undefined)?.elapsed ?? 0) },
-    }
+    body = await readAtMost(rs.stream, limits.maxResultBytes)
   } catch (err) {
-    throw sqlError(err, errors.SQL_FAILED)
+    throw resultLimitError(err, limits) ?? sqlError(err, errors.SQL_FAILED)
+  }
+  return objectRows(JSON.parse(body.toString('utf8')) as CompactResult, body.length, limits.maxResultBytes)
+}
+
+interface CompactResult {
+  meta?: SqlResult['meta']
+  data?: unknown[][]
+  rows?: number
+  statistics?: { elapsed?: unknown }
+}
+
+class ResultTooLarge extends Error {}
+
+/** The stream's bytes, or ResultTooLarge (the stream destroyed, which aborts an HTTP read) once they pass `limit`. */
+async function readAtMost(stream: NodeJS.ReadableStream & { destroy?: () => void }, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let bytes = 0
+  for await (const chunk of stream) {
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer)
+    bytes += b.length
+    if (bytes > limit) {
+      stream.destroy?.()
+      throw new ResultTooLarge()
+    }
+    chunks.push(b)
+  }
+  return Buffer.concat(chunks)
+}
+
+const tooLarge = (limit: number, cause?: unknown) =>
+  errors.SQL_LIMIT(`the result is larger than ${limit} bytes (SPANLENS_SQL_MAX_RESULT_BYTES)`, ...(cause === undefined ? [] : [{ cause }]))
+
+/** The result limits, named by their variables; undefined for any other error. */
+function resultLimitError(err: unknown, limits: SandboxLimits): Error | undefined {
+  if (err instanceof ResultTooLarge) return tooLarge(limits.maxResultBytes)
+  if (clickHouseErrorType(err) !== 'TOO_MANY_ROWS_OR_BYTES') return undefined
+  const message = String((err as { message?: unknown }).message)
+  if (/max bytes/i.test(message)) return tooLarge(limits.maxResultBytes, err)
+  if (/max rows/i.test(message)) return errors.SQL_LIMIT(`the result has more than ${limits.maxResultRows} rows (SPANLENS_SQL_MAX_RESULT_ROWS)`, { cause: err })
+  return undefined
+}
+
+/**
+ * The reply's rows as objects keyed by column name. The reply repeats every name in every
+ * row, so its size is checked before it is built: a result under the limit as JSONCompact
+ * must not become a reply many times over it.
+ */
+function objectRows(body: CompactResult, bytes: number, limit: number): SqlResult {
+  const meta = body.meta ?? []
+  const data = body.data ?? []
+  const perRow = meta.reduce((n, m) => n + Buffer.byteLength(JSON.stringify(m.name)) + 3, 2)
+  if (bytes + data.length * perRow > limit) throw tooLarge(limit)
+  return {
+    data: data.map((row) => {
+      const o: Record<string, unknown> = {}
+      meta.forEach((m, i) => {
+        o[m.name] = row[i]
+      })
+      return o
+    }),
+    rows: Number(body.rows ?? data.length),
+    meta,
+    statistics: { elapsed: Number(body.statistics?.elapsed ?? 0) },
   }
 }

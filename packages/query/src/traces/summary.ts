@@ -8,6 +8,13 @@ import { tokenSums, tokensOf, type Tokens } from './span-row.js'
 /** Buckets under a minute a range may hold: a second's over 27 hours. */
 const MAX_SUMMARY_BUCKETS = 100_000
 
+/**
+ * Rows one reply holds (groups × buckets with traffic), about 4.5 MB of JSON: seven
+ * dimensions at 30 s buckets over a day answered 9.3 MB, and nothing bounded it but the
+ * store's groups. The console's charts ask for at most 60 buckets a group.
+ */
+export const MAX_SUMMARY_ROWS = 10_000
+
 export const SUMMARY_DIMENSIONS = ['model', 'service', 'provider', 'operation', 'kind', 'environment', 'release'] as const
 export type SummaryDimension = (typeof SUMMARY_DIMENSIONS)[number]
 
@@ -47,6 +54,11 @@ export interface Summary {
    */
   counted: { from: string | null; to: string | null }
   rows: SummaryRow[]
+  /**
+   * Groups left out to keep `rows` within MAX_SUMMARY_ROWS: the groups with the most calls
+   * are kept whole, largest first, while their rows fit; 0 when every group is here.
+   */
+  omittedGroups: number
 }
 
 const ROLLUP_COL: Record<SummaryDimension, string> = {
@@ -135,9 +147,14 @@ export async function summary(client: ClickHouseClient, project: string, opts: S
       FROM spans FINAL WHERE ${where.join(' AND ')}
       ${keys.length ? `GROUP BY ${keys.join(', ')} ORDER BY ${keys.join(', ')}` : ''}`
   }
-  const raw = await select<Record<string, unknown>>(client, sql, bag.values)
+  const raw = await select<Record<string, unknown>>(client, capped(sql, groupBy.map((g) => `g_${g}`), keys), bag.values)
+  const first = raw[0]
+  if (first !== undefined && Number(first.rows_through) > MAX_SUMMARY_ROWS) {
+    throw errors.BAD_REQUEST(
+      `bucket: the largest group alone has ${Number(first.group_rows)} buckets with traffic, more than the ${MAX_SUMMARY_ROWS} rows a summary holds; choose a longer bucket or a shorter range`,
+    )
+  }
   const rows = raw
-    .filter((r) => Number(r.n_calls) > 0)
     .map((r): SummaryRow => {
       const lat = (r.lat_q as number[] | null) ?? []
       const ttft = (r.ttft_q as number[] | null) ?? []
@@ -168,7 +185,30 @@ export async function summary(client: ClickHouseClient, project: string, opts: S
   const counted = useRollup
     ? { from: iso(filter.from && new Date(Math.floor(filter.from.getTime() / MINUTE_MS) * MINUTE_MS)), to: iso(filter.to && new Date(Math.ceil(filter.to.getTime() / MINUTE_MS) * MINUTE_MS)) }
     : { from: iso(filter.from), to: iso(filter.to) }
-  return { source: useRollup ? 'rollup' : 'spans', bucketSeconds: bucketSeconds ?? null, counted, rows }
+  const groupsTotal = first === undefined ? 0 : Number(first.groups_total)
+  const groupsKept = new Set(raw.map((r) => Number(r.group_rank))).size
+  return { source: useRollup ? 'rollup' : 'spans', bucketSeconds: bucketSeconds ?? null, counted, omittedGroups: groupsTotal - groupsKept, rows }
+}
+
+/**
+ * `sql`'s rows with traffic, of the groups with the most calls (ties by the group's keys)
+ * whose rows all fit within MAX_SUMMARY_ROWS, in `order`. Each row says its group's rank,
+ * the rows up to the end of its group in that ranking (a window ordered by calls and keys
+ * counts a group's rows as peers, all at once) and how many groups there are. The largest
+ * group comes back even when it alone does not fit, for the caller to refuse.
+ */
+function capped(sql: string, groupCols: string[], order: string[]): string {
+  const partition = groupCols.length > 0 ? `PARTITION BY ${groupCols.join(', ')}` : ''
+  const ranking = `ORDER BY group_calls DESC${groupCols.map((c) => `, ${c}`).join('')}`
+  const groups = groupCols.length > 0 ? `uniqExact(${groupCols.join(', ')})` : 'uniqExact(1)'
+  return `SELECT * FROM (
+      SELECT *, dense_rank() OVER (${ranking}) AS group_rank, count() OVER (${ranking}) AS rows_through,
+        ${groups} OVER () AS groups_total
+      FROM (SELECT *, sum(n_calls) OVER (${partition}) AS group_calls, count() OVER (${partition}) AS group_rows
+        FROM (${sql}) WHERE n_calls > 0))
+    WHERE rows_through <= ${MAX_SUMMARY_ROWS} OR group_rank = 1
+    ORDER BY ${order.length > 0 ? order.join(', ') : 'group_rank'}
+    LIMIT ${MAX_SUMMARY_ROWS}`
 }
 
 /**

@@ -20,7 +20,8 @@ export async function routesOver(client: ClickHouseClient): Promise<FastifyInsta
     client,
     database: 'spanlens',
     mode: 'remote',
-    sql: { maxExecutionSeconds: 1, maxMemoryBytes: 64 * 1024 * 1024, maxResultRows: 10 },
+    sql: { maxExecutionSeconds: 1, maxMemoryBytes: 64 * 1024 * 1024, maxResultRows: 10, maxResultBytes: 64 * 1024 * 1024 },
+    queryLimits: { maxExecutionSeconds: 30, maxMemoryBytes: 1024 * 1024 * 1024 },
   })
   return app
 }

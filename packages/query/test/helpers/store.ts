@@ -63,6 +63,9 @@ export async function insertSpans(store: Store, rows: Array<Record<string, unkno
   await store.client.insert({ table: 'spans', values: rows, format: 'JSONEachRow' })
 }
 
+/** The routes' per-query limits in tests: far above what their small stores need. */
+const TEST_QUERY_LIMITS = { maxExecutionSeconds: 30, maxMemoryBytes: 1024 * 1024 * 1024 }
+
 /**
  * The query routes on a bare Fastify, as the server mounts them under /api/v1,
  * with a stand-in for its auth hook: `project` names the caller's project for a
@@ -71,13 +74,13 @@ export async function insertSpans(store: Store, rows: Array<Record<string, unkno
 export async function queryApp(
   store: Store,
   project: string | Record<string, string>,
-  options: Omit<QueryRoutesOptions, 'client' | 'database' | 'mode' | 'cluster'>,
+  options: Omit<QueryRoutesOptions, 'client' | 'database' | 'mode' | 'cluster' | 'queryLimits'> & Partial<Pick<QueryRoutesOptions, 'queryLimits'>>,
 ): Promise<FastifyInstance> {
   const app = Fastify()
   app.addHook('onRequest', async (request) => {
     const p = typeof project === 'string' ? project : project[(request.headers.authorization ?? '').replace(/^Bearer /, '')]
     if (p) request.spanlensProject = p
   })
-  await app.register(queryRoutes, { prefix: '/api/v1', ...storeQueryOptions(store), ...options })
+  await app.register(queryRoutes, { prefix: '/api/v1', ...storeQueryOptions(store), queryLimits: TEST_QUERY_LIMITS, ...options })
   return app
 }
