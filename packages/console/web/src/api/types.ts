@@ -130,6 +130,8 @@ export interface Summary {
   source: 'rollup' | 'spans'
   /** the buckets' width, null without buckets */
   bucketSeconds: number | null
+  /** groups left out past the reply's 10,000 rows, the smallest by calls (the charts show the top 6) */
+  omittedGroups: number
   rows: SummaryRow[]
 }
 
