@@ -115,13 +115,19 @@ describe("an analyst's query whose client leaves", () => {
     // Embedded mode admits one analyst query at a time (query/src/admission.ts).
     const s = await startServer()
     try {
+      // Every statement the store is sent, whichever call sends it (the sandbox runs the query through exec).
       const sent: string[] = []
       const client = s.app.spanlens.store.client
       const query = client.query.bind(client)
+      const exec = client.exec.bind(client)
       client.query = ((params: Parameters<typeof client.query>[0]) => {
         sent.push(params.query)
         return query(params)
       }) as typeof client.query
+      client.exec = ((params: Parameters<typeof client.exec>[0]) => {
+        sent.push(params.query)
+        return exec(params)
+      }) as typeof client.exec
       const sql = (q: string, signal?: AbortSignal) =>
         fetch(`${s.url}/api/v1/sql`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(KEYS.acme) }, body: JSON.stringify({ query: q }), ...(signal ? { signal } : {}) })
       // About a second of CPU: long enough for the second request to queue behind it.
