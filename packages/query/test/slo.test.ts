@@ -58,6 +58,10 @@ describe('SLO burn rates and alerts', () => {
     expect(s?.burnRates['5m']).toBeCloseTo(15, 9)
     expect(s?.burnRates['3d']).toBeCloseTo(15, 9)
     expect(s?.errorBudget.remaining).toBeCloseTo(1 - 15, 9)
+    // Exactly: 15 bad in 1,000 against 99.9% is 15 times the budget, not 14.999999999999986
+    // (1 − 0.999 is 0.0010000000000000009 in binary floating point).
+    expect([s?.burnRates['1h'], s?.burnRates['3d']]).toEqual([15, 15])
+    expect(s?.errorBudget).toEqual({ remaining: -14, consumed: 15 })
     expect(s?.alerts.filter((a) => a.firing).map((a) => `${a.severity}:${a.longWindow}`)).toEqual(['page:1h', 'page:6h', 'ticket:1d', 'ticket:3d'])
     expect(report.firing).toBe(true)
   })

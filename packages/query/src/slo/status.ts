@@ -85,6 +85,14 @@ function scopeFilter(slo: SloDefinition): SloScope {
   return f
 }
 
+/**
+ * A burn rate or budget share to 12 significant digits. 1 − objective is rarely exact in binary
+ * floating point (1 − 0.995 = 0.0050000000000000044), so 1 bad call in 200 against 99.5% spent
+ * 0.9999999999999991 of the budget and left 8.9e-16 of it; the counts are whole numbers and the
+ * objective has a few digits, so nothing past the 12th is information.
+ */
+const figure = (x: number): number => Number(x.toPrecision(12))
+
 /** Evaluates every SLO at `at` (default now): one ClickHouse pass per SLO covering all windows. */
 export async function sloStatus(client: ClickHouseClient, project: string, slos: SloDefinition[], opts: { at?: Date } = {}): Promise<SloReport> {
   const at = opts.at ?? new Date()
@@ -157,7 +165,7 @@ async function evaluate(client: ClickHouseClient, project: string, slo: SloDefin
   const burn = (name: string): number | null => {
     const total = num(row[`total_${name}`])
     if (!(total > 0)) return null
-    return (total - num(row[`good_${name}`])) / total / budget
+    return figure((total - num(row[`good_${name}`])) / total / budget)
   }
   const burnRates = Object.fromEntries(BURN_WINDOWS.map((w) => [w, burn(w)])) as Record<BurnWindow, number | null>
   const alerts: SloAlert[] = ALERT_RULES.map((rule) => {
@@ -176,7 +184,7 @@ async function evaluate(client: ClickHouseClient, project: string, slo: SloDefin
   })
   const total = num(row.total_period)
   const good = num(row.good_period)
-  const consumed = total > 0 ? (total - good) / total / budget : 0
+  const consumed = total > 0 ? figure((total - good) / total / budget) : 0
   const status: SloStatus = {
     name: slo.name,
     objective: slo.objective,
@@ -186,7 +194,7 @@ async function evaluate(client: ClickHouseClient, project: string, slo: SloDefin
     sli: total > 0 ? good / total : null,
     total,
     good,
-    errorBudget: { remaining: 1 - consumed, consumed },
+    errorBudget: { remaining: figure(1 - consumed), consumed },
     burnRates,
     alerts,
     firing: alerts.some((a) => a.firing),
