@@ -102,10 +102,26 @@ export async function explain(client: ClickHouseClient, kind: 'AST' | 'QUERY TRE
     .filter((l) => l.trim() !== '')
 }
 
-async function readText(stream: AsyncIterable<Buffer | string>): Promise<string> {
+async function readText(stream: NodeJS.ReadableStream): Promise<string> {
+  return (await readAtMost(stream, Infinity)).toString('utf8')
+}
+
+export class ResultTooLarge extends Error {}
+
+/** The stream's bytes, or ResultTooLarge (the stream destroyed, which aborts an HTTP read) once they pass `limit`. */
+export async function readAtMost(stream: NodeJS.ReadableStream & { destroy?: () => void }, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = []
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
-  return Buffer.concat(chunks).toString('utf8')
+  let bytes = 0
+  for await (const chunk of stream) {
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer)
+    bytes += b.length
+    if (bytes > limit) {
+      stream.destroy?.()
+      throw new ResultTooLarge()
+    }
+    chunks.push(b)
+  }
+  return Buffer.concat(chunks)
 }
 
 const TSV_ESCAPES: Record<string, string> = { b: '\b', f: '\f', r: '\r', n: '\n', t: '\t', '0': '\0', v: '\v' }

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { clickHouseErrorType, errors } from '../errors.js'
-import { type ClickHouseSettings, explain, sqlError } from './explain.js'
+import { type ClickHouseSettings, explain, readAtMost, ResultTooLarge, sqlError } from './explain.js'
 import { lex, significant, type Token } from './lexer.js'
 import { checkAst, checkBoundAst, checkQueryTree, parseAstLines } from './policy.js'
 import { bindTables } from './rewrite.js'
@@ -144,24 +144,6 @@ interface CompactResult {
   data?: unknown[][]
   rows?: number
   statistics?: { elapsed?: unknown }
-}
-
-class ResultTooLarge extends Error {}
-
-/** The stream's bytes, or ResultTooLarge (the stream destroyed, which aborts an HTTP read) once they pass `limit`. */
-async function readAtMost(stream: NodeJS.ReadableStream & { destroy?: () => void }, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let bytes = 0
-  for await (const chunk of stream) {
-    const b = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer)
-    bytes += b.length
-    if (bytes > limit) {
-      stream.destroy?.()
-      throw new ResultTooLarge()
-    }
-    chunks.push(b)
-  }
-  return Buffer.concat(chunks)
 }
 
 const tooLarge = (limit: number, cause?: unknown) =>
