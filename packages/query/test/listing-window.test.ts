@@ -10,7 +10,7 @@ import { ParamBag, select } from '../src/db.js'
 import { spanConditions, type SpanFilter } from '../src/filters.js'
 import { type Cursor, decodeCursor } from '../src/traces/cursor.js'
 import { listSpans, listTraces } from '../src/traces/list.js'
-import { rootConditions } from '../src/traces/order.js'
+import { groupedListed, traceConditions } from '../src/traces/listed.js'
 import { insertSpans, openStore } from './helpers/store.js'
 
 let store: Store
@@ -68,7 +68,8 @@ async function load(project: string, spans: S[]): Promise<void> {
 /**
  * The plain listing's page: one FINAL read of the whole filter after the cursor, newest
  * first, `limit + 1` rows (the one past the page says whether another follows). A trace
- * is placed by its earliest root in the filter's range.
+ * is placed by its earliest root in the filter's range, or, when none of its spans from a day
+ * before the range to an hour after it is a root, by its earliest span there.
  */
 async function plainPage(what: 'spans' | 'traces', project: string, filter: SpanFilter, cursor: Cursor | undefined, limit: number): Promise<string[]> {
   const bag = new ParamBag()
@@ -78,11 +79,19 @@ async function plainPage(what: 'spans' | 'traces', project: string, filter: Span
     what === 'spans'
       ? `SELECT span_id AS id FROM (SELECT span_id, start_time FROM spans FINAL WHERE ${spanConditions(project, filter, bag).join(' AND ')})
          ${after('start_time', 'span_id')} ORDER BY start_time DESC, span_id DESC LIMIT ${limit + 1}`
-      : `SELECT trace_id AS id FROM (SELECT trace_id, min(start_time) AS first FROM spans FINAL WHERE ${rootConditions(project, filter, bag).join(' AND ')} GROUP BY trace_id)
+      : `SELECT trace_id AS id FROM (
+           SELECT trace_id, if(countIf(parent_span_id = '') > 0, minIf(start_time, parent_span_id = ''), min(start_time)) AS first
+           FROM spans FINAL WHERE ${traceConditions(project, filter, bag).join(' AND ')}
+             AND trace_id NOT IN (SELECT trace_id FROM spans FINAL WHERE ${spanConditions(project, reach(filter), bag).join(' AND ')} AND parent_span_id = '' AND trace_id NOT IN (
+               SELECT trace_id FROM spans FINAL WHERE ${traceConditions(project, filter, bag).join(' AND ')} AND parent_span_id = ''))
+           GROUP BY trace_id)
          ${after('first', 'trace_id')} ORDER BY first DESC, trace_id DESC LIMIT ${limit + 1}`
   const rows = await select<{ id: string }>(store.client, sql, bag.values)
   return rows.map((r) => r.id)
 }
+
+/** Where a root keeps a trace from being listed by another span: a day before the range to an hour after it. */
+const reach = (f: SpanFilter): SpanFilter => ({ ...(f.from ? { from: new Date(f.from.getTime() - DAY) } : {}), ...(f.to ? { to: new Date(f.to.getTime() + HOUR) } : {}) })
 
 /** Walks every page of a listing by its cursors, each page compared with the plain listing's page after the same cursor. */
 async function expectSamePages(what: 'spans' | 'traces', project: string, filter: SpanFilter, limit: number): Promise<string[]> {
@@ -174,6 +183,44 @@ describe('newest-first listings read the newest hours first, with the plain list
     await expectSame('by-span', { status: ['error'], from: new Date(h - 3 * HOUR) }, [1])
   })
 
+  it('lists a trace without a root by its earliest span, and by its root once one arrives', async () => {
+    const h = hourNow()
+    const spans: S[] = []
+    // 1: children of a parent span from another service; 2: a run whose root has not ended, spans in two hours;
+    // 3: an ordinary trace; 4: root an hour before the range, a child inside it; 5: root two days before the range
+    spans.push({ trace: 1, span: 0x10, parent: 0xff, at: h + 5_000 }, { trace: 1, span: 0x11, parent: 0x10, at: h + 6_000 })
+    spans.push({ trace: 2, span: 0x21, parent: 0x20, at: h - 50 * 60_000 }, { trace: 2, span: 0x22, parent: 0x20, at: h + 1_000 })
+    spans.push({ trace: 3, span: 0x30, at: h - 10 * 60_000 }, { trace: 3, span: 0x31, parent: 0x30, at: h - 9 * 60_000 })
+    spans.push({ trace: 4, span: 0x40, at: h - 3 * HOUR }, { trace: 4, span: 0x41, parent: 0x40, at: h - 30 * 60_000 })
+    spans.push({ trace: 5, span: 0x50, at: h - 2 * DAY - 2 * HOUR }, { trace: 5, span: 0x51, parent: 0x50, at: h - 20 * 60_000 })
+    await load('rootless', spans)
+    const page = await listTraces(store.client, 'rootless', { filter: { from: new Date(h - 2 * HOUR) } })
+    expect(page.items.map((t) => [t.traceId.slice(-1), t.rootSpanId.slice(-2), t.rootMissing, t.spans])).toEqual([
+      ['1', '10', true, 2],
+      ['3', '30', false, 2],
+      ['5', '51', true, 1],
+      ['2', '21', true, 2],
+    ])
+    for (const order of [{ field: 'spans', desc: true }, { field: 'startTime', desc: false }] as const) {
+      const ordered = await listTraces(store.client, 'rootless', { filter: { from: new Date(h - 2 * HOUR) }, order, total: true })
+      expect(ordered.items.map((t) => t.traceId.slice(-1)).sort()).toEqual(['1', '2', '3', '5'])
+      expect(ordered.items.find((t) => t.traceId.endsWith('2'))?.rootSpanId.slice(-2)).toBe('21')
+      expect(ordered.total).toBe(4)
+    }
+    await expectSame('rootless', {}, [1, 2, 10])
+    await expectSame('rootless', { from: new Date(h - 2 * HOUR) }, [1, 3])
+    // the run's root ends and arrives: the trace is listed by it from then on
+    await load('rootless', [{ trace: 2, span: 0x20, at: h - 55 * 60_000, version: 1 }])
+    const after = await listTraces(store.client, 'rootless', { filter: { from: new Date(h - 2 * HOUR) } })
+    expect(after.items.map((t) => [t.traceId.slice(-1), t.rootSpanId.slice(-2), t.rootMissing])).toEqual([
+      ['1', '10', true],
+      ['3', '30', false],
+      ['5', '51', true],
+      ['2', '20', false],
+    ])
+    await expectSame('rootless', {}, [1, 2])
+  })
+
   it('matches the plain listing on generated data (property)', async () => {
     const h = hourNow()
     // start times clustered where windows begin and end: hour and day edges, now, last week
@@ -184,7 +231,7 @@ describe('newest-first listings read the newest hours first, with the plain list
     )
     // a second root (a trace two services started) minutes to days before or after the first
     const secondRoot = fc.option(fc.integer({ min: -2 * DAY, max: 2 * DAY }), { nil: undefined, freq: 3 })
-    const spanArb = fc.record({ at, service: fc.constantFrom('chat', 'batch'), status: fc.constantFrom('ok', 'ok', 'error'), model: fc.constantFrom('a', 'b'), children: fc.nat({ max: 2 }), redelivered: fc.boolean(), secondRoot })
+    const spanArb = fc.record({ at, service: fc.constantFrom('chat', 'batch'), status: fc.constantFrom('ok', 'ok', 'error'), model: fc.constantFrom('a', 'b'), children: fc.nat({ max: 2 }), redelivered: fc.boolean(), secondRoot, orphan: fc.boolean() })
     const filterArb = fc.record(
       { from: fc.constantFrom(h - 2 * HOUR, h - DAY, h - 8 * DAY).map((ms) => new Date(ms)), service: fc.constant(['chat']).map((v) => [...v]), status: fc.constant(['error']).map((v) => [...v]), model: fc.constant(['b']).map((v) => [...v]) },
       { requiredKeys: [] },
@@ -196,14 +243,25 @@ describe('newest-first listings read the newest hours first, with the plain list
         const spans: S[] = []
         traces.forEach((t, i) => {
           const root = (i + 1) * 16
-          spans.push({ trace: i + 1, span: root, at: t.at, service: t.service, status: t.status, model: t.model })
+          // an orphan's parent never arrives (a service that does not export here)
+          const parent = t.orphan ? root + 15 : undefined
+          spans.push({ trace: i + 1, span: root, ...(parent ? { parent } : {}), at: t.at, service: t.service, status: t.status, model: t.model })
           for (let c = 1; c <= t.children; c++) spans.push({ trace: i + 1, span: root + c, parent: root, at: t.at + c * 7 * 60_000, service: t.service, status: c === 2 ? 'error' : 'ok', model: c === 1 ? 'b' : 'a' })
           if (t.secondRoot !== undefined) spans.push({ trace: i + 1, span: root + 8, at: t.at + t.secondRoot, service: t.service, model: 'a' })
           // a later version in the same hour, earlier or later, with another status
-          if (t.redelivered) spans.push({ trace: i + 1, span: root, at: Math.floor(t.at / HOUR) * HOUR + ((t.at + 1_234_567) % HOUR), service: t.service, status: t.status === 'ok' ? 'error' : 'ok', model: t.model, version: 1 })
+          if (t.redelivered) spans.push({ trace: i + 1, span: root, ...(parent ? { parent } : {}), at: Math.floor(t.at / HOUR) * HOUR + ((t.at + 1_234_567) % HOUR), service: t.service, status: t.status === 'ok' ? 'error' : 'ok', model: t.model, version: 1 })
         })
         await load(project, spans)
         await expectSame(project, filter, [limit])
+        // another order and the count hold the same traces
+        const all = await plainPage('traces', project, filter, undefined, 1_000_000)
+        const ordered = await listTraces(store.client, project, { filter, limit: 1000, order: { field: 'durationMs', desc: true }, total: true })
+        expect(ordered.items.map((t) => t.traceId).sort()).toEqual([...all].sort())
+        expect(ordered.total).toBe(all.length)
+        // the one-pass set used when most traces have no root in the range
+        const bag = new ParamBag()
+        const grouped = await select<{ trace_id: string }>(store.client, groupedListed(project, filter, bag), bag.values)
+        expect(grouped.map((r) => r.trace_id).sort()).toEqual([...all].sort())
       }),
       { numRuns: 30, seed: 19 },
     )

@@ -4,7 +4,8 @@ import { spanConditions, type SpanFilter } from '../filters.js'
 import { nanosToIso } from '../time.js'
 import { type Cursor, encodeCursor } from './cursor.js'
 import { newestFirst } from './newest.js'
-import { countTraces, encodeOrderCursor, orderedTraceIds, rootConditions, type OrderCursor, type TraceOrder } from './order.js'
+import { countTraces, rootReach, traceConditions } from './listed.js'
+import { encodeOrderCursor, orderedTraceIds, type OrderCursor, type TraceOrder } from './order.js'
 import { noTokens, type RawSpan, type Span, spanSelect, toSpan } from './span-row.js'
 import { LIVE_SCORES, type ScoreBrief } from '../scores/live.js'
 import { type SpanTotals, TOTALS_SELECT, totalsOf } from './totals.js'
@@ -65,10 +66,13 @@ export async function listSpans(client: ClickHouseClient, project: string, opts:
   return { items, nextCursor: last ? encodeCursor({ ns: last.start_ns, id: last.span_id }) : null }
 }
 
-/** A trace in the listing: its root, and its totals over every span (SpanTotals). */
+/** A trace in the listing: its head (its root), and its totals over every span (SpanTotals). */
 export interface TraceSummary extends SpanTotals {
   traceId: string
+  /** the span the trace is listed by: its earliest root, else (rootMissing) its earliest span */
   rootSpanId: string
+  /** no span of the trace is a root: its root ran where nothing exports here, or has not ended yet */
+  rootMissing: boolean
   name: string
   service: string
   startTime: string
@@ -80,11 +84,12 @@ export interface TraceSummary extends SpanTotals {
 }
 
 /**
- * Traces, newest first, as their root spans (parent_span_id = ''). Time filters apply
- * to the root; any other filter keeps a trace when at least one of its spans matches.
- * A trace with several roots (a parent span that names none, as two services starting
- * the same trace id do) is listed once, as its earliest root in the time range (ties: the
- * lower span id), the root getTrace lists first: its place, its cursor and what it shows.
+ * Traces, newest first, each by its head: its earliest root span in the time range, or, when
+ * the trace has no root within reach of the range (order.ts, rootReach), its earliest span there. Time
+ * filters apply to the head; any other filter keeps a trace when at least one of its spans
+ * matches. A trace with several roots (a parent span that names none, as two services
+ * starting the same trace id do) is listed once, as its earliest root in the time range (ties:
+ * the lower span id), the root getTrace lists first: its place, its cursor and what it shows.
  */
 export async function listTraces(
   client: ClickHouseClient,
@@ -97,69 +102,101 @@ export async function listTraces(
   if (opts.order) {
     const order = opts.order
     const ids = await orderedTraceIds(client, project, filter, order, opts.orderCursor, limit)
-    const roots = await rootsOf(client, project, ids.map((r) => r.trace_id), filter)
+    const heads = await headsOf(client, project, ids.map((r) => r.trace_id), filter)
     const value = new Map(ids.map((r) => [r.trace_id, r.v]))
-    page = await tracePage(client, project, roots, limit, (r) => encodeOrderCursor(order, { value: value.get(r.trace_id) ?? 0, id: r.trace_id }))
+    page = await tracePage(client, project, heads, limit, (r) => encodeOrderCursor(order, { value: value.get(r.trace_id) ?? 0, id: r.trace_id }))
   } else {
-    const roots = await newestFirst(filter, opts.cursor, limit + 1, (window) => rootsPage(client, project, window, filter, opts.cursor, limit))
-    page = await tracePage(client, project, roots, limit, (r) => encodeCursor({ ns: r.start_ns, id: r.trace_id }))
+    const heads = await newestFirst(filter, opts.cursor, limit + 1, (window) => headsPage(client, project, window, filter, opts.cursor, limit))
+    page = await tracePage(client, project, heads, limit, (r) => encodeCursor({ ns: r.start_ns, id: r.trace_id }))
   }
   return opts.total ? { ...page, total: await countTraces(client, project, filter) } : page
 }
 
-const ROOT_COLUMNS = `trace_id, span_id, name, service_name, toString(toUnixTimestamp64Nano(start_time)) AS start_ns,
+const HEAD_COLUMNS = `trace_id, span_id, parent_span_id, name, service_name, toString(toUnixTimestamp64Nano(start_time)) AS start_ns,
             duration_ms, status_code, user_id, session_id`
 
 /**
- * A page of the default order: each trace at its earliest root. The keyset compares
- * (root start, trace id) row by row, which a trace passes exactly when its earliest root
- * does. A window that starts after the listing's own start (traces/newest.ts) sees only
- * the roots inside it: a trace that has an earlier root before the window belongs further
- * down the listing, so the window answers without it, short of a full page, and the next,
- * wider window places it.
+ * A page of the default order: each trace at its head in the window. The keyset compares
+ * (head start, trace id) row by row, which a trace passes exactly when its head does (a root
+ * that fails it while a child passes leaves a child as the window's head, which the check
+ * below drops: the trace has a root). The read takes each trace's earliest root in the window,
+ * else its earliest span; a head that is no root stands only if its trace has no root within
+ * reach of the listing's range, which is asked for the page's traces alone. Rows dropped so make the page short, so the read
+ * is repeated with room for more until the page is full or the window is done.
  */
-async function rootsPage(client: ClickHouseClient, project: string, window: SpanFilter, listed: SpanFilter, cursor: Cursor | undefined, limit: number) {
+async function headsPage(client: ClickHouseClient, project: string, window: SpanFilter, listed: SpanFilter, cursor: Cursor | undefined, limit: number): Promise<HeadRow[]> {
+  for (let take = limit + 1; ; take *= 4) {
+    const bag = new ParamBag()
+    const where = [...traceConditions(project, window, bag, listed), ...keyset(bag, cursor, 'trace_id')]
+    const rows = await select<HeadRow>(
+      client,
+      `SELECT * EXCEPT (start_time) FROM (
+         SELECT ${HEAD_COLUMNS}, start_time
+         FROM spans FINAL
+         WHERE ${where.join(' AND ')}
+         ORDER BY trace_id, parent_span_id != '', start_time, span_id
+         LIMIT 1 BY trace_id)
+       ORDER BY start_time DESC, trace_id DESC
+       LIMIT ${take}`,
+      bag.values,
+    )
+    const kept = await listedHeads(client, project, rows, window, listed)
+    if (kept.length > limit || rows.length < take) return kept.slice(0, limit + 1)
+  }
+}
+
+/**
+ * The window's heads that head their trace in the listing: a head that is no root only when
+ * the trace has no root within reach of the listing's range; and, when the window starts after the listing's own start
+ * (traces/newest.ts), only when the trace has no earlier head between the two (a root before
+ * the window, or any span of a trace without roots): such a trace belongs further down the
+ * listing, so the window answers without it, short of a full page, and the next, wider
+ * window places it.
+ */
+async function listedHeads(client: ClickHouseClient, project: string, rows: HeadRow[], window: SpanFilter, listed: SpanFilter): Promise<HeadRow[]> {
+  const orphans = rows.filter((r) => r.parent_span_id !== '').map((r) => r.trace_id)
+  let kept = rows
+  if (orphans.length > 0) {
+    const bag = new ParamBag()
+    const where = [...spanConditions(project, rootReach(listed), bag), "parent_span_id = ''", `trace_id IN ${bag.add(orphans, 'Array(String)')}`]
+    const rooted = await select<{ trace_id: string }>(client, `SELECT DISTINCT trace_id FROM spans WHERE ${where.join(' AND ')}`, bag.values)
+    const drop = new Set(rooted.map((r) => r.trace_id))
+    if (drop.size > 0) kept = kept.filter((r) => !drop.has(r.trace_id))
+  }
+  const narrowed = window.from !== undefined && window.from.getTime() !== listed.from?.getTime()
+  if (!narrowed || kept.length === 0) return kept
+  const earlier = await headsBetween(client, project, kept, listed.from, window.from)
+  return earlier.size === 0 ? kept : kept.filter((r) => !earlier.has(r.trace_id))
+}
+
+/** Which of these heads' traces have an earlier head starting in [from, to): a root, or any span when the head is no root. */
+async function headsBetween(client: ClickHouseClient, project: string, heads: HeadRow[], from: Date | undefined, to: Date | undefined): Promise<Set<string>> {
   const bag = new ParamBag()
-  const where = [...rootConditions(project, window, bag, listed), ...keyset(bag, cursor, 'trace_id')]
-  const rows = await select<RootRow>(
+  const where = [...spanConditions(project, { ...(from ? { from } : {}), ...(to ? { to } : {}) }, bag), `trace_id IN ${bag.add(heads.map((r) => r.trace_id), 'Array(String)')}`]
+  const rows = await select<{ trace_id: string; roots: number }>(
     client,
-    `SELECT * EXCEPT (start_time) FROM (
-       SELECT ${ROOT_COLUMNS}, start_time
-       FROM spans FINAL
-       WHERE ${where.join(' AND ')}
-       ORDER BY trace_id, start_time, span_id
-       LIMIT 1 BY trace_id)
-     ORDER BY start_time DESC, trace_id DESC
-     LIMIT ${limit + 1}`,
+    `SELECT trace_id, countIf(parent_span_id = '') AS roots FROM spans FINAL WHERE ${where.join(' AND ')} GROUP BY trace_id`,
     bag.values,
   )
-  const narrowed = window.from !== undefined && window.from.getTime() !== listed.from?.getTime()
-  if (!narrowed || rows.length === 0) return rows
-  const earlier = await tracesWithRootsBetween(client, project, rows.map((r) => r.trace_id), listed.from, window.from)
-  return earlier.size === 0 ? rows : rows.filter((r) => !earlier.has(r.trace_id))
+  const rooted = new Map(heads.map((r) => [r.trace_id, r.parent_span_id === '']))
+  return new Set(rows.filter((r) => !rooted.get(r.trace_id) || Number(r.roots) > 0).map((r) => r.trace_id))
 }
 
-/** Which of these traces have a root span starting in [from, to). */
-async function tracesWithRootsBetween(client: ClickHouseClient, project: string, ids: string[], from: Date | undefined, to: Date | undefined): Promise<Set<string>> {
-  const bag = new ParamBag()
-  const where = [...spanConditions(project, { ...(from ? { from } : {}), ...(to ? { to } : {}) }, bag), "parent_span_id = ''", `trace_id IN ${bag.add(ids, 'Array(String)')}`]
-  const rows = await select<{ trace_id: string }>(client, `SELECT DISTINCT trace_id FROM spans FINAL WHERE ${where.join(' AND ')}`, bag.values)
-  return new Set(rows.map((r) => r.trace_id))
-}
-
-/** The earliest root span (in the time filter) of each of these traces, in the order of `ids`. */
-async function rootsOf(client: ClickHouseClient, project: string, ids: string[], filter: SpanFilter): Promise<RootRow[]> {
+/** The head (in the time filter) of each of these listed traces, in the order of `ids`. */
+async function headsOf(client: ClickHouseClient, project: string, ids: string[], filter: SpanFilter): Promise<HeadRow[]> {
   if (ids.length === 0) return []
   const bag = new ParamBag()
-  const where = [...spanConditions(project, { ...(filter.from ? { from: filter.from } : {}), ...(filter.to ? { to: filter.to } : {}) }, bag), "parent_span_id = ''", `trace_id IN ${bag.add(ids, 'Array(String)')}`]
-  const rows = await select<RootRow>(client, `SELECT ${ROOT_COLUMNS} FROM spans FINAL WHERE ${where.join(' AND ')} ORDER BY start_time, span_id LIMIT 1 BY trace_id`, bag.values)
+  const where = [...spanConditions(project, { ...(filter.from ? { from: filter.from } : {}), ...(filter.to ? { to: filter.to } : {}) }, bag), `trace_id IN ${bag.add(ids, 'Array(String)')}`]
+  // A listed trace has a root in the range, or none within reach of it (order.ts): its earliest root, else its earliest span.
+  const rows = await select<HeadRow>(client, `SELECT ${HEAD_COLUMNS} FROM spans FINAL WHERE ${where.join(' AND ')} ORDER BY parent_span_id != '', start_time, span_id LIMIT 1 BY trace_id`, bag.values)
   const byId = new Map(rows.map((r) => [r.trace_id, r]))
   return ids.flatMap((id) => byId.get(id) ?? [])
 }
 
-interface RootRow {
+interface HeadRow {
   trace_id: string
   span_id: string
+  parent_span_id: string
   name: string
   service_name: string
   start_ns: string
@@ -169,8 +206,8 @@ interface RootRow {
   session_id: string
 }
 
-async function tracePage(client: ClickHouseClient, project: string, roots: RootRow[], limit: number, cursorOf: (last: RootRow) => string): Promise<Page<TraceSummary>> {
-  const page = roots.slice(0, limit)
+async function tracePage(client: ClickHouseClient, project: string, heads: HeadRow[], limit: number, cursorOf: (last: HeadRow) => string): Promise<Page<TraceSummary>> {
+  const page = heads.slice(0, limit)
   if (page.length === 0) return { items: [], nextCursor: null }
   const totals = await traceTotals(client, project, page.map((r) => r.trace_id), page.map((r) => r.start_ns))
   const items = page.map((r): TraceSummary => {
@@ -178,6 +215,7 @@ async function tracePage(client: ClickHouseClient, project: string, roots: RootR
     return {
       traceId: r.trace_id,
       rootSpanId: r.span_id,
+      rootMissing: r.parent_span_id !== '',
       name: r.name,
       service: r.service_name,
       startTime: nanosToIso(r.start_ns),
@@ -194,7 +232,7 @@ async function tracePage(client: ClickHouseClient, project: string, roots: RootR
       scores: t?.scores ?? [],
     }
   })
-  const last = roots.length > limit ? page[page.length - 1] : undefined
+  const last = heads.length > limit ? page[page.length - 1] : undefined
   return { items, nextCursor: last ? cursorOf(last) : null }
 }
 

@@ -1,7 +1,8 @@
 import { type ClickHouseClient, ParamBag, select } from '../db.js'
 import { errors } from '../errors.js'
-import { spanConditions, type SpanFilter } from '../filters.js'
+import type { SpanFilter } from '../filters.js'
 import { chTime, shiftedTime } from '../time.js'
+import { listedTraces } from './listed.js'
 
 /**
  * Orders of the trace listing besides the default newest-first (`-startTime`), by a
@@ -58,24 +59,6 @@ export function decodeOrderCursor(order: TraceOrder, raw: string | undefined): O
 }
 
 /**
- * Conditions selecting the root spans of listed traces (the listing's rule: time on the root,
- * the rest on any span). `listed` is the listing's own range when `filter.from` narrows it to
- * a window (traces/newest.ts): the matching spans are then looked for from an hour before
- * the window (a child whose clock runs behind its root's may start before it; the hour is
- * the slack trace totals allow too), never before the listing's start.
- */
-export function rootConditions(project: string, filter: SpanFilter, bag: ParamBag, listed?: SpanFilter): string[] {
-  const { from, to, ...spanLevel } = filter
-  const where = [...spanConditions(project, { ...(from ? { from } : {}), ...(to ? { to } : {}) }, bag), "parent_span_id = ''"]
-  if (Object.values(spanLevel).some((v) => v !== undefined)) {
-    const narrowed = listed !== undefined && from !== undefined && from.getTime() !== listed.from?.getTime()
-    const spansFrom = narrowed ? new Date(Math.max(shiftedTime(from, -3_600_000).getTime(), listed.from?.getTime() ?? -Infinity)) : from
-    where.push(`trace_id IN (SELECT trace_id FROM spans WHERE ${spanConditions(project, spansFrom ? { ...filter, from: spansFrom } : filter, bag).join(' AND ')})`)
-  }
-  return where
-}
-
-/**
  * One page of trace ids with their sort value, ordered by a trace-level aggregate
  * over every span of the trace (a page reads all spans of the matching traces).
  */
@@ -88,8 +71,7 @@ export async function orderedTraceIds(
   limit: number,
 ): Promise<Array<{ trace_id: string; v: number }>> {
   const bag = new ParamBag()
-  const roots = rootConditions(project, filter, bag)
-  const where = [`project_id = ${bag.add(project, 'String')}`, `trace_id IN (SELECT trace_id FROM spans WHERE ${roots.join(' AND ')})`]
+  const where = [`project_id = ${bag.add(project, 'String')}`, `trace_id IN (${await listedTraces(client, project, filter, bag)})`]
   // Children start after their root: the same slack as the listing's totals.
   if (filter.from) where.push(`start_time >= ${bag.add(chTime(shiftedTime(filter.from, -3_600_000)), "DateTime64(3, 'UTC')")}`)
   if (filter.to) where.push(`start_time <= ${bag.add(chTime(shiftedTime(filter.to, 86_400_000)), "DateTime64(3, 'UTC')")}`)
@@ -108,11 +90,4 @@ export async function orderedTraceIds(
     bag.values,
   )
   return rows.map((r) => ({ trace_id: r.trace_id, v: Number(r.v) }))
-}
-
-/** How many traces the listing would walk through for this filter. */
-export async function countTraces(client: ClickHouseClient, project: string, filter: SpanFilter): Promise<number> {
-  const bag = new ParamBag()
-  const rows = await select<{ n: number }>(client, `SELECT uniqExact(trace_id) AS n FROM spans WHERE ${rootConditions(project, filter, bag).join(' AND ')}`, bag.values)
-  return Number(rows[0]?.n ?? 0)
 }

@@ -25,6 +25,8 @@ export interface Page<T> {
 export interface TraceSummary {
   traceId: string
   rootSpanId: string
+  /** no root span within reach: name, service and rootSpanId are the earliest span's */
+  rootMissing: boolean
   name: string
   service: string
   startTime: string

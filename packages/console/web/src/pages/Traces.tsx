@@ -64,7 +64,12 @@ function Cell({ id, t }: { id: ColumnId; t: TraceSummary }) {
           <Link href={traceHref(t.traceId)} class="trace-link">
             {t.name || '(unnamed)'}
           </Link>
-          <div class="muted mono small">{shortId(t.traceId)}</div>
+          <div class="muted mono small">
+            {shortId(t.traceId)}
+            {t.rootMissing && (
+              <span title="No root span has arrived: its parent ran in a service that does not export here, or has not ended yet. Shown from its earliest span."> · no root span</span>
+            )}
+          </div>
         </td>
       )
     case 'service':

@@ -1,0 +1,126 @@
+import { type ClickHouseClient, ParamBag, select } from '../db.js'
+import { spanConditions, type SpanFilter } from '../filters.js'
+import { shiftedTime } from '../time.js'
+
+/**
+ * Which traces the trace listing holds for a filter. A trace is listed by its head: its
+ * earliest root span in the time range or, when it has no root within reach of the range
+ * (ROOT_REACH: its root ran in a service that does not export here, or has not ended yet),
+ * its earliest span there. Time filters apply to the head; any other filter keeps a trace
+ * when at least one of its spans in the range matches.
+ */
+
+/**
+ * How far from the range a trace's root is looked for: a day before it (a run's spans start up
+ * to a day after its root: the slack trace totals allow) to an hour after it (a child whose
+ * clock runs behind its root's may start before it).
+ */
+const ROOT_REACH = { before: 86_400_000, after: 3_600_000 }
+
+/** Where a root of a trace listed in `range` may start: a trace with none there is listed without one. */
+export function rootReach(range: SpanFilter): SpanFilter {
+  return { ...(range.from ? { from: shiftedTime(range.from, -ROOT_REACH.before) } : {}), ...(range.to ? { to: shiftedTime(range.to, ROOT_REACH.after) } : {}) }
+}
+
+/**
+ * The range and the filter's other fields, on the spans of listed traces. `listed` is the
+ * listing's own range when `filter.from` narrows it to a window (traces/newest.ts): the
+ * matching spans are then looked for from an hour before the window (a child whose clock
+ * runs behind its root's may start before it; the hour is the slack trace totals allow
+ * too), never before the listing's start.
+ */
+export function traceConditions(project: string, filter: SpanFilter, bag: ParamBag, listed?: SpanFilter): string[] {
+  const where = spanConditions(project, timeOf(filter), bag)
+  const matching = matchingTraces(project, filter, bag, listed)
+  return matching === undefined ? where : [...where, matching]
+}
+
+function timeOf(f: SpanFilter): SpanFilter {
+  return { ...(f.from ? { from: f.from } : {}), ...(f.to ? { to: f.to } : {}) }
+}
+
+/** `trace_id IN (…)`: the traces with a span in the range that matches the filter's other fields; undefined when it has none. */
+function matchingTraces(project: string, filter: SpanFilter, bag: ParamBag, listed?: SpanFilter): string | undefined {
+  const { from, to: _to, ...spanLevel } = filter
+  if (!Object.values(spanLevel).some((v) => v !== undefined)) return undefined
+  const narrowed = listed !== undefined && from !== undefined && from.getTime() !== listed.from?.getTime()
+  const spansFrom = narrowed ? new Date(Math.max(shiftedTime(from, -3_600_000).getTime(), listed.from?.getTime() ?? -Infinity)) : from
+  return `trace_id IN (SELECT trace_id FROM spans WHERE ${spanConditions(project, spansFrom ? { ...filter, from: spansFrom } : filter, bag).join(' AND ')})`
+}
+
+/**
+ * Most traces without a root in the range that are checked by id. Past it (a store where most
+ * traces have no root: every trace continues one started elsewhere) the listed set is read in
+ * one pass grouped by trace instead (groupedListed).
+ */
+const CANDIDATES_MAX = 10_000
+
+interface Listed {
+  /** SQL selecting the listed traces' ids */
+  sql: string
+  /** how many, when known without another read */
+  count?: number
+}
+
+/**
+ * The listed traces for `filter`. One pass in the store's order (hour, then trace) finds the
+ * traces with a root in the range (counted) and the traces with spans in an hour of the range
+ * but no root in it: few when traces carry their roots (those that cross an hour), so they are
+ * checked by id for a root within reach, and the rest are listed without one.
+ */
+async function listed(client: ClickHouseClient, project: string, filter: SpanFilter, bag: ParamBag): Promise<Listed> {
+  const first = new ParamBag()
+  const rows = await select<{ rooted: number; candidates: string[] }>(
+    client,
+    `SELECT uniqExactIf(trace_id, roots > 0) AS rooted, groupUniqArrayIf(${CANDIDATES_MAX + 1})(trace_id, roots = 0) AS candidates
+     FROM (SELECT trace_id, countIf(parent_span_id = '') AS roots FROM spans
+           WHERE ${traceConditions(project, filter, first).join(' AND ')}
+           GROUP BY project_id, toStartOfHour(start_time), trace_id)
+     SETTINGS optimize_aggregation_in_order = 1`,
+    first.values,
+  )
+  const rooted = Number(rows[0]?.rooted ?? 0)
+  const candidates = rows[0]?.candidates ?? []
+  if (candidates.length > CANDIDATES_MAX) return { sql: groupedListed(project, filter, bag) }
+  const roots = `SELECT trace_id FROM spans WHERE ${[...traceConditions(project, filter, bag), "parent_span_id = ''"].join(' AND ')}`
+  if (candidates.length === 0) return { sql: roots, count: rooted }
+  const check = new ParamBag()
+  const reached = await select<{ trace_id: string }>(
+    client,
+    `SELECT DISTINCT trace_id FROM spans WHERE ${[...spanConditions(project, rootReach(filter), check), "parent_span_id = ''", `trace_id IN ${check.add(candidates, 'Array(String)')}`].join(' AND ')}`,
+    check.values,
+  )
+  const hasRoot = new Set(reached.map((r) => r.trace_id))
+  const rootless = candidates.filter((id) => !hasRoot.has(id))
+  if (rootless.length === 0) return { sql: roots, count: rooted }
+  return { sql: `${roots} UNION ALL SELECT arrayJoin(${bag.add(rootless, 'Array(String)')})`, count: rooted + rootless.length }
+}
+
+/**
+ * The listed traces' ids in one pass over the range's spans and the reach's roots, grouped by
+ * trace: for stores where most traces have no root in the range.
+ */
+export function groupedListed(project: string, filter: SpanFilter, bag: ParamBag): string {
+  const reach = spanConditions(project, rootReach(filter), bag)
+  const matching = matchingTraces(project, filter, bag)
+  const inRange = spanConditions(project, timeOf(filter), bag).slice(1)
+  const inRangeSql = inRange.length > 0 ? inRange.join(' AND ') : '1'
+  // Outside the range only roots count: the rows grouped are the range's spans and the reach's roots.
+  const where = [...reach, ...(matching === undefined ? [] : [matching]), ...(inRange.length > 0 ? [`(parent_span_id = '' OR ${inRangeSql})`] : [])]
+  return `SELECT trace_id FROM spans WHERE ${where.join(' AND ')} GROUP BY trace_id
+    HAVING countIf(parent_span_id = '' AND ${inRangeSql}) > 0 OR (countIf(parent_span_id = '') = 0 AND countIf(${inRangeSql}) > 0)`
+}
+
+/** SQL selecting the ids of the traces the listing holds for `filter` (reads the store to build it). */
+export async function listedTraces(client: ClickHouseClient, project: string, filter: SpanFilter, bag: ParamBag): Promise<string> {
+  return (await listed(client, project, filter, bag)).sql
+}
+
+/** How many traces the listing would walk through for this filter. */
+export async function countTraces(client: ClickHouseClient, project: string, filter: SpanFilter): Promise<number> {
+  const bag = new ParamBag()
+  const set = await listed(client, project, filter, bag)
+  if (set.count !== undefined) return set.count
+  const rows = await select<{ n: number }>(client, `SELECT uniqExact(trace_id) AS n FROM (${set.sql})`, bag.values)
+  return Number(rows[0]?.n ?? 0)
+}
