@@ -164,6 +164,9 @@ const REPORT_COLS = 'kind, start_time, input_tokens, output_tokens, duration_ms,
 const cases: Case[] = [
   ['trace list: newest 50 traces (7 d)', (c) => listTraces(c, P, { limit: 50, filter: { from: new Date(Date.now() - 7 * 86_400_000) } })],
   ['trace list: 50 traces with model=gpt-4o-mini, last 24 h', (c) => listTraces(c, P, { limit: 50, filter: { from: new Date(Date.now() - 86_400_000), model: ['gpt-4o-mini'] } })],
+  // What the console asks on every load of the listing (total=1), and a listing sorted by a trace total.
+  ['trace list: newest 50 traces with their count, last 24 h', (c) => listTraces(c, P, { limit: 50, total: true, filter: { from: new Date(Date.now() - 86_400_000) } })],
+  ['trace list: 50 most costly traces, last 24 h', (c) => listTraces(c, P, { limit: 50, order: { field: 'costUsd', desc: true }, filter: { from: new Date(Date.now() - 86_400_000) } })],
   ['span list: 50 error spans, service=chat', (c) => listSpans(c, P, { limit: 50, filter: { service: ['chat'], status: ['error'] } })],
   ['one trace as a tree', (c, traceId) => getTrace(c, P, traceId)],
   ['attribute keys of the last 7 d, most used first', (c) => attributeKeys(c, P, { from: new Date(Date.now() - 7 * 86_400_000) }), scan('attributes.keys, resource_attributes.keys', '1')],
