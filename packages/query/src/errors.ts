@@ -325,6 +325,61 @@ export function isStoreError(err: unknown): boolean {
 }
 
 /**
+ * ClickHouse's types for a node that could not reach another, or whose connection to it
+ * broke: on a cluster, the node Spanlens asks reports a stopped shard as NETWORK_ERROR
+ * (`Connection refused (host:port …)`). Ingest retries such an insert.
+ */
+const UNREACHABLE_TYPES = new Set([
+  'NETWORK_ERROR',
+  'ALL_CONNECTION_TRIES_FAILED',
+  'SOCKET_TIMEOUT',
+  'CANNOT_READ_FROM_SOCKET',
+  'CANNOT_WRITE_TO_SOCKET',
+  'UNKNOWN_PACKET_FROM_SERVER',
+  'UNEXPECTED_PACKET_FROM_SERVER',
+  'DNS_ERROR',
+  'NO_FREE_CONNECTION',
+  'SHARD_HAS_NO_CONNECTIONS',
+  'NO_AVAILABLE_REPLICA',
+  'NO_ACTIVE_REPLICAS',
+  'ALL_REPLICAS_ARE_STALE',
+  'NO_REMOTE_SHARD_AVAILABLE',
+  'TOO_MANY_UNAVAILABLE_SHARDS',
+])
+
+/**
+ * Types that mean "the input ended early": of rows or of a value as ClickHouse parses them
+ * (`toUInt8('')` is ATTEMPT_TO_READ_AFTER_EOF), and also of a node's socket to another shard
+ * that closed mid-packet. A shard cut off while a Distributed insert sent to it failed the
+ * insert with `Cannot read all data. Bytes read: 1. Bytes expected: 5: Insertion status: …`,
+ * and a read with `… while receiving packet from <host>` (measured against a shard port that
+ * answered with a Hello packet cut short, packages/ingest/test/shard-down-cluster.test.ts).
+ */
+const END_OF_INPUT_TYPES = new Set(['CANNOT_READ_ALL_DATA', 'ATTEMPT_TO_READ_AFTER_EOF', 'UNEXPECTED_END_OF_FILE'])
+/**
+ * Said only of a node's connection to another: the Distributed sink adds its per-shard
+ * `Insertion status` to a failure of sending to the shards, and a node's client adds
+ * `while receiving packet from <host>` to a failure of reading a shard's answer. Rows and
+ * SQL are parsed before the sink, on the node Spanlens asks, and their errors carry neither.
+ */
+const PEER_CONNECTION = /Insertion status:|while receiving packet from|while (reading from|writing to) socket/i
+
+/**
+ * True for a failure of reaching the store or, on a cluster, of one node reaching another:
+ * a network error on the way to the node Spanlens asks (ECONNREFUSED while it is down), or
+ * ClickHouse's report of a shard it could not reach or whose connection broke. The same
+ * request succeeds once the node is back.
+ */
+export function isStoreUnreachable(err: unknown): boolean {
+  const e = (typeof err === 'object' && err !== null ? err : {}) as { code?: unknown; message?: unknown }
+  if (typeof e.code === 'string' && NETWORK_CODES.test(e.code)) return true
+  const type = clickHouseErrorType(err)
+  if (type === undefined) return false
+  if (UNREACHABLE_TYPES.has(type)) return true
+  return END_OF_INPUT_TYPES.has(type) && typeof e.message === 'string' && PEER_CONNECTION.test(e.message)
+}
+
+/**
  * A store failure as SPANLENS_QUERY_FAILED with the cause kept for the log, or
  * SPANLENS_QUERY_LIMIT when the query stopped at its time or memory limit.
  * The reply names only ClickHouse's error type: a message can quote the output
