@@ -22,7 +22,7 @@ let app: FastifyInstance
 let url: string
 const dirs: Array<ReturnType<typeof tempDir>> = []
 
-function clusterEnv(): Record<string, string> {
+function clusterEnv(extra: Record<string, string> = {}): Record<string, string> {
   const dir = tempDir()
   dirs.push(dir)
   return {
@@ -34,6 +34,7 @@ function clusterEnv(): Record<string, string> {
     SPANLENS_CLICKHOUSE_NODES: cluster.nodes.map((n) => n.httpUrl).join(','),
     SPANLENS_CLICKHOUSE_DATABASE: `shard_down_${dirs.length}`,
     SPANLENS_BATCH_MAX_AGE_MS: '20',
+    ...extra,
   }
 }
 
@@ -165,5 +166,24 @@ describe('a shard down', () => {
     await app.spanlens.flush()
     expect(await stored(marker)).toEqual({ n: 12, u: 12 })
     expect((await readyz()).body.deadLetters.rows).toBe(0)
+  }, 60_000)
+
+  it('that hangs (SIGSTOP) fails a query route in seconds with 503 SPANLENS_STORE_UNREACHABLE, before the request timeout, and /readyz says so', async () => {
+    // A second server on the first one's database (migrated: it starts at once), with a 6 s
+    // request timeout: ClickHouse's default shard handshake, 10 s a try, outlasted it.
+    const second = await buildServer(loadConfig({ env: clusterEnv({ SPANLENS_CLICKHOUSE_DATABASE: 'shard_down_1', SPANLENS_CLICKHOUSE_REQUEST_TIMEOUT_MS: '6000' }) }))
+    const secondUrl = await second.listen({ host: '127.0.0.1', port: 0 })
+    process.kill(shard2().pid, 'SIGSTOP')
+    try {
+      const started = Date.now()
+      const [read, ready] = await Promise.all([fetch(`${secondUrl}/api/v1/traces?limit=5`, { headers: bearer(KEYS.acme) }), readyz()])
+      const error = ((await read.json()) as { error: { code: string } }).error
+      expect({ status: read.status, code: error.code }).toEqual({ status: 503, code: 'SPANLENS_STORE_UNREACHABLE' })
+      expect(Date.now() - started).toBeLessThan(6_000)
+      expect({ status: ready.status, store: ready.body.checks.store }).toEqual({ status: 503, store: 'unreachable' })
+    } finally {
+      process.kill(shard2().pid, 'SIGCONT')
+      await second.close()
+    }
   }, 60_000)
 })

@@ -221,7 +221,7 @@ async function openRemote(config: StoreConfig, log: ClientLog): Promise<Store> {
   }
   const client = connect(main, 'SPANLENS_CLICKHOUSE_URL', {
     database: config.database,
-    ...(config.cluster ? { clickhouse_settings: CLUSTER_SETTINGS } : {}),
+    ...(config.cluster ? { clickhouse_settings: clusterSettings(config.requestTimeoutMs) } : {}),
   })
   const nodes = perNode
     ? nodeEndpoints.map((n) => ({
@@ -302,11 +302,28 @@ async function ensureDatabase(client: ClickHouseClient, database: string, onClus
  *   same shard: the answer equals a single server's, with no subquery sent
  *   shard to shard ('allow') nor broadcast ('global'). A query that joins on
  *   anything else needs GLOBAL IN/JOIN written out (docs/clickhouse.md).
+ * - handshake_timeout_ms: a hung shard fails a query or insert in seconds (shardHandshakeMs).
  */
-const CLUSTER_SETTINGS = {
-  distributed_foreground_insert: 1,
-  distributed_product_mode: 'local',
-} as const
+function clusterSettings(requestTimeoutMs: number) {
+  return {
+    distributed_foreground_insert: 1,
+    distributed_product_mode: 'local',
+    handshake_timeout_ms: shardHandshakeMs(requestTimeoutMs),
+  } as const
+}
+
+/**
+ * How long the node Spanlens asks waits for a shard's native-protocol handshake. A shard whose
+ * process hangs (stopped, or a host that accepts connections and answers nothing) holds every
+ * query and insert for ClickHouse's default 10 s per try, 3 tries: measured 30.05 s to
+ * ALL_CONNECTION_TRIES_FAILED, just after clickhouse-js's own 30 s request timeout, so a route
+ * answered 502 `see the server log` after 30 s instead of 503 SPANLENS_STORE_UNREACHABLE. With
+ * 2 s the same read fails in 6 s as the shard's failure; a quarter of a shorter request timeout
+ * keeps the 3 tries inside it, so that ClickHouse's answer, not the client's timeout, reaches the route.
+ */
+function shardHandshakeMs(requestTimeoutMs: number): number {
+  return Math.max(100, Math.min(2000, Math.floor(requestTimeoutMs / 4)))
+}
 
 /** Remote: one HTTP insert whose body is streamed from `values`. */
 async function streamInsert(client: ClickHouseClient, insert: Omit<RawInsert, 'body'>, values: Readable): Promise<void> {
