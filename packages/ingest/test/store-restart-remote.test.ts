@@ -21,7 +21,7 @@ afterAll(async () => {
 })
 
 describe('a served ClickHouse killed and restarted while spans arrive', () => {
-  it('acknowledges every request, answers 503 on /readyz and the query routes while it is down, and stores every span once', async () => {
+  it('acknowledges every request, answers 503 on /readyz and the query routes while it is down or hung, and stores every span once', async () => {
     const engine = await startClickHouseServer()
     cleanups.push(() => engine.stop())
     const dir = tempDir()
@@ -90,5 +90,22 @@ describe('a served ClickHouse killed and restarted while spans arrive', () => {
     const [row] = await rs.json<{ n: string; u: string }>()
     expect({ n: Number(row?.n), u: Number(row?.u) }).toEqual({ n: statuses.length * 20, u: statuses.length * 20 })
     expect(((await (await fetch(`${url}/readyz`)).json()) as { deadLetters: { rows: number } }).deadLetters.rows).toBe(0)
+
+    // Stopped rather than killed, it takes connections and answers nothing: a read waits for
+    // the request timeout (1.5 s on a second server over the same database), then says so.
+    const dir2 = tempDir()
+    cleanups.push(() => dir2.cleanup())
+    const second = await buildServer(loadConfig({ env: { ...env, SPANLENS_DATA_DIR: dir2.path, SPANLENS_CLICKHOUSE_REQUEST_TIMEOUT_MS: '1500' } }))
+    cleanups.push(() => second.close())
+    const secondUrl = await second.listen({ host: '127.0.0.1', port: 0 })
+    process.kill(engine.pid, 'SIGSTOP')
+    try {
+      const res = await fetch(`${secondUrl}/api/v1/traces?limit=1`, { headers: bearer(KEYS.acme) })
+      const error = ((await res.json()) as { error: { code: string; message: string } }).error
+      expect({ status: res.status, code: error.code, retryAfter: res.headers.get('retry-after') }).toEqual({ status: 503, code: 'SPANLENS_STORE_UNREACHABLE', retryAfter: '5' })
+      expect(error.message).toContain('SPANLENS_CLICKHOUSE_REQUEST_TIMEOUT_MS')
+    } finally {
+      process.kill(engine.pid, 'SIGCONT')
+    }
   }, 60_000)
 })

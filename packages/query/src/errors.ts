@@ -322,8 +322,11 @@ export function isStoreError(err: unknown): boolean {
   const e = err as { code?: unknown; type?: unknown; message?: unknown }
   if (typeof e.code === 'string' && /^\d+$/.test(e.code)) return true
   if (typeof e.code === 'string' && NETWORK_CODES.test(e.code)) return true
-  return e.message === 'Timeout error.'
+  return e.message === CLIENT_TIMEOUT
 }
+
+/** clickhouse-js's whole message when a request outlives its `request_timeout`. */
+const CLIENT_TIMEOUT = 'Timeout error.'
 
 /**
  * ClickHouse's types for a node that could not reach another, or whose connection to it
@@ -401,6 +404,14 @@ export function storeFailure(err: unknown): SpanlensError {
   if (isStoreUnreachable(err)) {
     const what = clickHouseErrorType(err) ?? String((err as { code?: unknown }).code)
     return errors.STORE_UNREACHABLE(undefined, `${what}; retry after the Retry-After delay`, { cause: err, retryAfterSeconds: UNREACHABLE_RETRY_AFTER_SECONDS })
+  }
+  // clickhouse-js gave up waiting: a served ClickHouse stopped (SIGSTOP) answered nothing, and
+  // the route said 502 'see the server log' after the timeout.
+  if ((err as { message?: unknown } | null)?.message === CLIENT_TIMEOUT) {
+    return errors.STORE_UNREACHABLE(undefined, 'no answer within SPANLENS_CLICKHOUSE_REQUEST_TIMEOUT_MS; retry after the Retry-After delay', {
+      cause: err,
+      retryAfterSeconds: UNREACHABLE_RETRY_AFTER_SECONDS,
+    })
   }
   return errors.QUERY_FAILED(clickHouseErrorType(err) ?? 'see the server log', { cause: err })
 }
