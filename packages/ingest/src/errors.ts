@@ -4,6 +4,7 @@ export {
   errors,
   isSpanlensError,
   clickHouseErrorType,
+  isStoreUnreachable,
   toSpanlensError,
   replyWithError,
   PRIVATE_REPLY_HEADERS,

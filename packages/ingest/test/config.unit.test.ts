@@ -248,11 +248,9 @@ describe('ClickHouse URLs', () => {
   }
   const cluster = { SPANLENS_CLICKHOUSE_URL: 'http://127.0.0.1:8123', SPANLENS_CLICKHOUSE_CLUSTER: 'spanlens' }
 
-  // clickhouse-js takes a URL's path as the database and its userinfo as the credentials,
+  // clickhouse-js takes a URL's userinfo as the credentials and its query string as settings,
   // over the options Spanlens passes: each would silently replace a SPANLENS_ variable.
   it.each([
-    ['http://127.0.0.1:8123/proxy1', /SPANLENS_CLICKHOUSE_URL: expected no path .*SPANLENS_CLICKHOUSE_DATABASE/],
-    ['http://ch.internal:8123/clickhouse/', /SPANLENS_CLICKHOUSE_URL: expected no path .*reverse-proxy prefix/],
     ['http://127.0.0.1:8123/?database=spanlens', /SPANLENS_CLICKHOUSE_URL: expected no query string/],
     ['http://127.0.0.1:8123?secure=true', /SPANLENS_CLICKHOUSE_URL: expected no query string.*SPANLENS_CLICKHOUSE_CA_CERT/],
     ['http://spanlens@127.0.0.1:8123', /SPANLENS_CLICKHOUSE_URL: credentials in the URL .*SPANLENS_CLICKHOUSE_USER and SPANLENS_CLICKHOUSE_PASSWORD/],
@@ -260,17 +258,23 @@ describe('ClickHouse URLs', () => {
     expect(invalid({ SPANLENS_CLICKHOUSE_URL: value }).message).toMatch(pattern)
   })
 
-  it('refuses a node URL with a path, a query string or credentials, naming the entry', () => {
-    expect(invalid({ ...cluster, SPANLENS_CLICKHOUSE_NODES: 'http://n1:8123,http://n2:8123/db' }).message).toMatch(
-      /SPANLENS_CLICKHOUSE_NODES: entry 2: expected no path/,
-    )
+  it('refuses a node URL with a query string or credentials, naming the entry', () => {
     expect(invalid({ ...cluster, SPANLENS_CLICKHOUSE_NODES: 'http://n1:8123?x=1' }).message).toMatch(/SPANLENS_CLICKHOUSE_NODES: entry 1: expected no query string/)
     expect(invalid({ ...cluster, SPANLENS_CLICKHOUSE_NODES: 'http://u:p@n1:8123' }).message).toMatch(/SPANLENS_CLICKHOUSE_NODES: entry 1: credentials/)
   })
 
   it('takes a URL with or without the trailing slash', () => {
-    for (const url of ['http://127.0.0.1:8123', 'https://ch.internal:8443/', ' http://ch:8123 ']) {
-      expect(loadConfig({ env: { SPANLENS_CLICKHOUSE_URL: url } }).store.url).toBe(url.trim())
+    for (const [url, origin] of [['http://127.0.0.1:8123', 'http://127.0.0.1:8123'], ['https://ch.internal:8443/', 'https://ch.internal:8443'], [' http://ch:8123 ', 'http://ch:8123']]) {
+      const store = loadConfig({ env: { SPANLENS_CLICKHOUSE_URL: url } }).store
+      expect({ url: store.url, pathname: store.pathname }).toEqual({ url: origin, pathname: undefined })
+    }
+  })
+
+  // Given whole to clickhouse-js, the path would become the database over SPANLENS_CLICKHOUSE_DATABASE.
+  it("takes a URL's path as a reverse proxy's prefix, as written, and the database from its variable", () => {
+    for (const [url, pathname] of [['http://proxy:8080/clickhouse/', '/clickhouse/'], ['https://gw.internal/db/ch', '/db/ch']] as const) {
+      const store = loadConfig({ env: { SPANLENS_CLICKHOUSE_URL: url, SPANLENS_CLICKHOUSE_DATABASE: 'spanlens_prod' } }).store
+      expect({ url: store.url, pathname: store.pathname, database: store.database }).toEqual({ url: new URL(url).origin, pathname, database: 'spanlens_prod' })
     }
   })
 

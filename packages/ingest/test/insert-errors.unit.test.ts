@@ -11,6 +11,12 @@ describe('insert failures are named by ClickHouse error type', () => {
     expect(describeInsertFailure(ch(241, 'MEMORY_LIMIT_EXCEEDED', 'Memory limit exceeded')).kind).toBe('transient')
     expect(describeInsertFailure(ch(999999, 'SOMETHING_NEW', 'new')).kind).toBe('unknown')
     expect(describeInsertFailure(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' })).kind).toBe('transient')
+    // A shard's socket that closed mid-packet during a Distributed insert is the cluster's failure, not the rows'.
+    const cut = 'Cannot read all data. Bytes read: 1. Bytes expected: 5: Insertion status:\nWrote 1 blocks and 2 rows on shard 0 replica 0, 127.0.0.1:9000 (average 7 ms per block)\nWrote 0 blocks and 0 rows on shard 1 replica 0, 127.0.0.1:9001 (average 8 ms per block)\n. '
+    expect(describeInsertFailure(ch(33, 'CANNOT_READ_ALL_DATA', cut)).kind).toBe('transient')
+    expect(describeInsertFailure(ch(32, 'ATTEMPT_TO_READ_AFTER_EOF', 'Attempt to read after eof: while receiving packet from 127.0.0.1:9001')).kind).toBe('transient')
+    expect(describeInsertFailure(ch(95, 'CANNOT_READ_FROM_SOCKET', 'Cannot read from socket (peer: 127.0.0.1:9001)')).kind).toBe('transient')
+    expect(describeInsertFailure(ch(33, 'CANNOT_READ_ALL_DATA', 'Cannot read all data. Bytes read: 3. Bytes expected: 8.: (at row 1)')).kind).toBe('data')
     // chDB's raw insert: a numeric clickhouseCode and the type at the end of the message.
     const chdb = Object.assign(new Error('Query failed: Code: 407. DB::Exception: Decimal math overflow: While executing ParallelParsingBlockInputFormat. (DECIMAL_OVERFLOW)'), {
       code: 'CHDB_INSERT',

@@ -36,7 +36,10 @@ describe('per-node cluster DDL rendering', () => {
 describe('SPANLENS_CLICKHOUSE_NODES', () => {
   it('lists the nodes for per-node DDL, and needs a cluster and a URL', () => {
     const env = { SPANLENS_CLICKHOUSE_URL: 'http://n1:8123', SPANLENS_CLICKHOUSE_CLUSTER: 'c', SPANLENS_CLICKHOUSE_NODES: 'http://n1:8123, http://n2:8123' }
-    expect(loadConfig({ env }).store.nodes).toEqual(['http://n1:8123', 'http://n2:8123'])
+    expect(loadConfig({ env }).store.nodes).toEqual([{ url: 'http://n1:8123' }, { url: 'http://n2:8123' }])
+    // Behind a reverse proxy, each node under its own prefix.
+    const proxied = loadConfig({ env: { ...env, SPANLENS_CLICKHOUSE_NODES: 'http://proxy/ch1/,http://proxy/ch2/' } }).store.nodes
+    expect(proxied).toEqual([{ url: 'http://proxy', pathname: '/ch1/' }, { url: 'http://proxy', pathname: '/ch2/' }])
     expect(() => loadConfig({ env: { ...env, SPANLENS_CLICKHOUSE_CLUSTER: '' } })).toThrow(/SPANLENS_CLICKHOUSE_NODES: needs SPANLENS_CLICKHOUSE_CLUSTER/)
     expect(() => loadConfig({ env: { ...env, SPANLENS_CLICKHOUSE_NODES: 'n2:8123' } })).toThrow(/SPANLENS_CLICKHOUSE_NODES/)
   })

@@ -116,10 +116,11 @@ const startup = {
       `embedded ClickHouse data directory ${dir} is already open in another process ` +
       `(libchdb allows one process per data directory); stop that process or set SPANLENS_DATA_DIR to another directory`,
   ),
+  // A query route's reply names no target: the store's address, or a shard's, is not the caller's business.
   STORE_UNREACHABLE: createError(
     'SPANLENS_STORE_UNREACHABLE',
     503,
-    (target: string, reason: string) => `ClickHouse at ${target} is unreachable: ${reason}`,
+    (target: string | undefined, reason: string) => `ClickHouse${target === undefined ? '' : ` at ${target}`} is unreachable: ${reason}`,
   ),
   // Reached, and answered no: what decides it is a setting, which the reason names; retrying does not help.
   STORE_REFUSED: createError(
@@ -321,18 +322,97 @@ export function isStoreError(err: unknown): boolean {
   const e = err as { code?: unknown; type?: unknown; message?: unknown }
   if (typeof e.code === 'string' && /^\d+$/.test(e.code)) return true
   if (typeof e.code === 'string' && NETWORK_CODES.test(e.code)) return true
-  return e.message === 'Timeout error.'
+  return e.message === CLIENT_TIMEOUT
 }
 
+/** clickhouse-js's whole message when a request outlives its `request_timeout`. */
+const CLIENT_TIMEOUT = 'Timeout error.'
+
 /**
- * A store failure as SPANLENS_QUERY_FAILED with the cause kept for the log, or
- * SPANLENS_QUERY_LIMIT when the query stopped at its time or memory limit.
- * The reply names only ClickHouse's error type: a message can quote the output
- * that failed to parse, which may be another caller's rows.
+ * ClickHouse's types for a node that could not reach another, or whose connection to it
+ * broke: on a cluster, the node Spanlens asks reports a stopped shard as NETWORK_ERROR
+ * (`Connection refused (host:port …)`). Ingest retries such an insert; a query route answers 503.
+ */
+const UNREACHABLE_TYPES = new Set([
+  'NETWORK_ERROR',
+  'ALL_CONNECTION_TRIES_FAILED',
+  'SOCKET_TIMEOUT',
+  'CANNOT_READ_FROM_SOCKET',
+  'CANNOT_WRITE_TO_SOCKET',
+  'UNKNOWN_PACKET_FROM_SERVER',
+  'UNEXPECTED_PACKET_FROM_SERVER',
+  'DNS_ERROR',
+  'NO_FREE_CONNECTION',
+  'SHARD_HAS_NO_CONNECTIONS',
+  'NO_AVAILABLE_REPLICA',
+  'NO_ACTIVE_REPLICAS',
+  'ALL_REPLICAS_ARE_STALE',
+  'NO_REMOTE_SHARD_AVAILABLE',
+  'TOO_MANY_UNAVAILABLE_SHARDS',
+])
+
+/**
+ * Types that mean "the input ended early": of rows or of a value as ClickHouse parses them
+ * (`toUInt8('')` is ATTEMPT_TO_READ_AFTER_EOF), and also of a node's socket to another shard
+ * that closed mid-packet. A shard cut off while a Distributed insert sent to it failed the
+ * insert with `Cannot read all data. Bytes read: 1. Bytes expected: 5: Insertion status: …`,
+ * and a read with `Cannot read all data. … While executing Remote.` (measured against a shard
+ * port that answered with a Hello packet cut short, packages/ingest/test/shard-down-cluster.test.ts).
+ */
+const END_OF_INPUT_TYPES = new Set(['CANNOT_READ_ALL_DATA', 'ATTEMPT_TO_READ_AFTER_EOF', 'UNEXPECTED_END_OF_FILE'])
+/**
+ * Said of a node's connection to another: the Distributed sink adds its per-shard `Insertion
+ * status` to a failure of sending to the shards, the node's reader of a shard's answer is the
+ * `Remote` processor, and its client says `while receiving packet from <host>`. Rows are parsed
+ * before the sink, on the node Spanlens asks, and carry none of these. An error the shard itself
+ * raised (the SQL's `toUInt8('')` run there) comes back `Received from <host>. DB::Exception: …`
+ * and stays the shard's answer (PEER_RAISED).
+ */
+const PEER_CONNECTION = /Insertion status:|While executing Remote|while receiving packet from|while (reading from|writing to) socket/i
+const PEER_RAISED = /Received from [^ ]+\. DB::Exception:/
+
+/**
+ * True for a failure of reaching the store or, on a cluster, of one node reaching another:
+ * a network error on the way to the node Spanlens asks (ECONNREFUSED while it is down), or
+ * ClickHouse's report of a shard it could not reach or whose connection broke. The same
+ * request succeeds once the node is back.
+ */
+export function isStoreUnreachable(err: unknown): boolean {
+  const e = (typeof err === 'object' && err !== null ? err : {}) as { code?: unknown; message?: unknown }
+  if (typeof e.code === 'string' && NETWORK_CODES.test(e.code)) return true
+  const type = clickHouseErrorType(err)
+  if (type === undefined) return false
+  if (UNREACHABLE_TYPES.has(type)) return true
+  if (!END_OF_INPUT_TYPES.has(type) || typeof e.message !== 'string') return false
+  return PEER_CONNECTION.test(e.message) && !PEER_RAISED.test(e.message)
+}
+
+/** Seconds a caller is asked to wait when the store is unreachable: a served engine restarted in 1–3 s here. */
+const UNREACHABLE_RETRY_AFTER_SECONDS = 5
+
+/**
+ * A store failure as SPANLENS_QUERY_FAILED with the cause kept for the log,
+ * SPANLENS_QUERY_LIMIT when the query stopped at its time or memory limit, or
+ * SPANLENS_STORE_UNREACHABLE (503, Retry-After) when ClickHouse or one of its shards
+ * could not be reached. The reply names only ClickHouse's error type (or the network
+ * error's code): a message can quote the output that failed to parse, which may be
+ * another caller's rows, and a shard's address.
  */
 export function storeFailure(err: unknown): SpanlensError {
   const limit = queryLimitOf(err)
   if (limit !== undefined) return errors.QUERY_LIMIT(limit, { cause: err })
+  if (isStoreUnreachable(err)) {
+    const what = clickHouseErrorType(err) ?? String((err as { code?: unknown }).code)
+    return errors.STORE_UNREACHABLE(undefined, `${what}; retry after the Retry-After delay`, { cause: err, retryAfterSeconds: UNREACHABLE_RETRY_AFTER_SECONDS })
+  }
+  // clickhouse-js gave up waiting: a served ClickHouse stopped (SIGSTOP) answered nothing, and
+  // the route said 502 'see the server log' after the timeout.
+  if ((err as { message?: unknown } | null)?.message === CLIENT_TIMEOUT) {
+    return errors.STORE_UNREACHABLE(undefined, 'no answer within SPANLENS_CLICKHOUSE_REQUEST_TIMEOUT_MS; retry after the Retry-After delay', {
+      cause: err,
+      retryAfterSeconds: UNREACHABLE_RETRY_AFTER_SECONDS,
+    })
+  }
   return errors.QUERY_FAILED(clickHouseErrorType(err) ?? 'see the server log', { cause: err })
 }
 
@@ -388,7 +468,8 @@ const FASTIFY: Record<string, (err: unknown, message: string, request: RequestFa
  * - Fastify's FST_ERR_* with a code of ours get it (415, 413);
  * - any other client error (a 4xx status: Fastify's validation, empty or
  *   malformed JSON body) is SPANLENS_BAD_REQUEST with its status and message;
- * - a store failure (ClickHouse exception, network, timeout) is 502 SPANLENS_QUERY_FAILED;
+ * - a store failure (ClickHouse exception, network, timeout) is 502 SPANLENS_QUERY_FAILED,
+ *   or 503 SPANLENS_STORE_UNREACHABLE when ClickHouse or a shard could not be reached;
  * - anything else is a bug: 500 SPANLENS_INTERNAL, saying nothing more.
  * The original is kept as `cause`, so a log of `{ err }` shows it.
  */

@@ -35,9 +35,17 @@ describe('toSpanlensError, the one mapping of foreign errors', () => {
     expect(e.cause).toBe(err)
   })
 
-  it('makes a refused connection 502 SPANLENS_QUERY_FAILED', () => {
+  it("makes clickhouse-js's request timeout 503 SPANLENS_STORE_UNREACHABLE naming SPANLENS_CLICKHOUSE_REQUEST_TIMEOUT_MS", () => {
+    const e = toSpanlensError(new Error('Timeout error.'))
+    expect([e.code, e.statusCode, e.retryAfterSeconds]).toEqual([errors.STORE_UNREACHABLE.code, 503, 5])
+    expect(e.message).toContain('SPANLENS_CLICKHOUSE_REQUEST_TIMEOUT_MS')
+  })
+
+  it('makes a refused connection 503 SPANLENS_STORE_UNREACHABLE with Retry-After, without the address', () => {
     const e = toSpanlensError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' }))
-    expect([e.code, e.statusCode]).toEqual([errors.QUERY_FAILED.code, 502])
+    expect([e.code, e.statusCode, e.retryAfterSeconds]).toEqual([errors.STORE_UNREACHABLE.code, 503, 5])
+    expect(e.message).toContain('ECONNREFUSED')
+    expect(e.message).not.toContain('127.0.0.1')
   })
 
   it.each([

@@ -94,10 +94,31 @@ describe('POST /sql when ClickHouse fails running the query', () => {
     return (await runSandboxedSql(failing(text), 'p1', QUERY, { database: 'spanlens', limits }).catch((e: unknown) => e)) as Error & { code: string; statusCode: number }
   }
 
-  it('a store failure (a dead shard, the server out of memory or query slots) is 502 SPANLENS_QUERY_FAILED naming only its type', async () => {
+  it('a shard that cannot be reached, or whose connection broke, is 503 SPANLENS_STORE_UNREACHABLE with Retry-After, naming only the type', async () => {
     for (const [text, type] of [
       ['Code: 210. DB::NetException: Connection refused (127.0.0.1:9486, local address: 127.0.0.1:60212). (NETWORK_ERROR) (version 26.7.1.1)', 'NETWORK_ERROR'],
       ['Code: 279. DB::NetException: All connection tries failed. Log: Timeout exceeded while connecting to socket (127.0.0.1:9486, connection timeout 1000 ms). (ALL_CONNECTION_TRIES_FAILED) (version 26.7.1.1)', 'ALL_CONNECTION_TRIES_FAILED'],
+      // A shard's socket closed mid-packet: the input that ended is the connection's, not the SQL's.
+      ['Code: 32. DB::Exception: Attempt to read after eof: while receiving packet from 127.0.0.1:9486. (ATTEMPT_TO_READ_AFTER_EOF) (version 26.7.1.1)', 'ATTEMPT_TO_READ_AFTER_EOF'],
+      ['Code: 33. DB::Exception: Cannot read all data. Bytes read: 1. Bytes expected: 5: While executing Remote. (CANNOT_READ_ALL_DATA) (version 26.7.1.1)', 'CANNOT_READ_ALL_DATA'],
+    ] as const) {
+      const err = (await run(text)) as Error & { code: string; statusCode: number; retryAfterSeconds?: number }
+      expect({ type, code: err.code, status: err.statusCode, retryAfter: err.retryAfterSeconds }).toEqual({ type, code: 'SPANLENS_STORE_UNREACHABLE', status: 503, retryAfter: 5 })
+      expect(err.message).toContain(type)
+      expect(err.message).not.toContain('127.0.0.1')
+    }
+    // The same types raised by the SQL itself (toUInt8('')), here or on a shard, stay the analyst's 400.
+    for (const text of [
+      "Code: 32. DB::Exception: Attempt to read after eof: Cannot parse UInt8 from String, because value is too short: while executing 'FUNCTION toUInt8(substring(toString(__table1.dummy), 5_UInt8) :: 2)'. (ATTEMPT_TO_READ_AFTER_EOF) (version 26.7.1.1)",
+      'Code: 32. DB::Exception: Received from 127.0.0.1:9486. DB::Exception: Attempt to read after eof: Cannot parse UInt8 from String, because value is too short. (ATTEMPT_TO_READ_AFTER_EOF): While executing Remote. (ATTEMPT_TO_READ_AFTER_EOF) (version 26.7.1.1)',
+    ]) {
+      const own = await run(text)
+      expect({ code: own.code, status: own.statusCode }).toEqual({ code: 'SPANLENS_SQL_FAILED', status: 400 })
+    }
+  })
+
+  it('a store failure (the server out of memory or query slots) is 502 SPANLENS_QUERY_FAILED naming only its type', async () => {
+    for (const [text, type] of [
       ['Code: 202. DB::Exception: Too many simultaneous queries. Maximum: 100. (TOO_MANY_SIMULTANEOUS_QUERIES) (version 26.7.1.1)', 'TOO_MANY_SIMULTANEOUS_QUERIES'],
       [
         'Code: 241. DB::Exception: Memory limit (total) exceeded: would use 3.73 GiB (attempt to allocate chunk of 4194304 bytes), maximum: 3.72 GiB. OvercommitTracker decision: Query was selected to stop by OvercommitTracker. (MEMORY_LIMIT_EXCEEDED) (version 26.7.1.1)',

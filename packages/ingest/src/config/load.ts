@@ -6,7 +6,7 @@ import { errors } from '../errors.js'
 import type { CorsOptions } from '../http/cors.js'
 import { envMistakes } from './env-mistakes.js'
 import { defaultMaxConnections, openFilesLimit } from './open-files.js'
-import { CONFIG_KEYS, envSchema, type EnvValues, type RedactRule } from './schema.js'
+import { type ClickHouseEndpoint, CONFIG_KEYS, envSchema, type EnvValues, type RedactRule } from './schema.js'
 
 export interface ApiKey {
   project: string
@@ -19,7 +19,12 @@ export interface StoreConfig {
   mode: 'embedded' | 'remote'
   /** Embedded: the chDB data directory (absolute). */
   dataDir: string
+  /**
+   * Remote: ClickHouse's HTTP interface (scheme, host, port), or a reverse proxy's in front
+   * of it with `pathname`, its prefix; the two as @clickhouse/client takes them.
+   */
   url?: string
+  pathname?: string
   username: string
   password: string
   database: string
@@ -30,7 +35,7 @@ export interface StoreConfig {
    * Per-node DDL: the HTTP URL of every node of `cluster`. Migrations and retention run
    * on each node without ON CLUSTER and with non-replicated engines (shards without replicas).
    */
-  nodes?: string[]
+  nodes?: ClickHouseEndpoint[]
   retentionDays: number
   /** Embedded only: nice value given to ClickHouse's threads, 0 to leave them alone. */
   embeddedNice: number
@@ -210,7 +215,7 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
     store: {
       mode: v.SPANLENS_CLICKHOUSE_URL ? 'remote' : 'embedded',
       dataDir: resolve(dataDir, 'clickhouse'),
-      ...(v.SPANLENS_CLICKHOUSE_URL ? { url: v.SPANLENS_CLICKHOUSE_URL } : {}),
+      ...v.SPANLENS_CLICKHOUSE_URL,
       username: v.SPANLENS_CLICKHOUSE_USER,
       password: v.SPANLENS_CLICKHOUSE_PASSWORD,
       database: v.SPANLENS_CLICKHOUSE_DATABASE,

@@ -22,18 +22,30 @@ const bool = z
 
 const nonEmpty = z.string().trim().min(1, { error: 'expected a non-empty string' })
 
+/** Where ClickHouse's HTTP interface is, as @clickhouse/client takes it. */
+export interface ClickHouseEndpoint {
+  /** Scheme, host and port (`http://ch.internal:8123`): the client's `url`. */
+  url: string
+  /** A reverse proxy's prefix (`/clickhouse/`), exactly as written: the client's `pathname`. */
+  pathname?: string
+}
+
 /**
- * A ClickHouse server's address and nothing more. clickhouse-js reads more out of a URL,
- * and what it reads wins over the options Spanlens passes: a path becomes the database
+ * A ClickHouse server's address, or a reverse proxy's address and the path under which it
+ * forwards to ClickHouse. clickhouse-js reads more out of a URL than its address, and what it
+ * reads wins over the options Spanlens passes: a path becomes the database
  * (http://h:8123/proxy put every table in `proxy` while SPANLENS_CLICKHOUSE_DATABASE
  * stayed empty, and the SQL route then refused every query), userinfo becomes the
  * user and password, a query string becomes settings or, unknown, a throw at start.
- * So each has the variable that says it instead.
+ * So the URL is split here, once: the client gets the address as `url` and the path as
+ * `pathname`, which it puts in front of every request's path (`/clickhouse/?query=…`,
+ * `/clickhouse//ping`, which a proxy merging slashes, as nginx does by default, reads as
+ * `/clickhouse/ping`); the other parts each have the variable that says them instead.
  */
 const url = z
   .string()
   .trim()
-  .superRefine((v, ctx) => {
+  .transform((v, ctx): ClickHouseEndpoint => {
     let u: URL
     try {
       u = new URL(v)
@@ -44,17 +56,15 @@ const url = z
       ctx.addIssue({ code: 'custom', message: 'expected an http:// or https:// URL such as http://localhost:8123' })
     } else if (u.username !== '' || u.password !== '') {
       ctx.addIssue({ code: 'custom', message: 'credentials in the URL are not read; set SPANLENS_CLICKHOUSE_USER and SPANLENS_CLICKHOUSE_PASSWORD' })
-    } else if (u.pathname !== '/') {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'expected no path (a path is not a database: set SPANLENS_CLICKHOUSE_DATABASE; a reverse-proxy prefix is not supported)',
-      })
     } else if (u.search !== '' || u.hash !== '') {
       ctx.addIssue({
         code: 'custom',
         message: 'expected no query string or fragment (database: SPANLENS_CLICKHOUSE_DATABASE; TLS: https:// and SPANLENS_CLICKHOUSE_CA_CERT)',
       })
+    } else {
+      return { url: u.origin, ...(u.pathname === '/' ? {} : { pathname: u.pathname }) }
     }
+    return z.NEVER
   })
 
 /** `http://n1:8123,http://n2:8123`: each URL checked like SPANLENS_CLICKHOUSE_URL. */

@@ -1,4 +1,4 @@
-import { clickHouseErrorType } from '../errors.js'
+import { clickHouseErrorType, isStoreUnreachable } from '../errors.js'
 
 /**
  * What an insert failure means for the rows in it. ClickHouse errors are named
@@ -29,9 +29,6 @@ export interface InsertFailure {
 
 const TRANSIENT = new Set([
   'TIMEOUT_EXCEEDED',
-  'SOCKET_TIMEOUT',
-  'NETWORK_ERROR',
-  'ALL_CONNECTION_TRIES_FAILED',
   'TOO_MANY_SIMULTANEOUS_QUERIES',
   'MEMORY_LIMIT_EXCEEDED',
   'CANNOT_ALLOCATE_MEMORY',
@@ -49,6 +46,9 @@ const TRANSIENT = new Set([
   'CANNOT_READ_FROM_FILE_DESCRIPTOR',
   'SERVER_OVERLOADED',
   'TABLE_IS_DROPPED',
+  'TCP_CONNECTION_LIMIT_REACHED',
+  'HTTP_CONNECTION_LIMIT_REACHED',
+  'DISTRIBUTED_TOO_MANY_PENDING_BYTES',
 ])
 
 const STORE = new Set([
@@ -107,11 +107,14 @@ export function describeInsertFailure(err: unknown): InsertFailure {
   const type = clickHouseErrorType(err)
   const numeric = Number(e.clickhouseCode ?? e.code ?? /Code: (\d+)\./.exec(message)?.[1])
   const code = Number.isInteger(numeric) && numeric > 0 ? numeric : undefined
-  return { kind: kindOf(type, code, message), type, code, message }
+  return { kind: kindOf(err, type, code, message), type, code, message }
 }
 
-function kindOf(type: string | undefined, code: number | undefined, message: string): InsertFailureKind {
+function kindOf(err: unknown, type: string | undefined, code: number | undefined, message: string): InsertFailureKind {
   if (TOO_MANY_PARTITIONS.test(message)) return 'partitions'
+  // A node or shard that cannot be reached, or whose connection broke mid-insert (errors.ts): the
+  // same insert succeeds once it is back, whatever its type says of the input otherwise.
+  if (isStoreUnreachable(err)) return 'transient'
   // No ClickHouse error at all: a socket, DNS or timeout error on the way.
   if (type === undefined && code === undefined) return 'transient'
   if (type === undefined) return 'unknown'

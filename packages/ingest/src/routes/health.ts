@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { IngestPipeline } from '../pipeline/ingest.js'
 import type { Store } from '../store/index.js'
+import { quoteString } from '../store/scoped-settings.js'
 
 export interface HealthRoutesOptions {
   store: Store
@@ -23,6 +24,19 @@ export interface HealthRoutesOptions {
 
 type StoreCheck = 'ok' | 'busy' | 'unreachable'
 
+/**
+ * Whether the store answers. On a cluster the node Spanlens asks answers its /ping while a
+ * shard is down, and every insert then fails (each touches every shard) as do most reads:
+ * measured with one shard of two killed, /readyz said the store was `ok`. There the check
+ * reads a row from one replica of every shard (`cluster()`, which fails when a shard has none).
+ */
+async function reach(store: Store): Promise<boolean> {
+  if (store.cluster === undefined) return (await store.client.ping()).success
+  const rs = await store.client.query({ query: `SELECT count() FROM cluster(${quoteString(store.cluster)}, system.one)`, format: 'JSONEachRow' })
+  await rs.json()
+  return true
+}
+
 /** /healthz: the process is up. /readyz: it can take data. /metrics: Prometheus text. */
 export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app, opts) => {
   const pingTimeoutMs = opts.pingTimeoutMs ?? 2000
@@ -31,9 +45,8 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
   // One ping at a time: a probe every second during a long query must not queue one ping per probe.
   let inflight: Promise<boolean> | undefined
   const ping = (): Promise<boolean> => {
-    inflight ??= opts.store.client
-      .ping()
-      .then((r) => r.success, () => false)
+    inflight ??= reach(opts.store)
+      .then((ok) => ok, () => false)
       .finally(() => {
         inflight = undefined
       })
@@ -49,7 +62,8 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
    * cannot answer before that call ends, and a Kubernetes readinessProbe gives up
    * after 1 s by default, marking a server that takes data not ready: so behind a
    * running call the ping waits busyPingTimeoutMs, not the idle engine's 2 s.
-   * Remote mode pings over HTTP, which no query holds up, and has no activity to consult.
+   * Remote mode pings over HTTP (a cluster: a read of every shard, reach()), which no query
+   * holds up, and has no activity to consult.
    */
   const checkStore = async (): Promise<{ check: StoreCheck; busySeconds: number | null; queued: number | null }> => {
     const busyBefore = opts.store.activity?.().busySince != null

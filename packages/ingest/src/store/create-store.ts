@@ -5,10 +5,11 @@ import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions
 import { createChdbConnection } from 'chdb/connection'
 import type { Logger } from 'pino'
 import type { StoreConfig } from '../config/load.js'
+import type { ClickHouseEndpoint } from '../config/schema.js'
 import { clientLog } from './client-log.js'
 
 type ClientLog = ReturnType<typeof clientLog>
-import { errors } from '../errors.js'
+import { errors, isSpanlensError } from '../errors.js'
 import { ensureWritableDir } from '../writable-dir.js'
 import { CallGate, gateCalls } from './call-gate.js'
 import { quoteString, scopeSettings, type ClientConnection } from './scoped-settings.js'
@@ -178,8 +179,8 @@ async function openEmbedded(config: StoreConfig, log: ClientLog): Promise<Store>
 }
 
 async function openRemote(config: StoreConfig, log: ClientLog): Promise<Store> {
-  const url = config.url as string
-  const safeTarget = redactUrl(url)
+  const main: ClickHouseEndpoint = { url: config.url as string, ...(config.pathname ? { pathname: config.pathname } : {}) }
+  const safeTarget = endpointTarget(main)
   const tls = config.caCertPath ? { ca_cert: readCaCert(config.caCertPath) } : undefined
   const common = {
     username: config.username,
@@ -190,39 +191,42 @@ async function openRemote(config: StoreConfig, log: ClientLog): Promise<Store> {
     ...(tls ? { tls } : {}),
   }
   const perNode = config.cluster !== undefined && config.nodes !== undefined
-  const nodeUrls = perNode ? (config.nodes as string[]) : []
+  const nodeEndpoints = perNode ? (config.nodes as ClickHouseEndpoint[]) : []
   // createClient throws on what it cannot take from a URL; the config check refuses that
   // first, and anything it missed still stops start-up as a configuration error.
-  const connect = (target: string, variable: string, options: Omit<ClickHouseClientConfigOptions, 'url'>): ClickHouseClient => {
+  const connect = (target: ClickHouseEndpoint, variable: string, options: Omit<ClickHouseClientConfigOptions, 'url' | 'pathname'>): ClickHouseClient => {
     try {
-      return createClient({ ...common, ...options, url: target })
+      return createClient({ ...common, ...options, url: target.url, ...(target.pathname ? { pathname: target.pathname } : {}) })
     } catch (err) {
-      throw errors.CONFIG_INVALID(`${variable}: ClickHouse's client refused ${redactUrl(target)}: ${(err as Error).message}`, { cause: err })
+      throw errors.CONFIG_INVALID(`${variable}: ClickHouse's client refused ${endpointTarget(target)}: ${(err as Error).message}`, { cause: err })
     }
   }
   // The database may not exist yet: create it through a client bound to `default`,
   // on every node when DDL runs node by node.
-  for (const target of perNode ? nodeUrls : [url]) {
-    const bootstrap = connect(target, perNode ? 'SPANLENS_CLICKHOUSE_NODES' : 'SPANLENS_CLICKHOUSE_URL', { database: 'default' })
+  for (const target of perNode ? nodeEndpoints : [main]) {
+    const variable = perNode ? 'SPANLENS_CLICKHOUSE_NODES' : 'SPANLENS_CLICKHOUSE_URL'
+    const bootstrap = connect(target, variable, { database: 'default' })
     try {
+      await answersAsClickHouse(bootstrap, endpointTarget(target), variable)
       await ensureDatabase(bootstrap, config.database, config.cluster && !perNode ? config.cluster : undefined)
     } catch (err) {
+      if (isSpanlensError(err)) throw err
       throw (
-        storeRefusal(redactUrl(target), err, { cluster: config.cluster }) ??
-        errors.STORE_UNREACHABLE(redactUrl(target), (err as Error).message, { cause: err })
+        storeRefusal(endpointTarget(target), err, { cluster: config.cluster }) ??
+        errors.STORE_UNREACHABLE(endpointTarget(target), (err as Error).message, { cause: err })
       )
     } finally {
       await bootstrap.close().catch(() => undefined)
     }
   }
-  const client = connect(url, 'SPANLENS_CLICKHOUSE_URL', {
+  const client = connect(main, 'SPANLENS_CLICKHOUSE_URL', {
     database: config.database,
-    ...(config.cluster ? { clickhouse_settings: CLUSTER_SETTINGS } : {}),
+    ...(config.cluster ? { clickhouse_settings: clusterSettings(config.requestTimeoutMs) } : {}),
   })
   const nodes = perNode
-    ? nodeUrls.map((n) => ({
+    ? nodeEndpoints.map((n) => ({
         client: connect(n, 'SPANLENS_CLICKHOUSE_NODES', { database: config.database }),
-        target: redactUrl(n),
+        target: endpointTarget(n),
       }))
     : undefined
   return {
@@ -239,6 +243,32 @@ async function openRemote(config: StoreConfig, log: ClientLog): Promise<Store> {
       await Promise.all([client, ...(nodes ?? []).map((n) => n.client)].map((c) => c.close()))
     },
   }
+}
+
+/**
+ * Stops start-up on an address that answers HTTP but is not ClickHouse's HTTP interface: a
+ * reverse proxy's prefix that forwards elsewhere or nowhere, or a path meant as the database on
+ * ClickHouse itself, which answers its 404 `There is no handle /spanlens/ping`. Without this the
+ * first query reported that page as the store's error, with the query text in it. ClickHouse
+ * answers /ping without a login, so a wrong password still reaches storeRefusal.
+ */
+async function answersAsClickHouse(client: ClickHouseClient, target: string, variable: string): Promise<void> {
+  const pong = await client.ping()
+  if (pong.success) return
+  const err = pong.error
+  // A socket, TLS or DNS error has Node's code; clickhouse-js's own timeout says so.
+  if (typeof (err as { code?: unknown }).code === 'string' || err.message === 'Timeout error.') throw err
+  const said = (err.message.trim().split('\n')[0] ?? '').slice(0, 200)
+  throw errors.STORE_UNREACHABLE(
+    target,
+    `it answers HTTP, but not /ping as ClickHouse does (${JSON.stringify(said)}): ${variable} must be ClickHouse's address, or a reverse proxy's followed by the path under which it forwards to ClickHouse`,
+    { cause: err },
+  )
+}
+
+/** An endpoint as one URL safe to log or show (`http://proxy:8080/clickhouse/`). */
+function endpointTarget(e: ClickHouseEndpoint): string {
+  return redactUrl(`${e.url}${e.pathname ?? '/'}`)
 }
 
 /**
@@ -272,11 +302,28 @@ async function ensureDatabase(client: ClickHouseClient, database: string, onClus
  *   same shard: the answer equals a single server's, with no subquery sent
  *   shard to shard ('allow') nor broadcast ('global'). A query that joins on
  *   anything else needs GLOBAL IN/JOIN written out (docs/clickhouse.md).
+ * - handshake_timeout_ms: a hung shard fails a query or insert in seconds (shardHandshakeMs).
  */
-const CLUSTER_SETTINGS = {
-  distributed_foreground_insert: 1,
-  distributed_product_mode: 'local',
-} as const
+function clusterSettings(requestTimeoutMs: number) {
+  return {
+    distributed_foreground_insert: 1,
+    distributed_product_mode: 'local',
+    handshake_timeout_ms: shardHandshakeMs(requestTimeoutMs),
+  } as const
+}
+
+/**
+ * How long the node Spanlens asks waits for a shard's native-protocol handshake. A shard whose
+ * process hangs (stopped, or a host that accepts connections and answers nothing) holds every
+ * query and insert for ClickHouse's default 10 s per try, 3 tries: measured 30.05 s to
+ * ALL_CONNECTION_TRIES_FAILED, just after clickhouse-js's own 30 s request timeout, so a route
+ * answered 502 `see the server log` after 30 s instead of 503 SPANLENS_STORE_UNREACHABLE. With
+ * 2 s the same read fails in 6 s as the shard's failure; a quarter of a shorter request timeout
+ * keeps the 3 tries inside it, so that ClickHouse's answer, not the client's timeout, reaches the route.
+ */
+function shardHandshakeMs(requestTimeoutMs: number): number {
+  return Math.max(100, Math.min(2000, Math.floor(requestTimeoutMs / 4)))
+}
 
 /** Remote: one HTTP insert whose body is streamed from `values`. */
 async function streamInsert(client: ClickHouseClient, insert: Omit<RawInsert, 'body'>, values: Readable): Promise<void> {

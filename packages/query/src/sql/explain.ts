@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { clickHouseErrorType, errors, isSpanlensError, type SpanlensError, storeFailure } from '../errors.js'
+import { clickHouseErrorType, errors, isSpanlensError, isStoreUnreachable, type SpanlensError, storeFailure } from '../errors.js'
 
 /** ClickHouse's errors for an analyst's query that hit one of our limits (SPANLENS_SQL_LIMIT), by type. */
 const LIMIT_ERRORS = new Set([
@@ -18,23 +18,14 @@ function isLimitError(err: unknown): boolean {
 }
 
 /**
- * ClickHouse exceptions that say the store failed, not the analyst's SQL: a shard
- * unreachable or dropping the connection (on a cluster, a Distributed read of a stopped
- * node is NETWORK_ERROR "Connection refused (host:port, local address: …)"), the server
- * out of memory, disk or query slots, a coordination service gone, the query
- * cancelled by an operator or a shutdown. The same query can succeed later: a 502 to
- * retry, naming only the type (the message names internal addresses), as every other
- * route answers a store failure. Types as in ingest's pipeline/insert-errors.ts. Not
- * ATTEMPT_TO_READ_AFTER_EOF: ClickHouse raises it converting '' to a number in the SQL itself.
+ * ClickHouse exceptions that say the store failed, not the analyst's SQL, besides a node
+ * or shard that could not be reached (isStoreUnreachable, a 503): the server out of memory,
+ * disk or query slots, a coordination service gone, the query cancelled by an operator or
+ * a shutdown. The same query can succeed later: a 502 to retry, naming only the type (the
+ * message names internal addresses), as every other route answers a store failure. Types
+ * as in ingest's pipeline/insert-errors.ts.
  */
 const STORE_SIDE_ERRORS = new Set([
-  'NETWORK_ERROR',
-  'ALL_CONNECTION_TRIES_FAILED',
-  'SOCKET_TIMEOUT',
-  'NO_REMOTE_SHARD_AVAILABLE',
-  'NO_AVAILABLE_REPLICA',
-  'UNEXPECTED_PACKET_FROM_SERVER',
-  'UNKNOWN_PACKET_FROM_SERVER',
   'TOO_MANY_SIMULTANEOUS_QUERIES',
   'SERVER_OVERLOADED',
   'CANNOT_ALLOCATE_MEMORY',
@@ -57,7 +48,7 @@ const STORE_SIDE_ERRORS = new Set([
  */
 function isStoreSideError(err: unknown): boolean {
   const type = clickHouseErrorType(err) ?? ''
-  if (STORE_SIDE_ERRORS.has(type)) return true
+  if (STORE_SIDE_ERRORS.has(type) || isStoreUnreachable(err)) return true
   const message = (err as { message?: unknown } | null)?.message
   return type === 'MEMORY_LIMIT_EXCEEDED' && typeof message === 'string' && /memory limit \((total|for user)\)/i.test(message)
 }

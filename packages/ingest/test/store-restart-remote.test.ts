@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto'
+import { afterAll, describe, expect, it, vi } from 'vitest'
+import { loadConfig } from '../src/config/load.js'
+import { buildServer } from '../src/server.js'
+import { startClickHouseServer } from './helpers/clickhouse-server.js'
+import { jsonRequest } from './helpers/otlp.js'
+import { API_KEYS, bearer, KEYS } from './helpers/server.js'
+import { provided } from './helpers/store-mode.js'
+import { tempDir } from './helpers/tmp.js'
+
+/**
+ * Runs in the `remote` project: a served ClickHouse killed with SIGKILL and started again on
+ * its data and ports while spans arrive. An engine of its own (about 1.5 s to start): the
+ * project's engine serves the other files meanwhile and has no retry for a test it fails.
+ */
+if (provided()?.mode !== 'remote') throw new Error('store-restart-remote.test.ts runs in the remote vitest project')
+
+const cleanups: Array<() => Promise<void> | void> = []
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c()
+})
+
+describe('a served ClickHouse killed and restarted while spans arrive', () => {
+  it('acknowledges every request, answers 503 on /readyz and the query routes while it is down or hung, and stores every span once', async () => {
+    const engine = await startClickHouseServer()
+    cleanups.push(() => engine.stop())
+    const dir = tempDir()
+    cleanups.push(() => dir.cleanup())
+    const env = {
+      SPANLENS_DATA_DIR: dir.path,
+      SPANLENS_API_KEYS: API_KEYS,
+      SPANLENS_LOG_LEVEL: 'silent',
+      SPANLENS_CLICKHOUSE_URL: engine.httpUrl,
+      SPANLENS_CLICKHOUSE_DATABASE: 'restart',
+      SPANLENS_BATCH_MAX_AGE_MS: '20',
+    }
+    const app = await buildServer(loadConfig({ env }))
+    cleanups.push(() => app.close())
+    const url = await app.listen({ host: '127.0.0.1', port: 0 })
+    const marker = `restart-${randomUUID()}`
+
+    // One sender, as an exporter would, for the whole outage: every answer must be 200.
+    let sending = true
+    const statuses: number[] = []
+    const sender = (async () => {
+      while (sending) {
+        const res = await fetch(`${url}/v1/traces`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...bearer(KEYS.acme) },
+          body: JSON.stringify(jsonRequest(Array.from({ length: 20 }, () => ({ name: marker })))),
+        })
+        await res.arrayBuffer()
+        statuses.push(res.status)
+        await new Promise((r) => setTimeout(r, 10))
+      }
+    })()
+    const get = async (path: string) => {
+      const res = await fetch(`${url}${path}`, { headers: bearer(KEYS.acme) })
+      return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as { error?: { code: string }; checks?: { store: string } } }
+    }
+    try {
+      await vi.waitFor(() => expect(statuses.length).toBeGreaterThan(3), { timeout: 5_000, interval: 20 })
+      // Keep-alive sockets to the engine are open now: they break with it.
+      expect((await get('/api/v1/traces?limit=1')).status).toBe(200)
+      process.kill(engine.pid, 'SIGKILL')
+      await engine.exited
+
+      const down = await get('/api/v1/traces?limit=1')
+      expect({ status: down.status, code: down.body.error?.code, retryAfter: down.retryAfter }).toEqual({ status: 503, code: 'SPANLENS_STORE_UNREACHABLE', retryAfter: '5' })
+      const ready = await get('/readyz')
+      expect({ status: ready.status, store: ready.body.checks?.store }).toEqual({ status: 503, store: 'unreachable' })
+      const during = statuses.length
+      await vi.waitFor(() => expect(statuses.length).toBeGreaterThan(during + 3), { timeout: 5_000, interval: 20 })
+
+      await engine.restart()
+      // The first reads after the restart, on sockets opened before it or new ones, are answered.
+      expect((await get('/api/v1/traces?limit=1')).status).toBe(200)
+      expect((await get('/api/v1/traces?limit=1')).status).toBe(200)
+    } finally {
+      sending = false
+      await sender
+    }
+    expect(statuses.filter((s) => s !== 200)).toEqual([])
+    await app.spanlens.flush()
+    const rs = await app.spanlens.store.client.query({
+      query: 'SELECT count() AS n, uniqExact(trace_id, span_id) AS u FROM spans WHERE name = {m:String}',
+      query_params: { m: marker },
+      format: 'JSONEachRow',
+    })
+    const [row] = await rs.json<{ n: string; u: string }>()
+    expect({ n: Number(row?.n), u: Number(row?.u) }).toEqual({ n: statuses.length * 20, u: statuses.length * 20 })
+    expect(((await (await fetch(`${url}/readyz`)).json()) as { deadLetters: { rows: number } }).deadLetters.rows).toBe(0)
+
+    // Stopped rather than killed, it takes connections and answers nothing: a read waits for
+    // the request timeout (1.5 s on a second server over the same database), then says so.
+    const dir2 = tempDir()
+    cleanups.push(() => dir2.cleanup())
+    const second = await buildServer(loadConfig({ env: { ...env, SPANLENS_DATA_DIR: dir2.path, SPANLENS_CLICKHOUSE_REQUEST_TIMEOUT_MS: '1500' } }))
+    cleanups.push(() => second.close())
+    const secondUrl = await second.listen({ host: '127.0.0.1', port: 0 })
+    process.kill(engine.pid, 'SIGSTOP')
+    try {
+      const res = await fetch(`${secondUrl}/api/v1/traces?limit=1`, { headers: bearer(KEYS.acme) })
+      const error = ((await res.json()) as { error: { code: string; message: string } }).error
+      expect({ status: res.status, code: error.code, retryAfter: res.headers.get('retry-after') }).toEqual({ status: 503, code: 'SPANLENS_STORE_UNREACHABLE', retryAfter: '5' })
+      expect(error.message).toContain('SPANLENS_CLICKHOUSE_REQUEST_TIMEOUT_MS')
+    } finally {
+      process.kill(engine.pid, 'SIGCONT')
+    }
+  }, 60_000)
+})
