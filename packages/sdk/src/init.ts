@@ -17,6 +17,7 @@ import { SpanlensTracerProvider } from './trace/provider.js'
 import { samplerFor } from './trace/sampler.js'
 import type { SpanProcessor } from './trace/types.js'
 import { installExitHooks } from './exit.js'
+import { ScoreSender } from './score-sender.js'
 
 /** How long ended LLM calls wait to be recorded together (standalone); spans leave every flushIntervalMs anyway. */
 const ENDS_DELAY_MS = 20
@@ -55,6 +56,7 @@ export function init(options: InitOptions = {}): void {
     transform: redact,
     resourceDefaults,
   })
+  const scores = new ScoreSender(config.scoresUrl, config.headers, config.exportTimeoutMs)
   const processor = new SpanlensSpanProcessor(exporter, config.sampleRate, config.spanFilter)
 
   // Only when the app has none: an app's own context manager already propagates ours.
@@ -110,6 +112,11 @@ export function init(options: InitOptions = {}): void {
       abandon: () => {
         ends.drain()
         exporter.abandon()
+        const lost = scores.close()
+        if (lost > 0) {
+          diag.stats.scoreFailures += lost
+          diag.warnOnce(`${lost} score() calls not awaited had no reply yet when the process exited and may be lost; await score(), or flush(), to wait for them`)
+        }
       },
     },
     config.flushOnExit,
@@ -118,6 +125,7 @@ export function init(options: InitOptions = {}): void {
     config,
     tracer,
     exporter,
+    scores,
     mode: standalone ? 'standalone' : 'attached',
     ends,
     spanWriter,
@@ -127,7 +135,8 @@ export function init(options: InitOptions = {}): void {
       removeExitHooks()
       ends.drain()
       detach()
-      await exporter.shutdown()
+      await Promise.all([exporter.shutdown(), scores.flush(config.exportTimeoutMs)])
+      scores.close()
       if (ownsContext) context.disable()
     },
   })
@@ -204,15 +213,17 @@ function detachProcessor(provider: TracerProvider, processor: SpanProcessor): vo
 }
 
 /**
- * Sends every queued span now. Resolves true when the server accepted all of them in time;
- * false when time ran out or any was dropped meanwhile (refused, retries spent); never rejects.
+ * Sends every queued span now, and waits for the scores in flight. Resolves true when the server
+ * accepted all the spans and every score settled in time; false when time ran out or any span was
+ * dropped meanwhile (refused, retries spent); never rejects.
  */
 export async function flush(timeoutMs?: number): Promise<boolean> {
   const rt = getRuntime()
   if (!rt) return true
   try {
     rt.ends.drain()
-    return await rt.exporter.flush(timeoutMs)
+    const [spans, scores] = await Promise.all([rt.exporter.flush(timeoutMs), rt.scores.flush(timeoutMs ?? rt.config.exportTimeoutMs)])
+    return spans && scores
   } catch (err) {
     diag.instrumentationError('flush', err)
     return false

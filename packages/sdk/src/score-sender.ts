@@ -1,0 +1,153 @@
+import { describe } from './diag.js'
+import { Http1Client } from './export/http1-client.js'
+import { jsonError, oneLine } from './export/failure-reason.js'
+import { parseRetryAfter, RETRYABLE_STATUS } from './retry.js'
+import { SDK_VERSION } from './version.js'
+
+export type PostResult = { ok: true } | { ok: false; retryable: boolean; retryAfterMs?: number; reason: string }
+
+/** Longer than any score's retries; cleared when the score settles. */
+const HOLD_MS = 2 ** 31 - 1
+
+/**
+ * A score's promise that knows whether the app waits for it: `await`, `.then(fn)`,
+ * `Promise.all` and returning it from an async function all call `then` with a
+ * fulfilment handler (a subclass is not %Promise%, so `await` looks its `then` up
+ * and calls it). `.catch()` alone passes none: it is how a promise is let go.
+ * Promises made from it by `then` are plain ones (species).
+ */
+class ScorePromise extends Promise<boolean> {
+  static override get [Symbol.species](): PromiseConstructor {
+    return Promise
+  }
+
+  /** Called once, the first time the app waits for the result. */
+  onAwait: (() => void) | undefined
+
+  override then<A = boolean, B = never>(
+    onFulfilled?: ((value: boolean) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    const onAwait = this.onAwait
+    if (onAwait && typeof onFulfilled === 'function') {
+      this.onAwait = undefined
+      onAwait()
+    }
+    return super.then(onFulfilled, onRejected)
+  }
+}
+
+/**
+ * Where score() posts: POST {endpoint}/api/v1/scores over the exporter's HTTP/1.1
+ * client, whose connections and timers never keep the process alive
+ * (http1-client.ts), as OpenTelemetry JS unrefs its exporters' timers. A score the
+ * app does not wait for does not hold a finished process (a CLI script that scores
+ * and returns exits at once); one it waits for (`await score()`) holds it with a
+ * timer of its own until the score settles, and flush(), shutdown() and the
+ * SIGTERM flush wait for every score in flight (exit.ts).
+ */
+export class ScoreSender {
+  private readonly http: Http1Client
+  /** Scores not settled yet, awaited or not. */
+  private readonly inFlight = new Set<Promise<boolean>>()
+  /** Of those, the ones the app waits for. */
+  private awaited = 0
+
+  constructor(
+    private readonly url: string,
+    headers: Record<string, string>,
+    private readonly timeoutMs: number,
+  ) {
+    this.http = new Http1Client(new URL(url), { 'user-agent': `spanlens-sdk/${SDK_VERSION}`, ...headers, 'content-type': 'application/json' })
+  }
+
+  /** Scores not settled yet. */
+  get pending(): number {
+    return this.inFlight.size
+  }
+
+  /** `work` as the promise score() returns: tracked until it settles, holding the process only once the app waits for it. */
+  track(work: Promise<boolean>): Promise<boolean> {
+    let settled = false
+    let hold: NodeJS.Timeout | undefined
+    let resolve!: (ok: boolean) => void
+    const p = new ScorePromise((r) => (resolve = r))
+    p.onAwait = () => {
+      if (settled) return
+      this.awaited++
+      hold = setTimeout(noop, HOLD_MS)
+    }
+    this.inFlight.add(p)
+    // work never rejects (score.ts catches); false if it did anyway.
+    void work
+      .catch(() => false)
+      .then((ok) => {
+        settled = true
+        this.inFlight.delete(p)
+        if (hold) {
+          clearTimeout(hold)
+          this.awaited--
+        }
+        resolve(ok)
+      })
+    return p
+  }
+
+  /** One attempt: the server's reply as a result, never a rejection. */
+  async post(payload: string): Promise<PostResult> {
+    let res
+    try {
+      res = await this.http.post(Buffer.from(payload), this.timeoutMs)
+    } catch (err) {
+      // Refused, reset or timed out: the server may come back.
+      return { ok: false, retryable: true, reason: describe(err) }
+    }
+    if (res.status >= 200 && res.status < 300) return { ok: true }
+    const retryAfterMs = parseRetryAfter(res.retryAfter)
+    return {
+      ok: false,
+      retryable: RETRYABLE_STATUS.has(res.status),
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      reason: `HTTP ${res.status}${serverReason(res.errorBody?.toString('utf8') ?? '')}`,
+    }
+  }
+
+  /**
+   * Waits for every score in flight, and those scored meanwhile, for at most `timeoutMs` (a ref'd
+   * timer: the requests do not hold the process). True when all settled in time, whatever the server said.
+   */
+  async flush(timeoutMs: number): Promise<boolean> {
+    if (this.inFlight.size === 0) return true
+    let timer: NodeJS.Timeout | undefined
+    let timedOut = false
+    const deadline = new Promise<void>((r) => {
+      timer = setTimeout(() => {
+        timedOut = true
+        r()
+      }, timeoutMs)
+    })
+    const work = (async () => {
+      while (!timedOut && this.inFlight.size > 0) await Promise.race(this.inFlight)
+    })()
+    await Promise.race([work, deadline])
+    clearTimeout(timer)
+    return this.inFlight.size === 0
+  }
+
+  /** The process exits or the SDK stopped: requests on the wire are cut. Returns how many scores nobody waited for were unsettled. */
+  close(): number {
+    this.http.close()
+    return this.inFlight.size - this.awaited
+  }
+}
+
+function noop(): void {}
+
+/**
+ * What a Spanlens server said about a refused score (`{"error":{"code","message"}}`), for the
+ * warning: "HTTP 400" alone does not tell the app which field to fix. '' for any other body.
+ */
+function serverReason(text: string): string {
+  const e = jsonError(text)
+  return e?.code === undefined ? '' : ` ${e.code}: ${oneLine(e.message)}`
+}
