@@ -18,6 +18,7 @@ import { samplerFor } from './trace/sampler.js'
 import type { SpanProcessor } from './trace/types.js'
 import { installExitHooks } from './exit.js'
 import { ScoreSender } from './score-sender.js'
+import { reportAwaitedUncalled } from './observe.js'
 
 /** How long ended LLM calls wait to be recorded together (standalone); spans leave every flushIntervalMs anyway. */
 const ENDS_DELAY_MS = 20
@@ -110,6 +111,7 @@ export function init(options: InitOptions = {}): void {
       unsent: () => exporter.unsent,
       flush: (ms) => flush(ms),
       abandon: () => {
+        reportAwaitedUncalled()
         ends.drain()
         exporter.abandon()
         const lost = scores.close()
@@ -132,6 +134,7 @@ export function init(options: InitOptions = {}): void {
     redact,
     content: (key, value) => toJson(value, maxContent, key, redact),
     dispose: async () => {
+      reportAwaitedUncalled()
       removeExitHooks()
       ends.drain()
       detach()

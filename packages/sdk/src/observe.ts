@@ -57,7 +57,8 @@ export function span<T>(name: string, fn: (span: SpanHandle) => T, options: Obse
 export function observe<F extends (...args: never[]) => unknown>(name: string, fn: F, options: ObserveOptions = {}): F {
   if (typeof fn !== 'function') return notAFunction('observe', fn) as F
   const named = spanName(name, fn)
-  const opts = optionsOf(options)
+  const given = optionsOf(options)
+  let opts = given
   const wrapped = function (this: unknown, ...args: Parameters<F>) {
     const rt = getRuntime()
     if (!rt) return fn.apply(this, args)
@@ -72,7 +73,64 @@ export function observe<F extends (...args: never[]) => unknown>(name: string, f
     return s.run(() => fn.apply(this, args))
   }
   Object.defineProperty(wrapped, 'name', { value: fn.name, configurable: true })
+  // `await observe(name, fn)` (fn never runs, nothing is sent) reads the traced function's `then`, as
+  // any await or promise resolution does. Reading it gives `undefined`, as on any function; the first
+  // read starts watching for a call, through `opts`, which every traced call reads (its `kind`): the
+  // call path of a function nobody probed is unchanged.
+  Object.defineProperty(wrapped, 'then', {
+    configurable: true,
+    get() {
+      if (opts === given) {
+        const watch = watchAwaited(named)
+        if (watch) {
+          opts = Object.defineProperty({ ...given }, 'kind', {
+            enumerable: true,
+            get() {
+              watch.called = true
+              opts = given
+              return given.kind
+            },
+          })
+        }
+      }
+      return undefined
+    },
+  })
   return wrapped as unknown as F
+}
+
+/** Traced functions read as promises (awaited, resolved), whether each was called since. */
+const awaitedFunctions: { name: string; called: boolean }[] = []
+/** How many of them are watched at once: enough to name a mistake, bounded however often it repeats. */
+const MAX_WATCHED = 16
+
+function watchAwaited(name: string): { name: string; called: boolean } | undefined {
+  // Before init() nothing would be said, and a traced call then passes straight through without reading `opts`.
+  if (!getRuntime()) return undefined
+  if (awaitedFunctions.length >= MAX_WATCHED) {
+    const uncalled = awaitedFunctions.filter((w) => !w.called)
+    awaitedFunctions.length = 0
+    awaitedFunctions.push(...uncalled)
+    if (awaitedFunctions.length >= MAX_WATCHED) return undefined
+  }
+  const watch = { name, called: false }
+  awaitedFunctions.push(watch)
+  return watch
+}
+
+/**
+ * Says once which traced functions were awaited as if observe() had run them, and never called:
+ * at shutdown() and when the process ends (init.ts), when no call can come any more. Never at
+ * flush(): a function returned from an async function is resolved first and called later, and
+ * a flush can come in between.
+ */
+export function reportAwaitedUncalled(): void {
+  const names = [...new Set(awaitedFunctions.filter((w) => !w.called).map((w) => w.name))]
+  awaitedFunctions.length = 0
+  if (names.length === 0) return
+  diag.warnOnce(
+    `observe() returned a traced function that was awaited (or resolved as a promise) and never called: ${names.map((n) => `'${n}'`).join(', ')}. observe(name, fn) does not run fn, so no span was made: call the function it returns, or use span(name, fn) to run fn now`,
+  )
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { flush, getStats, observe, span, withContext, wrapAnthropic, wrapOpenAI } from '../src/index.js'
+import { flush, getStats, observe, shutdown, span, withContext, wrapAnthropic, wrapOpenAI } from '../src/index.js'
 import { byName, useHarness } from './helpers/harness.js'
 import { captureLogger } from './helpers/logger.js'
 
@@ -89,5 +89,57 @@ describe('client wrappers', () => {
       'wrapOpenAI() takes a client object and was given number; it was returned unchanged, untraced',
       'wrapAnthropic() takes a client object and was given undefined; it was returned unchanged, untraced',
     ])
+  })
+})
+
+describe('observe() awaited as if it ran the function', () => {
+  const AWAITED = /^observe\(\) returned a traced function that was awaited \(or resolved as a promise\) and never called: /
+
+  it("is said once at shutdown, naming the function, and the traced function stays a plain function", async () => {
+    const logger = captureLogger()
+    h.start({ logger })
+    let ran = false
+    // The mistake: observe() returns the function traced, and awaiting a function gives it back.
+    const result: unknown = await observe('answer', async () => {
+      ran = true
+    })
+    expect(typeof result).toBe('function')
+    expect(typeof (result as { then?: unknown }).then).toBe('undefined')
+    await observe('answer', async () => {})
+    await shutdown()
+    expect(ran).toBe(false)
+    expect(logger.lines.filter((l) => AWAITED.test(l))).toEqual([
+      "observe() returned a traced function that was awaited (or resolved as a promise) and never called: 'answer'. observe(name, fn) does not run fn, so no span was made: call the function it returns, or use span(name, fn) to run fn now",
+    ])
+    expect(h.receiver.spans).toEqual([])
+  })
+
+  it('is not said of a traced function resolved as a promise and then called, or one never awaited', async () => {
+    const logger = captureLogger()
+    h.start({ logger })
+    const makeTool = async () => observe('tool', async (x: number) => x + 1, { kind: 'tool' })
+    const tool = await makeTool()
+    expect(await tool(1)).toBe(2)
+    const [both] = await Promise.all([Promise.resolve(observe('both', () => 3))])
+    expect(both()).toBe(3)
+    observe('defined_only', () => 1)
+    expect(await observe('called', async () => 4)()).toBe(4)
+    await flush()
+    await shutdown()
+    expect(logger.lines.filter((l) => AWAITED.test(l))).toEqual([])
+    expect(h.receiver.spans.map((s) => [s.name, s.attributes['spanlens.span.kind']]).sort()).toEqual([
+      ['both', 'chain'],
+      ['called', 'chain'],
+      ['tool', 'tool'],
+    ])
+  })
+
+  it('names at most 16 functions however many were awaited', async () => {
+    const logger = captureLogger()
+    h.start({ logger })
+    for (let i = 0; i < 1000; i++) await observe(`step_${i}`, () => i)
+    await shutdown()
+    const [line] = logger.lines.filter((l) => AWAITED.test(l))
+    expect(line?.match(/'step_\d+'/g)).toHaveLength(16)
   })
 })

@@ -199,3 +199,23 @@ describe.concurrent('score(): a finished app is not held by a score it did not w
     expect(names.sort()).toEqual(['flush', 'shutdown', 'sigterm'])
   })
 })
+
+describe.concurrent('a script that awaits observe() instead of calling what it returns', () => {
+  const MISTAKE = `
+    const { init, observe } = await import(${JSON.stringify(SDK)})
+    init({ endpoint: process.argv[1], env: {} })
+    await observe('answer', async () => 'hi')
+    if (process.argv[2] === 'sigterm') process.kill(process.pid, 'SIGTERM')
+  `
+  const run = (how: string) =>
+    new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', MISTAKE, llm.url, how], { cwd: PACKAGE_DIR, timeout: 20_000 }, (err, _out, stderr) =>
+        err && err.signal !== 'SIGTERM' ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stderr),
+      ),
+    )
+
+  it('is told so as it exits, or as SIGTERM stops it', async () => {
+    const [exited, stopped] = await Promise.all([run('exit'), run('sigterm')])
+    for (const stderr of [exited, stopped]) expect(stderr).toMatch(/\[spanlens\] observe\(\) returned a traced function that was awaited .* never called: 'answer'/)
+  })
+})
