@@ -1,4 +1,4 @@
-import { describe } from './diag.js'
+import { diag, describe } from './diag.js'
 import { Http1Client } from './export/http1-client.js'
 import { jsonError, oneLine } from './export/failure-reason.js'
 import { parseRetryAfter, RETRYABLE_STATUS } from './retry.js'
@@ -8,6 +8,13 @@ export type PostResult = { ok: true } | { ok: false; retryable: boolean; retryAf
 
 /** Longer than any score's retries; cleared when the score settles. */
 const HOLD_MS = 2 ** 31 - 1
+/**
+ * Scores not settled (waiting, on the wire or between retries), and requests on the wire at once.
+ * Unbounded, 20,000 scores made without awaiting against an endpoint that did not answer opened a
+ * connection each: the app's process ran out of file descriptors (EMFILE) and held 200 MB.
+ */
+const MAX_SCORES = 1024
+const MAX_REQUESTS = 8
 
 /**
  * A score's promise that knows whether the app waits for it: `await`, `.then(fn)`,
@@ -52,6 +59,9 @@ export class ScoreSender {
   private readonly inFlight = new Set<Promise<boolean>>()
   /** Of those, the ones the app waits for. */
   private awaited = 0
+  /** Requests on the wire, and the ones waiting for a free slot. */
+  private requests = 0
+  private readonly queued: (() => void)[] = []
 
   constructor(
     private readonly url: string,
@@ -66,8 +76,17 @@ export class ScoreSender {
     return this.inFlight.size
   }
 
-  /** `work` as the promise score() returns: tracked until it settles, holding the process only once the app waits for it. */
-  track(work: Promise<boolean>): Promise<boolean> {
+  /**
+   * Starts `send` and returns what score() returns: tracked until it settles, holding the process only
+   * once the app waits for it. False at once, without sending, when MAX_SCORES are not settled yet.
+   */
+  track(send: () => Promise<boolean>): Promise<boolean> {
+    if (this.inFlight.size >= MAX_SCORES) {
+      diag.stats.scoreFailures++
+      diag.warnOnce(`score() dropped: ${MAX_SCORES} scores are already on their way to ${this.url} (see getStats().scoreFailures)`)
+      return Promise.resolve(false)
+    }
+    const work = send()
     let settled = false
     let hold: NodeJS.Timeout | undefined
     let resolve!: (ok: boolean) => void
@@ -95,12 +114,17 @@ export class ScoreSender {
 
   /** One attempt: the server's reply as a result, never a rejection. */
   async post(payload: string): Promise<PostResult> {
+    if (this.requests < MAX_REQUESTS) this.requests++
+    // A slot handed over by a request that ended (release()).
+    else await new Promise<void>((r) => this.queued.push(r))
     let res
     try {
       res = await this.http.post(Buffer.from(payload), this.timeoutMs)
     } catch (err) {
       // Refused, reset or timed out: the server may come back.
       return { ok: false, retryable: true, reason: describe(err) }
+    } finally {
+      this.release()
     }
     if (res.status >= 200 && res.status < 300) return { ok: true }
     const retryAfterMs = parseRetryAfter(res.retryAfter)
@@ -134,9 +158,19 @@ export class ScoreSender {
     return this.inFlight.size === 0
   }
 
-  /** The process exits or the SDK stopped: requests on the wire are cut. Returns how many scores nobody waited for were unsettled. */
+  private release(): void {
+    const next = this.queued.shift()
+    if (next) next()
+    else this.requests--
+  }
+
+  /** The process exits or the SDK stopped: requests on the wire are cut, waiting ones fail. Returns how many scores nobody waited for were unsettled. */
   close(): number {
     this.http.close()
+    // Each woken request fails on the closed client and releases the slot it was handed.
+    const woken = this.queued.splice(0)
+    this.requests += woken.length
+    for (const next of woken) next()
     return this.inFlight.size - this.awaited
   }
 }

@@ -39,7 +39,7 @@ export interface ScoreInput {
 export function score(input: ScoreInput): Promise<boolean> {
   const rt = getRuntime()
   if (!rt) return Promise.resolve(false)
-  return rt.scores.track(send(rt, input))
+  return rt.scores.track(() => send(rt, input))
 }
 
 async function send(rt: Runtime, input: ScoreInput): Promise<boolean> {

@@ -1,4 +1,6 @@
 import { describe, expect, it, vi } from 'vitest'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import OpenAI from 'openai'
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base'
 import { flush, getStats, score, shutdown, span, wrapOpenAI } from '../src/index.js'
@@ -233,6 +235,27 @@ describe('export', () => {
     expect(await score({ traceId, name: 'thumbs', value: 0, id: 'mine-1' })).toBe(true)
     expect(h.receiver.scoreAttempts.slice(3).map((s) => s.id)).toEqual(['mine-1', 'mine-1'])
     expect(getStats().scoreFailures).toBe(0)
+  })
+
+  it('keeps at most 1024 scores and 8 requests at once, however many are made without awaiting: beyond, score() resolves false at once', async () => {
+    // Connections, the app's file descriptors, counted where they arrive.
+    let connections = 0
+    const slow = createServer((req, res) => {
+      req.resume()
+      req.on('end', () => setTimeout(() => res.writeHead(201).end('{}'), 200))
+    }).on('connection', () => connections++)
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r))
+    const logger = captureLogger()
+    h.start({ logger, exportTimeoutMs: 1000, endpoint: `http://127.0.0.1:${(slow.address() as AddressInfo).port}` })
+    const scored = Array.from({ length: 1100 }, () => score({ traceId: 'c'.repeat(32), name: 'burst', value: 1 }))
+    expect(await Promise.all(scored.slice(1024))).toEqual(Array(76).fill(false))
+    expect(getStats().scoreFailures).toBe(76)
+    expect(logger.lines.filter((l) => l.startsWith('score() dropped: 1024 scores are already on their way'))).toHaveLength(1)
+    await new Promise((r) => setTimeout(r, 500))
+    expect(connections).toBe(8)
+    await shutdown()
+    slow.closeAllConnections()
+    slow.close()
   })
 
   it('gives a score up after maxRetries when the server stays away, resolving false without rejecting', async () => {
