@@ -28,16 +28,21 @@ class ScorePromise extends Promise<boolean> {
     return Promise
   }
 
-  /** Called once, the first time the app waits for the result. */
-  onAwait: (() => void) | undefined
+  /** Called once, the first time the app waits for the result; private, so the app's promise shows no field of ours. */
+  #onAwait: (() => void) | undefined
+
+  constructor(executor: (resolve: (ok: boolean) => void) => void, onAwait: () => void) {
+    super(executor)
+    this.#onAwait = onAwait
+  }
 
   override then<A = boolean, B = never>(
     onFulfilled?: ((value: boolean) => A | PromiseLike<A>) | null,
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    const onAwait = this.onAwait
+    const onAwait = this.#onAwait
     if (onAwait && typeof onFulfilled === 'function') {
-      this.onAwait = undefined
+      this.#onAwait = undefined
       onAwait()
     }
     return super.then(onFulfilled, onRejected)
@@ -90,12 +95,14 @@ export class ScoreSender {
     let settled = false
     let hold: NodeJS.Timeout | undefined
     let resolve!: (ok: boolean) => void
-    const p = new ScorePromise((r) => (resolve = r))
-    p.onAwait = () => {
-      if (settled) return
-      this.awaited++
-      hold = setTimeout(noop, HOLD_MS)
-    }
+    const p = new ScorePromise(
+      (r) => (resolve = r),
+      () => {
+        if (settled) return
+        this.awaited++
+        hold = setTimeout(noop, HOLD_MS)
+      },
+    )
     this.inFlight.add(p)
     // work never rejects (score.ts catches); false if it did anyway.
     void work
