@@ -138,9 +138,10 @@ export function init(options: InitOptions = {}): void {
       removeExitHooks()
       ends.drain()
       detach()
-      await Promise.all([exporter.shutdown(), scores.flush(config.exportTimeoutMs)])
+      const [spansSent, scoresSettled] = await Promise.all([exporter.shutdown(), scores.flush(config.exportTimeoutMs)])
       scores.close()
       if (ownsContext) context.disable()
+      return spansSent && scoresSettled
     },
   })
   diag.debug(`initialized (${standalone ? 'standalone' : 'attached to the app provider'}), exporting to ${config.tracesUrl}`)
@@ -222,7 +223,7 @@ function detachProcessor(provider: TracerProvider, processor: SpanProcessor): vo
  */
 export async function flush(timeoutMs?: number): Promise<boolean> {
   const rt = getRuntime()
-  if (!rt) return true
+  if (!rt) return stopping ?? true
   try {
     rt.ends.drain()
     const [spans, scores] = await Promise.all([rt.exporter.flush(timeoutMs), rt.scores.flush(timeoutMs ?? rt.config.exportTimeoutMs)])
@@ -233,16 +234,28 @@ export async function flush(timeoutMs?: number): Promise<boolean> {
   }
 }
 
+/**
+ * The shutdown in progress: whether it sent everything. A second shutdown() or a flush() meanwhile
+ * waits for it, as OpenTelemetry JS's shutdown() does, rather than resolving while spans are still
+ * on their way: an app whose two exit paths each call shutdown() and then exit would lose them.
+ */
+let stopping: Promise<boolean> | undefined
+
 /** Flushes, stops the exporter and detaches. `init()` may be called again afterwards. */
 export async function shutdown(): Promise<void> {
   const rt = getRuntime()
-  if (!rt) return
-  setRuntime(undefined)
-  try {
-    await rt.dispose()
-  } catch (err) {
-    diag.instrumentationError('shutdown', err)
+  if (!rt) {
+    await stopping
+    return
   }
+  setRuntime(undefined)
+  const done = rt.dispose().catch((err: unknown) => {
+    diag.instrumentationError('shutdown', err)
+    return false
+  })
+  stopping = done
+  await done
+  if (stopping === done) stopping = undefined
 }
 
 /** Counters of what the SDK did and dropped; a snapshot, cheap to call. */

@@ -25,7 +25,8 @@ export interface Runtime {
   redact: ((key: string, value: string) => string) | undefined
   /** The value of the content attribute `key`: JSON, cut at maxContentLength, redacted before it is cut (content.ts). */
   content: (key: string, value: unknown) => string
-  dispose: () => Promise<void>
+  /** Flushes and stops; whether everything was sent. */
+  dispose: () => Promise<boolean>
 }
 
 let current: Runtime | undefined

@@ -177,6 +177,19 @@ describe('export', () => {
     expect(getStats()).toMatchObject({ spansQueued: 2, spansExported: 0, spansDropped: 2, queued: 0 })
   })
 
+  it('shutdown() called again while the first one flushes waits for it, as flush() does, so an app that exits after either loses nothing', async () => {
+    h.start()
+    h.receiver.delayMs = 300
+    span('pending', () => 1)
+    const first = shutdown()
+    const flushed = flush()
+    await shutdown()
+    expect(h.receiver.spans.map((s) => s.name)).toEqual(['pending'])
+    expect(await flushed).toBe(true)
+    await first
+    expect(getStats()).toMatchObject({ spansQueued: 1, spansExported: 1, spansDropped: 0 })
+  })
+
   it('samples whole traces by sampleRate', async () => {
     h.start({ sampleRate: 0 })
     await span('root', () => span('child', () => 1))
