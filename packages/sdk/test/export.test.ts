@@ -190,6 +190,18 @@ describe('export', () => {
     expect(getStats()).toMatchObject({ spansQueued: 1, spansExported: 1, spansDropped: 0 })
   })
 
+  it('counts spans of the init() they were made under, when init() comes before the last shutdown() finished', async () => {
+    h.start()
+    h.receiver.delayMs = 200
+    span('old', () => 1)
+    const stopping = shutdown()
+    h.start()
+    span('new', () => 1)
+    await stopping
+    expect(await flush()).toBe(true)
+    expect(getStats()).toMatchObject({ spansQueued: 1, spansExported: 1, spansDropped: 0 })
+  })
+
   it('samples whole traces by sampleRate', async () => {
     h.start({ sampleRate: 0 })
     await span('root', () => span('child', () => 1))

@@ -63,6 +63,12 @@ export class OtlpExporter {
    * app benchmark (bench/sdk/RESULTS.md).
    */
   private readonly http: Http1Client
+  /**
+   * The counters of the init() that made this exporter: one still flushing after shutdown() while the
+   * app calls init() again counts into its own, not into the new init()'s (which would then show more
+   * spans exported than queued).
+   */
+  private readonly stats = diag.stats
 
   constructor(private opts: ExporterOptions) {
     const headers: Record<string, string> = { 'user-agent': `spanlens-sdk/${SDK_VERSION}`, ...opts.headers, 'content-type': 'application/x-protobuf' }
@@ -82,9 +88,9 @@ export class OtlpExporter {
   enqueue(span: FinishedSpan): void {
     // Counted even when stopped (an app's sdk-trace-base 1.x provider keeps calling a processor it cannot remove), so that
     // spansQueued = spansExported + spansDropped holds once stopped.
-    diag.stats.spansQueued++
+    this.stats.spansQueued++
     if (this.stopped) {
-      diag.stats.spansDropped++
+      this.stats.spansDropped++
       return
     }
     this.unencoded.push(span)
@@ -102,11 +108,11 @@ export class OtlpExporter {
       try {
         bytes = encodeSpan(span, this.opts.transform)
       } catch (err) {
-        diag.stats.spansDropped++
+        this.stats.spansDropped++
         diag.instrumentationError('span encoding', err)
         continue
       }
-      if (this.queue.push({ resource: span.resource, scope: span.instrumentationScope, bytes })) diag.stats.spansDropped++
+      if (this.queue.push({ resource: span.resource, scope: span.instrumentationScope, bytes })) this.stats.spansDropped++
     }
     this.kick(true)
   }
@@ -128,7 +134,7 @@ export class OtlpExporter {
       this.inFlightSpans += batch.length
       const request: Promise<void> = this.exportBatch(batch)
         .catch((err: unknown) => {
-          if (!this.abandoned) diag.stats.spansDropped += batch.length
+          if (!this.abandoned) this.stats.spansDropped += batch.length
           diag.instrumentationError('export', err)
         })
         .finally(() => {
@@ -152,21 +158,21 @@ export class OtlpExporter {
       const result = await this.send(body)
       if (this.abandoned) return
       if (result.ok) {
-        diag.stats.spansExported += batch.length
+        this.stats.spansExported += batch.length
         diag.debug(`exported ${batch.length} spans`)
         return
       }
-      diag.stats.exportFailures++
+      this.stats.exportFailures++
       if (!result.retryable || attempt >= this.opts.maxRetries || this.stopped) {
-        diag.stats.spansDropped += batch.length
+        this.stats.spansDropped += batch.length
         // Once a minute per reason, with the total dropped so far (getStats()), not a line per batch.
         diag.warnOnce(
-          `export to ${this.opts.url} failed (${result.reason}${result.detail === undefined ? '' : `: ${result.detail}`}); dropped ${batch.length} spans (${diag.stats.spansDropped} since init, see getStats())`,
+          `export to ${this.opts.url} failed (${result.reason}${result.detail === undefined ? '' : `: ${result.detail}`}); dropped ${batch.length} spans (${this.stats.spansDropped} since init, see getStats())`,
           `export failed: ${result.reason}`,
         )
         return
       }
-      diag.stats.exportRetries++
+      this.stats.exportRetries++
       await sleep(retryDelayMs(attempt, result.retryAfterMs))
     }
   }
@@ -204,7 +210,7 @@ export class OtlpExporter {
     this.abandoned = true
     this.stopped = true
     clearInterval(this.timer)
-    diag.stats.spansDropped += this.unencoded.discard() + this.queue.take(this.queue.size).length + this.inFlightSpans
+    this.stats.spansDropped += this.unencoded.discard() + this.queue.take(this.queue.size).length + this.inFlightSpans
     this.http.close()
   }
 
@@ -214,7 +220,7 @@ export class OtlpExporter {
    * queue overflow): a serverless handler that waits for its spans learns they are lost. Never rejects.
    */
   async flush(timeoutMs = this.opts.timeoutMs): Promise<boolean> {
-    const droppedBefore = diag.stats.spansDropped
+    const droppedBefore = this.stats.spansDropped
     let timedOut = false
     let timer: NodeJS.Timeout | undefined
     // A ref'd timer: the requests do not hold the process (http1-client.ts), so this is what keeps an
@@ -233,7 +239,7 @@ export class OtlpExporter {
     })()
     await Promise.race([work, deadline])
     clearTimeout(timer)
-    return !timedOut && this.pending === 0 && this.inFlight.size === 0 && diag.stats.spansDropped === droppedBefore
+    return !timedOut && this.pending === 0 && this.inFlight.size === 0 && this.stats.spansDropped === droppedBefore
   }
 
   /** Flushes, then stops: what did not leave in time is counted as dropped. */
