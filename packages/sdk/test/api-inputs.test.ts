@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import OpenAI from 'openai'
 import { flush, getStats, observe, shutdown, span, withContext, wrapAnthropic, wrapOpenAI } from '../src/index.js'
 import { byName, useHarness } from './helpers/harness.js'
 import { captureLogger } from './helpers/logger.js'
@@ -89,6 +90,24 @@ describe('client wrappers', () => {
       'wrapOpenAI() takes a client object and was given number; it was returned unchanged, untraced',
       'wrapAnthropic() takes a client object and was given undefined; it was returned unchanged, untraced',
     ])
+  })
+
+  it('keep a frozen client working, its calls untraced, and say so once', async () => {
+    const logger = captureLogger()
+    h.start({ logger })
+    const openai = wrapOpenAI(Object.freeze(new OpenAI({ apiKey: 'sk-test', baseURL: `${h.llm.url}/v1`, maxRetries: 0 })))
+    for (let i = 0; i < 2; i++) {
+      const r = await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] })
+      expect(r.choices[0]?.message.content).toBeTypeOf('string')
+    }
+    expect(logger.lines).toEqual(["wrapOpenAI(): the client's `chat` is frozen (read-only and not configurable), so calls under it are not traced"])
+  })
+
+  it('give back a client whose properties throw when read, without throwing', () => {
+    h.start({ logger: captureLogger() })
+    const hostile = new Proxy({}, { get: () => { throw new Error('no reading') } })
+    expect(wrapOpenAI(hostile)).toBe(hostile)
+    expect(wrapAnthropic(hostile)).toBe(hostile)
   })
 })
 
