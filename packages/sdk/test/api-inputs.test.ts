@@ -53,10 +53,12 @@ describe('span and observe names', () => {
     expect(span('x', promise as never)).toBe(promise)
     expect(observe('x', 5 as never)).toBe(5)
     expect(span('x', undefined as never)).toBeUndefined()
+    expect(withContext({ userId: 'u' }, 7 as never)).toBe(7)
     expect(logger.lines).toEqual([
       'span() takes a function and was given object; it was returned unchanged, without a span',
       'observe() takes a function and was given number; it was returned unchanged, without a span',
       'span() takes a function and was given undefined; it was returned unchanged, without a span',
+      'withContext() takes a function and was given number; it was returned unchanged, without the context',
     ])
     await flush()
     expect(h.receiver.spans).toEqual([])
