@@ -226,12 +226,22 @@ export async function flush(timeoutMs?: number): Promise<boolean> {
   if (!rt) return stopping ?? true
   try {
     rt.ends.drain()
-    const [spans, scores] = await Promise.all([rt.exporter.flush(timeoutMs), rt.scores.flush(timeoutMs ?? rt.config.exportTimeoutMs)])
+    const ms = waitMs(timeoutMs, rt.config.exportTimeoutMs)
+    const [spans, scores] = await Promise.all([rt.exporter.flush(ms), rt.scores.flush(ms)])
     return spans && scores
   } catch (err) {
     diag.instrumentationError('flush', err)
     return false
   }
+}
+
+/** The longest delay setTimeout takes; a longer one (say Infinity) fires after 1 ms, with a process warning. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** flush()'s timeout as a timer takes it: the default when it is not a number, at most MAX_TIMER_MS, a negative one as 0. */
+function waitMs(given: unknown, fallback: number): number {
+  if (typeof given !== 'number' || Number.isNaN(given)) return fallback
+  return Math.min(Math.max(given, 0), MAX_TIMER_MS)
 }
 
 /**

@@ -202,6 +202,22 @@ describe('export', () => {
     expect(getStats()).toMatchObject({ spansQueued: 1, spansExported: 1, spansDropped: 0 })
   })
 
+  it('flush() waits for a timeout beyond what a timer takes (Infinity), and takes the default for one that is not a number', async () => {
+    const warnings: string[] = []
+    const onWarning = (w: Error) => warnings.push(w.name)
+    process.on('warning', onWarning)
+    h.start()
+    h.receiver.delayMs = 100
+    span('a', () => 1)
+    expect(await flush(Infinity)).toBe(true)
+    span('b', () => 1)
+    expect(await flush(Number.NaN)).toBe(true)
+    span('c', () => 1)
+    expect(await flush(-1)).toBe(false)
+    process.off('warning', onWarning)
+    expect(warnings).toEqual([])
+  })
+
   it('samples whole traces by sampleRate', async () => {
     h.start({ sampleRate: 0 })
     await span('root', () => span('child', () => 1))
