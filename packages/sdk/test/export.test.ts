@@ -299,6 +299,15 @@ describe('export', () => {
     slow.close()
   })
 
+  it('posts scores with the endpoint URL\'s credentials as Basic auth, as span exports do', async () => {
+    const url = new URL(h.receiver.url)
+    url.username = 'app'
+    url.password = 's3cret'
+    h.start({ endpoint: url.href, apiKey: undefined, maxRetries: 0 })
+    expect(await score({ traceId: 'e'.repeat(32), name: 'thumbs', value: 1 })).toBe(true)
+    expect(h.receiver.scores[0]?.auth).toBe(`Basic ${Buffer.from('app:s3cret').toString('base64')}`)
+  })
+
   it('gives a score up after maxRetries when the server stays away, resolving false without rejecting', async () => {
     h.start({ endpoint: 'http://127.0.0.1:1', maxRetries: 1 })
     const t0 = Date.now()
