@@ -305,7 +305,7 @@ describe('export', () => {
     url.password = 's3cret'
     h.start({ endpoint: url.href, apiKey: undefined, maxRetries: 0 })
     expect(await score({ traceId: 'e'.repeat(32), name: 'thumbs', value: 1 })).toBe(true)
-    expect(h.receiver.scores[0]?.auth).toBe(`Basic ${Buffer.from('app:s3cret').toString('base64')}`)
+    expect((h.receiver.scores[0] as { auth?: string } | undefined)?.auth).toBe(`Basic ${Buffer.from('app:s3cret').toString('base64')}`)
   })
 
   it('gives a score up after maxRetries when the server stays away, resolving false without rejecting', async () => {
