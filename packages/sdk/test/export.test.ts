@@ -33,6 +33,26 @@ describe('export', () => {
     expect(getStats().exportFailures).toBeGreaterThan(0)
   })
 
+  it('keeps at most 64 MiB of spans queued, however large each is, and requests under 8 MiB unless one span is larger', async () => {
+    h.start({ endpoint: 'http://127.0.0.1:9', maxRetries: 0, logger: captureLogger() })
+    const doc = 'd'.repeat(1024 * 1024)
+    for (let i = 0; i < 150; i++) span('rag', (s) => s.setAttribute('app.document', doc))
+    await new Promise((r) => setImmediate(r))
+    const { queued, spansDropped } = getStats()
+    expect(queued).toBeLessThanOrEqual(64)
+    expect(spansDropped).toBeGreaterThanOrEqual(150 - 64 - 4 * 8)
+    await shutdown()
+
+    h.start()
+    span('huge', (s) => s.setAttribute('app.document', 'h'.repeat(9 * 1024 * 1024)))
+    for (let i = 0; i < 20; i++) span('rag', (s) => s.setAttribute('app.document', doc))
+    expect(await flush()).toBe(true)
+    expect(h.receiver.spans).toHaveLength(21)
+    const sizes = h.receiver.requests.map((r) => Number(r.headers['content-length']))
+    expect(sizes.filter((n) => n > 8 * 1024 * 1024)).toHaveLength(1)
+    expect(sizes.length).toBeGreaterThanOrEqual(4)
+  })
+
   it('says an outage once, not a line per dropped batch, and counts every dropped span', async () => {
     const logger = captureLogger()
     h.start({ endpoint: 'http://127.0.0.1:1', maxBatchSize: 7, maxRetries: 0, logger })

@@ -13,6 +13,16 @@ import { failureReason } from './failure-reason.js'
 
 const gzipAsync = promisify(gzip)
 
+/**
+ * Encoded spans queued, and in one request, at most: the count bounds (maxQueueSize,
+ * maxBatchSize) alone let spans carrying a 1 MB attribute each hold 3.9 GB with the
+ * endpoint down. A request stays well under a Spanlens server's body limit (64 MiB)
+ * and an OpenTelemetry Collector's (20 MiB), so one large span does not get its whole
+ * batch refused with 413.
+ */
+const QUEUE_BYTES = 64 * 1024 * 1024
+const BATCH_BYTES = 8 * 1024 * 1024
+
 export interface ExporterOptions {
   url: string
   headers: Record<string, string>
@@ -75,7 +85,7 @@ export class OtlpExporter {
     if (opts.compression === 'gzip') headers['content-encoding'] = 'gzip'
     // At most maxConcurrentExports requests are in flight (kick()), so as many connections.
     this.http = new Http1Client(new URL(opts.url), headers)
-    this.queue = new BoundedQueue(opts.maxQueueSize)
+    this.queue = new BoundedQueue<EncodedSpan>(opts.maxQueueSize, QUEUE_BYTES, (s) => s.bytes.length)
     this.timer = setInterval(() => this.kick(), opts.flushIntervalMs)
     // The exporter must never be what keeps a finished app alive.
     this.timer.unref()
@@ -112,7 +122,10 @@ export class OtlpExporter {
         diag.instrumentationError('span encoding', err)
         continue
       }
-      if (this.queue.push({ resource: span.resource, scope: span.instrumentationScope, bytes })) this.stats.spansDropped++
+      if (bytes.length > QUEUE_BYTES) {
+        diag.warnOnce(`a span of ${(bytes.length / 1048576).toFixed(0)} MiB encoded is over the export queue's ${QUEUE_BYTES / 1048576} MiB and was dropped (an attribute that large: cut it with OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT)`, 'span over the queue')
+      }
+      this.stats.spansDropped += this.queue.push({ resource: span.resource, scope: span.instrumentationScope, bytes })
     }
     this.kick(true)
   }
@@ -128,9 +141,8 @@ export class OtlpExporter {
    */
   private kick(fullOnly = false): void {
     if (!fullOnly) this.unencoded.drain()
-    const min = fullOnly ? this.opts.maxBatchSize : 1
-    while (this.inFlight.size < this.opts.maxConcurrentExports && this.queue.size >= min) {
-      const batch = this.queue.take(this.opts.maxBatchSize)
+    while (this.inFlight.size < this.opts.maxConcurrentExports && (fullOnly ? this.batchFull() : this.queue.size > 0)) {
+      const batch = this.queue.take(this.opts.maxBatchSize, BATCH_BYTES)
       this.inFlightSpans += batch.length
       const request: Promise<void> = this.exportBatch(batch)
         .catch((err: unknown) => {
@@ -150,6 +162,11 @@ export class OtlpExporter {
     }
   }
 
+
+  /** A request's worth is queued: maxBatchSize spans, or BATCH_BYTES. */
+  private batchFull(): boolean {
+    return this.queue.size >= this.opts.maxBatchSize || this.queue.bytes >= BATCH_BYTES
+  }
 
   private async exportBatch(batch: EncodedSpan[]): Promise<void> {
     const encoded = encodeRequest(batch, { resourceDefaults: this.opts.resourceDefaults })
