@@ -60,8 +60,11 @@ class ScorePromise extends Promise<boolean> {
  */
 export class ScoreSender {
   private readonly http: Http1Client
-  /** Scores not settled yet, awaited or not. */
-  private readonly inFlight = new Set<Promise<boolean>>()
+  /**
+   * Scores not settled yet, awaited or not, as the SDK's own promises: flush() waiting on the ones
+   * score() returned would count as the app awaiting them, and hold the process past its timeout.
+   */
+  private readonly inFlight = new Set<Promise<void>>()
   /** Of those, the ones the app waits for. */
   private awaited = 0
   /** Requests on the wire, and the ones waiting for a free slot. */
@@ -74,11 +77,6 @@ export class ScoreSender {
     private readonly timeoutMs: number,
   ) {
     this.http = new Http1Client(new URL(url), { 'user-agent': `spanlens-sdk/${SDK_VERSION}`, ...headers, 'content-type': 'application/json' })
-  }
-
-  /** Scores not settled yet. */
-  get pending(): number {
-    return this.inFlight.size
   }
 
   /**
@@ -103,19 +101,19 @@ export class ScoreSender {
         hold = setTimeout(noop, HOLD_MS)
       },
     )
-    this.inFlight.add(p)
     // work never rejects (score.ts catches); false if it did anyway.
-    void work
+    const done: Promise<void> = work
       .catch(() => false)
       .then((ok) => {
         settled = true
-        this.inFlight.delete(p)
+        this.inFlight.delete(done)
         if (hold) {
           clearTimeout(hold)
           this.awaited--
         }
         resolve(ok)
       })
+    this.inFlight.add(done)
     return p
   }
 

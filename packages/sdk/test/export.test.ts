@@ -319,6 +319,21 @@ describe('export', () => {
     slow.close()
   })
 
+  it('flush() that runs out of time leaves a score nobody awaits unable to hold the process', async () => {
+    const silent = createServer(() => {})
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
+    h.start({ endpoint: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, exportTimeoutMs: 300 })
+    // Referenced timers only: the test runner's own are there before and after.
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+    const before = timers()
+    void score({ traceId: 'f'.repeat(32), name: 'later', value: 1 })
+    expect(await flush(50)).toBe(false)
+    expect(timers()).toBe(before)
+    await shutdown()
+    silent.closeAllConnections()
+    silent.close()
+  })
+
   it('posts scores with the endpoint URL\'s credentials as Basic auth, as span exports do', async () => {
     const url = new URL(h.receiver.url)
     url.username = 'app'
