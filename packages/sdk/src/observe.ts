@@ -229,7 +229,10 @@ function start(rt: Runtime, name: string, options: ObserveOptions): Started {
       }
       try {
         if (isAsyncGenerator(result)) return traceGenerator(result, ctx, capture && captureOutput ? (v) => rt.content(ATTR.outputValue, v) : undefined, output, end, fail) as T
-        if (isThenable(result)) {
+        // A promise's then() has no effect of its own; another thenable's may: a Mongoose or Knex query
+        // runs on each then(), so the SDK's would run it a second time beside the app's await (an update
+        // applied twice). Its span ends as fn returns, without output.
+        if (result instanceof Promise) {
           result.then(
             (v) => {
               output(v)
@@ -237,6 +240,10 @@ function start(rt: Runtime, name: string, options: ObserveOptions): Started {
             },
             (e) => fail(e),
           )
+          return result
+        }
+        if (isThenable(result)) {
+          end()
           return result
         }
         output(result)

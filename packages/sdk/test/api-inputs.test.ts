@@ -81,6 +81,28 @@ describe('withContext values', () => {
   })
 })
 
+describe('results that are thenables but not promises', () => {
+  it('are never then()-ed by the SDK: a query builder that runs on each then() runs once, for the app', async () => {
+    h.start()
+    let runs = 0
+    // As Mongoose and Knex queries do: each then() runs the query.
+    class Query {
+      then<R>(onRows: (rows: string[]) => R) {
+        runs++
+        return Promise.resolve(['row']).then(onRows)
+      }
+    }
+    expect(await observe('find', () => new Query())()).toEqual(['row'])
+    expect(await span('update', () => new Query())).toEqual(['row'])
+    expect(runs).toBe(2)
+    await flush()
+    expect(h.receiver.spans.map((s) => [s.name, s.status.code, s.attributes['output.value']]).sort()).toEqual([
+      ['find', 0, undefined],
+      ['update', 0, undefined],
+    ])
+  })
+})
+
 describe('client wrappers', () => {
   it('give back a value that is not a client unchanged and say so once, before init too', () => {
     expect(wrapOpenAI(null as never)).toBeNull()
