@@ -18,7 +18,7 @@ import { samplerFor } from './trace/sampler.js'
 import type { SpanProcessor } from './trace/types.js'
 import { installExitHooks } from './exit.js'
 import { ScoreSender } from './score-sender.js'
-import { reportAwaitedUncalled } from './observe.js'
+import { reportAwaitedUncalled } from './awaited-watch.js'
 
 /** How long ended LLM calls wait to be recorded together (standalone); spans leave every flushIntervalMs anyway. */
 const ENDS_DELAY_MS = 20
