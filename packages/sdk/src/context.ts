@@ -1,4 +1,5 @@
 import { context, createContextKey, type Context } from '@opentelemetry/api'
+import { diag } from './diag.js'
 
 /** What `withContext` stamps on every span created inside it. */
 export interface SpanlensContext {
@@ -21,6 +22,11 @@ export function getSpanlensContext(ctx: Context = context.active()): SpanlensCon
  * inner ids win, tags accumulate, metadata keys merge.
  */
 export function withContext<T>(values: SpanlensContext, fn: () => T): T {
+  // As span() and observe() do (observe.ts): given back, rather than a TypeError from inside the SDK.
+  if (typeof fn !== 'function') {
+    diag.warnOnce(`withContext() takes a function and was given ${fn === null ? 'null' : typeof fn}; it was returned unchanged, without the context`)
+    return fn
+  }
   let merged: SpanlensContext
   try {
     merged = merge(getSpanlensContext(), given(values))

@@ -54,6 +54,8 @@ export function installExitHooks(sdk: ExitSubject, flushOnExit: boolean): () => 
       .finally(() => {
         clearTimeout(timer)
         if (alone) {
+          // The signal ends the process without an 'exit' event: what the exit listener says and counts is done here.
+          sdk.abandon()
           process.removeListener('SIGTERM', onSigterm)
           try {
             process.kill(process.pid, 'SIGTERM')

@@ -17,6 +17,8 @@ import { SpanlensTracerProvider } from './trace/provider.js'
 import { samplerFor } from './trace/sampler.js'
 import type { SpanProcessor } from './trace/types.js'
 import { installExitHooks } from './exit.js'
+import { ScoreSender } from './score-sender.js'
+import { reportAwaitedUncalled } from './awaited-watch.js'
 
 /** How long ended LLM calls wait to be recorded together (standalone); spans leave every flushIntervalMs anyway. */
 const ENDS_DELAY_MS = 20
@@ -55,6 +57,7 @@ export function init(options: InitOptions = {}): void {
     transform: redact,
     resourceDefaults,
   })
+  const scores = new ScoreSender(config.scoresUrl, config.headers, config.exportTimeoutMs)
   const processor = new SpanlensSpanProcessor(exporter, config.sampleRate, config.spanFilter)
 
   // Only when the app has none: an app's own context manager already propagates ours.
@@ -108,8 +111,14 @@ export function init(options: InitOptions = {}): void {
       unsent: () => exporter.unsent,
       flush: (ms) => flush(ms),
       abandon: () => {
+        reportAwaitedUncalled()
         ends.drain()
         exporter.abandon()
+        const lost = scores.close()
+        if (lost > 0) {
+          diag.stats.scoreFailures += lost
+          diag.warnOnce(`${lost} score() calls not awaited had no reply yet when the process exited and may be lost; await score(), or flush(), to wait for them`)
+        }
       },
     },
     config.flushOnExit,
@@ -118,17 +127,21 @@ export function init(options: InitOptions = {}): void {
     config,
     tracer,
     exporter,
+    scores,
     mode: standalone ? 'standalone' : 'attached',
     ends,
     spanWriter,
     redact,
     content: (key, value) => toJson(value, maxContent, key, redact),
     dispose: async () => {
+      reportAwaitedUncalled()
       removeExitHooks()
       ends.drain()
       detach()
-      await exporter.shutdown()
+      const [spansSent, scoresSettled] = await Promise.all([exporter.shutdown(), scores.flush(config.exportTimeoutMs)])
+      scores.close()
       if (ownsContext) context.disable()
+      return spansSent && scoresSettled
     },
   })
   diag.debug(`initialized (${standalone ? 'standalone' : 'attached to the app provider'}), exporting to ${config.tracesUrl}`)
@@ -204,31 +217,55 @@ function detachProcessor(provider: TracerProvider, processor: SpanProcessor): vo
 }
 
 /**
- * Sends every queued span now. Resolves true when the server accepted all of them in time;
- * false when time ran out or any was dropped meanwhile (refused, retries spent); never rejects.
+ * Sends every queued span now, and waits for the scores in flight. Resolves true when the server
+ * accepted all the spans and every score settled in time; false when time ran out or any span was
+ * dropped meanwhile (refused, retries spent); never rejects.
  */
 export async function flush(timeoutMs?: number): Promise<boolean> {
   const rt = getRuntime()
-  if (!rt) return true
+  if (!rt) return stopping ?? true
   try {
     rt.ends.drain()
-    return await rt.exporter.flush(timeoutMs)
+    const ms = waitMs(timeoutMs, rt.config.exportTimeoutMs)
+    const [spans, scores] = await Promise.all([rt.exporter.flush(ms), rt.scores.flush(ms)])
+    return spans && scores
   } catch (err) {
     diag.instrumentationError('flush', err)
     return false
   }
 }
 
+/** The longest delay setTimeout takes; a longer one (say Infinity) fires after 1 ms, with a process warning. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** flush()'s timeout as a timer takes it: the default when it is not a number, at most MAX_TIMER_MS, a negative one as 0. */
+function waitMs(given: unknown, fallback: number): number {
+  if (typeof given !== 'number' || Number.isNaN(given)) return fallback
+  return Math.min(Math.max(given, 0), MAX_TIMER_MS)
+}
+
+/**
+ * The shutdown in progress: whether it sent everything. A second shutdown() or a flush() meanwhile
+ * waits for it, as OpenTelemetry JS's shutdown() does, rather than resolving while spans are still
+ * on their way: an app whose two exit paths each call shutdown() and then exit would lose them.
+ */
+let stopping: Promise<boolean> | undefined
+
 /** Flushes, stops the exporter and detaches. `init()` may be called again afterwards. */
 export async function shutdown(): Promise<void> {
   const rt = getRuntime()
-  if (!rt) return
-  setRuntime(undefined)
-  try {
-    await rt.dispose()
-  } catch (err) {
-    diag.instrumentationError('shutdown', err)
+  if (!rt) {
+    await stopping
+    return
   }
+  setRuntime(undefined)
+  const done = rt.dispose().catch((err: unknown) => {
+    diag.instrumentationError('shutdown', err)
+    return false
+  })
+  stopping = done
+  await done
+  if (stopping === done) stopping = undefined
 }
 
 /** Counters of what the SDK did and dropped; a snapshot, cheap to call. */

@@ -3,6 +3,7 @@ import { ATTR, OPERATION_FOR_KIND, type SpanKindName } from './attributes.js'
 import { diag } from './diag.js'
 import { recordError } from './instrument/llm-span.js'
 import { getRuntime, type Runtime } from './runtime.js'
+import { watchAwaited } from './awaited-watch.js'
 
 export interface ObserveOptions {
   /** What the span represents. Default `chain`. */
@@ -57,7 +58,8 @@ export function span<T>(name: string, fn: (span: SpanHandle) => T, options: Obse
 export function observe<F extends (...args: never[]) => unknown>(name: string, fn: F, options: ObserveOptions = {}): F {
   if (typeof fn !== 'function') return notAFunction('observe', fn) as F
   const named = spanName(name, fn)
-  const opts = optionsOf(options)
+  const given = optionsOf(options)
+  let opts = given
   const wrapped = function (this: unknown, ...args: Parameters<F>) {
     const rt = getRuntime()
     if (!rt) return fn.apply(this, args)
@@ -72,6 +74,29 @@ export function observe<F extends (...args: never[]) => unknown>(name: string, f
     return s.run(() => fn.apply(this, args))
   }
   Object.defineProperty(wrapped, 'name', { value: fn.name, configurable: true })
+  // `await observe(name, fn)` (fn never runs, nothing is sent) reads the traced function's `then`, as
+  // any await or promise resolution does. Reading it gives `undefined`, as on any function; the first
+  // read starts watching for a call, through `opts`, which every traced call reads (its `kind`): the
+  // call path of a function nobody probed is unchanged.
+  Object.defineProperty(wrapped, 'then', {
+    configurable: true,
+    get() {
+      if (opts === given) {
+        const watch = watchAwaited(named)
+        if (watch) {
+          opts = Object.defineProperty({ ...given }, 'kind', {
+            enumerable: true,
+            get() {
+              watch.called = true
+              opts = given
+              return given.kind
+            },
+          })
+        }
+      }
+      return undefined
+    },
+  })
   return wrapped as unknown as F
 }
 
@@ -171,7 +196,10 @@ function start(rt: Runtime, name: string, options: ObserveOptions): Started {
       }
       try {
         if (isAsyncGenerator(result)) return traceGenerator(result, ctx, capture && captureOutput ? (v) => rt.content(ATTR.outputValue, v) : undefined, output, end, fail) as T
-        if (isThenable(result)) {
+        // A promise's then() has no effect of its own; another thenable's may: a Mongoose or Knex query
+        // runs on each then(), so the SDK's would run it a second time beside the app's await (an update
+        // applied twice). Its span ends as fn returns, without output.
+        if (result instanceof Promise) {
           result.then(
             (v) => {
               output(v)
@@ -179,6 +207,10 @@ function start(rt: Runtime, name: string, options: ObserveOptions): Started {
             },
             (e) => fail(e),
           )
+          return result
+        }
+        if (isThenable(result)) {
+          end()
           return result
         }
         output(result)

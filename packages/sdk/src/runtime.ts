@@ -2,6 +2,7 @@ import type { Tracer } from '@opentelemetry/api'
 import type { ResolvedConfig } from './config.js'
 import type { OtlpExporter } from './export/exporter.js'
 import type { LlmCall } from './instrument/llm-span.js'
+import type { ScoreSender } from './score-sender.js'
 import type { SoonBatch } from './soon-batch.js'
 import type { SpanWriter } from './instrument/span-record.js'
 
@@ -14,6 +15,8 @@ export interface Runtime {
   tracer: Tracer
   exporter: OtlpExporter
   mode: 'standalone' | 'attached'
+  /** Where score() posts, and the scores in flight that flush() and shutdown() wait for. */
+  scores: ScoreSender
   /** Standalone LLM calls that ended, described, recorded and exported together a little later; drained by flush(). */
   ends: SoonBatch<LlmCall>
   /** Standalone: writes the span of a call that ended OK without the tracer (span-record.ts). */
@@ -22,7 +25,8 @@ export interface Runtime {
   redact: ((key: string, value: string) => string) | undefined
   /** The value of the content attribute `key`: JSON, cut at maxContentLength, redacted before it is cut (content.ts). */
   content: (key: string, value: unknown) => string
-  dispose: () => Promise<void>
+  /** Flushes and stops; whether everything was sent. */
+  dispose: () => Promise<boolean>
 }
 
 let current: Runtime | undefined

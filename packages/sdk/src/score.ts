@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { isValidSpanId, isValidTraceId } from '@opentelemetry/api'
 import { REDACTED_NAMES } from './attributes.js'
 import { diag, describe } from './diag.js'
-import { jsonError, oneLine } from './export/failure-reason.js'
-import { parseRetryAfter, RETRYABLE_STATUS, retryDelayMs, sleep } from './retry.js'
-import { getRuntime } from './runtime.js'
+import { retryDelayMs, sleep } from './retry.js'
+import { getRuntime, type Runtime } from './runtime.js'
 
 export interface ScoreInput {
   traceId: string
@@ -34,11 +33,16 @@ export interface ScoreInput {
  * down after the retries). Never rejects. A timeout, a lost connection and 429,
  * 502, 503, 504 are retried like span exports (`maxRetries`, Retry-After honoured,
  * else backoff with jitter); the score's id, made here when absent, keeps a
- * retried score from being stored twice.
+ * retried score from being stored twice. Holds the process only while the app
+ * waits for it (score-sender.ts).
  */
-export async function score(input: ScoreInput): Promise<boolean> {
+export function score(input: ScoreInput): Promise<boolean> {
   const rt = getRuntime()
-  if (!rt) return false
+  if (!rt) return Promise.resolve(false)
+  return rt.scores.track(() => send(rt, input))
+}
+
+async function send(rt: Runtime, input: ScoreInput): Promise<boolean> {
   try {
     if (!validate(input)) {
       diag.stats.scoreFailures++
@@ -57,7 +61,7 @@ export async function score(input: ScoreInput): Promise<boolean> {
     body.timestamp = new Date(input.timestamp ?? Date.now()).toISOString()
     const payload = JSON.stringify(body)
     for (let attempt = 0; ; attempt++) {
-      const result = await post(rt.config, payload)
+      const result = await rt.scores.post(payload)
       if (result.ok) return true
       if (!result.retryable || attempt >= rt.config.maxRetries || getRuntime() !== rt) {
         diag.stats.scoreFailures++
@@ -71,36 +75,6 @@ export async function score(input: ScoreInput): Promise<boolean> {
     diag.warnOnce(`score could not be sent: ${describe(err)}`)
     return false
   }
-}
-
-type PostResult = { ok: true } | { ok: false; retryable: boolean; retryAfterMs?: number; reason: string }
-
-async function post(config: { scoresUrl: string; headers: Record<string, string>; exportTimeoutMs: number }, payload: string): Promise<PostResult> {
-  let res: Response
-  try {
-    res = await fetch(config.scoresUrl, {
-      method: 'POST',
-      headers: { ...config.headers, 'content-type': 'application/json' },
-      body: payload,
-      signal: AbortSignal.timeout(config.exportTimeoutMs),
-    })
-  } catch (err) {
-    // Refused, reset or timed out: the server may come back.
-    return { ok: false, retryable: true, reason: describe(err) }
-  }
-  const text = await res.text().catch(() => '')
-  if (res.ok) return { ok: true }
-  const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'))
-  return { ok: false, retryable: RETRYABLE_STATUS.has(res.status), ...(retryAfterMs === undefined ? {} : { retryAfterMs }), reason: `HTTP ${res.status}${serverReason(text)}` }
-}
-
-/**
- * What a Spanlens server said about a refused score (`{"error":{"code","message"}}`), for the
- * warning: "HTTP 400" alone does not tell the app which field to fix. '' for any other body.
- */
-function serverReason(text: string): string {
-  const e = jsonError(text)
-  return e?.code === undefined ? '' : ` ${e.code}: ${oneLine(e.message)}`
 }
 
 function validate(input: ScoreInput): boolean {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { flush, getStats, observe, span, withContext, wrapAnthropic, wrapOpenAI } from '../src/index.js'
+import OpenAI from 'openai'
+import { flush, getStats, observe, shutdown, span, withContext, wrapAnthropic, wrapOpenAI } from '../src/index.js'
 import { byName, useHarness } from './helpers/harness.js'
 import { captureLogger } from './helpers/logger.js'
 
@@ -52,10 +53,12 @@ describe('span and observe names', () => {
     expect(span('x', promise as never)).toBe(promise)
     expect(observe('x', 5 as never)).toBe(5)
     expect(span('x', undefined as never)).toBeUndefined()
+    expect(withContext({ userId: 'u' }, 7 as never)).toBe(7)
     expect(logger.lines).toEqual([
       'span() takes a function and was given object; it was returned unchanged, without a span',
       'observe() takes a function and was given number; it was returned unchanged, without a span',
       'span() takes a function and was given undefined; it was returned unchanged, without a span',
+      'withContext() takes a function and was given number; it was returned unchanged, without the context',
     ])
     await flush()
     expect(h.receiver.spans).toEqual([])
@@ -78,6 +81,28 @@ describe('withContext values', () => {
   })
 })
 
+describe('results that are thenables but not promises', () => {
+  it('are never then()-ed by the SDK: a query builder that runs on each then() runs once, for the app', async () => {
+    h.start()
+    let runs = 0
+    // As Mongoose and Knex queries do: each then() runs the query.
+    class Query {
+      then<R>(onRows: (rows: string[]) => R) {
+        runs++
+        return Promise.resolve(['row']).then(onRows)
+      }
+    }
+    expect(await observe('find', () => new Query())()).toEqual(['row'])
+    expect(await span('update', () => new Query())).toEqual(['row'])
+    expect(runs).toBe(2)
+    await flush()
+    expect(h.receiver.spans.map((s) => [s.name, s.status.code, s.attributes['output.value']]).sort()).toEqual([
+      ['find', 0, undefined],
+      ['update', 0, undefined],
+    ])
+  })
+})
+
 describe('client wrappers', () => {
   it('give back a value that is not a client unchanged and say so once, before init too', () => {
     expect(wrapOpenAI(null as never)).toBeNull()
@@ -89,5 +114,75 @@ describe('client wrappers', () => {
       'wrapOpenAI() takes a client object and was given number; it was returned unchanged, untraced',
       'wrapAnthropic() takes a client object and was given undefined; it was returned unchanged, untraced',
     ])
+  })
+
+  it('keep a frozen client working, its calls untraced, and say so once', async () => {
+    const logger = captureLogger()
+    h.start({ logger })
+    const openai = wrapOpenAI(Object.freeze(new OpenAI({ apiKey: 'sk-test', baseURL: `${h.llm.url}/v1`, maxRetries: 0 })))
+    for (let i = 0; i < 2; i++) {
+      const r = await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] })
+      expect(r.choices[0]?.message.content).toBeTypeOf('string')
+    }
+    expect(logger.lines).toEqual(["wrapOpenAI(): the client's `chat` is frozen (read-only and not configurable), so calls under it are not traced"])
+  })
+
+  it('give back a client whose properties throw when read, without throwing', () => {
+    h.start({ logger: captureLogger() })
+    const hostile = new Proxy({}, { get: () => { throw new Error('no reading') } })
+    expect(wrapOpenAI(hostile)).toBe(hostile)
+    expect(wrapAnthropic(hostile)).toBe(hostile)
+  })
+})
+
+describe('observe() awaited as if it ran the function', () => {
+  const AWAITED = /^observe\(\) returned a traced function that was awaited \(or resolved as a promise\) and never called: /
+
+  it("is said once at shutdown, naming the function, and the traced function stays a plain function", async () => {
+    const logger = captureLogger()
+    h.start({ logger })
+    let ran = false
+    // The mistake: observe() returns the function traced, and awaiting a function gives it back.
+    const result: unknown = await observe('answer', async () => {
+      ran = true
+    })
+    expect(typeof result).toBe('function')
+    expect(typeof (result as { then?: unknown }).then).toBe('undefined')
+    await observe('answer', async () => {})
+    await shutdown()
+    expect(ran).toBe(false)
+    expect(logger.lines.filter((l) => AWAITED.test(l))).toEqual([
+      "observe() returned a traced function that was awaited (or resolved as a promise) and never called: 'answer'. observe(name, fn) does not run fn, so no span was made: call the function it returns, or use span(name, fn) to run fn now",
+    ])
+    expect(h.receiver.spans).toEqual([])
+  })
+
+  it('is not said of a traced function resolved as a promise and then called, or one never awaited', async () => {
+    const logger = captureLogger()
+    h.start({ logger })
+    const makeTool = async () => observe('tool', async (x: number) => x + 1, { kind: 'tool' })
+    const tool = await makeTool()
+    expect(await tool(1)).toBe(2)
+    const [both] = await Promise.all([Promise.resolve(observe('both', () => 3))])
+    expect(both()).toBe(3)
+    observe('defined_only', () => 1)
+    expect(await observe('called', async () => 4)()).toBe(4)
+    await flush()
+    await shutdown()
+    expect(logger.lines.filter((l) => AWAITED.test(l))).toEqual([])
+    expect(h.receiver.spans.map((s) => [s.name, s.attributes['spanlens.span.kind']]).sort()).toEqual([
+      ['both', 'chain'],
+      ['called', 'chain'],
+      ['tool', 'tool'],
+    ])
+  })
+
+  it('names at most 16 functions however many were awaited', async () => {
+    const logger = captureLogger()
+    h.start({ logger })
+    for (let i = 0; i < 1000; i++) await observe(`step_${i}`, () => i)
+    await shutdown()
+    const [line] = logger.lines.filter((l) => AWAITED.test(l))
+    expect(line?.match(/'step_\d+'/g)).toHaveLength(16)
   })
 })

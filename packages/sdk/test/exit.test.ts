@@ -125,3 +125,91 @@ describe.concurrent('a finished app exits within the exit flush budget (5 s) wha
     addsUp(run.stats)
   })
 })
+
+/**
+ * An app that scores once and ends, waiting for the score in the way `wait` names:
+ * `none`, `await`, `shutdown`, `flush`, or `sigterm` (the signal that stops a service).
+ */
+const SCORING_APP = `
+  const { init, score, shutdown, flush } = await import(${JSON.stringify(SDK)})
+  const [endpoint, wait, options] = process.argv.slice(1)
+  init({ endpoint, apiKey: 'k-0123456789', env: {}, ...JSON.parse(options) })
+  const scored = score({ traceId: 'a'.repeat(32), name: wait, value: 1 })
+  if (wait === 'await') console.log(JSON.stringify({ ok: await scored }))
+  if (wait === 'shutdown') await shutdown()
+  if (wait === 'flush') console.log(JSON.stringify({ flushed: await flush() }))
+  if (wait === 'sigterm') process.kill(process.pid, 'SIGTERM')
+  const done = Date.now()
+  process.on('exit', () => console.log(JSON.stringify({ livedMs: Date.now() - done })))
+`
+
+function runScoringApp(endpoint: string, wait: string, options: object = {}): Promise<{ ok?: boolean; flushed?: boolean; livedMs?: number; stderr: string }> {
+  return new Promise((resolve, reject) =>
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', SCORING_APP, endpoint, wait, JSON.stringify(options)],
+      { cwd: PACKAGE_DIR, timeout: 20_000 },
+      (err, stdout, stderr) => {
+        // SIGTERM re-raised ends the process by the signal, as Node's default would.
+        if (err && err.signal !== 'SIGTERM') return reject(new Error(`${err.message}\n${stderr}`))
+        const lines = stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as object)
+        resolve(Object.assign({ stderr }, ...lines))
+      },
+    ),
+  )
+}
+
+describe.concurrent('score(): a finished app is not held by a score it did not wait for; one it waits for is sent', () => {
+  const REPLY_MS = 1000
+  /** A scores endpoint that answers each request REPLY_MS after it arrived; `names` are the scores it received. */
+  async function slowScores(): Promise<{ url: string; names: string[] }> {
+    const names: string[] = []
+    const { url } = await server((_req, res, body) => {
+      names.push((JSON.parse(body.toString()) as { name: string }).name)
+      setTimeout(() => res.writeHead(200).end('{}'), REPLY_MS)
+    })
+    return { url, names }
+  }
+
+  it('not awaited, with the exit flush on and no spans to send: the process exits at once, and says the score may be lost', async () => {
+    const { url } = await slowScores()
+    const run = await runScoringApp(url, 'none')
+    expect(run.livedMs).toBeLessThan(REPLY_MS / 2)
+    expect(run.stderr).toMatch(/1 score\(\) calls not awaited had no reply yet/)
+  })
+
+  it('awaited, with nothing else holding the process: it waits for the reply', async () => {
+    const { url, names } = await slowScores()
+    const run = await runScoringApp(url, 'await', { flushOnExit: false })
+    expect(run.ok).toBe(true)
+    expect(names).toEqual(['await'])
+  })
+
+  it('in flight at shutdown(), flush() or SIGTERM: sent before the process ends', async () => {
+    const { url, names } = await slowScores()
+    const [byShutdown, byFlush] = await Promise.all([runScoringApp(url, 'shutdown'), runScoringApp(url, 'flush'), runScoringApp(url, 'sigterm')])
+    expect(byFlush.flushed).toBe(true)
+    expect(byShutdown.stderr).toBe('')
+    expect(names.sort()).toEqual(['flush', 'shutdown', 'sigterm'])
+  })
+})
+
+describe.concurrent('a script that awaits observe() instead of calling what it returns', () => {
+  const MISTAKE = `
+    const { init, observe } = await import(${JSON.stringify(SDK)})
+    init({ endpoint: process.argv[1], env: {} })
+    await observe('answer', async () => 'hi')
+    if (process.argv[2] === 'sigterm') process.kill(process.pid, 'SIGTERM')
+  `
+  const run = (how: string) =>
+    new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', MISTAKE, llm.url, how], { cwd: PACKAGE_DIR, timeout: 20_000 }, (err, _out, stderr) =>
+        err && err.signal !== 'SIGTERM' ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stderr),
+      ),
+    )
+
+  it('is told so as it exits, or as SIGTERM stops it', async () => {
+    const [exited, stopped] = await Promise.all([run('exit'), run('sigterm')])
+    for (const stderr of [exited, stopped]) expect(stderr).toMatch(/\[spanlens\] observe\(\) returned a traced function that was awaited .* never called: 'answer'/)
+  })
+})

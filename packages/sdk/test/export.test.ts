@@ -1,4 +1,6 @@
 import { describe, expect, it, vi } from 'vitest'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import OpenAI from 'openai'
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base'
 import { flush, getStats, score, shutdown, span, wrapOpenAI } from '../src/index.js'
@@ -29,6 +31,26 @@ describe('export', () => {
       timeout: 3000,
     })
     expect(getStats().exportFailures).toBeGreaterThan(0)
+  })
+
+  it('keeps at most 64 MiB of spans queued, however large each is, and requests under 8 MiB unless one span is larger', async () => {
+    h.start({ endpoint: 'http://127.0.0.1:9', maxRetries: 0, logger: captureLogger() })
+    const doc = 'd'.repeat(1024 * 1024)
+    for (let i = 0; i < 150; i++) span('rag', (s) => s.setAttribute('app.document', doc))
+    await new Promise((r) => setImmediate(r))
+    const { queued, spansDropped } = getStats()
+    expect(queued).toBeLessThanOrEqual(64)
+    expect(spansDropped).toBeGreaterThanOrEqual(150 - 64 - 4 * 8)
+    await shutdown()
+
+    h.start()
+    span('huge', (s) => s.setAttribute('app.document', 'h'.repeat(9 * 1024 * 1024)))
+    for (let i = 0; i < 20; i++) span('rag', (s) => s.setAttribute('app.document', doc))
+    expect(await flush()).toBe(true)
+    expect(h.receiver.spans).toHaveLength(21)
+    const sizes = h.receiver.requests.map((r) => Number(r.headers['content-length']))
+    expect(sizes.filter((n) => n > 8 * 1024 * 1024)).toHaveLength(1)
+    expect(sizes.length).toBeGreaterThanOrEqual(4)
   })
 
   it('says an outage once, not a line per dropped batch, and counts every dropped span', async () => {
@@ -175,6 +197,47 @@ describe('export', () => {
     expect(getStats()).toMatchObject({ spansQueued: 2, spansExported: 0, spansDropped: 2, queued: 0 })
   })
 
+  it('shutdown() called again while the first one flushes waits for it, as flush() does, so an app that exits after either loses nothing', async () => {
+    h.start()
+    h.receiver.delayMs = 300
+    span('pending', () => 1)
+    const first = shutdown()
+    const flushed = flush()
+    await shutdown()
+    expect(h.receiver.spans.map((s) => s.name)).toEqual(['pending'])
+    expect(await flushed).toBe(true)
+    await first
+    expect(getStats()).toMatchObject({ spansQueued: 1, spansExported: 1, spansDropped: 0 })
+  })
+
+  it('counts spans of the init() they were made under, when init() comes before the last shutdown() finished', async () => {
+    h.start()
+    h.receiver.delayMs = 200
+    span('old', () => 1)
+    const stopping = shutdown()
+    h.start()
+    span('new', () => 1)
+    await stopping
+    expect(await flush()).toBe(true)
+    expect(getStats()).toMatchObject({ spansQueued: 1, spansExported: 1, spansDropped: 0 })
+  })
+
+  it('flush() waits for a timeout beyond what a timer takes (Infinity), and takes the default for one that is not a number', async () => {
+    const warnings: string[] = []
+    const onWarning = (w: Error) => warnings.push(w.name)
+    process.on('warning', onWarning)
+    h.start()
+    h.receiver.delayMs = 100
+    span('a', () => 1)
+    expect(await flush(Infinity)).toBe(true)
+    span('b', () => 1)
+    expect(await flush(Number.NaN)).toBe(true)
+    span('c', () => 1)
+    expect(await flush(-1)).toBe(false)
+    process.off('warning', onWarning)
+    expect(warnings).toEqual([])
+  })
+
   it('samples whole traces by sampleRate', async () => {
     h.start({ sampleRate: 0 })
     await span('root', () => span('child', () => 1))
@@ -233,6 +296,51 @@ describe('export', () => {
     expect(await score({ traceId, name: 'thumbs', value: 0, id: 'mine-1' })).toBe(true)
     expect(h.receiver.scoreAttempts.slice(3).map((s) => s.id)).toEqual(['mine-1', 'mine-1'])
     expect(getStats().scoreFailures).toBe(0)
+  })
+
+  it('keeps at most 1024 scores and 8 requests at once, however many are made without awaiting: beyond, score() resolves false at once', async () => {
+    // Connections, the app's file descriptors, counted where they arrive.
+    let connections = 0
+    const slow = createServer((req, res) => {
+      req.resume()
+      req.on('end', () => setTimeout(() => res.writeHead(201).end('{}'), 200))
+    }).on('connection', () => connections++)
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r))
+    const logger = captureLogger()
+    h.start({ logger, exportTimeoutMs: 1000, endpoint: `http://127.0.0.1:${(slow.address() as AddressInfo).port}` })
+    const scored = Array.from({ length: 1100 }, () => score({ traceId: 'c'.repeat(32), name: 'burst', value: 1 }))
+    expect(await Promise.all(scored.slice(1024))).toEqual(Array(76).fill(false))
+    expect(getStats().scoreFailures).toBe(76)
+    expect(logger.lines.filter((l) => l.startsWith('score() dropped: 1024 scores are already on their way'))).toHaveLength(1)
+    await new Promise((r) => setTimeout(r, 500))
+    expect(connections).toBe(8)
+    await shutdown()
+    slow.closeAllConnections()
+    slow.close()
+  })
+
+  it('flush() that runs out of time leaves a score nobody awaits unable to hold the process', async () => {
+    const silent = createServer(() => {})
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
+    h.start({ endpoint: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, exportTimeoutMs: 300 })
+    // Referenced timers only: the test runner's own are there before and after.
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+    const before = timers()
+    void score({ traceId: 'f'.repeat(32), name: 'later', value: 1 })
+    expect(await flush(50)).toBe(false)
+    expect(timers()).toBe(before)
+    await shutdown()
+    silent.closeAllConnections()
+    silent.close()
+  })
+
+  it('posts scores with the endpoint URL\'s credentials as Basic auth, as span exports do', async () => {
+    const url = new URL(h.receiver.url)
+    url.username = 'app'
+    url.password = 's3cret'
+    h.start({ endpoint: url.href, apiKey: undefined, maxRetries: 0 })
+    expect(await score({ traceId: 'e'.repeat(32), name: 'thumbs', value: 1 })).toBe(true)
+    expect((h.receiver.scores[0] as { auth?: string } | undefined)?.auth).toBe(`Basic ${Buffer.from('app:s3cret').toString('base64')}`)
   })
 
   it('gives a score up after maxRetries when the server stays away, resolving false without rejecting', async () => {

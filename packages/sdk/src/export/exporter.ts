@@ -13,6 +13,16 @@ import { failureReason } from './failure-reason.js'
 
 const gzipAsync = promisify(gzip)
 
+/**
+ * Encoded spans queued, and in one request, at most: the count bounds (maxQueueSize,
+ * maxBatchSize) alone let spans carrying a 1 MB attribute each hold 3.9 GB with the
+ * endpoint down. A request stays well under a Spanlens server's body limit (64 MiB)
+ * and an OpenTelemetry Collector's (20 MiB), so one large span does not get its whole
+ * batch refused with 413.
+ */
+const QUEUE_BYTES = 64 * 1024 * 1024
+const BATCH_BYTES = 8 * 1024 * 1024
+
 export interface ExporterOptions {
   url: string
   headers: Record<string, string>
@@ -63,13 +73,19 @@ export class OtlpExporter {
    * app benchmark (bench/sdk/RESULTS.md).
    */
   private readonly http: Http1Client
+  /**
+   * The counters of the init() that made this exporter: one still flushing after shutdown() while the
+   * app calls init() again counts into its own, not into the new init()'s (which would then show more
+   * spans exported than queued).
+   */
+  private readonly stats = diag.stats
 
   constructor(private opts: ExporterOptions) {
     const headers: Record<string, string> = { 'user-agent': `spanlens-sdk/${SDK_VERSION}`, ...opts.headers, 'content-type': 'application/x-protobuf' }
     if (opts.compression === 'gzip') headers['content-encoding'] = 'gzip'
     // At most maxConcurrentExports requests are in flight (kick()), so as many connections.
     this.http = new Http1Client(new URL(opts.url), headers)
-    this.queue = new BoundedQueue(opts.maxQueueSize)
+    this.queue = new BoundedQueue<EncodedSpan>(opts.maxQueueSize, QUEUE_BYTES, (s) => s.bytes.length)
     this.timer = setInterval(() => this.kick(), opts.flushIntervalMs)
     // The exporter must never be what keeps a finished app alive.
     this.timer.unref()
@@ -82,9 +98,9 @@ export class OtlpExporter {
   enqueue(span: FinishedSpan): void {
     // Counted even when stopped (an app's sdk-trace-base 1.x provider keeps calling a processor it cannot remove), so that
     // spansQueued = spansExported + spansDropped holds once stopped.
-    diag.stats.spansQueued++
+    this.stats.spansQueued++
     if (this.stopped) {
-      diag.stats.spansDropped++
+      this.stats.spansDropped++
       return
     }
     this.unencoded.push(span)
@@ -102,11 +118,14 @@ export class OtlpExporter {
       try {
         bytes = encodeSpan(span, this.opts.transform)
       } catch (err) {
-        diag.stats.spansDropped++
+        this.stats.spansDropped++
         diag.instrumentationError('span encoding', err)
         continue
       }
-      if (this.queue.push({ resource: span.resource, scope: span.instrumentationScope, bytes })) diag.stats.spansDropped++
+      if (bytes.length > QUEUE_BYTES) {
+        diag.warnOnce(`a span of ${(bytes.length / 1048576).toFixed(0)} MiB encoded is over the export queue's ${QUEUE_BYTES / 1048576} MiB and was dropped (an attribute that large: cut it with OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT)`, 'span over the queue')
+      }
+      this.stats.spansDropped += this.queue.push({ resource: span.resource, scope: span.instrumentationScope, bytes })
     }
     this.kick(true)
   }
@@ -122,13 +141,12 @@ export class OtlpExporter {
    */
   private kick(fullOnly = false): void {
     if (!fullOnly) this.unencoded.drain()
-    const min = fullOnly ? this.opts.maxBatchSize : 1
-    while (this.inFlight.size < this.opts.maxConcurrentExports && this.queue.size >= min) {
-      const batch = this.queue.take(this.opts.maxBatchSize)
+    while (this.inFlight.size < this.opts.maxConcurrentExports && (fullOnly ? this.batchFull() : this.queue.size > 0)) {
+      const batch = this.queue.take(this.opts.maxBatchSize, BATCH_BYTES)
       this.inFlightSpans += batch.length
       const request: Promise<void> = this.exportBatch(batch)
         .catch((err: unknown) => {
-          if (!this.abandoned) diag.stats.spansDropped += batch.length
+          if (!this.abandoned) this.stats.spansDropped += batch.length
           diag.instrumentationError('export', err)
         })
         .finally(() => {
@@ -145,6 +163,11 @@ export class OtlpExporter {
   }
 
 
+  /** A request's worth is queued: maxBatchSize spans, or BATCH_BYTES. */
+  private batchFull(): boolean {
+    return this.queue.size >= this.opts.maxBatchSize || this.queue.bytes >= BATCH_BYTES
+  }
+
   private async exportBatch(batch: EncodedSpan[]): Promise<void> {
     const encoded = encodeRequest(batch, { resourceDefaults: this.opts.resourceDefaults })
     const body = this.opts.compression === 'gzip' ? await gzipAsync(encoded) : encoded
@@ -152,21 +175,21 @@ export class OtlpExporter {
       const result = await this.send(body)
       if (this.abandoned) return
       if (result.ok) {
-        diag.stats.spansExported += batch.length
+        this.stats.spansExported += batch.length
         diag.debug(`exported ${batch.length} spans`)
         return
       }
-      diag.stats.exportFailures++
+      this.stats.exportFailures++
       if (!result.retryable || attempt >= this.opts.maxRetries || this.stopped) {
-        diag.stats.spansDropped += batch.length
+        this.stats.spansDropped += batch.length
         // Once a minute per reason, with the total dropped so far (getStats()), not a line per batch.
         diag.warnOnce(
-          `export to ${this.opts.url} failed (${result.reason}${result.detail === undefined ? '' : `: ${result.detail}`}); dropped ${batch.length} spans (${diag.stats.spansDropped} since init, see getStats())`,
+          `export to ${this.opts.url} failed (${result.reason}${result.detail === undefined ? '' : `: ${result.detail}`}); dropped ${batch.length} spans (${this.stats.spansDropped} since init, see getStats())`,
           `export failed: ${result.reason}`,
         )
         return
       }
-      diag.stats.exportRetries++
+      this.stats.exportRetries++
       await sleep(retryDelayMs(attempt, result.retryAfterMs))
     }
   }
@@ -204,7 +227,7 @@ export class OtlpExporter {
     this.abandoned = true
     this.stopped = true
     clearInterval(this.timer)
-    diag.stats.spansDropped += this.unencoded.discard() + this.queue.take(this.queue.size).length + this.inFlightSpans
+    this.stats.spansDropped += this.unencoded.discard() + this.queue.take(this.queue.size).length + this.inFlightSpans
     this.http.close()
   }
 
@@ -214,7 +237,7 @@ export class OtlpExporter {
    * queue overflow): a serverless handler that waits for its spans learns they are lost. Never rejects.
    */
   async flush(timeoutMs = this.opts.timeoutMs): Promise<boolean> {
-    const droppedBefore = diag.stats.spansDropped
+    const droppedBefore = this.stats.spansDropped
     let timedOut = false
     let timer: NodeJS.Timeout | undefined
     // A ref'd timer: the requests do not hold the process (http1-client.ts), so this is what keeps an
@@ -233,7 +256,7 @@ export class OtlpExporter {
     })()
     await Promise.race([work, deadline])
     clearTimeout(timer)
-    return !timedOut && this.pending === 0 && this.inFlight.size === 0 && diag.stats.spansDropped === droppedBefore
+    return !timedOut && this.pending === 0 && this.inFlight.size === 0 && this.stats.spansDropped === droppedBefore
   }
 
   /** Flushes, then stops: what did not leave in time is counted as dropped. */

@@ -1,14 +1,19 @@
 /**
- * Fixed-capacity FIFO ring. When full, a push overwrites the oldest item: with
- * the endpoint down the newest spans are the useful ones, and memory stays flat
- * however long the outage lasts.
+ * Bounded FIFO ring, by count and by bytes. When either bound would be passed, a push
+ * drops the oldest items: with the endpoint down the newest spans are the useful ones,
+ * and memory stays flat however long the outage lasts and however large the spans.
  */
 export class BoundedQueue<T> {
   private items: (T | undefined)[]
   private head = 0
   private count = 0
+  private total = 0
 
-  constructor(readonly capacity: number) {
+  constructor(
+    readonly capacity: number,
+    private readonly maxBytes: number,
+    private readonly sizeOf: (item: T) => number,
+  ) {
     this.items = new Array<T | undefined>(capacity)
   }
 
@@ -16,28 +21,45 @@ export class BoundedQueue<T> {
     return this.count
   }
 
-  /** Adds an item; returns true when the oldest was dropped to make room. */
-  push(item: T): boolean {
-    const tail = (this.head + this.count) % this.capacity
-    this.items[tail] = item
-    if (this.count < this.capacity) {
-      this.count++
-      return false
-    }
-    this.head = (this.head + 1) % this.capacity
-    return true
+  /** The items' bytes, as sizeOf counts them. */
+  get bytes(): number {
+    return this.total
   }
 
-  /** Removes and returns up to `max` of the oldest items. */
-  take(max: number): T[] {
-    const n = Math.min(max, this.count)
-    const out = new Array<T>(n)
-    for (let i = 0; i < n; i++) {
-      out[i] = this.items[this.head] as T
-      this.items[this.head] = undefined
-      this.head = (this.head + 1) % this.capacity
+  /** Adds an item; returns how many items were dropped to make room (the item itself when it alone is over maxBytes). */
+  push(item: T): number {
+    const size = this.sizeOf(item)
+    if (size > this.maxBytes) return 1
+    let dropped = 0
+    while (this.count > 0 && (this.count >= this.capacity || this.total + size > this.maxBytes)) {
+      this.shift()
+      dropped++
     }
-    this.count -= n
+    this.items[(this.head + this.count) % this.capacity] = item
+    this.count++
+    this.total += size
+    return dropped
+  }
+
+  /** Removes and returns the oldest items, up to `max` of them and `maxBytes` together (one at least, when any). */
+  take(max: number, maxBytes = Infinity): T[] {
+    const out: T[] = []
+    let bytes = 0
+    while (this.count > 0 && out.length < max) {
+      const size = this.sizeOf(this.items[this.head] as T)
+      if (out.length > 0 && bytes + size > maxBytes) break
+      bytes += size
+      out.push(this.shift())
+    }
     return out
+  }
+
+  private shift(): T {
+    const item = this.items[this.head] as T
+    this.items[this.head] = undefined
+    this.head = (this.head + 1) % this.capacity
+    this.count--
+    this.total -= this.sizeOf(item)
+    return item
   }
 }

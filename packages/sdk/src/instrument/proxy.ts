@@ -24,19 +24,25 @@ export function wrapClient<T extends object>(client: T, hooks: Record<string, Me
     diag.warnOnce(`${api}() takes a client object and was given ${client === null ? 'null' : typeof client}; it was returned unchanged, untraced`)
     return client
   }
-  if ((client as Record<symbol, unknown>)[WRAPPED]) return client
+  try {
+    if ((client as Record<symbol, unknown>)[WRAPPED]) return client
+  } catch (err) {
+    // A client (a Proxy of the app's) that throws when read: the app's own reads will say so.
+    diag.instrumentationError(api, err)
+    return client
+  }
   const prefixes = new Set<string>()
   for (const path of Object.keys(hooks)) {
     const parts = path.split('.')
     for (let i = 1; i < parts.length; i++) prefixes.add(parts.slice(0, i).join('.'))
   }
-  const top: { root?: object } = {}
+  const top: { root?: object; api: string } = { api }
   const wrapped = proxy(client, '', hooks, prefixes, top)
   top.root = wrapped
   return wrapped
 }
 
-function proxy<T extends object>(target: T, path: string, hooks: Record<string, MethodHook>, prefixes: Set<string>, top: { root?: object }): T {
+function proxy<T extends object>(target: T, path: string, hooks: Record<string, MethodHook>, prefixes: Set<string>, top: { root?: object; api: string }): T {
   const cache = new Map<PropertyKey, Cached>()
   const handler: ProxyHandler<T> = {
     get(t, prop, receiver) {
@@ -46,6 +52,16 @@ function proxy<T extends object>(target: T, path: string, hooks: Record<string, 
       // from the cache before building the dotted key, which is a new string each time.
       const hit = cache.get(prop)
       if (hit !== undefined && hit.of === value) return hit.fn
+      // A Proxy must give a read-only, non-configurable property (a frozen client's) as it is:
+      // anything else throws a TypeError in the app's read. Given as it is, untraced.
+      if (isFixed(t, prop)) {
+        const key = typeof prop === 'string' ? (path ? `${path}.${prop}` : prop) : undefined
+        if (key !== undefined && ((typeof value === 'function' && hooks[key]) || (typeof value === 'object' && value !== null && prefixes.has(key)))) {
+          diag.warnOnce(`${top.api}(): the client's \`${key}\` is frozen (read-only and not configurable), so calls under it are not traced`)
+        }
+        cache.set(prop, { fn: value, of: value })
+        return value
+      }
       if (typeof prop === 'symbol') return typeof value === 'function' ? bindCached(cache, prop, value, t) : value
       const key = path ? `${path}.${prop}` : prop
       const hook = hooks[key]
@@ -67,6 +83,12 @@ function proxy<T extends object>(target: T, path: string, hooks: Record<string, 
     },
   }
   return new Proxy(target, handler)
+}
+
+/** Whether the Proxy invariants pin what a read of `prop` returns: the target's own read-only, non-configurable data property. */
+function isFixed(target: object, prop: PropertyKey): boolean {
+  const d = Reflect.getOwnPropertyDescriptor(target, prop)
+  return d !== undefined && d.configurable === false && d.writable === false
 }
 
 interface Cached {
