@@ -5,13 +5,15 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { loadConfig } from '../src/config/load.js'
 import { createStore } from '../src/store/index.js'
 
-// An HTTP endpoint that answers every query the way ClickHouse answers a refused one
-// (this file is about where the client's log lines go, not about ClickHouse).
+// An HTTP endpoint that answers /ping as ClickHouse does (without a login) and every query
+// the way ClickHouse answers a refused one (this file is about where the client's log lines
+// go, not about ClickHouse).
 let refusing: Server
 let url: string
 beforeAll(async () => {
   refusing = createServer((req, res) => {
     req.resume()
+    if (req.url?.startsWith('/ping')) return void res.writeHead(200).end('Ok.\n')
     res.writeHead(500, { 'X-ClickHouse-Exception-Code': '497' }).end('Code: 497. DB::Exception: default: Not enough privileges. (ACCESS_DENIED)\n')
   })
   await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve))
