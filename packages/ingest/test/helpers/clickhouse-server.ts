@@ -196,17 +196,18 @@ ${ports.map((p) => `      <shard><replica><host>127.0.0.1</host><port>${p.tcp}</
   <macros><shard>${shard}</shard><replica>node${shard}</replica><cluster>${cluster}</cluster></macros>
 </clickhouse>
 `
-    const started: TestClickHouse[] = []
-    try {
-      started.push(await startClickHouseServer({ config: config(1), ports: ports[0] }))
-      started.push(await startClickHouseServer({ config: config(2), ports: ports[1] }))
-    } catch (err) {
-      await Promise.all(started.map((s) => s.stop()))
+    // Side by side: a node connects to the other only when a query needs it, not at start,
+    // and the engines' start-up is most of the globalSetup every cluster test waits for.
+    const results = await Promise.allSettled([startClickHouseServer({ config: config(1), ports: ports[0] }), startClickHouseServer({ config: config(2), ports: ports[1] })])
+    const failed = results.find((r) => r.status === 'rejected')
+    if (failed) {
+      await Promise.all(results.map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)))
+      const err: unknown = failed.reason
       const collided = isSpanlensError(err) && err.code === errors.CLICKHOUSE_PORT_IN_USE.code
       if (!collided || attempt >= PORT_ATTEMPTS) throw err
       continue
     }
-    const nodes = started as [TestClickHouse, TestClickHouse]
+    const nodes = results.map((r) => (r as PromiseFulfilledResult<TestClickHouse>).value) as [TestClickHouse, TestClickHouse]
     return { cluster, nodes, stop: async () => void (await Promise.all(nodes.map((n) => n.stop()))) }
   }
 }
