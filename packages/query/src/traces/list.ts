@@ -104,16 +104,17 @@ export async function listTraces(
     const ids = await orderedTraceIds(client, project, filter, order, opts.orderCursor, limit)
     const heads = await headsOf(client, project, ids.map((r) => r.trace_id), filter)
     const value = new Map(ids.map((r) => [r.trace_id, r.v]))
-    page = await tracePage(client, project, heads, limit, (r) => encodeOrderCursor(order, { value: value.get(r.trace_id) ?? 0, id: r.trace_id }))
+    page = await tracePage(client, project, heads.slice(0, limit), heads.length > limit, (r) => encodeOrderCursor(order, { value: value.get(r.trace_id) ?? 0, id: r.trace_id }))
   } else {
     const heads = await newestFirst(filter, opts.cursor, limit + 1, (window) => headsPage(client, project, window, filter, opts.cursor, limit))
-    page = await tracePage(client, project, heads, limit, (r) => encodeCursor({ ns: r.start_ns, id: r.trace_id }))
+    const described = await describeHeads(client, project, heads.slice(0, limit))
+    page = await tracePage(client, project, described, heads.length > limit, (r) => encodeCursor({ ns: r.start_ns, id: r.trace_id }))
   }
   return opts.total ? { ...page, total: await countTraces(client, project, filter) } : page
 }
 
-const HEAD_COLUMNS = `trace_id, span_id, parent_span_id, name, service_name, toString(toUnixTimestamp64Nano(start_time)) AS start_ns,
-            duration_ms, status_code, user_id, session_id`
+const HEAD_KEY = "trace_id, span_id, parent_span_id, toString(toUnixTimestamp64Nano(start_time)) AS start_ns"
+const HEAD_COLUMNS = `${HEAD_KEY}, name, service_name, duration_ms, status_code, user_id, session_id`
 
 /**
  * A page of the default order: each trace at its head in the window. The keyset compares
@@ -124,14 +125,17 @@ const HEAD_COLUMNS = `trace_id, span_id, parent_span_id, name, service_name, toS
  * reach of the listing's range, which is asked for the page's traces alone. Rows dropped so make the page short, so the read
  * is repeated with room for more until the page is full or the window is done.
  */
-async function headsPage(client: ClickHouseClient, project: string, window: SpanFilter, listed: SpanFilter, cursor: Cursor | undefined, limit: number): Promise<HeadRow[]> {
+async function headsPage(client: ClickHouseClient, project: string, window: SpanFilter, listed: SpanFilter, cursor: Cursor | undefined, limit: number): Promise<HeadKey[]> {
   for (let take = limit + 1; ; take *= 4) {
     const bag = new ParamBag()
     const where = [...traceConditions(project, window, bag, listed), ...keyset(bag, cursor, 'trace_id')]
-    const rows = await select<HeadRow>(
+    // The window's spans are sorted by trace to find each one's head: with the key's columns only,
+    // that read is lighter than the roots' with every column (bench/README.md, "session 23"); the
+    // page's heads are described after (describeHeads).
+    const rows = await select<HeadKey>(
       client,
       `SELECT * EXCEPT (start_time) FROM (
-         SELECT ${HEAD_COLUMNS}, start_time
+         SELECT ${HEAD_KEY}, start_time
          FROM spans FINAL
          WHERE ${where.join(' AND ')}
          ORDER BY trace_id, parent_span_id != '', start_time, span_id
@@ -153,7 +157,7 @@ async function headsPage(client: ClickHouseClient, project: string, window: Span
  * listing, so the window answers without it, short of a full page, and the next, wider
  * window places it.
  */
-async function listedHeads(client: ClickHouseClient, project: string, rows: HeadRow[], window: SpanFilter, listed: SpanFilter): Promise<HeadRow[]> {
+async function listedHeads(client: ClickHouseClient, project: string, rows: HeadKey[], window: SpanFilter, listed: SpanFilter): Promise<HeadKey[]> {
   const orphans = rows.filter((r) => r.parent_span_id !== '').map((r) => r.trace_id)
   let kept = rows
   if (orphans.length > 0) {
@@ -170,7 +174,7 @@ async function listedHeads(client: ClickHouseClient, project: string, rows: Head
 }
 
 /** Which of these heads' traces have an earlier head starting in [from, to): a root, or any span when the head is no root. */
-async function headsBetween(client: ClickHouseClient, project: string, heads: HeadRow[], from: Date | undefined, to: Date | undefined): Promise<Set<string>> {
+async function headsBetween(client: ClickHouseClient, project: string, heads: HeadKey[], from: Date | undefined, to: Date | undefined): Promise<Set<string>> {
   const bag = new ParamBag()
   const where = [...spanConditions(project, { ...(from ? { from } : {}), ...(to ? { to } : {}) }, bag), `trace_id IN ${bag.add(heads.map((r) => r.trace_id), 'Array(String)')}`]
   const rows = await select<{ trace_id: string; roots: number }>(
@@ -193,21 +197,51 @@ async function headsOf(client: ClickHouseClient, project: string, ids: string[],
   return ids.flatMap((id) => byId.get(id) ?? [])
 }
 
-interface HeadRow {
+/** The page's heads with what the listing shows of them, in the order given. */
+async function describeHeads(client: ClickHouseClient, project: string, heads: HeadKey[]): Promise<HeadRow[]> {
+  if (heads.length === 0) return []
+  const bag = new ParamBag()
+  const where = [
+    `project_id = ${bag.add(project, 'String')}`,
+    `trace_id IN ${bag.add(heads.map((h) => h.trace_id), 'Array(String)')}`,
+    // Each id set on its own: a row of another head's trace with a head's span id is read and not used.
+    `span_id IN ${bag.add(heads.map((h) => h.span_id), 'Array(String)')}`,
+    // The heads' own hours only (the table's order starts with the hour).
+    `start_time >= fromUnixTimestamp64Nano(${bag.add(minNs(heads), 'Int64')}, 'UTC')`,
+    `start_time <= fromUnixTimestamp64Nano(${bag.add(maxNs(heads), 'Int64')}, 'UTC')`,
+  ]
+  const rows = await select<HeadRow>(client, `SELECT ${HEAD_COLUMNS} FROM spans FINAL WHERE ${where.join(' AND ')}`, bag.values)
+  const byKey = new Map(rows.map((r) => [`${r.trace_id}/${r.span_id}`, r]))
+  // A head the store no longer holds (retention dropped its part in between) is shown by its key.
+  return heads.map((h) => byKey.get(`${h.trace_id}/${h.span_id}`) ?? undescribed(h))
+}
+
+const minNs = (heads: HeadKey[]) => heads.map((h) => BigInt(h.start_ns)).reduce((a, b) => (a < b ? a : b)).toString()
+const maxNs = (heads: HeadKey[]) => heads.map((h) => BigInt(h.start_ns)).reduce((a, b) => (a > b ? a : b)).toString()
+
+function undescribed(h: HeadKey): HeadRow {
+  return { ...h, name: '', service_name: '', duration_ms: 0, status_code: 'unset', user_id: '', session_id: '' }
+}
+
+/** A trace's head as the default page's read finds it: enough to place, check and page it. */
+interface HeadKey {
   trace_id: string
   span_id: string
   parent_span_id: string
+  start_ns: string
+}
+
+interface HeadRow extends HeadKey {
   name: string
   service_name: string
-  start_ns: string
   duration_ms: number
   status_code: string
   user_id: string
   session_id: string
 }
 
-async function tracePage(client: ClickHouseClient, project: string, heads: HeadRow[], limit: number, cursorOf: (last: HeadRow) => string): Promise<Page<TraceSummary>> {
-  const page = heads.slice(0, limit)
+/** A page of the listing from its heads; `more`: another page follows. */
+async function tracePage(client: ClickHouseClient, project: string, page: HeadRow[], more: boolean, cursorOf: (last: HeadRow) => string): Promise<Page<TraceSummary>> {
   if (page.length === 0) return { items: [], nextCursor: null }
   const totals = await traceTotals(client, project, page.map((r) => r.trace_id), page.map((r) => r.start_ns))
   const items = page.map((r): TraceSummary => {
@@ -232,7 +266,7 @@ async function tracePage(client: ClickHouseClient, project: string, heads: HeadR
       scores: t?.scores ?? [],
     }
   })
-  const last = heads.length > limit ? page[page.length - 1] : undefined
+  const last = more ? page[page.length - 1] : undefined
   return { items, nextCursor: last ? cursorOf(last) : null }
 }
 
