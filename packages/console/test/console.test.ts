@@ -325,10 +325,17 @@ describe('console served by the Spanlens server', () => {
     await signedIn()
     await page.goto(`${url}/traces?from=now-24h`)
     await poll(() => page.getByRole('status').filter({ hasText: 'traces' }).textContent()).toBe('65 traces')
+    // The count (the listing's costliest read) is asked once per filter set, not again for another order.
+    const counts: string[] = []
+    const onRequest = (r: { url(): string }) => void (/\/api\/v1\/traces\?.*total=1/.test(r.url()) && counts.push(r.url()))
+    page.on('request', onRequest)
     await page.getByRole('button', { name: 'Duration' }).click()
     await page.waitForURL(/order=-durationMs/)
     const durations = async () => (await page.locator('table.traces tbody tr td:nth-child(5)').allTextContents()).slice(0, 3)
     await poll(durations).toEqual(['3.00 s', '1.70 s', '1.70 s'])
+    page.off('request', onRequest)
+    expect(counts).toEqual([])
+    expect(await page.getByRole('status').filter({ hasText: 'traces' }).textContent()).toBe('65 traces')
     expect(await page.locator('th[aria-sort="descending"]').textContent()).toContain('Duration')
     await page.getByRole('button', { name: /^Duration/ }).click()
     await page.waitForURL(/order=durationMs/)

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks'
+import { useEffect, useState } from 'preact/hooks'
 import { api } from '../api/client'
 import type { AttributeKeys, Page, Summary, TraceSummary } from '../api/types'
 import { FilterBar, filtersFrom, filtersToSearch, type TraceFilters } from '../components/Filters'
@@ -120,7 +120,14 @@ export function TracesPage() {
   const cursor = stack[stack.length - 1] ?? null
   const [columns, setColumns] = useColumns()
 
-  const page = useAsync(() => api.get<Page<TraceSummary>>('/traces', { ...filters, order, limit: PAGE_SIZE, cursor, total: 1 }), [key, cursor])
+  // The count depends on the filters alone and is the listing's costliest read (it needs every span of the
+  // range to find traces without a root): asked once per filter set, not again for another page or order.
+  const [counted, setCounted] = useState<{ search: string; total: number } | undefined>(undefined)
+  const total = counted?.search === search ? counted.total : undefined
+  const page = useAsync(() => api.get<Page<TraceSummary>>('/traces', { ...filters, order, limit: PAGE_SIZE, cursor, ...(total === undefined ? { total: 1 } : {}) }), [key, cursor])
+  useEffect(() => {
+    if (page.state === 'done' && page.value.total !== undefined) setCounted({ search, total: page.value.total })
+  }, [page, search])
   const options = useAsync(() => api.get<Summary>('/summary', { groupBy: 'service,model', from: filters.from || 'now-30d' }), [filters.from])
   const keys = useAsync(() => api.get<AttributeKeys>('/attributes'), [])
   const services = options.state === 'done' ? [...new Set(options.value.rows.map((r) => r.group.service ?? '').filter(Boolean))].sort() : []
@@ -136,7 +143,7 @@ export function TracesPage() {
       <FilterBar key={search} value={filters} onApply={(f) => go(f, order)} services={services} models={models} attributeKeys={keys.state === 'done' ? keys.value.attributes.map((k) => k.key) : []} />
       <div class="toolbar">
         <span class="muted" role="status" aria-live="polite">
-          {page.state === 'done' && page.value.total !== undefined && `${int(page.value.total)} ${page.value.total === 1 ? 'trace' : 'traces'}`}
+          {total !== undefined && `${int(total)} ${total === 1 ? 'trace' : 'traces'}`}
         </span>
         <SavedViews current={loc.search.toString()} />
         <Columns value={columns} onChange={setColumns} />
