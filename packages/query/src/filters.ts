@@ -148,6 +148,11 @@ export function spanConditions(project: string, f: SpanFilter, bag: ParamBag, al
   return out
 }
 
+/** The filter's time range alone. */
+export function timeOf(f: SpanFilter): SpanFilter {
+  return { ...(f.from ? { from: f.from } : {}), ...(f.to ? { to: f.to } : {}) }
+}
+
 /**
  * A group key's value (bias's groups): the key's own SQL (group-keys.ts), so the
  * condition selects exactly the group's spans. A key that reads the prompt reads it
@@ -158,7 +163,7 @@ function groupCondition(project: string, projectParam: string, key: string, valu
   if (!g) throw errors.BAD_REQUEST(`group.${key}: expected a group key (${GROUP_KEYS_HELP})`)
   const v = bag.add(value, 'String')
   if (!g.content && alias === '') return `${g.expr} = ${v}`
-  const time = spanConditions(project, { ...(f.from ? { from: f.from } : {}), ...(f.to ? { to: f.to } : {}) }, bag)
+  const time = spanConditions(project, timeOf(f), bag)
   const from = g.content ? spansWithContent(projectParam) : 'spans FINAL'
   return `(${alias}trace_id, ${alias}span_id) IN (SELECT trace_id, span_id FROM ${from} WHERE ${time.join(' AND ')} AND ${g.expr} = ${v})`
 }

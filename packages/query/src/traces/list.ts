@@ -1,6 +1,6 @@
 import { contentOf, withContent } from '../content/span-content.js'
 import { type ClickHouseClient, ParamBag, select } from '../db.js'
-import { spanConditions, type SpanFilter } from '../filters.js'
+import { spanConditions, type SpanFilter, timeOf } from '../filters.js'
 import { nanosToIso } from '../time.js'
 import { type Cursor, encodeCursor } from './cursor.js'
 import { newestFirst } from './newest.js'
@@ -85,7 +85,7 @@ export interface TraceSummary extends SpanTotals {
 
 /**
  * Traces, newest first, each by its head: its earliest root span in the time range, or, when
- * the trace has no root within reach of the range (order.ts, rootReach), its earliest span there. Time
+ * the trace has no root within reach of the range (listed.ts, rootReach), its earliest span there. Time
  * filters apply to the head; any other filter keeps a trace when at least one of its spans
  * matches. A trace with several roots (a parent span that names none, as two services
  * starting the same trace id do) is listed once, as its earliest root in the time range (ties:
@@ -122,8 +122,9 @@ const HEAD_COLUMNS = `${HEAD_KEY}, name, service_name, duration_ms, status_code,
  * that fails it while a child passes leaves a child as the window's head, which the check
  * below drops: the trace has a root). The read takes each trace's earliest root in the window,
  * else its earliest span; a head that is no root stands only if its trace has no root within
- * reach of the listing's range, which is asked for the page's traces alone. Rows dropped so make the page short, so the read
- * is repeated with room for more until the page is full or the window is done.
+ * reach of the listing's range, which is asked for the page's traces alone. Rows dropped so
+ * make the page short, so the read is repeated with room for more until the page is full or
+ * the window is done.
  */
 async function headsPage(client: ClickHouseClient, project: string, window: SpanFilter, listed: SpanFilter, cursor: Cursor | undefined, limit: number): Promise<HeadKey[]> {
   for (let take = limit + 1; ; take *= 4) {
@@ -151,11 +152,11 @@ async function headsPage(client: ClickHouseClient, project: string, window: Span
 
 /**
  * The window's heads that head their trace in the listing: a head that is no root only when
- * the trace has no root within reach of the listing's range; and, when the window starts after the listing's own start
- * (traces/newest.ts), only when the trace has no earlier head between the two (a root before
- * the window, or any span of a trace without roots): such a trace belongs further down the
- * listing, so the window answers without it, short of a full page, and the next, wider
- * window places it.
+ * the trace has no root within reach of the listing's range; and, when the window starts after
+ * the listing's own start (traces/newest.ts), only when the trace has no earlier head between
+ * the two (a root before the window, or any span of a trace without roots): such a trace
+ * belongs further down the listing, so the window answers without it, short of a full page,
+ * and the next, wider window places it.
  */
 async function listedHeads(client: ClickHouseClient, project: string, rows: HeadKey[], window: SpanFilter, listed: SpanFilter): Promise<HeadKey[]> {
   const orphans = rows.filter((r) => r.parent_span_id !== '').map((r) => r.trace_id)
@@ -190,8 +191,8 @@ async function headsBetween(client: ClickHouseClient, project: string, heads: He
 async function headsOf(client: ClickHouseClient, project: string, ids: string[], filter: SpanFilter): Promise<HeadRow[]> {
   if (ids.length === 0) return []
   const bag = new ParamBag()
-  const where = [...spanConditions(project, { ...(filter.from ? { from: filter.from } : {}), ...(filter.to ? { to: filter.to } : {}) }, bag), `trace_id IN ${bag.add(ids, 'Array(String)')}`]
-  // A listed trace has a root in the range, or none within reach of it (order.ts): its earliest root, else its earliest span.
+  const where = [...spanConditions(project, timeOf(filter), bag), `trace_id IN ${bag.add(ids, 'Array(String)')}`]
+  // A listed trace has a root in the range, or none within reach of it (listed.ts): its earliest root, else its earliest span.
   const rows = await select<HeadRow>(client, `SELECT ${HEAD_COLUMNS} FROM spans FINAL WHERE ${where.join(' AND ')} ORDER BY parent_span_id != '', start_time, span_id LIMIT 1 BY trace_id`, bag.values)
   const byId = new Map(rows.map((r) => [r.trace_id, r]))
   return ids.flatMap((id) => byId.get(id) ?? [])
@@ -201,14 +202,15 @@ async function headsOf(client: ClickHouseClient, project: string, ids: string[],
 async function describeHeads(client: ClickHouseClient, project: string, heads: HeadKey[]): Promise<HeadRow[]> {
   if (heads.length === 0) return []
   const bag = new ParamBag()
+  const range = nsRange(heads.map((h) => h.start_ns))
   const where = [
     `project_id = ${bag.add(project, 'String')}`,
     `trace_id IN ${bag.add(heads.map((h) => h.trace_id), 'Array(String)')}`,
     // Each id set on its own: a row of another head's trace with a head's span id is read and not used.
     `span_id IN ${bag.add(heads.map((h) => h.span_id), 'Array(String)')}`,
     // The heads' own hours only (the table's order starts with the hour).
-    `start_time >= fromUnixTimestamp64Nano(${bag.add(minNs(heads), 'Int64')}, 'UTC')`,
-    `start_time <= fromUnixTimestamp64Nano(${bag.add(maxNs(heads), 'Int64')}, 'UTC')`,
+    `start_time >= fromUnixTimestamp64Nano(${bag.add(String(range.min), 'Int64')}, 'UTC')`,
+    `start_time <= fromUnixTimestamp64Nano(${bag.add(String(range.max), 'Int64')}, 'UTC')`,
   ]
   const rows = await select<HeadRow>(client, `SELECT ${HEAD_COLUMNS} FROM spans FINAL WHERE ${where.join(' AND ')}`, bag.values)
   const byKey = new Map(rows.map((r) => [`${r.trace_id}/${r.span_id}`, r]))
@@ -216,8 +218,11 @@ async function describeHeads(client: ClickHouseClient, project: string, heads: H
   return heads.map((h) => byKey.get(`${h.trace_id}/${h.span_id}`) ?? undescribed(h))
 }
 
-const minNs = (heads: HeadKey[]) => heads.map((h) => BigInt(h.start_ns)).reduce((a, b) => (a < b ? a : b)).toString()
-const maxNs = (heads: HeadKey[]) => heads.map((h) => BigInt(h.start_ns)).reduce((a, b) => (a > b ? a : b)).toString()
+/** The earliest and latest of some start times (ns, as text; at least one). */
+function nsRange(startNs: string[]): { min: bigint; max: bigint } {
+  const ns = startNs.map((s) => BigInt(s))
+  return { min: ns.reduce((a, b) => (a < b ? a : b)), max: ns.reduce((a, b) => (a > b ? a : b)) }
+}
 
 function undescribed(h: HeadKey): HeadRow {
   return { ...h, name: '', service_name: '', duration_ms: 0, status_code: 'unset', user_id: '', session_id: '' }
@@ -282,9 +287,7 @@ async function traceTotals(
   startNs: string[],
 ): Promise<Map<string, Totals>> {
   const bag = new ParamBag()
-  const ns = startNs.map((s) => BigInt(s))
-  const min = ns.reduce((a, b) => (a < b ? a : b))
-  const max = ns.reduce((a, b) => (a > b ? a : b))
+  const { min, max } = nsRange(startNs)
   const p = bag.add(project, 'String')
   const ids = bag.add(traceIds, 'Array(String)')
   // Child spans start after their root; a day of slack covers long agent runs and clock skew.

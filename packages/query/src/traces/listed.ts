@@ -1,5 +1,5 @@
 import { type ClickHouseClient, ParamBag, select } from '../db.js'
-import { spanConditions, type SpanFilter } from '../filters.js'
+import { spanConditions, type SpanFilter, timeOf } from '../filters.js'
 import { shiftedTime } from '../time.js'
 
 /**
@@ -33,10 +33,6 @@ export function traceConditions(project: string, filter: SpanFilter, bag: ParamB
   const where = spanConditions(project, timeOf(filter), bag)
   const matching = matchingTraces(project, filter, bag, listed)
   return matching === undefined ? where : [...where, matching]
-}
-
-function timeOf(f: SpanFilter): SpanFilter {
-  return { ...(f.from ? { from: f.from } : {}), ...(f.to ? { to: f.to } : {}) }
 }
 
 /** `trace_id IN (…)`: the traces with a span in the range that matches the filter's other fields; undefined when it has none. */
