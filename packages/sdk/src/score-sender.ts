@@ -1,3 +1,4 @@
+import { whileWithin } from './deadline.js'
 import { diag, describe } from './diag.js'
 import { Http1Client } from './export/http1-client.js'
 import { jsonError, oneLine } from './export/failure-reason.js'
@@ -147,19 +148,7 @@ export class ScoreSender {
    */
   async flush(timeoutMs: number): Promise<boolean> {
     if (this.inFlight.size === 0) return true
-    let timer: NodeJS.Timeout | undefined
-    let timedOut = false
-    const deadline = new Promise<void>((r) => {
-      timer = setTimeout(() => {
-        timedOut = true
-        r()
-      }, timeoutMs)
-    })
-    const work = (async () => {
-      while (!timedOut && this.inFlight.size > 0) await Promise.race(this.inFlight)
-    })()
-    await Promise.race([work, deadline])
-    clearTimeout(timer)
+    await whileWithin(timeoutMs, () => this.inFlight.size > 0, () => Promise.race(this.inFlight))
     return this.inFlight.size === 0
   }
 

@@ -9,6 +9,7 @@ import { SoonBatch } from '../soon-batch.js'
 import { SDK_VERSION } from '../version.js'
 import { Http1Client } from './http1-client.js'
 import { encodeRequest, encodeSpan, type AttributeTransform, type EncodedSpan } from './otlp-encode.js'
+import { whileWithin } from '../deadline.js'
 import { failureReason } from './failure-reason.js'
 
 const gzipAsync = promisify(gzip)
@@ -238,25 +239,15 @@ export class OtlpExporter {
    */
   async flush(timeoutMs = this.opts.timeoutMs): Promise<boolean> {
     const droppedBefore = this.stats.spansDropped
-    let timedOut = false
-    let timer: NodeJS.Timeout | undefined
-    // A ref'd timer: the requests do not hold the process (http1-client.ts), so this is what keeps an
-    // app that awaits flush(), or is exiting (exit.ts), alive until the spans left or the deadline passed.
-    const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        timedOut = true
-        resolve()
-      }, timeoutMs)
-    })
-    const work = (async () => {
-      while (!timedOut && (this.inFlight.size > 0 || this.pending > 0)) {
+    const inTime = await whileWithin(
+      timeoutMs,
+      () => this.inFlight.size > 0 || this.pending > 0,
+      () => {
         this.kick()
-        await Promise.race(this.inFlight)
-      }
-    })()
-    await Promise.race([work, deadline])
-    clearTimeout(timer)
-    return !timedOut && this.pending === 0 && this.inFlight.size === 0 && this.stats.spansDropped === droppedBefore
+        return Promise.race(this.inFlight)
+      },
+    )
+    return inTime && this.pending === 0 && this.inFlight.size === 0 && this.stats.spansDropped === droppedBefore
   }
 
   /** Flushes, then stops: what did not leave in time is counted as dropped. */
