@@ -5,6 +5,7 @@ export {
   isSpanlensError,
   clickHouseErrorType,
   isStoreUnreachable,
+  isClientTimeout,
   toSpanlensError,
   replyWithError,
   PRIVATE_REPLY_HEADERS,

@@ -322,11 +322,13 @@ export function isStoreError(err: unknown): boolean {
   const e = err as { code?: unknown; type?: unknown; message?: unknown }
   if (typeof e.code === 'string' && /^\d+$/.test(e.code)) return true
   if (typeof e.code === 'string' && NETWORK_CODES.test(e.code)) return true
-  return e.message === CLIENT_TIMEOUT
+  return isClientTimeout(err)
 }
 
-/** clickhouse-js's whole message when a request outlives its `request_timeout`. */
-const CLIENT_TIMEOUT = 'Timeout error.'
+/** True for clickhouse-js giving up on a request that outlived its `request_timeout` (its whole message). */
+export function isClientTimeout(err: unknown): boolean {
+  return (err as { message?: unknown } | null)?.message === 'Timeout error.'
+}
 
 /**
  * ClickHouse's types for a node that could not reach another, or whose connection to it
@@ -407,7 +409,7 @@ export function storeFailure(err: unknown): SpanlensError {
   }
   // clickhouse-js gave up waiting: a served ClickHouse stopped (SIGSTOP) answered nothing, and
   // the route said 502 'see the server log' after the timeout.
-  if ((err as { message?: unknown } | null)?.message === CLIENT_TIMEOUT) {
+  if (isClientTimeout(err)) {
     return errors.STORE_UNREACHABLE(undefined, 'no answer within SPANLENS_CLICKHOUSE_REQUEST_TIMEOUT_MS; retry after the Retry-After delay', {
       cause: err,
       retryAfterSeconds: UNREACHABLE_RETRY_AFTER_SECONDS,

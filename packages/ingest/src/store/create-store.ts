@@ -9,7 +9,7 @@ import type { ClickHouseEndpoint } from '../config/schema.js'
 import { clientLog } from './client-log.js'
 
 type ClientLog = ReturnType<typeof clientLog>
-import { errors, isSpanlensError } from '../errors.js'
+import { errors, isClientTimeout, isSpanlensError } from '../errors.js'
 import { ensureWritableDir } from '../writable-dir.js'
 import { CallGate, gateCalls } from './call-gate.js'
 import { quoteString, scopeSettings, type ClientConnection } from './scoped-settings.js'
@@ -257,7 +257,7 @@ async function answersAsClickHouse(client: ClickHouseClient, target: string, var
   if (pong.success) return
   const err = pong.error
   // A socket, TLS or DNS error has Node's code; clickhouse-js's own timeout says so.
-  if (typeof (err as { code?: unknown }).code === 'string' || err.message === 'Timeout error.') throw err
+  if (typeof (err as { code?: unknown }).code === 'string' || isClientTimeout(err)) throw err
   const said = (err.message.trim().split('\n')[0] ?? '').slice(0, 200)
   throw errors.STORE_UNREACHABLE(
     target,
