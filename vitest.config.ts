@@ -16,7 +16,7 @@ const shared = {
 // data-dir locking and full-disk tests, the served-engine tests themselves.
 const STORE_MODAL = [
   ...['span-round-trip', 'receiver', 'isolation', 'durability', 'dead-letter-cli', 'migrate-cli', 'migrate-rollup-tokens', 'otlp-metrics', 'otlp-logs', 'otlp-logs-restart'].map((f) => `packages/ingest/test/${f}.test.ts`),
-  ...['http', 'sql', 'isolation', 'bias', 'drift', 'content-window', 'content-merge', 'slo', 'time-params', 'cli-analyses', 'metrics', 'trace-reads'].map((f) => `packages/query/test/${f}.test.ts`),
+  ...['http', 'sql', 'isolation', 'bias', 'drift', 'content-window', 'content-merge', 'slo', 'time-params', 'cli-analyses', 'metrics', 'trace-reads', 'listing-window'].map((f) => `packages/query/test/${f}.test.ts`),
 ]
 const storeModeProjects = (['remote', 'cluster'] as const).map((mode) => ({
   extends: true as const,
