@@ -33,17 +33,19 @@ const LOGS_JSON: JsonEnvelope = {
 }
 
 export function decodeLogsJson(body: Buffer): DecodedLogs {
-  const { result, reject, add } = collector()
-  readJsonEnvelope(body, LOGS_JSON, (raw, i, scope) => {
-    try {
-      if (!isObj(raw)) throw new JsonTypeError('not an object')
-      if (typeof scope === 'string') throw new JsonTypeError(scope)
-      add(toRecord(raw, scope))
-    } catch (err) {
-      reject(`log record ${i}: ${(err as Error).message}`)
+  return readJsonEnvelope(body, LOGS_JSON, () => {
+    const { result, reject, add } = collector()
+    const item = (raw: unknown, i: number, scope: JsonScope | string): void => {
+      try {
+        if (!isObj(raw)) throw new JsonTypeError('not an object')
+        if (typeof scope === 'string') throw new JsonTypeError(scope)
+        add(toRecord(raw, scope))
+      } catch (err) {
+        reject(`log record ${i}: ${(err as Error).message}`)
+      }
     }
+    return { result, item }
   })
-  return result
 }
 
 function toRecord(r: Obj, scope: JsonScope): OtlpLogRecord {

@@ -43,14 +43,16 @@ const METRICS_JSON: JsonEnvelope = {
 }
 
 export function decodeMetricsJson(body: Buffer): DecodedMetrics {
-  const out = collector()
-  readJsonEnvelope(body, METRICS_JSON, (raw, index, scope) => {
-    if (raw === null) return
-    // Its points cannot be counted: the request is a 400 (readJsonEnvelope).
-    if (!isObj(raw)) throw new JsonTypeError(`metrics[${index}] must be an object`)
-    walkMetric(raw, scope, out)
+  return readJsonEnvelope(body, METRICS_JSON, () => {
+    const out = collector()
+    const item = (raw: unknown, index: number, scope: JsonScope | string): void => {
+      if (raw === null) return
+      // Its points cannot be counted: the request is a 400 (readJsonEnvelope).
+      if (!isObj(raw)) throw new JsonTypeError(`metrics[${index}] must be an object`)
+      walkMetric(raw, scope, out)
+    }
+    return { result: out.result, item }
   })
-  return out.result
 }
 
 /** Accepts valid points and counts the rest, keeping a few reasons for the reply. */

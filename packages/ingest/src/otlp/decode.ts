@@ -39,17 +39,19 @@ const TRACES_JSON: JsonEnvelope = {
 }
 
 export function decodeJson(body: Buffer): DecodedRequest {
-  const { result, reject, add } = collector()
-  readJsonEnvelope(body, TRACES_JSON, (raw, i, scope) => {
-    if (!isObj(raw)) return reject(`span ${i}: not an object`)
-    try {
-      if (typeof scope === 'string') throw new JsonTypeError(scope)
-      add(toSpan(raw, scope))
-    } catch (err) {
-      reject(`${jsonSpanLabel(raw, i)}: ${(err as Error).message}`)
+  return readJsonEnvelope(body, TRACES_JSON, () => {
+    const { result, reject, add } = collector()
+    const item = (raw: unknown, i: number, scope: JsonScope | string): void => {
+      if (!isObj(raw)) return reject(`span ${i}: not an object`)
+      try {
+        if (typeof scope === 'string') throw new JsonTypeError(scope)
+        add(toSpan(raw, scope))
+      } catch (err) {
+        reject(`${jsonSpanLabel(raw, i)}: ${(err as Error).message}`)
+      }
     }
+    return { result, item }
   })
-  return result
 }
 
 /** A JSON span that could not be read, named as far as it can be. */

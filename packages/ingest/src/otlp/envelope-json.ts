@@ -1,6 +1,7 @@
 import { errors } from '../errors.js'
 import type { Attrs } from './model.js'
 import { JsonTypeError, field, isObj, list, message, text } from './json-fields.js'
+import { readExactly } from './exact-json.js'
 import { jsonResourceList } from './request-body.js'
 import { keyValues } from './values.js'
 
@@ -27,9 +28,25 @@ export interface JsonEnvelope {
  * that reason, and the rest of the request is kept. A list that is not one, or an entry
  * of it that is not an object, leaves nothing to count: that is a 400, as is a body that
  * is not JSON. Null entries are skipped.
+ *
+ * `begin` makes a fresh reader (its item callback and what it collects): a body with an
+ * integer past 2^53 as a JSON number is read twice, the second time exactly (exact-json.ts).
  */
-export function readJsonEnvelope(body: Buffer, names: JsonEnvelope, item: (raw: unknown, index: number, scope: JsonScope | string) => void): void {
-  const resources = jsonResourceList(body, names.message, names.resources)
+export function readJsonEnvelope<T>(body: Buffer, names: JsonEnvelope, begin: () => JsonReader<T>): T {
+  return readExactly(body, (parse) => {
+    const reader = begin()
+    walk(jsonResourceList(body, parse, names.message, names.resources), names, reader.item)
+    return reader.result
+  })
+}
+
+/** What one read of a JSON body collects, and how it takes each item. */
+export interface JsonReader<T> {
+  item: (raw: unknown, index: number, scope: JsonScope | string) => void
+  result: T
+}
+
+function walk(resources: unknown[], names: JsonEnvelope, item: JsonReader<unknown>['item']): void {
   try {
     for (let r = 0; r < resources.length; r++) {
       const rs = entry(resources[r], names.resources, r)

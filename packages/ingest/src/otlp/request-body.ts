@@ -22,10 +22,10 @@ export function readWire(read: () => void): void {
  * 400 naming what is wrong: unparsable JSON, a body that is not `message` (an
  * object), a list that is not an array. An empty body is an empty request.
  */
-export function jsonResourceList(body: Buffer, message: string, camel: string): unknown[] {
+export function jsonResourceList(body: Buffer, parse: () => unknown, message: string, camel: string): unknown[] {
   let parsed: unknown
   try {
-    parsed = body.length === 0 ? {} : JSON.parse(body.toString('utf8'))
+    parsed = body.length === 0 ? {} : parse()
   } catch (err) {
     throw errors.BAD_OTLP(`JSON body could not be parsed: ${(err as Error).message}`)
   }

@@ -1,4 +1,5 @@
 import { type AttrValue, type Attrs, setOwn } from './model.js'
+import { noteUnsafeInteger } from './exact-json.js'
 import { JsonTypeError, field, isObj, protoName, shown } from './json-fields.js'
 
 /**
@@ -142,7 +143,8 @@ const UINT64 = { min: 0n, max: 2n ** 64n - 1n }
 export function jsonInteger(v: unknown, signed: boolean): number | string | undefined {
   const range = signed ? INT64 : UINT64
   if (typeof v === 'number') {
-    // JSON.parse has already rounded a number past 2^53; within range it is kept as parsed.
+    // JSON.parse may have rounded a number past 2^53: the body is read again exactly (exact-json.ts).
+    if (!Number.isSafeInteger(v) && Number.isInteger(v)) noteUnsafeInteger()
     return Number.isInteger(v) && v >= Number(range.min) && v < Number(range.max) + 1 ? v : undefined
   }
   if (typeof v !== 'string' || !/^-?\d+$/.test(v)) return undefined
