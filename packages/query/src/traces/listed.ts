@@ -1,6 +1,7 @@
 import { type ClickHouseClient, ParamBag, select } from '../db.js'
 import { spanConditions, type SpanFilter, timeOf } from '../filters.js'
 import { shiftedTime } from '../time.js'
+import { headedTraces } from './heads.js'
 import { rootsAround, TRACE_SLACK } from './slack.js'
 
 /**
@@ -83,17 +84,12 @@ async function listed(client: ClickHouseClient, project: string, filter: SpanFil
 
 /**
  * The listed traces' ids in one pass over the range's spans and the reach's roots, grouped by
- * trace: for stores where most traces have no root in the range.
+ * trace (heads.ts): for stores where most traces have no root in the range.
  */
 export function groupedListed(project: string, filter: SpanFilter, bag: ParamBag): string {
-  const reach = spanConditions(project, rootsAround(filter), bag)
   const matching = matchingTraces(project, filter, bag)
   const inRange = spanConditions(project, timeOf(filter), bag).slice(1)
-  const inRangeSql = inRange.length > 0 ? inRange.join(' AND ') : '1'
-  // Outside the range only roots count: the rows grouped are the range's spans and the reach's roots.
-  const where = [...reach, ...(matching === undefined ? [] : [matching]), ...(inRange.length > 0 ? [`(parent_span_id = '' OR ${inRangeSql})`] : [])]
-  return `SELECT trace_id FROM spans WHERE ${where.join(' AND ')} GROUP BY trace_id
-    HAVING countIf(parent_span_id = '' AND ${inRangeSql}) > 0 OR (countIf(parent_span_id = '') = 0 AND countIf(${inRangeSql}) > 0)`
+  return headedTraces(project, filter, inRange.length > 0 ? inRange.join(' AND ') : '1', bag, matching === undefined ? {} : { where: [matching] })
 }
 
 /** SQL selecting the ids of the traces the listing holds for `filter` (reads the store to build it). */

@@ -5,7 +5,7 @@ import { shiftedTime } from '../time.js'
  * How far a trace's spans may start from its root's start: what every read allows that finds
  * a trace's spans from its root (a trace's totals, the listing's orders, a session's turns, a
  * user's traces) or its root from its spans (the listing's and the analyses' traces without a
- * root, traces/listed.ts). The table is ordered by hour first, so a read finds a trace's spans
+ * root, heads.ts). The table is ordered by hour first, so a read finds a trace's spans
  * only within a time range it names, and these bound that range.
  * - After the root, a day: an agent run keeps starting spans for as long as it runs (tool
  *   calls, retries, waits for a human), and a day covers runs that outlast a working session.
