@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Store } from '@spanlens/ingest'
 import { bias, counterfactual } from '../src/index.js'
@@ -181,6 +182,32 @@ describe('bias across groups', () => {
     // the shares of thumbs-up, 0.1 / 0.4
     expect(r.lowestRatio?.ratio).toBeCloseTo(0.25, 12)
     expect(r.demographicParityRatio).toBeCloseTo(0.25, 12)
+  })
+
+  it('groups a score of a trace without a root within reach by its earliest span, as the trace listing lists it', async () => {
+    // A project of its own per attempt: a retry must not meet the rows of the attempt before.
+    const project = `rootless-${randomUUID()}`
+    const hour = 3_600_000
+    const t = Date.now() - 3 * hour
+    const at = (id: string, hoursBefore: number, service: string, root: boolean) =>
+      span({ project_id: project, trace_id: id, service_name: service, parent_span_id: root ? '' : 'feedfacefeedface', start: new Date(t - hoursBefore * hour) })
+    const [a, c, d, e] = Array.from({ length: 4 }, () => randomUUID().replaceAll('-', '')) as [string, string, string, string]
+    // The filter is [t − 1h, t).
+    const spans = [
+      ...[at(a, 0.5, 'front', true), at(a, 0.4, 'back', false)], // a root: front
+      ...[at(c, 0.5, 'back', false), at(c, 0.4, 'other', false)], // no root, earliest span back: back
+      ...[at(d, 50, 'front', true), at(d, 0.5, 'back', false)], // a root two days before, beyond reach: back
+      ...[at(e, 2, 'front', true), at(e, 0.5, 'back', false)], // a root within reach, before the filter: left out, as the listing leaves it out
+    ]
+    await insertSpans(store, spans)
+    await store.client.insert({
+      table: 'scores',
+      format: 'JSONEachRow',
+      values: [a, c, d, e].map((id, i) => ({ project_id: project, score_id: `s${i}`, trace_id: id, name: 'feedback', value: i, data_type: 'NUMERIC', source: 'API', timestamp: spans[0]?.start_time })),
+    })
+    const iso = (hoursBefore: number) => new Date(t - hoursBefore * hour).toISOString()
+    const r = await bias(store.client, project, { groupBy: 'service', outcome: 'score_mean', minGroupSize: 1, filter: { from: iso(1), to: iso(0) } })
+    expect(Object.fromEntries(r.groups.map((g) => [g.group, g.n]))).toEqual({ front: 1, back: 2 })
   })
 
   it('groups a structured prompt by the script of its messages\' text, not of its JSON keys', async () => {

@@ -355,6 +355,28 @@ describe('drift requests', () => {
     expect(report.current.scores).toEqual({ feedback: { op: 'value', conditions: [{ op: '<=', value: 0 }] } })
   })
 
+  it('sides a score of a trace without a root within reach by its earliest span, as the trace listing lists it', async () => {
+    const project = `rootless-${randomUUID()}`
+    const hour = 3_600_000
+    const t = Date.now() - 3 * hour
+    const trace = () => randomUUID().replaceAll('-', '')
+    const at = (id: string, hoursBefore: number, root: boolean) => span({ project_id: project, trace_id: id, parent_span_id: root ? '' : 'feedfacefeedface', start: new Date(t - hoursBefore * hour) })
+    const [a, b, c, d, e, f] = Array.from({ length: 6 }, trace) as [string, string, string, string, string, string]
+    // The reference is [t − 2h, t − 1h), the current [t − 1h, t).
+    await insertSpans(store, [
+      ...[at(a, 1.5, true), at(a, 0.5, false)], // a root in the reference: reference
+      ...[at(b, 1.5, false), at(b, 0.5, false)], // no root, earliest span in the reference: reference
+      at(c, 0.5, false), // no root: current
+      ...[at(d, 50, true), at(d, 0.5, false)], // a root two days before, beyond reach: current
+      ...[at(e, 2.5, true), at(e, 0.5, false)], // a root within reach but in neither set: left out, as the listing leaves it out
+      at(f, 0.5, true), // a root in the current: current
+    ])
+    for (const [i, id] of [a, b, c, d, e, f].entries()) await recordScore(store.client, project, { traceId: id, name: 'quality', value: i })
+    const iso = (hoursBefore: number) => new Date(t - hoursBefore * hour).toISOString()
+    const report = await drift(store.client, project, { reference: { from: iso(2), to: iso(1) }, current: { from: iso(1), to: iso(0) }, signals: ['score:quality'], minSamples: 2 })
+    expect([report.signals[0]?.nReference, report.signals[0]?.nCurrent]).toEqual([2, 3])
+  })
+
   it('refuses a side and a filter that no span meets together, naming the side', async () => {
     await expect(drift(store.client, 'psi', { dimension: 'release', reference: 'ref', current: 'cur', filter: { release: ['other'] } })).rejects.toMatchObject({
       code: 'SPANLENS_BAD_REQUEST',

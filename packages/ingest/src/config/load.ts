@@ -30,6 +30,13 @@ export interface StoreConfig {
   database: string
   caCertPath?: string
   requestTimeoutMs: number
+  /**
+   * Remote: the request timeout of the query routes' reads (Store.queryClient). ClickHouse stops
+   * such a read at its time limit and answers why (SPANLENS_QUERY_LIMIT, SPANLENS_SQL_LIMIT): the
+   * client waits for that answer, the longest limit plus requestTimeoutMs, rather than giving up
+   * first and leaving ClickHouse to run the query on.
+   */
+  queryRequestTimeoutMs: number
   cluster?: string
   /**
    * Per-node DDL: the HTTP URL of every node of `cluster`. Migrations and retention run
@@ -221,6 +228,7 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
       database: v.SPANLENS_CLICKHOUSE_DATABASE,
       ...(v.SPANLENS_CLICKHOUSE_CA_CERT ? { caCertPath: resolve(cwd, v.SPANLENS_CLICKHOUSE_CA_CERT) } : {}),
       requestTimeoutMs: v.SPANLENS_CLICKHOUSE_REQUEST_TIMEOUT_MS,
+      queryRequestTimeoutMs: v.SPANLENS_CLICKHOUSE_REQUEST_TIMEOUT_MS + 1000 * Math.max(v.SPANLENS_QUERY_MAX_EXECUTION_SECONDS, v.SPANLENS_SQL_MAX_EXECUTION_SECONDS),
       ...(v.SPANLENS_CLICKHOUSE_CLUSTER ? { cluster: v.SPANLENS_CLICKHOUSE_CLUSTER } : {}),
       ...(v.SPANLENS_CLICKHOUSE_NODES ? { nodes: v.SPANLENS_CLICKHOUSE_NODES } : {}),
       retentionDays: v.SPANLENS_RETENTION_DAYS,

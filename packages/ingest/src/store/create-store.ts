@@ -41,6 +41,12 @@ export interface FileInsert extends Omit<RawInsert, 'body'> {
 /** The one storage seam: a @clickhouse/client plus the facts the rest of the code needs. */
 export interface Store {
   readonly client: ClickHouseClient
+  /**
+   * The query routes' reads: remote, the same server through a client whose request timeout
+   * (StoreConfig.queryRequestTimeoutMs) outlasts their time limits, so that ClickHouse's own
+   * limit answers; inserts, migrations and the server's jobs keep `client`'s. Embedded: `client`.
+   */
+  readonly queryClient: ClickHouseClient
   readonly mode: 'embedded' | 'remote'
   readonly database: string
   readonly cluster: string | undefined
@@ -141,6 +147,7 @@ async function openEmbedded(config: StoreConfig, log: ClientLog): Promise<Store>
   const stopLoweringPriority = lowerForeignThreadPriority(config.embeddedNice)
   return {
     client,
+    queryClient: client,
     mode: 'embedded',
     database: config.database,
     cluster: undefined,
@@ -219,10 +226,13 @@ async function openRemote(config: StoreConfig, log: ClientLog): Promise<Store> {
       await bootstrap.close().catch(() => undefined)
     }
   }
-  const client = connect(main, 'SPANLENS_CLICKHOUSE_URL', {
-    database: config.database,
-    ...(config.cluster ? { clickhouse_settings: clusterSettings(config.requestTimeoutMs) } : {}),
-  })
+  const mainOptions = { database: config.database, ...(config.cluster ? { clickhouse_settings: clusterSettings(config.requestTimeoutMs) } : {}) }
+  const client = connect(main, 'SPANLENS_CLICKHOUSE_URL', mainOptions)
+  // clickhouse-js 1.23 takes its request timeout per client, not per query: a second client for the reads.
+  const queryClient =
+    config.queryRequestTimeoutMs > config.requestTimeoutMs
+      ? connect(main, 'SPANLENS_CLICKHOUSE_URL', { ...mainOptions, request_timeout: config.queryRequestTimeoutMs })
+      : client
   const nodes = perNode
     ? nodeEndpoints.map((n) => ({
         client: connect(n, 'SPANLENS_CLICKHOUSE_NODES', { database: config.database }),
@@ -231,6 +241,7 @@ async function openRemote(config: StoreConfig, log: ClientLog): Promise<Store> {
     : undefined
   return {
     client,
+    queryClient,
     mode: 'remote',
     database: config.database,
     cluster: config.cluster,
@@ -240,7 +251,7 @@ async function openRemote(config: StoreConfig, log: ClientLog): Promise<Store> {
     insertRaw: (insert) => streamInsert(client, insert, Readable.from(insert.body, { objectMode: false })),
     insertFile: (insert) => streamInsert(client, insert, createReadStream(insert.path)),
     close: async () => {
-      await Promise.all([client, ...(nodes ?? []).map((n) => n.client)].map((c) => c.close()))
+      await Promise.all([...new Set([client, queryClient]), ...(nodes ?? []).map((n) => n.client)].map((c) => c.close()))
     },
   }
 }

@@ -8,6 +8,7 @@ import { chiSquaredIndependence, twoProportionZ, welchZ, wilson } from '../stats
 import { groupExpr, refusalExpr } from './groups.js'
 import { LIVE_SCORES } from '../scores/live.js'
 import { keysByUse } from '../map-keys.js'
+import { headedTraces } from '../traces/heads.js'
 
 const BIAS_OUTCOMES = ['error_rate', 'refusal_rate', 'negative_feedback_rate', 'score_mean', 'latency_p95', 'output_length'] as const
 type BiasOutcome = (typeof BIAS_OUTCOMES)[number]
@@ -153,16 +154,22 @@ export async function bias(client: ClickHouseClient, project: string, request: B
   if (!filter.kind || filter.kind.length === 0) where.push("kind = 'llm'")
   let sql: string
   if (scored) {
-    // Scores are per trace (or span): group by the scored trace's root span.
+    // Scores are per trace (or span): group by the scored trace's head in the filter
+    // (traces/heads.ts): its root, or its earliest span when it has no root within reach, as
+    // the trace listing lists it. Only scored traces' spans are read (drift/sets.ts says why).
     const p = bag.add(project, 'String')
     const name = bag.add(r.score, 'String')
     // As text: @clickhouse/client refuses to send an integer beyond ±2^53 (1e300 is one).
     const neg = bag.add(String(r.negativeAtMost), 'Float64')
-    const rootWhere = spanConditions(project, filter, bag)
-    sql = `SELECT t.g AS g, count() AS n, countIf(s.v <= ${neg}) AS k, avg(s.v) AS mean, varSamp(s.v) AS var, min(s.v) AS lo, 0 AS p95
-      FROM (SELECT trace_id, avg(assumeNotNull(value)) AS v FROM ${LIVE_SCORES}
-            AND project_id = ${p} AND name = ${name} AND value IS NOT NULL AND isFinite(assumeNotNull(value)) GROUP BY trace_id) AS s
-      INNER JOIN (SELECT trace_id, min(${g.expr}) AS g FROM spans FINAL WHERE ${rootWhere.join(' AND ')} AND parent_span_id = '' GROUP BY trace_id) AS t
+    const scores = `${LIVE_SCORES} AND project_id = ${p} AND name = ${name} AND value IS NOT NULL AND isFinite(assumeNotNull(value))`
+    const heads = headedTraces(project, filter, spanConditions(project, filter, bag).join(' AND '), bag, {
+      value: g.expr,
+      where: [`trace_id IN (SELECT trace_id FROM ${scores})`],
+      final: true,
+    })
+    sql = `SELECT t.head_value AS g, count() AS n, countIf(s.v <= ${neg}) AS k, avg(s.v) AS mean, varSamp(s.v) AS var, min(s.v) AS lo, 0 AS p95
+      FROM (SELECT trace_id, avg(assumeNotNull(value)) AS v FROM ${scores} GROUP BY trace_id) AS s
+      INNER JOIN (${heads}) AS t
       ON s.trace_id = t.trace_id
       GROUP BY g ORDER BY n DESC, g LIMIT ${r.maxGroups}`
   } else {

@@ -2,6 +2,7 @@ import type { ParamBag } from '../db.js'
 import { spanConditions, type SpanFilter } from '../filters.js'
 import type { SignalSpec } from './signals.js'
 import { LIVE_SCORES } from '../scores/live.js'
+import { headedTraces } from '../traces/heads.js'
 
 /** The two populations being compared, each a span filter (a time window, a release, a model...). */
 export interface DriftSets {
@@ -19,15 +20,18 @@ export function sourceQuery(project: string, sets: DriftSets, signal: SignalSpec
   const spec = bindParams(signal, bag)
   const finite = spec.type === 'numeric' ? ' AND isFinite(v)' : ''
   if (spec.score !== undefined) {
-    // A score belongs to the side of the trace it scores (decided by the trace's root span; of a
-    // trace with roots on both sides, the reference's, as a span on both sides counts there).
+    // A score belongs to the side of the trace it scores, decided by the trace's head in the sets
+    // (traces/heads.ts): its root, or its earliest span when it has no root within reach, as the
+    // trace listing lists it. Of a trace with roots on both sides, the reference's, as a span on
+    // both sides counts there. Only scored traces' spans are read: the table's key is (project,
+    // hour, trace), so a few scored traces skip most of each hour.
     const p = bag.add(project, 'String')
     const name = bag.add(spec.score, 'String')
-    return `SELECT s.value AS v0, t.side AS side, assumeNotNull(v0) AS v
-      FROM (SELECT trace_id, value FROM ${LIVE_SCORES} AND project_id = ${p} AND name = ${name} AND value IS NOT NULL) AS s
-      INNER JOIN (
-        SELECT trace_id, min(if(${ref}, 0, 1)) AS side FROM spans FINAL
-        WHERE parent_span_id = '' AND ((${ref}) OR (${cur})) GROUP BY trace_id) AS t
+    const scored = `${LIVE_SCORES} AND project_id = ${p} AND name = ${name} AND value IS NOT NULL`
+    const heads = headedTraces(project, hull(sets), `(${ref}) OR (${cur})`, bag, { value: `if(${ref}, 0, 1)`, where: [`trace_id IN (SELECT trace_id FROM ${scored})`], final: true })
+    return `SELECT s.value AS v0, t.head_value AS side, assumeNotNull(v0) AS v
+      FROM (SELECT trace_id, value FROM ${scored}) AS s
+      INNER JOIN (${heads}) AS t
       ON s.trace_id = t.trace_id
       WHERE 1${finite}`
   }
@@ -39,6 +43,15 @@ export function sourceQuery(project: string, sets: DriftSets, signal: SignalSpec
   const text = spec.type === 'text' ? ` AND ${spec.expr}.size > 0` : ''
   return `SELECT ${spec.expr} AS v, if(${ref}, 0, 1) AS side FROM spans FINAL
     WHERE ((${ref}) OR (${cur})) AND (${spec.where})${text}${finite}`
+}
+
+/** The time both sets span: from the earlier start to the later end, open where either is. */
+function hull(sets: DriftSets): SpanFilter {
+  const { reference: r, current: c } = sets
+  return {
+    ...(r.from && c.from ? { from: r.from < c.from ? r.from : c.from } : {}),
+    ...(r.to && c.to ? { to: r.to > c.to ? r.to : c.to } : {}),
+  }
 }
 
 export function countQuery(project: string, sets: DriftSets, bag: ParamBag): string {

@@ -3,6 +3,7 @@ import { type ClickHouseClient, ParamBag, select } from '../db.js'
 import { errors } from '../errors.js'
 import { nanosToIso } from '../time.js'
 import { LIVE_SCORES, type ScoreBrief } from '../scores/live.js'
+import { TRACE_SLACK } from '../traces/slack.js'
 import { type SpanTotals, TOTALS_SELECT, totalsOf } from '../traces/totals.js'
 
 /** One trace of a session: a turn of the conversation, with its totals over every span (SpanTotals). */
@@ -76,8 +77,8 @@ export async function getSession(client: ClickHouseClient, project: string, sess
   if (ids.length === 0) throw errors.NOT_FOUND(`session ${sessionId}`)
   const traceIds = ids.slice(0, opts.limit).map((r) => r.trace_id)
   // The first row started first. A span of a session's trace that carries no session id
-  // may start before it (a clock behind): an hour of slack, as trace totals allow.
-  const since = `start_time >= fromUnixTimestamp64Nano(${bag.add(String(BigInt(ids[0]!.t) - 3_600_000_000_000n), 'Int64')}, 'UTC')`
+  // may start before it (a clock behind): as far before as a trace's spans may start before its root (slack.ts).
+  const since = `start_time >= fromUnixTimestamp64Nano(${bag.add(String(BigInt(ids[0]!.t) - BigInt(TRACE_SLACK.beforeRootMs) * 1_000_000n), 'Int64')}, 'UTC')`
   const shown = bag.add(traceIds, 'Array(String)')
   const [wholeRows, turnRows, scoreRows] = await Promise.all([
     select<Record<string, unknown> & { traces: number; users: string[] }>(

@@ -4,10 +4,11 @@ import { spanConditions, type SpanFilter, timeOf } from '../filters.js'
 import { nanosToIso } from '../time.js'
 import { type Cursor, encodeCursor } from './cursor.js'
 import { newestFirst } from './newest.js'
-import { countTraces, rootReach, traceConditions } from './listed.js'
+import { countTraces, traceConditions } from './listed.js'
 import { encodeOrderCursor, orderedTraceIds, type OrderCursor, type TraceOrder } from './order.js'
 import { noTokens, type RawSpan, type Span, spanSelect, toSpan } from './span-row.js'
 import { LIVE_SCORES, type ScoreBrief } from '../scores/live.js'
+import { rootsAround, TRACE_SLACK } from './slack.js'
 import { type SpanTotals, TOTALS_SELECT, totalsOf } from './totals.js'
 
 export interface ListOptions {
@@ -85,7 +86,7 @@ export interface TraceSummary extends SpanTotals {
 
 /**
  * Traces, newest first, each by its head: its earliest root span in the time range, or, when
- * the trace has no root within reach of the range (listed.ts, rootReach), its earliest span there. Time
+ * the trace has no root within reach of the range (slack.ts, rootsAround), its earliest span there. Time
  * filters apply to the head; any other filter keeps a trace when at least one of its spans
  * matches. A trace with several roots (a parent span that names none, as two services
  * starting the same trace id do) is listed once, as its earliest root in the time range (ties:
@@ -163,7 +164,7 @@ async function listedHeads(client: ClickHouseClient, project: string, rows: Head
   let kept = rows
   if (orphans.length > 0) {
     const bag = new ParamBag()
-    const where = [...spanConditions(project, rootReach(listed), bag), "parent_span_id = ''", `trace_id IN ${bag.add(orphans, 'Array(String)')}`]
+    const where = [...spanConditions(project, rootsAround(listed), bag), "parent_span_id = ''", `trace_id IN ${bag.add(orphans, 'Array(String)')}`]
     const rooted = await select<{ trace_id: string }>(client, `SELECT DISTINCT trace_id FROM spans WHERE ${where.join(' AND ')}`, bag.values)
     const drop = new Set(rooted.map((r) => r.trace_id))
     if (drop.size > 0) kept = kept.filter((r) => !drop.has(r.trace_id))
@@ -290,9 +291,9 @@ async function traceTotals(
   const { min, max } = nsRange(startNs)
   const p = bag.add(project, 'String')
   const ids = bag.add(traceIds, 'Array(String)')
-  // Child spans start after their root; a day of slack covers long agent runs and clock skew.
-  const lo = bag.add(String(min - 3_600_000_000_000n), 'Int64')
-  const hi = bag.add(String(max + 86_400_000_000_000n), 'Int64')
+  // Around the heads' starts, as far as a trace's spans may start from its root's (slack.ts).
+  const lo = bag.add(String(min - BigInt(TRACE_SLACK.beforeRootMs) * 1_000_000n), 'Int64')
+  const hi = bag.add(String(max + BigInt(TRACE_SLACK.afterRootMs) * 1_000_000n), 'Int64')
   const rows = await select<{ trace_id: string; scores: Array<[string, number | null, string, string]> | null } & Record<string, unknown>>(
     client,
     `SELECT t.*, s.scores FROM (

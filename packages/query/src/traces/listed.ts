@@ -1,33 +1,23 @@
 import { type ClickHouseClient, ParamBag, select } from '../db.js'
 import { spanConditions, type SpanFilter, timeOf } from '../filters.js'
 import { shiftedTime } from '../time.js'
+import { headedTraces } from './heads.js'
+import { rootsAround, TRACE_SLACK } from './slack.js'
 
 /**
  * Which traces the trace listing holds for a filter. A trace is listed by its head: its
  * earliest root span in the time range or, when it has no root within reach of the range
- * (ROOT_REACH: its root ran in a service that does not export here, or has not ended yet),
+ * (rootsAround, slack.ts: a day before the range to an hour after it; its root ran in a service that does not export here, or has not ended yet),
  * its earliest span there. Time filters apply to the head; any other filter keeps a trace
  * when at least one of its spans in the range matches.
  */
 
 /**
- * How far from the range a trace's root is looked for: a day before it (a run's spans start up
- * to a day after its root: the slack trace totals allow) to an hour after it (a child whose
- * clock runs behind its root's may start before it).
- */
-const ROOT_REACH = { before: 86_400_000, after: 3_600_000 }
-
-/** Where a root of a trace listed in `range` may start: a trace with none there is listed without one. */
-export function rootReach(range: SpanFilter): SpanFilter {
-  return { ...(range.from ? { from: shiftedTime(range.from, -ROOT_REACH.before) } : {}), ...(range.to ? { to: shiftedTime(range.to, ROOT_REACH.after) } : {}) }
-}
-
-/**
  * The range and the filter's other fields, on the spans of listed traces. `listed` is the
  * listing's own range when `filter.from` narrows it to a window (traces/newest.ts): the
  * matching spans are then looked for from an hour before the window (a child whose clock
- * runs behind its root's may start before it; the hour is the slack trace totals allow
- * too), never before the listing's start.
+ * runs behind its root's may start before it: TRACE_SLACK, slack.ts), never before the
+ * listing's start.
  */
 export function traceConditions(project: string, filter: SpanFilter, bag: ParamBag, listed?: SpanFilter): string[] {
   const where = spanConditions(project, timeOf(filter), bag)
@@ -40,7 +30,7 @@ function matchingTraces(project: string, filter: SpanFilter, bag: ParamBag, list
   const { from, to: _to, ...spanLevel } = filter
   if (!Object.values(spanLevel).some((v) => v !== undefined)) return undefined
   const narrowed = listed !== undefined && from !== undefined && from.getTime() !== listed.from?.getTime()
-  const spansFrom = narrowed ? new Date(Math.max(shiftedTime(from, -3_600_000).getTime(), listed.from?.getTime() ?? -Infinity)) : from
+  const spansFrom = narrowed ? new Date(Math.max(shiftedTime(from, -TRACE_SLACK.beforeRootMs).getTime(), listed.from?.getTime() ?? -Infinity)) : from
   return `trace_id IN (SELECT trace_id FROM spans WHERE ${spanConditions(project, spansFrom ? { ...filter, from: spansFrom } : filter, bag).join(' AND ')})`
 }
 
@@ -83,7 +73,7 @@ async function listed(client: ClickHouseClient, project: string, filter: SpanFil
   const check = new ParamBag()
   const reached = await select<{ trace_id: string }>(
     client,
-    `SELECT DISTINCT trace_id FROM spans WHERE ${[...spanConditions(project, rootReach(filter), check), "parent_span_id = ''", `trace_id IN ${check.add(candidates, 'Array(String)')}`].join(' AND ')}`,
+    `SELECT DISTINCT trace_id FROM spans WHERE ${[...spanConditions(project, rootsAround(filter), check), "parent_span_id = ''", `trace_id IN ${check.add(candidates, 'Array(String)')}`].join(' AND ')}`,
     check.values,
   )
   const hasRoot = new Set(reached.map((r) => r.trace_id))
@@ -94,17 +84,12 @@ async function listed(client: ClickHouseClient, project: string, filter: SpanFil
 
 /**
  * The listed traces' ids in one pass over the range's spans and the reach's roots, grouped by
- * trace: for stores where most traces have no root in the range.
+ * trace (heads.ts): for stores where most traces have no root in the range.
  */
 export function groupedListed(project: string, filter: SpanFilter, bag: ParamBag): string {
-  const reach = spanConditions(project, rootReach(filter), bag)
   const matching = matchingTraces(project, filter, bag)
   const inRange = spanConditions(project, timeOf(filter), bag).slice(1)
-  const inRangeSql = inRange.length > 0 ? inRange.join(' AND ') : '1'
-  // Outside the range only roots count: the rows grouped are the range's spans and the reach's roots.
-  const where = [...reach, ...(matching === undefined ? [] : [matching]), ...(inRange.length > 0 ? [`(parent_span_id = '' OR ${inRangeSql})`] : [])]
-  return `SELECT trace_id FROM spans WHERE ${where.join(' AND ')} GROUP BY trace_id
-    HAVING countIf(parent_span_id = '' AND ${inRangeSql}) > 0 OR (countIf(parent_span_id = '') = 0 AND countIf(${inRangeSql}) > 0)`
+  return headedTraces(project, filter, inRange.length > 0 ? inRange.join(' AND ') : '1', bag, matching === undefined ? {} : { where: [matching] })
 }
 
 /** SQL selecting the ids of the traces the listing holds for `filter` (reads the store to build it). */

@@ -1,8 +1,9 @@
 import { type ClickHouseClient, ParamBag, select } from '../db.js'
 import { errors } from '../errors.js'
 import type { SpanFilter } from '../filters.js'
-import { chTime, shiftedTime } from '../time.js'
+import { chTime } from '../time.js'
 import { listedTraces } from './listed.js'
+import { spansAround } from './slack.js'
 
 /**
  * Orders of the trace listing besides the default newest-first (`-startTime`), by a
@@ -72,9 +73,10 @@ export async function orderedTraceIds(
 ): Promise<Array<{ trace_id: string; v: number }>> {
   const bag = new ParamBag()
   const where = [`project_id = ${bag.add(project, 'String')}`, `trace_id IN (${await listedTraces(client, project, filter, bag)})`]
-  // Children start after their root: the same slack as the listing's totals.
-  if (filter.from) where.push(`start_time >= ${bag.add(chTime(shiftedTime(filter.from, -3_600_000)), "DateTime64(3, 'UTC')")}`)
-  if (filter.to) where.push(`start_time <= ${bag.add(chTime(shiftedTime(filter.to, 86_400_000)), "DateTime64(3, 'UTC')")}`)
+  // A listed trace's head starts in the range: its spans start around it (slack.ts), as the listing's totals read them.
+  const around = spansAround(filter)
+  if (around.from) where.push(`start_time >= ${bag.add(chTime(around.from), "DateTime64(3, 'UTC')")}`)
+  if (around.to) where.push(`start_time <= ${bag.add(chTime(around.to), "DateTime64(3, 'UTC')")}`)
   const dir = order.desc ? 'DESC' : 'ASC'
   // The value as text: @clickhouse/client refuses integers beyond ±2^53, and a start in ns is one.
   const having = cursor ? `HAVING (v, trace_id) ${order.desc ? '<' : '>'} (${bag.add(String(cursor.value), 'Float64')}, ${bag.add(cursor.id, 'String')})` : ''

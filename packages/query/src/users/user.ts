@@ -1,6 +1,7 @@
 import { type ClickHouseClient, ParamBag, numOrNull, select } from '../db.js'
 import { chTime } from '../time.js'
 import { LIVE_SCORES } from '../scores/live.js'
+import { spansAround } from '../traces/slack.js'
 
 export interface UserBucket {
   time: string
@@ -59,8 +60,11 @@ export async function userSummary(client: ClickHouseClient, project: string, use
   const from = bag.add(chTime(opts.from), "DateTime64(9, 'UTC')")
   const to = bag.add(chTime(opts.to), "DateTime64(9, 'UTC')")
   const traces = `SELECT trace_id FROM spans WHERE project_id = ${p} AND user_id = ${bag.add(userId, 'String')} AND start_time >= ${from} AND start_time < ${to}`
-  // Children may start a little before the window's end and run past it: a day of slack, as trace totals use.
-  const spans = `FROM spans FINAL WHERE project_id = ${p} AND trace_id IN (${traces}) AND start_time >= ${from} - INTERVAL 1 HOUR AND start_time < ${to} + INTERVAL 1 DAY`
+  // The traces' other spans start around the window as a trace's spans do around its root (slack.ts).
+  const around = spansAround({ from: opts.from, to: opts.to })
+  const spansFrom = bag.add(chTime(around.from ?? opts.from), "DateTime64(9, 'UTC')")
+  const spansTo = bag.add(chTime(around.to ?? opts.to), "DateTime64(9, 'UTC')")
+  const spans = `FROM spans FINAL WHERE project_id = ${p} AND trace_id IN (${traces}) AND start_time >= ${spansFrom} AND start_time < ${spansTo}`
   const bucket = (col: string) => `toString(toStartOfInterval(${col}, toIntervalSecond(${bag.add(opts.bucketSeconds, 'UInt32')}), 'UTC'))`
   const [totals, series, scores, sessions] = await Promise.all([
     select<Record<string, unknown>>(
