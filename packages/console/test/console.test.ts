@@ -301,6 +301,8 @@ describe('console served by the Spanlens server', () => {
     await page.getByRole('button', { name: 'Analyse' }).click()
     await poll(() => page.locator('table.bias-groups tbody tr').count()).toBeGreaterThanOrEqual(3)
     expect(await page.locator('.bias-result').textContent()).toContain('four-fifths')
+    // Each judged group's p-value says which test found it (the best group has none).
+    expect(await page.locator('table.bias-groups tbody td:nth-child(8)[title]').first().getAttribute('title')).toBe('pooled two-proportion z-test against the best group')
     await shot('06-bias')
     // One service only: the seeded 'chat' service sent 32 of the 64 background calls.
     const total = async () => (await page.locator('table.bias-groups tbody td:nth-child(2)').allTextContents()).reduce((n, t) => n + Number(t.replace(/\D/g, '')), 0)

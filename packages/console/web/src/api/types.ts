@@ -221,6 +221,8 @@ export interface BiasGroup {
   ratio: number | null
   fourFifthsViolation: boolean | null
   pValue: number | null
+  /** the test against the best group: `zero_variance` when neither group's values vary (exact, no test) */
+  pValueMethod: 'two_proportion_z' | 'welch_z' | 'zero_variance' | null
   pValueAdjusted: number | null
   significant: boolean | null
 }
@@ -235,6 +237,8 @@ export interface BiasReport {
   demographicParityDifference: number | null
   demographicParityRatio: number | null
   lowestRatio: { group: string; ratio: number } | null
+  /** means only: the floor ratios of means are measured from (0 unless some value is negative) */
+  ratioBaseline: number | null
   chiSquared: { statistic: number; df: number; pValue: number } | null
   comparisons: number
   flagged: boolean

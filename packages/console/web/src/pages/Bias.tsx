@@ -98,6 +98,13 @@ function formatter(r: BiasReport): (v: number) => string {
   return (v) => num(v, 2)
 }
 
+/** How each group's p-value was found (bias/report.ts `pValueMethod`), shown over it. */
+const P_METHODS: Record<NonNullable<BiasReport['groups'][number]['pValueMethod']>, string> = {
+  two_proportion_z: 'pooled two-proportion z-test against the best group',
+  welch_z: 'Welch z-test of the means against the best group',
+  zero_variance: 'no spread in either group: the means differ exactly (p = 0) or not at all (p = 1); no test needed',
+}
+
 function Result({ r, f }: { r: BiasReport; f: BiasForm }) {
   const links = new Map(r.groups.map((g) => [g.group, groupQueries(f, r, g)]))
   const fmt = formatter(r)
@@ -137,7 +144,7 @@ function Result({ r, f }: { r: BiasReport; f: BiasForm }) {
           format={fmt}
         />
         <HBars
-          title="Ratio to the best group (favourable scale)"
+          title={`Ratio to the best group (favourable scale${r.ratioBaseline ? `, means measured from ${fmt(r.ratioBaseline)}` : ''})`}
           rows={ratioRows.map((g) => ({ label: groupName(g.group), value: g.ratio, highlight: g.fourFifthsViolation === true }))}
           format={(v) => num(v, 3)}
           reference={{ value: 0.8, label: 'four-fifths (0.8)' }}
@@ -175,7 +182,9 @@ function Result({ r, f }: { r: BiasReport; f: BiasForm }) {
                 <td class="num">{g.difference === null ? '–' : fmt(g.difference)}</td>
                 <td class="num">{num(g.ratio, 3)}</td>
                 <td>{g.fourFifthsViolation === null ? '–' : g.fourFifthsViolation ? <span class="badge bad">below 0.8</span> : 'ok'}</td>
-                <td class="num">{pValue(g.pValue)}</td>
+                <td class="num" title={g.pValueMethod ? P_METHODS[g.pValueMethod] : undefined}>
+                  {pValue(g.pValue)}
+                </td>
                 <td class="num">{pValue(g.pValueAdjusted)}</td>
                 <td>{g.significant === null ? '–' : g.significant ? <strong>yes</strong> : 'no'}</td>
                 <td class="nowrap">
