@@ -162,6 +162,32 @@ function kindOf(err: unknown, type: string | undefined, code: number | undefined
   return 'unknown'
 }
 
+/** An error of a type we do not know that every slice tried failed alike: the store's, until shown otherwise. */
+export class StoreWideFailure extends Error {
+  readonly type: string | undefined
+  readonly code: number | undefined
+  constructor(
+    readonly failure: InsertFailure,
+    /** Slices (or rows alone) that failed alike. */
+    readonly slices: number,
+  ) {
+    super(failure.message)
+    this.name = 'StoreWideFailure'
+    this.type = failure.type
+    this.code = failure.code
+  }
+}
+
+/**
+ * True when an insert failed for the store's reasons, not the rows': the same insert is
+ * to be retried later, and no row blamed.
+ */
+export function isStoreFailure(err: unknown): boolean {
+  if (err instanceof StoreWideFailure) return true
+  const { kind } = describeInsertFailure(err)
+  return kind === 'transient' || kind === 'store'
+}
+
 /** One line for logs, dead letters and /readyz. */
 export function failureText(f: InsertFailure): string {
   const head = f.type ? `${f.type}${f.code ? ` (${f.code})` : ''}: ` : ''

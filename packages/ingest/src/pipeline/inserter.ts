@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import type { IngestMetrics } from '../metrics.js'
 import type { Store } from '../store/index.js'
 import type { DeadLetters } from './dead-letter.js'
-import { describeInsertFailure, failureText, type InsertFailure } from './insert-errors.js'
+import { describeInsertFailure, failureText, StoreWideFailure, type InsertFailure } from './insert-errors.js'
 import { insertIsolated, insertSettings, type IsolatedResult } from './isolating-insert.js'
 import { segmentBody } from './segment-file.js'
 import { readSegmentRows, rowTargetOf } from './segment-rows.js'
@@ -22,7 +22,10 @@ export interface InserterOptions {
 }
 
 const MAX_BACKOFF_MS = 10_000
-/** An error of a type we do not know is retried this often before its rows are isolated. */
+/**
+ * An error of a type we do not know is retried this often whole before its rows are isolated
+ * (a passing failure then costs no isolation); isolation blames rows only if they differ.
+ */
 const UNKNOWN_ATTEMPTS = 3
 /** Failing without a success for this long, the inserter is reported stuck (/readyz). */
 const STUCK_AFTER_MS = 60_000
@@ -43,7 +46,9 @@ export interface InserterHealth {
  * whose column line names columns its table lacks is set aside whole instead
  * (setAsideIfUnknownColumns). A segment ClickHouse refuses as data has its
  * refused rows isolated (isolating-insert.ts): they go to the dead letters with
- * the reason, every other row is inserted.
+ * the reason, every other row is inserted. An error of a type we do not know is
+ * isolated too, but blames rows only when they differ; refused by every slice
+ * alike (StoreWideFailure), the segment is retried as the store's failure.
  */
 export class Inserter {
   private readonly queue: SealedSegment[] = []
@@ -151,7 +156,12 @@ export class Inserter {
       this.lastFailure = failure
       this.failingSince ??= Date.now()
       this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs === 0 ? 200 : this.backoffMs * 2)
-      log.warn({ segment: segment.name, err, kind: failure.kind, retryInMs: this.backoffMs }, 'insert failed; will retry')
+      if (err instanceof StoreWideFailure) {
+        log.warn(
+          { segment: segment.name, err, kind: failure.kind, slicesAlike: err.slices, retryInMs: this.backoffMs },
+          'every slice of a spool segment failed alike with an error of a type Spanlens does not know: no row is blamed, the segment is retried as the store failing',
+        )
+      } else log.warn({ segment: segment.name, err, kind: failure.kind, retryInMs: this.backoffMs }, 'insert failed; will retry')
       // A store-wide failure retries this segment first; one that may be this
       // segment's own goes behind the others, so it holds nobody up.
       if (failure.kind === 'unknown') this.queue.push(segment)
