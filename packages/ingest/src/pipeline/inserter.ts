@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import type { Logger } from 'pino'
 import type { IngestMetrics } from '../metrics.js'
 import type { Store } from '../store/index.js'
+import { backoffMs } from './backoff.js'
 import type { DeadLetters } from './dead-letter.js'
 import { describeInsertFailure, failureText, StoreWideFailure, type InsertFailure } from './insert-errors.js'
 import { insertIsolated, insertSettings, type IsolatedResult } from './isolating-insert.js'
@@ -19,9 +20,10 @@ export interface InserterOptions {
   log: Logger
   /** Called when an insert slot frees up and nothing is queued for it. */
   onIdleSlot?: () => void
+  /** Uniform in [0, 1): the jitter of retry waits (backoff.ts). Math.random unless a test fixes it. */
+  random?: () => number
 }
 
-const MAX_BACKOFF_MS = 10_000
 /**
  * An error of a type we do not know is retried this often whole before its rows are isolated
  * (a passing failure then costs no isolation); isolation blames rows only if they differ.
@@ -53,8 +55,15 @@ export interface InserterHealth {
 export class Inserter {
   private readonly queue: SealedSegment[] = []
   private running = 0
-  private backoffMs = 0
+  /** Failures in a row, of any segment: the ceiling of the wait before the next insert (backoff.ts). */
+  private failures = 0
   private retryTimer: NodeJS.Timeout | undefined
+  /**
+   * Segments whose failure may be their own (an error of a type we do not know), each
+   * waiting out its own backoff: successes of the others do not shorten it, and it
+   * holds no insert slot meanwhile.
+   */
+  private readonly held = new Map<string, { segment: SealedSegment; timer: NodeJS.Timeout }>()
   private idleWaiters: Array<() => void> = []
   private stopped = false
   private readonly unknownAttempts = new Map<string, number>()
@@ -72,7 +81,7 @@ export class Inserter {
   }
 
   get pending(): number {
-    return this.queue.length + this.running
+    return this.queue.length + this.running + this.held.size
   }
 
   /** A segment sealed now would wait for an insert slot. */
@@ -89,6 +98,7 @@ export class Inserter {
   stop(): void {
     this.stopped = true
     clearTimeout(this.retryTimer)
+    for (const { timer } of this.held.values()) clearTimeout(timer)
     this.notifyIdle(true)
   }
 
@@ -142,7 +152,7 @@ export class Inserter {
       }
       await spool.remove(segment)
       this.unknownAttempts.delete(segment.name)
-      this.backoffMs = 0
+      this.failures = 0
       this.lastError = undefined
       this.lastFailure = undefined
       this.failingSince = undefined
@@ -155,24 +165,41 @@ export class Inserter {
       this.lastError = err as Error
       this.lastFailure = failure
       this.failingSince ??= Date.now()
-      this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs === 0 ? 200 : this.backoffMs * 2)
+      this.failures++
+      const random = this.opts.random ?? Math.random
+      // A failure that may be this segment's own waits by its own count of failures and
+      // holds nobody up; a store-wide one retries this segment first, after every insert waits.
+      const own = failure.kind === 'unknown'
+      const retryInMs = backoffMs(own ? (this.unknownAttempts.get(segment.name) ?? 1) : this.failures, random)
       if (err instanceof StoreWideFailure) {
         log.warn(
-          { segment: segment.name, err, kind: failure.kind, slicesAlike: err.slices, retryInMs: this.backoffMs },
+          { segment: segment.name, err, kind: failure.kind, slicesAlike: err.slices, retryInMs },
           'every slice of a spool segment failed alike with an error of a type Spanlens does not know: no row is blamed, the segment is retried as the store failing',
         )
-      } else log.warn({ segment: segment.name, err, kind: failure.kind, retryInMs: this.backoffMs }, 'insert failed; will retry')
-      // A store-wide failure retries this segment first; one that may be this
-      // segment's own goes behind the others, so it holds nobody up.
-      if (failure.kind === 'unknown') this.queue.push(segment)
+      } else log.warn({ segment: segment.name, err, kind: failure.kind, retryInMs }, 'insert failed; will retry')
+      if (own) this.hold(segment, retryInMs)
       else this.queue.unshift(segment)
+      // Every insert waits a little too: if the store is failing for all of them, one backs off for all.
       if (!this.retryTimer && !this.stopped) {
-        this.retryTimer = setTimeout(() => {
-          this.retryTimer = undefined
-          this.pump()
-        }, this.backoffMs)
+        this.retryTimer = setTimeout(
+          () => {
+            this.retryTimer = undefined
+            this.pump()
+          },
+          own ? backoffMs(this.failures, random) : retryInMs,
+        )
       }
     }
+  }
+
+  private hold(segment: SealedSegment, ms: number): void {
+    if (this.stopped) return
+    const timer = setTimeout(() => {
+      this.held.delete(segment.name)
+      this.queue.push(segment)
+      this.pump()
+    }, ms)
+    this.held.set(segment.name, { segment, timer })
   }
 
   /**
