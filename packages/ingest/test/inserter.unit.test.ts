@@ -75,6 +75,20 @@ describe('retry waits are jittered below a doubling ceiling, never past 10 s', (
       expect(inserter.pending).toBe(0)
     })
 
+    it('retries at once when asked (flush, shutdown), instead of waiting out the backoff', async () => {
+      let fail = true
+      // The longest wait the ceiling allows.
+      const { inserter, attempts, inserted } = inserterOver(() => (fail ? refused() : undefined), () => 0.999)
+      inserter.enqueue(segment('a'))
+      await settle()
+      expect(attempts).toEqual(['a'])
+      fail = false
+      inserter.retryNow()
+      await settle()
+      expect(inserted).toEqual(['a'])
+      expect(inserter.pending).toBe(0)
+    })
+
     it('holds a segment that fails with an error of a type it does not know by its own backoff, while the others go on', async () => {
       const { inserter, attempts, inserted } = inserterOver((name) => (name === 'odd' ? unknownType() : undefined), () => 0.5)
       inserter.enqueue(segment('odd'))

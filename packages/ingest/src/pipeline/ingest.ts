@@ -258,17 +258,25 @@ export class IngestPipeline {
     this.metrics.spoolAge.set(this.spool.oldestAgeMs() / 1000)
   }
 
-  /** Seals the current batch and waits until everything spooled is in ClickHouse. */
+  /**
+   * Seals the current batch and waits until everything spooled is in ClickHouse. A segment
+   * waiting out a retry's backoff (up to 10 s) is retried at once: the caller is waiting.
+   */
   async flush(): Promise<void> {
     await this.spool.sealActive()
+    this.inserter.retryNow()
     await this.inserter.idle()
     this.refreshGauges()
   }
 
-  /** Stop accepting, seal, give inserts up to `timeoutMs`; what remains stays spooled for the next start. */
+  /**
+   * Stop accepting, seal, give inserts up to `timeoutMs`, retrying at once a segment that
+   * waits out a backoff (which could take all of it); what remains stays spooled for the next start.
+   */
   async stop(timeoutMs: number): Promise<void> {
     this.stopping = true
     await this.spool.close()
+    this.inserter.retryNow()
     let timer: NodeJS.Timeout | undefined
     await Promise.race([this.inserter.idle(), new Promise((r) => (timer = setTimeout(r, timeoutMs)))])
     clearTimeout(timer)

@@ -102,6 +102,23 @@ export class Inserter {
     this.notifyIdle(true)
   }
 
+  /**
+   * Retries at once every segment waiting out a backoff: a caller waiting for the
+   * spool to empty (flush, shutdown) asked for it now. A failure again backs off as before,
+   * from where it was.
+   */
+  retryNow(): void {
+    if (this.stopped) return
+    clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
+    for (const { segment, timer } of this.held.values()) {
+      clearTimeout(timer)
+      this.queue.push(segment)
+    }
+    this.held.clear()
+    this.pump()
+  }
+
   private pump(): void {
     if (this.stopped || this.retryTimer) return
     while (this.running < this.opts.concurrency && this.queue.length > 0) {
