@@ -93,6 +93,14 @@ export class IngestPipeline {
           { segment: d.segment, table: d.table, rowsLost: d.lostRows, recordsLost: d.lostRecords, rowsKept: d.keptRows },
           'spool segment damaged: acknowledged rows lost; the rest is kept, the original files are in spool/dead',
         ),
+      onTornTail: (t) => {
+        if (t.records !== undefined) metrics.spoolTornRecords.inc(t.records)
+        metrics.spoolTornBytes.inc(t.bytes)
+        log.warn(
+          { segment: t.segment, table: t.table, recordsCut: t.records, bytesCut: t.bytes, fsync: config.spoolFsync },
+          'spool segment ended in an unfinished write (a crash mid-write): cut, its requests were never answered (with fsync other than always, after a power loss, it may hold rows acknowledged since the last sync)',
+        )
+      },
       // Adaptive batching: while inserts are behind, the open segment keeps growing
       // (to SPANLENS_BATCH_MAX_ROWS/_BYTES) instead of sealing at its age. Bigger
       // inserts cost ClickHouse less per row, and the rows could not be inserted

@@ -29,6 +29,22 @@ export interface SegmentDamage {
   createdAt: string
 }
 
+/**
+ * The unfinished end of a segment that was not sealed, cut when it is checked: records
+ * whose rows were not all written, and a partial last line. That is the write in flight
+ * when the process stopped, or one that failed and could not be cut back (Spool.sealBroken);
+ * its requests were never answered. After a power loss with SPANLENS_SPOOL_FSYNC=interval
+ * or never it may also hold rows acknowledged since the last sync, which that setting does not keep.
+ */
+export interface TornTail {
+  segment: string
+  table: string
+  /** Records (requests) cut; undefined for a framed segment, whose cut bytes hold an unknown number. */
+  records: number | undefined
+  /** Bytes of rows cut from the segment. */
+  bytes: number
+}
+
 export interface PlainSegmentFiles {
   name: string
   table: string
@@ -48,6 +64,7 @@ export interface RecoveredSegment {
   /** Complete lines past the end of the index, kept (the index is synced only at seal). */
   unindexedRows: number
   damage: SegmentDamage | undefined
+  torn: TornTail | undefined
 }
 
 export function recoverPlainSegment(seg: PlainSegmentFiles, deadDir: string): RecoveredSegment {
@@ -59,13 +76,19 @@ export function recoverPlainSegment(seg: PlainSegmentFiles, deadDir: string): Re
   // The column line is written before any record: without all of it, no row was acknowledged.
   const headerBytes = seg.columnLine ? data.indexOf(0x0a) + 1 : 0
   const columns = seg.columnLine && headerBytes > 0 ? data.subarray(0, headerBytes - 1).toString('utf8').split('\t') : undefined
-  if (seg.columnLine && headerBytes === 0) return { rows: 0, bytes: 0, headerBytes, columns, unindexedRows: 0, damage: undefined }
+  if (seg.columnLine && headerBytes === 0) {
+    // A column line cut short: the segment took no record yet.
+    return { rows: 0, bytes: 0, headerBytes, columns, unindexedRows: 0, damage: undefined, torn: undefined }
+  }
 
   const checked = checkSegment(data, index, headerBytes)
   const unindexed = checked.unindexed ? [checked.unindexed] : []
   const kept = [...checked.kept, ...unindexed]
   const entries = Buffer.concat([...kept.map((r) => r.entry), SEAL_ENTRY])
-  const result = { rows: checked.rows, headerBytes, columns, unindexedRows: checked.unindexed?.rows ?? 0 }
+  const tornBytes = data.length - checked.tornFrom
+  // Reported once: a rewrite redone from the original in dead/ was reported at the start that began it.
+  const torn = !fromOriginal && (checked.tornRecords > 0 || tornBytes > 0) ? { segment: seg.name, table: seg.table, records: checked.tornRecords, bytes: tornBytes } : undefined
+  const result = { rows: checked.rows, headerBytes, columns, unindexedRows: checked.unindexed?.rows ?? 0, torn }
 
   if (checked.lost.records === 0 && !fromOriginal) {
     // What is kept is all the file holds up to its end: cut the rest in place.
