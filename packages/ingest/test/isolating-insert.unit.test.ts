@@ -72,6 +72,12 @@ describe('an error of a type Spanlens does not know is blamed on rows only when 
     expect(result.inserted).toBe(56)
   })
 
+  it('holds the rows when the slices all fail alike with another type than the whole segment did (its file insert)', async () => {
+    const { store } = answering(() => unknownType('SOMETHING_ELSE'))
+    const failure = { kind: 'unknown' as const, type: 'SOMETHING_NEW', code: 999, message: 'injected' }
+    await expect(insertIsolated(store, target, rows(64), 'spanlens:seg', failure)).rejects.toMatchObject({ name: 'StoreWideFailure', type: 'SOMETHING_ELSE' })
+  })
+
   it('throws a failure of the store met while slicing as it came, for the caller to retry', async () => {
     let calls = 0
     const quota = Object.assign(new Error('Quota for user exceeded. (QUOTA_EXCEEDED)'), { code: '201', type: 'QUOTA_EXCEEDED' })

@@ -86,6 +86,9 @@ interface Slice {
  */
 async function probe(store: Store, target: RowTarget, whole: Slice, out: IsolatedResult): Promise<Slice[]> {
   let failed: Slice[] = [whole]
+  // What the slices fail with, the first one's: compared among slices, which are all inserted
+  // alike (insertRaw), not with the whole, which a segment inserts from its file.
+  let alike: InsertFailure | undefined
   while (failed.length < PROBE_SLICES && failed.some((s) => s.rows.length > 1)) {
     const next: Slice[] = []
     let differ = false
@@ -97,14 +100,15 @@ async function probe(store: Store, target: RowTarget, whole: Slice, out: Isolate
       }
       for (const half of halves(slice)) {
         const failure = await tryInsert(store, target, half.rows, half.token, out)
-        if (failure === undefined || failure.kind !== 'unknown' || failure.type !== whole.failure.type) differ = true
+        alike ??= failure
+        if (failure === undefined || failure.kind !== 'unknown' || failure.type !== alike?.type) differ = true
         if (failure !== undefined) next.push({ ...half, failure })
       }
     }
     if (differ) return next
     failed = next
   }
-  throw new StoreWideFailure(whole.failure, failed.length)
+  throw new StoreWideFailure(alike ?? whole.failure, failed.length)
 }
 
 /** Inserts rows under `token`: undefined once inserted, else why not; a failure of the store itself is thrown. */
