@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/config/load.js'
 import { createMetrics } from '../src/metrics.js'
 import { IngestPipeline } from '../src/pipeline/ingest.js'
+import { frame } from '../src/pipeline/segment-file.js'
 import { indexEntry, SEAL_ENTRY } from '../src/pipeline/segment-index.js'
 import { SPANS } from '../src/pipeline/tables.js'
 import type { Store } from '../src/store/index.js'
@@ -69,3 +70,41 @@ describe('a spool segment being written when the process stopped', () => {
     }
   })
 })
+
+describe('a framed segment left by an older version (.t1), damaged in the middle', () => {
+  it('keeps the acknowledged records after the damaged one, reports the rows lost, and cuts only the unfinished write', async () => {
+    const dir = tempDir()
+    const spoolDir = join(dir.path, 'spool')
+    mkdirSync(spoolDir, { recursive: true })
+    const payloads = [Buffer.from('a1\na2\n'), Buffer.from('b1\nb2\nb3\n'), Buffer.from('c1\n')]
+    const records = payloads.map((p, i) => Buffer.concat([frame(p, [2, 3, 1][i]!), p]))
+    // One byte of the second record's rows flipped (a bad sector), and a write cut short after the third.
+    records[1]![14] = records[1]![14]! ^ 0xff
+    const cutShort = Buffer.concat([frame(Buffer.from('d1\nd2\n'), 2), Buffer.from('d1')])
+    const name = `${String(Date.now()).padStart(14, '0')}-1-000000.t1.seg`
+    writeFileSync(join(spoolDir, name), Buffer.concat([...records, cutShort]))
+
+    const inserted: string[] = []
+    const store = { cluster: undefined, insertRaw: async (insert: { body: Buffer[] }) => void inserted.push(Buffer.concat(insert.body).toString()) } as unknown as Store
+    const lines: string[] = []
+    const pipeline = new IngestPipeline(loadConfig({ env: { SPANLENS_DATA_DIR: dir.path } }).ingest, store, createMetrics(), pino({ level: 'warn' }, { write: (l: string) => lines.push(l) }))
+    try {
+      pipeline.start()
+      await pipeline.flush()
+      expect(inserted).toEqual(['a1\na2\nc1\n'])
+      const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>)
+      expect(logged).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ level: 50, segment: name, rowsLost: 3, recordsLost: 1, rowsKept: 3 }),
+          expect.objectContaining({ level: 40, segment: name, bytesCut: cutShort.length }),
+        ]),
+      )
+      expect(logged).toHaveLength(2)
+      expect(pipeline.health().deadLetters).toMatchObject({ damagedSegments: 1, rowsLost: 3 })
+    } finally {
+      await pipeline.stop(0)
+      dir.cleanup()
+    }
+  })
+})
+

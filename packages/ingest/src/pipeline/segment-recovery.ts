@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, truncateSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { writeDurably } from './durable-write.js'
+import { parseSegment } from './segment-file.js'
 import { checkSegment, SEAL_ENTRY } from './segment-index.js'
 
 /**
@@ -117,6 +118,40 @@ export function recoverPlainSegment(seg: PlainSegmentFiles, deadDir: string): Re
   writeDurably(seg.path, rows)
   writeDurably(seg.indexPath, entries)
   return { ...result, bytes: rows.length + entries.length, damage }
+}
+
+/**
+ * A framed segment (segment-file.ts, formats t1 and c1, written by older versions) made
+ * whole the same way: an unfinished last record is cut, a damaged one costs only its own
+ * rows. Its original goes to `dead/` first, with its note, as for a plain segment.
+ */
+export function recoverFramedSegment(seg: { name: string; table: string; path: string }, deadDir: string): Omit<RecoveredSegment, 'headerBytes' | 'columns' | 'unindexedRows'> {
+  const original = join(deadDir, `${basename(seg.path)}${DAMAGED}`)
+  const fromOriginal = existsSync(original)
+  const data = readFileSync(fromOriginal ? original : seg.path)
+  const parsed = parseSegment(data)
+  const torn = !fromOriginal && parsed.tornBytes > 0 ? { segment: seg.name, table: seg.table, records: undefined, bytes: parsed.tornBytes } : undefined
+  if (parsed.lost.records === 0 && !fromOriginal) {
+    const end = data.length - parsed.tornBytes
+    if (end < data.length) cut(seg.path, end)
+    return { rows: parsed.rows, bytes: end, damage: undefined, torn }
+  }
+  const damage: SegmentDamage = {
+    segment: seg.name,
+    table: seg.table,
+    lostRecords: parsed.lost.records,
+    lostRows: parsed.lost.rows,
+    keptRows: parsed.rows,
+    createdAt: new Date().toISOString(),
+  }
+  if (!fromOriginal) {
+    mkdirSync(deadDir, { recursive: true })
+    writeDurably(original, data)
+  }
+  writeDurably(join(deadDir, `${seg.name}${NOTE}`), Buffer.from(`${JSON.stringify(damage, null, 1)}\n`))
+  const kept = Buffer.concat(parsed.records.map((r) => data.subarray(r.start, r.end)))
+  writeDurably(seg.path, kept)
+  return { rows: parsed.rows, bytes: kept.length, damage, torn }
 }
 
 /** Truncates a file and syncs the cut before the index is sealed: rows past a sealed index would be kept at the next start. */

@@ -1,11 +1,10 @@
-import fs, { constants, existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, unlinkSync, renameSync, writeSync } from 'node:fs'
+import fs, { constants, existsSync, mkdirSync, readdirSync, statSync, unlinkSync, renameSync, writeSync } from 'node:fs'
 import { open, unlink, type FileHandle } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { errors } from '../errors.js'
 import { isSegmentTag, LEGACY_SPAN_COLUMNS, SPOOL_FORMAT, SEGMENT_FORMATS, segmentLayout, type InsertFormat, type SegmentLayout, type SegmentTag } from './row-format.js'
-import { parseSegment } from './segment-file.js'
 import { entryRows, INDEX_ENTRY_BYTES, indexEntry, SEAL_ENTRY } from './segment-index.js'
-import { recoverPlainSegment, type SegmentDamage, type TornTail } from './segment-recovery.js'
+import { recoverFramedSegment, recoverPlainSegment, type SegmentDamage, type TornTail } from './segment-recovery.js'
 import { lockSpoolDir, type SpoolLock } from './spool-lock.js'
 import { SPANS, spoolTableNamed, type SpoolTable } from './tables.js'
 
@@ -161,14 +160,11 @@ export class Spool {
     let columns: readonly string[] = LEGACY_SPAN_COLUMNS
     let headerBytes = 0
     if (layout === 'framed') {
-      const data = readFileSync(path)
-      const parsed = parseSegment(data)
-      if (parsed.torn) {
-        truncateSync(path, parsed.validBytes)
-        this.opts.onTornTail?.({ segment: name, table, records: undefined, bytes: data.length - parsed.validBytes })
-      }
-      rows = parsed.rows
-      bytes = parsed.validBytes
+      const recovered = recoverFramedSegment({ name, table, path }, join(this.opts.dir, 'dead'))
+      if (recovered.damage) this.opts.onDamage?.(recovered.damage)
+      if (recovered.torn) this.opts.onTornTail?.(recovered.torn)
+      rows = recovered.rows
+      bytes = recovered.bytes
     } else {
       indexPath = indexPathOf(path)
       const recovered = recoverPlainSegment({ name, table, path, indexPath, columnLine: tag === 't3' }, join(this.opts.dir, 'dead'))
