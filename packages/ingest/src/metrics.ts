@@ -92,6 +92,16 @@ export function createMetrics() {
   })
   const spoolBytes = new Gauge({ name: 'spanlens_spool_bytes', help: 'Bytes in the spool not yet confirmed by ClickHouse', registers: [registry] })
   const spoolSegments = new Gauge({ name: 'spanlens_spool_segments', help: 'Spool segments on disk', registers: [registry] })
+  const spoolTornRecords = new Counter({
+    name: 'spanlens_spool_torn_records_total',
+    help: 'Records (requests) cut from the unfinished end of spool segments (a crash mid-write): never acknowledged with SPANLENS_SPOOL_FSYNC=always',
+    registers: [registry],
+  })
+  const spoolTornBytes = new Counter({
+    name: 'spanlens_spool_torn_bytes_total',
+    help: 'Bytes of rows cut from the unfinished end of spool segments (a crash mid-write)',
+    registers: [registry],
+  })
   const spoolAge = new Gauge({
     name: 'spanlens_spool_oldest_age_seconds',
     help: 'Age of the oldest spooled data not yet in ClickHouse',
@@ -160,6 +170,8 @@ export function createMetrics() {
     insertDuration,
     spoolBytes,
     spoolSegments,
+    spoolTornRecords,
+    spoolTornBytes,
     spoolAge,
     ackDuration,
   }

@@ -6,7 +6,7 @@ import { PriceTable } from '../src/normalize/cost.js'
 import { normalizeSpan } from '../src/normalize/normalize.js'
 import { DeadLetters } from '../src/pipeline/dead-letter.js'
 import { encodeRow, LEGACY_SPAN_COLUMNS } from '../src/pipeline/row-format.js'
-import { createStore } from '../src/store/index.js'
+import { createStore, type Store } from '../src/store/index.js'
 import { storeEnv } from './helpers/store-mode.js'
 import { tempDir } from './helpers/tmp.js'
 
@@ -76,6 +76,32 @@ describe('spanlens dead-letter', () => {
       lines.length = 0
       expect(await runDeadLetter(['list'], config, io)).toBe(0)
       expect(lines).toEqual(['no dead letters'])
+    } finally {
+      dir.cleanup()
+    }
+  })
+
+  it('keeps a letter as it was when ClickHouse refuses every row alike with an error it does not name, and exits 4', async () => {
+    const dir = tempDir()
+    const config = loadConfig({ env: { SPANLENS_DATA_DIR: dir.path, ...storeEnv(dir.path), SPANLENS_LOG_LEVEL: 'silent' } })
+    const letters = new DeadLetters(join(config.ingest.spoolDir, 'dead'))
+    const name = '00000000000002-1-000001.t2.seg'
+    const rows = Array.from({ length: 5 }, (_, i) => ({ row: row('acme', 'dl-held', 10 + i), project: 'acme', reason: 'CANNOT_PARSE_DATETIME (41): x' }))
+    letters.write(name, { table: 'spans', columns: LEGACY_SPAN_COLUMNS, format: 'TabSeparated' }, rows)
+    // The real store, whose inserts all fail as a server-side limit Spanlens has no name for would fail them.
+    const refusing = async (storeConfig: typeof config.store): Promise<Store> => ({
+      ...(await createStore(storeConfig)),
+      insertRaw: async () => {
+        throw Object.assign(new Error('Code: 999. DB::Exception: a limit of a newer server. (SOMETHING_NEW)'), { code: '999', type: 'SOMETHING_NEW' })
+      },
+    })
+    const lines: string[] = []
+    try {
+      expect(await runDeadLetter(['replay'], config, { out: (l) => lines.push(l) }, refusing)).toBe(4)
+      expect(lines).toHaveLength(1)
+      expect(lines[0]?.startsWith(`${name}: not replayed: SOMETHING_NEW (999)`)).toBe(true)
+      expect(letters.list().map((l) => l.meta.rows.map((r) => r.reason))).toEqual([rows.map((r) => r.reason)])
+      expect(letters.rows(name).map(String)).toEqual(rows.map((r) => r.row.toString()))
     } finally {
       dir.cleanup()
     }

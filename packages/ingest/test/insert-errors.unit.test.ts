@@ -25,3 +25,35 @@ describe('insert failures are named by ClickHouse error type', () => {
     expect(describeInsertFailure(chdb)).toMatchObject({ kind: 'data', type: 'DECIMAL_OVERFLOW', code: 407 })
   })
 })
+
+describe('a store having a bad time is never taken for bad rows', () => {
+  const ch = (code: number, type: string) => Object.assign(new Error(`Code: ${code}. DB::Exception: injected. (${type})`), { code: String(code), type })
+
+  it('retries a spent quota, a workload limit and a failing disk as passing failures of the store', () => {
+    for (const [code, type] of [
+      [201, 'QUOTA_EXCEEDED'],
+      [776, 'RESOURCE_LIMIT_EXCEEDED'],
+      [778, 'MEMORY_RESERVATION_FAILED'],
+      [204, 'CANNOT_FSYNC'],
+      [294, 'CANNOT_WRITE_TO_FILE'],
+      [439, 'CANNOT_SCHEDULE_TASK'],
+      [733, 'TABLE_IS_BEING_RESTARTED'],
+      [735, 'QUERY_WAS_CANCELLED_BY_CLIENT'],
+    ] as const) {
+      expect(describeInsertFailure(ch(code, type)), type).toMatchObject({ kind: 'transient', type })
+    }
+  })
+
+  it('retries a login or a right taken away while the server runs as the store refusing every row', () => {
+    for (const [code, type] of [
+      [193, 'WRONG_PASSWORD'],
+      [195, 'IP_ADDRESS_NOT_ALLOWED'],
+      [720, 'USER_EXPIRED'],
+      [291, 'DATABASE_ACCESS_DENIED'],
+      [452, 'SETTING_CONSTRAINT_VIOLATION'],
+      [774, 'TABLE_IS_PERMANENTLY_READ_ONLY'],
+    ] as const) {
+      expect(describeInsertFailure(ch(code, type)), type).toMatchObject({ kind: 'store', type })
+    }
+  })
+})

@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pino, type Logger } from 'pino'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { loadConfig } from '../src/config/load.js'
 import { PriceTable } from '../src/normalize/cost.js'
 import { normalizeSpan } from '../src/normalize/normalize.js'
@@ -201,6 +201,32 @@ describe('a segment ClickHouse refuses as data costs no good row', () => {
 })
 
 describe('unknown errors are retried a bounded number of times, then the rows are isolated', () => {
+  it('a store that refuses every row alike with an error of a type we do not know keeps them in the spool, dead-letters none, and inserts them once it recovers', async () => {
+    let fail = true
+    let alone = 0
+    const refuse = () => {
+      throw Object.assign(new Error('Code: 999999. DB::Exception: a limit of a newer server. (SOMETHING_NEW)'), { code: '999999', type: 'SOMETHING_NEW' })
+    }
+    const wrap = (real: Store) => ({
+      insertFile: async (insert: Parameters<Store['insertFile']>[0]) => (fail ? refuse() : real.insertFile(insert)),
+      insertRaw: async (insert: Parameters<Store['insertRaw']>[0]) => {
+        if (!fail) return real.insertRaw(insert)
+        alone++
+        return refuse()
+      },
+    })
+    await withSpooledServer([[span('acme', 'held-1'), span('acme', 'held-2'), span('acme', 'held-3')]], { wrap }, async ({ app, real, spoolDir }) => {
+      // Isolation ran (the whole three times, then slices and rows alone) and refused every one alike.
+      await vi.waitFor(() => expect(alone).toBeGreaterThanOrEqual(4), { timeout: 20_000, interval: 50 })
+      expect(app.spanlens.pipeline.health().deadLetters).toMatchObject({ rows: 0, letters: 0 })
+      expect(readdirSync(spoolDir).filter((f) => f.endsWith('.seg'))).toHaveLength(1)
+      fail = false
+      await app.spanlens.flush()
+      expect((await names(real, 'acme')).map((r) => r.name)).toEqual(['held-1', 'held-2', 'held-3'])
+      expect(app.spanlens.pipeline.health().deadLetters.rows).toBe(0)
+    })
+  })
+
   it('a store that refuses every row with an error of a type we do not know never blocks the spool forever', async () => {
     let refused = 0
     const wrap = () => ({

@@ -4,6 +4,7 @@ import { parseCliArgs } from '@spanlens/query/cli-args'
 import type { SpanlensConfig } from '../config/load.js'
 import { errors } from '../errors.js'
 import { type DeadLetter, DeadLetters, targetOf } from '../pipeline/dead-letter.js'
+import { describeInsertFailure, failureText, isStoreFailure } from '../pipeline/insert-errors.js'
 import { insertIsolated } from '../pipeline/isolating-insert.js'
 import { createStore, migrate, type Store } from '../store/index.js'
 
@@ -17,6 +18,9 @@ ClickHouse's reason (docs/ingest.md, "Dead letters").
   replay [<name>]  insert the rows again (all letters if none is named), e.g. after
                    a schema fix; rows refused again stay, with the new reason.
                    Embedded ClickHouse: stop the server first (one process per data directory).
+                   Exit status 3: rows were refused again; 4: ClickHouse failed for its own
+                   reasons (down, busy, or refusing every row alike), and the letter it was
+                   on and those after it are kept as they were: run it again later.
   drop <name>      delete a letter once you have what you need from it
 
 It takes no options but -h/--help.`
@@ -30,8 +34,13 @@ interface Output {
 /** How many names each subcommand takes, at least and at most. */
 const ARITY: Record<string, [min: number, max: number]> = { list: [0, 0], show: [1, 1], drop: [1, 1], replay: [0, Infinity] }
 
-/** `spanlens dead-letter ...`; returns the exit code. */
-export async function runDeadLetter(args: string[], configOrLoad: SpanlensConfig | (() => SpanlensConfig), io: Output): Promise<number> {
+/** `spanlens dead-letter ...`; returns the exit code. `openStore` is the store a replay inserts into. */
+export async function runDeadLetter(
+  args: string[],
+  configOrLoad: SpanlensConfig | (() => SpanlensConfig),
+  io: Output,
+  openStore: (config: SpanlensConfig['store']) => Promise<Store> = createStore,
+): Promise<number> {
   const usageError = (message: string) => {
     ;(io.err ?? io.out)(`spanlens dead-letter: ${message}\n${DEAD_LETTER_USAGE}`)
     return 1
@@ -98,11 +107,20 @@ export async function runDeadLetter(args: string[], configOrLoad: SpanlensConfig
         io.out('no dead letters')
         return 0
       }
-      const store = await createStore(config.store)
+      const store = await openStore(config.store)
       try {
         await migrate(store)
         let still = 0
-        for (const letter of chosen) still += await replay(store, letters, letter, io)
+        for (const letter of chosen) {
+          try {
+            still += await replay(store, letters, letter, io)
+          } catch (err) {
+            if (!isStoreFailure(err)) throw err
+            // The rows' reasons stay as ClickHouse gave them: the store's failure is not one.
+            ;(io.err ?? io.out)(`${letter.name}: not replayed: ${failureText(describeInsertFailure(err))}; ClickHouse failed for its own reasons, the letter is kept as it was`)
+            return 4
+          }
+        }
         return still === 0 ? 0 : 3
       } finally {
         await store.close()

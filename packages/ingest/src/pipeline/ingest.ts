@@ -93,6 +93,14 @@ export class IngestPipeline {
           { segment: d.segment, table: d.table, rowsLost: d.lostRows, recordsLost: d.lostRecords, rowsKept: d.keptRows },
           'spool segment damaged: acknowledged rows lost; the rest is kept, the original files are in spool/dead',
         ),
+      onTornTail: (t) => {
+        if (t.records !== undefined) metrics.spoolTornRecords.inc(t.records)
+        metrics.spoolTornBytes.inc(t.bytes)
+        log.warn(
+          { segment: t.segment, table: t.table, recordsCut: t.records, bytesCut: t.bytes, fsync: config.spoolFsync },
+          'spool segment ended in an unfinished write (a crash mid-write): cut, its requests were never answered (with fsync other than always, after a power loss, it may hold rows acknowledged since the last sync)',
+        )
+      },
       // Adaptive batching: while inserts are behind, the open segment keeps growing
       // (to SPANLENS_BATCH_MAX_ROWS/_BYTES) instead of sealing at its age. Bigger
       // inserts cost ClickHouse less per row, and the rows could not be inserted
@@ -258,17 +266,25 @@ export class IngestPipeline {
     this.metrics.spoolAge.set(this.spool.oldestAgeMs() / 1000)
   }
 
-  /** Seals the current batch and waits until everything spooled is in ClickHouse. */
+  /**
+   * Seals the current batch and waits until everything spooled is in ClickHouse. A segment
+   * waiting out a retry's backoff (up to 10 s) is retried at once: the caller is waiting.
+   */
   async flush(): Promise<void> {
     await this.spool.sealActive()
+    this.inserter.retryNow()
     await this.inserter.idle()
     this.refreshGauges()
   }
 
-  /** Stop accepting, seal, give inserts up to `timeoutMs`; what remains stays spooled for the next start. */
+  /**
+   * Stop accepting, seal, give inserts up to `timeoutMs`, retrying at once a segment that
+   * waits out a backoff (which could take all of it); what remains stays spooled for the next start.
+   */
   async stop(timeoutMs: number): Promise<void> {
     this.stopping = true
     await this.spool.close()
+    this.inserter.retryNow()
     let timer: NodeJS.Timeout | undefined
     await Promise.race([this.inserter.idle(), new Promise((r) => (timer = setTimeout(r, timeoutMs)))])
     clearTimeout(timer)

@@ -16,7 +16,10 @@ type InsertFailureKind =
   | 'data'
   /** One insert touched more daily partitions than ClickHouse allows: split by partition. */
   | 'partitions'
-  /** Not known: retried a bounded number of times, then treated as `data`. */
+  /**
+   * Not known: retried a bounded number of times, then isolated; its rows are refused only
+   * once isolation shows they differ (isolating-insert.ts), else it is the store's failure.
+   */
   | 'unknown'
 
 export interface InsertFailure {
@@ -27,6 +30,10 @@ export interface InsertFailure {
   message: string
 }
 
+/**
+ * Types ClickHouse (26.7, the engine chDB 3.4 embeds; names from its errorCodeToName) raises
+ * for its own state, which passes: the same insert succeeds later.
+ */
 const TRANSIENT = new Set([
   'TIMEOUT_EXCEEDED',
   'TOO_MANY_SIMULTANEOUS_QUERIES',
@@ -49,8 +56,28 @@ const TRANSIENT = new Set([
   'TCP_CONNECTION_LIMIT_REACHED',
   'HTTP_CONNECTION_LIMIT_REACHED',
   'DISTRIBUTED_TOO_MANY_PENDING_BYTES',
+  // A user's quota (queries, written bytes per interval) or a workload's limits: spent until the
+  // interval or the load passes, whatever the rows are.
+  'QUOTA_EXCEEDED',
+  'RESOURCE_LIMIT_EXCEEDED',
+  'MEMORY_RESERVATION_FAILED',
+  'MEMORY_RESERVATION_KILLED',
+  // Writing a part: the server's disk or thread pool, not the rows.
+  'CANNOT_WRITE_TO_FILE_DESCRIPTOR',
+  'CANNOT_WRITE_TO_FILE',
+  'CANNOT_CREATE_FILE',
+  'CANNOT_CREATE_DIRECTORY',
+  'CANNOT_FSYNC',
+  'CANNOT_SCHEDULE_TASK',
+  // A replicated table restarting or without quorum, Keeper saying something unexpected.
+  'TABLE_IS_BEING_RESTARTED',
+  'REPLICA_IS_NOT_IN_QUORUM',
+  'UNEXPECTED_ZOOKEEPER_ERROR',
+  // The insert cancelled from our side (clickhouse-js gave up waiting for it).
+  'QUERY_WAS_CANCELLED_BY_CLIENT',
 ])
 
+/** Types that refuse every insert alike until an operator changes the store (schema, users, settings). */
 const STORE = new Set([
   'UNKNOWN_TABLE',
   'UNKNOWN_DATABASE',
@@ -67,6 +94,17 @@ const STORE = new Set([
   'UNKNOWN_USER',
   'UNKNOWN_SETTING',
   'NOT_IMPLEMENTED',
+  // The login and the user's rights, as store/refusal.ts reads them at open: a password changed
+  // or an address no longer allowed while the server runs refuses every insert after it.
+  'WRONG_PASSWORD',
+  'IP_ADDRESS_NOT_ALLOWED',
+  'USER_EXPIRED',
+  'DATABASE_ACCESS_DENIED',
+  'RESOURCE_ACCESS_DENIED',
+  // A settings profile that forbids a setting every spool insert sets (insert_deduplication_token…).
+  'SETTING_CONSTRAINT_VIOLATION',
+  'READONLY_SETTING',
+  'TABLE_IS_PERMANENTLY_READ_ONLY',
 ])
 
 const DATA = new Set([
@@ -122,6 +160,32 @@ function kindOf(err: unknown, type: string | undefined, code: number | undefined
   if (STORE.has(type)) return 'store'
   if (DATA.has(type)) return 'data'
   return 'unknown'
+}
+
+/** An error of a type we do not know that every slice tried failed alike: the store's, until shown otherwise. */
+export class StoreWideFailure extends Error {
+  readonly type: string | undefined
+  readonly code: number | undefined
+  constructor(
+    readonly failure: InsertFailure,
+    /** Slices (or rows alone) that failed alike. */
+    readonly slices: number,
+  ) {
+    super(failure.message)
+    this.name = 'StoreWideFailure'
+    this.type = failure.type
+    this.code = failure.code
+  }
+}
+
+/**
+ * True when an insert failed for the store's reasons, not the rows': the same insert is
+ * to be retried later, and no row blamed.
+ */
+export function isStoreFailure(err: unknown): boolean {
+  if (err instanceof StoreWideFailure) return true
+  const { kind } = describeInsertFailure(err)
+  return kind === 'transient' || kind === 'store'
 }
 
 /** One line for logs, dead letters and /readyz. */

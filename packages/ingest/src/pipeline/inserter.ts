@@ -2,8 +2,9 @@ import { readFile } from 'node:fs/promises'
 import type { Logger } from 'pino'
 import type { IngestMetrics } from '../metrics.js'
 import type { Store } from '../store/index.js'
+import { backoffMs } from './backoff.js'
 import type { DeadLetters } from './dead-letter.js'
-import { describeInsertFailure, failureText, type InsertFailure } from './insert-errors.js'
+import { describeInsertFailure, failureText, StoreWideFailure, type InsertFailure } from './insert-errors.js'
 import { insertIsolated, insertSettings, type IsolatedResult } from './isolating-insert.js'
 import { segmentBody } from './segment-file.js'
 import { readSegmentRows, rowTargetOf } from './segment-rows.js'
@@ -19,10 +20,14 @@ export interface InserterOptions {
   log: Logger
   /** Called when an insert slot frees up and nothing is queued for it. */
   onIdleSlot?: () => void
+  /** Uniform in [0, 1): the jitter of retry waits (backoff.ts). Math.random unless a test fixes it. */
+  random?: () => number
 }
 
-const MAX_BACKOFF_MS = 10_000
-/** An error of a type we do not know is retried this often before its rows are isolated. */
+/**
+ * An error of a type we do not know is retried this often whole before its rows are isolated
+ * (a passing failure then costs no isolation); isolation blames rows only if they differ.
+ */
 const UNKNOWN_ATTEMPTS = 3
 /** Failing without a success for this long, the inserter is reported stuck (/readyz). */
 const STUCK_AFTER_MS = 60_000
@@ -43,13 +48,22 @@ export interface InserterHealth {
  * whose column line names columns its table lacks is set aside whole instead
  * (setAsideIfUnknownColumns). A segment ClickHouse refuses as data has its
  * refused rows isolated (isolating-insert.ts): they go to the dead letters with
- * the reason, every other row is inserted.
+ * the reason, every other row is inserted. An error of a type we do not know is
+ * isolated too, but blames rows only when they differ; refused by every slice
+ * alike (StoreWideFailure), the segment is retried as the store's failure.
  */
 export class Inserter {
   private readonly queue: SealedSegment[] = []
   private running = 0
-  private backoffMs = 0
+  /** Failures in a row, of any segment: the ceiling of the wait before the next insert (backoff.ts). */
+  private failures = 0
   private retryTimer: NodeJS.Timeout | undefined
+  /**
+   * Segments whose failure may be their own (an error of a type we do not know), each
+   * waiting out its own backoff: successes of the others do not shorten it, and it
+   * holds no insert slot meanwhile.
+   */
+  private readonly held = new Map<string, { segment: SealedSegment; timer: NodeJS.Timeout }>()
   private idleWaiters: Array<() => void> = []
   private stopped = false
   private readonly unknownAttempts = new Map<string, number>()
@@ -67,7 +81,7 @@ export class Inserter {
   }
 
   get pending(): number {
-    return this.queue.length + this.running
+    return this.queue.length + this.running + this.held.size
   }
 
   /** A segment sealed now would wait for an insert slot. */
@@ -84,7 +98,25 @@ export class Inserter {
   stop(): void {
     this.stopped = true
     clearTimeout(this.retryTimer)
+    for (const { timer } of this.held.values()) clearTimeout(timer)
     this.notifyIdle(true)
+  }
+
+  /**
+   * Retries at once every segment waiting out a backoff: a caller waiting for the
+   * spool to empty (flush, shutdown) asked for it now. A failure again backs off as before,
+   * from where it was.
+   */
+  retryNow(): void {
+    if (this.stopped) return
+    clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
+    for (const { segment, timer } of this.held.values()) {
+      clearTimeout(timer)
+      this.queue.push(segment)
+    }
+    this.held.clear()
+    this.pump()
   }
 
   private pump(): void {
@@ -137,7 +169,7 @@ export class Inserter {
       }
       await spool.remove(segment)
       this.unknownAttempts.delete(segment.name)
-      this.backoffMs = 0
+      this.failures = 0
       this.lastError = undefined
       this.lastFailure = undefined
       this.failingSince = undefined
@@ -150,19 +182,41 @@ export class Inserter {
       this.lastError = err as Error
       this.lastFailure = failure
       this.failingSince ??= Date.now()
-      this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs === 0 ? 200 : this.backoffMs * 2)
-      log.warn({ segment: segment.name, err, kind: failure.kind, retryInMs: this.backoffMs }, 'insert failed; will retry')
-      // A store-wide failure retries this segment first; one that may be this
-      // segment's own goes behind the others, so it holds nobody up.
-      if (failure.kind === 'unknown') this.queue.push(segment)
+      this.failures++
+      const random = this.opts.random ?? Math.random
+      // A failure that may be this segment's own waits by its own count of failures and
+      // holds nobody up; a store-wide one retries this segment first, after every insert waits.
+      const own = failure.kind === 'unknown'
+      const retryInMs = backoffMs(own ? (this.unknownAttempts.get(segment.name) ?? 1) : this.failures, random)
+      if (err instanceof StoreWideFailure) {
+        log.warn(
+          { segment: segment.name, err, kind: failure.kind, slicesAlike: err.slices, retryInMs },
+          'every slice of a spool segment failed alike with an error of a type Spanlens does not know: no row is blamed, the segment is retried as the store failing',
+        )
+      } else log.warn({ segment: segment.name, err, kind: failure.kind, retryInMs }, 'insert failed; will retry')
+      if (own) this.hold(segment, retryInMs)
       else this.queue.unshift(segment)
+      // Every insert waits a little too: if the store is failing for all of them, one backs off for all.
       if (!this.retryTimer && !this.stopped) {
-        this.retryTimer = setTimeout(() => {
-          this.retryTimer = undefined
-          this.pump()
-        }, this.backoffMs)
+        this.retryTimer = setTimeout(
+          () => {
+            this.retryTimer = undefined
+            this.pump()
+          },
+          own ? backoffMs(this.failures, random) : retryInMs,
+        )
       }
     }
+  }
+
+  private hold(segment: SealedSegment, ms: number): void {
+    if (this.stopped) return
+    const timer = setTimeout(() => {
+      this.held.delete(segment.name)
+      this.queue.push(segment)
+      this.pump()
+    }, ms)
+    this.held.set(segment.name, { segment, timer })
   }
 
   /**

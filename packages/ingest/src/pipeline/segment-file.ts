@@ -5,7 +5,10 @@ import { crc32 } from 'node:zlib'
  *   [u32 payload length][u32 crc32(payload)][u32 row count][payload]
  * where the payload is the request's rows in the segment's row format
  * (row-format.ts, named by the tag in the file name). A crash can
- * only tear the last record, which was never acknowledged; readers stop there.
+ * only tear the last record, which was never acknowledged: one cut short. A
+ * record of its full length whose payload fails its checksum was damaged after it
+ * was written (a bad sector): it is skipped by its length, and the records after
+ * it, acknowledged, are kept (segment-recovery.ts).
  */
 export const HEADER_BYTES = 12
 
@@ -18,30 +21,35 @@ export function frame(payload: Buffer, rows: number): Buffer {
 }
 
 export interface ParsedSegment {
-  payloads: Buffer[]
+  /** Intact records, header included: [start, end) of the segment. */
+  records: Array<{ start: number; end: number }>
   rows: number
-  /** Bytes up to the end of the last intact record. */
-  validBytes: number
-  torn: boolean
+  /** Records of their full length whose payload fails its checksum, and the rows their headers give. */
+  lost: { records: number; rows: number }
+  /** Bytes at the end that make no whole record: the write in flight at a crash. */
+  tornBytes: number
 }
 
 export function parseSegment(data: Buffer): ParsedSegment {
-  const payloads: Buffer[] = []
+  const records: ParsedSegment['records'] = []
+  const lost = { records: 0, rows: 0 }
   let rows = 0
   let offset = 0
   while (offset + HEADER_BYTES <= data.length) {
     const len = data.readUInt32LE(offset)
-    const sum = data.readUInt32LE(offset + 4)
     const n = data.readUInt32LE(offset + 8)
     const start = offset + HEADER_BYTES
     if (start + len > data.length) break
-    const payload = data.subarray(start, start + len)
-    if (crc32(payload) !== sum) break
-    payloads.push(payload)
-    rows += n
+    if (crc32(data.subarray(start, start + len)) === data.readUInt32LE(offset + 4)) {
+      records.push({ start: offset, end: start + len })
+      rows += n
+    } else {
+      lost.records++
+      lost.rows += n
+    }
     offset = start + len
   }
-  return { payloads, rows, validBytes: offset, torn: offset !== data.length }
+  return { records, rows, lost, tornBytes: data.length - offset }
 }
 
 const YIELD_EVERY_BYTES = 2 * 1024 * 1024

@@ -70,6 +70,11 @@ export interface CheckedSegment {
    */
   tornRecords: number
   /**
+   * Where the bytes that belong to no record kept or lost begin: the torn records' rows and
+   * a partial line past the index (a row cut mid-write) run from here to the end of the segment.
+   */
+  tornFrom: number
+  /**
    * Missing or damaged records otherwise (damage, truncation): acknowledged rows
    * lost. While there are none, `kept` and `unindexed` are all the segment holds
    * up to their end, and the files can be cut there.
@@ -114,14 +119,19 @@ export function checkSegment(data: Buffer, index: Buffer, start = 0): CheckedSeg
   const kept: IndexedRecord[] = []
   const lost = { records: 0, rows: 0 }
   let tornRecords = 0
+  let tornFrom = start
   records.forEach((record, i) => {
     if (intact[i]) kept.push(record)
-    else if (i > lastWritten && !sealed) tornRecords++
-    else {
+    else if (i > lastWritten && !sealed) {
+      tornRecords++
+      return
+    } else {
       lost.records++
       lost.rows += record.rows
     }
+    tornFrom = Math.max(tornFrom, Math.min(record.end, data.length))
   })
+  if (unindexed) tornFrom = Math.max(tornFrom, unindexed.end)
   const rows = kept.reduce((n, r) => n + r.rows, 0) + (unindexed?.rows ?? 0)
-  return { kept, unindexed, rows, sealed, tornRecords, lost }
+  return { kept, unindexed, rows, sealed, tornRecords, tornFrom, lost }
 }

@@ -1,11 +1,10 @@
-import fs, { constants, existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, unlinkSync, renameSync, writeSync } from 'node:fs'
+import fs, { constants, existsSync, mkdirSync, readdirSync, statSync, unlinkSync, renameSync, writeSync } from 'node:fs'
 import { open, unlink, type FileHandle } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { errors } from '../errors.js'
 import { isSegmentTag, LEGACY_SPAN_COLUMNS, SPOOL_FORMAT, SEGMENT_FORMATS, segmentLayout, type InsertFormat, type SegmentLayout, type SegmentTag } from './row-format.js'
-import { parseSegment } from './segment-file.js'
 import { entryRows, INDEX_ENTRY_BYTES, indexEntry, SEAL_ENTRY } from './segment-index.js'
-import { recoverPlainSegment, type SegmentDamage } from './segment-recovery.js'
+import { recoverFramedSegment, recoverPlainSegment, type SegmentDamage, type TornTail } from './segment-recovery.js'
 import { lockSpoolDir, type SpoolLock } from './spool-lock.js'
 import { SPANS, spoolTableNamed, type SpoolTable } from './tables.js'
 
@@ -25,6 +24,8 @@ export interface SpoolOptions {
   onRecoveryNote?: (message: string) => void
   /** A segment found damaged at start: acknowledged rows lost, the rest kept (segment-recovery.ts). */
   onDamage?: (damage: SegmentDamage) => void
+  /** The end of a segment being written when the process stopped, cut at start (segment-recovery.ts). */
+  onTornTail?: (torn: TornTail) => void
   /**
    * Asked when a segment reaches its age: true keeps it open (up to its row and
    * byte limits) because the inserter is busy and sealing it would not make its
@@ -159,15 +160,17 @@ export class Spool {
     let columns: readonly string[] = LEGACY_SPAN_COLUMNS
     let headerBytes = 0
     if (layout === 'framed') {
-      const parsed = parseSegment(readFileSync(path))
-      if (parsed.torn) truncateSync(path, parsed.validBytes)
-      rows = parsed.rows
-      bytes = parsed.validBytes
+      const recovered = recoverFramedSegment({ name, table, path }, join(this.opts.dir, 'dead'))
+      if (recovered.damage) this.opts.onDamage?.(recovered.damage)
+      if (recovered.torn) this.opts.onTornTail?.(recovered.torn)
+      rows = recovered.rows
+      bytes = recovered.bytes
     } else {
       indexPath = indexPathOf(path)
       const recovered = recoverPlainSegment({ name, table, path, indexPath, columnLine: tag === 't3' }, join(this.opts.dir, 'dead'))
       if (recovered.unindexedRows > 0) this.opts.onRecoveryNote?.(`${name}: ${recovered.unindexedRows} rows past the end of its index kept`)
       if (recovered.damage) this.opts.onDamage?.(recovered.damage)
+      if (recovered.torn) this.opts.onTornTail?.(recovered.torn)
       rows = recovered.rows
       bytes = recovered.bytes
       columns = recovered.columns ?? columns
