@@ -6,6 +6,8 @@ export {
   clickHouseErrorType,
   isStoreUnreachable,
   isClientTimeout,
+  LOGIN_REFUSED_TYPES,
+  STORE_STATE_TYPES,
   toSpanlensError,
   replyWithError,
   PRIVATE_REPLY_HEADERS,

@@ -354,6 +354,53 @@ const UNREACHABLE_TYPES = new Set([
 ])
 
 /**
+ * ClickHouse's error types for the state of the store itself, whatever the statement: the
+ * server out of memory, disk or query slots, a user's quota or a workload's limits spent, its
+ * disk or thread pool failing, Keeper gone, a table restarting, the query cancelled by an
+ * operator or a shutdown, the login refused. Neither an insert's rows nor an analyst's SQL
+ * caused it. Ingest retries an insert that meets one (pipeline/insert-errors.ts adds the
+ * types only inserts meet); /sql answers it as a store failure, not the analyst's 400
+ * (sql/explain.ts). Names as ClickHouse 26.7's errorCodeToName gives them.
+ */
+export const STORE_STATE_TYPES: ReadonlySet<string> = new Set([
+  'TOO_MANY_SIMULTANEOUS_QUERIES',
+  'SERVER_OVERLOADED',
+  'CANNOT_ALLOCATE_MEMORY',
+  'NOT_ENOUGH_SPACE',
+  'CANNOT_OPEN_FILE',
+  'CANNOT_READ_FROM_FILE_DESCRIPTOR',
+  'CANNOT_WRITE_TO_FILE_DESCRIPTOR',
+  'CANNOT_WRITE_TO_FILE',
+  'CANNOT_CREATE_FILE',
+  'CANNOT_CREATE_DIRECTORY',
+  'CANNOT_FSYNC',
+  'CANNOT_SCHEDULE_TASK',
+  'NO_ZOOKEEPER',
+  'KEEPER_EXCEPTION',
+  'UNEXPECTED_ZOOKEEPER_ERROR',
+  'TABLE_IS_DROPPED',
+  'TABLE_IS_BEING_RESTARTED',
+  'QUERY_WAS_CANCELLED',
+  'ABORTED',
+  'QUOTA_EXCEEDED',
+  'RESOURCE_LIMIT_EXCEEDED',
+  'MEMORY_RESERVATION_FAILED',
+  'MEMORY_RESERVATION_KILLED',
+])
+
+/**
+ * The login and the user's rights refused (store/refusal.ts reads the same at open): a password
+ * changed or an address no longer allowed while the server runs refuses every statement after it.
+ */
+export const LOGIN_REFUSED_TYPES: ReadonlySet<string> = new Set([
+  'AUTHENTICATION_FAILED',
+  'REQUIRED_PASSWORD',
+  'WRONG_PASSWORD',
+  'IP_ADDRESS_NOT_ALLOWED',
+  'USER_EXPIRED',
+])
+
+/**
  * Types that mean "the input ended early": of rows or of a value as ClickHouse parses them
  * (`toUInt8('')` is ATTEMPT_TO_READ_AFTER_EOF), and also of a node's socket to another shard
  * that closed mid-packet. A shard cut off while a Distributed insert sent to it failed the

@@ -117,9 +117,13 @@ describe('POST /sql when ClickHouse fails running the query', () => {
     }
   })
 
-  it('a store failure (the server out of memory or query slots) is 502 SPANLENS_QUERY_FAILED naming only its type', async () => {
+  it('a store failure (the server out of memory or query slots, a spent quota, a changed password) is 502 SPANLENS_QUERY_FAILED naming only its type', async () => {
     for (const [text, type] of [
       ['Code: 202. DB::Exception: Too many simultaneous queries. Maximum: 100. (TOO_MANY_SIMULTANEOUS_QUERIES) (version 26.7.1.1)', 'TOO_MANY_SIMULTANEOUS_QUERIES'],
+      // Both were the analyst's 400 while the catalogue's store types and /sql's were two lists.
+      ["Code: 201. DB::Exception: Quota for user `spanlens` for 3600s has been exceeded: queries = 101/100. Interval will end at 2026-12-06 09:00:00. (QUOTA_EXCEEDED) (version 26.7.1.1)", 'QUOTA_EXCEEDED'],
+      ['Code: 516. DB::Exception: spanlens: Authentication failed: password is incorrect, or there is no user with such name. (AUTHENTICATION_FAILED) (version 26.7.1.1)', 'AUTHENTICATION_FAILED'],
+      ['Code: 193. DB::Exception: Wrong password for user spanlens. (WRONG_PASSWORD) (version 26.7.1.1)', 'WRONG_PASSWORD'],
       [
         'Code: 241. DB::Exception: Memory limit (total) exceeded: would use 3.73 GiB (attempt to allocate chunk of 4194304 bytes), maximum: 3.72 GiB. OvercommitTracker decision: Query was selected to stop by OvercommitTracker. (MEMORY_LIMIT_EXCEEDED) (version 26.7.1.1)',
         'MEMORY_LIMIT_EXCEEDED',

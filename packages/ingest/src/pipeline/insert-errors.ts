@@ -1,4 +1,4 @@
-import { clickHouseErrorType, isStoreUnreachable } from '../errors.js'
+import { clickHouseErrorType, isStoreUnreachable, LOGIN_REFUSED_TYPES, STORE_STATE_TYPES } from '../errors.js'
 
 /**
  * What an insert failure means for the rows in it. ClickHouse errors are named
@@ -31,48 +31,22 @@ export interface InsertFailure {
 }
 
 /**
- * Types ClickHouse (26.7, the engine chDB 3.4 embeds; names from its errorCodeToName) raises
- * for its own state, which passes: the same insert succeeds later.
+ * Types ClickHouse raises for its own state, which passes: the same insert succeeds later. The
+ * store's state for any statement (STORE_STATE_TYPES, the catalogue's), and what only inserts meet.
  */
 const TRANSIENT = new Set([
+  ...STORE_STATE_TYPES,
   'TIMEOUT_EXCEEDED',
-  'TOO_MANY_SIMULTANEOUS_QUERIES',
   'MEMORY_LIMIT_EXCEEDED',
-  'CANNOT_ALLOCATE_MEMORY',
-  'NOT_ENOUGH_SPACE',
   'TOO_MANY_PARTS',
   'TABLE_IS_READ_ONLY',
-  'NO_ZOOKEEPER',
-  'KEEPER_EXCEPTION',
   'TOO_FEW_LIVE_REPLICAS',
   'UNSATISFIED_QUORUM_FOR_PREVIOUS_WRITE',
+  'REPLICA_IS_NOT_IN_QUORUM',
   'UNKNOWN_STATUS_OF_INSERT',
-  'QUERY_WAS_CANCELLED',
-  'ABORTED',
-  'CANNOT_OPEN_FILE',
-  'CANNOT_READ_FROM_FILE_DESCRIPTOR',
-  'SERVER_OVERLOADED',
-  'TABLE_IS_DROPPED',
   'TCP_CONNECTION_LIMIT_REACHED',
   'HTTP_CONNECTION_LIMIT_REACHED',
   'DISTRIBUTED_TOO_MANY_PENDING_BYTES',
-  // A user's quota (queries, written bytes per interval) or a workload's limits: spent until the
-  // interval or the load passes, whatever the rows are.
-  'QUOTA_EXCEEDED',
-  'RESOURCE_LIMIT_EXCEEDED',
-  'MEMORY_RESERVATION_FAILED',
-  'MEMORY_RESERVATION_KILLED',
-  // Writing a part: the server's disk or thread pool, not the rows.
-  'CANNOT_WRITE_TO_FILE_DESCRIPTOR',
-  'CANNOT_WRITE_TO_FILE',
-  'CANNOT_CREATE_FILE',
-  'CANNOT_CREATE_DIRECTORY',
-  'CANNOT_FSYNC',
-  'CANNOT_SCHEDULE_TASK',
-  // A replicated table restarting or without quorum, Keeper saying something unexpected.
-  'TABLE_IS_BEING_RESTARTED',
-  'REPLICA_IS_NOT_IN_QUORUM',
-  'UNEXPECTED_ZOOKEEPER_ERROR',
   // The insert cancelled from our side (clickhouse-js gave up waiting for it).
   'QUERY_WAS_CANCELLED_BY_CLIENT',
 ])
@@ -89,16 +63,11 @@ const STORE = new Set([
   'READONLY',
   'ACCESS_DENIED',
   'NOT_ENOUGH_PRIVILEGES',
-  'AUTHENTICATION_FAILED',
-  'REQUIRED_PASSWORD',
   'UNKNOWN_USER',
   'UNKNOWN_SETTING',
   'NOT_IMPLEMENTED',
-  // The login and the user's rights, as store/refusal.ts reads them at open: a password changed
-  // or an address no longer allowed while the server runs refuses every insert after it.
-  'WRONG_PASSWORD',
-  'IP_ADDRESS_NOT_ALLOWED',
-  'USER_EXPIRED',
+  // The login refused (LOGIN_REFUSED_TYPES, the catalogue's) or the user's rights taken away.
+  ...LOGIN_REFUSED_TYPES,
   'DATABASE_ACCESS_DENIED',
   'RESOURCE_ACCESS_DENIED',
   // A settings profile that forbids a setting every spool insert sets (insert_deduplication_token…).

@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { clickHouseErrorType, errors, isSpanlensError, isStoreUnreachable, type SpanlensError, storeFailure } from '../errors.js'
+import { clickHouseErrorType, errors, isSpanlensError, isStoreUnreachable, LOGIN_REFUSED_TYPES, type SpanlensError, STORE_STATE_TYPES, storeFailure } from '../errors.js'
 
 /** ClickHouse's errors for an analyst's query that hit one of our limits (SPANLENS_SQL_LIMIT), by type. */
 const LIMIT_ERRORS = new Set([
@@ -18,37 +18,16 @@ function isLimitError(err: unknown): boolean {
 }
 
 /**
- * ClickHouse exceptions that say the store failed, not the analyst's SQL, besides a node
- * or shard that could not be reached (isStoreUnreachable, a 503): the server out of memory,
- * disk or query slots, a coordination service gone, the query cancelled by an operator or
- * a shutdown. The same query can succeed later: a 502 to retry, naming only the type (the
- * message names internal addresses), as every other route answers a store failure. Types
- * as in ingest's pipeline/insert-errors.ts.
- */
-const STORE_SIDE_ERRORS = new Set([
-  'TOO_MANY_SIMULTANEOUS_QUERIES',
-  'SERVER_OVERLOADED',
-  'CANNOT_ALLOCATE_MEMORY',
-  'NOT_ENOUGH_SPACE',
-  'CANNOT_OPEN_FILE',
-  'CANNOT_READ_FROM_FILE_DESCRIPTOR',
-  'NO_ZOOKEEPER',
-  'KEEPER_EXCEPTION',
-  'TABLE_IS_DROPPED',
-  'QUERY_WAS_CANCELLED',
-  'ABORTED',
-  'AUTHENTICATION_FAILED',
-  'REQUIRED_PASSWORD',
-])
-
-/**
  * True when ClickHouse failed for reasons of its own. MEMORY_LIMIT_EXCEEDED is the
  * analyst's limit when it is the query's (`Memory limit (for query) exceeded`), the
  * store's when it is the server's or the user's (`(total)`, `(for user)`).
  */
 function isStoreSideError(err: unknown): boolean {
   const type = clickHouseErrorType(err) ?? ''
-  if (STORE_SIDE_ERRORS.has(type) || isStoreUnreachable(err)) return true
+  // The store's own state or login (errors.ts), or a node or shard not reached (a 503): the
+  // same query can succeed later, a 502 or 503 to retry naming only the type (the message
+  // names internal addresses), as every other route answers a store failure.
+  if (STORE_STATE_TYPES.has(type) || LOGIN_REFUSED_TYPES.has(type) || isStoreUnreachable(err)) return true
   const message = (err as { message?: unknown } | null)?.message
   return type === 'MEMORY_LIMIT_EXCEEDED' && typeof message === 'string' && /memory limit \((total|for user)\)/i.test(message)
 }
