@@ -18,8 +18,7 @@ export interface AdmissionLimits {
  * next call: a /spans of one project waited behind a second 2 s analyst query of
  * another, which admission had queued after it. One request at a time keeps
  * each project's turn whole. Remote servers run queries in parallel; 8 in all
- * stays under the 10 keep-alive sockets of the clickhouse-js client the routes read
- * with (ingest's Store.queryClient, apart from the inserts' client).
+ * stays under clickhouse-js's 10 keep-alive sockets, leaving two for ingest.
  */
 const DEFAULT_ADMISSION: Record<'embedded' | 'remote', Omit<AdmissionLimits, 'queueTimeoutMs'>> = {
   embedded: { perProject: 1, total: 1, queuePerProject: 8 },

@@ -28,18 +28,21 @@ afterAll(async () => {
 
 describe('a query route read on a served ClickHouse', () => {
   it('that runs past SPANLENS_QUERY_MAX_EXECUTION_SECONDS answers SPANLENS_QUERY_LIMIT, though the request timeout is shorter', async () => {
-    const options = storeQueryOptions(store)
     // The client the routes read with (routes/index.ts), under the limits the server gives them.
-    const reads = withQueryLimits(options.readClient ?? options.client, { maxExecutionSeconds: config.query.maxExecutionSeconds, maxMemoryBytes: config.query.maxMemoryBytes })
+    const reads = withQueryLimits(storeQueryOptions(store).client, { maxExecutionSeconds: config.query.maxExecutionSeconds, maxMemoryBytes: config.query.maxMemoryBytes })
     // Half a second a row, a row a block: ClickHouse checks its time limit after each block, at 2 s. Summed,
-    // so that nothing is sent before the end, as with the routes' aggregations (rows sent as they come
-    // would keep the connection busy, and clickhouse-js's timeout counts from the last byte).
+    // so that no row is sent before the end, as with the routes' aggregations (rows sent as they come
+    // would keep the connection busy, and clickhouse-js's timeout counts from the last byte). It was
+    // 503 SPANLENS_STORE_UNREACHABLE after 1 s: only the progress headers keep the connection busy now.
     const sleeping = select(reads, 'SELECT sum(sleepEachRow(0.5)) AS z FROM numbers(10) SETTINGS max_block_size = 1')
     await expect(sleeping).rejects.toMatchObject({ code: 'SPANLENS_QUERY_LIMIT' })
   })
 
-  it('waits for the longest route limit plus the request timeout; inserts keep the request timeout', () => {
-    expect(config.store.requestTimeoutMs).toBe(1000)
-    expect(config.store.queryRequestTimeoutMs).toBe(3000)
+  it('has ClickHouse send progress at most every third of the request timeout, and sparsely enough for the longest limit', () => {
+    expect(config.store.progressIntervalMs).toBe(333)
+    const defaults = loadConfig({ env: { SPANLENS_DATA_DIR: dir } }).store
+    expect(defaults.progressIntervalMs).toBe(10_000)
+    // A limit of an hour: a header a minute would overflow no header budget, but not under half the timeout.
+    expect(loadConfig({ env: { SPANLENS_DATA_DIR: dir, SPANLENS_QUERY_MAX_EXECUTION_SECONDS: '3600' } }).store.progressIntervalMs).toBe(15_000)
   })
 })

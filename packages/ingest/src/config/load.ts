@@ -31,12 +31,12 @@ export interface StoreConfig {
   caCertPath?: string
   requestTimeoutMs: number
   /**
-   * Remote: the request timeout of the query routes' reads (Store.queryClient). ClickHouse stops
-   * such a read at its time limit and answers why (SPANLENS_QUERY_LIMIT, SPANLENS_SQL_LIMIT): the
-   * client waits for that answer, the longest limit plus requestTimeoutMs, rather than giving up
-   * first and leaving ClickHouse to run the query on.
+   * Remote: how often ClickHouse sends a progress header while a statement reads
+   * (progressIntervalMs below): a query running to its time limit keeps its connection
+   * busy, so clickhouse-js's request timeout (an idle timer) is left to a store that
+   * answers nothing.
    */
-  queryRequestTimeoutMs: number
+  progressIntervalMs: number
   cluster?: string
   /**
    * Per-node DDL: the HTTP URL of every node of `cluster`. Migrations and retention run
@@ -228,7 +228,7 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
       database: v.SPANLENS_CLICKHOUSE_DATABASE,
       ...(v.SPANLENS_CLICKHOUSE_CA_CERT ? { caCertPath: resolve(cwd, v.SPANLENS_CLICKHOUSE_CA_CERT) } : {}),
       requestTimeoutMs: v.SPANLENS_CLICKHOUSE_REQUEST_TIMEOUT_MS,
-      queryRequestTimeoutMs: v.SPANLENS_CLICKHOUSE_REQUEST_TIMEOUT_MS + 1000 * Math.max(v.SPANLENS_QUERY_MAX_EXECUTION_SECONDS, v.SPANLENS_SQL_MAX_EXECUTION_SECONDS),
+      progressIntervalMs: progressIntervalMs(v.SPANLENS_CLICKHOUSE_REQUEST_TIMEOUT_MS, 1000 * Math.max(v.SPANLENS_QUERY_MAX_EXECUTION_SECONDS, v.SPANLENS_SQL_MAX_EXECUTION_SECONDS)),
       ...(v.SPANLENS_CLICKHOUSE_CLUSTER ? { cluster: v.SPANLENS_CLICKHOUSE_CLUSTER } : {}),
       ...(v.SPANLENS_CLICKHOUSE_NODES ? { nodes: v.SPANLENS_CLICKHOUSE_NODES } : {}),
       retentionDays: v.SPANLENS_RETENTION_DAYS,
@@ -383,4 +383,19 @@ function readKeysFile(path: string): ApiKey[] {
     throw errors.CONFIG_INVALID(`SPANLENS_API_KEYS_FILE (${path}): ${parsed.error?.issues[0]?.message ?? 'no keys found'}`)
   }
   return parsed.data
+}
+
+/**
+ * clickhouse-js's request timeout counts from the last byte received, and a query that
+ * aggregates sends nothing until its end: one running 30–60 s under the default limits met
+ * the 30 s timeout first and answered 503 SPANLENS_STORE_UNREACHABLE while ClickHouse ran on.
+ * With progress headers (as clickhouse-js's docs advise for long queries) ClickHouse sends one
+ * at most every `interval` while the query reads, and its own limit answers. A third of the
+ * timeout leaves two headers' room for a late one. Node reads at most 16 KiB of headers, ~80 of
+ * ClickHouse's progress headers: a sixtieth of the longest query limit keeps a query that runs to
+ * its limit under that, as long as that is below half the timeout (the defaults: 10 s for 30 s
+ * and 60 s). A longer limit needs a longer timeout (docs/configuration.md).
+ */
+function progressIntervalMs(requestTimeoutMs: number, longestLimitMs: number): number {
+  return Math.max(100, Math.floor(Math.min(requestTimeoutMs / 2, Math.max(requestTimeoutMs / 3, longestLimitMs / 60))))
 }

@@ -41,12 +41,6 @@ export interface FileInsert extends Omit<RawInsert, 'body'> {
 /** The one storage seam: a @clickhouse/client plus the facts the rest of the code needs. */
 export interface Store {
   readonly client: ClickHouseClient
-  /**
-   * The query routes' reads: remote, the same server through a client whose request timeout
-   * (StoreConfig.queryRequestTimeoutMs) outlasts their time limits, so that ClickHouse's own
-   * limit answers; inserts, migrations and the server's jobs keep `client`'s. Embedded: `client`.
-   */
-  readonly queryClient: ClickHouseClient
   readonly mode: 'embedded' | 'remote'
   readonly database: string
   readonly cluster: string | undefined
@@ -147,7 +141,6 @@ async function openEmbedded(config: StoreConfig, log: ClientLog): Promise<Store>
   const stopLoweringPriority = lowerForeignThreadPriority(config.embeddedNice)
   return {
     client,
-    queryClient: client,
     mode: 'embedded',
     database: config.database,
     cluster: undefined,
@@ -203,7 +196,15 @@ async function openRemote(config: StoreConfig, log: ClientLog): Promise<Store> {
   // first, and anything it missed still stops start-up as a configuration error.
   const connect = (target: ClickHouseEndpoint, variable: string, options: Omit<ClickHouseClientConfigOptions, 'url' | 'pathname'>): ClickHouseClient => {
     try {
-      return createClient({ ...common, ...options, url: target.url, ...(target.pathname ? { pathname: target.pathname } : {}) })
+      return createClient({
+        ...common,
+        ...options,
+        // Every statement of every client: a query or insert still reading sends a header at most every
+        // progressIntervalMs, so only a store that answers nothing meets the request timeout (load.ts).
+        clickhouse_settings: { send_progress_in_http_headers: 1, http_headers_progress_interval_ms: String(config.progressIntervalMs), ...options.clickhouse_settings },
+        url: target.url,
+        ...(target.pathname ? { pathname: target.pathname } : {}),
+      })
     } catch (err) {
       throw errors.CONFIG_INVALID(`${variable}: ClickHouse's client refused ${endpointTarget(target)}: ${(err as Error).message}`, { cause: err })
     }
@@ -226,13 +227,10 @@ async function openRemote(config: StoreConfig, log: ClientLog): Promise<Store> {
       await bootstrap.close().catch(() => undefined)
     }
   }
-  const mainOptions = { database: config.database, ...(config.cluster ? { clickhouse_settings: clusterSettings(config.requestTimeoutMs) } : {}) }
-  const client = connect(main, 'SPANLENS_CLICKHOUSE_URL', mainOptions)
-  // clickhouse-js 1.23 takes its request timeout per client, not per query: a second client for the reads.
-  const queryClient =
-    config.queryRequestTimeoutMs > config.requestTimeoutMs
-      ? connect(main, 'SPANLENS_CLICKHOUSE_URL', { ...mainOptions, request_timeout: config.queryRequestTimeoutMs })
-      : client
+  const client = connect(main, 'SPANLENS_CLICKHOUSE_URL', {
+    database: config.database,
+    ...(config.cluster ? { clickhouse_settings: clusterSettings(config.requestTimeoutMs) } : {}),
+  })
   const nodes = perNode
     ? nodeEndpoints.map((n) => ({
         client: connect(n, 'SPANLENS_CLICKHOUSE_NODES', { database: config.database }),
@@ -241,7 +239,6 @@ async function openRemote(config: StoreConfig, log: ClientLog): Promise<Store> {
     : undefined
   return {
     client,
-    queryClient,
     mode: 'remote',
     database: config.database,
     cluster: config.cluster,
@@ -251,7 +248,7 @@ async function openRemote(config: StoreConfig, log: ClientLog): Promise<Store> {
     insertRaw: (insert) => streamInsert(client, insert, Readable.from(insert.body, { objectMode: false })),
     insertFile: (insert) => streamInsert(client, insert, createReadStream(insert.path)),
     close: async () => {
-      await Promise.all([...new Set([client, queryClient]), ...(nodes ?? []).map((n) => n.client)].map((c) => c.close()))
+      await Promise.all([client, ...(nodes ?? []).map((n) => n.client)].map((c) => c.close()))
     },
   }
 }

@@ -41,13 +41,7 @@ declare module 'fastify' {
 }
 
 export interface QueryRoutesOptions {
-  /** The store's client: POST /scores inserts with it, and the routes read with it unless `readClient` is given. */
   client: ClickHouseClient
-  /**
-   * The routes' reads, when they need a longer request timeout than `client`'s to hear
-   * ClickHouse's own time limit answer (ingest's Store.queryClient).
-   */
-  readClient?: ClickHouseClient
   database: string
   mode: 'embedded' | 'remote'
   /** The store is a cluster (Distributed tables): the SQL sandbox needs to know (sql/sandbox.ts). */
@@ -107,8 +101,7 @@ const BODY_LIMITS = { score: 1024 * 1024, sql: 1024 * 1024, report: 256 * 1024 }
 export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, opts) => {
   // The routes' reads run under the query limits; /sql sets its own (sandbox.ts), whose
   // EXPLAIN AST must run with no settings at all, and POST /scores is an insert.
-  const reads = opts.readClient ?? opts.client
-  const client = withQueryLimits(reads, opts.queryLimits)
+  const client = withQueryLimits(opts.client, opts.queryLimits)
   const admission = new QueryAdmission({ ...defaultAdmission(opts.mode, opts.sql.maxExecutionSeconds), ...opts.admission })
   // Aborted when the client closes its connection before its answer is written (a
   // console page left or reloaded, a CLI interrupted): ServerResponse closes then with
@@ -232,6 +225,6 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
   app.post('/sql', { bodyLimit: BODY_LIMITS.sql }, async (request) => {
     const body = sqlBody.safeParse(request.body)
     if (!body.success) throw errors.BAD_REQUEST('expected a JSON body {"query": "SELECT ..."}')
-    return admitted(request, (p) => runSandboxedSql(reads, p, body.data.query, { database: opts.database, limits: opts.sql, cluster: opts.cluster === true }))
+    return admitted(request, (p) => runSandboxedSql(opts.client, p, body.data.query, { database: opts.database, limits: opts.sql, cluster: opts.cluster === true }))
   })
 }
