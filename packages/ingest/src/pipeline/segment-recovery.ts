@@ -100,14 +100,7 @@ export function recoverPlainSegment(seg: PlainSegmentFiles, deadDir: string): Re
     return { ...result, bytes: end + (whole ? index.length : entries.length), damage: undefined }
   }
 
-  const damage: SegmentDamage = {
-    segment: seg.name,
-    table: seg.table,
-    lostRecords: checked.lost.records,
-    lostRows: checked.lost.rows,
-    keptRows: checked.rows,
-    createdAt: new Date().toISOString(),
-  }
+  const damage = damageNote(seg, checked)
   if (!fromOriginal) {
     mkdirSync(deadDir, { recursive: true })
     writeDurably(original(seg.path), data)
@@ -136,14 +129,7 @@ export function recoverFramedSegment(seg: { name: string; table: string; path: s
     if (end < data.length) cut(seg.path, end)
     return { rows: parsed.rows, bytes: end, damage: undefined, torn }
   }
-  const damage: SegmentDamage = {
-    segment: seg.name,
-    table: seg.table,
-    lostRecords: parsed.lost.records,
-    lostRows: parsed.lost.rows,
-    keptRows: parsed.rows,
-    createdAt: new Date().toISOString(),
-  }
+  const damage = damageNote(seg, parsed)
   if (!fromOriginal) {
     mkdirSync(deadDir, { recursive: true })
     writeDurably(original, data)
@@ -168,4 +154,9 @@ function cut(path: string, length: number): void {
 /** The damage notes in `dir` (a spool's dead/), among `files`, its listing. */
 export function damageNotes(dir: string, files: readonly string[]): SegmentDamage[] {
   return files.filter((f) => f.endsWith(NOTE)).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as SegmentDamage)
+}
+
+/** The note a damaged segment leaves in `dead/` beside its original: what it lost and kept. */
+function damageNote(seg: { name: string; table: string }, read: { lost: { records: number; rows: number }; rows: number }): SegmentDamage {
+  return { segment: seg.name, table: seg.table, lostRecords: read.lost.records, lostRows: read.lost.rows, keptRows: read.rows, createdAt: new Date().toISOString() }
 }
