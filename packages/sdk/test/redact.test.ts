@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import OpenAI from 'openai'
 import { flush, getStats, observe, score, span, wrapOpenAI } from '../src/index.js'
+import { BOUNDARY_SCAN, MAX_MARK_LENGTH } from '../src/redact-cut.js'
 import { byName, json, useHarness } from './helpers/harness.js'
 import type { ReceivedSpan } from './helpers/receiver.js'
 
@@ -132,6 +133,55 @@ describe('redaction', () => {
     await flush()
     // Cut after redaction, the marker may be cut; the address never is.
     expect(byName(h.receiver.spans, 'long').attributes['input.value']).toBe('reach me at [REDACT…[truncated 16 chars]')
+  })
+
+  it('reads about as much of a 20 MB argument as it keeps, and keeps no part of a secret the cut splits', async () => {
+    const max = 1000
+    const text = `${'a line of the document, '.repeat(41)}reach me at robert.smith@example.com please\n${'more words, '.repeat(1_700_000)}`
+    let read = 0
+    h.start({ maxContentLength: max, redact: { custom: (v) => ((read += v.length), v) } })
+    observe('long', (x: unknown) => typeof x)(text)
+    observe('long object', (x: unknown) => typeof x)({ text })
+    await flush()
+    for (const name of ['long', 'long object']) {
+      const kept = byName(h.receiver.spans, name).attributes['input.value'] as string
+      expect(kept.slice(0, kept.indexOf('…'))).toHaveLength(max)
+      expect(kept).not.toMatch(/robert|smith|example/)
+      expect(kept).toMatch(/…\[truncated (more than )?\d+ chars\]$/)
+    }
+    // Each value read once where it is recorded and once at export, each time up to the cut's scan past the limit.
+    expect(read).toBeLessThanOrEqual(2 * 2 * (max + BOUNDARY_SCAN + MAX_MARK_LENGTH))
+  })
+
+  it("cuts and redacts an app's own long attribute, an error's message and its stack at maxContentLength", async () => {
+    const max = 1000
+    const long = `${'x '.repeat(max / 2 - 6)}reach me at robert.smith@example.com ${'y '.repeat(1_000_000)}`
+    h.start({ maxContentLength: max })
+    span('own', (s) => s.setAttribute('spanlens.metadata.doc', long))
+    try {
+      observe('fails', () => {
+        throw new Error(long)
+      })()
+    } catch {
+      // The app's error, thrown through as it was.
+    }
+    await flush()
+    const own = byName(h.receiver.spans, 'own').attributes['spanlens.metadata.doc'] as string
+    const failed = byName(h.receiver.spans, 'fails')
+    const event = failed.events.find((e) => e.name === 'exception')!
+    for (const v of [own, failed.status.message, event.attributes['exception.message'], event.attributes['exception.stacktrace']] as string[]) {
+      expect(v.length).toBeLessThanOrEqual(max + MAX_MARK_LENGTH)
+      expect(v).toMatch(/…\[truncated \d+ chars\]$/)
+      expect(v).not.toMatch(/robert|smith|example/)
+    }
+  })
+
+  it("redacts each string of an array before the span's value length limit cuts it", async () => {
+    const text = 'reach me at robert.smith@example.com please, and more text after it'
+    h.start({ env: { OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: String(text.indexOf('.smith') + 1) } })
+    span('limited', (s) => s.setAttribute('spanlens.metadata.notes', [text, 'ok']))
+    await flush()
+    expect(byName(h.receiver.spans, 'limited').attributes['spanlens.metadata.notes']).toEqual(['reach me at [REDACT', 'ok'])
   })
 
   it("redacts a value before the span's value length limit cuts it", async () => {
