@@ -184,6 +184,20 @@ describe('redaction', () => {
     expect(byName(h.receiver.spans, 'limited').attributes['spanlens.metadata.notes']).toEqual(['reach me at [REDACT', 'ok'])
   })
 
+  it("cuts a long score comment and label to what the server stores, marked, redacted as they are", async () => {
+    h.start()
+    const comment = `${'too long to read, '.repeat(5555)}mail robert.smith@example.com ${'z'.repeat(2_000_000)}`
+    expect(await score({ traceId: 'a'.repeat(32), name: 'feedback', value: `label ${'w '.repeat(4997)}robert.smith@example.com and more`, comment })).toBe(true)
+    const body = (h.receiver.scores[0] as { body: { comment: string; value: string } }).body
+    // The server's limits (packages/query/src/scores/record.ts): 100,000 characters of comment, 10,000 of label.
+    expect(body.comment.length).toBeLessThanOrEqual(100_000)
+    expect(body.value.length).toBeLessThanOrEqual(10_000)
+    for (const v of [body.comment, body.value]) {
+      expect(v).toMatch(/…\[truncated \d+ chars\]$/)
+      expect(v).not.toMatch(/robert|smith|example/)
+    }
+  })
+
   it("redacts a value before the span's value length limit cuts it", async () => {
     const text = 'reach me at robert.smith@example.com please, and more text after it'
     h.start({ env: { OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: String(text.indexOf('.smith') + 1) } })
