@@ -6,7 +6,7 @@
 export type BuiltinPattern = 'email' | 'phone' | 'card' | 'apiKey'
 
 /** What finds a pattern's matches: a global RegExp, or an object that searches as one does (exec from lastIndex). */
-export interface Matcher {
+interface Matcher {
   lastIndex: number
   exec(text: string): { index: number; 0: string } | null
 }
