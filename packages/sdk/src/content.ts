@@ -26,19 +26,31 @@ export const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : [])
  * value is no longer valid JSON, on purpose visible). Only what the cut keeps is serialized and redacted,
  * with what a secret the cut splits needs (redact-cut.ts): redacted only at export, after the cut, an
  * email the cut split in two was no longer an email, and its first part ("reach me at robert.…") left
- * the process. `more`: `value` is a string that is only the start of the content.
+ * the process. `more`: `value` is a string that is only the start of the content. `whole`: serialized with
+ * JSON.stringify, not as far as the cut reads: an LLM request or response, which its client serialized
+ * or parsed whole, so the app already pays for its size (json-bounded.ts's size walk was 0.3–0.6 µs of
+ * a plain call's ~20, bench/sdk/RESULTS.md session 24).
  */
-export function toJson(value: unknown, max: number, key = '', redact?: (key: string, value: string) => string, more = false): string {
-  const step = redact && ((v: string) => redact(key, v))
-  if (typeof value === 'string') return value.length <= max && !more ? value : cutMarked(value, max, step, more)
+export function toJson(value: unknown, max: number, key = '', redact?: (key: string, value: string) => string, more = false, whole = false): string {
+  if (typeof value === 'string') return value.length <= max && !more ? value : cutMarked(value, max, stepFor(key, redact), more)
   let json: BoundedJson
   try {
-    json = boundedJson(value, readLimit(max)) ?? { text: 'null', complete: true }
+    json = whole ? { text: JSON.stringify(value) ?? 'null', complete: true } : (boundedJson(value, readLimit(max)) ?? { text: 'null', complete: true })
   } catch {
-    json = { text: '"[unserializable]"', complete: true }
+    try {
+      // A bigint: JSON.stringify refuses it, the bounded writer spells it.
+      json = boundedJson(value, readLimit(max)) ?? { text: 'null', complete: true }
+    } catch {
+      json = { text: '"[unserializable]"', complete: true }
+    }
   }
   if (json.complete && json.text.length <= max) return json.text
-  return cutMarked(json.text, max, step, !json.complete)
+  return cutMarked(json.text, max, stepFor(key, redact), !json.complete)
+}
+
+/** The redaction of a cut of `key`'s value; made only for a cut, not for every value. */
+function stepFor(key: string, redact: ((key: string, value: string) => string) | undefined): ((value: string) => string) | undefined {
+  return redact && ((v) => redact(key, v))
 }
 
 /** How much of a value's JSON to write for a cut at `max`: what the cut reads of it, twice, for what redaction shrinks. */

@@ -51,7 +51,7 @@ export function init(options: InitOptions = {}): void {
   const exported = (key: string, value: string): string => {
     if (!isContentAttribute(key)) return value
     if (value.length <= maxContent + MAX_MARK_LENGTH) return redactor ? redactor(value, key) : value
-    return cutMarked(value, maxContent, redactor && ((v) => redactor(v, key)))
+    return cutMarked(value, maxContent, redactor && redactorFor(redactor, key))
   }
   const resourceDefaults = resourceAttributes(config)
   const exporter = new OtlpExporter({
@@ -143,6 +143,7 @@ export function init(options: InitOptions = {}): void {
     spanWriter,
     redact,
     content: (key, value, more) => toJson(value, maxContent, key, redact, more),
+    payload: (key, value) => toJson(value, maxContent, key, redact, false, true),
     dispose: async () => {
       reportAwaitedUncalled()
       removeExitHooks()
@@ -155,6 +156,11 @@ export function init(options: InitOptions = {}): void {
     },
   })
   diag.debug(`initialized (${standalone ? 'standalone' : 'attached to the app provider'}), exporting to ${config.tracesUrl}`)
+}
+
+/** `redactor` for `key`'s value, made only for a cut: a closure in `exported` would allocate its context on every attribute. */
+function redactorFor(redactor: (value: string, key: string) => string, key: string): (value: string) => string {
+  return (v) => redactor(v, key)
 }
 
 function resourceAttributes(config: ResolvedConfig): Record<string, string> {

@@ -113,35 +113,31 @@ export function boundedJson(value: unknown, limit: number): BoundedJson | undefi
  * the app's code, run once by the serializer) and counts for one character.
  */
 function mayExceed(value: unknown, limit: number): boolean {
-  let budget = limit
-  const walk = (v: unknown): void => {
-    if (typeof v === 'string') {
-      budget -= v.length + 2
-      return
-    }
-    budget--
-    if (typeof v !== 'object' || v === null) return
-    if (ArrayBuffer.isView(v)) {
-      budget -= v.byteLength * 2
-      return
-    }
-    if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length && budget >= 0; i++) walk(v[i])
-      return
-    }
-    for (const k in v) {
-      if (budget < 0) return
-      if (!Object.prototype.hasOwnProperty.call(v, k)) continue
-      budget -= k.length + 3
-      walk((v as Record<string, unknown>)[k])
-    }
-  }
   try {
-    walk(value)
+    return weigh(value, limit) < 0
   } catch {
     // Nested deeper than the stack (a cycle counted until the limit): the walk that writes decides.
     return true
   }
-  return budget < 0
 }
+
+/** `budget` less what `v` counts for, down to below 0 at most. No closure: it runs on every LLM call's messages. */
+function weigh(v: unknown, budget: number): number {
+  if (typeof v === 'string') return budget - v.length - 2
+  budget--
+  if (typeof v !== 'object' || v === null) return budget
+  if (ArrayBuffer.isView(v)) return budget - v.byteLength * 2
+  if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return budget
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length && budget >= 0; i++) budget = weigh(v[i], budget)
+    return budget
+  }
+  for (const k in v) {
+    if (budget < 0) return budget
+    if (!hasOwn.call(v, k)) continue
+    budget = weigh((v as Record<string, unknown>)[k], budget - k.length - 3)
+  }
+  return budget
+}
+
+const hasOwn = Object.prototype.hasOwnProperty
