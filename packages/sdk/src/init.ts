@@ -40,14 +40,14 @@ export function init(options: InitOptions = {}): void {
   if (!config.enabled) return
 
   const redactor = createRedactor(config.redact)
-  // One step for everything that leaves: the exporter's attributes, a span's status message, the values
-  // cut before export (content.ts, span limits), score comments.
+  // One step for everything that leaves: the values cut before export (content.ts, span limits), score
+  // comments and labels, and, with a cut of its own below, the exporter's attributes and status message.
   const redact = redactor && ((key: string, value: string) => (isContentAttribute(key) ? redactor(value, key) : value))
   const maxContent = config.maxContentLength
   // What leaves of every string attribute: content and error text cut at maxContentLength, redacted over
   // what is kept. Cut here too, not only where the SDK records content: an app's own attribute, an
-  // error's message and stack were redacted whole at export (a 50 MB message: ~2 s of the app's thread)
-  // and sent whole. A value the SDK cut already ends in its marker, and is not cut again.
+  // error's message and stack redacted whole at export cost ~2 s of the app's thread for a 50 MB
+  // message, sent whole. A value the SDK cut already ends in its marker, and is not cut again.
   const exported = (key: string, value: string): string => {
     if (!isContentAttribute(key)) return value
     if (value.length <= maxContent + MAX_MARK_LENGTH) return redactor ? redactor(value, key) : value

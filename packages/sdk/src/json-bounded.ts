@@ -1,6 +1,6 @@
 /**
  * JSON of an app's value, read only as far as a cut will keep it. `JSON.stringify` of an object holding
- * 50 MB of text built all of it (~0.65 s of the app's thread) for 100,000 characters kept; the cut needs
+ * 50 MB of text builds all of it (~0.11 s of the app's thread) for 100,000 characters kept; the cut needs
  * the start of the JSON. A value that may be larger than the limit is written here up to the limit;
  * any other goes to `JSON.stringify` (V8's fast serializer, on the LLM call path every time).
  */

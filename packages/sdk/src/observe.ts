@@ -261,7 +261,7 @@ function traceGenerator(
   // Strings as yielded, other items as their JSON at the time they were yielded: the
   // consumer may change an object it was given before the generator ends.
   const items: (string | { json: string })[] = []
-  // Held until the generator ends: a generator yielding 100 strings of 50 MB held all of them, then joined them.
+  // Held until the generator ends: holding every item, 100 strings of 50 MB would be held and joined for an output cut to maxContentLength.
   let length = 0
   let more = false
   const settle = <R extends IteratorResult<unknown>>(p: Promise<R>): Promise<R> =>

@@ -1,8 +1,8 @@
 /**
  * What a cut keeps of a long value, redacted, reading only about as much of the value as it keeps.
  *
- * Redacting the whole value before the cut read all of it: a 50 MB string passed to a traced
- * function took ~0.6 s of the app's thread, for 100,000 characters kept. Redacting only the kept
+ * Redacting the whole value before the cut reads all of it: ~0.6 s of the app's thread for a 50 MB
+ * string passed to a traced function, for 100,000 characters kept. Redacting only the kept
  * characters would miss a secret the cut splits ("reach me at robert.…": the address is gone, its
  * first part stays). So the read ends at a boundary: a character that no built-in pattern can hold
  * (redact-patterns.ts: none holds a quote, a comma, `:;!?'<>[]{}*&#$^|` or a character past ASCII

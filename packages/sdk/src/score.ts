@@ -78,7 +78,7 @@ async function send(rt: Runtime, input: ScoreInput): Promise<boolean> {
 
 /**
  * The longest comment and label a Spanlens server stores (packages/query/src/scores/record.ts), in
- * characters: a longer one is refused (HTTP 400, over 1 MiB 413) and score() resolved false.
+ * characters: a longer one is refused (HTTP 400, over 1 MiB 413) and score() resolves false.
  */
 const MAX_COMMENT = 100_000
 const MAX_LABEL = 10_000

@@ -263,7 +263,7 @@ export class SpanlensSpan implements Span, FinishedSpan {
 
 /**
  * A string, or each string of an array, cut to `limit` and redacted over what the cut keeps. Apart from
- * Span.cut, which runs on every attribute: a closure there made V8 allocate its context on every call.
+ * Span.cut, which runs on every attribute: a closure there makes V8 allocate its context on every call.
  */
 function redactedCut(key: string, value: string | AttributeValue[] | readonly unknown[], limit: number, redact: (key: string, value: string) => string): AttributeValue {
   const step = (v: string): string => redact(key, v)
