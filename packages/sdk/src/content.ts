@@ -5,6 +5,9 @@
  * fewer parts, never an exception (callers still guard).
  */
 
+import { boundedJson, type BoundedJson } from './json-bounded.js'
+import { BOUNDARY_SCAN, cutMarked } from './redact-cut.js'
+
 export type Part = Record<string, unknown> & { type: string }
 export interface Message {
   role: string
@@ -19,35 +22,40 @@ export const num = (v: unknown): number | undefined => (typeof v === 'number' &&
 export const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : [])
 
 /**
- * JSON for the content attribute `key` (a string as it is), cut at `max` characters (a cut value is no
- * longer valid JSON, on purpose visible). A value to be cut goes through `redact` whole first: redacted
- * only at export, after the cut, an email the cut split in two was no longer an email, and its first
- * part ("reach me at robert.…") left the process.
+ * JSON for the content attribute `key` (a string as it is), cut at `max` characters and marked (a cut
+ * value is no longer valid JSON, on purpose visible). Only what the cut keeps is serialized and redacted,
+ * with what a secret the cut splits needs (redact-cut.ts): redacted only at export, after the cut, an
+ * email the cut split in two was no longer an email, and its first part ("reach me at robert.…") left
+ * the process. `more`: `value` is a string that is only the start of the content. `whole`: serialized with
+ * JSON.stringify, not as far as the cut reads: an LLM request or response, which its client serialized
+ * or parsed whole, so the app already pays for its size (json-bounded.ts's size walk was 0.3–0.6 µs of
+ * a plain call's ~20, bench/sdk/RESULTS.md session 24).
  */
-export function toJson(value: unknown, max: number, key = '', redact?: (key: string, value: string) => string): string {
-  let s: string
-  if (typeof value === 'string') s = value
-  else {
-    // No replacer on the hot path: a replacer function turns off V8's fast JSON serializer.
+export function toJson(value: unknown, max: number, key = '', redact?: (key: string, value: string) => string, more = false, whole = false): string {
+  if (typeof value === 'string') return value.length <= max && !more ? value : cutMarked(value, max, stepFor(key, redact), more)
+  let json: BoundedJson
+  try {
+    json = whole ? { text: JSON.stringify(value) ?? 'null', complete: true } : (boundedJson(value, readLimit(max)) ?? { text: 'null', complete: true })
+  } catch {
     try {
-      s = JSON.stringify(value) ?? 'null'
+      // A bigint: JSON.stringify refuses it, the bounded writer spells it.
+      json = boundedJson(value, readLimit(max)) ?? { text: 'null', complete: true }
     } catch {
-      try {
-        s = JSON.stringify(value, jsonReplacer) ?? 'null'
-      } catch {
-        s = '"[unserializable]"'
-      }
+      json = { text: '"[unserializable]"', complete: true }
     }
   }
-  if (s.length <= max) return s
-  if (redact) s = redact(key, s)
-  return s.length > max ? `${s.slice(0, max)}…[truncated ${s.length - max} chars]` : s
+  if (json.complete && json.text.length <= max) return json.text
+  return cutMarked(json.text, max, stepFor(key, redact), !json.complete)
 }
 
-function jsonReplacer(_key: string, v: unknown): unknown {
-  if (typeof v === 'bigint') return v.toString()
-  if (v instanceof Uint8Array || (typeof ArrayBuffer !== 'undefined' && v instanceof ArrayBuffer)) return '[binary]'
-  return v
+/** The redaction of a cut of `key`'s value; made only for a cut, not for every value. */
+function stepFor(key: string, redact: ((key: string, value: string) => string) | undefined): ((value: string) => string) | undefined {
+  return redact && ((v) => redact(key, v))
+}
+
+/** How much of a value's JSON to write for a cut at `max`: what the cut reads of it, twice, for what redaction shrinks. */
+export function readLimit(max: number): number {
+  return 2 * (max + BOUNDARY_SCAN)
 }
 
 /**

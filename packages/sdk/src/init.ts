@@ -7,6 +7,7 @@ import { errors } from './errors.js'
 import { OtlpExporter } from './export/exporter.js'
 import { SCOPE_NAME, SpanlensSpanProcessor } from './processor.js'
 import { createRedactor, isContentAttribute } from './redact.js'
+import { cutMarked, MAX_MARK_LENGTH } from './redact-cut.js'
 import { idGenerator } from './ids.js'
 import { getRuntime, setRuntime } from './runtime.js'
 import { SoonBatch } from './soon-batch.js'
@@ -39,10 +40,19 @@ export function init(options: InitOptions = {}): void {
   if (!config.enabled) return
 
   const redactor = createRedactor(config.redact)
-  // One step for everything that leaves: the exporter's attributes, a span's status message, the values
-  // cut before export (content.ts, span limits), score comments.
+  // One step for everything that leaves: the values cut before export (content.ts, span limits), score
+  // comments and labels, and, with a cut of its own below, the exporter's attributes and status message.
   const redact = redactor && ((key: string, value: string) => (isContentAttribute(key) ? redactor(value, key) : value))
   const maxContent = config.maxContentLength
+  // What leaves of every string attribute: content and error text cut at maxContentLength, redacted over
+  // what is kept. Cut here too, not only where the SDK records content: an app's own attribute, an
+  // error's message and stack redacted whole at export cost ~2 s of the app's thread for a 50 MB
+  // message, sent whole. A value the SDK cut already ends in its marker, and is not cut again.
+  const exported = (key: string, value: string): string => {
+    if (!isContentAttribute(key)) return value
+    if (value.length <= maxContent + MAX_MARK_LENGTH) return redactor ? redactor(value, key) : value
+    return cutMarked(value, maxContent, redactor && redactorFor(redactor, key))
+  }
   const resourceDefaults = resourceAttributes(config)
   const exporter = new OtlpExporter({
     url: config.tracesUrl,
@@ -54,7 +64,7 @@ export function init(options: InitOptions = {}): void {
     timeoutMs: config.exportTimeoutMs,
     compression: config.compression,
     maxRetries: config.maxRetries,
-    transform: redact,
+    transform: exported,
     resourceDefaults,
   })
   const scores = new ScoreSender(config.scoresUrl, config.headers, config.exportTimeoutMs)
@@ -132,7 +142,8 @@ export function init(options: InitOptions = {}): void {
     ends,
     spanWriter,
     redact,
-    content: (key, value) => toJson(value, maxContent, key, redact),
+    content: (key, value, more) => toJson(value, maxContent, key, redact, more),
+    payload: (key, value) => toJson(value, maxContent, key, redact, false, true),
     dispose: async () => {
       reportAwaitedUncalled()
       removeExitHooks()
@@ -145,6 +156,11 @@ export function init(options: InitOptions = {}): void {
     },
   })
   diag.debug(`initialized (${standalone ? 'standalone' : 'attached to the app provider'}), exporting to ${config.tracesUrl}`)
+}
+
+/** `redactor` for `key`'s value, made only for a cut: a closure in `exported` would allocate its context on every attribute. */
+function redactorFor(redactor: (value: string, key: string) => string, key: string): (value: string) => string {
+  return (v) => redactor(v, key)
 }
 
 function resourceAttributes(config: ResolvedConfig): Record<string, string> {

@@ -1,6 +1,7 @@
 import { context, trace, type Attributes, type AttributeValue, type Span } from '@opentelemetry/api'
 import { ATTR, OPERATION_FOR_KIND, type SpanKindName } from './attributes.js'
 import { diag } from './diag.js'
+import { readLimit } from './content.js'
 import { recordError } from './instrument/llm-span.js'
 import { getRuntime, type Runtime } from './runtime.js'
 import { watchAwaited } from './awaited-watch.js'
@@ -149,8 +150,8 @@ function start(rt: Runtime, name: string, options: ObserveOptions): Started {
   const capture = rt.config.captureContent
   const captureOutput = options.captureOutput !== false
   let ended = false
-  const setContent = (key: string, v: unknown) => {
-    if (capture && v !== undefined) otelSpan.setAttribute(key, rt.content(key, v))
+  const setContent = (key: string, v: unknown, more?: boolean) => {
+    if (capture && v !== undefined) otelSpan.setAttribute(key, rt.content(key, v, more))
   }
   const end = () => {
     if (!ended) {
@@ -162,11 +163,12 @@ function start(rt: Runtime, name: string, options: ObserveOptions): Started {
     guard(() => recordError(otelSpan, err))
     end()
   }
-  const output = (v: unknown) => {
+  /** `more`: `v` is the start of the output (a generator's items, some left out). */
+  const output = (v: unknown, more?: boolean) => {
     if (!captureOutput) return
     guard(() => {
-      setContent(ATTR.outputValue, v)
-      if (kind === 'tool') setContent(ATTR.toolResult, v)
+      setContent(ATTR.outputValue, v, more)
+      if (kind === 'tool') setContent(ATTR.toolResult, v, more)
     })
   }
   const { traceId, spanId } = otelSpan.spanContext()
@@ -195,7 +197,10 @@ function start(rt: Runtime, name: string, options: ObserveOptions): Started {
         throw err
       }
       try {
-        if (isAsyncGenerator(result)) return traceGenerator(result, ctx, capture && captureOutput ? (v) => rt.content(ATTR.outputValue, v) : undefined, output, end, fail) as T
+        if (isAsyncGenerator(result)) {
+          const serialize = capture && captureOutput ? (v: unknown) => rt.content(ATTR.outputValue, v) : undefined
+          return traceGenerator(result, ctx, serialize, readLimit(rt.config.maxContentLength), output, end, fail) as T
+        }
         // A promise's then() has no effect of its own; another thenable's may: a Mongoose or Knex query
         // runs on each then(), so the SDK's would run it a second time beside the app's await (an update
         // applied twice). Its span ends as fn returns, without output.
@@ -247,13 +252,18 @@ function traceGenerator(
   ctx: ReturnType<typeof context.active>,
   /** An item's JSON, taken as it is yielded; undefined when output is not captured. */
   serialize: ((v: unknown) => string) | undefined,
-  output: (v: unknown) => void,
+  /** Characters of items kept: past them the output is cut anyway, and an item is only counted. */
+  budget: number,
+  output: (v: unknown, more: boolean) => void,
   end: () => void,
   fail: (e: unknown) => void,
 ): AsyncGenerator<unknown> {
   // Strings as yielded, other items as their JSON at the time they were yielded: the
   // consumer may change an object it was given before the generator ends.
   const items: (string | { json: string })[] = []
+  // Held until the generator ends: holding every item, 100 strings of 50 MB would be held and joined for an output cut to maxContentLength.
+  let length = 0
+  let more = false
   const settle = <R extends IteratorResult<unknown>>(p: Promise<R>): Promise<R> =>
     p.then(
       (r) => {
@@ -263,12 +273,18 @@ function traceGenerator(
               items.every((i) => typeof i === 'string')
                 ? items.join('')
                 : `[${items.map((i) => (typeof i === 'string' ? JSON.stringify(i) : i.json)).join(',')}]`,
+              more,
             )
           }
           end()
-        } else if (serialize && items.length < MAX_ITEMS) {
-          const v = r.value
-          items.push(typeof v === 'string' ? v : { json: serialize(v) })
+        } else if (serialize) {
+          if (items.length >= MAX_ITEMS || length > budget) more = true
+          else {
+            const v = r.value
+            const item = typeof v === 'string' ? v : { json: serialize(v) }
+            items.push(item)
+            length += typeof item === 'string' ? item.length : item.json.length
+          }
         }
         return r
       },

@@ -23,8 +23,13 @@ export interface Runtime {
   spanWriter: SpanWriter | undefined
   /** What may leave the process of a value named `key` (redact.ts); undefined when redaction is off. */
   redact: ((key: string, value: string) => string) | undefined
-  /** The value of the content attribute `key`: JSON, cut at maxContentLength, redacted before it is cut (content.ts). */
-  content: (key: string, value: unknown) => string
+  /**
+   * The value of the content attribute `key`: JSON, cut at maxContentLength, redacted over what the cut
+   * keeps (content.ts). `more`: `value` is a string that is only the start of the content.
+   */
+  content: (key: string, value: unknown, more?: boolean) => string
+  /** `content` for an LLM request's or response's content, serialized whole: its client serialized or parsed all of it. */
+  payload: (key: string, value: unknown) => string
   /** Flushes and stops; whether everything was sent. */
   dispose: () => Promise<boolean>
 }

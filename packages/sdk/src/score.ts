@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { isValidSpanId, isValidTraceId } from '@opentelemetry/api'
 import { REDACTED_NAMES } from './attributes.js'
 import { diag, describe } from './diag.js'
+import { cutMarked, MAX_MARK_LENGTH } from './redact-cut.js'
 import { retryDelayMs, sleep } from './retry.js'
 import { getRuntime, type Runtime } from './runtime.js'
 
@@ -51,11 +52,9 @@ async function send(rt: Runtime, input: ScoreInput): Promise<boolean> {
     }
     const body: Record<string, unknown> = { traceId: input.traceId.toLowerCase(), name: input.name, value: input.value, id: input.id ?? randomUUID() }
     for (const k of ['spanId', 'comment', 'source'] as const) if (input[k] !== undefined) body[k] = input[k]
-    // A comment is the user's own words (feedback), as free as a prompt, and a label may quote them: redacted as content is.
-    if (rt.redact) {
-      if (typeof input.comment === 'string') body.comment = rt.redact(REDACTED_NAMES.scoreComment, input.comment)
-      if (typeof input.value === 'string') body.value = rt.redact(REDACTED_NAMES.scoreLabel, input.value)
-    }
+    // A comment is the user's own words (feedback), as free as a prompt, and a label may quote them: redacted and cut as content is.
+    if (typeof input.comment === 'string') body.comment = scoreText(rt, REDACTED_NAMES.scoreComment, input.comment, MAX_COMMENT)
+    if (typeof input.value === 'string') body.value = scoreText(rt, REDACTED_NAMES.scoreLabel, input.value, MAX_LABEL)
     // Dated here when not given: the server dates a score it receives undated, and keys it by that date, so a
     // retry that arrived after midnight (UTC) would be a second score despite its id.
     body.timestamp = new Date(input.timestamp ?? Date.now()).toISOString()
@@ -75,6 +74,28 @@ async function send(rt: Runtime, input: ScoreInput): Promise<boolean> {
     diag.warnOnce(`score could not be sent: ${describe(err)}`)
     return false
   }
+}
+
+/**
+ * The longest comment and label a Spanlens server stores (packages/query/src/scores/record.ts), in
+ * characters: a longer one is refused (HTTP 400, over 1 MiB 413) and score() resolves false.
+ */
+const MAX_COMMENT = 100_000
+const MAX_LABEL = 10_000
+
+/**
+ * A comment or label as it is sent: redacted, and cut at maxContentLength like content, marked, so that
+ * with its marker it is never longer than the server takes (`limit`).
+ */
+function scoreText(rt: Runtime, name: string, text: string, limit: number): string {
+  const redact = rt.redact
+  const max = Math.min(rt.config.maxContentLength, limit)
+  if (text.length <= max) {
+    const whole = redact ? redact(name, text) : text
+    // Markers longer than what they replace can make it longer than the server takes.
+    if (whole.length <= limit) return whole
+  }
+  return cutMarked(text, Math.min(max, limit - MAX_MARK_LENGTH), redact && ((v) => redact(name, v)))
 }
 
 function validate(input: ScoreInput): boolean {

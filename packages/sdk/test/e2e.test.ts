@@ -119,6 +119,20 @@ describe('SDK → ingest → embedded ClickHouse', () => {
     expect(Math.abs(new Date(`${String(rows[1]!.ts).replace(' ', 'T')}Z`).getTime() - Date.now())).toBeLessThan(60_000)
   })
 
+  it('stores a score whose comment and label are longer than the server takes, cut and marked', async () => {
+    // init() is still live from the tests above.
+    const traceId = 'd'.repeat(32)
+    expect(await score({ traceId, name: 'long', value: 'label, '.repeat(5000), comment: 'a long comment, '.repeat(100_000) })).toBe(true)
+    const result = await app.spanlens.store.client.query({
+      query: `SELECT string_value, comment FROM scores WHERE trace_id = {t:String}`,
+      query_params: { t: traceId },
+      format: 'JSONEachRow',
+    })
+    const [row] = (await result.json()) as { string_value: string; comment: string }[]
+    expect(row!.comment).toMatch(/^a long comment, .*…\[truncated \d+ chars\]$/s)
+    expect(row!.string_value).toMatch(/^label, .*…\[truncated \d+ chars\]$/s)
+  })
+
   it("warns with the server's reason when it refuses spans or a score, not the status alone", async () => {
     await shutdown()
     const logger = captureLogger()

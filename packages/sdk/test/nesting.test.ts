@@ -101,6 +101,31 @@ describe('nesting and context', () => {
     expect(JSON.parse(plan.attributes['output.value'] as string)).toEqual([{ step: 1, done: false }, 'text', { step: 2, done: false }])
   })
 
+  it("holds an async generator's items only up to what the cut keeps, and marks the items left out", async () => {
+    h.start({ maxContentLength: 1000 })
+    const items: string[] = []
+    const gen = observe('stream', async function* () {
+      for (let i = 0; i < 50; i++) {
+        const item = `chunk ${i}, ${'more words, '.repeat(10_000)}`
+        items.push(item)
+        yield item
+      }
+    })
+    let seen = 0
+    for await (const item of gen()) seen += item.length
+    expect(seen).toBe(items.join('').length)
+    const many = observe('many', async function* () {
+      for (let i = 0; i < 150; i++) yield { i }
+    })
+    for await (const _ of many()) void _
+    await flush()
+    const out = h.receiver.spans.find((s) => s.name === 'stream')!.attributes['output.value'] as string
+    expect(out.startsWith('chunk 0, more words, ')).toBe(true)
+    expect(out).toMatch(/…\[truncated more than \d+ chars\]$/)
+    // 100 items are kept, the rest said to be cut.
+    expect(h.receiver.spans.find((s) => s.name === 'many')!.attributes['output.value']).toMatch(/^\[\{"i":0\},.*\{"i":99\}\]…\[truncated more than 0 chars\]$/)
+  })
+
   it('follows callbacks and timers, and span() exposes ids and records errors', async () => {
     h.start()
     const child = observe('callback_child', () => 'ok')

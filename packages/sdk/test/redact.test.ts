@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import OpenAI from 'openai'
 import { flush, getStats, observe, score, span, wrapOpenAI } from '../src/index.js'
+import { BOUNDARY_SCAN, MAX_MARK_LENGTH } from '../src/redact-cut.js'
 import { byName, json, useHarness } from './helpers/harness.js'
 import type { ReceivedSpan } from './helpers/receiver.js'
 
@@ -132,6 +133,69 @@ describe('redaction', () => {
     await flush()
     // Cut after redaction, the marker may be cut; the address never is.
     expect(byName(h.receiver.spans, 'long').attributes['input.value']).toBe('reach me at [REDACT…[truncated 16 chars]')
+  })
+
+  it('reads about as much of a 20 MB argument as it keeps, and keeps no part of a secret the cut splits', async () => {
+    const max = 1000
+    const text = `${'a line of the document, '.repeat(41)}reach me at robert.smith@example.com please\n${'more words, '.repeat(1_700_000)}`
+    let read = 0
+    h.start({ maxContentLength: max, redact: { custom: (v) => ((read += v.length), v) } })
+    observe('long', (x: unknown) => typeof x)(text)
+    observe('long object', (x: unknown) => typeof x)({ text })
+    await flush()
+    for (const name of ['long', 'long object']) {
+      const kept = byName(h.receiver.spans, name).attributes['input.value'] as string
+      expect(kept.slice(0, kept.indexOf('…'))).toHaveLength(max)
+      expect(kept).not.toMatch(/robert|smith|example/)
+      expect(kept).toMatch(/…\[truncated (more than )?\d+ chars\]$/)
+    }
+    // Each value read once where it is recorded and once at export, each time up to the cut's scan past the limit.
+    expect(read).toBeLessThanOrEqual(2 * 2 * (max + BOUNDARY_SCAN + MAX_MARK_LENGTH))
+  })
+
+  it("cuts and redacts an app's own long attribute, an error's message and its stack at maxContentLength", async () => {
+    const max = 1000
+    const long = `${'x '.repeat(max / 2 - 6)}reach me at robert.smith@example.com ${'y '.repeat(1_000_000)}`
+    h.start({ maxContentLength: max })
+    span('own', (s) => s.setAttribute('spanlens.metadata.doc', long))
+    try {
+      observe('fails', () => {
+        throw new Error(long)
+      })()
+    } catch {
+      // The app's error, thrown through as it was.
+    }
+    await flush()
+    const own = byName(h.receiver.spans, 'own').attributes['spanlens.metadata.doc'] as string
+    const failed = byName(h.receiver.spans, 'fails')
+    const event = failed.events.find((e) => e.name === 'exception')!
+    for (const v of [own, failed.status.message, event.attributes['exception.message'], event.attributes['exception.stacktrace']] as string[]) {
+      expect(v.length).toBeLessThanOrEqual(max + MAX_MARK_LENGTH)
+      expect(v).toMatch(/…\[truncated \d+ chars\]$/)
+      expect(v).not.toMatch(/robert|smith|example/)
+    }
+  })
+
+  it("redacts each string of an array before the span's value length limit cuts it", async () => {
+    const text = 'reach me at robert.smith@example.com please, and more text after it'
+    h.start({ env: { OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: String(text.indexOf('.smith') + 1) } })
+    span('limited', (s) => s.setAttribute('spanlens.metadata.notes', [text, 'ok']))
+    await flush()
+    expect(byName(h.receiver.spans, 'limited').attributes['spanlens.metadata.notes']).toEqual(['reach me at [REDACT', 'ok'])
+  })
+
+  it("cuts a long score comment and label to what the server stores, marked, redacted as they are", async () => {
+    h.start()
+    const comment = `${'too long to read, '.repeat(5555)}mail robert.smith@example.com ${'z'.repeat(2_000_000)}`
+    expect(await score({ traceId: 'a'.repeat(32), name: 'feedback', value: `label ${'w '.repeat(4997)}robert.smith@example.com and more`, comment })).toBe(true)
+    const body = (h.receiver.scores[0] as { body: { comment: string; value: string } }).body
+    // The server's limits (packages/query/src/scores/record.ts): 100,000 characters of comment, 10,000 of label.
+    expect(body.comment.length).toBeLessThanOrEqual(100_000)
+    expect(body.value.length).toBeLessThanOrEqual(10_000)
+    for (const v of [body.comment, body.value]) {
+      expect(v).toMatch(/…\[truncated \d+ chars\]$/)
+      expect(v).not.toMatch(/robert|smith|example/)
+    }
   })
 
   it("redacts a value before the span's value length limit cuts it", async () => {

@@ -19,6 +19,16 @@ describe('built-in email redaction', () => {
     )
   })
 
+  it('redacts exactly what the pattern matches in long runs of local-part characters, with and without an @ after them', () => {
+    const runs = fc.string({ unit: fc.constantFrom('f'.repeat(50), '0a.b-'.repeat(20), '@', '@x.io', '.c', ' ', 'a@b.co', '"'), maxLength: 30 })
+    fc.assert(
+      fc.property(runs, (s) => {
+        expect(email(s, 'k')).toBe(s.replace(EMAIL, '[REDACTED_EMAIL]'))
+      }),
+      { seed: 24, numRuns: 1000 },
+    )
+  })
+
   it('finds emails before, at and after the first @, and leaves text without one unchanged', () => {
     expect(email('ada@example.com wrote', 'k')).toBe('[REDACTED_EMAIL] wrote')
     expect(email('ping @ops, then mail bob.smith+x@mail.example.org or al@b.io', 'k')).toBe('ping @ops, then mail [REDACTED_EMAIL] or [REDACTED_EMAIL]')

@@ -122,7 +122,7 @@ export class LlmCall {
 
   /** Sets a content attribute (JSON), only when content capture is on. */
   content(key: string, value: unknown): void {
-    if (this.rt.config.captureContent && value !== undefined) this.setOne(key, this.rt.content(key, value))
+    if (this.rt.config.captureContent && value !== undefined) this.setOne(key, this.rt.payload(key, value))
   }
 
   /** Same for messages the SDK built from the payload. */

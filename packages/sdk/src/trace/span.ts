@@ -1,5 +1,6 @@
 import { SpanStatusCode, type AttributeValue, type Attributes, type Context, type Exception, type HrTime, type Link, type Span, type SpanContext, type SpanKind, type SpanStatus, type TimeInput } from '@opentelemetry/api'
 import { diag } from '../diag.js'
+import { keptPrefix } from '../redact-cut.js'
 import { sanitizeAttributes, isAttributeValue, truncateValue } from './attribute-values.js'
 import { fromTimeInput, hrTimeAt, hrTimeDuration, isTimeInput, spanClock } from './time.js'
 import type { FinishedSpan, InstrumentationScope, Resource, SpanLimits, SpanProcessor, TimedEvent } from './types.js'
@@ -226,10 +227,13 @@ export class SpanlensSpan implements Span, FinishedSpan {
     return this.#done
   }
 
-  /** `value` cut to the value length limit, a string redacted first when it will be cut. */
+  /**
+   * `value` cut to the value length limit; a string the cut shortens, or each such string of an array,
+   * redacted over what the cut keeps (redact-cut.ts), so no part of a secret the cut splits is kept.
+   */
   private cut(key: string, value: AttributeValue): AttributeValue {
     const limit = this.#limits.attributeValueLengthLimit
-    if (this.#redact && typeof value === 'string' && limit > 0 && value.length > limit) value = this.#redact(key, value)
+    if (this.#redact && limit > 0 && limit !== Infinity && (typeof value === 'string' || Array.isArray(value))) return redactedCut(key, value, limit, this.#redact)
     return truncateValue(value, limit)
   }
 
@@ -255,4 +259,14 @@ export class SpanlensSpan implements Span, FinishedSpan {
     }
     return [kept, dropped]
   }
+}
+
+/**
+ * A string, or each string of an array, cut to `limit` and redacted over what the cut keeps. Apart from
+ * Span.cut, which runs on every attribute: a closure there makes V8 allocate its context on every call.
+ */
+function redactedCut(key: string, value: string | AttributeValue[] | readonly unknown[], limit: number, redact: (key: string, value: string) => string): AttributeValue {
+  const step = (v: string): string => redact(key, v)
+  if (typeof value === 'string') return value.length > limit ? keptPrefix(value, limit, step).text : value
+  return value.map((e: unknown) => (typeof e === 'string' && e.length > limit ? keptPrefix(e, limit, step).text : e)) as AttributeValue
 }
