@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { IngestPipeline } from '../pipeline/ingest.js'
 import type { Store } from '../store/index.js'
+import { errors } from '../errors.js'
 import { quoteString } from '../store/scoped-settings.js'
 
 export interface HealthRoutesOptions {
@@ -37,7 +38,18 @@ async function reach(store: Store): Promise<boolean> {
   return true
 }
 
-/** /healthz: the process is up. /readyz: it can take data. /metrics: Prometheus text. */
+/**
+ * /healthz: the process is up. /readyz: it can take data. /metrics: Prometheus text.
+ *
+ * Taking data needs the migrations applied and room in the spool, not the store: an OTLP
+ * request is acknowledged once spooled, and the inserter stores it when ClickHouse answers
+ * again. So a store that cannot be reached, or an inserter failing for over a minute, is
+ * `degraded`, still 200. A 503 there took every Spanlens server out of a load balancer at
+ * once when ClickHouse (or one shard of a cluster) went down, and exporters lost the data
+ * the spools were there to keep: Kubernetes routes nothing to a Service whose pods are all
+ * unready. `?strict=1` answers 503 when degraded too, for a load balancer that should send
+ * traffic to servers that reach their store (one server cut off from it, the others not).
+ */
 export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app, opts) => {
   const pingTimeoutMs = opts.pingTimeoutMs ?? 2000
   const busyPingTimeoutMs = opts.busyPingTimeoutMs ?? 250
@@ -81,7 +93,8 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
 
   app.get('/healthz', async () => ({ status: 'ok' }))
 
-  app.get('/readyz', async (_req, reply) => {
+  app.get<{ Querystring: { strict?: unknown } }>('/readyz', async (req, reply) => {
+    const strict = strictParam(req.query.strict)
     const store = await checkStore()
     const spool = opts.pipeline.spool
     const pipeline = opts.pipeline.health()
@@ -94,9 +107,11 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
       // whether or not inserts are failing now (retrying says less: its data may be fresh).
       inserter: inserter.state !== 'stuck' && inserter.behind ? 'behind' : inserter.state,
     }
-    const ready = store.check !== 'unreachable' && checks.migrations === 'ok' && checks.spool === 'ok' && inserter.state !== 'stuck'
-    return reply.code(ready ? 200 : 503).send({
-      status: ready ? 'ready' : 'not_ready',
+    const takesData = checks.migrations === 'ok' && checks.spool === 'ok'
+    const degraded = store.check === 'unreachable' || inserter.state === 'stuck'
+    const status = !takesData ? 'not_ready' : degraded ? 'degraded' : 'ready'
+    return reply.code(status === 'ready' || (status === 'degraded' && !strict) ? 200 : 503).send({
+      status,
       checks,
       // Embedded only (null remote): how long the running call has run, and the calls waiting behind it.
       storeBusySeconds: store.busySeconds,
@@ -119,4 +134,11 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
     const registry = opts.pipeline.metrics.registry
     return reply.type(registry.contentType).send(await registry.metrics())
   })
+}
+
+/** `?strict=`: 1 or true, 0 or false, or absent; anything else is a 400 naming it, not a silent default. */
+function strictParam(v: unknown): boolean {
+  if (v === undefined || v === '0' || v === 'false') return false
+  if (v === '1' || v === 'true') return true
+  throw errors.BAD_REQUEST(`strict: expected 1, true, 0 or false, got ${JSON.stringify(v)}`)
 }
