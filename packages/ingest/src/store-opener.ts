@@ -157,12 +157,14 @@ export class StoreOpener {
 
 /**
  * Whether a failed open is the store being unreachable: ClickHouse (or a node of
- * SPANLENS_CLICKHOUSE_NODES) not answering, or not as ClickHouse (a reverse proxy whose
- * ClickHouse is down answers 502), or a migration cut off by the same. SPANLENS_STORE_REFUSED, a
- * migration ClickHouse failed, an invalid or edited migration are not.
+ * SPANLENS_CLICKHOUSE_NODES) refusing the connection, not resolving, cut off or silent past the
+ * request timeout, at bootstrap or during a migration. Not: SPANLENS_STORE_REFUSED, a migration
+ * ClickHouse failed, an invalid or edited migration, nor an address that answers HTTP but not
+ * /ping as ClickHouse does (a path that is wrong, create-store.ts). A reverse proxy whose
+ * ClickHouse is down answers /ping with its own error page and is that last case too:
+ * clickhouse-js keeps the page, not its status, so the two cannot be told apart.
  */
 export function unreachableAtOpen(err: unknown): boolean {
-  if (!isSpanlensError(err)) return false
-  if (err.code === errors.STORE_UNREACHABLE.code) return true
-  return err.code === errors.MIGRATION_FAILED.code && (isStoreUnreachable(err.cause) || isClientTimeout(err.cause))
+  if (!isSpanlensError(err) || (err.code !== errors.STORE_UNREACHABLE.code && err.code !== errors.MIGRATION_FAILED.code)) return false
+  return isStoreUnreachable(err.cause) || isClientTimeout(err.cause)
 }

@@ -41,7 +41,8 @@ function capturedLog() {
   return { log, lines }
 }
 
-const unreachable = () => errors.STORE_UNREACHABLE('http://ch:8123/', 'connect ECONNREFUSED 10.0.0.1:8123')
+const refusedConnection = () => Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:8123'), { code: 'ECONNREFUSED' })
+const unreachable = () => errors.STORE_UNREACHABLE('http://ch:8123/', 'connect ECONNREFUSED 10.0.0.1:8123', { cause: refusedConnection() })
 
 describe('opening the store in the background', () => {
   it('retries an unreachable store after each jittered backoff until it opens, then resolves `opened`', async () => {
@@ -134,9 +135,20 @@ describe('opening the store in the background', () => {
     expect({ attempts, waits: pending(), open: opener.isOpen }).toEqual({ attempts: 1, waits: [], open: false })
   })
 
-  it('retries a migration cut off by the network, not one ClickHouse refused as SQL', () => {
+  it('retries a store the network cannot reach, not an address that answers as something else nor a migration ClickHouse refused as SQL', () => {
     const cut = errors.MIGRATION_FAILED('001_spans.sql', 'socket hang up', { cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) })
     const sql = errors.MIGRATION_FAILED('001_spans.sql', 'Syntax error', { cause: Object.assign(new Error('Syntax error (SYNTAX_ERROR)'), { type: 'SYNTAX_ERROR' }) })
-    expect([cut, sql, errors.MIGRATION_INVALID('x.sql', 'bad name'), new Error('ECONNREFUSED')].map(unreachableAtOpen)).toEqual([true, false, false, false])
+    const notPing = errors.STORE_UNREACHABLE('http://ch:8123/x/', 'it answers HTTP, but not /ping as ClickHouse does', { cause: new Error('There is no handle /x/ping') })
+    // clickhouse-js's own timeout: a ClickHouse that takes the connection and answers nothing (SIGSTOP).
+    const silent = errors.STORE_UNREACHABLE('http://ch:8123/', 'Timeout error.', { cause: new Error('Timeout error.') })
+    expect([unreachable(), cut, silent, sql, notPing, errors.MIGRATION_INVALID('x.sql', 'bad name'), refusedConnection()].map(unreachableAtOpen)).toEqual([
+      true,
+      true,
+      true,
+      false,
+      false,
+      false,
+      false,
+    ])
   })
 })
