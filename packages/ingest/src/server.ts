@@ -97,12 +97,12 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     const connected = options.store ? { store: options.store, bootstrap: async () => undefined } : await connectStore(config.store, { logger })
     const opening = connected.store
     store = opening
-    // Remote only: an embedded store opened above, or start-up stopped there.
     opener = new StoreOpener({
       open: async () => {
         await connected.bootstrap()
         await migrate(opening, { log: (msg, fields) => logger.info(fields ?? {}, msg) })
       },
+      // Remote only: an embedded engine opened in connectStore, or start-up stopped there.
       retries: (err) => opening.mode === 'remote' && unreachableAtOpen(err),
       log: logger.child({ component: 'store' }),
     })
@@ -281,8 +281,9 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   await app.register(consoleRoutes)
 
   app.addHook('onClose', async () => {
-    // gRPC calls in flight get the same time to finish; what they acknowledge is spooled before the pipeline stops.
+    // A store not reached yet is left for the next start, which finds the spool as it is.
     storeOpener.close()
+    // gRPC calls in flight get the same time to finish; what they acknowledge is spooled before the pipeline stops.
     await grpc?.close(options.shutdownTimeoutMs ?? 10_000)
     await contentMerge.stop()
     await pipeline.stop(options.shutdownTimeoutMs ?? 10_000)

@@ -44,14 +44,14 @@ async function reach(store: Store): Promise<boolean> {
  *
  * Taking data needs room in the spool, not the store: an OTLP request is acknowledged once
  * spooled, and the inserter stores it when ClickHouse answers again. So a store that cannot be
- * reached, an inserter failing for over a minute, or migrations `pending` (a server started
- * while ClickHouse was unreachable, which applies them once it answers: store-opener.ts) is
- * `degraded`, still 200. Migrations are never pending otherwise: the server listens only after
- * its first attempt to apply them, and one that fails for another reason stops it. A 503 there took every Spanlens server out of a load balancer at
- * once when ClickHouse (or one shard of a cluster) went down, and exporters lost the data
- * the spools were there to keep: Kubernetes routes nothing to a Service whose pods are all
- * unready. `?strict=1` answers 503 when degraded too, for a load balancer that should send
- * traffic to servers that reach their store (one server cut off from it, the others not).
+ * reached, an inserter failing for over a minute, or migrations `pending` is `degraded`, still
+ * 200. Migrations are pending only in a server started while ClickHouse was unreachable, which
+ * applies them once it answers (store-opener.ts): a server listens only after its first attempt
+ * to apply them, and one that fails otherwise stops it. A 503 while ClickHouse (or one shard of
+ * a cluster) is down takes every Spanlens server out of a load balancer at once, and exporters
+ * lose the data the spools are there to keep: Kubernetes routes nothing to a Service whose pods
+ * are all unready. `?strict=1` answers 503 when degraded too, for a load balancer that should
+ * send traffic to servers that reach their store (one server cut off from it, the others not).
  */
 export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app, opts) => {
   const pingTimeoutMs = opts.pingTimeoutMs ?? 2000
