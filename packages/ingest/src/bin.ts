@@ -132,6 +132,16 @@ async function serve(): Promise<number> {
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))
+  // Started while ClickHouse was unreachable, and refused once it answered (the opener logged
+  // it): the server stops as start-up would have, with the same code, to be restarted fixed.
+  app.spanlens.storeOpened.catch((err: unknown) => {
+    if (closing) return
+    closing = true
+    void app.close().finally(() => {
+      process.stderr.write(`spanlens: ${isSpanlensError(err) ? `${err.code}: ${err.message}` : String(err)}\n`)
+      process.exit(isSpanlensError(err) ? 2 : 1)
+    })
+  })
   // Taken in the moment since the check above: the same typed error, the store closed first.
   const address = await app.listen({ host: config.host, port: config.port }).catch(async (err: unknown) => {
     await app.close()

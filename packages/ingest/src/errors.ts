@@ -6,6 +6,7 @@ export {
   clickHouseErrorType,
   isStoreUnreachable,
   isClientTimeout,
+  UNREACHABLE_RETRY_AFTER_SECONDS,
   LOGIN_REFUSED_TYPES,
   STORE_STATE_TYPES,
   toSpanlensError,

@@ -9,6 +9,7 @@ import { errors, replyWithError } from './errors.js'
 import { GrpcReceiver } from './grpc/server.js'
 import { clientErrorHandler } from './http/client-error.js'
 import { ConnectionLimit } from './http/connection-limit.js'
+import { refuseUntilStoreOpen } from './http/store-not-open.js'
 import { cors } from './http/cors.js'
 import { type KeyedRoute, unroutedRequests } from './http/unrouted.js'
 import { otlpServices } from './grpc/services.js'
@@ -22,7 +23,8 @@ import { MAX_STORED_LABEL_CHARS } from './normalize/normalize.js'
 import { createRedactor } from './normalize/redact.js'
 import { healthRoutes } from './routes/health.js'
 import { otlpRoutes } from './routes/otlp.js'
-import { createStore, migrate, storeQueryOptions, type Store } from './store/index.js'
+import { StoreOpener, unreachableAtOpen } from './store-opener.js'
+import { connectStore, migrate, storeQueryOptions, type Store } from './store/index.js'
 
 /**
  * Node's whole-request timeout: headers, then a body, with a second to spare so that
@@ -36,7 +38,7 @@ function requestTimeoutMs(config: SpanlensConfig): number {
 const SHUTDOWN_RETRY_AFTER_SECONDS = 5
 
 export interface BuildServerOptions {
-  /** Use this store instead of opening one from config (tests, fault injection). */
+  /** Use this store instead of opening one from config (tests, fault injection); its database exists. */
   store?: Store
   logger?: Logger
   /** How long shutdown waits for ClickHouse before leaving the rest in the spool. */
@@ -48,6 +50,12 @@ export interface SpanlensHandle {
   store: Store
   pipeline: IngestPipeline
   metrics: IngestMetrics
+  /**
+   * Resolves once the store is open and migrated: at once, unless the server started while
+   * ClickHouse was unreachable (store-opener.ts). Rejects with the failure that then stops the
+   * server (a refusal, a failed migration): `spanlens serve` exits with it.
+   */
+  storeOpened: Promise<void>
   /** Seals the current batch and resolves once every acknowledged span is in ClickHouse, content from logs merged onto its spans. */
   flush(): Promise<void>
   /** The OTLP/gRPC receiver, bound by its listen() (bin.ts); undefined when SPANLENS_GRPC_PORT is off. */
@@ -82,23 +90,35 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   const spoolLock = lockSpoolDir(config.ingest.spoolDir)
   const ownsStore = options.store === undefined
   let store: Store | undefined
-  let migrated = false
+  let opener: StoreOpener | undefined
   const metrics = createMetrics()
   let pipeline: IngestPipeline
   try {
-    store = options.store ?? (await createStore(config.store, { logger }))
-    await migrate(store, { log: (msg, fields) => logger.info(fields ?? {}, msg) })
-    migrated = true
-    pipeline = new IngestPipeline(config.ingest, store, metrics, logger.child({ component: 'pipeline' }), spoolLock)
+    const connected = options.store ? { store: options.store, bootstrap: async () => undefined } : await connectStore(config.store, { logger })
+    const opening = connected.store
+    store = opening
+    opener = new StoreOpener({
+      open: async () => {
+        await connected.bootstrap()
+        await migrate(opening, { log: (msg, fields) => logger.info(fields ?? {}, msg) })
+      },
+      // Remote only: an embedded engine opened in connectStore, or start-up stopped there.
+      retries: (err) => opening.mode === 'remote' && unreachableAtOpen(err),
+      log: logger.child({ component: 'store' }),
+    })
+    await opener.start()
+    pipeline = new IngestPipeline(config.ingest, store, metrics, logger.child({ component: 'pipeline' }), spoolLock, opener.opened)
     pipeline.start()
   } catch (err) {
-    // A store that cannot open, a failed migration, an unusable spool: leave no
+    // A store that refuses, a failed migration, an unusable spool: leave no
     // store open behind (embedded chDB allows one data directory per process, so
     // a caller could not start again) and no lock.
+    opener?.close()
     if (ownsStore) await store?.close().catch(() => undefined)
     spoolLock.release()
     throw err
   }
+  const storeOpener = opener
 
   const routes: SpanlensHandle['routes'] = []
   /** The routes registered in the scopes below that check the caller's key. */
@@ -171,7 +191,11 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     )
   // Content from GenAI logs onto its spans, for analytics (jobs/content-merge.ts).
   const contentMerge = new ContentMergeJob(store.client, config.ingest.contentMergeIntervalMs, metrics, logger.child({ component: 'content-merge' }))
-  contentMerge.start()
+  // Its tables exist once the store is migrated.
+  storeOpener.opened.then(
+    () => contentMerge.start(),
+    () => undefined,
+  )
   /** Routes that take data in: each gets a CORS preflight below. */
   const ingestUrls = new Set<string>()
   app.addHook('onRoute', (route) => {
@@ -183,7 +207,10 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     store,
     pipeline,
     metrics,
+    storeOpened: storeOpener.opened,
     flush: async () => {
+      storeOpener.retryNow()
+      await storeOpener.opened
       await pipeline.flush()
       await contentMerge.run('full')
     },
@@ -204,7 +231,7 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   await app.register(healthRoutes, {
     store,
     pipeline,
-    migrated: () => migrated,
+    migrated: () => storeOpener.isOpen,
     // One analyst call may run the whole SQL or query limit; beyond twice that the engine is stalled.
     storeStallMs: Math.max(120_000, 2 * Math.max(config.query.sqlMaxExecutionSeconds, config.query.maxExecutionSeconds) * 1000),
   })
@@ -230,6 +257,7 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   await app.register(async (api) => {
     api.addHook('onRoute', noteKeyed)
     api.addHook('onRequest', authenticate(keys, 'reply'))
+    api.addHook('onRequest', refuseUntilStoreOpen(() => storeOpener.isOpen))
     await api.register(queryRoutes, {
       prefix: '/api/v1',
       ...storeQueryOptions(store),
@@ -253,6 +281,8 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   await app.register(consoleRoutes)
 
   app.addHook('onClose', async () => {
+    // A store not reached yet is left for the next start, which finds the spool as it is.
+    storeOpener.close()
     // gRPC calls in flight get the same time to finish; what they acknowledge is spooled before the pipeline stops.
     await grpc?.close(options.shutdownTimeoutMs ?? 10_000)
     await contentMerge.stop()

@@ -62,4 +62,22 @@ describe("the ClickHouse client's own log lines", () => {
     await failToConnect(pino({ level: 'info' }, sink))
     expect(lines).toEqual([])
   })
+
+  it('keep a failed ping at debug: its caller says what an unreachable ClickHouse means', async () => {
+    const lines: Array<Record<string, unknown>> = []
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(JSON.parse(String(chunk)) as Record<string, unknown>)
+        done()
+      },
+    })
+    const closed = createServer()
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
+    const port = (closed.address() as { port: number }).port
+    await new Promise<void>((resolve) => closed.close(() => resolve()))
+    const config = loadConfig({ env: { SPANLENS_CLICKHOUSE_URL: `http://127.0.0.1:${port}` } })
+    await expect(createStore(config.store, { logger: pino({ level: 'debug' }, sink) })).rejects.toMatchObject({ code: 'SPANLENS_STORE_UNREACHABLE' })
+    const client = lines.filter((l) => l.component === 'clickhouse-client')
+    expect({ any: client.length > 0, warnings: client.filter((l) => (l.level as number) >= 40) }).toEqual({ any: true, warnings: [] })
+  })
 })

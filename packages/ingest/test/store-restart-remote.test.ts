@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto'
-import { afterAll, describe, expect, it, vi } from 'vitest'
+import { Writable } from 'node:stream'
+import { pino } from 'pino'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import type { FastifyInstance } from 'fastify'
 import { loadConfig } from '../src/config/load.js'
 import { buildServer } from '../src/server.js'
-import { startClickHouseServer } from './helpers/clickhouse-server.js'
+import { startClickHouseServer, type TestClickHouse } from './helpers/clickhouse-server.js'
 import { jsonRequest } from './helpers/otlp.js'
 import { API_KEYS, bearer, KEYS } from './helpers/server.js'
 import { provided } from './helpers/store-mode.js'
@@ -10,30 +13,59 @@ import { tempDir } from './helpers/tmp.js'
 
 /**
  * Runs in the `remote` project: a served ClickHouse killed with SIGKILL and started again on
- * its data and ports while spans arrive. An engine of its own (about 1.5 s to start): the
- * project's engine serves the other files meanwhile and has no retry for a test it fails.
+ * its data and ports while spans arrive, or while a server starts. An engine of its own (about
+ * 1.5 s to start), shared by the tests here: the project's engine serves the other files
+ * meanwhile and has no retry for a test it fails.
  */
 if (provided()?.mode !== 'remote') throw new Error('store-restart-remote.test.ts runs in the remote vitest project')
 
 const cleanups: Array<() => Promise<void> | void> = []
+let engine: TestClickHouse
+beforeAll(async () => {
+  engine = await startClickHouseServer()
+  cleanups.push(() => engine.stop())
+}, 60_000)
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c()
 })
 
+function envFor(database: string, extra: Record<string, string> = {}): Record<string, string> {
+  const dir = tempDir()
+  cleanups.push(() => dir.cleanup())
+  return {
+    SPANLENS_DATA_DIR: dir.path,
+    SPANLENS_API_KEYS: API_KEYS,
+    SPANLENS_LOG_LEVEL: 'silent',
+    SPANLENS_CLICKHOUSE_URL: engine.httpUrl,
+    SPANLENS_CLICKHOUSE_DATABASE: database,
+    SPANLENS_BATCH_MAX_AGE_MS: '20',
+    ...extra,
+  }
+}
+
+async function send(url: string, marker: string, n: number): Promise<number> {
+  const res = await fetch(`${url}/v1/traces`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...bearer(KEYS.acme) },
+    body: JSON.stringify(jsonRequest(Array.from({ length: n }, () => ({ name: marker })))),
+  })
+  await res.arrayBuffer()
+  return res.status
+}
+
+async function stored(app: FastifyInstance, marker: string): Promise<{ n: number; u: number }> {
+  const rs = await app.spanlens.store.client.query({
+    query: 'SELECT count() AS n, uniqExact(trace_id, span_id) AS u FROM spans WHERE name = {m:String}',
+    query_params: { m: marker },
+    format: 'JSONEachRow',
+  })
+  const [row] = await rs.json<{ n: string; u: string }>()
+  return { n: Number(row?.n), u: Number(row?.u) }
+}
+
 describe('a served ClickHouse killed and restarted while spans arrive', () => {
   it('acknowledges every request, stays ready (degraded) for OTLP, answers 503 on the query routes while it is down or hung, and stores every span once', async () => {
-    const engine = await startClickHouseServer()
-    cleanups.push(() => engine.stop())
-    const dir = tempDir()
-    cleanups.push(() => dir.cleanup())
-    const env = {
-      SPANLENS_DATA_DIR: dir.path,
-      SPANLENS_API_KEYS: API_KEYS,
-      SPANLENS_LOG_LEVEL: 'silent',
-      SPANLENS_CLICKHOUSE_URL: engine.httpUrl,
-      SPANLENS_CLICKHOUSE_DATABASE: 'restart',
-      SPANLENS_BATCH_MAX_AGE_MS: '20',
-    }
+    const env = envFor('restart')
     const app = await buildServer(loadConfig({ env }))
     cleanups.push(() => app.close())
     const url = await app.listen({ host: '127.0.0.1', port: 0 })
@@ -84,20 +116,12 @@ describe('a served ClickHouse killed and restarted while spans arrive', () => {
     }
     expect(statuses.filter((s) => s !== 200)).toEqual([])
     await app.spanlens.flush()
-    const rs = await app.spanlens.store.client.query({
-      query: 'SELECT count() AS n, uniqExact(trace_id, span_id) AS u FROM spans WHERE name = {m:String}',
-      query_params: { m: marker },
-      format: 'JSONEachRow',
-    })
-    const [row] = await rs.json<{ n: string; u: string }>()
-    expect({ n: Number(row?.n), u: Number(row?.u) }).toEqual({ n: statuses.length * 20, u: statuses.length * 20 })
+    expect(await stored(app, marker)).toEqual({ n: statuses.length * 20, u: statuses.length * 20 })
     expect(((await (await fetch(`${url}/readyz`)).json()) as { deadLetters: { rows: number } }).deadLetters.rows).toBe(0)
 
     // Stopped rather than killed, it takes connections and answers nothing: a read waits for
     // the request timeout (1.5 s on a second server over the same database), then says so.
-    const dir2 = tempDir()
-    cleanups.push(() => dir2.cleanup())
-    const second = await buildServer(loadConfig({ env: { ...env, SPANLENS_DATA_DIR: dir2.path, SPANLENS_CLICKHOUSE_REQUEST_TIMEOUT_MS: '1500' } }))
+    const second = await buildServer(loadConfig({ env: envFor('restart', { SPANLENS_CLICKHOUSE_REQUEST_TIMEOUT_MS: '1500' }) }))
     cleanups.push(() => second.close())
     const secondUrl = await second.listen({ host: '127.0.0.1', port: 0 })
     process.kill(engine.pid, 'SIGSTOP')
@@ -109,5 +133,67 @@ describe('a served ClickHouse killed and restarted while spans arrive', () => {
     } finally {
       process.kill(engine.pid, 'SIGCONT')
     }
+  }, 60_000)
+})
+
+describe('a server started while its served ClickHouse is down', () => {
+  it('starts and takes OTLP into its spool (200), says degraded and answers the query routes 503 meanwhile, then migrates and stores every span once; one closed meanwhile keeps its spans for its next start', async () => {
+    process.kill(engine.pid, 'SIGKILL')
+    await engine.exited
+    const env = envFor('start_down')
+    const warnings: string[] = []
+    const logger = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _enc, done) => (warnings.push(chunk.toString()), done()) }))
+    const app = await buildServer(loadConfig({ env }), { logger })
+    cleanups.push(() => app.close())
+    const url = await app.listen({ host: '127.0.0.1', port: 0 })
+    const marker = `start-down-${randomUUID()}`
+    // Its close does not wait for a store that never opened (shutdown's 10 min would time the test out).
+    const laterEnv = envFor('start_down')
+    const closed = await buildServer(loadConfig({ env: laterEnv }), { shutdownTimeoutMs: 600_000 })
+    const closedUrl = await closed.listen({ host: '127.0.0.1', port: 0 })
+    const kept = `start-down-kept-${randomUUID()}`
+    try {
+      for (let i = 0; i < 5; i++) expect(await send(url, marker, 20)).toBe(200)
+      expect(await send(closedUrl, kept, 20)).toBe(200)
+      await closed.close()
+
+      const ready = await fetch(`${url}/readyz`)
+      const body = (await ready.json()) as { status: string; checks: { store: string; migrations: string }; lastInsertError: string | null }
+      // No insert is tried before the migrations (the tables may not exist): none has failed.
+      expect({ status: ready.status, state: body.status, store: body.checks.store, migrations: body.checks.migrations, insertError: body.lastInsertError }).toEqual({
+        status: 200,
+        state: 'degraded',
+        store: 'unreachable',
+        migrations: 'pending',
+        insertError: null,
+      })
+      expect((await fetch(`${url}/readyz?strict=1`)).status).toBe(503)
+      const read = await fetch(`${url}/api/v1/traces?limit=1`, { headers: bearer(KEYS.acme) })
+      expect({ status: read.status, code: ((await read.json()) as { error: { code: string } }).error.code, retryAfter: read.headers.get('retry-after') }).toEqual({
+        status: 503,
+        code: 'SPANLENS_STORE_UNREACHABLE',
+        retryAfter: '5',
+      })
+      // The warning names the address it could not reach.
+      expect(warnings.join('')).toContain(`${engine.httpUrl.replace(/\/$/, '')}/`)
+    } finally {
+      await engine.restart()
+    }
+    await app.spanlens.flush()
+    expect(await stored(app, marker)).toEqual({ n: 100, u: 100 })
+    const after = await fetch(`${url}/readyz`)
+    const afterBody = (await after.json()) as { status: string; checks: { store: string; migrations: string }; deadLetters: { rows: number } }
+    expect({ status: after.status, state: afterBody.status, migrations: afterBody.checks.migrations, dead: afterBody.deadLetters.rows }).toEqual({
+      status: 200,
+      state: 'ready',
+      migrations: 'ok',
+      dead: 0,
+    })
+    expect((await fetch(`${url}/api/v1/traces?limit=1`, { headers: bearer(KEYS.acme) })).status).toBe(200)
+
+    const restarted = await buildServer(loadConfig({ env: laterEnv }))
+    cleanups.push(() => restarted.close())
+    await restarted.spanlens.flush()
+    expect(await stored(restarted, kept)).toEqual({ n: 20, u: 20 })
   }, 60_000)
 })

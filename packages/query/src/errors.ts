@@ -437,7 +437,7 @@ export function isStoreUnreachable(err: unknown): boolean {
 }
 
 /** Seconds a caller is asked to wait when the store is unreachable: a served engine restarted in 1–3 s here. */
-const UNREACHABLE_RETRY_AFTER_SECONDS = 5
+export const UNREACHABLE_RETRY_AFTER_SECONDS = 5
 
 /**
  * A store failure as SPANLENS_QUERY_FAILED with the cause kept for the log,

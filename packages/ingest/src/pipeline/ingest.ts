@@ -59,6 +59,8 @@ export class IngestPipeline {
     readonly metrics: IngestMetrics,
     private readonly log: Logger,
     spoolLock?: SpoolLock,
+    /** Resolves once the store is migrated; until then segments wait in the spool (Inserter). */
+    storeOpened?: Promise<void>,
   ) {
     this.maxInFlight = config.maxConcurrentRequests
     this.maxInFlightPerProject = config.maxConcurrentRequestsPerProject
@@ -117,6 +119,7 @@ export class IngestPipeline {
       metrics,
       log,
       onIdleSlot: () => this.spool.sealIfOverdue(),
+      ...(storeOpened ? { storeOpened } : {}),
     })
   }
 
@@ -280,13 +283,16 @@ export class IngestPipeline {
   /**
    * Stop accepting, seal, give inserts up to `timeoutMs`, retrying at once a segment that
    * waits out a backoff (which could take all of it); what remains stays spooled for the next start.
+   * A store not open yet takes no insert in that time: nothing is waited for.
    */
   async stop(timeoutMs: number): Promise<void> {
     this.stopping = true
     await this.spool.close()
     this.inserter.retryNow()
     let timer: NodeJS.Timeout | undefined
-    await Promise.race([this.inserter.idle(), new Promise((r) => (timer = setTimeout(r, timeoutMs)))])
+    if (!this.inserter.waitingForStore) {
+      await Promise.race([this.inserter.idle(), new Promise((r) => (timer = setTimeout(r, timeoutMs)))])
+    }
     clearTimeout(timer)
     this.inserter.stop()
     await this.pool?.close()

@@ -22,6 +22,11 @@ export interface InserterOptions {
   onIdleSlot?: () => void
   /** Uniform in [0, 1): the jitter of retry waits (backoff.ts). Math.random unless a test fixes it. */
   random?: () => number
+  /**
+   * Resolves once the store's tables exist (migrated): nothing is inserted before, so nothing
+   * fails against a missing table or counts as a failure. Without it the store is open already.
+   */
+  storeOpened?: Promise<void>
 }
 
 /**
@@ -72,8 +77,24 @@ export class Inserter {
   lastSuccessAt = 0
   /** When inserts started failing (undefined while they succeed). */
   failingSince: number | undefined
+  private storeOpen: boolean
 
-  constructor(private readonly opts: InserterOptions) {}
+  constructor(private readonly opts: InserterOptions) {
+    this.storeOpen = opts.storeOpened === undefined
+    opts.storeOpened?.then(
+      () => {
+        this.storeOpen = true
+        this.pump()
+      },
+      // The server stops (store-opener.ts): the segments stay spooled for the next start.
+      () => undefined,
+    )
+  }
+
+  /** The store is not open yet: segments wait, spooled, and shutdown need not wait for them. */
+  get waitingForStore(): boolean {
+    return !this.storeOpen
+  }
 
   enqueue(segment: SealedSegment): void {
     this.queue.push(segment)
@@ -86,7 +107,7 @@ export class Inserter {
 
   /** A segment sealed now would wait for an insert slot. */
   get busy(): boolean {
-    return this.running >= this.opts.concurrency || this.queue.length > 0 || this.retryTimer !== undefined
+    return !this.storeOpen || this.running >= this.opts.concurrency || this.queue.length > 0 || this.retryTimer !== undefined
   }
 
   /** Resolves when every queued segment is in ClickHouse (or the inserter stops). */
@@ -120,7 +141,7 @@ export class Inserter {
   }
 
   private pump(): void {
-    if (this.stopped || this.retryTimer) return
+    if (this.stopped || this.retryTimer || !this.storeOpen) return
     while (this.running < this.opts.concurrency && this.queue.length > 0) {
       const segment = this.queue.shift() as SealedSegment
       this.running++

@@ -7,6 +7,7 @@ import { quoteString } from '../store/scoped-settings.js'
 export interface HealthRoutesOptions {
   store: Store
   pipeline: IngestPipeline
+  /** The store is open and migrated (store-opener.ts). */
   migrated: () => boolean
   /** How long /readyz waits for the store's ping when the engine is idle, or remote. */
   pingTimeoutMs?: number
@@ -41,14 +42,16 @@ async function reach(store: Store): Promise<boolean> {
 /**
  * /healthz: the process is up. /readyz: it can take data. /metrics: Prometheus text.
  *
- * Taking data needs the migrations applied and room in the spool, not the store: an OTLP
- * request is acknowledged once spooled, and the inserter stores it when ClickHouse answers
- * again. So a store that cannot be reached, or an inserter failing for over a minute, is
- * `degraded`, still 200. A 503 there took every Spanlens server out of a load balancer at
- * once when ClickHouse (or one shard of a cluster) went down, and exporters lost the data
- * the spools were there to keep: Kubernetes routes nothing to a Service whose pods are all
- * unready. `?strict=1` answers 503 when degraded too, for a load balancer that should send
- * traffic to servers that reach their store (one server cut off from it, the others not).
+ * Taking data needs room in the spool, not the store: an OTLP request is acknowledged once
+ * spooled, and the inserter stores it when ClickHouse answers again. So a store that cannot be
+ * reached, an inserter failing for over a minute, or migrations `pending` is `degraded`, still
+ * 200. Migrations are pending only in a server started while ClickHouse was unreachable, which
+ * applies them once it answers (store-opener.ts): a server listens only after its first attempt
+ * to apply them, and one that fails otherwise stops it. A 503 while ClickHouse (or one shard of
+ * a cluster) is down takes every Spanlens server out of a load balancer at once, and exporters
+ * lose the data the spools are there to keep: Kubernetes routes nothing to a Service whose pods
+ * are all unready. `?strict=1` answers 503 when degraded too, for a load balancer that should
+ * send traffic to servers that reach their store (one server cut off from it, the others not).
  */
 export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app, opts) => {
   const pingTimeoutMs = opts.pingTimeoutMs ?? 2000
@@ -107,8 +110,8 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
       // whether or not inserts are failing now (retrying says less: its data may be fresh).
       inserter: inserter.state !== 'stuck' && inserter.behind ? 'behind' : inserter.state,
     }
-    const takesData = checks.migrations === 'ok' && checks.spool === 'ok'
-    const degraded = store.check === 'unreachable' || inserter.state === 'stuck'
+    const takesData = checks.spool === 'ok'
+    const degraded = store.check === 'unreachable' || checks.migrations === 'pending' || inserter.state === 'stuck'
     const status = !takesData ? 'not_ready' : degraded ? 'degraded' : 'ready'
     return reply.code(status === 'ready' || (status === 'degraded' && !strict) ? 200 : 503).send({
       status,

@@ -7,7 +7,10 @@ import type { Logger } from 'pino'
  * SPANLENS_LOG_LEVEL says) and also throws the error to its caller, which logs it
  * with `{ err }` where it decides what the failure means. So the client's errors
  * go to debug, its warnings (retried sockets, unexpected replies) stay warnings,
- * and without a logger (a library caller of createStore) it is silent.
+ * and without a logger (a library caller of createStore) it is silent. A failed ping
+ * is the one warning that is a request's error returned to its caller too (the store's
+ * open, /readyz's check): at debug with the errors, or a server waiting for an
+ * unreachable ClickHouse logged a warning per attempt to open it and per probe.
  */
 export function clientLog(logger: Logger | undefined): { LoggerClass: new () => ClientLogger; level: ClickHouseLogLevel } {
   if (!logger) return { LoggerClass: Silent, level: ClickHouseLogLevel.OFF }
@@ -24,7 +27,9 @@ export function clientLog(logger: Logger | undefined): { LoggerClass: new () => 
       log.debug(fields(p), p.message)
     }
     warn(p: WarnLogParams) {
-      log.warn({ ...fields(p), ...(p.err ? { err: p.err } : {}) }, p.message)
+      const line = { ...fields(p), ...(p.err ? { err: p.err } : {}) }
+      if (p.message === PING_FAILED) log.debug(line, p.message)
+      else log.warn(line, p.message)
     }
     error(p: ErrorLogParams) {
       log.debug({ ...fields(p), err: p.err }, p.message)
@@ -32,6 +37,9 @@ export function clientLog(logger: Logger | undefined): { LoggerClass: new () => 
   }
   return { LoggerClass: ToPino, level: ClickHouseLogLevel.WARN }
 }
+
+/** What @clickhouse/client 1.23 warns when `ping()` fails, before it returns the error (`<op>: HTTP request error.`). */
+const PING_FAILED = 'Ping: HTTP request error.'
 
 class Silent implements ClientLogger {
   trace() {}

@@ -94,9 +94,38 @@ export interface CreateStoreOptions {
   logger?: Logger
 }
 
+/** A store whose clients exist, and what is left to open it. */
+export interface ConnectedStore {
+  readonly store: Store
+  /**
+   * Remote: reaches ClickHouse (every node with SPANLENS_CLICKHOUSE_NODES) and creates the
+   * database where it is missing; rejects with SPANLENS_STORE_UNREACHABLE or
+   * SPANLENS_STORE_REFUSED. Embedded: nothing, the engine opened in connectStore.
+   */
+  bootstrap(): Promise<void>
+}
+
+/** Opens the store: its clients, then the database. Fails at once when ClickHouse cannot be reached. */
 export async function createStore(config: StoreConfig, options: CreateStoreOptions = {}): Promise<Store> {
+  const { store, bootstrap } = await connectStore(config, options)
+  try {
+    await bootstrap()
+  } catch (err) {
+    await store.close().catch(() => undefined)
+    throw err
+  }
+  return store
+}
+
+/**
+ * The store's clients before any request to a remote ClickHouse: `spanlens serve` starts while
+ * ClickHouse is unreachable and bootstraps in the background (store-opener.ts). A setting the
+ * client refuses still fails here. Embedded, the engine opens here, as in createStore.
+ */
+export async function connectStore(config: StoreConfig, options: CreateStoreOptions = {}): Promise<ConnectedStore> {
   const log = clientLog(options.logger)
-  return config.mode === 'embedded' ? openEmbedded(config, log) : openRemote(config, log)
+  if (config.mode === 'embedded') return { store: await openEmbedded(config, log), bootstrap: async () => undefined }
+  return connectRemote(config, log)
 }
 
 async function openEmbedded(config: StoreConfig, log: ClientLog): Promise<Store> {
@@ -178,7 +207,7 @@ async function openEmbedded(config: StoreConfig, log: ClientLog): Promise<Store>
   }
 }
 
-async function openRemote(config: StoreConfig, log: ClientLog): Promise<Store> {
+function connectRemote(config: StoreConfig, log: ClientLog): ConnectedStore {
   const main: ClickHouseEndpoint = { url: config.url as string, ...(config.pathname ? { pathname: config.pathname } : {}) }
   const safeTarget = endpointTarget(main)
   const tls = config.caCertPath ? { ca_cert: readCaCert(config.caCertPath) } : undefined
@@ -209,24 +238,6 @@ async function openRemote(config: StoreConfig, log: ClientLog): Promise<Store> {
       throw errors.CONFIG_INVALID(`${variable}: ClickHouse's client refused ${endpointTarget(target)}: ${(err as Error).message}`, { cause: err })
     }
   }
-  // The database may not exist yet: create it through a client bound to `default`,
-  // on every node when DDL runs node by node.
-  for (const target of perNode ? nodeEndpoints : [main]) {
-    const variable = perNode ? 'SPANLENS_CLICKHOUSE_NODES' : 'SPANLENS_CLICKHOUSE_URL'
-    const bootstrap = connect(target, variable, { database: 'default' })
-    try {
-      await answersAsClickHouse(bootstrap, endpointTarget(target), variable)
-      await ensureDatabase(bootstrap, config.database, config.cluster && !perNode ? config.cluster : undefined)
-    } catch (err) {
-      if (isSpanlensError(err)) throw err
-      throw (
-        storeRefusal(endpointTarget(target), err, { cluster: config.cluster }) ??
-        errors.STORE_UNREACHABLE(endpointTarget(target), (err as Error).message, { cause: err })
-      )
-    } finally {
-      await bootstrap.close().catch(() => undefined)
-    }
-  }
   const client = connect(main, 'SPANLENS_CLICKHOUSE_URL', {
     database: config.database,
     ...(config.cluster ? { clickhouse_settings: clusterSettings(config.requestTimeoutMs) } : {}),
@@ -237,7 +248,7 @@ async function openRemote(config: StoreConfig, log: ClientLog): Promise<Store> {
         target: endpointTarget(n),
       }))
     : undefined
-  return {
+  const store: Store = {
     client,
     mode: 'remote',
     database: config.database,
@@ -251,6 +262,27 @@ async function openRemote(config: StoreConfig, log: ClientLog): Promise<Store> {
       await Promise.all([client, ...(nodes ?? []).map((n) => n.client)].map((c) => c.close()))
     },
   }
+  // The database may not exist yet: create it through a client bound to `default`,
+  // on every node when DDL runs node by node.
+  const bootstrap = async (): Promise<void> => {
+    for (const target of perNode ? nodeEndpoints : [main]) {
+      const variable = perNode ? 'SPANLENS_CLICKHOUSE_NODES' : 'SPANLENS_CLICKHOUSE_URL'
+      const admin = connect(target, variable, { database: 'default' })
+      try {
+        await answersAsClickHouse(admin, endpointTarget(target), variable)
+        await ensureDatabase(admin, config.database, config.cluster && !perNode ? config.cluster : undefined)
+      } catch (err) {
+        if (isSpanlensError(err)) throw err
+        throw (
+          storeRefusal(endpointTarget(target), err, { cluster: config.cluster }) ??
+          errors.STORE_UNREACHABLE(endpointTarget(target), (err as Error).message, { cause: err })
+        )
+      } finally {
+        await admin.close().catch(() => undefined)
+      }
+    }
+  }
+  return { store, bootstrap }
 }
 
 /**

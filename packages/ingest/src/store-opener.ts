@@ -1,0 +1,170 @@
+import type { Logger } from 'pino'
+import { errors, isClientTimeout, isSpanlensError, isStoreUnreachable } from './errors.js'
+import { backoffMs } from './pipeline/backoff.js'
+
+/** Timers, injected so that a unit test drives them. */
+export interface OpenerClock {
+  now(): number
+  /** Calls `fn` after `ms`; the function returned cancels it. */
+  after(fn: () => void, ms: number): () => void
+}
+
+const systemClock: OpenerClock = {
+  now: () => Date.now(),
+  after: (fn, ms) => {
+    // Unref'd: a server that closes while waiting for its store exits without waiting out the backoff.
+    const timer = setTimeout(fn, ms).unref()
+    return () => clearTimeout(timer)
+  },
+}
+
+export interface StoreOpenerOptions {
+  /** One attempt: reach ClickHouse, create the database, apply the migrations. */
+  open: () => Promise<void>
+  /** Whether a failure is retried (the store unreachable) rather than stopping the server. */
+  retries: (err: unknown) => boolean
+  log: Logger
+  /** Uniform in [0, 1): the jitter of the waits (backoff.ts). */
+  random?: () => number
+  clock?: OpenerClock
+}
+
+/**
+ * A warning at the first failure, then at most one per this: an outage of an hour logs 120
+ * lines rather than one per attempt (about 720 once the backoff reaches its 10 s ceiling).
+ */
+export const WARN_EVERY_MS = 30_000
+
+/**
+ * Opens the store for `spanlens serve`, which takes data into its spool whether or not ClickHouse
+ * answers. The first attempt runs before the server listens. When it finds the store unreachable,
+ * the server starts anyway and the attempts go on in the background, with the inserter's jittered
+ * backoff (200 ms doubling to 10 s), until one succeeds: only then do inserts, the content merge
+ * and the query routes start. A Kubernetes pod restarted during a ClickHouse outage crash-looped
+ * and took no data before, although its spool could. Any other failure (a refusal, a migration
+ * that fails or is invalid) stops start-up: retrying changes no setting and no file.
+ */
+export class StoreOpener {
+  private state: 'opening' | 'open' | 'failed' | 'closed' = 'opening'
+  private attempting = false
+  private failures = 0
+  private cancelWait: (() => void) | undefined
+  private lastWarnAt: number | undefined
+  private failuresSinceWarn = 0
+  private firstFailureAt = 0
+  private resolve!: () => void
+  private reject!: (err: unknown) => void
+  /**
+   * Resolves once the store is open and migrated; rejects with the failure that stopped it in
+   * the background; never settles when closed first (shutdown while waiting).
+   */
+  readonly opened: Promise<void>
+
+  constructor(private readonly opts: StoreOpenerOptions) {
+    this.opened = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve
+      this.reject = reject
+    })
+    // A caller that does not watch it is no unhandled rejection; every watcher still sees the failure.
+    this.opened.catch(() => undefined)
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open'
+  }
+
+  /**
+   * The first attempt. Resolves with the store open, or unreachable and retried in the
+   * background; rejects with any other failure, which stops start-up.
+   */
+  async start(): Promise<void> {
+    const err = await this.attempt()
+    if (err !== undefined) throw err
+  }
+
+  /** Ends the waiting at once (a flush waits for the store); a failure backs off as before. */
+  retryNow(): void {
+    if (this.state !== 'opening' || this.attempting || this.cancelWait === undefined) return
+    this.cancelWait()
+    this.cancelWait = undefined
+    this.attemptInBackground()
+  }
+
+  /** No more attempts: what the spool holds waits for the next start. An attempt in flight is not awaited. */
+  close(): void {
+    if (this.state === 'opening') this.state = 'closed'
+    this.cancelWait?.()
+    this.cancelWait = undefined
+  }
+
+  /** One attempt; resolves with the failure that stops the server, if any. */
+  private async attempt(): Promise<unknown> {
+    this.attempting = true
+    try {
+      await this.opts.open()
+    } catch (err) {
+      if (this.state !== 'opening') return undefined
+      if (!this.opts.retries(err)) {
+        this.state = 'failed'
+        this.reject(err)
+        return err
+      }
+      this.retryLater(err)
+      return undefined
+    } finally {
+      this.attempting = false
+    }
+    if (this.state !== 'opening') return undefined
+    this.state = 'open'
+    if (this.failures > 0) {
+      this.opts.log.info({ attempts: this.failures + 1, unreachableForSeconds: this.unreachableForSeconds() }, 'store reached and migrated: inserts from the spool start')
+    }
+    this.resolve()
+    return undefined
+  }
+
+  private retryLater(err: unknown): void {
+    const { log, clock = systemClock } = this.opts
+    const now = clock.now()
+    if (this.failures === 0) this.firstFailureAt = now
+    this.failures++
+    this.failuresSinceWarn++
+    const retryInMs = backoffMs(this.failures, this.opts.random ?? Math.random)
+    if (this.lastWarnAt === undefined || now - this.lastWarnAt >= WARN_EVERY_MS) {
+      log.warn(
+        { err, attempts: this.failuresSinceWarn, unreachableForSeconds: this.unreachableForSeconds(), retryInMs },
+        'the store is unreachable: OTLP is taken into the spool, inserts and the query routes wait until it opens (retried with backoff; this warning at most every 30 s)',
+      )
+      this.lastWarnAt = now
+      this.failuresSinceWarn = 0
+    }
+    this.cancelWait = clock.after(() => {
+      this.cancelWait = undefined
+      this.attemptInBackground()
+    }, retryInMs)
+  }
+
+  private attemptInBackground(): void {
+    void this.attempt().then((fatal) => {
+      if (fatal !== undefined) this.opts.log.error({ err: fatal }, 'opening the store failed: the server stops; what it acknowledged stays in the spool for the next start')
+    })
+  }
+
+  private unreachableForSeconds(): number {
+    return this.failures === 0 ? 0 : ((this.opts.clock ?? systemClock).now() - this.firstFailureAt) / 1000
+  }
+}
+
+/**
+ * Whether a failed open is the store being unreachable: ClickHouse (or a node of
+ * SPANLENS_CLICKHOUSE_NODES) refusing the connection, not resolving, cut off or silent past the
+ * request timeout, at bootstrap or during a migration. Not: SPANLENS_STORE_REFUSED, a migration
+ * ClickHouse failed, an invalid or edited migration, nor an address that answers HTTP but not
+ * /ping as ClickHouse does (a path that is wrong, create-store.ts). A reverse proxy whose
+ * ClickHouse is down answers /ping with its own error page and is that last case too:
+ * clickhouse-js keeps the page, not its status, so the two cannot be told apart.
+ */
+export function unreachableAtOpen(err: unknown): boolean {
+  if (!isSpanlensError(err) || (err.code !== errors.STORE_UNREACHABLE.code && err.code !== errors.MIGRATION_FAILED.code)) return false
+  return isStoreUnreachable(err.cause) || isClientTimeout(err.cause)
+}
