@@ -37,12 +37,23 @@ function requestTimeoutMs(config: SpanlensConfig): number {
 /** As the OTLP receiver's for every 503 (receiver/export.ts): another server, or this one restarted, in a few seconds. */
 const SHUTDOWN_RETRY_AFTER_SECONDS = 5
 
+/**
+ * How long start-up waits for a served ClickHouse before it listens anyway, opening the store in
+ * the background (store-opener.ts): well inside Kubernetes' default liveness allowance (3 failed
+ * probes 10 s apart), which a store that takes connections and answers nothing held for the whole
+ * request timeout (30 s). A store that answers opens within it; one that takes longer (a
+ * cluster's DDL on a busy Keeper) is migrated in the background as well, the server taking data meanwhile.
+ */
+const FIRST_WAIT_MS = 5_000
+
 export interface BuildServerOptions {
   /** Use this store instead of opening one from config (tests, fault injection); its database exists. */
   store?: Store
   logger?: Logger
   /** How long shutdown waits for ClickHouse before leaving the rest in the spool. */
   shutdownTimeoutMs?: number
+  /** How long start-up waits for a served ClickHouse to answer before listening anyway (FIRST_WAIT_MS). */
+  storeFirstWaitMs?: number
 }
 
 export interface SpanlensHandle {
@@ -105,6 +116,8 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
       // Remote only: an embedded engine opened in connectStore, or start-up stopped there.
       retries: (err) => opening.mode === 'remote' && unreachableAtOpen(err),
       log: logger.child({ component: 'store' }),
+      // Embedded: the engine opens in this process and its migrations' failures stop start-up.
+      ...(opening.mode === 'remote' ? { firstWaitMs: options.storeFirstWaitMs ?? FIRST_WAIT_MS } : {}),
     })
     await opener.start()
     pipeline = new IngestPipeline(config.ingest, store, metrics, logger.child({ component: 'pipeline' }), spoolLock, opener.opened)

@@ -27,7 +27,14 @@ export interface StoreOpenerOptions {
   /** Uniform in [0, 1): the jitter of the waits (backoff.ts). */
   random?: () => number
   clock?: OpenerClock
+  /**
+   * How long start() waits for the first attempt before the server listens anyway, the attempt
+   * going on in the background; undefined: for as long as it takes.
+   */
+  firstWaitMs?: number
 }
+
+const STILL_TRYING = Symbol('still trying')
 
 /**
  * A warning at the first failure, then at most one per this: an outage of an hour logs 120
@@ -78,8 +85,23 @@ export class StoreOpener {
    * background; rejects with any other failure, which stops start-up.
    */
   async start(): Promise<void> {
-    const err = await this.attempt()
-    if (err !== undefined) throw err
+    const first = this.attempt()
+    const { firstWaitMs, clock = systemClock } = this.opts
+    let cancel: (() => void) | undefined
+    const waited =
+      firstWaitMs === undefined
+        ? await first
+        : await Promise.race([first, new Promise<typeof STILL_TRYING>((resolve) => (cancel = clock.after(() => resolve(STILL_TRYING), firstWaitMs)))])
+    cancel?.()
+    if (waited === STILL_TRYING) {
+      // A store that takes connections and answers nothing holds an attempt for the whole request
+      // timeout (30 s by default): as long as Kubernetes' default liveness probe allows a server
+      // that does not listen. The attempt goes on; what it ends in is handled as a background one's.
+      this.opts.log.warn({ waitedMs: firstWaitMs }, 'the store has not answered yet: the server listens and takes OTLP into the spool while it keeps trying')
+      void first.then((fatal) => this.reportFatal(fatal))
+      return
+    }
+    if (waited !== undefined) throw waited
   }
 
   /** Ends the waiting at once (a flush waits for the store); a failure backs off as before. */
@@ -145,9 +167,11 @@ export class StoreOpener {
   }
 
   private attemptInBackground(): void {
-    void this.attempt().then((fatal) => {
-      if (fatal !== undefined) this.opts.log.error({ err: fatal }, 'opening the store failed: the server stops; what it acknowledged stays in the spool for the next start')
-    })
+    void this.attempt().then((fatal) => this.reportFatal(fatal))
+  }
+
+  private reportFatal(fatal: unknown): void {
+    if (fatal !== undefined) this.opts.log.error({ err: fatal }, 'opening the store failed: the server stops; what it acknowledged stays in the spool for the next start')
   }
 
   private unreachableForSeconds(): number {

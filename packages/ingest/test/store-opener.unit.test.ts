@@ -135,6 +135,45 @@ describe('opening the store in the background', () => {
     expect({ attempts, waits: pending(), open: opener.isOpen }).toEqual({ attempts: 1, waits: [], open: false })
   })
 
+  it('lets the server listen once firstWaitMs passes with the first attempt still waiting; how that attempt ends is handled in the background', async () => {
+    for (const ending of ['unreachable', 'refused'] as const) {
+      const { clock, pending, fireNext } = manualClock()
+      const { log, lines } = capturedLog()
+      let endFirst!: (err: unknown) => void
+      let attempts = 0
+      const opener = new StoreOpener({
+        // The first attempt hangs, as against a ClickHouse that takes connections and answers nothing.
+        open: () => (++attempts === 1 ? new Promise<void>((_resolve, reject) => (endFirst = reject)) : Promise.resolve()),
+        retries: unreachableAtOpen,
+        log,
+        random: () => 0.5,
+        clock,
+        firstWaitMs: 5_000,
+      })
+      let settled: string | undefined
+      opener.opened.then(
+        () => (settled = 'opened'),
+        (err: unknown) => (settled = (err as { code?: string }).code),
+      )
+      const started = opener.start()
+      expect(pending()).toEqual([5_000])
+      await fireNext()
+      // It would have waited for the attempt for as long as the store's request timeout.
+      await started
+      expect(lines.map((l) => l.msg)).toContain('the store has not answered yet: the server listens and takes OTLP into the spool while it keeps trying')
+      endFirst(ending === 'unreachable' ? unreachable() : errors.STORE_REFUSED('http://ch:8123/', 'Authentication failed'))
+      await new Promise((r) => setImmediate(r))
+      if (ending === 'unreachable') {
+        expect(pending()).toEqual([backoffMs(1, () => 0.5)])
+        await fireNext()
+        expect({ settled, attempts }).toEqual({ settled: 'opened', attempts: 2 })
+      } else {
+        expect({ settled, attempts, waits: pending() }).toEqual({ settled: 'SPANLENS_STORE_REFUSED', attempts: 1, waits: [] })
+        expect(lines.map((l) => l.msg)).toContain('opening the store failed: the server stops; what it acknowledged stays in the spool for the next start')
+      }
+    }
+  })
+
   it('retries a store the network cannot reach, not an address that answers as something else nor a migration ClickHouse refused as SQL', () => {
     const cut = errors.MIGRATION_FAILED('001_spans.sql', 'socket hang up', { cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) })
     const sql = errors.MIGRATION_FAILED('001_spans.sql', 'Syntax error', { cause: Object.assign(new Error('Syntax error (SYNTAX_ERROR)'), { type: 'SYNTAX_ERROR' }) })

@@ -125,14 +125,27 @@ describe('a served ClickHouse killed and restarted while spans arrive', () => {
     cleanups.push(() => second.close())
     const secondUrl = await second.listen({ host: '127.0.0.1', port: 0 })
     process.kill(engine.pid, 'SIGSTOP')
+    let hung: FastifyInstance | undefined
+    const hungMarker = `hung-${randomUUID()}`
     try {
       const res = await fetch(`${secondUrl}/api/v1/traces?limit=1`, { headers: bearer(KEYS.acme) })
       const error = ((await res.json()) as { error: { code: string; message: string } }).error
       expect({ status: res.status, code: error.code, retryAfter: res.headers.get('retry-after') }).toEqual({ status: 503, code: 'SPANLENS_STORE_UNREACHABLE', retryAfter: '5' })
       expect(error.message).toContain('SPANLENS_CLICKHOUSE_REQUEST_TIMEOUT_MS')
+      // A server started now waits for the store's answer no longer than its first wait (0.3 s here,
+      // 5 s by default), not the request timeout (a minute here: the test's own timeout), and listens.
+      hung = await buildServer(loadConfig({ env: envFor('restart_hung', { SPANLENS_CLICKHOUSE_REQUEST_TIMEOUT_MS: '60000' }) }), { storeFirstWaitMs: 300 })
+      cleanups.push(() => hung?.close())
+      const hungUrl = await hung.listen({ host: '127.0.0.1', port: 0 })
+      expect(await send(hungUrl, hungMarker, 10)).toBe(200)
+      const ready = (await (await fetch(`${hungUrl}/readyz`)).json()) as { status: string; checks: { migrations: string } }
+      expect({ state: ready.status, migrations: ready.checks.migrations }).toEqual({ state: 'degraded', migrations: 'pending' })
     } finally {
       process.kill(engine.pid, 'SIGCONT')
     }
+    // The attempt it left running is answered once the store resumes: migrated, the spool inserted.
+    await hung?.spanlens.flush()
+    if (hung) expect(await stored(hung, hungMarker)).toEqual({ n: 10, u: 10 })
   }, 60_000)
 })
 
