@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import fc from 'fast-check'
 import { flush, observe, span, wrapOpenAI } from '../src/index.js'
 import type { ReceivedSpan } from './helpers/receiver.js'
@@ -19,7 +19,18 @@ const step: fc.Arbitrary<Step> = fc.letrec<{ step: Step }>((tie) => ({
 })).step
 
 describe('span times of one trace', () => {
-  it('order parents before children and each step after the one before it, tools, spans and LLM calls alike, microseconds apart', async () => {
+  it.each([
+    ['', 0],
+    // The wall clock set 1.5 s ahead mid-run (NTP stepping it): the SDK's clock takes the step at once
+    // (time.ts). An LLM call's span waits up to ENDS_DELAY_MS to be written: written with the clock's
+    // offset of that moment, a call that ended before the step came out 1.5 s later, after its parent
+    // ended and the next step began. The offset moves by 0.1% of elapsed time otherwise, so a write
+    // delayed ~50–90 ms on a loaded host shifted calls by as many microseconds (CI, once).
+    [', the wall clock stepped ahead mid-run', 1500],
+  ])('order parents before children and each step after the one before it, tools, spans and LLM calls alike, microseconds apart%s', async (_label, stepMs) => {
+    const realNow = Date.now.bind(Date)
+    const stepAt = realNow() + 60
+    const stepped = stepMs === 0 ? undefined : vi.spyOn(Date, 'now').mockImplementation(() => realNow() + (realNow() >= stepAt ? stepMs : 0))
     h.start()
     const openai = wrapOpenAI(inProcessOpenAI())
     let n = 0
@@ -52,6 +63,7 @@ describe('span times of one trace', () => {
         if (before && kid.startMs < before.endMs) misordered.push(`${kid.name} starts at ${kid.startMs}, before ${before.name} ended at ${before.endMs}`)
       })
     }
+    stepped?.mockRestore()
     expect(misordered).toEqual([])
   })
 })

@@ -1,9 +1,10 @@
-import { context, trace, SpanKind, SpanStatusCode, type Attributes, type Context, type Span } from '@opentelemetry/api'
+import { context, trace, SpanKind, SpanStatusCode, type Attributes, type Context, type Span, type TimeInput } from '@opentelemetry/api'
 import { ATTR, type SpanKindName } from '../attributes.js'
 import { copyData, type Message, type Obj, type Part } from '../content.js'
 import { diag } from '../diag.js'
 import type { Runtime } from '../runtime.js'
 import type { SpanWriter } from './span-record.js'
+import { hrTimeAt, spanClock } from '../trace/time.js'
 
 /** Names the span and records the request on it: `begin`, then `set`/`messages`/`content`. */
 type Describe = (call: LlmCall, params: Obj) => void
@@ -53,6 +54,13 @@ export class LlmCall {
   private span: Span | undefined
   private readonly parent: Context
   private readonly startedAt = performance.now()
+  /**
+   * The SDK clock's offset (trace/time.ts) when the call started and ended. The span is written up to
+   * ENDS_DELAY_MS later, and the offset read then had moved (it follows Date.now()): the call's times
+   * shifted by it, tens of microseconds, past the end of its parent or the start of the next step.
+   */
+  private readonly startOffset = spanClock.current()
+  private endOffset = 0
   private firstChunkAt: number | undefined
   private endedAt = 0
   private state = OPEN
@@ -158,6 +166,7 @@ export class LlmCall {
 
   private close(state: number, record: LlmCall['record'], outcome: unknown): void {
     this.endedAt = performance.now()
+    this.endOffset = spanClock.current()
     this.state = state
     this.record = record
     this.outcome = outcome
@@ -191,13 +200,13 @@ export class LlmCall {
     }
     let span = this.span
     // A span built here (standalone) gets the call's own times; a live one ends now, on its own clock.
-    const at = span ? undefined : this.endedAt
+    const at = span ? undefined : hrTimeAt(this.endedAt + this.endOffset)
     if (!span && this.state === OK && this.attrs && this.rt.spanWriter && this.writeRecord(this.rt.spanWriter, this.attrs)) return
     try {
       if (!span) {
         // A request that could not be described (diag counted it) gets no span.
         if (!this.attrs) return
-        span = this.rt.tracer.startSpan(this.name, { kind: SpanKind.CLIENT, attributes: this.attrs, startTime: this.startedAt }, this.parent)
+        span = this.rt.tracer.startSpan(this.name, { kind: SpanKind.CLIENT, attributes: this.attrs, startTime: hrTimeAt(this.startedAt + this.startOffset) }, this.parent)
       }
       if (this.firstChunkAt !== undefined) span.setAttribute(ATTR.ttft, (this.firstChunkAt - this.startedAt) / 1000)
       if (this.state === FAILED) recordError(span, this.outcome, at)
@@ -217,7 +226,7 @@ export class LlmCall {
   private writeRecord(writer: SpanWriter, attrs: Attributes): boolean {
     try {
       if (this.firstChunkAt !== undefined) attrs[ATTR.ttft] = (this.firstChunkAt - this.startedAt) / 1000
-      if (!writer.write(this.name, attrs, this.parent, this.startedAt, this.endedAt)) return false
+      if (!writer.write(this.name, attrs, this.parent, this.startedAt + this.startOffset, this.endedAt + this.endOffset)) return false
     } catch (err) {
       diag.instrumentationError(`${this.op.provider} span recording`, err)
     }
@@ -227,7 +236,7 @@ export class LlmCall {
   }
 }
 
-export function recordError(span: Span, err: unknown, time?: number): void {
+export function recordError(span: Span, err: unknown, time?: TimeInput): void {
   const e = err as { name?: unknown; message?: unknown; status?: unknown; constructor?: { name?: string } } | undefined
   const type =
     (typeof e?.constructor?.name === 'string' && e.constructor.name !== 'Object' ? e.constructor.name : undefined) ??

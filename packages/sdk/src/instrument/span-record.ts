@@ -21,7 +21,8 @@ export interface SpanWriter {
    * Records the span of a call that ended OK: started and ended through the
    * processor, or dropped as the tracer would (sampled out, tracing
    * suppressed). False when the tracer must build it instead (span limits the
-   * record does not apply). `attributes` becomes the span's.
+   * record does not apply). `attributes` becomes the span's. `startMs` and `endMs` are on the SDK's
+   * clock: performance.now() plus the clock's offset as it was then (trace/time.ts).
    */
   write(name: string, attributes: Attributes, parent: Context, startMs: number, endMs: number): boolean
 }
@@ -37,9 +38,10 @@ export function spanWriterFor(tracer: SpanlensTracer): SpanWriter | undefined {
     write(name, attributes, parent, startMs, endMs) {
       const at = tracer.place(parent)
       if (!at || at.decision === SamplingDecision.NOT_RECORD) return true
-      // On the SDK's one clock, as the tracer's spans are (trace/time.ts).
-      const offset = spanClock.sync(performance.now())
-      const record = new SpanRecord(name, at.spanContext, at.parentSpanContext, attributes, hrTimeAt(startMs + offset), hrTimeAt(endMs + offset), resource, scope)
+      // The clock follows the wall clock by its readings: this is one (a process that only calls LLMs has no
+      // other). Its result is for the spans after this one: this one's times were read on the clock as it was.
+      spanClock.sync(performance.now())
+      const record = new SpanRecord(name, at.spanContext, at.parentSpanContext, attributes, hrTimeAt(startMs), hrTimeAt(endMs), resource, scope)
       processor.onStart(record as never, parent)
       // Past the count limit (withContext metadata can add many), the tracer's span drops attributes: let it.
       let count = 0

@@ -88,7 +88,7 @@ export function offsetClock(wallNow: () => number, timeOrigin: number): OffsetCl
 }
 
 /** The clock every span of the SDK is timed by; synced where a span starts or an LLM call's span is written. */
-export const spanClock = offsetClock(Date.now, performance.timeOrigin)
+export const spanClock = offsetClock(() => Date.now(), performance.timeOrigin) // Date.now looked up per reading: a test moves the wall clock
 
 /**
  * A time given to a span: a number no later than performance.now() is a
