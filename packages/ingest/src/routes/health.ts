@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { IngestPipeline } from '../pipeline/ingest.js'
 import type { Store } from '../store/index.js'
-import { errors } from '../errors.js'
+import { parseFlag } from '@spanlens/query'
 import { quoteString } from '../store/scoped-settings.js'
 
 export interface HealthRoutesOptions {
@@ -96,8 +96,8 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
 
   app.get('/healthz', async () => ({ status: 'ok' }))
 
-  app.get<{ Querystring: { strict?: unknown } }>('/readyz', async (req, reply) => {
-    const strict = strictParam(req.query.strict)
+  app.get<{ Querystring: Record<string, unknown> }>('/readyz', async (req, reply) => {
+    const strict = parseFlag(req.query, 'strict')
     const store = await checkStore()
     const spool = opts.pipeline.spool
     const pipeline = opts.pipeline.health()
@@ -137,11 +137,4 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
     const registry = opts.pipeline.metrics.registry
     return reply.type(registry.contentType).send(await registry.metrics())
   })
-}
-
-/** `?strict=`: 1 or true, 0 or false, or absent; anything else is a 400 naming it, not a silent default. */
-function strictParam(v: unknown): boolean {
-  if (v === undefined || v === '0' || v === 'false') return false
-  if (v === '1' || v === 'true') return true
-  throw errors.BAD_REQUEST(`strict: expected 1, true, 0 or false, got ${JSON.stringify(v)}`)
 }
