@@ -270,6 +270,8 @@ describe('console served by the Spanlens server', () => {
     await poll(() => page.locator('figure[data-chart="Calls"] .u-legend .u-series').first().locator('.u-value').textContent()).toMatch(new RegExp(`^${TIME.source}$`))
     // The rollup's token details, under the total, and on the model's row.
     expect(await page.locator('.stat').filter({ hasText: 'Tokens' }).textContent()).toContain('64 cache reads · 32 cache writes')
+    // The totals say from when they count: the rollup's whole minutes, written as every other time.
+    expect(await page.locator('.counted').textContent()).toMatch(new RegExp(`^Counted from ${TIME.source} to now, in whole minutes\\.$`))
     const gpt4o = page.locator('.card[data-by="model"] tr').filter({ has: page.getByRole('link', { name: 'gpt-4o', exact: true }) })
     expect(await gpt4o.locator('td').nth(3).getAttribute('title')).toBe('64 cache reads · 32 cache writes')
     // OTLP metrics: the seeded gen_ai.client.token.usage, by model.

@@ -132,6 +132,8 @@ export interface Summary {
   source: 'rollup' | 'spans'
   /** the buckets' width, null without buckets */
   bucketSeconds: number | null
+  /** the times the rows count, ISO (null: unbounded); the rollup counts whole minutes, so a `from` inside a minute counts all of it */
+  counted: { from: string | null; to: string | null }
   /** groups left out past the reply's 10,000 rows, the smallest by calls (the charts show the top 6) */
   omittedGroups: number
   rows: SummaryRow[]
@@ -193,7 +195,14 @@ export interface EchoedFilter {
   totalTokens?: NumberCondition[]
   /** group-key values (bias's keys: `language`, `user_prefix:3`…) */
   groups?: Record<string, string>
+  /** the span's trace has a score of this name matching the condition */
+  scores?: Record<string, ScoreCondition>
+  /** spans that do not match this filter */
+  not?: EchoedFilter
 }
+
+/** A condition on a trace's score of one name: has one, its value, or its category. */
+export type ScoreCondition = { op: 'any' } | { op: 'value'; conditions: NumberCondition[] } | { op: 'category'; value: string }
 
 /** A condition on a span number, as the API echoes it (`>` 1000). */
 interface NumberCondition {
@@ -208,7 +217,22 @@ export interface DriftReport {
   nReference: number
   nCurrent: number
   drifted: boolean
+  /** the thresholds the verdicts were judged by (each statistic carries its own too) */
+  thresholds: DriftThresholds
   signals: SignalDrift[]
+}
+
+export interface DriftThresholds {
+  /** reference size at or below which the p-value tests decide */
+  smallReferenceMax: number
+  ksPValue: number
+  chi2PValue: number
+  wassersteinNormed: number
+  jsDistance: number
+  psiModerate: number
+  psiMajor: number
+  textJsDistance: number
+  embeddingCosine: number | null
 }
 
 export interface BiasGroup {

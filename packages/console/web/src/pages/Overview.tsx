@@ -4,7 +4,7 @@ import { HBars } from '../components/Bars'
 import { NoData } from '../components/FirstRun'
 import { ErrorBox, Loading } from '../components/State'
 import { PALETTE, TimeSeriesChart, type Series } from '../components/TimeSeriesChart'
-import { COST_NOTE, groupName, int, ms, pct, tokenDetails, usd } from '../format'
+import { COST_NOTE, groupName, int, ms, pct, time, tokenDetails, usd } from '../format'
 import { useAsync } from '../hooks'
 import { isoOf, tracesHref } from '../links'
 import { bucketGrid, OVERVIEW_RANGES, toSeries, type GroupedSeries, type OverviewRange } from '../overview/series'
@@ -144,6 +144,7 @@ export function OverviewPage() {
         <Stat label="p95" value={ms(total?.latencyMs.p95)} />
         <Stat label="p99" value={ms(total?.latencyMs.p99)} />
       </div>
+      {totals.state === 'done' && <Counted summary={totals.value} />}
       {overTime.state === 'loading' && <Loading what="Loading charts" />}
       {overTime.state === 'error' && <ErrorBox error={overTime.error} />}
       {overTime.state === 'done' && <Charts rows={overTime.value.rows} grid={grid} split={split} range={range} kind={kind} />}
@@ -155,6 +156,21 @@ export function OverviewPage() {
         </>
       )}
     </section>
+  )
+}
+
+/**
+ * The times the totals count. The per-minute rollup counts whole minutes, so a range starting inside a
+ * minute counts all of it: the page says from when, instead of letting "last 24 hours" read as exact.
+ */
+function Counted({ summary }: { summary: Summary }) {
+  const { from, to } = summary.counted
+  if (from === null) return null
+  return (
+    <p class="muted small counted">
+      Counted from {time(from)} to {to === null ? 'now' : time(to)}
+      {summary.source === 'rollup' && ', in whole minutes'}.
+    </p>
   )
 }
 
