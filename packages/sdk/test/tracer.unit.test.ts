@@ -266,4 +266,20 @@ describe("the SDK's own span's attribute values", () => {
       expect(ended.events[0]?.attributes).toEqual({ tags: ['a', 'b'] })
     }
   })
+  it('copy only the start of an array the export would cut, with its marker item', () => {
+    const limits = tracingSettings({}).limits
+    for (const valueLength of [Infinity, 4]) {
+      const { own, ours } = both({ ...limits, attributeValueLengthLimit: valueLength })
+      const span = own.startSpan('s')
+      span.setAttribute('many', Array.from({ length: 1_000_000 }, (_, i) => i))
+      span.addEvent('e', { words: Array.from({ length: 20_000 }, () => 'word') })
+      span.end()
+      const ended = ours.ended[0]!
+      expect(ended.attributes.many).toHaveLength(16_384)
+      expect((ended.attributes.many as unknown[])[16_382]).toBe(16_382)
+      expect(ended.events[0]?.attributes?.words).toHaveLength(16_384)
+      // The marker is a string like any other: OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT cuts it too.
+      expect((ended.attributes.many as unknown[])[16_383]).toBe('…[truncated 983617 items]'.slice(0, valueLength))
+    }
+  })
 })

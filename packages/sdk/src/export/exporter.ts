@@ -39,8 +39,13 @@ export interface ExporterOptions {
 }
 
 
-/** `reason` names the failure's kind (the once-a-minute warning is per reason); `detail` is what the server said of it. */
-type SendResult = { ok: true } | { ok: false; retryable: boolean; retryAfterMs?: number; reason: string; detail?: string }
+/**
+ * `reason` names the failure's kind (the once-a-minute warning is per reason); `detail` is what the server said of it;
+ * `tooLarge`: the server refused the request for its size (413), which a smaller one may pass.
+ */
+type SendResult = { ok: true } | { ok: false; retryable: boolean; tooLarge?: boolean; retryAfterMs?: number; reason: string; detail?: string }
+
+const PAYLOAD_TOO_LARGE = 413
 
 /**
  * Background OTLP/HTTP protobuf exporter: spans wait in a bounded queue and
@@ -124,7 +129,8 @@ export class OtlpExporter {
         continue
       }
       if (bytes.length > QUEUE_BYTES) {
-        diag.warnOnce(`a span of ${(bytes.length / 1048576).toFixed(0)} MiB encoded is over the export queue's ${QUEUE_BYTES / 1048576} MiB and was dropped (an attribute that large: cut it with OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT)`, 'span over the queue')
+        this.stats.spansTooLarge++
+        diag.warnOnce(`a span of ${(bytes.length / 1048576).toFixed(0)} MiB encoded is over the export queue's ${QUEUE_BYTES / 1048576} MiB and was dropped (many large attributes: cut them with OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT)`, 'span over the queue')
       }
       this.stats.spansDropped += this.queue.push({ resource: span.resource, scope: span.instrumentationScope, bytes })
     }
@@ -181,6 +187,7 @@ export class OtlpExporter {
         return
       }
       this.stats.exportFailures++
+      if (result.tooLarge) return this.tooLarge(batch, result)
       if (!result.retryable || attempt >= this.opts.maxRetries || this.stopped) {
         this.stats.spansDropped += batch.length
         // Once a minute per reason, with the total dropped so far (getStats()), not a line per batch.
@@ -195,6 +202,27 @@ export class OtlpExporter {
     }
   }
 
+  /**
+   * The server refused `batch` as too large: its halves go in requests of their own, down to single spans,
+   * so that a span too large for the server (its body limit, or a collector's) costs only itself, not the
+   * spans that shared its request. At most about 2·log2(maxBatchSize) more requests for one such span.
+   */
+  private async tooLarge(batch: EncodedSpan[], result: Extract<SendResult, { ok: false }>): Promise<void> {
+    if (batch.length > 1) {
+      const half = Math.ceil(batch.length / 2)
+      await this.exportBatch(batch.slice(0, half))
+      if (!this.abandoned) await this.exportBatch(batch.slice(half))
+      return
+    }
+    this.stats.spansDropped++
+    this.stats.spansTooLarge++
+    const kib = Math.ceil((batch[0] as EncodedSpan).bytes.length / 1024)
+    diag.warnOnce(
+      `export to ${this.opts.url} refused a span of ${kib} KiB encoded as too large (${result.reason}${result.detail === undefined ? '' : `: ${result.detail}`}); dropped it alone (${this.stats.spansTooLarge} since init, see getStats() spansTooLarge)`,
+      'span refused as too large',
+    )
+  }
+
   private async send(body: Uint8Array): Promise<SendResult> {
     try {
       const res = await this.http.post(body, this.opts.timeoutMs)
@@ -203,6 +231,7 @@ export class OtlpExporter {
       return {
         ok: false,
         retryable: RETRYABLE_STATUS.has(res.status),
+        tooLarge: res.status === PAYLOAD_TOO_LARGE,
         retryAfterMs: parseRetryAfter(res.retryAfter ?? null),
         reason: `HTTP ${res.status}`,
         ...(detail === undefined ? {} : { detail }),

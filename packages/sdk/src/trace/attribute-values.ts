@@ -1,4 +1,5 @@
 import type { AttributeValue, Attributes } from '@opentelemetry/api'
+import { boundArray } from '../value-bounds.js'
 
 /**
  * What OpenTelemetry accepts as an attribute (@opentelemetry/core's rules): a
@@ -40,11 +41,17 @@ export function sanitizeAttributes(attributes: unknown): Attributes {
 /**
  * `value` as a span keeps it: each string cut to `limit` characters (Infinity, or a limit that is
  * not positive: whole), and an array always copied, so what the caller does to its array later
- * does not change the span (OpenTelemetry's span copies too).
+ * does not change the span (OpenTelemetry's span copies too); only its start is copied when it is
+ * over the SDK's bound (value-bounds.ts), which the export would cut anyway: a million items were a
+ * million copied on the app's thread.
  */
 export function truncateValue<V extends AttributeValue>(value: V, limit: number): V {
   const cut = limit > 0 && limit !== Infinity
   if (typeof value === 'string') return (cut && value.length > limit ? value.slice(0, limit) : value) as V
-  if (Array.isArray(value)) return value.map((e) => (cut && typeof e === 'string' && e.length > limit ? e.slice(0, limit) : e)) as V
+  if (Array.isArray(value)) {
+    const copy = boundArray(value, true)
+    if (cut) for (let i = 0; i < copy.length; i++) if (typeof copy[i] === 'string' && (copy[i] as string).length > limit) copy[i] = (copy[i] as string).slice(0, limit)
+    return copy as V
+  }
   return value
 }

@@ -2,6 +2,7 @@ import { SpanStatusCode, type AttributeValue, type Attributes, type Context, typ
 import { diag } from '../diag.js'
 import { keptPrefix } from '../redact-cut.js'
 import { sanitizeAttributes, isAttributeValue, truncateValue } from './attribute-values.js'
+import { boundArray } from '../value-bounds.js'
 import { fromTimeInput, hrTimeAt, hrTimeDuration, isTimeInput, spanClock } from './time.js'
 import type { FinishedSpan, InstrumentationScope, Resource, SpanLimits, SpanProcessor, TimedEvent } from './types.js'
 
@@ -268,5 +269,5 @@ export class SpanlensSpan implements Span, FinishedSpan {
 function redactedCut(key: string, value: string | AttributeValue[] | readonly unknown[], limit: number, redact: (key: string, value: string) => string): AttributeValue {
   const step = (v: string): string => redact(key, v)
   if (typeof value === 'string') return value.length > limit ? keptPrefix(value, limit, step).text : value
-  return value.map((e: unknown) => (typeof e === 'string' && e.length > limit ? keptPrefix(e, limit, step).text : e)) as AttributeValue
+  return boundArray(value, false).map((e: unknown) => (typeof e === 'string' && e.length > limit ? keptPrefix(e, limit, step).text : e)) as AttributeValue
 }
