@@ -282,4 +282,24 @@ describe("the SDK's own span's attribute values", () => {
       expect((ended.attributes.many as unknown[])[16_383]).toBe('…[truncated 983617 items]'.slice(0, valueLength))
     }
   })
+  it('cut a key over 1,024 characters before it is stored, and check only the items of an array they keep', () => {
+    const { own, ours } = both(tracingSettings({}).limits)
+    const span = own.startSpan('s')
+    const long = 'k'.repeat(5000)
+    // Two keys of one length that differ past the cut are one key once cut.
+    span.setAttribute(`${long}?`, 1)
+    span.setAttribute(`${long}!`, 2)
+    // An item of another type past what is kept does not cost the array.
+    span.setAttribute('mixed', [...Array.from({ length: 20_000 }, (_, i) => i), 'late'] as never)
+    span.addEvent('e', { [long]: true })
+    span.end()
+    const ended = ours.ended[0]!
+    const keys = Object.keys(ended.attributes)
+    expect(keys).toHaveLength(2)
+    expect(keys[0]).toHaveLength(1024)
+    expect(keys[0]).toMatch(/^k+…\[truncated \d+ chars\]$/)
+    expect(ended.attributes[keys[0]!]).toBe(2)
+    expect(ended.attributes.mixed).toHaveLength(16_384)
+    expect(Object.keys(ended.events[0]!.attributes!)[0]).toHaveLength(1024)
+  })
 })
