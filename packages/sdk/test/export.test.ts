@@ -183,6 +183,19 @@ describe('export', () => {
     expect(logger.lines[0]).toMatch(/refused a span of \d+ KiB encoded as too large \(HTTP 413\); dropped it alone/)
   })
 
+  it('adds up when it stops while a request refused as too large is sent in parts: the parts sent count as exported, the rest dropped', async () => {
+    h.start({ exportTimeoutMs: 500, logger: captureLogger() })
+    // Each reply waits 200 ms: [a b c d] refused at ~200, [a b] accepted at ~400, [c d] still in flight when shutdown's flush gives up.
+    h.receiver.delayMs = 200
+    h.receiver.script.push({ status: 413 }, { status: 200 })
+    for (const name of ['a', 'b', 'c', 'd']) span(name, () => 1)
+    await shutdown()
+    const stats = getStats()
+    expect(stats.spansQueued).toBe(4)
+    expect(stats.spansExported + stats.spansDropped).toBe(4)
+    expect(stats.spansExported).toBe(h.receiver.spans.length)
+  })
+
   it('resolves flush() false when the server refused spans or retries ran out, true once it accepts them all', async () => {
     h.start({ maxRetries: 1, logger: captureLogger() })
     h.receiver.script.push({ status: 500 })

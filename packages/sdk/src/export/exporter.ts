@@ -151,13 +151,8 @@ export class OtlpExporter {
     while (this.inFlight.size < this.opts.maxConcurrentExports && (fullOnly ? this.batchFull() : this.queue.size > 0)) {
       const batch = this.queue.take(this.opts.maxBatchSize, BATCH_BYTES)
       this.inFlightSpans += batch.length
-      const request: Promise<void> = this.exportBatch(batch)
-        .catch((err: unknown) => {
-          if (!this.abandoned) this.stats.spansDropped += batch.length
-          diag.instrumentationError('export', err)
-        })
+      const request: Promise<void> = this.exportPart(batch)
         .finally(() => {
-          this.inFlightSpans -= batch.length
           this.inFlight.delete(request)
           // Keep draining full batches that queued while this request was on the
           // wire; a partial one waits for the timer. Re-kicking on any queued span
@@ -175,6 +170,28 @@ export class OtlpExporter {
     return this.queue.size >= this.opts.maxBatchSize || this.queue.bytes >= BATCH_BYTES
   }
 
+  /** Exports `batch`, never rejecting: its spans end counted as exported or dropped (settle()). */
+  private async exportPart(batch: EncodedSpan[]): Promise<void> {
+    try {
+      await this.exportBatch(batch)
+    } catch (err) {
+      // Thrown before the request was sent (encoding, gzip): none of the batch was counted yet.
+      this.settle(batch.length, 'spansDropped')
+      diag.instrumentationError('export', err)
+    }
+  }
+
+  /**
+   * Counts `n` spans of a request as exported or dropped, as they leave the requests in flight. Per part, not
+   * per request: a request split after a 413 has parts exported before the process exits and parts still
+   * in flight, which abandon() counts as dropped.
+   */
+  private settle(n: number, as: 'spansExported' | 'spansDropped'): void {
+    if (this.abandoned) return
+    this.stats[as] += n
+    this.inFlightSpans -= n
+  }
+
   private async exportBatch(batch: EncodedSpan[]): Promise<void> {
     const encoded = encodeRequest(batch, { resourceDefaults: this.opts.resourceDefaults })
     const body = this.opts.compression === 'gzip' ? await gzipAsync(encoded) : encoded
@@ -182,14 +199,14 @@ export class OtlpExporter {
       const result = await this.send(body)
       if (this.abandoned) return
       if (result.ok) {
-        this.stats.spansExported += batch.length
+        this.settle(batch.length, 'spansExported')
         diag.debug(`exported ${batch.length} spans`)
         return
       }
       this.stats.exportFailures++
       if (result.tooLarge) return this.tooLarge(batch, result)
       if (!result.retryable || attempt >= this.opts.maxRetries || this.stopped) {
-        this.stats.spansDropped += batch.length
+        this.settle(batch.length, 'spansDropped')
         // Once a minute per reason, with the total dropped so far (getStats()), not a line per batch.
         diag.warnOnce(
           `export to ${this.opts.url} failed (${result.reason}${result.detail === undefined ? '' : `: ${result.detail}`}); dropped ${batch.length} spans (${this.stats.spansDropped} since init, see getStats())`,
@@ -210,12 +227,12 @@ export class OtlpExporter {
   private async tooLarge(batch: EncodedSpan[], result: Extract<SendResult, { ok: false }>): Promise<void> {
     if (batch.length > 1) {
       const half = Math.ceil(batch.length / 2)
-      await this.exportBatch(batch.slice(0, half))
-      if (!this.abandoned) await this.exportBatch(batch.slice(half))
+      await this.exportPart(batch.slice(0, half))
+      if (!this.abandoned) await this.exportPart(batch.slice(half))
       return
     }
-    this.stats.spansDropped++
     this.stats.spansTooLarge++
+    this.settle(1, 'spansDropped')
     const kib = Math.ceil((batch[0] as EncodedSpan).bytes.length / 1024)
     diag.warnOnce(
       `export to ${this.opts.url} refused a span of ${kib} KiB encoded as too large (${result.reason}${result.detail === undefined ? '' : `: ${result.detail}`}); dropped it alone (${this.stats.spansTooLarge} since init, see getStats() spansTooLarge)`,
@@ -258,6 +275,7 @@ export class OtlpExporter {
     this.stopped = true
     clearInterval(this.timer)
     this.stats.spansDropped += this.unencoded.discard() + this.queue.take(this.queue.size).length + this.inFlightSpans
+    this.inFlightSpans = 0
     this.http.close()
   }
 
