@@ -13,7 +13,7 @@ import { cutMark } from './redact-cut.js'
 export const MAX_NAME_LENGTH = 1024
 /** Any other string value: at most this many UTF-8 bytes, marker included (the server keeps an attribute value of 1 MiB). */
 export const MAX_VALUE_BYTES = 1024 * 1024
-/** An array's items: the server reads an embedding of up to 16,384 numbers; the marker item comes after them. */
+/** An array's items, the marker item included when it was cut (the server reads an embedding of up to 16,384 numbers). */
 export const MAX_ARRAY_ITEMS = 16_384
 
 /** A UTF-16 unit is at most 3 bytes of UTF-8 (a surrogate pair, two units, is 4). */
