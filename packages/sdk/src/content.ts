@@ -26,7 +26,8 @@ export const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : [])
  * value is no longer valid JSON, on purpose visible). Only what the cut keeps is serialized and redacted,
  * with what a secret the cut splits needs (redact-cut.ts): redacted only at export, after the cut, an
  * email the cut split in two was no longer an email, and its first part ("reach me at robert.…") left
- * the process. `more`: `value` is a string that is only the start of the content. `whole`: serialized with
+ * the process. `more`: `value` is only the start of the content (a string, or a streamed completion whose
+ * text was cut as it streamed): the marker says `more than`. `whole`: serialized with
  * JSON.stringify, not as far as the cut reads: an LLM request or response, which its client serialized
  * or parsed whole, so the app already pays for its size (json-bounded.ts's size walk was 0.3–0.6 µs of
  * a plain call's ~20, bench/sdk/RESULTS.md session 24).
@@ -44,8 +45,8 @@ export function toJson(value: unknown, max: number, key = '', redact?: (key: str
       json = { text: '"[unserializable]"', complete: true }
     }
   }
-  if (json.complete && json.text.length <= max) return json.text
-  return cutMarked(json.text, max, stepFor(key, redact), !json.complete)
+  if (json.complete && !more && json.text.length <= max) return json.text
+  return cutMarked(json.text, max, stepFor(key, redact), more || !json.complete)
 }
 
 /** The redaction of a cut of `key`'s value; made only for a cut, not for every value. */

@@ -16,6 +16,8 @@ export interface SdkStats {
   spansExported: number
   /** Spans lost: queue overflow, retries exhausted, or a rejected batch. */
   spansDropped: number
+  /** Of those, spans too large to send: over the export queue's bytes, or refused as too large (HTTP 413) in a request of their own. */
+  spansTooLarge: number
   /** Export requests that failed (each retry counts). */
   exportFailures: number
   /** Export attempts retried after 429/5xx/network errors. */
@@ -33,6 +35,7 @@ export function emptyStats(): SdkStats {
     spansQueued: 0,
     spansExported: 0,
     spansDropped: 0,
+    spansTooLarge: 0,
     exportFailures: 0,
     exportRetries: 0,
     instrumentationErrors: 0,

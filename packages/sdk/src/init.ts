@@ -143,7 +143,7 @@ export function init(options: InitOptions = {}): void {
     spanWriter,
     redact,
     content: (key, value, more) => toJson(value, maxContent, key, redact, more),
-    payload: (key, value) => toJson(value, maxContent, key, redact, false, true),
+    payload: (key, value, more) => toJson(value, maxContent, key, redact, more, true),
     dispose: async () => {
       reportAwaitedUncalled()
       removeExitHooks()

@@ -63,7 +63,12 @@ export function keptPrefix(value: string, max: number, redact: ((value: string) 
 /** A kept start with the cut marked: `…[truncated N chars]`, the value as it was when nothing was cut. */
 function mark(kept: Kept): string {
   if (kept.cut === 0 && !kept.more) return kept.text
-  return `${kept.text}…[truncated ${kept.more ? 'more than ' : ''}${kept.cut} chars]`
+  return `${kept.text}${cutMark(kept.cut, 'chars', kept.more)}`
+}
+
+/** What ends a cut value (or, as `items`, a cut array): every cut the SDK makes is marked alike. */
+export function cutMark(cut: number, unit: 'chars' | 'items', more = false): string {
+  return `…[truncated ${more ? 'more than ' : ''}${cut} ${unit}]`
 }
 
 /** `value` cut to `max` characters, redacted first over what the cut keeps, and marked. */

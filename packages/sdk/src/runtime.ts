@@ -28,8 +28,11 @@ export interface Runtime {
    * keeps (content.ts). `more`: `value` is a string that is only the start of the content.
    */
   content: (key: string, value: unknown, more?: boolean) => string
-  /** `content` for an LLM request's or response's content, serialized whole: its client serialized or parsed all of it. */
-  payload: (key: string, value: unknown) => string
+  /**
+   * `content` for an LLM request's or response's content, serialized whole: its client serialized or parsed
+   * all of it. `more`: a streamed response whose text was cut while it streamed (instrument/stream-text.ts).
+   */
+  payload: (key: string, value: unknown, more?: boolean) => string
   /** Flushes and stops; whether everything was sent. */
   dispose: () => Promise<boolean>
 }

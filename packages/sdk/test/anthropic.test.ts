@@ -4,6 +4,7 @@ import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base'
 import { flush, getStats, shutdown, wrapAnthropic } from '../src/index.js'
 import { byName, json, useHarness } from './helpers/harness.js'
 import { captureLogger } from './helpers/logger.js'
+import { sseFetch, textPieces } from './helpers/sse-fetch.js'
 
 const h = useHarness()
 const client = () => new Anthropic({ apiKey: 'sk-ant-test', baseURL: h.llm.url, maxRetries: 0 })
@@ -93,6 +94,37 @@ describe('wrapAnthropic', () => {
     const helper = byName(h.receiver.spans, 'chat claude-helper')
     expect(helper.attributes['gen_ai.usage.output_tokens']).toBe(6)
     expect(helper.status.code).toBe(0)
+  })
+
+  it('keeps of a long streamed message only what the content cut reads, and records its usage, stop reason and ttft', async () => {
+    h.start({ maxContentLength: 1000 })
+    // 60,000 characters of text and 20,000 of tool input: past 2 × (1,000 + 16,384).
+    const pieces = textPieces(600, 100)
+    const events = [
+      { type: 'message_start', message: { id: 'msg_long', type: 'message', role: 'assistant', model: 'claude-long', content: [], stop_reason: null, usage: { input_tokens: 9, output_tokens: 1 } } },
+      { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+      ...pieces.map((text) => ({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } })),
+      { type: 'content_block_stop', index: 0 },
+      { type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: 'toolu_long', name: 'save', input: {} } },
+      ...Array.from({ length: 20 }, () => ({ type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: 'a'.repeat(1000) } })),
+      { type: 'content_block_stop', index: 1 },
+      { type: 'message_delta', delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 20_000 } },
+      { type: 'message_stop' },
+    ]
+    const ai = wrapAnthropic(new Anthropic({ apiKey: 'sk-ant', baseURL: 'http://in-process', maxRetries: 0, fetch: sseFetch(events, { eventNames: true }) }))
+    const stream = await ai.messages.create({ model: 'claude-long', max_tokens: 50_000, stream: true, messages: [{ role: 'user', content: 'go' }] })
+    let received = 0
+    for await (const e of stream) if (e.type === 'content_block_delta' && e.delta.type === 'text_delta') received += e.delta.text.length
+    expect(received).toBe(60_000)
+    await flush()
+    const s = byName(h.receiver.spans, 'chat claude-long')
+    expect(s.status.code).toBe(0)
+    expect(s.attributes).toMatchObject({ 'gen_ai.usage.input_tokens': 9, 'gen_ai.usage.output_tokens': 20_000, 'gen_ai.response.finish_reasons': ['tool_use'], 'gen_ai.response.id': 'msg_long' })
+    expect(s.attributes['gen_ai.response.time_to_first_chunk']).toBeGreaterThan(0)
+    const output = String(s.attributes['gen_ai.output.messages'])
+    expect(output.startsWith(`[{"role":"assistant","parts":[{"type":"text","content":"${pieces[0]!.slice(0, 50)}`)).toBe(true)
+    expect(output).toMatch(/…\[truncated more than \d+ chars\]$/)
+    expect(output.length).toBeLessThanOrEqual(1050)
   })
 
   it('records beta.messages.create and beta.messages.stream() with the same attributes', async () => {

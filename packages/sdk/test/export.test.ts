@@ -44,7 +44,10 @@ describe('export', () => {
     await shutdown()
 
     h.start()
-    span('huge', (s) => s.setAttribute('app.document', 'h'.repeat(9 * 1024 * 1024)))
+    // Nine values of 1 MiB, the most one value may be (value-bounds.ts).
+    span('huge', (s) => {
+      for (let k = 0; k < 9; k++) s.setAttribute(`app.document.${k}`, doc)
+    })
     for (let i = 0; i < 20; i++) span('rag', (s) => s.setAttribute('app.document', doc))
     expect(await flush()).toBe(true)
     expect(h.receiver.spans).toHaveLength(21)
@@ -164,6 +167,33 @@ describe('export', () => {
     expect(logger.lines).toHaveLength(1)
     expect(logger.lines[0]).toContain('HTTP 401')
     expect(logger.lines[0]).not.toContain('sl_test_key')
+  })
+
+  it('sends a request refused as too large (413) again in halves, so that only the span refused alone is lost, counted and said once', async () => {
+    const logger = captureLogger()
+    h.start({ logger })
+    // [a b c d] refused; [a b] accepted; [c d] refused; [c] accepted; [d] refused.
+    h.receiver.script.push({ status: 413 }, { status: 200 }, { status: 413 }, { status: 200 }, { status: 413 })
+    for (const name of ['a', 'b', 'c', 'd']) span(name, () => 1)
+    expect(await flush(2000)).toBe(false)
+    expect(h.receiver.spans.map((s) => s.name)).toEqual(['a', 'b', 'c'])
+    expect(h.receiver.requests).toHaveLength(5)
+    expect(getStats()).toMatchObject({ spansQueued: 4, spansExported: 3, spansDropped: 1, spansTooLarge: 1, exportRetries: 0 })
+    expect(logger.lines).toHaveLength(1)
+    expect(logger.lines[0]).toMatch(/refused a span of \d+ KiB encoded as too large \(HTTP 413\); dropped it alone/)
+  })
+
+  it('adds up when it stops while a request refused as too large is sent in parts: the parts sent count as exported, the rest dropped', async () => {
+    h.start({ exportTimeoutMs: 500, logger: captureLogger() })
+    // Each reply waits 200 ms: [a b c d] refused at ~200, [a b] accepted at ~400, [c d] still in flight when shutdown's flush gives up.
+    h.receiver.delayMs = 200
+    h.receiver.script.push({ status: 413 }, { status: 200 })
+    for (const name of ['a', 'b', 'c', 'd']) span(name, () => 1)
+    await shutdown()
+    const stats = getStats()
+    expect(stats.spansQueued).toBe(4)
+    expect(stats.spansExported + stats.spansDropped).toBe(4)
+    expect(stats.spansExported).toBe(h.receiver.spans.length)
   })
 
   it('resolves flush() false when the server refused spans or retries ran out, true once it accepts them all', async () => {

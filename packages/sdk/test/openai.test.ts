@@ -11,6 +11,7 @@ import { flush, getStats, observe, shutdown, withContext, wrapOpenAI } from '../
 import { byName, json, useHarness } from './helpers/harness.js'
 import { inProcessOpenAI } from './helpers/in-process-openai.js'
 import { captureLogger } from './helpers/logger.js'
+import { sseFetch, textPieces } from './helpers/sse-fetch.js'
 
 const h = useHarness()
 const client = () => new OpenAI({ apiKey: 'sk-test', baseURL: `${h.llm.url}/v1`, maxRetries: 0 })
@@ -109,6 +110,44 @@ describe('wrapOpenAI: chat completions', () => {
       { role: 'assistant', parts: [{ type: 'tool_call', id: 'call_1', name: 'get_weather', arguments: { city: 'Paris' } }], finish_reason: 'tool_calls' },
     ])
     expect(json(span.attributes['gen_ai.tool.definitions'])).toHaveLength(1)
+  })
+
+  it('keeps of a long streamed completion only what the content cut reads, and records its usage, finish reason and ttft', async () => {
+    const maxContentLength = 1000
+    h.start({ maxContentLength })
+    // 60,000 characters of text, then a tool call with 20,000 of arguments: past 2 × (1,000 + 16,384).
+    const pieces = textPieces(600, 100)
+    const base = { id: 'chatcmpl-long', object: 'chat.completion.chunk', created: 1, model: 'gpt-long' }
+    const chunk = (delta: object, finish: string | null = null) => ({ ...base, choices: [{ index: 0, delta, finish_reason: finish }] })
+    // An email across the cut: what the stream keeps must still let redaction see it whole.
+    const prefix = JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: '' }] }]).indexOf('""') + 1
+    const at = maxContentLength - prefix - 10
+    const first = pieces[0]!.repeat(10)
+    pieces.splice(0, 10, `${first.slice(0, at)} robert.smith@example.com ${first.slice(at + 26)}`)
+    const events = [
+      chunk({ role: 'assistant', content: '' }),
+      ...pieces.map((content) => chunk({ content })),
+      chunk({ tool_calls: [{ index: 0, id: 'call_long', type: 'function', function: { name: 'save', arguments: '' } }] }),
+      ...Array.from({ length: 20 }, () => chunk({ tool_calls: [{ index: 0, function: { arguments: 'a'.repeat(1000) } }] })),
+      chunk({}, 'tool_calls'),
+      { ...base, choices: [], usage: { prompt_tokens: 7, completion_tokens: 20_000, total_tokens: 20_007 } },
+    ]
+    const ai = wrapOpenAI(new OpenAI({ apiKey: 'sk-test', baseURL: 'http://in-process/v1', maxRetries: 0, fetch: sseFetch(events, { done: true }) }))
+    const stream = await ai.chat.completions.create({ model: 'gpt-long', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'go' }] })
+    let received = 0
+    for await (const c of stream) received += c.choices[0]?.delta.content?.length ?? 0
+    expect(received).toBe(pieces.join('').length)
+    await flush()
+    const s = byName(h.receiver.spans, 'chat gpt-long')
+    expect(s.status.code).toBe(0)
+    expect(s.attributes).toMatchObject({ 'gen_ai.response.finish_reasons': ['tool_calls'], 'gen_ai.usage.input_tokens': 7, 'gen_ai.usage.output_tokens': 20_000, 'gen_ai.response.id': 'chatcmpl-long' })
+    expect(s.attributes['gen_ai.response.time_to_first_chunk']).toBeGreaterThan(0)
+    const output = String(s.attributes['gen_ai.output.messages'])
+    expect(output.startsWith(`${JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: '' }] }]).slice(0, prefix)}${pieces[0]!.slice(0, 50)}`)).toBe(true)
+    // The stream kept less than it was sent, and says so.
+    expect(output).toMatch(/…\[truncated more than \d+ chars\]$/)
+    expect(output.length).toBeLessThanOrEqual(maxContentLength + 50)
+    expect(output).not.toContain('robert')
   })
 
   it('records each chunk as the client gave it, though the consumer changes the chunk as soon as it has it', async () => {

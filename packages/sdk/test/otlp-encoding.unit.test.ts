@@ -197,6 +197,47 @@ describe('OTLP encoding of exported spans', () => {
     expect(scopeSpans.spans[0]).toMatchObject({ name: '42', events: [{ name: 'null' }] })
   })
 
+  it("bounds an app's span: names, keys and values of the span, its events, links, scope and resource", () => {
+    const Request = protoRoot.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest')
+    const huge = 'v'.repeat(3 * 1024 * 1024)
+    const longName = 'n'.repeat(200_000)
+    const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ 'service.name': 'svc', 'app.blob': huge }) })
+    const span = provider.getTracer(longName, longName).startSpan(longName, {
+      attributes: { [longName]: 'v', 'app.value': huge, 'app.numbers': Array.from({ length: 20_000 }, (_, i) => i), 'app.words': [huge, 'w'] },
+      links: [{ context: { traceId: '11111111111111111111111111111111', spanId: '2222222222222222', traceFlags: 1 }, attributes: { 'app.link': huge } }],
+    })
+    span.addEvent(longName, { 'app.event': huge, [longName]: 1 })
+    span.updateName(`${longName}!`)
+    span.end()
+    const s = span as unknown as ReadableSpan
+    const body = encodeRequest([{ resource: s.resource, scope: s.instrumentationScope, bytes: encodeSpan(s, (_k, v) => v) }])
+    expect(body.length).toBeLessThan(8 * 1024 * 1024)
+    const rs = (Request.toObject(Request.decode(body), { longs: String }) as any).resourceSpans[0]
+    const kv = (list: any[]) => Object.fromEntries(list.map((a: any) => [a.key, a.value.stringValue ?? a.value.arrayValue?.values.map((v: any) => v.stringValue ?? Number(v.intValue))]))
+    const cutName = boundedLike(longName)
+    const cutValue = (v: string) => {
+      expect(Buffer.byteLength(v)).toBeLessThanOrEqual(1024 * 1024)
+      expect(v).toMatch(/^v+…\[truncated \d+ chars\]$/)
+    }
+    cutValue(kv(rs.resource.attributes)['app.blob'])
+    expect(rs.scopeSpans[0].scope).toEqual({ name: cutName, version: cutName })
+    const got = rs.scopeSpans[0].spans[0]
+    expect(got.name).toBe(boundedLike(`${longName}!`))
+    const attrs = kv(got.attributes)
+    expect(attrs[cutName]).toBe('v')
+    cutValue(attrs['app.value'])
+    expect(attrs['app.numbers']).toHaveLength(16_384)
+    expect(attrs['app.numbers'][16_383]).toBe('…[truncated 3617 items]')
+    expect(attrs['app.words']).toHaveLength(2)
+    expect(attrs['app.words'][0]).toMatch(/^v+…\[truncated \d+ chars\]$/)
+    expect(attrs['app.words'][0].length + attrs['app.words'][1].length).toBeLessThanOrEqual(1024 * 1024)
+    expect(attrs['app.words'][1]).toBe('…[truncated 1 items]')
+    expect(got.events[0].name).toBe(cutName)
+    cutValue(kv(got.events[0].attributes)['app.event'])
+    expect(got.events[0].attributes.map((a: any) => a.key)).toContain(cutName)
+    cutValue(kv(got.links[0].attributes)['app.link'])
+  })
+
   it('groups spans by resource and scope in one request, whatever their sizes', () => {
     const Request = protoRoot.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest')
     const providers = new Map<string, BasicTracerProvider>()
@@ -226,3 +267,10 @@ describe('OTLP encoding of exported spans', () => {
     ])
   })
 })
+
+/** A name of `n` repeated as the SDK sends it: 1,024 characters with the marker. */
+function boundedLike(name: string): string {
+  const mark = (n: number) => `…[truncated ${n} chars]`
+  const keep = 1024 - mark(name.length).length
+  return `${name.slice(0, keep)}${mark(name.length - keep)}`
+}

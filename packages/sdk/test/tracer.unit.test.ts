@@ -266,4 +266,40 @@ describe("the SDK's own span's attribute values", () => {
       expect(ended.events[0]?.attributes).toEqual({ tags: ['a', 'b'] })
     }
   })
+  it('copy only the start of an array the export would cut, with its marker item', () => {
+    const limits = tracingSettings({}).limits
+    for (const valueLength of [Infinity, 4]) {
+      const { own, ours } = both({ ...limits, attributeValueLengthLimit: valueLength })
+      const span = own.startSpan('s')
+      span.setAttribute('many', Array.from({ length: 1_000_000 }, (_, i) => i))
+      span.addEvent('e', { words: Array.from({ length: 20_000 }, () => 'word') })
+      span.end()
+      const ended = ours.ended[0]!
+      expect(ended.attributes.many).toHaveLength(16_384)
+      expect((ended.attributes.many as unknown[])[16_382]).toBe(16_382)
+      expect(ended.events[0]?.attributes?.words).toHaveLength(16_384)
+      // The marker is a string like any other: OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT cuts it too.
+      expect((ended.attributes.many as unknown[])[16_383]).toBe('…[truncated 983617 items]'.slice(0, valueLength))
+    }
+  })
+  it('cut a key over 1,024 characters before it is stored, and check only the items of an array they keep', () => {
+    const { own, ours } = both(tracingSettings({}).limits)
+    const span = own.startSpan('s')
+    const long = 'k'.repeat(5000)
+    // Two keys of one length that differ past the cut are one key once cut.
+    span.setAttribute(`${long}?`, 1)
+    span.setAttribute(`${long}!`, 2)
+    // An item of another type past what is kept does not cost the array.
+    span.setAttribute('mixed', [...Array.from({ length: 20_000 }, (_, i) => i), 'late'] as never)
+    span.addEvent('e', { [long]: true })
+    span.end()
+    const ended = ours.ended[0]!
+    const keys = Object.keys(ended.attributes)
+    expect(keys).toHaveLength(2)
+    expect(keys[0]).toHaveLength(1024)
+    expect(keys[0]).toMatch(/^k+…\[truncated \d+ chars\]$/)
+    expect(ended.attributes[keys[0]!]).toBe(2)
+    expect(ended.attributes.mixed).toHaveLength(16_384)
+    expect(Object.keys(ended.events[0]!.attributes!)[0]).toHaveLength(1024)
+  })
 })

@@ -39,8 +39,13 @@ export interface ExporterOptions {
 }
 
 
-/** `reason` names the failure's kind (the once-a-minute warning is per reason); `detail` is what the server said of it. */
-type SendResult = { ok: true } | { ok: false; retryable: boolean; retryAfterMs?: number; reason: string; detail?: string }
+/**
+ * `reason` names the failure's kind (the once-a-minute warning is per reason); `detail` is what the server said of it;
+ * `tooLarge`: the server refused the request for its size (413), which a smaller one may pass.
+ */
+type SendResult = { ok: true } | { ok: false; retryable: boolean; tooLarge?: boolean; retryAfterMs?: number; reason: string; detail?: string }
+
+const PAYLOAD_TOO_LARGE = 413
 
 /**
  * Background OTLP/HTTP protobuf exporter: spans wait in a bounded queue and
@@ -124,7 +129,8 @@ export class OtlpExporter {
         continue
       }
       if (bytes.length > QUEUE_BYTES) {
-        diag.warnOnce(`a span of ${(bytes.length / 1048576).toFixed(0)} MiB encoded is over the export queue's ${QUEUE_BYTES / 1048576} MiB and was dropped (an attribute that large: cut it with OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT)`, 'span over the queue')
+        this.stats.spansTooLarge++
+        diag.warnOnce(`a span of ${(bytes.length / 1048576).toFixed(0)} MiB encoded is over the export queue's ${QUEUE_BYTES / 1048576} MiB and was dropped (many large attributes: cut them with OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT)`, 'span over the queue')
       }
       this.stats.spansDropped += this.queue.push({ resource: span.resource, scope: span.instrumentationScope, bytes })
     }
@@ -145,13 +151,8 @@ export class OtlpExporter {
     while (this.inFlight.size < this.opts.maxConcurrentExports && (fullOnly ? this.batchFull() : this.queue.size > 0)) {
       const batch = this.queue.take(this.opts.maxBatchSize, BATCH_BYTES)
       this.inFlightSpans += batch.length
-      const request: Promise<void> = this.exportBatch(batch)
-        .catch((err: unknown) => {
-          if (!this.abandoned) this.stats.spansDropped += batch.length
-          diag.instrumentationError('export', err)
-        })
+      const request: Promise<void> = this.exportPart(batch)
         .finally(() => {
-          this.inFlightSpans -= batch.length
           this.inFlight.delete(request)
           // Keep draining full batches that queued while this request was on the
           // wire; a partial one waits for the timer. Re-kicking on any queued span
@@ -169,6 +170,28 @@ export class OtlpExporter {
     return this.queue.size >= this.opts.maxBatchSize || this.queue.bytes >= BATCH_BYTES
   }
 
+  /** Exports `batch`, never rejecting: its spans end counted as exported or dropped (settle()). */
+  private async exportPart(batch: EncodedSpan[]): Promise<void> {
+    try {
+      await this.exportBatch(batch)
+    } catch (err) {
+      // Thrown before the request was sent (encoding, gzip): none of the batch was counted yet.
+      this.settle(batch.length, 'spansDropped')
+      diag.instrumentationError('export', err)
+    }
+  }
+
+  /**
+   * Counts `n` spans of a request as exported or dropped, as they leave the requests in flight. Per part, not
+   * per request: a request split after a 413 has parts exported before the process exits and parts still
+   * in flight, which abandon() counts as dropped.
+   */
+  private settle(n: number, as: 'spansExported' | 'spansDropped'): void {
+    if (this.abandoned) return
+    this.stats[as] += n
+    this.inFlightSpans -= n
+  }
+
   private async exportBatch(batch: EncodedSpan[]): Promise<void> {
     const encoded = encodeRequest(batch, { resourceDefaults: this.opts.resourceDefaults })
     const body = this.opts.compression === 'gzip' ? await gzipAsync(encoded) : encoded
@@ -176,13 +199,14 @@ export class OtlpExporter {
       const result = await this.send(body)
       if (this.abandoned) return
       if (result.ok) {
-        this.stats.spansExported += batch.length
+        this.settle(batch.length, 'spansExported')
         diag.debug(`exported ${batch.length} spans`)
         return
       }
       this.stats.exportFailures++
+      if (result.tooLarge) return this.tooLarge(batch, result)
       if (!result.retryable || attempt >= this.opts.maxRetries || this.stopped) {
-        this.stats.spansDropped += batch.length
+        this.settle(batch.length, 'spansDropped')
         // Once a minute per reason, with the total dropped so far (getStats()), not a line per batch.
         diag.warnOnce(
           `export to ${this.opts.url} failed (${result.reason}${result.detail === undefined ? '' : `: ${result.detail}`}); dropped ${batch.length} spans (${this.stats.spansDropped} since init, see getStats())`,
@@ -195,6 +219,27 @@ export class OtlpExporter {
     }
   }
 
+  /**
+   * The server refused `batch` as too large: its halves go in requests of their own, down to single spans,
+   * so that a span too large for the server (its body limit, or a collector's) costs only itself, not the
+   * spans that shared its request. At most about 2·log2(maxBatchSize) more requests for one such span.
+   */
+  private async tooLarge(batch: EncodedSpan[], result: Extract<SendResult, { ok: false }>): Promise<void> {
+    if (batch.length > 1) {
+      const half = Math.ceil(batch.length / 2)
+      await this.exportPart(batch.slice(0, half))
+      if (!this.abandoned) await this.exportPart(batch.slice(half))
+      return
+    }
+    this.stats.spansTooLarge++
+    this.settle(1, 'spansDropped')
+    const kib = Math.ceil((batch[0] as EncodedSpan).bytes.length / 1024)
+    diag.warnOnce(
+      `export to ${this.opts.url} refused a span of ${kib} KiB encoded as too large (${result.reason}${result.detail === undefined ? '' : `: ${result.detail}`}); dropped it alone (${this.stats.spansTooLarge} since init, see getStats() spansTooLarge)`,
+      'span refused as too large',
+    )
+  }
+
   private async send(body: Uint8Array): Promise<SendResult> {
     try {
       const res = await this.http.post(body, this.opts.timeoutMs)
@@ -203,6 +248,7 @@ export class OtlpExporter {
       return {
         ok: false,
         retryable: RETRYABLE_STATUS.has(res.status),
+        tooLarge: res.status === PAYLOAD_TOO_LARGE,
         retryAfterMs: parseRetryAfter(res.retryAfter ?? null),
         reason: `HTTP ${res.status}`,
         ...(detail === undefined ? {} : { detail }),
@@ -229,6 +275,7 @@ export class OtlpExporter {
     this.stopped = true
     clearInterval(this.timer)
     this.stats.spansDropped += this.unencoded.discard() + this.queue.take(this.queue.size).length + this.inFlightSpans
+    this.inFlightSpans = 0
     this.http.close()
   }
 

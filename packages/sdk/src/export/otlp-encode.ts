@@ -1,6 +1,8 @@
 import type { Attributes, HrTime } from '@opentelemetry/api'
 import { REDACTED_NAMES } from '../attributes.js'
+import { isContentAttribute } from '../redact.js'
 import type { FinishedSpan } from '../trace/types.js'
+import { boundArray, boundName, boundString, MAX_VALUE_BYTES } from '../value-bounds.js'
 import { ProtoWriter, varintSize } from './proto-writer.js'
 
 /**
@@ -77,7 +79,11 @@ function writeAnyValue(w: Writer, v: unknown): void {
 
 const hasOwn = Object.prototype.hasOwnProperty
 
-/** Attributes as repeated KeyValue under `tag`; values that are not OTLP values are left out. */
+/**
+ * Attributes as repeated KeyValue under `tag`; values that are not OTLP values are left out. Keys and
+ * values are bounded (value-bounds.ts): content by `transform` (maxContentLength), any other string
+ * here, arrays before `transform` sees their items.
+ */
 function writeAttributes(w: Writer, tag: number, attrs: Attributes | undefined, transform?: AttributeTransform): void {
   if (!attrs) return
   // for-in over own keys, not Object.keys: the same keys in the same order, without an array of them
@@ -86,11 +92,14 @@ function writeAttributes(w: Writer, tag: number, attrs: Attributes | undefined, 
     if (!hasOwn.call(attrs, key)) continue
     let v: unknown = attrs[key]
     if (v === undefined || v === null || (typeof v === 'object' && !Array.isArray(v))) continue
+    if (Array.isArray(v)) v = boundArray(v, false)
     if (transform) {
       if (typeof v === 'string') v = transform(key, v)
       else if (Array.isArray(v)) v = v.map((e: unknown) => (typeof e === 'string' ? transform(key, e) : e))
     }
-    w.uint32(tag).fork().uint32(TAGS.keyValue.key).string(key).uint32(TAGS.keyValue.value).fork()
+    // A length check per value; the content check only for a string that may be over the bound.
+    if (typeof v === 'string' && v.length * 3 > MAX_VALUE_BYTES && (!transform || !isContentAttribute(key))) v = boundString(v)
+    w.uint32(tag).fork().uint32(TAGS.keyValue.key).string(boundName(key)).uint32(TAGS.keyValue.value).fork()
     writeAnyValue(w, v)
     w.ldelim().ldelim()
   }
@@ -133,10 +142,22 @@ function text(v: unknown): string {
  * keeps these bytes instead of the span, so queued spans cost the GC almost
  * nothing.
  */
-const spanWriter = new ProtoWriter(16 * 1024)
+const WRITER_SIZE = 16 * 1024
+let spanWriter = new ProtoWriter(WRITER_SIZE)
+/** A writer grown past this by a large span is let go: its buffer would stay as large for the process's life. */
+const WRITER_KEPT = 1024 * 1024
 
 export function encodeSpan(s: FinishedSpan, transform?: AttributeTransform): Uint8Array {
   const w = spanWriter.reset()
+  try {
+    writeSpan(w, s, transform)
+    return w.finish()
+  } finally {
+    if (w.capacity > WRITER_KEPT) spanWriter = new ProtoWriter(WRITER_SIZE)
+  }
+}
+
+function writeSpan(w: Writer, s: FinishedSpan, transform: AttributeTransform | undefined): void {
   const ctx = s.spanContext()
   w.uint32(TAGS.span.traceId).hex(ctx.traceId)
   w.uint32(TAGS.span.spanId).hex(ctx.spanId)
@@ -144,7 +165,7 @@ export function encodeSpan(s: FinishedSpan, transform?: AttributeTransform): Uin
   if (traceState) w.uint32(TAGS.span.traceState).string(traceState)
   const parent = s.parentSpanContext?.spanId
   if (parent) w.uint32(TAGS.span.parentSpanId).hex(parent)
-  w.uint32(TAGS.span.name).string(text(s.name))
+  w.uint32(TAGS.span.name).string(boundName(text(s.name)))
   // OTLP SpanKind is the API's enum + 1 (0 is UNSPECIFIED there).
   w.uint32(TAGS.span.kind).uint32(s.kind + 1)
   fixed64(w, TAGS.span.start, s.startTime)
@@ -154,7 +175,7 @@ export function encodeSpan(s: FinishedSpan, transform?: AttributeTransform): Uin
   for (const e of s.events) {
     w.uint32(TAGS.span.events).fork()
     fixed64(w, TAGS.event.time, e.time)
-    w.uint32(TAGS.event.name).string(text(e.name))
+    w.uint32(TAGS.event.name).string(boundName(text(e.name)))
     writeAttributes(w, TAGS.event.attributes, e.attributes, transform)
     if (e.droppedAttributesCount) w.uint32(TAGS.event.droppedAttributes).uint32(e.droppedAttributesCount)
     w.ldelim()
@@ -166,7 +187,7 @@ export function encodeSpan(s: FinishedSpan, transform?: AttributeTransform): Uin
     w.uint32(TAGS.link.spanId).hex(l.context.spanId)
     const linkState = l.context.traceState?.serialize()
     if (linkState) w.uint32(TAGS.link.traceState).string(linkState)
-    writeAttributes(w, TAGS.link.attributes, l.attributes)
+    writeAttributes(w, TAGS.link.attributes, l.attributes, transform)
     if (l.droppedAttributesCount) w.uint32(TAGS.link.droppedAttributes).uint32(l.droppedAttributesCount)
     if (l.context.traceFlags) w.uint32(TAGS.link.flags).fixed32(l.context.traceFlags)
     w.ldelim()
@@ -176,12 +197,11 @@ export function encodeSpan(s: FinishedSpan, transform?: AttributeTransform): Uin
     w.uint32(TAGS.span.status).fork()
     // The message of an error status is the error's message, as free as its text: recordError takes it
     // from the exception, whose text an app builds from what it was handling.
-    if (s.status.message) w.uint32(TAGS.status.message).string(transform ? transform(REDACTED_NAMES.statusMessage, s.status.message) : s.status.message)
+    if (s.status.message) w.uint32(TAGS.status.message).string(transform ? transform(REDACTED_NAMES.statusMessage, s.status.message) : boundString(s.status.message))
     if (s.status.code) w.uint32(TAGS.status.code).uint32(s.status.code)
     w.ldelim()
   }
   if (ctx.traceFlags) w.uint32(TAGS.span.flags).fixed32(ctx.traceFlags)
-  return w.finish()
 }
 
 /** A span ready to send: its bytes, and the resource and scope it is grouped under. */
@@ -220,8 +240,8 @@ export function encodeRequest(spans: EncodedSpan[], opts: EncodeOptions = {}): U
     const r = { resource: head.finish(), scopes: [] as (typeof parts)[number]['scopes'], size: 0 }
     r.size = field(r.resource.length)
     for (const { scope, spans: group, size } of scopes.values()) {
-      head.reset().uint32(TAGS.scope.name).string(text(scope.name))
-      if (scope.version) head.uint32(TAGS.scope.version).string(text(scope.version))
+      head.reset().uint32(TAGS.scope.name).string(boundName(text(scope.name)))
+      if (scope.version) head.uint32(TAGS.scope.version).string(boundName(text(scope.version)))
       const s = { scope: head.finish(), spans: group, size: 0 }
       s.size = field(s.scope.length) + size
       r.size += field(s.size)

@@ -25,6 +25,11 @@ export class ProtoWriter {
     this.buf = Buffer.allocUnsafe(size)
   }
 
+  /** The buffer's size, which the largest message written so far set. */
+  get capacity(): number {
+    return this.buf.length
+  }
+
   /** Starts a new message in the same buffer. */
   reset(): this {
     this.pos = 0

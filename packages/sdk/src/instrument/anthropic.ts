@@ -49,7 +49,8 @@ function keepMessage(v: Obj): Obj {
   return { id: v.id, model: v.model, role: v.role, stop_reason: v.stop_reason, usage: copyData(v.usage, 1), content: copyData(v.content, 4) }
 }
 
-function recordMessage(call: LlmCall, v: Obj): void {
+/** `cut`: a streamed message whose text was cut as it streamed. */
+function recordMessage(call: LlmCall, v: Obj, cut = false): void {
   const attrs: Attributes = {}
   setIf(attrs, ATTR.responseModel, v.model)
   setIf(attrs, ATTR.responseId, v.id)
@@ -68,11 +69,12 @@ function recordMessage(call: LlmCall, v: Obj): void {
   call.set(attrs)
   const message: Message = { role: str(v.role) ?? 'assistant', parts: anthropicParts(v.content) }
   if (typeof v.stop_reason === 'string') message.finish_reason = v.stop_reason
-  call.messages(ATTR.outputMessages, [message])
+  call.messages(ATTR.outputMessages, [message], cut)
 }
 
-/** Rebuilds the Message from SSE events: message_start, content_block_*, message_delta. */
+/** Rebuilds the Message from SSE events: message_start, content_block_*, message_delta; text and tool input as far as `text` keeps. */
 function messageStream(call: LlmCall): StreamAccumulator {
+  const text = call.streamText()
   let message: Obj = {}
   let usage: Obj = {}
   const blocks: Obj[] = []
@@ -96,9 +98,9 @@ function messageStream(call: LlmCall): StreamAccumulator {
           const i = num(e.index) ?? 0
           const d = isObj(e.delta) ? e.delta : {}
           const b = (blocks[i] ??= { type: 'text', text: '' })
-          if (d.type === 'text_delta') b.text = `${str(b.text) ?? ''}${str(d.text) ?? ''}`
-          else if (d.type === 'thinking_delta') b.thinking = `${str(b.thinking) ?? ''}${str(d.thinking) ?? ''}`
-          else if (d.type === 'input_json_delta') json.set(i, (json.get(i) ?? '') + (str(d.partial_json) ?? ''))
+          if (d.type === 'text_delta') b.text = text.append(str(b.text) ?? '', str(d.text) ?? '')
+          else if (d.type === 'thinking_delta') b.thinking = text.append(str(b.thinking) ?? '', str(d.thinking) ?? '')
+          else if (d.type === 'input_json_delta') json.set(i, text.append(json.get(i) ?? '', str(d.partial_json) ?? ''))
           break
         }
         case 'message_delta':
@@ -114,7 +116,7 @@ function messageStream(call: LlmCall): StreamAccumulator {
         const b = blocks[i]
         if (b && raw) b.input = parseArgs(raw)
       }
-      recordMessage(call, { ...message, usage, content: arr(blocks).filter(isObj) })
+      recordMessage(call, { ...message, usage, content: arr(blocks).filter(isObj) }, text.cut > 0)
     },
   }
 }

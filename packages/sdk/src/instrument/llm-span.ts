@@ -1,9 +1,10 @@
 import { context, trace, SpanKind, SpanStatusCode, type Attributes, type Context, type Span, type TimeInput } from '@opentelemetry/api'
 import { ATTR, type SpanKindName } from '../attributes.js'
-import { copyData, type Message, type Obj, type Part } from '../content.js'
+import { copyData, readLimit, type Message, type Obj, type Part } from '../content.js'
 import { diag } from '../diag.js'
 import type { Runtime } from '../runtime.js'
 import type { SpanWriter } from './span-record.js'
+import { StreamText } from './stream-text.js'
 import { hrTimeAt, spanClock } from '../trace/time.js'
 
 /** Names the span and records the request on it: `begin`, then `set`/`messages`/`content`. */
@@ -133,9 +134,14 @@ export class LlmCall {
     if (this.rt.config.captureContent && value !== undefined) this.setOne(key, this.rt.payload(key, value))
   }
 
-  /** Same for messages the SDK built from the payload. */
-  messages(key: string, value: Message[] | Part[] | undefined): void {
-    this.content(key, value)
+  /** Same for messages the SDK built from the payload; `cut`: from a stream whose text was cut (streamText). */
+  messages(key: string, value: Message[] | Part[] | undefined, cut = false): void {
+    if (this.rt.config.captureContent && value !== undefined) this.setOne(key, this.rt.payload(key, value, cut))
+  }
+
+  /** What a streamed response keeps of its text: what recording will read of it, nothing when content is not captured. */
+  streamText(): StreamText {
+    return new StreamText(this.rt.config.captureContent ? readLimit(this.rt.config.maxContentLength) : 0)
   }
 
   private setOne(key: string, value: string | number | boolean | string[]): void {

@@ -91,7 +91,8 @@ function keepChat(v: Obj): Obj {
   return { id: v.id, model: v.model, usage: copyData(v.usage, 2), choices: kept }
 }
 
-function recordChat(call: LlmCall, v: Obj): void {
+/** `cut`: a streamed completion whose text was cut as it streamed. */
+function recordChat(call: LlmCall, v: Obj, cut = false): void {
   call.setIf(ATTR.responseModel, v.model)
   call.setIf(ATTR.responseId, v.id)
   call.setIf(ATTR.finishReasons, finishReasons(v.choices))
@@ -104,7 +105,7 @@ function recordChat(call: LlmCall, v: Obj): void {
     call.setIf(ATTR.cacheRead, inDetails?.cached_tokens)
     call.setIf(ATTR.reasoning, outDetails?.reasoning_tokens)
   }
-  call.messages(ATTR.outputMessages, openaiChatOutput(v.choices))
+  call.messages(ATTR.outputMessages, openaiChatOutput(v.choices), cut)
 }
 
 /** Each choice's finish_reason that is a string, in order (a loop: a filter/map/filter chain made three arrays). */
@@ -115,8 +116,9 @@ function finishReasons(choices: unknown): string[] {
   return out
 }
 
-/** Rebuilds a ChatCompletion from chunks: text, tool-call fragments, and the include_usage final chunk. */
+/** Rebuilds a ChatCompletion from chunks: text, tool-call fragments (as far as `text` keeps), and the include_usage final chunk. */
 function chatStream(call: LlmCall): StreamAccumulator {
+  const text = call.streamText()
   let id: unknown
   let model: unknown
   let usage: unknown
@@ -139,10 +141,10 @@ function chatStream(call: LlmCall): StreamAccumulator {
         if (typeof ch.finish_reason === 'string') acc.finish = ch.finish_reason
         const d = ch.delta
         if (!isObj(d)) continue
-        if (typeof d.content === 'string') acc.content += d.content
+        if (typeof d.content === 'string') acc.content = text.append(acc.content, d.content)
         // Most chunks carry text only: the rest is looked at when present.
         if (d.role !== undefined && typeof d.role === 'string') acc.role = d.role
-        if (typeof d.refusal === 'string') acc.refusal += d.refusal
+        if (typeof d.refusal === 'string') acc.refusal = text.append(acc.refusal, d.refusal)
         if (Array.isArray(d.tool_calls)) {
           for (const tc of d.tool_calls) {
             if (!isObj(tc)) continue
@@ -152,7 +154,7 @@ function chatStream(call: LlmCall): StreamAccumulator {
             if (typeof tc.id === 'string') tool.id = tc.id
             const fn = isObj(tc.function) ? tc.function : {}
             if (typeof fn.name === 'string') tool.name = fn.name
-            if (typeof fn.arguments === 'string') tool.args += fn.arguments
+            if (typeof fn.arguments === 'string') tool.args = text.append(tool.args, fn.arguments)
           }
         }
       }
@@ -170,7 +172,7 @@ function chatStream(call: LlmCall): StreamAccumulator {
             : undefined,
         },
       }))
-      recordChat(call, { id, model, usage, choices: built })
+      recordChat(call, { id, model, usage, choices: built }, text.cut > 0)
     },
   }
 }
@@ -189,7 +191,8 @@ function keepResponse(v: Obj): Obj {
   return { id: v.id, model: v.model, status: v.status, incomplete_details: copyData(v.incomplete_details, 1), usage: copyData(v.usage, 2), output: copyData(v.output, 4) }
 }
 
-function recordResponse(call: LlmCall, v: Obj): void {
+/** `cut`: a streamed response whose text was cut as it streamed. */
+function recordResponse(call: LlmCall, v: Obj, cut = false): void {
   const attrs: Attributes = {}
   setIf(attrs, ATTR.responseModel, v.model)
   setIf(attrs, ATTR.responseId, v.id)
@@ -205,25 +208,26 @@ function recordResponse(call: LlmCall, v: Obj): void {
     if (isObj(u.output_tokens_details)) setIf(attrs, ATTR.reasoning, u.output_tokens_details.reasoning_tokens)
   }
   call.set(attrs)
-  call.messages(ATTR.outputMessages, responsesOutput(v.output, reason))
+  call.messages(ATTR.outputMessages, responsesOutput(v.output, reason), cut)
 }
 
 /** Response streams end with response.completed carrying the full Response; deltas only time the first token. */
 function responsesStream(call: LlmCall): StreamAccumulator {
   let final: Obj | undefined
+  const kept = call.streamText()
   let text = ''
   return {
     chunk(e) {
       const type = str(e.type) ?? ''
       if (type.endsWith('.delta')) call.markFirstChunk()
-      if (type === 'response.output_text.delta' && typeof e.delta === 'string') text += e.delta
+      if (type === 'response.output_text.delta' && typeof e.delta === 'string') text = kept.append(text, e.delta)
       // What recording reads of the Response, copied now (keepResponse): the consumer has the event before recording runs.
       if ((type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') && isObj(e.response)) final = keepResponse(e.response)
       else if (type === 'response.created' && isObj(e.response) && !final) final = keepResponse(e.response)
     },
     finish() {
       if (final && arr(final.output).length) recordResponse(call, final)
-      else recordResponse(call, { ...(final ?? {}), output: [{ type: 'message', content: [{ type: 'output_text', text }] }] })
+      else recordResponse(call, { ...(final ?? {}), output: [{ type: 'message', content: [{ type: 'output_text', text }] }] }, kept.cut > 0)
     },
   }
 }
