@@ -138,6 +138,15 @@ describe('a value over its limit is cut on a character boundary, its limit in th
     expect(r.attributes.short).toBe('é'.repeat(1000))
   })
 
+  it('attribute keys: 1024 characters like a label (a 2 MB key was stored whole), the first of two alike kept', () => {
+    const long = `${'k'.repeat(1023)}😀`
+    const r = normalizeSpan(span({ [`${long}one`]: 'first', [`${long}two`]: 'second', short: 'v' }, { events: [{ name: 'e', timeNs: '1790000000100000000', attributes: { [`${'e'.repeat(2_000_000)}`]: 'x' } }] }), 'p', { prices })
+    expect(Object.keys(r.attributes).filter((k) => k !== 'short').map(kept)).toEqual(['k'.repeat(1023)])
+    expect(r.attributes[`${'k'.repeat(1023)}${MARKER}`]).toBe('first')
+    expect(r.attributes.short).toBe('v')
+    expect(Object.keys(r['events.attributes'][0] ?? {}).map(kept)).toEqual(['e'.repeat(1024)])
+  })
+
   it('content: 4 MiB of UTF-8, ending on a whole character (a split one became U+FFFD)', () => {
     const text = `x${'😀'.repeat(MAX_CONTENT_BYTES / 4 + 10)}`
     const bytes = Buffer.byteLength(kept(cutBytes(text, MAX_CONTENT_BYTES)))

@@ -173,12 +173,21 @@ function nsBetween(startNs: string, endNs: string): number {
 const seconds = (ns: string): number => Number(ns.slice(0, -9))
 const nanos = (ns: string): number => Number(ns.slice(-9))
 
-/** Attributes as a Map(String, String): flattened, cut, redacted, in one pass (each object is built once, never reassigned). */
+/**
+ * Attributes as a Map(String, String): flattened, cut, redacted, in one pass (each object is built once,
+ * never reassigned). A key is cut like a label: a 50 MB key was stored whole in the map's keys, which
+ * every attribute-keys read and key lookup then scans. Two keys alike in their first 1,024 characters
+ * keep the first one's value.
+ */
 export function mapStrings(attrs: Attrs, redact: Redactor | undefined, skip?: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {}
-  for (const key in attrs) {
+  for (let key in attrs) {
     let v = attrString(attrs[key])
     if (v === undefined || (skip !== undefined && skip.includes(key))) continue
+    if (key.length > MAX_LABEL_CHARS) {
+      key = label(key)
+      if (Object.hasOwn(out, key)) continue
+    }
     v = cutBytes(v, MAX_ATTRIBUTE_BYTES)
     setOwn(out, key, redact ? redact(v) : v)
   }
