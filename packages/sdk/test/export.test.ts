@@ -353,12 +353,27 @@ describe('export', () => {
     const silent = createServer(() => {})
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
     h.start({ endpoint: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, exportTimeoutMs: 300 })
-    // Referenced timers only: the test runner's own are there before and after.
-    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
-    const before = timers()
-    void score({ traceId: 'f'.repeat(32), name: 'later', value: 1 })
-    expect(await flush(50)).toBe(false)
-    expect(timers()).toBe(before)
+    // The timers started from here on that are still pending and referenced when flush() gives up. Counting the
+    // process's timers instead read other tests' timers ending meanwhile on a loaded host.
+    const started = new Set<NodeJS.Timeout>()
+    const ended = new Set<NodeJS.Timeout>()
+    const realSet = globalThis.setTimeout
+    const realClear = globalThis.clearTimeout
+    const set = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+      const t: NodeJS.Timeout = realSet((...a: unknown[]) => (ended.add(t), fn(...a)), ms, ...args)
+      started.add(t)
+      return t
+    }) as typeof setTimeout)
+    const clear = vi.spyOn(globalThis, 'clearTimeout').mockImplementation((t) => (ended.add(t as NodeJS.Timeout), realClear(t)))
+    try {
+      void score({ traceId: 'f'.repeat(32), name: 'later', value: 1 })
+      expect(await flush(50)).toBe(false)
+      expect(started.size).toBeGreaterThan(0)
+      expect([...started].filter((t) => !ended.has(t) && t.hasRef())).toEqual([])
+    } finally {
+      set.mockRestore()
+      clear.mockRestore()
+    }
     await shutdown()
     silent.closeAllConnections()
     silent.close()
