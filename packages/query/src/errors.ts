@@ -250,6 +250,19 @@ const ingest = {
   ),
   SHUTTING_DOWN: createError('SPANLENS_SHUTTING_DOWN', 503, () => 'the server is shutting down'),
   SPOOL_IO: createError('SPANLENS_SPOOL_IO', 503, (reason: string) => `could not write to the spool: ${withoutPath(reason)}`),
+  SPOOL_IN_USE: createError(
+    'SPANLENS_SPOOL_IN_USE',
+    409,
+    (dir: string, holder: string) =>
+      `spool directory ${dir} is held by ${holder}, a running server, whose inserter holds its segments: ` +
+      `a segment moved under it could be inserted and kept both. Its /readyz lists the failing segments; ` +
+      `stop that server, then run this again`,
+  ),
+  SPOOL_SEGMENT_UNKNOWN: createError(
+    'SPANLENS_SPOOL_SEGMENT_UNKNOWN',
+    404,
+    (name: string) => `no spool segment named ${JSON.stringify(name)}; \`spanlens dead-letter stuck\` lists the failing ones`,
+  ),
   DEAD_LETTER_UNKNOWN: createError(
     'SPANLENS_DEAD_LETTER_UNKNOWN',
     404,

@@ -4,6 +4,7 @@ import type { IngestMetrics } from '../metrics.js'
 import type { Store } from '../store/index.js'
 import { backoffMs } from './backoff.js'
 import type { DeadLetters } from './dead-letter.js'
+import type { FailingSegment, FailingSegments } from './failing-segments.js'
 import { describeInsertFailure, failureText, StoreWideFailure, type InsertFailure } from './insert-errors.js'
 import { insertIsolated, insertSettings, type IsolatedResult } from './isolating-insert.js'
 import { segmentBody } from './segment-file.js'
@@ -15,6 +16,8 @@ export interface InserterOptions {
   store: Store
   spool: Spool
   deadLetters: DeadLetters
+  /** The segments failing now, with their attempts and last error (/readyz, `spanlens dead-letter stuck`). */
+  failing: FailingSegments
   concurrency: number
   metrics: IngestMetrics
   log: Logger
@@ -43,7 +46,13 @@ export interface InserterHealth {
   failingForSeconds: number
   lastError: string | null
   pending: number
+  /** Segments whose inserts failed since their last attempt succeeded, and the oldest few of them. */
+  failingSegments: number
+  oldestFailing: Array<Omit<FailingSegment, 'firstFailedAt' | 'lastFailedAt'> & { failingForSeconds: number }>
 }
+
+/** Segments /readyz lists by name: the oldest failures, which an operator looks at first. */
+const LISTED_FAILING = 10
 
 /**
  * Inserts sealed spool segments into their tables, one INSERT per segment with the
@@ -163,11 +172,14 @@ export class Inserter {
 
   health(now = Date.now()): InserterHealth {
     const failingFor = this.failingSince === undefined ? 0 : now - this.failingSince
+    const failing = this.opts.failing.list()
     return {
       state: this.failingSince === undefined ? 'ok' : failingFor >= STUCK_AFTER_MS ? 'stuck' : 'retrying',
       failingForSeconds: failingFor / 1000,
       lastError: this.lastFailure ? failureText(this.lastFailure) : null,
       pending: this.pending,
+      failingSegments: failing.length,
+      oldestFailing: failing.slice(0, LISTED_FAILING).map(({ firstFailedAt, lastFailedAt: _, ...rest }) => ({ ...rest, failingForSeconds: (now - firstFailedAt) / 1000 })),
     }
   }
 
@@ -189,6 +201,7 @@ export class Inserter {
         )
       }
       await spool.remove(segment)
+      this.opts.failing.cleared(segment.name)
       this.unknownAttempts.delete(segment.name)
       this.failures = 0
       this.lastError = undefined
@@ -203,6 +216,8 @@ export class Inserter {
       this.lastError = err as Error
       this.lastFailure = failure
       this.failingSince ??= Date.now()
+      const storeWide = err instanceof StoreWideFailure ? err.slices : undefined
+      this.opts.failing.failed(segment, { error: failureText(failure), kind: failure.kind, slicesAlike: storeWide }, Date.now())
       this.failures++
       const random = this.opts.random ?? Math.random
       // A failure that may be this segment's own waits by its own count of failures and
@@ -270,6 +285,7 @@ export class Inserter {
     const unknown = unwritten.filter((c) => !columns.has(c))
     if (columns.size === 0 || unknown.length === 0) return false
     spool.setAside(segment)
+    this.opts.failing.cleared(segment.name)
     this.unknownAttempts.delete(segment.name)
     log.error(
       { segment: segment.name, table: segment.table, rows: segment.rows, columns: unknown, err },

@@ -124,6 +124,10 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
         failingForSeconds: inserter.failingForSeconds,
         pendingSegments: inserter.pending,
         oldestUnconfirmedSeconds: inserter.oldestUnconfirmedSeconds,
+        // Each segment failing now (the oldest 10): how long, how often, why; one that no retry
+        // inserts is set aside with `spanlens dead-letter set-aside` (docs/ingest.md).
+        failingSegments: inserter.failingSegments,
+        oldestFailing: inserter.oldestFailing,
       },
       lastInsertError: inserter.lastError,
       deadLetters: pipeline.deadLetters,
