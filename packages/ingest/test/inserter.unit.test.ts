@@ -47,7 +47,7 @@ const settle = () => vi.advanceTimersByTimeAsync(0)
 
 describe('retry waits are jittered below a doubling ceiling, never past 10 s', () => {
   it('doubles the ceiling from 200 ms with each failure in a row up to 10 s, and draws the wait below it', () => {
-    expect([1, 2, 3, 4, 5, 6, 7, 50].map(backoffCeilingMs)).toEqual([200, 400, 800, 1600, 3200, 6400, 10_000, 10_000])
+    expect([1, 2, 3, 4, 5, 6, 7, 50].map((n) => backoffCeilingMs(n))).toEqual([200, 400, 800, 1600, 3200, 6400, 10_000, 10_000])
     expect(backoffMs(3, () => 0)).toBe(0)
     expect(backoffMs(3, () => 0.5)).toBe(400)
     expect(backoffMs(1000, () => 0.999999)).toBeLessThan(MAX_BACKOFF_MS)
