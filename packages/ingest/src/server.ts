@@ -5,7 +5,7 @@ import { loadSloFile, queryRoutes } from '@spanlens/query'
 import type { Logger } from 'pino'
 import { authenticate, KeyRing } from './auth.js'
 import type { SpanlensConfig } from './config/load.js'
-import { errors, replyWithError } from './errors.js'
+import { errors, LogLimit, replyWithError } from './errors.js'
 import { GrpcReceiver } from './grpc/server.js'
 import { clientErrorHandler } from './http/client-error.js'
 import { ConnectionLimit } from './http/connection-limit.js'
@@ -233,7 +233,9 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
 
   // The one mapping of foreign errors to ours (@spanlens/query/errors): a client
   // error keeps its status, a store failure is 502, anything else a bug (500).
-  app.setErrorHandler((err, _req, reply) => replyWithError(err, reply))
+  // One limit for the root's and the query API's handlers: the first 503 of an outage, then one per 30 s with a count.
+  const unreachableLog = new LogLimit()
+  app.setErrorHandler((err, _req, reply) => replyWithError(err, reply, unreachableLog))
   app.setNotFoundHandler(unrouted.notFound)
 
   // Public on purpose: health and metrics (bind /metrics to loopback or firewall
@@ -284,6 +286,7 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
         maxResultBytes: config.query.sqlMaxResultBytes,
       },
       queryLimits: { maxExecutionSeconds: config.query.maxExecutionSeconds, maxMemoryBytes: config.query.maxMemoryBytes },
+      unreachableLog,
     })
   })
 

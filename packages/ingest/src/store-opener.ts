@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { errors, isClientTimeout, isSpanlensError, isStoreUnreachable } from './errors.js'
+import { errors, isClientTimeout, isSpanlensError, isStoreUnreachable, LogLimit, OUTAGE_WARN_EVERY_MS } from './errors.js'
 import { backoffMs } from './pipeline/backoff.js'
 
 /** Timers, injected so that a unit test drives them. */
@@ -36,11 +36,6 @@ export interface StoreOpenerOptions {
 
 const STILL_TRYING = Symbol('still trying')
 
-/**
- * A warning at the first failure, then at most one per this: an outage of an hour logs 120
- * lines rather than one per attempt (about 720 once the backoff reaches its 10 s ceiling).
- */
-export const WARN_EVERY_MS = 30_000
 
 /**
  * Opens the store for `spanlens serve`, which takes data into its spool whether or not ClickHouse
@@ -56,8 +51,11 @@ export class StoreOpener {
   private attempting = false
   private failures = 0
   private cancelWait: (() => void) | undefined
-  private lastWarnAt: number | undefined
-  private failuresSinceWarn = 0
+  /**
+   * A warning at the first failure, then at most one per 30 s: an outage of an hour logs 120
+   * lines rather than one per attempt (about 720 once the backoff reaches its 10 s ceiling).
+   */
+  private readonly warnings: LogLimit
   private firstFailureAt = 0
   private resolve!: () => void
   private reject!: (err: unknown) => void
@@ -74,6 +72,8 @@ export class StoreOpener {
     })
     // A caller that does not watch it is no unhandled rejection; every watcher still sees the failure.
     this.opened.catch(() => undefined)
+    const clock = opts.clock ?? systemClock
+    this.warnings = new LogLimit(OUTAGE_WARN_EVERY_MS, () => clock.now())
   }
 
   get isOpen(): boolean {
@@ -150,15 +150,13 @@ export class StoreOpener {
     const now = clock.now()
     if (this.failures === 0) this.firstFailureAt = now
     this.failures++
-    this.failuresSinceWarn++
     const retryInMs = backoffMs(this.failures, this.opts.random ?? Math.random)
-    if (this.lastWarnAt === undefined || now - this.lastWarnAt >= WARN_EVERY_MS) {
+    const notLoggedSince = this.warnings.take()
+    if (notLoggedSince !== undefined) {
       log.warn(
-        { err, attempts: this.failuresSinceWarn, unreachableForSeconds: this.unreachableForSeconds(), retryInMs },
+        { err, attempts: notLoggedSince + 1, unreachableForSeconds: this.unreachableForSeconds(), retryInMs },
         'the store is unreachable: OTLP is taken into the spool, inserts and the query routes wait until it opens (retried with backoff; this warning at most every 30 s)',
       )
-      this.lastWarnAt = now
-      this.failuresSinceWarn = 0
     }
     this.cancelWait = clock.after(() => {
       this.cancelWait = undefined

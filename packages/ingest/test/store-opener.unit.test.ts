@@ -3,7 +3,8 @@ import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import { errors } from '../src/errors.js'
 import { backoffMs } from '../src/pipeline/backoff.js'
-import { type OpenerClock, StoreOpener, unreachableAtOpen, WARN_EVERY_MS } from '../src/store-opener.js'
+import { OUTAGE_WARN_EVERY_MS } from '../src/errors.js'
+import { type OpenerClock, StoreOpener, unreachableAtOpen } from '../src/store-opener.js'
 
 // The opener's retries on a clock the test moves: each wait is what backoff.ts gives, the warnings
 // are spaced, and a refusal or a close ends the retries. Its real store is in serve-store-down-remote.test.ts.
@@ -83,7 +84,7 @@ describe('opening the store in the background', () => {
     const warnings = lines.filter((l) => l.level === 40)
     expect(warnings[0]).toMatchObject({ attempts: 1, err: { message: expect.stringContaining('http://ch:8123/') } })
     const spanMs = 41 * 10_000
-    expect(warnings.length).toBeLessThanOrEqual(Math.ceil(spanMs / WARN_EVERY_MS) + 1)
+    expect(warnings.length).toBeLessThanOrEqual(Math.ceil(spanMs / OUTAGE_WARN_EVERY_MS) + 1)
     expect(warnings.length).toBeGreaterThan(1)
     expect(warnings.reduce((n, w) => n + (w.attempts ?? 0), 0)).toBeLessThanOrEqual(41)
   })

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import type { Logger } from 'pino'
+import { LogLimit } from '../errors.js'
 import type { IngestMetrics } from '../metrics.js'
 import type { Store } from '../store/index.js'
 import { backoffMs } from './backoff.js'
@@ -81,6 +82,10 @@ export class Inserter {
   private idleWaiters: Array<() => void> = []
   private stopped = false
   private readonly unknownAttempts = new Map<string, number>()
+  /** Retried as often as the backoff allows (up to 15 inserts every 10 s): its warnings are limited. */
+  private readonly retryWarnings = new LogLimit()
+  /** Segments whose store-wide failure (StoreWideFailure) was logged: each once. */
+  private readonly warnedStoreWide = new Set<string>()
   lastError: Error | undefined
   lastFailure: InsertFailure | undefined
   lastSuccessAt = 0
@@ -202,7 +207,11 @@ export class Inserter {
       }
       await spool.remove(segment)
       this.opts.failing.cleared(segment.name)
+      this.warnedStoreWide.delete(segment.name)
       this.unknownAttempts.delete(segment.name)
+      if (this.failingSince !== undefined) {
+        log.info({ failures: this.failures, failedForSeconds: (Date.now() - this.failingSince) / 1000 }, 'inserts succeed again')
+      }
       this.failures = 0
       this.lastError = undefined
       this.lastFailure = undefined
@@ -224,12 +233,22 @@ export class Inserter {
       // holds nobody up; a store-wide one retries this segment first, after every insert waits.
       const own = failure.kind === 'unknown'
       const retryInMs = backoffMs(own ? (this.unknownAttempts.get(segment.name) ?? 1) : this.failures, random)
-      if (err instanceof StoreWideFailure) {
+      if (err instanceof StoreWideFailure && !this.warnedStoreWide.has(segment.name)) {
+        // Once per segment, whatever the limit: the one failure an operator may have to act on (set-aside.ts).
+        this.warnedStoreWide.add(segment.name)
         log.warn(
           { segment: segment.name, err, kind: failure.kind, slicesAlike: err.slices, retryInMs },
-          'every slice of a spool segment failed alike with an error of a type Spanlens does not know: no row is blamed, the segment is retried as the store failing',
+          'every slice of a spool segment failed alike with an error of a type Spanlens does not know: no row is blamed, the segment is retried as the store failing (`spanlens dead-letter stuck` lists it)',
         )
-      } else log.warn({ segment: segment.name, err, kind: failure.kind, retryInMs }, 'insert failed; will retry')
+      } else {
+        const notLoggedSince = this.retryWarnings.take()
+        if (notLoggedSince !== undefined) {
+          log.warn(
+            { segment: segment.name, err, kind: failure.kind, retryInMs, notLoggedSince },
+            `insert failed; will retry (this warning at most every ${this.retryWarnings.intervalMs / 1000} s; notLoggedSince counts the failures in between)`,
+          )
+        }
+      }
       if (own) this.hold(segment, retryInMs)
       else this.queue.unshift(segment)
       // Every insert waits a little too: if the store is failing for all of them, one backs off for all.
@@ -286,6 +305,7 @@ export class Inserter {
     if (columns.size === 0 || unknown.length === 0) return false
     spool.setAside(segment)
     this.opts.failing.cleared(segment.name)
+    this.warnedStoreWide.delete(segment.name)
     this.unknownAttempts.delete(segment.name)
     log.error(
       { segment: segment.name, table: segment.table, rows: segment.rows, columns: unknown, err },
