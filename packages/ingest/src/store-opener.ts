@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import { errors, isClientTimeout, isSpanlensError, isStoreUnreachable, LogLimit, OUTAGE_WARN_EVERY_MS } from './errors.js'
 import { backoffMs } from './pipeline/backoff.js'
+import { GatewayUnavailable } from './store/index.js'
 
 /** Timers, injected so that a unit test drives them. */
 export interface OpenerClock {
@@ -180,13 +181,12 @@ export class StoreOpener {
 /**
  * Whether a failed open is the store being unreachable: ClickHouse (or a node of
  * SPANLENS_CLICKHOUSE_NODES) refusing the connection, not resolving, cut off or silent past the
- * request timeout, at bootstrap or during a migration. Not: SPANLENS_STORE_REFUSED, a migration
- * ClickHouse failed, an invalid or edited migration, nor an address that answers HTTP but not
- * /ping as ClickHouse does (a path that is wrong, create-store.ts). A reverse proxy whose
- * ClickHouse is down answers /ping with its own error page and is that last case too:
- * clickhouse-js keeps the page, not its status, so the two cannot be told apart.
+ * request timeout, at bootstrap or during a migration, or a reverse proxy in front of it answering
+ * /ping with a gateway's 502, 503 or 504 (store/gateway-status.ts). Not: SPANLENS_STORE_REFUSED, a
+ * migration ClickHouse failed, an invalid or edited migration, nor an address that answers HTTP
+ * but not /ping as ClickHouse does otherwise (a path that is wrong, create-store.ts).
  */
 export function unreachableAtOpen(err: unknown): boolean {
   if (!isSpanlensError(err) || (err.code !== errors.STORE_UNREACHABLE.code && err.code !== errors.MIGRATION_FAILED.code)) return false
-  return isStoreUnreachable(err.cause) || isClientTimeout(err.cause)
+  return isStoreUnreachable(err.cause) || isClientTimeout(err.cause) || err.cause instanceof GatewayUnavailable
 }
