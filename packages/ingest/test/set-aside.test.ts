@@ -54,6 +54,9 @@ async function stuckSegment(config: SpanlensConfig, prefix: string): Promise<{ s
     // Three whole attempts, then halves and rows alone, every one refused alike.
     await vi.waitFor(() => expect(app.spanlens.pipeline.health().inserter.oldestFailing[0]?.slicesAlike).toBe(3), { timeout: 15_000, interval: 50 })
     const readyz = (await app.inject({ method: 'GET', url: '/readyz' })).json() as Record<string, unknown>
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
+    expect(metrics).toMatch(/^spanlens_insert_failing_segments 1$/m)
+    expect(metrics).toMatch(/^spanlens_insert_oldest_failing_segment_seconds [0-9.]+$/m)
     const segment = app.spanlens.pipeline.health().inserter.oldestFailing[0]?.segment as string
     return { segment, readyz }
   } finally {

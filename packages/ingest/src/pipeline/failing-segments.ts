@@ -80,10 +80,6 @@ export class FailingSegments {
     return sortByAge([...this.entries.values()])
   }
 
-  get size(): number {
-    return this.entries.size
-  }
-
   private save(): void {
     try {
       if (this.entries.size === 0) {
