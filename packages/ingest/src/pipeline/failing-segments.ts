@@ -1,6 +1,5 @@
-import { existsSync, readFileSync, unlinkSync } from 'node:fs'
+import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { writeDurably } from './durable-write.js'
 
 /** A spool segment whose inserts have failed since its last success (it has none: a success removes it). */
 export interface FailingSegment {
@@ -29,9 +28,9 @@ const FILE = 'failing.json'
  * The segments the inserter has failed to insert, kept in `<spool>/failing.json` as well as
  * in memory: `spanlens dead-letter stuck` reads it beside a running server or after one, and
  * a restarted server counts on from it (how long a segment has failed survives the restart).
- * Written whole (temp file, rename) at each failure: a segment is retried at most once per
- * backoff wait (10 s at the ceiling) and only the segments tried fail, a few at a time, so
- * this is a small file written a few times a second at most.
+ * Written at each failure: a segment is retried at most once per backoff wait (10 s at the
+ * ceiling) and only the segments tried fail, a few at a time, so this is a small file written a
+ * few times a second at most.
  */
 export class FailingSegments {
   private readonly entries = new Map<string, FailingSegment>()
@@ -86,7 +85,12 @@ export class FailingSegments {
         if (existsSync(this.path)) unlinkSync(this.path)
         return
       }
-      writeDurably(this.path, Buffer.from(`${JSON.stringify(this.list(), null, 1)}\n`))
+      // Replaced whole (temp file, rename), not synced: written on the event loop at a failed
+      // insert, it must not wait for the disk as the spool's acknowledged writes do. Lost or
+      // torn by a power cut, it reads as none (readFailingSegments) and the counts start again.
+      const tmp = `${this.path}.tmp`
+      writeFileSync(tmp, `${JSON.stringify(this.list(), null, 1)}\n`)
+      renameSync(tmp, this.path)
     } catch {
       // A note for operators, not data: a spool that cannot take it (a full disk) says so when it
       // refuses requests; the inserter and /readyz go on from memory.

@@ -273,9 +273,6 @@ export class IngestPipeline {
     this.metrics.spoolBytes.set(this.spool.bytes)
     this.metrics.spoolSegments.set(this.spool.segments)
     this.metrics.spoolAge.set(this.spool.oldestAgeMs() / 1000)
-    const failing = this.failing.list()
-    this.metrics.insertFailingSegments.set(failing.length)
-    this.metrics.insertOldestFailingSeconds.set(failing[0] ? (Date.now() - failing[0].firstFailedAt) / 1000 : 0)
   }
 
   /**

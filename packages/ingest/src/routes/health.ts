@@ -138,6 +138,10 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
     opts.pipeline.refreshGauges()
     // Read here, not per request: dead letters change only on a refused insert or `spanlens dead-letter`.
     opts.pipeline.metrics.deadLetterRowsOnDisk.set(opts.pipeline.deadLetters.stats().rows)
+    // Here too, not on the ingest path: a segment starts or stops failing only on an insert.
+    const inserter = opts.pipeline.inserter.health()
+    opts.pipeline.metrics.insertFailingSegments.set(inserter.failingSegments)
+    opts.pipeline.metrics.insertOldestFailingSeconds.set(inserter.oldestFailing[0]?.failingForSeconds ?? 0)
     const registry = opts.pipeline.metrics.registry
     return reply.type(registry.contentType).send(await registry.metrics())
   })
