@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, 
 import { consoleHandler, consoleRoutes, isReserved } from '@spanlens/console'
 import { loadSloFile, queryRoutes } from '@spanlens/query'
 import type { Logger } from 'pino'
-import { authenticate, KeyRing } from './auth.js'
+import { authenticate, authenticateAdmin, KeyRing } from './auth.js'
 import type { SpanlensConfig } from './config/load.js'
 import { errors, LogLimit, replyWithError } from './errors.js'
 import { GrpcReceiver } from './grpc/server.js'
@@ -21,6 +21,7 @@ import { IngestPipeline } from './pipeline/ingest.js'
 import { lockSpoolDir } from './pipeline/spool-lock.js'
 import { MAX_STORED_LABEL_CHARS } from './normalize/normalize.js'
 import { createRedactor } from './normalize/redact.js'
+import { adminRoutes } from './routes/admin.js'
 import { healthRoutes } from './routes/health.js'
 import { otlpRoutes } from './routes/otlp.js'
 import { StoreOpener, unreachableAtOpen } from './store-opener.js'
@@ -289,6 +290,16 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
       unreachableLog,
     })
   })
+
+  // The operator's routes on the spool, only with SPANLENS_ADMIN_KEY, and in a scope of their own
+  // whose hook takes that key alone: a project's key acts on its project, these on every one's.
+  const adminKey = config.adminKey
+  if (adminKey !== undefined) {
+    await app.register(async (admin) => {
+      admin.addHook('onRequest', authenticateAdmin(adminKey, keys))
+      await admin.register(adminRoutes, { pipeline })
+    })
+  }
 
   // Preflights carry no credentials: outside the authenticated scopes, and they read no data.
   for (const url of ingestUrls) app.options(url, corsPolicy.preflight)

@@ -260,13 +260,20 @@ const ingest = {
     409,
     (dir: string, holder: string) =>
       `spool directory ${dir} is held by ${holder}, a running server, whose inserter holds its segments: ` +
-      `a segment moved under it could be inserted and kept both. Its /readyz lists the failing segments; ` +
-      `stop that server, then run this again`,
+      `a segment moved under it could be inserted and kept both. Stop that server, then run this again, ` +
+      `or ask it to (POST /api/v1/admin/spool/set-aside with SPANLENS_ADMIN_KEY)`,
   ),
   SPOOL_SEGMENT_UNKNOWN: createError(
     'SPANLENS_SPOOL_SEGMENT_UNKNOWN',
     404,
     (name: string) => `no spool segment named ${JSON.stringify(name)}; \`spanlens dead-letter stuck\` lists the failing ones`,
+  ),
+  SPOOL_SEGMENT_LEFT: createError(
+    'SPANLENS_SPOOL_SEGMENT_LEFT',
+    409,
+    (name: string) =>
+      `spool segment ${JSON.stringify(name)} left the spool while this request waited for its insert in flight ` +
+      `(inserted, or set aside unread in spool/dead): nothing was set aside`,
   ),
   DEAD_LETTER_UNKNOWN: createError(
     'SPANLENS_DEAD_LETTER_UNKNOWN',

@@ -30,7 +30,8 @@ ClickHouse's reason (docs/ingest.md, "Dead letters").
                    move a failing segment's rows into a letter, with its last error as
                    the reason, for one no retry inserts; replay it later like any letter.
                    Only with the server stopped: refused (SPANLENS_SPOOL_IN_USE) while a
-                   server holds the spool.
+                   server holds the spool; a running server does it on its admin route
+                   (POST /api/v1/admin/spool/set-aside, SPANLENS_ADMIN_KEY).
 
 It takes no options but -h/--help.`
 

@@ -9,6 +9,7 @@ import type { FailingSegment, FailingSegments } from './failing-segments.js'
 import { describeInsertFailure, failureText, StoreWideFailure, type InsertFailure } from './insert-errors.js'
 import { insertIsolated, insertSettings, type IsolatedResult } from './isolating-insert.js'
 import { segmentBody } from './segment-file.js'
+import { writeSegmentLetter } from './set-aside.js'
 import { readSegmentRows, rowTargetOf } from './segment-rows.js'
 import type { SealedSegment, Spool } from './spool.js'
 import { spoolTableNamed } from './tables.js'
@@ -82,6 +83,8 @@ export class Inserter {
   private idleWaiters: Array<() => void> = []
   private stopped = false
   private readonly unknownAttempts = new Map<string, number>()
+  /** The insert of each segment being inserted (insert() never rejects): setAside waits for it. */
+  private readonly inFlight = new Map<string, Promise<void>>()
   /** Retried as often as the backoff allows (up to 15 inserts every 10 s): its warnings are limited. */
   private readonly retryWarnings = new LogLimit()
   /** Segments whose store-wide failure (StoreWideFailure) was logged: each once. */
@@ -154,12 +157,62 @@ export class Inserter {
     this.pump()
   }
 
+  /**
+   * Moves a segment into the dead letters at an operator's request (the admin route): one that
+   * no retry inserts (set-aside.ts writes the letter). A segment waiting for its retry is taken
+   * out of the retries at once; one being inserted is waited for: inserted, there is nothing to
+   * set aside (`left`); failed, it is taken before anything retries it. So no insert of it runs
+   * while, or after, its letter is written. `unknown`: this inserter does not hold it (never
+   * sealed, inserted earlier, not this server's).
+   */
+  async setAside(name: string): Promise<{ state: 'set-aside'; rows: number; reason: string } | { state: 'left' | 'unknown' }> {
+    const inFlight = this.inFlight.get(name)
+    // Its insert ends first; a failure puts it back in held or the queue, where no retry can
+    // start before this continues (retries wait for a timer, this for a promise).
+    if (inFlight) await inFlight
+    const held = this.held.get(name)
+    let segment: SealedSegment | undefined
+    if (held) {
+      clearTimeout(held.timer)
+      this.held.delete(name)
+      segment = held.segment
+    } else {
+      const at = this.queue.findIndex((s) => s.name === name)
+      if (at >= 0) segment = this.queue.splice(at, 1)[0]
+    }
+    if (segment === undefined) return { state: inFlight ? 'left' : 'unknown' }
+    try {
+      const letter = await writeSegmentLetter(
+        segment,
+        this.opts.deadLetters,
+        this.opts.failing.list().find((f) => f.segment === name),
+        Date.now(),
+      )
+      await this.opts.spool.remove(segment)
+      this.opts.failing.cleared(name)
+      this.warnedStoreWide.delete(name)
+      this.unknownAttempts.delete(name)
+      this.opts.log.warn({ segment: name, rows: letter.rows, reason: letter.reason }, 'a spool segment was set aside into spool/dead by an operator; `spanlens dead-letter replay` inserts it')
+      return { state: 'set-aside', ...letter }
+    } catch (err) {
+      // The letter could not be written (a full disk): the segment is retried as before.
+      this.queue.push(segment)
+      this.pump()
+      throw err
+    } finally {
+      this.notifyIdle(false)
+    }
+  }
+
   private pump(): void {
     if (this.stopped || this.retryTimer || !this.storeOpen) return
     while (this.running < this.opts.concurrency && this.queue.length > 0) {
       const segment = this.queue.shift() as SealedSegment
       this.running++
-      void this.insert(segment).finally(() => {
+      const inserting = this.insert(segment)
+      this.inFlight.set(segment.name, inserting)
+      void inserting.finally(() => {
+        this.inFlight.delete(segment.name)
         this.running--
         this.pump()
         if (!this.busy) this.opts.onIdleSlot?.()
@@ -175,9 +228,14 @@ export class Inserter {
     for (const w of waiters) w()
   }
 
+  /** Every segment failing now, the oldest failure first. */
+  failingSegments(): FailingSegment[] {
+    return this.opts.failing.list()
+  }
+
   health(now = Date.now()): InserterHealth {
     const failingFor = this.failingSince === undefined ? 0 : now - this.failingSince
-    const failing = this.opts.failing.list()
+    const failing = this.failingSegments()
     return {
       state: this.failingSince === undefined ? 'ok' : failingFor >= STUCK_AFTER_MS ? 'stuck' : 'retrying',
       failingForSeconds: failingFor / 1000,

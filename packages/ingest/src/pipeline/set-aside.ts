@@ -4,7 +4,7 @@ import { errors } from '../errors.js'
 import { DeadLetters } from './dead-letter.js'
 import { FailingSegments, type FailingSegment } from './failing-segments.js'
 import { readSegmentRows, rowProject } from './segment-rows.js'
-import { Spool } from './spool.js'
+import { type SealedSegment, Spool } from './spool.js'
 import { lockSpoolDir } from './spool-lock.js'
 
 export interface SetAside {
@@ -21,7 +21,8 @@ export interface SetAside {
  *
  * Only with no server on the spool: a running server's inserter holds its segments (in an
  * insert, or waiting out a backoff), and one moved under it could be inserted by it and kept
- * in a letter too, which a replay would insert again. So this takes the spool's lock as a
+ * in a letter too, which a replay would insert again. A running server does it itself, on its
+ * admin route (Inserter.setAside). So this takes the spool's lock as a
  * server does, and a live holder is SPANLENS_SPOOL_IN_USE; while it holds the lock no server
  * starts on the spool. The spool is checked as a server start checks it (a torn end cut,
  * damage kept aside), so the letter holds exactly the rows a server would have inserted.
@@ -48,24 +49,34 @@ export async function setAsideSegment(config: IngestConfig, name: string, now = 
     const segment = spool.recover().find((s) => s.name === name)
     if (segment === undefined) throw errors.SPOOL_SEGMENT_UNKNOWN(name)
     const failing = new FailingSegments(config.spoolDir)
-    const reason = reasonOf(
+    const letter = await writeSegmentLetter(
+      segment,
+      new DeadLetters(join(config.spoolDir, 'dead')),
       failing.list().find((f) => f.segment === name),
       now,
     )
-    const { rows, ...target } = await readSegmentRows(segment)
-    const letters = new DeadLetters(join(config.spoolDir, 'dead'))
-    letters.write(
-      name,
-      target,
-      rows.map((row) => ({ row, project: rowProject(row, target), reason })),
-      `spanlens:${name}`,
-    )
     await spool.remove(segment)
     failing.cleared(name)
-    return { segment: name, rows: rows.length, reason }
+    return { segment: name, ...letter }
   } finally {
     await spool.close()
   }
+}
+
+/**
+ * Writes a sealed segment's rows as a dead letter named after it, each with the reason, under
+ * the segment's deduplication token; the caller removes the segment once this returned.
+ */
+export async function writeSegmentLetter(segment: SealedSegment, letters: DeadLetters, failing: FailingSegment | undefined, now: number): Promise<{ rows: number; reason: string }> {
+  const reason = reasonOf(failing, now)
+  const { rows, ...target } = await readSegmentRows(segment)
+  letters.write(
+    segment.name,
+    target,
+    rows.map((row) => ({ row, project: rowProject(row, target), reason })),
+    `spanlens:${segment.name}`,
+  )
+  return { rows: rows.length, reason }
 }
 
 /** ClickHouse's last word on the segment first (its type is what the dead-letter metric counts by), then the operator's act. */
