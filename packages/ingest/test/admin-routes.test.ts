@@ -130,7 +130,13 @@ describe('the admin routes on a running server', () => {
       expect(done.statusCode).toBe(200)
       expect(done.json()).toMatchObject({ segment, rows: 3, deadLetter: segment, reason: expect.stringMatching(/^SOMETHING_NEW \(999\): .*set aside by an operator after \d+ failed inserts/) })
       expect(segmentsIn(config)).toEqual([])
-      expect((await app.inject({ method: 'GET', url: '/readyz' })).json()).toMatchObject({ inserter: { failingSegments: 0, oldestFailing: [], pendingSegments: 0 } })
+      // Nothing is failing any more: ready at once, not after the next insert.
+      expect((await app.inject({ method: 'GET', url: '/readyz' })).json()).toMatchObject({
+        status: 'ready',
+        checks: { inserter: 'ok' },
+        lastInsertError: null,
+        inserter: { failingSegments: 0, oldestFailing: [], pendingSegments: 0, failingForSeconds: 0 },
+      })
       expect(new DeadLetters(join(config.ingest.spoolDir, 'dead')).list().map((l) => [l.name, l.meta.rows.length, l.meta.token])).toEqual([[segment, 3, `spanlens:${segment}`]])
       // Set aside once: a second request finds nothing.
       expect((await setAside({ segment })).statusCode).toBe(404)

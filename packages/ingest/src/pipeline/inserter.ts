@@ -193,6 +193,8 @@ export class Inserter {
       this.warnedStoreWide.delete(name)
       this.unknownAttempts.delete(name)
       this.opts.log.warn({ segment: name, rows: letter.rows, reason: letter.reason }, 'a spool segment was set aside into spool/dead by an operator; `spanlens dead-letter replay` inserts it')
+      // It was the last one failing: /readyz says the inserter is stuck no more, without waiting for the next insert.
+      if (this.opts.failing.list().length === 0) this.notFailing()
       return { state: 'set-aside', ...letter }
     } catch (err) {
       // The letter could not be written (a full disk): the segment is retried as before.
@@ -270,10 +272,7 @@ export class Inserter {
       if (this.failingSince !== undefined) {
         log.info({ failures: this.failures, failedForSeconds: (Date.now() - this.failingSince) / 1000 }, 'inserts succeed again')
       }
-      this.failures = 0
-      this.lastError = undefined
-      this.lastFailure = undefined
-      this.failingSince = undefined
+      this.notFailing()
       this.lastSuccessAt = Date.now()
     } catch (err) {
       const failure = describeInsertFailure(err)
@@ -322,6 +321,14 @@ export class Inserter {
     }
   }
 
+  /** Inserts succeed, or the segments that failed are set aside: nothing is failing (/readyz). */
+  private notFailing(): void {
+    this.failures = 0
+    this.lastError = undefined
+    this.lastFailure = undefined
+    this.failingSince = undefined
+  }
+
   private hold(segment: SealedSegment, ms: number): void {
     if (this.stopped) return
     const timer = setTimeout(() => {
@@ -365,6 +372,7 @@ export class Inserter {
     this.opts.failing.cleared(segment.name)
     this.warnedStoreWide.delete(segment.name)
     this.unknownAttempts.delete(segment.name)
+    if (this.opts.failing.list().length === 0) this.notFailing()
     log.error(
       { segment: segment.name, table: segment.table, rows: segment.rows, columns: unknown, err },
       'a spool segment names columns its table does not have; its rows are set aside unread in spool/dead, not inserted',
