@@ -125,7 +125,7 @@ export async function runDeadLetter(
       return 0
     }
     case 'set-aside': {
-      const done = await setAsideSegment(config.ingest, names[0] as string)
+      const done = await setAsideSegment(config.ingest, names[0] as string, io.err ?? io.out)
       io.out(`set aside ${done.segment}: ${done.rows} rows into ${letters.dir} (${done.reason}); \`spanlens dead-letter replay ${done.segment}\` inserts them`)
       return 0
     }

@@ -31,7 +31,7 @@ export interface SetAside {
  * the letter carries the segment's deduplication token, under which its replay inserts nothing
  * a later insert of the segment stored.
  */
-export async function setAsideSegment(config: IngestConfig, name: string, now = Date.now()): Promise<SetAside> {
+export async function setAsideSegment(config: IngestConfig, name: string, note: (line: string) => void, now = Date.now()): Promise<SetAside> {
   // A name, not a path: nothing outside the spool directory is read or moved.
   if (!name.endsWith('.seg') || name.includes('/') || name.includes('\\') || name.startsWith('.')) throw errors.SPOOL_SEGMENT_UNKNOWN(name)
   const lock = lockSpoolDir(config.spoolDir, (dir, holder) => errors.SPOOL_IN_USE(dir, holder))
@@ -43,6 +43,10 @@ export async function setAsideSegment(config: IngestConfig, name: string, now = 
     segmentMaxBytes: config.batchMaxBytes,
     segmentMaxAgeMs: config.batchMaxAgeMs,
     onSealed: () => undefined,
+    // What a server start would log of the spool it checks, said here instead.
+    onRecoveryNote: note,
+    onDamage: (d) => note(`${d.segment}: found damaged, ${d.lostRows} acknowledged rows lost, ${d.keptRows} kept; the original files are in spool/dead`),
+    onTornTail: (t) => note(`${t.segment}: an unfinished write at its end (a crash mid-write) cut, ${t.bytes} bytes`),
     lock,
   })
   try {
