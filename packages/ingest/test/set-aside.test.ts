@@ -10,6 +10,7 @@ import { buildServer } from '../src/server.js'
 import { createStore, type Store } from '../src/store/index.js'
 import { jsonRequest } from './helpers/otlp.js'
 import { API_KEYS, bearer, KEYS } from './helpers/server.js'
+import { storeEnv } from './helpers/store-mode.js'
 import { tempDir } from './helpers/tmp.js'
 
 // A segment no retry inserts: every slice of it refused alike with an error of a type Spanlens
@@ -68,7 +69,7 @@ async function stuckSegment(config: SpanlensConfig, prefix: string): Promise<{ s
 describe('a spool segment no retry inserts', () => {
   it('is listed with its attempts and last error, set aside into a letter once the server is stopped, and replayed once', async () => {
     const dir = tempDir()
-    const config = loadConfig({ env: { SPANLENS_DATA_DIR: dir.path, SPANLENS_API_KEYS: API_KEYS, SPANLENS_LOG_LEVEL: 'silent' } })
+    const config = loadConfig({ env: { SPANLENS_DATA_DIR: dir.path, ...storeEnv(dir.path), SPANLENS_API_KEYS: API_KEYS, SPANLENS_LOG_LEVEL: 'silent' } })
     const spoolDir = config.ingest.spoolDir
     try {
       const { segment, readyz } = await stuckSegment(config, 'stuck-')
@@ -110,7 +111,7 @@ describe('a spool segment no retry inserts', () => {
 
   it('a crash between its letter and its removal stores no row twice: the letter replays under the segment token', async () => {
     const dir = tempDir()
-    const config = loadConfig({ env: { SPANLENS_DATA_DIR: dir.path, SPANLENS_API_KEYS: API_KEYS, SPANLENS_LOG_LEVEL: 'silent' } })
+    const config = loadConfig({ env: { SPANLENS_DATA_DIR: dir.path, ...storeEnv(dir.path), SPANLENS_API_KEYS: API_KEYS, SPANLENS_LOG_LEVEL: 'silent' } })
     const spoolDir = config.ingest.spoolDir
     const kept = tempDir()
     try {
