@@ -96,3 +96,25 @@ export function authenticate(keys: KeyRing, onFailure: 'throw' | 'reply') {
     req.spanlensProject = grant.project
   }
 }
+
+/**
+ * The onRequest hook of the admin routes (routes/admin.ts), which act on the server's spool,
+ * every project's rows in it: only `Authorization: Bearer <SPANLENS_ADMIN_KEY>` passes. No key
+ * or an unknown one is 401; a project's key (even on a server without keys, whose callers are
+ * all `default`) is 403. Compared as a SHA-256 digest with timingSafeEqual, as the project keys are.
+ */
+export function authenticateAdmin(adminKey: string, keys: KeyRing) {
+  const expected = digest(adminKey)
+  return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const header = req.headers.authorization ?? ''
+    const space = header.indexOf(' ')
+    const given = space > 0 && header.slice(0, space).toLowerCase() === 'bearer' ? header.slice(space + 1).trim() : ''
+    if (given !== '' && timingSafeEqual(digest(given), expected)) return
+    discardBody(req.raw)
+    const refusal =
+      given !== '' && keys.keyFor(given) !== undefined
+        ? errors.FORBIDDEN(`${req.method} ${req.routeOptions.url ?? req.url} acts on every project's spool: it takes SPANLENS_ADMIN_KEY, not a project's key`)
+        : errors.UNAUTHORIZED(header === '' ? 'missing Authorization header; send Authorization: Bearer <SPANLENS_ADMIN_KEY>' : 'invalid admin key')
+    await replyWithError(refusal, reply)
+  }
+}

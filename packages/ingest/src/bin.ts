@@ -16,8 +16,9 @@ const USAGE = `usage: spanlens <command>
   clickhouse serve [--data-dir DIR] [--host H] [--http-port P] [--tcp-port P] [--config-file F]
              run the bundled ClickHouse engine as a server on SPANLENS_DATA_DIR/clickhouse
              (HTTP 8123 and native TCP 9000 on 127.0.0.1 by default; see docs/clickhouse.md)
-  dead-letter list | show <name> | replay [<name>...] | drop <name>
-             rows ClickHouse refused after they were acknowledged (see dead-letter --help)
+  dead-letter list | show <name> | replay [<name>...] | drop <name> | stuck | set-aside <segment>
+             rows ClickHouse refused after they were acknowledged, and spool segments
+             whose inserts keep failing (see dead-letter --help)
   traces | drift | bias | slo | sql
              query a running server over HTTP (--url, --api-key; see --help of each)
   help <command>, --version

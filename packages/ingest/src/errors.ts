@@ -12,4 +12,6 @@ export {
   toSpanlensError,
   replyWithError,
   PRIVATE_REPLY_HEADERS,
+  LogLimit,
+  OUTAGE_WARN_EVERY_MS,
 } from '@spanlens/query/errors'

@@ -73,6 +73,16 @@ export function createMetrics() {
     labelNames: ['kind'],
     registers: [registry],
   })
+  const insertFailingSegments = new Gauge({
+    name: 'spanlens_insert_failing_segments',
+    help: 'Spool segments whose last insert failed (each retried; `spanlens dead-letter stuck` lists them)',
+    registers: [registry],
+  })
+  const insertOldestFailingSeconds = new Gauge({
+    name: 'spanlens_insert_oldest_failing_segment_seconds',
+    help: 'How long the spool segment failing longest has failed without a successful insert (0: none failing)',
+    registers: [registry],
+  })
   const deadLetterRows = new Counter({
     name: 'spanlens_dead_letter_rows_total',
     help: 'Acknowledged rows ClickHouse refused, isolated into spool/dead, by project and ClickHouse error type',
@@ -165,6 +175,8 @@ export function createMetrics() {
     insertBatches,
     insertRows,
     insertFailures,
+    insertFailingSegments,
+    insertOldestFailingSeconds,
     deadLetterRows,
     deadLetterRowsOnDisk,
     insertDuration,

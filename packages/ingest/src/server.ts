@@ -3,9 +3,9 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, 
 import { consoleHandler, consoleRoutes, isReserved } from '@spanlens/console'
 import { loadSloFile, queryRoutes } from '@spanlens/query'
 import type { Logger } from 'pino'
-import { authenticate, KeyRing } from './auth.js'
+import { authenticate, authenticateAdmin, KeyRing } from './auth.js'
 import type { SpanlensConfig } from './config/load.js'
-import { errors, replyWithError } from './errors.js'
+import { errors, LogLimit, replyWithError } from './errors.js'
 import { GrpcReceiver } from './grpc/server.js'
 import { clientErrorHandler } from './http/client-error.js'
 import { ConnectionLimit } from './http/connection-limit.js'
@@ -21,6 +21,7 @@ import { IngestPipeline } from './pipeline/ingest.js'
 import { lockSpoolDir } from './pipeline/spool-lock.js'
 import { MAX_STORED_LABEL_CHARS } from './normalize/normalize.js'
 import { createRedactor } from './normalize/redact.js'
+import { adminRoutes } from './routes/admin.js'
 import { healthRoutes } from './routes/health.js'
 import { otlpRoutes } from './routes/otlp.js'
 import { StoreOpener, unreachableAtOpen } from './store-opener.js'
@@ -233,7 +234,9 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
 
   // The one mapping of foreign errors to ours (@spanlens/query/errors): a client
   // error keeps its status, a store failure is 502, anything else a bug (500).
-  app.setErrorHandler((err, _req, reply) => replyWithError(err, reply))
+  // One limit for the root's and the query API's handlers: the first 503 of an outage, then one per 30 s with a count.
+  const unreachableLog = new LogLimit()
+  app.setErrorHandler((err, _req, reply) => replyWithError(err, reply, unreachableLog))
   app.setNotFoundHandler(unrouted.notFound)
 
   // Public on purpose: health and metrics (bind /metrics to loopback or firewall
@@ -284,8 +287,19 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
         maxResultBytes: config.query.sqlMaxResultBytes,
       },
       queryLimits: { maxExecutionSeconds: config.query.maxExecutionSeconds, maxMemoryBytes: config.query.maxMemoryBytes },
+      unreachableLog,
     })
   })
+
+  // The operator's routes on the spool, only with SPANLENS_ADMIN_KEY, and in a scope of their own
+  // whose hook takes that key alone: a project's key acts on its project, these on every one's.
+  const adminKey = config.adminKey
+  if (adminKey !== undefined) {
+    await app.register(async (admin) => {
+      admin.addHook('onRequest', authenticateAdmin(adminKey, keys))
+      await admin.register(adminRoutes, { pipeline })
+    })
+  }
 
   // Preflights carry no credentials: outside the authenticated scopes, and they read no data.
   for (const url of ingestUrls) app.options(url, corsPolicy.preflight)

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
-import { errors, isClientTimeout, isSpanlensError, isStoreUnreachable } from './errors.js'
+import { errors, isClientTimeout, isSpanlensError, isStoreUnreachable, LogLimit, OUTAGE_WARN_EVERY_MS } from './errors.js'
 import { backoffMs } from './pipeline/backoff.js'
+import { GatewayUnavailable } from './store/index.js'
 
 /** Timers, injected so that a unit test drives them. */
 export interface OpenerClock {
@@ -36,11 +37,6 @@ export interface StoreOpenerOptions {
 
 const STILL_TRYING = Symbol('still trying')
 
-/**
- * A warning at the first failure, then at most one per this: an outage of an hour logs 120
- * lines rather than one per attempt (about 720 once the backoff reaches its 10 s ceiling).
- */
-export const WARN_EVERY_MS = 30_000
 
 /**
  * Opens the store for `spanlens serve`, which takes data into its spool whether or not ClickHouse
@@ -56,8 +52,11 @@ export class StoreOpener {
   private attempting = false
   private failures = 0
   private cancelWait: (() => void) | undefined
-  private lastWarnAt: number | undefined
-  private failuresSinceWarn = 0
+  /**
+   * A warning at the first failure, then at most one per 30 s: an outage of an hour logs 120
+   * lines rather than one per attempt (about 720 once the backoff reaches its 10 s ceiling).
+   */
+  private readonly warnings: LogLimit
   private firstFailureAt = 0
   private resolve!: () => void
   private reject!: (err: unknown) => void
@@ -74,6 +73,8 @@ export class StoreOpener {
     })
     // A caller that does not watch it is no unhandled rejection; every watcher still sees the failure.
     this.opened.catch(() => undefined)
+    const clock = opts.clock ?? systemClock
+    this.warnings = new LogLimit(OUTAGE_WARN_EVERY_MS, () => clock.now())
   }
 
   get isOpen(): boolean {
@@ -150,15 +151,13 @@ export class StoreOpener {
     const now = clock.now()
     if (this.failures === 0) this.firstFailureAt = now
     this.failures++
-    this.failuresSinceWarn++
     const retryInMs = backoffMs(this.failures, this.opts.random ?? Math.random)
-    if (this.lastWarnAt === undefined || now - this.lastWarnAt >= WARN_EVERY_MS) {
+    const notLoggedSince = this.warnings.take()
+    if (notLoggedSince !== undefined) {
       log.warn(
-        { err, attempts: this.failuresSinceWarn, unreachableForSeconds: this.unreachableForSeconds(), retryInMs },
+        { err, attempts: notLoggedSince + 1, unreachableForSeconds: this.unreachableForSeconds(), retryInMs },
         'the store is unreachable: OTLP is taken into the spool, inserts and the query routes wait until it opens (retried with backoff; this warning at most every 30 s)',
       )
-      this.lastWarnAt = now
-      this.failuresSinceWarn = 0
     }
     this.cancelWait = clock.after(() => {
       this.cancelWait = undefined
@@ -182,13 +181,12 @@ export class StoreOpener {
 /**
  * Whether a failed open is the store being unreachable: ClickHouse (or a node of
  * SPANLENS_CLICKHOUSE_NODES) refusing the connection, not resolving, cut off or silent past the
- * request timeout, at bootstrap or during a migration. Not: SPANLENS_STORE_REFUSED, a migration
- * ClickHouse failed, an invalid or edited migration, nor an address that answers HTTP but not
- * /ping as ClickHouse does (a path that is wrong, create-store.ts). A reverse proxy whose
- * ClickHouse is down answers /ping with its own error page and is that last case too:
- * clickhouse-js keeps the page, not its status, so the two cannot be told apart.
+ * request timeout, at bootstrap or during a migration, or a reverse proxy in front of it answering
+ * /ping with a gateway's 502, 503 or 504 (store/gateway-status.ts). Not: SPANLENS_STORE_REFUSED, a
+ * migration ClickHouse failed, an invalid or edited migration, nor an address that answers HTTP
+ * but not /ping as ClickHouse does otherwise (a path that is wrong, create-store.ts).
  */
 export function unreachableAtOpen(err: unknown): boolean {
   if (!isSpanlensError(err) || (err.code !== errors.STORE_UNREACHABLE.code && err.code !== errors.MIGRATION_FAILED.code)) return false
-  return isStoreUnreachable(err.cause) || isClientTimeout(err.cause)
+  return isStoreUnreachable(err.cause) || isClientTimeout(err.cause) || err.cause instanceof GatewayUnavailable
 }

@@ -1,8 +1,12 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { pino } from 'pino'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createMetrics } from '../src/metrics.js'
 import { backoffCeilingMs, backoffMs, MAX_BACKOFF_MS } from '../src/pipeline/backoff.js'
 import type { DeadLetters } from '../src/pipeline/dead-letter.js'
+import { FailingSegments, readFailingSegments } from '../src/pipeline/failing-segments.js'
 import { Inserter } from '../src/pipeline/inserter.js'
 import type { SealedSegment, Spool } from '../src/pipeline/spool.js'
 import { SPANS } from '../src/pipeline/tables.js'
@@ -33,8 +37,9 @@ function inserterOver(failing: (name: string) => Error | undefined, random: () =
     },
   } as unknown as Store
   const spool = { remove: async () => undefined } as unknown as Spool
-  const inserter = new Inserter({ store, spool, deadLetters: {} as DeadLetters, concurrency: 1, metrics: createMetrics(), log: pino({ level: 'silent' }), random })
-  return { inserter, attempts, inserted }
+  const failingSegments = new FailingSegments(mkdtempSync(join(tmpdir(), 'spanlens-inserter-')))
+  const inserter = new Inserter({ store, spool, deadLetters: {} as DeadLetters, failing: failingSegments, concurrency: 1, metrics: createMetrics(), log: pino({ level: 'silent' }), random })
+  return { inserter, attempts, inserted, failingSegments }
 }
 
 /** Lets the inserter's promises settle without moving the fake clock. */
@@ -42,7 +47,7 @@ const settle = () => vi.advanceTimersByTimeAsync(0)
 
 describe('retry waits are jittered below a doubling ceiling, never past 10 s', () => {
   it('doubles the ceiling from 200 ms with each failure in a row up to 10 s, and draws the wait below it', () => {
-    expect([1, 2, 3, 4, 5, 6, 7, 50].map(backoffCeilingMs)).toEqual([200, 400, 800, 1600, 3200, 6400, 10_000, 10_000])
+    expect([1, 2, 3, 4, 5, 6, 7, 50].map((n) => backoffCeilingMs(n))).toEqual([200, 400, 800, 1600, 3200, 6400, 10_000, 10_000])
     expect(backoffMs(3, () => 0)).toBe(0)
     expect(backoffMs(3, () => 0.5)).toBe(400)
     expect(backoffMs(1000, () => 0.999999)).toBeLessThan(MAX_BACKOFF_MS)
@@ -106,6 +111,28 @@ describe('retry waits are jittered below a doubling ceiling, never past 10 s', (
       expect(attempts.filter((n) => n === 'odd')).toHaveLength(3)
       expect(inserter.pending).toBe(1)
       inserter.stop()
+    })
+
+    it('lists each failing segment with when it started failing, its attempts and last error, in memory and on disk, until it is inserted', async () => {
+      let fail = true
+      const { inserter, failingSegments } = inserterOver((name) => (fail && name === 'odd' ? unknownType() : undefined), () => 0.5)
+      const start = Date.now()
+      inserter.enqueue(segment('odd'))
+      await settle()
+      // Its second attempt comes at 100 ms (half of the first ceiling).
+      await vi.advanceTimersByTimeAsync(150)
+      const health = inserter.health()
+      expect(health.failingSegments).toBe(1)
+      expect(health.oldestFailing).toEqual([
+        { segment: 'odd', table: 'spans', rows: 1, attempts: 2, kind: 'unknown', lastError: 'SOMETHING_NEW (999): Code: 999. DB::Exception: injected. (SOMETHING_NEW)', failingForSeconds: 0.15 },
+      ])
+      // What `spanlens dead-letter stuck` and a restarted server read.
+      expect(readFailingSegments(dirname(failingSegments.path))).toEqual([expect.objectContaining({ segment: 'odd', attempts: 2, firstFailedAt: start, lastFailedAt: start + 100 })])
+      fail = false
+      inserter.retryNow()
+      await settle()
+      expect(inserter.health()).toMatchObject({ failingSegments: 0, oldestFailing: [] })
+      expect(readFailingSegments(dirname(failingSegments.path))).toEqual([])
     })
   })
 })

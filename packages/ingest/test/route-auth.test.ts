@@ -14,7 +14,8 @@ const INGEST_KEY = 'acme-ingest-0123456789'
 
 let server: TestServer
 beforeAll(async () => {
-  server = await startServer({ SPANLENS_INGEST_KEYS: `acme:${INGEST_KEY}` })
+  // With an admin key, so that its routes are walked too.
+  server = await startServer({ SPANLENS_INGEST_KEYS: `acme:${INGEST_KEY}`, SPANLENS_ADMIN_KEY: 'admin-key-0123456789abcdef' })
 })
 afterAll(() => server?.close())
 
@@ -50,6 +51,7 @@ describe('every data route needs a key, however its path is spelled', () => {
     expect(routes).toContain('POST /v1/traces')
     expect(routes).toContain('GET /api/v1/spans')
     expect(routes).toContain('POST /api/v1/sql')
+    expect(routes).toContain('POST /api/v1/admin/spool/set-aside')
   })
 
   it('refuses every route outside the public allow-list without a key, and with a wrong key, under any percent-encoding', async () => {

@@ -3,7 +3,9 @@ import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import { errors } from '../src/errors.js'
 import { backoffMs } from '../src/pipeline/backoff.js'
-import { type OpenerClock, StoreOpener, unreachableAtOpen, WARN_EVERY_MS } from '../src/store-opener.js'
+import { OUTAGE_WARN_EVERY_MS } from '../src/errors.js'
+import { type OpenerClock, StoreOpener, unreachableAtOpen } from '../src/store-opener.js'
+import { GatewayUnavailable } from '../src/store/index.js'
 
 // The opener's retries on a clock the test moves: each wait is what backoff.ts gives, the warnings
 // are spaced, and a refusal or a close ends the retries. Its real store is in serve-store-down-remote.test.ts.
@@ -83,7 +85,7 @@ describe('opening the store in the background', () => {
     const warnings = lines.filter((l) => l.level === 40)
     expect(warnings[0]).toMatchObject({ attempts: 1, err: { message: expect.stringContaining('http://ch:8123/') } })
     const spanMs = 41 * 10_000
-    expect(warnings.length).toBeLessThanOrEqual(Math.ceil(spanMs / WARN_EVERY_MS) + 1)
+    expect(warnings.length).toBeLessThanOrEqual(Math.ceil(spanMs / OUTAGE_WARN_EVERY_MS) + 1)
     expect(warnings.length).toBeGreaterThan(1)
     expect(warnings.reduce((n, w) => n + (w.attempts ?? 0), 0)).toBeLessThanOrEqual(41)
   })
@@ -180,7 +182,10 @@ describe('opening the store in the background', () => {
     const notPing = errors.STORE_UNREACHABLE('http://ch:8123/x/', 'it answers HTTP, but not /ping as ClickHouse does', { cause: new Error('There is no handle /x/ping') })
     // clickhouse-js's own timeout: a ClickHouse that takes the connection and answers nothing (SIGSTOP).
     const silent = errors.STORE_UNREACHABLE('http://ch:8123/', 'Timeout error.', { cause: new Error('Timeout error.') })
-    expect([unreachable(), cut, silent, sql, notPing, errors.MIGRATION_INVALID('x.sql', 'bad name'), refusedConnection()].map(unreachableAtOpen)).toEqual([
+    // A reverse proxy answering /ping 502 for a ClickHouse that is down (store/gateway-status.ts).
+    const gateway = errors.STORE_UNREACHABLE('http://gw:80/x/', 'a reverse proxy answered /ping with 502', { cause: new GatewayUnavailable(502) })
+    expect([unreachable(), cut, silent, gateway, sql, notPing, errors.MIGRATION_INVALID('x.sql', 'bad name'), refusedConnection()].map(unreachableAtOpen)).toEqual([
+      true,
       true,
       true,
       true,

@@ -189,6 +189,11 @@ describe('a server started while its served ClickHouse is down', () => {
       })
       // The warning names the address it could not reach.
       expect(warnings.join('')).toContain(`${engine.httpUrl.replace(/\/$/, '')}/`)
+      // A console polling meanwhile: its 503s are one warning, without a stack, not an error each.
+      for (let i = 0; i < 3; i++) expect((await fetch(`${url}/api/v1/traces?limit=1`, { headers: bearer(KEYS.acme) })).status).toBe(503)
+      const logged = warnings.flatMap((w) => w.split('\n')).filter(Boolean).map((l) => JSON.parse(l) as { level: number; msg: string; code?: string; err?: unknown })
+      expect(logged.filter((l) => l.msg.includes('query routes answer 503')).map((l) => [l.level, l.code, l.err])).toEqual([[40, 'SPANLENS_STORE_UNREACHABLE', undefined]])
+      expect(logged.filter((l) => l.level >= 50)).toEqual([])
     } finally {
       await engine.restart()
     }

@@ -10,6 +10,11 @@
  * lowest package both server packages share. The SDK keeps its own init-time
  * errors (sdk/src/errors.ts) with the same shape, so apps need no server code.
  */
+import type { LogLimit } from './log-limit.js'
+
+// How an error that repeats through an outage is logged, for the server's other such warnings too.
+export { LogLimit, OUTAGE_WARN_EVERY_MS } from './log-limit.js'
+
 export class SpanlensError extends Error {
   readonly code: string
   readonly statusCode: number
@@ -250,6 +255,26 @@ const ingest = {
   ),
   SHUTTING_DOWN: createError('SPANLENS_SHUTTING_DOWN', 503, () => 'the server is shutting down'),
   SPOOL_IO: createError('SPANLENS_SPOOL_IO', 503, (reason: string) => `could not write to the spool: ${withoutPath(reason)}`),
+  SPOOL_IN_USE: createError(
+    'SPANLENS_SPOOL_IN_USE',
+    409,
+    (dir: string, holder: string) =>
+      `spool directory ${dir} is held by ${holder}, a running server, whose inserter holds its segments: ` +
+      `a segment moved under it could be inserted and kept both. Stop that server, then run this again, ` +
+      `or ask it to (POST /api/v1/admin/spool/set-aside with SPANLENS_ADMIN_KEY)`,
+  ),
+  SPOOL_SEGMENT_UNKNOWN: createError(
+    'SPANLENS_SPOOL_SEGMENT_UNKNOWN',
+    404,
+    (name: string) => `no spool segment named ${JSON.stringify(name)}; \`spanlens dead-letter stuck\` lists the failing ones`,
+  ),
+  SPOOL_SEGMENT_LEFT: createError(
+    'SPANLENS_SPOOL_SEGMENT_LEFT',
+    409,
+    (name: string) =>
+      `spool segment ${JSON.stringify(name)} left the spool while this request waited for its insert in flight ` +
+      `(inserted, or set aside unread in spool/dead): nothing was set aside`,
+  ),
   DEAD_LETTER_UNKNOWN: createError(
     'SPANLENS_DEAD_LETTER_UNKNOWN',
     404,
@@ -549,7 +574,7 @@ interface ReplyLike {
   code(status: number): ReplyLike
   header(name: string, value: string): ReplyLike
   send(payload: unknown): unknown
-  readonly log: { error(obj: object, msg: string): void }
+  readonly log: { error(obj: object, msg: string): void; warn(obj: object, msg: string): void }
   readonly request?: {
     readonly headers: Record<string, string | string[] | undefined>
     readonly routeOptions?: { readonly url?: string | undefined; readonly bodyLimit?: number | undefined }
@@ -557,17 +582,35 @@ interface ReplyLike {
 }
 
 /**
+ * A store that cannot be reached is expected (an outage, a restart) and says nothing a stack
+ * adds: each request's 503 logged its stack at error, thousands of lines a minute from a
+ * console polling during an outage. Logged at warn without one, its reason (the error's type)
+ * in the message, and with `unreachable` (the server's) the first, then at most one per its
+ * interval with how many were not logged since.
+ */
+function logUnreachable(e: SpanlensError, reply: ReplyLike, unreachable: LogLimit | undefined): void {
+  const notLogged = unreachable === undefined ? 0 : unreachable.take()
+  if (notLogged === undefined) return
+  reply.log.warn(
+    { code: e.code, reason: e.message, notLoggedSince: notLogged },
+    `the store is unreachable: the query routes answer 503 with Retry-After until it answers${unreachable ? ` (this warning at most every ${unreachable.intervalMs / 1000} s)` : ''}`,
+  )
+}
+
+/**
  * The JSON error handler of the server's root and of the query API: maps with
- * toSpanlensError, logs a 5xx with `{ err }` (pino keeps stack and cause), and
+ * toSpanlensError, logs a 5xx with `{ err }` (pino keeps stack and cause; an unreachable store
+ * without it, rate-limited by `unreachable`: logUnreachable), and
  * answers `{ error: { code, message } }` with PRIVATE_REPLY_HEADERS, and Retry-After
  * when the error has one.
  */
-export function replyWithError(err: unknown, reply: ReplyLike): unknown {
+export function replyWithError(err: unknown, reply: ReplyLike, unreachable?: LogLimit): unknown {
   const type = reply.request?.headers['content-type']
   const { url, bodyLimit } = reply.request?.routeOptions ?? {}
   const route = url !== undefined && bodyLimit !== undefined ? { url, bodyLimit } : undefined
   const e = toSpanlensError(err, { contentType: typeof type === 'string' ? type : undefined, route })
-  if (e.statusCode >= 500) reply.log.error({ err }, 'request failed')
+  if (e.code === errors.STORE_UNREACHABLE.code) logUnreachable(e, reply, unreachable)
+  else if (e.statusCode >= 500) reply.log.error({ err }, 'request failed')
   if (e.retryAfterSeconds !== undefined) reply.header('retry-after', String(e.retryAfterSeconds))
   for (const [name, value] of Object.entries(PRIVATE_REPLY_HEADERS)) reply.header(name, value)
   return reply.code(e.statusCode).send(e.toJSON())

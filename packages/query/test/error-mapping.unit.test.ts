@@ -76,7 +76,7 @@ function recordingReply() {
   const headers: Record<string, string> = {}
   const sent: { status?: number; body?: unknown } = {}
   const reply = {
-    log: { error: (obj: { err?: unknown }, msg: string) => void logged.push({ obj, msg }) },
+    log: { error: (obj: { err?: unknown }, msg: string) => void logged.push({ obj, msg }), warn: (obj: { err?: unknown }, msg: string) => void logged.push({ obj, msg }) },
     header(name: string, value: string) {
       headers[name] = value
       return reply

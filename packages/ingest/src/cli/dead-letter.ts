@@ -6,9 +6,11 @@ import { errors } from '../errors.js'
 import { type DeadLetter, DeadLetters, targetOf } from '../pipeline/dead-letter.js'
 import { describeInsertFailure, failureText, isStoreFailure } from '../pipeline/insert-errors.js'
 import { insertIsolated } from '../pipeline/isolating-insert.js'
+import { readFailingSegments } from '../pipeline/failing-segments.js'
+import { setAsideSegment } from '../pipeline/set-aside.js'
 import { createStore, migrate, type Store } from '../store/index.js'
 
-const DEAD_LETTER_USAGE = `usage: spanlens dead-letter <list | show <name> | replay [<name>...] | drop <name>>
+const DEAD_LETTER_USAGE = `usage: spanlens dead-letter <list | show <name> | replay [<name>...] | drop <name> | stuck | set-aside <segment>>
 
 Rows ClickHouse refused after they were acknowledged, kept in <spool>/dead with
 ClickHouse's reason (docs/ingest.md, "Dead letters").
@@ -22,6 +24,14 @@ ClickHouse's reason (docs/ingest.md, "Dead letters").
                    reasons (down, busy, or refusing every row alike), and the letter it was
                    on and those after it are kept as they were: run it again later.
   drop <name>      delete a letter once you have what you need from it
+  stuck            spool segments whose inserts are failing: since when, how many
+                   attempts, the last error (as the server last wrote them)
+  set-aside <segment>
+                   move a failing segment's rows into a letter, with its last error as
+                   the reason, for one no retry inserts; replay it later like any letter.
+                   Only with the server stopped: refused (SPANLENS_SPOOL_IN_USE) while a
+                   server holds the spool; a running server does it on its admin route
+                   (POST /api/v1/admin/spool/set-aside, SPANLENS_ADMIN_KEY).
 
 It takes no options but -h/--help.`
 
@@ -32,7 +42,7 @@ interface Output {
 }
 
 /** How many names each subcommand takes, at least and at most. */
-const ARITY: Record<string, [min: number, max: number]> = { list: [0, 0], show: [1, 1], drop: [1, 1], replay: [0, Infinity] }
+const ARITY: Record<string, [min: number, max: number]> = { list: [0, 0], show: [1, 1], drop: [1, 1], replay: [0, Infinity], stuck: [0, 0], 'set-aside': [1, 1] }
 
 /** `spanlens dead-letter ...`; returns the exit code. `openStore` is the store a replay inserts into. */
 export async function runDeadLetter(
@@ -62,6 +72,10 @@ export async function runDeadLetter(
   if ((sub === 'show' || sub === 'drop') && names.length === 0) {
     // Named, not looked up: an empty name would read as a letter that does not exist.
     io.out(`spanlens dead-letter ${sub} needs a letter's name; \`spanlens dead-letter list\` shows them`)
+    return 1
+  }
+  if (sub === 'set-aside' && names.length === 0) {
+    io.out("spanlens dead-letter set-aside needs a segment's name; `spanlens dead-letter stuck` shows the failing ones")
     return 1
   }
   if (names.length > arity[1]) return usageError(`unexpected argument ${JSON.stringify(names[arity[1]])}`)
@@ -100,6 +114,21 @@ export async function runDeadLetter(
       io.out(`dropped ${names[0]}`)
       return 0
     }
+    case 'stuck': {
+      const failing = readFailingSegments(config.ingest.spoolDir)
+      if (failing.length === 0) io.out('no spool segment is failing')
+      const now = Date.now()
+      for (const f of failing) {
+        const alike = f.slicesAlike !== undefined ? `, every one of ${f.slicesAlike} slices alike` : ''
+        io.out(`${f.segment}\t${f.table}\t${f.rows} rows\tfailing ${Math.round((now - f.firstFailedAt) / 1000)} s\t${f.attempts} attempts\t${f.kind}${alike}\t${f.lastError}`)
+      }
+      return 0
+    }
+    case 'set-aside': {
+      const done = await setAsideSegment(config.ingest, names[0] as string, io.err ?? io.out)
+      io.out(`set aside ${done.segment}: ${done.rows} rows into ${letters.dir} (${done.reason}); \`spanlens dead-letter replay ${done.segment}\` inserts them`)
+      return 0
+    }
     case 'replay': {
       const all = letters.list()
       const chosen = names.length === 0 ? all : names.map((n) => all.find((l) => l.name === n) ?? fail(n))
@@ -134,10 +163,12 @@ export async function runDeadLetter(
 async function replay(store: Store, letters: DeadLetters, letter: DeadLetter, io: Output): Promise<number> {
   const name = letter.name
   const rows = letters.rows(name)
-  // The token follows the rows: a replay interrupted and run again inserts nothing twice.
+  // The token follows the rows: a replay interrupted and run again inserts nothing twice. A
+  // segment set aside whole keeps the token its own inserts had (dead-letter.ts says why).
   const digest = createHash('sha256')
   for (const r of rows) digest.update(r).update('\n')
-  const result = await insertIsolated(store, targetOf(letter), rows, `spanlens:replay:${name}:${digest.digest('hex').slice(0, 16)}`)
+  const token = letter.meta.token ?? `spanlens:replay:${name}:${digest.digest('hex').slice(0, 16)}`
+  const result = await insertIsolated(store, targetOf(letter), rows, token)
   letters.rewrite(name, result.dead)
   io.out(`${name}: ${result.inserted} inserted, ${result.dead.length} refused again${result.dead[0] ? ` (${result.dead[0].reason})` : ''}`)
   return result.dead.length

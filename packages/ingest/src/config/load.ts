@@ -119,6 +119,8 @@ export interface SpanlensConfig {
   trustProxy: boolean
   /** Empty: no keys configured, single `default` project, loopback only. */
   apiKeys: ApiKey[]
+  /** SPANLENS_ADMIN_KEY: the operator's key for the admin routes; undefined: they are not registered. */
+  adminKey?: string | undefined
   /** Which browser origins may send to the routes that take data in (http/cors.ts). */
   cors: CorsOptions
   /** What the environment seems to have meant and is not in force (config/env-mistakes.ts); the server logs them at start. */
@@ -198,6 +200,10 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
   }
   apiKeys.push(...(v.SPANLENS_INGEST_KEYS ?? []).map((k) => ({ ...k, access: 'ingest' as const })))
   checkKeysUnambiguous(apiKeys)
+  if (v.SPANLENS_ADMIN_KEY !== undefined && apiKeys.some((k) => k.key === v.SPANLENS_ADMIN_KEY)) {
+    // A project's key would then also act on every project's spool.
+    throw errors.CONFIG_INVALID('SPANLENS_ADMIN_KEY: is also a key of SPANLENS_API_KEYS or SPANLENS_INGEST_KEYS; give the admin routes a key of their own')
+  }
 
   const dataDir = resolve(cwd, v.SPANLENS_DATA_DIR)
   const openFiles = 'openFiles' in options ? options.openFiles : openFilesLimit()
@@ -217,6 +223,7 @@ export function loadConfig(options: LoadConfigOptions = {}): SpanlensConfig {
     logLevel: v.SPANLENS_LOG_LEVEL,
     trustProxy: v.SPANLENS_TRUST_PROXY,
     apiKeys,
+    adminKey: v.SPANLENS_ADMIN_KEY,
     cors: { origins: v.SPANLENS_CORS_ORIGINS ?? [], headers: v.SPANLENS_CORS_HEADERS ?? [] },
     warnings,
     store: {

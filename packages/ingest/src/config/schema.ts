@@ -176,6 +176,8 @@ export const envSchema = z.object({
   SPANLENS_API_KEYS_FILE: nonEmpty.optional(),
   // Keys that only send data (OTLP, POST /api/v1/scores): safe to ship in a browser page (auth.ts).
   SPANLENS_INGEST_KEYS: apiKeyList.optional(),
+  // The operator's key for the admin routes (routes/admin.ts); none: those routes do not exist.
+  SPANLENS_ADMIN_KEY: z.string().trim().min(16, { error: 'expected a key of at least 16 characters' }).optional(),
   SPANLENS_CORS_ORIGINS: corsOrigins.optional(),
   SPANLENS_CORS_HEADERS: headerNames.optional(),
 

@@ -28,6 +28,12 @@ interface DeadLetterMeta {
   format: RowFormat
   createdAt: string
   rows: Array<{ project: string; reason: string }>
+  /**
+   * A whole segment set aside by an operator (set-aside.ts): the deduplication token its inserts
+   * had. Its replay inserts under it, so rows an insert of the segment stored before (a crash
+   * between its letter and the segment's removal) are not stored twice. A rewrite drops it.
+   */
+  token?: string
 }
 
 export interface DeadLetter {
@@ -55,7 +61,7 @@ export class DeadLetters {
 
   constructor(readonly dir: string) {}
 
-  write(segment: string, target: RowTarget, dead: readonly DeadRow[]): void {
+  write(segment: string, target: RowTarget, dead: readonly DeadRow[], token?: string): void {
     mkdirSync(this.dir, { recursive: true })
     const meta: DeadLetterMeta = {
       segment,
@@ -64,6 +70,7 @@ export class DeadLetters {
       format: target.format,
       createdAt: new Date().toISOString(),
       rows: dead.map((d) => ({ project: d.project, reason: d.reason })),
+      ...(token !== undefined ? { token } : {}),
     }
     // Rows first, meta last: a letter counts (list()) once its meta exists.
     writeDurably(join(this.dir, `${segment}${ROWS}`), joinRows(dead.map((d) => d.row)))

@@ -8,6 +8,7 @@ import { createRedactor } from '../normalize/redact.js'
 import { join } from 'node:path'
 import { BufferPool } from './buffer-pool.js'
 import { DeadLetters, type DeadLetterStats } from './dead-letter.js'
+import { FailingSegments } from './failing-segments.js'
 import { Inserter, type InserterHealth } from './inserter.js'
 import { prepare, type Again, type BodyFormat, type PrepareContext, type Prepared } from './prepare.js'
 import { PreparePool } from './prepare-pool.js'
@@ -40,6 +41,7 @@ export class IngestPipeline {
   readonly spool: Spool
   readonly inserter: Inserter
   readonly deadLetters: DeadLetters
+  private readonly failing: FailingSegments
   private readonly ctx: PrepareContext
   /** Request bodies are joined into these buffers when prepare runs on the event loop. */
   readonly bodyPool: BufferPool | undefined
@@ -111,10 +113,12 @@ export class IngestPipeline {
       lock: spoolLock,
     })
     this.deadLetters = new DeadLetters(join(config.spoolDir, 'dead'))
+    this.failing = new FailingSegments(config.spoolDir)
     this.inserter = new Inserter({
       store,
       spool: this.spool,
       deadLetters: this.deadLetters,
+      failing: this.failing,
       concurrency: config.insertConcurrency,
       metrics,
       log,
@@ -126,6 +130,8 @@ export class IngestPipeline {
   /** Replays segments an earlier run acknowledged but did not insert. */
   start(): number {
     const leftover = this.spool.recover()
+    // Segments set aside or inserted since the note was written are no longer failing.
+    this.failing.retain(new Set(leftover.map((s) => s.name)))
     for (const segment of leftover) this.inserter.enqueue(segment)
     if (leftover.length > 0) {
       this.log.info({ segments: leftover.length, rows: leftover.reduce((n, s) => n + s.rows, 0) }, 'replaying spool')

@@ -1,12 +1,15 @@
 import { readFile } from 'node:fs/promises'
 import type { Logger } from 'pino'
+import { LogLimit } from '../errors.js'
 import type { IngestMetrics } from '../metrics.js'
 import type { Store } from '../store/index.js'
 import { backoffMs } from './backoff.js'
 import type { DeadLetters } from './dead-letter.js'
+import type { FailingSegment, FailingSegments } from './failing-segments.js'
 import { describeInsertFailure, failureText, StoreWideFailure, type InsertFailure } from './insert-errors.js'
 import { insertIsolated, insertSettings, type IsolatedResult } from './isolating-insert.js'
 import { segmentBody } from './segment-file.js'
+import { writeSegmentLetter } from './set-aside.js'
 import { readSegmentRows, rowTargetOf } from './segment-rows.js'
 import type { SealedSegment, Spool } from './spool.js'
 import { spoolTableNamed } from './tables.js'
@@ -15,6 +18,8 @@ export interface InserterOptions {
   store: Store
   spool: Spool
   deadLetters: DeadLetters
+  /** The segments failing now, with their attempts and last error (/readyz, `spanlens dead-letter stuck`). */
+  failing: FailingSegments
   concurrency: number
   metrics: IngestMetrics
   log: Logger
@@ -43,7 +48,13 @@ export interface InserterHealth {
   failingForSeconds: number
   lastError: string | null
   pending: number
+  /** Segments whose inserts failed since their last attempt succeeded, and the oldest few of them. */
+  failingSegments: number
+  oldestFailing: Array<Omit<FailingSegment, 'firstFailedAt' | 'lastFailedAt'> & { failingForSeconds: number }>
 }
+
+/** Segments /readyz lists by name: the oldest failures, which an operator looks at first. */
+const LISTED_FAILING = 10
 
 /**
  * Inserts sealed spool segments into their tables, one INSERT per segment with the
@@ -72,6 +83,12 @@ export class Inserter {
   private idleWaiters: Array<() => void> = []
   private stopped = false
   private readonly unknownAttempts = new Map<string, number>()
+  /** The insert of each segment being inserted (insert() never rejects): setAside waits for it. */
+  private readonly inFlight = new Map<string, Promise<void>>()
+  /** Retried as often as the backoff allows (up to 15 inserts every 10 s): its warnings are limited. */
+  private readonly retryWarnings = new LogLimit()
+  /** Segments whose store-wide failure (StoreWideFailure) was logged: each once. */
+  private readonly warnedStoreWide = new Set<string>()
   lastError: Error | undefined
   lastFailure: InsertFailure | undefined
   lastSuccessAt = 0
@@ -140,12 +157,64 @@ export class Inserter {
     this.pump()
   }
 
+  /**
+   * Moves a segment into the dead letters at an operator's request (the admin route): one that
+   * no retry inserts (set-aside.ts writes the letter). A segment waiting for its retry is taken
+   * out of the retries at once; one being inserted is waited for: inserted, there is nothing to
+   * set aside (`left`); failed, it is taken before anything retries it. So no insert of it runs
+   * while, or after, its letter is written. `unknown`: this inserter does not hold it (never
+   * sealed, inserted earlier, not this server's).
+   */
+  async setAside(name: string): Promise<{ state: 'set-aside'; rows: number; reason: string } | { state: 'left' | 'unknown' }> {
+    const inFlight = this.inFlight.get(name)
+    // Its insert ends first; a failure puts it back in held or the queue, where no retry can
+    // start before this continues (retries wait for a timer, this for a promise).
+    if (inFlight) await inFlight
+    const held = this.held.get(name)
+    let segment: SealedSegment | undefined
+    if (held) {
+      clearTimeout(held.timer)
+      this.held.delete(name)
+      segment = held.segment
+    } else {
+      const at = this.queue.findIndex((s) => s.name === name)
+      if (at >= 0) segment = this.queue.splice(at, 1)[0]
+    }
+    if (segment === undefined) return { state: inFlight ? 'left' : 'unknown' }
+    try {
+      const letter = await writeSegmentLetter(
+        segment,
+        this.opts.deadLetters,
+        this.opts.failing.list().find((f) => f.segment === name),
+        Date.now(),
+      )
+      await this.opts.spool.remove(segment)
+      this.opts.failing.cleared(name)
+      this.warnedStoreWide.delete(name)
+      this.unknownAttempts.delete(name)
+      this.opts.log.warn({ segment: name, rows: letter.rows, reason: letter.reason }, 'a spool segment was set aside into spool/dead by an operator; `spanlens dead-letter replay` inserts it')
+      // It was the last one failing: /readyz says the inserter is stuck no more, without waiting for the next insert.
+      if (this.opts.failing.list().length === 0) this.notFailing()
+      return { state: 'set-aside', ...letter }
+    } catch (err) {
+      // The letter could not be written (a full disk): the segment is retried as before.
+      this.queue.push(segment)
+      this.pump()
+      throw err
+    } finally {
+      this.notifyIdle(false)
+    }
+  }
+
   private pump(): void {
     if (this.stopped || this.retryTimer || !this.storeOpen) return
     while (this.running < this.opts.concurrency && this.queue.length > 0) {
       const segment = this.queue.shift() as SealedSegment
       this.running++
-      void this.insert(segment).finally(() => {
+      const inserting = this.insert(segment)
+      this.inFlight.set(segment.name, inserting)
+      void inserting.finally(() => {
+        this.inFlight.delete(segment.name)
         this.running--
         this.pump()
         if (!this.busy) this.opts.onIdleSlot?.()
@@ -161,13 +230,21 @@ export class Inserter {
     for (const w of waiters) w()
   }
 
+  /** Every segment failing now, the oldest failure first. */
+  failingSegments(): FailingSegment[] {
+    return this.opts.failing.list()
+  }
+
   health(now = Date.now()): InserterHealth {
     const failingFor = this.failingSince === undefined ? 0 : now - this.failingSince
+    const failing = this.failingSegments()
     return {
       state: this.failingSince === undefined ? 'ok' : failingFor >= STUCK_AFTER_MS ? 'stuck' : 'retrying',
       failingForSeconds: failingFor / 1000,
       lastError: this.lastFailure ? failureText(this.lastFailure) : null,
       pending: this.pending,
+      failingSegments: failing.length,
+      oldestFailing: failing.slice(0, LISTED_FAILING).map(({ firstFailedAt, lastFailedAt: _, ...rest }) => ({ ...rest, failingForSeconds: (now - firstFailedAt) / 1000 })),
     }
   }
 
@@ -189,11 +266,13 @@ export class Inserter {
         )
       }
       await spool.remove(segment)
+      this.opts.failing.cleared(segment.name)
+      this.warnedStoreWide.delete(segment.name)
       this.unknownAttempts.delete(segment.name)
-      this.failures = 0
-      this.lastError = undefined
-      this.lastFailure = undefined
-      this.failingSince = undefined
+      if (this.failingSince !== undefined) {
+        log.info({ failures: this.failures, failedForSeconds: (Date.now() - this.failingSince) / 1000 }, 'inserts succeed again')
+      }
+      this.notFailing()
       this.lastSuccessAt = Date.now()
     } catch (err) {
       const failure = describeInsertFailure(err)
@@ -203,18 +282,30 @@ export class Inserter {
       this.lastError = err as Error
       this.lastFailure = failure
       this.failingSince ??= Date.now()
+      const storeWide = err instanceof StoreWideFailure ? err.slices : undefined
+      this.opts.failing.failed(segment, { error: failureText(failure), kind: failure.kind, slicesAlike: storeWide }, Date.now())
       this.failures++
       const random = this.opts.random ?? Math.random
       // A failure that may be this segment's own waits by its own count of failures and
       // holds nobody up; a store-wide one retries this segment first, after every insert waits.
       const own = failure.kind === 'unknown'
       const retryInMs = backoffMs(own ? (this.unknownAttempts.get(segment.name) ?? 1) : this.failures, random)
-      if (err instanceof StoreWideFailure) {
+      if (err instanceof StoreWideFailure && !this.warnedStoreWide.has(segment.name)) {
+        // Once per segment, whatever the limit: the one failure an operator may have to act on (set-aside.ts).
+        this.warnedStoreWide.add(segment.name)
         log.warn(
           { segment: segment.name, err, kind: failure.kind, slicesAlike: err.slices, retryInMs },
-          'every slice of a spool segment failed alike with an error of a type Spanlens does not know: no row is blamed, the segment is retried as the store failing',
+          'every slice of a spool segment failed alike with an error of a type Spanlens does not know: no row is blamed, the segment is retried as the store failing (`spanlens dead-letter stuck` lists it)',
         )
-      } else log.warn({ segment: segment.name, err, kind: failure.kind, retryInMs }, 'insert failed; will retry')
+      } else {
+        const notLoggedSince = this.retryWarnings.take()
+        if (notLoggedSince !== undefined) {
+          log.warn(
+            { segment: segment.name, err, kind: failure.kind, retryInMs, notLoggedSince },
+            `insert failed; will retry (this warning at most every ${this.retryWarnings.intervalMs / 1000} s; notLoggedSince counts the failures in between)`,
+          )
+        }
+      }
       if (own) this.hold(segment, retryInMs)
       else this.queue.unshift(segment)
       // Every insert waits a little too: if the store is failing for all of them, one backs off for all.
@@ -228,6 +319,14 @@ export class Inserter {
         )
       }
     }
+  }
+
+  /** Inserts succeed, or the segments that failed are set aside: nothing is failing (/readyz). */
+  private notFailing(): void {
+    this.failures = 0
+    this.lastError = undefined
+    this.lastFailure = undefined
+    this.failingSince = undefined
   }
 
   private hold(segment: SealedSegment, ms: number): void {
@@ -270,7 +369,10 @@ export class Inserter {
     const unknown = unwritten.filter((c) => !columns.has(c))
     if (columns.size === 0 || unknown.length === 0) return false
     spool.setAside(segment)
+    this.opts.failing.cleared(segment.name)
+    this.warnedStoreWide.delete(segment.name)
     this.unknownAttempts.delete(segment.name)
+    if (this.opts.failing.list().length === 0) this.notFailing()
     log.error(
       { segment: segment.name, table: segment.table, rows: segment.rows, columns: unknown, err },
       'a spool segment names columns its table does not have; its rows are set aside unread in spool/dead, not inserted',

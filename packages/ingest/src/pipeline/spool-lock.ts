@@ -33,8 +33,11 @@ export interface SpoolLock {
   release(): void
 }
 
-/** Creates the directory if needed (SPANLENS_DATA_DIR_UNUSABLE if it cannot be written) and locks it. */
-export function lockSpoolDir(dir: string): SpoolLock {
+/**
+ * Creates the directory if needed (SPANLENS_DATA_DIR_UNUSABLE if it cannot be written) and locks it.
+ * `refused` makes the error thrown when a live process holds it (SPANLENS_SPOOL_LOCKED, a second server's).
+ */
+export function lockSpoolDir(dir: string, refused: (dir: string, holder: string, lockFile: string) => Error = errors.SPOOL_LOCKED): SpoolLock {
   ensureWritableDir(dir)
   const path = join(dir, LOCK_FILE)
   const me: Holder = { pid: process.pid, host: hostname(), startTicks: readProcStat(process.pid)?.startTicks ?? null, token: randomUUID() }
@@ -46,7 +49,7 @@ export function lockSpoolDir(dir: string): SpoolLock {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
       const holder = readHolder(path)
-      if (holder && alive(holder)) throw errors.SPOOL_LOCKED(dir, `process ${holder.pid} on ${holder.host}`, path)
+      if (holder && alive(holder)) throw refused(dir, `process ${holder.pid} on ${holder.host}`, path)
       unlinkSync(path)
       continue
     }
@@ -67,7 +70,7 @@ export function lockSpoolDir(dir: string): SpoolLock {
       },
     }
   }
-  throw errors.SPOOL_LOCKED(dir, 'another server starting at the same moment', path)
+  throw refused(dir, 'another server starting at the same moment', path)
 }
 
 function readHolder(path: string): Holder | undefined {

@@ -124,6 +124,10 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
         failingForSeconds: inserter.failingForSeconds,
         pendingSegments: inserter.pending,
         oldestUnconfirmedSeconds: inserter.oldestUnconfirmedSeconds,
+        // Each segment failing now (the oldest 10): how long, how often, why; one that no retry
+        // inserts is set aside with `spanlens dead-letter set-aside` (docs/ingest.md).
+        failingSegments: inserter.failingSegments,
+        oldestFailing: inserter.oldestFailing,
       },
       lastInsertError: inserter.lastError,
       deadLetters: pipeline.deadLetters,
@@ -134,6 +138,10 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
     opts.pipeline.refreshGauges()
     // Read here, not per request: dead letters change only on a refused insert or `spanlens dead-letter`.
     opts.pipeline.metrics.deadLetterRowsOnDisk.set(opts.pipeline.deadLetters.stats().rows)
+    // Here too, not on the ingest path: a segment starts or stops failing only on an insert.
+    const inserter = opts.pipeline.inserter.health()
+    opts.pipeline.metrics.insertFailingSegments.set(inserter.failingSegments)
+    opts.pipeline.metrics.insertOldestFailingSeconds.set(inserter.oldestFailing[0]?.failingForSeconds ?? 0)
     const registry = opts.pipeline.metrics.registry
     return reply.type(registry.contentType).send(await registry.metrics())
   })

@@ -7,6 +7,7 @@ import type { Logger } from 'pino'
 import type { StoreConfig } from '../config/load.js'
 import type { ClickHouseEndpoint } from '../config/schema.js'
 import { clientLog } from './client-log.js'
+import { GatewayUnavailable, gatewayStatus } from './gateway-status.js'
 
 type ClientLog = ReturnType<typeof clientLog>
 import { errors, isClientTimeout, isSpanlensError } from '../errors.js'
@@ -269,7 +270,7 @@ function connectRemote(config: StoreConfig, log: ClientLog): ConnectedStore {
       const variable = perNode ? 'SPANLENS_CLICKHOUSE_NODES' : 'SPANLENS_CLICKHOUSE_URL'
       const admin = connect(target, variable, { database: 'default' })
       try {
-        await answersAsClickHouse(admin, endpointTarget(target), variable)
+        await answersAsClickHouse(admin, target, variable, { ca: tls?.ca_cert, timeoutMs: config.requestTimeoutMs })
         await ensureDatabase(admin, config.database, config.cluster && !perNode ? config.cluster : undefined)
       } catch (err) {
         if (isSpanlensError(err)) throw err
@@ -290,14 +291,24 @@ function connectRemote(config: StoreConfig, log: ClientLog): ConnectedStore {
  * reverse proxy's prefix that forwards elsewhere or nowhere, or a path meant as the database on
  * ClickHouse itself, which answers its 404 `There is no handle /spanlens/ping`. Without this the
  * first query reported that page as the store's error, with the query text in it. ClickHouse
- * answers /ping without a login, so a wrong password still reaches storeRefusal.
+ * answers /ping without a login, so a wrong password still reaches storeRefusal. A proxy that
+ * answers for a ClickHouse that is down (502, 503, 504: gateway-status.ts) is the store
+ * unreachable, which `spanlens serve` starts through and retries (store-opener.ts).
  */
-async function answersAsClickHouse(client: ClickHouseClient, target: string, variable: string): Promise<void> {
+async function answersAsClickHouse(
+  client: ClickHouseClient,
+  endpoint: ClickHouseEndpoint,
+  variable: string,
+  probe: { ca: Buffer | undefined; timeoutMs: number },
+): Promise<void> {
   const pong = await client.ping()
   if (pong.success) return
   const err = pong.error
+  const target = endpointTarget(endpoint)
   // A socket, TLS or DNS error has Node's code; clickhouse-js's own timeout says so.
   if (typeof (err as { code?: unknown }).code === 'string' || isClientTimeout(err)) throw err
+  const gateway = await gatewayStatus(endpoint, probe)
+  if (gateway !== undefined) throw errors.STORE_UNREACHABLE(target, new GatewayUnavailable(gateway).message, { cause: new GatewayUnavailable(gateway) })
   const said = (err.message.trim().split('\n')[0] ?? '').slice(0, 200)
   throw errors.STORE_UNREACHABLE(
     target,

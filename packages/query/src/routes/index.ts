@@ -6,7 +6,7 @@ import { counterfactual } from '../bias/counterfactual.js'
 import { DRIFT_SIGNALS_AT_ONCE, drift } from '../drift/report.js'
 import { type AdmissionLimits, defaultAdmission, QueryAdmission } from '../admission.js'
 import { type QueryLimits, withQueryLimits } from '../db.js'
-import { errors, PRIVATE_REPLY_HEADERS, replyWithError } from '../errors.js'
+import { errors, type LogLimit, PRIVATE_REPLY_HEADERS, replyWithError } from '../errors.js'
 import { filterFromQuery } from '../filters.js'
 import { traceIdParam } from '../ids.js'
 import { logsRoutes } from '../logs/routes.js'
@@ -56,6 +56,8 @@ export interface QueryRoutesOptions {
   redact?: ((text: string) => string) | undefined
   /** Per-project query concurrency and queue; defaults from defaultAdmission() (admission.ts). */
   admission?: Partial<AdmissionLimits>
+  /** The server's limit on warnings of an unreachable store (replyWithError); each 503 is logged without one. */
+  unreachableLog?: LogLimit
 }
 
 function project(request: FastifyRequest): string {
@@ -127,7 +129,7 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
 
   // The one mapping (errors.ts): a client error keeps its status as SPANLENS_BAD_REQUEST,
   // a store failure is 502 SPANLENS_QUERY_FAILED, anything else unexpected is a bug, 500 SPANLENS_INTERNAL.
-  app.setErrorHandler((err, _request, reply) => replyWithError(err, reply))
+  app.setErrorHandler((err, _request, reply) => replyWithError(err, reply, opts.unreachableLog))
   // A trace's tree can be nested deeper than JSON.stringify's recursion reaches (json.ts).
   app.setReplySerializer(stringifyReply)
   // Every body here is JSON. Fastify also reads text/plain, as a string, which then failed

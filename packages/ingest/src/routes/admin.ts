@@ -1,0 +1,47 @@
+import type { FastifyPluginAsync } from 'fastify'
+import { z } from 'zod'
+import { errors, PRIVATE_REPLY_HEADERS } from '../errors.js'
+import type { IngestPipeline } from '../pipeline/ingest.js'
+
+export interface AdminRoutesOptions {
+  pipeline: IngestPipeline
+}
+
+/** A segment's name, as /readyz and `spanlens dead-letter stuck` show it: well under a kilobyte. */
+const BODY_LIMIT = 4096
+const setAsideBody = z.object({ segment: z.string().min(1) }).strict()
+
+/**
+ * The operator's routes on this server's spool, registered by server.ts only with
+ * SPANLENS_ADMIN_KEY and inside the scope whose hook checks it (auth.ts, authenticateAdmin).
+ * - GET /api/v1/admin/spool/failing: every segment whose inserts are failing (since when,
+ *   attempts, the last error), as /readyz lists the oldest ten.
+ * - POST /api/v1/admin/spool/set-aside {"segment": name}: moves one into the dead letters, for a
+ *   segment no retry inserts, the server running (Inserter.setAside); `spanlens dead-letter
+ *   replay` inserts it later. 404 for a segment this server does not hold, 409 for one that
+ *   was inserted while the request waited for its insert in flight.
+ */
+export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, opts) => {
+  const { inserter } = opts.pipeline
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.headers(PRIVATE_REPLY_HEADERS)
+  })
+  app.get('/api/v1/admin/spool/failing', async () => {
+    const now = Date.now()
+    return {
+      segments: inserter.failingSegments().map(({ firstFailedAt, lastFailedAt, ...rest }) => ({
+        ...rest,
+        failingForSeconds: (now - firstFailedAt) / 1000,
+        lastFailedAt: new Date(lastFailedAt).toISOString(),
+      })),
+    }
+  })
+  app.post('/api/v1/admin/spool/set-aside', { bodyLimit: BODY_LIMIT }, async (request) => {
+    const body = setAsideBody.safeParse(request.body)
+    if (!body.success) throw errors.BAD_REQUEST('segment: expected a JSON body {"segment": "<name>"}, the name as /readyz or `spanlens dead-letter stuck` shows it')
+    const name = body.data.segment
+    const done = await inserter.setAside(name)
+    if (done.state !== 'set-aside') throw done.state === 'left' ? errors.SPOOL_SEGMENT_LEFT(name) : errors.SPOOL_SEGMENT_UNKNOWN(name)
+    return { segment: name, rows: done.rows, reason: done.reason, deadLetter: name }
+  })
+}
