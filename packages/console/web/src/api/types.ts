@@ -202,7 +202,7 @@ export interface EchoedFilter {
 }
 
 /** A condition on a trace's score of one name: has one, its value, or its category. */
-export type ScoreCondition = { op: 'any' } | { op: 'value'; conditions: NumberCondition[] } | { op: 'category'; value: string }
+type ScoreCondition = { op: 'any' } | { op: 'value'; conditions: NumberCondition[] } | { op: 'category'; value: string }
 
 /** A condition on a span number, as the API echoes it (`>` 1000). */
 interface NumberCondition {
@@ -222,7 +222,7 @@ export interface DriftReport {
   signals: SignalDrift[]
 }
 
-export interface DriftThresholds {
+interface DriftThresholds {
   /** reference size at or below which the p-value tests decide */
   smallReferenceMax: number
   ksPValue: number
