@@ -101,6 +101,7 @@ export async function countTraces(client: ClickHouseClient, project: string, fil
   const bag = new ParamBag()
   const set = await listed(client, project, filter, bag)
   if (set.count !== undefined) return set.count
-  const rows = await select<{ n: number }>(client, `SELECT uniqExact(trace_id) AS n FROM (${set.sql})`, bag.values)
+  // DISTINCT, then count: half the time of uniqExact over 2.4 million ids (bench/README.md, "session 25").
+  const rows = await select<{ n: number }>(client, `SELECT count() AS n FROM (SELECT DISTINCT trace_id FROM (${set.sql}))`, bag.values)
   return Number(rows[0]?.n ?? 0)
 }

@@ -52,10 +52,12 @@ function rangeOf(range: SpanFilter, bag: ParamBag): { root: string; span: string
  * `matching(bag)`: `trace_id IN (…)` of the traces with a span matching the filter's fields
  * other than time (read from spans: the table keeps no span's fields), or undefined.
  *
- * One pass over the range's hours finds the traces with a root in the range and those with a
- * span in it but no root in the hour (few when traces carry their roots: those that cross an
- * hour); these are checked by id for a root within reach of the range (rootsAround). Past
- * `candidatesMax` of them the set is one pass over the reach's hours grouped by trace.
+ * The traces with a root in the range are the rows that say so. The rows with spans in the
+ * range and no root are few when traces carry their roots (those that cross an hour, and a
+ * trace's spans in parts not merged yet): their traces are checked by id for a root within
+ * reach of the range (rootsAround). Past `candidatesMax` of them the set is one pass over the
+ * reach's hours grouped by trace. No count: counting the set's distinct ids is the one read
+ * that needs them all (countTraces), and the orders never do.
  */
 export async function listedFromHours(
   client: ClickHouseClient,
@@ -69,23 +71,19 @@ export async function listedFromHours(
   const first = new ParamBag()
   const r = rangeOf(filter, first)
   const m = matching(first)
-  const rows = await select<{ rooted: number; candidates: string[] }>(
+  const rows = await select<{ trace_id: string }>(
     client,
-    `SELECT uniqExactIf(trace_id, root) AS rooted, groupUniqArrayIf(${candidatesMax + 1})(trace_id, NOT any_root AND span) AS candidates
-     FROM (SELECT trace_id, max(${r.root}) AS root, max(first_root IS NOT NULL) AS any_root, max(${r.span}) AS span
-           FROM trace_hours
-           WHERE ${[`project_id = ${first.add(project, 'String')}`, ...r.hours, ...(m ? [m] : [])].join(' AND ')}
-           GROUP BY project_id, hour, trace_id)
-     SETTINGS optimize_aggregation_in_order = 1`,
+    `SELECT DISTINCT trace_id FROM trace_hours
+     WHERE ${[`project_id = ${first.add(project, 'String')}`, ...r.hours, ...(m ? [m] : []), 'first_root IS NULL', r.span].join(' AND ')}
+     LIMIT ${candidatesMax + 1}`,
     first.values,
   )
-  const rooted = Number(rows[0]?.rooted ?? 0)
-  const candidates = rows[0]?.candidates ?? []
+  const candidates = rows.map((x) => x.trace_id)
   if (candidates.length > candidatesMax) return { sql: groupedFromHours(project, filter, matching, bag) }
   const range = rangeOf(filter, bag)
   const mm = matching(bag)
   const roots = `SELECT trace_id FROM trace_hours WHERE ${[`project_id = ${bag.add(project, 'String')}`, ...range.hours, ...(mm ? [mm] : []), range.root].join(' AND ')}`
-  if (candidates.length === 0) return { sql: roots, count: rooted }
+  if (candidates.length === 0) return { sql: roots }
   const check = new ParamBag()
   const reach = rangeOf(rootsAround(filter), check)
   const reached = await select<{ trace_id: string }>(
@@ -96,8 +94,7 @@ export async function listedFromHours(
   )
   const hasRoot = new Set(reached.map((x) => x.trace_id))
   const rootless = candidates.filter((id) => !hasRoot.has(id))
-  if (rootless.length === 0) return { sql: roots, count: rooted }
-  return { sql: `${roots} UNION ALL SELECT arrayJoin(${bag.add(rootless, 'Array(String)')})`, count: rooted + rootless.length }
+  return rootless.length === 0 ? { sql: roots } : { sql: `${roots} UNION ALL SELECT arrayJoin(${bag.add(rootless, 'Array(String)')})` }
 }
 
 /** The listed set in one pass over the reach's hours grouped by trace: for stores where most traces have no root in the range. */
