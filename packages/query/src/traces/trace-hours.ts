@@ -71,14 +71,15 @@ export async function listedFromHours(
   const first = new ParamBag()
   const r = rangeOf(filter, first)
   const m = matching(first)
-  const rows = await select<{ trace_id: string }>(
+  // An aggregate capped at one past the most, not a LIMIT: on a cluster a LIMIT met cancels the
+  // shards' reads, and a cancelled Distributed query resets connections (docs/clickhouse.md).
+  const rows = await select<{ candidates: string[] }>(
     client,
-    `SELECT DISTINCT trace_id FROM trace_hours
-     WHERE ${[`project_id = ${first.add(project, 'String')}`, ...r.hours, ...(m ? [m] : []), 'first_root IS NULL', r.span].join(' AND ')}
-     LIMIT ${candidatesMax + 1}`,
+    `SELECT groupUniqArray(${candidatesMax + 1})(trace_id) AS candidates FROM trace_hours
+     WHERE ${[`project_id = ${first.add(project, 'String')}`, ...r.hours, ...(m ? [m] : []), 'first_root IS NULL', r.span].join(' AND ')}`,
     first.values,
   )
-  const candidates = rows.map((x) => x.trace_id)
+  const candidates = rows[0]?.candidates ?? []
   if (candidates.length > candidatesMax) return { sql: groupedFromHours(project, filter, matching, bag) }
   const range = rangeOf(filter, bag)
   const mm = matching(bag)
