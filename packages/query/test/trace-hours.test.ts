@@ -124,6 +124,8 @@ const RANGES: Array<{ name: string; filter: SpanFilter }> = [
   { name: 'whole hours', filter: { from: at(B), to: at(B + 4 * HOUR) } },
   { name: 'no end', filter: { from: at(B + 14 * MIN) } },
   { name: 'no start', filter: { to: at(B + 2 * HOUR + 55 * MIN) } },
+  // bounds a DateTime does not hold: a reach a day before the epoch, an end past 2106
+  { name: 'from the epoch to 2200', filter: { from: at(0), to: new Date('2200-01-01T00:00:00Z') } },
   { name: 'with a span filter', filter: { from: at(B + 12 * MIN), to: at(B + 3 * HOUR + 20 * MIN), service: ['tools'] } },
 ]
 

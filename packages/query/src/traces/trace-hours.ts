@@ -11,6 +11,17 @@ export interface Listed {
 
 const HOUR_MS = 3_600_000
 const TIME = "DateTime64(9, 'UTC')"
+/** The last whole hour a DateTime holds (2106-02-07 06:00:00 UTC), in seconds. */
+const LAST_HOUR_S = 4_294_965_600
+
+/**
+ * The start of `d`'s UTC hour in seconds since the epoch, computed here: ClickHouse's
+ * toStartOfHour of a DateTime64 is a DateTime, which wraps outside 1970–2106 (2200 becomes
+ * 2063, 1910 becomes 2046), and a range's reach starts a day before a range from the epoch.
+ */
+function hourOf(d: Date): number {
+  return Math.floor(d.getTime() / HOUR_MS) * 3600
+}
 
 /**
  * What a row of trace_hours (clickhouse/013) says of a time range: one row holds a trace's
@@ -25,20 +36,22 @@ const TIME = "DateTime64(9, 'UTC')"
  * the least and greatest of their own spans, and the greatest over them is the hour's.
  */
 function rangeOf(range: SpanFilter, bag: ParamBag): { root: string; span: string; hours: string[] } {
-  const from = range.from ? bag.add(chTime(range.from), TIME) : undefined
-  const to = range.to ? bag.add(chTime(range.to), TIME) : undefined
   const root = ['first_root IS NOT NULL']
   const span: string[] = []
   const hours: string[] = []
-  if (from) {
+  if (range.from) {
+    const from = bag.add(chTime(range.from), TIME)
     root.push(`assumeNotNull(last_root) >= ${from}`)
     span.push(`last_start >= ${from}`)
-    hours.push(`hour >= toStartOfHour(${from}, 'UTC')`)
+    const h = hourOf(range.from)
+    if (h > 0) hours.push(`hour >= toDateTime(${bag.add(Math.min(h, LAST_HOUR_S), 'UInt32')}, 'UTC')`)
   }
-  if (to) {
+  if (range.to) {
+    const to = bag.add(chTime(range.to), TIME)
     root.push(`assumeNotNull(first_root) < ${to}`)
     span.push(`first_start < ${to}`)
-    hours.push(`hour <= toStartOfHour(${to}, 'UTC')`)
+    const h = hourOf(range.to)
+    if (h <= LAST_HOUR_S) hours.push(`hour <= toDateTime(${bag.add(Math.max(h, 0), 'UInt32')}, 'UTC')`)
   }
   return { root: `(${root.join(' AND ')})`, span: span.length > 0 ? `(${span.join(' AND ')})` : '1', hours }
 }
