@@ -15,8 +15,8 @@ const shared = {
 // Left out, embedded-only by nature: chDB's leftover output, thread priority,
 // data-dir locking and full-disk tests, the served-engine tests themselves.
 const STORE_MODAL = [
-  ...['span-round-trip', 'receiver', 'isolation', 'durability', 'dead-letter-cli', 'set-aside', 'migrate-cli', 'migrate-rollup-tokens', 'otlp-metrics', 'otlp-logs', 'otlp-logs-restart'].map((f) => `packages/ingest/test/${f}.test.ts`),
-  ...['http', 'sql', 'isolation', 'bias', 'drift', 'content-window', 'content-merge', 'slo', 'time-params', 'cli-analyses', 'metrics', 'trace-reads', 'listing-window'].map((f) => `packages/query/test/${f}.test.ts`),
+  ...['span-round-trip', 'receiver', 'isolation', 'durability', 'dead-letter-cli', 'set-aside', 'migrate-cli', 'migrate-rollup-tokens', 'migrate-trace-hours', 'otlp-metrics', 'otlp-logs', 'otlp-logs-restart'].map((f) => `packages/ingest/test/${f}.test.ts`),
+  ...['http', 'sql', 'isolation', 'bias', 'drift', 'content-window', 'content-merge', 'slo', 'time-params', 'cli-analyses', 'metrics', 'trace-reads', 'listing-window', 'trace-hours'].map((f) => `packages/query/test/${f}.test.ts`),
 ]
 const storeModeProjects = (['remote', 'cluster'] as const).map((mode) => ({
   extends: true as const,

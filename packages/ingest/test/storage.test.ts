@@ -45,7 +45,7 @@ describe('embedded store and migrations', () => {
       "SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name",
     )
     expect(tables.map((t) => t.name)).toEqual(
-      expect.arrayContaining(['analyst_logs', 'analyst_metrics', 'logs', 'metrics', 'schema_migrations', 'scores', 'span_content', 'spans', 'spans_minute', 'spans_minute_mv']),
+      expect.arrayContaining(['analyst_logs', 'analyst_metrics', 'logs', 'metrics', 'schema_migrations', 'scores', 'span_content', 'spans', 'spans_minute', 'spans_minute_mv', 'trace_hours', 'trace_hours_mv']),
     )
   })
 
@@ -162,7 +162,7 @@ describe('embedded store and migrations', () => {
     expect(await ttl()).toContain(held('start_time', 7))
     const metricsTtl = (await rows<{ e: string }>(store, "SELECT engine_full AS e FROM system.tables WHERE database = currentDatabase() AND name = 'metrics'"))[0]?.e
     expect(metricsTtl).toContain(held('time', 7))
-    for (const [table, column] of [['logs', 'timestamp'], ['span_content', 'time'], ['scores', 'timestamp'], ['spans_minute', 'toDateTime64(minute, 0)']] as const) {
+    for (const [table, column] of [['logs', 'timestamp'], ['span_content', 'time'], ['scores', 'timestamp'], ['spans_minute', 'toDateTime64(minute, 0)'], ['trace_hours', 'toDateTime64(hour, 0)']] as const) {
       const e = (await rows<{ e: string }>(store, 'SELECT engine_full AS e FROM system.tables WHERE database = currentDatabase() AND name = {t:String}', { t: table }))[0]?.e
       expect(e, table).toContain(held(column, 7))
     }
@@ -285,7 +285,12 @@ describe('cluster DDL', () => {
     expect(all).not.toContain('{{')
     expect(all).toContain('RENAME TABLE spans_minute_mv TO spans_minute_mv_reload, spans_minute_mv_reload TO spans_minute_mv ON CLUSTER `prod`')
     // Rows a migration moves go through the Distributed tables: it runs once for every shard.
-    expect(statements.filter((s) => s.startsWith('INSERT'))).toEqual([expect.stringMatching(/^INSERT INTO spans_minute\n[\s\S]*\nFROM spans AS s\n/)])
+    expect(statements.filter((s) => s.startsWith('INSERT'))).toEqual([
+      expect.stringMatching(/^INSERT INTO spans_minute\n[\s\S]*\nFROM spans AS s\n/),
+      expect.stringMatching(/^INSERT INTO trace_hours\n[\s\S]*\nFROM spans\n/),
+    ])
+    expect(all).toContain('ENGINE = Distributed(`prod`, `spanlens`, trace_hours_local, cityHash64(trace_id))')
+    expect(all).toContain('TO trace_hours_local')
     // ClickHouse's own parser (formatQuery) must accept each statement.
     const store = await createStore(configFor(join(tmp.path, 'data')))
     try {

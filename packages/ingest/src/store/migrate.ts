@@ -224,6 +224,7 @@ const RETENTION: Array<{ table: string; column: string }> = [
   { table: 'metrics', column: 'time' },
   { table: 'logs', column: 'timestamp' },
   { table: 'span_content', column: 'time' },
+  { table: 'trace_hours', column: 'toDateTime64(hour, 0)' },
 ]
 
 /**

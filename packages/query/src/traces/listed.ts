@@ -3,6 +3,7 @@ import { spanConditions, type SpanFilter, timeOf } from '../filters.js'
 import { shiftedTime } from '../time.js'
 import { headedTraces } from './heads.js'
 import { rootsAround, TRACE_SLACK } from './slack.js'
+import { type Listed, listedFromHours } from './trace-hours.js'
 
 /**
  * Which traces the trace listing holds for a filter. A trace is listed by its head: its
@@ -41,20 +42,18 @@ function matchingTraces(project: string, filter: SpanFilter, bag: ParamBag, list
  */
 const CANDIDATES_MAX = 10_000
 
-interface Listed {
-  /** SQL selecting the listed traces' ids */
-  sql: string
-  /** how many, when known without another read */
-  count?: number
-}
-
 /**
- * The listed traces for `filter`. One pass in the store's order (hour, then trace) finds the
- * traces with a root in the range (counted) and the traces with spans in an hour of the range
- * but no root in it: few when traces carry their roots (those that cross an hour), so they are
- * checked by id for a root within reach, and the rest are listed without one.
+ * The listed traces for `filter`, from trace_hours (trace-hours.ts: a row per trace and hour,
+ * kept at insert) for a range of an hour or more, else from the spans: one pass in the store's
+ * order (hour, then trace) finds the traces with a root in the range (counted) and the traces
+ * with spans in an hour of the range but no root in it: few when traces carry their roots
+ * (those that cross an hour), so they are checked by id for a root within reach, and the rest
+ * are listed without one. A filter on the spans' other fields reads the spans that match it
+ * either way (matchingTraces): the table keeps no span's fields.
  */
 async function listed(client: ClickHouseClient, project: string, filter: SpanFilter, bag: ParamBag): Promise<Listed> {
+  const fromHours = await listedFromHours(client, project, filter, (b) => matchingTraces(project, filter, b), bag, CANDIDATES_MAX)
+  if (fromHours) return fromHours
   const first = new ParamBag()
   const rows = await select<{ rooted: number; candidates: string[] }>(
     client,
@@ -102,6 +101,7 @@ export async function countTraces(client: ClickHouseClient, project: string, fil
   const bag = new ParamBag()
   const set = await listed(client, project, filter, bag)
   if (set.count !== undefined) return set.count
-  const rows = await select<{ n: number }>(client, `SELECT uniqExact(trace_id) AS n FROM (${set.sql})`, bag.values)
+  // DISTINCT, then count: half the time of uniqExact over 2.4 million ids (bench/README.md, "session 25").
+  const rows = await select<{ n: number }>(client, `SELECT count() AS n FROM (SELECT DISTINCT trace_id FROM (${set.sql}))`, bag.values)
   return Number(rows[0]?.n ?? 0)
 }

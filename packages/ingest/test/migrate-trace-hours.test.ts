@@ -1,0 +1,149 @@
+import { copyFileSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadConfig } from '../src/config/load.js'
+import { createStore, defaultMigrationsDir, loadMigrations, migrate, renderMigration, type Store } from '../src/store/index.js'
+import { storeEnv } from './helpers/store-mode.js'
+import { tempDir } from './helpers/tmp.js'
+
+/**
+ * clickhouse/013 adds trace_hours, each trace's roots' and spans' earliest and latest starts
+ * by hour, to a store that already holds spans: the spans stored before it are in it once the
+ * migration applies, the view adds those stored after, and it says what the spans say.
+ */
+const MIGRATION = '013_trace_hours.sql'
+const HOUR = 3_600_000
+// Recent whole hours (inside the retention).
+const T0 = Math.floor(Date.now() / HOUR) * HOUR - 6 * HOUR
+const fmt = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
+
+let dir: ReturnType<typeof tempDir>
+let store: Store
+let applied: string[]
+
+function row(trace: number, span: number, at: number, o: { root?: boolean; contentFilled?: number } = {}): Record<string, unknown> {
+  return {
+    project_id: 'p',
+    trace_id: trace.toString(16).padStart(32, '0'),
+    span_id: (trace * 100 + span).toString(16).padStart(16, '0'),
+    parent_span_id: o.root === true ? '' : (trace * 100).toString(16).padStart(16, '0'),
+    name: 'chat',
+    kind: 'llm',
+    service_name: 'svc',
+    status_code: 'ok',
+    start_time: fmt(at),
+    end_time: fmt(at + 1000),
+    ...(o.contentFilled ? { content_filled: o.contentFilled } : {}),
+  }
+}
+
+const before = [
+  row(1, 0, T0 + 5 * 60_000, { root: true }),
+  row(1, 1, T0 + 10 * 60_000),
+  row(1, 2, T0 + HOUR + 60_000),
+  row(2, 1, T0 + 2 * HOUR + 30_000),
+  row(3, 0, T0 + 3 * HOUR + 1, { root: true }),
+  row(3, 0, T0 + 3 * HOUR + 1, { root: true }),
+]
+// A version the content merge wrote (content_filled set), moved here to tell it apart: never read.
+const merged = row(2, 1, T0 + 2 * HOUR + 90_000, { contentFilled: 1 })
+
+/** The table per hour and trace, as the listing reads it (rows not merged yet folded). */
+async function table(): Promise<Array<Record<string, string | null>>> {
+  const rs = await store.client.query({
+    query: `SELECT hour, trace_id, toString(min(first_root)) AS first_root, toString(max(last_root)) AS last_root,
+              toString(min(first_start)) AS first_start, toString(max(last_start)) AS last_start
+            FROM trace_hours WHERE project_id = 'p' GROUP BY hour, trace_id ORDER BY hour, trace_id`,
+    format: 'JSONEachRow',
+  })
+  return rs.json()
+}
+
+/** The same from the spans as sent. */
+async function fromSpans(): Promise<Array<Record<string, string | null>>> {
+  const rs = await store.client.query({
+    query: `SELECT toStartOfHour(start_time, 'UTC') AS hour, trace_id,
+              toString(minIf(toNullable(start_time), parent_span_id = '')) AS first_root, toString(maxIf(toNullable(start_time), parent_span_id = '')) AS last_root,
+              toString(min(start_time)) AS first_start, toString(max(start_time)) AS last_start
+            FROM spans WHERE project_id = 'p' AND content_filled = 0 GROUP BY hour, trace_id ORDER BY hour, trace_id`,
+    format: 'JSONEachRow',
+  })
+  return rs.json()
+}
+
+/** The backfill of 013 once more, as a second server migrating at the same time would run it. */
+async function backfillAgain(): Promise<void> {
+  const sql = loadMigrations().find((m) => m.file === MIGRATION)?.sql ?? ''
+  const runs =
+    store.cluster && store.nodes
+      ? store.nodes.map((n) => ({ client: n.client, ctx: { database: store.database, cluster: store.cluster, ddl: 'per_node' as const } }))
+      : [{ client: store.client, ctx: { database: store.database, cluster: store.cluster } }]
+  for (const { client, ctx } of runs) {
+    const insert = renderMigration(sql, { ...ctx, shardingKeys: new Map([['trace_hours', 'cityHash64(trace_id)']]) }).filter((s) => s.startsWith('INSERT'))
+    expect(insert).toHaveLength(1)
+    await client.command({ query: insert[0] as string })
+  }
+}
+
+async function rowCount(): Promise<number> {
+  const rs = await store.client.query({ query: "SELECT count() AS n FROM trace_hours WHERE project_id = 'p'", format: 'JSONEachRow' })
+  return Number((await rs.json<{ n: string }>())[0]?.n)
+}
+
+beforeAll(async () => {
+  dir = tempDir()
+  // The store as it was before 013: every earlier migration, and spans.
+  const older = join(dir.path, 'migrations-before')
+  mkdirSync(older)
+  for (const m of loadMigrations()) if (m.file < MIGRATION) copyFileSync(join(defaultMigrationsDir(), m.file), join(older, m.file))
+  const dataDir = join(dir.path, 'data')
+  store = await createStore(loadConfig({ env: { SPANLENS_DATA_DIR: dataDir, ...storeEnv(dataDir) } }).store)
+  await migrate(store, { dir: older })
+  await store.client.insert({ table: 'spans', values: before, format: 'JSONEachRow' })
+  await store.client.insert({ table: 'spans', values: [merged], format: 'JSONEachRow' })
+  // Migrated here, not in a test: the cluster project retries a failed test on the same store
+  // (vitest.config.ts), and a migration runs once. Each test checks only what it adds.
+  applied = (await migrate(store)).applied
+}, 120_000)
+
+afterAll(async () => {
+  await store?.close().catch(() => undefined)
+  dir?.cleanup()
+})
+
+describe('migration 013: each trace by hour', () => {
+  it('holds the spans stored before it, as the spans say, and applies once', async () => {
+    expect(applied).toEqual(loadMigrations().filter((m) => m.file >= MIGRATION).map((m) => m.file))
+    const rows = await table()
+    expect(rows).toEqual(await fromSpans())
+    // trace 1 in two hours (its root in the first), trace 2 without a root, trace 3 a root stored twice
+    expect(rows.map((r) => [Number.parseInt(String(r.trace_id), 16), r.first_root !== null])).toEqual([
+      [1, true],
+      [1, false],
+      [2, false],
+      [3, true],
+    ])
+    expect((await migrate(store)).applied).toEqual([])
+  })
+
+  it('adds nothing when a second server runs the backfill again', async () => {
+    const rows = await rowCount()
+    await backfillAgain()
+    expect(await rowCount()).toBe(rows)
+    expect(await table()).toEqual(await fromSpans())
+  })
+
+  it('takes the spans stored after it from the view, a replay of an insert once', async () => {
+    const late = [row(4, 0, T0 + 4 * HOUR + 1000, { root: true }), row(4, 1, T0 + 4 * HOUR + 2000), row(1, 3, T0 + HOUR + 30 * 60_000)]
+    const settings = { insert_deduplication_token: 'migrate-trace-hours:segment-1' }
+    const was = await rowCount()
+    await store.client.insert({ table: 'spans', values: late, format: 'JSONEachRow', clickhouse_settings: settings })
+    const once = await rowCount()
+    await store.client.insert({ table: 'spans', values: late, format: 'JSONEachRow', clickhouse_settings: settings })
+    expect(await rowCount()).toBe(once)
+    expect(once).toBeGreaterThan(was)
+    await store.client.insert({ table: 'spans', values: [row(4, 1, T0 + 4 * HOUR + 2000, { contentFilled: 2 })], format: 'JSONEachRow' })
+    expect(await rowCount()).toBe(once)
+    expect(await table()).toEqual(await fromSpans())
+  })
+})
