@@ -8,6 +8,7 @@ import { buildServer } from '../src/server.js'
 import { createStore, type Store } from '../src/store/index.js'
 import { jsonRequest } from './helpers/otlp.js'
 import { API_KEYS, bearer, KEYS } from './helpers/server.js'
+import { spanCountsByName } from './helpers/span-counts.js'
 import { tempDir } from './helpers/tmp.js'
 
 // The operator's routes on a running server's spool (routes/admin.ts): which segments keep
@@ -21,20 +22,6 @@ const admin = { authorization: `Bearer ${ADMIN_KEY}` }
 const refusal = () => Object.assign(new Error('Code: 999. DB::Exception: a limit of a newer server. (SOMETHING_NEW)'), { code: '999', type: 'SOMETHING_NEW' })
 
 type Mode = 'refuse' | 'ok' | { gate: Promise<'refuse' | 'ok'> }
-
-async function counts(config: SpanlensConfig, prefix: string): Promise<Array<{ name: string; n: number }>> {
-  const store = await createStore(config.store)
-  try {
-    const rs = await store.client.query({
-      query: 'SELECT name, toUInt32(count()) AS n FROM spans WHERE startsWith(name, {p:String}) GROUP BY name ORDER BY name',
-      query_params: { p: prefix },
-      format: 'JSONEachRow',
-    })
-    return await rs.json()
-  } finally {
-    await store.close()
-  }
-}
 
 /** A server with SPANLENS_ADMIN_KEY over the real embedded store, whose inserts do as `mode` says. */
 async function withServer(
@@ -166,7 +153,7 @@ describe('the admin routes on a running server', () => {
       await app.spanlens.flush()
       // Nothing inserted it after its letter was written.
       expect(attempts()).toBe(tried)
-      expect(await counts(config, 'inflight-')).toEqual([])
+      expect(await spanCountsByName(config, 'inflight-')).toEqual([])
 
       // A segment whose insert is running when the request comes, and then succeeds.
       let pass!: (m: 'refuse' | 'ok') => void
@@ -185,7 +172,7 @@ describe('the admin routes on a running server', () => {
       await stop()
       // The letter replays its rows once; the inserted segment's rows are there once.
       expect(await runDeadLetter(['replay'], config, { out: () => undefined })).toBe(0)
-      expect(await counts(config, 'in')).toEqual([
+      expect(await spanCountsByName(config, 'in')).toEqual([
         ...[1, 2, 3].map((i) => ({ name: `inflight-${i}`, n: 1 })),
         ...[1, 2, 3].map((i) => ({ name: `inserted-${i}`, n: 1 })),
       ])

@@ -2,7 +2,8 @@ import { copyFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/config/load.js'
-import { createStore, defaultMigrationsDir, loadMigrations, migrate, renderMigration, type Store } from '../src/store/index.js'
+import { createStore, defaultMigrationsDir, loadMigrations, migrate, type Store } from '../src/store/index.js'
+import { backfillAgain } from './helpers/backfill.js'
 import { storeEnv } from './helpers/store-mode.js'
 import { tempDir } from './helpers/tmp.js'
 
@@ -59,20 +60,6 @@ async function rollup(migrated = true): Promise<Array<Record<string, number | st
     format: 'JSONEachRow',
   })
   return rs.json()
-}
-
-/** The backfill of 011 once more, as a second server migrating at the same time would run it. */
-async function backfillAgain(): Promise<void> {
-  const sql = loadMigrations().find((m) => m.file === MIGRATION)?.sql ?? ''
-  const runs =
-    store.cluster && store.nodes
-      ? store.nodes.map((n) => ({ client: n.client, ctx: { database: store.database, cluster: store.cluster, ddl: 'per_node' as const } }))
-      : [{ client: store.client, ctx: { database: store.database, cluster: store.cluster } }]
-  for (const { client, ctx } of runs) {
-    const insert = renderMigration(sql, { ...ctx, shardingKeys: new Map([['spans_minute', 'rand()']]) }).filter((s) => s.startsWith('INSERT'))
-    expect(insert).toHaveLength(1)
-    await client.command({ query: insert[0] as string })
-  }
 }
 
 const before = [
@@ -132,7 +119,7 @@ describe('migration 011: cache-write tokens in the rollup', () => {
     await store.client.insert({ table: 'spans', values: [row({ minute: 2, model: 'claude', cacheWrite: 5 })], format: 'JSONEachRow' })
     const withLate = await rollup()
     expect(cacheWrites(withLate)).toBe(base + 5)
-    await backfillAgain()
+    await backfillAgain(store, MIGRATION, 'spans_minute', 'rand()')
     expect(await rollup()).toEqual(withLate)
   })
 

@@ -2,7 +2,8 @@ import { copyFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/config/load.js'
-import { createStore, defaultMigrationsDir, loadMigrations, migrate, renderMigration, type Store } from '../src/store/index.js'
+import { createStore, defaultMigrationsDir, loadMigrations, migrate, type Store } from '../src/store/index.js'
+import { backfillAgain } from './helpers/backfill.js'
 import { storeEnv } from './helpers/store-mode.js'
 import { tempDir } from './helpers/tmp.js'
 
@@ -71,20 +72,6 @@ async function fromSpans(): Promise<Array<Record<string, string | null>>> {
   return rs.json()
 }
 
-/** The backfill of 013 once more, as a second server migrating at the same time would run it. */
-async function backfillAgain(): Promise<void> {
-  const sql = loadMigrations().find((m) => m.file === MIGRATION)?.sql ?? ''
-  const runs =
-    store.cluster && store.nodes
-      ? store.nodes.map((n) => ({ client: n.client, ctx: { database: store.database, cluster: store.cluster, ddl: 'per_node' as const } }))
-      : [{ client: store.client, ctx: { database: store.database, cluster: store.cluster } }]
-  for (const { client, ctx } of runs) {
-    const insert = renderMigration(sql, { ...ctx, shardingKeys: new Map([['trace_hours', 'cityHash64(trace_id)']]) }).filter((s) => s.startsWith('INSERT'))
-    expect(insert).toHaveLength(1)
-    await client.command({ query: insert[0] as string })
-  }
-}
-
 async function rowCount(): Promise<number> {
   const rs = await store.client.query({ query: "SELECT count() AS n FROM trace_hours WHERE project_id = 'p'", format: 'JSONEachRow' })
   return Number((await rs.json<{ n: string }>())[0]?.n)
@@ -128,7 +115,7 @@ describe('migration 013: each trace by hour', () => {
 
   it('adds nothing when a second server runs the backfill again', async () => {
     const rows = await rowCount()
-    await backfillAgain()
+    await backfillAgain(store, MIGRATION, 'trace_hours', 'cityHash64(trace_id)')
     expect(await rowCount()).toBe(rows)
     expect(await table()).toEqual(await fromSpans())
   })

@@ -10,6 +10,7 @@ import { buildServer } from '../src/server.js'
 import { createStore, type Store } from '../src/store/index.js'
 import { jsonRequest } from './helpers/otlp.js'
 import { API_KEYS, bearer, KEYS } from './helpers/server.js'
+import { spanCountsByName } from './helpers/span-counts.js'
 import { storeEnv } from './helpers/store-mode.js'
 import { tempDir } from './helpers/tmp.js'
 
@@ -23,20 +24,6 @@ const refuse = () => {
 }
 
 const segments = (spoolDir: string) => readdirSync(spoolDir).filter((f) => f.endsWith('.seg'))
-
-async function counts(config: SpanlensConfig, prefix: string): Promise<Array<{ name: string; n: number }>> {
-  const store = await createStore(config.store)
-  try {
-    const rs = await store.client.query({
-      query: 'SELECT name, toUInt32(count()) AS n FROM spans WHERE startsWith(name, {p:String}) GROUP BY name ORDER BY name',
-      query_params: { p: prefix },
-      format: 'JSONEachRow',
-    })
-    return await rs.json()
-  } finally {
-    await store.close()
-  }
-}
 
 /**
  * Starts a server whose inserts all fail as `refuse` does, sends three spans, and waits until
@@ -103,7 +90,7 @@ describe('a spool segment no retry inserts', () => {
 
       // The store takes them now: replayed like any letter, each row once.
       expect(await runDeadLetter(['replay', segment], config, io)).toBe(0)
-      expect(await counts(config, 'stuck-')).toEqual([1, 2, 3].map((i) => ({ name: `stuck-${i}`, n: 1 })))
+      expect(await spanCountsByName(config, 'stuck-')).toEqual([1, 2, 3].map((i) => ({ name: `stuck-${i}`, n: 1 })))
     } finally {
       dir.cleanup()
     }
@@ -130,7 +117,7 @@ describe('a spool segment no retry inserts', () => {
       }
       expect(segments(spoolDir)).toEqual([])
       expect(await runDeadLetter(['replay', segment], config, { out: () => undefined })).toBe(0)
-      expect(await counts(config, 'twice-')).toEqual([1, 2, 3].map((i) => ({ name: `twice-${i}`, n: 1 })))
+      expect(await spanCountsByName(config, 'twice-')).toEqual([1, 2, 3].map((i) => ({ name: `twice-${i}`, n: 1 })))
     } finally {
       kept.cleanup()
       dir.cleanup()

@@ -16,6 +16,7 @@ import { RecentModelCalls } from './recent-model-calls.js'
 import { RepeatedRequests, type Answering } from './repeated-requests.js'
 import { SIGNALS, type Signal } from './signals.js'
 import { Spool, type SpoolBatch } from './spool.js'
+import { spoolLayout } from './spool-layout.js'
 import { spoolTableNamed } from './tables.js'
 import type { SpoolLock } from './spool-lock.js'
 
@@ -83,12 +84,7 @@ export class IngestPipeline {
     // Only on the event-loop path: posting a view of a pooled buffer to a worker would copy all of it.
     this.bodyPool = this.pool ? undefined : this.ctx.pool
     this.spool = new Spool({
-      dir: config.spoolDir,
-      maxBytes: config.spoolMaxBytes,
-      fsync: config.spoolFsync,
-      segmentMaxRows: config.batchMaxRows,
-      segmentMaxBytes: config.batchMaxBytes,
-      segmentMaxAgeMs: config.batchMaxAgeMs,
+      ...spoolLayout(config),
       onSealed: (segment) => this.inserter.enqueue(segment),
       onError: (err) => log.error({ err }, 'spool segment could not be sealed'),
       onRecoveryNote: (message) => log.warn({ detail: message }, 'spool recovery'),

@@ -5,6 +5,7 @@ import { DeadLetters } from './dead-letter.js'
 import { FailingSegments, type FailingSegment } from './failing-segments.js'
 import { readSegmentRows, rowProject } from './segment-rows.js'
 import { type SealedSegment, Spool } from './spool.js'
+import { spoolLayout } from './spool-layout.js'
 import { lockSpoolDir } from './spool-lock.js'
 
 export interface SetAside {
@@ -36,12 +37,7 @@ export async function setAsideSegment(config: IngestConfig, name: string, note: 
   if (!name.endsWith('.seg') || name.includes('/') || name.includes('\\') || name.startsWith('.')) throw errors.SPOOL_SEGMENT_UNKNOWN(name)
   const lock = lockSpoolDir(config.spoolDir, (dir, holder) => errors.SPOOL_IN_USE(dir, holder))
   const spool = new Spool({
-    dir: config.spoolDir,
-    maxBytes: config.spoolMaxBytes,
-    fsync: config.spoolFsync,
-    segmentMaxRows: config.batchMaxRows,
-    segmentMaxBytes: config.batchMaxBytes,
-    segmentMaxAgeMs: config.batchMaxAgeMs,
+    ...spoolLayout(config),
     onSealed: () => undefined,
     // What a server start would log of the spool it checks, said here instead.
     onRecoveryNote: note,
