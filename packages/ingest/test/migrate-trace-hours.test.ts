@@ -1,10 +1,6 @@
-import { copyFileSync, mkdirSync } from 'node:fs'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadConfig } from '../src/config/load.js'
-import { createStore, defaultMigrationsDir, loadMigrations, migrate, type Store } from '../src/store/index.js'
-import { backfillAgain } from './helpers/backfill.js'
-import { storeEnv } from './helpers/store-mode.js'
+import { loadMigrations, migrate, type Store } from '../src/store/index.js'
+import { backfillAgain, storeBefore } from './helpers/migrating.js'
 import { tempDir } from './helpers/tmp.js'
 
 /**
@@ -80,12 +76,7 @@ async function rowCount(): Promise<number> {
 beforeAll(async () => {
   dir = tempDir()
   // The store as it was before 013: every earlier migration, and spans.
-  const older = join(dir.path, 'migrations-before')
-  mkdirSync(older)
-  for (const m of loadMigrations()) if (m.file < MIGRATION) copyFileSync(join(defaultMigrationsDir(), m.file), join(older, m.file))
-  const dataDir = join(dir.path, 'data')
-  store = await createStore(loadConfig({ env: { SPANLENS_DATA_DIR: dataDir, ...storeEnv(dataDir) } }).store)
-  await migrate(store, { dir: older })
+  store = await storeBefore(MIGRATION, dir.path)
   await store.client.insert({ table: 'spans', values: before, format: 'JSONEachRow' })
   await store.client.insert({ table: 'spans', values: [merged], format: 'JSONEachRow' })
   // Migrated here, not in a test: the cluster project retries a failed test on the same store

@@ -1,5 +1,20 @@
+import { copyFileSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { expect } from 'vitest'
-import { loadMigrations, renderMigration, type Store } from '../../src/store/index.js'
+import { loadConfig } from '../../src/config/load.js'
+import { createStore, defaultMigrationsDir, loadMigrations, migrate, renderMigration, type Store } from '../../src/store/index.js'
+import { storeEnv } from './store-mode.js'
+
+/** A store in a data directory under `dir`, migrated up to the migration before `file`: the store as an older version left it. */
+export async function storeBefore(file: string, dir: string): Promise<Store> {
+  const older = join(dir, 'migrations-before')
+  mkdirSync(older)
+  for (const m of loadMigrations()) if (m.file < file) copyFileSync(join(defaultMigrationsDir(), m.file), join(older, m.file))
+  const dataDir = join(dir, 'data')
+  const store = await createStore(loadConfig({ env: { SPANLENS_DATA_DIR: dataDir, ...storeEnv(dataDir) } }).store)
+  await migrate(store, { dir: older })
+  return store
+}
 
 /**
  * Runs the INSERT of migration `file` once more, on every node of a cluster, as a second
