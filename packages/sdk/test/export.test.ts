@@ -172,9 +172,11 @@ describe('export', () => {
   it('sends a request refused as too large (413) again in halves, so that only the span refused alone is lost, counted and said once', async () => {
     const logger = captureLogger()
     h.start({ logger })
-    // [a b c d] refused; [a b] accepted; [c d] refused; [c] accepted; [d] refused.
+    // [a b c d] refused; [a b] accepted; [c d] refused; [c] accepted; [d] refused. d is 80 KB: a refused
+    // request holding it is over the 64 KiB under which a refusal is the endpoint's, not a span's.
     h.receiver.script.push({ status: 413 }, { status: 200 }, { status: 413 }, { status: 200 }, { status: 413 })
-    for (const name of ['a', 'b', 'c', 'd']) span(name, () => 1)
+    for (const name of ['a', 'b', 'c']) span(name, () => 1)
+    span('d', (s) => s.setAttribute('app.doc', 'x'.repeat(80_000)))
     expect(await flush(2000)).toBe(false)
     expect(h.receiver.spans.map((s) => s.name)).toEqual(['a', 'b', 'c'])
     expect(h.receiver.requests).toHaveLength(5)
@@ -183,17 +185,32 @@ describe('export', () => {
     expect(logger.lines[0]).toMatch(/refused a span of \d+ KiB encoded as too large \(HTTP 413\); dropped it alone/)
   })
 
+  it('drops a small request refused as too large whole, in one request: a limit that low is the endpoint refusing everything', async () => {
+    const logger = captureLogger()
+    h.start({ logger })
+    // A proxy answering 413 to everything: halving a 512-span batch down to single spans cost 1,023 requests.
+    h.receiver.script.push({ status: 413 })
+    for (const name of ['a', 'b', 'c', 'd']) span(name, () => 1)
+    expect(await flush(2000)).toBe(false)
+    expect(h.receiver.requests).toHaveLength(1)
+    expect(getStats()).toMatchObject({ spansQueued: 4, spansExported: 0, spansDropped: 4, spansTooLarge: 0 })
+    expect(logger.lines).toHaveLength(1)
+    expect(logger.lines[0]).toMatch(/refused a request of \d+ KiB as too large \(HTTP 413\): a limit that low is the endpoint's, not a span's; dropped its 4 spans/)
+  })
+
   it('adds up when it stops while a request refused as too large is sent in parts: the parts sent count as exported, the rest dropped', async () => {
     h.start({ exportTimeoutMs: 500, logger: captureLogger() })
     // Each reply waits 200 ms: [a b c d] refused at ~200, [a b] accepted at ~400, [c d] still in flight when shutdown's flush gives up.
     h.receiver.delayMs = 200
     h.receiver.script.push({ status: 413 }, { status: 200 })
-    for (const name of ['a', 'b', 'c', 'd']) span(name, () => 1)
+    for (const name of ['a', 'b', 'c']) span(name, () => 1)
+    span('d', (s) => s.setAttribute('app.doc', 'x'.repeat(80_000)))
     await shutdown()
     const stats = getStats()
     expect(stats.spansQueued).toBe(4)
     expect(stats.spansExported + stats.spansDropped).toBe(4)
     expect(stats.spansExported).toBe(h.receiver.spans.length)
+    expect(h.receiver.requests.length).toBeGreaterThanOrEqual(2)
   })
 
   it('resolves flush() false when the server refused spans or retries ran out, true once it accepts them all', async () => {

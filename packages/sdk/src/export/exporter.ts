@@ -46,6 +46,8 @@ export interface ExporterOptions {
 type SendResult = { ok: true } | { ok: false; retryable: boolean; tooLarge?: boolean; retryAfterMs?: number; reason: string; detail?: string }
 
 const PAYLOAD_TOO_LARGE = 413
+/** A request body under this refused as too large is the endpoint refusing everything, not a span too large (tooLarge). */
+const SPLIT_FLOOR = 64 * 1024
 
 /**
  * Background OTLP/HTTP protobuf exporter: spans wait in a bounded queue and
@@ -204,7 +206,7 @@ export class OtlpExporter {
         return
       }
       this.stats.exportFailures++
-      if (result.tooLarge) return this.tooLarge(batch, result)
+      if (result.tooLarge) return this.tooLarge(batch, result, body.length)
       if (!result.retryable || attempt >= this.opts.maxRetries || this.stopped) {
         this.settle(batch.length, 'spansDropped')
         // Once a minute per reason, with the total dropped so far (getStats()), not a line per batch.
@@ -223,8 +225,21 @@ export class OtlpExporter {
    * The server refused `batch` as too large: its halves go in requests of their own, down to single spans,
    * so that a span too large for the server (its body limit, or a collector's) costs only itself, not the
    * spans that shared its request. At most about 2·log2(maxBatchSize) more requests for one such span.
+   * A request of several spans refused under SPLIT_FLOOR bytes is not split: no OTLP receiver limits a
+   * body that low (the Collector's default is 20 MiB, Spanlens's 64 MiB), so the endpoint refuses every
+   * request, a proxy in front of it most likely, and halving to single spans would cost a 512-span
+   * batch 1,023 requests for nothing.
    */
-  private async tooLarge(batch: EncodedSpan[], result: Extract<SendResult, { ok: false }>): Promise<void> {
+  private async tooLarge(batch: EncodedSpan[], result: Extract<SendResult, { ok: false }>, bodyBytes: number): Promise<void> {
+    const said = `${result.reason}${result.detail === undefined ? '' : `: ${result.detail}`}`
+    if (batch.length > 1 && bodyBytes < SPLIT_FLOOR) {
+      this.settle(batch.length, 'spansDropped')
+      diag.warnOnce(
+        `export to ${this.opts.url} refused a request of ${Math.ceil(bodyBytes / 1024)} KiB as too large (${said}): a limit that low is the endpoint's, not a span's; dropped its ${batch.length} spans (${this.stats.spansDropped} since init, see getStats())`,
+        'request refused as too large',
+      )
+      return
+    }
     if (batch.length > 1) {
       const half = Math.ceil(batch.length / 2)
       await this.exportPart(batch.slice(0, half))
@@ -235,7 +250,7 @@ export class OtlpExporter {
     this.settle(1, 'spansDropped')
     const kib = Math.ceil((batch[0] as EncodedSpan).bytes.length / 1024)
     diag.warnOnce(
-      `export to ${this.opts.url} refused a span of ${kib} KiB encoded as too large (${result.reason}${result.detail === undefined ? '' : `: ${result.detail}`}); dropped it alone (${this.stats.spansTooLarge} since init, see getStats() spansTooLarge)`,
+      `export to ${this.opts.url} refused a span of ${kib} KiB encoded as too large (${said}); dropped it alone (${this.stats.spansTooLarge} since init, see getStats() spansTooLarge)`,
       'span refused as too large',
     )
   }
