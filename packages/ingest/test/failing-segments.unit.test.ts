@@ -14,7 +14,7 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }))
 
 const seg = (name: string) => ({ name, table: 'spans', rows: 3 })
-const failure = { error: 'SOMETHING_NEW (999): injected', kind: 'unknown' }
+const failure = { error: 'SOMETHING_NEW (999): injected', shown: 'SOMETHING_NEW (999)', kind: 'unknown' }
 
 describe('failing segments', () => {
   it('survive a restart with their first failure and attempts, forget segments the spool no longer has, and leave no file once none fails', () => {

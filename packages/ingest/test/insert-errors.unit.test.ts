@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { describeInsertFailure } from '../src/pipeline/insert-errors.js'
+import { describeInsertFailure, failureText, publicFailureText } from '../src/pipeline/insert-errors.js'
 
 describe('insert failures are named by ClickHouse error type', () => {
   it('tells a store-wide failure from bad rows, and "too many parts" from "too many partitions"', () => {
@@ -23,6 +23,24 @@ describe('insert failures are named by ClickHouse error type', () => {
       clickhouseCode: 407,
     })
     expect(describeInsertFailure(chdb)).toMatchObject({ kind: 'data', type: 'DECIMAL_OVERFLOW', code: 407 })
+  })
+})
+
+describe('what /readyz, which takes no key, shows of a failure', () => {
+  it("names ClickHouse's type and code without its message, which quotes a row it could not parse (any project's content)", () => {
+    const parse = Object.assign(new Error("Code: 27. DB::Exception: Cannot parse input: expected '\"' before: 'my card is 4111 1111': (at row 1). (CANNOT_PARSE_INPUT_ASSERTION_FAILED)"), {
+      code: '27',
+      type: 'CANNOT_PARSE_INPUT_ASSERTION_FAILED',
+    })
+    const f = describeInsertFailure(parse)
+    expect(publicFailureText(f)).toBe('CANNOT_PARSE_INPUT_ASSERTION_FAILED (27)')
+    expect(failureText(f)).toContain('my card is')
+  })
+
+  it('keeps the message of a failure without a ClickHouse code: an address, no data', () => {
+    const refused = describeInsertFailure(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' }))
+    expect(publicFailureText(refused)).toBe(failureText(refused))
+    expect(publicFailureText(refused)).toContain('ECONNREFUSED 127.0.0.1:8123')
   })
 })
 

@@ -12,6 +12,8 @@ export interface FailingSegment {
   attempts: number
   /** The last failure, as failureText() writes it: ClickHouse's type and the first line of its message. */
   lastError: string
+  /** The same as /readyz shows it (publicFailureText: no message that could quote a row). */
+  lastErrorShown: string
   /** The last failure's kind (insert-errors.ts). */
   kind: string
   /**
@@ -42,7 +44,7 @@ export class FailingSegments {
   }
 
   /** Notes a failed insert of `segment`; returns its entry. */
-  failed(segment: { name: string; table: string; rows: number }, failure: { error: string; kind: string; slicesAlike?: number | undefined }, now: number): FailingSegment {
+  failed(segment: { name: string; table: string; rows: number }, failure: { error: string; shown: string; kind: string; slicesAlike?: number | undefined }, now: number): FailingSegment {
     const before = this.entries.get(segment.name)
     const entry: FailingSegment = {
       segment: segment.name,
@@ -52,6 +54,7 @@ export class FailingSegments {
       lastFailedAt: now,
       attempts: (before?.attempts ?? 0) + 1,
       lastError: failure.error,
+      lastErrorShown: failure.shown,
       kind: failure.kind,
       ...(failure.slicesAlike !== undefined ? { slicesAlike: failure.slicesAlike } : {}),
     }
@@ -112,7 +115,7 @@ export function readFailingSegments(spoolDir: string): FailingSegment[] {
 
 function isEntry(e: unknown): e is FailingSegment {
   const o = e as Partial<FailingSegment> | null
-  return typeof o?.segment === 'string' && typeof o.attempts === 'number' && typeof o.firstFailedAt === 'number' && typeof o.lastError === 'string'
+  return typeof o?.segment === 'string' && typeof o.attempts === 'number' && typeof o.firstFailedAt === 'number' && typeof o.lastError === 'string' && typeof o.lastErrorShown === 'string'
 }
 
 const sortByAge = (list: FailingSegment[]) => list.sort((a, b) => a.firstFailedAt - b.firstFailedAt || a.segment.localeCompare(b.segment))

@@ -163,3 +163,13 @@ export function failureText(f: InsertFailure): string {
   const first = f.message.split('\n')[0] ?? ''
   return `${head}${first.length > 300 ? `${first.slice(0, 300)}…` : first}`
 }
+
+/**
+ * What `/readyz`, which takes no key, shows of a failure: ClickHouse's type and code without its
+ * message, which for a row it could not parse quotes that row (any project's content); a failure
+ * without a ClickHouse code (a network error, the client's timeout) as failureText writes it, an
+ * address or a reason and no data. The whole text is in the log and on the admin route.
+ */
+export function publicFailureText(f: InsertFailure): string {
+  return f.type !== undefined && f.code !== undefined ? `${f.type} (${f.code})` : failureText(f)
+}

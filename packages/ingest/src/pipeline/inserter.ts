@@ -6,7 +6,7 @@ import type { Store } from '../store/index.js'
 import { backoffMs } from './backoff.js'
 import type { DeadLetters } from './dead-letter.js'
 import type { FailingSegment, FailingSegments } from './failing-segments.js'
-import { describeInsertFailure, failureText, StoreWideFailure, type InsertFailure } from './insert-errors.js'
+import { describeInsertFailure, failureText, publicFailureText, StoreWideFailure, type InsertFailure } from './insert-errors.js'
 import { insertIsolated, insertSettings, type IsolatedResult } from './isolating-insert.js'
 import { segmentBody } from './segment-file.js'
 import { writeSegmentLetter } from './set-aside.js'
@@ -46,11 +46,13 @@ export interface InserterHealth {
   state: 'ok' | 'retrying' | 'stuck'
   /** Seconds since inserts started failing without a success in between. */
   failingForSeconds: number
+  /** The last failure as /readyz, which takes no key, may show it (publicFailureText). */
   lastError: string | null
   pending: number
   /** Segments whose inserts failed since their last attempt succeeded, and the oldest few of them. */
   failingSegments: number
-  oldestFailing: Array<Omit<FailingSegment, 'firstFailedAt' | 'lastFailedAt'> & { failingForSeconds: number }>
+  /** Each with its last error as /readyz may show it (publicFailureText); the admin route lists the whole text. */
+  oldestFailing: Array<Omit<FailingSegment, 'firstFailedAt' | 'lastFailedAt' | 'lastErrorShown'> & { failingForSeconds: number }>
 }
 
 /** Segments /readyz lists by name: the oldest failures, which an operator looks at first. */
@@ -241,10 +243,10 @@ export class Inserter {
     return {
       state: this.failingSince === undefined ? 'ok' : failingFor >= STUCK_AFTER_MS ? 'stuck' : 'retrying',
       failingForSeconds: failingFor / 1000,
-      lastError: this.lastFailure ? failureText(this.lastFailure) : null,
+      lastError: this.lastFailure ? publicFailureText(this.lastFailure) : null,
       pending: this.pending,
       failingSegments: failing.length,
-      oldestFailing: failing.slice(0, LISTED_FAILING).map(({ firstFailedAt, lastFailedAt: _, ...rest }) => ({ ...rest, failingForSeconds: (now - firstFailedAt) / 1000 })),
+      oldestFailing: failing.slice(0, LISTED_FAILING).map(({ firstFailedAt, lastFailedAt: _, lastError: _whole, lastErrorShown, ...rest }) => ({ ...rest, lastError: lastErrorShown, failingForSeconds: (now - firstFailedAt) / 1000 })),
     }
   }
 
@@ -283,7 +285,7 @@ export class Inserter {
       this.lastFailure = failure
       this.failingSince ??= Date.now()
       const storeWide = err instanceof StoreWideFailure ? err.slices : undefined
-      this.opts.failing.failed(segment, { error: failureText(failure), kind: failure.kind, slicesAlike: storeWide }, Date.now())
+      this.opts.failing.failed(segment, { error: failureText(failure), shown: publicFailureText(failure), kind: failure.kind, slicesAlike: storeWide }, Date.now())
       this.failures++
       const random = this.opts.random ?? Math.random
       // A failure that may be this segment's own waits by its own count of failures and

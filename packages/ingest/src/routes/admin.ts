@@ -29,7 +29,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
   app.get('/api/v1/admin/spool/failing', async () => {
     const now = Date.now()
     return {
-      segments: inserter.failingSegments().map(({ firstFailedAt, lastFailedAt, ...rest }) => ({
+      segments: inserter.failingSegments().map(({ firstFailedAt, lastFailedAt, lastErrorShown: _, ...rest }) => ({
         ...rest,
         failingForSeconds: (now - firstFailedAt) / 1000,
         lastFailedAt: new Date(lastFailedAt).toISOString(),
