@@ -6,7 +6,7 @@ import { errors } from '../errors.js'
 import { type DeadLetter, DeadLetters, targetOf } from '../pipeline/dead-letter.js'
 import { describeInsertFailure, failureText, isStoreFailure } from '../pipeline/insert-errors.js'
 import { insertIsolated } from '../pipeline/isolating-insert.js'
-import { readFailingSegments } from '../pipeline/failing-segments.js'
+import { readFailingSegments, secondsFailing } from '../pipeline/failing-segments.js'
 import { setAsideSegment } from '../pipeline/set-aside.js'
 import { createStore, migrate, type Store } from '../store/index.js'
 
@@ -120,7 +120,7 @@ export async function runDeadLetter(
       const now = Date.now()
       for (const f of failing) {
         const alike = f.slicesAlike !== undefined ? `, every one of ${f.slicesAlike} slices alike` : ''
-        io.out(`${f.segment}\t${f.table}\t${f.rows} rows\tfailing ${Math.round((now - f.firstFailedAt) / 1000)} s\t${f.attempts} attempts\t${f.kind}${alike}\t${f.lastError}`)
+        io.out(`${f.segment}\t${f.table}\t${f.rows} rows\tfailing ${Math.round(secondsFailing(f.firstFailedAt, now))} s\t${f.attempts} attempts\t${f.kind}${alike}\t${f.lastError}`)
       }
       return 0
     }

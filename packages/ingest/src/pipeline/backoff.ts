@@ -1,6 +1,7 @@
 /**
- * How long the inserter waits before retrying a failed insert. The ceiling doubles from
- * 200 ms with each failure in a row, up to 10 s; the wait is drawn uniformly below it
+ * How long the inserter waits before retrying a failed insert (the store opener too, and the
+ * content merge over a range of its own). The ceiling doubles from 200 ms with each failure in
+ * a row, up to 10 s; the wait is drawn uniformly below it
  * ("full jitter", AWS Architecture Blog, "Exponential Backoff And Jitter", 2015). Many
  * servers behind one ClickHouse all fail at once when it goes down; without jitter they
  * retried in lock-step at 200, 400, 800 ms… after it came back. Full rather than

@@ -77,6 +77,16 @@ export class FailingSegments {
     if (changed) this.save()
   }
 
+  /** The entry of one segment, if it is failing. */
+  get(name: string): FailingSegment | undefined {
+    return this.entries.get(name)
+  }
+
+  /** How many segments are failing. */
+  get size(): number {
+    return this.entries.size
+  }
+
   /** Oldest failure first. */
   list(): FailingSegment[] {
     return sortByAge([...this.entries.values()])
@@ -100,6 +110,9 @@ export class FailingSegments {
     }
   }
 }
+
+/** Seconds a segment has been failing at `now`, from its first failure (epoch ms): /readyz, the admin route and the CLI say it alike. */
+export const secondsFailing = (firstFailedAt: number, now: number): number => (now - firstFailedAt) / 1000
 
 /** What `<spool>/failing.json` says, oldest failure first; empty when there is none or it does not parse. */
 export function readFailingSegments(spoolDir: string): FailingSegment[] {

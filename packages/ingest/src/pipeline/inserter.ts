@@ -5,7 +5,7 @@ import type { IngestMetrics } from '../metrics.js'
 import type { Store } from '../store/index.js'
 import { backoffMs } from './backoff.js'
 import type { DeadLetters } from './dead-letter.js'
-import type { FailingSegment, FailingSegments } from './failing-segments.js'
+import { secondsFailing, type FailingSegment, type FailingSegments } from './failing-segments.js'
 import { describeInsertFailure, failureText, publicFailureText, StoreWideFailure, type InsertFailure } from './insert-errors.js'
 import { insertIsolated, insertSettings, type IsolatedResult } from './isolating-insert.js'
 import { segmentBody } from './segment-file.js'
@@ -187,16 +187,12 @@ export class Inserter {
       const letter = await writeSegmentLetter(
         segment,
         this.opts.deadLetters,
-        this.opts.failing.list().find((f) => f.segment === name),
+        this.opts.failing.get(name),
         Date.now(),
       )
       await this.opts.spool.remove(segment)
-      this.opts.failing.cleared(name)
-      this.warnedStoreWide.delete(name)
-      this.unknownAttempts.delete(name)
+      this.setAsideDone(name)
       this.opts.log.warn({ segment: name, rows: letter.rows, reason: letter.reason }, 'a spool segment was set aside into spool/dead by an operator; `spanlens dead-letter replay` inserts it')
-      // It was the last one failing: /readyz says the inserter is stuck no more, without waiting for the next insert.
-      if (this.opts.failing.list().length === 0) this.notFailing()
       return { state: 'set-aside', ...letter }
     } catch (err) {
       // The letter could not be written (a full disk): the segment is retried as before.
@@ -246,7 +242,7 @@ export class Inserter {
       lastError: this.lastFailure ? publicFailureText(this.lastFailure) : null,
       pending: this.pending,
       failingSegments: failing.length,
-      oldestFailing: failing.slice(0, LISTED_FAILING).map(({ firstFailedAt, lastFailedAt: _, lastError: _whole, lastErrorShown, ...rest }) => ({ ...rest, lastError: lastErrorShown, failingForSeconds: (now - firstFailedAt) / 1000 })),
+      oldestFailing: failing.slice(0, LISTED_FAILING).map(({ firstFailedAt, lastFailedAt: _, lastError: _whole, lastErrorShown, ...rest }) => ({ ...rest, lastError: lastErrorShown, failingForSeconds: secondsFailing(firstFailedAt, now) })),
     }
   }
 
@@ -268,9 +264,7 @@ export class Inserter {
         )
       }
       await spool.remove(segment)
-      this.opts.failing.cleared(segment.name)
-      this.warnedStoreWide.delete(segment.name)
-      this.unknownAttempts.delete(segment.name)
+      this.forget(segment.name)
       if (this.failingSince !== undefined) {
         log.info({ failures: this.failures, failedForSeconds: (Date.now() - this.failingSince) / 1000 }, 'inserts succeed again')
       }
@@ -323,6 +317,22 @@ export class Inserter {
     }
   }
 
+  /** The segment left the spool (inserted, or set aside): nothing of its failures is kept. */
+  private forget(name: string): void {
+    this.opts.failing.cleared(name)
+    this.warnedStoreWide.delete(name)
+    this.unknownAttempts.delete(name)
+  }
+
+  /**
+   * The segment was set aside into spool/dead. When it was the last one failing, /readyz says the
+   * inserter is stuck no more at once, without waiting for the next insert.
+   */
+  private setAsideDone(name: string): void {
+    this.forget(name)
+    if (this.opts.failing.size === 0) this.notFailing()
+  }
+
   /** Inserts succeed, or the segments that failed are set aside: nothing is failing (/readyz). */
   private notFailing(): void {
     this.failures = 0
@@ -371,10 +381,7 @@ export class Inserter {
     const unknown = unwritten.filter((c) => !columns.has(c))
     if (columns.size === 0 || unknown.length === 0) return false
     spool.setAside(segment)
-    this.opts.failing.cleared(segment.name)
-    this.warnedStoreWide.delete(segment.name)
-    this.unknownAttempts.delete(segment.name)
-    if (this.opts.failing.list().length === 0) this.notFailing()
+    this.setAsideDone(segment.name)
     log.error(
       { segment: segment.name, table: segment.table, rows: segment.rows, columns: unknown, err },
       'a spool segment names columns its table does not have; its rows are set aside unread in spool/dead, not inserted',

@@ -52,7 +52,7 @@ export async function setAsideSegment(config: IngestConfig, name: string, note: 
     const letter = await writeSegmentLetter(
       segment,
       new DeadLetters(join(config.spoolDir, 'dead')),
-      failing.list().find((f) => f.segment === name),
+      failing.get(name),
       now,
     )
     await spool.remove(segment)

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { z } from 'zod'
 import { errors, PRIVATE_REPLY_HEADERS } from '../errors.js'
+import { secondsFailing } from '../pipeline/failing-segments.js'
 import type { IngestPipeline } from '../pipeline/ingest.js'
 
 export interface AdminRoutesOptions {
@@ -31,7 +32,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     return {
       segments: inserter.failingSegments().map(({ firstFailedAt, lastFailedAt, lastErrorShown: _, ...rest }) => ({
         ...rest,
-        failingForSeconds: (now - firstFailedAt) / 1000,
+        failingForSeconds: secondsFailing(firstFailedAt, now),
         lastFailedAt: new Date(lastFailedAt).toISOString(),
       })),
     }

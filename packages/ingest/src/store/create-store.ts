@@ -308,7 +308,10 @@ async function answersAsClickHouse(
   // A socket, TLS or DNS error has Node's code; clickhouse-js's own timeout says so.
   if (typeof (err as { code?: unknown }).code === 'string' || isClientTimeout(err)) throw err
   const gateway = await gatewayStatus(endpoint, probe)
-  if (gateway !== undefined) throw errors.STORE_UNREACHABLE(target, new GatewayUnavailable(gateway).message, { cause: new GatewayUnavailable(gateway) })
+  if (gateway !== undefined) {
+    const down = new GatewayUnavailable(gateway)
+    throw errors.STORE_UNREACHABLE(target, down.message, { cause: down })
+  }
   const said = (err.message.trim().split('\n')[0] ?? '').slice(0, 200)
   throw errors.STORE_UNREACHABLE(
     target,

@@ -46,6 +46,9 @@ export interface ExporterOptions {
 type SendResult = { ok: true } | { ok: false; retryable: boolean; tooLarge?: boolean; retryAfterMs?: number; reason: string; detail?: string }
 
 const PAYLOAD_TOO_LARGE = 413
+
+/** A failed send as the warnings name it: its kind, and what the server said of it. */
+const said = (result: Extract<SendResult, { ok: false }>): string => `${result.reason}${result.detail === undefined ? '' : `: ${result.detail}`}`
 /** A request body under this refused as too large is the endpoint refusing everything, not a span too large (tooLarge). */
 const SPLIT_FLOOR = 64 * 1024
 
@@ -211,7 +214,7 @@ export class OtlpExporter {
         this.settle(batch.length, 'spansDropped')
         // Once a minute per reason, with the total dropped so far (getStats()), not a line per batch.
         diag.warnOnce(
-          `export to ${this.opts.url} failed (${result.reason}${result.detail === undefined ? '' : `: ${result.detail}`}); dropped ${batch.length} spans (${this.stats.spansDropped} since init, see getStats())`,
+          `export to ${this.opts.url} failed (${said(result)}); dropped ${batch.length} spans (${this.stats.spansDropped} since init, see getStats())`,
           `export failed: ${result.reason}`,
         )
         return
@@ -231,11 +234,10 @@ export class OtlpExporter {
    * batch 1,023 requests for nothing.
    */
   private async tooLarge(batch: EncodedSpan[], result: Extract<SendResult, { ok: false }>, bodyBytes: number): Promise<void> {
-    const said = `${result.reason}${result.detail === undefined ? '' : `: ${result.detail}`}`
     if (batch.length > 1 && bodyBytes < SPLIT_FLOOR) {
       this.settle(batch.length, 'spansDropped')
       diag.warnOnce(
-        `export to ${this.opts.url} refused a request of ${Math.ceil(bodyBytes / 1024)} KiB as too large (${said}): a limit that low is the endpoint's, not a span's; dropped its ${batch.length} spans (${this.stats.spansDropped} since init, see getStats())`,
+        `export to ${this.opts.url} refused a request of ${Math.ceil(bodyBytes / 1024)} KiB as too large (${said(result)}): a limit that low is the endpoint's, not a span's; dropped its ${batch.length} spans (${this.stats.spansDropped} since init, see getStats())`,
         'request refused as too large',
       )
       return
@@ -250,7 +252,7 @@ export class OtlpExporter {
     this.settle(1, 'spansDropped')
     const kib = Math.ceil((batch[0] as EncodedSpan).bytes.length / 1024)
     diag.warnOnce(
-      `export to ${this.opts.url} refused a span of ${kib} KiB encoded as too large (${said}); dropped it alone (${this.stats.spansTooLarge} since init, see getStats() spansTooLarge)`,
+      `export to ${this.opts.url} refused a span of ${kib} KiB encoded as too large (${said(result)}); dropped it alone (${this.stats.spansTooLarge} since init, see getStats() spansTooLarge)`,
       'span refused as too large',
     )
   }

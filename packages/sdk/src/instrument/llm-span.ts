@@ -129,14 +129,14 @@ export class LlmCall {
     if (usable(value)) this.setOne(key, value)
   }
 
-  /** Sets a content attribute (JSON), only when content capture is on. */
-  content(key: string, value: unknown): void {
-    if (this.rt.config.captureContent && value !== undefined) this.setOne(key, this.rt.payload(key, value))
+  /** Sets a content attribute (JSON), only when content capture is on; `more`: only the start of the content (Runtime.payload). */
+  content(key: string, value: unknown, more = false): void {
+    if (this.rt.config.captureContent && value !== undefined) this.setOne(key, this.rt.payload(key, value, more))
   }
 
   /** Same for messages the SDK built from the payload; `cut`: from a stream whose text was cut (streamText). */
   messages(key: string, value: Message[] | Part[] | undefined, cut = false): void {
-    if (this.rt.config.captureContent && value !== undefined) this.setOne(key, this.rt.payload(key, value, cut))
+    this.content(key, value, cut)
   }
 
   /** What a streamed response keeps of its text: what recording will read of it, nothing when content is not captured. */
