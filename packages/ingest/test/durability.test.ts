@@ -852,13 +852,14 @@ describe.skipIf(servedStore)('one server per spool directory', () => {
 
   it.skipIf(!existsSync('/proc/self/stat'))('takes over a lock whose holder died but is not reaped yet (a zombie)', async () => {
     const dir = tempDir()
-    // `sleep 0` exits at once, and its parent, exec'd into `sleep 30`, never reaps it:
-    // a zombie, as a server killed with SIGKILL is until its parent waits for it.
-    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] })
+    // `sleep 2` exits after its parent has exec'd into `sleep 30`, which never reaps it:
+    // a zombie, as a server killed with SIGKILL is until its parent waits for it. With
+    // `sleep 0` a loaded host can let the shell reap the child before its exec.
+    const parent = spawn('sh', ['-c', 'sleep 2 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] })
     try {
       const pid = Number(await waitForOutput(parent, /^(\d+)$/m))
       const stat = () => parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'))
-      await vi.waitFor(() => expect(stat()?.state).toBe('Z'))
+      await vi.waitFor(() => expect(stat()?.state).toBe('Z'), { timeout: 10_000, interval: 50 })
       // Its own start time: only its state tells it from a live holder.
       writeLock(dir.path, { pid, host: hostname(), startTicks: stat()?.startTicks })
       const spool = testSpool(dir.path)
