@@ -3,7 +3,8 @@ import { existsSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
+import { main } from '../src/cli/main.js'
 import { spanlens as run } from './helpers/cli.js'
 import { API_KEYS } from './helpers/server.js'
 import { tempDir } from './helpers/tmp.js'
@@ -11,36 +12,56 @@ import { tempDir } from './helpers/tmp.js'
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 const spanlens = (...args: string[]) => run(args)
 
+/**
+ * `spanlens <args>` in this process (cli/main.ts): its exit code and output. The spawned tests
+ * below check that the process exits with that code (bin.ts); each spawn costs ~1 s of CPU.
+ */
+async function inProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = ''
+  let stderr = ''
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true))
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true))
+  try {
+    return { code: await main(args), stdout, stderr }
+  } finally {
+    out.mockRestore()
+    err.mockRestore()
+  }
+}
+
 describe('the spanlens command', () => {
   it('prints its version', async () => {
-    for (const flag of ['--version', '-v', 'version']) expect(await spanlens(flag)).toEqual({ code: 0, stdout: `spanlens ${version}\n`, stderr: '' })
+    expect(await spanlens('--version')).toEqual({ code: 0, stdout: `spanlens ${version}\n`, stderr: '' })
+    for (const flag of ['-v', 'version']) expect(await inProcess([flag])).toEqual({ code: 0, stdout: `spanlens ${version}\n`, stderr: '' })
   })
 
   it("help <command> prints that command's help, as <command> --help does", async () => {
-    const help = await spanlens('help', 'traces')
+    const help = await inProcess(['help', 'traces'])
     expect(help.code).toBe(0)
-    expect(help.stdout).toBe((await spanlens('traces', '--help')).stdout)
+    expect(help.stdout).toBe((await inProcess(['traces', '--help'])).stdout)
     expect(help.stdout).toContain('spanlens traces [--from T]')
-    expect((await spanlens('help', 'dead-letter')).stdout).toBe((await spanlens('dead-letter', '--help')).stdout)
-    expect((await spanlens('help')).stdout).toContain('usage: spanlens <command>')
-  }, 30_000)
+    expect((await inProcess(['help', 'dead-letter'])).stdout).toBe((await inProcess(['dead-letter', '--help'])).stdout)
+    expect((await inProcess(['help'])).stdout).toContain('usage: spanlens <command>')
+  })
 
   describe('serve, migrate and dead-letter check their arguments before doing anything', () => {
-    // A temp cwd (the default data dir is ./.spanlens) and a data dir that does not exist yet:
-    // either appearing, or the command still running at the timeout, means it ran.
-    const inTempDir = async (args: string[], run: (r: { code: number; stdout: string; stderr: string }) => void) => {
+    // A data dir that does not exist yet: its appearing means the command ran.
+    const inTempDir = async (args: string[], check: (r: { code: number; stdout: string; stderr: string }) => void) => {
       const dir = tempDir()
       try {
         const dataDir = join(dir.path, 'data')
-        const env = { ...process.env, SPANLENS_DATA_DIR: dataDir, SPANLENS_PORT: '4484', SPANLENS_GRPC_PORT: 'off', SPANLENS_CLICKHOUSE_URL: '' }
-        const result = await run_(args, env, dir.path)
-        expect({ args, dataDir: existsSync(dataDir), cwdDefault: existsSync(join(dir.path, '.spanlens')) }).toEqual({ args, dataDir: false, cwdDefault: false })
-        run(result)
+        vi.stubEnv('SPANLENS_DATA_DIR', dataDir)
+        vi.stubEnv('SPANLENS_PORT', '4484')
+        vi.stubEnv('SPANLENS_GRPC_PORT', 'off')
+        vi.stubEnv('SPANLENS_CLICKHOUSE_URL', '')
+        const result = await inProcess(args)
+        expect({ args, dataDir: existsSync(dataDir) }).toEqual({ args, dataDir: false })
+        check(result)
       } finally {
+        vi.unstubAllEnvs()
         dir.cleanup()
       }
     }
-    const run_ = (args: string[], env: NodeJS.ProcessEnv, cwd: string) => run(args, env, { cwd, timeoutMs: 20_000 })
 
     it('serve --help and migrate --help print the command\'s usage and exit 0, as help <command> does', async () => {
       for (const command of ['serve', 'migrate']) {
@@ -54,7 +75,7 @@ describe('the spanlens command', () => {
           })
         }
       }
-    }, 90_000)
+    })
 
     it('serve and migrate refuse an unknown option or an argument with exit 1 and their usage', async () => {
       const why = { '--bogus': 'unknown option --bogus', now: 'unexpected argument "now"', up: 'unexpected argument "up"' }
@@ -64,7 +85,7 @@ describe('the spanlens command', () => {
           expect(r.stderr).toMatch(new RegExp(`^spanlens ${args[0]}: ${why[args[1]]}\nusage: spanlens ${args[0]}`))
         })
       }
-    }, 90_000)
+    })
 
     it('dead-letter and clickhouse serve refuse an unknown option (--json, --bogus) or an extra name with exit 1, saying which', async () => {
       const refused: Array<[string[], string]> = [
@@ -85,14 +106,26 @@ describe('the spanlens command', () => {
         expect(r.stderr).toMatch(/^spanlens clickhouse serve: unknown option --bogus\nusage: spanlens clickhouse serve/)
       })
       await inTempDir(['help', 'clickhouse'], (r) => expect([r.code, r.stdout]).toEqual([0, expect.stringMatching(/^usage: spanlens clickhouse serve/)]))
-    }, 90_000)
+    })
+
+    it('a usage error exits the process with 1, before any config is read', async () => {
+      const dir = tempDir()
+      try {
+        const dataDir = join(dir.path, 'data')
+        const r = await run(['serve', '--bogus'], { ...process.env, SPANLENS_DATA_DIR: dataDir, SPANLENS_CLICKHOUSE_URL: '' }, { timeoutMs: 20_000 })
+        expect([r.code, r.stdout, existsSync(dataDir)]).toEqual([1, '', false])
+        expect(r.stderr).toMatch(/^spanlens serve: unknown option --bogus\nusage: spanlens serve/)
+      } finally {
+        dir.cleanup()
+      }
+    })
   })
 
   it('exits 1 naming an unknown command, and with no command', async () => {
     const unknown = await spanlens('nope')
     expect(unknown.code).toBe(1)
     expect(unknown.stderr).toMatch(/^unknown command "nope"\nusage: spanlens <command>/)
-    expect((await spanlens()).code).toBe(1)
+    expect((await inProcess([])).code).toBe(1)
   })
 
   it('serve starts, and stops on SIGTERM, without a warning on stderr', async () => {
