@@ -141,7 +141,7 @@ describe('newest-first listings read the newest hours first, with the plain list
     // five traces and their spans starting at the same nanosecond
     for (let i = 0; i < 5; i++) trace(h - 2 * HOUR, 2)
     await load('bounds', spans)
-    await expectSame('bounds', {}, [1, 2, 3, 7, 50])
+    await expectSame('bounds', {}, [1, 3, 7, 50])
     await expectSame('bounds', { from: new Date(h - 2 * DAY) }, [1, 4])
     await expectSame('bounds', { from: new Date(h - HOUR), to: new Date(h + 1) }, [1, 2])
   }, 180_000)
@@ -268,7 +268,7 @@ describe('newest-first listings read the newest hours first, with the plain list
         const grouped = await select<{ trace_id: string }>(store.client, groupedListed(project, filter, bag), bag.values)
         expect(grouped.map((r) => r.trace_id).sort()).toEqual([...all].sort())
       }),
-      { numRuns: 30, seed: 19 },
+      { numRuns: 20, seed: 19 },
     )
   }, 300_000)
 })
