@@ -9,7 +9,7 @@ import { errors, LogLimit, replyWithError } from './errors.js'
 import { GrpcReceiver } from './grpc/server.js'
 import { clientErrorHandler } from './http/client-error.js'
 import { ConnectionLimit } from './http/connection-limit.js'
-import { refuseUntilStoreOpen } from './http/store-not-open.js'
+import { refuseUntilStoreOpen, type StoreOpenState } from './http/store-not-open.js'
 import { cors } from './http/cors.js'
 import { type KeyedRoute, unroutedRequests } from './http/unrouted.js'
 import { otlpServices } from './grpc/services.js'
@@ -39,11 +39,13 @@ function requestTimeoutMs(config: SpanlensConfig): number {
 const SHUTDOWN_RETRY_AFTER_SECONDS = 5
 
 /**
- * How long start-up waits for a served ClickHouse before it listens anyway, opening the store in
- * the background (store-opener.ts): well inside Kubernetes' default liveness allowance (3 failed
- * probes 10 s apart), which a store that takes connections and answers nothing held for the whole
- * request timeout (30 s). A store that answers opens within it; one that takes longer (a
- * cluster's DDL on a busy Keeper) is migrated in the background as well, the server taking data meanwhile.
+ * How long start-up waits for the store before it listens anyway, opening it in the background
+ * (store-opener.ts): well inside Kubernetes' default liveness allowance (3 failed probes 10 s
+ * apart), which a served store that takes connections and answers nothing held for the whole
+ * request timeout (30 s). A store that answers opens within it; one whose migrations take longer
+ * (a backfill over a large store: 013's takes ~3.4 s per 10 M spans on 2 cores, embedded or
+ * served; a cluster's DDL on a busy Keeper) is migrated in the background, the server taking data
+ * into its spool meanwhile.
  */
 const FIRST_WAIT_MS = 5_000
 
@@ -53,7 +55,7 @@ export interface BuildServerOptions {
   logger?: Logger
   /** How long shutdown waits for ClickHouse before leaving the rest in the spool. */
   shutdownTimeoutMs?: number
-  /** How long start-up waits for a served ClickHouse to answer before listening anyway (FIRST_WAIT_MS). */
+  /** How long start-up waits for the store to open and migrate before listening anyway (FIRST_WAIT_MS). */
   storeFirstWaitMs?: number
 }
 
@@ -103,6 +105,8 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   const ownsStore = options.store === undefined
   let store: Store | undefined
   let opener: StoreOpener | undefined
+  /** The store is reached and its migrations are running (the query routes say so). */
+  let migrating = false
   const metrics = createMetrics()
   let pipeline: IngestPipeline
   try {
@@ -112,13 +116,18 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     opener = new StoreOpener({
       open: async () => {
         await connected.bootstrap()
-        await migrate(opening, { log: (msg, fields) => logger.info(fields ?? {}, msg) })
+        migrating = true
+        try {
+          await migrate(opening, { log: (msg, fields) => logger.info(fields ?? {}, msg) })
+        } finally {
+          migrating = false
+        }
       },
       // Remote only: an embedded engine opened in connectStore, or start-up stopped there.
       retries: (err) => opening.mode === 'remote' && unreachableAtOpen(err),
       log: logger.child({ component: 'store' }),
-      // Embedded: the engine opens in this process and its migrations' failures stop start-up.
-      ...(opening.mode === 'remote' ? { firstWaitMs: options.storeFirstWaitMs ?? FIRST_WAIT_MS } : {}),
+      firstWaitMs: options.storeFirstWaitMs ?? FIRST_WAIT_MS,
+      stillOpening: () => (migrating ? 'migrating' : 'unreached'),
     })
     await opener.start()
     pipeline = new IngestPipeline(config.ingest, store, metrics, logger.child({ component: 'pipeline' }), spoolLock, opener.opened)
@@ -133,6 +142,7 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     throw err
   }
   const storeOpener = opener
+  const storeState = (): StoreOpenState => (storeOpener.isOpen ? 'open' : migrating ? 'migrating' : 'unreached')
 
   const routes: SpanlensHandle['routes'] = []
   /** The routes registered in the scopes below that check the caller's key. */
@@ -247,7 +257,7 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   await app.register(healthRoutes, {
     store,
     pipeline,
-    migrated: () => storeOpener.isOpen,
+    storeState,
     // One analyst call may run the whole SQL or query limit; beyond twice that the engine is stalled.
     storeStallMs: Math.max(120_000, 2 * Math.max(config.query.sqlMaxExecutionSeconds, config.query.maxExecutionSeconds) * 1000),
   })
@@ -273,7 +283,7 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   await app.register(async (api) => {
     api.addHook('onRoute', noteKeyed)
     api.addHook('onRequest', authenticate(keys, 'reply'))
-    api.addHook('onRequest', refuseUntilStoreOpen(() => storeOpener.isOpen))
+    api.addHook('onRequest', refuseUntilStoreOpen(storeState))
     await api.register(queryRoutes, {
       prefix: '/api/v1',
       ...storeQueryOptions(store),

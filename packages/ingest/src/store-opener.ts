@@ -33,14 +33,16 @@ export interface StoreOpenerOptions {
    * going on in the background; undefined: for as long as it takes.
    */
   firstWaitMs?: number
+  /** What the first attempt is still doing when start-up stops waiting for it, for the warning. */
+  stillOpening?: () => 'unreached' | 'migrating'
 }
 
 const STILL_TRYING = Symbol('still trying')
 
-
 /**
  * Opens the store for `spanlens serve`, which takes data into its spool whether or not ClickHouse
- * answers. The first attempt runs before the server listens. When it finds the store unreachable,
+ * answers. The first attempt runs before the server listens, for up to `firstWaitMs`; one that
+ * takes longer (migrations over a large store) goes on in the background. When it finds the store unreachable,
  * the server starts anyway and the attempts go on in the background, with the inserter's jittered
  * backoff (200 ms doubling to 10 s), until one succeeds: only then do inserts, the content merge
  * and the query routes start. A Kubernetes pod restarted during a ClickHouse outage crash-looped
@@ -97,8 +99,13 @@ export class StoreOpener {
     if (waited === STILL_TRYING) {
       // A store that takes connections and answers nothing holds an attempt for the whole request
       // timeout (30 s by default): as long as Kubernetes' default liveness probe allows a server
-      // that does not listen. The attempt goes on; what it ends in is handled as a background one's.
-      this.opts.log.warn({ waitedMs: firstWaitMs }, 'the store has not answered yet: the server listens and takes OTLP into the spool while it keeps trying')
+      // that does not listen, and so did a backfill over a large store (013's: ~35 s at 100 M
+      // spans). The attempt goes on; what it ends in is handled as a background one's.
+      if (this.opts.stillOpening?.() === 'migrating') {
+        this.opts.log.warn({ waitedMs: firstWaitMs }, 'the migrations are still running: the server listens and takes OTLP into the spool; queries answer 503 SPANLENS_STORE_MIGRATING until they are applied')
+      } else {
+        this.opts.log.warn({ waitedMs: firstWaitMs }, 'the store has not answered yet: the server listens and takes OTLP into the spool while it keeps trying')
+      }
       void first.then((fatal) => this.reportFatal(fatal))
       return
     }

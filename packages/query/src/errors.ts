@@ -127,6 +127,13 @@ const startup = {
     503,
     (target: string | undefined, reason: string) => `ClickHouse${target === undefined ? '' : ` at ${target}`} is unreachable: ${reason}`,
   ),
+  // Reached and being migrated by this server (a large store's backfill can take minutes): the
+  // query routes wait for the tables and columns the migrations make.
+  STORE_MIGRATING: createError(
+    'SPANLENS_STORE_MIGRATING',
+    503,
+    () => 'this server is applying its ClickHouse migrations; queries answer once they are applied (retry after the Retry-After delay)',
+  ),
   // Reached, and answered no: what decides it is a setting, which the reason names; retrying does not help.
   STORE_REFUSED: createError(
     'SPANLENS_STORE_REFUSED',

@@ -2,13 +2,14 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { IngestPipeline } from '../pipeline/ingest.js'
 import type { Store } from '../store/index.js'
 import { parseFlag } from '@spanlens/query'
+import type { StoreOpenState } from '../http/store-not-open.js'
 import { quoteString } from '../store/scoped-settings.js'
 
 export interface HealthRoutesOptions {
   store: Store
   pipeline: IngestPipeline
-  /** The store is open and migrated (store-opener.ts). */
-  migrated: () => boolean
+  /** Whether the store is open and migrated, or its migrations are running (server.ts). */
+  storeState: () => StoreOpenState
   /** How long /readyz waits for the store's ping when the engine is idle, or remote. */
   pingTimeoutMs?: number
   /**
@@ -25,6 +26,11 @@ export interface HealthRoutesOptions {
 }
 
 type StoreCheck = 'ok' | 'busy' | 'unreachable'
+
+/** `running`: this server is applying them; `pending`: the store was not reached yet to apply them. */
+function migrationsCheck(state: StoreOpenState): 'ok' | 'running' | 'pending' {
+  return state === 'open' ? 'ok' : state === 'migrating' ? 'running' : 'pending'
+}
 
 /**
  * Whether the store answers. On a cluster the node Spanlens asks answers its /ping while a
@@ -44,10 +50,11 @@ async function reach(store: Store): Promise<boolean> {
  *
  * Taking data needs room in the spool, not the store: an OTLP request is acknowledged once
  * spooled, and the inserter stores it when ClickHouse answers again. So a store that cannot be
- * reached, an inserter failing for over a minute, or migrations `pending` is `degraded`, still
- * 200. Migrations are pending only in a server started while ClickHouse was unreachable, which
- * applies them once it answers (store-opener.ts): a server listens only after its first attempt
- * to apply them, and one that fails otherwise stops it. A 503 while ClickHouse (or one shard of
+ * reached, an inserter failing for over a minute, or migrations not applied yet is `degraded`,
+ * still 200. Migrations are `pending` in a server started while ClickHouse was unreachable, which
+ * applies them once it answers, and `running` in one whose migrations outlast start-up's first
+ * wait (a backfill over a large store): either listens meanwhile (store-opener.ts), and a failed
+ * migration stops it. A 503 while ClickHouse (or one shard of
  * a cluster) is down takes every Spanlens server out of a load balancer at once, and exporters
  * lose the data the spools are there to keep: Kubernetes routes nothing to a Service whose pods
  * are all unready. `?strict=1` answers 503 when degraded too, for a load balancer that should
@@ -104,14 +111,14 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
     const inserter = pipeline.inserter
     const checks = {
       store: store.check,
-      migrations: opts.migrated() ? 'ok' : 'pending',
+      migrations: migrationsCheck(opts.storeState()),
       spool: spool.full ? 'full' : 'ok',
       // stuck: failing without a success for over a minute; behind: unconfirmed data over a minute old,
       // whether or not inserts are failing now (retrying says less: its data may be fresh).
       inserter: inserter.state !== 'stuck' && inserter.behind ? 'behind' : inserter.state,
     }
     const takesData = checks.spool === 'ok'
-    const degraded = store.check === 'unreachable' || checks.migrations === 'pending' || inserter.state === 'stuck'
+    const degraded = store.check === 'unreachable' || checks.migrations !== 'ok' || inserter.state === 'stuck'
     const status = !takesData ? 'not_ready' : degraded ? 'degraded' : 'ready'
     return reply.code(status === 'ready' || (status === 'degraded' && !strict) ? 200 : 503).send({
       status,

@@ -13,6 +13,7 @@ type ClientLog = ReturnType<typeof clientLog>
 import { errors, isClientTimeout, isSpanlensError } from '../errors.js'
 import { ensureWritableDir } from '../writable-dir.js'
 import { CallGate, gateCalls } from './call-gate.js'
+import { cancelRunning } from './chdb-cancel.js'
 import { quoteString, scopeSettings, type ClientConnection } from './scoped-settings.js'
 import { storeRefusal } from './refusal.js'
 import { guardLeftovers, LeftoverGuard } from './store-leftover-output.js'
@@ -200,9 +201,13 @@ async function openEmbedded(config: StoreConfig, log: ClientLog): Promise<Store>
         insert.followedBy ? { holdFor: insert.followedBy } : {},
       )
     },
-    close: () => {
+    close: async () => {
       stopLoweringPriority()
-      return client.close()
+      // A statement still running (a migration cut short, a query its caller gave up on) would
+      // hold the process's exit until it ends: cancelled and waited for first (chdb-cancel.ts),
+      // so that the connection closes at once rather than behind it.
+      if (gate.activity().busySince != null) await cancelRunning(dir)
+      await client.close()
     },
     activity: () => ({ ...gate.activity(), leftoverBytesDiscarded: leftovers.discardedBytes }),
   }
