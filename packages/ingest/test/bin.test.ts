@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it, vi } from 'vitest'
 import { main } from '../src/cli/main.js'
 import { spanlens as run } from './helpers/cli.js'
+import { freePorts, startClickHouseServer, type TestClickHouse } from './helpers/clickhouse-server.js'
 import { API_KEYS } from './helpers/server.js'
 import { tempDir } from './helpers/tmp.js'
 
@@ -153,6 +154,44 @@ describe('the spanlens command', () => {
       dir.cleanup()
     }
   }, 60_000)
+
+  it('serve started while ClickHouse was unreachable exits 2 with the refusal met once it answers (a wrong password)', async () => {
+    const dir = tempDir()
+    const [http, tcp] = (await freePorts(2)) as [number, number]
+    let clickhouse: TestClickHouse | undefined
+    const child = spawn(process.execPath, ['--conditions=@spanlens/source', '--import', 'tsx', fileURLToPath(new URL('../src/bin.ts', import.meta.url)), 'serve'], {
+      env: {
+        ...process.env,
+        SPANLENS_DATA_DIR: dir.path,
+        SPANLENS_PORT: '0',
+        SPANLENS_GRPC_PORT: 'off',
+        SPANLENS_CLICKHOUSE_URL: `http://127.0.0.1:${http}`,
+        SPANLENS_CLICKHOUSE_USER: 'spanlens',
+        SPANLENS_CLICKHOUSE_PASSWORD: 'not-the-password',
+      },
+    })
+    try {
+      let stdout = ''
+      let stderr = ''
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+      // Nothing listens there yet: the server starts, spooling, and keeps trying in the background.
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (d: Buffer) => {
+          stdout += d.toString()
+          if (stdout.includes('spanlens is listening')) resolve()
+        })
+        child.on('exit', () => reject(new Error(`serve exited early: ${stderr}`)))
+      })
+      clickhouse = await startClickHouseServer({ ports: { http, tcp }, username: 'spanlens', password: 'the-password-0123' })
+      expect(await exited).toBe(2)
+      expect(stderr).toMatch(/^spanlens: SPANLENS_STORE_REFUSED: /m)
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL')
+      await clickhouse?.stop()
+      dir.cleanup()
+    }
+  }, 90_000)
 
   describe('serve on an address it cannot listen on exits 2 with one line naming the code, before it opens the store', () => {
     /** `spanlens serve` in a data dir of its own with `env`: exit code, stderr, and whether the store was opened there. */
