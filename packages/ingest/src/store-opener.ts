@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { errors, isClientTimeout, isSpanlensError, isStoreUnreachable, LogLimit, OUTAGE_WARN_EVERY_MS } from './errors.js'
+import { clickHouseErrorType, errors, isClientTimeout, isSpanlensError, isStoreUnreachable, LogLimit, OUTAGE_WARN_EVERY_MS } from './errors.js'
 import { backoffMs } from './pipeline/backoff.js'
 import { GatewayUnavailable } from './store/index.js'
 
@@ -189,11 +189,24 @@ export class StoreOpener {
  * Whether a failed open is the store being unreachable: ClickHouse (or a node of
  * SPANLENS_CLICKHOUSE_NODES) refusing the connection, not resolving, cut off or silent past the
  * request timeout, at bootstrap or during a migration, or a reverse proxy in front of it answering
- * /ping with a gateway's 502, 503 or 504 (store/gateway-status.ts). Not: SPANLENS_STORE_REFUSED, a
+ * /ping with a gateway's 502, 503 or 504 (store/gateway-status.ts), or an `ON CLUSTER` migration
+ * whose hosts did not all apply it within the cluster's distributed_ddl_task_timeout (a host down:
+ * ClickHouse keeps the task queued for it, and the migration's statements may run again). Not: SPANLENS_STORE_REFUSED, a
  * migration ClickHouse failed, an invalid or edited migration, nor an address that answers HTTP
  * but not /ping as ClickHouse does otherwise (a path that is wrong, create-store.ts).
  */
 export function unreachableAtOpen(err: unknown): boolean {
   if (!isSpanlensError(err) || (err.code !== errors.STORE_UNREACHABLE.code && err.code !== errors.MIGRATION_FAILED.code)) return false
-  return isStoreUnreachable(err.cause) || isClientTimeout(err.cause) || err.cause instanceof GatewayUnavailable
+  return isStoreUnreachable(err.cause) || isClientTimeout(err.cause) || err.cause instanceof GatewayUnavailable || isDistributedDdlTimeout(err.cause)
+}
+
+/**
+ * ClickHouse's TIMEOUT_EXCEEDED for an `ON CLUSTER` statement some host has not run yet: "…they are
+ * going to execute the query in background", in older releases' wording ("Watching task … is
+ * executing longer than distributed_ddl_task_timeout") and newer ("Distributed DDL task … is not
+ * finished on N of M hosts").
+ */
+function isDistributedDdlTimeout(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : ''
+  return clickHouseErrorType(err) === 'TIMEOUT_EXCEEDED' && /going to execute the query in background/i.test(message)
 }

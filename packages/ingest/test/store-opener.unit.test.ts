@@ -184,11 +184,20 @@ describe('opening the store in the background', () => {
     const silent = errors.STORE_UNREACHABLE('http://ch:8123/', 'Timeout error.', { cause: new Error('Timeout error.') })
     // A reverse proxy answering /ping 502 for a ClickHouse that is down (store/gateway-status.ts).
     const gateway = errors.STORE_UNREACHABLE('http://gw:80/x/', 'a reverse proxy answered /ping with 502', { cause: new GatewayUnavailable(502) })
-    expect([unreachable(), cut, silent, gateway, sql, notPing, errors.MIGRATION_INVALID('x.sql', 'bad name'), refusedConnection()].map(unreachableAtOpen)).toEqual([
+    // An ON CLUSTER migration a host has not run within distributed_ddl_task_timeout, in both of ClickHouse's wordings.
+    const ddlTimeout = (message: string) => errors.MIGRATION_FAILED('013_trace_hours.sql', message, { cause: Object.assign(new Error(`${message} (TIMEOUT_EXCEEDED)`), { type: 'TIMEOUT_EXCEEDED' }) })
+    const ddlOld = ddlTimeout('Watching task /clickhouse/task_queue/ddl/query-0000000007 is executing longer than distributed_ddl_task_timeout (=180) seconds. There are 1 unfinished hosts (0 of them are currently active), they are going to execute the query in background')
+    const ddlNew = ddlTimeout('Distributed DDL task /clickhouse/task_queue/ddl/query-0000000007 is not finished on 1 of 2 hosts (0 of them are currently executing the task, 1 are inactive). They are going to execute the query in background. Was waiting for 180.1 seconds')
+    // A statement past its own time limit is no host out of reach.
+    const ownTimeout = ddlTimeout('Timeout exceeded: elapsed 30.1 seconds, maximum: 30')
+    expect([unreachable(), cut, silent, gateway, ddlOld, ddlNew, sql, notPing, errors.MIGRATION_INVALID('x.sql', 'bad name'), refusedConnection(), ownTimeout].map(unreachableAtOpen)).toEqual([
       true,
       true,
       true,
       true,
+      true,
+      true,
+      false,
       false,
       false,
       false,
