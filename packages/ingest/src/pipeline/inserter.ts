@@ -1,18 +1,16 @@
-import { readFile } from 'node:fs/promises'
 import type { Logger } from 'pino'
-import { LogLimit } from '../errors.js'
 import type { IngestMetrics } from '../metrics.js'
 import type { Store } from '../store/index.js'
 import { backoffMs } from './backoff.js'
 import type { DeadLetters } from './dead-letter.js'
-import { secondsFailing, type FailingSegment, type FailingSegments } from './failing-segments.js'
+import type { FailingSegment, FailingSegments } from './failing-segments.js'
 import { describeInsertFailure, failureText, publicFailureText, StoreWideFailure, type InsertFailure } from './insert-errors.js'
-import { insertIsolated, insertSettings, type IsolatedResult } from './isolating-insert.js'
-import { segmentBody } from './segment-file.js'
+import { InsertFailureLog } from './insert-failure-log.js'
+import { inserterHealth, type InserterHealth } from './inserter-health.js'
+import { insertSegment, unknownColumns } from './segment-insert.js'
 import { writeSegmentLetter } from './set-aside.js'
-import { readSegmentRows, rowTargetOf } from './segment-rows.js'
+import { rowTargetOf } from './segment-rows.js'
 import type { SealedSegment, Spool } from './spool.js'
-import { spoolTableNamed } from './tables.js'
 
 export interface InserterOptions {
   store: Store
@@ -33,30 +31,6 @@ export interface InserterOptions {
    */
   storeOpened?: Promise<void>
 }
-
-/**
- * An error of a type we do not know is retried this often whole before its rows are isolated
- * (a passing failure then costs no isolation); isolation blames rows only if they differ.
- */
-const UNKNOWN_ATTEMPTS = 3
-/** Failing without a success for this long, the inserter is reported stuck (/readyz). */
-const STUCK_AFTER_MS = 60_000
-
-export interface InserterHealth {
-  state: 'ok' | 'retrying' | 'stuck'
-  /** Seconds since inserts started failing without a success in between. */
-  failingForSeconds: number
-  /** The last failure as /readyz, which takes no key, may show it (publicFailureText). */
-  lastError: string | null
-  pending: number
-  /** Segments whose inserts failed since their last attempt succeeded, and the oldest few of them. */
-  failingSegments: number
-  /** Each with its last error as /readyz may show it (publicFailureText); the admin route lists the whole text. */
-  oldestFailing: Array<Omit<FailingSegment, 'firstFailedAt' | 'lastFailedAt' | 'lastErrorShown'> & { failingForSeconds: number }>
-}
-
-/** Segments /readyz lists by name: the oldest failures, which an operator looks at first. */
-const LISTED_FAILING = 10
 
 /**
  * Inserts sealed spool segments into their tables, one INSERT per segment with the
@@ -84,13 +58,11 @@ export class Inserter {
   private readonly held = new Map<string, { segment: SealedSegment; timer: NodeJS.Timeout }>()
   private idleWaiters: Array<() => void> = []
   private stopped = false
+  /** Failed inserts of each segment with an error of a type we do not know (segment-insert.ts): its own backoff. */
   private readonly unknownAttempts = new Map<string, number>()
   /** The insert of each segment being inserted (insert() never rejects): setAside waits for it. */
   private readonly inFlight = new Map<string, Promise<void>>()
-  /** Retried as often as the backoff allows (up to 15 inserts every 10 s): its warnings are limited. */
-  private readonly retryWarnings = new LogLimit()
-  /** Segments whose store-wide failure (StoreWideFailure) was logged: each once. */
-  private readonly warnedStoreWide = new Set<string>()
+  private readonly failureLog: InsertFailureLog
   lastError: Error | undefined
   lastFailure: InsertFailure | undefined
   lastSuccessAt = 0
@@ -99,6 +71,7 @@ export class Inserter {
   private storeOpen: boolean
 
   constructor(private readonly opts: InserterOptions) {
+    this.failureLog = new InsertFailureLog(opts.log)
     this.storeOpen = opts.storeOpened === undefined
     opts.storeOpened?.then(
       () => {
@@ -234,23 +207,18 @@ export class Inserter {
   }
 
   health(now = Date.now()): InserterHealth {
-    const failingFor = this.failingSince === undefined ? 0 : now - this.failingSince
-    const failing = this.failingSegments()
-    return {
-      state: this.failingSince === undefined ? 'ok' : failingFor >= STUCK_AFTER_MS ? 'stuck' : 'retrying',
-      failingForSeconds: failingFor / 1000,
-      lastError: this.lastFailure ? publicFailureText(this.lastFailure) : null,
-      pending: this.pending,
-      failingSegments: failing.length,
-      oldestFailing: failing.slice(0, LISTED_FAILING).map(({ firstFailedAt, lastFailedAt: _, lastError: _whole, lastErrorShown, ...rest }) => ({ ...rest, lastError: lastErrorShown, failingForSeconds: secondsFailing(firstFailedAt, now) })),
-    }
+    return inserterHealth({ failingSince: this.failingSince, lastFailure: this.lastFailure, pending: this.pending, failing: this.failingSegments() }, now)
   }
 
   private async insert(segment: SealedSegment): Promise<void> {
     const { metrics, log, spool } = this.opts
     const started = process.hrtime.bigint()
     try {
-      const outcome = await this.insertSegment(segment)
+      const outcome = await insertSegment(this.opts.store, segment, {
+        // Segments waiting behind this one when it ends: the engine stays with ingest for the next (call-gate.ts).
+        followedBy: () => this.queue.length > 0 && !this.stopped,
+        unknownAttempts: this.unknownAttempts,
+      })
       metrics.insertDuration.observe(Number(process.hrtime.bigint() - started) / 1e9)
       metrics.insertBatches.inc({ result: outcome.dead.length > 0 ? 'isolated' : 'ok' })
       metrics.insertRows.inc(outcome.inserted)
@@ -265,9 +233,7 @@ export class Inserter {
       }
       await spool.remove(segment)
       this.forget(segment.name)
-      if (this.failingSince !== undefined) {
-        log.info({ failures: this.failures, failedForSeconds: (Date.now() - this.failingSince) / 1000 }, 'inserts succeed again')
-      }
+      if (this.failingSince !== undefined) this.failureLog.succeededAgain(this.failures, this.failingSince)
       this.notFailing()
       this.lastSuccessAt = Date.now()
     } catch (err) {
@@ -286,22 +252,7 @@ export class Inserter {
       // holds nobody up; a store-wide one retries this segment first, after every insert waits.
       const own = failure.kind === 'unknown'
       const retryInMs = backoffMs(own ? (this.unknownAttempts.get(segment.name) ?? 1) : this.failures, random)
-      if (err instanceof StoreWideFailure && !this.warnedStoreWide.has(segment.name)) {
-        // Once per segment, whatever the limit: the one failure an operator may have to act on (set-aside.ts).
-        this.warnedStoreWide.add(segment.name)
-        log.warn(
-          { segment: segment.name, err, kind: failure.kind, slicesAlike: err.slices, retryInMs },
-          'every slice of a spool segment failed alike with an error of a type Spanlens does not know: no row is blamed, the segment is retried as the store failing (`spanlens dead-letter stuck` lists it)',
-        )
-      } else {
-        const notLoggedSince = this.retryWarnings.take()
-        if (notLoggedSince !== undefined) {
-          log.warn(
-            { segment: segment.name, err, kind: failure.kind, retryInMs, notLoggedSince },
-            `insert failed; will retry (this warning at most every ${this.retryWarnings.intervalMs / 1000} s; notLoggedSince counts the failures in between)`,
-          )
-        }
-      }
+      this.failureLog.failed(segment.name, err, failure, retryInMs)
       if (own) this.hold(segment, retryInMs)
       else this.queue.unshift(segment)
       // Every insert waits a little too: if the store is failing for all of them, one backs off for all.
@@ -320,7 +271,7 @@ export class Inserter {
   /** The segment left the spool (inserted, or set aside): nothing of its failures is kept. */
   private forget(name: string): void {
     this.opts.failing.cleared(name)
-    this.warnedStoreWide.delete(name)
+    this.failureLog.forget(name)
     this.unknownAttempts.delete(name)
   }
 
@@ -351,35 +302,11 @@ export class Inserter {
     this.held.set(segment.name, { segment, timer })
   }
 
-  /**
-   * A failure classified as the store's (schema, permissions) is retried for as
-   * long as it takes, and holds up every segment behind it. It is the segment's
-   * own when its column line (from format t3, written before its rows) names a
-   * column that neither its table has nor this version writes: a damaged column
-   * line, or a column dropped since. No retry inserts that segment, so it is set
-   * aside whole in dead/ for an operator, and the rest go on. A column this version
-   * writes and the table lacks is the store's: a migration is missing, and every
-   * segment waits for it.
-   */
+  /** A segment whose column line names columns its table lacks is set aside whole (segment-insert.ts). */
   private async setAsideIfUnknownColumns(segment: SealedSegment, err: unknown): Promise<boolean> {
     const { store, spool, log } = this.opts
-    const written = new Set(spoolTableNamed(segment.table)?.columns ?? [])
-    const unwritten = segment.columns.filter((c) => !written.has(c))
-    if (unwritten.length === 0) return false
-    let columns: Set<string>
-    try {
-      const rs = await store.client.query({
-        query: 'SELECT name FROM system.columns WHERE database = {db:String} AND table = {table:String}',
-        query_params: { db: store.database, table: segment.table },
-        format: 'JSONEachRow',
-      })
-      columns = new Set((await rs.json<{ name: string }>()).map((r) => r.name))
-    } catch {
-      // The store cannot say: retried as a failure of the store.
-      return false
-    }
-    const unknown = unwritten.filter((c) => !columns.has(c))
-    if (columns.size === 0 || unknown.length === 0) return false
+    const unknown = await unknownColumns(store, segment)
+    if (unknown.length === 0) return false
     spool.setAside(segment)
     this.setAsideDone(segment.name)
     log.error(
@@ -387,38 +314,5 @@ export class Inserter {
       'a spool segment names columns its table does not have; its rows are set aside unread in spool/dead, not inserted',
     )
     return true
-  }
-
-  /** The whole segment in one insert; its rows one by one only when ClickHouse refuses that. */
-  private async insertSegment(segment: SealedSegment): Promise<IsolatedResult> {
-    const { store } = this.opts
-    const token = `spanlens:${segment.name}`
-    const settings = insertSettings(store, token)
-    const { table, columns, format } = segment
-    // Segments waiting behind this one when it ends: the engine stays with ingest for the next (call-gate.ts).
-    const followedBy = () => this.queue.length > 0 && !this.stopped
-    try {
-      let rows = segment.rows
-      if (segment.layout === 'plain') {
-        // The file is nothing but rows (after its column line): ClickHouse reads it, JS never holds it.
-        await store.insertFile({ table, columns, format, path: segment.path, settings, followedBy })
-      } else {
-        // A segment from before plain segments: its records are framed, so join them in memory.
-        const parsed = await segmentBody(await readFile(segment.path))
-        rows = parsed.rows
-        await store.insertRaw({ table, columns, format, body: [parsed.body], settings, followedBy })
-      }
-      return { inserted: rows, dead: [] }
-    } catch (err) {
-      const failure = describeInsertFailure(err)
-      if (failure.kind === 'transient' || failure.kind === 'store') throw err
-      if (failure.kind === 'unknown') {
-        const attempts = (this.unknownAttempts.get(segment.name) ?? 0) + 1
-        this.unknownAttempts.set(segment.name, attempts)
-        if (attempts < UNKNOWN_ATTEMPTS) throw err
-      }
-      const { rows, ...target } = await readSegmentRows(segment)
-      return insertIsolated(store, target, rows, token, failure)
-    }
   }
 }
