@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadMigrations, migrate, type Store } from '../src/store/index.js'
-import { backfillAgain, storeBefore } from './helpers/migrating.js'
+import { backfillAgain, backfillCutShort, storeBefore } from './helpers/migrating.js'
 import { tempDir } from './helpers/tmp.js'
 
 /**
@@ -46,7 +46,7 @@ const before = [
 const merged = row(2, 1, T0 + 2 * HOUR + 90_000, { contentFilled: 1 })
 
 /** The table per hour and trace, as the listing reads it (rows not merged yet folded). */
-async function table(): Promise<Array<Record<string, string | null>>> {
+async function table(store: Store): Promise<Array<Record<string, string | null>>> {
   const rs = await store.client.query({
     query: `SELECT hour, trace_id, toString(min(first_root)) AS first_root, toString(max(last_root)) AS last_root,
               toString(min(first_start)) AS first_start, toString(max(last_start)) AS last_start
@@ -57,7 +57,7 @@ async function table(): Promise<Array<Record<string, string | null>>> {
 }
 
 /** The same from the spans as sent. */
-async function fromSpans(): Promise<Array<Record<string, string | null>>> {
+async function fromSpans(store: Store): Promise<Array<Record<string, string | null>>> {
   const rs = await store.client.query({
     query: `SELECT toStartOfHour(start_time, 'UTC') AS hour, trace_id,
               toString(minIf(toNullable(start_time), parent_span_id = '')) AS first_root, toString(maxIf(toNullable(start_time), parent_span_id = '')) AS last_root,
@@ -73,27 +73,28 @@ async function rowCount(): Promise<number> {
   return Number((await rs.json<{ n: string }>())[0]?.n)
 }
 
-beforeAll(async () => {
-  dir = tempDir()
-  // The store as it was before 013: every earlier migration, and spans.
-  store = await storeBefore(MIGRATION, dir.path)
-  await store.client.insert({ table: 'spans', values: before, format: 'JSONEachRow' })
-  await store.client.insert({ table: 'spans', values: [merged], format: 'JSONEachRow' })
-  // Migrated here, not in a test: the cluster project retries a failed test on the same store
-  // (vitest.config.ts), and a migration runs once. Each test checks only what it adds.
-  applied = (await migrate(store)).applied
-}, 120_000)
-
-afterAll(async () => {
-  await store?.close().catch(() => undefined)
-  dir?.cleanup()
-})
-
 describe('migration 013: each trace by hour', () => {
+  // Closed when this describe ends: embedded chDB opens one data directory per process, and the next has its own.
+  beforeAll(async () => {
+    dir = tempDir()
+    // The store as it was before 013: every earlier migration, and spans.
+    store = await storeBefore(MIGRATION, dir.path)
+    await store.client.insert({ table: 'spans', values: before, format: 'JSONEachRow' })
+    await store.client.insert({ table: 'spans', values: [merged], format: 'JSONEachRow' })
+    // Migrated here, not in a test: the cluster project retries a failed test on the same store
+    // (vitest.config.ts), and a migration runs once. Each test checks only what it adds.
+    applied = (await migrate(store)).applied
+  }, 120_000)
+
+  afterAll(async () => {
+    await store?.close().catch(() => undefined)
+    dir?.cleanup()
+  })
+
   it('holds the spans stored before it, as the spans say, and applies once', async () => {
     expect(applied).toEqual(loadMigrations().filter((m) => m.file >= MIGRATION).map((m) => m.file))
-    const rows = await table()
-    expect(rows).toEqual(await fromSpans())
+    const rows = await table(store)
+    expect(rows).toEqual(await fromSpans(store))
     // trace 1 in two hours (its root in the first), trace 2 without a root, trace 3 a root stored twice
     expect(rows.map((r) => [Number.parseInt(String(r.trace_id), 16), r.first_root !== null])).toEqual([
       [1, true],
@@ -104,11 +105,9 @@ describe('migration 013: each trace by hour', () => {
     expect((await migrate(store)).applied).toEqual([])
   })
 
-  it('adds nothing when a second server runs the backfill again', async () => {
-    const rows = await rowCount()
+  it('changes no answer when a second server runs the backfill again', async () => {
     await backfillAgain(store, MIGRATION, 'trace_hours', 'cityHash64(trace_id)')
-    expect(await rowCount()).toBe(rows)
-    expect(await table()).toEqual(await fromSpans())
+    expect(await table(store)).toEqual(await fromSpans(store))
   })
 
   it('takes the spans stored after it from the view, a replay of an insert once', async () => {
@@ -122,6 +121,29 @@ describe('migration 013: each trace by hour', () => {
     expect(once).toBeGreaterThan(was)
     await store.client.insert({ table: 'spans', values: [row(4, 1, T0 + 4 * HOUR + 2000, { contentFilled: 2 })], format: 'JSONEachRow' })
     expect(await rowCount()).toBe(once)
-    expect(await table()).toEqual(await fromSpans())
+    expect(await table(store)).toEqual(await fromSpans(store))
+  })
+})
+
+describe('migration 013 cut short (a shutdown or crash mid-backfill) and applied at the next start', () => {
+  let cut: ReturnType<typeof tempDir>
+  let cutStore: Store
+  beforeAll(async () => {
+    cut = tempDir()
+    cutStore = await storeBefore(MIGRATION, cut.path)
+    await cutStore.client.insert({ table: 'spans', values: before, format: 'JSONEachRow' })
+    // The run cut short wrote trace 3's rows and was not recorded; the next start runs it whole.
+    await backfillCutShort(cutStore, MIGRATION, 'trace_hours', 'cityHash64(trace_id)', `trace_id = '${(3).toString(16).padStart(32, '0')}'`)
+    await migrate(cutStore)
+  }, 120_000)
+  afterAll(async () => {
+    await cutStore?.close().catch(() => undefined)
+    cut?.cleanup()
+  })
+
+  it('holds every trace, as the spans say (an insert token would have dropped the whole run by its first block)', async () => {
+    const rows = await table(cutStore)
+    expect(rows.map((r) => Number.parseInt(String(r.trace_id), 16))).toEqual([1, 1, 2, 3])
+    expect(rows).toEqual(await fromSpans(cutStore))
   })
 })

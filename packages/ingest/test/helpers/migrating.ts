@@ -18,18 +18,39 @@ export async function storeBefore(file: string, dir: string): Promise<Store> {
 
 /**
  * Runs the INSERT of migration `file` once more, on every node of a cluster, as a second
- * server migrating at the same time would: its deduplication token must make it insert nothing.
- * `table` is the Distributed table the migration creates, sharded by `shardingKey`.
+ * server migrating at the same time would. `table` is the Distributed table the migration
+ * creates, sharded by `shardingKey`.
  */
 export async function backfillAgain(store: Store, file: string, table: string, shardingKey: string): Promise<void> {
+  await runMigrationStatements(store, file, table, shardingKey, (stmt) => (stmt.startsWith('INSERT') ? stmt : undefined))
+}
+
+/**
+ * Runs migration `file` as a run cut short after part of its backfill would leave it: every
+ * statement, its INSERT only for the rows `where` (a condition on the spans it reads) selects,
+ * and nothing recorded, so the next migrate() applies it again.
+ */
+export async function backfillCutShort(store: Store, file: string, table: string, shardingKey: string, where: string): Promise<void> {
+  await runMigrationStatements(store, file, table, shardingKey, (stmt) => {
+    if (!stmt.startsWith('INSERT')) return stmt
+    const filtered = stmt.replace(/\bWHERE content_filled = 0\b/, `WHERE content_filled = 0 AND ${where}`)
+    expect(filtered).not.toBe(stmt)
+    return filtered
+  })
+}
+
+async function runMigrationStatements(store: Store, file: string, table: string, shardingKey: string, pick: (stmt: string) => string | undefined): Promise<void> {
   const sql = loadMigrations().find((m) => m.file === file)?.sql ?? ''
   const runs =
     store.cluster && store.nodes
       ? store.nodes.map((n) => ({ client: n.client, ctx: { database: store.database, cluster: store.cluster, ddl: 'per_node' as const } }))
       : [{ client: store.client, ctx: { database: store.database, cluster: store.cluster } }]
   for (const { client, ctx } of runs) {
-    const insert = renderMigration(sql, { ...ctx, shardingKeys: new Map([[table, shardingKey]]) }).filter((s) => s.startsWith('INSERT'))
-    expect(insert).toHaveLength(1)
-    await client.command({ query: insert[0] as string })
+    const statements = renderMigration(sql, { ...ctx, shardingKeys: new Map([[table, shardingKey]]) })
+    expect(statements.filter((s) => s.startsWith('INSERT'))).toHaveLength(1)
+    for (const stmt of statements) {
+      const query = pick(stmt)
+      if (query !== undefined) await client.command({ query })
+    }
   }
 }
