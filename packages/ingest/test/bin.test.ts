@@ -30,6 +30,25 @@ async function inProcess(args: string[]): Promise<{ code: number; stdout: string
   }
 }
 
+/** `spanlens serve` in its own process with `env` (port 0, no gRPC), once it says it listens. */
+async function serveListening(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--conditions=@spanlens/source', '--import', 'tsx', fileURLToPath(new URL('../src/bin.ts', import.meta.url)), 'serve'], {
+    env: { ...process.env, SPANLENS_PORT: '0', SPANLENS_GRPC_PORT: 'off', ...env },
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString()
+      if (stdout.includes('spanlens is listening')) resolve()
+    })
+    child.on('exit', () => reject(new Error(`serve exited early: ${stderr}`)))
+  })
+  return { child, exited, stdout: () => stdout, stderr: () => stderr }
+}
+
 describe('the spanlens command', () => {
   it('prints its version', async () => {
     expect(await spanlens('--version')).toEqual({ code: 0, stdout: `spanlens ${version}\n`, stderr: '' })
@@ -131,26 +150,14 @@ describe('the spanlens command', () => {
 
   it('serve starts, and stops on SIGTERM, without a warning on stderr', async () => {
     const dir = tempDir()
+    const serve = await serveListening({ SPANLENS_DATA_DIR: dir.path })
     try {
-      const child = spawn(process.execPath, ['--conditions=@spanlens/source', '--import', 'tsx', fileURLToPath(new URL('../src/bin.ts', import.meta.url)), 'serve'], {
-        env: { ...process.env, SPANLENS_DATA_DIR: dir.path, SPANLENS_PORT: '0', SPANLENS_GRPC_PORT: 'off' },
-      })
-      let stdout = ''
-      let stderr = ''
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
-      await new Promise<void>((resolve, reject) => {
-        child.stdout.on('data', (d: Buffer) => {
-          stdout += d.toString()
-          if (stdout.includes('spanlens is listening')) resolve()
-        })
-        child.on('exit', () => reject(new Error(`serve exited early: ${stderr}`)))
-      })
-      child.kill('SIGTERM')
-      expect(await exited).toBe(0)
-      expect(stdout).toContain('shutting down: no new requests, flushing the spool')
-      expect(stderr).toBe('')
+      serve.child.kill('SIGTERM')
+      expect(await serve.exited).toBe(0)
+      expect(serve.stdout()).toContain('shutting down: no new requests, flushing the spool')
+      expect(serve.stderr()).toBe('')
     } finally {
+      if (serve.child.exitCode === null) serve.child.kill('SIGKILL')
       dir.cleanup()
     }
   }, 60_000)
@@ -159,35 +166,19 @@ describe('the spanlens command', () => {
     const dir = tempDir()
     const [http, tcp] = (await freePorts(2)) as [number, number]
     let clickhouse: TestClickHouse | undefined
-    const child = spawn(process.execPath, ['--conditions=@spanlens/source', '--import', 'tsx', fileURLToPath(new URL('../src/bin.ts', import.meta.url)), 'serve'], {
-      env: {
-        ...process.env,
-        SPANLENS_DATA_DIR: dir.path,
-        SPANLENS_PORT: '0',
-        SPANLENS_GRPC_PORT: 'off',
-        SPANLENS_CLICKHOUSE_URL: `http://127.0.0.1:${http}`,
-        SPANLENS_CLICKHOUSE_USER: 'spanlens',
-        SPANLENS_CLICKHOUSE_PASSWORD: 'not-the-password',
-      },
+    // Nothing listens there yet: the server starts, spooling, and keeps trying in the background.
+    const serve = await serveListening({
+      SPANLENS_DATA_DIR: dir.path,
+      SPANLENS_CLICKHOUSE_URL: `http://127.0.0.1:${http}`,
+      SPANLENS_CLICKHOUSE_USER: 'spanlens',
+      SPANLENS_CLICKHOUSE_PASSWORD: 'not-the-password',
     })
     try {
-      let stdout = ''
-      let stderr = ''
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
-      // Nothing listens there yet: the server starts, spooling, and keeps trying in the background.
-      await new Promise<void>((resolve, reject) => {
-        child.stdout.on('data', (d: Buffer) => {
-          stdout += d.toString()
-          if (stdout.includes('spanlens is listening')) resolve()
-        })
-        child.on('exit', () => reject(new Error(`serve exited early: ${stderr}`)))
-      })
       clickhouse = await startClickHouseServer({ ports: { http, tcp }, username: 'spanlens', password: 'the-password-0123' })
-      expect(await exited).toBe(2)
-      expect(stderr).toMatch(/^spanlens: SPANLENS_STORE_REFUSED: /m)
+      expect(await serve.exited).toBe(2)
+      expect(serve.stderr()).toMatch(/^spanlens: SPANLENS_STORE_REFUSED: /m)
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL')
+      if (serve.child.exitCode === null) serve.child.kill('SIGKILL')
       await clickhouse?.stop()
       dir.cleanup()
     }
