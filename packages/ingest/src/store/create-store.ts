@@ -204,10 +204,12 @@ async function openEmbedded(config: StoreConfig, log: ClientLog): Promise<Store>
     close: async () => {
       stopLoweringPriority()
       // A statement still running (a migration cut short, a query its caller gave up on) would
-      // hold the process's exit until it ends: cancelled and waited for first (chdb-cancel.ts),
-      // so that the connection closes at once rather than behind it.
-      if (gate.activity().busySince != null) await cancelRunning(dir)
+      // hold the process's exit until it ends: cancelled and waited for (chdb-cancel.ts). Closed
+      // first, so that no statement starts after the cancel (the connection's teardown waits for
+      // the running one).
+      const running = gate.activity().busySince != null
       await client.close()
+      if (running) await cancelRunning(dir)
     },
     activity: () => ({ ...gate.activity(), leftoverBytesDiscarded: leftovers.discardedBytes }),
   }
