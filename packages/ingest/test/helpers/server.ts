@@ -26,6 +26,14 @@ export async function startServer(env: Record<string, string> = {}, options: Bui
     env: { SPANLENS_DATA_DIR: dir.path, ...storeEnv(dir.path), SPANLENS_API_KEYS: API_KEYS, SPANLENS_LOG_LEVEL: 'silent', SPANLENS_PORT: '0', ...env },
   })
   const app = await buildServer(config, options)
+  // buildServer gives up waiting for the migrations after 5 s (a loaded host can take that long on a
+  // new store); a test's queries expect them applied. A test that sets the wait watches them itself.
+  if (options.storeFirstWaitMs === undefined) {
+    await app.spanlens.storeOpened.catch(async (err: unknown) => {
+      await app.close()
+      throw err
+    })
+  }
   const url = await app.listen({ host: '127.0.0.1', port: 0 })
   return {
     app,
