@@ -163,7 +163,12 @@ async function runMigrate(): Promise<number> {
   const config = loadConfig()
   const store = await createStore(config.store)
   try {
-    const result = await migrate(store)
+    // Progress on stderr, the result on stdout: a backfill over a large store runs for minutes.
+    const result = await migrate(store, {
+      log: (msg, fields) => {
+        if (msg === 'applying migration') process.stderr.write(`applying ${String(fields?.file)}${fields?.node ? ` on ${String(fields.node)}` : ''}\n`)
+      },
+    })
     process.stdout.write(
       result.applied.length === 0
         ? `schema is up to date (${result.alreadyApplied} migrations applied earlier) on ${store.target}\n`
