@@ -212,4 +212,24 @@ describe('the content merge', () => {
     expect(got.filter((s) => s.input === '' || s.finish_reason === '')).toEqual([])
     expect(got).toEqual(await shown(p))
   })
+
+  it('stops between batches when asked (a server shutting down), and the next run takes the rest', async () => {
+    const p = project('stopped')
+    const rows = Array.from({ length: 22 }, (_, i) => span({ project_id: p, trace_id: `c${String(i).padStart(31, '0')}`, span_id: String(i).padStart(16, '0'), start: at, input: '', finish_reason: '' }))
+    for (let i = 0; i < rows.length; i += 10) {
+      const part = rows.slice(i, i + 10)
+      await insertSpans(store, part)
+      for (const r of part) await content(p, r.span_id as string, r.trace_id as string, [{ seq: 0, input: message('user', String(r.span_id)), finish_reason: 'stop' }])
+    }
+    // Asked before each batch: one batch of about 7 of the 44 keys, then stopped.
+    let asked = 0
+    const stopped = await mergeContent(store.client, { batch: 7, stop: () => asked++ >= 1 })
+    expect(asked).toBe(2)
+    expect((await stored(p)).filter((s) => s.input === '').length).toBeGreaterThan(0)
+    const rest = await mergeContent(store.client, { batch: 7 })
+    expect(rest.to).toBeGreaterThan(stopped.to)
+    const got = await stored(p)
+    expect(got.filter((s) => s.input === '' || s.finish_reason === '')).toEqual([])
+    expect(got).toEqual(await shown(p))
+  })
 })

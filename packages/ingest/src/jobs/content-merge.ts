@@ -78,7 +78,8 @@ export class ContentMergeJob {
   private async once(kind: MergeKind): Promise<void> {
     const startedAt = Date.now()
     try {
-      const { keys } = await mergeContent(this.client, { kind })
+      // Stopping ends a long run (a first full one over a large store) after its current batch.
+      const { keys } = await mergeContent(this.client, { kind, stop: () => this.stopped })
       this.failures = 0
       if (kind === 'full') this.fullAt = startedAt
       this.metrics.contentMerges.inc({ kind, result: 'ok' })
