@@ -33,7 +33,7 @@ export { bias, type BiasReport, type BiasGroup } from './bias/report.js'
 export { counterfactual, type CounterfactualReport } from './bias/counterfactual.js'
 export { loadSloFile, parseSloText, type SloDefinition } from './slo/file.js'
 export { sloStatus, ALERT_RULES, type SloReport, type SloStatus, type SloAlert, type BurnWindow } from './slo/status.js'
-export { runSandboxedSql, type SqlResult, type SandboxLimits } from './sql/sandbox.js'
+export { runSandboxedSql, type SqlResult, type SandboxLimits, type StreamQuery } from './sql/sandbox.js'
 export { queryRoutes, type QueryRoutesOptions } from './routes/index.js'
 // Every route's yes/no query parameter, the server's own routes' (/readyz?strict) too.
 export { parseFlag } from './params.js'

@@ -209,7 +209,7 @@ describe('histograms', () => {
 })
 
 describe('the SQL sandbox', () => {
-  const sql = (query: string) => runSandboxedSql(store.client, 'p1', query, { database: store.database, limits: { maxExecutionSeconds: 10, maxMemoryBytes: 1e9, maxResultRows: 1000, maxResultBytes: 64 * 1024 * 1024 }, cluster: store.cluster !== undefined })
+  const sql = (query: string) => runSandboxedSql(store.client, 'p1', query, { database: store.database, limits: { maxExecutionSeconds: 10, maxMemoryBytes: 1e9, maxResultRows: 1000, maxResultBytes: 64 * 1024 * 1024 }, cluster: store.cluster !== undefined, stream: store.streamQuery })
 
   it("reads `metrics` as the caller project's points only", async () => {
     const r = await sql("SELECT sum(value) AS v, count() AS n FROM metrics WHERE name = 'calls' AND temporality = 'delta'")

@@ -7,7 +7,8 @@ import { insertSpans, openStore, span } from './helpers/store.js'
 let store: Store
 let close: () => Promise<void>
 const limits = { maxExecutionSeconds: 5, maxMemoryBytes: 512 * 1024 * 1024, maxResultRows: 100, maxResultBytes: 64 * 1024 * 1024 }
-const run = (query: string, project = 'p1', l = limits) => runSandboxedSql(store.client, project, query, { database: store.database, limits: l, cluster: store.cluster !== undefined })
+const run = (query: string, project = 'p1', l = limits) =>
+  runSandboxedSql(store.client, project, query, { database: store.database, limits: l, cluster: store.cluster !== undefined, stream: store.streamQuery })
 
 beforeAll(async () => {
   ;({ store, close } = await openStore())
@@ -120,6 +121,15 @@ describe('POST /sql sandbox', () => {
     await expect(run("SELECT repeat('x', 10000) AS s FROM numbers(10000)", 'p1', big)).rejects.toMatchObject({ code: 'SPANLENS_SQL_LIMIT', message: expect.stringContaining('SPANLENS_SQL_MAX_RESULT_BYTES') })
     // Under the limit it is answered.
     expect((await run("SELECT repeat('x', 1000) AS s FROM numbers(100)", 'p1', big)).rows).toBe(100)
+  })
+
+  it('a result of many blocks comes whole and in order; an empty one keeps its columns; WITH TOTALS gives its rows', async () => {
+    const r = await run('SELECT number AS n, toString(number) AS s FROM numbers(1000) ORDER BY n', 'p1', { ...limits, maxResultRows: 1000 })
+    expect(r.rows).toBe(1000)
+    expect(r.meta).toEqual([{ name: 'n', type: 'UInt64' }, { name: 's', type: 'String' }])
+    expect(r.data.every((row, i) => row.n === String(i) && row.s === String(i))).toBe(true)
+    expect(await run('SELECT number AS n FROM numbers(10) WHERE n > 100')).toMatchObject({ rows: 0, data: [], meta: [{ name: 'n', type: 'UInt64' }] })
+    expect((await run('SELECT number % 2 AS k, count() AS c FROM numbers(5) GROUP BY k WITH TOTALS ORDER BY k')).data).toEqual([{ k: 0, c: '3' }, { k: 1, c: '2' }])
   })
 
   it('a result whose JSON outgrows SPANLENS_SQL_MAX_RESULT_BYTES is refused though ClickHouse counts it under: escaped bytes, and names repeated in every row', async () => {

@@ -4,6 +4,7 @@ import { Readable } from 'node:stream'
 import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
 import type { Logger } from 'pino'
+import type { StreamQuery } from '@spanlens/query'
 import type { StoreConfig } from '../config/load.js'
 import type { ClickHouseEndpoint } from '../config/schema.js'
 import { clientLog } from './client-log.js'
@@ -14,6 +15,7 @@ import { errors, isClientTimeout, isSpanlensError } from '../errors.js'
 import { ensureWritableDir } from '../writable-dir.js'
 import { CallGate, gateCalls } from './call-gate.js'
 import { cancelRunning } from './chdb-cancel.js'
+import { streamChdb } from './chdb-stream.js'
 import { quoteString, scopeSettings, type ClientConnection } from './scoped-settings.js'
 import { storeRefusal } from './refusal.js'
 import { guardLeftovers, LeftoverGuard } from './store-leftover-output.js'
@@ -68,6 +70,12 @@ export interface Store {
    * Remote: the file streamed as the body of one HTTP insert.
    */
   insertFile(insert: FileInsert): Promise<void>
+  /**
+   * Embedded only: one statement's output as chDB produces it, a block at a time, in the
+   * query lane of the call gate for as long as it is read (chdb-stream.ts). The client's
+   * `exec` hands over chDB's output only once all of it is in memory; over HTTP it streams.
+   */
+  readonly streamQuery?: StreamQuery
   close(): Promise<void>
   /**
    * Embedded only: what the one-call-at-a-time engine is doing. /readyz reads it
@@ -201,6 +209,7 @@ async function openEmbedded(config: StoreConfig, log: ClientLog): Promise<Store>
         insert.followedBy ? { holdFor: insert.followedBy } : {},
       )
     },
+    streamQuery: (params, read) => gate.run('query', () => leftovers.run(() => streamChdb(chdb, params, read))),
     close: async () => {
       stopLoweringPriority()
       // A statement still running (a migration cut short, a query its caller gave up on) would

@@ -57,7 +57,7 @@ const TRAILING_FORMAT = /\s+FORMAT\s+[A-Za-z0-9_]+\s*;?\s*$/i
  * of its own: after a trailing `-- comment` a clause on the same line would be
  * part of the comment, and the query would run without its limits.
  */
-function withSettingsClause(query: string, settings: Settings): string {
+export function withSettingsClause(query: string, settings: Settings): string {
   const clause = renderSettings(settings)
   if (clause === '') return query
   const trimmed = query.replace(/;\s*$/, '')

@@ -16,7 +16,7 @@ import { recordScore } from '../scores/record.js'
 import { sessionsRoutes } from '../sessions/routes.js'
 import { loadSloFile } from '../slo/file.js'
 import { sloStatus } from '../slo/status.js'
-import { runSandboxedSql } from '../sql/sandbox.js'
+import { runSandboxedSql, type StreamQuery } from '../sql/sandbox.js'
 import { attributeKeys } from '../traces/attribute-keys.js'
 import { decodeCursor } from '../traces/cursor.js'
 import { getTrace } from '../traces/get-trace.js'
@@ -46,6 +46,8 @@ export interface QueryRoutesOptions {
   mode: 'embedded' | 'remote'
   /** The store is a cluster (Distributed tables): the SQL sandbox needs to know (sql/sandbox.ts). */
   cluster?: boolean
+  /** Embedded: the store's streamed read, through which the SQL sandbox reads its result (sql/sandbox.ts). */
+  streamQuery?: StreamQuery | undefined
   sloFile?: string
   sql: { maxExecutionSeconds: number; maxMemoryBytes: number; maxResultRows: number; maxResultBytes: number }
   /** Every other route's queries: SPANLENS_QUERY_MAX_EXECUTION_SECONDS and SPANLENS_QUERY_MAX_MEMORY_BYTES. */
@@ -227,6 +229,6 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
   app.post('/sql', { bodyLimit: BODY_LIMITS.sql }, async (request) => {
     const body = sqlBody.safeParse(request.body)
     if (!body.success) throw errors.BAD_REQUEST('expected a JSON body {"query": "SELECT ..."}')
-    return admitted(request, (p) => runSandboxedSql(opts.client, p, body.data.query, { database: opts.database, limits: opts.sql, cluster: opts.cluster === true }))
+    return admitted(request, (p) => runSandboxedSql(opts.client, p, body.data.query, { database: opts.database, limits: opts.sql, cluster: opts.cluster === true, stream: opts.streamQuery }))
   })
 }

@@ -78,17 +78,17 @@ async function readText(stream: NodeJS.ReadableStream): Promise<string> {
 
 export class ResultTooLarge extends Error {}
 
-/** The stream's bytes, or ResultTooLarge (the stream destroyed, which aborts an HTTP read) once they pass `limit`. */
-export async function readAtMost(stream: NodeJS.ReadableStream & { destroy?: () => void }, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = []
+/**
+ * The stream's bytes, or ResultTooLarge once they pass `limit`. Leaving the loop early
+ * ends the stream: a Node stream is destroyed (an HTTP read aborted), chDB's stream cancelled.
+ */
+export async function readAtMost(stream: AsyncIterable<Uint8Array | string>, limit: number): Promise<Buffer> {
+  const chunks: Uint8Array[] = []
   let bytes = 0
   for await (const chunk of stream) {
-    const b = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer)
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
     bytes += b.length
-    if (bytes > limit) {
-      stream.destroy?.()
-      throw new ResultTooLarge()
-    }
+    if (bytes > limit) throw new ResultTooLarge()
     chunks.push(b)
   }
   return Buffer.concat(chunks)

@@ -1,8 +1,9 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { clickHouseErrorType, errors } from '../errors.js'
-import { type ClickHouseSettings, explain, readAtMost, ResultTooLarge, sqlError } from './explain.js'
+import { type ClickHouseSettings, explain, ResultTooLarge, sqlError } from './explain.js'
 import { lex, significant, type Token } from './lexer.js'
 import { checkAst, checkBoundAst, checkQueryTree, parseAstLines } from './policy.js'
+import { collectBlocks, type CompactResult, parseBlocks, readDocument, type ReadResult, STREAM_FORMAT } from './result.js'
 import { bindTables } from './rewrite.js'
 
 export interface SandboxLimits {
@@ -12,6 +13,18 @@ export interface SandboxLimits {
   /** SPANLENS_SQL_MAX_RESULT_BYTES: the most a result may weigh, in ClickHouse and as the reply's JSON. */
   maxResultBytes: number
 }
+
+/**
+ * Runs one statement and hands its output to `read` as the store produces it, the settings
+ * scoped to that statement; what `read` returns or throws is the answer. Embedded only
+ * (Store.streamQuery): chDB's queryStream, one block's output at a time, where `exec`
+ * materializes the whole output before handing any of it over. Leaving `read` early, by
+ * return or throw, cancels the statement.
+ */
+export type StreamQuery = <T>(
+  params: { query: string; clickhouse_settings: ClickHouseSettings },
+  read: (chunks: AsyncIterable<Uint8Array>) => Promise<T>,
+) => Promise<T>
 
 export interface SqlResult {
   /** Rows as ClickHouse writes JSON: 64-bit and wider integers and decimals as strings, exact. */
@@ -75,7 +88,8 @@ async function databaseTables(client: ClickHouseClient, database: string): Promi
  *     step 3's analyzer runs scalar subqueries, so nothing may reach it that reads a base table;
  *  3. EXPLAIN QUERY TREE of the rewritten query: every table read is one of those
  *     views and no function resolves to a refused one;
- *  4. executed with readonly = 2 and time, memory, result-row and result-byte limits.
+ *  4. executed with readonly = 2 and time, memory, result-row and result-byte limits, its
+ *     output read as a stream and dropped at the byte limit (embedded: StreamQuery).
  * Steps 3 and 4 share one time budget (maxExecutionSeconds) and each runs
  * under the memory limit (step 1 only parses).
  */
@@ -83,7 +97,7 @@ export async function runSandboxedSql(
   client: ClickHouseClient,
   project: string,
   query: string,
-  opts: { database: string; limits: SandboxLimits; cluster?: boolean },
+  opts: { database: string; limits: SandboxLimits; cluster?: boolean; stream?: StreamQuery | undefined },
 ): Promise<SqlResult> {
   if (typeof query !== 'string' || query.length === 0) throw errors.BAD_REQUEST('query: expected a non-empty string')
   if (query.length > 100_000) throw errors.BAD_REQUEST('query: longer than 100000 characters')
@@ -100,50 +114,45 @@ export async function runSandboxedSql(
   checkBoundAst(parseAstLines(await explain(client, 'AST', rewritten, {})), await databaseTables(client, opts.database))
   checkQueryTree(await explain(client, 'QUERY TREE', rewritten, limitSettings(limits, remaining())), opts.database)
   if (remaining() <= 0) throw errors.SQL_LIMIT(`analysis took the whole ${limits.maxExecutionSeconds} s budget`)
-  let body: Buffer
+  const settings = {
+    ...limitSettings(limits, remaining()),
+    // JSONCompact names each column once, in `meta`; JSON repeated a 1,000-character
+    // alias in every row, so 10,000 small rows could be gigabytes of output. A stream
+    // reads its own format, which names them once too (result.ts).
+    default_format: 'JSONCompact',
+    max_result_rows: String(limits.maxResultRows),
+    // ClickHouse counts the result's blocks in memory and checks after each block: it
+    // refuses an oversized result before it is written out. A constant column counts
+    // as its one value there; the reader below counts what is written.
+    max_result_bytes: String(limits.maxResultBytes),
+    result_overflow_mode: 'throw',
+    // A (U)Int64/128/256 or Decimal value as a string with every digit (for integers
+    // ClickHouse's own default): as a JSON number it is read into a double, exact only to
+    // 2^53, so cityHash64('a') = 2603192927274642682 would reach the caller as …400.
+    output_format_json_quote_64bit_integers: 1,
+    output_format_json_quote_decimals: 1,
+    // Over HTTP an exception after the first rows would otherwise arrive
+    // inside the JSON body; with it, it arrives as an error. Embedded ignores it.
+    wait_end_of_query: 1,
+    // On a cluster, pushing a filter with `IN (SELECT ... FROM analyst_spans(project = ...))`
+    // into the Distributed read sends the view to the shards without its parameter
+    // (ClickHouse 26.7: "Identifier '__table1.trace_id' cannot be resolved"), in every
+    // distributed_product_mode. Without the push-down, outer filters run on the initiator.
+    ...(opts.cluster ? { query_plan_filter_push_down: 0 } : {}),
+  } as ClickHouseSettings
+  let result: ReadResult
   try {
-    // exec, for the body as a stream: read whole (rs.json()), a 500 MB result took the
-    // server's RSS to 4.4 GB and held OTLP acknowledgements for half a minute.
-    const rs = await client.exec({
-      query: rewritten,
-      clickhouse_settings: {
-        ...limitSettings(limits, remaining()),
-        // JSONCompact names each column once, in `meta`; JSON repeated a 1,000-character
-        // alias in every row, so 10,000 small rows could be gigabytes of output.
-        default_format: 'JSONCompact',
-        max_result_rows: String(limits.maxResultRows),
-        // ClickHouse counts the result's blocks in memory and checks after each block: it
-        // refuses an oversized result before any of it reaches us (embedded, before chDB
-        // hands the whole output over at once).
-        max_result_bytes: String(limits.maxResultBytes),
-        result_overflow_mode: 'throw',
-        // A (U)Int64/128/256 or Decimal value as a string with every digit (for integers
-        // ClickHouse's own default): as a JSON number it is read into a double, exact only to
-        // 2^53, so cityHash64('a') = 2603192927274642682 would reach the caller as …400.
-        output_format_json_quote_64bit_integers: 1,
-        output_format_json_quote_decimals: 1,
-        // Over HTTP an exception after the first rows would otherwise arrive
-        // inside the JSON body; with it, it arrives as an error. Embedded ignores it.
-        wait_end_of_query: 1,
-        // On a cluster, pushing a filter with `IN (SELECT ... FROM analyst_spans(project = ...))`
-        // into the Distributed read sends the view to the shards without its parameter
-        // (ClickHouse 26.7: "Identifier '__table1.trace_id' cannot be resolved"), in every
-        // distributed_product_mode. Without the push-down, outer filters run on the initiator.
-        ...(opts.cluster ? { query_plan_filter_push_down: 0 } : {}),
-      } as ClickHouseSettings,
-    })
-    body = await readAtMost(rs.stream, limits.maxResultBytes)
+    // Embedded, `exec` hands the output over once chDB has written all of it, in memory,
+    // however many blocks it took; streamed, chDB writes one block at a time and the reader
+    // stops at the limit. Over HTTP `exec`'s body is a stream already (read whole, a 500 MB
+    // result took the server's RSS to 4.4 GB).
+    result = opts.stream
+      ? parseBlocks(await opts.stream({ query: rewritten, clickhouse_settings: { ...settings, default_format: STREAM_FORMAT } }, (chunks) => collectBlocks(chunks, limits.maxResultBytes)))
+      : await readDocument((await client.exec({ query: rewritten, clickhouse_settings: settings })).stream, limits.maxResultBytes)
   } catch (err) {
     throw resultLimitError(err, limits) ?? sqlError(err, errors.SQL_FAILED)
   }
-  return objectRows(JSON.parse(body.toString('utf8')) as CompactResult, body.length, limits.maxResultBytes)
-}
-
-interface CompactResult {
-  meta?: SqlResult['meta']
-  data?: unknown[][]
-  rows?: number
-  statistics?: { elapsed?: unknown }
+  return objectRows(result.body, result.bytes, limits.maxResultBytes)
 }
 
 const tooLarge = (limit: number, cause?: unknown) =>
