@@ -63,7 +63,7 @@ describe('POST /sql through a store that streams', () => {
   } as unknown as ClickHouseClient
   const limits = { maxExecutionSeconds: 5, maxMemoryBytes: 1 << 26, maxResultRows: 100, maxResultBytes: 1 << 20 }
 
-  it('reads the result through the stream, in its format, with the limits, and answers SPANLENS_SQL_LIMIT past the byte limit', async () => {
+  it('reads the result through the stream, in its format, with the limits and small blocks, and answers SPANLENS_SQL_LIMIT past the byte limit', async () => {
     const asked: Array<Parameters<StreamQuery>[0]> = []
     const stream = (texts: string[]): StreamQuery =>
       async (params, read) => {
@@ -76,6 +76,7 @@ describe('POST /sql through a store that streams', () => {
       default_format: 'JSONCompactEachRowWithNamesAndTypes',
       readonly: '2',
       max_result_bytes: String(1 << 20),
+      max_block_size: '256',
     })
     const refused = await runSandboxedSql(client, 'p1', QUERY, { database: 'spanlens', limits: { ...limits, maxResultBytes: 40 }, stream: stream(BLOCKS) }).catch((e: unknown) => e)
     expect(refused).toMatchObject({ code: 'SPANLENS_SQL_LIMIT', message: expect.stringContaining('SPANLENS_SQL_MAX_RESULT_BYTES') })

@@ -123,6 +123,18 @@ describe('POST /sql sandbox', () => {
     expect((await run("SELECT repeat('x', 1000) AS s FROM numbers(100)", 'p1', big)).rows).toBe(100)
   })
 
+  it('a constant result over SPANLENS_SQL_MAX_RESULT_BYTES is refused as too large, a block in, not at the memory limit', async () => {
+    // One 20 kB value in ClickHouse's blocks, 180 MB once written out. Written whole, in one block,
+    // it passed the 128 MiB memory limit before any of it was counted.
+    const small = { ...limits, maxResultRows: 10_000, maxResultBytes: 1024 * 1024, maxMemoryBytes: 128 * 1024 * 1024 }
+    await expect(run("SELECT repeat('x', 20000) AS s FROM numbers(9000)", 'p1', small)).rejects.toMatchObject({
+      code: 'SPANLENS_SQL_LIMIT',
+      message: expect.stringContaining('SPANLENS_SQL_MAX_RESULT_BYTES'),
+    })
+    // The statement stopped there leaves nothing for the next one.
+    expect((await run('SELECT 1 AS one')).data).toEqual([{ one: 1 }])
+  })
+
   it('a result of many blocks comes whole and in order; an empty one keeps its columns; WITH TOTALS gives its rows', async () => {
     const r = await run('SELECT number AS n, toString(number) AS s FROM numbers(1000) ORDER BY n', 'p1', { ...limits, maxResultRows: 1000 })
     expect(r.rows).toBe(1000)

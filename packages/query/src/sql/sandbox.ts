@@ -67,6 +67,19 @@ function limitSettings(limits: SandboxLimits, seconds: number): ClickHouseSettin
   } as ClickHouseSettings
 }
 
+/**
+ * Rows per block of the sandboxed statement (max_block_size, and a cross join's blocks). The
+ * result limits are checked once a block exists, and embedded, chDB writes a whole block's
+ * output in memory, at ~6.5 times its size in RSS (51 MB of output: +344 MB), before handing
+ * any of it over. In ClickHouse's 65,409-row blocks, 9,000 rows of a constant 200 kB string
+ * reached the 2 GiB memory limit (server RSS 2.4 GB); in blocks of 256 the result limit
+ * stopped them at 0.8 GB (docs/sql.md has the figures). What honours it: numbers(), zeros(),
+ * aggregation, sort and window output, cross joins; a read of the views comes in granules (up
+ * to 8,192 rows) whatever it says, so queries over them took as long as before (within the
+ * host's noise), and a bare scan of numbers(1e8) 16 times as long (1.8 s; 3.4 s in blocks of 128).
+ */
+const OUTPUT_BLOCK_ROWS = 256
+
 /** The names of every table and view in the Spanlens database, which the analyst may read only through the views. */
 async function databaseTables(client: ClickHouseClient, database: string): Promise<Set<string>> {
   try {
@@ -126,6 +139,10 @@ export async function runSandboxedSql(
     // as its one value there; the reader below counts what is written.
     max_result_bytes: String(limits.maxResultBytes),
     result_overflow_mode: 'throw',
+    // Both counts run once a block exists, so a block is what the result limit lets
+    // through: see OUTPUT_BLOCK_ROWS.
+    max_block_size: String(OUTPUT_BLOCK_ROWS),
+    max_joined_block_size_rows: String(OUTPUT_BLOCK_ROWS),
     // A (U)Int64/128/256 or Decimal value as a string with every digit (for integers
     // ClickHouse's own default): as a JSON number it is read into a double, exact only to
     // 2^53, so cityHash64('a') = 2603192927274642682 would reach the caller as …400.
