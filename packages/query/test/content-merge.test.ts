@@ -194,18 +194,24 @@ describe('the content merge', () => {
     expect(await others()).toEqual(before)
   })
 
-  it('takes a window bigger than its batch in batches, and leaves nothing out', async () => {
-    const p = project('batches')
-    // 22 spans in inserts of 10, 10 and 2, merged 7 keys at a time: 5 runs, ending on a content row,
-    // on a span insert (its 10 rows share a millisecond and go in one run) and at the window's end.
-    // Each run costs a cluster about a second.
-    const rows = Array.from({ length: 22 }, (_, i) => span({ project_id: p, trace_id: `b${String(i).padStart(31, '0')}`, span_id: String(i).padStart(16, '0'), start: at, input: '', finish_reason: '' }))
-    // Spans and content in several inserts, so that they carry different ingested_at times.
+  /**
+   * 22 spans lacking content, in inserts of 10, 10 and 2, each insert followed by its spans'
+   * content rows: different ingested_at times, 44 keys. Trace ids start with `tracePrefix`.
+   */
+  async function spansThenContent(p: string, tracePrefix: string): Promise<void> {
+    const rows = Array.from({ length: 22 }, (_, i) => span({ project_id: p, trace_id: `${tracePrefix}${String(i).padStart(31, '0')}`, span_id: String(i).padStart(16, '0'), start: at, input: '', finish_reason: '' }))
     for (let i = 0; i < rows.length; i += 10) {
       const part = rows.slice(i, i + 10)
       await insertSpans(store, part)
       for (const r of part) await content(p, r.span_id as string, r.trace_id as string, [{ seq: 0, input: message('user', String(r.span_id)), finish_reason: 'stop' }])
     }
+  }
+
+  it('takes a window bigger than its batch in batches, and leaves nothing out', async () => {
+    const p = project('batches')
+    // Merged 7 keys at a time: 5 runs, ending on a content row, on a span insert (its 10 rows share
+    // a millisecond and go in one run) and at the window's end. Each run costs a cluster about a second.
+    await spansThenContent(p, 'b')
     const run = await mergeContent(store.client, { batch: 7 })
     expect(run.keys).toBeGreaterThanOrEqual(22)
     const got = await stored(p)
@@ -215,12 +221,7 @@ describe('the content merge', () => {
 
   it('stops between batches when asked (a server shutting down), and the next run takes the rest', async () => {
     const p = project('stopped')
-    const rows = Array.from({ length: 22 }, (_, i) => span({ project_id: p, trace_id: `c${String(i).padStart(31, '0')}`, span_id: String(i).padStart(16, '0'), start: at, input: '', finish_reason: '' }))
-    for (let i = 0; i < rows.length; i += 10) {
-      const part = rows.slice(i, i + 10)
-      await insertSpans(store, part)
-      for (const r of part) await content(p, r.span_id as string, r.trace_id as string, [{ seq: 0, input: message('user', String(r.span_id)), finish_reason: 'stop' }])
-    }
+    await spansThenContent(p, 'c')
     // Asked before each batch: one batch of about 7 of the 44 keys, then stopped.
     let asked = 0
     const stopped = await mergeContent(store.client, { batch: 7, stop: () => asked++ >= 1 })
