@@ -212,10 +212,10 @@ async function openEmbedded(config: StoreConfig, log: ClientLog): Promise<Store>
     streamQuery: (params, read) => gate.run('query', () => leftovers.run(() => streamChdb(chdb, params, read))),
     close: async () => {
       stopLoweringPriority()
-      // A statement still running (a migration cut short, a query its caller gave up on) would
-      // hold the process's exit until it ends: cancelled and waited for (chdb-cancel.ts). Closed
-      // first, so that no statement starts after the cancel (the connection's teardown waits for
-      // the running one).
+      // A statement still running through the gate (a migration cut short) would hold the
+      // process's exit until it ends: cancelled and waited for (chdb-cancel.ts). Closed first, so
+      // that no statement starts after the cancel (the connection's teardown waits for the
+      // running one). A call whose caller stopped waiting has left the gate: not seen here.
       const running = gate.activity().busySince != null
       await client.close()
       if (running) await cancelRunning(dir)
