@@ -107,6 +107,8 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   let opener: StoreOpener | undefined
   /** The store is reached and its migrations are running (the query routes say so). */
   let migrating = false
+  /** Where a store not open yet is: its migrations running, or ClickHouse not reached. */
+  const openingPhase = (): 'migrating' | 'unreached' => (migrating ? 'migrating' : 'unreached')
   const metrics = createMetrics()
   let pipeline: IngestPipeline
   try {
@@ -127,7 +129,7 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
       retries: (err) => opening.mode === 'remote' && unreachableAtOpen(err),
       log: logger.child({ component: 'store' }),
       firstWaitMs: options.storeFirstWaitMs ?? FIRST_WAIT_MS,
-      stillOpening: () => (migrating ? 'migrating' : 'unreached'),
+      stillOpening: openingPhase,
     })
     await opener.start()
     pipeline = new IngestPipeline(config.ingest, store, metrics, logger.child({ component: 'pipeline' }), spoolLock, opener.opened)
@@ -142,7 +144,7 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     throw err
   }
   const storeOpener = opener
-  const storeState = (): StoreOpenState => (storeOpener.isOpen ? 'open' : migrating ? 'migrating' : 'unreached')
+  const storeState = (): StoreOpenState => (storeOpener.isOpen ? 'open' : openingPhase())
 
   const routes: SpanlensHandle['routes'] = []
   /** The routes registered in the scopes below that check the caller's key. */

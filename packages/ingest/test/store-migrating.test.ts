@@ -1,15 +1,14 @@
-import { readdirSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import { describe, expect, it, vi } from 'vitest'
 import { loadConfig } from '../src/config/load.js'
 import { buildServer } from '../src/server.js'
+import { loadMigrations } from '../src/store/index.js'
 import { jsonRequest } from './helpers/otlp.js'
 import { API_KEYS, bearer, KEYS, openStore } from './helpers/server.js'
 import { tempDir } from './helpers/tmp.js'
 
 // Embedded only: a served store's migrations run in its server, which the remote tests restart.
-const MIGRATIONS = readdirSync(fileURLToPath(new URL('../../../clickhouse', import.meta.url))).filter((f) => /^\d+_.*\.sql$/.test(f)).length
+const MIGRATIONS = loadMigrations().length
 
 function serverOn(dataDir: string, storeFirstWaitMs: number): Promise<FastifyInstance> {
   const config = loadConfig({ env: { SPANLENS_DATA_DIR: dataDir, SPANLENS_API_KEYS: API_KEYS, SPANLENS_LOG_LEVEL: 'silent', SPANLENS_PORT: '0', SPANLENS_GRPC_PORT: 'off' } })
