@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Store } from '@spanlens/ingest'
 import { attributeKeys, mergeContent } from '../src/index.js'
 import { insertSpans, openStore, span } from './helpers/store.js'
+import { storeMode } from '../../ingest/test/helpers/store-mode.js'
 
 let store: Store
 let close: () => Promise<void>
@@ -219,7 +220,9 @@ describe('the content merge', () => {
     expect(got).toEqual(await shown(p))
   })
 
-  it('stops between batches when asked (a server shutting down), and the next run takes the rest', async () => {
+  // Where it stops is decided between batches, in this process, whatever the store; the batches
+  // themselves run on the cluster in the test above (~11 s there for this one again).
+  it.skipIf(storeMode() !== 'embedded')('stops between batches when asked (a server shutting down), and the next run takes the rest', async () => {
     const p = project('stopped')
     await spansThenContent(p, 'c')
     // Asked before each batch: one batch of about 7 of the 44 keys, then stopped.
