@@ -23,8 +23,8 @@ const shared = {
 // data-dir locking and full-disk tests, the served-engine tests themselves.
 const STORED_BOTH = ['span-round-trip', 'durability', 'dead-letter-cli', 'set-aside', 'migrate-cli', 'migrate-rollup-tokens', 'migrate-trace-hours', 'otlp-logs-restart'].map((f) => `packages/ingest/test/${f}.test.ts`)
 const SERVED_MODAL = {
-  // ingest's isolation: the two-project walk of every route and filter, which takes minutes on
-  // the cluster (it passes there too: docs/clickhouse.md).
+  // ingest's isolation: on one served engine, its tests of what a project may store and what SQL
+  // statistics show; its walk of every route and filter runs embedded only (the file says why).
   remote: [...STORED_BOTH, ...['receiver', 'isolation', 'otlp-metrics', 'otlp-logs'].map((f) => `packages/ingest/test/${f}.test.ts`)],
   cluster: [
     ...STORED_BOTH,
