@@ -2,7 +2,6 @@ import { createReadStream, existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client'
-import { createChdbConnection } from 'chdb/connection'
 import type { Logger } from 'pino'
 import type { StreamQuery } from '@spanlens/query'
 import type { StoreConfig } from '../config/load.js'
@@ -141,9 +140,20 @@ export async function connectStore(config: StoreConfig, options: CreateStoreOpti
 async function openEmbedded(config: StoreConfig, log: ClientLog): Promise<Store> {
   const dir = config.dataDir
   ensureWritableDir(dir)
+  // Loaded here, not at import: libchdb is ~170 ms to load and exists only for Linux (glibc) and
+  // macOS on x64 and arm64, and a server on a ClickHouse URL never needs it.
+  let engine: typeof import('chdb/connection')
+  try {
+    engine = await import('chdb/connection')
+  } catch (err) {
+    throw errors.CLICKHOUSE_UNSUPPORTED_PLATFORM(
+      `the embedded store's engine (libchdb) does not load on ${process.platform}-${process.arch}: ${(err as Error).message}. Set SPANLENS_CLICKHOUSE_URL to use a ClickHouse server instead`,
+      { cause: err },
+    )
+  }
   let connection
   try {
-    connection = createChdbConnection({ path: dir })
+    connection = engine.createChdbConnection({ path: dir })
   } catch (err) {
     // libchdb refuses a directory locked by another process (or a second directory
     // in this process). Tell the two apart by the lock file ClickHouse keeps.
