@@ -1,8 +1,8 @@
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { pino } from 'pino'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createMetrics } from '../src/metrics.js'
 import { backoffCeilingMs, backoffMs, MAX_BACKOFF_MS } from '../src/pipeline/backoff.js'
 import type { DeadLetters } from '../src/pipeline/dead-letter.js'
@@ -23,6 +23,12 @@ function segment(name: string): SealedSegment {
 }
 
 /** An inserter over a store whose inserts fail while `failing()` gives an error, with `random` as its jitter. */
+/** Each inserter's failing-segments directory, removed after the file. */
+const dirs: string[] = []
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+})
+
 function inserterOver(failing: (name: string) => Error | undefined, random: () => number) {
   const attempts: string[] = []
   const inserted: string[] = []
@@ -37,7 +43,9 @@ function inserterOver(failing: (name: string) => Error | undefined, random: () =
     },
   } as unknown as Store
   const spool = { remove: async () => undefined } as unknown as Spool
-  const failingSegments = new FailingSegments(mkdtempSync(join(tmpdir(), 'spanlens-inserter-')))
+  const dir = mkdtempSync(join(tmpdir(), 'spanlens-inserter-'))
+  dirs.push(dir)
+  const failingSegments = new FailingSegments(dir)
   const inserter = new Inserter({ store, spool, deadLetters: {} as DeadLetters, failing: failingSegments, concurrency: 1, metrics: createMetrics(), log: pino({ level: 'silent' }), random })
   return { inserter, attempts, inserted, failingSegments }
 }

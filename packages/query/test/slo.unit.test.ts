@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -27,7 +27,11 @@ describe('SLO file', () => {
   it('rejects an invalid file with SPANLENS_SLO_FILE_INVALID', () => {
     const path = join(tmpdir(), `slo-${process.pid}.yaml`)
     writeFileSync(path, 'slos:\n  - name: x\n    objective: 120\n    indicator: { type: latency }\n')
-    expect(() => loadSloFile(path)).toThrow(expect.objectContaining({ code: 'SPANLENS_SLO_FILE_INVALID' }))
+    try {
+      expect(() => loadSloFile(path)).toThrow(expect.objectContaining({ code: 'SPANLENS_SLO_FILE_INVALID' }))
+    } finally {
+      rmSync(path, { force: true })
+    }
     expect(() => loadSloFile('/nonexistent/slo.yaml')).toThrow(expect.objectContaining({ code: 'SPANLENS_SLO_FILE_INVALID' }))
   })
 

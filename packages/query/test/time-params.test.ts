@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
@@ -24,6 +24,7 @@ beforeAll(async () => {
   app = await queryApp(store, 'p1', { sloFile, sql: { maxExecutionSeconds: 5, maxMemoryBytes: 256 * 1024 * 1024, maxResultRows: 1000, maxResultBytes: 64 * 1024 * 1024 } })
 })
 afterAll(async () => {
+  rmSync(sloFile, { force: true })
   await app.close()
   await close()
 })
