@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type BrowserContext } from 'playwright-core'
@@ -31,10 +31,22 @@ export function ensureChromium(log: (line: string) => void = console.log): strin
 /** Headless Chromium in a fresh profile directory. */
 export async function launchBrowser(): Promise<BrowserContext> {
   const userDataDir = mkdtempSync(join(tmpdir(), 'spanlens-chromium-'))
-  return chromium.launchPersistentContext(userDataDir, {
+  const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: ensureChromium(),
     headless: true,
     viewport: { width: 1400, height: 900 },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   })
+  // The profile goes with the browser (it was left in the OS temp dir, one per run). Not on the
+  // context's 'close' event: Chromium still writes its profile then (ENOTEMPTY, measured).
+  const close = context.close.bind(context)
+  context.close = async (options) => {
+    await close(options)
+    try {
+      rmSync(userDataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 })
+    } catch (err) {
+      console.warn(`the browser profile ${userDataDir} could not be removed: ${(err as Error).message}`)
+    }
+  }
+  return context
 }

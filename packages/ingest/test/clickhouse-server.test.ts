@@ -15,7 +15,7 @@ const twoPorts = async () => {
 }
 import { jsonRequest } from './helpers/otlp.js'
 import { API_KEYS, bearer, KEYS } from './helpers/server.js'
-import { tempDir } from './helpers/tmp.js'
+import { removeTempDirs, tempDir } from './helpers/tmp.js'
 
 const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url))
 
@@ -115,6 +115,7 @@ afterAll(async () => {
   for (const c of clis) c.child.kill('SIGKILL')
   await Promise.all(servers.map((s) => s.stop()))
   await cluster?.stop()
+  removeTempDirs()
 })
 
 describe('spanlens clickhouse serve', () => {

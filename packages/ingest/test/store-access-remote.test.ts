@@ -6,7 +6,7 @@ import { loadConfig } from '../src/config/load.js'
 import { createStore, migrate } from '../src/store/index.js'
 import { startClickHouseServer, type TestClickHouse } from './helpers/clickhouse-server.js'
 import { provided } from './helpers/store-mode.js'
-import { tempDir } from './helpers/tmp.js'
+import { removeTempDirs, tempDir } from './helpers/tmp.js'
 
 /**
  * Runs in the `remote` project, on an engine of its own: its users are set by a users
@@ -59,6 +59,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop()
   configDir.cleanup()
+  removeTempDirs()
 })
 
 function storeConfig(env: Record<string, string>) {

@@ -11,7 +11,7 @@ import { createStore, loadMigrations, migrate, type Store } from '../src/store/i
 import { jsonRequest, llmAttrs } from './helpers/otlp.js'
 import { API_KEYS, bearer, KEYS, startServer, type TestServer } from './helpers/server.js'
 import { databaseFor, provided, storeEnv } from './helpers/store-mode.js'
-import { tempDir } from './helpers/tmp.js'
+import { removeTempDirs, tempDir } from './helpers/tmp.js'
 
 /**
  * Runs in the `cluster` project only: two served engines as a two-shard cluster,
@@ -54,6 +54,7 @@ async function clusterStore(extra: Record<string, string> = {}): Promise<{ store
 const stores: Store[] = []
 afterAll(async () => {
   await Promise.all([...stores.map((s) => s.close()), ...clients.map((c) => c.close())])
+  removeTempDirs()
 })
 
 describe('per-node migrations on a two-shard cluster', () => {

@@ -3,7 +3,7 @@ import { loadConfig } from '../src/config/load.js'
 import { createStore, migrate, type Store } from '../src/store/index.js'
 import { spanlens } from './helpers/cli.js'
 import { provided, storeEnv } from './helpers/store-mode.js'
-import { tempDir } from './helpers/tmp.js'
+import { removeTempDirs, tempDir } from './helpers/tmp.js'
 
 /**
  * Runs in the `cluster` project: a cluster setting the served nodes cannot honour stops
@@ -15,6 +15,7 @@ if (ch?.mode !== 'cluster' || !ch.nodes) throw new Error('store-connect-cluster.
 const stores: Store[] = []
 afterAll(async () => {
   await Promise.all(stores.map((s) => s.close()))
+  removeTempDirs()
 })
 
 /** The project's cluster env on a fresh database, with `extra` over it. */

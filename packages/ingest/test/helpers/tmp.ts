@@ -2,10 +2,31 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-/** A fresh directory under the OS temp dir, removed by the returned cleanup. */
+/** The directories tempDir() made in this process and nobody removed yet. */
+const made = new Set<string>()
+
+/** A fresh directory under the OS temp dir, removed by the returned cleanup (or by removeTempDirs()). */
 export function tempDir(prefix = 'spanlens-test-'): { path: string; cleanup: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix))
-  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) }
+  made.add(path)
+  return {
+    path,
+    cleanup: () => {
+      rmSync(path, { recursive: true, force: true })
+      made.delete(path)
+    },
+  }
+}
+
+/**
+ * Removes every directory tempDir() made in this process that is still there: an afterAll for
+ * files that make them only to name a store or a refused data directory (each test file runs in a
+ * process of its own, vitest.config.ts).
+ */
+export function removeTempDirs(): void {
+  // Retried: an engine killed just before can still be writing its last files there.
+  for (const path of made) rmSync(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 })
+  made.clear()
 }
 
 /**
