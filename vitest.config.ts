@@ -16,9 +16,9 @@ const shared = {
 // differently, once: both served modes write through the same HTTP client, and only the
 // cluster reads through Distributed tables. So what the receiver stores runs on one
 // served engine; what reads and analyses, on the cluster; what could store a row twice or
-// not at all across shards (a replay, a retried insert, a migration), on both. The served
-// engines are ~30% of the suite's CPU (2026-12: 438 of 1,406 CPU-s), and every test on both
-// doubled it for reads the cluster already checks over HTTP.
+// not at all across shards (a replay, a retried insert, a migration), on both. Served engines
+// are the suite's dearest place for a test: the cluster takes 2–4× one engine's time, and with
+// every file on both, the engines' CPU was 31% of the suite's (438 of 1,406 CPU-s, 2026-12-06).
 // Left out, embedded-only by nature: chDB's leftover output, thread priority,
 // data-dir locking and full-disk tests, the served-engine tests themselves.
 const STORED_BOTH = ['span-round-trip', 'durability', 'dead-letter-cli', 'set-aside', 'migrate-cli', 'migrate-rollup-tokens', 'migrate-trace-hours', 'otlp-logs-restart'].map((f) => `packages/ingest/test/${f}.test.ts`)
