@@ -1,6 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname } from 'node:path'
 import { pino } from 'pino'
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createMetrics } from '../src/metrics.js'
@@ -11,6 +9,7 @@ import { Inserter } from '../src/pipeline/inserter.js'
 import type { SealedSegment, Spool } from '../src/pipeline/spool.js'
 import { SPANS } from '../src/pipeline/tables.js'
 import type { Store } from '../src/store/index.js'
+import { removeTempDirs, tempDir } from './helpers/tmp.js'
 
 // When the inserter retries, on a fake clock: a store that answers as told (the real
 // store's failures and recoveries are in inserter-isolation.test.ts and durability.test.ts).
@@ -22,13 +21,10 @@ function segment(name: string): SealedSegment {
   return { name, path: `/nonexistent/${name}`, bytes: 1, rows: 1, createdAt: 0, table: 'spans', columns: SPANS.columns, headerBytes: 0, format: 'TabSeparatedWithNames', layout: 'plain', indexPath: undefined }
 }
 
-/** An inserter over a store whose inserts fail while `failing()` gives an error, with `random` as its jitter. */
-/** Each inserter's failing-segments directory, removed after the file. */
-const dirs: string[] = []
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
-})
+// Each inserter's failing-segments directory.
+afterAll(removeTempDirs)
 
+/** An inserter over a store whose inserts fail while `failing()` gives an error, with `random` as its jitter. */
 function inserterOver(failing: (name: string) => Error | undefined, random: () => number) {
   const attempts: string[] = []
   const inserted: string[] = []
@@ -43,9 +39,7 @@ function inserterOver(failing: (name: string) => Error | undefined, random: () =
     },
   } as unknown as Store
   const spool = { remove: async () => undefined } as unknown as Spool
-  const dir = mkdtempSync(join(tmpdir(), 'spanlens-inserter-'))
-  dirs.push(dir)
-  const failingSegments = new FailingSegments(dir)
+  const failingSegments = new FailingSegments(tempDir('spanlens-inserter-').path)
   const inserter = new Inserter({ store, spool, deadLetters: {} as DeadLetters, failing: failingSegments, concurrency: 1, metrics: createMetrics(), log: pino({ level: 'silent' }), random })
   return { inserter, attempts, inserted, failingSegments }
 }

@@ -2,11 +2,8 @@ import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { loadConfig } from '../src/config/load.js'
-import { buildServer } from '../src/server.js'
-import { createStore } from '../src/store/index.js'
 import { jsonRequest } from './helpers/otlp.js'
-import { API_KEYS, KEYS, bearer } from './helpers/server.js'
+import { KEYS, bearer, openStore, startServer } from './helpers/server.js'
 import { tempDir } from './helpers/tmp.js'
 
 // A platform chDB ships no engine for (Windows, Alpine's musl): loading its addon throws.
@@ -27,25 +24,21 @@ afterAll(() => clickhouse.close())
 
 describe('where libchdb does not load', () => {
   it('a server on a ClickHouse URL starts and takes spans into its spool', async () => {
-    const dir = tempDir()
-    const config = loadConfig({ env: { SPANLENS_DATA_DIR: dir.path, SPANLENS_API_KEYS: API_KEYS, SPANLENS_LOG_LEVEL: 'silent', SPANLENS_CLICKHOUSE_URL: url, SPANLENS_GRPC_PORT: 'off' } })
-    const app = await buildServer(config, { storeFirstWaitMs: 200 })
+    const server = await startServer({ SPANLENS_CLICKHOUSE_URL: url, SPANLENS_GRPC_PORT: 'off' }, { storeFirstWaitMs: 200 })
     try {
-      const ready = await app.inject({ method: 'GET', url: '/readyz' })
+      const ready = await server.app.inject({ method: 'GET', url: '/readyz' })
       expect(ready.json()).toMatchObject({ status: 'degraded', checks: { migrations: 'pending' } })
-      const address = await app.listen({ host: '127.0.0.1', port: 0 })
-      const sent = await fetch(`${address}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(KEYS.acme) }, body: JSON.stringify(jsonRequest([{ name: 'spooled' }])) })
+      const sent = await fetch(`${server.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(KEYS.acme) }, body: JSON.stringify(jsonRequest([{ name: 'spooled' }])) })
       expect(sent.status, await sent.text()).toBe(200)
     } finally {
-      await app.close()
-      dir.cleanup()
+      await server.close()
     }
   })
 
   it('the embedded store is refused with SPANLENS_CLICKHOUSE_UNSUPPORTED_PLATFORM, naming the platform and the way out', async () => {
     const dir = tempDir()
     try {
-      const err = await createStore(loadConfig({ env: { SPANLENS_DATA_DIR: dir.path } }).store).then(
+      const err = await openStore(dir.path).then(
         () => undefined,
         (e: unknown) => e as { code: string; message: string },
       )

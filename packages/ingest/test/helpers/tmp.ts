@@ -20,8 +20,9 @@ export function tempDir(prefix = 'spanlens-test-'): { path: string; cleanup: () 
 
 /**
  * Removes every directory tempDir() made in this process that is still there: an afterAll for
- * files that make them only to name a store or a refused data directory (each test file runs in a
- * process of its own, vitest.config.ts).
+ * files that make them only to name a store or a refused data directory, or one per helper call.
+ * Only the file's own: each integration file runs in a process of its own, and the unit
+ * project's files share one but run one after another (vitest.config.ts).
  */
 export function removeTempDirs(): void {
   // Retried: an engine killed just before can still be writing its last files there.
