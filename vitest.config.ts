@@ -71,7 +71,13 @@ export default defineConfig({
     projects: [
       ...['ingest', 'query', 'sdk'].map((name) => ({
         extends: true as const,
-        test: { name, include: [`packages/${name}/test/**/*.test.ts`], exclude: [...configDefaults.exclude, '**/*-cluster.test.ts', '**/*-remote.test.ts', '**/*.unit.test.ts'] },
+        test: {
+          name,
+          include: [`packages/${name}/test/**/*.test.ts`],
+          exclude: [...configDefaults.exclude, '**/*-cluster.test.ts', '**/*-remote.test.ts', '**/*.unit.test.ts'],
+          // A new embedded store from the test helpers starts as a copy of one migrated once per run.
+          ...(name === 'sdk' ? {} : { globalSetup: ['packages/ingest/test/helpers/global-store-template.ts'] }),
+        },
       })),
       // Pure logic: no store, server, connection or child process (the setup file refuses each),
       // so the files run one after another in one worker without per-file isolation, in seconds.

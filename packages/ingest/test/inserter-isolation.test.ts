@@ -13,6 +13,7 @@ import { SPANS } from '../src/pipeline/tables.js'
 import { buildServer } from '../src/server.js'
 import { createStore, type Store } from '../src/store/index.js'
 import { API_KEYS } from './helpers/server.js'
+import { seedMigratedStore } from './helpers/store-template.js'
 import { tempDir } from './helpers/tmp.js'
 
 // A segment ClickHouse refuses is the last line of defence: validation keeps
@@ -104,6 +105,7 @@ async function withSpooledServer(
   body: (ctx: Spooled) => Promise<void>,
 ): Promise<void> {
   const dir = tempDir()
+  seedMigratedStore(dir.path)
   const spoolDir = join(dir.path, 'spool')
   writeSegment(spoolDir, 0, requests)
   options.before?.(spoolDir)

@@ -3,6 +3,7 @@ import { loadConfig } from '../../src/config/load.js'
 import { buildServer, type BuildServerOptions } from '../../src/server.js'
 import { createStore, type Store } from '../../src/store/index.js'
 import { storeEnv } from './store-mode.js'
+import { seedMigratedStore } from './store-template.js'
 import { tempDir } from './tmp.js'
 
 export const KEYS = { acme: 'acme-key-0123456789', other: 'other-key-0123456789' }
@@ -22,6 +23,8 @@ export interface TestServer {
  */
 export async function startServer(env: Record<string, string> = {}, options: BuildServerOptions = {}): Promise<TestServer> {
   const dir = tempDir()
+  // A test that names its own data directory gets what is there; a new one starts migrated.
+  if (env.SPANLENS_DATA_DIR === undefined) seedMigratedStore(dir.path)
   const config = loadConfig({
     env: { SPANLENS_DATA_DIR: dir.path, ...storeEnv(dir.path), SPANLENS_API_KEYS: API_KEYS, SPANLENS_LOG_LEVEL: 'silent', SPANLENS_PORT: '0', ...env },
   })

@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { createStore, loadConfig, migrate, storeQueryOptions, type Store } from '@spanlens/ingest'
 import { queryRoutes, type QueryRoutesOptions } from '../../src/index.js'
 import { storeEnv } from '../../../ingest/test/helpers/store-mode.js'
+import { seedMigratedStore } from '../../../ingest/test/helpers/store-template.js'
 
 /**
  * One store per test file: embedded (libchdb allows one data directory per process),
@@ -12,6 +13,7 @@ import { storeEnv } from '../../../ingest/test/helpers/store-mode.js'
  */
 export async function openStore(): Promise<{ store: Store; close: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'spanlens-query-'))
+  seedMigratedStore(dir)
   const store = await createStore(loadConfig({ env: { SPANLENS_DATA_DIR: dir, ...storeEnv(dir) } }).store)
   await migrate(store)
   return {
