@@ -102,4 +102,5 @@ console.log(
 await client.close()
 await engine.stop()
 rmSync(dir, { recursive: true, force: true })
-process.exit(missing.length > 0 ? 1 : 0)
+// exitCode, not exit(): a pipe takes stdout asynchronously, and exit() could cut the last lines.
+process.exitCode = missing.length > 0 ? 1 : 0
