@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process'
-import { rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -36,7 +35,7 @@ async function make(): Promise<{ path: string; cleanup: () => void }> {
   try {
     await promisify(execFile)(process.execPath, ['--conditions=@spanlens/source', '--import', tsx, script, dir.path], { timeout: 120_000 })
   } catch (err) {
-    rmSync(dir.path, { recursive: true, force: true })
+    dir.cleanup()
     throw new Error(`the migrated store template could not be made: ${(err as Error).message}`, { cause: err })
   }
   return dir

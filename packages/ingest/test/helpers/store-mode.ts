@@ -1,8 +1,15 @@
 import { createHash } from 'node:crypto'
 
+import type { ProvidedContext } from 'vitest'
+
 // Outside vitest (the fuzz bench runs the fuzz server from bench/fuzz/otlp-fuzz.ts), importing
-// vitest throws: there the store is embedded.
-const inject: (key: 'spanlensClickHouse') => ProvidedClickHouse | null | undefined = process.env.VITEST ? (await import('vitest')).inject : () => undefined
+// vitest throws: nothing is provided there, and the store is embedded.
+const vitestInject = process.env.VITEST ? (await import('vitest')).inject : undefined
+
+/** What a globalSetup provided under `key`, or undefined outside vitest. */
+export function injected<K extends keyof ProvidedContext>(key: K): ProvidedContext[K] | undefined {
+  return vitestInject?.(key)
+}
 
 /**
  * The store a test file runs against, chosen by its vitest project: embedded
@@ -28,7 +35,7 @@ declare module 'vitest' {
 export type StoreMode = 'embedded' | 'remote' | 'cluster'
 
 export function provided(): ProvidedClickHouse | null {
-  return inject('spanlensClickHouse') ?? null
+  return injected('spanlensClickHouse') ?? null
 }
 
 export function storeMode(): StoreMode {

@@ -1,6 +1,6 @@
 import { cpSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { storeMode } from './store-mode.js'
+import { injected, storeMode } from './store-mode.js'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -9,14 +9,11 @@ declare module 'vitest' {
   }
 }
 
-// Outside vitest (the fuzz bench imports the server helpers), importing vitest throws: no template there.
-const inject: (key: 'spanlensStoreTemplate') => string | null | undefined = process.env.VITEST ? (await import('vitest')).inject : () => undefined
-
 /**
  * Gives a new embedded data directory a store that every migration has been applied to, copied
  * from the one global-store-template.ts made for the run, so that the server or the store a test
- * opens there finds nothing left to apply. Applying them costs ~0.5 s of CPU per new store (48
- * statements, most of it ALTERs: ~14 ms each); copying ~1 MB, a few ms. The copy's links are relative
+ * opens there finds nothing left to apply. Applying them costs ~0.55 s of CPU per new store (69
+ * statements and checks, half of that time in 24 ALTERs at ~14 ms each); copying ~1 MB, a few ms. The copy's links are relative
  * (data/<db>/<table> → ../../store/…), so it is a store of its own. What the migrations do to a
  * new store is tested where it matters (migrate-*.test.ts, store-migrating.test.ts), which never
  * come here. Nothing happens on a served store, on a directory that already holds one, or
@@ -24,7 +21,7 @@ const inject: (key: 'spanlensStoreTemplate') => string | null | undefined = proc
  */
 export function seedMigratedStore(dataDir: string): void {
   if (storeMode() !== 'embedded') return
-  const template = inject('spanlensStoreTemplate')
+  const template = injected('spanlensStoreTemplate')
   const target = join(dataDir, 'clickhouse')
   if (!template || existsSync(target)) return
   cpSync(template, target, { recursive: true, verbatimSymlinks: true })
