@@ -19,7 +19,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client'
 import { startClickHouseServer, type ClickHouseServer } from '../../packages/ingest/src/clickhouse-server/supervisor.js'
-import { freePort } from '../lib/served-clickhouse.js'
+import { twoFreePorts } from '../lib/served-clickhouse.js'
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '60' }, writers: { type: 'string', default: '4' } } })
 const ROUNDS = Number(values.rounds)
@@ -27,10 +27,8 @@ const WRITERS = Number(values.writers)
 const ROWS = 200
 
 const dir = mkdtempSync(join(tmpdir(), 'spanlens-dedup-kill-'))
-const httpPort = await freePort()
-let tcpPort = await freePort()
-while (tcpPort === httpPort) tcpPort = await freePort()
-const options = { dataDir: join(dir, 'clickhouse'), host: '127.0.0.1', httpPort, tcpPort, username: 'default', password: '' }
+const ports = await twoFreePorts()
+const options = { dataDir: join(dir, 'clickhouse'), host: '127.0.0.1', httpPort: ports.http, tcpPort: ports.tcp, username: 'default', password: '' }
 let engine: ClickHouseServer = await startClickHouseServer(options)
 const connect = () => createClient({ url: engine.httpUrl, request_timeout: 10_000, log: { level: ClickHouseLogLevel.OFF } })
 let client = connect()

@@ -46,7 +46,7 @@ export function freePort(): Promise<number> {
 }
 
 /** Two different free ports: one released after another can come back, and the engine refuses one port for both. */
-async function twoFreePorts(): Promise<{ http: number; tcp: number }> {
+export async function twoFreePorts(): Promise<{ http: number; tcp: number }> {
   const http = await freePort()
   let tcp = await freePort()
   while (tcp === http) tcp = await freePort()
