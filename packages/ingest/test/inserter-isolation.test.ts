@@ -3,16 +3,12 @@ import { join } from 'node:path'
 import { pino, type Logger } from 'pino'
 import { describe, expect, it, vi } from 'vitest'
 import { loadConfig } from '../src/config/load.js'
-import { PriceTable } from '../src/normalize/cost.js'
-import { normalizeSpan } from '../src/normalize/normalize.js'
-import type { OtlpSpan } from '../src/otlp/model.js'
 import { DeadLetters } from '../src/pipeline/dead-letter.js'
-import { encodeRow } from '../src/pipeline/row-format.js'
-import { indexEntry } from '../src/pipeline/segment-index.js'
 import { SPANS } from '../src/pipeline/tables.js'
 import { buildServer } from '../src/server.js'
 import { createStore, type Store } from '../src/store/index.js'
 import { API_KEYS } from './helpers/server.js'
+import { span, writeSegment } from './helpers/spool-segment.js'
 import { seedMigratedStore } from './helpers/store-template.js'
 import { tempDir } from './helpers/tmp.js'
 
@@ -22,51 +18,11 @@ import { tempDir } from './helpers/tmp.js'
 // server on it: every good row must arrive exactly once, whichever project it
 // belongs to, and every refused row must be kept with ClickHouse's reason.
 
-const prices = PriceTable.load(undefined)
-let seq = 0
-const NOW_S = Math.floor(Date.now() / 1000) - 60
-
-function span(project: string, name: string, startSeconds = NOW_S): string {
-  seq++
-  const ns = `${startSeconds}${String(seq % 1e9).padStart(9, '0')}`
-  const s: OtlpSpan = {
-    resource: { 'service.name': 'isolation' },
-    scopeName: 'test',
-    scopeVersion: '',
-    traceId: `${'ab'.repeat(12)}${seq.toString(16).padStart(8, '0')}`,
-    spanId: `${'cd'.repeat(4)}${seq.toString(16).padStart(8, '0')}`,
-    parentSpanId: '',
-    name,
-    kind: 1,
-    startNs: ns,
-    endNs: ns,
-    attributes: {},
-    events: [],
-    links: [],
-    statusCode: 0,
-    statusMessage: '',
-  }
-  return encodeRow(normalizeSpan(s, project, { prices }))
-}
-
 /** Replaces one TSV field of a row (0-based), as a bug or an older version might have written it. */
 function withField(row: string, index: number, value: string): string {
   const fields = row.split('\t')
   fields[index] = value
   return fields.join('\t')
-}
-
-/**
- * Writes a plain segment the way the spool does: rows in .seg, one index entry per request;
- * with `columns`, a `spans` segment of format t3 whose first line names them.
- */
-function writeSegment(spoolDir: string, seqNo: number, requests: string[][], columns?: readonly string[]): string {
-  mkdirSync(spoolDir, { recursive: true })
-  const name = `${String(Date.now()).padStart(14, '0')}-1-${String(seqNo).padStart(6, '0')}.${columns ? 'spans.t3' : 't2'}.seg`
-  const payloads = requests.map((rows) => Buffer.from(rows.map((r) => `${r}\n`).join('')))
-  writeFileSync(join(spoolDir, name), Buffer.concat([Buffer.from(columns ? `${columns.join('\t')}\n` : ''), ...payloads]))
-  writeFileSync(join(spoolDir, name.replace(/\.seg$/, '.idx')), Buffer.concat(payloads.map((p, i) => indexEntry(p, (requests[i] as string[]).length))))
-  return name
 }
 
 const env = (dir: string, extra: Record<string, string> = {}) =>
