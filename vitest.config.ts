@@ -27,7 +27,7 @@ const SERVED_MODAL = {
   // statistics show; its walk of every route and filter runs embedded only (the file says why).
   // time-params: how each route passes times to ClickHouse as query parameters, which both
   // served modes send alike (17.9 s on the cluster, 5.9 s here).
-  remote: [...STORED_BOTH, ...['receiver', 'isolation', 'otlp-metrics', 'otlp-logs'].map((f) => `packages/ingest/test/${f}.test.ts`), 'packages/query/test/time-params.test.ts'],
+  remote: [...STORED_BOTH, ...['receiver', 'isolation', 'otlp-metrics', 'otlp-logs', 'stored-rows'].map((f) => `packages/ingest/test/${f}.test.ts`), 'packages/query/test/time-params.test.ts'],
   cluster: [
     ...STORED_BOTH,
     ...['http', 'sql', 'isolation', 'bias', 'drift', 'content-window', 'content-merge', 'slo', 'cli-analyses', 'metrics', 'trace-reads', 'listing-window', 'trace-hours'].map((f) => `packages/query/test/${f}.test.ts`),

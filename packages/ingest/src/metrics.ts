@@ -67,6 +67,17 @@ export function createMetrics() {
     help: 'Rows confirmed by ClickHouse (every table)',
     registers: [registry],
   })
+  const insertVerifiedSegments = new Counter({
+    name: 'spanlens_insert_verified_segments_total',
+    help: 'Spool segments whose rows were looked up after a retry or replay was answered (an earlier attempt may have reached ClickHouse), by result: complete, or restored (some rows missing and inserted again)',
+    labelNames: ['result'],
+    registers: [registry],
+  })
+  const insertRestoredRows = new Counter({
+    name: 'spanlens_insert_restored_rows_total',
+    help: 'Rows ClickHouse answered as inserted (a retry it deduplicated) but did not hold, inserted again under a new token',
+    registers: [registry],
+  })
   const insertFailures = new Counter({
     name: 'spanlens_insert_failures_total',
     help: 'Failed inserts by kind: transient (store down or busy), store (schema, permissions), data, partitions, unknown',
@@ -174,6 +185,8 @@ export function createMetrics() {
     backpressure,
     insertBatches,
     insertRows,
+    insertVerifiedSegments,
+    insertRestoredRows,
     insertFailures,
     insertFailingSegments,
     insertOldestFailingSeconds,

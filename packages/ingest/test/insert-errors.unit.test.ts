@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { describeInsertFailure, failureText, publicFailureText } from '../src/pipeline/insert-errors.js'
+import { describeInsertFailure, failureText, mayHaveReachedStore, publicFailureText } from '../src/pipeline/insert-errors.js'
 
 describe('insert failures are named by ClickHouse error type', () => {
   it('tells a store-wide failure from bad rows, and "too many parts" from "too many partitions"', () => {
@@ -73,5 +73,18 @@ describe('a store having a bad time is never taken for bad rows', () => {
     ] as const) {
       expect(describeInsertFailure(ch(code, type)), type).toMatchObject({ kind: 'store', type })
     }
+  })
+})
+
+describe('a failed insert may have reached ClickHouse unless the connection was refused', () => {
+  it('counts a refused connection, itself or as the cause of the client\'s error, as not sent, and every other failure as maybe stored', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' })
+    expect(mayHaveReachedStore(refused)).toBe(false)
+    expect(mayHaveReachedStore(new Error('request failed', { cause: refused }))).toBe(false)
+    expect(mayHaveReachedStore(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))).toBe(true)
+    expect(mayHaveReachedStore(Object.assign(new Error('Timeout error.'), { code: 'ETIMEDOUT' }))).toBe(true)
+    expect(mayHaveReachedStore(Object.assign(new Error('Code: 241. Memory limit exceeded'), { code: '241', type: 'MEMORY_LIMIT_EXCEEDED' }))).toBe(true)
+    expect(mayHaveReachedStore('a string')).toBe(true)
+    expect(mayHaveReachedStore(undefined)).toBe(true)
   })
 })

@@ -15,6 +15,7 @@ import { removeTempDirs, tempDir } from './helpers/tmp.js'
 // store's failures and recoveries are in inserter-isolation.test.ts and durability.test.ts).
 
 const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' })
+const reset = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })
 const unknownType = () => Object.assign(new Error('Code: 999. DB::Exception: injected. (SOMETHING_NEW)'), { code: '999', type: 'SOMETHING_NEW' })
 
 function segment(name: string): SealedSegment {
@@ -28,6 +29,8 @@ afterAll(removeTempDirs)
 function inserterOver(failing: (name: string) => Error | undefined, random: () => number) {
   const attempts: string[] = []
   const inserted: string[] = []
+  /** The segments whose rows were looked up after their insert was answered. */
+  const verified: string[] = []
   const store = {
     cluster: undefined,
     insertFile: async (insert: { path: string }) => {
@@ -40,8 +43,12 @@ function inserterOver(failing: (name: string) => Error | undefined, random: () =
   } as unknown as Store
   const spool = { remove: async () => undefined } as unknown as Spool
   const failingSegments = new FailingSegments(tempDir('spanlens-inserter-').path)
-  const inserter = new Inserter({ store, spool, deadLetters: {} as DeadLetters, failing: failingSegments, concurrency: 1, metrics: createMetrics(), log: pino({ level: 'silent' }), random })
-  return { inserter, attempts, inserted, failingSegments }
+  const restoreMissing = async (_: Store, s: SealedSegment) => {
+    verified.push(s.name)
+    return { missing: 0, result: { inserted: 0, dead: [] } }
+  }
+  const inserter = new Inserter({ store, spool, deadLetters: {} as DeadLetters, failing: failingSegments, concurrency: 1, metrics: createMetrics(), log: pino({ level: 'silent' }), random, restoreMissing })
+  return { inserter, attempts, inserted, verified, failingSegments }
 }
 
 /** Lets the inserter's promises settle without moving the fake clock. */
@@ -137,6 +144,20 @@ describe('retry waits are jittered below a doubling ceiling, never past 10 s', (
       await settle()
       expect(inserter.health()).toMatchObject({ failingSegments: 0, oldestFailing: [] })
       expect(readFailingSegments(dirname(failingSegments.path))).toEqual([])
+    })
+
+    it('looks up the rows of a segment only when an earlier attempt may have stored them: sent and unanswered, or replayed', async () => {
+      const errs: Record<string, Array<() => Error>> = { refusedOnly: [refused, refused], reset: [reset], unknown: [unknownType], clean: [] }
+      const { inserter, inserted, verified } = inserterOver((name) => errs[name]?.shift()?.(), () => 0)
+      for (const name of Object.keys(errs)) inserter.enqueue(segment(name))
+      inserter.enqueue(segment('replayed'), true)
+      for (let i = 0; i < 10 && inserted.length < 5; i++) {
+        inserter.retryNow()
+        await settle()
+      }
+      expect(inserted.sort()).toEqual(['clean', 'refusedOnly', 'replayed', 'reset', 'unknown'])
+      // A refused connection carried no byte of the insert; a reset one, or one ClickHouse answered with an error, may have.
+      expect(verified.sort()).toEqual(['replayed', 'reset', 'unknown'])
     })
   })
 })

@@ -6,6 +6,7 @@ import { errors } from '../errors.js'
 import { type DeadLetter, DeadLetters, targetOf } from '../pipeline/dead-letter.js'
 import { describeInsertFailure, failureText, isStoreFailure } from '../pipeline/insert-errors.js'
 import { insertIsolated } from '../pipeline/isolating-insert.js'
+import { restoreMissing } from '../pipeline/stored-rows.js'
 import { readFailingSegments, secondsFailing } from '../pipeline/failing-segments.js'
 import { setAsideSegment } from '../pipeline/set-aside.js'
 import { createStore, migrate, type Store } from '../store/index.js'
@@ -168,9 +169,16 @@ async function replay(store: Store, letters: DeadLetters, letter: DeadLetter, io
   const digest = createHash('sha256')
   for (const r of rows) digest.update(r).update('\n')
   const token = letter.meta.token ?? `spanlens:replay:${name}:${digest.digest('hex').slice(0, 16)}`
-  const result = await insertIsolated(store, targetOf(letter), rows, token)
+  const target = targetOf(letter)
+  const result = await insertIsolated(store, target, rows, token)
+  // The token may be one ClickHouse remembers without the rows: a set-aside segment's, whose
+  // inserts failed (stored-rows.ts), or this replay's own, interrupted by the engine's death.
+  const restored = await restoreMissing(store, { ...target, rows }, result.dead, token)
+  result.inserted += restored.result.inserted
+  result.dead.push(...restored.result.dead)
   letters.rewrite(name, result.dead)
-  io.out(`${name}: ${result.inserted} inserted, ${result.dead.length} refused again${result.dead[0] ? ` (${result.dead[0].reason})` : ''}`)
+  const again = restored.missing > 0 ? ` (${restored.missing} of them answered as stored before but missing, inserted again)` : ''
+  io.out(`${name}: ${result.inserted} inserted${again}, ${result.dead.length} refused again${result.dead[0] ? ` (${result.dead[0].reason})` : ''}`)
   return result.dead.length
 }
 

@@ -129,7 +129,7 @@ export class IngestPipeline {
     const leftover = this.spool.recover()
     // Segments set aside or inserted since the note was written are no longer failing.
     this.failing.retain(new Set(leftover.map((s) => s.name)))
-    for (const segment of leftover) this.inserter.enqueue(segment)
+    for (const segment of leftover) this.inserter.enqueue(segment, true)
     if (leftover.length > 0) {
       this.log.info({ segments: leftover.length, rows: leftover.reduce((n, s) => n + s.rows, 0) }, 'replaying spool')
     }

@@ -131,6 +131,18 @@ function kindOf(err: unknown, type: string | undefined, code: number | undefined
   return 'unknown'
 }
 
+/**
+ * Whether a failed insert may have reached ClickHouse, and so may have stored its rows or
+ * recorded its deduplication token: anything but a connection the engine refused, which no
+ * byte of the insert crossed.
+ */
+export function mayHaveReachedStore(err: unknown): boolean {
+  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === 'ECONNREFUSED') return false
+  }
+  return true
+}
+
 /** An error of a type we do not know that every slice tried failed alike: the store's, until shown otherwise. */
 export class StoreWideFailure extends Error {
   readonly type: string | undefined

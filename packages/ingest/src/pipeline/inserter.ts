@@ -4,13 +4,15 @@ import type { Store } from '../store/index.js'
 import { backoffMs } from './backoff.js'
 import type { DeadLetters } from './dead-letter.js'
 import type { FailingSegment, FailingSegments } from './failing-segments.js'
-import { describeInsertFailure, failureText, publicFailureText, StoreWideFailure, type InsertFailure } from './insert-errors.js'
+import { describeInsertFailure, failureText, mayHaveReachedStore, publicFailureText, StoreWideFailure, type InsertFailure } from './insert-errors.js'
 import { InsertFailureLog } from './insert-failure-log.js'
+import type { DeadRow } from './isolating-insert.js'
 import { inserterHealth, type InserterHealth } from './inserter-health.js'
 import { insertSegment, unknownColumns } from './segment-insert.js'
 import { writeSegmentLetter } from './set-aside.js'
 import { rowTargetOf } from './segment-rows.js'
 import type { SealedSegment, Spool } from './spool.js'
+import { restoreMissingOfSegment, type RestoreResult } from './stored-rows.js'
 
 export interface InserterOptions {
   store: Store
@@ -30,6 +32,12 @@ export interface InserterOptions {
    * fails against a missing table or counts as a failure. Without it the store is open already.
    */
   storeOpened?: Promise<void>
+  /**
+   * Inserts again the rows of a segment the table lacks after an insert of it was answered
+   * (stored-rows.ts); called only for a segment an earlier attempt may have stored. Replaced
+   * by tests that count the calls.
+   */
+  restoreMissing?: (store: Store, segment: SealedSegment, dead: readonly DeadRow[]) => Promise<RestoreResult>
 }
 
 /**
@@ -60,6 +68,13 @@ export class Inserter {
   private stopped = false
   /** Failed inserts of each segment with an error of a type we do not know (segment-insert.ts): its own backoff. */
   private readonly unknownAttempts = new Map<string, number>()
+  /**
+   * Segments whose rows may be in ClickHouse, or may be remembered by its deduplication log,
+   * though no insert of them was confirmed: one failed after its request was sent, or the
+   * segment is replayed from an earlier run. Once an insert of one is answered, the rows the
+   * table lacks are inserted again (stored-rows.ts).
+   */
+  private readonly unconfirmed = new Set<string>()
   /** The insert of each segment being inserted (insert() never rejects): setAside waits for it. */
   private readonly inFlight = new Map<string, Promise<void>>()
   private readonly failureLog: InsertFailureLog
@@ -88,7 +103,9 @@ export class Inserter {
     return !this.storeOpen
   }
 
-  enqueue(segment: SealedSegment): void {
+  /** `replayed`: the segment was left by an earlier run, which may have inserted it in part or whole. */
+  enqueue(segment: SealedSegment, replayed = false): void {
+    if (replayed) this.unconfirmed.add(segment.name)
     this.queue.push(segment)
     this.pump()
   }
@@ -219,6 +236,19 @@ export class Inserter {
         followedBy: () => this.queue.length > 0 && !this.stopped,
         unknownAttempts: this.unknownAttempts,
       })
+      if (this.unconfirmed.has(segment.name)) {
+        const restored = await (this.opts.restoreMissing ?? restoreMissingOfSegment)(this.opts.store, segment, outcome.dead)
+        metrics.insertVerifiedSegments.inc({ result: restored.missing > 0 ? 'restored' : 'complete' })
+        if (restored.missing > 0) {
+          metrics.insertRestoredRows.inc(restored.result.inserted)
+          outcome.inserted += restored.result.inserted
+          outcome.dead.push(...restored.result.dead)
+          log.warn(
+            { segment: segment.name, table: segment.table, rows: segment.rows, missing: restored.missing, restored: restored.result.inserted },
+            'ClickHouse answered a retried insert as a duplicate but held none of some of its rows (its deduplication log outlived the part, e.g. the engine was killed mid-insert); they are inserted again',
+          )
+        }
+      }
       metrics.insertDuration.observe(Number(process.hrtime.bigint() - started) / 1e9)
       metrics.insertBatches.inc({ result: outcome.dead.length > 0 ? 'isolated' : 'ok' })
       metrics.insertRows.inc(outcome.inserted)
@@ -238,6 +268,7 @@ export class Inserter {
       this.lastSuccessAt = Date.now()
     } catch (err) {
       const failure = describeInsertFailure(err)
+      if (mayHaveReachedStore(err)) this.unconfirmed.add(segment.name)
       if (failure.kind === 'store' && (await this.setAsideIfUnknownColumns(segment, err))) return
       metrics.insertBatches.inc({ result: 'error' })
       metrics.insertFailures.inc({ kind: failure.kind })
@@ -273,6 +304,7 @@ export class Inserter {
     this.opts.failing.cleared(name)
     this.failureLog.forget(name)
     this.unknownAttempts.delete(name)
+    this.unconfirmed.delete(name)
   }
 
   /**

@@ -20,13 +20,16 @@ export interface SegmentInsertOptions {
   unknownAttempts: Map<string, number>
 }
 
+/** The insert_deduplication_token of a segment's insert: its name, the same in every retry and replay. */
+export const segmentToken = (name: string): string => `spanlens:${name}`
+
 /**
  * The whole segment in one insert, with the segment name as insert_deduplication_token; its
  * rows one by one (isolating-insert.ts) only when ClickHouse refuses that. Throws a failure to
  * retry: the store's, or one of a type we do not know before its UNKNOWN_ATTEMPTS-th.
  */
 export async function insertSegment(store: Store, segment: SealedSegment, { followedBy, unknownAttempts }: SegmentInsertOptions): Promise<IsolatedResult> {
-  const token = `spanlens:${segment.name}`
+  const token = segmentToken(segment.name)
   const settings = insertSettings(store, token)
   const { table, columns, format } = segment
   try {

@@ -72,6 +72,19 @@ function jsonField(row: Buffer, index: number): string {
 const field = (row: Buffer, format: RowFormat, index: number): string =>
   index < 0 ? '' : format === 'TabSeparated' ? tsvField(row, index) : jsonField(row, index)
 
+const TSV_ESCAPES: Record<string, string> = { b: '\b', f: '\f', r: '\r', n: '\n', t: '\t', '0': '\0', "'": "'", '\\': '\\' }
+
+/** A TabSeparated field's text: its escapes (row-format.ts writes them) undone. */
+function unescapeTsv(text: string): string {
+  return text.indexOf('\\') === -1 ? text : text.replace(/\\(.)/g, (_, c: string) => TSV_ESCAPES[c] ?? c)
+}
+
+/** A field of a row by its column's index, as text: '' when the row has no such field. */
+export function rowField(row: Buffer, target: RowTarget, index: number): string {
+  const text = field(row, target.format, index)
+  return target.format === 'TabSeparated' ? unescapeTsv(text) : text
+}
+
 /** The project a row belongs to (project ids need no TSV escaping: [A-Za-z0-9_.-]). */
 export function rowProject(row: Buffer, target: RowTarget): string {
   return field(row, target.format, target.columns.indexOf('project_id'))

@@ -3,6 +3,7 @@ import type { IngestConfig } from '../config/load.js'
 import { errors } from '../errors.js'
 import { DeadLetters } from './dead-letter.js'
 import { FailingSegments, type FailingSegment } from './failing-segments.js'
+import { segmentToken } from './segment-insert.js'
 import { readSegmentRows, rowProject } from './segment-rows.js'
 import { type SealedSegment, Spool } from './spool.js'
 import { spoolLayout } from './spool-layout.js'
@@ -74,7 +75,7 @@ export async function writeSegmentLetter(segment: SealedSegment, letters: DeadLe
     segment.name,
     target,
     rows.map((row) => ({ row, project: rowProject(row, target), reason })),
-    `spanlens:${segment.name}`,
+    segmentToken(segment.name),
   )
   return { rows: rows.length, reason }
 }
