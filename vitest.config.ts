@@ -31,6 +31,8 @@ const SERVED_MODAL = {
   cluster: [
     ...STORED_BOTH,
     ...['http', 'sql', 'isolation', 'bias', 'drift', 'content-window', 'content-merge', 'slo', 'cli-analyses', 'metrics', 'trace-reads', 'listing-window', 'trace-hours'].map((f) => `packages/query/test/${f}.test.ts`),
+    // Which rows of a doubtful segment the shards hold, read through the Distributed table.
+    'packages/ingest/test/stored-rows.test.ts',
   ],
 }
 const storeModeProjects = (['remote', 'cluster'] as const).map((mode) => ({

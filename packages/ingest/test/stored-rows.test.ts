@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { insertSettings } from '../src/pipeline/isolating-insert.js'
 import { missingRows } from '../src/pipeline/stored-rows.js'
 import { SPANS } from '../src/pipeline/tables.js'
 import { migrate, type Store } from '../src/store/index.js'
@@ -10,14 +11,17 @@ import { tempDir } from './helpers/tmp.js'
 // Which of a segment's rows the table holds (stored-rows.ts), asked of the real store: a
 // time range that holds little but the rows is read whole, a crowded one is asked about the
 // rows' keys a chunk at a time. Also on a served engine (vitest.config.ts), which reads a
-// query's parameters as form fields of limited length.
+// query's parameters as form fields of limited length, and on the cluster, through Distributed tables.
 
 const dir = tempDir()
 let store: Store
 const START = Math.floor(Date.now() / 1000) - 120
 const rowsOf = (names: string[], start = START) => names.map((n) => Buffer.from(span('acme', n, start)))
 const segment = (rows: Buffer[]) => ({ table: SPANS.name, columns: SPANS.columns, format: 'TabSeparated' as const, rows })
-const insert = (rows: Buffer[]) => store.insertRaw({ table: SPANS.name, columns: SPANS.columns, format: 'TabSeparated', body: [Buffer.concat(rows.flatMap((r) => [r, Buffer.from('\n')]))] })
+let inserts = 0
+// As the spool inserts: on a cluster, confirmed once the shards have the rows.
+const insert = (rows: Buffer[]) =>
+  store.insertRaw({ table: SPANS.name, columns: SPANS.columns, format: 'TabSeparated', body: [Buffer.concat(rows.flatMap((r) => [r, Buffer.from('\n')]))], settings: insertSettings(store, `stored-rows-${inserts++}`) })
 const names = (rows: Buffer[]) => rows.map((r) => r.toString().split('\t')[4]).sort()
 
 beforeAll(async () => {
