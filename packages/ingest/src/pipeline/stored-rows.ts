@@ -146,6 +146,7 @@ export interface RestoreResult {
  */
 export async function restoreMissing(store: Store, inserted: SegmentRows, dead: readonly DeadRow[], token: string): Promise<RestoreResult> {
   const none: RestoreResult = { missing: 0, result: { inserted: 0, dead: [] } }
+  // Replicated: a cluster whose DDL runs ON CLUSTER, not node by node (migration-template.ts).
   if (store.cluster !== undefined && store.nodes === undefined) return none
   const refused = new Set(dead.map((d) => d.row.toString('latin1')))
   const rows = refused.size === 0 ? inserted.rows : inserted.rows.filter((r) => !refused.has(r.toString('latin1')))
