@@ -7,17 +7,18 @@ import type { SealedSegment } from './spool.js'
 import { spoolTableNamed, type IdentityColumn } from './tables.js'
 
 /**
- * The text of the keys parameter of one query, at most. A served engine reads query
- * parameters as HTML form fields and refused one of 2,000 span keys (~110 KB) with "HTML
- * Form Exception: Field value too long" (bench/ingest/restore-lookup.ts); a span's key is
- * ~55 bytes, so this asks about ~900 spans at a time.
+ * The keys parameter of one query, at most, as it travels: URL-encoded, in the query string of a
+ * served engine's HTTP request, which reads it as a form field of at most
+ * http_max_field_value_size (128 KiB by default). 2,000 span keys (~150 KB encoded) were refused
+ * with "HTML Form Exception: Field value too long" (bench/ingest/restore-lookup.ts); a span's key
+ * is ~75 bytes encoded, so this asks about ~1,300 spans at a time.
  */
-const KEY_TEXT_PER_QUERY = 48 * 1024
+const KEY_TEXT_PER_QUERY = 96 * 1024
 
 /**
  * Rows of the table in the time range of the rows looked up, at most, per row looked up, for
  * the whole range to be read in one query instead of asking about the keys a chunk at a time
- * (~45 queries for a 40,000-row segment; bench/ingest/restore-lookup.ts).
+ * (~30 queries for a 40,000-row segment of late spans; bench/ingest/restore-lookup.ts).
  */
 const RANGE_READ_FACTOR = 4
 
@@ -83,14 +84,16 @@ export async function missingRows(store: Store, segment: SegmentRows): Promise<B
   return keys.filter((k) => !present.has(k)).flatMap((k) => byKey.get(k) as Buffer[])
 }
 
-/** Keys in groups whose parameter text (as clickhouse-js formats a tuple) stays within KEY_TEXT_PER_QUERY; a longer key alone goes to `unasked`. */
+/** Keys in groups whose parameter (as clickhouse-js formats and the URL carries it) stays within KEY_TEXT_PER_QUERY; a longer key alone goes to `unasked`. */
 function* chunksOfText(keys: string[][], unasked: string[][]): Generator<string[][]> {
   let chunk: string[][] = []
   let text = 0
   for (const key of keys) {
-    // Quotes and a comma per field, the parentheses and the comma between tuples; each escaped character one more.
-    const size = key.reduce((n, f) => n + Buffer.byteLength(f) + 3 + (f.match(/[\\'\t\n\r]/g)?.length ?? 0), 3)
-    // A key too long to ask about alone (a metric name of tens of KB) is not asked about: the
+    // Each field URL-encoded, 3 bytes more for each character clickhouse-js escapes, and its two
+    // quotes and comma; then the tuple's parentheses and the comma after it. An encoded quote,
+    // comma or parenthesis is 3 bytes.
+    const size = key.reduce((n, f) => n + encodeURIComponent(f).length + 3 * (f.match(/[\\'\t\n\r]/g)?.length ?? 0) + 9, 9)
+    // A key too long to ask about alone (a metric name of a hundred KB) is not asked about: the
     // engine would refuse the query every time, and the segment would never leave the spool.
     if (size > KEY_TEXT_PER_QUERY) {
       unasked.push(key)
