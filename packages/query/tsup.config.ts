@@ -7,7 +7,7 @@ export default defineConfig({
   // time-window: the times a record is kept at, which ingest checks spans and log records against;
   // cli/args: how every `spanlens` command reads its arguments, ingest's server commands included;
   // slo/file: the SLO file's reader, which ingest's configuration checks at start.
-  entry: ['src/index.ts', 'src/errors.ts', 'src/span-kinds.ts', 'src/format.ts', 'src/time-window.ts', 'src/cli/args.ts', 'src/slo/file.ts'],
+  entry: ['src/index.ts', 'src/errors.ts', 'src/span-kinds.ts', 'src/format.ts', 'src/query-params.ts', 'src/time-window.ts', 'src/cli/args.ts', 'src/slo/file.ts'],
   format: ['esm'],
   dts: true,
   sourcemap: true,

@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { isSpanlensError, storeFailure } from './errors.js'
+import { MAX_PARAM_BYTES, paramBytes } from './query-params.js'
 
 export type { ClickHouseClient }
 export type Params = Record<string, unknown>
@@ -75,11 +76,43 @@ export class ParamBag {
   readonly values: Params = {}
   private n = 0
 
+  /**
+   * The placeholder of `value` as a `type`. An array longer than one parameter may travel
+   * (MAX_PARAM_BYTES: a listing checks up to 10,000 trace ids at once) is split over several,
+   * joined back by `arrayConcat`, which ClickHouse folds into one constant (an IN set too).
+   */
   add(value: unknown, type: string): string {
+    if (Array.isArray(value) && type.startsWith('Array(') && paramBytes(value) > MAX_PARAM_BYTES) {
+      return `arrayConcat(${splitByBytes(value).map((part) => this.one(part, type)).join(', ')})`
+    }
+    return this.one(value, type)
+  }
+
+  private one(value: unknown, type: string): string {
     const name = `p${this.n++}`
     this.values[name] = value
     return `{${name}:${type}}`
   }
+}
+
+/** Consecutive parts of `values`, each within MAX_PARAM_BYTES as a parameter (an item larger alone is a part alone). */
+function splitByBytes(values: readonly unknown[]): unknown[][] {
+  const parts: unknown[][] = []
+  let part: unknown[] = []
+  let bytes = 0
+  for (const v of values) {
+    // The item and the comma before it; the brackets are in the slack under the field limit.
+    const size = paramBytes([v]) + 3
+    if (part.length > 0 && bytes + size > MAX_PARAM_BYTES) {
+      parts.push(part)
+      part = []
+      bytes = 0
+    }
+    part.push(v)
+    bytes += size
+  }
+  if (part.length > 0) parts.push(part)
+  return parts
 }
 
 export const num = (v: unknown): number => (v === null || v === undefined ? Number.NaN : Number(v))

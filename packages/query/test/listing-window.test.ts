@@ -226,6 +226,20 @@ describe('newest-first listings read the newest hours first, with the plain list
     await expectSame('rootless', {}, [1, 2])
   })
 
+  it('counts and orders thousands of traces whose roots are outside the range, however many are checked by id', async () => {
+    // 5,000 traces continued from a root two days back (out of reach): each is checked by id, more
+    // ids than a served engine takes in one query parameter (128 KiB, http_max_field_value_size).
+    const h = hourNow()
+    const spans: S[] = []
+    for (let t = 1; t <= 5_000; t++) spans.push({ trace: t, span: t * 16 + 1, parent: t * 16, at: h - 30 * 60_000 + t })
+    await load('many-rootless', spans)
+    for (const from of [new Date(h - 2 * HOUR), new Date(h - 30 * 60_000)]) {
+      const ordered = await listTraces(store.client, 'many-rootless', { filter: { from }, limit: 10, order: { field: 'durationMs', desc: true }, total: true })
+      expect(ordered.total).toBe(5_000)
+      expect(ordered.items).toHaveLength(10)
+    }
+  })
+
   it.skipIf(servedStore)('matches the plain listing on generated data (property)', async () => {
     const h = hourNow()
     // start times clustered where windows begin and end: hour and day edges, now, last week

@@ -1,19 +1,11 @@
 import { TupleParam } from '@clickhouse/client'
+import { MAX_PARAM_BYTES, paramBytes } from '@spanlens/query/query-params'
 import type { Store } from '../store/index.js'
 import { insertIsolated, type DeadRow, type IsolatedResult } from './isolating-insert.js'
 import { segmentToken } from './segment-insert.js'
 import { readSegmentRows, rowField, rowProject, type SegmentRows } from './segment-rows.js'
 import type { SealedSegment } from './spool.js'
 import { spoolTableNamed, type IdentityColumn } from './tables.js'
-
-/**
- * The keys parameter of one query, at most, as it travels: URL-encoded, in the query string of a
- * served engine's HTTP request, which reads it as a form field of at most
- * http_max_field_value_size (128 KiB by default). 2,000 span keys (~150 KB encoded) were refused
- * with "HTML Form Exception: Field value too long" (bench/ingest/restore-lookup.ts); a span's key
- * is ~75 bytes encoded, so this asks about ~1,300 spans at a time.
- */
-const KEY_TEXT_PER_QUERY = 96 * 1024
 
 /**
  * Rows of the table in the time range of the rows looked up, at most, per row looked up, for
@@ -75,7 +67,7 @@ export async function missingRows(store: Store, segment: SegmentRows): Promise<B
   } else {
     const tupleType = `Tuple(${identity.map(() => 'String').join(', ')})`
     const unasked: string[][] = []
-    for (const chunk of chunksOfText(keys.map((k) => JSON.parse(k) as string[]), unasked)) {
+    for (const chunk of keyGroups(keys.map((k) => JSON.parse(k) as string[]), unasked)) {
       const query = `SELECT DISTINCT ${expressions} FROM ${table.name} WHERE ${where} AND tuple(${expressions}) IN (SELECT arrayJoin({keys:Array(${tupleType})}))`
       for (const found of await read(query, { keys: chunk.map((k) => new TupleParam(k)) })) present.add(JSON.stringify(found))
     }
@@ -84,28 +76,30 @@ export async function missingRows(store: Store, segment: SegmentRows): Promise<B
   return keys.filter((k) => !present.has(k)).flatMap((k) => byKey.get(k) as Buffer[])
 }
 
-/** Keys in groups whose parameter (as clickhouse-js formats and the URL carries it) stays within KEY_TEXT_PER_QUERY; a longer key alone goes to `unasked`. */
-function* chunksOfText(keys: string[][], unasked: string[][]): Generator<string[][]> {
+/**
+ * Keys in groups whose parameter stays within MAX_PARAM_BYTES as it travels (a served engine
+ * refused 2,000 span keys, ~150 KB in the URL; a span's key is ~72 bytes there, so a group holds
+ * ~1,300). A key larger alone goes to `unasked`.
+ */
+function* keyGroups(keys: string[][], unasked: string[][]): Generator<string[][]> {
   let chunk: string[][] = []
-  let text = 0
+  let bytes = 0
   for (const key of keys) {
-    // Each field URL-encoded, 3 bytes more for each character clickhouse-js escapes, and its two
-    // quotes and comma; then the tuple's parentheses and the comma after it. An encoded quote,
-    // comma or parenthesis is 3 bytes.
-    const size = key.reduce((n, f) => n + encodeURIComponent(f).length + 3 * (f.match(/[\\'\t\n\r]/g)?.length ?? 0) + 9, 9)
+    // The tuple and the comma before it.
+    const size = paramBytes(new TupleParam(key)) + 3
     // A key too long to ask about alone (a metric name of a hundred KB) is not asked about: the
     // engine would refuse the query every time, and the segment would never leave the spool.
-    if (size > KEY_TEXT_PER_QUERY) {
+    if (size > MAX_PARAM_BYTES) {
       unasked.push(key)
       continue
     }
-    if (chunk.length > 0 && text + size > KEY_TEXT_PER_QUERY) {
+    if (chunk.length > 0 && bytes + size > MAX_PARAM_BYTES) {
       yield chunk
       chunk = []
-      text = 0
+      bytes = 0
     }
     chunk.push(key)
-    text += size
+    bytes += size
   }
   if (chunk.length > 0) yield chunk
 }
