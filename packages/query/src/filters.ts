@@ -169,11 +169,21 @@ function groupCondition(project: string, projectParam: string, key: string, valu
 }
 
 /**
+ * The most characters one text of a filter holds: about what a GET's whole URL carries (Node
+ * takes 16 KiB of headers). A report's body (256 KB) could otherwise send a text that no query
+ * parameter of a served ClickHouse takes (128 KiB, http_max_field_value_size: a 502 there);
+ * an array of many texts is split over several parameters (db.ts).
+ */
+const TEXT_MAX = 16 * 1024
+export const filterText = z.string().max(TEXT_MAX, { error: `expected at most ${TEXT_MAX} characters` })
+const text = filterText
+
+/**
  * A comma list, or in JSON an array of them: at least one value and no empty one. An empty
  * value read as no condition would answer for every span (`service=`, `kind=,`).
  */
 const list = z
-  .union([z.string(), z.array(z.string())], { error: 'expected a comma-separated list, or an array of texts' })
+  .union([text, z.array(text)], { error: 'expected a comma-separated list, or an array of texts' })
   .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()))
   .superRefine((items, ctx) => {
     if (items.every((s) => s === '')) ctx.addIssue({ code: 'custom', message: 'must not be empty; leave the field out for no condition', continue: false })
@@ -188,11 +198,11 @@ const MS = 'expected a number of milliseconds from 0, in decimal (250, 1.5e3)'
 const ms = z
   .union([z.number(), z.string().trim().regex(DECIMAL, { error: MS }).transform(Number)], { error: MS })
   .pipe(z.number({ error: MS }).finite({ error: MS }).min(0, { error: MS }))
-const scoreConditions = z.record(z.string().min(1), z.string().trim().min(1))
+const scoreConditions = z.record(text.min(1), text.trim().min(1))
 /** Checked by parseConditions, which names the field as the query string does (`attrNum.<key>`). */
-const attributeNumbers = z.record(z.string().min(1), z.union([z.string(), z.array(z.string())]))
+const attributeNumbers = z.record(text.min(1), z.union([text, z.array(text)]))
 
-const groups = z.record(z.string(), z.string())
+const groups = z.record(text, text)
 const TIME_FORMS = 'expected a time: ISO-8601 text, epoch milliseconds or now-<n><unit>'
 
 const filterFields = z
@@ -208,14 +218,14 @@ const filterFields = z
     status: statuses.optional(),
     environment: list.optional(),
     release: list.optional(),
-    userId: z.string().optional(),
-    sessionId: z.string().optional(),
+    userId: text.optional(),
+    sessionId: text.optional(),
     traceId: TRACE_ID.optional(),
-    attributes: z.record(z.string(), z.string()).optional(),
+    attributes: z.record(text, text).optional(),
     attributeNumbers: attributeNumbers.optional(),
-    resource: z.record(z.string(), z.string()).optional(),
+    resource: z.record(text, text).optional(),
     // An empty text matched every span.
-    text: z.string().min(1).optional(),
+    text: text.min(1).optional(),
     tag: list.optional(),
     refusal: FLAG.optional(),
     minDurationMs: ms.optional(),

@@ -179,3 +179,28 @@ describe('an empty value, in the query string and in JSON', () => {
     }
   })
 })
+
+describe('a text of a filter is at most 16 KiB, as a GET URL can carry', () => {
+  it('refuses a longer one in a body, naming the field, where a served ClickHouse would refuse its query parameter (128 KiB) with a 502', () => {
+    const long = 'x'.repeat(16 * 1024 + 1)
+    for (const [input, field] of [
+      [{ userId: long }, 'filter.userId'],
+      [{ sessionId: long }, 'filter.sessionId'],
+      [{ model: ['gpt-4o', long] }, 'filter.model'],
+      [{ service: long }, 'filter.service'],
+      [{ attributes: { k: long } }, 'filter.attr.k'],
+      [{ resource: { k: long } }, 'filter.resource.k'],
+      [{ text: long }, 'filter.q'],
+      [{ scores: { feedback: long } }, 'filter.score.feedback'],
+      [{ groups: { g: long } }, 'filter.group.g'],
+      [{ not: { userId: long } }, 'filter.not.userId'],
+    ] as const) {
+      expect(() => toSpanFilter(input, new Date(), 'filter.'), JSON.stringify(input).slice(0, 40)).toThrow(
+        expect.objectContaining({ code: 'SPANLENS_BAD_REQUEST', message: expect.stringMatching(new RegExp(`^${field.replaceAll('.', '\\.')}.*at most 16384 characters`)) }),
+      )
+    }
+    // 16 KiB exactly is taken.
+    expect(toSpanFilter({ userId: 'x'.repeat(16 * 1024) }).userId).toHaveLength(16 * 1024)
+  })
+})
+

@@ -196,4 +196,27 @@ describe('a bad parameter or body field is named first, without decoration', () 
     expect(res.json().error.message).toMatch(new RegExp(`^${field.replace(/[.[\]]/g, '\\$&')}: `))
     expect(res.json().error.message).not.toMatch(/✖|→ at/)
   })
+
+  it('refuses a text over 16 KiB in a report body, naming the field, before any store work (a served ClickHouse refuses a query parameter over 128 KiB)', async () => {
+    const long = 'x'.repeat(16 * 1024 + 1)
+    const window = { reference: { from: 'now-2d', to: 'now-1d' }, current: { from: 'now-1d' } }
+    for (const [path, body, field] of [
+      ['/api/v1/bias', { groupBy: long, outcome: 'error_rate' }, 'groupBy'],
+      ['/api/v1/bias', { groupBy: 'model', outcome: 'negative_feedback_rate', score: long }, 'score'],
+      ['/api/v1/bias', { groupBy: 'model', outcome: 'refusal_rate', refusalPhrases: ['no', long] }, 'refusalPhrases[1]'],
+      ['/api/v1/bias', { groupBy: 'model', outcome: 'error_rate', filter: { userId: long } }, 'filter.userId'],
+      ['/api/v1/bias/counterfactual', { score: long }, 'score'],
+      ['/api/v1/drift', { ...window, signals: [long] }, 'signals[0]'],
+      ['/api/v1/drift', { reference: 'v1', current: 'v2', dimension: long }, 'dimension'],
+      ['/api/v1/drift', { reference: long, current: 'v2', dimension: 'release' }, 'reference'],
+      ['/api/v1/drift', { ...window, current: { from: 'now-1d', model: [long] } }, 'current.model[0]'],
+    ] as const) {
+      const store = emptyStore()
+      const app = await routesOver(store.client)
+      const res = await app.inject({ method: 'POST', url: path, payload: body })
+      expect(res.statusCode, `${path} ${field}: ${res.body.slice(0, 200)}`).toBe(400)
+      expect(res.json().error.message).toMatch(new RegExp(`^${field.replace(/[.[\]]/g, '\\$&')}: .*at most 16384 characters`))
+      expect(store.calls(), field).toBe(0)
+    }
+  })
 })

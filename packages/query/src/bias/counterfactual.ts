@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { type ClickHouseClient, ParamBag, num, selectOne } from '../db.js'
 import { errors } from '../errors.js'
-import { filterObject, spanConditions, toSpanFilter } from '../filters.js'
+import { filterObject, filterText, spanConditions, toSpanFilter } from '../filters.js'
 import { invalidFields } from '../params.js'
 import { binomialTwoSidedHalf, chiSquaredSf } from '../stats/distributions.js'
 import { meanDifferenceTest } from '../stats/proportions.js'
@@ -15,9 +15,9 @@ const PAIR_SIDE_ATTR = 'spanlens.counterfactual.side'
 const counterfactualRequestSchema = z
   .object({
     filter: filterObject.optional(),
-    score: z.string().default('feedback'),
+    score: filterText.default('feedback'),
     alpha: z.number().gt(0).lt(1).default(0.05),
-    refusalPhrases: z.array(z.string().min(1)).max(200).optional(),
+    refusalPhrases: z.array(filterText.min(1)).max(200).optional(),
     minPairs: z.number().int().min(1).default(10),
   })
   .strict()

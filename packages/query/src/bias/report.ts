@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { type ClickHouseClient, ParamBag, num, select } from '../db.js'
 import { errors } from '../errors.js'
-import { filterObject, spanConditions, toSpanFilter } from '../filters.js'
+import { filterObject, filterText, spanConditions, toSpanFilter } from '../filters.js'
 import { invalidFields } from '../params.js'
 import { Z95 } from '../stats/distributions.js'
 import { chiSquaredIndependence, twoProportionZ, welchZ, wilson } from '../stats/proportions.js'
@@ -15,10 +15,10 @@ type BiasOutcome = (typeof BIAS_OUTCOMES)[number]
 
 const biasRequestSchema = z
   .object({
-    groupBy: z.string(),
+    groupBy: filterText,
     outcome: z.enum(BIAS_OUTCOMES),
     /** score name for negative_feedback_rate / score_mean (default "feedback") */
-    score: z.string().default('feedback'),
+    score: filterText.default('feedback'),
     /** a score at or below this is negative feedback (default 0: thumbs 0/1 or -1/1) */
     negativeAtMost: z.number().default(0),
     filter: filterObject.optional(),
@@ -27,7 +27,7 @@ const biasRequestSchema = z
     alpha: z.number().gt(0).lt(1).default(0.05),
     /** four-fifths rule threshold on the favourable-rate ratio (default 0.8) */
     ratioThreshold: z.number().gt(0).max(1).default(0.8),
-    refusalPhrases: z.array(z.string().min(1)).max(200).optional(),
+    refusalPhrases: z.array(filterText.min(1)).max(200).optional(),
     maxGroups: z.number().int().min(1).max(1000).default(100),
   })
   .strict()

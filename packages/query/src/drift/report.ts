@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { combineFilters } from '../combine-filters.js'
 import { type ClickHouseClient, ParamBag } from '../db.js'
 import { errors } from '../errors.js'
-import { type SpanFilter, filterObject, toSpanFilter } from '../filters.js'
+import { type SpanFilter, filterObject, filterText, toSpanFilter } from '../filters.js'
 import { invalidFields, refuseRepeats } from '../params.js'
 import { categoricalDrift, textDrift } from './categorical.js'
 import { embeddingDrift } from './embedding.js'
@@ -14,13 +14,13 @@ import { DEFAULT_THRESHOLDS, type DriftThresholds, type SignalDrift } from './ty
 const driftRequestSchema = z
   .object({
     /** a span filter (e.g. {from, to}) or, with `dimension`, the dimension's reference value */
-    reference: z.union([z.string(), filterObject], { error: "expected a filter object, or with dimension the dimension's value" }),
-    current: z.union([z.string(), filterObject], { error: "expected a filter object, or with dimension the dimension's value" }),
+    reference: z.union([filterText, filterObject], { error: "expected a filter object, or with dimension the dimension's value" }),
+    current: z.union([filterText, filterObject], { error: "expected a filter object, or with dimension the dimension's value" }),
     /** release | model | service | environment | provider | operation | kind | attr:<key> | resource:<key> */
-    dimension: z.string().optional(),
+    dimension: filterText.optional(),
     /** applied to both sides (e.g. a service, or a time range for a dimension comparison) */
     filter: filterObject.optional(),
-    signals: z.array(z.string()).min(1).optional(),
+    signals: z.array(filterText).min(1).optional(),
     method: z
       .object({
         numeric: z.enum(['auto', 'ks', 'wasserstein', 'psi']).default('auto'),
