@@ -3,6 +3,7 @@ import { loadConfig } from '../../src/config/load.js'
 import { buildServer } from '../../src/server.js'
 import { createStore, type Store } from '../../src/store/index.js'
 import { API_KEYS } from './server.js'
+import { seedMigratedStore } from './store-template.js'
 import { tempDir } from './tmp.js'
 
 export type Fault = 'down' | 'commit-then-fail' | 'ok'
@@ -57,6 +58,9 @@ export interface FaultyServer {
 /** A real server on port 0 over a fault-injecting wrapper of the real embedded store, in a temp dir removed after `body`. */
 export async function withFaultyServer(env: Record<string, string>, body: (ctx: FaultyServer) => Promise<void>): Promise<void> {
   const dir = tempDir()
+  // Migrated already: the inserter waits for the store's migrations, which took over the tests'
+  // waits for a first insert on a loaded host.
+  seedMigratedStore(dir.path)
   const config = loadConfig({ env: { SPANLENS_DATA_DIR: dir.path, SPANLENS_API_KEYS: API_KEYS, SPANLENS_LOG_LEVEL: 'silent', ...env } })
   const store = faultyStore(await createStore(config.store))
   const app = await buildServer(config, { store })
