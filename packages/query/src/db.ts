@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { isSpanlensError, storeFailure } from './errors.js'
-import { MAX_PARAM_BYTES, paramBytes } from './query-params.js'
+import { MAX_PARAM_BYTES, paramBytes, paramGroups } from './query-params.js'
 
 export type { ClickHouseClient }
 export type Params = Record<string, unknown>
@@ -83,7 +83,7 @@ export class ParamBag {
    */
   add(value: unknown, type: string): string {
     if (Array.isArray(value) && type.startsWith('Array(') && paramBytes(value) > MAX_PARAM_BYTES) {
-      return `arrayConcat(${splitByBytes(value).map((part) => this.one(part, type)).join(', ')})`
+      return `arrayConcat(${[...paramGroups(value)].map((part) => this.one(part, type)).join(', ')})`
     }
     return this.one(value, type)
   }
@@ -93,26 +93,6 @@ export class ParamBag {
     this.values[name] = value
     return `{${name}:${type}}`
   }
-}
-
-/** Consecutive parts of `values`, each within MAX_PARAM_BYTES as a parameter (an item larger alone is a part alone). */
-function splitByBytes(values: readonly unknown[]): unknown[][] {
-  const parts: unknown[][] = []
-  let part: unknown[] = []
-  let bytes = 0
-  for (const v of values) {
-    // The item and the comma before it; the brackets are in the slack under the field limit.
-    const size = paramBytes([v]) + 3
-    if (part.length > 0 && bytes + size > MAX_PARAM_BYTES) {
-      parts.push(part)
-      part = []
-      bytes = 0
-    }
-    part.push(v)
-    bytes += size
-  }
-  if (part.length > 0) parts.push(part)
-  return parts
 }
 
 export const num = (v: unknown): number => (v === null || v === undefined ? Number.NaN : Number(v))

@@ -18,8 +18,33 @@ export function paramBytes(value: unknown): number {
   return encodedBytes(value, false)
 }
 
+/**
+ * `values` in consecutive groups, each within MAX_PARAM_BYTES as one array parameter: what a
+ * list too long for one parameter is sent as, a parameter or a query per group. An item over
+ * the limit by itself is a group alone (whoever sends it decides what to do with it).
+ */
+export function* paramGroups<T>(values: Iterable<T>): Generator<T[]> {
+  let group: T[] = []
+  let bytes = BRACKETS
+  for (const v of values) {
+    const size = encodedBytes(v, true)
+    if (group.length > 0 && bytes + COMMA + size > MAX_PARAM_BYTES) {
+      yield group
+      group = []
+      bytes = BRACKETS
+    }
+    bytes += (group.length > 0 ? COMMA : 0) + size
+    group.push(v)
+  }
+  if (group.length > 0) yield group
+}
+
+/** An array's brackets, and the comma between two items, form-encoded. */
+const BRACKETS = 6
+const COMMA = 3
+
 function encodedBytes(value: unknown, inside: boolean): number {
-  if (Array.isArray(value)) return 6 + value.reduce((n: number, v) => n + encodedBytes(v, true), 0) + 3 * Math.max(0, value.length - 1)
+  if (Array.isArray(value)) return BRACKETS + value.reduce((n: number, v) => n + encodedBytes(v, true), 0) + COMMA * Math.max(0, value.length - 1)
   // Parentheses instead of brackets: the same bytes.
   if (value instanceof TupleParam) return encodedBytes(value.values, true)
   if (typeof value === 'string') return (inside ? 6 : 0) + formBytes(value.replace(ESCAPED, (c) => ESCAPES[c] as string))

@@ -1,5 +1,5 @@
 import { TupleParam } from '@clickhouse/client'
-import { MAX_PARAM_BYTES, paramBytes } from '@spanlens/query/query-params'
+import { MAX_PARAM_BYTES, paramBytes, paramGroups } from '@spanlens/query/query-params'
 import type { Store } from '../store/index.js'
 import { insertIsolated, type DeadRow, type IsolatedResult } from './isolating-insert.js'
 import { segmentToken } from './segment-insert.js'
@@ -33,7 +33,8 @@ export async function missingRows(store: Store, segment: SegmentRows): Promise<B
   // A column line without the identity: nothing to compare by, so nothing is said to be missing.
   if (indexes.some((i) => i < 0) || timeIndex < 0) return []
 
-  const byKey = new Map<string, Buffer[]>()
+  // Each key (its fields as text) by its JSON, which is how the table's answers are matched.
+  const byKey = new Map<string, { key: string[]; rows: Buffer[] }>()
   const projects = new Set<string>()
   let lo: bigint | undefined
   let hi: bigint | undefined
@@ -41,8 +42,8 @@ export async function missingRows(store: Store, segment: SegmentRows): Promise<B
     const key = identity.map((c, i) => canonical(c, rowField(row, segment, indexes[i] as number)))
     const joined = JSON.stringify(key)
     const same = byKey.get(joined)
-    if (same) same.push(row)
-    else byKey.set(joined, [row])
+    if (same) same.rows.push(row)
+    else byKey.set(joined, { key, rows: [row] })
     projects.add(rowProject(row, segment))
     const t = nanos(rowField(row, segment, timeIndex))
     if (t !== undefined) {
@@ -52,7 +53,6 @@ export async function missingRows(store: Store, segment: SegmentRows): Promise<B
   }
   if (lo === undefined || hi === undefined) return []
 
-  const keys = [...byKey.keys()]
   const expressions = identity.map((c) => sqlText(c)).join(', ')
   const where = `project_id IN {projects:Array(String)} AND ${table.dayColumn} BETWEEN fromUnixTimestamp64Nano({lo:Int64}) AND fromUnixTimestamp64Nano({hi:Int64})`
   const params = { projects: [...projects], lo: lo.toString(), hi: hi.toString() }
@@ -61,47 +61,22 @@ export async function missingRows(store: Store, segment: SegmentRows): Promise<B
 
   const present = new Set<string>()
   const [[inRange] = []] = await read(`SELECT toString(count()) FROM ${table.name} WHERE ${where}`)
-  if (Number(inRange) <= keys.length * RANGE_READ_FACTOR) {
+  if (Number(inRange) <= byKey.size * RANGE_READ_FACTOR) {
     // The rows' time range holds little but them: every key in it, in one read.
     for (const found of await read(`SELECT DISTINCT ${expressions} FROM ${table.name} WHERE ${where}`)) present.add(JSON.stringify(found))
   } else {
+    // The keys asked about a group at a time (a served engine refused 2,000 span keys, ~150 KB
+    // in the URL, in one parameter).
     const tupleType = `Tuple(${identity.map(() => 'String').join(', ')})`
-    const unasked: string[][] = []
-    for (const chunk of keyGroups(keys.map((k) => JSON.parse(k) as string[]), unasked)) {
-      const query = `SELECT DISTINCT ${expressions} FROM ${table.name} WHERE ${where} AND tuple(${expressions}) IN (SELECT arrayJoin({keys:Array(${tupleType})}))`
-      for (const found of await read(query, { keys: chunk.map((k) => new TupleParam(k)) })) present.add(JSON.stringify(found))
+    const query = `SELECT DISTINCT ${expressions} FROM ${table.name} WHERE ${where} AND tuple(${expressions}) IN (SELECT arrayJoin({keys:Array(${tupleType})}))`
+    for (const group of paramGroups([...byKey.values()].map(({ key }) => new TupleParam(key)))) {
+      // A key too long to ask about alone (a metric name of a hundred KB) is not asked about: the
+      // engine would refuse the query every time, and the segment would never leave the spool.
+      if (group.length === 1 && paramBytes(group) > MAX_PARAM_BYTES) present.add(JSON.stringify((group[0] as TupleParam).values))
+      else for (const found of await read(query, { keys: group })) present.add(JSON.stringify(found))
     }
-    for (const key of unasked) present.add(JSON.stringify(key))
   }
-  return keys.filter((k) => !present.has(k)).flatMap((k) => byKey.get(k) as Buffer[])
-}
-
-/**
- * Keys in groups whose parameter stays within MAX_PARAM_BYTES as it travels (a served engine
- * refused 2,000 span keys, ~150 KB in the URL; a span's key is ~72 bytes there, so a group holds
- * ~1,300). A key larger alone goes to `unasked`.
- */
-function* keyGroups(keys: string[][], unasked: string[][]): Generator<string[][]> {
-  let chunk: string[][] = []
-  let bytes = 0
-  for (const key of keys) {
-    // The tuple and the comma before it.
-    const size = paramBytes(new TupleParam(key)) + 3
-    // A key too long to ask about alone (a metric name of a hundred KB) is not asked about: the
-    // engine would refuse the query every time, and the segment would never leave the spool.
-    if (size > MAX_PARAM_BYTES) {
-      unasked.push(key)
-      continue
-    }
-    if (chunk.length > 0 && bytes + size > MAX_PARAM_BYTES) {
-      yield chunk
-      chunk = []
-      bytes = 0
-    }
-    chunk.push(key)
-    bytes += size
-  }
-  if (chunk.length > 0) yield chunk
+  return [...byKey].flatMap(([joined, { rows }]) => (present.has(joined) ? [] : rows))
 }
 
 /** The column as the query reads it back, in the text canonical() gives the row's field. */
