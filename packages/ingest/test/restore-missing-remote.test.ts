@@ -8,6 +8,7 @@ import { jsonRequest, llmAttrs } from './helpers/otlp.js'
 import { API_KEYS, bearer, KEYS } from './helpers/server.js'
 import { provided } from './helpers/store-mode.js'
 import { tempDir } from './helpers/tmp.js'
+import { activePartPaths } from './helpers/lost-parts.js'
 
 /**
  * Runs in the `remote` project, on an engine of its own, which it kills. A served ClickHouse
@@ -46,11 +47,7 @@ describe('a served ClickHouse killed while it commits an insert', () => {
         await real.insertFile(insert)
         if (killed || insert.table !== 'spans') return
         killed = true
-        const rs = await real.client.query({
-          query: `SELECT path FROM system.parts WHERE database = currentDatabase() AND active AND table IN (${TABLES.map((t) => `'${t}'`).join(', ')})`,
-          format: 'JSONEachRow',
-        })
-        const parts = (await rs.json<{ path: string }>()).map((p) => p.path)
+        const parts = await activePartPaths(real, TABLES)
         process.kill(engine.pid, 'SIGKILL')
         await engine.exited
         for (const p of parts) rmSync(p, { recursive: true })

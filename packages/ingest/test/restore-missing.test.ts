@@ -9,6 +9,7 @@ import { jsonRequest, llmAttrs } from './helpers/otlp.js'
 import { API_KEYS, bearer, KEYS, startServer, type TestServer } from './helpers/server.js'
 import { seedMigratedStore } from './helpers/store-template.js'
 import { tempDir } from './helpers/tmp.js'
+import { activePartPaths } from './helpers/lost-parts.js'
 
 // ClickHouse's non-replicated MergeTree records an insert's deduplication id in its log before
 // it renames the insert's part into place. An engine that dies between the two (SIGKILL, the
@@ -44,15 +45,13 @@ async function counts(store: Store): Promise<Counts> {
  */
 async function loseParts(): Promise<void> {
   const store = await createStore(config().store)
-  const rs = await store.client.query({
-    query: `SELECT path FROM system.parts WHERE database = currentDatabase() AND active AND table IN (${TABLES.map((t) => `'${t}'`).join(', ')})`,
-    format: 'JSONEachRow',
-  })
-  const parts = (await rs.json<{ path: string }>()).map((p) => p.path)
+  const parts = await activePartPaths(store, TABLES)
   await store.close()
   expect(parts.length).toBeGreaterThanOrEqual(TABLES.length)
   for (const p of parts) rmSync(p, { recursive: true })
 }
+
+const segmentFiles = (d: string) => readdirSync(d).filter((f) => f.endsWith('.seg'))
 
 const metric = (body: string, name: string): number => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(body)?.[1] ?? 0)
 
@@ -67,7 +66,7 @@ async function replay(): Promise<{ server: TestServer; metrics: string }> {
 function restoreSavedSegments(): number {
   const files = readdirSync(saved)
   for (const f of files) copyFileSync(join(saved, f), join(spoolDir, f))
-  return files.filter((f) => f.endsWith('.seg')).length
+  return segmentFiles(saved).length
 }
 
 let original: Counts
@@ -136,7 +135,7 @@ beforeAll(async () => {
     await server.close()
     await real.close()
   }
-  segments = readdirSync(saved).filter((f) => f.endsWith('.seg')).length
+  segments = segmentFiles(saved).length
 })
 
 afterAll(() => dir.cleanup())
@@ -154,7 +153,7 @@ describe('a replayed segment that an earlier run may have inserted', () => {
       expect(await counts(server.app.spanlens.store)).toEqual(original)
       expect(metric(metrics, 'spanlens_insert_verified_segments_total\\{result="complete"\\}')).toBe(4)
       expect(metric(metrics, 'spanlens_insert_restored_rows_total')).toBe(0)
-      expect(readdirSync(spoolDir).filter((f) => f.endsWith('.seg'))).toEqual([])
+      expect(segmentFiles(spoolDir)).toEqual([])
     } finally {
       await server.close()
     }
@@ -169,7 +168,7 @@ describe('a replayed segment that an earlier run may have inserted', () => {
       expect(metric(metrics, 'spanlens_insert_verified_segments_total\\{result="restored"\\}')).toBe(4)
       // Every row had been dropped as a duplicate: all of them came back through the restore.
       expect(metric(metrics, 'spanlens_insert_restored_rows_total')).toBe(40 + 12 + 12 + 8)
-      expect(readdirSync(spoolDir).filter((f) => f.endsWith('.seg'))).toEqual([])
+      expect(segmentFiles(spoolDir)).toEqual([])
     } finally {
       await server.close()
     }
@@ -181,7 +180,7 @@ describe('a replayed segment that an earlier run may have inserted', () => {
     restoreSavedSegments()
     const lines: string[] = []
     const io = { out: (l: string) => lines.push(l) }
-    for (const name of readdirSync(saved).filter((f) => f.endsWith('.seg'))) expect(await runDeadLetter(['set-aside', name], config, io)).toBe(0)
+    for (const name of segmentFiles(saved)) expect(await runDeadLetter(['set-aside', name], config, io)).toBe(0)
     expect(await runDeadLetter(['replay'], config, io)).toBe(0)
     expect(lines.filter((l) => /answered as stored before but missing, inserted again/.test(l))).toHaveLength(4)
     const store = await createStore(config().store)
