@@ -6,13 +6,12 @@ import type { DeadLetters } from './dead-letter.js'
 import type { FailingSegment, FailingSegments } from './failing-segments.js'
 import { describeInsertFailure, failureText, mayHaveReachedStore, publicFailureText, StoreWideFailure, type InsertFailure } from './insert-errors.js'
 import { InsertFailureLog } from './insert-failure-log.js'
-import type { DeadRow } from './isolating-insert.js'
 import { inserterHealth, type InserterHealth } from './inserter-health.js'
 import { insertSegment, unknownColumns } from './segment-insert.js'
 import { writeSegmentLetter } from './set-aside.js'
 import { rowTargetOf } from './segment-rows.js'
 import type { SealedSegment, Spool } from './spool.js'
-import { restoreMissingOfSegment, type RestoreResult } from './stored-rows.js'
+import { restoreMissingOfSegment } from './stored-rows.js'
 
 export interface InserterOptions {
   store: Store
@@ -37,7 +36,7 @@ export interface InserterOptions {
    * (stored-rows.ts); called only for a segment an earlier attempt may have stored. Replaced
    * by tests that count the calls.
    */
-  restoreMissing?: (store: Store, segment: SealedSegment, dead: readonly DeadRow[]) => Promise<RestoreResult>
+  restoreMissing?: typeof restoreMissingOfSegment
 }
 
 /**
