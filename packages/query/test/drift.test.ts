@@ -80,6 +80,14 @@ beforeAll(async () => {
       ...Array.from({ length: 40 }, () => span({ project_id: project, release: 'cur', input: prompt(system, 'alpha gamma') })),
     ])
   }
+  // LLM calls failing 1% then 8% of the time, among five times as many healthy chain and tool spans.
+  // Over the calls: chi2_contingency([[198, 2], [184, 16]]) (Yates) -> 9.8313, pvalue 0.0017157 (drift).
+  // Over every span (n > 1000): JS distance 0.051, under 0.1 (not drift).
+  const calls = (side: 'ref' | 'cur', errors: number) => [
+    ...Array.from({ length: 200 }, (_, i) => span({ project_id: 'status-calls', release: side, status_code: i < errors ? 'error' : 'ok' })),
+    ...Array.from({ length: 1000 }, (_, i) => span({ project_id: 'status-calls', release: side, kind: i % 2 === 0 ? 'chain' : 'tool', name: `step-${i % 3}` })),
+  ]
+  await insertSpans(store, [...calls('ref', 2), ...calls('cur', 16)])
   // More prompts a side than the text sample keeps (every span's start time its own).
   await store.client.command({
     query: `INSERT INTO spans (project_id, trace_id, span_id, kind, start_time, end_time, input, release)
@@ -288,6 +296,27 @@ describe('categorical drift matches scipy reference values', () => {
   it('Jensen-Shannon distance in natural log (scipy jensenshannon)', async () => {
     expect(stat(await run('js1', 'finish_reason'), 'js')?.value).toBeCloseTo(0.46450140402245893, 12)
     expect(stat(await run('js2', 'finish_reason'), 'js')?.value).toBeCloseTo(Math.sqrt(Math.LN2), 12)
+  })
+})
+
+describe('the spans each built-in signal reads', () => {
+  it('status: the LLM calls, so a rise in their errors is not diluted by the spans around them', async () => {
+    const s = await run('status-calls', 'status')
+    expect([s?.nReference, s?.nCurrent]).toEqual([200, 200])
+    expect(s?.method).toBe('chi2')
+    expect(stat(s, 'chi2')?.pValue).toBeCloseTo(0.001715673031179824, 10)
+    expect(s?.drifted).toBe(true)
+  })
+
+  it('kind and service: every span; tool: tool spans', async () => {
+    expect([(await run('status-calls', 'kind'))?.nReference, (await run('status-calls', 'service'))?.nReference]).toEqual([1200, 1200])
+    const tool = await run('status-calls', 'tool')
+    expect([tool?.nReference, tool?.nCurrent]).toEqual([500, 500])
+  })
+
+  it('a filter naming a kind reads that kind instead', async () => {
+    const report = await drift(store.client, 'status-calls', { dimension: 'release', reference: 'ref', current: 'cur', signals: ['status'], filter: { kind: ['chain'] }, minSamples: 2 })
+    expect([report.signals[0]?.nReference, report.signals[0]?.drifted]).toEqual([500, false])
   })
 })
 

@@ -29,7 +29,11 @@ const BUILTIN: Record<string, Omit<SignalSpec, 'signal'>> = {
   cost: { type: 'numeric', expr: 'assumeNotNull(cost_usd)', where: `${LLM} AND cost_usd IS NOT NULL` },
   model: { type: 'categorical', expr: MODEL_EXPR, where: LLM },
   finish_reason: { type: 'categorical', expr: 'finish_reason', where: `${LLM} AND finish_reason != ''` },
-  status: { type: 'categorical', expr: 'toString(status_code)', where: '1' },
+  // An LLM call's status, as every other built-in reads LLM calls: over all spans, a rise in the
+  // calls' errors was diluted by the chain, tool and HTTP spans around them (1% → 8% of calls read
+  // as no drift in the demo).
+  status: { type: 'categorical', expr: 'toString(status_code)', where: LLM },
+  // These three describe the spans themselves, so they read every span (tool: tool spans).
   kind: { type: 'categorical', expr: 'toString(kind)', where: '1' },
   tool: { type: 'categorical', expr: 'toString(name)', where: "kind = 'tool'" },
   service: { type: 'categorical', expr: 'toString(service_name)', where: '1' },
