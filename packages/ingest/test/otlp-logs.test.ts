@@ -468,6 +468,39 @@ describe('GenAI log records become their span content, whichever arrives first',
   })
 })
 
+describe('a call\'s GenAI records that share a time and come in separate requests', () => {
+  it('are read in the order their requests arrived, then in their order within a request: API, span listing and SQL alike', async () => {
+    // instrumentation-openai stamps a call's input events with one time; a SimpleLogRecordProcessor
+    // exports each record on its own. Read by their JSON text instead, "assistant" came first.
+    const traceId = hexId(16)
+    const spanId = hexId(8)
+    const timeNs = String(BigInt(Date.now() - 2_000) * 1_000_000n)
+    const event = (role: string, content: string): LogSpec => ({ traceId, spanId, timeNs, eventName: `gen_ai.${role}.message`, body: { content } })
+    for (const [role, content] of [['system', '1-system'], ['user', '2-user'], ['assistant', '3-assistant'], ['user', '4-user']] as const) {
+      expect((await postLogs(logsProtobuf([event(role, content)]))).status).toBe(200)
+    }
+    // Two of the same time in one request: their order in it (by JSON text, the assistant's would come first).
+    expect((await postLogs(logsProtobuf([event('user', '5-user'), event('assistant', '6-assistant')]))).status).toBe(200)
+    const span = jsonRequest([{ traceId, spanId, name: 'chat gpt-4o', startTimeUnixNano: timeNs, endTimeUnixNano: String(BigInt(timeNs) + 1_000_000n), attributes: [{ key: 'gen_ai.request.model', value: { stringValue: 'gpt-4o' } }] }])
+    expect((await post(server.url, '/v1/traces', JSON.stringify(span), 'application/json')).status).toBe(200)
+    await server.app.spanlens.flush()
+
+    const order = (input: string | undefined) => (JSON.parse(input ?? '[]') as Array<{ parts: Array<{ content: string }> }>).map((m) => m.parts[0]?.content)
+    const want = ['1-system', '2-user', '3-assistant', '4-user', '5-user', '6-assistant']
+    const tree = await getJson<{ roots: ApiSpan[] }>(server.url, `/traces/${traceId}`)
+    expect(order(tree.roots[0]?.input)).toEqual(want)
+    const listed = await getJson<{ items: ApiSpan[] }>(server.url, `/spans?io=1&traceId=${traceId}&from=now-1h`)
+    expect(order(listed.items[0]?.input)).toEqual(want)
+    const res = await fetch(`${server.url}/api/v1/sql`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ACME}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `SELECT input FROM spans WHERE trace_id = '${traceId}'` }),
+    })
+    expect(res.status).toBe(200)
+    expect(order(((await res.json()) as { data: Array<{ input: string }> }).data[0]?.input)).toEqual(want)
+  })
+})
+
 describe('one GenAI event, on its span or sent as a log record, gives the span the same input, output and finish reason', () => {
   const DETAILS = 'gen_ai.client.inference.operation.details'
   // Each event as a span event's attributes; as a log record these are its body (a

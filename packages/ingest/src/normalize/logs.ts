@@ -79,6 +79,7 @@ export function normalizeLog(r: OtlpLogRecord, project: string, seq: number, rec
     span_id: r.spanId,
     time,
     seq,
+    received: nsToSeconds(receivedNs),
     input: c.input === undefined ? '' : clean(cutBytes(c.input, MAX_CONTENT_BYTES)),
     output: c.output === undefined ? '' : clean(cutBytes(c.output, MAX_CONTENT_BYTES)),
     finish_reason: label(c.finishReason),

@@ -11,6 +11,7 @@ import { DeadLetters, type DeadLetterStats } from './dead-letter.js'
 import { FailingSegments } from './failing-segments.js'
 import { Inserter } from './inserter.js'
 import type { InserterHealth } from './inserter-health.js'
+import { ArrivalClock } from './arrival.js'
 import { prepare, type Again, type BodyFormat, type PrepareContext, type Prepared } from './prepare.js'
 import { PreparePool } from './prepare-pool.js'
 import { RecentModelCalls } from './recent-model-calls.js'
@@ -56,6 +57,7 @@ export class IngestPipeline {
   private readonly spoolShareBytes: number
   private readonly recentModelCalls = new RecentModelCalls()
   private readonly repeats = new RepeatedRequests<AcceptResult>()
+  private readonly arrivals = new ArrivalClock()
 
   constructor(
     config: IngestConfig,
@@ -169,10 +171,11 @@ export class IngestPipeline {
   /** Decodes, normalizes and spools one export request of `signal`; resolves once it is durable. */
   async accept(signal: Signal, project: string, format: BodyFormat, body: Buffer): Promise<AcceptResult> {
     const started = process.hrtime.bigint()
-    const run = (again?: Again) =>
-      this.pool
-        ? this.pool.run(signal, format, body, project, again)
-        : Promise.resolve(prepare(signal, format, body, project, again === undefined ? this.ctx : { ...this.ctx, ...again }))
+    const receivedNs = this.arrivals.next()
+    const run = (again?: Again) => {
+      const request = { ...again, receivedNs }
+      return this.pool ? this.pool.run(signal, format, body, project, request) : Promise.resolve(prepare(signal, format, body, project, { ...this.ctx, ...request }))
+    }
     // Settled once, whichever way the request ends: repeats of it wait on it (repeated-requests.ts).
     let answer: Answering<AcceptResult> | undefined
     try {

@@ -19,7 +19,7 @@ export function prepareLogs(format: BodyFormat, body: Buffer, project: string, c
   const logs = new LineWriter(Math.min(decoded.records.length * 1024, 16 * 1024 * 1024), ctx.pool, ctx.maxRowBytes)
   const content = new LineWriter(4096, undefined, ctx.maxRowBytes)
   const window = timeWindow(ctx.retentionDays ?? 0)
-  const receivedNs = `${Date.now()}000000`
+  const receivedNs = ctx.receivedNs ?? `${Date.now()}000000`
   let timeless = false
   let failed = 0
   let outOfWindow = 0

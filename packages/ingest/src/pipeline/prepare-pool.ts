@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import type { RedactRule } from '../config/schema.js'
 import { errors, SpanlensError } from '../errors.js'
-import type { Again, BodyFormat, Prepared } from './prepare.js'
+import type { BodyFormat, PerRequest, Prepared } from './prepare.js'
 import type { Signal } from './signals.js'
 
 /** tsx's ESM register API, found from this package (source runs only; tsx is a dev dependency). */
@@ -99,13 +99,13 @@ export class PreparePool {
     return slot
   }
 
-  run(signal: Signal, format: BodyFormat, body: Buffer, project: string, again?: Again): Promise<Prepared> {
+  run(signal: Signal, format: BodyFormat, body: Buffer, project: string, request: PerRequest): Promise<Prepared> {
     let slot = this.slots[0] as Slot
     for (const s of this.slots) if (s.pending.size < slot.pending.size) slot = s
     const id = this.nextId++
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject })
-      slot.worker.postMessage({ id, signal, format, body, project, again })
+      slot.worker.postMessage({ id, signal, format, body, project, request })
     })
   }
 

@@ -3,7 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { PriceTable } from '../normalize/cost.js'
 import { createRedactor } from '../normalize/redact.js'
 import type { RedactRule } from '../config/schema.js'
-import { prepare, type Again, type BodyFormat } from './prepare.js'
+import { prepare, type BodyFormat, type PerRequest } from './prepare.js'
 import type { Signal } from './signals.js'
 
 interface Job {
@@ -12,7 +12,7 @@ interface Job {
   format: BodyFormat
   body: Uint8Array
   project: string
-  again: Again | undefined
+  request: PerRequest
 }
 
 const data = workerData as { pricesFile?: string; redact: RedactRule[]; retentionDays: number; maxRowBytes: number }
@@ -22,7 +22,7 @@ if (!port) throw new Error('prepare-worker must run in a worker thread')
 
 port.on('message', (job: Job) => {
   try {
-    const result = prepare(job.signal, job.format, job.body, job.project, job.again === undefined ? ctx : { ...ctx, ...job.again })
+    const result = prepare(job.signal, job.format, job.body, job.project, { ...ctx, ...job.request })
     port.postMessage({ id: job.id, result }, [...new Set(result.batches.map((b) => b.payload.buffer as ArrayBuffer))])
   } catch (err) {
     // Plain fields: structured clone keeps an Error's message and stack but drops code and statusCode.

@@ -54,6 +54,12 @@ export interface Again {
   demote?: ReadonlyMap<string, string> | undefined
 }
 
+/** What one request brings to its preparation besides its body: when it arrived, and on a second preparation what the first found. */
+export interface PerRequest extends Again {
+  /** When this server took the request (arrival.ts). */
+  receivedNs: string
+}
+
 export interface PrepareContext {
   prices: PriceTable
   redact?: Redactor | undefined
@@ -69,6 +75,11 @@ export interface PrepareContext {
   maxRowBytes?: number | undefined
   /** Traces: model calls to demote as duplicates of a call an earlier request carried (Again). */
   demote?: ReadonlyMap<string, string> | undefined
+  /**
+   * Logs: when this server took the request (PerRequest); a record with neither time nor observed
+   * time takes it, and a span's content rows are read in its order. Now, when not given.
+   */
+  receivedNs?: string | undefined
 }
 
 type Prepare = (format: BodyFormat, body: Buffer, project: string, ctx: PrepareContext) => Prepared

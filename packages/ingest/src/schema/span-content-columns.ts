@@ -12,10 +12,12 @@ export const SPAN_CONTENT_INSERT_COLUMNS = [
   col('project_id', LC, 'text'),
   col('trace_id', 'String', 'verbatim'),
   col('span_id', 'String', 'verbatim'),
-  /** The record's time: a span's messages are read in (time, seq) order. */
+  /** The record's time: a span's messages are read in (time, received, seq) order. */
   col('time', 'DateTime64(9)', 'verbatim'),
   /** The record's place in its export request, for records of the same nanosecond. */
   col('seq', 'UInt32', 'uint'),
+  /** When the server took the record's request (pipeline/arrival.ts): orders records of one time sent in separate requests. */
+  col('received', 'DateTime64(9)', 'verbatim'),
   /** A JSON array of messages, or '' when the record adds no input. */
   col('input', 'String', 'text'),
   col('output', 'String', 'text'),

@@ -17,9 +17,11 @@ import { type ClickHouseClient, ParamBag, select } from '../db.js'
  * - output and finish reason: the content's when the span has none;
  * - a column the content merge filled (content_filled) takes the content again.
  *
- * A span's content rows merge in (time, seq) order: each row's JSON message array is
- * spliced into one array, byte for byte what the span would hold had the library put
- * the events on it (one row is used as it is).
+ * A span's content rows merge in (time, received, seq) order: the record's time, then when
+ * the server took its request (records of one time sent in separate requests, as a
+ * SimpleLogRecordProcessor sends them), then its place in the request. Each row's JSON
+ * message array is spliced into one array, byte for byte what the span would hold had the
+ * library put the events on it (one row is used as it is).
  */
 
 /** A span's content merged from its span_content rows. */
@@ -35,16 +37,16 @@ export interface SpanContent {
 const SYSTEM_ONLY = "attributes['spanlens.input.source'] = 'gen_ai.system_instructions'"
 
 const spliced = (list: string): string =>
-  `if(length(${list}) <= 1, ${list}[1].3, concat('[', arrayStringConcat(arrayFlatten(arrayMap(x -> JSONExtractArrayRaw(x.3), ${list})), ','), ']'))`
+  `if(length(${list}) <= 1, ${list}[1].4, concat('[', arrayStringConcat(arrayFlatten(arrayMap(x -> JSONExtractArrayRaw(x.4), ${list})), ','), ']'))`
 
 /** span_content rows matching `where` merged per (trace_id, span_id); `keys` adds leading key columns (`project_id, `). */
 export function contentSql(where: string, keys = ''): string {
-  return `SELECT ${keys}trace_id, span_id, ${spliced('ins')} AS input, ${spliced('outs')} AS output, finishes[1].3 AS finish_reason
+  return `SELECT ${keys}trace_id, span_id, ${spliced('ins')} AS input, ${spliced('outs')} AS output, finishes[1].4 AS finish_reason
     FROM (
       SELECT ${keys}trace_id, span_id,
-        arraySort(groupArrayIf((time, seq, input), input != '')) AS ins,
-        arraySort(groupArrayIf((time, seq, output), output != '')) AS outs,
-        arraySort(groupArrayIf((time, seq, finish_reason), finish_reason != '')) AS finishes
+        arraySort(groupArrayIf((time, received, seq, input), input != '')) AS ins,
+        arraySort(groupArrayIf((time, received, seq, output), output != '')) AS outs,
+        arraySort(groupArrayIf((time, received, seq, finish_reason), finish_reason != '')) AS finishes
       FROM span_content FINAL WHERE ${where} GROUP BY ${keys}trace_id, span_id)`
 }
 
@@ -55,7 +57,7 @@ export type ContentColumn = 'input' | 'output' | 'finish_reason'
  * Whether content would fill `column` of the span under `alias` (`s.`, or '' for bare columns):
  * the column is empty (an input holding only the system instructions counts), or the content
  * merge filled it (010_content_merge.sql's content_filled), so content that arrived since takes
- * it again, all of it in (time, seq) order.
+ * it again, all of it in (time, received, seq) order.
  */
 function fillable(alias: string, column: ContentColumn): string {
   const merged = `bitTest(${alias}content_filled, ${CONTENT_BITS[column]})`
