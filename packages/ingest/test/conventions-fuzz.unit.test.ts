@@ -24,7 +24,9 @@ const prices = PriceTable.load()
 
 type Check = (v: unknown) => boolean
 const isString: Check = (v) => typeof v === 'string'
-const isNumber: Check = (v) => typeof v === 'number' && !Number.isNaN(v)
+/** A count: what the token columns hold, however the attribute was sent. */
+const isCount: Check = (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0
+const isDuration: Check = (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0
 /** The type of each table's field: a table added to conventions.ts must be named here (the first test says so). */
 const FIELD_TYPES: Record<string, Check> = {
   KIND: (v) => typeof v === 'string' && isSpanKind(v),
@@ -32,14 +34,14 @@ const FIELD_TYPES: Record<string, Check> = {
   OPERATION: isString,
   REQUEST_MODEL: isString,
   RESPONSE_MODEL: isString,
-  INPUT_TOKENS: isNumber,
-  OUTPUT_TOKENS: isNumber,
-  TOTAL_TOKENS: isNumber,
-  CACHE_READ_TOKENS: isNumber,
-  CACHE_WRITE_TOKENS: isNumber,
-  REASONING_TOKENS: isNumber,
+  INPUT_TOKENS: isCount,
+  OUTPUT_TOKENS: isCount,
+  TOTAL_TOKENS: isCount,
+  CACHE_READ_TOKENS: isCount,
+  CACHE_WRITE_TOKENS: isCount,
+  REASONING_TOKENS: isCount,
   FINISH_REASON: isString,
-  TTFT_MS: isNumber,
+  TTFT_MS: isDuration,
   USER_ID: isString,
   SESSION_ID: isString,
   ENVIRONMENT: isString,

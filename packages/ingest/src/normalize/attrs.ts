@@ -19,14 +19,15 @@ export class AttrReader {
     return undefined
   }
 
-  num(key: string): number | undefined {
-    const v = this.attrs[key]
-    if (typeof v === 'number') return Number.isFinite(v) ? v : undefined
-    if (typeof v === 'string' && v.trim() !== '') {
-      const n = Number(v)
-      return Number.isFinite(n) ? n : undefined
-    }
-    return undefined
+  /** A count (tokens): see readCount. */
+  count(key: string): number | undefined {
+    return readCount(this.attrs[key])
+  }
+
+  /** A non-negative quantity (a duration): see readNumber. */
+  amount(key: string): number | undefined {
+    const n = readNumber(this.attrs[key])
+    return n !== undefined && n >= 0 ? n : undefined
   }
 
   /** A string array attribute, or a JSON-encoded one, or a single string. */
@@ -68,6 +69,33 @@ export class AttrReader {
     if (typeof v === 'number' || typeof v === 'boolean') return String(v)
     return undefined
   }
+}
+
+const DIGITS = /^[0-9]+$/
+const DECIMAL = /^-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/
+
+/**
+ * A count as the conventions send one: an int, a double that is a whole number, or a
+ * string of decimal digits (an int64 past 2^53 decodes to one); never negative.
+ * Anything else is no count, and the next source of the field is tried: Number()
+ * read "0x10" as 16, " 5 " as 5 and "1e3" as 1000, and the column then took 12 for "12.7".
+ */
+export function readCount(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isInteger(v) && v >= 0 ? v : undefined
+  if (typeof v !== 'string' || !DIGITS.test(v)) return undefined
+  const n = Number(v)
+  return Number.isFinite(n) ? n : undefined
+}
+
+/**
+ * A finite number, or a string in decimal notation (digits, an optional fraction and
+ * exponent, as a double prints: "0.35", "1e-05"); no hex, blanks, "Infinity" or "".
+ */
+export function readNumber(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined
+  if (typeof v !== 'string' || !DECIMAL.test(v)) return undefined
+  const n = Number(v)
+  return Number.isFinite(n) ? n : undefined
 }
 
 /** An attribute value flattened to the string a Map(String, String) column stores; undefined for null. */

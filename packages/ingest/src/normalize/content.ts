@@ -1,5 +1,5 @@
 import type { AttrValue, Attrs, OtlpEvent, OtlpSpan } from '../otlp/model.js'
-import { AttrReader, isObject, parseJson } from './attrs.js'
+import { AttrReader, isObject, parseJson, readCount } from './attrs.js'
 import { canonicalFinishReason, type Source } from './conventions.js'
 import { CHOICE_EVENT, choiceFinishReason, DETAILS_EVENT, detailsFinishReason, eventBody, MESSAGE_EVENT, spanEventBody } from './genai-events.js'
 
@@ -53,8 +53,8 @@ function indexed(a: AttrReader, prefix: string): Array<Record<string, AttrValue>
     const rest = key.slice(prefix.length)
     const dot = rest.indexOf('.')
     if (dot <= 0) continue
-    const idx = Number(rest.slice(0, dot))
-    if (!Number.isInteger(idx)) continue
+    const idx = readCount(rest.slice(0, dot))
+    if (idx === undefined) continue
     let g = groups.get(idx)
     if (!g) groups.set(idx, (g = {}))
     g[rest.slice(dot + 1)] = a.attrs[key] as AttrValue
@@ -88,8 +88,8 @@ function indexedFromGroup(g: Record<string, AttrValue>, prefix: string): Array<R
     if (!key.startsWith(prefix)) continue
     const rest = key.slice(prefix.length)
     const dot = rest.indexOf('.')
-    const idx = Number(rest.slice(0, dot))
-    if (dot <= 0 || !Number.isInteger(idx)) continue
+    const idx = readCount(rest.slice(0, dot))
+    if (dot <= 0 || idx === undefined) continue
     let e = out.get(idx)
     if (!e) out.set(idx, (e = {}))
     e[rest.slice(dot + 1)] = g[key] as AttrValue

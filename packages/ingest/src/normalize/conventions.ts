@@ -1,5 +1,5 @@
 import type { OtlpSpan } from '../otlp/model.js'
-import type { AttrReader } from './attrs.js'
+import { type AttrReader, readCount } from './attrs.js'
 import { messagesFinishReason, spanEventsFinishReason } from './genai-events.js'
 import { isSpanKind, type SpanKind } from '@spanlens/query/span-kinds'
 
@@ -25,18 +25,18 @@ export interface Source<T> {
 }
 
 const str = (key: string, convention: string): Source<string> => ({ convention, read: (a) => a.str(key) })
-const num = (key: string, convention: string): Source<number> => ({ convention, read: (a) => a.num(key) })
+const count = (key: string, convention: string): Source<number> => ({ convention, read: (a) => a.count(key) })
+const amount = (key: string, convention: string): Source<number> => ({ convention, read: (a) => a.amount(key) })
 const res = (key: string, convention: string): Source<string> => ({ convention, read: (a) => a.res(key) })
-/** A number inside a JSON/kvlist usage object, e.g. langfuse.observation.usage_details.input */
-const inObj = (key: string, fields: string[], convention: string): Source<number> => ({
+/** A count inside a JSON/kvlist usage object, e.g. langfuse.observation.usage_details.input */
+const countInObj = (key: string, fields: string[], convention: string): Source<number> => ({
   convention,
   read: (a) => {
     const o = a.obj(key)
     if (!o) return undefined
     for (const f of fields) {
-      const v = o[f]
-      const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : Number.NaN
-      if (Number.isFinite(n)) return n
+      const n = readCount(o[f])
+      if (n !== undefined) return n
     }
     return undefined
   },
@@ -189,10 +189,6 @@ export const RESPONSE_MODEL: Array<Source<string>> = [
 
 const USAGE = 'langfuse.observation.usage_details'
 
-const count = (v: unknown): number | undefined => {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && v !== '' ? Number(v) : Number.NaN
-  return Number.isFinite(n) ? n : undefined
-}
 /** Anthropic's names for the cache parts of the input in a Langfuse usage object. */
 const LANGFUSE_INPUT_PARTS = /^input_|^cache_(read|creation)_input_tokens$/
 
@@ -209,16 +205,16 @@ const langfuseUsage = (side: 'input' | 'output'): Source<number> => ({
   read: (a) => {
     const o = a.obj(USAGE)
     if (!o) return undefined
-    const input = count(o.input)
-    const output = count(o.output)
+    const input = readCount(o.input)
+    const output = readCount(o.output)
     const own = side === 'input' ? input : output
     if (own === undefined) return undefined
-    const total = count(o.total)
+    const total = readCount(o.total)
     if (total !== undefined && total === (input ?? 0) + (output ?? 0)) return own
     let sum = own
     for (const key in o) {
       const part = side === 'input' ? LANGFUSE_INPUT_PARTS.test(key) : key.startsWith('output_')
-      if (part) sum += count(o[key]) ?? 0
+      if (part) sum += readCount(o[key]) ?? 0
     }
     return sum
   },
@@ -236,7 +232,7 @@ const withAnthropicCache = (key: string): Source<number> => ({
   convention: 'openllmetry',
   read: (a, span) => {
     if (!ANTHROPIC_WIRE_USAGE_SCOPES.has(span.scopeName)) return undefined
-    const n = a.num(key)
+    const n = a.count(key)
     if (n === undefined) return undefined
     return n + (first(CACHE_READ_TOKENS, a, span) ?? 0) + (first(CACHE_WRITE_TOKENS, a, span) ?? 0)
   },
@@ -244,63 +240,63 @@ const withAnthropicCache = (key: string): Source<number> => ({
 
 export const INPUT_TOKENS: Array<Source<number>> = [
   withAnthropicCache('gen_ai.usage.input_tokens'),
-  num('gen_ai.usage.input_tokens', 'otel'),
-  num('gen_ai.usage.prompt_tokens', 'otel'),
-  num('llm.token_count.prompt', 'openinference'),
-  num('ai.usage.inputTokens', 'vercel'),
-  num('ai.usage.promptTokens', 'vercel'),
-  num('ai.usage.tokens', 'vercel'),
-  num('llm.usage.prompt_tokens', 'openllmetry'),
+  count('gen_ai.usage.input_tokens', 'otel'),
+  count('gen_ai.usage.prompt_tokens', 'otel'),
+  count('llm.token_count.prompt', 'openinference'),
+  count('ai.usage.inputTokens', 'vercel'),
+  count('ai.usage.promptTokens', 'vercel'),
+  count('ai.usage.tokens', 'vercel'),
+  count('llm.usage.prompt_tokens', 'openllmetry'),
   langfuseUsage('input'),
-  inObj(USAGE, ['prompt_tokens', 'input_tokens', 'promptTokens'], 'langfuse'),
+  countInObj(USAGE, ['prompt_tokens', 'input_tokens', 'promptTokens'], 'langfuse'),
 ]
 
 export const OUTPUT_TOKENS: Array<Source<number>> = [
-  num('gen_ai.usage.output_tokens', 'otel'),
-  num('gen_ai.usage.completion_tokens', 'otel'),
-  num('llm.token_count.completion', 'openinference'),
-  num('ai.usage.outputTokens', 'vercel'),
-  num('ai.usage.completionTokens', 'vercel'),
-  num('llm.usage.completion_tokens', 'openllmetry'),
+  count('gen_ai.usage.output_tokens', 'otel'),
+  count('gen_ai.usage.completion_tokens', 'otel'),
+  count('llm.token_count.completion', 'openinference'),
+  count('ai.usage.outputTokens', 'vercel'),
+  count('ai.usage.completionTokens', 'vercel'),
+  count('llm.usage.completion_tokens', 'openllmetry'),
   langfuseUsage('output'),
-  inObj(USAGE, ['completion_tokens', 'output_tokens', 'completionTokens'], 'langfuse'),
+  countInObj(USAGE, ['completion_tokens', 'output_tokens', 'completionTokens'], 'langfuse'),
 ]
 
 export const TOTAL_TOKENS: Array<Source<number>> = [
   withAnthropicCache('gen_ai.usage.total_tokens'),
-  num('gen_ai.usage.total_tokens', 'otel'),
-  num('llm.usage.total_tokens', 'openllmetry'),
-  num('llm.token_count.total', 'openinference'),
-  num('ai.usage.totalTokens', 'vercel'),
-  inObj(USAGE, ['total', 'total_tokens', 'totalTokens'], 'langfuse'),
+  count('gen_ai.usage.total_tokens', 'otel'),
+  count('llm.usage.total_tokens', 'openllmetry'),
+  count('llm.token_count.total', 'openinference'),
+  count('ai.usage.totalTokens', 'vercel'),
+  countInObj(USAGE, ['total', 'total_tokens', 'totalTokens'], 'langfuse'),
 ]
 
 export const CACHE_READ_TOKENS: Array<Source<number>> = [
-  num('gen_ai.usage.cache_read.input_tokens', 'otel'),
-  num('gen_ai.usage.cache_read_input_tokens', 'openllmetry'),
-  num('llm.token_count.prompt_details.cache_read', 'openinference'),
-  num('ai.usage.cachedInputTokens', 'vercel'),
-  num('ai.usage.inputTokenDetails.cacheReadTokens', 'vercel'),
-  inObj(USAGE, ['cache_read_input_tokens', 'input_cached_tokens', 'cached_tokens', 'input_cache_read'], 'langfuse'),
+  count('gen_ai.usage.cache_read.input_tokens', 'otel'),
+  count('gen_ai.usage.cache_read_input_tokens', 'openllmetry'),
+  count('llm.token_count.prompt_details.cache_read', 'openinference'),
+  count('ai.usage.cachedInputTokens', 'vercel'),
+  count('ai.usage.inputTokenDetails.cacheReadTokens', 'vercel'),
+  countInObj(USAGE, ['cache_read_input_tokens', 'input_cached_tokens', 'cached_tokens', 'input_cache_read'], 'langfuse'),
 ]
 
 export const CACHE_WRITE_TOKENS: Array<Source<number>> = [
-  num('gen_ai.usage.cache_creation.input_tokens', 'otel'),
+  count('gen_ai.usage.cache_creation.input_tokens', 'otel'),
   // The Anthropic SDK's own spans (@anthropic-ai/sdk >= 0.134).
-  num('gen_ai.usage.cache_write.input_tokens', 'otel'),
-  num('gen_ai.usage.cache_creation_input_tokens', 'openllmetry'),
-  num('llm.token_count.prompt_details.cache_write', 'openinference'),
-  num('ai.usage.inputTokenDetails.cacheWriteTokens', 'vercel'),
-  inObj(USAGE, ['cache_creation_input_tokens', 'input_cache_creation'], 'langfuse'),
+  count('gen_ai.usage.cache_write.input_tokens', 'otel'),
+  count('gen_ai.usage.cache_creation_input_tokens', 'openllmetry'),
+  count('llm.token_count.prompt_details.cache_write', 'openinference'),
+  count('ai.usage.inputTokenDetails.cacheWriteTokens', 'vercel'),
+  countInObj(USAGE, ['cache_creation_input_tokens', 'input_cache_creation'], 'langfuse'),
 ]
 
 export const REASONING_TOKENS: Array<Source<number>> = [
-  num('gen_ai.usage.reasoning.output_tokens', 'otel'),
-  num('gen_ai.usage.reasoning_tokens', 'openllmetry'),
-  num('llm.token_count.completion_details.reasoning', 'openinference'),
-  num('ai.usage.reasoningTokens', 'vercel'),
-  num('ai.usage.outputTokenDetails.reasoningTokens', 'vercel'),
-  inObj(USAGE, ['reasoning_tokens', 'output_reasoning_tokens', 'output_reasoning'], 'langfuse'),
+  count('gen_ai.usage.reasoning.output_tokens', 'otel'),
+  count('gen_ai.usage.reasoning_tokens', 'openllmetry'),
+  count('llm.token_count.completion_details.reasoning', 'openinference'),
+  count('ai.usage.reasoningTokens', 'vercel'),
+  count('ai.usage.outputTokenDetails.reasoningTokens', 'vercel'),
+  countInObj(USAGE, ['reasoning_tokens', 'output_reasoning_tokens', 'output_reasoning'], 'langfuse'),
 ]
 
 const FINISH_ALIASES: Record<string, string> = {
@@ -347,11 +343,11 @@ export const FINISH_REASON: Array<Source<string>> = [
 
 /** Time to first token in milliseconds. */
 export const TTFT_MS: Array<Source<number>> = [
-  { convention: 'otel', read: (a) => scale(a.num('gen_ai.response.time_to_first_chunk'), 1000) },
-  { convention: 'vercel', read: (a) => scale(a.num('gen_ai.client.operation.time_to_first_chunk'), 1000) },
-  num('ai.response.msToFirstChunk', 'vercel'),
-  num('ai.stream.msToFirstChunk', 'vercel'),
-  { convention: 'otel', read: (a) => scale(a.num('gen_ai.server.time_to_first_token'), 1000) },
+  { convention: 'otel', read: (a) => scale(a.amount('gen_ai.response.time_to_first_chunk'), 1000) },
+  { convention: 'vercel', read: (a) => scale(a.amount('gen_ai.client.operation.time_to_first_chunk'), 1000) },
+  amount('ai.response.msToFirstChunk', 'vercel'),
+  amount('ai.stream.msToFirstChunk', 'vercel'),
+  { convention: 'otel', read: (a) => scale(a.amount('gen_ai.server.time_to_first_token'), 1000) },
   {
     convention: 'langfuse',
     read: (a, span) => {

@@ -1,5 +1,5 @@
 import { type Attrs, type OtlpSpan, setOwn } from '../otlp/model.js'
-import { AttrReader, attrString } from './attrs.js'
+import { AttrReader, attrString, readNumber } from './attrs.js'
 import { INPUT, OUTPUT } from './content.js'
 import * as C from './conventions.js'
 import type { PriceTable } from './cost.js'
@@ -239,8 +239,8 @@ function embedding(a: AttrReader): number[] {
   if (!Array.isArray(list) || list.length > 16_384) return []
   const out: number[] = []
   for (const x of list) {
-    const n = typeof x === 'number' ? x : Number(x)
-    if (!Number.isFinite(n)) return []
+    const n = readNumber(x)
+    if (n === undefined) return []
     out.push(n)
   }
   return out
