@@ -23,9 +23,19 @@ export interface Usage {
   cacheWrite: number
 }
 
+/**
+ * What may follow a table entry in a model id and still name that entry's model at its
+ * price: the providers' pins of one model, not the names of other models. A date
+ * (-2024-08-06 OpenAI, -20241022 Anthropic, @20241022 Vertex AI), four digits (-0613
+ * OpenAI, -2411 Mistral), three (-002 Gemini) or -latest, then optionally Bedrock's
+ * version (-v1:0, -v2:0). Anything else (-pro, -32k, -instruct, -realtime-preview,
+ * -mini, .5) names another model: it gets a price only from an entry of its own, or none.
+ */
+const SNAPSHOT = /^(?:-\d{4}-\d{2}-\d{2}|[-@]\d{8}|-\d{4}|-\d{3}|-latest)?(?:-v\d+:\d+)?$/
+
 export class PriceTable {
   private readonly exact = new Map<string, ModelPrice>()
-  /** Longest first, so "gpt-4o-mini-2024" matches gpt-4o-mini before gpt-4o. */
+  /** Longest first: a snapshot of gpt-4o-mini is gpt-4o-mini's; a dated entry (gpt-4o-2024-05-13) is its own. */
   private readonly prefixes: Array<[string, ModelPrice]>
   private readonly memo = new Map<string, ModelPrice | null>()
 
@@ -71,7 +81,7 @@ export class PriceTable {
     const exact = this.exact.get(m)
     if (exact) return exact
     for (const [prefix, price] of this.prefixes) {
-      if (m.startsWith(prefix) && /^[-.:@_]|^$/.test(m.slice(prefix.length, prefix.length + 1))) return price
+      if (m.startsWith(prefix) && SNAPSHOT.test(m.slice(prefix.length))) return price
     }
     return undefined
   }
