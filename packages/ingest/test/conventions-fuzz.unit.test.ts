@@ -3,6 +3,7 @@ import { isSpanKind } from '@spanlens/query/span-kinds'
 import { describe, expect, it } from 'vitest'
 import { AttrReader, attrString } from '../src/normalize/attrs.js'
 import { type Content, eventContent, INPUT, OUTPUT } from '../src/normalize/content.js'
+import { isConventionKey } from '../src/normalize/convention-keys.js'
 import * as C from '../src/normalize/conventions.js'
 import { PriceTable } from '../src/normalize/cost.js'
 import { normalizeSpan } from '../src/normalize/normalize.js'
@@ -190,6 +191,12 @@ describe('every convention source, fed arbitrary JSON', () => {
     // The lookups found what the fuzz needs: the content keys, and a key of each kind of table.
     expect(CONTENT_KEYS).toEqual(expect.arrayContaining([...CONSUMED, 'ai.prompt.messages', 'ai.prompt', 'ai.response.toolCalls']))
     expect(READ.attributes).toEqual(expect.arrayContaining([...CONTENT_KEYS, 'openinference.span.kind', 'langfuse.observation.usage_details']))
+  })
+
+  it('every attribute the normalizer reads is one the decoders keep past the attribute cap', () => {
+    const indexed = fc.sample(INDEXED, { seed: SEED, numRuns: 50 })
+    for (const key of [...READ.attributes, ...indexed]) expect(isConventionKey(key), key).toBe(true)
+    for (const key of ['app.field.1', 'http.method', 'service.name', 'gen_ai', 'llm']) expect(isConventionKey(key), key).toBe(false)
   })
 
   it('a word every object inherits ("constructor", "__proto__", ...) in any attribute a table reads is a plain word, not that member', () => {

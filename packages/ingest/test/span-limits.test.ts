@@ -170,6 +170,50 @@ describe('no field of one span, and no request, can grow past its bound', () => 
     ])
   })
 
+  it('keeps the GenAI attributes of a span of more than 1,024 wherever they sit, over JSON and protobuf alike, and records how many others it left out', async () => {
+    const plain = Array.from({ length: 1100 }, (_, i) => ({ key: `app.field.${i}`, value: { stringValue: `v${i}` } }))
+    const genai = [
+      { key: 'gen_ai.operation.name', value: { stringValue: 'chat' } },
+      { key: 'gen_ai.request.model', value: { stringValue: 'gpt-4o' } },
+      { key: 'gen_ai.usage.input_tokens', value: { intValue: '1000000' } },
+      { key: 'gen_ai.usage.output_tokens', value: { intValue: 1000 } },
+      { key: 'gen_ai.input.messages', value: { stringValue: JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: 'hello' }] }]) } },
+    ]
+    // Past the first 1,024, the names the normalizer reads are kept up to 1,024 more.
+    const prompts = Array.from({ length: 1100 }, (_, i) => ({ key: `gen_ai.prompt.${i}.content`, value: { stringValue: `p${i}` } }))
+    const spans = (wire: string) => [
+      { name: `many-attributes-${wire}`, attributes: [...plain, ...genai] },
+      { name: `many-prompts-${wire}`, attributes: [...plain.slice(0, 1024), ...prompts] },
+      { name: `few-attributes-${wire}`, attributes: genai },
+    ]
+    expect((await post(jsonRequest(spans('json')))).status).toBe(200)
+    const proto = await fetch(`${server.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', ...bearer(KEYS.acme) }, body: protobufRequest(jsonRequest(spans('protobuf'))) })
+    expect(proto.status).toBe(200)
+    await server.app.spanlens.flush()
+    const rows = await server.rows<{ name: string; kind: string; model: string; in: number; out: number; cost: number | null; input: string; first: number; past: number; dropped: string }>(
+      `SELECT name, kind, request_model AS model, input_tokens AS in, output_tokens AS out, cost_usd AS cost, input,
+              mapContains(attributes, 'app.field.1023') AS first, mapContains(attributes, 'app.field.1024') AS past,
+              attributes['spanlens.attributes.dropped'] AS dropped
+       FROM spans WHERE name LIKE '%-attributes-%' ORDER BY name`,
+    )
+    const call = { kind: 'llm', model: 'gpt-4o', in: 1_000_000, out: 1000, cost: 2.51, input: JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: 'hello' }] }]) }
+    expect(rows).toEqual([
+      { name: 'few-attributes-json', ...call, first: 0, past: 0, dropped: '' },
+      { name: 'few-attributes-protobuf', ...call, first: 0, past: 0, dropped: '' },
+      { name: 'many-attributes-json', ...call, first: 1, past: 0, dropped: '76' },
+      { name: 'many-attributes-protobuf', ...call, first: 1, past: 0, dropped: '76' },
+    ])
+    const prompted = await server.rows<{ name: string; messages: number; last: string; dropped: string }>(
+      `SELECT name, length(JSONExtractArrayRaw(input)) AS messages, JSONExtractString(input, -1, 'parts', 1, 'content') AS last,
+              attributes['spanlens.attributes.dropped'] AS dropped
+       FROM spans WHERE name LIKE 'many-prompts-%' ORDER BY name`,
+    )
+    expect(prompted).toEqual([
+      { name: 'many-prompts-json', messages: 1024, last: 'p1023', dropped: '76' },
+      { name: 'many-prompts-protobuf', messages: 1024, last: 'p1023', dropped: '76' },
+    ])
+  })
+
   it('refuses with 413 SPANLENS_ROWS_TOO_LARGE a request whose rows would be over 4 × the body limit, and stores none of it', async () => {
     // 16 KiB of resource attributes repeated in 1,100 small spans: ~18 MB of rows from a ~60 KB gzip-able body.
     const big = { key: 'k8s.pod.annotations', value: { stringValue: 'a'.repeat(16_000) } }

@@ -78,9 +78,10 @@ export function normalizeSpan(span: OtlpSpan, projectId: string, opts: Normalize
   const attributes = mapStrings(span.attributes, redact, skip)
   if (inputCarried.length > 0) attributes['spanlens.input.source'] = inputCarried.join(',')
   if (outputCarried.length > 0) attributes['spanlens.output.source'] = outputCarried.join(',')
-  // Past the decoder's caps (otlp/values.ts): how many, as the span's own record of it.
+  // Past the decoder's caps (otlp/values.ts, otlp/span-attributes.ts): how many, as the span's own record of it.
   if (span.droppedEvents) attributes['spanlens.events.dropped'] = String(span.droppedEvents)
   if (span.droppedLinks) attributes['spanlens.links.dropped'] = String(span.droppedLinks)
+  if (span.droppedAttributes) attributes['spanlens.attributes.dropped'] = String(span.droppedAttributes)
 
   const endNsText = span.endNs === '0' ? span.startNs : span.endNs
 

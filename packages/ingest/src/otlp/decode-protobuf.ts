@@ -1,6 +1,7 @@
 import type { Attrs, OtlpEvent, OtlpLink, OtlpSpan } from './model.js'
 import { MAX_ATTRIBUTES, MAX_EVENTS, MAX_LINKS } from './values.js'
 import { readEnvelope } from './envelope-protobuf.js'
+import { WireSpanAttributes } from './span-attributes.js'
 import { hexId, keyValueAt } from './values-protobuf.js'
 import { WIRE_I64, WIRE_LEN, WIRE_VARINT, type WireReader } from './wire.js'
 
@@ -56,7 +57,7 @@ function readSpan(r: WireReader, resource: Attrs, scopeName: string, scopeVersio
     statusCode: 0,
     statusMessage: '',
   }
-  let attributeCount = 0
+  const attributes = new WireSpanAttributes(span)
   while (!r.done) {
     const tag = r.tag()
     switch (tag) {
@@ -82,8 +83,7 @@ function readSpan(r: WireReader, resource: Attrs, scopeName: string, scopeVersio
         span.endNs = r.fixed64String()
         break
       case LEN_9: // attributes
-        if (attributeCount++ < MAX_ATTRIBUTES) keyValueAt(r, span.attributes, 0)
-        else r.skip(WIRE_LEN)
+        attributes.next(r)
         break
       case LEN_11: {
         // events

@@ -6,6 +6,7 @@ import { type JsonEnvelope, type JsonScope, readJsonEnvelope } from './envelope-
 import { JsonTypeError, field, isObj, list, message, shown, text } from './json-fields.js'
 import { compareNs, idToHex, keyValues, MAX_EVENTS, MAX_LINKS, nanos } from './values.js'
 import { readWire } from './request-body.js'
+import { jsonSpanAttributes } from './span-attributes.js'
 
 /**
  * Decodes an ExportTraceServiceRequest, protobuf (decode-protobuf.ts, straight
@@ -95,7 +96,7 @@ function toSpan(s: Obj, scope: JsonScope): OtlpSpan {
     kind: kind(field(s, 'kind')),
     startNs: nanos(field(s, 'startTimeUnixNano'), 'start_time_unix_nano'),
     endNs: nanos(field(s, 'endTimeUnixNano'), 'end_time_unix_nano'),
-    attributes: keyValues(field(s, 'attributes')),
+    ...jsonSpanAttributes(field(s, 'attributes')),
     events: each(events.slice(0, MAX_EVENTS), 'event', toEvent),
     links: each(links.slice(0, MAX_LINKS), 'link', toLink),
     ...(events.length > MAX_EVENTS ? { droppedEvents: events.length - MAX_EVENTS } : {}),

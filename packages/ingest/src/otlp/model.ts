@@ -43,6 +43,8 @@ export interface OtlpSpan {
   /** Events and links past MAX_EVENTS / MAX_LINKS (values.ts), left out; absent when none were. */
   droppedEvents?: number
   droppedLinks?: number
+  /** Attributes past the cap (span-attributes.ts), left out; absent when none were. */
+  droppedAttributes?: number
   /** 0 unset, 1 ok, 2 error */
   statusCode: number
   statusMessage: string
