@@ -4,11 +4,14 @@ import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base'
 import { flush, getStats, shutdown, wrapAnthropic } from '../src/index.js'
 import { byName, json, useHarness } from './helpers/harness.js'
 import { captureLogger } from './helpers/logger.js'
-import { sseFetch, textPieces } from './helpers/sse-fetch.js'
+import { cutSseFetch, sseFetch, textPieces } from './helpers/sse-fetch.js'
 
 const h = useHarness()
 const client = () => new Anthropic({ apiKey: 'sk-ant-test', baseURL: h.llm.url, maxRetries: 0 })
 const tools = [{ name: 'get_weather', description: 'weather', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } } } }]
+
+/** A stream's first event, before it fails. */
+const MESSAGE_START = { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'm', content: [], stop_reason: null, usage: { input_tokens: 3, output_tokens: 0 } } }
 
 describe('wrapAnthropic', () => {
   it('records a plain messages call with system instructions, tool use and cache tokens', async () => {
@@ -165,6 +168,41 @@ describe('wrapAnthropic', () => {
     const aborted = byName(h.receiver.spans, 'chat slow')
     expect(aborted.status.code).toBe(2)
     expect(aborted.attributes['error.type']).toBe('aborted')
+  })
+
+  it.each([
+    ['an error event', sseFetch([MESSAGE_START, { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }], { eventNames: true }), 'APIError'],
+    ['a connection cut', cutSseFetch([MESSAGE_START]), 'TypeError'],
+  ])("records %s in the middle of a stream as the client's error it re-throws, not as the app stopping the stream", async (_case, fetch, type) => {
+    h.start()
+    const ai = wrapAnthropic(new Anthropic({ apiKey: 'sk-ant-test', baseURL: 'http://in-process', maxRetries: 0, fetch }))
+    const stream = await ai.messages.create({ model: 'mid-stream', max_tokens: 5, stream: true, messages: [{ role: 'user', content: 'x' }] })
+    const err = await (async () => {
+      for await (const _ of stream);
+    })().catch((e: unknown) => e)
+    expect((err as Error).constructor.name).toBe(type)
+    await flush()
+    const span = byName(h.receiver.spans, 'chat mid-stream')
+    expect(span.status).toEqual({ code: 2, message: (err as Error).message })
+    expect(span.attributes['error.type']).toBe(type)
+  })
+
+  it.each([
+    ['without a reason', undefined],
+    ['with a reason of its own, which the client re-throws', new Error('user left')],
+  ])('records a stream the app aborts through its controller %s as aborted', async (_case, reason) => {
+    h.start()
+    const ai = wrapAnthropic(client())
+    const stream = await ai.messages.create({ model: 'slow', max_tokens: 5, stream: true, messages: [{ role: 'user', content: 'x' }] })
+    let n = 0
+    const err = await (async () => {
+      for await (const _ of stream) if (++n === 4) stream.controller.abort(reason)
+    })().catch((e: unknown) => e)
+    expect(err).toBe(reason)
+    await flush()
+    const span = byName(h.receiver.spans, 'chat slow')
+    expect(span.status).toEqual({ code: 2, message: 'stream aborted' })
+    expect(span.attributes['error.type']).toBe('aborted')
   })
 
   it('names anthropic in the diagnostic when it cannot read a request, and the call still answers', async () => {

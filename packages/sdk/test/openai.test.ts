@@ -11,7 +11,7 @@ import { flush, getStats, observe, shutdown, withContext, wrapOpenAI } from '../
 import { byName, json, useHarness } from './helpers/harness.js'
 import { inProcessOpenAI } from './helpers/in-process-openai.js'
 import { captureLogger } from './helpers/logger.js'
-import { sseFetch, textPieces } from './helpers/sse-fetch.js'
+import { cutSseFetch, sseFetch, textPieces } from './helpers/sse-fetch.js'
 
 const h = useHarness()
 const client = () => new OpenAI({ apiKey: 'sk-test', baseURL: `${h.llm.url}/v1`, maxRetries: 0 })
@@ -24,6 +24,9 @@ const WEATHER_STREAM: OpenAI.Chat.ChatCompletionCreateParamsStreaming = {
   messages: [{ role: 'user', content: 'Weather in Paris?' }],
   tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
 }
+
+/** A stream's first chunk, before it fails. */
+const PARTIAL_CHUNK = { id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { role: 'assistant', content: 'partial' }, finish_reason: null }] }
 
 describe('wrapOpenAI: chat completions', () => {
   it('records a plain chat call with semconv attributes and returns the bare client result unchanged', async () => {
@@ -237,6 +240,37 @@ describe('wrapOpenAI: chat completions', () => {
     expect(span.attributes).toMatchObject({ 'error.type': 'RateLimitError', 'http.response.status_code': 429 })
     expect(span.events.map((e) => e.name)).toContain('exception')
     expect(byName(h.receiver.spans, 'chat error-500').attributes['error.type']).toBe('InternalServerError')
+  })
+
+  it.each([
+    ['an error event', sseFetch([PARTIAL_CHUNK, { error: { message: 'The server had an error while processing your request', type: 'server_error' } }]), 'APIError'],
+    ['a connection cut', cutSseFetch([PARTIAL_CHUNK]), 'TypeError'],
+  ])("records %s in the middle of a stream as the client's error it re-throws, not as the app stopping the stream", async (_case, fetch, type) => {
+    h.start()
+    const ai = wrapOpenAI(new OpenAI({ apiKey: 'sk-test', baseURL: 'http://in-process/v1', maxRetries: 0, fetch }))
+    const stream = await ai.chat.completions.create({ model: 'mid-stream', stream: true, messages: [{ role: 'user', content: 'x' }] })
+    const err = await (async () => {
+      for await (const _ of stream);
+    })().catch((e: unknown) => e)
+    expect((err as Error).constructor.name).toBe(type)
+    await flush()
+    const span = byName(h.receiver.spans, 'chat mid-stream')
+    expect(span.status).toEqual({ code: 2, message: (err as Error).message })
+    expect(span.attributes['error.type']).toBe(type)
+  })
+
+  it('records a stream the app aborts with a reason of its own as aborted', async () => {
+    h.start()
+    const ai = wrapOpenAI(client())
+    const stream = await ai.chat.completions.create({ model: 'slow', stream: true, messages: [{ role: 'user', content: 'long' }] })
+    let n = 0
+    await (async () => {
+      for await (const _ of stream) if (++n === 3) stream.controller.abort(new Error('user left'))
+    })().catch(() => undefined)
+    await flush()
+    const span = byName(h.receiver.spans, 'chat slow')
+    expect(span.status).toEqual({ code: 2, message: 'stream aborted' })
+    expect(span.attributes['error.type']).toBe('aborted')
   })
 
   it('times the span by the call, though it is built after the app has moved on', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { observeApiPromise, type ResultHooks } from '../src/instrument/stainless.js'
+import { observeApiPromise, observeStream, type ResultHooks, type StreamHooks } from '../src/instrument/stainless.js'
 
 const hooks = (): ResultHooks & { seen: string[] } => {
   const seen: string[] = []
@@ -34,5 +34,60 @@ describe("the client's promise", () => {
     const p = observeApiPromise(own, h)
     expect(Object.hasOwn(p, 'asResponse')).toBe(true)
     expect(await p.asResponse()).toBe('own')
+  })
+})
+
+/** A Stream shaped as Stainless makes them: its iterator fails with `err`, and aborts its own controller on the way out first, as the clients' do. */
+function failingStream(err: unknown, controller = new AbortController()) {
+  return {
+    controller,
+    async *iterator() {
+      try {
+        yield { n: 1 }
+        throw err
+      } finally {
+        controller.abort()
+      }
+    },
+  }
+}
+
+const streamHooks = (): StreamHooks & { seen: string[] } => {
+  const seen: string[] = []
+  return { provider: 'test', seen, chunk: () => seen.push('chunk'), done: () => seen.push('done'), error: () => seen.push('error'), abort: () => seen.push('abort') }
+}
+
+async function consume(stream: { iterator: () => AsyncIterator<unknown> }): Promise<void> {
+  const it = stream.iterator()
+  try {
+    while (!(await it.next()).done);
+  } catch {
+    // The consumer's to handle; the hooks saw it first.
+  }
+}
+
+describe("the client's stream", () => {
+  it('ends as an error when it fails with an error, though the client aborted its controller before the error reached the consumer', async () => {
+    const h = streamHooks()
+    await consume(observeStream(failingStream(new TypeError('terminated')), h))
+    expect(h.seen).toEqual(['chunk', 'error'])
+  })
+
+  it.each([
+    ['an AbortError', Object.assign(new Error('This operation was aborted'), { name: 'AbortError' })],
+    ["the client's APIUserAbortError", new (class APIUserAbortError extends Error {})('Request was aborted.')],
+  ])('ends as aborted when it fails with %s', async (_case, err) => {
+    const h = streamHooks()
+    await consume(observeStream(failingStream(err), h))
+    expect(h.seen).toEqual(['chunk', 'abort'])
+  })
+
+  it('ends as aborted when it fails with the reason the app aborted it with', async () => {
+    const h = streamHooks()
+    const controller = new AbortController()
+    const reason = new Error('user left')
+    controller.abort(reason)
+    await consume(observeStream(failingStream(reason, controller), h))
+    expect(h.seen).toEqual(['chunk', 'abort'])
   })
 })

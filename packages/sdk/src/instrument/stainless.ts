@@ -196,7 +196,8 @@ function observeIterator<T>(it: AsyncIterator<T>, hooks: StreamHooks, signal?: A
   const onResult = (r: IteratorResult<T>): IteratorResult<T> => {
     if (typeof r !== 'object' || r === null) return r
     if (r.done) {
-      // The Stainless iterator ends quietly when its controller aborts.
+      // The Stainless iterator ends quietly when its controller aborts (the app's abort()), and
+      // aborts it itself only on the way out of a stream it did not finish.
       finish(() => (signal?.aborted ? hooks.abort('stream aborted') : hooks.done()))
     } else if (!finished) {
       try {
@@ -208,7 +209,7 @@ function observeIterator<T>(it: AsyncIterator<T>, hooks: StreamHooks, signal?: A
     return r
   }
   const onError = (err: unknown): void => {
-    finish(() => (signal?.aborted ? hooks.abort('stream aborted') : hooks.error(err)))
+    finish(() => (stoppedByConsumer(err, signal) ? hooks.abort('stream aborted') : hooks.error(err)))
   }
   const wrapped: AsyncIterator<T> & AsyncIterable<T> = {
     next(...args: [] | [unknown]) {
@@ -247,6 +248,21 @@ function observeIterator<T>(it: AsyncIterator<T>, hooks: StreamHooks, signal?: A
     }
   }
   return wrapped
+}
+
+/**
+ * Whether a stream's error is its consumer stopping it, told by the error itself: the signal cannot
+ * tell, as the client's iterator aborts its own controller in its `finally` whenever it leaves a
+ * stream unfinished, a provider's error event or a cut connection included, before the error
+ * reaches the consumer. A stop is an abort error (the fetch's `AbortError`, the client's
+ * `APIUserAbortError`), or the reason the app gave `controller.abort(reason)`, which a client
+ * re-throws as it is.
+ */
+function stoppedByConsumer(err: unknown, signal: AbortSignal | undefined): boolean {
+  if (signal?.aborted && err === signal.reason) return true
+  if (typeof err !== 'object' || err === null) return false
+  const e = err as { name?: unknown; constructor?: { name?: unknown } }
+  return e.name === 'AbortError' || e.constructor?.name === 'APIUserAbortError'
 }
 
 function guard(hooks: StreamHooks, fn: () => void): void {

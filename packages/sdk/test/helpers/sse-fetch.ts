@@ -22,3 +22,21 @@ export function textPieces(n: number, size: number): string[] {
   const piece = word.repeat(Math.ceil(size / word.length)).slice(0, size)
   return Array.from({ length: n }, () => piece)
 }
+
+/**
+ * A fetch whose answer carries the server-sent events given, then fails as a connection cut in the
+ * middle of a body does in Node's fetch (`TypeError: terminated`): the client has read the events first.
+ */
+export function cutSseFetch(events: unknown[]): typeof fetch {
+  return async () => {
+    const parts = [new TextEncoder().encode(events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join(''))]
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const next = parts.shift()
+        if (next) controller.enqueue(next)
+        else controller.error(new TypeError('terminated'))
+      },
+    })
+    return new Response(body, { headers: { 'content-type': 'text/event-stream' } })
+  }
+}
