@@ -130,6 +130,20 @@ describe('wrapAnthropic', () => {
     expect(output.length).toBeLessThanOrEqual(1050)
   })
 
+  it('traces calls through a client withOptions() made, the stream() helper and beta included, and leaves the wrapped client as it was', async () => {
+    h.start()
+    const ai = wrapAnthropic(client())
+    const copy = ai.withOptions({ maxRetries: 1 })
+    expect(copy).toBeInstanceOf(Anthropic)
+    expect(copy.maxRetries).toBe(1)
+    expect(ai.maxRetries).toBe(0)
+    await copy.messages.create({ model: 'claude-copy', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] })
+    await copy.withOptions({ timeout: 5000 }).messages.stream({ model: 'claude-copy-helper', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }).finalMessage()
+    await copy.beta.messages.create({ model: 'claude-copy-beta', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] })
+    await flush()
+    expect(h.receiver.spans.map((s) => s.name).sort()).toEqual(['chat claude-copy', 'chat claude-copy-beta', 'chat claude-copy-helper'])
+  })
+
   it('records beta.messages.create and beta.messages.stream() with the same attributes', async () => {
     h.start()
     const ai = wrapAnthropic(client())

@@ -608,6 +608,21 @@ describe('wrapOpenAI: chat completions', () => {
     expect(refused.attributes['http.response.status_code']).toBe(400)
   })
 
+  it('traces calls through a client withOptions() made, helpers included, and leaves the wrapped client as it was', async () => {
+    h.start()
+    const ai = wrapOpenAI(client())
+    const copy = ai.withOptions({ timeout: 5000 })
+    expect(copy).toBeInstanceOf(OpenAI)
+    expect(copy.timeout).toBe(5000)
+    expect(ai.timeout).not.toBe(5000)
+    const r = await copy.chat.completions.create({ model: 'gpt-4o-copy', messages: [{ role: 'user', content: 'x' }] })
+    expect(r.choices[0]?.message.content).toBe('Hello from the fake model!')
+    await copy.withOptions({ maxRetries: 1 }).chat.completions.parse({ model: 'gpt-4o-copy-parse', messages: [{ role: 'user', content: 'x' }] })
+    await copy.embeddings.create({ model: 'embed-copy', input: 'x' })
+    await flush()
+    expect(h.receiver.spans.map((s) => s.name).sort()).toEqual(['chat gpt-4o-copy', 'chat gpt-4o-copy-parse', 'embeddings embed-copy'])
+  })
+
   it('passes through without spans before init', async () => {
     const ai = wrapOpenAI(client())
     const before = getStats().spansQueued

@@ -4,7 +4,8 @@ import { diag } from '../diag.js'
  * Wraps selected methods deep inside an SDK client without mutating it: a Proxy
  * per resource on the way (`chat` → `chat.completions`) and a wrapper for each
  * traced method. Everything else is the client's own value; its methods are
- * bound to the real object so ES private fields (`#x`) keep working.
+ * bound to the real object so ES private fields (`#x`) keep working, except
+ * those that return a new client (COPIES), whose client is wrapped alike.
  */
 export type MethodHook = (
   original: (...args: unknown[]) => unknown,
@@ -17,6 +18,25 @@ export type MethodHook = (
 ) => unknown
 
 const WRAPPED = Symbol.for('spanlens.wrapped')
+
+/**
+ * The client's methods that return a new client of its kind, with other options: openai's and
+ * @anthropic-ai/sdk's `withOptions()`, made by the client's constructor, not from this proxy.
+ * The new client is wrapped as this one was, or the calls through it would go untraced.
+ */
+const COPIES: ReadonlySet<PropertyKey> = new Set(['withOptions'])
+
+interface Wrapping {
+  readonly hooks: Record<string, MethodHook>
+  /** Every path that leads to a hook (`chat`, `chat.completions`), whose objects get a proxy. */
+  readonly prefixes: ReadonlySet<string>
+  readonly api: string
+}
+
+/** What every proxy of one wrapped client shares: how it is wrapped, and the outermost proxy. */
+interface Top extends Wrapping {
+  root?: object
+}
 
 export function wrapClient<T extends object>(client: T, hooks: Record<string, MethodHook>, api = 'wrapClient'): T {
   // Plain JavaScript can pass anything (a client not made yet: undefined): given back as is, as the SDK never throws into the app.
@@ -36,13 +56,18 @@ export function wrapClient<T extends object>(client: T, hooks: Record<string, Me
     const parts = path.split('.')
     for (let i = 1; i < parts.length; i++) prefixes.add(parts.slice(0, i).join('.'))
   }
-  const top: { root?: object; api: string } = { api }
-  const wrapped = proxy(client, '', hooks, prefixes, top)
+  return wrapRoot(client, { hooks, prefixes, api })
+}
+
+function wrapRoot<T extends object>(client: T, { hooks, prefixes, api }: Wrapping): T {
+  const top: Top = { hooks, prefixes, api }
+  const wrapped = proxy(client, '', top)
   top.root = wrapped
   return wrapped
 }
 
-function proxy<T extends object>(target: T, path: string, hooks: Record<string, MethodHook>, prefixes: Set<string>, top: { root?: object; api: string }): T {
+function proxy<T extends object>(target: T, path: string, top: Top): T {
+  const { hooks, prefixes } = top
   const cache = new Map<PropertyKey, Cached>()
   const handler: ProxyHandler<T> = {
     get(t, prop, receiver) {
@@ -66,7 +91,7 @@ function proxy<T extends object>(target: T, path: string, hooks: Record<string, 
       const key = path ? `${path}.${prop}` : prop
       const hook = hooks[key]
       if (typeof value === 'function') {
-        if (!hook) return bindCached(cache, prop, value, t)
+        if (!hook) return path === '' && COPIES.has(prop) ? copyCached(cache, prop, value, t, top) : bindCached(cache, prop, value, t)
         const original = value as (...args: unknown[]) => unknown
         const fn = function (...args: unknown[]) {
           return hook(original, t, args, receiver as object, top.root as object)
@@ -75,7 +100,7 @@ function proxy<T extends object>(target: T, path: string, hooks: Record<string, 
         return fn
       }
       if (typeof value === 'object' && value !== null && prefixes.has(key)) {
-        const inner = proxy(value, key, hooks, prefixes, top)
+        const inner = proxy(value, key, top)
         cache.set(prop, { fn: inner, of: value })
         return inner
       }
@@ -101,4 +126,17 @@ function bindCached(cache: Map<PropertyKey, Cached>, prop: PropertyKey, fn: unkn
   // Keep static-like props (e.g. `name`) visible on the bound copy.
   cache.set(prop, { fn: bound, of: fn })
   return bound
+}
+
+/** `withOptions` and its kind (COPIES): the client it returns, wrapped as `top` wraps its client. */
+function copyCached(cache: Map<PropertyKey, Cached>, prop: PropertyKey, fn: unknown, self: object, top: Top): unknown {
+  const original = fn as (...a: unknown[]) => unknown
+  const copy = function (...args: unknown[]): unknown {
+    const made = original.apply(self, args)
+    if (made === self) return top.root
+    if ((typeof made !== 'object' && typeof made !== 'function') || made === null) return made
+    return wrapRoot(made, top)
+  }
+  cache.set(prop, { fn: copy, of: fn })
+  return copy
 }
