@@ -1,5 +1,5 @@
 import type { TracerProvider } from '@opentelemetry/api'
-import { envMistakes } from './env-mistakes.js'
+import { cliEndpointMistake, envMistakes } from './env-mistakes.js'
 import type { FinishedSpan } from './trace/types.js'
 import { tracingSettings, type TracingSettings } from './trace/sampler.js'
 import type { DiagLogger } from './diag.js'
@@ -9,7 +9,7 @@ import type { RedactFn, RedactOption, BuiltinPattern } from './redact.js'
 
 /** Everything `init()` accepts. Every field is optional; env variables fill the gaps. */
 export interface InitOptions {
-  /** Spanlens server base URL, e.g. `https://spanlens.example.com`. Traces go to `{endpoint}/v1/traces`. */
+  /** Spanlens server base URL, e.g. `https://spanlens.example.com`. Traces go to `{endpoint}/v1/traces` (its query kept). */
   endpoint?: string
   /** Project API key, sent as `Authorization: Bearer <apiKey>`. */
   apiKey?: string
@@ -62,6 +62,7 @@ export interface InitOptions {
 
 export interface ResolvedConfig {
   enabled: boolean
+  /** The server's base URL. */
   endpoint: string
   tracesUrl: string
   scoresUrl: string
@@ -229,9 +230,15 @@ function parse(merged: Record<string, unknown>): { ok: true; data: Parsed } | { 
   return { ok: true, data: out as Parsed }
 }
 
-/** Where each option may come from in the environment, first match wins. */
+/** OpenTelemetry's variable for the traces URL itself, not a base URL (exportUrls). */
+const TRACES_ENDPOINT = 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'
+
+/**
+ * Where each option may come from in the environment, first match wins. The OTEL_* ones in the order
+ * OpenTelemetry's exporters read them, a signal's own variable before the general one, after the SDK's.
+ */
 const ENV: Partial<Record<keyof Parsed, string[]>> = {
-  endpoint: ['SPANLENS_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT'],
+  endpoint: ['SPANLENS_ENDPOINT', TRACES_ENDPOINT, 'OTEL_EXPORTER_OTLP_ENDPOINT'],
   apiKey: ['SPANLENS_API_KEY'],
   serviceName: ['SPANLENS_SERVICE_NAME', 'OTEL_SERVICE_NAME'],
   environment: ['SPANLENS_ENVIRONMENT'],
@@ -293,9 +300,15 @@ export function resolveConfig(options: InitOptions = {}): ResolvedConfig {
   // Checked before the merge: spread into it, a string gave one header per character and null gave none.
   const optionHeaders = given.headers === undefined ? {} : RULES.headers(given.headers)
   if (optionHeaders instanceof Bad) throw errors.CONFIG_INVALID(`headers: ${optionHeaders.message}`)
-  // Names are case-insensitive in HTTP and the environment's are lowercased: lowercased too, an option's entry replaces the variable's.
-  merged.headers = { ...parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_HEADERS), ...lowercaseNames(optionHeaders as Record<string, string>) }
-  if (env.OTEL_EXPORTER_OTLP_HEADERS && given.headers === undefined) source.headers = 'OTEL_EXPORTER_OTLP_HEADERS'
+  // Names are case-insensitive in HTTP and the environment's are lowercased: lowercased too, an option's entry replaces the
+  // variables', and the traces' own variable's the general one's, as in OpenTelemetry's exporters.
+  merged.headers = {
+    ...parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_HEADERS),
+    ...parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS),
+    ...lowercaseNames(optionHeaders as Record<string, string>),
+  }
+  const headerVariables = ['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS'].filter((n) => env[n])
+  if (headerVariables.length > 0 && given.headers === undefined) source.headers = headerVariables.join(' or ')
 
   const parsed = parse(merged)
   if (!parsed.ok) {
@@ -303,14 +316,13 @@ export function resolveConfig(options: InitOptions = {}): ResolvedConfig {
     throw errors.CONFIG_INVALID(`${parsed.key}${from}: ${parsed.message}`)
   }
   const v = parsed.data
-  const endpoint = v.endpoint.replace(/\/+$/, '')
+  const urls = exportUrls(v.endpoint, source.endpoint === TRACES_ENDPOINT)
   const headers: Record<string, string> = { ...v.headers }
   if (v.apiKey) headers.authorization = `Bearer ${v.apiKey}`
+  const endpointChosen = given.endpoint !== undefined || source.endpoint !== undefined
   return {
     enabled: v.enabled,
-    endpoint,
-    tracesUrl: `${endpoint}/v1/traces`,
-    scoresUrl: `${endpoint}/api/v1/scores`,
+    ...urls,
     headers,
     serviceName: v.serviceName,
     environment: v.environment,
@@ -323,7 +335,7 @@ export function resolveConfig(options: InitOptions = {}): ResolvedConfig {
     maxConcurrentExports: v.maxConcurrentExports,
     flushIntervalMs: v.flushIntervalMs,
     exportTimeoutMs: v.exportTimeoutMs,
-    compression: v.compression ?? (isLoopback(endpoint) ? 'none' : 'gzip'),
+    compression: v.compression ?? (isLoopback(urls.endpoint) ? 'none' : 'gzip'),
     maxRetries: v.maxRetries,
     maxContentLength: v.maxContentLength,
     tracerProvider: v.tracerProvider,
@@ -333,8 +345,35 @@ export function resolveConfig(options: InitOptions = {}): ResolvedConfig {
     logger: v.logger,
     debug: v.debug,
     tracing: tracingSettings(env),
-    envWarnings: envMistakes(env, SPANLENS_VARIABLES),
+    envWarnings: [...envMistakes(env, SPANLENS_VARIABLES), ...cliEndpointMistake(env, endpointChosen, urls.tracesUrl)],
   }
+}
+
+const TRACES_PATH = '/v1/traces'
+
+/**
+ * Where traces and scores go, built with the URL API: joined as strings, `http://host?x=1` gave
+ * `http://host?x=1/v1/traces`, a path no server has. A base URL (the option, SPANLENS_ENDPOINT,
+ * OTEL_EXPORTER_OTLP_ENDPOINT) gets `/v1/traces` and `/api/v1/scores` after its path, its query kept.
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is the traces URL itself, used as it is, as OpenTelemetry's
+ * exporters do; the server's base under it is what precedes its `/v1/traces`, or else its origin.
+ */
+function exportUrls(given: string, isTracesUrl: boolean): { endpoint: string; tracesUrl: string; scoresUrl: string } {
+  const url = new URL(given)
+  // A fragment is never sent; it would only end up in the path's place in the strings joined here.
+  url.hash = ''
+  let base = url.pathname.replace(/\/+$/, '')
+  let tracesUrl: string | undefined
+  if (isTracesUrl) {
+    tracesUrl = url.href
+    base = base.endsWith(TRACES_PATH) ? base.slice(0, -TRACES_PATH.length) : ''
+  }
+  const at = (path: string): string => {
+    const u = new URL(url.href)
+    u.pathname = `${base}${path}`
+    return u.href
+  }
+  return { endpoint: `${url.origin}${base}${url.search}`, tracesUrl: tracesUrl ?? at(TRACES_PATH), scoresUrl: at('/api/v1/scores') }
 }
 
 function normalizeRedact(option: RedactOption): ResolvedConfig['redact'] {

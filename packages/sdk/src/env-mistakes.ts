@@ -30,3 +30,12 @@ function withinTwoEdits(a: string, b: string): boolean {
   }
   return (prev[b.length] as number) <= 2
 }
+
+/**
+ * The CLI's SPANLENS_URL set where the SDK was given no endpoint (no option, no variable): a shell or
+ * .env made for the CLI, whose spans would go to the default endpoint unsaid.
+ */
+export function cliEndpointMistake(env: Record<string, string | undefined>, endpointChosen: boolean, tracesUrl: string): string[] {
+  if (endpointChosen || env.SPANLENS_URL === undefined || env.SPANLENS_URL === '') return []
+  return [`SPANLENS_URL is the CLI's variable and is not read by the SDK; spans go to ${tracesUrl}: set SPANLENS_ENDPOINT, or init({ endpoint }), for the SDK`]
+}

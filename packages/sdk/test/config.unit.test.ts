@@ -116,6 +116,47 @@ describe('init options', () => {
     expect(resolveConfig({ env: {} }).endpoint).toBe('http://localhost:4318')
   })
 
+  it("takes OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as the traces URL itself, over OTEL_EXPORTER_OTLP_ENDPOINT and under the SDK's own, as OpenTelemetry's exporters do", () => {
+    const urls = (env: Record<string, string>, endpoint?: string) => {
+      const c = resolveConfig({ env, endpoint })
+      return { tracesUrl: c.tracesUrl, scoresUrl: c.scoresUrl }
+    }
+    const traces = { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://collector.example.com:4318/v1/traces', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://general:4318' }
+    expect(urls(traces)).toEqual({ tracesUrl: 'https://collector.example.com:4318/v1/traces', scoresUrl: 'https://collector.example.com:4318/api/v1/scores' })
+    expect(urls({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://gw:8080/spanlens/v1/traces?tenant=a' })).toEqual({
+      tracesUrl: 'http://gw:8080/spanlens/v1/traces?tenant=a',
+      scoresUrl: 'http://gw:8080/spanlens/api/v1/scores?tenant=a',
+    })
+    // A traces URL of another shape is used as it is; the server's base is then its origin.
+    expect(urls({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://gw:8080/ingest' })).toEqual({ tracesUrl: 'http://gw:8080/ingest', scoresUrl: 'http://gw:8080/api/v1/scores' })
+    expect(urls({ ...traces, SPANLENS_ENDPOINT: 'http://own:4318' }).tracesUrl).toBe('http://own:4318/v1/traces')
+    expect(urls(traces, 'http://option:4318').tracesUrl).toBe('http://option:4318/v1/traces')
+    expect(codeOf(() => resolveConfig({ env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'collector:4318' } }))).toBe('SPANLENS_SDK_CONFIG_INVALID')
+    expect(() => resolveConfig({ env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'collector:4318' } })).toThrow(/OTEL_EXPORTER_OTLP_TRACES_ENDPOINT/)
+  })
+
+  it('takes OTEL_EXPORTER_OTLP_TRACES_HEADERS over OTEL_EXPORTER_OTLP_HEADERS, and the headers option over both', () => {
+    const c = resolveConfig({
+      env: { OTEL_EXPORTER_OTLP_HEADERS: 'x-team=a,x-general=g', OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-team=b,x-traces=t' },
+      headers: { 'X-Traces': 'option' },
+    })
+    expect(c.headers).toEqual({ 'x-team': 'b', 'x-general': 'g', 'x-traces': 'option' })
+  })
+
+  it("puts the traces and scores paths after an endpoint's path, keeping its query, as URLs, not joined strings", () => {
+    const urls = (endpoint: string) => {
+      const c = resolveConfig({ env: {}, endpoint })
+      return [c.tracesUrl, c.scoresUrl]
+    }
+    expect(urls('http://127.0.0.1:4531?x=1')).toEqual(['http://127.0.0.1:4531/v1/traces?x=1', 'http://127.0.0.1:4531/api/v1/scores?x=1'])
+    expect(urls('https://gw.example.com/spanlens/?x=1&y=2')).toEqual([
+      'https://gw.example.com/spanlens/v1/traces?x=1&y=2',
+      'https://gw.example.com/spanlens/api/v1/scores?x=1&y=2',
+    ])
+    expect(urls('http://u:p@h:4318//#frag')).toEqual(['http://u:p@h:4318/v1/traces', 'http://u:p@h:4318/api/v1/scores'])
+    expect(resolveConfig({ env: { SPANLENS_ENDPOINT: 'http://h:4318/base?x=1' } }).endpoint).toBe('http://h:4318/base?x=1')
+  })
+
   it('compresses exports with gzip unless the endpoint is on this host (loopback), or as told', () => {
     const compression = (endpoint: string, given?: 'gzip' | 'none') => resolveConfig({ env: {}, endpoint, compression: given }).compression
     expect(compression('https://spanlens.example.com')).toBe('gzip')
@@ -139,6 +180,15 @@ describe('environment variables the SDK does not read', () => {
       'SPANLENS_APIKEY is not read by the SDK and is ignored; did you mean SPANLENS_API_KEY?',
       'SPANLENS_SERVICENAME is not read by the SDK and is ignored; did you mean SPANLENS_SERVICE_NAME?',
     ])
+  })
+
+  it("name the CLI's SPANLENS_URL set where the SDK has no endpoint, whose spans would go to the default one unsaid", () => {
+    expect(resolveConfig({ env: { SPANLENS_URL: 'http://spanlens.internal:4318' } }).envWarnings).toEqual([
+      "SPANLENS_URL is the CLI's variable and is not read by the SDK; spans go to http://localhost:4318/v1/traces: set SPANLENS_ENDPOINT, or init({ endpoint }), for the SDK",
+    ])
+    expect(resolveConfig({ env: { SPANLENS_URL: 'http://a:4318', SPANLENS_ENDPOINT: 'http://a:4318' } }).envWarnings).toEqual([])
+    expect(resolveConfig({ env: { SPANLENS_URL: 'http://a:4318', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318' } }).envWarnings).toEqual([])
+    expect(resolveConfig({ env: { SPANLENS_URL: 'http://a:4318' }, endpoint: 'http://a:4318' }).envWarnings).toEqual([])
   })
 
   it("leave alone another program's variable beside the SDK's own, names far from any, and empty values", () => {
