@@ -32,6 +32,8 @@ interface Run {
   flushed?: boolean
   livedMs: number
   stats: SdkStats & { queued: number }
+  /** What the SDK said through its default logger (stderr), without the prefix. */
+  warnings: string[]
 }
 
 function runApp(endpoint: string, options: object = {}, flushMs = ''): Promise<Run> {
@@ -43,7 +45,8 @@ function runApp(endpoint: string, options: object = {}, flushMs = ''): Promise<R
       (err, stdout, stderr) => {
         if (err) return reject(new Error(`${err.message}\n${stderr}`))
         const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Partial<Run>)
-        resolve(Object.assign({}, ...lines) as Run)
+        const warnings = stderr.split('\n').flatMap((l) => (l.startsWith('[spanlens] ') ? [l.slice('[spanlens] '.length)] : []))
+        resolve(Object.assign({ warnings }, ...lines) as Run)
       },
     ),
   )
@@ -88,6 +91,7 @@ describe.concurrent('a finished app exits within the exit flush budget (5 s) wha
     expect(run.livedMs).toBeLessThan(8000)
     expect(run.stats.spansExported).toBe(0)
     addsUp(run.stats)
+    expect(run.warnings).toEqual([`export to ${url}/v1/traces stopped with 2 spans unsent (its request had no reply yet); dropped them (2 since init, see getStats())`])
   })
 
   it('endpoint that refuses connections', async () => {
@@ -96,6 +100,11 @@ describe.concurrent('a finished app exits within the exit flush budget (5 s) wha
     const run = await runApp(url)
     expect(run.livedMs).toBeLessThan(8000)
     addsUp(run.stats)
+    const refused = `Error: connect ECONNREFUSED ${new URL(url).host}`
+    expect(run.warnings).toEqual([
+      `export to ${url}/v1/traces got no answer (${refused}); retrying up to 5 times, its 2 spans kept meanwhile`,
+      `export to ${url}/v1/traces stopped with 2 spans unsent (the last attempt failed: ${refused}); dropped them (2 since init, see getStats())`,
+    ])
   })
 
   it('endpoint that closes every connection without a reply', async () => {
@@ -103,6 +112,8 @@ describe.concurrent('a finished app exits within the exit flush budget (5 s) wha
     const run = await runApp(url)
     expect(run.livedMs).toBeLessThan(8000)
     addsUp(run.stats)
+    // A connection closed by a server that is there is not said at the first attempt (the retry may pass), but the loss is.
+    expect(run.warnings).toEqual([expect.stringMatching(/^export to .* stopped with 2 spans unsent \(the last attempt failed: .+\); dropped them/)])
   })
 
   it('flushOnExit: false: once the app stops waiting (flush(500) ran out), nothing holds it', async () => {
@@ -111,6 +122,21 @@ describe.concurrent('a finished app exits within the exit flush budget (5 s) wha
     expect(run.flushed).toBe(false)
     expect(run.livedMs).toBeLessThan(3000)
     addsUp(run.stats)
+    expect(run.warnings).toEqual([`export to ${url}/v1/traces stopped with 2 spans unsent (its request had no reply yet); dropped them (2 since init, see getStats())`])
+  })
+
+  it('flushOnExit: false, and no flush: it says the spans it had not sent as it exits', async () => {
+    const received: unknown[] = []
+    const { url } = await server((_req, res, body) => {
+      received.push(...decodeOtlp(body))
+      res.writeHead(200).end()
+    })
+    // No timer flush before it exits either, however slowly the machine runs it.
+    const run = await runApp(url, { flushOnExit: false, flushIntervalMs: 60_000 })
+    addsUp(run.stats)
+    expect(run.stats.spansDropped).toBe(2)
+    expect(received).toEqual([])
+    expect(run.warnings).toEqual([`export to ${url}/v1/traces stopped with 2 spans unsent (not sent yet); dropped them (2 since init, see getStats())`])
   })
 
   it('a live endpoint still gets every span at exit', async () => {
@@ -123,6 +149,7 @@ describe.concurrent('a finished app exits within the exit flush budget (5 s) wha
     expect(received.sort()).toEqual(['answer', 'chat gpt-4o'])
     expect(run.stats.spansExported).toBe(2)
     addsUp(run.stats)
+    expect(run.warnings).toEqual([])
   })
 })
 

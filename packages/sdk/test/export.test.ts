@@ -131,6 +131,16 @@ describe('export', () => {
     expect(getStats()).toMatchObject({ exportRetries: 1, spansExported: 1, spansDropped: 0 })
   })
 
+  it('says nothing of a failure a retry gets past', async () => {
+    const logger = captureLogger()
+    h.start({ logger })
+    h.receiver.script.push({ status: 503, headers: { 'retry-after': '0' } })
+    span('retried', () => 1)
+    expect(await flush(2000)).toBe(true)
+    await shutdown()
+    expect(logger.lines).toEqual([])
+  })
+
   it('retries a batch with its own bytes while later batches are encoded and sent meanwhile', async () => {
     h.start({ maxBatchSize: 5, maxConcurrentExports: 2, flushIntervalMs: 60_000 })
     h.receiver.script.push({ status: 503, headers: { 'retry-after': '1' } })
@@ -412,5 +422,51 @@ describe('export', () => {
     // One retry after 250-500 ms of backoff.
     expect(Date.now() - t0).toBeLessThan(5000)
     expect(getStats().scoreFailures).toBe(1)
+  })
+})
+
+describe('export: what is said when spans cannot leave', () => {
+  it('says at the first attempt, not once its retries are spent, that the endpoint refused the connection, and once for every batch', async () => {
+    const logger = captureLogger()
+    h.start({ endpoint: 'http://127.0.0.1:1', maxRetries: 5, maxBatchSize: 2, exportTimeoutMs: 300, logger })
+    for (let i = 0; i < 6; i++) span(`refused-${i}`, () => i)
+    expect(await flush(300)).toBe(false)
+    expect(logger.lines).toEqual([
+      'export to http://127.0.0.1:1/v1/traces got no answer (Error: connect ECONNREFUSED 127.0.0.1:1); retrying up to 5 times, its 2 spans kept meanwhile',
+    ])
+  })
+
+  it('says at the first attempt that the endpoint did not answer in time', async () => {
+    const logger = captureLogger()
+    h.start({ exportTimeoutMs: 100, maxRetries: 3, logger })
+    h.receiver.delayMs = 1000
+    span('unanswered', () => 1)
+    await vi.waitFor(() => expect(logger.lines).toEqual([`export to ${h.receiver.url}/v1/traces got no answer (Error: export timed out after 100 ms); retrying up to 3 times, its 1 spans kept meanwhile`]), {
+      timeout: 2000,
+      interval: 20,
+    })
+  })
+
+  it('says, naming the endpoint and why, the spans shutdown() drops unsent', async () => {
+    const logger = captureLogger()
+    h.start({ endpoint: 'http://127.0.0.1:1', exportTimeoutMs: 300, logger })
+    span('lost', () => 1)
+    await shutdown()
+    expect(getStats()).toMatchObject({ spansQueued: 1, spansDropped: 1 })
+    expect(logger.lines.at(-1)).toBe(
+      'export to http://127.0.0.1:1/v1/traces stopped with 1 spans unsent (the last attempt failed: Error: connect ECONNREFUSED 127.0.0.1:1); dropped them (1 since init, see getStats())',
+    )
+  })
+
+  it('says, once a minute, that the queue was full and its oldest spans dropped', async () => {
+    const logger = captureLogger()
+    h.start({ endpoint: 'http://127.0.0.1:1', maxQueueSize: 10, maxBatchSize: 5, maxConcurrentExports: 1, maxRetries: 1, logger })
+    for (let i = 0; i < 100; i++) span(`burst-${i}`, () => i)
+    await new Promise((r) => setImmediate(r))
+    const dropped = getStats().spansDropped
+    expect(dropped).toBeGreaterThanOrEqual(100 - 10 - 5)
+    expect(logger.lines.filter((l) => l.startsWith('the export queue is full'))).toEqual([
+      `the export queue is full (maxQueueSize 10 spans, or 64 MiB): dropped the oldest spans, as spans end faster than http://127.0.0.1:1/v1/traces takes them (1 since init, see getStats())`,
+    ])
   })
 })

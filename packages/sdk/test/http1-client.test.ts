@@ -7,7 +7,7 @@ import { createServer as createNetServer, type AddressInfo, type Server, type So
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Http1Client } from '../src/export/http1-client.js'
+import { Http1Client, isUnreachable } from '../src/export/http1-client.js'
 import { Http1ProtocolError } from '../src/export/http1-response.js'
 
 const closers: (() => void)[] = []
@@ -227,6 +227,21 @@ describe('export HTTP/1.1 client', () => {
     d.close()
     await expect(pending).rejects.toThrow(/shut down/)
     await expect(d.post(body('y'), 5000)).rejects.toThrow(/shut down/)
+  })
+
+  it('tells a failure that found no endpoint (refused, no such host, no reply in time) from a server that cut its reply', async () => {
+    const failure = (p: Promise<unknown>) => p.then(() => undefined, (err: unknown) => err)
+    expect(isUnreachable(await failure(client('http://127.0.0.1:1/v1/traces').post(body('x'), 5000)))).toBe(true)
+    expect(isUnreachable(await failure(client('http://no-such-host.invalid/v1/traces').post(body('x'), 5000)))).toBe(true)
+    const silent = await rawServer(() => {})
+    expect(isUnreachable(await failure(client(silent.url).post(body('x'), 150)))).toBe(true)
+    const cut = await rawServer((socket) => socket.destroy())
+    expect(isUnreachable(await failure(client(cut.url).post(body('x'), 5000)))).toBe(false)
+    const partial = await rawServer((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Len')
+      socket.destroy()
+    })
+    expect(isUnreachable(await failure(client(partial.url).post(body('x'), 5000)))).toBe(false)
   })
 
   it('turns credentials in the URL into Basic auth unless a header authorizes, and lets a Host header through', async () => {

@@ -7,7 +7,7 @@ import { BoundedQueue } from './queue.js'
 import { parseRetryAfter, RETRYABLE_STATUS, retryDelayMs, sleep } from '../retry.js'
 import { SoonBatch } from '../soon-batch.js'
 import { SDK_VERSION } from '../version.js'
-import { Http1Client } from './http1-client.js'
+import { Http1Client, isUnreachable } from './http1-client.js'
 import { encodeRequest, encodeSpan, type AttributeTransform, type EncodedSpan } from './otlp-encode.js'
 import { whileWithin } from '../deadline.js'
 import { failureReason } from './failure-reason.js'
@@ -41,9 +41,12 @@ export interface ExporterOptions {
 
 /**
  * `reason` names the failure's kind (the once-a-minute warning is per reason); `detail` is what the server said of it;
- * `tooLarge`: the server refused the request for its size (413), which a smaller one may pass.
+ * `tooLarge`: the server refused the request for its size (413), which a smaller one may pass;
+ * `unreachable`: no endpoint answered, no connection or no reply in time (http1-client.ts isUnreachable).
  */
-type SendResult = { ok: true } | { ok: false; retryable: boolean; tooLarge?: boolean; retryAfterMs?: number; reason: string; detail?: string }
+type SendResult =
+  | { ok: true }
+  | { ok: false; retryable: boolean; tooLarge?: boolean; unreachable?: boolean; retryAfterMs?: number; reason: string; detail?: string }
 
 const PAYLOAD_TOO_LARGE = 413
 
@@ -76,6 +79,8 @@ export class OtlpExporter {
   private stopped = false
   /** The process is exiting: what is still unsent was counted as dropped (abandon()). */
   private abandoned = false
+  /** How the last request failed, while no request has succeeded since: what abandon() says its dropped spans met. */
+  private lastFailure: string | undefined
   /**
    * Export requests go through a client of their own (http1-client.ts says why),
    * not the global fetch the app's client uses: sharing undici with the exporter's
@@ -135,9 +140,18 @@ export class OtlpExporter {
       }
       if (bytes.length > QUEUE_BYTES) {
         this.stats.spansTooLarge++
+        this.stats.spansDropped++
         diag.warnOnce(`a span of ${(bytes.length / 1048576).toFixed(0)} MiB encoded is over the export queue's ${QUEUE_BYTES / 1048576} MiB and was dropped (many large attributes: cut them with OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT)`, 'span over the queue')
+        continue
       }
-      this.stats.spansDropped += this.queue.push({ resource: span.resource, scope: span.instrumentationScope, bytes })
+      const overflow = this.queue.push({ resource: span.resource, scope: span.instrumentationScope, bytes })
+      if (overflow > 0) {
+        this.stats.spansDropped += overflow
+        diag.warnOnce(
+          `the export queue is full (maxQueueSize ${this.opts.maxQueueSize} spans, or ${QUEUE_BYTES / 1048576} MiB): dropped the oldest spans, as spans end faster than ${this.opts.url} takes them (${this.stats.spansDropped} since init, see getStats())`,
+          'export queue full',
+        )
+      }
     }
     this.kick(true)
   }
@@ -204,11 +218,13 @@ export class OtlpExporter {
       const result = await this.send(body)
       if (this.abandoned) return
       if (result.ok) {
+        this.lastFailure = undefined
         this.settle(batch.length, 'spansExported')
         diag.debug(`exported ${batch.length} spans`)
         return
       }
       this.stats.exportFailures++
+      this.lastFailure = said(result)
       if (result.tooLarge) return this.tooLarge(batch, result, body.length)
       if (!result.retryable || attempt >= this.opts.maxRetries || this.stopped) {
         this.settle(batch.length, 'spansDropped')
@@ -219,8 +235,20 @@ export class OtlpExporter {
         )
         return
       }
+      if (attempt === 0 && result.unreachable) {
+        // Said at the first attempt, not once the retries are spent (~13 s at the defaults): a script or a
+        // serverless handler stops before that, and a service learns of it as it starts. Once a minute, as
+        // the line for spans dropped, and only when nothing answered: a reset by a server that is there
+        // (a restart, a proxy's idle close) usually passes on the retry, and is said only if it does not.
+        diag.warnOnce(
+          `export to ${this.opts.url} got no answer (${said(result)}); retrying up to ${this.opts.maxRetries} times, its ${batch.length} spans kept meanwhile`,
+          `export unreachable: ${result.reason}`,
+        )
+      }
+      const delay = retryDelayMs(attempt, result.retryAfterMs)
+      diag.debug(`export to ${this.opts.url} failed (${said(result)}); retry ${attempt + 1} of ${this.opts.maxRetries} in ${Math.round(delay)} ms`)
       this.stats.exportRetries++
-      await sleep(retryDelayMs(attempt, result.retryAfterMs))
+      await sleep(delay)
     }
   }
 
@@ -272,7 +300,7 @@ export class OtlpExporter {
       }
     } catch (err) {
       // Connection refused, DNS, timeout, a reply cut short: the endpoint may come back.
-      return { ok: false, retryable: true, reason: describe(err) }
+      return { ok: false, retryable: true, unreachable: isUnreachable(err), reason: describe(err) }
     }
   }
 
@@ -291,9 +319,20 @@ export class OtlpExporter {
     this.abandoned = true
     this.stopped = true
     clearInterval(this.timer)
-    this.stats.spansDropped += this.unencoded.discard() + this.queue.take(this.queue.size).length + this.inFlightSpans
+    const waiting = this.unencoded.discard() + this.queue.take(this.queue.size).length
+    const inFlight = this.inFlightSpans
+    this.stats.spansDropped += waiting + inFlight
     this.inFlightSpans = 0
     this.http.close()
+    if (waiting + inFlight > 0) {
+      // A short-lived app stops before its retries run out, or while its request waits for a reply: said
+      // here, or its spans would be lost without a word. Synchronous, as the 'exit' listener needs.
+      const why = this.lastFailure !== undefined ? `the last attempt failed: ${this.lastFailure}` : inFlight > 0 ? 'its request had no reply yet' : 'not sent yet'
+      diag.warnOnce(
+        `export to ${this.opts.url} stopped with ${waiting + inFlight} spans unsent (${why}); dropped them (${this.stats.spansDropped} since init, see getStats())`,
+        'spans unsent at stop',
+      )
+    }
   }
 
   /**

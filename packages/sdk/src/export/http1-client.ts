@@ -38,6 +38,23 @@ export interface Http1ClientOptions {
 /** A reused connection closed before any byte of a reply: the server had closed it as idle. Sent again on a fresh one. */
 class ClosedBeforeReply extends Error {}
 
+/** No reply within the request's timeout. */
+class TimedOut extends Error {}
+
+/** The system's errors for a connection that could not be made: nothing listens, no such host, no route to it. */
+const NO_CONNECTION = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EADDRNOTAVAIL'])
+
+/**
+ * Whether a failed post() found no endpoint to answer it: no connection could be made, or none
+ * replied in time. A connection the server reset or closed part way through a reply is not this: it
+ * happens to a server that is there (a restart, a proxy's idle close), and a retry usually passes.
+ */
+export function isUnreachable(err: unknown): boolean {
+  if (err instanceof TimedOut) return true
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined
+  return typeof code === 'string' && NO_CONNECTION.has(code)
+}
+
 /**
  * POSTs to one URL over HTTP/1.1 keep-alive connections made with `net` or
  * `tls` directly, for the exporter's requests (exporter.ts).
@@ -194,7 +211,7 @@ class Connection {
 
   request(head: string, body: Uint8Array, timeoutMs: number): Promise<Http1Response> {
     return new Promise<Http1Response>((resolve, reject) => {
-      const timer = setTimeout(() => this.destroy(new Error(`export timed out after ${timeoutMs} ms`), true), timeoutMs)
+      const timer = setTimeout(() => this.destroy(new TimedOut(`export timed out after ${timeoutMs} ms`), true), timeoutMs)
       timer.unref()
       this.pending = { resolve, reject, timer, parser: new Http1ResponseParser() }
       // One write of both (writev): a head in its own packet waits for the peer's delayed ACK on some stacks.
