@@ -106,6 +106,19 @@ class Diag {
   }
 }
 
+/**
+ * A URL as the SDK's lines name it: without its user and password (sent as Basic auth) or its query's
+ * values, which may carry a key as well; a query is marked, so the URL is not mistaken for another.
+ */
+export function shownUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    return `${u.protocol}//${u.host}${u.pathname}${u.search ? '?…' : ''}`
+  } catch {
+    return '(an endpoint that is not a URL)'
+  }
+}
+
 export function describe(err: unknown): string {
   if (err instanceof Error) return `${err.name}: ${err.message}`
   return String(err)

@@ -2,7 +2,7 @@ import { context, createContextKey, trace, ROOT_CONTEXT, type Tracer, type Trace
 import { resolveConfig, type InitOptions, type ResolvedConfig } from './config.js'
 import { AsyncLocalStorageContextManager } from './context-manager.js'
 import { toJson } from './content.js'
-import { consoleLogger, diag, emptyStats, type SdkStats } from './diag.js'
+import { consoleLogger, diag, emptyStats, shownUrl, type SdkStats } from './diag.js'
 import { errors } from './errors.js'
 import { OtlpExporter } from './export/exporter.js'
 import { SCOPE_NAME, SpanlensSpanProcessor } from './processor.js'
@@ -155,7 +155,7 @@ export function init(options: InitOptions = {}): void {
       return spansSent && scoresSettled
     },
   })
-  diag.debug(`initialized (${standalone ? 'standalone' : 'attached to the app provider'}), exporting to ${config.tracesUrl}`)
+  diag.debug(`initialized (${standalone ? 'standalone' : 'attached to the app provider'}), exporting to ${shownUrl(config.tracesUrl)}`)
 }
 
 /** `redactor` for `key`'s value, made only for a cut: a closure in `exported` would allocate its context on every attribute. */

@@ -1,5 +1,5 @@
 import { whileWithin } from './deadline.js'
-import { diag, describe } from './diag.js'
+import { diag, describe, shownUrl } from './diag.js'
 import { Http1Client } from './export/http1-client.js'
 import { jsonError, oneLine } from './export/failure-reason.js'
 import { parseRetryAfter, RETRYABLE_STATUS } from './retry.js'
@@ -87,7 +87,7 @@ export class ScoreSender {
   track(send: () => Promise<boolean>): Promise<boolean> {
     if (this.inFlight.size >= MAX_SCORES) {
       diag.stats.scoreFailures++
-      diag.warnOnce(`score() dropped: ${MAX_SCORES} scores are already on their way to ${this.url} (see getStats().scoreFailures)`)
+      diag.warnOnce(`score() dropped: ${MAX_SCORES} scores are already on their way to ${shownUrl(this.url)} (see getStats().scoreFailures)`)
       return Promise.resolve(false)
     }
     const work = send()

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { isValidSpanId, isValidTraceId } from '@opentelemetry/api'
 import { REDACTED_NAMES } from './attributes.js'
-import { diag, describe } from './diag.js'
+import { diag, describe, shownUrl } from './diag.js'
 import { cutMarked, MAX_MARK_LENGTH } from './redact-cut.js'
 import { retryDelayMs, sleep } from './retry.js'
 import { getRuntime, type Runtime } from './runtime.js'
@@ -64,7 +64,7 @@ async function send(rt: Runtime, input: ScoreInput): Promise<boolean> {
       if (result.ok) return true
       if (!result.retryable || attempt >= rt.config.maxRetries || getRuntime() !== rt) {
         diag.stats.scoreFailures++
-        diag.warnOnce(`score ${result.retryable ? 'could not be sent' : `rejected by ${rt.config.scoresUrl}`}: ${result.reason}`)
+        diag.warnOnce(`score ${result.retryable ? 'could not be sent' : `rejected by ${shownUrl(rt.config.scoresUrl)}`}: ${result.reason}`)
         return false
       }
       await sleep(retryDelayMs(attempt, result.retryAfterMs))

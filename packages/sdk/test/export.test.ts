@@ -458,6 +458,18 @@ describe('export: what is said when spans cannot leave', () => {
     )
   })
 
+  it("names the endpoint without the credentials or the query values its URL carries", async () => {
+    const logger = captureLogger()
+    h.start({ endpoint: 'http://user:s3cret@127.0.0.1:1/?token=t0ken', exportTimeoutMs: 300, logger })
+    span('lost', () => 1)
+    await shutdown()
+    expect(logger.lines).toHaveLength(2)
+    for (const line of logger.lines) {
+      expect(line).toContain('export to http://127.0.0.1:1/v1/traces?… ')
+      expect(line).not.toMatch(/s3cret|t0ken|user/)
+    }
+  })
+
   it('says, once a minute, that the queue was full and its oldest spans dropped', async () => {
     const logger = captureLogger()
     h.start({ endpoint: 'http://127.0.0.1:1', maxQueueSize: 10, maxBatchSize: 5, maxConcurrentExports: 1, maxRetries: 1, logger })

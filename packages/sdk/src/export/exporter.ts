@@ -2,7 +2,7 @@ import { gzip } from 'node:zlib'
 import { promisify } from 'node:util'
 import type { Attributes } from '@opentelemetry/api'
 import type { FinishedSpan } from '../trace/types.js'
-import { diag, describe } from '../diag.js'
+import { diag, describe, shownUrl } from '../diag.js'
 import { BoundedQueue } from './queue.js'
 import { parseRetryAfter, RETRYABLE_STATUS, retryDelayMs, sleep } from '../retry.js'
 import { SoonBatch } from '../soon-batch.js'
@@ -95,12 +95,15 @@ export class OtlpExporter {
    * spans exported than queued).
    */
   private readonly stats = diag.stats
+  /** The endpoint as warnings name it (shownUrl). */
+  private readonly shown: string
 
   constructor(private opts: ExporterOptions) {
     const headers: Record<string, string> = { 'user-agent': `spanlens-sdk/${SDK_VERSION}`, ...opts.headers, 'content-type': 'application/x-protobuf' }
     if (opts.compression === 'gzip') headers['content-encoding'] = 'gzip'
     // At most maxConcurrentExports requests are in flight (kick()), so as many connections.
     this.http = new Http1Client(new URL(opts.url), headers)
+    this.shown = shownUrl(opts.url)
     this.queue = new BoundedQueue<EncodedSpan>(opts.maxQueueSize, QUEUE_BYTES, (s) => s.bytes.length)
     this.timer = setInterval(() => this.kick(), opts.flushIntervalMs)
     // The exporter must never be what keeps a finished app alive.
@@ -148,7 +151,7 @@ export class OtlpExporter {
       if (overflow > 0) {
         this.stats.spansDropped += overflow
         diag.warnOnce(
-          `the export queue is full (maxQueueSize ${this.opts.maxQueueSize} spans, or ${QUEUE_BYTES / 1048576} MiB): dropped the oldest spans, as spans end faster than ${this.opts.url} takes them (${this.stats.spansDropped} since init, see getStats())`,
+          `the export queue is full (maxQueueSize ${this.opts.maxQueueSize} spans, or ${QUEUE_BYTES / 1048576} MiB): dropped the oldest spans, as spans end faster than ${this.shown} takes them (${this.stats.spansDropped} since init, see getStats())`,
           'export queue full',
         )
       }
@@ -230,7 +233,7 @@ export class OtlpExporter {
         this.settle(batch.length, 'spansDropped')
         // Once a minute per reason, with the total dropped so far (getStats()), not a line per batch.
         diag.warnOnce(
-          `export to ${this.opts.url} failed (${said(result)}); dropped ${batch.length} spans (${this.stats.spansDropped} since init, see getStats())`,
+          `export to ${this.shown} failed (${said(result)}); dropped ${batch.length} spans (${this.stats.spansDropped} since init, see getStats())`,
           `export failed: ${result.reason}`,
         )
         return
@@ -241,12 +244,12 @@ export class OtlpExporter {
         // the line for spans dropped, and only when nothing answered: a reset by a server that is there
         // (a restart, a proxy's idle close) usually passes on the retry, and is said only if it does not.
         diag.warnOnce(
-          `export to ${this.opts.url} got no answer (${said(result)}); retrying up to ${this.opts.maxRetries} times, its ${batch.length} spans kept meanwhile`,
+          `export to ${this.shown} got no answer (${said(result)}); retrying up to ${this.opts.maxRetries} times, its ${batch.length} spans kept meanwhile`,
           `export unreachable: ${result.reason}`,
         )
       }
       const delay = retryDelayMs(attempt, result.retryAfterMs)
-      diag.debug(`export to ${this.opts.url} failed (${said(result)}); retry ${attempt + 1} of ${this.opts.maxRetries} in ${Math.round(delay)} ms`)
+      diag.debug(`export to ${this.shown} failed (${said(result)}); retry ${attempt + 1} of ${this.opts.maxRetries} in ${Math.round(delay)} ms`)
       this.stats.exportRetries++
       await sleep(delay)
     }
@@ -265,7 +268,7 @@ export class OtlpExporter {
     if (batch.length > 1 && bodyBytes < SPLIT_FLOOR) {
       this.settle(batch.length, 'spansDropped')
       diag.warnOnce(
-        `export to ${this.opts.url} refused a request of ${Math.ceil(bodyBytes / 1024)} KiB as too large (${said(result)}): a limit that low is the endpoint's, not a span's; dropped its ${batch.length} spans (${this.stats.spansDropped} since init, see getStats())`,
+        `export to ${this.shown} refused a request of ${Math.ceil(bodyBytes / 1024)} KiB as too large (${said(result)}): a limit that low is the endpoint's, not a span's; dropped its ${batch.length} spans (${this.stats.spansDropped} since init, see getStats())`,
         'request refused as too large',
       )
       return
@@ -280,7 +283,7 @@ export class OtlpExporter {
     this.settle(1, 'spansDropped')
     const kib = Math.ceil((batch[0] as EncodedSpan).bytes.length / 1024)
     diag.warnOnce(
-      `export to ${this.opts.url} refused a span of ${kib} KiB encoded as too large (${said(result)}); dropped it alone (${this.stats.spansTooLarge} since init, see getStats() spansTooLarge)`,
+      `export to ${this.shown} refused a span of ${kib} KiB encoded as too large (${said(result)}); dropped it alone (${this.stats.spansTooLarge} since init, see getStats() spansTooLarge)`,
       'span refused as too large',
     )
   }
@@ -329,7 +332,7 @@ export class OtlpExporter {
       // here, or its spans would be lost without a word. Synchronous, as the 'exit' listener needs.
       const why = this.lastFailure !== undefined ? `the last attempt failed: ${this.lastFailure}` : inFlight > 0 ? 'its request had no reply yet' : 'not sent yet'
       diag.warnOnce(
-        `export to ${this.opts.url} stopped with ${waiting + inFlight} spans unsent (${why}); dropped them (${this.stats.spansDropped} since init, see getStats())`,
+        `export to ${this.shown} stopped with ${waiting + inFlight} spans unsent (${why}); dropped them (${this.stats.spansDropped} since init, see getStats())`,
         'spans unsent at stop',
       )
     }
