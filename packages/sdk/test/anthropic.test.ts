@@ -144,6 +144,17 @@ describe('wrapAnthropic', () => {
     expect(h.receiver.spans.map((s) => s.name).sort()).toEqual(['chat claude-copy', 'chat claude-copy-beta', 'chat claude-copy-helper'])
   })
 
+  it('traces the parse() helper, plain and beta, as one chat span per request, as create()', async () => {
+    h.start()
+    const ai = wrapAnthropic(client())
+    const parsed = await ai.messages.parse({ model: 'claude-parse', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] })
+    expect(parsed.content[0]).toMatchObject({ type: 'text', text: 'Hello from Claude' })
+    await ai.beta.messages.parse({ model: 'claude-beta-parse', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] })
+    await flush()
+    expect(h.receiver.spans.map((s) => s.name).sort()).toEqual(['chat claude-beta-parse', 'chat claude-parse'])
+    expect(byName(h.receiver.spans, 'chat claude-parse').attributes).toMatchObject({ 'gen_ai.provider.name': 'anthropic', 'gen_ai.response.finish_reasons': ['end_turn'] })
+  })
+
   it('records beta.messages.create and beta.messages.stream() with the same attributes', async () => {
     h.start()
     const ai = wrapAnthropic(client())

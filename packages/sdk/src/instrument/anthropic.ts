@@ -9,8 +9,8 @@ const MESSAGES: Operation = { provider: 'anthropic', describe: describeMessages,
 
 /**
  * Returns the same client, traced: messages.create (plain and `stream: true`)
- * and messages.stream() (the MessageStream helper, which goes through our
- * create), and the same two under `beta.messages`, become `llm` spans.
+ * and its helpers messages.stream() (the MessageStream helper) and messages.parse(),
+ * which go through our create, and the same under `beta.messages`, become `llm` spans.
  */
 export function wrapAnthropic<T extends object>(client: T): T {
   return wrapClient(
@@ -18,15 +18,17 @@ export function wrapAnthropic<T extends object>(client: T): T {
     {
       'messages.create': traced(MESSAGES),
       'messages.stream': onProxy,
+      'messages.parse': onProxy,
       // Same request and response shapes under the beta namespace.
       'beta.messages.create': traced(MESSAGES),
       'beta.messages.stream': onProxy,
+      'beta.messages.parse': onProxy,
     },
     'wrapAnthropic',
   )
 }
 
-/** Called on the proxy so the helper's internal `this.create` is the traced one. */
+/** Called on the proxy so the helper's internal `this.create` is the traced one (stream() and parse() send through it). */
 const onProxy: MethodHook = (original, _self, args, receiver) => original.apply(receiver, args)
 
 function describeMessages(call: LlmCall, params: Obj): void {
