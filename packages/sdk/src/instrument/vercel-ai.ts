@@ -80,7 +80,7 @@ export interface AiCallLimits {
   streamObjectMs: number
 }
 
-const LIMITS: AiCallLimits = { unreadMs: 60_000, maxUnread: 64, crowdedAfterMs: 1_000, streamObjectMs: 600_000 }
+const LIMITS: AiCallLimits = { unreadMs: 60_000, maxUnread: 256, crowdedAfterMs: 1_000, streamObjectMs: 600_000 }
 
 /**
  * Vercel AI SDK integration: pass it to `registerTelemetry()` from `ai` (all
