@@ -22,6 +22,16 @@ export function usd(value: number | null | undefined): string {
 }
 
 /**
+ * A total cost of LLM calls: `≥ $…` when some of the calls had no price (`incomplete`), a lower
+ * bound. `unknown` when there is no total, or when it is 0 with some calls unpriced: the priced
+ * calls (if any) cost nothing, and `≥ $0` would say nothing of the rest.
+ */
+export function costTotal(value: number | null | undefined, incomplete = false): string {
+  if (!incomplete) return usd(value)
+  return value === null || value === undefined || !Number.isFinite(value) || value === 0 ? 'unknown' : `≥ ${usd(value)}`
+}
+
+/**
  * A duration given in milliseconds, in one style with its unit: `87 ms`,
  * `165.4 ms`, `3.04 s`, `2 min 05 s`, `1 h 02 min`.
  */

@@ -179,6 +179,23 @@ describe('spanlens CLI output', () => {
     )
   })
 
+  it('prints unknown, not ≥ $0, in the list and the tree when no call of a trace had a price (the API answers 0 with costIncomplete)', async () => {
+    const page = {
+      items: [{ traceId: 'aa', startTime: '2026-12-04T09:00:00.000Z', name: 'run', service: 'chat', status: 'ok', spans: 2, durationMs: 87, tokens: { total: 0 }, costUsd: 0, costIncomplete: true }],
+      nextCursor: null,
+    }
+    const list = (await cli(['traces'], () => ({ status: 200, body: page }))).stdout
+    expect(list).toMatch(/ unknown\n/)
+    expect(list).not.toContain('≥')
+    const trace = {
+      traceId: 'aa',
+      durationMs: 87,
+      totals: { spans: 2, errors: 1, tokens: { total: 0 }, costUsd: 0, costIncomplete: true },
+      roots: [{ name: 'chat', kind: 'llm', durationMs: 87, status: 'error', tokens: { total: 0 }, costUsd: null, children: [] }],
+    }
+    expect((await cli(['traces', 'aa'], () => ({ status: 200, body: trace }))).stdout.split('\n')[0]).toBe('trace aa: 2 spans, 87 ms, 0 tokens, unknown, 1 errors')
+  })
+
   it('says when a trace has more spans than its tree shows', async () => {
     const trace = {
       traceId: 'aa',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { count, decimal, duration, timestamp, usd } from '../src/format.js'
+import { costTotal, count, decimal, duration, timestamp, usd } from '../src/format.js'
 
 describe('figures written for people', () => {
   it.each([
@@ -17,6 +17,17 @@ describe('figures written for people', () => {
     [Number.NaN, 'unknown'],
   ])('money: %s is %s (dollars, never an exponent)', (v, text) => {
     expect(usd(v)).toBe(text)
+  })
+
+  it.each([
+    [0.0123, false, '$0.0123'],
+    [0, false, '$0'],
+    [0.0123, true, '≥ $0.0123'],
+    [0, true, 'unknown'],
+    [null, true, 'unknown'],
+    [null, false, 'unknown'],
+  ])('a cost total: %s with some calls unpriced (%s) is %s; 0 with some unpriced says nothing, so unknown', (v, incomplete, text) => {
+    expect(costTotal(v, incomplete)).toBe(text)
   })
 
   it.each([

@@ -1,15 +1,12 @@
 // Display formatting only; values stay numbers everywhere else. Money, durations and
 // times as the CLI writes them (@spanlens/query/format).
-import { duration, timestamp, usd as dollars } from '@spanlens/query/format'
+import { costTotal, duration, timestamp } from '@spanlens/query/format'
 import type { Tokens } from './api/types'
 
 export const ms = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '–' : duration(v))
 
-/** Dollars; `incomplete`: some calls had no price, so this is a lower bound (≥). Unknown says so. */
-export function usd(v: number | null | undefined, incomplete = false): string {
-  if (v === null || v === undefined || !Number.isFinite(v)) return 'unknown'
-  return incomplete ? `≥ ${dollars(v)}` : dollars(v)
-}
+/** Dollars; `incomplete`: some calls had no price, so this is a lower bound (≥), or `unknown` at 0 (costTotal). */
+export const usd = (v: number | null | undefined, incomplete = false): string => costTotal(v, incomplete)
 
 /** Why a cost is `≥` or `unknown`, for a title attribute. */
 export const COST_NOTE = 'Some LLM calls have no price: a model missing from the price table, or a call that reported no usage (failed calls).'

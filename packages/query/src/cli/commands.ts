@@ -1,6 +1,6 @@
 import { queryString } from './api.js'
 import { CliError, TIME_SYNTAX, type Command, type CommandContext, type OptionSpec } from './command.js'
-import { count, duration, timestamp, usd } from '../format.js'
+import { costTotal, count, duration, timestamp, usd } from '../format.js'
 import { stringifyReply } from '../json.js'
 import { cell, figure, table } from './table.js'
 import { ANALYST_TABLES } from '../sql/policy.js'
@@ -78,10 +78,11 @@ const traces: Command = {
       printJson(ctx, page)
       return 0
     }
+    const costs = page.items.map((t) => costTotal(t.costUsd as number | null, t.costIncomplete === true))
     ctx.out(
       table(
         ['trace', 'start', 'name', 'service', 'status', 'spans', 'duration', 'tokens', 'cost'],
-        page.items.map((t) => [
+        page.items.map((t, i) => [
           t.traceId as string,
           timestamp(t.startTime as string),
           t.name as string,
@@ -90,11 +91,11 @@ const traces: Command = {
           t.spans as number,
           figure(duration(t.durationMs as number)),
           figure(count(t.tokens.total)),
-          figure(costText(t.costUsd as number | null, t.costIncomplete as boolean | undefined)),
+          figure(costs[i] as string),
         ]),
       ),
     )
-    if (page.items.some((t) => t.costIncomplete === true)) ctx.out('≥: at least; some LLM calls in the trace have no price (a model missing from the price table, or no usage reported)\n')
+    if (costs.some((c) => c.startsWith('≥'))) ctx.out('≥: at least; some LLM calls in the trace have no price (a model missing from the price table, or no usage reported)\n')
     if (page.nextCursor) ctx.out(`next page: --cursor ${page.nextCursor}\n`)
     return 0
   },
@@ -297,12 +298,6 @@ function statusWord(status: string): string {
   return status === 'unset' ? 'ok' : status
 }
 
-/** A cost, or why there is none: no LLM call had a price (or some had none: `at least`). */
-function costText(costUsd: number | null | undefined, incomplete?: boolean): string {
-  if (costUsd === null || costUsd === undefined) return 'unknown'
-  return incomplete ? `≥ ${usd(costUsd)}` : usd(costUsd)
-}
-
 /** Levels indented; deeper spans say their depth instead: a trace 10,000 deep would print 100 MB of spaces. */
 const MAX_INDENT = 32
 const indent = (depth: number) => (depth > MAX_INDENT ? `${'  '.repeat(MAX_INDENT)}↳${depth} ` : '  '.repeat(depth))
@@ -321,7 +316,7 @@ function depthFirst(roots: SpanJson[], depth: number): Array<{ s: SpanJson; dept
 
 function renderTrace(t: TraceJson): string {
   const lines = [
-    `trace ${t.traceId}: ${t.totals.spans} spans, ${duration(t.durationMs)}, ${count(t.totals.tokens.total)} tokens, ${costText(t.totals.costUsd, t.totals.costIncomplete)}, ${t.totals.errors} errors`,
+    `trace ${t.traceId}: ${t.totals.spans} spans, ${duration(t.durationMs)}, ${count(t.totals.tokens.total)} tokens, ${costTotal(t.totals.costUsd, t.totals.costIncomplete === true)}, ${t.totals.errors} errors`,
   ]
   const spans = depthFirst(t.roots, 1)
   if (t.truncated) lines.push(`  (the trace has more spans than the tree holds: the first ${count(spans.length)} by start time are shown)`)
