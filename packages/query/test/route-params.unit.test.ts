@@ -197,6 +197,15 @@ describe('a bad parameter or body field is named first, without decoration', () 
     expect(res.json().error.message).not.toMatch(/✖|→ at/)
   })
 
+  it('refuses a query past what ClickHouse parses, in bytes of UTF-8, naming query, before any store work: 90,000 three-byte characters are 270 KB', async () => {
+    const store = emptyStore()
+    const app = await routesOver(store.client)
+    const res = await app.inject({ method: 'POST', url: '/api/v1/sql', payload: { query: `SELECT '${'€'.repeat(90_000)}'` } })
+    expect(res.statusCode).toBe(400)
+    expect(res.json().error).toMatchObject({ code: 'SPANLENS_BAD_REQUEST', message: expect.stringMatching(/^query: 270009 bytes of UTF-8, over the 261120 /) })
+    expect(store.calls()).toBe(0)
+  })
+
   it('refuses a text over 16 KiB in a report body, naming the field, before any store work (a served ClickHouse refuses a query parameter over 128 KiB)', async () => {
     const long = 'x'.repeat(16 * 1024 + 1)
     const window = { reference: { from: 'now-2d', to: 'now-1d' }, current: { from: 'now-1d' } }

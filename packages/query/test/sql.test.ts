@@ -2,6 +2,7 @@ import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Store } from '@spanlens/ingest'
 import { runSandboxedSql } from '../src/index.js'
+import { MAX_QUERY_BYTES } from '../src/sql/explain.js'
 import { insertSpans, openStore, span } from './helpers/store.js'
 
 let store: Store
@@ -84,6 +85,25 @@ describe('POST /sql sandbox', () => {
     await expect(run('SELEC 1')).rejects.toMatchObject({ message: expect.stringMatching(/failed at position 7 \(1\)/) })
     await expect(run('SELECT 1,\n  2 +')).rejects.toMatchObject({ message: expect.stringMatching(/failed at position 16 \(end of query\)/) })
     await expect(run('SELECT number FROM numbers(1000)')).rejects.toMatchObject({ code: 'SPANLENS_SQL_LIMIT' })
+  })
+
+  it('takes a query up to MAX_QUERY_BYTES of UTF-8 and refuses a longer one with a 400 naming query: 90,000 three-byte characters are 270 KB', async () => {
+    // `SELECT length('…') AS n` padded to `bytes` with a character of `width` bytes.
+    const literal = (bytes: number, ch = 'a', tail = '') => {
+      const head = "SELECT length('"
+      const end = `') AS n${tail}`
+      return `${head}${ch.repeat((bytes - head.length - end.length) / Buffer.byteLength(ch))}${end}`
+    }
+    expect(Buffer.byteLength(literal(MAX_QUERY_BYTES))).toBe(MAX_QUERY_BYTES)
+    expect((await run(literal(MAX_QUERY_BYTES))).data).toEqual([{ n: String(MAX_QUERY_BYTES - 22) }])
+    for (const query of [literal(MAX_QUERY_BYTES + 1), `SELECT length('${'€'.repeat(90_000)}') AS n`]) {
+      const err = (await run(query).catch((e: unknown) => e)) as Error & { code: string }
+      expect(err).toMatchObject({ code: 'SPANLENS_BAD_REQUEST', statusCode: 400, message: expect.stringMatching(/^query: \d+ bytes of UTF-8, over the \d+ /) })
+      expect(err.message).not.toContain('€')
+    }
+    // Within the limit as written, past it once each table read is bound to the project's view.
+    const bound = (await run(literal(MAX_QUERY_BYTES - 100, 'a', ` FROM spans WHERE 1${' OR trace_id IN (SELECT trace_id FROM spans)'.repeat(40)}`)).catch((e: unknown) => e)) as Error
+    expect(bound).toMatchObject({ code: 'SPANLENS_BAD_REQUEST', message: expect.stringMatching(/^query: \d+ bytes once its tables are bound/) })
   })
 
   it.each([

@@ -91,8 +91,9 @@ function listOptions(q: Query, params: readonly string[]) {
  * - A score: at most 110,500 characters of text (comment 100,000, value 10,000, name,
  *   source and id); JSON writes a character in at most 6 bytes (a `\u` escape), so 663,000
  *   bytes and its ids.
- * - SQL: ClickHouse parses at most 262,144 bytes of query (`max_query_size`, left at its
- *   default), which JSON escaping (quotes, backslashes, newlines: 2 bytes) at most doubles.
+ * - SQL: at most MAX_QUERY_BYTES of UTF-8 (sql/explain.ts: what ClickHouse parses, 262,144
+ *   bytes, less the sandbox's own text), which JSON escaping at most doubles (quotes,
+ *   backslashes, line breaks: 2 bytes; a 3-byte character as a `\u` escape: 6).
  * - A drift, bias or counterfactual report: filters, which the GET routes take within
  *   Node's 16 KiB of request line and headers, and at most 200 refusal phrases.
  */

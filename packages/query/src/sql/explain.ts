@@ -35,6 +35,27 @@ function isStoreSideError(err: unknown): boolean {
 export type ClickHouseSettings = NonNullable<Parameters<ClickHouseClient['query']>[0]['clickhouse_settings']>
 
 /**
+ * The most bytes of UTF-8 a query may take as the sandbox sends it. ClickHouse parses at most
+ * 262,144 bytes of a statement (`max_query_size`, left at its default, which a SETTINGS clause
+ * cannot raise for its own statement), and the sandbox's statements hold more than the query:
+ * EXPLAIN's prefix (22 bytes) and, embedded, its limits as a SETTINGS clause (399 bytes with
+ * the tests' limits; larger limits add a few digits). Past it, ClickHouse's refusal quoted
+ * the query as "not valid SQL" and named no field.
+ */
+export const MAX_QUERY_BYTES = 262_144 - 1024
+
+/**
+ * A 400 naming `query` when `sql` is past MAX_QUERY_BYTES; `bound` when it is the text the
+ * rewrite made (rewrite.ts: a table read through its project's view is longer than its name).
+ */
+export function checkQueryBytes(sql: string, bound: boolean): void {
+  const bytes = Buffer.byteLength(sql)
+  if (bytes <= MAX_QUERY_BYTES) return
+  const what = bound ? `${bytes} bytes once its tables are bound to the project's views (each table read adds up to 40 bytes and the project's name)` : `${bytes} bytes of UTF-8`
+  throw errors.BAD_REQUEST(`query: ${what}, over the ${MAX_QUERY_BYTES} ClickHouse parses here (docs/sql.md)`)
+}
+
+/**
  * ClickHouse with `implicit_select` on (clickhouse-local's default, so chDB's and the served
  * engine's; a server profile may set it) reads a statement that is no query as a SELECT:
  * `EXPLAIN AST FROM (SELECT 1 AS EXPLAIN) WHERE …` would run as `SELECT EXPLAIN AS AST FROM …` on
@@ -55,6 +76,8 @@ const EXPLAIN_PREFIX = { AST: 'EXPLAIN AST graph = 0 ', 'QUERY TREE': 'EXPLAIN Q
  * same TabSeparated lines.
  */
 export async function explain(client: ClickHouseClient, kind: 'AST' | 'QUERY TREE', sql: string, settings: ClickHouseSettings): Promise<string[]> {
+  // The analyst's text was checked as sent (sandbox.ts); what the rewrite made of it is checked here.
+  checkQueryBytes(sql, true)
   let text: string
   const prefix = EXPLAIN_PREFIX[kind]
   try {

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { clickHouseErrorType, errors } from '../errors.js'
-import { type ClickHouseSettings, explain, ResultTooLarge, sqlError } from './explain.js'
+import { checkQueryBytes, type ClickHouseSettings, explain, ResultTooLarge, sqlError } from './explain.js'
 import { lex, significant, type Token } from './lexer.js'
 import { checkAst, checkBoundAst, checkQueryTree, parseAstLines } from './policy.js'
 import { collectBlocks, type CompactResult, parseBlocks, readDocument, type ReadResult, STREAM_FORMAT } from './result.js'
@@ -113,7 +113,7 @@ export async function runSandboxedSql(
   opts: { database: string; limits: SandboxLimits; cluster?: boolean; stream?: StreamQuery | undefined },
 ): Promise<SqlResult> {
   if (typeof query !== 'string' || query.length === 0) throw errors.BAD_REQUEST('query: expected a non-empty string')
-  if (query.length > 100_000) throw errors.BAD_REQUEST('query: longer than 100000 characters')
+  checkQueryBytes(query, false)
   const { limits } = opts
   const started = Date.now()
   const remaining = () => limits.maxExecutionSeconds - (Date.now() - started) / 1000
