@@ -1,7 +1,7 @@
 // Display formatting only; values stay numbers everywhere else. Money, durations and
 // times as the CLI writes them (@spanlens/query/format).
 import { costTotal, duration, timestamp } from '@spanlens/query/format'
-import type { Tokens } from './api/types'
+import type { Tokens } from './api/types.js'
 
 export const ms = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '–' : duration(v))
 
