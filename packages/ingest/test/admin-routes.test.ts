@@ -105,9 +105,11 @@ describe('the admin routes on a running server', () => {
       const segment = listed?.segment as string
 
       const setAside = (payload: unknown) => app.inject({ method: 'POST', url: '/api/v1/admin/spool/set-aside', headers: admin, payload: payload as Record<string, unknown> })
-      for (const bad of [{}, { segment: '' }, { segment: 7 }, { segment: segment, extra: 1 }]) {
+      // Each names the bad field first, as every body's error does.
+      for (const [bad, field] of [[{}, 'segment'], [{ segment: '' }, 'segment'], [{ segment: 7 }, 'segment'], [{ segment: segment, extra: 1 }, 'extra'], [[segment], 'body']] as const) {
         const res = await setAside(bad)
         expect({ status: res.statusCode, code: res.json().error.code }, JSON.stringify(bad)).toEqual({ status: 400, code: 'SPANLENS_BAD_REQUEST' })
+        expect(res.json().error.message, JSON.stringify(bad)).toMatch(new RegExp(`^${field}: `))
       }
       for (const unknown of ['nope.seg', '../spool/x.seg']) {
         const res = await setAside({ segment: unknown })

@@ -90,10 +90,22 @@ export function invalidFields(error: z.ZodError, name: (path: readonly PropertyK
   return errors.BAD_REQUEST([...clauses.values()].join('; '))
 }
 
+/**
+ * Why a field failed, in our words where zod's own would show through: its messages name its
+ * categories (`Invalid key in record`, `Invalid input: expected string, received undefined`,
+ * `Invalid string: must match pattern /…/`), where a reader wants what the field takes.
+ */
 function reason(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') return /^Unrecognized key/.test(issue.message) ? 'not a field here' : issue.message
   if (issue.code === 'too_small' && issue.origin === 'string' && Number(issue.minimum) === 1) return 'must not be empty'
   if (issue.code === 'invalid_union' && issue.message === 'Invalid input') return 'not one of the forms it takes (docs/api.md)'
-  // zod's own messages lead with a category (`Invalid input: expected string, received number`).
-  return issue.message.replace(/^[A-Z][a-z]*(?: [a-z]+)*: (?=expected)/, '')
+  // A map's key (`score.<name>`, `attr.<key>`): its path ends with the key, so the field names it.
+  if (issue.code === 'invalid_key') {
+    const why = issue.issues[0] === undefined ? 'is not valid' : reason(issue.issues[0])
+    return /^must /.test(why) ? `the key ${why}` : `the key: ${why}`
+  }
+  if (issue.code === 'invalid_type' && / received undefined$/.test(issue.message)) return 'required'
+  if (issue.code === 'invalid_type' && issue.expected === 'int') return 'expected a whole number'
+  // zod's own messages lead with a category (`Invalid input: `, `Too small: `, `Invalid string: `).
+  return issue.message.replace(/^(?:Invalid|Too) [a-z]+: /, '')
 }

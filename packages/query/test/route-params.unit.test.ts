@@ -156,6 +156,9 @@ describe('numbers are decimal, in every parameter that takes one', () => {
   })
 })
 
+/** zod's pretty-printing, and its own categories where the field's reason belongs (`score.: Invalid key in record`). */
+const ZOD_WORDING = /✖|→ at|Invalid (key|input|string|number|option)|Too (small|big)|received undefined|Unrecognized/
+
 describe('a bad parameter or body field is named first, without decoration', () => {
   it.each([
     ['GET', '/api/v1/traces?ttftMs=fast', 'ttftMs'],
@@ -167,12 +170,17 @@ describe('a bad parameter or body field is named first, without decoration', () 
     ['GET', '/api/v1/sessions/s1?nope=1', 'nope'],
     ['GET', `/api/v1/traces/${TRACE}/logs?spanId=XYZ`, 'spanId'],
     ['GET', '/api/v1/users/u1?bucket=1d&nope=1', 'nope'],
+    ['GET', '/api/v1/traces?score.=1', 'score.'],
+    ['GET', '/api/v1/traces?attrNum.=>1', 'attrNum.'],
+    ['GET', '/api/v1/traces?not.score.=1', 'not.score.'],
+    ['GET', '/api/v1/metrics', 'name'],
+    ['GET', '/api/v1/metrics?name=m&type=gauges', 'type'],
   ])('%s %s', async (method, path, field) => {
     const app = await routesOver(emptyStore().client)
     const res = await app.inject({ method: method as 'GET', url: path })
     expect(res.statusCode, res.body).toBe(400)
-    expect(res.json().error.message).toMatch(new RegExp(`^${field.replace('.', '\\.')}: `))
-    expect(res.json().error.message).not.toMatch(/✖|→ at/)
+    expect(res.json().error.message).toMatch(new RegExp(`^${field.replace(/[.[\]]/g, '\\$&')}: `))
+    expect(res.json().error.message).not.toMatch(ZOD_WORDING)
   })
 
   it.each([
@@ -189,12 +197,29 @@ describe('a bad parameter or body field is named first, without decoration', () 
     ['/api/v1/drift', { reference: { from: 'now-2d' }, current: { from: 'now-1d' }, signals: ['latency', 7] }, 'signals[1]'],
     ['/api/v1/scores', { traceId: TRACE, name: '', value: 1 }, 'name'],
     ['/api/v1/scores', { traceId: 'x', name: 'n', value: 1 }, 'traceId'],
+    ['/api/v1/scores', { name: 'n', value: 1 }, 'traceId'],
+    ['/api/v1/drift', { reference: { from: 'now-2d' }, current: { from: 'now-1d' }, signals: ['latency', 'nope'] }, 'signals[1]'],
+    ['/api/v1/drift', { reference: { from: 'now-2d' }, current: { from: 'now-1d', scores: { '': '1' } } }, 'current.score.'],
+    ['/api/v1/bias', { groupBy: 'model', outcome: 'error_rate', filter: { scores: { '': 'x' } } }, 'filter.score.'],
+    ['/api/v1/bias', { groupBy: 'model', outcome: 'error_rate', minGroupSize: 1.5 }, 'minGroupSize'],
+    ['/api/v1/bias/counterfactual', { filter: { attributeNumbers: { '': '>1' } } }, 'filter.attrNum.'],
+    ['/api/v1/sql', { query: 1 }, 'query'],
+    ['/api/v1/sql', {}, 'query'],
+    ['/api/v1/sql', { query: 'SELECT 1', extra: 1 }, 'extra'],
+    ['/api/v1/sql', { query: ' -- nothing' }, 'query'],
   ])('POST %s %j', async (path, body, field) => {
     const app = await routesOver(emptyStore().client)
     const res = await app.inject({ method: 'POST', url: path, payload: body })
     expect(res.statusCode, res.body).toBe(400)
     expect(res.json().error.message).toMatch(new RegExp(`^${field.replace(/[.[\]]/g, '\\$&')}: `))
-    expect(res.json().error.message).not.toMatch(/✖|→ at/)
+    expect(res.json().error.message).not.toMatch(ZOD_WORDING)
+  })
+
+  it('says a missing field or parameter is required', async () => {
+    const app = await routesOver(emptyStore().client)
+    expect((await app.inject({ method: 'GET', url: '/api/v1/metrics' })).json().error.message).toBe('name: required')
+    expect((await app.inject({ method: 'POST', url: '/api/v1/sql', payload: {} })).json().error.message).toBe('query: required')
+    expect((await app.inject({ method: 'POST', url: '/api/v1/scores', payload: { traceId: TRACE, value: 1 } })).json().error.message).toBe('name: required')
   })
 
   it('refuses a query past what ClickHouse parses, in bytes of UTF-8, naming query, before any store work: 90,000 three-byte characters are 270 KB', async () => {

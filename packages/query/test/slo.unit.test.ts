@@ -60,6 +60,12 @@ describe('SLO file', () => {
     expect(() => parseSloText(`slos:\n${list.replace(/^/gm, '  ')}`)).toThrow(expect.objectContaining({ message: expect.stringContaining(': slos[0].indicator.type: ') }))
   })
 
+  it("says what is wrong with a field in words of its own, not zod's (an empty key, a missing field)", () => {
+    const ratio = `slos:\n  - name: a\n    objective: 99\n    indicator: { type: ratio, total: { kind: llm }, good: { kind: llm, scores: { "": x } } }\n`
+    expect(() => parseSloText(ratio)).toThrow(expect.objectContaining({ message: expect.stringContaining(': slos[0].indicator.good.scores.: the key must not be empty') }))
+    expect(() => parseSloText('slos:\n  - objective: 99\n    indicator: { type: success }\n')).toThrow(expect.objectContaining({ message: expect.stringContaining(': slos[0].name: required') }))
+  })
+
   it.each([['service: ""', 'slos[0].service'], ['model: []', 'slos[0].model'], ['environment: ["prod", ""]', 'slos[0].environment']])('refuses an empty scope (%s): "" scoped the SLO to no span, [] to every span', (scope, field) => {
     const text = `slos:\n  - name: a\n    objective: 99\n    ${scope}\n    indicator: { type: success }\n`
     expect(() => parseSloText(text)).toThrow(expect.objectContaining({ code: 'SPANLENS_SLO_FILE_INVALID', message: expect.stringContaining(`: ${field}`) }))

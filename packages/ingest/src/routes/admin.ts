@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify'
+import { invalidFields } from '@spanlens/query'
 import { z } from 'zod'
 import { errors, PRIVATE_REPLY_HEADERS } from '../errors.js'
 import { secondsFailing } from '../pipeline/failing-segments.js'
@@ -10,7 +11,13 @@ export interface AdminRoutesOptions {
 
 /** A segment's name, as /readyz and `spanlens dead-letter stuck` show it: well under a kilobyte. */
 const BODY_LIMIT = 4096
-const setAsideBody = z.object({ segment: z.string().min(1) }).strict()
+const SEGMENT_NAME = "expected a segment's name, as /readyz or `spanlens dead-letter stuck` shows it"
+const setAsideBody = z
+  .object(
+    { segment: z.string({ error: (issue) => (issue.input === undefined ? undefined : SEGMENT_NAME) }).min(1) },
+    { error: (issue) => (issue.code === 'invalid_type' ? 'expected a JSON object {"segment": "<name>"}' : undefined) },
+  )
+  .strict()
 
 /**
  * The operator's routes on this server's spool, registered by server.ts only with
@@ -39,7 +46,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
   })
   app.post('/api/v1/admin/spool/set-aside', { bodyLimit: BODY_LIMIT }, async (request) => {
     const body = setAsideBody.safeParse(request.body)
-    if (!body.success) throw errors.BAD_REQUEST('segment: expected a JSON body {"segment": "<name>"}, the name as /readyz or `spanlens dead-letter stuck` shows it')
+    if (!body.success) throw invalidFields(body.error)
     const name = body.data.segment
     const done = await inserter.setAside(name)
     if (done.state !== 'set-aside') throw done.state === 'left' ? errors.SPOOL_SEGMENT_LEFT(name) : errors.SPOOL_SEGMENT_UNKNOWN(name)

@@ -119,7 +119,7 @@ export async function drift(
   refuseRepeats(r.signals ?? [], 'signals')
   const thresholds: DriftThresholds = { ...DEFAULT_THRESHOLDS, ...stripUndefined(r.thresholds ?? {}) }
   const callerChoseKind = (sets.reference.kind?.length ?? 0) > 0 || (sets.current.kind?.length ?? 0) > 0
-  const specs = (r.signals ?? DEFAULT_SIGNALS).map((name) => resolveSignal(name, callerChoseKind))
+  const specs = r.signals ? r.signals.map((name, i) => resolveSignal(name, callerChoseKind, `signals[${i}]`)) : DEFAULT_SIGNALS.map((name) => resolveSignal(name, callerChoseKind, 'signals'))
   const bag = new ParamBag()
   const { nRef, nCur } = await countSets(client, countQuery(project, sets, bag), bag.values)
   if (nRef < r.minSamples || nCur < r.minSamples) {

@@ -63,8 +63,9 @@ const BUILTIN_SIGNALS = Object.keys(BUILTIN)
  * Resolves a signal name: a built-in (see BUILTIN_SIGNALS), `score:<name>` (numeric
  * score value), `attr:<key>` / `attr_num:<key>` (string / numeric span attribute).
  * When the caller filters on kind explicitly, the built-ins' implicit kind = 'llm' is dropped.
+ * An unknown name is a 400 naming `field`, where the request holds it (`signals[1]`).
  */
-export function resolveSignal(signal: string, callerChoseKind: boolean): SignalSpec {
+export function resolveSignal(signal: string, callerChoseKind: boolean, field: string): SignalSpec {
   const builtin = BUILTIN[signal]
   if (builtin) {
     const where = callerChoseKind ? builtin.where.replace(/kind = 'llm'( AND )?/, '').trim() || '1' : builtin.where
@@ -72,7 +73,8 @@ export function resolveSignal(signal: string, callerChoseKind: boolean): SignalS
   }
   const [prefix, ...rest] = signal.split(':')
   const key = rest.join(':')
-  if (key === '') throw errors.BAD_REQUEST(`signal: unknown signal "${signal}"; expected one of ${BUILTIN_SIGNALS.join(', ')}, score:<name>, attr:<key> or attr_num:<key>`)
+  const unknown = () => errors.BAD_REQUEST(`${field}: unknown signal "${signal}"; expected one of ${BUILTIN_SIGNALS.join(', ')}, score:<name>, attr:<key> or attr_num:<key>`)
+  if (key === '') throw unknown()
   switch (prefix) {
     case 'score':
       return { signal, type: 'numeric', expr: 'value', where: '1', score: key }
@@ -87,6 +89,6 @@ export function resolveSignal(signal: string, callerChoseKind: boolean): SignalS
         params: { sig_key: key },
       }
     default:
-      throw errors.BAD_REQUEST(`signal: unknown signal "${signal}"`)
+      throw unknown()
   }
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { errors } from '../errors.js'
-import { refuseRepeats } from '../params.js'
+import { invalidFields, refuseRepeats } from '../params.js'
 import { checkBucketCount, parseBucketSeconds, parseTime } from '../time.js'
 
 /**
@@ -42,17 +42,17 @@ const MAX_BUCKETS = 10_000
 const MAX_GROUP_BY = 10
 const MAX_KEY = 256
 
-const text = (field: string) =>
-  z.string({ error: `${field}: expected one value` }).trim().min(1, { error: `${field}: must not be empty` }).max(MAX_KEY * 4, { error: `${field}: too long` })
+// Each parameter is one value by now (params.ts, oneValueEach): what is missing is undefined.
+const text = () => z.string({ error: (issue) => (issue.input === undefined ? 'required' : 'expected one value') }).trim().min(1).max(MAX_KEY * 4, { error: `expected at most ${MAX_KEY * 4} characters` })
 
 const params = z.object({
-  name: text('name'),
-  type: z.enum(METRIC_TYPES, { error: `type: expected one of ${METRIC_TYPES.join(', ')}` }).optional(),
-  from: text('from').optional(),
-  to: text('to').optional(),
-  bucket: text('bucket').optional(),
-  groupBy: text('groupBy').optional(),
-  agg: text('agg').optional(),
+  name: text(),
+  type: z.enum(METRIC_TYPES, { error: `expected one of ${METRIC_TYPES.join(', ')}` }).optional(),
+  from: text().optional(),
+  to: text().optional(),
+  bucket: text().optional(),
+  groupBy: text().optional(),
+  agg: text().optional(),
 })
 
 function dimension(raw: string, field: string): Dimension {
@@ -72,7 +72,7 @@ function aggregation(raw: string): Aggregation {
 
 export function parseMetricsQuery(q: Record<string, unknown>, now = new Date()): MetricsQuery {
   const parsed = params.safeParse(q)
-  if (!parsed.success) throw errors.BAD_REQUEST(parsed.error.issues[0]?.message ?? 'invalid query')
+  if (!parsed.success) throw invalidFields(parsed.error)
   // attr.<key> and resource.<key> filter the points (below); any other key is a mistake to name.
   for (const k of Object.keys(q)) {
     if (!(k in params.shape) && !k.startsWith('attr.') && !k.startsWith('resource.')) {

@@ -10,7 +10,7 @@ import { errors, type LogLimit, PRIVATE_REPLY_HEADERS, replyWithError } from '..
 import { filterFromQuery } from '../filters.js'
 import { traceIdParam } from '../ids.js'
 import { logsRoutes } from '../logs/routes.js'
-import { oneValueEach, parseFlag, parseLimit } from '../params.js'
+import { invalidFields, oneValueEach, parseFlag, parseLimit } from '../params.js'
 import { metricsRoutes } from '../metrics/routes.js'
 import { recordScore } from '../scores/record.js'
 import { sessionsRoutes } from '../sessions/routes.js'
@@ -226,10 +226,16 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
     }
   })
 
-  const sqlBody = z.object({ query: z.string() }).strict()
+  // Each bad field named as every body's are (invalidFields); a missing query is `query: required`.
+  const sqlBody = z
+    .object(
+      { query: z.string({ error: (issue) => (issue.input === undefined ? undefined : 'expected a string') }) },
+      { error: (issue) => (issue.code === 'invalid_type' ? 'expected a JSON object {"query": "SELECT ..."}' : undefined) },
+    )
+    .strict()
   app.post('/sql', { bodyLimit: BODY_LIMITS.sql }, async (request) => {
     const body = sqlBody.safeParse(request.body)
-    if (!body.success) throw errors.BAD_REQUEST('expected a JSON body {"query": "SELECT ..."}')
+    if (!body.success) throw invalidFields(body.error)
     return admitted(request, (p) => runSandboxedSql(opts.client, p, body.data.query, { database: opts.database, limits: opts.sql, cluster: opts.cluster === true, stream: opts.streamQuery }))
   })
 }

@@ -45,7 +45,7 @@ function singleStatement(tokens: Token[]): Token[] {
   while (end > 0 && (!significant(tokens[end - 1] as Token) || (tokens[end - 1] as Token).text === ';')) end--
   const body = tokens.slice(0, end)
   if (body.some((t) => t.kind === 'punct' && t.text === ';')) throw errors.SQL_FORBIDDEN('only one statement is allowed')
-  if (!body.some(significant)) throw errors.BAD_REQUEST('query is empty')
+  if (!body.some(significant)) throw errors.BAD_REQUEST('query: holds no statement, only blanks or comments')
   return body
 }
 
