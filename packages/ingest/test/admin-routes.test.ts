@@ -99,6 +99,9 @@ describe('the admin routes on a running server', () => {
 
       const failing = await app.inject({ method: 'GET', url: '/api/v1/admin/spool/failing', headers: admin })
       expect(failing.statusCode).toBe(200)
+      // Neither route reads a query parameter: one given is refused, as on every query route.
+      const unread = await app.inject({ method: 'GET', url: '/api/v1/admin/spool/failing?segment=x', headers: admin })
+      expect({ status: unread.statusCode, message: unread.json().error.message }).toEqual({ status: 400, message: 'segment: not a parameter of /api/v1/admin/spool/failing, which takes none' })
       const [listed, ...more] = failing.json().segments as Array<{ segment: string; rows: number; attempts: number; slicesAlike: number; lastError: string; failingForSeconds: number }>
       expect(more).toEqual([])
       expect(listed).toMatchObject({ table: 'spans', rows: 3, kind: 'unknown', slicesAlike: 3, lastError: expect.stringMatching(/^SOMETHING_NEW \(999\)/) })

@@ -437,6 +437,9 @@ describe('operations endpoints', () => {
     expect((await fetch(`${server.url}/readyz?strict=1`)).status).toBe(200)
     const bad = await fetch(`${server.url}/readyz?strict=maybe`)
     expect({ status: bad.status, body: await bad.json() }).toEqual({ status: 400, body: { error: { code: 'SPANLENS_BAD_REQUEST', message: 'strict: expected 1, true, 0 or false' } } })
+    // A parameter it does not read is refused, as on every query route, not dropped.
+    const unknown = await fetch(`${server.url}/readyz?stric=1`)
+    expect({ status: unknown.status, message: ((await unknown.json()) as { error: { message: string } }).error.message }).toEqual({ status: 400, message: 'stric: not a parameter of /readyz, which takes strict' })
     const metrics = await (await fetch(`${server.url}/metrics`)).text()
     expect(metrics).toMatch(/spanlens_ingest_spans_accepted_total\{project="acme"\} \d+/)
     expect(metrics).toMatch(/spanlens_ingest_spans_rejected_total\{project="acme",reason="invalid_span"\} \d+/)

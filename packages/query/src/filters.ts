@@ -221,9 +221,10 @@ const filterFields = z
     userId: text.optional(),
     sessionId: text.optional(),
     traceId: TRACE_ID.optional(),
-    attributes: z.record(text, text).optional(),
+    // An empty key (`attr.=x`) names no attribute: read as one, it matched no span and answered an empty list.
+    attributes: z.record(text.min(1), text).optional(),
     attributeNumbers: attributeNumbers.optional(),
-    resource: z.record(text, text).optional(),
+    resource: z.record(text.min(1), text).optional(),
     // An empty text matched every span.
     text: text.min(1).optional(),
     tag: list.optional(),
@@ -319,6 +320,14 @@ function filterFieldPath(path: readonly PropertyKey[]): string {
 }
 
 const FIELD_KEYS = new Set(Object.keys(spanFilterSchema.shape).filter((k) => k !== 'not' && !Object.values(MAP_PREFIXES).includes(k as MapField)))
+
+/** True for a query parameter filterFromQuery reads as a filter (`service`, `q`, `attr.<key>`, `not.<any of these>`), whatever its value. */
+export function isFilterParam(k: string): boolean {
+  const [head = '', ...tail] = k.split('.')
+  if (tail.length > 0 && Object.hasOwn(MAP_PREFIXES, head)) return true
+  if (head === 'not' && tail.length > 0) return isFilterParam(tail.join('.'))
+  return k === 'q' || FIELD_KEYS.has(k)
+}
 
 function queryInput(q: Record<string, string>, prefix: string, params: ReadonlySet<string> = new Set()): Record<string, unknown> {
   const input: Record<string, unknown> = {}

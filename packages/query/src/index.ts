@@ -35,7 +35,7 @@ export { loadSloFile, parseSloText, type SloDefinition } from './slo/file.js'
 export { sloStatus, ALERT_RULES, type SloReport, type SloStatus, type SloAlert, type BurnWindow } from './slo/status.js'
 export { runSandboxedSql, type SqlResult, type SandboxLimits, type StreamQuery } from './sql/sandbox.js'
 export { queryRoutes, type QueryRoutesOptions } from './routes/index.js'
-// Every route's yes/no query parameter and bad body field, the server's own routes' (/readyz?strict, the admin routes) too.
-export { invalidFields, parseFlag } from './params.js'
+// Every route's yes/no query parameter, unknown parameter and bad body field, the server's own routes' (/readyz?strict, the admin routes) too.
+export { invalidFields, onlyParams, parseFlag } from './params.js'
 export { runCli, type CliIo } from './cli/run.js'
 export { mergeContent, type MergeKind, type MergeRun } from './content/merge.js'

@@ -65,6 +65,27 @@ export function oneValueEach(q: Record<string, unknown>): Record<string, string>
   return out
 }
 
+/** The query parameters a route reads: `names` (`attr.<key>` stands for every name that starts `attr.`), and the span filters' when `filters` says which (filters.ts, isFilterParam). */
+export interface RouteParams {
+  names: readonly string[]
+  filters?: (name: string) => boolean
+}
+
+/**
+ * Refuses a query parameter the route does not read, naming it first, in one form on every
+ * route: read by nothing, it was dropped unsaid (`/traces/<id>?spanId=…` answered the whole trace).
+ */
+export function onlyParams(q: Record<string, unknown>, route: string, params: RouteParams): void {
+  const { names, filters } = params
+  const reads = (k: string) => names.some((n) => (n.endsWith('<key>') ? k.startsWith(n.slice(0, -'<key>'.length)) : k === n)) || filters?.(k) === true
+  for (const k of Object.keys(q)) {
+    if (reads(k)) continue
+    const own = names.join(', ')
+    const takes = filters ? `${own}${own ? ' and ' : ''}the span filters (docs/api.md, "Filters")` : own || 'none'
+    throw errors.BAD_REQUEST(`${k}: not a parameter of ${route}, which takes ${takes}`)
+  }
+}
+
 /** A field's path as a reader writes it: `filter.ttftMs`, `signals[1]`. */
 export function fieldPath(path: readonly PropertyKey[]): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('')

@@ -124,6 +124,46 @@ describe('an empty value is a 400 naming the parameter, unless the field gives e
   })
 })
 
+describe('a parameter the route does not read is a 400 naming it, on every route', () => {
+  it('walks every route the plugin registers, with a parameter none takes, before any store work', async () => {
+    const routes: Array<{ method: string; url: string }> = []
+    await routesOver(emptyStore().client, routes)
+    expect(routes.length).toBeGreaterThan(15)
+    const path = (url: string) => url.replace(':traceId', TRACE).replace(':sessionId', 's1').replace(':userId', 'u1')
+    for (const { method, url } of routes) {
+      const store = emptyStore()
+      const app = await routesOver(store.client)
+      const res = await app.inject({ method: method as 'GET', url: `${path(url)}?bogus=1`, ...(method === 'POST' ? { payload: {} } : {}) })
+      expect(res.statusCode, `${method} ${url}`).toBe(400)
+      if (method !== 'HEAD') expect(res.json().error.message, `${method} ${url}`).toMatch(new RegExp(`^bogus: not a parameter of ${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, which takes `))
+      expect(store.calls(), `${method} ${url}`).toBe(0)
+    }
+  })
+
+  it.each([
+    [`/api/v1/traces/${TRACE}?spanId=00f067aa0ba902b7`, 'spanId'],
+    ['/api/v1/project?x=1', 'x'],
+    ['/api/v1/traces?servce=checkout', 'servce'],
+    ['/api/v1/traces?not.servce=checkout', 'not.servce'],
+    ['/api/v1/metrics?name=m&nme=x', 'nme'],
+    ['/api/v1/slo?name=checkout', 'name'],
+  ])('GET %s', async (url, field) => {
+    await expect400(url.split('?')[0] as string, [...new URLSearchParams(url.split('?')[1])], field, /not a parameter of/)
+  })
+})
+
+describe('an attribute filter names an attribute: an empty key is a 400, not a filter that matches nothing', () => {
+  it.each([['attr.', 'x'], ['resource.', 'x'], ['not.attr.', 'x'], ['not.resource.', 'x'], ['attrNum.', '>1']])('GET /api/v1/traces?%s=%s', async (k, v) => {
+    await expect400('/api/v1/traces', [[k, v]], k, /the key must not be empty/)
+  })
+
+  it('in a body too', async () => {
+    const app = await routesOver(emptyStore().client)
+    const res = await app.inject({ method: 'POST', url: '/api/v1/drift', payload: { reference: { from: 'now-2d', to: 'now-1d' }, current: { from: 'now-1d', resource: { '': 'eu' } } } })
+    expect(res.json().error).toEqual({ code: 'SPANLENS_BAD_REQUEST', message: 'current.resource.: the key must not be empty' })
+  })
+})
+
 describe('numbers are decimal, in every parameter that takes one', () => {
   it.each([
     ['/api/v1/traces', 'minDurationMs', '0x10'],

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify'
-import { invalidFields } from '@spanlens/query'
+import { invalidFields, onlyParams } from '@spanlens/query'
 import { z } from 'zod'
 import { errors, PRIVATE_REPLY_HEADERS } from '../errors.js'
 import { secondsFailing } from '../pipeline/failing-segments.js'
@@ -33,6 +33,10 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
   const { inserter } = opts.pipeline
   app.addHook('onRequest', async (_request, reply) => {
     reply.headers(PRIVATE_REPLY_HEADERS)
+  })
+  // Neither route reads a query parameter: one given is refused, as on every query route.
+  app.addHook('preValidation', async (request) => {
+    onlyParams(request.query as Record<string, unknown>, request.routeOptions.url ?? request.url, { names: [] })
   })
   app.get('/api/v1/admin/spool/failing', async () => {
     const now = Date.now()

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { IngestPipeline } from '../pipeline/ingest.js'
 import type { Store } from '../store/index.js'
-import { parseFlag } from '@spanlens/query'
+import { onlyParams, parseFlag } from '@spanlens/query'
 import type { StoreOpenState } from '../http/store-not-open.js'
 import { quoteString } from '../store/scoped-settings.js'
 
@@ -104,6 +104,8 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
   app.get('/healthz', async () => ({ status: 'ok' }))
 
   app.get<{ Querystring: Record<string, unknown> }>('/readyz', async (req, reply) => {
+    // As every query route: a parameter it does not read is refused, not dropped.
+    onlyParams(req.query, '/readyz', { names: ['strict'] })
     const strict = parseFlag(req.query, 'strict')
     const store = await checkStore()
     const spool = opts.pipeline.spool

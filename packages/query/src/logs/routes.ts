@@ -21,7 +21,7 @@ const query = z
 
 /** GET /traces/:traceId/logs under the API prefix: the trace's OTLP log records (docs/api.md#logs). */
 export const logsRoutes: FastifyPluginAsync<LogsRoutesOptions> = async (app, { client, admitted }) => {
-  app.get<{ Params: { traceId: string } }>('/traces/:traceId/logs', async (request) => {
+  app.get<{ Params: { traceId: string } }>('/traces/:traceId/logs', { config: { query: { names: Object.keys(query.shape) } } }, async (request) => {
     // Parsed before admission: a bad parameter costs no turn.
     const traceId = traceIdParam(request.params.traceId)
     const parsed = query.safeParse(request.query ?? {})

@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { queryMetrics } from './query.js'
-import { parseMetricsQuery } from './schema.js'
+import { METRICS_PARAMS, parseMetricsQuery } from './schema.js'
 
 export interface MetricsRoutesOptions {
   client: ClickHouseClient
@@ -11,7 +11,7 @@ export interface MetricsRoutesOptions {
 
 /** GET /metrics under the API prefix: one OTLP metric per group and time bucket (docs/api.md#metrics). */
 export const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (app, { client, admitted }) => {
-  app.get('/metrics', async (request) => {
+  app.get('/metrics', { config: { query: { names: METRICS_PARAMS } } }, async (request) => {
     // Parsed before admission: a bad parameter costs no turn.
     const q = parseMetricsQuery(request.query as Record<string, unknown>)
     return admitted(request, (project) => queryMetrics(client, project, q))

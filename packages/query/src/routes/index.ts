@@ -7,10 +7,10 @@ import { DRIFT_SIGNALS_AT_ONCE, drift } from '../drift/report.js'
 import { type AdmissionLimits, defaultAdmission, QueryAdmission } from '../admission.js'
 import { type QueryLimits, withQueryLimits } from '../db.js'
 import { errors, type LogLimit, PRIVATE_REPLY_HEADERS, replyWithError } from '../errors.js'
-import { filterFromQuery } from '../filters.js'
+import { filterFromQuery, isFilterParam } from '../filters.js'
 import { traceIdParam } from '../ids.js'
 import { logsRoutes } from '../logs/routes.js'
-import { invalidFields, oneValueEach, parseFlag, parseLimit } from '../params.js'
+import { invalidFields, oneValueEach, onlyParams, parseFlag, parseLimit, type RouteParams } from '../params.js'
 import { metricsRoutes } from '../metrics/routes.js'
 import { recordScore } from '../scores/record.js'
 import { sessionsRoutes } from '../sessions/routes.js'
@@ -37,6 +37,8 @@ declare module 'fastify' {
      * browser on an origin of SPANLENS_CORS_ORIGINS (the server's auth and CORS read it).
      */
     ingest?: boolean
+    /** The query parameters the route reads; any other is a 400 naming it (params.ts, onlyParams). None when not given. */
+    query?: RouteParams
   }
 }
 
@@ -74,6 +76,10 @@ type Query = Record<string, string | undefined>
 /** What GET /spans and GET /traces take besides filters. */
 const SPANS_PARAMS = ['limit', 'cursor', 'io'] as const
 const TRACES_PARAMS = [...SPANS_PARAMS, 'order', 'total'] as const
+const SUMMARY_PARAMS = ['groupBy', 'bucket'] as const
+
+/** A route's own parameters and the span filters, as its config declares them. */
+const withFilters = (names: readonly string[]): { config: { query: RouteParams } } => ({ config: { query: { names, filters: isFilterParam } } })
 
 function listOptions(q: Query, params: readonly string[]) {
   return {
@@ -138,16 +144,19 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
   // Every body here is JSON. Fastify also reads text/plain, as a string, which then failed
   // validation as "expected object, received string" instead of naming the content type.
   app.removeContentTypeParser('text/plain')
-  // Before any handler reads its query string: each parameter once and not empty, on every route (params.ts).
+  // Before any handler reads its query string, on every route: each parameter once and not
+  // empty, and only those the route declares it reads (none unless its config says: params.ts).
   app.addHook('preValidation', async (request) => {
-    oneValueEach(request.query as Record<string, unknown>)
+    const q = request.query as Record<string, unknown>
+    oneValueEach(q)
+    onlyParams(q, request.routeOptions.url ?? request.url, request.routeOptions.config.query ?? { names: [] })
   })
 
   // Which project the key opens (the console keys saved views by it); no store work.
   app.get('/project', async (request) => ({ project: project(request) }))
 
-  app.get('/spans', async (request) => admitted(request, (p) => listSpans(client, p, listOptions(request.query as Query, SPANS_PARAMS))))
-  app.get('/traces', async (request) => {
+  app.get('/spans', withFilters(SPANS_PARAMS), async (request) => admitted(request, (p) => listSpans(client, p, listOptions(request.query as Query, SPANS_PARAMS))))
+  app.get('/traces', withFilters(TRACES_PARAMS), async (request) => {
     const q = request.query as Query
     const order = parseTraceOrder(q.order)
     const opts = order
@@ -163,7 +172,7 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
   await app.register(sessionsRoutes, { client, admitted })
   await app.register(usersRoutes, { client, admitted })
 
-  app.get('/summary', async (request) => {
+  app.get('/summary', withFilters(SUMMARY_PARAMS), async (request) => {
     const q = request.query as Query
     const groupBy = q.groupBy !== undefined ? q.groupBy.split(',').map((s) => s.trim()) : []
     for (const g of groupBy) {
@@ -171,7 +180,7 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
     }
     return admitted(request, (p) =>
       summary(client, p, {
-        filter: filterFromQuery(q, ['groupBy', 'bucket']),
+        filter: filterFromQuery(q, SUMMARY_PARAMS),
         groupBy: groupBy as SummaryDimension[],
         ...(q.bucket !== undefined ? { bucket: q.bucket } : {}),
       }),
@@ -181,7 +190,7 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
   await app.register(metricsRoutes, { client, admitted })
 
   // Recent spans unless the caller names a time: keys are for pickers (bias groups, filters).
-  app.get('/attributes', async (request) => {
+  app.get('/attributes', withFilters([]), async (request) => {
     const q = request.query as Query
     // The week before `to` when only `to` is given: the week before now was "from must be before to" for an older `to`.
     const to = q.to !== undefined ? parseTime(q.to, 'to') : undefined
@@ -207,18 +216,16 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
     if (!opts.sloFile) throw errors.SLO_FILE_MISSING()
     return loadSloFile(opts.sloFile)
   }
-  // `at` is the one parameter: another (`?name=checkout`) was ignored, and every SLO answered as if it applied.
-  const at = (q: Query, route: string) => {
-    for (const k of Object.keys(q)) if (k !== 'at') throw errors.BAD_REQUEST(`${k}: not a parameter of ${route} (at)`)
-    return q.at !== undefined ? { at: parseTime(q.at, 'at') } : {}
-  }
-  app.get('/slo', async (request) => {
-    const when = at(request.query as Query, '/slo')
-    return admitted(request, (p) => sloStatus(client, p, slos(), when))
+  // `at` is the one parameter: another (`?name=checkout`) would answer every SLO as if it applied.
+  const at = { config: { query: { names: ['at'] } } }
+  const when = (q: Query) => (q.at !== undefined ? { at: parseTime(q.at, 'at') } : {})
+  app.get('/slo', at, async (request) => {
+    const asOf = when(request.query as Query)
+    return admitted(request, (p) => sloStatus(client, p, slos(), asOf))
   })
-  app.get('/slo/check', async (request) => {
-    const when = at(request.query as Query, '/slo/check')
-    const report = await admitted(request, (p) => sloStatus(client, p, slos(), when))
+  app.get('/slo/check', at, async (request) => {
+    const asOf = when(request.query as Query)
+    const report = await admitted(request, (p) => sloStatus(client, p, slos(), asOf))
     return {
       at: report.at,
       firing: report.firing,

@@ -16,7 +16,7 @@ const query = z.object({ limit: z.string().optional() }).strict()
 
 /** GET /sessions/:sessionId under the API prefix: a conversation's traces in order, with totals (docs/api.md#sessions-and-users). */
 export const sessionsRoutes: FastifyPluginAsync<SessionsRoutesOptions> = async (app, { client, admitted }) => {
-  app.get<{ Params: { sessionId: string } }>('/sessions/:sessionId', async (request) => {
+  app.get<{ Params: { sessionId: string } }>('/sessions/:sessionId', { config: { query: { names: Object.keys(query.shape) } } }, async (request) => {
     const sessionId = labelParam('sessionId', request.params.sessionId)
     const parsed = query.safeParse(request.query ?? {})
     if (!parsed.success) throw invalidFields(parsed.error)

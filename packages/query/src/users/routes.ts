@@ -25,7 +25,7 @@ const query = z
 
 /** GET /users/:userId under the API prefix: a user's calls, cost, errors and feedback over time, and sessions (docs/api.md#sessions-and-users). */
 export const usersRoutes: FastifyPluginAsync<UsersRoutesOptions> = async (app, { client, admitted }) => {
-  app.get<{ Params: { userId: string } }>('/users/:userId', async (request) => {
+  app.get<{ Params: { userId: string } }>('/users/:userId', { config: { query: { names: Object.keys(query.shape) } } }, async (request) => {
     const userId = labelParam('userId', request.params.userId)
     const parsed = query.safeParse(request.query ?? {})
     if (!parsed.success) throw invalidFields(parsed.error)

@@ -9,9 +9,10 @@ afterEach(async () => {
   app = undefined
 })
 
-/** The query routes over `client`, as project p1, with small SQL limits; closed after each test. */
-export async function routesOver(client: ClickHouseClient): Promise<FastifyInstance> {
+/** The query routes over `client`, as project p1, with small SQL limits; closed after each test. `routes` receives each route registered. */
+export async function routesOver(client: ClickHouseClient, routes?: Array<{ method: string; url: string }>): Promise<FastifyInstance> {
   app = Fastify()
+  if (routes) app.addHook('onRoute', (r) => void routes.push(...[r.method].flat().map((method) => ({ method: String(method), url: r.url }))))
   app.addHook('onRequest', async (request) => {
     request.spanlensProject = 'p1'
   })
