@@ -22,6 +22,9 @@ describe('spanlens command arguments', () => {
     expect(refusal(['--url', '--json'])).toBe('--url needs a value, got the option "--json" (a value that starts with "-" goes as --url=--json)')
     expect(refusal(['--json=yes'])).toBe('--json takes no value, got "yes"')
     expect(refusal(['now'], false)).toBe('unexpected argument "now"')
+    expect(refusal(['--url', ''])).toBe('--url needs a value, got an empty one')
+    expect(refusal(['--url='])).toBe('--url needs a value, got an empty one')
+    expect(refusal(['--', '--url='])).toBeUndefined()
   })
 
   it('takes what strict parsing takes, unchanged', () => {
@@ -29,7 +32,7 @@ describe('spanlens command arguments', () => {
     expect(parseCliArgs({ args, options, allowPositionals: true })).toEqual(parseArgs({ args, options, allowPositionals: true, strict: true }))
   })
 
-  it('refuses exactly what strict parsing refuses, always with a message of its own', () => {
+  it('refuses exactly what strict parsing refuses, and an empty value, always with a message of its own', () => {
     const arg = fc.constantFrom('--url', '--url=-x', '--json', '--json=1', '-h', '-hx', '-x', '--bogus', 'word', '-', '--', '-1', '--url=')
     fc.assert(
       fc.property(fc.array(arg, { maxLength: 5 }), fc.boolean(), (args, allowPositionals) => {
@@ -40,7 +43,9 @@ describe('spanlens command arguments', () => {
           nodeRefuses = true
         }
         const ours = refusal(args, allowPositionals)
-        expect(ours !== undefined).toBe(nodeRefuses)
+        // Strict parsing takes `--url=` (an empty value), which read as not given runs with the default.
+        const empty = !nodeRefuses && parseArgs({ args, options, allowPositionals, strict: true, tokens: true }).tokens.some((t) => t.kind === 'option' && t.value === '')
+        expect(ours !== undefined).toBe(nodeRefuses || empty)
         if (ours !== undefined) expect(ours).toMatch(/^(unknown option -|unexpected argument "|--\w+ (needs|takes) )/)
       }),
       { seed: 7, numRuns: 500 },

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { stringifyReply } from '../src/json.js'
 import { runCli } from '../src/index.js'
 import { COMMANDS } from '../src/cli/commands.js'
+import { COMMON_OPTIONS } from '../src/cli/help.js'
 import { ANALYST_TABLES } from '../src/sql/policy.js'
 
 interface Sent {
@@ -102,6 +103,33 @@ describe('spanlens CLI parsing', () => {
     expect(r.code).toBe(1)
     expect(r.stderr).toBe('spanlens bias: --min-group-size: expected a whole number, got "3x"\n')
     expect(r.sent).toEqual([])
+  })
+
+  it('an option given an empty value fails before any request, on every command: read as not given, --signals "" ran the default signals', async () => {
+    for (const command of COMMANDS) {
+      const options = Object.entries({ ...COMMON_OPTIONS, ...command.options }).filter(([, spec]) => spec.type === 'string')
+      expect(options.length).toBeGreaterThan(1)
+      for (const [option] of options) {
+        for (const argv of [[command.name, `--${option}`, ''], [command.name, `--${option}=`]]) {
+          const r = await cli(argv)
+          expect({ code: r.code, first: r.stderr.split('\n')[0], sent: r.sent }, argv.join(' ')).toEqual({ code: 1, first: `spanlens ${command.name}: --${option} needs a value, got an empty one`, sent: [] })
+        }
+      }
+    }
+  })
+
+  it('a list option with an empty item fails before any request, on every command that takes one', async () => {
+    const lists = COMMANDS.flatMap((c) => Object.entries(c.options).filter(([, spec]) => spec.list).map(([option]) => [c.name, option] as const))
+    expect(lists).toContainEqual(['drift', 'signals'])
+    for (const [command, option] of lists) {
+      for (const value of ['latency,,model', 'a,', ' , ']) {
+        const r = await cli([command, `--${option}`, value])
+        expect({ code: r.code, stderr: r.stderr, sent: r.sent }, `${command} --${option} ${value}`).toEqual({ code: 1, stderr: `spanlens ${command}: --${option}: expected values separated by commas, got an empty one\n`, sent: [] })
+      }
+    }
+    // Around the commas, spaces are not part of a signal's name.
+    const r = await cli(['drift', '--dimension', 'release', '--reference', 'v1', '--current', 'v2', '--signals', 'latency, model'])
+    expect((r.sent[0]?.body as { signals: string[] }).signals).toEqual(['latency', 'model'])
   })
 
   it('common options may come before the command; drift windows become {from, to}', async () => {

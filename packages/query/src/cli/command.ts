@@ -21,6 +21,8 @@ export interface OptionSpec {
   help: string
   /** A whole number ≥ 0; anything else fails before a request is sent. */
   int?: boolean
+  /** A comma list: an empty item (`a,,b`) fails before a request is sent, as an empty value does (args.ts). */
+  list?: boolean
 }
 
 export interface CommandContext {

@@ -7,8 +7,8 @@ import { ANALYST_TABLES } from '../sql/policy.js'
 
 const FROM: OptionSpec = { type: 'string', value: 'T', help: 'start of the time range (inclusive)' }
 const TO: OptionSpec = { type: 'string', value: 'T', help: 'end of the time range (default now)' }
-const SERVICE: OptionSpec = { type: 'string', value: 'S', help: 'only this service (service.name); a comma list for several' }
-const MODEL: OptionSpec = { type: 'string', value: 'M', help: 'only this request or response model; a comma list for several' }
+const SERVICE: OptionSpec = { type: 'string', value: 'S', help: 'only this service (service.name); a comma list for several', list: true }
+const MODEL: OptionSpec = { type: 'string', value: 'M', help: 'only this request or response model; a comma list for several', list: true }
 const SCORE: OptionSpec = { type: 'string', value: 'NAME', help: 'the score used by score outcomes and comparisons' }
 
 /** The span filter every analysis takes, from --from/--to/--service/--model. */
@@ -109,7 +109,7 @@ const drift: Command = {
     reference: { type: 'string', value: 'A', help: 'the baseline: a value of --dimension, or a time window FROM..TO without it' },
     current: { type: 'string', value: 'B', help: 'the set compared with it, in the same form' },
     dimension: { type: 'string', value: 'D', help: 'release, model, service, environment, provider, operation, kind, attr:<key> or resource:<key>' },
-    signals: { type: 'string', value: 'a,b', help: 'signals to test (latency, output_tokens, model, prompt, score:<name>, attr:<key>, ...); default: the built-in set' },
+    signals: { type: 'string', value: 'a,b', help: 'signals to test (latency, output_tokens, model, prompt, score:<name>, attr:<key>, ...); default: the built-in set', list: true },
     'min-samples': { type: 'string', value: 'N', help: 'spans needed on each side for a verdict (default 30)', int: true },
     from: FROM,
     to: TO,
@@ -137,7 +137,7 @@ const drift: Command = {
     const body: Record<string, unknown> = { reference: side('reference'), current: side('current'), filter: filter(ctx) }
     if (dimension) body.dimension = dimension
     const signals = ctx.str('signals')
-    if (signals) body.signals = signals.split(',')
+    if (signals) body.signals = signals.split(',').map((s) => s.trim())
     const minSamples = ctx.int('min-samples')
     if (minSamples !== undefined) body.minSamples = minSamples
     const r = (await ctx.call('POST', '/drift', body)) as { drifted: boolean; nReference: number; nCurrent: number; signals: Array<{ signal: string; type: string; status: string; method: string | null; drifted: boolean | null; nReference: number; nCurrent: number; statistics: Array<{ name: string; value: number; pValue: number | null }> }> }

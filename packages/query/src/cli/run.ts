@@ -77,8 +77,11 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
     return 1
   }
   try {
-    // Whole numbers are checked before any request is sent.
-    for (const [option, spec] of Object.entries(command.options)) if (spec.int) ctx.int(option)
+    // Whole numbers and lists are checked before any request is sent.
+    for (const [option, spec] of Object.entries(command.options)) {
+      if (spec.int) ctx.int(option)
+      if (spec.list && str(option)?.split(',').some((item) => item.trim() === '')) throw new CliError(`--${option}: expected values separated by commas, got an empty one`)
+    }
     return await command.run(ctx)
   } catch (e) {
     if (e instanceof CliError) {
