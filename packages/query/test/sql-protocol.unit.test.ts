@@ -76,6 +76,21 @@ describe('POST /sql analysis protocol (the same embedded and over HTTP)', () => 
     expect(refused.message).toContain('SYNTAX_ERROR')
     expect(refused.message).not.toMatch(/version|24\.8/)
   })
+
+  it.each([
+    ["Maybe you meant: ['spanlens.spans_minute_mv', 'spanlens.spans']", 'Maybe you meant spans?'],
+    ["Maybe you meant: ['trace_hours']", ''],
+    ['Maybe you meant spanlens.span_content?', ''],
+  ])("a hint for a misspelt table (%s) names the analyst's tables alone", async (hint, kept) => {
+    const message = `Unknown table expression identifier 'tbl' in scope SELECT * FROM tbl. ${hint}. (UNKNOWN_IDENTIFIER) (version 26.7.1.1 (official build))`
+    const client = { exec: async () => Promise.reject(Object.assign(new Error(message), { code: '47', type: 'UNKNOWN_IDENTIFIER' })) } as unknown as ClickHouseClient
+    const limits = { maxExecutionSeconds: 1, maxMemoryBytes: 1 << 26, maxResultRows: 1, maxResultBytes: 64 * 1024 * 1024 }
+    const refused = (await runSandboxedSql(client, 'p1', 'SELECT * FROM tbl', { database: 'spanlens', limits }).catch((e: unknown) => e)) as Error
+    expect(refused).toMatchObject({ code: 'SPANLENS_SQL_INVALID' })
+    expect(refused.message).not.toMatch(/spans_minute_mv|trace_hours|span_content|spanlens\./)
+    if (kept) expect(refused.message).toContain(kept)
+    else expect(refused.message).not.toContain('Maybe you meant')
+  })
 })
 
 describe('POST /sql when ClickHouse fails running the query', () => {

@@ -380,6 +380,16 @@ describe('POST /sql errors speak of what the analyst wrote', () => {
     expect(err.message).not.toContain(`${store.database}.`)
     expect(err.message).not.toMatch(/analyst_|project = /)
   })
+
+  it.each(['spans_minute_m', 'trace_hour', 'span_conten', 'schema_migration', 'spans_minute_hourl'])(
+    'SELECT * FROM %s: a hint names no table the analyst may not read',
+    async (table) => {
+      const err = (await run(`SELECT * FROM ${table}`).catch((e: unknown) => e)) as Error & { code: string }
+      expect(err.code).toBe('SPANLENS_SQL_INVALID')
+      expect(err.message).toContain(table)
+      expect(err.message).not.toMatch(/spans_minute_mv|trace_hours|span_content\b|schema_migrations|Maybe you meant/)
+    },
+  )
 })
 
 describe('POST /sql analyses the query as sent, never runs it unchecked', () => {

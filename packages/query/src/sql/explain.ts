@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { clickHouseErrorType, errors, isSpanlensError, isStoreUnreachable, LOGIN_REFUSED_TYPES, type SpanlensError, STORE_STATE_TYPES, storeFailure } from '../errors.js'
+import { ANALYST_TABLES } from './policy.js'
 
 /** ClickHouse's errors for an analyst's query that hit one of our limits (SPANLENS_SQL_LIMIT), by type. */
 const LIMIT_ERRORS = new Set([
@@ -188,10 +189,32 @@ const SHARD_ADDRESS = /Received from \S+?\.\s+(?:DB::Exception: )?/g
  * does not write: the analyst's name is `spans`.
  */
 const QUALIFIED_HINT = /(Maybe you meant:? \[?'?)\w+\.(\w+)/g
+/**
+ * ClickHouse's hint for a misspelt name: `Maybe you meant spans_minute?.` (a table) or
+ * `Maybe you meant: ['service_name']` (columns, functions).
+ */
+const HINT = /\s*Maybe you meant:? (\[[^\]]*\]|[\w.]+)\??\.?/g
+/** A message about a table name, whose hint names tables of the database. */
+const ABOUT_A_TABLE = /table expression identifier|Unknown table\b|Table \S+ does not exist/i
+
+/**
+ * A hint for a misspelt table keeps the analyst's tables alone: ClickHouse picks from every
+ * table of the database, and named the ones the sandbox refuses (`spans_minute_mv`,
+ * `trace_hours`, `span_content`, `schema_migrations`). No row is in a name, but they are
+ * not the analyst's to read, and a hint to one leads to a refusal. Left with none, the hint goes.
+ */
+function analystHints(line: string): string {
+  if (!ABOUT_A_TABLE.test(line)) return line
+  return line.replace(HINT, (_m, names: string) => {
+    const kept = names.replace(/^\[|\]$/g, '').split(',').map((n) => n.trim().replace(/^'|'$/g, '').replace(/^\w+\./, '')).filter((n) => Object.hasOwn(ANALYST_TABLES, n))
+    return kept.length > 0 ? ` Maybe you meant ${kept.join(' or ')}?` : ''
+  })
+}
+
 /** The rewrite the analyst did not write (rewrite.ts): a table read through its project's view, in a quoted scope. */
 const PROJECT_VIEW = /analyst_(\w+)\(project = '(?:[^'\\]|\\.)*'\)(?: AS \1\b)?/g
 
 function firstLine(err: unknown): string {
   const line = String((err as Error).message ?? err).split('\n')[0] ?? 'error'
-  return line.replace(OUR_SETTINGS, '').replace(SERVER_VERSION, '').replace(SHARD_ADDRESS, '').replace(QUALIFIED_HINT, '$1$2').replace(PROJECT_VIEW, '$1').slice(0, 500)
+  return analystHints(line.replace(OUR_SETTINGS, '').replace(SERVER_VERSION, '').replace(SHARD_ADDRESS, '').replace(QUALIFIED_HINT, '$1$2').replace(PROJECT_VIEW, '$1')).slice(0, 500)
 }
