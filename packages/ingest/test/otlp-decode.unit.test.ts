@@ -56,6 +56,10 @@ function request(span: Record<string, unknown>, resourceAttributes: unknown[] = 
   }
 }
 
+/** A span as OTLP JSON writes it (hex ids). */
+const jspan = (over: Record<string, unknown> = {}) => ({ traceId: TRACE, spanId: SPAN, name: 'op', startTimeUnixNano: '1767225600000000001', endTimeUnixNano: '1767225600500000000', ...over })
+const jsonBody = (resourceSpans: unknown) => Buffer.from(JSON.stringify({ resourceSpans }))
+
 describe('protobuf decoding', () => {
   const fixtures = protobufFixtures()
 
@@ -253,7 +257,7 @@ describe('ids', () => {
   it('refuses a span that is its own parent, naming it', () => {
     for (const [format, decoded] of Object.entries(both({ parentSpanId: id(SPAN) }, { parentSpanId: SPAN }))) {
       expect(decoded, format).toMatchObject({ spans: [], rejected: 1 })
-      expect(decoded.problems[0], format).toBe(`span "op" (${SPAN}): parent_span_id is the span's own span_id`)
+      expect(decoded.problems[0], format).toBe(`span 0 "op" (${SPAN}): parent_span_id is the span's own span_id`)
     }
   })
 
@@ -279,8 +283,6 @@ describe('ids', () => {
 })
 
 describe('OTLP JSON values: a value of the wrong type refuses its span, named, never converted', () => {
-  const jspan = (over: Record<string, unknown> = {}) => ({ traceId: TRACE, spanId: SPAN, name: 'op', startTimeUnixNano: '1767225600000000001', ...over })
-  const jsonBody = (resourceSpans: unknown) => Buffer.from(JSON.stringify({ resourceSpans }))
   const withAttribute = (value: unknown) => decodeJson(jsonBody([{ scopeSpans: [{ spans: [jspan({ attributes: [{ key: 'k', value }] })] }] }]))
 
   it.each<[unknown, string]>([
@@ -314,13 +316,13 @@ describe('OTLP JSON values: a value of the wrong type refuses its span, named, n
   ])('%j', (value, why) => {
     const d = withAttribute(value)
     expect(d).toMatchObject({ spans: [], rejected: 1 })
-    expect(d.problems[0]).toContain(`span "op" (${SPAN}): attribute "k`)
+    expect(d.problems[0]).toContain(`span 0 "op" (${SPAN}): attribute "k`)
     expect(d.problems[0]).toContain(why)
   })
 
   it('names the path down to a nested value', () => {
     const value = { kvlistValue: { values: [{ key: 'inner', value: { arrayValue: { values: [{ intValue: 1 }, { boolValue: 'no' }] } } }] } }
-    expect(withAttribute(value).problems[0]).toBe(`span "op" (${SPAN}): attribute "k"."inner"[1]: boolValue must be a JSON boolean (true or false), not "no"`)
+    expect(withAttribute(value).problems[0]).toBe(`span 0 "op" (${SPAN}): attribute "k"."inner"[1]: boolValue must be a JSON boolean (true or false), not "no"`)
     const d = decodeJson(jsonBody([{ scopeSpans: [{ spans: [jspan({ events: [{ name: 'e' }, { name: 'e', attributes: [{ key: 'x', value: { intValue: 'x' } }] }] })] }] }]))
     expect(d.problems[0]).toContain('event 1: attribute "x": intValue must be')
   })
@@ -427,11 +429,12 @@ describe('OTLP JSON values: a value of the wrong type refuses its span, named, n
     expect(d.spans.map((s) => s.name)).toEqual(['kept'])
     expect(d.rejected).toBe(4)
     expect(d.problems).toEqual([
-      `span "op" (${SPAN}): resource attribute "service.name": intValue must be an integer within int64 (a JSON number or a decimal string), not "svc"`,
-      `span "op" (${SPAN}): resource attribute "service.name": intValue must be an integer within int64 (a JSON number or a decimal string), not "svc"`,
-      `span "op" (${SPAN}): resource must be an object, not "svc"`,
-      `span "op" (${SPAN}): scope name must be a string, not 7`,
+      `span 0 "op" (${SPAN}): resource attribute "service.name": intValue must be an integer within int64 (a JSON number or a decimal string), not "svc"`,
+      `span 1 "op" (${SPAN}): resource attribute "service.name": intValue must be an integer within int64 (a JSON number or a decimal string), not "svc"`,
+      `span 2 "op" (${SPAN}): resource must be an object, not "svc"`,
+      `span 3 "op" (${SPAN}): scope name must be a string, not 7`,
     ])
+    expect(d.spans[0]).toMatchObject({ position: 4, scopeName: '' })
   })
 
   it('refuses with SPANLENS_BAD_OTLP a body whose lists are not lists: nothing in them can be counted (they were skipped)', () => {
@@ -454,6 +457,27 @@ describe('OTLP JSON values: a value of the wrong type refuses its span, named, n
     }
     const pbKind = decodeProtobuf(encode(request({ kind: 9 })))
     expect(pbKind.problems[0]).toContain('kind must be a SpanKind (0 to 5)')
+  })
+})
+
+describe('a refused span is named by its position in the request', () => {
+  it('counting every span in the order sent, across resources and scopes, in JSON and protobuf alike (JSON counted them within each scope, protobuf named none by place)', () => {
+    const span = (n: number, over: Record<string, unknown> = {}) => jspan({ spanId: `00000000000000${String(n).padStart(2, '0')}`, name: `s${n}`, ...over })
+    const resourceSpans = [
+      { scopeSpans: [{ spans: [span(1), span(2, { traceId: 'abcd' })] }, { spans: [span(3, { parentSpanId: '0000000000000003' }), span(4)] }] },
+      { scopeSpans: [{ spans: [] }, { spans: [span(5), span(6, { startTimeUnixNano: '1767225600600000000' })] }] },
+    ]
+    const pbSpan = (s: Record<string, unknown>) => ({ ...s, traceId: id(s.traceId as string), spanId: id(s.spanId as string), ...(s.parentSpanId ? { parentSpanId: id(s.parentSpanId as string) } : {}) })
+    const protobuf = encode({ resourceSpans: resourceSpans.map((rs) => ({ scopeSpans: rs.scopeSpans.map((ss) => ({ spans: ss.spans.map(pbSpan) })) })) })
+    const expected = [
+      'span 1 "s2" (0000000000000002): invalid trace_id (expected 16 non-zero bytes)',
+      'span 2 "s3" (0000000000000003): parent_span_id is the span\'s own span_id',
+      'span 5 "s6" (0000000000000006): end_time_unix_nano is before start_time_unix_nano',
+    ]
+    for (const [format, d] of Object.entries({ json: decodeJson(jsonBody(resourceSpans)), protobuf: decodeProtobuf(protobuf) })) {
+      expect(d.problems, format).toEqual(expected)
+      expect(d.spans.map((s) => [s.name, s.position]), format).toEqual([['s1', 0], ['s4', 3], ['s5', 4]])
+    }
   })
 })
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { eventContent } from '../src/normalize/content.js'
 import { decodeLogsJson, decodeLogsProtobuf } from '../src/otlp/decode-logs.js'
-import { type LogSpec, logsJson, logsProtobuf } from './helpers/otlp-logs.js'
+import { type LogSpec, logsJson, logsJsonAsProtobuf, logsProtobuf } from './helpers/otlp-logs.js'
 import { snakeCaseFields } from './helpers/snake-case.js'
 
 const RECORDS: LogSpec[] = [
@@ -44,6 +44,22 @@ describe('OTLP logs decoding', () => {
   })
 })
 
+describe('a refused log record is named by its position in the request', () => {
+  it('counting every record in the order sent, across resources and scopes, in JSON and protobuf alike (JSON counted them within each scope, protobuf named none by place)', () => {
+    const scopeLogs = (records: LogSpec[]) => (logsJson(records).resourceLogs as Array<{ scopeLogs: unknown[] }>)[0]?.scopeLogs[0]
+    const request = {
+      resourceLogs: [
+        { scopeLogs: [scopeLogs([{ body: 'a' }, { traceId: 'abcd' }]), scopeLogs([{ body: 'b' }])] },
+        { scopeLogs: [scopeLogs([{ spanId: 'cd'.repeat(8) }, { body: 'c' }])] },
+      ],
+    }
+    for (const [format, d] of Object.entries({ json: decodeLogsJson(Buffer.from(JSON.stringify(request))), protobuf: decodeLogsProtobuf(logsJsonAsProtobuf(request)) })) {
+      expect(d.problems, format).toEqual(['log record 1: invalid trace_id (expected 16 bytes or none)', 'log record 3: span_id without trace_id'])
+      expect(d.records.map((r) => [r.body, r.position]), format).toEqual([['a', 0], ['b', 2], ['c', 4]])
+    }
+  })
+})
+
 describe('OTLP JSON log values of the wrong type', () => {
   const decode = (request: unknown) => decodeLogsJson(Buffer.from(JSON.stringify(request)))
   const withRecord = (record: Record<string, unknown>, resource: unknown[] = []) => ({ resourceLogs: [{ resource: { attributes: resource }, scopeLogs: [{ logRecords: [record] }] }] })
@@ -67,6 +83,7 @@ describe('OTLP JSON log values of the wrong type', () => {
     expect(d).toMatchObject({ records: [], rejected: 1 })
     expect(d.problems[0]).toContain('log record 0: resource attribute "service.name": doubleValue must be a number')
   })
+
 })
 
 describe('GenAI event content, the span content code applied to a log record', () => {

@@ -11,6 +11,7 @@ import { METRIC_INSERT_COLUMNS } from '../src/schema/metric-columns.js'
 import { CODEC_TYPES } from './helpers/codec-types.js'
 import { badMetricPoints } from './helpers/otlp-metrics.js'
 import { Rng } from './fuzz/rng.js'
+import { encodeMessage, pb as wire } from './fuzz/wire.js'
 import { snakeCaseFields } from './helpers/snake-case.js'
 
 /**
@@ -162,13 +163,13 @@ describe('validation', () => {
       decodeMetricsJson(Buffer.from(JSON.stringify({ resourceMetrics: [{ resource: { attributes: resource }, scopeMetrics: [{ metrics: [{ name: 'typed', ...metric }] }] }] })))
     const gauge = (point: Record<string, unknown>) => ({ gauge: { dataPoints: [{ timeUnixNano: T, asDouble: 1, ...point }] } })
     for (const [metric, why] of [
-      [gauge({ attributes: [{ key: 'route', value: { stringValue: ['/a'] } }] }), 'metric "typed" point 0: attribute "route": stringValue must be a string, not a list'],
-      [gauge({ asDouble: undefined, asInt: '99999999999999999999' }), 'metric "typed" point 0: as_int must be an integer within int64'],
-      [gauge({ asDouble: '0x10' }), 'metric "typed" point 0: as_double must be a number'],
-      [gauge({ exemplars: [{ asDouble: 1, filteredAttributes: [{ key: 'k', value: { boolValue: 1 } }] }] }), 'metric "typed" point 0: exemplar 0: attribute "k": boolValue must be a JSON boolean'],
-      [{ sum: { aggregationTemporality: 2, isMonotonic: 'true', dataPoints: [{ timeUnixNano: T, asInt: '1' }] } }, 'metric "typed": isMonotonic must be a JSON boolean (true or false), not "true"'],
-      [{ histogram: { aggregationTemporality: 1, dataPoints: [{ timeUnixNano: T, count: '99999999999999999999999' }] } }, 'metric "typed" point 0: count must be a non-negative integer within uint64'],
-      [{ unit: 5, ...gauge({}) }, 'metric "typed": unit must be a string, not 5'],
+      [gauge({ attributes: [{ key: 'route', value: { stringValue: ['/a'] } }] }), 'metric 0 "typed" point 0: attribute "route": stringValue must be a string, not a list'],
+      [gauge({ asDouble: undefined, asInt: '99999999999999999999' }), 'metric 0 "typed" point 0: as_int must be an integer within int64'],
+      [gauge({ asDouble: '0x10' }), 'metric 0 "typed" point 0: as_double must be a number'],
+      [gauge({ exemplars: [{ asDouble: 1, filteredAttributes: [{ key: 'k', value: { boolValue: 1 } }] }] }), 'metric 0 "typed" point 0: exemplar 0: attribute "k": boolValue must be a JSON boolean'],
+      [{ sum: { aggregationTemporality: 2, isMonotonic: 'true', dataPoints: [{ timeUnixNano: T, asInt: '1' }] } }, 'metric 0 "typed" point 0: isMonotonic must be a JSON boolean (true or false), not "true"'],
+      [{ histogram: { aggregationTemporality: 1, dataPoints: [{ timeUnixNano: T, count: '99999999999999999999999' }] } }, 'metric 0 "typed" point 0: count must be a non-negative integer within uint64'],
+      [{ unit: 5, ...gauge({}) }, 'metric 0 "typed" point 0: unit must be a string, not 5'],
     ] as const) {
       const d = decode(metric)
       expect(d, JSON.stringify(metric)).toMatchObject({ points: [], rejected: 1 })
@@ -176,7 +177,7 @@ describe('validation', () => {
     }
     const inResource = decode(gauge({}), [{ key: 'service.name', value: { stringValue: { name: 'svc' } } }])
     expect(inResource).toMatchObject({ points: [], rejected: 1 })
-    expect(inResource.problems[0]).toBe('metric "typed": resource attribute "service.name": stringValue must be a string, not an object')
+    expect(inResource.problems[0]).toBe('metric 0 "typed" point 0: resource attribute "service.name": stringValue must be a string, not an object')
     expect(() => decode({ gauge: { dataPoints: {} } })).toThrow(expect.objectContaining({ code: 'SPANLENS_BAD_OTLP' }))
     expect(() => decode({ gauge: 'x' })).toThrow(expect.objectContaining({ code: 'SPANLENS_BAD_OTLP' }))
   })
@@ -191,7 +192,7 @@ describe('validation', () => {
       ['protobuf', decodeMetricsProtobuf(gaugeBody(pb.fixed64(3, T)))],
     ] as const) {
       expect(d, format).toMatchObject({ points: [], rejected: 1 })
-      expect(d.problems[0], format).toBe('metric "novalue": no value (neither as_double nor as_int), and not flagged FLAG_NO_RECORDED_VALUE')
+      expect(d.problems[0], format).toBe('metric 0 "novalue" point 0: no value (neither as_double nor as_int), and not flagged FLAG_NO_RECORDED_VALUE')
     }
     // DataPointFlags.FLAG_NO_RECORDED_VALUE: a gap in the stream, stored with its flag (the metrics route skips it).
     expect(json({ flags: 1 })).toMatchObject({ rejected: 0, points: [{ flags: 1 }] })
@@ -241,6 +242,72 @@ describe('validation', () => {
         expect(err).toBeInstanceOf(SpanlensError)
         expect((err as SpanlensError).code).toBe('SPANLENS_BAD_OTLP')
       }
+    }
+  })
+})
+
+describe('a refused data point is named by its metric\'s position in the request and its own in the metric', () => {
+  interface SumSpec {
+    name: string
+    temporality: number
+    /** Each point's start and time; 0n leaves the field out of the JSON, and writes 0 in protobuf. */
+    points: Array<[bigint, bigint]>
+  }
+  /** Sum metrics, resource → scope → metric, as OTLP JSON. */
+  const json = (resources: SumSpec[][][]) => ({
+    resourceMetrics: resources.map((scopes) => ({
+      scopeMetrics: scopes.map((metrics) => ({
+        metrics: metrics.map((m) => ({
+          name: m.name,
+          sum: {
+            aggregationTemporality: m.temporality,
+            dataPoints: m.points.map(([start, time]) => ({ ...(start ? { startTimeUnixNano: String(start) } : {}), ...(time ? { timeUnixNano: String(time) } : {}), asDouble: 1 })),
+          },
+        })),
+      })),
+    })),
+  })
+  /** The same as protobuf, written with fuzz/wire.ts. */
+  const protobuf = (resources: SumSpec[][][]) =>
+    encodeMessage(
+      resources.map((scopes) =>
+        wire.message(
+          1,
+          scopes.map((metrics) =>
+            wire.message(
+              2,
+              metrics.map((m) =>
+                wire.message(2, [
+                  wire.string(1, m.name),
+                  wire.message(7, [...m.points.map(([start, time]) => wire.message(1, [wire.fixed64(2, start), wire.fixed64(3, time), wire.double(4, 1)])), wire.int(2, m.temporality)]),
+                ]),
+              ),
+            ),
+          ),
+        ),
+      ),
+    )
+
+  it('counting every metric in the order sent, across resources and scopes, in JSON and protobuf alike (a point was named by its metric\'s name only)', () => {
+    const T = 1767225600000000000n
+    const request: SumSpec[][][] = [
+      [
+        [
+          { name: 'a', temporality: 1, points: [[T, T + 1n], [T + 2n, T + 1n]] },
+          { name: 'b', temporality: 2, points: [[T, T + 1n]] },
+        ],
+        [{ name: 'c', temporality: 3, points: [[T, T + 1n]] }],
+      ],
+      [[{ name: 'd', temporality: 1, points: [[T, T + 1n], [T, 0n]] }]],
+    ]
+    const expected = [
+      'metric 0 "a" point 1: start_time_unix_nano is after time_unix_nano',
+      'metric 2 "c" point 0: aggregation_temporality must be DELTA (1) or CUMULATIVE (2)',
+      'metric 3 "d" point 1: missing time_unix_nano',
+    ]
+    for (const [format, d] of Object.entries({ json: decodeMetricsJson(Buffer.from(JSON.stringify(json(request)))), protobuf: decodeMetricsProtobuf(protobuf(request)) })) {
+      expect(d.problems, format).toEqual(expected)
+      expect(d.points.map((p) => [p.metric.name, p.metric.position, p.index]), format).toEqual([['a', 0, 0], ['b', 1, 0], ['d', 3, 0]])
     }
   })
 })

@@ -29,11 +29,12 @@ const LEN_10 = key(10, WIRE_LEN)
 const LEN_12 = key(12, WIRE_LEN)
 
 export function readLogsRequest(buf: Buffer, sink: LogSink): void {
-  readEnvelope(buf, (r, resource, scope) => sink.record(readLogRecord(r, resource, scope.name)))
+  readEnvelope(buf, (r, resource, scope, position) => sink.record(readLogRecord(r, position, resource, scope.name)))
 }
 
-function readLogRecord(r: WireReader, resource: Attrs, scopeName: string): OtlpLogRecord {
+function readLogRecord(r: WireReader, position: number, resource: Attrs, scopeName: string): OtlpLogRecord {
   const record: OtlpLogRecord = {
+    position,
     resource,
     scopeName,
     timeNs: '0',

@@ -35,21 +35,27 @@ const LOGS_JSON: JsonEnvelope = {
 export function decodeLogsJson(body: Buffer): DecodedLogs {
   return readJsonEnvelope(body, LOGS_JSON, () => {
     const { result, reject, add } = collector()
-    const item = (raw: unknown, i: number, scope: JsonScope | string): void => {
+    const item = (raw: unknown, position: number, scope: JsonScope | string): void => {
       try {
         if (!isObj(raw)) throw new JsonTypeError('not an object')
         if (typeof scope === 'string') throw new JsonTypeError(scope)
-        add(toRecord(raw, scope))
+        add(toRecord(raw, position, scope))
       } catch (err) {
-        reject(`log record ${i}: ${(err as Error).message}`)
+        reject(`${recordLabel(position)}: ${(err as Error).message}`)
       }
     }
     return { result, item }
   })
 }
 
-function toRecord(r: Obj, scope: JsonScope): OtlpLogRecord {
+/** A log record as a refusal names it: its position in the request (OtlpLogRecord.position). */
+export function recordLabel(position: number): string {
+  return `log record ${position}`
+}
+
+function toRecord(r: Obj, position: number, scope: JsonScope): OtlpLogRecord {
   return {
+    position,
     resource: scope.resource,
     scopeName: scope.name,
     timeNs: nanos(field(r, 'timeUnixNano'), 'time_unix_nano'),
@@ -91,7 +97,7 @@ function collector() {
   }
   const add = (record: OtlpLogRecord): void => {
     const problem = validate(record)
-    if (problem) reject(`log record (${record.spanId || 'no span'}): ${problem}`)
+    if (problem) reject(`${recordLabel(record.position)}: ${problem}`)
     else result.records.push(record)
   }
   return { result, reject, add }

@@ -1,4 +1,4 @@
-import { readEnvelope } from './envelope-protobuf.js'
+import { readEnvelope, type ScopeInfo } from './envelope-protobuf.js'
 import type { Attrs } from './model.js'
 import { emptyPoint, type MetricType, type OtlpBuckets, type OtlpExemplar, type OtlpMetric, type OtlpMetricPoint } from './metric-model.js'
 import { MAX_ATTRIBUTES } from './values.js'
@@ -27,14 +27,14 @@ export const MAX_EXEMPLARS = 64
 const TYPES: Record<number, MetricType> = { 5: 'gauge', 7: 'sum', 9: 'histogram', 10: 'exponential_histogram', 11: 'summary' }
 
 export function readMetricsRequest(buf: Buffer, sink: MetricSink): void {
-  readEnvelope(buf, (r, resource, scope) => readMetric(r, resource, scope.name, scope.version, sink))
+  readEnvelope(buf, (r, resource, scope, position) => readMetric(r, position, resource, scope, sink))
 }
 
-function readMetric(r: WireReader, resource: Attrs, scopeName: string, scopeVersion: string, sink: MetricSink): void {
+function readMetric(r: WireReader, position: number, resource: Attrs, scope: ScopeInfo, sink: MetricSink): void {
   // name = 1, description = 2, unit = 3, then the data oneof: gauge = 5, sum = 7,
   // histogram = 9, exponential_histogram = 10, summary = 11 (its points are read
   // once the name is known, wherever it sits).
-  const metric: OtlpMetric = { resource, scopeName, scopeVersion, name: '', description: '', unit: '', type: 'gauge', temporality: 0, isMonotonic: false }
+  const metric: OtlpMetric = { position, resource, scopeName: scope.name, scopeVersion: scope.version, name: '', description: '', unit: '', type: 'gauge', temporality: 0, isMonotonic: false }
   let data = -1
   let dataEnd = -1
   while (!r.done) {
@@ -67,23 +67,24 @@ function readMetric(r: WireReader, resource: Attrs, scopeName: string, scopeVers
   for (let i = 0; i < points.length; i += 2) {
     r.pos = points[i] as number
     r.end = points[i + 1] as number
-    sink.point(readPoint(r, metric))
+    sink.point(readPoint(r, metric, i / 2))
   }
   r.pos = end
   r.end = end
 }
 
-function readPoint(r: WireReader, metric: OtlpMetric): OtlpMetricPoint {
+function readPoint(r: WireReader, metric: OtlpMetric, index: number): OtlpMetricPoint {
+  const p = emptyPoint(metric, index)
   switch (metric.type) {
     case 'gauge':
     case 'sum':
-      return readNumberPoint(r, metric)
+      return readNumberPoint(r, p)
     case 'histogram':
-      return readHistogramPoint(r, metric)
+      return readHistogramPoint(r, p)
     case 'exponential_histogram':
-      return readExponentialPoint(r, metric)
+      return readExponentialPoint(r, p)
     case 'summary':
-      return readSummaryPoint(r, metric)
+      return readSummaryPoint(r, p)
   }
 }
 
@@ -107,9 +108,8 @@ function exemplar(r: WireReader, p: OtlpMetricPoint): void {
   r.leave(outer)
 }
 
-function readNumberPoint(r: WireReader, metric: OtlpMetric): OtlpMetricPoint {
+function readNumberPoint(r: WireReader, p: OtlpMetricPoint): OtlpMetricPoint {
   // NumberDataPoint: attributes = 7, as_double = 4, as_int = 6 (sfixed64), exemplars = 5, flags = 8
-  const p = emptyPoint(metric)
   const count = { n: 0 }
   while (!r.done) {
     const tag = r.tag()
@@ -124,10 +124,9 @@ function readNumberPoint(r: WireReader, metric: OtlpMetric): OtlpMetricPoint {
   return p
 }
 
-function readHistogramPoint(r: WireReader, metric: OtlpMetric): OtlpMetricPoint {
+function readHistogramPoint(r: WireReader, p: OtlpMetricPoint): OtlpMetricPoint {
   // HistogramDataPoint: attributes = 9, count = 4 (fixed64), sum = 5, bucket_counts = 6
   // (fixed64), explicit_bounds = 7 (double), exemplars = 8, flags = 10, min = 11, max = 12
-  const p = emptyPoint(metric)
   const count = { n: 0 }
   while (!r.done) {
     const tag = r.tag()
@@ -173,11 +172,10 @@ function readHistogramPoint(r: WireReader, metric: OtlpMetric): OtlpMetricPoint 
   return p
 }
 
-function readExponentialPoint(r: WireReader, metric: OtlpMetric): OtlpMetricPoint {
+function readExponentialPoint(r: WireReader, p: OtlpMetricPoint): OtlpMetricPoint {
   // ExponentialHistogramDataPoint: attributes = 1, count = 4 (fixed64), sum = 5, scale = 6 (sint32),
   // zero_count = 7 (fixed64), positive = 8, negative = 9, flags = 10, exemplars = 11, min = 12,
   // max = 13, zero_threshold = 14
-  const p = emptyPoint(metric)
   const count = { n: 0 }
   while (!r.done) {
     const tag = r.tag()
@@ -241,10 +239,9 @@ function readBuckets(r: WireReader): OtlpBuckets {
   return b
 }
 
-function readSummaryPoint(r: WireReader, metric: OtlpMetric): OtlpMetricPoint {
+function readSummaryPoint(r: WireReader, p: OtlpMetricPoint): OtlpMetricPoint {
   // SummaryDataPoint: attributes = 7, count = 4 (fixed64), sum = 5, quantile_values = 6, flags = 8
   // ValueAtQuantile: quantile = 1, value = 2
-  const p = emptyPoint(metric)
   const count = { n: 0 }
   while (!r.done) {
     const tag = r.tag()

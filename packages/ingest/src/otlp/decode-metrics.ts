@@ -45,11 +45,11 @@ const METRICS_JSON: JsonEnvelope = {
 export function decodeMetricsJson(body: Buffer): DecodedMetrics {
   return readJsonEnvelope(body, METRICS_JSON, () => {
     const out = collector()
-    const item = (raw: unknown, index: number, scope: JsonScope | string): void => {
+    const item = (raw: unknown, position: number, scope: JsonScope | string): void => {
       if (raw === null) return
       // Its points cannot be counted: the request is a 400 (readJsonEnvelope).
-      if (!isObj(raw)) throw new JsonTypeError(`metrics[${index}] must be an object`)
-      walkMetric(raw, scope, out)
+      if (!isObj(raw)) throw new JsonTypeError(`metric ${position} must be an object`)
+      walkMetric(raw, position, scope, out)
     }
     return { result: out.result, item }
   })
@@ -64,10 +64,15 @@ function collector() {
   }
   const add = (p: OtlpMetricPoint): void => {
     const problem = validate(p)
-    if (problem) reject(`metric ${JSON.stringify(p.metric.name.slice(0, 80))}: ${problem}`)
+    if (problem) reject(`${pointLabel(p.metric.position, p.metric.name, p.index)}: ${problem}`)
     else result.points.push(p)
   }
   return { result, reject, add }
+}
+
+/** A data point as a refusal names it: its metric's position in the request (OtlpMetric.position) and name, and its index in the metric. */
+export function pointLabel(position: number, name: string, index: number): string {
+  return `metric ${position} ${JSON.stringify(name.slice(0, 80))} point ${index}`
 }
 
 /** Why a point cannot be stored, or undefined. */
@@ -137,7 +142,7 @@ const JSON_TYPES: Array<[MetricType, string]> = [
  * and resource) refuses every point of it when it cannot be read; a data field or a
  * points list of the wrong type leaves no points to count, a 400.
  */
-function walkMetric(raw: Obj, scope: JsonScope | string, out: ReturnType<typeof collector>): void {
+function walkMetric(raw: Obj, position: number, scope: JsonScope | string, out: ReturnType<typeof collector>): void {
   const found = JSON_TYPES.filter(([, camel]) => field(raw, camel) !== undefined && field(raw, camel) !== null)
   // A Metric without data has no point to store.
   if (found.length === 0) return
@@ -145,11 +150,12 @@ function walkMetric(raw: Obj, scope: JsonScope | string, out: ReturnType<typeof 
   const [type, camel] = found[0] as [MetricType, string]
   const data = message(raw, camel) as Obj
   const points = list(data, 'dataPoints')
-  const label = `metric ${JSON.stringify((typeof raw.name === 'string' ? raw.name : '').slice(0, 80))}`
+  const name = typeof raw.name === 'string' ? raw.name : ''
   let metric: OtlpMetric
   try {
     if (typeof scope === 'string') throw new JsonTypeError(scope)
     metric = {
+      position,
       resource: scope.resource,
       scopeName: scope.name,
       scopeVersion: scope.version,
@@ -161,22 +167,22 @@ function walkMetric(raw: Obj, scope: JsonScope | string, out: ReturnType<typeof 
       isMonotonic: type === 'sum' ? bool(field(data, 'isMonotonic'), 'isMonotonic') : false,
     }
   } catch (err) {
-    for (let i = 0; i < points.length; i++) out.reject(`${label}: ${(err as Error).message}`)
+    for (let i = 0; i < points.length; i++) out.reject(`${pointLabel(position, name, i)}: ${(err as Error).message}`)
     return
   }
   for (let i = 0; i < points.length; i++) {
     const p = points[i]
     try {
       if (!isObj(p)) throw new JsonTypeError('not an object')
-      out.add(toPoint(p, metric))
+      out.add(toPoint(p, metric, i))
     } catch (err) {
-      out.reject(`${label} point ${i}: ${(err as Error).message}`)
+      out.reject(`${pointLabel(position, name, i)}: ${(err as Error).message}`)
     }
   }
 }
 
-function toPoint(o: Obj, metric: OtlpMetric): OtlpMetricPoint {
-  const p = emptyPoint(metric)
+function toPoint(o: Obj, metric: OtlpMetric, index: number): OtlpMetricPoint {
+  const p = emptyPoint(metric, index)
   p.attributes = keyValues(field(o, 'attributes'))
   p.startNs = nanos(field(o, 'startTimeUnixNano'), 'start_time_unix_nano')
   p.timeNs = nanos(field(o, 'timeUnixNano'), 'time_unix_nano')

@@ -1,4 +1,4 @@
-import type { Attrs, OtlpEvent, OtlpLink, OtlpSpan } from './model.js'
+import type { Attrs, DecodedSpan, OtlpEvent, OtlpLink } from './model.js'
 import { MAX_ATTRIBUTES, MAX_EVENTS, MAX_LINKS } from './values.js'
 import { readEnvelope } from './envelope-protobuf.js'
 import { WireSpanAttributes } from './span-attributes.js'
@@ -16,7 +16,7 @@ import { WIRE_I64, WIRE_LEN, WIRE_VARINT, type WireReader } from './wire.js'
 
 /** Receives each span decoded; decode.ts validates it. */
 export interface SpanSink {
-  span(span: OtlpSpan): void
+  span(span: DecodedSpan): void
 }
 
 const key = (field: number, wireType: number): number => (field << 3) | wireType
@@ -36,11 +36,12 @@ const VARINT_3 = key(3, WIRE_VARINT)
 const VARINT_6 = key(6, WIRE_VARINT)
 
 export function readTraceRequest(buf: Buffer, sink: SpanSink): void {
-  readEnvelope(buf, (r, resource, scope) => sink.span(readSpan(r, resource, scope.name, scope.version)))
+  readEnvelope(buf, (r, resource, scope, position) => sink.span(readSpan(r, position, resource, scope.name, scope.version)))
 }
 
-function readSpan(r: WireReader, resource: Attrs, scopeName: string, scopeVersion: string): OtlpSpan {
-  const span: OtlpSpan = {
+function readSpan(r: WireReader, position: number, resource: Attrs, scopeName: string, scopeVersion: string): DecodedSpan {
+  const span: DecodedSpan = {
+    position,
     resource,
     scopeName,
     scopeVersion,

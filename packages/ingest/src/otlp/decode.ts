@@ -1,6 +1,6 @@
 import { afterLatestTime, MAX_TIME_NS as LATEST_TIME_NS } from '@spanlens/query/time-window'
 import { OTLP_SPAN_KINDS } from '../schema/span-columns.js'
-import type { DecodedRequest, OtlpEvent, OtlpLink, OtlpSpan } from './model.js'
+import type { DecodedRequest, DecodedSpan, OtlpEvent, OtlpLink, OtlpSpan } from './model.js'
 import { readTraceRequest } from './decode-protobuf.js'
 import { type JsonEnvelope, type JsonScope, readJsonEnvelope } from './envelope-json.js'
 import { JsonTypeError, field, isObj, list, message, shown, text } from './json-fields.js'
@@ -42,13 +42,13 @@ const TRACES_JSON: JsonEnvelope = {
 export function decodeJson(body: Buffer): DecodedRequest {
   return readJsonEnvelope(body, TRACES_JSON, () => {
     const { result, reject, add } = collector()
-    const item = (raw: unknown, i: number, scope: JsonScope | string): void => {
-      if (!isObj(raw)) return reject(`span ${i}: not an object`)
+    const item = (raw: unknown, position: number, scope: JsonScope | string): void => {
+      if (!isObj(raw)) return reject(`span ${position}: not an object`)
       try {
         if (typeof scope === 'string') throw new JsonTypeError(scope)
-        add(toSpan(raw, scope))
+        add(toSpan(raw, position, scope))
       } catch (err) {
-        reject(`${jsonSpanLabel(raw, i)}: ${(err as Error).message}`)
+        reject(`${jsonSpanLabel(raw, position)}: ${(err as Error).message}`)
       }
     }
     return { result, item }
@@ -56,14 +56,13 @@ export function decodeJson(body: Buffer): DecodedRequest {
 }
 
 /** A JSON span that could not be read, named as far as it can be. */
-function jsonSpanLabel(s: Obj, index: number): string {
-  const id = idToHex(field(s, 'spanId'), 8)
-  return id.length === 16 ? spanLabel(typeof s.name === 'string' ? s.name : '', id) : `span ${index}`
+function jsonSpanLabel(s: Obj, position: number): string {
+  return spanLabel(position, typeof s.name === 'string' ? s.name : '', idToHex(field(s, 'spanId'), 8))
 }
 
-/** A span as a refusal names it: its name (the first 80 characters) and its id. */
-export function spanLabel(name: string, spanId: string): string {
-  return `span ${JSON.stringify(name.slice(0, 80))} (${spanId || 'no id'})`
+/** A span as a refusal names it: its position in the request (DecodedSpan.position), its name (the first 80 characters) and its id. */
+export function spanLabel(position: number, name: string, spanId: string): string {
+  return `span ${position} ${JSON.stringify(name.slice(0, 80))} (${spanId || 'no id'})`
 }
 
 /** Accepts valid spans and counts the rest, keeping a few reasons for the reply. */
@@ -73,19 +72,20 @@ function collector() {
     result.rejected++
     if (result.problems.length < MAX_PROBLEMS) result.problems.push(why)
   }
-  const add = (span: OtlpSpan): void => {
+  const add = (span: DecodedSpan): void => {
     const problem = validate(span)
-    if (problem) reject(`${spanLabel(span.name, span.spanId)}: ${problem}`)
+    if (problem) reject(`${spanLabel(span.position, span.name, span.spanId)}: ${problem}`)
     else result.spans.push(span)
   }
   return { result, reject, add }
 }
 
-function toSpan(s: Obj, scope: JsonScope): OtlpSpan {
+function toSpan(s: Obj, position: number, scope: JsonScope): DecodedSpan {
   const status = message(s, 'status') ?? {}
   const events = list(s, 'events')
   const links = list(s, 'links')
   return {
+    position,
     resource: scope.resource,
     scopeName: scope.name,
     scopeVersion: scope.version,

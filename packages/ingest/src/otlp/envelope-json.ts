@@ -22,12 +22,13 @@ export interface JsonEnvelope {
 
 /**
  * The envelope the three OTLP JSON export requests share, resources → scopes → items.
- * `item` gets each item as parsed, its index in its scope, and its resource and scope,
- * or why they cannot be read (a resource attribute of the wrong type, a scope name that
- * is not a string): the signal then refuses that item's spans, records or points with
- * that reason, and the rest of the request is kept. A list that is not one, or an entry
- * of it that is not an object, leaves nothing to count: that is a 400, as is a body that
- * is not JSON. Null entries are skipped.
+ * `item` gets each item as parsed, its position in the request (from 0, each entry of
+ * every items list in the order sent, across resources and scopes, as the protobuf
+ * envelope counts them), and its resource and scope, or why they cannot be read (a
+ * resource attribute of the wrong type, a scope name that is not a string): the signal
+ * then refuses that item's spans, records or points with that reason, and the rest of the
+ * request is kept. A list that is not one, or an entry of it that is not an object, leaves
+ * nothing to count: that is a 400, as is a body that is not JSON. Null entries are skipped.
  *
  * `begin` makes a fresh reader (its item callback and what it collects): a body with an
  * integer past 2^53 as a JSON number is read twice, the second time exactly (exact-json.ts).
@@ -42,11 +43,12 @@ export function readJsonEnvelope<T>(body: Buffer, names: JsonEnvelope, begin: ()
 
 /** What one read of a JSON body collects, and how it takes each item. */
 export interface JsonReader<T> {
-  item: (raw: unknown, index: number, scope: JsonScope | string) => void
+  item: (raw: unknown, position: number, scope: JsonScope | string) => void
   result: T
 }
 
 function walk(resources: unknown[], names: JsonEnvelope, item: JsonReader<unknown>['item']): void {
+  let position = 0
   try {
     for (let r = 0; r < resources.length; r++) {
       const rs = entry(resources[r], names.resources, r)
@@ -58,7 +60,7 @@ function walk(resources: unknown[], names: JsonEnvelope, item: JsonReader<unknow
         if (!ss) continue
         const scope = typeof resource === 'string' ? resource : readScope(ss, resource)
         const items = list(ss, names.items)
-        for (let i = 0; i < items.length; i++) item(items[i], i, scope)
+        for (let i = 0; i < items.length; i++) item(items[i], position++, scope)
       }
     }
   } catch (err) {

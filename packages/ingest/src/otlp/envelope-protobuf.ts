@@ -9,6 +9,9 @@ export interface ScopeInfo {
   version: string
 }
 
+/** Gets one item: the reader bounded to its bytes, its resource and scope, and its position in the request. */
+export type EnvelopeItem = (r: WireReader, resource: Attrs, scope: ScopeInfo, position: number) => void
+
 const key = (field: number, wireType: number): number => (field << 3) | wireType
 const LEN_1 = key(1, WIRE_LEN)
 const LEN_2 = key(2, WIRE_LEN)
@@ -17,24 +20,26 @@ const LEN_2 = key(2, WIRE_LEN)
  * The envelope the three OTLP export requests share, from the wire:
  * Export{Trace,Logs,Metrics}ServiceRequest.resource_* = 1 → { resource = 1
  * (Resource.attributes = 1), scope_* = 2 → { scope = 1 (name = 1, version = 2),
- * items = 2 } }. `item` is called with the reader bounded to one item's bytes,
- * its resource (read first, wherever it sits in the message), its scope and its
- * index within the scope. Unknown fields are skipped; structural damage throws a
+ * items = 2 } }. `item` is called with the reader bounded to one item's bytes, its
+ * resource (read first, wherever it sits in the message), its scope and its position:
+ * from 0, each item of the request in the order sent, across resources and scopes, as
+ * the JSON envelope counts them. Unknown fields are skipped; structural damage throws a
  * WireError for the caller to turn into a 400.
  */
-export function readEnvelope(buf: Buffer, item: (r: WireReader, resource: Attrs, scope: ScopeInfo, index: number) => void): void {
+export function readEnvelope(buf: Buffer, item: EnvelopeItem): void {
   const r = new WireReader(buf)
+  const next = { position: 0 }
   while (!r.done) {
     const tag = r.tag()
     if (tag === LEN_1) {
       const outer = r.enter()
-      readResourceItems(r, item)
+      readResourceItems(r, item, next)
       r.leave(outer)
     } else r.skip(tag & 7)
   }
 }
 
-function readResourceItems(r: WireReader, item: (r: WireReader, resource: Attrs, scope: ScopeInfo, index: number) => void): void {
+function readResourceItems(r: WireReader, item: EnvelopeItem, next: { position: number }): void {
   // The resource applies to every item wherever it sits in the message: read it
   // first, remember where the scopes are.
   const resource: Attrs = {}
@@ -59,13 +64,13 @@ function readResourceItems(r: WireReader, item: (r: WireReader, resource: Attrs,
   for (let i = 0; i < scopes.length; i += 2) {
     r.pos = scopes[i] as number
     r.end = scopes[i + 1] as number
-    readScopeItems(r, resource, item)
+    readScopeItems(r, resource, item, next)
   }
   r.pos = end
   r.end = end
 }
 
-function readScopeItems(r: WireReader, resource: Attrs, item: (r: WireReader, resource: Attrs, scope: ScopeInfo, index: number) => void): void {
+function readScopeItems(r: WireReader, resource: Attrs, item: EnvelopeItem, next: { position: number }): void {
   const scope: ScopeInfo = { name: '', version: '' }
   const items: number[] = []
   while (!r.done) {
@@ -87,6 +92,6 @@ function readScopeItems(r: WireReader, resource: Attrs, item: (r: WireReader, re
   for (let i = 0; i < items.length; i += 2) {
     r.pos = items[i] as number
     r.end = items[i + 1] as number
-    item(r, resource, scope, i / 2)
+    item(r, resource, scope, next.position++)
   }
 }

@@ -2,6 +2,8 @@ import type { AttrValue, Attrs } from './model.js'
 
 /** The receiver's view of one OTLP log record, independent of wire encoding (logs/v1 LogRecord). */
 export interface OtlpLogRecord {
+  /** Where the record is in its request, as a refusal names it (counted as DecodedSpan.position). */
+  position: number
   resource: Attrs
   scopeName: string
   /** Nanoseconds since the epoch, as a decimal string; "0" when the sender did not know it. */

@@ -33,6 +33,8 @@ export interface OtlpBuckets {
 
 /** Shared by every point of one Metric message. */
 export interface OtlpMetric {
+  /** Where the metric is in its request, as a refusal names it (counted as DecodedSpan.position). */
+  position: number
   resource: Attrs
   scopeName: string
   scopeVersion: string
@@ -47,6 +49,8 @@ export interface OtlpMetric {
 
 export interface OtlpMetricPoint {
   metric: OtlpMetric
+  /** Where the point is in its metric's data points, from 0, as a refusal names it. */
+  index: number
   attributes: Attrs
   /** Nanoseconds since the epoch as decimal strings; '0' when absent. */
   startNs: string
@@ -78,9 +82,10 @@ export interface DecodedMetrics {
   problems: string[]
 }
 
-export function emptyPoint(metric: OtlpMetric): OtlpMetricPoint {
+export function emptyPoint(metric: OtlpMetric, index: number): OtlpMetricPoint {
   return {
     metric,
+    index,
     attributes: {},
     startNs: '0',
     timeNs: '0',

@@ -50,8 +50,18 @@ export interface OtlpSpan {
   statusMessage: string
 }
 
+/** A span as a decoder read it, which also knows where it was sent. */
+export interface DecodedSpan extends OtlpSpan {
+  /**
+   * Where the span is in its request, as every refusal names it: from 0, counting each
+   * entry of every spans list in the order sent, across resources and scopes
+   * (readJsonEnvelope, readEnvelope). Log records and metrics are counted the same way.
+   */
+  position: number
+}
+
 export interface DecodedRequest {
-  spans: OtlpSpan[]
+  spans: DecodedSpan[]
   rejected: number
   /** Why spans were rejected; a few examples, not one per span. */
   problems: string[]

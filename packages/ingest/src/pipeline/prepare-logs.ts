@@ -1,4 +1,4 @@
-import { decodeLogsJson, decodeLogsProtobuf } from '../otlp/decode-logs.js'
+import { decodeLogsJson, decodeLogsProtobuf, recordLabel } from '../otlp/decode-logs.js'
 import { normalizeLog, recordTimeNs, takesArrivalTime } from '../normalize/logs.js'
 import { LineWriter } from './line-writer.js'
 import { bodyFingerprint } from './repeated-requests.js'
@@ -27,7 +27,7 @@ export function prepareLogs(format: BodyFormat, body: Buffer, project: string, c
     const late = outsideWindow(recordTimeNs(r, receivedNs), window, 'time_unix_nano')
     if (late) {
       outOfWindow++
-      if (problems.length < 5) problems.push(`log record ${seq}: ${late}`)
+      if (problems.length < 5) problems.push(`${recordLabel(r.position)}: ${late}`)
       return
     }
     let lines: [string, string | undefined]
@@ -36,7 +36,7 @@ export function prepareLogs(format: BodyFormat, body: Buffer, project: string, c
       lines = [LOGS.encode(rows.log), rows.content && SPAN_CONTENT.encode(rows.content)]
     } catch (err) {
       failed++
-      if (problems.length < 5) problems.push(`log record ${seq}: ${(err as Error).message}`)
+      if (problems.length < 5) problems.push(`${recordLabel(r.position)}: ${(err as Error).message}`)
       return
     }
     if (takesArrivalTime(r)) timeless = true

@@ -1,5 +1,5 @@
 import { normalizeMetricPoint } from '../normalize/metrics.js'
-import { decodeMetricsJson, decodeMetricsProtobuf } from '../otlp/decode-metrics.js'
+import { decodeMetricsJson, decodeMetricsProtobuf, pointLabel } from '../otlp/decode-metrics.js'
 import { LineWriter } from './line-writer.js'
 import type { BodyFormat, PrepareContext, Prepared } from './prepare.js'
 import { METRICS } from './tables.js'
@@ -22,7 +22,7 @@ export function prepareMetrics(format: BodyFormat, body: Buffer, project: string
     const late = outsideWindow(point.timeNs, window, 'time_unix_nano')
     if (late) {
       outOfWindow++
-      note(`metric ${JSON.stringify(point.metric.name.slice(0, 80))}: ${late}`)
+      note(`${pointLabel(point.metric.position, point.metric.name, point.index)}: ${late}`)
       continue
     }
     let line: string
@@ -30,7 +30,7 @@ export function prepareMetrics(format: BodyFormat, body: Buffer, project: string
       line = METRICS.encode(normalizeMetricPoint(point, project, ctx.redact))
     } catch (err) {
       failed++
-      note(`metric ${JSON.stringify(point.metric.name.slice(0, 80))}: ${(err as Error).message}`)
+      note(`${pointLabel(point.metric.position, point.metric.name, point.index)}: ${(err as Error).message}`)
       continue
     }
     out.write(line)

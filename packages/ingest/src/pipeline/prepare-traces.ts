@@ -21,13 +21,15 @@ export function prepareTraces(format: BodyFormat, body: Buffer, project: string,
   let outOfWindow = 0
   const window = timeWindow(ctx.retentionDays ?? 0)
   const calls: SpanRow[] = []
-  const write = (row: SpanRow): boolean => {
+  /** Where each held-back call was in the request, for a refusal to name it. */
+  const callPositions = new Map<SpanRow, number>()
+  const write = (row: SpanRow, position: number): boolean => {
     let line: string
     try {
       line = SPANS.encode(row)
     } catch (err) {
       failed++
-      if (problems.length < 5) problems.push(`${spanLabel(row.name, row.span_id)}: ${(err as Error).message}`)
+      if (problems.length < 5) problems.push(`${spanLabel(position, row.name, row.span_id)}: ${(err as Error).message}`)
       return false
     }
     out.write(line)
@@ -37,7 +39,7 @@ export function prepareTraces(format: BodyFormat, body: Buffer, project: string,
     const late = outsideWindow(span.startNs, window, 'start_time_unix_nano')
     if (late) {
       outOfWindow++
-      if (problems.length < 5) problems.push(`${spanLabel(span.name, span.spanId)}: ${late}`)
+      if (problems.length < 5) problems.push(`${spanLabel(span.position, span.name, span.spanId)}: ${late}`)
       continue
     }
     let row: SpanRow
@@ -46,12 +48,14 @@ export function prepareTraces(format: BodyFormat, body: Buffer, project: string,
       keepUsageOnModelCalls(row)
     } catch (err) {
       failed++
-      if (problems.length < 5) problems.push(`${spanLabel(span.name, span.spanId)}: ${(err as Error).message}`)
+      if (problems.length < 5) problems.push(`${spanLabel(span.position, span.name, span.spanId)}: ${(err as Error).message}`)
       continue
     }
     // Model calls wait for the rest of the request: another span in it may report the same call.
-    if (mayBeStacked(row)) calls.push(row)
-    else if (write(row)) rows++
+    if (mayBeStacked(row)) {
+      calls.push(row)
+      callPositions.set(row, span.position)
+    } else if (write(row, span.position)) rows++
   }
   demoteStackedCalls(calls)
   const modelCalls: ModelCall[] = []
@@ -61,7 +65,7 @@ export function prepareTraces(format: BodyFormat, body: Buffer, project: string,
       if (counted !== undefined) demote(row, counted)
       else modelCalls.push(modelCall(row))
     }
-    if (write(row)) rows++
+    if (write(row, callPositions.get(row) as number)) rows++
   }
   const batches = rows === 0 ? [] : [{ table: SPANS.name, payload: out.bytes(), rows }]
   if (rows === 0) out.discard()

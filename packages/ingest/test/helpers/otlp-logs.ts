@@ -109,8 +109,12 @@ export function logsJson(records: LogSpec[], opts: LogsRequestOptions = {}): Rec
 
 /** The same request as OTLP protobuf (ids from hex, numeric severities only). */
 export function logsProtobuf(records: LogSpec[], opts: LogsRequestOptions = {}): Buffer {
+  return logsJsonAsProtobuf(logsJson(records, opts))
+}
+
+/** An OTLP JSON ExportLogsServiceRequest as OTLP protobuf (ids from hex, numeric severities only). */
+export function logsJsonAsProtobuf(json: Record<string, unknown>): Buffer {
   const { request } = logsTypes()
-  const json = logsJson(records, opts)
   const clone = JSON.parse(JSON.stringify(json), (key, value) => {
     if ((key === 'traceId' || key === 'spanId') && typeof value === 'string') return Buffer.from(value, 'hex')
     return value
