@@ -416,25 +416,36 @@ describe('OTLP JSON values: a value of the wrong type refuses its span, named, n
     )
   })
 
-  it('refuses every span of a resource or scope it cannot read, keeping the others (a wrong-typed resource attribute was a 500)', () => {
+  it('refuses every span of a resource or scope it cannot read, keeping the others (a wrong-typed resource attribute was a 500, a scope attribute was not read)', () => {
     const good = { scopeSpans: [{ spans: [jspan({ name: 'kept' })] }] }
     const d = decodeJson(
       jsonBody([
         { resource: { attributes: [{ key: 'service.name', value: { intValue: 'svc' } }] }, scopeSpans: [{ spans: [jspan(), jspan()] }] },
         { resource: 'svc', scopeSpans: [{ spans: [jspan()] }] },
         { scopeSpans: [{ scope: { name: 7 }, spans: [jspan()] }] },
+        { scopeSpans: [{ scope: { name: 'sc', attributes: [{ key: 'bad', value: { boolValue: 'no' } }] }, spans: [jspan()] }] },
+        { scopeSpans: [{ scope: { name: 'sc', attributes: 'none' }, spans: [jspan()] }] },
         good,
       ]),
     )
     expect(d.spans.map((s) => s.name)).toEqual(['kept'])
-    expect(d.rejected).toBe(4)
+    expect(d.rejected).toBe(6)
     expect(d.problems).toEqual([
       `span 0 "op" (${SPAN}): resource attribute "service.name": intValue must be an integer within int64 (a JSON number or a decimal string), not "svc"`,
       `span 1 "op" (${SPAN}): resource attribute "service.name": intValue must be an integer within int64 (a JSON number or a decimal string), not "svc"`,
       `span 2 "op" (${SPAN}): resource must be an object, not "svc"`,
       `span 3 "op" (${SPAN}): scope name must be a string, not 7`,
+      `span 4 "op" (${SPAN}): scope attribute "bad": boolValue must be a JSON boolean (true or false), not "no"`,
     ])
-    expect(d.spans[0]).toMatchObject({ position: 4, scopeName: '' })
+    expect(d.spans[0]).toMatchObject({ position: 6, scopeName: '' })
+  })
+
+  it('checks a scope\'s attributes and keeps none of them (no column holds them), its name and version read as before', () => {
+    const scope = { name: 'sc', version: '2', attributes: [{ key: 'k', value: { stringValue: 'v' } }] }
+    const d = decodeJson(jsonBody([{ scopeSpans: [{ scope, spans: [jspan()] }] }]))
+    expect(d.rejected).toBe(0)
+    expect(d.spans[0]).toMatchObject({ scopeName: 'sc', scopeVersion: '2', attributes: {} })
+    expect(decodeProtobuf(encode({ resourceSpans: [{ scopeSpans: [{ scope, spans: [{ traceId: id(TRACE), spanId: id(SPAN), name: 'op', startTimeUnixNano: '1767225600000000001', endTimeUnixNano: '1767225600500000000' }] }] }] }))).toEqual(d)
   })
 
   it('refuses with SPANLENS_BAD_OTLP a body whose lists are not lists: nothing in them can be counted (they were skipped)', () => {
@@ -478,6 +489,24 @@ describe('a refused span is named by its position in the request', () => {
       expect(d.problems, format).toEqual(expected)
       expect(d.spans.map((s) => [s.name, s.position]), format).toEqual([['s1', 0], ['s4', 3], ['s5', 4]])
     }
+  })
+})
+
+describe('scope attributes are read as resource attributes are, and dropped', () => {
+  const times = Buffer.concat([Buffer.from([0x39]), Buffer.from('0100e4f7a2e88618', 'hex'), Buffer.from([0x41]), Buffer.from('0100e4f7a2e88618', 'hex')])
+  const span = Buffer.concat([field(1, id(TRACE)), field(2, id(SPAN)), field(5, Buffer.from('op')), times])
+  const keyValue = (value: Buffer) => Buffer.concat([field(1, Buffer.from('k')), value])
+  // AnyValue whose length (5) runs past its KeyValue's end.
+  const damaged = keyValue(Buffer.from([0x12, 0x05, 0x0a]))
+  const good = keyValue(field(2, field(1, Buffer.from('v'))))
+  /** ResourceSpans { resource { attributes }, scope_spans { scope { name, attributes }, spans } }. */
+  const body = (resourceAttribute: Buffer, scopeAttribute: Buffer) =>
+    field(1, Buffer.concat([field(1, field(1, resourceAttribute)), field(2, Buffer.concat([field(1, Buffer.concat([field(1, Buffer.from('sc')), field(3, scopeAttribute)])), field(2, span)]))]))
+
+  it('refuses a protobuf body whose scope attribute is damaged with SPANLENS_BAD_OTLP, as one whose resource attribute is (the scope\'s were skipped unread)', () => {
+    expect(decodeProtobuf(body(good, good))).toMatchObject({ rejected: 0, spans: [{ scopeName: 'sc', resource: { k: 'v' } }] })
+    expect(() => decodeProtobuf(body(damaged, good))).toThrow(expect.objectContaining({ code: 'SPANLENS_BAD_OTLP' }))
+    expect(() => decodeProtobuf(body(good, damaged))).toThrow(expect.objectContaining({ code: 'SPANLENS_BAD_OTLP' }))
   })
 })
 

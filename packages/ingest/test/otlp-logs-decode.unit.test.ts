@@ -84,6 +84,13 @@ describe('OTLP JSON log values of the wrong type', () => {
     expect(d.problems[0]).toContain('log record 0: resource attribute "service.name": doubleValue must be a number')
   })
 
+  it('in a scope, refuse every record of it, as in a resource (the scope\'s attributes were not read)', () => {
+    const inScope = (attributes: unknown) => ({ resourceLogs: [{ scopeLogs: [{ scope: { name: 's', attributes }, logRecords: [{ body: { stringValue: 'x' } }, {}] }] }] })
+    const d = decode(inScope([{ key: 'bad', value: { boolValue: 'no' } }]))
+    expect(d).toMatchObject({ records: [], rejected: 2 })
+    expect(d.problems).toEqual(['log record 0: scope attribute "bad": boolValue must be a JSON boolean (true or false), not "no"', 'log record 1: scope attribute "bad": boolValue must be a JSON boolean (true or false), not "no"'])
+    expect(decode(inScope([{ key: 'ok', value: { boolValue: true } }]))).toMatchObject({ rejected: 0, records: [{ scopeName: 's' }, { scopeName: 's' }] })
+  })
 })
 
 describe('GenAI event content, the span content code applied to a log record', () => {

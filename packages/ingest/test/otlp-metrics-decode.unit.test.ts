@@ -178,6 +178,12 @@ describe('validation', () => {
     const inResource = decode(gauge({}), [{ key: 'service.name', value: { stringValue: { name: 'svc' } } }])
     expect(inResource).toMatchObject({ points: [], rejected: 1 })
     expect(inResource.problems[0]).toBe('metric 0 "typed" point 0: resource attribute "service.name": stringValue must be a string, not an object')
+    // The same in a scope (its attributes were not read).
+    const inScope = decodeMetricsJson(
+      Buffer.from(JSON.stringify({ resourceMetrics: [{ scopeMetrics: [{ scope: { name: 's', attributes: [{ key: 'bad', value: { boolValue: 'no' } }] }, metrics: [{ name: 'typed', ...gauge({}) }] }] }] })),
+    )
+    expect(inScope).toMatchObject({ points: [], rejected: 1 })
+    expect(inScope.problems[0]).toBe('metric 0 "typed" point 0: scope attribute "bad": boolValue must be a JSON boolean (true or false), not "no"')
     expect(() => decode({ gauge: { dataPoints: {} } })).toThrow(expect.objectContaining({ code: 'SPANLENS_BAD_OTLP' }))
     expect(() => decode({ gauge: 'x' })).toThrow(expect.objectContaining({ code: 'SPANLENS_BAD_OTLP' }))
   })

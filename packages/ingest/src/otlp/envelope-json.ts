@@ -25,10 +25,12 @@ export interface JsonEnvelope {
  * `item` gets each item as parsed, its position in the request (from 0, each entry of
  * every items list in the order sent, across resources and scopes, as the protobuf
  * envelope counts them), and its resource and scope, or why they cannot be read (a
- * resource attribute of the wrong type, a scope name that is not a string): the signal
- * then refuses that item's spans, records or points with that reason, and the rest of the
- * request is kept. A list that is not one, or an entry of it that is not an object, leaves
- * nothing to count: that is a 400, as is a body that is not JSON. Null entries are skipped.
+ * resource or scope attribute of the wrong type, a scope name that is not a string): the
+ * signal then refuses that item's spans, records or points with that reason, and the rest
+ * of the request is kept. A scope's attributes are read as a resource's are, and not
+ * kept: no column holds them. A list that is not one, or an entry of it that is not an
+ * object, leaves nothing to count: that is a 400, as is a body that is not JSON. Null
+ * entries are skipped.
  *
  * `begin` makes a fresh reader (its item callback and what it collects): a body with an
  * integer past 2^53 as a JSON number is read twice, the second time exactly (exact-json.ts).
@@ -79,24 +81,33 @@ function entry(v: unknown, listName: string, index: number): Record<string, unkn
 function readResource(rs: Record<string, unknown>): Attrs | string {
   try {
     const resource = message(rs, 'resource')
-    try {
-      return resource ? keyValues(field(resource, 'attributes')) : {}
-    } catch (err) {
-      if (err instanceof JsonTypeError) return `resource ${err.message}`
-      throw err
-    }
+    return resource ? attributes(resource, 'resource') : {}
   } catch (err) {
     if (err instanceof JsonTypeError) return err.message
     throw err
   }
 }
 
+/** The scope's name and version, or why it cannot be read; its attributes are checked as a resource's are, and dropped. */
 function readScope(ss: Record<string, unknown>, resource: Attrs): JsonScope | string {
   try {
     const scope = message(ss, 'scope')
-    return { resource, name: scope ? text(scope, 'name', 'scope name') : '', version: scope ? text(scope, 'version', 'scope version') : '' }
+    if (!scope) return { resource, name: '', version: '' }
+    const read = { resource, name: text(scope, 'name', 'scope name'), version: text(scope, 'version', 'scope version') }
+    attributes(scope, 'scope')
+    return read
   } catch (err) {
     if (err instanceof JsonTypeError) return err.message
+    throw err
+  }
+}
+
+/** A resource's or scope's attributes; a value of the wrong type is named with `owner` ('resource attribute "k": …'). */
+function attributes(o: Record<string, unknown>, owner: string): Attrs {
+  try {
+    return keyValues(field(o, 'attributes'))
+  } catch (err) {
+    if (err instanceof JsonTypeError) throw new JsonTypeError(`${owner} ${err.message}`)
     throw err
   }
 }

@@ -15,16 +15,19 @@ export type EnvelopeItem = (r: WireReader, resource: Attrs, scope: ScopeInfo, po
 const key = (field: number, wireType: number): number => (field << 3) | wireType
 const LEN_1 = key(1, WIRE_LEN)
 const LEN_2 = key(2, WIRE_LEN)
+const LEN_3 = key(3, WIRE_LEN)
 
 /**
  * The envelope the three OTLP export requests share, from the wire:
  * Export{Trace,Logs,Metrics}ServiceRequest.resource_* = 1 → { resource = 1
- * (Resource.attributes = 1), scope_* = 2 → { scope = 1 (name = 1, version = 2),
- * items = 2 } }. `item` is called with the reader bounded to one item's bytes, its
- * resource (read first, wherever it sits in the message), its scope and its position:
- * from 0, each item of the request in the order sent, across resources and scopes, as
- * the JSON envelope counts them. Unknown fields are skipped; structural damage throws a
- * WireError for the caller to turn into a 400.
+ * (Resource.attributes = 1), scope_* = 2 → { scope = 1 (name = 1, version = 2,
+ * attributes = 3), items = 2 } }. `item` is called with the reader bounded to one
+ * item's bytes, its resource (read first, wherever it sits in the message), its scope
+ * and its position: from 0, each item of the request in the order sent, across
+ * resources and scopes, as the JSON envelope counts them. A scope's attributes are read
+ * as a resource's are, so damage in them is a 400 too, and not kept: no column holds
+ * them. Unknown fields are skipped; structural damage throws a WireError for the caller
+ * to turn into a 400.
  */
 export function readEnvelope(buf: Buffer, item: EnvelopeItem): void {
   const r = new WireReader(buf)
@@ -77,12 +80,7 @@ function readScopeItems(r: WireReader, resource: Attrs, item: EnvelopeItem, next
     const tag = r.tag()
     if (tag === LEN_1) {
       const outer = r.enter()
-      while (!r.done) {
-        const t = r.tag()
-        if (t === LEN_1) scope.name = r.string()
-        else if (t === LEN_2) scope.version = r.string()
-        else r.skip(t & 7)
-      }
+      readScope(r, scope)
       r.leave(outer)
     } else if (tag === LEN_2) {
       const start = r.lengthDelimited()
@@ -93,5 +91,18 @@ function readScopeItems(r: WireReader, resource: Attrs, item: EnvelopeItem, next
     r.pos = items[i] as number
     r.end = items[i + 1] as number
     item(r, resource, scope, next.position++)
+  }
+}
+
+/** InstrumentationScope: name = 1, version = 2, attributes = 3 (read as a resource's, then dropped). */
+function readScope(r: WireReader, scope: ScopeInfo): void {
+  const attributes: Attrs = {}
+  let count = 0
+  while (!r.done) {
+    const t = r.tag()
+    if (t === LEN_1) scope.name = r.string()
+    else if (t === LEN_2) scope.version = r.string()
+    else if (t === LEN_3 && count++ < MAX_ATTRIBUTES) keyValueAt(r, attributes, 0)
+    else r.skip(t & 7)
   }
 }
