@@ -157,6 +157,8 @@ describe('protobuf decoding', () => {
       field(2, id(SPAN)),
       Buffer.from([0x39]), // start_time_unix_nano, fixed64
       Buffer.from('0100e4f7a2e88618', 'hex'),
+      Buffer.from([0x41]), // end_time_unix_nano, fixed64
+      Buffer.from('0100e4f7a2e88618', 'hex'),
       field(9, Buffer.concat([field(1, Buffer.from('deep')), field(2, value)])),
     ])
     const body = field(1, field(2, field(2, span)))
@@ -165,15 +167,16 @@ describe('protobuf decoding', () => {
   })
 
   it('rejects only the spans with invalid ids or status, keeping the rest', () => {
+    const times = { startTimeUnixNano: '1767225600000000000', endTimeUnixNano: '1767225600000000001' }
     const body = encode({
       resourceSpans: [
         {
           scopeSpans: [
             {
               spans: [
-                { traceId: id(TRACE), spanId: id(SPAN), name: 'good', startTimeUnixNano: '1767225600000000000' },
-                { traceId: id('abcd'), spanId: id(SPAN), name: 'short trace id', startTimeUnixNano: '1767225600000000000' },
-                { traceId: id(TRACE), spanId: id(SPAN), name: 'bad status', startTimeUnixNano: '1767225600000000000', status: { code: 7 } },
+                { traceId: id(TRACE), spanId: id(SPAN), name: 'good', ...times },
+                { traceId: id('abcd'), spanId: id(SPAN), name: 'short trace id', ...times },
+                { traceId: id(TRACE), spanId: id(SPAN), name: 'bad status', ...times, status: { code: 7 } },
               ],
             },
           ],
@@ -200,19 +203,35 @@ describe('protobuf decoding', () => {
     }
   })
 
-  it('rejects a span that ends before it starts, comparing the full 64-bit times', () => {
-    const spans = [
+  it('rejects a span that ends before it starts, comparing the full 64-bit times, or that lacks either time (one without its end was stored as 0 ms long)', () => {
+    const cases = [
       ['same', '1767225600000000001', '1767225600000000001'],
       ['later by 1 ns', '1767225600000000001', '1767225600000000002'],
       ['earlier by 1 ns', '1767225600000000002', '1767225600000000001'],
       ['fewer digits', '1767225600000000000', '999999999999999999'],
       ['more digits', '999999999999999999', '1767225600000000000'],
       ['no end', '1767225600000000000', '0'],
-    ].map(([name, start, end], i) => ({ traceId: id(TRACE), spanId: Buffer.from([0, 0, 0, 0, 0, 0, 0, i + 1]), name, startTimeUnixNano: start, endTimeUnixNano: end }))
-    const decoded = decodeProtobuf(encode({ resourceSpans: [{ scopeSpans: [{ spans }] }] }))
-    expect(decoded.spans.map((s) => s.name)).toEqual(['same', 'later by 1 ns', 'more digits', 'no end'])
-    expect(decoded.rejected).toBe(2)
-    expect(decoded.problems.join('\n')).toMatch(/end_time_unix_nano is before start_time_unix_nano/)
+      ['no start', '0', '1767225600000000000'],
+      ['neither', '0', '0'],
+    ]
+    const spans = cases.map(([name, start, end], i) => ({ traceId: TRACE, spanId: `000000000000000${i + 1}`, name, startTimeUnixNano: start, endTimeUnixNano: end }))
+    const pbSpans = spans.map((s) => ({ ...s, traceId: id(s.traceId), spanId: id(s.spanId) }))
+    // Absent, as protobuf cannot tell from 0 and OTLP JSON can.
+    const absent = spans.map(({ startTimeUnixNano, endTimeUnixNano, ...s }) => ({ ...s, ...(startTimeUnixNano === '0' ? {} : { startTimeUnixNano }), ...(endTimeUnixNano === '0' ? {} : { endTimeUnixNano }) }))
+    for (const [format, decoded] of Object.entries({
+      protobuf: decodeProtobuf(encode({ resourceSpans: [{ scopeSpans: [{ spans: pbSpans }] }] })),
+      'JSON, 0': decodeJson(Buffer.from(JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans }] }] }))),
+      'JSON, absent': decodeJson(Buffer.from(JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: absent }] }] }))),
+    })) {
+      expect(decoded.spans.map((s) => s.name), format).toEqual(['same', 'later by 1 ns', 'more digits'])
+      expect(decoded.problems, format).toEqual([
+        'span 2 "earlier by 1 ns" (0000000000000003): end_time_unix_nano is before start_time_unix_nano',
+        'span 3 "fewer digits" (0000000000000004): end_time_unix_nano is before start_time_unix_nano',
+        'span 5 "no end" (0000000000000006): end_time_unix_nano: missing (absent or 0)',
+        'span 6 "no start" (0000000000000007): start_time_unix_nano: missing (absent or 0)',
+        'span 7 "neither" (0000000000000008): start_time_unix_nano: missing (absent or 0)',
+      ])
+    }
   })
 
   it('turns any damaged body into SPANLENS_BAD_OTLP or a partial result, never another error', () => {
@@ -243,7 +262,7 @@ describe('ids', () => {
   const OTHER_SPAN = 'b7ad6b7169203331'
   /** The same span through both decoders: protobuf (ids as bytes) and OTLP JSON (ids as hex). */
   function both(span: Record<string, unknown>, hexIds: Record<string, unknown> = span) {
-    const json = decodeJson(Buffer.from(JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: TRACE, spanId: SPAN, name: 'op', startTimeUnixNano: '1767225600000000001', ...hexIds }] }] }] })))
+    const json = decodeJson(Buffer.from(JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: TRACE, spanId: SPAN, name: 'op', startTimeUnixNano: '1767225600000000001', endTimeUnixNano: '1767225600500000000', ...hexIds }] }] }] })))
     return { protobuf: decodeProtobuf(encode(request(span))), json }
   }
 

@@ -44,7 +44,7 @@ describe('OTLP JSON integers past 2^53 sent as JSON numbers are read exactly, as
   })
 
   it('counts each span once when the body is read again: the first read\'s results are dropped', () => {
-    const spans = [1, 2, 3].map((i) => `{"traceId":"${TRACE}","spanId":"${'0'.repeat(15)}${i}","name":"op${i}","startTimeUnixNano":1767225600000000001}`)
+    const spans = [1, 2, 3].map((i) => `{"traceId":"${TRACE}","spanId":"${'0'.repeat(15)}${i}","name":"op${i}","startTimeUnixNano":1767225600000000001,"endTimeUnixNano":"1767225600000000002"}`)
     const bad = `{"traceId":"${TRACE}","spanId":"${SPAN}","name":"bad","kind":"NOPE"}`
     const d = decodeJson(body(`{"resourceSpans":[{"scopeSpans":[{"spans":[${spans.join(',')},${bad}]}]}]}`))
     expect(d.spans.map((s) => s.name)).toEqual(['op1', 'op2', 'op3'])

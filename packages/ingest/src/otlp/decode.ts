@@ -178,9 +178,12 @@ function validate(span: OtlpSpan): string | undefined {
     if (!validId(link.traceId, 16)) return `link ${i}: invalid trace_id (expected 16 non-zero bytes)`
     if (!validId(link.spanId, 8)) return `link ${i}: invalid span_id (expected 8 non-zero bytes)`
   }
-  if (span.startNs === '0') return 'missing start_time_unix_nano'
+  // Both times are required (0 is what protobuf sends for none): without its end a span has no
+  // duration, and one stored as 0 ms would pull every latency statistic down.
+  if (span.startNs === '0') return 'start_time_unix_nano: missing (absent or 0)'
+  if (span.endNs === '0') return 'end_time_unix_nano: missing (absent or 0)'
   if (compareNs(span.startNs, MAX_TIME_NS) > 0) return afterLatestTime('start_time_unix_nano')
-  if (span.endNs !== '0' && compareNs(span.endNs, span.startNs) < 0) return 'end_time_unix_nano is before start_time_unix_nano'
+  if (compareNs(span.endNs, span.startNs) < 0) return 'end_time_unix_nano is before start_time_unix_nano'
   if (compareNs(span.endNs, MAX_TIME_NS) > 0) return afterLatestTime('end_time_unix_nano')
   for (const e of span.events) {
     if (compareNs(e.timeNs, MAX_TIME_NS) > 0) return afterLatestTime('an event time_unix_nano')
