@@ -158,7 +158,7 @@ describe('POST /v1/logs', () => {
     const bad: LogSpec[] = [
       { body: 'bad trace id', traceId: 'abcd' },
       { body: 'span without trace', spanId: hexId(8) },
-      { body: 'severity out of range', severityNumber: 99 },
+      { body: 'observed after 2262', observedNs: '9300000000000000000' },
       { body: 'after 2262', timeNs: '9300000000000000000' },
     ]
     // Services of this attempt's own, as above.
@@ -174,7 +174,7 @@ describe('POST /v1/logs', () => {
     expect(protoRes.status).toBe(200)
     const reply = logsResponse(new Uint8Array(await protoRes.arrayBuffer()))
     expect(reply.rejected).toBe(4)
-    expect(reply.errorMessage).toContain('severity_number 99')
+    expect(reply.errorMessage).toContain('log record 3: observed_time_unix_nano is after')
     for (const service of [jsonService, protoService]) {
       expect((await logRows("project_id = 'acme' AND service_name = {s:String}", { s: service })).map((r) => r.body)).toEqual(['partial-ok'])
     }
@@ -561,7 +561,7 @@ describe('OTLP/gRPC LogsService', () => {
   it('stores the records of an Export call and answers partial success like OTLP/HTTP', async () => {
     const to = await listenGrpc(server.app)
     const traceId = hexId(16)
-    const reply = await grpcCall(to, logsProtobuf([{ body: 'via grpc', traceId }, { body: 'bad', severityNumber: 42 }]), {
+    const reply = await grpcCall(to, logsProtobuf([{ body: 'via grpc', traceId }, { body: 'bad', spanId: hexId(8) }]), {
       path: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
       authorization: `Bearer ${ACME}`,
     })

@@ -316,6 +316,15 @@ describe('a refused data point is named by its metric\'s position in the request
       expect(d.points.map((p) => [p.metric.name, p.metric.position, p.index]), format).toEqual([['a', 0, 0], ['b', 1, 0], ['d', 3, 0]])
     }
   })
+
+  it('still refuses a temporality this version does not know: no other can stand in for it (DELTA read as CUMULATIVE sums wrong)', () => {
+    for (const temporality of [0, 3, -1, 2 ** 31 - 1]) {
+      const request: SumSpec[][][] = [[[{ name: 'm', temporality, points: [[1n, 2n]] }]]]
+      for (const [format, d] of Object.entries({ json: decodeMetricsJson(Buffer.from(JSON.stringify(json(request)))), protobuf: decodeMetricsProtobuf(protobuf(request)) })) {
+        expect(d.problems, `${format}, ${temporality}`).toEqual(['metric 0 "m" point 0: aggregation_temporality must be DELTA (1) or CUMULATIVE (2)'])
+      }
+    }
+  })
 })
 
 /** Protobuf by hand, for points a conforming encoder would not write. */

@@ -220,7 +220,7 @@ describe('bad input gets the right status and the server stays up', () => {
 
   it('wrong value types inside a span reject only that span', async () => {
     const marker = `types-${Date.now()}`
-    const res = await json(jsonRequest([{ name: marker }, { name: marker, startTimeUnixNano: 'yesterday' }, { name: marker, status: { code: 7 } }]))
+    const res = await json(jsonRequest([{ name: marker }, { name: marker, startTimeUnixNano: 'yesterday' }, { name: marker, status: { code: 1.5 } }]))
     const body = (await res.json()) as { partialSuccess: { rejectedSpans: string } }
     expect(body.partialSuccess.rejectedSpans).toBe('2')
     expect(await count('name = {n:String}', { n: marker })).toBe(1)

@@ -4,7 +4,7 @@ import { readLogsRequest } from './decode-logs-protobuf.js'
 import type { DecodedLogs, OtlpLogRecord } from './log-model.js'
 import { type JsonEnvelope, type JsonScope, readJsonEnvelope } from './envelope-json.js'
 import { JsonTypeError, field, isObj, shown, text } from './json-fields.js'
-import { ValueTypeError, anyValue, compareNs, idToHex, keyValues, nanos, spanPointerProblem } from './values.js'
+import { ValueTypeError, anyValue, compareNs, idToHex, isJsonEnumNumber, keyValues, nanos, spanPointerProblem } from './values.js'
 import { readWire } from './request-body.js'
 
 /**
@@ -78,14 +78,15 @@ function body(v: unknown): OtlpLogRecord['body'] {
   }
 }
 
+/** SeverityNumber, an integer enum or its name; a number this version does not know is kept for validate(). */
 function severity(v: unknown): number {
   if (v === undefined || v === null) return 0
-  if (typeof v === 'number' && Number.isInteger(v)) return v
+  if (isJsonEnumNumber(v)) return v
   if (typeof v === 'string') {
     const idx = SEVERITY_NAMES.indexOf(v.replace(/^SEVERITY_NUMBER_/, ''))
     if (idx >= 0) return idx
   }
-  throw new JsonTypeError(`severityNumber must be an integer enum, not ${shown(v)}`)
+  throw new JsonTypeError(`severityNumber must be an integer enum (int32) or a SeverityNumber name, not ${shown(v)}`)
 }
 
 /** Accepts valid records and counts the rest, keeping a few reasons for the reply. */
@@ -111,7 +112,9 @@ function collector() {
 function validate(r: OtlpLogRecord): string | undefined {
   const ids = spanPointerProblem(r)
   if (ids) return ids
-  if (r.severityNumber < 0 || r.severityNumber > MAX_SEVERITY) return `severity_number ${r.severityNumber} is not an OTLP SeverityNumber (0-24)`
+  // An open enum, as a span's kind (decode.ts validate): a number this version does not know is
+  // read as unspecified, and the record's severity_text still says what the sender wrote.
+  if (r.severityNumber < 0 || r.severityNumber > MAX_SEVERITY) r.severityNumber = 0
   if (compareNs(r.timeNs, MAX_TIME_NS) > 0) return afterLatestTime('time_unix_nano')
   if (compareNs(r.observedNs, MAX_TIME_NS) > 0) return afterLatestTime('observed_time_unix_nano')
   return undefined

@@ -13,7 +13,7 @@ import {
 } from './metric-model.js'
 import { type JsonEnvelope, type JsonScope, readJsonEnvelope } from './envelope-json.js'
 import { JsonTypeError, field, isObj, list, message, shown, text } from './json-fields.js'
-import { compareNs, idToHex, jsonDouble, jsonInteger, keyValues, nanos, spanPointerProblem } from './values.js'
+import { compareNs, idToHex, isJsonEnumNumber, jsonDouble, jsonInteger, keyValues, nanos, spanPointerProblem } from './values.js'
 import { readWire } from './request-body.js'
 
 /**
@@ -82,6 +82,9 @@ function validate(p: OtlpMetricPoint): string | undefined {
   if (p.timeNs === '0') return 'missing time_unix_nano'
   if (compareNs(p.timeNs, MAX_TIME_NS) > 0) return afterLatestTime('time_unix_nano')
   if (compareNs(p.startNs, p.timeNs) > 0) return 'start_time_unix_nano is after time_unix_nano'
+  // An open enum too, but unlike a span's kind no value can stand in for one this version does
+  // not know: UNSPECIFIED (0) is one OTLP says must not be sent, and a delta point read as
+  // cumulative, or the reverse, is summed wrong by every query over its series.
   if ((m.type === 'sum' || m.type === 'histogram' || m.type === 'exponential_histogram') && m.temporality !== 1 && m.temporality !== 2) {
     return 'aggregation_temporality must be DELTA (1) or CUMULATIVE (2)'
   }
@@ -321,10 +324,10 @@ const TEMPORALITY_NAMES = ['AGGREGATION_TEMPORALITY_UNSPECIFIED', 'AGGREGATION_T
 
 function temporality(v: unknown): number {
   if (v === undefined || v === null) return 0
-  if (typeof v === 'number' && Number.isInteger(v)) return v
+  if (isJsonEnumNumber(v)) return v
   if (typeof v === 'string') {
     const i = TEMPORALITY_NAMES.indexOf(v)
     if (i >= 0) return i
   }
-  throw new JsonTypeError(`aggregationTemporality must be an integer enum, not ${shown(v)}`)
+  throw new JsonTypeError(`aggregationTemporality must be an integer enum (int32) or an AggregationTemporality name, not ${shown(v)}`)
 }

@@ -4,7 +4,7 @@ import type { DecodedRequest, DecodedSpan, OtlpEvent, OtlpLink, OtlpSpan } from 
 import { readTraceRequest } from './decode-protobuf.js'
 import { type JsonEnvelope, type JsonScope, readJsonEnvelope } from './envelope-json.js'
 import { JsonTypeError, field, isObj, list, message, shown, text } from './json-fields.js'
-import { compareNs, idToHex, keyValues, MAX_EVENTS, MAX_LINKS, nanos } from './values.js'
+import { compareNs, idToHex, isJsonEnumNumber, keyValues, MAX_EVENTS, MAX_LINKS, nanos } from './values.js'
 import { readWire } from './request-body.js'
 import { jsonSpanAttributes } from './span-attributes.js'
 
@@ -137,33 +137,36 @@ function toLink(l: Obj): OtlpLink {
 
 const KIND_NAMES = OTLP_SPAN_KINDS.map((k) => k.toUpperCase())
 
-/** SpanKind, an integer enum (the range is validated with the protobuf one); its name is taken too. */
+/** SpanKind, an integer enum or its name; a number this version does not know is kept for validate(). */
 function kind(v: unknown): number {
   if (v === undefined || v === null) return 0
-  if (typeof v === 'number') return v
+  if (isJsonEnumNumber(v)) return v
   if (typeof v === 'string') {
     const idx = KIND_NAMES.indexOf(v.replace(/^SPAN_KIND_/, ''))
     if (idx >= 0) return idx
   }
-  throw new JsonTypeError(`kind must be an integer enum, not ${shown(v)}`)
+  throw new JsonTypeError(`kind must be an integer enum (int32) or a SpanKind name, not ${shown(v)}`)
 }
 
+/** Status.code, an integer enum or its name; a number this version does not know is kept for validate(). */
 function statusCode(v: unknown): number {
   if (v === undefined || v === null) return 0
-  if (typeof v === 'number') return v
+  if (isJsonEnumNumber(v)) return v
   if (v === 'STATUS_CODE_OK') return 1
   if (v === 'STATUS_CODE_ERROR') return 2
   if (v === 'STATUS_CODE_UNSET') return 0
-  throw new JsonTypeError(`status.code must be 0, 1 or 2, not ${shown(v)}`)
+  throw new JsonTypeError(`status.code must be an integer enum (int32) or a StatusCode name, not ${shown(v)}`)
 }
 
 /** A trace or span id as a span context needs it: `bytes` bytes, not all zero (W3C trace context's invalid id). */
 const validId = (hex: string, bytes: number): boolean => hex.length === bytes * 2 && hex !== (bytes === 16 ? ZERO_TRACE : ZERO_SPAN)
 
 function validate(span: OtlpSpan): string | undefined {
-  // An enum value the row has no name for would be stored as another (span_kind 'unspecified').
-  if (!Number.isInteger(span.kind) || span.kind < 0 || span.kind >= OTLP_SPAN_KINDS.length) return `kind must be a SpanKind (0 to ${OTLP_SPAN_KINDS.length - 1})`
-  if (span.statusCode !== 0 && span.statusCode !== 1 && span.statusCode !== 2) return 'status.code must be 0, 1 or 2'
+  // proto3 enums are open: a value added after this version is data the sender meant, and the
+  // Collector passes it on. The columns hold only the names known here, so it is read as the
+  // enum's default, which says no more than the sender did.
+  if (span.kind < 0 || span.kind >= OTLP_SPAN_KINDS.length) span.kind = 0
+  if (span.statusCode < 0 || span.statusCode > 2) span.statusCode = 0
   if (!validId(span.traceId, 16)) return 'invalid trace_id (expected 16 non-zero bytes)'
   if (!validId(span.spanId, 8)) return 'invalid span_id (expected 8 non-zero bytes)'
   // All zeros is the invalid span context, which some SDKs write for a root's parent (the

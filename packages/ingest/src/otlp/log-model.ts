@@ -9,7 +9,7 @@ export interface OtlpLogRecord {
   /** Nanoseconds since the epoch, as a decimal string; "0" when the sender did not know it. */
   timeNs: string
   observedNs: string
-  /** OTLP SeverityNumber, 0 (unspecified) to 24 (FATAL4). */
+  /** OTLP SeverityNumber, 0 (unspecified) to 24 (FATAL4); a value this version does not know is read as 0. */
   severityNumber: number
   severityText: string
   /** The AnyValue body as a plain value: a string, a number, an object (kvlist), an array... or null. */

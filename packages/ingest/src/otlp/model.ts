@@ -32,7 +32,7 @@ export interface OtlpSpan {
   spanId: string
   parentSpanId: string
   name: string
-  /** OTLP SpanKind: 0 unspecified, 1 internal, 2 server, 3 client, 4 producer, 5 consumer */
+  /** OTLP SpanKind: 0 unspecified, 1 internal, 2 server, 3 client, 4 producer, 5 consumer; a value this version does not know is read as 0. */
   kind: number
   /** Nanoseconds since the epoch, as a decimal string (exceeds 2^53). */
   startNs: string
@@ -45,7 +45,7 @@ export interface OtlpSpan {
   droppedLinks?: number
   /** Attributes past the cap (span-attributes.ts), left out; absent when none were. */
   droppedAttributes?: number
-  /** 0 unset, 1 ok, 2 error */
+  /** 0 unset, 1 ok, 2 error; a value this version does not know is read as 0. */
   statusCode: number
   statusMessage: string
 }

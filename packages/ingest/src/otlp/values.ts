@@ -159,6 +159,14 @@ export function jsonInteger(v: unknown, signed: boolean): number | string | unde
   return Number.isSafeInteger(n) ? n : b.toString()
 }
 
+/**
+ * A proto3 JSON enum given as its number: an integral JSON number within int32. Whether
+ * the enum knows the value is the decoder's question (proto3 enums are open).
+ */
+export function isJsonEnumNumber(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31
+}
+
 /** A proto3 JSON double: a JSON number, or the same as a string, or "NaN", "Infinity", "-Infinity". */
 export function jsonDouble(v: unknown): number | undefined {
   if (typeof v === 'number') return v
