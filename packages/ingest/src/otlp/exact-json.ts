@@ -8,15 +8,17 @@
  * The rounding cannot be undone after the parse, and scanning every body before it
  * costs ~30% of JSON.parse (0.7–1 ms per 1.3 MB measured, whatever the regex, as the
  * body's timestamps are digit runs too). So the body is parsed as usual, and only when
- * its decoder meets an integer no double holds exactly (`noteUnsafeInteger`) is it read
- * again, with every integer literal of 16 digits or more turned into the decimal string
- * proto3 JSON allows in its place. A double field accepts that string as well (values.ts
- * `jsonDouble`), so the second read changes no value but the rounded ones.
+ * its decoder meets an integer JSON.parse may have rounded (`noteUnsafeInteger`) is it
+ * read again, with every number literal whose value has 16 digits or more before its
+ * point turned into the string proto3 JSON allows in its place: integers, and the forms
+ * with a fraction or an exponent that an integer field takes too
+ * (`1796600219921456789.0`, `1.7966002199214568e18`). A double field accepts that string
+ * as well (values.ts `jsonDouble`), so the second read changes no value but the rounded ones.
  */
 
 let unsafeIntegerSeen = false
 
-/** Called by a JSON decoder that was given an integer past 2^53 as a JSON number. */
+/** Called by a JSON decoder that was given, for an integer field, a JSON number JSON.parse may have rounded. */
 export function noteUnsafeInteger(): void {
   unsafeIntegerSeen = true
 }
@@ -35,8 +37,10 @@ export function readExactly<T>(body: Buffer, read: (parsed: () => unknown) => T)
   return read(() => JSON.parse(longIntegersQuoted(text)))
 }
 
-/** Integer literals this long may be past 2^53 (9,007,199,254,740,992 has 16 digits). */
+/** Values with this many digits may be past 2^52 (4,503,599,627,370,496 has 16), where a double holds no fraction. */
 const LONG = 16
+/** The most digits a 64-bit integer has (uint64's largest). */
+export const MAX_INTEGER_DIGITS = 20
 
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
@@ -48,10 +52,13 @@ const LOWER_E = 0x65
 const UPPER_E = 0x45
 
 /**
- * The JSON text with each integer literal of LONG digits or more, outside strings,
- * written as a string: `{"intValue":9007199254740993}` → `{"intValue":"9007199254740993"}`.
- * Literals with a fraction or an exponent are doubles and stay. Text that is not JSON
- * comes out changed only where it held such digit runs: JSON.parse refuses it as before.
+ * The JSON text with each number literal that may be a rounded 64-bit integer, outside
+ * strings, written as a string: `{"intValue":9007199254740993}` → `{"intValue":"9007199254740993"}`,
+ * `1796600219921456789.0` → `"1796600219921456789.0"`. Those are the integer literals of
+ * LONG digits or more, and the literals with a fraction or an exponent whose value has
+ * LONG to MAX_INTEGER_DIGITS digits before its point: one with more is no 64-bit integer
+ * whatever its form, and stays the double JSON.parse makes of it. Text that is not JSON
+ * comes out changed only where it held such literals: JSON.parse refuses it as before.
  */
 export function longIntegersQuoted(text: string): string {
   const parts: string[] = []
@@ -81,13 +88,15 @@ export function longIntegersQuoted(text: string): string {
     while (i < n && isDigit(text.charCodeAt(i))) i++
     const digits = i - digitsFrom
     const next = i < n ? text.charCodeAt(i) : -1
+    let long = digits >= LONG
     if (next === DOT || next === LOWER_E || next === UPPER_E) {
-      // A double: skip the rest of its literal so its exponent's digits are not read as a number.
+      // The rest of the literal, so that its exponent's digits are not read as a number.
       i++
       while (i < n && isNumberChar(text.charCodeAt(i))) i++
-      continue
+      const places = placesBeforePoint(text.slice(start, i))
+      long = places >= LONG && places <= MAX_INTEGER_DIGITS
     }
-    if (digits >= LONG) {
+    if (long) {
       parts.push(text.slice(copied, start), '"', text.slice(start, i), '"')
       copied = i
     }
@@ -96,6 +105,17 @@ export function longIntegersQuoted(text: string): string {
   if (copied === 0) return text
   parts.push(text.slice(copied))
   return parts.join('')
+}
+
+/** How many digits the value of a number literal with a fraction or an exponent has before its point (0 for less than 1, or for text that is no number). */
+function placesBeforePoint(literal: string): number {
+  const m = /^-?(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(literal)
+  if (!m) return 0
+  const [, whole = '', fraction = '', exponent = '0'] = m
+  const all = whole + fraction
+  const leadingZeros = all.length - all.replace(/^0+/, '').length
+  if (leadingZeros === all.length) return 0
+  return Math.max(0, whole.length - leadingZeros + Number(exponent))
 }
 
 function isDigit(c: number): boolean {

@@ -1,5 +1,5 @@
 import { type AttrValue, type Attrs, setOwn } from './model.js'
-import { noteUnsafeInteger } from './exact-json.js'
+import { MAX_INTEGER_DIGITS, noteUnsafeInteger } from './exact-json.js'
 import { JsonTypeError, field, isObj, protoName, shown } from './json-fields.js'
 
 /**
@@ -136,27 +136,59 @@ const INT64 = { min: -(2n ** 63n), max: 2n ** 63n - 1n }
 const UINT64 = { min: 0n, max: 2n ** 64n - 1n }
 
 /**
- * A proto3 JSON 64-bit integer: an integral JSON number, or a decimal string, within
- * int64 (signed) or uint64. A number when a double holds it exactly, else its decimal
- * text; undefined when v is no such integer.
+ * A proto3 JSON 64-bit integer: a JSON number or a string, in any form proto3 JSON takes
+ * for one (digits, a fraction of zeros, an exponent: `1796600219921456789.0`, `"1.5e3"`),
+ * whose value is an integer within int64 (signed) or uint64. A number when a double holds
+ * it exactly, else its decimal text; undefined when v is no such integer (`1.5`, `"15e-1"`).
  */
 export function jsonInteger(v: unknown, signed: boolean): number | string | undefined {
   const range = signed ? INT64 : UINT64
   if (typeof v === 'number') {
-    // JSON.parse may have rounded a number past 2^53: the body is read again exactly (exact-json.ts).
-    if (!Number.isSafeInteger(v) && Number.isInteger(v)) noteUnsafeInteger()
+    // JSON.parse rounds what a double cannot hold: an integer past 2^53, and from 2^52 on
+    // any fraction (4503599627370497.5 becomes 4503599627370498). The body is then read
+    // again with such literals as their text (exact-json.ts), which is checked below.
+    // Below 2^52 a fraction finer than a double holds there (1.0000000000000001) is lost
+    // to JSON.parse before any decoder sees it: such a value reads as the integer it rounds to.
+    if (Number.isInteger(v) && Math.abs(v) >= 2 ** 52) noteUnsafeInteger()
     return Number.isInteger(v) && v >= Number(range.min) && v < Number(range.max) + 1 ? v : undefined
   }
-  if (typeof v !== 'string' || !/^-?\d+$/.test(v)) return undefined
+  if (typeof v !== 'string') return undefined
+  const text = /^-?\d+$/.test(v) ? v : integerText(v)
+  if (text === undefined) return undefined
   // Up to 15 digits is always a safe integer: no BigInt for the common case.
-  if (v.length <= 15) {
-    const n = Number(v) || 0
+  if (text.length <= 15) {
+    const n = Number(text) || 0
     return n >= Number(range.min) ? n : undefined
   }
-  const b = BigInt(v)
+  const b = BigInt(text)
   if (b < range.min || b > range.max) return undefined
   const n = Number(b)
   return Number.isSafeInteger(n) ? n : b.toString()
+}
+
+/** A JSON number's text, in parts: sign, integer digits, fraction digits, exponent. Leading zeros are let through, as in plain digit strings. */
+const NUMBER_TEXT = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/
+
+/**
+ * The integer a JSON number's text denotes, as decimal digits with no exponent
+ * (`1.5e3` → `1500`, `-2.000` → `-2`); undefined when it has a fraction, has more digits
+ * than any 64-bit integer, or is no JSON number. Exact at any length: no double is involved.
+ */
+function integerText(text: string): string | undefined {
+  const m = NUMBER_TEXT.exec(text)
+  if (!m) return undefined
+  const [, sign = '', whole = '', fraction = '', exponent = '0'] = m
+  const digits = (whole + fraction).replace(/^0+/, '')
+  if (digits === '') return '0'
+  // The value is digits × 10^shift.
+  const shift = Number(exponent) - fraction.length
+  if (shift >= 0) {
+    if (digits.length + shift > MAX_INTEGER_DIGITS) return undefined
+    return sign + digits + '0'.repeat(shift)
+  }
+  const cut = digits.length + shift
+  if (cut <= 0 || !/^0+$/.test(digits.slice(cut))) return undefined
+  return sign + digits.slice(0, cut)
 }
 
 /**
