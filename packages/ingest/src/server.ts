@@ -9,6 +9,7 @@ import { errors, LogLimit, replyWithError } from './errors.js'
 import { GrpcReceiver } from './grpc/server.js'
 import { clientErrorHandler } from './http/client-error.js'
 import { ConnectionLimit } from './http/connection-limit.js'
+import { answerHalfClosedClients } from './http/half-close.js'
 import { refuseUntilStoreOpen, type StoreOpenState } from './http/store-not-open.js'
 import { cors } from './http/cors.js'
 import { type KeyedRoute, unroutedRequests } from './http/unrouted.js'
@@ -200,6 +201,8 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   })
   const connections = new ConnectionLimit(config.maxConnections, metrics, logger.child({ component: 'connections' }))
   connections.watch(app.server, 'http')
+  // A client that ends its side once its request is sent still gets the reply (http/half-close.ts).
+  answerHalfClosedClients(app.server)
   // Every call passes the same auth, admission and limits as the OTLP/HTTP routes (grpc/call.ts).
   const grpc =
     config.grpc &&

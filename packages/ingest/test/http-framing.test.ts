@@ -47,6 +47,45 @@ const errorOf = (reply: string) => (JSON.parse(bodyOf(reply)) as { error: { code
 const head = (path: string, type: string, length: number, extra = '') =>
   `POST ${path} HTTP/1.1\r\nHost: x\r\ncontent-type: ${type}\r\nauthorization: Bearer ${KEYS.acme}\r\ncontent-length: ${length}\r\n${extra}\r\n`
 
+describe('a client that ends its side of the connection once its request is sent', () => {
+  it('an OTLP export is answered 200, then the connection closes, and its span is stored', async () => {
+    const name = `half-closed-${Date.now()}`
+    const body = JSON.stringify(jsonRequest([{ name }]))
+    const { text } = await exchange(head('/v1/traces', 'application/json', body.length) + body, true)
+    expect(replies(text)).toHaveLength(1)
+    expect(statusOf(text)).toBe(200)
+    await server.app.spanlens.flush()
+    expect(await server.rows('SELECT name FROM spans WHERE name = {name:String}', { name })).toHaveLength(1)
+  })
+
+  it.each(['/readyz', '/api/v1/traces?limit=1', '/healthz'])('GET %s is answered', async (path) => {
+    const { text } = await exchange(`GET ${path} HTTP/1.1\r\nHost: x\r\nauthorization: Bearer ${KEYS.acme}\r\n\r\n`, true)
+    expect(replies(text)).toHaveLength(1)
+    expect(statusOf(text)).toBe(200)
+  })
+
+  it('a client that then reads nothing leaves no connection open on the server', async () => {
+    const open = async () => {
+      const text = await (await fetch(`${server.url}/metrics`, { headers: { connection: 'close' } })).text()
+      // The /metrics request's own connection is one of them.
+      return Number(/^spanlens_connections_open (\d+)/m.exec(text)?.[1]) - 1
+    }
+    const { port } = new URL(server.url)
+    const socket = connect({ port: Number(port), host: '127.0.0.1', allowHalfOpen: true })
+    socket.on('error', () => undefined)
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
+    socket.pause()
+    socket.end(`GET /api/v1/traces?limit=1 HTTP/1.1\r\nHost: x\r\nauthorization: Bearer ${KEYS.acme}\r\n\r\n`)
+    let left = await open()
+    for (let i = 0; i < 100 && left > 0; i++) {
+      await new Promise((r) => setTimeout(r, 50))
+      left = await open()
+    }
+    expect(left).toBe(0)
+    socket.destroy()
+  })
+})
+
 describe('a body shorter than its Content-Length, the client then ending its side', () => {
   it('an OTLP JSON export is a 400 SPANLENS_BAD_OTLP naming the bytes its Content-Length announced', async () => {
     const body = JSON.stringify(jsonRequest([{ name: 'cut' }]))

@@ -16,7 +16,7 @@ import { otlpServices } from '../src/grpc/services.js'
 import { buildServer, type BuildServerOptions } from '../src/server.js'
 import type { Store } from '../src/store/index.js'
 import { faultyStore } from './helpers/faulty-store.js'
-import { frame, grpcCall, type GrpcCallOptions, type GrpcReply, listenGrpc, rawGrpcCall, stalledCall, statusDetailsOf, TRACE_EXPORT } from './helpers/grpc.js'
+import { frame, grpcCall, type GrpcCallOptions, type GrpcReply, H2, halfClosedGrpcCall, listenGrpc, rawGrpcCall, stalledCall, statusDetailsOf, TRACE_EXPORT } from './helpers/grpc.js'
 import { jsonRequest, llmAttrs, protobufRequest } from './helpers/otlp.js'
 import { otlpTypes } from './helpers/proto.js'
 import { decodeRichStatus } from './helpers/rpc-status.js'
@@ -190,6 +190,17 @@ describe('OTLP/gRPC replies', () => {
     await server.app.spanlens.flush()
     const rows = await server.rows<{ project_id: string }>('SELECT project_id FROM spans WHERE name = {m:String} ORDER BY project_id', { m: marker })
     expect(rows).toEqual([{ project_id: 'acme' }, { project_id: 'other' }])
+  })
+
+  it('a client that ends its side of the TCP connection once its call is sent gets the response, then the server closes', async () => {
+    const marker = `grpc-half-closed-${Date.now()}`
+    // Closes once the server has: a server that kept the half-open connection would time the test out.
+    const frames = await halfClosedGrpcCall(target, spans(marker), bearer(KEYS.acme))
+    const call = frames.filter((f) => f.stream === 1)
+    // The response message (an empty ExportTraceServiceResponse), then the trailers that end the stream.
+    expect(call.find((f) => f.type === H2.DATA)?.payload).toEqual(frame(Buffer.alloc(0), false))
+    expect(call.at(-1)).toMatchObject({ type: H2.HEADERS, flags: H2.END_STREAM | H2.END_HEADERS })
+    expect(await count('name = {m:String}', { m: marker })).toBe(1)
   })
 })
 

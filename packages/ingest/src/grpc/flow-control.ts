@@ -1,6 +1,7 @@
-import type { Http2Server, Http2Session, Settings } from 'node:http2'
+import type { Http2Session } from 'node:http2'
 import type { Server } from '@grpc/grpc-js'
 import type { Logger } from 'pino'
+import { boundHttp2Servers, http2ServerOptions } from './internals.js'
 
 /**
  * HTTP/2 flow-control windows for the OTLP/gRPC receiver.
@@ -30,28 +31,14 @@ import type { Logger } from 'pino'
 export const STREAM_WINDOW_BYTES = 1 << 20
 export const CONNECTION_WINDOW_BYTES = 8 << 20
 
-interface GrpcServerInternals {
-  commonServerOptions?: { settings?: Settings }
-  http2Servers?: Map<Http2Server, unknown>
-}
-
 /** Before bind: every stream's initial window, as advertised in the server's SETTINGS. */
 export function widenStreamWindow(server: Server, log: Logger): void {
-  const internals = server as unknown as GrpcServerInternals
-  if (typeof internals.commonServerOptions !== 'object') {
+  const options = http2ServerOptions(server)
+  if (!options) {
     log.warn('grpc-js keeps no server options where expected: OTLP/gRPC calls get HTTP/2 default stream windows (64 KiB)')
     return
   }
-  internals.commonServerOptions.settings = { ...internals.commonServerOptions.settings, initialWindowSize: STREAM_WINDOW_BYTES }
-}
-
-/**
- * After bind: the Node HTTP/2 servers grpc-js listens with (one per address bound),
- * or none where a grpc-js release keeps them elsewhere.
- */
-export function boundHttp2Servers(server: Server): Http2Server[] {
-  const servers = (server as unknown as GrpcServerInternals).http2Servers
-  return servers instanceof Map ? [...servers.keys()] : []
+  options.settings = { ...options.settings, initialWindowSize: STREAM_WINDOW_BYTES }
 }
 
 /** After bind: each connection's window, widened as the session starts. */

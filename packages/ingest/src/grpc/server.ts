@@ -5,7 +5,9 @@ import type { GrpcConfig } from '../config/load.js'
 import { errors } from '../errors.js'
 import { callInterceptor, type CallPolicy, unaryHandler } from './call.js'
 import type { ConnectionLimit } from '../http/connection-limit.js'
-import { boundHttp2Servers, widenConnectionWindow, widenStreamWindow } from './flow-control.js'
+import { widenConnectionWindow, widenStreamWindow } from './flow-control.js'
+import { answerHalfClosedClients, closeSessionsOnClientEnd } from './half-close.js'
+import { boundHttp2Servers } from './internals.js'
 import type { GrpcService } from './services.js'
 
 const identity = (bytes: Buffer): Buffer => bytes
@@ -42,6 +44,7 @@ export class GrpcReceiver {
       this.server.register(service.path, unaryHandler(service, policy), identity, identity, 'unary')
     }
     widenStreamWindow(this.server, policy.log)
+    answerHalfClosedClients(this.server, policy.log)
   }
 
   /** Binds the port (TLS when configured); resolves with `host:port`, the port as bound. */
@@ -59,6 +62,7 @@ export class GrpcReceiver {
       })
     })
     widenConnectionWindow(this.server, this.log)
+    closeSessionsOnClientEnd(this.server)
     const servers = boundHttp2Servers(this.server)
     if (this.connections && servers.length === 0) {
       this.log.warn('grpc-js keeps no HTTP/2 servers where expected: OTLP/gRPC connections are not held to SPANLENS_MAX_CONNECTIONS')

@@ -1,3 +1,4 @@
+import { connect as connectTcp } from 'node:net'
 import { connect } from 'node:http2'
 import { Client, credentials, Metadata, status as Status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js'
 import type { FastifyInstance } from 'fastify'
@@ -103,3 +104,67 @@ export function rawGrpcCall(
 /** A call whose message never finishes arriving: admitted, it holds its slot until destroyed. */
 export const stalledCall = (to: string, authorization: string) =>
   rawGrpcCall(to, frame(Buffer.alloc(1000), false).subarray(0, 100), { authorization }, { end: false })
+
+/** An HTTP/2 frame as read off the wire. */
+export interface RawFrame {
+  type: number
+  flags: number
+  stream: number
+  payload: Buffer
+}
+
+/** HTTP/2 frame types and flags the half-closed call reads. */
+export const H2 = { DATA: 0, HEADERS: 1, GOAWAY: 7, END_STREAM: 0x1, END_HEADERS: 0x4 } as const
+
+/**
+ * One unary call written frame by frame on a TCP connection that this side then ends (a
+ * half-close, which Node's HTTP/2 client never does): resolves with every frame the server
+ * sent until it closed the connection. Header blocks are HPACK literals without indexing.
+ */
+export function halfClosedGrpcCall(to: string, message: Buffer, authorization: string, path = TRACE_EXPORT): Promise<RawFrame[]> {
+  const frameOf = (type: number, flags: number, stream: number, payload: Buffer) => {
+    const header = Buffer.alloc(9)
+    header.writeUIntBE(payload.length, 0, 3)
+    header.writeUInt8(type, 3)
+    header.writeUInt8(flags, 4)
+    header.writeUInt32BE(stream, 5)
+    return Buffer.concat([header, payload])
+  }
+  const literal = (name: string, value: string) => Buffer.concat([Buffer.from([0, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)])
+  const headers = [
+    [':method', 'POST'],
+    [':scheme', 'http'],
+    [':path', path],
+    [':authority', to],
+    ['content-type', 'application/grpc'],
+    ['te', 'trailers'],
+    ['authorization', authorization],
+  ].map(([name, value]) => literal(name as string, value as string))
+  const [host, port] = [to.slice(0, to.lastIndexOf(':')), Number(to.slice(to.lastIndexOf(':') + 1))]
+  return new Promise((resolve, reject) => {
+    const socket = connectTcp({ host, port, allowHalfOpen: true })
+    const chunks: Buffer[] = []
+    socket.on('data', (c: Buffer) => chunks.push(c))
+    socket.on('error', reject)
+    socket.on('connect', () => {
+      socket.end(
+        Buffer.concat([
+          Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'),
+          frameOf(4, 0, 0, Buffer.alloc(0)),
+          frameOf(H2.HEADERS, H2.END_HEADERS, 1, Buffer.concat(headers)),
+          frameOf(H2.DATA, H2.END_STREAM, 1, frame(message, false)),
+        ]),
+      )
+    })
+    socket.on('close', () => {
+      const bytes = Buffer.concat(chunks)
+      const frames: RawFrame[] = []
+      for (let at = 0; at + 9 <= bytes.length; ) {
+        const length = bytes.readUIntBE(at, 3)
+        frames.push({ type: bytes.readUInt8(at + 3), flags: bytes.readUInt8(at + 4), stream: bytes.readUInt32BE(at + 5) & 0x7fffffff, payload: bytes.subarray(at + 9, at + 9 + length) })
+        at += 9 + length
+      }
+      resolve(frames)
+    })
+  })
+}
