@@ -7,6 +7,7 @@ import { authenticate, authenticateAdmin, KeyRing } from './auth.js'
 import type { SpanlensConfig } from './config/load.js'
 import { errors, LogLimit, replyWithError } from './errors.js'
 import { GrpcReceiver } from './grpc/server.js'
+import { challengeEvery401 } from './http/challenge.js'
 import { clientErrorHandler } from './http/client-error.js'
 import { ConnectionLimit } from './http/connection-limit.js'
 import { answerHalfClosedClients } from './http/half-close.js'
@@ -199,6 +200,8 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   app.addHook('onRequest', async () => {
     if (closing) throw errors.SHUTTING_DOWN({ retryAfterSeconds: SHUTDOWN_RETRY_AFTER_SECONDS })
   })
+  // Before every scope, so that each 401, whoever answers it, says how to authenticate.
+  app.addHook('onSend', challengeEvery401)
   const connections = new ConnectionLimit(config.maxConnections, metrics, logger.child({ component: 'connections' }))
   connections.watch(app.server, 'http')
   // A client that ends its side once its request is sent still gets the reply (http/half-close.ts).
@@ -273,7 +276,7 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   app.addHook('onRequest', unrouted.onRequest)
   /** Notes each route of a scope that checks keys: a request the router cannot take for one is refused alike. */
   const noteKeyed = (route: RouteOptions) => {
-    for (const method of [route.method].flat()) keyed.push({ method, url: route.url, ingest: route.config?.ingest === true })
+    for (const method of [route.method].flat()) keyed.push({ method, url: route.url, ingest: route.config?.ingest === true, authScheme: route.config?.authScheme })
   }
   await app.register(async (ingest) => {
     ingest.addHook('onRoute', noteKeyed)

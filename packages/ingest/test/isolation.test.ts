@@ -582,6 +582,10 @@ describe.skipIf(storeMode() !== 'embedded')('every route that is not public refu
           // not built" in a checkout whose console bundle is not built yet); one that names the route must be 401.
           const shell = r.method !== 'POST' && (res.status === 200 || res.status === 503) && String(res.headers['content-type']).startsWith('text/html')
           const refused = res.status === 401 || (slashSpelling && (res.status === 404 || shell))
+          // RFC 9110: a 401 says how to authenticate: Basic on Langfuse's route (Basic project:key), Bearer elsewhere.
+          const challenge = String(res.headers['www-authenticate'] ?? '')
+          const scheme = r.url === '/api/public/otel/v1/traces' ? 'Basic realm="spanlens"' : 'Bearer realm="spanlens"'
+          if (res.status === 401 && !challenge.startsWith(scheme)) failures.push(`${r.method} ${path}: 401 with WWW-Authenticate ${JSON.stringify(challenge)}`)
           if (reached.length > 0 || !refused) {
             failures.push(`${r.method} ${path} (${key ? 'wrong key' : 'no key'}) → ${res.status} ${res.body.toString('utf8').slice(0, 160)}${reached.length > 0 ? ` [reached handler ${reached.join(', ')}]` : ''}`)
           }

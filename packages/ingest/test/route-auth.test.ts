@@ -45,6 +45,9 @@ function spellings(path: string): string[] {
   return [...out]
 }
 
+/** The challenge a 401 of the route starts with: Basic on Langfuse's route, which takes Basic project:key; Bearer on every other. */
+const challengeOf = (url: string) => (url === '/api/public/otel/v1/traces' ? 'Basic realm="spanlens"' : 'Bearer realm="spanlens"')
+
 describe('every data route needs a key, however its path is spelled', () => {
   it('the server has the routes this test expects to walk', () => {
     const routes = server.app.spanlens.routes.map((r) => `${r.method} ${r.url}`)
@@ -69,6 +72,9 @@ describe('every data route needs a key, however its path is spelled', () => {
           await res.arrayBuffer()
           // 404: a spelling the router does not decode to this route never reaches a handler either.
           if (res.status !== 401 && res.status !== 404) failures.push(`${route.method} ${path} → ${res.status}`)
+          // RFC 9110: every 401 says how to authenticate.
+          const challenge = res.headers.get('www-authenticate') ?? ''
+          if (res.status === 401 && !challenge.startsWith(challengeOf(route.url))) failures.push(`${route.method} ${path}: 401 with WWW-Authenticate ${JSON.stringify(challenge)}`)
         }
       }
     }
@@ -83,6 +89,36 @@ describe('every data route needs a key, however its path is spelled', () => {
     expect(keyed.status).toBe(200)
     await server.app.spanlens.flush()
     expect(await server.rows("SELECT project_id FROM spans WHERE name = 'encoded-path'")).toEqual([{ project_id: 'other' }])
+  })
+})
+
+describe('a 401 says how to authenticate (WWW-Authenticate)', () => {
+  const challenge = async (method: string, path: string, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${server.url}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, ...(method === 'POST' ? { body: '{}' } : {}) })
+    await res.arrayBuffer()
+    expect(res.status).toBe(401)
+    return res.headers.get('www-authenticate')
+  }
+
+  it('the API the console calls, OTLP and the admin routes offer Bearer, never Basic (a browser would show its own login dialog)', async () => {
+    for (const [method, path] of [['GET', '/api/v1/traces'], ['POST', '/api/v1/sql'], ['POST', '/v1/traces'], ['GET', '/api/v1/admin/spool/failing']] as const) {
+      expect(await challenge(method, path), `${method} ${path}`).toBe('Bearer realm="spanlens"')
+    }
+  })
+
+  it('a Bearer key refused is an invalid_token (RFC 6750); another scheme gets the plain challenge', async () => {
+    expect(await challenge('GET', '/api/v1/traces', bearer('not-a-key-0123456789'))).toBe('Bearer realm="spanlens", error="invalid_token"')
+    expect(await challenge('GET', '/api/v1/traces', { authorization: 'Token abc' })).toBe('Bearer realm="spanlens"')
+  })
+
+  it("Langfuse's route, which takes Basic project:key, offers Basic with the realm", async () => {
+    expect(await challenge('POST', '/api/public/otel/v1/traces')).toBe('Basic realm="spanlens", charset="UTF-8"')
+    const wrongProject = `Basic ${Buffer.from(`other:${KEYS.acme}`).toString('base64')}`
+    expect(await challenge('POST', '/api/public/otel/v1/traces', { authorization: wrongProject })).toBe('Basic realm="spanlens", charset="UTF-8"')
+  })
+
+  it('a request the router cannot take for a keyed route (a parameter over its length) is refused with the same challenge', async () => {
+    expect(await challenge('GET', `/api/v1/traces/${'x'.repeat(1100)}`)).toBe('Bearer realm="spanlens"')
   })
 })
 

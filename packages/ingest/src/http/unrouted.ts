@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { admit, type KeyRing } from '../auth.js'
 import { errors, isSpanlensError, replyWithError } from '../errors.js'
 import { pathRoutes } from './allowed-methods.js'
+import { challenge } from './challenge.js'
 import { discardBody } from './discard-body.js'
 
 /** A route whose scope checks the caller's key (server.ts collects them as they are registered). */
@@ -10,6 +11,8 @@ export interface KeyedRoute {
   url: string
   /** an ingest key may call it (route config `ingest`) */
   ingest: boolean
+  /** the scheme its 401 offers (route config `authScheme`; http/challenge.ts) */
+  authScheme?: 'basic' | undefined
 }
 
 export interface UnroutedOptions {
@@ -52,7 +55,11 @@ export function unroutedRequests(opts: UnroutedOptions) {
     const keyed = req.method === 'OPTIONS' ? [] : keyedOf(req.method, path).own
     if (keyed[0]) {
       const grant = admit(opts.keys, req, { url: keyed[0].url, ingest: keyed.some((r) => r.ingest) })
-      if (isSpanlensError(grant)) return replyWithError(grant, reply)
+      if (isSpanlensError(grant)) {
+        // Set here: the router's own refusals (frameworkErrors) pass no hook, the onSend that sets it elsewhere included.
+        if (grant.statusCode === 401) reply.header('www-authenticate', challenge(keyed[0].authScheme, req.headers.authorization))
+        return replyWithError(grant, reply)
+      }
     }
     if (malformed) {
       if ((req.method === 'GET' || req.method === 'HEAD') && opts.isConsolePath(path)) return opts.consolePage(req, reply)

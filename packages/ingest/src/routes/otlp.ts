@@ -94,7 +94,7 @@ export const otlpRoutes: FastifyPluginAsync<OtlpRoutesOptions> = async (app, opt
   const quieter: readonly string[] = ['error', 'fatal', 'silent'] satisfies LogLevel[]
   const logLevel = (quieter.includes(app.log.level) ? app.log.level : 'warn') as LogLevel
   for (const signal of SIGNAL_NAMES) app.post(`/v1/${signal}`, { logLevel, config: { ingest: true } }, handler(signal))
-  app.post('/api/public/otel/v1/traces', { logLevel, config: { ingest: true } }, handler('traces'))
+  app.post('/api/public/otel/v1/traces', { logLevel, config: { ingest: true, authScheme: 'basic' } }, handler('traces'))
 }
 
 function routeOf(req: FastifyRequest): string {
