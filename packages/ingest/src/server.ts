@@ -10,6 +10,7 @@ import { GrpcReceiver } from './grpc/server.js'
 import { challengeEvery401 } from './http/challenge.js'
 import { clientErrorHandler } from './http/client-error.js'
 import { ConnectionLimit } from './http/connection-limit.js'
+import { requireHostHeader } from './http/host-header.js'
 import { answerHalfClosedClients } from './http/half-close.js'
 import { refuseUntilStoreOpen, type StoreOpenState } from './http/store-not-open.js'
 import { cors } from './http/cors.js'
@@ -171,7 +172,13 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
     // A connection holds its slot (SPANLENS_MAX_CONNECTIONS) while its headers arrive: they
     // are cut at SPANLENS_HEADERS_TIMEOUT_MS, checked each second (Node's defaults: 60 s,
     // checked each 30). Between requests a kept-alive connection is under keepAliveTimeout.
-    http: { headersTimeout: config.headersTimeoutMs, requestTimeout: requestTimeoutMs(config), connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs) },
+    // Node's own refusal of an HTTP/1.1 request without Host is an empty 400: http/host-header.ts answers it instead.
+    http: {
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: requestTimeoutMs(config),
+      connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs),
+      requireHostHeader: false,
+    },
     // Fastify's default, 0, lets a body trickle for ever on the routes that do not time
     // their bodies themselves (the OTLP receiver answers SPANLENS_BODY_TIMEOUT first).
     requestTimeout: requestTimeoutMs(config),
@@ -200,6 +207,7 @@ export async function buildServer(config: SpanlensConfig, options: BuildServerOp
   app.addHook('onRequest', async () => {
     if (closing) throw errors.SHUTTING_DOWN({ retryAfterSeconds: SHUTDOWN_RETRY_AFTER_SECONDS })
   })
+  app.addHook('onRequest', requireHostHeader)
   // Before every scope, so that each 401, whoever answers it, says how to authenticate.
   app.addHook('onSend', challengeEvery401)
   const connections = new ConnectionLimit(config.maxConnections, metrics, logger.child({ component: 'connections' }))

@@ -148,6 +148,36 @@ describe('a request the parser refuses before any route', () => {
     expect(errorOf(text).message).toContain('Content-Length')
   })
 
+  const start = `POST /v1/traces HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\nauthorization: Bearer ${KEYS.acme}\r\n`
+  const chunked = `${start}transfer-encoding: chunked\r\n\r\n`
+  it.each([
+    ['Content-Length, then Transfer-Encoding: chunked', `${start}content-length: 5\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n`, 'both Content-Length and Transfer-Encoding'],
+    ['Transfer-Encoding: chunked, then Content-Length', `${start}transfer-encoding: chunked\r\ncontent-length: 5\r\n\r\n0\r\n\r\n`, 'both Content-Length and Transfer-Encoding'],
+    ['Transfer-Encoding: gzip, then Content-Length', `${start}transfer-encoding: gzip\r\ncontent-length: 5\r\n\r\nhello`, 'both Content-Length and Transfer-Encoding'],
+    ['two Content-Length headers', `${start}content-length: 2\r\ncontent-length: 2\r\n\r\n{}`, 'more than one Content-Length header'],
+    ['a Content-Length past any number', `${start}content-length: 99999999999999999999999\r\n\r\n`, 'a number larger than any body'],
+    ['Transfer-Encoding: gzip alone', `${start}transfer-encoding: gzip\r\n\r\n`, 'does not end in chunked'],
+    ['Transfer-Encoding: chunked twice', `${start}transfer-encoding: chunked, chunked\r\n\r\n0\r\n\r\n`, 'does not name chunked once, as its last coding'],
+    ['a chunk longer than its size line', `${chunked}2\r\n{}}\r\n0\r\n\r\n`, 'longer than its size line says'],
+    ['a chunk extension with a control character', `${chunked}2;\x01\r\n{}\r\n0\r\n\r\n`, 'a chunk extension of the chunked body'],
+    ['a space after the HTTP version', `POST /v1/traces HTTP/1.1 \r\nHost: x\r\n\r\n`, 'does not end in CRLF right after its HTTP version'],
+    ['a header line starting with whitespace', `POST /v1/traces HTTP/1.1\r\n Host: x\r\n\r\n`, 'a header line starts with whitespace'],
+  ])('%s is a 400 naming that fault', async (_name, request, fault) => {
+    const { text } = await exchange(request, false)
+    expect(replies(text)).toHaveLength(1)
+    expect(statusOf(text)).toBe(400)
+    const error = errorOf(text)
+    expect(error.code).toBe('SPANLENS_BAD_REQUEST')
+    expect(error.message).toContain(fault)
+  })
+
+  it('an HTTP/1.1 request without Host is a 400 in the catalogue shape saying so; HTTP/1.0 needs none', async () => {
+    const { text } = await exchange('GET /healthz HTTP/1.1\r\n\r\n', true)
+    expect(statusOf(text)).toBe(400)
+    expect(errorOf(text)).toMatchObject({ code: 'SPANLENS_BAD_REQUEST', message: expect.stringContaining('Host header') })
+    expect(statusOf((await exchange('GET /healthz HTTP/1.0\r\n\r\n', true)).text)).toBe(200)
+  })
+
   it('a TLS handshake on the plain-HTTP port is a 400 saying so', async () => {
     const hello = Buffer.from('160301020001', 'hex')
     const { text } = await exchange(Buffer.concat([hello, Buffer.alloc(64, 1)]), false)

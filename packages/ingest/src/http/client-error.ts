@@ -82,19 +82,41 @@ const PARSER_FAULTS: Record<string, string> = {
   HPE_INVALID_METHOD:
     'the request does not start with an HTTP method (on a kept-alive connection: bytes after the previous request, whose Content-Length may have been shorter than its body)',
   HPE_INVALID_CONSTANT: 'the request line is not `METHOD /path HTTP/1.1`',
-  HPE_UNEXPECTED_SPACE: 'the request line is not `METHOD /path HTTP/1.1`',
+  HPE_UNEXPECTED_SPACE: 'the request has whitespace where HTTP does not allow it',
   HPE_INVALID_VERSION: 'the request line does not end in a supported HTTP version (HTTP/1.0 or HTTP/1.1)',
   HPE_INVALID_HEADER_TOKEN: 'a header name or value has a character HTTP does not allow',
   HPE_CR_EXPECTED: 'a line of the request does not end in CRLF',
   HPE_LF_EXPECTED: 'a line of the request does not end in CRLF',
   HPE_STRICT: 'a line of the request does not end in CRLF',
   HPE_INVALID_CONTENT_LENGTH: 'the Content-Length header is not one whole number',
-  HPE_UNEXPECTED_CONTENT_LENGTH: 'the request has both Content-Length and Transfer-Encoding',
-  HPE_INVALID_TRANSFER_ENCODING: 'the Transfer-Encoding header does not end in chunked',
+  HPE_UNEXPECTED_CONTENT_LENGTH: 'the request has more than one Content-Length header',
+  HPE_INVALID_TRANSFER_ENCODING: 'the Transfer-Encoding header does not name chunked once, as its last coding (the only framing of a request body)',
   HPE_INVALID_CHUNK_SIZE: 'a chunk of the chunked body has an invalid size line',
   HPE_CHUNK_EXTENSIONS_OVERFLOW: 'a chunk of the chunked body has more extensions than the server reads',
   // With no reply under way: the headers were cut, or a body whose request was already answered.
   HPE_INVALID_EOF_STATE: 'the client ended the connection before the request was complete',
+}
+
+const BOTH_FRAMINGS = 'the request has both Content-Length and Transfer-Encoding, which a request may not send together (RFC 9112 §6.3)'
+const CHUNK_EXTENSION = 'a chunk extension of the chunked body has a character HTTP does not allow'
+
+/**
+ * llhttp's reasons for a fault other than the one their code names above: one code stands for
+ * several faults. Both body framings at once are refused as a bad Transfer-Encoding or a bad
+ * Content-Length, whichever of the two headers came second (llhttp 9).
+ */
+const REASON_FAULTS: Record<string, string> = {
+  "Transfer-Encoding can't be present with Content-Length": BOTH_FRAMINGS,
+  "Content-Length can't be present with Transfer-Encoding": BOTH_FRAMINGS,
+  'Content-Length overflow': 'the Content-Length header is a number larger than any body',
+  'Empty Content-Length': 'the Content-Length header is empty',
+  'Request has invalid `Transfer-Encoding`': 'the Transfer-Encoding header does not end in chunked (the only framing of a request body)',
+  'Expected CRLF after version': 'the request line does not end in CRLF right after its HTTP version',
+  'Unexpected space after start line': 'a header line starts with whitespace (a folded line, which HTTP/1.1 forbids)',
+  'Expected LF after chunk data': 'a chunk of the chunked body is longer than its size line says (its data is not followed by CRLF)',
+  'Invalid character in chunk extensions name': CHUNK_EXTENSION,
+  'Invalid character in chunk extensions value': CHUNK_EXTENSION,
+  'Invalid character in chunk extensions quoted value': CHUNK_EXTENSION,
 }
 
 /** The first byte of a TLS handshake record. */
@@ -109,6 +131,6 @@ function toRefusal(err: NodeJS.ErrnoException): SpanlensError {
   if (err.code === 'HPE_INVALID_METHOD' && Buffer.isBuffer(rawPacket) && rawPacket[0] === TLS_HANDSHAKE) {
     return errors.BAD_REQUEST(`malformed HTTP request: a TLS handshake; this port serves plain HTTP (http://, not https://) (${why})`)
   }
-  const fault = err.code === undefined ? undefined : PARSER_FAULTS[err.code]
+  const fault = (typeof reason === 'string' ? REASON_FAULTS[reason] : undefined) ?? (err.code === undefined ? undefined : PARSER_FAULTS[err.code])
   return errors.BAD_REQUEST(`malformed HTTP request: ${fault === undefined ? why : `${fault} (${why})`}`)
 }
