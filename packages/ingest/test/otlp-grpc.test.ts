@@ -235,6 +235,18 @@ describe('bad input gets the right gRPC status and the server stays up', () => {
     await healthy()
   })
 
+  it.each([
+    ['a call that ends without a message', () => Buffer.alloc(0)],
+    ['a message cut short of the length its prefix gives', () => frame(spans('cut-frame'), false).subarray(0, 20)],
+    ['a length prefix alone, cut short', () => frame(spans('cut-prefix'), false).subarray(0, 3)],
+    ['two messages in one call', () => Buffer.concat([frame(spans('first'), false), frame(spans('second'), false)])],
+  ])('%s → INVALID_ARGUMENT SPANLENS_BAD_OTLP, as input the method cannot decode', async (_name, bytes) => {
+    const reply = await raw(bytes(), {})
+    expect(reply.grpcStatus).toBe(Status.INVALID_ARGUMENT)
+    expect(reply.message).toMatch(/^SPANLENS_BAD_OTLP: /)
+    await healthy()
+  })
+
   it('a message over SPANLENS_BODY_LIMIT_BYTES → RESOURCE_EXHAUSTED without RetryInfo (not retried)', async () => {
     const big = spans({ name: 'too-big', attributes: [{ key: 'big', value: { stringValue: 'x'.repeat(LIMIT) } }] })
     const reply = await acme(big)

@@ -162,6 +162,16 @@ function fromGrpcJs(status: GrpcStatus, bodyLimit: number): { error: SpanlensErr
         ? { error: errors.BAD_OTLP('the message could not be decompressed'), code: Status.INVALID_ARGUMENT }
         : undefined
     case Status.UNIMPLEMENTED: {
+      // grpc-js's unary handler, when the client half-closes the call: without one whole message
+      // (none sent, or the last cut short of the length its prefix gives, which its decoder drops
+      // unread), or after a second one. Both are input this method cannot decode, said as it is
+      // for any other: its own status names a "server streaming method", which this is not.
+      if (/^Received no request message/.test(status.details)) {
+        return { error: errors.BAD_OTLP('the call ended without a whole request message: none was sent, or it was cut short of the length its prefix gives'), code: Status.INVALID_ARGUMENT }
+      }
+      if (/^Received a second request message/.test(status.details)) {
+        return { error: errors.BAD_OTLP('Export takes one request message per call; this call sent more'), code: Status.INVALID_ARGUMENT }
+      }
       const encoding = /unsupported encoding "([^"]*)"/.exec(status.details)?.[1]
       // gRPC's compression spec: an unsupported algorithm MUST be UNIMPLEMENTED.
       return encoding === undefined ? undefined : { error: errors.UNSUPPORTED_ENCODING(encoding, 'gzip, deflate or identity'), code: Status.UNIMPLEMENTED }
