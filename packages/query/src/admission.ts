@@ -65,12 +65,13 @@ export class QueryAdmission {
    * Runs `query` once admitted. `slots`: how many queries it runs at once (a drift
    * report computes several signals side by side), capped at the per-project limit;
    * it counts that many against both limits, so the sockets they assume hold.
-   * `signal`: the caller went away (its client closed the connection). A query still
-   * waiting then leaves the queue with SPANLENS_CLIENT_GONE and never runs: a console
-   * reloaded five times would otherwise queue five copies of a slow report, each
-   * holding the project's turn in embedded mode. A query already running is not
-   * cancelled: on a cluster of served engines, a cancelled Distributed query can end
-   * the other shard (docs/clickhouse.md).
+   * `signal`: the caller went away (its client closed the connection). A query that
+   * would wait, or still waits, then leaves the queue with SPANLENS_CLIENT_GONE and never
+   * runs: a console reloaded five times would otherwise queue five copies of a slow
+   * report, each holding the project's turn in embedded mode. One a slot takes at once
+   * runs (a client that half-closed its connection to wait for its answer looks gone
+   * until the server writes). A query already running is not cancelled: on a cluster of
+   * served engines, a cancelled Distributed query can end the other shard (docs/clickhouse.md).
    */
   async run<T>(project: string, query: () => Promise<T>, slots = 1, signal?: AbortSignal): Promise<T> {
     const n = this.slotsFor(slots)
@@ -107,12 +108,12 @@ export class QueryAdmission {
   }
 
   private acquire(project: string, slots: number, signal: AbortSignal | undefined): Promise<void> {
-    if (signal?.aborted) return Promise.reject(errors.CLIENT_GONE())
     const queue = this.waiting.get(project)
     if (!queue && this.canRun(project, slots)) {
       this.start(project, slots)
       return Promise.resolve()
     }
+    if (signal?.aborted) return Promise.reject(errors.CLIENT_GONE())
     if ((queue?.length ?? 0) >= this.limits.queuePerProject) {
       return Promise.reject(errors.QUERY_BUSY(`project has ${this.limits.queuePerProject} queries waiting`, { retryAfterSeconds: this.retryAfterSeconds }))
     }

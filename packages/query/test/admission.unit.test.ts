@@ -104,12 +104,25 @@ describe('query admission', () => {
       expect(started).toEqual(['a-1', 'a-3'])
     })
 
-    it('is refused at once when it left before asking', async () => {
+    it('is refused at once when it left before asking and would wait', async () => {
       const admission = new QueryAdmission({ perProject: 1, total: 1, queuePerProject: 8, queueTimeoutMs: 10_000 })
-      const { started, query } = gatedQueries()
-      await expect(admission.run('a', query('a-1'), 1, AbortSignal.abort())).rejects.toMatchObject({ code: 'SPANLENS_CLIENT_GONE' })
-      expect(started).toEqual([])
-      expect(admission.stats('a')).toEqual({ running: 0, waiting: 0 })
+      const { started, query, releaseOldest } = gatedQueries()
+      const first = admission.run('a', query('a-1'))
+      await expect(admission.run('a', query('a-2'), 1, AbortSignal.abort())).rejects.toMatchObject({ code: 'SPANLENS_CLIENT_GONE' })
+      expect(admission.stats('a')).toEqual({ running: 1, waiting: 0 })
+      await releaseOldest()
+      await first
+      expect(started).toEqual(['a-1'])
+    })
+
+    it('that left before asking still runs when a slot is free: a client that half-closed to wait for its answer looks gone', async () => {
+      const admission = new QueryAdmission({ perProject: 1, total: 1, queuePerProject: 8, queueTimeoutMs: 10_000 })
+      const { started, query, releaseOldest } = gatedQueries()
+      const alone = admission.run('a', query('a-1'), 1, AbortSignal.abort())
+      await new Promise((r) => setImmediate(r))
+      await releaseOldest()
+      await expect(alone).resolves.toBe('a-1')
+      expect(started).toEqual(['a-1'])
     })
 
     it('does not stop a query already running, and its slot is freed when it ends', async () => {

@@ -114,16 +114,25 @@ export const queryRoutes: FastifyPluginAsync<QueryRoutesOptions> = async (app, o
   // EXPLAIN AST must run with no settings at all, and POST /scores is an insert.
   const client = withQueryLimits(opts.client, opts.queryLimits)
   const admission = new QueryAdmission({ ...defaultAdmission(opts.mode, opts.sql.maxExecutionSeconds), ...opts.admission })
-  // Aborted when the client closes its connection before its answer is written (a
-  // console page left or reloaded, a CLI interrupted): ServerResponse closes then with
-  // writableFinished unset. A query still waiting for its turn then never runs.
+  // Aborted when the client leaves before its answer is written (a console page left or
+  // reloaded, a CLI interrupted): a query still waiting for its turn then never runs. A client
+  // leaves by ending its side of the connection (its FIN), which is all the server sees, too, of
+  // one that half-closes to wait for its answer, until it writes; the server answers such a
+  // client (ingest's http/half-close.ts), so a query that runs at once is answered, and one
+  // that would wait is dropped as the client's who left. A connection reset closes the
+  // ServerResponse with writableFinished unset.
   const clientGone = new WeakMap<object, AbortSignal>()
   app.addHook('onRequest', async (request, reply) => {
     // A project's data, read with its key (errors.ts says why; error replies carry them too).
     reply.headers(PRIVATE_REPLY_HEADERS)
     const controller = new AbortController()
+    const socket = request.raw.socket
+    const left = () => controller.abort()
+    if (socket.readableEnded) left()
+    else socket.once('end', left)
     reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) controller.abort()
+      socket.removeListener('end', left)
+      if (!reply.raw.writableFinished) left()
     })
     clientGone.set(request.raw, controller.signal)
   })
