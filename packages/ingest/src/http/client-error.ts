@@ -2,6 +2,7 @@ import type { Socket } from 'node:net'
 import { maxHeaderSize, type ServerResponse, STATUS_CODES } from 'node:http'
 import type { Logger } from 'pino'
 import { errors, PRIVATE_REPLY_HEADERS, type SpanlensError } from '../errors.js'
+import { isDiscardingBody } from './discard-body.js'
 
 /**
  * Node's HTTP parser refuses some requests before any route sees them: headers over
@@ -22,6 +23,15 @@ export function clientErrorHandler(log: Logger): (err: NodeJS.ErrnoException, so
     // A reset connection has no one to answer (https://nodejs.org/api/http.html#event-clienterror).
     if (err.code === 'ECONNRESET' || socket.destroyed) return
     const answering = inFlight(socket)
+    // A body being dropped after its request was refused (http/discard-body.ts) that turns out
+    // malformed, stops short or runs out of time: that request has its reply, so no second one;
+    // the connection closes once the reply is sent.
+    if (isDiscardingBody(socket)) {
+      log.debug({ err }, 'a refused request’s body, being dropped, ended badly: the connection closes')
+      if (answering) answering.once('finish', () => socket.destroy())
+      else socket.destroy()
+      return
+    }
     if (answering && (answering.req.complete || err.code === 'HPE_INVALID_EOF_STATE')) {
       log.debug({ err }, 'connection ended or unparsable after a request: its reply is sent, then the connection closes')
       letRouteAnswer(err, socket, answering)

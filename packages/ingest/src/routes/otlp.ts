@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, LogLevel } from 'fastify'
 import { errors, PRIVATE_REPLY_HEADERS } from '../errors.js'
 import { readBody } from '../http/body.js'
+import { isDiscardingBody } from '../http/discard-body.js'
 import type { IngestPipeline } from '../pipeline/ingest.js'
 import { encodeExportResponse, encodeRpcStatus } from '../otlp/encode-response.js'
 import { SIGNAL_NAMES, SIGNALS, type Signal } from '../pipeline/signals.js'
@@ -66,6 +67,9 @@ export const otlpRoutes: FastifyPluginAsync<OtlpRoutesOptions> = async (app, opt
     if (unexpected) req.log.error({ err }, 'ingest failed')
     // As every error reply of the server (errors.ts says why).
     void reply.headers(PRIVATE_REPLY_HEADERS)
+    // Fastify closes the connection after a body it could not read; one being dropped to its end
+    // (http/body.ts says why) stays open, so that its client reads this reply before it is reset.
+    if (isDiscardingBody(req.raw.socket)) void reply.removeHeader('connection')
     const format = formatOf(req.headers['content-type']) ?? 'json'
     void reply.code(e.statusCode)
     if (format === 'protobuf') {
