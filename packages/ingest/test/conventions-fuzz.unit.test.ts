@@ -3,7 +3,7 @@ import { isSpanKind } from '@spanlens/query/span-kinds'
 import { describe, expect, it } from 'vitest'
 import { AttrReader, attrString } from '../src/normalize/attrs.js'
 import { type Content, eventContent, INPUT, OUTPUT } from '../src/normalize/content.js'
-import { isConventionKey } from '../src/normalize/convention-keys.js'
+import { isConventionKey, isResourceConventionKey, RESOURCE_CONVENTION_KEYS } from '../src/normalize/convention-keys.js'
 import * as C from '../src/normalize/conventions.js'
 import { PriceTable } from '../src/normalize/cost.js'
 import { normalizeSpan } from '../src/normalize/normalize.js'
@@ -197,6 +197,12 @@ describe('every convention source, fed arbitrary JSON', () => {
     const indexed = fc.sample(INDEXED, { seed: SEED, numRuns: 50 })
     for (const key of [...READ.attributes, ...indexed]) expect(isConventionKey(key), key).toBe(true)
     for (const key of ['app.field.1', 'http.method', 'service.name', 'gen_ai', 'llm']) expect(isConventionKey(key), key).toBe(false)
+  })
+
+  it('every resource attribute the normalizer reads is one the decoders keep past the attribute cap', () => {
+    expect(READ.resource.length).toBeGreaterThan(0)
+    for (const key of [...READ.resource, 'service.name']) expect(isResourceConventionKey(key), key).toBe(true)
+    expect([...RESOURCE_CONVENTION_KEYS].sort()).toEqual([...new Set([...READ.resource, 'service.name'])].sort())
   })
 
   it('a word every object inherits ("constructor", "__proto__", ...) in any attribute a table reads is a plain word, not that member', () => {

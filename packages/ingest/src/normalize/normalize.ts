@@ -1,3 +1,4 @@
+import { droppedFromResource } from '../otlp/attribute-cap.js'
 import { type Attrs, type OtlpSpan, setOwn } from '../otlp/model.js'
 import { AttrReader, attrString, readNumber } from './attrs.js'
 import { INPUT, OUTPUT } from './content.js'
@@ -78,7 +79,7 @@ export function normalizeSpan(span: OtlpSpan, projectId: string, opts: Normalize
   const attributes = mapStrings(span.attributes, redact, skip)
   if (inputCarried.length > 0) attributes['spanlens.input.source'] = inputCarried.join(',')
   if (outputCarried.length > 0) attributes['spanlens.output.source'] = outputCarried.join(',')
-  // Past the decoder's caps (otlp/values.ts, otlp/span-attributes.ts): how many, as the span's own record of it.
+  // Past the decoder's caps (otlp/values.ts, otlp/attribute-cap.ts): how many, as the span's own record of it.
   if (span.droppedEvents) attributes['spanlens.events.dropped'] = String(span.droppedEvents)
   if (span.droppedLinks) attributes['spanlens.links.dropped'] = String(span.droppedLinks)
   if (span.droppedAttributes) attributes['spanlens.attributes.dropped'] = String(span.droppedAttributes)
@@ -206,7 +207,7 @@ const resourceCache = new WeakMap<Attrs, { redact: Redactor | undefined; strings
 export function resourceStrings(resource: Attrs, redact: Redactor | undefined): Readonly<Record<string, string>> {
   const hit = resourceCache.get(resource)
   if (hit && hit.redact === redact) return hit.strings
-  const strings = Object.freeze(withinBudget(mapStrings(resource, redact), MAX_RESOURCE_BYTES))
+  const strings = Object.freeze(withDropped(withinBudget(mapStrings(resource, redact), MAX_RESOURCE_BYTES), droppedFromResource(resource)))
   resourceCache.set(resource, { redact, strings })
   return strings
 }
@@ -232,6 +233,11 @@ function withinBudget(m: Record<string, string>, budget: number): Record<string,
     }
   }
   return out ?? m
+}
+
+/** The count of attributes the decoder left out past the cap (otlp/attribute-cap.ts), outside the budget as the truncated marker is. */
+function withDropped(m: Record<string, string>, dropped: number): Record<string, string> {
+  return dropped > 0 ? { ...m, 'spanlens.resource.attributes.dropped': String(dropped) } : m
 }
 
 function embedding(a: AttrReader): number[] {

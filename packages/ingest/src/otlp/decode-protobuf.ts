@@ -1,7 +1,8 @@
 import type { Attrs, DecodedSpan, OtlpEvent, OtlpLink } from './model.js'
 import { MAX_ATTRIBUTES, MAX_EVENTS, MAX_LINKS } from './values.js'
 import { readEnvelope } from './envelope-protobuf.js'
-import { WireSpanAttributes } from './span-attributes.js'
+import { WireAttributes } from './attribute-cap.js'
+import { isConventionKey } from '../normalize/convention-keys.js'
 import { hexId, keyValueAt } from './values-protobuf.js'
 import { WIRE_I64, WIRE_LEN, WIRE_VARINT, type WireReader } from './wire.js'
 
@@ -58,7 +59,7 @@ function readSpan(r: WireReader, position: number, resource: Attrs, scopeName: s
     statusCode: 0,
     statusMessage: '',
   }
-  const attributes = new WireSpanAttributes(span)
+  const attributes = new WireAttributes(span.attributes, isConventionKey)
   while (!r.done) {
     const tag = r.tag()
     switch (tag) {
@@ -126,6 +127,7 @@ function readSpan(r: WireReader, position: number, resource: Attrs, scopeName: s
         r.skip(tag & 7)
     }
   }
+  if (attributes.dropped > 0) span.droppedAttributes = attributes.dropped
   return span
 }
 

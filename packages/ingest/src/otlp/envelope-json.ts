@@ -4,6 +4,8 @@ import { JsonTypeError, field, isObj, list, message, text } from './json-fields.
 import { readExactly } from './exact-json.js'
 import { jsonResourceList } from './request-body.js'
 import { keyValues } from './values.js'
+import { jsonAttributes, noteResourceDropped } from './attribute-cap.js'
+import { isResourceConventionKey } from '../normalize/convention-keys.js'
 
 /** The resource and scope of the items being read. */
 export interface JsonScope {
@@ -81,7 +83,7 @@ function entry(v: unknown, listName: string, index: number): Record<string, unkn
 function readResource(rs: Record<string, unknown>): Attrs | string {
   try {
     const resource = message(rs, 'resource')
-    return resource ? attributes(resource, 'resource') : {}
+    return resource ? resourceAttributes(resource) : {}
   } catch (err) {
     if (err instanceof JsonTypeError) return err.message
     throw err
@@ -102,7 +104,19 @@ function readScope(ss: Record<string, unknown>, resource: Attrs): JsonScope | st
   }
 }
 
-/** A resource's or scope's attributes; a value of the wrong type is named with `owner` ('resource attribute "k": …'). */
+/** A resource's attributes, past the cap those the normalizer reads (attribute-cap.ts); a value of the wrong type is named as a resource's. */
+function resourceAttributes(o: Record<string, unknown>): Attrs {
+  try {
+    const { attributes, dropped } = jsonAttributes(field(o, 'attributes'), isResourceConventionKey)
+    noteResourceDropped(attributes, dropped)
+    return attributes
+  } catch (err) {
+    if (err instanceof JsonTypeError) throw new JsonTypeError(`resource ${err.message}`)
+    throw err
+  }
+}
+
+/** A scope's attributes; a value of the wrong type is named with `owner` ('scope attribute "k": …'). */
 function attributes(o: Record<string, unknown>, owner: string): Attrs {
   try {
     return keyValues(field(o, 'attributes'))

@@ -1,6 +1,8 @@
 import type { Attrs } from './model.js'
 import { MAX_ATTRIBUTES } from './values.js'
 import { keyValueAt } from './values-protobuf.js'
+import { noteResourceDropped, WireAttributes } from './attribute-cap.js'
+import { isResourceConventionKey } from '../normalize/convention-keys.js'
 import { WIRE_LEN, WireReader } from './wire.js'
 
 /** The instrumentation scope of the items being read. */
@@ -51,13 +53,15 @@ function readResourceItems(r: WireReader, item: EnvelopeItem, next: { position: 
     const tag = r.tag()
     if (tag === LEN_1) {
       const outer = r.enter()
-      let count = 0
+      // Past the cap, the names the normalizer reads (attribute-cap.ts).
+      const attributes = new WireAttributes(resource, isResourceConventionKey)
       while (!r.done) {
         const t = r.tag()
-        if (t === LEN_1 && count++ < MAX_ATTRIBUTES) keyValueAt(r, resource, 0)
+        if (t === LEN_1) attributes.next(r)
         else r.skip(t & 7)
       }
       r.leave(outer)
+      noteResourceDropped(resource, attributes.dropped)
     } else if (tag === LEN_2) {
       const start = r.lengthDelimited()
       scopes.push(start, r.pos)

@@ -43,7 +43,7 @@ export interface OtlpSpan {
   /** Events and links past MAX_EVENTS / MAX_LINKS (values.ts), left out; absent when none were. */
   droppedEvents?: number
   droppedLinks?: number
-  /** Attributes past the cap (span-attributes.ts), left out; absent when none were. */
+  /** Attributes past the cap (attribute-cap.ts), left out; absent when none were. */
   droppedAttributes?: number
   /** 0 unset, 1 ok, 2 error; a value this version does not know is read as 0. */
   statusCode: number
