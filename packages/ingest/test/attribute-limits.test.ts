@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bearer, KEYS, startServer, type TestServer } from './helpers/server.js'
 import { jsonRequest, protobufRequest } from './helpers/otlp.js'
+import { logsJson, logsJsonAsProtobuf } from './helpers/otlp-logs.js'
 
 /**
- * Resources of more than 1,024 attributes, through the receiver: the names the
- * normalizer reads (service, environment, release) are kept wherever they sit, and how
- * many others were left out is stored.
+ * Resources and log records of more than 1,024 attributes, through the receiver: the
+ * names the normalizer reads (service, environment, release; a GenAI event's name and
+ * message) are kept wherever they sit, and how many others were left out is stored.
  * A span's own attributes are in span-limits.test.ts.
  */
 let server: TestServer
@@ -63,5 +64,44 @@ describe('the attributes of a resource past 1,024', () => {
         `SELECT service_name AS service, resource_attributes['spanlens.resource.attributes.dropped'] AS dropped FROM metrics WHERE name = 'many.resource.metric'`,
       ),
     ).toEqual([{ service: 'svc-metrics', dropped: '76' }])
+  })
+})
+
+describe('the attributes of a log record past 1,024', () => {
+  it('a GenAI event keeps its name and message sent after 1,100 other attributes, over JSON and protobuf alike, and its row says how many it lost', async () => {
+    const traceId = 'ab'.repeat(16)
+    const message = [{ role: 'user', parts: [{ type: 'text', content: 'hello after 1,100' }] }]
+    const request = (wire: string, spanId: string) => {
+      const req = logsJson([{ traceId, spanId, body: `many-attributes-${wire}` }])
+      const rl = (req.resourceLogs as Array<{ resource: unknown; scopeLogs: Array<{ logRecords: Array<{ attributes: unknown[] }> }> }>)[0]!
+      rl.resource = resource(`logs-${wire}`)
+      rl.scopeLogs[0]!.logRecords[0]!.attributes = [
+        ...plain,
+        { key: 'event.name', value: { stringValue: 'gen_ai.client.inference.operation.details' } },
+        { key: 'gen_ai.input.messages', value: { stringValue: JSON.stringify(message) } },
+      ]
+      return req
+    }
+    expect((await post('/v1/logs', JSON.stringify(request('json', '01'.repeat(8))), 'application/json')).status).toBe(200)
+    expect((await post('/v1/logs', logsJsonAsProtobuf(request('protobuf', '02'.repeat(8))), 'application/x-protobuf')).status).toBe(200)
+    await server.app.spanlens.flush()
+    const logs = await server.rows<{ body: string; service: string; event: string; dropped: string; resource: string }>(
+      `SELECT body, service_name AS service, event_name AS event, attributes['spanlens.attributes.dropped'] AS dropped,
+              resource_attributes['spanlens.resource.attributes.dropped'] AS resource
+       FROM logs WHERE body LIKE 'many-attributes-%' ORDER BY body`,
+    )
+    const event = { event: 'gen_ai.client.inference.operation.details', dropped: '76', resource: '76' }
+    expect(logs).toEqual([
+      { body: 'many-attributes-json', service: 'logs-json', ...event },
+      { body: 'many-attributes-protobuf', service: 'logs-protobuf', ...event },
+    ])
+    const content = await server.rows<{ span: string; input: string }>(
+      `SELECT span_id AS span, input FROM span_content WHERE trace_id = {traceId:String} ORDER BY span`,
+      { traceId },
+    )
+    expect(content).toEqual([
+      { span: '01'.repeat(8), input: JSON.stringify(message) },
+      { span: '02'.repeat(8), input: JSON.stringify(message) },
+    ])
   })
 })

@@ -3,7 +3,8 @@ import { isSpanKind } from '@spanlens/query/span-kinds'
 import { describe, expect, it } from 'vitest'
 import { AttrReader, attrString } from '../src/normalize/attrs.js'
 import { type Content, eventContent, INPUT, OUTPUT } from '../src/normalize/content.js'
-import { isConventionKey, isResourceConventionKey, RESOURCE_CONVENTION_KEYS } from '../src/normalize/convention-keys.js'
+import { isConventionKey, isLogConventionKey, isResourceConventionKey, RESOURCE_CONVENTION_KEYS } from '../src/normalize/convention-keys.js'
+import { normalizeLog } from '../src/normalize/logs.js'
 import * as C from '../src/normalize/conventions.js'
 import { PriceTable } from '../src/normalize/cost.js'
 import { normalizeSpan } from '../src/normalize/normalize.js'
@@ -197,6 +198,22 @@ describe('every convention source, fed arbitrary JSON', () => {
     const indexed = fc.sample(INDEXED, { seed: SEED, numRuns: 50 })
     for (const key of [...READ.attributes, ...indexed]) expect(isConventionKey(key), key).toBe(true)
     for (const key of ['app.field.1', 'http.method', 'service.name', 'gen_ai', 'llm']) expect(isConventionKey(key), key).toBe(false)
+  })
+
+  it("every attribute a log record's normalization reads, for each GenAI event, is one the decoders keep past the attribute cap", () => {
+    const seen = new Set<string>()
+    const attributes = new Proxy({} as Attrs, {
+      get: (_t, key) => {
+        if (typeof key === 'string') seen.add(key)
+        return undefined
+      },
+    })
+    const record = { position: 0, resource: {}, scopeName: '', timeNs: '1', observedNs: '1', severityNumber: 0, severityText: '', body: null, attributes, traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8) }
+    for (const eventName of ['', 'gen_ai.client.inference.operation.details', 'gen_ai.choice', 'gen_ai.user.message', 'gen_ai.assistant.message']) normalizeLog({ ...record, eventName }, 'p', 0, '1', undefined)
+    expect(seen).toContain('event.name')
+    expect(seen).toContain('gen_ai.input.messages')
+    for (const key of seen) expect(isLogConventionKey(key), key).toBe(true)
+    expect(isLogConventionKey('app.field.1')).toBe(false)
   })
 
   it('every resource attribute the normalizer reads is one the decoders keep past the attribute cap', () => {

@@ -20,6 +20,13 @@ function eventNameOf(r: OtlpLogRecord): string {
   return typeof v === 'string' ? v : ''
 }
 
+/** The record's attributes as stored, with how many past the cap were left out (otlp/attribute-cap.ts). */
+function attributes(r: OtlpLogRecord, redact: Redactor | undefined): Record<string, string> {
+  const out = mapStrings(r.attributes, redact)
+  if (r.droppedAttributes) out['spanlens.attributes.dropped'] = String(r.droppedAttributes)
+  return out
+}
+
 /**
  * The time a record happened: time_unix_nano, else its observed time, else when it
  * was received (OTLP: a record without a time is timestamped by its observer).
@@ -65,7 +72,7 @@ export function normalizeLog(r: OtlpLogRecord, project: string, seq: number, rec
     severity_text: label(r.severityText),
     event_name: label(name),
     body: clean(cutBytes(body, MAX_CONTENT_BYTES)),
-    attributes: mapStrings(r.attributes, redact),
+    attributes: attributes(r, redact),
     resource_attributes: resourceStrings(r.resource, redact),
     service_name: label(typeof r.resource['service.name'] === 'string' && r.resource['service.name'] !== '' ? r.resource['service.name'] : 'unknown_service'),
     scope_name: label(r.scopeName),

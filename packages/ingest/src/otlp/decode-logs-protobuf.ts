@@ -1,8 +1,9 @@
 import { readEnvelope } from './envelope-protobuf.js'
 import type { OtlpLogRecord } from './log-model.js'
 import type { Attrs } from './model.js'
-import { MAX_ATTRIBUTES } from './values.js'
-import { anyValue, hexId, keyValueAt } from './values-protobuf.js'
+import { anyValue, hexId } from './values-protobuf.js'
+import { WireAttributes } from './attribute-cap.js'
+import { isLogConventionKey } from '../normalize/convention-keys.js'
 import { WIRE_I64, WIRE_LEN, WIRE_VARINT, type WireReader } from './wire.js'
 
 /**
@@ -47,7 +48,7 @@ function readLogRecord(r: WireReader, position: number, resource: Attrs, scopeNa
     spanId: '',
     eventName: '',
   }
-  let attributeCount = 0
+  const attributes = new WireAttributes(record.attributes, isLogConventionKey)
   while (!r.done) {
     const tag = r.tag()
     switch (tag) {
@@ -71,8 +72,7 @@ function readLogRecord(r: WireReader, position: number, resource: Attrs, scopeNa
         break
       }
       case LEN_6: // attributes
-        if (attributeCount++ < MAX_ATTRIBUTES) keyValueAt(r, record.attributes, 0)
-        else r.skip(WIRE_LEN)
+        attributes.next(r)
         break
       case LEN_9: // trace_id
         record.traceId = hexId(r, 16)
@@ -88,5 +88,6 @@ function readLogRecord(r: WireReader, position: number, resource: Attrs, scopeNa
         r.skip(tag & 7)
     }
   }
+  if (attributes.dropped > 0) record.droppedAttributes = attributes.dropped
   return record
 }

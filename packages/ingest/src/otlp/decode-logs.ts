@@ -4,8 +4,10 @@ import { readLogsRequest } from './decode-logs-protobuf.js'
 import type { DecodedLogs, OtlpLogRecord } from './log-model.js'
 import { type JsonEnvelope, type JsonScope, readJsonEnvelope } from './envelope-json.js'
 import { JsonTypeError, field, isObj, shown, text } from './json-fields.js'
-import { ValueTypeError, anyValue, compareNs, idToHex, isJsonEnumNumber, keyValues, nanos, spanPointerProblem } from './values.js'
+import { ValueTypeError, anyValue, compareNs, idToHex, isJsonEnumNumber, nanos, spanPointerProblem } from './values.js'
 import { readWire } from './request-body.js'
+import { jsonAttributes } from './attribute-cap.js'
+import { isLogConventionKey } from '../normalize/convention-keys.js'
 
 /**
  * Decodes an ExportLogsServiceRequest, protobuf (decode-logs-protobuf.ts) or OTLP
@@ -54,6 +56,7 @@ export function recordLabel(position: number): string {
 }
 
 function toRecord(r: Obj, position: number, scope: JsonScope): OtlpLogRecord {
+  const { attributes, dropped } = jsonAttributes(field(r, 'attributes'), isLogConventionKey)
   return {
     position,
     resource: scope.resource,
@@ -63,7 +66,8 @@ function toRecord(r: Obj, position: number, scope: JsonScope): OtlpLogRecord {
     severityNumber: severity(field(r, 'severityNumber')),
     severityText: text(r, 'severityText'),
     body: body(field(r, 'body')),
-    attributes: keyValues(field(r, 'attributes')),
+    attributes,
+    ...(dropped > 0 ? { droppedAttributes: dropped } : {}),
     traceId: idToHex(field(r, 'traceId'), 16),
     spanId: idToHex(field(r, 'spanId'), 8),
     eventName: text(r, 'eventName'),

@@ -15,6 +15,8 @@ export interface OtlpLogRecord {
   /** The AnyValue body as a plain value: a string, a number, an object (kvlist), an array... or null. */
   body: AttrValue
   attributes: Attrs
+  /** Attributes past the cap (attribute-cap.ts), left out; absent when none were. */
+  droppedAttributes?: number
   /** Lower-case hex; '' when the record is not tied to a trace or span. */
   traceId: string
   spanId: string
