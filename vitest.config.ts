@@ -1,10 +1,26 @@
-import { configDefaults, defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig, type TestProjectInlineConfiguration } from 'vitest/config'
 
-// One process per test file (forks + isolate): libchdb binds one data directory per
-// process, so every file that opens an embedded store gets its own engine.
+// Where test files run. By default each file has a process of its own (forks, isolate): what one
+// file starts, registers or leaves open never meets another. With SPANLENS_TEST_SHARED_PROCESSES=1
+// (the test script's first run) the integration projects run their files in two long-lived
+// processes, one file after another, with the modules they share loaded once (isolate: false).
+// Measured on the 2-core host, the whole suite: 1,294 CPU-s and 760 s with a process per file;
+// 1,167 CPU-s and 709 s as the test script runs it (a process per file paid ~1 s of imports and
+// libchdb's load before its first test). The suite is CPU-bound (1.65–1.7 cores busy on average
+// either way): running the two runs at once took as long, and a console test timed out. Vitest
+// still runs each project's files apart from other projects' (it starts the processes again
+// between projects, after the last file of the one before has ended). What a file leaves behind meets the next file in
+// its process, so a file closes its embedded store (libchdb holds one data directory at a time
+// per process, and opens another once the first is closed) and stops what it started, and
+// shared-process.ts gives each file the environment a fresh process would have. The SDK's and the
+// examples' files keep a process each (the script's second run): the SDK keeps its provider,
+// options and queue in module state and the examples register OpenTelemetry instrumentations in
+// the process, as an app does.
+const SHARED_PROCESSES = process.env.SPANLENS_TEST_SHARED_PROCESSES === '1'
+const APART = new Set(['sdk', 'examples'])
 const shared = {
   pool: 'forks' as const,
-  poolOptions: { forks: { isolate: true, maxForks: 2, minForks: 1 } },
+  poolOptions: { forks: { isolate: !SHARED_PROCESSES, maxForks: 2, minForks: 1 } },
   testTimeout: 30_000,
   hookTimeout: 60_000,
 }
@@ -52,7 +68,7 @@ const storeModeProjects = (['remote', 'cluster'] as const).map((mode) => ({
     // started again on its data and ports (global-clickhouse.ts).
     env: { SPANLENS_FUZZ_CASES: '300', SPANLENS_FUZZ_PROPERTY_RUNS: '15' },
     globalSetup: ['packages/ingest/test/helpers/global-clickhouse.ts'],
-    setupFiles: ['packages/ingest/test/helpers/served-nodes-up.ts', ...(mode === 'cluster' && process.env.SPANLENS_FORCE_RETRY === '1' ? ['packages/ingest/test/helpers/force-retry.ts'] : [])],
+    setupFiles: ['packages/ingest/test/helpers/shared-process.ts', 'packages/ingest/test/helpers/served-nodes-up.ts', ...(mode === 'cluster' && process.env.SPANLENS_FORCE_RETRY === '1' ? ['packages/ingest/test/helpers/force-retry.ts'] : [])],
     // A served engine can end in std::terminate when a peer resets a native-protocol
     // connection, which on the cluster happens when any node cancels a Distributed query
     // or insert (a limit, a client killed mid-insert): every test in flight on it fails
@@ -70,41 +86,43 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['@spanlens/source'] } },
   test: {
     ...shared,
-    projects: [
-      ...['ingest', 'query', 'sdk'].map((name) => ({
-        extends: true as const,
-        test: {
-          name,
-          include: [`packages/${name}/test/**/*.test.ts`],
-          exclude: [...configDefaults.exclude, '**/*-cluster.test.ts', '**/*-remote.test.ts', '**/*.unit.test.ts'],
-          // A new embedded store from the test helpers starts as a copy of one migrated once per run.
-          ...(name === 'sdk' ? {} : { globalSetup: ['packages/ingest/test/helpers/global-store-template.ts'] }),
+    projects: (
+      [
+        ...['ingest', 'query', 'sdk'].map((name) => ({
+          extends: true as const,
+          test: {
+            name,
+            include: [`packages/${name}/test/**/*.test.ts`],
+            exclude: [...configDefaults.exclude, '**/*-cluster.test.ts', '**/*-remote.test.ts', '**/*.unit.test.ts'],
+            // A new embedded store from the test helpers starts as a copy of one migrated once per run.
+            ...(name === 'sdk' ? {} : { globalSetup: ['packages/ingest/test/helpers/global-store-template.ts'], setupFiles: ['packages/ingest/test/helpers/shared-process.ts'] }),
+          },
+        })),
+        // Pure logic: no store, server, connection or child process (the setup file refuses each),
+        // so the files run one after another in one worker without per-file isolation, in seconds.
+        // (Vitest 3 takes the pool's own isolation from the root config; a project can only choose
+        // one worker, `singleThread`, and whether files share its modules, `isolate`.)
+        // A thread, not a fork: vitest runs a forks project's `singleFork` files only after every
+        // other forks file has ended, ~17 s with one of the two cores idle at the end of the run;
+        // another pool runs beside the forks from the start.
+        {
+          extends: true,
+          test: {
+            name: 'unit',
+            include: ['packages/*/test/**/*.unit.test.ts'],
+            pool: 'threads',
+            poolOptions: { threads: { singleThread: true, isolate: false } },
+            setupFiles: ['packages/ingest/test/helpers/unit-guard.ts'],
+          },
         },
-      })),
-      // Pure logic: no store, server, connection or child process (the setup file refuses each),
-      // so the files run one after another in one worker without per-file isolation, in seconds.
-      // (Vitest 3 takes the pool's own isolation from the root config; a project can only choose
-      // one worker, `singleThread`, and whether files share its modules, `isolate`.)
-      // A thread, not a fork: vitest runs a forks project's `singleFork` files only after every
-      // other forks file has ended, ~17 s with one of the two cores idle at the end of the run;
-      // another pool runs beside the forks from the start.
-      {
-        extends: true,
-        test: {
-          name: 'unit',
-          include: ['packages/*/test/**/*.unit.test.ts'],
-          pool: 'threads',
-          poolOptions: { threads: { singleThread: true, isolate: false } },
-          setupFiles: ['packages/ingest/test/helpers/unit-guard.ts'],
-        },
-      },
-      ...storeModeProjects,
-      // Browser tests of the web console: builds the bundle and finds Chromium first.
-      { extends: true, test: { name: 'console', include: ['packages/console/test/**/*.test.ts'], exclude: [...configDefaults.exclude, '**/*.unit.test.ts'], globalSetup: ['packages/console/test/global-setup.ts'] } },
-      // The example apps, end to end: each runs against the fake LLM provider and a real server on embedded ClickHouse.
-      { extends: true, test: { name: 'examples', include: ['examples/*/test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'examples/demo/**'] } },
-      // pnpm demo's workload against a real server: the reports find the drift, the refused group and the SLO burn it plants.
-      { extends: true, test: { name: 'demo', include: ['examples/demo/test/**/*.test.ts'] } },
-    ],
+        ...storeModeProjects,
+        // Browser tests of the web console: builds the bundle and finds Chromium first.
+        { extends: true, test: { name: 'console', include: ['packages/console/test/**/*.test.ts'], exclude: [...configDefaults.exclude, '**/*.unit.test.ts'], globalSetup: ['packages/console/test/global-setup.ts'], setupFiles: ['packages/ingest/test/helpers/shared-process.ts'] } },
+        // The example apps, end to end: each runs against the fake LLM provider and a real server on embedded
+        // ClickHouse; and pnpm demo's workload, in which the reports find the drift, the refused group and
+        // the SLO burn it plants.
+        { extends: true, test: { name: 'examples', include: ['examples/*/test/**/*.test.ts'] } },
+      ] satisfies TestProjectInlineConfiguration[]
+    ).filter((project) => !(SHARED_PROCESSES && APART.has(project.test?.name ?? ''))),
   },
 })

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type Answer, send } from './fuzz/http.js'
-import { startFuzzServer, type FuzzServer } from './fuzz/server.js'
+import type { FuzzServer } from './fuzz/server.js'
 import { storeMode } from './helpers/store-mode.js'
 import { tempDir } from './helpers/tmp.js'
 
@@ -244,6 +244,10 @@ const SLO_TEXT = JSON.stringify({
 beforeAll(async () => {
   const sloFile = join(slo.path, 'slos.yaml')
   writeFileSync(sloFile, SLO_TEXT)
+  // The server's modules are evaluated again, so they take the fastify mocked above: another file in
+  // this process may have loaded them with the real one (vitest.config.ts, isolate: false).
+  vi.resetModules()
+  const { startFuzzServer } = await import('./fuzz/server.js')
   server = await startFuzzServer([A, B], { SPANLENS_SLO_FILE: sloFile })
   await ingest(B.key, B_SPANS)
   await ingestMetrics(B.key, 'b')

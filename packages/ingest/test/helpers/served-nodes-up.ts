@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach } from 'vitest'
-import { databasesNamed, provided } from './store-mode.js'
+import { provided, takeDatabasesNamed } from './store-mode.js'
 
 /**
  * setupFile of the remote and cluster projects: each file and each test starts with
@@ -30,7 +30,7 @@ beforeEach(everyNodeUp, WAIT_MS + 5_000)
  */
 afterAll(async () => {
   const ch = provided()
-  const names = databasesNamed()
+  const names = takeDatabasesNamed()
   if (!ch || names.length === 0) return
   const auth = `Basic ${Buffer.from(`${ch.username}:${ch.password}`).toString('base64')}`
   await Promise.all(

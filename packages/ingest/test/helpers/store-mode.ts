@@ -69,7 +69,12 @@ export function databaseFor(dataDir: string): string {
   return name
 }
 
-/** Every database this test file pointed a store at (served-nodes-up.ts drops them after the file). */
-export function databasesNamed(): string[] {
-  return [...named]
+/**
+ * Every database this test file pointed a store at, forgotten here: served-nodes-up.ts drops them
+ * after the file, and the next file in the same process starts with none.
+ */
+export function takeDatabasesNamed(): string[] {
+  const names = [...named]
+  named.clear()
+  return names
 }
