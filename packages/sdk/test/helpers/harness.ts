@@ -19,13 +19,7 @@ export function useHarness(): Harness {
   })
   afterEach(async () => {
     await shutdown()
-    h.receiver.spans.length = 0
-    h.receiver.requests.length = 0
-    h.receiver.scores.length = 0
-    h.receiver.scoreAttempts.length = 0
-    h.receiver.script.length = 0
-    h.receiver.delayMs = 0
-    h.receiver.maxConcurrent = 0
+    h.receiver.reset()
   })
   afterAll(async () => {
     await h.llm?.close()

@@ -93,10 +93,18 @@ export interface Receiver {
   /** Most requests it was answering at the same time. */
   maxConcurrent: number
   waitFor(pred: (spans: ReceivedSpan[]) => boolean, timeoutMs?: number): Promise<ReceivedSpan[]>
+  /**
+   * Forgets what it received, its script and delay, for the next test. A request that arrived
+   * before (an export an earlier test's shutdown gave up on, still waiting out its delay) is then
+   * answered 200 and recorded nowhere: it must not take the next test's scripted answer.
+   */
+  reset(): void
   close(): Promise<void>
 }
 
 export async function startReceiver(): Promise<Receiver> {
+  /** Bumped by reset(): a request remembers the one it arrived in. */
+  let generation = 0
   const r: Receiver = {
     url: '',
     spans: [],
@@ -114,6 +122,16 @@ export async function startReceiver(): Promise<Receiver> {
       }
       return r.spans
     },
+    reset() {
+      generation++
+      r.spans.length = 0
+      r.requests.length = 0
+      r.scores.length = 0
+      r.scoreAttempts.length = 0
+      r.script.length = 0
+      r.delayMs = 0
+      r.maxConcurrent = 0
+    },
     close: () => new Promise((res) => server.close(() => res())),
   }
   let concurrent = 0
@@ -123,8 +141,13 @@ export async function startReceiver(): Promise<Receiver> {
     r.maxConcurrent = Math.max(r.maxConcurrent, concurrent)
     res.on('finish', () => concurrent--)
     req.on('data', (c: Buffer) => chunks.push(c))
+    const arrivedIn = generation
     req.on('end', async () => {
       if (r.delayMs > 0) await new Promise((done) => setTimeout(done, r.delayMs))
+      if (arrivedIn !== generation) {
+        res.writeHead(200).end()
+        return
+      }
       r.requests.push({ at: Date.now(), headers: req.headers })
       if (req.url === '/api/v1/scores') r.scoreAttempts.push(JSON.parse(Buffer.concat(chunks).toString()) as { id?: string })
       const step = r.script.shift()
