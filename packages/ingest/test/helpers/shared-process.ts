@@ -1,12 +1,12 @@
 import { afterAll } from 'vitest'
 
 /**
- * setupFile of every project whose files share a process (vitest.config.ts, isolate: false).
- * It runs before each file is imported: the file starts with no OpenTelemetry API registered
- * (the SDK's tests and the examples register a tracer provider, a context manager and a
- * propagator globally, and the API refuses a second registration while one is in place), and
- * after the file the process environment is what it was before it, so a variable a file set
- * does not configure the next file's servers and SDK.
+ * setupFile of the projects whose files share a process in the test script's first run
+ * (vitest.config.ts, SPANLENS_TEST_SHARED_PROCESSES). It runs before each file is imported: the
+ * file starts with no OpenTelemetry API registered (a tracer provider, context manager or
+ * propagator registered globally stays, and the API refuses a second registration while one is
+ * in place), and after the file the process environment is what it was before it, so a variable
+ * a file set does not configure the next file's servers.
  */
 const OTEL_API = Symbol.for('opentelemetry.js.api.1')
 const globals = globalThis as Record<symbol, unknown>
