@@ -52,7 +52,7 @@ describe('a browser on a listed origin', () => {
     })
     expect(json.status).toBe(200)
     expect(json.headers.get('access-control-allow-origin')).toBe(APP)
-    expect(json.headers.get('access-control-expose-headers')).toBe('retry-after')
+    expect(json.headers.get('access-control-expose-headers')).toBe('retry-after, www-authenticate')
     const proto = await fetch(`${server.url}/v1/traces`, {
       method: 'POST',
       headers: { origin: APP, 'content-type': 'application/x-protobuf', ...bearer(PAGE_KEY) },
@@ -67,10 +67,13 @@ describe('a browser on a listed origin', () => {
     ])
   })
 
-  it('reads a refusal too: a missing key’s 401 and a bad body’s 400 carry the grant', async () => {
+  it('reads a refusal too: a missing key’s 401, with its challenge, and a bad body’s 400 carry the grant', async () => {
     const noKey = await fetch(`${server.url}/v1/traces`, { method: 'POST', headers: { origin: APP, 'content-type': 'application/json' }, body: '{}' })
     expect(noKey.status).toBe(401)
     expect(noKey.headers.get('access-control-allow-origin')).toBe(APP)
+    // The challenge is the page's to read: a browser hides a header the grant does not expose.
+    expect(noKey.headers.get('www-authenticate')).toBe('Bearer realm="spanlens"')
+    expect(noKey.headers.get('access-control-expose-headers')?.split(/,\s*/)).toContain('www-authenticate')
     const bad = await fetch(`${server.url}/api/v1/scores`, { method: 'POST', headers: { origin: APP, 'content-type': 'application/json', ...bearer(PAGE_KEY) }, body: '{"name":1}' })
     expect(bad.status).toBe(400)
     expect(bad.headers.get('access-control-allow-origin')).toBe(APP)

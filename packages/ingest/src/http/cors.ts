@@ -23,7 +23,7 @@ const MAX_AGE_SECONDS = 7200
  * CORS for the routes that take data in (route config `ingest`: OTLP/HTTP and
  * POST /api/v1/scores), as the OpenTelemetry Collector's `cors` receiver setting:
  * a browser on a listed origin may send spans, logs, metrics and scores, and read
- * the reply (partial success, the error, `Retry-After`). Nothing else is opened:
+ * the reply (partial success, the error, `Retry-After`, a 401's `WWW-Authenticate`). Nothing else is opened:
  * the routes that read data stay same-origin.
  */
 export function cors(options: CorsOptions) {
@@ -38,7 +38,9 @@ export function cors(options: CorsOptions) {
     const origin = req.headers.origin
     if (typeof origin === 'string' && originAllowed(options.origins, origin)) {
       void reply.header('access-control-allow-origin', origin)
-      void reply.header('access-control-expose-headers', 'retry-after')
+      // What a page may read of a reply besides the safelisted headers: when to try again, and a
+      // 401's challenge (http/challenge.ts), which says whether the key was missing or refused.
+      void reply.header('access-control-expose-headers', 'retry-after, www-authenticate')
     }
   }
 
