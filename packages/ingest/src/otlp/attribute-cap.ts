@@ -15,11 +15,11 @@ import { WIRE_LEN, type WireReader } from './wire.js'
  * costs no more memory than before.
  */
 
-/** Whether a name past the first MAX_ATTRIBUTES is kept. */
+/** Whether a name past the first MAX_ATTRIBUTES is kept; without one, none is (a scope's, only checked). */
 export type KeptPastCap = (key: string) => boolean
 
 /** The attributes kept of an OTLP JSON `attributes` list, and how many were left out. */
-export function jsonAttributes(list: unknown, keep: KeptPastCap): { attributes: Attrs; dropped: number } {
+export function jsonAttributes(list: unknown, keep?: KeptPastCap): { attributes: Attrs; dropped: number } {
   const attributes = keyValues(list)
   if (!Array.isArray(list) || list.length <= MAX_ATTRIBUTES) return { attributes, dropped: 0 }
   let past = 0
@@ -27,7 +27,7 @@ export function jsonAttributes(list: unknown, keep: KeptPastCap): { attributes: 
   for (let i = MAX_ATTRIBUTES; i < list.length; i++) {
     const kv: unknown = list[i]
     const key = isObj(kv) ? (kv.key ?? '') : undefined
-    if (!isObj(kv) || typeof key !== 'string' || past >= MAX_ATTRIBUTES || !keep(key)) {
+    if (!isObj(kv) || typeof key !== 'string' || past >= MAX_ATTRIBUTES || !keep?.(key)) {
       dropped++
       continue
     }
@@ -50,13 +50,13 @@ export class WireAttributes {
 
   constructor(
     private readonly out: Attrs,
-    private readonly keep: KeptPastCap,
+    private readonly keep?: KeptPastCap,
   ) {}
 
   /** The KeyValue at r.pos, length prefix included: kept, or skipped and counted. */
   next(r: WireReader): void {
     if (this.read++ < MAX_ATTRIBUTES) return keyValueAt(r, this.out, 0)
-    if (this.past < MAX_ATTRIBUTES && this.keep(keyAt(r))) {
+    if (this.keep && this.past < MAX_ATTRIBUTES && this.keep(keyAt(r))) {
       this.past++
       return keyValueAt(r, this.out, 0)
     }

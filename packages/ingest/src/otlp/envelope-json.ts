@@ -3,8 +3,7 @@ import type { Attrs } from './model.js'
 import { JsonTypeError, field, isObj, list, message, text } from './json-fields.js'
 import { readExactly } from './exact-json.js'
 import { jsonResourceList } from './request-body.js'
-import { keyValues } from './values.js'
-import { jsonAttributes, noteResourceDropped } from './attribute-cap.js'
+import { jsonAttributes, type KeptPastCap, noteResourceDropped } from './attribute-cap.js'
 import { isResourceConventionKey } from '../normalize/convention-keys.js'
 
 /** The resource and scope of the items being read. */
@@ -96,7 +95,7 @@ function readScope(ss: Record<string, unknown>, resource: Attrs): JsonScope | st
     const scope = message(ss, 'scope')
     if (!scope) return { resource, name: '', version: '' }
     const read = { resource, name: text(scope, 'name', 'scope name'), version: text(scope, 'version', 'scope version') }
-    attributes(scope, 'scope')
+    ownAttributes(scope, 'scope')
     return read
   } catch (err) {
     if (err instanceof JsonTypeError) return err.message
@@ -104,22 +103,20 @@ function readScope(ss: Record<string, unknown>, resource: Attrs): JsonScope | st
   }
 }
 
-/** A resource's attributes, past the cap those the normalizer reads (attribute-cap.ts); a value of the wrong type is named as a resource's. */
+/** A resource's attributes, past the cap those the normalizer reads (attribute-cap.ts). */
 function resourceAttributes(o: Record<string, unknown>): Attrs {
-  try {
-    const { attributes, dropped } = jsonAttributes(field(o, 'attributes'), isResourceConventionKey)
-    noteResourceDropped(attributes, dropped)
-    return attributes
-  } catch (err) {
-    if (err instanceof JsonTypeError) throw new JsonTypeError(`resource ${err.message}`)
-    throw err
-  }
+  const { attributes, dropped } = ownAttributes(o, 'resource', isResourceConventionKey)
+  noteResourceDropped(attributes, dropped)
+  return attributes
 }
 
-/** A scope's attributes; a value of the wrong type is named with `owner` ('scope attribute "k": …'). */
-function attributes(o: Record<string, unknown>, owner: string): Attrs {
+/**
+ * A resource's or scope's attributes (attribute-cap.ts; a scope's are only checked, and keep none
+ * past the cap); a value of the wrong type is named with `owner` ('scope attribute "k": …').
+ */
+function ownAttributes(o: Record<string, unknown>, owner: 'resource' | 'scope', keep?: KeptPastCap): ReturnType<typeof jsonAttributes> {
   try {
-    return keyValues(field(o, 'attributes'))
+    return jsonAttributes(field(o, 'attributes'), keep)
   } catch (err) {
     if (err instanceof JsonTypeError) throw new JsonTypeError(`${owner} ${err.message}`)
     throw err

@@ -1,6 +1,4 @@
 import type { Attrs } from './model.js'
-import { MAX_ATTRIBUTES } from './values.js'
-import { keyValueAt } from './values-protobuf.js'
 import { noteResourceDropped, WireAttributes } from './attribute-cap.js'
 import { isResourceConventionKey } from '../normalize/convention-keys.js'
 import { WIRE_LEN, WireReader } from './wire.js'
@@ -100,13 +98,13 @@ function readScopeItems(r: WireReader, resource: Attrs, item: EnvelopeItem, next
 
 /** InstrumentationScope: name = 1, version = 2, attributes = 3 (read as a resource's, then dropped). */
 function readScope(r: WireReader, scope: ScopeInfo): void {
-  const attributes: Attrs = {}
-  let count = 0
+  // The cap every attribute list has (attribute-cap.ts); a scope keeps none past it.
+  const attributes = new WireAttributes({})
   while (!r.done) {
     const t = r.tag()
     if (t === LEN_1) scope.name = r.string()
     else if (t === LEN_2) scope.version = r.string()
-    else if (t === LEN_3 && count++ < MAX_ATTRIBUTES) keyValueAt(r, attributes, 0)
+    else if (t === LEN_3) attributes.next(r)
     else r.skip(t & 7)
   }
 }
