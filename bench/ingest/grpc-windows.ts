@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Client, credentials, Server, ServerCredentials, ServerInterceptingCall, type sendUnaryData, type ServerInterceptor, type ServerUnaryCall } from '@grpc/grpc-js'
 import { widenConnectionWindow, widenStreamWindow } from '../../packages/ingest/src/grpc/flow-control.js'
+import { boundHttp2Servers } from '../../packages/ingest/src/grpc/internals.js'
 
 const { values } = parseArgs({
   options: {
@@ -70,7 +71,7 @@ async function serve(): Promise<void> {
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   )
-  if (values.windows === 'wide') widenConnectionWindow(server, log)
+  if (values.windows === 'wide') for (const http2Server of boundHttp2Servers(server)) widenConnectionWindow(http2Server, log)
   setInterval(() => {
     const until = performance.now() + busy
     while (performance.now() < until);

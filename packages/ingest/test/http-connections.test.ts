@@ -85,6 +85,19 @@ describe('SPANLENS_MAX_CONNECTIONS', () => {
     }
     expect(code).toBe(Status.OK)
   })
+
+  it('counts a gRPC connection once when the receiver is bound to a second port', async () => {
+    server = await startServer({ SPANLENS_MAX_CONNECTIONS: '2', SPANLENS_GRPC_PORT: '0' })
+    const first = await listenGrpc(server.app)
+    await listenGrpc(server.app)
+    const held = await open(server.url)
+    held.socket.write('POST /v1/traces HTTP/1.1\r\nHost: x\r\n')
+    // One HTTP connection and one gRPC connection to the port bound first are two of two.
+    const body = protobufRequest(jsonRequest([{ name: 'grpc-two-ports' }]))
+    expect((await grpcCall(first, body, { authorization: `Bearer ${KEYS.acme}` })).code).toBe(Status.OK)
+    held.socket.destroy()
+    await held.closed
+  })
 })
 
 describe('SPANLENS_HEADERS_TIMEOUT_MS', () => {

@@ -1,7 +1,7 @@
-import type { Http2Session } from 'node:http2'
+import type { Http2Server, Http2Session } from 'node:http2'
 import type { Server } from '@grpc/grpc-js'
 import type { Logger } from 'pino'
-import { boundHttp2Servers, http2ServerOptions } from './internals.js'
+import { http2ServerOptions } from './internals.js'
 
 /**
  * HTTP/2 flow-control windows for the OTLP/gRPC receiver.
@@ -41,21 +41,14 @@ export function widenStreamWindow(server: Server, log: Logger): void {
   options.settings = { ...options.settings, initialWindowSize: STREAM_WINDOW_BYTES }
 }
 
-/** After bind: each connection's window, widened as the session starts. */
-export function widenConnectionWindow(server: Server, log: Logger): void {
-  const servers = boundHttp2Servers(server)
-  if (servers.length === 0) {
-    log.warn('grpc-js keeps no HTTP/2 servers where expected: OTLP/gRPC connections get the HTTP/2 default window (64 KiB)')
-    return
-  }
-  for (const http2Server of servers) {
-    http2Server.on('session', (session: Http2Session) => {
-      try {
-        session.setLocalWindowSize(CONNECTION_WINDOW_BYTES)
-      } catch (err) {
-        // A session closed before its first turn; nothing to widen.
-        log.debug({ err }, 'gRPC connection window not set')
-      }
-    })
-  }
+/** After bind: each connection's window on `http2Server`, widened as the session starts. */
+export function widenConnectionWindow(http2Server: Http2Server, log: Logger): void {
+  http2Server.on('session', (session: Http2Session) => {
+    try {
+      session.setLocalWindowSize(CONNECTION_WINDOW_BYTES)
+    } catch (err) {
+      // A session closed before its first turn; nothing to widen.
+      log.debug({ err }, 'gRPC connection window not set')
+    }
+  })
 }

@@ -1,7 +1,7 @@
-import type { Http2Session } from 'node:http2'
+import type { Http2Server, Http2Session } from 'node:http2'
 import type { Server } from '@grpc/grpc-js'
 import type { Logger } from 'pino'
-import { boundHttp2Servers, http2ServerOptions } from './internals.js'
+import { http2ServerOptions } from './internals.js'
 
 /**
  * An OTLP/gRPC client that ends its side of the TCP connection once its call is sent still gets
@@ -26,12 +26,10 @@ export function answerHalfClosedClients(server: Server, log: Logger): void {
  * is otherwise never closed by its client. A call whose message never finishes ends at
  * SPANLENS_BODY_TIMEOUT_MS (grpc/call.ts), so none holds the connection longer.
  */
-export function closeSessionsOnClientEnd(server: Server): void {
-  for (const http2Server of boundHttp2Servers(server)) {
-    http2Server.on('session', (session: Http2Session) => {
-      session.socket.once('end', () => {
-        if (!session.closed && !session.destroyed) session.close()
-      })
+export function closeSessionsOnClientEnd(http2Server: Http2Server): void {
+  http2Server.on('session', (session: Http2Session) => {
+    session.socket.once('end', () => {
+      if (!session.closed && !session.destroyed) session.close()
     })
-  }
+  })
 }

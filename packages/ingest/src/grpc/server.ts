@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import type { Http2Server } from 'node:http2'
 import { formatWithOptions } from 'node:util'
 import { Server, ServerCredentials, setLogger } from '@grpc/grpc-js'
 import type { GrpcConfig } from '../config/load.js'
@@ -21,6 +22,7 @@ const identity = (bytes: Buffer): Buffer => bytes
 export class GrpcReceiver {
   private readonly server: Server
   private readonly log: CallPolicy['log']
+  private readonly hooked = new WeakSet<Http2Server>()
 
   constructor(
     private readonly config: GrpcConfig,
@@ -61,13 +63,20 @@ export class GrpcReceiver {
         else reject(err)
       })
     })
-    widenConnectionWindow(this.server, this.log)
-    closeSessionsOnClientEnd(this.server)
-    const servers = boundHttp2Servers(this.server)
-    if (this.connections && servers.length === 0) {
-      this.log.warn('grpc-js keeps no HTTP/2 servers where expected: OTLP/gRPC connections are not held to SPANLENS_MAX_CONNECTIONS')
+    // grpc-js keeps every HTTP/2 server bound so far: each is hooked once, at the bind that made
+    // it, or a second listen() would count the first port's connections twice.
+    const added = boundHttp2Servers(this.server).filter((s) => !this.hooked.has(s))
+    if (added.length === 0) {
+      this.log.warn(
+        'grpc-js keeps no HTTP/2 servers where expected: OTLP/gRPC connections get the HTTP/2 default window (64 KiB), are not closed when the client ends its side, and are not held to SPANLENS_MAX_CONNECTIONS',
+      )
     }
-    for (const http2Server of servers) this.connections?.watch(http2Server, 'grpc')
+    for (const http2Server of added) {
+      this.hooked.add(http2Server)
+      widenConnectionWindow(http2Server, this.log)
+      closeSessionsOnClientEnd(http2Server)
+      this.connections?.watch(http2Server, 'grpc')
+    }
     return `${shown}:${bound}`
   }
 
