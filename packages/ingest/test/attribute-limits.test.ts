@@ -4,9 +4,9 @@ import { jsonRequest, protobufRequest } from './helpers/otlp.js'
 import { logsJson, logsJsonAsProtobuf } from './helpers/otlp-logs.js'
 
 /**
- * Resources and log records of more than 1,024 attributes, through the receiver: the
- * names the normalizer reads (service, environment, release; a GenAI event's name and
- * message) are kept wherever they sit, and how many others were left out is stored.
+ * Resources, log records, span events and links of more than 1,024 attributes, through the
+ * receiver: the names the normalizer reads (service, environment, release; a GenAI event's
+ * name and message) are kept wherever they sit, and how many others were left out is stored.
  * A span's own attributes are in span-limits.test.ts.
  */
 let server: TestServer
@@ -102,6 +102,38 @@ describe('the attributes of a log record past 1,024', () => {
     expect(content).toEqual([
       { span: '01'.repeat(8), input: JSON.stringify(message) },
       { span: '02'.repeat(8), input: JSON.stringify(message) },
+    ])
+  })
+})
+
+describe('the attributes of a span event or link past 1,024', () => {
+  it('keeps the first 1,024 and says on the event or link how many it lost, over JSON and protobuf alike', async () => {
+    const now = BigInt(Date.now()) * 1_000_000n
+    const spans = (wire: string) => [
+      {
+        name: `event-link-attributes-${wire}`,
+        events: [
+          { timeUnixNano: String(now + 1_000n), name: 'many', attributes: plain },
+          { timeUnixNano: String(now + 2_000n), name: 'few', attributes: plain.slice(0, 3) },
+        ],
+        links: [{ traceId: 'cd'.repeat(16), spanId: 'ef'.repeat(8), attributes: plain.slice(0, 1030) }],
+      },
+    ]
+    expect((await post('/v1/traces', JSON.stringify(jsonRequest(spans('json'))), 'application/json')).status).toBe(200)
+    expect((await post('/v1/traces', protobufRequest(jsonRequest(spans('protobuf'))), 'application/x-protobuf')).status).toBe(200)
+    await server.app.spanlens.flush()
+    const rows = await server.rows<{ name: string; kept: number[]; dropped: string[]; link_kept: number; link_dropped: string; last: string }>(
+      `SELECT name, arrayMap(m -> length(mapKeys(m)), events.attributes) AS kept,
+              arrayMap(m -> m['spanlens.attributes.dropped'], events.attributes) AS dropped,
+              length(mapKeys(links.attributes[1])) AS link_kept, links.attributes[1]['spanlens.attributes.dropped'] AS link_dropped,
+              events.attributes[1]['app.field.1023'] AS last
+       FROM spans WHERE name LIKE 'event-link-attributes-%' ORDER BY name`,
+    )
+    // 1,024 kept and the count beside them; a link's cut the same way; an event under the cap has no count.
+    const row = { kept: [1025, 3], dropped: ['76', ''], link_kept: 1025, link_dropped: '6', last: 'v1023' }
+    expect(rows).toEqual([
+      { name: 'event-link-attributes-json', ...row },
+      { name: 'event-link-attributes-protobuf', ...row },
     ])
   })
 })

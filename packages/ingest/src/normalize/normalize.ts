@@ -126,10 +126,10 @@ export function normalizeSpan(span: OtlpSpan, projectId: string, opts: Normalize
     resource_attributes: resourceStrings(span.resource, redact),
     'events.time': span.events.map((e) => nsToSeconds(e.timeNs === '0' ? span.startNs : e.timeNs)),
     'events.name': span.events.map((e) => label(e.name)),
-    'events.attributes': span.events.map((e) => mapStrings(e.attributes, redact)),
+    'events.attributes': span.events.map((e) => withOwnDropped(mapStrings(e.attributes, redact), e.droppedAttributes)),
     'links.trace_id': span.links.map((l) => l.traceId),
     'links.span_id': span.links.map((l) => l.spanId),
-    'links.attributes': span.links.map((l) => mapStrings(l.attributes, redact)),
+    'links.attributes': span.links.map((l) => withOwnDropped(mapStrings(l.attributes, redact), l.droppedAttributes)),
     embedding: embedding(a),
   }
 }
@@ -181,6 +181,12 @@ const nanos = (ns: string): number => Number(ns.slice(-9))
  * every attribute-keys read and key lookup then scans. Two keys alike in their first 1,024 characters
  * keep the first one's value.
  */
+/** An event's or a link's stored attributes, with how many the decoder left out past its cap, as a span records its own. */
+function withOwnDropped(attributes: Record<string, string>, dropped: number | undefined): Record<string, string> {
+  if (dropped) attributes['spanlens.attributes.dropped'] = String(dropped)
+  return attributes
+}
+
 export function mapStrings(attrs: Attrs, redact: Redactor | undefined, skip?: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {}
   for (let key in attrs) {

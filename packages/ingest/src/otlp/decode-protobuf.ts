@@ -1,9 +1,9 @@
 import type { Attrs, DecodedSpan, OtlpEvent, OtlpLink } from './model.js'
-import { MAX_ATTRIBUTES, MAX_EVENTS, MAX_LINKS } from './values.js'
+import { MAX_EVENTS, MAX_LINKS } from './values.js'
 import { readEnvelope } from './envelope-protobuf.js'
 import { WireAttributes } from './attribute-cap.js'
 import { isConventionKey } from '../normalize/convention-keys.js'
-import { hexId, keyValueAt } from './values-protobuf.js'
+import { hexId } from './values-protobuf.js'
 import { WIRE_I64, WIRE_LEN, WIRE_VARINT, type WireReader } from './wire.js'
 
 /**
@@ -134,27 +134,29 @@ function readSpan(r: WireReader, position: number, resource: Attrs, scopeName: s
 function readEvent(r: WireReader): OtlpEvent {
   // time_unix_nano = 1, name = 2, attributes = 3
   const event: OtlpEvent = { timeNs: '0', name: '', attributes: {} }
-  let count = 0
+  const attributes = new WireAttributes(event.attributes)
   while (!r.done) {
     const tag = r.tag()
     if (tag === I64_1) event.timeNs = r.fixed64String()
     else if (tag === LEN_2) event.name = r.string()
-    else if (tag === LEN_3 && count++ < MAX_ATTRIBUTES) keyValueAt(r, event.attributes, 0)
+    else if (tag === LEN_3) attributes.next(r)
     else r.skip(tag & 7)
   }
+  if (attributes.dropped > 0) event.droppedAttributes = attributes.dropped
   return event
 }
 
 function readLink(r: WireReader): OtlpLink {
   // trace_id = 1, span_id = 2, attributes = 4
   const link: OtlpLink = { traceId: '', spanId: '', attributes: {} }
-  let count = 0
+  const attributes = new WireAttributes(link.attributes)
   while (!r.done) {
     const tag = r.tag()
     if (tag === LEN_1) link.traceId = hexId(r, 16)
     else if (tag === LEN_2) link.spanId = hexId(r, 8)
-    else if (tag === LEN_4 && count++ < MAX_ATTRIBUTES) keyValueAt(r, link.attributes, 0)
+    else if (tag === LEN_4) attributes.next(r)
     else r.skip(tag & 7)
   }
+  if (attributes.dropped > 0) link.droppedAttributes = attributes.dropped
   return link
 }

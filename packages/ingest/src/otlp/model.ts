@@ -16,12 +16,16 @@ export interface OtlpEvent {
   timeNs: string
   name: string
   attributes: Attrs
+  /** Attributes past MAX_ATTRIBUTES (values.ts), left out; absent when none were. */
+  droppedAttributes?: number
 }
 
 export interface OtlpLink {
   traceId: string
   spanId: string
   attributes: Attrs
+  /** Attributes past MAX_ATTRIBUTES (values.ts), left out; absent when none were. */
+  droppedAttributes?: number
 }
 
 export interface OtlpSpan {
