@@ -1,3 +1,7 @@
+import { ValueType } from '@opentelemetry/api'
+import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer'
+import { resourceFromAttributes } from '@opentelemetry/resources'
+import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bearer, KEYS, startServer, type TestServer } from './helpers/server.js'
 import { jsonRequest, protobufRequest } from './helpers/otlp.js'
@@ -134,6 +138,60 @@ describe('the attributes of a span event or link past 1,024', () => {
     expect(rows).toEqual([
       { name: 'event-link-attributes-json', ...row },
       { name: 'event-link-attributes-protobuf', ...row },
+    ])
+  })
+})
+
+describe('the attributes of a metric point or exemplar past 1,024', () => {
+  it('keeps the first 1,024 and says on the point or exemplar how many it lost, over JSON and protobuf alike', async () => {
+    const now = `${Date.now()}000000`
+    const json = {
+      resourceMetrics: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'point-attributes' } }] },
+          scopeMetrics: [
+            {
+              scope: { name: 'test' },
+              metrics: [
+                {
+                  name: 'many.point.attributes.json',
+                  gauge: { dataPoints: [{ timeUnixNano: now, asDouble: 1, attributes: plain.slice(0, 1030), exemplars: [{ timeUnixNano: now, asDouble: 1, filteredAttributes: plain }] }] },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    }
+    const attributes = Object.fromEntries(plain.slice(0, 1030).map((kv) => [kv.key, kv.value.stringValue]))
+    const seconds = Math.floor(Date.now() / 1000)
+    const protobuf = ProtobufMetricsSerializer.serializeRequest({
+      resource: resourceFromAttributes({ 'service.name': 'point-attributes' }),
+      scopeMetrics: [
+        {
+          scope: { name: 'test' },
+          metrics: [
+            {
+              descriptor: { name: 'many.point.attributes.protobuf', description: '', unit: '', valueType: ValueType.DOUBLE },
+              dataPointType: DataPointType.GAUGE,
+              aggregationTemporality: AggregationTemporality.CUMULATIVE,
+              dataPoints: [{ startTime: [seconds, 0], endTime: [seconds, 0], value: 1, attributes }],
+            },
+          ],
+        },
+      ],
+    }) as Uint8Array
+    expect((await post('/v1/metrics', JSON.stringify(json), 'application/json')).status).toBe(200)
+    expect((await post('/v1/metrics', Buffer.from(protobuf), 'application/x-protobuf')).status).toBe(200)
+    await server.app.spanlens.flush()
+    const rows = await server.rows<{ name: string; kept: number; dropped: string; exemplar: string[] }>(
+      `SELECT name, length(mapKeys(attributes)) AS kept, attributes['spanlens.attributes.dropped'] AS dropped,
+              arrayMap(m -> m['spanlens.attributes.dropped'], exemplars.attributes) AS exemplar
+       FROM metrics WHERE name LIKE 'many.point.attributes.%' ORDER BY name`,
+    )
+    expect(rows).toEqual([
+      { name: 'many.point.attributes.json', kept: 1025, dropped: '6', exemplar: ['76'] },
+      { name: 'many.point.attributes.protobuf', kept: 1025, dropped: '6', exemplar: [] },
     ])
   })
 })

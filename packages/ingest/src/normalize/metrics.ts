@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { TEMPORALITIES, type OtlpMetricPoint } from '../otlp/metric-model.js'
 import type { MetricRow } from '../schema/metric-columns.js'
 import { attrString } from './attrs.js'
-import { label, mapStrings, nsToSeconds, resourceStrings } from './normalize.js'
+import { label, mapStrings, nsToSeconds, resourceStrings, withOwnDropped } from './normalize.js'
 import type { Redactor } from './redact.js'
 
 /**
@@ -14,7 +14,7 @@ import type { Redactor } from './redact.js'
 export function normalizeMetricPoint(p: OtlpMetricPoint, projectId: string, redact?: Redactor): MetricRow {
   const m = p.metric
   const resource = resourceStrings(m.resource, redact)
-  const attributes = mapStrings(p.attributes, redact)
+  const attributes = withOwnDropped(mapStrings(p.attributes, redact), p.droppedAttributes)
   const name = label(m.name)
   const temporality = TEMPORALITIES[m.temporality] ?? ''
   const unit = label(m.unit)
@@ -60,7 +60,7 @@ export function normalizeMetricPoint(p: OtlpMetricPoint, projectId: string, reda
     'exemplars.value': p.exemplars.map((e) => e.value ?? 0),
     'exemplars.trace_id': p.exemplars.map((e) => e.traceId),
     'exemplars.span_id': p.exemplars.map((e) => e.spanId),
-    'exemplars.attributes': p.exemplars.map((e) => mapStrings(e.attributes, redact)),
+    'exemplars.attributes': p.exemplars.map((e) => withOwnDropped(mapStrings(e.attributes, redact), e.droppedAttributes)),
   }
 }
 

@@ -181,8 +181,8 @@ const nanos = (ns: string): number => Number(ns.slice(-9))
  * every attribute-keys read and key lookup then scans. Two keys alike in their first 1,024 characters
  * keep the first one's value.
  */
-/** An event's or a link's stored attributes, with how many the decoder left out past its cap, as a span records its own. */
-function withOwnDropped(attributes: Record<string, string>, dropped: number | undefined): Record<string, string> {
+/** An event's, a link's, a metric point's or an exemplar's stored attributes, with how many the decoder left out past its cap, as a span records its own. */
+export function withOwnDropped(attributes: Record<string, string>, dropped: number | undefined): Record<string, string> {
   if (dropped) attributes['spanlens.attributes.dropped'] = String(dropped)
   return attributes
 }

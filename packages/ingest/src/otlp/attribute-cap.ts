@@ -41,6 +41,12 @@ export function jsonAttributes(list: unknown, keep?: KeptPastCap): { attributes:
   return { attributes, dropped }
 }
 
+/** An event's, a link's, a metric point's or an exemplar's attributes: the first MAX_ATTRIBUTES, and how many were left out (absent when none were). */
+export function cappedJsonAttributes(list: unknown): { attributes: Attrs; droppedAttributes?: number } {
+  const { attributes, dropped } = jsonAttributes(list)
+  return dropped > 0 ? { attributes, droppedAttributes: dropped } : { attributes }
+}
+
 /** A protobuf attributes field, one KeyValue at a time as its message is read, into `out`. */
 export class WireAttributes {
   /** How many were left out so far. */

@@ -1,8 +1,8 @@
 import { readEnvelope, type ScopeInfo } from './envelope-protobuf.js'
 import type { Attrs } from './model.js'
 import { emptyPoint, type MetricType, type OtlpBuckets, type OtlpExemplar, type OtlpMetric, type OtlpMetricPoint } from './metric-model.js'
-import { MAX_ATTRIBUTES } from './values.js'
-import { hexId, keyValueAt } from './values-protobuf.js'
+import { WireAttributes } from './attribute-cap.js'
+import { hexId } from './values-protobuf.js'
 import { WIRE_I64, WIRE_LEN, WIRE_VARINT, WireError, type WireReader } from './wire.js'
 
 /**
@@ -96,9 +96,15 @@ function readTimes(r: WireReader, p: OtlpMetricPoint, tag: number): boolean {
   return true
 }
 
-function attribute(r: WireReader, p: OtlpMetricPoint, count: { n: number }): void {
-  if (count.n++ < MAX_ATTRIBUTES) keyValueAt(r, p.attributes, 0)
-  else r.skip(WIRE_LEN)
+/** A point's attributes as its message is read (attribute-cap.ts: the first MAX_ATTRIBUTES, the rest counted). */
+function pointAttributes(p: OtlpMetricPoint): WireAttributes {
+  return new WireAttributes(p.attributes)
+}
+
+/** How many attributes the point left out, once its message is read. */
+function noteDropped(p: OtlpMetricPoint, attributes: WireAttributes): OtlpMetricPoint {
+  if (attributes.dropped > 0) p.droppedAttributes = attributes.dropped
+  return p
 }
 
 function exemplar(r: WireReader, p: OtlpMetricPoint): void {
@@ -110,30 +116,30 @@ function exemplar(r: WireReader, p: OtlpMetricPoint): void {
 
 function readNumberPoint(r: WireReader, p: OtlpMetricPoint): OtlpMetricPoint {
   // NumberDataPoint: attributes = 7, as_double = 4, as_int = 6 (sfixed64), exemplars = 5, flags = 8
-  const count = { n: 0 }
+  const attributes = pointAttributes(p)
   while (!r.done) {
     const tag = r.tag()
     if (readTimes(r, p, tag)) continue
-    if (tag === key(7, WIRE_LEN)) attribute(r, p, count)
+    if (tag === key(7, WIRE_LEN)) attributes.next(r)
     else if (tag === key(4, WIRE_I64)) p.value = r.double()
     else if (tag === key(6, WIRE_I64)) p.value = r.sfixed64Number()
     else if (tag === key(5, WIRE_LEN)) exemplar(r, p)
     else if (tag === key(8, WIRE_VARINT)) p.flags = r.uint32()
     else r.skip(tag & 7)
   }
-  return p
+  return noteDropped(p, attributes)
 }
 
 function readHistogramPoint(r: WireReader, p: OtlpMetricPoint): OtlpMetricPoint {
   // HistogramDataPoint: attributes = 9, count = 4 (fixed64), sum = 5, bucket_counts = 6
   // (fixed64), explicit_bounds = 7 (double), exemplars = 8, flags = 10, min = 11, max = 12
-  const count = { n: 0 }
+  const attributes = pointAttributes(p)
   while (!r.done) {
     const tag = r.tag()
     if (readTimes(r, p, tag)) continue
     switch (tag) {
       case key(9, WIRE_LEN):
-        attribute(r, p, count)
+        attributes.next(r)
         break
       case key(4, WIRE_I64):
         p.count = r.fixed64Number()
@@ -169,20 +175,20 @@ function readHistogramPoint(r: WireReader, p: OtlpMetricPoint): OtlpMetricPoint 
         r.skip(tag & 7)
     }
   }
-  return p
+  return noteDropped(p, attributes)
 }
 
 function readExponentialPoint(r: WireReader, p: OtlpMetricPoint): OtlpMetricPoint {
   // ExponentialHistogramDataPoint: attributes = 1, count = 4 (fixed64), sum = 5, scale = 6 (sint32),
   // zero_count = 7 (fixed64), positive = 8, negative = 9, flags = 10, exemplars = 11, min = 12,
   // max = 13, zero_threshold = 14
-  const count = { n: 0 }
+  const attributes = pointAttributes(p)
   while (!r.done) {
     const tag = r.tag()
     if (readTimes(r, p, tag)) continue
     switch (tag) {
       case key(1, WIRE_LEN):
-        attribute(r, p, count)
+        attributes.next(r)
         break
       case key(4, WIRE_I64):
         p.count = r.fixed64Number()
@@ -221,7 +227,7 @@ function readExponentialPoint(r: WireReader, p: OtlpMetricPoint): OtlpMetricPoin
         r.skip(tag & 7)
     }
   }
-  return p
+  return noteDropped(p, attributes)
 }
 
 function readBuckets(r: WireReader): OtlpBuckets {
@@ -242,11 +248,11 @@ function readBuckets(r: WireReader): OtlpBuckets {
 function readSummaryPoint(r: WireReader, p: OtlpMetricPoint): OtlpMetricPoint {
   // SummaryDataPoint: attributes = 7, count = 4 (fixed64), sum = 5, quantile_values = 6, flags = 8
   // ValueAtQuantile: quantile = 1, value = 2
-  const count = { n: 0 }
+  const attributes = pointAttributes(p)
   while (!r.done) {
     const tag = r.tag()
     if (readTimes(r, p, tag)) continue
-    if (tag === key(7, WIRE_LEN)) attribute(r, p, count)
+    if (tag === key(7, WIRE_LEN)) attributes.next(r)
     else if (tag === key(4, WIRE_I64)) p.count = r.fixed64Number()
     else if (tag === key(5, WIRE_I64)) p.sum = r.double()
     else if (tag === key(8, WIRE_VARINT)) p.flags = r.uint32()
@@ -265,16 +271,16 @@ function readSummaryPoint(r: WireReader, p: OtlpMetricPoint): OtlpMetricPoint {
       p.quantileValues.push(v)
     } else r.skip(tag & 7)
   }
-  return p
+  return noteDropped(p, attributes)
 }
 
 function readExemplar(r: WireReader): OtlpExemplar {
   // Exemplar: filtered_attributes = 7, time_unix_nano = 2, as_double = 3, as_int = 6 (sfixed64), span_id = 4, trace_id = 5
   const e: OtlpExemplar = { timeNs: '0', value: null, traceId: '', spanId: '', attributes: {} }
-  let count = 0
+  const attributes = new WireAttributes(e.attributes)
   while (!r.done) {
     const tag = r.tag()
-    if (tag === key(7, WIRE_LEN) && count++ < MAX_ATTRIBUTES) keyValueAt(r, e.attributes, 0)
+    if (tag === key(7, WIRE_LEN)) attributes.next(r)
     else if (tag === key(2, WIRE_I64)) e.timeNs = r.fixed64String()
     else if (tag === key(3, WIRE_I64)) e.value = r.double()
     else if (tag === key(6, WIRE_I64)) e.value = r.sfixed64Number()
@@ -282,6 +288,7 @@ function readExemplar(r: WireReader): OtlpExemplar {
     else if (tag === key(5, WIRE_LEN)) e.traceId = hexId(r, 16)
     else r.skip(tag & 7)
   }
+  if (attributes.dropped > 0) e.droppedAttributes = attributes.dropped
   return e
 }
 

@@ -13,7 +13,8 @@ import {
 } from './metric-model.js'
 import { type JsonEnvelope, type JsonScope, readJsonEnvelope } from './envelope-json.js'
 import { JsonTypeError, field, isObj, list, message, shown, text } from './json-fields.js'
-import { compareNs, idToHex, isJsonEnumNumber, jsonDouble, jsonInteger, keyValues, nanos, spanPointerProblem } from './values.js'
+import { compareNs, idToHex, isJsonEnumNumber, jsonDouble, jsonInteger, nanos, spanPointerProblem } from './values.js'
+import { cappedJsonAttributes } from './attribute-cap.js'
 import { readWire } from './request-body.js'
 
 /**
@@ -186,7 +187,9 @@ function walkMetric(raw: Obj, position: number, scope: JsonScope | string, out: 
 
 function toPoint(o: Obj, metric: OtlpMetric, index: number): OtlpMetricPoint {
   const p = emptyPoint(metric, index)
-  p.attributes = keyValues(field(o, 'attributes'))
+  const { attributes, droppedAttributes } = cappedJsonAttributes(field(o, 'attributes'))
+  p.attributes = attributes
+  if (droppedAttributes) p.droppedAttributes = droppedAttributes
   p.startNs = nanos(field(o, 'startTimeUnixNano'), 'start_time_unix_nano')
   p.timeNs = nanos(field(o, 'timeUnixNano'), 'time_unix_nano')
   p.flags = uint32(field(o, 'flags'), 'flags')
@@ -239,7 +242,7 @@ function toExemplar(raw: unknown, index: number): OtlpExemplar {
       value: numberValue(raw),
       traceId: idToHex(field(raw, 'traceId'), 16),
       spanId: idToHex(field(raw, 'spanId'), 8),
-      attributes: keyValues(field(raw, 'filteredAttributes')),
+      ...cappedJsonAttributes(field(raw, 'filteredAttributes')),
     }
   } catch (err) {
     throw err instanceof JsonTypeError ? new JsonTypeError(`exemplar ${index}: ${err.message}`) : err

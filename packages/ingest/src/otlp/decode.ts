@@ -1,12 +1,12 @@
 import { afterLatestTime, MAX_TIME_NS as LATEST_TIME_NS } from '@spanlens/query/time-window'
 import { OTLP_SPAN_KINDS } from '../schema/span-columns.js'
-import type { Attrs, DecodedRequest, DecodedSpan, OtlpEvent, OtlpLink, OtlpSpan } from './model.js'
+import type { DecodedRequest, DecodedSpan, OtlpEvent, OtlpLink, OtlpSpan } from './model.js'
 import { readTraceRequest } from './decode-protobuf.js'
 import { type JsonEnvelope, type JsonScope, readJsonEnvelope } from './envelope-json.js'
 import { JsonTypeError, field, isObj, list, message, shown, text } from './json-fields.js'
 import { compareNs, idToHex, isJsonEnumNumber, MAX_EVENTS, MAX_LINKS, nanos } from './values.js'
 import { readWire } from './request-body.js'
-import { jsonAttributes } from './attribute-cap.js'
+import { cappedJsonAttributes, jsonAttributes } from './attribute-cap.js'
 import { isConventionKey } from '../normalize/convention-keys.js'
 
 /**
@@ -124,7 +124,7 @@ function toEvent(e: Obj): OtlpEvent {
   return {
     timeNs: nanos(field(e, 'timeUnixNano'), 'time_unix_nano'),
     name: text(e, 'name'),
-    ...cappedAttributes(field(e, 'attributes')),
+    ...cappedJsonAttributes(field(e, 'attributes')),
   }
 }
 
@@ -132,14 +132,8 @@ function toLink(l: Obj): OtlpLink {
   return {
     traceId: idToHex(field(l, 'traceId'), 16),
     spanId: idToHex(field(l, 'spanId'), 8),
-    ...cappedAttributes(field(l, 'attributes')),
+    ...cappedJsonAttributes(field(l, 'attributes')),
   }
-}
-
-/** An event's or a link's attributes, the first MAX_ATTRIBUTES, and how many were left out (absent when none were). */
-function cappedAttributes(list: unknown): { attributes: Attrs; droppedAttributes?: number } {
-  const { attributes, dropped } = jsonAttributes(list)
-  return dropped > 0 ? { attributes, droppedAttributes: dropped } : { attributes }
 }
 
 const KIND_NAMES = OTLP_SPAN_KINDS.map((k) => k.toUpperCase())

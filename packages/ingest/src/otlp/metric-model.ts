@@ -24,6 +24,8 @@ export interface OtlpExemplar {
   traceId: string
   spanId: string
   attributes: Attrs
+  /** Attributes past MAX_ATTRIBUTES (values.ts), left out; absent when none were. */
+  droppedAttributes?: number
 }
 
 export interface OtlpBuckets {
@@ -52,6 +54,8 @@ export interface OtlpMetricPoint {
   /** Where the point is in its metric's data points, from 0, as a refusal names it. */
   index: number
   attributes: Attrs
+  /** Attributes past MAX_ATTRIBUTES (values.ts), left out; absent when none were. */
+  droppedAttributes?: number
   /** Nanoseconds since the epoch as decimal strings; '0' when absent. */
   startNs: string
   timeNs: string
