@@ -175,18 +175,18 @@ function nsBetween(startNs: string, endNs: string): number {
 const seconds = (ns: string): number => Number(ns.slice(0, -9))
 const nanos = (ns: string): number => Number(ns.slice(-9))
 
-/**
- * Attributes as a Map(String, String): flattened, cut, redacted, in one pass (each object is built once,
- * never reassigned). A key is cut like a label: a 50 MB key was stored whole in the map's keys, which
- * every attribute-keys read and key lookup then scans. Two keys alike in their first 1,024 characters
- * keep the first one's value.
- */
 /** An event's, a link's, a metric point's or an exemplar's stored attributes, with how many the decoder left out past its cap, as a span records its own. */
 export function withOwnDropped(attributes: Record<string, string>, dropped: number | undefined): Record<string, string> {
   if (dropped) attributes['spanlens.attributes.dropped'] = String(dropped)
   return attributes
 }
 
+/**
+ * Attributes as a Map(String, String): flattened, cut, redacted, in one pass (each object is built once,
+ * never reassigned). A key is cut like a label: a 50 MB key was stored whole in the map's keys, which
+ * every attribute-keys read and key lookup then scans. Two keys alike in their first 1,024 characters
+ * keep the first one's value.
+ */
 export function mapStrings(attrs: Attrs, redact: Redactor | undefined, skip?: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {}
   for (let key in attrs) {

@@ -12,7 +12,8 @@ import { WIRE_LEN, type WireReader } from './wire.js'
  * 1,100 attributes of its own before the GenAI ones had its span stored as `other`,
  * without model, tokens, cost or input, and a resource its service.name, and nothing
  * said so. At most 2 × MAX_ATTRIBUTES are kept, so a list of millions of attributes
- * costs no more memory than before.
+ * costs no more memory than before. A span event or link, a metric point or an exemplar
+ * keeps its first MAX_ATTRIBUTES and counts the rest (no names are read past them).
  */
 
 /** Whether a name past the first MAX_ATTRIBUTES is kept; without one, none is (a scope's, only checked). */

@@ -96,11 +96,6 @@ function readTimes(r: WireReader, p: OtlpMetricPoint, tag: number): boolean {
   return true
 }
 
-/** A point's attributes as its message is read (attribute-cap.ts: the first MAX_ATTRIBUTES, the rest counted). */
-function pointAttributes(p: OtlpMetricPoint): WireAttributes {
-  return new WireAttributes(p.attributes)
-}
-
 /** How many attributes the point left out, once its message is read. */
 function noteDropped(p: OtlpMetricPoint, attributes: WireAttributes): OtlpMetricPoint {
   if (attributes.dropped > 0) p.droppedAttributes = attributes.dropped
@@ -116,7 +111,7 @@ function exemplar(r: WireReader, p: OtlpMetricPoint): void {
 
 function readNumberPoint(r: WireReader, p: OtlpMetricPoint): OtlpMetricPoint {
   // NumberDataPoint: attributes = 7, as_double = 4, as_int = 6 (sfixed64), exemplars = 5, flags = 8
-  const attributes = pointAttributes(p)
+  const attributes = new WireAttributes(p.attributes)
   while (!r.done) {
     const tag = r.tag()
     if (readTimes(r, p, tag)) continue
@@ -133,7 +128,7 @@ function readNumberPoint(r: WireReader, p: OtlpMetricPoint): OtlpMetricPoint {
 function readHistogramPoint(r: WireReader, p: OtlpMetricPoint): OtlpMetricPoint {
   // HistogramDataPoint: attributes = 9, count = 4 (fixed64), sum = 5, bucket_counts = 6
   // (fixed64), explicit_bounds = 7 (double), exemplars = 8, flags = 10, min = 11, max = 12
-  const attributes = pointAttributes(p)
+  const attributes = new WireAttributes(p.attributes)
   while (!r.done) {
     const tag = r.tag()
     if (readTimes(r, p, tag)) continue
@@ -182,7 +177,7 @@ function readExponentialPoint(r: WireReader, p: OtlpMetricPoint): OtlpMetricPoin
   // ExponentialHistogramDataPoint: attributes = 1, count = 4 (fixed64), sum = 5, scale = 6 (sint32),
   // zero_count = 7 (fixed64), positive = 8, negative = 9, flags = 10, exemplars = 11, min = 12,
   // max = 13, zero_threshold = 14
-  const attributes = pointAttributes(p)
+  const attributes = new WireAttributes(p.attributes)
   while (!r.done) {
     const tag = r.tag()
     if (readTimes(r, p, tag)) continue
@@ -248,7 +243,7 @@ function readBuckets(r: WireReader): OtlpBuckets {
 function readSummaryPoint(r: WireReader, p: OtlpMetricPoint): OtlpMetricPoint {
   // SummaryDataPoint: attributes = 7, count = 4 (fixed64), sum = 5, quantile_values = 6, flags = 8
   // ValueAtQuantile: quantile = 1, value = 2
-  const attributes = pointAttributes(p)
+  const attributes = new WireAttributes(p.attributes)
   while (!r.done) {
     const tag = r.tag()
     if (readTimes(r, p, tag)) continue
