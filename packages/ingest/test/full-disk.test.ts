@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, rmSync } from 'node:fs'
+import { mkdirSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/config/load.js'
+import { Spool } from '../src/pipeline/spool.js'
 import { buildServer } from '../src/server.js'
 import { createStore } from '../src/store/index.js'
 import { faultyStore } from './helpers/faulty-store.js'
@@ -89,6 +90,44 @@ describe('a spool on a full disk', () => {
     },
     60_000,
   )
+})
+
+/** The files under `dir` this process holds open. */
+function openUnder(dir: string): string[] {
+  return readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`)
+      return target.startsWith(`${dir}/`) ? [target] : []
+    } catch {
+      return [] // closed since it was listed (the listing's own descriptor)
+    }
+  })
+}
+
+describe('a spool segment that cannot start on a full disk', () => {
+  it.skipIf(!canMount)('is refused with SPANLENS_SPOOL_IO and leaves none of its files open', async () => {
+    const dir = tempDir()
+    const spoolDir = join(dir.path, 'spool')
+    mkdirSync(spoolDir)
+    expect(mountTmpfs(spoolDir, '64k')).toBe(true)
+    try {
+      const spool = new Spool({ dir: spoolDir, maxBytes: 1 << 20, fsync: 'always', segmentMaxRows: 1000, segmentMaxBytes: 1 << 20, segmentMaxAgeMs: 60_000, onSealed: () => {} })
+      spool.recover()
+      // Every page of the tmpfs taken: a new segment opens its files, and its column line fails.
+      try {
+        writeFileSync(join(spoolDir, 'filler'), Buffer.alloc(256 * 1024))
+      } catch {
+        // ENOSPC once full, as meant
+      }
+      for (let i = 0; i < 3; i++) await expect(spool.append(Buffer.from('r\tx\n'), 1)).rejects.toMatchObject({ code: 'SPANLENS_SPOOL_IO' })
+      await spool.close()
+      expect(openUnder(spoolDir)).toEqual([])
+    } finally {
+      // Lazily: with a file left open a plain umount fails, and its error would hide the test's.
+      execFileSync('umount', ['-l', spoolDir])
+      dir.cleanup()
+    }
+  })
 })
 
 describe('a spool that cannot be written', () => {

@@ -536,10 +536,20 @@ class ActiveSegment {
   close(): Promise<void> {
     this.closing ??= (async () => {
       while (this.writing) await this.writing
-      const [fh, index] = await Promise.all([this.handle, this.index])
-      this.sealEntry(index.fd)
-      await Promise.all([fh.datasync(), index.datasync()])
-      await Promise.all([fh.close(), index.close()])
+      const [data, index] = await Promise.allSettled([this.handle, this.index])
+      const opened = [data, index].flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
+      try {
+        if (data.status === 'rejected') throw data.reason
+        if (index.status === 'rejected') throw index.reason
+        this.sealEntry(index.value.fd)
+        await Promise.all([data.value.datasync(), index.value.datasync()])
+      } catch (err) {
+        // Whatever failed (the column line on a full disk, a sync), what did open is closed: one
+        // left to the garbage collector stays open until a collection, a descriptor a refusal.
+        await Promise.all(opened.map((fh) => fh.close().catch(() => undefined)))
+        throw err
+      }
+      await Promise.all(opened.map((fh) => fh.close()))
     })()
     return this.closing
   }
