@@ -1,7 +1,8 @@
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, truncateSync, writeFileSync } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pino } from 'pino'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { loadConfig } from '../src/config/load.js'
 import { createMetrics } from '../src/metrics.js'
 import { DeadLetters } from '../src/pipeline/dead-letter.js'
@@ -270,3 +271,37 @@ describe('a framed segment left by an older version (.t1), damaged in the middle
   })
 })
 
+
+describe('a spool segment whose close fails', () => {
+  it('is read back as after a crash and handed over at once, its acknowledged rows whole, and closes its files', async () => {
+    const dir = tempDir()
+    const sealed: SealedSegment[] = []
+    const failures: Error[] = []
+    const spool = new Spool({ dir: dir.path, maxBytes: 1 << 20, fsync: 'always', segmentMaxRows: 1000, segmentMaxBytes: 1 << 20, segmentMaxAgeMs: 60_000, onSealed: (s) => sealed.push(s), onError: (err) => failures.push(err) })
+    spool.recover()
+    const records = [2, 3].map((n) => Buffer.from(Array.from({ length: n }, (_, i) => `r${n}-${i}\t${'x'.repeat(40)}\n`).join('')))
+    for (const [i, r] of records.entries()) await spool.append(r, i + 2)
+    // The segment's sync at close fails, as an fdatasync does on an I/O error.
+    const probe = await open(join(dir.path, 'probe'), 'w')
+    const fileHandle = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> }
+    await probe.close()
+    const datasync = vi.spyOn(fileHandle, 'datasync').mockRejectedValueOnce(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }))
+    try {
+      await spool.close()
+    } finally {
+      datasync.mockRestore()
+    }
+    expect(failures.map((e) => e.message)).toEqual(['EIO: i/o error, fdatasync'])
+    expect(sealed.map((s) => s.rows)).toEqual([5])
+    expect(readFileSync((sealed[0] as SealedSegment).path, 'utf8')).toContain(Buffer.concat(records).toString())
+    const held = readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir.path)
+      } catch {
+        return false
+      }
+    })
+    expect(held).toEqual([])
+    dir.cleanup()
+  })
+})

@@ -309,6 +309,11 @@ export class Spool {
         this.sealedOnDisk.set(sealed.name, sealed)
         this.opts.onSealed(sealed)
         return undefined
+      }, (err: Error) => {
+        this.opts.onError?.(err)
+        // Only its close failed (a sync, say): the records its writes returned for were
+        // acknowledged, so it is read back as after a crash and handed over now, not at the next start.
+        this.sealBroken(segment)
       })
       .catch((err: Error) => this.opts.onError?.(err))
     const handedOver = segment.handedOver
