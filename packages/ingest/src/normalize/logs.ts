@@ -3,7 +3,7 @@ import type { LogRow } from '../schema/log-columns.js'
 import type { SpanContentRow } from '../schema/span-content-columns.js'
 import { eventContent } from './content.js'
 import { isContentEvent } from './genai-events.js'
-import { label, mapStrings, MAX_CONTENT_BYTES, nsToSeconds, resourceStrings } from './normalize.js'
+import { label, mapStrings, MAX_CONTENT_BYTES, nsToSeconds, resourceStrings, withOwnDropped } from './normalize.js'
 import { cutBytes } from './truncate.js'
 import type { Redactor } from './redact.js'
 
@@ -22,9 +22,7 @@ function eventNameOf(r: OtlpLogRecord): string {
 
 /** The record's attributes as stored, with how many past the cap were left out (otlp/attribute-cap.ts). */
 function attributes(r: OtlpLogRecord, redact: Redactor | undefined): Record<string, string> {
-  const out = mapStrings(r.attributes, redact)
-  if (r.droppedAttributes) out['spanlens.attributes.dropped'] = String(r.droppedAttributes)
-  return out
+  return withOwnDropped(mapStrings(r.attributes, redact), r.droppedAttributes)
 }
 
 /**

@@ -82,7 +82,7 @@ export function normalizeSpan(span: OtlpSpan, projectId: string, opts: Normalize
   // Past the decoder's caps (otlp/values.ts, otlp/attribute-cap.ts): how many, as the span's own record of it.
   if (span.droppedEvents) attributes['spanlens.events.dropped'] = String(span.droppedEvents)
   if (span.droppedLinks) attributes['spanlens.links.dropped'] = String(span.droppedLinks)
-  if (span.droppedAttributes) attributes['spanlens.attributes.dropped'] = String(span.droppedAttributes)
+  withOwnDropped(attributes, span.droppedAttributes)
 
   const endNsText = span.endNs === '0' ? span.startNs : span.endNs
 
@@ -175,7 +175,7 @@ function nsBetween(startNs: string, endNs: string): number {
 const seconds = (ns: string): number => Number(ns.slice(0, -9))
 const nanos = (ns: string): number => Number(ns.slice(-9))
 
-/** An event's, a link's, a metric point's or an exemplar's stored attributes, with how many the decoder left out past its cap, as a span records its own. */
+/** Stored attributes of a span, log record, event, link, metric point or exemplar, with how many the decoder left out past its cap (otlp/attribute-cap.ts). */
 export function withOwnDropped(attributes: Record<string, string>, dropped: number | undefined): Record<string, string> {
   if (dropped) attributes['spanlens.attributes.dropped'] = String(dropped)
   return attributes

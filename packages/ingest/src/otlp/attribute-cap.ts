@@ -42,9 +42,9 @@ export function jsonAttributes(list: unknown, keep?: KeptPastCap): { attributes:
   return { attributes, dropped }
 }
 
-/** An event's, a link's, a metric point's or an exemplar's attributes: the first MAX_ATTRIBUTES, and how many were left out (absent when none were). */
-export function cappedJsonAttributes(list: unknown): { attributes: Attrs; droppedAttributes?: number } {
-  const { attributes, dropped } = jsonAttributes(list)
+/** An OTLP JSON `attributes` list as its owner keeps it: the attributes, and how many were left out (absent when none were). */
+export function cappedJsonAttributes(list: unknown, keep?: KeptPastCap): { attributes: Attrs; droppedAttributes?: number } {
+  const { attributes, dropped } = jsonAttributes(list, keep)
   return dropped > 0 ? { attributes, droppedAttributes: dropped } : { attributes }
 }
 
@@ -69,6 +69,11 @@ export class WireAttributes {
     }
     this.dropped++
     r.skip(WIRE_LEN)
+  }
+
+  /** Once the owner's message is read: how many were left out, on the owner (absent when none were). */
+  noteDroppedOn(owner: { droppedAttributes?: number }): void {
+    if (this.dropped > 0) owner.droppedAttributes = this.dropped
   }
 }
 

@@ -88,6 +88,6 @@ function readLogRecord(r: WireReader, position: number, resource: Attrs, scopeNa
         r.skip(tag & 7)
     }
   }
-  if (attributes.dropped > 0) record.droppedAttributes = attributes.dropped
+  attributes.noteDroppedOn(record)
   return record
 }

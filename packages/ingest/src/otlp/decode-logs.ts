@@ -6,7 +6,7 @@ import { type JsonEnvelope, type JsonScope, readJsonEnvelope } from './envelope-
 import { JsonTypeError, field, isObj, shown, text } from './json-fields.js'
 import { ValueTypeError, anyValue, compareNs, idToHex, isJsonEnumNumber, nanos, spanPointerProblem } from './values.js'
 import { readWire } from './request-body.js'
-import { jsonAttributes } from './attribute-cap.js'
+import { cappedJsonAttributes } from './attribute-cap.js'
 import { isLogConventionKey } from '../normalize/convention-keys.js'
 
 /**
@@ -56,7 +56,6 @@ export function recordLabel(position: number): string {
 }
 
 function toRecord(r: Obj, position: number, scope: JsonScope): OtlpLogRecord {
-  const { attributes, dropped } = jsonAttributes(field(r, 'attributes'), isLogConventionKey)
   return {
     position,
     resource: scope.resource,
@@ -66,8 +65,7 @@ function toRecord(r: Obj, position: number, scope: JsonScope): OtlpLogRecord {
     severityNumber: severity(field(r, 'severityNumber')),
     severityText: text(r, 'severityText'),
     body: body(field(r, 'body')),
-    attributes,
-    ...(dropped > 0 ? { droppedAttributes: dropped } : {}),
+    ...cappedJsonAttributes(field(r, 'attributes'), isLogConventionKey),
     traceId: idToHex(field(r, 'traceId'), 16),
     spanId: idToHex(field(r, 'spanId'), 8),
     eventName: text(r, 'eventName'),

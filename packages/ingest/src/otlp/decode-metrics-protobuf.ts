@@ -96,12 +96,6 @@ function readTimes(r: WireReader, p: OtlpMetricPoint, tag: number): boolean {
   return true
 }
 
-/** How many attributes the point left out, once its message is read. */
-function noteDropped(p: OtlpMetricPoint, attributes: WireAttributes): OtlpMetricPoint {
-  if (attributes.dropped > 0) p.droppedAttributes = attributes.dropped
-  return p
-}
-
 function exemplar(r: WireReader, p: OtlpMetricPoint): void {
   if (p.exemplars.length >= MAX_EXEMPLARS) return r.skip(WIRE_LEN)
   const outer = r.enter()
@@ -122,7 +116,8 @@ function readNumberPoint(r: WireReader, p: OtlpMetricPoint): OtlpMetricPoint {
     else if (tag === key(8, WIRE_VARINT)) p.flags = r.uint32()
     else r.skip(tag & 7)
   }
-  return noteDropped(p, attributes)
+  attributes.noteDroppedOn(p)
+  return p
 }
 
 function readHistogramPoint(r: WireReader, p: OtlpMetricPoint): OtlpMetricPoint {
@@ -170,7 +165,8 @@ function readHistogramPoint(r: WireReader, p: OtlpMetricPoint): OtlpMetricPoint 
         r.skip(tag & 7)
     }
   }
-  return noteDropped(p, attributes)
+  attributes.noteDroppedOn(p)
+  return p
 }
 
 function readExponentialPoint(r: WireReader, p: OtlpMetricPoint): OtlpMetricPoint {
@@ -222,7 +218,8 @@ function readExponentialPoint(r: WireReader, p: OtlpMetricPoint): OtlpMetricPoin
         r.skip(tag & 7)
     }
   }
-  return noteDropped(p, attributes)
+  attributes.noteDroppedOn(p)
+  return p
 }
 
 function readBuckets(r: WireReader): OtlpBuckets {
@@ -266,7 +263,8 @@ function readSummaryPoint(r: WireReader, p: OtlpMetricPoint): OtlpMetricPoint {
       p.quantileValues.push(v)
     } else r.skip(tag & 7)
   }
-  return noteDropped(p, attributes)
+  attributes.noteDroppedOn(p)
+  return p
 }
 
 function readExemplar(r: WireReader): OtlpExemplar {
@@ -283,7 +281,7 @@ function readExemplar(r: WireReader): OtlpExemplar {
     else if (tag === key(5, WIRE_LEN)) e.traceId = hexId(r, 16)
     else r.skip(tag & 7)
   }
-  if (attributes.dropped > 0) e.droppedAttributes = attributes.dropped
+  attributes.noteDroppedOn(e)
   return e
 }
 

@@ -187,9 +187,7 @@ function walkMetric(raw: Obj, position: number, scope: JsonScope | string, out: 
 
 function toPoint(o: Obj, metric: OtlpMetric, index: number): OtlpMetricPoint {
   const p = emptyPoint(metric, index)
-  const { attributes, droppedAttributes } = cappedJsonAttributes(field(o, 'attributes'))
-  p.attributes = attributes
-  if (droppedAttributes) p.droppedAttributes = droppedAttributes
+  Object.assign(p, cappedJsonAttributes(field(o, 'attributes')))
   p.startNs = nanos(field(o, 'startTimeUnixNano'), 'start_time_unix_nano')
   p.timeNs = nanos(field(o, 'timeUnixNano'), 'time_unix_nano')
   p.flags = uint32(field(o, 'flags'), 'flags')

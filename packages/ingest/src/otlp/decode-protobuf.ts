@@ -127,7 +127,7 @@ function readSpan(r: WireReader, position: number, resource: Attrs, scopeName: s
         r.skip(tag & 7)
     }
   }
-  if (attributes.dropped > 0) span.droppedAttributes = attributes.dropped
+  attributes.noteDroppedOn(span)
   return span
 }
 
@@ -142,7 +142,7 @@ function readEvent(r: WireReader): OtlpEvent {
     else if (tag === LEN_3) attributes.next(r)
     else r.skip(tag & 7)
   }
-  if (attributes.dropped > 0) event.droppedAttributes = attributes.dropped
+  attributes.noteDroppedOn(event)
   return event
 }
 
@@ -157,6 +157,6 @@ function readLink(r: WireReader): OtlpLink {
     else if (tag === LEN_4) attributes.next(r)
     else r.skip(tag & 7)
   }
-  if (attributes.dropped > 0) link.droppedAttributes = attributes.dropped
+  attributes.noteDroppedOn(link)
   return link
 }

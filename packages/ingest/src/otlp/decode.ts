@@ -6,7 +6,7 @@ import { type JsonEnvelope, type JsonScope, readJsonEnvelope } from './envelope-
 import { JsonTypeError, field, isObj, list, message, shown, text } from './json-fields.js'
 import { compareNs, idToHex, isJsonEnumNumber, MAX_EVENTS, MAX_LINKS, nanos } from './values.js'
 import { readWire } from './request-body.js'
-import { cappedJsonAttributes, jsonAttributes } from './attribute-cap.js'
+import { cappedJsonAttributes } from './attribute-cap.js'
 import { isConventionKey } from '../normalize/convention-keys.js'
 
 /**
@@ -97,7 +97,7 @@ function toSpan(s: Obj, position: number, scope: JsonScope): DecodedSpan {
     kind: kind(field(s, 'kind')),
     startNs: nanos(field(s, 'startTimeUnixNano'), 'start_time_unix_nano'),
     endNs: nanos(field(s, 'endTimeUnixNano'), 'end_time_unix_nano'),
-    ...spanAttributes(field(s, 'attributes')),
+    ...cappedJsonAttributes(field(s, 'attributes'), isConventionKey),
     events: each(events.slice(0, MAX_EVENTS), 'event', toEvent),
     links: each(links.slice(0, MAX_LINKS), 'link', toLink),
     ...(events.length > MAX_EVENTS ? { droppedEvents: events.length - MAX_EVENTS } : {}),
@@ -193,10 +193,4 @@ function validate(span: OtlpSpan): string | undefined {
     if (compareNs(e.timeNs, MAX_TIME_NS) > 0) return afterLatestTime('an event time_unix_nano')
   }
   return undefined
-}
-
-/** A span's attributes, and how many past the cap were left out (absent when none were). */
-function spanAttributes(list: unknown): Pick<OtlpSpan, 'attributes' | 'droppedAttributes'> {
-  const { attributes, dropped } = jsonAttributes(list, isConventionKey)
-  return dropped > 0 ? { attributes, droppedAttributes: dropped } : { attributes }
 }
