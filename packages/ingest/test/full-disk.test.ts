@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import pino from 'pino'
@@ -11,7 +11,7 @@ import { createStore } from '../src/store/index.js'
 import { faultyStore } from './helpers/faulty-store.js'
 import { jsonRequest } from './helpers/otlp.js'
 import { API_KEYS, bearer, KEYS } from './helpers/server.js'
-import { tempDir } from './helpers/tmp.js'
+import { openFilesUnder, tempDir } from './helpers/tmp.js'
 
 // A real full disk, not an injected error: the spool on a 1 MiB tmpfs while
 // ClickHouse is down, so the spool's own quota (64 MiB) is never what stops it.
@@ -92,18 +92,6 @@ describe('a spool on a full disk', () => {
   )
 })
 
-/** The files under `dir` this process holds open. */
-function openUnder(dir: string): string[] {
-  return readdirSync('/proc/self/fd').flatMap((fd) => {
-    try {
-      const target = readlinkSync(`/proc/self/fd/${fd}`)
-      return target.startsWith(`${dir}/`) ? [target] : []
-    } catch {
-      return [] // closed since it was listed (the listing's own descriptor)
-    }
-  })
-}
-
 describe('a spool segment that cannot start on a full disk', () => {
   it.skipIf(!canMount)('is refused with SPANLENS_SPOOL_IO and leaves none of its files open', async () => {
     const dir = tempDir()
@@ -121,7 +109,7 @@ describe('a spool segment that cannot start on a full disk', () => {
       }
       for (let i = 0; i < 3; i++) await expect(spool.append(Buffer.from('r\tx\n'), 1)).rejects.toMatchObject({ code: 'SPANLENS_SPOOL_IO' })
       await spool.close()
-      expect(openUnder(spoolDir)).toEqual([])
+      expect(openFilesUnder(spoolDir)).toEqual([])
     } finally {
       // Lazily: with a file left open a plain umount fails, and its error would hide the test's.
       execFileSync('umount', ['-l', spoolDir])

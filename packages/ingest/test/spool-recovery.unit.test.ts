@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, truncateSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pino } from 'pino'
@@ -13,7 +13,7 @@ import type { SegmentDamage, TornTail } from '../src/pipeline/segment-recovery.j
 import { Spool, type SealedSegment } from '../src/pipeline/spool.js'
 import { SPANS } from '../src/pipeline/tables.js'
 import type { Store } from '../src/store/index.js'
-import { tempDir } from './helpers/tmp.js'
+import { openFilesUnder, tempDir } from './helpers/tmp.js'
 
 /**
  * A spool segment left by an earlier run is checked before it is replayed: a torn
@@ -294,14 +294,7 @@ describe('a spool segment whose close fails', () => {
     expect(failures.map((e) => e.message)).toEqual(['EIO: i/o error, fdatasync'])
     expect(sealed.map((s) => s.rows)).toEqual([5])
     expect(readFileSync((sealed[0] as SealedSegment).path, 'utf8')).toContain(Buffer.concat(records).toString())
-    const held = readdirSync('/proc/self/fd').filter((fd) => {
-      try {
-        return readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir.path)
-      } catch {
-        return false
-      }
-    })
-    expect(held).toEqual([])
+    expect(openFilesUnder(dir.path)).toEqual([])
     dir.cleanup()
   })
 })

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -21,8 +21,8 @@ export function tempDir(prefix = 'spanlens-test-'): { path: string; cleanup: () 
 /**
  * Removes every directory tempDir() made in this process that is still there: an afterAll for
  * files that make them only to name a store or a refused data directory, or one per helper call.
- * Only the file's own: each integration file runs in a process of its own, and the unit
- * project's files share one but run one after another (vitest.config.ts).
+ * Files that share a process run one after another (vitest.config.ts), so what is left is the
+ * file's own, or what an earlier file of the process left behind.
  */
 export function removeTempDirs(): void {
   // Retried: an engine killed just before can still be writing its last files there.
@@ -37,4 +37,16 @@ export function removeTempDirs(): void {
  */
 export function recentDay(daysAgo = 30): string {
   return new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10)
+}
+
+/** The files under `dir` this process holds open (its /proc/self/fd). */
+export function openFilesUnder(dir: string): string[] {
+  return readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`)
+      return target.startsWith(`${dir}/`) ? [target] : []
+    } catch {
+      return [] // closed since it was listed (the listing's own descriptor)
+    }
+  })
 }
