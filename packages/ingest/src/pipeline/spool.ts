@@ -313,7 +313,8 @@ export class Spool {
         this.opts.onError?.(err)
         // Only its close failed (a sync, say): the records its writes returned for were
         // acknowledged, so it is read back as after a crash and handed over now, not at the next start.
-        this.sealBroken(segment)
+        // One that took none (its files never opened, its column line refused) has nothing to read.
+        if (segment.rows > 0) this.sealBroken(segment)
       })
       .catch((err: Error) => this.opts.onError?.(err))
     const handedOver = segment.handedOver
