@@ -84,12 +84,15 @@ const text = (n: number, seed: number) => Array.from({ length: n }, (_, i) => wo
 function spans(n: number) {
   const now = BigInt(Date.now()) * 1_000_000n
   const resource = Object.freeze({ 'service.name': 'bench-chat', 'deployment.environment.name': 'bench', 'service.version': '1.0.0', 'telemetry.sdk.language': 'nodejs', 'host.name': 'web-7' })
+  // One object for the request's scope, as the decoders give it (an SDK's scope has no attributes).
+  const scopeAttributes = {}
   return Array.from({ length: n }, (_, i) => {
     const start = now + BigInt(i) * 1_000_000n
     return {
       resource,
       scopeName: 'bench',
       scopeVersion: '1.0.0',
+      scopeAttributes,
       traceId: (i + 1).toString(16).padStart(32, 'a'),
       spanId: (i + 1).toString(16).padStart(16, 'b'),
       parentSpanId: i % 5 === 0 ? '' : 'c'.repeat(16),

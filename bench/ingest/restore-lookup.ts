@@ -56,6 +56,7 @@ function segmentRows(n: number, spread = false): Buffer[] {
       resource: { 'service.name': 'bench' },
       scopeName: 'bench',
       scopeVersion: '',
+      scopeAttributes: {},
       traceId: `${(seq >> 2).toString(16).padStart(24, '0')}ffffffff`,
       spanId: seq.toString(16).padStart(16, '0'),
       parentSpanId: '',

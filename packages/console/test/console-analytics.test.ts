@@ -279,8 +279,11 @@ describe('console served by the Spanlens server', () => {
       }
       await page.goto(`${url}/traces/${LONG.traceId}`)
       await poll(() => page.locator('.span-detail').count()).toBe(1)
-      await page.locator('details.attributes summary').click()
+      // Every folded table open: the span's attributes, its resource and its scope's.
+      for (const summary of await page.locator('details.attributes summary').all()) await summary.click()
       await poll(() => page.locator('details.attributes tbody tr').filter({ hasText: LONG.attrValue }).count()).toBe(1)
+      await poll(() => page.locator('.span-events tbody tr').filter({ hasText: LONG.attrValue }).count()).toBe(2)
+      await poll(() => page.locator('.span-links tbody tr').filter({ hasText: LONG.attrValue }).count()).toBe(1)
       failures.push(...(await wide('trace')))
       await page.goto(`${url}/users/${encodeURIComponent(LONG.userId)}`)
       await poll(() => page.locator('table.sessions tbody tr').count()).toBe(1)

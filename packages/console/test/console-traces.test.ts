@@ -1,7 +1,7 @@
 import type { Score } from '../web/src/api/types.js'
 import { describe, expect, it } from 'vitest'
 import { KEY, PAGE_KEY, STORED_KEY, TIME, WEB_KEY, app, axe, browser, page, poll, shot, signIn, signedIn, siteOrigin, url, useConsole } from './harness.js'
-import { AGENT_TRACE, LLM_SPAN, LONG_ANSWER, REFUSAL, sessionOf } from './seed.js'
+import { AGENT_TRACE, EXCEPTION, LINKED, LLM_SPAN, LONG_ANSWER, REFUSAL, sessionOf } from './seed.js'
 
 // console: sign-in, traces, a trace, scores, sessions, keys; every page passes axe (harness.ts: the server, the seeded projects and the browser).
 useConsole()
@@ -120,8 +120,33 @@ describe('console served by the Spanlens server', () => {
     expect(await page.title()).toBe(`Trace ${AGENT_TRACE.slice(0, 8)} · Spanlens`)
     await shot('03-trace')
 
-    // The failing tool span's name is shown literally; the long answer is folded.
+    // The failing tool span's name is shown literally, and so is its exception: type and
+    // message as text, the stack trace as sent; its events in time order, its link, its
+    // resource and scope.
     expect(await items.nth(2).textContent()).toContain('<b>get_order</b>')
+    // Its events are marked on its row at their times (an exception in red).
+    expect(await items.nth(2).locator('.wf-event').count()).toBe(2)
+    expect(await items.nth(2).locator('.wf-event.exception').count()).toBe(1)
+    const mark = await items.nth(2).locator('.wf-event.exception').boundingBox()
+    expect((mark!.x + 1 - track!.x) / track!.width).toBeCloseTo(1650 / 3000, 2)
+    await items.nth(2).click()
+    const events = detail.locator('.span-events li')
+    await poll(() => events.count()).toBe(2)
+    expect(await events.locator('strong').allTextContents()).toEqual(['cache.miss', 'exception'])
+    expect(await events.nth(0).textContent()).toContain('+20 ms')
+    expect(await detail.locator('.event-headline').textContent()).toBe(`${EXCEPTION.type}: ${EXCEPTION.message}`)
+    expect(await detail.locator('pre.stacktrace').textContent()).toBe(EXCEPTION.stack)
+    expect(await page.locator('.span-detail b').count()).toBe(0)
+    const link = detail.locator('.span-links a')
+    expect(await link.getAttribute('href')).toBe(`/traces/${LINKED.traceId}?span=${LINKED.spanId}`)
+    expect(await detail.locator('.span-links').textContent()).toContain('retry of')
+    expect(await detail.locator('dl.fields').textContent()).toContain('console-test 1.2.3')
+    await detail.locator('[data-attributes="resource"] summary').click()
+    expect(await detail.locator('[data-attributes="resource"]').textContent()).toContain('service.version')
+    expect(await detail.locator('[data-attributes="scope"]').textContent()).toContain('Scope attributes (1)')
+    await shot('03b-span-exception')
+
+    // The long answer is folded.
     await items.nth(3).click()
     const folded = detail.locator('[data-content="output"] .folded')
     await poll(() => folded.getByRole('button').textContent()).toContain('Show all')

@@ -23,7 +23,14 @@ interface SpanSpec {
   durationMs: number
   error?: boolean
   attrs: Record<string, AttrValue>
+  events?: Array<{ atMs: number; name: string; attrs: Record<string, AttrValue> }>
+  links?: Array<{ traceId: string; spanId: string; attrs: Record<string, AttrValue> }>
 }
+
+/** The failing tool call's exception, as OpenTelemetry's recordException writes it; its message is markup that must show as text. */
+export const EXCEPTION = { type: 'OrderLookupError', message: '<b>order A-17</b> not found', stack: 'OrderLookupError: order A-17 not found\n    at getOrder (tools.js:12:7)' }
+/** The trace the failing tool call links to. */
+export const LINKED = { traceId: 'c0ffee000000000000000000000000aa', spanId: 'c0ffee00000000aa' }
 
 function span(s: SpanSpec) {
   return {
@@ -36,6 +43,8 @@ function span(s: SpanSpec) {
     endTimeUnixNano: ns(s.startMs + s.durationMs),
     attributes: Object.entries(s.attrs).map(([k, v]) => attr(k, v)),
     status: s.error ? { code: 2, message: 'tool failed' } : { code: 1 },
+    events: (s.events ?? []).map((e) => ({ timeUnixNano: ns(s.startMs + e.atMs), name: e.name, attributes: Object.entries(e.attrs).map(([k, v]) => attr(k, v)) })),
+    links: (s.links ?? []).map((l) => ({ traceId: l.traceId, spanId: l.spanId, attributes: Object.entries(l.attrs).map(([k, v]) => attr(k, v)) })),
   }
 }
 
@@ -44,7 +53,7 @@ function request(service: string, release: string, spans: SpanSpec[]) {
     resourceSpans: [
       {
         resource: { attributes: [attr('service.name', service), attr('service.version', release)] },
-        scopeSpans: [{ scope: { name: 'console-test' }, spans: spans.map(span) }],
+        scopeSpans: [{ scope: { name: 'console-test', version: '1.2.3', attributes: [attr('console.scope', 'yes')] }, spans: spans.map(span) }],
       },
     ],
   }
@@ -84,7 +93,21 @@ function agentTrace(now: number) {
         'user.id': 'user-42',
       },
     },
-    { traceId: AGENT_TRACE, spanId: 'c0ffee0000000003', parentSpanId: root, name: '<b>get_order</b>', startMs: t0 + 1400, durationMs: 300, error: true, attrs: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'get_order' } },
+    {
+      traceId: AGENT_TRACE,
+      spanId: 'c0ffee0000000003',
+      parentSpanId: root,
+      name: '<b>get_order</b>',
+      startMs: t0 + 1400,
+      durationMs: 300,
+      error: true,
+      attrs: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'get_order' },
+      events: [
+        { atMs: 250, name: 'exception', attrs: { 'exception.type': EXCEPTION.type, 'exception.message': EXCEPTION.message, 'exception.stacktrace': EXCEPTION.stack } },
+        { atMs: 20, name: 'cache.miss', attrs: { 'cache.key': 'order:A-17' } },
+      ],
+      links: [{ traceId: LINKED.traceId, spanId: LINKED.spanId, attrs: { 'link.reason': 'retry of' } }],
+    },
     {
       traceId: AGENT_TRACE,
       spanId: 'c0ffee0000000004',
@@ -221,6 +244,9 @@ export async function seedLongStrings(url: string, key: string, now = Date.now()
         'session.id': LONG.sessionId,
         [LONG.attrKey]: LONG.attrValue,
       },
+      // An exception and a link of the same unbroken strings: their tables, headline and stack trace wrap or scroll in their own box too.
+      events: [{ atMs: 10, name: 'exception', attrs: { 'exception.type': LONG.model, 'exception.message': LONG.attrValue, 'exception.stacktrace': LONG.attrValue, [LONG.attrKey]: LONG.attrValue } }],
+      links: [{ traceId: 'f1de00000000000000000000000000ff', spanId: 'f1de0000000000ff', attrs: { [LONG.attrKey]: LONG.attrValue } }],
     },
   ])
   const res = await fetch(`${url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify(body) })

@@ -208,7 +208,7 @@ describe('every convention source, fed arbitrary JSON', () => {
         return undefined
       },
     })
-    const record = { position: 0, resource: {}, scopeName: '', timeNs: '1', observedNs: '1', severityNumber: 0, severityText: '', body: null, attributes, traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8) }
+    const record = { position: 0, resource: {}, scopeName: '', scopeVersion: '', scopeAttributes: {}, timeNs: '1', observedNs: '1', severityNumber: 0, severityText: '', body: null, attributes, traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8) }
     for (const eventName of ['', 'gen_ai.client.inference.operation.details', 'gen_ai.choice', 'gen_ai.user.message', 'gen_ai.assistant.message']) normalizeLog({ ...record, eventName }, 'p', 0, '1', undefined)
     expect(seen).toContain('event.name')
     expect(seen).toContain('gen_ai.input.messages')

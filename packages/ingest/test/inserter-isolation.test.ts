@@ -19,9 +19,10 @@ import { tempDir } from './helpers/tmp.js'
 // belongs to, and every refused row must be kept with ClickHouse's reason.
 
 /** Replaces one TSV field of a row (0-based), as a bug or an older version might have written it. */
-function withField(row: string, index: number, value: string): string {
+/** The row with one column's field replaced, found by the column's name in the insert list. */
+function withField(row: string, column: 'start_time' | 'end_time', value: string): string {
   const fields = row.split('\t')
-  fields[index] = value
+  fields[SPANS.columns.indexOf(column)] = value
   return fields.join('\t')
 }
 
@@ -81,8 +82,8 @@ async function withSpooledServer(
 describe('a segment ClickHouse refuses as data costs no good row', () => {
   it('isolates the refused rows into dead letters with the reason and inserts every other row of every project once', async () => {
     const good = (p: string, i: number) => span(p, `good-${p}-${i}`)
-    const overflow = withField(span('acme', 'bad-overflow'), 10, '9999999999.999999999')
-    const garbage = withField(span('acme', 'bad-garbage'), 9, 'not-a-time')
+    const overflow = withField(span('acme', 'bad-overflow'), 'end_time', '9999999999.999999999')
+    const garbage = withField(span('acme', 'bad-garbage'), 'start_time', 'not-a-time')
     // Two requests (two index entries), both projects, bad rows in the middle and at the end.
     const requests = [
       [good('acme', 1), good('other', 1), overflow, good('acme', 2)],
@@ -118,7 +119,7 @@ describe('a segment ClickHouse refuses as data costs no good row', () => {
 
   it('a crash in the middle of isolating leaves no duplicate: replay redoes the same halves under the same tokens', async () => {
     const rows = Array.from({ length: 64 }, (_, i) => span(i % 2 ? 'acme' : 'other', `replay-${i}`))
-    rows[37] = withField(rows[37] as string, 9, 'garbage')
+    rows[37] = withField(rows[37] as string, 'start_time', 'garbage')
     // The third half-range insert commits, then its reply is lost: the segment is
     // retried from the top (whole, refused; isolated again) after a backoff.
     let calls = 0

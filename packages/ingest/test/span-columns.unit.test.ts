@@ -61,12 +61,14 @@ describe('the span row encoder, made from the column table', () => {
 
   it('keeps the layout spool segments written before the column line hold', () => {
     // Segments outlive the process: a `t3` segment names its columns in its first line,
-    // but c1/t1/t2 segments of spans name none and are read with LEGACY_SPAN_COLUMNS.
-    // Changing an inserted span column's name, order, type or codec changes this
-    // fingerprint: LEGACY_SPAN_COLUMNS must then become the literal list it was (row-format.ts).
-    const layout = SPAN_INSERT_COLUMNS.map((c) => `${c.name} ${c.type} ${c.codec}`).join('\n')
+    // but c1/t1/t2 segments of spans name none and are read with LEGACY_SPAN_COLUMNS, the
+    // insert list of their time. Each of those columns must still be inserted with the type
+    // and codec it was written with: the fingerprint is the one the t2 layout had.
+    const byName = new Map<string, (typeof SPAN_INSERT_COLUMNS)[number]>(SPAN_INSERT_COLUMNS.map((c) => [c.name, c]))
+    const layout = LEGACY_SPAN_COLUMNS.map((name) => `${name} ${byName.get(name)?.type} ${byName.get(name)?.codec}`).join('\n')
     expect({ t2: createHash('sha256').update(layout).digest('hex').slice(0, 16) }).toEqual({ t2: '891bcdf1c82586f0' })
-    expect(LEGACY_SPAN_COLUMNS).toEqual(SPAN_INSERT_COLUMNS.map((c) => c.name))
+    // Columns added since come after in the insert list or between, never in place of one.
+    expect(SPAN_INSERT_COLUMNS.map((c) => c.name).filter((n) => LEGACY_SPAN_COLUMNS.includes(n))).toEqual(LEGACY_SPAN_COLUMNS)
   })
 
   it('holds in kind only the span kinds the query API filters by', () => {
@@ -76,7 +78,7 @@ describe('the span row encoder, made from the column table', () => {
   it('is what normalize produces: one field per inserted column, in the same order', () => {
     const row = normalizeSpan(
       {
-        resource: {}, scopeName: '', scopeVersion: '', traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), parentSpanId: '', name: 'x',
+        resource: {}, scopeName: '', scopeVersion: '', scopeAttributes: {}, traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), parentSpanId: '', name: 'x',
         kind: 3, startNs: '1700000000000000000', endNs: '1700000000000000001', attributes: {}, events: [], links: [], statusCode: 0, statusMessage: '',
       },
       'p',

@@ -49,6 +49,7 @@ describe('a span round-trips every column', () => {
       span_kind: 'client',
       service_name: 'chat-api',
       scope_name: '@spanlens/sdk',
+      scope_version: '0.1.0',
       start_time: `${DAY} 10:00:00.123456789`,
       end_time: `${DAY} 10:00:01.623456789`,
       duration_ms: 1500,
@@ -77,6 +78,7 @@ describe('a span round-trips every column', () => {
       tags: ['a', 'b'],
       attributes: { 'gen_ai.request.temperature': '0.2', 'emoji.🔥': '✓' },
       resource_attributes: { 'service.name': 'chat-api' },
+      scope_attributes: { 'scope.🔥': 'ü' },
       'events.time': [`${DAY} 10:00:00.500000000`],
       'events.name': ['gen_ai.choice'],
       'events.attributes': [{ index: '0' }],
@@ -139,6 +141,7 @@ describe('a span round-trips every column', () => {
       span_kind: 'client',
       service_name: nasty,
       scope_name: nasty,
+      scope_version: nasty,
       start_time: `${SEC}.123456789`,
       end_time: `${Number(SEC) + 1}.000000001`,
       duration_ms: 876.543211,
@@ -167,6 +170,7 @@ describe('a span round-trips every column', () => {
       tags: [nasty, '', "it's"],
       attributes: { [nasty]: nasty, empty: '', "k'ey": "v'al" },
       resource_attributes: {},
+      scope_attributes: { [nasty]: nasty },
       'events.time': [`${SEC}.5`, `${SEC}.000000001`],
       'events.name': [nasty, ''],
       'events.attributes': [{ [nasty]: nasty }, {}],
@@ -207,12 +211,12 @@ describe('a span round-trips every column', () => {
     const values = specials.flatMap((c) => [`a${c}b`, `${'x'.repeat(63)}${c}`, `${'y'.repeat(200)}${c}${'z'.repeat(50)}`])
     const rowsIn: SpanRow[] = values.map((v, i) => ({
       project_id: project, trace_id: 'dd'.repeat(16), span_id: (i + 1).toString(16).padStart(16, '0'), parent_span_id: '',
-      name: v, kind: 'llm', span_kind: 'client', service_name: 's', scope_name: '', start_time: `${SEC}.000000001`,
+      name: v, kind: 'llm', span_kind: 'client', service_name: 's', scope_name: '', scope_version: '', start_time: `${SEC}.000000001`,
       end_time: `${SEC}.000000002`, duration_ms: 0, status_code: 'ok', status_message: '', error_type: '', provider: '',
       operation: '', request_model: '', response_model: '', input_tokens: 0, output_tokens: 0, total_tokens: 0,
       cache_read_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0, cost_usd: null, ttft_ms: null, finish_reason: '',
       input: v, output: '', user_id: '', session_id: '', environment: '', release: '', tags: [v],
-      attributes: { [v]: v }, resource_attributes: {}, 'events.time': [], 'events.name': [], 'events.attributes': [],
+      attributes: { [v]: v }, resource_attributes: {}, scope_attributes: {}, 'events.time': [], 'events.name': [], 'events.attributes': [],
       'links.trace_id': [], 'links.span_id': [], 'links.attributes': [], embedding: [],
     }))
     const path = join(tmp.path, `0002-1-000000.${SPOOL_FORMAT}.seg`)

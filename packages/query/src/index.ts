@@ -24,6 +24,7 @@ export { getTrace, type Trace, type SpanNode, type Score } from './traces/get-tr
 export { summary, type Summary, type SummaryRow } from './traces/summary.js'
 export type { MetricsReply, MetricSeries, MetricPoint } from './metrics/query.js'
 export type { Span } from './traces/span-row.js'
+export type { SpanEvent, SpanLink, SpanScope } from './traces/span-detail.js'
 export { attributeKeys, type AttributeKeys } from './traces/attribute-keys.js'
 export type { Session, SessionTurn } from './sessions/session.js'
 export type { UserSummary, UserBucket, UserScore } from './users/user.js'

@@ -3,7 +3,7 @@ import type { LogRow } from '../schema/log-columns.js'
 import type { SpanContentRow } from '../schema/span-content-columns.js'
 import { eventContent } from './content.js'
 import { isContentEvent } from './genai-events.js'
-import { label, mapStrings, MAX_CONTENT_BYTES, nsToSeconds, resourceStrings, withOwnDropped } from './normalize.js'
+import { label, mapStrings, MAX_CONTENT_BYTES, nsToSeconds, resourceStrings, scopeStrings, withOwnDropped } from './normalize.js'
 import { cutBytes } from './truncate.js'
 import type { Redactor } from './redact.js'
 
@@ -74,6 +74,8 @@ export function normalizeLog(r: OtlpLogRecord, project: string, seq: number, rec
     resource_attributes: resourceStrings(r.resource, redact),
     service_name: label(typeof r.resource['service.name'] === 'string' && r.resource['service.name'] !== '' ? r.resource['service.name'] : 'unknown_service'),
     scope_name: label(r.scopeName),
+    scope_version: label(r.scopeVersion),
+    scope_attributes: scopeStrings(r.scopeAttributes, redact),
   }
   if (r.traceId === '' || r.spanId === '' || !isContentEvent(name)) return { log, content: undefined }
   const c = eventContent(name, r.body, r.attributes)

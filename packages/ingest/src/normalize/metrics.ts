@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { TEMPORALITIES, type OtlpMetricPoint } from '../otlp/metric-model.js'
 import type { MetricRow } from '../schema/metric-columns.js'
 import { attrString } from './attrs.js'
-import { label, mapStrings, nsToSeconds, resourceStrings, withOwnDropped } from './normalize.js'
+import { label, mapStrings, nsToSeconds, resourceStrings, scopeStrings, withOwnDropped } from './normalize.js'
 import type { Redactor } from './redact.js'
 
 /**
@@ -14,6 +14,7 @@ import type { Redactor } from './redact.js'
 export function normalizeMetricPoint(p: OtlpMetricPoint, projectId: string, redact?: Redactor): MetricRow {
   const m = p.metric
   const resource = resourceStrings(m.resource, redact)
+  const scopeAttributes = scopeStrings(m.scopeAttributes, redact)
   const attributes = withOwnDropped(mapStrings(p.attributes, redact), p.droppedAttributes)
   const name = label(m.name)
   const temporality = TEMPORALITIES[m.temporality] ?? ''
@@ -29,7 +30,7 @@ export function normalizeMetricPoint(p: OtlpMetricPoint, projectId: string, reda
     type: m.type,
     temporality,
     is_monotonic: m.isMonotonic ? 1 : 0,
-    series_id: seriesId([projectId, name, m.type, temporality, unit, scopeName, scopeVersion], resource, attributes),
+    series_id: seriesId([projectId, name, m.type, temporality, unit, scopeName, scopeVersion], resource, attributes, scopeAttributes),
     service_name: label(attrString(m.resource['service.name']) ?? 'unknown_service'),
     scope_name: scopeName,
     scope_version: scopeVersion,
@@ -56,6 +57,7 @@ export function normalizeMetricPoint(p: OtlpMetricPoint, projectId: string, reda
     flags: p.flags,
     attributes,
     resource_attributes: resource,
+    scope_attributes: scopeAttributes,
     'exemplars.time': p.exemplars.map((e) => (e.timeNs === '0' ? time : nsToSeconds(e.timeNs))),
     'exemplars.value': p.exemplars.map((e) => e.value ?? 0),
     'exemplars.trace_id': p.exemplars.map((e) => e.traceId),
@@ -66,27 +68,31 @@ export function normalizeMetricPoint(p: OtlpMetricPoint, projectId: string, reda
 
 /**
  * A stream's identity, as the OpenTelemetry data model defines it: the
- * resource, the scope, the metric's name, type, temporality and unit, and the
- * point's attributes (in any order). Consecutive points of one series are what
- * turn cumulative values into increments at query time, and the sharding key
- * that keeps a series (and any re-delivered point of it) on one shard.
- * Computed from what is stored, so the id and the stored maps agree.
+ * resource, the scope (name, version and attributes), the metric's name, type,
+ * temporality and unit, and the point's attributes (in any order). Consecutive
+ * points of one series are what turn cumulative values into increments at query
+ * time, and the sharding key that keeps a series (and any re-delivered point of
+ * it) on one shard. Computed from what is stored, so the id and the stored maps
+ * agree. A scope without attributes adds nothing to the hash: the ids of series
+ * stored before scope attributes were kept stay the same.
  */
-function seriesId(identity: string[], resource: Readonly<Record<string, string>>, attributes: Record<string, string>): string {
+function seriesId(identity: string[], resource: Readonly<Record<string, string>>, attributes: Record<string, string>, scope: Readonly<Record<string, string>>): string {
   const hash = createHash('md5')
   hash.update(JSON.stringify(identity))
-  hash.update(resourceKey(resource))
+  hash.update(sharedKey(resource))
   hash.update(JSON.stringify(sortedEntries(attributes)))
+  const scopeKey = sharedKey(scope)
+  if (scopeKey !== '[]') hash.update(scopeKey)
   return hash.digest().readBigUInt64LE(0).toString()
 }
 
-/** Every point of a request's resource shares one object (normalize.ts): its part of the key is made once. */
-const resourceKeys = new WeakMap<object, string>()
-function resourceKey(resource: Readonly<Record<string, string>>): string {
-  let key = resourceKeys.get(resource)
+/** Every point of a request's resource, and of a scope, shares one object (normalize.ts): its part of the key is made once. */
+const sharedKeys = new WeakMap<object, string>()
+function sharedKey(shared: Readonly<Record<string, string>>): string {
+  let key = sharedKeys.get(shared)
   if (key === undefined) {
-    key = JSON.stringify(sortedEntries(resource))
-    resourceKeys.set(resource, key)
+    key = JSON.stringify(sortedEntries(shared))
+    sharedKeys.set(shared, key)
   }
   return key
 }

@@ -1,4 +1,4 @@
-import { droppedFromResource } from '../otlp/attribute-cap.js'
+import { droppedFromShared } from '../otlp/attribute-cap.js'
 import { type Attrs, type OtlpSpan, setOwn } from '../otlp/model.js'
 import { AttrReader, attrString, readNumber } from './attrs.js'
 import { INPUT, OUTPUT } from './content.js'
@@ -26,10 +26,11 @@ const MAX_ATTRIBUTE_BYTES = 1024 * 1024
 const MAX_LABEL_CHARS = 1024
 const MAX_STATUS_MESSAGE_BYTES = 64 * 1024
 /**
- * The resource's attributes (keys and values, UTF-8 bytes) are copied into every span
- * row of the request, so their size multiplies by the span count; SDKs send 1-4 KB.
+ * The resource's and the scope's attributes (keys and values, UTF-8 bytes) are copied into
+ * every span row of the request, so their size multiplies by the span count; SDKs send
+ * 1-4 KB of resource, a scope a few attributes if any.
  */
-const MAX_RESOURCE_BYTES = 16 * 1024
+const MAX_SHARED_BYTES = 16 * 1024
 const NONE: readonly string[] = []
 
 /** The longest label a row holds, marker included: the query routes take ids up to this length (server.ts). */
@@ -96,6 +97,7 @@ export function normalizeSpan(span: OtlpSpan, projectId: string, opts: Normalize
     span_kind: OTLP_SPAN_KINDS[span.kind] ?? 'unspecified',
     service_name: label(a.res('service.name') ?? 'unknown_service'),
     scope_name: label(span.scopeName),
+    scope_version: label(span.scopeVersion),
     start_time: nsToSeconds(span.startNs),
     end_time: nsToSeconds(endNsText),
     duration_ms: nsBetween(span.startNs, endNsText) / 1e6,
@@ -124,6 +126,7 @@ export function normalizeSpan(span: OtlpSpan, projectId: string, opts: Normalize
     tags: labels(C.first(C.TAGS, a, span)),
     attributes,
     resource_attributes: resourceStrings(span.resource, redact),
+    scope_attributes: scopeStrings(span.scopeAttributes, redact),
     'events.time': span.events.map((e) => nsToSeconds(e.timeNs === '0' ? span.startNs : e.timeNs)),
     'events.name': span.events.map((e) => label(e.name)),
     'events.attributes': span.events.map((e) => withOwnDropped(mapStrings(e.attributes, redact), e.droppedAttributes)),
@@ -203,23 +206,39 @@ export function mapStrings(attrs: Attrs, redact: Redactor | undefined, skip?: re
 }
 
 /**
- * Every span of a ResourceSpans shares one resource object (both decoders), and
- * SDKs send 10-20 resource attributes (sdk, service, process, host): flattened
- * and redacted once per request instead of once per span. The rows share the
- * result, so nothing may change a row's resource_attributes.
+ * Every span of a ResourceSpans shares one resource object, and every span of a ScopeSpans
+ * one scope attributes object (both decoders; log records and metrics alike), and SDKs send
+ * 10-20 resource attributes (sdk, service, process, host): flattened and redacted once per
+ * request instead of once per span. The rows share the result, so nothing may change a
+ * row's resource_attributes or scope_attributes.
  */
-const resourceCache = new WeakMap<Attrs, { redact: Redactor | undefined; strings: Readonly<Record<string, string>> }>()
+const sharedCache = new WeakMap<Attrs, { redact: Redactor | undefined; strings: Readonly<Record<string, string>> }>()
+const NO_STRINGS: Readonly<Record<string, string>> = Object.freeze({})
 
-export function resourceStrings(resource: Attrs, redact: Redactor | undefined): Readonly<Record<string, string>> {
-  const hit = resourceCache.get(resource)
+/** A resource's attributes as stored; past the budget `spanlens.resource.truncated`, past the cap `spanlens.resource.attributes.dropped`. */
+export const resourceStrings = (resource: Attrs, redact: Redactor | undefined): Readonly<Record<string, string>> => sharedStrings(resource, redact, 'resource')
+
+/** A scope's attributes as stored, marked as a resource's are (`spanlens.scope.truncated`, `spanlens.scope.attributes.dropped`). */
+export const scopeStrings = (scope: Attrs, redact: Redactor | undefined): Readonly<Record<string, string>> => sharedStrings(scope, redact, 'scope')
+
+function sharedStrings(attrs: Attrs, redact: Redactor | undefined, owner: 'resource' | 'scope'): Readonly<Record<string, string>> {
+  const hit = sharedCache.get(attrs)
   if (hit && hit.redact === redact) return hit.strings
-  const strings = Object.freeze(withDropped(withinBudget(mapStrings(resource, redact), MAX_RESOURCE_BYTES), droppedFromResource(resource)))
-  resourceCache.set(resource, { redact, strings })
+  const dropped = droppedFromShared(attrs)
+  // Most scopes have no attributes: no map to build or cache.
+  if (dropped === 0 && isEmpty(attrs)) return NO_STRINGS
+  const strings = Object.freeze(withDropped(withinBudget(mapStrings(attrs, redact), MAX_SHARED_BYTES, owner), dropped, owner))
+  sharedCache.set(attrs, { redact, strings })
   return strings
 }
 
+function isEmpty(attrs: Attrs): boolean {
+  for (const _ in attrs) return false
+  return true
+}
+
 /** Keeps attributes in order until `budget` UTF-8 bytes (keys and values), cuts the one that crosses it, drops the rest. */
-function withinBudget(m: Record<string, string>, budget: number): Record<string, string> {
+function withinBudget(m: Record<string, string>, budget: number, owner: 'resource' | 'scope'): Record<string, string> {
   let used = 0
   let out: Record<string, string> | undefined
   for (const key in m) {
@@ -235,15 +254,15 @@ function withinBudget(m: Record<string, string>, budget: number): Record<string,
       }
       const room = budget - (used - valueBytes)
       if (room > 0) setOwn(out, key, cutBytes(value, room))
-      out['spanlens.resource.truncated'] = 'true'
+      out[`spanlens.${owner}.truncated`] = 'true'
     }
   }
   return out ?? m
 }
 
 /** The count of attributes the decoder left out past the cap (otlp/attribute-cap.ts), outside the budget as the truncated marker is. */
-function withDropped(m: Record<string, string>, dropped: number): Record<string, string> {
-  return dropped > 0 ? { ...m, 'spanlens.resource.attributes.dropped': String(dropped) } : m
+function withDropped(m: Record<string, string>, dropped: number, owner: 'resource' | 'scope'): Record<string, string> {
+  return dropped > 0 ? { ...m, [`spanlens.${owner}.attributes.dropped`]: String(dropped) } : m
 }
 
 function embedding(a: AttrReader): number[] {

@@ -16,7 +16,7 @@ import { WIRE_LEN, type WireReader } from './wire.js'
  * keeps its first MAX_ATTRIBUTES and counts the rest (no names are read past them).
  */
 
-/** Whether a name past the first MAX_ATTRIBUTES is kept; without one, none is (a scope's, only checked). */
+/** Whether a name past the first MAX_ATTRIBUTES is kept; without one, none is (a scope's attributes). */
 export type KeptPastCap = (key: string) => boolean
 
 /** The attributes kept of an OTLP JSON `attributes` list, and how many were left out. */
@@ -95,18 +95,18 @@ function keyAt(r: WireReader): string {
 }
 
 /**
- * How many attributes each resource left out. Every item of a resource shares its one
- * attributes object (both envelopes), and the stored resource map is built once per
- * object (normalize.ts resourceStrings), which reads the count from here.
+ * How many attributes each resource or scope left out. Every item of a resource or scope
+ * shares its one attributes object (both envelopes), and the stored map is built once per
+ * object (normalize.ts sharedStrings), which reads the count from here.
  */
-const resourceDropped = new WeakMap<Attrs, number>()
+const sharedDropped = new WeakMap<Attrs, number>()
 
-/** Adds to the count: protobuf merges a message given twice, its resource too. */
-export function noteResourceDropped(resource: Attrs, dropped: number): void {
-  if (dropped > 0) resourceDropped.set(resource, droppedFromResource(resource) + dropped)
+/** Adds to the count: protobuf merges a message given twice, a resource's or scope's too. */
+export function noteSharedDropped(shared: Attrs, dropped: number): void {
+  if (dropped > 0) sharedDropped.set(shared, droppedFromShared(shared) + dropped)
 }
 
-/** Resource attributes left out past the cap; 0 when none were. */
-export function droppedFromResource(resource: Attrs): number {
-  return resourceDropped.get(resource) ?? 0
+/** A resource's or scope's attributes left out past the cap; 0 when none were. */
+export function droppedFromShared(shared: Attrs): number {
+  return sharedDropped.get(shared) ?? 0
 }

@@ -1,4 +1,4 @@
-import { readEnvelope } from './envelope-protobuf.js'
+import { readEnvelope, type ScopeInfo } from './envelope-protobuf.js'
 import type { OtlpLogRecord } from './log-model.js'
 import type { Attrs } from './model.js'
 import { anyValue, hexId } from './values-protobuf.js'
@@ -30,14 +30,16 @@ const LEN_10 = key(10, WIRE_LEN)
 const LEN_12 = key(12, WIRE_LEN)
 
 export function readLogsRequest(buf: Buffer, sink: LogSink): void {
-  readEnvelope(buf, (r, resource, scope, position) => sink.record(readLogRecord(r, position, resource, scope.name)))
+  readEnvelope(buf, (r, resource, scope, position) => sink.record(readLogRecord(r, position, resource, scope)))
 }
 
-function readLogRecord(r: WireReader, position: number, resource: Attrs, scopeName: string): OtlpLogRecord {
+function readLogRecord(r: WireReader, position: number, resource: Attrs, scope: ScopeInfo): OtlpLogRecord {
   const record: OtlpLogRecord = {
     position,
     resource,
-    scopeName,
+    scopeName: scope.name,
+    scopeVersion: scope.version,
+    scopeAttributes: scope.attributes,
     timeNs: '0',
     observedNs: '0',
     severityNumber: 0,

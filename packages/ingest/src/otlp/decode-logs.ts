@@ -60,6 +60,8 @@ function toRecord(r: Obj, position: number, scope: JsonScope): OtlpLogRecord {
     position,
     resource: scope.resource,
     scopeName: scope.name,
+    scopeVersion: scope.version,
+    scopeAttributes: scope.attributes,
     timeNs: nanos(field(r, 'timeUnixNano'), 'time_unix_nano'),
     observedNs: nanos(field(r, 'observedTimeUnixNano'), 'observed_time_unix_nano'),
     severityNumber: severity(field(r, 'severityNumber')),

@@ -34,7 +34,7 @@ function readMetric(r: WireReader, position: number, resource: Attrs, scope: Sco
   // name = 1, description = 2, unit = 3, then the data oneof: gauge = 5, sum = 7,
   // histogram = 9, exponential_histogram = 10, summary = 11 (its points are read
   // once the name is known, wherever it sits).
-  const metric: OtlpMetric = { position, resource, scopeName: scope.name, scopeVersion: scope.version, name: '', description: '', unit: '', type: 'gauge', temporality: 0, isMonotonic: false }
+  const metric: OtlpMetric = { position, resource, scopeName: scope.name, scopeVersion: scope.version, scopeAttributes: scope.attributes, name: '', description: '', unit: '', type: 'gauge', temporality: 0, isMonotonic: false }
   let data = -1
   let dataEnd = -1
   while (!r.done) {

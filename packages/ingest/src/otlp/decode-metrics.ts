@@ -163,6 +163,7 @@ function walkMetric(raw: Obj, position: number, scope: JsonScope | string, out: 
       resource: scope.resource,
       scopeName: scope.name,
       scopeVersion: scope.version,
+      scopeAttributes: scope.attributes,
       name: text(raw, 'name'),
       description: text(raw, 'description'),
       unit: text(raw, 'unit'),

@@ -1,6 +1,6 @@
 import type { Attrs, DecodedSpan, OtlpEvent, OtlpLink } from './model.js'
 import { MAX_EVENTS, MAX_LINKS } from './values.js'
-import { readEnvelope } from './envelope-protobuf.js'
+import { readEnvelope, type ScopeInfo } from './envelope-protobuf.js'
 import { WireAttributes } from './attribute-cap.js'
 import { isConventionKey } from '../normalize/convention-keys.js'
 import { hexId } from './values-protobuf.js'
@@ -37,15 +37,16 @@ const VARINT_3 = key(3, WIRE_VARINT)
 const VARINT_6 = key(6, WIRE_VARINT)
 
 export function readTraceRequest(buf: Buffer, sink: SpanSink): void {
-  readEnvelope(buf, (r, resource, scope, position) => sink.span(readSpan(r, position, resource, scope.name, scope.version)))
+  readEnvelope(buf, (r, resource, scope, position) => sink.span(readSpan(r, position, resource, scope)))
 }
 
-function readSpan(r: WireReader, position: number, resource: Attrs, scopeName: string, scopeVersion: string): DecodedSpan {
+function readSpan(r: WireReader, position: number, resource: Attrs, scope: ScopeInfo): DecodedSpan {
   const span: DecodedSpan = {
     position,
     resource,
-    scopeName,
-    scopeVersion,
+    scopeName: scope.name,
+    scopeVersion: scope.version,
+    scopeAttributes: scope.attributes,
     traceId: '',
     spanId: '',
     parentSpanId: '',

@@ -90,6 +90,7 @@ function toSpan(s: Obj, position: number, scope: JsonScope): DecodedSpan {
     resource: scope.resource,
     scopeName: scope.name,
     scopeVersion: scope.version,
+    scopeAttributes: scope.attributes,
     traceId: idToHex(field(s, 'traceId'), 16),
     spanId: idToHex(field(s, 'spanId'), 8),
     parentSpanId: idToHex(field(s, 'parentSpanId'), 8),

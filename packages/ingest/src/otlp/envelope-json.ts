@@ -3,7 +3,7 @@ import type { Attrs } from './model.js'
 import { JsonTypeError, field, isObj, list, message, text } from './json-fields.js'
 import { readExactly } from './exact-json.js'
 import { jsonResourceList } from './request-body.js'
-import { jsonAttributes, type KeptPastCap, noteResourceDropped } from './attribute-cap.js'
+import { jsonAttributes, type KeptPastCap, noteSharedDropped } from './attribute-cap.js'
 import { isResourceConventionKey } from '../normalize/convention-keys.js'
 
 /** The resource and scope of the items being read. */
@@ -11,6 +11,8 @@ export interface JsonScope {
   resource: Attrs
   name: string
   version: string
+  /** One object for every item of the scope, as the resource's is. */
+  attributes: Attrs
 }
 
 /** The names of one export request's envelope: the message, and its lists' JSON names. */
@@ -28,10 +30,10 @@ export interface JsonEnvelope {
  * envelope counts them), and its resource and scope, or why they cannot be read (a
  * resource or scope attribute of the wrong type, a scope name that is not a string): the
  * signal then refuses that item's spans, records or points with that reason, and the rest
- * of the request is kept. A scope's attributes are read as a resource's are, and not
- * kept: no column holds them. A list that is not one, or an entry of it that is not an
- * object, leaves nothing to count: that is a 400, as is a body that is not JSON. Null
- * entries are skipped.
+ * of the request is kept. A scope's attributes are read as a resource's are, its first
+ * MAX_ATTRIBUTES kept. A list that is not one, or an entry of it that is not an object,
+ * leaves nothing to count: that is a 400, as is a body that is not JSON. Null entries
+ * are skipped.
  *
  * `begin` makes a fresh reader (its item callback and what it collects): a body with an
  * integer past 2^53 as a JSON number is read twice, the second time exactly (exact-json.ts).
@@ -89,14 +91,16 @@ function readResource(rs: Record<string, unknown>): Attrs | string {
   }
 }
 
-/** The scope's name and version, or why it cannot be read; its attributes are checked as a resource's are, and dropped. */
+/** The scope's name, version and attributes, or why they cannot be read. */
 function readScope(ss: Record<string, unknown>, resource: Attrs): JsonScope | string {
   try {
     const scope = message(ss, 'scope')
-    if (!scope) return { resource, name: '', version: '' }
-    const read = { resource, name: text(scope, 'name', 'scope name'), version: text(scope, 'version', 'scope version') }
-    ownAttributes(scope, 'scope')
-    return read
+    if (!scope) return { resource, name: '', version: '', attributes: {} }
+    const name = text(scope, 'name', 'scope name')
+    const version = text(scope, 'version', 'scope version')
+    const { attributes, dropped } = ownAttributes(scope, 'scope')
+    noteSharedDropped(attributes, dropped)
+    return { resource, name, version, attributes }
   } catch (err) {
     if (err instanceof JsonTypeError) return err.message
     throw err
@@ -106,13 +110,13 @@ function readScope(ss: Record<string, unknown>, resource: Attrs): JsonScope | st
 /** A resource's attributes, past the cap those the normalizer reads (attribute-cap.ts). */
 function resourceAttributes(o: Record<string, unknown>): Attrs {
   const { attributes, dropped } = ownAttributes(o, 'resource', isResourceConventionKey)
-  noteResourceDropped(attributes, dropped)
+  noteSharedDropped(attributes, dropped)
   return attributes
 }
 
 /**
- * A resource's or scope's attributes (attribute-cap.ts; a scope's are only checked, and keep none
- * past the cap); a value of the wrong type is named with `owner` ('scope attribute "k": …').
+ * A resource's or scope's attributes (attribute-cap.ts; a scope keeps none past the cap); a value
+ * of the wrong type is named with `owner` ('scope attribute "k": …').
  */
 function ownAttributes(o: Record<string, unknown>, owner: 'resource' | 'scope', keep?: KeptPastCap): ReturnType<typeof jsonAttributes> {
   try {

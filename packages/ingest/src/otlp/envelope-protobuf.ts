@@ -1,5 +1,5 @@
 import type { Attrs } from './model.js'
-import { noteResourceDropped, WireAttributes } from './attribute-cap.js'
+import { noteSharedDropped, WireAttributes } from './attribute-cap.js'
 import { isResourceConventionKey } from '../normalize/convention-keys.js'
 import { WIRE_LEN, WireReader } from './wire.js'
 
@@ -7,6 +7,8 @@ import { WIRE_LEN, WireReader } from './wire.js'
 export interface ScopeInfo {
   name: string
   version: string
+  /** One object for every item of the scope, as the resource's is (normalize.ts builds its stored map once). */
+  attributes: Attrs
 }
 
 /** Gets one item: the reader bounded to its bytes, its resource and scope, and its position in the request. */
@@ -25,9 +27,9 @@ const LEN_3 = key(3, WIRE_LEN)
  * item's bytes, its resource (read first, wherever it sits in the message), its scope
  * and its position: from 0, each item of the request in the order sent, across
  * resources and scopes, as the JSON envelope counts them. A scope's attributes are read
- * as a resource's are, so damage in them is a 400 too, and not kept: no column holds
- * them. Unknown fields are skipped; structural damage throws a WireError for the caller
- * to turn into a 400.
+ * as a resource's are (damage in them is a 400 too), its first MAX_ATTRIBUTES kept.
+ * Unknown fields are skipped; structural damage throws a WireError for the caller to
+ * turn into a 400.
  */
 export function readEnvelope(buf: Buffer, item: EnvelopeItem): void {
   const r = new WireReader(buf)
@@ -59,7 +61,7 @@ function readResourceItems(r: WireReader, item: EnvelopeItem, next: { position: 
         else r.skip(t & 7)
       }
       r.leave(outer)
-      noteResourceDropped(resource, attributes.dropped)
+      noteSharedDropped(resource, attributes.dropped)
     } else if (tag === LEN_2) {
       const start = r.lengthDelimited()
       scopes.push(start, r.pos)
@@ -76,7 +78,7 @@ function readResourceItems(r: WireReader, item: EnvelopeItem, next: { position: 
 }
 
 function readScopeItems(r: WireReader, resource: Attrs, item: EnvelopeItem, next: { position: number }): void {
-  const scope: ScopeInfo = { name: '', version: '' }
+  const scope: ScopeInfo = { name: '', version: '', attributes: {} }
   const items: number[] = []
   while (!r.done) {
     const tag = r.tag()
@@ -96,10 +98,9 @@ function readScopeItems(r: WireReader, resource: Attrs, item: EnvelopeItem, next
   }
 }
 
-/** InstrumentationScope: name = 1, version = 2, attributes = 3 (read as a resource's, then dropped). */
+/** InstrumentationScope: name = 1, version = 2, attributes = 3 (capped as a resource's, none kept past the cap). */
 function readScope(r: WireReader, scope: ScopeInfo): void {
-  // The cap every attribute list has (attribute-cap.ts); a scope keeps none past it.
-  const attributes = new WireAttributes({})
+  const attributes = new WireAttributes(scope.attributes)
   while (!r.done) {
     const t = r.tag()
     if (t === LEN_1) scope.name = r.string()
@@ -107,4 +108,5 @@ function readScope(r: WireReader, scope: ScopeInfo): void {
     else if (t === LEN_3) attributes.next(r)
     else r.skip(t & 7)
   }
+  noteSharedDropped(scope.attributes, attributes.dropped)
 }

@@ -6,6 +6,9 @@ export interface OtlpLogRecord {
   position: number
   resource: Attrs
   scopeName: string
+  scopeVersion: string
+  /** The scope's attributes: one object for every record of the scope. */
+  scopeAttributes: Attrs
   /** Nanoseconds since the epoch, as a decimal string; "0" when the sender did not know it. */
   timeNs: string
   observedNs: string

@@ -40,6 +40,8 @@ export interface OtlpMetric {
   resource: Attrs
   scopeName: string
   scopeVersion: string
+  /** The scope's attributes: one object for every metric of the scope. */
+  scopeAttributes: Attrs
   name: string
   description: string
   unit: string

@@ -32,6 +32,8 @@ export interface OtlpSpan {
   resource: Attrs
   scopeName: string
   scopeVersion: string
+  /** The scope's attributes: one object for every span of the scope (normalize.ts builds its stored map once). */
+  scopeAttributes: Attrs
   traceId: string
   spanId: string
   parentSpanId: string

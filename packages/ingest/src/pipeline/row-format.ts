@@ -1,5 +1,5 @@
 import type { Codec, CodecValues } from '../schema/columns.js'
-import { SPAN_INSERT_COLUMN_NAMES, SPAN_INSERT_COLUMNS, type SpanRow } from '../schema/span-columns.js'
+import { SPAN_INSERT_COLUMNS, type SpanRow } from '../schema/span-columns.js'
 
 /**
  * How rows sit in the spool and travel to ClickHouse: TabSeparated with an
@@ -54,10 +54,17 @@ export function isSegmentTag(tag: string): tag is SegmentTag {
 
 /**
  * The columns of segments written before `t3`, which name none: they hold `spans`
- * rows in the insert list of that time. If the span column table ever changes,
- * this becomes the literal list it replaces (span-columns.unit.test.ts keeps its fingerprint).
+ * rows in the insert list of that time, before migration 015's scope_version and
+ * scope_attributes (span-columns.unit.test.ts checks each still has the type and
+ * codec it was written with).
  */
-export const LEGACY_SPAN_COLUMNS = SPAN_INSERT_COLUMN_NAMES
+export const LEGACY_SPAN_COLUMNS: readonly string[] = [
+  ...['project_id', 'trace_id', 'span_id', 'parent_span_id', 'name', 'kind', 'span_kind', 'service_name', 'scope_name', 'start_time', 'end_time'],
+  ...['duration_ms', 'status_code', 'status_message', 'error_type', 'provider', 'operation', 'request_model', 'response_model'],
+  ...['input_tokens', 'output_tokens', 'total_tokens', 'cache_read_tokens', 'cache_write_tokens', 'reasoning_tokens', 'cost_usd', 'ttft_ms'],
+  ...['finish_reason', 'input', 'output', 'user_id', 'session_id', 'environment', 'release', 'tags', 'attributes', 'resource_attributes'],
+  ...['events.time', 'events.name', 'events.attributes', 'links.trace_id', 'links.span_id', 'links.attributes', 'embedding'],
+]
 
 /** A `t3` segment's first line: its column names, as TabSeparatedWithNames reads them. */
 export const columnLine = (columns: readonly string[]): Buffer => Buffer.from(`${columns.map(tsvField).join('\t')}\n`)

@@ -25,6 +25,8 @@ export const LOG_INSERT_COLUMNS = [
   col('resource_attributes', MAP, 'sharedStringMap'),
   col('service_name', LC, 'text'),
   col('scope_name', LC, 'text'),
+  col('scope_version', LC, 'text'),
+  col('scope_attributes', MAP, 'sharedStringMap'),
 ] as const
 
 /** Columns after the inserted ones, in table order. */

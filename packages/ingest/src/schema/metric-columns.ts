@@ -44,6 +44,7 @@ export const METRIC_INSERT_COLUMNS = [
   col('flags', 'UInt32', 'uint'),
   col('attributes', MAP, 'stringMap'),
   col('resource_attributes', MAP, 'sharedStringMap'),
+  col('scope_attributes', MAP, 'sharedStringMap'),
   col('exemplars.time', 'Array(DateTime64(9))', 'stringArray'),
   col('exemplars.value', 'Array(Float64)', 'floatArray'),
   col('exemplars.trace_id', 'Array(String)', 'stringArray'),

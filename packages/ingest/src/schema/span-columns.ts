@@ -27,6 +27,7 @@ export const SPAN_INSERT_COLUMNS = [
   oneOf('span_kind', LC, OTLP_SPAN_KINDS),
   col('service_name', LC, 'text'),
   col('scope_name', LC, 'text'),
+  col('scope_version', LC, 'text'),
   /** Unix seconds with 9 fractional digits, e.g. "1700000000.123456789". */
   col('start_time', 'DateTime64(9)', 'verbatim'),
   col('end_time', 'DateTime64(9)', 'verbatim'),
@@ -56,6 +57,7 @@ export const SPAN_INSERT_COLUMNS = [
   col('tags', 'Array(LowCardinality(String))', 'stringArray'),
   col('attributes', MAP, 'stringMap'),
   col('resource_attributes', MAP, 'sharedStringMap'),
+  col('scope_attributes', MAP, 'sharedStringMap'),
   col('events.time', 'Array(DateTime64(9))', 'stringArray'),
   col('events.name', 'Array(LowCardinality(String))', 'stringArray'),
   col('events.attributes', `Array(${MAP})`, 'mapArray'),
@@ -76,5 +78,3 @@ export const SPAN_COMPUTED_COLUMNS: readonly ComputedColumn[] = [
 /** One row of `spans` as inserted, one field per inserted column. */
 export type SpanRow = RowOf<typeof SPAN_INSERT_COLUMNS>
 
-/** The inserted columns' names, in order. */
-export const SPAN_INSERT_COLUMN_NAMES: ReadonlyArray<keyof SpanRow> = SPAN_INSERT_COLUMNS.map((c) => c.name)

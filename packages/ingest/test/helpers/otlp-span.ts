@@ -5,6 +5,7 @@ export const span = (attributes: OtlpSpan['attributes'], extra: Partial<OtlpSpan
   resource: { 'service.name': 'svc' },
   scopeName: 'test',
   scopeVersion: '',
+  scopeAttributes: {},
   traceId: 'a'.repeat(32),
   spanId: 'b'.repeat(16),
   parentSpanId: '',

@@ -3,8 +3,9 @@ import { join } from 'node:path'
 import { PriceTable } from '../../src/normalize/cost.js'
 import { normalizeSpan } from '../../src/normalize/normalize.js'
 import type { OtlpSpan } from '../../src/otlp/model.js'
-import { encodeRow } from '../../src/pipeline/row-format.js'
+import { compileEncoder, encodeRow, LEGACY_SPAN_COLUMNS } from '../../src/pipeline/row-format.js'
 import { indexEntry } from '../../src/pipeline/segment-index.js'
+import { SPAN_INSERT_COLUMNS, type SpanRow } from '../../src/schema/span-columns.js'
 
 // Spool segments written the way the spool writes them, for tests that start a server on a
 // spool an earlier run left: its replay is what they test.
@@ -22,6 +23,7 @@ export function span(project: string, name: string, startSeconds = NOW_S): strin
     resource: { 'service.name': 'isolation' },
     scopeName: 'test',
     scopeVersion: '',
+    scopeAttributes: {},
     traceId: `${'ab'.repeat(12)}${seq.toString(16).padStart(8, '0')}`,
     spanId: `${'cd'.repeat(4)}${seq.toString(16).padStart(8, '0')}`,
     parentSpanId: '',
@@ -38,15 +40,18 @@ export function span(project: string, name: string, startSeconds = NOW_S): strin
   return encodeRow(normalizeSpan(s, project, { prices }))
 }
 
+/** A span row in the layout of segments written before their first line named the columns (t2 and earlier). */
+export const encodeLegacyRow: (r: SpanRow) => string = compileEncoder(SPAN_INSERT_COLUMNS.filter((c) => LEGACY_SPAN_COLUMNS.includes(c.name)))
+
 /**
- * Writes a plain segment the way the spool does: rows in .seg, one index entry per request;
- * with `columns`, a `spans` segment of format t3 whose first line names them.
+ * Writes a plain segment the way the spool does: rows in .seg, one index entry per request,
+ * a `spans` segment of format t3 whose first line names `columns` (by default the insert list).
  */
-export function writeSegment(spoolDir: string, seqNo: number, requests: string[][], columns?: readonly string[]): string {
+export function writeSegment(spoolDir: string, seqNo: number, requests: string[][], columns: readonly string[] = SPAN_INSERT_COLUMNS.map((c) => c.name)): string {
   mkdirSync(spoolDir, { recursive: true })
-  const name = `${String(Date.now()).padStart(14, '0')}-1-${String(seqNo).padStart(6, '0')}.${columns ? 'spans.t3' : 't2'}.seg`
+  const name = `${String(Date.now()).padStart(14, '0')}-1-${String(seqNo).padStart(6, '0')}.spans.t3.seg`
   const payloads = requests.map((rows) => Buffer.from(rows.map((r) => `${r}\n`).join('')))
-  writeFileSync(join(spoolDir, name), Buffer.concat([Buffer.from(columns ? `${columns.join('\t')}\n` : ''), ...payloads]))
+  writeFileSync(join(spoolDir, name), Buffer.concat([Buffer.from(`${columns.join('\t')}\n`), ...payloads]))
   writeFileSync(join(spoolDir, name.replace(/\.seg$/, '.idx')), Buffer.concat(payloads.map((p, i) => indexEntry(p, (requests[i] as string[]).length))))
   return name
 }

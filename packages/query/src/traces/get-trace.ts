@@ -3,6 +3,7 @@ import { type ClickHouseClient, ParamBag, select } from '../db.js'
 import { errors } from '../errors.js'
 import { nanosToIso } from '../time.js'
 import { type RawSpan, type Span, spanSelect, toSpan } from './span-row.js'
+import { DETAIL_SELECT, RESOURCE_KEY, type RawSpanDetail, type SpanDetail, toSpanDetail } from './span-detail.js'
 import { LIVE_SCORES } from '../scores/live.js'
 import { type SpanTotals, TOTALS_SELECT, totalsOf } from './totals.js'
 
@@ -19,7 +20,7 @@ export interface Score {
   timestamp: string
 }
 
-export interface SpanNode extends Span {
+export interface SpanNode extends Span, SpanDetail {
   children: SpanNode[]
   scores: Score[]
 }
@@ -32,6 +33,8 @@ export interface Trace {
   totals: SpanTotals
   /** roots of the tree; more than one when a parent span never arrived */
   roots: SpanNode[]
+  /** each resource of the tree's spans once, by the key its spans name (`SpanNode.resource`) */
+  resources: Record<string, Record<string, string>>
   /** scores attached to the trace as a whole (no span id) */
   scores: Score[]
   /** the trace has more than MAX_TREE_SPANS spans: the tree holds the first by start time */
@@ -50,10 +53,10 @@ export async function getTrace(client: ClickHouseClient, project: string, traceI
   const bag = new ParamBag()
   const p = bag.add(project, 'String')
   const t = bag.add(traceId, 'String')
-  const [stored, totalRows, scoreRows, content] = await Promise.all([
-    select<RawSpan>(
+  const [stored, totalRows, scoreRows, content, resourceRows] = await Promise.all([
+    select<RawSpan & RawSpanDetail>(
       client,
-      `SELECT ${spanSelect({ io: true })} FROM spans FINAL
+      `SELECT ${spanSelect({ io: true })}, ${DETAIL_SELECT} FROM spans FINAL
        WHERE project_id = ${p} AND trace_id = ${t} ORDER BY start_time, span_id LIMIT ${MAX_TREE_SPANS}`,
       bag.values,
     ),
@@ -77,6 +80,13 @@ export async function getTrace(client: ClickHouseClient, project: string, traceI
       bag.values,
     ),
     contentOf(client, project, [traceId]),
+    // Every version of every span, not only those the tree holds: a superset of the keys it names.
+    select<{ resource_key: string; attributes: Record<string, string> }>(
+      client,
+      `SELECT ${RESOURCE_KEY} AS resource_key, any(resource_attributes) AS attributes FROM spans
+       WHERE project_id = ${p} AND trace_id = ${t} GROUP BY resource_key`,
+      bag.values,
+    ),
   ])
   const all = totalRows[0] === undefined ? undefined : totalsOf(totalRows[0])
   if (stored.length === 0 || all === undefined || all.totals.spans === 0) throw errors.NOT_FOUND(`trace ${traceId}`)
@@ -95,7 +105,13 @@ export async function getTrace(client: ClickHouseClient, project: string, traceI
   }))
 
   const nodes = new Map<string, SpanNode>()
-  for (const r of rows) nodes.set(r.span_id, { ...toSpan(r), children: [], scores: [] })
+  const resources: Record<string, Record<string, string>> = {}
+  const allResources = new Map(resourceRows.map((r) => [r.resource_key, r.attributes]))
+  for (const r of rows) {
+    const node: SpanNode = { ...toSpan(r), ...toSpanDetail(r), children: [], scores: [] }
+    nodes.set(r.span_id, node)
+    resources[node.resource] ??= allResources.get(node.resource) ?? {}
+  }
   const roots: SpanNode[] = []
   for (const node of nodes.values()) {
     const parent = node.parentSpanId ? nodes.get(node.parentSpanId) : undefined
@@ -116,6 +132,7 @@ export async function getTrace(client: ClickHouseClient, project: string, traceI
     durationMs: all.durationMs,
     totals: all.totals,
     roots,
+    resources,
     scores: traceScores,
     // The read stopped at the cap with spans left (a span written between the two reads is no cut).
     truncated: stored.length === MAX_TREE_SPANS && all.totals.spans > MAX_TREE_SPANS,

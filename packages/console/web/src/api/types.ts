@@ -97,9 +97,27 @@ export interface Span {
   output?: string
 }
 
+export interface SpanEvent {
+  time: string
+  timeUnixNano: string
+  name: string
+  attributes: Record<string, string>
+}
+
+interface SpanLink {
+  traceId: string
+  spanId: string
+  attributes: Record<string, string>
+}
+
 export interface SpanNode extends Span {
   children: SpanNode[]
   scores: Score[]
+  scope: { name: string; version: string; attributes: Record<string, string> }
+  /** key of the span's resource in its trace's `resources` */
+  resource: string
+  events: SpanEvent[]
+  links: SpanLink[]
 }
 
 export interface Trace {
@@ -108,6 +126,7 @@ export interface Trace {
   durationMs: number
   totals: { spans: number; errors: number; llmCalls: number; tokens: Tokens; costUsd: number; costIncomplete: boolean }
   roots: SpanNode[]
+  resources: Record<string, Record<string, string>>
   scores: Score[]
   /** more spans than the tree holds: `roots` hold the first by start time, `totals` count them all */
   truncated: boolean

@@ -85,7 +85,7 @@ export function TracePage({ traceId }: { traceId: string }) {
         </div>
       )}
       <Waterfall rows={rows} totalMs={totalMs} selected={current?.spanId ?? null} onSelect={select} />
-      {current && <SpanDetail key={current.spanId} span={current} scoreNames={scoreNames} onScoresChanged={changed} />}
+      {current && <SpanDetail key={current.spanId} span={current} resource={t.resources[current.resource] ?? {}} scoreNames={scoreNames} onScoresChanged={changed} />}
     </section>
   )
 }

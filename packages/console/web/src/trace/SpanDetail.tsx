@@ -1,12 +1,13 @@
 import { useState } from 'preact/hooks'
 import type { Score, SpanNode } from '../api/types'
 import { COST_NOTE, int, ms, time, tokenDetails, usd } from '../format'
-import { sessionHref, userHref } from '../links'
+import { sessionHref, traceHref, userHref } from '../links'
 import { StatusBadge } from '../pages/Traces'
 import { Link } from '../router'
 import { ContentView } from './Messages'
 import { ScoreEditor } from './ScoreEditor'
 import { scoreText } from './score-value'
+import { eventOffsetMs } from './tree'
 
 /** Scores of a trace or span, each editable, and a form to add one. */
 export function Scores({ scores, traceId, spanId, names, onChanged }: { scores: Score[]; traceId: string; spanId?: string; names: string[]; onChanged: () => void }) {
@@ -77,10 +78,98 @@ function Field({ label, children }: { label: string; children: preact.ComponentC
   )
 }
 
-export function SpanDetail({ span, scoreNames, onScoresChanged }: { span: SpanNode; scoreNames: string[]; onScoresChanged: () => void }) {
+/** Attributes as a two-column table, sorted by key; nothing when there are none. */
+function AttributeTable({ attributes }: { attributes: Record<string, string> }) {
+  const rows = Object.entries(attributes).sort(([a], [b]) => a.localeCompare(b))
+  if (rows.length === 0) return null
+  return (
+    <table class="grid compact">
+      <tbody>
+        {rows.map(([k, v]) => (
+          <tr key={k}>
+            <td class="mono small">{k}</td>
+            <td class="mono small">{v}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  )
+}
+
+/** A collapsed section of attributes, titled with their count; nothing when there are none. */
+function Attributes({ title, attributes, kind }: { title: string; attributes: Record<string, string>; kind: string }) {
+  const n = Object.keys(attributes).length
+  if (n === 0) return null
+  return (
+    <details class="attributes" data-attributes={kind}>
+      <summary>
+        {title} ({n})
+      </summary>
+      <AttributeTable attributes={attributes} />
+    </details>
+  )
+}
+
+/**
+ * The span's events in time order. An exception (the event OpenTelemetry's recordException
+ * writes) shows its type and message, and its stack trace as sent.
+ */
+function Events({ span }: { span: SpanNode }) {
+  if (span.events.length === 0) return null
+  const events = [...span.events].sort((a, b) => (BigInt(a.timeUnixNano) < BigInt(b.timeUnixNano) ? -1 : BigInt(a.timeUnixNano) > BigInt(b.timeUnixNano) ? 1 : 0))
+  return (
+    <div class="span-events">
+      <h4>Events ({events.length})</h4>
+      <ol class="events">
+        {events.map((e, i) => {
+          const exception = e.name === 'exception'
+          const stack = exception ? e.attributes['exception.stacktrace'] : undefined
+          // The stack trace is shown as a block of its own, not again in the table.
+          const rest = stack === undefined ? e.attributes : Object.fromEntries(Object.entries(e.attributes).filter(([k]) => k !== 'exception.stacktrace'))
+          const headline = exception ? [e.attributes['exception.type'], e.attributes['exception.message']].filter(Boolean).join(': ') : ''
+          return (
+            <li key={i} class={exception ? 'event exception' : 'event'} data-event={e.name}>
+              <span class="mono small muted" title={time(e.time)}>
+                +{ms(eventOffsetMs(span, e))}
+              </span>{' '}
+              <strong>{e.name || '(no name)'}</strong>
+              {headline && <div class="event-headline">{headline}</div>}
+              {stack && <pre class="stacktrace">{stack}</pre>}
+              <AttributeTable attributes={rest} />
+            </li>
+          )
+        })}
+      </ol>
+    </div>
+  )
+}
+
+/** The spans this one links to (a batch's messages, a retried call), each opening its trace. */
+function Links({ span }: { span: SpanNode }) {
+  if (span.links.length === 0) return null
+  return (
+    <div class="span-links">
+      <h4>Links ({span.links.length})</h4>
+      <ul class="links">
+        {span.links.map((l, i) => (
+          <li key={i} data-link={l.spanId}>
+            <Link href={traceHref(l.traceId, l.spanId)}>
+              <span class="mono small">
+                {l.traceId} / {l.spanId}
+              </span>
+            </Link>
+            <AttributeTable attributes={l.attributes} />
+          </li>
+        ))}
+      </ul>
+    </div>
+  )
+}
+
+export function SpanDetail({ span, resource, scoreNames, onScoresChanged }: { span: SpanNode; resource: Record<string, string>; scoreNames: string[]; onScoresChanged: () => void }) {
   const model = span.responseModel && span.responseModel !== span.requestModel ? `${span.requestModel || '?'} → ${span.responseModel}` : span.requestModel || span.responseModel
   const details = tokenDetails(span.tokens)
-  const attrs = Object.entries(span.attributes).sort(([a], [b]) => a.localeCompare(b))
+  const scope = [span.scope.name, span.scope.version].filter(Boolean).join(' ')
   return (
     <div class="span-detail card" data-span-detail={span.spanId}>
       <h3>
@@ -114,6 +203,11 @@ export function SpanDetail({ span, scoreNames, onScoresChanged }: { span: SpanNo
         )}
         {span.environment && <Field label="Environment">{span.environment}</Field>}
         {span.release && <Field label="Release">{span.release}</Field>}
+        {scope && (
+          <Field label="Scope">
+            <span class="mono">{scope}</span>
+          </Field>
+        )}
         <Field label="Span id">
           <span class="mono">{span.spanId}</span>
         </Field>
@@ -124,21 +218,11 @@ export function SpanDetail({ span, scoreNames, onScoresChanged }: { span: SpanNo
         <ContentView title="Input" raw={span.input} />
         <ContentView title="Output" raw={span.output} />
       </div>
-      {attrs.length > 0 && (
-        <details class="attributes">
-          <summary>Attributes ({attrs.length})</summary>
-          <table class="grid compact">
-            <tbody>
-              {attrs.map(([k, v]) => (
-                <tr key={k}>
-                  <td class="mono small">{k}</td>
-                  <td class="mono small">{v}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </details>
-      )}
+      <Events span={span} />
+      <Links span={span} />
+      <Attributes title="Attributes" attributes={span.attributes} kind="span" />
+      <Attributes title="Resource" attributes={resource} kind="resource" />
+      <Attributes title="Scope attributes" attributes={span.scope.attributes} kind="scope" />
     </div>
   )
 }

@@ -1,6 +1,6 @@
 import { useRef } from 'preact/hooks'
 import { ms } from '../format'
-import type { WaterfallRow } from './tree'
+import { eventOffsetMs, type WaterfallRow } from './tree'
 
 const TICKS = [0, 0.25, 0.5, 0.75, 1]
 
@@ -90,6 +90,10 @@ export function Waterfall({ rows, totalMs, selected, onSelect }: { rows: Waterfa
             >
               {span.ttftMs !== null && span.durationMs > 0 && <div class="wf-ttft" style={{ width: `${Math.min(100, (span.ttftMs / span.durationMs) * 100)}%` }} title={`time to first token ${ms(span.ttftMs)}`} />}
             </div>
+            {/* Each event a mark at its time on the trace's axis (an exception in red); the span's detail lists them. */}
+            {span.events.map((e, k) => (
+              <div key={k} class={`wf-event${e.name === 'exception' ? ' exception' : ''}`} style={{ left: `${Math.min(100, Math.max(0, ((offsetMs + eventOffsetMs(span, e)) / scale) * 100))}%` }} aria-hidden="true" />
+            ))}
           </div>
           <div class="wf-dur">{ms(span.durationMs)}</div>
         </div>

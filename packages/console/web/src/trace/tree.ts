@@ -1,4 +1,7 @@
-import type { SpanNode } from '../api/types.js'
+import type { SpanEvent, SpanNode } from '../api/types.js'
+
+/** Milliseconds from the span's start to one of its events, from the nanosecond times (a Date keeps only milliseconds). */
+export const eventOffsetMs = (span: SpanNode, event: SpanEvent): number => Number(BigInt(event.timeUnixNano) - BigInt(span.startTimeUnixNano)) / 1e6
 
 export interface WaterfallRow {
   span: SpanNode
