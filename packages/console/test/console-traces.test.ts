@@ -124,11 +124,13 @@ describe('console served by the Spanlens server', () => {
     // message as text, the stack trace as sent; its events in time order, its link, its
     // resource and scope.
     expect(await items.nth(2).textContent()).toContain('<b>get_order</b>')
-    // Its events are marked on its row at their times (an exception in red).
+    // Its events are marked on its row at their times (an exception in red); the axis' last label stays on one line.
     expect(await items.nth(2).locator('.wf-event').count()).toBe(2)
     expect(await items.nth(2).locator('.wf-event.exception').count()).toBe(1)
     const mark = await items.nth(2).locator('.wf-event.exception').boundingBox()
     expect((mark!.x + 1 - track!.x) / track!.width).toBeCloseTo(1650 / 3000, 2)
+    const lastTick = await page.locator('.wf-tick').last().boundingBox()
+    expect(lastTick!.height).toBeLessThan(20)
     await items.nth(2).click()
     const events = detail.locator('.span-events li')
     await poll(() => events.count()).toBe(2)
