@@ -1,9 +1,9 @@
 import { contentOf, withContent } from '../content/span-content.js'
 import { type ClickHouseClient, ParamBag, select } from '../db.js'
 import { spanConditions, type SpanFilter, timeOf } from '../filters.js'
-import { nanosToIso } from '../time.js'
+import { chTime, nanosToIso } from '../time.js'
 import { type Cursor, encodeCursor } from './cursor.js'
-import { newestFirst } from './newest.js'
+import { type NewestHourBefore, newestFirst } from './newest.js'
 import { countTraces, traceConditions } from './listed.js'
 import { encodeOrderCursor, orderedTraceIds, type OrderCursor, type TraceOrder } from './order.js'
 import { noTokens, type RawSpan, type Span, spanSelect, toSpan } from './span-row.js'
@@ -43,6 +43,30 @@ function keyset(bag: ParamBag, cursor: Cursor | undefined, idCol: string): strin
   return [`start_time <= ${t}`, `(start_time < ${t} OR ${idCol} < ${bag.add(cursor.id, 'String')})`]
 }
 
+/**
+ * newestFirst's probe: the project's newest span hour in [from, before), read from the end of
+ * the sorting key's (project, hour) range in reverse order, so it reads the last granules of
+ * the days in range instead of their spans (3 ms on an empty project, 5–7 ms over a week of
+ * 3 M spans, measured embedded). No FINAL: every version of a span has its hour.
+ */
+function newestHourOf(client: ClickHouseClient, project: string): NewestHourBefore {
+  return async (before, from) => {
+    const bag = new ParamBag()
+    const where = [
+      `project_id = ${bag.add(project, 'String')}`,
+      `start_time < ${bag.add(chTime(new Date(before)), "DateTime64(9, 'UTC')")}`,
+      `start_time >= ${bag.add(chTime(from), "DateTime64(9, 'UTC')")}`,
+    ]
+    const rows = await select<{ hour: string }>(
+      client,
+      `SELECT toString(toUnixTimestamp(toStartOfHour(start_time))) AS hour FROM spans
+       WHERE ${where.join(' AND ')} ORDER BY toStartOfHour(start_time) DESC LIMIT 1`,
+      bag.values,
+    )
+    return rows[0] ? Number(rows[0].hour) * 1000 : undefined
+  }
+}
+
 /** Spans matching the filter, newest first, keyset-paginated on (start_time, span_id). */
 export async function listSpans(client: ClickHouseClient, project: string, opts: ListOptions = {}): Promise<Page<Span>> {
   const limit = opts.limit ?? 50
@@ -58,7 +82,7 @@ export async function listSpans(client: ClickHouseClient, project: string, opts:
        LIMIT ${limit + 1}`,
       bag.values,
     )
-  })
+  }, newestHourOf(client, project))
   const page = rows.slice(0, limit)
   // Content that arrived as log records fills the page's spans (finish reasons always, input/output with io).
   const content = await contentOf(client, project, page.map((r) => r.trace_id))
@@ -107,7 +131,7 @@ export async function listTraces(
     const value = new Map(ids.map((r) => [r.trace_id, r.v]))
     page = await tracePage(client, project, heads.slice(0, limit), heads.length > limit, (r) => encodeOrderCursor(order, { value: value.get(r.trace_id) ?? 0, id: r.trace_id }))
   } else {
-    const heads = await newestFirst(filter, opts.cursor, limit + 1, (window) => headsPage(client, project, window, filter, opts.cursor, limit))
+    const heads = await newestFirst(filter, opts.cursor, limit + 1, (window) => headsPage(client, project, window, filter, opts.cursor, limit), newestHourOf(client, project))
     const described = await describeHeads(client, project, heads.slice(0, limit))
     page = await tracePage(client, project, described, heads.length > limit, (r) => encodeCursor({ ns: r.start_ns, id: r.trace_id }))
   }
