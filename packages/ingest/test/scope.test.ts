@@ -50,9 +50,10 @@ describe('the instrumentation scope of what is stored', () => {
     ])
   })
 
-  it("stores a log record's scope name, version and attributes, over JSON and protobuf alike", async () => {
+  it("stores a log record's scope name, version and attributes, over JSON and protobuf alike, and its trace's logs show them", async () => {
+    const traceId = randomBytes(16).toString('hex')
     const req = (body: string) => {
-      const json = logsJson([{ body }])
+      const json = logsJson([{ body, traceId }])
       ;(json.resourceLogs as Array<{ scopeLogs: Array<{ scope: unknown }> }>)[0]!.scopeLogs[0]!.scope = SCOPE
       return json
     }
@@ -66,6 +67,12 @@ describe('the instrumentation scope of what is stored', () => {
     expect(rows).toEqual([
       { body: 'scoped-log-json', scope_name, scope_version, scope_attributes },
       { body: 'scoped-log-protobuf', scope_name, scope_version, scope_attributes },
+    ])
+    const res = await fetch(`${server.url}/api/v1/traces/${traceId}/logs`, { headers: bearer(KEYS.acme) })
+    const logs = (await res.json()) as { items: Array<{ body: string; scope: unknown }> }
+    expect(logs.items.map((l) => [l.body, l.scope])).toEqual([
+      ['scoped-log-json', SCOPE_STORED],
+      ['scoped-log-protobuf', SCOPE_STORED],
     ])
   })
 

@@ -1,5 +1,6 @@
 import { type ClickHouseClient, ParamBag, select } from '../db.js'
 import { nanosToIso } from '../time.js'
+import type { SpanScope } from '../traces/span-detail.js'
 
 /** One OTLP log record as the API returns it. */
 export interface LogRecord {
@@ -18,7 +19,8 @@ export interface LogRecord {
   attributes: Record<string, string>
   resource: Record<string, string>
   service: string
-  scope: string
+  /** The instrumentation scope that made it, as a span's (traces/span-detail.ts). */
+  scope: SpanScope
 }
 
 interface Row {
@@ -34,6 +36,8 @@ interface Row {
   resource_attributes: Record<string, string>
   service_name: string
   scope_name: string
+  scope_version: string
+  scope_attributes: Record<string, string>
 }
 
 export interface TraceLogsOptions {
@@ -50,7 +54,7 @@ export async function traceLogs(client: ClickHouseClient, project: string, trace
   const rows = await select<Row>(
     client,
     `SELECT toString(toUnixTimestamp64Nano(timestamp)) AS ts, toString(toUnixTimestamp64Nano(observed_timestamp)) AS observed,
-            trace_id, span_id, severity_number, severity_text, event_name, body, attributes, resource_attributes, service_name, scope_name
+            trace_id, span_id, severity_number, severity_text, event_name, body, attributes, resource_attributes, service_name, scope_name, scope_version, scope_attributes
      FROM logs FINAL WHERE ${where.join(' AND ')}
      ORDER BY timestamp, observed_timestamp, record_hash LIMIT ${opts.limit + 1}`,
     bag.values,
@@ -72,7 +76,7 @@ export async function traceLogs(client: ClickHouseClient, project: string, trace
       attributes: r.attributes,
       resource: r.resource_attributes,
       service: r.service_name,
-      scope: r.scope_name,
+      scope: { name: r.scope_name, version: r.scope_version, attributes: r.scope_attributes },
     })),
   }
 }
