@@ -3,7 +3,7 @@ import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { bearer, KEYS, startServer, type TestServer } from './helpers/server.js'
+import { postOtlp, startServer, type TestServer } from './helpers/server.js'
 import { jsonRequest, protobufRequest } from './helpers/otlp.js'
 import { logsJson, logsJsonAsProtobuf } from './helpers/otlp-logs.js'
 
@@ -19,8 +19,7 @@ beforeAll(async () => {
 })
 afterAll(() => server?.close())
 
-const post = (path: string, body: Buffer | string, type: 'application/json' | 'application/x-protobuf') =>
-  fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': type, ...bearer(KEYS.acme) }, body })
+const post = (path: string, body: Buffer | string, type: 'application/json' | 'application/x-protobuf') => postOtlp(server, path, body, type)
 
 const plain = Array.from({ length: 1100 }, (_, i) => ({ key: `app.field.${i}`, value: { stringValue: `v${i}` } }))
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TRUNCATED } from '../src/normalize/truncate.js'
-import { bearer, KEYS, startServer, type TestServer } from './helpers/server.js'
+import { bearer, KEYS, postOtlp, startServer, type TestServer } from './helpers/server.js'
 import { jsonRequest, protobufRequest } from './helpers/otlp.js'
 import { logsJson, logsJsonAsProtobuf } from './helpers/otlp-logs.js'
 
@@ -16,12 +16,19 @@ beforeAll(async () => {
 })
 afterAll(() => server?.close())
 
-const post = (path: string, body: Buffer | string, type: 'application/json' | 'application/x-protobuf') =>
-  fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': type, ...bearer(KEYS.acme) }, body })
-const send = async (path: string, json: Record<string, unknown>, protobuf: Buffer) => {
+const post = (path: string, body: Buffer | string, type: 'application/json' | 'application/x-protobuf') => postOtlp(server, path, body, type)
+/** Posts one request over JSON and another over protobuf, each answered 200, and waits until both are stored. */
+const sendBoth = async (path: string, json: Record<string, unknown>, protobuf: Buffer) => {
   expect((await post(path, JSON.stringify(json), 'application/json')).status).toBe(200)
   expect((await post(path, protobuf, 'application/x-protobuf')).status).toBe(200)
+  await server.app.spanlens.flush()
 }
+/** The scope stored with each row of `table` whose `key` column starts with `prefix`, by that column. */
+const storedScopes = async (table: 'spans' | 'logs', key: 'name' | 'body', prefix: string) =>
+  // Aliases that name no column: ClickHouse reads an alias in WHERE before the column of that name.
+  (await server.rows<{ k: string; n: string; v: string; a: Record<string, string> }>(
+    `SELECT ${key} AS k, scope_name AS n, scope_version AS v, scope_attributes AS a FROM ${table} WHERE ${key} LIKE '${prefix}%' ORDER BY k`,
+  )).map((r) => ({ key: r.k, name: r.n, version: r.v, attributes: r.a }))
 
 const str = (key: string, value: string) => ({ key, value: { stringValue: value } })
 const SCOPE = { name: 'openinference.instrumentation.openai', version: '0.1.27', attributes: [str('instrumentation.kind', 'auto'), { key: 'level', value: { intValue: '3' } }] }
@@ -37,16 +44,10 @@ function underScope(spans: Parameters<typeof jsonRequest>[0], scope: Record<stri
 describe('the instrumentation scope of what is stored', () => {
   it("stores a span's scope name, version and attributes, over JSON and protobuf alike", async () => {
     const req = (wire: string) => underScope([{ name: `scoped-span-${wire}` }])
-    expect((await post('/v1/traces', JSON.stringify(req('json')), 'application/json')).status).toBe(200)
-    expect((await post('/v1/traces', protobufRequest(req('protobuf')), 'application/x-protobuf')).status).toBe(200)
-    await server.app.spanlens.flush()
-    const rows = await server.rows<{ name: string; scope_name: string; scope_version: string; scope_attributes: Record<string, string> }>(
-      `SELECT name, scope_name, scope_version, scope_attributes FROM spans WHERE name LIKE 'scoped-span-%' ORDER BY name`,
-    )
-    const { name: scope_name, version: scope_version, attributes: scope_attributes } = SCOPE_STORED
-    expect(rows).toEqual([
-      { name: 'scoped-span-json', scope_name, scope_version, scope_attributes },
-      { name: 'scoped-span-protobuf', scope_name, scope_version, scope_attributes },
+    await sendBoth('/v1/traces', req('json'), protobufRequest(req('protobuf')))
+    expect(await storedScopes('spans', 'name', 'scoped-span-')).toEqual([
+      { key: 'scoped-span-json', ...SCOPE_STORED },
+      { key: 'scoped-span-protobuf', ...SCOPE_STORED },
     ])
   })
 
@@ -57,20 +58,15 @@ describe('the instrumentation scope of what is stored', () => {
       ;(json.resourceLogs as Array<{ scopeLogs: Array<{ scope: unknown }> }>)[0]!.scopeLogs[0]!.scope = SCOPE
       return json
     }
-    expect((await post('/v1/logs', JSON.stringify(req('scoped-log-json')), 'application/json')).status).toBe(200)
-    expect((await post('/v1/logs', logsJsonAsProtobuf(req('scoped-log-protobuf')), 'application/x-protobuf')).status).toBe(200)
-    await server.app.spanlens.flush()
-    const rows = await server.rows<{ body: string; scope_name: string; scope_version: string; scope_attributes: Record<string, string> }>(
-      `SELECT body, scope_name, scope_version, scope_attributes FROM logs WHERE body LIKE 'scoped-log-%' ORDER BY body`,
-    )
-    const { name: scope_name, version: scope_version, attributes: scope_attributes } = SCOPE_STORED
-    expect(rows).toEqual([
-      { body: 'scoped-log-json', scope_name, scope_version, scope_attributes },
-      { body: 'scoped-log-protobuf', scope_name, scope_version, scope_attributes },
+    await sendBoth('/v1/logs', req('scoped-log-json'), logsJsonAsProtobuf(req('scoped-log-protobuf')))
+    expect(await storedScopes('logs', 'body', 'scoped-log-')).toEqual([
+      { key: 'scoped-log-json', ...SCOPE_STORED },
+      { key: 'scoped-log-protobuf', ...SCOPE_STORED },
     ])
     const res = await fetch(`${server.url}/api/v1/traces/${traceId}/logs`, { headers: bearer(KEYS.acme) })
     const logs = (await res.json()) as { items: Array<{ body: string; scope: unknown }> }
-    expect(logs.items.map((l) => [l.body, l.scope])).toEqual([
+    // Both records may have the same time: compared by body.
+    expect(logs.items.map((l) => [l.body, l.scope]).sort()).toEqual([
       ['scoped-log-json', SCOPE_STORED],
       ['scoped-log-protobuf', SCOPE_STORED],
     ])
@@ -166,8 +162,7 @@ describe("a trace's tree shows each span's scope, resource, events and links", (
     // A second resource in the same request: the other service's span of the trace.
     const other = jsonRequest([{ traceId, spanId: '0000000000000003', parentSpanId: '0000000000000001', name: 'other', startTimeUnixNano: String(now + 1_000_000n), endTimeUnixNano: String(now + 2_000_000n) }], 'other-svc')
     ;(req.resourceSpans as unknown[]).push(...(other.resourceSpans as unknown[]))
-    await send('/v1/traces', req, protobufRequest(req))
-    await server.app.spanlens.flush()
+    await sendBoth('/v1/traces', req, protobufRequest(req))
 
     const res = await fetch(`${server.url}/api/v1/traces/${traceId}`, { headers: bearer(KEYS.acme) })
     expect(res.status).toBe(200)

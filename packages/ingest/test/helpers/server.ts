@@ -58,3 +58,7 @@ export async function openStore(dataDir: string): Promise<Store> {
 }
 
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` })
+
+/** POSTs an OTLP body to the server as the acme project. */
+export const postOtlp = (server: TestServer, path: string, body: Buffer | string, type: 'application/json' | 'application/x-protobuf') =>
+  fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': type, ...bearer(KEYS.acme) }, body })
