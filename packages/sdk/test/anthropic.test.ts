@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import Anthropic, { RateLimitError } from '@anthropic-ai/sdk'
+import { betaTool } from '@anthropic-ai/sdk/helpers/beta/json-schema'
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base'
 import { flush, getStats, shutdown, wrapAnthropic } from '../src/index.js'
 import { byName, json, useHarness } from './helpers/harness.js'
@@ -178,6 +179,34 @@ describe('wrapAnthropic', () => {
     }
     expect(byName(h.receiver.spans, 'chat claude-beta-stream').attributes['gen_ai.response.time_to_first_chunk']).toBeGreaterThan(0)
     expect(h.receiver.spans).toHaveLength(2)
+  })
+
+  it("traces each turn of beta.messages.toolRunner(), threaded or not, and of a message thread, as one chat span", async () => {
+    h.start()
+    const ai = wrapAnthropic(client())
+    const ran: unknown[] = []
+    const weather = betaTool({
+      name: 'get_weather',
+      description: 'weather',
+      inputSchema: { type: 'object', properties: { city: { type: 'string' } } },
+      run: (input) => {
+        ran.push(input)
+        return 'sunny'
+      },
+    })
+    const params = { max_tokens: 50, tools: [weather], messages: [{ role: 'user' as const, content: 'Weather in Paris?' }] }
+    // Threaded (the default on this client) and with the whole history each turn.
+    expect((await ai.beta.messages.toolRunner({ ...params, model: 'claude-runner-true' })).stop_reason).toBe('end_turn')
+    expect((await ai.beta.messages.toolRunner({ ...params, model: 'claude-runner-false', thread: false })).stop_reason).toBe('end_turn')
+    expect(ran).toHaveLength(2)
+    const thread = ai.beta.messages.thread({ model: 'claude-thread', max_tokens: 20 })
+    await thread.send({ role: 'user', content: 'Hello' })
+    await thread.send({ role: 'user', content: 'Again' })
+    await flush()
+    // Each runner asks twice: the tool call, then the answer once the tool's result is in.
+    expect(h.receiver.spans.map((s) => s.name).sort()).toEqual(['chat claude-runner-false', 'chat claude-runner-false', 'chat claude-runner-true', 'chat claude-runner-true', 'chat claude-thread', 'chat claude-thread'])
+    const turns = h.receiver.spans.filter((s) => s.name === 'chat claude-runner-false')
+    expect(turns.map((s) => s.attributes['gen_ai.response.finish_reasons'])).toEqual(expect.arrayContaining([['tool_use'], ['end_turn']]))
   })
 
   it('re-throws API errors unchanged and marks aborted streams as errors', async () => {

@@ -2,7 +2,7 @@ import type { Attributes } from '@opentelemetry/api'
 import { ATTR, REQUEST_PARAMS } from '../attributes.js'
 import { anthropicMessages, anthropicParts, anthropicSystem, arr, copyData, isObj, num, parseArgs, str, type Message, type Obj } from '../content.js'
 import { setIf, type LlmCall } from './llm-span.js'
-import { wrapClient, type MethodHook } from './proxy.js'
+import { throughWrappedClient, wrapClient, type MethodHook } from './proxy.js'
 import { spanName, traced, type Operation, type StreamAccumulator } from './traced.js'
 
 const MESSAGES: Operation = { provider: 'anthropic', describe: describeMessages, keep: keepMessage, record: recordMessage, stream: messageStream }
@@ -10,7 +10,8 @@ const MESSAGES: Operation = { provider: 'anthropic', describe: describeMessages,
 /**
  * Returns the same client, traced: messages.create (plain and `stream: true`)
  * and its helpers messages.stream() (the MessageStream helper) and messages.parse(),
- * which go through our create, and the same under `beta.messages`, become `llm` spans.
+ * which go through our create, and the same under `beta.messages`, become `llm` spans;
+ * so does each turn of beta.messages.toolRunner() and of a beta.messages.thread().
  */
 export function wrapAnthropic<T extends object>(client: T): T {
   return wrapClient(
@@ -23,6 +24,11 @@ export function wrapAnthropic<T extends object>(client: T): T {
       'beta.messages.create': traced(MESSAGES),
       'beta.messages.stream': onProxy,
       'beta.messages.parse': onProxy,
+      // The tool runner's and message threads' turns, each sent with `client.beta.messages.create`
+      // (BetaMessageThread); the runner gets its thread from `_toolRunnerThread`, on the client it was given.
+      'beta.messages.toolRunner': throughWrappedClient,
+      'beta.messages.thread': throughWrappedClient,
+      'beta.messages._toolRunnerThread': throughWrappedClient,
     },
     'wrapAnthropic',
   )

@@ -1,9 +1,8 @@
 import type { Attributes } from '@opentelemetry/api'
 import { ATTR, REQUEST_PARAMS } from '../attributes.js'
 import { arr, copyData, isObj, num, openaiChatInput, openaiChatOutput, responsesInput, responsesOutput, str, type Obj } from '../content.js'
-import { getRuntime } from '../runtime.js'
 import { setIf, type LlmCall } from './llm-span.js'
-import { wrapClient, type MethodHook } from './proxy.js'
+import { throughWrappedClient, wrapClient } from './proxy.js'
 import { spanName, traced, type Operation, type StreamAccumulator } from './traced.js'
 
 const PROVIDER = 'openai'
@@ -42,18 +41,6 @@ const HELPERS = [
   'responses.parse',
   'responses.stream',
 ]
-
-/**
- * The client's helpers (chat.completions.parse(), .stream(), .runTools(), ...) send
- * their requests with `this._client.chat.completions.create`, the unwrapped client. Run them
- * with the wrapped client there instead, so that each request is traced like a
- * direct create (one span per request, same attributes).
- */
-const throughWrappedClient: MethodHook = (original, self, args, _receiver, root) => {
-  const client = (self as { _client?: unknown })._client
-  if (!getRuntime() || typeof client !== 'object' || client === null) return original.apply(self, args)
-  return original.apply(Object.create(self, { _client: { value: root } }), args)
-}
 
 // ------------------------------------------------------------------ chat
 

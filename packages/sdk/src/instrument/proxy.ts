@@ -1,4 +1,5 @@
 import { diag } from '../diag.js'
+import { getRuntime } from '../runtime.js'
 
 /**
  * Wraps selected methods deep inside an SDK client without mutating it: a Proxy
@@ -18,6 +19,19 @@ export type MethodHook = (
 ) => unknown
 
 const WRAPPED = Symbol.for('spanlens.wrapped')
+
+/**
+ * For a resource's helpers that send their requests through `this._client` (the unwrapped
+ * client a resource holds): openai's chat.completions.parse(), .stream(), .runTools();
+ * @anthropic-ai/sdk's beta.messages.toolRunner() and thread(), whose loops send each turn
+ * with `client.beta.messages.create`. Runs them with the wrapped client there instead, so
+ * each request is traced like a direct create (one span per request, same attributes).
+ */
+export const throughWrappedClient: MethodHook = (original, self, args, _receiver, root) => {
+  const client = (self as { _client?: unknown })._client
+  if (!getRuntime() || typeof client !== 'object' || client === null) return original.apply(self, args)
+  return original.apply(Object.create(self, { _client: { value: root } }), args)
+}
 
 /**
  * The client's methods that return a new client of its kind, with other options: openai's and
