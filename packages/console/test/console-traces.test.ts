@@ -1,7 +1,7 @@
 import type { Score } from '../web/src/api/types.js'
 import { describe, expect, it } from 'vitest'
 import { KEY, PAGE_KEY, STORED_KEY, TIME, WEB_KEY, app, axe, browser, page, poll, shot, signIn, signedIn, siteOrigin, url, useConsole } from './harness.js'
-import { AGENT_TRACE, EXCEPTION, LINKED, LLM_SPAN, LONG_ANSWER, REFUSAL, sessionOf } from './seed.js'
+import { AGENT_TRACE, EXCEPTION, LINKED, LLM_SPAN, LONG_ANSWER, REFUSAL, sessionOf, TOOL_LOGS } from './seed.js'
 
 // console: sign-in, traces, a trace, scores, sessions, keys; every page passes axe (harness.ts: the server, the seeded projects and the browser).
 useConsole()
@@ -146,6 +146,15 @@ describe('console served by the Spanlens server', () => {
     await detail.locator('[data-attributes="resource"] summary').click()
     expect(await detail.locator('[data-attributes="resource"]').textContent()).toContain('service.version')
     expect(await detail.locator('[data-attributes="scope"]').textContent()).toContain('Scope attributes (1)')
+    // What it logged: oldest first, the severity (named from its number when no text came), bodies as text.
+    const logs = detail.locator('.span-logs li')
+    await poll(() => logs.count()).toBe(2)
+    expect(await detail.locator('.span-logs h4').textContent()).toBe('Logs (2)')
+    expect(await logs.locator('.kind').allTextContents()).toEqual(['INFO', 'ERROR'])
+    expect(await logs.locator('pre.log-body').allTextContents()).toEqual(TOOL_LOGS.map((l) => l.body))
+    expect(await logs.nth(0).textContent()).toContain('+5 ms')
+    expect(await logs.nth(0).textContent()).toContain('order.id')
+    expect(await page.locator('.span-detail i').count()).toBe(0)
     await shot('03b-span-exception')
 
     // The long answer is folded.

@@ -29,6 +29,12 @@ interface SpanSpec {
 
 /** The failing tool call's exception, as OpenTelemetry's recordException writes it; its message is markup that must show as text. */
 export const EXCEPTION = { type: 'OrderLookupError', message: '<b>order A-17</b> not found', stack: 'OrderLookupError: order A-17 not found\n    at getOrder (tools.js:12:7)' }
+/** What the failing tool call logged, as an app's logger bridged to OpenTelemetry sends it: the second with a severity number alone, and markup in its body. */
+export const TOOL_LOGS = [
+  { atMs: 5, severityNumber: 9, severityText: 'INFO', body: 'looking up order A-17', attrs: { 'order.id': 'A-17' } },
+  { atMs: 260, severityNumber: 17, severityText: '', body: '<i>lookup failed</i>', attrs: {} },
+]
+
 /** The trace the failing tool call links to. */
 export const LINKED = { traceId: 'c0ffee000000000000000000000000aa', spanId: 'c0ffee00000000aa' }
 
@@ -202,6 +208,30 @@ export async function seed(url: string, key: string, now = Date.now()): Promise<
     const res = await fetch(`${url}/v1/traces`, { method: 'POST', headers, body: JSON.stringify(body) })
     if (!res.ok) throw new Error(`seed: /v1/traces ${res.status} ${await res.text()}`)
   }
+  const toolStart = now - 10 * 60_000 + 1400
+  const logs = {
+    resourceLogs: [
+      {
+        resource: { attributes: [attr('service.name', 'support')] },
+        scopeLogs: [
+          {
+            scope: { name: 'app-logger' },
+            logRecords: TOOL_LOGS.map((l) => ({
+              timeUnixNano: ns(toolStart + l.atMs),
+              severityNumber: l.severityNumber,
+              severityText: l.severityText,
+              body: { stringValue: l.body },
+              attributes: Object.entries(l.attrs).map(([k, v]) => attr(k, v)),
+              traceId: AGENT_TRACE,
+              spanId: 'c0ffee0000000003',
+            })),
+          },
+        ],
+      },
+    ],
+  }
+  const logged = await fetch(`${url}/v1/logs`, { method: 'POST', headers, body: JSON.stringify(logs) })
+  if (!logged.ok) throw new Error(`seed: /v1/logs ${logged.status} ${await logged.text()}`)
   const metrics = await fetch(`${url}/v1/metrics`, { method: 'POST', headers, body: JSON.stringify(tokenUsage(now)) })
   if (!metrics.ok) throw new Error(`seed: /v1/metrics ${metrics.status} ${await metrics.text()}`)
   for (const score of [

@@ -110,6 +110,23 @@ interface SpanLink {
   attributes: Record<string, string>
 }
 
+/** One OTLP log record of a trace (GET /traces/:id/logs). */
+export interface LogRecord {
+  timestamp: string
+  timeUnixNano: string
+  observedTimestamp: string
+  traceId: string
+  spanId: string | null
+  severityNumber: number
+  severityText: string
+  eventName: string
+  body: string
+  attributes: Record<string, string>
+  resource: Record<string, string>
+  service: string
+  scope: { name: string; version: string; attributes: Record<string, string> }
+}
+
 export interface SpanNode extends Span {
   children: SpanNode[]
   scores: Score[]

@@ -1,6 +1,9 @@
 import { useState } from 'preact/hooks'
-import type { Score, SpanNode } from '../api/types'
+import { api } from '../api/client'
+import type { LogRecord, Score, SpanNode } from '../api/types'
+import { ErrorBox } from '../components/State'
 import { COST_NOTE, int, ms, time, tokenDetails, usd } from '../format'
+import { useAsync } from '../hooks'
 import { sessionHref, traceHref, userHref } from '../links'
 import { StatusBadge } from '../pages/Traces'
 import { Link } from '../router'
@@ -144,6 +147,53 @@ function Events({ span }: { span: SpanNode }) {
   )
 }
 
+/** The most log records a span's detail shows; the API gives up to 10,000 (docs/api.md#logs). */
+const SHOWN_LOGS = 100
+
+/** OTLP severity numbers by range (1–4 TRACE … 21–24 FATAL), for a record that sent no severity text. */
+const SEVERITIES = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL']
+const severityOf = (r: LogRecord): string => r.severityText || (r.severityNumber > 0 ? (SEVERITIES[Math.min(5, Math.floor((r.severityNumber - 1) / 4))] as string) : '')
+
+/**
+ * The OTLP log records the app sent under this span (a logger bridged to OpenTelemetry, GenAI
+ * events sent as logs), oldest first, read when the span is shown; nothing when it has none.
+ */
+function SpanLogs({ span }: { span: SpanNode }) {
+  const logs = useAsync(
+    () => api.get<{ items: LogRecord[]; truncated: boolean }>(`/traces/${encodeURIComponent(span.traceId)}/logs`, { spanId: span.spanId, limit: SHOWN_LOGS }),
+    [span.traceId, span.spanId],
+  )
+  if (logs.state === 'loading') return null
+  if (logs.state === 'error') return <ErrorBox error={logs.error} />
+  const { items, truncated } = logs.value
+  if (items.length === 0) return null
+  const start = BigInt(span.startTimeUnixNano)
+  return (
+    <div class="span-logs">
+      <h4>
+        Logs ({items.length}
+        {truncated ? '+' : ''})
+      </h4>
+      <ol class="events">
+        {items.map((r, i) => {
+          const severity = severityOf(r)
+          return (
+            <li key={i} class={r.severityNumber >= 17 ? 'event exception' : 'event'} data-log={i}>
+              <span class="mono small muted" title={time(r.timestamp)}>
+                +{ms(Number(BigInt(r.timeUnixNano) - start) / 1e6)}
+              </span>{' '}
+              {severity && <span class="kind">{severity}</span>} {r.eventName && <strong>{r.eventName}</strong>}
+              {r.body && <pre class="mono log-body">{r.body}</pre>}
+              <AttributeTable attributes={r.attributes} />
+            </li>
+          )
+        })}
+      </ol>
+      {truncated && <p class="muted small">The first {SHOWN_LOGS} records are shown; the API gives the rest.</p>}
+    </div>
+  )
+}
+
 /** The spans this one links to (a batch's messages, a retried call), each opening its trace. */
 function Links({ span }: { span: SpanNode }) {
   if (span.links.length === 0) return null
@@ -219,6 +269,7 @@ export function SpanDetail({ span, resource, scoreNames, onScoresChanged }: { sp
         <ContentView title="Output" raw={span.output} />
       </div>
       <Events span={span} />
+      <SpanLogs span={span} />
       <Links span={span} />
       <Attributes title="Attributes" attributes={span.attributes} kind="span" />
       <Attributes title="Resource" attributes={resource} kind="resource" />
