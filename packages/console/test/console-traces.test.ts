@@ -209,6 +209,16 @@ describe('console served by the Spanlens server', () => {
     await poll(() => rows.count()).toBe(7)
     await page.goto(`${url}/traces?from=now-24h&kind=tool`)
     await poll(() => rows.count()).toBe(1)
+    // Traces with a recorded exception, through the form's field: the agent trace's failing tool call.
+    await page.goto(`${url}/traces?from=now-24h`)
+    await page.locator('details.more-filters summary').click()
+    await page.getByLabel('Span event').fill('exception')
+    await page.getByRole('button', { name: 'Apply' }).click()
+    await page.waitForURL(/event=exception/)
+    await poll(() => rows.count()).toBe(1)
+    expect(await rows.first().textContent()).toContain('support agent')
+    await page.goto(`${url}/traces?from=now-24h&scope=console-test&event=cache.miss`)
+    await poll(() => rows.count()).toBe(1)
     // Through the form: a score condition and an attribute.
     await page.goto(`${url}/traces?from=now-24h`)
     await page.locator('details.more-filters summary').click()

@@ -40,6 +40,10 @@ export interface SpanFilter extends Partial<Record<SpanNumber, NumberCondition[]
   text?: string
   /** any of these tags */
   tag?: string[]
+  /** spans with an event of any of these names (`exception`: an error the app recorded with its stack trace) */
+  event?: string[]
+  /** spans made by any of these instrumentation scopes (`scope_name`: `@spanlens/sdk`, `openinference.instrumentation.openai`) */
+  scope?: string[]
   /** true: refusals only (the `refusal` column: a content_filter finish or a refusal phrase); false: none */
   refusal?: boolean
   /** duration_ms at least / below this */
@@ -105,6 +109,7 @@ export function spanConditions(project: string, f: SpanFilter, bag: ParamBag, al
   inList(c('status_code'), f.status)
   inList(c('environment'), f.environment)
   inList(c('release'), f.release)
+  inList(c('scope_name'), f.scope)
   if (f.model && f.model.length > 0) {
     const p = bag.add(f.model, 'Array(String)')
     out.push(`(${c('request_model')} IN ${p} OR ${c('response_model')} IN ${p})`)
@@ -120,6 +125,7 @@ export function spanConditions(project: string, f: SpanFilter, bag: ParamBag, al
     out.push(`${c('resource_attributes')}[${bag.add(k, 'String')}] = ${bag.add(v, 'String')}`)
   }
   if (f.tag && f.tag.length > 0) out.push(`hasAny(${c('tags')}, ${bag.add(f.tag, 'Array(String)')})`)
+  if (f.event && f.event.length > 0) out.push(`hasAny(${c('events.name')}, ${bag.add(f.event, 'Array(String)')})`)
   if (f.refusal !== undefined) {
     // Content that arrived as GenAI log records counts, as everywhere content is read.
     const refused = contentRefusal(alias, projectParam, bag.add(REFUSAL_PHRASES, 'Array(String)'))
@@ -228,6 +234,8 @@ const filterFields = z
     // An empty text matched every span.
     text: text.min(1).optional(),
     tag: list.optional(),
+    event: list.optional(),
+    scope: list.optional(),
     refusal: FLAG.optional(),
     minDurationMs: ms.optional(),
     maxDurationMs: ms.optional(),
@@ -296,7 +304,8 @@ function timelessFilter(parsed: ParsedFields, prefix: string): SpanFilter {
 
 /**
  * Query-string form: `service=a,b&model=gpt-4o&attr.tenant=acme&resource.region=eu&q=refund`,
- * `score.feedback=<=0`, `refusal=1`, `minDurationMs=1000`, `tag=vip`, `ttftMs=>1000`,
+ * `score.feedback=<=0`, `refusal=1`, `minDurationMs=1000`, `tag=vip`, `event=exception`,
+ * `scope=@spanlens/sdk`, `ttftMs=>1000`,
  * `costUsd=>0.01,<=0.02`, `score.relevance=>0.2,<=0.4`, `attrNum.retrieval.docs=>3,<=5`,
  * `group.language=ja`, and `not.<any of these>` (spans that do
  * not match the `not.` conditions together: `not.status=ok&not.refusal=0`).
@@ -360,7 +369,7 @@ export function filterToQuery(f: SpanFilter): Record<string, string> | null {
   const out: Record<string, string> = {}
   const put = (k: string, v: string | undefined) => v !== undefined && (out[k] = v)
   const list = (v: readonly string[] | undefined) => (v && v.length > 0 ? v.join(',') : undefined)
-  for (const k of ['service', 'model', 'provider', 'operation', 'kind', 'name', 'status', 'environment', 'release', 'tag'] as const) {
+  for (const k of ['service', 'model', 'provider', 'operation', 'kind', 'name', 'status', 'environment', 'release', 'tag', 'event', 'scope'] as const) {
     if (f[k]?.some((v) => v.includes(','))) return null
     put(k, list(f[k]))
   }

@@ -16,6 +16,12 @@ const t0 = Date.now() - 2 * 3_600_000
 const at = (ms: number) => new Date(t0 + ms)
 /** Trace n: a root and one LLM call; durations, costs and tokens grow with n, so orders are known. */
 const T = (n: number) => traceId(700_000 + n)
+/** A span row's events (the Nested columns), all at `at`. */
+const spanEvents = (names: string[], at: Date) => ({
+  'events.time': names.map(() => at.toISOString().replace('T', ' ').replace('Z', '')),
+  'events.name': names,
+  'events.attributes': names.map((name) => (name === 'exception' ? { 'exception.type': 'RateLimitError' } : {})),
+})
 const sid = (n: number, i: number) => (700_000 + n * 16 + i).toString(16).padStart(16, '0')
 
 beforeAll(async () => {
@@ -38,6 +44,9 @@ beforeAll(async () => {
         output: n % 5 === 2 ? "I'm sorry, but I can't help with that." : `answer ${n}`,
         finish_reason: 'stop',
         attributes: { tenant: n % 2 ? 'acme' : 'globex', 'app.plan': 'free' },
+        // The failed calls recorded their exception; turn 5 also a retry. Turns 6-11 from another instrumentation.
+        ...spanEvents(n % 4 === 1 ? (n === 5 ? ['retry', 'exception'] : ['exception']) : [], new Date(start.getTime() + 50)),
+        scope_name: n < 6 ? 'sdk-a' : 'sdk-b',
       }),
     )
   }
@@ -138,6 +147,12 @@ describe('filters the drill-downs use', () => {
     expect(names((await get('/traces?minDurationMs=1000&kind=llm&order=startTime')).body)).toEqual(['turn 9', 'turn 10', 'turn 11'])
     expect(names((await get('/traces?minDurationMs=300&maxDurationMs=500&kind=llm&order=startTime')).body)).toEqual(['turn 2', 'turn 3'])
     expect(names((await get('/traces?tag=vip&order=startTime')).body)).toEqual(['turn 0', 'turn 3', 'turn 6', 'turn 9'])
+    // A span event of any of the names, and the instrumentation that made the span.
+    expect(names((await get('/traces?event=exception&order=startTime')).body)).toEqual(['turn 1', 'turn 5', 'turn 9'])
+    expect(names((await get('/traces?event=retry,cache.miss&order=startTime')).body)).toEqual(['turn 5'])
+    expect((await get('/spans?not.event=exception&kind=llm')).body.items).toHaveLength(9)
+    expect(names((await get('/traces?scope=sdk-b&event=exception&order=startTime')).body)).toEqual(['turn 9'])
+    expect((await get('/spans?scope=sdk-a,sdk-b')).body.items).toHaveLength(12)
     expect(names((await get(`/traces?${new URLSearchParams({ 'score.feedback': '<=0', order: 'startTime' })}`)).body)).toEqual(['turn 0', 'turn 2'])
     expect(names((await get('/traces?score.feedback=1&order=startTime')).body)).toEqual(['turn 1', 'turn 3'])
     expect(names((await get(`/traces?${new URLSearchParams({ 'score.feedback': '*' })}`)).body)).toHaveLength(4)
@@ -175,7 +190,7 @@ describe('filter values, property-based', () => {
     fc.double().map(String),
   )
   const key = fc.constantFrom(
-    'score.feedback', 'score.', 'score.*', 'minDurationMs', 'maxDurationMs', 'refusal', 'tag', 'order', 'total', 'cursor',
+    'score.feedback', 'score.', 'score.*', 'minDurationMs', 'maxDurationMs', 'refusal', 'tag', 'event', 'scope', 'not.event', 'order', 'total', 'cursor',
     'ttftMs', 'costUsd', 'durationMs', 'totalTokens', 'group.language', 'group.user_prefix:2', 'group.', 'group.attr:tenant',
     'not.status', 'not.ttftMs', 'not.group.model', 'not.from', 'not.', 'not.not.tag', 'not.score.feedback',
     'score.quality', 'attrNum.tenant', 'attrNum.', 'not.attrNum.app.plan',

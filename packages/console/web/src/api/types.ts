@@ -220,6 +220,8 @@ export interface EchoedFilter {
   resource?: Record<string, string>
   text?: string
   tag?: string[]
+  event?: string[]
+  scope?: string[]
   refusal?: boolean
   minDurationMs?: number
   maxDurationMs?: number

@@ -9,7 +9,7 @@ import { SPAN_NUMBERS } from '../links'
 export type TraceFilters = Record<string, string>
 
 const BASIC = ['from', 'to', 'service', 'model', 'status', 'userId', 'sessionId', 'q'] as const
-const MORE = ['release', 'environment', 'kind', 'tag', 'refusal', 'minDurationMs', 'maxDurationMs', 'name', 'provider', 'operation', 'traceId'] as const
+const MORE = ['release', 'environment', 'kind', 'tag', 'event', 'scope', 'refusal', 'minDurationMs', 'maxDurationMs', 'name', 'provider', 'operation', 'traceId'] as const
 const KNOWN = new Set<string>([...BASIC, ...MORE])
 const CONDITION = /^(attr|resource|score)\.(.+)$/
 const KINDS = ['llm', 'chain', 'agent', 'tool', 'retrieval', 'embedding', 'other']
@@ -207,6 +207,8 @@ export function FilterBar({
             </select>
           </label>
           {input('tag', 'Tag', 'any of, comma-separated')}
+          {input('event', 'Span event', 'e.g. exception')}
+          {input('scope', 'Instrumentation', 'scope name, any of')}
           <label>
             Refusal
             <select name="refusal" value={f.refusal ?? ''} onChange={set('refusal')}>
