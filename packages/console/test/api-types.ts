@@ -37,6 +37,7 @@ type Replies = [
   ['UserBucket', Web.UserBucket, Query.UserBucket],
   ['UserScore', Web.UserScore, Query.UserScore],
   ['AttributeKeys', Web.AttributeKeys, Query.AttributeKeys],
+  ['LogRecord', Web.LogRecord, Query.LogRecord],
 ]
 
 /**
