@@ -1,7 +1,7 @@
 import type { Score } from '../web/src/api/types.js'
 import { describe, expect, it } from 'vitest'
 import { KEY, PAGE_KEY, STORED_KEY, TIME, WEB_KEY, app, axe, browser, page, poll, shot, signIn, signedIn, siteOrigin, url, useConsole } from './harness.js'
-import { AGENT_TRACE, EXCEPTION, LINKED, LLM_SPAN, LONG_ANSWER, REFUSAL, sessionOf, TOOL_LOGS } from './seed.js'
+import { AGENT_TRACE, EXCEPTION, LINKED, LLM_SPAN, LONG_ANSWER, REFUSAL, sessionOf, TOOL_LOGS, TRACE_LOG } from './seed.js'
 
 // console: sign-in, traces, a trace, scores, sessions, keys; every page passes axe (harness.ts: the server, the seeded projects and the browser).
 useConsole()
@@ -155,6 +155,11 @@ describe('console served by the Spanlens server', () => {
     expect(await logs.nth(0).textContent()).toContain('+5 ms')
     expect(await logs.nth(0).textContent()).toContain('order.id')
     expect(await page.locator('.span-detail i').count()).toBe(0)
+    // The trace's record outside any span, under the trace, offset from its first span's start.
+    const outside = page.locator('[data-logs="trace"]')
+    await poll(() => outside.locator('li').count()).toBe(1)
+    expect(await outside.locator('pre.log-body').textContent()).toBe(TRACE_LOG)
+    expect(await outside.locator('li').textContent()).toContain('+3.10 s')
     await shot('03b-span-exception')
 
     // The long answer is folded.

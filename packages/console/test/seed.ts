@@ -35,6 +35,9 @@ export const TOOL_LOGS = [
   { atMs: 260, severityNumber: 17, severityText: '', body: '<i>lookup failed</i>', attrs: {} },
 ]
 
+/** The agent trace's record outside any span. */
+export const TRACE_LOG = 'POST /support 200 in 3.1 s'
+
 /** The trace the failing tool call links to. */
 export const LINKED = { traceId: 'c0ffee000000000000000000000000aa', spanId: 'c0ffee00000000aa' }
 
@@ -216,15 +219,19 @@ export async function seed(url: string, key: string, now = Date.now()): Promise<
         scopeLogs: [
           {
             scope: { name: 'app-logger' },
-            logRecords: TOOL_LOGS.map((l) => ({
-              timeUnixNano: ns(toolStart + l.atMs),
-              severityNumber: l.severityNumber,
-              severityText: l.severityText,
-              body: { stringValue: l.body },
-              attributes: Object.entries(l.attrs).map(([k, v]) => attr(k, v)),
-              traceId: AGENT_TRACE,
-              spanId: 'c0ffee0000000003',
-            })),
+            logRecords: [
+              ...TOOL_LOGS.map((l) => ({
+                timeUnixNano: ns(toolStart + l.atMs),
+                severityNumber: l.severityNumber,
+                severityText: l.severityText,
+                body: { stringValue: l.body },
+                attributes: Object.entries(l.attrs).map(([k, v]) => attr(k, v)),
+                traceId: AGENT_TRACE,
+                spanId: 'c0ffee0000000003',
+              })),
+              // One of the trace's records that names no span: the request's access log line, after it ended.
+              { timeUnixNano: ns(toolStart - 1400 + 3100), severityNumber: 9, severityText: 'INFO', body: { stringValue: TRACE_LOG }, traceId: AGENT_TRACE },
+            ],
           },
         ],
       },

@@ -270,6 +270,12 @@ describe('GET /api/v1/traces/:traceId/logs', () => {
     expect((await getJson<{ truncated: boolean }>(server.url, `/traces/${traceId}/logs`)).truncated).toBe(false)
     const bad = await fetch(`${server.url}/api/v1/traces/${traceId}/logs?spanId=XYZ`, { headers: { authorization: `Bearer ${ACME}` } })
     expect(bad.status).toBe(400)
+    // The records that name no span, and not both ways at once.
+    const outside = await getJson<{ items: Array<Record<string, unknown>> }>(server.url, `/traces/${traceId}/logs?withoutSpan=1`)
+    expect(outside.items.map((l) => [l.body, l.spanId])).toEqual([['first', null]])
+    const both = await fetch(`${server.url}/api/v1/traces/${traceId}/logs?withoutSpan=1&spanId=${spanId}`, { headers: { authorization: `Bearer ${ACME}` } })
+    expect(both.status).toBe(400)
+    expect(((await both.json()) as { error: { message: string } }).error.message).toContain('withoutSpan')
   })
 
   it('the SQL sandbox reads logs as a table of the caller project only', async () => {

@@ -41,7 +41,7 @@ interface Row {
 }
 
 export interface TraceLogsOptions {
-  /** Only this span's records. */
+  /** Only this span's records; '' the records that name no span. */
   spanId?: string | undefined
   limit: number
 }

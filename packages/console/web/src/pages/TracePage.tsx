@@ -6,7 +6,7 @@ import { int, ms, time, tokenDetails, usd } from '../format'
 import { useAsync } from '../hooks'
 import { sessionHref, userHref } from '../links'
 import { Link, setSearch, useLocation } from '../router'
-import { Scores, SpanDetail } from '../trace/SpanDetail'
+import { Scores, SpanDetail, TraceLogs } from '../trace/SpanDetail'
 import { allSpans, findSpan, flatten } from '../trace/tree'
 import { Waterfall } from '../trace/Waterfall'
 
@@ -86,8 +86,16 @@ export function TracePage({ traceId }: { traceId: string }) {
       )}
       <Waterfall rows={rows} totalMs={totalMs} selected={current?.spanId ?? null} onSelect={select} />
       {current && <SpanDetail key={current.spanId} span={current} resource={t.resources[current.resource] ?? {}} scoreNames={scoreNames} onScoresChanged={changed} />}
+      {rows.length > 0 && <TraceLogs traceId={t.traceId} startNs={earliestStart(rows)} title="Logs of the trace outside any span" card />}
     </section>
   )
+}
+
+/** The earliest start of the trace's spans shown, in nanoseconds (the waterfall's zero). */
+function earliestStart(rows: ReturnType<typeof flatten>['rows']): string {
+  let min = BigInt(rows[0]!.span.startTimeUnixNano)
+  for (const r of rows) if (BigInt(r.span.startTimeUnixNano) < min) min = BigInt(r.span.startTimeUnixNano)
+  return String(min)
 }
 
 /** A figure with its label; `detail`, when not empty, is a line of smaller print under it. */

@@ -155,23 +155,24 @@ const SEVERITIES = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL']
 const severityOf = (r: LogRecord): string => r.severityText || (r.severityNumber > 0 ? (SEVERITIES[Math.min(5, Math.floor((r.severityNumber - 1) / 4))] as string) : '')
 
 /**
- * The OTLP log records the app sent under this span (a logger bridged to OpenTelemetry, GenAI
- * events sent as logs), oldest first, read when the span is shown; nothing when it has none.
+ * OTLP log records of a trace (a logger bridged to OpenTelemetry, GenAI events sent as logs),
+ * oldest first, read when shown: one span's (`spanId`), or those that name no span; nothing when
+ * there are none. Offsets are from `startNs` (the span's start, or the trace's).
  */
-function SpanLogs({ span }: { span: SpanNode }) {
+export function TraceLogs({ traceId, spanId, startNs, title, card = false }: { traceId: string; spanId?: string; startNs: string; title: string; card?: boolean }) {
   const logs = useAsync(
-    () => api.get<{ items: LogRecord[]; truncated: boolean }>(`/traces/${encodeURIComponent(span.traceId)}/logs`, { spanId: span.spanId, limit: SHOWN_LOGS }),
-    [span.traceId, span.spanId],
+    () => api.get<{ items: LogRecord[]; truncated: boolean }>(`/traces/${encodeURIComponent(traceId)}/logs`, { ...(spanId ? { spanId } : { withoutSpan: 1 }), limit: SHOWN_LOGS }),
+    [traceId, spanId],
   )
   if (logs.state === 'loading') return null
   if (logs.state === 'error') return <ErrorBox error={logs.error} />
   const { items, truncated } = logs.value
   if (items.length === 0) return null
-  const start = BigInt(span.startTimeUnixNano)
+  const start = BigInt(startNs)
   return (
-    <div class="span-logs">
+    <div class={card ? 'span-logs card' : 'span-logs'} data-logs={spanId ?? 'trace'}>
       <h4>
-        Logs ({items.length}
+        {title} ({items.length}
         {truncated ? '+' : ''})
       </h4>
       <ol class="events">
@@ -269,7 +270,7 @@ export function SpanDetail({ span, resource, scoreNames, onScoresChanged }: { sp
         <ContentView title="Output" raw={span.output} />
       </div>
       <Events span={span} />
-      <SpanLogs span={span} />
+      <TraceLogs traceId={span.traceId} spanId={span.spanId} startNs={span.startTimeUnixNano} title="Logs" />
       <Links span={span} />
       <Attributes title="Attributes" attributes={span.attributes} kind="span" />
       <Attributes title="Resource" attributes={resource} kind="resource" />
