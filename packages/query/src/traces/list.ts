@@ -1,7 +1,7 @@
 import { contentOf, withContent } from '../content/span-content.js'
 import { type ClickHouseClient, ParamBag, select } from '../db.js'
 import { spanConditions, type SpanFilter, timeOf } from '../filters.js'
-import { chTime, nanosToIso } from '../time.js'
+import { nanosToIso } from '../time.js'
 import { type Cursor, encodeCursor } from './cursor.js'
 import { type NewestHourBefore, newestFirst } from './newest.js'
 import { countTraces, traceConditions } from './listed.js'
@@ -52,11 +52,7 @@ function keyset(bag: ParamBag, cursor: Cursor | undefined, idCol: string): strin
 function newestHourOf(client: ClickHouseClient, project: string): NewestHourBefore {
   return async (before, from) => {
     const bag = new ParamBag()
-    const where = [
-      `project_id = ${bag.add(project, 'String')}`,
-      `start_time < ${bag.add(chTime(new Date(before)), "DateTime64(9, 'UTC')")}`,
-      `start_time >= ${bag.add(chTime(from), "DateTime64(9, 'UTC')")}`,
-    ]
+    const where = spanConditions(project, { from, to: new Date(before) }, bag)
     const rows = await select<{ hour: string }>(
       client,
       `SELECT toString(toUnixTimestamp(toStartOfHour(start_time))) AS hour FROM spans
