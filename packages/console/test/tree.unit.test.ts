@@ -21,4 +21,12 @@ describe("the waterfall's rows", () => {
     expect(flatten(tree).rows.map((r) => `${r.span.spanId}@${r.depth}`)).toEqual(['s5@0', 's1@0', 's2@1', 's4@2', 's3@1'])
     expect(allSpans(tree).map((s) => s.spanId)).toEqual(['s1', 's3', 's2', 's4', 's5'])
   })
+
+  it('measure offsets from the earliest start, exactly past 2^53 nanoseconds', () => {
+    const t0 = 1_796_633_885_235_000_001n
+    const { rows, startNs, totalMs } = flatten([node(1, t0 + 2_500_000n, [node(2, t0 + 2_500_001n)]), node(3, t0)])
+    expect(startNs).toBe(String(t0))
+    expect(rows.map((r) => r.offsetMs)).toEqual([0, 2.5, 2.500001])
+    expect(totalMs).toBe(3.500001)
+  })
 })

@@ -34,7 +34,7 @@ export function TracePage({ traceId }: { traceId: string }) {
     )
   }
   const t = trace.state === 'done' ? trace.value : shown.current!
-  const { rows, totalMs } = flatten(t.roots)
+  const { rows, totalMs, startNs } = flatten(t.roots)
   // Default to the first LLM call: that is what people open a trace for.
   const current = (selected && findSpan(t.roots, selected)) || rows.find((r) => r.span.kind === 'llm')?.span || rows[0]?.span
   const spans = allSpans(t.roots)
@@ -86,16 +86,9 @@ export function TracePage({ traceId }: { traceId: string }) {
       )}
       <Waterfall rows={rows} totalMs={totalMs} selected={current?.spanId ?? null} onSelect={select} />
       {current && <SpanDetail key={current.spanId} span={current} resource={t.resources[current.resource] ?? {}} scoreNames={scoreNames} onScoresChanged={changed} />}
-      {rows.length > 0 && <TraceLogs traceId={t.traceId} startNs={earliestStart(rows)} title="Logs of the trace outside any span" card />}
+      {rows.length > 0 && <TraceLogs traceId={t.traceId} startNs={startNs} title="Logs of the trace outside any span" card />}
     </section>
   )
-}
-
-/** The earliest start of the trace's spans shown, in nanoseconds (the waterfall's zero). */
-function earliestStart(rows: ReturnType<typeof flatten>['rows']): string {
-  let min = BigInt(rows[0]!.span.startTimeUnixNano)
-  for (const r of rows) if (BigInt(r.span.startTimeUnixNano) < min) min = BigInt(r.span.startTimeUnixNano)
-  return String(min)
 }
 
 /** A figure with its label; `detail`, when not empty, is a line of smaller print under it. */

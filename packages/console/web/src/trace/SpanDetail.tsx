@@ -10,7 +10,7 @@ import { Link } from '../router'
 import { ContentView } from './Messages'
 import { ScoreEditor } from './ScoreEditor'
 import { scoreText } from './score-value'
-import { eventOffsetMs } from './tree'
+import { byNanos, eventOffsetMs, msBetween } from './tree'
 
 /** Scores of a trace or span, each editable, and a form to add one. */
 export function Scores({ scores, traceId, spanId, names, onChanged }: { scores: Score[]; traceId: string; spanId?: string; names: string[]; onChanged: () => void }) {
@@ -119,7 +119,7 @@ function Attributes({ title, attributes, kind }: { title: string; attributes: Re
  */
 function Events({ span }: { span: SpanNode }) {
   if (span.events.length === 0) return null
-  const events = [...span.events].sort((a, b) => (BigInt(a.timeUnixNano) < BigInt(b.timeUnixNano) ? -1 : BigInt(a.timeUnixNano) > BigInt(b.timeUnixNano) ? 1 : 0))
+  const events = [...span.events].sort((a, b) => byNanos(a.timeUnixNano, b.timeUnixNano))
   return (
     <div class="span-events">
       <h4>Events ({events.length})</h4>
@@ -168,7 +168,6 @@ export function TraceLogs({ traceId, spanId, startNs, title, card = false }: { t
   if (logs.state === 'error') return <ErrorBox error={logs.error} />
   const { items, truncated } = logs.value
   if (items.length === 0) return null
-  const start = BigInt(startNs)
   return (
     <div class={card ? 'span-logs card' : 'span-logs'} data-logs={spanId ?? 'trace'}>
       <h4>
@@ -181,7 +180,7 @@ export function TraceLogs({ traceId, spanId, startNs, title, card = false }: { t
           return (
             <li key={i} class={r.severityNumber >= 17 ? 'event exception' : 'event'} data-log={i}>
               <span class="mono small muted" title={time(r.timestamp)}>
-                +{ms(Number(BigInt(r.timeUnixNano) - start) / 1e6)}
+                +{ms(msBetween(startNs, r.timeUnixNano))}
               </span>{' '}
               {severity && <span class="kind">{severity}</span>} {r.eventName && <strong>{r.eventName}</strong>}
               {r.body && <pre class="mono log-body">{r.body}</pre>}
